@@ -1,0 +1,9 @@
+"""`callwright report` commands."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app (none yet)."""
