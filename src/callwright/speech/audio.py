@@ -1,0 +1,303 @@
+"""Audio values, file reading/writing and resampling.
+
+Everything inside Callwright handles audio as 16-bit PCM (`Audio`); files of any
+telephone encoding are converted once, at the edge, by `read_audio`. Resampling
+uses soxr because naive interpolation aliases badly at 8 kHz, which is where
+telephone audio lives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from callwright.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+INTERNAL_RATE = 16000
+"""The rate the recognisers and VAD work at; telephone audio is upsampled to it."""
+
+MAX_DURATION_S = 4 * 3600.0
+"""Longest file `read_audio` accepts by default; longer usually means a bad header."""
+
+MAX_FILE_BYTES = 2 * 1024**3
+_MIN_RATE, _MAX_RATE = 1000, 384000
+_MAX_CHANNELS = 16
+# RIFF writers that stream (unknown length) leave these placeholders in the data-chunk size.
+_STREAMING_SIZES = (0, 0xFFFFFFFF)
+
+Encoding = Literal["pcm16", "ulaw", "alaw"]
+_SUBTYPES: dict[str, str] = {"pcm16": "PCM_16", "ulaw": "ULAW", "alaw": "ALAW"}
+
+
+@dataclass(frozen=True)
+class Audio:
+    """16-bit PCM samples with their rate: shape (n,) for mono or (n, channels)."""
+
+    samples: np.ndarray
+    rate: int
+
+    def __post_init__(self) -> None:
+        if self.samples.dtype != np.int16:
+            raise TypeError(f"Audio samples must be int16, got {self.samples.dtype}")
+        if self.samples.ndim not in (1, 2):
+            raise ValueError(f"Audio samples must be 1-D or 2-D, got shape {self.samples.shape}")
+        if self.rate <= 0:
+            raise ValueError(f"Audio rate must be positive, got {self.rate}")
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.samples.ndim == 1 else int(self.samples.shape[1])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.rate
+
+    def channel(self, i: int) -> Audio:
+        """One channel as mono (e.g. the caller side of a stereo call recording)."""
+        if not 0 <= i < self.channels:
+            raise IndexError(f"channel {i} out of range for {self.channels}-channel audio")
+        if self.samples.ndim == 1:
+            return self
+        return Audio(np.ascontiguousarray(self.samples[:, i]), self.rate)
+
+    def mono(self) -> Audio:
+        """Average of all channels, so a stereo call can be fed to a mono recogniser."""
+        if self.samples.ndim == 1:
+            return self
+        mixed = self.samples.astype(np.int32).mean(axis=1)
+        return Audio(np.round(mixed).astype(np.int16), self.rate)
+
+    def pcm_bytes(self) -> bytes:
+        """Little-endian interleaved 16-bit PCM, the format recognisers and sockets expect."""
+        return self.samples.astype("<i2", copy=False).tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, rate: int, channels: int = 1) -> Audio:
+        """Inverse of `pcm_bytes`."""
+        samples = np.frombuffer(data, dtype="<i2").astype(np.int16)
+        if channels > 1:
+            samples = samples.reshape(-1, channels)
+        return cls(samples, rate)
+
+
+def silence(seconds: float, rate: int) -> Audio:
+    """Digital silence, used to pad prompts and build caller scripts."""
+    return Audio(np.zeros(int(round(seconds * rate)), dtype=np.int16), rate)
+
+
+def concat(parts: Sequence[Audio]) -> Audio:
+    """Join clips end to end; they must share rate and channel count."""
+    if not parts:
+        raise ValueError("concat needs at least one Audio")
+    rate, channels = parts[0].rate, parts[0].channels
+    for p in parts:
+        if p.rate != rate or p.channels != channels:
+            raise ValueError(
+                f"cannot concat {p.rate} Hz/{p.channels} ch audio with {rate} Hz/{channels} ch"
+            )
+    return Audio(np.concatenate([p.samples for p in parts]), rate)
+
+
+def _check_riff_length(path: Path) -> None:
+    """Refuse WAVs whose data chunk is shorter than their header says.
+
+    libsndfile silently reads what is there, which hides a cut-off upload or a
+    recorder that crashed mid-call; we would rather tell the user.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return
+        endian = "<" if head[:4] == b"RIFF" else ">"
+        file_size = path.stat().st_size
+        pos = 12
+        while pos + 8 <= file_size:
+            fh.seek(pos)
+            chunk_id, size = struct.unpack(endian + "4sI", fh.read(8))
+            if chunk_id == b"data":
+                present = file_size - (pos + 8)
+                if size not in _STREAMING_SIZES and size > present:
+                    raise AudioError(
+                        f"{path}: truncated WAV: the header declares {size} bytes of audio "
+                        f"but only {present} are present",
+                        hint="the file was cut off; re-export or re-record it",
+                    )
+                return
+            pos += 8 + size + (size & 1)
+
+
+def read_audio(path: str | os.PathLike[str], *, max_duration_s: float = MAX_DURATION_S) -> Audio:
+    """Read WAV (PCM 8/16/24/32-bit, float, mu-law, A-law), FLAC, OGG or MP3 as 16-bit PCM.
+
+    Every failure a user can cause (missing file, not audio, truncated, empty,
+    nonsense header, too long) becomes an `AudioError` naming the file.
+    """
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"{p}: no such audio file")
+    if not p.is_file():
+        raise AudioError(f"{p}: not a file")
+    size = p.stat().st_size
+    if size == 0:
+        raise AudioError(f"{p}: empty file (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise AudioError(
+            f"{p}: file is {size / 1024**3:.1f} GiB, "
+            f"over the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit",
+            hint="split the recording into shorter files",
+        )
+    try:
+        info = sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        reason = str(err).split(": ", 1)[-1] if ": " in str(err) else str(err)
+        raise AudioError(
+            f"{p}: not a readable audio file ({reason})",
+            hint="use WAV (PCM, mu-law or A-law), FLAC, OGG or MP3",
+        ) from None
+    if not _MIN_RATE <= info.samplerate <= _MAX_RATE:
+        raise AudioError(f"{p}: implausible sample rate {info.samplerate} Hz in the header")
+    if not 1 <= info.channels <= _MAX_CHANNELS:
+        raise AudioError(f"{p}: implausible channel count {info.channels} in the header")
+    if info.format in ("WAV", "WAVEX", "RF64"):
+        _check_riff_length(p)
+    if info.frames <= 0:
+        raise AudioError(f"{p}: contains no audio samples")
+    duration = info.frames / info.samplerate
+    if duration > max_duration_s:
+        raise AudioError(
+            f"{p}: {duration:.0f} s long, over the {max_duration_s:.0f} s limit",
+            hint="split the recording or raise max_duration_s",
+        )
+    try:
+        data, rate = _decode(sf, p, info.subtype)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"{p}: could not decode audio ({err})") from None
+    if data.shape[0] == 0:
+        raise AudioError(f"{p}: contains no audio samples")
+    if data.ndim == 2 and data.shape[1] == 1:
+        data = data[:, 0]
+    log.debug("read %s: %d Hz, %d ch, %.2f s, %s", p, rate, info.channels, duration, info.subtype)
+    return Audio(np.ascontiguousarray(data), int(rate))
+
+
+def _decode(sf: object, p: Path, subtype: str) -> tuple[np.ndarray, int]:
+    """Decode to int16, going through float for float files.
+
+    libsndfile truncates float samples to integers when asked for int16 (so a
+    float WAV reads as all zeros); scaling ourselves avoids that.
+    """
+    if subtype in ("FLOAT", "DOUBLE"):
+        data, rate = sf.read(str(p), dtype="float32", always_2d=False)  # type: ignore[attr-defined]
+        data = np.clip(np.round(data * 32768.0), -32768, 32767).astype(np.int16)
+        return data, rate
+    return sf.read(str(p), dtype="int16", always_2d=False)  # type: ignore[attr-defined,no-any-return]
+
+
+def write_wav(path: str | os.PathLike[str], audio: Audio, encoding: Encoding = "pcm16") -> Path:
+    """Write a WAV atomically (temp file + rename) so readers never see half a file."""
+    import soundfile as sf
+
+    if encoding not in _SUBTYPES:
+        raise AudioError(
+            f"unknown WAV encoding {encoding!r} for {path}",
+            hint=f"use one of {', '.join(_SUBTYPES)}",
+        )
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, audio.samples, audio.rate, subtype=_SUBTYPES[encoding], format="WAV")
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def resample(audio: Audio, rate: int) -> Audio:
+    """Change the sample rate with a band-limited (soxr HQ) resampler."""
+    import soxr
+
+    if rate <= 0:
+        raise ValueError(f"target rate must be positive, got {rate}")
+    if rate == audio.rate:
+        return audio
+    out = soxr.resample(audio.samples, audio.rate, rate, quality="HQ")
+    return Audio(np.ascontiguousarray(out, dtype=np.int16), rate)
+
+
+class StreamResampler:
+    """Resample live frames without clicks at frame boundaries.
+
+    Resampling each frame on its own restarts the filter every 20 ms; soxr's
+    stream keeps filter state, at the cost of a few ms of delay.
+    """
+
+    def __init__(self, in_rate: int, out_rate: int, channels: int = 1) -> None:
+        import soxr
+
+        self.in_rate, self.out_rate, self.channels = in_rate, out_rate, channels
+        self._passthrough = in_rate == out_rate
+        self._stream = (
+            None
+            if self._passthrough
+            else soxr.ResampleStream(in_rate, out_rate, channels, dtype="int16", quality="HQ")
+        )
+
+    def process(self, frame: np.ndarray, last: bool = False) -> np.ndarray:
+        """Feed one frame of int16 samples; returns whatever output is ready (may be empty)."""
+        if frame.dtype != np.int16:
+            raise TypeError(f"frames must be int16, got {frame.dtype}")
+        if self._stream is None:
+            return frame
+        return self._stream.resample_chunk(frame, last=last)
+
+    def flush(self) -> np.ndarray:
+        """Drain the filter tail at the end of a stream."""
+        if self._stream is None:
+            return np.zeros(0, dtype=np.int16)
+        empty = np.zeros((0,) if self.channels == 1 else (0, self.channels), dtype=np.int16)
+        return self._stream.resample_chunk(empty, last=True)
+
+
+def frame_length(rate: int, ms: int) -> int:
+    """Samples in one frame of `ms` milliseconds."""
+    n = rate * ms // 1000
+    if n * 1000 != rate * ms:
+        raise ValueError(f"{ms} ms is not a whole number of samples at {rate} Hz")
+    return n
+
+
+def frames(audio: Audio, ms: int = 20, *, pad_last: bool = True) -> Iterator[np.ndarray]:
+    """Cut audio into fixed frames, as a live source would deliver them.
+
+    The last partial frame is zero-padded (or dropped with pad_last=False) so
+    frame-based detectors always see full frames.
+    """
+    n = frame_length(audio.rate, ms)
+    samples = audio.samples
+    total = samples.shape[0]
+    for start in range(0, total - n + 1, n):
+        yield samples[start : start + n]
+    rest = total % n
+    if rest and pad_last:
+        tail = np.zeros((n,) + samples.shape[1:], dtype=np.int16)
+        tail[:rest] = samples[total - rest :]
+        yield tail
