@@ -1,0 +1,445 @@
+"""Static checks on a loaded flow: the mistakes a designer would otherwise find on a live call.
+
+Pure functions over the model: given a `Flow`, return `Problem`s located at the
+designer's line. Graph checks use the same edge list as the runtime and the
+diagram, so what is checked is what runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from callwright.flows import template
+from callwright.flows.loader import LoadResult, load
+from callwright.flows.model import TERMINAL_TYPES, Edge, Flow, Prompt, State, edges
+from callwright.flows.source import PathKey, Problem
+
+BUILTIN_VARS = frozenset({
+    "caller_id", "called_number", "call_id", "language", "direction", "flow", "last_input",
+    "last_confidence",
+})
+
+
+def check_file(path: str | Path) -> list[Problem]:
+    """Load and check one file; every problem found, errors and warnings."""
+    result: LoadResult = load(path)
+    problems = list(result.problems)
+    if result.flow is not None:
+        problems += check(result.flow)
+    return sorted(problems, key=lambda p: (p.line, p.col, p.message))
+
+
+def check(flow: Flow) -> list[Problem]:
+    c = _Checker(flow)
+    c.run()
+    return c.problems
+
+
+class _Checker:
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.src = flow.source
+        self.problems: list[Problem] = []
+        self.edges = edges(flow)
+
+    def err(self, path: PathKey, msg: str, *, key: bool = False, col: int = 0) -> None:
+        self._add(path, "error", msg, key, col)
+
+    def warn(self, path: PathKey, msg: str, *, key: bool = False, col: int = 0) -> None:
+        self._add(path, "warning", msg, key, col)
+
+    def _add(self, path: PathKey, sev: str, msg: str, key: bool, col: int) -> None:
+        p = self.src.problem(path, sev, msg, key=key)
+        if col:
+            p = Problem(p.path, p.line, p.col + col, p.severity, p.message)
+        self.problems.append(p)
+
+    def run(self) -> None:
+        valid_targets = self.check_targets()
+        if not valid_targets:
+            return  # graph checks on dangling edges would only repeat the same errors
+        self.check_reachability()
+        self.check_way_out()
+        self.check_loops()
+        for st in self.flow.states.values():
+            self.check_state(st)
+        self.check_expressions()
+        self.check_variables()
+        self.check_languages()
+
+    # -- targets and graph ----------------------------------------------------
+
+    def _target_refs(self) -> Iterator[tuple[PathKey, str]]:
+        f = self.flow
+        yield ("start",), f.start
+        if f.settings.on_failure:
+            yield ("settings", "on_failure"), f.settings.on_failure
+        for g in f.settings.global_commands:
+            if g.next:
+                yield g.path + ("next",), g.next
+        for st in f.states.values():
+            p = st.path
+            for attr in ("next", "on_failure", "otherwise", "if_open", "if_closed", "if_holiday",
+                         "callback_next", "yes", "no"):
+                target = getattr(st, attr)
+                if target:
+                    key = {"otherwise": "else", "callback_next": "callback"}.get(attr, attr)
+                    yield p + ((key,) if key != "callback" else ("callback", "next")), target
+            for c in st.choices:
+                yield c.path + ("next",), c.next
+            for _src, _e, _err, target, cpath in st.cases:
+                yield cpath[:-1] + ("next",), target
+
+    def check_targets(self) -> bool:
+        ok = True
+        names = list(self.flow.states)
+        for path, target in self._target_refs():
+            if target not in self.flow.states:
+                ok = False
+                guess = difflib.get_close_matches(target, names, n=1, cutoff=0.6)
+                hint = f"; did you mean '{guess[0]}'?" if guess else ""
+                self.err(path, f"unknown target state '{target}'{hint}")
+        return ok
+
+    def _graph(self) -> dict[str, list[Edge]]:
+        g: dict[str, list[Edge]] = defaultdict(list)
+        for e in self.edges:
+            g[e.source].append(e)
+        return g
+
+    def check_reachability(self) -> None:
+        g = self._graph()
+        seen = {self.flow.start}
+        todo = deque([self.flow.start])
+        while todo:
+            s = todo.popleft()
+            for e in g.get(s, ()):
+                if e.target not in seen:
+                    seen.add(e.target)
+                    todo.append(e.target)
+        for name, st in self.flow.states.items():
+            if name not in seen:
+                self.warn(st.path, f"state '{name}' is unreachable from start '{self.flow.start}'",
+                          key=True)
+
+    def check_way_out(self) -> None:
+        g = self._graph()
+        reverse: dict[str, set[str]] = defaultdict(set)
+        for e in self.edges:
+            reverse[e.target].add(e.source)
+        terminals = [n for n, s in self.flow.states.items() if s.type in TERMINAL_TYPES]
+        can_end = set(terminals)
+        todo = deque(terminals)
+        while todo:
+            t = todo.popleft()
+            for s in reverse.get(t, ()):
+                if s not in can_end:
+                    can_end.add(s)
+                    todo.append(s)
+        for name, st in self.flow.states.items():
+            outs = [e for e in g.get(name, ()) if e.kind != "retry"]
+            if st.type not in TERMINAL_TYPES and not outs:
+                what = ("add 'next' or 'on_failure'" if st.is_input else "add 'next'")
+                self.err(st.path, f"state '{name}' has no way out; {what}", key=True)
+            elif name not in can_end:
+                self.err(st.path, f"state '{name}' has no way out: no path from it reaches a "
+                                  "hangup, queue, transfer or return", key=True)
+
+    def check_loops(self) -> None:
+        states = self.flow.states
+        g = self._graph()
+        for comp in _sccs(states, g):
+            if len(comp) == 1:
+                only = next(iter(comp))
+                if not any(e.target == only and e.kind != "retry" for e in g.get(only, ())):
+                    continue
+            kinds = {states[n].type for n in comp}
+            if not kinds & {"ask", "survey", "branch", "hours", "record"}:
+                first = min(comp, key=lambda n: self.src.pos(states[n].path).line)
+                self.err(states[first].path, "endless loop without caller input: "
+                         + " -> ".join(sorted(comp)) + " (add an ask state or a branch)", key=True)
+                continue
+            guarded = any(states[n].type == "branch" for n in comp)
+            for e in self.edges:
+                if e.kind == "failure" and e.source in comp and e.target in comp and not guarded:
+                    self.err(states[e.source].path + ("on_failure",),
+                             f"retry loop without a bound: after its last retry '{e.source}' goes to "
+                             f"'{e.target}', which leads back to '{e.source}'; count attempts in a "
+                             "variable and add a branch, or send failures elsewhere")
+
+    # -- per state -------------------------------------------------------------
+
+    def check_state(self, st: State) -> None:
+        s = self.flow.settings
+        if st.is_input:
+            mode = st.input or s.input
+            failure = st.on_failure or s.on_failure
+            if not failure:
+                self.warn(st.path, f"state '{st.name}' has no on_failure (nor settings.on_failure): "
+                          "after the last retry the call ends with outcome 'error'", key=True)
+            if st.type == "ask":
+                self._check_ask(st, mode)
+        if st.type == "hours":
+            try:
+                ZoneInfo(st.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                self.err(st.path + ("timezone",), f"unknown time zone '{st.timezone}' "
+                         "(use an IANA name such as Europe/London)")
+            for day, ranges in st.open_hours.items():
+                for a, b in ranges:
+                    if not (_valid_hhmm(a) and _valid_hhmm(b)) or b <= a:
+                        self.err(st.path + ("open", day), f"bad opening hours {a}-{b} on {day}: "
+                                 "times are HH:MM and the end must be after the start")
+            for i, h in enumerate(st.holidays):
+                if not _valid_date(h):
+                    self.err(st.path + ("holidays", i), f"'{h}' is not a valid date (YYYY-MM-DD)")
+        for prompt in self._prompts_of(st):
+            if prompt.audio and not (Path(self.flow.path).parent / prompt.audio).is_file():
+                self.warn(prompt.path, f"audio file '{prompt.audio}' not found; the text will be "
+                          "spoken instead")
+        if st.type == "subflow" and st.subflow in self.flow.subflows:
+            sub = self.flow.subflows[st.subflow]
+            if not any(x.type == "return" for x in sub.states.values()):
+                self.warn(st.path + ("flow",), f"subflow '{st.subflow}' has no return state, so "
+                          f"'{st.next}' is never reached from here")
+
+    def _check_ask(self, st: State, mode: str) -> None:
+        collect = st.collect
+        if collect == "menu":
+            if not st.choices:
+                self.err(st.path, f"menu '{st.name}' has no choices", key=True)
+            for c in st.choices:
+                if mode in ("dtmf",) and not c.dtmf:
+                    self.err(c.path, f"choice '{c.id}' has no dtmf key but input is dtmf-only")
+                if mode == "speech" and not c.speech:
+                    self.err(c.path, f"choice '{c.id}' has no speech phrases but input is speech-only")
+                if mode == "both" and not c.dtmf and not c.speech:
+                    self.err(c.path, f"choice '{c.id}' has neither a dtmf key nor speech phrases")
+            self._check_collisions(st)
+        else:
+            if st.choices:
+                self.warn(st.path + ("choices",), f"choices are only used when collect is menu "
+                          f"(this state collects {collect})")
+            if collect == "yesno":
+                if not st.next and not (st.yes and st.no):
+                    self.err(st.path, f"yes/no question '{st.name}' needs both 'yes' and 'no' "
+                             "targets, or 'next'", key=True)
+            elif not st.next:
+                self.err(st.path, f"'{st.name}' collects {collect} but has no 'next' state", key=True)
+            if collect in ("digits", "number", "speech") and not st.into:
+                self.warn(st.path, f"'{st.name}' collects {collect} but does not store it; add "
+                          "'into: <variable>'", key=True)
+        if collect == "digits" and st.digits_min > st.digits_max:
+            self.err(st.path + ("digits",), f"digits min {st.digits_min} is more than max "
+                     f"{st.digits_max}")
+        if st.range_min is not None and st.range_max is not None and st.range_min > st.range_max:
+            self.err(st.path + ("range",), "range min is more than max")
+
+    def _check_collisions(self, st: State) -> None:
+        keys: dict[str, str] = {}
+        phrases: dict[str, str] = {}
+        globals_ = self.flow.settings.global_commands if st.global_commands else ()
+        for g in globals_:
+            if g.dtmf:
+                keys[g.dtmf] = f"global command '{g.name}'"
+            for p in g.speech:
+                phrases[_norm(p)] = f"global command '{g.name}'"
+        for c in st.choices:
+            if c.dtmf:
+                if c.dtmf in keys:
+                    self.err(c.path + ("dtmf",), f"dtmf key '{c.dtmf}' of choice '{c.id}' is also "
+                             f"used by {keys[c.dtmf]}")
+                else:
+                    for k, owner in keys.items():
+                        if k.startswith(c.dtmf) or c.dtmf.startswith(k):
+                            self.warn(c.path + ("dtmf",), f"dtmf key '{c.dtmf}' of choice '{c.id}' "
+                                      f"is a prefix of, or starts with, '{k}' ({owner}): the "
+                                      "shorter one waits for the inter-digit timeout")
+                    keys[c.dtmf] = f"choice '{c.id}'"
+            for i, p in enumerate(c.speech):
+                n = _norm(p)
+                if n in phrases:
+                    self.err(c.path + ("speech", i), f"speech phrase '{p}' of choice '{c.id}' is "
+                             f"also used by {phrases[n]}")
+                else:
+                    phrases[n] = f"choice '{c.id}'"
+        ids = [c.id for c in st.choices]
+        for c in st.choices:
+            if ids.count(c.id) > 1:
+                self.err(c.path + ("id",), f"choice id '{c.id}' is used twice in '{st.name}'")
+
+    # -- expressions and variables ----------------------------------------------
+
+    def check_expressions(self) -> None:
+        for st in self.flow.states.values():
+            for a in self._assignments_of(st):
+                if a.error:
+                    self.err(a.path, f"expression for '{a.var}' {a.error}")
+            for _src, _e, error, _t, path in st.cases:
+                if error:
+                    self.err(path, f"condition {error}")
+            for prompt in self._prompts_of(st):
+                for lang, text in prompt.texts.items():
+                    try:
+                        template.placeholders(text)
+                    except template.TemplateError as err:
+                        self.err(prompt.path + ((lang,) if len(prompt.texts) > 1 else ()), str(err))
+
+    def _assignments_of(self, st: State) -> Iterable:
+        yield from st.assignments
+        for c in st.choices:
+            yield from c.assignments
+
+    def _prompts_of(self, st: State) -> Iterator[Prompt]:
+        for p in (st.prompt, st.help):
+            if p is not None:
+                yield p
+        yield from st.prompts
+        yield from st.no_input_prompts
+        yield from st.no_match_prompts
+        if st.confirm and st.confirm.prompt:
+            yield st.confirm.prompt
+
+    def check_variables(self) -> None:
+        """Forward may-analysis: a variable read at a state must be set on some path to it."""
+        f = self.flow
+        base = set(BUILTIN_VARS) | set(f.variables)
+        set_by: dict[str, set[str]] = {}
+        for st in f.states.values():
+            out = set()
+            if st.into:
+                out.add(st.into)
+            out |= {a.var for a in st.assignments}
+            for c in st.choices:
+                out |= {a.var for a in c.assignments}
+            set_by[st.name] = out
+        reach: dict[str, set[str]] = {n: set() for n in f.states}
+        reach[f.start] = set(base)
+        g = self._graph()
+        todo = deque([f.start])
+        while todo:
+            s = todo.popleft()
+            out_vars = reach[s] | set_by[s]
+            for e in g.get(s, ()):
+                if e.target in reach and not out_vars <= reach[e.target]:
+                    reach[e.target] |= out_vars
+                    todo.append(e.target)
+        for st in f.states.values():
+            if not reach[st.name] and st.name != f.start:
+                continue  # unreachable: already reported
+            known = reach[st.name]
+            for prompt in self._prompts_of(st):
+                local = known | ({st.into} if st.into and prompt is getattr(st.confirm, "prompt", None)
+                                 else set()) | {"value"}
+                for lang, text in prompt.texts.items():
+                    try:
+                        phs = template.placeholders(text)
+                    except template.TemplateError:
+                        continue
+                    for ph in phs:
+                        if ph.name not in local:
+                            self.err(prompt.path + ((lang,) if len(prompt.texts) > 1 else ()),
+                                     f"template variable '{ph.name}' is not set on any path to "
+                                     f"'{st.name}'")
+            exprs = [(a.path, a.expression) for a in self._assignments_of(st) if a.expression]
+            exprs += [(p, e) for _s, e, _err, _t, p in st.cases if e is not None]
+            for path, e in exprs:
+                for name in sorted(e.names - known - set_by[st.name]):
+                    self.err(path, f"variable '{name}' is not set on any path to '{st.name}'")
+
+    # -- languages ----------------------------------------------------------------
+
+    def check_languages(self) -> None:
+        f = self.flow
+        if len(f.languages) < 2:
+            for st in f.states.values():
+                for prompt in self._prompts_of(st):
+                    for lang in prompt.texts:
+                        if lang not in f.languages:
+                            self.warn(prompt.path, f"prompt has text for '{lang}', which is not a "
+                                      f"declared language ({', '.join(f.languages)})")
+            return
+        for st in f.states.values():
+            for prompt in self._prompts_of(st):
+                missing = [lang for lang in f.languages if lang not in prompt.texts]
+                if not missing:
+                    continue
+                if f.default_language in prompt.texts:
+                    self.warn(prompt.path, f"prompt missing for language {', '.join(missing)}; "
+                              f"callers will hear the {f.default_language} text")
+                else:
+                    self.err(prompt.path, f"prompt missing for language {', '.join(missing)}, "
+                             f"including the fallback language {f.default_language}")
+
+
+def _norm(s: str) -> str:
+    return " ".join(re.sub(r"[^\w\s']", " ", s.lower()).split())
+
+
+def _valid_hhmm(s: str) -> bool:
+    m = re.match(r"^([0-2][0-9]):([0-5][0-9])$", s)
+    return bool(m) and (int(m.group(1)) < 24 or s == "24:00")
+
+
+def _valid_date(s: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _sccs(states: dict[str, State], g: dict[str, list[Edge]]) -> list[set[str]]:
+    """Strongly connected components (iterative Tarjan), ignoring retry self-loops."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[set[str]] = []
+    counter = 0
+    for root in states:
+        if root in index:
+            continue
+        work = [(root, iter([e.target for e in g.get(root, ()) if e.kind != "retry"]))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for nxt in it:
+                if nxt not in states:
+                    continue
+                if nxt not in index:
+                    index[nxt] = low[nxt] = counter
+                    counter += 1
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter([e.target for e in g.get(nxt, ()) if e.kind != "retry"])))
+                    advanced = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = set()
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.add(w)
+                    if w == node:
+                        break
+                out.append(comp)
+    return out

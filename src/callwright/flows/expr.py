@@ -1,0 +1,302 @@
+"""The flow expression language: small, safe, and never Python's eval.
+
+Designers write conditions such as ``caller_id.startswith('+44') and hour() < 17``.
+We parse them with Python's `ast` module (parsing only, nothing is compiled or
+executed) and interpret a whitelisted subset ourselves: literals, variable names,
+comparisons, and/or/not, arithmetic, membership, conditional expressions, list
+literals, a fixed set of helper functions and a few string methods. Everything
+else (attribute access, subscripts, lambdas, comprehensions, `**`, dunder names)
+is rejected at parse time, so a hostile flow cannot reach Python objects.
+Results are size-limited so that ``'x' * 10**9`` cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+MAX_LENGTH = 1000
+MAX_DEPTH = 32
+MAX_STRING = 10_000
+MAX_LIST = 1_000
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ExpressionError(Exception):
+    """An expression that does not parse, or fails when evaluated."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.offset = offset  # 0-based column inside the expression
+
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+_STR_METHODS = {
+    "startswith", "endswith", "lower", "upper", "strip", "replace", "contains", "isdigit",
+}
+
+
+def _clock_now(env: Mapping[str, Any]) -> datetime:
+    now = env.get("__now__")
+    if not isinstance(now, datetime):
+        raise ExpressionError("time helpers need a clock (no current time is set)")
+    return now
+
+
+def _hhmm(env: Mapping[str, Any]) -> str:
+    return _clock_now(env).strftime("%H:%M")
+
+
+def _time_between(env: Mapping[str, Any], start: Any, end: Any) -> bool:
+    now = _hhmm(env)
+    start, end = str(start), str(end)
+    return start <= now < end if start <= end else (now >= start or now < end)
+
+
+def _to_int(env: Mapping[str, Any], value: Any) -> int:
+    try:
+        return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+    except ValueError:
+        raise ExpressionError(f"int(): {value!r} is not a number") from None
+
+
+def _to_num(env: Mapping[str, Any], value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ExpressionError(f"number(): {value!r} is not a number") from None
+
+
+# Helpers take the environment first so time helpers can read the injected clock.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": lambda env, x: len(x),
+    "lower": lambda env, s: str(s).lower(),
+    "upper": lambda env, s: str(s).upper(),
+    "str": lambda env, x: "" if x is None else str(x),
+    "int": _to_int,
+    "number": _to_num,
+    "abs": lambda env, x: abs(x),
+    "round": lambda env, x, n=0: round(x, int(n)),
+    "min": lambda env, *xs: min(xs),
+    "max": lambda env, *xs: max(xs),
+    "startswith": lambda env, s, p: str(s).startswith(str(p)),
+    "endswith": lambda env, s, p: str(s).endswith(str(p)),
+    "contains": lambda env, s, p: str(p) in str(s),
+    "is_set": lambda env, x: x is not None and x != "",
+    "now": lambda env: _clock_now(env).isoformat(timespec="seconds"),
+    "today": lambda env: _clock_now(env).date().isoformat(),
+    "time": _hhmm,
+    "hour": lambda env: _clock_now(env).hour,
+    "minute": lambda env: _clock_now(env).minute,
+    "weekday": lambda env: WEEKDAYS[_clock_now(env).weekday()],
+    "is_weekend": lambda env: _clock_now(env).weekday() >= 5,
+    "time_between": _time_between,
+}
+CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed expression: its source, its tree and the variable names it reads."""
+
+    source: str
+    tree: ast.expr
+    names: frozenset[str]
+
+    def evaluate(self, env: Mapping[str, Any]) -> Any:
+        return _Evaluator(env).eval(self.tree)
+
+
+def parse(source: str) -> Expression:
+    """Parse and vet an expression; raise ExpressionError with a column on failure."""
+    if not isinstance(source, str):
+        raise ExpressionError("an expression must be a string")
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters")
+    if not source.strip():
+        raise ExpressionError("empty expression")
+    text = source.strip()
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError as err:
+        col = max((err.offset or 1) - 1, 0)
+        raise ExpressionError(f"does not parse: {err.msg}", col) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("expression is too deeply nested") from None
+    names: set[str] = set()
+    _vet(tree, 0, names)
+    return Expression(source, tree, frozenset(names))
+
+
+def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
+    col = getattr(node, "col_offset", 0)
+    if depth > MAX_DEPTH:
+        raise ExpressionError("expression is too deeply nested", col)
+    kids = list(ast.iter_child_nodes(node))
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, (str, int, float, bool, type(None))):
+            raise ExpressionError(f"unsupported literal {node.value!r}", col)
+        if isinstance(node.value, str) and len(node.value) > MAX_STRING:
+            raise ExpressionError("string literal is too long", col)
+        return
+    if isinstance(node, ast.Name):
+        if node.id.startswith("_"):
+            raise ExpressionError(f"names starting with '_' are not allowed: {node.id}", col)
+        if node.id not in CONSTANTS:
+            names.add(node.id)
+        return
+    if isinstance(node, ast.Call):
+        func = node.func
+        if node.keywords:
+            raise ExpressionError("keyword arguments are not supported", col)
+        if isinstance(func, ast.Name):
+            if func.id not in FUNCTIONS:
+                raise ExpressionError(f"unknown function {func.id}(); known: "
+                                      + ", ".join(sorted(FUNCTIONS)), col)
+        elif isinstance(func, ast.Attribute):
+            if func.attr not in _STR_METHODS:
+                raise ExpressionError(f"unknown method .{func.attr}(); string methods: "
+                                      + ", ".join(sorted(_STR_METHODS)), col)
+            _vet(func.value, depth + 1, names)
+        else:
+            raise ExpressionError("only named functions can be called", col)
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise ExpressionError("*args are not supported", col)
+            _vet(arg, depth + 1, names)
+        return
+    allowed = (ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+               ast.BinOp, ast.Compare, ast.IfExp, ast.List, ast.Tuple, ast.Load)
+    if isinstance(node, ast.BinOp) and type(node.op) not in _BINOPS:
+        raise ExpressionError(f"operator {type(node.op).__name__} is not supported", col)
+    if isinstance(node, ast.Compare):
+        for op in node.ops:
+            if type(op) not in _CMPOPS:
+                raise ExpressionError(f"comparison {type(op).__name__} is not supported", col)
+    if isinstance(node, ast.Attribute):
+        raise ExpressionError("attribute access is not allowed (only string methods such as "
+                              "x.startswith('+44') can be called)", col)
+    if not isinstance(node, allowed) and not isinstance(node, (ast.cmpop, ast.operator)):
+        raise ExpressionError(f"{type(node).__name__} is not allowed in expressions", col)
+    for kid in kids:
+        _vet(kid, depth + 1, names)
+
+
+class _Evaluator:
+    def __init__(self, env: Mapping[str, Any]) -> None:
+        self.env = env
+
+    def eval(self, node: ast.expr) -> Any:
+        try:
+            return self._eval(node)
+        except ExpressionError:
+            raise
+        except ZeroDivisionError:
+            raise ExpressionError("division by zero") from None
+        except (TypeError, ValueError, OverflowError) as err:
+            raise ExpressionError(f"cannot evaluate: {err}") from None
+
+    def _eval(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in CONSTANTS:
+                return CONSTANTS[node.id]
+            if node.id not in self.env:
+                raise ExpressionError(f"unknown variable '{node.id}'")
+            return self.env[node.id]
+        if isinstance(node, ast.BoolOp):
+            if isinstance(node.op, ast.And):
+                result: Any = True
+                for v in node.values:
+                    result = self._eval(v)
+                    if not result:
+                        return result
+                return result
+            result = False
+            for v in node.values:
+                result = self._eval(v)
+                if result:
+                    return result
+            return result
+        if isinstance(node, ast.UnaryOp):
+            value = self._eval(node.operand)
+            if isinstance(node.op, ast.Not):
+                return not value
+            if isinstance(node.op, ast.USub):
+                return -value
+            return +value
+        if isinstance(node, ast.BinOp):
+            left, right = self._eval(node.left), self._eval(node.right)
+            _check_size(node.op, left, right)
+            return _limit(_BINOPS[type(node.op)](left, right))
+        if isinstance(node, ast.Compare):
+            left = self._eval(node.left)
+            for op, comp in zip(node.ops, node.comparators, strict=True):
+                right = self._eval(comp)
+                if not _CMPOPS[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.IfExp):
+            return self._eval(node.body) if self._eval(node.test) else self._eval(node.orelse)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [self._eval(e) for e in node.elts]
+        if isinstance(node, ast.Call):
+            args = [self._eval(a) for a in node.args]
+            if isinstance(node.func, ast.Name):
+                return _limit(FUNCTIONS[node.func.id](self.env, *args))
+            assert isinstance(node.func, ast.Attribute)
+            target = self._eval(node.func.value)
+            if not isinstance(target, str):
+                target = "" if target is None else str(target)
+            return _limit(_string_method(target, node.func.attr, args))
+        raise ExpressionError(f"{type(node).__name__} is not allowed")  # pragma: no cover
+
+
+def _string_method(s: str, name: str, args: list[Any]) -> Any:
+    if name == "contains":
+        return str(args[0]) in s
+    if name in ("lower", "upper", "strip", "isdigit"):
+        return getattr(s, name)()
+    if name == "replace":
+        return s.replace(str(args[0]), str(args[1]))
+    return getattr(s, name)(str(args[0]))  # startswith / endswith
+
+
+def _check_size(op: ast.operator, left: Any, right: Any) -> None:
+    if isinstance(op, ast.Mult):
+        seq, n = (left, right) if isinstance(left, (str, list)) else (right, left)
+        if isinstance(seq, (str, list)) and isinstance(n, int) and len(seq) * n > MAX_STRING:
+            raise ExpressionError(f"result would be longer than {MAX_STRING} characters")
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+        if max(abs(left), abs(right)) > 1e300:
+            raise ExpressionError("number is too large")
+
+
+def _limit(value: Any) -> Any:
+    if isinstance(value, (str, list)) and len(value) > MAX_STRING:
+        raise ExpressionError(f"result is longer than {MAX_STRING} characters")
+    return value

@@ -1,0 +1,99 @@
+"""The text channel: a caller typing (or piping) words and key presses.
+
+Input lines: words are speech; `#` followed by keys is a key press sequence
+(`#1`, `#4111#`; a line `##` presses #); an empty line is silence (the no-input
+or inter-digit timeout fires); `[0.3] words` gives the recogniser confidence;
+`/hangup` (or end of input) hangs up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import TYPE_CHECKING, TextIO
+
+from callwright.ivr.events import (
+    Action,
+    CallerEvent,
+    Dtmf,
+    EndCall,
+    Hangup,
+    Listen,
+    Say,
+    Speech,
+    StartRecording,
+    Transfer,
+)
+
+if TYPE_CHECKING:
+    from callwright.ivr.session import CallSession
+
+_CONF = re.compile(r"^\[\s*([01](?:\.\d+)?)\s*\]\s*(.*)$")
+_KEYS = re.compile(r"^#([0-9*#A-Da-d]+)$")
+
+
+def parse_line(line: str) -> list[CallerEvent] | None:
+    """One typed line as caller events; None means silence."""
+    s = line.strip()
+    if not s:
+        return None
+    if s.lower() in ("/hangup", "/bye", "/quit"):
+        return [Hangup()]
+    m = _KEYS.match(s)
+    if m:
+        return [Dtmf(k.upper()) for k in m.group(1)]
+    m = _CONF.match(s)
+    if m:
+        return [Speech(m.group(2), float(m.group(1)))]
+    return [Speech(s, 1.0)]
+
+
+class TextChannel:
+    name = "text"
+
+    def __init__(self, stdin: TextIO, stdout: TextIO, *, interactive: bool = False,
+                 verbose: bool = False) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.interactive = interactive
+        self.verbose = verbose
+        self._queue: deque[CallerEvent] = deque()
+        self.transcript: list[str] = []
+
+    def _out(self, line: str) -> None:
+        self.transcript.append(line)
+        print(line, file=self.stdout, flush=True)
+
+    def perform(self, action: Action) -> None:
+        if isinstance(action, Say):
+            self._out(f"IVR: {action.text}")
+        elif isinstance(action, Listen):
+            if self.verbose:
+                self._out(f"  [listening in {action.state}: {action.collect}, {action.mode}]")
+        elif isinstance(action, StartRecording):
+            self._out(f"  [recording up to {action.max_s:g} s: type your message]")
+        elif isinstance(action, Transfer):
+            where = f"queue {action.queue}" if action.queue else action.destination
+            self._out(f"  [transfer to {where}]")
+        elif isinstance(action, EndCall):
+            extra = f" ({action.queue or action.disposition})" if (action.queue or action.disposition) else ""
+            self._out(f"  [call ended: {action.outcome}{extra}]")
+
+    def receive(self, session: CallSession) -> CallerEvent | None:
+        while True:
+            if self._queue:
+                return self._queue.popleft()
+            if session.timer_kind == "inter_digit":
+                return None  # a typed line is a whole turn: the caller has stopped pressing keys
+            if self.interactive:
+                print("you> ", end="", file=self.stdout, flush=True)
+            line = self.stdin.readline()
+            if line == "":
+                return Hangup()  # end of input
+            if not self.interactive:
+                self.transcript.append(f"you> {line.rstrip()}")
+                print(f"you> {line.rstrip()}", file=self.stdout, flush=True)
+            events = parse_line(line)
+            if events is None:
+                return None
+            self._queue.extend(events)

@@ -1,0 +1,100 @@
+"""Compile a flow into one `transitions` machine and run many calls on it.
+
+One machine per flow (subflows folded in under a `name.` prefix), each call a
+model attached with `add_model` and removed when it ends: a machine per call is
+slow and leaks (transitions #434, #146). Edge labels from `flows.model.edges`
+become the machine's triggers, so the graph the checker and the diagram see is
+exactly the graph that runs. Callbacks are named on the session class only;
+no string from a flow file is ever resolved as a callable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transitions import Machine
+
+from callwright.flows.model import Flow, State, edges
+from callwright.ivr.clock import Clock, RealClock
+from callwright.ivr.events import LogEvent
+from callwright.ivr.session import CallSession, QueueStatus
+
+log = logging.getLogger(__name__)
+
+START = "__start__"
+
+
+@dataclass(frozen=True)
+class CompiledState:
+    name: str  # namespaced: "state" or "subflow.state"
+    state: State
+    flow: Flow  # the file this state comes from (its settings apply)
+    prefix: str
+    base_dir: Path
+
+
+class FlowEngine:
+    """The compiled form of a flow: a single machine shared by all its calls."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.states: dict[str, CompiledState] = {}
+        transitions: list[dict[str, Any]] = []
+        self._compile(flow, "", transitions)
+        self.machine = Machine(
+            model=None, states=[START, *self.states], initial=START, transitions=transitions,
+            auto_transitions=False, send_event=True, queued=True, ignore_invalid_triggers=False,
+            after_state_change="_entered",
+        )
+        self.active: set[CallSession] = set()
+
+    def _compile(self, flow: Flow, prefix: str, out: list[dict[str, Any]]) -> None:
+        base_dir = Path(flow.path).parent
+        for name, st in flow.states.items():
+            self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir)
+        if not prefix:
+            out.append({"trigger": "begin", "source": START, "dest": flow.start})
+        for e in edges(flow):
+            if e.kind == "retry":
+                continue
+            if e.kind == "call":
+                continue  # handled below: a subflow call goes into the subflow, not to next
+            out.append({"trigger": e.label, "source": prefix + e.source, "dest": prefix + e.target})
+        if flow.settings.on_failure:
+            out.append({"trigger": "runtime_error",
+                        "source": [prefix + n for n in flow.states if n != flow.settings.on_failure],
+                        "dest": prefix + flow.settings.on_failure})
+        for name, st in flow.states.items():
+            if st.type != "subflow" or st.subflow not in flow.subflows:
+                continue
+            sub = flow.subflows[st.subflow]
+            sub_prefix = f"{prefix}{name}."
+            self._compile(sub, sub_prefix, out)
+            out.append({"trigger": "call", "source": prefix + name, "dest": sub_prefix + sub.start})
+            for rname, rst in sub.states.items():
+                if rst.type == "return" and st.next:
+                    out.append({"trigger": f"return:{prefix}{name}", "source": sub_prefix + rname,
+                                "dest": prefix + st.next})
+
+    def start_call(self, clock: Clock | None = None, *, call_id: str | None = None,
+                   caller_id: str = "", called_number: str = "", language: str | None = None,
+                   variables: dict[str, Any] | None = None, queue_status: QueueStatus | None = None,
+                   listener: Callable[[LogEvent], None] | None = None,
+                   channel: str = "text") -> CallSession:
+        """Attach a new call to the machine (it does not run until `session.start()`)."""
+        session = CallSession(self, clock or RealClock(), call_id=call_id, caller_id=caller_id,
+                              called_number=called_number, language=language, variables=variables,
+                              queue_status=queue_status, listener=listener, channel=channel)
+        self.machine.add_model(session, initial=START)
+        self.active.add(session)
+        return session
+
+    def release(self, session: CallSession) -> None:
+        """Detach an ended call so the machine keeps no reference to it."""
+        if session in self.active:
+            self.active.discard(session)
+            self.machine.remove_model(session)

@@ -1,0 +1,115 @@
+"""What flows into a call (caller events) and out of it (actions).
+
+These are the contract between the engine and a channel: text, audio file and
+microphone channels all turn their input into caller events and carry out the
+same actions, so a flow behaves the same on every channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+# --- caller -> engine -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Speech:
+    """A final recognition result for one caller utterance."""
+
+    text: str
+    confidence: float = 1.0
+    speech_start: float | None = None  # clock times, when the channel knows them
+    speech_end: float | None = None
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    """One key press: 0-9, *, #, A-D."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The caller's message in a record state: a transcript and/or an audio file."""
+
+    text: str = ""
+    audio_path: str | None = None
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """The caller hung up."""
+
+
+CallerEvent = Speech | Dtmf | Recorded | Hangup
+
+
+# --- engine -> channel ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    language: str
+    state: str
+    audio: str | None = None  # pre-recorded prompt file, resolved against the flow's folder
+    barge_in: bool = True
+    voice: str | None = None
+    rate: int | None = None
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Start collecting input; the channel configures its recogniser from this."""
+
+    state: str
+    mode: Literal["dtmf", "speech", "both"]
+    collect: str  # menu | digits | yesno | number | speech
+    no_input_s: float
+    inter_digit_s: float
+    end_of_speech_s: float
+    max_speech_s: float
+    phrases: tuple[str, ...] = ()  # what the caller may say here (grammar hints)
+    max_digits: int = 1
+    terminator: str = "#"
+    barge_in: bool = True
+
+
+@dataclass(frozen=True)
+class StartRecording:
+    state: str
+    max_s: float
+    final_silence_s: float
+    terminator: str = "#"
+
+
+@dataclass(frozen=True)
+class Transfer:
+    queue: str | None
+    destination: str | None = None
+    priority: int = 0
+    skill: str | None = None
+
+
+@dataclass(frozen=True)
+class EndCall:
+    outcome: str  # self_served | transferred | abandoned | error
+    disposition: str | None = None
+    queue: str | None = None
+    reason: str | None = None
+
+
+Action = Say | Listen | StartRecording | Transfer | EndCall
+
+
+@dataclass
+class LogEvent:
+    """One entry of a call's ordered event log (written to the database)."""
+
+    seq: int
+    t: float  # seconds since the call started
+    kind: str
+    state: str | None = None
+    data: dict = field(default_factory=dict)

@@ -1,0 +1,712 @@
+"""One call in progress: the model that a flow's state machine drives.
+
+A `CallSession` is attached to its flow's single `transitions` machine with
+`add_model`; the machine owns the graph (which state may follow which, by which
+edge label) and calls `_entered` after each move. The session owns what is per
+call: variables, retry counters, the digit buffer, the subflow stack and the
+timer deadline. Input arrives as caller events and leaves as actions; nothing
+here reads a clock other than the injected one, so a test can drive a call in
+zero wall time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from callwright.flows import expr, template
+from callwright.flows.model import Choice as FlowChoice
+from callwright.flows.model import Confirm, Flow, Prompt, Settings, State
+from callwright.ivr.clock import Clock
+from callwright.ivr.events import (
+    Action,
+    CallerEvent,
+    Dtmf,
+    EndCall,
+    Hangup,
+    Listen,
+    LogEvent,
+    Recorded,
+    Say,
+    Speech,
+    StartRecording,
+    Transfer,
+)
+from callwright.speech import closedset
+
+if TYPE_CHECKING:
+    from callwright.ivr.engine import CompiledState, FlowEngine
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
+DEFAULT_NO_MATCH = "Sorry, I didn't get that."
+DEFAULT_CONFIRM = "I heard {value}. Is that right?"
+
+
+class QueueStatus:
+    """Expected wait per queue; the ACD simulation or a live ACD provides real figures."""
+
+    def __init__(self, waits: dict[str, float] | None = None) -> None:
+        self.waits = dict(waits or {})
+
+    def expected_wait_s(self, queue: str) -> float:
+        return float(self.waits.get(queue, 0.0))
+
+
+@dataclass
+class _Pending:
+    """A captured value awaiting confirmation."""
+
+    value: Any
+    choice: FlowChoice | None
+    confidence: float
+    label: str  # edge to take after commit
+
+
+class CallSession:
+    """A call attached to a FlowEngine's machine. Use FlowEngine.start_call to make one."""
+
+    state: str  # set by transitions
+
+    def __init__(self, engine: FlowEngine, clock: Clock, *, call_id: str | None = None,
+                 caller_id: str = "", called_number: str = "", language: str | None = None,
+                 variables: dict[str, Any] | None = None, queue_status: QueueStatus | None = None,
+                 listener: Callable[[LogEvent], None] | None = None, channel: str = "text") -> None:
+        self.engine = engine
+        self.flow: Flow = engine.flow
+        self.clock = clock
+        self.call_id = call_id or uuid.uuid4().hex[:16]
+        self.channel = channel
+        self.queue_status = queue_status or QueueStatus()
+        self.listener = listener
+        self.started_wall = clock.wall()
+        self.t0 = clock.now()
+        self.vars: dict[str, Any] = dict(self.flow.variables)
+        self.vars.update(caller_id=caller_id, called_number=called_number, call_id=self.call_id,
+                         language=language or self.flow.default_language,
+                         direction=self.flow.direction, flow=self.flow.name)
+        self.vars.update(variables or {})
+        self.stack: list[str] = []
+        self.actions: list[Action] = []
+        self.events: list[LogEvent] = []
+        self.ended = False
+        self.outcome: str | None = None
+        self.disposition: str | None = None
+        self.queue: str | None = None
+        self.deadline: float | None = None
+        self._timer: str | None = None
+        self._reset_input()
+        self.visited: list[str] = []
+        self.edges_taken: list[tuple[str, str]] = []
+        self.callback_offered = False
+
+    # -- public API ---------------------------------------------------------------
+
+    def start(self) -> list[Action]:
+        """Begin the call; returns the first actions (usually a greeting and a Listen)."""
+        self._log("call_start", None, caller_id=self.vars["caller_id"], channel=self.channel)
+        self._fire("begin")
+        return self._drain()
+
+    def handle(self, event: CallerEvent) -> list[Action]:
+        """Feed one caller event; returns the actions it caused."""
+        if self.ended:
+            return []
+        if isinstance(event, Hangup):
+            self._log("hangup", self.state)
+            self._end("abandoned", reason="caller hung up")
+        else:
+            cs = self._cs()
+            if isinstance(event, Speech):
+                self._on_speech(cs, event)
+            elif isinstance(event, Dtmf):
+                self._on_dtmf(cs, event.key)
+            elif isinstance(event, Recorded):
+                self._on_recorded(cs, event)
+        return self._drain()
+
+    def on_timer(self) -> list[Action]:
+        """The pending deadline has passed (no input, inter-digit or recording limit)."""
+        if self.ended or self._timer is None:
+            return []
+        kind, self._timer, self.deadline = self._timer, None, None
+        cs = self._cs()
+        if kind == "inter_digit":
+            self._finish_digits(cs, timed_out=True)
+        elif kind == "record":
+            self._on_recorded(cs, Recorded(text="", duration_s=cs.state.max_duration_s))
+        else:
+            self._no_input(cs)
+        return self._drain()
+
+    def listening_started(self) -> None:
+        """A channel calls this when the prompt has finished playing: the no-input clock starts now."""
+        if self._timer == "no_input" and self._listen is not None:
+            self.deadline = self.clock.now() + self._listen.no_input_s
+
+    @property
+    def timer_kind(self) -> str | None:
+        return self._timer
+
+    @property
+    def elapsed(self) -> float:
+        return self.clock.now() - self.t0
+
+    # -- machine callbacks ----------------------------------------------------------
+
+    def _entered(self, event: Any) -> None:
+        """Called by the machine after every transition (after_state_change)."""
+        if self.ended:
+            return
+        trigger = event.event.name
+        src = event.transition.source
+        self.edges_taken.append((src, trigger))
+        cs = self._cs()
+        self.visited.append(self.state)
+        self._log("state_enter", self.state, via=trigger, type=cs.state.type)
+        handler = getattr(self, f"_enter_{cs.state.type}")
+        handler(cs)
+
+    # -- state handlers --------------------------------------------------------------
+
+    def _enter_play(self, cs: CompiledState) -> None:
+        self._say(cs, cs.state.prompt)
+        self._fire("next")
+
+    def _enter_set(self, cs: CompiledState) -> None:
+        if self._assign(cs, cs.state.assignments):
+            self._fire("next")
+
+    def _enter_branch(self, cs: CompiledState) -> None:
+        env = self._env()
+        for i, (source, e, _err, _target, _path) in enumerate(cs.state.cases):
+            try:
+                ok = bool(e.evaluate(env)) if e is not None else False
+            except expr.ExpressionError as err:
+                self._runtime_error(cs, f"condition {source!r}: {err}")
+                return
+            if ok:
+                self._log("branch", cs.name, case=i + 1, condition=source)
+                self._fire(f"case:{i + 1}")
+                return
+        self._log("branch", cs.name, case="else")
+        self._fire("else")
+
+    def _enter_hours(self, cs: CompiledState) -> None:
+        st = cs.state
+        local = self.clock.wall().astimezone(ZoneInfo(st.timezone))
+        today = local.date().isoformat()
+        if today in st.holidays:
+            label = "holiday" if st.if_holiday else "closed"
+        else:
+            day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
+            hhmm = local.strftime("%H:%M")
+            is_open = any(a <= hhmm < b for a, b in st.open_hours.get(day, []))
+            label = "open" if is_open else "closed"
+        self._log("hours", cs.name, local_time=local.isoformat(timespec="minutes"), result=label)
+        self._fire(label)
+
+    def _enter_queue(self, cs: CompiledState) -> None:
+        st = cs.state
+        wait = self.queue_status.expected_wait_s(st.queue or "")
+        if st.callback_over_s is not None and wait > st.callback_over_s and not self.callback_offered:
+            self.callback_offered = True
+            self._log("callback_offer", cs.name, queue=st.queue, expected_wait_s=wait)
+            self._fire("callback")
+            return
+        self._say(cs, st.prompt)
+        skill = template.render(st.skill, self._env()) if st.skill else None
+        self._emit(Transfer(queue=st.queue, priority=st.priority, skill=skill or None))
+        self._log("transfer", cs.name, queue=st.queue, priority=st.priority, skill=skill,
+                  expected_wait_s=wait)
+        self._end("transferred", queue=st.queue)
+
+    def _enter_transfer(self, cs: CompiledState) -> None:
+        self._say(cs, cs.state.prompt)
+        self._emit(Transfer(queue=None, destination=cs.state.transfer_to))
+        self._log("transfer", cs.name, destination=cs.state.transfer_to)
+        self._end("transferred", queue=cs.state.transfer_to)
+
+    def _enter_hangup(self, cs: CompiledState) -> None:
+        self._say(cs, cs.state.prompt)
+        self._end(cs.state.outcome or "self_served", disposition=cs.state.disposition)
+
+    def _enter_record(self, cs: CompiledState) -> None:
+        st = cs.state
+        self._say(cs, st.prompt)
+        self._emit(StartRecording(cs.name, st.max_duration_s, st.final_silence_s, st.terminator))
+        self._set_timer("record", st.max_duration_s + st.final_silence_s)
+
+    def _enter_subflow(self, cs: CompiledState) -> None:
+        self.stack.append(cs.name)
+        self._fire("call")
+
+    def _enter_return(self, cs: CompiledState) -> None:
+        self._say(cs, cs.state.prompt)
+        if not self.stack:
+            self._end("self_served")
+            return
+        self._fire(f"return:{self.stack.pop()}")
+
+    def _enter_ask(self, cs: CompiledState) -> None:
+        self._reset_input()
+        self._prompt_and_listen(cs, attempt=1)
+
+    _enter_survey = _enter_ask
+
+    # -- input handling ----------------------------------------------------------------
+
+    def _reset_input(self) -> None:
+        self.no_input_count = 0
+        self.no_match_count = 0
+        self.attempt = 1
+        self.digits = ""
+        self.phase = "collect"
+        self.pending: _Pending | None = None
+        self.confirm_rejections = 0
+        self._listen: Listen | None = None
+
+    def _settings(self, cs: CompiledState) -> Settings:
+        return cs.flow.settings
+
+    def _prompt_and_listen(self, cs: CompiledState, attempt: int) -> None:
+        st = cs.state
+        prompts = st.prompts
+        if prompts:
+            self._say(cs, prompts[min(attempt, len(prompts)) - 1])
+        self._listen_for(cs, collect=st.effective_collect or "menu")
+
+    def _listen_for(self, cs: CompiledState, collect: str) -> None:
+        st, s = cs.state, self._settings(cs)
+        phrases: tuple[str, ...] = ()
+        if collect == "menu":
+            phrases = tuple(p for c in st.choices for p in c.speech)
+        if st.global_commands:
+            phrases += tuple(p for g in s.global_commands for p in g.speech)
+        max_digits = (st.digits_max if collect == "digits" else
+                      max((len(c.dtmf or "") for c in st.choices), default=1) if collect == "menu"
+                      else 2 if collect == "number" else 1)
+        self._listen = Listen(
+            state=cs.name, mode=st.input or s.input, collect=collect,
+            no_input_s=st.no_input_s if st.no_input_s is not None else s.no_input_s,
+            inter_digit_s=st.inter_digit_s if st.inter_digit_s is not None else s.inter_digit_s,
+            end_of_speech_s=st.end_of_speech_s if st.end_of_speech_s is not None else s.end_of_speech_s,
+            max_speech_s=st.max_speech_s if st.max_speech_s is not None else s.max_speech_s,
+            phrases=phrases, max_digits=max_digits, terminator=st.terminator,
+            barge_in=st.barge_in if st.barge_in is not None else s.barge_in,
+        )
+        self._emit(self._listen)
+        self._set_timer("no_input", self._listen.no_input_s)
+
+    def _on_speech(self, cs: CompiledState, ev: Speech) -> None:
+        st = cs.state
+        text = ev.text.strip()
+        self.vars["last_input"], self.vars["last_confidence"] = text, ev.confidence
+        if st.type == "record":  # in text mode the typed words are the message
+            self._on_recorded(cs, Recorded(text=text))
+            return
+        if not st.is_input or self._listen is None:
+            self._log("input_ignored", cs.name, mode="speech", text=text)
+            return
+        self._log("input", cs.name, mode="speech", text=text, confidence=round(ev.confidence, 3),
+                  phase=self.phase)
+        if not text:
+            self._no_input(cs)
+            return
+        if self._listen.mode == "dtmf":
+            self._no_match(cs, "speech in a keypad-only state")
+            return
+        if self.phase == "confirm":
+            yn = closedset.parse_yes_no(text)
+            self._confirm_answer(cs, yn)
+            return
+        if self._global_by_speech(cs, text):
+            return
+        s = self._settings(cs)
+        floor = st.accept_confidence if st.accept_confidence is not None else s.accept_confidence
+        if ev.confidence < floor:
+            self._no_match(cs, f"confidence {ev.confidence:.2f} under {floor:.2f}")
+            return
+        collect = st.effective_collect
+        value: Any = None
+        choice = None
+        label = "next"
+        if collect == "menu":
+            m = closedset.match_choice(text, [closedset.Choice(c.id, c.speech) for c in st.choices
+                                              if c.speech])
+            choice = next((c for c in st.choices if m and c.id == m.id), None)
+            if choice is None:
+                self._no_match(cs, "no choice matched")
+                return
+            value, label = choice.id, f"choice:{choice.id}"
+        elif collect == "yesno":
+            yn = closedset.parse_yes_no(text)
+            if yn is None:
+                self._no_match(cs, "not a yes or no")
+                return
+            value, label = yn, self._yesno_label(st, yn)
+        elif collect == "digits":
+            value = closedset.parse_digits(text)
+            if value is None or not st.digits_min <= len(value) <= st.digits_max:
+                self._no_match(cs, f"not {st.digits_min}-{st.digits_max} digits")
+                return
+        elif collect == "number":
+            value = closedset.parse_number(text)
+            if value is None or not self._in_range(st, value):
+                self._no_match(cs, "not a number in range")
+                return
+        else:
+            value = text
+        self._captured(cs, _Pending(value, choice, ev.confidence, label))
+
+    def _on_dtmf(self, cs: CompiledState, key: str) -> None:
+        st = cs.state
+        if st.type == "record":
+            if key == st.terminator:
+                self._on_recorded(cs, Recorded(text="", duration_s=0.0))
+            return
+        if not st.is_input or self._listen is None:
+            self._log("input_ignored", cs.name, mode="dtmf", key=key)
+            return
+        self._log("input", cs.name, mode="dtmf", key=key, phase=self.phase)
+        if self._listen.mode == "speech":
+            self._no_match(cs, "key press in a speech-only state")
+            return
+        if self.phase == "confirm":
+            self._confirm_answer(cs, {"1": True, "2": False}.get(key))
+            return
+        collect = st.effective_collect
+        if collect in ("digits", "number"):
+            if not self.digits and key not in "0123456789#" and self._global_by_dtmf(cs, key):
+                return
+            if key == st.terminator:
+                self._finish_digits(cs, timed_out=False)
+                return
+            self.digits += key
+            limit = st.digits_max if collect == "digits" else len(str(st.range_max or 99))
+            if len(self.digits) >= limit:
+                self._finish_digits(cs, timed_out=False)
+            else:
+                self._set_timer("inter_digit", self._listen.inter_digit_s)
+            return
+        self.digits += key
+        if collect == "menu":
+            exact = next((c for c in st.choices if c.dtmf == self.digits), None)
+            longer = [c for c in st.choices if c.dtmf and c.dtmf != self.digits
+                      and c.dtmf.startswith(self.digits)]
+            if exact and not longer:
+                self.digits = ""
+                self._captured(cs, _Pending(exact.id, exact, 1.0, f"choice:{exact.id}"))
+            elif longer or exact:
+                self._set_timer("inter_digit", self._listen.inter_digit_s)
+            else:
+                buffered, self.digits = self.digits, ""
+                if not self._global_by_dtmf(cs, buffered):
+                    self._no_match(cs, f"no choice for key {buffered}")
+            return
+        if collect == "yesno":
+            self.digits = ""
+            yn = {"1": True, "2": False}.get(key)
+            if yn is None:
+                if not self._global_by_dtmf(cs, key):
+                    self._no_match(cs, f"key {key} is not 1 (yes) or 2 (no)")
+                return
+            self._captured(cs, _Pending(yn, None, 1.0, self._yesno_label(st, yn)))
+            return
+        self.digits = ""  # free speech: keys only reach global commands
+        if not self._global_by_dtmf(cs, key):
+            self._no_match(cs, "free speech expected")
+
+    def _finish_digits(self, cs: CompiledState, timed_out: bool) -> None:
+        st = cs.state
+        entered, self.digits = self.digits, ""
+        collect = st.effective_collect
+        if collect == "menu":
+            exact = next((c for c in st.choices if c.dtmf == entered), None)
+            if exact:
+                self._captured(cs, _Pending(exact.id, exact, 1.0, f"choice:{exact.id}"))
+            elif not self._global_by_dtmf(cs, entered):
+                self._no_match(cs, f"no choice for keys {entered}")
+            return
+        if not entered:
+            self._no_match(cs, "no digits before the terminator")
+            return
+        if collect == "number":
+            value = int(entered) if entered.isdigit() else None
+            if value is None or not self._in_range(st, value):
+                self._no_match(cs, f"{entered} is out of range")
+                return
+            self._captured(cs, _Pending(value, None, 1.0, "next"))
+            return
+        if not entered.isdigit() or not st.digits_min <= len(entered) <= st.digits_max:
+            self._no_match(cs, f"{len(entered)} digits; expected {st.digits_min}-{st.digits_max}")
+            return
+        self._captured(cs, _Pending(entered, None, 1.0, "next"))
+
+    def _on_recorded(self, cs: CompiledState, ev: Recorded) -> None:
+        st = cs.state
+        if st.type != "record":
+            self._log("input_ignored", cs.name, mode="recording")
+            return
+        self._cancel_timer()
+        value = ev.audio_path or ev.text
+        if st.into:
+            self.vars[st.into] = value
+        self._log("recorded", cs.name, text=ev.text, audio=ev.audio_path,
+                  duration_s=round(ev.duration_s, 2))
+        self._fire("next")
+
+    # -- capture, confirmation, retries ----------------------------------------------
+
+    def _captured(self, cs: CompiledState, pending: _Pending) -> None:
+        st = cs.state
+        self._cancel_timer()
+        confirm = st.confirm
+        needs = bool(confirm) and (confirm.when == "always" or (
+            confirm.when == "low_confidence" and pending.confidence < confirm.below))
+        self._log("match", cs.name, value=pending.value, confidence=round(pending.confidence, 3),
+                  confirm=needs)
+        if needs:
+            self.pending = pending
+            self.phase = "confirm"
+            self._ask_confirm(cs, confirm)
+            return
+        self._commit(cs, pending)
+
+    def _ask_confirm(self, cs: CompiledState, confirm: Confirm) -> None:
+        value = self.pending.value if self.pending else ""
+        shown = " ".join(str(value)) if isinstance(value, str) and value.isdigit() else str(value)
+        env = dict(self._env(), value=shown)
+        if cs.state.into and self.pending:
+            env[cs.state.into] = self.pending.value
+        if confirm.prompt is not None:
+            text, lang = confirm.prompt.text_for(self.vars["language"], cs.flow.default_language)
+            audio = confirm.prompt.audio
+        else:
+            text, lang, audio = DEFAULT_CONFIRM, self.vars["language"], None
+        self._emit_say(cs, template.render(text, env), lang, audio)
+        self._listen_for(cs, collect="yesno")
+
+    def _confirm_answer(self, cs: CompiledState, yes: bool | None) -> None:
+        self._cancel_timer()
+        if yes is None:
+            self._log("confirm", cs.name, answer=None)
+            self._no_match(cs, "not a yes or no to the confirmation")
+            return
+        self._log("confirm", cs.name, answer=yes)
+        pending, self.pending, self.phase = self.pending, None, "collect"
+        if yes and pending is not None:
+            self._commit(cs, pending)
+            return
+        self.confirm_rejections += 1
+        attempts = cs.state.confirm.attempts if cs.state.confirm else 2
+        if self.confirm_rejections >= attempts:
+            self._failure(cs, "value rejected at confirmation too many times")
+            return
+        self.attempt += 1
+        self._prompt_and_listen(cs, self.attempt)
+
+    def _commit(self, cs: CompiledState, p: _Pending) -> None:
+        st = cs.state
+        if st.into:
+            self.vars[st.into] = p.value
+        if p.choice is not None and not self._assign(cs, p.choice.assignments):
+            return
+        if st.type == "survey":
+            value = p.value if st.question != "resolved" else bool(p.value)
+            self._log("survey_answer", cs.name, question=st.question, value=value)
+        self._fire(p.label)
+
+    def _no_input(self, cs: CompiledState) -> None:
+        st = cs.state
+        if not st.is_input:
+            return
+        s = self._settings(cs)
+        self.no_input_count += 1
+        limit = st.retries_no_input if st.retries_no_input is not None else s.retries_no_input
+        self._log("no_input", cs.name, count=self.no_input_count, limit=limit, phase=self.phase)
+        if self.no_input_count > limit:
+            self._failure(cs, "no input")
+            return
+        prompts = st.no_input_prompts or s.no_input_prompts
+        self._retry(cs, prompts, DEFAULT_NO_INPUT, self.no_input_count)
+
+    def _no_match(self, cs: CompiledState, reason: str) -> None:
+        st = cs.state
+        s = self._settings(cs)
+        self.no_match_count += 1
+        limit = st.retries_no_match if st.retries_no_match is not None else s.retries_no_match
+        self._log("no_match", cs.name, count=self.no_match_count, limit=limit, reason=reason,
+                  phase=self.phase)
+        if self.no_match_count > limit:
+            self._failure(cs, "no match")
+            return
+        prompts = st.no_match_prompts or s.no_match_prompts
+        self._retry(cs, prompts, DEFAULT_NO_MATCH, self.no_match_count)
+
+    def _retry(self, cs: CompiledState, prompts: tuple[Prompt, ...], default: str, n: int) -> None:
+        self._cancel_timer()
+        self.digits = ""
+        if prompts:
+            self._say(cs, prompts[min(n, len(prompts)) - 1])
+        else:
+            self._emit_say(cs, default, self.vars["language"], None)
+        if self.phase == "confirm" and cs.state.confirm is not None:
+            self._ask_confirm(cs, cs.state.confirm)
+            return
+        self.attempt += 1
+        self._prompt_and_listen(cs, self.attempt)
+
+    def _failure(self, cs: CompiledState, reason: str) -> None:
+        self._cancel_timer()
+        self.phase, self.pending = "collect", None
+        target = cs.state.on_failure or cs.flow.settings.on_failure
+        self._log("max_retries", cs.name, reason=reason, next=target)
+        if target:
+            self._fire("max_retries")
+        else:
+            self._end("error", reason=f"{cs.name}: {reason} after the last retry")
+
+    def _global_by_speech(self, cs: CompiledState, text: str) -> bool:
+        if not cs.state.global_commands:
+            return False
+        cmds = [g for g in cs.flow.settings.global_commands if g.speech]
+        m = closedset.match_choice(text, [closedset.Choice(g.name, g.speech) for g in cmds],
+                                   threshold=0.85)
+        return self._run_global(cs, m.id) if m else False
+
+    def _global_by_dtmf(self, cs: CompiledState, keys: str) -> bool:
+        if not cs.state.global_commands:
+            return False
+        g = next((g for g in cs.flow.settings.global_commands if g.dtmf == keys), None)
+        return self._run_global(cs, g.name) if g else False
+
+    def _run_global(self, cs: CompiledState, name: str) -> bool:
+        self._cancel_timer()
+        self._log("global_command", cs.name, command=name)
+        if name == "operator":
+            g = next(g for g in cs.flow.settings.global_commands if g.name == "operator")
+            if g.next:
+                self._fire("operator")
+                return True
+            return False
+        if name == "help" and cs.state.help is not None:
+            self._say(cs, cs.state.help)
+        elif name == "help":
+            options = ", ".join(c.speech[0] for c in cs.state.choices if c.speech)
+            self._emit_say(cs, f"You can say {options}." if options else "Please answer the question.",
+                           self.vars["language"], None)
+        # repeat (and help) replay the current question without using up a retry
+        if self.phase == "confirm" and cs.state.confirm is not None:
+            self._ask_confirm(cs, cs.state.confirm)
+        else:
+            self._prompt_and_listen(cs, self.attempt)
+        return True
+
+    # -- helpers ----------------------------------------------------------------------
+
+    @staticmethod
+    def _yesno_label(st: State, yes: bool) -> str:
+        if st.type == "ask" and st.yes and st.no:
+            return "yes" if yes else "no"
+        return "next"
+
+    @staticmethod
+    def _in_range(st: State, value: int) -> bool:
+        return (st.range_min is None or value >= st.range_min) and (
+            st.range_max is None or value <= st.range_max)
+
+    def _assign(self, cs: CompiledState, assignments: tuple) -> bool:
+        env = self._env()
+        for a in assignments:
+            try:
+                self.vars[a.var] = env[a.var] = a.value(env)
+            except expr.ExpressionError as err:
+                self._runtime_error(cs, f"setting {a.var}: {err}")
+                return False
+            self._log("set", cs.name, var=a.var, value=self.vars[a.var])
+        return True
+
+    def _runtime_error(self, cs: CompiledState, message: str) -> None:
+        self._log("error", cs.name, message=message)
+        target = cs.flow.settings.on_failure
+        if target and f"{cs.prefix}{target}" != cs.name:
+            self._fire("runtime_error")
+        else:
+            self._end("error", reason=message)
+
+    def _env(self) -> dict[str, Any]:
+        env = dict(self.vars)
+        env["__now__"] = self.clock.wall()
+        return env
+
+    def _cs(self) -> CompiledState:
+        return self.engine.states[self.state]
+
+    def _say(self, cs: CompiledState, prompt: Prompt | None) -> None:
+        if prompt is None:
+            return
+        text, lang = prompt.text_for(self.vars["language"], cs.flow.default_language)
+        self._emit_say(cs, template.render(text, self._env()), lang, prompt.audio)
+
+    def _emit_say(self, cs: CompiledState, text: str, lang: str, audio: str | None) -> None:
+        s = cs.flow.settings
+        barge = cs.state.barge_in if cs.state.barge_in is not None else s.barge_in
+        if audio:
+            audio = str(cs.base_dir / audio)
+        self._emit(Say(text=text, language=lang, state=cs.name, audio=audio, barge_in=barge,
+                       voice=s.voice, rate=s.rate))
+        self._log("prompt", cs.name, text=text, language=lang)
+
+    def _emit(self, action: Action) -> None:
+        self.actions.append(action)
+
+    def _drain(self) -> list[Action]:
+        out, self.actions = self.actions, []
+        if self.ended:
+            self.engine.release(self)
+        return out
+
+    def _set_timer(self, kind: str, seconds: float) -> None:
+        self._timer = kind
+        self.deadline = self.clock.now() + seconds
+
+    def _cancel_timer(self) -> None:
+        self._timer, self.deadline = None, None
+
+    def _fire(self, label: str) -> None:
+        if self.ended:
+            return
+        self.trigger(label)  # type: ignore[attr-defined]  # added by transitions
+
+    def _end(self, outcome: str, *, disposition: str | None = None, queue: str | None = None,
+             reason: str | None = None) -> None:
+        if self.ended:
+            return
+        self._cancel_timer()
+        self.ended, self.outcome = True, outcome
+        self.disposition, self.queue = disposition, queue
+        self._emit(EndCall(outcome=outcome, disposition=disposition, queue=queue, reason=reason))
+        self._log("call_end", getattr(self, "state", None), outcome=outcome,
+                  disposition=disposition, queue=queue, reason=reason)
+
+    def _log(self, kind: str, state: str | None, **data: Any) -> None:
+        ev = LogEvent(seq=len(self.events), t=round(self.elapsed, 3), kind=kind, state=state,
+                      data={k: _jsonable(v) for k, v in data.items() if v is not None})
+        self.events.append(ev)
+        if self.listener is not None:
+            self.listener(ev)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
