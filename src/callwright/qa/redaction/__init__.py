@@ -1,0 +1,30 @@
+"""PII and PCI redaction for call transcripts and recordings.
+
+Everything here is a pure function of its input and runs before anything is
+stored: `redact_text` for a transcript line, `redact_words` for recogniser
+words with timestamps (returning the time ranges to silence) and `mute_ranges`
+for the redacted audio copy. What is and is not caught is in docs/redaction.md.
+"""
+
+from callwright.qa.redaction.audio import mute_ranges
+from callwright.qa.redaction.payment import luhn_ok
+from callwright.qa.redaction.scan import Kind
+from callwright.qa.redaction.ssn import ssn_ok
+from callwright.qa.redaction.text import ALL, RedactedSpan, Redaction, parse_kinds, redact_text
+from callwright.qa.redaction.words import RedactedWord, TimeRange, WordLike, redact_words
+
+__all__ = [
+    "ALL",
+    "Kind",
+    "RedactedSpan",
+    "RedactedWord",
+    "Redaction",
+    "TimeRange",
+    "WordLike",
+    "luhn_ok",
+    "mute_ranges",
+    "parse_kinds",
+    "redact_text",
+    "redact_words",
+    "ssn_ok",
+]

@@ -1,0 +1,122 @@
+"""E-mail addresses, written ("john.smith@example.com") or said ("john dot smith at
+example dot com", "j o h n underscore smith at gmail").
+
+A said address is recognised by its domain: "at" followed by labels joined by
+"dot" and ending in a common top-level domain, or a well-known mail provider.
+Because "at" is everywhere ("I bought it at amazon dot com"), a spoken local
+part that is an ordinary word ("it", "them", "look") is not taken for an address
+unless an e-mail cue ("my email is") comes just before it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+
+WRITTEN = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+AT_SUFFIXES = {"sign", "symbol"}
+DOT_WORDS = {".", "dot", "period", "point"}
+LOCAL_SEPARATORS = DOT_WORDS | {"_", "underscore", "-", "dash", "hyphen", "+", "plus"}
+DOMAIN_SEPARATORS = DOT_WORDS | {"-", "dash", "hyphen"}
+TLDS = {
+    "com", "net", "org", "edu", "gov", "mil", "io", "co", "uk", "us", "ca", "au", "de", "fr",
+    "info", "biz", "me", "ai", "ie", "nz", "in", "es", "it", "nl", "eu", "app", "dev", "email",
+}  # fmt: skip
+PROVIDERS = {
+    "gmail", "googlemail", "yahoo", "hotmail", "outlook", "aol", "icloud", "protonmail",
+    "proton", "live", "msn", "comcast", "verizon", "att", "mail", "gmx", "zoho", "yandex",
+}  # fmt: skip
+EMAIL_CUES = phrases("email", "e mail", "email address", "e mail address", "mail address")
+# Words the cue and the address may have between them: "my email is, um, ...".
+CUE_FILLERS = {"is", "it's", "its", "it", "address", ":", "uh", "um", "that's", "thats", "-", ","}
+CUE_TOKENS = 12
+"""How far before the "at" an e-mail cue may be; the address then starts right after the cue."""
+# Ordinary words that often stand before "at": "I bought it at amazon dot com".
+NOT_LOCAL = {
+    "it", "that", "this", "them", "me", "you", "him", "her", "us", "one", "something",
+    "anything", "everything", "look", "looking", "online", "bought", "buy", "order",
+    "ordered", "purchased", "there", "here", "available", "sold", "listed", "stuff",
+    "went", "go", "was", "were", "is", "are", "be", "booked", "shopping", "shop", "item",
+    "items", "price", "deal", "deals", "sale", "website", "site", "page", "up", "out", "off",
+}  # fmt: skip
+
+
+def _is_label(scan: Scan, i: int) -> bool:
+    tok = scan.tokens[i] if 0 <= i < len(scan.tokens) else None
+    if tok is None or tok.kind == "sym":
+        return False
+    return tok.norm not in LOCAL_SEPARATORS and tok.norm != "at"
+
+
+def _domain_end(scan: Scan, i: int) -> int | None:
+    """Last token of a said domain starting at i ("example dot co dot uk", "gmail"), if any."""
+    if not _is_label(scan, i):
+        return None
+    end, labels = i, [scan.word(i)]
+    while scan.word(end + 1) in DOMAIN_SEPARATORS and _is_label(scan, end + 2):
+        end, labels = end + 2, [*labels, scan.word(end + 2)]
+    if len(labels) > 1 and labels[-1] in TLDS:
+        return end
+    return i if labels[0] in PROVIDERS else None
+
+
+def _local_start(scan: Scan, at: int) -> int | None:
+    """First token of the said local part that ends just before the "at" at index `at`."""
+    start = at - 1
+    if not _is_label(scan, start):
+        return None
+    while scan.word(start - 1) in LOCAL_SEPARATORS and _is_label(scan, start - 2):
+        start -= 2
+    # spelled out: "j o h n smith"
+    while start > 0 and _is_label(scan, start - 1) and len(scan.word(start - 1)) == 1:
+        start -= 1
+    return start
+
+
+def _cue_start(scan: Scan, cue_ends: list[int], at: int) -> int | None:
+    """Where the address begins when an e-mail cue comes shortly before its "at"."""
+    cue = cue_before(scan, cue_ends, at, CUE_TOKENS)
+    if cue is None:
+        return None
+    k = cue + 1
+    while k < at - 1 and scan.word(k) in CUE_FILLERS:
+        k += 1
+    return k
+
+
+def _written(scan: Scan) -> list[tuple[int, int]]:
+    """Token ranges of addresses written with "@" (the text a chat or form would hold)."""
+    spans = []
+    for m in WRITTEN.finditer(scan.text):
+        inside = [k for k, t in enumerate(scan.tokens) if t.start >= m.start() and t.end <= m.end()]
+        spans.append((inside[0], inside[-1]))
+    return spans
+
+
+def _spoken(scan: Scan) -> list[tuple[int, int]]:
+    """Token ranges of addresses said aloud: "<local> at <domain>"."""
+    cue_ends = scan.phrase_ends(EMAIL_CUES)
+    spans = []
+    for at, tok in enumerate(scan.tokens):
+        if tok.norm != "at":
+            continue
+        end = _domain_end(scan, at + 2 if scan.word(at + 1) in AT_SUFFIXES else at + 1)
+        start = _local_start(scan, at)
+        if end is None or start is None:
+            continue
+        cued = _cue_start(scan, cue_ends, at)
+        if cued is not None:
+            spans.append((min(start, cued), end))
+        elif not (start == at - 1 and scan.word(start) in NOT_LOCAL):
+            spans.append((start, end))
+    return spans
+
+
+def find_emails(scan: Scan, claimed: set[int]) -> list[Candidate]:
+    found: list[Candidate] = []
+    for start, end in _written(scan) + _spoken(scan):
+        if free(claimed, start, end):
+            found.append(Candidate(Kind.EMAIL, start, end))
+            claim(claimed, found[-1:])
+    return found

@@ -1,0 +1,93 @@
+"""The shared view of one text that every detector reads, and what detectors return.
+
+Detectors run in a fixed order (cards, SSNs, phones, card details, e-mails) and
+each one skips tokens an earlier one claimed, so a card number is never also
+reported as a phone number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from callwright.qa.redaction.numbers import BACKCHANNEL_WORDS, Run, find_items, find_runs
+from callwright.qa.redaction.tokens import Token, find_phrases, tokenize
+
+
+class Kind(StrEnum):
+    """What was redacted; the value is the stable name used in options and storage."""
+
+    CARD = "card"
+    CVV = "cvv"
+    EXPIRY = "expiry"
+    SSN = "ssn"
+    PHONE = "phone"
+    EMAIL = "email"
+
+    @property
+    def replacement(self) -> str:
+        """The token that stands in the text where the value was: "[CARD]"."""
+        return f"[{self.name}]"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A detected value covering tokens first..last (inclusive)."""
+
+    kind: Kind
+    first: int
+    last: int
+    digits: str = ""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A text cut into tokens, number items and runs of numbers."""
+
+    text: str
+    tokens: list[Token]
+    runs: list[Run]
+    wide_runs: list[Run]
+    """Runs also joined across back-channel words ("okay", "yes"), for card numbers
+    read out in chunks while the agent acknowledges each one."""
+
+    @classmethod
+    def of(cls, text: str) -> Scan:
+        tokens = tokenize(text)
+        items = find_items(tokens)
+        return cls(
+            text,
+            tokens,
+            find_runs(tokens, items),
+            find_runs(tokens, items, extra_joiners=BACKCHANNEL_WORDS),
+        )
+
+    def phrase_ends(self, phrases: frozenset[tuple[str, ...]]) -> list[int]:
+        """Token index of the last word of every occurrence of any phrase."""
+        return [last for _, last in find_phrases(self.tokens, phrases)]
+
+    def word(self, i: int) -> str:
+        """The normalised token at i, or "" outside the text."""
+        return self.tokens[i].norm if 0 <= i < len(self.tokens) else ""
+
+
+def phrases(*texts: str) -> frozenset[tuple[str, ...]]:
+    """Cue phrases from plain strings: phrases("security code", "cvv")."""
+    return frozenset(tuple(t.split()) for t in texts)
+
+
+def free(claimed: set[int], first: int, last: int) -> bool:
+    """Whether no earlier detector took any token in first..last."""
+    return not any(k in claimed for k in range(first, last + 1))
+
+
+def claim(claimed: set[int], found: Iterable[Candidate]) -> None:
+    for c in found:
+        claimed.update(range(c.first, c.last + 1))
+
+
+def cue_before(scan: Scan, ends: list[int], first: int, within: int) -> int | None:
+    """The nearest cue ending at most `within` tokens before token `first`, if any."""
+    near = [e for e in ends if first - within <= e < first]
+    return max(near) if near else None

@@ -1,0 +1,61 @@
+"""Tokens with their character offsets in the original text.
+
+Redaction must cut spans out of the text exactly as it was written (or as the
+recogniser produced it), so every later step works on tokens that remember
+where they came from instead of on a normalised copy of the string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+TokenKind = Literal["num", "word", "sym"]
+
+# Numerals, words (letters with inner apostrophes) and any other single non-space character.
+_TOKEN = re.compile(r"(?P<num>\d+)|(?P<word>[^\W\d_]+(?:['\u2019][^\W\d_]+)*)|(?P<sym>\S)")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token: `norm` is the lower-cased text used for matching."""
+
+    text: str
+    norm: str
+    kind: TokenKind
+    start: int
+    end: int
+    spaced: bool
+    """Whether whitespace separates this token from the previous one."""
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split text into numerals, words and symbols, keeping offsets."""
+    tokens: list[Token] = []
+    prev_end = 0
+    for m in _TOKEN.finditer(text):
+        kind: TokenKind = m.lastgroup  # type: ignore[assignment]
+        raw = m.group()
+        norm = raw.lower().replace("\u2019", "'")
+        tokens.append(Token(raw, norm, kind, m.start(), m.end(), m.start() > prev_end))
+        prev_end = m.end()
+    return tokens
+
+
+def find_phrases(tokens: list[Token], phrases: frozenset[tuple[str, ...]]) -> list[tuple[int, int]]:
+    """(first, last) token indices of every occurrence of any phrase, longest first per start.
+
+    Phrases are tuples of normalised words, so "c v v" and "cvv" can both be
+    listed; symbols between words (a hyphen in "e-mail") are skipped over and a
+    possessive is dropped ("email's" matches "email").
+    """
+    words = [(i, t.norm.removesuffix("'s")) for i, t in enumerate(tokens) if t.kind != "sym"]
+    longest = max((len(p) for p in phrases), default=0)
+    hits: list[tuple[int, int]] = []
+    for k in range(len(words)):
+        for n in range(min(longest, len(words) - k), 0, -1):
+            if tuple(w for _, w in words[k : k + n]) in phrases:
+                hits.append((words[k][0], words[k + n - 1][0]))
+                break
+    return hits

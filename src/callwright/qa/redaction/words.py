@@ -1,0 +1,107 @@
+"""Redaction of recogniser output that carries word timestamps.
+
+The words are joined into one text and redacted with the same detectors as
+plain text, so a card number said across sixteen words ("four one one one
+...") is one span. The words a span touches are merged into one redacted word
+("[CARD]") that keeps their start and end, and the span's time range is
+returned so the same stretch can be silenced in the audio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from callwright.qa.redaction.scan import Kind
+from callwright.qa.redaction.text import ALL, RedactedSpan, apply_spans, redact_text
+
+
+class WordLike(Protocol):
+    """Anything with a word and its time in seconds, like the recogniser's `Word`."""
+
+    @property
+    def word(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class RedactedWord:
+    """A word as it may be stored: unchanged, or several words merged into "[CARD]"."""
+
+    word: str
+    start: float
+    end: float
+    confidence: float | None = None
+    kind: Kind | None = None
+    """What was redacted in this word, or None when it is the recogniser's word unchanged."""
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """Seconds from the start of the recording that held a redacted value."""
+
+    start: float
+    end: float
+    kind: Kind
+
+
+def _confidence(words: Sequence[WordLike]) -> float | None:
+    values = [c for w in words if (c := getattr(w, "confidence", None)) is not None]
+    return min(values) if values else None
+
+
+def redact_words(
+    words: Sequence[WordLike], *, kinds: Iterable[str | Kind] = ALL
+) -> tuple[list[RedactedWord], list[TimeRange]]:
+    """Redacted words (merged where one value spans several) and the time ranges to silence."""
+    offsets: list[tuple[int, int]] = []
+    parts: list[str] = []
+    pos = 0
+    for w in words:
+        text = w.word.strip()
+        offsets.append((pos, pos + len(text)))
+        parts.append(text)
+        pos += len(text) + 1
+    joined = " ".join(parts)
+    spans = redact_text(joined, kinds=kinds).spans
+
+    def touching(k: int) -> list[RedactedSpan]:
+        a, b = offsets[k]
+        return [s for s in spans if a < s.end and s.start < b and a < b]
+
+    ranges = []
+    for s in spans:
+        hit = [w for w, (a, b) in zip(words, offsets, strict=True) if a < s.end and s.start < b]
+        ranges.append(TimeRange(min(w.start for w in hit), max(w.end for w in hit), s.kind))
+
+    out: list[RedactedWord] = []
+    k = 0
+    while k < len(words):
+        hit = touching(k)
+        if not hit:
+            w = words[k]
+            out.append(RedactedWord(parts[k], w.start, w.end, _confidence([w])))
+            k += 1
+            continue
+        # Extend over every word that shares a span with the group so far.
+        end, group = k, set(hit)
+        while end + 1 < len(words) and (more := touching(end + 1)) and group & set(more):
+            group |= set(more)
+            end += 1
+        a, b = offsets[k][0], offsets[end][1]
+        merged = words[k : end + 1]
+        out.append(
+            RedactedWord(
+                apply_spans(joined[a:b], group, offset=a),
+                merged[0].start,
+                max(w.end for w in merged),
+                _confidence(merged),
+                min(group, key=lambda s: s.start).kind,
+            )
+        )
+        k = end + 1
+    return out, ranges
