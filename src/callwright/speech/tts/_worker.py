@@ -1,0 +1,104 @@
+"""The child process that owns pyttsx3.
+
+pyttsx3 is not re-entrant, can hang on a second `runAndWait`, and prints to
+stdout; isolating it in its own process lets the parent kill and restart it
+and keeps our stdout clean for `--json` output. Requests and replies are
+plain dicts over a multiprocessing pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def _silence_stdout() -> None:
+    """pyttsx3 prints "Audio saved to ..." after every file; send fd 1 to /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+
+
+def _voices(engine: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": v.id,
+            "name": v.name,
+            "languages": list(getattr(v, "languages", None) or []),
+            "gender": getattr(v, "gender", None),
+        }
+        for v in engine.getProperty("voices")
+    ]
+
+
+def _wait_idle(espeak: Any, limit_s: float = 10.0) -> None:
+    """Block until espeak's own thread has drained its command queue.
+
+    pyttsx3 2.99 sets voice and rate through espeak's asynchronous queue and
+    then calls espeak_Cancel() whenever espeak looks busy as a loop ends, which
+    silently drops the pending settings (measured: about half of rate changes
+    were lost). Waiting for idle before and after setting them makes every
+    render use the settings it asked for.
+    """
+    deadline = time.monotonic() + limit_s
+    while espeak.IsPlaying() and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def _render(engine: Any, espeak: Any, req: dict[str, Any]) -> dict[str, Any]:
+    fault = req.get("fault")
+    if fault == "hang":
+        time.sleep(3600)
+    elif fault == "crash":
+        os._exit(70)
+    path = req["path"]
+    if os.path.exists(path):
+        os.remove(path)
+    _wait_idle(espeak)
+    engine.setProperty("voice", req["voice"])
+    engine.setProperty("rate", req["rate"])
+    _wait_idle(espeak)
+    voice = engine.getProperty("voice")
+    rate = espeak.dll.espeak_GetParameter(espeak.RATE, 1)  # current value, not the default
+    if voice != req["voice"] or rate != req["rate"]:
+        return {
+            "ok": False,
+            "error": f"espeak is set to {voice!r} at {rate} wpm, not {req['voice']!r} "
+            f"at {req['rate']} wpm",
+        }
+    engine.save_to_file(req["text"], path)
+    engine.runAndWait()
+    if not os.path.exists(path) or os.path.getsize(path) <= 44:
+        return {"ok": False, "error": "pyttsx3 wrote no audio"}
+    return {"ok": True}
+
+
+def serve(conn: Connection) -> None:
+    """Answer requests until the pipe closes."""
+    _silence_stdout()
+    import pyttsx3
+    from pyttsx3.drivers import _espeak
+
+    engine = pyttsx3.init()
+    # An empty loop leaves pyttsx3's command proxy idle, so later property
+    # changes reach espeak at once instead of waiting in pyttsx3's own queue.
+    engine.runAndWait()
+    conn.send({"ok": True, "ready": True})
+    while True:
+        try:
+            req = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if req["op"] == "voices":
+                conn.send({"ok": True, "voices": _voices(engine)})
+            elif req["op"] == "render":
+                conn.send(_render(engine, _espeak, req))
+            else:
+                conn.send({"ok": False, "error": f"unknown op {req['op']!r}"})
+        except Exception as err:  # reported to the parent, which owns the error policy
+            conn.send({"ok": False, "error": f"{type(err).__name__}: {err}"})

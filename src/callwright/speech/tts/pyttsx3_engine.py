@@ -1,0 +1,215 @@
+"""pyttsx3 (espeak-ng on Linux) behind the `Synthesizer` port, run in a worker process.
+
+pyttsx3 hangs now and then, is not re-entrant and prints to stdout (see
+docs in /work/shared/research/style-anchors.md §5). Each render therefore runs
+in a child process with a timeout; a hung or dead child is killed and replaced
+and the render retried once, so one bad prompt cannot freeze a call.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from callwright.speech.audio import Audio, read_audio, resample
+from callwright.speech.tts.base import (
+    DEFAULT_RATE_WPM,
+    SynthesisError,
+    Synthesizer,
+    VoiceInfo,
+    VoiceSettings,
+    check_rate_wpm,
+    check_sample_rate,
+    normalise_text,
+    resolve_voice,
+)
+
+log = logging.getLogger(__name__)
+
+ENGINE_RATE = 22050
+"""pyttsx3's espeak driver always writes 22,050 Hz WAV, whatever we ask for."""
+
+START_TIMEOUT_S = 30.0
+Fault = Literal["hang", "crash"]
+
+
+class _WorkerDied(Exception):
+    """The child hung past its timeout or exited; the caller restarts it."""
+
+
+class Pyttsx3Synthesizer(Synthesizer):
+    """Speech from espeak-ng through pyttsx3, isolated in a restartable worker process.
+
+    Thread-safe: renders are serialised on one worker (espeak is single-threaded
+    anyway; the cache in front of this makes renders rare).
+    """
+
+    engine_name = "pyttsx3"
+
+    def __init__(self, *, timeout_s: float | None = None, retries: int = 1) -> None:
+        self._timeout_s = timeout_s
+        self._retries = retries
+        self._lock = threading.RLock()
+        self._proc: Any = None
+        self._conn: Any = None
+        self._voices: list[VoiceInfo] | None = None
+        self._faults: list[Fault] = []
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="callwright-tts-")
+        self.renders = 0
+        """Completed renders, so tests and benchmarks can see the cache at work."""
+        self.restarts = 0
+        """Workers killed after a hang or crash."""
+
+    # -- test hook -----------------------------------------------------------------
+    def inject_fault(self, kind: Fault, times: int = 1) -> None:
+        """Make the next `times` renders hang or crash inside the real worker.
+
+        Test-only: it exercises the real timeout, kill and restart path.
+        """
+        with self._lock:
+            self._faults.extend([kind] * times)
+
+    # -- worker management ---------------------------------------------------------
+    def _start(self) -> None:
+        from callwright.speech.tts._worker import serve
+
+        ctx = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=serve, args=(child,), name="callwright-tts", daemon=True)
+        proc.start()
+        child.close()
+        self._proc, self._conn = proc, parent
+        # wait for the hello so a slow start-up never eats into a render's timeout
+        try:
+            ready = parent.poll(START_TIMEOUT_S) and parent.recv().get("ready")
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self._kill()
+            raise _WorkerDied(f"worker did not start within {START_TIMEOUT_S:.0f} s")
+        log.debug("started TTS worker pid %s", proc.pid)
+
+    def _kill(self) -> None:
+        if self._proc is None:
+            return
+        log.warning("killing TTS worker pid %s", self._proc.pid)
+        self._proc.kill()
+        self._proc.join(5)
+        self._conn.close()
+        self._proc = self._conn = None
+        self.restarts += 1
+
+    def close(self) -> None:
+        """Stop the worker; a later call starts a new one."""
+        with self._lock:
+            if self._proc is not None:
+                self._conn.close()
+                self._proc.join(2)
+                if self._proc.is_alive():
+                    self._proc.kill()
+                    self._proc.join(2)
+                self._proc = self._conn = None
+
+    def __enter__(self) -> Pyttsx3Synthesizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: nothing sensible to do
+            pass
+
+    def _ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        if self._proc is None or not self._proc.is_alive():
+            if self._proc is not None:
+                self._kill()
+            self._start()
+        try:
+            self._conn.send(request)
+            if not self._conn.poll(timeout_s):
+                self._kill()
+                raise _WorkerDied(f"no answer within {timeout_s:.0f} s")
+            reply: dict[str, Any] = self._conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as err:
+            self._kill()
+            raise _WorkerDied(f"worker exited ({type(err).__name__})") from None
+        return reply
+
+    def _ask_with_retry(self, request: dict[str, Any], timeout_s: float, what: str) -> Any:
+        last = ""
+        for attempt in range(self._retries + 1):
+            req = dict(request)
+            if req.get("op") == "render" and self._faults:
+                req["fault"] = self._faults.pop(0)
+            try:
+                reply = self._ask(req, timeout_s)
+            except _WorkerDied as err:
+                last = str(err)
+                log.warning("TTS worker failed on %s (attempt %d): %s", what, attempt + 1, last)
+                continue
+            if reply.get("ok"):
+                return reply
+            last = reply.get("error", "unknown error")
+            # a wrong voice or empty file is worth one fresh worker too
+            self._kill()
+        raise SynthesisError(
+            f"text-to-speech failed for {what}: {last}",
+            hint="check that espeak-ng is installed (apt-get install espeak-ng)",
+        )
+
+    # -- Synthesizer ---------------------------------------------------------------
+    def voices(self) -> list[VoiceInfo]:
+        with self._lock:
+            if self._voices is None:
+                reply = self._ask_with_retry({"op": "voices"}, 30.0, "the voice list")
+                self._voices = [
+                    VoiceInfo(
+                        id=v["id"],
+                        name=v["name"],
+                        languages=tuple(v["languages"]),
+                        gender=v.get("gender"),
+                    )
+                    for v in reply["voices"]
+                ]
+            return list(self._voices)
+
+    def settings(
+        self, *, voice: str | None = None, rate_wpm: int | None = None, language: str | None = None
+    ) -> VoiceSettings:
+        chosen = resolve_voice(self.voices(), voice, language)
+        rate = DEFAULT_RATE_WPM if rate_wpm is None else int(rate_wpm)
+        check_rate_wpm(rate)
+        lang = chosen.languages[0] if chosen.languages else chosen.short_id
+        return VoiceSettings(engine=self.engine_name, voice=chosen.id, language=lang, rate_wpm=rate)
+
+    def synthesize(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        rate_wpm: int | None = None,
+        language: str | None = None,
+        sample_rate: int = 8000,
+    ) -> Audio:
+        text = normalise_text(text)
+        check_sample_rate(sample_rate)
+        s = self.settings(voice=voice, rate_wpm=rate_wpm, language=language)
+        timeout = self._timeout_s if self._timeout_s is not None else 10.0 + 0.05 * len(text)
+        with self._lock:
+            path = Path(self._tmpdir.name) / f"render-{self.renders}.wav"
+            request = {"op": "render", "text": text, "voice": s.voice, "rate": s.rate_wpm}
+            request["path"] = str(path)
+            self._ask_with_retry(request, timeout, f"{text[:40]!r}")
+            try:
+                audio = read_audio(path)
+            finally:
+                path.unlink(missing_ok=True)
+            self.renders += 1
+        return resample(audio.mono(), sample_rate)
