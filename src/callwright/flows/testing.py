@@ -1,0 +1,393 @@
+"""Flow tests: scenarios a designer writes in YAML, run on the real engine.
+
+A test file names a flow and lists scenarios. Each scenario sets the context
+(clock time, caller id, language, queue waits, variables), plays caller steps
+(say, press, silence, record, hangup) with `expect` checks between them, and
+ends with expectations on the outcome. Scenarios run on a fake clock, so a
+30-second no-input path takes no wall time. Coverage counts the states and the
+edges (including no-input, no-match and max-retries paths) the scenarios took.
+
+    flow: ../inbound.yaml
+    defaults: {time: "2026-11-23T10:00-05:00", caller_id: "+15550100"}
+    tests:
+      - name: billing by keys
+        steps:
+          - expect: {state: choose-language}
+          - press: "1"
+          - say: billing
+          - press: "4111#"
+          - say: "yes"
+        expect: {outcome: transferred, queue: billing, vars: {account_number: "4111"}}
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from callwright.errors import DataError
+from callwright.flows.loader import load_flow, parse_duration
+from callwright.flows.model import Flow, edges
+from callwright.flows.source import PathKey, Source, SourceError
+from callwright.flows.source import load as load_source
+from callwright.ivr.clock import FakeClock
+from callwright.ivr.engine import FlowEngine
+from callwright.ivr.events import (
+    Action,
+    CallerEvent,
+    Dtmf,
+    EndCall,
+    Hangup,
+    Recorded,
+    Say,
+    Speech,
+    Transfer,
+)
+from callwright.ivr.runner import run_call
+from callwright.ivr.session import CallSession, QueueStatus
+
+STEP_KINDS = ("say", "press", "silence", "record", "hangup", "expect")
+SCENARIO_KEYS = {"name", "time", "caller_id", "called_number", "language", "queue_wait", "vars",
+                 "steps", "expect", "description"}
+EXPECT_KEYS = {"state", "prompt", "prompts", "no_prompt", "vars", "outcome", "queue",
+               "disposition", "visited", "transfer_skill", "ended"}
+
+
+@dataclass
+class ScenarioResult:
+    file: str
+    name: str
+    line: int
+    passed: bool
+    failures: list[str]
+    dialogue: list[str]
+    outcome: str | None
+    visited: list[str]
+
+    def explain(self) -> str:
+        out = [f"  {self.file}:{self.line}: scenario '{self.name}' failed:"]
+        out += [f"    - {f}" for f in self.failures]
+        out.append("    dialogue:")
+        out += [f"      {d}" for d in self.dialogue]
+        return "\n".join(out)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "name": self.name, "passed": self.passed,
+                "failures": self.failures, "outcome": self.outcome, "visited": self.visited}
+
+
+@dataclass
+class Coverage:
+    flow: str
+    states: set[str]
+    edges: set[tuple[str, str]]
+    states_hit: set[str] = field(default_factory=set)
+    edges_hit: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def missing_states(self) -> list[str]:
+        return sorted(self.states - self.states_hit)
+
+    @property
+    def missing_edges(self) -> list[tuple[str, str]]:
+        return sorted(self.edges - self.edges_hit)
+
+    def summary(self) -> str:
+        s = (f"coverage {self.flow}: states {len(self.states & self.states_hit)}/{len(self.states)}, "
+             f"edges {len(self.edges & self.edges_hit)}/{len(self.edges)}")
+        if self.missing_states:
+            s += "\n  states not covered: " + ", ".join(self.missing_states)
+        if self.missing_edges:
+            s += "\n  edges not covered: " + ", ".join(f"{a} --{b}-->" for a, b in self.missing_edges)
+        return s
+
+
+@dataclass
+class TestReport:
+    results: list[ScenarioResult]
+    coverage: list[Coverage]
+
+
+def collect_test_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(p.rglob("*.test.yaml"))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise DataError(f"{p}: no such file or folder")
+    if not files:
+        raise DataError("no flow test files found (they are named *.test.yaml)")
+    return files
+
+
+def run_test_files(files: list[Path]) -> TestReport:
+    results: list[ScenarioResult] = []
+    coverage: dict[str, Coverage] = {}
+    engines: dict[str, FlowEngine] = {}
+    for f in files:
+        suite = _load_suite(f)
+        flow_path = str((f.parent / suite.flow).resolve())
+        if flow_path not in engines:
+            engines[flow_path] = FlowEngine(load_flow(f.parent / suite.flow))
+            coverage[flow_path] = _coverage_of(engines[flow_path].flow)
+        engine = engines[flow_path]
+        for sc in suite.scenarios:
+            res, session = _run_scenario(engine, str(f), sc, suite.defaults)
+            results.append(res)
+            cov = coverage[flow_path]
+            cov.states_hit |= set(session.visited)
+            cov.edges_hit |= _edges_hit(session)
+    return TestReport(results, list(coverage.values()))
+
+
+# --- loading -------------------------------------------------------------------------
+
+@dataclass
+class _Scenario:
+    name: str
+    line: int
+    data: dict[str, Any]
+    path: PathKey
+
+
+@dataclass
+class _Suite:
+    flow: str
+    defaults: dict[str, Any]
+    scenarios: list[_Scenario]
+
+
+def _load_suite(path: Path) -> _Suite:
+    try:
+        src = load_source(path)
+    except SourceError as err:
+        raise DataError("\n".join(str(p) for p in err.problems)) from None
+    d = src.data
+
+    def bad(p: PathKey, msg: str) -> DataError:
+        return DataError(str(src.problem(p, "error", msg)))
+
+    if not isinstance(d, dict) or not isinstance(d.get("flow"), str):
+        raise bad((), "a flow test file needs 'flow: <path to the flow>' and 'tests: [...]'")
+    if not isinstance(d.get("tests"), list) or not d["tests"]:
+        raise bad(("tests",), "'tests' must be a non-empty list of scenarios")
+    defaults = d.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise bad(("defaults",), "'defaults' must be a mapping")
+    scenarios = []
+    for i, sc in enumerate(d["tests"]):
+        p: PathKey = ("tests", i)
+        if not isinstance(sc, dict) or not isinstance(sc.get("name"), str):
+            raise bad(p, "each scenario needs a 'name'")
+        for key in sc:
+            if key not in SCENARIO_KEYS:
+                guess = difflib.get_close_matches(key, SCENARIO_KEYS, n=1)
+                raise bad(p + (key,), f"unknown scenario key '{key}'"
+                          + (f"; did you mean '{guess[0]}'?" if guess else ""))
+        for j, step in enumerate(sc.get("steps") or []):
+            _check_step(src, p + ("steps", j), step)
+        if "expect" in sc:
+            _check_expect(src, p + ("expect",), sc["expect"])
+        scenarios.append(_Scenario(sc["name"], src.pos(p).line, sc, p))
+    return _Suite(d["flow"], defaults, scenarios)
+
+
+def _check_step(src: Source, p: PathKey, step: Any) -> None:
+    if isinstance(step, str) and step in ("silence", "hangup"):
+        return
+    if not isinstance(step, dict) or not any(k in step for k in STEP_KINDS):
+        raise DataError(str(src.problem(p, "error", "a step is one of: say, press, silence, "
+                                        "record, hangup, expect")))
+    extra = set(step) - set(STEP_KINDS) - {"confidence"}
+    if extra:
+        raise DataError(str(src.problem(p, "error", f"unknown step key(s): {', '.join(sorted(extra))}")))
+    if "expect" in step:
+        _check_expect(src, p + ("expect",), step["expect"])
+
+
+def _check_expect(src: Source, p: PathKey, exp: Any) -> None:
+    if not isinstance(exp, dict):
+        raise DataError(str(src.problem(p, "error", "'expect' must be a mapping")))
+    for key in exp:
+        if key not in EXPECT_KEYS:
+            guess = difflib.get_close_matches(key, EXPECT_KEYS, n=1)
+            raise DataError(str(src.problem(p + (key,), "error", f"unknown expectation '{key}'"
+                                            + (f"; did you mean '{guess[0]}'?" if guess else ""),
+                                            key=True)))
+
+
+# --- running --------------------------------------------------------------------------
+
+class ScriptChannel:
+    """A channel that plays a scenario's steps and checks its expectations as it goes."""
+
+    name = "test"
+
+    def __init__(self, steps: list[Any]) -> None:
+        self.steps = deque(enumerate(steps, 1))
+        self.since_input: list[Say] = []
+        self.dialogue: list[str] = []
+        self.failures: list[str] = []
+        self.transfers: list[Transfer] = []
+        self.pending: deque[CallerEvent] = deque()
+        self.session: CallSession | None = None
+
+    def perform(self, action: Action) -> None:
+        if isinstance(action, Say):
+            self.since_input.append(action)
+            self.dialogue.append(f"IVR ({action.state}): {action.text}")
+        elif isinstance(action, Transfer):
+            self.transfers.append(action)
+            self.dialogue.append(f"[transfer to {action.queue or action.destination}]")
+        elif isinstance(action, EndCall):
+            self.dialogue.append(f"[end: {action.outcome}]")
+
+    def receive(self, session: CallSession) -> CallerEvent | None:
+        self.session = session
+        while True:
+            if self.pending:
+                return self.pending.popleft()
+            if session.timer_kind == "inter_digit":
+                return None
+            if not self.steps:
+                self.dialogue.append("caller: (hangs up: no more steps)")
+                return Hangup()
+            n, step = self.steps.popleft()
+            if isinstance(step, str):
+                step = {step: True}
+            if "expect" in step:
+                self.check(n, step["expect"], session)
+                continue
+            self.since_input = []
+            if "say" in step:
+                conf = float(step.get("confidence", 1.0))
+                self.dialogue.append(f"caller: {step['say']}" + (f" [{conf}]" if conf != 1.0 else ""))
+                return Speech(str(step["say"]), conf)
+            if "press" in step:
+                keys = str(step["press"])
+                self.dialogue.append(f"caller: presses {keys}")
+                self.pending.extend(Dtmf(k) for k in keys)
+                continue
+            if "record" in step:
+                self.dialogue.append(f"caller (message): {step['record']}")
+                return Recorded(text=str(step["record"]))
+            if "hangup" in step:
+                self.dialogue.append("caller: hangs up")
+                return Hangup()
+            self.dialogue.append("caller: (silence)")
+            return None
+
+    def finish(self, session: CallSession) -> None:
+        """Steps left after the call ended: only expectations may remain."""
+        for n, step in self.steps:
+            if isinstance(step, dict) and "expect" in step:
+                self.check(n, step["expect"], session)
+            else:
+                self.failures.append(f"step {n}: the call had already ended "
+                                     f"({session.outcome}) before this step")
+
+    def check(self, n: int, exp: dict[str, Any], session: CallSession) -> None:
+        self.failures += [f"step {n}: {f}" for f in _compare(exp, session, self.since_input,
+                                                              self.transfers)]
+
+
+def _compare(exp: dict[str, Any], s: CallSession, prompts: list[Say],
+             transfers: list[Transfer]) -> list[str]:
+    fails = []
+    texts = [p.text for p in prompts]
+    state = s.visited[-1] if s.visited else None
+    if "state" in exp and exp["state"] != state:
+        fails.append(f"expected state '{exp['state']}', got '{state}'")
+    if "prompt" in exp and not any(str(exp["prompt"]).lower() in t.lower() for t in texts):
+        fails.append(f"expected a prompt containing {exp['prompt']!r}; prompts were: "
+                     + (" | ".join(texts) or "(none)"))
+    if "no_prompt" in exp and any(str(exp["no_prompt"]).lower() in t.lower() for t in texts):
+        fails.append(f"expected no prompt containing {exp['no_prompt']!r}")
+    if "prompts" in exp:
+        want = [str(x) for x in exp["prompts"]]
+        if not _subsequence(want, texts):
+            diff = "\n".join(difflib.unified_diff(want, texts, "expected", "actual", lineterm=""))
+            fails.append("prompts differ:\n" + diff)
+    for key, want in (exp.get("vars") or {}).items():
+        got = s.vars.get(key)
+        if str(got) != str(want) if want is not None else got is not None:
+            fails.append(f"expected variable {key} = {want!r}, got {got!r}")
+    for key in ("outcome", "queue", "disposition"):
+        if key in exp and exp[key] != getattr(s, key):
+            fails.append(f"expected {key} {exp[key]!r}, got {getattr(s, key)!r}")
+    if "ended" in exp and bool(exp["ended"]) != s.ended:
+        fails.append(f"expected the call {'to have ended' if exp['ended'] else 'to be in progress'}")
+    if "transfer_skill" in exp:
+        got = transfers[-1].skill if transfers else None
+        if got != exp["transfer_skill"]:
+            fails.append(f"expected transfer skill {exp['transfer_skill']!r}, got {got!r}")
+    if "visited" in exp:
+        want = [str(x) for x in exp["visited"]]
+        if not _subsequence(want, s.visited):
+            diff = "\n".join(difflib.unified_diff(want, s.visited, "expected", "actual", lineterm=""))
+            fails.append("visited states differ:\n" + diff)
+    return fails
+
+
+def _subsequence(want: list[str], got: list[str]) -> bool:
+    """Each wanted item appears (as a case-insensitive substring) in order."""
+    it = iter(got)
+    return all(any(w.lower() in g.lower() for g in it) for w in want)
+
+
+def _run_scenario(engine: FlowEngine, file: str, sc: _Scenario,
+                  defaults: dict[str, Any]) -> tuple[ScenarioResult, CallSession]:
+    d = {**defaults, **sc.data}
+    when = d.get("time")
+    try:
+        start = datetime.fromisoformat(str(when)) if when else None
+    except ValueError:
+        raise DataError(f"{file}:{sc.line}: scenario '{sc.name}': time {when!r} is not an ISO "
+                        "date-time") from None
+    clock = FakeClock(start)
+    waits = {k: parse_duration(v) for k, v in (d.get("queue_wait") or {}).items()}
+    channel = ScriptChannel(list(sc.data.get("steps") or []))
+    session = run_call(engine, channel, clock, caller_id=str(d.get("caller_id", "+15550100")),
+                       called_number=str(d.get("called_number", "")), language=d.get("language"),
+                       variables=d.get("vars"), queue_status=QueueStatus(waits))
+    channel.finish(session)
+    if "expect" in sc.data:
+        channel.failures += _compare(sc.data["expect"], session, [], channel.transfers)
+    res = ScenarioResult(file, sc.name, sc.line, not channel.failures, channel.failures,
+                         channel.dialogue, session.outcome, session.visited)
+    return res, session
+
+
+# --- coverage ---------------------------------------------------------------------------
+
+def _coverage_of(flow: Flow, prefix: str = "") -> Coverage:
+    states = {prefix + n for n in flow.states}
+    es = {(prefix + e.source, e.label) for e in edges(flow)}
+    cov = Coverage(flow.name, states, es)
+    for name, st in flow.states.items():
+        if st.type == "subflow" and st.subflow in flow.subflows:
+            sub = _coverage_of(flow.subflows[st.subflow], f"{prefix}{name}.")
+            cov.states |= sub.states
+            cov.edges |= sub.edges
+    return cov
+
+
+def _edges_hit(s: CallSession) -> set[tuple[str, str]]:
+    hit = {(src, label) for src, label in s.edges_taken}
+    for src, label in s.edges_taken:
+        if label == "call":
+            hit.add((src, "next"))  # the model's edge for a subflow call
+        if label.startswith("return:"):
+            hit.add((label.split(":", 1)[1], "next"))
+    for e in s.events:
+        if e.kind in ("no_input", "no_match") and e.state:
+            hit.add((e.state, e.kind))
+        if e.kind == "global_command" and e.data.get("command") == "operator" and e.state:
+            hit.add((e.state, "operator"))
+    return hit
