@@ -164,13 +164,29 @@ class _Checker:
                 self.err(states[first].path, "endless loop without caller input: "
                          + " -> ".join(sorted(comp)) + " (add an ask state or a branch)", key=True)
                 continue
-            guarded = any(states[n].type == "branch" for n in comp)
             for e in self.edges:
-                if e.kind == "failure" and e.source in comp and e.target in comp and not guarded:
+                if e.kind == "failure" and e.source in comp and e.target in comp \
+                        and self._returns_without_input(e.target, e.source, g):
                     self.err(states[e.source].path + ("on_failure",),
                              f"retry loop without a bound: after its last retry '{e.source}' goes to "
-                             f"'{e.target}', which leads back to '{e.source}'; count attempts in a "
-                             "variable and add a branch, or send failures elsewhere")
+                             f"'{e.target}', which comes back to '{e.source}' even if the caller says "
+                             "nothing; count attempts in a variable and add a branch, or send "
+                             "failures elsewhere")
+
+    def _returns_without_input(self, start: str, goal: str, g: dict[str, list[Edge]]) -> bool:
+        """Can a silent caller get from start back to goal? Branches count as guards."""
+        seen, todo = {start}, deque([start])
+        while todo:
+            s = todo.popleft()
+            if s == goal:
+                return True
+            if self.flow.states[s].type == "branch":
+                continue
+            for e in g.get(s, ()):
+                if e.kind in ("next", "failure", "callback", "call") and e.target not in seen:
+                    seen.add(e.target)
+                    todo.append(e.target)
+        return False
 
     # -- per state -------------------------------------------------------------
 
@@ -317,6 +333,8 @@ class _Checker:
             out |= {a.var for a in st.assignments}
             for c in st.choices:
                 out |= {a.var for a in c.assignments}
+            if st.type == "subflow" and st.subflow in f.subflows:
+                out |= _vars_set_anywhere(f.subflows[st.subflow])
             set_by[st.name] = out
         reach: dict[str, set[str]] = {n: set() for n in f.states}
         reach[f.start] = set(base)
@@ -375,6 +393,20 @@ class _Checker:
                 else:
                     self.err(prompt.path, f"prompt missing for language {', '.join(missing)}, "
                              f"including the fallback language {f.default_language}")
+
+
+def _vars_set_anywhere(flow: Flow) -> set[str]:
+    """Variables a (sub)flow may set: its declared ones and every assignment or capture."""
+    out = set(flow.variables)
+    for st in flow.states.values():
+        if st.into:
+            out.add(st.into)
+        out |= {a.var for a in st.assignments}
+        for c in st.choices:
+            out |= {a.var for a in c.assignments}
+        if st.type == "subflow" and st.subflow in flow.subflows:
+            out |= _vars_set_anywhere(flow.subflows[st.subflow])
+    return out
 
 
 def _norm(s: str) -> str:
