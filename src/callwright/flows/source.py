@@ -159,6 +159,9 @@ class _Builder:
             raise _fail(self.src.path, node.start_mark.line + 1, node.start_mark.column + 1,
                         f"nesting is too deep (limit {MAX_DEPTH})")
         self.src.positions[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            raise _fail(self.src.path, node.start_mark.line + 1, node.start_mark.column + 1,
+                        f"unsupported YAML tag {node.tag!r}")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -198,6 +201,7 @@ class _Builder:
                     f"unsupported YAML tag {tag!r}")
 
 
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp",

@@ -1,0 +1,71 @@
+"""Fuzzing the flow loader and checker: whatever the bytes, a list of problems, never a crash."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from callwright.flows.checker import check
+from callwright.flows.loader import loads
+from callwright.flows.source import Problem
+
+KEYS = ["flow", "start", "states", "type", "prompt", "next", "collect", "choices", "id", "dtmf",
+        "speech", "cases", "if", "else", "vars", "settings", "timeouts", "retries", "on_failure",
+        "languages", "open", "if_open", "if_closed", "queue", "callback", "flow", "into", "confirm",
+        "subflow", "question", "digits", "min", "max", "holidays", "timezone", "yes", "no", "a", "b"]
+TYPES = ["play", "ask", "set", "branch", "hours", "queue", "transfer", "record", "subflow",
+         "return", "survey", "hangup", "menu", "digits", "yesno"]
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
+                    st.sampled_from(TYPES + KEYS), st.text(max_size=30),
+                    st.sampled_from(["__import__('os').system('id')", "a == 1 and", "{x}", "{",
+                                     "1/0", "'x' * 99999999", "caller_id.__class__"]))
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)),
+    max_leaves=25)
+
+
+def _assert_problems(res_problems):
+    for p in res_problems:
+        assert isinstance(p, Problem) and p.line >= 1 and p.severity in ("error", "warning")
+
+
+def _run(text: str) -> None:
+    res = loads(text, "fuzz.yaml")
+    _assert_problems(res.problems)
+    if res.flow is not None:
+        _assert_problems(check(res.flow))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=400))
+def test_random_text(text):
+    _run(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_through_the_decoder(raw):
+    from callwright.flows.source import SourceError, decode
+
+    try:
+        text = decode(raw, "fuzz.yaml")
+    except SourceError as err:
+        _assert_problems(err.problems)
+        return
+    _run(text)
+
+
+state = st.fixed_dictionaries({"type": st.sampled_from(TYPES)},
+                              optional={k: values for k in KEYS[:30] if k != "type"})
+flows = st.fixed_dictionaries(
+    {"flow": st.text(min_size=1, max_size=10), "start": st.sampled_from(["a", "b", "c"]),
+     "states": st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), state, min_size=1, max_size=4)},
+    optional={"settings": values, "variables": values, "languages": values})
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flows)
+def test_structured_flows(flow):
+    # JSON is valid YAML: this reaches the schema and checker with near-valid flows.
+    _run(json.dumps(flow))
