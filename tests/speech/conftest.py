@@ -33,3 +33,27 @@ def synth(engine, tmp_path_factory):
     from callwright.speech.tts import CachedSynthesizer
 
     return CachedSynthesizer(engine, tmp_path_factory.mktemp("tts-cache"))
+
+
+TALK_TEXT = (
+    "Thank you for calling the customer service line. Your call may be recorded for "
+    "quality and training purposes. For billing questions, say billing or press one. "
+    "To report a fault on your line, say support or press two. For anything else, stay "
+    "on the line and an agent will be with you shortly. Your account number is four "
+    "seven two nine one eight zero three. The balance due is one hundred and twenty "
+    "three dollars and forty five cents, payable by the twenty first of March. "
+    "Hello? Yes, I would like to speak to someone about my last bill, please. "
+    "Oh, nine, nine, eight. Double five. Seven seven seven. Zero one two three four five six."
+)
+TALK_VOICES = ("en-us", "en-gb", "en-us-nyc", "es", "ko")
+
+
+@pytest.fixture(scope="session")
+def talk_8k(engine):
+    """About a minute of espeak-ng speech per voice, through a telephone channel at 8 kHz."""
+    from callwright.speech.degrade import telephone
+
+    return {
+        v: telephone(engine.synthesize(TALK_TEXT, voice=v, sample_rate=16000), snr_db=30, seed=1)
+        for v in TALK_VOICES
+    }
