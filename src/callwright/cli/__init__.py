@@ -46,7 +46,8 @@ def main() -> None:
     """Console entry point: run the app, turning user errors into a message and exit code."""
     _register()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # non-standalone click returns Exit codes
+        sys.exit(code if isinstance(code, int) else 0)
     except CallwrightError as err:
         typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
         sys.exit(err.exit_code)

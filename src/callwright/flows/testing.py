@@ -170,8 +170,8 @@ def _load_suite(path: Path) -> _Suite:
         raise DataError("\n".join(str(p) for p in err.problems)) from None
     d = src.data
 
-    def bad(p: PathKey, msg: str) -> DataError:
-        return DataError(str(src.problem(p, "error", msg)))
+    def bad(p: PathKey, msg: str, key: bool = False) -> DataError:
+        return DataError(str(src.problem(p, "error", msg, key=key)))
 
     if not isinstance(d, dict) or not isinstance(d.get("flow"), str):
         raise bad((), "a flow test file needs 'flow: <path to the flow>' and 'tests: [...]'")
@@ -189,7 +189,7 @@ def _load_suite(path: Path) -> _Suite:
             if key not in SCENARIO_KEYS:
                 guess = difflib.get_close_matches(key, SCENARIO_KEYS, n=1)
                 raise bad(p + (key,), f"unknown scenario key '{key}'"
-                          + (f"; did you mean '{guess[0]}'?" if guess else ""))
+                          + (f"; did you mean '{guess[0]}'?" if guess else ""), key=True)
         for j, step in enumerate(sc.get("steps") or []):
             _check_step(src, p + ("steps", j), step)
         if "expect" in sc:

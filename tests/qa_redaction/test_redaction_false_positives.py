@@ -1,0 +1,58 @@
+"""Ordinary numbers and words in call-centre speech that must come through untouched."""
+
+from __future__ import annotations
+
+import pytest
+
+from callwright.qa.redaction import redact_text
+
+UNTOUCHED = [
+    # amounts
+    "your balance is $1,234.56 and the minimum payment is $35",
+    "the refund of one hundred twenty three dollars will post in three to five business days",
+    "that comes to forty nine ninety nine a month",
+    "I was charged 2,499.00 twice",
+    "the fee is twelve pounds fifty",
+    "we can offer you fifteen percent off",
+    # dates and times
+    "it will be delivered on march fifteenth between two and four pm",
+    "the appointment is on 2024-03-15 at 10:30",
+    "it was about ten thirty in the morning on the twenty third",
+    "I called on 03/15/2024",
+    "your contract started in two thousand nineteen",
+    "we're open nine to five monday to friday",
+    "it happened on september twenty seven",
+    # order, reference and account-like numbers that fail Luhn or have no phone/SSN shape
+    "your order number is 1234 5678 9012 3456",
+    "order number four one one one one one one one one one one one one one one two",
+    "the order number is 4111 1111 1111 1112",
+    "your reference number is five five five one two three four five six seven",
+    "confirmation code 8832 1190 4471",
+    "the tracking number is 1Z999AA10123456784",
+    "case number 00452318",
+    "your claim number is 7 7 4 1 2 3 9",
+    # quantities, counts, addresses and codes
+    "I've been a customer for twelve years",
+    "we have 3 accounts and 2 cards with you",
+    "the last four digits please",
+    "I live at 1600 pennsylvania avenue apartment 12",
+    "the zip code is 90210",
+    "press one for billing or two for support",
+    "it's on page 123 of the manual",
+    "flight ba 2490 lands at 14:05",
+    "that's item number 12 in the list of 40",
+    # words that look like parts of e-mails or numbers
+    "I bought it at amazon dot com for twenty dollars",
+    "I'm looking at the website dot com page now",
+    "oh okay I see, for sure, that's too bad",
+    "we'll meet at noon",
+    "one moment please while I look that up",
+    "to be honest I ate before I called",
+]
+
+
+@pytest.mark.parametrize("text", UNTOUCHED)
+def test_ordinary_numbers_are_not_redacted(text: str) -> None:
+    red = redact_text(text)
+    assert red.text == text
+    assert red.spans == []

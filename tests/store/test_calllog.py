@@ -1,0 +1,75 @@
+"""Every call lands in SQLite: the call row, its ordered events, and survey answers."""
+
+import io
+
+from callwright.flows.loader import load_flow
+from callwright.ivr.channels.text import TextChannel
+from callwright.ivr.clock import FakeClock
+from callwright.ivr.engine import FlowEngine
+from callwright.ivr.runner import run_call
+from callwright.store.calllog import CallLog
+from callwright.store.db import open_db
+from tests.conftest import FLOWS
+
+
+def run_text(flow, lines, db, **kw):
+    channel = TextChannel(io.StringIO("\n".join(lines) + "\n"), io.StringIO())
+    return run_call(FlowEngine(flow), channel, FakeClock(), calllog=CallLog(db), **kw)
+
+
+def test_call_row_and_ordered_events(tmp_path):
+    db = open_db(tmp_path / "calls.db")
+    assert db.journal_mode == "wal"
+    from datetime import datetime
+
+    flow = load_flow(FLOWS / "inbound.yaml")
+    channel = TextChannel(io.StringIO("#1\nbilling please\n#4111#\nyes\n"), io.StringIO())
+    clock = FakeClock(datetime.fromisoformat("2026-11-23T10:00:00-05:00"))
+    session = run_call(FlowEngine(flow), channel, clock, calllog=CallLog(db), caller_id="+15557654321")
+    row = db["calls"].get(session.call_id)
+    assert row["outcome"] == "transferred" and row["queue"] == "billing"
+    assert row["flow"] == "acme-inbound" and len(row["flow_hash"]) == 64
+    assert row["caller_id"] == "+15557654321" and row["direction"] == "inbound"
+    assert row["started_at"] < row["ended_at"] or row["duration_s"] >= 0
+    events = list(db.query("select seq, kind, state, text, mode, confidence from call_events "
+                           "where call_id = ? order by seq", [session.call_id]))
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "call_start" and kinds[-1] == "call_end"
+    assert ("input", "main-menu", "billing please", "speech") in {
+        (e["kind"], e["state"], e["text"], e["mode"]) for e in events}
+    entered = [e["state"] for e in events if e["kind"] == "state_enter"]
+    assert entered == session.visited
+
+
+def test_retries_are_logged_with_counts(tmp_path):
+    db = open_db(tmp_path / "calls.db")
+    flow = load_flow(FLOWS / "survey.yaml")
+    s = run_text(flow, ["purple", "", "#4", "#1", "#9"], db)
+    rows = list(db.query("select kind, state, count from call_events where call_id = ? and kind in "
+                         "('no_match', 'no_input') order by seq", [s.call_id]))
+    assert rows == [{"kind": "no_match", "state": "csat", "count": 1},
+                    {"kind": "no_input", "state": "csat", "count": 1}]
+
+
+def test_survey_answers_are_stored(tmp_path):
+    db = open_db(tmp_path / "calls.db")
+    flow = load_flow(FLOWS / "survey.yaml")
+    s = run_text(flow, ["#4", "no", "#10"], db)
+    answers = {r["question"]: r["value"] for r in
+               db.query("select question, value from survey_answers where call_id = ?", [s.call_id])}
+    assert answers == {"csat": 4, "resolved": 0, "nps": 10}
+    assert db["calls"].get(s.call_id)["disposition"] == "survey_completed"
+
+
+def test_abandoned_call_is_logged(tmp_path):
+    db = open_db(tmp_path / "calls.db")
+    s = run_text(load_flow(FLOWS / "inbound.yaml"), ["/hangup"], db)
+    assert db["calls"].get(s.call_id)["outcome"] == "abandoned"
+
+
+def test_reopening_keeps_data(tmp_path):
+    path = tmp_path / "calls.db"
+    s = run_text(load_flow(FLOWS / "survey.yaml"), ["#5", "#1", "#9"], open_db(path))
+    db2 = open_db(path)
+    assert db2["calls"].count == 1 and db2["calls"].get(s.call_id)["outcome"] == "self_served"
