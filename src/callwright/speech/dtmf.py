@@ -83,6 +83,11 @@ def validate_digits(digits: str) -> str:
     return digits.upper()
 
 
+def key_frequencies(key: str) -> tuple[float, float]:
+    """The (low, high) tone pair of one key."""
+    return _FREQS_OF[validate_digits(key)]
+
+
 def dual_tone(
     f_low: float,
     f_high: float,
