@@ -48,6 +48,20 @@ def test_longest_idle_agent_gets_the_call() -> None:
     assert calls["c3"].wait_s == 0.0 and calls["c3"].completed_s == 30.0
 
 
+def test_idle_time_restarts_after_each_call() -> None:
+    """An agent who just finished a call is not "longest idle" on the strength of
+    an earlier idle spell."""
+    model = AcdModel(
+        queues=(QueueSpec("sales", Fixed(1)),),
+        agents=_agents(("a1", {"sales"}), ("a2", {"sales"})),
+    )
+    callers = [Caller("c1", 1.0, "sales"), Caller("c2", 3.0, "sales")]
+    calls = _by_id(simulate(model, callers=callers))
+    # a1 takes c1 (tie at 0, listed first) and is idle again from 2; a2 is idle since 0.
+    assert calls["c1"].agent_id == "a1"
+    assert calls["c2"].agent_id == "a2"
+
+
 def test_fifo_with_priority_and_skills() -> None:
     model = AcdModel(
         queues=(QueueSpec("sales", Fixed(10)), QueueSpec("billing", Fixed(10))),

@@ -336,7 +336,7 @@ class _Call:
 class _Agent:
     spec: AgentSpec
     state: int = _OFF
-    token: int = 0  # bumped whenever the agent stops being idle, to void stale heap entries
+    token: int = 0  # bumped at every state change, to void idle entries of earlier spells
     leaving: bool = False
     call: _Call | None = None
     on_since: float = 0.0
@@ -351,7 +351,8 @@ class _Acd:
     heap: list[tuple[float, int, int, object]] = field(default_factory=list)
     waiting: dict[str, list[tuple[int, float, int, _Call]]] = field(default_factory=dict)
     waiting_count: dict[str, int] = field(default_factory=dict)
-    idle: dict[str, list[tuple[float, int, _Agent]]] = field(default_factory=dict)
+    # Per skill: (idle since, seq, agent's token when it went idle, agent).
+    idle: dict[str, list[tuple[float, int, int, _Agent]]] = field(default_factory=dict)
     on_duty: dict[str, int] = field(default_factory=dict)
     seq: int = 0
     callback_rng: random.Random = field(default_factory=random.Random)
@@ -360,7 +361,7 @@ class _Acd:
         self.seq += 1
         heapq.heappush(self.heap, (time_s, self.seq, kind, payload))
 
-    def log(
+    def note(
         self, time_s: float, kind: EventKind, call: _Call | None, agent: _Agent | None = None
     ) -> None:
         if self.record_events:
@@ -381,15 +382,16 @@ class _Acd:
         agent.token += 1
         self.seq += 1
         for skill in agent.spec.skills:
-            heapq.heappush(self.idle.setdefault(skill, []), (now, self.seq, agent))
+            heapq.heappush(self.idle.setdefault(skill, []), (now, self.seq, agent.token, agent))
 
     def longest_idle(self, skill: str) -> _Agent | None:
         heap = self.idle.get(skill)
         while heap:
-            _, _, agent = heap[0]
-            if agent.state == _IDLE:
+            _, _, token, agent = heap[0]
+            if agent.state == _IDLE and agent.token == token:
                 return agent
-            heapq.heappop(heap)  # stale: the agent got busy or went off
+            # Stale: from an earlier idle spell, or the agent is busy or off now.
+            heapq.heappop(heap)
         return None
 
     def start_shift(self, agent: _Agent, now: float) -> None:
@@ -399,7 +401,7 @@ class _Acd:
         for skill in agent.spec.skills:
             self.on_duty[skill] = self.on_duty.get(skill, 0) + 1
         agent.on_since = now
-        self.log(now, "agent_on", None, agent)
+        self.note(now, "agent_on", None, agent)
         self.agent_free(agent, now)
 
     def end_shift(self, agent: _Agent, now: float) -> None:
@@ -415,7 +417,7 @@ class _Acd:
         for skill in agent.spec.skills:
             self.on_duty[skill] -= 1
         agent.on_duty.append((agent.on_since, now))
-        self.log(now, "agent_off", None, agent)
+        self.note(now, "agent_off", None, agent)
 
     def agent_free(self, agent: _Agent, now: float) -> None:
         """An agent on duty has no call: take the best waiting caller or go idle."""
@@ -449,11 +451,11 @@ class _Acd:
         agent.state = _BUSY
         agent.token += 1
         agent.call = call
-        self.log(now, "answered", call, agent)
+        self.note(now, "answered", call, agent)
         self.push(now + call.handle_s, _COMPLETE, agent)
 
     def arrive(self, call: _Call, now: float) -> None:
-        self.log(now, "arrived", call)
+        self.note(now, "arrived", call)
         agent = self.longest_idle(call.skill)
         if agent is not None:
             self.answer(call, agent, now)
@@ -473,11 +475,11 @@ class _Acd:
             )
             if expected_wait > queue.callback.threshold_s:
                 call.callback_offered = True
-                self.log(now, "callback_offered", call)
+                self.note(now, "callback_offered", call)
                 if self.callback_rng.random() < queue.callback.take_rate:
                     call.callback_accepted = True
                     call.state = _CALLBACK
-                    self.log(now, "callback_accepted", call)
+                    self.note(now, "callback_accepted", call)
                     return
         if math.isfinite(call.patience_s):
             self.push(now + call.patience_s, _ABANDON, call)
@@ -488,7 +490,7 @@ class _Acd:
         call.state = _GONE
         call.abandoned_s = now
         self.waiting_count[call.skill] -= 1
-        self.log(now, "abandoned", call)
+        self.note(now, "abandoned", call)
 
     def complete(self, agent: _Agent, now: float) -> None:
         call = agent.call
@@ -496,7 +498,7 @@ class _Acd:
         call.state = _DONE
         call.completed_s = now
         agent.call = None
-        self.log(now, "completed", call, agent)
+        self.note(now, "completed", call, agent)
         if agent.leaving:
             self.go_off(agent, now)
         else:
