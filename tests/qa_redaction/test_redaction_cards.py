@@ -29,10 +29,15 @@ CARD_SENTENCES = [
     (VISA, "the card is a visa four one one one one one one one one one one one one one one one"),
     (MASTERCARD, "it's a mastercard 5555 5555 5555 4444"),
     (MASTERCARD, "five five five five five five five five five five five five four four four four"),
-    (MASTERCARD, "double five double five double five double five double five double five "
-     "double four double four"),
-    (MASTERCARD, "fifty five fifty five fifty five fifty five fifty five fifty five forty four "
-     "forty four"),
+    (
+        MASTERCARD,
+        "double five double five double five double five double five double five "
+        "double four double four",
+    ),
+    (
+        MASTERCARD,
+        "fifty five fifty five fifty five fifty five fifty five fifty five forty four forty four",
+    ),
     (MASTERCARD, "5555 5555 five five five five four four four four"),
     (AMEX, "amex 3782 822463 10005"),
     (AMEX, "three seven eight two eight two two four six three one zero zero zero five"),
@@ -139,5 +144,8 @@ def test_cvv_and_expiry_are_not_taken_without_a_card_or_a_cue() -> None:
 
 def test_kinds_limits_what_is_replaced_but_cards_are_never_mistaken_for_phones() -> None:
     text = "card 4111 1111 1111 1111 and my phone is 212 555 0187"
-    assert redact_text(text, kinds=["phone"]).text == "card 4111 1111 1111 1111 and my phone is [PHONE]"
+    assert (
+        redact_text(text, kinds=["phone"]).text
+        == "card 4111 1111 1111 1111 and my phone is [PHONE]"
+    )
     assert redact_text(text, kinds={"card"}).text == "card [CARD] and my phone is 212 555 0187"

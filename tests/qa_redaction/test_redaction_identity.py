@@ -6,8 +6,8 @@ import pytest
 from redaction_helpers import leaked_runs
 
 from callwright.errors import CallwrightError
-from callwright.qa.redaction import ssn_ok
 from callwright.qa.redaction import redact_text as redact
+from callwright.qa.redaction import ssn_ok
 
 SSN = "123456789"
 
@@ -72,7 +72,10 @@ def test_ssn_ranges() -> None:
         ("it's 212.555.0187", "it's [PHONE]"),
         ("2125550187", "[PHONE]"),
         ("+1 212-555-0187 is my cell", "[PHONE] is my cell"),
-        ("call me back on five five five one two three four five six seven", "call me back on [PHONE]"),
+        (
+            "call me back on five five five one two three four five six seven",
+            "call me back on [PHONE]",
+        ),
         ("my cell is two one two five five five oh one eight seven", "my cell is [PHONE]"),
         ("its one eight hundred five five five oh one nine nine", "its [PHONE]"),
         ("my phone number is five five five oh one nine nine", "my phone number is [PHONE]"),

@@ -193,6 +193,9 @@ def _numeral_chain_end(tokens: Sequence[Token], i: int) -> int | None:
         and len(tokens[i].norm) <= 3
     ):
         j, grouped = j + 2, True
+    if grouped and sum(len(tokens[k].norm) for k in range(i, j + 1, 2)) >= 10:
+        # Whisper writes a digit string read aloud as "4,111,111,111,111,111": not an amount.
+        return None
     decimal = (
         j + 2 < len(tokens)
         and tokens[j + 1].norm == "."

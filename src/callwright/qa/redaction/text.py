@@ -1,6 +1,7 @@
 """Redaction of one text: find every sensitive value and replace it by a token.
 
-Detectors run in order of how sure they are (a Luhn-valid card first, an
+Detectors run in order of how sure they are (a Luhn-valid card first, pieces
+of that card said again before a 3-4 digit number is guessed to be its CVV, an
 e-mail last) and each skips what an earlier one took. All detectors always run,
 whatever `kinds` asks for, so that asking only for phones never mistakes a card
 number for one; `kinds` only chooses which spans are replaced.
@@ -64,8 +65,8 @@ def detect(scan: Scan) -> list[Candidate]:
     claimed: set[int] = set()
     cards = find_cards(scan, claimed)
     found = [*cards, *find_ssns(scan, claimed), *find_phones(scan, claimed)]
-    found += find_card_details(scan, cards, claimed)
     found += find_card_repeats(scan, cards, claimed)
+    found += find_card_details(scan, cards, claimed)
     found += find_emails(scan, claimed)
     return sorted(found, key=lambda c: c.first)
 

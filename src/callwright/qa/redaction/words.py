@@ -51,7 +51,7 @@ class TimeRange:
 
 def _confidence(words: Sequence[WordLike]) -> float | None:
     values = [c for w in words if (c := getattr(w, "confidence", None)) is not None]
-    return min(values) if values else None
+    return float(min(values)) if values else None
 
 
 def redact_words(
@@ -76,7 +76,8 @@ def redact_words(
     ranges = []
     for s in spans:
         hit = [w for w, (a, b) in zip(words, offsets, strict=True) if a < s.end and s.start < b]
-        ranges.append(TimeRange(min(w.start for w in hit), max(w.end for w in hit), s.kind))
+        start, end = min(w.start for w in hit), max(w.end for w in hit)
+        ranges.append(TimeRange(float(start), float(end), s.kind))
 
     out: list[RedactedWord] = []
     k = 0
@@ -84,7 +85,7 @@ def redact_words(
         hit = touching(k)
         if not hit:
             w = words[k]
-            out.append(RedactedWord(parts[k], w.start, w.end, _confidence([w])))
+            out.append(RedactedWord(parts[k], float(w.start), float(w.end), _confidence([w])))
             k += 1
             continue
         # Extend over every word that shares a span with the group so far.
@@ -97,8 +98,8 @@ def redact_words(
         out.append(
             RedactedWord(
                 apply_spans(joined[a:b], group, offset=a),
-                merged[0].start,
-                max(w.end for w in merged),
+                float(merged[0].start),
+                float(max(w.end for w in merged)),
                 _confidence(merged),
                 min(group, key=lambda s: s.start).kind,
             )
