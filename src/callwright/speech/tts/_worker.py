@@ -2,25 +2,30 @@
 
 pyttsx3 is not re-entrant, can hang on a second `runAndWait`, and prints to
 stdout; isolating it in its own process lets the parent kill and restart it
-and keeps our stdout clean for `--json` output. Requests and replies are
-plain dicts over a multiprocessing pipe.
+and keeps our stdout clean for `--json` output. It is started as
+`python -m callwright.speech.tts._worker` (not multiprocessing "spawn", which
+re-runs the parent's main script and breaks scripts without a main guard).
+Requests and replies are JSON lines on the child's stdin and a private copy
+of its stdout; the real fd 1 goes to /dev/null.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import IO, Any
 
 
-def _silence_stdout() -> None:
-    """pyttsx3 prints "Audio saved to ..." after every file; send fd 1 to /dev/null."""
+def _private_stdout() -> IO[bytes]:
+    """Keep a private copy of stdout for replies; pyttsx3's prints go to /dev/null."""
+    reply = os.fdopen(os.dup(1), "wb", buffering=0)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    return reply
 
 
 def _voices(engine: Any) -> list[dict[str, Any]]:
@@ -77,9 +82,13 @@ def _render(engine: Any, espeak: Any, req: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
-def serve(conn: Connection) -> None:
-    """Answer requests until the pipe closes."""
-    _silence_stdout()
+def _send(out: IO[bytes], msg: dict[str, Any]) -> None:
+    out.write((json.dumps(msg, ensure_ascii=False) + "\n").encode("utf-8"))
+
+
+def serve() -> None:
+    """Answer requests from stdin until it closes."""
+    out = _private_stdout()
     import pyttsx3
     from pyttsx3.drivers import _espeak
 
@@ -87,18 +96,19 @@ def serve(conn: Connection) -> None:
     # An empty loop leaves pyttsx3's command proxy idle, so later property
     # changes reach espeak at once instead of waiting in pyttsx3's own queue.
     engine.runAndWait()
-    conn.send({"ok": True, "ready": True})
-    while True:
+    _send(out, {"ok": True, "ready": True})
+    for line in sys.stdin.buffer:
         try:
-            req = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
+            req = json.loads(line)
             if req["op"] == "voices":
-                conn.send({"ok": True, "voices": _voices(engine)})
+                _send(out, {"ok": True, "voices": _voices(engine)})
             elif req["op"] == "render":
-                conn.send(_render(engine, _espeak, req))
+                _send(out, _render(engine, _espeak, req))
             else:
-                conn.send({"ok": False, "error": f"unknown op {req['op']!r}"})
+                _send(out, {"ok": False, "error": f"unknown op {req['op']!r}"})
         except Exception as err:  # reported to the parent, which owns the error policy
-            conn.send({"ok": False, "error": f"{type(err).__name__}: {err}"})
+            _send(out, {"ok": False, "error": f"{type(err).__name__}: {err}"})
+
+
+if __name__ == "__main__":
+    serve()

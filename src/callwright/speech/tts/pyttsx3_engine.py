@@ -1,15 +1,19 @@
 """pyttsx3 (espeak-ng on Linux) behind the `Synthesizer` port, run in a worker process.
 
-pyttsx3 hangs now and then, is not re-entrant and prints to stdout (see
-docs in /work/shared/research/style-anchors.md §5). Each render therefore runs
-in a child process with a timeout; a hung or dead child is killed and replaced
-and the render retried once, so one bad prompt cannot freeze a call.
+pyttsx3 hangs now and then, is not re-entrant and prints to stdout
+(nateshmbhat/pyttsx3 issues #126, #262, #403). Each render therefore runs in a
+child process with a timeout; a hung or dead child is killed and replaced and
+the render retried once, so one bad prompt cannot freeze a call.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
+import os
+import select
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -54,8 +58,7 @@ class Pyttsx3Synthesizer(Synthesizer):
         self._timeout_s = timeout_s
         self._retries = retries
         self._lock = threading.RLock()
-        self._proc: Any = None
-        self._conn: Any = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._voices: list[VoiceInfo] | None = None
         self._faults: list[Fault] = []
         self._tmpdir = tempfile.TemporaryDirectory(prefix="callwright-tts-")
@@ -75,44 +78,64 @@ class Pyttsx3Synthesizer(Synthesizer):
 
     # -- worker management ---------------------------------------------------------
     def _start(self) -> None:
-        from callwright.speech.tts._worker import serve
+        import callwright
 
-        ctx = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=serve, args=(child,), name="callwright-tts", daemon=True)
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
+        env = dict(os.environ)
+        src = str(Path(callwright.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "callwright.speech.tts._worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self._proc = proc
         # wait for the hello so a slow start-up never eats into a render's timeout
-        try:
-            ready = parent.poll(START_TIMEOUT_S) and parent.recv().get("ready")
-        except (EOFError, OSError):
-            ready = False
-        if not ready:
+        hello = self._read(START_TIMEOUT_S)
+        if hello is None or not hello.get("ready"):
             self._kill()
-            raise _WorkerDied(f"worker did not start within {START_TIMEOUT_S:.0f} s")
+            raise _WorkerDied(f"worker did not start (exit code {proc.returncode})")
         log.debug("started TTS worker pid %s", proc.pid)
+
+    def _read(self, timeout_s: float) -> dict[str, Any] | None:
+        """One reply line, or None if the worker died or said nothing in time."""
+        assert self._proc is not None and self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout_s)
+        if not ready:
+            return None
+        line = self._proc.stdout.readline()
+        if not line:
+            self._proc.wait(5)
+            return None
+        reply: dict[str, Any] = json.loads(line)
+        return reply
 
     def _kill(self) -> None:
         if self._proc is None:
             return
-        log.warning("killing TTS worker pid %s", self._proc.pid)
+        log.warning("stopping TTS worker pid %s", self._proc.pid)
         self._proc.kill()
-        self._proc.join(5)
-        self._conn.close()
-        self._proc = self._conn = None
+        self._proc.wait(5)
+        for pipe in (self._proc.stdin, self._proc.stdout):
+            if pipe is not None:
+                pipe.close()
+        self._proc = None
         self.restarts += 1
 
     def close(self) -> None:
         """Stop the worker; a later call starts a new one."""
         with self._lock:
-            if self._proc is not None:
-                self._conn.close()
-                self._proc.join(2)
-                if self._proc.is_alive():
-                    self._proc.kill()
-                    self._proc.join(2)
-                self._proc = self._conn = None
+            proc, self._proc = self._proc, None
+            if proc is None:
+                return
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.close()  # the worker exits at end of input
+            try:
+                proc.wait(2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(2)
+            proc.stdout.close()
 
     def __enter__(self) -> Pyttsx3Synthesizer:
         return self
@@ -127,19 +150,22 @@ class Pyttsx3Synthesizer(Synthesizer):
             pass
 
     def _ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        if self._proc is None or not self._proc.is_alive():
+        if self._proc is None or self._proc.poll() is not None:
             if self._proc is not None:
                 self._kill()
             self._start()
+        assert self._proc is not None and self._proc.stdin is not None
         try:
-            self._conn.send(request)
-            if not self._conn.poll(timeout_s):
-                self._kill()
-                raise _WorkerDied(f"no answer within {timeout_s:.0f} s")
-            reply: dict[str, Any] = self._conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError) as err:
+            self._proc.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
             self._kill()
-            raise _WorkerDied(f"worker exited ({type(err).__name__})") from None
+            raise _WorkerDied("worker exited") from None
+        reply = self._read(timeout_s)
+        if reply is None:
+            died = self._proc.poll() is not None
+            self._kill()
+            raise _WorkerDied("worker exited" if died else f"no answer within {timeout_s:.0f} s")
         return reply
 
     def _ask_with_retry(self, request: dict[str, Any], timeout_s: float, what: str) -> Any:
