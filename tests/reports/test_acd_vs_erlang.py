@@ -8,18 +8,16 @@ a test cannot pass merely because the runs are too short to say anything.
 
 from __future__ import annotations
 
-import statistics
-
 import pytest
 
 from callwright.reports.acd import (
     AcdModel,
     AgentSpec,
     ArrivalProfile,
+    Estimate,
     Exponential,
     QueueSpec,
-    simulate,
-    summarize,
+    replicate,
 )
 from callwright.reports.erlang import erlang_a_metrics, erlang_c_metrics
 
@@ -31,8 +29,7 @@ WARMUP_S = 3600.0
 
 def _replicate(
     agents: int, patience_s: float | None, hours: float, seeds: range
-) -> dict[str, tuple[float, float]]:
-    """Mean and standard error over replications of each queue KPI."""
+) -> dict[str, Estimate]:
     horizon = WARMUP_S + hours * 3600
     model = AcdModel(
         queues=(
@@ -45,29 +42,14 @@ def _replicate(
         ),
         agents=tuple(AgentSpec(f"a{i}", frozenset({"q"})) for i in range(agents)),
     )
-    samples: dict[str, list[float]] = {
-        k: [] for k in ("p_wait", "asa_s", "service_level", "abandon_rate", "occupancy")
-    }
-    for seed in seeds:
-        result = simulate(model, seed=seed, record_events=False)
-        summary = summarize(result, threshold_s=THRESHOLD_S, start_s=WARMUP_S, end_s=horizon)
-        s = summary.overall
-        samples["p_wait"].append(s.p_wait)
-        samples["asa_s"].append(s.asa_s)
-        samples["service_level"].append(s.service_level)
-        samples["abandon_rate"].append(s.abandon_rate)
-        busy = sum(a.busy_s for a in summary.agents)
-        samples["occupancy"].append(busy / sum(a.on_duty_s for a in summary.agents))
-    return {
-        k: (statistics.fmean(v), statistics.stdev(v) / len(v) ** 0.5) for k, v in samples.items()
-    }
+    return replicate(model, seeds, threshold_s=THRESHOLD_S, start_s=WARMUP_S, end_s=horizon)
 
 
 def _assert_within(
-    sim: dict[str, tuple[float, float]], expected: dict[str, float], max_se: dict[str, float]
+    sim: dict[str, Estimate], expected: dict[str, float], max_se: dict[str, float]
 ) -> None:
     for key, value in expected.items():
-        mean, se = sim[key]
+        mean, se = sim[key].mean, sim[key].stderr
         assert se < max_se[key], f"{key}: runs too short to test (SE {se:.4f})"
         assert abs(mean - value) <= 4 * se, (
             f"{key}: simulated {mean:.4f} ± {se:.4f}, formula {value:.4f}"
@@ -80,7 +62,7 @@ def test_simulation_agrees_with_erlang_c() -> None:
         10, arrival_rate_per_s=RATE_PER_S, aht_s=AHT_S, threshold_s=THRESHOLD_S
     )
     sim = _replicate(10, None, hours=8, seeds=range(16))
-    assert sim["abandon_rate"][0] == 0.0
+    assert sim["abandon_rate"].mean == 0.0
     _assert_within(
         sim,
         {

@@ -25,6 +25,7 @@ import heapq
 import logging
 import math
 import random
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -309,12 +310,27 @@ class AcdSummary:
     queues: tuple[QueueStats, ...]
     agents: tuple[AgentStats, ...]
 
+    @property
+    def occupancy(self) -> float | None:
+        """All agents' busy time over all their time on duty."""
+        on_duty = sum(a.on_duty_s for a in self.agents)
+        return sum(a.busy_s for a in self.agents) / on_duty if on_duty else None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A KPI's mean over independent replications and its standard error."""
+
+    mean: float
+    stderr: float
+    runs: int
+
 
 # --- the simulation ----------------------------------------------------------
 
 _WAITING, _CALLBACK, _TALKING, _DONE, _GONE = range(5)
 _OFF, _IDLE, _BUSY = range(3)
-_ARRIVE, _ABANDON, _COMPLETE, _SHIFT_START, _SHIFT_END = range(5)
+_ABANDON, _COMPLETE, _SHIFT_START, _SHIFT_END = range(4)
 
 
 @dataclass(slots=True, eq=False)
@@ -620,6 +636,46 @@ def summarize(
         ),
         agents=tuple(agents),
     )
+
+
+REPLICATED_KPIS = ("p_wait", "asa_s", "service_level", "abandon_rate", "occupancy")
+
+
+def replicate(
+    model: AcdModel,
+    seeds: Iterable[int],
+    *,
+    threshold_s: float = 20.0,
+    short_abandon_s: float = 0.0,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+) -> dict[str, Estimate]:
+    """Overall KPIs estimated from independent runs, one per seed.
+
+    One long run gives a number but no error bar, because successive calls'
+    waits are correlated; independent replications give both. KPIs that are
+    undefined in a run (no calls in the window) leave that run out.
+    """
+    samples: dict[str, list[float]] = {k: [] for k in REPLICATED_KPIS}
+    for seed in seeds:
+        summary = summarize(
+            simulate(model, seed=seed, record_events=False),
+            threshold_s=threshold_s,
+            short_abandon_s=short_abandon_s,
+            start_s=start_s,
+            end_s=end_s,
+        )
+        values = {k: getattr(summary.overall, k, None) for k in REPLICATED_KPIS}
+        values["occupancy"] = summary.occupancy
+        for key, value in values.items():
+            if value is not None:
+                samples[key].append(value)
+    estimates = {}
+    for key, values in samples.items():
+        if len(values) >= 2:
+            stderr = statistics.stdev(values) / math.sqrt(len(values))
+            estimates[key] = Estimate(statistics.fmean(values), stderr, len(values))
+    return estimates
 
 
 def _queue_stats(
