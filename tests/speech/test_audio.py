@@ -19,6 +19,7 @@ from callwright.speech.audio import (
     read_audio,
     resample,
     silence,
+    trim_silence,
     write_wav,
 )
 
@@ -183,6 +184,14 @@ def test_concat_and_bytes_round_trip():
     assert np.array_equal(Audio.from_bytes(a.pcm_bytes(), 8000).samples, a.samples)
     with pytest.raises(ValueError):
         concat([silence(0.1, 8000), silence(0.1, 16000)])
+
+
+def test_trim_silence_keeps_only_the_sound():
+    tone_part = (tone(500, 8000, seconds=0.3) * 20000).astype(np.int16)
+    padded = concat([silence(0.5, 8000), Audio(tone_part, 8000), silence(0.7, 8000)])
+    trimmed = trim_silence(padded)
+    assert trimmed.duration_s == pytest.approx(0.3, abs=0.011)
+    assert trim_silence(silence(1.0, 8000)).n_samples == 0
 
 
 def test_real_fsdd_recording(fsdd_dir):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from callwright.speech.audio import Audio, concat, frames, read_audio, resample, silence
+from callwright.speech.audio import (
+    Audio,
+    concat,
+    frames,
+    read_audio,
+    resample,
+    silence,
+    trim_silence,
+)
 from callwright.speech.degrade import add_noise, mix_stereo, telephone
 from callwright.speech.vad import (
     Endpointer,
@@ -23,19 +31,10 @@ PHRASES = ("I would like to pay my bill", "yes please", "billing", "can I speak 
 GAPS = (1.0, 1.5, 0.7, 2.0, 1.0)
 
 
-def trim(a: Audio, rel_db: float = -35.0) -> Audio:
-    """Cut leading/trailing frames more than rel_db below the loudest: the speech a line carries."""
-    n = a.rate // 100
-    x = a.samples[: len(a.samples) // n * n].astype(float).reshape(-1, n)
-    level = 10 * np.log10(np.mean(x**2, axis=1) + 1e-9)
-    keep = np.where(level > level.max() + rel_db)[0]
-    return Audio(a.samples[keep[0] * n : (keep[-1] + 1) * n], a.rate)
-
-
 def build_call(engine, voice: str) -> tuple[Audio, list[tuple[float, float]]]:
     """Phrases on a telephone channel separated by known silences, with true speech times."""
     clips = [
-        trim(telephone(engine.synthesize(p, voice=voice, sample_rate=16000), mulaw=False))
+        trim_silence(telephone(engine.synthesize(p, voice=voice, sample_rate=16000), mulaw=False))
         for p in PHRASES
     ]
     parts, truth, t = [], [], 0.0

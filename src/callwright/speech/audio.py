@@ -112,6 +112,24 @@ def concat(parts: Sequence[Audio]) -> Audio:
     return Audio(np.concatenate([p.samples for p in parts]), rate)
 
 
+def trim_silence(audio: Audio, rel_db: float = -35.0, frame_ms: int = 10) -> Audio:
+    """Drop leading and trailing frames more than `rel_db` below the loudest frame.
+
+    espeak pads prompts with silence; trimming it shortens the turn, and it
+    gives tests a clip whose speech starts and ends at known times.
+    """
+    n = max(1, audio.rate * frame_ms // 1000)
+    x = audio.mono().samples
+    usable = len(x) // n * n
+    if usable == 0:
+        return audio
+    level = 10 * np.log10(np.mean(x[:usable].astype(np.float64).reshape(-1, n) ** 2, axis=1) + 1e-9)
+    keep = np.where(level > level.max() + rel_db)[0]
+    if level.max() < 0 or len(keep) == 0:  # digital silence throughout
+        return Audio(audio.samples[:0], audio.rate)
+    return Audio(audio.samples[keep[0] * n : (keep[-1] + 1) * n], audio.rate)
+
+
 def _check_riff_length(path: Path) -> None:
     """Refuse WAVs whose data chunk is shorter than their header says.
 
