@@ -48,6 +48,13 @@ UNTOUCHED = [
     "we'll meet at noon",
     "one moment please while I look that up",
     "to be honest I ate before I called",
+    # shapes met in real review and social-media text (VADER corpus) during development
+    "I registered this unit at www.example-digital.com and listed the problem",
+    "it says at one point in this movie that we don't care",
+    "ha ha not at all. In fact I was calm when it happened",
+    "all smiles and crossing fingers <3333333333",
+    "3 car collision on the Veterans Exp at Kennedy and 275 ramp",
+    "you can always reach us by e mail",  # a cue phrase cut off by the end of the text
 ]
 
 

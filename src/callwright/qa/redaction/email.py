@@ -16,9 +16,11 @@ from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_befor
 
 WRITTEN = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 AT_SUFFIXES = {"sign", "symbol"}
-DOT_WORDS = {".", "dot", "period", "point"}
+DOT_WORDS = {".", "dot", "period"}
 LOCAL_SEPARATORS = DOT_WORDS | {"_", "underscore", "-", "dash", "hyphen", "+", "plus"}
 DOMAIN_SEPARATORS = DOT_WORDS | {"-", "dash", "hyphen"}
+# "registered at www.example.com" is a web site.
+WEB_PREFIXES = {"www", "http", "https"}
 TLDS = {
     "com", "net", "org", "edu", "gov", "mil", "io", "co", "uk", "us", "ca", "au", "de", "fr",
     "info", "biz", "me", "ai", "ie", "nz", "in", "es", "it", "nl", "eu", "app", "dev", "email",
@@ -49,12 +51,24 @@ def _is_label(scan: Scan, i: int) -> bool:
     return tok.norm not in LOCAL_SEPARATORS and tok.norm != "at"
 
 
+def _separates(scan: Scan, k: int, separators: set[str]) -> bool:
+    """A separator word ("dot"), or a mark ("." "_") written tight between two labels.
+
+    A spaced "." is the end of a sentence ("my number. epenne at gmail"), not part of an address.
+    """
+    if scan.word(k) not in separators:
+        return False
+    tok = scan.tokens[k]
+    tight = k + 1 < len(scan.tokens) and not tok.spaced and not scan.tokens[k + 1].spaced
+    return tok.kind != "sym" or tight
+
+
 def _domain_end(scan: Scan, i: int) -> int | None:
     """Last token of a said domain starting at i ("example dot co dot uk", "gmail"), if any."""
-    if not _is_label(scan, i):
+    if not _is_label(scan, i) or scan.word(i) in WEB_PREFIXES:
         return None
     end, labels = i, [scan.word(i)]
-    while scan.word(end + 1) in DOMAIN_SEPARATORS and _is_label(scan, end + 2):
+    while _separates(scan, end + 1, DOMAIN_SEPARATORS) and _is_label(scan, end + 2):
         end, labels = end + 2, [*labels, scan.word(end + 2)]
     if len(labels) > 1 and labels[-1] in TLDS:
         return end
@@ -66,7 +80,7 @@ def _local_start(scan: Scan, at: int) -> int | None:
     start = at - 1
     if not _is_label(scan, start):
         return None
-    while scan.word(start - 1) in LOCAL_SEPARATORS and _is_label(scan, start - 2):
+    while _separates(scan, start - 1, LOCAL_SEPARATORS) and _is_label(scan, start - 2):
         start -= 2
     # spelled out: "j o h n smith"
     while start > 0 and _is_label(scan, start - 1) and len(scan.word(start - 1)) == 1:

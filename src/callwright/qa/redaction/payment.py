@@ -30,7 +30,7 @@ CVV_CUES = phrases(
     "code on the back", "back of the card", "three digit code", "three digits",
 )  # fmt: skip
 EXPIRY_CUES = phrases(
-    "expiry", "expiration", "expires", "expire", "expiring", "expired", "exp",
+    "expiry", "expiration", "expires", "expire", "expiring", "expired", "exp date",
     "valid thru", "valid through", "valid until", "valid till", "good thru", "good through",
     "end date",
 )  # fmt: skip

@@ -38,6 +38,8 @@ def nanp_ok(digits: str) -> bool:
 
 
 def _is_phone(digits: str, *, plus: bool, cued: bool, barred: bool) -> bool:
+    if len(set(digits)) == 1:  # "3333333333" is emphasis (or a heart: "<3333"), not a line
+        return False
     if plus:
         return len(digits) in E164_DIGITS and digits[0] != "0"
     if digits.startswith("00") and len(digits) - 2 in E164_DIGITS:

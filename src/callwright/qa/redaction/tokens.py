@@ -7,6 +7,7 @@ where they came from instead of on a normalised copy of the string.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -51,11 +52,20 @@ def find_phrases(tokens: list[Token], phrases: frozenset[tuple[str, ...]]) -> li
     possessive is dropped ("email's" matches "email").
     """
     words = [(i, t.norm.removesuffix("'s")) for i, t in enumerate(tokens) if t.kind != "sym"]
-    longest = max((len(p) for p in phrases), default=0)
+    by_first = _by_first_word(phrases)
     hits: list[tuple[int, int]] = []
-    for k in range(len(words)):
-        for n in range(min(longest, len(words) - k), 0, -1):
-            if tuple(w for _, w in words[k : k + n]) in phrases:
-                hits.append((words[k][0], words[k + n - 1][0]))
+    for k, (i, w) in enumerate(words):
+        for n in by_first.get(w, ()):
+            if k + n <= len(words) and tuple(x for _, x in words[k : k + n]) in phrases:
+                hits.append((i, words[k + n - 1][0]))
                 break
     return hits
+
+
+@functools.cache
+def _by_first_word(phrases: frozenset[tuple[str, ...]]) -> dict[str, list[int]]:
+    """Phrase lengths by first word, longest first, so most words are skipped at once."""
+    index: dict[str, set[int]] = {}
+    for p in phrases:
+        index.setdefault(p[0], set()).add(len(p))
+    return {w: sorted(ns, reverse=True) for w, ns in index.items()}
