@@ -14,14 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from callwright.reports.acd import (
-    AcdModel,
-    AgentSpec,
-    ArrivalProfile,
-    Exponential,
-    QueueSpec,
-    replicate,
-)
+from callwright.reports.acd import erlang_queue_model, replicate
 from callwright.reports.erlang import queue_metrics
 
 WARMUP_S = 3600.0
@@ -53,16 +46,12 @@ def main() -> None:
     total_calls, t0 = 0.0, time.perf_counter()
     for label, agents, per_hour, aht_s, patience_s in CASES:
         rate = per_hour / 3600
-        model = AcdModel(
-            queues=(
-                QueueSpec(
-                    "q",
-                    Exponential(aht_s),
-                    patience=None if patience_s is None else Exponential(patience_s),
-                    arrivals=ArrivalProfile((rate * horizon,), interval_s=horizon),
-                ),
-            ),
-            agents=tuple(AgentSpec(f"a{i}", frozenset({"q"})) for i in range(agents)),
+        model = erlang_queue_model(
+            agents,
+            arrival_rate_per_s=rate,
+            aht_s=aht_s,
+            horizon_s=horizon,
+            patience_s=patience_s,
         )
         sim = replicate(
             model,

@@ -521,6 +521,33 @@ class _Acd:
             self.agent_free(agent, now)
 
 
+def erlang_queue_model(
+    agents: int,
+    *,
+    arrival_rate_per_s: float,
+    aht_s: float,
+    horizon_s: float,
+    patience_s: float | None = None,
+    queue: str = "q",
+) -> AcdModel:
+    """The single-skill queue Erlang C (or, with `patience_s`, Erlang A) describes.
+
+    Poisson arrivals for `horizon_s`, exponential handle times and patience, and
+    `agents` always on duty: the model to check a formula or a staffing plan with.
+    """
+    return AcdModel(
+        queues=(
+            QueueSpec(
+                queue,
+                Exponential(aht_s),
+                patience=None if patience_s is None else Exponential(patience_s),
+                arrivals=ArrivalProfile((arrival_rate_per_s * horizon_s,), interval_s=horizon_s),
+            ),
+        ),
+        agents=tuple(AgentSpec(f"a{i:03d}", frozenset({queue})) for i in range(agents)),
+    )
+
+
 def simulate(
     model: AcdModel,
     *,
