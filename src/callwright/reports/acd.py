@@ -225,16 +225,16 @@ class QueueEvent:
     agent_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallRecord:
-    """What happened to one call."""
+    """What happened to one call (filled in by the simulation as it runs)."""
 
     call_id: str
     queue: str
     skill: str
     priority: int
     arrived_s: float
-    outcome: Outcome
+    outcome: Outcome = "unserved"
     answered_s: float | None = None
     agent_id: str | None = None
     completed_s: float | None = None
@@ -335,17 +335,10 @@ _ABANDON, _COMPLETE, _SHIFT_START, _SHIFT_END = range(4)
 
 @dataclass(slots=True, eq=False)
 class _Call:
-    caller: Caller
-    skill: str
+    record: CallRecord
     handle_s: float
     patience_s: float
     state: int = _WAITING
-    answered_s: float | None = None
-    agent_id: str | None = None
-    completed_s: float | None = None
-    abandoned_s: float | None = None
-    callback_offered: bool = False
-    callback_accepted: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -385,8 +378,8 @@ class _Acd:
                 QueueEvent(
                     time_s,
                     kind,
-                    call.caller.call_id if call else None,
-                    call.caller.queue if call else None,
+                    call.record.call_id if call else None,
+                    call.record.queue if call else None,
                     agent.spec.agent_id if agent else None,
                 )
             )
@@ -462,8 +455,8 @@ class _Acd:
 
     def answer(self, call: _Call, agent: _Agent, now: float) -> None:
         call.state = _TALKING
-        call.answered_s = now
-        call.agent_id = agent.spec.agent_id
+        call.record.answered_s = now
+        call.record.agent_id = agent.spec.agent_id
         agent.state = _BUSY
         agent.token += 1
         agent.call = call
@@ -472,28 +465,29 @@ class _Acd:
 
     def arrive(self, call: _Call, now: float) -> None:
         self.note(now, "arrived", call)
-        agent = self.longest_idle(call.skill)
+        record = call.record
+        agent = self.longest_idle(record.skill)
         if agent is not None:
             self.answer(call, agent, now)
             return
-        queue = self.queues[call.caller.queue]
-        ahead = self.waiting_count.get(call.skill, 0)
+        queue = self.queues[record.queue]
+        ahead = self.waiting_count.get(record.skill, 0)
         self.seq += 1
         heapq.heappush(
-            self.waiting.setdefault(call.skill, []),
-            (-call.caller.priority, now, self.seq, call),
+            self.waiting.setdefault(record.skill, []),
+            (-record.priority, now, self.seq, call),
         )
-        self.waiting_count[call.skill] = ahead + 1
+        self.waiting_count[record.skill] = ahead + 1
         if queue.callback is not None:
-            staffed = self.on_duty.get(call.skill, 0)
+            staffed = self.on_duty.get(record.skill, 0)
             expected_wait = (
                 (ahead + 1) * queue.handle_time.mean_s / staffed if staffed else math.inf
             )
             if expected_wait > queue.callback.threshold_s:
-                call.callback_offered = True
+                record.callback_offered = True
                 self.note(now, "callback_offered", call)
                 if self.callback_rng.random() < queue.callback.take_rate:
-                    call.callback_accepted = True
+                    record.callback_accepted = True
                     call.state = _CALLBACK
                     self.note(now, "callback_accepted", call)
                     return
@@ -504,15 +498,17 @@ class _Acd:
         if call.state != _WAITING:
             return  # answered (or took a callback) before patience ran out
         call.state = _GONE
-        call.abandoned_s = now
-        self.waiting_count[call.skill] -= 1
+        call.record.outcome = "abandoned"
+        call.record.abandoned_s = now
+        self.waiting_count[call.record.skill] -= 1
         self.note(now, "abandoned", call)
 
     def complete(self, agent: _Agent, now: float) -> None:
         call = agent.call
         assert call is not None
         call.state = _DONE
-        call.completed_s = now
+        call.record.outcome = "completed"
+        call.record.completed_s = now
         agent.call = None
         self.note(now, "completed", call, agent)
         if agent.leaving:
@@ -593,7 +589,7 @@ def simulate(
     # Merge the (sorted) arrivals with the event heap instead of heaping them all.
     # Shift starts at a time go before arrivals at that time; arrivals before the rest.
     while True:
-        arrival_time = calls[next_arrival].caller.arrival_s if next_arrival < len(calls) else None
+        arrival_time = calls[next_arrival].record.arrived_s if next_arrival < len(calls) else None
         if heap and (
             arrival_time is None
             or heap[0][0] < arrival_time
@@ -611,7 +607,7 @@ def simulate(
         if agent.state != _OFF:
             agent.on_duty.append((agent.on_since, now))
     return SimulationResult(
-        calls=tuple(_record(c) for c in calls),
+        calls=tuple(c.record for c in calls),
         events=tuple(acd.events),
         agents=tuple(AgentRecord(a.spec.agent_id, a.spec.skills, tuple(a.on_duty)) for a in agents),
         end_s=now,
@@ -748,27 +744,6 @@ def _overlap(intervals: Iterable[tuple[float, float]], start: float, stop: float
     return sum(max(0.0, min(b, stop) - max(a, start)) for a, b in intervals)
 
 
-def _record(call: _Call) -> CallRecord:
-    c = call.caller
-    outcome: Outcome = (
-        "completed" if call.state == _DONE else "abandoned" if call.state == _GONE else "unserved"
-    )
-    return CallRecord(
-        call_id=c.call_id,
-        queue=c.queue,
-        skill=call.skill,
-        priority=c.priority,
-        arrived_s=c.arrival_s,
-        outcome=outcome,
-        answered_s=call.answered_s,
-        agent_id=call.agent_id,
-        completed_s=call.completed_s,
-        abandoned_s=call.abandoned_s,
-        callback_offered=call.callback_offered,
-        callback_accepted=call.callback_accepted,
-    )
-
-
 def _generate_callers(queues: Sequence[QueueSpec], seed: int) -> list[Caller]:
     callers: list[Caller] = []
     for queue in queues:
@@ -823,10 +798,16 @@ def _prepare_calls(
         # Draw even when overridden, so one caller's override leaves the others' draws alone.
         handle = queue.handle_time.sample(handle_rng)
         patience = queue.patience.sample(patience_rng) if queue.patience else math.inf
+        record = CallRecord(
+            call_id=caller.call_id,
+            queue=caller.queue,
+            skill=skill,
+            priority=caller.priority,
+            arrived_s=caller.arrival_s,
+        )
         calls.append(
             _Call(
-                caller=caller,
-                skill=skill,
+                record=record,
                 handle_s=caller.handle_s if caller.handle_s is not None else handle,
                 patience_s=caller.patience_s if caller.patience_s is not None else patience,
             )
