@@ -19,31 +19,32 @@ CCH = Workload(calls=100, interval_s=1800, aht_s=180)
 MITAN = Workload(calls=360, interval_s=1800, aht_s=240)
 
 
-def test_call_centre_helper_staffing_with_shrinkage() -> None:
+@pytest.mark.parametrize(
+    ("max_occupancy", "net", "scheduled", "service_level", "occupancy", "p_wait"),
+    [(0.85, 14, 20, 0.888, 0.714, 0.174), (0.70, 15, 22, 0.941, 0.667, 0.102)],
+)
+def test_call_centre_helper_staffing_with_shrinkage(
+    max_occupancy: float,
+    net: int,
+    scheduled: int,
+    service_level: float,
+    occupancy: float,
+    p_wait: float,
+) -> None:
     """Call Centre Helper's worked example
     (https://www.callcentrehelper.com/erlang-c-formula-example-121281.htm), as asserted in
     rodrigo-arenas/pyworkforce pyworkforce/queuing/tests/test_erlang.py: 100 calls / 30 min,
-    AHT 3 min, 80 % in 20 s, max occupancy 85 %, shrinkage 30 % -> raw_positions 14,
-    positions 20, service_level 0.888, occupancy 0.714, waiting_probability 0.174.
+    AHT 3 min, 80 % in 20 s, shrinkage 30 %. With max occupancy 85 %: raw_positions 14,
+    positions 20, service_level 0.888, occupancy 0.714, waiting_probability 0.174. With
+    70 % the cap, not the service level, decides (test_over_occupancy_erlangc): 15, 22,
+    0.941, 0.667, 0.102.
     """
-    plan = plan_staffing(CCH, ServiceTarget(0.8, 20), shrinkage=0.3, max_occupancy=0.85)
-    assert plan.agents_net == 14
-    assert plan.agents == 20
-    assert round(plan.metrics.service_level, 3) == 0.888
-    assert round(plan.metrics.occupancy, 3) == 0.714
-    assert round(plan.metrics.p_wait, 3) == 0.174
-
-
-def test_occupancy_cap_binds() -> None:
-    """Same source (pyworkforce test_over_occupancy_erlangc): with max occupancy 70 % the cap,
-    not the service level, decides -> raw_positions 15, positions 22, service_level 0.941,
-    occupancy 0.667, waiting_probability 0.102."""
-    plan = plan_staffing(CCH, ServiceTarget(0.8, 20), shrinkage=0.3, max_occupancy=0.70)
-    assert plan.agents_net == 15
-    assert plan.agents == 22
-    assert round(plan.metrics.service_level, 3) == 0.941
-    assert round(plan.metrics.occupancy, 3) == 0.667
-    assert round(plan.metrics.p_wait, 3) == 0.102
+    plan = plan_staffing(CCH, ServiceTarget(0.8, 20), shrinkage=0.3, max_occupancy=max_occupancy)
+    assert plan.agents_net == net
+    assert plan.agents == scheduled
+    assert round(plan.metrics.service_level, 3) == service_level
+    assert round(plan.metrics.occupancy, 3) == occupancy
+    assert round(plan.metrics.p_wait, 3) == p_wait
 
 
 def test_mitan_workload_needs_55_for_15_seconds_and_54_for_20() -> None:
