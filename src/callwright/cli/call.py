@@ -36,6 +36,14 @@ def call(
     flow: Path = typer.Argument(..., help="Flow file to run."),
     text: bool = typer.Option(False, "--text", help="Typed caller: words are speech, #1 is a key "
                               "press, an empty line is silence, /hangup hangs up."),
+    audio: Path | None = typer.Option(None, "--audio", help="Caller script (YAML turns of wav, "
+                                      "dtmf, silence, say, hangup) played into an audio line."),
+    mic: bool = typer.Option(False, "--mic", help="Live call through the microphone and speaker."),
+    fast: bool = typer.Option(False, "--fast", help="With --audio: run faster than real time."),
+    engine_name: str = typer.Option("auto", "--engine", help="Speech recogniser: auto, vosk or whisper."),
+    rate: int = typer.Option(8000, "--rate", help="Audio line sample rate: 8000 or 16000."),
+    recordings: Path = typer.Option(Path("recordings"), "--recordings",
+                                    help="Folder for call recordings (stereo WAV: caller left, IVR right)."),
     caller_id: str = typer.Option("+15550100", "--caller-id", help="The caller's number."),
     called_number: str = typer.Option("", "--called", help="The number dialled."),
     language: str | None = typer.Option(None, "--language", help="Start in this language."),
@@ -48,7 +56,11 @@ def call(
     verbose_io: bool = typer.Option(False, "--show-listen", help="Show when the IVR listens."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
 ) -> None:
-    """Call a flow. With --text (the default for now) you are the caller, on this terminal or a pipe."""
+    """Call a flow: --text (default) to type, --audio SCRIPT to play a recorded caller, --mic to talk."""
+    if sum([text, audio is not None, mic]) > 1:
+        raise CallwrightError("choose one of --text, --audio and --mic")
+    if rate not in (8000, 16000):
+        raise CallwrightError(f"--rate {rate}: the audio line runs at 8000 or 16000 Hz")
     from callwright.flows.loader import load_flow
     from callwright.ivr.channels.text import TextChannel
     from callwright.ivr.clock import FakeClock, RealClock
@@ -71,13 +83,41 @@ def call(
     db_path = db or default_path()
     log = CallLog(open_db(db_path))
     out = sys.stderr if as_json else sys.stdout
-    channel = TextChannel(sys.stdin, out, interactive=sys.stdin.isatty(), verbose=verbose_io)
+    line = None
+    if audio is not None or mic:
+        from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel, load_caller_script
+        from callwright.speech.asr import get_recognizer
+        from callwright.speech.tts import PromptAudio, default_synthesizer
+
+        synth = default_synthesizer()
+        prompts = PromptAudio(synth, rate=rate, base_dir=flow.parent)
+        if mic:
+            from callwright.ivr.channels.mic import MicChannel, open_sound_device
+
+            device = open_sound_device(rate)  # fails plainly when there is no sound card
+            line = AudioLine(rate, get_recognizer(engine_name), prompts)
+            clock = RealClock()
+            channel = MicChannel(line, device, clock, echo=lambda s: print(s, file=out, flush=True))
+        else:
+            turns = load_caller_script(audio)
+            line = AudioLine(rate, get_recognizer(engine_name), prompts)
+            if not isinstance(clock, FakeClock):
+                clock = FakeClock(datetime.now().astimezone())
+            channel = ScriptedAudioChannel(turns, line, clock, synthesizer=synth, realtime=not fast,
+                                           echo=lambda s: print(s, file=out, flush=True))
+    else:
+        channel = TextChannel(sys.stdin, out, interactive=sys.stdin.isatty(), verbose=verbose_io)
     session = run_call(engine, channel, clock, calllog=log, caller_id=caller_id,
                        called_number=called_number, language=language,
                        queue_status=QueueStatus(_parse_waits(queue_wait)))
+    recording = None
+    if line is not None:
+        recording = line.save_recording(recordings / f"{session.call_id}.wav", session.elapsed)
+        log.set_recording(session.call_id, str(recording))
     summary = {"call_id": session.call_id, "flow": engine.flow.name, "outcome": session.outcome,
                "queue": session.queue, "disposition": session.disposition,
-               "states": session.visited, "database": str(db_path)}
+               "states": session.visited, "database": str(db_path),
+               "recording": str(recording) if recording else None}
     if as_json:
         typer.echo(json.dumps(summary))
     else:

@@ -1,0 +1,349 @@
+"""Audio channels: the engine hears and speaks through a phone-like audio line.
+
+`AudioLine` is the IVR side of a line, shared by every audio channel: it renders
+prompts to audio, listens to the caller's frames with the endpointer and the DTMF
+detector, sends each utterance to the recogniser with the phrases the state
+expects, and keeps both directions for the call recording (caller left, IVR right).
+
+`ScriptedAudioChannel` plays a caller script (WAV files, key presses, silence,
+synthesised speech, hang-up) into a line on a timeline: in real time, or as fast
+as the machine can (`--fast`), when the clock simply jumps.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from callwright.errors import DataError
+from callwright.ivr.clock import FakeClock
+from callwright.ivr.events import (
+    Action,
+    CallerEvent,
+    Dtmf,
+    EndCall,
+    Hangup,
+    Listen,
+    Recorded,
+    Say,
+    Speech,
+    StartRecording,
+    Transfer,
+)
+from callwright.speech.asr.base import Recognizer, RecognizerStream
+from callwright.speech.audio import Audio, read_audio, resample, write_wav
+from callwright.speech.dtmf import DtmfDetector, dtmf_tones
+from callwright.speech.tts import PromptAudio, Synthesizer
+from callwright.speech.vad import EndpointParams, Endpointer, SpeechEnded, SpeechStarted
+
+if TYPE_CHECKING:
+    from callwright.ivr.session import CallSession
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 20
+PRE_ROLL_S = 0.3  # audio kept before the detected start of speech, for the recogniser
+DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight",
+               "nine", "double", "triple")
+YESNO_WORDS = ("yes", "no", "yeah", "nope", "correct", "that's right", "that's wrong")
+NUMBER_WORDS = DIGIT_WORDS + ("ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty",
+                              "sixty", "seventy", "eighty", "ninety", "hundred")
+
+
+def expected_phrases(listen: Listen) -> list[str]:
+    """What the recogniser should expect in this state (a grammar for Vosk, a prompt for Whisper)."""
+    extra: tuple[str, ...] = ()
+    if listen.collect == "digits":
+        extra = DIGIT_WORDS
+    elif listen.collect == "yesno":
+        extra = YESNO_WORDS
+    elif listen.collect == "number":
+        extra = NUMBER_WORDS
+    return list(dict.fromkeys(listen.phrases + extra))
+
+
+@dataclass
+class Turn:
+    """One line of a caller script."""
+
+    kind: str  # wav | dtmf | silence | say | hangup
+    value: Any = None
+    voice: str | None = None
+    delay_s: float = 0.4  # pause after the prompt before the caller acts
+    line: int = 0
+
+
+@dataclass
+class _Track:
+    """One direction of the call as (start time, samples) pieces."""
+
+    rate: int
+    pieces: list[tuple[float, np.ndarray]] = field(default_factory=list)
+
+    def add(self, t: float, samples: np.ndarray) -> None:
+        if samples.size:
+            self.pieces.append((t, samples.astype(np.int16, copy=False)))
+
+    def render(self, length: int) -> np.ndarray:
+        out = np.zeros(length, dtype=np.int32)
+        for t, s in self.pieces:
+            i = int(round(t * self.rate))
+            j = min(length, i + s.size)
+            if i < length:
+                out[i:j] += s[: j - i]
+        return np.clip(out, -32768, 32767).astype(np.int16)
+
+
+class AudioLine:
+    """The IVR's end of an audio line: prompts out; keys and speech in; both recorded."""
+
+    def __init__(self, rate: int, recognizer: Recognizer, prompts: PromptAudio) -> None:
+        self.rate = rate
+        self.frame = rate * FRAME_MS // 1000
+        self.recognizer = recognizer
+        self.prompts = prompts
+        self.stream: RecognizerStream = recognizer.open(rate)
+        self.endpointer = Endpointer(rate, EndpointParams(no_input_timeout_s=None))
+        self.dtmf = DtmfDetector(rate)
+        self.caller = _Track(rate)
+        self.ivr = _Track(rate)
+        self.listen: Listen | None = None
+        self._history: deque[np.ndarray] = deque(maxlen=max(1, int(PRE_ROLL_S * 1000 / FRAME_MS)))
+        self._utterance: list[np.ndarray] = []
+        self._in_speech = False
+        self.turn_timings: list[dict[str, float]] = []
+
+    def render(self, say: Say) -> Audio:
+        return self.prompts.render(say.text, file=say.audio, voice=say.voice, rate_wpm=say.rate,
+                                   language=say.language)
+
+    def configure(self, listen: Listen, t: float) -> None:
+        """A new question: fresh endpointing with this state's timing and expected phrases."""
+        self.listen = listen
+        self.endpointer.reset(EndpointParams(no_input_timeout_s=None,
+                                             end_of_speech_s=listen.end_of_speech_s,
+                                             max_speech_s=listen.max_speech_s), t)
+        self.stream.set_phrases(expected_phrases(listen) or None)
+        self._utterance, self._in_speech = [], False
+
+    def hear(self, samples: np.ndarray, t: float) -> list[CallerEvent | SpeechStarted]:
+        """Process one frame of caller audio that starts at time t."""
+        self.caller.add(t, samples)
+        out: list[CallerEvent | SpeechStarted] = []
+        for key in self.dtmf.feed(samples):
+            out.append(Dtmf(key.key))
+        if self.listen is None or self.listen.mode == "dtmf":
+            return out
+        for ev in self.endpointer.feed(samples, t):
+            if isinstance(ev, SpeechStarted):
+                self._in_speech = True
+                self._utterance = list(self._history)
+                out.append(ev)
+            elif isinstance(ev, SpeechEnded):
+                out.append(self._recognise(ev))
+        if self._in_speech:
+            self._utterance.append(samples)
+        else:
+            self._history.append(samples)
+        return out
+
+    def _recognise(self, ev: SpeechEnded) -> Speech:
+        self._in_speech = False
+        audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, np.int16)
+        self._utterance = []
+        self._history.clear()
+        t0 = time.perf_counter()
+        self.stream.accept(audio)
+        result = self.stream.finish()
+        asr_s = time.perf_counter() - t0
+        self.turn_timings.append({"speech_end": ev.t_end_of_speech, "decided": ev.t_decided,
+                                  "asr_s": asr_s})
+        return Speech(result.text, result.confidence, speech_start=ev.t_start,
+                      speech_end=ev.t_end_of_speech)
+
+    def save_recording(self, path: Path, duration_s: float) -> Path:
+        ends = [int(round(t * self.rate)) + s.size for t, s in self.caller.pieces + self.ivr.pieces]
+        n = max([int(round(duration_s * self.rate)), *ends])
+        stereo = np.stack([self.caller.render(n), self.ivr.render(n)], axis=1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(path, Audio(stereo, self.rate))
+        return path
+
+
+def load_caller_script(path: Path) -> list[Turn]:
+    """Read a caller script: `turns:` of wav / dtmf / silence / say / hangup, each with optional delay."""
+    from callwright.flows.source import SourceError
+    from callwright.flows.source import load as load_source
+
+    try:
+        src = load_source(path)
+    except SourceError as err:
+        raise DataError("\n".join(str(p) for p in err.problems)) from None
+    turns_raw = src.data.get("turns") if isinstance(src.data, dict) else None
+    if not isinstance(turns_raw, list):
+        raise DataError(str(src.problem((), "error", "a caller script needs 'turns:', a list of "
+                                        "{wav|dtmf|silence|say|hangup}")))
+    turns = []
+    for i, t in enumerate(turns_raw):
+        p = ("turns", i)
+        line = src.pos(p).line
+        if t == "hangup":
+            t = {"hangup": True}
+        if not isinstance(t, dict):
+            raise DataError(str(src.problem(p, "error", "each turn is a mapping such as {dtmf: '1'}")))
+        kinds = [k for k in ("wav", "dtmf", "silence", "say", "hangup") if k in t]
+        extra = set(t) - {"wav", "dtmf", "silence", "say", "hangup", "voice", "delay"}
+        if len(kinds) != 1 or extra:
+            raise DataError(str(src.problem(p, "error", "a turn has exactly one of wav, dtmf, "
+                                            "silence, say, hangup (plus voice, delay)")))
+        kind = kinds[0]
+        value = t[kind]
+        if kind == "wav":
+            wav = Path(str(value))
+            value = wav if wav.is_absolute() else path.parent / wav
+        try:
+            delay = float(t.get("delay", 0.4))
+            if kind == "silence":
+                value = float(value)
+        except (TypeError, ValueError):
+            raise DataError(str(src.problem(p, "error", "delay and silence are seconds"))) from None
+        turns.append(Turn(kind, value, t.get("voice"), delay, line))
+    return turns
+
+
+class ScriptedAudioChannel:
+    """A scripted caller on an audio line, driven on a timeline the fake clock follows."""
+
+    name = "audio"
+
+    def __init__(self, turns: list[Turn], line: AudioLine, clock: FakeClock, *,
+                 synthesizer: Synthesizer | None = None, realtime: bool = False,
+                 echo: Callable[[str], None] | None = None) -> None:
+        self.turns = deque(turns)
+        self.line = line
+        self.clock = clock
+        self.synth = synthesizer
+        self.realtime = realtime
+        self.echo = echo or (lambda s: None)
+        self._pending: np.ndarray = np.zeros(0, np.int16)
+        self._hangup = False
+        self._listening_started = False
+        self._wall0 = time.monotonic()
+        self.dialogue: list[str] = []
+        self.ended_at: float | None = None
+
+    def _say(self, s: str) -> None:
+        self.dialogue.append(s)
+        self.echo(s)
+
+    def _advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        if self.realtime:
+            lag = self.clock.now() - (time.monotonic() - self._wall0)
+            if lag > 0:
+                time.sleep(lag)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def perform(self, action: Action) -> None:
+        if isinstance(action, Say):
+            audio = self.line.render(action)
+            self.line.ivr.add(self.clock.now(), audio.samples)
+            self._say(f"IVR: {action.text}")
+            self._pending = np.zeros(0, np.int16)  # the caller waits for the prompt
+            self._advance(audio.duration_s)
+        elif isinstance(action, Listen):
+            self.line.configure(action, self.clock.now())
+            self._listening_started = False
+        elif isinstance(action, StartRecording):
+            self.line.listen = None
+            self._listening_started = False
+        elif isinstance(action, Transfer):
+            self._say(f"  [transfer to {action.queue or action.destination}]")
+        elif isinstance(action, EndCall):
+            self.ended_at = self.clock.now()
+            self._say(f"  [call ended: {action.outcome}]")
+
+    # -- caller input ----------------------------------------------------------------------
+
+    def _next_turn_audio(self, session: CallSession) -> bool:
+        """Queue the next scripted turn's audio; False when the caller hangs up."""
+        if not self.turns:
+            return False
+        turn = self.turns.popleft()
+        rate = self.line.rate
+        gap = np.zeros(int(turn.delay_s * rate), np.int16)
+        if turn.kind == "hangup":
+            self._say("caller: (hangs up)")
+            return False
+        if turn.kind == "silence":
+            self._say(f"caller: (silent {turn.value:g} s)")
+            audio = np.zeros(int(float(turn.value) * rate), np.int16)
+        elif turn.kind == "dtmf":
+            keys = str(turn.value)
+            self._say(f"caller: presses {keys}")
+            audio = dtmf_tones(keys, rate)
+        elif turn.kind == "wav":
+            self._say(f"caller: [{Path(turn.value).name}]")
+            audio = resample(read_audio(turn.value).mono(), rate).samples
+        else:
+            if self.synth is None:
+                raise DataError(f"caller script line {turn.line}: 'say' needs a speech synthesizer")
+            self._say(f"caller: \"{turn.value}\"")
+            audio = self.synth.synthesize(str(turn.value), voice=turn.voice, sample_rate=rate).samples
+        self._pending = np.concatenate([gap, audio.astype(np.int16)])
+        return True
+
+    def receive(self, session: CallSession) -> CallerEvent | None:
+        if self._hangup:
+            return Hangup()
+        if session.timer_kind == "record":
+            return self._record(session)
+        if not self._listening_started:
+            session.listening_started()  # the prompt has played: the no-input clock starts now
+            self._listening_started = True
+        frame = self.line.frame
+        while True:
+            deadline = session.deadline
+            if self._pending.size == 0 and not self.line._in_speech:
+                if not self._next_turn_audio(session):
+                    self._hangup = True
+                    return Hangup()
+            chunk = self._pending[:frame]
+            self._pending = self._pending[frame:]
+            if chunk.size < frame:
+                chunk = np.concatenate([chunk, np.zeros(frame - chunk.size, np.int16)])
+            t = self.clock.now()
+            if deadline is not None and t >= deadline and not self.line._in_speech:
+                self._pending = np.concatenate([chunk, self._pending])
+                return None
+            events = self.line.hear(chunk, t)
+            self._advance(frame / self.line.rate)
+            for ev in events:
+                if isinstance(ev, SpeechStarted):
+                    continue
+                if isinstance(ev, Speech):
+                    self._say(f"  heard: \"{ev.text}\" ({ev.confidence:.2f})")
+                return ev
+
+    def _record(self, session: CallSession) -> CallerEvent | None:
+        """A record state: the next turn is the message, ended by the terminator or silence."""
+        if not self._next_turn_audio(session):
+            self._hangup = True
+            return Hangup()
+        audio = self._pending
+        self._pending = np.zeros(0, np.int16)
+        self.line.caller.add(self.clock.now(), audio)
+        keys = DtmfDetector(self.line.rate).feed_all([audio])
+        duration = audio.size / self.line.rate
+        self._advance(duration)
+        if keys and keys[0].key == "#":
+            return Dtmf("#")
+        return Recorded(text="", audio_path=None, duration_s=duration)
