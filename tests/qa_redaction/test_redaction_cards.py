@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from redaction_helpers import leaked_runs
+from redaction_helpers import digit_stream, leaked_runs
 
 from callwright.qa.redaction import Kind, luhn_ok, redact_text
 
@@ -149,3 +149,24 @@ def test_kinds_limits_what_is_replaced_but_cards_are_never_mistaken_for_phones()
         == "card 4111 1111 1111 1111 and my phone is [PHONE]"
     )
     assert redact_text(text, kinds={"card"}).text == "card [CARD] and my phone is 212 555 0187"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # one digit misheard (Luhn fails) or dropped: the cue still marks it as the card
+        "my card number is 4111 1111 1111 1112",
+        "the long number on the front is four one one one one one one one one one one one one one "
+        "one",
+        "it's a visa, four oh one two, eight eight eight eight, eight eight eight eight, one eight",
+    ],
+)
+def test_a_misheard_card_after_a_card_cue_is_still_redacted(sentence: str) -> None:
+    red = redact_text(sentence)
+    assert "[CARD]" in red.text, red.text
+    assert digit_stream(red.text) == "", red.text  # not one digit of it is left
+
+
+def test_without_a_card_cue_a_number_failing_luhn_stays() -> None:
+    text = "my membership number is 4111 1111 1111 1112"
+    assert redact_text(text).text == text

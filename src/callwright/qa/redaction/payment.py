@@ -7,6 +7,8 @@ details (CVV, expiry) after a card, stray "oh"/homophones, and junk digits
 this structure keeps order numbers, amounts and dates from being taken for cards.
 CVV and expiry are only looked for near a card or after a cue ("security
 code", "expires"), because on their own they are ordinary 3-4 digit numbers.
+Right after a card cue ("my card number is") a 12-19 digit number is taken for
+a card even when it fails Luhn, because the recogniser often mishears a digit.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ NEAR_TOKENS = 30
 CUE_TOKENS = 12
 """How far after a cue ("security code") the value may start; leaves room for "it's, um,"."""
 
+# Words that announce a card number; after one, a long number that fails Luhn (a digit
+# misheard by the recogniser) is still taken for the card.
+CARD_CUES = phrases(
+    "card number", "card no", "card is", "long number", "number on the front", "credit card",
+    "debit card", "visa", "mastercard", "master card", "amex", "american express", "discover",
+    "sixteen digits", "sixteen digit", "card details", "pan",
+)  # fmt: skip
+CUED_CARD_DIGITS = range(12, 20)
 CVV_CUES = phrases(
     "cvv", "cvc", "cvv2", "cvc2", "cv2", "csc", "cid", "c v v", "c v c", "c v two",
     "security code", "security number", "security digits", "verification code",
@@ -148,6 +158,22 @@ def find_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
             part = run.items[seg.start : seg.end]
             digits = "".join(i.digits for i in part)
             found.append(Candidate(seg.kind, part[0].first, part[-1].last, digits))
+    claim(claimed, found)
+    return found
+
+
+def find_cued_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
+    """Long numbers right after a card cue that fail Luhn: usually a card with a misheard digit."""
+    cue_ends = scan.phrase_ends(CARD_CUES)
+    found: list[Candidate] = []
+    for run in scan.wide_runs:
+        if not free(claimed, run.first, run.last):
+            continue
+        if cue_before(scan, cue_ends, run.first, CUE_TOKENS) is None:
+            continue
+        var = next((v for v in run.variants() if len(v.digits) in CUED_CARD_DIGITS), None)
+        if var is not None:
+            found.append(Candidate(Kind.CARD, var.first, var.last, var.digits))
     claim(claimed, found)
     return found
 

@@ -14,7 +14,12 @@ from dataclasses import dataclass
 
 from callwright.errors import CallwrightError
 from callwright.qa.redaction.email import find_emails
-from callwright.qa.redaction.payment import find_card_details, find_card_repeats, find_cards
+from callwright.qa.redaction.payment import (
+    find_card_details,
+    find_card_repeats,
+    find_cards,
+    find_cued_cards,
+)
 from callwright.qa.redaction.phone import find_phones
 from callwright.qa.redaction.scan import Candidate, Kind, Scan
 from callwright.qa.redaction.ssn import find_ssns
@@ -64,6 +69,7 @@ def detect(scan: Scan) -> list[Candidate]:
     """Every sensitive value in the scanned text, in text order, without overlaps."""
     claimed: set[int] = set()
     cards = find_cards(scan, claimed)
+    cards += find_cued_cards(scan, claimed)
     found = [*cards, *find_ssns(scan, claimed), *find_phones(scan, claimed)]
     found += find_card_repeats(scan, cards, claimed)
     found += find_card_details(scan, cards, claimed)
