@@ -14,7 +14,6 @@ import random
 import subprocess
 import sys
 import time
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def main() -> None:
     from callwright.ivr.engine import FlowEngine
     from callwright.ivr.runner import run_call
     from callwright.ivr.session import QueueStatus
-    from callwright.store.calllog import CallLog
+    from callwright.store.calllog import CallLog, outcome_summary, survey_stats
     from callwright.store.db import open_db
 
     OUT.mkdir(exist_ok=True)
@@ -61,7 +60,7 @@ def main() -> None:
     reminder = FlowEngine(load_flow(ROOT / "flows" / "outbound-reminder.yaml"))
     start = datetime.fromisoformat("2026-11-16T08:00:00-05:00")
     menu = ["#1", "billing", "#2", "tech support", "#3", "sales", "#0", "banana", ""]
-    for i in range(200):
+    for _ in range(200):
         when = start + timedelta(hours=rng.randrange(0, 24 * 7), minutes=rng.randrange(60))
         lines = [rng.choice(["#1", "english", "#2", "español", ""]), rng.choice(menu),
                  rng.choice(["#4111#", "four one one one", "#12#", ""]), rng.choice(["yes", "#1", "no"]),
@@ -90,26 +89,22 @@ def main() -> None:
         print(f"audio calls skipped: {err}")
 
     step("what landed in the database")
-    rows = list(db.query("select flow, outcome, coalesce(queue, disposition, '') as detail, count(*) as n "
-                         "from calls group by 1, 2, 3 order by 1, n desc"))
-    for r in rows:
+    for r in outcome_summary(db):
         print(f"  {r['flow']:<28} {r['outcome']:<12} {r['detail']:<20} {r['n']:>4}")
     n_events = db["call_events"].count
-    csat = list(db.query("select avg(value) as a, count(*) as n from survey_answers where question='csat'"))[0]
-    print(f"  {db['calls'].count} calls, {n_events} events; CSAT mean {csat['a']:.2f} over {csat['n']} answers")
+    mean, n = survey_stats(db, "csat")
+    print(f"  {db['calls'].count} calls, {n_events} events; CSAT mean {mean:.2f} over {n} answers")
     print(f"\nDatabase: {db_path}  (browse it: .venv/bin/datasette {db_path})")
     print(f"Diagrams: {OUT}/*.svg    Recordings: {ROOT / 'recordings'}")
     print("Try a call yourself: .venv/bin/callwright call flows/inbound.yaml --text")
 
 
 def audio_calls(engine, log) -> None:
-    from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel, Turn
-    from callwright.ivr.clock import FakeClock
-    from callwright.ivr.runner import run_call
+    from callwright.ivr.channels.audio import Turn
     from callwright.speech.asr import get_recognizer
     from callwright.speech.audio import write_wav
     from callwright.speech.degrade import telephone
-    from callwright.speech.tts import PromptAudio, default_synthesizer
+    from callwright.speech.tts import default_synthesizer
 
     synth = default_synthesizer()
     recognizer = get_recognizer("auto")

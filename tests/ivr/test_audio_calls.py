@@ -16,7 +16,7 @@ from callwright.ivr.channels.mic import MicChannel
 from callwright.ivr.clock import FakeClock, RealClock
 from callwright.ivr.engine import FlowEngine
 from callwright.ivr.runner import run_call
-from callwright.speech.audio import Audio, read_audio, write_wav
+from callwright.speech.audio import read_audio, write_wav
 from callwright.speech.degrade import telephone
 from callwright.speech.tts import PromptAudio, default_synthesizer
 from callwright.store.calllog import CallLog

@@ -2,6 +2,8 @@
 
 import io
 
+from tests.conftest import FLOWS
+
 from callwright.flows.loader import load_flow
 from callwright.ivr.channels.text import TextChannel
 from callwright.ivr.clock import FakeClock
@@ -9,7 +11,6 @@ from callwright.ivr.engine import FlowEngine
 from callwright.ivr.runner import run_call
 from callwright.store.calllog import CallLog
 from callwright.store.db import open_db
-from tests.conftest import FLOWS
 
 
 def run_text(flow, lines, db, **kw):

@@ -85,7 +85,11 @@ def call(
     out = sys.stderr if as_json else sys.stdout
     line = None
     if audio is not None or mic:
-        from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel, load_caller_script
+        from callwright.ivr.channels.audio import (
+            AudioLine,
+            ScriptedAudioChannel,
+            load_caller_script,
+        )
         from callwright.speech.asr import get_recognizer
         from callwright.speech.tts import PromptAudio, default_synthesizer
 

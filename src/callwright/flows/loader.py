@@ -32,7 +32,8 @@ from callwright.flows.model import (
     Settings,
     State,
 )
-from callwright.flows.source import PathKey, Problem, Source, SourceError, load as load_source
+from callwright.flows.source import PathKey, Problem, Source, SourceError
+from callwright.flows.source import load as load_source
 from callwright.flows.source import parse as parse_source
 
 MAX_SUBFLOW_DEPTH = 8

@@ -105,3 +105,17 @@ def _event_row(call_id: str, e: LogEvent) -> dict[str, Any]:
         "text": text, "mode": d.get("mode"), "confidence": d.get("confidence"),
         "count": d.get("count"), "data": json.dumps(d, ensure_ascii=False) if d else None,
     }
+
+
+def outcome_summary(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Calls per flow, outcome and queue (or disposition), most frequent first."""
+    return list(db.query(
+        "select flow, outcome, coalesce(queue, disposition, '') as detail, count(*) as n "
+        "from calls group by 1, 2, 3 order by 1, n desc"))
+
+
+def survey_stats(db: sqlite_utils.Database, question: str) -> tuple[float | None, int]:
+    """(mean answer, number of answers) for one survey question."""
+    row = next(db.query("select avg(value) as mean, count(*) as n from survey_answers "
+                        "where question = ?", [question]))
+    return row["mean"], row["n"]

@@ -41,7 +41,7 @@ from callwright.speech.asr.base import Recognizer, RecognizerStream
 from callwright.speech.audio import Audio, read_audio, resample, write_wav
 from callwright.speech.dtmf import DtmfDetector, dtmf_tones
 from callwright.speech.tts import PromptAudio, Synthesizer
-from callwright.speech.vad import EndpointParams, Endpointer, SpeechEnded, SpeechStarted
+from callwright.speech.vad import Endpointer, EndpointParams, SpeechEnded, SpeechStarted
 
 if TYPE_CHECKING:
     from callwright.ivr.session import CallSession
