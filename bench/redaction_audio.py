@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callwright.qa.redaction import Kind, mute_ranges, redact_words
+from callwright.qa.redaction import Kind, mute_ranges, redact_words, with_luhn_digit
 from callwright.speech.asr.base import Word
 from callwright.speech.asr.model_paths import whisper_model_path
 from callwright.speech.audio import Audio, concat, read_audio, resample, silence, trim_silence
@@ -42,14 +42,7 @@ PADS = (0.1, 0.25)
 
 
 def luhn_card(rng: random.Random) -> str:
-    body = [rng.randint(0, 9) for _ in range(15)]
-    for check in range(10):
-        digits = [*body, check]
-        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2)
-                    for i, d in enumerate(reversed(digits)))  # fmt: skip
-        if total % 10 == 0:
-            return "".join(map(str, digits))
-    raise AssertionError("unreachable")
+    return with_luhn_digit("".join(str(rng.randint(0, 9)) for _ in range(15)))
 
 
 def espeak(text: str, tmp: Path) -> Audio:
@@ -75,9 +68,7 @@ def main() -> None:
         sys.exit(f"FSDD not found at {FSDD}")
     from faster_whisper import WhisperModel
 
-    model = WhisperModel(
-        str(whisper_model_path()), device="cpu", compute_type="int8", cpu_threads=2
-    )
+    model = WhisperModel(str(whisper_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
 
     def transcribe(audio: Audio) -> list[Word]:
         pcm = resample(audio, 16000).samples.astype(np.float32) / 32768.0

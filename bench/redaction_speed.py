@@ -17,7 +17,7 @@ import statistics
 import time
 from pathlib import Path
 
-from callwright.qa.redaction import redact_text, redact_words
+from callwright.qa.redaction import redact_text, redact_words, with_luhn_digit
 from callwright.speech.asr.base import Word
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,14 +52,7 @@ WRAPS = [
 
 
 def _luhn_card(rng: random.Random) -> str:
-    body = [rng.randint(0, 9) for _ in range(15)]
-    for check in range(10):
-        digits = [*body, check]
-        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2)
-                    for i, d in enumerate(reversed(digits)))  # fmt: skip
-        if total % 10 == 0:
-            return "".join(map(str, digits))
-    raise AssertionError("unreachable")
+    return with_luhn_digit("".join(str(rng.randint(0, 9)) for _ in range(15)))
 
 
 def _say(digits: str, rng: random.Random) -> str:
@@ -109,9 +102,7 @@ def rate(texts: list[str], repeat: int) -> tuple[float, int]:
 
 
 def words_rate(texts: list[str], repeat: int) -> float:
-    batches = [
-        [Word(w, i * 0.4, i * 0.4 + 0.3, 0.9) for i, w in enumerate(t.split())] for t in texts
-    ]
+    batches = [[Word(w, i * 0.4, i * 0.4 + 0.3, 0.9) for i, w in enumerate(t.split())] for t in texts]
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -144,9 +135,7 @@ def main() -> None:
             for t in texts:
                 red = redact_text(t)
                 if red.spans:
-                    print(
-                        "   ", [(s.kind.value, t[s.start : s.end]) for s in red.spans], "|", t[:120]
-                    )
+                    print("   ", [(s.kind.value, t[s.start : s.end]) for s in red.spans], "|", t[:120])
     else:
         print(f"vader sentences: skipped ({VADER} not found)")
 

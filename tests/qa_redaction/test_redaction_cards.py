@@ -31,8 +31,7 @@ CARD_SENTENCES = [
     (MASTERCARD, "five five five five five five five five five five five five four four four four"),
     (
         MASTERCARD,
-        "double five double five double five double five double five double five "
-        "double four double four",
+        "double five double five double five double five double five double five double four double four",
     ),
     (
         MASTERCARD,
@@ -144,10 +143,7 @@ def test_cvv_and_expiry_are_not_taken_without_a_card_or_a_cue() -> None:
 
 def test_kinds_limits_what_is_replaced_but_cards_are_never_mistaken_for_phones() -> None:
     text = "card 4111 1111 1111 1111 and my phone is 212 555 0187"
-    assert (
-        redact_text(text, kinds=["phone"]).text
-        == "card 4111 1111 1111 1111 and my phone is [PHONE]"
-    )
+    assert redact_text(text, kinds=["phone"]).text == "card 4111 1111 1111 1111 and my phone is [PHONE]"
     assert redact_text(text, kinds={"card"}).text == "card [CARD] and my phone is 212 555 0187"
 
 
@@ -156,8 +152,7 @@ def test_kinds_limits_what_is_replaced_but_cards_are_never_mistaken_for_phones()
     [
         # one digit misheard (Luhn fails) or dropped: the cue still marks it as the card
         "my card number is 4111 1111 1111 1112",
-        "the long number on the front is four one one one one one one one one one one one one one "
-        "one",
+        "the long number on the front is four one one one one one one one one one one one one one one",
         "it's a visa, four oh one two, eight eight eight eight, eight eight eight eight, one eight",
     ],
 )

@@ -20,9 +20,7 @@ def words_of(text: str, step: float = 0.4) -> list[Word]:
 
 
 def test_card_said_across_many_words_becomes_one_word_with_its_time_range() -> None:
-    words = words_of(
-        "my card is four one one one one one one one one one one one one one one one ok"
-    )
+    words = words_of("my card is four one one one one one one one one one one one one one one one ok")
     out, ranges = redact_words(words)
     assert [w.word for w in out] == ["my", "card", "is", "[CARD]", "ok"]
     card = out[3]
@@ -47,9 +45,7 @@ def test_each_value_gets_its_own_range_and_kind() -> None:
     )
     out, ranges = redact_words(words_of(text))
     assert [r.kind for r in ranges] == [Kind.CARD, Kind.EXPIRY, Kind.CVV, Kind.EMAIL]
-    assert " ".join(w.word for w in out) == (
-        "card [CARD] expires [EXPIRY] cvv [CVV] and my email is [EMAIL]"
-    )
+    assert " ".join(w.word for w in out) == ("card [CARD] expires [EXPIRY] cvv [CVV] and my email is [EMAIL]")
     assert all(a.end <= b.start for a, b in zip(ranges, ranges[1:], strict=False))
 
 
@@ -64,9 +60,7 @@ def test_recogniser_punctuation_and_leading_spaces_are_handled() -> None:
 
 
 def test_kinds_are_passed_through() -> None:
-    out, ranges = redact_words(
-        words_of("call me on 212 555 0187 card 4111 1111 1111 1111"), kinds=["card"]
-    )
+    out, ranges = redact_words(words_of("call me on 212 555 0187 card 4111 1111 1111 1111"), kinds=["card"])
     assert [r.kind for r in ranges] == [Kind.CARD]
     assert "212" in [w.word for w in out]
 
@@ -107,9 +101,7 @@ def test_mute_ranges_rejects_bad_options_with_a_message() -> None:
         mute_ranges(_tone(1.0, channels=2), [], channel=2)
 
 
-def test_spoken_card_is_gone_from_the_transcript_and_from_the_redacted_audio(
-    speak, transcribe
-) -> None:
+def test_spoken_card_is_gone_from_the_transcript_and_from_the_redacted_audio(speak, transcribe) -> None:
     audio = speak(
         "Yes, it is three seven eight two, eight two two four six three, one zero zero zero five. "
         "Thank you very much.",

@@ -7,7 +7,7 @@ for the redacted audio copy. What is and is not caught is in docs/redaction.md.
 """
 
 from callwright.qa.redaction.audio import mute_ranges
-from callwright.qa.redaction.payment import luhn_ok
+from callwright.qa.redaction.payment import luhn_ok, with_luhn_digit
 from callwright.qa.redaction.scan import Kind
 from callwright.qa.redaction.ssn import ssn_ok
 from callwright.qa.redaction.text import ALL, RedactedSpan, Redaction, parse_kinds, redact_text
@@ -27,4 +27,5 @@ __all__ = [
     "redact_text",
     "redact_words",
     "ssn_ok",
+    "with_luhn_digit",
 ]

@@ -45,9 +45,7 @@ def mute_ranges(
     if pad_s < 0 or math.isnan(pad_s):
         raise CallwrightError(f"redaction padding must be 0 s or more, got {pad_s}")
     if channel is not None and not 0 <= channel < audio.channels:
-        raise CallwrightError(
-            f"cannot mute channel {channel}: the recording has {audio.channels} channel(s)"
-        )
+        raise CallwrightError(f"cannot mute channel {channel}: the recording has {audio.channels} channel(s)")
     samples = audio.samples.copy()
     n = audio.n_samples
     for r in ranges:

@@ -65,6 +65,11 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def with_luhn_digit(partial: str) -> str:
+    """`partial` with the check digit appended that makes it Luhn-valid (for test cards)."""
+    return next(partial + d for d in "0123456789" if luhn_ok(partial + d))
+
+
 def is_card_number(digits: str) -> bool:
     return len(digits) in CARD_DIGITS and luhn_ok(digits)
 
@@ -222,8 +227,7 @@ def find_card_details(scan: Scan, cards: list[Candidate], claimed: set[int]) -> 
         cues = [(at, k) for at, k in ((cvv_at, Kind.CVV), (exp_at, Kind.EXPIRY)) if at is not None]
         cue = max(cues)[1] if cues else None  # the nearer cue wins
         near = any(
-            first - NEAR_TOKENS <= run.last and run.first <= last + NEAR_TOKENS
-            for first, last in card_spans
+            first - NEAR_TOKENS <= run.last and run.first <= last + NEAR_TOKENS for first, last in card_spans
         )
         cand = _detail(scan, run, cue) if cue is not None else None
         if cand is None and near:
