@@ -64,7 +64,7 @@ flows = st.fixed_dictionaries(
     optional={"settings": values, "variables": values, "languages": values})
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(flows)
 def test_structured_flows(flow):
     # JSON is valid YAML: this reaches the schema and checker with near-valid flows.

@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 40
-MAX_NODES = 500_000
+MAX_NODES = 100_000
 
 PathKey = tuple[str | int, ...]
 
