@@ -77,9 +77,7 @@ def test_tones_beyond_3_5_percent_are_rejected(rate, deviation):
             assert keys_of(tone_then_silence(lo, hi * (1 + deviation), rate), rate) == ""
 
 
-@pytest.mark.parametrize(
-    "twist,accepted", [(-3, True), (0, True), (7, True), (-6, False), (10, False)]
-)
+@pytest.mark.parametrize("twist,accepted", [(-3, True), (0, True), (7, True), (-6, False), (10, False)])
 def test_twist_limits(twist, accepted):
     got = keys_of(dtmf_tones(KEYS, 8000, level_dbfs=-16, twist_db=twist), 8000)
     assert got == (KEYS if accepted else "")

@@ -193,9 +193,7 @@ def test_prompt_audio_prefers_recorded_file(synth, tmp_path):
 
 def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CALLWRIGHT_TTS_CACHE": str(cwd / "cache")}
-    return subprocess.run(
-        [*CLI, "tts", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
-    )
+    return subprocess.run([*CLI, "tts", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
 def test_cli_writes_wav_in_requested_encoding(tmp_path):

@@ -124,9 +124,7 @@ def run_live(audio: Audio, params: EndpointParams, frame_ms: int = 20):
 
 def test_live_endpointing_reports_start_and_end_with_both_times(calls):
     audio, truth = calls["en-us"]
-    first = concat(
-        [Audio(audio.samples[: int(truth[1][1] * 8000) + 400], 8000), silence(2.0, 8000)]
-    )
+    first = concat([Audio(audio.samples[: int(truth[1][1] * 8000) + 400], 8000), silence(2.0, 8000)])
     params = EndpointParams(end_of_speech_s=0.8, min_speech_ms=100, no_input_timeout_s=5)
     events = run_live(first, params)
     starts = [e for e in events if isinstance(e, SpeechStarted)]

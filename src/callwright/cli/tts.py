@@ -35,30 +35,20 @@ def _list_voices(as_json: bool) -> None:
 
 def tts(
     text: Annotated[str | None, typer.Argument(help="What to say.")] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="WAV file to write.")
-    ] = None,
-    voice: Annotated[
-        str | None, typer.Option(help="Voice id or name, e.g. en-us, en-gb, es, ko.")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="WAV file to write.")] = None,
+    voice: Annotated[str | None, typer.Option(help="Voice id or name, e.g. en-us, en-gb, es, ko.")] = None,
     language: Annotated[
         str | None, typer.Option(help="Pick a voice by language when --voice is not given.")
     ] = None,
     rate: Annotated[int | None, typer.Option(help="Speaking rate in words per minute.")] = None,
     sample_rate: Annotated[int, typer.Option(help="Output sample rate in Hz.")] = 8000,
     encoding: Annotated[str, typer.Option(help="WAV encoding: pcm16, ulaw or alaw.")] = "pcm16",
-    cache_dir: Annotated[
-        Path | None, typer.Option(help="Prompt cache (default models/cache/tts).")
-    ] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Prompt cache (default models/cache/tts).")] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Render afresh; do not use the cache.")
     ] = False,
-    list_voices: Annotated[
-        bool, typer.Option("--list-voices", help="List voices and exit.")
-    ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON, one object per line.")
-    ] = False,
+    list_voices: Annotated[bool, typer.Option("--list-voices", help="List voices and exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, one object per line.")] = False,
 ) -> None:
     """Render TEXT with the prompt voice (espeak-ng via pyttsx3) to a WAV file."""
     if list_voices:
@@ -69,9 +59,7 @@ def tts(
     if output is None:
         raise CallwrightError("no output file given", hint="add -o out.wav")
     if encoding not in _ENCODINGS:
-        raise CallwrightError(
-            f"unknown --encoding {encoding!r}", hint=f"use one of {', '.join(_ENCODINGS)}"
-        )
+        raise CallwrightError(f"unknown --encoding {encoding!r}", hint=f"use one of {', '.join(_ENCODINGS)}")
 
     from callwright.speech.audio import write_wav
     from callwright.speech.tts import CachedSynthesizer, Pyttsx3Synthesizer
@@ -79,9 +67,7 @@ def tts(
     with Pyttsx3Synthesizer() as engine:
         synth = engine if no_cache else CachedSynthesizer(engine, cache_dir)
         settings = synth.settings(voice=voice, rate_wpm=rate, language=language)
-        audio = synth.synthesize(
-            text, voice=voice, rate_wpm=rate, language=language, sample_rate=sample_rate
-        )
+        audio = synth.synthesize(text, voice=voice, rate_wpm=rate, language=language, sample_rate=sample_rate)
     write_wav(output, audio, encoding=encoding)  # type: ignore[arg-type]
     log.info("wrote %s (%.2f s)", output, audio.duration_s)
     if as_json:

@@ -39,7 +39,7 @@ Encoding = Literal["pcm16", "ulaw", "alaw"]
 _SUBTYPES: dict[str, str] = {"pcm16": "PCM_16", "ulaw": "ULAW", "alaw": "ALAW"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq on arrays is ambiguous; compare .samples explicitly
 class Audio:
     """16-bit PCM samples with their rate: shape (n,) for mono or (n, channels)."""
 
@@ -106,9 +106,7 @@ def concat(parts: Sequence[Audio]) -> Audio:
     rate, channels = parts[0].rate, parts[0].channels
     for p in parts:
         if p.rate != rate or p.channels != channels:
-            raise ValueError(
-                f"cannot concat {p.rate} Hz/{p.channels} ch audio with {rate} Hz/{channels} ch"
-            )
+            raise ValueError(f"cannot concat {p.rate} Hz/{p.channels} ch audio with {rate} Hz/{channels} ch")
     return Audio(np.concatenate([p.samples for p in parts]), rate)
 
 
@@ -176,8 +174,7 @@ def read_audio(path: str | os.PathLike[str], *, max_duration_s: float = MAX_DURA
         raise AudioError(f"{p}: empty file (0 bytes)")
     if size > MAX_FILE_BYTES:
         raise AudioError(
-            f"{p}: file is {size / 1024**3:.1f} GiB, "
-            f"over the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit",
+            f"{p}: file is {size / 1024**3:.1f} GiB, over the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit",
             hint="split the recording into shorter files",
         )
     try:

@@ -32,9 +32,7 @@ HIGH_FREQS = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYPAD = ("123A", "456B", "789C", "*0#D")
 KEYS = "".join(KEYPAD)
 
-_FREQS_OF = {
-    key: (LOW_FREQS[r], HIGH_FREQS[c]) for r, row in enumerate(KEYPAD) for c, key in enumerate(row)
-}
+_FREQS_OF = {key: (LOW_FREQS[r], HIGH_FREQS[c]) for r, row in enumerate(KEYPAD) for c, key in enumerate(row)}
 _BATCH = 4096  # blocks analysed per matrix product
 _OFF = 0.05  # probe points either side of each nominal frequency, as a fraction
 
@@ -293,9 +291,7 @@ class DtmfDetector:
         return DtmfEvent(self._key, round(start, 4), round(end, 4))
 
 
-def detect_dtmf(
-    samples: np.ndarray, rate: int, params: DtmfParams | None = None
-) -> list[DtmfEvent]:
+def detect_dtmf(samples: np.ndarray, rate: int, params: DtmfParams | None = None) -> list[DtmfEvent]:
     """All key presses in a whole recording."""
     det = DtmfDetector(rate, params)
     return det.feed(samples) + det.flush()

@@ -77,11 +77,7 @@ class FrameVad:
             return False
         # WebRTC's own noise model starts cold and is weak in steady hiss; the gate
         # on the tracked floor removes those false frames (and trims speech tails)
-        if (
-            p.noise_margin_db is not None
-            and noise is not None
-            and level < noise + p.noise_margin_db
-        ):
+        if p.noise_margin_db is not None and noise is not None and level < noise + p.noise_margin_db:
             return False
         if noise is None and p.noise_margin_db is not None:
             return False  # first frame: it defines the floor
@@ -279,7 +275,5 @@ def speech_regions(
     for ev in iter_endpoint_events(audio, params, vad_params):
         if isinstance(ev, SpeechEnded):
             assert ev.t_start is not None
-            regions.append(
-                (round(ev.t_start, 3), round(min(ev.t_end_of_speech, audio.duration_s), 3))
-            )
+            regions.append((round(ev.t_start, 3), round(min(ev.t_end_of_speech, audio.duration_s), 3)))
     return regions

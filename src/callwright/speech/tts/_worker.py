@@ -72,8 +72,7 @@ def _render(engine: Any, espeak: Any, req: dict[str, Any]) -> dict[str, Any]:
     if voice != req["voice"] or rate != req["rate"]:
         return {
             "ok": False,
-            "error": f"espeak is set to {voice!r} at {rate} wpm, not {req['voice']!r} "
-            f"at {req['rate']} wpm",
+            "error": f"espeak is set to {voice!r} at {rate} wpm, not {req['voice']!r} at {req['rate']} wpm",
         }
     engine.save_to_file(req["text"], path)
     engine.runAndWait()

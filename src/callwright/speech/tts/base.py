@@ -98,9 +98,7 @@ def check_rate_wpm(rate_wpm: int) -> None:
         )
 
 
-def resolve_voice(
-    voices: Sequence[VoiceInfo], voice: str | None, language: str | None
-) -> VoiceInfo:
+def resolve_voice(voices: Sequence[VoiceInfo], voice: str | None, language: str | None) -> VoiceInfo:
     """Pick a voice by id, short id, name or language code (case-insensitive).
 
     An explicit voice wins over a language; a language alone picks the first voice

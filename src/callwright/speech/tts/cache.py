@@ -99,8 +99,6 @@ class CachedSynthesizer(Synthesizer):
                 log.warning("discarding bad TTS cache entry: %s", err)
                 path.unlink(missing_ok=True)
         self.misses += 1
-        audio = self.inner.synthesize(
-            text, voice=s.voice, rate_wpm=s.rate_wpm, sample_rate=sample_rate
-        )
+        audio = self.inner.synthesize(text, voice=s.voice, rate_wpm=s.rate_wpm, sample_rate=sample_rate)
         write_wav(path, audio)
         return audio
