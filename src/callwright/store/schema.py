@@ -26,7 +26,7 @@ def ensure(db: sqlite_utils.Database) -> None:
     """Create missing tables and indexes; safe to call on every open."""
     names = set(db.table_names())
     if "calls" not in names:
-        db["calls"].create(CALLS, pk="id", not_null={"flow", "started_at"})
+        db["calls"].create(CALLS, pk="id", not_null={"started_at"})
         db["calls"].create_index(["started_at"], if_not_exists=True)
         db["calls"].create_index(["flow", "outcome"], if_not_exists=True)
     if "call_events" not in names:
@@ -36,3 +36,6 @@ def ensure(db: sqlite_utils.Database) -> None:
     if "survey_answers" not in names:
         db["survey_answers"].create(SURVEY_ANSWERS, pk=("call_id", "question"),
                                     foreign_keys=[("call_id", "calls", "id")])
+    from callwright.store import qa
+
+    qa.ensure(db)
