@@ -80,6 +80,17 @@ class Turn:
     line: int = 0
 
 
+@dataclass(frozen=True)
+class TurnLatency:
+    """One caller turn: processing = the endpointer's (or key detector's) decision to the
+    first byte of the next prompt; response = the actual end of speech to that byte, so it
+    also holds the end-of-speech silence timeout."""
+
+    kind: str  # speech | dtmf
+    processing_s: float
+    response_s: float
+
+
 @dataclass
 class _Track:
     """One direction of the call as (start time, samples) pieces."""
@@ -238,6 +249,8 @@ class ScriptedAudioChannel:
         self._wall0 = time.monotonic()
         self.dialogue: list[str] = []
         self.ended_at: float | None = None
+        self.turns_measured: list[TurnLatency] = []
+        self._turn: tuple[str, float, float, float] | None = None
 
     def _say(self, s: str) -> None:
         self.dialogue.append(s)
@@ -255,6 +268,11 @@ class ScriptedAudioChannel:
     def perform(self, action: Action) -> None:
         if isinstance(action, Say):
             audio = self.line.render(action)
+            if self._turn is not None:  # first prompt audio after a caller turn: measure
+                kind, end, decided, wall = self._turn
+                processing = time.perf_counter() - wall
+                self.turns_measured.append(TurnLatency(kind, processing, decided - end + processing))
+                self._turn = None
             self.line.ivr.add(self.clock.now(), audio.samples)
             self._say(f"IVR: {action.text}")
             self._pending = np.zeros(0, np.int16)  # the caller waits for the prompt
@@ -331,6 +349,13 @@ class ScriptedAudioChannel:
                     continue
                 if isinstance(ev, Speech):
                     self._say(f"  heard: \"{ev.text}\" ({ev.confidence:.2f})")
+                    timing = self.line.turn_timings[-1]
+                    # the recogniser ran inside hear(): its wall time counts as processing
+                    self._turn = ("speech", timing["speech_end"], timing["decided"],
+                                  time.perf_counter() - timing["asr_s"])
+                else:
+                    now = self.clock.now()
+                    self._turn = ("dtmf", now, now, time.perf_counter())
                 return ev
 
     def _record(self, session: CallSession) -> CallerEvent | None:
