@@ -119,3 +119,26 @@ def test_spoken_card_is_gone_from_the_transcript_and_from_the_redacted_audio(spe
     again = " ".join(w.word.strip() for w in transcribe(mute_ranges(audio, ranges)))
     assert leaked_runs(again, AMEX) == [], again
     assert "thank you" in again.lower(), again  # only the number was silenced
+
+
+def _timed(*pieces: tuple[str, float]) -> list[Word]:
+    """Words from (text, start) pairs, each 0.3 s long."""
+    return [Word(w, t, t + 0.3, 0.9) for w, t in pieces]
+
+
+def test_a_pause_after_a_card_cue_with_no_number_heard_is_silenced_too() -> None:
+    words = _timed(("my", 0.0), ("card", 0.4), ("number", 0.8), ("is...", 1.2), ("thanks", 9.0))
+    out, ranges = redact_words(words)
+    assert [w.word for w in out] == ["my", "card", "number", "is...", "thanks"]  # nothing to redact
+    assert ranges == [TimeRange(1.5, 9.0, Kind.CARD, transcribed=False)]
+    # the same cue at the very end of the words: silence up to the cap
+    (last,) = redact_words(words[:4])[1]
+    assert (last.start, last.end, last.transcribed) == (1.5, 21.5, False)
+
+
+def test_no_extra_range_when_the_card_was_heard_or_there_was_no_pause() -> None:
+    heard = words_of("my card number is 4111 1111 1111 1111 thanks")
+    assert [r.transcribed for r in redact_words(heard)[1]] == [True]
+    quick = _timed(("card", 0.0), ("number", 0.4), ("please", 0.8), ("thank", 1.5), ("you", 1.9))
+    assert redact_words(quick)[1] == []
+    assert redact_words(_timed(("card", 0.0), ("number", 0.4), ("sure", 5.0)), kinds=["phone"])[1] == []

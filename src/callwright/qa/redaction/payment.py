@@ -183,6 +183,12 @@ def find_cued_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
     return found
 
 
+def unanswered_card_cues(scan: Scan, found: list[Candidate]) -> list[int]:
+    """Token index of each card cue that no card number follows (the recogniser may have missed it)."""
+    starts = [c.first for c in found if c.kind is Kind.CARD]
+    return [e for e in scan.phrase_ends(CARD_CUES) if not any(e < s <= e + CUE_TOKENS for s in starts)]
+
+
 def _month_before(scan: Scan, first: int) -> int | None:
     """Index of a month name just before a number ("september twenty seven", "may of 27")."""
     k = first - 1

@@ -90,18 +90,22 @@ def apply_spans(text: str, spans: Iterable[RedactedSpan], offset: int = 0) -> st
     return "".join(out)
 
 
+def spans_of(scan: Scan, found: Iterable[Candidate], wanted: frozenset[Kind]) -> list[RedactedSpan]:
+    """The character spans of the detected values of the wanted kinds."""
+    tokens = scan.tokens
+    return [
+        RedactedSpan(c.kind, tokens[c.first].start, tokens[c.last].end, c.kind.replacement)
+        for c in found
+        if c.kind in wanted
+    ]
+
+
 def redact_text(text: str, *, kinds: Iterable[str | Kind] = ALL) -> Redaction:
     """Replace card numbers, CVVs, expiry dates, SSNs, phone numbers and e-mails by tokens.
 
     Works on written text and on recogniser output (lower case, no punctuation,
     digits as words). `kinds` limits which of them are replaced.
     """
-    wanted = parse_kinds(kinds)
     scan = Scan.of(text)
-    tokens = scan.tokens
-    spans = [
-        RedactedSpan(c.kind, tokens[c.first].start, tokens[c.last].end, c.kind.replacement)
-        for c in detect(scan)
-        if c.kind in wanted
-    ]
+    spans = spans_of(scan, detect(scan), parse_kinds(kinds))
     return Redaction(apply_spans(text, spans), spans)

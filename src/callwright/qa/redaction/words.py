@@ -4,7 +4,10 @@ The words are joined into one text and redacted with the same detectors as
 plain text, so a card number said across sixteen words ("four one one one
 ...") is one span. The words a span touches are merged into one redacted word
 ("[CARD]") that keeps their start and end, and the span's time range is
-returned so the same stretch can be silenced in the audio.
+returned so the same stretch can be silenced in the audio. When the recogniser
+hears "my card number is" and then nothing for a while, that pause is returned
+too: the number may be in it, unrecognised (a real failure seen in
+bench/redaction_audio.py).
 """
 
 from __future__ import annotations
@@ -13,8 +16,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from callwright.qa.redaction.scan import Kind
-from callwright.qa.redaction.text import ALL, RedactedSpan, apply_spans, redact_text
+from callwright.qa.redaction.payment import unanswered_card_cues
+from callwright.qa.redaction.scan import Kind, Scan
+from callwright.qa.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
+
+UNHEARD_GAP_S = 1.0
+"""A pause this long right after "my card number is" may hold digits the recogniser missed."""
+LEAD_IN_WORDS = {
+    "is", "it's", "its", "it", "uh", "um", "er", "erm", "please", "okay", "ok", "so", "yes",
+    "yeah", "sure", "that's", "thats", "right", "then",
+}  # fmt: skip
+MAX_UNHEARD_S = 20.0
+"""The longest such stretch silenced: about the time it takes to read out a card."""
 
 
 class WordLike(Protocol):
@@ -47,11 +60,31 @@ class TimeRange:
     start: float
     end: float
     kind: Kind
+    transcribed: bool = True
+    """False for a stretch after a card cue where the recogniser produced no words: it is
+    silenced in case it held the card number (there is no text to redact for it)."""
 
 
 def _confidence(words: Sequence[WordLike]) -> float | None:
     values = [c for w in words if (c := getattr(w, "confidence", None)) is not None]
     return float(min(values)) if values else None
+
+
+def _unheard_after(
+    words: Sequence[WordLike], offsets: list[tuple[int, int]], cue_ends: list[int]
+) -> list[TimeRange]:
+    """The silent-in-the-transcript stretch after each card cue that no number follows."""
+    out = []
+    for k, (a, b) in enumerate(offsets):
+        if not any(a < end <= b for end in cue_ends):
+            continue
+        while k + 1 < len(words) and words[k + 1].word.strip(" .,?!…").lower() in LEAD_IN_WORDS:
+            k += 1  # "card number | is, um," -- the pause comes after these
+        start = float(words[k].end)
+        nxt = float(words[k + 1].start) if k + 1 < len(words) else float("inf")
+        if nxt - start >= UNHEARD_GAP_S:
+            out.append(TimeRange(start, min(nxt, start + MAX_UNHEARD_S), Kind.CARD, transcribed=False))
+    return out
 
 
 def redact_words(
@@ -67,7 +100,10 @@ def redact_words(
         parts.append(text)
         pos += len(text) + 1
     joined = " ".join(parts)
-    spans = redact_text(joined, kinds=kinds).spans
+    wanted = parse_kinds(kinds)
+    scan = Scan.of(joined)
+    found = detect(scan)
+    spans = spans_of(scan, found, wanted)
 
     def touching(k: int) -> list[RedactedSpan]:
         a, b = offsets[k]
@@ -78,6 +114,10 @@ def redact_words(
         hit = [w for w, (a, b) in zip(words, offsets, strict=True) if a < s.end and s.start < b]
         start, end = min(w.start for w in hit), max(w.end for w in hit)
         ranges.append(TimeRange(float(start), float(end), s.kind))
+    if Kind.CARD in wanted:
+        cue_ends = [scan.tokens[e].end for e in unanswered_card_cues(scan, found)]
+        ranges += _unheard_after(words, offsets, cue_ends)
+        ranges.sort(key=lambda r: r.start)
 
     out: list[RedactedWord] = []
     k = 0
