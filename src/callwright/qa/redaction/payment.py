@@ -120,6 +120,15 @@ def _split_run(run: Run) -> list[_Segment]:
         [(inf, None), (inf, None)] for _ in range(n + 1)
     ]
     best[0][0] = (0.0, None)
+    # next_marked[m]: the first marked boundary at or after m (the end always is one).
+    next_marked = list(range(n + 1))
+    for m in range(n - 1, -1, -1):
+        next_marked[m] = m if marked[m] else next_marked[m + 1]
+
+    def relax(m: int, k: int, seen: int, cost: float, now_seen: int, kind: Kind | None) -> None:
+        if cost < best[m][now_seen][0]:
+            best[m][now_seen] = (cost, (k, seen, kind))
+
     for k in range(n):
         for seen in (0, 1):
             cost = best[k][seen][0]
@@ -128,6 +137,11 @@ def _split_run(run: Run) -> list[_Segment]:
             digits = ""
             for m in range(k + 1, n + 1):
                 digits += items[m - 1].digits
+                if len(digits) > max(CARD_DIGITS):
+                    # Too long for a card or detail: only junk up to the next mark remains.
+                    if marked[k]:
+                        relax(next_marked[m], k, seen, cost + _JUNK_COST, seen, None)
+                    break
                 options: list[tuple[float, int, Kind | None]] = []
                 if is_card_number(digits):
                     options.append((0.0, 1, Kind.CARD))
@@ -138,8 +152,7 @@ def _split_run(run: Run) -> list[_Segment]:
                 if marked[k] and marked[m]:
                     options.append((_JUNK_COST, seen, None))
                 for extra, now_seen, kind in options:
-                    if cost + extra < best[m][now_seen][0]:
-                        best[m][now_seen] = (cost + extra, (k, seen, kind))
+                    relax(m, k, seen, cost + extra, now_seen, kind)
     if best[n][1][0] == inf:
         return []
     segments: list[_Segment] = []
