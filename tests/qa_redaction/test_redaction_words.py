@@ -142,3 +142,11 @@ def test_no_extra_range_when_the_card_was_heard_or_there_was_no_pause() -> None:
     quick = _timed(("card", 0.0), ("number", 0.4), ("please", 0.8), ("thank", 1.5), ("you", 1.9))
     assert redact_words(quick)[1] == []
     assert redact_words(_timed(("card", 0.0), ("number", 0.4), ("sure", 5.0)), kinds=["phone"])[1] == []
+
+
+def test_an_empty_recogniser_word_inside_a_number_does_not_split_it() -> None:
+    words = words_of("card 4111 1111 1111 1111 thanks")
+    words.insert(3, Word(" ", 1.4, 1.4, 0.5))
+    out, ranges = redact_words(words)
+    assert [w.word for w in out] == ["card", "[CARD]", "thanks"]
+    assert len(ranges) == 1

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from callwright.errors import CallwrightError
+from callwright.qa.redaction.words import Timed
 
 if TYPE_CHECKING:
     from callwright.speech.audio import Audio
@@ -20,16 +21,9 @@ DEFAULT_PAD_S = 0.1
 """Word timestamps are often 50-100 ms off; padding keeps a digit's onset from leaking."""
 
 
-class Span(Protocol):
-    @property
-    def start(self) -> float: ...
-    @property
-    def end(self) -> float: ...
-
-
 def mute_ranges(
     audio: Audio,
-    ranges: Iterable[Span],
+    ranges: Iterable[Timed],
     pad_s: float = DEFAULT_PAD_S,
     *,
     channel: int | None = None,

@@ -30,15 +30,20 @@ MAX_UNHEARD_S = 20.0
 """The longest such stretch silenced: about the time it takes to read out a card."""
 
 
-class WordLike(Protocol):
-    """Anything with a word and its time in seconds, like the recogniser's `Word`."""
+class Timed(Protocol):
+    """Anything with a start and end in seconds: a word, a `TimeRange`."""
 
-    @property
-    def word(self) -> str: ...
     @property
     def start(self) -> float: ...
     @property
     def end(self) -> float: ...
+
+
+class WordLike(Timed, Protocol):
+    """Anything with a word and its time in seconds, like the recogniser's `Word`."""
+
+    @property
+    def word(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,8 @@ def redact_words(
 
     def touching(k: int) -> list[RedactedSpan]:
         a, b = offsets[k]
-        return [s for s in spans if a < s.end and s.start < b and a < b]
+        b = max(b, a + 1)  # an empty word inside a span belongs to it
+        return [s for s in spans if a < s.end and s.start < b]
 
     ranges = []
     for s in spans:
