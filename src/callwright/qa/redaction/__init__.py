@@ -2,8 +2,10 @@
 
 Everything here is a pure function of its input and runs before anything is
 stored: `redact_text` for a transcript line, `redact_words` for recogniser
-words with timestamps (returning the time ranges to silence) and `mute_ranges`
-for the redacted audio copy. What is and is not caught is in docs/redaction.md.
+words with timestamps (returning the time ranges to silence),
+`redact_conversation` for the channels of one call together (a cue on the
+agent's channel, digits on the customer's) and `mute_ranges` for the redacted
+audio copy. What is and is not caught is in docs/redaction.md.
 """
 
 from callwright.qa.redaction.audio import mute_ranges
@@ -11,7 +13,13 @@ from callwright.qa.redaction.payment import luhn_ok, with_luhn_digit
 from callwright.qa.redaction.scan import Kind
 from callwright.qa.redaction.ssn import ssn_ok
 from callwright.qa.redaction.text import ALL, RedactedSpan, Redaction, parse_kinds, redact_text
-from callwright.qa.redaction.words import RedactedWord, TimeRange, WordLike, redact_words
+from callwright.qa.redaction.words import (
+    RedactedWord,
+    TimeRange,
+    WordLike,
+    redact_conversation,
+    redact_words,
+)
 
 __all__ = [
     "ALL",
@@ -24,6 +32,7 @@ __all__ = [
     "luhn_ok",
     "mute_ranges",
     "parse_kinds",
+    "redact_conversation",
     "redact_text",
     "redact_words",
     "ssn_ok",

@@ -99,8 +99,9 @@ class _Segment:
     kind: Kind | None  # None: left as it is (stray "oh", junk digits)
 
 
-# Segment costs: the cheapest split of a run wins; junk costs most so that it is a last resort.
-_DETAIL_COST, _NOISE_COST, _JUNK_COST = 1, 1, 3
+# Segment costs: the cheapest split of a run wins. Junk costs per digit, so that the split
+# leaving the fewest digits unredacted wins, and ties go to fewer stray "oh"s and details.
+_DETAIL_COST, _NOISE_COST, _JUNK_COST_PER_DIGIT = 1, 1, 3
 
 
 def _marked_gaps(items: Sequence[NumberItem]) -> list[bool]:
@@ -122,6 +123,9 @@ def _split_run(run: Run) -> list[_Segment]:
     best[0][0] = (0.0, None)
     # next_marked[m]: the first marked boundary at or after m (the end always is one).
     next_marked = list(range(n + 1))
+    before = [0] * (n + 1)  # before[m]: digits in items[:m]
+    for m in range(n):
+        before[m + 1] = before[m] + len(items[m].digits)
     for m in range(n - 1, -1, -1):
         next_marked[m] = m if marked[m] else next_marked[m + 1]
 
@@ -140,7 +144,8 @@ def _split_run(run: Run) -> list[_Segment]:
                 if len(digits) > max(CARD_DIGITS):
                     # Too long for a card or detail: only junk up to the next mark remains.
                     if marked[k]:
-                        relax(next_marked[m], k, seen, cost + _JUNK_COST, seen, None)
+                        m2 = next_marked[m]
+                        relax(m2, k, seen, cost + _JUNK_COST_PER_DIGIT * (before[m2] - before[k]), seen, None)
                     break
                 options: list[tuple[float, int, Kind | None]] = []
                 if is_card_number(digits):
@@ -150,7 +155,7 @@ def _split_run(run: Run) -> list[_Segment]:
                 if m == k + 1 and items[k].needs_neighbor:
                     options.append((_NOISE_COST, seen, None))
                 if marked[k] and marked[m]:
-                    options.append((_JUNK_COST, seen, None))
+                    options.append((_JUNK_COST_PER_DIGIT * len(digits), seen, None))
                 for extra, now_seen, kind in options:
                     relax(m, k, seen, cost + extra, now_seen, kind)
     if best[n][1][0] == inf:

@@ -75,6 +75,25 @@ def _confidence(words: Sequence[WordLike]) -> float | None:
     return float(min(values)) if values else None
 
 
+@dataclass(frozen=True)
+class _Found:
+    """What detection found in one sequence of words, with the text it was read from."""
+
+    text: str
+    offsets: list[tuple[int, int]]
+    """Each word's [start, end) in `text`."""
+    spans: list[RedactedSpan]
+    unheard: list[TimeRange]
+
+    def touching(self, k: int) -> list[RedactedSpan]:
+        a, b = self.offsets[k]
+        b = max(b, a + 1)  # an empty word inside a span belongs to it
+        return [s for s in self.spans if a < s.end and s.start < b]
+
+    def span_words(self, span: RedactedSpan) -> list[int]:
+        return [k for k in range(len(self.offsets)) if span in self.touching(k)]
+
+
 def _unheard_after(
     words: Sequence[WordLike], offsets: list[tuple[int, int]], cue_ends: list[int]
 ) -> list[TimeRange]:
@@ -92,63 +111,118 @@ def _unheard_after(
     return out
 
 
+def _find(words: Sequence[WordLike], wanted: frozenset[Kind]) -> _Found:
+    offsets: list[tuple[int, int]] = []
+    pos = 0
+    for w in words:
+        n = len(w.word.strip())
+        offsets.append((pos, pos + n))
+        pos += n + 1
+    text = " ".join(w.word.strip() for w in words)
+    scan = Scan.of(text)
+    found = detect(scan)
+    unheard: list[TimeRange] = []
+    if Kind.CARD in wanted:
+        cue_ends = [scan.tokens[e].end for e in unanswered_card_cues(scan, found)]
+        unheard = _unheard_after(words, offsets, cue_ends)
+    return _Found(text, offsets, spans_of(scan, found, wanted), unheard)
+
+
+def _time_range(words: Sequence[WordLike], kind: Kind) -> TimeRange:
+    return TimeRange(float(min(w.start for w in words)), float(max(w.end for w in words)), kind)
+
+
+# A word's label: the spans it is part of, each tagged with the text ("source") they index.
+_Label = frozenset[tuple[int, RedactedSpan]]
+
+
+def _assemble(
+    words: Sequence[WordLike], labels: list[_Label], texts: list[_Found | None]
+) -> list[RedactedWord]:
+    """Words with each run of words sharing a span merged into one redacted word.
+
+    A group read from a text that holds only these words (`texts[source]`) keeps
+    what the span left of its words ("[CARD]." keeps the full stop); a group
+    found across channels is replaced whole by its token.
+    """
+    out: list[RedactedWord] = []
+    k = 0
+    while k < len(words):
+        if not labels[k]:
+            w = words[k]
+            out.append(RedactedWord(w.word.strip(), float(w.start), float(w.end), _confidence([w])))
+            k += 1
+            continue
+        end, group = k, set(labels[k])
+        while end + 1 < len(words) and group & labels[end + 1]:
+            group |= labels[end + 1]
+            end += 1
+        merged = words[k : end + 1]
+        source, first = min(group, key=lambda pair: (pair[0], pair[1].start))
+        found = texts[source]
+        if found is not None:
+            a, b = found.offsets[k][0], found.offsets[end][1]
+            text = apply_spans(found.text[a:b], [s for _, s in group], offset=a)
+        else:
+            text = first.replacement
+        out.append(
+            RedactedWord(
+                text,
+                float(merged[0].start),
+                float(max(w.end for w in merged)),
+                _confidence(merged),
+                first.kind,
+            )
+        )
+        k = end + 1
+    return out
+
+
 def redact_words(
     words: Sequence[WordLike], *, kinds: Iterable[str | Kind] = ALL
 ) -> tuple[list[RedactedWord], list[TimeRange]]:
     """Redacted words (merged where one value spans several) and the time ranges to silence."""
-    offsets: list[tuple[int, int]] = []
-    parts: list[str] = []
-    pos = 0
-    for w in words:
-        text = w.word.strip()
-        offsets.append((pos, pos + len(text)))
-        parts.append(text)
-        pos += len(text) + 1
-    joined = " ".join(parts)
+    found = _find(words, parse_kinds(kinds))
+    labels = [frozenset((0, s) for s in found.touching(k)) for k in range(len(words))]
+    ranges = [_time_range([words[k] for k in found.span_words(s)], s.kind) for s in found.spans]
+    ranges = sorted(ranges + found.unheard, key=lambda r: r.start)
+    return _assemble(words, labels, [found]), ranges
+
+
+def redact_conversation(
+    channels: Sequence[Sequence[WordLike]], *, kinds: Iterable[str | Kind] = ALL
+) -> tuple[list[list[RedactedWord]], list[TimeRange]]:
+    """Redact the channels of one call, each on its own and all interleaved in time.
+
+    On a stereo call the agent asks ("the last four of your social?") on one
+    channel and the customer answers on the other; only the interleaved reading
+    sees the cue before the digits. Each channel is also read alone, so the
+    agent's words never break up a number the customer reads. The time ranges
+    are for the whole recording (mute all channels with them).
+    """
     wanted = parse_kinds(kinds)
-    scan = Scan.of(joined)
-    found = detect(scan)
-    spans = spans_of(scan, found, wanted)
-
-    def touching(k: int) -> list[RedactedSpan]:
-        a, b = offsets[k]
-        b = max(b, a + 1)  # an empty word inside a span belongs to it
-        return [s for s in spans if a < s.end and s.start < b]
-
-    ranges = []
-    for s in spans:
-        hit = [w for w, (a, b) in zip(words, offsets, strict=True) if a < s.end and s.start < b]
-        start, end = min(w.start for w in hit), max(w.end for w in hit)
-        ranges.append(TimeRange(float(start), float(end), s.kind))
-    if Kind.CARD in wanted:
-        cue_ends = [scan.tokens[e].end for e in unanswered_card_cues(scan, found)]
-        ranges += _unheard_after(words, offsets, cue_ends)
-        ranges.sort(key=lambda r: r.start)
-
-    out: list[RedactedWord] = []
-    k = 0
-    while k < len(words):
-        hit = touching(k)
-        if not hit:
-            w = words[k]
-            out.append(RedactedWord(parts[k], float(w.start), float(w.end), _confidence([w])))
-            k += 1
-            continue
-        # Extend over every word that shares a span with the group so far.
-        end, group = k, set(hit)
-        while end + 1 < len(words) and (more := touching(end + 1)) and group & set(more):
-            group |= set(more)
-            end += 1
-        a, b = offsets[k][0], offsets[end][1]
-        merged = words[k : end + 1]
-        out.append(
-            RedactedWord(
-                apply_spans(joined[a:b], group, offset=a),
-                float(merged[0].start),
-                float(max(w.end for w in merged)),
-                _confidence(merged),
-                min(group, key=lambda s: s.start).kind,
-            )
-        )
-        k = end + 1
-    return out, ranges
+    alone = [_find(ws, wanted) for ws in channels]
+    labels = [
+        [frozenset((c, s) for s in found.touching(k)) for k in range(len(ws))]
+        for c, (ws, found) in enumerate(zip(channels, alone, strict=True))
+    ]
+    ranges = [
+        _time_range([ws[k] for k in found.span_words(s)], s.kind)
+        for ws, found in zip(channels, alone, strict=True)
+        for s in found.spans
+    ]
+    order = sorted(
+        ((float(w.start), c, k) for c, ws in enumerate(channels) for k, w in enumerate(ws)),
+    )
+    together = _find([channels[c][k] for _, c, k in order], wanted)
+    source = len(channels)  # spans of the interleaved text; their words are replaced whole
+    for span in together.spans:
+        members = [order[i][1:] for i in together.span_words(span)]
+        if any(labels[c][k] for c, k in members):
+            continue  # already found in a channel on its own
+        for c, k in members:
+            labels[c][k] = frozenset({(source, span)})
+        ranges.append(_time_range([channels[c][k] for c, k in members], span.kind))
+    texts: list[_Found | None] = [*alone, None]
+    words_out = [_assemble(ws, labels[c], texts) for c, ws in enumerate(channels)]
+    return words_out, sorted(ranges + together.unheard, key=lambda r: r.start)
