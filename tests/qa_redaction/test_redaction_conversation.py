@@ -57,3 +57,12 @@ def test_a_card_reading_the_recogniser_missed_leaves_an_untranscribed_range() ->
     customer = said("yes", 3.0)
     _, ranges = redact_conversation([agent, customer])
     assert ranges == [TimeRange(3.3, 14.0, Kind.CARD, transcribed=False)]
+
+
+def test_agent_reading_back_part_of_the_customers_card_is_redacted() -> None:
+    customer = said("it's 5555 5555 5555 4444", 0.0) + said("yes", 8.0)
+    agent = said("thank you that's the card ending four four four four correct", 3.0)
+    (agent_out, cust), _ = redact_conversation([agent, customer])
+    assert [w.word for w in cust] == ["it's", "[CARD]", "yes"]
+    assert " ".join(w.word for w in agent_out) == "thank you that's the card ending [CARD] correct"
+    assert "[CARD]" not in " ".join(w.word for w in redact_words(agent)[0])  # alone it cannot know
