@@ -20,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from callwright.qa.redaction import redact_text, redact_words, with_luhn_digit
+from callwright.qa.redaction import redact_conversation, redact_text, redact_words, with_luhn_digit
 from callwright.speech.asr.base import Word
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,6 +115,27 @@ def words_rate(texts: list[str], repeat: int) -> float:
     return len(texts) / best
 
 
+def call_channels(texts: list[str]) -> list[list[Word]]:
+    """Two channels of one long call: utterances alternate, 0.4 s a word, 3 s between turns."""
+    channels: list[list[Word]] = [[], []]
+    t = 0.0
+    for i, text in enumerate(texts):
+        for w in text.split():
+            channels[i % 2].append(Word(w, t, t + 0.3, 0.9))
+            t += 0.4
+        t += 3.0
+    return channels
+
+
+def conversation_seconds(channels: list[list[Word]], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        redact_conversation(channels)
+        best = min(best, time.process_time() - t0)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -128,6 +149,11 @@ def main() -> None:
     print(f"call utterances: {len(calls)} (mean {words:.1f} words, {changed} with PII)")
     print(f"  redact_text : {per_s:,.0f} utterances per CPU s")
     print(f"  redact_words: {words_rate(calls, args.repeat):,.0f} utterances per CPU s")
+    channels = call_channels(call_corpus(200, seed=1))
+    talk_min = max(w.end for ws in channels for w in ws) / 60
+    n_words = sum(map(len, channels))
+    cpu = conversation_seconds(channels, args.repeat)
+    print(f"one call, 2 channels, {n_words} words, {talk_min:.0f} min: redact_conversation {cpu:.2f} CPU s")
     if VADER.is_dir():
         texts = vader_corpus()
         per_s, changed = rate(texts, 1)

@@ -12,6 +12,7 @@ bench/redaction_audio.py).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -75,6 +76,10 @@ def _confidence(words: Sequence[WordLike]) -> float | None:
     return float(min(values)) if values else None
 
 
+# A word's label: the spans it is part of, each tagged with the text ("source") they index.
+_Label = frozenset[tuple[int, RedactedSpan]]
+
+
 @dataclass(frozen=True)
 class _Found:
     """What detection found in one sequence of words, with the text it was read from."""
@@ -85,13 +90,19 @@ class _Found:
     spans: list[RedactedSpan]
     unheard: list[TimeRange]
 
-    def touching(self, k: int) -> list[RedactedSpan]:
-        a, b = self.offsets[k]
-        b = max(b, a + 1)  # an empty word inside a span belongs to it
-        return [s for s in self.spans if a < s.end and s.start < b]
+    def span_words(self, span: RedactedSpan) -> range:
+        """Indices of the words a span covers (an empty word inside a span belongs to it)."""
+        starts = [a for a, _ in self.offsets]
+        ends = [max(b, a + 1) for a, b in self.offsets]  # non-decreasing: words are in order
+        return range(bisect.bisect_right(ends, span.start), bisect.bisect_left(starts, span.end))
 
-    def span_words(self, span: RedactedSpan) -> list[int]:
-        return [k for k in range(len(self.offsets)) if span in self.touching(k)]
+    def labels(self, source: int) -> list[_Label]:
+        """For each word, the spans it is part of, tagged with `source`."""
+        out: list[set[tuple[int, RedactedSpan]]] = [set() for _ in self.offsets]
+        for span in self.spans:
+            for k in self.span_words(span):
+                out[k].add((source, span))
+        return [frozenset(x) for x in out]
 
 
 def _unheard_after(
@@ -130,10 +141,6 @@ def _find(words: Sequence[WordLike], wanted: frozenset[Kind]) -> _Found:
 
 def _time_range(words: Sequence[WordLike], kind: Kind) -> TimeRange:
     return TimeRange(float(min(w.start for w in words)), float(max(w.end for w in words)), kind)
-
-
-# A word's label: the spans it is part of, each tagged with the text ("source") they index.
-_Label = frozenset[tuple[int, RedactedSpan]]
 
 
 def _assemble(
@@ -183,7 +190,7 @@ def redact_words(
 ) -> tuple[list[RedactedWord], list[TimeRange]]:
     """Redacted words (merged where one value spans several) and the time ranges to silence."""
     found = _find(words, parse_kinds(kinds))
-    labels = [frozenset((0, s) for s in found.touching(k)) for k in range(len(words))]
+    labels = found.labels(0)
     ranges = [_time_range([words[k] for k in found.span_words(s)], s.kind) for s in found.spans]
     ranges = sorted(ranges + found.unheard, key=lambda r: r.start)
     return _assemble(words, labels, [found]), ranges
@@ -202,10 +209,7 @@ def redact_conversation(
     """
     wanted = parse_kinds(kinds)
     alone = [_find(ws, wanted) for ws in channels]
-    labels = [
-        [frozenset((c, s) for s in found.touching(k)) for k in range(len(ws))]
-        for c, (ws, found) in enumerate(zip(channels, alone, strict=True))
-    ]
+    labels = [found.labels(c) for c, found in enumerate(alone)]
     ranges = [
         _time_range([ws[k] for k in found.span_words(s)], s.kind)
         for ws, found in zip(channels, alone, strict=True)
