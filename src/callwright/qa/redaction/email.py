@@ -90,7 +90,7 @@ def _local_start(scan: Scan, at: int) -> int | None:
 
 def _cue_start(scan: Scan, cue_ends: list[int], at: int) -> int | None:
     """Where the address begins when an e-mail cue comes shortly before its "at"."""
-    cue = cue_before(scan, cue_ends, at, CUE_TOKENS)
+    cue = cue_before(cue_ends, at, CUE_TOKENS)
     if cue is None:
         return None
     k = cue + 1

@@ -192,7 +192,7 @@ def find_cued_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
     for run in scan.wide_runs:
         if not free(claimed, run.first, run.last):
             continue
-        if cue_before(scan, cue_ends, run.first, CUE_TOKENS) is None:
+        if cue_before(cue_ends, run.first, CUE_TOKENS) is None:
             continue
         var = next((v for v in run.variants() if len(v.digits) in CUED_CARD_DIGITS), None)
         if var is not None:
@@ -246,8 +246,8 @@ def find_card_details(scan: Scan, cards: list[Candidate], claimed: set[int]) -> 
     for run in scan.runs:
         if not free(claimed, run.first, run.last):
             continue
-        cvv_at = cue_before(scan, cvv_ends, run.first, CUE_TOKENS)
-        exp_at = cue_before(scan, expiry_ends, run.first, CUE_TOKENS)
+        cvv_at = cue_before(cvv_ends, run.first, CUE_TOKENS)
+        exp_at = cue_before(expiry_ends, run.first, CUE_TOKENS)
         cues = [(at, k) for at, k in ((cvv_at, Kind.CVV), (exp_at, Kind.EXPIRY)) if at is not None]
         cue = max(cues)[1] if cues else None  # the nearer cue wins
         near = any(

@@ -63,8 +63,8 @@ def _with_brackets(scan: Scan, first: int, last: int) -> tuple[int, int]:
 def _phone_in(scan: Scan, run: Run, cue_ends: list[int], bar_ends: list[int]) -> Candidate | None:
     for var in run.variants():
         plus_at = var.first - 1 if scan.word(var.first - 1) in PLUS_WORDS else None
-        cue = cue_before(scan, cue_ends, var.first, CUE_TOKENS)
-        bar = cue_before(scan, bar_ends, var.first, NOT_CUE_TOKENS)
+        cue = cue_before(cue_ends, var.first, CUE_TOKENS)
+        bar = cue_before(bar_ends, var.first, NOT_CUE_TOKENS)
         cued = cue is not None and (bar is None or cue > bar)
         if _is_phone(var.digits, plus=plus_at is not None, cued=cued, barred=bar is not None):
             start = plus_at if plus_at is not None else var.first

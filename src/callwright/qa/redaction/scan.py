@@ -87,7 +87,7 @@ def claim(claimed: set[int], found: Iterable[Candidate]) -> None:
         claimed.update(range(c.first, c.last + 1))
 
 
-def cue_before(scan: Scan, ends: list[int], first: int, within: int) -> int | None:
+def cue_before(ends: list[int], first: int, within: int) -> int | None:
     """The nearest cue ending at most `within` tokens before token `first`, if any."""
     near = [e for e in ends if first - within <= e < first]
     return max(near) if near else None

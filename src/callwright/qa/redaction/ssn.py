@@ -52,8 +52,8 @@ def find_ssns(scan: Scan, claimed: set[int]) -> list[Candidate]:
     for run in scan.runs:
         if not free(claimed, run.first, run.last):
             continue
-        cued = cue_before(scan, cue_ends, run.first, CUE_TOKENS) is not None
-        last_four = cue_before(scan, last_four_ends, run.first, CUE_TOKENS) is not None
+        cued = cue_before(cue_ends, run.first, CUE_TOKENS) is not None
+        last_four = cue_before(last_four_ends, run.first, CUE_TOKENS) is not None
         for var in run.variants():
             whole = ssn_ok(var.digits) and (cued or _shaped(scan, var))
             tail = last_four and len(var.digits) == 4 and var.digits != "0000"
