@@ -51,16 +51,11 @@ def sentiment(
         typer.Option(
             "--model",
             "-m",
-            help="Head directory, Hugging Face model directory or hub name "
-            "(default: models/sentiment).",
+            help="Head directory, Hugging Face model directory or hub name (default: models/sentiment).",
         ),
     ] = None,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Texts per forward pass.")
-    ] = 64,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per line on stdout.")
-    ] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per forward pass.")] = 64,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")] = False,
 ) -> None:
     """Label texts negative / neutral / positive with a score in [-1, 1]."""
     from callwright.nlp.sentiment import get_sentiment_model
@@ -105,12 +100,10 @@ def sentiment_train(
         Path | None,
         typer.Option("--out", help="Where to write the head (default: models/sentiment)."),
     ] = None,
-    limit: Annotated[
-        int, typer.Option("--limit", min=0, help="Use at most N texts per file (0 = all).")
-    ] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Use at most N texts per file (0 = all).")] = 0,
     epochs: Annotated[
         int, typer.Option("--epochs", min=1, help="Maximum epochs (the best on dev is kept).")
-    ] = 3,
+    ] = 2,
     tuned_layers: Annotated[
         int, typer.Option("--tuned-layers", min=1, help="Top encoder layers to fine-tune.")
     ] = 2,
@@ -121,9 +114,7 @@ def sentiment_train(
         Path | None,
         typer.Option("--cache", help="Folder to cache frozen-layer states between runs."),
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the training report as JSON.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the training report as JSON.")] = False,
 ) -> None:
     """Train the sentiment head on the human-rated data (held-out test splits excluded)."""
     from callwright.nlp.training import TrainConfig, train_default_head
@@ -155,9 +146,7 @@ def sentiment_eval(
     lodo: Annotated[
         bool, typer.Option("--lodo/--no-lodo", help="Also train and test leave-one-domain-out.")
     ] = True,
-    limit: Annotated[
-        int, typer.Option("--limit", min=0, help="Use at most N texts per file (0 = all).")
-    ] = 0,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Use at most N texts per file (0 = all).")] = 0,
     cache: Annotated[
         Path | None,
         typer.Option("--cache", help="Folder to cache frozen-layer states between runs."),
@@ -165,9 +154,7 @@ def sentiment_eval(
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Also write the table to this file.")
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per table row on stdout.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per table row on stdout.")] = False,
 ) -> None:
     """Accuracy and macro-F1 per domain and leave-one-domain-out, beside VADER."""
     from callwright.nlp.evaluation import markdown_table, run_evaluation

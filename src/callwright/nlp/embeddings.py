@@ -55,6 +55,13 @@ def configure_torch_threads() -> None:
         torch.set_num_threads(usable)
 
 
+def quiet_transformers() -> None:
+    """No tqdm bars from transformers: stderr is for our logs, and bars garble --json pipes."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def check_model_dir(path: Path, what: str) -> Path:
     """A local model directory must hold a config.json; say which path failed and why."""
     path = Path(path).expanduser()
@@ -83,10 +90,9 @@ class Encoder:
         from transformers import AutoModel, AutoTokenizer
 
         configure_torch_threads()
+        quiet_transformers()
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(
-                str(self.model_path), local_files_only=True
-            )
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
             self.model = AutoModel.from_pretrained(str(self.model_path), local_files_only=True)
         except (OSError, ValueError) as err:
             raise ModelNotFoundError(
@@ -115,9 +121,7 @@ class Encoder:
         """Mean over real tokens, then unit length: what the encoder was trained to produce."""
         return mean_pool_normalised(states, mask)
 
-    def run(
-        self, texts: Sequence[str], batch_size: int, layers: Sequence[int] = (-1,)
-    ) -> np.ndarray:
+    def run(self, texts: Sequence[str], batch_size: int, layers: Sequence[int] = (-1,)) -> np.ndarray:
         """Pooled, normalised vectors of the chosen layers: shape (n, len(layers), dim)."""
         texts = [str(t) for t in texts]
         out = np.zeros((len(texts), len(layers), self.dim), dtype=np.float32)
@@ -158,9 +162,7 @@ def get_encoder(model_path: str | Path | None = None) -> Encoder:
         return _cache[path]
 
 
-def similarity(
-    a: str | Sequence[str], b: Sequence[str], encoder: Encoder | None = None
-) -> np.ndarray:
+def similarity(a: str | Sequence[str], b: Sequence[str], encoder: Encoder | None = None) -> np.ndarray:
     """Cosine similarity matrix, shape (len(a), len(b)); a single string counts as one row."""
     left = [a] if isinstance(a, str) else list(a)
     right = [b] if isinstance(b, str) else list(b)

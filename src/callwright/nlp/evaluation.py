@@ -176,18 +176,10 @@ def run_evaluation(
     config = config or TrainConfig()
     data = load_rated_texts(data_dir)
     splits = held_out_splits(data, limit, config.neutral_band)
-    systems = {
-        "callwright": model_predictions(get_sentiment_model(model)),
-        "vader": vader_predictions,
-    }
     rows: list[EvalRow] = []
-    for domain, (_train, test) in splits.items():
-        rows += compare("held-out", domain, test, systems, config.neutral_band)
     if lodo:
         encoder = get_encoder()
-        states = BottomStates(
-            encoder, len(layer_list(encoder.model)) - config.tuned_layers, cache_dir
-        )
+        states = BottomStates(encoder, len(layer_list(encoder.model)) - config.tuned_layers, cache_dir)
         data = limited(data, limit)
         for domain, test in data.items():
             train = [r for d, rs in data.items() if d != domain for r in rs]
@@ -195,4 +187,11 @@ def run_evaluation(
             fresh = HeadSentimentModel(head, encoder, name=f"trained without {domain}")
             systems = {"callwright": model_predictions(fresh), "vader": vader_predictions}
             rows += compare("leave-one-domain-out", domain, test, systems, config.neutral_band)
-    return rows
+    # held-out last: a head being trained alongside a long LODO run is ready by then
+    systems = {
+        "callwright": model_predictions(get_sentiment_model(model)),
+        "vader": vader_predictions,
+    }
+    for domain, (_train, test) in splits.items():
+        rows += compare("held-out", domain, test, systems, config.neutral_band)
+    return sorted(rows, key=lambda r: r.protocol != "held-out")

@@ -88,9 +88,7 @@ class SentimentHead(nn.Module):
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        tensors = {
-            k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()
-        }
+        tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
         save_file(tensors, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
         (directory / META_FILE).write_text(json.dumps(asdict(self.meta), indent=2) + "\n")
         return directory
@@ -124,8 +122,7 @@ def load_head(directory: Path, base: nn.Module) -> SentimentHead:
     n_layers = len(layer_list(base))
     if n_layers != meta.base_layers:
         raise ModelNotFoundError(
-            f"{meta_path} was trained on a {meta.base_layers}-layer encoder, "
-            f"this one has {n_layers}",
+            f"{meta_path} was trained on a {meta.base_layers}-layer encoder, this one has {n_layers}",
             hint="use the encoder the head was trained with, or retrain the head",
         )
     head = SentimentHead(base, meta)
@@ -140,8 +137,7 @@ def load_head(directory: Path, base: nn.Module) -> SentimentHead:
     missing, unexpected = head.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ModelNotFoundError(
-            f"{weights_path} does not match {meta_path} (missing {missing[:3]}, "
-            f"unexpected {unexpected[:3]})",
+            f"{weights_path} does not match {meta_path} (missing {missing[:3]}, unexpected {unexpected[:3]})",
             hint="re-run `callwright sentiment-train`",
         )
     head.eval()

@@ -28,6 +28,7 @@ from callwright.nlp.embeddings import (
     configure_torch_threads,
     get_encoder,
     length_sorted_batches,
+    quiet_transformers,
 )
 from callwright.nlp.head import (
     HeadRunner,
@@ -89,9 +90,7 @@ class SentimentConfig:
     label_map: Mapping[str, str] | None = None
 
 
-def result_from_probabilities(
-    text: str, proba: np.ndarray, allowed: Sequence[str]
-) -> SentimentResult:
+def result_from_probabilities(text: str, proba: np.ndarray, allowed: Sequence[str]) -> SentimentResult:
     """Label = the most likely label the model can produce; score = p(pos) - p(neg)."""
     probs = {lab: float(p) for lab, p in zip(LABELS, proba, strict=True)}
     label = max(allowed, key=lambda lab: probs[lab])
@@ -110,9 +109,7 @@ class SentimentModel(ABC):
     name: str
     labels: tuple[str, ...] = LABELS  # the labels this model can output
 
-    def predict(
-        self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE
-    ) -> list[SentimentResult]:
+    def predict(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> list[SentimentResult]:
         """Sentiment per text, in input order. Texts longer than 256 tokens are cut there."""
         if isinstance(texts, str):
             texts = [texts]
@@ -163,9 +160,7 @@ class HeadSentimentModel(SentimentModel):
         return out
 
 
-def map_labels(
-    id2label: Mapping[int, str], overrides: Mapping[str, str] | None = None
-) -> list[str]:
+def map_labels(id2label: Mapping[int, str], overrides: Mapping[str, str] | None = None) -> list[str]:
     """Our label for each of a model's output indices, from its config's id2label."""
     names = [str(id2label[i]) for i in sorted(id2label)]
     lowered = {k.lower(): v for k, v in (overrides or {}).items()}
@@ -195,6 +190,7 @@ class HFClassifierModel(SentimentModel):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         configure_torch_threads()
+        quiet_transformers()
         local = Path(name_or_path).expanduser()
         source = str(check_model_dir(local, "sentiment model")) if local.exists() else name_or_path
         try:

@@ -40,9 +40,7 @@ def layer_list(model: nn.Module) -> nn.ModuleList:
     return layers
 
 
-def restack(
-    model: nn.Module, layers: Sequence[nn.Module], *, from_hidden_states: bool = False
-) -> nn.Module:
+def restack(model: nn.Module, layers: Sequence[nn.Module], *, from_hidden_states: bool = False) -> nn.Module:
     """A view of `model` running `layers` instead of its own blocks (weights are shared).
 
     With from_hidden_states=True the view skips the embedding layer: call it with

@@ -1,0 +1,67 @@
+"""The embedding API on the real packaged MiniLM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callwright.errors import ModelNotFoundError
+from callwright.nlp.embeddings import get_encoder, similarity
+
+SCRIPT_LINE = "I'd like to verify your identity"
+PARAPHRASE = "can you confirm who you are"
+UNRELATED = [
+    "the parking lot closes at nine",
+    "our new phone plan includes unlimited data",
+    "it rained all weekend",
+]
+
+
+def test_vectors_are_unit_length_in_input_order(encoder):
+    texts = ["thanks for calling", "", "goodbye", "x " * 400]
+    v = encoder.embed(texts)
+    assert v.shape == (4, 384)
+    assert v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    # order preserved despite length sorting: the same text embeds to the same row
+    assert np.allclose(v[2], encoder.embed(["goodbye"])[0], atol=1e-5)
+
+
+def test_paraphrase_is_closer_than_unrelated_sentences(encoder):
+    sims = similarity(SCRIPT_LINE, [PARAPHRASE, *UNRELATED], encoder=encoder)[0]
+    assert sims.shape == (4,)
+    assert sims[0] > max(sims[1:]) + 0.2
+
+
+def test_similarity_matrix_shape_and_self_similarity(encoder):
+    a = ["please hold the line", "is there anything else"]
+    m = similarity(a, a + ["hello"], encoder=encoder)
+    assert m.shape == (2, 3)
+    assert np.allclose(np.diag(m[:, :2]), 1.0, atol=1e-5)
+    assert m[0, 1] < 0.9
+
+
+def test_batched_equals_one_by_one(encoder):
+    texts = [
+        "hi",
+        "I am calling about my last bill because it is much higher than usual",
+        "yes",
+        "could you please spell your surname for me",
+    ]
+    batched = encoder.embed(texts, batch_size=4)
+    single = np.vstack([encoder.embed([t]) for t in texts])
+    assert np.abs(batched - single).max() < 1e-4
+
+
+def test_encoder_is_loaded_once_per_process(encoder):
+    assert get_encoder() is encoder
+    assert get_encoder(encoder.model_path) is encoder
+
+
+def test_empty_input_gives_empty_matrix(encoder):
+    assert encoder.embed([]).shape == (0, 384)
+
+
+def test_missing_model_dir_is_a_user_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="config.json"):
+        get_encoder(tmp_path)

@@ -1,0 +1,148 @@
+"""The sentiment API on the real trained head and real call-centre sentences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from callwright.errors import DataError, ModelNotFoundError
+from callwright.nlp.sentiment import (
+    SentimentConfig,
+    get_sentiment_model,
+    map_labels,
+)
+
+POSITIVE = [
+    "Thank you so much, you've been incredibly helpful today!",
+    "That's wonderful news, I'm really happy with how quickly you sorted this out.",
+    "Great, the new plan is perfect for us, thanks a lot.",
+    "You're a star, I really appreciate your patience.",
+]
+NEGATIVE = [
+    "This is ridiculous, I've been on hold for an hour and nobody can help me.",
+    "I'm furious, you charged me twice and nobody has fixed it.",
+    "Your service is terrible and I want to cancel my account today.",
+    "I am very disappointed, the engineer never showed up again.",
+]
+NEUTRAL = [
+    "My account number is four five six seven.",
+    "I'm calling to update my postal address.",
+    "The appointment is on Tuesday at three pm.",
+    "Please hold while I transfer you to the billing department.",
+]
+
+
+def test_clear_sentences_get_the_right_label(sentiment_model):
+    texts = POSITIVE + NEGATIVE + NEUTRAL
+    got = [r.label for r in sentiment_model.predict(texts)]
+    want = ["positive"] * 4 + ["negative"] * 4 + ["neutral"] * 4
+    wrong = [(t, g) for t, g, w in zip(texts, got, want, strict=True) if g != w]
+    assert not wrong
+
+
+def test_scores_order_positive_above_neutral_above_negative(sentiment_model):
+    pos = [r.score for r in sentiment_model.predict(POSITIVE)]
+    neu = [r.score for r in sentiment_model.predict(NEUTRAL)]
+    neg = [r.score for r in sentiment_model.predict(NEGATIVE)]
+    assert min(pos) > 0.5 and max(neg) < -0.5
+    assert max(neg) < min(neu) and max(neu) < min(pos)
+
+
+def test_result_fields_are_consistent(sentiment_model):
+    for r in sentiment_model.predict(POSITIVE + NEGATIVE + NEUTRAL):
+        assert set(r.probabilities) == {"negative", "neutral", "positive"}
+        assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert -1.0 <= r.score <= 1.0
+        p = r.probabilities
+        assert r.score == pytest.approx(p["positive"] - p["negative"], abs=1e-6)
+        assert r.label == max(p, key=p.get)
+
+
+def test_batched_equals_one_by_one(sentiment_model):
+    texts = POSITIVE + NEGATIVE + NEUTRAL
+    batched = sentiment_model.predict(texts, batch_size=64)
+    single = [sentiment_model.predict([t], batch_size=1)[0] for t in texts]
+    assert [r.label for r in batched] == [r.label for r in single]
+    assert np.allclose([r.score for r in batched], [r.score for r in single], atol=1e-4)
+    assert [r.text for r in batched] == texts
+
+
+def test_blank_and_very_long_texts(sentiment_model):
+    long_text = "I waited on hold and it was awful. " * 300  # far past 256 tokens
+    empty, spaces, long = sentiment_model.predict(["", "   ", long_text])
+    assert empty.label == "neutral" and empty.score == 0.0
+    assert spaces.label == "neutral"
+    assert long.label == "negative"
+
+
+def test_non_text_input_is_a_user_error(sentiment_model):
+    with pytest.raises(DataError, match="#1"):
+        sentiment_model.predict(["fine", None])  # type: ignore[list-item]
+
+
+def test_model_is_loaded_once_per_process(sentiment_model):
+    assert get_sentiment_model() is sentiment_model
+    assert get_sentiment_model(SentimentConfig()) is sentiment_model
+
+
+def test_missing_model_path_is_a_user_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="config.json"):
+        get_sentiment_model(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("id2label", "expected"),
+    [
+        ({0: "NEGATIVE", 1: "POSITIVE"}, ["negative", "positive"]),
+        ({0: "negative", 1: "neutral", 2: "positive"}, ["negative", "neutral", "positive"]),
+        ({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, ["negative", "neutral", "positive"]),
+        (
+            {0: "1 star", 1: "2 stars", 2: "3 stars", 3: "4 stars", 4: "5 stars"},
+            ["negative", "negative", "neutral", "positive", "positive"],
+        ),
+    ],
+)
+def test_label_names_are_mapped_from_the_model_config(id2label, expected):
+    assert map_labels(id2label) == expected
+
+
+def test_unmappable_labels_ask_for_a_label_map():
+    with pytest.raises(ModelNotFoundError, match="label map"):
+        map_labels({0: "joy", 1: "anger"})
+    assert map_labels({0: "joy", 1: "anger"}, {"joy": "positive", "anger": "negative"}) == [
+        "positive",
+        "negative",
+    ]
+
+
+@pytest.fixture(scope="module")
+def two_label_hf_model(tmp_path_factory, encoder):
+    """A small (untrained) Hugging Face classifier saved to disk, as a user would configure."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    path = tmp_path_factory.mktemp("hf_sst2_like")
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        id2label={0: "NEGATIVE", 1: "POSITIVE"},
+        label2id={"NEGATIVE": 0, "POSITIVE": 1},
+    )
+    BertForSequenceClassification(config).save_pretrained(path)
+    AutoTokenizer.from_pretrained(str(encoder.model_path)).save_pretrained(path)
+    return path
+
+
+def test_any_hf_classifier_can_be_configured(two_label_hf_model):
+    model = get_sentiment_model(two_label_hf_model)
+    assert model.labels == ("negative", "positive")
+    results = model.predict(["the call went fine", "", "awful"])
+    for r in results[::2]:
+        assert r.label in {"negative", "positive"}
+        assert r.probabilities["neutral"] == 0.0
+        p = r.probabilities
+        assert p["negative"] + p["positive"] == pytest.approx(1.0, abs=1e-5)
+        assert r.score == pytest.approx(p["positive"] - p["negative"], abs=1e-6)
+    assert results[1].label == "neutral"
