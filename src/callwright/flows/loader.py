@@ -7,7 +7,6 @@ state, "did you mean"), each at the line of the offending value.
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import hashlib
 import json
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 
 from callwright.errors import FlowError
 from callwright.flows import expr
@@ -35,6 +34,7 @@ from callwright.flows.model import (
 from callwright.flows.source import PathKey, Problem, Source, SourceError
 from callwright.flows.source import load as load_source
 from callwright.flows.source import parse as parse_source
+from callwright.schema_errors import SchemaExplainer
 
 MAX_SUBFLOW_DEPTH = 8
 
@@ -163,8 +163,30 @@ def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = ()) -> Lo
 
 # --- schema errors -----------------------------------------------------------
 
-_TYPE_NAMES = {"string": "text", "object": "a mapping", "array": "a list", "integer": "a whole number",
-               "number": "a number", "boolean": "true or false", "null": "null"}
+_TARGET_KEYS = ("next", "else", "start", "if_open", "if_closed", "if_holiday", "on_failure", "yes", "no")
+
+
+class _FlowExplainer(SchemaExplainer):
+    """Flow wording: places are states, and a bad target names what a target is."""
+
+    def where(self, path: PathKey) -> str:
+        if len(path) >= 2 and path[0] == "states":
+            rest = ".".join(str(x) for x in path[2:])
+            return f"state '{path[1]}'" + (f", {rest}" if rest else "")
+        return super().where(path)
+
+    def kind_of(self, path: PathKey, instance: Any) -> str | None:
+        kind = instance.get("type") if isinstance(instance, dict) else None
+        return kind if kind and path[:1] == ("states",) else None
+
+    def pattern_hint(self, path: PathKey, err: ValidationError) -> str | None:
+        desc = err.schema.get("description")
+        if path and path[-1] in _TARGET_KEYS or desc:
+            return desc or "expected a state name"
+        return None
+
+
+_EXPLAINER = _FlowExplainer()
 
 
 def schema_problems(src: Source) -> list[Problem]:
@@ -175,86 +197,7 @@ def schema_problems(src: Source) -> list[Problem]:
         for name, st in states.items():
             if isinstance(st, dict) and st.get("type") in per_type:
                 found += [(("states", name), e) for e in per_type[st["type"]].iter_errors(st)]
-    problems: list[Problem] = []
-    seen: set[tuple[int, int, str]] = set()
-    for prefix, err in sorted(found, key=lambda pe: list(map(str, pe[0] + tuple(pe[1].path)))):
-        for p in _explain(src, err, prefix):
-            k = (p.line, p.col, p.message)
-            if k not in seen:
-                seen.add(k)
-                problems.append(p)
-    return problems
-
-
-def _where(path: PathKey) -> str:
-    if len(path) >= 2 and path[0] == "states":
-        rest = ".".join(str(x) for x in path[2:])
-        return f"state '{path[1]}'" + (f", {rest}" if rest else "")
-    return ".".join(str(x) for x in path) or "top level"
-
-
-def _explain(src: Source, err: ValidationError, prefix: PathKey = ()) -> list[Problem]:
-    path: PathKey = prefix + tuple(err.absolute_path)
-    v = err.validator
-    if v in ("oneOf", "anyOf") and err.context:
-        return _explain(src, best_match(err.context), prefix)
-    if v == "additionalProperties":
-        allowed = sorted(k for k in (err.schema.get("properties") or {}) if k != "type") + ["type"]
-        extra = [k for k in err.instance if k not in (err.schema.get("properties") or {})]
-        out = []
-        for key in extra:
-            guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean '{guess[0]}'?" if guess else f"; expected one of: {', '.join(allowed)}"
-            out.append(src.problem(path + (key,), "error",
-                                   f"{_where(path)}: unknown key '{key}'{hint}", key=True))
-        return out
-    if v == "required":
-        missing = re.findall(r"'([^']+)' is a required property", err.message)
-        name = missing[0] if missing else err.message
-        kind = err.instance.get("type") if isinstance(err.instance, dict) else None
-        what = f" ({kind})" if kind and path[:1] == ("states",) else ""
-        return [src.problem(path, "error", f"{_where(path)}{what}: missing required key '{name}'",
-                            key=True)]
-    if v == "enum":
-        options = [str(o) for o in err.validator_value]
-        guess = difflib.get_close_matches(str(err.instance), options, n=1, cutoff=0.5)
-        hint = f"; did you mean '{guess[0]}'?" if guess else ""
-        return [src.problem(path, "error", f"{_where(path)}: {err.instance!r} is not one of "
-                                           f"{', '.join(options)}{hint}")]
-    if v == "type":
-        want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        return [src.problem(path, "error", f"{_where(path)}: expected "
-                            + " or ".join(_TYPE_NAMES.get(w, w) for w in want)
-                            + f", got {_describe(err.instance)}")]
-    if v == "pattern":
-        msg = f"{_where(path)}: {err.instance!r} is not valid"
-        desc = err.schema.get("description")
-        if path and path[-1] in ("next", "else", "start", "if_open", "if_closed", "if_holiday",
-                                 "on_failure", "yes", "no") or desc:
-            msg += f" ({desc or 'expected a state name'})"
-        return [src.problem(path, "error", msg)]
-    if v == "propertyNames":
-        key = err.instance
-        return [src.problem(path + (key,), "error", f"{_where(path)}: name {key!r} is not valid; "
-                            "use letters, digits, '-' and '_', starting with a letter", key=True)]
-    return [src.problem(path, "error", f"{_where(path)}: {_short(err)}")]
-
-
-def _short(err: ValidationError) -> str:
-    msg = err.message
-    return msg if len(msg) < 160 else msg[:157] + "..."
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return "null"
-    return f"{type(value).__name__} {value!r}"[:80]
+    return _EXPLAINER.problems(src, found)
 
 
 # --- building the model --------------------------------------------------------
