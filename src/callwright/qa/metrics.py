@@ -13,8 +13,8 @@ Definitions (all times in seconds):
 - hold: a stretch with nobody speaking (silence, music or both) of at least
   `hold_s`; hold music is told apart from speech by `music_from_audio`.
 - dead air: a silence of at least `dead_air_s` that is not part of a hold.
-- over-talk: time when two speakers speak at once, at least `min_overtalk_s`
-  long; the interrupter is the one whose turn started second.
+- over-talk: two speakers speaking at once, at least `min_overtalk_s` in all;
+  the interrupter is the one whose turn started second (see `overtalk`).
 - speech rate: transcript words per minute of that speaker's talk time.
 - handle time: the recording's duration (talk + hold; after-call work is not
   in a recording).
@@ -45,6 +45,8 @@ DEAD_AIR_S = 10.0
 HOLD_S = 120.0
 MIN_OVERTALK_S = 0.25
 """Shorter overlaps are turn-taking jitter (a word's tail under the next word's onset), not over-talk."""
+TURN_GAP_S = 1.0
+"""Pauses shorter than this are inside one speaker's turn (breaths, between sentences)."""
 
 
 # -- interval arithmetic ---------------------------------------------------------------------------
@@ -94,16 +96,36 @@ def _total(spans: Iterable[Span]) -> float:
 # -- the metrics ---------------------------------------------------------------------------------
 
 
-def overtalk(activity: Activity, *, min_s: float = MIN_OVERTALK_S) -> list[Overtalk]:
-    """Every stretch where two speakers overlap, with who started second (the interrupter)."""
-    found: list[Overtalk] = []
+def _turn_of(turns: Sequence[Span], t: float) -> int:
+    return next(i for i, (a, b) in enumerate(turns) if a <= t <= b)
+
+
+def overtalk(
+    activity: Activity, *, min_s: float = MIN_OVERTALK_S, turn_gap_s: float = TURN_GAP_S
+) -> list[Overtalk]:
+    """Every stretch where two speakers overlap, with who started their turn second (the interrupter).
+
+    A speaker's turn is their speech with pauses under `turn_gap_s` bridged, so
+    a breath inside the interrupted sentence neither changes who interrupted
+    nor splits one interruption in two: the overlaps of the same two turns are
+    one over-talk, from the first overlapping moment to the last.
+    """
     tracks = {role: merge(spans) for role, spans in activity.items()}
+    turns = {role: merge(spans, gap=turn_gap_s) for role, spans in tracks.items()}
+    found: list[Overtalk] = []
     for r1, r2 in combinations(sorted(tracks), 2):
+        by_turns: dict[tuple[int, int], list[Span]] = {}
         for a0, a1 in tracks[r1]:
             for b0, b1 in tracks[r2]:
                 start, end = max(a0, b0), min(a1, b1)
-                if end - start >= min_s - 1e-9:
-                    found.append(Overtalk(round(start, 3), round(end, 3), r2 if b0 > a0 else r1))
+                if end > start:
+                    key = (_turn_of(turns[r1], start), _turn_of(turns[r2], start))
+                    by_turns.setdefault(key, []).append((start, end))
+        for (i1, i2), spans in by_turns.items():
+            start, end = min(a for a, _ in spans), max(b for _, b in spans)
+            if _total(spans) >= min_s - 1e-9:
+                who = r2 if turns[r2][i2][0] > turns[r1][i1][0] else r1
+                found.append(Overtalk(round(start, 3), round(end, 3), who))
     return sorted(found, key=lambda o: o.start)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -245,6 +246,10 @@ def load_script(path: str | os.PathLike[str]) -> CallScript:
             raise DataError(
                 f"{p}: turns[{i}]: {s.speaker} has no channel (channels: {list(meta.channel_roles)})"
             )
+        if isinstance(s, Hold) and s.music and s.on not in meta.channel_roles:
+            raise DataError(
+                f"{p}: turns[{i}].side: {s.on} has no channel (channels: {list(meta.channel_roles)})"
+            )
         if isinstance(s, Line) and s.speaker not in voices:
             raise DataError(f"{p}: turns[{i}]: no voice for {s.speaker}; add it under voices")
     encoding = raw.get("encoding", "pcm16")
@@ -424,3 +429,46 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+SAMPLES_DIR = Path(__file__).resolve().parents[3] / "recordings" / "samples"
+"""Where the committed conversation scripts live in a source checkout."""
+
+
+def make_samples(
+    scripts_dir: str | os.PathLike[str] = SAMPLES_DIR,
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    synth: Synthesizer | None = None,
+    only: Sequence[str] = (),
+    transcripts_dir: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Render every script (or those whose call id is in `only`) to WAV + sidecar.
+
+    Rendering is deterministic (cached TTS, seeded noise), so a rerun writes the
+    same bytes: the recordings keep their content hash, and a QA batch over
+    them skips calls it has already scored.
+    """
+    from callwright.speech.tts import default_synthesizer
+
+    scripts = load_scripts(scripts_dir)
+    if only:
+        missing = set(only) - {s.call_id for s in scripts}
+        if missing:
+            raise DataError(f"{scripts_dir}: no script with call id {', '.join(sorted(missing))}")
+        scripts = [s for s in scripts if s.call_id in only]
+    synth = synth if synth is not None else default_synthesizer()
+    written = []
+    for s in scripts:
+        call = render(s, synth)
+        written.append(
+            write_call(call, out_dir if out_dir is not None else scripts_dir, transcripts_dir=transcripts_dir)
+        )
+        log.info(
+            "%s: %.1f s, %d turns, %d hold(s)",
+            s.call_id,
+            call.audio.duration_s,
+            len(call.turns),
+            len(call.holds),
+        )
+    return written
