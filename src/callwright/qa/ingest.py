@@ -382,11 +382,8 @@ class IngestedCall:
         return tuple(self.tracks)
 
 
-def split_channels(audio: Audio, roles: Sequence[Role | None], where: str) -> dict[Role, Audio]:
-    """One mono track per role; channels sharing a role (a conference leg) are mixed.
-
-    A `None` role drops that channel (e.g. a silent reference channel).
-    """
+def split_channels(audio: Audio, roles: Sequence[Role], where: str) -> dict[Role, Audio]:
+    """One mono track per role; channels sharing a role (two agents on a conference) are mixed."""
     if len(roles) != audio.channels:
         raise DataError(
             f"{where}: {audio.channels}-channel recording but the channel map names "
@@ -396,8 +393,7 @@ def split_channels(audio: Audio, roles: Sequence[Role | None], where: str) -> di
         )
     grouped: dict[Role, list[np.ndarray]] = {}
     for i, role in enumerate(roles):
-        if role is not None:
-            grouped.setdefault(role, []).append(audio.channel(i).samples)
+        grouped.setdefault(role, []).append(audio.channel(i).samples)
     tracks: dict[Role, Audio] = {}
     for role, parts in grouped.items():
         if len(parts) == 1:
@@ -405,8 +401,6 @@ def split_channels(audio: Audio, roles: Sequence[Role | None], where: str) -> di
         else:
             mixed = np.clip(np.sum([p.astype(np.int32) for p in parts], axis=0), -32768, 32767)
             tracks[role] = Audio(mixed.astype(np.int16), audio.rate)
-    if not tracks:
-        raise DataError(f"{where}: the channel map drops every channel")
     return tracks
 
 

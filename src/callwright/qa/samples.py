@@ -242,6 +242,10 @@ def load_script(path: str | os.PathLike[str]) -> CallScript:
     steps = tuple(_step(t, f"{p}: turns[{i}]") for i, t in enumerate(turns))
     voices = _voices(raw.get("voices"), f"{p}: voices")
     for i, s in enumerate(steps):
+        if isinstance(s, Line) and s.overlap is not None:
+            before = steps[i - 1] if i else None
+            if not isinstance(before, Line) or before.speaker == s.speaker:
+                raise DataError(f"{p}: turns[{i}]: overlap needs another speaker's line just before it")
         if isinstance(s, Line) and s.speaker not in meta.channel_roles:
             raise DataError(
                 f"{p}: turns[{i}]: {s.speaker} has no channel (channels: {list(meta.channel_roles)})"
