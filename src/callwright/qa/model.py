@@ -139,6 +139,7 @@ class ScoreResult:
     call_id: str
     scorecard: str
     scorecard_version: str  # content hash of the scorecard file
-    score: float | None  # 0-100 over applicable automatic items; None when none apply
+    score: float | None  # 0-100 over applicable automatic items; None when none apply; 0 when auto-failed
     auto_failed: bool
     items: list[ItemResult]
+    raw_score: float | None = None  # the score without the auto-fail rule (for coaching)
