@@ -1,0 +1,325 @@
+"""Load a scorecard: YAML with positions -> JSON Schema -> checks -> `Scorecard`.
+
+Every mistake is reported at its line (`path:line:col: error: ...`): schema
+problems with "did you mean", order steps naming items that do not exist,
+conditions that do not parse or read unknown variables, and weights or points
+that cannot be meant (a section that can never count, min above max).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from callwright.errors import DataError
+from callwright.flows import expr
+from callwright.flows.source import PathKey, Problem, Source, SourceError
+from callwright.flows.source import load as load_source
+from callwright.flows.source import parse as parse_source
+from callwright.qa.scorecard.conditions import VARIABLES
+from callwright.qa.scorecard.model import (
+    DEFAULT_SENTIMENT_CHANGE,
+    DEFAULT_SENTIMENT_MIN,
+    DEFAULT_THRESHOLD,
+    Item,
+    ManualRule,
+    MetricRule,
+    OrderRule,
+    PhraseRule,
+    Rule,
+    Scorecard,
+    Section,
+    SentimentRule,
+)
+from callwright.schema_errors import SchemaExplainer
+
+HASH_CHARS = 16
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The scorecard JSON Schema shipped with the package (sample scorecards reference it)."""
+    text = resources.files("callwright.qa.scorecard").joinpath("scorecard.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema())
+
+
+class _ScorecardExplainer(SchemaExplainer):
+    """Scorecard wording: places are sections and items, named by their ids."""
+
+    kind_key = "kind"
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def where(self, path: PathKey) -> str:
+        if len(path) >= 2 and path[0] == "sections" and isinstance(path[1], int):
+            section = self._node(path[:2])
+            name = f"section '{_ident(section, path[1])}'"
+            if len(path) >= 4 and path[2] == "items" and isinstance(path[3], int):
+                name = f"item '{_ident(self._node(path[:4]), path[3])}'"
+                rest = path[4:]
+            else:
+                rest = path[2:]
+            tail = ".".join(str(x) for x in rest)
+            return name + (f", {tail}" if tail else "")
+        return super().where(path)
+
+    def kind_of(self, path: PathKey, instance: Any) -> str | None:
+        kind = instance.get("kind") if isinstance(instance, dict) else None
+        return kind if isinstance(kind, str) and len(path) == 4 else None
+
+    def _node(self, path: PathKey) -> Any:
+        node = self.data
+        for key in path:
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
+
+
+def _ident(node: Any, index: int) -> str:
+    value = node.get("id") if isinstance(node, dict) else None
+    return value if isinstance(value, str) else f"#{index + 1}"
+
+
+def schema_problems(src: Source) -> list[Problem]:
+    found: list[tuple[PathKey, ValidationError]] = [((), e) for e in _validator().iter_errors(src.data)]
+    return _ScorecardExplainer(src.data).problems(src, found)
+
+
+def content_hash(data: Any) -> str:
+    """Hash of the scorecard's content, not its text: comments and layout do not rescore calls."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:HASH_CHARS]
+
+
+def load_scorecard(path: str | Path) -> Scorecard:
+    """Load a scorecard for scoring; raise DataError listing every located error."""
+    try:
+        src = load_source(path)
+    except SourceError as err:
+        raise _error(str(path), err.problems) from None
+    return from_source(src)
+
+
+def loads_scorecard(text: str, name: str = "<string>") -> Scorecard:
+    try:
+        src = parse_source(text, name)
+    except SourceError as err:
+        raise _error(name, err.problems) from None
+    return from_source(src)
+
+
+def from_source(src: Source) -> Scorecard:
+    if not isinstance(src.data, dict):
+        kind = "empty" if src.data is None else type(src.data).__name__
+        raise _error(src.path, [src.problem((), "error", "a scorecard must be a mapping with scorecard "
+                                                         f"and sections; this one is {kind}")])
+    problems = schema_problems(src)
+    if problems:
+        raise _error(src.path, problems)
+    builder = _Builder(src)
+    card = builder.build()
+    if builder.problems:
+        raise _error(src.path, builder.problems)
+    return card
+
+
+def _error(path: str, problems: list[Problem]) -> DataError:
+    lines = "\n".join(str(p) for p in problems)
+    return DataError(f"{path}: the scorecard has errors:\n{lines}",
+                     hint="see docs/scorecards.md for the format")
+
+
+class _Builder:
+    """Typed items from validated data, collecting the errors the schema cannot see."""
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.problems: list[Problem] = []
+        defaults = src.data.get("defaults") or {}
+        self.threshold = float(defaults.get("threshold", DEFAULT_THRESHOLD))
+        self.speaker = defaults.get("speaker", "agent")
+        self.sentiment_min = float(defaults.get("sentiment_min", DEFAULT_SENTIMENT_MIN))
+        self.sentiment_change = float(defaults.get("sentiment_change", DEFAULT_SENTIMENT_CHANGE))
+
+    def error(self, path: PathKey, message: str, *, key: bool = False, col_offset: int = 0) -> None:
+        p = self.src.problem(path, "error", message, key=key)
+        if col_offset:
+            p = Problem(p.path, p.line, p.col + col_offset, p.severity, p.message)
+        self.problems.append(p)
+
+    def build(self) -> Scorecard:
+        d = self.src.data
+        raw_sections = d["sections"]
+        self._check_ids(raw_sections)
+        phrase_rules = {it["id"]: self._phrase(it)
+                        for s in raw_sections for it in s["items"] if it["kind"] == "phrase"}
+        sections = tuple(self._section(i, s, phrase_rules) for i, s in enumerate(raw_sections))
+        self._check_weights(sections)
+        version = d.get("version")
+        return Scorecard(
+            id=d["scorecard"], name=d.get("name") or d["scorecard"], path=self.src.path,
+            version=content_hash(d), revision=None if version is None else str(version),
+            applies_to=d.get("applies_to", "any"), sections=sections,
+            description=d.get("description", ""),
+        )
+
+    def _check_ids(self, raw_sections: list[dict[str, Any]]) -> None:
+        seen_sections: dict[str, int] = {}
+        seen_items: dict[str, PathKey] = {}
+        for i, s in enumerate(raw_sections):
+            if s["id"] in seen_sections:
+                self.error(("sections", i, "id"), f"duplicate section id '{s['id']}' "
+                           f"(section #{seen_sections[s['id']] + 1} has it)")
+            seen_sections.setdefault(s["id"], i)
+            for j, it in enumerate(s["items"]):
+                path: PathKey = ("sections", i, "items", j, "id")
+                if it["id"] in seen_items:
+                    first = self.src.pos(seen_items[it["id"]])
+                    self.error(path, f"duplicate item id '{it['id']}' (first used on line {first.line}); "
+                                     "item ids must be unique across the scorecard")
+                seen_items.setdefault(it["id"], path)
+
+    def _section(self, index: int, raw: dict[str, Any], phrase_rules: dict[str, PhraseRule]) -> Section:
+        items = tuple(self._item(raw["id"], ("sections", index, "items", j), it, phrase_rules)
+                      for j, it in enumerate(raw["items"]))
+        weight = raw.get("weight")
+        return Section(id=raw["id"], name=raw.get("name") or raw["id"],
+                       weight=None if weight is None else float(weight), items=items)
+
+    def _item(self, section: str, path: PathKey, raw: dict[str, Any],
+              phrase_rules: dict[str, PhraseRule]) -> Item:
+        kind = raw["kind"]
+        points = float(raw.get("points", 1))
+        auto_fail = bool(raw.get("auto_fail", False))
+        if points == 0 and not auto_fail:
+            self.error(path + ("points",), f"item '{raw['id']}': points 0 means the item can never count; "
+                                           "give it points, or make it an auto_fail gate")
+        rule: Rule
+        if kind in ("phrase", "forbidden"):
+            rule = phrase_rules.get(raw["id"]) or self._phrase(raw)
+            self._check_window(path, raw)
+        elif kind == "order":
+            rule = self._order(path, raw, phrase_rules)
+        elif kind == "metric":
+            rule = MetricRule(raw["metric"], raw.get("min"), raw.get("max"))
+            if rule.min is not None and rule.max is not None and rule.min > rule.max:
+                self.error(path + ("min",), f"item '{raw['id']}': min {rule.min} is above max {rule.max}; "
+                                            "no value could pass")
+        elif kind == "sentiment":
+            rule = self._sentiment(path, raw)
+        else:
+            rule = ManualRule(raw.get("question") or raw.get("name") or raw["id"])
+        return Item(id=raw["id"], section=section, kind=kind, rule=rule, name=raw.get("name", ""),
+                    points=points, auto_fail=auto_fail,
+                    applies_if=self._condition(path + ("applies_if",), raw.get("applies_if")), path=path)
+
+    def _phrase(self, raw: dict[str, Any]) -> PhraseRule:
+        return PhraseRule(
+            phrases=tuple(raw["phrases"]),
+            speaker=raw.get("speaker", self.speaker),
+            threshold=float(raw.get("threshold", self.threshold)),
+            within_first_s=raw.get("within_first_s"), within_last_s=raw.get("within_last_s"),
+        )
+
+    def _check_window(self, path: PathKey, raw: dict[str, Any]) -> None:
+        if "within_first_s" in raw and "within_last_s" in raw:
+            self.error(path + ("within_last_s",), f"item '{raw['id']}': give within_first_s or "
+                                                  "within_last_s, not both (use two items)", key=True)
+
+    def _order(self, path: PathKey, raw: dict[str, Any], phrase_rules: dict[str, PhraseRule]) -> OrderRule:
+        steps: dict[str, tuple[PhraseRule, str | None]] = {}
+        for step in ("first", "then"):
+            value = raw[step]
+            if isinstance(value, dict):
+                steps[step] = (self._phrase(value), None)
+                continue
+            rule = phrase_rules.get(value)
+            if rule is None:
+                self._unknown_step(path + (step,), raw["id"], step, value, phrase_rules)
+                rule = PhraseRule(("",), "agent", 1.0)
+            steps[step] = (rule, value)
+        if steps["first"][1] is not None and steps["first"][1] == steps["then"][1]:
+            self.error(path + ("then",), f"item '{raw['id']}': first and then are the same item "
+                                         f"'{steps['then'][1]}'")
+        return OrderRule(first=steps["first"][0], then=steps["then"][0],
+                         first_ref=steps["first"][1], then_ref=steps["then"][1])
+
+    def _unknown_step(self, path: PathKey, item_id: str, step: str, value: str,
+                      phrase_rules: dict[str, PhraseRule]) -> None:
+        other_kinds = {it["id"]: it["kind"] for s in self.src.data["sections"] for it in s["items"]}
+        if value in other_kinds:
+            self.error(path, f"item '{item_id}': {step} refers to '{value}', a {other_kinds[value]} item; "
+                             "order steps must be phrase items (or give phrases inline)")
+            return
+        guess = difflib.get_close_matches(value, list(phrase_rules), n=1, cutoff=0.6)
+        hint = (f"; did you mean '{guess[0]}'?" if guess else
+                f"; phrase items: {', '.join(phrase_rules)}" if phrase_rules else
+                "; there are no phrase items, give phrases inline")
+        self.error(path, f"item '{item_id}': {step} refers to unknown item '{value}'{hint}")
+
+    def _sentiment(self, path: PathKey, raw: dict[str, Any]) -> SentimentRule:
+        check = raw["check"]
+        wrong = (("expect", "min_change") if check == "end" else ("last_n", "min"))
+        for key in wrong:
+            if key in raw:
+                self.error(path + (key,), f"item '{raw['id']}': {key} does not apply to check {check}",
+                           key=True)
+        return SentimentRule(
+            check=check, speaker=raw.get("speaker", "customer"),
+            min=float(raw.get("min", self.sentiment_min)), last_n=raw.get("last_n"),
+            expect=raw.get("expect", "not_worsening"),
+            min_change=float(raw.get("min_change", self.sentiment_change)),
+        )
+
+    def _condition(self, path: PathKey, source: str | None) -> expr.Expression | None:
+        if source is None:
+            return None
+        try:
+            parsed = expr.parse(source)
+        except expr.ExpressionError as err:
+            self.error(path, f"applies_if: {err}", col_offset=self._expr_offset(path, err.offset))
+            return None
+        for name in sorted(parsed.names - VARIABLES.keys()):
+            guess = difflib.get_close_matches(name, list(VARIABLES), n=1, cutoff=0.6)
+            hint = f"; did you mean '{guess[0]}'?" if guess else f"; known: {', '.join(VARIABLES)}"
+            self.error(path, f"applies_if: unknown variable '{name}'{hint}",
+                       col_offset=self._expr_offset(path, source.find(name)))
+        return parsed
+
+    def _expr_offset(self, path: PathKey, offset: int) -> int:
+        """Columns from the value's position to `offset` in the expression (past an opening quote)."""
+        pos = self.src.pos(path)
+        lines = self.src.text.splitlines()
+        if offset < 0 or not 0 < pos.line <= len(lines):
+            return 0
+        line = lines[pos.line - 1]
+        quoted = line[pos.col - 1: pos.col] in ("'", '"')
+        return offset + int(quoted)
+
+    def _check_weights(self, sections: tuple[Section, ...]) -> None:
+        weighted = [s for s in sections if s.weight is not None]
+        if weighted and len(weighted) < len(sections):
+            for i, s in enumerate(sections):
+                if s.weight is None:
+                    self.error(("sections", i, "id"), f"section '{s.id}' has no weight while others have "
+                                                      "one; give every section a weight, or none")
+        for i, s in enumerate(sections):
+            if s.weight is not None and not any(it.points > 0 for it in s.items):
+                self.error(("sections", i, "weight"), f"section '{s.id}' has a weight but none of its "
+                                                      "items has points, so the weight can never count")

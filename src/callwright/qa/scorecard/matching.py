@@ -1,0 +1,310 @@
+"""Did a speaker say something like this? Phrase matching by meaning and by wording.
+
+A scorecard lists example phrasings; agents paraphrase them and the ASR garbles
+them. Two measures cover both, and the higher one counts:
+
+- meaning: cosine similarity between MiniLM sentence vectors of the example and
+  of short stretches ("spans") of each utterance: its sentences, and windows of
+  `WINDOW_WORDS` words, because a whole 40-word turn dilutes one clause's meaning;
+- wording: rapidfuzz ratio between the example and every window of the
+  utterance with about as many words (a word-aligned partial ratio), which keeps
+  near-verbatim speech with recognition errors ("this goal may be recorded").
+
+Both ignore a stretch whose negation differs from the example's ("this call is
+not recorded" does not say "this call is recorded"): embeddings barely see a
+"not". Vectors are cached by text, so the same utterance text is embedded once
+per matcher, however many items and scorecards look at it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from callwright.qa.model import Transcript, Utterance
+from callwright.qa.scorecard.model import PhraseRule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from callwright.nlp.embeddings import Encoder
+
+WINDOW_WORDS = 10
+STRIDE_WORDS = 5
+NEGATION_LOOKBACK = 3  # words before a stretch whose negation still applies to it ("we do not ...")
+SHORT_EXAMPLE_WORDS = 3  # shorter examples count by wording only when the words are the same
+DEFAULT_CACHE = 200_000
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SENTENCE_END = (".", "!", "?", ";")
+_NEGATORS = frozenset({
+    "not", "never", "no", "nor", "cannot", "nothing", "nobody", "none", "neither",
+    "don't", "doesn't", "didn't", "won't", "wouldn't", "can't", "couldn't", "shouldn't", "isn't",
+    "aren't", "wasn't", "weren't", "haven't", "hasn't", "hadn't", "mustn't", "shan't", "ain't",
+})
+
+
+@dataclass(frozen=True)
+class Token:
+    word: str  # lower case, punctuation stripped
+    start: float
+    end: float
+    negator: bool
+
+
+@dataclass(frozen=True)
+class Match:
+    """The best stretch of one utterance for a phrase rule."""
+
+    utterance: int  # index into the transcript's utterances
+    similarity: float  # max(meaning, wording), rounded to 4 places
+    meaning: float
+    wording: float
+    example: str  # the example phrasing it matched best
+    start: float  # time of the matched stretch
+    end: float
+
+
+def tokens(u: Utterance) -> list[Token]:
+    """Words of an utterance with times: the ASR's word times when they line up, else spread evenly."""
+    raw = u.text.split()
+    timed = len(u.words) == len(raw)
+    out: list[Token] = []
+    n = max(len(raw), 1)
+    for i, piece in enumerate(raw):
+        lowered = piece.lower().replace("\u2019", "'")
+        words = _WORD.findall(lowered)
+        if not words:
+            continue
+        if timed:
+            start, end = u.words[i].start, u.words[i].end
+        else:
+            start = u.start + (u.end - u.start) * i / n
+            end = u.start + (u.end - u.start) * (i + 1) / n
+        # "No," answers a question; a bare "no" negates ("there is no charge").
+        interjection = lowered.rstrip(",.!?;:") != lowered and words == ["no"]
+        for w in words:
+            out.append(Token(w, start, end, w in _NEGATORS and not interjection))
+    return out
+
+
+def normalise(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("\u2019", "'"))
+
+
+def _sentence_ends(u: Utterance) -> set[int]:
+    """Token counts at which a sentence ends (from punctuation in the ASR text)."""
+    ends, count = set(), 0
+    for piece in u.text.split():
+        count += len(normalise(piece))
+        if piece.endswith(_SENTENCE_END):
+            ends.add(count)
+    return ends
+
+
+def _windows(n: int, size: int, stride: int) -> list[tuple[int, int]]:
+    if n <= size:
+        return [(0, n)] if n else []
+    out = [(i, i + size) for i in range(0, n - size + 1, stride)]
+    if out[-1][1] != n:
+        out.append((n - size, n))
+    return out
+
+
+def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
+    """Token ranges compared by meaning: each sentence (windowed when long) and windows of the turn."""
+    n = len(toks)
+    ranges = set(_windows(n, WINDOW_WORDS, STRIDE_WORDS))
+    start = 0
+    for end in sorted(e for e in _sentence_ends(u) | {n} if 0 < e <= n):
+        if end > start:
+            windows = _windows(end - start, WINDOW_WORDS, STRIDE_WORDS)
+            ranges.update((start + a, start + b) for a, b in windows)
+        start = end
+    return sorted(ranges)
+
+
+class PhraseMatcher:
+    """Embeds texts through a bounded cache; share one across calls (and threads) in a batch."""
+
+    def __init__(self, encoder: Encoder | None = None, cache_size: int = DEFAULT_CACHE) -> None:
+        self._encoder = encoder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            from callwright.nlp.embeddings import get_encoder
+
+            self._encoder = get_encoder()
+        return self._encoder
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for texts, embedding only those not seen before (in one batch)."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if missing:
+                for text, vec in zip(missing, self.encoder.embed(missing), strict=True):
+                    self._cache[text] = vec
+            for t in texts:
+                self._cache.move_to_end(t)
+            out = np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    def prepare(self, transcript: Transcript) -> CallText:
+        return CallText(transcript, self)
+
+
+@dataclass(frozen=True)
+class _Spans:
+    """Stretches of speech as parallel arrays, so masks and maxima are vectorised."""
+
+    utterance: np.ndarray  # (n,) utterance index of each stretch
+    start: np.ndarray
+    end: np.ndarray
+    negated: np.ndarray
+    texts: list[str]
+
+
+def _spans(ui: int, toks: list[Token], ranges: list[tuple[int, int]]) -> _Spans:
+    return _Spans(np.full(len(ranges), ui, dtype=int),
+                  np.array([toks[a].start for a, _ in ranges], dtype=float),
+                  np.array([toks[b - 1].end for _, b in ranges], dtype=float),
+                  np.array([_negated(toks, a, b) for a, b in ranges], dtype=bool),
+                  [" ".join(t.word for t in toks[a:b]) for a, b in ranges])
+
+
+def _concat(parts: list[_Spans]) -> _Spans:
+    if not parts:
+        return _Spans(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, bool), [])
+    return _Spans(np.concatenate([p.utterance for p in parts]), np.concatenate([p.start for p in parts]),
+                  np.concatenate([p.end for p in parts]), np.concatenate([p.negated for p in parts]),
+                  [t for p in parts for t in p.texts])
+
+
+class CallText:
+    """One transcript prepared for matching: tokens, spans and their vectors, computed once."""
+
+    def __init__(self, transcript: Transcript, matcher: PhraseMatcher) -> None:
+        self.transcript = transcript
+        self.matcher = matcher
+        self.tokens = [tokens(u) for u in transcript.utterances]
+        self._spans: _Spans | None = None
+        self._span_vectors: np.ndarray | None = None
+        self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
+
+    @property
+    def spans(self) -> _Spans:
+        """Stretches compared by meaning, across all utterances."""
+        if self._spans is None:
+            self._spans = _concat([_spans(ui, toks, span_ranges(u, toks)) for ui, (u, toks)
+                                   in enumerate(zip(self.transcript.utterances, self.tokens, strict=True))])
+        return self._spans
+
+    def span_vectors(self) -> np.ndarray:
+        if self._span_vectors is None:
+            self._span_vectors = self.matcher.vectors(self.spans.texts)
+        return self._span_vectors
+
+    def matches(self, rule: PhraseRule, duration: float) -> list[Match]:
+        """The best match in each utterance the rule may look at (speaker, time window)."""
+        examples = [" ".join(normalise(p)) for p in rule.phrases]
+        examples = [e for e in dict.fromkeys(examples) if e]
+        candidates = [i for i, u in enumerate(self.transcript.utterances)
+                      if (rule.speaker == "any" or u.speaker == rule.speaker) and self.tokens[i]]
+        if not examples or not candidates:
+            return []
+        ex_negated = np.array([any(w in _NEGATORS for w in e.split()) for e in examples])
+        meaning = self._meaning(examples, ex_negated, candidates, rule, duration)
+        out = []
+        for ui in candidates:
+            best_m, ex_m, t_m = meaning.get(ui, (0.0, 0, (0.0, 0.0)))
+            best_w, ex_w, t_w = self._wording(ui, examples, ex_negated, rule, duration)
+            if best_m <= 0 and best_w <= 0:
+                continue
+            use_meaning = best_m >= best_w
+            ex, (start, end) = (ex_m, t_m) if use_meaning else (ex_w, t_w)
+            out.append(Match(ui, round(max(best_m, best_w), 4), round(best_m, 4), round(best_w, 4),
+                             rule.phrases[_phrase_index(rule, examples[ex])], start, end))
+        return out
+
+    def _meaning(self, examples: list[str], ex_negated: np.ndarray, candidates: list[int],
+                 rule: PhraseRule, duration: float) -> dict[int, tuple[float, int, tuple[float, float]]]:
+        spans = self.spans
+        keep = np.isin(spans.utterance, candidates) & _in_window(spans.start, spans.end, rule, duration)
+        idx = np.flatnonzero(keep)
+        if not len(idx):
+            return {}
+        vectors = self.span_vectors()[idx]
+        sims = vectors @ self.matcher.vectors(examples).T  # (spans, examples)
+        sims[spans.negated[idx][:, None] != ex_negated[None, :]] = 0.0
+        best_ex = sims.argmax(axis=1)
+        best = sims[np.arange(len(idx)), best_ex]
+        out: dict[int, tuple[float, int, tuple[float, float]]] = {}
+        for k, si in enumerate(idx):
+            ui = int(spans.utterance[si])
+            if ui not in out or best[k] > out[ui][0]:
+                out[ui] = (float(best[k]), int(best_ex[k]), (float(spans.start[si]), float(spans.end[si])))
+        return out
+
+    def _wording(self, ui: int, examples: list[str], ex_negated: np.ndarray, rule: PhraseRule,
+                 duration: float) -> tuple[float, int, tuple[float, float]]:
+        best: tuple[float, int, tuple[float, float]] = (0.0, 0, (0.0, 0.0))
+        n_tokens = len(self.tokens[ui])
+        by_length: dict[int, list[int]] = {}
+        for ei, example in enumerate(examples):
+            by_length.setdefault(example.count(" ") + 1, []).append(ei)
+        for n, group in by_length.items():
+            for size in sorted({max(n - 1, 1), n, n + 1}):
+                if size > n_tokens and size != n:
+                    continue  # a shorter turn is compared whole, once
+                w = self._fuzzy(ui, size)
+                usable = _in_window(w.start, w.end, rule, duration)
+                scores = process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio,
+                                       dtype=np.float32) / 100.0
+                for row, ei in enumerate(group):
+                    s = np.where(usable & (w.negated == ex_negated[ei]), scores[row], 0.0)
+                    if n < SHORT_EXAMPLE_WORDS:
+                        s = np.where(s >= 1.0, s, 0.0)
+                    k = int(s.argmax())
+                    if s[k] > best[0]:
+                        best = (float(s[k]), ei, (float(w.start[k]), float(w.end[k])))
+        return best
+
+    def _fuzzy(self, ui: int, size: int) -> _Spans:
+        """Every window of `size` words of one utterance (cached: items share them)."""
+        key = (ui, size)
+        if key not in self._fuzzy_windows:
+            toks = self.tokens[ui]
+            self._fuzzy_windows[key] = _spans(ui, toks, _windows(len(toks), size, 1))
+        return self._fuzzy_windows[key]
+
+
+def _phrase_index(rule: PhraseRule, example: str) -> int:
+    for i, p in enumerate(rule.phrases):
+        if " ".join(normalise(p)) == example:
+            return i
+    return 0
+
+
+def _negated(toks: list[Token], a: int, b: int) -> bool:
+    return any(t.negator for t in toks[max(0, a - NEGATION_LOOKBACK):b])
+
+
+def _in_window(start: np.ndarray, end: np.ndarray, rule: PhraseRule, duration: float) -> np.ndarray:
+    """A stretch is within the first N s when it starts before N, within the last N s when it ends after."""
+    keep = np.ones(len(start), dtype=bool)
+    if rule.within_first_s is not None:
+        keep &= start < rule.within_first_s
+    if rule.within_last_s is not None:
+        keep &= end > duration - rule.within_last_s
+    return keep

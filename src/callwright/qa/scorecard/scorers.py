@@ -1,0 +1,177 @@
+"""One verdict per item kind, each with the evidence a reviewer needs to check it.
+
+A scorer answers pass, fail, na (nothing to judge: the item is left out of the
+denominator) or review (a human must answer); it never deals in points, which
+`scoring` adds from the scorecard.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from callwright.qa.model import ConversationMetrics, Evidence, Transcript, Utterance, Verdict
+from callwright.qa.scorecard import measures
+from callwright.qa.scorecard.matching import CallText, Match
+from callwright.qa.scorecard.model import MetricRule, OrderRule, PhraseRule, SentimentRule
+
+MAX_EVIDENCE = 10
+
+
+@dataclass
+class Outcome:
+    verdict: Verdict
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def _said(call: CallText, m: Match, note: str) -> Evidence:
+    u = call.transcript.utterances[m.utterance]
+    return Evidence(text=u.text, start=round(m.start, 3), end=round(m.end, 3), speaker=u.speaker,
+                    similarity=m.similarity, note=note)
+
+
+def _closest(m: Match) -> str:
+    return f"closest to '{m.example}' (meaning {m.meaning:.2f}, wording {m.wording:.2f})"
+
+
+def _window(rule: PhraseRule) -> str:
+    if rule.within_first_s is not None:
+        return f" within the first {rule.within_first_s:g} s"
+    if rule.within_last_s is not None:
+        return f" within the last {rule.within_last_s:g} s"
+    return ""
+
+
+def _who(rule: PhraseRule) -> str:
+    return "anyone" if rule.speaker == "any" else f"the {rule.speaker}"
+
+
+def _best(matches: list[Match]) -> Match | None:
+    return max(matches, key=lambda m: (m.similarity, -m.start), default=None)
+
+
+def _earliest(matches: list[Match], threshold: float) -> Match | None:
+    hits = [m for m in matches if m.similarity >= threshold]
+    return min(hits, key=lambda m: m.start, default=None)
+
+
+def phrase(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
+    """Pass when the speaker said something close enough to an example, in the time window."""
+    best = _best(call.matches(rule, duration))
+    if best is not None and best.similarity >= rule.threshold:
+        return Outcome("pass", [_said(call, best, _closest(best))])
+    evidence = []
+    if best is not None:
+        evidence.append(_said(call, best, f"best{_window(rule)} is under the threshold "
+                                          f"{rule.threshold:g}: {_closest(best)}"))
+    else:
+        evidence.append(Evidence(note=f"{_who(rule)} said nothing{_window(rule)}"))
+    if rule.within_first_s is not None or rule.within_last_s is not None:
+        anywhere = replace(rule, within_first_s=None, within_last_s=None)
+        late = _earliest(call.matches(anywhere, duration), rule.threshold)
+        if late is not None:
+            evidence.append(_said(call, late, f"said at {late.start:.1f} s, not{_window(rule)}"))
+    return Outcome("fail", evidence)
+
+
+def forbidden(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
+    """Fail at every place the speaker said something close to a forbidden example."""
+    matches = call.matches(rule, duration)
+    hits = sorted((m for m in matches if m.similarity >= rule.threshold), key=lambda m: m.start)
+    if hits:
+        return Outcome("fail", [_said(call, m, f"forbidden: {_closest(m)}") for m in hits[:MAX_EVIDENCE]])
+    best = _best(matches)
+    note = f"nothing reached the threshold {rule.threshold:g}"
+    evidence = [_said(call, best, f"{note}; {_closest(best)}")] if best else [Evidence(note=note)]
+    return Outcome("pass", evidence)
+
+
+def order(call: CallText, rule: OrderRule, duration: float) -> Outcome:
+    """Pass when `first` is first said before `then`; na when `then` is never said."""
+    first_name, then_name = rule.first_ref or "first", rule.then_ref or "then"
+    then = _earliest(call.matches(rule.then, duration), rule.then.threshold)
+    if then is None:
+        return Outcome("na", [Evidence(note=f"'{then_name}' was never said, so there is nothing to order")])
+    first = _earliest(call.matches(rule.first, duration), rule.first.threshold)
+    then_ev = _said(call, then, f"'{then_name}' first said at {then.start:.1f} s ({_closest(then)})")
+    if first is None:
+        return Outcome("fail", [Evidence(note=f"'{first_name}' was never said"), then_ev])
+    first_ev = _said(call, first, f"'{first_name}' first said at {first.start:.1f} s ({_closest(first)})")
+    return Outcome("pass" if first.start <= then.start else "fail", [first_ev, then_ev])
+
+
+def metric(metrics: ConversationMetrics | None, rule: MetricRule) -> Outcome:
+    """Pass when the measured value lies within [min, max]; na when the call has no such value."""
+    name = measures.label(rule.metric)
+    if metrics is None:
+        return Outcome("na", [Evidence(note=f"{name}: no conversation metrics (transcript without audio)")])
+    value = measures.measure(rule.metric, metrics)
+    if value is None:
+        return Outcome("na", [Evidence(note=f"{name}: not measurable on this call")])
+    limits = " and ".join(f"{k} {v:g}" for k, v in (("min", rule.min), ("max", rule.max)) if v is not None)
+    ok = (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
+    return Outcome("pass" if ok else "fail", [Evidence(value=round(value, 4), note=f"{name} {value:.4g}; "
+                                                                                   f"{limits}")])
+
+
+def sentiment(transcript: Transcript, rule: SentimentRule, duration: float) -> Outcome:
+    """The speaker's sentiment at the end, or its change from the first to the last quarter."""
+    spoken = transcript.by(rule.speaker)
+    if not spoken:
+        return Outcome("na", [Evidence(note=f"the {rule.speaker} said nothing")])
+    rated = [u for u in spoken if u.sentiment is not None]
+    if not rated:
+        return Outcome("review", [Evidence(note="no sentiment values on this transcript; "
+                                                "run sentiment before scoring")])
+    if rule.check == "end":
+        return _sentiment_end(rated, rule, duration)
+    return _sentiment_trajectory(rated, rule, duration)
+
+
+def _mean(utts: list[Utterance]) -> float:
+    return round(sum(u.sentiment or 0.0 for u in utts) / len(utts), 4)
+
+
+def _quarter(utts: list[Utterance], duration: float, last: bool) -> list[Utterance]:
+    """The speaker's utterances in the first or last quarter of the call; when that quarter has none,
+    the first or last quarter of the speaker's utterances."""
+    picked = [u for u in utts if (u.start >= 0.75 * duration if last else u.start < 0.25 * duration)]
+    if picked:
+        return picked
+    k = math.ceil(len(utts) / 4)
+    return utts[-k:] if last else utts[:k]
+
+
+def _rated(utts: list[Utterance], note: str) -> list[Evidence]:
+    return [Evidence(text=u.text, start=round(u.start, 3), end=round(u.end, 3), speaker=u.speaker,
+                     value=u.sentiment, note=f"{note}: {u.sentiment_label or ''}".rstrip(": "))
+            for u in utts[-MAX_EVIDENCE:]]
+
+
+def _sentiment_end(rated: list[Utterance], rule: SentimentRule, duration: float) -> Outcome:
+    window = rated[-rule.last_n:] if rule.last_n else _quarter(rated, duration, last=True)
+    where = f"last {len(window)} utterance(s)" if rule.last_n else "last quarter"
+    mean = _mean(window)
+    verdict: Verdict = "pass" if mean >= rule.min else "fail"
+    summary = Evidence(value=mean, note=f"{rule.speaker} mean sentiment over the {where}: {mean:+.2f} "
+                                        f"(min {rule.min:+.2f})")
+    return Outcome(verdict, [summary, *_rated(window, "end")])
+
+
+def _sentiment_trajectory(rated: list[Utterance], rule: SentimentRule, duration: float) -> Outcome:
+    if len(rated) < 2:
+        return Outcome("na", [Evidence(note=f"one {rule.speaker} utterance: too few for a trend")])
+    first, last = _quarter(rated, duration, last=False), _quarter(rated, duration, last=True)
+    start, end = _mean(first), _mean(last)
+    change = round(end - start, 4)
+    trend = ("improving" if change >= rule.min_change else
+             "worsening" if change <= -rule.min_change else "steady")
+    ok = trend == "improving" if rule.expect == "improving" else trend != "worsening"
+    summary = Evidence(value=change, note=f"{rule.speaker} sentiment {start:+.2f} in the first quarter, "
+                                          f"{end:+.2f} in the last: {trend} (expected {rule.expect})")
+    return Outcome("pass" if ok else "fail", [summary, *_rated(first, "first quarter"),
+                                              *_rated(last, "last quarter")])
+
+
+def manual(question: str) -> Outcome:
+    return Outcome("review", [Evidence(note=f"for a reviewer: {question}")])
