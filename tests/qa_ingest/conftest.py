@@ -28,3 +28,14 @@ def samples(synth, tmp_path_factory) -> dict[str, tuple[RenderedCall, Path]]:
         call = render(script, synth)
         rendered[script.call_id] = (call, write_call(call, out))
     return rendered
+
+
+FSDD_DIR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd").resolve()
+
+
+@pytest.fixture(scope="session")
+def fsdd_dir() -> Path:
+    """The shared Free Spoken Digit Dataset (real voices); tests using it skip where it is absent."""
+    if not FSDD_DIR.is_dir() or not any(FSDD_DIR.glob("*.wav")):
+        pytest.skip(f"FSDD not found at {FSDD_DIR}")
+    return FSDD_DIR
