@@ -20,6 +20,8 @@ from callwright.flows.source import PathKey, Problem, Source
 
 _TYPE_NAMES = {"string": "text", "object": "a mapping", "array": "a list", "integer": "a whole number",
                "number": "a number", "boolean": "true or false", "null": "null"}
+_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+           "exclusiveMaximum": "less than"}
 
 
 class SchemaExplainer:
@@ -56,6 +58,11 @@ class SchemaExplainer:
         path: PathKey = prefix + tuple(err.absolute_path)
         v = err.validator
         if v in ("oneOf", "anyOf") and err.context:
+            if all(e.validator == "required" and not e.path for e in err.context):
+                keys = [f"'{k}'" for e in err.context for k in e.validator_value]
+                kind = self.kind_of(path, err.instance)
+                return [src.problem(path, "error", f"{self.where(path)}{f' ({kind})' if kind else ''}: "
+                                    f"give at least one of {', '.join(dict.fromkeys(keys))}", key=True)]
             return self.explain(src, best_match(err.context), prefix)
         if v == "additionalProperties":
             props = err.schema.get("properties") or {}
@@ -91,6 +98,9 @@ class SchemaExplainer:
             hint = self.pattern_hint(path, err)
             msg = f"{self.where(path)}: {err.instance!r} is not valid" + (f" ({hint})" if hint else "")
             return [src.problem(path, "error", msg)]
+        if v in _BOUNDS:
+            return [src.problem(path, "error", f"{self.where(path)}: {err.instance!r} must be "
+                                               f"{_BOUNDS[v]} {err.validator_value:g}")]
         if v == "propertyNames":
             key = err.instance
             return [src.problem(path + (key,), "error", f"{self.where(path)}: name {key!r} is not valid; "
