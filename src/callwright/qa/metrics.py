@@ -186,29 +186,36 @@ def conversation_metrics(
 MUSIC_MIN_S = 8.0
 """Shortest stretch called music: a hold tune is far longer, and talkers pause well before this."""
 _FRAME_S = 0.1  # 10 Hz bins: fine enough that a voice's pitch drift moves the peak
-_FLOOR_MARGIN_DB = 6.0
+_FLOOR_MARGIN_DB = 3.0  # hold music under a noisy line is only a few dB over the noise
 _STEADY_MIN = 0.5
 """Share of frames whose peak stays in the same bin as the frame before. Measured
 (bench/qa_metrics_accuracy.py): the sample hold music 0.78-0.80; espeak-ng speech 0.03-0.06;
 real voices (FSDD digits read back to back, four speakers) 0.01-0.15."""
 MIN_SPEECH_S = 0.1
+_BLOCK_FRAMES = 600
 
 
-def _frame_features(audio: Audio) -> tuple[np.ndarray, np.ndarray]:
+def pitch_steadiness(audio: Audio) -> tuple[np.ndarray, np.ndarray]:
     """Per 100 ms frame: level in dB, and whether the strongest spectral peak held its pitch.
 
     Music holds notes: the strongest frequency stays put for several frames.
     Speech glides (pitch and formants move every few tens of ms), and espeak's
     flat-pitch voices still change formants from phone to phone.
     """
-    x = audio.samples.astype(np.float64)
     n = int(audio.rate * _FRAME_S)
-    frames = x[: len(x) // n * n].reshape(-1, n)
-    level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-9)
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(n), axis=1))
+    usable = audio.n_samples // n * n
+    window = np.hanning(n)
     freqs = np.fft.rfftfreq(n, 1 / audio.rate)
     band = (freqs >= 150) & (freqs <= 3400)
-    peak = np.argmax(spectrum[:, band], axis=1)
+    levels, peaks = [], []
+    block = n * _BLOCK_FRAMES  # a block at a time, so an hour-long call stays within a few MB
+    for a in range(0, usable, block):
+        frames = audio.samples[a : min(a + block, usable)].astype(np.float64).reshape(-1, n)
+        levels.append(10 * np.log10(np.mean(frames**2, axis=1) + 1e-9))
+        peaks.append(np.argmax(np.abs(np.fft.rfft(frames * window, axis=1))[:, band], axis=1))
+    if not levels:
+        return np.zeros(0), np.zeros(0, dtype=bool)
+    level, peak = np.concatenate(levels), np.concatenate(peaks)
     same = np.zeros(len(peak), dtype=bool)
     same[1:] = np.diff(peak) == 0
     return level, same
@@ -217,7 +224,7 @@ def _frame_features(audio: Audio) -> tuple[np.ndarray, np.ndarray]:
 def music_regions(audio: Audio, *, min_s: float = MUSIC_MIN_S) -> list[Span]:
     """Spans of one channel that carry continuous tonal sound: hold music, not speech.
 
-    A span qualifies when it is loud (6 dB over the channel's noise floor) in
+    A span qualifies when it is loud (3 dB over the channel's noise floor) in
     almost every frame for at least `min_s`, with no pause a talker would take,
     and the strongest pitch holds steady from frame to frame in most of it.
     """
@@ -225,7 +232,7 @@ def music_regions(audio: Audio, *, min_s: float = MUSIC_MIN_S) -> list[Span]:
         raise ValueError("music detection works on one channel")
     if audio.rate > 16000:
         audio = resample(audio, 16000)
-    level, steady = _frame_features(audio)
+    level, steady = pitch_steadiness(audio)
     if len(level) == 0:
         return []
     floor = np.percentile(level, 10)
