@@ -9,6 +9,8 @@ them. Two measures cover both, and the higher one counts:
 - wording: rapidfuzz ratio between the example and every window of the
   utterance with about as many words (a word-aligned partial ratio), which keeps
   near-verbatim speech with recognition errors ("this goal may be recorded").
+  Unrelated text of the same length already scores about 0.5 (shared letters),
+  so the ratio is rescaled to put that at 0: only near-verbatim text scores high.
 
 Both ignore a stretch whose negation differs from the example's ("this call is
 not recorded" does not say "this call is recorded"): embeddings barely see a
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 WINDOW_WORDS = 10
 STRIDE_WORDS = 5
 NEGATION_LOOKBACK = 3  # words before a stretch whose negation still applies to it ("we do not ...")
+CHANCE_RATIO = 0.5  # rapidfuzz ratio of unrelated text of the same length: wording 0 here, 1 when verbatim
 SHORT_EXAMPLE_WORDS = 3  # shorter examples count by wording only when the words are the same
 DEFAULT_CACHE = 200_000
 
@@ -216,7 +219,8 @@ class CallText:
         return self._span_vectors
 
     def matches(self, rule: PhraseRule, duration: float) -> list[Match]:
-        """The best match in each utterance the rule may look at (speaker, time window)."""
+        """The best match in each utterance the rule may look at (speaker, time window);
+        similarity 0 where nothing in it compares (all of it negated, say)."""
         examples = [" ".join(normalise(p)) for p in rule.phrases]
         examples = [e for e in dict.fromkeys(examples) if e]
         candidates = [i for i, u in enumerate(self.transcript.utterances)
@@ -227,10 +231,11 @@ class CallText:
         meaning = self._meaning(examples, ex_negated, candidates, rule, duration)
         out = []
         for ui in candidates:
-            best_m, ex_m, t_m = meaning.get(ui, (0.0, 0, (0.0, 0.0)))
-            best_w, ex_w, t_w = self._wording(ui, examples, ex_negated, rule, duration)
-            if best_m <= 0 and best_w <= 0:
+            u = self.transcript.utterances[ui]
+            if not _in_window(np.array([u.start]), np.array([u.end]), rule, duration)[0]:
                 continue
+            best_m, ex_m, t_m = meaning.get(ui, (0.0, 0, (u.start, u.end)))
+            best_w, ex_w, t_w = self._wording(ui, examples, ex_negated, rule, duration)
             use_meaning = best_m >= best_w
             ex, (start, end) = (ex_m, t_m) if use_meaning else (ex_w, t_w)
             out.append(Match(ui, round(max(best_m, best_w), 4), round(best_m, 4), round(best_w, 4),
@@ -258,7 +263,8 @@ class CallText:
 
     def _wording(self, ui: int, examples: list[str], ex_negated: np.ndarray, rule: PhraseRule,
                  duration: float) -> tuple[float, int, tuple[float, float]]:
-        best: tuple[float, int, tuple[float, float]] = (0.0, 0, (0.0, 0.0))
+        u = self.transcript.utterances[ui]
+        best: tuple[float, int, tuple[float, float]] = (0.0, 0, (u.start, u.end))
         n_tokens = len(self.tokens[ui])
         by_length: dict[int, list[int]] = {}
         for ei, example in enumerate(examples):
@@ -269,8 +275,9 @@ class CallText:
                     continue  # a shorter turn is compared whole, once
                 w = self._fuzzy(ui, size)
                 usable = _in_window(w.start, w.end, rule, duration)
-                scores = process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio,
+                ratios = process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio,
                                        dtype=np.float32) / 100.0
+                scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
                 for row, ei in enumerate(group):
                     s = np.where(usable & (w.negated == ex_negated[ei]), scores[row], 0.0)
                     if n < SHORT_EXAMPLE_WORDS:

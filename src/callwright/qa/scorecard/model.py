@@ -15,7 +15,7 @@ from callwright.flows.source import PathKey
 Speaker = Literal["agent", "customer", "any"]
 Kind = Literal["phrase", "forbidden", "order", "metric", "sentiment", "manual"]
 
-DEFAULT_THRESHOLD = 0.65  # paraphrases measure 0.70-0.75, unrelated sentences under 0.5 (docs/scorecards.md)
+DEFAULT_THRESHOLD = 0.6  # 79% of paraphrases, 2% of other sentences (bench/scorecard_threshold.py)
 DEFAULT_SENTIMENT_MIN = -0.25  # mean of p(positive) - p(negative); below this the end is negative
 DEFAULT_SENTIMENT_CHANGE = 0.2  # first-to-last-quarter change that counts as a trend
 
