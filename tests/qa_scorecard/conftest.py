@@ -15,3 +15,19 @@ def matcher():
     from callwright.qa.scorecard import PhraseMatcher
 
     return PhraseMatcher(get_encoder())
+
+
+@pytest.fixture(scope="session")
+def rate_sentiment(matcher):
+    """Fill utterance sentiment with the project's live model, as the QA pipeline does before scoring."""
+    from callwright.nlp.sentiment import get_sentiment_model
+
+    model = get_sentiment_model()
+
+    def run(transcript):
+        for u, r in zip(transcript.utterances, model.predict([u.text for u in transcript.utterances]),
+                        strict=True):
+            u.sentiment, u.sentiment_label = r.score, r.label
+        return transcript
+
+    return run
