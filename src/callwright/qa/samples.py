@@ -24,7 +24,7 @@ from typing import Any, cast
 import numpy as np
 
 from callwright.errors import DataError
-from callwright.qa.ingest import DEFAULT_ROLES, ROLES, check_meta_fields
+from callwright.qa.ingest import DEFAULT_ROLES, META_FIELDS, ROLES, check_meta_fields
 from callwright.qa.model import CallMeta, Role, Transcript, Utterance
 from callwright.speech.audio import Audio, Encoding, trim_silence, write_wav
 from callwright.speech.degrade import TELEPHONE_RATE, active_power, add_noise, mulaw_round_trip, telephone
@@ -387,21 +387,7 @@ def render(script: CallScript, synth: Synthesizer) -> RenderedCall:
 def sidecar(script: CallScript) -> dict[str, Any]:
     """The metadata a recording system would write beside the recording."""
     m = script.meta
-    out: dict[str, Any] = {
-        k: getattr(m, k)
-        for k in (
-            "call_id",
-            "direction",
-            "agent",
-            "team",
-            "customer",
-            "queue",
-            "campaign",
-            "started_at",
-            "disposition",
-        )
-        if getattr(m, k) is not None
-    }
+    out: dict[str, Any] = {k: getattr(m, k) for k in META_FIELDS if getattr(m, k) is not None}
     if not script.mono:
         out["channels"] = list(m.channel_roles)
     return out
