@@ -189,7 +189,7 @@ _FRAME_S = 0.1  # 10 Hz bins: fine enough that a voice's pitch drift moves the p
 _FLOOR_MARGIN_DB = 3.0  # hold music under a noisy line is only a few dB over the noise
 _STEADY_MIN = 0.5
 """Share of frames whose peak stays in the same bin as the frame before. Measured
-(bench/qa_metrics_accuracy.py): the sample hold music 0.78-0.80; espeak-ng speech 0.03-0.06;
+(bench/qa_metrics_accuracy.py): the sample hold music 0.78-0.80; espeak-ng speech 0.03-0.07;
 real voices (FSDD digits read back to back, four speakers) 0.01-0.15."""
 MIN_SPEECH_S = 0.1
 _BLOCK_FRAMES = 600
