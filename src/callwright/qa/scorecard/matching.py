@@ -41,7 +41,7 @@ STRIDE_WORDS = 5
 NEGATION_LOOKBACK = 3  # words before a stretch whose negation still applies to it ("we do not ...")
 CHANCE_RATIO = 0.5  # rapidfuzz ratio of unrelated text of the same length: wording 0 here, 1 when verbatim
 SHORT_EXAMPLE_WORDS = 3  # shorter examples count by wording only when the words are the same
-DEFAULT_CACHE = 200_000
+DEFAULT_CACHE = 20_000  # vectors (1.5 KB each): about 30 MB
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = (".", "!", "?", ";")
@@ -120,15 +120,17 @@ def _windows(n: int, size: int, stride: int) -> list[tuple[int, int]]:
 
 
 def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
-    """Token ranges compared by meaning: each sentence (windowed when long) and windows of the turn."""
+    """Token ranges compared by meaning. Punctuated text (Whisper): each sentence, windowed when
+    long, and each pair of neighbouring sentences that fits a window (a phrase may straddle a
+    full stop). Unpunctuated text (Vosk): overlapping windows."""
     n = len(toks)
-    ranges = set(_windows(n, WINDOW_WORDS, STRIDE_WORDS))
-    start = 0
-    for end in sorted(e for e in _sentence_ends(u) | {n} if 0 < e <= n):
-        if end > start:
-            windows = _windows(end - start, WINDOW_WORDS, STRIDE_WORDS)
-            ranges.update((start + a, start + b) for a, b in windows)
-        start = end
+    bounds = [0, *sorted(e for e in _sentence_ends(u) if 0 < e < n), n] if n else []
+    sentences = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    if len(sentences) <= 1:
+        return _windows(n, WINDOW_WORDS, STRIDE_WORDS)
+    ranges = {(a + x, a + y) for a, b in sentences for x, y in _windows(b - a, WINDOW_WORDS, STRIDE_WORDS)}
+    ranges.update((a, d) for (a, _), (_, d) in zip(sentences, sentences[1:], strict=False)
+                  if d - a <= WINDOW_WORDS)
     return sorted(ranges)
 
 
@@ -162,6 +164,11 @@ class PhraseMatcher:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return out
+
+    @property
+    def size(self) -> int:
+        """How many texts have vectors in the cache."""
+        return len(self._cache)
 
     def prepare(self, transcript: Transcript) -> CallText:
         return CallText(transcript, self)
@@ -202,7 +209,6 @@ class CallText:
         self.matcher = matcher
         self.tokens = [tokens(u) for u in transcript.utterances]
         self._spans: _Spans | None = None
-        self._span_vectors: np.ndarray | None = None
         self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
 
     @property
@@ -212,11 +218,6 @@ class CallText:
             self._spans = _concat([_spans(ui, toks, span_ranges(u, toks)) for ui, (u, toks)
                                    in enumerate(zip(self.transcript.utterances, self.tokens, strict=True))])
         return self._spans
-
-    def span_vectors(self) -> np.ndarray:
-        if self._span_vectors is None:
-            self._span_vectors = self.matcher.vectors(self.spans.texts)
-        return self._span_vectors
 
     def matches(self, rule: PhraseRule, duration: float) -> list[Match]:
         """The best match in each utterance the rule may look at (speaker, time window);
@@ -249,7 +250,8 @@ class CallText:
         idx = np.flatnonzero(keep)
         if not len(idx):
             return {}
-        vectors = self.span_vectors()[idx]
+        # only the stretches this rule may look at are embedded (the matcher caches them)
+        vectors = self.matcher.vectors([spans.texts[i] for i in idx])
         sims = vectors @ self.matcher.vectors(examples).T  # (spans, examples)
         sims[spans.negated[idx][:, None] != ex_negated[None, :]] = 0.0
         best_ex = sims.argmax(axis=1)
