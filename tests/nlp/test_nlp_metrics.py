@@ -70,8 +70,7 @@ def test_split_is_seeded_disjoint_and_stratified(tmp_path):
     from callwright.nlp.ratings import RatedText
 
     rows = [
-        RatedText("t", str(i), r, f"text {i}")
-        for i, r in enumerate([-2.0] * 50 + [0.0] * 20 + [2.0] * 30)
+        RatedText("t", str(i), r, f"text {i}") for i, r in enumerate([-2.0] * 50 + [0.0] * 20 + [2.0] * 30)
     ]
     train, test = split_held_out(rows, 0.2, seed=1)
     again, _ = split_held_out(rows, 0.2, seed=1)

@@ -46,10 +46,13 @@ def test_json_lines_for_args_and_file_with_bad_bytes(tmp_path):
 
 
 def test_stdin_and_readable_table():
-    proc = run_cli("sentiment", "--file", "-", stdin=b"you have been really helpful\n")
+    stdin = b"thank you, you have been wonderful\nthis is a disgrace\n"
+    proc = run_cli("sentiment", "--file", "-", stdin=stdin)
     assert proc.returncode == 0, proc.stderr.decode()
-    out = proc.stdout.decode()
-    assert "positive" in out and "really helpful" in out
+    rows = [line for line in proc.stdout.decode().splitlines() if "wonderful" in line or "disgrace" in line]
+    assert len(rows) == 2
+    assert "positive" in rows[0] and "+0." in rows[0]
+    assert "negative" in rows[1] and "-0." in rows[1]
 
 
 def test_user_mistakes_exit_non_zero_without_traceback(tmp_path):

@@ -20,6 +20,30 @@ from callwright.errors import CallwrightError, DataError
 log = logging.getLogger(__name__)
 
 
+# Options shared by the three commands.
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Head directory, Hugging Face model directory or hub name (default: models/sentiment).",
+    ),
+]
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data",
+        help="Folder with the VADER *_GroundTruth.txt files "
+        "(default: ../shared/data/vader beside the repository).",
+    ),
+]
+LimitOption = Annotated[int, typer.Option("--limit", min=0, help="Use at most N texts per file (0 = all).")]
+CacheOption = Annotated[
+    Path | None,
+    typer.Option("--cache", help="Folder to cache frozen-layer states between runs."),
+]
+
+
 def read_text_lines(path: Path) -> list[str]:
     """One text per line; bytes that are not UTF-8 are replaced (and reported), not fatal."""
     try:
@@ -46,14 +70,7 @@ def sentiment(
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="File with one text per line (- = stdin).")
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Head directory, Hugging Face model directory or hub name (default: models/sentiment).",
-        ),
-    ] = None,
+    model: ModelOption = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per forward pass.")] = 64,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line on stdout.")] = False,
 ) -> None:
@@ -88,38 +105,32 @@ def sentiment(
 
 
 def sentiment_train(
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            "--data",
-            help="Folder with the VADER *_GroundTruth.txt files "
-            "(default: ../shared/data/vader beside the repository).",
-        ),
-    ] = None,
+    data: DataOption = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Where to write the head (default: models/sentiment)."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Use at most N texts per file (0 = all).")] = 0,
+    limit: LimitOption = 0,
     epochs: Annotated[
-        int, typer.Option("--epochs", min=1, help="Maximum epochs (the best on dev is kept).")
-    ] = 2,
-    tuned_layers: Annotated[
-        int, typer.Option("--tuned-layers", min=1, help="Top encoder layers to fine-tune.")
-    ] = 2,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Seed for splits, shuffling and initialisation.")
-    ] = 20240611,
-    cache: Annotated[
-        Path | None,
-        typer.Option("--cache", help="Folder to cache frozen-layer states between runs."),
+        int | None,
+        typer.Option("--epochs", min=1, help="Maximum epochs, the best on dev is kept (default 2)."),
     ] = None,
+    tuned_layers: Annotated[
+        int | None,
+        typer.Option("--tuned-layers", min=1, help="Top encoder layers to fine-tune (default 4)."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed for shuffling and initialisation (default 20240611)."),
+    ] = None,
+    cache: CacheOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the training report as JSON.")] = False,
 ) -> None:
     """Train the sentiment head on the human-rated data (held-out test splits excluded)."""
     from callwright.nlp.training import TrainConfig, train_default_head
 
-    config = TrainConfig(tuned_layers=tuned_layers, max_epochs=epochs, seed=seed)
+    given = {"tuned_layers": tuned_layers, "max_epochs": epochs, "seed": seed}
+    config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
     out_dir, report = train_default_head(data, out, config, limit=limit, cache_dir=cache)
     if as_json:
         print(json.dumps({"out": str(out_dir), **report.__dict__}))
@@ -132,25 +143,13 @@ def sentiment_train(
 
 
 def sentiment_eval(
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Folder with the VADER *_GroundTruth.txt files.")
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Model to evaluate on the held-out splits (default: models/sentiment).",
-        ),
-    ] = None,
+    data: DataOption = None,
+    model: ModelOption = None,
     lodo: Annotated[
         bool, typer.Option("--lodo/--no-lodo", help="Also train and test leave-one-domain-out.")
     ] = True,
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Use at most N texts per file (0 = all).")] = 0,
-    cache: Annotated[
-        Path | None,
-        typer.Option("--cache", help="Folder to cache frozen-layer states between runs."),
-    ] = None,
+    limit: LimitOption = 0,
+    cache: CacheOption = None,
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Also write the table to this file.")
     ] = None,

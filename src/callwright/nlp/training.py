@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     """Training recipe; the defaults are the ones behind models/sentiment/."""
 
-    tuned_layers: int = 2
+    tuned_layers: int = 4
     max_epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 1e-4
