@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from callwright.errors import AudioError
 from callwright.speech.audio import Audio
 
 
@@ -120,6 +121,20 @@ def as_int16(pcm16: bytes | np.ndarray) -> np.ndarray:
     if array.ndim != 1:
         raise ValueError(f"PCM frames must be mono (1-D), got shape {array.shape}")
     return array
+
+
+def require_mono(audio: Audio) -> Audio:
+    """`audio` if it has one channel; a call recording must be split first (QA does per side)."""
+    if audio.channels != 1:
+        raise AudioError(f"transcribe takes one channel, got {audio.channels}; pass audio.channel(i)")
+    return audio
+
+
+def check_rate(sample_rate: int) -> int:
+    """A stream's input rate, which must be positive (engines resample from it)."""
+    if sample_rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {sample_rate}")
+    return sample_rate
 
 
 def mean(values: Sequence[float], default: float = 0.0) -> float:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from callwright.errors import AudioError, ModelNotFoundError
+from callwright.errors import ModelNotFoundError
 from callwright.speech.asr.base import (
     Capabilities,
     Recognition,
@@ -35,9 +35,11 @@ from callwright.speech.asr.base import (
     RecognizerStream,
     Word,
     as_int16,
+    check_rate,
     join_words,
     load_once,
     mean,
+    require_mono,
 )
 from callwright.speech.asr.model_paths import PULL_HINT, find_vosk_model
 from callwright.speech.audio import Audio, StreamResampler
@@ -147,8 +149,7 @@ class VoskRecognizer(Recognizer):
 
     def transcribe(self, audio: Audio) -> list[Recognition]:
         """Segments split where Vosk's own endpointer finds pauses, with word timestamps."""
-        if audio.channels != 1:
-            raise AudioError(f"transcribe takes one channel, got {audio.channels}; pass audio.channel(i)")
+        require_mono(audio)
         stream = self.open(audio.rate)
         segments: list[Recognition] = []
         step = max(1, int(audio.rate * _TRANSCRIBE_CHUNK_S))
@@ -168,9 +169,7 @@ class VoskStream(RecognizerStream):
     def __init__(self, owner: VoskRecognizer, sample_rate: int, phrases: Sequence[str] | None) -> None:
         import vosk
 
-        if sample_rate <= 0:
-            raise ValueError(f"sample rate must be positive, got {sample_rate}")
-        self.sample_rate = sample_rate
+        self.sample_rate = check_rate(sample_rate)
         self._owner = owner
         self._rec = vosk.KaldiRecognizer(owner._model, owner.model_rate)
         self._rec.SetWords(True)

@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from callwright.errors import AudioError, ModelNotFoundError
+from callwright.errors import ModelNotFoundError
 from callwright.speech.asr.base import (
     Capabilities,
     Recognition,
@@ -56,9 +56,11 @@ from callwright.speech.asr.base import (
     RecognizerStream,
     Word,
     as_int16,
+    check_rate,
     join_words,
     load_once,
     mean,
+    require_mono,
 )
 from callwright.speech.asr.model_paths import whisper_model_path
 from callwright.speech.audio import Audio, resample
@@ -350,8 +352,7 @@ class WhisperRecognizer(Recognizer):
 
     def transcribe(self, audio: Audio) -> list[Recognition]:
         """Segments with word timestamps; Silero VAD (shipped with faster-whisper) skips silence."""
-        if audio.channels != 1:
-            raise AudioError(f"transcribe takes one channel, got {audio.channels}; pass audio.channel(i)")
+        require_mono(audio)
         x = _to_float(resample(audio, WHISPER_RATE).samples)
         segments, _ = self.model.transcribe(
             x,
@@ -390,9 +391,7 @@ class WhisperStream(RecognizerStream):
     """Buffers one utterance at a time; decodes it in finish()."""
 
     def __init__(self, owner: WhisperRecognizer, sample_rate: int, phrases: Sequence[str] | None) -> None:
-        if sample_rate <= 0:
-            raise ValueError(f"sample rate must be positive, got {sample_rate}")
-        self.sample_rate = sample_rate
+        self.sample_rate = check_rate(sample_rate)
         self._owner = owner
         self._phrases = list(phrases) if phrases else None
         self._pending: tuple[bool, list[str] | None] = (False, None)
