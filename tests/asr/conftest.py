@@ -1,41 +1,32 @@
-"""Shared fixtures for the ASR tests: real models loaded once, speech made with espeak-ng."""
+"""Shared fixtures for the ASR tests: real models loaded once, speech from pyttsx3/espeak-ng."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from callwright.speech.audio import Audio, concat, read_audio, resample, silence
+from callwright.speech.audio import Audio, concat, silence
 
 Speak = Callable[..., Audio]
 
 
-def _espeak(text: str, voice: str, rate_wpm: int) -> Audio:
+@pytest.fixture(scope="session")
+def synthesizer() -> Iterator[object]:
+    """One real pyttsx3/espeak-ng worker for the session (callwright.speech.tts)."""
+    from callwright.speech.tts import Pyttsx3Synthesizer
+
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
-    fd, name = tempfile.mkstemp(suffix=".wav")
-    os.close(fd)
-    try:
-        subprocess.run(
-            ["espeak-ng", "-v", voice, "-s", str(rate_wpm), "-w", name, text],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        return read_audio(name)
-    finally:
-        os.unlink(name)
+    with Pyttsx3Synthesizer() as tts:
+        yield tts
 
 
 @pytest.fixture(scope="session")
-def speak() -> Speak:
-    """Synthesise `text` with espeak-ng at `rate` Hz, padded with silence like a real turn."""
+def speak(synthesizer) -> Speak:
+    """Synthesise `text` at `rate` Hz, padded with silence like a real turn."""
 
     def _speak(
         text: str,
@@ -46,7 +37,7 @@ def speak() -> Speak:
         lead_s: float = 0.3,
         tail_s: float = 0.4,
     ) -> Audio:
-        audio = resample(_espeak(text, voice, rate_wpm), rate)
+        audio = synthesizer.synthesize(text, voice=voice, rate_wpm=rate_wpm, sample_rate=rate)
         return concat([silence(lead_s, rate), audio, silence(tail_s, rate)])
 
     return _speak
