@@ -20,6 +20,30 @@ CALL_EVENTS = {
     "mode": str, "confidence": float, "count": int, "data": str,
 }
 SURVEY_ANSWERS = {"call_id": str, "question": str, "value": int, "state": str, "t": float}
+# One row per call that waited in an ACD queue (simulated or, later, from a real ACD).
+QUEUE_CALLS = {
+    "call_id": str, "queue": str, "skill": str, "priority": int, "entered_at": str,
+    "answered_at": str, "abandoned_at": str, "ended_at": str, "outcome": str, "wait_s": float,
+    "talk_s": float, "hold_s": float, "acw_s": float, "handle_s": float, "agent": str,
+    "callback_offered": int, "callback_accepted": int, "source": str,
+}
+# One row per outbound dial attempt; a connected dial links to the call it became.
+DIALS = {
+    "id": str, "campaign": str, "agent": str, "team": str, "customer": str, "dialed_at": str,
+    "result": str, "connected": int, "call_id": str, "talk_s": float, "disposition": str,
+    "converted": int, "opted_out": int,
+}
+
+# Indexes the report queries need (bench/report_1m.py): each lets a KPI query read
+# only an index for the date range instead of the table rows.
+_REPORT_INDEXES = (
+    "create index if not exists idx_calls_day_direction on calls "
+    "(started_at, direction, flow, outcome, queue, agent, team, campaign)",
+    # repeat-contact FCR: the next call of the same customer
+    "create index if not exists idx_calls_customer on calls "
+    "(coalesce(customer, caller_id), started_at)",
+    "create index if not exists idx_call_events_waterfall on call_events (call_id, kind, state)",
+)
 
 
 def ensure(db: sqlite_utils.Database) -> None:
@@ -39,3 +63,11 @@ def ensure(db: sqlite_utils.Database) -> None:
     from callwright.store import qa
 
     qa.ensure(db)
+    if "queue_calls" not in names:
+        db["queue_calls"].create(QUEUE_CALLS, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
+        db["queue_calls"].create_index(["queue", "entered_at"], if_not_exists=True)
+    if "dials" not in names:
+        db["dials"].create(DIALS, pk="id", foreign_keys=[("call_id", "calls", "id")])
+        db["dials"].create_index(["dialed_at"], if_not_exists=True)
+    for sql in _REPORT_INDEXES:
+        db.execute(sql)
