@@ -1,9 +1,303 @@
-"""`callwright qa` commands."""
+"""`callwright qa`: score recorded calls, show them, review verdicts, calibrate, search.
+
+Parses arguments and prints; the work is in callwright.qa.batch (scoring) and
+callwright.store.qa (reading and reviews). Models are imported only by `score`.
+"""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from callwright.errors import DataError
+
+qa_app = typer.Typer(help="Call QA: score recordings against scorecards, review and calibrate.",
+                     no_args_is_help=True)
+
+DB_HELP = "SQLite database (default: $CALLWRIGHT_DB or callwright.db)."
+
+
+class Engine(StrEnum):
+    auto = "auto"
+    whisper = "whisper"
+    vosk = "vosk"
+
+
+class ReviewVerdict(StrEnum):
+    pass_ = "pass"
+    fail = "fail"
+    na = "na"
+
+
+def _open(db: Path | None, *, must_exist: bool = True) -> Any:
+    from callwright.store.db import default_path, open_db
+
+    path = db if db is not None else default_path()
+    if must_exist and not Path(path).is_file():
+        raise DataError(f"{path}: no such database", hint="score calls first: callwright qa score PATH ...")
+    return open_db(path)
+
+
+# -- score ---------------------------------------------------------------------------------------------
+
+
+@qa_app.command("score")
+def score_cmd(
+    paths: list[Path] = typer.Argument(..., help="Recordings, imported transcripts (.json) or folders."),
+    scorecard: Path = typer.Option(..., "--scorecard", help="Scorecard YAML (see docs/scorecards.md)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (one core each)."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    manifest: Path | None = typer.Option(None, "--manifest", help="CSV or JSON manifest of call metadata."),
+    engine: Engine = typer.Option(Engine.auto, "--engine", help="Speech recogniser."),
+    redact_audio: Path | None = typer.Option(
+        None, "--redact-audio", help="Also write redacted copies of the recordings into this folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
+) -> None:
+    """Transcribe, redact, measure and score calls into the database; already scored calls are skipped."""
+    from callwright.qa.batch import score_batch
+    from callwright.qa.scorecard import load_scorecard
+    from callwright.store.db import default_path
+
+    card = load_scorecard(scorecard)
+    db_path = db if db is not None else default_path()
+    if as_json:
+        summary = score_batch(paths, card, db_path, workers=workers, engine=engine.value,
+                              manifest=manifest, redact_audio_dir=redact_audio)
+        typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def tick(p: Any) -> None:
+            bar.update(task, total=p.total, completed=p.done, description=Path(p.last.path).name)
+
+        summary = score_batch(paths, card, db_path, workers=workers, engine=engine.value,
+                              manifest=manifest, redact_audio_dir=redact_audio, progress=tick)
+    _print_summary(summary, db_path)
+
+
+def _print_summary(summary: Any, db_path: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{summary.scorecard} ({summary.scorecard_version})")
+    for col in ("input", "status", "call", "score", "note"):
+        table.add_column(col)
+    for c in summary.calls:
+        score = "" if c.score is None else f"{c.score:.1f}" + (" AUTO-FAIL" if c.auto_failed else "")
+        table.add_row(Path(c.path).name, c.status, c.call_id or "", score, c.reason or "")
+    console.print(table)
+    console.print(f"{len(summary.of('scored'))} scored, {len(summary.of('skipped'))} skipped, "
+                  f"{len(summary.of('error'))} error(s) in {summary.wall_s:.1f} s -> {db_path}")
+
+
+# -- show ----------------------------------------------------------------------------------------------
+
+
+def _call_view(db: Any, ref: str) -> dict[str, Any]:
+    from callwright.store import qa as store
+
+    call_id = store.find_call(db, ref)
+    view = store.call_view(db, call_id) if call_id else None
+    if view is None:
+        raise DataError(f"no call {ref!r} in the database", hint="give a call id or a recording id")
+    return view
+
+
+def _quarters(view: dict[str, Any]) -> dict[str, list[float | None]]:
+    from callwright.qa.model import Transcript, Utterance
+    from callwright.qa.pipeline import sentiment_by_quarter
+
+    utts = [Utterance(u["speaker"], u["start"], u["end"], u["text"], sentiment=u["sentiment"],
+                      sentiment_label=u["sentiment_label"]) for u in view["utterances"]]
+    duration = view["call"].get("duration_s") or max((u.end for u in utts), default=0.0)
+    return sentiment_by_quarter(Transcript(view["call"]["id"], duration, utts))
+
+
+@qa_app.command("show")
+def show_cmd(
+    call: str = typer.Argument(..., help="Call id or recording id."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """A scored call: transcript with times, speakers and sentiment; every item with its evidence and
+    any reviews beside the automatic verdict."""
+    view = _call_view(_open(db), call)
+    view["sentiment_by_quarter"] = _quarters(view)
+    for it in view["items"]:
+        it["evidence"] = json.loads(it["evidence"] or "[]")
+        it["reviews"] = [r for r in view["reviews"] if r["item_id"] == it["item_id"]
+                         and r["scorecard_version"] == it["scorecard_version"]]
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False, default=str))
+        return
+    _print_call(view)
+
+
+def _fmt_time(t: float | None) -> str:
+    return "" if t is None else f"{int(t // 60):d}:{t % 60:04.1f}"
+
+
+def _print_call(view: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    c = view["call"]
+    console.print(f"[bold]{c['id']}[/bold]  {c.get('direction') or ''}  agent {c.get('agent') or '-'}  "
+                  f"{(c.get('duration_s') or 0):.1f} s  {c.get('recording_path') or ''}")
+    for s in view["scores"]:
+        fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed"] else ""
+        score = "-" if s["score"] is None else f"{s['score']:.1f}"
+        console.print(f"{s['scorecard']} ({s['scorecard_version']}): score {score}{fail}")
+    q = view["sentiment_by_quarter"]
+    for role, values in q.items():
+        console.print(f"sentiment {role} by quarter: "
+                      + "  ".join("-" if v is None else f"{v:+.2f}" for v in values))
+    t = Table(title="transcript")
+    for col in ("time", "speaker", "sentiment", "text"):
+        t.add_column(col)
+    for u in view["utterances"]:
+        senti = "" if u["sentiment"] is None else f"{u['sentiment']:+.2f} {u['sentiment_label']}"
+        t.add_row(f"{_fmt_time(u['start'])}-{_fmt_time(u['end'])}", u["speaker"], senti, u["text"])
+    console.print(t)
+    items = Table(title="scorecard items")
+    for col in ("item", "kind", "verdict", "points", "evidence", "review"):
+        items.add_column(col)
+    for it in view["items"]:
+        evidence = "\n".join(_evidence_line(e) for e in it["evidence"])
+        review = "\n".join(f"{r['verdict']} by {r['reviewer']}: {r['note']}" for r in it["reviews"])
+        items.add_row(it["item_id"], it["kind"], it["verdict"] + (" (auto-fail)" if it["auto_fail"] else ""),
+                      f"{it['points']:g}/{it['max_points']:g}", evidence, review)
+    console.print(items)
+
+
+def _evidence_line(e: dict[str, Any]) -> str:
+    parts = []
+    if e.get("start") is not None:
+        parts.append(f"[{_fmt_time(e['start'])}]")
+    if e.get("speaker"):
+        parts.append(f"{e['speaker']}:")
+    if e.get("text"):
+        parts.append(f'"{e["text"][:80]}"')
+    if e.get("similarity") is not None:
+        parts.append(f"sim {e['similarity']:.2f}")
+    if e.get("note"):
+        parts.append(e["note"])
+    return " ".join(parts)
+
+
+# -- review, calibration, search, errors -----------------------------------------------------------------
+
+
+@qa_app.command("review")
+def review_cmd(
+    call: str = typer.Argument(..., help="Call id or recording id."),
+    item: str = typer.Option(..., "--item", help="Scorecard item id."),
+    verdict: ReviewVerdict = typer.Option(..., "--verdict", help="The reviewer's verdict."),
+    note: str = typer.Option("", "--note", help="Why."),
+    reviewer: str = typer.Option(..., "--reviewer", help="Who reviewed."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the stored review as JSON."),
+) -> None:
+    """Store a reviewer's verdict beside the automatic one (which stays visible)."""
+    from callwright.store import qa as store
+
+    database = _open(db)
+    call_id = _call_view(database, call)["call"]["id"]
+    if not reviewer.strip():
+        raise DataError("--reviewer: give the reviewer's name")
+    try:
+        review_id = store.add_review(database, call_id, item, verdict.value, note, reviewer.strip())
+    except LookupError as err:
+        items = [r["item_id"] for r in _call_view(database, call_id)["items"]]
+        raise DataError(f"--item: {err.args[0]}", hint=f"items: {', '.join(dict.fromkeys(items))}") from None
+    row = database["reviews"].get(review_id)
+    auto = next(r for r in _call_view(database, call_id)["items"] if r["item_id"] == item
+                and r["scorecard_version"] == row["scorecard_version"])
+    if as_json:
+        typer.echo(json.dumps({"review": row, "automatic": auto["verdict"]}, ensure_ascii=False))
+    else:
+        typer.echo(f"{call_id} {item}: reviewer {row['verdict']} (automatic {auto['verdict']})")
+
+
+@qa_app.command("calibration")
+def calibration_cmd(
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+) -> None:
+    """Per scorecard item: how often the automatic verdict agrees with the latest human review."""
+    from callwright.store import qa as store
+
+    rows = store.calibration(_open(db))
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        typer.echo("no reviews yet")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="automatic vs human verdicts")
+    for col in ("item", "reviewed", "agreed", "agreement", "auto pass/human fail", "auto fail/human pass"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["item_id"], str(r["reviewed"]), str(r["agreed"]), f"{r['agreement']:.0%}",
+                  str(r["auto_pass_human_fail"]), str(r["auto_fail_human_pass"]))
+    Console().print(t)
+
+
+@qa_app.command("search")
+def search_cmd(
+    text: str = typer.Argument(..., help="Full-text query (SQLite FTS5 syntax)."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    limit: int = typer.Option(50, "--limit", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+) -> None:
+    """Find utterances by their (redacted) words."""
+    import sqlite3
+
+    from callwright.store import qa as store
+
+    try:
+        rows = store.search_utterances(_open(db), text, limit)
+    except sqlite3.OperationalError as err:
+        raise DataError(f"search {text!r}: {err}", hint='quote phrases: "recorded line"') from None
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(f"{r['call_id']}  {_fmt_time(r['start'])}  {r['speaker']}: {r['text']}")
+
+
+@qa_app.command("errors")
+def errors_cmd(
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+) -> None:
+    """Inputs that could not be scored, with the reason."""
+    from callwright.store import qa as store
+
+    rows = store.errors(_open(db))
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(f"{r['path']}: {r['error']}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (none yet)."""
+    """Add `callwright qa ...` to the root app."""
+    app.add_typer(qa_app, name="qa")
+

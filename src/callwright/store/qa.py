@@ -171,6 +171,22 @@ def add_review(db: sqlite_utils.Database, call_id: str, item_id: str, verdict: s
     return int(table.last_pk)
 
 
+def find_call(db: sqlite_utils.Database, ref: str) -> str | None:
+    """The call id for `ref`: a call id, a recording id, or a unique prefix (8+ characters) of one."""
+    if _has_call(db, ref):
+        return ref
+    rows = list(db.query("select call_id from recordings where id = ?", [ref]))
+    if not rows and len(ref) >= 8:
+        rows = list(db.query("select distinct call_id from recordings where id like ? || '%' "
+                             "union select id from calls where id like ? || '%' limit 2", [ref, ref]))
+    return rows[0]["call_id"] if len(rows) == 1 else None
+
+
+def errors(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Inputs a batch could not score, with the reason, newest first."""
+    return list(db.query("select * from qa_errors order by at desc, path"))
+
+
 def latest_version(db: sqlite_utils.Database, call_id: str) -> str | None:
     rows = list(db.query("select scorecard_version from scores where call_id = ? "
                          "order by scored_at desc limit 1", [call_id]))

@@ -1,0 +1,275 @@
+"""Score many calls with N worker processes, idempotent and resumable.
+
+Workers only compute: each runs the pipeline (models loaded once per worker,
+torch and the recogniser on one thread each, so N workers use N cores) and
+sends the `ScoredCall` back. The parent is the only writer: it stores each call
+in one transaction (`store.qa.save_scored_call`) as soon as it arrives. So a
+batch killed with kill -9 at any moment leaves every call either fully stored
+or absent, and a rerun skips those whose (recording id, scorecard version) is
+stored: exactly the missing ones are scored and nothing is duplicated.
+
+A bad input (empty, truncated, not audio, wrong sidecar) becomes a row in
+`qa_errors` with its reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import resource
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from callwright.errors import CallwrightError
+from callwright.qa import ingest
+from callwright.qa.model import CallMeta
+from callwright.qa.pipeline import CallOutcome, PipelineOptions, get_engines, score_path
+from callwright.qa.scorecard import Scorecard
+from callwright.store import qa as store
+from callwright.store.db import open_db
+
+log = logging.getLogger(__name__)
+
+Status = Literal["scored", "skipped", "error"]
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    """What happened to one input."""
+
+    path: str
+    status: Status
+    recording_id: str | None = None
+    call_id: str | None = None
+    score: float | None = None
+    auto_failed: bool | None = None
+    reason: str | None = None  # why it was skipped or failed
+    audio_s: float = 0.0
+    seconds: float = 0.0  # compute time in the worker
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Sent to the progress callback after each input is settled."""
+
+    done: int
+    total: int
+    last: CallStatus
+
+
+@dataclass
+class BatchSummary:
+    scorecard: str
+    scorecard_version: str
+    calls: list[CallStatus] = field(default_factory=list)
+    wall_s: float = 0.0
+    workers: int = 1
+    worker_peak_rss_mb: dict[int, float] = field(default_factory=dict)
+
+    def of(self, status: Status) -> list[CallStatus]:
+        return [c for c in self.calls if c.status == status]
+
+    @property
+    def audio_s(self) -> float:
+        return sum(c.audio_s for c in self.of("scored"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scorecard": self.scorecard, "scorecard_version": self.scorecard_version,
+            "scored": len(self.of("scored")), "skipped": len(self.of("skipped")),
+            "errors": [{"path": c.path, "reason": c.reason} for c in self.of("error")],
+            "calls": [asdict(c) for c in self.calls],
+            "audio_s": round(self.audio_s, 3), "wall_s": round(self.wall_s, 3), "workers": self.workers,
+            "worker_peak_rss_mb": {str(k): v for k, v in self.worker_peak_rss_mb.items()},
+        }
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: str
+    recording_id: str
+    meta: CallMeta
+
+
+@dataclass(frozen=True)
+class _Done:
+    job: _Job
+    outcome: CallOutcome | None
+    error: str | None
+    pid: int
+    peak_rss_mb: float
+
+
+# -- worker side -----------------------------------------------------------------------------------
+
+_worker_state: dict[str, Any] = {}
+
+
+def _init_worker(card: Scorecard, options: PipelineOptions, threads: int) -> None:
+    """Once per worker process: one thread per library, then load the models before the first call."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    _worker_state.update(card=card, options=options, engines=get_engines(options.engine, threads))
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def _run(job: _Job) -> _Done:
+    """Score one input; a user-level problem with the input is returned as its reason."""
+    card, options, engines = _worker_state["card"], _worker_state["options"], _worker_state["engines"]
+    try:
+        outcome = score_path(job.path, card, engines, meta=job.meta, options=options)
+        error = None
+    except CallwrightError as err:
+        outcome, error = None, str(err)
+    except Exception as err:  # a bug, but one call must not stop the batch
+        log.exception("%s: unexpected error", job.path)
+        outcome, error = None, f"internal error: {type(err).__name__}: {err}"
+    return _Done(job, outcome, error, os.getpid(), _peak_rss_mb())
+
+
+# -- parent side -----------------------------------------------------------------------------------
+
+
+def score_batch(
+    paths: Iterable[str | os.PathLike[str]],
+    scorecard: Scorecard,
+    db_path: str | os.PathLike[str] | None,
+    *,
+    workers: int = 1,
+    engine: str = "auto",
+    manifest: str | os.PathLike[str] | None = None,
+    redact_audio_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    threads_per_worker: int = 1,
+) -> BatchSummary:
+    """Score every recording and transcript under `paths` into the database at `db_path`.
+
+    `workers` <= 1 scores in this process (models stay loaded for the next
+    batch); more starts that many worker processes. Raises DataError for a
+    missing path or a bad manifest (before anything is scored); a bad input
+    file is recorded and reported in the summary instead.
+    """
+    t0 = time.perf_counter()
+    mf = ingest.Manifest.load(manifest) if manifest is not None else None
+    inputs = ingest.discover(paths, exclude=[manifest] if manifest is not None else [])
+    options = PipelineOptions(engine=engine,
+                              redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None)
+    db = open_db(db_path)
+    summary = BatchSummary(scorecard.id, scorecard.version, workers=max(1, workers))
+    total = len(inputs)
+
+    def settle(status: CallStatus) -> None:
+        summary.calls.append(status)
+        if progress is not None:
+            progress(Progress(len(summary.calls), total, status))
+
+    jobs = _plan(db, inputs, scorecard, mf, settle)
+    log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
+
+    def store_done(done: _Done) -> None:
+        summary.worker_peak_rss_mb[done.pid] = max(done.peak_rss_mb,
+                                                   summary.worker_peak_rss_mb.get(done.pid, 0.0))
+        settle(_store(db, done))
+
+    if jobs:
+        if workers <= 1:
+            _init_in_process(scorecard, options, threads_per_worker)
+            for job in jobs:
+                store_done(_run(job))
+        else:
+            _run_pool(jobs, scorecard, options, workers, threads_per_worker, store_done, settle)
+    summary.wall_s = time.perf_counter() - t0
+    return summary
+
+
+def _init_in_process(card: Scorecard, options: PipelineOptions, threads: int) -> None:
+    _worker_state.update(card=card, options=options, engines=get_engines(options.engine, 0))
+
+
+def _plan(db: Any, inputs: Sequence[Path], card: Scorecard, mf: ingest.Manifest | None,
+          settle: Callable[[CallStatus], None]) -> list[_Job]:
+    """The inputs still to score; the others are settled now (already stored, duplicate, bad)."""
+    jobs: list[_Job] = []
+    seen: dict[str, str] = {}
+    for p in inputs:
+        try:
+            rid = ingest.recording_id(p)
+        except CallwrightError as err:
+            _error(db, settle, str(p), _path_key(p), str(err))
+            continue
+        if store.is_scored(db, rid, card.version):
+            settle(CallStatus(str(p), "skipped", rid, reason="already scored with this scorecard version"))
+            continue
+        if rid in seen:
+            settle(CallStatus(str(p), "skipped", rid, reason=f"same recording as {seen[rid]}"))
+            continue
+        seen[rid] = str(p)
+        try:
+            meta = ingest.resolve_meta(p, manifest=mf)
+        except CallwrightError as err:
+            _error(db, settle, str(p), rid, str(err))
+            continue
+        jobs.append(_Job(str(p), rid, meta))
+    return jobs
+
+
+def _path_key(p: Path) -> str:
+    """An error key for a file that cannot even be read (no content hash)."""
+    return f"path:{p.resolve()}"
+
+
+def _error(db: Any, settle: Callable[[CallStatus], None], path: str, rid: str, reason: str) -> None:
+    log.warning("%s: %s", path, reason)
+    store.record_error(db, rid, path, reason)
+    settle(CallStatus(path, "error", rid, reason=reason))
+
+
+def _store(db: Any, done: _Done) -> CallStatus:
+    job = done.job
+    if done.outcome is None:
+        reason = done.error or "unknown error"
+        log.warning("%s: %s", job.path, reason)
+        store.record_error(db, job.recording_id, job.path, reason)
+        return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason)
+    o = done.outcome
+    r = o.scored.result
+    if not store.save_scored_call(db, o.scored):  # another batch stored it meanwhile
+        return CallStatus(job.path, "skipped", job.recording_id, job.meta.call_id,
+                          reason="already scored with this scorecard version")
+    return CallStatus(job.path, "scored", job.recording_id, job.meta.call_id, r.score, r.auto_failed,
+                      audio_s=round(o.audio_s, 3), seconds=round(o.total_s, 3))
+
+
+def _run_pool(jobs: list[_Job], card: Scorecard, options: PipelineOptions, workers: int, threads: int,
+              store_done: Callable[[_Done], None], settle: Callable[[CallStatus], None]) -> None:
+    """Fan the jobs out to `workers` spawned processes and store results as they complete.
+
+    Spawn, not fork: torch and CTranslate2 keep thread pools that do not survive
+    a fork. If a worker dies (killed, out of memory), the calls it had not
+    finished are recorded as errors; a rerun retries them.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
+                             initializer=_init_worker, initargs=(card, options, threads)) as pool:
+        futures: dict[Future[_Done], _Job] = {pool.submit(_run, job): job for job in jobs}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                done = fut.result()
+            except BrokenProcessPool:
+                reason = "worker process died while scoring this call (rerun the batch to retry)"
+                settle(CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason))
+                continue
+            store_done(done)

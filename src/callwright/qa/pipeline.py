@@ -1,0 +1,398 @@
+"""One call end to end: ingest -> ASR per channel -> redaction -> utterances -> sentiment
+-> metrics -> score, giving the `ScoredCall` the store writes.
+
+The order is the point. The recogniser's words of all channels are redacted
+together (`redact_conversation`) before anything else sees them: utterances,
+sentiment, the scorecard, the database and the logs only ever get "[CARD]",
+never the digits. Redacting the whole call at once (rather than utterance by
+utterance) catches a card read across a pause and an SSN given on one channel
+in answer to a cue on the other (docs/redaction.md).
+
+The steps are pure functions of their inputs; `Engines` holds the models
+(loaded once per process, shared by every call a worker scores) and
+`score_path` does the file I/O at the edges (reading the recording, writing the
+optional redacted audio copy).
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from callwright.qa import ingest
+from callwright.qa.metrics import TURN_GAP_S, metrics_from_audio
+from callwright.qa.model import CallMeta, Evidence, Role, ScoreResult, Transcript, Utterance, Word
+from callwright.qa.redaction import RedactedWord, TimeRange, mute_ranges, redact_conversation
+from callwright.qa.scorecard import Scorecard, score
+from callwright.qa.scorecard.model import OrderRule, PhraseRule
+from callwright.store.qa import ScoredCall
+
+if TYPE_CHECKING:
+    from callwright.nlp.sentiment import SentimentModel
+    from callwright.qa.scorecard import PhraseMatcher
+    from callwright.speech.asr.base import Recognizer
+
+log = logging.getLogger(__name__)
+
+QUARTERS = 4
+MONO_NOTE = "mono recording: speakers not separated; matched on anything said (lower confidence)"
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Engines:
+    """The models one process scores with. The recogniser is loaded on first use, so a batch of
+    imported transcripts never loads it."""
+
+    engine: str = "auto"
+    cpu_threads: int = 0  # ASR threads; 0 = the engine's default
+    _recognizer: Recognizer | None = field(default=None, repr=False)
+    _sentiment: SentimentModel | None = field(default=None, repr=False)
+    _matcher: PhraseMatcher | None = field(default=None, repr=False)
+
+    @property
+    def recognizer(self) -> Recognizer:
+        if self._recognizer is None:
+            from callwright.speech.asr.factory import get_recognizer, resolve_engine
+
+            chosen = resolve_engine(self.engine)
+            if chosen == "whisper" and self.cpu_threads:
+                from callwright.speech.asr.whisper import WhisperSettings
+
+                settings = WhisperSettings(cpu_threads=self.cpu_threads)
+                self._recognizer = get_recognizer(chosen, settings=settings)
+            else:
+                self._recognizer = get_recognizer(chosen)
+        return self._recognizer
+
+    @property
+    def sentiment(self) -> SentimentModel:
+        if self._sentiment is None:
+            from callwright.nlp.sentiment import get_sentiment_model
+
+            self._sentiment = get_sentiment_model()
+        return self._sentiment
+
+    @property
+    def matcher(self) -> PhraseMatcher:
+        if self._matcher is None:
+            from callwright.qa.scorecard.scoring import default_matcher
+
+            self._matcher = default_matcher()
+        return self._matcher
+
+
+_engines: dict[tuple[str, int], Engines] = {}
+
+
+def get_engines(engine: str = "auto", cpu_threads: int = 0) -> Engines:
+    """The process-wide `Engines` for this ASR engine choice (models load once per process)."""
+    key = (engine, cpu_threads)
+    if key not in _engines:
+        _engines[key] = Engines(engine, cpu_threads)
+    return _engines[key]
+
+
+# -- options and result ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """How to score: the ASR engine and where to write redacted audio copies (None: don't)."""
+
+    engine: str = "auto"
+    redact_audio_dir: Path | None = None
+    turn_gap_s: float = TURN_GAP_S
+
+
+@dataclass
+class CallOutcome:
+    """A scored call plus what the caller may want to show or measure."""
+
+    scored: ScoredCall
+    sentiment_quarters: dict[str, list[float | None]]
+    redacted_ranges: list[TimeRange]
+    redacted_audio: Path | None = None
+    audio_s: float = 0.0
+    asr_s: float = 0.0
+    total_s: float = 0.0
+    notes: tuple[str, ...] = ()
+
+
+# -- pure steps --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """A stretch of one speaker's words that stays one utterance unless a turn rule splits it."""
+
+    speaker: Role
+    start: float
+    end: float
+    words: list[Word]
+    confidence: float = 1.0
+
+
+def transcribe_tracks(call: ingest.IngestedCall, recognizer: Recognizer) -> dict[Role, list[_Segment]]:
+    """Whole-call recognition of each speaker's track: the recogniser's segments with word times."""
+    out: dict[Role, list[_Segment]] = {}
+    for role, track in call.tracks.items():
+        segments = []
+        for rec in recognizer.transcribe(track):
+            words = [Word(w.word, w.start, w.end, w.confidence) for w in rec.words if w.word.strip()]
+            if words:
+                segments.append(_Segment(role, words[0].start, words[-1].end, words, rec.confidence))
+        out[role] = segments
+    return out
+
+
+def _spread_words(u: Utterance) -> list[Word]:
+    """Words of an imported segment without word times: spread evenly over the segment."""
+    if u.words:
+        return list(u.words)
+    parts = u.text.split()
+    if not parts:
+        return []
+    step = (u.end - u.start) / len(parts)
+    return [Word(p, u.start + i * step, u.start + (i + 1) * step) for i, p in enumerate(parts)]
+
+
+def segments_from_transcript(transcript: Transcript) -> dict[Role, list[_Segment]]:
+    """An imported transcript's utterances as per-speaker segments (redaction needs words)."""
+    out: dict[Role, list[_Segment]] = {}
+    for u in transcript.utterances:
+        words = _spread_words(u)
+        if words:
+            out.setdefault(u.speaker, []).append(_Segment(u.speaker, u.start, u.end, words, u.confidence))
+    return out
+
+
+def redact_segments(
+    segments: Mapping[Role, Sequence[_Segment]],
+) -> tuple[dict[Role, list[list[RedactedWord]]], list[TimeRange]]:
+    """Redact every speaker's words of the whole call together; returns the redacted words regrouped
+    by the segment their first word came from, and the time ranges to silence.
+
+    A redacted value read across two segments (a card number with a pause in it)
+    becomes one "[CARD]" in the first of them.
+    """
+    roles = list(segments)
+    flat = [[w for seg in segments[r] for w in seg.words] for r in roles]
+    redacted, ranges = redact_conversation(flat)
+    out: dict[Role, list[list[RedactedWord]]] = {}
+    for role, words, rwords in zip(roles, flat, redacted, strict=True):
+        starts = [w.start for w in words]
+        owner = [i for i, seg in enumerate(segments[role]) for _ in seg.words]
+        groups: list[list[RedactedWord]] = [[] for _ in segments[role]]
+        for rw in rwords:
+            k = min(bisect.bisect_left(starts, rw.start - 1e-9), len(starts) - 1)
+            groups[owner[k]].append(rw)
+        out[role] = groups
+    return out, ranges
+
+
+def _utterance(speaker: Role, words: Sequence[RedactedWord], confidence: float) -> Utterance:
+    text = " ".join(w.word for w in words if w.word)
+    kept = [Word(w.word, w.start, w.end, 1.0 if w.confidence is None else w.confidence) for w in words]
+    return Utterance(speaker, words[0].start, max(w.end for w in words), text, kept, confidence)
+
+
+def turns_from_words(
+    words: Mapping[Role, Sequence[RedactedWord]], *, turn_gap_s: float = TURN_GAP_S,
+    confidence: Mapping[Role, float] | None = None,
+) -> list[Utterance]:
+    """Utterances from recognised words: one speaker's words form one turn until they pause for
+    `turn_gap_s` or someone else starts speaking in between (a back-channel splits a turn)."""
+    starts = sorted((w.start, r) for r, ws in words.items() for w in ws)
+    utterances: list[Utterance] = []
+    for role, ws in words.items():
+        conf = (confidence or {}).get(role, 1.0)
+        current: list[RedactedWord] = []
+        for w in ws:
+            if current and (w.start - current[-1].end >= turn_gap_s
+                            or _other_started(starts, role, current[-1].end, w.start)):
+                utterances.append(_utterance(role, current, conf))
+                current = []
+            current.append(w)
+        if current:
+            utterances.append(_utterance(role, current, conf))
+    return sorted(utterances, key=lambda u: (u.start, u.end))
+
+
+def _other_started(starts: list[tuple[float, Role]], role: Role, a: float, b: float) -> bool:
+    i = bisect.bisect_left(starts, (a,))
+    while i < len(starts) and starts[i][0] < b:
+        if starts[i][1] != role:
+            return True
+        i += 1
+    return False
+
+
+def utterances_from_segments(
+    segments: Mapping[Role, Sequence[_Segment]], groups: Mapping[Role, list[list[RedactedWord]]],
+    *, keep_words: bool = True,
+) -> list[Utterance]:
+    """Imported segments kept as they were cut, with their redacted words (empty ones dropped)."""
+    out = []
+    for role, segs in segments.items():
+        for seg, words in zip(segs, groups[role], strict=True):
+            if not words:
+                continue
+            u = _utterance(role, words, seg.confidence)
+            u.start, u.end = min(u.start, seg.start), max(u.end, seg.end)
+            if not keep_words:
+                u.words = []
+            out.append(u)
+    return sorted(out, key=lambda u: (u.start, u.end))
+
+
+def add_sentiment(transcript: Transcript, model: SentimentModel) -> None:
+    """Rate every utterance in one batched call (the model sorts by length inside)."""
+    if not transcript.utterances:
+        return
+    results = model.predict([u.text for u in transcript.utterances])
+    for u, r in zip(transcript.utterances, results, strict=True):
+        u.sentiment, u.sentiment_label = round(float(r.score), 4), r.label
+
+
+def sentiment_by_quarter(transcript: Transcript, quarters: int = QUARTERS) -> dict[str, list[float | None]]:
+    """Per speaker, the mean utterance sentiment in each quarter of the call (None: silent there).
+
+    An utterance belongs to the quarter its start falls in, the same rule the
+    scorecard's sentiment items use for the first and last quarter.
+    """
+    duration = transcript.duration_s or max((u.end for u in transcript.utterances), default=0.0)
+    out: dict[str, list[float | None]] = {}
+    for role in dict.fromkeys(u.speaker for u in transcript.utterances):
+        sums, counts = [0.0] * quarters, [0] * quarters
+        for u in transcript.by(role):
+            if u.sentiment is None:
+                continue
+            q = min(quarters - 1, int(quarters * u.start / duration)) if duration > 0 else 0
+            sums[q] += u.sentiment
+            counts[q] += 1
+        out[role] = [round(s / c, 4) if c else None for s, c in zip(sums, counts, strict=True)]
+    return out
+
+
+def for_unknown_speakers(card: Scorecard) -> Scorecard:
+    """The scorecard with agent- or customer-only phrase rules opened to any speaker.
+
+    On a mono recording nobody knows who said what; the disclosure was still said,
+    so speaker-bound phrase items are judged on everything said and their evidence
+    says so (`MONO_NOTE`). The scorecard version (its file hash) is unchanged.
+    """
+
+    def opened(rule: Any) -> Any:
+        if isinstance(rule, PhraseRule) and rule.speaker != "any":
+            return dataclasses.replace(rule, speaker="any")
+        if isinstance(rule, OrderRule):
+            return dataclasses.replace(rule, first=opened(rule.first), then=opened(rule.then))
+        return rule
+
+    sections = tuple(
+        dataclasses.replace(s, items=tuple(dataclasses.replace(it, rule=opened(it.rule)) for it in s.items))
+        for s in card.sections
+    )
+    return dataclasses.replace(card, sections=sections)
+
+
+def _speaker_bound(card: Scorecard) -> set[str]:
+    out = set()
+    for it in card.items:
+        rules = [it.rule.first, it.rule.then] if isinstance(it.rule, OrderRule) else [it.rule]
+        if any(isinstance(r, PhraseRule) and r.speaker != "any" for r in rules):
+            out.add(it.id)
+    return out
+
+
+def score_transcript(
+    card: Scorecard, transcript: Transcript, metrics: Any, meta: CallMeta, matcher: PhraseMatcher,
+) -> ScoreResult:
+    """`score`, with the unknown-speaker treatment for calls whose speakers are not separated."""
+    if transcript.diarization == "channels":
+        return score(card, transcript, metrics, meta, matcher=matcher)
+    result = score(for_unknown_speakers(card), transcript, metrics, meta, matcher=matcher)
+    bound = _speaker_bound(card)
+    for it in result.items:
+        if it.item_id in bound and it.verdict in ("pass", "fail"):
+            it.evidence.append(Evidence(note=MONO_NOTE))
+    return result
+
+
+# -- one call, with I/O at the edges --------------------------------------------------------------------
+
+
+def score_path(
+    path: str | os.PathLike[str],
+    card: Scorecard,
+    engines: Engines,
+    *,
+    meta: CallMeta | None = None,
+    options: PipelineOptions = PipelineOptions(),
+) -> CallOutcome:
+    """Score one recording or imported transcript. Raises AudioError/DataError for a bad input."""
+    t0 = time.perf_counter()
+    p = Path(path)
+    meta = meta if meta is not None else ingest.resolve_meta(p)
+    asr_s = 0.0
+    notes: tuple[str, ...] = ()
+    call: ingest.IngestedCall | None = None
+    if ingest.is_transcript(p):
+        imported = ingest.read_transcript(p, meta)
+        segments = segments_from_transcript(imported)
+        groups, ranges = redact_segments(segments)
+        had_words = any(u.words for u in imported.utterances)
+        utterances = utterances_from_segments(segments, groups, keep_words=had_words)
+        transcript = Transcript(meta.call_id, imported.duration_s, utterances, source="transcript",
+                                diarization=imported.diarization)
+        rid, channels, rate, source = ingest.recording_id(p), 0, 0, "transcript"
+    else:
+        call = ingest.load_call(p, meta)
+        notes = call.notes
+        a = time.perf_counter()
+        segments = transcribe_tracks(call, engines.recognizer)
+        asr_s = time.perf_counter() - a
+        groups, ranges = redact_segments(segments)
+        words = {role: [w for g in gs for w in g] for role, gs in groups.items()}
+        conf = {role: _mean_conf(segs) for role, segs in segments.items()}
+        utterances = turns_from_words(words, turn_gap_s=options.turn_gap_s, confidence=conf)
+        transcript = Transcript(meta.call_id, call.duration_s, utterances, source="audio",
+                                diarization=call.diarization)
+        rid, channels, rate, source = call.recording_id, call.channels, call.rate, "recording"
+    # From here on only redacted text exists.
+    add_sentiment(transcript, engines.sentiment)
+    metrics = metrics_from_audio(call, transcript) if call is not None else None
+    result = score_transcript(card, transcript, metrics, meta, engines.matcher)
+    scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)
+    redacted_audio = None
+    if options.redact_audio_dir is not None and call is not None:
+        redacted_audio = write_redacted_audio(p, ranges, Path(options.redact_audio_dir), meta.call_id)
+    total = time.perf_counter() - t0
+    log.info("%s: %.1f s of %s scored in %.1f s (ASR %.1f s)", meta.call_id, transcript.duration_s,
+             source, total, asr_s)
+    return CallOutcome(scored, sentiment_by_quarter(transcript), ranges, redacted_audio,
+                       audio_s=call.duration_s if call is not None else 0.0, asr_s=asr_s, total_s=total,
+                       notes=notes)
+
+
+def _mean_conf(segments: Sequence[_Segment]) -> float:
+    return round(sum(s.confidence for s in segments) / len(segments), 4) if segments else 1.0
+
+
+def write_redacted_audio(path: Path, ranges: Sequence[TimeRange], out_dir: Path, call_id: str) -> Path:
+    """`<out_dir>/<call_id>.redacted.wav`: the recording with every redacted range silenced on all
+    channels (16-bit PCM; the original is left untouched)."""
+    from callwright.speech.audio import read_audio, write_wav
+
+    audio = read_audio(path)
+    return write_wav(out_dir / f"{call_id}.redacted.wav", mute_ranges(audio, ranges))
