@@ -1,9 +1,61 @@
-"""`callwright report` commands."""
+"""`callwright report`: KPIs over the call database as HTML, CSV or JSON."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from callwright.errors import CallwrightError
+
+FORMATS = ("html", "csv", "json")
+
+
+# Options are read as text and checked by reports.kpis.make_params, so that a typo
+# gets a CallwrightError naming the option rather than a framework traceback.
+def report(
+    start: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
+    end: str | None = typer.Option(None, "--to", help="Last day (included), YYYY-MM-DD."),
+    db_path: Path | None = typer.Option(None, "--db",
+                                        help="Database file (default $CALLWRIGHT_DB or callwright.db)."),
+    group_by: str = typer.Option("day", "--group-by",
+                                 help="day, week, queue, agent, team, flow, direction or campaign."),
+    fcr_window: str = typer.Option("7d", "--fcr-window", help="Repeat-contact window for FCR, e.g. 7d."),
+    sl: str = typer.Option("80/20", "--sl", help="Service-level target PERCENT/SECONDS, e.g. 80/20."),
+    short_abandon: str = typer.Option("5s", "--short-abandon",
+                                      help="Abandons quicker than this are left out, e.g. 5s (0 keeps all)."),
+    sl_abandons: bool = typer.Option(True, "--sl-abandons/--sl-answered-only",
+                                     help="Whether abandoned calls count against the service level."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File to write, e.g. report.html."),
+    fmt: str | None = typer.Option(None, "--format", help="html, csv or json (default: from -o's suffix)."),
+) -> None:
+    """Write the KPI report for a date range and print where it is."""
+    if start is None or end is None:
+        raise CallwrightError("--from and --to are required",
+                              hint="e.g. callwright report --from 2026-11-01 --to 2026-11-30 -o report.html")
+    from callwright.reports import export, html
+    from callwright.reports.kpis import build_report, make_params
+    from callwright.store.db import default_path, open_db
+
+    params = make_params(start, end, group_by=group_by, fcr_window=fcr_window, sl=sl,
+                         short_abandon=short_abandon, sl_abandons_count=sl_abandons)
+    kind = (fmt or (output.suffix.lstrip(".").lower() if output else "html") or "html").lower()
+    if kind not in FORMATS:
+        raise CallwrightError(f"--format: unknown format {kind!r}", hint="use html, csv or json")
+    out = output or Path(f"report.{kind}")
+    path = Path(db_path) if db_path is not None else default_path()
+    if not path.exists():
+        raise CallwrightError(f"no database at {path}", hint="give --db FILE, or run calls or the demo first")
+    result = build_report(open_db(path), params)
+    text = {"html": html.render, "csv": export.to_csv, "json": export.to_json}[kind](result)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise CallwrightError(f"cannot write {out}: {err.strerror or err}") from None
+    typer.echo(f"wrote {out.resolve()}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app (none yet)."""
+    """Add `callwright report` to the root app."""
+    app.command("report")(report)
