@@ -83,3 +83,13 @@ def test_ivr_waterfall_per_state(db):
     b = funnel[("acme", "billing-queue")]
     assert (b.entered, b.transfer, b.ended) == (1, 1, 1)
     assert set(funnel) == {("acme", s) for s in ("welcome", "menu", "goodbye", "billing-queue")}
+
+
+def test_waterfall_summary_matches_a_recount(db):
+    from callwright.store.schema import rebuild_waterfall
+
+    before = list(db.query("select * from ivr_state_daily order by day, flow, state"))
+    rebuild_waterfall(db)
+    assert list(db.query("select * from ivr_state_daily order by day, flow, state")) == before
+    # c7's welcome is on 2026-10-31: in the table, outside the November range
+    assert ("2026-10-31", "acme", "welcome") in {(r["day"], r["flow"], r["state"]) for r in before}

@@ -88,7 +88,7 @@ def fcr_repeat(db: sqlite_utils.Database, group: str, start: str, end: str,
           select {_group(group)} as grp,
             (select min(n.started_at) from calls n
               where coalesce(n.customer, n.caller_id) = coalesce(c.customer, c.caller_id)
-                and n.started_at > c.started_at and n.direction = 'inbound') as next_at,
+                and n.direction = 'inbound' and n.started_at > c.started_at) as next_at,
             c.started_at
           from calls c
           where {_RANGE} and c.direction = 'inbound' and coalesce(c.customer, c.caller_id) is not null
@@ -259,20 +259,18 @@ def sentiment(db: sqlite_utils.Database, group: str, start: str, end: str) -> li
 
 def waterfall(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
     """Per IVR flow and state: entries, no-inputs, no-matches, transfers, caller hang-ups
-    and calls that ended there (inbound and outbound IVR calls)."""
-    return _rows(db, f"""
-        select c.flow, e.state,
-          sum(e.kind = 'state_enter') as entered,
-          sum(e.kind = 'no_input') as no_input,
-          sum(e.kind = 'no_match') as no_match,
-          sum(e.kind = 'transfer') as transfer,
-          sum(e.kind = 'hangup') as hangup,
-          sum(e.kind = 'call_end') as ended
-        from calls c join call_events e on e.call_id = c.id
-        where {_RANGE} and c.flow is not null and e.state is not null
-          and e.kind in ('state_enter', 'no_input', 'no_match', 'transfer', 'hangup', 'call_end')
-        group by c.flow, e.state
-        order by c.flow, entered desc, e.state
+    and calls that ended there (inbound and outbound IVR calls), by the calls' start day.
+
+    Read from `ivr_state_daily`, which a trigger keeps as events are logged
+    (store.schema), so the cost does not grow with the number of events."""
+    return _rows(db, """
+        select flow, state, sum(entered) as entered, sum(no_input) as no_input,
+          sum(no_match) as no_match, sum(transfer) as transfer, sum(hangup) as hangup,
+          sum(ended) as ended
+        from ivr_state_daily
+        where day >= :start and day < :end
+        group by flow, state
+        order by flow, entered desc, state
     """, {"start": start, "end": end})
 
 
@@ -300,8 +298,8 @@ def agent_outcomes(db: sqlite_utils.Database, start: str, end: str,
                    / count(*) as fcr_repeat, count(*) as contacts
                 from (select a.agent, a.started_at,
                         (select min(n.started_at) from calls n
-                          where coalesce(n.customer, n.caller_id) = a.who and n.started_at > a.started_at
-                            and n.direction = 'inbound') as next_at
+                          where coalesce(n.customer, n.caller_id) = a.who and n.direction = 'inbound'
+                            and n.started_at > a.started_at) as next_at
                       from agent_calls a where a.who is not null)
                 group by agent)
         select a.agent, max(a_team.team) as team, count(*) as calls, qa.qa_score, qa.qa_n, sv.csat, sv.csat_n,

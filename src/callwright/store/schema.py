@@ -40,10 +40,48 @@ _REPORT_INDEXES = (
     "create index if not exists idx_calls_day_direction on calls "
     "(started_at, direction, flow, outcome, queue, agent, team, campaign)",
     # repeat-contact FCR: the next call of the same customer
-    "create index if not exists idx_calls_customer on calls "
-    "(coalesce(customer, caller_id), started_at)",
-    "create index if not exists idx_call_events_waterfall on call_events (call_id, kind, state)",
+    "create index if not exists idx_calls_next_contact on calls "
+    "(coalesce(customer, caller_id), direction, started_at)",
 )
+
+# The IVR waterfall, kept per day as events are logged: a report over a million calls
+# would otherwise join millions of events to their calls. The call log only appends
+# events, so counting at insert time is exact.
+_WATERFALL_KINDS = ("state_enter", "no_input", "no_match", "transfer", "hangup", "call_end")
+_WATERFALL_COLUMNS = ("entered", "no_input", "no_match", "transfer", "hangup", "ended")
+IVR_STATE_DAILY = f"""
+create table if not exists ivr_state_daily (
+  day text not null, flow text not null, state text not null,
+  {", ".join(f"{c} integer not null default 0" for c in _WATERFALL_COLUMNS)},
+  primary key (day, flow, state))
+"""
+_COUNTS = ", ".join(f"e.kind = '{k}'" for k in _WATERFALL_KINDS)
+_SUMS = ", ".join(f"sum(e.kind = '{k}')" for k in _WATERFALL_KINDS)
+_ADD = ", ".join(f"{c} = {c} + excluded.{c}" for c in _WATERFALL_COLUMNS)
+_KINDS = ", ".join(f"'{k}'" for k in _WATERFALL_KINDS)
+WATERFALL_TRIGGER = f"""
+create trigger if not exists call_events_waterfall after insert on call_events
+when new.state is not null and new.kind in ({_KINDS})
+begin
+  insert into ivr_state_daily (day, flow, state, {", ".join(_WATERFALL_COLUMNS)})
+  select substr(c.started_at, 1, 10), c.flow, e.state, {_COUNTS}
+  from calls c, (select new.kind as kind, new.state as state) e
+  where c.id = new.call_id and c.flow is not null
+  on conflict (day, flow, state) do update set {_ADD};
+end
+"""
+
+
+def rebuild_waterfall(db: sqlite_utils.Database) -> None:
+    """Recount `ivr_state_daily` from every logged event (after a bulk load, or to repair)."""
+    with db.atomic():
+        db.execute("delete from ivr_state_daily")
+        db.execute(f"""
+            insert into ivr_state_daily (day, flow, state, {", ".join(_WATERFALL_COLUMNS)})
+            select substr(c.started_at, 1, 10), c.flow, e.state, {_SUMS}
+            from call_events e join calls c on c.id = e.call_id
+            where c.flow is not null and e.state is not null and e.kind in ({_KINDS})
+            group by 1, 2, 3""")
 
 
 def ensure(db: sqlite_utils.Database) -> None:
@@ -71,3 +109,7 @@ def ensure(db: sqlite_utils.Database) -> None:
         db["dials"].create_index(["dialed_at"], if_not_exists=True)
     for sql in _REPORT_INDEXES:
         db.execute(sql)
+    if "ivr_state_daily" not in names:
+        db.execute(IVR_STATE_DAILY)
+        db.execute(WATERFALL_TRIGGER)
+        rebuild_waterfall(db)  # a database from before the table existed

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import sqlite_utils
 
+from callwright.store import schema
+
 COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": ("id", "flow", "direction", "channel", "caller_id", "started_at", "ended_at", "duration_s",
               "outcome", "queue", "disposition", "last_state", "agent", "team", "customer", "campaign",
@@ -45,6 +47,7 @@ def bulk_load(db: sqlite_utils.Database, batches: Iterable[Batch]) -> dict[str, 
         f"({', '.join('?' * len(COLUMNS))})", list(COLUMNS)).fetchall()]
     counts = dict.fromkeys(COLUMNS, 0)
     db.execute("pragma synchronous = off")
+    db.execute("drop trigger if exists call_events_waterfall")  # recounted once at the end
     try:
         for name in names:
             db.execute(f"drop index if exists [{name}]")
@@ -60,6 +63,8 @@ def bulk_load(db: sqlite_utils.Database, batches: Iterable[Batch]) -> dict[str, 
         for sql in index_sql:
             db.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
                        if "IF NOT EXISTS" not in sql.upper() else sql)
+        schema.rebuild_waterfall(db)
+        db.execute(schema.WATERFALL_TRIGGER)
         db.execute("analyze")
         db.execute("pragma synchronous = normal")
     return counts
