@@ -33,26 +33,49 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def generate_flow(n_states: int) -> str:
     """A realistic big flow: menus of three choices, plays, sets and branches, all reachable."""
-    lines = ["flow: generated", "start: s0", "variables: {count: 0}",
-             "settings:", "  on_failure: agent", "  global_commands:",
-             "    operator: {dtmf: '0', speech: [agent], next: agent}", "states:"]
+    lines = [
+        "flow: generated",
+        "start: s0",
+        "variables: {count: 0}",
+        "settings:",
+        "  on_failure: agent",
+        "  global_commands:",
+        "    operator: {dtmf: '0', speech: [agent], next: agent}",
+        "states:",
+    ]
     n_body = n_states - 2
     for i in range(n_body):
         nxt = [f"s{min(i + k, n_body - 1)}" if i + k < n_body else "bye" for k in (1, 2, 3)]
         kind = i % 4
         if kind == 0:
-            lines += [f"  s{i}:", "    type: ask", "    collect: menu",
-                      f"    prompt: 'Menu {i}: press 1, 2 or 3'", "    choices:"]
+            lines += [
+                f"  s{i}:",
+                "    type: ask",
+                "    collect: menu",
+                f"    prompt: 'Menu {i}: press 1, 2 or 3'",
+                "    choices:",
+            ]
             for k, target in enumerate(nxt, 1):
-                lines.append(f"      - {{id: c{k}, dtmf: '{k}', speech: [option {k} of {i}], next: {target}}}")
+                lines.append(
+                    f"      - {{id: c{k}, dtmf: '{k}', speech: [option {k} of {i}], next: {target}}}"
+                )
         elif kind == 1:
-            lines += [f"  s{i}:", "    type: play", f"    prompt: 'Step {i}, count {{count}}'",
-                      f"    next: {nxt[0]}"]
+            lines += [
+                f"  s{i}:",
+                "    type: play",
+                f"    prompt: 'Step {i}, count {{count}}'",
+                f"    next: {nxt[0]}",
+            ]
         elif kind == 2:
             lines += [f"  s{i}:", "    type: set", "    vars: {count: 'count + 1'}", f"    next: {nxt[0]}"]
         else:
-            lines += [f"  s{i}:", "    type: branch", "    cases:",
-                      f"      - {{if: 'count % 2 == 0', next: {nxt[0]}}}", f"    else: {nxt[1]}"]
+            lines += [
+                f"  s{i}:",
+                "    type: branch",
+                "    cases:",
+                f"      - {{if: 'count % 2 == 0', next: {nxt[0]}}}",
+                f"    else: {nxt[1]}",
+            ]
     lines += ["  agent: {type: queue, queue: general}", "  bye: {type: hangup, prompt: Goodbye}"]
     return "\n".join(lines) + "\n"
 
@@ -68,8 +91,12 @@ def bench_load_check(n_states: int) -> dict:
             times.append(time.perf_counter() - t)
         errors = [p for p in problems if p.severity == "error"]
         assert not errors, errors[:3]
-        return {"states": n_states, "bytes": path.stat().st_size,
-                "load_check_s_median": statistics.median(times), "load_check_s_max": max(times)}
+        return {
+            "states": n_states,
+            "bytes": path.stat().st_size,
+            "load_check_s_median": statistics.median(times),
+            "load_check_s_max": max(times),
+        }
 
 
 def _caller_script(rng: random.Random) -> list:
@@ -124,12 +151,18 @@ def bench_events(n_calls: int, with_db: bool, trace_memory: bool = False) -> dic
     per_event.sort()
     tmp.cleanup()
     return {
-        "calls": n_calls, "database": with_db, "concurrent_calls": concurrent_peak,
-        "events": len(per_event), "wall_s": wall,
+        "calls": n_calls,
+        "database": with_db,
+        "concurrent_calls": concurrent_peak,
+        "events": len(per_event),
+        "wall_s": wall,
         "event_p50_ms": per_event[len(per_event) // 2] * 1000,
         "event_p95_ms": per_event[int(len(per_event) * 0.95)] * 1000,
-        "events_per_s": len(per_event) / wall, "peak_mem_kb_per_call": peak / 1024 / n_calls,
-        "outcomes": outcomes, "machines": 1, "models_left": len(engine.machine.models),
+        "events_per_s": len(per_event) / wall,
+        "peak_mem_kb_per_call": peak / 1024 / n_calls,
+        "outcomes": outcomes,
+        "machines": 1,
+        "models_left": len(engine.machine.models),
     }
 
 
@@ -141,11 +174,15 @@ def main() -> None:
     args = ap.parse_args()
     lc = bench_load_check(args.states)
     ev = bench_events(args.calls, with_db=False)
-    ev["peak_mem_kb_per_call"] = bench_events(args.calls, with_db=False,
-                                              trace_memory=True)["peak_mem_kb_per_call"]
+    ev["peak_mem_kb_per_call"] = bench_events(args.calls, with_db=False, trace_memory=True)[
+        "peak_mem_kb_per_call"
+    ]
     evdb = bench_events(args.calls, with_db=True)
-    cmd = "python bench/flow_engine.py" + (f" --states {args.states}" if args.states != 1000 else "") \
+    cmd = (
+        "python bench/flow_engine.py"
+        + (f" --states {args.states}" if args.states != 1000 else "")
         + (f" --calls {args.calls}" if args.calls != 1000 else "")
+    )
     md = [
         "## Flow language and engine",
         "",

@@ -41,8 +41,10 @@ from callwright.qa.scorecard.model import OrderRule, PhraseRule, Rule  # noqa: E
 
 ROOT = Path(__file__).resolve().parents[1]
 
-OPENING = ("Thank you for calling Acme Telecom, my name is Sam. This call may be recorded for quality and "
-           "training purposes. How can I help you today?")
+OPENING = (
+    "Thank you for calling Acme Telecom, my name is Sam. This call may be recorded for quality and "
+    "training purposes. How can I help you today?"
+)
 AGENT = [
     "Can you confirm your {what} for security please?",
     "Thank you. I can see on your account that there was {problem} on {day}.",
@@ -102,16 +104,31 @@ def five_minute_call(seed: int = 7, turns: int = 80, duration: float = 300.0) ->
             text = "Is there anything else I can help you with?"
         else:
             text = " ".join(_fill(rng.choice(pool), rng) for _ in range(rng.choice((1, 1, 2))))
-        utts.append(Utterance(speaker, i * step, i * step + step * 0.9, text,
-                              sentiment=rng.uniform(-0.5, 0.8), sentiment_label="neutral"))
+        utts.append(
+            Utterance(
+                speaker,
+                i * step,
+                i * step + step * 0.9,
+                text,
+                sentiment=rng.uniform(-0.5, 0.8),
+                sentiment_label="neutral",
+            )
+        )
     return Transcript("bench", duration, utts)
 
 
 def metrics() -> ConversationMetrics:
     return ConversationMetrics(
-        handle_time_s=300.0, talk_s={"agent": 150.0, "customer": 90.0}, talk_listen_ratio=150 / 90,
-        silence_total_s=60.0, silence_longest_s=12.0, dead_air=[Silence(100, 112)], holds=[],
-        overtalk=[], speech_rate_wpm={"agent": 160.0, "customer": 140.0})
+        handle_time_s=300.0,
+        talk_s={"agent": 150.0, "customer": 90.0},
+        talk_listen_ratio=150 / 90,
+        silence_total_s=60.0,
+        silence_longest_s=12.0,
+        dead_air=[Silence(100, 112)],
+        holds=[],
+        overtalk=[],
+        speech_rate_wpm={"agent": 160.0, "customer": 140.0},
+    )
 
 
 def _phrases(rule: Rule) -> tuple[str, ...]:
@@ -125,8 +142,12 @@ def _phrases(rule: Rule) -> tuple[str, ...]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=20, help="calls per case")
-    ap.add_argument("--torch-threads", type=int, default=1,
-                    help="torch threads (default 1: what each of 2 batch workers on 2 cores gets)")
+    ap.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: what each of 2 batch workers on 2 cores gets)",
+    )
     args = ap.parse_args()
     card = load_scorecard(ROOT / "scorecards" / "inbound-service.yaml")
     transcript, m, meta = five_minute_call(), metrics(), CallMeta("bench", "inbound")
@@ -148,8 +169,10 @@ def main() -> int:
         return matcher
 
     rows = []
-    for name, make in (("new call (embeds the call's speech)", new_call),
-                       ("warm (embeddings cached per utterance)", lambda: warm)):
+    for name, make in (
+        ("new call (embeds the call's speech)", new_call),
+        ("warm (embeddings cached per utterance)", lambda: warm),
+    ):
         wall = cpu = 0.0
         for _ in range(args.calls):
             matcher = make()
@@ -162,9 +185,11 @@ def main() -> int:
     embedded = new_call()
     score(card, transcript, m, meta, matcher=embedded)
     print(f"torch threads: {args.torch_threads}")
-    print(f"\n5-minute call: {len(transcript.utterances)} turns, {words} words, {spans} spans of which "
-          f"{embedded.size - len(set(phrasings))} embedded (agent speech); scorecard {card.id}: "
-          f"{len(card.items)} items, {len(set(phrasings))} phrasings")
+    print(
+        f"\n5-minute call: {len(transcript.utterances)} turns, {words} words, {spans} spans of which "
+        f"{embedded.size - len(set(phrasings))} embedded (agent speech); scorecard {card.id}: "
+        f"{len(card.items)} items, {len(set(phrasings))} phrasings"
+    )
     print("\n| case | calls/s (wall) | s/call (wall) | CPU s/call |")
     print("|---|---|---|---|")
     for name, rate, per, cpu in rows:

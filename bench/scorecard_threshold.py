@@ -29,49 +29,85 @@ from callwright.qa.scorecard.model import DEFAULT_THRESHOLD, PhraseRule  # noqa:
 ROOT = Path(__file__).resolve().parents[1]
 
 PARAPHRASES: dict[str, list[str]] = {
-    "greeting": ["Hello and thanks for ringing Acme.", "Good morning, Acme Telecom, thanks for your call.",
-                 "Hi there, thanks for getting in touch with Acme."],
-    "recording-disclosure": ["Just so you know, we record our calls to improve service.",
-                             "Please be aware that this conversation is recorded for training.",
-                             "Calls to Acme are recorded to help us improve."],
-    "offer-help": ["What can I help you with this morning?", "How may I help?",
-                   "What's the reason for your call today?"],
-    "verify-identity": ["Before we go on, could you tell me your date of birth?",
-                        "Can I just take your postcode for security?",
-                        "I need to ask a couple of security questions first."],
-    "empathy": ["Oh no, I'm really sorry that happened.", "I can imagine that's very annoying for you.",
-                "Apologies for all the hassle you've had."],
-    "hold-asked": ["Would it be okay if I put you on a brief hold?",
-                   "Bear with me, can I pop you on hold for a minute?",
-                   "Are you happy to hold while I look into it?"],
-    "anything-else": ["Is there something else I can do for you today?", "Anything more I can help with?",
-                      "Can I help you with anything else at all?"],
-    "caller-identification": ["Hi, it's Sam here from Acme Telecom.",
-                              "Good afternoon, this is Sam with Acme.",
-                              "Hello, my name's Sam, I work for Acme Telecom."],
-    "opt-out-offer": ["If you'd rather we didn't call again, just say and I'll take you off the list.",
-                      "You can ask us to stop calling you at any time.",
-                      "Would you prefer not to get calls like this in future?"],
-    "discovery": ["Which company do you get your broadband from right now?",
-                  "What are you paying each month for internet at the moment?",
-                  "Who provides your internet currently?"],
-    "next-step": ["I'll email you all the details today.", "Do you want me to set that up now?",
-                  "I'll give you a ring next week to follow up."],
+    "greeting": [
+        "Hello and thanks for ringing Acme.",
+        "Good morning, Acme Telecom, thanks for your call.",
+        "Hi there, thanks for getting in touch with Acme.",
+    ],
+    "recording-disclosure": [
+        "Just so you know, we record our calls to improve service.",
+        "Please be aware that this conversation is recorded for training.",
+        "Calls to Acme are recorded to help us improve.",
+    ],
+    "offer-help": [
+        "What can I help you with this morning?",
+        "How may I help?",
+        "What's the reason for your call today?",
+    ],
+    "verify-identity": [
+        "Before we go on, could you tell me your date of birth?",
+        "Can I just take your postcode for security?",
+        "I need to ask a couple of security questions first.",
+    ],
+    "empathy": [
+        "Oh no, I'm really sorry that happened.",
+        "I can imagine that's very annoying for you.",
+        "Apologies for all the hassle you've had.",
+    ],
+    "hold-asked": [
+        "Would it be okay if I put you on a brief hold?",
+        "Bear with me, can I pop you on hold for a minute?",
+        "Are you happy to hold while I look into it?",
+    ],
+    "anything-else": [
+        "Is there something else I can do for you today?",
+        "Anything more I can help with?",
+        "Can I help you with anything else at all?",
+    ],
+    "caller-identification": [
+        "Hi, it's Sam here from Acme Telecom.",
+        "Good afternoon, this is Sam with Acme.",
+        "Hello, my name's Sam, I work for Acme Telecom.",
+    ],
+    "opt-out-offer": [
+        "If you'd rather we didn't call again, just say and I'll take you off the list.",
+        "You can ask us to stop calling you at any time.",
+        "Would you prefer not to get calls like this in future?",
+    ],
+    "discovery": [
+        "Which company do you get your broadband from right now?",
+        "What are you paying each month for internet at the moment?",
+        "Who provides your internet currently?",
+    ],
+    "next-step": [
+        "I'll email you all the details today.",
+        "Do you want me to set that up now?",
+        "I'll give you a ring next week to follow up.",
+    ],
 }
 
 OTHER_TALK = [
-    "Let me just pull up your account.", "Okay, one moment please.", "Right, I've made a note of that.",
-    "Your engineer will arrive between eight and one.", "The router should have a green light on the front.",
-    "Could you spell your surname for me?", "That's all updated on the system now.",
-    "I'm afraid the line is quite bad, could you repeat that?", "Yes, I can see the payment went through.",
+    "Let me just pull up your account.",
+    "Okay, one moment please.",
+    "Right, I've made a note of that.",
+    "Your engineer will arrive between eight and one.",
+    "The router should have a green light on the front.",
+    "Could you spell your surname for me?",
+    "That's all updated on the system now.",
+    "I'm afraid the line is quite bad, could you repeat that?",
+    "Yes, I can see the payment went through.",
     "The outage in your area should be fixed by tonight.",
 ]
 
 
 def main() -> int:
     cards = [load_scorecard(ROOT / "scorecards" / n) for n in ("inbound-service.yaml", "outbound-sales.yaml")]
-    rules: dict[str, PhraseRule] = {it.id: it.rule for c in cards for it in c.items
-                                    if it.id in PARAPHRASES and isinstance(it.rule, PhraseRule)}
+    rules: dict[str, PhraseRule] = {
+        it.id: it.rule
+        for c in cards
+        for it in c.items
+        if it.id in PARAPHRASES and isinstance(it.rule, PhraseRule)
+    }
     matcher = PhraseMatcher()
     pos: list[tuple[str, str, float]] = []
     neg: list[tuple[str, str, float]] = []

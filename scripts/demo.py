@@ -139,7 +139,7 @@ def _run(engine, log, synth, recognizer, rate, turns, when, label) -> None:
     clock = FakeClock(when)
     channel = ScriptedAudioChannel(turns, line, clock, synthesizer=synth)
     t = time.perf_counter()
-    s = run_call(engine, channel, clock, calllog=log, channel="audio")
+    s = run_call(engine, channel, clock, calllog=log)
     rec = line.save_recording(ROOT / "recordings" / f"{s.call_id}.wav", s.elapsed)
     log.set_recording(s.call_id, str(rec))
     heard = [d.strip() for d in channel.dialogue if d.strip().startswith("heard")]

@@ -102,7 +102,8 @@ def test_yes_no_over_a_noisy_phone_line(whisper, speak) -> None:
 
 def test_out_of_set_speech_is_not_forced_into_a_choice(whisper, speak) -> None:
     result = recognise(whisper, call_audio(speak, "I would like to order a pizza", "en-us"), MENU_PHRASES)
-    assert "pizza" in result.text.lower()
+    # The words are kept (tiny.en hears "pizza" as "piece" over this line), not snapped to a menu item.
+    assert "order" in result.text.lower()
     assert match_choice(result.text, MENU) is None
 
 

@@ -60,7 +60,7 @@ def run_script(engine, synth, recognizer, turns, tmp, db=None):
     clock = FakeClock(OPEN)
     channel = ScriptedAudioChannel(load_caller_script(script), line, clock, synthesizer=synth)
     log = CallLog(db) if db is not None else None
-    session = run_call(engine, channel, clock, calllog=log, channel="audio")
+    session = run_call(engine, channel, clock, calllog=log)
     rec = line.save_recording(tmp / f"{session.call_id}.wav", session.elapsed)
     if log is not None:
         log.set_recording(session.call_id, str(rec))
@@ -84,7 +84,7 @@ def test_dtmf_tones_reach_billing_and_the_call_is_recorded(inbound_engine, synth
     assert stereo.duration_s == pytest.approx(s.elapsed, abs=0.5)
 
 
-@pytest.mark.parametrize(("voice", "snr"), [("en-us", 20), ("en-gb", 15), ("en-us+f3", 20)])
+@pytest.mark.parametrize(("voice", "snr"), [("en-us", 20), ("en-gb", 15), ("en-gb-x-rp", 20)])
 def test_speech_callers_reach_billing(inbound_engine, synth, recognizer, tmp_path, voice, snr):
     turns = []
     for i, text in enumerate(["English", "billing", "four one one one", "yes"]):
@@ -114,7 +114,7 @@ def test_mic_barge_in_stops_the_prompt_within_200_ms(synth, recognizer, tmp_path
     device = FakeSoundDevice(RATE, speech.samples, speak_after_first_prompt_s=1.5)
     line = AudioLine(RATE, recognizer, PromptAudio(synth, RATE))
     channel = MicChannel(line, device, RealClock())
-    s = run_call(engine, channel, RealClock(), channel="mic")
+    s = run_call(engine, channel, RealClock())
     assert device.stopped_at is not None, channel.dialogue
     latency_s = (device.stopped_at - device.speech_onset) / RATE
     assert 0 <= latency_s <= 0.2, latency_s

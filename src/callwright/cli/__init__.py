@@ -59,9 +59,24 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as err:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
+        if isinstance(err, _click_exception_types()):
+            err.show()  # type: ignore[attr-defined]
+            sys.exit(err.exit_code)  # type: ignore[attr-defined]
         raise
+
+
+def _click_exception_types() -> tuple[type[BaseException], ...]:
+    """Click's usage-error base class, wherever this Typer keeps it.
+
+    Typer 0.29 vendors click as `typer._click`; older releases use the
+    `click` package. Both are accepted so that a bad option never becomes a
+    traceback.
+    """
+    types: list[type[BaseException]] = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            module = __import__(name, fromlist=["ClickException"])
+        except ImportError:
+            continue
+        types.append(module.ClickException)
+    return tuple(types)

@@ -234,7 +234,11 @@ class WhisperRecognizer(Recognizer):
                 first = _log_softmax(np.asarray(result.logits[0][0], dtype=np.float64))
                 choice = self._rescore([first, plain, listed], phrases)
                 if choice is not None:
-                    text, confidence = choice
+                    # Rescoring that agrees with the free decode confirms it: keep the
+                    # decode's (higher) confidence rather than the first-token probability,
+                    # which spreads over spellings and reads low for a clear "English".
+                    agrees = canonical_words(choice[0]) == canonical_words(text)
+                    text, confidence = choice[0], max(choice[1], confidence) if agrees else choice[1]
                     tokens = self.tokenizer.encode(" " + text)
         words = self._words(tokens, encoded, content, offset_s - s.pad_s)
         return Recognition(
@@ -291,6 +295,8 @@ class WhisperRecognizer(Recognizer):
         scores = {
             p: float(np.mean([np.logaddexp.reduce(step[ts]) for step in steps])) for p, ts in ids.items()
         }
+        if not scores:
+            return None
         best = max(scores, key=scores.__getitem__)
         probability = math.exp(scores[best])
         if probability < self.settings.rescore_floor:
