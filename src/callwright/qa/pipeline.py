@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callwright.qa import ingest
-from callwright.qa.metrics import TURN_GAP_S, metrics_from_audio
+from callwright.qa.metrics import TURN_GAP_S, conversation_metrics, merge, track_activity
 from callwright.qa.model import CallMeta, Evidence, Role, ScoreResult, Transcript, Utterance, Word
 from callwright.qa.redaction import RedactedWord, TimeRange, mute_ranges, redact_conversation
 from callwright.qa.scorecard import Scorecard, score
@@ -143,7 +143,13 @@ class _Segment:
 
 
 def transcribe_tracks(call: ingest.IngestedCall, recognizer: Recognizer) -> dict[Role, list[_Segment]]:
-    """Whole-call recognition of each speaker's track: the recogniser's segments with word times."""
+    """Whole-call recognition of each speaker's track: the recogniser's segments with word times.
+
+    Cutting the track into pieces at our own voice activity's pauses was tried
+    (so that no turn straddles a Whisper window): on the sample calls it lost the
+    first words of many pieces and did not score better, so each track goes to
+    the recogniser whole, as its whole-file mode intends.
+    """
     out: dict[Role, list[_Segment]] = {}
     for role, track in call.tracks.items():
         segments = []
@@ -359,6 +365,8 @@ def score_path(
     else:
         call = ingest.load_call(p, meta)
         notes = call.notes
+        activity = {role: track_activity(track) for role, track in call.tracks.items()}
+        speech = {role: spans for role, (spans, _) in activity.items()}
         a = time.perf_counter()
         segments = transcribe_tracks(call, engines.recognizer)
         asr_s = time.perf_counter() - a
@@ -371,7 +379,10 @@ def score_path(
         rid, channels, rate, source = call.recording_id, call.channels, call.rate, "recording"
     # From here on only redacted text exists.
     add_sentiment(transcript, engines.sentiment)
-    metrics = metrics_from_audio(call, transcript) if call is not None else None
+    metrics = None
+    if call is not None:  # as metrics_from_audio, reusing the voice activity found above
+        music = merge(m for _, spans in activity.values() for m in spans)
+        metrics = conversation_metrics(speech, call.duration_s, transcript, music=music)
     result = score_transcript(card, transcript, metrics, meta, engines.matcher)
     scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)
     redacted_audio = None

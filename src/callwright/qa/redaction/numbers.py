@@ -31,7 +31,7 @@ TENS = {
 # "oh" means zero only next to other digits ("five oh one"), not in "oh I see".
 ZERO_LETTERS = {"oh", "o", "nought", "naught"}
 # Recogniser homophones of digits; they count only beside a real number.
-HOMOPHONES = {"to": 2, "too": 2, "for": 4, "won": 1, "ate": 8}
+HOMOPHONES = {"to": 2, "too": 2, "for": 4, "won": 1, "ate": 8, "so": 0}
 REPEATS = {"double": 2, "triple": 3, "treble": 3}
 
 CURRENCY_SYMBOLS = {"$", "£", "€", "¥"}

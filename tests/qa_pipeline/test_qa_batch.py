@@ -1,0 +1,184 @@
+"""`score_batch` and `callwright qa score`: idempotent, resumable after kill -9, and a broken file is
+recorded with its reason while the batch goes on. Most inputs here are imported transcripts (the
+whole pipeline except the ASR), so the batch mechanics are tested in seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from callwright.errors import DataError
+from callwright.qa.batch import score_batch
+from conftest import CARDS, ROOT
+
+TRANSCRIPT = {
+    "direction": "inbound",
+    "duration_s": 40.0,
+    "segments": [
+        {"speaker": "agent", "start": 0.5, "end": 6.0,
+         "text": "Thank you for calling Acme, my name is Sam. This call may be recorded for quality and "
+                 "training purposes. How can I help you today?"},
+        {"speaker": "customer", "start": 7.0, "end": 12.0,
+         "text": "I want to pay by card, the number is 4532 0151 1283 0366 and my social is 078-05-1120."},
+        {"speaker": "agent", "start": 13.0, "end": 18.0,
+         "text": "Thank you. Is there anything else I can help you with?"},
+        {"speaker": "customer", "start": 19.0, "end": 21.0, "text": "No, thanks."},
+        {"speaker": "agent", "start": 22.0, "end": 25.0, "text": "Thank you for calling, have a great day."},
+    ],
+}
+
+
+def write_transcripts(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = folder / f"call-{i:03d}.json"
+        p.write_text(json.dumps({**TRANSCRIPT, "call_id": f"call-{i:03d}"}))
+        paths.append(p)
+    return paths
+
+
+def write_broken(folder: Path) -> dict[str, Path]:
+    """The issue's bad inputs: empty (0 bytes), a WAV with no frames, a truncated WAV, not audio."""
+    from callwright.speech.audio import Audio, write_wav
+
+    folder.mkdir(parents=True, exist_ok=True)
+    import numpy as np
+
+    good = write_wav(folder / "whole.tmp.wav", Audio(np.zeros((8000, 2), np.int16), 8000))
+    data = good.read_bytes()
+    good.unlink()
+    files = {
+        "zero-length": folder / "zero-length.wav",
+        "no-frames": folder / "no-frames.wav",
+        "truncated": folder / "truncated.wav",
+        "not-audio": folder / "not-audio.wav",
+    }
+    files["zero-length"].write_bytes(b"")
+    write_wav(files["no-frames"], Audio(np.zeros((0, 2), np.int16), 8000))
+    files["truncated"].write_bytes(data[:30])
+    files["not-audio"].write_text("this is a text file, not a recording\n" * 20)
+    return files
+
+
+def card():
+    from callwright.qa.scorecard import load_scorecard
+
+    return load_scorecard(CARDS["inbound"])
+
+
+def test_broken_files_are_recorded_with_a_reason_and_the_batch_goes_on(tmp_path, engines):
+    broken = write_broken(tmp_path / "in")
+    good = write_transcripts(tmp_path / "in", 1)
+    db = tmp_path / "qa.db"
+    seen = []
+    s = score_batch([tmp_path / "in"], card(), db, progress=seen.append)
+    assert [c.path for c in s.of("scored")] == [str(good[0])]
+    errors = {Path(c.path).stem: c.reason for c in s.of("error")}
+    assert set(errors) == set(broken)
+    for name, reason in errors.items():
+        assert str(broken[name]) in reason and len(reason) > len(str(broken[name])) + 5, (name, reason)
+    con = sqlite3.connect(db)
+    stored = dict(con.execute("select path, error from qa_errors").fetchall())
+    assert {Path(p).stem for p in stored} == set(broken)
+    assert [p.done for p in seen] == list(range(1, 6)) and all(p.total == 5 for p in seen)
+    again = score_batch([tmp_path / "in"], card(), db)  # idempotent: the good call is skipped
+    assert len(again.of("skipped")) == 1 and len(again.of("error")) == 4 and not again.of("scored")
+
+
+def test_same_recording_under_two_names_is_scored_once_and_reviews_sit_beside_verdicts(tmp_path, engines):
+    from callwright.store import qa as store
+    from callwright.store.db import open_db
+
+    (p,) = write_transcripts(tmp_path / "a", 1)
+    copy = tmp_path / "b" / "renamed.json"
+    copy.parent.mkdir()
+    copy.write_bytes(p.read_bytes())
+    s = score_batch([p, copy], card(), tmp_path / "qa.db")
+    assert len(s.of("scored")) == 1 and len(s.of("skipped")) == 1
+    db = open_db(tmp_path / "qa.db")
+    store.add_review(db, "call-000", "thanks", "fail", "said too early", "ann")
+    view = store.call_view(db, "call-000")
+    auto = next(i for i in view["items"] if i["item_id"] == "thanks")
+    assert auto["verdict"] == "pass"  # the automatic verdict stays as it was
+    assert [(r["item_id"], r["verdict"], r["reviewer"]) for r in view["reviews"]] == [("thanks", "fail", "ann")]
+    assert store.calibration(db)[0]["auto_pass_human_fail"] == 1
+    texts = " ".join(u["text"] for u in view["utterances"])
+    assert "[CARD]" in texts and "[SSN]" in texts and "4532" not in texts and "1120" not in texts
+
+
+def test_a_missing_path_or_manifest_is_a_user_error(tmp_path):
+    with pytest.raises(DataError, match="nope"):
+        score_batch([tmp_path / "nope"], card(), tmp_path / "qa.db")
+    with pytest.raises(DataError, match="manifest"):
+        score_batch([tmp_path], card(), tmp_path / "qa.db", manifest=tmp_path / "m.csv")
+
+
+def _scores(db: Path) -> list[tuple[str, str]]:
+    try:
+        con = sqlite3.connect(db, timeout=10)
+        rows = con.execute("select recording_id, call_id from scores").fetchall()
+        con.close()
+        return rows
+    except sqlite3.OperationalError:  # not created yet
+        return []
+
+
+def _cli(*args: object) -> list[str]:
+    return [sys.executable, "-m", "callwright", "qa", "score", *map(str, args)]
+
+
+def _kill_after_first_then_rerun(inputs: Path, n: int, db: Path, workers: int, timeout_s: float) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
+    args = _cli(inputs, "--scorecard", CARDS["inbound"], "--db", db, "--workers", workers, "--json")
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not _scores(db):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no call was stored in time"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # kill -9 the batch and its workers
+        proc.wait()
+    stored = len(_scores(db))
+    assert 0 < stored < n, f"the kill must land mid-batch ({stored}/{n} stored)"
+    r = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s * 4)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["scored"] == n - stored and summary["skipped"] == stored and summary["errors"] == []
+    rows = _scores(db)
+    assert len(rows) == n and len({rid for rid, _ in rows}) == n and len({c for _, c in rows}) == n
+    con = sqlite3.connect(db)
+    per_call = con.execute("select call_id, count(*) from item_scores group by call_id").fetchall()
+    assert len(per_call) == n and len({k for _, k in per_call}) == 1  # every call has all its items once
+    assert con.execute("select count(*) from qa_errors").fetchone()[0] == 0
+
+
+def test_kill_9_mid_batch_then_rerun_scores_every_call_exactly_once(tmp_path):
+    n = 40
+    write_transcripts(tmp_path / "in", n)
+    _kill_after_first_then_rerun(tmp_path / "in", n, tmp_path / "qa.db", workers=2, timeout_s=120)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_batch_of_recordings_then_rerun(tmp_path, render_samples):
+    """The same from audio: the inbound sample calls, two workers."""
+    import shutil
+
+    paths = render_samples(["inbound-billing-ok", "inbound-no-disclosure", "inbound-late-disclosure",
+                            "inbound-card-payment", "inbound-angry-calms"])
+    (tmp_path / "in").mkdir()
+    for p in paths.values():
+        shutil.copy(p, tmp_path / "in")
+        shutil.copy(p.with_suffix(".json"), tmp_path / "in")
+    _kill_after_first_then_rerun(tmp_path / "in", len(paths), tmp_path / "qa.db", workers=2, timeout_s=300)

@@ -1,0 +1,223 @@
+"""The QA pipeline end to end from audio (real espeak-ng calls, faster-whisper tiny.en, MiniLM,
+SQLite), and its pure steps: whole-call redaction before utterances, turns, sentiment by quarter,
+the unknown-speaker treatment of mono calls."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pytest
+
+from callwright.qa.model import Transcript, Utterance, Word
+from callwright.qa.pipeline import (
+    MONO_NOTE,
+    for_unknown_speakers,
+    redact_segments,
+    segments_from_transcript,
+    sentiment_by_quarter,
+    turns_from_words,
+    utterances_from_segments,
+)
+from callwright.qa.redaction import RedactedWord
+from callwright.qa.scorecard import measures
+from conftest import ASR_MISSES, CARDS, DEFAULT_SAMPLES
+
+METRIC_SLACK_S = 1.0
+
+
+def mismatches(script, outcome) -> dict[str, tuple]:
+    """Where a scored call differs from its script's `expect` block: {what: (got, expected)}."""
+    exp = script.expect
+    result = outcome.scored.result
+    got = {r.item_id: r.verdict for r in result.items}
+    out = {f"item {k}": (got.get(k), v) for k, v in (exp.get("items") or {}).items() if got.get(k) != v}
+    if result.auto_failed != exp["auto_failed"]:
+        out["auto_failed"] = (result.auto_failed, exp["auto_failed"])
+    for name, want in (exp.get("metrics") or {}).items():
+        value = measures.measure(name, outcome.scored.metrics)
+        if value is None or abs(value - want) > METRIC_SLACK_S:
+            out[f"metric {name}"] = (value, want)
+    if "diarization" in exp and outcome.scored.transcript.diarization != exp["diarization"]:
+        out["diarization"] = (outcome.scored.transcript.diarization, exp["diarization"])
+    return out
+
+
+def text_values(db_path) -> list[tuple[str, str, str]]:
+    """(table, column, value) for every text value in every table, FTS shadow tables included."""
+    con = sqlite3.connect(db_path)
+    out = []
+    for (table,) in con.execute("select name from sqlite_master where type = 'table'"):
+        cur = con.execute(f'select * from "{table}"')
+        cols = [d[0] for d in cur.description]
+        for row in cur:
+            out.extend((table, c, v) for c, v in zip(cols, row, strict=True) if isinstance(v, str))
+    con.close()
+    return out
+
+
+# -- end to end from audio ----------------------------------------------------------------------------
+
+
+def compliance(script, result) -> dict[str, tuple]:
+    """The outcome that matters most: auto-failed or not, and the verdicts of the auto-fail items."""
+    got = {r.item_id: r.verdict for r in result.items}
+    auto_fail_items = {r.item_id for r in result.items if r.auto_fail} | {
+        k for k in (script.expect.get("items") or {}) if k in ("recording-disclosure", "caller-identification",
+                                                               "opt-out-offer")}
+    out = {k: (got.get(k), v) for k, v in (script.expect.get("items") or {}).items()
+           if k in auto_fail_items and got.get(k) != v}
+    if result.auto_failed != script.expect["auto_failed"]:
+        out["auto_failed"] = (result.auto_failed, script.expect["auto_failed"])
+    return out
+
+
+@pytest.mark.parametrize("name", [n for n in DEFAULT_SAMPLES if n not in ASR_MISSES])
+def test_sample_calls_keep_their_compliance_outcome_from_audio(scored_db, name):
+    _, samples = scored_db
+    s = samples[name]
+    assert compliance(s.script, s.outcome.scored.result) == {}
+
+
+@pytest.mark.slow
+def test_all_ten_sample_calls_from_audio_with_two_workers(tmp_path, render_samples, scripts, cards):
+    """Every sample through `score_batch` (two worker processes): the compliance outcome must hold
+    except where ASR_MISSES says the recogniser fails; the full `expect` comparison is printed."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from callwright.qa.batch import score_batch
+    from callwright.qa.model import ItemResult
+
+    paths = render_samples(list(scripts))
+    db = tmp_path / "qa.db"
+    for direction in ("inbound", "outbound"):
+        chosen = [p for n, p in paths.items() if scripts[n].meta.direction == direction]
+        s = score_batch(chosen, cards[direction], db, workers=2, engine="whisper")
+        assert not s.of("error") and len(s.of("scored")) == len(chosen)
+    con = sqlite3.connect(db)
+    wrong, unexpected_pass = {}, []
+    for name, script in scripts.items():
+        items = [ItemResult(i, "", "", v, 0, 0, bool(a)) for i, v, a in con.execute(
+            "select item_id, verdict, auto_fail from item_scores where call_id = ?", [name])]
+        (auto_failed,) = con.execute("select auto_failed from scores where call_id = ?", [name]).fetchone()
+        got = compliance(script, SimpleNamespace(items=items, auto_failed=bool(auto_failed)))
+        full = {k: v for k, v in ((i.item_id, i.verdict) for i in items)}
+        print(name, "compliance:", got or "as expected", "| items off:",
+              {k: (full.get(k), v) for k, v in (script.expect.get("items") or {}).items() if full.get(k) != v})
+        if got and name not in ASR_MISSES:
+            wrong[name] = got
+        if not got and name in ASR_MISSES:
+            unexpected_pass.append(name)
+    assert wrong == {}
+    assert unexpected_pass == [], "the recogniser got better: shrink ASR_MISSES"
+    assert set(CARDS) == {"inbound", "outbound"}
+
+
+def test_no_card_number_or_ssn_from_the_samples_reaches_the_database(scored_db, scripts):
+    db_path, samples = scored_db
+    secrets = {f"{sid}.{k}": re.sub(r"\D", "", v) for sid, s in scripts.items()
+               for k, v in (s.expect.get("never_stored") or {}).items() if k in ("card", "ssn")}
+    assert secrets and "inbound-card-payment" in samples
+    values = text_values(db_path)
+    assert any(t == "utterances" for t, _, _ in values)
+    leaks = [(t, c, name) for t, c, v in values for name, digits in secrets.items()
+             if digits in re.sub(r"\D", "", v)]
+    assert leaks == []
+    stored = " ".join(v for t, c, v in values if t == "utterances" and c == "text")
+    assert "[CARD]" in stored  # the card reading was found, not merely misheard
+
+
+def test_redacted_audio_copy_is_silent_where_the_card_was_read(scored_db):
+    from callwright.speech.audio import read_audio
+
+    _, samples = scored_db
+    o = samples["inbound-card-payment"].outcome
+    assert o.redacted_audio is not None and o.redacted_ranges
+    audio = read_audio(o.redacted_audio)
+    for r in o.redacted_ranges:
+        a, b = int(r.start * audio.rate), int(r.end * audio.rate)
+        assert not audio.samples[a:b].any()
+
+
+def test_every_utterance_has_sentiment_and_quarters_per_speaker(scored_db):
+    _, samples = scored_db
+    o = samples["inbound-card-payment"].outcome
+    utts = o.scored.transcript.utterances
+    assert utts and all(u.sentiment is not None and u.sentiment_label for u in utts)
+    assert set(o.sentiment_quarters) == {"agent", "customer"}
+    assert all(len(q) == 4 for q in o.sentiment_quarters.values())
+    assert {u.speaker for u in utts} == {"agent", "customer"}
+    assert o.scored.metrics is not None and o.scored.metrics.talk_s["agent"] > 10
+
+
+def test_mono_call_is_scored_with_speaker_unknown(scored_db):
+    _, samples = scored_db
+    o = samples["outbound-reminder-mono"].outcome
+    t = o.scored.transcript
+    assert t.diarization == "none" and {u.speaker for u in t.utterances} == {"unknown"}
+    ident = next(r for r in o.scored.result.items if r.item_id == "caller-identification")
+    assert any(e.note == MONO_NOTE for e in ident.evidence)
+
+
+# -- pure steps -------------------------------------------------------------------------------------------
+
+
+def _words(text: str, start: float, step: float = 0.4) -> list[Word]:
+    return [Word(w, start + i * step, start + i * step + 0.3) for i, w in enumerate(text.split())]
+
+
+def test_a_card_read_across_two_segments_is_redacted_before_utterances_exist():
+    imported = Transcript("c", 30.0, [
+        Utterance("agent", 0.0, 3.0, "please read me the long number on the card"),
+        Utterance("customer", 4.0, 7.0, "it is four five three two oh one five one"),
+        Utterance("customer", 8.0, 11.0, "one two eight three oh three six six"),
+    ], source="transcript")
+    segments = segments_from_transcript(imported)
+    groups, ranges = redact_segments(segments)
+    utts = utterances_from_segments(segments, groups, keep_words=False)
+    text = " ".join(u.text for u in utts)
+    assert "[CARD]" in text and not re.search(r"\b(one|two|three|five|six|eight)\b", text)
+    assert ranges and ranges[0].start >= 4.0
+
+
+def test_turns_split_at_pauses_and_when_the_other_side_speaks():
+    def rw(ws):
+        return [RedactedWord(w.word, w.start, w.end) for w in ws]
+
+    agent = rw(_words("hello there how can I help", 0.0) + _words("sure one moment", 6.0))
+    customer = rw(_words("hi", 2.6) + _words("I need help", 3.5))
+    utts = turns_from_words({"agent": agent, "customer": customer})
+    assert [(u.speaker, u.text) for u in utts] == [
+        ("agent", "hello there how can I help"), ("customer", "hi I need help"),
+        ("agent", "sure one moment")]
+    back_channel = turns_from_words({"agent": rw(_words("one two three four five six", 0.0)),
+                                     "customer": rw(_words("right", 1.12))})
+    assert [u.text for u in back_channel] == ["one two three", "right", "four five six"]
+
+
+def test_sentiment_by_quarter_averages_each_speakers_utterances():
+    t = Transcript("c", 100.0, [
+        Utterance("customer", 1, 5, "a", sentiment=-0.8), Utterance("customer", 10, 15, "b", sentiment=-0.4),
+        Utterance("agent", 30, 35, "c", sentiment=0.2), Utterance("customer", 90, 95, "d", sentiment=0.6),
+    ])
+    assert sentiment_by_quarter(t) == {"customer": [-0.6, None, None, 0.6], "agent": [None, 0.2, None, None]}
+
+
+def test_unknown_speaker_scorecard_opens_speaker_bound_phrase_rules(cards):
+    card = cards["outbound"]
+    opened = for_unknown_speakers(card)
+    assert opened.version == card.version
+    for it in opened.items:
+        rule = it.rule
+        if hasattr(rule, "speaker") and hasattr(rule, "phrases"):
+            assert rule.speaker == "any"
+
+
+def test_whisper_hearing_oh_as_so_inside_a_card_reading_is_still_redacted():
+    """Seen on the card-payment sample: "4, 5, 3, 2, so 1, 5, 1, 1, 2, 8, 3, so 3, 6, 6"."""
+    from callwright.qa.redaction import redact_text
+
+    heard = "please read me the long number on the card. Okay, it's in 4, 5, 3, 2, so 1, 5, 1, 1, 2, 8, 3, so 3, 6, 6."
+    assert redact_text(heard).text == "please read me the long number on the card. Okay, it's in [CARD]."
+    assert redact_text("so I paid 40 so 5 are left").text == "so I paid 40 so 5 are left"
