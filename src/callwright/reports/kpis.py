@@ -114,6 +114,7 @@ class InboundKpis:
     """Surveys (CSAT, DSAT, NPS, FCR by survey), FCR by repeat contact and IVR containment."""
 
     group: str | None
+    calls: int = 0
     csat_n: int = 0
     csat_top2: int = 0
     csat_bottom2: int = 0
@@ -298,23 +299,44 @@ _SENTIMENT = {"calls": "sentiment_calls", "start": "sentiment_start", "end": "se
               "change": "sentiment_change"}
 
 
-def inbound_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[InboundKpis]:
+def _split(cls: type, rows: list[dict[str, Any]], rename: dict[str, str] | None = None) -> dict[str, list]:
+    """Rows of several groupings (column `grouping`) -> one sorted list of `cls` per grouping."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by.setdefault(row["grouping"], []).append(row)
+    return {g: _merge(cls, [rs], rename) for g, rs in by.items()}
+
+
+def _inbound(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[InboundKpis]]:
     start, end = p.sql_range
-    return _merge(InboundKpis, [sql.survey(db, group, start, end),
-                                sql.fcr_repeat(db, group, start, end, p.fcr_window_days),
-                                sql.containment(db, group, start, end)])
+    rows = sql.survey(db, groups, start, end) + sql.inbound_calls(db, groups, start, end, p.fcr_window_days)
+    by: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by.setdefault(row["grouping"], []).append(row)
+    return {g: _merge(InboundKpis, [rs]) for g, rs in by.items()}
+
+
+def _queue(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[QueueKpis]]:
+    start, end = p.sql_range
+    return _split(QueueKpis, sql.queue(db, groups, start, end, threshold_s=p.sl_threshold_s,
+                                       short_abandon_s=p.short_abandon_s, abandons_count=p.sl_abandons_count))
+
+
+def _outbound(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[OutboundKpis]]:
+    start, end = p.sql_range
+    return _split(OutboundKpis, sql.outbound(db, groups, start, end))
+
+
+def inbound_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[InboundKpis]:
+    return _inbound(db, p, [group]).get(group, [])
 
 
 def queue_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[QueueKpis]:
-    start, end = p.sql_range
-    return _merge(QueueKpis, [sql.queue(db, group, start, end, threshold_s=p.sl_threshold_s,
-                                        short_abandon_s=p.short_abandon_s,
-                                        abandons_count=p.sl_abandons_count)])
+    return _queue(db, p, [group]).get(group, [])
 
 
 def outbound_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[OutboundKpis]:
-    start, end = p.sql_range
-    return _merge(OutboundKpis, [sql.outbound(db, group, start, end)])
+    return _outbound(db, p, [group]).get(group, [])
 
 
 def qa_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[QaKpis]:
@@ -323,18 +345,34 @@ def qa_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[QaKp
                   rename=_SENTIMENT)
 
 
-def agent_kpis(db: sqlite_utils.Database, p: ReportParams) -> list[AgentKpis]:
+def _agents(db: sqlite_utils.Database, p: ReportParams, inbound: list[InboundKpis], queues: list[QueueKpis],
+            qa: list[QaKpis]) -> list[AgentKpis]:
+    """Per agent: the agent groupings of the inbound, queue and QA families, and QA on inbound calls."""
     start, end = p.sql_range
-    rows = {r["agent"]: dict(r) for r in sql.agent_outcomes(db, start, end, p.fcr_window_days)}
-    for q in queue_kpis(db, p, "agent"):
+    rows: dict[str, dict[str, Any]] = {}
+    for i in inbound:
+        if i.group is not None:
+            rows.setdefault(i.group, {"agent": i.group}).update(
+                calls=i.calls, csat=i.csat, csat_n=i.csat_n, fcr_survey=i.fcr_survey, resolved_n=i.resolved_n,
+                fcr_repeat=i.fcr_repeat, contacts=i.contacts)
+    for q in queues:
         if q.group is not None:
             rows.setdefault(q.group, {"agent": q.group}).update(handled=q.handled, aht_s=q.aht_s)
-    for a in qa_kpis(db, p, "agent"):
+    for a in qa:
         if a.group is not None and a.group in rows:
             rows[a.group]["auto_fail_rate"] = a.auto_fail_rate
+    for r in sql.agent_qa(db, start, end):
+        rows.setdefault(r["agent"], {"agent": r["agent"]}).update(qa_score=r["qa_score"], qa_n=r["qa_n"])
+    for t in sql.agent_teams(db, start, end):
+        if t["agent"] in rows:
+            rows[t["agent"]]["team"] = t["team"]
     names = {f.name for f in fields(AgentKpis)}
     return [AgentKpis(**{k: v for k, v in rows[a].items() if k in names and v is not None})
             for a in sorted(rows)]
+
+
+def agent_kpis(db: sqlite_utils.Database, p: ReportParams) -> list[AgentKpis]:
+    return _agents(db, p, inbound_kpis(db, p, "agent"), queue_kpis(db, p, "agent"), qa_kpis(db, p, "agent"))
 
 
 def correlation(agents: list[AgentKpis], kpi: str) -> Correlation:
@@ -356,22 +394,22 @@ def _one(items: list, cls: type) -> Any:
 
 
 def build_report(db: sqlite_utils.Database, p: ReportParams) -> Report:
-    """Every KPI of the report for `p`, computed in SQL."""
+    """Every KPI of the report for `p`, computed in SQL (one statement per family covers the
+    report's grouping, the totals, the trend and the agents)."""
     start, end = p.sql_range
-    inbound = inbound_kpis(db, p, p.group_by)
-    queues = queue_kpis(db, p, p.group_by)
-    same = p.trend_by == p.group_by
-    agents = agent_kpis(db, p)
+    groups = list(dict.fromkeys([p.group_by, "all", p.trend_by, "agent"]))
+    inbound, queues, outbound = _inbound(db, p, groups), _queue(db, p, groups), _outbound(db, p, groups)
+    qa_by = {g: qa_kpis(db, p, g) for g in dict.fromkeys([p.group_by, "all", "agent"])}
+    agents = _agents(db, p, inbound.get("agent", []), queues.get("agent", []), qa_by["agent"])
     return Report(
         params=p,
-        inbound_total=_one(inbound_kpis(db, p, "all"), InboundKpis),
-        queue_total=_one(queue_kpis(db, p, "all"), QueueKpis),
-        outbound_total=_one(outbound_kpis(db, p, "all"), OutboundKpis),
-        qa_total=_one(qa_kpis(db, p, "all"), QaKpis),
-        inbound=tuple(inbound), queues=tuple(queues),
-        outbound=tuple(outbound_kpis(db, p, p.group_by)), qa=tuple(qa_kpis(db, p, p.group_by)),
-        trend_inbound=tuple(inbound if same else inbound_kpis(db, p, p.trend_by)),
-        trend_queue=tuple(queues if same else queue_kpis(db, p, p.trend_by)),
+        inbound_total=_one(inbound.get("all", []), InboundKpis),
+        queue_total=_one(queues.get("all", []), QueueKpis),
+        outbound_total=_one(outbound.get("all", []), OutboundKpis),
+        qa_total=_one(qa_by["all"], QaKpis),
+        inbound=tuple(inbound.get(p.group_by, [])), queues=tuple(queues.get(p.group_by, [])),
+        outbound=tuple(outbound.get(p.group_by, [])), qa=tuple(qa_by[p.group_by]),
+        trend_inbound=tuple(inbound.get(p.trend_by, [])), trend_queue=tuple(queues.get(p.trend_by, [])),
         agents=tuple(agents),
         items=tuple(ItemKpis(**r) for r in sql.qa_items(db, start, end)),
         waterfall=tuple(StateFunnel(**r) for r in sql.waterfall(db, start, end)),

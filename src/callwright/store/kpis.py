@@ -15,6 +15,7 @@ Conventions shared by every query:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
@@ -32,16 +33,6 @@ GROUPS: dict[str, str] = {
     "direction": "c.direction",
     "campaign": "c.campaign",
 }
-# The same keys for `dials` d (left-joined to the call c a connected dial became).
-DIAL_GROUPS: dict[str, str] = {
-    **{k: v.replace("c.started_at", "d.dialed_at") for k, v in GROUPS.items()},
-    "agent": "coalesce(d.agent, c.agent)",
-    "team": "coalesce(d.team, c.team)",
-    "campaign": "coalesce(d.campaign, c.campaign)",
-    "direction": "'outbound'",
-}
-# For queue_calls q: the queue and the answering agent are the queue row's own.
-QUEUE_GROUPS: dict[str, str] = {**GROUPS, "queue": "q.queue", "agent": "coalesce(q.agent, c.agent)"}
 _RANGE = "c.started_at >= :start and c.started_at < :end"
 
 
@@ -53,127 +44,181 @@ def _rows(db: sqlite_utils.Database, sql: str, params: dict[str, Any]) -> list[d
     return list(db.query(sql, params))
 
 
-def survey(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
+# Additive KPI families are computed in two steps inside one statement: first a
+# "cube" of counts and sums per (day, queue, agent, team, flow, direction,
+# campaign) -- one pass over the rows, one sort -- then each requested grouping
+# sums the cube's few thousand rows. A report needs four groupings (its own,
+# the total, the trend, the agents), so this is one pass instead of four.
+CUBE_KEYS = "day, queue, agent, team, flow, direction, campaign"  # the first 7 columns of a cube
+ROLLUP: dict[str, str] = {
+    "all": "'all'", "day": "day", "week": "date(day, 'weekday 0', '-6 days')", "queue": "queue",
+    "agent": "agent", "team": "team", "flow": "flow", "direction": "direction", "campaign": "campaign",
+}
+
+
+def _rollup(groups: Sequence[str]) -> tuple[str, str]:
+    """The groupings table and the group-key expression over the cube (names are whitelisted)."""
+    names = list(dict.fromkeys(groups))
+    for g in names:
+        if g not in ROLLUP:
+            raise KeyError(g)  # a programming error: callers validate user input
+    values = ", ".join(f"('{g}')" for g in names)
+    case = "case g.name " + " ".join(f"when '{g}' then {ROLLUP[g]}" for g in names) + " end"
+    return f"g(name) as (values {values})", case
+
+
+def _cube_keys(queue: str = "c.queue", agent: str = "c.agent", team: str = "c.team",
+               campaign: str = "c.campaign", day: str = "c.started_at",
+               direction: str = "c.direction") -> str:
+    return (f"substr({day}, 1, 10) as day, {queue} as queue, {agent} as agent, {team} as team, "
+            f"c.flow as flow, {direction} as direction, {campaign} as campaign")
+
+
+def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
     """CSAT (top-2-box), DSAT (bottom-2-box), mean CSAT, NPS and survey FCR of inbound calls."""
+    table, key = _rollup(groups)
     return _rows(db, f"""
-        select {_group(group)} as grp,
-          sum(s.question = 'csat') as csat_n,
-          sum(s.question = 'csat' and s.value >= 4) as csat_top2,
-          sum(s.question = 'csat' and s.value <= 2) as csat_bottom2,
-          100.0 * sum(s.question = 'csat' and s.value >= 4) / nullif(sum(s.question = 'csat'), 0) as csat,
-          100.0 * sum(s.question = 'csat' and s.value <= 2) / nullif(sum(s.question = 'csat'), 0) as dsat,
-          avg(case when s.question = 'csat' then s.value end) as csat_mean,
-          sum(s.question = 'nps') as nps_n,
-          sum(s.question = 'nps' and s.value >= 9) as promoters,
-          sum(s.question = 'nps' and s.value <= 6) as detractors,
-          100.0 * (sum(s.question = 'nps' and s.value >= 9) - sum(s.question = 'nps' and s.value <= 6))
-            / nullif(sum(s.question = 'nps'), 0) as nps,
-          sum(s.question = 'resolved') as resolved_n,
-          sum(s.question = 'resolved' and s.value = 1) as resolved_yes,
-          100.0 * sum(s.question = 'resolved' and s.value = 1)
-            / nullif(sum(s.question = 'resolved'), 0) as fcr_survey
-        from survey_answers s join calls c on c.id = s.call_id
-        where {_RANGE} and c.direction = 'inbound'
-        group by grp order by grp
+        with cube as (
+          select {_cube_keys()},
+            sum(s.question = 'csat') as csat_n, sum(s.question = 'csat' and s.value >= 4) as csat_top2,
+            sum(s.question = 'csat' and s.value <= 2) as csat_bottom2,
+            sum(case when s.question = 'csat' then s.value end) as csat_sum,
+            sum(s.question = 'nps') as nps_n, sum(s.question = 'nps' and s.value >= 9) as promoters,
+            sum(s.question = 'nps' and s.value <= 6) as detractors,
+            sum(s.question = 'resolved') as resolved_n,
+            sum(s.question = 'resolved' and s.value = 1) as resolved_yes
+          from survey_answers s join calls c on c.id = s.call_id
+          where {_RANGE} and c.direction = 'inbound'
+          group by 1, 2, 3, 4, 5, 6, 7
+        ), {table}
+        select g.name as grouping, {key} as grp,
+          sum(csat_n) as csat_n, sum(csat_top2) as csat_top2, sum(csat_bottom2) as csat_bottom2,
+          100.0 * sum(csat_top2) / nullif(sum(csat_n), 0) as csat,
+          100.0 * sum(csat_bottom2) / nullif(sum(csat_n), 0) as dsat,
+          1.0 * sum(csat_sum) / nullif(sum(csat_n), 0) as csat_mean,
+          sum(nps_n) as nps_n, sum(promoters) as promoters, sum(detractors) as detractors,
+          100.0 * (sum(promoters) - sum(detractors)) / nullif(sum(nps_n), 0) as nps,
+          sum(resolved_n) as resolved_n, sum(resolved_yes) as resolved_yes,
+          100.0 * sum(resolved_yes) / nullif(sum(resolved_n), 0) as fcr_survey
+        from cube cross join g
+        group by 1, 2 order by 1, 2
     """, {"start": start, "end": end})
 
 
-def fcr_repeat(db: sqlite_utils.Database, group: str, start: str, end: str,
-               window_days: float) -> list[dict[str, Any]]:
-    """FCR by repeat contact: inbound calls with no inbound call from the same customer
-    within `window_days` after them (looked up beyond the range end), over inbound calls
-    whose customer is known (`customer`, else `caller_id`)."""
+def inbound_calls(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str,
+                  window_days: float) -> list[dict[str, Any]]:
+    """Per inbound call: FCR by repeat contact and IVR containment.
+
+    Repeat contact: no inbound call from the same customer (`customer`, else
+    `caller_id`) within `window_days` after the call, looked up beyond the range
+    end, over inbound calls whose customer is known. Containment: calls that
+    entered an IVR flow and ended `self_served`, over calls that entered a flow.
+    """
+    table, key = _rollup(groups)
     return _rows(db, f"""
-        with firsts as (
-          select {_group(group)} as grp,
+        with calls_in as (
+          select {_cube_keys()}, c.outcome, c.started_at,
+            coalesce(c.customer, c.caller_id) is not null as known,
             (select min(n.started_at) from calls n
               where coalesce(n.customer, n.caller_id) = coalesce(c.customer, c.caller_id)
-                and n.direction = 'inbound' and n.started_at > c.started_at) as next_at,
-            c.started_at
+                and n.direction = 'inbound' and n.started_at > c.started_at) as next_at
           from calls c
-          where {_RANGE} and c.direction = 'inbound' and coalesce(c.customer, c.caller_id) is not null
-        )
-        select grp, count(*) as contacts,
-          sum(next_at is not null and julianday(next_at) - julianday(started_at) <= :window) as repeated,
-          100.0 * sum(next_at is null or julianday(next_at) - julianday(started_at) > :window)
-            / count(*) as fcr_repeat
-        from firsts group by grp order by grp
+          where {_RANGE} and c.direction = 'inbound'
+        ), cube as (
+          select {CUBE_KEYS}, count(*) as calls, sum(known) as contacts,
+            sum(known and next_at is not null and julianday(next_at) - julianday(started_at) <= :window)
+              as repeated,
+            sum(flow is not null) as ivr_calls,
+            sum(flow is not null and outcome = 'self_served') as contained,
+            sum(flow is not null and outcome = 'transferred') as transferred,
+            sum(flow is not null and outcome = 'abandoned') as ivr_abandoned
+          from calls_in group by 1, 2, 3, 4, 5, 6, 7
+        ), {table}
+        select g.name as grouping, {key} as grp, sum(calls) as calls,
+          sum(contacts) as contacts, sum(repeated) as repeated,
+          100.0 * (sum(contacts) - sum(repeated)) / nullif(sum(contacts), 0) as fcr_repeat,
+          sum(ivr_calls) as ivr_calls, sum(contained) as contained, sum(transferred) as transferred,
+          sum(ivr_abandoned) as ivr_abandoned,
+          100.0 * sum(contained) / nullif(sum(ivr_calls), 0) as containment
+        from cube cross join g
+        group by 1, 2 order by 1, 2
     """, {"start": start, "end": end, "window": window_days})
 
 
-def containment(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
-    """IVR containment: inbound calls that entered an IVR flow and ended `self_served`."""
-    return _rows(db, f"""
-        select {_group(group)} as grp, count(*) as ivr_calls,
-          sum(c.outcome = 'self_served') as contained,
-          sum(c.outcome = 'transferred') as transferred,
-          sum(c.outcome = 'abandoned') as ivr_abandoned,
-          100.0 * sum(c.outcome = 'self_served') / count(*) as containment
-        from calls c
-        where {_RANGE} and c.direction = 'inbound' and c.flow is not null
-        group by grp order by grp
-    """, {"start": start, "end": end})
-
-
-def queue(db: sqlite_utils.Database, group: str, start: str, end: str, *, threshold_s: float,
+def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
           short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
     """Queue KPIs over `queue_calls`: ASA, time in queue, abandonment, service level, AHT.
 
     Callback calls count in `offered` and in AHT (an agent handled them) but not in
     the waiting-time KPIs; abandons after less than `short_abandon_s` count only in
     `short_abandoned`; unserved calls (still waiting when the run ended) in `unserved`.
+    The queue and agent of a row are the queue row's own (the answering agent).
     """
-    sl_denominator = "answered + abandoned" if abandons_count else "answered"
+    table, key = _rollup(groups)
+    sl_denominator = "sum(answered) + sum(abandoned)" if abandons_count else "sum(answered)"
     return _rows(db, f"""
         with q as (
-          select {QUEUE_GROUPS[group]} as grp, q.*,
+          select {_cube_keys(queue="q.queue", agent="coalesce(q.agent, c.agent)")}, q.wait_s, q.outcome,
+            q.callback_accepted, q.handle_s, q.talk_s, q.hold_s, q.acw_s,
             (q.callback_accepted = 0 and q.answered_at is not null) as is_answered,
             (q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s >= :short) as is_abandoned
           from queue_calls q join calls c on c.id = q.call_id
           where {_RANGE}
-        ), sums as (
-          select grp, count(*) as offered,
+        ), cube as (
+          select {CUBE_KEYS}, count(*) as offered,
             sum(is_answered) as answered, sum(is_abandoned) as abandoned,
-            sum(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s < :short) as short_abandoned,
-            sum(q.callback_accepted) as callbacks,
-            sum(q.callback_accepted = 0 and q.outcome = 'unserved') as unserved,
-            sum(is_answered and q.wait_s <= :threshold) as answered_within,
-            sum(case when is_answered then q.wait_s end) as wait_answered_s,
-            sum(case when is_answered or is_abandoned then q.wait_s end) as wait_all_s,
-            count(q.handle_s) as handled,
-            sum(q.talk_s) as talk_s, sum(q.hold_s) as hold_s, sum(q.acw_s) as acw_s
-          from q group by grp
-        )
-        select *,
-          wait_answered_s / nullif(answered, 0) as asa_s,
-          wait_all_s / nullif(answered + abandoned, 0) as avg_queue_s,
-          100.0 * abandoned / nullif(answered + abandoned, 0) as abandon_rate,
-          100.0 * answered_within / nullif({sl_denominator}, 0) as service_level,
-          (coalesce(talk_s, 0) + coalesce(hold_s, 0) + coalesce(acw_s, 0)) / nullif(handled, 0) as aht_s
-        from sums order by grp
+            sum(callback_accepted = 0 and outcome = 'abandoned' and wait_s < :short) as short_abandoned,
+            sum(callback_accepted) as callbacks,
+            sum(callback_accepted = 0 and outcome = 'unserved') as unserved,
+            sum(is_answered and wait_s <= :threshold) as answered_within,
+            sum(case when is_answered then wait_s end) as wait_answered_s,
+            sum(case when is_answered or is_abandoned then wait_s end) as wait_all_s,
+            count(handle_s) as handled,
+            sum(talk_s) as talk_s, sum(hold_s) as hold_s, sum(acw_s) as acw_s
+          from q group by 1, 2, 3, 4, 5, 6, 7
+        ), {table}
+        select g.name as grouping, {key} as grp, sum(offered) as offered, sum(answered) as answered,
+          sum(abandoned) as abandoned, sum(short_abandoned) as short_abandoned, sum(callbacks) as callbacks,
+          sum(unserved) as unserved, sum(answered_within) as answered_within,
+          sum(wait_answered_s) as wait_answered_s, sum(wait_all_s) as wait_all_s, sum(handled) as handled,
+          sum(talk_s) as talk_s, sum(hold_s) as hold_s, sum(acw_s) as acw_s,
+          sum(wait_answered_s) / nullif(sum(answered), 0) as asa_s,
+          sum(wait_all_s) / nullif(sum(answered) + sum(abandoned), 0) as avg_queue_s,
+          100.0 * sum(abandoned) / nullif(sum(answered) + sum(abandoned), 0) as abandon_rate,
+          100.0 * sum(answered_within) / nullif({sl_denominator}, 0) as service_level,
+          (coalesce(sum(talk_s), 0) + coalesce(sum(hold_s), 0) + coalesce(sum(acw_s), 0))
+            / nullif(sum(handled), 0) as aht_s
+        from cube cross join g
+        group by 1, 2 order by 1, 2
     """, {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s})
 
 
-def outbound(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
-    """Dials, connects, conversions (per connect), opt-outs and dials per agent per day."""
-    # Dials carry their own time, agent, team and campaign; a connected dial's call gives the rest.
-    key = DIAL_GROUPS[group]
+def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+    """Dials, connects, conversions (per connect), opt-outs and dials per agent per day.
+
+    Dials carry their own time, agent, team and campaign; a connected dial's call gives the rest."""
+    table, key = _rollup(groups)
+    keys = _cube_keys(agent="coalesce(d.agent, c.agent)", team="coalesce(d.team, c.team)",
+                      campaign="coalesce(d.campaign, c.campaign)", day="d.dialed_at", direction="'outbound'")
     return _rows(db, f"""
-        with d as (
-          select {key} as grp, d.*, coalesce(d.agent, c.agent) as who
+        with cube as (
+          select {keys}, count(*) as dials, sum(d.connected) as connects, sum(d.converted) as conversions,
+            sum(d.opted_out) as opt_outs
           from dials d left join calls c on c.id = d.call_id
           where d.dialed_at >= :start and d.dialed_at < :end
-        )
-        select grp, count(*) as dials, sum(connected) as connects, sum(converted) as conversions,
-          sum(opted_out) as opt_outs,
-          100.0 * sum(connected) / count(*) as connect_rate,
-          100.0 * sum(converted) / nullif(sum(connected), 0) as conversion_rate,
-          100.0 * sum(opted_out) / nullif(sum(connected), 0) as opt_out_rate,
-          count(distinct case when who is not null then who || ' ' || substr(dialed_at, 1, 10) end)
-            as agent_days,
-          1.0 * count(who) / nullif(count(distinct case when who is not null
-            then who || ' ' || substr(dialed_at, 1, 10) end), 0) as dials_per_agent_day
-        from d group by grp order by grp
+          group by 1, 2, 3, 4, 5, 6, 7
+        ), {table}
+        select g.name as grouping, {key} as grp, sum(dials) as dials, sum(connects) as connects,
+          sum(conversions) as conversions, sum(opt_outs) as opt_outs,
+          100.0 * sum(connects) / sum(dials) as connect_rate,
+          100.0 * sum(conversions) / nullif(sum(connects), 0) as conversion_rate,
+          100.0 * sum(opt_outs) / nullif(sum(connects), 0) as opt_out_rate,
+          count(distinct case when agent is not null then agent || ' ' || day end) as agent_days,
+          1.0 * sum(case when agent is not null then dials end)
+            / nullif(count(distinct case when agent is not null then agent || ' ' || day end), 0)
+            as dials_per_agent_day
+        from cube cross join g
+        group by 1, 2 order by 1, 2
     """, {"start": start, "end": end})
 
 
@@ -274,43 +319,24 @@ def waterfall(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str,
     """, {"start": start, "end": end})
 
 
-def agent_outcomes(db: sqlite_utils.Database, start: str, end: str,
-                   window_days: float) -> list[dict[str, Any]]:
-    """Per agent: average QA score, CSAT (top-2-box %) and FCR both ways, for the correlation."""
+def agent_qa(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+    """Per agent: average QA score of their inbound calls (for the QA-vs-CSAT/FCR correlation,
+    whose CSAT and FCR are inbound-only)."""
     return _rows(db, f"""
-        with {_LATEST_SCORES},
-        agent_calls as (
-          select c.id, c.agent, c.started_at, coalesce(c.customer, c.caller_id) as who
-          from calls c where {_RANGE} and c.agent is not null and c.direction = 'inbound'
-        ),
-        qa as (select a.agent, avg(l.score) as qa_score, count(l.score) as qa_n
-               from agent_calls a join latest l on l.call_id = a.id group by a.agent),
-        sv as (select a.agent,
-                 100.0 * sum(s.question = 'csat' and s.value >= 4)
-                   / nullif(sum(s.question = 'csat'), 0) as csat,
-                 sum(s.question = 'csat') as csat_n,
-                 100.0 * sum(s.question = 'resolved' and s.value = 1)
-                   / nullif(sum(s.question = 'resolved'), 0) as fcr_survey,
-                 sum(s.question = 'resolved') as resolved_n
-               from agent_calls a join survey_answers s on s.call_id = a.id group by a.agent),
-        rep as (select agent,
-                   100.0 * sum(next_at is null or julianday(next_at) - julianday(started_at) > :window)
-                   / count(*) as fcr_repeat, count(*) as contacts
-                from (select a.agent, a.started_at,
-                        (select min(n.started_at) from calls n
-                          where coalesce(n.customer, n.caller_id) = a.who and n.direction = 'inbound'
-                            and n.started_at > a.started_at) as next_at
-                      from agent_calls a where a.who is not null)
-                group by agent)
-        select a.agent, max(a_team.team) as team, count(*) as calls, qa.qa_score, qa.qa_n, sv.csat, sv.csat_n,
-          sv.fcr_survey, sv.resolved_n, rep.fcr_repeat, rep.contacts
-        from agent_calls a
-        left join (select agent, max(team) as team from calls c where {_RANGE} and agent is not null
-                   group by agent) a_team on a_team.agent = a.agent
-        left join qa on qa.agent = a.agent left join sv on sv.agent = a.agent
-        left join rep on rep.agent = a.agent
-        group by a.agent order by a.agent
-    """, {"start": start, "end": end, "window": window_days})
+        with {_LATEST_SCORES}
+        select c.agent, avg(l.score) as qa_score, count(l.score) as qa_n
+        from latest l join calls c on c.id = l.call_id
+        where {_RANGE} and c.agent is not null and c.direction = 'inbound'
+        group by c.agent order by c.agent
+    """, {"start": start, "end": end})
+
+
+def agent_teams(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+    """Each agent's team (the latest one named on their calls in the range)."""
+    return _rows(db, f"""
+        select c.agent, max(c.team) as team from calls c
+        where {_RANGE} and c.agent is not null and c.team is not null group by c.agent
+    """, {"start": start, "end": end})
 
 
 def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
