@@ -1,0 +1,171 @@
+"""IVR turn latency and concurrency on audio calls, with the real recogniser and TTS.
+
+Callers are synthesised (espeak-ng voices, 8 kHz telephone band with noise)
+and play the inbound sample flow: language, menu choice, account number,
+confirmation. Each turn is measured by the audio channel itself
+(`ScriptedAudioChannel.turns_measured`):
+
+- processing: the endpointer (or DTMF detector) decides the caller has
+  finished -> first byte of the next prompt's audio (recognition, the flow
+  step and prompt rendering, from the TTS cache once warm);
+- response: the actual end of the caller's speech -> that byte, so it also
+  holds the state's end-of-speech silence timeout.
+
+`latency` runs calls one after another as fast as they go (wall time is
+only spent on processing). `concurrency` runs N calls at once in real time,
+each on its own thread and its own audio line, sharing one recogniser as a
+real server would, and reports processing p95 per N.
+
+    .venv/bin/python bench/ivr_turns.py latency --calls 12
+    .venv/bin/python bench/ivr_turns.py concurrency --calls 10,25,50 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from callwright.flows.loader import load_flow
+from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel, Turn, TurnLatency
+from callwright.ivr.clock import FakeClock
+from callwright.ivr.engine import FlowEngine
+from callwright.ivr.runner import run_call
+from callwright.speech.asr.whisper import WhisperRecognizer, WhisperSettings
+from callwright.speech.audio import write_wav
+from callwright.speech.degrade import telephone
+from callwright.speech.tts import PromptAudio, default_synthesizer
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE = 8000
+OPEN = datetime.fromisoformat("2026-12-01T10:00:00-05:00")
+VOICES = ["en-us", "en-gb", "en-gb-x-rp"]
+SPEECH = ["English", "billing", "four one one one", "yes"]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def caller_scripts(synth, tmp: Path) -> list[list[Turn]]:
+    """One speech script per voice and one key-press script."""
+    scripts = []
+    for v, voice in enumerate(VOICES):
+        turns = []
+        for i, text in enumerate(SPEECH):
+            wav = tmp / f"{voice}-{i}.wav"
+            audio = synth.synthesize(text, voice=voice, sample_rate=16000)
+            write_wav(wav, telephone(audio, snr_db=20, seed=10 * v + i))
+            turns.append(Turn("wav", wav))
+        scripts.append(turns)
+    scripts.append([Turn("dtmf", k) for k in ("1", "1", "4111#", "1")])
+    return scripts
+
+
+def one_call(engine, recognizer, synth, turns, start, realtime: bool):
+    line = AudioLine(RATE, recognizer, PromptAudio(synth, RATE))
+    clock = FakeClock(start)
+    channel = ScriptedAudioChannel(list(turns), line, clock, synthesizer=synth, realtime=realtime)
+    session = run_call(engine, channel, clock)
+    speech_s = sum(float(s.size) for _, s in line.caller.pieces) / RATE
+    return session, channel.turns_measured, speech_s, session.elapsed
+
+
+def summarise(turns: list[TurnLatency]) -> dict[str, dict[str, float]]:
+    out = {}
+    for kind in ("speech", "dtmf"):
+        got = [t for t in turns if t.kind == kind]
+        if not got:
+            continue
+        proc = [1000 * t.processing_s for t in got]
+        resp = [1000 * t.response_s for t in got]
+        out[kind] = {"turns": len(got),
+                     "processing_p50_ms": round(statistics.median(proc)),
+                     "processing_p95_ms": round(percentile(proc, 95)),
+                     "response_p50_ms": round(statistics.median(resp)),
+                     "response_p95_ms": round(percentile(resp, 95))}
+    return out
+
+
+def latency(args, engine, recognizer, synth, scripts) -> dict:
+    one_call(engine, recognizer, synth, scripts[0], OPEN, False)  # warm the prompt cache and model
+    turns: list[TurnLatency] = []
+    routed = 0
+    for i in range(args.calls):
+        s, measured, _, _ = one_call(engine, recognizer, synth, scripts[i % len(scripts)],
+                                     OPEN + timedelta(minutes=i), False)
+        routed += (s.outcome, s.queue) == ("transferred", "billing")
+        turns += measured
+    return {"calls": args.calls, "routed_to_billing": routed, **summarise(turns)}
+
+
+def concurrency(args, engine, recognizer, synth, scripts) -> list[dict]:
+    one_call(engine, recognizer, synth, scripts[0], OPEN, False)
+    speech_scripts = scripts[:-1]
+    rows = []
+    for n in [int(x) for x in args.calls.split(",")]:
+        results: list = [None] * n
+
+        def run(i: int, n: int = n, results: list = results) -> None:
+            time.sleep(i * args.stagger / n)  # calls arrive spread over `stagger` seconds
+            results[i] = one_call(engine, recognizer, synth, speech_scripts[i % len(speech_scripts)],
+                                  OPEN + timedelta(minutes=i), True)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        done = [r for r in results if r is not None]
+        turns = [t for r in done for t in r[1]]
+        talk = sum(r[2] for r in done) / max(1e-9, sum(r[3] for r in done))
+        proc = [1000 * t.processing_s for t in turns]
+        row = {"calls": n, "completed": len(done),
+               "routed_to_billing": sum((r[0].outcome, r[0].queue) == ("transferred", "billing")
+                                        for r in done),
+               "caller_talk_share": round(talk, 2), "wall_s": round(wall, 1),
+               "speech_turns": len(turns),
+               "processing_p50_ms": round(statistics.median(proc)),
+               "processing_p95_ms": round(percentile(proc, 95)),
+               "processing_max_ms": round(max(proc))}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="mode", required=True)
+    lat = sub.add_parser("latency")
+    lat.add_argument("--calls", type=int, default=12)
+    con = sub.add_parser("concurrency")
+    con.add_argument("--calls", default="10,25,50", help="comma-separated numbers of simultaneous calls")
+    con.add_argument("--stagger", type=float, default=10.0, help="seconds over which the calls start")
+    for p in (lat, con):
+        p.add_argument("--workers", type=int, default=1, help="CTranslate2 decode workers (num_workers)")
+        p.add_argument("--threads", type=int, default=0, help="CPU threads per decode (0 = default)")
+    args = ap.parse_args()
+
+    engine = FlowEngine(load_flow(ROOT / "flows" / "inbound.yaml"))
+    recognizer = WhisperRecognizer(settings=WhisperSettings(num_workers=args.workers, cpu_threads=args.threads))
+    synth = default_synthesizer()
+    with tempfile.TemporaryDirectory() as tmp:
+        scripts = caller_scripts(synth, Path(tmp))
+        if args.mode == "latency":
+            print(json.dumps(latency(args, engine, recognizer, synth, scripts), indent=1))
+        else:
+            concurrency(args, engine, recognizer, synth, scripts)
+
+
+if __name__ == "__main__":
+    main()
