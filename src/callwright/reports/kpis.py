@@ -397,6 +397,7 @@ def build_report(db: sqlite_utils.Database, p: ReportParams) -> Report:
     """Every KPI of the report for `p`, computed in SQL (one statement per family covers the
     report's grouping, the totals, the trend and the agents)."""
     start, end = p.sql_range
+    sql.prepare(db)
     groups = list(dict.fromkeys([p.group_by, "all", p.trend_by, "agent"]))
     inbound, queues, outbound = _inbound(db, p, groups), _queue(db, p, groups), _outbound(db, p, groups)
     qa_by = {g: qa_kpis(db, p, g) for g in dict.fromkeys([p.group_by, "all", "agent"])}

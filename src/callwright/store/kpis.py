@@ -36,6 +36,13 @@ GROUPS: dict[str, str] = {
 _RANGE = "c.started_at >= :start and c.started_at < :end"
 
 
+def prepare(db: sqlite_utils.Database) -> None:
+    """Let the report's big scans read through memory-mapped I/O and a larger page cache
+    (connection settings only; the file is unchanged)."""
+    db.execute("pragma mmap_size = 4294967296")
+    db.execute("pragma cache_size = -262144")  # KiB: 256 MB
+
+
 def _group(group: str) -> str:
     return GROUPS[group]  # KeyError is a programming error: callers validate user input
 
