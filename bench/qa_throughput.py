@@ -1,0 +1,121 @@
+"""Whole QA pipeline throughput vs raw ASR throughput on the same files, and memory per worker.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_throughput.py [--workers 2] [--samples DIR]
+
+Renders the ten sample calls (espeak-ng, 8 kHz stereo) unless --samples gives a
+folder of them, then times, with the same number of worker processes (one
+thread each, models loaded once per worker, startup included in both):
+
+1. raw ASR: each call read and split, every channel transcribed, nothing else;
+2. the pipeline: `score_batch` (ASR, redaction, sentiment, metrics, scoring,
+   SQLite), inbound calls against scorecards/inbound-service.yaml and outbound
+   ones against scorecards/outbound-sales.yaml.
+
+Reports audio hours per wall-clock hour (x real time) for both, their ratio,
+and the peak RSS of each worker. Figures go into docs/benchmarks/qa_pipeline.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_rec = None
+
+
+def _init_asr() -> None:
+    global _rec
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
+    from callwright.qa.pipeline import get_engines
+
+    _rec = get_engines("whisper", 1).recognizer
+
+
+def _transcribe(path: str) -> tuple[float, int, float]:
+    from callwright.qa.ingest import load_call
+
+    call = load_call(path)
+    for track in call.tracks.values():
+        _rec.transcribe(track)  # type: ignore[union-attr]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return call.duration_s, os.getpid(), rss
+
+
+def raw_asr(paths: list[Path], workers: int) -> dict:
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_asr) as pool:
+        results = list(pool.map(_transcribe, map(str, paths)))
+    wall = time.perf_counter() - t0
+    rss: dict[int, float] = {}
+    for _, pid, mb in results:
+        rss[pid] = max(mb, rss.get(pid, 0.0))
+    audio = sum(d for d, _, _ in results)
+    return {"audio_s": audio, "wall_s": wall, "x_real_time": audio / wall, "peak_rss_mb": sorted(rss.values())}
+
+
+def pipeline(groups: dict[str, list[Path]], workers: int, db: Path) -> dict:
+    from callwright.qa.batch import score_batch
+    from callwright.qa.scorecard import load_scorecard
+
+    audio = wall = 0.0
+    rss: list[float] = []
+    for direction, paths in groups.items():
+        card = load_scorecard(ROOT / "scorecards" / f"{'inbound-service' if direction == 'inbound' else 'outbound-sales'}.yaml")
+        t0 = time.perf_counter()
+        s = score_batch(paths, card, db, workers=workers, engine="whisper")
+        wall += time.perf_counter() - t0
+        assert not s.of("error"), s.of("error")
+        audio += s.audio_s
+        rss += list(s.worker_peak_rss_mb.values())
+    return {"audio_s": audio, "wall_s": wall, "x_real_time": audio / wall, "peak_rss_mb": sorted(rss)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--samples", type=Path, default=None, help="folder of rendered sample calls")
+    args = ap.parse_args()
+    from callwright.qa.samples import load_scripts, make_samples
+
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    try:
+        src = args.samples or work / "samples"
+        if args.samples is None:
+            make_samples(out_dir=src)
+        direction = {s.call_id: s.meta.direction for s in load_scripts(ROOT / "recordings" / "samples")}
+        groups: dict[str, list[Path]] = {"inbound": [], "outbound": []}
+        for wav in sorted(src.glob("*.wav")):
+            groups[direction[wav.stem]].append(wav)
+        paths = [p for g in groups.values() for p in g]
+        asr = raw_asr(paths, args.workers)
+        pipe = pipeline(groups, args.workers, work / "qa.db")
+        out = {"files": len(paths), "workers": args.workers, "cores": len(os.sched_getaffinity(0)),
+               "raw_asr": asr, "pipeline": pipe, "pipeline_over_asr": pipe["x_real_time"] / asr["x_real_time"]}
+        print(json.dumps(out, indent=2))
+        print(f"\n| | audio (s) | wall (s) | x real time | peak RSS per worker (MB) |\n|---|---:|---:|---:|---|\n"
+              f"| raw ASR | {asr['audio_s']:.0f} | {asr['wall_s']:.1f} | {asr['x_real_time']:.1f} | "
+              f"{', '.join(f'{m:.0f}' for m in asr['peak_rss_mb'])} |\n"
+              f"| pipeline | {pipe['audio_s']:.0f} | {pipe['wall_s']:.1f} | {pipe['x_real_time']:.1f} | "
+              f"{', '.join(f'{m:.0f}' for m in pipe['peak_rss_mb'])} |\n\n"
+              f"pipeline / raw ASR = {out['pipeline_over_asr']:.2f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
