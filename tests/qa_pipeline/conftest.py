@@ -20,9 +20,11 @@ DEFAULT_SAMPLES = ("inbound-card-payment", "inbound-no-disclosure", "outbound-re
 ASR_MISSES = {
     "inbound-angry-calms": "tiny.en garbles the disclosure said over the angry customer",
     "outbound-reminder-mono": "tiny.en hears 'River High Pencil' for 'Sam calling from Riverside Dental'",
-    "outbound-sales-compliant": "tiny.en mishears the agent's name and company",
+    "outbound-sales-compliant": "caller-identification fails, even on the script's own text",
+    "outbound-sales-no-optout": "caller-identification fails, even on the script's own text "
+                                "(the scorecard's phrases or threshold, not the ASR)",
 }
-"""Samples whose compliance outcome the recogniser gets wrong today (measured 2026-12-01)."""
+"""Samples whose compliance outcome (auto-fail verdicts) is wrong today, and why (measured 2026-12-01)."""
 
 
 @dataclass
