@@ -74,3 +74,33 @@ def test_reopening_keeps_data(tmp_path):
     s = run_text(load_flow(FLOWS / "survey.yaml"), ["#5", "#1", "#9"], open_db(path))
     db2 = open_db(path)
     assert db2["calls"].count == 1 and db2["calls"].get(s.call_id)["outcome"] == "self_served"
+
+
+def test_post_call_survey_answers_belong_to_the_rated_call(tmp_path):
+    """A survey started with rated_call_id stores its answers under that call and stays out
+    of the inbound calls."""
+    import io
+    from datetime import datetime
+
+    from callwright.flows.loader import load_flow
+    from callwright.ivr.channels.text import TextChannel
+    from callwright.ivr.clock import FakeClock
+    from callwright.ivr.engine import FlowEngine
+    from callwright.ivr.runner import run_call
+    from callwright.store.calllog import POST_CALL, CallLog
+    from callwright.store.db import open_db
+    from tests.conftest import FLOWS
+
+    db = open_db(tmp_path / "c.db")
+    log = CallLog(db)
+    when = FakeClock(datetime.fromisoformat("2026-11-23T10:00:00-05:00"))
+    inbound = FlowEngine(load_flow(FLOWS / "inbound.yaml"))
+    agent_call = run_call(inbound, TextChannel(io.StringIO("#1\n#0\n"), io.StringIO()), when, calllog=log)
+    survey = FlowEngine(load_flow(FLOWS / "survey.yaml"))
+    s = run_call(survey, TextChannel(io.StringIO("#5\n#1\n#9\n"), io.StringIO()), when, calllog=log,
+                 variables={"rated_call_id": agent_call.call_id})
+    answers = {r["question"]: (r["call_id"], r["value"]) for r in db["survey_answers"].rows}
+    assert answers == {"csat": (agent_call.call_id, 5), "resolved": (agent_call.call_id, 1),
+                       "nps": (agent_call.call_id, 9)}
+    assert db["calls"].get(s.call_id)["direction"] == POST_CALL
+    assert db["calls"].get(agent_call.call_id)["direction"] == "inbound"

@@ -52,7 +52,9 @@ class CallLog:
         f = session.flow
         self.db["calls"].insert({
             "id": session.call_id, "flow": f.name, "flow_hash": f.content_hash,
-            "flow_version": f.version, "direction": f.direction, "channel": session.channel,
+            "flow_version": f.version,
+            "direction": POST_CALL if _rated_call(session) else f.direction,
+            "channel": session.channel,
             "caller_id": session.vars.get("caller_id") or None,
             "called_number": session.vars.get("called_number") or None,
             "language": session.vars.get("language"),
@@ -69,7 +71,7 @@ class CallLog:
                 answers = [e for e in events if e.kind == "survey_answer"]
                 if answers:
                     self.db["survey_answers"].insert_all(({
-                        "call_id": session.call_id, "question": e.data["question"],
+                        "call_id": _rated_call(session) or session.call_id, "question": e.data["question"],
                         "value": int(e.data["value"]), "state": e.state, "t": e.t,
                     } for e in answers), replace=True)
             if session.ended:
@@ -95,6 +97,22 @@ class CallLog:
     def events(self, call_id: str) -> list[dict[str, Any]]:
         return list(self.db.query("select * from call_events where call_id = ? order by seq",
                                   [call_id]))
+
+
+POST_CALL = "post-call"
+"""`calls.direction` of a post-call survey: a flow run that rates another call.
+
+A survey offered after an agent call is part of that contact, not a new one:
+its answers are stored under the rated call (so CSAT and survey FCR group by
+that call's queue, agent and team), and its own row is kept out of the
+inbound KPIs (containment, repeat contacts, AHT) by this direction.
+"""
+
+
+def _rated_call(session: CallSession) -> str | None:
+    """The call a post-call survey rates: the `rated_call_id` variable it was started with."""
+    rated = session.vars.get("rated_call_id")
+    return str(rated) if rated else None
 
 
 def _event_row(call_id: str, e: LogEvent) -> dict[str, Any]:
