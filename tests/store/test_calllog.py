@@ -82,6 +82,8 @@ def test_post_call_survey_answers_belong_to_the_rated_call(tmp_path):
     import io
     from datetime import datetime
 
+    from tests.conftest import FLOWS
+
     from callwright.flows.loader import load_flow
     from callwright.ivr.channels.text import TextChannel
     from callwright.ivr.clock import FakeClock
@@ -89,7 +91,6 @@ def test_post_call_survey_answers_belong_to_the_rated_call(tmp_path):
     from callwright.ivr.runner import run_call
     from callwright.store.calllog import POST_CALL, CallLog
     from callwright.store.db import open_db
-    from tests.conftest import FLOWS
 
     db = open_db(tmp_path / "c.db")
     log = CallLog(db)
