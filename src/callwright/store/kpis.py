@@ -15,10 +15,14 @@ Conventions shared by every query:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import sqlite_utils
+
+from callwright.store import schema
 
 # The group key over the `calls` row aliased c (whitelist: never user text in SQL).
 GROUPS: dict[str, str] = {
@@ -81,11 +85,15 @@ def _cube_keys(queue: str = "c.queue", agent: str = "c.agent", team: str = "c.te
             f"c.flow as flow, {direction} as direction, {campaign} as campaign")
 
 
-def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
-    """CSAT (top-2-box), DSAT (bottom-2-box), mean CSAT, NPS and survey FCR of inbound calls."""
-    table, key = _rollup(groups)
-    return _rows(db, f"""
-        with cube as (
+# --- the additive families: a cube per (day, dimensions), rolled up to each grouping ----------
+# Each family has one cube SELECT (over the raw rows, for a WHERE on the call's or dial's start)
+# and one rollup SELECT (over a `cube`). The daily cube tables (store.schema.KPI_CUBES) hold
+# the cube SELECT's rows per day; a report rolls them up with the same rollup SELECT. The
+# `*_raw` functions run both over the raw rows (the definition; used for ranges that are not
+# whole days and for thresholds the cube does not keep).
+_RANGE_LH = "c.started_at >= :lo and c.started_at < :hi"
+
+_SURVEY_CUBE = f"""
           select {_cube_keys()},
             sum(s.question = 'csat') as csat_n, sum(s.question = 'csat' and s.value >= 4) as csat_top2,
             sum(s.question = 'csat' and s.value <= 2) as csat_bottom2,
@@ -95,9 +103,9 @@ def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: st
             sum(s.question = 'resolved') as resolved_n,
             sum(s.question = 'resolved' and s.value = 1) as resolved_yes
           from survey_answers s join calls c on c.id = s.call_id
-          where {_RANGE} and c.direction = 'inbound'
-          group by 1, 2, 3, 4, 5, 6, 7
-        ), {table}
+          where {{where}} and c.direction = 'inbound'
+          group by 1, 2, 3, 4, 5, 6, 7"""
+_SURVEY_ROLLUP = """
         select g.name as grouping, {key} as grp,
           sum(csat_n) as csat_n, sum(csat_top2) as csat_top2, sum(csat_bottom2) as csat_bottom2,
           100.0 * sum(csat_top2) / nullif(sum(csat_n), 0) as csat,
@@ -108,18 +116,247 @@ def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: st
           sum(resolved_n) as resolved_n, sum(resolved_yes) as resolved_yes,
           100.0 * sum(resolved_yes) / nullif(sum(resolved_n), 0) as fcr_survey
         from cube cross join g
-        group by 1, 2 order by 1, 2
-    """, {"start": start, "end": end})
+        group by 1, 2 order by 1, 2"""
+
+# Every call (all directions: agent_teams reads it too); the inbound rollup filters direction.
+_CALLS_CUBE = f"""
+          select {_cube_keys()}, count(*) as calls,
+            sum(coalesce(c.customer, c.caller_id) is not null) as contacts,
+            sum(c.flow is not null) as ivr_calls,
+            sum(c.flow is not null and c.outcome = 'self_served') as contained,
+            sum(c.flow is not null and c.outcome = 'transferred') as transferred,
+            sum(c.flow is not null and c.outcome = 'abandoned') as ivr_abandoned
+          from calls c
+          where {{where}}
+          group by 1, 2, 3, 4, 5, 6, 7"""
+_INBOUND_ROLLUP = """
+        select g.name as grouping, {key} as grp, sum(calls) as calls,
+          sum(contacts) as contacts, sum(repeated) as repeated,
+          100.0 * (sum(contacts) - sum(repeated)) / nullif(sum(contacts), 0) as fcr_repeat,
+          sum(ivr_calls) as ivr_calls, sum(contained) as contained, sum(transferred) as transferred,
+          sum(ivr_abandoned) as ivr_abandoned,
+          100.0 * sum(contained) / nullif(sum(ivr_calls), 0) as containment
+        from cube cross join g
+        group by 1, 2 order by 1, 2"""
+# Repeat contacts: the window is compared at query time with calls.next_contact_at (kept by
+# triggers, store.schema), over the inbound calls of the range (an index-only scan).
+_REPEATED = f"""
+          select {_cube_keys()}, count(*) as repeated
+          from calls c
+          where {_RANGE} and c.direction = 'inbound' and c.next_contact_at is not null
+            and julianday(c.next_contact_at) - julianday(c.started_at) <= :window
+          group by 1, 2, 3, 4, 5, 6, 7"""
+
+_ANSWERED = "(q.callback_accepted = 0 and q.answered_at is not null)"
 
 
-def inbound_calls(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str,
-                  window_days: float) -> list[dict[str, Any]]:
+def _abandoned(short: str) -> str:
+    return f"(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s >= {short})"
+
+
+def _queue_cube(columns: str) -> str:
+    return f"""
+          select {_cube_keys(queue="q.queue", agent="coalesce(q.agent, c.agent)")}, count(*) as offered,
+            sum({_ANSWERED}) as answered, sum(q.callback_accepted) as callbacks,
+            sum(q.callback_accepted = 0 and q.outcome = 'unserved') as unserved,
+            sum(case when {_ANSWERED} then q.wait_s end) as wait_answered_s,
+            count(q.handle_s) as handled,
+            sum(q.talk_s) as talk_s, sum(q.hold_s) as hold_s, sum(q.acw_s) as acw_s,
+            {columns}
+          from queue_calls q join calls c on c.id = q.call_id
+          where {{where}}
+          group by 1, 2, 3, 4, 5, 6, 7"""
+
+
+def _threshold_columns(threshold: str, short: str, suffix_t: str = "", suffix_s: str = "") -> list[str]:
+    return [f"sum({_ANSWERED} and q.wait_s <= {threshold}) as answered_within{suffix_t}",
+            f"sum({_abandoned(short)}) as abandoned{suffix_s}",
+            f"sum(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s < {short}) "
+            f"as short_abandoned{suffix_s}",
+            f"sum(case when {_ANSWERED} or {_abandoned(short)} then q.wait_s end) as wait_all_s{suffix_s}"]
+
+
+_QUEUE_RAW_CUBE = _queue_cube(",\n            ".join(_threshold_columns(":threshold", ":short")))
+# The daily table: `within_T` for each kept service-level threshold, abandoned / short-abandoned /
+# wait of all counted calls for each kept short-abandon threshold.
+_QUEUE_DAILY_CUBE = _queue_cube(",\n            ".join(
+    [f"sum({_ANSWERED} and q.wait_s <= {t}) as within_{t}" for t in schema.SL_THRESHOLDS]
+    + [c for s in schema.SHORT_ABANDONS for c in _threshold_columns("0", str(s), "", f"_{s}")[1:]]))
+_QUEUE_ROLLUP = """
+        select g.name as grouping, {key} as grp, sum(offered) as offered, sum(answered) as answered,
+          sum(abandoned) as abandoned, sum(short_abandoned) as short_abandoned, sum(callbacks) as callbacks,
+          sum(unserved) as unserved, sum(answered_within) as answered_within,
+          sum(wait_answered_s) as wait_answered_s, sum(wait_all_s) as wait_all_s, sum(handled) as handled,
+          sum(talk_s) as talk_s, sum(hold_s) as hold_s, sum(acw_s) as acw_s,
+          sum(wait_answered_s) / nullif(sum(answered), 0) as asa_s,
+          sum(wait_all_s) / nullif(sum(answered) + sum(abandoned), 0) as avg_queue_s,
+          100.0 * sum(abandoned) / nullif(sum(answered) + sum(abandoned), 0) as abandon_rate,
+          100.0 * sum(answered_within) / nullif({sl_denominator}, 0) as service_level,
+          (coalesce(sum(talk_s), 0) + coalesce(sum(hold_s), 0) + coalesce(sum(acw_s), 0))
+            / nullif(sum(handled), 0) as aht_s
+        from cube cross join g
+        group by 1, 2 order by 1, 2"""
+
+_DIALS_CUBE = """
+          select {keys}, count(*) as dials, sum(d.connected) as connects, sum(d.converted) as conversions,
+            sum(d.opted_out) as opt_outs
+          from dials d left join calls c on c.id = d.call_id
+          where {where}
+          group by 1, 2, 3, 4, 5, 6, 7""".replace("{keys}", _cube_keys(
+    agent="coalesce(d.agent, c.agent)", team="coalesce(d.team, c.team)",
+    campaign="coalesce(d.campaign, c.campaign)", day="d.dialed_at", direction="'outbound'"))
+_DIALS_RANGE = "d.dialed_at >= {lo} and d.dialed_at < {hi}"
+_OUTBOUND_ROLLUP = """
+        select g.name as grouping, {key} as grp, sum(dials) as dials, sum(connects) as connects,
+          sum(conversions) as conversions, sum(opt_outs) as opt_outs,
+          100.0 * sum(connects) / sum(dials) as connect_rate,
+          100.0 * sum(conversions) / nullif(sum(connects), 0) as conversion_rate,
+          100.0 * sum(opt_outs) / nullif(sum(connects), 0) as opt_out_rate,
+          count(distinct case when agent is not null then agent || ' ' || day end) as agent_days,
+          1.0 * sum(case when agent is not null then dials end)
+            / nullif(count(distinct case when agent is not null then agent || ' ' || day end), 0)
+            as dials_per_agent_day
+        from cube cross join g
+        group by 1, 2 order by 1, 2"""
+
+# Histogram bins per day (distributions): survey answers, queue waits and handle times.
+_BINS = """
+          select substr(c.started_at, 1, 10) as day, s.question as kind, s.value as bin, count(*) as n
+          from survey_answers s join calls c on c.id = s.call_id
+          where {where} and c.direction = 'inbound' and s.question in ('csat', 'nps')
+          group by 1, 2, 3
+          union all
+          select substr(c.started_at, 1, 10), 'wait', min(cast(q.wait_s / 10 as int), 30) * 10, count(*)
+          from queue_calls q join calls c on c.id = q.call_id
+          where {where} and q.wait_s is not null and q.callback_accepted = 0
+          group by 1, 3
+          union all
+          select substr(c.started_at, 1, 10), 'handle', min(cast(q.handle_s / 60 as int), 30) * 60, count(*)
+          from queue_calls q join calls c on c.id = q.call_id
+          where {where} and q.handle_s is not null
+          group by 1, 3"""
+
+_CUBE_SQL = {
+    "kpi_calls_daily": (_CALLS_CUBE, _RANGE_LH),
+    "kpi_survey_daily": (_SURVEY_CUBE, _RANGE_LH),
+    "kpi_queue_daily": (_QUEUE_DAILY_CUBE, _RANGE_LH),
+    "kpi_dials_daily": (_DIALS_CUBE, _DIALS_RANGE.format(lo=":lo", hi=":hi")),
+    "kpi_bins_daily": (_BINS, _RANGE_LH),
+}
+_COLUMNS = {**{t: ("day", "queue", "agent", "team", "flow", "direction", "campaign", *cols)
+               for t, cols in schema.KPI_CUBES.items()},
+            "kpi_bins_daily": ("day", "kind", "bin", "n")}
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _is_day(text: object) -> bool:
+    if not (isinstance(text, str) and _DAY.fullmatch(text)):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _build(db: sqlite_utils.Database, lo: str | None, hi: str | None) -> None:
+    """Recount the daily cubes for the days [lo, hi) (every day when lo is None)."""
+    params = {"lo": lo, "hi": hi}
+    for table, (select, where) in _CUBE_SQL.items():
+        db.execute(f"delete from {table}" + ("" if lo is None else " where day >= :lo and day < :hi"), params)
+        cols = ", ".join(_COLUMNS[table])
+        select = select.format(where="1" if lo is None else where)
+        db.execute(f"insert into {table} ({cols}) select * from ({select})", params)
+
+
+def _day_ranges(days: list[str]) -> list[tuple[str, str]]:
+    """Sorted days -> [lo, hi) ranges of consecutive days."""
+    ranges: list[tuple[str, str]] = []
+    for d in days:
+        nxt = (date.fromisoformat(d) + timedelta(days=1)).isoformat()
+        if ranges and ranges[-1][1] == d:
+            ranges[-1] = (ranges[-1][0], nxt)
+        else:
+            ranges.append((d, nxt))
+    return ranges
+
+
+def _in_own_transaction(db: sqlite_utils.Database, work) -> None:
+    if db.conn.in_transaction:
+        work()
+        return
+    db.execute("begin immediate")  # no writer can mark a day between the recount and the clearing
+    try:
+        work()
+    except BaseException:
+        db.execute("rollback")
+        raise
+    db.execute("commit")
+
+
+def refresh(db: sqlite_utils.Database) -> int:
+    """Recount the days triggers marked in `kpi_dirty`; returns how many. A report calls this
+    first, so the cubes it reads are recounts of the raw rows."""
+    if db.execute("select 1 from kpi_dirty limit 1").fetchone() is None:
+        return 0
+    done: list[int] = []
+
+    def work() -> None:
+        days = [r[0] for r in db.execute("select day from kpi_dirty order by day").fetchall()]
+        if all(_is_day(d) for d in days):
+            for lo, hi in _day_ranges(days):
+                _build(db, lo, hi)
+        else:  # a start that is not an ISO date: recount everything
+            _build(db, None, None)
+        db.execute("delete from kpi_dirty")
+        done.append(len(days))
+
+    _in_own_transaction(db, work)
+    return done[0]
+
+
+def rebuild(db: sqlite_utils.Database) -> None:
+    """Recount every daily cube from the raw rows (after a bulk load, or to repair)."""
+    def work() -> None:
+        _build(db, None, None)
+        db.execute("delete from kpi_dirty")
+
+    _in_own_transaction(db, work)
+
+
+def _whole_days(start: str, end: str) -> bool:
+    """The daily cubes answer ranges of whole days only."""
+    return _is_day(start) and _is_day(end)
+
+
+def survey_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str,
+               end: str) -> list[dict[str, Any]]:
+    """CSAT (top-2-box), DSAT (bottom-2-box), mean CSAT, NPS and survey FCR of inbound calls."""
+    table, key = _rollup(groups)
+    return _rows(db, f"with cube as ({_SURVEY_CUBE.format(where=_RANGE)}), {table} "
+                 + _SURVEY_ROLLUP.format(key=key), {"start": start, "end": end})
+
+
+def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+    """`survey_raw`, rolled up from `kpi_survey_daily`."""
+    if not _whole_days(start, end):
+        return survey_raw(db, groups, start, end)
+    refresh(db)
+    table, key = _rollup(groups)
+    return _rows(db, f"with cube as (select * from kpi_survey_daily where day >= :start and day < :end), "
+                 f"{table} " + _SURVEY_ROLLUP.format(key=key), {"start": start, "end": end})
+
+
+def inbound_calls_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str,
+                      window_days: float) -> list[dict[str, Any]]:
     """Per inbound call: FCR by repeat contact and IVR containment.
 
     Repeat contact: no inbound call from the same customer (`customer`, else
     `caller_id`) within `window_days` after the call, looked up beyond the range
     end, over inbound calls whose customer is known. Containment: calls that
     entered an IVR flow and ended `self_served`, over calls that entered a flow.
+    This version looks each call's next contact up (the definition);
+    `inbound_calls` reads the cube and `calls.next_contact_at`.
     """
     table, key = _rollup(groups)
     return _rows(db, f"""
@@ -140,20 +377,32 @@ def inbound_calls(db: sqlite_utils.Database, groups: Sequence[str], start: str, 
             sum(flow is not null and outcome = 'transferred') as transferred,
             sum(flow is not null and outcome = 'abandoned') as ivr_abandoned
           from calls_in group by 1, 2, 3, 4, 5, 6, 7
-        ), {table}
-        select g.name as grouping, {key} as grp, sum(calls) as calls,
-          sum(contacts) as contacts, sum(repeated) as repeated,
-          100.0 * (sum(contacts) - sum(repeated)) / nullif(sum(contacts), 0) as fcr_repeat,
-          sum(ivr_calls) as ivr_calls, sum(contained) as contained, sum(transferred) as transferred,
-          sum(ivr_abandoned) as ivr_abandoned,
-          100.0 * sum(contained) / nullif(sum(ivr_calls), 0) as containment
-        from cube cross join g
-        group by 1, 2 order by 1, 2
-    """, {"start": start, "end": end, "window": window_days})
+        ), {table}""" + _INBOUND_ROLLUP.format(key=key), {"start": start, "end": end, "window": window_days})
 
 
-def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
-          short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
+def inbound_calls(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str,
+                  window_days: float) -> list[dict[str, Any]]:
+    """`inbound_calls_raw` from `kpi_calls_daily` and the repeat contacts counted at query time."""
+    if not _whole_days(start, end):
+        return inbound_calls_raw(db, groups, start, end, window_days)
+    refresh(db)
+    table, key = _rollup(groups)
+    return _rows(db, f"""
+        with cube as (
+          select {CUBE_KEYS}, calls, contacts, 0 as repeated, ivr_calls, contained, transferred,
+            ivr_abandoned
+          from kpi_calls_daily where day >= :start and day < :end and direction = 'inbound'
+          union all
+          select {CUBE_KEYS}, 0, 0, repeated, 0, 0, 0, 0 from ({_REPEATED})
+        ), {table}""" + _INBOUND_ROLLUP.format(key=key), {"start": start, "end": end, "window": window_days})
+
+
+def _sl_denominator(abandons_count: bool) -> str:
+    return "sum(answered) + sum(abandoned)" if abandons_count else "sum(answered)"
+
+
+def queue_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
+              short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
     """Queue KPIs over `queue_calls`: ASA, time in queue, abandonment, service level, AHT.
 
     Callback calls count in `offered` and in AHT (an agent handled them) but not in
@@ -162,77 +411,60 @@ def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
     The queue and agent of a row are the queue row's own (the answering agent).
     """
     table, key = _rollup(groups)
-    sl_denominator = "sum(answered) + sum(abandoned)" if abandons_count else "sum(answered)"
+    return _rows(db, f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}"
+                 + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
+                 {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s})
+
+
+def _kept(value: float, kept: tuple[int, ...]) -> int | None:
+    return int(value) if float(value).is_integer() and int(value) in kept else None
+
+
+def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
+          short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
+    """`queue_raw` from `kpi_queue_daily` when both thresholds are ones it keeps
+    (store.schema.SL_THRESHOLDS, SHORT_ABANDONS); otherwise from the raw rows."""
+    t, s = _kept(threshold_s, schema.SL_THRESHOLDS), _kept(short_abandon_s, schema.SHORT_ABANDONS)
+    if t is None or s is None or not _whole_days(start, end):
+        return queue_raw(db, groups, start, end, threshold_s=threshold_s, short_abandon_s=short_abandon_s,
+                         abandons_count=abandons_count)
+    refresh(db)
+    table, key = _rollup(groups)
     return _rows(db, f"""
-        with q as (
-          select {_cube_keys(queue="q.queue", agent="coalesce(q.agent, c.agent)")}, q.wait_s, q.outcome,
-            q.callback_accepted, q.handle_s, q.talk_s, q.hold_s, q.acw_s,
-            (q.callback_accepted = 0 and q.answered_at is not null) as is_answered,
-            (q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s >= :short) as is_abandoned
-          from queue_calls q join calls c on c.id = q.call_id
-          where {_RANGE}
-        ), cube as (
-          select {CUBE_KEYS}, count(*) as offered,
-            sum(is_answered) as answered, sum(is_abandoned) as abandoned,
-            sum(callback_accepted = 0 and outcome = 'abandoned' and wait_s < :short) as short_abandoned,
-            sum(callback_accepted) as callbacks,
-            sum(callback_accepted = 0 and outcome = 'unserved') as unserved,
-            sum(is_answered and wait_s <= :threshold) as answered_within,
-            sum(case when is_answered then wait_s end) as wait_answered_s,
-            sum(case when is_answered or is_abandoned then wait_s end) as wait_all_s,
-            count(handle_s) as handled,
-            sum(talk_s) as talk_s, sum(hold_s) as hold_s, sum(acw_s) as acw_s
-          from q group by 1, 2, 3, 4, 5, 6, 7
-        ), {table}
-        select g.name as grouping, {key} as grp, sum(offered) as offered, sum(answered) as answered,
-          sum(abandoned) as abandoned, sum(short_abandoned) as short_abandoned, sum(callbacks) as callbacks,
-          sum(unserved) as unserved, sum(answered_within) as answered_within,
-          sum(wait_answered_s) as wait_answered_s, sum(wait_all_s) as wait_all_s, sum(handled) as handled,
-          sum(talk_s) as talk_s, sum(hold_s) as hold_s, sum(acw_s) as acw_s,
-          sum(wait_answered_s) / nullif(sum(answered), 0) as asa_s,
-          sum(wait_all_s) / nullif(sum(answered) + sum(abandoned), 0) as avg_queue_s,
-          100.0 * sum(abandoned) / nullif(sum(answered) + sum(abandoned), 0) as abandon_rate,
-          100.0 * sum(answered_within) / nullif({sl_denominator}, 0) as service_level,
-          (coalesce(sum(talk_s), 0) + coalesce(sum(hold_s), 0) + coalesce(sum(acw_s), 0))
-            / nullif(sum(handled), 0) as aht_s
-        from cube cross join g
-        group by 1, 2 order by 1, 2
-    """, {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s})
+        with cube as (
+          select {CUBE_KEYS}, offered, answered, callbacks, unserved, wait_answered_s, handled,
+            talk_s, hold_s, acw_s, within_{t} as answered_within, abandoned_{s} as abandoned,
+            short_abandoned_{s} as short_abandoned, wait_all_s_{s} as wait_all_s
+          from kpi_queue_daily where day >= :start and day < :end
+        ), {table}""" + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
+                 {"start": start, "end": end})
 
 
-def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+def outbound_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str,
+                 end: str) -> list[dict[str, Any]]:
     """Dials, connects, conversions (per connect), opt-outs and dials per agent per day.
 
     Dials carry their own time, agent, team and campaign; a connected dial's call gives the rest."""
     table, key = _rollup(groups)
-    keys = _cube_keys(agent="coalesce(d.agent, c.agent)", team="coalesce(d.team, c.team)",
-                      campaign="coalesce(d.campaign, c.campaign)", day="d.dialed_at", direction="'outbound'")
-    return _rows(db, f"""
-        with cube as (
-          select {keys}, count(*) as dials, sum(d.connected) as connects, sum(d.converted) as conversions,
-            sum(d.opted_out) as opt_outs
-          from dials d left join calls c on c.id = d.call_id
-          where d.dialed_at >= :start and d.dialed_at < :end
-          group by 1, 2, 3, 4, 5, 6, 7
-        ), {table}
-        select g.name as grouping, {key} as grp, sum(dials) as dials, sum(connects) as connects,
-          sum(conversions) as conversions, sum(opt_outs) as opt_outs,
-          100.0 * sum(connects) / sum(dials) as connect_rate,
-          100.0 * sum(conversions) / nullif(sum(connects), 0) as conversion_rate,
-          100.0 * sum(opt_outs) / nullif(sum(connects), 0) as opt_out_rate,
-          count(distinct case when agent is not null then agent || ' ' || day end) as agent_days,
-          1.0 * sum(case when agent is not null then dials end)
-            / nullif(count(distinct case when agent is not null then agent || ' ' || day end), 0)
-            as dials_per_agent_day
-        from cube cross join g
-        group by 1, 2 order by 1, 2
-    """, {"start": start, "end": end})
+    cube = _DIALS_CUBE.format(where=_DIALS_RANGE.format(lo=":start", hi=":end"))
+    return _rows(db, f"with cube as ({cube}), {table}" + _OUTBOUND_ROLLUP.format(key=key),
+                 {"start": start, "end": end})
+
+
+def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+    """`outbound_raw`, rolled up from `kpi_dials_daily`."""
+    if not _whole_days(start, end):
+        return outbound_raw(db, groups, start, end)
+    refresh(db)
+    table, key = _rollup(groups)
+    return _rows(db, f"with cube as (select * from kpi_dials_daily where day >= :start and day < :end), "
+                 f"{table}" + _OUTBOUND_ROLLUP.format(key=key), {"start": start, "end": end})
 
 
 # The latest score of each (call, scorecard): a call rescored with a newer scorecard
 # version counts once, with its newest result.
 _LATEST_SCORES = """
-    latest as (
+    latest as materialized (
       select s.* from scores s
       where s.scored_at = (select max(s2.scored_at) from scores s2
                            where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
@@ -249,7 +481,7 @@ def qa(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict
         ),
         scored as (
           select {_group(group)} as grp, l.call_id, l.scorecard_version, l.score, l.auto_failed
-          from latest l join calls c on c.id = l.call_id
+          from latest l cross join calls c on c.id = l.call_id
           where {_RANGE}
         ),
         compliance as (
@@ -279,8 +511,8 @@ def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
             / nullif(sum(case when i.max_points > 0 then i.max_points end), 0) as avg_score,
           sum(i.auto_fail) as auto_fails,
           100.0 * sum(i.auto_fail) / count(*) as auto_fail_rate
-        from latest l join calls c on c.id = l.call_id
-        join item_scores i on i.call_id = l.call_id and i.scorecard_version = l.scorecard_version
+        from latest l cross join calls c on c.id = l.call_id
+        cross join item_scores i on i.call_id = l.call_id and i.scorecard_version = l.scorecard_version
         where {_RANGE}
         group by l.scorecard, i.item_id order by l.scorecard, i.item_id
     """, {"start": start, "end": end})
@@ -290,22 +522,22 @@ def sentiment(db: sqlite_utils.Database, group: str, start: str, end: str) -> li
     """Customer sentiment at the start (first customer utterance) and end (last one) of calls
     with at least two customer utterances that carry a sentiment score."""
     return _rows(db, f"""
-        with u as (
-          select {_group(group)} as grp, u.call_id, u.sentiment,
-            row_number() over (partition by u.call_id order by u.idx) as rn,
-            count(*) over (partition by u.call_id) as n
-          from utterances u join calls c on c.id = u.call_id
-          where {_RANGE} and u.speaker = 'customer' and u.sentiment is not null
-        ), per_call as (
-          select grp, call_id, max(case when rn = 1 then sentiment end) as s_start,
-                 max(case when rn = n then sentiment end) as s_end
-          from u where n >= 2 group by grp, call_id
+        with per_call as materialized (
+          select u.call_id, min(u.idx) as first_idx, max(u.idx) as last_idx
+          from utterances u where u.speaker = 'customer' and u.sentiment is not null
+          group by u.call_id having count(*) >= 2
+        ), se as (
+          select {_group(group)} as grp, p.call_id, f.sentiment as s_start, l.sentiment as s_end
+          from per_call p cross join calls c on c.id = p.call_id
+          cross join utterances f on f.call_id = p.call_id and f.idx = p.first_idx
+          cross join utterances l on l.call_id = p.call_id and l.idx = p.last_idx
+          where {_RANGE}
         )
         select grp, count(*) as calls, avg(s_start) as start, avg(s_end) as end,
           avg(s_end - s_start) as change,
           100.0 * sum(s_end > s_start) / count(*) as improved,
           100.0 * sum(s_end < s_start) / count(*) as worsened
-        from per_call group by grp order by grp
+        from se group by grp order by grp
     """, {"start": start, "end": end})
 
 
@@ -332,7 +564,7 @@ def agent_qa(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
     return _rows(db, f"""
         with {_LATEST_SCORES}
         select c.agent, avg(l.score) as qa_score, count(l.score) as qa_n
-        from latest l join calls c on c.id = l.call_id
+        from latest l cross join calls c on c.id = l.call_id
         where {_RANGE} and c.agent is not null and c.direction = 'inbound'
         group by c.agent order by c.agent
     """, {"start": start, "end": end})
@@ -340,13 +572,42 @@ def agent_qa(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
 
 def agent_teams(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
     """Each agent's team (the latest one named on their calls in the range)."""
+    if _whole_days(start, end):
+        refresh(db)
+        return _rows(db, """
+            select agent, max(team) as team from kpi_calls_daily
+            where day >= :start and day < :end and agent is not null and team is not null group by agent
+        """, {"start": start, "end": end})
     return _rows(db, f"""
         select c.agent, max(c.team) as team from calls c
         where {_RANGE} and c.agent is not null and c.team is not null group by c.agent
     """, {"start": start, "end": end})
 
 
+def _qa_score_bins(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+    return _rows(db, f"""
+        with {_LATEST_SCORES}
+        select min(cast(l.score / 10 as int), 9) * 10 as bin, count(*) as n
+        from latest l cross join calls c on c.id = l.call_id
+        where {_RANGE} and l.score is not null group by bin order by bin""", {"start": start, "end": end})
+
+
 def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
+    """Histograms: CSAT 1-5, NPS 0-10, queue wait (10 s bins up to 300 s), handle time
+    (60 s bins up to 1800 s) and QA score (10-point bins); the last bin holds everything above.
+    Whole days are read from `kpi_bins_daily`."""
+    if not _whole_days(start, end):
+        return distributions_raw(db, start, end)
+    refresh(db)
+    read = ("select bin, sum(n) as n from kpi_bins_daily where kind = :kind and day >= :start and day < :end "
+            "group by bin order by bin")
+    out = {k: _rows(db, read, {"kind": k, "start": start, "end": end})
+           for k in ("csat", "nps", "wait", "handle")}
+    out["qa_score"] = _qa_score_bins(db, start, end)
+    return out
+
+
+def distributions_raw(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
     """Histograms: CSAT 1-5, NPS 0-10, queue wait (10 s bins up to 300 s), handle time
     (60 s bins up to 1800 s) and QA score (10-point bins); the last bin holds everything above."""
     params = {"start": start, "end": end}
@@ -367,9 +628,5 @@ def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, 
             select min(cast(q.handle_s / 60 as int), 30) * 60 as bin, count(*) as n
             from queue_calls q join calls c on c.id = q.call_id
             where {_RANGE} and q.handle_s is not null group by bin order by bin""", params),
-        "qa_score": _rows(db, f"""
-            with {_LATEST_SCORES}
-            select min(cast(l.score / 10 as int), 9) * 10 as bin, count(*) as n
-            from latest l join calls c on c.id = l.call_id
-            where {_RANGE} and l.score is not null group by bin order by bin""", params),
+        "qa_score": _qa_score_bins(db, start, end),
     }

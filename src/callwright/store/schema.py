@@ -37,12 +37,154 @@ DIALS = {
 # Indexes the report queries need (bench/report_1m.py): each lets a KPI query read
 # only an index for the date range instead of the table rows.
 _REPORT_INDEXES = (
-    "create index if not exists idx_calls_day_direction on calls "
-    "(started_at, direction, flow, outcome, queue, agent, team, campaign)",
-    # repeat-contact FCR: the next call of the same customer
+    # repeat-contact FCR at query time: inbound calls of the range with their next contact
+    "create index if not exists idx_calls_repeat on calls "
+    "(started_at, direction, next_contact_at, flow, outcome, queue, agent, team, campaign)",
+    # the next call of the same customer (kept in calls.next_contact_at by triggers)
     "create index if not exists idx_calls_next_contact on calls "
     "(coalesce(customer, caller_id), direction, started_at)",
+    # a call's dials (their day is marked for recount when the call changes)
+    "create index if not exists idx_dials_call_id on dials (call_id)",
 )
+# Replaced by idx_calls_repeat (which also holds next_contact_at).
+_OLD_INDEXES = ("idx_calls_day_direction",)
+
+# --- the next contact of a call's customer ------------------------------------------------------
+# calls.next_contact_at: the start of the next inbound call of the same customer (`customer`,
+# else `caller_id`) strictly after this call, or null. Repeat-contact FCR compares it with the
+# window at query time. Kept by three triggers; `rebuild_next_contact` recounts every call.
+_KEY = "coalesce({t}customer, {t}caller_id)"
+_NEXT_OF = (f"(select min(n.started_at) from calls n where {_KEY.format(t='n.')} = {_KEY.format(t='{row}.')} "
+            "and n.direction = 'inbound' and n.started_at > {row}.started_at)")
+
+
+def _point_before(row: str) -> str:
+    """Statements for a call `row` (new) at its position: its own next contact, and the calls of
+    the same customer before it whose next contact it now is (only an inbound call is one)."""
+    key = _KEY.format(t=f"{row}.")
+    return f"""
+  update calls set next_contact_at = {_NEXT_OF.format(row=row)} where id = {row}.id;
+  update calls set next_contact_at = {row}.started_at
+   where {row}.direction = 'inbound' and {_KEY.format(t='')} = {key}
+     and started_at < {row}.started_at and (next_contact_at is null or next_contact_at > {row}.started_at)
+     and started_at >= coalesce((select max(p.started_at) from calls p where {_KEY.format(t='p.')} = {key}
+                                 and p.direction = 'inbound' and p.started_at < {row}.started_at), '');"""
+
+
+_UNPOINT_OLD = f"""
+  update calls set next_contact_at = {_NEXT_OF.format(row='calls')}
+   where {_KEY.format(t='')} = {_KEY.format(t='old.')} and next_contact_at = old.started_at;"""
+NEXT_CONTACT_TRIGGERS = {
+    "calls_next_contact_insert": f"""
+create trigger if not exists calls_next_contact_insert after insert on calls
+when {_KEY.format(t='new.')} is not null
+begin{_point_before('new')}
+end""",
+    "calls_next_contact_update": f"""
+create trigger if not exists calls_next_contact_update
+after update of customer, caller_id, direction, started_at on calls
+when old.customer is not new.customer or old.caller_id is not new.caller_id
+  or old.direction is not new.direction or old.started_at is not new.started_at
+begin{_UNPOINT_OLD}{_point_before('new')}
+end""",
+    "calls_next_contact_delete": f"""
+create trigger if not exists calls_next_contact_delete after delete on calls
+when {_KEY.format(t='old.')} is not null
+begin{_UNPOINT_OLD}
+end""",
+}
+
+
+def rebuild_next_contact(db: sqlite_utils.Database) -> None:
+    """Recount `calls.next_contact_at` for every call (after a bulk load, or to repair).
+
+    Per customer, ordered by start descending, the smallest inbound start among the calls
+    that started strictly later (GROUPS frame: calls with the same start are peers)."""
+    with db.atomic():
+        db.execute(f"""
+            with nxt as (
+              select id, min(case when direction = 'inbound' then started_at end) over (
+                partition by {_KEY.format(t='')} order by started_at desc
+                groups between unbounded preceding and 1 preceding) as next_at
+              from calls where {_KEY.format(t='')} is not null
+            )
+            update calls set next_contact_at = nxt.next_at from nxt
+            where nxt.id = calls.id and calls.next_contact_at is not nxt.next_at""")
+        db.execute(f"update calls set next_contact_at = null "
+                   f"where {_KEY.format(t='')} is null and next_contact_at is not null")
+
+
+# --- daily KPI cubes ----------------------------------------------------------------------------
+# The report's additive KPI families, per day x queue x agent x team x flow x direction x campaign
+# (store.kpis builds and reads them). Triggers only mark the days whose rows changed in
+# kpi_dirty; store.kpis.refresh recounts those days from the raw rows before a report reads
+# the cubes, with the same SQL that builds them, so a cube is always a recount.
+# Queue KPIs that depend on a threshold are kept for these values (seconds); another
+# threshold is computed from the raw rows.
+SL_THRESHOLDS = (10, 15, 20, 25, 30, 45, 60, 90, 120, 180)
+SHORT_ABANDONS = (0, 2, 3, 5, 10)
+_DIMS = ("day text not null, queue text, agent text, team text, flow text, direction text, "
+         "campaign text")
+KPI_CUBES: dict[str, tuple[str, ...]] = {
+    "kpi_calls_daily": ("calls", "contacts", "ivr_calls", "contained", "transferred", "ivr_abandoned"),
+    "kpi_survey_daily": ("csat_n", "csat_top2", "csat_bottom2", "csat_sum", "nps_n", "promoters",
+                         "detractors", "resolved_n", "resolved_yes"),
+    "kpi_queue_daily": ("offered", "answered", "callbacks", "unserved", "wait_answered_s", "handled",
+                        "talk_s", "hold_s", "acw_s",
+                        *(f"within_{t}" for t in SL_THRESHOLDS),
+                        *(f"{c}_{s}" for s in SHORT_ABANDONS
+                          for c in ("abandoned", "short_abandoned", "wait_all_s"))),
+    "kpi_dials_daily": ("dials", "connects", "conversions", "opt_outs"),
+}
+KPI_TABLES = [
+    # counts and sums keep the type SQLite's sum() gave them (no column affinity)
+    *(f"create table if not exists {t} ({_DIMS}, {', '.join(cols)})" for t, cols in KPI_CUBES.items()),
+    *(f"create index if not exists idx_{t}_day on {t} (day)" for t in KPI_CUBES),
+    "create table if not exists kpi_bins_daily (day text not null, kind text not null, bin, "
+    "n integer not null)",
+    "create index if not exists idx_kpi_bins_daily_day on kpi_bins_daily (day)",
+    "create table if not exists kpi_dirty (day text primary key) without rowid",
+]
+_MARK = "insert or ignore into kpi_dirty (day) "
+_CALL_DAY = "select substr(started_at, 1, 10) from calls where id = {row}.call_id"
+# The columns of calls the cubes read (not next_contact_at, which triggers update).
+_CUBE_CALL_COLUMNS = ("id, started_at, direction, flow, outcome, queue, agent, team, campaign, customer, "
+                      "caller_id")
+KPI_DIRTY_TRIGGERS = {
+    "kpi_dirty_calls_insert": f"""
+create trigger if not exists kpi_dirty_calls_insert after insert on calls
+begin {_MARK} values (substr(new.started_at, 1, 10)); end""",
+    "kpi_dirty_calls_update": f"""
+create trigger if not exists kpi_dirty_calls_update after update of {_CUBE_CALL_COLUMNS} on calls
+begin
+  {_MARK} values (substr(old.started_at, 1, 10)), (substr(new.started_at, 1, 10));
+  {_MARK} select substr(dialed_at, 1, 10) from dials where call_id in (old.id, new.id);
+end""",
+    "kpi_dirty_calls_delete": f"""
+create trigger if not exists kpi_dirty_calls_delete after delete on calls
+begin
+  {_MARK} values (substr(old.started_at, 1, 10));
+  {_MARK} select substr(dialed_at, 1, 10) from dials where call_id = old.id;
+end""",
+    **{f"kpi_dirty_{t}_{ev}": f"""
+create trigger if not exists kpi_dirty_{t}_{ev} after {ev} on {t}
+begin {"; ".join(_MARK + _CALL_DAY.format(row=r) for r in rows)}; end"""
+       for t in ("survey_answers", "queue_calls")
+       for ev, rows in (("insert", ("new",)), ("update", ("old", "new")), ("delete", ("old",)))},
+    **{f"kpi_dirty_dials_{ev}": f"""
+create trigger if not exists kpi_dirty_dials_{ev} after {ev} on dials
+begin {_MARK} values {", ".join(f"(substr({r}.dialed_at, 1, 10))" for r in rows)}; end"""
+       for ev, rows in (("insert", ("new",)), ("update", ("old", "new")), ("delete", ("old",)))},
+}
+# Triggers a bulk load drops and recreates (it recounts everything once at the end).
+BULK_TRIGGERS = ("call_events_waterfall", *NEXT_CONTACT_TRIGGERS, *KPI_DIRTY_TRIGGERS)
+
+
+def create_triggers(db: sqlite_utils.Database) -> None:
+    """(Re)create the summary triggers (after a bulk load dropped them)."""
+    db.execute(WATERFALL_TRIGGER)
+    for sql in (*NEXT_CONTACT_TRIGGERS.values(), *KPI_DIRTY_TRIGGERS.values()):
+        db.execute(sql)
 
 # The IVR waterfall, kept per day as events are logged: a report over a million calls
 # would otherwise join millions of events to their calls. The call log only appends
@@ -107,9 +249,27 @@ def ensure(db: sqlite_utils.Database) -> None:
     if "dials" not in names:
         db["dials"].create(DIALS, pk="id", foreign_keys=[("call_id", "calls", "id")])
         db["dials"].create_index(["dialed_at"], if_not_exists=True)
+    new_next_contact = "next_contact_at" not in {c.name for c in db["calls"].columns}
+    if new_next_contact:
+        db["calls"].add_column("next_contact_at", str)
+    for name in _OLD_INDEXES:
+        db.execute(f"drop index if exists {name}")
     for sql in _REPORT_INDEXES:
         db.execute(sql)
     if "ivr_state_daily" not in names:
         db.execute(IVR_STATE_DAILY)
         db.execute(WATERFALL_TRIGGER)
         rebuild_waterfall(db)  # a database from before the table existed
+    for sql in NEXT_CONTACT_TRIGGERS.values():
+        db.execute(sql)
+    if new_next_contact:
+        rebuild_next_contact(db)  # a database from before the column existed
+    new_cubes = "kpi_dirty" not in names
+    for sql in KPI_TABLES:
+        db.execute(sql)
+    for sql in KPI_DIRTY_TRIGGERS.values():
+        db.execute(sql)
+    if new_cubes:
+        from callwright.store import kpis
+
+        kpis.rebuild(db)  # a database from before the cubes existed (empty on a new one)

@@ -4,8 +4,10 @@ A million calls mean about ten million rows; sqlite-utils' per-row dict handling
 is too slow for that, so generated rows arrive here as tuples in the column
 order of `COLUMNS` and go in with `executemany`, one transaction per batch.
 While loading, the secondary indexes of the loaded tables are dropped and
-rebuilt at the end (one sort instead of a B-tree insert per row), and
-synchronous writes are off: a generated database can simply be generated again.
+rebuilt at the end (one sort instead of a B-tree insert per row), the summary
+triggers are dropped and the summaries (IVR waterfall, next contacts, daily KPI
+cubes) recounted once at the end, and synchronous writes are off: a generated
+database can simply be generated again.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import sqlite_utils
 
-from callwright.store import schema
+from callwright.store import kpis, schema
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": ("id", "flow", "direction", "channel", "caller_id", "started_at", "ended_at", "duration_s",
@@ -47,7 +49,8 @@ def bulk_load(db: sqlite_utils.Database, batches: Iterable[Batch]) -> dict[str, 
         f"({', '.join('?' * len(COLUMNS))})", list(COLUMNS)).fetchall()]
     counts = dict.fromkeys(COLUMNS, 0)
     db.execute("pragma synchronous = off")
-    db.execute("drop trigger if exists call_events_waterfall")  # recounted once at the end
+    for trigger in schema.BULK_TRIGGERS:  # the summaries are recounted once at the end
+        db.execute(f"drop trigger if exists {trigger}")
     try:
         for name in names:
             db.execute(f"drop index if exists [{name}]")
@@ -64,7 +67,9 @@ def bulk_load(db: sqlite_utils.Database, batches: Iterable[Batch]) -> dict[str, 
             db.execute(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1)
                        if "IF NOT EXISTS" not in sql.upper() else sql)
         schema.rebuild_waterfall(db)
-        db.execute(schema.WATERFALL_TRIGGER)
+        schema.rebuild_next_contact(db)
+        kpis.rebuild(db)
+        schema.create_triggers(db)
         db.execute("analyze")
         db.execute("pragma synchronous = normal")
     return counts
