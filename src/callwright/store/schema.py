@@ -87,6 +87,16 @@ when old.customer is not new.customer or old.caller_id is not new.caller_id
   or old.direction is not new.direction or old.started_at is not new.started_at
 begin{_UNPOINT_OLD}{_point_before('new')}
 end""",
+    # INSERT OR REPLACE deletes the old row without firing delete triggers (recursive triggers
+    # are off): before a call is inserted, the calls that pointed at a row with the same id
+    # are recounted without it (the insert trigger then points them at the new row if it is next).
+    "calls_next_contact_replace": f"""
+create trigger if not exists calls_next_contact_replace before insert on calls
+begin
+  update calls set next_contact_at = {_NEXT_OF.format(row='calls').removesuffix(')')} and n.id is not new.id)
+   where {_KEY.format(t='')} = (select {_KEY.format(t='o.')} from calls o where o.id = new.id)
+     and next_contact_at = (select o.started_at from calls o where o.id = new.id);
+end""",
     "calls_next_contact_delete": f"""
 create trigger if not exists calls_next_contact_delete after delete on calls
 when {_KEY.format(t='old.')} is not null
@@ -154,6 +164,16 @@ KPI_DIRTY_TRIGGERS = {
     "kpi_dirty_calls_insert": f"""
 create trigger if not exists kpi_dirty_calls_insert after insert on calls
 begin {_MARK} values (substr(new.started_at, 1, 10)); end""",
+    # before an INSERT OR REPLACE: the day of the row it replaces (and of that call's dials)
+    "kpi_dirty_calls_replace": f"""
+create trigger if not exists kpi_dirty_calls_replace before insert on calls
+begin
+  {_MARK} select substr(started_at, 1, 10) from calls where id = new.id;
+  {_MARK} select substr(dialed_at, 1, 10) from dials where call_id = new.id;
+end""",
+    "kpi_dirty_dials_replace": f"""
+create trigger if not exists kpi_dirty_dials_replace before insert on dials
+begin {_MARK} select substr(dialed_at, 1, 10) from dials where id = new.id; end""",
     "kpi_dirty_calls_update": f"""
 create trigger if not exists kpi_dirty_calls_update after update of {_CUBE_CALL_COLUMNS} on calls
 begin
