@@ -339,10 +339,18 @@ def outbound_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> lis
     return _outbound(db, p, [group]).get(group, [])
 
 
-def qa_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[QaKpis]:
+def _qa(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[QaKpis]]:
     start, end = p.sql_range
-    return _merge(QaKpis, [sql.qa(db, group, start, end), sql.sentiment(db, group, start, end)],
-                  rename=_SENTIMENT)
+    by: dict[str, list[list[dict[str, Any]]]] = {g: [[], []] for g in groups}
+    families = (sql.qa_groups(db, groups, start, end), sql.sentiment_groups(db, groups, start, end))
+    for i, rows in enumerate(families):
+        for row in rows:
+            by[row["grouping"]][i].append(row)
+    return {g: _merge(QaKpis, families, rename=_SENTIMENT) for g, families in by.items()}
+
+
+def qa_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[QaKpis]:
+    return _qa(db, p, [group])[group]
 
 
 def _agents(db: sqlite_utils.Database, p: ReportParams, inbound: list[InboundKpis], queues: list[QueueKpis],
@@ -400,7 +408,7 @@ def build_report(db: sqlite_utils.Database, p: ReportParams) -> Report:
     sql.prepare(db)
     groups = list(dict.fromkeys([p.group_by, "all", p.trend_by, "agent"]))
     inbound, queues, outbound = _inbound(db, p, groups), _queue(db, p, groups), _outbound(db, p, groups)
-    qa_by = {g: qa_kpis(db, p, g) for g in dict.fromkeys([p.group_by, "all", "agent"])}
+    qa_by = _qa(db, p, list(dict.fromkeys([p.group_by, "all", "agent"])))
     agents = _agents(db, p, inbound.get("agent", []), queues.get("agent", []), qa_by["agent"])
     return Report(
         params=p,

@@ -471,33 +471,42 @@ _LATEST_SCORES = """
     )"""
 
 
-def qa(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
-    """Average QA score, auto-fail rate and compliance rate of scored calls."""
+def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str,
+              end: str) -> list[dict[str, Any]]:
+    """Average QA score, auto-fail rate and compliance rate of scored calls, for each grouping
+    (column `grouping`): one row per latest (call, scorecard) score with its compliance items,
+    rolled up to each grouping."""
+    table, key = _rollup(groups)
     return _rows(db, f"""
         with {_LATEST_SCORES},
-        compliance_items as (
+        compliance_items as materialized (
           select distinct scorecard_version, item_id from item_scores
           where section = 'compliance' or auto_fail = 1
         ),
         scored as (
-          select {_group(group)} as grp, l.call_id, l.scorecard_version, l.score, l.auto_failed
+          select {_cube_keys()}, l.call_id, l.scorecard_version, l.score, l.auto_failed,
+            (select sum(i.verdict = 'pass') from item_scores i
+             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
+             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as passed,
+            (select sum(i.verdict in ('pass', 'fail')) from item_scores i
+             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
+             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as applicable
           from latest l cross join calls c on c.id = l.call_id
           where {_RANGE}
-        ),
-        compliance as (
-          select s.grp, sum(i.verdict = 'pass') as passed, sum(i.verdict in ('pass', 'fail')) as applicable
-          from scored s
-          join item_scores i on i.call_id = s.call_id and i.scorecard_version = s.scorecard_version
-          join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
-          group by s.grp
-        )
-        select s.grp, count(*) as scored, count(s.score) as with_score, avg(s.score) as avg_score,
-          sum(s.auto_failed) as auto_failed, 100.0 * sum(s.auto_failed) / count(*) as auto_fail_rate,
-          max(k.passed) as compliance_passed, max(k.applicable) as compliance_applicable,
-          100.0 * max(k.passed) / nullif(max(k.applicable), 0) as compliance_rate
-        from scored s left join compliance k on k.grp is s.grp
-        group by s.grp order by s.grp
+        ), {table}
+        select g.name as grouping, {key} as grp, count(*) as scored, count(score) as with_score,
+          avg(score) as avg_score, sum(auto_failed) as auto_failed,
+          100.0 * sum(auto_failed) / count(*) as auto_fail_rate,
+          sum(passed) as compliance_passed, sum(applicable) as compliance_applicable,
+          100.0 * sum(passed) / nullif(sum(applicable), 0) as compliance_rate
+        from scored cross join g
+        group by 1, 2 order by 1, 2
     """, {"start": start, "end": end})
+
+
+def qa(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
+    """`qa_groups` for one grouping."""
+    return qa_groups(db, [group], start, end)
 
 
 def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
@@ -518,27 +527,34 @@ def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
     """, {"start": start, "end": end})
 
 
-def sentiment(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
+def sentiment_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str,
+                     end: str) -> list[dict[str, Any]]:
     """Customer sentiment at the start (first customer utterance) and end (last one) of calls
-    with at least two customer utterances that carry a sentiment score."""
+    with at least two customer utterances that carry a sentiment score, for each grouping."""
+    table, key = _rollup(groups)
     return _rows(db, f"""
         with per_call as materialized (
           select u.call_id, min(u.idx) as first_idx, max(u.idx) as last_idx
           from utterances u where u.speaker = 'customer' and u.sentiment is not null
           group by u.call_id having count(*) >= 2
         ), se as (
-          select {_group(group)} as grp, p.call_id, f.sentiment as s_start, l.sentiment as s_end
+          select {_cube_keys()}, p.call_id, f.sentiment as s_start, l.sentiment as s_end
           from per_call p cross join calls c on c.id = p.call_id
           cross join utterances f on f.call_id = p.call_id and f.idx = p.first_idx
           cross join utterances l on l.call_id = p.call_id and l.idx = p.last_idx
           where {_RANGE}
-        )
-        select grp, count(*) as calls, avg(s_start) as start, avg(s_end) as end,
+        ), {table}
+        select g.name as grouping, {key} as grp, count(*) as calls, avg(s_start) as start, avg(s_end) as end,
           avg(s_end - s_start) as change,
           100.0 * sum(s_end > s_start) / count(*) as improved,
           100.0 * sum(s_end < s_start) / count(*) as worsened
-        from se group by grp order by grp
+        from se cross join g group by 1, 2 order by 1, 2
     """, {"start": start, "end": end})
+
+
+def sentiment(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
+    """`sentiment_groups` for one grouping."""
+    return sentiment_groups(db, [group], start, end)
 
 
 def waterfall(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
