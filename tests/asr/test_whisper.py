@@ -182,3 +182,16 @@ def test_fsdd_subset(whisper, fsdd_dir: Path) -> None:
         text = recognise(whisper, read_audio(f), DIGITS).text
         correct += parse_digits(text) == f.stem[0]
     assert correct >= 18, f"{correct}/20 digits right"
+
+
+def test_reset_drops_the_utterance_without_decoding_it(whisper, speak) -> None:
+    four, nine = call_audio(speak, "four", "en-us"), call_audio(speak, "nine", "en-us")
+    stream = whisper.open(four.rate, DIGITS)
+    stream.accept(four.samples)
+    stream.reset()
+    stream.accept(nine.samples)
+    after_reset = stream.finish()
+    fresh = whisper.open(nine.rate, DIGITS)
+    fresh.accept(nine.samples)
+    assert after_reset.text == fresh.finish().text  # as if "four" had never come
+    assert after_reset.start >= four.duration_s  # stream times still count the dropped audio

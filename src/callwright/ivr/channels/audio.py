@@ -127,7 +127,6 @@ class AudioLine:
         self.ivr = _Track(rate)
         self.listen: Listen | None = None
         self._history: deque[np.ndarray] = deque(maxlen=max(1, int(PRE_ROLL_S * 1000 / FRAME_MS)))
-        self._utterance: list[np.ndarray] = []
         self._in_speech = False
         self.turn_timings: list[dict[str, float]] = []
 
@@ -141,8 +140,10 @@ class AudioLine:
         self.endpointer.reset(EndpointParams(no_input_timeout_s=None,
                                              end_of_speech_s=listen.end_of_speech_s,
                                              max_speech_s=listen.max_speech_s), t)
+        if self._in_speech:  # the caller was cut off mid-utterance: forget it
+            self.stream.reset()
         self.stream.set_phrases(expected_phrases(listen) or None)
-        self._utterance, self._in_speech = [], False
+        self._in_speech = False
 
     def hear(self, samples: np.ndarray, t: float) -> list[CallerEvent | SpeechStarted]:
         """Process one frame of caller audio that starts at time t."""
@@ -155,23 +156,23 @@ class AudioLine:
         for ev in self.endpointer.feed(samples, t):
             if isinstance(ev, SpeechStarted):
                 self._in_speech = True
-                self._utterance = list(self._history)
+                for pre in self._history:  # the pre-roll: speech starts before VAD is sure
+                    self.stream.accept(pre)
                 out.append(ev)
             elif isinstance(ev, SpeechEnded):
                 out.append(self._recognise(ev))
         if self._in_speech:
-            self._utterance.append(samples)
+            # Streamed while the caller speaks (Vosk decodes as it goes; Whisper buffers),
+            # so that only finish() is left once the endpointer decides they are done.
+            self.stream.accept(samples)
         else:
             self._history.append(samples)
         return out
 
     def _recognise(self, ev: SpeechEnded) -> Speech:
         self._in_speech = False
-        audio = np.concatenate(self._utterance) if self._utterance else np.zeros(0, np.int16)
-        self._utterance = []
         self._history.clear()
         t0 = time.perf_counter()
-        self.stream.accept(audio)
         result = self.stream.finish()
         asr_s = time.perf_counter() - t0
         self.turn_timings.append({"speech_end": ev.t_end_of_speech, "decided": ev.t_decided,

@@ -84,6 +84,14 @@ class RecognizerStream(ABC):
     def finish(self) -> Recognition:
         """Final result for the audio accepted since the previous finish()."""
 
+    def reset(self) -> None:
+        """Drop the utterance in progress (the caller was cut off, e.g. by a key press).
+
+        The default finishes it and throws the result away; engines that decode
+        in finish() override this so that nothing is decoded for nothing.
+        """
+        self.finish()
+
     def close(self) -> None:  # noqa: B027 - optional hook, most engines free on GC
         """Release engine resources early (optional)."""
 

@@ -356,18 +356,32 @@ class WhisperRecognizer(Recognizer):
 
     # -- whole files ---------------------------------------------------------------------
 
-    def transcribe(self, audio: Audio) -> list[Recognition]:
-        """Segments with word timestamps; Silero VAD (shipped with faster-whisper) skips silence."""
+    def transcribe(
+        self, audio: Audio, phrases: Sequence[str] | None = None, **options: Any
+    ) -> list[Recognition]:
+        """Segments with word timestamps; Silero VAD (shipped with faster-whisper) skips silence.
+
+        `phrases` are words the speech is expected to contain (a scorecard's
+        phrasings, company and product names): they go to the decoder as the
+        initial prompt, as the IVR passes a state's expected phrases. `options`
+        override faster-whisper `transcribe` arguments (measured settings:
+        docs/benchmarks/qa_transcripts.md).
+        """
         require_mono(audio)
         x = _to_float(resample(audio, WHISPER_RATE).samples)
-        segments, _ = self.model.transcribe(
-            x,
-            language="en",
-            beam_size=5,
-            vad_filter=True,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-        )
+        kwargs: dict[str, Any] = {
+            "language": "en",
+            "beam_size": 5,
+            "vad_filter": True,
+            "word_timestamps": True,
+            "condition_on_previous_text": False,
+        }
+        cleaned = [" ".join(p.split()) for p in phrases or () if p.strip()]
+        if cleaned:
+            # One sentence per phrase; faster-whisper keeps the prompt's last 223 tokens.
+            kwargs["initial_prompt"] = " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in cleaned)
+        kwargs.update(options)
+        segments, _ = self.model.transcribe(x, **kwargs)
         out: list[Recognition] = []
         for seg in segments:
             words = [
@@ -415,6 +429,13 @@ class WhisperStream(RecognizerStream):
             self._pending = (True, value)
         else:
             self._phrases = value
+
+    def reset(self) -> None:
+        """Drop the buffered utterance without decoding it (stream times still count it)."""
+        self._elapsed += sum(c.size for c in self._chunks)
+        self._chunks = []
+        if self._pending[0]:
+            self._phrases, self._pending = self._pending[1], (False, None)
 
     def finish(self) -> Recognition:
         samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
