@@ -416,19 +416,43 @@ def queue_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str, end:
                  {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s})
 
 
-def _kept(value: float, kept: tuple[int, ...]) -> int | None:
-    return int(value) if float(value).is_integer() and int(value) in kept else None
+def _nearest(value: float, kept: tuple[int, ...]) -> int:
+    return min(kept, key=lambda k: (abs(k - value), k))
+
+
+# Queue rows whose wait lies between a requested threshold and the nearest kept one: their
+# counts (and waits) are added to or taken from the kept threshold's cube columns.
+_QUEUE_BETWEEN = f"""
+          select {_cube_keys(queue="q.queue", agent="coalesce(q.agent, c.agent)")},
+            0, 0, 0, 0, null, 0, null, null, null,
+            :t_sign * sum({_ANSWERED} and q.wait_s > :t_lo and q.wait_s <= :t_hi),
+            -:s_sign * sum({{abandon}}), :s_sign * sum({{abandon}}),
+            -:s_sign * sum(case when {{abandon}} then q.wait_s end)
+          from queue_calls q cross join calls c on c.id = q.call_id
+          where {_RANGE}
+            and ((q.wait_s > :t_lo and q.wait_s <= :t_hi) or (q.wait_s >= :s_lo and q.wait_s < :s_hi))
+          group by 1, 2, 3, 4, 5, 6, 7""".replace(
+    "{abandon}",
+    "(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s >= :s_lo and q.wait_s < :s_hi)")
 
 
 def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
           short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
-    """`queue_raw` from `kpi_queue_daily` when both thresholds are ones it keeps
-    (store.schema.SL_THRESHOLDS, SHORT_ABANDONS); otherwise from the raw rows."""
-    t, s = _kept(threshold_s, schema.SL_THRESHOLDS), _kept(short_abandon_s, schema.SHORT_ABANDONS)
-    if t is None or s is None or not _whole_days(start, end):
+    """`queue_raw` from `kpi_queue_daily`. The cube keeps the threshold-dependent counts for the
+    thresholds in store.schema.SL_THRESHOLDS and SHORT_ABANDONS; for another threshold the
+    nearest kept one is read and the queue rows whose wait lies between the two (an index
+    range on `wait_s`) are added or taken away."""
+    if not _whole_days(start, end):
         return queue_raw(db, groups, start, end, threshold_s=threshold_s, short_abandon_s=short_abandon_s,
                          abandons_count=abandons_count)
     refresh(db)
+    t, s = _nearest(threshold_s, schema.SL_THRESHOLDS), _nearest(short_abandon_s, schema.SHORT_ABANDONS)
+    params: dict[str, Any] = {
+        "start": start, "end": end,
+        "t_lo": min(t, threshold_s), "t_hi": max(t, threshold_s), "t_sign": 1 if threshold_s > t else -1,
+        "s_lo": min(s, short_abandon_s), "s_hi": max(s, short_abandon_s),
+        "s_sign": 1 if short_abandon_s > s else -1}
+    between = "" if (t, s) == (threshold_s, short_abandon_s) else f"union all {_QUEUE_BETWEEN}"
     table, key = _rollup(groups)
     return _rows(db, f"""
         with cube as (
@@ -436,8 +460,8 @@ def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
             talk_s, hold_s, acw_s, within_{t} as answered_within, abandoned_{s} as abandoned,
             short_abandoned_{s} as short_abandoned, wait_all_s_{s} as wait_all_s
           from kpi_queue_daily where day >= :start and day < :end
-        ), {table}""" + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
-                 {"start": start, "end": end})
+          {between}
+        ), {table}""" + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), params)
 
 
 def outbound_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str,
@@ -483,7 +507,7 @@ def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str,
           select distinct scorecard_version, item_id from item_scores
           where section = 'compliance' or auto_fail = 1
         ),
-        scored as (
+        scored as materialized (
           select {_cube_keys()}, l.call_id, l.scorecard_version, l.score, l.auto_failed,
             (select sum(i.verdict = 'pass') from item_scores i
              join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id

@@ -45,6 +45,10 @@ _REPORT_INDEXES = (
     "(coalesce(customer, caller_id), direction, started_at)",
     # a call's dials (their day is marked for recount when the call changes)
     "create index if not exists idx_dials_call_id on dials (call_id)",
+    # queue rows between a requested service-level or short-abandon threshold and a kept one
+    "create index if not exists idx_queue_calls_wait on queue_calls (wait_s)",
+    # the latest score of each (call, scorecard) from the index alone (scores is store.qa's table)
+    "create index if not exists idx_scores_latest on scores (call_id, scorecard, scored_at)",
 )
 # Replaced by idx_calls_repeat (which also holds next_contact_at).
 _OLD_INDEXES = ("idx_calls_day_direction",)
@@ -129,8 +133,8 @@ def rebuild_next_contact(db: sqlite_utils.Database) -> None:
 # (store.kpis builds and reads them). Triggers only mark the days whose rows changed in
 # kpi_dirty; store.kpis.refresh recounts those days from the raw rows before a report reads
 # the cubes, with the same SQL that builds them, so a cube is always a recount.
-# Queue KPIs that depend on a threshold are kept for these values (seconds); another
-# threshold is computed from the raw rows.
+# Queue KPIs that depend on a threshold are kept for these values (seconds); for another
+# threshold store.kpis.queue corrects the nearest kept one with the rows in between.
 SL_THRESHOLDS = (10, 15, 20, 25, 30, 45, 60, 90, 120, 180)
 SHORT_ABANDONS = (0, 2, 3, 5, 10)
 _DIMS = ("day text not null, queue text, agent text, team text, flow text, direction text, "
