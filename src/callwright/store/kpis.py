@@ -341,10 +341,17 @@ def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: st
     """`survey_raw`, rolled up from `kpi_survey_daily`."""
     if not _whole_days(start, end):
         return survey_raw(db, groups, start, end)
+    return _from_daily(db, "kpi_survey_daily", _SURVEY_ROLLUP, groups, start, end)
+
+
+def _from_daily(db: sqlite_utils.Database, daily: str, rollup: str, groups: Sequence[str], start: str,
+                end: str) -> list[dict[str, Any]]:
+    """A family whose daily summary table has the same columns as its raw cube: the same
+    rollup reads either, so the summary's figures are the raw query's by construction."""
     refresh(db)
     table, key = _rollup(groups)
-    return _rows(db, f"with cube as (select * from kpi_survey_daily where day >= :start and day < :end), "
-                 f"{table} " + _SURVEY_ROLLUP.format(key=key), {"start": start, "end": end})
+    return _rows(db, f"with cube as (select * from {daily} where day >= :start and day < :end), "
+                 f"{table} " + rollup.format(key=key), {"start": start, "end": end})
 
 
 def inbound_calls_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str,
@@ -479,10 +486,7 @@ def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: 
     """`outbound_raw`, rolled up from `kpi_dials_daily`."""
     if not _whole_days(start, end):
         return outbound_raw(db, groups, start, end)
-    refresh(db)
-    table, key = _rollup(groups)
-    return _rows(db, f"with cube as (select * from kpi_dials_daily where day >= :start and day < :end), "
-                 f"{table}" + _OUTBOUND_ROLLUP.format(key=key), {"start": start, "end": end})
+    return _from_daily(db, "kpi_dials_daily", _OUTBOUND_ROLLUP, groups, start, end)
 
 
 # The latest score of each (call, scorecard): a call rescored with a newer scorecard
