@@ -17,15 +17,6 @@ CARDS = {"inbound": ROOT / "scorecards" / "inbound-service.yaml",
          "outbound": ROOT / "scorecards" / "outbound-sales.yaml"}
 DEFAULT_SAMPLES = ("inbound-card-payment", "inbound-no-disclosure", "outbound-reminder-mono")
 """Scored from audio in the default run (about 40 s of ASR on 2 cores); all ten in the slow tests."""
-ASR_MISSES = {
-    "inbound-angry-calms": "tiny.en garbles the disclosure said over the angry customer",
-    "outbound-reminder-mono": "tiny.en hears 'River High Pencil' for 'Sam calling from Riverside Dental'",
-    "outbound-sales-compliant": "caller-identification fails, even on the script's own text",
-    "outbound-sales-no-optout": "caller-identification fails, even on the script's own text "
-                                "(the scorecard's phrases or threshold, not the ASR)",
-}
-"""Samples whose compliance outcome (auto-fail verdicts) is wrong today, and why (measured 2026-12-01)."""
-
 
 @dataclass
 class ScoredSample:
@@ -65,7 +56,8 @@ def scripts():
 
 @pytest.fixture(scope="session")
 def render_samples(synth, scripts, tmp_path_factory):
-    """Render (once) and write the named samples; returns call id -> WAV path."""
+    """Render (once) and write the named samples; returns call id -> WAV path. Each call's reference
+    transcript (the script's text at its rendered times) is written to `<folder>/ref/<call id>.json`."""
     from callwright.qa.samples import render, write_call
 
     out = tmp_path_factory.mktemp("samples")
@@ -74,7 +66,7 @@ def render_samples(synth, scripts, tmp_path_factory):
     def make(names):
         for name in names:
             if name not in written:
-                written[name] = write_call(render(scripts[name], synth), out)
+                written[name] = write_call(render(scripts[name], synth), out, transcripts_dir=out / "ref")
         return {n: written[n] for n in names}
 
     return make

@@ -21,26 +21,33 @@ from callwright.qa.pipeline import (
 )
 from callwright.qa.redaction import RedactedWord
 from callwright.qa.scorecard import measures
-from conftest import ASR_MISSES, CARDS, DEFAULT_SAMPLES
+from conftest import CARDS, DEFAULT_SAMPLES
 
 METRIC_SLACK_S = 1.0
 
 
-def mismatches(script, outcome) -> dict[str, tuple]:
-    """Where a scored call differs from its script's `expect` block: {what: (got, expected)}."""
+def expect_mismatches(script, verdicts, auto_failed, metrics, diarization=None) -> dict[str, tuple]:
+    """Where a scored call differs from its script's `expect` block: {what: (got, expected)}.
+    `diarization` None: not compared (a transcript scored without ingest)."""
     exp = script.expect
-    result = outcome.scored.result
-    got = {r.item_id: r.verdict for r in result.items}
-    out = {f"item {k}": (got.get(k), v) for k, v in (exp.get("items") or {}).items() if got.get(k) != v}
-    if result.auto_failed != exp["auto_failed"]:
-        out["auto_failed"] = (result.auto_failed, exp["auto_failed"])
+    out = {f"item {k}": (verdicts.get(k), v) for k, v in (exp.get("items") or {}).items()
+           if verdicts.get(k) != v}
+    if auto_failed != exp["auto_failed"]:
+        out["auto_failed"] = (auto_failed, exp["auto_failed"])
     for name, want in (exp.get("metrics") or {}).items():
-        value = measures.measure(name, outcome.scored.metrics)
+        value = measures.measure(name, metrics) if metrics is not None else None
         if value is None or abs(value - want) > METRIC_SLACK_S:
             out[f"metric {name}"] = (value, want)
-    if "diarization" in exp and outcome.scored.transcript.diarization != exp["diarization"]:
-        out["diarization"] = (outcome.scored.transcript.diarization, exp["diarization"])
+    if diarization is not None and "diarization" in exp and diarization != exp["diarization"]:
+        out["diarization"] = (diarization, exp["diarization"])
     return out
+
+
+def mismatches(script, outcome) -> dict[str, tuple]:
+    """`expect_mismatches` of a `CallOutcome`."""
+    result = outcome.scored.result
+    return expect_mismatches(script, {r.item_id: r.verdict for r in result.items}, result.auto_failed,
+                             outcome.scored.metrics, outcome.scored.transcript.diarization)
 
 
 def text_values(db_path) -> list[tuple[str, str, str]]:
@@ -58,59 +65,91 @@ def text_values(db_path) -> list[tuple[str, str, str]]:
 
 # -- end to end from audio ----------------------------------------------------------------------------
 
+ALL_SAMPLES = ("inbound-angry-calms", "inbound-billing-ok", "inbound-card-payment", "inbound-late-disclosure",
+               "inbound-no-disclosure", "inbound-support-hold", "outbound-reminder-mono",
+               "outbound-sales-compliant", "outbound-sales-no-id", "outbound-sales-no-optout")
+FROM_AUDIO_FAILS: dict[str, str] = {
+    "inbound-angry-calms": "tiny.en garbles the disclosure (and the closing) under the angry customer's "
+                           "over-talk: recording-disclosure fails, so the call is auto-failed (WER 0.45)",
+    "inbound-card-payment": "greeting and thanks misheard (WER 0.49)",
+    "inbound-late-disclosure": "verified-before-details, anything-else and thanks misheard (WER 0.52)",
+    "inbound-no-disclosure": "the closing 'Thank you for calling Northwind Energy' is misheard: thanks fails",
+    "inbound-support-hold": "hold-asked and anything-else misheard (WER 0.59)",
+    "outbound-reminder-mono": "the opt-out offer is misheard in the mono mix, so the call is auto-failed "
+                              "(WER 0.48)",
+}
+"""Samples whose `expect` block is not met from audio, with the measured reason (2026-12-01). They are
+strict xfails: the day the recogniser gets them right, the test fails and this entry must go."""
 
-def compliance(script, result) -> dict[str, tuple]:
-    """The outcome that matters most: auto-failed or not, and the verdicts of the auto-fail items."""
-    got = {r.item_id: r.verdict for r in result.items}
-    auto_fail_items = {r.item_id for r in result.items if r.auto_fail} | {
-        k for k in (script.expect.get("items") or {}) if k in ("recording-disclosure", "caller-identification",
-                                                               "opt-out-offer")}
-    out = {k: (got.get(k), v) for k, v in (script.expect.get("items") or {}).items()
-           if k in auto_fail_items and got.get(k) != v}
-    if result.auto_failed != script.expect["auto_failed"]:
-        out["auto_failed"] = (result.auto_failed, script.expect["auto_failed"])
-    return out
+
+def _param(name):
+    if name in FROM_AUDIO_FAILS:
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=FROM_AUDIO_FAILS[name]))
+    return name
 
 
-@pytest.mark.parametrize("name", [n for n in DEFAULT_SAMPLES if n not in ASR_MISSES])
-def test_sample_calls_keep_their_compliance_outcome_from_audio(scored_db, name):
+def test_the_sample_list_is_every_script(scripts):
+    assert set(ALL_SAMPLES) == set(scripts) and set(DEFAULT_SAMPLES) <= set(ALL_SAMPLES)
+
+
+@pytest.mark.parametrize("name", ALL_SAMPLES)
+def test_the_scripts_own_text_scores_as_expected(render_samples, scripts, cards, engines, name):
+    """A perfect recogniser: the script's lines at their rendered times, with the metrics measured from
+    the rendered audio, meet the whole `expect` block. A failure here is the scorecard's, not the ASR's."""
+    from callwright.qa import ingest
+    from callwright.qa.metrics import metrics_from_audio
+    from callwright.qa.pipeline import add_sentiment, score_transcript
+
+    path = render_samples([name])[name]
+    script = scripts[name]
+    meta = ingest.resolve_meta(path)
+    transcript = ingest.read_transcript(path.parent / "ref" / f"{name}.json", meta)
+    add_sentiment(transcript, engines.sentiment)
+    metrics = metrics_from_audio(ingest.load_call(path, meta), transcript)
+    result = score_transcript(cards[script.meta.direction], transcript, metrics, meta, engines.matcher)
+    verdicts = {r.item_id: r.verdict for r in result.items}
+    assert expect_mismatches(script, verdicts, result.auto_failed, metrics) == {}
+
+
+@pytest.mark.parametrize("name", [_param(n) for n in DEFAULT_SAMPLES])
+def test_sample_calls_score_as_expected_from_audio(scored_db, name):
     _, samples = scored_db
     s = samples[name]
-    assert compliance(s.script, s.outcome.scored.result) == {}
+    assert mismatches(s.script, s.outcome) == {}
 
 
-@pytest.mark.slow
-def test_all_ten_sample_calls_from_audio_with_two_workers(tmp_path, render_samples, scripts, cards):
-    """Every sample through `score_batch` (two worker processes): the compliance outcome must hold
-    except where ASR_MISSES says the recogniser fails; the full `expect` comparison is printed."""
-    import sqlite3
-    from types import SimpleNamespace
-
+@pytest.fixture(scope="module")
+def batch_db(tmp_path_factory, render_samples, scripts, cards):
+    """Every sample scored from audio through `score_batch` with two worker processes."""
     from callwright.qa.batch import score_batch
-    from callwright.qa.model import ItemResult
 
-    paths = render_samples(list(scripts))
-    db = tmp_path / "qa.db"
+    paths = render_samples(list(ALL_SAMPLES))
+    db = tmp_path_factory.mktemp("qa-batch") / "qa.db"
     for direction in ("inbound", "outbound"):
         chosen = [p for n, p in paths.items() if scripts[n].meta.direction == direction]
         s = score_batch(chosen, cards[direction], db, workers=2, engine="whisper")
         assert not s.of("error") and len(s.of("scored")) == len(chosen)
+    return db, paths
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [_param(n) for n in ALL_SAMPLES])
+def test_every_sample_call_scores_as_expected_from_audio_with_two_workers(batch_db, scripts, name):
+    """The whole `expect` block of every sample, read back from the database the batch wrote (metrics
+    measured from the same audio: the metrics table does not keep every measure)."""
+    from callwright.qa import ingest
+    from callwright.qa.metrics import metrics_from_audio
+
+    db, paths = batch_db
     con = sqlite3.connect(db)
-    wrong, unexpected_pass = {}, []
-    for name, script in scripts.items():
-        items = [ItemResult(i, "", "", v, 0, 0, bool(a)) for i, v, a in con.execute(
-            "select item_id, verdict, auto_fail from item_scores where call_id = ?", [name])]
-        (auto_failed,) = con.execute("select auto_failed from scores where call_id = ?", [name]).fetchone()
-        got = compliance(script, SimpleNamespace(items=items, auto_failed=bool(auto_failed)))
-        full = {k: v for k, v in ((i.item_id, i.verdict) for i in items)}
-        print(name, "compliance:", got or "as expected", "| items off:",
-              {k: (full.get(k), v) for k, v in (script.expect.get("items") or {}).items() if full.get(k) != v})
-        if got and name not in ASR_MISSES:
-            wrong[name] = got
-        if not got and name in ASR_MISSES:
-            unexpected_pass.append(name)
-    assert wrong == {}
-    assert unexpected_pass == [], "the recogniser got better: shrink ASR_MISSES"
+    verdicts = dict(con.execute("select item_id, verdict from item_scores where call_id = ?", [name]))
+    (auto_failed,) = con.execute("select auto_failed from scores where call_id = ?", [name]).fetchone()
+    speakers = {r for (r,) in con.execute("select distinct speaker from utterances where call_id = ?", [name])}
+    con.close()
+    metrics = metrics_from_audio(ingest.load_call(paths[name], ingest.resolve_meta(paths[name])))
+    diarization = "none" if speakers == {"unknown"} else "channels"
+    got = expect_mismatches(scripts[name], verdicts, bool(auto_failed), metrics, diarization)
+    assert got == {}
     assert set(CARDS) == {"inbound", "outbound"}
 
 

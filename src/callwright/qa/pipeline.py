@@ -142,9 +142,49 @@ class _Segment:
     confidence: float = 1.0
 
 
-def transcribe_tracks(call: ingest.IngestedCall, recognizer: Recognizer) -> dict[Role, list[_Segment]]:
+CONTEXT_WORDS = 120
+"""At most this many words of scorecard phrasings go to the recogniser as context (Whisper keeps
+the last 223 tokens of its prompt)."""
+
+
+def asr_context(card: Scorecard) -> dict[Role, list[str]]:
+    """What each speaker's track may be expected to say: the scorecard's phrase examples (not its
+    forbidden ones: a recogniser primed with them would be likelier to hear them), per speaker.
+
+    Every phrase item's first example comes first, then the others, up to `CONTEXT_WORDS` words,
+    so a long scorecard still primes every item. A mono track ("unknown") gets every speaker's.
+    """
+    by_role: dict[Role, list[list[str]]] = {"agent": [], "customer": [], "unknown": []}
+    for it in card.items:
+        rules = [it.rule.first, it.rule.then] if isinstance(it.rule, OrderRule) else [it.rule]
+        for rule in rules:
+            if not isinstance(rule, PhraseRule) or it.kind == "forbidden":
+                continue
+            for role in by_role:
+                if rule.speaker in (role, "any") or role == "unknown":
+                    by_role[role].append(list(rule.phrases))
+    out: dict[Role, list[str]] = {}
+    for role, groups in by_role.items():
+        ordered = [g[0] for g in groups if g] + [p for g in groups for p in g[1:]]
+        chosen, words = [], 0
+        for phrase in dict.fromkeys(ordered):
+            n = len(phrase.split())
+            if words + n > CONTEXT_WORDS:
+                continue
+            chosen.append(phrase)
+            words += n
+        if chosen:
+            out[role] = chosen
+    return out
+
+
+def transcribe_tracks(
+    call: ingest.IngestedCall, recognizer: Recognizer, context: Mapping[Role, Sequence[str]] | None = None,
+) -> dict[Role, list[_Segment]]:
     """Whole-call recognition of each speaker's track: the recogniser's segments with word times.
 
+    `context` (from `asr_context`) gives a Whisper recogniser the phrasings a
+    speaker's track is expected to hold, as the IVR gives it a state's phrases.
     Cutting the track into pieces at our own voice activity's pauses was tried
     (so that no turn straddles a Whisper window): on the sample calls it lost the
     first words of many pieces and did not score better, so each track goes to
@@ -152,8 +192,11 @@ def transcribe_tracks(call: ingest.IngestedCall, recognizer: Recognizer) -> dict
     """
     out: dict[Role, list[_Segment]] = {}
     for role, track in call.tracks.items():
+        phrases = (context or {}).get(role)
+        recognised = (recognizer.transcribe(track, phrases) if phrases and recognizer.name == "whisper"  # type: ignore[call-arg]
+                      else recognizer.transcribe(track))
         segments = []
-        for rec in recognizer.transcribe(track):
+        for rec in recognised:
             words = [Word(w.word, w.start, w.end, w.confidence) for w in rec.words if w.word.strip()]
             if words:
                 segments.append(_Segment(role, words[0].start, words[-1].end, words, rec.confidence))
@@ -368,7 +411,7 @@ def score_path(
         activity = {role: track_activity(track) for role, track in call.tracks.items()}
         speech = {role: spans for role, (spans, _) in activity.items()}
         a = time.perf_counter()
-        segments = transcribe_tracks(call, engines.recognizer)
+        segments = transcribe_tracks(call, engines.recognizer, asr_context(card))
         asr_s = time.perf_counter() - a
         groups, ranges = redact_segments(segments)
         words = {role: [w for g in gs for w in g] for role, gs in groups.items()}
