@@ -7,7 +7,8 @@ folder of them, then times, with the same number of worker processes (one
 thread each, models loaded once per worker, startup included in both):
 
 1. raw ASR: each call read and split, every channel transcribed exactly as the pipeline does
-   (`transcribe_tracks` with the scorecard's phrases as context), nothing else;
+   (our voice activity per channel, then `transcribe_tracks` with the scorecard's phrases as
+   context), nothing else;
 2. the pipeline: `score_batch` (ASR, redaction, sentiment, metrics, scoring,
    SQLite), inbound calls against scorecards/inbound-service.yaml and outbound
    ones against scorecards/outbound-sales.yaml.
@@ -48,13 +49,16 @@ def _init_asr() -> None:
 def _transcribe(path: str) -> tuple[float, int, float]:
     """The pipeline's ASR step alone: the same recogniser call, with the same scorecard context."""
     from callwright.qa.ingest import load_call, resolve_meta
+    from callwright.qa.metrics import track_activity
     from callwright.qa.pipeline import asr_context, transcribe_tracks
     from callwright.qa.scorecard import load_scorecard
 
     meta = resolve_meta(Path(path))
     name = "inbound-service" if meta.direction == "inbound" else "outbound-sales"
     call = load_call(path, meta)
-    transcribe_tracks(call, _rec, asr_context(load_scorecard(ROOT / "scorecards" / f"{name}.yaml")))  # type: ignore[arg-type]
+    speech = {role: track_activity(track)[0] for role, track in call.tracks.items()}  # what Whisper decodes
+    context = asr_context(load_scorecard(ROOT / "scorecards" / f"{name}.yaml"))
+    transcribe_tracks(call, _rec, context, speech)  # type: ignore[arg-type]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return call.duration_s, os.getpid(), rss
 

@@ -46,7 +46,11 @@ CONFIGS: dict[str, dict] = {
     "beam1+ctx": {"options": {"beam_size": 1}, "context": True},
     "beam5-t0-cond": {"options": {"beam_size": 5, "temperature": 0.0, "condition_on_previous_text": True},
                       "context": False},
-    "pipeline": {"options": None, "context": True},  # what the pipeline uses now
+    "beam5+ctx-speech": {"options": {"beam_size": 5, "no_speech_threshold": None}, "context": True},
+    "beam1+ctx-speech": {"options": {"beam_size": 1, "no_speech_threshold": None}, "context": True},
+    "beam5+ctx+own-vad": {"options": {"beam_size": 5}, "context": True, "own_vad": True},
+    "beam1+ctx+own-vad": {"options": {"beam_size": 1}, "context": True, "own_vad": True},
+    "pipeline": {"options": {}, "context": True, "own_vad": True},  # what the pipeline uses now
 }
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
@@ -122,18 +126,20 @@ def references(script) -> dict[str, str]:
 class _Configured:
     """A recogniser whose whole-call `transcribe` uses one preset."""
 
-    def __init__(self, rec, options, context: bool) -> None:
-        self.rec, self.options, self.context = rec, options, context
+    def __init__(self, rec, options, context: bool, own_vad: bool = False) -> None:
+        self.rec, self.options, self.context, self.own_vad = rec, options, context, own_vad
         self.name = rec.name
         self.calls: list[tuple[str, float, str]] = []  # (role hint, seconds, text)
 
-    def transcribe(self, audio, phrases=None):
+    def transcribe(self, audio, phrases=None, **given):
         t0 = time.perf_counter()
         chosen = phrases if self.context else None
-        if self.options is None:
-            segs = self.rec.transcribe(audio, chosen)
-        else:
-            segs = self.rec.transcribe(audio, chosen, **self.options)
+        extra = {}
+        if self.own_vad:
+            from callwright.qa.metrics import track_activity
+
+            extra["speech"] = given.get("speech") or track_activity(audio)[0]
+        segs = self.rec.transcribe(audio, chosen, **self.options, **extra)
         self.calls.append(("", time.perf_counter() - t0, " ".join(s.text for s in segs)))
         return segs
 
@@ -179,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             refs = references(script)
             call = ingest.load_call(path, ingest.resolve_meta(path))
             ctx = asr_context(card)
-            conf = _Configured(rec, preset["options"], preset["context"])
+            conf = _Configured(rec, preset["options"], preset["context"], preset.get("own_vad", False))
             err = n = 0
             t_asr = cpu = 0.0
             texts = {}

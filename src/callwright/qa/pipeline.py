@@ -180,21 +180,27 @@ def asr_context(card: Scorecard) -> dict[Role, list[str]]:
 
 def transcribe_tracks(
     call: ingest.IngestedCall, recognizer: Recognizer, context: Mapping[Role, Sequence[str]] | None = None,
+    speech: Mapping[Role, Sequence[tuple[float, float]]] | None = None,
 ) -> dict[Role, list[_Segment]]:
     """Whole-call recognition of each speaker's track: the recogniser's segments with word times.
 
-    `context` (from `asr_context`) gives a Whisper recogniser the phrasings a
-    speaker's track is expected to hold, as the IVR gives it a state's phrases.
-    Cutting the track into pieces at our own voice activity's pauses was tried
-    (so that no turn straddles a Whisper window): on the sample calls it lost the
-    first words of many pieces and did not score better, so each track goes to
-    the recogniser whole, as its whole-file mode intends.
+    For Whisper, `context` (from `asr_context`) gives the phrasings a speaker's
+    track is expected to hold, as the IVR gives it a state's phrases, and
+    `speech` (our own voice activity per track, as the metrics use) says which
+    stretches to decode: Silero's VAD, Whisper's default, misses whole lines of
+    band-limited speech (the closing of most sample calls). The stretches are
+    decoded joined, in Whisper's 30 s windows, not one by one: one by one was
+    more accurate but cost 3-6 times the CPU (docs/benchmarks/qa_transcripts.md).
     """
     out: dict[Role, list[_Segment]] = {}
     for role, track in call.tracks.items():
-        phrases = (context or {}).get(role)
-        recognised = (recognizer.transcribe(track, phrases) if phrases and recognizer.name == "whisper"  # type: ignore[call-arg]
-                      else recognizer.transcribe(track))
+        if recognizer.name == "whisper":
+            options: dict[str, Any] = {}
+            if speech is not None and role in speech:
+                options["speech"] = list(speech[role])
+            recognised = recognizer.transcribe(track, (context or {}).get(role), **options)  # type: ignore[call-arg]
+        else:
+            recognised = recognizer.transcribe(track)
         segments = []
         for rec in recognised:
             words = [Word(w.word, w.start, w.end, w.confidence) for w in rec.words if w.word.strip()]
@@ -411,7 +417,7 @@ def score_path(
         activity = {role: track_activity(track) for role, track in call.tracks.items()}
         speech = {role: spans for role, (spans, _) in activity.items()}
         a = time.perf_counter()
-        segments = transcribe_tracks(call, engines.recognizer, asr_context(card))
+        segments = transcribe_tracks(call, engines.recognizer, asr_context(card), speech)
         asr_s = time.perf_counter() - a
         groups, ranges = redact_segments(segments)
         words = {role: [w for g in gs for w in g] for role, gs in groups.items()}

@@ -364,8 +364,10 @@ class WhisperRecognizer(Recognizer):
         `phrases` are words the speech is expected to contain (a scorecard's
         phrasings, company and product names): they go to the decoder as the
         initial prompt, as the IVR passes a state's expected phrases. `options`
-        override faster-whisper `transcribe` arguments (measured settings:
-        docs/benchmarks/qa_transcripts.md).
+        override faster-whisper `transcribe` arguments, except three of our own:
+        `speech` (a list of (start, end) seconds: decode only these stretches,
+        instead of Silero's), `speech_pad_s` (0.2) and `speech_gap_s` (0.3).
+        Measured settings: docs/benchmarks/qa_transcripts.md.
         """
         require_mono(audio)
         x = _to_float(resample(audio, WHISPER_RATE).samples)
@@ -380,17 +382,50 @@ class WhisperRecognizer(Recognizer):
         if cleaned:
             # One sentence per phrase; faster-whisper keeps the prompt's last 223 tokens.
             kwargs["initial_prompt"] = " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in cleaned)
+        speech = options.pop("speech", None)
+        gap_s = float(options.pop("speech_gap_s", 0.3))
+        pad_s = float(options.pop("speech_pad_s", 0.2))
         kwargs.update(options)
+        # (start in the decoded audio, start in the call, length) of each kept stretch
+        pieces: list[tuple[float, float, float]] = [(0.0, 0.0, len(x) / WHISPER_RATE)]
+        if speech is not None:
+            # The caller's own speech regions (seconds) instead of Silero's, which misses
+            # whole lines of band-limited speech: kept with `pad_s` either side, joined
+            # with `gap_s` of silence, and word times mapped back to the call.
+            kwargs["vad_filter"] = False
+            regions: list[list[int]] = []
+            for a, b in sorted(speech):
+                i, j = max(0, int((a - pad_s) * WHISPER_RATE)), min(len(x), int((b + pad_s) * WHISPER_RATE))
+                if regions and i <= regions[-1][1]:
+                    regions[-1][1] = max(regions[-1][1], j)
+                elif j > i:
+                    regions.append([i, j])
+            if not regions:
+                return []
+            gap = np.zeros(int(gap_s * WHISPER_RATE), dtype=np.float32)
+            parts, pieces, at = [], [], 0
+            for i, j in regions:
+                if parts:
+                    parts.append(gap)
+                    at += gap.size
+                pieces.append((at / WHISPER_RATE, i / WHISPER_RATE, (j - i) / WHISPER_RATE))
+                parts.append(x[i:j])
+                at += j - i
+            x = np.concatenate(parts)
+        starts = [piece[0] for piece in pieces]
+
+        def to_call(t: float) -> float:
+            import bisect
+
+            begin, origin, length = pieces[max(0, bisect.bisect_right(starts, t) - 1)]
+            return round(origin + min(max(t - begin, 0.0), length), 3)
+
         segments, _ = self.model.transcribe(x, **kwargs)
         out: list[Recognition] = []
         for seg in segments:
             words = [
-                Word(
-                    w.word.strip(),
-                    round(float(w.start), 3),
-                    round(float(w.end), 3),
-                    round(float(w.probability), 4),
-                )
+                Word(w.word.strip(), to_call(w.start), max(to_call(w.start), to_call(w.end)),
+                     round(float(w.probability), 4))
                 for w in seg.words or []
                 if w.word.strip()
             ]
@@ -400,8 +435,8 @@ class WhisperRecognizer(Recognizer):
                     confidence=round(math.exp(float(seg.avg_logprob)), 4),
                     words=words,
                     is_final=True,
-                    start=round(float(seg.start), 3),
-                    end=round(float(seg.end), 3),
+                    start=words[0].start if words else to_call(seg.start),
+                    end=words[-1].end if words else to_call(seg.end),
                 )
             )
         return out
