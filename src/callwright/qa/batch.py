@@ -157,7 +157,9 @@ def score_batch(
     """Score every recording and transcript under `paths` into the database at `db_path`.
 
     `workers` <= 1 scores in this process (models stay loaded for the next
-    batch); more starts that many worker processes. Raises DataError for a
+    batch); more starts that many spawned worker processes, which import the
+    caller's main module: a script must call this under
+    `if __name__ == "__main__":` (otherwise every call ends as "worker process died"). Raises DataError for a
     missing path or a bad manifest (before anything is scored); a bad input
     file is recorded and reported in the summary instead.
     """
