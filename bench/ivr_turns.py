@@ -86,9 +86,13 @@ def one_call(engine, recognizer, synth, turns, start, realtime: bool):
 
 
 def summarise(turns: list[TurnLatency]) -> dict[str, dict[str, float]]:
+    """p50/p95 per input kind, and for speech per ask state (each state has its own
+    end-of-speech silence, which is part of the response time)."""
     out = {}
-    for kind in ("speech", "dtmf"):
-        got = [t for t in turns if t.kind == kind]
+    groups = [(kind, [t for t in turns if t.kind == kind]) for kind in ("speech", "dtmf")]
+    groups += [(f"speech in {state}", [t for t in turns if t.kind == "speech" and t.state == state])
+               for state in sorted({t.state for t in turns if t.kind == "speech"})]
+    for kind, got in groups:
         if not got:
             continue
         proc = [1000 * t.processing_s for t in got]

@@ -89,6 +89,7 @@ class TurnLatency:
     kind: str  # speech | dtmf
     processing_s: float
     response_s: float
+    state: str = ""  # the ask state the caller answered
 
 
 @dataclass
@@ -251,7 +252,7 @@ class ScriptedAudioChannel:
         self.dialogue: list[str] = []
         self.ended_at: float | None = None
         self.turns_measured: list[TurnLatency] = []
-        self._turn: tuple[str, float, float, float] | None = None
+        self._turn: tuple[str, float, float, float, str] | None = None
 
     def _say(self, s: str) -> None:
         self.dialogue.append(s)
@@ -270,9 +271,9 @@ class ScriptedAudioChannel:
         if isinstance(action, Say):
             audio = self.line.render(action)
             if self._turn is not None:  # first prompt audio after a caller turn: measure
-                kind, end, decided, wall = self._turn
+                kind, end, decided, wall, state = self._turn
                 processing = time.perf_counter() - wall
-                self.turns_measured.append(TurnLatency(kind, processing, decided - end + processing))
+                self.turns_measured.append(TurnLatency(kind, processing, decided - end + processing, state))
                 self._turn = None
             self.line.ivr.add(self.clock.now(), audio.samples)
             self._say(f"IVR: {action.text}")
@@ -353,10 +354,10 @@ class ScriptedAudioChannel:
                     timing = self.line.turn_timings[-1]
                     # the recogniser ran inside hear(): its wall time counts as processing
                     self._turn = ("speech", timing["speech_end"], timing["decided"],
-                                  time.perf_counter() - timing["asr_s"])
+                                  time.perf_counter() - timing["asr_s"], session.state)
                 else:
                     now = self.clock.now()
-                    self._turn = ("dtmf", now, now, time.perf_counter())
+                    self._turn = ("dtmf", now, now, time.perf_counter(), session.state)
                 return ev
 
     def _record(self, session: CallSession) -> CallerEvent | None:
