@@ -5,9 +5,12 @@ the rows below (range 2026-11-01 .. 2026-11-30; Monday weeks 2026-11-02 and
 2026-11-09).
 """
 
+from datetime import date
+
 from callwright.store.db import open_db
 
 DAY1, DAY2 = "2026-11-02", "2026-11-09"
+NOV = dict(start=date(2026, 11, 1), end=date(2026, 11, 30))  # the report range the tests use
 
 
 def _call(id, at, *, direction="inbound", flow="acme", outcome=None, queue=None, caller=None,

@@ -1,18 +1,10 @@
 """Inbound KPIs on hand-built rows (kpi_fixtures): CSAT, DSAT, NPS, FCR both ways, containment."""
 
-from datetime import date
 
 import pytest
-from kpi_fixtures import build
+from kpi_fixtures import NOV
 
 from callwright.reports.kpis import ReportParams, inbound_kpis
-
-NOV = dict(start=date(2026, 11, 1), end=date(2026, 11, 30))
-
-
-@pytest.fixture
-def db(tmp_path):
-    return build(tmp_path / "k.db")
 
 
 def by_group(rows):

@@ -1,18 +1,10 @@
 """Outbound KPIs on hand-built dials (kpi_fixtures.DIALS)."""
 
-from datetime import date
 
 import pytest
-from kpi_fixtures import build
+from kpi_fixtures import NOV
 
 from callwright.reports.kpis import ReportParams, outbound_kpis
-
-NOV = dict(start=date(2026, 11, 1), end=date(2026, 11, 30))
-
-
-@pytest.fixture
-def db(tmp_path):
-    return build(tmp_path / "k.db")
 
 
 def test_outbound_totals(db):

@@ -2,19 +2,11 @@
 per item, customer sentiment start vs end, and QA-vs-CSAT/FCR correlation per agent."""
 
 import math
-from datetime import date
 
 import pytest
-from kpi_fixtures import build
+from kpi_fixtures import NOV
 
 from callwright.reports.kpis import ReportParams, agent_kpis, correlation, qa_kpis
-
-NOV = dict(start=date(2026, 11, 1), end=date(2026, 11, 30))
-
-
-@pytest.fixture
-def db(tmp_path):
-    return build(tmp_path / "k.db")
 
 
 def test_scores_auto_fail_and_compliance(db):

@@ -1,19 +1,11 @@
 """Queue KPIs on hand-built queue_calls rows (kpi_fixtures.QUEUE): ASA, time in queue,
 abandonment with a short-abandon threshold, service level both ways, AHT."""
 
-from datetime import date
 
 import pytest
-from kpi_fixtures import build
+from kpi_fixtures import NOV
 
 from callwright.reports.kpis import ReportParams, queue_kpis
-
-NOV = dict(start=date(2026, 11, 1), end=date(2026, 11, 30))
-
-
-@pytest.fixture
-def db(tmp_path):
-    return build(tmp_path / "k.db")
 
 
 def test_queue_kpis_default_short_abandon_5s(db):

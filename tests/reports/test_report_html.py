@@ -6,18 +6,17 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from kpi_fixtures import build
+from kpi_fixtures import NOV
 
 from callwright.reports import export, html
 from callwright.reports.kpis import ReportParams, build_report
 
-NOV = dict(start=date(2026, 11, 1), end=date(2026, 11, 30))
 HOSTILE = '<script>alert("x")</script>'
 
 
 @pytest.fixture
-def db(tmp_path):
-    db = build(tmp_path / "k.db")
+def db(db):
+    """kpi_fixtures' database with hostile names in it."""
     db["calls"].update("c2", {"agent": HOSTILE, "team": "<b>north</b>"})
     db["queue_calls"].update("c2", {"agent": HOSTILE, "queue": "bill&ing"})
     db["call_events"].insert({"call_id": "c1", "seq": 99, "kind": "state_enter", "state": "<img src=x>"})
