@@ -105,3 +105,34 @@ def test_post_call_survey_answers_belong_to_the_rated_call(tmp_path):
                        "nps": (agent_call.call_id, 9)}
     assert db["calls"].get(s.call_id)["direction"] == POST_CALL
     assert db["calls"].get(agent_call.call_id)["direction"] == "inbound"
+
+
+def test_an_event_logged_twice_is_stored_and_counted_once(tmp_path):
+    """The IVR waterfall counts events as they are inserted; a repeated event must not add."""
+    import io
+    from datetime import datetime
+
+    from tests.conftest import FLOWS
+
+    from callwright.flows.loader import load_flow
+    from callwright.ivr.channels.text import TextChannel
+    from callwright.ivr.clock import FakeClock
+    from callwright.ivr.engine import FlowEngine
+    from callwright.ivr.events import LogEvent
+    from callwright.ivr.runner import run_call
+    from callwright.store.calllog import CallLog
+    from callwright.store.db import open_db
+
+    db = open_db(tmp_path / "c.db")
+    log = CallLog(db)
+    clock = FakeClock(datetime.fromisoformat("2026-11-23T10:00:00-05:00"))
+    s = run_call(FlowEngine(load_flow(FLOWS / "inbound.yaml")), TextChannel(io.StringIO("#1\n#0\n"), io.StringIO()),
+                 clock, calllog=log)
+    entered = db.execute("select sum(entered) from ivr_state_daily").fetchone()[0]
+    first = db.execute("select seq, kind, state from call_events where call_id = ? and kind = 'state_enter' "
+                       "order by seq limit 1", [s.call_id]).fetchone()
+    log.listener(s.call_id)(LogEvent(first[0], 0.0, first[1], first[2]))
+    log.flush(s)
+    assert db.execute("select sum(entered) from ivr_state_daily").fetchone()[0] == entered
+    assert db.execute("select count(*) from call_events where call_id = ? and seq = ?",
+                      [s.call_id, first[0]]).fetchone()[0] == 1

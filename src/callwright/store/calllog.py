@@ -66,8 +66,10 @@ class CallLog:
         events = self._pending.pop(session.call_id, [])
         with self.db.atomic():
             if events:
+                # The log only appends: an event already stored (same call and seq) is kept
+                # as it is, so the triggers that count events never see it twice.
                 self.db["call_events"].insert_all(
-                    (_event_row(session.call_id, e) for e in events), replace=True)
+                    (_event_row(session.call_id, e) for e in events), ignore=True)
                 answers = [e for e in events if e.kind == "survey_answer"]
                 if answers:
                     self.db["survey_answers"].insert_all(({
