@@ -36,12 +36,14 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from callwright.flows.loader import load_flow
 from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel, Turn, TurnLatency
 from callwright.ivr.clock import FakeClock
 from callwright.ivr.engine import FlowEngine
 from callwright.ivr.runner import run_call
+from callwright.ivr.session import CallSession
 from callwright.speech.asr.whisper import WhisperRecognizer, WhisperSettings
 from callwright.speech.audio import write_wav
 from callwright.speech.degrade import telephone
@@ -76,13 +78,20 @@ def caller_scripts(synth, tmp: Path) -> list[list[Turn]]:
     return scripts
 
 
-def one_call(engine, recognizer, synth, turns, start, realtime: bool):
+class CallRun(NamedTuple):
+    session: CallSession
+    turns: list[TurnLatency]
+    caller_audio_s: float
+    call_s: float
+
+
+def one_call(engine, recognizer, synth, turns, start, realtime: bool) -> CallRun:
     line = AudioLine(RATE, recognizer, PromptAudio(synth, RATE))
     clock = FakeClock(start)
     channel = ScriptedAudioChannel(list(turns), line, clock, synthesizer=synth, realtime=realtime)
     session = run_call(engine, channel, clock)
     speech_s = sum(float(s.size) for _, s in line.caller.pieces) / RATE
-    return session, channel.turns_measured, speech_s, session.elapsed
+    return CallRun(session, channel.turns_measured, speech_s, session.elapsed)
 
 
 def summarise(turns: list[TurnLatency]) -> dict[str, dict[str, float]]:
@@ -110,7 +119,7 @@ def latency(args, engine, recognizer, synth, scripts) -> dict:
     turns: list[TurnLatency] = []
     routed = 0
     for i in range(args.calls):
-        s, measured, _, _ = one_call(engine, recognizer, synth, scripts[i % len(scripts)],
+        s, measured, *_ = one_call(engine, recognizer, synth, scripts[i % len(scripts)],
                                      OPEN + timedelta(minutes=i), False)
         routed += (s.outcome, s.queue) == ("transferred", "billing")
         turns += measured
@@ -137,11 +146,11 @@ def concurrency(args, engine, recognizer, synth, scripts) -> list[dict]:
             t.join()
         wall = time.perf_counter() - t0
         done = [r for r in results if r is not None]
-        turns = [t for r in done for t in r[1]]
-        talk = sum(r[2] for r in done) / max(1e-9, sum(r[3] for r in done))
+        turns = [t for r in done for t in r.turns]
+        talk = sum(r.caller_audio_s for r in done) / max(1e-9, sum(r.call_s for r in done))
         proc = [1000 * t.processing_s for t in turns]
         row = {"calls": n, "completed": len(done),
-               "routed_to_billing": sum((r[0].outcome, r[0].queue) == ("transferred", "billing")
+               "routed_to_billing": sum((r.session.outcome, r.session.queue) == ("transferred", "billing")
                                         for r in done),
                "caller_talk_share": round(talk, 2), "wall_s": round(wall, 1),
                "speech_turns": len(turns),
