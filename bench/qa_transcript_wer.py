@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from callwright.speech.asr.whisper_pieces import PieceSettings
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +52,10 @@ CONFIGS: dict[str, dict] = {
     "beam1+ctx-speech": {"options": {"beam_size": 1, "no_speech_threshold": None}, "context": True},
     "beam5+ctx+own-vad": {"options": {"beam_size": 5}, "context": True, "own_vad": True},
     "beam1+ctx+own-vad": {"options": {"beam_size": 1}, "context": True, "own_vad": True},
+    # our own voice activity, each piece decoded alone in a window of its length but at least N s
+    **{f"pieces-w{w}": {"options": {"pieces": PieceSettings(min_window_s=w)}, "context": True, "own_vad": True}
+       for w in (0, 10, 15, 20, 30)},
+    "pieces-w15-beam1": {"options": {"pieces": PieceSettings(min_window_s=15, beam_size=1)}, "context": True, "own_vad": True},
     "pipeline": {"options": {}, "context": True, "own_vad": True},  # what the pipeline uses now
 }
 

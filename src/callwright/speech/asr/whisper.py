@@ -63,6 +63,7 @@ from callwright.speech.asr.base import (
     require_mono,
 )
 from callwright.speech.asr.model_paths import whisper_model_path
+from callwright.speech.asr.whisper_pieces import PieceSettings, transcribe_pieces
 from callwright.speech.audio import Audio, resample
 from callwright.speech.closedset import canonical_words, parse_number
 
@@ -240,7 +241,7 @@ class WhisperRecognizer(Recognizer):
                     agrees = canonical_words(choice[0]) == canonical_words(text)
                     text, confidence = choice[0], max(choice[1], confidence) if agrees else choice[1]
                     tokens = self.tokenizer.encode(" " + text)
-        words = self._words(tokens, encoded, content, offset_s - s.pad_s)
+        words = self.aligned_words(tokens, encoded, content, offset_s - s.pad_s)
         return Recognition(
             text=text,
             confidence=round(confidence, 4),
@@ -307,8 +308,13 @@ class WhisperRecognizer(Recognizer):
             return None
         return best, probability
 
-    def _words(self, tokens: list[int], encoded: Any, frames: int, shift_s: float) -> list[Word]:
+    def aligned_words(
+        self, tokens: list[int], encoded: Any, frames: int, shift_s: float, floor_s: float | None = None
+    ) -> list[Word]:
         """Word times from cross-attention alignment; punctuation-only tokens are not words.
+
+        Times are shifted by `shift_s` and never earlier than `floor_s` (by
+        default where the utterance's silence padding ends).
 
         The alignment gives leading silence to the first word (it "starts" at
         0), so, as openai-whisper does, a first word longer than twice the
@@ -317,7 +323,8 @@ class WhisperRecognizer(Recognizer):
         if not tokens:
             return []
         aligned = self.model.find_alignment(self.tokenizer, [tokens], encoded, frames)
-        floor = max(0.0, shift_s + self.settings.pad_s)
+        floor = max(0.0, shift_s + self.settings.pad_s if floor_s is None else floor_s)
+        floor = math.ceil(floor * 1000 - 1e-6) / 1000  # rounded up: a word never starts before it
         words = [
             Word(
                 word,
@@ -364,9 +371,12 @@ class WhisperRecognizer(Recognizer):
         `phrases` are words the speech is expected to contain (a scorecard's
         phrasings, company and product names): they go to the decoder as the
         initial prompt, as the IVR passes a state's expected phrases. `options`
-        override faster-whisper `transcribe` arguments, except three of our own:
+        override faster-whisper `transcribe` arguments, except our own:
         `speech` (a list of (start, end) seconds: decode only these stretches,
-        instead of Silero's), `speech_pad_s` (0.2) and `speech_gap_s` (0.3).
+        instead of Silero's), glued (`speech_pad_s` 0.2 either side, `speech_gap_s`
+        0.3 between) into Whisper's 30 s windows; or, with `pieces=PieceSettings()`,
+        each piece decoded alone in a short window (`whisper_pieces`: faster, fewer
+        scorecard phrases heard, so not what QA uses).
         Measured settings: docs/benchmarks/qa_transcripts.md.
         """
         require_mono(audio)
@@ -385,6 +395,15 @@ class WhisperRecognizer(Recognizer):
         speech = options.pop("speech", None)
         gap_s = float(options.pop("speech_gap_s", 0.3))
         pad_s = float(options.pop("speech_pad_s", 0.2))
+        piece_settings: PieceSettings | None = options.pop("pieces", None)
+        if speech is not None and piece_settings is not None:
+            if options:
+                raise TypeError(f"options {sorted(options)} do not apply to piece decoding; use pieces=")
+            prompt = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
+            if "initial_prompt" in kwargs:
+                context = self.tokenizer.encode(" " + kwargs["initial_prompt"])
+                prompt = [self.tokenizer.sot_prev, *context[-(self.model.max_length // 2 - 1) :], *prompt]
+            return transcribe_pieces(self, x, speech, prompt, piece_settings)
         kwargs.update(options)
         # (start in the decoded audio, start in the call, length) of each kept stretch
         pieces: list[tuple[float, float, float]] = [(0.0, 0.0, len(x) / WHISPER_RATE)]
