@@ -112,6 +112,19 @@ def test_empty_text_is_refused(engine):
         engine.synthesize("   \n ")
 
 
+def test_the_same_prompt_gives_the_same_audio_whatever_was_said_before(engine):
+    """espeak-ng carries state from one utterance to the next inside a process; a content-addressed
+    cache (and reproducible sample calls) needs the audio to depend on the request only."""
+    text = "Thank you for calling Northwind Energy, my name is Maria."
+    first = engine.synthesize(text)
+    engine.synthesize("I understand, that is not the service you should get.", voice="en-gb")
+    again = engine.synthesize(text)
+    with Pyttsx3Synthesizer() as fresh:
+        alone = fresh.synthesize(text)
+    assert np.array_equal(first.samples, again.samples)
+    assert np.array_equal(first.samples, alone.samples)
+
+
 def test_cache_renders_each_prompt_once(engine, tmp_path):
     synth = CachedSynthesizer(engine, tmp_path / "cache")
     before = engine.renders

@@ -26,7 +26,7 @@ from callwright.speech.tts.base import (
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "CALLWRIGHT_TTS_CACHE"
-_KEY_VERSION = 1  # bump when rendering changes in a way the inputs do not show
+_KEY_VERSION = 2  # bump when rendering changes in a way the inputs do not show (2: a fresh worker per render)
 
 
 def default_cache_dir() -> Path:

@@ -48,8 +48,10 @@ class _WorkerDied(Exception):
 class Pyttsx3Synthesizer(Synthesizer):
     """Speech from espeak-ng through pyttsx3, isolated in a restartable worker process.
 
-    Thread-safe: renders are serialised on one worker (espeak is single-threaded
-    anyway; the cache in front of this makes renders rare).
+    Thread-safe: renders are serialised (espeak is single-threaded anyway; the
+    cache in front of this makes renders rare). Each render runs in a fresh
+    worker, which is started while the previous render is handed back, so the
+    same text, voice and rate always give the same audio (see `_retire`).
     """
 
     engine_name = "pyttsx3"
@@ -59,6 +61,7 @@ class Pyttsx3Synthesizer(Synthesizer):
         self._retries = retries
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._ready = False  # the current worker has said hello
         self._voices: list[VoiceInfo] | None = None
         self._faults: list[Fault] = []
         self._tmpdir = tempfile.TemporaryDirectory(prefix="callwright-tts-")
@@ -77,25 +80,50 @@ class Pyttsx3Synthesizer(Synthesizer):
             self._faults.extend([kind] * times)
 
     # -- worker management ---------------------------------------------------------
-    def _start(self) -> None:
+    def _spawn(self) -> None:
+        """Start a worker without waiting for it: a spare warms up while the caller goes on."""
         import callwright
 
         env = dict(os.environ)
         src = str(Path(callwright.__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-        proc = subprocess.Popen(
+        self._proc = subprocess.Popen(
             [sys.executable, "-m", "callwright.speech.tts._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
         )
-        self._proc = proc
+        self._ready = False
+
+    def _start(self) -> None:
+        """A worker that has said hello (spawned now unless a spare is already warming up)."""
+        if self._proc is None or self._proc.poll() is not None:
+            if self._proc is not None:
+                self._kill()
+            self._spawn()
+        if self._ready:
+            return
+        proc = self._proc
+        assert proc is not None
         # wait for the hello so a slow start-up never eats into a render's timeout
         hello = self._read(START_TIMEOUT_S)
         if hello is None or not hello.get("ready"):
             self._kill()
             raise _WorkerDied(f"worker did not start (exit code {proc.returncode})")
+        self._ready = True
         log.debug("started TTS worker pid %s", proc.pid)
+
+    def _retire(self) -> None:
+        """Let the worker that just answered exit and warm up a fresh one for the next request.
+
+        espeak-ng keeps state from one utterance to the next inside a process
+        (the same text comes out a few samples longer or shorter depending on
+        what was said before), so a worker that has rendered once is not
+        used again: every render is the first of a fresh process, and the
+        same request gives the same bytes whatever came before it.
+        """
+        self.close()
+        self._spawn()
 
     def _read(self, timeout_s: float) -> dict[str, Any] | None:
         """One reply line, or None if the worker died or said nothing in time."""
@@ -119,13 +147,13 @@ class Pyttsx3Synthesizer(Synthesizer):
         for pipe in (self._proc.stdin, self._proc.stdout):
             if pipe is not None:
                 pipe.close()
-        self._proc = None
+        self._proc, self._ready = None, False
         self.restarts += 1
 
     def close(self) -> None:
         """Stop the worker; a later call starts a new one."""
         with self._lock:
-            proc, self._proc = self._proc, None
+            proc, self._proc, self._ready = self._proc, None, False
             if proc is None:
                 return
             assert proc.stdin is not None and proc.stdout is not None
@@ -150,10 +178,7 @@ class Pyttsx3Synthesizer(Synthesizer):
             pass
 
     def _ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        if self._proc is None or self._proc.poll() is not None:
-            if self._proc is not None:
-                self._kill()
-            self._start()
+        self._start()
         assert self._proc is not None and self._proc.stdin is not None
         try:
             self._proc.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
@@ -166,6 +191,7 @@ class Pyttsx3Synthesizer(Synthesizer):
             died = self._proc.poll() is not None
             self._kill()
             raise _WorkerDied("worker exited" if died else f"no answer within {timeout_s:.0f} s")
+        self._retire()
         return reply
 
     def _ask_with_retry(self, request: dict[str, Any], timeout_s: float, what: str) -> Any:
