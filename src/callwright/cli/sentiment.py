@@ -104,6 +104,12 @@ def sentiment(
     Console().print(table)
 
 
+TunedLayersOption = Annotated[
+    int | None,
+    typer.Option("--tuned-layers", min=1, help="Top encoder layers to fine-tune (default 4)."),
+]
+
+
 def sentiment_train(
     data: DataOption = None,
     out: Annotated[
@@ -115,10 +121,7 @@ def sentiment_train(
         int | None,
         typer.Option("--epochs", min=1, help="Maximum epochs, the best on dev is kept (default 2)."),
     ] = None,
-    tuned_layers: Annotated[
-        int | None,
-        typer.Option("--tuned-layers", min=1, help="Top encoder layers to fine-tune (default 4)."),
-    ] = None,
+    tuned_layers: TunedLayersOption = None,
     seed: Annotated[
         int | None,
         typer.Option("--seed", help="Seed for shuffling and initialisation (default 20240611)."),
@@ -150,6 +153,7 @@ def sentiment_eval(
     ] = True,
     limit: LimitOption = 0,
     cache: CacheOption = None,
+    tuned_layers: TunedLayersOption = None,
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="Also write the table to this file.")
     ] = None,
@@ -157,8 +161,11 @@ def sentiment_eval(
 ) -> None:
     """Accuracy and macro-F1 per domain and leave-one-domain-out, beside VADER."""
     from callwright.nlp.evaluation import markdown_table, run_evaluation
+    from callwright.nlp.training import TrainConfig
 
-    rows = run_evaluation(data, model, lodo=lodo, limit=limit, cache_dir=cache)
+    # the recipe of the leave-one-domain-out heads (the held-out rows score --model as shipped)
+    config = TrainConfig() if tuned_layers is None else TrainConfig(tuned_layers=tuned_layers)
+    rows = run_evaluation(data, model, lodo=lodo, limit=limit, cache_dir=cache, config=config)
     table = markdown_table(rows)
     if markdown is not None:
         markdown.write_text(table)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from callwright.errors import CallwrightError
 from callwright.nlp.embeddings import Encoder, length_sorted_batches
 from callwright.nlp.head import HeadMeta, HeadRunner, SentimentHead, encoder_fingerprint, pad_states
 from callwright.nlp.metrics import macro_f1
@@ -167,7 +168,10 @@ def train_head(
     base = encoder.model
     n_layers = len(layer_list(base))
     if not 1 <= config.tuned_layers <= n_layers:
-        raise ValueError(f"tuned_layers must be 1..{n_layers}, got {config.tuned_layers}")
+        raise CallwrightError(
+            f"cannot fine-tune the top {config.tuned_layers} layers: the encoder has {n_layers}",
+            hint=f"choose --tuned-layers 1..{n_layers}",
+        )
     n_bottom = n_layers - config.tuned_layers
     if states is None:
         states = BottomStates(encoder, n_bottom, cache_dir)
