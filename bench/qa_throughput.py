@@ -9,9 +9,9 @@ thread each, models loaded once per worker, startup included in both):
 1. raw ASR: each call read and split, every channel transcribed exactly as the pipeline does
    (our voice activity per channel, then `transcribe_tracks` with the scorecard's phrases as
    context), nothing else;
-2. the pipeline: `score_batch` (ASR, redaction, sentiment, metrics, scoring,
-   SQLite), inbound calls against scorecards/inbound-service.yaml and outbound
-   ones against scorecards/outbound-sales.yaml.
+2. the pipeline: one `score_batch` (ASR, redaction, sentiment, metrics, scoring,
+   SQLite) given scorecards/inbound-service.yaml and outbound-sales.yaml: each
+   call is scored with the one for its direction.
 
 Reports audio hours per wall-clock hour (x real time) for both, their ratio,
 and the peak RSS of each worker. Figures go into docs/benchmarks/qa_pipeline.md.
@@ -76,21 +76,18 @@ def raw_asr(paths: list[Path], workers: int) -> dict:
     return {"audio_s": audio, "wall_s": wall, "x_real_time": audio / wall, "peak_rss_mb": sorted(rss.values())}
 
 
-def pipeline(groups: dict[str, list[Path]], workers: int, db: Path) -> dict:
+def pipeline(paths: list[Path], workers: int, db: Path) -> dict:
+    """One batch with both sample scorecards: each call gets the one for its direction."""
     from callwright.qa.batch import score_batch
     from callwright.qa.scorecard import load_scorecard
 
-    audio = wall = 0.0
-    rss: list[float] = []
-    for direction, paths in groups.items():
-        card = load_scorecard(ROOT / "scorecards" / f"{'inbound-service' if direction == 'inbound' else 'outbound-sales'}.yaml")
-        t0 = time.perf_counter()
-        s = score_batch(paths, card, db, workers=workers, engine="whisper")
-        wall += time.perf_counter() - t0
-        assert not s.of("error"), s.of("error")
-        audio += s.audio_s
-        rss += list(s.worker_peak_rss_mb.values())
-    return {"audio_s": audio, "wall_s": wall, "x_real_time": audio / wall, "peak_rss_mb": sorted(rss)}
+    cards = [load_scorecard(ROOT / "scorecards" / f"{name}.yaml") for name in ("inbound-service", "outbound-sales")]
+    t0 = time.perf_counter()
+    s = score_batch(paths, cards, db, workers=workers, engine="whisper")
+    wall = time.perf_counter() - t0
+    assert not s.of("error"), s.of("error")
+    return {"audio_s": s.audio_s, "wall_s": wall, "x_real_time": s.audio_s / wall,
+            "peak_rss_mb": sorted(s.worker_peak_rss_mb.values())}
 
 
 def main() -> int:
@@ -98,20 +95,16 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--samples", type=Path, default=None, help="folder of rendered sample calls")
     args = ap.parse_args()
-    from callwright.qa.samples import load_scripts, make_samples
+    from callwright.qa.samples import make_samples
 
     work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     try:
         src = args.samples or work / "samples"
         if args.samples is None:
             make_samples(out_dir=src)
-        direction = {s.call_id: s.meta.direction for s in load_scripts(ROOT / "recordings" / "samples")}
-        groups: dict[str, list[Path]] = {"inbound": [], "outbound": []}
-        for wav in sorted(src.glob("*.wav")):
-            groups[direction[wav.stem]].append(wav)
-        paths = [p for g in groups.values() for p in g]
+        paths = sorted(src.glob("*.wav"))
         asr = raw_asr(paths, args.workers)
-        pipe = pipeline(groups, args.workers, work / "qa.db")
+        pipe = pipeline(paths, args.workers, work / "qa.db")
         out = {"files": len(paths), "workers": args.workers, "cores": len(os.sched_getaffinity(0)),
                "raw_asr": asr, "pipeline": pipe, "pipeline_over_asr": pipe["x_real_time"] / asr["x_real_time"]}
         print(json.dumps(out, indent=2))

@@ -258,21 +258,21 @@ def qa(db_path: Path, ivr_recordings: list[str]) -> None:
             meta["started_at"] = _when(rng).isoformat()
             sidecar.write_text(json.dumps(meta, indent=1))
     print(f"  rendered {len(wavs)} sample calls in {time.perf_counter() - t:.0f} s")
-    inbound = [p for p in wavs if p.name.startswith("inbound")]
-    outbound = [p for p in wavs if p.name.startswith("outbound")]
     manifest = OUT / "ivr-recordings.json"
     manifest.write_text(json.dumps([{"call_id": Path(r).stem, "direction": "inbound",
                                      "channels": ["customer", "agent"]} for r in ivr_recordings]))
-    jobs = [("inbound-service", inbound, None), ("outbound-sales", outbound, None),
-            ("ivr-self-service", [Path(r) for r in ivr_recordings], manifest)]
-    for card, paths, mf in jobs:
+    # the agent calls in one batch, each with the scorecard for its direction; the IVR's own
+    # recordings (inbound too) against the self-service scorecard
+    jobs = [(("inbound-service", "outbound-sales"), wavs, None),
+            (("ivr-self-service",), [Path(r) for r in ivr_recordings], manifest)]
+    for cards, paths, mf in jobs:
         if not paths:
             continue
-        scorecard = load_scorecard(ROOT / "scorecards" / f"{card}.yaml")
+        scorecards = [load_scorecard(ROOT / "scorecards" / f"{card}.yaml") for card in cards]
         t = time.perf_counter()
-        summary = score_batch(paths, scorecard, db_path, workers=2, manifest=mf)
+        summary = score_batch(paths, scorecards, db_path, workers=2, manifest=mf)
         errors = summary.of("error")
-        print(f"  {card}: {len(summary.of('scored'))} scored, {len(errors)} errors "
+        print(f"  {' + '.join(cards)}: {len(summary.of('scored'))} scored, {len(errors)} errors "
               f"({summary.audio_s:.0f} s of audio in {time.perf_counter() - t:.0f} s)")
         for e in errors:
             print(f"    {e.path}: {e.reason}")

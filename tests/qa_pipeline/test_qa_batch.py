@@ -182,3 +182,25 @@ def test_kill_9_mid_batch_of_recordings_then_rerun(tmp_path, render_samples):
         shutil.copy(p, tmp_path / "in")
         shutil.copy(p.with_suffix(".json"), tmp_path / "in")
     _kill_after_first_then_rerun(tmp_path / "in", len(paths), tmp_path / "qa.db", workers=2, timeout_s=300)
+
+
+def test_one_batch_scores_inbound_and_outbound_calls_each_with_its_own_scorecard(tmp_path, engines):
+    from callwright.qa.scorecard import load_scorecard
+
+    inbound = write_transcripts(tmp_path / "in", 1)[0]
+    outbound = tmp_path / "in" / "sales-001.json"
+    outbound.write_text(json.dumps({**TRANSCRIPT, "call_id": "sales-001", "direction": "outbound"}))
+    unknown = tmp_path / "in" / "who-001.json"
+    unknown.write_text(json.dumps({k: v for k, v in TRANSCRIPT.items() if k != "direction"} | {"call_id": "who-001"}))
+    cards = [load_scorecard(CARDS["inbound"]), load_scorecard(CARDS["outbound"])]
+    db = tmp_path / "qa.db"
+    s = score_batch([tmp_path / "in"], cards, db)
+    assert {c.call_id: c.scorecard for c in s.of("scored")} == {"call-000": "inbound-service",
+                                                                 "sales-001": "outbound-sales"}
+    (error,) = s.of("error")
+    assert error.path == str(unknown) and "direction is unknown" in error.reason
+    con = sqlite3.connect(db)
+    stored = dict(con.execute("select call_id, scorecard from scores").fetchall())
+    assert stored == {"call-000": "inbound-service", "sales-001": "outbound-sales"}
+    again = score_batch([inbound, outbound], cards, db)  # idempotent per call and its own scorecard
+    assert len(again.of("skipped")) == 2 and not again.of("scored")

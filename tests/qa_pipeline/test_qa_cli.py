@@ -89,3 +89,21 @@ def test_score_with_a_bad_scorecard_or_missing_input_names_it(tmp_path):
     assert r.returncode == 1 and "missing.wav" in r.stderr and "Traceback" not in r.stderr
     r = cw("show", "x", "--db", tmp_path / "none.db")
     assert r.returncode == 1 and "none.db" in r.stderr
+
+
+def test_score_takes_a_scorecard_per_direction_and_refuses_two_for_one(tmp_path):
+    from test_qa_batch import TRANSCRIPT
+
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    (calls / "in-1.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "in-1"}))
+    (calls / "out-1.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "out-1", "direction": "outbound"}))
+    r = cw("score", calls, "--scorecard", CARDS["inbound"], "--scorecard", CARDS["outbound"],
+           "--db", tmp_path / "qa.db", "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert {c["call_id"]: c["scorecard"] for c in summary["calls"]} == {"in-1": "inbound-service",
+                                                                       "out-1": "outbound-sales"}
+    r = cw("score", calls, "--scorecard", CARDS["inbound"], "--scorecard", CARDS["inbound"],
+           "--db", tmp_path / "qa2.db")
+    assert r.returncode == 1 and "twice" in r.stderr and "Traceback" not in r.stderr

@@ -48,7 +48,10 @@ def _open(db: Path | None, *, must_exist: bool = True) -> Any:
 @qa_app.command("score")
 def score_cmd(
     paths: list[Path] = typer.Argument(..., help="Recordings, imported transcripts (.json) or folders."),
-    scorecard: Path = typer.Option(..., "--scorecard", help="Scorecard YAML (see docs/scorecards.md)."),
+    scorecard: list[Path] = typer.Option(
+        ..., "--scorecard",
+        help="Scorecard YAML (see docs/scorecards.md); repeat it to score inbound and outbound calls "
+             "in one batch, each call with the scorecard for its direction."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (one core each)."),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV or JSON manifest of call metadata."),
@@ -62,10 +65,10 @@ def score_cmd(
     from callwright.qa.scorecard import load_scorecard
     from callwright.store.db import default_path
 
-    card = load_scorecard(scorecard)
+    cards = [load_scorecard(p) for p in scorecard]
     db_path = db if db is not None else default_path()
     if as_json:
-        summary = score_batch(paths, card, db_path, workers=workers, engine=engine.value,
+        summary = score_batch(paths, cards, db_path, workers=workers, engine=engine.value,
                               manifest=manifest, redact_audio_dir=redact_audio)
         typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
         return
@@ -80,7 +83,7 @@ def score_cmd(
         def tick(p: Any) -> None:
             bar.update(task, total=p.total, completed=p.done, description=Path(p.last.path).name)
 
-        summary = score_batch(paths, card, db_path, workers=workers, engine=engine.value,
+        summary = score_batch(paths, cards, db_path, workers=workers, engine=engine.value,
                               manifest=manifest, redact_audio_dir=redact_audio, progress=tick)
     _print_summary(summary, db_path)
 

@@ -31,6 +31,7 @@ from callwright.qa import ingest
 from callwright.qa.model import CallMeta
 from callwright.qa.pipeline import CallOutcome, PipelineOptions, get_engines, score_path
 from callwright.qa.scorecard import Scorecard
+from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
 from callwright.store import qa as store
 from callwright.store.db import open_db
 
@@ -50,6 +51,7 @@ class CallStatus:
     score: float | None = None
     auto_failed: bool | None = None
     reason: str | None = None  # why it was skipped or failed
+    scorecard: str | None = None  # the scorecard chosen for it
     audio_s: float = 0.0
     seconds: float = 0.0  # compute time in the worker
 
@@ -65,7 +67,7 @@ class Progress:
 
 @dataclass
 class BatchSummary:
-    scorecard: str
+    scorecard: str  # the ids of the batch's scorecards, comma separated
     scorecard_version: str
     calls: list[CallStatus] = field(default_factory=list)
     wall_s: float = 0.0
@@ -95,6 +97,8 @@ class _Job:
     path: str
     recording_id: str
     meta: CallMeta
+    scorecard: str  # id of the scorecard chosen for it
+    scorecard_version: str
 
 
 @dataclass(frozen=True)
@@ -111,14 +115,15 @@ class _Done:
 _worker_state: dict[str, Any] = {}
 
 
-def _init_worker(card: Scorecard, options: PipelineOptions, threads: int) -> None:
+def _init_worker(cards: Sequence[Scorecard], options: PipelineOptions, threads: int) -> None:
     """Once per worker process: one thread per library, then load the models before the first call."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     import torch
 
     torch.set_num_threads(threads)
-    _worker_state.update(card=card, options=options, engines=get_engines(options.engine, threads))
+    _worker_state.update(cards={c.version: c for c in cards}, options=options,
+                         engines=get_engines(options.engine, threads))
 
 
 def _peak_rss_mb() -> float:
@@ -127,7 +132,8 @@ def _peak_rss_mb() -> float:
 
 def _run(job: _Job) -> _Done:
     """Score one input; a user-level problem with the input is returned as its reason."""
-    card, options, engines = _worker_state["card"], _worker_state["options"], _worker_state["engines"]
+    options, engines = _worker_state["options"], _worker_state["engines"]
+    card = _worker_state["cards"][job.scorecard_version]
     try:
         outcome = score_path(job.path, card, engines, meta=job.meta, options=options)
         error = None
@@ -144,7 +150,7 @@ def _run(job: _Job) -> _Done:
 
 def score_batch(
     paths: Iterable[str | os.PathLike[str]],
-    scorecard: Scorecard,
+    scorecards: Scorecard | Sequence[Scorecard],
     db_path: str | os.PathLike[str] | None,
     *,
     workers: int = 1,
@@ -156,6 +162,10 @@ def score_batch(
 ) -> BatchSummary:
     """Score every recording and transcript under `paths` into the database at `db_path`.
 
+    With several `scorecards` (at most one per direction), each call is scored
+    with the one for its direction, else the one for any call
+    (`scorecard.assignment`); a call none fits is recorded as an error.
+
     `workers` <= 1 scores in this process (models stay loaded for the next
     batch); more starts that many spawned worker processes, which import the
     caller's main module: a script must call this under
@@ -164,12 +174,14 @@ def score_batch(
     file is recorded and reported in the summary instead.
     """
     t0 = time.perf_counter()
+    cards = check_scorecards([scorecards] if isinstance(scorecards, Scorecard) else list(scorecards))
     mf = ingest.Manifest.load(manifest) if manifest is not None else None
     inputs = ingest.discover(paths, exclude=[manifest] if manifest is not None else [])
     options = PipelineOptions(engine=engine,
                               redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None)
     db = open_db(db_path)
-    summary = BatchSummary(scorecard.id, scorecard.version, workers=max(1, workers))
+    summary = BatchSummary(", ".join(c.id for c in cards), ", ".join(c.version for c in cards),
+                           workers=max(1, workers))
     total = len(inputs)
 
     def settle(status: CallStatus) -> None:
@@ -177,7 +189,7 @@ def score_batch(
         if progress is not None:
             progress(Progress(len(summary.calls), total, status))
 
-    jobs = _plan(db, inputs, scorecard, mf, settle)
+    jobs = _plan(db, inputs, cards, mf, settle)
     log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
 
     def store_done(done: _Done) -> None:
@@ -187,20 +199,21 @@ def score_batch(
 
     if jobs:
         if workers <= 1:
-            _init_in_process(scorecard, options, threads_per_worker)
+            _init_in_process(cards, options, threads_per_worker)
             for job in jobs:
                 store_done(_run(job))
         else:
-            _run_pool(jobs, scorecard, options, workers, threads_per_worker, store_done, settle)
+            _run_pool(jobs, cards, options, workers, threads_per_worker, store_done, settle)
     summary.wall_s = time.perf_counter() - t0
     return summary
 
 
-def _init_in_process(card: Scorecard, options: PipelineOptions, threads: int) -> None:
-    _worker_state.update(card=card, options=options, engines=get_engines(options.engine, 0))
+def _init_in_process(cards: Sequence[Scorecard], options: PipelineOptions, threads: int) -> None:
+    _worker_state.update(cards={c.version: c for c in cards}, options=options,
+                         engines=get_engines(options.engine, 0))
 
 
-def _plan(db: Any, inputs: Sequence[Path], card: Scorecard, mf: ingest.Manifest | None,
+def _plan(db: Any, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: ingest.Manifest | None,
           settle: Callable[[CallStatus], None]) -> list[_Job]:
     """The inputs still to score; the others are settled now (already stored, duplicate, bad)."""
     jobs: list[_Job] = []
@@ -211,19 +224,21 @@ def _plan(db: Any, inputs: Sequence[Path], card: Scorecard, mf: ingest.Manifest 
         except CallwrightError as err:
             _error(db, settle, str(p), _path_key(p), str(err))
             continue
-        if store.is_scored(db, rid, card.version):
-            settle(CallStatus(str(p), "skipped", rid, reason="already scored with this scorecard version"))
-            continue
         if rid in seen:
             settle(CallStatus(str(p), "skipped", rid, reason=f"same recording as {seen[rid]}"))
             continue
         seen[rid] = str(p)
         try:
             meta = ingest.resolve_meta(p, manifest=mf)
+            card = choose_scorecard(cards, meta)
         except CallwrightError as err:
             _error(db, settle, str(p), rid, str(err))
             continue
-        jobs.append(_Job(str(p), rid, meta))
+        if store.is_scored(db, rid, card.version):
+            settle(CallStatus(str(p), "skipped", rid, meta.call_id,
+                              reason="already scored with this scorecard version", scorecard=card.id))
+            continue
+        jobs.append(_Job(str(p), rid, meta, card.id, card.version))
     return jobs
 
 
@@ -244,18 +259,20 @@ def _store(db: Any, done: _Done) -> CallStatus:
         reason = done.error or "unknown error"
         log.warning("%s: %s", job.path, reason)
         store.record_error(db, job.recording_id, job.path, reason)
-        return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason)
+        return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason,
+                          scorecard=job.scorecard)
     o = done.outcome
     r = o.scored.result
     if not store.save_scored_call(db, o.scored):  # another batch stored it meanwhile
         return CallStatus(job.path, "skipped", job.recording_id, job.meta.call_id,
-                          reason="already scored with this scorecard version")
+                          reason="already scored with this scorecard version", scorecard=job.scorecard)
     return CallStatus(job.path, "scored", job.recording_id, job.meta.call_id, r.score, r.auto_failed,
-                      audio_s=round(o.audio_s, 3), seconds=round(o.total_s, 3))
+                      scorecard=job.scorecard, audio_s=round(o.audio_s, 3), seconds=round(o.total_s, 3))
 
 
-def _run_pool(jobs: list[_Job], card: Scorecard, options: PipelineOptions, workers: int, threads: int,
-              store_done: Callable[[_Done], None], settle: Callable[[CallStatus], None]) -> None:
+def _run_pool(jobs: list[_Job], cards: Sequence[Scorecard], options: PipelineOptions, workers: int,
+              threads: int, store_done: Callable[[_Done], None],
+              settle: Callable[[CallStatus], None]) -> None:
     """Fan the jobs out to `workers` spawned processes and store results as they complete.
 
     Spawn, not fork: torch and CTranslate2 keep thread pools that do not survive
@@ -264,7 +281,7 @@ def _run_pool(jobs: list[_Job], card: Scorecard, options: PipelineOptions, worke
     """
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                             initializer=_init_worker, initargs=(card, options, threads)) as pool:
+                             initializer=_init_worker, initargs=(cards, options, threads)) as pool:
         futures: dict[Future[_Done], _Job] = {pool.submit(_run, job): job for job in jobs}
         for fut in as_completed(futures):
             job = futures[fut]
@@ -272,6 +289,7 @@ def _run_pool(jobs: list[_Job], card: Scorecard, options: PipelineOptions, worke
                 done = fut.result()
             except BrokenProcessPool:
                 reason = "worker process died while scoring this call (rerun the batch to retry)"
-                settle(CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason))
+                settle(CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason,
+                                  scorecard=job.scorecard))
                 continue
             store_done(done)

@@ -23,6 +23,7 @@ from callwright.qa.model import (
     Verdict,
 )
 from callwright.qa.scorecard import scorers
+from callwright.qa.scorecard.assignment import fits
 from callwright.qa.scorecard.conditions import applies, call_duration, environment
 from callwright.qa.scorecard.matching import CallText, PhraseMatcher
 from callwright.qa.scorecard.model import (
@@ -52,7 +53,7 @@ def score(scorecard: Scorecard, transcript: Transcript, metrics: ConversationMet
           meta: CallMeta, *, matcher: PhraseMatcher | None = None) -> ScoreResult:
     """Score one call. Deterministic: the same inputs give the same result (the matcher only
     caches sentence vectors). `metrics` is None for transcripts imported without audio."""
-    if not _direction_fits(scorecard, meta):
+    if not fits(scorecard, meta.direction):
         note = f"scorecard is for {scorecard.applies_to} calls; this call is {meta.direction}"
         items = [_result(it, "na", [Evidence(note=note)]) for it in scorecard.items]
         return _total(scorecard, meta.call_id, items)
@@ -88,10 +89,6 @@ def apply_reviews(scorecard: Scorecard, result: ScoreResult, verdicts: Mapping[s
         note = Evidence(note=f"reviewer: {human} (automatic: {r.verdict})")
         items.append(_result(scorecard.item(r.item_id), human, [note, *r.evidence]))
     return _total(scorecard, result.call_id, items)
-
-
-def _direction_fits(scorecard: Scorecard, meta: CallMeta) -> bool:
-    return scorecard.applies_to == "any" or meta.direction is None or meta.direction == scorecard.applies_to
 
 
 def _judge(it: Item, call: CallText, transcript: Transcript, metrics: ConversationMetrics | None,
