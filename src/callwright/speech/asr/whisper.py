@@ -92,6 +92,26 @@ class WhisperSettings:
     prompt_style: Literal["sentences", "list"] = "sentences"  # "Zero. One." or "zero, one."
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """One decode of an encoded window: the text tokens and Whisper's own measures of it."""
+
+    tokens: list[int]
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    first_logits: Any = None  # the first step's logits over the vocabulary, when asked for
+
+    @property
+    def confidence(self) -> float:
+        return math.exp(self.avg_logprob) if self.tokens else 0.0
+
+    @property
+    def silent(self) -> bool:
+        """Whisper's own silence rule: probably no speech, and the text is not confident either."""
+        return self.no_speech_prob > _NO_SPEECH_PROB and self.avg_logprob < _SILENCE_LOGPROB
+
+
 def _load(path: Path, settings: WhisperSettings) -> Any:
     from faster_whisper import WhisperModel
 
@@ -203,24 +223,11 @@ class WhisperRecognizer(Recognizer):
         from faster_whisper.audio import pad_or_trim
 
         encoded = self.model.encode(pad_or_trim(features, window))
-        prompt = self._prompt(phrases)
         budget = int(8 + s.tokens_per_second * samples16k.size / WHISPER_RATE)
-        result = self.model.model.generate(
-            encoded,
-            [prompt],
-            beam_size=s.beam_size,
-            max_length=min(self.model.max_length, len(prompt) + budget),
-            return_scores=True,
-            return_no_speech_prob=True,
-            return_logits_vocab=bool(phrases) and s.beam_size == 1,
-            suppress_blank=True,
-            suppress_tokens=[-1],
-        )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -math.inf
-        text = self.tokenizer.decode(tokens).strip()
-        confidence = math.exp(avg_logprob) if tokens else 0.0
-        if result.no_speech_prob > _NO_SPEECH_PROB and avg_logprob < _SILENCE_LOGPROB:
+        rescoring = bool(phrases) and s.beam_size == 1
+        decoded = self.generate(encoded, self._prompt(phrases), s.beam_size, budget, first_logits=rescoring)
+        tokens, text, confidence = decoded.tokens, decoded.text, decoded.confidence
+        if decoded.silent:
             return Recognition("", 0.0, [], True, offset_s, offset_s)
 
         if phrases:
@@ -232,7 +239,7 @@ class WhisperRecognizer(Recognizer):
                 return Recognition("", 0.0, [], True, offset_s, offset_s)
             if s.rescore and s.beam_size == 1 and self._single_answer(text, phrases):
                 listed, _ = self._first_step(encoded, self._prompt(phrases, "list"))
-                first = _log_softmax(np.asarray(result.logits[0][0], dtype=np.float64))
+                first = _log_softmax(np.asarray(decoded.first_logits, dtype=np.float64))
                 choice = self._rescore([first, plain, listed], phrases)
                 if choice is not None:
                     # Rescoring that agrees with the free decode confirms it: keep the
@@ -249,6 +256,40 @@ class WhisperRecognizer(Recognizer):
             is_final=True,
             start=words[0].start if words else offset_s,
             end=words[-1].end if words else offset_s + samples16k.size / WHISPER_RATE,
+        )
+
+    def generate(
+        self,
+        encoded: Any,
+        prompt: list[int],
+        beam_size: int,
+        budget: int,
+        *,
+        first_logits: bool = False,
+        **options: Any,
+    ) -> Decoded:
+        """Decode after `prompt` with at most `budget` new tokens (`options` go to CTranslate2)."""
+        result = self.model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=beam_size,
+            max_length=min(self.model.max_length, len(prompt) + budget),
+            return_scores=True,
+            return_no_speech_prob=True,
+            return_logits_vocab=first_logits,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+            **options,
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
+        # CTranslate2's score is normalised over the tokens and the end-of-text token
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -math.inf
+        return Decoded(
+            tokens,
+            self.tokenizer.decode(tokens).strip(),
+            avg_logprob,
+            float(result.no_speech_prob),
+            result.logits[0][0] if first_logits else None,
         )
 
     def _first_step(self, encoded: Any, prompt: list[int]) -> tuple[np.ndarray, float]:
@@ -443,8 +484,12 @@ class WhisperRecognizer(Recognizer):
         out: list[Recognition] = []
         for seg in segments:
             words = [
-                Word(w.word.strip(), to_call(w.start), max(to_call(w.start), to_call(w.end)),
-                     round(float(w.probability), 4))
+                Word(
+                    w.word.strip(),
+                    to_call(w.start),
+                    max(to_call(w.start), to_call(w.end)),
+                    round(float(w.probability), 4),
+                )
                 for w in seg.words or []
                 if w.word.strip()
             ]

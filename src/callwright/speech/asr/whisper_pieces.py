@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 RATE = 16000
 _FULL_WINDOW_FRAMES = 3000  # 30 s of 10 ms mel frames
 _LOOP_RATIO = 2.4
-_NO_SPEECH_PROB = 0.6
-_SILENCE_LOGPROB = -1.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,6 @@ def transcribe_pieces(
     """One Recognition per piece of `samples` (float32 at 16 kHz) that holds speech; call times."""
     from faster_whisper.audio import pad_or_trim
 
-    tok = rec.tokenizer
     out: list[Recognition] = []
     for a, b in plan_pieces(regions, samples.size / RATE, settings):
         piece = samples[int(a * RATE) : int(b * RATE)]
@@ -110,31 +107,19 @@ def transcribe_pieces(
         encoded = rec.model.encode(pad_or_trim(features, window + window % 2))
         budget = int(10 + settings.tokens_per_second * piece.size / RATE)
         for guard in ({}, {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2}):
-            result = rec.model.model.generate(
-                encoded,
-                [prompt],
-                beam_size=settings.beam_size,
-                max_length=min(rec.model.max_length, len(prompt) + budget),
-                return_scores=True,
-                return_no_speech_prob=True,
-                suppress_blank=True,
-                suppress_tokens=[-1],
-                **guard,
-            )[0]
-            tokens = [t for t in result.sequences_ids[0] if t < tok.eot]
-            text = tok.decode(tokens).strip()
-            if not _loops(text):
+            decoded = rec.generate(encoded, prompt, settings.beam_size, budget, **guard)
+            if not _loops(decoded.text):
                 break
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -math.inf
-        if not tokens or (result.no_speech_prob > _NO_SPEECH_PROB and avg_logprob < _SILENCE_LOGPROB):
+        if not decoded.tokens or decoded.silent:
             continue
+        tokens = decoded.tokens
         words = rec.aligned_words(tokens, encoded, frames, shift_s=a, floor_s=a)
         if not words:
             continue
         out.append(
             Recognition(
-                text=text,
-                confidence=round(math.exp(avg_logprob), 4),
+                text=decoded.text,
+                confidence=round(decoded.confidence, 4),
                 words=words,
                 is_final=True,
                 start=words[0].start,
