@@ -112,8 +112,7 @@ def transcribe_pieces(
                 break
         if not decoded.tokens or decoded.silent:
             continue
-        tokens = decoded.tokens
-        words = rec.aligned_words(tokens, encoded, frames, shift_s=a, floor_s=a)
+        words = rec.aligned_words(decoded.tokens, encoded, frames, shift_s=a, floor_s=a)
         if not words:
             continue
         out.append(
