@@ -179,19 +179,23 @@ class WhisperRecognizer(Recognizer):
     # -- one utterance -------------------------------------------------------------------
 
     def _prompt(self, phrases: Sequence[str] | None, style: str | None = None) -> list[int]:
+        if not phrases:
+            return self.prompt_tokens(None)
+        # One short sentence per phrase ("Zero. One. Two."): a comma or space separated
+        # list invites the decoder to continue the list ("four four", "one, two, three").
+        cleaned = [p.strip() for p in phrases if p.strip()]
+        if (style or self.settings.prompt_style) == "list":
+            return self.prompt_tokens(", ".join(cleaned) + ".")
+        return self.prompt_tokens(". ".join(p[:1].upper() + p[1:] for p in cleaned) + ".")
+
+    def prompt_tokens(self, context: str | None) -> list[int]:
+        """The decoder prompt: `context` as previous text (its last half-window of tokens), then start."""
         tok = self.tokenizer
-        prompt: list[int] = []
-        if phrases:
-            # One short sentence per phrase ("Zero. One. Two."): a comma or space separated
-            # list invites the decoder to continue the list ("four four", "one, two, three").
-            cleaned = [p.strip() for p in phrases if p.strip()]
-            if (style or self.settings.prompt_style) == "list":
-                text = ", ".join(cleaned) + "."
-            else:
-                text = ". ".join(p[:1].upper() + p[1:] for p in cleaned) + "."
-            context = tok.encode(" " + text)
-            prompt = [tok.sot_prev, *context[-(self.model.max_length // 2 - 1) :]]
-        return [*prompt, *tok.sot_sequence, tok.no_timestamps]
+        start = [*tok.sot_sequence, tok.no_timestamps]
+        if not context:
+            return start
+        tokens = tok.encode(" " + context)
+        return [tok.sot_prev, *tokens[-(self.model.max_length // 2 - 1) :], *start]
 
     def _first_tokens(self, phrase: str) -> set[int]:
         """Token ids a phrase can start with: as written, lower case, capitalised, as a numeral.
@@ -440,10 +444,7 @@ class WhisperRecognizer(Recognizer):
         if speech is not None and piece_settings is not None:
             if options:
                 raise TypeError(f"options {sorted(options)} do not apply to piece decoding; use pieces=")
-            prompt = [*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
-            if "initial_prompt" in kwargs:
-                context = self.tokenizer.encode(" " + kwargs["initial_prompt"])
-                prompt = [self.tokenizer.sot_prev, *context[-(self.model.max_length // 2 - 1) :], *prompt]
+            prompt = self.prompt_tokens(kwargs.get("initial_prompt"))
             return transcribe_pieces(self, x, speech, prompt, piece_settings)
         kwargs.update(options)
         # (start in the decoded audio, start in the call, length) of each kept stretch

@@ -209,8 +209,7 @@ class Pyttsx3Synthesizer(Synthesizer):
             if reply.get("ok"):
                 return reply
             last = reply.get("error", "unknown error")
-            # a wrong voice or empty file is worth one fresh worker too
-            self._kill()
+            # a wrong voice or empty file: the retry runs in the fresh worker `_ask` left ready
         raise SynthesisError(
             f"text-to-speech failed for {what}: {last}",
             hint="check that espeak-ng is installed (apt-get install espeak-ng)",
