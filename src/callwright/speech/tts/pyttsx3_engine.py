@@ -45,6 +45,21 @@ class _WorkerDied(Exception):
     """The child hung past its timeout or exited; the caller restarts it."""
 
 
+def _reap(proc: subprocess.Popen[bytes], wait_s: float) -> bool:
+    """Whether a worker whose input is closed has exited (killed after `wait_s`, if > 0)."""
+    if wait_s > 0:
+        try:
+            proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(2)
+    if proc.poll() is None:
+        return False
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return True
+
+
 class Pyttsx3Synthesizer(Synthesizer):
     """Speech from espeak-ng through pyttsx3, isolated in a restartable worker process.
 
@@ -62,6 +77,7 @@ class Pyttsx3Synthesizer(Synthesizer):
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._ready = False  # the current worker has said hello
+        self._exiting: list[subprocess.Popen[bytes]] = []  # retired workers not yet reaped
         self._voices: list[VoiceInfo] | None = None
         self._faults: list[Fault] = []
         self._tmpdir = tempfile.TemporaryDirectory(prefix="callwright-tts-")
@@ -122,8 +138,10 @@ class Pyttsx3Synthesizer(Synthesizer):
         used again: every render is the first of a fresh process, and the
         same request gives the same bytes whatever came before it.
         """
-        self.close()
-        self._spawn()
+        proc, self._proc, self._ready = self._proc, None, False
+        self._spawn()  # the spare starts while the old worker exits
+        if proc is not None:
+            self._let_exit(proc)
 
     def _read(self, timeout_s: float) -> dict[str, Any] | None:
         """One reply line, or None if the worker died or said nothing in time."""
@@ -151,19 +169,21 @@ class Pyttsx3Synthesizer(Synthesizer):
         self.restarts += 1
 
     def close(self) -> None:
-        """Stop the worker; a later call starts a new one."""
+        """Stop the worker (and wait for retired ones); a later call starts a new one."""
         with self._lock:
             proc, self._proc, self._ready = self._proc, None, False
-            if proc is None:
-                return
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.close()  # the worker exits at end of input
-            try:
-                proc.wait(2)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(2)
-            proc.stdout.close()
+            if proc is not None:
+                self._let_exit(proc)
+            for old in self._exiting:
+                _reap(old, wait_s=2.0)
+            self._exiting = []
+
+    def _let_exit(self, proc: subprocess.Popen[bytes]) -> None:
+        """Close the worker's input (it exits at end of input) and reap it later, without waiting."""
+        assert proc.stdin is not None
+        proc.stdin.close()
+        self._exiting = [p for p in self._exiting if not _reap(p, wait_s=0.0)]
+        self._exiting.append(proc)
 
     def __enter__(self) -> Pyttsx3Synthesizer:
         return self
