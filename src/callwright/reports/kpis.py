@@ -309,11 +309,8 @@ def _split(cls: type, rows: list[dict[str, Any]], rename: dict[str, str] | None 
 
 def _inbound(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[InboundKpis]]:
     start, end = p.sql_range
-    rows = sql.survey(db, groups, start, end) + sql.inbound_calls(db, groups, start, end, p.fcr_window_days)
-    by: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by.setdefault(row["grouping"], []).append(row)
-    return {g: _merge(InboundKpis, [rs]) for g, rs in by.items()}
+    return _split(InboundKpis, sql.survey(db, groups, start, end)
+                  + sql.inbound_calls(db, groups, start, end, p.fcr_window_days))
 
 
 def _queue(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[QueueKpis]]:
