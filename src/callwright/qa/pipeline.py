@@ -189,8 +189,9 @@ def transcribe_tracks(
     `speech` (our own voice activity per track, as the metrics use) says which
     stretches to decode: Silero's VAD, Whisper's default, misses whole lines of
     band-limited speech (the closing of most sample calls). The stretches are
-    decoded joined, in Whisper's 30 s windows, not one by one: one by one was
-    more accurate but cost 3-6 times the CPU (docs/benchmarks/qa_transcripts.md).
+    decoded joined, in Whisper's 30 s windows, not one by one: one by one in full
+    windows cost 3-6 times the CPU, and in short windows (`pieces=`) it was faster
+    but heard fewer of the scorecard's phrases (docs/benchmarks/qa_transcripts.md).
     """
     out: dict[Role, list[_Segment]] = {}
     for role, track in call.tracks.items():
