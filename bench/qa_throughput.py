@@ -76,14 +76,14 @@ def raw_asr(paths: list[Path], workers: int) -> dict:
     return {"audio_s": audio, "wall_s": wall, "x_real_time": audio / wall, "peak_rss_mb": sorted(rss.values())}
 
 
-def pipeline(paths: list[Path], workers: int, db: Path) -> dict:
+def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = True) -> dict:
     """One batch with both sample scorecards: each call gets the one for its direction."""
     from callwright.qa.batch import score_batch
     from callwright.qa.scorecard import load_scorecard
 
     cards = [load_scorecard(ROOT / "scorecards" / f"{name}.yaml") for name in ("inbound-service", "outbound-sales")]
     t0 = time.perf_counter()
-    s = score_batch(paths, cards, db, workers=workers, engine="whisper")
+    s = score_batch(paths, cards, db, workers=workers, engine="whisper", second_listen=second_listen)
     wall = time.perf_counter() - t0
     assert not s.of("error"), s.of("error")
     return {"audio_s": s.audio_s, "wall_s": wall, "x_real_time": s.audio_s / wall,
@@ -94,6 +94,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--samples", type=Path, default=None, help="folder of rendered sample calls")
+    ap.add_argument("--no-second-listen", action="store_true", help="score the first reading only")
     args = ap.parse_args()
     from callwright.qa.samples import make_samples
 
@@ -104,7 +105,7 @@ def main() -> int:
             make_samples(out_dir=src)
         paths = sorted(src.glob("*.wav"))
         asr = raw_asr(paths, args.workers)
-        pipe = pipeline(paths, args.workers, work / "qa.db")
+        pipe = pipeline(paths, args.workers, work / "qa.db", not args.no_second_listen)
         out = {"files": len(paths), "workers": args.workers, "cores": len(os.sched_getaffinity(0)),
                "raw_asr": asr, "pipeline": pipe, "pipeline_over_asr": pipe["x_real_time"] / asr["x_real_time"]}
         print(json.dumps(out, indent=2))

@@ -56,6 +56,8 @@ CONFIGS: dict[str, dict] = {
     **{f"pieces-w{w}": {"options": {"pieces": PieceSettings(min_window_s=w)}, "context": True, "own_vad": True}
        for w in (0, 10, 15, 20, 30)},
     "pieces-w15-beam1": {"options": {"pieces": PieceSettings(min_window_s=15, beam_size=1)}, "context": True, "own_vad": True},
+    # the pipeline's decode, scored without (first-listen) and with (pipeline) the second listen
+    "first-listen": {"options": {}, "context": True, "own_vad": True, "listen": False},
     "pipeline": {"options": {}, "context": True, "own_vad": True},  # what the pipeline uses now
 }
 
@@ -149,6 +151,9 @@ class _Configured:
         self.calls.append(("", time.perf_counter() - t0, " ".join(s.text for s in segs)))
         return segs
 
+    def listen_again(self, audio, phrases, offset_s=0.0):
+        return self.rec.listen_again(audio, phrases, offset_s)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -168,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from callwright.qa.pipeline import Engines, PipelineOptions, asr_context, score_path
     from callwright.qa.samples import SAMPLES_DIR, load_scripts, make_samples
     from callwright.qa.scorecard import load_scorecard
+    from callwright.qa.second_listen import ListenSettings
     from callwright.speech.asr.whisper import WhisperRecognizer, WhisperSettings
 
     scripts = {s.call_id: s for s in load_scripts(SAMPLES_DIR) if not args.only or s.call_id in args.only}
@@ -212,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 engines = Engines("whisper")
                 engines._recognizer = conf  # type: ignore[assignment]
-                outcome = score_path(path, card, engines, options=PipelineOptions(engine="whisper"))
+                listen = ListenSettings() if preset.get("listen", True) else None
+                options = PipelineOptions(engine="whisper", second_listen=listen)
+                outcome = score_path(path, card, engines, options=options)
                 wrong = mismatches(script, outcome)
                 expected = len(script.expect.get("items") or {}) + 1 + len(script.expect.get("metrics") or {})
                 row["expect_met"] = f"{expected - len(wrong)}/{expected}"

@@ -69,18 +69,12 @@ ALL_SAMPLES = ("inbound-angry-calms", "inbound-billing-ok", "inbound-card-paymen
                "inbound-no-disclosure", "inbound-support-hold", "outbound-reminder-mono",
                "outbound-sales-compliant", "outbound-sales-no-id", "outbound-sales-no-optout")
 FROM_AUDIO_FAILS: dict[str, str] = {
-    "inbound-angry-calms": "the greeting is misheard (WER 0.33); the compliance outcome is right",
-    "inbound-card-payment": "the identity check is not heard, so verified-before-details is n/a (WER 0.40); "
-                            "the compliance outcome is right",
-    "inbound-late-disclosure": "verified-before-details and anything-else misheard (WER 0.45); the "
-                               "compliance outcome is right",
-    "inbound-support-hold": "agent-name, hold-asked and anything-else misheard (WER 0.33); the compliance "
-                            "outcome is right",
-    "outbound-reminder-mono": "the opt-out offer is misheard in the mono mix (WER 0.39), so the call is "
-                              "auto-failed",
+    "inbound-late-disclosure": "anything-else: tiny.en hears the closing 'Is there anything else?' as "
+                               "'and everything else', and a second listen as 'It's not anything else' "
+                               "(a negation); the compliance outcome is right",
 }
-"""Samples whose `expect` block is not met from audio, with the measured reason (2026-12-01, after
-every TTS render got a fresh espeak-ng worker; `bench/qa_transcript_wer.py --config pipeline --score`).
+"""Samples whose `expect` block is not met from audio, with the measured reason (2026-12-01, session
+4: first listen seeded, second listen on; `bench/qa_transcript_wer.py --config pipeline --score`).
 They are strict xfails: the day the recogniser gets them right, the test fails and this entry must go."""
 
 
@@ -262,3 +256,34 @@ def test_whisper_hearing_oh_as_so_inside_a_card_reading_is_still_redacted():
     heard = "please read me the long number on the card. Okay, it's in 4, 5, 3, 2, so 1, 5, 1, 1, 2, 8, 3, so 3, 6, 6."
     assert redact_text(heard).text == "please read me the long number on the card. Okay, it's in [CARD]."
     assert redact_text("so I paid 40 so 5 are left").text == "so I paid 40 so 5 are left"
+
+
+def test_the_same_call_gives_the_same_transcript_every_time(render_samples, engines, cards):
+    """Whisper's temperature fallback samples at random; seeded, a track that needs it (this
+    call's agent side did: its closing came out three ways in three runs) reads the same each time."""
+    from callwright.qa import ingest
+    from callwright.qa.metrics import track_activity
+    from callwright.qa.pipeline import asr_context
+
+    path = render_samples(["inbound-late-disclosure"])["inbound-late-disclosure"]
+    track = ingest.load_call(path, ingest.resolve_meta(path)).tracks["agent"]
+    speech, _ = track_activity(track)
+    context = asr_context(cards["inbound"])["agent"]
+    texts = {" ".join(s.text for s in engines.recognizer.transcribe(track, context, speech=speech))
+             for _ in range(3)}
+    assert len(texts) == 1
+
+
+def test_a_second_listen_confirms_what_the_first_reading_lost(scored_db):
+    """On the card call, the whole-call decode skips the agent's "you are verified, your balance is
+    ..." (one "Thank you." stretched over nine seconds); heard again, primed with the item's
+    phrasings, the order item passes, with both readings in its evidence and the stored transcript
+    left as first heard."""
+    _, samples = scored_db
+    o = samples["inbound-card-payment"].outcome
+    item = next(r for r in o.scored.result.items if r.item_id == "verified-before-details")
+    assert item.verdict == "pass"
+    lead = item.evidence[0].note
+    assert lead.startswith("heard again at ") and "first heard as '" in lead and "nats per token" in lead
+    assert any("balance" in e.text.lower() for e in item.evidence[1:])
+    assert not any("balance" in u.text.lower() for u in o.scored.transcript.utterances)

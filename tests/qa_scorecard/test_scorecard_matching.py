@@ -151,3 +151,19 @@ def test_spans_cover_sentences_and_windows():
 def test_interjection_no_is_not_a_negation():
     toks = tokens(Utterance("agent", 0, 1, "No, problem. There is no charge."))
     assert [t.negator for t in toks] == [False, False, False, False, True, False]
+
+
+def test_a_negative_question_asks_rather_than_denies():
+    asks = tokens(Utterance("agent", 0, 2, "Quote your reference, isn't there anything else I can help with?"))
+    assert not any(t.negator for t in asks)
+    denies = tokens(Utterance("agent", 0, 2, "It isn't there any more. We don't know."))
+    assert [t.word for t in denies if t.negator] == ["isn't", "don't"]
+
+
+def test_anything_else_asked_as_a_negative_question_passes(matcher):
+    rule = DISCLOSURE.replace("disclosure", "anything-else").replace(
+        "[this call may be recorded for quality purposes]", "[is there anything else I can help you with]")
+    tr = call(("agent", 2, 7, "Just call us back, isn't there anything else I can help with?"),
+              ("customer", 8, 9, "no thanks"))
+    (item,) = score(card(rule), tr, None, meta(), matcher=matcher).items
+    assert item.verdict == "pass"

@@ -58,6 +58,9 @@ def score_cmd(
     engine: Engine = typer.Option(Engine.auto, "--engine", help="Speech recogniser."),
     redact_audio: Path | None = typer.Option(
         None, "--redact-audio", help="Also write redacted copies of the recordings into this folder."),
+    second_listen: bool = typer.Option(
+        True, "--second-listen/--no-second-listen",
+        help="Hear again the utterances closest to a missed phrase, primed with it (slower, fewer misses)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
 ) -> None:
     """Transcribe, redact, measure and score calls into the database; already scored calls are skipped."""
@@ -69,7 +72,7 @@ def score_cmd(
     db_path = db if db is not None else default_path()
     if as_json:
         summary = score_batch(paths, cards, db_path, workers=workers, engine=engine.value,
-                              manifest=manifest, redact_audio_dir=redact_audio)
+                              manifest=manifest, redact_audio_dir=redact_audio, second_listen=second_listen)
         typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
         return
     from rich.console import Console
@@ -84,7 +87,8 @@ def score_cmd(
             bar.update(task, total=p.total, completed=p.done, description=Path(p.last.path).name)
 
         summary = score_batch(paths, cards, db_path, workers=workers, engine=engine.value,
-                              manifest=manifest, redact_audio_dir=redact_audio, progress=tick)
+                              manifest=manifest, redact_audio_dir=redact_audio, progress=tick,
+                              second_listen=second_listen)
     _print_summary(summary, db_path)
 
 

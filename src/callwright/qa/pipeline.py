@@ -32,16 +32,20 @@ from callwright.qa.model import CallMeta, Evidence, Role, ScoreResult, Transcrip
 from callwright.qa.redaction import RedactedWord, TimeRange, mute_ranges, redact_conversation
 from callwright.qa.scorecard import Scorecard, score
 from callwright.qa.scorecard.model import OrderRule, PhraseRule
+from callwright.qa.second_listen import Hear, ListenSettings, second_listen
+from callwright.speech.audio import Audio
 from callwright.store.qa import ScoredCall
 
 if TYPE_CHECKING:
     from callwright.nlp.sentiment import SentimentModel
     from callwright.qa.scorecard import PhraseMatcher
-    from callwright.speech.asr.base import Recognizer
+    from callwright.speech.asr.base import Recognizer, Relistened
 
 log = logging.getLogger(__name__)
 
 QUARTERS = 4
+HEAR_PAD_S = 0.2  # audio either side of an utterance heard again
+HEAR_MAX_S = 25.0  # a longer utterance is heard again around its closest span
 MONO_NOTE = "mono recording: speakers not separated; matched on anything said (lower confidence)"
 
 
@@ -112,6 +116,7 @@ class PipelineOptions:
     engine: str = "auto"
     redact_audio_dir: Path | None = None
     turn_gap_s: float = TURN_GAP_S
+    second_listen: ListenSettings | None = ListenSettings()  # None: score the first reading only
 
 
 @dataclass
@@ -373,11 +378,16 @@ def _speaker_bound(card: Scorecard) -> set[str]:
 
 def score_transcript(
     card: Scorecard, transcript: Transcript, metrics: Any, meta: CallMeta, matcher: PhraseMatcher,
+    hear: Hear | None = None, listen: ListenSettings | None = None,
 ) -> ScoreResult:
-    """`score`, with the unknown-speaker treatment for calls whose speakers are not separated."""
+    """`score`, with the unknown-speaker treatment for calls whose speakers are not separated and,
+    given `hear` (the call's audio), a second listen for the phrases the transcript missed."""
+    used = card if transcript.diarization == "channels" else for_unknown_speakers(card)
+    result = score(used, transcript, metrics, meta, matcher=matcher)
+    if hear is not None:
+        result = second_listen(used, result, transcript, metrics, matcher, hear, listen or ListenSettings())
     if transcript.diarization == "channels":
-        return score(card, transcript, metrics, meta, matcher=matcher)
-    result = score(for_unknown_speakers(card), transcript, metrics, meta, matcher=matcher)
+        return result
     bound = _speaker_bound(card)
     for it in result.items:
         if it.item_id in bound and it.verdict in ("pass", "fail"):
@@ -433,7 +443,10 @@ def score_path(
     if call is not None:  # as metrics_from_audio, reusing the voice activity found above
         music = merge(m for _, spans in activity.values() for m in spans)
         metrics = conversation_metrics(speech, call.duration_s, transcript, music=music)
-    result = score_transcript(card, transcript, metrics, meta, engines.matcher)
+    hear = None
+    if call is not None and options.second_listen is not None:
+        hear = _hearing(call, engines.recognizer)
+    result = score_transcript(card, transcript, metrics, meta, engines.matcher, hear, options.second_listen)
     scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)
     redacted_audio = None
     if options.redact_audio_dir is not None and call is not None:
@@ -444,6 +457,25 @@ def score_path(
     return CallOutcome(scored, sentiment_by_quarter(transcript), ranges, redacted_audio,
                        audio_s=call.duration_s if call is not None else 0.0, asr_s=asr_s, total_s=total,
                        notes=notes)
+
+
+def _hearing(call: ingest.IngestedCall, recognizer: Recognizer) -> Hear:
+    """The second listen's ears: an utterance's stretch of its speaker's track (with `HEAR_PAD_S`
+    of audio either side; at most `HEAR_MAX_S`, centred on the closest span), decoded again."""
+
+    def hear(u: Utterance, phrases: Sequence[str], span: tuple[float, float]) -> Relistened | None:
+        track = call.tracks.get(u.speaker)
+        if track is None:
+            return None
+        a, b = u.start - HEAR_PAD_S, u.end + HEAR_PAD_S
+        if b - a > HEAR_MAX_S:
+            middle = min(max((span[0] + span[1]) / 2, a + HEAR_MAX_S / 2), b - HEAR_MAX_S / 2)
+            a, b = middle - HEAR_MAX_S / 2, middle + HEAR_MAX_S / 2
+        a, b = max(0.0, a), min(call.duration_s, b)
+        piece = Audio(track.samples[int(a * track.rate) : int(b * track.rate)], track.rate)
+        return recognizer.listen_again(piece, phrases, offset_s=a)
+
+    return hear
 
 
 def _mean_conf(segments: Sequence[_Segment]) -> float:

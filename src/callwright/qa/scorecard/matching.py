@@ -24,7 +24,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -45,6 +45,8 @@ DEFAULT_CACHE = 20_000  # vectors (1.5 KB each): about 30 MB
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = (".", "!", "?", ";")
+_CLAUSE_END = (*_SENTENCE_END, ",", ":")
+_SUBJECTS = frozenset({"there", "you", "i", "we", "he", "she", "it", "they"})
 _NEGATORS = frozenset({
     "not", "never", "no", "nor", "cannot", "nothing", "nobody", "none", "neither",
     "don't", "doesn't", "didn't", "won't", "wouldn't", "can't", "couldn't", "shouldn't", "isn't",
@@ -78,6 +80,7 @@ def tokens(u: Utterance) -> list[Token]:
     raw = u.text.split()
     timed = len(u.words) == len(raw)
     out: list[Token] = []
+    clause_start: list[bool] = []  # per token: the first word of its raw piece opens a clause
     n = max(len(raw), 1)
     for i, piece in enumerate(raw):
         lowered = piece.lower().replace("\u2019", "'")
@@ -93,7 +96,17 @@ def tokens(u: Utterance) -> list[Token]:
         interjection = lowered.rstrip(",.!?;:") != lowered and words == ["no"]
         for w in words:
             out.append(Token(w, start, end, w in _NEGATORS and not interjection))
-    return out
+        clause_start.append(i == 0 or raw[i - 1].endswith(_CLAUSE_END))
+        clause_start.extend(False for _ in words[1:])
+    return [replace(t, negator=False) if t.negator and _asks(out, k, clause_start[k]) else t
+            for k, t in enumerate(out)]
+
+
+def _asks(toks: list[Token], k: int, at_clause_start: bool) -> bool:
+    """A negative question opening a clause ("Isn't there anything else?", "Don't you want
+    the upgrade?") asks, it does not deny: "isn't there" in "it isn't there" does deny."""
+    return (at_clause_start and toks[k].word.endswith("n't") and k + 1 < len(toks)
+            and toks[k + 1].word in _SUBJECTS)
 
 
 def normalise(text: str) -> list[str]:

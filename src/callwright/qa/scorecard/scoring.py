@@ -80,15 +80,29 @@ def score(scorecard: Scorecard, transcript: Transcript, metrics: ConversationMet
 def apply_reviews(scorecard: Scorecard, result: ScoreResult, verdicts: Mapping[str, Verdict]) -> ScoreResult:
     """The result with reviewers' verdicts (item id -> pass/fail/na) in place of the automatic ones;
     each reviewed item's evidence says what the machine had answered."""
-    items = []
+    changed = {}
     for r in result.items:
         human = verdicts.get(r.item_id)
-        if human is None or human == r.verdict:
-            items.append(r)
-            continue
-        note = Evidence(note=f"reviewer: {human} (automatic: {r.verdict})")
-        items.append(_result(scorecard.item(r.item_id), human, [note, *r.evidence]))
-    return _total(scorecard, result.call_id, items)
+        if human is not None and human != r.verdict:
+            note = Evidence(note=f"reviewer: {human} (automatic: {r.verdict})")
+            changed[r.item_id] = _result(scorecard.item(r.item_id), human, [note, *r.evidence])
+    return with_items(scorecard, result, changed)
+
+
+def with_items(scorecard: Scorecard, result: ScoreResult, changed: Mapping[str, ItemResult]) -> ScoreResult:
+    """The result with some items' results replaced, totals recomputed."""
+    if not changed:
+        return result
+    return _total(scorecard, result.call_id, [changed.get(r.item_id, r) for r in result.items])
+
+
+def score_item(it: Item, transcript: Transcript, metrics: ConversationMetrics | None,
+               matcher: PhraseMatcher, evidence_note: str = "") -> ItemResult:
+    """One item judged on its own (applicability not rechecked), e.g. on a transcript where some
+    utterances were heard again; `evidence_note` leads its evidence."""
+    outcome = _judge(it, matcher.prepare(transcript), transcript, metrics, call_duration(transcript))
+    lead = [Evidence(note=evidence_note)] if evidence_note else []
+    return _result(it, outcome.verdict, lead + outcome.evidence)
 
 
 def _judge(it: Item, call: CallText, transcript: Transcript, metrics: ConversationMetrics | None,

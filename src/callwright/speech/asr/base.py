@@ -38,6 +38,15 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class Relistened:
+    """A stretch decoded again, primed with the phrases looked for, and how far to trust it."""
+
+    recognition: Recognition  # the primed reading; word times in the call
+    plain_text: str  # what the same audio decodes to without a prompt
+    support: float  # nats per token: the primed text's log-likelihood minus the plain decode's, unprompted
+
+
+@dataclass(frozen=True)
 class Word:
     """One recognised word; times in seconds from the start of the stream or file."""
 
@@ -115,6 +124,11 @@ class Recognizer(ABC):
     @abstractmethod
     def transcribe(self, audio: Audio) -> list[Recognition]:
         """Whole-file recognition: final segments with word timestamps (mono audio)."""
+
+    def listen_again(self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0) -> Relistened | None:
+        """Decode a stretch again primed with `phrases`, with how well the audio supports that
+        reading (QA's second listen). None: this engine cannot weigh a text against audio."""
+        return None
 
 
 def as_int16(pcm16: bytes | np.ndarray) -> np.ndarray:

@@ -54,6 +54,7 @@ from callwright.speech.asr.base import (
     Recognition,
     Recognizer,
     RecognizerStream,
+    Relistened,
     Word,
     as_int16,
     check_rate,
@@ -64,6 +65,7 @@ from callwright.speech.asr.base import (
 )
 from callwright.speech.asr.model_paths import whisper_model_path
 from callwright.speech.asr.whisper_pieces import PieceSettings, transcribe_pieces
+from callwright.speech.asr.whisper_relisten import listen_again
 from callwright.speech.audio import Audio, resample
 from callwright.speech.closedset import canonical_words, parse_number
 
@@ -74,6 +76,7 @@ _FULL_WINDOW_S = 30.0
 _NO_SPEECH_PROB = 0.6
 _MAX_WORD_S = 0.7
 _SILENCE_LOGPROB = -1.0
+SAMPLING_SEED = 0  # for the temperature fallback of whole-file transcription
 
 
 @dataclass(frozen=True)
@@ -406,6 +409,11 @@ class WhisperRecognizer(Recognizer):
             end=words[-1].end if words else offset_s + samples16k.size / WHISPER_RATE,
         )
 
+    def listen_again(self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0) -> Relistened | None:
+        """See `whisper_relisten`: the primed reading and its support by the audio."""
+        require_mono(audio)
+        return listen_again(self, _to_float(resample(audio, WHISPER_RATE).samples), phrases, offset_s)
+
     # -- whole files ---------------------------------------------------------------------
 
     def transcribe(
@@ -481,6 +489,13 @@ class WhisperRecognizer(Recognizer):
             begin, origin, length = pieces[max(0, bisect.bisect_right(starts, t) - 1)]
             return round(origin + min(max(t - begin, 0.0), length), 3)
 
+        # faster-whisper falls back to sampling at higher temperatures when a window's text
+        # loops or is improbable; a fixed seed makes that reproducible: the same audio gives
+        # the same transcript in every run (it did not: a sample call's closing came out three
+        # ways in three runs). CTranslate2 has one process-wide generator.
+        import ctranslate2
+
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, _ = self.model.transcribe(x, **kwargs)
         out: list[Recognition] = []
         for seg in segments:

@@ -81,7 +81,8 @@ def plan_pieces(
     return out
 
 
-def _loops(text: str) -> bool:
+def loops(text: str) -> bool:
+    """Whisper's own loop test: the text compresses too well ("How can I help? How can I help?")."""
     data = text.encode()
     return bool(data) and len(data) / len(zlib.compress(data)) > _LOOP_RATIO
 
@@ -108,7 +109,7 @@ def transcribe_pieces(
         budget = int(10 + settings.tokens_per_second * piece.size / RATE)
         for guard in ({}, {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2}):
             decoded = rec.generate(encoded, prompt, settings.beam_size, budget, **guard)
-            if not _loops(decoded.text):
+            if not loops(decoded.text):
                 break
         if not decoded.tokens or decoded.silent:
             continue

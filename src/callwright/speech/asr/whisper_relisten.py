@@ -1,0 +1,148 @@
+"""A second listen to one stretch of speech, primed with the phrasings we are looking for.
+
+QA asks "did the agent say X?" of a whole-call transcript, and tiny.en on
+telephone speech garbles a line now and then ("Can you put calling on wind
+energy" for "Thank you for calling Northwind Energy"). Decoding the stretch
+again with X's phrasings as the prompt often hears it right, but a prompt can
+also make Whisper "hear" what was never said: primed with "I'm calling from
+Acme", it wrote "I'm calling from Acme" over a caller who named no company.
+
+So the primed reading is only offered together with how well the audio
+supports it: the log-likelihood per token of the primed text, scored by the
+model *without* any prompt, minus that of the unprompted decode of the same
+audio (teacher-forced through CTranslate2's `align`, which returns each text
+token's probability). A genuine correction costs little (on the sample calls,
+-0.18 to +0.02 nats per token); a prompted invention costs much more (-0.7 for
+the invented company name). The caller (QA's `second_listen`) sets the bar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from callwright.speech.asr.base import Recognition, Relistened, Word
+from callwright.speech.asr.whisper_pieces import loops
+
+if TYPE_CHECKING:
+    from callwright.speech.asr.whisper import Decoded, WhisperRecognizer
+
+RATE = 16000
+PAD_S = 0.2  # silence either side: Whisper misreads words that touch the window edge
+BEAM = 5  # as the whole-call decode
+MAX_S = 28.0  # longer stretches do not fit one 30 s window with their padding
+SKIP_SHARE = 0.75  # a primed reading with fewer words than this share of the plain one skipped some
+_NEUTRAL = " Okay."
+_WINDOW_FRAMES = 3000
+# A full 30 s window, as tiny.en was trained: with a 15 s one the encoder cost a quarter, but the
+# second readings went wrong more often (bench/qa_second_listen.py, docs/benchmarks/qa_transcripts.md).
+_TOKENS_PER_S = 6.0
+
+
+def _sentences(phrases: Sequence[str]) -> str:
+    cleaned = (" ".join(q.split()) for q in phrases)
+    return " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in cleaned if p)
+
+
+def listen_again(
+    rec: WhisperRecognizer, samples16k: np.ndarray, phrases: Sequence[str], offset_s: float
+) -> Relistened | None:
+    """Decode one stretch (float32 at 16 kHz, starting `offset_s` into the call) primed with
+    `phrases`; None when it is too long for one window or holds no speech."""
+    if samples16k.size == 0 or samples16k.size > MAX_S * RATE:
+        return None
+    encoded, frames, budget, plain, plain_lp = _stretch(rec, samples16k)
+    if plain.silent or not any(c.isalnum() for c in plain.text):
+        return None  # nothing said, by the unprompted reading: whatever a prompt "hears" is invented
+    plain_prompt = rec.prompt_tokens(None)
+    primed = rec.generate(encoded, rec.prompt_tokens(_sentences(phrases)), BEAM, budget)
+    if _skipped(primed.text, plain.text):
+        # Whisper takes the prompt for what was just said, and skips audio that repeats its
+        # end ("Thank you for calling Northwind." primed over that very line gave only "My
+        # name is Priya."); a neutral last sentence in the prompt stops that.
+        primed = rec.generate(encoded, rec.prompt_tokens(_sentences(phrases) + _NEUTRAL), BEAM, budget)
+        if _skipped(primed.text, plain.text):
+            return None  # still leaves out what the plain reading heard: not a reading of this audio
+    if not primed.tokens or primed.silent or loops(primed.text):
+        return None
+    primed_lp = _log_likelihood(rec, encoded, plain_prompt, primed.tokens, frames)
+    support = (primed_lp - plain_lp) / max(len(primed.tokens), len(plain.tokens), 1)
+    words = _punctuated(rec.aligned_words(primed.tokens, encoded, frames, shift_s=offset_s - PAD_S,
+                                          floor_s=offset_s), primed.text)
+    if not words:
+        return None
+    recognition = Recognition(primed.text, round(primed.confidence, 4), words, True,
+                              words[0].start, words[-1].end)
+    return Relistened(recognition, plain.text, round(support, 4) if math.isfinite(support) else 0.0)
+
+
+class _Stretch(NamedTuple):
+    encoded: Any
+    frames: int
+    budget: int
+    plain: Decoded
+    plain_lp: float
+
+
+_CACHE_SIZE = 16  # stretches: an utterance is often heard again for several items of one call
+_cache: OrderedDict[tuple[int, bytes], _Stretch] = OrderedDict()
+
+
+def _stretch(rec: WhisperRecognizer, samples16k: np.ndarray) -> _Stretch:
+    """The encoder output and the unprompted reading of a stretch, computed once per stretch."""
+    from faster_whisper.audio import pad_or_trim
+
+    key = (id(rec), hashlib.blake2b(samples16k.tobytes(), digest_size=16).digest())
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key]
+    pad = np.zeros(int(PAD_S * RATE), dtype=np.float32)
+    features = rec.model.feature_extractor(np.concatenate([pad, samples16k, pad]))[..., :-1]
+    frames = features.shape[-1]
+    encoded = rec.model.encode(pad_or_trim(features, _WINDOW_FRAMES))
+    budget = int(10 + _TOKENS_PER_S * samples16k.size / RATE)
+    plain = rec.generate(encoded, rec.prompt_tokens(None), BEAM, budget)
+    plain_lp = (_log_likelihood(rec, encoded, rec.prompt_tokens(None), plain.tokens, frames)
+                if plain.tokens else -math.inf)
+    _cache[key] = out = _Stretch(encoded, frames, budget, plain, plain_lp)
+    while len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return out
+
+
+def _punctuated(words: list[Word], text: str) -> list[Word]:
+    """The aligned words with the punctuation the text gives them ("payment" -> "payment."), which
+    the phrase matcher reads as sentence ends; a word the text spells otherwise stays as it is."""
+    pieces = text.split()
+    out, i = [], 0
+    for w in words:
+        while i < len(pieces) and not _bare(pieces[i]):
+            i += 1
+        if i < len(pieces) and _bare(pieces[i]) == _bare(w.word):
+            out.append(Word(pieces[i], w.start, w.end, w.confidence))
+            i += 1
+        else:
+            out.append(w)
+    return out
+
+
+def _bare(piece: str) -> str:
+    return "".join(c for c in piece.lower() if c.isalnum())
+
+
+def _skipped(primed: str, plain: str) -> bool:
+    return len(primed.split()) < SKIP_SHARE * len(plain.split())
+
+
+def _log_likelihood(rec: WhisperRecognizer, encoded: object, prompt: list[int], tokens: list[int],
+                    frames: int) -> float:
+    """Sum of log P(token | audio, tokens before it), the text and its end forced through the
+    decoder: the end counts, so a reading that stops while the audio goes on pays for it."""
+    result = rec.model.model.align(encoded, prompt, [[*tokens, rec.tokenizer.eot]], frames)[0]
+    probs = np.asarray(result.text_token_probs, dtype=np.float64)
+    return float(np.log(np.maximum(probs, 1e-12)).sum())

@@ -1,0 +1,34 @@
+"""Whisper's second listen: a stretch decoded again primed with phrases, with the audio's support."""
+
+from __future__ import annotations
+
+from callwright.qa.second_listen import ListenSettings
+from callwright.speech.audio import silence
+
+BAR = ListenSettings().min_support
+
+
+def test_a_line_primed_with_its_own_phrasing_is_heard_and_supported(whisper, speak) -> None:
+    line = speak("Thank you for calling Northwind Energy, my name is Priya.")
+    again = whisper.listen_again(line, ["thank you for calling Northwind Energy"], offset_s=40.0)
+    assert again is not None
+    assert "thank you for calling" in again.recognition.text.lower()
+    assert again.support >= BAR
+    words = again.recognition.words
+    assert words and 40.0 <= words[0].start < 41.0 and words[-1].end <= 40.0 + line.duration_s + 0.01
+
+
+def test_a_phrase_never_said_is_not_heard_with_support(whisper, speak) -> None:
+    """Primed with something else entirely, the reading either does not hold it or the audio does
+    not back it: a second listen cannot turn a missing phrase into a pass."""
+    line = speak("Hi, how are you today? I am calling about the energy prices in your area.")
+    again = whisper.listen_again(line, ["this call may be recorded for quality and training purposes"])
+    assert again is not None
+    heard = "recorded" in again.recognition.text.lower()
+    assert not heard or again.support < BAR, (again.recognition.text, again.support)
+    assert again.plain_text and "recorded" not in again.plain_text.lower()
+
+
+def test_silence_or_a_stretch_too_long_for_one_window_gives_nothing(whisper) -> None:
+    assert whisper.listen_again(silence(3.0, 8000), ["thank you for calling"]) is None
+    assert whisper.listen_again(silence(40.0, 8000), ["thank you for calling"]) is None
