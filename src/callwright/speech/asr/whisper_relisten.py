@@ -11,9 +11,10 @@ So the primed reading is only offered together with how well the audio
 supports it: the log-likelihood per token of the primed text, scored by the
 model *without* any prompt, minus that of the unprompted decode of the same
 audio (teacher-forced through CTranslate2's `align`, which returns each text
-token's probability). A genuine correction costs little (on the sample calls,
--0.18 to +0.02 nats per token); a prompted invention costs much more (-0.7 for
-the invented company name). The caller (QA's `second_listen`) sets the bar.
+token's probability), the end of text included, so a reading that stops early
+pays for it. On spoken paraphrases (bench/qa_second_listen.py) right readings
+scored between 0 and -1.0 nats per token and the prompt's inventions -0.78 and
+below; the caller (QA's `second_listen`) sets the bar, at -0.6.
 """
 
 from __future__ import annotations
