@@ -79,6 +79,13 @@ _SILENCE_LOGPROB = -1.0
 SAMPLING_SEED = 0  # for the temperature fallback of whole-file transcription
 
 
+def phrase_sentences(phrases: Sequence[str]) -> str:
+    """Expected phrases as the text before the audio, one sentence each ("Thank you for calling
+    Acme. My name is Sam."), the form of a whole-file or second-listen prompt."""
+    cleaned = (" ".join(p.split()) for p in phrases)
+    return " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in cleaned if p)
+
+
 @dataclass(frozen=True)
 class WhisperSettings:
     """Decoding knobs; the defaults are the ones measured in docs/benchmarks/asr.md."""
@@ -441,10 +448,8 @@ class WhisperRecognizer(Recognizer):
             "word_timestamps": True,
             "condition_on_previous_text": False,
         }
-        cleaned = [" ".join(p.split()) for p in phrases or () if p.strip()]
-        if cleaned:
-            # One sentence per phrase; faster-whisper keeps the prompt's last 223 tokens.
-            kwargs["initial_prompt"] = " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in cleaned)
+        if phrases and (context := phrase_sentences(phrases)):
+            kwargs["initial_prompt"] = context  # faster-whisper keeps the prompt's last 223 tokens
         speech = options.pop("speech", None)
         gap_s = float(options.pop("speech_gap_s", 0.3))
         pad_s = float(options.pop("speech_pad_s", 0.2))

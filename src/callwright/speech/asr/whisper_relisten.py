@@ -45,33 +45,30 @@ _WINDOW_FRAMES = 3000
 _TOKENS_PER_S = 6.0
 
 
-def _sentences(phrases: Sequence[str]) -> str:
-    cleaned = (" ".join(q.split()) for q in phrases)
-    return " ".join(p[:1].upper() + p[1:].rstrip(".") + "." for p in cleaned if p)
-
-
 def listen_again(
     rec: WhisperRecognizer, samples16k: np.ndarray, phrases: Sequence[str], offset_s: float
 ) -> Relistened | None:
     """Decode one stretch (float32 at 16 kHz, starting `offset_s` into the call) primed with
     `phrases`; None when it is too long for one window or holds no speech."""
+    from callwright.speech.asr.whisper import phrase_sentences  # (whisper imports this module)
+
     if samples16k.size == 0 or samples16k.size > MAX_S * RATE:
         return None
     encoded, frames, budget, plain, plain_lp = _stretch(rec, samples16k)
     if plain.silent or not any(c.isalnum() for c in plain.text):
         return None  # nothing said, by the unprompted reading: whatever a prompt "hears" is invented
-    plain_prompt = rec.prompt_tokens(None)
-    primed = rec.generate(encoded, rec.prompt_tokens(_sentences(phrases)), BEAM, budget)
+    context = phrase_sentences(phrases)
+    primed = rec.generate(encoded, rec.prompt_tokens(context), BEAM, budget)
     if _skipped(primed.text, plain.text):
         # Whisper takes the prompt for what was just said, and skips audio that repeats its
         # end ("Thank you for calling Northwind." primed over that very line gave only "My
         # name is Priya."); a neutral last sentence in the prompt stops that.
-        primed = rec.generate(encoded, rec.prompt_tokens(_sentences(phrases) + _NEUTRAL), BEAM, budget)
+        primed = rec.generate(encoded, rec.prompt_tokens(context + _NEUTRAL), BEAM, budget)
         if _skipped(primed.text, plain.text):
             return None  # still leaves out what the plain reading heard: not a reading of this audio
     if not primed.tokens or primed.silent or loops(primed.text):
         return None
-    primed_lp = _log_likelihood(rec, encoded, plain_prompt, primed.tokens, frames)
+    primed_lp = _log_likelihood(rec, encoded, rec.prompt_tokens(None), primed.tokens, frames)
     support = (primed_lp - plain_lp) / max(len(primed.tokens), len(plain.tokens), 1)
     words = _punctuated(rec.aligned_words(primed.tokens, encoded, frames, shift_s=offset_s - PAD_S,
                                           floor_s=offset_s), primed.text)
@@ -107,9 +104,9 @@ def _stretch(rec: WhisperRecognizer, samples16k: np.ndarray) -> _Stretch:
     frames = features.shape[-1]
     encoded = rec.model.encode(pad_or_trim(features, _WINDOW_FRAMES))
     budget = int(10 + _TOKENS_PER_S * samples16k.size / RATE)
-    plain = rec.generate(encoded, rec.prompt_tokens(None), BEAM, budget)
-    plain_lp = (_log_likelihood(rec, encoded, rec.prompt_tokens(None), plain.tokens, frames)
-                if plain.tokens else -math.inf)
+    unprompted = rec.prompt_tokens(None)
+    plain = rec.generate(encoded, unprompted, BEAM, budget)
+    plain_lp = _log_likelihood(rec, encoded, unprompted, plain.tokens, frames) if plain.tokens else -math.inf
     _cache[key] = out = _Stretch(encoded, frames, budget, plain, plain_lp)
     while len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
