@@ -170,6 +170,20 @@ def test_transcribe_gives_timed_segments(whisper, speak) -> None:
     assert all(0.0 < s.confidence <= 1.0 for s in segments)
 
 
+def test_a_transcript_that_runs_away_is_decoded_again(whisper, speak) -> None:
+    """Twelve "four"s read out run away in the whole-file decode ("4.4.4.4..." for the rest of the
+    window, with no temperature fallback to escape it); the looping segment is decoded again alone,
+    so the transcript neither loops nor holds more fours than were said."""
+    from callwright.speech.asr.whisper_pieces import loops
+
+    audio = speak(" ".join(["four"] * 12))
+    segments = whisper.transcribe(audio)
+    text = " ".join(s.text for s in segments)
+    assert segments and not any(loops(s.text) for s in segments), text
+    assert 6 <= text.replace("four", "4").replace("Four", "4").count("4") <= 12, text
+    assert all(w.end <= audio.duration_s + 0.1 for s in segments for w in s.words)
+
+
 def test_fsdd_subset(whisper, fsdd_dir: Path) -> None:
     """20 real human recordings (5 per speaker, seeded): closed-set digit accuracy."""
     from collections import defaultdict

@@ -15,7 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = {"inbound": ROOT / "scorecards" / "inbound-service.yaml",
          "outbound": ROOT / "scorecards" / "outbound-sales.yaml"}
-DEFAULT_SAMPLES = ("inbound-card-payment", "inbound-no-disclosure", "outbound-reminder-mono")
+DEFAULT_SAMPLES = ("inbound-card-payment", "inbound-late-disclosure", "inbound-no-disclosure",
+                   "outbound-reminder-mono")
 """Scored from audio in the default run (about 40 s of ASR on 2 cores); all ten in the slow tests."""
 
 @dataclass

@@ -68,13 +68,9 @@ def text_values(db_path) -> list[tuple[str, str, str]]:
 ALL_SAMPLES = ("inbound-angry-calms", "inbound-billing-ok", "inbound-card-payment", "inbound-late-disclosure",
                "inbound-no-disclosure", "inbound-support-hold", "outbound-reminder-mono",
                "outbound-sales-compliant", "outbound-sales-no-id", "outbound-sales-no-optout")
-FROM_AUDIO_FAILS: dict[str, str] = {
-    "inbound-late-disclosure": "anything-else: tiny.en hears the closing 'Is there anything else?' as "
-                               "'and everything else', and a second listen as 'It's not anything else' "
-                               "(a negation); the compliance outcome is right",
-}
-"""Samples whose `expect` block is not met from audio, with the measured reason (2026-12-01, session
-4: first listen seeded, second listen on; `bench/qa_transcript_wer.py --config pipeline --score`).
+FROM_AUDIO_FAILS: dict[str, str] = {}
+"""Samples whose `expect` block is not met from audio, with the measured reason (none since 2026-12-01,
+session 5: `bench/qa_transcript_wer.py --config pipeline --score` meets all ten).
 They are strict xfails: the day the recogniser gets them right, the test fails and this entry must go."""
 
 
@@ -258,20 +254,26 @@ def test_whisper_hearing_oh_as_so_inside_a_card_reading_is_still_redacted():
     assert redact_text("so I paid 40 so 5 are left").text == "so I paid 40 so 5 are left"
 
 
-def test_the_same_call_gives_the_same_transcript_every_time(render_samples, engines, cards):
-    """Whisper's temperature fallback samples at random; seeded, a track that needs it (this
-    call's agent side did: its closing came out three ways in three runs) reads the same each time."""
+def test_the_same_call_gives_the_same_transcript_whatever_was_decoded_before(render_samples, engines, cards):
+    """faster-whisper's temperature fallback sampled at random from CTranslate2's per-thread
+    generator, so this call's agent side read differently after other calls had been decoded (its
+    closing came out three ways in one process). Without sampling it reads the same every time."""
     from callwright.qa import ingest
     from callwright.qa.metrics import track_activity
     from callwright.qa.pipeline import asr_context
 
-    path = render_samples(["inbound-late-disclosure"])["inbound-late-disclosure"]
-    track = ingest.load_call(path, ingest.resolve_meta(path)).tracks["agent"]
-    speech, _ = track_activity(track)
+    paths = render_samples(["inbound-late-disclosure", "inbound-card-payment"])
     context = asr_context(cards["inbound"])["agent"]
-    texts = {" ".join(s.text for s in engines.recognizer.transcribe(track, context, speech=speech))
-             for _ in range(3)}
-    assert len(texts) == 1
+
+    def read(name):
+        track = ingest.load_call(paths[name], ingest.resolve_meta(paths[name])).tracks["agent"]
+        speech, _ = track_activity(track)
+        return " ".join(s.text for s in engines.recognizer.transcribe(track, context, speech=speech))
+
+    first = read("inbound-late-disclosure")
+    read("inbound-card-payment")
+    assert read("inbound-late-disclosure") == first
+    assert read("inbound-late-disclosure") == first
 
 
 def test_a_second_listen_confirms_what_the_first_reading_lost(scored_db):
@@ -287,3 +289,17 @@ def test_a_second_listen_confirms_what_the_first_reading_lost(scored_db):
     assert lead.startswith("heard again at ") and "first heard as '" in lead and "nats per token" in lead
     assert any("balance" in e.text.lower() for e in item.evidence[1:])
     assert not any("balance" in u.text.lower() for u in o.scored.transcript.utterances)
+
+
+def test_a_second_listen_reads_on_where_the_primed_decoder_would_stop(scored_db):
+    """On the late-disclosure call the closing "Is there anything else?" is first heard as "and
+    everything else"; primed with the item's phrasings, Whisper's most likely reading stops just
+    before it ("... this week."), and the reading kept is the most likely one that covers all the
+    audio, which asks the question."""
+    _, samples = scored_db
+    o = samples["inbound-late-disclosure"].outcome
+    item = next(r for r in o.scored.result.items if r.item_id == "anything-else")
+    assert item.verdict == "pass"
+    assert item.evidence[0].note.startswith("heard again at ")
+    assert any("is there anything else" in e.text.lower() for e in item.evidence[1:])
+    assert not any("is there anything else" in u.text.lower() for u in o.scored.transcript.utterances)

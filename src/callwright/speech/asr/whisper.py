@@ -64,7 +64,7 @@ from callwright.speech.asr.base import (
     require_mono,
 )
 from callwright.speech.asr.model_paths import whisper_model_path
-from callwright.speech.asr.whisper_pieces import PieceSettings, transcribe_pieces
+from callwright.speech.asr.whisper_pieces import PieceSettings, loops, transcribe_pieces
 from callwright.speech.asr.whisper_relisten import listen_again
 from callwright.speech.audio import Audio, resample
 from callwright.speech.closedset import canonical_words, parse_number
@@ -76,7 +76,6 @@ _FULL_WINDOW_S = 30.0
 _NO_SPEECH_PROB = 0.6
 _MAX_WORD_S = 0.7
 _SILENCE_LOGPROB = -1.0
-SAMPLING_SEED = 0  # for the temperature fallback of whole-file transcription
 
 
 def phrase_sentences(phrases: Sequence[str]) -> str:
@@ -283,10 +282,25 @@ class WhisperRecognizer(Recognizer):
         **options: Any,
     ) -> Decoded:
         """Decode after `prompt` with at most `budget` new tokens (`options` go to CTranslate2)."""
+        return self.generate_all(encoded, prompt, beam_size, budget, 1, first_logits=first_logits, **options)[0]
+
+    def generate_all(
+        self,
+        encoded: Any,
+        prompt: list[int],
+        beam_size: int,
+        budget: int,
+        hypotheses: int,
+        *,
+        first_logits: bool = False,
+        **options: Any,
+    ) -> list[Decoded]:
+        """The `hypotheses` best finished beams, most likely first (at most `beam_size`)."""
         result = self.model.model.generate(
             encoded,
             [prompt],
             beam_size=beam_size,
+            num_hypotheses=hypotheses,
             max_length=min(self.model.max_length, len(prompt) + budget),
             return_scores=True,
             return_no_speech_prob=True,
@@ -295,16 +309,19 @@ class WhisperRecognizer(Recognizer):
             suppress_tokens=[-1],
             **options,
         )[0]
-        tokens = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
-        # CTranslate2's score is normalised over the tokens and the end-of-text token
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1) if tokens else -math.inf
-        return Decoded(
-            tokens,
-            self.tokenizer.decode(tokens).strip(),
-            avg_logprob,
-            float(result.no_speech_prob),
-            result.logits[0][0] if first_logits else None,
-        )
+        out = []
+        for i, sequence in enumerate(result.sequences_ids):
+            tokens = [t for t in sequence if t < self.tokenizer.eot]
+            # CTranslate2's score is normalised over the tokens and the end-of-text token
+            avg_logprob = result.scores[i] * len(tokens) / (len(tokens) + 1) if tokens else -math.inf
+            out.append(Decoded(
+                tokens,
+                self.tokenizer.decode(tokens).strip(),
+                avg_logprob,
+                float(result.no_speech_prob),
+                result.logits[i][0] if first_logits else None,
+            ))
+        return out
 
     def _first_step(self, encoded: Any, prompt: list[int]) -> tuple[np.ndarray, float]:
         """Log-probabilities of the first token after `prompt`, and the no-speech probability."""
@@ -447,6 +464,12 @@ class WhisperRecognizer(Recognizer):
             "vad_filter": True,
             "word_timestamps": True,
             "condition_on_previous_text": False,
+            # No temperature fallback: faster-whisper's samples at random, and CTranslate2's
+            # generator is per thread, seeded once, so a call's transcript depended on what the
+            # worker had decoded before it (the late-disclosure sample's agent side read three
+            # ways in one process). A looping segment is decoded again below instead; on the
+            # sample calls beam search alone gave the same transcripts (qa_transcripts.md).
+            "temperature": 0.0,
         }
         if phrases and (context := phrase_sentences(phrases)):
             kwargs["initial_prompt"] = context  # faster-whisper keeps the prompt's last 223 tokens
@@ -460,6 +483,7 @@ class WhisperRecognizer(Recognizer):
             prompt = self.prompt_tokens(kwargs.get("initial_prompt"))
             return transcribe_pieces(self, x, speech, prompt, piece_settings)
         kwargs.update(options)
+        whole = x
         # (start in the decoded audio, start in the call, length) of each kept stretch
         pieces: list[tuple[float, float, float]] = [(0.0, 0.0, len(x) / WHISPER_RATE)]
         if speech is not None:
@@ -494,13 +518,6 @@ class WhisperRecognizer(Recognizer):
             begin, origin, length = pieces[max(0, bisect.bisect_right(starts, t) - 1)]
             return round(origin + min(max(t - begin, 0.0), length), 3)
 
-        # faster-whisper falls back to sampling at higher temperatures when a window's text
-        # loops or is improbable; a fixed seed makes that reproducible: the same audio gives
-        # the same transcript in every run (it did not: a sample call's closing came out three
-        # ways in three runs). CTranslate2 has one process-wide generator.
-        import ctranslate2
-
-        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, _ = self.model.transcribe(x, **kwargs)
         out: list[Recognition] = []
         for seg in segments:
@@ -524,6 +541,20 @@ class WhisperRecognizer(Recognizer):
                     end=words[-1].end if words else to_call(seg.end),
                 )
             )
+        return self._unlooped(out, whole, self.prompt_tokens(kwargs.get("initial_prompt")))
+
+    def _unlooped(self, segments: list[Recognition], samples16k: np.ndarray, prompt: list[int]) -> list[Recognition]:
+        """`segments` with any that loops ("Thank you. Thank you. Thank you...") decoded again
+        alone in its own window, repeated trigrams banned if it still loops (`whisper_pieces`),
+        which is what faster-whisper's random temperature fallback was for."""
+        out: list[Recognition] = []
+        for seg in segments:
+            if not loops(seg.text) or seg.end <= seg.start:
+                out.append(seg)
+                continue
+            log.debug("segment at %.1f s loops, decoded again alone: %s", seg.start, seg.text[:60])
+            out += transcribe_pieces(self, samples16k, [(seg.start, seg.end)], prompt,
+                                     PieceSettings(min_window_s=_FULL_WINDOW_S))
         return out
 
 

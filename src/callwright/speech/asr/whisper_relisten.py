@@ -58,16 +58,16 @@ def listen_again(
     if plain.silent or not any(c.isalnum() for c in plain.text):
         return None  # nothing said, by the unprompted reading: whatever a prompt "hears" is invented
     context = phrase_sentences(phrases)
-    primed = rec.generate(encoded, rec.prompt_tokens(context), BEAM, budget)
-    if _skipped(primed.text, plain.text):
-        # Whisper takes the prompt for what was just said, and skips audio that repeats its
-        # end ("Thank you for calling Northwind." primed over that very line gave only "My
-        # name is Priya."); a neutral last sentence in the prompt stops that.
-        primed = rec.generate(encoded, rec.prompt_tokens(context + _NEUTRAL), BEAM, budget)
-        if _skipped(primed.text, plain.text):
-            return None  # still leaves out what the plain reading heard: not a reading of this audio
-    if not primed.tokens or primed.silent or loops(primed.text):
-        return None
+    # Whisper takes the prompt for what was just said, and skips audio that repeats its end
+    # ("Thank you for calling Northwind." primed over that very line gave only "My name is
+    # Priya."), or stops where the prompt's phrase would start ("... this week." and not "...
+    # this week. Is there anything else?", whose full reading was third in the beam). So the
+    # reading is the most likely beam that reads all the audio the plain one heard; failing
+    # that, a neutral last sentence in the prompt often stops the skipping.
+    primed = _whole(rec.generate_all(encoded, rec.prompt_tokens(context), BEAM, budget, BEAM), plain) or \
+        _whole(rec.generate_all(encoded, rec.prompt_tokens(context + _NEUTRAL), BEAM, budget, BEAM), plain)
+    if primed is None:
+        return None  # every reading leaves out what the plain reading heard: not of this audio
     primed_lp = _log_likelihood(rec, encoded, rec.prompt_tokens(None), primed.tokens, frames)
     support = (primed_lp - plain_lp) / max(len(primed.tokens), len(plain.tokens), 1)
     words = _punctuated(rec.aligned_words(primed.tokens, encoded, frames, shift_s=offset_s - PAD_S,
@@ -131,6 +131,15 @@ def _punctuated(words: list[Word], text: str) -> list[Word]:
 
 def _bare(piece: str) -> str:
     return "".join(c for c in piece.lower() if c.isalnum())
+
+
+def _whole(beams: list[Decoded], plain: Decoded) -> Decoded | None:
+    """The first (most likely) beam that says something, neither loops nor leaves out a quarter of
+    the words the plain reading heard."""
+    for d in beams:
+        if d.tokens and not d.silent and not loops(d.text) and not _skipped(d.text, plain.text):
+            return d
+    return None
 
 
 def _skipped(primed: str, plain: str) -> bool:
