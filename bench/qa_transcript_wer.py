@@ -59,9 +59,6 @@ CONFIGS: dict[str, dict] = {
     # the pipeline's decode, scored without (first-listen) and with (pipeline) the second listen
     "first-listen": {"options": {}, "context": True, "own_vad": True, "listen": False},
     "pipeline": {"options": {}, "context": True, "own_vad": True},  # what the pipeline uses now
-    # the same with no temperature fallback (no sampling: reproducible whatever ran before)
-    "first-listen-t0": {"options": {"temperature": 0.0}, "context": True, "own_vad": True, "listen": False},
-    "pipeline-t0": {"options": {"temperature": 0.0}, "context": True, "own_vad": True},
 }
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
