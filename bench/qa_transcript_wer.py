@@ -34,24 +34,25 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 
 _PAD = {"speech_pad_ms": 300, "min_silence_duration_ms": 500}
+_FALLBACK = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default; the pipeline has none since session 5
 CONFIGS: dict[str, dict] = {
     # the settings before this bench: beam 5, temperature fallback, Silero VAD defaults, no context
-    "beam5": {"options": {"beam_size": 5}, "context": False},
-    "beam1": {"options": {"beam_size": 1}, "context": False},
+    "beam5": {"options": {"beam_size": 5, "temperature": _FALLBACK}, "context": False},
+    "beam1": {"options": {"beam_size": 1, "temperature": _FALLBACK}, "context": False},
     "beam5-t0": {"options": {"beam_size": 5, "temperature": 0.0}, "context": False},
     "beam1-t0": {"options": {"beam_size": 1, "temperature": 0.0}, "context": False},
     "beam5-t0-nots": {"options": {"beam_size": 5, "temperature": 0.0, "without_timestamps": True},
                       "context": False},
     "beam5-t0-pad": {"options": {"beam_size": 5, "temperature": 0.0, "vad_parameters": _PAD}, "context": False},
     "beam5-t0+ctx": {"options": {"beam_size": 5, "temperature": 0.0}, "context": True},
-    "beam5+ctx": {"options": {"beam_size": 5}, "context": True},
-    "beam1+ctx": {"options": {"beam_size": 1}, "context": True},
+    "beam5+ctx": {"options": {"beam_size": 5, "temperature": _FALLBACK}, "context": True},
+    "beam1+ctx": {"options": {"beam_size": 1, "temperature": _FALLBACK}, "context": True},
     "beam5-t0-cond": {"options": {"beam_size": 5, "temperature": 0.0, "condition_on_previous_text": True},
                       "context": False},
-    "beam5+ctx-speech": {"options": {"beam_size": 5, "no_speech_threshold": None}, "context": True},
-    "beam1+ctx-speech": {"options": {"beam_size": 1, "no_speech_threshold": None}, "context": True},
-    "beam5+ctx+own-vad": {"options": {"beam_size": 5}, "context": True, "own_vad": True},
-    "beam1+ctx+own-vad": {"options": {"beam_size": 1}, "context": True, "own_vad": True},
+    "beam5+ctx-speech": {"options": {"beam_size": 5, "no_speech_threshold": None, "temperature": _FALLBACK}, "context": True},
+    "beam1+ctx-speech": {"options": {"beam_size": 1, "no_speech_threshold": None, "temperature": _FALLBACK}, "context": True},
+    "beam5+ctx+own-vad": {"options": {"beam_size": 5, "temperature": _FALLBACK}, "context": True, "own_vad": True},
+    "beam1+ctx+own-vad": {"options": {"beam_size": 1, "temperature": _FALLBACK}, "context": True, "own_vad": True},
     # our own voice activity, each piece decoded alone in a window of its length but at least N s
     **{f"pieces-w{w}": {"options": {"pieces": PieceSettings(min_window_s=w)}, "context": True, "own_vad": True}
        for w in (0, 10, 15, 20, 30)},

@@ -17,7 +17,8 @@ CARDS = {"inbound": ROOT / "scorecards" / "inbound-service.yaml",
          "outbound": ROOT / "scorecards" / "outbound-sales.yaml"}
 DEFAULT_SAMPLES = ("inbound-card-payment", "inbound-late-disclosure", "inbound-no-disclosure",
                    "outbound-reminder-mono")
-"""Scored from audio in the default run (about 40 s of ASR on 2 cores); all ten in the slow tests."""
+"""Scored from audio in the default run (about 1.5 min on 2 cores, second listen included); all ten
+in the slow tests."""
 
 @dataclass
 class ScoredSample:

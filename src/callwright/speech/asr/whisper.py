@@ -73,6 +73,10 @@ log = logging.getLogger(__name__)
 
 WHISPER_RATE = 16000
 _FULL_WINDOW_S = 30.0
+_SAME_RUN = 3  # identical segments in a row that count as a loop
+# a looping stretch decoded again: a full window as the glued decode, and little padding, as its
+# span ends where the segments beside it begin
+_REDECODE = PieceSettings(pad_s=0.1, min_window_s=_FULL_WINDOW_S)
 _NO_SPEECH_PROB = 0.6
 _MAX_WORD_S = 0.7
 _SILENCE_LOGPROB = -1.0
@@ -282,7 +286,8 @@ class WhisperRecognizer(Recognizer):
         **options: Any,
     ) -> Decoded:
         """Decode after `prompt` with at most `budget` new tokens (`options` go to CTranslate2)."""
-        return self.generate_all(encoded, prompt, beam_size, budget, 1, first_logits=first_logits, **options)[0]
+        best = self.generate_all(encoded, prompt, beam_size, budget, 1, first_logits=first_logits, **options)
+        return best[0]
 
     def generate_all(
         self,
@@ -541,20 +546,39 @@ class WhisperRecognizer(Recognizer):
                     end=words[-1].end if words else to_call(seg.end),
                 )
             )
-        return self._unlooped(out, whole, self.prompt_tokens(kwargs.get("initial_prompt")))
+        return self._unlooped(out, whole, self.prompt_tokens(kwargs.get("initial_prompt")), speech)
 
-    def _unlooped(self, segments: list[Recognition], samples16k: np.ndarray, prompt: list[int]) -> list[Recognition]:
-        """`segments` with any that loops ("Thank you. Thank you. Thank you...") decoded again
-        alone in its own window, repeated trigrams banned if it still loops (`whisper_pieces`),
-        which is what faster-whisper's random temperature fallback was for."""
+    def _unlooped(
+        self,
+        segments: list[Recognition],
+        samples16k: np.ndarray,
+        prompt: list[int],
+        speech: Sequence[tuple[float, float]] | None,
+    ) -> list[Recognition]:
+        """`segments` with what loops decoded again alone in its own window, repeated trigrams
+        banned if it still loops (`whisper_pieces`): what faster-whisper's random temperature
+        fallback was for. A loop is a segment whose text compresses too well ("4.4.4.4...") or
+        `_SAME_RUN` identical segments in a row ("Thank you." as segment after segment).
+        Only the caller's speech regions within the loop's span are decoded again."""
         out: list[Recognition] = []
-        for seg in segments:
-            if not loops(seg.text) or seg.end <= seg.start:
-                out.append(seg)
+        i = 0
+        while i < len(segments):
+            j = i + 1
+            key = canonical_words(segments[i].text)
+            while key and j < len(segments) and canonical_words(segments[j].text) == key:
+                j += 1
+            run = segments[i:j] if j - i >= _SAME_RUN else segments[i : i + 1]
+            i += len(run)
+            if len(run) == 1 and not loops(run[0].text):
+                out.append(run[0])
                 continue
-            log.debug("segment at %.1f s loops, decoded again alone: %s", seg.start, seg.text[:60])
-            out += transcribe_pieces(self, samples16k, [(seg.start, seg.end)], prompt,
-                                     PieceSettings(min_window_s=_FULL_WINDOW_S))
+            a, b = run[0].start, run[-1].end
+            log.debug("%d segment(s) at %.1f-%.1f s loop, decoded again alone: %s", len(run), a, b,
+                      run[0].text[:60])
+            regions = [(a, b)] if speech is None else [
+                (max(x, a), min(y, b)) for x, y in speech if x < b and y > a]
+            if b > a and regions:
+                out += transcribe_pieces(self, samples16k, regions, prompt, _REDECODE)
         return out
 
 

@@ -62,8 +62,9 @@ def listen_again(
     # ("Thank you for calling Northwind." primed over that very line gave only "My name is
     # Priya."), or stops where the prompt's phrase would start ("... this week." and not "...
     # this week. Is there anything else?", whose full reading was third in the beam). So the
-    # reading is the most likely beam that reads all the audio the plain one heard; failing
-    # that, a neutral last sentence in the prompt often stops the skipping.
+    # reading is the most likely beam that keeps at least `SKIP_SHARE` of the words the plain
+    # one heard (a word count: a beam that drops a short last sentence of a long stretch still
+    # passes); failing that, a neutral last sentence in the prompt often stops the skipping.
     primed = _whole(rec.generate_all(encoded, rec.prompt_tokens(context), BEAM, budget, BEAM), plain) or \
         _whole(rec.generate_all(encoded, rec.prompt_tokens(context + _NEUTRAL), BEAM, budget, BEAM), plain)
     if primed is None:
