@@ -191,6 +191,27 @@ def test_crashed_worker_is_restarted():
         assert synth.restarts == 1
 
 
+def test_closing_removes_the_render_folder_and_a_later_render_still_works():
+    """The temporary folder goes with close(), not with a finaliser that warns at exit
+    ("Implicitly cleaning up <TemporaryDirectory>"); a render after close starts afresh."""
+    import gc
+    import warnings
+
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        tts = Pyttsx3Synthesizer()
+        assert tts.synthesize("one").duration_s > 0.1
+        folder = Path(tts._tmpdir.name)
+        assert folder.is_dir()
+        tts.close()
+        assert not folder.exists()
+        assert tts.synthesize("two").duration_s > 0.1
+        tts.close()
+        del tts
+        gc.collect()
+
+
 def test_prompt_audio_prefers_recorded_file(synth, tmp_path):
     t = np.arange(16000) / 16000
     recorded = Audio((8000 * np.sin(2 * np.pi * 500 * t)).astype(np.int16), 16000)

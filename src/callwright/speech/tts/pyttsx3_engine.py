@@ -80,7 +80,7 @@ class Pyttsx3Synthesizer(Synthesizer):
         self._exiting: list[subprocess.Popen[bytes]] = []  # retired workers not yet reaped
         self._voices: list[VoiceInfo] | None = None
         self._faults: list[Fault] = []
-        self._tmpdir = tempfile.TemporaryDirectory(prefix="callwright-tts-")
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None  # made on the first render
         self.renders = 0
         """Completed renders, so tests and benchmarks can see the cache at work."""
         self.restarts = 0
@@ -177,6 +177,9 @@ class Pyttsx3Synthesizer(Synthesizer):
             for old in self._exiting:
                 _reap(old, wait_s=2.0)
             self._exiting = []
+            if self._tmpdir is not None:  # removed here, not by a finaliser that warns
+                self._tmpdir.cleanup()
+                self._tmpdir = None
 
     def _let_exit(self, proc: subprocess.Popen[bytes]) -> None:
         """Close the worker's input (it exits at end of input) and reap it later, without waiting."""
@@ -274,6 +277,8 @@ class Pyttsx3Synthesizer(Synthesizer):
         s = self.settings(voice=voice, rate_wpm=rate_wpm, language=language)
         timeout = self._timeout_s if self._timeout_s is not None else 10.0 + 0.05 * len(text)
         with self._lock:
+            if self._tmpdir is None:
+                self._tmpdir = tempfile.TemporaryDirectory(prefix="callwright-tts-")
             path = Path(self._tmpdir.name) / f"render-{self.renders}.wav"
             request = {"op": "render", "text": text, "voice": s.voice, "rate": s.rate_wpm}
             request["path"] = str(path)
