@@ -18,8 +18,8 @@ and the peak RSS of each worker. Figures go into docs/benchmarks/qa_pipeline.md.
 
 Ten calls are 13 minutes of audio, and each pipeline worker spends about 6 s
 loading torch and MiniLM (the recogniser alone, under 1 s); `--copies N` scores
-N copies of every call (its own call id, and one sample a step louder, so its
-content hash differs: the batch never scores the same recording twice), for the
+N copies of every call (its own call id, and its first sample moved inaudibly, so
+its content hash differs: the batch never scores the same recording twice), for the
 throughput of a batch long enough for that start to matter as little as it does
 in an hour of calls.
 """

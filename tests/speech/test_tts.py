@@ -197,7 +197,6 @@ def test_closing_removes_the_render_folder_and_a_later_render_still_works():
     import gc
     import warnings
 
-
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
         tts = Pyttsx3Synthesizer()
