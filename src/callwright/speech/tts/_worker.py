@@ -92,6 +92,12 @@ def serve() -> None:
     from pyttsx3.drivers import _espeak
 
     engine = pyttsx3.init()
+    # pyttsx3's driver sets voice, rate and volume through espeak's queue as it
+    # starts; if the empty loop below ends while espeak is still busy with them,
+    # the driver cancels and keeps a "stopping" flag that cancels the first
+    # render (an empty WAV: 5 of 200 fresh workers on a loaded machine, 0 of 200
+    # after waiting for idle here).
+    _wait_idle(_espeak)
     # An empty loop leaves pyttsx3's command proxy idle, so later property
     # changes reach espeak at once instead of waiting in pyttsx3's own queue.
     engine.runAndWait()
