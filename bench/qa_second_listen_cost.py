@@ -1,0 +1,138 @@
+"""Where the second listen's time goes: per call, and per step of one hear.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_second_listen_cost.py --samples DIR [--json]
+
+Scores each sample call (render them with scripts/make_sample_calls.py) in this
+process, one thread, as one pipeline worker does, and times the steps of
+`whisper_relisten.listen_again` by wrapping them: per stretch (cached, so an
+utterance heard for several items pays once) the 30 s encoder window (its log-mel
+features, about 0.03 s, are left out), the
+unprompted decode and its likelihood; per hear the primed decode (beam 5, five
+hypotheses; the neutral-prompt retry included), the primed reading's likelihood
+without the prompt, and its word alignment. The first call also pays the models'
+loading, so its total is not comparable; the step times are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["OMP_NUM_THREADS"] = "1"
+ROOT = Path(__file__).resolve().parents[1]
+
+STEPS = ("stretch: encoder (30 s window)", "stretch: unprompted decode", "stretch: unprompted likelihood",
+         "hear: primed decode", "hear: primed likelihood", "hear: word alignment")
+
+
+class _Clock:
+    """Seconds and calls per step, attributed by where in `listen_again` a call happens."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
+        self.in_stretch = False
+        self.in_listen = False  # the first listen's decodes are not counted
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - t
+            self.calls[name] += 1
+
+    def wrap(self, owner: object, attr: str, inside: str, outside: str | None) -> None:
+        original = getattr(owner, attr)
+
+        def timed(*args: object, **kwargs: object) -> object:
+            name = inside if self.in_stretch else outside if self.in_listen else None
+            if name is None:
+                return original(*args, **kwargs)
+            with self.step(name):
+                return original(*args, **kwargs)
+
+        setattr(owner, attr, timed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=Path, required=True, help="folder of rendered sample calls")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    from callwright.qa import ingest
+    from callwright.qa.pipeline import Engines, PipelineOptions, score_path
+    from callwright.qa.scorecard import load_scorecard
+    from callwright.speech.asr import whisper_relisten
+    from callwright.speech.asr.whisper import WhisperRecognizer
+
+    cards = {d: load_scorecard(ROOT / "scorecards" / f) for d, f in
+             (("inbound", "inbound-service.yaml"), ("outbound", "outbound-sales.yaml"))}
+    engines = Engines("whisper", cpu_threads=1)
+    clock = _Clock()
+    stretch = whisper_relisten._stretch
+
+    def timed_stretch(*a: object, **k: object) -> object:
+        clock.in_stretch = True
+        try:
+            return stretch(*a, **k)
+        finally:
+            clock.in_stretch = False
+
+    whisper_relisten._stretch = timed_stretch
+    model = engines.recognizer.model  # type: ignore[attr-defined]
+    clock.wrap(model, "encode", STEPS[0], None)
+    clock.wrap(WhisperRecognizer, "generate_all", STEPS[1], STEPS[3])
+    clock.wrap(whisper_relisten, "_log_likelihood", STEPS[2], STEPS[4])
+    clock.wrap(WhisperRecognizer, "aligned_words", STEPS[5], STEPS[5])
+    listen = WhisperRecognizer.listen_again
+
+    def timed_listen(*a: object, **k: object) -> object:
+        clock.in_listen = True
+        try:
+            with clock.step("hears"):
+                return listen(*a, **k)
+        finally:
+            clock.in_listen = False
+
+    WhisperRecognizer.listen_again = timed_listen  # type: ignore[method-assign]
+
+    rows = []
+    for wav in sorted(args.samples.glob("*.wav")):
+        meta = ingest.resolve_meta(wav)
+        before = (clock.calls["hears"], clock.seconds["hears"], clock.calls[STEPS[1]])
+        outcome = score_path(wav, cards[meta.direction], engines, options=PipelineOptions(engine="whisper"))
+        rows.append({"call": wav.stem, "audio_s": round(outcome.audio_s, 1), "total_s": round(outcome.total_s, 2),
+                     "first_asr_s": round(outcome.asr_s, 2), "hears": clock.calls["hears"] - before[0],
+                     "stretches": clock.calls[STEPS[1]] - before[2],
+                     "second_listen_s": round(clock.seconds["hears"] - before[1], 2)})
+    steps = {name: {"seconds": round(clock.seconds[name], 2), "calls": clock.calls[name]} for name in STEPS}
+    if args.json:
+        print(json.dumps({"calls": rows, "steps": steps}, indent=2))
+        return 0
+    print(f"{'call':28} {'audio s':>8} {'total s':>8} {'1st ASR s':>9} {'hears':>6} {'stretches':>9} {'2nd listen s':>12}")
+    for r in rows:
+        print(f"{r['call']:28} {r['audio_s']:8.1f} {r['total_s']:8.2f} {r['first_asr_s']:9.2f} {r['hears']:6d} "
+              f"{r['stretches']:9d} {r['second_listen_s']:12.2f}")
+    print(f"\n{'step':34} {'seconds':>8} {'calls':>6} {'s/call':>7}")
+    for name, v in steps.items():
+        per = v["seconds"] / v["calls"] if v["calls"] else 0.0
+        print(f"{name:34} {v['seconds']:8.2f} {v['calls']:6d} {per:7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
