@@ -117,7 +117,8 @@ _worker_state: dict[str, Any] = {}
 
 
 def _init_worker(cards: Sequence[Scorecard], options: PipelineOptions, threads: int) -> None:
-    """Once per worker process: one thread per library, then load the models before the first call."""
+    """Once per worker process: one thread per library, and the process's `Engines`, whose models
+    load on the first call that needs them (a batch of imported transcripts never loads the recogniser)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     import torch
