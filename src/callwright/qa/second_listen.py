@@ -47,7 +47,7 @@ class ListenSettings:
     candidates: int = 3  # utterances heard again per phrase: the closest to it by text
     sparse_wps: float = 1.0  # and any with fewer words a second than this (words lost on the way)
     sparse_min_s: float = 3.0  # over at least this long
-    max_hears: int = 12  # per call: each costs 0.5-1.5 s of CPU (docs/benchmarks/qa_pipeline.md)
+    max_hears: int = 12  # per call: 1.4 s of CPU each on the samples (docs/benchmarks/qa_pipeline.md)
     min_support: float = -0.6  # nats/token below an unprompted decode (bench/qa_second_listen.py)
 
 
