@@ -2,13 +2,27 @@
 
 All SQL in the project lives in this package. Other modules call the functions
 here with dataclasses and get rows or dataclasses back.
+
+Opening is safe when several processes open a new file at once (two batches
+started together): the busy timeout is set when the connection opens, the
+switch to WAL and the schema set-up retry while another process holds the lock,
+and the schema is created in one `BEGIN IMMEDIATE` transaction that checks what
+is there first (store.schema.ensure). A new file is created readable by its
+owner only (0600); SQLite gives its -wal and -shm files the database file's
+mode. Only a regular file is opened, and an existing database that is not
+Callwright's is refused before anything is written to it.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -16,6 +30,15 @@ from callwright.errors import CallwrightError
 
 DEFAULT_DB = "callwright.db"
 BUSY_TIMEOUT_MS = 10_000
+# How long opening keeps retrying while another process holds the database (creating or
+# migrating it): past the busy timeout, so that a slow first open elsewhere is waited out.
+OPEN_RETRY_S = 30.0
+# A new database file (and so its -wal and -shm files) is readable and writable by its owner only:
+# call logs and transcripts hold personal data.
+DB_FILE_MODE = 0o600
+_HINT = "give --db (or $CALLWRIGHT_DB) a Callwright database file, or a new file name"
+
+T = TypeVar("T")
 
 
 def default_path() -> Path:
@@ -23,24 +46,89 @@ def default_path() -> Path:
     return Path(os.environ.get("CALLWRIGHT_DB", DEFAULT_DB))
 
 
-def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
-    """Open (creating if needed) the database in WAL mode and make sure every table exists."""
-    p = Path(path) if path is not None else default_path()
+def is_busy(err: BaseException) -> bool:
+    """Whether `err` is SQLite's "database is locked" / "busy" (worth a retry)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(err).lower()
+    return "locked" in text or "busy" in text
+
+
+def retry_busy(work: Callable[[], T], *, within_s: float = OPEN_RETRY_S) -> T:
+    """Run `work`, again while it fails with "database is locked", for up to `within_s` seconds.
+
+    The busy timeout already waits for a lock; this covers the cases where SQLite gives up at
+    once instead (a lock upgrade that would deadlock, a WAL snapshot that went stale)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return work()
+        except sqlite3.OperationalError as err:
+            if not is_busy(err) or time.monotonic() >= deadline:
+                raise
+        time.sleep(random.uniform(0.02, 0.2))  # jitter: two waiting processes do not retry in step
+
+
+def _prepare_file(p: Path) -> None:
+    """Refuse what is not a regular file; create a new database file with `DB_FILE_MODE`.
+
+    An existing file keeps its mode (a database created before 0600 stays as it is:
+    `chmod 600` it by hand)."""
     try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        st = None
+    if st is None:
         if p.parent and not p.parent.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), DB_FILE_MODE)
+        except FileExistsError:  # another process just created it, or a dangling symbolic link
+            pass
+        else:
+            os.close(fd)  # an empty file is a new SQLite database
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            raise CallwrightError(f"cannot open database {p}: it is a symbolic link to a missing file",
+                                  hint=_HINT) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise CallwrightError(f"cannot open database {p}: it is {kind}", hint=_HINT)
+
+
+def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
+    """Open (creating if needed) the database in WAL mode and make sure every table exists.
+
+    Raises CallwrightError naming the file when it is not a regular file, not a SQLite
+    database, or a SQLite database that is not Callwright's (which is left untouched)."""
+    from callwright.store import schema
+
+    p = Path(path) if path is not None else default_path()
+    try:
+        _prepare_file(p)
+        # timeout= sets the busy timeout as the connection opens, before any statement
         conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except (sqlite3.DatabaseError, OSError) as err:
+        raise CallwrightError(f"cannot open database {p}: {getattr(err, 'strerror', None) or err}",
+                              hint="is the folder writable?") from None
+    try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db = sqlite_utils.Database(conn)
-        if db.journal_mode != "wal":
-            db.enable_wal()
+        # Before anything is written: an unrelated database is refused unchanged.
+        retry_busy(lambda: schema.check_identity(db, str(p)))
+        if retry_busy(lambda: db.journal_mode) != "wal":
+            retry_busy(db.enable_wal)
         # WAL with synchronous=NORMAL cannot corrupt the file; only the last commits
         # before a power cut may be lost. It makes per-turn commits cheap.
         conn.execute("PRAGMA synchronous = NORMAL")
-    except (sqlite3.DatabaseError, OSError) as err:
+        schema.ensure(db, str(p))
+    except CallwrightError:
+        conn.close()
+        raise
+    except sqlite3.DatabaseError as err:
+        conn.close()
         raise CallwrightError(f"cannot open database {p}: {err}",
                               hint="is it a Callwright database, and is the folder writable?") from None
-    from callwright.store import schema
-
-    schema.ensure(db)
     return db

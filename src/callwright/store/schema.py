@@ -9,6 +9,15 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from callwright.errors import CallwrightError
+
+# PRAGMA application_id of a Callwright database ("CWLT"), set when the schema is created, so
+# that `file` and SQLite tools recognise it and `open_db` can tell it from an unrelated database.
+APPLICATION_ID = 0x43574C54
+# PRAGMA user_version: the schema's version. A database from a newer Callwright is refused
+# rather than half understood. Raise it with a change an older Callwright cannot read.
+SCHEMA_VERSION = 1
+
 CALLS = {
     "id": str, "flow": str, "flow_hash": str, "flow_version": str, "direction": str,
     "channel": str, "caller_id": str, "called_number": str, "language": str,
@@ -250,8 +259,72 @@ def rebuild_waterfall(db: sqlite_utils.Database) -> None:
             group by 1, 2, 3""")
 
 
-def ensure(db: sqlite_utils.Database) -> None:
-    """Create missing tables and indexes; safe to call on every open."""
+def _pragma(db: sqlite_utils.Database, name: str) -> int:
+    return int(db.execute(f"pragma {name}").fetchone()[0])
+
+
+def check_identity(db: sqlite_utils.Database, name: str) -> None:
+    """Refuse a database that is not Callwright's, before anything is written to it.
+
+    A Callwright database carries `APPLICATION_ID`; one from before the id was set is
+    recognised by its `calls` table (every column of `CALLS`). An empty file is a new
+    database. Anything else (another program's database, a newer schema) raises a
+    CallwrightError naming the file."""
+    app_id, version = _pragma(db, "application_id"), _pragma(db, "user_version")
+    hint = "give --db (or $CALLWRIGHT_DB) a Callwright database file, or a new file name"
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise CallwrightError(
+                f"{name}: this database was written by a newer Callwright (schema version {version}; "
+                f"this one reads up to {SCHEMA_VERSION})", hint="upgrade Callwright, or give another --db")
+        return
+    if app_id != 0:
+        raise CallwrightError(f"{name} is not a Callwright database (SQLite application id {app_id:#x})",
+                              hint=hint)
+    tables = sorted(r[0] for r in db.execute(
+        "select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'"))
+    if not tables:
+        return  # a new, empty database
+    if "calls" not in tables:
+        shown = ", ".join(repr(t) for t in tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise CallwrightError(f"{name} is not a Callwright database: it has no calls table "
+                              f"(its tables: {shown}); it was left unchanged", hint=hint)
+    columns = {r[1] for r in db.execute("pragma table_info(calls)")}
+    missing = [c for c in CALLS if c not in columns]
+    if missing:
+        raise CallwrightError(f"{name} is not a Callwright database: its calls table has no "
+                              f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''} column; "
+                              "it was left unchanged", hint=hint)
+
+
+def ensure(db: sqlite_utils.Database, name: str = "the database") -> None:
+    """Check the database is Callwright's, then create what is missing; safe on every open.
+
+    Everything happens in one `BEGIN IMMEDIATE` transaction, retried while another process
+    holds the lock: of several processes opening a new database at once, one creates the
+    schema and the others find it there (each step checks before it creates)."""
+    from callwright.store.db import retry_busy
+
+    def attempt() -> None:
+        db.execute("begin immediate")
+        try:
+            check_identity(db, name)  # again under the lock: the file may have changed since
+            _create(db)
+            if _pragma(db, "application_id") != APPLICATION_ID:
+                db.execute(f"pragma application_id = {APPLICATION_ID}")
+            if _pragma(db, "user_version") < SCHEMA_VERSION:
+                db.execute(f"pragma user_version = {SCHEMA_VERSION}")
+            db.execute("commit")
+        except BaseException:
+            if db.conn.in_transaction:
+                db.execute("rollback")
+            raise
+
+    retry_busy(attempt)
+
+
+def _create(db: sqlite_utils.Database) -> None:
+    """Create missing tables, columns, indexes and triggers (inside ensure's transaction)."""
     names = set(db.table_names())
     if "calls" not in names:
         db["calls"].create(CALLS, pk="id", not_null={"started_at"})
