@@ -13,7 +13,7 @@ import math
 import re
 import statistics
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import sqlite_utils
@@ -66,7 +66,7 @@ class ReportParams:
     @property
     def sql_range(self) -> tuple[str, str]:
         """[start, end) as the text the queries compare `started_at` with."""
-        return self.start.isoformat(), (self.end + timedelta(days=1)).isoformat()
+        return self.start.isoformat(), sql.day_after(self.end)
 
     @property
     def trend_by(self) -> str:
@@ -76,12 +76,14 @@ class ReportParams:
 
 
 def parse_date(text: str, *, option: str) -> date:
-    """A day as YYYY-MM-DD."""
+    """A day as YYYY-MM-DD, from 0001-01-01 to 9999-12-31 (the days a date can name; a
+    report over all of them is fine: store.kpis.day_after ends the last one)."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise CallwrightError(f"{option}: cannot read {text!r} as a date",
-                              hint="write the day as YYYY-MM-DD, e.g. 2026-11-01") from None
+                              hint=f"write the day as YYYY-MM-DD, from {date.min} to {date.max}, "
+                                   "e.g. 2026-11-01") from None
 
 
 def parse_window(text: str, *, option: str = "--fcr-window") -> float:

@@ -247,6 +247,15 @@ _COLUMNS = {**{t: ("day", "queue", "agent", "team", "flow", "direction", "campai
                for t, cols in schema.KPI_CUBES.items()},
             "kpi_bins_daily": ("day", "kind", "bin", "n")}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The exclusive end of a range whose last day is the last day a date can name (9999-12-31): the
+# ISO text of every time on that day sorts below it ('~' sorts after the digits, 'T', ' ', '+'),
+# so a call stamped 9999-12-31 stays countable without a day 10000-01-01.
+AFTER_LAST_DAY = "9999-12-31~"
+
+
+def day_after(day: date) -> str:
+    """The exclusive end, as query text, of a range whose last day is `day`."""
+    return AFTER_LAST_DAY if day >= date.max else (day + timedelta(days=1)).isoformat()
 
 
 def _is_day(text: object) -> bool:
@@ -273,7 +282,7 @@ def _day_ranges(days: list[str]) -> list[tuple[str, str]]:
     """Sorted days -> [lo, hi) ranges of consecutive days."""
     ranges: list[tuple[str, str]] = []
     for d in days:
-        nxt = (date.fromisoformat(d) + timedelta(days=1)).isoformat()
+        nxt = day_after(date.fromisoformat(d))
         if ranges and ranges[-1][1] == d:
             ranges[-1] = (ranges[-1][0], nxt)
         else:
@@ -326,7 +335,7 @@ def rebuild(db: sqlite_utils.Database) -> None:
 
 def _whole_days(start: str, end: str) -> bool:
     """The daily cubes answer ranges of whole days only."""
-    return _is_day(start) and _is_day(end)
+    return _is_day(start) and (_is_day(end) or end == AFTER_LAST_DAY)
 
 
 def survey_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str,
