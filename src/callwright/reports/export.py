@@ -1,7 +1,9 @@
 """The report's numbers as JSON or CSV: the same dataclasses the HTML is drawn from.
 
 CSV is long ("tidy"): one row per section, group and KPI, so every table of the
-report fits one file and a spreadsheet pivot rebuilds any of them.
+report fits one file and a spreadsheet pivot rebuilds any of them. Text cells come
+from the data (queue, agent, flow, campaign, scorecard item names), so a cell a
+spreadsheet would read as a formula is neutralised (OWASP "CSV injection").
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date
 from typing import Any
@@ -34,6 +37,22 @@ SECTIONS = (
 )
 
 
+# A spreadsheet evaluates a cell that starts with one of these (tab and CR too, which some
+# strip before looking); such a text cell is written with a leading apostrophe, which
+# spreadsheets read as "this is text" and do not show.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` as a CSV cell that no spreadsheet evaluates: numbers as numbers (a negative
+    number stays numeric), text starting with `FORMULA_STARTS` prefixed with `'` unless it
+    is just a number written as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
@@ -57,7 +76,7 @@ def to_json(report: Report) -> str:
 def to_csv(report: Report) -> str:
     """Columns section, key, kpi, value; the key joins a row's identifying fields with '/'."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = _SafeWriter(csv.writer(buf, lineterminator="\n"))
     w.writerow(("section", "key", "kpi", "value"))
     for k, v in asdict(report.params).items():
         w.writerow(("params", "", k, _plain(v)))
@@ -73,3 +92,13 @@ def to_csv(report: Report) -> str:
         for b in bins:
             w.writerow((f"distribution_{kind}", b.start, "n", b.n))
     return buf.getvalue()
+
+
+class _SafeWriter:
+    """A csv writer whose every cell goes through `csv_cell`."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: tuple[Any, ...]) -> None:
+        self._writer.writerow(tuple(csv_cell(v) for v in row))
