@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import typer
 
@@ -64,10 +65,15 @@ def staff(
 
 
 def _parse_number(text: str, *, option: str) -> float:
+    """A finite number (NaN and infinity, which float() reads, are refused here by name)."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise CallwrightError(f"{option}: {text!r} is not a number") from None
+        raise CallwrightError(f"{option}: {shown!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CallwrightError(f"{option}: {shown!r} is not a finite number")
+    return value
 
 
 def _describe(plan: StaffingPlan, workload: Workload, interval: str) -> str:

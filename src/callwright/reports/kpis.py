@@ -19,7 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from callwright.errors import CallwrightError
-from callwright.reports.staffing import parse_duration, parse_target
+from callwright.reports.staffing import MAX_DURATION_S, parse_duration, parse_target
 from callwright.store import kpis as sql
 
 GROUP_BY = ("day", "week", "queue", "agent", "team", "flow", "direction", "campaign")
@@ -91,6 +91,8 @@ def parse_window(text: str, *, option: str = "--fcr-window") -> float:
     cleaned = text.strip().lower()
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(d|days?)?", cleaned)
     days = float(m.group(1)) if m else parse_duration(cleaned, option=option) / 86400.0
+    if not days <= MAX_DURATION_S / 86400.0:
+        raise CallwrightError(f"{option}: the window must be at most 100 years", hint="e.g. 7d or 36h")
     if days <= 0:
         raise CallwrightError(f"{option}: the window must be longer than 0", hint="e.g. 7d or 36h")
     return days

@@ -14,11 +14,21 @@ from callwright.errors import CallwrightError
 from callwright.reports.erlang import QueueMetrics, queue_metrics
 
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+# The longest duration any option takes (100 years): longer is a typo, and a number past a
+# float's range would otherwise arrive as infinity.
+MAX_DURATION_S = 100 * 366 * 86_400.0
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)")
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*/\s*(.+?)\s*$")
 # Past this many agents above the offered load, a target is treated as out of reach
 # (Erlang C service level approaches 1 but never reaches it).
 _MAX_EXTRA_AGENTS = 100_000
+# The largest offered load planned (calls x AHT / interval: agents busy at once). Far above a
+# real queue (the largest contact centres seat tens of thousands across many queues), and
+# small enough that every plan takes well under two seconds.
+MAX_TRAFFIC_ERLANGS = 100_000.0
+# The longest mean patience for Erlang A: callers who wait a day on average do not abandon,
+# which is Erlang C (leave --patience out).
+MAX_PATIENCE_S = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -118,12 +128,14 @@ def plan_staffing(
             and metrics.occupancy <= max_occupancy + 1e-12
         )
 
-    if workload.calls == 0:
+    if workload.calls == 0 or workload.traffic_erlangs == 0:
         return StaffingPlan(0, 0, shrinkage, model, evaluate(0))
     # Erlang C needs more agents than Erlang of traffic; Erlang A at least one.
-    low = math.floor(workload.traffic_erlangs) + 1 if patience_s is None else 1
-    limit = low + _MAX_EXTRA_AGENTS
-    high = low
+    first = math.floor(workload.traffic_erlangs) + 1 if patience_s is None else 1
+    limit = first + _MAX_EXTRA_AGENTS
+    # Steps of 1, 2, 4, ... above the first count: the answer lies about sqrt(traffic) above
+    # the traffic, so this brackets it in a few dozen evaluations at any size.
+    low, high, step = first, first, 1
     while not meets(evaluate(high)):
         if high >= limit:
             raise CallwrightError(
@@ -131,7 +143,7 @@ def plan_staffing(
                 f"with up to {limit} agents",
                 hint="lower the service-level percentage",
             )
-        low, high = high + 1, min(2 * high, limit)
+        low, high, step = high + 1, min(high + step, limit), step * 2
     while low < high:
         middle = (low + high) // 2
         if meets(evaluate(middle)):
@@ -159,15 +171,21 @@ def parse_duration(text: str, *, option: str) -> float:
     """
     cleaned = text.strip().lower()
     if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
-        return float(cleaned)
-    parts = list(_DURATION_PART.finditer(cleaned))
-    covered = "".join(p.group(0) for p in parts)
-    if not parts or covered.replace(" ", "") != cleaned.replace(" ", ""):
-        raise CallwrightError(
-            f"{option}: cannot read {text!r} as a duration",
-            hint="use a number with a unit, e.g. 240s, 4m, 30m, 1h (a bare number is seconds)",
-        )
-    return sum(float(p.group(1)) * _UNIT_SECONDS[p.group(2)] for p in parts)
+        seconds = float(cleaned)
+    else:
+        parts = list(_DURATION_PART.finditer(cleaned))
+        covered = "".join(p.group(0) for p in parts)
+        if not parts or covered.replace(" ", "") != cleaned.replace(" ", ""):
+            raise CallwrightError(
+                f"{option}: cannot read {text!r} as a duration",
+                hint="use a number with a unit, e.g. 240s, 4m, 30m, 1h (a bare number is seconds)",
+            )
+        seconds = sum(float(p.group(1)) * _UNIT_SECONDS[p.group(2)] for p in parts)
+    if not seconds <= MAX_DURATION_S:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise CallwrightError(f"{option}: {shown!r} is longer than the limit of 100 years",
+                              hint="use a number with a unit, e.g. 240s, 4m, 30m, 1h")
+    return seconds
 
 
 def parse_target(text: str, *, option: str = "--target") -> ServiceTarget:
@@ -213,7 +231,20 @@ def _check_inputs(
             patience_s is None or (patience_s > 0 and not math.isnan(patience_s)),
             "--patience must be longer than 0 s",
         ),
+        (
+            patience_s is None or patience_s <= MAX_PATIENCE_S,
+            f"--patience must be at most {MAX_PATIENCE_S:g} s (a day); callers that patient "
+            "never hang up: leave --patience out for Erlang C",
+        ),
     ]
     for ok, message in checks:
         if not ok:
             raise CallwrightError(message)
+    traffic = workload.traffic_erlangs
+    if not traffic <= MAX_TRAFFIC_ERLANGS:  # also catches an overflow to inf
+        raise CallwrightError(
+            f"the workload is {traffic:.4g} Erlangs (--calls {workload.calls:g} x --aht "
+            f"{workload.aht_s:g} s / --interval {workload.interval_s:g} s): staff plans up to "
+            f"{MAX_TRAFFIC_ERLANGS:,.0f} Erlangs (agents busy at once)",
+            hint="check the units of --calls, --aht and --interval, or plan each queue on its own",
+        )
