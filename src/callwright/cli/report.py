@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
+import tempfile
 from pathlib import Path
 
 import typer
@@ -35,7 +39,7 @@ def report(
                               hint="e.g. callwright report --from 2026-11-01 --to 2026-11-30 -o report.html")
     from callwright.reports import export, html
     from callwright.reports.kpis import build_report, make_params
-    from callwright.store.db import default_path, open_db
+    from callwright.store.db import database_error, default_path, open_db
 
     params = make_params(start, end, group_by=group_by, fcr_window=fcr_window, sl=sl,
                          short_abandon=short_abandon, sl_abandons_count=sl_abandons)
@@ -46,14 +50,52 @@ def report(
     path = Path(db_path) if db_path is not None else default_path()
     if not path.exists():
         raise CallwrightError(f"no database at {path}", hint="give --db FILE, or run calls or the demo first")
-    result = build_report(open_db(path), params)
+    db = open_db(path)
+    try:
+        result = build_report(db, params)
+    except sqlite3.Error as err:  # the daily summaries are recounted first: that writes
+        raise database_error(err, path, "compute the report from") from None
+    finally:
+        db.conn.close()
     text = {"html": html.render, "csv": export.to_csv, "json": export.to_json}[kind](result)
+    write_output(out, text)
+    typer.echo(f"wrote {out.resolve()}")
+
+
+def write_output(out: Path, text: str) -> None:
+    """Write `text` to `out` whole or not at all: into a temporary file beside it, then renamed
+    over it, so a full disk leaves the previous report as it was and no partial file. A path
+    that is not a regular file (/dev/stdout, a pipe) is written directly."""
+    data = text.encode("utf-8")
+    tmp: Path | None = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        if out.exists() and not out.is_file():
+            with open(out, "wb") as f:
+                f.write(data)
+            return
+        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        tmp = Path(name)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
+        os.replace(tmp, out)
+        tmp = None
     except OSError as err:
-        raise CallwrightError(f"cannot write {out}: {err.strerror or err}") from None
-    typer.echo(f"wrote {out.resolve()}")
+        hint = ("the disk is full: free some space and run it again" if err.errno == errno.ENOSPC
+                else "is the folder writable?")
+        raise CallwrightError(f"cannot write {out}: {err.strerror or err}", hint=hint) from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def register(app: typer.Typer) -> None:

@@ -70,6 +70,27 @@ def retry_busy(work: Callable[[], T], *, within_s: float = OPEN_RETRY_S) -> T:
         time.sleep(random.uniform(0.02, 0.2))  # jitter: two waiting processes do not retry in step
 
 
+def is_disk_full(err: BaseException) -> bool:
+    """Whether `err` is SQLite's "database or disk is full" or an I/O error (which is what a
+    full disk gives when SQLite cannot grow its -wal or -shm file)."""
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)
+    text = str(err).lower()
+    return "full" in text or "i/o error" in text
+
+
+def database_error(err: sqlite3.Error, path: str | Path, doing: str) -> CallwrightError:
+    """A user-facing error for a SQLite failure on the database at `path` while `doing`."""
+    if is_disk_full(err):
+        hint = f"the disk holding {path} may be full: free some space and run it again"
+    elif is_busy(err):
+        hint = "another Callwright process held the database too long; run it again"
+    else:
+        hint = "is it a Callwright database, and is the folder writable?"
+    return CallwrightError(f"cannot {doing} {path}: {err}", hint=hint)
+
+
 def _prepare_file(p: Path) -> None:
     """Refuse what is not a regular file; create a new database file with `DB_FILE_MODE`.
 
@@ -129,6 +150,5 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
         raise
     except sqlite3.DatabaseError as err:
         conn.close()
-        raise CallwrightError(f"cannot open database {p}: {err}",
-                              hint="is it a Callwright database, and is the folder writable?") from None
+        raise database_error(err, p, "open database") from None
     return db
