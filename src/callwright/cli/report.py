@@ -68,6 +68,8 @@ def write_output(out: Path, text: str) -> None:
     that is not a regular file (/dev/stdout, a pipe) is written directly."""
     data = text.encode("utf-8")
     tmp: Path | None = None
+    if out.is_symlink():
+        out = out.resolve()  # write the file the link names; the link stays
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists() and not out.is_file():
