@@ -2,36 +2,18 @@
 
 A loader's guarantee is: whatever the bytes, a model or a located `CallwrightError`
 (or `SourceError` problems), never another exception, never unbounded time or memory.
-The bombs run in a child process with an address-space limit (`MEM_LIMIT`) and a
-timeout, so a regression fails the test instead of taking the machine down.
+The bombs run in a child process with an address-space limit and a timeout (the
+`bounded` fixture in conftest.py), so a regression fails the test instead of
+taking the machine down.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import resource
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-MEM_LIMIT = 1 << 30  # 1 GiB of address space: a loader needs well under 200 MB
-TIMEOUT_S = 60
-
-
-def _limits() -> None:  # runs in the child, before exec
-    resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
-
-
-def bounded(args: list[str], *, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python ARGS` under the memory limit and the timeout (TimeoutExpired fails the test)."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True,
-                          timeout=TIMEOUT_S, preexec_fn=_limits, env=env, cwd=cwd)
-
 
 _LOAD_ALL = textwrap.dedent("""
     import json, sys
@@ -51,7 +33,7 @@ _LOAD_ALL = textwrap.dedent("""
 """)
 
 
-def load_everywhere(path: Path) -> dict[str, object]:
+def load_everywhere(bounded, path: Path) -> dict[str, object]:
     """The flow checker and the scorecard loader on one file, in a bounded child process."""
     r = bounded(["-c", _LOAD_ALL, str(path)])
     assert r.returncode == 0, r.stderr[-2000:]
@@ -79,11 +61,11 @@ def wide_merge_bomb() -> str:
 
 
 @pytest.mark.parametrize("text", [merge_bomb(), wide_merge_bomb()], ids=["repeated", "distinct-keys"])
-def test_merge_key_bomb_is_refused_in_bounded_memory(tmp_path, text):
+def test_merge_key_bomb_is_refused_in_bounded_memory(tmp_path, bounded, text):
     assert len(text.encode()) < 1200
     f = tmp_path / "bomb.yaml"
     f.write_text(text)
-    out = load_everywhere(f)
+    out = load_everywhere(bounded, f)
     # Whatever the verdict on the content, it is an error located in the file.
     assert out["check"] and all(e.startswith(f"{f}:") for e in out["check"])
     assert f"{f}:" in out["scorecard"]
@@ -124,3 +106,37 @@ def test_merge_keys_keep_yaml_semantics():
     # the mapping's own keys win, then earlier sources over later ones
     assert src.data["m"] == {"x": 0, "y": 2, "z": 4}
     assert src.pos(("m", "z")).line == 2
+
+
+_APPLIES_IF = textwrap.dedent("""
+    import sys
+    from callwright.flows.expr import ExpressionError
+    from callwright.qa.model import CallMeta, Transcript, Utterance
+    from callwright.qa.scorecard import loads_scorecard
+    from callwright.qa.scorecard.conditions import applies, environment
+    card = loads_scorecard(sys.stdin.read(), "card.yaml")
+    words = "thank you for calling " * 3000  # a long call: 66,000 characters
+    transcript = Transcript("c1", 600.0, [Utterance("agent", 0.0, 600.0, words)])
+    env = environment(transcript, None, CallMeta("c1", "inbound"))
+    try:
+        print("applies" if applies(card.items[0].applies_if, env) else "not applicable")
+    except ExpressionError as err:
+        print(f"refused: {err}")
+""")
+
+
+def test_applies_if_cannot_escape_the_text_limit(bounded):
+    """`replace()` on the whole transcript used to build the result first (4 GB)."""
+    card = textwrap.dedent("""\
+        scorecard: t
+        sections:
+          - id: s
+            items:
+              - id: greeting
+                kind: phrase
+                phrases: [thank you for calling]
+                applies_if: "len(text.replace('', text)) > 0"
+    """)
+    r = bounded(["-c", _APPLIES_IF], stdin=card)
+    assert r.returncode == 0, r.stderr[-1000:]
+    assert r.stdout.strip() == "refused: result would be longer than 10000 characters"
