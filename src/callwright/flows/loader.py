@@ -37,6 +37,10 @@ from callwright.flows.source import parse as parse_source
 from callwright.schema_errors import SchemaExplainer
 
 MAX_SUBFLOW_DEPTH = 8
+# States of a flow once every subflow call is folded in (each subflow state gets its own
+# copy of the subflow's states, as the engine runs them): bounds what a few small files
+# calling each other several times can multiply into.
+MAX_EXPANDED_STATES = 10_000
 
 
 @functools.cache
@@ -82,6 +86,8 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 class LoadResult:
     flow: Flow | None
     problems: list[Problem] = field(default_factory=list)
+    # "subflow X has errors" problem -> the error deep down that caused it
+    causes: dict[Problem, Problem] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -98,13 +104,26 @@ def load_flow(path: str | Path) -> Flow:
     return result.flow
 
 
-def load(path: str | Path, *, _stack: tuple[str, ...] = ()) -> LoadResult:
+@dataclass
+class _Loaded:
+    """What one top-level load has already done, shared down its subflows.
+
+    A subflow file is loaded once per nesting depth however its references are
+    spelled (`d1.yaml`, `./d1.yaml`, `x/../d1.yaml` resolve to one key), so files that
+    call each other several times cost their number, not a power of it.
+    """
+
+    results: dict[tuple[str, int], LoadResult] = field(default_factory=dict)
+    expanded: dict[int, int] = field(default_factory=dict)  # id(flow) -> states with subflows folded in
+
+
+def load(path: str | Path, *, _stack: tuple[str, ...] = (), _loaded: _Loaded | None = None) -> LoadResult:
     """Load a flow file and its subflows, collecting problems instead of raising."""
     try:
         src = load_source(path)
     except SourceError as err:
         return LoadResult(None, err.problems)
-    return from_source(src, base_dir=Path(path).parent, _stack=_stack + (_key(path),))
+    return from_source(src, base_dir=Path(path).parent, _stack=_stack + (_key(path),), _loaded=_loaded)
 
 
 def loads(text: str, name: str = "<string>", base_dir: Path | None = None) -> LoadResult:
@@ -122,7 +141,8 @@ def _key(path: str | Path) -> str:
         return str(path)
 
 
-def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = ()) -> LoadResult:
+def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = (),
+                _loaded: _Loaded | None = None) -> LoadResult:
     if not isinstance(src.data, dict):
         kind = "empty" if src.data is None else type(src.data).__name__
         return LoadResult(None, [src.problem((), "error",
@@ -134,31 +154,74 @@ def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = ()) -> Lo
     builder = _Builder(src)
     flow = builder.build()
     problems = builder.problems
+    loaded = _loaded if _loaded is not None else _Loaded()
+    causes: dict[Problem, Problem] = {}
     for st in flow.states.values():
         if st.type != "subflow" or st.subflow is None or st.subflow in flow.subflows:
             continue
         sub_path = (base_dir / st.subflow)
-        if len(_stack) >= MAX_SUBFLOW_DEPTH or _key(sub_path) in _stack:
-            problems.append(src.problem(st.path + ("flow",), "error",
-                                        f"subflow '{st.subflow}' calls itself (directly or "
-                                        "through other subflows)"))
+        where = st.path + ("flow",)
+        key = _key(sub_path)
+        if key in _stack:
+            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' calls itself "
+                                        "(directly or through other subflows)"))
             continue
-        if not sub_path.is_file():
-            problems.append(src.problem(st.path + ("flow",), "error",
-                                        f"subflow file not found: {sub_path}"))
+        if len(_stack) >= MAX_SUBFLOW_DEPTH:
+            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' is nested too deep "
+                                        f"(a flow and its subflows go at most {MAX_SUBFLOW_DEPTH} files deep)"))
             continue
-        sub = load(sub_path, _stack=_stack)
+        missing = _not_a_file(sub_path)
+        if missing:
+            problems.append(src.problem(where, "error", f"subflow '{st.subflow}': {missing}"))
+            continue
+        sub = loaded.results.get((key, len(_stack)))
+        if sub is None:
+            sub = loaded.results[(key, len(_stack))] = load(sub_path, _stack=_stack, _loaded=loaded)
         if sub.errors or sub.flow is None:
-            problems.append(src.problem(st.path + ("flow",), "error",
-                                        f"subflow '{st.subflow}' has errors (check it on its own)"))
+            first = sub.errors[0]
+            root = sub.causes.get(first, first)
+            problem = src.problem(where, "error", f"subflow '{st.subflow}' has errors; the first: "
+                                  f"{root.path}:{root.line}:{root.col}: {root.message}")
+            causes[problem] = root
+            problems.append(problem)
             continue
         flow.subflows[st.subflow] = sub.flow
+    problems += _expansion_problems(src, flow, loaded)
     if flow.subflows:
         h = hashlib.sha256(flow.content_hash.encode())
         for key in sorted(flow.subflows):
             h.update(flow.subflows[key].content_hash.encode())
         flow.content_hash = h.hexdigest()
-    return LoadResult(flow, problems)
+    return LoadResult(flow, problems, causes)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why a subflow path cannot be loaded, or None when it is a regular file."""
+    try:
+        if path.is_file():
+            return None
+        if path.is_dir():
+            return f"{path} is a folder, not a flow file"
+        if path.exists():
+            return f"{path} is not a regular file"
+    except (OSError, ValueError) as err:
+        return f"cannot read {path}: {getattr(err, 'strerror', None) or err}"
+    return f"file not found: {path}"
+
+
+def _expansion_problems(src: Source, flow: Flow, loaded: _Loaded) -> list[Problem]:
+    """Refuse a flow whose subflow calls multiply into more than MAX_EXPANDED_STATES states."""
+    calls = [(st, loaded.expanded.get(id(flow.subflows[st.subflow]), 0))
+             for st in flow.states.values() if st.type == "subflow" and st.subflow in flow.subflows]
+    total = len(flow.states) + sum(n for _, n in calls)
+    loaded.expanded[id(flow)] = total
+    if total <= MAX_EXPANDED_STATES or not calls:
+        return []
+    st, n = max(calls, key=lambda c: c[1])
+    return [src.problem(st.path + ("flow",), "error",
+                        f"with its subflows folded in, this flow has {total:,} states (each subflow "
+                        f"state runs its own copy; '{st.subflow}' brings {n:,}); the limit is "
+                        f"{MAX_EXPANDED_STATES:,}")]
 
 
 # --- schema errors -----------------------------------------------------------
