@@ -10,13 +10,13 @@ import copy
 import functools
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from callwright.errors import FlowError
@@ -34,7 +34,7 @@ from callwright.flows.model import (
 from callwright.flows.source import PathKey, Problem, Source, SourceError
 from callwright.flows.source import load as load_source
 from callwright.flows.source import parse as parse_source
-from callwright.schema_errors import SchemaExplainer
+from callwright.schema_errors import SchemaExplainer, strict_validator
 
 MAX_SUBFLOW_DEPTH = 8
 # States of a flow once every subflow call is folded in (each subflow state gets its own
@@ -51,7 +51,7 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validators() -> tuple[jsonschema.Draft202012Validator, dict[str, jsonschema.Draft202012Validator]]:
+def _validators() -> tuple[Any, dict[str, Any]]:
     """A validator for the flow minus its states, and one per state type.
 
     The published schema picks a state's definition with if/then on `type`, which
@@ -64,8 +64,8 @@ def _validators() -> tuple[jsonschema.Draft202012Validator, dict[str, jsonschema
     top["properties"]["states"]["additionalProperties"] = {
         "type": "object", "required": ["type"], "properties": {"type": type_prop}}
     defs = full["$defs"]
-    per_type = {t: jsonschema.Draft202012Validator(_inline(defs[t], defs)) for t in type_prop["enum"]}
-    return jsonschema.Draft202012Validator(top), per_type
+    per_type = {t: strict_validator(_inline(defs[t], defs)) for t in type_prop["enum"]}
+    return strict_validator(top), per_type
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -167,8 +167,8 @@ def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = (),
                                         "(directly or through other subflows)"))
             continue
         if len(_stack) >= MAX_SUBFLOW_DEPTH:
-            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' is nested too deep "
-                                        f"(a flow and its subflows go at most {MAX_SUBFLOW_DEPTH} files deep)"))
+            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' is nested too deep (a "
+                                        f"flow and its subflows go at most {MAX_SUBFLOW_DEPTH} files deep)"))
             continue
         missing = _not_a_file(sub_path)
         if missing:
@@ -242,6 +242,13 @@ class _FlowExplainer(SchemaExplainer):
         kind = instance.get("type") if isinstance(instance, dict) else None
         return kind if kind and path[:1] == ("states",) else None
 
+    def pattern_message(self, path: PathKey, err: ValidationError) -> str | None:
+        opening_hours = len(path) in (4, 5) and path[0] == "states" and path[2] == "open"
+        if opening_hours and isinstance(err.instance, str):
+            problem = opening_hours_problem(err.instance)
+            return f"{err.instance!r} is not valid opening hours: {problem}" if problem else None
+        return None
+
     def pattern_hint(self, path: PathKey, err: ValidationError) -> str | None:
         desc = err.schema.get("description")
         if path and path[-1] in _TARGET_KEYS or desc:
@@ -263,19 +270,78 @@ def schema_problems(src: Source) -> list[Problem]:
     return _EXPLAINER.problems(src, found)
 
 
+_HHMM = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+
+
+def time_of_day_problem(text: str) -> str | None:
+    """What is wrong with an HH:MM time of day ("24:00" ends a day), or None."""
+    m = _HHMM.fullmatch(text)
+    if not m or len(text) != 5:
+        return f"'{text}' is not a time of day; write HH:MM on a 24-hour clock, such as 09:00"
+    hours, minutes = int(m.group(1)), int(m.group(2))
+    if minutes > 59:
+        return f"'{text}' is not a time of day; minutes go from 00 to 59"
+    if hours > 24 or (hours == 24 and minutes):
+        return f"'{text}' is not a time of day; hours go from 00 to 23, and 24:00 may end a day"
+    return None
+
+
+def opening_hours_problem(spec: str) -> str | None:
+    """What is wrong with an opening-hours range such as '09:00-17:30', or None."""
+    if spec == "closed":
+        return None
+    start, sep, end = spec.partition("-")
+    if not sep:
+        return "expected a range such as '09:00-17:30', a list of ranges, or 'closed'"
+    for part in (start, end):
+        problem = time_of_day_problem(part)
+        if problem:
+            return problem
+    if end <= start:
+        return f"the range ends at {end}, which is not after its start {start}"
+    return None
+
+
 # --- building the model --------------------------------------------------------
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*$")
 
 
-def parse_duration(value: Any) -> float:
+MAX_DURATION_S = 86_400.0  # a day: the longest duration `parse_duration` accepts by default
+FLOW_MAX_DURATION_S = 3600.0  # a flow's timeouts and limits, as the schema's numeric maximum
+
+
+def _shown(value: Any) -> str:
+    """A value in a message, cut short (a hostile file may hold megabytes in one scalar)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return "a very long number"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_duration(value: Any, *, limit: float = MAX_DURATION_S) -> float:
+    """Seconds from a number or a text such as '5s', '500ms', '2m'; ValueError when it is
+    not a finite number of seconds from 0 to `limit` (NaN would pass every range check)."""
+    shown = _shown(value)
+    if isinstance(value, bool):
+        raise ValueError(f"bad duration {shown}")
     if isinstance(value, (int, float)):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(f"bad duration {value!r}")
-    n, unit = float(m.group(1)), m.group(2) or "s"
-    return n / 1000 if unit == "ms" else n * 60 if unit == "m" else n
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(f"duration {shown} is too large (limit {limit:g} s)") from None
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"bad duration {shown}")
+        n, unit = float(m.group(1)), m.group(2) or "s"
+        seconds = n / 1000 if unit == "ms" else n * 60 if unit == "m" else n
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"duration {shown} is not a finite number of seconds")
+    if seconds > limit:
+        raise ValueError(f"duration {shown} is over the limit of {limit:g} s")
+    return seconds
 
 
 class _Builder:
@@ -299,6 +365,14 @@ class _Builder:
             default_language=self.default_language, variables=dict(d.get("variables") or {}),
             settings=settings,
         )
+
+    def duration(self, raw: Any, path: PathKey) -> float:
+        """A duration from the flow; one the schema could not bound (text) is an error here."""
+        try:
+            return parse_duration(raw, limit=FLOW_MAX_DURATION_S)
+        except ValueError as err:
+            self.problems.append(self.src.problem(path, "error", f"{_EXPLAINER.where(path)}: {err}"))
+            return 0.0
 
     def prompt(self, raw: Any, path: PathKey) -> Prompt:
         audio = None
@@ -339,6 +413,7 @@ class _Builder:
 
     def _settings(self, raw: dict[str, Any]) -> Settings:
         t = raw.get("timeouts") or {}
+        tp: PathKey = ("settings", "timeouts")
         r = raw.get("retries") or {}
         base = Settings()
         globals_ = []
@@ -347,10 +422,11 @@ class _Builder:
                                           g.get("next"), ("settings", "global_commands", name)))
         return Settings(
             input=raw.get("input", base.input),
-            no_input_s=parse_duration(t.get("no_input", base.no_input_s)),
-            inter_digit_s=parse_duration(t.get("inter_digit", base.inter_digit_s)),
-            end_of_speech_s=parse_duration(t.get("end_of_speech", base.end_of_speech_s)),
-            max_speech_s=parse_duration(t.get("max_speech", base.max_speech_s)),
+            no_input_s=self.duration(t.get("no_input", base.no_input_s), tp + ("no_input",)),
+            inter_digit_s=self.duration(t.get("inter_digit", base.inter_digit_s), tp + ("inter_digit",)),
+            end_of_speech_s=self.duration(t.get("end_of_speech", base.end_of_speech_s),
+                                          tp + ("end_of_speech",)),
+            max_speech_s=self.duration(t.get("max_speech", base.max_speech_s), tp + ("max_speech",)),
             retries_no_input=int(r.get("no_input", base.retries_no_input)),
             retries_no_match=int(r.get("no_match", base.retries_no_match)),
             barge_in=bool(raw.get("barge_in", base.barge_in)),
@@ -375,10 +451,14 @@ class _Builder:
             st.help = self.prompt(d["help"], path + ("help",)) if "help" in d else None
             st.input = d.get("input")
             t = d.get("timeouts") or {}
-            st.no_input_s = parse_duration(t["no_input"]) if "no_input" in t else None
-            st.inter_digit_s = parse_duration(t["inter_digit"]) if "inter_digit" in t else None
-            st.end_of_speech_s = parse_duration(t["end_of_speech"]) if "end_of_speech" in t else None
-            st.max_speech_s = parse_duration(t["max_speech"]) if "max_speech" in t else None
+            tp = path + ("timeouts",)
+            st.no_input_s = self.duration(t["no_input"], tp + ("no_input",)) if "no_input" in t else None
+            st.inter_digit_s = (self.duration(t["inter_digit"], tp + ("inter_digit",))
+                                if "inter_digit" in t else None)
+            st.end_of_speech_s = (self.duration(t["end_of_speech"], tp + ("end_of_speech",))
+                                  if "end_of_speech" in t else None)
+            st.max_speech_s = (self.duration(t["max_speech"], tp + ("max_speech",))
+                               if "max_speech" in t else None)
             r = d.get("retries") or {}
             st.retries_no_input = r.get("no_input")
             st.retries_no_match = r.get("no_match")
@@ -434,13 +514,14 @@ class _Builder:
         if d["type"] == "queue":
             st.queue, st.priority, st.skill = d["queue"], int(d.get("priority", 0)), d.get("skill")
             if "callback" in d:
-                st.callback_over_s = parse_duration(d["callback"]["when_wait_over"])
+                st.callback_over_s = self.duration(d["callback"]["when_wait_over"],
+                                                   path + ("callback", "when_wait_over"))
                 st.callback_next = d["callback"]["next"]
         if d["type"] == "transfer":
             st.transfer_to = d["to"]
         if d["type"] == "record":
-            st.max_duration_s = parse_duration(d.get("max_duration", 60))
-            st.final_silence_s = parse_duration(d.get("final_silence", 3))
+            st.max_duration_s = self.duration(d.get("max_duration", 60), path + ("max_duration",))
+            st.final_silence_s = self.duration(d.get("final_silence", 3), path + ("final_silence",))
             st.terminator = d.get("terminator", "#")
             st.into = d.get("into")
         if d["type"] == "subflow":
