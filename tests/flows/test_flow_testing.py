@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.conftest import FLOWS
 
 from callwright.errors import DataError
 from callwright.flows.testing import run_test_files
-from tests.conftest import FLOWS
 
 GOOD = """\
 flow: FLOW

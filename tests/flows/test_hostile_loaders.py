@@ -140,3 +140,155 @@ def test_applies_if_cannot_escape_the_text_limit(bounded):
     r = bounded(["-c", _APPLIES_IF], stdin=card)
     assert r.returncode == 0, r.stderr[-1000:]
     assert r.stdout.strip() == "refused: result would be longer than 10000 characters"
+
+
+# --- fuzzing: any text gives a model or a CallwrightError, in bounded time and memory --------
+
+_FUZZ = textwrap.dedent('''
+    \"\"\"Run in a child process under the memory limit: every example must end in a model or a
+    located error. Prints the number of examples run and the slowest one's seconds.\"\"\"
+    import sys, time
+    from datetime import timedelta
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from callwright.errors import CallwrightError
+    from callwright.flows.checker import check
+    from callwright.flows.loader import loads
+    from callwright.qa.scorecard import loads_scorecard
+
+    HOSTILE = ["0", "-1", "1e309", ".nan", ".inf", "-.inf", "99999999999999999999999", "true", "yes",
+               "null", "2026-13-45", "'s\\\\n'", "!!python/object/apply:os.system ['id']",
+               "!!binary aGk=", "!!set {a, b}", "!!str 5", "!custom x", "[]", "{}"]
+    PROMPTS = ["hi", "'{x}'", "'{x:digits}'", "'{'", "'{account:weird}'", "{en: hi, es: hola}"]
+    TARGETS = ["s0", "s1", "s2", "s3", "s4", "'s1\\\\n'", "nowhere", "s0.x"]
+    EXPRS = ["'x == 1'", "\\"round(5, -1000000000) > 1\\"", "\\"s.replace('', 'x' * 9999) == ''\\"",
+             "\\"str([['a' * 9999] * 1000] * 1000) == ''\\"", "\\"'%0999999999d' % 1\\"",
+             "\\"number('nan') < 1\\"", "\\"x.startswith()\\"", "\\"__import__('os')\\"", "'1e999 > 1'",
+             "'hour() < 17'", "'('"]
+    DURATIONS = ["5s", ".nan", "1e309", "-1", "99999999m", "0", "'3601s'", "'9999999999999999999999s'"]
+    HOURS = ["'09:00-17:00'", "'25:00-29:99'", "closed", "['09:00-12:00', '13:00-5pm']", "5", ".nan"]
+    SUBFLOWS = ["/", "..", ".", "/dev/null", "/proc/self/status", "/etc/passwd", "nope.yaml",
+                "'\\\\0'", "'" + "x" * 5000 + "'"]
+    STATES = [
+        "{type: play, prompt: P, next: T}",
+        "{type: ask, collect: menu, prompt: P, choices: [{id: one, dtmf: '1', next: T}], on_failure: T}",
+        "{type: ask, collect: digits, prompt: P, digits: {min: 1, max: 4}, into: acct, next: T, "
+        "timeouts: {no_input: D}, accept_confidence: H2}",
+        "{type: branch, cases: [{if: E, next: T}], else: T}",
+        "{type: set, vars: {x: E}, next: T}",
+        "{type: hours, open: {mon: H}, if_open: T, if_closed: T}",
+        "{type: queue, queue: q, callback: {when_wait_over: D, next: T}}",
+        "{type: subflow, flow: F, next: T}",
+        "{type: record, prompt: P, max_duration: D, next: T}",
+        "{type: hangup}", "{type: return}", "X",
+    ]
+    ITEMS = [
+        "{id: I, kind: phrase, phrases: [thank you], applies_if: E, points: N}",
+        "{id: I, kind: metric, metric: dead_air_longest_s, max: N}",
+        "{id: I, kind: order, first: I, then: {phrases: [bye]}}",
+        "{id: I, kind: forbidden, phrases: [X], threshold: N}", "X",
+    ]
+
+    def fill(draw, template, names):
+        out = []
+        for ch in template.split(" "):
+            for slot, pool in (("P", PROMPTS), ("T", names), ("E", EXPRS), ("D", DURATIONS),
+                               ("H2", HOSTILE), ("H", HOURS), ("F", SUBFLOWS), ("X", HOSTILE),
+                               ("N", HOSTILE + ["1", "0.5", "100"]), ("I", ["i0", "i1", "'i\\\\n'", "x"])):
+                core = ch.rstrip(",}]")
+                if core == slot:
+                    ch = draw(st.sampled_from(pool)) + ch[len(core):]
+                    break
+            out.append(ch)
+        return " ".join(out)
+
+    @st.composite
+    def with_aliases(draw, head, key, templates, names, override):
+        \"\"\"Entries that are fresh, aliases of earlier ones, or merges of earlier ones.\"\"\"
+        lines, anchored = [head], []
+        for i in range(draw(st.integers(1, 8))):
+            kind = draw(st.integers(0, 9)) if anchored else 0
+            if kind <= 5:
+                value = f"&e{i} " + fill(draw, draw(st.sampled_from(templates)), names)
+                anchored.append(i)
+            elif kind == 6:
+                value = f"*e{draw(st.sampled_from(anchored))}"
+            elif kind <= 8:
+                refs = draw(st.lists(st.sampled_from(anchored), min_size=1, max_size=6))
+                value = f"&e{i} {{<<: [" + ", ".join(f"*e{r}" for r in refs) + f"], {override}}}"
+                anchored.append(i)
+            else:
+                value = f"&e{i} {{<<: *e{i}}}"  # a merge of itself
+            lines.append(key(i, value))
+        return "\\n".join(lines) + "\\n"
+
+    flows = with_aliases("flow: f\\nstart: s0\\nstates:", lambda i, v: f"  s{i}: {v}", STATES, TARGETS,
+                         "next: s0")
+    cards = with_aliases("scorecard: c\\nsections:\\n  - id: s\\n    items:",
+                         lambda i, v: f"      - {v}", ITEMS, TARGETS, "id: m")
+
+    slowest = [0.0]
+    count = [0]
+
+    @settings(max_examples=int(sys.argv[1]), deadline=timedelta(seconds=20), database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.one_of(flows, cards, st.text(max_size=300)))
+    def fuzz(text):
+        start = time.monotonic()
+        res = loads(text, "fuzz.yaml")
+        for p in res.problems:
+            assert p.path.startswith(("fuzz.yaml", "/", "nope", ".")) and p.line >= 1, p
+        if res.flow is not None:
+            check(res.flow)
+        try:
+            loads_scorecard(text, "fuzz.yaml")
+        except CallwrightError as err:
+            assert "fuzz.yaml" in str(err)
+        slowest[0] = max(slowest[0], time.monotonic() - start)
+        count[0] += 1
+
+    if len(sys.argv) > 2:  # show what the strategies make, to tune them
+        for s in (flows, cards):
+            for _ in range(int(sys.argv[2])):
+                text = s.example()
+                res = loads(text, "f.yaml")
+                print(repr(text[:300]), "->", res.problems[0].message[:60] if res.problems else "LOADED")
+        sys.exit(0)
+    fuzz()
+    print(count[0], round(slowest[0], 2))
+''')
+
+
+def test_fuzzed_flow_and_scorecard_files_give_a_model_or_a_located_error(bounded):
+    """Hostile-looking YAML (anchors, aliases, merges, tags, deep nesting, NaN, huge numbers,
+    expressions that would hang) through both loaders, in a child under 1 GiB: any other
+    exception, a hang or a memory blow-up fails."""
+    r = bounded(["-c", _FUZZ, "150"], timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    count, slowest = r.stdout.split()
+    assert int(count) >= 150 and float(slowest) < 20
+
+
+_HOSTILE_FLOWS = {
+    "merge-bomb.yaml": merge_bomb(),
+    "self-merge.yaml": "flow: x\nstart: a\nstates: &s\n  <<: *s\n",
+    "nan.yaml": "flow: x\nstart: a\nstates:\n  a:\n    type: play\n    prompt: hi\n    next: a\n"
+                "settings: {timeouts: {no_input: .nan}}\n",
+    "newline-name.yaml": 'flow: x\nstart: a\nstates:\n  "a\\n":\n    type: hangup\n',
+    "hours.yaml": "flow: x\nstart: h\nstates:\n  h:\n    type: hours\n    open: {mon: '25:00-29:99'}\n"
+                  "    if_open: h\n    if_closed: h\n",
+    "folder-subflow.yaml": "flow: x\nstart: a\nstates:\n  a:\n    type: subflow\n    flow: .\n"
+                           "    next: b\n  b:\n    type: hangup\n",
+    "round.yaml": "flow: x\nstart: a\nstates:\n  a:\n    type: branch\n    cases:\n"
+                  "      - {if: 'round(5, -1000000000) > 1', next: a}\n    else: a\n",
+    "binary.yaml": "\x00\x01",
+}
+
+
+def test_flow_check_on_hostile_files_exits_2_without_a_traceback(tmp_path, bounded):
+    for name, text in _HOSTILE_FLOWS.items():
+        f = tmp_path / name
+        f.write_text(text)
+        r = bounded(["-m", "callwright", "flow", "check", str(f)], timeout=60)
+        assert r.returncode == 2, (name, r.returncode, r.stdout, r.stderr[-1500:])
+        assert "Traceback" not in r.stderr, (name, r.stderr[-1500:])
+        assert f"{f}:" in r.stdout and ": error: " in r.stdout, (name, r.stdout)

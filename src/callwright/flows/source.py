@@ -101,7 +101,13 @@ def read_text(path: str | Path) -> str:
         raise _fail(name, 1, 1, "not a regular file")
     if size > MAX_BYTES:
         raise _fail(name, 1, 1, f"file is {size:,} bytes; flow files are limited to {MAX_BYTES:,}")
-    raw = p.read_bytes()
+    try:
+        with p.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)  # a file can grow, and /proc files say 0 bytes
+    except OSError as err:
+        raise _fail(name, 1, 1, f"cannot read file: {err.strerror or err}") from None
+    if len(raw) > MAX_BYTES:
+        raise _fail(name, 1, 1, f"file is over {MAX_BYTES:,} bytes; flow files are limited to that")
     return decode(raw, name)
 
 
