@@ -292,3 +292,11 @@ def test_flow_check_on_hostile_files_exits_2_without_a_traceback(tmp_path, bound
         assert r.returncode == 2, (name, r.returncode, r.stdout, r.stderr[-1500:])
         assert "Traceback" not in r.stderr, (name, r.stderr[-1500:])
         assert f"{f}:" in r.stdout and ": error: " in r.stdout, (name, r.stdout)
+
+
+def test_flow_test_on_a_merge_bomb_test_file_is_a_located_error(tmp_path, bounded):
+    f = tmp_path / "bomb.test.yaml"
+    f.write_text(merge_bomb())
+    r = bounded(["-m", "callwright", "flow", "test", str(f)], timeout=60)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-1500:]
+    assert f"{f}:" in r.stderr and ": error: " in r.stderr, r.stderr
