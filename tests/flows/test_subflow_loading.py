@@ -83,3 +83,31 @@ def test_a_subflow_path_to_a_folder_says_so(tmp_path):
     f.write_text(f.read_text().replace("flow: common", "flow: nope.yaml"))
     [p] = load(f).errors
     assert p.message == f"subflow 'nope.yaml': file not found: {tmp_path / 'nope.yaml'}"
+
+
+def test_a_subflow_through_a_symlink_loop_or_with_a_nul_byte_is_a_located_error(tmp_path):
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    f = tmp_path / "main.yaml"
+    f.write_text("flow: m\nstart: a\nstates:\n  a:\n    type: subflow\n    flow: a.yaml\n    next: b\n"
+                 "  b:\n    type: hangup\n")
+    [p] = load(f).errors  # was RuntimeError: Symlink loop
+    assert (p.line, p.col) == (6, 11) and "Too many levels of symbolic links" in p.message
+    f.write_text(f.read_text().replace("flow: a.yaml", 'flow: "a\\0b"'))
+    [p] = load(f).errors  # was ValueError: embedded null byte
+    assert (p.line, p.col) == (6, 11) and "'a\\x00b' is not valid" in p.message
+
+
+def test_flow_test_naming_a_looped_flow_file_is_a_located_error(tmp_path):
+    import pytest
+
+    from callwright.errors import CallwrightError
+    from callwright.flows.testing import run_test_files
+
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    t = tmp_path / "x.test.yaml"
+    t.write_text("flow: a.yaml\ntests:\n  - name: x\n")
+    with pytest.raises(CallwrightError) as info:
+        run_test_files([t])
+    assert "a.yaml:1:1: error: cannot read file: Too many levels of symbolic links" in str(info.value)

@@ -137,7 +137,7 @@ def loads(text: str, name: str = "<string>", base_dir: Path | None = None) -> Lo
 def _key(path: str | Path) -> str:
     try:
         return str(Path(path).resolve())
-    except OSError:
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte: reported when read
         return str(path)
 
 
@@ -198,15 +198,16 @@ def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = (),
 def _not_a_file(path: Path) -> str | None:
     """Why a subflow path cannot be loaded, or None when it is a regular file."""
     try:
-        if path.is_file():
-            return None
-        if path.is_dir():
-            return f"{path} is a folder, not a flow file"
-        if path.exists():
-            return f"{path} is not a regular file"
-    except (OSError, ValueError) as err:
+        path.stat()
+    except FileNotFoundError:
+        return f"file not found: {path}"
+    except (OSError, ValueError) as err:  # a symlink loop, a name too long, a NUL byte
         return f"cannot read {path}: {getattr(err, 'strerror', None) or err}"
-    return f"file not found: {path}"
+    if path.is_dir():
+        return f"{path} is a folder, not a flow file"
+    if not path.is_file():
+        return f"{path} is not a regular file"
+    return None
 
 
 def _expansion_problems(src: Source, flow: Flow, loaded: _Loaded) -> list[Problem]:

@@ -97,6 +97,8 @@ def read_text(path: str | Path) -> str:
         size = p.stat().st_size
     except OSError as err:
         raise _fail(name, 1, 1, f"cannot read file: {err.strerror or err}") from None
+    except ValueError as err:  # a NUL byte in the name
+        raise _fail(name.replace("\0", "\\0"), 1, 1, f"cannot read file: {err}") from None
     if not p.is_file():
         raise _fail(name, 1, 1, "not a regular file")
     if size > MAX_BYTES:
