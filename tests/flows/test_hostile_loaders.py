@@ -300,3 +300,62 @@ def test_flow_test_on_a_merge_bomb_test_file_is_a_located_error(tmp_path, bounde
     r = bounded(["-m", "callwright", "flow", "test", str(f)], timeout=60)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-1500:]
     assert f"{f}:" in r.stderr and ": error: " in r.stderr, r.stderr
+
+
+_FUZZ_FLOW_TESTS = textwrap.dedent('''
+    """Flow test files with hostile values, run against the sample inbound flow."""
+    import sys, tempfile
+    from datetime import timedelta
+    from pathlib import Path
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from callwright.errors import CallwrightError
+    from callwright.flows.testing import run_test_files
+
+    FLOW = sys.argv[2]
+    VALUES = ["7", ".nan", ".inf", "1e308", "1.0e+308", "-1", "'1'", "'4111#'", "billing", "'yes'",
+              "[1, 2]", "{a: 1}", "null", "true", "'0001-01-01T00:00:00'", "'9999-12-31T23:59:59'",
+              "'2026-11-23T10:00:00-05:00'", "'x' ", "''", "'\\\\u0000'", "99999999999999999999"]
+    STEP_KEYS = ["say", "press", "silence", "record", "hangup", "confidence", "expect", "other"]
+    CONTEXT_KEYS = ["time", "caller_id", "language", "queue_wait", "vars", "steps", "expect", "tmie"]
+
+    @st.composite
+    def test_files(draw):
+        steps = []
+        for _ in range(draw(st.integers(0, 6))):
+            keys = draw(st.lists(st.sampled_from(STEP_KEYS), min_size=1, max_size=2, unique=True))
+            steps.append("{" + ", ".join(f"{k}: {draw(st.sampled_from(VALUES))}" for k in keys) + "}")
+        context = {k: draw(st.sampled_from(VALUES)) for k in
+                   draw(st.lists(st.sampled_from(CONTEXT_KEYS[:5]), max_size=3, unique=True))}
+        if "queue_wait" in context and draw(st.booleans()):
+            context["queue_wait"] = "{billing: %s}" % draw(st.sampled_from(VALUES))
+        lines = [f"flow: {FLOW}", "tests:", "  - name: fuzz"]
+        lines += [f"    {k}: {v}" for k, v in context.items()]
+        lines += ["    steps: [" + ", ".join(steps) + "]"]
+        return "\\n".join(lines) + "\\n"
+
+    count = [0]
+    folder = Path(tempfile.mkdtemp())
+
+    @settings(max_examples=int(sys.argv[1]), deadline=timedelta(seconds=30), database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(test_files())
+    def fuzz(text):
+        f = folder / "fuzz.test.yaml"
+        f.write_text(text)
+        try:
+            run_test_files([f])
+        except CallwrightError as err:
+            assert "fuzz.test.yaml" in str(err), err
+        count[0] += 1
+
+    fuzz()
+    print(count[0])
+''')
+
+
+def test_fuzzed_flow_test_files_give_results_or_a_located_error(bounded):
+    from tests.conftest import FLOWS
+
+    r = bounded(["-c", _FUZZ_FLOW_TESTS, "60", str(FLOWS / "inbound.yaml")], timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert int(r.stdout.split()[0]) >= 60
