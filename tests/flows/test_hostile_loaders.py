@@ -19,7 +19,6 @@ _LOAD_ALL = textwrap.dedent("""
     import json, sys
     from callwright.errors import CallwrightError
     from callwright.flows.checker import check_file
-    from callwright.flows.source import SourceError
     from callwright.qa.scorecard.loader import load_scorecard
     out = {}
     path = sys.argv[1]
