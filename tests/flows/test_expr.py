@@ -81,3 +81,76 @@ def test_syntax_error_reports_column():
     with pytest.raises(ExpressionError) as info:
         parse("reason == ")
     assert "does not parse" in str(info.value)
+
+
+# --- every helper's cost is bounded before it runs (issue 12) ---------------------------
+
+@pytest.mark.parametrize(("source", "env", "message"), [
+    ("round(5, 101)", {}, "digits is out of range"),
+    ("round(5, 'x')", {}, "must be a whole number"),
+    ("s.replace('a', 'bb')", {"s": "a" * 6000}, "would be longer than 10000"),
+    ("lower(x)", {"x": "A" * 20000}, "longer than 10000"),
+    # numbers stay finite
+    ("number('nan') < 1", {}, "not a finite number"),
+    ("number('1e999')", {}, "not a finite number"),
+    ("1e200 * 1e200", {}, "not a finite number"),
+    ("int(x)", {"x": float("inf")}, "is not a number"),
+])
+def test_every_helper_is_bounded(source, env, message):
+    with pytest.raises(ExpressionError, match=message):
+        ev(source, **env)
+
+
+def test_replace_and_round_still_work_within_the_limits():
+    assert ev("s.replace('a', 'bb')", s="a" * 4000) == "b" * 8000
+    assert ev("s.replace('', '-')", s="abc") == "-a-b-c-"
+    assert ev("round(1234.5678, 2)") == 1234.57
+    assert ev("round(1234, -2)") == 1200
+    assert ev("round(x, 1.0)", x=2.25) == 2.2
+    assert ev("str(['a', 1])") == "['a', 1]"
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("x.startswith()", ".startswith() takes 1 argument, not 0"),
+    ("x.replace('a')", ".replace() takes 2 arguments, not 1"),
+    ("round()", "round() takes 1 to 2 arguments, not 0"),
+    ("min()", "min() takes at least 1 argument, not 0"),
+    ("hour(1)", "hour() takes 0 arguments, not 1"),
+    ("1e999 > x", "number is too large"),
+])
+def test_wrong_argument_counts_and_huge_literals_are_found_at_parse_time(source, message):
+    with pytest.raises(ExpressionError) as info:
+        parse(source)
+    assert message in str(info.value)
+
+
+_BOMB = """
+import json, sys
+from callwright.flows.expr import ExpressionError, parse
+source, env = json.loads(sys.argv[1])
+env = {k: eval(v) for k, v in env.items()}  # the test's own values, built in the child
+try:
+    parse(source).evaluate(env)
+    print("evaluated")
+except ExpressionError as err:
+    print(err)
+"""
+
+
+@pytest.mark.parametrize(("source", "env", "message"), [
+    # round(5, -10**9) computed 10**(10**9): it hung
+    ("round(5, -1000000000)", {}, "digits is out of range"),
+    # replace() built the result first and checked its length after (445 MB in a flow)
+    ("s.replace('', 'x' * 9999)", {"s": "'a' * 9999"}, "would be longer than 10000"),
+    # a list repeating a long text many times over is never printed in full (10 GB)
+    ("str([['a' * 9999] * 1000] * 1000)", {}, "longer than 10000"),
+    ("lower(x)", {"x": "[['a' * 9999] * 1000] * 1000"}, "cannot be turned into text"),
+    ("x.startswith('a')", {"x": "[['a' * 9999] * 1000] * 1000"}, "cannot be turned into text"),
+    ("'%0999999999d' % 1", {}, "% formatting of text is not supported"),
+])
+def test_bombs_are_refused_before_they_cost(bounded, source, env, message):
+    """Run where a hang or a memory blow-up fails the test (1 GiB, 20 s) instead of the machine."""
+    import json
+
+    r = bounded(["-c", _BOMB, json.dumps([source, env])], timeout=20)
+    assert r.returncode == 0 and message in r.stdout, (r.stdout, r.stderr[-500:])

@@ -20,7 +20,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print problems as JSON lines."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
 ) -> None:
-    """Report every problem as path:line:col: error|warning: message; exit 1 on errors."""
+    """Report every problem as path:line:col: error|warning: message; exit 2 on errors."""
     from callwright.flows.checker import check_file
 
     errors = warnings = 0
@@ -35,7 +35,9 @@ def check(
             warnings += p.severity == "warning"
     if not as_json:
         typer.echo(f"{len(files)} file(s): {errors} error(s), {warnings} warning(s)", err=True)
-    if errors or (strict and warnings):
+    if errors:
+        raise typer.Exit(2)  # as `callwright call` refusing a broken flow
+    if strict and warnings:
         raise typer.Exit(1)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callwright.flows import template
-from callwright.flows.loader import LoadResult, load
+from callwright.flows.loader import LoadResult, load, opening_hours_problem
 from callwright.flows.model import TERMINAL_TYPES, Edge, Flow, Prompt, State, edges
 from callwright.flows.source import PathKey, Problem
 
@@ -208,9 +208,9 @@ class _Checker:
                          "(use an IANA name such as Europe/London)")
             for day, ranges in st.open_hours.items():
                 for a, b in ranges:
-                    if not (_valid_hhmm(a) and _valid_hhmm(b)) or b <= a:
-                        self.err(st.path + ("open", day), f"bad opening hours {a}-{b} on {day}: "
-                                 "times are HH:MM and the end must be after the start")
+                    problem = opening_hours_problem(f"{a}-{b}")
+                    if problem:
+                        self.err(st.path + ("open", day), f"bad opening hours {a}-{b} on {day}: {problem}")
             for i, h in enumerate(st.holidays):
                 if not _valid_date(h):
                     self.err(st.path + ("holidays", i), f"'{h}' is not a valid date (YYYY-MM-DD)")
@@ -411,11 +411,6 @@ def _vars_set_anywhere(flow: Flow) -> set[str]:
 
 def _norm(s: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", s.lower()).split())
-
-
-def _valid_hhmm(s: str) -> bool:
-    m = re.match(r"^([0-2][0-9]):([0-5][0-9])$", s)
-    return bool(m) and (int(m.group(1)) < 24 or s == "24:00")
 
 
 def _valid_date(s: str) -> bool:

@@ -7,12 +7,17 @@ comparisons, and/or/not, arithmetic, membership, conditional expressions, list
 literals, a fixed set of helper functions and a few string methods. Everything
 else (attribute access, subscripts, lambdas, comprehensions, `**`, dunder names)
 is rejected at parse time, so a hostile flow cannot reach Python objects.
-Results are size-limited so that ``'x' * 10**9`` cannot exhaust memory.
+Every operation's cost is bounded before it runs: results are size-limited so
+that ``'x' * 10**9`` or ``s.replace('', 'x' * 9999)`` cannot exhaust memory,
+``round(5, -10**9)`` cannot spin on a huge power of ten, text formatting with
+``%`` is refused, numbers stay finite (no NaN or infinity reaches a comparison),
+and helpers are checked for their number of arguments when the flow is loaded.
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +28,8 @@ MAX_LENGTH = 1000
 MAX_DEPTH = 32
 MAX_STRING = 10_000
 MAX_LIST = 1_000
+MAX_NUMBER = 1e300  # operands beyond this are refused (products would overflow)
+MAX_ROUND_DIGITS = 100  # round(x, n) with |n| above this is refused (10**n costs time)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -53,8 +60,10 @@ _CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
+# string method -> number of arguments
 _STR_METHODS = {
-    "startswith", "endswith", "lower", "upper", "strip", "replace", "contains", "isdigit",
+    "startswith": 1, "endswith": 1, "lower": 0, "upper": 0, "strip": 0, "replace": 2, "contains": 1,
+    "isdigit": 0,
 }
 
 
@@ -69,41 +78,100 @@ def _hhmm(env: Mapping[str, Any]) -> str:
     return _clock_now(env).strftime("%H:%M")
 
 
+def _text(value: Any) -> str:
+    """`str(value)` whose size is known to be bounded before it is built.
+
+    Text is returned as it is (its size is the input's); a list is measured first,
+    because a list can hold the same long text many times over (``[[s] * 99] * 99``)
+    and printing it would build every copy.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and _weight(value) > MAX_STRING:
+        raise ExpressionError(f"a list this large cannot be turned into text (limit {MAX_STRING} "
+                              "characters)")
+    return str(value)
+
+
+def _weight(value: Any, budget: int = MAX_STRING) -> int:
+    """Characters and elements in a value, counting shared parts each time; stops past `budget`."""
+    total, stack = 0, [value]
+    while stack and total <= budget:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            total += len(v) + 2
+            stack.extend(v)
+        elif isinstance(v, str):
+            total += len(v)
+        else:
+            total += 1
+    return total
+
+
 def _time_between(env: Mapping[str, Any], start: Any, end: Any) -> bool:
     now = _hhmm(env)
-    start, end = str(start), str(end)
+    start, end = _text(start), _text(end)
     return start <= now < end if start <= end else (now >= start or now < end)
 
 
 def _to_int(env: Mapping[str, Any], value: Any) -> int:
     try:
-        return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
-    except ValueError:
-        raise ExpressionError(f"int(): {value!r} is not a number") from None
+        return int(_text(value).strip()) if not isinstance(value, (int, float)) else int(value)
+    except (ValueError, OverflowError):
+        raise ExpressionError(f"int(): {_shown(value)} is not a number") from None
 
 
 def _to_num(env: Mapping[str, Any], value: Any) -> float:
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ExpressionError(f"number(): {value!r} is not a number") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ExpressionError(f"number(): {_shown(value)} is not a number") from None
+    if not math.isfinite(number):
+        raise ExpressionError(f"number(): {_shown(value)} is not a finite number")
+    return number
+
+
+def _round(env: Mapping[str, Any], x: Any, n: Any = 0) -> Any:
+    if isinstance(n, float) and n.is_integer():
+        n = int(n)
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise ExpressionError(f"round(): the number of digits must be a whole number, not {_shown(n)}")
+    if abs(n) > MAX_ROUND_DIGITS:
+        raise ExpressionError(f"round(): {n} digits is out of range (at most {MAX_ROUND_DIGITS} "
+                              "either way)")
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        raise ExpressionError(f"round(): {_shown(x)} is not a number")
+    return round(x, n)
+
+
+def _case(env: Mapping[str, Any], value: Any, upper: bool) -> str:
+    s = _text(value)
+    if len(s) > MAX_STRING:
+        raise ExpressionError(f"result is longer than {MAX_STRING} characters")
+    return s.upper() if upper else s.lower()
+
+
+def _shown(value: Any) -> str:
+    """A value in a message, cut short (it may be a caller's long input)."""
+    text = repr(value) if not isinstance(value, (list, tuple)) else f"a list of {len(value)}"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # Helpers take the environment first so time helpers can read the injected clock.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": lambda env, x: len(x),
-    "lower": lambda env, s: str(s).lower(),
-    "upper": lambda env, s: str(s).upper(),
-    "str": lambda env, x: "" if x is None else str(x),
+    "lower": lambda env, s: _case(env, s, upper=False),
+    "upper": lambda env, s: _case(env, s, upper=True),
+    "str": lambda env, x: "" if x is None else _text(x),
     "int": _to_int,
     "number": _to_num,
     "abs": lambda env, x: abs(x),
-    "round": lambda env, x, n=0: round(x, int(n)),
+    "round": _round,
     "min": lambda env, *xs: min(xs),
     "max": lambda env, *xs: max(xs),
-    "startswith": lambda env, s, p: str(s).startswith(str(p)),
-    "endswith": lambda env, s, p: str(s).endswith(str(p)),
-    "contains": lambda env, s, p: str(p) in str(s),
+    "startswith": lambda env, s, p: _text(s).startswith(_text(p)),
+    "endswith": lambda env, s, p: _text(s).endswith(_text(p)),
+    "contains": lambda env, s, p: _text(p) in _text(s),
     "is_set": lambda env, x: x is not None and x != "",
     "now": lambda env: _clock_now(env).isoformat(timespec="seconds"),
     "today": lambda env: _clock_now(env).date().isoformat(),
@@ -113,6 +181,14 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "weekday": lambda env: WEEKDAYS[_clock_now(env).weekday()],
     "is_weekend": lambda env: _clock_now(env).weekday() >= 5,
     "time_between": _time_between,
+}
+# helper -> (fewest, most) arguments, checked at parse time so a flow check finds `round()`
+ARITY: dict[str, tuple[int, int]] = {
+    "len": (1, 1), "lower": (1, 1), "upper": (1, 1), "str": (1, 1), "int": (1, 1), "number": (1, 1),
+    "abs": (1, 1), "round": (1, 2), "min": (1, MAX_LIST), "max": (1, MAX_LIST),
+    "startswith": (2, 2), "endswith": (2, 2), "contains": (2, 2), "is_set": (1, 1),
+    "now": (0, 0), "today": (0, 0), "time": (0, 0), "hour": (0, 0), "minute": (0, 0),
+    "weekday": (0, 0), "is_weekend": (0, 0), "time_between": (2, 2),
 }
 CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 
@@ -158,6 +234,9 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, (str, int, float, bool, type(None))):
             raise ExpressionError(f"unsupported literal {node.value!r}", col)
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) \
+                and not abs(node.value) <= MAX_NUMBER:
+            raise ExpressionError(f"number is too large (limit {MAX_NUMBER:g})", col)
         if isinstance(node.value, str) and len(node.value) > MAX_STRING:
             raise ExpressionError("string literal is too long", col)
         return
@@ -175,10 +254,13 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
             if func.id not in FUNCTIONS:
                 raise ExpressionError(f"unknown function {func.id}(); known: "
                                       + ", ".join(sorted(FUNCTIONS)), col)
+            _check_arity(f"{func.id}()", len(node.args), *ARITY[func.id], col)
         elif isinstance(func, ast.Attribute):
             if func.attr not in _STR_METHODS:
                 raise ExpressionError(f"unknown method .{func.attr}(); string methods: "
                                       + ", ".join(sorted(_STR_METHODS)), col)
+            n = _STR_METHODS[func.attr]
+            _check_arity(f".{func.attr}()", len(node.args), n, n, col)
             _vet(func.value, depth + 1, names)
         else:
             raise ExpressionError("only named functions can be called", col)
@@ -204,6 +286,15 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
         _vet(kid, depth + 1, names)
 
 
+def _check_arity(name: str, given: int, least: int, most: int, col: int) -> None:
+    if least <= given <= most:
+        return
+    want = (f"{least}" if least == most else f"{least} to {most}" if most < MAX_LIST
+            else f"at least {least}")
+    noun = "argument" if want in ("1", "at least 1") else "arguments"
+    raise ExpressionError(f"{name} takes {want} {noun}, not {given}", col)
+
+
 class _Evaluator:
     def __init__(self, env: Mapping[str, Any]) -> None:
         self.env = env
@@ -215,8 +306,10 @@ class _Evaluator:
             raise
         except ZeroDivisionError:
             raise ExpressionError("division by zero") from None
-        except (TypeError, ValueError, OverflowError) as err:
+        except (TypeError, ValueError, OverflowError, IndexError) as err:
             raise ExpressionError(f"cannot evaluate: {err}") from None
+        except (RecursionError, MemoryError):
+            raise ExpressionError("expression is too costly to evaluate") from None
 
     def _eval(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
@@ -246,8 +339,8 @@ class _Evaluator:
             if isinstance(node.op, ast.Not):
                 return not value
             if isinstance(node.op, ast.USub):
-                return -value
-            return +value
+                return _limit(-value)
+            return _limit(+value)
         if isinstance(node, ast.BinOp):
             left, right = self._eval(node.left), self._eval(node.right)
             _check_size(node.op, left, right)
@@ -271,32 +364,51 @@ class _Evaluator:
             assert isinstance(node.func, ast.Attribute)
             target = self._eval(node.func.value)
             if not isinstance(target, str):
-                target = "" if target is None else str(target)
+                target = "" if target is None else _text(target)
             return _limit(_string_method(target, node.func.attr, args))
         raise ExpressionError(f"{type(node).__name__} is not allowed")  # pragma: no cover
 
 
 def _string_method(s: str, name: str, args: list[Any]) -> Any:
     if name == "contains":
-        return str(args[0]) in s
-    if name in ("lower", "upper", "strip", "isdigit"):
+        return _text(args[0]) in s
+    if name in ("lower", "upper"):
+        if len(s) > MAX_STRING:
+            raise ExpressionError(f"result is longer than {MAX_STRING} characters")
+        return getattr(s, name)()
+    if name in ("strip", "isdigit"):
         return getattr(s, name)()
     if name == "replace":
-        return s.replace(str(args[0]), str(args[1]))
-    return getattr(s, name)(str(args[0]))  # startswith / endswith
+        old, new = _text(args[0]), _text(args[1])
+        # the result's length is known before it is built: refuse it if it is too long
+        count = s.count(old) if old else len(s) + 1
+        if len(s) + count * (len(new) - len(old)) > MAX_STRING:
+            raise ExpressionError(f"result would be longer than {MAX_STRING} characters")
+        return s.replace(old, new)
+    return getattr(s, name)(_text(args[0]))  # startswith / endswith
 
 
 def _check_size(op: ast.operator, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would be too large, before it is computed."""
     if isinstance(op, ast.Mult):
         seq, n = (left, right) if isinstance(left, (str, list)) else (right, left)
-        if isinstance(seq, (str, list)) and isinstance(n, int) and len(seq) * n > MAX_STRING:
-            raise ExpressionError(f"result would be longer than {MAX_STRING} characters")
+        if isinstance(seq, (str, list)) and isinstance(n, int):
+            size = len(seq) if isinstance(seq, str) else _weight(seq)
+            if size * n > MAX_STRING:
+                raise ExpressionError(f"result would be longer than {MAX_STRING} characters")
+    if isinstance(op, ast.Mod) and isinstance(left, str):
+        raise ExpressionError("% formatting of text is not supported (use + and str())")
     if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-        if max(abs(left), abs(right)) > 1e300:
-            raise ExpressionError("number is too large")
+        if not max(abs(left), abs(right)) <= MAX_NUMBER:
+            raise ExpressionError(f"number is too large (limit {MAX_NUMBER:g})")
 
 
 def _limit(value: Any) -> Any:
-    if isinstance(value, (str, list)) and len(value) > MAX_STRING:
+    """Refuse a result that is too long or not a finite number."""
+    if isinstance(value, str) and len(value) > MAX_STRING:
         raise ExpressionError(f"result is longer than {MAX_STRING} characters")
+    if isinstance(value, list) and _weight(value) > MAX_STRING:
+        raise ExpressionError(f"result is longer than {MAX_STRING} characters")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExpressionError("result is not a finite number (too large, or undefined)")
     return value

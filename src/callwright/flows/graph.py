@@ -23,6 +23,12 @@ def _q(s: str) -> str:
     return f'"{esc}"'
 
 
+def _mq(s: str) -> str:
+    """Text for a Mermaid line: one line, no quotes (the loader's name patterns already refuse
+    such names; this keeps a diagram well-formed whatever a future field lets through)."""
+    return " ".join(s.split()).replace('"', "#quot;")
+
+
 def _label(e: Edge) -> str:
     if e.kind == "retry":
         return e.label.replace("_", "-")
@@ -89,7 +95,7 @@ def to_mermaid(flow: Flow) -> str:
     lines = ["stateDiagram-v2", f"  [*] --> {nid(flow.start)}"]
     _mmd_body(flow, "", lines, nid)
     for name, i in ids.items():
-        lines.insert(1, f"  state \"{name}\" as {i}")
+        lines.insert(1, f"  state \"{_mq(name)}\" as {i}")
     return "\n".join(lines) + "\n"
 
 
@@ -104,7 +110,7 @@ def _mmd_body(flow: Flow, prefix: str, lines: list[str], nid) -> None:
             seen_retry.add(e.source)
             lines.append(f"  {nid(prefix + e.source)} --> {nid(prefix + e.source)}: no-input / no-match")
             continue
-        lines.append(f"  {nid(prefix + e.source)} --> {nid(prefix + e.target)}: {_label(e)}")
+        lines.append(f"  {nid(prefix + e.source)} --> {nid(prefix + e.target)}: {_mq(_label(e))}")
     for name, st in flow.states.items():
         if st.type in ("hangup", "queue", "transfer") and not prefix:
             lines.append(f"  {nid(prefix + name)} --> [*]")

@@ -10,13 +10,13 @@ import copy
 import functools
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from callwright.errors import FlowError
@@ -34,9 +34,13 @@ from callwright.flows.model import (
 from callwright.flows.source import PathKey, Problem, Source, SourceError
 from callwright.flows.source import load as load_source
 from callwright.flows.source import parse as parse_source
-from callwright.schema_errors import SchemaExplainer
+from callwright.schema_errors import SchemaExplainer, strict_validator
 
 MAX_SUBFLOW_DEPTH = 8
+# States of a flow once every subflow call is folded in (each subflow state gets its own
+# copy of the subflow's states, as the engine runs them): bounds what a few small files
+# calling each other several times can multiply into.
+MAX_EXPANDED_STATES = 10_000
 
 
 @functools.cache
@@ -47,7 +51,7 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validators() -> tuple[jsonschema.Draft202012Validator, dict[str, jsonschema.Draft202012Validator]]:
+def _validators() -> tuple[Any, dict[str, Any]]:
     """A validator for the flow minus its states, and one per state type.
 
     The published schema picks a state's definition with if/then on `type`, which
@@ -60,8 +64,8 @@ def _validators() -> tuple[jsonschema.Draft202012Validator, dict[str, jsonschema
     top["properties"]["states"]["additionalProperties"] = {
         "type": "object", "required": ["type"], "properties": {"type": type_prop}}
     defs = full["$defs"]
-    per_type = {t: jsonschema.Draft202012Validator(_inline(defs[t], defs)) for t in type_prop["enum"]}
-    return jsonschema.Draft202012Validator(top), per_type
+    per_type = {t: strict_validator(_inline(defs[t], defs)) for t in type_prop["enum"]}
+    return strict_validator(top), per_type
 
 
 def _inline(node: Any, defs: dict[str, Any]) -> Any:
@@ -82,6 +86,8 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
 class LoadResult:
     flow: Flow | None
     problems: list[Problem] = field(default_factory=list)
+    # "subflow X has errors" problem -> the error deep down that caused it
+    causes: dict[Problem, Problem] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -98,13 +104,26 @@ def load_flow(path: str | Path) -> Flow:
     return result.flow
 
 
-def load(path: str | Path, *, _stack: tuple[str, ...] = ()) -> LoadResult:
+@dataclass
+class _Loaded:
+    """What one top-level load has already done, shared down its subflows.
+
+    A subflow file is loaded once per nesting depth however its references are
+    spelled (`d1.yaml`, `./d1.yaml`, `x/../d1.yaml` resolve to one key), so files that
+    call each other several times cost their number, not a power of it.
+    """
+
+    results: dict[tuple[str, int], LoadResult] = field(default_factory=dict)
+    expanded: dict[int, int] = field(default_factory=dict)  # id(flow) -> states with subflows folded in
+
+
+def load(path: str | Path, *, _stack: tuple[str, ...] = (), _loaded: _Loaded | None = None) -> LoadResult:
     """Load a flow file and its subflows, collecting problems instead of raising."""
     try:
         src = load_source(path)
     except SourceError as err:
         return LoadResult(None, err.problems)
-    return from_source(src, base_dir=Path(path).parent, _stack=_stack + (_key(path),))
+    return from_source(src, base_dir=Path(path).parent, _stack=_stack + (_key(path),), _loaded=_loaded)
 
 
 def loads(text: str, name: str = "<string>", base_dir: Path | None = None) -> LoadResult:
@@ -118,11 +137,12 @@ def loads(text: str, name: str = "<string>", base_dir: Path | None = None) -> Lo
 def _key(path: str | Path) -> str:
     try:
         return str(Path(path).resolve())
-    except OSError:
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte: reported when read
         return str(path)
 
 
-def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = ()) -> LoadResult:
+def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = (),
+                _loaded: _Loaded | None = None) -> LoadResult:
     if not isinstance(src.data, dict):
         kind = "empty" if src.data is None else type(src.data).__name__
         return LoadResult(None, [src.problem((), "error",
@@ -134,31 +154,75 @@ def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = ()) -> Lo
     builder = _Builder(src)
     flow = builder.build()
     problems = builder.problems
+    loaded = _loaded if _loaded is not None else _Loaded()
+    causes: dict[Problem, Problem] = {}
     for st in flow.states.values():
         if st.type != "subflow" or st.subflow is None or st.subflow in flow.subflows:
             continue
         sub_path = (base_dir / st.subflow)
-        if len(_stack) >= MAX_SUBFLOW_DEPTH or _key(sub_path) in _stack:
-            problems.append(src.problem(st.path + ("flow",), "error",
-                                        f"subflow '{st.subflow}' calls itself (directly or "
-                                        "through other subflows)"))
+        where = st.path + ("flow",)
+        key = _key(sub_path)
+        if key in _stack:
+            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' calls itself "
+                                        "(directly or through other subflows)"))
             continue
-        if not sub_path.is_file():
-            problems.append(src.problem(st.path + ("flow",), "error",
-                                        f"subflow file not found: {sub_path}"))
+        if len(_stack) >= MAX_SUBFLOW_DEPTH:
+            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' is nested too deep (a "
+                                        f"flow and its subflows go at most {MAX_SUBFLOW_DEPTH} files deep)"))
             continue
-        sub = load(sub_path, _stack=_stack)
+        missing = _not_a_file(sub_path)
+        if missing:
+            problems.append(src.problem(where, "error", f"subflow '{st.subflow}': {missing}"))
+            continue
+        sub = loaded.results.get((key, len(_stack)))
+        if sub is None:
+            sub = loaded.results[(key, len(_stack))] = load(sub_path, _stack=_stack, _loaded=loaded)
         if sub.errors or sub.flow is None:
-            problems.append(src.problem(st.path + ("flow",), "error",
-                                        f"subflow '{st.subflow}' has errors (check it on its own)"))
+            first = sub.errors[0]
+            root = sub.causes.get(first, first)
+            problem = src.problem(where, "error", f"subflow '{st.subflow}' has errors; the first: "
+                                  f"{root.path}:{root.line}:{root.col}: {root.message}")
+            causes[problem] = root
+            problems.append(problem)
             continue
         flow.subflows[st.subflow] = sub.flow
+    problems += _expansion_problems(src, flow, loaded)
     if flow.subflows:
         h = hashlib.sha256(flow.content_hash.encode())
         for key in sorted(flow.subflows):
             h.update(flow.subflows[key].content_hash.encode())
         flow.content_hash = h.hexdigest()
-    return LoadResult(flow, problems)
+    return LoadResult(flow, problems, causes)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why a subflow path cannot be loaded, or None when it is a regular file."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return f"file not found: {path}"
+    except (OSError, ValueError) as err:  # a symlink loop, a name too long, a NUL byte
+        return f"cannot read {path}: {getattr(err, 'strerror', None) or err}"
+    if path.is_dir():
+        return f"{path} is a folder, not a flow file"
+    if not path.is_file():
+        return f"{path} is not a regular file"
+    return None
+
+
+def _expansion_problems(src: Source, flow: Flow, loaded: _Loaded) -> list[Problem]:
+    """Refuse a flow whose subflow calls multiply into more than MAX_EXPANDED_STATES states."""
+    calls = [(st, loaded.expanded.get(id(flow.subflows[st.subflow]), 0))
+             for st in flow.states.values() if st.type == "subflow" and st.subflow in flow.subflows]
+    total = len(flow.states) + sum(n for _, n in calls)
+    loaded.expanded[id(flow)] = total
+    if total <= MAX_EXPANDED_STATES or not calls:
+        return []
+    st, n = max(calls, key=lambda c: c[1])
+    return [src.problem(st.path + ("flow",), "error",
+                        f"with its subflows folded in, this flow has {total:,} states (each subflow "
+                        f"state runs its own copy; '{st.subflow}' brings {n:,}); the limit is "
+                        f"{MAX_EXPANDED_STATES:,}")]
 
 
 # --- schema errors -----------------------------------------------------------
@@ -178,6 +242,13 @@ class _FlowExplainer(SchemaExplainer):
     def kind_of(self, path: PathKey, instance: Any) -> str | None:
         kind = instance.get("type") if isinstance(instance, dict) else None
         return kind if kind and path[:1] == ("states",) else None
+
+    def pattern_message(self, path: PathKey, err: ValidationError) -> str | None:
+        opening_hours = len(path) in (4, 5) and path[0] == "states" and path[2] == "open"
+        if opening_hours and isinstance(err.instance, str):
+            problem = opening_hours_problem(err.instance)
+            return f"{err.instance!r} is not valid opening hours: {problem}" if problem else None
+        return None
 
     def pattern_hint(self, path: PathKey, err: ValidationError) -> str | None:
         desc = err.schema.get("description")
@@ -200,19 +271,78 @@ def schema_problems(src: Source) -> list[Problem]:
     return _EXPLAINER.problems(src, found)
 
 
+_HHMM = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+
+
+def time_of_day_problem(text: str) -> str | None:
+    """What is wrong with an HH:MM time of day ("24:00" ends a day), or None."""
+    m = _HHMM.fullmatch(text)
+    if not m or len(text) != 5:
+        return f"'{text}' is not a time of day; write HH:MM on a 24-hour clock, such as 09:00"
+    hours, minutes = int(m.group(1)), int(m.group(2))
+    if minutes > 59:
+        return f"'{text}' is not a time of day; minutes go from 00 to 59"
+    if hours > 24 or (hours == 24 and minutes):
+        return f"'{text}' is not a time of day; hours go from 00 to 23, and 24:00 may end a day"
+    return None
+
+
+def opening_hours_problem(spec: str) -> str | None:
+    """What is wrong with an opening-hours range such as '09:00-17:30', or None."""
+    if spec == "closed":
+        return None
+    start, sep, end = spec.partition("-")
+    if not sep:
+        return "expected a range such as '09:00-17:30', a list of ranges, or 'closed'"
+    for part in (start, end):
+        problem = time_of_day_problem(part)
+        if problem:
+            return problem
+    if end <= start:
+        return f"the range ends at {end}, which is not after its start {start}"
+    return None
+
+
 # --- building the model --------------------------------------------------------
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*$")
 
 
-def parse_duration(value: Any) -> float:
+MAX_DURATION_S = 86_400.0  # a day: the longest duration `parse_duration` accepts by default
+FLOW_MAX_DURATION_S = 3600.0  # a flow's timeouts and limits, as the schema's numeric maximum
+
+
+def _shown(value: Any) -> str:
+    """A value in a message, cut short (a hostile file may hold megabytes in one scalar)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return "a very long number"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_duration(value: Any, *, limit: float = MAX_DURATION_S) -> float:
+    """Seconds from a number or a text such as '5s', '500ms', '2m'; ValueError when it is
+    not a finite number of seconds from 0 to `limit` (NaN would pass every range check)."""
+    shown = _shown(value)
+    if isinstance(value, bool):
+        raise ValueError(f"bad duration {shown}")
     if isinstance(value, (int, float)):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(f"bad duration {value!r}")
-    n, unit = float(m.group(1)), m.group(2) or "s"
-    return n / 1000 if unit == "ms" else n * 60 if unit == "m" else n
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(f"duration {shown} is too large (limit {limit:g} s)") from None
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"bad duration {shown}")
+        n, unit = float(m.group(1)), m.group(2) or "s"
+        seconds = n / 1000 if unit == "ms" else n * 60 if unit == "m" else n
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"duration {shown} is not a finite number of seconds")
+    if seconds > limit:
+        raise ValueError(f"duration {shown} is over the limit of {limit:g} s")
+    return seconds
 
 
 class _Builder:
@@ -236,6 +366,14 @@ class _Builder:
             default_language=self.default_language, variables=dict(d.get("variables") or {}),
             settings=settings,
         )
+
+    def duration(self, raw: Any, path: PathKey) -> float:
+        """A duration from the flow; one the schema could not bound (text) is an error here."""
+        try:
+            return parse_duration(raw, limit=FLOW_MAX_DURATION_S)
+        except ValueError as err:
+            self.problems.append(self.src.problem(path, "error", f"{_EXPLAINER.where(path)}: {err}"))
+            return 0.0
 
     def prompt(self, raw: Any, path: PathKey) -> Prompt:
         audio = None
@@ -276,6 +414,7 @@ class _Builder:
 
     def _settings(self, raw: dict[str, Any]) -> Settings:
         t = raw.get("timeouts") or {}
+        tp: PathKey = ("settings", "timeouts")
         r = raw.get("retries") or {}
         base = Settings()
         globals_ = []
@@ -284,10 +423,11 @@ class _Builder:
                                           g.get("next"), ("settings", "global_commands", name)))
         return Settings(
             input=raw.get("input", base.input),
-            no_input_s=parse_duration(t.get("no_input", base.no_input_s)),
-            inter_digit_s=parse_duration(t.get("inter_digit", base.inter_digit_s)),
-            end_of_speech_s=parse_duration(t.get("end_of_speech", base.end_of_speech_s)),
-            max_speech_s=parse_duration(t.get("max_speech", base.max_speech_s)),
+            no_input_s=self.duration(t.get("no_input", base.no_input_s), tp + ("no_input",)),
+            inter_digit_s=self.duration(t.get("inter_digit", base.inter_digit_s), tp + ("inter_digit",)),
+            end_of_speech_s=self.duration(t.get("end_of_speech", base.end_of_speech_s),
+                                          tp + ("end_of_speech",)),
+            max_speech_s=self.duration(t.get("max_speech", base.max_speech_s), tp + ("max_speech",)),
             retries_no_input=int(r.get("no_input", base.retries_no_input)),
             retries_no_match=int(r.get("no_match", base.retries_no_match)),
             barge_in=bool(raw.get("barge_in", base.barge_in)),
@@ -312,10 +452,14 @@ class _Builder:
             st.help = self.prompt(d["help"], path + ("help",)) if "help" in d else None
             st.input = d.get("input")
             t = d.get("timeouts") or {}
-            st.no_input_s = parse_duration(t["no_input"]) if "no_input" in t else None
-            st.inter_digit_s = parse_duration(t["inter_digit"]) if "inter_digit" in t else None
-            st.end_of_speech_s = parse_duration(t["end_of_speech"]) if "end_of_speech" in t else None
-            st.max_speech_s = parse_duration(t["max_speech"]) if "max_speech" in t else None
+            tp = path + ("timeouts",)
+            st.no_input_s = self.duration(t["no_input"], tp + ("no_input",)) if "no_input" in t else None
+            st.inter_digit_s = (self.duration(t["inter_digit"], tp + ("inter_digit",))
+                                if "inter_digit" in t else None)
+            st.end_of_speech_s = (self.duration(t["end_of_speech"], tp + ("end_of_speech",))
+                                  if "end_of_speech" in t else None)
+            st.max_speech_s = (self.duration(t["max_speech"], tp + ("max_speech",))
+                               if "max_speech" in t else None)
             r = d.get("retries") or {}
             st.retries_no_input = r.get("no_input")
             st.retries_no_match = r.get("no_match")
@@ -371,13 +515,14 @@ class _Builder:
         if d["type"] == "queue":
             st.queue, st.priority, st.skill = d["queue"], int(d.get("priority", 0)), d.get("skill")
             if "callback" in d:
-                st.callback_over_s = parse_duration(d["callback"]["when_wait_over"])
+                st.callback_over_s = self.duration(d["callback"]["when_wait_over"],
+                                                   path + ("callback", "when_wait_over"))
                 st.callback_next = d["callback"]["next"]
         if d["type"] == "transfer":
             st.transfer_to = d["to"]
         if d["type"] == "record":
-            st.max_duration_s = parse_duration(d.get("max_duration", 60))
-            st.final_silence_s = parse_duration(d.get("final_silence", 3))
+            st.max_duration_s = self.duration(d.get("max_duration", 60), path + ("max_duration",))
+            st.final_silence_s = self.duration(d.get("final_silence", 3), path + ("final_silence",))
             st.terminator = d.get("terminator", "#")
             st.into = d.get("into")
         if d["type"] == "subflow":

@@ -4,8 +4,8 @@ PyYAML's composer gives every node a line and column; we keep them in a map
 from the data path (a tuple of keys and indices) to a `Position`, so that every
 later stage (schema, checker, runtime errors) can point at the line a designer
 wrote. The loader is also the first line of defence against hostile files:
-size, binary content, nesting depth, alias expansion ("billion laughs") and
-duplicate keys are all rejected here with a located message.
+size, binary content, nesting depth, alias expansion ("billion laughs"), merge-key
+expansion (`<<` bombs, self-merges) and duplicate keys are all rejected here with a located message.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 40
 MAX_NODES = 100_000
+MAX_MERGED = MAX_NODES  # key/value pairs handled while expanding `<<` merge keys
 
 PathKey = tuple[str | int, ...]
 
@@ -96,11 +97,19 @@ def read_text(path: str | Path) -> str:
         size = p.stat().st_size
     except OSError as err:
         raise _fail(name, 1, 1, f"cannot read file: {err.strerror or err}") from None
+    except ValueError as err:  # a NUL byte in the name
+        raise _fail(name.replace("\0", "\\0"), 1, 1, f"cannot read file: {err}") from None
     if not p.is_file():
         raise _fail(name, 1, 1, "not a regular file")
     if size > MAX_BYTES:
         raise _fail(name, 1, 1, f"file is {size:,} bytes; flow files are limited to {MAX_BYTES:,}")
-    raw = p.read_bytes()
+    try:
+        with p.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)  # a file can grow, and /proc files say 0 bytes
+    except OSError as err:
+        raise _fail(name, 1, 1, f"cannot read file: {err.strerror or err}") from None
+    if len(raw) > MAX_BYTES:
+        raise _fail(name, 1, 1, f"file is over {MAX_BYTES:,} bytes; flow files are limited to that")
     return decode(raw, name)
 
 
@@ -149,6 +158,7 @@ class _Builder:
         self.src = src
         self.count = 0
         self.constructor = yaml.constructor.SafeConstructor()
+        self.merger = _Merger(src.path)
 
     def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
         self.count += 1
@@ -170,7 +180,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key_node, value_node in _flatten_merges(node, self.src.path):
+        for key_node, value_node in self.merger.pairs(node):
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _fail(self.src.path, key_node.start_mark.line + 1,
                             key_node.start_mark.column + 1, "mapping keys must be plain scalars")
@@ -208,19 +218,60 @@ _PLAIN_TAGS = {
 }
 
 
-def _flatten_merges(node: yaml.MappingNode, path: str) -> list[tuple[yaml.Node, yaml.Node]]:
-    """Expand `<<: *anchor` merge keys (explicit keys win over merged ones)."""
-    pairs: list[tuple[yaml.Node, yaml.Node]] = []
-    merged: list[tuple[yaml.Node, yaml.Node]] = []
-    for k, v in node.value:
-        if k.tag == "tag:yaml.org,2002:merge":
-            sources = v.value if isinstance(v, yaml.SequenceNode) else [v]
-            for s in sources:
-                if not isinstance(s, yaml.MappingNode):
-                    raise _fail(path, s.start_mark.line + 1, s.start_mark.column + 1,
-                                "a merge key (<<) must refer to a mapping")
-                merged.extend(_flatten_merges(s, path))
-        else:
-            pairs.append((k, v))
-    explicit = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
-    return [(k, v) for k, v in merged if k.value not in explicit] + pairs
+class _Merger:
+    """Expand `<<` merge keys once per mapping, within a budget.
+
+    A merge refers to mappings by alias, and composed YAML shares aliased nodes, so
+    expanding each merge afresh is exponential: 500 bytes of `<<: [*b, *b, *b, *b]`
+    levels make billions of pairs (a "merge-key bomb"), and `&a {<<: *a}` never ends.
+    Here every mapping's merged pairs are computed once (YAML semantics: the mapping's
+    own keys win, then earlier merge sources over later ones, so no key repeats),
+    a merge that reaches the mapping it is in is refused, and the pairs handled in
+    total are capped at `MAX_MERGED` so the work and memory stay bounded.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.done: dict[int, list[tuple[yaml.Node, yaml.Node]]] = {}
+        self.active: set[int] = set()
+        self.handled = 0
+
+    def pairs(self, node: yaml.MappingNode, depth: int = 0) -> list[tuple[yaml.Node, yaml.Node]]:
+        key = id(node)
+        if key in self.done:
+            return self.done[key]
+        mark = node.start_mark
+        if key in self.active:
+            raise _fail(self.path, mark.line + 1, mark.column + 1,
+                        "a merge key (<<) refers to the mapping it is in (directly or through "
+                        "other merges)")
+        if depth > MAX_DEPTH:
+            raise _fail(self.path, mark.line + 1, mark.column + 1,
+                        f"merge keys (<<) nest too deep (limit {MAX_DEPTH})")
+        self.active.add(key)
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        sources: list[yaml.Node] = []
+        for k, v in node.value:
+            if k.tag == "tag:yaml.org,2002:merge":
+                sources += v.value if isinstance(v, yaml.SequenceNode) else [v]
+            else:
+                own.append((k, v))
+        seen = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for s in sources:
+            if not isinstance(s, yaml.MappingNode):
+                raise _fail(self.path, s.start_mark.line + 1, s.start_mark.column + 1,
+                            "a merge key (<<) must refer to a mapping")
+            expanded = self.pairs(s, depth + 1)
+            self.handled += len(expanded)
+            if self.handled > MAX_MERGED:
+                raise _fail(self.path, mark.line + 1, mark.column + 1,
+                            f"merge keys (<<) expand to too many keys (over {MAX_MERGED:,} in all)")
+            for k, v in expanded:
+                name = k.value if isinstance(k, yaml.ScalarNode) else id(k)
+                if name not in seen:
+                    seen.add(name)
+                    merged.append((k, v))
+        self.active.discard(key)
+        self.done[key] = merged + own
+        return self.done[key]

@@ -36,7 +36,7 @@ def placeholders(text: str) -> list[Placeholder]:
         inner = m.group(1).strip()
         name, _, fmt = inner.partition(":")
         name, fmt = name.strip(), fmt.strip() or None
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise TemplateError(f"bad placeholder {{{inner}}}: expected {{variable}} or "
                                 "{variable:digits}", m.start())
         if fmt is not None and fmt not in FORMATS:

@@ -23,6 +23,8 @@ edges (including no-input, no-match and max-retries paths) the scenarios took.
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +57,19 @@ SCENARIO_KEYS = {"name", "time", "caller_id", "called_number", "language", "queu
                  "steps", "expect", "description"}
 EXPECT_KEYS = {"state", "prompt", "prompts", "no_prompt", "vars", "outcome", "queue",
                "disposition", "visited", "transfer_skill", "ended"}
+CONTEXT_KEYS = {"time", "caller_id", "called_number", "language", "queue_wait", "vars"}
+MAX_QUEUE_WAIT_S = 86_400.0  # a scenario's expected queue wait: at most a day
+MIN_YEAR, MAX_YEAR = 1900, 9000  # a scenario's clock stays where date arithmetic cannot overflow
+_KEYS = re.compile(r"[0-9*#]+")
+# expectation -> the types its value may have, and how to name them
+_EXPECT_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "state": ((str,), "a state name"), "prompt": ((str,), "text"), "no_prompt": ((str,), "text"),
+    "prompts": ((list,), "a list of texts"), "visited": ((list,), "a list of state names"),
+    "vars": ((dict,), "a mapping of variables to values"), "ended": ((bool,), "true or false"),
+    "outcome": ((str, type(None)), "text or null"), "queue": ((str, type(None)), "text or null"),
+    "disposition": ((str, type(None)), "text or null"),
+    "transfer_skill": ((str, type(None)), "text or null"),
+}
 
 
 @dataclass
@@ -132,7 +147,10 @@ def run_test_files(files: list[Path]) -> TestReport:
     engines: dict[str, FlowEngine] = {}
     for f in files:
         suite = _load_suite(f)
-        flow_path = str((f.parent / suite.flow).resolve())
+        try:
+            flow_path = str((f.parent / suite.flow).resolve())
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte: load_flow says so
+            flow_path = str(f.parent / suite.flow)
         if flow_path not in engines:
             engines[flow_path] = FlowEngine(load_flow(f.parent / suite.flow))
             coverage[flow_path] = _coverage_of(engines[flow_path].flow)
@@ -180,6 +198,13 @@ def _load_suite(path: Path) -> _Suite:
     defaults = d.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise bad(("defaults",), "'defaults' must be a mapping")
+    for key in defaults:
+        if key not in CONTEXT_KEYS:
+            guess = difflib.get_close_matches(str(key), CONTEXT_KEYS, n=1)
+            raise bad(("defaults", key), f"unknown default '{key}'"
+                      + (f"; did you mean '{guess[0]}'?" if guess else
+                         f"; defaults may set {', '.join(sorted(CONTEXT_KEYS))}"), key=True)
+    _check_context(src, ("defaults",), defaults)
     scenarios = []
     for i, sc in enumerate(d["tests"]):
         p: PathKey = ("tests", i)
@@ -190,7 +215,11 @@ def _load_suite(path: Path) -> _Suite:
                 guess = difflib.get_close_matches(key, SCENARIO_KEYS, n=1)
                 raise bad(p + (key,), f"unknown scenario key '{key}'"
                           + (f"; did you mean '{guess[0]}'?" if guess else ""), key=True)
-        for j, step in enumerate(sc.get("steps") or []):
+        _check_context(src, p, sc)
+        steps = sc.get("steps") or []
+        if not isinstance(steps, list):
+            raise bad(p + ("steps",), "'steps' must be a list of caller steps")
+        for j, step in enumerate(steps):
             _check_step(src, p + ("steps", j), step)
         if "expect" in sc:
             _check_expect(src, p + ("expect",), sc["expect"])
@@ -198,28 +227,106 @@ def _load_suite(path: Path) -> _Suite:
     return _Suite(d["flow"], defaults, scenarios)
 
 
+def _error(src: Source, p: PathKey, message: str, *, key: bool = False) -> DataError:
+    return DataError(str(src.problem(p, "error", message, key=key)))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_context(src: Source, p: PathKey, d: dict[str, Any]) -> None:
+    """The call context a scenario (or the defaults) sets: each value of the type the engine takes."""
+    if "time" in d and d["time"] is not None:
+        when = d["time"]
+        try:
+            moment = datetime.fromisoformat(when) if isinstance(when, str) else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise _error(src, p + ("time",), f"time {_shown(when)} is not an ISO date-time such as "
+                         "2026-11-23T10:00:00-05:00")
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise _error(src, p + ("time",), f"time {when}: the year must be from {MIN_YEAR} to {MAX_YEAR}")
+    for key in ("caller_id", "called_number"):
+        if key in d and (isinstance(d[key], bool) or not isinstance(d[key], (str, int))):
+            raise _error(src, p + (key,), f"{key} must be text such as \"+15550100\", not {_shown(d[key])}")
+    if "language" in d and d["language"] is not None and not isinstance(d["language"], str):
+        raise _error(src, p + ("language",), f"language must be a language code such as en, "
+                     f"not {_shown(d['language'])}")
+    waits = d.get("queue_wait")
+    if waits is not None:
+        if not isinstance(waits, dict):
+            raise _error(src, p + ("queue_wait",), "queue_wait must map queue names to expected waits, "
+                         "e.g. {billing: 300}")
+        for queue, wait in waits.items():
+            try:
+                parse_duration(wait, limit=MAX_QUEUE_WAIT_S)
+            except ValueError as err:
+                raise _error(src, p + ("queue_wait", queue), f"queue_wait {queue}: {err}") from None
+    variables = d.get("vars")
+    if variables is not None:
+        if not isinstance(variables, dict):
+            raise _error(src, p + ("vars",), "vars must map variable names to values")
+        for name, value in variables.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _error(src, p + ("vars", name), f"vars {name}: {value} is not a finite number")
+            if not isinstance(value, (str, int, float, bool, type(None))):
+                raise _error(src, p + ("vars", name), f"vars {name}: expected text, a number, true, "
+                             "false or null, not a list or a mapping")
+
+
 def _check_step(src: Source, p: PathKey, step: Any) -> None:
     if isinstance(step, str) and step in ("silence", "hangup"):
         return
     if not isinstance(step, dict) or not any(k in step for k in STEP_KINDS):
-        raise DataError(str(src.problem(p, "error", "a step is one of: say, press, silence, "
-                                        "record, hangup, expect")))
+        raise _error(src, p, "a step is one of: say, press, silence, record, hangup, expect")
     extra = set(step) - set(STEP_KINDS) - {"confidence"}
     if extra:
-        raise DataError(str(src.problem(p, "error", f"unknown step key(s): {', '.join(sorted(extra))}")))
+        raise _error(src, p, f"unknown step key(s): {', '.join(sorted(map(str, extra)))}")
+    kinds = [k for k in STEP_KINDS if k in step]
+    if len(kinds) > 1:
+        raise _error(src, p, f"a step does one thing; this one has {' and '.join(kinds)} "
+                     "(make them separate steps)")
+    if "say" in step and not isinstance(step["say"], str):
+        raise _error(src, p + ("say",), f"say: expected the caller's words as text, not "
+                     f"{_shown(step['say'])} (quote them)")
+    if "confidence" in step:
+        conf = step["confidence"]
+        if "say" not in step:
+            raise _error(src, p + ("confidence",), "confidence goes with a say step", key=True)
+        if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
+            raise _error(src, p + ("confidence",), f"confidence must be a number from 0 to 1, "
+                         f"not {_shown(conf)}")
+    if "press" in step:
+        keys = step["press"]
+        if not isinstance(keys, str):
+            raise _error(src, p + ("press",), f"press: expected keys as text such as \"1\" or "
+                         f"\"4111#\", not {_shown(keys)} (quote them: a number loses leading zeros)")
+        if not _KEYS.fullmatch(keys):
+            raise _error(src, p + ("press",), f"press: {_shown(keys)} is not keypad keys (0-9, * and #)")
+    if "record" in step and not isinstance(step["record"], str):
+        raise _error(src, p + ("record",), f"record: expected the message as text, not "
+                     f"{_shown(step['record'])}")
     if "expect" in step:
         _check_expect(src, p + ("expect",), step["expect"])
 
 
 def _check_expect(src: Source, p: PathKey, exp: Any) -> None:
     if not isinstance(exp, dict):
-        raise DataError(str(src.problem(p, "error", "'expect' must be a mapping")))
+        raise _error(src, p, "'expect' must be a mapping")
     for key in exp:
         if key not in EXPECT_KEYS:
-            guess = difflib.get_close_matches(key, EXPECT_KEYS, n=1)
-            raise DataError(str(src.problem(p + (key,), "error", f"unknown expectation '{key}'"
-                                            + (f"; did you mean '{guess[0]}'?" if guess else ""),
-                                            key=True)))
+            guess = difflib.get_close_matches(str(key), EXPECT_KEYS, n=1)
+            raise _error(src, p + (key,), f"unknown expectation '{key}'"
+                         + (f"; did you mean '{guess[0]}'?" if guess else ""), key=True)
+        types, name = _EXPECT_TYPES[key]
+        value = exp[key]
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            raise _error(src, p + (key,), f"expect {key}: expected {name}, not {_shown(value)}")
+        if key in ("prompts", "visited") and not all(isinstance(x, str) for x in value):
+            raise _error(src, p + (key,), f"expect {key}: expected {name}")
 
 
 # --- running --------------------------------------------------------------------------
@@ -351,7 +458,7 @@ def _run_scenario(engine: FlowEngine, file: str, sc: _Scenario,
         raise DataError(f"{file}:{sc.line}: scenario '{sc.name}': time {when!r} is not an ISO "
                         "date-time") from None
     clock = FakeClock(start)
-    waits = {k: parse_duration(v) for k, v in (d.get("queue_wait") or {}).items()}
+    waits = {k: parse_duration(v, limit=MAX_QUEUE_WAIT_S) for k, v in (d.get("queue_wait") or {}).items()}
     channel = ScriptChannel(list(sc.data.get("steps") or []))
     session = run_call(engine, channel, clock, caller_id=str(d.get("caller_id", "+15550100")),
                        called_number=str(d.get("called_number", "")), language=d.get("language"),

@@ -16,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from callwright.errors import DataError
@@ -39,7 +38,7 @@ from callwright.qa.scorecard.model import (
     Section,
     SentimentRule,
 )
-from callwright.schema_errors import SchemaExplainer
+from callwright.schema_errors import SchemaExplainer, strict_validator
 
 HASH_CHARS = 16
 
@@ -52,8 +51,9 @@ def schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema())
+def _validator() -> Any:
+    # JSON Schema's `$` (an id "s\n" is refused); numeric ranges are checked by the builder
+    return strict_validator(schema(), finite_numbers=False)
 
 
 class _ScorecardExplainer(SchemaExplainer):
@@ -93,7 +93,8 @@ class _ScorecardExplainer(SchemaExplainer):
 
 def _ident(node: Any, index: int) -> str:
     value = node.get("id") if isinstance(node, dict) else None
-    return value if isinstance(value, str) else f"#{index + 1}"
+    # an id that is not one printable line (the schema refuses it) is named by its position
+    return value if isinstance(value, str) and value.isprintable() else f"#{index + 1}"
 
 
 def schema_problems(src: Source) -> list[Problem]:
