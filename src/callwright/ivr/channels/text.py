@@ -4,6 +4,10 @@ Input lines: words are speech; `#` followed by keys is a key press sequence
 (`#1`, `#4111#`; a line `##` presses #); an empty line is silence (the no-input
 or inter-digit timeout fires); `[0.3] words` gives the recogniser confidence;
 `/hangup` (or end of input) hangs up.
+
+What is printed is what the call log may hold: prompts with sensitive values
+masked, the caller's echoed input redacted (masked in a sensitive state), and
+every control character shown as an escape (`callwright.textsafe.safe_text`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from callwright.ivr.events import (
     StartRecording,
     Transfer,
 )
+from callwright.textsafe import safe_text
 
 if TYPE_CHECKING:
     from callwright.ivr.session import CallSession
@@ -61,12 +66,13 @@ class TextChannel:
         self.transcript: list[str] = []
 
     def _out(self, line: str) -> None:
+        line = safe_text(line)
         self.transcript.append(line)
         print(line, file=self.stdout, flush=True)
 
     def perform(self, action: Action) -> None:
         if isinstance(action, Say):
-            self._out(f"IVR: {action.text}")
+            self._out(f"IVR: {action.display}")
         elif isinstance(action, Listen):
             if self.verbose:
                 self._out(f"  [listening in {action.state}: {action.collect}, {action.mode}]")
@@ -76,8 +82,7 @@ class TextChannel:
             where = f"queue {action.queue}" if action.queue else action.destination
             self._out(f"  [transfer to {where}]")
         elif isinstance(action, EndCall):
-            extra = f" ({action.queue or action.disposition})" if (action.queue or action.disposition) else ""
-            self._out(f"  [call ended: {action.outcome}{extra}]")
+            self._out(f"  {action.display}")
 
     def receive(self, session: CallSession) -> CallerEvent | None:
         while True:
@@ -91,8 +96,7 @@ class TextChannel:
             if line == "":
                 return Hangup()  # end of input
             if not self.interactive:
-                self.transcript.append(f"you> {line.rstrip()}")
-                print(f"you> {line.rstrip()}", file=self.stdout, flush=True)
+                self._out(f"you> {session.shown_input(line.rstrip())}")
             events = parse_line(line)
             if events is None:
                 return None
