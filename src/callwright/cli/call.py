@@ -72,6 +72,7 @@ def call(
         raise CallwrightError("choose one of --text, --audio and --mic")
     if rate not in (8000, 16000):
         raise CallwrightError(f"--rate {rate}: the audio line runs at 8000 or 16000 Hz")
+    from callwright.ivr.channels.script import load_caller_script
     from callwright.ivr.channels.text import TextChannel
     from callwright.ivr.clock import FakeClock, RealClock, parse_call_time
     from callwright.ivr.engine import load_engine
@@ -83,16 +84,14 @@ def call(
 
     engine = load_engine(flow)  # refuses a flow with errors (exit 2) before any call row
     clock = FakeClock(parse_call_time(at, "--time")) if at else RealClock()
+    waits = QueueStatus(_parse_waits(queue_wait))
+    turns = load_caller_script(audio) if audio is not None else None  # refused before any row
     db_path = db or default_path()
     log = CallLog(open_db(db_path))
     out = sys.stderr if as_json else sys.stdout
     line = None
     if audio is not None or mic:
-        from callwright.ivr.channels.audio import (
-            AudioLine,
-            ScriptedAudioChannel,
-            load_caller_script,
-        )
+        from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
         from callwright.speech.asr import get_recognizer
         from callwright.speech.tts import PromptAudio, default_synthesizer
 
@@ -107,7 +106,7 @@ def call(
             channel = MicChannel(line, device, clock,
                                  echo=lambda s: print(safe_text(s), file=out, flush=True))
         else:
-            turns = load_caller_script(audio)
+            assert turns is not None
             line = AudioLine(rate, get_recognizer(engine_name), prompts)
             if not isinstance(clock, FakeClock):
                 clock = FakeClock(datetime.now().astimezone())
@@ -118,7 +117,7 @@ def call(
                               verbose=verbose_io)
     session = run_call(engine, channel, clock, calllog=log, caller_id=caller_id,
                        called_number=called_number, language=language,
-                       queue_status=QueueStatus(_parse_waits(queue_wait)))
+                       queue_status=waits)
     recording = None
     if line is not None:
         try:
