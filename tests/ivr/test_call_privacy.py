@@ -13,12 +13,11 @@ import sys
 import textwrap
 from datetime import datetime
 
-from tests.conftest import ROOT
-
 from callwright.flows.loader import loads
 from callwright.ivr.clock import FakeClock
 from callwright.ivr.engine import FlowEngine
 from callwright.ivr.events import Dtmf, Recorded, Say, Speech
+from tests.conftest import ROOT
 
 OPEN = datetime.fromisoformat("2026-11-23T10:00:00-05:00")
 CARD = "4111111111111111"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.conftest import FLOWS, ROOT
 
 from callwright.errors import CallwrightError
 from callwright.ivr.channels.audio import load_caller_script
+from tests.conftest import FLOWS, ROOT
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -79,7 +79,7 @@ def call(
     from callwright.ivr.runner import run_call
     from callwright.ivr.session import QueueStatus
     from callwright.store.calllog import CallLog
-    from callwright.store.db import default_path, open_db
+    from callwright.store.db import default_path
     from callwright.textsafe import safe_text
 
     engine = load_engine(flow)  # refuses a flow with errors (exit 2) before any call row
@@ -87,7 +87,7 @@ def call(
     waits = QueueStatus(_parse_waits(queue_wait))
     turns = load_caller_script(audio) if audio is not None else None  # refused before any row
     db_path = db or default_path()
-    log = CallLog(open_db(db_path))
+    log = CallLog.open(db_path)
     out = sys.stderr if as_json else sys.stdout
     line = None
     if audio is not None or mic:

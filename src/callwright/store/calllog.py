@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
@@ -69,6 +70,19 @@ class CallLog:
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.Error:  # pragma: no cover - a closed connection fails on first use
             pass
+
+    @classmethod
+    def open(cls, path: str | Path) -> CallLog:
+        """Open (creating if needed) the call log database at `path`; a database that
+        cannot be created or written (a full disk) is a clear error, not a traceback."""
+        from callwright.store.db import open_db
+
+        try:
+            return cls(open_db(path))
+        except sqlite3.Error as err:
+            hint = ("free some disk space (or use --db on another disk)" if "full" in str(err)
+                    else "is it a Callwright database on a working disk?")
+            raise CallLogWriteError(f"cannot open the call log {path}: {err}", hint=hint) from None
 
     def _where(self) -> str:
         try:
