@@ -265,7 +265,7 @@ class CallSession:
         self._say(cs, st.prompt)
         skill = template.render(st.skill, self._env()) if st.skill else None
         self._emit(Transfer(queue=st.queue, priority=st.priority, skill=skill or None))
-        shown_skill = self._shown_template(st.skill, self._env()) if st.skill else None
+        shown_skill = (self._shown_template(st.skill, self._env()) or skill) if st.skill else None
         self._log("transfer", cs.name, queue=st.queue, priority=st.priority, skill=shown_skill,
                   expected_wait_s=wait)
         self._end("transferred", queue=st.queue)
