@@ -16,8 +16,11 @@ engine); only what is written down is masked. Pure functions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from callwright.flows import template
 
 MASK = "[REDACTED]"
 """Stands for a sensitive value in the call log and on the console."""
@@ -39,18 +42,37 @@ def redact(value: Any) -> Any:
     if isinstance(value, int) and abs(value) >= 1000:
         text = _redact_text(str(value))
         return value if text == str(value) else text
-    if isinstance(value, str) and value:
+    if isinstance(value, str) and _may_hold_personal_data(value):
         return _redact_text(value)
     return value
 
 
-def masked_env(env: Mapping[str, Any], secret_vars: Iterable[str]) -> dict[str, Any]:
-    """A copy of a template/expression environment with every sensitive variable masked."""
-    out = dict(env)
-    for name in secret_vars:
-        if out.get(name) not in (None, ""):
-            out[name] = MASK
-    return out
+def _may_hold_personal_data(text: str) -> bool:
+    """A cheap test before the redactor: everything it finds has a digit (any script),
+    an `@`, or is several spoken words ("four one one one", "john at example dot com").
+    A menu word or a yes needs no scan; the engine logs many of them."""
+    return "@" in text or any(ch.isdigit() for ch in text) or len(text.split()) >= 3
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def render_shown(text: str, env: Mapping[str, Any], secret_vars: Iterable[str]) -> str:
+    """A prompt template rendered for the log and the console: each placeholder is
+    rendered as the caller hears it, then masked (a sensitive variable) or redacted.
+
+    Only the filled-in values can hold caller data, so only they are scanned (the
+    designer's words around them are the flow's own).
+    """
+    secret = set(secret_vars)
+
+    def fill(m: re.Match[str]) -> str:
+        name = m.group(1).split(":", 1)[0].strip()
+        if name in secret and env.get(name) not in (None, ""):
+            return MASK
+        return str(redact(template.render(m.group(0), env)))
+
+    return _PLACEHOLDER.sub(fill, text)
 
 
 def scrub(text: str, secrets: Iterable[Any]) -> str:
@@ -69,7 +91,7 @@ def scrub(text: str, secrets: Iterable[Any]) -> str:
         spaced = " ".join(ch for ch in s if not ch.isspace())
         if spaced != s:
             text = text.replace(spaced, MASK)
-    return _redact_text(text) if text else text
+    return redact(text) if text else text
 
 
 def _redact_text(text: str) -> str:

@@ -750,7 +750,7 @@ class CallSession:
         if "{" not in text:
             return None
         names = self.secret_vars | {n for n in extra_secrets if n}
-        return privacy.redact(template.render(text, privacy.masked_env(env, names)))
+        return privacy.render_shown(text, env, names)
 
     def _scrub(self, text: str, cs: CompiledState | None = None) -> str:
         """Engine text that may quote caller data (a reason, an error message)."""
