@@ -46,9 +46,9 @@ def test_a_broken_flow_is_refused_with_exit_2_and_no_call_row(tmp_path):
     flow = tmp_path / "BROKEN.yaml"
     flow.write_text(BROKEN)
     db = tmp_path / "calls.db"
-    code, out, err = cw("call", flow, "--text", "--db", db, stdin="english\n", cwd=tmp_path)
+    code, out, err = cw("call", "BROKEN.yaml", "--text", "--db", db, stdin="english\n", cwd=tmp_path)
     assert code == 2, err
-    assert f"{flow}:7:11: error: unknown target state 'nowhere'" in err.splitlines()
+    assert "BROKEN.yaml:7:11: error: unknown target state 'nowhere'" in err.splitlines()
     assert "Traceback" not in err and "IVR:" not in out
     assert not db.exists() or calls(db) == []
 
@@ -159,3 +159,11 @@ def test_a_full_disk_is_a_clear_error_not_a_traceback(tmp_path):
         assert err.startswith("error: cannot ") and str(db) in err
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_refusal_messages_do_not_send_terminal_controls_from_the_file(tmp_path):
+    flow = tmp_path / "evil.yaml"
+    flow.write_text(BROKEN.replace("next: nowhere", 'next: "nowhere\\e]0;pwned\\a"'))
+    code, _out, err = cw("call", flow, "--text", "--db", tmp_path / "calls.db", stdin="")
+    assert code == 2 and "\x1b" not in err and "\x07" not in err, err
+    assert "nowhere\\x1b]0;pwned\\x07" in err

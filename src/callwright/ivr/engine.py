@@ -54,6 +54,7 @@ def load_checked_flow(path: str | Path) -> Flow:
     """
     from callwright.flows.checker import check
     from callwright.flows.loader import load
+    from callwright.textsafe import safe_text  # messages quote the file: no terminal controls
 
     result = load(path)
     problems = list(result.errors)
@@ -64,7 +65,7 @@ def load_checked_flow(path: str | Path) -> Flow:
         n = len(problems)
         raise FlowRefused(
             f"{path}: the flow has {n} error{'s' if n != 1 else ''}; no call was started\n"
-            + "\n".join(str(p) for p in problems),
+            + "\n".join(safe_text(str(p)) for p in problems),
             hint=f"fix them, then check with `callwright flow check {path}`")
     return result.flow
 

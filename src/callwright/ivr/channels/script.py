@@ -16,6 +16,7 @@ from typing import Any, Literal
 from callwright.errors import DataError
 from callwright.flows.source import PathKey, Problem, Source, SourceError
 from callwright.flows.source import load as load_source
+from callwright.textsafe import safe_text
 
 TurnKind = Literal["wav", "dtmf", "silence", "say", "hangup"]
 KINDS: tuple[TurnKind, ...] = ("wav", "dtmf", "silence", "say", "hangup")
@@ -48,7 +49,7 @@ class CallerScriptError(DataError):
 
     def __init__(self, path: str | Path, problems: list[Problem]) -> None:
         n = len(problems)
-        lines = "\n".join(str(p) for p in problems)
+        lines = "\n".join(safe_text(str(p)) for p in problems)  # they quote the file
         super().__init__(f"{path}: the caller script has {n} error{'s' if n != 1 else ''}\n{lines}",
                          hint="the format is in docs/caller-scripts.md")
         self.problems = problems
