@@ -125,3 +125,17 @@ def test_a_normal_flow_is_not_cut_by_the_transition_cap(inbound_flow):
     session = FlowEngine(inbound_flow).start_call(FakeClock(OPEN))
     run_to_end(session, Speech("english"), Speech("billing"), Hangup())
     assert session.outcome == "abandoned"
+
+
+def test_a_huge_typed_line_is_cut_and_the_call_goes_on(inbound_flow):
+    import io
+
+    from callwright.ivr.channels.text import MAX_LINE_CHARS, TextChannel
+    from callwright.ivr.runner import run_call
+
+    stdin = io.StringIO("english " * 200_000 + "\n#1\n/hangup\n")
+    out = io.StringIO()
+    session = run_call(FlowEngine(inbound_flow), TextChannel(stdin, out), FakeClock(OPEN))
+    assert session.outcome == "abandoned" and "main-menu" in session.visited
+    echoed = [line for line in out.getvalue().splitlines() if line.startswith("you> english")]
+    assert len(echoed) == 1 and len(echoed[0]) <= MAX_LINE_CHARS + 5

@@ -33,6 +33,11 @@ from callwright.textsafe import safe_text
 if TYPE_CHECKING:
     from callwright.ivr.session import CallSession
 
+MAX_LINE_CHARS = 10_000
+"""A typed turn longer than this is cut here (the rest of the line is read and dropped):
+no caller says ten thousand characters in one breath, and every turn is scanned by
+the redactor before it is logged."""
+
 _CONF = re.compile(r"^\[\s*([01](?:\.\d+)?)\s*\]\s*(.*)$")
 _KEYS = re.compile(r"^#([0-9*#A-Da-d]+)$")
 
@@ -84,6 +89,16 @@ class TextChannel:
         elif isinstance(action, EndCall):
             self._out(f"  {action.display}")
 
+    def _readline(self) -> str:
+        """One typed line, at most MAX_LINE_CHARS long."""
+        line = self.stdin.readline(MAX_LINE_CHARS + 1)
+        if len(line) > MAX_LINE_CHARS:
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = self.stdin.readline(MAX_LINE_CHARS)
+            line = line[:MAX_LINE_CHARS] + "\n"
+        return line
+
     def receive(self, session: CallSession) -> CallerEvent | None:
         while True:
             if self._queue:
@@ -92,7 +107,7 @@ class TextChannel:
                 return None  # a typed line is a whole turn: the caller has stopped pressing keys
             if self.interactive:
                 print("you> ", end="", file=self.stdout, flush=True)
-            line = self.stdin.readline()
+            line = self._readline()
             if line == "":
                 return Hangup()  # end of input
             if not self.interactive:
