@@ -782,9 +782,10 @@ class CallSession:
             self._fault(err)
 
     def _fault(self, err: Exception) -> None:
-        log.warning("call %s: fault in state %s", self.call_id, self._state_or_none(), exc_info=err)
         where = self._state_or_none()
         message = self._scrub(f"internal error in state '{where}': {type(err).__name__}: {err}")
+        log.warning("call %s: %s", self.call_id, message)
+        log.info("call %s: the fault's traceback (--verbose)", self.call_id, exc_info=err)
         self._log("error", where, message=message)
         if self.ended:
             return
@@ -800,7 +801,8 @@ class CallSession:
                 self._fire("runtime_error")
                 return
             except Exception as again:  # noqa: BLE001 - fall back to the goodbye
-                log.warning("call %s: on_failure failed too", self.call_id, exc_info=again)
+                log.warning("call %s: on_failure failed too: %s", self.call_id,
+                            self._scrub(f"{type(again).__name__}: {again}"))
             finally:
                 self._recovering = False
         if not self.ended:
