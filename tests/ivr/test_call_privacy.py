@@ -168,3 +168,17 @@ def test_sensitive_is_in_the_model_and_the_schema():
     assert listed.flow is not None and listed.flow.sensitive == frozenset({"pin"})
     bad = loads("flow: x\nstart: a\nstates:\n  a: {type: hangup, sensitive: true}\n", "s.yaml")
     assert bad.errors and bad.errors[0].line == 4
+
+
+def test_the_sample_line_keeps_account_numbers_out_of_the_log(inbound_flow):
+    """flows/inbound.yaml marks its account-number state sensitive: the number works, the
+    log and the confirmation prompt's logged text hold [REDACTED], the yes stays readable."""
+    session = FlowEngine(inbound_flow).start_call(FakeClock(OPEN))
+    session.start()
+    for ev in (Dtmf("1"), Speech("billing"), Speech("five five five oh one"), Speech("yes")):
+        session.handle(ev)
+    assert session.vars["account_number"] == "55501" and session.outcome == "transferred"
+    logged = json.dumps([e.data for e in session.events])
+    assert "55501" not in logged and "5 5 5 0 1" not in logged and "five five" not in logged
+    inputs = [e.data.get("text") for e in session.events if e.kind == "input"]
+    assert inputs[-2:] == ["[REDACTED]", "yes"]

@@ -165,7 +165,7 @@ class CallSession:
     def shown_input(self, text: str) -> str:
         """Caller input as a console may echo it: masked in a sensitive state, else redacted."""
         cs = self.engine.states.get(self._state_or_none() or "")
-        if cs is not None and cs.state.sensitive:
+        if cs is not None and self._sensitive_input(cs):
             return privacy.MASK if text.strip() else text
         return privacy.redact(text)
 
@@ -351,7 +351,7 @@ class CallSession:
         st = cs.state
         text = ev.text.strip()
         self.vars["last_input"], self.vars["last_confidence"] = text, ev.confidence
-        self._mark_secret("last_input", cs.state.sensitive)
+        self._mark_secret("last_input", self._sensitive_input(cs))
         self._last_entry = text
         if st.type == "record":  # in text mode the typed words are the message
             self._on_recorded(cs, Recorded(text=text))
@@ -730,17 +730,22 @@ class CallSession:
 
     # -- privacy: what of the caller's data is logged (see ivr/privacy.py) ----------------
 
+    def _sensitive_input(self, cs: CompiledState) -> bool:
+        """Is what the caller gives now personal data? In a sensitive state, yes, except
+        the yes/no that confirms a captured value."""
+        return cs.state.sensitive and self.phase != "confirm"
+
     def _shown(self, cs: CompiledState, value: Any) -> Any:
         """A value the caller gave, as the log may hold it."""
-        if cs.state.sensitive:
+        if self._sensitive_input(cs):
             return privacy.MASK if value not in (None, "") else value
         return privacy.redact(value)
 
-    @staticmethod
-    def _shown_key(cs: CompiledState, key: str) -> str:
+    def _shown_key(self, cs: CompiledState, key: str) -> str:
         """A key press as logged: digits keyed as data (or in a sensitive state) are masked,
         since the keys of a card number, one event each, would spell it out."""
-        data_entry = cs.state.sensitive or cs.state.effective_collect in ("digits", "number")
+        data_entry = self._sensitive_input(cs) or (
+            cs.state.effective_collect in ("digits", "number") and self.phase != "confirm")
         return privacy.DIGIT_MASK if key.isdigit() and data_entry else key
 
     def _shown_template(self, text: str, env: dict[str, Any], *,
