@@ -91,7 +91,7 @@ class CallLog:
         except sqlite3.Error:
             return "the database"
 
-    def _write(self, what: str, work: Callable[[], None]) -> None:
+    def _write(self, what: str, work: Callable[[], object]) -> None:
         """Run `work` in one write transaction, waiting out other writers.
 
         `BEGIN IMMEDIATE` takes the write lock before anything is read: a deferred

@@ -161,14 +161,13 @@ def _turn(raw: Any, p: PathKey, src: Source, base_dir: Path, bad) -> Turn | None
                               or len(voice) > MAX_NAME_CHARS):
         bad(p + ("voice",), "voice is an espeak-ng voice name, e.g. en-us+f3")
         ok = False
-    delay = DEFAULT_DELAY_S
+    delay: float | None = DEFAULT_DELAY_S
     if "delay" in raw:
         delay = _seconds(raw["delay"], "delay", 0.0, MAX_DELAY_S, p + ("delay",), bad,
                          allow_zero=True)
-        ok = ok and delay is not None
-    if not ok:
+    if not ok or delay is None:
         return None
-    return Turn(kind, value, voice, float(delay), line)  # type: ignore[arg-type]
+    return Turn(kind, value, voice, delay, line)
 
 
 def _seconds(value: Any, name: str, low: float, high: float, p: PathKey, bad, *,
