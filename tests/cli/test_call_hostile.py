@@ -167,3 +167,14 @@ def test_refusal_messages_do_not_send_terminal_controls_from_the_file(tmp_path):
     code, _out, err = cw("call", flow, "--text", "--db", tmp_path / "calls.db", stdin="")
     assert code == 2 and "\x1b" not in err and "\x07" not in err, err
     assert "nowhere\\x1b]0;pwned\\x07" in err
+
+
+def test_a_database_with_an_unrelated_calls_table_is_a_clear_error(tmp_path):
+    db = tmp_path / "other.db"
+    con = sqlite3.connect(db)
+    con.execute("create table calls (x)")
+    con.commit()
+    con.close()
+    code, _out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--db", db, stdin="#1\n")
+    assert code == 1 and "Traceback" not in err, err
+    assert err.startswith(f"error: cannot open the call log {db}")

@@ -79,7 +79,7 @@ class CallLog:
 
         try:
             return cls(open_db(path))
-        except sqlite3.Error as err:
+        except (sqlite3.Error, sqlite_utils.db.AlterError) as err:  # AlterError: foreign tables
             hint = ("free some disk space (or use --db on another disk)" if "full" in str(err)
                     else "is it a Callwright database on a working disk?")
             raise CallLogWriteError(f"cannot open the call log {path}: {err}", hint=hint) from None
