@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 import typer
 
@@ -30,6 +32,15 @@ def _parse_waits(items: list[str]) -> dict[str, float]:
             raise CallwrightError(f"--queue-wait {item!r}: expected QUEUE=SECONDS, e.g. billing=180") \
                 from None
     return waits
+
+
+def _caller_input(stream: TextIO) -> TextIO:
+    """The typed caller's input as text: bytes that are not UTF-8 become U+FFFD (heard
+    as words that match nothing) instead of ending the call with a decoding error."""
+    raw = getattr(stream, "buffer", None)
+    if raw is None:
+        return stream
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", line_buffering=True)
 
 
 def call(
@@ -61,35 +72,26 @@ def call(
         raise CallwrightError("choose one of --text, --audio and --mic")
     if rate not in (8000, 16000):
         raise CallwrightError(f"--rate {rate}: the audio line runs at 8000 or 16000 Hz")
-    from callwright.flows.loader import load_flow
+    from callwright.ivr.channels.script import load_caller_script
     from callwright.ivr.channels.text import TextChannel
-    from callwright.ivr.clock import FakeClock, RealClock
-    from callwright.ivr.engine import FlowEngine
+    from callwright.ivr.clock import FakeClock, RealClock, parse_call_time
+    from callwright.ivr.engine import load_engine
     from callwright.ivr.runner import run_call
     from callwright.ivr.session import QueueStatus
     from callwright.store.calllog import CallLog
-    from callwright.store.db import default_path, open_db
+    from callwright.store.db import default_path
+    from callwright.textsafe import safe_text
 
-    engine = FlowEngine(load_flow(flow))
-    if at:
-        try:
-            start = datetime.fromisoformat(at)
-        except ValueError:
-            raise CallwrightError(f"--time {at!r} is not an ISO date-time such as "
-                                  "2026-11-23T10:00-05:00") from None
-        clock = FakeClock(start)
-    else:
-        clock = RealClock()
+    engine = load_engine(flow)  # refuses a flow with errors (exit 2) before any call row
+    clock = FakeClock(parse_call_time(at, "--time")) if at else RealClock()
+    waits = QueueStatus(_parse_waits(queue_wait))
+    turns = load_caller_script(audio) if audio is not None else None  # refused before any row
     db_path = db or default_path()
-    log = CallLog(open_db(db_path))
+    log = CallLog.open(db_path)
     out = sys.stderr if as_json else sys.stdout
     line = None
     if audio is not None or mic:
-        from callwright.ivr.channels.audio import (
-            AudioLine,
-            ScriptedAudioChannel,
-            load_caller_script,
-        )
+        from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
         from callwright.speech.asr import get_recognizer
         from callwright.speech.tts import PromptAudio, default_synthesizer
 
@@ -101,22 +103,29 @@ def call(
             device = open_sound_device(rate)  # fails plainly when there is no sound card
             line = AudioLine(rate, get_recognizer(engine_name), prompts)
             clock = RealClock()
-            channel = MicChannel(line, device, clock, echo=lambda s: print(s, file=out, flush=True))
+            channel = MicChannel(line, device, clock,
+                                 echo=lambda s: print(safe_text(s), file=out, flush=True))
         else:
-            turns = load_caller_script(audio)
+            assert turns is not None
             line = AudioLine(rate, get_recognizer(engine_name), prompts)
             if not isinstance(clock, FakeClock):
                 clock = FakeClock(datetime.now().astimezone())
             channel = ScriptedAudioChannel(turns, line, clock, synthesizer=synth, realtime=not fast,
-                                           echo=lambda s: print(s, file=out, flush=True))
+                                           echo=lambda s: print(safe_text(s), file=out, flush=True))
     else:
-        channel = TextChannel(sys.stdin, out, interactive=sys.stdin.isatty(), verbose=verbose_io)
+        channel = TextChannel(_caller_input(sys.stdin), out, interactive=sys.stdin.isatty(),
+                              verbose=verbose_io)
     session = run_call(engine, channel, clock, calllog=log, caller_id=caller_id,
                        called_number=called_number, language=language,
-                       queue_status=QueueStatus(_parse_waits(queue_wait)))
+                       queue_status=waits)
     recording = None
     if line is not None:
-        recording = line.save_recording(recordings / f"{session.call_id}.wav", session.elapsed)
+        try:
+            recording = line.save_recording(recordings / f"{session.call_id}.wav", session.elapsed)
+        except OSError as err:
+            raise CallwrightError(f"cannot write the call recording to {recordings}: "
+                                  f"{err.strerror or err}",
+                                  hint="free some disk space or choose --recordings") from None
         log.set_recording(session.call_id, str(recording))
     summary = {"call_id": session.call_id, "flow": engine.flow.name, "outcome": session.outcome,
                "queue": session.queue, "disposition": session.disposition,
@@ -125,6 +134,6 @@ def call(
     if as_json:
         typer.echo(json.dumps(summary))
     else:
-        typer.echo(f"call {session.call_id}: {session.outcome}"
-                   + (f" to {session.queue}" if session.queue else "")
-                   + f"; logged in {db_path}", err=True)
+        typer.echo(safe_text(f"call {session.call_id}: {session.outcome}"
+                             + (f" to {session.queue}" if session.queue else "")
+                             + f"; logged in {db_path}"), err=True)

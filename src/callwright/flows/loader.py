@@ -365,6 +365,8 @@ class _Builder:
             description=d.get("description", ""), languages=self.languages,
             default_language=self.default_language, variables=dict(d.get("variables") or {}),
             settings=settings,
+            sensitive=frozenset(d.get("sensitive") or ()).union(
+                st.into for st in states.values() if st.sensitive and st.into),
         )
 
     def duration(self, raw: Any, path: PathKey) -> float:
@@ -447,6 +449,7 @@ class _Builder:
             st.prompt = self.prompt(d["prompt"], path + ("prompt",))
         st.next = d.get("next")
         st.barge_in = d.get("barge_in")
+        st.sensitive = bool(d.get("sensitive", False))
         if st.is_input:
             st.prompts = self.prompts(d.get("prompt"), path + ("prompt",))
             st.help = self.prompt(d["help"], path + ("help",)) if "help" in d else None

@@ -109,6 +109,8 @@ class State:
     prompt: Prompt | None = None
     next: str | None = None
     barge_in: bool | None = None
+    # ask / record: the caller gives personal data here (masked in the log and on the console)
+    sensitive: bool = False
     # input states (ask, survey)
     prompts: tuple[Prompt, ...] = ()
     help: Prompt | None = None
@@ -192,6 +194,9 @@ class Flow:
     variables: dict[str, Any] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     subflows: dict[str, Flow] = field(default_factory=dict)  # by the `flow:` value used
+    # variables holding personal data: the top-level `sensitive:` list and the `into` of
+    # every `sensitive: true` state; masked wherever a call would log them
+    sensitive: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,38 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from callwright.errors import CallwrightError
+
+EARLIEST_CALL = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_CALL = datetime(3000, 1, 1, tzinfo=UTC)
+"""A pretend call time (`--time`, flow tests) must fall in [EARLIEST_CALL, LATEST_CALL):
+a call dated in year 1 or 9999 overflows date arithmetic (the call's end, day ranges
+in reports) long before it is useful."""
+
+
+def parse_call_time(text: str, what: str = "time") -> datetime:
+    """An ISO date-time for a fake clock's start, refused with a clear message when it
+    is not one or falls outside the supported range (UTC if no offset is given)."""
+    try:
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CallwrightError(f"{what} {text!r} is not an ISO date-time such as "
+                              "2026-11-23T10:00-05:00") from None
+    return check_call_time(dt, what)
+
+
+def check_call_time(dt: datetime, what: str = "time") -> datetime:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        ok = EARLIEST_CALL <= dt < LATEST_CALL
+    except OverflowError:  # an offset that pushes the date past year 1 or 9999
+        ok = False
+    if not ok:
+        raise CallwrightError(f"{what} {dt.isoformat()} is out of range: calls are dated from "
+                              f"{EARLIEST_CALL.date()} to before {LATEST_CALL.date()}")
+    return dt
+
 
 class Clock(Protocol):
     def now(self) -> float:

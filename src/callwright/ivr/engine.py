@@ -18,6 +18,7 @@ from typing import Any
 
 from transitions import Machine
 
+from callwright.errors import FlowError
 from callwright.flows.model import Flow, State, edges
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.events import LogEvent
@@ -35,6 +36,43 @@ class CompiledState:
     flow: Flow  # the file this state comes from (its settings apply)
     prefix: str
     base_dir: Path
+
+
+class FlowRefused(FlowError):
+    """A flow that did not pass the checker: no call is started on it (exit code 2)."""
+
+    exit_code = 2
+
+
+def load_checked_flow(path: str | Path) -> Flow:
+    """Load a flow file and run the checker; refuse it if there is any error.
+
+    Every way of running calls (`callwright call`, a server) starts here, so a flow
+    with an unknown target or an endless loop is refused with the same located
+    `file:line:col: error: ...` lines as `callwright flow check`, before a call row
+    exists, instead of dying mid-call. Warnings do not stop a flow.
+    """
+    from callwright.flows.checker import check
+    from callwright.flows.loader import load
+    from callwright.textsafe import safe_text  # messages quote the file: no terminal controls
+
+    result = load(path)
+    problems = list(result.errors)
+    if result.flow is not None and not problems:
+        problems = [p for p in check(result.flow) if p.severity == "error"]
+    if problems or result.flow is None:
+        problems.sort(key=lambda p: (p.path, p.line, p.col, p.message))
+        n = len(problems)
+        raise FlowRefused(
+            f"{path}: the flow has {n} error{'s' if n != 1 else ''}; no call was started\n"
+            + "\n".join(safe_text(str(p)) for p in problems),
+            hint=f"fix them, then check with `callwright flow check {path}`")
+    return result.flow
+
+
+def load_engine(path: str | Path) -> FlowEngine:
+    """The engine for a flow file that passed the checker (see `load_checked_flow`)."""
+    return FlowEngine(load_checked_flow(path))
 
 
 class FlowEngine:

@@ -57,6 +57,13 @@ class Say:
     barge_in: bool = True
     voice: str | None = None
     rate: int | None = None
+    shown: str | None = None  # the text as logged and printed (sensitive values masked)
+    templated: bool = False  # filled from variables: may hold caller data (do not cache its audio)
+
+    @property
+    def display(self) -> str:
+        """What a console or a log may show of this prompt (never a sensitive value)."""
+        return self.text if self.shown is None else self.shown
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,14 @@ class EndCall:
     outcome: str  # self_served | transferred | abandoned | error
     disposition: str | None = None
     queue: str | None = None
-    reason: str | None = None
+    reason: str | None = None  # why, when the outcome is error (sensitive values masked)
+
+    @property
+    def display(self) -> str:
+        """`[call ended: outcome (queue or disposition)]`, with the reason of an error."""
+        extra = f" ({self.queue or self.disposition})" if (self.queue or self.disposition) else ""
+        why = f": {self.reason}" if self.outcome == "error" and self.reason else ""
+        return f"[call ended: {self.outcome}{extra}{why}]"
 
 
 Action = Say | Listen | StartRecording | Transfer | EndCall

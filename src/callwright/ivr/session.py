@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from callwright.flows import expr, template
 from callwright.flows.model import Choice as FlowChoice
 from callwright.flows.model import Confirm, Flow, Prompt, Settings, State
+from callwright.ivr import privacy
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
@@ -47,6 +48,13 @@ log = logging.getLogger(__name__)
 DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
 DEFAULT_NO_MATCH = "Sorry, I didn't get that."
 DEFAULT_CONFIRM = "I heard {value}. Is that right?"
+SAFE_GOODBYE = "Sorry, something went wrong on our side. Please call again later. Goodbye."
+"""Said when a call meets a fault and the flow has no `on_failure` to go to."""
+
+MAX_TRANSITIONS_PER_EVENT = 1_000
+"""State changes allowed between two caller events (or timeouts). A real flow moves
+through a handful; a `set`/`branch` loop that never waits for the caller would run
+forever, so the call ends with outcome `error` when this many moves pass."""
 
 
 class QueueStatus:
@@ -105,19 +113,27 @@ class CallSession:
         self.visited: list[str] = []
         self.edges_taken: list[tuple[str, str]] = []
         self.callback_offered = False
+        self._declared_secrets = _sensitive_vars(self.flow)
+        self.secret_vars: set[str] = set(self._declared_secrets)  # grows as values are derived
+        self._moves = 0
+        self._recovering = False
 
     # -- public API ---------------------------------------------------------------
 
     def start(self) -> list[Action]:
         """Begin the call; returns the first actions (usually a greeting and a Listen)."""
         self._log("call_start", None, caller_id=self.vars["caller_id"], channel=self.channel)
-        self._fire("begin")
+        self._guarded(self._fire, "begin")
         return self._drain()
 
     def handle(self, event: CallerEvent) -> list[Action]:
         """Feed one caller event; returns the actions it caused."""
         if self.ended:
             return []
+        self._guarded(self._handle, event)
+        return self._drain()
+
+    def _handle(self, event: CallerEvent) -> None:
         if isinstance(event, Hangup):
             self._log("hangup", self.state)
             self._end("abandoned", reason="caller hung up")
@@ -129,12 +145,31 @@ class CallSession:
                 self._on_dtmf(cs, event.key)
             elif isinstance(event, Recorded):
                 self._on_recorded(cs, event)
-        return self._drain()
 
     def on_timer(self) -> list[Action]:
         """The pending deadline has passed (no input, inter-digit or recording limit)."""
         if self.ended or self._timer is None:
             return []
+        self._guarded(self._on_timer)
+        return self._drain()
+
+    def abort(self, reason: str, outcome: str = "error") -> list[Action]:
+        """End the call because something outside the engine failed (the channel, the
+        audio line) or was interrupted: the call log still gets its end and the reason."""
+        if not self.ended:
+            if outcome == "error":
+                self._log("error", self._state_or_none(), message=self._scrub(reason))
+            self._end(outcome, reason=reason)
+        return self._drain()
+
+    def shown_input(self, text: str) -> str:
+        """Caller input as a console may echo it: masked in a sensitive state, else redacted."""
+        cs = self.engine.states.get(self._state_or_none() or "")
+        if cs is not None and self._sensitive_input(cs):
+            return privacy.MASK if text.strip() else text
+        return privacy.redact(text)
+
+    def _on_timer(self) -> None:
         kind, self._timer, self.deadline = self._timer, None, None
         cs = self._cs()
         if kind == "inter_digit":
@@ -143,7 +178,6 @@ class CallSession:
             self._on_recorded(cs, Recorded(text="", duration_s=cs.state.max_duration_s))
         else:
             self._no_input(cs)
-        return self._drain()
 
     def listening_started(self) -> None:
         """A channel calls this when the prompt has finished playing: the no-input clock starts now."""
@@ -163,6 +197,14 @@ class CallSession:
     def _entered(self, event: Any) -> None:
         """Called by the machine after every transition (after_state_change)."""
         if self.ended:
+            return
+        self._moves += 1
+        if self._moves > MAX_TRANSITIONS_PER_EVENT:
+            loop = " -> ".join(dict.fromkeys(self.visited[-20:]))
+            self._log("error", self.state, message=f"more than {MAX_TRANSITIONS_PER_EVENT:,} state "
+                      f"changes without caller input (a loop through {loop})")
+            self._end("error", reason=f"endless loop without caller input through {loop} "
+                      f"(over {MAX_TRANSITIONS_PER_EVENT:,} state changes)")
             return
         trigger = event.event.name
         src = event.transition.source
@@ -223,7 +265,8 @@ class CallSession:
         self._say(cs, st.prompt)
         skill = template.render(st.skill, self._env()) if st.skill else None
         self._emit(Transfer(queue=st.queue, priority=st.priority, skill=skill or None))
-        self._log("transfer", cs.name, queue=st.queue, priority=st.priority, skill=skill,
+        shown_skill = (self._shown_template(st.skill, self._env()) or skill) if st.skill else None
+        self._log("transfer", cs.name, queue=st.queue, priority=st.priority, skill=shown_skill,
                   expected_wait_s=wait)
         self._end("transferred", queue=st.queue)
 
@@ -308,13 +351,16 @@ class CallSession:
         st = cs.state
         text = ev.text.strip()
         self.vars["last_input"], self.vars["last_confidence"] = text, ev.confidence
+        self._mark_secret("last_input", self._sensitive_input(cs))
+        self._last_entry = text
         if st.type == "record":  # in text mode the typed words are the message
             self._on_recorded(cs, Recorded(text=text))
             return
         if not st.is_input or self._listen is None:
-            self._log("input_ignored", cs.name, mode="speech", text=text)
+            self._log("input_ignored", cs.name, mode="speech", text=self._shown(cs, text))
             return
-        self._log("input", cs.name, mode="speech", text=text, confidence=round(ev.confidence, 3),
+        self._log("input", cs.name, mode="speech", text=self._shown(cs, text),
+                  confidence=round(ev.confidence, 3),
                   phase=self.phase)
         if not text:
             self._no_input(cs)
@@ -372,9 +418,9 @@ class CallSession:
                 self._on_recorded(cs, Recorded(text="", duration_s=0.0))
             return
         if not st.is_input or self._listen is None:
-            self._log("input_ignored", cs.name, mode="dtmf", key=key)
+            self._log("input_ignored", cs.name, mode="dtmf", key=self._shown_key(cs, key))
             return
-        self._log("input", cs.name, mode="dtmf", key=key, phase=self.phase)
+        self._log("input", cs.name, mode="dtmf", key=self._shown_key(cs, key), phase=self.phase)
         if self._listen.mode == "speech":
             self._no_match(cs, "key press in a speech-only state")
             return
@@ -426,6 +472,7 @@ class CallSession:
     def _finish_digits(self, cs: CompiledState, timed_out: bool) -> None:
         st = cs.state
         entered, self.digits = self.digits, ""
+        self._last_entry = entered
         collect = st.effective_collect
         if collect == "menu":
             exact = next((c for c in st.choices if c.dtmf == entered), None)
@@ -458,7 +505,7 @@ class CallSession:
         value = ev.audio_path or ev.text
         if st.into:
             self.vars[st.into] = value
-        self._log("recorded", cs.name, text=ev.text, audio=ev.audio_path,
+        self._log("recorded", cs.name, text=self._shown(cs, ev.text), audio=ev.audio_path,
                   duration_s=round(ev.duration_s, 2))
         self._fire("next")
 
@@ -470,7 +517,8 @@ class CallSession:
         confirm = st.confirm
         needs = bool(confirm) and (confirm.when == "always" or (
             confirm.when == "low_confidence" and pending.confidence < confirm.below))
-        self._log("match", cs.name, value=pending.value, confidence=round(pending.confidence, 3),
+        shown = pending.value if pending.choice is not None else self._shown(cs, pending.value)
+        self._log("match", cs.name, value=shown, confidence=round(pending.confidence, 3),
                   confirm=needs)
         if needs:
             self.pending = pending
@@ -490,7 +538,9 @@ class CallSession:
             audio = confirm.prompt.audio
         else:
             text, lang, audio = DEFAULT_CONFIRM, self.vars["language"], None
-        self._emit_say(cs, template.render(text, env), lang, audio)
+        secret = {"value", cs.state.into} if cs.state.sensitive else set()
+        shown = self._shown_template(text, env, extra_secrets=secret)
+        self._emit_say(cs, template.render(text, env), lang, audio, shown=shown)
         self._listen_for(cs, collect="yesno")
 
     def _confirm_answer(self, cs: CompiledState, yes: bool | None) -> None:
@@ -542,7 +592,8 @@ class CallSession:
         s = self._settings(cs)
         self.no_match_count += 1
         limit = st.retries_no_match if st.retries_no_match is not None else s.retries_no_match
-        self._log("no_match", cs.name, count=self.no_match_count, limit=limit, reason=reason,
+        self._log("no_match", cs.name, count=self.no_match_count, limit=limit,
+                  reason=self._scrub(reason, cs),
                   phase=self.phase)
         if self.no_match_count > limit:
             self._failure(cs, "no match")
@@ -630,10 +681,17 @@ class CallSession:
             except expr.ExpressionError as err:
                 self._runtime_error(cs, f"setting {a.var}: {err}")
                 return False
-            self._log("set", cs.name, var=a.var, value=self.vars[a.var])
+            # a value computed from a sensitive variable is sensitive too
+            reads = a.expression.names if a.expression is not None else frozenset()
+            self._mark_secret(a.var, bool(reads & self.secret_vars))
+            value = self.vars[a.var]
+            shown = privacy.MASK if a.var in self.secret_vars and value not in (None, "") \
+                else privacy.redact(value)
+            self._log("set", cs.name, var=a.var, value=shown)
         return True
 
     def _runtime_error(self, cs: CompiledState, message: str) -> None:
+        message = self._scrub(message, cs)
         self._log("error", cs.name, message=message)
         target = cs.flow.settings.on_failure
         if target and f"{cs.prefix}{target}" != cs.name:
@@ -653,16 +711,111 @@ class CallSession:
         if prompt is None:
             return
         text, lang = prompt.text_for(self.vars["language"], cs.flow.default_language)
-        self._emit_say(cs, template.render(text, self._env()), lang, prompt.audio)
+        env = self._env()
+        self._emit_say(cs, template.render(text, env), lang, prompt.audio,
+                       shown=self._shown_template(text, env))
 
-    def _emit_say(self, cs: CompiledState, text: str, lang: str, audio: str | None) -> None:
+    def _emit_say(self, cs: CompiledState, text: str, lang: str, audio: str | None,
+                  shown: str | None = None) -> None:
+        """Say `text` to the caller; the log and the console get `shown` (the text with
+        sensitive variables masked and caller data redacted) when the prompt was filled
+        from variables."""
         s = cs.flow.settings
         barge = cs.state.barge_in if cs.state.barge_in is not None else s.barge_in
         if audio:
             audio = str(cs.base_dir / audio)
         self._emit(Say(text=text, language=lang, state=cs.name, audio=audio, barge_in=barge,
-                       voice=s.voice, rate=s.rate))
-        self._log("prompt", cs.name, text=text, language=lang)
+                       voice=s.voice, rate=s.rate, shown=shown, templated=shown is not None))
+        self._log("prompt", cs.name, text=text if shown is None else shown, language=lang)
+
+    # -- privacy: what of the caller's data is logged (see ivr/privacy.py) ----------------
+
+    def _sensitive_input(self, cs: CompiledState) -> bool:
+        """Is what the caller gives now personal data? In a sensitive state, yes, except
+        the yes/no that confirms a captured value."""
+        return cs.state.sensitive and self.phase != "confirm"
+
+    def _shown(self, cs: CompiledState, value: Any) -> Any:
+        """A value the caller gave, as the log may hold it."""
+        if self._sensitive_input(cs):
+            return privacy.MASK if value not in (None, "") else value
+        return privacy.redact(value)
+
+    def _shown_key(self, cs: CompiledState, key: str) -> str:
+        """A key press as logged: digits keyed as data (or in a sensitive state) are masked,
+        since the keys of a card number, one event each, would spell it out."""
+        data_entry = self._sensitive_input(cs) or (
+            cs.state.effective_collect in ("digits", "number") and self.phase != "confirm")
+        return privacy.DIGIT_MASK if key.isdigit() and data_entry else key
+
+    def _shown_template(self, text: str, env: dict[str, Any], *,
+                        extra_secrets: frozenset[str | None] | set[str | None] = frozenset(),
+                        ) -> str | None:
+        """The logged form of a prompt template, or None when it has no placeholders."""
+        if "{" not in text:
+            return None
+        names = self.secret_vars | {n for n in extra_secrets if n}
+        return privacy.render_shown(text, env, names)
+
+    def _scrub(self, text: str, cs: CompiledState | None = None) -> str:
+        """Engine text that may quote caller data (a reason, an error message)."""
+        secrets = [self.vars.get(n) for n in self.secret_vars]
+        if cs is not None and cs.state.sensitive:
+            secrets.append(getattr(self, "_last_entry", None))
+            if self.pending is not None:
+                secrets.append(self.pending.value)
+        return privacy.scrub(text, secrets)
+
+    def _mark_secret(self, var: str, secret: bool) -> None:
+        if secret:
+            self.secret_vars.add(var)
+        elif var not in self._declared_secrets:
+            self.secret_vars.discard(var)
+
+    # -- faults -------------------------------------------------------------------------
+
+    def _state_or_none(self) -> str | None:
+        return getattr(self, "state", None)
+
+    def _guarded(self, step: Callable[..., Any], *args: Any) -> None:
+        """Run one step of the call; a fault in it goes to the flow's `on_failure` state,
+        or to a safe goodbye, and the call ends with outcome `error` and the reason."""
+        self._moves = 0
+        try:
+            step(*args)
+        except Exception as err:  # noqa: BLE001 - any fault must end the call cleanly
+            self._fault(err)
+
+    def _fault(self, err: Exception) -> None:
+        where = self._state_or_none()
+        message = self._scrub(f"internal error in state '{where}': {type(err).__name__}: {err}")
+        log.warning("call %s: %s", self.call_id, message)
+        log.info("call %s: the fault's traceback (--verbose)", self.call_id, exc_info=err)
+        self._log("error", where, message=message)
+        if self.ended:
+            return
+        self._cancel_timer()
+        self.actions = [a for a in self.actions if not isinstance(a, (Listen, StartRecording))]
+        cs = self.engine.states.get(where or "")
+        target = cs.flow.settings.on_failure if cs is not None else self.flow.settings.on_failure
+        prefix = cs.prefix if cs is not None else ""
+        if target and not self._recovering and where not in (None, "__start__", prefix + target):
+            self._recovering = True
+            self._reset_input()
+            try:
+                self._fire("runtime_error")
+                return
+            except Exception as again:  # noqa: BLE001 - fall back to the goodbye
+                log.warning("call %s: on_failure failed too: %s", self.call_id,
+                            self._scrub(f"{type(again).__name__}: {again}"))
+            finally:
+                self._recovering = False
+        if not self.ended:
+            lang = self.vars.get("language") or self.flow.default_language
+            self._emit(Say(text=SAFE_GOODBYE, language=str(lang), state=where or "",
+                           barge_in=False))
+            self._log("prompt", where, text=SAFE_GOODBYE, language=lang)
+            self._end("error", reason=message)
 
     def _emit(self, action: Action) -> None:
         self.actions.append(action)
@@ -692,6 +845,7 @@ class CallSession:
         self._cancel_timer()
         self.ended, self.outcome = True, outcome
         self.disposition, self.queue = disposition, queue
+        reason = self._scrub(reason) if reason else reason
         self._emit(EndCall(outcome=outcome, disposition=disposition, queue=queue, reason=reason))
         self._log("call_end", getattr(self, "state", None), outcome=outcome,
                   disposition=disposition, queue=queue, reason=reason)
@@ -702,6 +856,14 @@ class CallSession:
         self.events.append(ev)
         if self.listener is not None:
             self.listener(ev)
+
+
+def _sensitive_vars(flow: Flow) -> frozenset[str]:
+    """Sensitive variables of a flow and its subflows (a call shares one set of variables)."""
+    out = set(flow.sensitive)
+    for sub in flow.subflows.values():
+        out |= _sensitive_vars(sub)
+    return frozenset(out)
 
 
 def _jsonable(v: Any) -> Any:

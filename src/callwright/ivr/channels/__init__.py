@@ -3,6 +3,11 @@
 A channel turns its input into caller events and carries out the engine's
 actions. `receive` returns None when the session's deadline passed with no
 input; the runner then fires the session's timer.
+
+What a channel prints or keeps as a transcript follows the call log's privacy
+rules: a `Say`'s `display` (sensitive values masked) rather than its `text` (which
+is what the caller hears), `session.shown_input(...)` for the caller's own words
+and keys, and `EndCall.display` (with the reason of an error).
 """
 
 from __future__ import annotations

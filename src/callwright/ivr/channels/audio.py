@@ -13,16 +13,18 @@ as the machine can (`--fast`), when the clock simply jumps.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from callwright.errors import DataError
+from callwright.ivr.channels.script import Turn, load_caller_script
 from callwright.ivr.clock import FakeClock
 from callwright.ivr.events import (
     Action,
@@ -46,6 +48,8 @@ from callwright.speech.vad import Endpointer, EndpointParams, SpeechEnded, Speec
 if TYPE_CHECKING:
     from callwright.ivr.session import CallSession
 
+__all__ = ["AudioLine", "ScriptedAudioChannel", "Turn", "TurnLatency", "load_caller_script"]
+
 log = logging.getLogger(__name__)
 
 FRAME_MS = 20
@@ -67,17 +71,6 @@ def expected_phrases(listen: Listen) -> list[str]:
     elif listen.collect == "number":
         extra = NUMBER_WORDS
     return list(dict.fromkeys(listen.phrases + extra))
-
-
-@dataclass
-class Turn:
-    """One line of a caller script."""
-
-    kind: str  # wav | dtmf | silence | say | hangup
-    value: Any = None
-    voice: str | None = None
-    delay_s: float = 0.4  # pause after the prompt before the caller acts
-    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -185,50 +178,31 @@ class AudioLine:
         ends = [int(round(t * self.rate)) + s.size for t, s in self.caller.pieces + self.ivr.pieces]
         n = max([int(round(duration_s * self.rate)), *ends])
         stereo = np.stack([self.caller.render(n), self.ivr.render(n)], axis=1)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _private_dir(path.parent)
         write_wav(path, Audio(stereo, self.rate))
+        os.chmod(path, RECORDING_MODE)  # the caller's voice: readable by the owner only
         return path
 
 
-def load_caller_script(path: Path) -> list[Turn]:
-    """Read a caller script: `turns:` of wav / dtmf / silence / say / hangup, each with optional delay."""
-    from callwright.flows.source import SourceError
-    from callwright.flows.source import load as load_source
+RECORDING_MODE = 0o600
+RECORDING_DIR_MODE = 0o700
+"""Call recordings hold callers' voices (and what they key and say): files are created
+readable by their owner only, and so are the folders created for them."""
 
-    try:
-        src = load_source(path)
-    except SourceError as err:
-        raise DataError("\n".join(str(p) for p in err.problems)) from None
-    turns_raw = src.data.get("turns") if isinstance(src.data, dict) else None
-    if not isinstance(turns_raw, list):
-        raise DataError(str(src.problem((), "error", "a caller script needs 'turns:', a list of "
-                                        "{wav|dtmf|silence|say|hangup}")))
-    turns = []
-    for i, t in enumerate(turns_raw):
-        p = ("turns", i)
-        line = src.pos(p).line
-        if t == "hangup":
-            t = {"hangup": True}
-        if not isinstance(t, dict):
-            raise DataError(str(src.problem(p, "error", "each turn is a mapping such as {dtmf: '1'}")))
-        kinds = [k for k in ("wav", "dtmf", "silence", "say", "hangup") if k in t]
-        extra = set(t) - {"wav", "dtmf", "silence", "say", "hangup", "voice", "delay"}
-        if len(kinds) != 1 or extra:
-            raise DataError(str(src.problem(p, "error", "a turn has exactly one of wav, dtmf, "
-                                            "silence, say, hangup (plus voice, delay)")))
-        kind = kinds[0]
-        value = t[kind]
-        if kind == "wav":
-            wav = Path(str(value))
-            value = wav if wav.is_absolute() else path.parent / wav
-        try:
-            delay = float(t.get("delay", 0.4))
-            if kind == "silence":
-                value = float(value)
-        except (TypeError, ValueError):
-            raise DataError(str(src.problem(p, "error", "delay and silence are seconds"))) from None
-        turns.append(Turn(kind, value, t.get("voice"), delay, line))
-    return turns
+
+def _private_dir(folder: Path) -> None:
+    """Create `folder` (and missing parents) readable by the owner only; an existing
+    folder keeps its mode (it may be shared on purpose)."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=RECORDING_DIR_MODE, exist_ok=True)
+        os.chmod(d, RECORDING_DIR_MODE)  # mkdir's mode is masked by the umask
 
 
 class ScriptedAudioChannel:
@@ -276,7 +250,7 @@ class ScriptedAudioChannel:
                 self.turns_measured.append(TurnLatency(kind, processing, decided - end + processing, state))
                 self._turn = None
             self.line.ivr.add(self.clock.now(), audio.samples)
-            self._say(f"IVR: {action.text}")
+            self._say(f"IVR: {action.display}")
             self._pending = np.zeros(0, np.int16)  # the caller waits for the prompt
             self._advance(audio.duration_s)
         elif isinstance(action, Listen):
@@ -289,7 +263,7 @@ class ScriptedAudioChannel:
             self._say(f"  [transfer to {action.queue or action.destination}]")
         elif isinstance(action, EndCall):
             self.ended_at = self.clock.now()
-            self._say(f"  [call ended: {action.outcome}]")
+            self._say(f"  {action.display}")
 
     # -- caller input ----------------------------------------------------------------------
 
@@ -308,7 +282,7 @@ class ScriptedAudioChannel:
             audio = np.zeros(int(float(turn.value) * rate), np.int16)
         elif turn.kind == "dtmf":
             keys = str(turn.value)
-            self._say(f"caller: presses {keys}")
+            self._say(f"caller: presses {session.shown_input(keys)}")
             audio = dtmf_tones(keys, rate)
         elif turn.kind == "wav":
             self._say(f"caller: [{Path(turn.value).name}]")
@@ -316,7 +290,7 @@ class ScriptedAudioChannel:
         else:
             if self.synth is None:
                 raise DataError(f"caller script line {turn.line}: 'say' needs a speech synthesizer")
-            self._say(f"caller: \"{turn.value}\"")
+            self._say(f"caller: \"{session.shown_input(str(turn.value))}\"")
             audio = self.synth.synthesize(str(turn.value), voice=turn.voice, sample_rate=rate).samples
         self._pending = np.concatenate([gap, audio.astype(np.int16)])
         return True
@@ -350,7 +324,7 @@ class ScriptedAudioChannel:
                 if isinstance(ev, SpeechStarted):
                     continue
                 if isinstance(ev, Speech):
-                    self._say(f"  heard: \"{ev.text}\" ({ev.confidence:.2f})")
+                    self._say(f"  heard: \"{session.shown_input(ev.text)}\" ({ev.confidence:.2f})")
                     timing = self.line.turn_timings[-1]
                     # the recogniser ran inside hear(): its wall time counts as processing
                     self._turn = ("speech", timing["speech_end"], timing["decided"],

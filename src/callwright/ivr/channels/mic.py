@@ -149,7 +149,7 @@ class MicChannel:
             self.device.play(audio.samples)
             self._barge_in = action.barge_in
             self._prompt_pending = True
-            self._say(f"IVR: {action.text}")
+            self._say(f"IVR: {action.display}")
         elif isinstance(action, Listen):
             self.line.configure(action, self._line_time())
         elif isinstance(action, StartRecording):
@@ -159,7 +159,7 @@ class MicChannel:
         elif isinstance(action, EndCall):
             while self.device.playing:
                 time.sleep(0.02)
-            self._say(f"  [call ended: {action.outcome}]")
+            self._say(f"  {action.display}")
             self.device.close()
 
     def _line_time(self) -> float:
@@ -191,5 +191,5 @@ class MicChannel:
                 if playing and not self._barge_in:
                     continue  # input during a prompt that may not be interrupted
                 if isinstance(ev, Speech):
-                    self._say(f"caller: \"{ev.text}\" ({ev.confidence:.2f})")
+                    self._say(f"caller: \"{session.shown_input(ev.text)}\" ({ev.confidence:.2f})")
                 return ev

@@ -4,6 +4,10 @@ Input lines: words are speech; `#` followed by keys is a key press sequence
 (`#1`, `#4111#`; a line `##` presses #); an empty line is silence (the no-input
 or inter-digit timeout fires); `[0.3] words` gives the recogniser confidence;
 `/hangup` (or end of input) hangs up.
+
+What is printed is what the call log may hold: prompts with sensitive values
+masked, the caller's echoed input redacted (masked in a sensitive state), and
+every control character shown as an escape (`callwright.textsafe.safe_text`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,15 @@ from callwright.ivr.events import (
     StartRecording,
     Transfer,
 )
+from callwright.textsafe import safe_text
 
 if TYPE_CHECKING:
     from callwright.ivr.session import CallSession
+
+MAX_LINE_CHARS = 10_000
+"""A typed turn longer than this is cut here (the rest of the line is read and dropped):
+no caller says ten thousand characters in one breath, and every turn is scanned by
+the redactor before it is logged."""
 
 _CONF = re.compile(r"^\[\s*([01](?:\.\d+)?)\s*\]\s*(.*)$")
 _KEYS = re.compile(r"^#([0-9*#A-Da-d]+)$")
@@ -61,12 +71,13 @@ class TextChannel:
         self.transcript: list[str] = []
 
     def _out(self, line: str) -> None:
+        line = safe_text(line)
         self.transcript.append(line)
         print(line, file=self.stdout, flush=True)
 
     def perform(self, action: Action) -> None:
         if isinstance(action, Say):
-            self._out(f"IVR: {action.text}")
+            self._out(f"IVR: {action.display}")
         elif isinstance(action, Listen):
             if self.verbose:
                 self._out(f"  [listening in {action.state}: {action.collect}, {action.mode}]")
@@ -76,8 +87,17 @@ class TextChannel:
             where = f"queue {action.queue}" if action.queue else action.destination
             self._out(f"  [transfer to {where}]")
         elif isinstance(action, EndCall):
-            extra = f" ({action.queue or action.disposition})" if (action.queue or action.disposition) else ""
-            self._out(f"  [call ended: {action.outcome}{extra}]")
+            self._out(f"  {action.display}")
+
+    def _readline(self) -> str:
+        """One typed line, at most MAX_LINE_CHARS long."""
+        line = self.stdin.readline(MAX_LINE_CHARS + 1)
+        if len(line) > MAX_LINE_CHARS:
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = self.stdin.readline(MAX_LINE_CHARS)
+            line = line[:MAX_LINE_CHARS] + "\n"
+        return line
 
     def receive(self, session: CallSession) -> CallerEvent | None:
         while True:
@@ -87,12 +107,11 @@ class TextChannel:
                 return None  # a typed line is a whole turn: the caller has stopped pressing keys
             if self.interactive:
                 print("you> ", end="", file=self.stdout, flush=True)
-            line = self.stdin.readline()
+            line = self._readline()
             if line == "":
                 return Hangup()  # end of input
             if not self.interactive:
-                self.transcript.append(f"you> {line.rstrip()}")
-                print(f"you> {line.rstrip()}", file=self.stdout, flush=True)
+                self._out(f"you> {session.shown_input(line.rstrip())}")
             events = parse_line(line)
             if events is None:
                 return None
