@@ -319,3 +319,18 @@ def test_a_full_disk_is_a_clear_error_not_a_traceback(tmp_path):
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout)["skipped"] == stored and len(_scores(db)) == 30
+
+
+def test_a_deeply_nested_or_oversized_transcript_is_one_error_and_the_batch_goes_on(tmp_path, engines):
+    """Before: a JSON transcript nested 100,000 deep raised RecursionError and aborted the batch."""
+    (good,) = write_transcripts(tmp_path / "in", 1)
+    (tmp_path / "in" / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    many = [{"speaker": "agent", "start": i, "end": i + 0.5, "text": "hi"} for i in range(100_000)]
+    (tmp_path / "in" / "many.json").write_text(json.dumps({"call_id": "many", "segments": many}))
+    t = time.perf_counter()
+    s = score_batch([tmp_path / "in"], card(), tmp_path / "qa.db")
+    assert time.perf_counter() - t < 120
+    assert [c.path for c in s.of("scored")] == [str(good)]
+    reasons = {Path(c.path).name: c.reason for c in s.of("error")}
+    assert "nested too deeply" in reasons["deep.json"]
+    assert "100000 segments, over the limit of" in reasons["many.json"]
