@@ -334,3 +334,23 @@ def test_a_deeply_nested_or_oversized_transcript_is_one_error_and_the_batch_goes
     reasons = {Path(c.path).name: c.reason for c in s.of("error")}
     assert "nested too deeply" in reasons["deep.json"]
     assert "100000 segments, over the limit of" in reasons["many.json"]
+
+
+def test_a_transcript_corrected_in_place_is_scored_into_its_call_again(tmp_path, engines):
+    (p,) = write_transcripts(tmp_path / "in", 1)
+    db = tmp_path / "qa.db"
+    assert len(score_batch([p], card(), db).of("scored")) == 1
+    fixed = json.loads(p.read_text())
+    fixed["segments"][3]["text"] = "No, that was all, thanks."
+    p.write_text(json.dumps(fixed))  # same path, new content: a new recording id
+    s = score_batch([p], card(), db)
+    assert len(s.of("scored")) == 1 and not s.of("error")
+    con = sqlite3.connect(db)
+    texts = [t for (t,) in con.execute("select text from utterances where call_id = 'call-000'")]
+    assert "No, that was all, thanks." in texts
+    # ... while another file with that call id is still refused
+    other = tmp_path / "other" / "x.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps({**fixed, "agent": "eve", "duration_s": 41.0}))
+    (error,) = score_batch([other], card(), db).of("error")
+    assert str(p) in error.reason and "call id 'call-000'" in error.reason

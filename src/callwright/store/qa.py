@@ -105,20 +105,22 @@ def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str,
     calls row, so it is refused (docs/qa.md, "One call id, one call"):
 
     - another recording or transcript is stored under this id (a different
-      recording id): refused, naming it;
+      recording id from another path): refused, naming it. The same path with
+      new content (a re-exported recording, a corrected transcript) is scored
+      into its call again;
     - an IVR call has this id (a calls row that QA did not create): only the
       IVR's own recording of it (`calls.recording_path`, the same file) may be
       scored into it; a transcript, or any other recording, is refused.
 
     The same recording scored again (with another scorecard version) is fine.
     """
-    others = list(db.query("select id, path from recordings where call_id = ? and id != ? limit 1",
-                           [call_id, recording_id]))
+    others = [r["path"] for r in db.query("select path from recordings where call_id = ? and id != ?",
+                                            [call_id, recording_id]) if not _same_path(r["path"], path)]
     if others:
-        return (f"call id '{call_id}' is already used by {others[0]['path']} (another input); "
+        return (f"call id '{call_id}' is already used by {others[0]} (another input); "
                 "each call needs its own call id")
     if list(db.query("select 1 from recordings where call_id = ? limit 1", [call_id])):
-        return None  # this recording, stored before: a rescore
+        return None  # this input (or an earlier version of it at the same path): a rescore
     rows = list(db.query("select recording_path from calls where id = ?", [call_id]))
     if not rows:
         return None
@@ -128,6 +130,13 @@ def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str,
     return (f"call id '{call_id}' is an IVR call in the database"
             + (f" (recorded as {ivr_recording})" if ivr_recording else "")
             + f"; {'a transcript' if source != 'recording' else 'another recording'} may not replace it")
+
+
+def _same_path(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError):
+        return a == b
 
 
 def _same_file(a: str, b: str) -> bool:
