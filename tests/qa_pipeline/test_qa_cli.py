@@ -112,7 +112,7 @@ def test_score_takes_a_scorecard_per_direction_and_refuses_two_for_one(tmp_path)
 
 # -- hostile and careless input (issue 12) -----------------------------------------------------------------
 
-HOSTILE = "\x1b[2J\x1b]0;pwned\x07 I don't know \u202eenil dedrocer\u202c [bold]x[/bold] \x00 end"
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07 I don't know \u202eenil dedrocer\u202c [bold]x[/bold] :warning: \x00 end"
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_show_and_search_print_no_control_or_bidi_characters_from_the_data(tdb):
     r = cw("show", "evil\x1b[31m", "--db", tdb)
     assert r.returncode == 0, r.stderr
     _clean(r.stdout)
-    assert "\\x1b" in r.stdout and "\\u202e" in r.stdout and "[bold]x[/bold]" in r.stdout
+    assert "\\x1b" in r.stdout and "\\u202e" in r.stdout and "[bold]x[/bold] :warning:" in r.stdout
     r = cw("search", "know", "--db", tdb)
     assert r.returncode == 0 and "know" in r.stdout, r.stderr
     _clean(r.stdout)
@@ -217,3 +217,14 @@ def test_score_exit_codes_say_whether_anything_was_scored(tmp_path):
     shutil.copy(bad / "good.json", ok / "good.json")
     r = cw("score", ok, "--scorecard", CARDS["inbound"], "--db", db, "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["skipped"] == 1, r.stderr  # already scored: fine
+
+
+def test_printable_shows_every_control_and_bidi_character_as_an_escape():
+    from callwright.cli.printable import printable
+
+    assert printable("plain text, café, 東京") == "plain text, café, 東京"
+    assert printable("a\x1b[31mb\x00c\rd\x7fe\x9bf\u2028g") == "a\\x1b[31mb\\x00c\\x0dd\\x7fe\\x9bf\\u2028g"
+    assert printable("x\u202ey\u2066z\u200f") == "x\\u202ey\\u2066z\\u200f"
+    assert printable("one\ntwo", newlines=True) == "one\ntwo" and printable("one\ntwo") == "one\\x0atwo"
+    assert printable("[bold]x[/bold]", markup=True) == "\\[bold]x\\[/bold]"
+    assert printable(None) == ""

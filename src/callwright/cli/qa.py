@@ -144,7 +144,7 @@ def _print_summary(summary: Any, db_path: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(emoji=False)
     table = Table(title=printable(f"{summary.scorecard} ({summary.scorecard_version})", markup=True))
     for col in ("input", "status", "call", "score", "note"):
         table.add_column(col)
@@ -214,7 +214,7 @@ def _print_call(view: dict[str, Any]) -> None:
     def p(value: Any) -> str:
         return printable(value, markup=True)
 
-    console = Console()
+    console = Console(emoji=False)
     c = view["call"]
     console.print(f"[bold]{p(c['id'])}[/bold]  {p(c.get('direction') or '')}  "
                   f"agent {p(c.get('agent') or '-')}  "
@@ -320,7 +320,7 @@ def calibration_cmd(
         t.add_row(printable(r["item_id"], markup=True), str(r["reviewed"]), str(r["agreed"]),
                   f"{r['agreement']:.0%}",
                   str(r["auto_pass_human_fail"]), str(r["auto_fail_human_pass"]))
-    Console().print(t)
+    Console(emoji=False).print(t)
 
 
 @qa_app.command("search")
