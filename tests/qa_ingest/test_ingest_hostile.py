@@ -17,7 +17,7 @@ from callwright.qa import ingest
 from callwright.qa.ingest import read_transcript, resolve_meta
 
 # read from the module so that each test (not the whole file) fails on code without the limits
-MAX_SEGMENTS = getattr(ingest, "MAX_SEGMENTS", 10_000)
+MAX_SEGMENTS = getattr(ingest, "MAX_SEGMENTS", 5_000)
 MAX_JSON_BYTES = getattr(ingest, "MAX_JSON_BYTES", 32 * 1024**2)
 
 CARD = "4111 1111 1111 1111"

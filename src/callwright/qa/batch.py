@@ -227,10 +227,16 @@ def score_batch(
     `workers` <= 1 scores in this process (models stay loaded for the next
     batch); more starts that many spawned worker processes, which import the
     caller's main module: a script must call this under
-    `if __name__ == "__main__":` (otherwise every call ends as "worker process died"). Raises DataError for a
-    missing path or a bad manifest (before anything is scored); a bad input
-    file is recorded and reported in the summary instead. `second_listen` False scores the first
-    reading only (about twice the throughput; `qa.second_listen`).
+    `if __name__ == "__main__":` (otherwise every call ends as "worker process died").
+    `second_listen` False scores the first reading only (about twice the throughput;
+    `qa.second_listen`).
+
+    Raises DataError for a missing path or a bad manifest (before anything is
+    scored); a bad input file is recorded and reported in the summary instead,
+    and an entry that is not a regular file (a link loop, a dangling link, a
+    pipe) is reported as skipped with its reason. Raises CallwrightError,
+    stopping the batch, when the database cannot be written (a full disk) or was
+    deleted or replaced while it ran; the calls stored until then are kept.
     """
     t0 = time.perf_counter()
     cards = check_scorecards([scorecards] if isinstance(scorecards, Scorecard) else list(scorecards))
