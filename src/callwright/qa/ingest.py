@@ -65,7 +65,7 @@ times is a few MiB, and parsing a file costs several times its size in memory.""
 MAX_SEGMENTS = 5_000
 """Most segments in an imported transcript: one every 2.9 s of a four-hour call (`MAX_DURATION_S`);
 real calls have a turn every 4-6 s. Each one is rated for sentiment and matched against the scorecard:
-10,000 took 4.4 minutes on two shared cores (100,000 took much longer and 1,000,000 reached 3 GB)."""
+5,000 took 2 minutes and 10,000 4.4 minutes on two shared cores (1,000,000 reached 3 GB)."""
 MAX_WORDS = 200_000
 """Most timed words in an imported transcript: 14 a second for four hours."""
 
