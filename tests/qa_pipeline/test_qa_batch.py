@@ -354,3 +354,25 @@ def test_a_transcript_corrected_in_place_is_scored_into_its_call_again(tmp_path,
     other.write_text(json.dumps({**fixed, "agent": "eve", "duration_s": 41.0}))
     (error,) = score_batch([other], card(), db).of("error")
     assert str(p) in error.reason and "call id 'call-000'" in error.reason
+
+
+def test_an_ivr_call_is_scored_from_its_own_recording_only(tmp_path, engines):
+    import numpy as np
+
+    from callwright.speech.audio import Audio, write_wav
+    from callwright.store.db import open_db
+
+    own = write_wav(tmp_path / "recordings" / "ivr-2.wav", Audio(np.zeros(8000, np.int16), 8000))
+    other = write_wav(tmp_path / "elsewhere" / "ivr-2.wav", Audio(np.zeros(9000, np.int16), 8000))
+    db = tmp_path / "qa.db"
+    ivr = open_db(db)
+    ivr["calls"].insert({"id": "ivr-2", "flow": "inbound", "outcome": "completed", "recording_path": str(own),
+                         "started_at": "2026-11-23T10:00:00"})
+    ivr.conn.close()
+    s = score_batch([other], card(), db, engine="whisper", second_listen=False)
+    (error,) = s.of("error")
+    assert "recorded as" in error.reason and str(own) in error.reason
+    s = score_batch([own], card(), db, engine="whisper", second_listen=False)
+    assert len(s.of("scored")) == 1
+    row = sqlite3.connect(db).execute("select flow, outcome, recording_path from calls").fetchall()
+    assert row == [("inbound", "completed", str(own))]

@@ -108,9 +108,10 @@ def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str,
       recording id from another path): refused, naming it. The same path with
       new content (a re-exported recording, a corrected transcript) is scored
       into its call again;
-    - an IVR call has this id (a calls row that QA did not create): only the
-      IVR's own recording of it (`calls.recording_path`, the same file) may be
-      scored into it; a transcript, or any other recording, is refused.
+    - an IVR call has this id (a calls row that QA did not create): its
+      recording may be scored into it (QA adds its fields and keeps the IVR's);
+      a transcript is refused, and so is a recording other than the file the
+      call names as its own (`calls.recording_path`, when that file exists).
 
     The same recording scored again (with another scorecard version) is fine.
     """
@@ -125,11 +126,13 @@ def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str,
     if not rows:
         return None
     ivr_recording = rows[0]["recording_path"]
-    if source == "recording" and ivr_recording and _same_file(ivr_recording, path):
-        return None
-    return (f"call id '{call_id}' is an IVR call in the database"
-            + (f" (recorded as {ivr_recording})" if ivr_recording else "")
-            + f"; {'a transcript' if source != 'recording' else 'another recording'} may not replace it")
+    if source != "recording":
+        return (f"call id '{call_id}' is an IVR call in the database; a transcript may not replace it "
+                "(score the call's recording)")
+    if ivr_recording and Path(ivr_recording).is_file() and not _same_file(ivr_recording, path):
+        return (f"call id '{call_id}' is an IVR call in the database recorded as {ivr_recording}; "
+                "another recording may not replace it")
+    return None
 
 
 def _same_path(a: str, b: str) -> bool:
