@@ -204,3 +204,175 @@ def test_one_batch_scores_inbound_and_outbound_calls_each_with_its_own_scorecard
     assert stored == {"call-000": "inbound-service", "sales-001": "outbound-sales"}
     again = score_batch([inbound, outbound], cards, db)  # idempotent per call and its own scorecard
     assert len(again.of("skipped")) == 2 and not again.of("scored")
+
+
+# -- one call id, one call ------------------------------------------------------------------------------
+
+
+def test_two_transcripts_with_one_call_id_the_second_is_refused_naming_both(tmp_path, engines):
+    """Before: both reported "scored", the second's utterances replaced the first's and the calls row
+    mixed their metadata."""
+    first, second = tmp_path / "in" / "a" / "first.json", tmp_path / "in" / "b" / "second.json"
+    for p, agent, text in ((first, "ann", "first call"), (second, "bob", "second call")):
+        p.parent.mkdir(parents=True, exist_ok=True)
+        segs = [{**TRANSCRIPT["segments"][0], "text": f"{text}. " + TRANSCRIPT["segments"][0]["text"]}]
+        p.write_text(json.dumps({**TRANSCRIPT, "segments": segs, "call_id": "same", "agent": agent}))
+    db = tmp_path / "qa.db"
+    for _ in range(2):  # and the same on a rerun
+        s = score_batch([tmp_path / "in"], card(), db)
+        (error,) = s.of("error")
+        assert error.path == str(second) and str(first) in error.reason and str(second) in error.reason
+        assert "call id 'same'" in error.reason
+    con = sqlite3.connect(db)
+    assert con.execute("select agent from calls where id = 'same'").fetchall() == [("ann",)]
+    texts = [t for (t,) in con.execute("select text from utterances where call_id = 'same'")]
+    assert texts and all("second call" not in t for t in texts) and "first call" in texts[0].lower()
+    assert con.execute("select count(*) from scores").fetchone()[0] == 1
+    assert [p for (p,) in con.execute("select path from qa_errors")] == [str(second)]
+
+
+def test_two_recordings_named_alike_in_two_folders_are_not_one_call(tmp_path, engines):
+    """`x/recording.wav` and `y/recording.wav` both default to call id "recording"."""
+    import numpy as np
+
+    from callwright.speech.audio import Audio, write_wav
+
+    a, b = tmp_path / "in" / "x" / "recording.wav", tmp_path / "in" / "y" / "recording.wav"
+    write_wav(a, Audio(np.zeros(8000, np.int16), 8000))
+    write_wav(b, Audio(np.zeros(12000, np.int16), 8000))
+    s = score_batch([tmp_path / "in"], card(), tmp_path / "qa.db", engine="whisper", second_listen=False)
+    assert [c.path for c in s.of("scored")] == [str(a)]
+    (error,) = s.of("error")
+    assert error.path == str(b) and str(a) in error.reason
+    con = sqlite3.connect(tmp_path / "qa.db")
+    assert con.execute("select recording_path, duration_s from calls").fetchall() == [(str(a), 1.0)]
+
+
+def test_a_transcript_may_not_replace_an_ivr_call(tmp_path, engines):
+    from callwright.store.db import open_db
+
+    db = tmp_path / "qa.db"
+    ivr = open_db(db)
+    ivr["calls"].insert({"id": "ivr-1", "flow": "inbound", "outcome": "completed", "direction": "inbound",
+                         "started_at": "2026-11-23T10:00:00", "duration_s": 61.0,
+                         "recording_path": str(tmp_path / "ivr-1.wav")})
+    ivr.conn.close()
+    p = tmp_path / "in" / "t.json"
+    p.parent.mkdir()
+    p.write_text(json.dumps({**TRANSCRIPT, "call_id": "ivr-1", "agent": "mallory"}))
+    s = score_batch([p], card(), db)
+    (error,) = s.of("error")
+    assert "IVR call" in error.reason and "ivr-1" in error.reason and not s.of("scored")
+    con = sqlite3.connect(db)
+    assert con.execute("select flow, outcome, agent, duration_s, recording_path from calls").fetchall() == [
+        ("inbound", "completed", None, 61.0, str(tmp_path / "ivr-1.wav"))]
+    assert con.execute("select count(*) from utterances").fetchone()[0] == 0
+
+
+# -- the database going away, or filling up -----------------------------------------------------------
+
+
+def test_deleting_the_database_during_a_batch_stops_it_with_a_clear_error(tmp_path, engines):
+    """Before: SQLite wrote on into the deleted file and the batch said every call was scored."""
+    from callwright.errors import CallwrightError
+
+    write_transcripts(tmp_path / "in", 4)
+    db = tmp_path / "qa.db"
+    seen = []
+
+    def delete_after_first(p):
+        seen.append(p)
+        if len(seen) == 1:
+            for f in tmp_path.glob("qa.db*"):
+                f.unlink()
+
+    with pytest.raises(CallwrightError, match=r"qa\.db: the database was deleted while the batch ran"):
+        score_batch([tmp_path / "in"], card(), db, progress=delete_after_first)
+    assert len(seen) == 1
+
+
+def test_a_full_disk_is_a_clear_error_not_a_traceback(tmp_path):
+    """The files the batch may write are capped (RLIMIT_FSIZE, as a full disk would): the database
+    write fails midway, and `qa score` says so and exits 1; the calls stored before are kept."""
+    import resource
+
+    write_transcripts(tmp_path / "in", 30)
+    db = tmp_path / "qa.db"
+    from callwright.store.db import open_db
+
+    open_db(db).conn.close()
+    limit = 256 * 1024
+
+    def cap():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1"}
+    r = subprocess.run(_cli(tmp_path / "in", "--scorecard", CARDS["inbound"], "--db", db, "--json"),
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, preexec_fn=cap)
+    assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
+    assert "Traceback" not in r.stderr and "cannot write to the database" in r.stderr, r.stderr[-2000:]
+    assert str(db) in r.stderr and "disk full" in r.stderr
+    stored = len(_scores(db))
+    assert 0 < stored < 30
+    r = subprocess.run(_cli(tmp_path / "in", "--scorecard", CARDS["inbound"], "--db", db, "--json"),
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert json.loads(r.stdout)["skipped"] == stored and len(_scores(db)) == 30
+
+
+def test_a_deeply_nested_or_oversized_transcript_is_one_error_and_the_batch_goes_on(tmp_path, engines):
+    """Before: a JSON transcript nested 100,000 deep raised RecursionError and aborted the batch."""
+    (good,) = write_transcripts(tmp_path / "in", 1)
+    (tmp_path / "in" / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    many = [{"speaker": "agent", "start": i, "end": i + 0.5, "text": "hi"} for i in range(100_000)]
+    (tmp_path / "in" / "many.json").write_text(json.dumps({"call_id": "many", "segments": many}))
+    t = time.perf_counter()
+    s = score_batch([tmp_path / "in"], card(), tmp_path / "qa.db")
+    assert time.perf_counter() - t < 120
+    assert [c.path for c in s.of("scored")] == [str(good)]
+    reasons = {Path(c.path).name: c.reason for c in s.of("error")}
+    assert "nested too deeply" in reasons["deep.json"]
+    assert "100000 segments, over the limit of" in reasons["many.json"]
+
+
+def test_a_transcript_corrected_in_place_is_scored_into_its_call_again(tmp_path, engines):
+    (p,) = write_transcripts(tmp_path / "in", 1)
+    db = tmp_path / "qa.db"
+    assert len(score_batch([p], card(), db).of("scored")) == 1
+    fixed = json.loads(p.read_text())
+    fixed["segments"][3]["text"] = "No, that was all, thanks."
+    p.write_text(json.dumps(fixed))  # same path, new content: a new recording id
+    s = score_batch([p], card(), db)
+    assert len(s.of("scored")) == 1 and not s.of("error")
+    con = sqlite3.connect(db)
+    texts = [t for (t,) in con.execute("select text from utterances where call_id = 'call-000'")]
+    assert "No, that was all, thanks." in texts
+    # ... while another file with that call id is still refused
+    other = tmp_path / "other" / "x.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps({**fixed, "agent": "eve", "duration_s": 41.0}))
+    (error,) = score_batch([other], card(), db).of("error")
+    assert str(p) in error.reason and "call id 'call-000'" in error.reason
+
+
+def test_an_ivr_call_is_scored_from_its_own_recording_only(tmp_path, engines):
+    import numpy as np
+
+    from callwright.speech.audio import Audio, write_wav
+    from callwright.store.db import open_db
+
+    own = write_wav(tmp_path / "recordings" / "ivr-2.wav", Audio(np.zeros(8000, np.int16), 8000))
+    other = write_wav(tmp_path / "elsewhere" / "ivr-2.wav", Audio(np.zeros(9000, np.int16), 8000))
+    db = tmp_path / "qa.db"
+    ivr = open_db(db)
+    ivr["calls"].insert({"id": "ivr-2", "flow": "inbound", "outcome": "completed", "recording_path": str(own),
+                         "started_at": "2026-11-23T10:00:00"})
+    ivr.conn.close()
+    s = score_batch([other], card(), db, engine="whisper", second_listen=False)
+    (error,) = s.of("error")
+    assert "recorded as" in error.reason and str(own) in error.reason
+    s = score_batch([own], card(), db, engine="whisper", second_listen=False)
+    assert len(s.of("scored")) == 1
+    row = sqlite3.connect(db).execute("select flow, outcome, recording_path from calls").fetchall()
+    assert row == [("inbound", "completed", str(own))]

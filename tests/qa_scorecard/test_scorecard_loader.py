@@ -198,3 +198,32 @@ def test_the_schema_itself_is_valid_json_schema():
 def test_the_error_message_lists_every_problem():
     text = textwrap.dedent(BASE).replace("first: verify", "first: verfy").replace("max: 10", "max: 10\n        min: 20")
     assert len(errors_of(text)) == 2
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    ("weight: 50", "weight: .nan", "section 'opening', weight"),
+    ("phrases: [thank you for calling]", "phrases: [thank you for calling]\n        points: .nan",
+     "item 'greeting', points"),
+    ("phrases: [thank you for calling]", "phrases: [thank you for calling]\n        threshold: .NaN",
+     "item 'greeting', threshold"),
+    ("phrases: [thank you for calling]", "phrases: [thank you for calling]\n        within_first_s: .nan",
+     "item 'greeting', within_first_s"),
+    ("max: 10", "max: .nan", "item 'dead-air', max"),
+    ("max: 10", "min: .nan\n        max: 10", "item 'dead-air', min"),
+    ("max: 10", "max: .inf", "item 'dead-air', max"),
+])
+def test_nan_and_infinity_are_refused_at_their_line(old, new, where):
+    """NaN passes every range check of the schema (each comparison with it is false): a NaN weight
+    scored calls as "score": NaN, which is not JSON."""
+    errs = errors_of(BASE.replace(old, new, 1))
+    assert any(where in e and ("finite" in e or "1000000000" in e) for e in errs), errs
+    assert all(re.match(r"card\.yaml:\d+:\d+: error: ", e) for e in errs)
+
+
+def test_nan_defaults_and_sentiment_bounds_are_refused():
+    text = BASE.replace("applies_to: inbound\n", "applies_to: inbound\ndefaults:\n  sentiment_min: .nan\n"
+                                               "  threshold: .nan\n")
+    text += "      - {id: mood, kind: sentiment, check: trajectory, min_change: .nan}\n"
+    errs = errors_of(text)
+    assert {"defaults.sentiment_min", "defaults.threshold", "item 'mood', min_change"} <= {
+        e.split(": error: ")[1].split(": must")[0] for e in errs}, errs

@@ -18,6 +18,10 @@ from callwright.errors import CallwrightError
 
 log = logging.getLogger(__name__)
 
+MAX_UTTERANCE_S = 30 * 60.0
+"""Longest file `asr` recognises: it hears each file as one utterance (an answer, a voicemail), and
+a recogniser's stream holds all of it. Whole calls are for `callwright qa score` (up to four hours)."""
+
 DIGIT_PHRASES = "zero one two three four five six seven eight nine".split()
 YES_NO_PHRASES = ["yes", "no"]
 
@@ -88,7 +92,7 @@ def _recognise(
     from callwright.speech.audio import frames, read_audio
 
     assert isinstance(recognizer, Recognizer)
-    audio = read_audio(path)
+    audio = read_audio(path, max_duration_s=MAX_UTTERANCE_S)
     if channel is not None:
         if not 0 <= channel < audio.channels:
             raise AudioError(f"{path}: no channel {channel} (it has {audio.channels})")

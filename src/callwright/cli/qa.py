@@ -2,6 +2,9 @@
 
 Parses arguments and prints; the work is in callwright.qa.batch (scoring) and
 callwright.store.qa (reading and reviews). Models are imported only by `score`.
+Everything printed from the database or the inputs goes through `printable`
+(no terminal escapes, NUL or bidi controls reach the console), and every JSON
+output is strict (no NaN or Infinity, which JSON does not have).
 """
 
 from __future__ import annotations
@@ -13,12 +16,31 @@ from typing import Any
 
 import typer
 
-from callwright.errors import DataError
+from callwright.cli.printable import printable
+from callwright.errors import CallwrightError, DataError
 
 qa_app = typer.Typer(help="Call QA: score recordings against scorecards, review and calibrate.",
                      no_args_is_help=True)
 
 DB_HELP = "SQLite database (default: $CALLWRIGHT_DB or callwright.db)."
+
+EXIT_OK = 0
+"""`qa score`: every input was scored, or skipped (already scored, or the same recording twice)."""
+EXIT_NOTHING_SCORED = 1
+"""`qa score`: nothing was scored: no input found, every input failed, or the batch was stopped (a bad
+scorecard or manifest, a database that cannot be written or was deleted). The same code as every
+user error."""
+EXIT_SOME_FAILED = 3
+"""`qa score`: some inputs were scored and some failed (listed, and in `callwright qa errors`)."""
+
+
+def _json(value: Any, **kwargs: Any) -> str:
+    """Strict JSON: NaN and Infinity are not JSON, so a value that is one is an error, not output."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, **kwargs)
+    except ValueError as err:
+        raise CallwrightError(f"cannot print JSON: {err}",
+                              hint="a stored number is not finite; please report this") from None
 
 
 class Engine(StrEnum):
@@ -73,7 +95,8 @@ def score_cmd(
     if as_json:
         summary = score_batch(paths, cards, db_path, workers=workers, engine=engine.value,
                               manifest=manifest, redact_audio_dir=redact_audio, second_listen=second_listen)
-        typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
+        typer.echo(_json(summary.to_json()))
+        _exit_for(summary, paths)
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -90,22 +113,50 @@ def score_cmd(
                               manifest=manifest, redact_audio_dir=redact_audio, progress=tick,
                               second_listen=second_listen)
     _print_summary(summary, db_path)
+    _exit_for(summary, paths)
+
+
+def _exit_for(summary: Any, paths: list[Path]) -> None:
+    """Exit with `EXIT_NOTHING_SCORED` or `EXIT_SOME_FAILED` (saying why on stderr) unless all went well."""
+    from callwright.qa.ingest import AUDIO_EXTENSIONS, TRANSCRIPT_EXTENSIONS
+
+    scored, skipped, failed = (len(summary.of(s)) for s in ("scored", "skipped", "error"))
+    done = scored + sum(1 for c in summary.of("skipped") if c.recording_id is not None)
+    if failed == 0 and done:
+        return
+    if failed and done:
+        typer.secho(f"error: {failed} of {len(summary.calls)} input(s) could not be scored (see above, "
+                    "or callwright qa errors)", err=True, fg=typer.colors.RED)
+        raise typer.Exit(EXIT_SOME_FAILED)
+    where = ", ".join(printable(p) for p in paths)
+    if failed:
+        why = f"every input failed ({failed} error(s), listed above and in callwright qa errors)"
+    elif skipped:
+        why = f"no recording or transcript to score in {where} ({skipped} entry(ies) skipped, see above)"
+    else:
+        kinds = ", ".join(sorted(AUDIO_EXTENSIONS | TRANSCRIPT_EXTENSIONS))
+        why = f"no recording or transcript found in {where} (looked for {kinds})"
+    typer.secho(f"error: nothing was scored: {why}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(EXIT_NOTHING_SCORED)
 
 
 def _print_summary(summary: Any, db_path: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    table = Table(title=f"{summary.scorecard} ({summary.scorecard_version})")
+    console = Console(emoji=False)
+    table = Table(title=printable(f"{summary.scorecard} ({summary.scorecard_version})", markup=True))
     for col in ("input", "status", "call", "score", "note"):
         table.add_column(col)
     for c in summary.calls:
         score = "" if c.score is None else f"{c.score:.1f}" + (" AUTO-FAIL" if c.auto_failed else "")
-        table.add_row(Path(c.path).name, c.status, c.call_id or "", score, c.reason or "")
+        table.add_row(printable(Path(c.path).name, markup=True), c.status,
+                      printable(c.call_id or "", markup=True), score,
+                      printable(c.reason or "", markup=True, newlines=True))
     console.print(table)
     console.print(f"{len(summary.of('scored'))} scored, {len(summary.of('skipped'))} skipped, "
-                  f"{len(summary.of('error'))} error(s) in {summary.wall_s:.1f} s -> {db_path}")
+                  f"{len(summary.of('error'))} error(s) in {summary.wall_s:.1f} s -> "
+                  f"{printable(db_path, markup=True)}")
 
 
 # -- show ----------------------------------------------------------------------------------------------
@@ -117,7 +168,8 @@ def _call_view(db: Any, ref: str) -> dict[str, Any]:
     call_id = store.find_call(db, ref)
     view = store.call_view(db, call_id) if call_id else None
     if view is None:
-        raise DataError(f"no call {ref!r} in the database", hint="give a call id or a recording id")
+        raise DataError(f"no call {printable(repr(ref))} in the database",
+                        hint="give a call id or a recording id")
     return view
 
 
@@ -146,7 +198,7 @@ def show_cmd(
         it["reviews"] = [r for r in view["reviews"] if r["item_id"] == it["item_id"]
                          and r["scorecard_version"] == it["scorecard_version"]]
     if as_json:
-        typer.echo(json.dumps(view, ensure_ascii=False, default=str))
+        typer.echo(_json(view, default=str))
         return
     _print_call(view)
 
@@ -159,32 +211,37 @@ def _print_call(view: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    def p(value: Any) -> str:
+        return printable(value, markup=True)
+
+    console = Console(emoji=False)
     c = view["call"]
-    console.print(f"[bold]{c['id']}[/bold]  {c.get('direction') or ''}  agent {c.get('agent') or '-'}  "
-                  f"{(c.get('duration_s') or 0):.1f} s  {c.get('recording_path') or ''}")
+    console.print(f"[bold]{p(c['id'])}[/bold]  {p(c.get('direction') or '')}  "
+                  f"agent {p(c.get('agent') or '-')}  "
+                  f"{(c.get('duration_s') or 0):.1f} s  {p(c.get('recording_path') or '')}")
     for s in view["scores"]:
         fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed"] else ""
         score = "-" if s["score"] is None else f"{s['score']:.1f}"
-        console.print(f"{s['scorecard']} ({s['scorecard_version']}): score {score}{fail}")
+        console.print(f"{p(s['scorecard'])} ({p(s['scorecard_version'])}): score {score}{fail}")
     q = view["sentiment_by_quarter"]
     for role, values in q.items():
-        console.print(f"sentiment {role} by quarter: "
+        console.print(f"sentiment {p(role)} by quarter: "
                       + "  ".join("-" if v is None else f"{v:+.2f}" for v in values))
     t = Table(title="transcript")
     for col in ("time", "speaker", "sentiment", "text"):
         t.add_column(col)
     for u in view["utterances"]:
-        senti = "" if u["sentiment"] is None else f"{u['sentiment']:+.2f} {u['sentiment_label']}"
-        t.add_row(f"{_fmt_time(u['start'])}-{_fmt_time(u['end'])}", u["speaker"], senti, u["text"])
+        senti = "" if u["sentiment"] is None else f"{u['sentiment']:+.2f} {p(u['sentiment_label'])}"
+        t.add_row(f"{_fmt_time(u['start'])}-{_fmt_time(u['end'])}", p(u["speaker"]), senti, p(u["text"]))
     console.print(t)
     items = Table(title="scorecard items")
     for col in ("item", "kind", "verdict", "points", "evidence", "review"):
         items.add_column(col)
     for it in view["items"]:
-        evidence = "\n".join(_evidence_line(e) for e in it["evidence"])
-        review = "\n".join(f"{r['verdict']} by {r['reviewer']}: {r['note']}" for r in it["reviews"])
-        items.add_row(it["item_id"], it["kind"], it["verdict"] + (" (auto-fail)" if it["auto_fail"] else ""),
+        evidence = "\n".join(p(_evidence_line(e)) for e in it["evidence"])
+        review = "\n".join(f"{p(r['verdict'])} by {p(r['reviewer'])}: {p(r['note'])}" for r in it["reviews"])
+        items.add_row(p(it["item_id"]), p(it["kind"]),
+                      p(it["verdict"]) + (" (auto-fail)" if it["auto_fail"] else ""),
                       f"{it['points']:g}/{it['max_points']:g}", evidence, review)
     console.print(items)
 
@@ -233,9 +290,9 @@ def review_cmd(
     auto = next(r for r in _call_view(database, call_id)["items"] if r["item_id"] == item
                 and r["scorecard_version"] == row["scorecard_version"])
     if as_json:
-        typer.echo(json.dumps({"review": row, "automatic": auto["verdict"]}, ensure_ascii=False))
+        typer.echo(_json({"review": row, "automatic": auto["verdict"]}))
     else:
-        typer.echo(f"{call_id} {item}: reviewer {row['verdict']} (automatic {auto['verdict']})")
+        typer.echo(printable(f"{call_id} {item}: reviewer {row['verdict']} (automatic {auto['verdict']})"))
 
 
 @qa_app.command("calibration")
@@ -248,7 +305,7 @@ def calibration_cmd(
 
     rows = store.calibration(_open(db))
     if as_json:
-        typer.echo(json.dumps(rows))
+        typer.echo(_json(rows))
         return
     if not rows:
         typer.echo("no reviews yet")
@@ -260,32 +317,32 @@ def calibration_cmd(
     for col in ("item", "reviewed", "agreed", "agreement", "auto pass/human fail", "auto fail/human pass"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["item_id"], str(r["reviewed"]), str(r["agreed"]), f"{r['agreement']:.0%}",
+        t.add_row(printable(r["item_id"], markup=True), str(r["reviewed"]), str(r["agreed"]),
+                  f"{r['agreement']:.0%}",
                   str(r["auto_pass_human_fail"]), str(r["auto_fail_human_pass"]))
-    Console().print(t)
+    Console(emoji=False).print(t)
 
 
 @qa_app.command("search")
 def search_cmd(
-    text: str = typer.Argument(..., help="Full-text query (SQLite FTS5 syntax)."),
+    text: str = typer.Argument(..., help='Words and "quoted phrases", all of which must be said; word* '
+                                         "matches a prefix."),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(50, "--limit", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
 ) -> None:
     """Find utterances by their (redacted) words."""
-    import sqlite3
-
     from callwright.store import qa as store
 
-    try:
-        rows = store.search_utterances(_open(db), text, limit)
-    except sqlite3.OperationalError as err:
-        raise DataError(f"search {text!r}: {err}", hint='quote phrases: "recorded line"') from None
+    if not store.fts_query(text):
+        raise DataError(f"search {printable(repr(text))}: nothing to search for",
+                        hint='give words or a quoted phrase: "recorded line"')
+    rows = store.search_utterances(_open(db), text, limit)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        typer.echo(_json(rows))
         return
     for r in rows:
-        typer.echo(f"{r['call_id']}  {_fmt_time(r['start'])}  {r['speaker']}: {r['text']}")
+        typer.echo(printable(f"{r['call_id']}  {_fmt_time(r['start'])}  {r['speaker']}: {r['text']}"))
 
 
 @qa_app.command("errors")
@@ -298,10 +355,10 @@ def errors_cmd(
 
     rows = store.errors(_open(db))
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False))
+        typer.echo(_json(rows))
         return
     for r in rows:
-        typer.echo(f"{r['path']}: {r['error']}")
+        typer.echo(printable(f"{r['path']}: {r['error']}", newlines=True))
 
 
 def register(app: typer.Typer) -> None:

@@ -8,8 +8,10 @@ batch killed with kill -9 at any moment leaves every call either fully stored
 or absent, and a rerun skips those whose (recording id, scorecard version) is
 stored: exactly the missing ones are scored and nothing is duplicated.
 
-A bad input (empty, truncated, not audio, wrong sidecar) becomes a row in
-`qa_errors` with its reason, and the batch goes on.
+A bad input (empty, truncated, not audio, wrong sidecar, a call id another
+input already has) becomes a row in `qa_errors` with its reason, and the batch
+goes on. What stops a batch is what would lose calls: a database that cannot
+be written (a full disk) or that was deleted or replaced while the batch ran.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -34,7 +37,7 @@ from callwright.qa.scorecard import Scorecard
 from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
 from callwright.qa.second_listen import ListenSettings
 from callwright.store import qa as store
-from callwright.store.db import open_db
+from callwright.store.db import default_path, open_db
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +144,65 @@ def _run(job: _Job) -> _Done:
         error = None
     except CallwrightError as err:
         outcome, error = None, str(err)
+    except RecursionError:
+        outcome, error = None, f"{job.path}: too deeply nested to read"
+    except OSError as err:  # e.g. no space left for the redacted audio copy
+        where = err.filename if err.filename else job.path
+        outcome, error = None, f"{where}: cannot read or write ({err.strerror or err})"
     except Exception as err:  # a bug, but one call must not stop the batch
         log.exception("%s: unexpected error", job.path)
-        outcome, error = None, f"internal error: {type(err).__name__}: {err}"
+        outcome, error = None, _redacted(f"internal error: {type(err).__name__}: {err}")
     return _Done(job, outcome, error, os.getpid(), _peak_rss_mb())
 
 
+def _redacted(text: str) -> str:
+    """An exception's text may quote input values (a card number in a bad field): redact it."""
+    from callwright.qa.redaction import redact_text
+
+    return redact_text(text).text
+
+
 # -- parent side -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DbFile:
+    """The database file a batch writes to, as it was opened (device and inode).
+
+    SQLite keeps writing into a deleted file through its open handle, so a batch
+    whose database is deleted or replaced midway would report every later call as
+    scored while none is kept. `check` before each write (a stat) finds it out.
+    """
+
+    path: Path | None
+    ident: tuple[int, int] | None
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str] | None) -> _DbFile:
+        p = Path(path) if path is not None else default_path()
+        if str(p) in ("", ":memory:"):
+            return cls(None, None)
+        st = p.stat()
+        return cls(p, (st.st_dev, st.st_ino))
+
+    def check(self) -> None:
+        if self.path is None:
+            return
+        try:
+            st = self.path.stat()
+        except OSError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != self.ident:
+            raise CallwrightError(
+                f"{self.path}: the database was {'deleted' if st is None else 'replaced'} while the batch "
+                "ran; the calls scored since then are not in it",
+                hint="rerun the batch: the calls stored in the database are skipped")
+
+    def write_failed(self, err: sqlite3.DatabaseError) -> CallwrightError:
+        self.check()
+        return CallwrightError(f"{self.path}: cannot write to the database ({err})",
+                               hint="is the disk full? Free space and rerun the batch: the calls already "
+                                    "stored are kept and skipped")
 
 
 def score_batch(
@@ -172,35 +227,54 @@ def score_batch(
     `workers` <= 1 scores in this process (models stay loaded for the next
     batch); more starts that many spawned worker processes, which import the
     caller's main module: a script must call this under
-    `if __name__ == "__main__":` (otherwise every call ends as "worker process died"). Raises DataError for a
-    missing path or a bad manifest (before anything is scored); a bad input
-    file is recorded and reported in the summary instead. `second_listen` False scores the first
-    reading only (about twice the throughput; `qa.second_listen`).
+    `if __name__ == "__main__":` (otherwise every call ends as "worker process died").
+    `second_listen` False scores the first reading only (about twice the throughput;
+    `qa.second_listen`).
+
+    Raises DataError for a missing path or a bad manifest (before anything is
+    scored); a bad input file is recorded and reported in the summary instead,
+    and an entry that is not a regular file (a link loop, a dangling link, a
+    pipe) is reported as skipped with its reason. Raises CallwrightError,
+    stopping the batch, when the database cannot be written (a full disk) or was
+    deleted or replaced while it ran; the calls stored until then are kept.
     """
     t0 = time.perf_counter()
     cards = check_scorecards([scorecards] if isinstance(scorecards, Scorecard) else list(scorecards))
     mf = ingest.Manifest.load(manifest) if manifest is not None else None
-    inputs = ingest.discover(paths, exclude=[manifest] if manifest is not None else [])
+    found = ingest.find_inputs(paths, exclude=[manifest] if manifest is not None else [])
+    inputs = found.found
     options = PipelineOptions(engine=engine,
                               redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None,
                               second_listen=ListenSettings() if second_listen else None)
     db = open_db(db_path)
+    dbfile = _DbFile.of(db_path)
     summary = BatchSummary(", ".join(c.id for c in cards), ", ".join(c.version for c in cards),
                            workers=max(1, workers))
-    total = len(inputs)
+    total = len(inputs) + len(found.skipped)
 
     def settle(status: CallStatus) -> None:
         summary.calls.append(status)
         if progress is not None:
             progress(Progress(len(summary.calls), total, status))
 
-    jobs = _plan(db, inputs, cards, mf, settle)
+    for path, why in found.skipped:
+        log.warning("%s: skipped: %s", path, why)
+        settle(CallStatus(str(path), "skipped", reason=why))
+    try:
+        jobs = _plan(db, inputs, cards, mf, settle, dbfile)
+    except sqlite3.DatabaseError as err:
+        raise dbfile.write_failed(err) from None
     log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
 
     def store_done(done: _Done) -> None:
         summary.worker_peak_rss_mb[done.pid] = max(done.peak_rss_mb,
                                                    summary.worker_peak_rss_mb.get(done.pid, 0.0))
-        settle(_store(db, done))
+        dbfile.check()
+        try:
+            status = _store(db, done)
+        except sqlite3.DatabaseError as err:
+            raise dbfile.write_failed(err) from None
+        settle(status)
 
     if jobs:
         if workers <= 1:
@@ -209,6 +283,7 @@ def score_batch(
                 store_done(_run(job))
         else:
             _run_pool(jobs, cards, options, workers, threads_per_worker, store_done, settle)
+    dbfile.check()
     summary.wall_s = time.perf_counter() - t0
     return summary
 
@@ -219,11 +294,18 @@ def _init_in_process(cards: Sequence[Scorecard], options: PipelineOptions, threa
 
 
 def _plan(db: Any, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: ingest.Manifest | None,
-          settle: Callable[[CallStatus], None]) -> list[_Job]:
-    """The inputs still to score; the others are settled now (already stored, duplicate, bad)."""
+          settle: Callable[[CallStatus], None], dbfile: _DbFile) -> list[_Job]:
+    """The inputs still to score; the others are settled now (already stored, duplicate, bad).
+
+    A call id names one call: an input whose call id an earlier input of the batch has, or that
+    belongs to another input or an IVR call in the database (`store.call_id_conflict`), is an
+    error naming both, never stored over the other (docs/qa.md).
+    """
     jobs: list[_Job] = []
     seen: dict[str, str] = {}
+    claimed: dict[str, str] = {}  # call id -> the input of this batch that has it
     for p in inputs:
+        dbfile.check()
         try:
             rid = ingest.recording_id(p)
         except CallwrightError as err:
@@ -240,9 +322,20 @@ def _plan(db: Any, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: inges
             _error(db, settle, str(p), rid, str(err))
             continue
         if store.is_scored(db, rid, card.version):
+            claimed.setdefault(meta.call_id, str(p))
             settle(CallStatus(str(p), "skipped", rid, meta.call_id,
                               reason="already scored with this scorecard version", scorecard=card.id))
             continue
+        source = "transcript" if ingest.is_transcript(p) else "recording"
+        if meta.call_id in claimed:
+            conflict: str | None = (f"call id '{meta.call_id}' is also the call id of "
+                                    f"{claimed[meta.call_id]}; each call needs its own call id")
+        else:
+            conflict = store.call_id_conflict(db, meta.call_id, rid, str(p), source)
+        if conflict is not None:
+            _error(db, settle, str(p), rid, f"{p}: {conflict}", scorecard=card.id, call_id=meta.call_id)
+            continue
+        claimed[meta.call_id] = str(p)
         jobs.append(_Job(str(p), rid, meta, card.id, card.version))
     return jobs
 
@@ -252,10 +345,11 @@ def _path_key(p: Path) -> str:
     return f"path:{p.resolve()}"
 
 
-def _error(db: Any, settle: Callable[[CallStatus], None], path: str, rid: str, reason: str) -> None:
+def _error(db: Any, settle: Callable[[CallStatus], None], path: str, rid: str, reason: str,
+           scorecard: str | None = None, call_id: str | None = None) -> None:
     log.warning("%s: %s", path, reason)
     store.record_error(db, rid, path, reason)
-    settle(CallStatus(path, "error", rid, reason=reason))
+    settle(CallStatus(path, "error", rid, call_id, reason=reason, scorecard=scorecard))
 
 
 def _store(db: Any, done: _Done) -> CallStatus:
@@ -268,7 +362,13 @@ def _store(db: Any, done: _Done) -> CallStatus:
                           scorecard=job.scorecard)
     o = done.outcome
     r = o.scored.result
-    if not store.save_scored_call(db, o.scored):  # another batch stored it meanwhile
+    try:
+        saved = store.save_scored_call(db, o.scored)
+    except store.CallIdConflict as err:  # another batch stored a call with this id meanwhile
+        store.record_error(db, job.recording_id, job.path, str(err.message))
+        return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=err.message,
+                          scorecard=job.scorecard)
+    if not saved:  # another batch stored it meanwhile
         return CallStatus(job.path, "skipped", job.recording_id, job.meta.call_id,
                           reason="already scored with this scorecard version", scorecard=job.scorecard)
     return CallStatus(job.path, "scored", job.recording_id, job.meta.call_id, r.score, r.auto_failed,
@@ -288,13 +388,17 @@ def _run_pool(jobs: list[_Job], cards: Sequence[Scorecard], options: PipelineOpt
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
                              initializer=_init_worker, initargs=(cards, options, threads)) as pool:
         futures: dict[Future[_Done], _Job] = {pool.submit(_run, job): job for job in jobs}
-        for fut in as_completed(futures):
-            job = futures[fut]
-            try:
-                done = fut.result()
-            except BrokenProcessPool:
-                reason = "worker process died while scoring this call (rerun the batch to retry)"
-                settle(CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason,
-                                  scorecard=job.scorecard))
-                continue
-            store_done(done)
+        try:
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    done = fut.result()
+                except BrokenProcessPool:
+                    reason = "worker process died while scoring this call (rerun the batch to retry)"
+                    settle(CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason,
+                                      scorecard=job.scorecard))
+                    continue
+                store_done(done)
+        except BaseException:  # the database cannot take more: do not score the rest for nothing
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise

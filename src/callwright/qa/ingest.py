@@ -15,11 +15,13 @@ imported transcript, the fields beside its segments).
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,27 +59,102 @@ META_FIELDS = (
 _KEY_FIELDS = ("file",)
 _ROLE_ALIASES: dict[str, Role] = {"caller": "customer", "client": "customer", "rep": "agent"}
 
+MAX_JSON_BYTES = 32 * 1024**2
+"""Largest transcript, sidecar or JSON manifest read (32 MiB): a four-hour call's transcript with word
+times is a few MiB, and parsing a file costs several times its size in memory."""
+MAX_SEGMENTS = 5_000
+"""Most segments in an imported transcript: one every 2.9 s of a four-hour call (`MAX_DURATION_S`);
+real calls have a turn every 4-6 s. Each one is rated for sentiment and matched against the scorecard:
+5,000 took 2 minutes and 10,000 4.4 minutes on two shared cores (1,000,000 reached 3 GB)."""
+MAX_WORDS = 200_000
+"""Most timed words in an imported transcript: 14 a second for four hours."""
+
+
+def shown(value: Any) -> str:
+    """A field value as an error message may echo it: redacted (a card number typed into the wrong
+    field must not reach the console, `qa_errors` or `--json`), short, and only for plain values."""
+    from callwright.qa.redaction import redact_text
+
+    if isinstance(value, (dict, list, tuple)):
+        return f"a {'list' if isinstance(value, (list, tuple)) else 'object'}"
+    text = redact_text(repr(value)[:1000]).text
+    return text if len(text) <= 80 else text[:77] + "..."
+
 
 # -- finding inputs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What `find_inputs` found: the files to score, and the entries it passed over with the reason
+    (a symbolic link loop, a dangling link, a named pipe...), so none is dropped without a word."""
+
+    found: list[Path]
+    skipped: list[tuple[Path, str]]
 
 
 def discover(
     paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[str | os.PathLike[str]] = ()
 ) -> list[Path]:
+    """Recordings and transcript files under `paths` (`find_inputs(...).found`)."""
+    return find_inputs(paths, exclude=exclude).found
+
+
+def _not_a_file(q: Path) -> str | None:
+    """Why the folder entry `q` cannot be read as a file (None: it is a regular file or a folder)."""
+    try:
+        st = q.stat()
+    except OSError as err:
+        if q.is_symlink():
+            if err.errno == errno.ELOOP:
+                return "symbolic link loop"
+            return f"dangling symbolic link (its target {shown(os.readlink(q))} does not exist)"
+        return f"cannot read ({err.strerror})"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return "link to a folder, not followed (give the folder itself)" if q.is_symlink() else None
+    kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
+            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a special file")
+    return f"not a regular file ({kind})"
+
+
+def find_inputs(
+    paths: Iterable[str | os.PathLike[str]], *, exclude: Iterable[str | os.PathLike[str]] = ()
+) -> Inputs:
     """Recordings and transcript files under `paths` (files or folders, searched recursively).
 
     A `NAME.json` beside a recording `NAME.wav` is that recording's sidecar, not a
-    transcript, so it is left out; so are the files in `exclude` (the manifest).
+    transcript, so it is left out; so are the files in `exclude` (the manifest)
+    and hidden files. An entry that is not a regular file (a symbolic link loop,
+    a dangling link, a link to a folder, a named pipe, a socket) is never opened
+    (a pipe would block the batch) but listed in `skipped` with the reason.
     A path that does not exist is a user mistake and raises rather than being
     skipped, so a typo cannot silently shrink a batch.
     """
     skip = {Path(p).resolve() for p in exclude}
     found: list[Path] = []
+    passed: list[tuple[Path, str]] = []
     for raw in paths:
         p = Path(raw)
-        if not p.exists():
+        if not p.exists() and not p.is_symlink():
             raise DataError(f"{p}: no such file or folder")
-        candidates = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+        if p.is_dir():
+            candidates = []
+            for q in sorted(p.rglob("*")):
+                if q.name.startswith("."):
+                    continue
+                why = _not_a_file(q)
+                if why is not None:
+                    passed.append((q, why))
+                elif not q.is_dir():
+                    candidates.append(q)
+        else:
+            why = _not_a_file(p)
+            if why is not None:
+                passed.append((p, why))
+                continue
+            candidates = [p]
         for q in candidates:
             ext = q.suffix.lower()
             if q.resolve() in skip or q.name.startswith("."):
@@ -92,8 +169,8 @@ def discover(
                     hint=f"use one of {', '.join(sorted(AUDIO_EXTENSIONS | TRANSCRIPT_EXTENSIONS))}",
                 )
     unique = list(dict.fromkeys(found))
-    log.debug("discovered %d inputs", len(unique))
-    return unique
+    log.debug("discovered %d inputs, passed over %d", len(unique), len(passed))
+    return Inputs(unique, list(dict.fromkeys(passed)))
 
 
 def _has_audio_beside(json_path: Path) -> bool:
@@ -134,7 +211,7 @@ def _parse_role(value: Any, where: str) -> Role:
     name = str(value).strip().lower() if value is not None else ""
     name = _ROLE_ALIASES.get(name, name)
     if name not in ROLES:
-        raise DataError(f"{where}: unknown role {value!r}", hint=f"use one of {', '.join(ROLES)}")
+        raise DataError(f"{where}: unknown role {shown(value)}", hint=f"use one of {', '.join(ROLES)}")
     return cast(Role, name)
 
 
@@ -150,7 +227,8 @@ def check_meta_fields(
     for key, value in raw.items():
         k = str(key).strip().lower()
         if k not in allowed:
-            raise DataError(f"{where}: unknown field {key!r}", hint=f"allowed fields: {', '.join(allowed)}")
+            raise DataError(f"{where}: unknown field {shown(key)}",
+                            hint=f"allowed fields: {', '.join(allowed)}")
         if value is None or (isinstance(value, str) and not value.strip()):
             continue  # empty CSV cell or null: not given
         if k == "channels":
@@ -158,7 +236,7 @@ def check_meta_fields(
         elif k == "direction":
             d = str(value).strip().lower()
             if d not in ("inbound", "outbound"):
-                raise DataError(f"{where}: direction must be inbound or outbound, not {value!r}")
+                raise DataError(f"{where}: direction must be inbound or outbound, not {shown(value)}")
             out[k] = d
         elif k == "started_at":
             out[k] = _iso_time(value, f"{where}: started_at")
@@ -175,7 +253,7 @@ def _iso_time(value: Any, where: str) -> str:
         datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise DataError(
-            f"{where}: {value!r} is not an ISO 8601 time", hint="e.g. 2024-05-02T09:15:00Z"
+            f"{where}: {shown(value)} is not an ISO 8601 time", hint="e.g. 2024-05-02T09:15:00Z"
         ) from None
     return text
 
@@ -196,7 +274,13 @@ def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _load_json(path: Path) -> Any:
+    """Parse a JSON input; too large, too deeply nested or not JSON is a DataError naming the file."""
     try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise DataError(f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB "
+                            "limit for a JSON transcript, sidecar or manifest",
+                            hint="split it into one file per call")
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
@@ -206,6 +290,8 @@ def _load_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise DataError(f"{path}:{err.lineno}:{err.colno}: invalid JSON ({err.msg})") from None
+    except RecursionError:
+        raise DataError(f"{path}: JSON nested too deeply to be a transcript, sidecar or manifest") from None
 
 
 @dataclass(frozen=True)
@@ -483,7 +569,7 @@ def _transcript_fields(path: Path) -> dict[str, Any]:
 def _number(seg: Mapping[str, Any], key: str, where: str) -> float:
     v = seg.get(key)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
-        raise DataError(f"{where}.{key}: must be a number of seconds >= 0, got {v!r}")
+        raise DataError(f"{where}.{key}: must be a number of seconds >= 0, got {shown(v)}")
     return float(v)
 
 
@@ -492,7 +578,7 @@ def _keys_ok(obj: Any, allowed: Sequence[str], where: str) -> Mapping[str, Any]:
         raise DataError(f"{where}: must be an object")
     for k in obj:
         if k not in allowed:
-            raise DataError(f"{where}: unknown field {k!r}", hint=f"allowed: {', '.join(allowed)}")
+            raise DataError(f"{where}: unknown field {shown(k)}", hint=f"allowed: {', '.join(allowed)}")
     return obj
 
 
@@ -512,7 +598,7 @@ def _words(raw: Any, where: str) -> list[Word]:
             raise DataError(f"{wh}: end {end} is before start {start}")
         conf = w.get("confidence", w.get("probability", 1.0))
         if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
-            raise DataError(f"{wh}.confidence: must be between 0 and 1, got {conf!r}")
+            raise DataError(f"{wh}.confidence: must be between 0 and 1, got {shown(conf)}")
         words.append(Word(w["word"].strip(), start, end, float(conf)))
     return words
 
@@ -530,10 +616,17 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
     speakers_raw = obj.get("speakers") or {}
     if not isinstance(speakers_raw, dict):
         raise DataError(f'{p}: speakers must map labels to roles, e.g. {{"SPEAKER_00": "agent"}}')
-    speakers = {str(k): _parse_role(v, f"{p}: speakers.{k}") for k, v in speakers_raw.items()}
+    speakers = {str(k): _parse_role(v, f"{p}: speakers.{shown(str(k))}") for k, v in speakers_raw.items()}
     segments = obj["segments"]
     if not isinstance(segments, list):
         raise DataError(f"{p}: segments must be a list")
+    if len(segments) > MAX_SEGMENTS:
+        raise DataError(f"{p}: {len(segments)} segments, over the limit of {MAX_SEGMENTS} a transcript",
+                        hint="split the call's transcript, or join short segments")
+    n_words = sum(len(seg["words"]) for seg in segments
+                  if isinstance(seg, dict) and isinstance(seg.get("words"), list))
+    if n_words > MAX_WORDS:
+        raise DataError(f"{p}: {n_words} timed words, over the limit of {MAX_WORDS} a transcript")
     utterances: list[Utterance] = []
     for i, seg in enumerate(segments):
         where = f"{p}: segments[{i}]"
@@ -547,16 +640,17 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
             raise DataError(f"{where}: end {end} is before start {start}")
         text = seg.get("text")
         if not isinstance(text, str):
-            raise DataError(f"{where}.text: must be text, got {text!r}")
+            raise DataError(f"{where}.text: must be text, got {shown(text)}")
         conf = seg.get("confidence", 1.0)
         if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
-            raise DataError(f"{where}.confidence: must be between 0 and 1, got {conf!r}")
+            raise DataError(f"{where}.confidence: must be between 0 and 1, got {shown(conf)}")
         words = _words(seg.get("words"), f"{where}.words")
         utterances.append(Utterance(role, start, end, text.strip(), words, float(conf)))
     utterances.sort(key=lambda u: (u.start, u.end))
     last_end = max((u.end for u in utterances), default=0.0)
     duration = obj.get("duration_s", last_end)
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < last_end:
+    if (isinstance(duration, bool) or not isinstance(duration, (int, float)) or not np.isfinite(duration)
+            or duration < last_end):
         raise DataError(f"{p}: duration_s must be a number of seconds >= the last segment end ({last_end})")
     roles = {u.speaker for u in utterances}
     diarization = "none" if roles <= {"unknown"} else "channels"

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -27,7 +27,18 @@ INTERNAL_RATE = 16000
 """The rate the recognisers and VAD work at; telephone audio is upsampled to it."""
 
 MAX_DURATION_S = 4 * 3600.0
-"""Longest file `read_audio` accepts by default; longer usually means a bad header."""
+"""Longest file `read_audio` accepts by default (the longest call QA scores): four hours; longer
+usually means a bad header."""
+
+MAX_SAMPLES = int(4 * 3600 * 16000 * 2)
+"""Most samples (frames x channels) `read_audio` decodes: a four-hour stereo call at 16 kHz, 922 MB
+as 16-bit PCM. A file is checked against it before anything is decoded, because a few MB of FLAC
+(two hours of silence at 48 kHz stereo is 1.4 MB) can decode to GBs; a recording at a higher rate
+or with more channels may be shorter (80 minutes of 48 kHz stereo)."""
+
+DECODE_BLOCK_FRAMES = 1 << 18
+"""Frames decoded at a time: a file is read block by block into its 16-bit array, so decoding needs
+little more memory than the result (float files went through two float copies of the whole file)."""
 
 MAX_FILE_BYTES = 2 * 1024**3
 _MIN_RATE, _MAX_RATE = 1000, 384000
@@ -75,11 +86,17 @@ class Audio:
         return Audio(np.ascontiguousarray(self.samples[:, i]), self.rate)
 
     def mono(self) -> Audio:
-        """Average of all channels, so a stereo call can be fed to a mono recogniser."""
+        """Average of all channels, so a stereo call can be fed to a mono recogniser.
+
+        Mixed block by block: the mean of the whole file at once is a float64 copy four times
+        the size of the int16 samples."""
         if self.samples.ndim == 1:
             return self
-        mixed = self.samples.astype(np.int32).mean(axis=1)
-        return Audio(np.round(mixed).astype(np.int16), self.rate)
+        out = np.empty(self.n_samples, dtype=np.int16)
+        for i in range(0, self.n_samples, DECODE_BLOCK_FRAMES):
+            block = self.samples[i : i + DECODE_BLOCK_FRAMES].astype(np.int32).mean(axis=1)
+            out[i : i + DECODE_BLOCK_FRAMES] = np.round(block)
+        return Audio(out, self.rate)
 
     def pcm_bytes(self) -> bytes:
         """Little-endian interleaved 16-bit PCM, the format recognisers and sockets expect."""
@@ -156,11 +173,14 @@ def _check_riff_length(path: Path) -> None:
             pos += 8 + size + (size & 1)
 
 
-def read_audio(path: str | os.PathLike[str], *, max_duration_s: float = MAX_DURATION_S) -> Audio:
+def read_audio(path: str | os.PathLike[str], *, max_duration_s: float = MAX_DURATION_S,
+               max_samples: int = MAX_SAMPLES) -> Audio:
     """Read WAV (PCM 8/16/24/32-bit, float, mu-law, A-law), FLAC, OGG or MP3 as 16-bit PCM.
 
     Every failure a user can cause (missing file, not audio, truncated, empty,
-    nonsense header, too long) becomes an `AudioError` naming the file.
+    nonsense header, too long, too many samples to decode, float samples that
+    are not numbers) becomes an `AudioError` naming the file. The file is
+    decoded in blocks (`DECODE_BLOCK_FRAMES`) into one 16-bit array.
     """
     import soundfile as sf
 
@@ -197,31 +217,65 @@ def read_audio(path: str | os.PathLike[str], *, max_duration_s: float = MAX_DURA
     if duration > max_duration_s:
         raise AudioError(
             f"{p}: {duration:.0f} s long, over the {max_duration_s:.0f} s limit",
-            hint="split the recording or raise max_duration_s",
+            hint="split the recording into shorter files",
+        )
+    if info.frames * info.channels > max_samples:
+        raise AudioError(
+            f"{p}: {duration / 60:.0f} min of {info.samplerate} Hz audio on {info.channels} channel(s) is "
+            f"{info.frames * info.channels / 1e6:.0f} million samples, over the limit of "
+            f"{max_samples / 1e6:.0f} million (four hours of 16 kHz stereo)",
+            hint="resample the recording to 16 kHz or 8 kHz, or split it",
         )
     try:
-        data, rate = _decode(sf, p, info.subtype)
+        data = _decode(sf, p, info, max_samples)
     except (sf.LibsndfileError, RuntimeError) as err:
         raise AudioError(f"{p}: could not decode audio ({err})") from None
     if data.shape[0] == 0:
         raise AudioError(f"{p}: contains no audio samples")
     if data.ndim == 2 and data.shape[1] == 1:
         data = data[:, 0]
+    rate = info.samplerate
     log.debug("read %s: %d Hz, %d ch, %.2f s, %s", p, rate, info.channels, duration, info.subtype)
     return Audio(np.ascontiguousarray(data), int(rate))
 
 
-def _decode(sf: object, p: Path, subtype: str) -> tuple[np.ndarray, int]:
-    """Decode to int16, going through float for float files.
+def _decode(sf: Any, p: Path, info: Any, max_samples: int) -> np.ndarray:
+    """Decode to int16 block by block, going through float for float files.
 
     libsndfile truncates float samples to integers when asked for int16 (so a
-    float WAV reads as all zeros); scaling ourselves avoids that.
+    float WAV reads as all zeros); scaling ourselves avoids that. A float sample
+    that is not a number (NaN, infinity) has no level to scale: the file is
+    refused rather than read as noise a recogniser would hear as speech.
     """
-    if subtype in ("FLOAT", "DOUBLE"):
-        data, rate = sf.read(str(p), dtype="float32", always_2d=False)  # type: ignore[attr-defined]
-        data = np.clip(np.round(data * 32768.0), -32768, 32767).astype(np.int16)
-        return data, rate
-    return sf.read(str(p), dtype="int16", always_2d=False)  # type: ignore[attr-defined,no-any-return]
+    floating = info.subtype in ("FLOAT", "DOUBLE")
+    channels = info.channels
+    shape: tuple[int, ...] = (info.frames,) if channels == 1 else (info.frames, channels)
+    out = np.empty(shape, dtype=np.int16)
+    n = 0
+    with sf.SoundFile(str(p)) as fh:
+        while True:
+            block = fh.read(DECODE_BLOCK_FRAMES, dtype="float32" if floating else "int16", always_2d=False)
+            k = block.shape[0]
+            if k == 0:
+                break
+            if floating:
+                bad = ~np.isfinite(block)
+                if bad.any():
+                    first = n + int(np.argmax(bad.any(axis=1) if bad.ndim == 2 else bad))
+                    raise AudioError(f"{p}: float samples that are not numbers (NaN or infinity), the first "
+                                     f"at {first / info.samplerate:.2f} s",
+                                     hint="the file is corrupt; re-export it")
+                block = np.clip(np.round(block * 32768.0), -32768, 32767).astype(np.int16)
+            if n + k > out.shape[0]:  # the header under-counted (some compressed formats)
+                if (n + k) * channels > max_samples:
+                    raise AudioError(f"{p}: decodes to more than the limit of {max_samples / 1e6:.0f} "
+                                     "million samples")
+                grown = np.empty((max(n + k, 2 * out.shape[0]), *shape[1:]), dtype=np.int16)
+                grown[:n] = out[:n]
+                out = grown
+            out[n : n + k] = block
+            n += k
+    return out[:n]
 
 
 def write_wav(path: str | os.PathLike[str], audio: Audio, encoding: Encoding = "pcm16") -> Path:

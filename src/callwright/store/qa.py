@@ -9,12 +9,16 @@ absent, and a rerun skips what is stored. Only redacted text is ever passed in.
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from callwright.errors import DataError
 from callwright.qa.model import CallMeta, ConversationMetrics, ScoreResult, Transcript
 
 CALL_EXTRA_COLUMNS = {"agent": str, "team": str, "customer": str, "campaign": str, "source": str}
@@ -88,13 +92,78 @@ def is_scored(db: sqlite_utils.Database, recording_id: str, scorecard_version: s
                               [recording_id, scorecard_version])))
 
 
+class CallIdConflict(DataError):
+    """An input whose call id already belongs to another recording, transcript or IVR call."""
+
+
+def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str, path: str,
+                     source: str) -> str | None:
+    """Why `path` may not be stored under `call_id` (None: it may).
+
+    A call id names one call. Storing a second input under it would replace the
+    first one's transcript and scores and mix the two inputs' metadata in the
+    calls row, so it is refused (docs/qa.md, "One call id, one call"):
+
+    - another recording or transcript is stored under this id (a different
+      recording id from another path): refused, naming it. The same path with
+      new content (a re-exported recording, a corrected transcript) is scored
+      into its call again;
+    - an IVR call has this id (a calls row that QA did not create): its
+      recording may be scored into it (QA adds its fields and keeps the IVR's);
+      a transcript is refused, and so is a recording other than the file the
+      call names as its own (`calls.recording_path`, when that file exists).
+
+    The same recording scored again (with another scorecard version) is fine.
+    """
+    others = [r["path"] for r in db.query("select path from recordings where call_id = ? and id != ?",
+                                            [call_id, recording_id]) if not _same_path(r["path"], path)]
+    if others:
+        return (f"call id '{call_id}' is already used by {others[0]} (another input); "
+                "each call needs its own call id")
+    if list(db.query("select 1 from recordings where call_id = ? limit 1", [call_id])):
+        return None  # this input (or an earlier version of it at the same path): a rescore
+    rows = list(db.query("select recording_path from calls where id = ?", [call_id]))
+    if not rows:
+        return None
+    ivr_recording = rows[0]["recording_path"]
+    if source != "recording":
+        return (f"call id '{call_id}' is an IVR call in the database; a transcript may not replace it "
+                "(score the call's recording)")
+    if ivr_recording and Path(ivr_recording).is_file() and not _same_file(ivr_recording, path):
+        return (f"call id '{call_id}' is an IVR call in the database recorded as {ivr_recording}; "
+                "another recording may not replace it")
+    return None
+
+
+def _same_path(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError):
+        return a == b
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
-    """Store a scored call atomically; False (and nothing written) when it was already stored."""
+    """Store a scored call atomically; False (and nothing written) when it was already stored.
+
+    Raises `CallIdConflict` (nothing written) when its call id belongs to another input or to an
+    IVR call (`call_id_conflict`).
+    """
     now = datetime.now(UTC).isoformat(timespec="seconds")
     m, t, r = sc.meta, sc.transcript, sc.result
     with db.atomic():
         if is_scored(db, sc.recording_id, r.scorecard_version):
             return False
+        conflict = call_id_conflict(db, m.call_id, sc.recording_id, sc.path, sc.source)
+        if conflict is not None:
+            raise CallIdConflict(f"{sc.path}: {conflict}",
+                                 hint="give each call its own call_id (sidecar, manifest or transcript)")
         call = {"id": m.call_id, "direction": m.direction, "agent": m.agent, "team": m.team,
                 "customer": m.customer, "queue": m.queue, "campaign": m.campaign,
                 "disposition": m.disposition, "source": sc.source,
@@ -232,8 +301,36 @@ def calibration(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """))
 
 
+_TERM = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def fts_query(text: str) -> str:
+    """A user's search as an FTS5 query that cannot be a syntax error.
+
+    Words and "quoted phrases" (an unclosed quote runs to the end) are each
+    quoted as FTS5 strings, so punctuation (`don't`, `-`, `:`, `OR`) is never
+    read as FTS5 syntax; all of them must match. A word ending in `*` matches as
+    a prefix (`refund*`). Empty when nothing searchable is left.
+    """
+    terms = []
+    for m in _TERM.finditer(text):
+        phrase, word = m.group(1), m.group(2)
+        prefix = False
+        if word is not None:
+            prefix = word.endswith("*") and len(word.rstrip("*")) > 0
+            phrase = word.rstrip("*") if prefix else word
+        if phrase is None or not re.search(r"\w", phrase):
+            continue
+        terms.append('"' + phrase.replace('"', '""') + '"' + ("*" if prefix else ""))
+    return " ".join(terms)
+
+
 def search_utterances(db: sqlite_utils.Database, query: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Utterances whose redacted text has every word and phrase of `query` (`fts_query`)."""
+    match = fts_query(query)
+    if not match:
+        return []
     return list(db.query(
         "select u.call_id, u.idx, u.speaker, u.start, u.text from utterances u "
         "join utterances_fts f on f.rowid = u.rowid where utterances_fts match ? limit ?",
-        [query, limit]))
+        [match, limit]))

@@ -12,6 +12,7 @@ import difflib
 import functools
 import hashlib
 import json
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,29 @@ def _ident(node: Any, index: int) -> str:
 
 def schema_problems(src: Source) -> list[Problem]:
     found: list[tuple[PathKey, ValidationError]] = [((), e) for e in _validator().iter_errors(src.data)]
-    return _ScorecardExplainer(src.data).problems(src, found)
+    return non_finite_problems(src) + _ScorecardExplainer(src.data).problems(src, found)
+
+
+def non_finite_problems(src: Source) -> list[Problem]:
+    """Every `.nan` or `.inf` in the file, at its line.
+
+    JSON Schema's range checks cannot see NaN (every comparison with it is false), so a NaN
+    weight, points, threshold, minimum or duration would pass them and turn scores into NaN,
+    which is not even JSON. Walked without recursion, so nesting cannot overflow the stack.
+    """
+    explain = _ScorecardExplainer(src.data)
+    problems = []
+    stack: list[tuple[PathKey, Any]] = [((), src.data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            problems.append(src.problem(path, "error", f"{explain.where(path)}: must be a finite number, "
+                                                       f"not {node}"))
+        elif isinstance(node, dict):
+            stack.extend(((*path, k), v) for k, v in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
+    return problems
 
 
 def content_hash(data: Any) -> str:
