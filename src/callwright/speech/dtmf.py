@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from callwright.errors import DataError
+from callwright.speech.audio import Audio, resample
 
 LOW_FREQS = (697.0, 770.0, 852.0, 941.0)
 HIGH_FREQS = (1209.0, 1336.0, 1477.0, 1633.0)
@@ -295,3 +296,38 @@ def detect_dtmf(samples: np.ndarray, rate: int, params: DtmfParams | None = None
     """All key presses in a whole recording."""
     det = DtmfDetector(rate, params)
     return det.feed(samples) + det.flush()
+
+
+LENIENT = DtmfParams(
+    normal_twist_db=12.0,
+    reverse_twist_db=10.0,
+    min_level_dbfs=-55.0,
+    min_tone_ratio=0.35,
+    max_harmonic_db=-8.0,
+    min_on_ms=25.0,
+)
+"""Thresholds for finding tones to remove, not keys to act on (redacted recordings).
+
+Anyone decoding a recording may use a looser receiver than an IVR does, so a
+tone that is weak, short, twisted or mixed with speech must still be found.
+The price is more talk-off: a few tens of milliseconds of speech now and then
+taken for a tone, which in a redacted copy only costs that much speech."""
+
+
+
+ANALYSIS_RATE = 8000
+"""Tone spans are looked for at this rate: the telephone band holds every DTMF tone."""
+
+
+def tone_spans(audio: Audio, params: DtmfParams | None = LENIENT) -> list[tuple[float, float]]:
+    """(start, end) seconds of every DTMF tone on any channel, whatever the key, in time order.
+
+    Each channel is analysed on its own (a tone on the customer's channel is
+    pure there, buried in nothing), at `ANALYSIS_RATE` so that any recording
+    rate works, including rates too low for the detector itself.
+    """
+    spans: list[tuple[float, float]] = []
+    for c in range(audio.channels):
+        ch = resample(audio.channel(c), ANALYSIS_RATE)
+        spans += [(e.start_s, e.end_s) for e in detect_dtmf(ch.samples, ANALYSIS_RATE, params)]
+    return sorted(spans)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from callwright.qa.redaction.tokens import fold
 from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 WRITTEN = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
@@ -102,7 +103,7 @@ def _cue_start(scan: Scan, cue_ends: list[int], at: int) -> int | None:
 def _written(scan: Scan) -> list[tuple[int, int]]:
     """Token ranges of addresses written with "@" (the text a chat or form would hold)."""
     spans = []
-    for m in WRITTEN.finditer(scan.text):
+    for m in WRITTEN.finditer(fold(scan.text)):  # full-width "＠" too
         inside = [k for k, t in enumerate(scan.tokens) if t.start >= m.start() and t.end <= m.end()]
         spans.append((inside[0], inside[-1]))
     return spans

@@ -19,6 +19,7 @@ from callwright.qa.redaction.payment import (
     find_card_repeats,
     find_cards,
     find_cued_cards,
+    find_cued_partial_cards,
 )
 from callwright.qa.redaction.phone import find_phones
 from callwright.qa.redaction.scan import Candidate, Kind, Scan
@@ -70,7 +71,9 @@ def detect(scan: Scan) -> list[Candidate]:
     claimed: set[int] = set()
     cards = find_cards(scan, claimed)
     cards += find_cued_cards(scan, claimed)
-    found = [*cards, *find_ssns(scan, claimed), *find_phones(scan, claimed)]
+    found = [*find_ssns(scan, claimed), *find_phones(scan, claimed)]
+    cards += find_cued_partial_cards(scan, claimed)  # a cued phone number stays a phone
+    found += cards
     found += find_card_repeats(scan, cards, claimed)
     found += find_card_details(scan, cards, claimed)
     found += find_emails(scan, claimed)
