@@ -14,8 +14,9 @@ from callwright.speech.dtmf import DtmfParams, detect_dtmf, dtmf_tones
 
 CARD = with_luhn_digit("453201511283036")
 RATE = 8000
-# A looser receiver than an IVR's: what anyone decoding a redacted copy could use (the fix's
-# `dtmf.LENIENT`, written out here so the test does not trust the code under test).
+# A much looser receiver than an IVR's: what anyone decoding a redacted copy could use (looser
+# still than the fix's `dtmf.LENIENT`, and written out here so the test does not trust the code
+# under test). On speech it also reads talk-off, so it is used where no speech is left.
 LENIENT = DtmfParams(normal_twist_db=12.0, reverse_twist_db=10.0, min_level_dbfs=-55.0,
                      min_tone_ratio=0.35, max_harmonic_db=-8.0, min_on_ms=25.0)
 
@@ -80,10 +81,10 @@ def test_tones_mixed_into_speech_on_a_mono_recording_are_muted():
     mix[: speech.n_samples] += speech.samples
     mix[: tones.n_samples] += tones.samples
     call = Audio(np.clip(mix, -32768, 32767).astype(np.int16), RATE)
-    assert len(keys(call, LENIENT)) >= 12  # most keys decodable through the speech
+    assert len(keys(call)) >= 12  # most keys decodable through the speech
     muted, spans = mute_dtmf(call)
-    assert keys(muted, LENIENT) == "" and keys(muted) == ""
-    assert len(spans) >= 12
+    assert keys(muted) == ""
+    assert spans and spans[0].start <= 1.1 and spans[-1].end >= 1.0 + 15 * 0.13  # the burst, whole
 
 
 def test_short_quiet_tones_are_muted_too():
@@ -97,12 +98,46 @@ def test_short_quiet_tones_are_muted_too():
 def test_a_recording_at_another_rate_is_muted_without_error():
     hi = Audio(dtmf_tones("4111", 44100), 44100)
     muted, spans = mute_dtmf(hi)
-    assert len(spans) == 4 and keys(muted) == ""
+    assert len(spans) == 1 and keys(muted) == ""  # one burst of four keys
     low = Audio(dtmf_tones("41", 8000), 8000)
-    assert len(mute_dtmf(low)[1]) == 2
+    assert len(mute_dtmf(low)[1]) == 1
 
 
 def test_speech_without_tones_is_left_untouched():
     speech = speech_like(5.0)
     muted, spans = mute_dtmf(speech)
     assert spans == [] and np.array_equal(muted.samples, speech.samples)
+
+
+def _telephone_speech(speak, text: str) -> Audio:
+    return telephone(speak(text), snr_db=30, seed=1)
+
+
+TALK = ("Thank you for calling Northwind Energy payments, my name is Tom. This call is recorded for "
+        "quality and training purposes. Please key in the long number on your card, then press hash.")
+
+
+def test_keys_pressed_while_the_agent_talks_on_a_mono_line_are_muted(speak):
+    """The hardest case: tones under speech of about the same level. Neither the receiver nor the
+    loosest decoder finds a key where the card was keyed."""
+    speech = _telephone_speech(speak, TALK)
+    for level in (-16.0, -22.0):
+        tones = keyed(CARD, level_dbfs=level).samples
+        mix = speech.samples.astype(np.int32)
+        at = 2 * RATE
+        mix[at : at + len(tones)] += tones
+        call = Audio(np.clip(mix, -32768, 32767).astype(np.int16), RATE)
+        assert len(keys(call)) >= 10
+        muted, _ = mute_dtmf(call)
+        assert keys(muted) == ""
+        tone_end = 2.0 + len(tones) / RATE
+        left = [e for e in detect_dtmf(muted.samples, RATE, LENIENT) if 2.0 <= e.start_s <= tone_end]
+        assert left == [], left
+
+
+def test_speech_alone_loses_little_to_talk_off(speak):
+    """Muting every tone costs a redacted copy only the odd blip of speech read as a tone."""
+    speech = _telephone_speech(speak, TALK + " " + TALK)
+    muted, spans = mute_dtmf(speech)
+    lost = np.count_nonzero(speech.samples) - np.count_nonzero(muted.samples)
+    assert lost / speech.n_samples < 0.03, (len(spans), lost / speech.n_samples)

@@ -203,3 +203,8 @@ def test_a_security_code_after_its_cue_is_redacted_in_text(text):
     red = redact_text(text)
     assert [s.kind for s in red.spans] == [Kind.CVV] and "741" not in ascii_digits(red.text), red.text
     assert not re.search(r"seven|four|one", red.text.split("?")[-1])
+
+
+def test_an_expiry_after_a_card_cue_keeps_its_kind():
+    red = redact_text("my visa expires 09 2027")
+    assert red.text == "my visa expires [EXPIRY]" and [s.kind for s in red.spans] == [Kind.EXPIRY]

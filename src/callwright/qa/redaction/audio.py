@@ -29,6 +29,10 @@ DEFAULT_PAD_S = 0.1
 DTMF_PAD_S = 0.06
 """Tone edges are found within about 10 ms; the pad also takes a tone's ramp that the detector's
 thresholds do not count, so nothing of a key is left for a looser decoder."""
+DTMF_BURST_GAP_S = 1.0
+"""Tones this close together are one burst of key presses (a card number keyed at 1-5 keys a second,
+in groups) and are muted whole, gaps included: a key under loud speech that the detector missed
+between two it found is muted with them."""
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,18 @@ def mute_ranges(
 
 
 def mute_dtmf(audio: Audio, pad_s: float = DTMF_PAD_S) -> tuple[Audio, list[ToneSpan]]:
-    """A copy with every DTMF tone (found on any channel) silenced on all channels, and the spans.
+    """A copy with every DTMF tone (found on any channel) silenced on all channels, and the spans
+    silenced (a burst of key presses is one span, see `DTMF_BURST_GAP_S`).
 
     Tones are found with the detector's lenient thresholds (`dtmf.LENIENT`):
     what matters is what any decoder could read back, not what an IVR accepts.
     """
     from callwright.speech.dtmf import tone_spans
 
-    spans = [ToneSpan(a, b) for a, b in tone_spans(audio)]
+    spans: list[ToneSpan] = []
+    for a, b in tone_spans(audio):
+        if spans and a - spans[-1].end <= DTMF_BURST_GAP_S:
+            spans[-1] = ToneSpan(spans[-1].start, max(b, spans[-1].end))
+        else:
+            spans.append(ToneSpan(a, b))
     return (mute_ranges(audio, spans, pad_s) if spans else audio), spans

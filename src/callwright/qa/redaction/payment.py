@@ -209,7 +209,8 @@ stops there and the remaining digits are what matter, so six is where redaction 
 
 def find_cued_partial_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
     """Part of a card number (6-11 digits) right after a card cue: a read-back or a reading the
-    recogniser cut short. Runs after phones and SSNs, so a cued phone number stays a phone."""
+    recogniser cut short. Runs last among the number detectors, so a cued phone number stays a
+    phone and "visa expires 09 2027" an expiry date."""
     cue_ends = scan.phrase_ends(CARD_CUES)
     found: list[Candidate] = []
     for run in scan.wide_runs:

@@ -71,11 +71,10 @@ def detect(scan: Scan) -> list[Candidate]:
     claimed: set[int] = set()
     cards = find_cards(scan, claimed)
     cards += find_cued_cards(scan, claimed)
-    found = [*find_ssns(scan, claimed), *find_phones(scan, claimed)]
-    cards += find_cued_partial_cards(scan, claimed)  # a cued phone number stays a phone
-    found += cards
+    found = [*cards, *find_ssns(scan, claimed), *find_phones(scan, claimed)]
     found += find_card_repeats(scan, cards, claimed)
     found += find_card_details(scan, cards, claimed)
+    found += find_cued_partial_cards(scan, claimed)  # after phones and details: they keep their kind
     found += find_emails(scan, claimed)
     return sorted(found, key=lambda c: c.first)
 
