@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from callwright.qa.redaction.tokens import fold
 from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.qa.redaction.tokens import fold
 
 WRITTEN = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 AT_SUFFIXES = {"sign", "symbol"}

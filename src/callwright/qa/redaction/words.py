@@ -278,5 +278,6 @@ def card_detail_windows(
     ]
     words = sorted((w for ws in channels for w in ws), key=lambda w: float(w.start))
     for cues, kind in ((CVV_CUES, Kind.CVV), (EXPIRY_CUES, Kind.EXPIRY)):
-        out += [TimeRange(t, t + DETAIL_ANSWER_S, kind, transcribed=False) for t in _cue_word_ends(words, cues)]
+        ends = _cue_word_ends(words, cues)
+        out += [TimeRange(t, t + DETAIL_ANSWER_S, kind, transcribed=False) for t in ends]
     return sorted(out, key=lambda r: r.start)
