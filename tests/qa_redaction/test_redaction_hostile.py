@@ -208,3 +208,9 @@ def test_a_security_code_after_its_cue_is_redacted_in_text(text):
 def test_an_expiry_after_a_card_cue_keeps_its_kind():
     red = redact_text("my visa expires 09 2027")
     assert red.text == "my visa expires [EXPIRY]" and [s.kind for s in red.spans] == [Kind.EXPIRY]
+
+
+@pytest.mark.parametrize("text", ["mail john\u200b@example.com ok", "mail j\u200bo\u200bhn@exa\u200bmple.com ok",
+                                  "mail john\ufe6bexample.com ok"])
+def test_invisible_or_compatibility_characters_do_not_hide_an_email(text):
+    assert redact_text(text).text == "mail [EMAIL] ok"
