@@ -256,3 +256,70 @@ def test_cli_bad_voice_is_a_message_not_a_traceback(tmp_path):
     assert "unknown TTS voice 'no-such-voice'" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "o.wav").exists()
+
+
+# -- where the cache lives and how long it keeps personal data (issue 12) ---------------------------------
+
+
+def test_the_default_cache_is_the_users_cache_directory_never_the_checkout(monkeypatch, tmp_path):
+    from callwright.speech.tts import default_cache_dir
+
+    checkout = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv("CALLWRIGHT_TTS_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir() == tmp_path / "xdg" / "callwright" / "tts"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "callwright" / "tts"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # ignored, as the XDG spec says
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "callwright" / "tts"
+    assert checkout not in default_cache_dir().parents
+    monkeypatch.setenv("CALLWRIGHT_TTS_CACHE", str(tmp_path / "mine"))
+    assert default_cache_dir() == tmp_path / "mine"
+
+
+def test_cache_folders_and_entries_are_readable_by_the_owner_only(engine, tmp_path):
+    synth = CachedSynthesizer(engine, tmp_path / "new" / "cache")
+    synth.synthesize("I heard 7 3 0 5.")
+    (entry,) = (tmp_path / "new" / "cache").rglob("*.wav")
+    assert entry.stat().st_mode & 0o777 == 0o600
+    assert entry.parent.stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "new" / "cache").stat().st_mode & 0o777 == 0o700
+
+
+def test_entries_older_than_the_max_age_are_removed_on_open_and_never_served(engine, tmp_path):
+    from callwright.speech.tts.cache import MAX_AGE_S
+
+    synth = CachedSynthesizer(engine, tmp_path)
+    synth.synthesize("I heard 7 3 0 5.")
+    synth.synthesize("Goodbye.")
+    old, young = sorted(tmp_path.rglob("*.wav"), key=lambda p: p.name)
+    past = time.time() - MAX_AGE_S - 60
+    os.utime(old, (past, past))
+    reopened = CachedSynthesizer(engine, tmp_path)
+    assert reopened.expired == 1 and not old.exists() and young.exists()
+    # an entry that ages past the limit while a cache is open is rendered afresh, not served
+    os.utime(young, (past, past))
+    before = engine.renders
+    reopened.synthesize("Goodbye.")
+    reopened.synthesize("I heard 7 3 0 5.")
+    assert engine.renders == before + 2 and reopened.hits == 0
+
+
+def test_a_prompt_with_caller_data_can_bypass_the_cache(engine, tmp_path):
+    synth = CachedSynthesizer(engine, tmp_path / "cache")
+    said = synth.synthesize("I heard 7 3 0 5.", cache=False)
+    assert said.duration_s > 0.5 and not (tmp_path / "cache").exists()
+    prompts = PromptAudio(synth)
+    prompts.render("Your account number is 1 2 3 4.", cache=False)
+    assert not (tmp_path / "cache").exists()
+    prompts.render("Welcome.")
+    assert len(list((tmp_path / "cache").rglob("*.wav"))) == 1
+
+
+def test_a_max_age_that_is_not_positive_is_refused(engine, tmp_path):
+    from callwright.errors import CallwrightError
+
+    for bad in (0, -1, float("nan")):
+        with pytest.raises(CallwrightError, match="max age"):
+            CachedSynthesizer(engine, tmp_path, max_age_s=bad)

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 from callwright.qa import ingest
 from callwright.qa.metrics import TURN_GAP_S, conversation_metrics, merge, track_activity
 from callwright.qa.model import CallMeta, Evidence, Role, ScoreResult, Transcript, Utterance, Word
-from callwright.qa.redaction import RedactedWord, TimeRange, mute_ranges, redact_conversation
+from callwright.qa.redaction import (
+    RedactedWord,
+    TimeRange,
+    card_detail_windows,
+    mute_dtmf,
+    mute_ranges,
+    redact_conversation,
+)
 from callwright.qa.scorecard import Scorecard, score
 from callwright.qa.scorecard.model import OrderRule, PhraseRule
 from callwright.qa.second_listen import Hear, ListenSettings, second_listen
@@ -249,6 +256,8 @@ def redact_segments(
     roles = list(segments)
     flat = [[w for seg in segments[r] for w in seg.words] for r in roles]
     redacted, ranges = redact_conversation(flat)
+    # where a card's CVV/expiry may be even if misheard: silenced in the audio copy only
+    ranges = sorted(ranges + card_detail_windows(flat, ranges), key=lambda r: r.start)
     out: dict[Role, list[list[RedactedWord]]] = {}
     for role, words, rwords in zip(roles, flat, redacted, strict=True):
         starts = [w.start for w in words]
@@ -483,9 +492,11 @@ def _mean_conf(segments: Sequence[_Segment]) -> float:
 
 
 def write_redacted_audio(path: Path, ranges: Sequence[TimeRange], out_dir: Path, call_id: str) -> Path:
-    """`<out_dir>/<call_id>.redacted.wav`: the recording with every redacted range silenced on all
-    channels (16-bit PCM; the original is left untouched)."""
+    """`<out_dir>/<call_id>.redacted.wav`: the recording with every redacted range and every keypad
+    tone silenced on all channels (16-bit PCM; the original is left untouched). Keyed digits never
+    reach the transcript, so only muting the tones keeps a keyed card number out of the copy."""
     from callwright.speech.audio import read_audio, write_wav
 
     audio = read_audio(path)
-    return write_wav(out_dir / f"{call_id}.redacted.wav", mute_ranges(audio, ranges))
+    muted, _ = mute_dtmf(mute_ranges(audio, ranges))
+    return write_wav(out_dir / f"{call_id}.redacted.wav", muted)

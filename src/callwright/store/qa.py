@@ -226,7 +226,11 @@ def record_error(db: sqlite_utils.Database, recording_id: str, path: str, error:
 
 def add_review(db: sqlite_utils.Database, call_id: str, item_id: str, verdict: str, note: str,
                reviewer: str, scorecard_version: str | None = None) -> int:
-    """Store a reviewer's verdict beside the automatic one (which is kept)."""
+    """Store a reviewer's verdict beside the automatic one (which is kept); the note is redacted
+    like a transcript first (a reviewer may quote the card number they heard)."""
+    from callwright.qa.redaction import redact_text
+
+    note = redact_text(note).text
     version = scorecard_version or latest_version(db, call_id)
     if version is None:
         raise LookupError(f"call {call_id} has not been scored")

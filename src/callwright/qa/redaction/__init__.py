@@ -4,11 +4,11 @@ Everything here is a pure function of its input and runs before anything is
 stored: `redact_text` for a transcript line, `redact_words` for recogniser
 words with timestamps (returning the time ranges to silence),
 `redact_conversation` for the channels of one call together (a cue on the
-agent's channel, digits on the customer's) and `mute_ranges` for the redacted
-audio copy. What is and is not caught is in docs/redaction.md.
+agent's channel, digits on the customer's), and `mute_ranges` and `mute_dtmf`
+(keypad tones) for the redacted audio copy. What is and is not caught is in docs/redaction.md.
 """
 
-from callwright.qa.redaction.audio import mute_ranges
+from callwright.qa.redaction.audio import ToneSpan, mute_dtmf, mute_ranges
 from callwright.qa.redaction.payment import luhn_ok, with_luhn_digit
 from callwright.qa.redaction.scan import Kind
 from callwright.qa.redaction.ssn import ssn_ok
@@ -17,6 +17,7 @@ from callwright.qa.redaction.words import (
     RedactedWord,
     TimeRange,
     WordLike,
+    card_detail_windows,
     redact_conversation,
     redact_words,
 )
@@ -28,8 +29,11 @@ __all__ = [
     "RedactedWord",
     "Redaction",
     "TimeRange",
+    "ToneSpan",
     "WordLike",
+    "card_detail_windows",
     "luhn_ok",
+    "mute_dtmf",
     "mute_ranges",
     "parse_kinds",
     "redact_conversation",

@@ -3,12 +3,19 @@
 Silence (not a beep) is what PCI redaction tools write, and it keeps the
 voice-activity metrics honest: the muted stretch counts as silence, never as
 someone talking. The original is left untouched; callers write the copy.
+
+Keypad tones are muted as well (`mute_dtmf`): a card number or PIN keyed on the
+phone never reaches the transcript, so no text range covers it, yet any DTMF
+decoder reads it back from the audio. A redacted copy has every tone silenced,
+whatever key it is: on a QA recording keyed digits are nearly always
+identifiers, and the copy loses nothing a reviewer needs.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from callwright.errors import CallwrightError
@@ -19,6 +26,21 @@ if TYPE_CHECKING:
 
 DEFAULT_PAD_S = 0.1
 """Word timestamps are often 50-100 ms off; padding keeps a digit's onset from leaking."""
+DTMF_PAD_S = 0.06
+"""Tone edges are found within about 10 ms; the pad also takes a tone's ramp that the detector's
+thresholds do not count, so nothing of a key is left for a looser decoder."""
+DTMF_BURST_GAP_S = 1.0
+"""Tones this close together are one burst of key presses (a card number keyed at 1-5 keys a second,
+in groups) and are muted whole, gaps included: a key under loud speech that the detector missed
+between two it found is muted with them."""
+
+
+@dataclass(frozen=True)
+class ToneSpan:
+    """Seconds of the recording that held a keypad tone (any key)."""
+
+    start: float
+    end: float
 
 
 def mute_ranges(
@@ -52,3 +74,21 @@ def mute_ranges(
         else:
             samples[a:b, channel] = 0
     return Audio(samples, audio.rate)
+
+
+def mute_dtmf(audio: Audio, pad_s: float = DTMF_PAD_S) -> tuple[Audio, list[ToneSpan]]:
+    """A copy with every DTMF tone (found on any channel) silenced on all channels, and the spans
+    silenced (a burst of key presses is one span, see `DTMF_BURST_GAP_S`).
+
+    Tones are found with the detector's lenient thresholds (`dtmf.LENIENT`):
+    what matters is what any decoder could read back, not what an IVR accepts.
+    """
+    from callwright.speech.dtmf import tone_spans
+
+    spans: list[ToneSpan] = []
+    for a, b in tone_spans(audio):
+        if spans and a - spans[-1].end <= DTMF_BURST_GAP_S:
+            spans[-1] = ToneSpan(spans[-1].start, max(b, spans[-1].end))
+        else:
+            spans.append(ToneSpan(a, b))
+    return (mute_ranges(audio, spans, pad_s) if spans else audio), spans

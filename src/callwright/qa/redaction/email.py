@@ -11,8 +11,11 @@ unless an e-mail cue ("my email is") comes just before it.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 
 from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.qa.redaction.tokens import fold
 
 WRITTEN = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 AT_SUFFIXES = {"sign", "symbol"}
@@ -101,10 +104,23 @@ def _cue_start(scan: Scan, cue_ends: list[int], at: int) -> int | None:
 
 def _written(scan: Scan) -> list[tuple[int, int]]:
     """Token ranges of addresses written with "@" (the text a chat or form would hold)."""
+    # Matched on the folded text (full-width "＠" too) with invisible characters taken out, so a
+    # zero-width space inside an address does not hide it; `where` maps back to the original.
+    folded = fold(scan.text)
+    if "@" not in folded:
+        return []
+    if scan.text.isascii():
+        where: Sequence[int] = range(len(scan.text))
+        compact = scan.text
+    else:
+        where = [i for i, ch in enumerate(scan.text) if unicodedata.category(ch) != "Cf"]
+        compact = "".join(folded[i] for i in where)
     spans = []
-    for m in WRITTEN.finditer(scan.text):
-        inside = [k for k, t in enumerate(scan.tokens) if t.start >= m.start() and t.end <= m.end()]
-        spans.append((inside[0], inside[-1]))
+    for m in WRITTEN.finditer(compact):
+        start, end = where[m.start()], where[m.end() - 1] + 1
+        inside = [k for k, t in enumerate(scan.tokens) if t.end > start and t.start < end]
+        if inside:
+            spans.append((inside[0], inside[-1]))
     return spans
 
 

@@ -180,9 +180,16 @@ def _single_digit(tok: Token) -> str | None:
     return None
 
 
-def _numeral_chain_end(tokens: Sequence[Token], i: int) -> int | None:
-    """Last index of a decimal or thousands-grouped numeral ("3.50", "1,234"), else None."""
-    j, grouped = i, False
+CARD_LENGTH_MIN = 13
+"""The shortest card number; no amount said on a call is this long."""
+GROUPED_DIGIT_STRING = 10
+"""A thousands-grouped numeral with this many digits or more ("4,111,111,111,111,111") is a digit
+string read aloud as Whisper writes it, not an amount."""
+
+
+def _grouped_end(tokens: Sequence[Token], i: int) -> int:
+    """Last index of a thousands-grouped numeral starting at i ("1,234,567"); i when not grouped."""
+    j = i
     while (
         j + 2 < len(tokens)
         and tokens[j + 1].norm == ","
@@ -192,9 +199,26 @@ def _numeral_chain_end(tokens: Sequence[Token], i: int) -> int | None:
         and not tokens[j + 2].spaced
         and len(tokens[i].norm) <= 3
     ):
-        j, grouped = j + 2, True
-    if grouped and sum(len(tokens[k].norm) for k in range(i, j + 1, 2)) >= 10:
-        # Whisper writes a digit string read aloud as "4,111,111,111,111,111": not an amount.
+        j += 2
+    return j
+
+
+def _grouped_digit_string(tokens: Sequence[Token], i: int) -> int | None:
+    """Last index of a long comma-grouped digit string starting at i, else None.
+
+    Its groups are separate number items; without this the tail of
+    "4,111,111,111,111,111" ("111,111,111") would be taken for an amount.
+    """
+    j = _grouped_end(tokens, i)
+    digits = sum(len(tokens[k].norm) for k in range(i, j + 1, 2))
+    return j if j > i and digits >= GROUPED_DIGIT_STRING else None
+
+
+def _numeral_chain_end(tokens: Sequence[Token], i: int) -> int | None:
+    """Last index of a decimal or thousands-grouped numeral ("3.50", "1,234"), else None."""
+    j = _grouped_end(tokens, i)
+    grouped = j > i
+    if grouped and sum(len(tokens[k].norm) for k in range(i, j + 1, 2)) >= GROUPED_DIGIT_STRING:
         return None
     decimal = (
         j + 2 < len(tokens)
@@ -249,6 +273,13 @@ def find_items(tokens: Sequence[Token]) -> list[NumberItem]:
     items: list[NumberItem] = []
     i = 0
     while i < len(tokens):
+        if tokens[i].kind == "num" and (end := _grouped_digit_string(tokens, i)) is not None:
+            group = [NumberItem(k, k, tokens[k].norm, literal=True) for k in range(i, end + 1, 2)]
+            money = _is_quantity(tokens, group[0]) or _is_quantity(tokens, group[-1])
+            if not money or sum(len(g.digits) for g in group) >= CARD_LENGTH_MIN:
+                items += group  # "$1,234,567,890" is money; a card-long "$4,111,...,111" is not
+            i = end + 1
+            continue
         if tokens[i].kind == "num" and (end := _numeral_chain_end(tokens, i)) is not None:
             i = end + 1  # "1,234.56" is an amount, "3.5" a decimal
             continue

@@ -201,6 +201,30 @@ def find_cued_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
     return found
 
 
+PARTIAL_CARD_DIGITS = range(6, 12)
+"""After a card cue, a number this long is part of a card ("that's 4111 1111, correct?", the agent
+reading back the first eight digits). PCI DSS lets the first six be shown, but a read-back rarely
+stops there and the remaining digits are what matter, so six is where redaction starts."""
+
+
+def find_cued_partial_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
+    """Part of a card number (6-11 digits) right after a card cue: a read-back or a reading the
+    recogniser cut short. Runs last among the number detectors, so a cued phone number stays a
+    phone and "visa expires 09 2027" an expiry date."""
+    cue_ends = scan.phrase_ends(CARD_CUES)
+    found: list[Candidate] = []
+    for run in scan.wide_runs:
+        if not free(claimed, run.first, run.last):
+            continue
+        if cue_before(cue_ends, run.first, CUE_TOKENS) is None:
+            continue
+        var = next((v for v in run.variants() if len(v.digits) in PARTIAL_CARD_DIGITS), None)
+        if var is not None:
+            found.append(Candidate(Kind.CARD, var.first, var.last, var.digits))
+    claim(claimed, found)
+    return found
+
+
 def unanswered_card_cues(scan: Scan, found: list[Candidate]) -> list[int]:
     """Token index of each card cue that no card number follows (the recogniser may have missed it)."""
     starts = [c.first for c in found if c.kind is Kind.CARD]

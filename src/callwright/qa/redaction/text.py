@@ -19,6 +19,7 @@ from callwright.qa.redaction.payment import (
     find_card_repeats,
     find_cards,
     find_cued_cards,
+    find_cued_partial_cards,
 )
 from callwright.qa.redaction.phone import find_phones
 from callwright.qa.redaction.scan import Candidate, Kind, Scan
@@ -73,6 +74,7 @@ def detect(scan: Scan) -> list[Candidate]:
     found = [*cards, *find_ssns(scan, claimed), *find_phones(scan, claimed)]
     found += find_card_repeats(scan, cards, claimed)
     found += find_card_details(scan, cards, claimed)
+    found += find_cued_partial_cards(scan, claimed)  # after phones and details: they keep their kind
     found += find_emails(scan, claimed)
     return sorted(found, key=lambda c: c.first)
 

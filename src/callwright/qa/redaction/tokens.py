@@ -3,12 +3,22 @@
 Redaction must cut spans out of the text exactly as it was written (or as the
 recogniser produced it), so every later step works on tokens that remember
 where they came from instead of on a normalised copy of the string.
+
+Before tokenising, each character is folded on its own to what it means for
+matching (`fold`): any Unicode decimal digit ("４", "٤", "४") to its ASCII
+digit, a compatibility form (full-width "ｃｖｖ", "－", no-break space) to its
+NFKC character, and invisible format characters (zero-width space, bidi
+controls, soft hyphen) to a space. Folding one character into one character
+keeps every offset valid, so spans still cut the original text; a card number
+typed in Arabic-Indic digits or with a zero-width space in it is read like
+any other.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,14 +41,34 @@ class Token:
     """Whether whitespace separates this token from the previous one."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    """One character as matching sees it; always exactly one character (offsets stay valid)."""
+    digit = unicodedata.decimal(ch, None)
+    if digit is not None:
+        return str(digit)
+    if unicodedata.category(ch) == "Cf":
+        return " "  # zero-width space, bidi marks, soft hyphen: invisible, so a gap at most
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if len(folded) == 1 else ch
+
+
+def fold(text: str) -> str:
+    """The text with every character folded for matching (same length, same offsets)."""
+    if text.isascii():
+        return text
+    return "".join(_fold_char(ch) for ch in text)
+
+
 def tokenize(text: str) -> list[Token]:
-    """Split text into numerals, words and symbols, keeping offsets."""
+    """Split text into numerals, words and symbols, keeping offsets in the original text."""
     tokens: list[Token] = []
     prev_end = 0
-    for m in _TOKEN.finditer(text):
+    folded = fold(text)
+    for m in _TOKEN.finditer(folded):
         kind: TokenKind = m.lastgroup  # type: ignore[assignment]
-        raw = m.group()
-        norm = raw.lower().replace("\u2019", "'")
+        raw = text[m.start() : m.end()]
+        norm = m.group().lower().replace("\u2019", "'")
         tokens.append(Token(raw, norm, kind, m.start(), m.end(), m.start() > prev_end))
         prev_end = m.end()
     return tokens

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from callwright.qa.redaction.payment import unanswered_card_cues
+from callwright.qa.redaction.payment import CVV_CUES, EXPIRY_CUES, unanswered_card_cues
 from callwright.qa.redaction.scan import Kind, Scan
 from callwright.qa.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
 
@@ -29,6 +29,14 @@ LEAD_IN_WORDS = {
 }  # fmt: skip
 MAX_UNHEARD_S = 20.0
 """The longest such stretch silenced: about the time it takes to read out a card."""
+CARD_DETAILS_S = 20.0
+"""After a card number, the audio copy is silenced this long: the expiry date and security code
+follow within it (11 s after the card in the card-payment sample), and a short answer like "seven
+four one" is what the recogniser most often mishears ("remember for one"), so the text rules
+cannot be relied on to find it. This is what PCI pause-and-resume recording does."""
+DETAIL_ANSWER_S = 8.0
+"""After a security-code or expiry cue ("the three digits on the back?"), the audio copy is
+silenced this long, for the same reason, when no card number was heard before it."""
 
 
 class Timed(Protocol):
@@ -122,14 +130,19 @@ def _unheard_after(
     return out
 
 
-def _find(words: Sequence[WordLike], wanted: frozenset[Kind]) -> _Found:
+def _joined(words: Sequence[WordLike]) -> tuple[str, list[tuple[int, int]]]:
+    """The words as one text, and each word's [start, end) in it."""
     offsets: list[tuple[int, int]] = []
     pos = 0
     for w in words:
         n = len(w.word.strip())
         offsets.append((pos, pos + n))
         pos += n + 1
-    text = " ".join(w.word.strip() for w in words)
+    return " ".join(w.word.strip() for w in words), offsets
+
+
+def _find(words: Sequence[WordLike], wanted: frozenset[Kind]) -> _Found:
+    text, offsets = _joined(words)
     scan = Scan.of(text)
     found = detect(scan)
     unheard: list[TimeRange] = []
@@ -230,3 +243,41 @@ def redact_conversation(
     texts: list[_Found | None] = [*alone, None]
     words_out = [_assemble(ws, labels[c], texts) for c, ws in enumerate(channels)]
     return words_out, sorted(ranges + together.unheard, key=lambda r: r.start)
+
+
+def _cue_word_ends(words: Sequence[WordLike], cues: frozenset[tuple[str, ...]]) -> list[float]:
+    """End time of the last word of each occurrence of a cue phrase in the words."""
+    text, offsets = _joined(words)
+    scan = Scan.of(text)
+    # "social security number" is an SSN cue, not a CVV cue
+    ends = [scan.tokens[e].end for e in scan.phrase_ends(cues)
+            if "social" not in (scan.word(e - 1), scan.word(e - 2))]
+    out = []
+    for k, (a, b) in enumerate(offsets):
+        if any(a < end <= b for end in ends):
+            out.append(float(words[k].end))
+    return out
+
+
+def card_detail_windows(
+    channels: Sequence[Sequence[WordLike]], ranges: Sequence[TimeRange]
+) -> list[TimeRange]:
+    """Stretches of audio to silence where a card's security code or expiry date may be, heard or not.
+
+    The text rules find a CVV only when the recogniser hears it as digits after
+    a cue it also heard; a three-digit answer is often heard as words ("remember
+    for one"), and then only time can say where it was. So the redacted audio
+    copy also loses `CARD_DETAILS_S` after every card range and `DETAIL_ANSWER_S`
+    after every CVV/expiry cue on any channel (`transcribed=False`). These are
+    for the audio only: the transcript keeps its words.
+    """
+    out = [
+        TimeRange(r.end, r.end + CARD_DETAILS_S, Kind.CVV, transcribed=False)
+        for r in ranges
+        if r.kind is Kind.CARD
+    ]
+    words = sorted((w for ws in channels for w in ws), key=lambda w: float(w.start))
+    for cues, kind in ((CVV_CUES, Kind.CVV), (EXPIRY_CUES, Kind.EXPIRY)):
+        ends = _cue_word_ends(words, cues)
+        out += [TimeRange(t, t + DETAIL_ANSWER_S, kind, transcribed=False) for t in ends]
+    return sorted(out, key=lambda r: r.start)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from callwright.speech.audio import Audio, read_audio, resample
 from callwright.speech.tts.base import Synthesizer
+from callwright.speech.tts.cache import CachedSynthesizer
 
 
 class PromptAudio:
@@ -52,10 +53,19 @@ class PromptAudio:
         voice: str | None = None,
         rate_wpm: int | None = None,
         language: str | None = None,
+        cache: bool = True,
     ) -> Audio:
-        """Audio for one prompt at the channel rate."""
+        """Audio for one prompt at the channel rate.
+
+        `cache=False` keeps a prompt out of the on-disk TTS cache: pass it for a
+        prompt made from caller data (a template with variables, "I heard 7 3 0 5").
+        """
         if file is not None:
             return self._recorded(file)
+        if not cache and isinstance(self.synthesizer, CachedSynthesizer):
+            return self.synthesizer.synthesize(
+                text, voice=voice, rate_wpm=rate_wpm, language=language, sample_rate=self.rate, cache=False
+            )
         return self.synthesizer.synthesize(
             text, voice=voice, rate_wpm=rate_wpm, language=language, sample_rate=self.rate
         )
