@@ -1,6 +1,6 @@
 # The two commands in the README: `make demo` and `make test`.
 # Each one sets everything up first (scripts/setup.sh is idempotent).
-.PHONY: setup demo test test-all bench
+.PHONY: setup demo test test-all bench lint constraints
 
 setup:
 	@bash scripts/setup.sh
@@ -13,3 +13,12 @@ test: setup
 
 test-all: setup
 	@HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -m ""
+
+# The gates CI runs beside the tests (.ci/run).
+lint: setup
+	@.venv/bin/ruff check src tests bench scripts
+
+# Refresh the tested versions after changing dependencies (then run make test).
+constraints: setup
+	@(sed -n 1,3p constraints.txt; .venv/bin/pip freeze --exclude-editable | grep -v '^callwright' \
+	  | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > constraints.txt.new && mv constraints.txt.new constraints.txt

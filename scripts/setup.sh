@@ -24,11 +24,12 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.callwright-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv (first run takes a few minutes)"
   .venv/bin/pip install -q --upgrade pip
   # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
   .venv/bin/pip install -q "torch==2.13.0"
-  .venv/bin/pip install -q -e ".[dev]"
+  # constraints.txt: the versions the suite was last run with (make constraints refreshes it).
+  .venv/bin/pip install -q -c constraints.txt -e ".[dev]"
   touch "$stamp"
 fi

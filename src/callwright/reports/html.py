@@ -1,13 +1,21 @@
 """The report as one self-contained HTML file: tables and inline SVG charts, no
 scripts, no external files, every piece of text from the database escaped
 (agent names, queue names and flow states are data, not markup).
+
+This module turns a `Report` into plain view data (formatted strings, tables, the
+charts as markup); templates/report.html lays it out. The template is autoescaped,
+so escaping is not something each line of code has to remember.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from html import escape
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
+
+import jinja2
+from markupsafe import Markup
 
 from callwright.reports import svg
 from callwright.reports.kpis import Report
@@ -41,11 +49,12 @@ def _secs(v: float | None) -> str:
     return _num(v, 1, " s")
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Cells arrive already formatted and are escaped here, once."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+@dataclass(frozen=True)
+class Table:
+    """Headers and rows of already formatted cells (escaped by the template)."""
+
+    headers: Sequence[str]
+    rows: Sequence[Sequence[str]]
 
 
 def _name(v: Any) -> str:
@@ -55,12 +64,8 @@ def _name(v: Any) -> str:
 Column = tuple[str, Callable[[Any], str]]
 
 
-def _rows(items: Sequence[Any], cols: Sequence[Column]) -> str:
-    return _table([c[0] for c in cols], [[fmt(it) for _, fmt in cols] for it in items])
-
-
-def _tile(label: str, value: str) -> str:
-    return f'<div class="tile"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+def _rows(items: Sequence[Any], cols: Sequence[Column]) -> Table:
+    return Table([c[0] for c in cols], [[fmt(it) for _, fmt in cols] for it in items])
 
 
 INBOUND_COLS: list[Column] = [
@@ -91,10 +96,29 @@ QA_COLS: list[Column] = [
 ]
 
 
-def _grouped(title: str, group_by: str, items: Sequence[Any], cols: list[Column]) -> str:
-    if not items:
-        return f"<h3>{escape(title)}</h3><p class=note>no data in the range</p>"
-    return f"<h3>{escape(title)}</h3>" + _rows(items, [(group_by, lambda r: _name(r.group)), *cols])
+@dataclass(frozen=True)
+class Grouped:
+    title: str
+    table: Table
+
+
+def _grouped(title: str, group_by: str, items: Sequence[Any], cols: list[Column]) -> Grouped:
+    return Grouped(title, _rows(items, [(group_by, lambda r: _name(r.group)), *cols]))
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """One flow's waterfall: the chart (markup drawn by svg.py) and its table."""
+
+    chart: Markup
+    table: Table
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("callwright.reports", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.get_template("report.html")
 
 
 def render(report: Report, *, title: str = "Callwright report") -> str:
@@ -102,24 +126,24 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
     p = report.params
     i, q, o, a = report.inbound_total, report.queue_total, report.outbound_total, report.qa_total
     sl = f"{p.sl_fraction * 100:g}/{p.sl_threshold_s:g}"
-    tiles = "".join([
-        _tile("CSAT (top-2-box)", _pct(i.csat)), _tile("DSAT (bottom-2-box)", _pct(i.dsat)),
-        _tile("NPS", _num(i.nps)), _tile("FCR (survey)", _pct(i.fcr_survey)),
-        _tile(f"FCR (no repeat in {p.fcr_window_days:g} d)", _pct(i.fcr_repeat)),
-        _tile("IVR containment", _pct(i.containment)), _tile("ASA", _secs(q.asa_s)),
-        _tile("time in queue", _secs(q.avg_queue_s)), _tile("abandon rate", _pct(q.abandon_rate)),
-        _tile(f"service level {sl}", _pct(q.service_level)), _tile("AHT", _secs(q.aht_s)),
-        _tile("dials", _num(o.dials)), _tile("connect rate", _pct(o.connect_rate)),
-        _tile("conversion (of connects)", _pct(o.conversion_rate)), _tile("opt-outs", _num(o.opt_outs)),
-        _tile("QA score", _num(a.avg_score)), _tile("auto-fail rate", _pct(a.auto_fail_rate)),
-        _tile("compliance", _pct(a.compliance_rate)),
-        _tile("sentiment start → end", f"{_num(a.sentiment_start, 2)} → {_num(a.sentiment_end, 2)}"),
-    ])
+    tiles = [
+        ("CSAT (top-2-box)", _pct(i.csat)), ("DSAT (bottom-2-box)", _pct(i.dsat)),
+        ("NPS", _num(i.nps)), ("FCR (survey)", _pct(i.fcr_survey)),
+        (f"FCR (no repeat in {p.fcr_window_days:g} d)", _pct(i.fcr_repeat)),
+        ("IVR containment", _pct(i.containment)), ("ASA", _secs(q.asa_s)),
+        ("time in queue", _secs(q.avg_queue_s)), ("abandon rate", _pct(q.abandon_rate)),
+        (f"service level {sl}", _pct(q.service_level)), ("AHT", _secs(q.aht_s)),
+        ("dials", _num(o.dials)), ("connect rate", _pct(o.connect_rate)),
+        ("conversion (of connects)", _pct(o.conversion_rate)), ("opt-outs", _num(o.opt_outs)),
+        ("QA score", _num(a.avg_score)), ("auto-fail rate", _pct(a.auto_fail_rate)),
+        ("compliance", _pct(a.compliance_rate)),
+        ("sentiment start → end", f"{_num(a.sentiment_start, 2)} → {_num(a.sentiment_end, 2)}"),
+    ]
     by = report.params.trend_by
     ti = {r.group: r for r in report.trend_inbound}
     tq = {r.group: r for r in report.trend_queue}
     periods = sorted(k for k in set(ti) | set(tq) if k is not None)
-    trends = "".join([
+    trends = [
         svg.line_chart(f"Calls per {by}", periods, {
             "offered to queues": [tq[k].offered if k in tq else None for k in periods],
             "IVR calls": [ti[k].ivr_calls if k in ti else None for k in periods]}),
@@ -133,21 +157,22 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
         svg.line_chart(f"AHT and ASA per {by}", periods, {
             "AHT s": [tq[k].aht_s if k in tq else None for k in periods],
             "ASA s": [tq[k].asa_s if k in tq else None for k in periods]}, unit="s"),
-    ])
+    ]
+
     d = report.distributions
 
     def hist(kind: str, label: Callable[[float], str]) -> tuple[list[str], list[float]]:
         bins = d.get(kind, ())
         return [label(b.start) for b in bins], [float(b.n) for b in bins]
 
-    dists = "".join([
+    dists = [
         svg.bar_chart("CSAT answers (1-5)", *hist("csat", lambda s: f"{s:g}")),
         svg.bar_chart("NPS answers (0-10)", *hist("nps", lambda s: f"{s:g}")),
         svg.bar_chart("Queue wait (10 s bins; last = 300 s and over)", *hist("wait", lambda s: f"{s:g}")),
         svg.bar_chart("Handle time (1 min bins; last = 30 min and over)",
                       *hist("handle", lambda s: f"{s / 60:g}m")),
         svg.bar_chart("QA score (10-point bins)", *hist("qa_score", lambda s: f"{s:g}")),
-    ])
+    ]
     agents = _rows(report.agents, [
         ("agent", lambda r: r.agent), ("team", lambda r: _name(r.team)), ("calls", lambda r: _num(r.calls)),
         ("handled", lambda r: _num(r.handled)), ("AHT", lambda r: _secs(r.aht_s)),
@@ -164,37 +189,27 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
         ("applicable", lambda r: _num(r.applicable)), ("pass rate", lambda r: _pct(r.pass_rate)),
         ("avg points %", lambda r: _pct(r.avg_score)), ("auto-fails", lambda r: _num(r.auto_fails)),
     ])
-    waterfall_parts = []
+    waterfall = []
     for flow in sorted({s.flow for s in report.waterfall}):
         states = [s for s in report.waterfall if s.flow == flow]
-        waterfall_parts.append(svg.stacked_bars(
+        chart = svg.stacked_bars(
             f"IVR waterfall: {flow}",
             [(s.state, (s.entered, s.no_input, s.no_match, s.transfer, s.hangup)) for s in states],
-            ("entered", "no-input", "no-match", "transfer", "hang-up")))
-        waterfall_parts.append(_rows(states, [
+            ("entered", "no-input", "no-match", "transfer", "hang-up"))
+        waterfall.append(Waterfall(Markup(chart), _rows(states, [
             ("state", lambda r: r.state), ("entered", lambda r: _num(r.entered)),
             ("no-input", lambda r: _num(r.no_input)), ("no-match", lambda r: _num(r.no_match)),
             ("transfer", lambda r: _num(r.transfer)), ("hang-up", lambda r: _num(r.hangup)),
-            ("ended here", lambda r: _num(r.ended))]))
+            ("ended here", lambda r: _num(r.ended))])))
     g = p.group_by
-    body = f"""
-<h1>{escape(title)}</h1>
-<p class=note>{escape(p.start.isoformat())} to {escape(p.end.isoformat())} (calls by their start day) ·
-service level {escape(sl)} ({'abandons count' if p.sl_abandons_count else 'answered calls only'}) ·
-short abandons under {p.short_abandon_s:g} s left out · repeat-contact window {p.fcr_window_days:g} days ·
-definitions in docs/kpis.md</p>
-<div class=tiles>{tiles}</div>
-<h2>Trends</h2><div class=charts>{trends}</div>
-<h2>By {escape(g)}</h2>
-{_grouped("Inbound", g, report.inbound, INBOUND_COLS)}
-{_grouped("Queues", g, report.queues, QUEUE_COLS)}
-{_grouped("Outbound", g, report.outbound, OUTBOUND_COLS)}
-{_grouped("QA", g, report.qa, QA_COLS)}
-<h2>Distributions</h2><div class=charts>{dists}</div>
-<h2>Agents</h2>{agents}
-<h3>QA score against CSAT and FCR, across agents</h3>{corr}
-<h2>QA scorecard items</h2>{items}
-<h2>IVR waterfall</h2>{''.join(waterfall_parts) or '<p class=note>no IVR calls in the range</p>'}
-"""
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f"<style>{CSS}</style></head><body>{body}</body></html>\n")
+    return _template().render(
+        title=title, css=Markup(CSS), start=p.start.isoformat(), end=p.end.isoformat(), sl=sl,
+        sl_rule="abandons count" if p.sl_abandons_count else "answered calls only",
+        short_abandon=f"{p.short_abandon_s:g}", fcr_window=f"{p.fcr_window_days:g}", tiles=tiles,
+        trends=[Markup(c) for c in trends], group_by=g,
+        grouped=[_grouped("Inbound", g, report.inbound, INBOUND_COLS),
+                 _grouped("Queues", g, report.queues, QUEUE_COLS),
+                 _grouped("Outbound", g, report.outbound, OUTBOUND_COLS),
+                 _grouped("QA", g, report.qa, QA_COLS)],
+        distributions=[Markup(c) for c in dists], agents=agents, correlations=corr, items=items,
+        waterfall=waterfall) + "\n"
