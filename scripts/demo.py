@@ -39,8 +39,7 @@ def step(title: str) -> None:
 
 
 def main() -> None:
-    from callwright.flows.loader import load_flow
-    from callwright.ivr.engine import FlowEngine
+    from callwright.ivr.engine import load_engine
     from callwright.store.calllog import CallLog
     from callwright.store.db import open_db
 
@@ -64,9 +63,9 @@ def main() -> None:
     db = open_db(db_path)
     log = CallLog(db)
     rng = random.Random(2026)
-    inbound = FlowEngine(load_flow(ROOT / "flows" / "inbound.yaml"))
-    survey = FlowEngine(load_flow(ROOT / "flows" / "survey.yaml"))
-    reminder = FlowEngine(load_flow(ROOT / "flows" / "outbound-reminder.yaml"))
+    inbound = load_engine(ROOT / "flows" / "inbound.yaml")
+    survey = load_engine(ROOT / "flows" / "survey.yaml")
+    reminder = load_engine(ROOT / "flows" / "outbound-reminder.yaml")
 
     step("a week of text calls: 320 inbound, and a reminder campaign of 90 dials")
     text_calls(inbound, log, rng)

@@ -177,4 +177,4 @@ def test_a_database_with_an_unrelated_calls_table_is_a_clear_error(tmp_path):
     con.close()
     code, _out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--db", db, stdin="#1\n")
     assert code == 1 and "Traceback" not in err, err
-    assert err.startswith(f"error: cannot open the call log {db}")
+    assert err.startswith(f"error: {db} is not a Callwright database") and "left unchanged" in err

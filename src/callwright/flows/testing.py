@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from callwright.errors import DataError
-from callwright.flows.loader import load_flow, parse_duration
+from callwright.flows.loader import parse_duration
 from callwright.flows.model import Flow, edges
 from callwright.flows.source import PathKey, Source, SourceError
 from callwright.flows.source import load as load_source
 from callwright.ivr.clock import FakeClock
-from callwright.ivr.engine import FlowEngine
+from callwright.ivr.engine import FlowEngine, load_engine
 from callwright.ivr.events import (
     Action,
     CallerEvent,
@@ -152,7 +152,8 @@ def run_test_files(files: list[Path]) -> TestReport:
         except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte: load_flow says so
             flow_path = str(f.parent / suite.flow)
         if flow_path not in engines:
-            engines[flow_path] = FlowEngine(load_flow(f.parent / suite.flow))
+            # the checker first, as for a real call: a flow with errors is refused, not half-run
+            engines[flow_path] = load_engine(f.parent / suite.flow)
             coverage[flow_path] = _coverage_of(engines[flow_path].flow)
         engine = engines[flow_path]
         for sc in suite.scenarios:

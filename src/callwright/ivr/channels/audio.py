@@ -125,8 +125,9 @@ class AudioLine:
         self.turn_timings: list[dict[str, float]] = []
 
     def render(self, say: Say) -> Audio:
+        # A prompt filled from variables may hold what the caller said: never in the disk cache.
         return self.prompts.render(say.text, file=say.audio, voice=say.voice, rate_wpm=say.rate,
-                                   language=say.language)
+                                   language=say.language, cache=not say.templated)
 
     def configure(self, listen: Listen, t: float) -> None:
         """A new question: fresh endpointing with this state's timing and expected phrases."""
@@ -291,7 +292,9 @@ class ScriptedAudioChannel:
             if self.synth is None:
                 raise DataError(f"caller script line {turn.line}: 'say' needs a speech synthesizer")
             self._say(f"caller: \"{session.shown_input(str(turn.value))}\"")
-            audio = self.synth.synthesize(str(turn.value), voice=turn.voice, sample_rate=rate).samples
+            # What a scripted caller says is caller data (a card number...): kept out of the disk cache.
+            say = PromptAudio(self.synth, rate).render(str(turn.value), voice=turn.voice, cache=False)
+            audio = say.samples
         self._pending = np.concatenate([gap, audio.astype(np.int16)])
         return True
 
