@@ -27,6 +27,10 @@ fixed Monday), events carry fake-clock seconds since the call started, and the r
 is in no event. The event sequence number is left out (the list order says it, and one
 inserted event would otherwise rewrite every later line); data keys are sorted so a
 reordered keyword argument is not a behaviour change.
+
+The runner has no public per-scenario API, so this uses its `_load_suite` and `_run_scenario`
+(the same loading, checks and fake clock as `callwright flow test`); if the runner moves or
+renames them, the one import line below changes, and collection fails loudly until it does.
 """
 
 from __future__ import annotations
@@ -35,12 +39,18 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 
 from callwright.errors import DataError
 from callwright.flows import testing as flow_testing  # the flow-test runner (may move to callwright.ivr)
+from callwright.ivr.engine import FlowEngine, load_engine
+
+if TYPE_CHECKING:  # names only: a refactor that moves them breaks the type check, not the run
+    from callwright.ivr.events import LogEvent
+    from callwright.ivr.session import CallSession
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_FILES = sorted((ROOT / "flows" / "tests").glob("*.test.yaml"))
@@ -79,12 +89,12 @@ CASES = _collect()
 
 
 @functools.cache
-def _engine(flow_path: Path) -> Any:
+def _engine(flow_path: Path) -> FlowEngine:
     """One engine per flow, shared by its scenarios, as `callwright flow test` does."""
-    return flow_testing.load_engine(flow_path)
+    return load_engine(flow_path)  # the checker first, as for a real call
 
 
-def _run(case: _Case) -> tuple[flow_testing.ScenarioResult, Any]:
+def _run(case: _Case) -> tuple[flow_testing.ScenarioResult, CallSession]:
     if case.load_error is not None:
         pytest.fail(case.load_error, pytrace=False)
     suite = flow_testing._load_suite(case.file)
@@ -94,13 +104,13 @@ def _run(case: _Case) -> tuple[flow_testing.ScenarioResult, Any]:
     )
 
 
-def _event_line(ev: Any) -> str:
+def _event_line(ev: LogEvent) -> str:
     """`t kind [state] {data}`: one line per event, so a snapshot diff shows the event that moved."""
     data = json.dumps(ev.data, sort_keys=True, ensure_ascii=False)
     return f"{ev.t:.3f} {ev.kind} [{ev.state or '-'}] {data}"
 
 
-def event_log(session: Any, result: flow_testing.ScenarioResult) -> dict[str, Any]:
+def event_log(session: CallSession, result: flow_testing.ScenarioResult) -> dict[str, Any]:
     """What the call did, with nothing that varies between runs."""
     return {
         "outcome": session.outcome,
@@ -127,6 +137,6 @@ def test_scenario_passes(case: _Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_scenario_event_log(case: _Case, snapshot: Any) -> None:
+def test_scenario_event_log(case: _Case, snapshot: SnapshotAssertion) -> None:
     result, session = _run(case)
     assert event_log(session, result) == snapshot
