@@ -39,15 +39,15 @@ def _v1_call_log(db: sqlite_utils.Database) -> None:
     """The IVR call log (Callwright's first schema): calls, their events, survey answers."""
     names = set(db.table_names())
     if "calls" not in names:
-        db["calls"].create(schema.CALLS, pk="id", not_null={"started_at"})
-        db["calls"].create_index(["started_at"], if_not_exists=True)
-        db["calls"].create_index(["flow", "outcome"], if_not_exists=True)
+        db.table("calls").create(schema.CALLS, pk="id", not_null={"started_at"})
+        db.table("calls").create_index(["started_at"], if_not_exists=True)
+        db.table("calls").create_index(["flow", "outcome"], if_not_exists=True)
     if "call_events" not in names:
-        db["call_events"].create(schema.CALL_EVENTS, pk=("call_id", "seq"),
+        db.table("call_events").create(schema.CALL_EVENTS, pk=("call_id", "seq"),
                                  foreign_keys=[("call_id", "calls", "id")])
-        db["call_events"].create_index(["kind", "state"], if_not_exists=True)
+        db.table("call_events").create_index(["kind", "state"], if_not_exists=True)
     if "survey_answers" not in names:
-        db["survey_answers"].create(schema.SURVEY_ANSWERS, pk=("call_id", "question"),
+        db.table("survey_answers").create(schema.SURVEY_ANSWERS, pk=("call_id", "question"),
                                     foreign_keys=[("call_id", "calls", "id")])
 
 
@@ -62,19 +62,20 @@ def _v1_acd(db: sqlite_utils.Database) -> None:
     """ACD queue rows and outbound dials."""
     names = set(db.table_names())
     if "queue_calls" not in names:
-        db["queue_calls"].create(schema.QUEUE_CALLS, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
-        db["queue_calls"].create_index(["queue", "entered_at"], if_not_exists=True)
+        db.table("queue_calls").create(schema.QUEUE_CALLS, pk="call_id",
+                                       foreign_keys=[("call_id", "calls", "id")])
+        db.table("queue_calls").create_index(["queue", "entered_at"], if_not_exists=True)
     if "dials" not in names:
-        db["dials"].create(schema.DIALS, pk="id", foreign_keys=[("call_id", "calls", "id")])
-        db["dials"].create_index(["dialed_at"], if_not_exists=True)
+        db.table("dials").create(schema.DIALS, pk="id", foreign_keys=[("call_id", "calls", "id")])
+        db.table("dials").create_index(["dialed_at"], if_not_exists=True)
 
 
 def _v1_next_contact(db: sqlite_utils.Database) -> None:
     """calls.next_contact_at (repeat-contact FCR at query time), its triggers, and a recount
     of it when the column is new (a database from before it)."""
-    new = "next_contact_at" not in {c.name for c in db["calls"].columns}
+    new = "next_contact_at" not in {c.name for c in db.table("calls").columns}
     if new:
-        db["calls"].add_column("next_contact_at", str)
+        db.table("calls").add_column("next_contact_at", str)
     for sql in schema.NEXT_CONTACT_TRIGGERS.values():
         db.execute(sql)
     if new:
