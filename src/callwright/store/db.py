@@ -145,7 +145,7 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
         # WAL with synchronous=NORMAL cannot corrupt the file; only the last commits
         # before a power cut may be lost. It makes per-turn commits cheap.
         conn.execute("PRAGMA synchronous = NORMAL")
-        migrations.migrate(db, str(p))
+        retry_busy(lambda: migrations.migrate(db, str(p)))
     except CallwrightError:
         conn.close()
         raise

@@ -1,13 +1,13 @@
 """Schema changes as numbered migrations, with the applied version in `PRAGMA user_version`.
 
 `MIGRATIONS[i]` brings a database at version `i` to version `i + 1`; `migrate` applies the
-ones a database lacks, all in one `BEGIN IMMEDIATE` transaction (retried while another process
-holds the lock), then stamps the application id and the new version in the same transaction:
-a migration that fails leaves the database as it was. A database already at
+ones a database lacks, all in one `BEGIN IMMEDIATE` transaction (store.db.open_db retries it
+while another process holds the lock), then stamps the application id and the new version in
+the same transaction: a migration that fails leaves the database as it was. A database already at
 `schema.SCHEMA_VERSION` is not written to at all; one at a newer version is refused unchanged
 by `schema.check_identity`.
 
-How to add a schema change (docs/database.md, "Changing the schema"): write one small function
+How to add a schema change (docs/database.md, "Schema versions and migrations"): write one small function
 below that makes the change with plain DDL (no "if missing" checks: the version says exactly
 what is there), give it a docstring saying what it changes and why, append it to
 `MIGRATIONS`, and raise `schema.SCHEMA_VERSION` by one.
@@ -28,7 +28,6 @@ from collections.abc import Callable
 import sqlite_utils
 
 from callwright.store import schema
-from callwright.store.db import retry_busy
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -149,31 +148,26 @@ def migrate(db: sqlite_utils.Database, name: str = "the database") -> int:
     """Check the database is Callwright's and bring it to `schema.SCHEMA_VERSION`; returns
     how many migrations ran (0 when it was current: then nothing is written).
 
-    Everything happens in one `BEGIN IMMEDIATE` transaction, retried while another process
-    holds the lock: of several processes opening a new database at once, one migrates it
-    and the others find it current once they hold the lock."""
-    if retry_busy(lambda: _is_current(db)):
+    Everything happens in one `BEGIN IMMEDIATE` transaction, rolled back on any error. The
+    caller retries it while another process holds the lock (`store.db.open_db` runs it under
+    `retry_busy`): of several processes opening a new database at once, one migrates it and
+    the others find it current once they hold the lock."""
+    if _is_current(db):
         return 0
-    ran: list[int] = []
-
-    def attempt() -> None:
-        ran.clear()
-        db.execute("begin immediate")
-        try:
-            schema.check_identity(db, name)  # again under the lock: the file may have changed since
-            version = _pragma(db, "user_version")
-            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-                migration(db)
-                ran.append(number)
-            if _pragma(db, "application_id") != schema.APPLICATION_ID:
-                db.execute(f"pragma application_id = {schema.APPLICATION_ID}")
-            if version < schema.SCHEMA_VERSION:
-                db.execute(f"pragma user_version = {schema.SCHEMA_VERSION}")
-            db.execute("commit")
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("rollback")
-            raise
-
-    retry_busy(attempt)
-    return len(ran)
+    db.execute("begin immediate")
+    try:
+        schema.check_identity(db, name)  # again under the lock: the file may have changed since
+        version = _pragma(db, "user_version")
+        pending = MIGRATIONS[version:]
+        for migration in pending:
+            migration(db)
+        if _pragma(db, "application_id") != schema.APPLICATION_ID:
+            db.execute(f"pragma application_id = {schema.APPLICATION_ID}")
+        if version < schema.SCHEMA_VERSION:
+            db.execute(f"pragma user_version = {schema.SCHEMA_VERSION}")
+        db.execute("commit")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("rollback")
+        raise
+    return len(pending)
