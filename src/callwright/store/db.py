@@ -6,8 +6,9 @@ here with dataclasses and get rows or dataclasses back.
 Opening is safe when several processes open a new file at once (two batches
 started together): the busy timeout is set when the connection opens, the
 switch to WAL and the schema set-up retry while another process holds the lock,
-and the schema is created in one `BEGIN IMMEDIATE` transaction that checks what
-is there first (store.schema.ensure). A new file is created readable by its
+and the schema is created or migrated in one `BEGIN IMMEDIATE` transaction
+(store.migrations.migrate; a database already at the current version is not
+written to). A new file is created readable by its
 owner only (0600); SQLite gives its -wal and -shm files the database file's
 mode. Only a regular file is opened, and an existing database that is not
 Callwright's is refused before anything is written to it.
@@ -124,7 +125,7 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
 
     Raises CallwrightError naming the file when it is not a regular file, not a SQLite
     database, or a SQLite database that is not Callwright's (which is left untouched)."""
-    from callwright.store import schema
+    from callwright.store import migrations, schema
 
     p = Path(path) if path is not None else default_path()
     try:
@@ -144,7 +145,7 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
         # WAL with synchronous=NORMAL cannot corrupt the file; only the last commits
         # before a power cut may be lost. It makes per-turn commits cheap.
         conn.execute("PRAGMA synchronous = NORMAL")
-        schema.ensure(db, str(p))
+        retry_busy(lambda: migrations.migrate(db, str(p)))
     except CallwrightError:
         conn.close()
         raise

@@ -24,7 +24,9 @@ from callwright.qa.model import CallMeta, ConversationMetrics, ScoreResult, Tran
 CALL_EXTRA_COLUMNS = {"agent": str, "team": str, "customer": str, "campaign": str, "source": str}
 
 
-def ensure(db: sqlite_utils.Database) -> None:
+def create_tables(db: sqlite_utils.Database) -> None:
+    """QA's calls columns and tables, each only if missing (a step of store.migrations'
+    migration 1, which also upgrades databases from before QA existed)."""
     names = set(db.table_names())
     calls = db["calls"]
     existing = {c.name for c in calls.columns}

@@ -1,4 +1,4 @@
-"""The database schema (documented in docs/database.md).
+"""The database schema (documented in docs/database.md); store.migrations applies it.
 
 Tables are created with sqlite-utils so that they open in Datasette with no
 configuration: plain columns, declared primary and foreign keys, indexes for
@@ -14,8 +14,10 @@ from callwright.errors import CallwrightError
 # PRAGMA application_id of a Callwright database ("CWLT"), set when the schema is created, so
 # that `file` and SQLite tools recognise it and `open_db` can tell it from an unrelated database.
 APPLICATION_ID = 0x43574C54
-# PRAGMA user_version: the schema's version. A database from a newer Callwright is refused
-# rather than half understood. Raise it with a change an older Callwright cannot read.
+# PRAGMA user_version: the schema's version, the number of migrations in
+# store.migrations.MIGRATIONS (a database at version n has had the first n applied). A
+# database from a newer Callwright is refused rather than half understood. Raised by one with
+# each migration (docs/database.md, "Schema versions and migrations").
 SCHEMA_VERSION = 1
 
 CALLS = {
@@ -45,7 +47,7 @@ DIALS = {
 
 # Indexes the report queries need (bench/report_1m.py): each lets a KPI query read
 # only an index for the date range instead of the table rows.
-_REPORT_INDEXES = (
+REPORT_INDEXES = (
     # repeat-contact FCR at query time: inbound calls of the range with their next contact
     "create index if not exists idx_calls_repeat on calls "
     "(started_at, direction, next_contact_at, flow, outcome, queue, agent, team, campaign)",
@@ -59,8 +61,6 @@ _REPORT_INDEXES = (
     # the latest score of each (call, scorecard) from the index alone (scores is store.qa's table)
     "create index if not exists idx_scores_latest on scores (call_id, scorecard, scored_at)",
 )
-# Replaced by idx_calls_repeat (which also holds next_contact_at).
-_OLD_INDEXES = ("idx_calls_day_direction",)
 
 # --- the next contact of a call's customer ------------------------------------------------------
 # calls.next_contact_at: the start of the next inbound call of the same customer (`customer`,
@@ -295,78 +295,3 @@ def check_identity(db: sqlite_utils.Database, name: str) -> None:
         raise CallwrightError(f"{name} is not a Callwright database: its calls table has no "
                               f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''} column; "
                               "it was left unchanged", hint=hint)
-
-
-def ensure(db: sqlite_utils.Database, name: str = "the database") -> None:
-    """Check the database is Callwright's, then create what is missing; safe on every open.
-
-    Everything happens in one `BEGIN IMMEDIATE` transaction, retried while another process
-    holds the lock: of several processes opening a new database at once, one creates the
-    schema and the others find it there (each step checks before it creates)."""
-    from callwright.store.db import retry_busy
-
-    def attempt() -> None:
-        db.execute("begin immediate")
-        try:
-            check_identity(db, name)  # again under the lock: the file may have changed since
-            _create(db)
-            if _pragma(db, "application_id") != APPLICATION_ID:
-                db.execute(f"pragma application_id = {APPLICATION_ID}")
-            if _pragma(db, "user_version") < SCHEMA_VERSION:
-                db.execute(f"pragma user_version = {SCHEMA_VERSION}")
-            db.execute("commit")
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("rollback")
-            raise
-
-    retry_busy(attempt)
-
-
-def _create(db: sqlite_utils.Database) -> None:
-    """Create missing tables, columns, indexes and triggers (inside ensure's transaction)."""
-    names = set(db.table_names())
-    if "calls" not in names:
-        db["calls"].create(CALLS, pk="id", not_null={"started_at"})
-        db["calls"].create_index(["started_at"], if_not_exists=True)
-        db["calls"].create_index(["flow", "outcome"], if_not_exists=True)
-    if "call_events" not in names:
-        db["call_events"].create(CALL_EVENTS, pk=("call_id", "seq"),
-                                 foreign_keys=[("call_id", "calls", "id")])
-        db["call_events"].create_index(["kind", "state"], if_not_exists=True)
-    if "survey_answers" not in names:
-        db["survey_answers"].create(SURVEY_ANSWERS, pk=("call_id", "question"),
-                                    foreign_keys=[("call_id", "calls", "id")])
-    from callwright.store import qa
-
-    qa.ensure(db)
-    if "queue_calls" not in names:
-        db["queue_calls"].create(QUEUE_CALLS, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
-        db["queue_calls"].create_index(["queue", "entered_at"], if_not_exists=True)
-    if "dials" not in names:
-        db["dials"].create(DIALS, pk="id", foreign_keys=[("call_id", "calls", "id")])
-        db["dials"].create_index(["dialed_at"], if_not_exists=True)
-    new_next_contact = "next_contact_at" not in {c.name for c in db["calls"].columns}
-    if new_next_contact:
-        db["calls"].add_column("next_contact_at", str)
-    for name in _OLD_INDEXES:
-        db.execute(f"drop index if exists {name}")
-    for sql in _REPORT_INDEXES:
-        db.execute(sql)
-    if "ivr_state_daily" not in names:
-        db.execute(IVR_STATE_DAILY)
-        db.execute(WATERFALL_TRIGGER)
-        rebuild_waterfall(db)  # a database from before the table existed
-    for sql in NEXT_CONTACT_TRIGGERS.values():
-        db.execute(sql)
-    if new_next_contact:
-        rebuild_next_contact(db)  # a database from before the column existed
-    new_cubes = "kpi_dirty" not in names
-    for sql in KPI_TABLES:
-        db.execute(sql)
-    for sql in KPI_DIRTY_TRIGGERS.values():
-        db.execute(sql)
-    if new_cubes:
-        from callwright.store import kpis
-
-        kpis.rebuild(db)  # a database from before the cubes existed (empty on a new one)

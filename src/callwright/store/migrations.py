@@ -1,0 +1,173 @@
+"""Schema changes as numbered migrations, with the applied version in `PRAGMA user_version`.
+
+`MIGRATIONS[i]` brings a database at version `i` to version `i + 1`; `migrate` applies the
+ones a database lacks, all in one `BEGIN IMMEDIATE` transaction (store.db.open_db retries it
+while another process holds the lock), then stamps the application id and the new version in
+the same transaction: a migration that fails leaves the database as it was. A database already at
+`schema.SCHEMA_VERSION` is not written to at all; one at a newer version is refused unchanged
+by `schema.check_identity`.
+
+How to add a schema change (docs/database.md, "Schema versions and migrations"): write one small function
+below that makes the change with plain DDL (no "if missing" checks: the version says exactly
+what is there), give it a docstring saying what it changes and why, append it to
+`MIGRATIONS`, and raise `schema.SCHEMA_VERSION` by one.
+
+Migration 1 is the exception that has checks: it brings an empty file, or a database written
+before the version was stamped (every Callwright before schema version 1, of unknown age), to
+version 1. Its steps replay the schema's history in order, each creating only what is missing.
+
+sqlite-utils' own `Migrations` (what the `sqlite-migrate` package re-exports) was not used: it
+records applied migrations by name in a `_sqlite_migrations` table, so it cannot tell a
+database from a newer Callwright (to refuse it) and would add a table to every database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from callwright.store import schema
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+# --- migration 1: the schema as of version 1, from an empty or an unstamped database ---------
+
+def _v1_call_log(db: sqlite_utils.Database) -> None:
+    """The IVR call log (Callwright's first schema): calls, their events, survey answers."""
+    names = set(db.table_names())
+    if "calls" not in names:
+        db.table("calls").create(schema.CALLS, pk="id", not_null={"started_at"})
+        db.table("calls").create_index(["started_at"], if_not_exists=True)
+        db.table("calls").create_index(["flow", "outcome"], if_not_exists=True)
+    if "call_events" not in names:
+        db.table("call_events").create(schema.CALL_EVENTS, pk=("call_id", "seq"),
+                                 foreign_keys=[("call_id", "calls", "id")])
+        db.table("call_events").create_index(["kind", "state"], if_not_exists=True)
+    if "survey_answers" not in names:
+        db.table("survey_answers").create(schema.SURVEY_ANSWERS, pk=("call_id", "question"),
+                                    foreign_keys=[("call_id", "calls", "id")])
+
+
+def _v1_qa(db: sqlite_utils.Database) -> None:
+    """QA: the calls columns QA fills (agent, team, customer, campaign, source) and its tables."""
+    from callwright.store import qa  # store.qa imports the QA model: loaded when a migration runs
+
+    qa.create_tables(db)
+
+
+def _v1_acd(db: sqlite_utils.Database) -> None:
+    """ACD queue rows and outbound dials."""
+    names = set(db.table_names())
+    if "queue_calls" not in names:
+        db.table("queue_calls").create(schema.QUEUE_CALLS, pk="call_id",
+                                       foreign_keys=[("call_id", "calls", "id")])
+        db.table("queue_calls").create_index(["queue", "entered_at"], if_not_exists=True)
+    if "dials" not in names:
+        db.table("dials").create(schema.DIALS, pk="id", foreign_keys=[("call_id", "calls", "id")])
+        db.table("dials").create_index(["dialed_at"], if_not_exists=True)
+
+
+def _v1_next_contact(db: sqlite_utils.Database) -> None:
+    """calls.next_contact_at (repeat-contact FCR at query time), its triggers, and a recount
+    of it when the column is new (a database from before it)."""
+    new = "next_contact_at" not in {c.name for c in db.table("calls").columns}
+    if new:
+        db.table("calls").add_column("next_contact_at", str)
+    for sql in schema.NEXT_CONTACT_TRIGGERS.values():
+        db.execute(sql)
+    if new:
+        schema.rebuild_next_contact(db)
+
+
+def _v1_report_indexes(db: sqlite_utils.Database) -> None:
+    """The indexes the report queries read, replacing idx_calls_day_direction."""
+    db.execute("drop index if exists idx_calls_day_direction")
+    for sql in schema.REPORT_INDEXES:
+        db.execute(sql)
+
+
+def _v1_waterfall(db: sqlite_utils.Database) -> None:
+    """The IVR waterfall per day (ivr_state_daily) with its trigger, counted from the logged
+    events when the table is new."""
+    if "ivr_state_daily" not in set(db.table_names()):
+        db.execute(schema.IVR_STATE_DAILY)
+        db.execute(schema.WATERFALL_TRIGGER)
+        schema.rebuild_waterfall(db)
+
+
+def _v1_kpi_cubes(db: sqlite_utils.Database) -> None:
+    """The daily KPI cubes, the kpi_dirty marks and their triggers, counted from the raw rows
+    when they are new."""
+    new = "kpi_dirty" not in set(db.table_names())
+    for sql in schema.KPI_TABLES:
+        db.execute(sql)
+    for sql in schema.KPI_DIRTY_TRIGGERS.values():
+        db.execute(sql)
+    if new:
+        from callwright.store import kpis
+
+        kpis.rebuild(db)
+
+
+# In the order the schema grew: a later step relies on an earlier one (the report index
+# idx_calls_repeat covers calls.next_contact_at and the QA columns of calls).
+V1_STEPS: tuple[Migration, ...] = (_v1_call_log, _v1_qa, _v1_acd, _v1_next_contact, _v1_report_indexes,
+                                   _v1_waterfall, _v1_kpi_cubes)
+
+
+def v1_callwright_schema(db: sqlite_utils.Database) -> None:
+    """Version 1: every table, index and trigger of Callwright as of the version stamp.
+
+    On an empty file it creates them; on a database from before the stamp (no
+    application id, version 0, recognised by its calls table) it adds what that
+    database's Callwright did not have yet, keeping every row, and recounts the
+    summaries it adds (waterfall, next contacts, KPI cubes)."""
+    for step in V1_STEPS:
+        step(db)
+
+
+# MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
+MIGRATIONS: tuple[Migration, ...] = (v1_callwright_schema,)
+if len(MIGRATIONS) != schema.SCHEMA_VERSION:
+    raise RuntimeError(f"store.schema.SCHEMA_VERSION is {schema.SCHEMA_VERSION} but there are "
+                       f"{len(MIGRATIONS)} migrations: raise it with the migration you added")
+
+
+def _pragma(db: sqlite_utils.Database, name: str) -> int:
+    return int(db.execute(f"pragma {name}").fetchone()[0])
+
+
+def _is_current(db: sqlite_utils.Database) -> bool:
+    return (_pragma(db, "application_id") == schema.APPLICATION_ID
+            and _pragma(db, "user_version") == schema.SCHEMA_VERSION)
+
+
+def migrate(db: sqlite_utils.Database, name: str = "the database") -> int:
+    """Check the database is Callwright's and bring it to `schema.SCHEMA_VERSION`; returns
+    how many migrations ran (0 when it was current: then nothing is written).
+
+    Everything happens in one `BEGIN IMMEDIATE` transaction, rolled back on any error. The
+    caller retries it while another process holds the lock (`store.db.open_db` runs it under
+    `retry_busy`): of several processes opening a new database at once, one migrates it and
+    the others find it current once they hold the lock."""
+    if _is_current(db):
+        return 0
+    db.execute("begin immediate")
+    try:
+        schema.check_identity(db, name)  # again under the lock: the file may have changed since
+        version = _pragma(db, "user_version")
+        pending = MIGRATIONS[version:]
+        for migration in pending:
+            migration(db)
+        if _pragma(db, "application_id") != schema.APPLICATION_ID:
+            db.execute(f"pragma application_id = {schema.APPLICATION_ID}")
+        if version < schema.SCHEMA_VERSION:
+            db.execute(f"pragma user_version = {schema.SCHEMA_VERSION}")
+        db.execute("commit")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("rollback")
+        raise
+    return len(pending)
