@@ -124,7 +124,7 @@ def test_word_timestamps_follow_the_speech(whisper, speak) -> None:
     audio = telephone(speak("four one one", "en-us", rate=16000, lead_s=lead), snr_db=30.0)
     result = recognise(whisper, audio, DIGITS)
     heard = parse_digits(" ".join(w.word for w in result.words))
-    assert len(heard) == 3 and sum(a == b for a, b in zip(heard, "411", strict=True)) >= 2, heard
+    assert heard and len(heard) == 3 and sum(a == b for a, b in zip(heard, "411", strict=True)) >= 2, heard
     starts = [w.start for w in result.words]
     assert starts == sorted(starts)
     assert all(w.start <= w.end <= audio.duration_s + 0.05 for w in result.words)
