@@ -86,6 +86,23 @@ def test_the_scripts_own_text_scores_as_expected(render_samples, scripts, cards,
     assert expect_mismatches(script, verdicts, result.auto_failed, metrics) == {}
 
 
+def test_another_rendering_is_the_same_call_with_other_line_noise(synth, scripts):
+    """`CALLWRIGHT_SAMPLE_SEED` renders the samples with other seeds: the same lines at the same
+    times at the same level, only the noise differs (about the script's SNR below the speech)."""
+    import numpy as np
+
+    from callwright.qa.samples import render, variant_seed
+
+    script = scripts["outbound-sales-no-id"]
+    assert variant_seed(script, 0) is None and variant_seed(script, 1) != variant_seed(script, 2)
+    committed, other = render(script, synth), render(script, synth, seed=variant_seed(script, 1))
+    assert other.turns == committed.turns and other.holds == committed.holds
+    a, b = committed.audio.samples.astype(float), other.audio.samples.astype(float)
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    snr_db = 10 * np.log10(np.mean(a**2) / np.mean((a - b) ** 2))
+    assert script.noise_snr_db - 10 < snr_db, snr_db  # two noises apart, well under the speech
+
+
 def test_the_default_sample_calls_score_mostly_as_expected_from_audio(scored_db):
     """From audio, the four default calls meet their `expect` blocks but for at most `DEFAULT_MAX_OFF`
     entries: the whole pipeline works, without resting on which phrase tiny.en hears on this machine."""
