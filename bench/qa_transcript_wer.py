@@ -2,7 +2,7 @@
 and (with --score) how many of each script's `expect` entries the scored call meets.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_transcript_wer.py [--samples DIR] [--config NAME ...]
-        [--only CALL_ID ...] [--score] [--json]
+        [--only CALL_ID ...] [--score] [--json] [--variant N]
 
 The scripts in recordings/samples are the ground truth: each channel's reference
 is the text of that side's lines in order (a mono call's is every line). Text is
@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", default=(), metavar="CALL_ID")
     ap.add_argument("--score", action="store_true", help="also score each call and compare with expect")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--variant", type=int, default=0,
+                    help="render the samples with another line noise (as CALLWRIGHT_SAMPLE_SEED in the tests)")
     ap.add_argument("--show", action="store_true", help="print reference and recognised text per channel")
     args = ap.parse_args(argv)
 
@@ -172,7 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from callwright.qa import ingest
     from callwright.qa.pipeline import Engines, PipelineOptions, asr_context, score_path
-    from callwright.qa.samples import SAMPLES_DIR, load_scripts, make_samples
+    from callwright.qa.samples import (
+        SAMPLES_DIR,
+        expect_entries,
+        expect_mismatches,
+        load_scripts,
+        make_samples,
+    )
     from callwright.qa.scorecard import load_scorecard
     from callwright.qa.second_listen import ListenSettings
     from callwright.speech.asr.whisper import WhisperRecognizer, WhisperSettings
@@ -181,11 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.samples
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="qa-wer-"))
-        make_samples(SAMPLES_DIR, folder, only=list(scripts))
+        make_samples(SAMPLES_DIR, folder, only=list(scripts), variant=args.variant)
     cards = {d: load_scorecard(ROOT / "scorecards" / f) for d, f in
              (("inbound", "inbound-service.yaml"), ("outbound", "outbound-sales.yaml"))}
     rec = WhisperRecognizer(settings=WhisperSettings(cpu_threads=1))
-    sys.path.insert(0, str(ROOT / "tests" / "qa_pipeline"))
     report = {}
     for name in args.config:
         preset = CONFIGS[name]
@@ -215,15 +222,16 @@ def main(argv: list[str] | None = None) -> int:
             row = {"wer": round(err / n, 4), "ref_words": n, "asr_s": round(t_asr, 2), "asr_cpu_s": round(cpu, 2),
                    "audio_s": round(call.duration_s, 1)}
             if args.score:
-                from test_qa_pipeline import mismatches
-
                 engines = Engines("whisper")
                 engines._recognizer = conf  # type: ignore[assignment]
                 listen = ListenSettings() if preset.get("listen", True) else None
                 options = PipelineOptions(engine="whisper", second_listen=listen)
                 outcome = score_path(path, card, engines, options=options)
-                wrong = mismatches(script, outcome)
-                expected = len(script.expect.get("items") or {}) + 1 + len(script.expect.get("metrics") or {})
+                result = outcome.scored.result
+                wrong = expect_mismatches(script, {r.item_id: r.verdict for r in result.items},
+                                          result.auto_failed, outcome.scored.metrics,
+                                          outcome.scored.transcript.diarization)
+                expected = expect_entries(script)
                 row["expect_met"] = f"{expected - len(wrong)}/{expected}"
                 row["expect_off"] = {k: list(v) for k, v in wrong.items()}
             rows[cid] = row

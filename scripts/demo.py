@@ -275,6 +275,41 @@ def qa(db_path: Path, ivr_recordings: list[str]) -> None:
               f"({summary.audio_s:.0f} s of audio in {time.perf_counter() - t:.0f} s)")
         for e in errors:
             print(f"    {e.path}: {e.reason}")
+    print_sample_outcomes(db_path, [w.stem for w in wavs])
+
+
+def print_sample_outcomes(db_path: Path, call_ids: list[str]) -> None:
+    """What the scored sample calls got against their scripts' expected verdicts, as this machine
+    scored them: tiny.en reads these synthetic calls at the edge of what it hears, so a call or two
+    can come out otherwise on another machine (docs/benchmarks/robustness.md)."""
+    import sqlite3
+
+    from callwright.qa.samples import SAMPLES_DIR, expect_mismatches, load_scripts
+
+    scripts = {s.call_id: s for s in load_scripts(SAMPLES_DIR) if s.call_id in call_ids}
+    con = sqlite3.connect(db_path)
+    met, differing, checks, checks_met = 0, [], 0, 0
+    for cid, script in scripts.items():
+        row = con.execute("select auto_failed from scores where call_id = ?", [cid]).fetchone()
+        if row is None:
+            differing.append(f"{cid} (not scored)")
+            continue
+        verdicts = dict(con.execute("select item_id, verdict from item_scores where call_id = ?", [cid]))
+        off = {k: v for k, v in expect_mismatches(script, verdicts, bool(row[0]), None).items()
+               if not k.startswith("metric ")}  # verdicts only: the metrics table keeps a summary
+        n = len(script.expect.get("items") or {}) + 1
+        checks += n
+        checks_met += n - len(off)
+        if off:
+            differing.append(f"{cid} (" + "; ".join(f"{k}: {got}, expected {want}"
+                                                    for k, (got, want) in off.items()) + ")")
+        else:
+            met += 1
+    con.close()
+    print(f"  sample calls: {met} of {len(scripts)} met their expected verdicts "
+          f"({checks_met} of {checks} checks)" + ("" if not differing else "; differing:"))
+    for d in differing:
+        print(f"    {d}")
 
 
 def write_report(db) -> Path:

@@ -1,7 +1,7 @@
 """Render the sample calls in recordings/samples/*.yaml to stereo 8 kHz WAVs with sidecars.
 
     python scripts/make_sample_calls.py [--out recordings/samples] [--only CALL_ID ...]
-                                        [--transcripts DIR]
+                                        [--transcripts DIR] [--variant N]
 
 Idempotent: the TTS cache and seeded noise make every rerun write the same
 bytes, and a rerun takes a few seconds. See docs/qa-samples.md.
@@ -31,10 +31,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also write each call's reference transcript (import format) here",
     )
+    ap.add_argument(
+        "--variant",
+        type=int,
+        default=0,
+        help="another rendering of the same calls: other line noise and hold tune (0: the committed one)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
-        paths = make_samples(args.scripts, args.out, only=args.only, transcripts_dir=args.transcripts)
+        paths = make_samples(
+            args.scripts, args.out, only=args.only, transcripts_dir=args.transcripts, variant=args.variant
+        )
     except CallwrightError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

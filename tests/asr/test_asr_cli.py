@@ -21,6 +21,7 @@ from callwright.errors import CallwrightError
 from callwright.speech.asr import download
 from callwright.speech.asr.model_paths import MODELS_DIR_ENV, VOSK_ENV, VoskRelease
 from callwright.speech.audio import write_wav
+from callwright.speech.closedset import parse_digits
 from callwright.speech.degrade import telephone
 
 
@@ -75,8 +76,12 @@ def test_asr_choices_json(run, wavs, whisper) -> None:
 
 
 def test_asr_digits_and_yesno(run, wavs, whisper) -> None:
-    digits = lines(run("asr", str(wavs["digits"]), "--digits", "--json").output)
-    assert digits[0]["choice"] == "1234"
+    (digits,) = lines(run("asr", str(wavs["digits"]), "--digits", "--json").output)
+    # the choice is the digits of the text read; four spoken digits, read within one of them
+    # (which one tiny.en mishears, if any, moves with the machine: docs/benchmarks/robustness.md)
+    choice = digits["choice"]
+    assert choice == parse_digits(digits["text"]), digits
+    assert choice and len(choice) == 4 and sum(a == b for a, b in zip(choice, "1234", strict=True)) >= 3, digits
     yes = lines(run("asr", str(wavs["yes"]), "--yesno", "--json").output)
     assert yes[0]["choice"] == "yes"
 

@@ -32,3 +32,27 @@ def test_a_phrase_never_said_is_not_heard_with_support(whisper, speak) -> None:
 def test_silence_or_a_stretch_too_long_for_one_window_gives_nothing(whisper) -> None:
     assert whisper.listen_again(silence(3.0, 8000), ["thank you for calling"]) is None
     assert whisper.listen_again(silence(40.0, 8000), ["thank you for calling"]) is None
+
+
+def _decoded(text: str, *, silent: bool = False):  # noqa: ANN202 - whisper.Decoded, imported lazily
+    from callwright.speech.asr.whisper import Decoded
+
+    tokens = list(range(len(text.split()) + 1)) if text else []
+    return Decoded(tokens, text, -2.0 if silent else -0.3, 0.99 if silent else 0.01)
+
+
+def test_the_reading_kept_is_the_likeliest_that_covers_the_audio() -> None:
+    """Primed with "is there anything else", Whisper's likeliest reading of "... this week. Is there
+    anything else?" stopped before the question the prompt already holds; the reading kept is the
+    likeliest beam that keeps the words the plain reading heard (decoder output given here: which
+    beam comes first on real audio moves with the machine's numerics)."""
+    from callwright.speech.asr.whisper_relisten import _whole
+
+    plain = _decoded("Done. You will get a confirmation letter this week. And everything else.")
+    stops = _decoded("Done. You will get a confirmation letter.")
+    full = _decoded("Done. You will get a confirmation letter this week. Is there anything else?")
+    assert _whole([stops, full], plain) is full
+    assert _whole([full, stops], plain) is full
+    loop = _decoded("this week " * 12)
+    quiet = _decoded("Done. You will get a confirmation letter this week. Is there anything else?", silent=True)
+    assert _whole([stops, loop, quiet, _decoded("")], plain) is None  # no whole reading: none kept

@@ -19,6 +19,17 @@ DEFAULT_SAMPLES = ("inbound-card-payment", "inbound-late-disclosure", "inbound-n
                    "outbound-reminder-mono")
 """Scored from audio in the default run (about 1.5 min on 2 cores, second listen included); all ten
 in the slow tests."""
+SAMPLE_SEED_ENV = "CALLWRIGHT_SAMPLE_SEED"
+"""Another rendering of the sample calls (line noise and hold tune from other seeds) when set to a
+number other than 0: what the tests assert must not change with it (docs/benchmarks/robustness.md)."""
+
+
+def sample_variant() -> int:
+    raw = os.environ.get(SAMPLE_SEED_ENV, "0").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{SAMPLE_SEED_ENV}={raw!r}: expected a whole number") from None
 
 @dataclass
 class ScoredSample:
@@ -60,15 +71,17 @@ def scripts():
 def render_samples(synth, scripts, tmp_path_factory):
     """Render (once) and write the named samples; returns call id -> WAV path. Each call's reference
     transcript (the script's text at its rendered times) is written to `<folder>/ref/<call id>.json`."""
-    from callwright.qa.samples import render, write_call
+    from callwright.qa.samples import render, variant_seed, write_call
 
     out = tmp_path_factory.mktemp("samples")
     written: dict[str, Path] = {}
+    variant = sample_variant()
 
     def make(names):
         for name in names:
             if name not in written:
-                written[name] = write_call(render(scripts[name], synth), out, transcripts_dir=out / "ref")
+                call = render(scripts[name], synth, seed=variant_seed(scripts[name], variant))
+                written[name] = write_call(call, out, transcripts_dir=out / "ref")
         return {n: written[n] for n in names}
 
     return make

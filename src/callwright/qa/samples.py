@@ -293,6 +293,52 @@ def load_scripts(folder: str | os.PathLike[str]) -> list[CallScript]:
     return scripts
 
 
+# -- what a scored sample should say -----------------------------------------------------------------
+
+METRIC_SLACK_S = 1.0
+"""A metric in `expect.metrics` is met within this many seconds (voice activity edges move a little)."""
+
+
+def expect_entries(script: CallScript) -> int:
+    """How many checks a script's `expect` block makes: one per item, auto_failed, one per metric,
+    and diarization when given (the unit of docs/benchmarks/qa_pipeline.md's "entries")."""
+    e = script.expect
+    return len(e.get("items") or {}) + 1 + len(e.get("metrics") or {}) + ("diarization" in e)
+
+
+def expect_mismatches(
+    script: CallScript, verdicts: dict[str, str], auto_failed: bool, metrics: Any,
+    diarization: str | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Where a scored call differs from its script's `expect` block: {what: (got, expected)}.
+    `metrics` None: every expected metric is missing; `diarization` None: not compared."""
+    from callwright.qa.scorecard import measures
+
+    exp = script.expect
+    items = exp.get("items") or {}
+    out: dict[str, tuple[Any, Any]] = {
+        f"item {k}": (verdicts.get(k), v) for k, v in items.items() if verdicts.get(k) != v}
+    if auto_failed != exp.get("auto_failed"):
+        out["auto_failed"] = (auto_failed, exp.get("auto_failed"))
+    for name, want in (exp.get("metrics") or {}).items():
+        value = measures.measure(name, metrics) if metrics is not None else None
+        if value is None or abs(value - want) > METRIC_SLACK_S:
+            out[f"metric {name}"] = (value, want)
+    if diarization is not None and "diarization" in exp and diarization != exp["diarization"]:
+        out["diarization"] = (diarization, exp["diarization"])
+    return out
+
+
+VARIANT_STRIDE = 1000
+"""Seeds of another rendering start this far from the committed ones (which are small numbers)."""
+
+
+def variant_seed(script: CallScript, variant: int) -> int | None:
+    """The noise seed of rendering `variant` of a script: None (the committed one) for 0, else a
+    seed no committed script uses, different for each call."""
+    return None if variant == 0 else variant * VARIANT_STRIDE + script.seed
+
+
 # -- rendering -------------------------------------------------------------------------------------
 
 
@@ -331,8 +377,14 @@ def _clip(synth: Synthesizer, line: Line, voice: Voice) -> Audio:
     return trim_silence(telephone(raw, mulaw=False, rate=RATE))
 
 
-def render(script: CallScript, synth: Synthesizer) -> RenderedCall:
-    """Lay the script's lines and holds on a timeline and mix one channel per side."""
+def render(script: CallScript, synth: Synthesizer, *, seed: int | None = None) -> RenderedCall:
+    """Lay the script's lines and holds on a timeline and mix one channel per side.
+
+    `seed` replaces the script's own seed for the line noise and the hold tune: the same call,
+    rendered as another equally good recording of it (None: the committed rendering). A result
+    that changes with it rests on the model's numerics, not on the call (docs/benchmarks/robustness.md).
+    """
+    seed = script.seed if seed is None else seed
     placed: list[tuple[PlacedTurn, np.ndarray]] = []
     holds: list[PlacedHold] = []
     busy_until, last_speaker = script.lead_in, None
@@ -368,12 +420,12 @@ def render(script: CallScript, synth: Synthesizer) -> RenderedCall:
     for i, h in enumerate(holds):
         if h.music:
             a = int(round(h.start * RATE))
-            music = hold_music(h.end - h.start, seed=script.seed + i)
+            music = hold_music(h.end - h.start, seed=seed + i)
             tracks.setdefault(h.on, np.zeros(total))[a : a + len(music)] += music
     channels = []
     for k, role in enumerate(script.channels):
         clean = Audio(np.clip(np.round(tracks[role]), -32768, 32767).astype(np.int16), RATE)
-        channels.append(add_noise(clean, script.noise_snr_db, seed=script.seed * 10 + k))
+        channels.append(add_noise(clean, script.noise_snr_db, seed=seed * 10 + k))
     if script.mono:
         mixed = np.sum([c.samples.astype(np.int32) for c in channels], axis=0)
         audio = Audio(np.clip(mixed, -32768, 32767).astype(np.int16), RATE)
@@ -432,8 +484,10 @@ def make_samples(
     synth: Synthesizer | None = None,
     only: Sequence[str] = (),
     transcripts_dir: str | os.PathLike[str] | None = None,
+    variant: int = 0,
 ) -> list[Path]:
-    """Render every script (or those whose call id is in `only`) to WAV + sidecar.
+    """Render every script (or those whose call id is in `only`) to WAV + sidecar; `variant` other
+    than 0 renders each with another line noise (`variant_seed`).
 
     Rendering is deterministic (cached TTS, seeded noise), so a rerun writes the
     same bytes: the recordings keep their content hash, and a QA batch over
@@ -450,7 +504,7 @@ def make_samples(
     synth = synth if synth is not None else default_synthesizer()
     written = []
     for s in scripts:
-        call = render(s, synth)
+        call = render(s, synth, seed=variant_seed(s, variant))
         written.append(
             write_call(call, out_dir if out_dir is not None else scripts_dir, transcripts_dir=transcripts_dir)
         )
