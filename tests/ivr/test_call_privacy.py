@@ -18,6 +18,7 @@ from callwright.ivr.clock import FakeClock
 from callwright.ivr.engine import FlowEngine
 from callwright.ivr.events import Dtmf, Recorded, Say, Speech
 from tests.conftest import ROOT
+from tests.db_text import text_values
 
 OPEN = datetime.fromisoformat("2026-11-23T10:00:00-05:00")
 CARD = "4111111111111111"
@@ -69,19 +70,6 @@ states:
 
 CALLER = (f"#{CARD}#\nyes\nmy card is 4111 1111 1111 1111\n#{DOB}\n"
           "call me back, my card is 4111 1111 1111 1111\n")
-
-
-def text_values(db_path) -> list[tuple[str, str, str]]:
-    """(table, column, value) for every text value in every table (as the QA pipeline's test)."""
-    con = sqlite3.connect(db_path)
-    out = []
-    for (table,) in con.execute("select name from sqlite_master where type = 'table'"):
-        cur = con.execute(f'select * from "{table}"')
-        cols = [d[0] for d in cur.description]
-        for row in cur:
-            out.extend((table, c, v) for c, v in zip(cols, row, strict=True) if isinstance(v, str))
-    con.close()
-    return out
 
 
 def _digit_runs(value: str) -> list[str]:

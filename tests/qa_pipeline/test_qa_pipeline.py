@@ -8,6 +8,7 @@ import re
 import sqlite3
 
 import pytest
+from tests.db_text import text_values
 
 from callwright.qa.model import Transcript, Utterance, Word
 from callwright.qa.pipeline import (
@@ -29,19 +30,6 @@ def mismatches(script, outcome) -> dict[str, tuple]:
     result = outcome.scored.result
     return expect_mismatches(script, {r.item_id: r.verdict for r in result.items}, result.auto_failed,
                              outcome.scored.metrics, outcome.scored.transcript.diarization)
-
-
-def text_values(db_path) -> list[tuple[str, str, str]]:
-    """(table, column, value) for every text value in every table, FTS shadow tables included."""
-    con = sqlite3.connect(db_path)
-    out = []
-    for (table,) in con.execute("select name from sqlite_master where type = 'table'"):
-        cur = con.execute(f'select * from "{table}"')
-        cols = [d[0] for d in cur.description]
-        for row in cur:
-            out.extend((table, c, v) for c, v in zip(cols, row, strict=True) if isinstance(v, str))
-    con.close()
-    return out
 
 
 # -- end to end from audio ----------------------------------------------------------------------------

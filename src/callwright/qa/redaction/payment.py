@@ -185,8 +185,8 @@ def find_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
     return found
 
 
-def find_cued_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
-    """Long numbers right after a card cue that fail Luhn: usually a card with a misheard digit."""
+def _cued_runs(scan: Scan, claimed: set[int], lengths: range) -> list[Candidate]:
+    """Cards in the free digit runs right after a card cue whose digits number `lengths`."""
     cue_ends = scan.phrase_ends(CARD_CUES)
     found: list[Candidate] = []
     for run in scan.wide_runs:
@@ -194,11 +194,16 @@ def find_cued_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
             continue
         if cue_before(cue_ends, run.first, CUE_TOKENS) is None:
             continue
-        var = next((v for v in run.variants() if len(v.digits) in CUED_CARD_DIGITS), None)
+        var = next((v for v in run.variants() if len(v.digits) in lengths), None)
         if var is not None:
             found.append(Candidate(Kind.CARD, var.first, var.last, var.digits))
     claim(claimed, found)
     return found
+
+
+def find_cued_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
+    """Long numbers right after a card cue that fail Luhn: usually a card with a misheard digit."""
+    return _cued_runs(scan, claimed, CUED_CARD_DIGITS)
 
 
 PARTIAL_CARD_DIGITS = range(6, 12)
@@ -211,18 +216,7 @@ def find_cued_partial_cards(scan: Scan, claimed: set[int]) -> list[Candidate]:
     """Part of a card number (6-11 digits) right after a card cue: a read-back or a reading the
     recogniser cut short. Runs last among the number detectors, so a cued phone number stays a
     phone and "visa expires 09 2027" an expiry date."""
-    cue_ends = scan.phrase_ends(CARD_CUES)
-    found: list[Candidate] = []
-    for run in scan.wide_runs:
-        if not free(claimed, run.first, run.last):
-            continue
-        if cue_before(cue_ends, run.first, CUE_TOKENS) is None:
-            continue
-        var = next((v for v in run.variants() if len(v.digits) in PARTIAL_CARD_DIGITS), None)
-        if var is not None:
-            found.append(Candidate(Kind.CARD, var.first, var.last, var.digits))
-    claim(claimed, found)
-    return found
+    return _cued_runs(scan, claimed, PARTIAL_CARD_DIGITS)
 
 
 def unanswered_card_cues(scan: Scan, found: list[Candidate]) -> list[int]:
