@@ -17,6 +17,7 @@ test-all: setup
 # The gates CI runs beside the tests (.ci/run).
 lint: setup
 	@.venv/bin/ruff check src tests bench scripts
+	@PYTHONPATH=src .venv/bin/lint-imports --no-logo
 
 # Refresh the tested versions after changing dependencies (then run make test).
 constraints: setup

@@ -85,8 +85,8 @@ def raw_asr(paths: list[Path], workers: int) -> dict:
 
 def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = True) -> dict:
     """One batch with both sample scorecards: each call gets the one for its direction."""
-    from callwright.qa.batch import score_batch
     from callwright.qa.scorecard import load_scorecard
+    from callwright.store.qa_batch import score_batch
 
     cards = [load_scorecard(ROOT / "scorecards" / f"{name}.yaml") for name in ("inbound-service", "outbound-sales")]
     t0 = time.perf_counter()

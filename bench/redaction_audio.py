@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callwright.qa.redaction import Kind, mute_ranges, redact_words, with_luhn_digit
+from callwright.redaction import Kind, mute_ranges, redact_words, with_luhn_digit
 from callwright.speech.asr.base import Word
 from callwright.speech.asr.model_paths import whisper_model_path
 from callwright.speech.audio import Audio, concat, read_audio, resample, silence, trim_silence

@@ -20,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from callwright.qa.redaction import redact_conversation, redact_text, redact_words, with_luhn_digit
+from callwright.redaction import redact_conversation, redact_text, redact_words, with_luhn_digit
 from callwright.speech.asr.base import Word
 
 REPO = Path(__file__).resolve().parents[1]

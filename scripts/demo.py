@@ -241,9 +241,9 @@ def _run(engine, log, synth, recognizer, rate, turns, when, label) -> str:
 
 def qa(db_path: Path, ivr_recordings: list[str]) -> None:
     """Score the rendered sample calls (inbound and outbound scorecards) and the IVR recordings."""
-    from callwright.qa.batch import score_batch
     from callwright.qa.samples import make_samples
     from callwright.qa.scorecard import load_scorecard
+    from callwright.store.qa_batch import score_batch
 
     samples = OUT / "samples"
     t = time.perf_counter()

@@ -24,7 +24,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from callwright.flows.source import PathKey, Problem, Source
+from callwright.common.source import PathKey, Problem, Source
 
 _TYPE_NAMES = {"string": "text", "object": "a mapping", "array": "a list", "integer": "a whole number",
                "number": "a number", "boolean": "true or false", "null": "null"}

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callwright.flows.expr import ExpressionError, parse
+from callwright.common.expr import ExpressionError, parse
 
 
 def ev(source, **env):
@@ -126,7 +126,7 @@ def test_wrong_argument_counts_and_huge_literals_are_found_at_parse_time(source,
 
 _BOMB = """
 import json, sys
-from callwright.flows.expr import ExpressionError, parse
+from callwright.common.expr import ExpressionError, parse
 source, env = json.loads(sys.argv[1])
 env = {k: eval(v) for k, v in env.items()}  # the test's own values, built in the child
 try:

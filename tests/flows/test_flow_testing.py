@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import FLOWS
 
 from callwright.errors import DataError
-from callwright.flows.testing import run_test_files
+from callwright.ivr.testing import run_test_files
 
 GOOD = """\
 flow: FLOW

@@ -5,9 +5,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from callwright.common.source import Problem
 from callwright.flows.checker import check
 from callwright.flows.loader import loads
-from callwright.flows.source import Problem
 
 KEYS = ["flow", "start", "states", "type", "prompt", "next", "collect", "choices", "id", "dtmf",
         "speech", "cases", "if", "else", "vars", "settings", "timeouts", "retries", "on_failure",
@@ -46,7 +46,7 @@ def test_random_text(text):
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_through_the_decoder(raw):
-    from callwright.flows.source import SourceError, decode
+    from callwright.common.source import SourceError, decode
 
     try:
         text = decode(raw, "fuzz.yaml")

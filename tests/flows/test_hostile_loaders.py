@@ -71,7 +71,7 @@ def test_merge_key_bomb_is_refused_in_bounded_memory(tmp_path, bounded, text):
 
 
 def test_merge_bomb_over_the_budget_names_the_limit():
-    from callwright.flows.source import MAX_MERGED, SourceError, parse
+    from callwright.common.source import MAX_MERGED, SourceError, parse
 
     lines = ["x:", "  <<:", "    - &a {" + ", ".join(f"k{i}: {i}" for i in range(400)) + "}"]
     lines += [f"    - {{<<: [{', '.join(['*a'] * 50)}]}}" for _ in range(10)]
@@ -88,7 +88,7 @@ def test_merge_bomb_over_the_budget_names_the_limit():
     "a: &a\n  b: &b\n    <<: *a\n  <<: *b\n",
 ], ids=["self", "through-a-sequence", "mutual"])
 def test_self_referencing_merge_is_a_located_error(text):
-    from callwright.flows.source import SourceError, parse
+    from callwright.common.source import SourceError, parse
 
     with pytest.raises(SourceError) as info:
         parse(text, "loop.yaml")
@@ -98,7 +98,7 @@ def test_self_referencing_merge_is_a_located_error(text):
 
 
 def test_merge_keys_keep_yaml_semantics():
-    from callwright.flows.source import parse
+    from callwright.common.source import parse
 
     src = parse("base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\n"
                 "m:\n  <<: [*b, *o]\n  x: 0\n", "m.yaml")
@@ -109,7 +109,7 @@ def test_merge_keys_keep_yaml_semantics():
 
 _APPLIES_IF = textwrap.dedent("""
     import sys
-    from callwright.flows.expr import ExpressionError
+    from callwright.common.expr import ExpressionError
     from callwright.qa.model import CallMeta, Transcript, Utterance
     from callwright.qa.scorecard import loads_scorecard
     from callwright.qa.scorecard.conditions import applies, environment
@@ -308,7 +308,7 @@ _FUZZ_FLOW_TESTS = textwrap.dedent('''
     from pathlib import Path
     from hypothesis import HealthCheck, given, settings, strategies as st
     from callwright.errors import CallwrightError
-    from callwright.flows.testing import run_test_files
+    from callwright.ivr.testing import run_test_files
 
     FLOW = sys.argv[2]
     VALUES = ["7", ".nan", ".inf", "1e308", "1.0e+308", "-1", "'1'", "'4111#'", "billing", "'yes'",

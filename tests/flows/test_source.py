@@ -2,7 +2,7 @@
 
 import pytest
 
-from callwright.flows.source import MAX_BYTES, SourceError, load, parse
+from callwright.common.source import MAX_BYTES, SourceError, load, parse
 
 
 def test_positions_point_at_values_and_keys():

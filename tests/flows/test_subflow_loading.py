@@ -102,7 +102,7 @@ def test_flow_test_naming_a_looped_flow_file_is_a_located_error(tmp_path):
     import pytest
 
     from callwright.errors import CallwrightError
-    from callwright.flows.testing import run_test_files
+    from callwright.ivr.testing import run_test_files
 
     (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
     (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")

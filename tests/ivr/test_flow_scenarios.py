@@ -45,7 +45,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from callwright.errors import DataError
-from callwright.flows import testing as flow_testing  # the flow-test runner (may move to callwright.ivr)
+from callwright.ivr import testing as flow_testing  # the flow-test runner
 from callwright.ivr.engine import FlowEngine, load_engine
 
 if TYPE_CHECKING:  # names only: a refactor that moves them breaks the type check, not the run

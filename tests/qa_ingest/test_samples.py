@@ -17,8 +17,8 @@ from callwright.qa.metrics import (
     metrics_from_audio,
     music_from_audio,
 )
-from callwright.qa.redaction import luhn_ok, ssn_ok
 from callwright.qa.samples import SAMPLES_DIR, load_script, load_scripts, render, write_call
+from callwright.redaction import luhn_ok, ssn_ok
 
 SCRIPTS = {s.call_id: s for s in load_scripts(SAMPLES_DIR)}
 STEREO = sorted(k for k, s in SCRIPTS.items() if not s.mono)

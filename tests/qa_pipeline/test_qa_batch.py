@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from callwright.errors import DataError
-from callwright.qa.batch import score_batch
+from callwright.store.qa_batch import score_batch
 from conftest import CARDS, ROOT
 
 TRANSCRIPT = {

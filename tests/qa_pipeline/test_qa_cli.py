@@ -121,8 +121,8 @@ def tdb(tmp_path_factory):
     override and Rich markup (no ASR needed)."""
     from test_qa_batch import TRANSCRIPT
 
-    from callwright.qa.batch import score_batch
     from callwright.qa.scorecard import load_scorecard
+    from callwright.store.qa_batch import score_batch
 
     folder = tmp_path_factory.mktemp("hostile")
     segs = [*TRANSCRIPT["segments"], {"speaker": "customer", "start": 26.0, "end": 30.0, "text": HOSTILE}]

@@ -20,8 +20,8 @@ from callwright.qa.pipeline import (
     turns_from_words,
     utterances_from_segments,
 )
-from callwright.qa.redaction import RedactedWord
 from callwright.qa.samples import expect_entries, expect_mismatches
+from callwright.redaction import RedactedWord
 from conftest import CARDS, DEFAULT_SAMPLES
 
 
@@ -124,7 +124,7 @@ def test_no_call_passes_a_compliance_item_its_script_fails(scored_db, cards):
 @pytest.fixture(scope="module")
 def batch_db(tmp_path_factory, render_samples, scripts, cards):
     """Every sample scored from audio through `score_batch` with two worker processes."""
-    from callwright.qa.batch import score_batch
+    from callwright.store.qa_batch import score_batch
 
     paths = render_samples(list(ALL_SAMPLES))
     db = tmp_path_factory.mktemp("qa-batch") / "qa.db"
@@ -264,7 +264,7 @@ def test_unknown_speaker_scorecard_opens_speaker_bound_phrase_rules(cards):
 
 def test_whisper_hearing_oh_as_so_inside_a_card_reading_is_still_redacted():
     """Seen on the card-payment sample: "4, 5, 3, 2, so 1, 5, 1, 1, 2, 8, 3, so 3, 6, 6"."""
-    from callwright.qa.redaction import redact_text
+    from callwright.redaction import redact_text
 
     heard = "please read me the long number on the card. Okay, it's in 4, 5, 3, 2, so 1, 5, 1, 1, 2, 8, 3, so 3, 6, 6."
     assert redact_text(heard).text == "please read me the long number on the card. Okay, it's in [CARD]."

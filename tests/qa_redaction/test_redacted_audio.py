@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from callwright.qa.pipeline import write_redacted_audio
-from callwright.qa.redaction import with_luhn_digit
+from callwright.redaction import with_luhn_digit
 from callwright.speech.audio import Audio, concat, read_audio, silence, write_wav
 from callwright.speech.degrade import mix_stereo, telephone
 from callwright.speech.dtmf import DtmfParams, detect_dtmf, dtmf_tones
@@ -22,7 +22,7 @@ LENIENT = DtmfParams(normal_twist_db=12.0, reverse_twist_db=10.0, min_level_dbfs
 
 
 def mute_dtmf(audio: Audio):
-    from callwright.qa.redaction import mute_dtmf  # new in the fix
+    from callwright.redaction import mute_dtmf  # new in the fix
 
     return mute_dtmf(audio)
 

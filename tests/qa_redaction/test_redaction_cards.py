@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from redaction_helpers import digit_stream, leaked_runs
 
-from callwright.qa.redaction import Kind, luhn_ok, redact_text
+from callwright.redaction import Kind, luhn_ok, redact_text
 
 VISA = "4111111111111111"
 MASTERCARD = "5555555555554444"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callwright.qa.redaction import Kind, TimeRange, redact_conversation, redact_words
+from callwright.redaction import Kind, TimeRange, redact_conversation, redact_words
 from callwright.speech.asr.base import Word
 
 

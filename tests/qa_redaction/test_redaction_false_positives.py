@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callwright.qa.redaction import redact_text
+from callwright.redaction import redact_text
 
 UNTOUCHED = [
     # amounts

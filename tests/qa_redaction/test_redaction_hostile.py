@@ -14,7 +14,7 @@ from redaction_helpers import leaked_runs
 
 from callwright.qa.model import Transcript, Utterance
 from callwright.qa.pipeline import redact_segments, segments_from_transcript, utterances_from_segments
-from callwright.qa.redaction import Kind, TimeRange, redact_conversation, redact_text
+from callwright.redaction import Kind, TimeRange, redact_conversation, redact_text
 from callwright.speech.asr.base import Word
 
 CARD = "4111111111111111"
@@ -45,7 +45,7 @@ def words(text: str, start: float, step: float = 0.4) -> list[Word]:
 
 @st.composite
 def card_numbers(draw: st.DrawFn) -> str:
-    from callwright.qa.redaction import with_luhn_digit
+    from callwright.redaction import with_luhn_digit
 
     length = draw(st.integers(13, 19))
     return with_luhn_digit("".join(str(d) for d in draw(st.lists(st.integers(0, 9), min_size=length - 1,
@@ -184,7 +184,7 @@ def test_the_audio_after_a_card_is_silenced_where_its_security_code_was_said_tho
 
 
 def test_a_security_code_cue_silences_the_answer_even_when_no_card_was_heard():
-    from callwright.qa.redaction import card_detail_windows  # new in the fix
+    from callwright.redaction import card_detail_windows  # new in the fix
 
     agent = words("and the three digit security code on the back?", 56.35, 0.3)
     customer = words("remember for one", 59.54, 0.42)

@@ -6,8 +6,8 @@ import pytest
 from redaction_helpers import leaked_runs
 
 from callwright.errors import CallwrightError
-from callwright.qa.redaction import redact_text as redact
-from callwright.qa.redaction import ssn_ok
+from callwright.redaction import redact_text as redact
+from callwright.redaction import ssn_ok
 
 SSN = "123456789"
 

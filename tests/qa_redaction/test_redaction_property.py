@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redaction_helpers import leaked_runs
 
-from callwright.qa.redaction import Kind, luhn_ok, redact_text
+from callwright.redaction import Kind, luhn_ok, redact_text
 
 UNIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TEEN_WORDS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",

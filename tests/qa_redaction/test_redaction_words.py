@@ -7,7 +7,7 @@ import pytest
 from redaction_helpers import leaked_runs
 
 from callwright.errors import CallwrightError
-from callwright.qa.redaction import Kind, TimeRange, mute_ranges, redact_words
+from callwright.redaction import Kind, TimeRange, mute_ranges, redact_words
 from callwright.speech.asr.base import Word
 from callwright.speech.audio import Audio
 

@@ -22,7 +22,7 @@ from callwright.ivr.engine import FlowEngine
 from callwright.ivr.runner import run_call
 from callwright.qa.model import CallMeta, ItemResult, ScoreResult, Transcript, Utterance
 from callwright.reports import acd
-from callwright.store import kpis, qa, schema
+from callwright.store import cubes, kpis, qa, schema
 from callwright.store.calllog import CallLog
 from callwright.store.db import open_db
 from callwright.store.dials import Dial, save_dials
@@ -57,7 +57,7 @@ def _next_contact_recount(db):
 
 def _summaries(db):
     return {t: sorted(map(repr, db.execute(f"select * from {t}").fetchall()))
-            for t in (*schema.KPI_CUBES, "kpi_bins_daily")}
+            for t in (*cubes.KPI_CUBES, "kpi_bins_daily")}
 
 
 def assert_consistent(db):
@@ -177,7 +177,7 @@ def test_an_older_database_gets_its_summaries_on_open(tmp_path):
     db = build(path)
     for t in schema.BULK_TRIGGERS:
         db.execute(f"drop trigger if exists {t}")
-    for t in (*schema.KPI_CUBES, "kpi_bins_daily", "kpi_dirty"):
+    for t in (*cubes.KPI_CUBES, "kpi_bins_daily", "kpi_dirty"):
         db.execute(f"drop table {t}")
     db.execute("drop index idx_calls_repeat")
     db.execute("alter table calls drop column next_contact_at")

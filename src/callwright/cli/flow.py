@@ -49,7 +49,7 @@ def test(
                                   help="Report which states and edges the scenarios covered."),
 ) -> None:
     """Run flow test scenarios; show a readable diff on failure and exit 1."""
-    from callwright.flows.testing import collect_test_files, run_test_files
+    from callwright.ivr.testing import collect_test_files, run_test_files
 
     files = collect_test_files(paths)
     report = run_test_files(files)

@@ -86,9 +86,9 @@ def score_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
 ) -> None:
     """Transcribe, redact, measure and score calls into the database; already scored calls are skipped."""
-    from callwright.qa.batch import score_batch
     from callwright.qa.scorecard import load_scorecard
     from callwright.store.db import default_path
+    from callwright.store.qa_batch import score_batch
 
     cards = [load_scorecard(p) for p in scorecard]
     db_path = db if db is not None else default_path()

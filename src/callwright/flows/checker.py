@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from callwright.common.source import PathKey, Problem
 from callwright.flows import template
 from callwright.flows.loader import LoadResult, load, opening_hours_problem
 from callwright.flows.model import TERMINAL_TYPES, Edge, Flow, Prompt, State, edges
-from callwright.flows.source import PathKey, Problem
 
 BUILTIN_VARS = frozenset({
     "caller_id", "called_number", "call_id", "language", "direction", "flow", "last_input",

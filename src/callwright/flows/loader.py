@@ -19,8 +19,11 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from callwright.common import expr
+from callwright.common.source import PathKey, Problem, Source, SourceError
+from callwright.common.source import load as load_source
+from callwright.common.source import parse as parse_source
 from callwright.errors import FlowError
-from callwright.flows import expr
 from callwright.flows.model import (
     Assignment,
     Choice,
@@ -31,9 +34,6 @@ from callwright.flows.model import (
     Settings,
     State,
 )
-from callwright.flows.source import PathKey, Problem, Source, SourceError
-from callwright.flows.source import load as load_source
-from callwright.flows.source import parse as parse_source
 from callwright.schema_errors import SchemaExplainer, strict_validator
 
 MAX_SUBFLOW_DEPTH = 8

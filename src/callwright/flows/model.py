@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from callwright.flows import expr
-from callwright.flows.source import PathKey, Source
+from callwright.common import expr
+from callwright.common.source import PathKey, Source
 
 InputMode = Literal["dtmf", "speech", "both"]
 TERMINAL_TYPES = frozenset({"queue", "transfer", "hangup", "return"})

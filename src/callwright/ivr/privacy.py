@@ -5,7 +5,7 @@ them out of the call log and off the screen:
 
 - every piece of caller input (words, key strings, a voicemail's text, a value
   built from them) goes through the same redaction QA applies to transcripts
-  (`callwright.qa.redaction.redact_text`) before it is logged or printed;
+  (`callwright.redaction.redact_text`) before it is logged or printed;
 - a flow can mark an input state `sensitive: true` (or list variables under
   `sensitive:`); what the caller gives there, and every variable holding it, is
   replaced by `MASK` wherever it would be logged, whatever it looks like.
@@ -95,6 +95,6 @@ def scrub(text: str, secrets: Iterable[Any]) -> str:
 
 
 def _redact_text(text: str) -> str:
-    from callwright.qa.redaction import redact_text  # light: pure Python, no models
+    from callwright.redaction import redact_text  # light: pure Python, no models
 
     return redact_text(text).text

@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from callwright.errors import CallwrightError
 from callwright.ivr.channels import Channel
 from callwright.ivr.clock import Clock
 from callwright.ivr.engine import FlowEngine
-from callwright.ivr.events import Hangup
+from callwright.ivr.events import Hangup, LogEvent
 from callwright.ivr.session import CallSession
-from callwright.store.calllog import CallLog
 
 log = logging.getLogger(__name__)
 
 
-def run_call(engine: FlowEngine, channel: Channel, clock: Clock, *, calllog: CallLog | None = None,
+class CallLogSink(Protocol):
+    """Where a call's events go: the port the runner writes through.
+
+    The IVR layer does not know how calls are stored (only `callwright.store` writes SQL);
+    `callwright.store.calllog.CallLog` satisfies this, and a caller passes it in."""
+
+    def listener(self, call_id: str) -> Callable[[LogEvent], None]:
+        """A callback that buffers one session's events."""
+        ...
+
+    def call_started(self, session: CallSession) -> None:
+        """Record the call's start (its row, before any event)."""
+        ...
+
+    def flush(self, session: CallSession) -> None:
+        """Write the buffered events (and the call's end, once it has ended); may raise
+        CallwrightError, after which the events stay buffered for the next flush."""
+        ...
+
+
+def run_call(engine: FlowEngine, channel: Channel, clock: Clock, *, calllog: CallLogSink | None = None,
              **call: Any) -> CallSession:
     """Run a call to its end and return the finished session.
 
@@ -58,7 +78,7 @@ def run_call(engine: FlowEngine, channel: Channel, clock: Clock, *, calllog: Cal
             actions = session.handle(event if event is not None else Hangup())
 
 
-def _abort(session: CallSession, calllog: CallLog | None, err: BaseException) -> None:
+def _abort(session: CallSession, calllog: CallLogSink | None, err: BaseException) -> None:
     """End the call in the log when the channel failed (or the user interrupted it)."""
     if isinstance(err, KeyboardInterrupt):
         outcome, reason = "abandoned", "interrupted"

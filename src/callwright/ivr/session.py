@@ -19,7 +19,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from callwright.flows import expr, template
+from callwright.common import expr
+from callwright.flows import template
 from callwright.flows.model import Choice as FlowChoice
 from callwright.flows.model import Confirm, Flow, Prompt, Settings, State
 from callwright.ivr import privacy

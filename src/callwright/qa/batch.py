@@ -3,7 +3,7 @@
 Workers only compute: each runs the pipeline (models loaded once per worker,
 torch and the recogniser on one thread each, so N workers use N cores) and
 sends the `ScoredCall` back. The parent is the only writer: it stores each call
-in one transaction (`store.qa.save_scored_call`) as soon as it arrives. So a
+in one transaction (through a `qa.sink.ScoreSink`: `store.qa_batch`) as soon as it arrives. So a
 batch killed with kill -9 at any moment leaves every call either fully stored
 or absent, and a rerun skips those whose (recording id, scorecard version) is
 stored: exactly the missing ones are scored and nothing is duplicated.
@@ -20,7 +20,6 @@ import logging
 import multiprocessing
 import os
 import resource
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -36,8 +35,7 @@ from callwright.qa.pipeline import CallOutcome, PipelineOptions, get_engines, sc
 from callwright.qa.scorecard import Scorecard
 from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
 from callwright.qa.second_listen import ListenSettings
-from callwright.store import qa as store
-from callwright.store.db import default_path, open_db
+from callwright.qa.sink import CallIdConflict, ScoreSink
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +155,7 @@ def _run(job: _Job) -> _Done:
 
 def _redacted(text: str) -> str:
     """An exception's text may quote input values (a card number in a bad field): redact it."""
-    from callwright.qa.redaction import redact_text
+    from callwright.redaction import redact_text
 
     return redact_text(text).text
 
@@ -165,50 +163,10 @@ def _redacted(text: str) -> str:
 # -- parent side -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _DbFile:
-    """The database file a batch writes to, as it was opened (device and inode).
-
-    SQLite keeps writing into a deleted file through its open handle, so a batch
-    whose database is deleted or replaced midway would report every later call as
-    scored while none is kept. `check` before each write (a stat) finds it out.
-    """
-
-    path: Path | None
-    ident: tuple[int, int] | None
-
-    @classmethod
-    def of(cls, path: str | os.PathLike[str] | None) -> _DbFile:
-        p = Path(path) if path is not None else default_path()
-        if str(p) in ("", ":memory:"):
-            return cls(None, None)
-        st = p.stat()
-        return cls(p, (st.st_dev, st.st_ino))
-
-    def check(self) -> None:
-        if self.path is None:
-            return
-        try:
-            st = self.path.stat()
-        except OSError:
-            st = None
-        if st is None or (st.st_dev, st.st_ino) != self.ident:
-            raise CallwrightError(
-                f"{self.path}: the database was {'deleted' if st is None else 'replaced'} while the batch "
-                "ran; the calls scored since then are not in it",
-                hint="rerun the batch: the calls stored in the database are skipped")
-
-    def write_failed(self, err: sqlite3.DatabaseError) -> CallwrightError:
-        self.check()
-        return CallwrightError(f"{self.path}: cannot write to the database ({err})",
-                               hint="is the disk full? Free space and rerun the batch: the calls already "
-                                    "stored are kept and skipped")
-
-
 def score_batch(
     paths: Iterable[str | os.PathLike[str]],
     scorecards: Scorecard | Sequence[Scorecard],
-    db_path: str | os.PathLike[str] | None,
+    open_sink: Callable[[], ScoreSink],
     *,
     workers: int = 1,
     engine: str = "auto",
@@ -218,7 +176,10 @@ def score_batch(
     threads_per_worker: int = 1,
     second_listen: bool = True,
 ) -> BatchSummary:
-    """Score every recording and transcript under `paths` into the database at `db_path`.
+    """Score every recording and transcript under `paths` into the store `open_sink()` opens.
+
+    The sink is opened once the inputs are found (a missing path creates no database);
+    `callwright.store.qa_batch.score_batch` is this over a database path.
 
     With several `scorecards` (at most one per direction), each call is scored
     with the one for its direction, else the one for any call
@@ -246,8 +207,7 @@ def score_batch(
     options = PipelineOptions(engine=engine,
                               redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None,
                               second_listen=ListenSettings() if second_listen else None)
-    db = open_db(db_path)
-    dbfile = _DbFile.of(db_path)
+    sink = open_sink()
     summary = BatchSummary(", ".join(c.id for c in cards), ", ".join(c.version for c in cards),
                            workers=max(1, workers))
     total = len(inputs) + len(found.skipped)
@@ -260,21 +220,14 @@ def score_batch(
     for path, why in found.skipped:
         log.warning("%s: skipped: %s", path, why)
         settle(CallStatus(str(path), "skipped", reason=why))
-    try:
-        jobs = _plan(db, inputs, cards, mf, settle, dbfile)
-    except sqlite3.DatabaseError as err:
-        raise dbfile.write_failed(err) from None
+    jobs = _plan(sink, inputs, cards, mf, settle)
     log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
 
     def store_done(done: _Done) -> None:
         summary.worker_peak_rss_mb[done.pid] = max(done.peak_rss_mb,
                                                    summary.worker_peak_rss_mb.get(done.pid, 0.0))
-        dbfile.check()
-        try:
-            status = _store(db, done)
-        except sqlite3.DatabaseError as err:
-            raise dbfile.write_failed(err) from None
-        settle(status)
+        sink.check()
+        settle(_store(sink, done))
 
     if jobs:
         if workers <= 1:
@@ -283,7 +236,7 @@ def score_batch(
                 store_done(_run(job))
         else:
             _run_pool(jobs, cards, options, workers, threads_per_worker, store_done, settle)
-    dbfile.check()
+    sink.check()
     summary.wall_s = time.perf_counter() - t0
     return summary
 
@@ -293,23 +246,23 @@ def _init_in_process(cards: Sequence[Scorecard], options: PipelineOptions, threa
                          engines=get_engines(options.engine, 0))
 
 
-def _plan(db: Any, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: ingest.Manifest | None,
-          settle: Callable[[CallStatus], None], dbfile: _DbFile) -> list[_Job]:
+def _plan(sink: ScoreSink, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: ingest.Manifest | None,
+          settle: Callable[[CallStatus], None]) -> list[_Job]:
     """The inputs still to score; the others are settled now (already stored, duplicate, bad).
 
     A call id names one call: an input whose call id an earlier input of the batch has, or that
-    belongs to another input or an IVR call in the database (`store.call_id_conflict`), is an
+    belongs to another input or an IVR call in the store (`ScoreSink.call_id_conflict`), is an
     error naming both, never stored over the other (docs/qa.md).
     """
     jobs: list[_Job] = []
     seen: dict[str, str] = {}
     claimed: dict[str, str] = {}  # call id -> the input of this batch that has it
     for p in inputs:
-        dbfile.check()
+        sink.check()
         try:
             rid = ingest.recording_id(p)
         except CallwrightError as err:
-            _error(db, settle, str(p), _path_key(p), str(err))
+            _error(sink, settle, str(p), _path_key(p), str(err))
             continue
         if rid in seen:
             settle(CallStatus(str(p), "skipped", rid, reason=f"same recording as {seen[rid]}"))
@@ -319,9 +272,9 @@ def _plan(db: Any, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: inges
             meta = ingest.resolve_meta(p, manifest=mf)
             card = choose_scorecard(cards, meta)
         except CallwrightError as err:
-            _error(db, settle, str(p), rid, str(err))
+            _error(sink, settle, str(p), rid, str(err))
             continue
-        if store.is_scored(db, rid, card.version):
+        if sink.is_scored(rid, card.version):
             claimed.setdefault(meta.call_id, str(p))
             settle(CallStatus(str(p), "skipped", rid, meta.call_id,
                               reason="already scored with this scorecard version", scorecard=card.id))
@@ -331,9 +284,9 @@ def _plan(db: Any, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: inges
             conflict: str | None = (f"call id '{meta.call_id}' is also the call id of "
                                     f"{claimed[meta.call_id]}; each call needs its own call id")
         else:
-            conflict = store.call_id_conflict(db, meta.call_id, rid, str(p), source)
+            conflict = sink.call_id_conflict(meta.call_id, rid, str(p), source)
         if conflict is not None:
-            _error(db, settle, str(p), rid, f"{p}: {conflict}", scorecard=card.id, call_id=meta.call_id)
+            _error(sink, settle, str(p), rid, f"{p}: {conflict}", scorecard=card.id, call_id=meta.call_id)
             continue
         claimed[meta.call_id] = str(p)
         jobs.append(_Job(str(p), rid, meta, card.id, card.version))
@@ -345,27 +298,27 @@ def _path_key(p: Path) -> str:
     return f"path:{p.resolve()}"
 
 
-def _error(db: Any, settle: Callable[[CallStatus], None], path: str, rid: str, reason: str,
+def _error(sink: ScoreSink, settle: Callable[[CallStatus], None], path: str, rid: str, reason: str,
            scorecard: str | None = None, call_id: str | None = None) -> None:
     log.warning("%s: %s", path, reason)
-    store.record_error(db, rid, path, reason)
+    sink.record_error(rid, path, reason)
     settle(CallStatus(path, "error", rid, call_id, reason=reason, scorecard=scorecard))
 
 
-def _store(db: Any, done: _Done) -> CallStatus:
+def _store(sink: ScoreSink, done: _Done) -> CallStatus:
     job = done.job
     if done.outcome is None:
         reason = done.error or "unknown error"
         log.warning("%s: %s", job.path, reason)
-        store.record_error(db, job.recording_id, job.path, reason)
+        sink.record_error(job.recording_id, job.path, reason)
         return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason,
                           scorecard=job.scorecard)
     o = done.outcome
     r = o.scored.result
     try:
-        saved = store.save_scored_call(db, o.scored)
-    except store.CallIdConflict as err:  # another batch stored a call with this id meanwhile
-        store.record_error(db, job.recording_id, job.path, str(err.message))
+        saved = sink.save(o.scored)
+    except CallIdConflict as err:  # another batch stored a call with this id meanwhile
+        sink.record_error(job.recording_id, job.path, str(err.message))
         return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=err.message,
                           scorecard=job.scorecard)
     if not saved:  # another batch stored it meanwhile

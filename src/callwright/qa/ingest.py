@@ -73,7 +73,7 @@ MAX_WORDS = 200_000
 def shown(value: Any) -> str:
     """A field value as an error message may echo it: redacted (a card number typed into the wrong
     field must not reach the console, `qa_errors` or `--json`), short, and only for plain values."""
-    from callwright.qa.redaction import redact_text
+    from callwright.redaction import redact_text
 
     if isinstance(value, (dict, list, tuple)):
         return f"a {'list' if isinstance(value, (list, tuple)) else 'object'}"

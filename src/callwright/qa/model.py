@@ -143,3 +143,20 @@ class ScoreResult:
     auto_failed: bool
     items: list[ItemResult]
     raw_score: float | None = None  # the score without the auto-fail rule (for coaching)
+
+
+@dataclass
+class ScoredCall:
+    """Everything QA stores for one recording scored with one scorecard.
+
+    Defined beside the types it holds: QA produces it, `callwright.store.qa` saves it."""
+
+    recording_id: str
+    path: str
+    meta: CallMeta
+    channels: int
+    rate: int
+    transcript: Transcript
+    metrics: ConversationMetrics | None
+    result: ScoreResult
+    source: str = "recording"

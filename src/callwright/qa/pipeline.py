@@ -28,8 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from callwright.qa import ingest
 from callwright.qa.metrics import TURN_GAP_S, conversation_metrics, merge, track_activity
-from callwright.qa.model import CallMeta, Evidence, Role, ScoreResult, Transcript, Utterance, Word
-from callwright.qa.redaction import (
+from callwright.qa.model import CallMeta, Evidence, Role, ScoredCall, ScoreResult, Transcript, Utterance, Word
+from callwright.qa.scorecard import Scorecard, score
+from callwright.qa.scorecard.model import OrderRule, PhraseRule
+from callwright.qa.second_listen import Hear, ListenSettings, second_listen
+from callwright.redaction import (
     RedactedWord,
     TimeRange,
     card_detail_windows,
@@ -37,11 +40,7 @@ from callwright.qa.redaction import (
     mute_ranges,
     redact_conversation,
 )
-from callwright.qa.scorecard import Scorecard, score
-from callwright.qa.scorecard.model import OrderRule, PhraseRule
-from callwright.qa.second_listen import Hear, ListenSettings, second_listen
 from callwright.speech.audio import Audio
-from callwright.store.qa import ScoredCall
 
 if TYPE_CHECKING:
     from callwright.nlp.sentiment import SentimentModel

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from callwright.qa.model import ConversationMetrics, ScoreResult, Transcript, Utterance, Word
-from callwright.qa.redaction import redact_conversation
 from callwright.qa.scorecard.conditions import call_duration
 from callwright.qa.scorecard.model import Item, OrderRule, PhraseRule, Scorecard
 from callwright.qa.scorecard.scoring import score_item, with_items
+from callwright.redaction import redact_conversation
 
 if TYPE_CHECKING:
     from callwright.qa.scorecard import PhraseMatcher

@@ -139,7 +139,7 @@ class CallLog:
         return CallLogWriteError(f"cannot write the call log ({what}) to {self._where()}: {text}",
                                  hint=hint)
 
-    def listener(self, call_id: str):
+    def listener(self, call_id: str) -> Callable[[LogEvent], None]:
         """A callback for one session's events."""
 
         def on_event(ev: LogEvent) -> None:

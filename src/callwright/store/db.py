@@ -17,58 +17,26 @@ Callwright's is refused before anything is written to it.
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import stat
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import sqlite_utils
 
 from callwright.errors import CallwrightError
+from callwright.store.busy import is_busy, retry_busy
 
 DEFAULT_DB = "callwright.db"
 BUSY_TIMEOUT_MS = 10_000
-# How long opening keeps retrying while another process holds the database (creating or
-# migrating it): past the busy timeout, so that a slow first open elsewhere is waited out.
-OPEN_RETRY_S = 30.0
 # A new database file (and so its -wal and -shm files) is readable and writable by its owner only:
 # call logs and transcripts hold personal data.
 DB_FILE_MODE = 0o600
 _HINT = "give --db (or $CALLWRIGHT_DB) a Callwright database file, or a new file name"
 
-T = TypeVar("T")
-
 
 def default_path() -> Path:
     """The database file: $CALLWRIGHT_DB, else callwright.db in the current folder."""
     return Path(os.environ.get("CALLWRIGHT_DB", DEFAULT_DB))
-
-
-def is_busy(err: BaseException) -> bool:
-    """Whether `err` is SQLite's "database is locked" / "busy" (worth a retry)."""
-    code = getattr(err, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    text = str(err).lower()
-    return "locked" in text or "busy" in text
-
-
-def retry_busy(work: Callable[[], T], *, within_s: float = OPEN_RETRY_S) -> T:
-    """Run `work`, again while it fails with "database is locked", for up to `within_s` seconds.
-
-    The busy timeout already waits for a lock; this covers the cases where SQLite gives up at
-    once instead (a lock upgrade that would deadlock, a WAL snapshot that went stale)."""
-    deadline = time.monotonic() + within_s
-    while True:
-        try:
-            return work()
-        except sqlite3.OperationalError as err:
-            if not is_busy(err) or time.monotonic() >= deadline:
-                raise
-        time.sleep(random.uniform(0.02, 0.2))  # jitter: two waiting processes do not retry in step
 
 
 def is_disk_full(err: BaseException) -> bool:

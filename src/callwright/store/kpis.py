@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
-from callwright.store import schema
+from callwright.store import cubes
 
 # The group key over the `calls` row aliased c (whitelist: never user text in SQL).
 GROUPS: dict[str, str] = {
@@ -87,7 +87,7 @@ def _cube_keys(queue: str = "c.queue", agent: str = "c.agent", team: str = "c.te
 
 # --- the additive families: a cube per (day, dimensions), rolled up to each grouping ----------
 # Each family has one cube SELECT (over the raw rows, for a WHERE on the call's or dial's start)
-# and one rollup SELECT (over a `cube`). The daily cube tables (store.schema.KPI_CUBES) hold
+# and one rollup SELECT (over a `cube`). The daily cube tables (store.cubes.KPI_CUBES) hold
 # the cube SELECT's rows per day; a report rolls them up with the same rollup SELECT. The
 # `*_raw` functions run both over the raw rows (the definition; used for ranges that are not
 # whole days and for thresholds the cube does not keep).
@@ -180,8 +180,8 @@ _QUEUE_RAW_CUBE = _queue_cube(",\n            ".join(_threshold_columns(":thresh
 # The daily table: `within_T` for each kept service-level threshold, abandoned / short-abandoned /
 # wait of all counted calls for each kept short-abandon threshold.
 _QUEUE_DAILY_CUBE = _queue_cube(",\n            ".join(
-    [f"sum({_ANSWERED} and q.wait_s <= {t}) as within_{t}" for t in schema.SL_THRESHOLDS]
-    + [c for s in schema.SHORT_ABANDONS for c in _threshold_columns("0", str(s), "", f"_{s}")[1:]]))
+    [f"sum({_ANSWERED} and q.wait_s <= {t}) as within_{t}" for t in cubes.SL_THRESHOLDS]
+    + [c for s in cubes.SHORT_ABANDONS for c in _threshold_columns("0", str(s), "", f"_{s}")[1:]]))
 _QUEUE_ROLLUP = """
         select g.name as grouping, {key} as grp, sum(offered) as offered, sum(answered) as answered,
           sum(abandoned) as abandoned, sum(short_abandoned) as short_abandoned, sum(callbacks) as callbacks,
@@ -244,7 +244,7 @@ _CUBE_SQL = {
     "kpi_bins_daily": (_BINS, _RANGE_LH),
 }
 _COLUMNS = {**{t: ("day", "queue", "agent", "team", "flow", "direction", "campaign", *cols)
-               for t, cols in schema.KPI_CUBES.items()},
+               for t, cols in cubes.KPI_CUBES.items()},
             "kpi_bins_daily": ("day", "kind", "bin", "n")}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The exclusive end of a range whose last day is the last day a date can name (9999-12-31): the
@@ -455,14 +455,14 @@ _QUEUE_BETWEEN = f"""
 def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
           short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
     """`queue_raw` from `kpi_queue_daily`. The cube keeps the threshold-dependent counts for the
-    thresholds in store.schema.SL_THRESHOLDS and SHORT_ABANDONS; for another threshold the
+    thresholds in store.cubes.SL_THRESHOLDS and SHORT_ABANDONS; for another threshold the
     nearest kept one is read and the queue rows whose wait lies between the two (an index
     range on `wait_s`) are added or taken away."""
     if not _whole_days(start, end):
         return queue_raw(db, groups, start, end, threshold_s=threshold_s, short_abandon_s=short_abandon_s,
                          abandons_count=abandons_count)
     refresh(db)
-    t, s = _nearest(threshold_s, schema.SL_THRESHOLDS), _nearest(short_abandon_s, schema.SHORT_ABANDONS)
+    t, s = _nearest(threshold_s, cubes.SL_THRESHOLDS), _nearest(short_abandon_s, cubes.SHORT_ABANDONS)
     params: dict[str, Any] = {
         "start": start, "end": end,
         "t_lo": min(t, threshold_s), "t_hi": max(t, threshold_s), "t_sign": 1 if threshold_s > t else -1,

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from callwright.store import schema
+from callwright.store import cubes, schema
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -101,9 +101,9 @@ def _v1_kpi_cubes(db: sqlite_utils.Database) -> None:
     """The daily KPI cubes, the kpi_dirty marks and their triggers, counted from the raw rows
     when they are new."""
     new = "kpi_dirty" not in set(db.table_names())
-    for sql in schema.KPI_TABLES:
+    for sql in cubes.KPI_TABLES:
         db.execute(sql)
-    for sql in schema.KPI_DIRTY_TRIGGERS.values():
+    for sql in cubes.KPI_DIRTY_TRIGGERS.values():
         db.execute(sql)
     if new:
         from callwright.store import kpis

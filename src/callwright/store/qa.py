@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from callwright.errors import DataError
-from callwright.qa.model import CallMeta, ConversationMetrics, ScoreResult, Transcript
+from callwright.qa.model import ConversationMetrics, ScoredCall
+from callwright.qa.sink import CallIdConflict
 
 CALL_EXTRA_COLUMNS = {"agent": str, "team": str, "customer": str, "campaign": str, "source": str}
 
@@ -74,28 +74,9 @@ def create_tables(db: sqlite_utils.Database) -> None:
                                pk=("recording_id",))
 
 
-@dataclass
-class ScoredCall:
-    """Everything QA stores for one recording scored with one scorecard."""
-
-    recording_id: str
-    path: str
-    meta: CallMeta
-    channels: int
-    rate: int
-    transcript: Transcript
-    metrics: ConversationMetrics | None
-    result: ScoreResult
-    source: str = "recording"
-
-
 def is_scored(db: sqlite_utils.Database, recording_id: str, scorecard_version: str) -> bool:
     return bool(list(db.query("select 1 from scores where recording_id = ? and scorecard_version = ?",
                               [recording_id, scorecard_version])))
-
-
-class CallIdConflict(DataError):
-    """An input whose call id already belongs to another recording, transcript or IVR call."""
 
 
 def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str, path: str,
@@ -230,7 +211,7 @@ def add_review(db: sqlite_utils.Database, call_id: str, item_id: str, verdict: s
                reviewer: str, scorecard_version: str | None = None) -> int:
     """Store a reviewer's verdict beside the automatic one (which is kept); the note is redacted
     like a transcript first (a reviewer may quote the card number they heard)."""
-    from callwright.qa.redaction import redact_text
+    from callwright.redaction import redact_text
 
     note = redact_text(note).text
     version = scorecard_version or latest_version(db, call_id)

@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlite_utils
 
+from callwright.acd.records import Caller, CallRecord, SimulationResult
 from callwright.errors import DataError
-from callwright.reports.acd import Caller, CallRecord, SimulationResult
 
 
 @dataclass(frozen=True)

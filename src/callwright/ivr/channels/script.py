@@ -1,6 +1,6 @@
 """Caller scripts: what a scripted caller does on an audio call (docs/caller-scripts.md).
 
-A script is YAML, read with the flows' line-aware loader (`flows.source`), so it
+A script is YAML, read with the flows' line-aware loader (`common.source`), so it
 gets the same defences (size, binary, nesting, alias bombs, Python tags) and its
 mistakes are reported like flow errors: `script.yaml:LINE:COL: error: ...`, every
 one of them at once. Numbers are checked to be finite and within the limits below.
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from callwright.common.source import PathKey, Problem, Source, SourceError
+from callwright.common.source import load as load_source
 from callwright.errors import DataError
-from callwright.flows.source import PathKey, Problem, Source, SourceError
-from callwright.flows.source import load as load_source
 from callwright.textsafe import safe_text
 
 TurnKind = Literal["wav", "dtmf", "silence", "say", "hangup"]

@@ -1,6 +1,6 @@
 """The variables an item's `applies_if` can read, and its evaluation.
 
-Conditions use the flow expression language (`callwright.flows.expr`): safe,
+Conditions use the flow expression language (`callwright.common.expr`): safe,
 never Python's eval. The variable names are fixed so that the loader can reject
 a misspelt one at its line instead of every call quietly skipping the item.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callwright.flows import expr
+from callwright.common import expr
 from callwright.qa.model import CallMeta, ConversationMetrics, Transcript
 
 VARIABLES: dict[str, str] = {

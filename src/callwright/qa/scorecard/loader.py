@@ -19,11 +19,11 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from callwright.common import expr
+from callwright.common.source import PathKey, Problem, Source, SourceError
+from callwright.common.source import load as load_source
+from callwright.common.source import parse as parse_source
 from callwright.errors import DataError
-from callwright.flows import expr
-from callwright.flows.source import PathKey, Problem, Source, SourceError
-from callwright.flows.source import load as load_source
-from callwright.flows.source import parse as parse_source
 from callwright.qa.scorecard.conditions import VARIABLES
 from callwright.qa.scorecard.model import (
     DEFAULT_SENTIMENT_CHANGE,

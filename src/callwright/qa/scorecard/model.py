@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from callwright.flows.expr import Expression
-from callwright.flows.source import PathKey
+from callwright.common.expr import Expression
+from callwright.common.source import PathKey
 
 Speaker = Literal["agent", "customer", "any"]
 Kind = Literal["phrase", "forbidden", "order", "metric", "sentiment", "manual"]

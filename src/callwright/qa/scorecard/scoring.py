@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from callwright.flows.expr import ExpressionError
+from callwright.common.expr import ExpressionError
 from callwright.qa.model import (
     CallMeta,
     ConversationMetrics,

@@ -11,8 +11,8 @@ a phone cue is nearer.
 
 from __future__ import annotations
 
-from callwright.qa.redaction.numbers import Run
-from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.redaction.numbers import Run
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 PHONE_CUES = phrases(
     "phone", "telephone", "cell", "mobile", "cellphone", "landline", "call", "reach",

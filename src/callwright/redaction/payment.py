@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from callwright.qa.redaction.numbers import NumberItem, Run
-from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.redaction.numbers import NumberItem, Run
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 CARD_DIGITS = range(13, 20)
 NEAR_TOKENS = 30

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from callwright.errors import CallwrightError
-from callwright.qa.redaction.words import Timed
+from callwright.redaction.words import Timed
 
 if TYPE_CHECKING:
     from callwright.speech.audio import Audio

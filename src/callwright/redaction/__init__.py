@@ -8,12 +8,12 @@ agent's channel, digits on the customer's), and `mute_ranges` and `mute_dtmf`
 (keypad tones) for the redacted audio copy. What is and is not caught is in docs/redaction.md.
 """
 
-from callwright.qa.redaction.audio import ToneSpan, mute_dtmf, mute_ranges
-from callwright.qa.redaction.payment import luhn_ok, with_luhn_digit
-from callwright.qa.redaction.scan import Kind
-from callwright.qa.redaction.ssn import ssn_ok
-from callwright.qa.redaction.text import ALL, RedactedSpan, Redaction, parse_kinds, redact_text
-from callwright.qa.redaction.words import (
+from callwright.redaction.audio import ToneSpan, mute_dtmf, mute_ranges
+from callwright.redaction.payment import luhn_ok, with_luhn_digit
+from callwright.redaction.scan import Kind
+from callwright.redaction.ssn import ssn_ok
+from callwright.redaction.text import ALL, RedactedSpan, Redaction, parse_kinds, redact_text
+from callwright.redaction.words import (
     RedactedWord,
     TimeRange,
     WordLike,

@@ -14,8 +14,8 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
-from callwright.qa.redaction.tokens import fold
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.redaction.tokens import fold
 
 WRITTEN = re.compile(r"[\w.%+'-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 AT_SUFFIXES = {"sign", "symbol"}

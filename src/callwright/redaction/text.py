@@ -13,17 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from callwright.errors import CallwrightError
-from callwright.qa.redaction.email import find_emails
-from callwright.qa.redaction.payment import (
+from callwright.redaction.email import find_emails
+from callwright.redaction.payment import (
     find_card_details,
     find_card_repeats,
     find_cards,
     find_cued_cards,
     find_cued_partial_cards,
 )
-from callwright.qa.redaction.phone import find_phones
-from callwright.qa.redaction.scan import Candidate, Kind, Scan
-from callwright.qa.redaction.ssn import find_ssns
+from callwright.redaction.phone import find_phones
+from callwright.redaction.scan import Candidate, Kind, Scan
+from callwright.redaction.ssn import find_ssns
 
 ALL: frozenset[Kind] = frozenset(Kind)
 

@@ -9,8 +9,8 @@ redacted too: it is what agents ask for to verify identity.
 
 from __future__ import annotations
 
-from callwright.qa.redaction.numbers import Run
-from callwright.qa.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.redaction.numbers import Run
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 SSN_CUES = phrases(
     "social", "ssn", "s s n", "social security", "social security number", "ss number",

@@ -31,11 +31,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from callwright.common.source import PathKey, Source, SourceError
+from callwright.common.source import load as load_source
 from callwright.errors import DataError
 from callwright.flows.loader import parse_duration
 from callwright.flows.model import Flow, edges
-from callwright.flows.source import PathKey, Source, SourceError
-from callwright.flows.source import load as load_source
 from callwright.ivr.clock import FakeClock
 from callwright.ivr.engine import FlowEngine, load_engine
 from callwright.ivr.events import (

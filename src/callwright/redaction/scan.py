@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from callwright.qa.redaction.numbers import BACKCHANNEL_WORDS, Run, find_items, find_runs
-from callwright.qa.redaction.tokens import Token, find_phrases, tokenize
+from callwright.redaction.numbers import BACKCHANNEL_WORDS, Run, find_items, find_runs
+from callwright.redaction.tokens import Token, find_phrases, tokenize
 
 
 class Kind(StrEnum):

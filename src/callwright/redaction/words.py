@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from callwright.qa.redaction.payment import CVV_CUES, EXPIRY_CUES, unanswered_card_cues
-from callwright.qa.redaction.scan import Kind, Scan
-from callwright.qa.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
+from callwright.redaction.payment import CVV_CUES, EXPIRY_CUES, unanswered_card_cues
+from callwright.redaction.scan import Kind, Scan
+from callwright.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
 
 UNHEARD_GAP_S = 1.0
 """A pause this long right after "my card number is" may hold digits the recogniser missed."""

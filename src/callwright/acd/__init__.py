@@ -1,0 +1,1 @@
+"""Automatic call distribution types shared by the store and the reports (no dependencies)."""
