@@ -20,7 +20,7 @@ import yaml
 try:  # the C composer is several times faster on big flows
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 40

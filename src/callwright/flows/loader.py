@@ -511,7 +511,7 @@ class _Builder:
             st.timezone = d.get("timezone", "UTC")
             for day, spec in d["open"].items():
                 ranges = [] if spec == "closed" else [spec] if isinstance(spec, str) else spec
-                st.open_hours[day] = [tuple(r.split("-", 1)) for r in ranges]  # type: ignore[misc]
+                st.open_hours[day] = [tuple(r.split("-", 1)) for r in ranges]
             st.holidays = tuple(h if isinstance(h, str) else h["date"] for h in d.get("holidays") or [])
             st.if_open, st.if_closed = d["if_open"], d["if_closed"]
             st.if_holiday = d.get("if_holiday")

@@ -210,7 +210,7 @@ def transcribe_tracks(
             options: dict[str, Any] = {}
             if speech is not None and role in speech:
                 options["speech"] = list(speech[role])
-            recognised = recognizer.transcribe(track, (context or {}).get(role), **options)  # type: ignore[call-arg]
+            recognised = recognizer.transcribe(track, (context or {}).get(role), **options)
         else:
             recognised = recognizer.transcribe(track)
         segments = []

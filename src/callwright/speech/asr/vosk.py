@@ -240,4 +240,4 @@ class VoskStream(RecognizerStream):
         return _recognition(words, is_final=True)
 
     def close(self) -> None:
-        self._rec = None  # type: ignore[assignment]  # frees the Kaldi recogniser now
+        self._rec = None  # frees the Kaldi recogniser now
