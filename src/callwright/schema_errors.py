@@ -155,7 +155,7 @@ class SchemaExplainer:
             out = []
             for key in (k for k in err.instance if k not in props):
                 guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = (f"; did you mean '{guess[0]}'?" if guess
+                hint: str | None = (f"; did you mean '{guess[0]}'?" if guess
                         else f"; expected one of: {', '.join(allowed)}")
                 out.append(src.problem(path + (key,), "error",
                                        f"{self.where(path)}: unknown key '{key}'{hint}", key=True))

@@ -619,10 +619,10 @@ def replicate(
             if value is not None:
                 samples[key].append(value)
     estimates = {}
-    for key, values in samples.items():
-        if len(values) >= 2:
-            stderr = statistics.stdev(values) / math.sqrt(len(values))
-            estimates[key] = Estimate(statistics.fmean(values), stderr, len(values))
+    for key, series in samples.items():
+        if len(series) >= 2:
+            stderr = statistics.stdev(series) / math.sqrt(len(series))
+            estimates[key] = Estimate(statistics.fmean(series), stderr, len(series))
     return estimates
 
 

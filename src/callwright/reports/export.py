@@ -64,7 +64,8 @@ def to_dict(report: Report) -> dict[str, Any]:
     out: dict[str, Any] = {"params": {k: _plain(v) for k, v in asdict(report.params).items()}}
     for name, attr, _ in SECTIONS:
         value = getattr(report, attr)
-        out[name] = asdict(value) if is_dataclass(value) else [asdict(v) for v in value]
+        single = is_dataclass(value) and not isinstance(value, type)
+        out[name] = asdict(value) if single else [asdict(v) for v in value]
     out["distributions"] = {k: [asdict(b) for b in bins] for k, bins in report.distributions.items()}
     return out
 

@@ -159,7 +159,7 @@ class CallLog:
             "language": session.vars.get("language"),
             "started_at": session.started_wall.isoformat(timespec="milliseconds"),
         }
-        self._write("call start", lambda: self.db["calls"].insert(row, replace=True))
+        self._write("call start", lambda: self.db.table("calls").insert(row, replace=True))
 
     def flush(self, session: CallSession) -> None:
         """Write buffered events (and the call's end, if it has ended) in one transaction.
@@ -179,17 +179,17 @@ class CallLog:
         if events:
             # The log only appends: an event already stored (same call and seq) is kept
             # as it is, so the triggers that count events never see it twice.
-            self.db["call_events"].insert_all(
+            self.db.table("call_events").insert_all(
                 (_event_row(session.call_id, e) for e in events), ignore=True)
             answers = [e for e in events if e.kind == "survey_answer"]
             if answers:
-                self.db["survey_answers"].insert_all(({
+                self.db.table("survey_answers").insert_all(({
                     "call_id": _rated_call(session) or session.call_id, "question": e.data["question"],
                     "value": int(e.data["value"]), "state": e.state, "t": e.t,
                 } for e in answers), replace=True)
         if session.ended:
             ended = session.started_wall + timedelta(seconds=session.elapsed)
-            self.db["calls"].update(session.call_id, {
+            self.db.table("calls").update(session.call_id, {
                 "ended_at": ended.isoformat(timespec="milliseconds"),
                 "duration_s": round(session.elapsed, 3), "outcome": session.outcome,
                 "queue": session.queue, "disposition": session.disposition,
@@ -201,7 +201,7 @@ class CallLog:
 
     def set_recording(self, call_id: str, path: str) -> None:
         self._write("recording path",
-                    lambda: self.db["calls"].update(call_id, {"recording_path": path}))
+                    lambda: self.db.table("calls").update(call_id, {"recording_path": path}))
 
     def get_call(self, call_id: str) -> CallRow | None:
         rows = list(self.db.query("select id, flow, outcome, queue, disposition, started_at, "

@@ -49,5 +49,5 @@ def save_dials(db: sqlite_utils.Database, dials: Iterable[Dial]) -> int:
     rows = [{**asdict(d), "connected": int(d.result == "connected"), "converted": int(d.converted),
              "opted_out": int(d.opted_out)} for d in dials]
     with db.atomic():
-        db["dials"].insert_all(rows, pk="id", replace=True, batch_size=1000)
+        db.table("dials").insert_all(rows, pk="id", replace=True, batch_size=1000)
     return len(rows)

@@ -28,23 +28,23 @@ def create_tables(db: sqlite_utils.Database) -> None:
     """QA's calls columns and tables, each only if missing (a step of store.migrations'
     migration 1, which also upgrades databases from before QA existed)."""
     names = set(db.table_names())
-    calls = db["calls"]
+    calls = db.table("calls")
     existing = {c.name for c in calls.columns}
     for col, typ in CALL_EXTRA_COLUMNS.items():
         if col not in existing:
             calls.add_column(col, typ)
     if "recordings" not in names:
-        db["recordings"].create({"id": str, "call_id": str, "path": str, "duration_s": float,
+        db.table("recordings").create({"id": str, "call_id": str, "path": str, "duration_s": float,
                                  "channels": int, "rate": int, "ingested_at": str}, pk="id")
-        db["recordings"].create_index(["call_id"], if_not_exists=True)
+        db.table("recordings").create_index(["call_id"], if_not_exists=True)
     if "utterances" not in names:
-        db["utterances"].create({"call_id": str, "idx": int, "speaker": str, "start": float,
+        db.table("utterances").create({"call_id": str, "idx": int, "speaker": str, "start": float,
                                  "end": float, "text": str, "confidence": float,
                                  "sentiment": float, "sentiment_label": str},
                                 pk=("call_id", "idx"), foreign_keys=[("call_id", "calls", "id")])
-        db["utterances"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+        db.table("utterances").enable_fts(["text"], create_triggers=True, tokenize="porter")
     if "metrics" not in names:
-        db["metrics"].create({
+        db.table("metrics").create({
             "call_id": str, "handle_time_s": float, "talk_agent_s": float, "talk_customer_s": float,
             "talk_listen_ratio": float, "silence_total_s": float, "silence_longest_s": float,
             "dead_air_count": int, "dead_air_total_s": float, "hold_count": int,
@@ -53,24 +53,24 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "rate_agent_wpm": float, "rate_customer_wpm": float,
         }, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
     if "scores" not in names:
-        db["scores"].create({"recording_id": str, "scorecard_version": str, "call_id": str,
+        db.table("scores").create({"recording_id": str, "scorecard_version": str, "call_id": str,
                              "scorecard": str, "score": float, "auto_failed": int, "scored_at": str},
                             pk=("recording_id", "scorecard_version"),
                             foreign_keys=[("call_id", "calls", "id")])
-        db["scores"].create_index(["call_id"], if_not_exists=True)
+        db.table("scores").create_index(["call_id"], if_not_exists=True)
     if "item_scores" not in names:
-        db["item_scores"].create({"call_id": str, "scorecard_version": str, "item_id": str,
+        db.table("item_scores").create({"call_id": str, "scorecard_version": str, "item_id": str,
                                   "section": str, "kind": str, "verdict": str, "points": float,
                                   "max_points": float, "auto_fail": int, "evidence": str},
                                  pk=("call_id", "scorecard_version", "item_id"),
                                  foreign_keys=[("call_id", "calls", "id")])
     if "reviews" not in names:
-        db["reviews"].create({"id": int, "call_id": str, "scorecard_version": str, "item_id": str,
+        db.table("reviews").create({"id": int, "call_id": str, "scorecard_version": str, "item_id": str,
                               "verdict": str, "note": str, "reviewer": str, "reviewed_at": str},
                              pk="id", foreign_keys=[("call_id", "calls", "id")])
-        db["reviews"].create_index(["call_id", "item_id"], if_not_exists=True)
+        db.table("reviews").create_index(["call_id", "item_id"], if_not_exists=True)
     if "qa_errors" not in names:
-        db["qa_errors"].create({"recording_id": str, "path": str, "error": str, "at": str},
+        db.table("qa_errors").create({"recording_id": str, "path": str, "error": str, "at": str},
                                pk=("recording_id",))
 
 
@@ -153,25 +153,25 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
                 "duration_s": round(t.duration_s, 3), "recording_path": sc.path}
         call = {k: v for k, v in call.items() if v is not None}  # keep what the IVR logged
         if _has_call(db, m.call_id):
-            db["calls"].update(m.call_id, call)
+            db.table("calls").update(m.call_id, call)
         else:
-            db["calls"].insert({**call, "started_at": m.started_at or now})
-        db["recordings"].upsert({"id": sc.recording_id, "call_id": m.call_id, "path": sc.path,
+            db.table("calls").insert({**call, "started_at": m.started_at or now})
+        db.table("recordings").upsert({"id": sc.recording_id, "call_id": m.call_id, "path": sc.path,
                                  "duration_s": t.duration_s, "channels": sc.channels,
                                  "rate": sc.rate, "ingested_at": now}, pk="id")
         db.execute("delete from utterances where call_id = ?", [m.call_id])
-        db["utterances"].insert_all(({
+        db.table("utterances").insert_all(({
             "call_id": m.call_id, "idx": i, "speaker": u.speaker, "start": round(u.start, 3),
             "end": round(u.end, 3), "text": u.text, "confidence": u.confidence,
             "sentiment": u.sentiment, "sentiment_label": u.sentiment_label,
         } for i, u in enumerate(t.utterances)))
         if sc.metrics is not None:
-            db["metrics"].upsert(_metrics_row(m.call_id, sc.metrics), pk="call_id")
-        db["scores"].insert({"recording_id": sc.recording_id,
+            db.table("metrics").upsert(_metrics_row(m.call_id, sc.metrics), pk="call_id")
+        db.table("scores").insert({"recording_id": sc.recording_id,
                              "scorecard_version": r.scorecard_version, "call_id": m.call_id,
                              "scorecard": r.scorecard, "score": r.score,
                              "auto_failed": int(r.auto_failed), "scored_at": now})
-        db["item_scores"].insert_all(({
+        db.table("item_scores").insert_all(({
             "call_id": m.call_id, "scorecard_version": r.scorecard_version, "item_id": it.item_id,
             "section": it.section, "kind": it.kind, "verdict": it.verdict, "points": it.points,
             "max_points": it.max_points, "auto_fail": int(it.auto_fail),
@@ -202,7 +202,7 @@ def _metrics_row(call_id: str, m: ConversationMetrics) -> dict[str, Any]:
 
 
 def record_error(db: sqlite_utils.Database, recording_id: str, path: str, error: str) -> None:
-    db["qa_errors"].upsert({"recording_id": recording_id, "path": path, "error": error,
+    db.table("qa_errors").upsert({"recording_id": recording_id, "path": path, "error": error,
                             "at": datetime.now(UTC).isoformat(timespec="seconds")},
                            pk="recording_id")
 
@@ -220,10 +220,11 @@ def add_review(db: sqlite_utils.Database, call_id: str, item_id: str, verdict: s
     if not list(db.query("select 1 from item_scores where call_id = ? and scorecard_version = ? "
                          "and item_id = ?", [call_id, version, item_id])):
         raise LookupError(f"call {call_id} has no scorecard item '{item_id}'")
-    table = db["reviews"].insert({"call_id": call_id, "scorecard_version": version,
+    table = db.table("reviews").insert({"call_id": call_id, "scorecard_version": version,
                                   "item_id": item_id, "verdict": verdict, "note": note,
                                   "reviewer": reviewer,
                                   "reviewed_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    assert table.last_pk is not None  # sqlite-utils sets it on every insert
     return int(table.last_pk)
 
 

@@ -89,6 +89,7 @@ def _row(c: CallRecord, base: datetime, split: HandleSplit, source: str) -> dict
         handle = round(c.completed_s - c.answered_s, 3)
     hold = None if handle is None else round(handle * split.hold_share, 3)
     acw = None if handle is None else round(handle * split.acw_share, 3)
+    talk = None if handle is None or hold is None or acw is None else round(handle - hold - acw, 3)
     wait = c.wait_s
     return {
         "call_id": c.call_id, "queue": c.queue, "skill": c.skill, "priority": c.priority,
@@ -96,7 +97,7 @@ def _row(c: CallRecord, base: datetime, split: HandleSplit, source: str) -> dict
         "abandoned_at": _iso(base, c.abandoned_s),
         "ended_at": _iso(base, c.completed_s if c.completed_s is not None else c.abandoned_s),
         "outcome": c.outcome, "wait_s": None if wait is None else round(wait, 3),
-        "talk_s": None if handle is None else round(handle - hold - acw, 3), "hold_s": hold,
+        "talk_s": talk, "hold_s": hold,
         "acw_s": acw, "handle_s": handle, "agent": c.agent_id,
         "callback_offered": int(c.callback_offered), "callback_accepted": int(c.callback_accepted),
         "source": source,
@@ -120,7 +121,7 @@ def save_simulation(db: sqlite_utils.Database, result: SimulationResult, base: d
     teams = teams or {}
     with db.atomic():
         existing = _existing_ids(db, (r["call_id"] for r in rows))
-        db["calls"].insert_all(({
+        db.table("calls").insert_all(({
             "id": r["call_id"], "direction": "inbound", "started_at": r["entered_at"],
             "ended_at": r["ended_at"], "queue": r["queue"], "source": source,
             "duration_s": _duration(r),
@@ -128,7 +129,7 @@ def save_simulation(db: sqlite_utils.Database, result: SimulationResult, base: d
         db.conn.executemany(
             "update calls set agent = ?, team = coalesce(team, ?) where id = ? and agent is null",
             [(r["agent"], teams.get(r["agent"]), r["call_id"]) for r in rows if r["agent"]])
-        db["queue_calls"].insert_all(rows, replace=True, batch_size=1000)
+        db.table("queue_calls").insert_all(rows, replace=True, batch_size=1000)
     return len(rows)
 
 
