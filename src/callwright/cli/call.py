@@ -72,6 +72,7 @@ def call(
         raise CallwrightError("choose one of --text, --audio and --mic")
     if rate not in (8000, 16000):
         raise CallwrightError(f"--rate {rate}: the audio line runs at 8000 or 16000 Hz")
+    from callwright.ivr.channels import Channel
     from callwright.ivr.channels.script import load_caller_script
     from callwright.ivr.channels.text import TextChannel
     from callwright.ivr.clock import FakeClock, RealClock, parse_call_time
@@ -90,6 +91,7 @@ def call(
     log = CallLog.open(db_path)
     out = sys.stderr if as_json else sys.stdout
     line = None
+    channel: Channel
     if audio is not None or mic:
         from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
         from callwright.speech.asr import get_recognizer

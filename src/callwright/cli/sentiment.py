@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -132,7 +132,7 @@ def sentiment_train(
     """Train the sentiment head on the human-rated data (held-out test splits excluded)."""
     from callwright.nlp.training import TrainConfig, train_default_head
 
-    given = {"tuned_layers": tuned_layers, "max_epochs": epochs, "seed": seed}
+    given: dict[str, Any] = {"tuned_layers": tuned_layers, "max_epochs": epochs, "seed": seed}
     config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
     out_dir, report = train_default_head(data, out, config, limit=limit, cache_dir=cache)
     if as_json:

@@ -516,12 +516,12 @@ class CallSession:
         st = cs.state
         self._cancel_timer()
         confirm = st.confirm
-        needs = bool(confirm) and (confirm.when == "always" or (
+        needs = confirm is not None and (confirm.when == "always" or (
             confirm.when == "low_confidence" and pending.confidence < confirm.below))
         shown = pending.value if pending.choice is not None else self._shown(cs, pending.value)
         self._log("match", cs.name, value=shown, confidence=round(pending.confidence, 3),
                   confirm=needs)
-        if needs:
+        if needs and confirm is not None:
             self.pending = pending
             self.phase = "confirm"
             self._ask_confirm(cs, confirm)
@@ -540,8 +540,8 @@ class CallSession:
         else:
             text, lang, audio = DEFAULT_CONFIRM, self.vars["language"], None
         secret = {"value", cs.state.into} if cs.state.sensitive else set()
-        shown = self._shown_template(text, env, extra_secrets=secret)
-        self._emit_say(cs, template.render(text, env), lang, audio, shown=shown)
+        logged = self._shown_template(text, env, extra_secrets=secret)
+        self._emit_say(cs, template.render(text, env), lang, audio, shown=logged)
         self._listen_for(cs, collect="yesno")
 
     def _confirm_answer(self, cs: CompiledState, yes: bool | None) -> None:

@@ -326,7 +326,7 @@ def _check_expect(src: Source, p: PathKey, exp: Any) -> None:
         value = exp[key]
         if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             raise _error(src, p + (key,), f"expect {key}: expected {name}, not {_shown(value)}")
-        if key in ("prompts", "visited") and not all(isinstance(x, str) for x in value):
+        if isinstance(value, list) and not all(isinstance(x, str) for x in value):
             raise _error(src, p + (key,), f"expect {key}: expected {name}")
 
 

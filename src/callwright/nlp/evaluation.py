@@ -133,7 +133,7 @@ def means(rows: Sequence[EvalRow], protocol: str) -> dict[str, tuple[float, floa
     out = {}
     for system in dict.fromkeys(r.system for r in rows if r.protocol == protocol):
         sel = [r for r in rows if r.protocol == protocol and r.system == system]
-        out[system] = tuple(
+        acc3, f1_3, acc2, f1_2 = (
             float(np.mean(v))
             for v in zip(
                 *[
@@ -148,6 +148,7 @@ def means(rows: Sequence[EvalRow], protocol: str) -> dict[str, tuple[float, floa
                 strict=True,
             )
         )
+        out[system] = (acc3, f1_3, acc2, f1_2)
     return out
 
 

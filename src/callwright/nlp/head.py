@@ -22,7 +22,7 @@ from torch import nn
 from callwright.errors import ModelNotFoundError
 from callwright.nlp.embeddings import length_sorted_batches
 from callwright.nlp.ratings import LABELS, repo_root
-from callwright.nlp.towers import cloned_top, layer_list, restack
+from callwright.nlp.towers import cloned_top, layer_list, restack, submodule
 
 META_FILE = "head.json"
 WEIGHTS_FILE = "head.safetensors"
@@ -41,7 +41,7 @@ def is_head_dir(path: Path) -> bool:
 def encoder_fingerprint(model: nn.Module, n_bottom: int) -> str:
     """Hash of the embedding and bottom-layer weights the head was trained on top of."""
     h = hashlib.sha256()
-    parts = [model.embeddings, *list(layer_list(model))[:n_bottom]]
+    parts = [submodule(model, "embeddings"), *list(layer_list(model))[:n_bottom]]
     for part in parts:
         for name, tensor in sorted(part.state_dict().items()):
             h.update(name.encode())

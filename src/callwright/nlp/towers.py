@@ -12,7 +12,7 @@ layer call signature.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -28,10 +28,16 @@ class PassThroughEmbeddings(nn.Module):
         return inputs_embeds
 
 
+def submodule(model: nn.Module, name: str) -> Any:
+    """`model.<name>`, typed Any: torch types a child attribute as `Tensor | Module`, and the
+    children read here (encoder, layer list, embeddings) vary with the transformers model."""
+    return getattr(model, name)
+
+
 def layer_list(model: nn.Module) -> nn.ModuleList:
     """The transformer blocks of a BERT-like model (model.encoder.layer)."""
     try:
-        layers = model.encoder.layer
+        layers: nn.ModuleList = submodule(submodule(model, "encoder"), "layer")
     except AttributeError as err:
         raise TypeError(
             f"{type(model).__name__} has no encoder.layer list; only BERT-style encoders "
@@ -40,19 +46,19 @@ def layer_list(model: nn.Module) -> nn.ModuleList:
     return layers
 
 
-def restack(model: nn.Module, layers: Sequence[nn.Module], *, from_hidden_states: bool = False) -> nn.Module:
+def restack(model: nn.Module, layers: Iterable[nn.Module], *, from_hidden_states: bool = False) -> nn.Module:
     """A view of `model` running `layers` instead of its own blocks (weights are shared).
 
     With from_hidden_states=True the view skips the embedding layer: call it with
     `inputs_embeds=<hidden states>` and `attention_mask=<token mask>`.
     """
-    encoder = copy.copy(model.encoder)
-    encoder._modules = dict(model.encoder._modules)
+    encoder = copy.copy(submodule(model, "encoder"))
+    encoder._modules = dict(submodule(model, "encoder")._modules)
     encoder.layer = nn.ModuleList(list(layers))
     view = copy.copy(model)
     view._modules = dict(model._modules)
     view.encoder = encoder
-    view.pooler = None
+    view.pooler = None  # type: ignore[assignment]  # torch drops a child set to None; its stub omits None
     if from_hidden_states:
         view.embeddings = PassThroughEmbeddings()
     return view

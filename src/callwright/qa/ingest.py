@@ -653,5 +653,5 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
             or duration < last_end):
         raise DataError(f"{p}: duration_s must be a number of seconds >= the last segment end ({last_end})")
     roles = {u.speaker for u in utterances}
-    diarization = "none" if roles <= {"unknown"} else "channels"
+    diarization: Diarization = "none" if roles <= {"unknown"} else "channels"
     return Transcript(meta.call_id, float(duration), utterances, source="transcript", diarization=diarization)

@@ -170,7 +170,7 @@ def conversation_metrics(
                 rates[role] = round(words / (seconds / 60.0), 1)
     return ConversationMetrics(
         handle_time_s=round(float(duration_s), 3),
-        talk_s=dict(talk),
+        talk_s={role: seconds for role, seconds in talk.items()},
         talk_listen_ratio=ratio,
         silence_total_s=round(_total(silences), 3),
         silence_longest_s=round(max((b - a for a, b in silences), default=0.0), 3),

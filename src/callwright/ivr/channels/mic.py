@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -60,12 +60,12 @@ class SoundDevice(Protocol):
 class PortAudioDevice:
     """Full-duplex sound card through sounddevice (PortAudio)."""
 
-    def __init__(self, rate: int, sd: object) -> None:
+    def __init__(self, rate: int, sd: Any) -> None:  # sd: the sounddevice module (untyped)
         self.rate = rate
         self._sd = sd
         self._out = np.zeros(0, np.int16)
         self._lock = threading.Lock()
-        self._stream = None
+        self._stream: Any = None  # a sounddevice.Stream once started
 
     def start(self, on_input: Callable[[np.ndarray], None]) -> None:
         def callback(indata, outdata, frames, _time, status) -> None:  # PortAudio thread

@@ -67,7 +67,7 @@ def score(scorecard: Scorecard, transcript: Transcript, metrics: ConversationMet
         except ExpressionError as err:
             items.append(_result(it, "review", [Evidence(note=f"applies_if could not be evaluated: {err}")]))
             continue
-        if not applicable:
+        if not applicable and it.applies_if is not None:  # (only a condition can say no)
             items.append(_result(it, "na", [Evidence(note=f"not applicable: {it.applies_if.source}")]))
             continue
         outcome = _judge(it, call, transcript, metrics, duration)

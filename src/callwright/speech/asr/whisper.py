@@ -506,7 +506,8 @@ class WhisperRecognizer(Recognizer):
             if not regions:
                 return []
             gap = np.zeros(int(gap_s * WHISPER_RATE), dtype=np.float32)
-            parts, pieces, at = [], [], 0
+            parts: list[np.ndarray] = []
+            pieces, at = [], 0
             for i, j in regions:
                 if parts:
                     parts.append(gap)

@@ -27,7 +27,7 @@ import math
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -107,7 +107,8 @@ def transcribe_pieces(
         window = min(_FULL_WINDOW_FRAMES, max(frames + 100, int(settings.min_window_s * 100)))
         encoded = rec.model.encode(pad_or_trim(features, window + window % 2))
         budget = int(10 + settings.tokens_per_second * piece.size / RATE)
-        for guard in ({}, {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2}):
+        guards: tuple[dict[str, Any], ...] = ({}, {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2})
+        for guard in guards:
             decoded = rec.generate(encoded, prompt, settings.beam_size, budget, **guard)
             if not loops(decoded.text):
                 break
