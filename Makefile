@@ -14,9 +14,11 @@ test: setup
 test-all: setup
 	@HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -m ""
 
-# The gates CI runs beside the tests (.ci/run).
+# The gates CI runs beside the tests (.ci/run). mypy (configured in pyproject.toml) is not
+# in it yet: one error is left, the recogniser call the ASR port refactor (issue 13) fixes.
 lint: setup
 	@.venv/bin/ruff check src tests bench scripts
+	@.venv/bin/ruff format --check src tests bench scripts
 	@PYTHONPATH=src .venv/bin/lint-imports --no-logo
 
 # Refresh the tested versions after changing dependencies (then run make test).

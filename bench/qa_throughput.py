@@ -80,7 +80,12 @@ def raw_asr(paths: list[Path], workers: int) -> dict:
     for _, pid, mb in results:
         rss[pid] = max(mb, rss.get(pid, 0.0))
     audio = sum(d for d, _, _ in results)
-    return {"audio_s": audio, "wall_s": wall, "x_real_time": audio / wall, "peak_rss_mb": sorted(rss.values())}
+    return {
+        "audio_s": audio,
+        "wall_s": wall,
+        "x_real_time": audio / wall,
+        "peak_rss_mb": sorted(rss.values()),
+    }
 
 
 def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = True) -> dict:
@@ -88,13 +93,19 @@ def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = Tr
     from callwright.qa.scorecard import load_scorecard
     from callwright.store.qa_batch import score_batch
 
-    cards = [load_scorecard(ROOT / "scorecards" / f"{name}.yaml") for name in ("inbound-service", "outbound-sales")]
+    cards = [
+        load_scorecard(ROOT / "scorecards" / f"{name}.yaml") for name in ("inbound-service", "outbound-sales")
+    ]
     t0 = time.perf_counter()
     s = score_batch(paths, cards, db, workers=workers, engine="whisper", second_listen=second_listen)
     wall = time.perf_counter() - t0
     assert not s.of("error"), s.of("error")
-    return {"audio_s": s.audio_s, "wall_s": wall, "x_real_time": s.audio_s / wall,
-            "peak_rss_mb": sorted(s.worker_peak_rss_mb.values())}
+    return {
+        "audio_s": s.audio_s,
+        "wall_s": wall,
+        "x_real_time": s.audio_s / wall,
+        "peak_rss_mb": sorted(s.worker_peak_rss_mb.values()),
+    }
 
 
 def _copies(paths: list[Path], n: int, out: Path) -> list[Path]:
@@ -143,15 +154,23 @@ def main() -> int:
             paths = _copies(paths, args.copies, work / "copies")
         asr = raw_asr(paths, args.workers)
         pipe = pipeline(paths, args.workers, work / "qa.db", not args.no_second_listen)
-        out = {"files": len(paths), "workers": args.workers, "cores": len(os.sched_getaffinity(0)),
-               "raw_asr": asr, "pipeline": pipe, "pipeline_over_asr": pipe["x_real_time"] / asr["x_real_time"]}
+        out = {
+            "files": len(paths),
+            "workers": args.workers,
+            "cores": len(os.sched_getaffinity(0)),
+            "raw_asr": asr,
+            "pipeline": pipe,
+            "pipeline_over_asr": pipe["x_real_time"] / asr["x_real_time"],
+        }
         print(json.dumps(out, indent=2))
-        print(f"\n| | audio (s) | wall (s) | x real time | peak RSS per worker (MB) |\n|---|---:|---:|---:|---|\n"
-              f"| raw ASR | {asr['audio_s']:.0f} | {asr['wall_s']:.1f} | {asr['x_real_time']:.1f} | "
-              f"{', '.join(f'{m:.0f}' for m in asr['peak_rss_mb'])} |\n"
-              f"| pipeline | {pipe['audio_s']:.0f} | {pipe['wall_s']:.1f} | {pipe['x_real_time']:.1f} | "
-              f"{', '.join(f'{m:.0f}' for m in pipe['peak_rss_mb'])} |\n\n"
-              f"pipeline / raw ASR = {out['pipeline_over_asr']:.2f}")
+        print(
+            f"\n| | audio (s) | wall (s) | x real time | peak RSS per worker (MB) |\n|---|---:|---:|---:|---|\n"
+            f"| raw ASR | {asr['audio_s']:.0f} | {asr['wall_s']:.1f} | {asr['x_real_time']:.1f} | "
+            f"{', '.join(f'{m:.0f}' for m in asr['peak_rss_mb'])} |\n"
+            f"| pipeline | {pipe['audio_s']:.0f} | {pipe['wall_s']:.1f} | {pipe['x_real_time']:.1f} | "
+            f"{', '.join(f'{m:.0f}' for m in pipe['peak_rss_mb'])} |\n\n"
+            f"pipeline / raw ASR = {out['pipeline_over_asr']:.2f}"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

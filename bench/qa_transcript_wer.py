@@ -41,38 +41,103 @@ CONFIGS: dict[str, dict] = {
     "beam1": {"options": {"beam_size": 1, "temperature": _FALLBACK}, "context": False},
     "beam5-t0": {"options": {"beam_size": 5, "temperature": 0.0}, "context": False},
     "beam1-t0": {"options": {"beam_size": 1, "temperature": 0.0}, "context": False},
-    "beam5-t0-nots": {"options": {"beam_size": 5, "temperature": 0.0, "without_timestamps": True},
-                      "context": False},
-    "beam5-t0-pad": {"options": {"beam_size": 5, "temperature": 0.0, "vad_parameters": _PAD}, "context": False},
+    "beam5-t0-nots": {
+        "options": {"beam_size": 5, "temperature": 0.0, "without_timestamps": True},
+        "context": False,
+    },
+    "beam5-t0-pad": {
+        "options": {"beam_size": 5, "temperature": 0.0, "vad_parameters": _PAD},
+        "context": False,
+    },
     "beam5-t0+ctx": {"options": {"beam_size": 5, "temperature": 0.0}, "context": True},
     "beam5+ctx": {"options": {"beam_size": 5, "temperature": _FALLBACK}, "context": True},
     "beam1+ctx": {"options": {"beam_size": 1, "temperature": _FALLBACK}, "context": True},
-    "beam5-t0-cond": {"options": {"beam_size": 5, "temperature": 0.0, "condition_on_previous_text": True},
-                      "context": False},
-    "beam5+ctx-speech": {"options": {"beam_size": 5, "no_speech_threshold": None, "temperature": _FALLBACK}, "context": True},
-    "beam1+ctx-speech": {"options": {"beam_size": 1, "no_speech_threshold": None, "temperature": _FALLBACK}, "context": True},
-    "beam5+ctx+own-vad": {"options": {"beam_size": 5, "temperature": _FALLBACK}, "context": True, "own_vad": True},
-    "beam1+ctx+own-vad": {"options": {"beam_size": 1, "temperature": _FALLBACK}, "context": True, "own_vad": True},
+    "beam5-t0-cond": {
+        "options": {"beam_size": 5, "temperature": 0.0, "condition_on_previous_text": True},
+        "context": False,
+    },
+    "beam5+ctx-speech": {
+        "options": {"beam_size": 5, "no_speech_threshold": None, "temperature": _FALLBACK},
+        "context": True,
+    },
+    "beam1+ctx-speech": {
+        "options": {"beam_size": 1, "no_speech_threshold": None, "temperature": _FALLBACK},
+        "context": True,
+    },
+    "beam5+ctx+own-vad": {
+        "options": {"beam_size": 5, "temperature": _FALLBACK},
+        "context": True,
+        "own_vad": True,
+    },
+    "beam1+ctx+own-vad": {
+        "options": {"beam_size": 1, "temperature": _FALLBACK},
+        "context": True,
+        "own_vad": True,
+    },
     # our own voice activity, each piece decoded alone in a window of its length but at least N s
-    **{f"pieces-w{w}": {"options": {"pieces": PieceSettings(min_window_s=w)}, "context": True, "own_vad": True}
-       for w in (0, 10, 15, 20, 30)},
-    "pieces-w15-beam1": {"options": {"pieces": PieceSettings(min_window_s=15, beam_size=1)}, "context": True, "own_vad": True},
+    **{
+        f"pieces-w{w}": {
+            "options": {"pieces": PieceSettings(min_window_s=w)},
+            "context": True,
+            "own_vad": True,
+        }
+        for w in (0, 10, 15, 20, 30)
+    },
+    "pieces-w15-beam1": {
+        "options": {"pieces": PieceSettings(min_window_s=15, beam_size=1)},
+        "context": True,
+        "own_vad": True,
+    },
     # the pipeline's decode, scored without (first-listen) and with (pipeline) the second listen
     "first-listen": {"options": {}, "context": True, "own_vad": True, "listen": False},
     "pipeline": {"options": {}, "context": True, "own_vad": True},  # what the pipeline uses now
 }
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
-        "sixteen seventeen eighteen nineteen".split()
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen".split()
+)
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_ORDINALS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-             "nine": "ninth", "twelve": "twelfth", "twenty": "twentieth", "thirty": "thirtieth"}
-_EXPAND = {"i'm": "i am", "it's": "it is", "that's": "that is", "you're": "you are", "we're": "we are",
-           "let's": "let us", "don't": "do not", "can't": "cannot", "i've": "i have", "we've": "we have",
-           "i'll": "i will", "you'll": "you will", "we'll": "we will", "what's": "what is",
-           "there's": "there is", "isn't": "is not", "didn't": "did not", "won't": "will not",
-           "i'd": "i would", "you'd": "you would", "mrs": "missus", "ms": "miz", "mr": "mister",
-           "okay": "ok", "o'clock": "oclock", "check-up": "check up", "set-up": "setup"}
+_ORDINALS = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+    "twenty": "twentieth",
+    "thirty": "thirtieth",
+}
+_EXPAND = {
+    "i'm": "i am",
+    "it's": "it is",
+    "that's": "that is",
+    "you're": "you are",
+    "we're": "we are",
+    "let's": "let us",
+    "don't": "do not",
+    "can't": "cannot",
+    "i've": "i have",
+    "we've": "we have",
+    "i'll": "i will",
+    "you'll": "you will",
+    "we'll": "we will",
+    "what's": "what is",
+    "there's": "there is",
+    "isn't": "is not",
+    "didn't": "did not",
+    "won't": "will not",
+    "i'd": "i would",
+    "you'd": "you would",
+    "mrs": "missus",
+    "ms": "miz",
+    "mr": "mister",
+    "okay": "ok",
+    "o'clock": "oclock",
+    "check-up": "check up",
+    "set-up": "setup",
+}
 
 
 def _say(n: int) -> str:
@@ -163,8 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", default=(), metavar="CALL_ID")
     ap.add_argument("--score", action="store_true", help="also score each call and compare with expect")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--variant", type=int, default=0,
-                    help="render the samples with another line noise (as CALLWRIGHT_SAMPLE_SEED in the tests)")
+    ap.add_argument(
+        "--variant",
+        type=int,
+        default=0,
+        help="render the samples with another line noise (as CALLWRIGHT_SAMPLE_SEED in the tests)",
+    )
     ap.add_argument("--show", action="store_true", help="print reference and recognised text per channel")
     args = ap.parse_args(argv)
 
@@ -190,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     if folder is None:
         folder = Path(tempfile.mkdtemp(prefix="qa-wer-"))
         make_samples(SAMPLES_DIR, folder, only=list(scripts), variant=args.variant)
-    cards = {d: load_scorecard(ROOT / "scorecards" / f) for d, f in
-             (("inbound", "inbound-service.yaml"), ("outbound", "outbound-sales.yaml"))}
+    cards = {
+        d: load_scorecard(ROOT / "scorecards" / f)
+        for d, f in (("inbound", "inbound-service.yaml"), ("outbound", "outbound-sales.yaml"))
+    }
     rec = WhisperRecognizer(settings=WhisperSettings(cpu_threads=1))
     report = {}
     for name in args.config:
@@ -219,8 +290,13 @@ def main(argv: list[str] | None = None) -> int:
                 r = normalise(refs[role])
                 err += edits(r, normalise(hyp))
                 n += len(r)
-            row = {"wer": round(err / n, 4), "ref_words": n, "asr_s": round(t_asr, 2), "asr_cpu_s": round(cpu, 2),
-                   "audio_s": round(call.duration_s, 1)}
+            row = {
+                "wer": round(err / n, 4),
+                "ref_words": n,
+                "asr_s": round(t_asr, 2),
+                "asr_cpu_s": round(cpu, 2),
+                "audio_s": round(call.duration_s, 1),
+            }
             if args.score:
                 engines = Engines("whisper")
                 engines._recognizer = conf  # type: ignore[assignment]
@@ -228,9 +304,13 @@ def main(argv: list[str] | None = None) -> int:
                 options = PipelineOptions(engine="whisper", second_listen=listen)
                 outcome = score_path(path, card, engines, options=options)
                 result = outcome.scored.result
-                wrong = expect_mismatches(script, {r.item_id: r.verdict for r in result.items},
-                                          result.auto_failed, outcome.scored.metrics,
-                                          outcome.scored.transcript.diarization)
+                wrong = expect_mismatches(
+                    script,
+                    {r.item_id: r.verdict for r in result.items},
+                    result.auto_failed,
+                    outcome.scored.metrics,
+                    outcome.scored.transcript.diarization,
+                )
                 expected = expect_entries(script)
                 row["expect_met"] = f"{expected - len(wrong)}/{expected}"
                 row["expect_off"] = {k: list(v) for k, v in wrong.items()}
@@ -242,20 +322,29 @@ def main(argv: list[str] | None = None) -> int:
             audio_s += call.duration_s
             if not args.json:
                 extra = f"  expect {row['expect_met']} {row['expect_off'] or ''}" if args.score else ""
-                print(f"{name:16} {cid:26} WER {row['wer']:.3f}  ASR {t_asr:5.1f} s "
-                      f"({cpu:5.1f} CPU s){extra}", flush=True)
+                print(
+                    f"{name:16} {cid:26} WER {row['wer']:.3f}  ASR {t_asr:5.1f} s ({cpu:5.1f} CPU s){extra}",
+                    flush=True,
+                )
                 if args.show:
                     for role, hyp in texts.items():
                         print(f"    {role} REF: {refs[role]}\n    {role} HYP: {hyp}")
-        summary = {"wer": round(total_err / total_ref, 4), "asr_s": round(asr_s, 1),
-                   "asr_cpu_s": round(cpu_s, 1),
-                   "audio_s": round(audio_s, 1), "x_real_time": round(audio_s / asr_s, 1),
-                   "x_real_time_per_cpu": round(audio_s / cpu_s, 1)}
+        summary = {
+            "wer": round(total_err / total_ref, 4),
+            "asr_s": round(asr_s, 1),
+            "asr_cpu_s": round(cpu_s, 1),
+            "audio_s": round(audio_s, 1),
+            "x_real_time": round(audio_s / asr_s, 1),
+            "x_real_time_per_cpu": round(audio_s / cpu_s, 1),
+        }
         report[name] = {"summary": summary, "calls": rows}
         if not args.json:
-            print(f"{name:16} ALL WER {summary['wer']:.3f}  ASR {asr_s:.1f} s for {audio_s:.0f} s audio "
-                  f"({summary['x_real_time']}x wall, one thread); {cpu_s:.1f} CPU s "
-                  f"({summary['x_real_time_per_cpu']}x per CPU second)", flush=True)
+            print(
+                f"{name:16} ALL WER {summary['wer']:.3f}  ASR {asr_s:.1f} s for {audio_s:.0f} s audio "
+                f"({summary['x_real_time']}x wall, one thread); {cpu_s:.1f} CPU s "
+                f"({summary['x_real_time_per_cpu']}x per CPU second)",
+                flush=True,
+            )
     if args.json:
         print(json.dumps(report, indent=2))
     return 0

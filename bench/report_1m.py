@@ -23,8 +23,20 @@ from callwright.reports.synthetic import SyntheticSpec, generate
 from callwright.store import kpis as sql
 from callwright.store.db import open_db
 
-QUERIES = ("refresh", "survey", "inbound_calls", "queue", "outbound", "qa_groups", "qa_items", "sentiment_groups", "waterfall",
-           "agent_qa", "agent_teams", "distributions")
+QUERIES = (
+    "refresh",
+    "survey",
+    "inbound_calls",
+    "queue",
+    "outbound",
+    "qa_groups",
+    "qa_items",
+    "sentiment_groups",
+    "waterfall",
+    "agent_qa",
+    "agent_teams",
+    "distributions",
+)
 
 
 def _timed(spent: dict[str, float]) -> None:
@@ -62,8 +74,10 @@ def main() -> None:
         counts = generate(gen_db, spec)
         gen_db.execute("pragma wal_checkpoint(truncate)")  # the WAL file does not follow a rename
         gen_db.conn.close()
-        print(f"generated {path} in {time.perf_counter() - t0:.1f} s wall, "
-              f"{time.process_time() - c0:.1f} s CPU: {counts}")
+        print(
+            f"generated {path} in {time.perf_counter() - t0:.1f} s wall, "
+            f"{time.process_time() - c0:.1f} s CPU: {counts}"
+        )
         tmp.rename(path)
         Path(f"{tmp}-wal").unlink(missing_ok=True)
         Path(f"{tmp}-shm").unlink(missing_ok=True)
@@ -81,13 +95,19 @@ def main() -> None:
         t2 = time.perf_counter()
         csv_text, json_text = export.to_csv(report), export.to_json(report)
         t3 = time.perf_counter()
-        print(f"run {run}: KPIs {t1 - t0:.2f} s, HTML {t2 - t1:.2f} s ({len(page) / 1e3:.0f} kB), "
-              f"CSV+JSON {t3 - t2:.2f} s ({len(csv_text) / 1e3:.0f} + {len(json_text) / 1e3:.0f} kB); "
-              f"total {t3 - t0:.2f} s wall, {time.process_time() - c0:.2f} s CPU")
-        print("  per query (wall s, nested calls counted in both): "
-              + ", ".join(f"{k} {v:.2f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1])))
-    print(f"calls in report: IVR {report.inbound_total.ivr_calls:,}, queue {report.queue_total.offered:,}, "
-          f"dials {report.outbound_total.dials:,}, scored {report.qa_total.scored:,}")
+        print(
+            f"run {run}: KPIs {t1 - t0:.2f} s, HTML {t2 - t1:.2f} s ({len(page) / 1e3:.0f} kB), "
+            f"CSV+JSON {t3 - t2:.2f} s ({len(csv_text) / 1e3:.0f} + {len(json_text) / 1e3:.0f} kB); "
+            f"total {t3 - t0:.2f} s wall, {time.process_time() - c0:.2f} s CPU"
+        )
+        print(
+            "  per query (wall s, nested calls counted in both): "
+            + ", ".join(f"{k} {v:.2f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]))
+        )
+    print(
+        f"calls in report: IVR {report.inbound_total.ivr_calls:,}, queue {report.queue_total.offered:,}, "
+        f"dials {report.outbound_total.dials:,}, scored {report.qa_total.scored:,}"
+    )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -126,13 +126,17 @@ def main() -> int:
         tp = sum(s >= t for *_, s in pos)
         fp = sum(s >= t for *_, s in neg)
         print(f"| {t:.2f} | {tp}/{len(pos)} ({tp / len(pos):.0%}) | {fp}/{len(neg)} ({fp / len(neg):.1%}) |")
-    print("\nper item, at its own threshold: paraphrases matched, other sentences matched, "
-          "lowest paraphrase, highest other")
+    print(
+        "\nper item, at its own threshold: paraphrases matched, other sentences matched, "
+        "lowest paraphrase, highest other"
+    )
     for item_id, rule in rules.items():
         p = [s for i, _, s in pos if i == item_id]
         n = [s for i, _, s in neg if i == item_id]
-        print(f"  {item_id:24} t={rule.threshold:.2f}  {sum(s >= rule.threshold for s in p)}/{len(p)}  "
-              f"{sum(s >= rule.threshold for s in n)}/{len(n)}  {min(p):.2f}  {max(n):.2f}")
+        print(
+            f"  {item_id:24} t={rule.threshold:.2f}  {sum(s >= rule.threshold for s in p)}/{len(p)}  "
+            f"{sum(s >= rule.threshold for s in n)}/{len(n)}  {min(p):.2f}  {max(n):.2f}"
+        )
     t = DEFAULT_THRESHOLD
     print(f"\nmissed at {t}:")
     for item_id, text, s in sorted(pos, key=lambda r: r[2]):

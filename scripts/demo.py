@@ -31,8 +31,13 @@ REPORT_RANGE = ("2026-11-16", "2026-11-22")
 # A small line: four agents, so that callers sometimes wait and the queue KPIs have something to say.
 TEAMS = {"ana": "north", "chloe": "north", "dev": "south", "gus": "sales"}
 # Support routes on the caller's language (skill "{language}" in flows/inbound.yaml): chloe is bilingual.
-SKILLS = {"ana": {"billing", "general"}, "chloe": {"billing", "en", "es"}, "dev": {"en"},
-          "gus": {"sales", "general"}}
+SKILLS = {
+    "ana": {"billing", "general"},
+    "chloe": {"billing", "en", "es"},
+    "dev": {"en"},
+    "gus": {"sales", "general"},
+}
+
 
 def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
@@ -106,15 +111,26 @@ def text_calls(inbound, log, rng: random.Random) -> None:
     menu = ["#1", "billing", "#1", "billing", "#2", "tech support", "#2", "#3", "sales", "#0", "banana", ""]
     customers = [f"+1555{rng.randrange(10**7):07d}" for _ in range(220)]  # some call more than once
     for _ in range(320):
-        lines = [rng.choice(["#1", "english", "#1", "#2", "español", ""]), rng.choice(menu),
-                 rng.choice(["#4111#", "four one one one", "#55501#", "#12#", ""]),
-                 rng.choice(["yes", "#1", "yes", "no"]), rng.choice(["#1", "yes", "#2", ""]), "#1"]
+        lines = [
+            rng.choice(["#1", "english", "#1", "#2", "español", ""]),
+            rng.choice(menu),
+            rng.choice(["#4111#", "four one one one", "#55501#", "#12#", ""]),
+            rng.choice(["yes", "#1", "yes", "no"]),
+            rng.choice(["#1", "yes", "#2", ""]),
+            "#1",
+        ]
         if rng.random() < 0.08:
             lines = lines[:2] + ["/hangup"]
         waits = {"billing": rng.choice([20, 60, 60, 300]), "support": rng.choice([30, 30, 200])}
         channel = TextChannel(io.StringIO("\n".join(lines) + "\n"), io.StringIO())
-        run_call(inbound, channel, FakeClock(_when(rng)), calllog=log, caller_id=rng.choice(customers),
-                 queue_status=QueueStatus(waits))
+        run_call(
+            inbound,
+            channel,
+            FakeClock(_when(rng)),
+            calllog=log,
+            caller_id=rng.choice(customers),
+            queue_status=QueueStatus(waits),
+        )
 
 
 def reminder_campaign(reminder, log, db, rng: random.Random) -> None:
@@ -132,15 +148,33 @@ def reminder_campaign(reminder, log, db, rng: random.Random) -> None:
         if result != "connected":
             dials.append(Dial(f"dial-{i:03d}", "dental-reminders", when.isoformat(), result, customer))
             continue
-        lines = [rng.choice(["yes", "#1", "yes", "no"]),
-                 rng.choice(["#1", "confirm", "#1", "#2", "#9", "stop calling"]),
-                 rng.choice(["friday", "#1", "yes"]), "#1"]
-        s = run_call(reminder, TextChannel(io.StringIO("\n".join(lines) + "\n"), io.StringIO()),
-                     FakeClock(when), calllog=log, caller_id=customer)
-        dials.append(Dial(f"dial-{i:03d}", "dental-reminders", when.isoformat(), "connected", customer,
-                          call_id=s.call_id, talk_s=round(s.elapsed, 1), disposition=s.disposition,
-                          converted=s.disposition in ("confirmed", "rescheduled"),
-                          opted_out=s.disposition == "opted_out"))
+        lines = [
+            rng.choice(["yes", "#1", "yes", "no"]),
+            rng.choice(["#1", "confirm", "#1", "#2", "#9", "stop calling"]),
+            rng.choice(["friday", "#1", "yes"]),
+            "#1",
+        ]
+        s = run_call(
+            reminder,
+            TextChannel(io.StringIO("\n".join(lines) + "\n"), io.StringIO()),
+            FakeClock(when),
+            calllog=log,
+            caller_id=customer,
+        )
+        dials.append(
+            Dial(
+                f"dial-{i:03d}",
+                "dental-reminders",
+                when.isoformat(),
+                "connected",
+                customer,
+                call_id=s.call_id,
+                talk_s=round(s.elapsed, 1),
+                disposition=s.disposition,
+                converted=s.disposition in ("confirmed", "rescheduled"),
+                opted_out=s.disposition == "opted_out",
+            )
+        )
     save_dials(db, dials)
     print(f"  {len(dials)} dials, {sum(d.result == 'connected' for d in dials)} answered")
 
@@ -158,15 +192,21 @@ def queue_and_surveys(db, log, survey, rng: random.Random) -> None:
         return
     queues = sorted({c.queue for c in arrivals.callers})
     model = acd.AcdModel(
-        queues=tuple(acd.QueueSpec(q, handle_time=acd.LogNormal(300.0 if q == "support" else 240.0, 0.6),
-                                   patience=acd.Exponential(180.0),
-                                   callback=acd.CallbackOffer(threshold_s=600.0, take_rate=0.5))
-                     for q in queues),
+        queues=tuple(
+            acd.QueueSpec(
+                q,
+                handle_time=acd.LogNormal(300.0 if q == "support" else 240.0, 0.6),
+                patience=acd.Exponential(180.0),
+                callback=acd.CallbackOffer(threshold_s=600.0, take_rate=0.5),
+            )
+            for q in queues
+        ),
         agents=tuple(acd.AgentSpec(a, frozenset(skills)) for a, skills in SKILLS.items()),
     )
     result = acd.simulate(model, seed=7, callers=arrivals.callers)
-    n = save_simulation(db, result, arrivals.base, teams=TEAMS, split=HandleSplit(hold_share=0.08,
-                                                                                   acw_share=0.15))
+    n = save_simulation(
+        db, result, arrivals.base, teams=TEAMS, split=HandleSplit(hold_share=0.08, acw_share=0.15)
+    )
     answered = [c for c in result.calls if c.answered_s is not None]
     print(f"  {n} calls queued ({', '.join(queues)}); {len(answered)} answered by an agent")
 
@@ -180,8 +220,13 @@ def queue_and_surveys(db, log, survey, rng: random.Random) -> None:
         nps = max(0, min(10, round(rng.gauss(2.2 * csat - 1.0, 1.5))))
         answers = f"#{csat}\n{resolved}\n#{nps}\n"
         when = arrivals.base + timedelta(seconds=c.completed_s or c.arrived_s)
-        run_call(survey, TextChannel(io.StringIO(answers), io.StringIO()), FakeClock(when), calllog=log,
-                 variables={"rated_call_id": c.call_id})
+        run_call(
+            survey,
+            TextChannel(io.StringIO(answers), io.StringIO()),
+            FakeClock(when),
+            calllog=log,
+            variables={"rated_call_id": c.call_id},
+        )
         taken += 1
     print(f"  {taken} post-call surveys")
 
@@ -210,8 +255,9 @@ def audio_calls(engine, log) -> list[str]:
         turns = []
         for j, text in enumerate(texts):
             wav = tmp / f"{voice}-{j}.wav"
-            write_wav(wav, telephone(synth.synthesize(text, voice=voice, sample_rate=16000),
-                                     snr_db=20, seed=j))
+            write_wav(
+                wav, telephone(synth.synthesize(text, voice=voice, sample_rate=16000), snr_db=20, seed=j)
+            )
             turns.append(Turn("wav", wav))
         when_i = when + timedelta(minutes=i)
         recordings.append(_run(engine, log, synth, recognizer, rate, turns, when_i, voice))
@@ -234,8 +280,10 @@ def _run(engine, log, synth, recognizer, rate, turns, when, label) -> str:
     rec = line.save_recording(ROOT / "recordings" / f"{s.call_id}.wav", s.elapsed)
     log.set_recording(s.call_id, str(rec))
     heard = [d.strip() for d in channel.dialogue if d.strip().startswith("heard")]
-    print(f"  {label:<10} {s.outcome} {s.queue or ''}  ({s.elapsed:.0f} s of call in "
-          f"{time.perf_counter() - t:.1f} s)  {'; '.join(heard)}")
+    print(
+        f"  {label:<10} {s.outcome} {s.queue or ''}  ({s.elapsed:.0f} s of call in "
+        f"{time.perf_counter() - t:.1f} s)  {'; '.join(heard)}"
+    )
     return str(rec)
 
 
@@ -258,12 +306,20 @@ def qa(db_path: Path, ivr_recordings: list[str]) -> None:
             sidecar.write_text(json.dumps(meta, indent=1))
     print(f"  rendered {len(wavs)} sample calls in {time.perf_counter() - t:.0f} s")
     manifest = OUT / "ivr-recordings.json"
-    manifest.write_text(json.dumps([{"call_id": Path(r).stem, "direction": "inbound",
-                                     "channels": ["customer", "agent"]} for r in ivr_recordings]))
+    manifest.write_text(
+        json.dumps(
+            [
+                {"call_id": Path(r).stem, "direction": "inbound", "channels": ["customer", "agent"]}
+                for r in ivr_recordings
+            ]
+        )
+    )
     # the agent calls in one batch, each with the scorecard for its direction; the IVR's own
     # recordings (inbound too) against the self-service scorecard
-    jobs = [(("inbound-service", "outbound-sales"), wavs, None),
-            (("ivr-self-service",), [Path(r) for r in ivr_recordings], manifest)]
+    jobs = [
+        (("inbound-service", "outbound-sales"), wavs, None),
+        (("ivr-self-service",), [Path(r) for r in ivr_recordings], manifest),
+    ]
     for cards, paths, mf in jobs:
         if not paths:
             continue
@@ -271,8 +327,10 @@ def qa(db_path: Path, ivr_recordings: list[str]) -> None:
         t = time.perf_counter()
         summary = score_batch(paths, scorecards, db_path, workers=2, manifest=mf)
         errors = summary.of("error")
-        print(f"  {' + '.join(cards)}: {len(summary.of('scored'))} scored, {len(errors)} errors "
-              f"({summary.audio_s:.0f} s of audio in {time.perf_counter() - t:.0f} s)")
+        print(
+            f"  {' + '.join(cards)}: {len(summary.of('scored'))} scored, {len(errors)} errors "
+            f"({summary.audio_s:.0f} s of audio in {time.perf_counter() - t:.0f} s)"
+        )
         for e in errors:
             print(f"    {e.path}: {e.reason}")
     print_sample_outcomes(db_path, [w.stem for w in wavs])
@@ -295,19 +353,25 @@ def print_sample_outcomes(db_path: Path, call_ids: list[str]) -> None:
             differing.append(f"{cid} (not scored)")
             continue
         verdicts = dict(con.execute("select item_id, verdict from item_scores where call_id = ?", [cid]))
-        off = {k: v for k, v in expect_mismatches(script, verdicts, bool(row[0]), None).items()
-               if not k.startswith("metric ")}  # verdicts only: the metrics table keeps a summary
+        off = {
+            k: v
+            for k, v in expect_mismatches(script, verdicts, bool(row[0]), None).items()
+            if not k.startswith("metric ")
+        }  # verdicts only: the metrics table keeps a summary
         n = len(script.expect.get("items") or {}) + 1
         checks += n
         checks_met += n - len(off)
         if off:
-            differing.append(f"{cid} (" + "; ".join(f"{k}: {got}, expected {want}"
-                                                    for k, (got, want) in off.items()) + ")")
+            differing.append(
+                f"{cid} (" + "; ".join(f"{k}: {got}, expected {want}" for k, (got, want) in off.items()) + ")"
+            )
         else:
             met += 1
     con.close()
-    print(f"  sample calls: {met} of {len(scripts)} met their expected verdicts "
-          f"({checks_met} of {checks} checks)" + ("" if not differing else "; differing:"))
+    print(
+        f"  sample calls: {met} of {len(scripts)} met their expected verdicts "
+        f"({checks_met} of {checks} checks)" + ("" if not differing else "; differing:")
+    )
     for d in differing:
         print(f"    {d}")
 
@@ -328,16 +392,24 @@ def write_report(db) -> Path:
         return "-" if x is None else f"{x:.0f} s"
 
     nps = "-" if i.nps is None else f"{i.nps:+.0f}"
-    print(f"  inbound: CSAT {pct(i.csat)} over {i.csat_n} answers, NPS {nps},"
-          f" FCR {pct(i.fcr_survey)} (survey) / {pct(i.fcr_repeat)} (no repeat in 7 days),"
-          f" IVR containment {pct(i.containment)}")
-    print(f"  queues:  {q.offered} offered, ASA {sec(q.asa_s)}, service level {pct(q.service_level)},"
-          f" abandoned {pct(q.abandon_rate)}, AHT {sec(q.aht_s)}")
-    print(f"  outbound: {o.dials} dials, connect rate {pct(o.connect_rate)},"
-          f" conversion {pct(o.conversion_rate)} of connects, {o.opt_outs} opt-outs")
+    print(
+        f"  inbound: CSAT {pct(i.csat)} over {i.csat_n} answers, NPS {nps},"
+        f" FCR {pct(i.fcr_survey)} (survey) / {pct(i.fcr_repeat)} (no repeat in 7 days),"
+        f" IVR containment {pct(i.containment)}"
+    )
+    print(
+        f"  queues:  {q.offered} offered, ASA {sec(q.asa_s)}, service level {pct(q.service_level)},"
+        f" abandoned {pct(q.abandon_rate)}, AHT {sec(q.aht_s)}"
+    )
+    print(
+        f"  outbound: {o.dials} dials, connect rate {pct(o.connect_rate)},"
+        f" conversion {pct(o.conversion_rate)} of connects, {o.opt_outs} opt-outs"
+    )
     avg = "-" if a.avg_score is None else f"{a.avg_score:.1f}"
-    print(f"  QA:      {a.scored} calls scored, average {avg},"
-          f" auto-fail {pct(a.auto_fail_rate)}, compliance {pct(a.compliance_rate)}")
+    print(
+        f"  QA:      {a.scored} calls scored, average {avg},"
+        f" auto-fail {pct(a.auto_fail_rate)}, compliance {pct(a.compliance_rate)}"
+    )
     return path
 
 

@@ -32,7 +32,11 @@ def variables_used() -> set[str]:
         for path in (ROOT / folder).rglob("*.py"):
             names |= _names_in(path.read_text(encoding="utf-8"))
     for path in [ROOT / "Makefile", *(ROOT / "scripts").glob("*.sh")]:
-        names |= set(re.findall(r"(?:^|\s|@)([A-Z][A-Z0-9_]{2,})=(?!\()", path.read_text(encoding="utf-8"), re.MULTILINE))
+        names |= set(
+            re.findall(
+                r"(?:^|\s|@)([A-Z][A-Z0-9_]{2,})=(?!\()", path.read_text(encoding="utf-8"), re.MULTILINE
+            )
+        )
         names |= set(re.findall(r"\$\{?([A-Z][A-Z0-9_]{2,}):-", path.read_text(encoding="utf-8")))
     return names - {"SUDO"}  # a shell variable of setup.sh, not read from the environment
 

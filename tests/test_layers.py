@@ -17,7 +17,13 @@ def test_import_contracts_are_kept() -> None:
     lint = Path(sys.executable).parent / "lint-imports"
     src = Path(callwright.__file__).resolve().parents[1]  # the checkout whose code is tested
     env = {**os.environ, "PYTHONPATH": str(src)}
-    run = subprocess.run([str(lint), "--no-logo", "--no-cache", str(ROOT / "pyproject.toml")], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(lint), "--no-logo", "--no-cache", str(ROOT / "pyproject.toml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout

@@ -26,10 +26,21 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from callwright.common.source import PathKey, Problem, Source
 
-_TYPE_NAMES = {"string": "text", "object": "a mapping", "array": "a list", "integer": "a whole number",
-               "number": "a number", "boolean": "true or false", "null": "null"}
-_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-           "exclusiveMaximum": "less than"}
+_TYPE_NAMES = {
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+_BOUNDS = {
+    "minimum": "at least",
+    "exclusiveMinimum": "more than",
+    "maximum": "at most",
+    "exclusiveMaximum": "less than",
+}
 
 
 def ecma_pattern(pattern: str) -> str:
@@ -43,14 +54,14 @@ def ecma_pattern(pattern: str) -> str:
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
-            out.append(pattern[i:i + 2])
+            out.append(pattern[i : i + 2])
             i += 2
             continue
         if in_class:
             in_class = c != "]"
         elif c == "[":
             in_class = True
-            if pattern[i + 1:i + 2] == "]":  # "[]...]": a leading ] is a member
+            if pattern[i + 1 : i + 2] == "]":  # "[]...]": a leading ] is a member
                 out.append("[]")
                 i += 2
                 continue
@@ -66,8 +77,9 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(ecma_pattern(pattern))
 
 
-def _pattern(validator: Any, pattern: str, instance: Any,
-             schema: dict[str, Any]) -> Iterator[ValidationError]:
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
     if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
@@ -81,8 +93,8 @@ def _is_finite_number(checker: Any, instance: Any) -> bool:
 _BASE = jsonschema.Draft202012Validator
 _ECMA = jsonschema.validators.extend(_BASE, {"pattern": _pattern})
 _ECMA_FINITE = jsonschema.validators.extend(
-    _BASE, {"pattern": _pattern},
-    type_checker=_BASE.TYPE_CHECKER.redefine("number", _is_finite_number))
+    _BASE, {"pattern": _pattern}, type_checker=_BASE.TYPE_CHECKER.redefine("number", _is_finite_number)
+)
 
 
 def strict_validator(schema: dict[str, Any], *, finite_numbers: bool = True) -> Any:
@@ -132,20 +144,42 @@ class SchemaExplainer:
             if all(e.validator == "required" and not e.path for e in err.context):
                 keys = [f"'{k}'" for e in err.context for k in e.validator_value]
                 kind = self.kind_of(path, err.instance)
-                return [src.problem(path, "error", f"{self.where(path)}{f' ({kind})' if kind else ''}: "
-                                    f"give at least one of {', '.join(dict.fromkeys(keys))}", key=True)]
+                return [
+                    src.problem(
+                        path,
+                        "error",
+                        f"{self.where(path)}{f' ({kind})' if kind else ''}: "
+                        f"give at least one of {', '.join(dict.fromkeys(keys))}",
+                        key=True,
+                    )
+                ]
             # Alternatives of another type are not what the author meant ("25:00-29:99" is text,
             # so "expected a list" would mislead): explain the alternative of the value's type.
             wrong_type = [e for e in err.context if e.validator == "type" and not e.relative_path]
             if len(wrong_type) == len(err.context):
-                want = [w for e in wrong_type for w in
-                        (e.validator_value if isinstance(e.validator_value, list) else [e.validator_value])]
+                want = [
+                    w
+                    for e in wrong_type
+                    for w in (
+                        e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
+                    )
+                ]
                 names = dict.fromkeys(_TYPE_NAMES.get(w, w) for w in want)
                 if isinstance(err.instance, float) and not math.isfinite(err.instance):
-                    return [src.problem(path, "error", f"{self.where(path)}: {err.instance} is not a "
-                                                       "finite number")]
-                return [src.problem(path, "error", f"{self.where(path)}: expected " + " or ".join(names)
-                                    + f", got {describe(err.instance)}")]
+                    return [
+                        src.problem(
+                            path, "error", f"{self.where(path)}: {err.instance} is not a finite number"
+                        )
+                    ]
+                return [
+                    src.problem(
+                        path,
+                        "error",
+                        f"{self.where(path)}: expected "
+                        + " or ".join(names)
+                        + f", got {describe(err.instance)}",
+                    )
+                ]
             relevant = [e for e in err.context if e not in wrong_type]
             return self.explain(src, best_match(relevant), prefix)
         if v == "additionalProperties":
@@ -155,37 +189,61 @@ class SchemaExplainer:
             out = []
             for key in (k for k in err.instance if k not in props):
                 guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint: str | None = (f"; did you mean '{guess[0]}'?" if guess
-                        else f"; expected one of: {', '.join(allowed)}")
-                out.append(src.problem(path + (key,), "error",
-                                       f"{self.where(path)}: unknown key '{key}'{hint}", key=True))
+                hint: str | None = (
+                    f"; did you mean '{guess[0]}'?" if guess else f"; expected one of: {', '.join(allowed)}"
+                )
+                out.append(
+                    src.problem(
+                        path + (key,), "error", f"{self.where(path)}: unknown key '{key}'{hint}", key=True
+                    )
+                )
             return out
         if v == "required":
             missing = re.findall(r"'([^']+)' is a required property", err.message)
             name = missing[0] if missing else err.message
             kind = self.kind_of(path, err.instance)
             what = f" ({kind})" if kind else ""
-            return [src.problem(path, "error", f"{self.where(path)}{what}: missing required key '{name}'",
-                                key=True)]
+            return [
+                src.problem(
+                    path, "error", f"{self.where(path)}{what}: missing required key '{name}'", key=True
+                )
+            ]
         if v == "enum":
             options = [str(o) for o in err.validator_value]
             guess = difflib.get_close_matches(str(err.instance), options, n=1, cutoff=0.5)
             hint = f"; did you mean '{guess[0]}'?" if guess else ""
-            return [src.problem(path, "error", f"{self.where(path)}: {err.instance!r} is not one of "
-                                               f"{', '.join(options)}{hint}")]
+            return [
+                src.problem(
+                    path,
+                    "error",
+                    f"{self.where(path)}: {err.instance!r} is not one of {', '.join(options)}{hint}",
+                )
+            ]
         if v == "type" and isinstance(err.instance, float) and not math.isfinite(err.instance):
-            return [src.problem(path, "error", f"{self.where(path)}: {err.instance} is not a finite "
-                                               "number")]
+            return [src.problem(path, "error", f"{self.where(path)}: {err.instance} is not a finite number")]
         if v == "type":
             want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-            return [src.problem(path, "error", f"{self.where(path)}: expected "
-                                + " or ".join(_TYPE_NAMES.get(w, w) for w in want)
-                                + f", got {describe(err.instance)}")]
+            return [
+                src.problem(
+                    path,
+                    "error",
+                    f"{self.where(path)}: expected "
+                    + " or ".join(_TYPE_NAMES.get(w, w) for w in want)
+                    + f", got {describe(err.instance)}",
+                )
+            ]
         if v == "pattern" and isinstance(_node(src.data, path), dict):
             # a `propertyNames` pattern: the value is a key of the mapping at `path`
             hint = self.pattern_hint(path, err)
-            return [src.problem(path + (err.instance,), "error", f"{self.where(path)}: name "
-                                f"{err.instance!r} is not valid" + (f" ({hint})" if hint else ""), key=True)]
+            return [
+                src.problem(
+                    path + (err.instance,),
+                    "error",
+                    f"{self.where(path)}: name "
+                    f"{err.instance!r} is not valid" + (f" ({hint})" if hint else ""),
+                    key=True,
+                )
+            ]
         if v == "pattern" and (custom := self.pattern_message(path, err)):
             return [src.problem(path, "error", f"{self.where(path)}: {custom}")]
         if v == "pattern":
@@ -193,12 +251,24 @@ class SchemaExplainer:
             msg = f"{self.where(path)}: {err.instance!r} is not valid" + (f" ({hint})" if hint else "")
             return [src.problem(path, "error", msg)]
         if v in _BOUNDS:
-            return [src.problem(path, "error", f"{self.where(path)}: {err.instance!r} must be "
-                                               f"{_BOUNDS[v]} {err.validator_value:g}")]
+            return [
+                src.problem(
+                    path,
+                    "error",
+                    f"{self.where(path)}: {err.instance!r} must be {_BOUNDS[v]} {err.validator_value:g}",
+                )
+            ]
         if v == "propertyNames":
             key = err.instance
-            return [src.problem(path + (key,), "error", f"{self.where(path)}: name {key!r} is not valid; "
-                                "use letters, digits, '-' and '_', starting with a letter", key=True)]
+            return [
+                src.problem(
+                    path + (key,),
+                    "error",
+                    f"{self.where(path)}: name {key!r} is not valid; "
+                    "use letters, digits, '-' and '_', starting with a letter",
+                    key=True,
+                )
+            ]
         return [src.problem(path, "error", f"{self.where(path)}: {_short(err)}")]
 
 

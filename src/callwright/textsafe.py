@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import unicodedata
 
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 """Arabic letter mark, LRM/RLM, embeddings/overrides and isolates (Unicode TR9)."""
 
 

@@ -81,7 +81,9 @@ def test_asr_digits_and_yesno(run, wavs, whisper) -> None:
     # (which one tiny.en mishears, if any, moves with the machine: docs/benchmarks/robustness.md)
     choice = digits["choice"]
     assert choice == parse_digits(digits["text"]), digits
-    assert choice and len(choice) == 4 and sum(a == b for a, b in zip(choice, "1234", strict=True)) >= 3, digits
+    assert choice and len(choice) == 4 and sum(a == b for a, b in zip(choice, "1234", strict=True)) >= 3, (
+        digits
+    )
     yes = lines(run("asr", str(wavs["yes"]), "--yesno", "--json").output)
     assert yes[0]["choice"] == "yes"
 

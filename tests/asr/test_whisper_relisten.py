@@ -54,5 +54,7 @@ def test_the_reading_kept_is_the_likeliest_that_covers_the_audio() -> None:
     assert _whole([stops, full], plain) is full
     assert _whole([full, stops], plain) is full
     loop = _decoded("this week " * 12)
-    quiet = _decoded("Done. You will get a confirmation letter this week. Is there anything else?", silent=True)
+    quiet = _decoded(
+        "Done. You will get a confirmation letter this week. Is there anything else?", silent=True
+    )
     assert _whole([stops, loop, quiet, _decoded("")], plain) is None  # no whole reading: none kept

@@ -17,8 +17,14 @@ TIME = "2026-11-23T10:00-05:00"
 def cw(*args, stdin: bytes | str = b"", cwd: Path | None = None):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    r = subprocess.run([sys.executable, "-m", "callwright", *map(str, args)], input=data,
-                       capture_output=True, cwd=cwd or ROOT, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", *map(str, args)],
+        input=data,
+        capture_output=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=120,
+    )
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
 
 
@@ -55,20 +61,28 @@ def test_a_broken_flow_is_refused_with_exit_2_and_no_call_row(tmp_path):
 
 def test_caller_input_that_is_not_utf8_does_not_break_the_call(tmp_path):
     db = tmp_path / "calls.db"
-    code, out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--time", TIME, "--db", db,
-                        stdin=b"\xff\xfe\xfa english\n#1\n/hangup\n")
+    code, out, err = cw(
+        "call",
+        FLOWS / "inbound.yaml",
+        "--text",
+        "--time",
+        TIME,
+        "--db",
+        db,
+        stdin=b"\xff\xfe\xfa english\n#1\n/hangup\n",
+    )
     assert code == 0 and "Traceback" not in err, err
     assert "you> \ufffd\ufffd\ufffd english" in out
     [(outcome, ended_at, _reason)] = calls(db)
     assert outcome == "abandoned" and ended_at
 
 
-@pytest.mark.parametrize("when", ["0001-01-01T00:00", "0001-01-01T00:00+05:00", "9999-12-31T23:59",
-                                  "9999-12-31T23:59-05:00"])
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00", "0001-01-01T00:00+05:00", "9999-12-31T23:59", "9999-12-31T23:59-05:00"]
+)
 def test_a_call_time_out_of_range_is_a_clear_error_and_no_row(tmp_path, when):
     db = tmp_path / "calls.db"
-    code, out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--time", when, "--db", db,
-                        stdin="#1\n")
+    code, out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--time", when, "--db", db, stdin="#1\n")
     assert code == 1 and "Traceback" not in err, err
     assert "out of range" in err and "--time" in err
     assert not db.exists() or calls(db) == []
@@ -92,8 +106,7 @@ states:
 def test_terminal_controls_from_the_flow_and_the_caller_are_shown_escaped(tmp_path):
     flow = tmp_path / "control.yaml"
     flow.write_text(CONTROL)
-    code, out, err = cw("call", flow, "--text", "--db", tmp_path / "calls.db",
-                        stdin="ok\x1b[31mred\x07\n")
+    code, out, err = cw("call", flow, "--text", "--db", tmp_path / "calls.db", stdin="ok\x1b[31mred\x07\n")
     assert code == 0, err
     for raw in ("\x1b", "\x07", "\x00", "\u202e"):
         assert raw not in out and raw not in err
@@ -131,8 +144,9 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
     if os.geteuid() != 0 or not shutil.which("mount"):
         return False
     path.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                       capture_output=True)
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     return r.returncode == 0
 
 
@@ -143,8 +157,9 @@ def test_a_full_disk_is_a_clear_error_not_a_traceback(tmp_path):
     try:
         # fill the disk once the database exists: the call log's writes then fail
         db = disk / "calls.db"
-        code, _out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--time", TIME, "--db", db,
-                             stdin="#1\n")
+        code, _out, err = cw(
+            "call", FLOWS / "inbound.yaml", "--text", "--time", TIME, "--db", db, stdin="#1\n"
+        )
         assert code == 0, err
         filler = disk / "filler"
         with open(filler, "wb", buffering=0) as f:
@@ -153,8 +168,16 @@ def test_a_full_disk_is_a_clear_error_not_a_traceback(tmp_path):
                     f.write(b"\0" * 4096)
             except OSError:
                 pass
-        code, _out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--time", TIME, "--db", db,
-                             stdin="#1\n#1\nbilling\n#4111#\nyes\n" * 3)
+        code, _out, err = cw(
+            "call",
+            FLOWS / "inbound.yaml",
+            "--text",
+            "--time",
+            TIME,
+            "--db",
+            db,
+            stdin="#1\n#1\nbilling\n#4111#\nyes\n" * 3,
+        )
         assert code == 1 and "Traceback" not in err, err
         assert err.startswith("error: cannot ") and str(db) in err
     finally:

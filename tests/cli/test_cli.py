@@ -13,24 +13,46 @@ from tests.conftest import FLOWS, ROOT
 
 def cw(*args, stdin: str | None = None, cwd: Path | None = None):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "callwright", *map(str, args)], input=stdin,
-                          capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "callwright", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_piped_text_call_reaches_a_queue_and_is_logged(tmp_path):
     """The issue's acceptance: drive the inbound sample from a pipe to a queue transfer."""
     db = tmp_path / "calls.db"
-    r = cw("call", FLOWS / "inbound.yaml", "--text", "--time", "2026-11-23T10:00-05:00",
-           "--db", db, "--json", stdin="#1\nI have a question about my bill\n#4111#\nyes\n")
+    r = cw(
+        "call",
+        FLOWS / "inbound.yaml",
+        "--text",
+        "--time",
+        "2026-11-23T10:00-05:00",
+        "--db",
+        db,
+        "--json",
+        stdin="#1\nI have a question about my bill\n#4111#\nyes\n",
+    )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["outcome"] == "transferred" and summary["queue"] == "billing"
     assert "IVR: Connecting you to billing." in r.stderr
     con = sqlite3.connect(db)
-    assert con.execute("select outcome, queue from calls where id = ?",
-                       [summary["call_id"]]).fetchone() == ("transferred", "billing")
-    kinds = [k for (k,) in con.execute("select kind from call_events where call_id = ? order by seq",
-                                       [summary["call_id"]])]
+    assert con.execute("select outcome, queue from calls where id = ?", [summary["call_id"]]).fetchone() == (
+        "transferred",
+        "billing",
+    )
+    kinds = [
+        k
+        for (k,) in con.execute(
+            "select kind from call_events where call_id = ? order by seq", [summary["call_id"]]
+        )
+    ]
     assert kinds.count("input") == 8 and kinds[-1] == "call_end" and "transfer" in kinds
 
 
@@ -84,8 +106,10 @@ def test_flow_test_passes_samples_with_full_state_coverage():
 
 def test_failing_flow_test_shows_a_diff(tmp_path):
     t = tmp_path / "x.test.yaml"
-    t.write_text(f"flow: {FLOWS / 'survey.yaml'}\ntests:\n  - name: wrong\n    steps:\n"
-                 "      - press: '5'\n    expect: {vars: {csat: 4}}\n")
+    t.write_text(
+        f"flow: {FLOWS / 'survey.yaml'}\ntests:\n  - name: wrong\n    steps:\n"
+        "      - press: '5'\n    expect: {vars: {csat: 4}}\n"
+    )
     r = cw("flow", "test", t)
     assert r.returncode == 1
     assert "FAIL" in r.stdout and "expected variable csat = 4, got 5" in r.stdout

@@ -27,12 +27,21 @@ def _limits() -> None:  # runs in the child, before exec
     resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
 
 
-def run_bounded(args: list[str], *, stdin: str = "", cwd: Path | None = None,
-                timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+def run_bounded(
+    args: list[str], *, stdin: str = "", cwd: Path | None = None, timeout: float = TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
     """Run `python ARGS` under the memory limit and the timeout."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=_limits, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limits,
+        env=env,
+        cwd=cwd,
+    )
 
 
 @pytest.fixture

@@ -85,41 +85,49 @@ def test_unreachable_state_is_a_warning():
 
 def test_state_with_no_way_out():
     text = BASE.replace("speech: [one], next: bye}", "speech: [one], next: spin}") + (
-        "  spin:\n    type: branch\n    cases: [{if: \"true\", next: spin2}]\n    else: spin2\n"
+        '  spin:\n    type: branch\n    cases: [{if: "true", next: spin2}]\n    else: spin2\n'
         "  spin2:\n    type: ask\n    collect: yesno\n    prompt: ok?\n    yes: spin\n    no: spin\n"
-        "    on_failure: spin\n    global_commands: false\n")
+        "    on_failure: spin\n    global_commands: false\n"
+    )
     msgs = [(p.line, p.message) for p in only(text)]
-    assert (16, "state 'spin' has no way out: no path from it reaches a hangup, queue, transfer "
-                "or return") in msgs
+    assert (
+        16,
+        "state 'spin' has no way out: no path from it reaches a hangup, queue, transfer or return",
+    ) in msgs
 
 
 def test_endless_loop_without_input():
     text = BASE.replace("speech: [one], next: bye}", "speech: [one], next: a}") + (
         "  a:\n    type: play\n    prompt: hi\n    next: b\n"
-        "  b:\n    type: play\n    prompt: again\n    next: a\n")
+        "  b:\n    type: play\n    prompt: again\n    next: a\n"
+    )
     msgs = [p.message for p in only(text)]
     assert any("endless loop without caller input" in m for m in msgs)
 
 
 def test_unbounded_retry_loop_and_a_guarded_one():
     loop = BASE.replace("  on_failure: bye\n", "") + (
-        "  retry:\n    type: play\n    prompt: again\n    next: menu\n")
+        "  retry:\n    type: play\n    prompt: again\n    next: menu\n"
+    )
     loop = loop.replace('    prompt: "Press 1"\n', '    prompt: "Press 1"\n    on_failure: retry\n')
     (p,) = only(loop)
     line = loop.splitlines().index("    on_failure: retry") + 1
     assert "retry loop without a bound" in p.message and p.line == line
     guarded = loop.replace("    next: menu\n", "    next: count\n") + (
-        "  count:\n    type: set\n    vars: {tries: \"tries + 1\"}\n    next: check\n"
-        "  check:\n    type: branch\n    cases: [{if: \"tries < 3\", next: menu}]\n    else: bye\n")
+        '  count:\n    type: set\n    vars: {tries: "tries + 1"}\n    next: check\n'
+        '  check:\n    type: branch\n    cases: [{if: "tries < 3", next: menu}]\n    else: bye\n'
+    )
     guarded = guarded.replace("start: menu\n", "start: menu\nvariables: {tries: 0}\n")
     assert only(guarded) == []
 
 
 def test_colliding_keys_and_phrases():
-    text = BASE.replace('      - {id: one, dtmf: "1", speech: [one], next: bye}',
-                        '      - {id: one, dtmf: "1", speech: [one], next: bye}\n'
-                        '      - {id: two, dtmf: "1", speech: ["One!"], next: bye}\n'
-                        '      - {id: zero, dtmf: "0", speech: [Agent], next: bye}')
+    text = BASE.replace(
+        '      - {id: one, dtmf: "1", speech: [one], next: bye}',
+        '      - {id: one, dtmf: "1", speech: [one], next: bye}\n'
+        '      - {id: two, dtmf: "1", speech: ["One!"], next: bye}\n'
+        '      - {id: zero, dtmf: "0", speech: [Agent], next: bye}',
+    )
     msgs = sorted(p.message for p in only(text))
     assert any("dtmf key '1' of choice 'two' is also used by choice 'one'" in m for m in msgs)
     assert any("speech phrase 'One!' of choice 'two' is also used by choice 'one'" in m for m in msgs)
@@ -136,16 +144,19 @@ def test_template_variable_never_set():
 
 
 def test_variable_set_on_one_path_counts():
-    text = BASE.replace("speech: [one], next: bye}", "speech: [one], next: named}\n"
-                        "      - {id: two, dtmf: \"2\", next: bye}") + (
+    text = BASE.replace(
+        "speech: [one], next: bye}", 'speech: [one], next: named}\n      - {id: two, dtmf: "2", next: bye}'
+    ) + (
         "  named:\n    type: set\n    vars: {name: \"'Sam'\"}\n    next: greet\n"
-        "  greet:\n    type: hangup\n    prompt: \"Bye {name}\"\n")
+        '  greet:\n    type: hangup\n    prompt: "Bye {name}"\n'
+    )
     assert only(text) == []
 
 
 def test_expression_that_does_not_parse():
     text = BASE.replace("speech: [one], next: bye}", "speech: [one], next: route}") + (
-        "  route:\n    type: branch\n    cases:\n      - {if: \"reason == \", next: bye}\n    else: bye\n")
+        '  route:\n    type: branch\n    cases:\n      - {if: "reason == ", next: bye}\n    else: bye\n'
+    )
     (p,) = only(text)
     line = text.splitlines().index('      - {if: "reason == ", next: bye}') + 1
     assert p.line == line and "condition does not parse" in p.message
@@ -154,7 +165,8 @@ def test_expression_that_does_not_parse():
 def test_hostile_expression_is_reported_not_run():
     text = BASE.replace("speech: [one], next: bye}", "speech: [one], next: route}") + (
         "  route:\n    type: set\n    vars: {x: \"__import__('os').system('touch /tmp/pwned')\"}\n"
-        "    next: bye\n")
+        "    next: bye\n"
+    )
     (p,) = only(text)
     assert "expression for 'x'" in p.message and ("not allowed" in p.message or "unknown" in p.message)
     assert not Path("/tmp/pwned").exists()
@@ -164,14 +176,15 @@ def test_missing_language_prompt():
     text = BASE.replace("start: menu\n", "start: menu\nlanguages: [en, es]\n")
     ws = only(text, "warning")
     assert ws and all("prompt missing for language es" in p.message for p in ws)
-    text2 = text.replace('prompt: "Press 1"', "prompt: {es: \"Oprima 1\"}")
+    text2 = text.replace('prompt: "Press 1"', 'prompt: {es: "Oprima 1"}')
     assert any("including the fallback language en" in p.message for p in only(text2))
 
 
 def test_bad_timezone_and_hours():
     text = BASE.replace("speech: [one], next: bye}", "speech: [one], next: hours}") + (
         "  hours:\n    type: hours\n    timezone: Mars/Olympus\n"
-        "    open: {mon: \"18:00-09:00\"}\n    if_open: bye\n    if_closed: bye\n")
+        '    open: {mon: "18:00-09:00"}\n    if_open: bye\n    if_closed: bye\n'
+    )
     msgs = [p.message for p in only(text)]
     assert any("unknown time zone 'Mars/Olympus'" in m for m in msgs)
     assert any("bad opening hours 18:00-09:00" in m for m in msgs)

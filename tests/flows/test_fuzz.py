@@ -9,20 +9,91 @@ from callwright.common.source import Problem
 from callwright.flows.checker import check
 from callwright.flows.loader import loads
 
-KEYS = ["flow", "start", "states", "type", "prompt", "next", "collect", "choices", "id", "dtmf",
-        "speech", "cases", "if", "else", "vars", "settings", "timeouts", "retries", "on_failure",
-        "languages", "open", "if_open", "if_closed", "queue", "callback", "flow", "into", "confirm",
-        "subflow", "question", "digits", "min", "max", "holidays", "timezone", "yes", "no", "a", "b"]
-TYPES = ["play", "ask", "set", "branch", "hours", "queue", "transfer", "record", "subflow",
-         "return", "survey", "hangup", "menu", "digits", "yesno"]
+KEYS = [
+    "flow",
+    "start",
+    "states",
+    "type",
+    "prompt",
+    "next",
+    "collect",
+    "choices",
+    "id",
+    "dtmf",
+    "speech",
+    "cases",
+    "if",
+    "else",
+    "vars",
+    "settings",
+    "timeouts",
+    "retries",
+    "on_failure",
+    "languages",
+    "open",
+    "if_open",
+    "if_closed",
+    "queue",
+    "callback",
+    "flow",
+    "into",
+    "confirm",
+    "subflow",
+    "question",
+    "digits",
+    "min",
+    "max",
+    "holidays",
+    "timezone",
+    "yes",
+    "no",
+    "a",
+    "b",
+]
+TYPES = [
+    "play",
+    "ask",
+    "set",
+    "branch",
+    "hours",
+    "queue",
+    "transfer",
+    "record",
+    "subflow",
+    "return",
+    "survey",
+    "hangup",
+    "menu",
+    "digits",
+    "yesno",
+]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
-                    st.sampled_from(TYPES + KEYS), st.text(max_size=30),
-                    st.sampled_from(["__import__('os').system('id')", "a == 1 and", "{x}", "{",
-                                     "1/0", "'x' * 99999999", "caller_id.__class__"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)),
-    max_leaves=25)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=True),
+    st.sampled_from(TYPES + KEYS),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "__import__('os').system('id')",
+            "a == 1 and",
+            "{x}",
+            "{",
+            "1/0",
+            "'x' * 99999999",
+            "caller_id.__class__",
+        ]
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)
+    ),
+    max_leaves=25,
+)
 
 
 def _assert_problems(res_problems):
@@ -56,12 +127,17 @@ def test_random_bytes_through_the_decoder(raw):
     _run(text)
 
 
-state = st.fixed_dictionaries({"type": st.sampled_from(TYPES)},
-                              optional={k: values for k in KEYS[:30] if k != "type"})
+state = st.fixed_dictionaries(
+    {"type": st.sampled_from(TYPES)}, optional={k: values for k in KEYS[:30] if k != "type"}
+)
 flows = st.fixed_dictionaries(
-    {"flow": st.text(min_size=1, max_size=10), "start": st.sampled_from(["a", "b", "c"]),
-     "states": st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), state, min_size=1, max_size=4)},
-    optional={"settings": values, "variables": values, "languages": values})
+    {
+        "flow": st.text(min_size=1, max_size=10),
+        "start": st.sampled_from(["a", "b", "c"]),
+        "states": st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), state, min_size=1, max_size=4),
+    },
+    optional={"settings": values, "variables": values, "languages": values},
+)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

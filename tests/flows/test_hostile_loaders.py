@@ -82,11 +82,15 @@ def test_merge_bomb_over_the_budget_names_the_limit():
     assert "merge keys (<<) expand to too many keys" in p.message and f"{MAX_MERGED:,}" in p.message
 
 
-@pytest.mark.parametrize("text", [
-    "a: &a\n  <<: *a\n",
-    "a: &a\n  k: 1\n  <<: [{<<: *a}]\n",
-    "a: &a\n  b: &b\n    <<: *a\n  <<: *b\n",
-], ids=["self", "through-a-sequence", "mutual"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &a\n  <<: *a\n",
+        "a: &a\n  k: 1\n  <<: [{<<: *a}]\n",
+        "a: &a\n  b: &b\n    <<: *a\n  <<: *b\n",
+    ],
+    ids=["self", "through-a-sequence", "mutual"],
+)
 def test_self_referencing_merge_is_a_located_error(text):
     from callwright.common.source import SourceError, parse
 
@@ -100,8 +104,7 @@ def test_self_referencing_merge_is_a_located_error(text):
 def test_merge_keys_keep_yaml_semantics():
     from callwright.common.source import parse
 
-    src = parse("base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\n"
-                "m:\n  <<: [*b, *o]\n  x: 0\n", "m.yaml")
+    src = parse("base: &b {x: 1, y: 2}\nother: &o {y: 3, z: 4}\nm:\n  <<: [*b, *o]\n  x: 0\n", "m.yaml")
     # the mapping's own keys win, then earlier sources over later ones
     assert src.data["m"] == {"x": 0, "y": 2, "z": 4}
     assert src.pos(("m", "z")).line == 2
@@ -143,7 +146,7 @@ def test_applies_if_cannot_escape_the_text_limit(bounded):
 
 # --- fuzzing: any text gives a model or a CallwrightError, in bounded time and memory --------
 
-_FUZZ = textwrap.dedent('''
+_FUZZ = textwrap.dedent("""
     \"\"\"Run in a child process under the memory limit: every example must end in a model or a
     located error. Prints the number of examples run and the slowest one's seconds.\"\"\"
     import sys, time
@@ -254,7 +257,7 @@ _FUZZ = textwrap.dedent('''
         sys.exit(0)
     fuzz()
     print(count[0], round(slowest[0], 2))
-''')
+""")
 
 
 def test_fuzzed_flow_and_scorecard_files_give_a_model_or_a_located_error(bounded):
@@ -271,14 +274,14 @@ _HOSTILE_FLOWS = {
     "merge-bomb.yaml": merge_bomb(),
     "self-merge.yaml": "flow: x\nstart: a\nstates: &s\n  <<: *s\n",
     "nan.yaml": "flow: x\nstart: a\nstates:\n  a:\n    type: play\n    prompt: hi\n    next: a\n"
-                "settings: {timeouts: {no_input: .nan}}\n",
+    "settings: {timeouts: {no_input: .nan}}\n",
     "newline-name.yaml": 'flow: x\nstart: a\nstates:\n  "a\\n":\n    type: hangup\n',
     "hours.yaml": "flow: x\nstart: h\nstates:\n  h:\n    type: hours\n    open: {mon: '25:00-29:99'}\n"
-                  "    if_open: h\n    if_closed: h\n",
+    "    if_open: h\n    if_closed: h\n",
     "folder-subflow.yaml": "flow: x\nstart: a\nstates:\n  a:\n    type: subflow\n    flow: .\n"
-                           "    next: b\n  b:\n    type: hangup\n",
+    "    next: b\n  b:\n    type: hangup\n",
     "round.yaml": "flow: x\nstart: a\nstates:\n  a:\n    type: branch\n    cases:\n"
-                  "      - {if: 'round(5, -1000000000) > 1', next: a}\n    else: a\n",
+    "      - {if: 'round(5, -1000000000) > 1', next: a}\n    else: a\n",
     "binary.yaml": "\x00\x01",
 }
 

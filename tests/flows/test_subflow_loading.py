@@ -19,7 +19,8 @@ def chain(folder: Path, levels: int, spellings: tuple[str, ...]) -> Path:
             states = "".join(
                 f"  s{j}:\n    type: subflow\n    flow: {f.format(i + 1)}\n"
                 f"    next: {f's{j + 1}' if j < len(spellings) - 1 else 'r'}\n"
-                for j, f in enumerate(spellings))
+                for j, f in enumerate(spellings)
+            )
         else:
             states = "  s0:\n    type: play\n    prompt: hi\n    next: r\n"
         states += "  r:\n    type: return\n" if i else "  r:\n    type: hangup\n"
@@ -65,17 +66,21 @@ def test_too_deep_is_not_called_a_loop_and_the_cause_is_named(tmp_path):
     top = chain(tmp_path, MAX_SUBFLOW_DEPTH + 1, SPELLINGS[:1])
     [p] = load(top).errors
     deepest = tmp_path / f"d{MAX_SUBFLOW_DEPTH - 1}.yaml"
-    assert p.message == (f"subflow 'd1.yaml' has errors; the first: {deepest}:6:11: subflow "
-                         f"'d{MAX_SUBFLOW_DEPTH}.yaml' is nested too deep (a flow and its subflows "
-                         f"go at most {MAX_SUBFLOW_DEPTH} files deep)")
+    assert p.message == (
+        f"subflow 'd1.yaml' has errors; the first: {deepest}:6:11: subflow "
+        f"'d{MAX_SUBFLOW_DEPTH}.yaml' is nested too deep (a flow and its subflows "
+        f"go at most {MAX_SUBFLOW_DEPTH} files deep)"
+    )
     assert not load(tmp_path / "d1.yaml").errors  # one level less deep, it is fine
 
 
 def test_a_subflow_path_to_a_folder_says_so(tmp_path):
     (tmp_path / "common").mkdir()
     f = tmp_path / "main.yaml"
-    f.write_text("flow: m\nstart: a\nstates:\n  a:\n    type: subflow\n    flow: common\n    next: b\n"
-                 "  b:\n    type: hangup\n")
+    f.write_text(
+        "flow: m\nstart: a\nstates:\n  a:\n    type: subflow\n    flow: common\n    next: b\n"
+        "  b:\n    type: hangup\n"
+    )
     res = load(f)
     [p] = res.errors
     assert (p.line, p.col) == (6, 11)
@@ -89,8 +94,10 @@ def test_a_subflow_through_a_symlink_loop_or_with_a_nul_byte_is_a_located_error(
     (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
     (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
     f = tmp_path / "main.yaml"
-    f.write_text("flow: m\nstart: a\nstates:\n  a:\n    type: subflow\n    flow: a.yaml\n    next: b\n"
-                 "  b:\n    type: hangup\n")
+    f.write_text(
+        "flow: m\nstart: a\nstates:\n  a:\n    type: subflow\n    flow: a.yaml\n    next: b\n"
+        "  b:\n    type: hangup\n"
+    )
     [p] = load(f).errors  # was RuntimeError: Symlink loop
     assert (p.line, p.col) == (6, 11) and "Too many levels of symbolic links" in p.message
     f.write_text(f.read_text().replace("flow: a.yaml", 'flow: "a\\0b"'))

@@ -41,14 +41,17 @@ class FakeSoundDevice:
                     if self.speech_onset is not None:
                         i = self._pos - self.speech_onset
                         if 0 <= i < self.caller.size:
-                            chunk = self.caller[i:i + self.frame]
-                            frame[:chunk.size] = chunk
+                            chunk = self.caller[i : i + self.frame]
+                            frame[: chunk.size] = chunk
                     n = min(self.frame, self._out.size)
                     self._out = self._out[n:]
                     self.played_samples += n
                     self._pos += self.frame
-                    if self._first_play is not None and self.speech_onset is None and \
-                            self._pos - self._first_play >= self.speak_after * self.rate:
+                    if (
+                        self._first_play is not None
+                        and self.speech_onset is None
+                        and self._pos - self._first_play >= self.speak_after * self.rate
+                    ):
                         self.speech_onset = self._pos
                 on_input(frame)
                 delay = t0 + self._pos / self.rate - time.monotonic()

@@ -67,8 +67,7 @@ def run_script(engine, synth, recognizer, turns, tmp, db=None):
     return session, channel, rec
 
 
-def test_dtmf_tones_reach_billing_and_the_call_is_recorded(inbound_engine, synth, recognizer,
-                                                          tmp_path):
+def test_dtmf_tones_reach_billing_and_the_call_is_recorded(inbound_engine, synth, recognizer, tmp_path):
     db = open_db(tmp_path / "calls.db")
     turns = [{"dtmf": "1"}, {"dtmf": "1"}, {"dtmf": "4111#"}, {"dtmf": "1"}]
     s, channel, rec = run_script(inbound_engine, synth, recognizer, turns, tmp_path, db)
@@ -76,8 +75,8 @@ def test_dtmf_tones_reach_billing_and_the_call_is_recorded(inbound_engine, synth
     stereo = read_audio(rec)
     assert stereo.rate == RATE and stereo.channels == 2
     caller, ivr = stereo.samples[:, 0].astype(float), stereo.samples[:, 1].astype(float)
-    assert np.sqrt((ivr ** 2).mean()) > 300  # prompts on the right
-    assert np.sqrt((caller ** 2).mean()) > 30  # key tones on the left
+    assert np.sqrt((ivr**2).mean()) > 300  # prompts on the right
+    assert np.sqrt((caller**2).mean()) > 30  # key tones on the left
     # the two directions do not overlap: the caller waits for the prompts here
     assert float(np.mean((np.abs(caller) > 500) & (np.abs(ivr) > 500))) < 0.01
     assert db["calls"].get(s.call_id)["recording_path"] == str(rec)
@@ -96,22 +95,38 @@ def test_speech_callers_reach_billing(inbound_engine, synth, recognizer, tmp_pat
     for voice, snr in SPEECH_CALLERS:
         folder = tmp_path / voice
         folder.mkdir()
-        turns = [{"wav": str(caller_wav(synth, folder, text, voice, snr, seed=i))}
-                 for i, text in enumerate(["English", "billing", "four one one one", "yes"])]
+        turns = [
+            {"wav": str(caller_wav(synth, folder, text, voice, snr, seed=i))}
+            for i, text in enumerate(["English", "billing", "four one one one", "yes"])
+        ]
         s, channel, _ = run_script(inbound_engine, synth, recognizer, turns, folder)
-        calls[voice] = (s.outcome, s.queue, s.vars.get("account_number"),
-                        [d for d in channel.dialogue if d.strip().startswith("heard")])
+        calls[voice] = (
+            s.outcome,
+            s.queue,
+            s.vars.get("account_number"),
+            [d for d in channel.dialogue if d.strip().startswith("heard")],
+        )
         assert s.outcome is not None, channel.dialogue  # every call ends with an outcome
-        right += (s.outcome, s.queue, s.vars.get("account_number"), s.vars.get("language"),
-                  s.vars.get("reason")) == ("transferred", "billing", "4111", "en", "billing")
+        right += (
+            s.outcome,
+            s.queue,
+            s.vars.get("account_number"),
+            s.vars.get("language"),
+            s.vars.get("reason"),
+        ) == ("transferred", "billing", "4111", "en", "billing")
     assert right >= SPEECH_CALLERS_RIGHT, calls
 
 
-def test_speech_and_keys_mixed_to_support_and_silence_gives_no_input(inbound_engine, synth,
-                                                                     recognizer, tmp_path):
-    turns = [{"dtmf": "1"}, {"silence": 6},
-             {"wav": str(caller_wav(synth, tmp_path, "technical support", "en-us", 20, 7))},
-             {"dtmf": "55501#"}, {"wav": str(caller_wav(synth, tmp_path, "yes", "en-gb", 20, 8))}]
+def test_speech_and_keys_mixed_to_support_and_silence_gives_no_input(
+    inbound_engine, synth, recognizer, tmp_path
+):
+    turns = [
+        {"dtmf": "1"},
+        {"silence": 6},
+        {"wav": str(caller_wav(synth, tmp_path, "technical support", "en-us", 20, 7))},
+        {"dtmf": "55501#"},
+        {"wav": str(caller_wav(synth, tmp_path, "yes", "en-gb", 20, 8))},
+    ]
     s, channel, _ = run_script(inbound_engine, synth, recognizer, turns, tmp_path)
     assert "IVR: Sorry, I didn't hear anything." in channel.dialogue
     assert (s.outcome, s.queue, s.vars["account_number"]) == ("transferred", "support", "55501")

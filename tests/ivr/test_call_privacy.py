@@ -68,8 +68,9 @@ states:
   bye: {type: hangup, prompt: "Bye."}
 """
 
-CALLER = (f"#{CARD}#\nyes\nmy card is 4111 1111 1111 1111\n#{DOB}\n"
-          "call me back, my card is 4111 1111 1111 1111\n")
+CALLER = (
+    f"#{CARD}#\nyes\nmy card is 4111 1111 1111 1111\n#{DOB}\ncall me back, my card is 4111 1111 1111 1111\n"
+)
 
 
 def _digit_runs(value: str) -> list[str]:
@@ -86,9 +87,27 @@ def _text_call(tmp_path, flow_text: str):
     flow.write_text(flow_text)
     db = tmp_path / "calls.db"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    r = subprocess.run([sys.executable, "-m", "callwright", "call", flow, "--text", "--db", db,
-                        "--time", "2026-11-23T10:00-05:00", "--json"], input=CALLER,
-                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "callwright",
+            "call",
+            flow,
+            "--text",
+            "--db",
+            db,
+            "--time",
+            "2026-11-23T10:00-05:00",
+            "--json",
+        ],
+        input=CALLER,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["outcome"] == "self_served"
@@ -112,8 +131,12 @@ def test_no_table_holds_a_card_number_or_a_sensitive_value(tmp_path):
     assert not leaks
     # the keys of the card, one event each, would spell it out: data keys are masked
     con = sqlite3.connect(db)
-    keys = [json.loads(d)["key"] for (d,) in con.execute(
-        "select data from call_events where kind = 'input' and data like '%\"dtmf\"%'")]
+    keys = [
+        json.loads(d)["key"]
+        for (d,) in con.execute(
+            "select data from call_events where kind = 'input' and data like '%\"dtmf\"%'"
+        )
+    ]
     assert keys and not any(k.isdigit() for k in keys)
     texts = " ".join(v for _t, _c, v in values)
     assert "[CARD]" in texts and "[REDACTED]" in texts  # redacted, not dropped

@@ -27,8 +27,10 @@ def _hold_write_lock(path, seconds: float, ready: threading.Event, commits: int 
     try:
         for i in range(commits):
             con.execute("BEGIN IMMEDIATE")
-            con.execute("insert or replace into calls (id, flow, started_at) values (?, 'other', ?)",
-                        [f"other-{i}", "2026-11-23T09:00:00.000-05:00"])
+            con.execute(
+                "insert or replace into calls (id, flow, started_at) values (?, 'other', ?)",
+                [f"other-{i}", "2026-11-23T09:00:00.000-05:00"],
+            )
             if i == 0:
                 ready.set()
             time.sleep(seconds / commits)
@@ -64,8 +66,9 @@ def test_a_calls_end_waits_out_another_writer(tmp_path, inbound_flow):
     assert len(log.events(session.call_id)) == len(session.events)
 
 
-def test_events_that_could_not_be_written_stay_buffered_for_the_next_flush(tmp_path, inbound_flow,
-                                                                          monkeypatch):
+def test_events_that_could_not_be_written_stay_buffered_for_the_next_flush(
+    tmp_path, inbound_flow, monkeypatch
+):
     import callwright.store.calllog as calllog
 
     monkeypatch.setattr(calllog, "WRITE_ATTEMPTS", 2)

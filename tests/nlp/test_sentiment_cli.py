@@ -71,10 +71,14 @@ def test_user_mistakes_exit_non_zero_without_traceback(tmp_path):
 
 def test_eval_trains_the_leave_one_domain_out_heads_with_the_recipe_asked_for(vader_data, tmp_path):
     """`--tuned-layers` is how the docs' 2- and 6-layer rows are reproduced; a wrong value is refused."""
-    done = run_cli("sentiment-eval", "--data", str(vader_data), "--limit", "30", "--tuned-layers", "1", "--json")
+    done = run_cli(
+        "sentiment-eval", "--data", str(vader_data), "--limit", "30", "--tuned-layers", "1", "--json"
+    )
     assert done.returncode == 0, done.stderr.decode()
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    lodo = {r["domain"] for r in rows if r["protocol"] == "leave-one-domain-out" and r["system"] == "callwright"}
+    lodo = {
+        r["domain"] for r in rows if r["protocol"] == "leave-one-domain-out" and r["system"] == "callwright"
+    }
     assert lodo == {"tweets", "movies", "products"}
     assert all(r["n"] == 30 for r in rows if r["protocol"] == "leave-one-domain-out")
     refused = run_cli("sentiment-eval", "--data", str(vader_data), "--limit", "30", "--tuned-layers", "9")

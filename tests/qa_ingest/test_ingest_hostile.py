@@ -32,7 +32,9 @@ def test_a_transcript_over_the_segment_limit_is_refused_quickly_and_clearly(tmp_
     p = tmp_path / "big.json"
     p.write_text(json.dumps({"segments": _segments(MAX_SEGMENTS + 1)}))
     t = time.perf_counter()
-    with pytest.raises(DataError, match=rf"big\.json: {MAX_SEGMENTS + 1} segments, over the limit of {MAX_SEGMENTS}"):
+    with pytest.raises(
+        DataError, match=rf"big\.json: {MAX_SEGMENTS + 1} segments, over the limit of {MAX_SEGMENTS}"
+    ):
         read_transcript(p)
     assert time.perf_counter() - t < 5
     p.write_text(json.dumps({"segments": _segments(MAX_SEGMENTS)}))
@@ -57,17 +59,22 @@ def test_deeply_nested_json_is_a_data_error_not_a_recursion_error(tmp_path, body
         read_transcript(p, meta=None)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"direction": CARD, "segments": []}, "direction"),
-    ({"started_at": CARD, "segments": []}, "started_at"),
-    ({DIGITS: "x", "segments": []}, "unknown field"),
-    ({"segments": [{"speaker": CARD, "start": 0, "end": 1, "text": "hi"}]}, "speaker"),
-    ({"segments": [{"speaker": "agent", "start": DIGITS, "end": 1, "text": "hi"}]}, "start"),
-    ({"segments": [{"speaker": "agent", "start": 0, "end": 1, "text": "hi", "confidence": CARD}]},
-     "confidence"),
-    ({"segments": [{"speaker": "agent", "start": 0, "end": 1, "text": int(DIGITS)}]}, "text"),
-    ({"speakers": {"S0": CARD}, "segments": []}, "speakers"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"direction": CARD, "segments": []}, "direction"),
+        ({"started_at": CARD, "segments": []}, "started_at"),
+        ({DIGITS: "x", "segments": []}, "unknown field"),
+        ({"segments": [{"speaker": CARD, "start": 0, "end": 1, "text": "hi"}]}, "speaker"),
+        ({"segments": [{"speaker": "agent", "start": DIGITS, "end": 1, "text": "hi"}]}, "start"),
+        (
+            {"segments": [{"speaker": "agent", "start": 0, "end": 1, "text": "hi", "confidence": CARD}]},
+            "confidence",
+        ),
+        ({"segments": [{"speaker": "agent", "start": 0, "end": 1, "text": int(DIGITS)}]}, "text"),
+        ({"speakers": {"S0": CARD}, "segments": []}, "speakers"),
+    ],
+)
 def test_error_messages_do_not_echo_a_card_number_from_a_bad_field(tmp_path, body, field):
     p = tmp_path / "t.json"
     p.write_text(json.dumps(body))
@@ -102,7 +109,9 @@ def test_non_files_in_a_folder_are_reported_as_skipped_with_their_reason(tmp_pat
     assert "named pipe" in reasons["pipe.wav"]
     assert "link to a folder" in reasons["up"]
     # a pipe named on the command line is never opened (it would block the batch)
-    assert ingest.find_inputs([tmp_path / "pipe.wav"]).skipped == [(tmp_path / "pipe.wav", reasons["pipe.wav"])]
+    assert ingest.find_inputs([tmp_path / "pipe.wav"]).skipped == [
+        (tmp_path / "pipe.wav", reasons["pipe.wav"])
+    ]
 
 
 def test_nan_and_infinite_transcript_durations_are_refused(tmp_path):
@@ -140,13 +149,26 @@ def _sparse_wav(path, rate: int, channels: int, seconds: float, subtype: str = "
 
 def _limited(code: str, limit_bytes: int, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `code` in a fresh Python whose address space is capped at `limit_bytes`."""
+
     def cap():
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=cap, cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=cap,
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def test_two_hours_of_48k_stereo_is_refused_before_decoding_under_a_memory_limit(tmp_path):
@@ -154,12 +176,14 @@ def test_two_hours_of_48k_stereo_is_refused_before_decoding_under_a_memory_limit
     went past 8 GB and `qa score` to 5.3 GB. Now the header is checked first: a clear error, at once."""
     big = tmp_path / "two-hours.wav"
     _sparse_wav(big, 48000, 2, 2 * 3600)
-    code = ("from callwright.qa.ingest import load_call\n"
-            "from callwright.errors import AudioError\n"
-            "try:\n"
-            f"    load_call({str(big)!r})\n"
-            "except AudioError as err:\n"
-            "    print('REFUSED', err)\n")
+    code = (
+        "from callwright.qa.ingest import load_call\n"
+        "from callwright.errors import AudioError\n"
+        "try:\n"
+        f"    load_call({str(big)!r})\n"
+        "except AudioError as err:\n"
+        "    print('REFUSED', err)\n"
+    )
     r = _limited(code, 1536 * 1024**2)
     assert r.returncode == 0 and "REFUSED" in r.stdout, r.stderr[-1500:]
     assert "over the limit of 461 million" in r.stdout and "two-hours.wav" in r.stdout
@@ -168,8 +192,10 @@ def test_two_hours_of_48k_stereo_is_refused_before_decoding_under_a_memory_limit
 def test_asr_refuses_a_decoding_bomb_clearly_under_a_memory_limit(tmp_path):
     big = tmp_path / "two-hours.wav"
     _sparse_wav(big, 48000, 2, 2 * 3600)
-    code = (f"import sys; sys.argv = ['callwright', 'asr', {str(big)!r}, '--engine', 'whisper']\n"
-            "from callwright.cli import main; main()")
+    code = (
+        f"import sys; sys.argv = ['callwright', 'asr', {str(big)!r}, '--engine', 'whisper']\n"
+        "from callwright.cli import main; main()"
+    )
     r = _limited(code, 1536 * 1024**2)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-1500:]
     assert "two-hours.wav" in r.stderr and "over the" in r.stderr and "limit" in r.stderr
@@ -179,8 +205,14 @@ def test_asr_hears_one_utterance_of_at_most_half_an_hour(tmp_path):
     long = tmp_path / "forty-minutes.wav"
     _sparse_wav(long, 8000, 1, 40 * 60)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
-    r = subprocess.run([sys.executable, "-m", "callwright", "asr", str(long), "--engine", "whisper"],
-                       capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", "asr", str(long), "--engine", "whisper"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
     assert r.returncode == 1 and "2400 s long, over the 1800 s limit" in r.stderr, r.stderr[-1500:]
 
 
@@ -189,9 +221,11 @@ def test_a_float_wav_decodes_in_blocks_within_memory(tmp_path):
     whole-file float copies (over 1.4 GB)."""
     f = tmp_path / "float.wav"
     _sparse_wav(f, 48000, 2, 20 * 60, "FLOAT")
-    code = ("from callwright.speech.audio import read_audio\n"
-            f"a = read_audio({str(f)!r})\n"
-            "print('OK', a.n_samples, a.channels, int(abs(a.samples).max()))\n")
+    code = (
+        "from callwright.speech.audio import read_audio\n"
+        f"a = read_audio({str(f)!r})\n"
+        "print('OK', a.n_samples, a.channels, int(abs(a.samples).max()))\n"
+    )
     r = _limited(code, 900 * 1024**2)
     assert r.returncode == 0 and r.stdout.split() == ["OK", str(48000 * 20 * 60), "2", "0"], r.stderr[-1500:]
 
@@ -224,11 +258,15 @@ def test_block_decoding_reads_what_libsndfile_reads(tmp_path, fmt, subtype):
 
     from callwright.speech.audio import read_audio
 
-    n = int(2.5 * getattr(__import__("callwright.speech.audio", fromlist=["x"]), "DECODE_BLOCK_FRAMES", 1 << 18))
+    n = int(
+        2.5 * getattr(__import__("callwright.speech.audio", fromlist=["x"]), "DECODE_BLOCK_FRAMES", 1 << 18)
+    )
     x = np.random.default_rng(1).integers(-20000, 20000, (n, 2)).astype(np.int16)
     path = tmp_path / f"x.{fmt.lower()}"
     sf.write(path, x, 8000, subtype=subtype, format=fmt)
     expected, _ = sf.read(path, dtype="int16")
     got = read_audio(path)
     assert got.samples.shape == (n, 2) and np.array_equal(got.samples, expected)
-    assert np.array_equal(got.mono().samples, np.round(expected.astype(np.int32).mean(axis=1)).astype(np.int16))
+    assert np.array_equal(
+        got.mono().samples, np.round(expected.astype(np.int32).mean(axis=1)).astype(np.int16)
+    )

@@ -22,37 +22,65 @@ KEYS = [*ingest._TRANSCRIPT_KEYS, *ingest._SEGMENT_KEYS, *ingest._WORD_KEYS, *in
 ROLES = ["agent", "customer", "caller", "ivr", "unknown", "SPEAKER_00", ""]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0, 0.5, 1, 1e308, -0.0, 4111111111111111]),
-    st.sampled_from(ROLES), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 0.5, 1, 1e308, -0.0, 4111111111111111]),
+    st.sampled_from(ROLES),
+    st.text(max_size=20),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=10),
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=5),
+    ),
     max_leaves=30,
 )
 segment = st.fixed_dictionaries(
-    {"speaker": st.sampled_from(ROLES) | values, "start": values | st.floats(0, 100),
-     "end": values | st.floats(0, 100), "text": st.text(max_size=40) | values},
-    optional={"words": st.lists(st.fixed_dictionaries(
-        {"word": st.text(max_size=8) | values, "start": values, "end": values},
-        optional={"confidence": values}), max_size=4) | values, "confidence": values,
-        "x": values},
+    {
+        "speaker": st.sampled_from(ROLES) | values,
+        "start": values | st.floats(0, 100),
+        "end": values | st.floats(0, 100),
+        "text": st.text(max_size=40) | values,
+    },
+    optional={
+        "words": st.lists(
+            st.fixed_dictionaries(
+                {"word": st.text(max_size=8) | values, "start": values, "end": values},
+                optional={"confidence": values},
+            ),
+            max_size=4,
+        )
+        | values,
+        "confidence": values,
+        "x": values,
+    },
 )
 transcripts = st.one_of(
     st.lists(segment, max_size=6),
-    st.fixed_dictionaries({"segments": st.lists(segment, max_size=6) | values},
-                          optional={"speakers": st.dictionaries(st.text(max_size=10), values, max_size=3) | values,
-                                    "duration_s": values, "call_id": values, "direction": values,
-                                    "agent": values, "started_at": values}),
+    st.fixed_dictionaries(
+        {"segments": st.lists(segment, max_size=6) | values},
+        optional={
+            "speakers": st.dictionaries(st.text(max_size=10), values, max_size=3) | values,
+            "duration_s": values,
+            "call_id": values,
+            "direction": values,
+            "agent": values,
+            "started_at": values,
+        },
+    ),
     values,
 )
 
 
-@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=transcripts)
 def test_any_transcript_is_read_or_refused_clearly(tmp_path, data):
     path = tmp_path / "call.json"

@@ -13,10 +13,16 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[2]
-CARDS = {"inbound": ROOT / "scorecards" / "inbound-service.yaml",
-         "outbound": ROOT / "scorecards" / "outbound-sales.yaml"}
-DEFAULT_SAMPLES = ("inbound-card-payment", "inbound-late-disclosure", "inbound-no-disclosure",
-                   "outbound-reminder-mono")
+CARDS = {
+    "inbound": ROOT / "scorecards" / "inbound-service.yaml",
+    "outbound": ROOT / "scorecards" / "outbound-sales.yaml",
+}
+DEFAULT_SAMPLES = (
+    "inbound-card-payment",
+    "inbound-late-disclosure",
+    "inbound-no-disclosure",
+    "outbound-reminder-mono",
+)
 """Scored from audio in the default run (about 1.5 min on 2 cores, second listen included); all ten
 in the slow tests."""
 SAMPLE_SEED_ENV = "CALLWRIGHT_SAMPLE_SEED"
@@ -30,6 +36,7 @@ def sample_variant() -> int:
         return int(raw)
     except ValueError:
         raise pytest.UsageError(f"{SAMPLE_SEED_ENV}={raw!r}: expected a whole number") from None
+
 
 @dataclass
 class ScoredSample:

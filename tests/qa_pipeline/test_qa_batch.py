@@ -23,13 +23,25 @@ TRANSCRIPT = {
     "direction": "inbound",
     "duration_s": 40.0,
     "segments": [
-        {"speaker": "agent", "start": 0.5, "end": 6.0,
-         "text": "Thank you for calling Acme, my name is Sam. This call may be recorded for quality and "
-                 "training purposes. How can I help you today?"},
-        {"speaker": "customer", "start": 7.0, "end": 12.0,
-         "text": "I want to pay by card, the number is 4532 0151 1283 0366 and my social is 078-05-1120."},
-        {"speaker": "agent", "start": 13.0, "end": 18.0,
-         "text": "Thank you. Is there anything else I can help you with?"},
+        {
+            "speaker": "agent",
+            "start": 0.5,
+            "end": 6.0,
+            "text": "Thank you for calling Acme, my name is Sam. This call may be recorded for quality and "
+            "training purposes. How can I help you today?",
+        },
+        {
+            "speaker": "customer",
+            "start": 7.0,
+            "end": 12.0,
+            "text": "I want to pay by card, the number is 4532 0151 1283 0366 and my social is 078-05-1120.",
+        },
+        {
+            "speaker": "agent",
+            "start": 13.0,
+            "end": 18.0,
+            "text": "Thank you. Is there anything else I can help you with?",
+        },
         {"speaker": "customer", "start": 19.0, "end": 21.0, "text": "No, thanks."},
         {"speaker": "agent", "start": 22.0, "end": 25.0, "text": "Thank you for calling, have a great day."},
     ],
@@ -109,7 +121,9 @@ def test_same_recording_under_two_names_is_scored_once_and_reviews_sit_beside_ve
     view = store.call_view(db, "call-000")
     auto = next(i for i in view["items"] if i["item_id"] == "thanks")
     assert auto["verdict"] == "pass"  # the automatic verdict stays as it was
-    assert [(r["item_id"], r["verdict"], r["reviewer"]) for r in view["reviews"]] == [("thanks", "fail", "ann")]
+    assert [(r["item_id"], r["verdict"], r["reviewer"]) for r in view["reviews"]] == [
+        ("thanks", "fail", "ann")
+    ]
     assert store.calibration(db)[0]["auto_pass_human_fail"] == 1
     texts = " ".join(u["text"] for u in view["utterances"])
     assert "[CARD]" in texts and "[SSN]" in texts and "4532" not in texts and "1120" not in texts
@@ -139,8 +153,9 @@ def _cli(*args: object) -> list[str]:
 def _kill_after_first_then_rerun(inputs: Path, n: int, db: Path, workers: int, timeout_s: float) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
     args = _cli(inputs, "--scorecard", CARDS["inbound"], "--db", db, "--workers", workers, "--json")
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + timeout_s
     try:
         while not _scores(db):
@@ -175,8 +190,15 @@ def test_kill_9_mid_batch_of_recordings_then_rerun(tmp_path, render_samples):
     """The same from audio: the inbound sample calls, two workers."""
     import shutil
 
-    paths = render_samples(["inbound-billing-ok", "inbound-no-disclosure", "inbound-late-disclosure",
-                            "inbound-card-payment", "inbound-angry-calms"])
+    paths = render_samples(
+        [
+            "inbound-billing-ok",
+            "inbound-no-disclosure",
+            "inbound-late-disclosure",
+            "inbound-card-payment",
+            "inbound-angry-calms",
+        ]
+    )
     (tmp_path / "in").mkdir()
     for p in paths.values():
         shutil.copy(p, tmp_path / "in")
@@ -191,12 +213,16 @@ def test_one_batch_scores_inbound_and_outbound_calls_each_with_its_own_scorecard
     outbound = tmp_path / "in" / "sales-001.json"
     outbound.write_text(json.dumps({**TRANSCRIPT, "call_id": "sales-001", "direction": "outbound"}))
     unknown = tmp_path / "in" / "who-001.json"
-    unknown.write_text(json.dumps({k: v for k, v in TRANSCRIPT.items() if k != "direction"} | {"call_id": "who-001"}))
+    unknown.write_text(
+        json.dumps({k: v for k, v in TRANSCRIPT.items() if k != "direction"} | {"call_id": "who-001"})
+    )
     cards = [load_scorecard(CARDS["inbound"]), load_scorecard(CARDS["outbound"])]
     db = tmp_path / "qa.db"
     s = score_batch([tmp_path / "in"], cards, db)
-    assert {c.call_id: c.scorecard for c in s.of("scored")} == {"call-000": "inbound-service",
-                                                                 "sales-001": "outbound-sales"}
+    assert {c.call_id: c.scorecard for c in s.of("scored")} == {
+        "call-000": "inbound-service",
+        "sales-001": "outbound-sales",
+    }
     (error,) = s.of("error")
     assert error.path == str(unknown) and "direction is unknown" in error.reason
     con = sqlite3.connect(db)
@@ -253,9 +279,17 @@ def test_a_transcript_may_not_replace_an_ivr_call(tmp_path, engines):
 
     db = tmp_path / "qa.db"
     ivr = open_db(db)
-    ivr["calls"].insert({"id": "ivr-1", "flow": "inbound", "outcome": "completed", "direction": "inbound",
-                         "started_at": "2026-11-23T10:00:00", "duration_s": 61.0,
-                         "recording_path": str(tmp_path / "ivr-1.wav")})
+    ivr["calls"].insert(
+        {
+            "id": "ivr-1",
+            "flow": "inbound",
+            "outcome": "completed",
+            "direction": "inbound",
+            "started_at": "2026-11-23T10:00:00",
+            "duration_s": 61.0,
+            "recording_path": str(tmp_path / "ivr-1.wav"),
+        }
+    )
     ivr.conn.close()
     p = tmp_path / "in" / "t.json"
     p.parent.mkdir()
@@ -265,7 +299,8 @@ def test_a_transcript_may_not_replace_an_ivr_call(tmp_path, engines):
     assert "IVR call" in error.reason and "ivr-1" in error.reason and not s.of("scored")
     con = sqlite3.connect(db)
     assert con.execute("select flow, outcome, agent, duration_s, recording_path from calls").fetchall() == [
-        ("inbound", "completed", None, 61.0, str(tmp_path / "ivr-1.wav"))]
+        ("inbound", "completed", None, 61.0, str(tmp_path / "ivr-1.wav"))
+    ]
     assert con.execute("select count(*) from utterances").fetchone()[0] == 0
 
 
@@ -308,15 +343,28 @@ def test_a_full_disk_is_a_clear_error_not_a_traceback(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", "PYTHONDONTWRITEBYTECODE": "1"}
-    r = subprocess.run(_cli(tmp_path / "in", "--scorecard", CARDS["inbound"], "--db", db, "--json"),
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, preexec_fn=cap)
+    r = subprocess.run(
+        _cli(tmp_path / "in", "--scorecard", CARDS["inbound"], "--db", db, "--json"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=cap,
+    )
     assert r.returncode == 1, (r.returncode, r.stderr[-2000:])
     assert "Traceback" not in r.stderr and "cannot write to the database" in r.stderr, r.stderr[-2000:]
     assert str(db) in r.stderr and "disk full" in r.stderr
     stored = len(_scores(db))
     assert 0 < stored < 30
-    r = subprocess.run(_cli(tmp_path / "in", "--scorecard", CARDS["inbound"], "--db", db, "--json"),
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        _cli(tmp_path / "in", "--scorecard", CARDS["inbound"], "--db", db, "--json"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout)["skipped"] == stored and len(_scores(db)) == 30
 
@@ -366,8 +414,15 @@ def test_an_ivr_call_is_scored_from_its_own_recording_only(tmp_path, engines):
     other = write_wav(tmp_path / "elsewhere" / "ivr-2.wav", Audio(np.zeros(9000, np.int16), 8000))
     db = tmp_path / "qa.db"
     ivr = open_db(db)
-    ivr["calls"].insert({"id": "ivr-2", "flow": "inbound", "outcome": "completed", "recording_path": str(own),
-                         "started_at": "2026-11-23T10:00:00"})
+    ivr["calls"].insert(
+        {
+            "id": "ivr-2",
+            "flow": "inbound",
+            "outcome": "completed",
+            "recording_path": str(own),
+            "started_at": "2026-11-23T10:00:00",
+        }
+    )
     ivr.conn.close()
     s = score_batch([other], card(), db, engine="whisper", second_listen=False)
     (error,) = s.of("error")

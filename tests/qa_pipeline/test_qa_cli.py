@@ -17,8 +17,14 @@ from conftest import CARDS, ROOT
 
 def cw(*args):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "callwright", "qa", *map(str, args)], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "callwright", "qa", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -46,21 +52,48 @@ def test_show_table_and_lookup_by_recording_id(db, scored_db):
     rid = scored_db[1]["inbound-card-payment"].outcome.scored.recording_id
     r = cw("show", rid[:12], "--db", db)
     assert r.returncode == 0, r.stderr
-    assert "inbound-card-payment" in r.stdout and "recording-disclosure" in r.stdout and "customer" in r.stdout
+    assert (
+        "inbound-card-payment" in r.stdout and "recording-disclosure" in r.stdout and "customer" in r.stdout
+    )
 
 
 def test_review_is_stored_beside_the_automatic_verdict_and_calibration_counts_it(db):
-    r = cw("review", "inbound-no-disclosure", "--item", "recording-disclosure", "--verdict", "pass",
-           "--note", "said at 0:02, garbled by the recogniser", "--reviewer", "ann", "--db", db, "--json")
+    r = cw(
+        "review",
+        "inbound-no-disclosure",
+        "--item",
+        "recording-disclosure",
+        "--verdict",
+        "pass",
+        "--note",
+        "said at 0:02, garbled by the recogniser",
+        "--reviewer",
+        "ann",
+        "--db",
+        db,
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["automatic"] == "fail" and out["review"]["verdict"] == "pass" and out["review"]["reviewer"] == "ann"
+    assert (
+        out["automatic"] == "fail"
+        and out["review"]["verdict"] == "pass"
+        and out["review"]["reviewer"] == "ann"
+    )
     view = json.loads(cw("show", "inbound-no-disclosure", "--db", db, "--json").stdout)
     item = next(i for i in view["items"] if i["item_id"] == "recording-disclosure")
     assert item["verdict"] == "fail" and [x["verdict"] for x in item["reviews"]] == ["pass"]
     cal = json.loads(cw("calibration", "--db", db, "--json").stdout)
-    assert cal == [{"item_id": "recording-disclosure", "reviewed": 1, "agreed": 0, "agreement": 0.0,
-                    "auto_pass_human_fail": 0, "auto_fail_human_pass": 1}]
+    assert cal == [
+        {
+            "item_id": "recording-disclosure",
+            "reviewed": 1,
+            "agreed": 0,
+            "agreement": 0.0,
+            "auto_pass_human_fail": 0,
+            "auto_fail_human_pass": 1,
+        }
+    ]
 
 
 def test_search_finds_redacted_text_only(db):
@@ -71,11 +104,16 @@ def test_search_finds_redacted_text_only(db):
     assert cw("search", '"unbalanced', "--db", db).returncode == 0  # an unclosed quote runs to the end
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("show", "no-such-call"), "no call 'no-such-call'"),
-    (("review", "inbound-no-disclosure", "--item", "nope", "--verdict", "pass", "--reviewer", "ann"),
-     "has no scorecard item 'nope'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("show", "no-such-call"), "no call 'no-such-call'"),
+        (
+            ("review", "inbound-no-disclosure", "--item", "nope", "--verdict", "pass", "--reviewer", "ann"),
+            "has no scorecard item 'nope'",
+        ),
+    ],
+)
 def test_user_mistakes_are_messages_not_tracebacks(db, args, message):
     r = cw(*args, "--db", db)
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
@@ -99,14 +137,33 @@ def test_score_takes_a_scorecard_per_direction_and_refuses_two_for_one(tmp_path)
     calls.mkdir()
     (calls / "in-1.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "in-1"}))
     (calls / "out-1.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "out-1", "direction": "outbound"}))
-    r = cw("score", calls, "--scorecard", CARDS["inbound"], "--scorecard", CARDS["outbound"],
-           "--db", tmp_path / "qa.db", "--json")
+    r = cw(
+        "score",
+        calls,
+        "--scorecard",
+        CARDS["inbound"],
+        "--scorecard",
+        CARDS["outbound"],
+        "--db",
+        tmp_path / "qa.db",
+        "--json",
+    )
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
-    assert {c["call_id"]: c["scorecard"] for c in summary["calls"]} == {"in-1": "inbound-service",
-                                                                       "out-1": "outbound-sales"}
-    r = cw("score", calls, "--scorecard", CARDS["inbound"], "--scorecard", CARDS["inbound"],
-           "--db", tmp_path / "qa2.db")
+    assert {c["call_id"]: c["scorecard"] for c in summary["calls"]} == {
+        "in-1": "inbound-service",
+        "out-1": "outbound-sales",
+    }
+    r = cw(
+        "score",
+        calls,
+        "--scorecard",
+        CARDS["inbound"],
+        "--scorecard",
+        CARDS["inbound"],
+        "--db",
+        tmp_path / "qa2.db",
+    )
     assert r.returncode == 1 and "twice" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -126,8 +183,9 @@ def tdb(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("hostile")
     segs = [*TRANSCRIPT["segments"], {"speaker": "customer", "start": 26.0, "end": 30.0, "text": HOSTILE}]
-    (folder / "evil.json").write_text(json.dumps({**TRANSCRIPT, "segments": segs,
-                                                  "call_id": "evil\x1b[31m", "agent": "ann\u202e"}))
+    (folder / "evil.json").write_text(
+        json.dumps({**TRANSCRIPT, "segments": segs, "call_id": "evil\x1b[31m", "agent": "ann\u202e"})
+    )
     s = score_batch([folder / "evil.json"], load_scorecard(CARDS["inbound"]), folder / "qa.db")
     assert len(s.of("scored")) == 1, s.calls
     con = sqlite3.connect(folder / "qa.db")
@@ -141,8 +199,23 @@ def _clean(out: str) -> None:
         assert bad not in out, (bad, out)
 
 
-@pytest.mark.parametrize("query", ["don't", '"recorded line"', "recorded line", "-", "OR", "NEAR(", '"unbalanced',
-                                   "x:y", "calling*", "a AND", "^start", "{agent}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "don't",
+        '"recorded line"',
+        "recorded line",
+        "-",
+        "OR",
+        "NEAR(",
+        '"unbalanced',
+        "x:y",
+        "calling*",
+        "a AND",
+        "^start",
+        "{agent}",
+    ],
+)
 def test_search_takes_words_and_phrases_and_never_an_fts_syntax_error(tdb, query):
     r = cw("search", query, "--db", tdb, "--json")
     assert r.returncode in (0, 1) and "fts5" not in r.stderr and "syntax" not in r.stderr, r.stderr
@@ -193,7 +266,11 @@ def test_score_exit_codes_say_whether_anything_was_scored(tmp_path):
     empty.mkdir()
     (empty / "notes.txt").write_text("no calls here")
     r = cw("score", empty, "--scorecard", CARDS["inbound"], "--db", db)
-    assert r.returncode == 1 and "nothing was scored" in r.stderr and "no recording or transcript found" in r.stderr
+    assert (
+        r.returncode == 1
+        and "nothing was scored" in r.stderr
+        and "no recording or transcript found" in r.stderr
+    )
 
     bad = tmp_path / "bad"
     bad.mkdir()

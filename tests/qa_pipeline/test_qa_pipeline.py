@@ -28,15 +28,29 @@ from conftest import CARDS, DEFAULT_SAMPLES
 def mismatches(script, outcome) -> dict[str, tuple]:
     """`expect_mismatches` of a `CallOutcome`."""
     result = outcome.scored.result
-    return expect_mismatches(script, {r.item_id: r.verdict for r in result.items}, result.auto_failed,
-                             outcome.scored.metrics, outcome.scored.transcript.diarization)
+    return expect_mismatches(
+        script,
+        {r.item_id: r.verdict for r in result.items},
+        result.auto_failed,
+        outcome.scored.metrics,
+        outcome.scored.transcript.diarization,
+    )
 
 
 # -- end to end from audio ----------------------------------------------------------------------------
 
-ALL_SAMPLES = ("inbound-angry-calms", "inbound-billing-ok", "inbound-card-payment", "inbound-late-disclosure",
-               "inbound-no-disclosure", "inbound-support-hold", "outbound-reminder-mono",
-               "outbound-sales-compliant", "outbound-sales-no-id", "outbound-sales-no-optout")
+ALL_SAMPLES = (
+    "inbound-angry-calms",
+    "inbound-billing-ok",
+    "inbound-card-payment",
+    "inbound-late-disclosure",
+    "inbound-no-disclosure",
+    "inbound-support-hold",
+    "outbound-reminder-mono",
+    "outbound-sales-compliant",
+    "outbound-sales-no-id",
+    "outbound-sales-no-optout",
+)
 
 # What the pipeline from audio is held to. Whisper tiny.en reads these synthetic 8 kHz calls at the
 # edge of what it hears, so which entries a machine gets wrong moves with CTranslate2's and MKL's
@@ -150,8 +164,9 @@ def test_the_sample_calls_score_as_expected_from_audio_with_two_workers(batch_db
     for name in ALL_SAMPLES:
         verdicts = dict(con.execute("select item_id, verdict from item_scores where call_id = ?", [name]))
         (auto_failed,) = con.execute("select auto_failed from scores where call_id = ?", [name]).fetchone()
-        speakers = {r for (r,) in con.execute("select distinct speaker from utterances where call_id = ?",
-                                             [name])}
+        speakers = {
+            r for (r,) in con.execute("select distinct speaker from utterances where call_id = ?", [name])
+        }
         metrics = metrics_from_audio(ingest.load_call(paths[name], ingest.resolve_meta(paths[name])))
         diarization = "none" if speakers == {"unknown"} else "channels"
         off[name] = expect_mismatches(scripts[name], verdicts, bool(auto_failed), metrics, diarization)
@@ -164,13 +179,21 @@ def test_the_sample_calls_score_as_expected_from_audio_with_two_workers(batch_db
 
 def test_no_card_number_or_ssn_from_the_samples_reaches_the_database(scored_db, scripts):
     db_path, samples = scored_db
-    secrets = {f"{sid}.{k}": re.sub(r"\D", "", v) for sid, s in scripts.items()
-               for k, v in (s.expect.get("never_stored") or {}).items() if k in ("card", "ssn")}
+    secrets = {
+        f"{sid}.{k}": re.sub(r"\D", "", v)
+        for sid, s in scripts.items()
+        for k, v in (s.expect.get("never_stored") or {}).items()
+        if k in ("card", "ssn")
+    }
     assert secrets and "inbound-card-payment" in samples
     values = text_values(db_path)
     assert any(t == "utterances" for t, _, _ in values)
-    leaks = [(t, c, name) for t, c, v in values for name, digits in secrets.items()
-             if digits in re.sub(r"\D", "", v)]
+    leaks = [
+        (t, c, name)
+        for t, c, v in values
+        for name, digits in secrets.items()
+        if digits in re.sub(r"\D", "", v)
+    ]
     assert leaks == []
     stored = " ".join(v for t, c, v in values if t == "utterances" and c == "text")
     assert "[CARD]" in stored  # the card reading was found, not merely misheard
@@ -216,11 +239,16 @@ def _words(text: str, start: float, step: float = 0.4) -> list[Word]:
 
 
 def test_a_card_read_across_two_segments_is_redacted_before_utterances_exist():
-    imported = Transcript("c", 30.0, [
-        Utterance("agent", 0.0, 3.0, "please read me the long number on the card"),
-        Utterance("customer", 4.0, 7.0, "it is four five three two oh one five one"),
-        Utterance("customer", 8.0, 11.0, "one two eight three oh three six six"),
-    ], source="transcript")
+    imported = Transcript(
+        "c",
+        30.0,
+        [
+            Utterance("agent", 0.0, 3.0, "please read me the long number on the card"),
+            Utterance("customer", 4.0, 7.0, "it is four five three two oh one five one"),
+            Utterance("customer", 8.0, 11.0, "one two eight three oh three six six"),
+        ],
+        source="transcript",
+    )
     segments = segments_from_transcript(imported)
     groups, ranges = redact_segments(segments)
     utts = utterances_from_segments(segments, groups, keep_words=False)
@@ -237,18 +265,27 @@ def test_turns_split_at_pauses_and_when_the_other_side_speaks():
     customer = rw(_words("hi", 2.6) + _words("I need help", 3.5))
     utts = turns_from_words({"agent": agent, "customer": customer})
     assert [(u.speaker, u.text) for u in utts] == [
-        ("agent", "hello there how can I help"), ("customer", "hi I need help"),
-        ("agent", "sure one moment")]
-    back_channel = turns_from_words({"agent": rw(_words("one two three four five six", 0.0)),
-                                     "customer": rw(_words("right", 1.12))})
+        ("agent", "hello there how can I help"),
+        ("customer", "hi I need help"),
+        ("agent", "sure one moment"),
+    ]
+    back_channel = turns_from_words(
+        {"agent": rw(_words("one two three four five six", 0.0)), "customer": rw(_words("right", 1.12))}
+    )
     assert [u.text for u in back_channel] == ["one two three", "right", "four five six"]
 
 
 def test_sentiment_by_quarter_averages_each_speakers_utterances():
-    t = Transcript("c", 100.0, [
-        Utterance("customer", 1, 5, "a", sentiment=-0.8), Utterance("customer", 10, 15, "b", sentiment=-0.4),
-        Utterance("agent", 30, 35, "c", sentiment=0.2), Utterance("customer", 90, 95, "d", sentiment=0.6),
-    ])
+    t = Transcript(
+        "c",
+        100.0,
+        [
+            Utterance("customer", 1, 5, "a", sentiment=-0.8),
+            Utterance("customer", 10, 15, "b", sentiment=-0.4),
+            Utterance("agent", 30, 35, "c", sentiment=0.2),
+            Utterance("customer", 90, 95, "d", sentiment=0.6),
+        ],
+    )
     assert sentiment_by_quarter(t) == {"customer": [-0.6, None, None, 0.6], "agent": [None, 0.2, None, None]}
 
 
@@ -296,13 +333,21 @@ def test_the_same_call_gives_the_same_transcript_whatever_was_decoded_before(ren
 SECOND_LISTEN_CASES = {
     # The whole-call decode skips a sentence now and then (once the agent's "you are verified, your
     # balance is ...": one "Thank you." stretched over nine seconds); here the recording disclosure.
-    "lost-sentence": ("inbound-card-payment", "recording-disclosure", "This call is recorded",
-                      "Thank you for calling Northwind Energy payments, my name is Tom. How can I help you today?",
-                      "recorded"),
+    "lost-sentence": (
+        "inbound-card-payment",
+        "recording-disclosure",
+        "This call is recorded",
+        "Thank you for calling Northwind Energy payments, my name is Tom. How can I help you today?",
+        "recorded",
+    ),
     # The same on an outbound call: the opt-out offer, the sentence after the offer, is lost.
-    "lost-opt-out": ("outbound-sales-compliant", "opt-out-offer", "rather not receive calls",
-                     "Thanks. Your contract ends next month, and I have a renewal offer for you.",
-                     "call list"),
+    "lost-opt-out": (
+        "outbound-sales-compliant",
+        "opt-out-offer",
+        "rather not receive calls",
+        "Thanks. Your contract ends next month, and I have a renewal offer for you.",
+        "call list",
+    ),
 }
 
 

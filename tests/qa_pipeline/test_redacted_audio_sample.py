@@ -30,6 +30,9 @@ def test_the_security_code_and_expiry_lines_are_silent_in_the_redacted_copy(scor
         assert stretch.size and not stretch.any(), f"{text!r} at {a}-{b} s is audible in the copy"
     # what comes before the payment is kept: the greeting is not silenced
     a, b = ref["segments"][0]["start"], ref["segments"][0]["end"]
-    assert np.count_nonzero(audio.samples[int(a * audio.rate) : int(b * audio.rate)]) > 0.5 * (b - a) * audio.rate
+    assert (
+        np.count_nonzero(audio.samples[int(a * audio.rate) : int(b * audio.rate)])
+        > 0.5 * (b - a) * audio.rate
+    )
     for c in range(audio.channels):
         assert detect_dtmf(audio.channel(c).samples, audio.rate) == []

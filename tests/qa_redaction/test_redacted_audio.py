@@ -17,8 +17,14 @@ RATE = 8000
 # A much looser receiver than an IVR's: what anyone decoding a redacted copy could use (looser
 # still than the fix's `dtmf.LENIENT`, and written out here so the test does not trust the code
 # under test). On speech it also reads talk-off, so it is used where no speech is left.
-LENIENT = DtmfParams(normal_twist_db=12.0, reverse_twist_db=10.0, min_level_dbfs=-55.0,
-                     min_tone_ratio=0.35, max_harmonic_db=-8.0, min_on_ms=25.0)
+LENIENT = DtmfParams(
+    normal_twist_db=12.0,
+    reverse_twist_db=10.0,
+    min_level_dbfs=-55.0,
+    min_tone_ratio=0.35,
+    max_harmonic_db=-8.0,
+    min_on_ms=25.0,
+)
 
 
 def mute_dtmf(audio: Audio):
@@ -49,7 +55,9 @@ def speech_like(seconds: float, seed: int = 1) -> Audio:
 def keys(audio: Audio, params: DtmfParams | None = None) -> str:
     """Every key any channel decodes to."""
     return "".join(
-        e.key for c in range(audio.channels) for e in detect_dtmf(audio.channel(c).samples, audio.rate, params)
+        e.key
+        for c in range(audio.channels)
+        for e in detect_dtmf(audio.channel(c).samples, audio.rate, params)
     )
 
 
@@ -89,7 +97,9 @@ def test_tones_mixed_into_speech_on_a_mono_recording_are_muted():
 
 def test_short_quiet_tones_are_muted_too():
     """Keys a fast dialler sends (45 ms, -30 dBFS) are still a card number to anyone who decodes them."""
-    call = concat([silence(0.5, RATE), keyed(CARD, level_dbfs=-30, tone_ms=45, gap_ms=45), silence(0.5, RATE)])
+    call = concat(
+        [silence(0.5, RATE), keyed(CARD, level_dbfs=-30, tone_ms=45, gap_ms=45), silence(0.5, RATE)]
+    )
     assert keys(call) == CARD
     muted, _ = mute_dtmf(call)
     assert keys(muted, LENIENT) == ""
@@ -113,8 +123,10 @@ def _telephone_speech(speak, text: str) -> Audio:
     return telephone(speak(text), snr_db=30, seed=1)
 
 
-TALK = ("Thank you for calling Northwind Energy payments, my name is Tom. This call is recorded for "
-        "quality and training purposes. Please key in the long number on your card, then press hash.")
+TALK = (
+    "Thank you for calling Northwind Energy payments, my name is Tom. This call is recorded for "
+    "quality and training purposes. Please key in the long number on your card, then press hash."
+)
 
 
 def test_keys_pressed_while_the_agent_talks_on_a_mono_line_are_muted(speak):

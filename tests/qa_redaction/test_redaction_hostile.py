@@ -48,8 +48,9 @@ def card_numbers(draw: st.DrawFn) -> str:
     from callwright.redaction import with_luhn_digit
 
     length = draw(st.integers(13, 19))
-    return with_luhn_digit("".join(str(d) for d in draw(st.lists(st.integers(0, 9), min_size=length - 1,
-                                                                   max_size=length - 1))))
+    return with_luhn_digit(
+        "".join(str(d) for d in draw(st.lists(st.integers(0, 9), min_size=length - 1, max_size=length - 1)))
+    )
 
 
 def thousands(number: str) -> str:
@@ -92,12 +93,17 @@ def test_a_card_number_in_another_digit_script_is_redacted(script):
     text = "card: " + in_script("4111 1111 1111 1111", DIGIT_ZEROS[script]) + " ok"
     red = redact_text(text)
     assert red.text == "card: [CARD] ok"
-    assert text[red.spans[0].start : red.spans[0].end] == in_script("4111 1111 1111 1111", DIGIT_ZEROS[script])
+    assert text[red.spans[0].start : red.spans[0].end] == in_script(
+        "4111 1111 1111 1111", DIGIT_ZEROS[script]
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(card_numbers(), st.sampled_from(list(DIGIT_ZEROS.values())), st.sampled_from([" ", "-", "", "\u00a0",
-                                                                                     "\u3000", "\uff0d"]))
+@given(
+    card_numbers(),
+    st.sampled_from(list(DIGIT_ZEROS.values())),
+    st.sampled_from([" ", "-", "", "\u00a0", "\u3000", "\uff0d"]),
+)
 def test_any_card_number_in_any_digit_script_and_spacing_is_redacted(number, zero, sep):
     said = sep.join(in_script(number[i : i + 4], zero) for i in range(0, len(number), 4))
     red = redact_text(f"here you go {said} thanks")
@@ -150,17 +156,24 @@ def test_a_read_back_in_a_comma_grouped_call_reaches_no_utterance():
 
 def test_a_cued_phone_number_stays_a_phone():
     assert redact_text("card number please. call me on 212 555 0187").text == (
-        "card number please. call me on [PHONE]")
+        "card number please. call me on [PHONE]"
+    )
 
 
 # -- a security code the recogniser misheard -----------------------------------------------------------------
 
 # What Whisper tiny.en heard of the card-payment sample on one machine: the agent's cue garbled
 # ("code on the Mac"), the customer's "seven four one" (said at 59.45-60.59 s) heard as words.
-HEARD_AGENT = words("thank you the card and you can apply a rebate and the pre vigits that you already code "
-                    "on the Mac", 50.0, 0.25)
-HEARD_CUSTOMER = (words("okay it's 4532 0151 1283 0366", 43.4, 1.2) + words("oh nine twenty seven", 52.0)
-                  + words("remember for one", 59.54, 0.42))
+HEARD_AGENT = words(
+    "thank you the card and you can apply a rebate and the pre vigits that you already code on the Mac",
+    50.0,
+    0.25,
+)
+HEARD_CUSTOMER = (
+    words("okay it's 4532 0151 1283 0366", 43.4, 1.2)
+    + words("oh nine twenty seven", 52.0)
+    + words("remember for one", 59.54, 0.42)
+)
 CVV_SAID = (59.45, 60.59)
 
 
@@ -210,7 +223,13 @@ def test_an_expiry_after_a_card_cue_keeps_its_kind():
     assert red.text == "my visa expires [EXPIRY]" and [s.kind for s in red.spans] == [Kind.EXPIRY]
 
 
-@pytest.mark.parametrize("text", ["mail john\u200b@example.com ok", "mail j\u200bo\u200bhn@exa\u200bmple.com ok",
-                                  "mail john\ufe6bexample.com ok"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mail john\u200b@example.com ok",
+        "mail j\u200bo\u200bhn@exa\u200bmple.com ok",
+        "mail john\ufe6bexample.com ok",
+    ],
+)
 def test_invisible_or_compatibility_characters_do_not_hide_an_email(text):
     assert redact_text(text).text == "mail [EMAIL] ok"

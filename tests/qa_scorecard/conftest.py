@@ -25,8 +25,9 @@ def rate_sentiment(matcher):
     model = get_sentiment_model()
 
     def run(transcript):
-        for u, r in zip(transcript.utterances, model.predict([u.text for u in transcript.utterances]),
-                        strict=True):
+        for u, r in zip(
+            transcript.utterances, model.predict([u.text for u in transcript.utterances]), strict=True
+        ):
             u.sentiment, u.sentiment_label = r.score, r.label
         return transcript
 

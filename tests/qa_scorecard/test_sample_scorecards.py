@@ -12,8 +12,13 @@ from callwright.qa.scorecard import load_scorecard, score
 
 ROOT = Path(__file__).resolve().parents[2]
 
-OPENING = ("agent", 0, 7, "Thank you for calling Acme Telecom, my name is Sam. This call may be recorded "
-                          "for quality and training purposes. How can I help you today?")
+OPENING = (
+    "agent",
+    0,
+    7,
+    "Thank you for calling Acme Telecom, my name is Sam. This call may be recorded "
+    "for quality and training purposes. How can I help you today?",
+)
 INBOUND = [
     OPENING,
     ("customer", 8, 12, "Hi, my broadband keeps dropping out and it's a real problem."),
@@ -22,8 +27,12 @@ INBOUND = [
     ("agent", 22, 26, "Thank you. I can see on your account that there was an outage in your area."),
     ("agent", 27, 30, "Can I put you on hold for a moment while I check with our engineers?"),
     ("customer", 31, 32, "Sure."),
-    ("agent", 153, 160, "Thanks for holding. The engineers have fixed the fault, your connection should be "
-                        "stable now."),
+    (
+        "agent",
+        153,
+        160,
+        "Thanks for holding. The engineers have fixed the fault, your connection should be stable now.",
+    ),
     ("customer", 161, 165, "Oh that's great, thank you so much for sorting it out."),
     ("agent", 166, 169, "Is there anything else I can help you with?"),
     ("customer", 170, 172, "No, that's everything, thanks."),
@@ -47,8 +56,9 @@ def inbound_call(turns, rate_sentiment):
 
 
 def test_an_inbound_call_that_follows_the_script_scores_100(inbound, matcher, rate_sentiment):
-    r = score(inbound, inbound_call(INBOUND, rate_sentiment), metrics(**INBOUND_METRICS), meta(),
-              matcher=matcher)
+    r = score(
+        inbound, inbound_call(INBOUND, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher
+    )
     v = verdicts(r)
     assert [k for k, x in v.items() if x not in ("pass", "review")] == []
     assert v["resolution-confirmed"] == "review"  # left to a reviewer
@@ -57,45 +67,65 @@ def test_an_inbound_call_that_follows_the_script_scores_100(inbound, matcher, ra
 
 
 def test_a_call_without_the_recording_disclosure_fails(inbound, matcher, rate_sentiment):
-    turns = [("agent", 0, 5, "Thank you for calling Acme Telecom, my name is Sam. How can I help you today?"),
-             *INBOUND[1:]]
-    r = score(inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher)
+    turns = [
+        ("agent", 0, 5, "Thank you for calling Acme Telecom, my name is Sam. How can I help you today?"),
+        *INBOUND[1:],
+    ]
+    r = score(
+        inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher
+    )
     assert verdicts(r)["recording-disclosure"] == "fail"
     assert r.auto_failed and r.score == 0.0 and 80.0 < r.raw_score < 100.0
 
 
 def test_a_disclosure_after_30_seconds_fails(inbound, matcher, rate_sentiment):
-    turns = [("agent", 0, 5, "Thank you for calling Acme Telecom, my name is Sam. How can I help you today?"),
-             *INBOUND[1:5],
-             ("agent", 40, 44, "Oh, and this call may be recorded for quality and training purposes."),
-             *INBOUND[5:]]
-    r = score(inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher)
+    turns = [
+        ("agent", 0, 5, "Thank you for calling Acme Telecom, my name is Sam. How can I help you today?"),
+        *INBOUND[1:5],
+        ("agent", 40, 44, "Oh, and this call may be recorded for quality and training purposes."),
+        *INBOUND[5:],
+    ]
+    r = score(
+        inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher
+    )
     item = next(i for i in r.items if i.item_id == "recording-disclosure")
     assert item.verdict == "fail" and r.auto_failed
     assert any("said at 4" in e.note for e in item.evidence)
 
 
 def test_account_details_before_verification_fail_the_order_item(inbound, matcher, rate_sentiment):
-    turns = [OPENING, INBOUND[1],
-             ("agent", 13, 17, "I'm sorry to hear that. I can see on your account that there was an outage."),
-             ("agent", 18, 21, "Can you confirm your date of birth for security?"),
-             ("customer", 22, 24, "It's the fifth of May 1980."), *INBOUND[5:]]
-    r = score(inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher)
+    turns = [
+        OPENING,
+        INBOUND[1],
+        ("agent", 13, 17, "I'm sorry to hear that. I can see on your account that there was an outage."),
+        ("agent", 18, 21, "Can you confirm your date of birth for security?"),
+        ("customer", 22, 24, "It's the fifth of May 1980."),
+        *INBOUND[5:],
+    ]
+    r = score(
+        inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher
+    )
     v = verdicts(r)
     assert v["verify-identity"] == "pass" and v["verified-before-details"] == "fail"
     assert not r.auto_failed and r.score < 100.0
 
 
 def test_an_angry_customer_who_calms_down(inbound, matcher, rate_sentiment):
-    turns = [OPENING,
-             ("customer", 8, 13, "This is ridiculous, my internet has been down for three days and nobody "
-                                 "has fixed the problem!"),
-             ("customer", 14, 17, "I've called four times already and I'm really fed up."),
-             *INBOUND[2:8],
-             ("customer", 161, 165, "Oh that's great, thank you so much for sorting it out."),
-             ("agent", 166, 169, "Is there anything else I can help you with?"),
-             ("customer", 170, 172, "No, that's everything. You've been really helpful, thanks."),
-             INBOUND[-1]]
+    turns = [
+        OPENING,
+        (
+            "customer",
+            8,
+            13,
+            "This is ridiculous, my internet has been down for three days and nobody has fixed the problem!",
+        ),
+        ("customer", 14, 17, "I've called four times already and I'm really fed up."),
+        *INBOUND[2:8],
+        ("customer", 161, 165, "Oh that's great, thank you so much for sorting it out."),
+        ("agent", 166, 169, "Is there anything else I can help you with?"),
+        ("customer", 170, 172, "No, that's everything. You've been really helpful, thanks."),
+        INBOUND[-1],
+    ]
     tr = inbound_call(turns, rate_sentiment)
     labels = {u.text[:20]: u.sentiment_label for u in tr.utterances if u.speaker == "customer"}
     assert labels["This is ridiculous, "] == "negative" and labels["Oh that's great, tha"] == "positive"
@@ -107,11 +137,21 @@ def test_an_angry_customer_who_calms_down(inbound, matcher, rate_sentiment):
 
 
 def test_a_customer_still_angry_at_the_end(inbound, matcher, rate_sentiment):
-    turns = [*INBOUND[:-4],
-             ("customer", 161, 166, "Well it's too late, this is the worst service I've ever had and I'm cancelling."),
-             ("agent", 167, 169, "Is there anything else I can help you with?"),
-             ("customer", 170, 172, "No. I'm furious, goodbye."), INBOUND[-1]]
-    r = score(inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher)
+    turns = [
+        *INBOUND[:-4],
+        (
+            "customer",
+            161,
+            166,
+            "Well it's too late, this is the worst service I've ever had and I'm cancelling.",
+        ),
+        ("agent", 167, 169, "Is there anything else I can help you with?"),
+        ("customer", 170, 172, "No. I'm furious, goodbye."),
+        INBOUND[-1],
+    ]
+    r = score(
+        inbound, inbound_call(turns, rate_sentiment), metrics(**INBOUND_METRICS), meta(), matcher=matcher
+    )
     v = verdicts(r)
     assert v["customer-not-negative"] == "fail" and v["sentiment-trend"] == "fail"
     assert not r.auto_failed and r.score < 90.0
@@ -124,7 +164,12 @@ OUTBOUND = [
     ("customer", 14, 17, "We're with another company, paying about forty pounds."),
     ("agent", 18, 24, "We can offer you faster broadband, and it costs thirty pounds a month."),
     ("customer", 25, 28, "That sounds interesting, but I need to think about it."),
-    ("agent", 29, 34, "Of course. If you'd prefer not to receive these calls, I can remove you from our list."),
+    (
+        "agent",
+        29,
+        34,
+        "Of course. If you'd prefer not to receive these calls, I can remove you from our list.",
+    ),
     ("customer", 35, 37, "No, that's fine, you can call me again."),
     ("agent", 38, 43, "Great, I'll send you the details by email. Thank you for your time."),
     ("customer", 44, 45, "Thanks, bye."),

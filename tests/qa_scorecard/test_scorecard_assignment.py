@@ -10,14 +10,17 @@ from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecar
 
 
 def for_calls(name: str, applies_to: str):
-    return card(f"""\
+    return card(
+        f"""\
         scorecard: {name}
         applies_to: {applies_to}
         sections:
           - id: s
             items:
               - {{id: greet, kind: phrase, phrases: [thank you for calling]}}
-        """, f"{name}.yaml")
+        """,
+        f"{name}.yaml",
+    )
 
 
 INBOUND, OUTBOUND, ANY = for_calls("in", "inbound"), for_calls("out", "outbound"), for_calls("all", "any")

@@ -65,7 +65,9 @@ def test_sample_scorecards_load_and_point_editors_at_the_schema(path):
     c = load_scorecard(path)
     assert c.items and re.fullmatch(r"[0-9a-f]{16}", c.version)
     first_line = path.read_text().splitlines()[0]
-    assert first_line == "# yaml-language-server: $schema=../src/callwright/qa/scorecard/scorecard.schema.json"
+    assert (
+        first_line == "# yaml-language-server: $schema=../src/callwright/qa/scorecard/scorecard.schema.json"
+    )
     assert (path.parent / first_line.split("=", 1)[1]).resolve().is_file()
 
 
@@ -86,25 +88,38 @@ def test_schema_metric_names_are_the_ones_scoring_knows():
 
 def test_version_is_a_content_hash_that_ignores_comments_and_layout():
     a = card(BASE)
-    assert card("# a comment\n" + BASE.replace("[thank you for calling]", "\n          - thank you for calling")
-                ).version == a.version
+    assert (
+        card(
+            "# a comment\n" + BASE.replace("[thank you for calling]", "\n          - thank you for calling")
+        ).version
+        == a.version
+    )
     assert card(BASE.replace("max: 10", "max: 12")).version != a.version
 
 
 def test_unknown_key_is_located_with_a_suggestion():
-    (err,) = errors_of(BASE.replace("        phrases: [thank you for calling]",
-                                    "        phrases: [thank you for calling]\n        treshold: 0.7"))
+    (err,) = errors_of(
+        BASE.replace(
+            "        phrases: [thank you for calling]",
+            "        phrases: [thank you for calling]\n        treshold: 0.7",
+        )
+    )
     assert err == "card.yaml:10:9: error: item 'greeting': unknown key 'treshold'; did you mean 'threshold'?"
 
 
 def test_missing_phrases_names_the_item_and_its_kind():
     (err,) = errors_of(BASE.replace("        phrases: [thank you for calling]\n", ""))
-    assert err.startswith("card.yaml:7:") and "item 'greeting' (phrase): missing required key 'phrases'" in err
+    assert (
+        err.startswith("card.yaml:7:") and "item 'greeting' (phrase): missing required key 'phrases'" in err
+    )
 
 
 def test_bad_kind_and_bad_metric_suggest_the_right_one():
-    errs = errors_of(BASE.replace("kind: metric", "kind: metrics").replace(
-        "kind: phrase\n        phrases: [can", "kind: phrase\n        phrases: [can"))
+    errs = errors_of(
+        BASE.replace("kind: metric", "kind: metrics").replace(
+            "kind: phrase\n        phrases: [can", "kind: phrase\n        phrases: [can"
+        )
+    )
     assert any("'metrics' is not one of" in e and "did you mean 'metric'" in e for e in errs)
     (err,) = errors_of(BASE.replace("metric: dead_air_longest_s", "metric: dead_air_longest"))
     assert err.startswith("card.yaml:22:") and "did you mean 'dead_air_longest_s'" in err
@@ -119,8 +134,10 @@ def test_metric_needs_a_bound_and_min_not_above_max():
 
 def test_order_referring_to_an_unknown_item_is_located_with_a_suggestion():
     (err,) = errors_of(BASE.replace("first: verify", "first: verfy"))
-    assert err == ("card.yaml:18:16: error: item 'verified-first': first refers to unknown item 'verfy'; "
-                   "did you mean 'verify'?")
+    assert err == (
+        "card.yaml:18:16: error: item 'verified-first': first refers to unknown item 'verfy'; "
+        "did you mean 'verify'?"
+    )
 
 
 def test_order_must_refer_to_a_phrase_item():
@@ -129,38 +146,52 @@ def test_order_must_refer_to_a_phrase_item():
 
 
 def test_bad_expression_is_located_at_its_column():
-    text = BASE.replace("        phrases: [thank you for calling]",
-                        "        phrases: [thank you for calling]\n        applies_if: \"queue == 'billing' and\"")
+    text = BASE.replace(
+        "        phrases: [thank you for calling]",
+        "        phrases: [thank you for calling]\n        applies_if: \"queue == 'billing' and\"",
+    )
     (err,) = errors_of(text)
     assert err.startswith("card.yaml:10:") and "applies_if: does not parse" in err
 
 
 def test_unknown_variable_in_a_condition_suggests_the_right_one():
-    text = BASE.replace("        phrases: [thank you for calling]",
-                        "        phrases: [thank you for calling]\n        applies_if: \"has_hold and queu == 'x'\"")
+    text = BASE.replace(
+        "        phrases: [thank you for calling]",
+        "        phrases: [thank you for calling]\n        applies_if: \"has_hold and queu == 'x'\"",
+    )
     (err,) = errors_of(text)
     # column of `queu` inside the quoted expression: 21 (value) + 1 (quote) + 13
     assert err == "card.yaml:10:35: error: applies_if: unknown variable 'queu'; did you mean 'queue'?"
 
 
 def test_weights_must_be_given_to_every_section_or_none():
-    (err,) = errors_of(BASE.replace("    weight: 50\n    items:\n      - id: verified", "    items:\n      - id: verified"))
+    (err,) = errors_of(
+        BASE.replace("    weight: 50\n    items:\n      - id: verified", "    items:\n      - id: verified")
+    )
     assert err.startswith("card.yaml:13:") and "section 'details' has no weight while others have one" in err
 
 
 def test_zero_or_negative_weights_and_pointless_items_are_rejected():
     (err,) = errors_of(BASE.replace("weight: 50", "weight: 0", 1))
     assert err == "card.yaml:5:13: error: section 'opening', weight: 0 must be more than 0"
-    (err,) = errors_of(BASE.replace("metric: dead_air_longest_s", "metric: dead_air_longest_s\n        points: 0"))
+    (err,) = errors_of(
+        BASE.replace("metric: dead_air_longest_s", "metric: dead_air_longest_s\n        points: 0")
+    )
     assert "points 0 means the item can never count" in err
     # ... but a zero-point auto-fail gate is a valid compliance item
-    card(BASE.replace("metric: dead_air_longest_s", "metric: dead_air_longest_s\n        points: 0\n"
-                                                    "        auto_fail: true"))
+    card(
+        BASE.replace(
+            "metric: dead_air_longest_s",
+            "metric: dead_air_longest_s\n        points: 0\n        auto_fail: true",
+        )
+    )
 
 
 def test_section_whose_items_have_no_points_cannot_carry_a_weight():
     text = BASE.replace("max: 10", "max: 10\n        points: 0\n        auto_fail: true").replace(
-        "      - id: verified-first\n        kind: order\n        first: verify\n        then: {phrases: [your balance is]}\n", "")
+        "      - id: verified-first\n        kind: order\n        first: verify\n        then: {phrases: [your balance is]}\n",
+        "",
+    )
     (err,) = errors_of(text)
     assert "section 'details' has a weight but none of its items has points" in err
 
@@ -196,22 +227,38 @@ def test_the_schema_itself_is_valid_json_schema():
 
 
 def test_the_error_message_lists_every_problem():
-    text = textwrap.dedent(BASE).replace("first: verify", "first: verfy").replace("max: 10", "max: 10\n        min: 20")
+    text = (
+        textwrap.dedent(BASE)
+        .replace("first: verify", "first: verfy")
+        .replace("max: 10", "max: 10\n        min: 20")
+    )
     assert len(errors_of(text)) == 2
 
 
-@pytest.mark.parametrize(("old", "new", "where"), [
-    ("weight: 50", "weight: .nan", "section 'opening', weight"),
-    ("phrases: [thank you for calling]", "phrases: [thank you for calling]\n        points: .nan",
-     "item 'greeting', points"),
-    ("phrases: [thank you for calling]", "phrases: [thank you for calling]\n        threshold: .NaN",
-     "item 'greeting', threshold"),
-    ("phrases: [thank you for calling]", "phrases: [thank you for calling]\n        within_first_s: .nan",
-     "item 'greeting', within_first_s"),
-    ("max: 10", "max: .nan", "item 'dead-air', max"),
-    ("max: 10", "min: .nan\n        max: 10", "item 'dead-air', min"),
-    ("max: 10", "max: .inf", "item 'dead-air', max"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "where"),
+    [
+        ("weight: 50", "weight: .nan", "section 'opening', weight"),
+        (
+            "phrases: [thank you for calling]",
+            "phrases: [thank you for calling]\n        points: .nan",
+            "item 'greeting', points",
+        ),
+        (
+            "phrases: [thank you for calling]",
+            "phrases: [thank you for calling]\n        threshold: .NaN",
+            "item 'greeting', threshold",
+        ),
+        (
+            "phrases: [thank you for calling]",
+            "phrases: [thank you for calling]\n        within_first_s: .nan",
+            "item 'greeting', within_first_s",
+        ),
+        ("max: 10", "max: .nan", "item 'dead-air', max"),
+        ("max: 10", "min: .nan\n        max: 10", "item 'dead-air', min"),
+        ("max: 10", "max: .inf", "item 'dead-air', max"),
+    ],
+)
 def test_nan_and_infinity_are_refused_at_their_line(old, new, where):
     """NaN passes every range check of the schema (each comparison with it is false): a NaN weight
     scored calls as "score": NaN, which is not JSON."""
@@ -221,9 +268,11 @@ def test_nan_and_infinity_are_refused_at_their_line(old, new, where):
 
 
 def test_nan_defaults_and_sentiment_bounds_are_refused():
-    text = BASE.replace("applies_to: inbound\n", "applies_to: inbound\ndefaults:\n  sentiment_min: .nan\n"
-                                               "  threshold: .nan\n")
+    text = BASE.replace(
+        "applies_to: inbound\n", "applies_to: inbound\ndefaults:\n  sentiment_min: .nan\n  threshold: .nan\n"
+    )
     text += "      - {id: mood, kind: sentiment, check: trajectory, min_change: .nan}\n"
     errs = errors_of(text)
     assert {"defaults.sentiment_min", "defaults.threshold", "item 'mood', min_change"} <= {
-        e.split(": error: ")[1].split(": must")[0] for e in errs}, errs
+        e.split(": error: ")[1].split(": must")[0] for e in errs
+    }, errs

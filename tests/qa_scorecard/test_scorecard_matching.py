@@ -39,19 +39,24 @@ def test_a_paraphrase_passes_by_meaning(matcher):
 
 
 def test_a_paraphrase_inside_a_long_turn_still_passes(matcher):
-    text = ("Thank you for calling Acme, my name is Sam. Just so you know we record our calls to "
-            "improve service. How can I help you today?")
+    text = (
+        "Thank you for calling Acme, my name is Sam. Just so you know we record our calls to "
+        "improve service. How can I help you today?"
+    )
     item = disclosure(text, matcher)
     assert item.verdict == "pass"
     # the evidence points at the clause, not the whole turn
     assert 2.0 + 5 * 9 / 25 - 0.5 <= item.evidence[0].start <= 2.0 + 5 * 14 / 25
 
 
-@pytest.mark.parametrize("text", [
-    "I'd like to check the balance on my account please.",
-    "Can I have your account number please, and then I'll look at your recent calls.",
-    "The weather is lovely today, isn't it?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to check the balance on my account please.",
+        "Can I have your account number please, and then I'll look at your recent calls.",
+        "The weather is lovely today, isn't it?",
+    ],
+)
 def test_unrelated_sentences_do_not_pass(text, matcher):
     item = disclosure(text, matcher)
     assert item.verdict == "fail"
@@ -66,7 +71,9 @@ def test_a_negated_statement_does_not_count(matcher):
 def test_near_verbatim_speech_with_recognition_errors_passes_by_wording(matcher):
     item = disclosure("hi this goal may be recorded for quality porpoises how can i help", matcher)
     assert item.verdict == "pass"
-    meaning, wording = map(float, re.search(r"meaning ([0-9.]+), wording ([0-9.]+)", item.evidence[0].note).groups())
+    meaning, wording = map(
+        float, re.search(r"meaning ([0-9.]+), wording ([0-9.]+)", item.evidence[0].note).groups()
+    )
     # meaning alone comes to 0.59 here, too close to the 0.6 bar to assert which side it falls on
     assert meaning < wording and 0.6 <= wording == pytest.approx(item.evidence[0].similarity, abs=0.01)
 
@@ -77,15 +84,21 @@ def test_the_phrase_must_be_said_by_the_agent(matcher):
 
 
 def test_within_first_seconds_uses_the_time_it_was_said(matcher):
-    assert disclosure("This call may be recorded for quality purposes.", matcher, start=28.0).verdict == "pass"
+    assert (
+        disclosure("This call may be recorded for quality purposes.", matcher, start=28.0).verdict == "pass"
+    )
     late = disclosure("This call may be recorded for quality purposes.", matcher, start=45.0)
     assert late.verdict == "fail"
-    assert any(e.start == 45.0 and "said at 45.0 s, not within the first 30 s" in e.note for e in late.evidence)
+    assert any(
+        e.start == 45.0 and "said at 45.0 s, not within the first 30 s" in e.note for e in late.evidence
+    )
 
 
 def test_word_timestamps_place_the_phrase_inside_a_long_turn(matcher):
-    text = ("Good morning and thanks for holding, I am sorry about the long wait today, "
-            "this call may be recorded for quality purposes")
+    text = (
+        "Good morning and thanks for holding, I am sorry about the long wait today, "
+        "this call may be recorded for quality purposes"
+    )
     raw = text.split()
     words = [Word(w, 10.0 + i, 10.5 + i) for i, w in enumerate(raw)]  # one word a second from 10 s
     disclosure_at = raw.index("this")
@@ -100,8 +113,11 @@ def test_word_timestamps_place_the_phrase_inside_a_long_turn(matcher):
 
 
 def test_within_last_seconds(matcher):
-    c = card(DISCLOSURE.replace("within_first_s: 30", "within_last_s: 30").replace(
-        "[this call may be recorded for quality purposes]", "[is there anything else I can help you with]"))
+    c = card(
+        DISCLOSURE.replace("within_first_s: 30", "within_last_s: 30").replace(
+            "[this call may be recorded for quality purposes]", "[is there anything else I can help you with]"
+        )
+    )
     early = call(("agent", 5, 9, "Is there anything else I can help you with?"), duration=120)
     end = call(("agent", 100, 104, "Is there anything else I can do for you?"), duration=120)
     assert score(c, early, None, meta(), matcher=matcher).items[0].verdict == "fail"
@@ -120,8 +136,12 @@ sections:
 
 
 def test_forbidden_phrase_fails_with_where_it_was_said(matcher):
-    tr = call(("agent", 1, 4, "Hello, how can I help?"), ("customer", 5, 9, "My internet is down again!"),
-              ("agent", 10, 13, "Sir, you need to calm down."), ("agent", 40, 44, "Honestly that is not my problem."))
+    tr = call(
+        ("agent", 1, 4, "Hello, how can I help?"),
+        ("customer", 5, 9, "My internet is down again!"),
+        ("agent", 10, 13, "Sir, you need to calm down."),
+        ("agent", 40, 44, "Honestly that is not my problem."),
+    )
     (item,) = score(card(FORBIDDEN), tr, None, meta(), matcher=matcher).items
     assert item.verdict == "fail"
     assert [e.start for e in item.evidence] == [pytest.approx(10, abs=3), pytest.approx(40, abs=4)]
@@ -129,7 +149,9 @@ def test_forbidden_phrase_fails_with_where_it_was_said(matcher):
 
 
 def test_forbidden_phrase_not_said_passes_with_the_closest_for_calibration(matcher):
-    tr = call(("agent", 1, 4, "Hello, how can I help?"), ("agent", 10, 13, "I can sort that out for you now."))
+    tr = call(
+        ("agent", 1, 4, "Hello, how can I help?"), ("agent", 10, 13, "I can sort that out for you now.")
+    )
     (item,) = score(card(FORBIDDEN), tr, None, meta(), matcher=matcher).items
     assert item.verdict == "pass" and item.evidence[0].similarity < 0.6
 
@@ -155,7 +177,9 @@ def test_interjection_no_is_not_a_negation():
 
 
 def test_a_negative_question_asks_rather_than_denies():
-    asks = tokens(Utterance("agent", 0, 2, "Quote your reference, isn't there anything else I can help with?"))
+    asks = tokens(
+        Utterance("agent", 0, 2, "Quote your reference, isn't there anything else I can help with?")
+    )
     assert not any(t.negator for t in asks)
     denies = tokens(Utterance("agent", 0, 2, "It isn't there any more. We don't know."))
     assert [t.word for t in denies if t.negator] == ["isn't", "don't"]
@@ -163,8 +187,11 @@ def test_a_negative_question_asks_rather_than_denies():
 
 def test_anything_else_asked_as_a_negative_question_passes(matcher):
     rule = DISCLOSURE.replace("disclosure", "anything-else").replace(
-        "[this call may be recorded for quality purposes]", "[is there anything else I can help you with]")
-    tr = call(("agent", 2, 7, "Just call us back, isn't there anything else I can help with?"),
-              ("customer", 8, 9, "no thanks"))
+        "[this call may be recorded for quality purposes]", "[is there anything else I can help you with]"
+    )
+    tr = call(
+        ("agent", 2, 7, "Just call us back, isn't there anything else I can help with?"),
+        ("customer", 8, 9, "no thanks"),
+    )
     (item,) = score(card(rule), tr, None, meta(), matcher=matcher).items
     assert item.verdict == "pass"

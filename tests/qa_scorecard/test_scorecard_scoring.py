@@ -69,8 +69,11 @@ def test_points_inside_a_section(matcher):
 
 
 def test_a_section_with_nothing_applicable_leaves_the_weighting(matcher):
-    c = card(WEIGHTED.replace("      - {id: bye,", "      - {id: bye, applies_if: \"queue == 'x'\",").replace(
-        "{id: thanks,", "{id: thanks, applies_if: \"queue == 'x'\","))
+    c = card(
+        WEIGHTED.replace("      - {id: bye,", "      - {id: bye, applies_if: \"queue == 'x'\",").replace(
+            "{id: thanks,", "{id: thanks, applies_if: \"queue == 'x'\","
+        )
+    )
     r = score(c, call(("agent", 0, 3, GREETING)), None, meta(), matcher=matcher)
     assert r.score == 100.0
 
@@ -142,7 +145,9 @@ def test_conditions_read_metadata_and_transcript(matcher):
 def test_scoring_is_deterministic(matcher):
     tr = call(("agent", 0, 3, GREETING), ("agent", 10, 12, "Right."))
     c = card(THREE)
-    assert score(c, tr, metrics(), meta(), matcher=matcher) == score(c, tr, metrics(), meta(), matcher=matcher)
+    assert score(c, tr, metrics(), meta(), matcher=matcher) == score(
+        c, tr, metrics(), meta(), matcher=matcher
+    )
 
 
 ORDER = """\
@@ -158,12 +163,16 @@ sections:
 """
 
 
-@pytest.mark.parametrize("turns, expected", [
-    ([VERIFY, "It's the fifth of May.", ACCOUNT], "pass"),
-    ([ACCOUNT, "Okay.", VERIFY], "fail"),
-    ([ACCOUNT, "Okay, thanks."], "fail"),
-    ([VERIFY, "It's the fifth of May."], "na"),
-], ids=["verified-first", "details-first", "never-verified", "no-details"])
+@pytest.mark.parametrize(
+    "turns, expected",
+    [
+        ([VERIFY, "It's the fifth of May.", ACCOUNT], "pass"),
+        ([ACCOUNT, "Okay.", VERIFY], "fail"),
+        ([ACCOUNT, "Okay, thanks."], "fail"),
+        ([VERIFY, "It's the fifth of May."], "na"),
+    ],
+    ids=["verified-first", "details-first", "never-verified", "no-details"],
+)
 def test_order_constraint(turns, expected, matcher):
     speakers = ["agent", "customer", "agent"]
     tr = call(*[(speakers[i], 5 * i, 5 * i + 4, text) for i, text in enumerate(turns)])
@@ -190,8 +199,11 @@ sections:
 
 def test_metric_thresholds_with_the_measured_value_as_evidence(matcher):
     tr = call(("agent", 0, 3, GREETING))
-    m = metrics(talk=(90.0, 30.0), dead_air=[(30, 42), (60, 78)],
-                overtalk=[(5, 6, "agent"), (9, 10, "agent"), (20, 21, "customer")])
+    m = metrics(
+        talk=(90.0, 30.0),
+        dead_air=[(30, 42), (60, 78)],
+        overtalk=[(5, 6, "agent"), (9, 10, "agent"), (20, 21, "customer")],
+    )
     r = score(card(METRIC), tr, m, meta(), matcher=matcher)
     assert verdicts(r) == {"dead-air": "fail", "share": "fail", "ratio": "fail", "interrupts": "fail"}
     assert [i.evidence[0].value for i in r.items] == [18.0, 0.75, 3.0, 2.0]
@@ -224,8 +236,11 @@ sections:
 def customer_call(*scores: float, duration: float = 100.0):
     """Customer turns spread evenly over the call, with the given sentiment values."""
     step = duration / len(scores)
-    return call(*[("customer", i * step, i * step + 3, f"turn {i}", s) for i, s in enumerate(scores)],
-                ("agent", 1, 2, "Hello."), duration=duration)
+    return call(
+        *[("customer", i * step, i * step + 3, f"turn {i}", s) for i, s in enumerate(scores)],
+        ("agent", 1, 2, "Hello."),
+        duration=duration,
+    )
 
 
 def test_angry_customer_who_calms_down(matcher):
@@ -258,6 +273,9 @@ def test_last_n_differs_from_last_quarter(matcher):
 def test_sentiment_without_values_goes_to_review_and_a_silent_customer_is_na(matcher):
     unrated = call(("customer", 0, 3, "Hello."), ("agent", 4, 6, "Hi."))
     r = score(card(SENTIMENT), unrated, None, meta(), matcher=matcher)
-    assert set(verdicts(r).values()) == {"review"} and "run sentiment before scoring" in r.items[0].evidence[0].note
+    assert (
+        set(verdicts(r).values()) == {"review"}
+        and "run sentiment before scoring" in r.items[0].evidence[0].note
+    )
     silent = call(("agent", 0, 3, "Hello?"))
     assert set(verdicts(score(card(SENTIMENT), silent, None, meta(), matcher=matcher)).values()) == {"na"}

@@ -57,12 +57,15 @@ class Ears:
 
 
 def garbled():
-    return call(("agent", 1, 5, "Can you put calling on wind energy. My name is Priya."),
-                ("customer", 6, 9, "Hi, I have a question about my bill."),
-                ("agent", 10, 14, "I take your full end based approach to maritime the account."),
-                ("customer", 15, 18, "Mark Ellis, first of June nineteen seventy."),
-                ("agent", 19, 28, "Thank you."),
-                ("agent", 40, 44, "Isn't there anything else I can help with?"), duration=46)
+    return call(
+        ("agent", 1, 5, "Can you put calling on wind energy. My name is Priya."),
+        ("customer", 6, 9, "Hi, I have a question about my bill."),
+        ("agent", 10, 14, "I take your full end based approach to maritime the account."),
+        ("customer", 15, 18, "Mark Ellis, first of June nineteen seventy."),
+        ("agent", 19, 28, "Thank you."),
+        ("agent", 40, 44, "Isn't there anything else I can help with?"),
+        duration=46,
+    )
 
 
 def test_a_supported_second_reading_confirms_a_missed_phrase(matcher):
@@ -106,8 +109,12 @@ def test_an_order_item_with_both_parts_heard_again(matcher):
     c, t = card(CARD), garbled()
     first = score(c, t, None, meta(), matcher=matcher)
     assert verdicts(first)["verified-first"] == "na"
-    ears = Ears({10.0: ("Can I take your full name and date of birth to verify the account.", -0.2),
-                 19.0: ("Thank you, you are verified. Your balance is one hundred and twelve dollars.", -0.05)})
+    ears = Ears(
+        {
+            10.0: ("Can I take your full name and date of birth to verify the account.", -0.2),
+            19.0: ("Thank you, you are verified. Your balance is one hundred and twelve dollars.", -0.05),
+        }
+    )
     again = second_listen(c, first, t, None, matcher, ears)
     assert verdicts(again)["verified-first"] == "pass"
     assert verdicts(again)["verify"] == "pass"
@@ -117,8 +124,12 @@ def test_an_order_item_with_both_parts_heard_again(matcher):
 def test_a_card_number_in_a_second_reading_is_redacted(matcher):
     c, t = card(CARD), garbled()
     first = score(c, t, None, meta(), matcher=matcher)
-    ears = Ears({10.0: ("Can I take your full name and date of birth to verify the account.", -0.2),
-                 19.0: ("Your balance is due on card 4111 1111 1111 1111 today.", 0.0)})
+    ears = Ears(
+        {
+            10.0: ("Can I take your full name and date of birth to verify the account.", -0.2),
+            19.0: ("Your balance is due on card 4111 1111 1111 1111 today.", 0.0),
+        }
+    )
     again = second_listen(c, first, t, None, matcher, ears)
     texts = " ".join(e.text + " " + e.note for r in again.items for e in r.evidence)
     assert verdicts(again)["verified-first"] == "pass"

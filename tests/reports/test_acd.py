@@ -132,11 +132,7 @@ def test_patience_runs_out_only_while_waiting() -> None:
 def test_callback_keeps_the_place_in_line() -> None:
     """Expected wait = (ahead + 1) × 10 s / 1 agent; above 15 s a callback is offered."""
     model = AcdModel(
-        queues=(
-            QueueSpec(
-                "sales", Fixed(10), patience=Fixed(12), callback=CallbackOffer(threshold_s=15)
-            ),
-        ),
+        queues=(QueueSpec("sales", Fixed(10), patience=Fixed(12), callback=CallbackOffer(threshold_s=15)),),
         agents=_agents(("a", {"sales"})),
     )
     callers = [
@@ -209,9 +205,7 @@ def test_arrival_rate_follows_the_interval_profile() -> None:
         agents=_agents(("a", {"sales"})),
     )
     result = simulate(model, seed=3, record_events=False)
-    counts = [
-        sum(1 for c in result.calls if k * 1800 <= c.arrived_s < (k + 1) * 1800) for k in range(3)
-    ]
+    counts = [sum(1 for c in result.calls if k * 1800 <= c.arrived_s < (k + 1) * 1800) for k in range(3)]
     assert abs(counts[0] - 100) < 4 * math.sqrt(100)
     assert counts[1] == 0
     assert abs(counts[2] - 900) < 4 * math.sqrt(900)
@@ -260,9 +254,7 @@ def test_event_log_is_in_time_order_and_complete() -> None:
     for call in result.calls:
         kinds = [e.kind for e in result.events if e.call_id == call.call_id]
         expected = (
-            ["arrived", "answered", "completed"]
-            if call.outcome == "completed"
-            else ["arrived", "abandoned"]
+            ["arrived", "answered", "completed"] if call.outcome == "completed" else ["arrived", "abandoned"]
         )
         assert kinds == expected
     answered = [e for e in result.events if e.kind == "answered"]
@@ -277,9 +269,7 @@ def test_summary_definitions_on_a_hand_computed_case() -> None:
     counted = 3 answered + 1 abandoned = 4; SL = 2/4; abandon rate = 1/4;
     P(wait) = (1 answered late + 1 abandoned)/4; ASA = 25/3.
     """
-    model = AcdModel(
-        queues=(QueueSpec("q", Fixed(30)),), agents=_agents(("a", {"q"}), ("b", {"q"}))
-    )
+    model = AcdModel(queues=(QueueSpec("q", Fixed(30)),), agents=_agents(("a", {"q"}), ("b", {"q"})))
     callers = [
         Caller("w0", 0.0, "q"),
         Caller("w1", 0.0, "q"),

@@ -27,12 +27,29 @@ def _rows(db, group_by: str) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("group_by", ["queue", "agent", "team", "flow", "campaign"])
 def test_names_from_the_data_that_look_like_formulas_are_neutralised(db, group_by):
-    db["calls"].insert({"id": "evil", "started_at": "2026-11-06T10:00:00-05:00", "direction": "inbound",
-                        **HOSTILE, "outcome": "transferred", "caller_id": "+7"})
+    db["calls"].insert(
+        {
+            "id": "evil",
+            "started_at": "2026-11-06T10:00:00-05:00",
+            "direction": "inbound",
+            **HOSTILE,
+            "outcome": "transferred",
+            "caller_id": "+7",
+        }
+    )
     db["survey_answers"].insert({"call_id": "evil", "question": "nps", "value": 0})
-    db["queue_calls"].insert({"call_id": "evil", "queue": HOSTILE["queue"], "agent": HOSTILE["agent"],
-                              "wait_s": 4.0, "handle_s": 90.0, "callback_accepted": 0, "outcome": "completed",
-                              "answered_at": "2026-11-06T10:00:04-05:00"})
+    db["queue_calls"].insert(
+        {
+            "call_id": "evil",
+            "queue": HOSTILE["queue"],
+            "agent": HOSTILE["agent"],
+            "wait_s": 4.0,
+            "handle_s": 90.0,
+            "callback_accepted": 0,
+            "outcome": "completed",
+            "answered_at": "2026-11-06T10:00:04-05:00",
+        }
+    )
     rows = _rows(db, group_by)
     cells = [v for r in rows for v in r.values()]
     hostile = HOSTILE[group_by]
@@ -46,19 +63,39 @@ def test_names_from_the_data_that_look_like_formulas_are_neutralised(db, group_b
 def test_negative_numbers_stay_numeric(db):
     # one more detractor in November: NPS goes negative
     for i, v in enumerate((0, 1, 2, 3)):
-        db["calls"].insert({"id": f"d{i}", "started_at": "2026-11-07T10:00:00-05:00", "direction": "inbound",
-                            "flow": "acme", "caller_id": f"+8{i}"})
+        db["calls"].insert(
+            {
+                "id": f"d{i}",
+                "started_at": "2026-11-07T10:00:00-05:00",
+                "direction": "inbound",
+                "flow": "acme",
+                "caller_id": f"+8{i}",
+            }
+        )
         db["survey_answers"].insert({"call_id": f"d{i}", "question": "nps", "value": v})
     rows = _rows(db, "day")
     nps = next(r["value"] for r in rows if r["section"] == "inbound_total" and r["kpi"] == "nps")
     assert float(nps) < 0 and nps.startswith("-")
 
 
-@pytest.mark.parametrize("value, cell", [
-    ("=1+1", "'=1+1"), ("+1+1", "'+1+1"), ("-1+1", "'-1+1"), ("@A1", "'@A1"), ("\t=1", "'\t=1"),
-    ("\r=1", "'\r=1"), ("-", "'-"), ("-3.5", "-3.5"), ("+2e3", "+2e3"), ("ann", "ann"), (-3.5, -3.5),
-    (7, 7), (None, None),
-])
+@pytest.mark.parametrize(
+    "value, cell",
+    [
+        ("=1+1", "'=1+1"),
+        ("+1+1", "'+1+1"),
+        ("-1+1", "'-1+1"),
+        ("@A1", "'@A1"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-", "'-"),
+        ("-3.5", "-3.5"),
+        ("+2e3", "+2e3"),
+        ("ann", "ann"),
+        (-3.5, -3.5),
+        (7, 7),
+        (None, None),
+    ],
+)
 def test_csv_cell(value, cell):
     from callwright.reports.export import csv_cell
 

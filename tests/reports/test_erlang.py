@@ -134,9 +134,7 @@ def test_erlang_a_formulas_match_independent_chain(
     agents: int, calls: float, aht_s: float, patience_s: float
 ) -> None:
     lam = calls / 1800
-    m = erlang_a_metrics(
-        agents, arrival_rate_per_s=lam, aht_s=aht_s, patience_s=patience_s, threshold_s=20
-    )
+    m = erlang_a_metrics(agents, arrival_rate_per_s=lam, aht_s=aht_s, patience_s=patience_s, threshold_s=20)
     ref = _palm_chain(agents, lam, 1 / aht_s, 1 / patience_s, 20.0)
     assert m.p_wait == pytest.approx(ref["p_wait"], rel=1e-9)
     assert m.p_abandon == pytest.approx(ref["p_abandon"], rel=1e-7)

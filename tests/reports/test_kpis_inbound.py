@@ -1,6 +1,5 @@
 """Inbound KPIs on hand-built rows (kpi_fixtures): CSAT, DSAT, NPS, FCR both ways, containment."""
 
-
 import pytest
 from kpi_fixtures import NOV
 

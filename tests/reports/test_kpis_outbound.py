@@ -1,6 +1,5 @@
 """Outbound KPIs on hand-built dials (kpi_fixtures.DIALS)."""
 
-
 import pytest
 from kpi_fixtures import NOV
 

@@ -1,7 +1,6 @@
 """Queue KPIs on hand-built queue_calls rows (kpi_fixtures.QUEUE): ASA, time in queue,
 abandonment with a short-abandon threshold, service level both ways, AHT."""
 
-
 import pytest
 from kpi_fixtures import NOV
 
@@ -12,7 +11,14 @@ def test_queue_kpis_default_short_abandon_5s(db):
     q = queue_kpis(db, ReportParams(**NOV), "all")[0]
     # rows: c2 answered 10 s, c3 answered 25 s, c4 abandoned 40 s, c5 abandoned 3 s (short),
     # c9 callback, c10 answered 0 s, c11 unserved
-    assert (q.offered, q.answered, q.abandoned, q.short_abandoned, q.callbacks, q.unserved) == (7, 3, 1, 1, 1, 1)
+    assert (q.offered, q.answered, q.abandoned, q.short_abandoned, q.callbacks, q.unserved) == (
+        7,
+        3,
+        1,
+        1,
+        1,
+        1,
+    )
     # ASA over answered: (10 + 25 + 0) / 3; time in queue adds the counted abandon: (35 + 40) / 4
     assert q.asa_s == pytest.approx(35 / 3) and q.avg_queue_s == pytest.approx(75 / 4)
     # abandonment: 1 / (3 + 1)

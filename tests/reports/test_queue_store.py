@@ -33,10 +33,12 @@ def test_transferred_ivr_calls_become_queue_rows(tmp_path):
     assert 299 < arrivals.callers[1].arrival_s < 301
     model = acd.AcdModel(
         queues=(acd.QueueSpec("billing", acd.Fixed(600.0)),),
-        agents=(acd.AgentSpec("ann", frozenset({"billing"})),))
+        agents=(acd.AgentSpec("ann", frozenset({"billing"})),),
+    )
     result = acd.simulate(model, callers=arrivals.callers, seed=1)
-    n = save_simulation(db, result, arrivals.base, teams={"ann": "north"},
-                        split=HandleSplit(hold_share=0.1, acw_share=0.2))
+    n = save_simulation(
+        db, result, arrivals.base, teams={"ann": "north"}, split=HandleSplit(hold_share=0.1, acw_share=0.2)
+    )
     assert n == 2
     rows = {r["call_id"]: r for r in db.query("select * from queue_calls")}
     # ann answers a at once and b when a finishes, 600 s after a arrived: b waited 600 - 300 s

@@ -19,8 +19,13 @@ def dbfile(tmp_path_factory):
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callwright", "report", *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "callwright", "report", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
 
 
 def test_html_json_and_csv(dbfile, tmp_path):
@@ -30,8 +35,22 @@ def test_html_json_and_csv(dbfile, tmp_path):
     assert done.stdout.strip() == f"wrote {out.resolve()}"
     assert out.read_text().startswith("<!doctype html>")
     js = tmp_path / "r.json"
-    done = _run("--from", "2026-11-01", "--to", "2026-11-30", "--db", str(dbfile), "--group-by", "queue",
-                "--sl", "80/25", "--fcr-window", "10d", "-o", str(js))
+    done = _run(
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--db",
+        str(dbfile),
+        "--group-by",
+        "queue",
+        "--sl",
+        "80/25",
+        "--fcr-window",
+        "10d",
+        "-o",
+        str(js),
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(js.read_text())
     # same numbers as the hand-computed tests: 10-day window FCR 50 %, SL at 25 s: 3 of 3 + 1
@@ -39,21 +58,31 @@ def test_html_json_and_csv(dbfile, tmp_path):
     assert data["queue_total"]["service_level"] == 75.0
     assert {r["group"] for r in data["queue"]} == {"billing", "support"}
     cs = tmp_path / "r.txt"
-    done = _run("--from", "2026-11-01", "--to", "2026-11-30", "--db", str(dbfile), "--format", "csv",
-                "-o", str(cs))
+    done = _run(
+        "--from", "2026-11-01", "--to", "2026-11-30", "--db", str(dbfile), "--format", "csv", "-o", str(cs)
+    )
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(cs.open()))
     assert {"section": "inbound_total", "key": "all", "kpi": "csat", "value": "50.0"} in rows
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--from", "2026-11-31", "--to", "2026-12-01"], "error: --from: cannot read '2026-11-31' as a date"),
-    (["--from", "2026-11-02", "--to", "2026-11-01"], "error: --to 2026-11-01 is before --from 2026-11-02"),
-    (["--from", "2026-11-01", "--to", "2026-11-30", "--group-by", "month"], "error: --group-by: unknown"),
-    (["--from", "2026-11-01", "--to", "2026-11-30", "--sl", "eighty"], "error: --sl: cannot read"),
-    (["--from", "2026-11-01", "--to", "2026-11-30", "--format", "pdf"], "error: --format: unknown format"),
-    (["--to", "2026-11-30"], "error: --from and --to are required"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from", "2026-11-31", "--to", "2026-12-01"], "error: --from: cannot read '2026-11-31' as a date"),
+        (
+            ["--from", "2026-11-02", "--to", "2026-11-01"],
+            "error: --to 2026-11-01 is before --from 2026-11-02",
+        ),
+        (["--from", "2026-11-01", "--to", "2026-11-30", "--group-by", "month"], "error: --group-by: unknown"),
+        (["--from", "2026-11-01", "--to", "2026-11-30", "--sl", "eighty"], "error: --sl: cannot read"),
+        (
+            ["--from", "2026-11-01", "--to", "2026-11-30", "--format", "pdf"],
+            "error: --format: unknown format",
+        ),
+        (["--to", "2026-11-30"], "error: --from and --to are required"),
+    ],
+)
 def test_bad_options_are_one_line_errors(dbfile, tmp_path, args, message):
     done = _run(*args, "--db", str(dbfile), "-o", str(tmp_path / "r.html"))
     assert done.returncode == 1

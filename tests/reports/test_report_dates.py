@@ -18,11 +18,29 @@ FAR = [("far-future", "9999-12-31T23:59:59+14:00"), ("far-past", "0001-01-01T00:
 
 def _add_far_calls(db) -> None:
     for cid, at in FAR:
-        db["calls"].insert({"id": cid, "started_at": at, "direction": "inbound", "flow": "acme",
-                            "outcome": "self_served", "caller_id": "+9", "agent": "zed"})
+        db["calls"].insert(
+            {
+                "id": cid,
+                "started_at": at,
+                "direction": "inbound",
+                "flow": "acme",
+                "outcome": "self_served",
+                "caller_id": "+9",
+                "agent": "zed",
+            }
+        )
         db["survey_answers"].insert({"call_id": cid, "question": "csat", "value": 5})
-        db["queue_calls"].insert({"call_id": cid, "queue": "billing", "wait_s": 3.0, "handle_s": 60.0,
-                                  "callback_accepted": 0, "outcome": "completed", "answered_at": at})
+        db["queue_calls"].insert(
+            {
+                "call_id": cid,
+                "queue": "billing",
+                "wait_s": 3.0,
+                "handle_s": 60.0,
+                "callback_accepted": 0,
+                "outcome": "completed",
+                "answered_at": at,
+            }
+        )
 
 
 def test_a_call_dated_9999_12_31_does_not_break_reports_before_or_after_it_is_deleted(db):
@@ -33,8 +51,10 @@ def test_a_call_dated_9999_12_31_does_not_break_reports_before_or_after_it_is_de
     db.execute("delete from queue_calls where call_id in ('far-future', 'far-past')")
     db.execute("delete from survey_answers where call_id in ('far-future', 'far-past')")
     # the deleted rows' days are still marked for a recount: it must not fail either
-    assert db.execute("select count(*) from kpi_dirty where day in ('9999-12-31', '0001-01-01')"
-                      ).fetchone()[0] == 2
+    assert (
+        db.execute("select count(*) from kpi_dirty where day in ('9999-12-31', '0001-01-01')").fetchone()[0]
+        == 2
+    )
     assert build_report(db, ReportParams(**NOV)) == expected
 
 
@@ -51,8 +71,9 @@ def test_a_report_over_every_day_counts_the_calls_at_both_ends(db, group_by):
     start, end = everything.sql_range
     assert end == kpis.AFTER_LAST_DAY
     assert kpis.survey(db, ["all"], start, end) == kpis.survey_raw(db, ["all"], start, end)
-    assert kpis.queue(db, ["all"], start, end, threshold_s=20, short_abandon_s=5, abandons_count=True) == \
-        kpis.queue_raw(db, ["all"], start, end, threshold_s=20, short_abandon_s=5, abandons_count=True)
+    assert kpis.queue(
+        db, ["all"], start, end, threshold_s=20, short_abandon_s=5, abandons_count=True
+    ) == kpis.queue_raw(db, ["all"], start, end, threshold_s=20, short_abandon_s=5, abandons_count=True)
 
 
 def test_day_after_the_last_day_sorts_after_every_time_of_that_day():
@@ -62,11 +83,14 @@ def test_day_after_the_last_day_sorts_after_every_time_of_that_day():
     assert kpis.day_after(date(2026, 12, 31)) == "2027-01-01"
 
 
-@pytest.mark.parametrize("start, end, message", [
-    ("10000-01-01", "10000-01-02", "--from: cannot read '10000-01-01' as a date"),
-    ("2026-11-01", "9999-12-32", "--to: cannot read '9999-12-32' as a date"),
-    ("0000-12-31", "2026-11-01", "--from: cannot read '0000-12-31' as a date"),
-])
+@pytest.mark.parametrize(
+    "start, end, message",
+    [
+        ("10000-01-01", "10000-01-02", "--from: cannot read '10000-01-01' as a date"),
+        ("2026-11-01", "9999-12-32", "--to: cannot read '9999-12-32' as a date"),
+        ("0000-12-31", "2026-11-01", "--from: cannot read '0000-12-31' as a date"),
+    ],
+)
 def test_days_outside_the_calendar_are_clear_errors(start, end, message):
     from callwright.errors import CallwrightError
 
@@ -84,8 +108,24 @@ def test_report_from_0001_01_01_to_9999_12_31_through_the_cli(tmp_path):
     db.conn.close()
     for fmt in ("html", "csv", "json"):
         out = tmp_path / f"r.{fmt}"
-        done = subprocess.run([sys.executable, "-m", "callwright", "report", "--from", "0001-01-01", "--to",
-                               "9999-12-31", "--db", str(path), "-o", str(out)],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "callwright",
+                "report",
+                "--from",
+                "0001-01-01",
+                "--to",
+                "9999-12-31",
+                "--db",
+                str(path),
+                "-o",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert out.stat().st_size > 0

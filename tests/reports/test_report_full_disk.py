@@ -21,8 +21,12 @@ from callwright.store.db import open_db
 
 
 def _report(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callwright", "report", "--from", "2026-11-01", "--to",
-                           "2026-11-30", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "callwright", "report", "--from", "2026-11-01", "--to", "2026-11-30", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -30,8 +34,12 @@ def tiny_disk(tmp_path):
     mount = tmp_path / "disk"
     mount.mkdir()
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError) as err:
         pytest.skip(f"cannot mount a tmpfs to fill (needs root on Linux): {err}")
     if done.returncode != 0:
@@ -68,8 +76,10 @@ def test_a_database_on_a_full_disk_is_a_clear_error(tiny_disk, dbfile, leave_kib
     shutil.copy(dbfile, db_path)
     db = open_db(db_path)
     # a new call marks its day for a recount: the report must write before it reads
-    db.execute("insert into calls (id, started_at, direction) values ('late', '2026-11-20T10:00:00-05:00', "
-               "'inbound')")
+    db.execute(
+        "insert into calls (id, started_at, direction) values ('late', '2026-11-20T10:00:00-05:00', "
+        "'inbound')"
+    )
     db.execute("pragma wal_checkpoint(truncate)")
     db.conn.close()
     _fill(tiny_disk, leave_kib)

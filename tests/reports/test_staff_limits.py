@@ -25,25 +25,41 @@ BIG = "9" * 400  # past a float's range: float() reads it as infinity
 
 
 def _staff(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callwright", "staff", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "callwright", "staff", *args], capture_output=True, text=True, timeout=60
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--calls", "1e12", "--aht", "240s"], "error: the workload is 1.333e+11 Erlangs"),
-    (["--calls", "360", "--aht", "99999999999999h"], "error: --aht: '99999999999999h' is longer than the limit"),
-    (["--calls", "360", "--aht", "99999h"], "error: the workload is 7.2e+07 Erlangs"),
-    (["--calls", "2e5", "--interval", "1s", "--aht", "240s"], "error: the workload is 4.8e+07 Erlangs"),
-    (["--calls", "1e15", "--aht", "240s", "--patience", "60s"], "error: the workload is 1.333e+14 Erlangs"),
-    (["--calls", "1e400", "--aht", "240s"], "error: --calls: '1e400' is not a finite number"),
-    (["--calls", "nan", "--aht", "240s"], "error: --calls: 'nan' is not a finite number"),
-    (["--calls", "100", "--aht", BIG], "error: --aht: '999"),
-    (["--calls", "100", "--aht", "4m", "--patience", "2000000s"], "error: --patience must be at most 86400 s"),
-    (["--calls", "100", "--aht", "4m", "--interval", "0"], "error: --interval must be longer than 0 s"),
-    (["--calls", "100", "--aht", "4m", "--target", "200/20"], "error: --target: the percentage in '200/20'"),
-    (["--calls", "-5", "--aht", "4m"], "error: --calls must be 0 or more"),
-    (["--calls", "100", "--aht", "4m", "--shrinkage", "-0.5"], "error: --shrinkage must be at least 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--calls", "1e12", "--aht", "240s"], "error: the workload is 1.333e+11 Erlangs"),
+        (
+            ["--calls", "360", "--aht", "99999999999999h"],
+            "error: --aht: '99999999999999h' is longer than the limit",
+        ),
+        (["--calls", "360", "--aht", "99999h"], "error: the workload is 7.2e+07 Erlangs"),
+        (["--calls", "2e5", "--interval", "1s", "--aht", "240s"], "error: the workload is 4.8e+07 Erlangs"),
+        (
+            ["--calls", "1e15", "--aht", "240s", "--patience", "60s"],
+            "error: the workload is 1.333e+14 Erlangs",
+        ),
+        (["--calls", "1e400", "--aht", "240s"], "error: --calls: '1e400' is not a finite number"),
+        (["--calls", "nan", "--aht", "240s"], "error: --calls: 'nan' is not a finite number"),
+        (["--calls", "100", "--aht", BIG], "error: --aht: '999"),
+        (
+            ["--calls", "100", "--aht", "4m", "--patience", "2000000s"],
+            "error: --patience must be at most 86400 s",
+        ),
+        (["--calls", "100", "--aht", "4m", "--interval", "0"], "error: --interval must be longer than 0 s"),
+        (
+            ["--calls", "100", "--aht", "4m", "--target", "200/20"],
+            "error: --target: the percentage in '200/20'",
+        ),
+        (["--calls", "-5", "--aht", "4m"], "error: --calls must be 0 or more"),
+        (["--calls", "100", "--aht", "4m", "--shrinkage", "-0.5"], "error: --shrinkage must be at least 0"),
+    ],
+)
 def test_hostile_staff_inputs_are_clear_errors_within_a_timeout(args, message):
     done = _staff(*args)
     assert done.returncode == 1, (done.stdout, done.stderr)
@@ -57,13 +73,16 @@ def _cpu_plan(workload: Workload, target: ServiceTarget, patience_s: float | Non
     return plan, time.process_time() - start
 
 
-@pytest.mark.parametrize("workload, target, patience_s", [
-    (Workload(calls=7.4e5, interval_s=1800, aht_s=240), ServiceTarget(0.8, 20), None),  # 98,667 Erlangs
-    (Workload(calls=7.4e5, interval_s=1800, aht_s=240), ServiceTarget(0.8, 20), 60.0),
-    (Workload(calls=7.4e5, interval_s=1800, aht_s=240), ServiceTarget(0.99, 1), 86_400.0),
-    (Workload(calls=2e5, interval_s=1, aht_s=0.001), ServiceTarget(0.8, 20), 86_400.0),  # 200,000 calls/s
-    (Workload(calls=7.5e4, interval_s=1800, aht_s=240), ServiceTarget(0.8, 20), 60.0),  # overflowed
-])
+@pytest.mark.parametrize(
+    "workload, target, patience_s",
+    [
+        (Workload(calls=7.4e5, interval_s=1800, aht_s=240), ServiceTarget(0.8, 20), None),  # 98,667 Erlangs
+        (Workload(calls=7.4e5, interval_s=1800, aht_s=240), ServiceTarget(0.8, 20), 60.0),
+        (Workload(calls=7.4e5, interval_s=1800, aht_s=240), ServiceTarget(0.99, 1), 86_400.0),
+        (Workload(calls=2e5, interval_s=1, aht_s=0.001), ServiceTarget(0.8, 20), 86_400.0),  # 200,000 calls/s
+        (Workload(calls=7.5e4, interval_s=1800, aht_s=240), ServiceTarget(0.8, 20), 60.0),  # overflowed
+    ],
+)
 def test_the_largest_plans_answer_within_two_cpu_seconds(workload, target, patience_s):
     erlang_b(3000, 2900.0)  # scipy imported outside the timing
     plan, cpu_s = _cpu_plan(workload, target, patience_s)
@@ -72,8 +91,11 @@ def test_the_largest_plans_answer_within_two_cpu_seconds(workload, target, patie
     assert m.service_level >= target.fraction - 1e-9
     assert all(math.isfinite(v) for v in (m.p_wait, m.asa_s, m.service_level, m.occupancy, m.p_abandon))
     if patience_s is None:  # Erlang C: more agents than Erlangs, and not many more
-        assert workload.traffic_erlangs < plan.agents_net < workload.traffic_erlangs + 10 * math.sqrt(
-            workload.traffic_erlangs)
+        assert (
+            workload.traffic_erlangs
+            < plan.agents_net
+            < workload.traffic_erlangs + 10 * math.sqrt(workload.traffic_erlangs)
+        )
 
 
 def test_erlang_a_at_ten_thousand_erlangs_does_not_overflow():
@@ -83,8 +105,10 @@ def test_erlang_a_at_ten_thousand_erlangs_does_not_overflow():
     assert 0 <= m.service_level <= 1 - m.p_abandon + 1e-9
 
 
-@pytest.mark.parametrize("servers, traffic", [(2001, 1900.0), (2500, 2400.0), (5000, 5200.0), (9000, 8000.0),
-                                              (20000, 19950.0), (3000, 10.0)])
+@pytest.mark.parametrize(
+    "servers, traffic",
+    [(2001, 1900.0), (2500, 2400.0), (5000, 5200.0), (9000, 8000.0), (20000, 19950.0), (3000, 10.0)],
+)
 def test_erlang_b_closed_form_matches_the_recursion(servers, traffic):
     blocking = 1.0
     for k in range(1, servers + 1):
@@ -92,8 +116,15 @@ def test_erlang_b_closed_form_matches_the_recursion(servers, traffic):
     assert erlang_b(servers, traffic) == pytest.approx(blocking, rel=1e-9, abs=1e-300)
 
 
-@pytest.mark.parametrize("x, y", [(2e4, 2e4 - 40 * math.sqrt(2e4)), (1e6, 1e6 - 60 * 1e3), (1e8, 5e7),
-                                  (1.7e10, 1.7e10 - 100 * math.sqrt(1.7e10))])
+@pytest.mark.parametrize(
+    "x, y",
+    [
+        (2e4, 2e4 - 40 * math.sqrt(2e4)),
+        (1e6, 1e6 - 60 * 1e3),
+        (1e8, 5e7),
+        (1.7e10, 1.7e10 - 100 * math.sqrt(1.7e10)),
+    ],
+)
 def test_palm_a_far_below_x_matches_the_series(x, y):
     total, term, j = 1.0, 1.0, 1
     while term > 1e-18 * total:
@@ -115,11 +146,14 @@ def test_impatient_callers_count_against_the_service_level():
     assert plan.agents_net > 1
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(fcr_window=BIG + "d"), "--fcr-window: the window must be at most 100 years"),
-    (dict(sl="80/" + BIG), "--sl: '999"),
-    (dict(short_abandon=BIG), "--short-abandon: '999"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(fcr_window=BIG + "d"), "--fcr-window: the window must be at most 100 years"),
+        (dict(sl="80/" + BIG), "--sl: '999"),
+        (dict(short_abandon=BIG), "--short-abandon: '999"),
+    ],
+)
 def test_report_durations_past_a_floats_range_are_named(kwargs, message):
     with pytest.raises(CallwrightError, match=message):
         make_params("2026-11-01", "2026-11-30", **kwargs)

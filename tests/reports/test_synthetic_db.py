@@ -22,14 +22,21 @@ def test_rows_are_consistent(db):
     assert db["calls"].count == 3000
     # every queue row, survey answer, score and connected dial belongs to a call
     for table in ("queue_calls", "survey_answers", "scores", "call_events"):
-        orphans = next(db.query(f"select count(*) as n from {table} t left join calls c on c.id = t.call_id "
-                                "where c.id is null"))["n"]
+        orphans = next(
+            db.query(
+                f"select count(*) as n from {table} t left join calls c on c.id = t.call_id "
+                "where c.id is null"
+            )
+        )["n"]
         assert orphans == 0, table
     transferred = next(db.query("select count(*) as n from calls where outcome = 'transferred'"))["n"]
     assert transferred == db["queue_calls"].count > 0
-    answered_without_agent = next(db.query(
-        "select count(*) as n from queue_calls q join calls c on c.id = q.call_id "
-        "where q.answered_at is not null and (c.agent is null or c.agent != q.agent)"))["n"]
+    answered_without_agent = next(
+        db.query(
+            "select count(*) as n from queue_calls q join calls c on c.id = q.call_id "
+            "where q.answered_at is not null and (c.agent is null or c.agent != q.agent)"
+        )
+    )["n"]
     assert answered_without_agent == 0
     # the waterfall summary equals a recount of the events
     n_enter = next(db.query("select count(*) as n from call_events where kind = 'state_enter'"))["n"]
@@ -42,7 +49,9 @@ def test_same_seed_same_database(tmp_path):
     generate(a, small)
     generate(b, small)
     for table in ("calls", "queue_calls", "survey_answers", "dials"):
-        assert list(a.query(f"select * from {table} order by 1, 2")) == list(b.query(f"select * from {table} order by 1, 2"))
+        assert list(a.query(f"select * from {table} order by 1, 2")) == list(
+            b.query(f"select * from {table} order by 1, 2")
+        )
 
 
 def test_report_numbers_are_plausible(db):

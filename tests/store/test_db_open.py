@@ -53,6 +53,7 @@ def test_an_existing_database_keeps_its_mode(tmp_path, loose_umask):
 
 # --- several processes opening a new database at once -------------------------------------------
 
+
 def _first_open(path: str, barrier, results) -> None:
     barrier.wait()
     try:
@@ -87,11 +88,14 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
 
 # --- files that are not Callwright databases ---------------------------------------------------
 
+
 def test_dev_null_is_refused_and_no_journal_is_created_beside_it():
     journal = Path("/dev/null-journal")
     existed = journal.exists()
     try:
-        with pytest.raises(CallwrightError, match=r"cannot open database /dev/null: it is not a regular file"):
+        with pytest.raises(
+            CallwrightError, match=r"cannot open database /dev/null: it is not a regular file"
+        ):
             open_db("/dev/null")
         assert journal.exists() == existed
     finally:
@@ -132,8 +136,11 @@ def test_a_database_of_another_program_is_refused_unchanged(tmp_path):
     con.commit()
     con.close()
     before = _snapshot(path)
-    with pytest.raises(CallwrightError, match=r"shop.db is not a Callwright database: it has no calls table "
-                                              r"\(its tables: 'orders'\)"):
+    with pytest.raises(
+        CallwrightError,
+        match=r"shop.db is not a Callwright database: it has no calls table "
+        r"\(its tables: 'orders'\)",
+    ):
         open_db(path)
     assert _snapshot(path) == before
 
@@ -161,10 +168,13 @@ def test_a_callwright_database_from_before_the_application_id_still_opens(tmp_pa
     assert db.execute("pragma user_version").fetchone()[0] == schema.SCHEMA_VERSION
 
 
-@pytest.mark.parametrize("make, message", [
-    ("devnull", "error: cannot open database /dev/null: it is not a regular file"),
-    ("calls", "is not a Callwright database: its calls table has no id, "),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        ("devnull", "error: cannot open database /dev/null: it is not a regular file"),
+        ("calls", "is not a Callwright database: its calls table has no id, "),
+    ],
+)
 def test_report_on_a_file_that_is_not_a_callwright_database_is_a_one_line_error(tmp_path, make, message):
     if make == "devnull":
         db = "/dev/null"
@@ -176,9 +186,25 @@ def test_report_on_a_file_that_is_not_a_callwright_database_is_a_one_line_error(
     journal = Path("/dev/null-journal")
     existed = journal.exists()
     try:
-        done = subprocess.run([sys.executable, "-m", "callwright", "report", "--from", "2026-11-01", "--to",
-                               "2026-11-30", "--db", db, "-o", str(tmp_path / "r.csv")],
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "callwright",
+                "report",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-11-30",
+                "--db",
+                db,
+                "-o",
+                str(tmp_path / "r.csv"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         if journal.exists() and not existed:
             journal.unlink()

@@ -48,16 +48,20 @@ def _same(a, b, what):
 
 
 def _next_contact_recount(db):
-    return list(db.query("""
+    return list(
+        db.query("""
         select id, (select min(n.started_at) from calls n
                     where coalesce(n.customer, n.caller_id) = coalesce(c.customer, c.caller_id)
                       and n.direction = 'inbound' and n.started_at > c.started_at) as next_at
-        from calls c order by id"""))
+        from calls c order by id""")
+    )
 
 
 def _summaries(db):
-    return {t: sorted(map(repr, db.execute(f"select * from {t}").fetchall()))
-            for t in (*cubes.KPI_CUBES, "kpi_bins_daily")}
+    return {
+        t: sorted(map(repr, db.execute(f"select * from {t}").fetchall()))
+        for t in (*cubes.KPI_CUBES, "kpi_bins_daily")
+    }
 
 
 def assert_consistent(db):
@@ -66,13 +70,19 @@ def assert_consistent(db):
     for start, end in RANGES:
         _same(kpis.survey(db, GROUPS, start, end), kpis.survey_raw(db, GROUPS, start, end), "survey")
         for w in WINDOWS:
-            _same(kpis.inbound_calls(db, GROUPS, start, end, w),
-                  kpis.inbound_calls_raw(db, GROUPS, start, end, w), f"inbound {w}")
+            _same(
+                kpis.inbound_calls(db, GROUPS, start, end, w),
+                kpis.inbound_calls_raw(db, GROUPS, start, end, w),
+                f"inbound {w}",
+            )
         for t, s in THRESHOLDS:
             for abandons in (True, False):
                 kw = dict(threshold_s=t, short_abandon_s=s, abandons_count=abandons)
-                _same(kpis.queue(db, GROUPS, start, end, **kw), kpis.queue_raw(db, GROUPS, start, end, **kw),
-                      f"queue {kw}")
+                _same(
+                    kpis.queue(db, GROUPS, start, end, **kw),
+                    kpis.queue_raw(db, GROUPS, start, end, **kw),
+                    f"queue {kw}",
+                )
         _same(kpis.outbound(db, GROUPS, start, end), kpis.outbound_raw(db, GROUPS, start, end), "outbound")
         fast, raw = kpis.distributions(db, start, end), kpis.distributions_raw(db, start, end)
         assert fast.keys() == raw.keys()
@@ -86,17 +96,41 @@ def assert_consistent(db):
 
 def _ivr(db, flow, lines, at, caller):
     channel = TextChannel(io.StringIO("\n".join(lines) + "\n"), io.StringIO())
-    return run_call(FlowEngine(flow), channel, FakeClock(datetime.fromisoformat(at)), calllog=CallLog(db),
-                    caller_id=caller)
+    return run_call(
+        FlowEngine(flow),
+        channel,
+        FakeClock(datetime.fromisoformat(at)),
+        calllog=CallLog(db),
+        caller_id=caller,
+    )
 
 
 def _scored(call_id, rec, customer, started_at=None, agent="dana", score=80.0):
-    t = Transcript(call_id, 60.0, [Utterance("customer", 0.0, 2.0, "hello", sentiment=-0.2),
-                                   Utterance("customer", 3.0, 5.0, "thanks", sentiment=0.4)])
-    r = ScoreResult(call_id, "inbound-service", "v1", score, False,
-                    [ItemResult("disclosure", "compliance", "phrase", "pass", 10, 10)])
-    meta = CallMeta(call_id, "inbound", agent=agent, team="blue", queue="billing", customer=customer,
-                    started_at=started_at)
+    t = Transcript(
+        call_id,
+        60.0,
+        [
+            Utterance("customer", 0.0, 2.0, "hello", sentiment=-0.2),
+            Utterance("customer", 3.0, 5.0, "thanks", sentiment=0.4),
+        ],
+    )
+    r = ScoreResult(
+        call_id,
+        "inbound-service",
+        "v1",
+        score,
+        False,
+        [ItemResult("disclosure", "compliance", "phrase", "pass", 10, 10)],
+    )
+    meta = CallMeta(
+        call_id,
+        "inbound",
+        agent=agent,
+        team="blue",
+        queue="billing",
+        customer=customer,
+        started_at=started_at,
+    )
     return qa.ScoredCall(rec, f"/recs/{rec}.wav", meta, 2, 8000, t, None, r)
 
 
@@ -123,10 +157,13 @@ def test_summaries_follow_every_write_path(db):
 
     # the ACD simulation of the transferred calls: queue rows, agents and teams written on calls
     arrivals = transferred_callers(db)
-    model = acd.AcdModel(queues=(acd.QueueSpec("billing", acd.Fixed(300.0)),),
-                         agents=(acd.AgentSpec("ann", frozenset({"billing"})),))
-    save_simulation(db, acd.simulate(model, callers=arrivals.callers, seed=1), arrivals.base,
-                    teams={"ann": "north"})
+    model = acd.AcdModel(
+        queues=(acd.QueueSpec("billing", acd.Fixed(300.0)),),
+        agents=(acd.AgentSpec("ann", frozenset({"billing"})),),
+    )
+    save_simulation(
+        db, acd.simulate(model, callers=arrivals.callers, seed=1), arrivals.base, teams={"ann": "north"}
+    )
     assert db["queue_calls"].count == 4
     assert_consistent(db)
 
@@ -137,19 +174,43 @@ def test_summaries_follow_every_write_path(db):
     assert_consistent(db)
 
     # dials, one linked to a call; then re-saved with another day (INSERT OR REPLACE)
-    save_dials(db, [Dial("d1", "renew", "2026-11-03T11:00:00-05:00", "connected", customer="K7", agent="ann",
-                         call_id=calls[2].call_id, converted=True),
-                    Dial("d2", "renew", "2026-11-03T11:05:00-05:00", "no_answer", agent="ann")])
+    save_dials(
+        db,
+        [
+            Dial(
+                "d1",
+                "renew",
+                "2026-11-03T11:00:00-05:00",
+                "connected",
+                customer="K7",
+                agent="ann",
+                call_id=calls[2].call_id,
+                converted=True,
+            ),
+            Dial("d2", "renew", "2026-11-03T11:05:00-05:00", "no_answer", agent="ann"),
+        ],
+    )
     assert_consistent(db)
     save_dials(db, [Dial("d2", "renew", "2026-11-24T11:05:00-05:00", "busy", agent="bob")])
     assert_consistent(db)
 
     # a call replaced by a row with another start and caller (INSERT OR REPLACE), one updated, one deleted
-    db["calls"].insert({"id": calls[2].call_id, "direction": "inbound", "started_at": "2026-11-25T09:00:00-05:00",
-                        "caller_id": "+1555002", "flow": "acme-post-call-survey"}, replace=True)
+    db["calls"].insert(
+        {
+            "id": calls[2].call_id,
+            "direction": "inbound",
+            "started_at": "2026-11-25T09:00:00-05:00",
+            "caller_id": "+1555002",
+            "flow": "acme-post-call-survey",
+        },
+        replace=True,
+    )
     assert_consistent(db)
-    db.execute("update calls set started_at = '2026-11-30T09:00:00-05:00', customer = 'K7', agent = 'bob' "
-               "where id = ?", [calls[3].call_id])
+    db.execute(
+        "update calls set started_at = '2026-11-30T09:00:00-05:00', customer = 'K7', agent = 'bob' "
+        "where id = ?",
+        [calls[3].call_id],
+    )
     assert_consistent(db)
     db.execute("delete from calls where id = ?", [calls[4].call_id])
     assert_consistent(db)

@@ -34,8 +34,12 @@ def base_src(tmp_path_factory) -> Path:
     """The source tree of the code before migrations."""
     out = tmp_path_factory.mktemp("base")
     try:
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", BASE_COMMIT, "src"], capture_output=True,
-                                 check=True, timeout=60).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", BASE_COMMIT, "src"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
         subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as err:
         pytest.skip(f"the code before migrations ({BASE_COMMIT}) is not available: {err}")
@@ -45,12 +49,19 @@ def base_src(tmp_path_factory) -> Path:
 def _base_open(base_src: Path, path: Path, *statements: str) -> None:
     """Open `path` with the code before migrations (creating or upgrading it), then run
     `statements` on it."""
-    script = ("import sys\nfrom callwright.store.db import open_db\n"
-              "db = open_db(sys.argv[1])\n"
-              "for sql in sys.argv[2:]:\n    db.execute(sql)\n"
-              "db.conn.close()\n")
-    done = subprocess.run([sys.executable, "-c", script, str(path), *statements], capture_output=True, text=True,
-                          timeout=120, env={"PYTHONPATH": str(base_src), "PATH": "/usr/bin:/bin"})
+    script = (
+        "import sys\nfrom callwright.store.db import open_db\n"
+        "db = open_db(sys.argv[1])\n"
+        "for sql in sys.argv[2:]:\n    db.execute(sql)\n"
+        "db.conn.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path), *statements],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(base_src), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -67,8 +78,10 @@ def _schema(path: Path) -> list[tuple[str, str, str, str]]:
 def _stamp(path: Path) -> tuple[int, int]:
     con = sqlite3.connect(path)
     try:
-        return (con.execute("pragma application_id").fetchone()[0],
-                con.execute("pragma user_version").fetchone()[0])
+        return (
+            con.execute("pragma application_id").fetchone()[0],
+            con.execute("pragma user_version").fetchone()[0],
+        )
     finally:
         con.close()
 
@@ -77,7 +90,9 @@ def _contents(path: Path) -> dict[str, list[tuple]]:
     """Every row of every table, sorted (summaries included)."""
     con = sqlite3.connect(path)
     try:
-        tables = [r[0] for r in con.execute("select name from sqlite_master where type = 'table' order by name")]
+        tables = [
+            r[0] for r in con.execute("select name from sqlite_master where type = 'table' order by name")
+        ]
         return {t: sorted(con.execute(f"select * from [{t}]").fetchall(), key=repr) for t in tables}
     finally:
         con.close()
@@ -100,16 +115,21 @@ def test_a_new_database_ends_at_the_latest_version_with_the_schema_of_the_code_b
 
 def test_a_database_made_by_the_code_before_opens_unchanged_with_its_rows(tmp_path, base_src):
     path = tmp_path / "made_by_base.db"
-    _base_open(base_src, path,
-               "insert into calls (id, started_at, direction, caller_id) "
-               "values ('c1', '2026-11-02T09:00:00-05:00', 'inbound', '+1')",
-               "insert into calls (id, started_at, direction, caller_id) "
-               "values ('c2', '2026-11-03T09:00:00-05:00', 'inbound', '+1')")
+    _base_open(
+        base_src,
+        path,
+        "insert into calls (id, started_at, direction, caller_id) "
+        "values ('c1', '2026-11-02T09:00:00-05:00', 'inbound', '+1')",
+        "insert into calls (id, started_at, direction, caller_id) "
+        "values ('c2', '2026-11-03T09:00:00-05:00', 'inbound', '+1')",
+    )
     before_schema, before_rows = _schema(path), _contents(path)
     db = open_db(path)
     assert db.conn.total_changes == 0  # at the current version: nothing written
     assert list(db.query("select id, next_contact_at from calls order by id")) == [
-        {"id": "c1", "next_contact_at": "2026-11-03T09:00:00-05:00"}, {"id": "c2", "next_contact_at": None}]
+        {"id": "c1", "next_contact_at": "2026-11-03T09:00:00-05:00"},
+        {"id": "c2", "next_contact_at": None},
+    ]
     db.conn.close()
     assert _schema(path) == before_schema and _contents(path) == before_rows
     assert _stamp(path) == (schema.APPLICATION_ID, schema.SCHEMA_VERSION)
@@ -131,7 +151,7 @@ def test_a_database_from_the_first_callwright_is_migrated_as_the_code_before_did
     mine = _contents(ours)
     assert mine == _contents(theirs)
     # the rows kept: each old calls row is the new row's first columns
-    assert sorted(r[:len(old_calls[0])] for r in mine["calls"]) == sorted(old_calls)
+    assert sorted(r[: len(old_calls[0])] for r in mine["calls"]) == sorted(old_calls)
     assert len(mine["call_events"]) == 15 and len(mine["survey_answers"]) == 1
     assert mine["ivr_state_daily"] and mine["kpi_calls_daily"]  # the summaries were counted
 
@@ -154,9 +174,12 @@ def test_a_newer_version_is_refused_unchanged(tmp_path):
     con.execute(f"pragma user_version = {schema.SCHEMA_VERSION + 1}")
     con.close()
     before = path.read_bytes()
-    with pytest.raises(CallwrightError, match=rf"newer.db: this database was written by a newer Callwright "
-                                              rf"\(schema version {schema.SCHEMA_VERSION + 1}; this one reads "
-                                              rf"up to {schema.SCHEMA_VERSION}\)"):
+    with pytest.raises(
+        CallwrightError,
+        match=rf"newer.db: this database was written by a newer Callwright "
+        rf"\(schema version {schema.SCHEMA_VERSION + 1}; this one reads "
+        rf"up to {schema.SCHEMA_VERSION}\)",
+    ):
         open_db(path)
     assert path.read_bytes() == before
 

@@ -20,22 +20,54 @@ from callwright.store.db import open_db
 
 
 def scored(call_id="c1", rec="r1", version="v1", verdict="pass"):
-    t = Transcript(call_id, 60.0, [
-        Utterance("agent", 0.5, 3.0, "thank you for calling acme this call is recorded", sentiment=0.2,
-                  sentiment_label="neutral"),
-        Utterance("customer", 3.5, 6.0, "my card number is [CARD]", sentiment=-0.1,
-                  sentiment_label="neutral"),
-    ])
-    m = ConversationMetrics(60.0, {"agent": 30.0, "customer": 20.0}, 1.5, 10.0, 4.0,
-                            [], [Silence(20, 150)], [Overtalk(5.0, 5.6, "customer")],
-                            {"agent": 150.0, "customer": 120.0})
-    r = ScoreResult(call_id, "inbound-service", version, 80.0 if verdict == "pass" else 0.0,
-                    verdict == "fail", [
-                        ItemResult("disclosure", "compliance", "phrase", verdict, 10, 10,
-                                   auto_fail=True,
-                                   evidence=[Evidence("this call is recorded", 0.5, 3.0, "agent", 0.82)]),
-                        ItemResult("empathy", "soft", "manual", "review", 0, 0),
-                    ])
+    t = Transcript(
+        call_id,
+        60.0,
+        [
+            Utterance(
+                "agent",
+                0.5,
+                3.0,
+                "thank you for calling acme this call is recorded",
+                sentiment=0.2,
+                sentiment_label="neutral",
+            ),
+            Utterance(
+                "customer", 3.5, 6.0, "my card number is [CARD]", sentiment=-0.1, sentiment_label="neutral"
+            ),
+        ],
+    )
+    m = ConversationMetrics(
+        60.0,
+        {"agent": 30.0, "customer": 20.0},
+        1.5,
+        10.0,
+        4.0,
+        [],
+        [Silence(20, 150)],
+        [Overtalk(5.0, 5.6, "customer")],
+        {"agent": 150.0, "customer": 120.0},
+    )
+    r = ScoreResult(
+        call_id,
+        "inbound-service",
+        version,
+        80.0 if verdict == "pass" else 0.0,
+        verdict == "fail",
+        [
+            ItemResult(
+                "disclosure",
+                "compliance",
+                "phrase",
+                verdict,
+                10,
+                10,
+                auto_fail=True,
+                evidence=[Evidence("this call is recorded", 0.5, 3.0, "agent", 0.82)],
+            ),
+            ItemResult("empathy", "soft", "manual", "review", 0, 0),
+        ],
+    )
     meta = CallMeta(call_id, "inbound", agent="dana", team="blue", queue="billing")
     return qa.ScoredCall(rec, f"/recs/{rec}.wav", meta, 2, 8000, t, m, r)
 
@@ -47,7 +79,12 @@ def test_save_is_atomic_and_idempotent(tmp_path):
     assert db["scores"].count == 1 and db["utterances"].count == 2
     assert qa.is_scored(db, "r1", "v1") and not qa.is_scored(db, "r1", "v2")
     row = db["calls"].get("c1")
-    assert (row["agent"], row["team"], row["direction"], row["source"]) == ("dana", "blue", "inbound", "recording")
+    assert (row["agent"], row["team"], row["direction"], row["source"]) == (
+        "dana",
+        "blue",
+        "inbound",
+        "recording",
+    )
     met = db["metrics"].get("c1")
     assert (met["hold_count"], met["hold_total_s"], met["interruptions_by_customer"]) == (1, 130.0, 1)
     ev = json.loads(db["item_scores"].get(("c1", "v1", "disclosure"))["evidence"])
@@ -66,14 +103,24 @@ def test_a_failed_write_leaves_nothing(tmp_path):
 
 def test_ivr_call_keeps_its_fields_when_scored(tmp_path):
     db = open_db(tmp_path / "qa.db")
-    db["calls"].insert({"id": "c1", "flow": "acme-inbound", "direction": "inbound",
-                        "started_at": "2026-11-23T10:00:00-05:00", "outcome": "transferred"})
+    db["calls"].insert(
+        {
+            "id": "c1",
+            "flow": "acme-inbound",
+            "direction": "inbound",
+            "started_at": "2026-11-23T10:00:00-05:00",
+            "outcome": "transferred",
+        }
+    )
     sc = scored()
     sc.meta = CallMeta("c1")
     qa.save_scored_call(db, sc)
     row = db["calls"].get("c1")
-    assert (row["flow"], row["outcome"], row["started_at"]) == ("acme-inbound", "transferred",
-                                                                "2026-11-23T10:00:00-05:00")
+    assert (row["flow"], row["outcome"], row["started_at"]) == (
+        "acme-inbound",
+        "transferred",
+        "2026-11-23T10:00:00-05:00",
+    )
 
 
 def test_reviews_sit_beside_automatic_verdicts_and_calibrate(tmp_path):

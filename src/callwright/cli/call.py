@@ -29,8 +29,9 @@ def _parse_waits(items: list[str]) -> dict[str, float]:
                 raise ValueError
             waits[name.strip()] = parse_duration(value)
         except ValueError:
-            raise CallwrightError(f"--queue-wait {item!r}: expected QUEUE=SECONDS, e.g. billing=180") \
-                from None
+            raise CallwrightError(
+                f"--queue-wait {item!r}: expected QUEUE=SECONDS, e.g. billing=180"
+            ) from None
     return waits
 
 
@@ -45,25 +46,40 @@ def _caller_input(stream: TextIO) -> TextIO:
 
 def call(
     flow: Path = typer.Argument(..., help="Flow file to run."),
-    text: bool = typer.Option(False, "--text", help="Typed caller: words are speech, #1 is a key "
-                              "press, an empty line is silence, /hangup hangs up."),
-    audio: Path | None = typer.Option(None, "--audio", help="Caller script (YAML turns of wav, "
-                                      "dtmf, silence, say, hangup) played into an audio line."),
+    text: bool = typer.Option(
+        False,
+        "--text",
+        help="Typed caller: words are speech, #1 is a key press, an empty line is silence, /hangup hangs up.",
+    ),
+    audio: Path | None = typer.Option(
+        None,
+        "--audio",
+        help="Caller script (YAML turns of wav, dtmf, silence, say, hangup) played into an audio line.",
+    ),
     mic: bool = typer.Option(False, "--mic", help="Live call through the microphone and speaker."),
     fast: bool = typer.Option(False, "--fast", help="With --audio: run faster than real time."),
     engine_name: str = typer.Option("auto", "--engine", help="Speech recogniser: auto, vosk or whisper."),
     rate: int = typer.Option(8000, "--rate", help="Audio line sample rate: 8000 or 16000."),
-    recordings: Path = typer.Option(Path("recordings"), "--recordings",
-                                    help="Folder for call recordings (stereo WAV: caller left, IVR right)."),
+    recordings: Path = typer.Option(
+        Path("recordings"),
+        "--recordings",
+        help="Folder for call recordings (stereo WAV: caller left, IVR right).",
+    ),
     caller_id: str = typer.Option("+15550100", "--caller-id", help="The caller's number."),
     called_number: str = typer.Option("", "--called", help="The number dialled."),
     language: str | None = typer.Option(None, "--language", help="Start in this language."),
-    at: str | None = typer.Option(None, "--time", help="Pretend the call starts at this ISO "
-                                  "time (e.g. 2026-11-23T10:00-05:00); timeouts then use a fake clock."),
-    queue_wait: list[str] = typer.Option([], "--queue-wait", help="Expected wait per queue, "
-                                         "QUEUE=SECONDS (repeatable), for callback offers."),
-    db: Path | None = typer.Option(None, "--db", help="Call log database (default $CALLWRIGHT_DB "
-                                   "or ./callwright.db)."),
+    at: str | None = typer.Option(
+        None,
+        "--time",
+        help="Pretend the call starts at this ISO "
+        "time (e.g. 2026-11-23T10:00-05:00); timeouts then use a fake clock.",
+    ),
+    queue_wait: list[str] = typer.Option(
+        [], "--queue-wait", help="Expected wait per queue, QUEUE=SECONDS (repeatable), for callback offers."
+    ),
+    db: Path | None = typer.Option(
+        None, "--db", help="Call log database (default $CALLWRIGHT_DB or ./callwright.db)."
+    ),
     verbose_io: bool = typer.Option(False, "--show-listen", help="Show when the IVR listens."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
 ) -> None:
@@ -105,37 +121,64 @@ def call(
             device = open_sound_device(rate)  # fails plainly when there is no sound card
             line = AudioLine(rate, get_recognizer(engine_name), prompts)
             clock = RealClock()
-            channel = MicChannel(line, device, clock,
-                                 echo=lambda s: print(safe_text(s), file=out, flush=True))
+            channel = MicChannel(
+                line, device, clock, echo=lambda s: print(safe_text(s), file=out, flush=True)
+            )
         else:
             assert turns is not None
             line = AudioLine(rate, get_recognizer(engine_name), prompts)
             if not isinstance(clock, FakeClock):
                 clock = FakeClock(datetime.now().astimezone())
-            channel = ScriptedAudioChannel(turns, line, clock, synthesizer=synth, realtime=not fast,
-                                           echo=lambda s: print(safe_text(s), file=out, flush=True))
+            channel = ScriptedAudioChannel(
+                turns,
+                line,
+                clock,
+                synthesizer=synth,
+                realtime=not fast,
+                echo=lambda s: print(safe_text(s), file=out, flush=True),
+            )
     else:
-        channel = TextChannel(_caller_input(sys.stdin), out, interactive=sys.stdin.isatty(),
-                              verbose=verbose_io)
-    session = run_call(engine, channel, clock, calllog=log, caller_id=caller_id,
-                       called_number=called_number, language=language,
-                       queue_status=waits)
+        channel = TextChannel(
+            _caller_input(sys.stdin), out, interactive=sys.stdin.isatty(), verbose=verbose_io
+        )
+    session = run_call(
+        engine,
+        channel,
+        clock,
+        calllog=log,
+        caller_id=caller_id,
+        called_number=called_number,
+        language=language,
+        queue_status=waits,
+    )
     recording = None
     if line is not None:
         try:
             recording = line.save_recording(recordings / f"{session.call_id}.wav", session.elapsed)
         except OSError as err:
-            raise CallwrightError(f"cannot write the call recording to {recordings}: "
-                                  f"{err.strerror or err}",
-                                  hint="free some disk space or choose --recordings") from None
+            raise CallwrightError(
+                f"cannot write the call recording to {recordings}: {err.strerror or err}",
+                hint="free some disk space or choose --recordings",
+            ) from None
         log.set_recording(session.call_id, str(recording))
-    summary = {"call_id": session.call_id, "flow": engine.flow.name, "outcome": session.outcome,
-               "queue": session.queue, "disposition": session.disposition,
-               "states": session.visited, "database": str(db_path),
-               "recording": str(recording) if recording else None}
+    summary = {
+        "call_id": session.call_id,
+        "flow": engine.flow.name,
+        "outcome": session.outcome,
+        "queue": session.queue,
+        "disposition": session.disposition,
+        "states": session.visited,
+        "database": str(db_path),
+        "recording": str(recording) if recording else None,
+    }
     if as_json:
         typer.echo(json.dumps(summary))
     else:
-        typer.echo(safe_text(f"call {session.call_id}: {session.outcome}"
-                             + (f" to {session.queue}" if session.queue else "")
-                             + f"; logged in {db_path}"), err=True)
+        typer.echo(
+            safe_text(
+                f"call {session.call_id}: {session.outcome}"
+                + (f" to {session.queue}" if session.queue else "")
+                + f"; logged in {db_path}"
+            ),
+            err=True,
+        )

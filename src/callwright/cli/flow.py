@@ -27,8 +27,17 @@ def check(
     for f in files:
         for p in check_file(f):
             if as_json:
-                typer.echo(json.dumps({"path": p.path, "line": p.line, "col": p.col,
-                                       "severity": p.severity, "message": p.message}))
+                typer.echo(
+                    json.dumps(
+                        {
+                            "path": p.path,
+                            "line": p.line,
+                            "col": p.col,
+                            "severity": p.severity,
+                            "message": p.message,
+                        }
+                    )
+                )
             else:
                 typer.echo(str(p))
             errors += p.severity == "error"
@@ -45,8 +54,9 @@ def check(
 def test(
     paths: list[Path] = typer.Argument(..., help="Flow test files, or folders holding *.test.yaml."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON result per scenario."),
-    coverage: bool = typer.Option(True, "--coverage/--no-coverage",
-                                  help="Report which states and edges the scenarios covered."),
+    coverage: bool = typer.Option(
+        True, "--coverage/--no-coverage", help="Report which states and edges the scenarios covered."
+    ),
 ) -> None:
     """Run flow test scenarios; show a readable diff on failure and exit 1."""
     from callwright.ivr.testing import collect_test_files, run_test_files
@@ -57,8 +67,11 @@ def test(
         if as_json:
             typer.echo(json.dumps(r.as_dict()))
         else:
-            mark = typer.style("PASS", fg=typer.colors.GREEN) if r.passed else \
-                typer.style("FAIL", fg=typer.colors.RED)
+            mark = (
+                typer.style("PASS", fg=typer.colors.GREEN)
+                if r.passed
+                else typer.style("FAIL", fg=typer.colors.RED)
+            )
             typer.echo(f"{mark} {r.file}::{r.name}")
             if not r.passed:
                 typer.echo(r.explain())

@@ -19,8 +19,9 @@ import typer
 from callwright.cli.printable import printable
 from callwright.errors import CallwrightError, DataError
 
-qa_app = typer.Typer(help="Call QA: score recordings against scorecards, review and calibrate.",
-                     no_args_is_help=True)
+qa_app = typer.Typer(
+    help="Call QA: score recordings against scorecards, review and calibrate.", no_args_is_help=True
+)
 
 DB_HELP = "SQLite database (default: $CALLWRIGHT_DB or callwright.db)."
 
@@ -39,8 +40,9 @@ def _json(value: Any, **kwargs: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False, **kwargs)
     except ValueError as err:
-        raise CallwrightError(f"cannot print JSON: {err}",
-                              hint="a stored number is not finite; please report this") from None
+        raise CallwrightError(
+            f"cannot print JSON: {err}", hint="a stored number is not finite; please report this"
+        ) from None
 
 
 class Engine(StrEnum):
@@ -71,18 +73,23 @@ def _open(db: Path | None, *, must_exist: bool = True) -> Any:
 def score_cmd(
     paths: list[Path] = typer.Argument(..., help="Recordings, imported transcripts (.json) or folders."),
     scorecard: list[Path] = typer.Option(
-        ..., "--scorecard",
+        ...,
+        "--scorecard",
         help="Scorecard YAML (see docs/scorecards.md); repeat it to score inbound and outbound calls "
-             "in one batch, each call with the scorecard for its direction."),
+        "in one batch, each call with the scorecard for its direction.",
+    ),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (one core each)."),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV or JSON manifest of call metadata."),
     engine: Engine = typer.Option(Engine.auto, "--engine", help="Speech recogniser."),
     redact_audio: Path | None = typer.Option(
-        None, "--redact-audio", help="Also write redacted copies of the recordings into this folder."),
+        None, "--redact-audio", help="Also write redacted copies of the recordings into this folder."
+    ),
     second_listen: bool = typer.Option(
-        True, "--second-listen/--no-second-listen",
-        help="Hear again the utterances closest to a missed phrase, primed with it (slower, fewer misses)."),
+        True,
+        "--second-listen/--no-second-listen",
+        help="Hear again the utterances closest to a missed phrase, primed with it (slower, fewer misses).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
 ) -> None:
     """Transcribe, redact, measure and score calls into the database; already scored calls are skipped."""
@@ -93,8 +100,16 @@ def score_cmd(
     cards = [load_scorecard(p) for p in scorecard]
     db_path = db if db is not None else default_path()
     if as_json:
-        summary = score_batch(paths, cards, db_path, workers=workers, engine=engine.value,
-                              manifest=manifest, redact_audio_dir=redact_audio, second_listen=second_listen)
+        summary = score_batch(
+            paths,
+            cards,
+            db_path,
+            workers=workers,
+            engine=engine.value,
+            manifest=manifest,
+            redact_audio_dir=redact_audio,
+            second_listen=second_listen,
+        )
         typer.echo(_json(summary.to_json()))
         _exit_for(summary, paths)
         return
@@ -102,16 +117,31 @@ def score_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    with Progress(TextColumn("[bold]scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("[bold]scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("", total=None)
 
         def tick(p: Any) -> None:
             bar.update(task, total=p.total, completed=p.done, description=Path(p.last.path).name)
 
-        summary = score_batch(paths, cards, db_path, workers=workers, engine=engine.value,
-                              manifest=manifest, redact_audio_dir=redact_audio, progress=tick,
-                              second_listen=second_listen)
+        summary = score_batch(
+            paths,
+            cards,
+            db_path,
+            workers=workers,
+            engine=engine.value,
+            manifest=manifest,
+            redact_audio_dir=redact_audio,
+            progress=tick,
+            second_listen=second_listen,
+        )
     _print_summary(summary, db_path)
     _exit_for(summary, paths)
 
@@ -125,8 +155,12 @@ def _exit_for(summary: Any, paths: list[Path]) -> None:
     if failed == 0 and done:
         return
     if failed and done:
-        typer.secho(f"error: {failed} of {len(summary.calls)} input(s) could not be scored (see above, "
-                    "or callwright qa errors)", err=True, fg=typer.colors.RED)
+        typer.secho(
+            f"error: {failed} of {len(summary.calls)} input(s) could not be scored (see above, "
+            "or callwright qa errors)",
+            err=True,
+            fg=typer.colors.RED,
+        )
         raise typer.Exit(EXIT_SOME_FAILED)
     where = ", ".join(printable(p) for p in paths)
     if failed:
@@ -150,13 +184,19 @@ def _print_summary(summary: Any, db_path: Path) -> None:
         table.add_column(col)
     for c in summary.calls:
         score = "" if c.score is None else f"{c.score:.1f}" + (" AUTO-FAIL" if c.auto_failed else "")
-        table.add_row(printable(Path(c.path).name, markup=True), c.status,
-                      printable(c.call_id or "", markup=True), score,
-                      printable(c.reason or "", markup=True, newlines=True))
+        table.add_row(
+            printable(Path(c.path).name, markup=True),
+            c.status,
+            printable(c.call_id or "", markup=True),
+            score,
+            printable(c.reason or "", markup=True, newlines=True),
+        )
     console.print(table)
-    console.print(f"{len(summary.of('scored'))} scored, {len(summary.of('skipped'))} skipped, "
-                  f"{len(summary.of('error'))} error(s) in {summary.wall_s:.1f} s -> "
-                  f"{printable(db_path, markup=True)}")
+    console.print(
+        f"{len(summary.of('scored'))} scored, {len(summary.of('skipped'))} skipped, "
+        f"{len(summary.of('error'))} error(s) in {summary.wall_s:.1f} s -> "
+        f"{printable(db_path, markup=True)}"
+    )
 
 
 # -- show ----------------------------------------------------------------------------------------------
@@ -168,8 +208,9 @@ def _call_view(db: Any, ref: str) -> dict[str, Any]:
     call_id = store.find_call(db, ref)
     view = store.call_view(db, call_id) if call_id else None
     if view is None:
-        raise DataError(f"no call {printable(repr(ref))} in the database",
-                        hint="give a call id or a recording id")
+        raise DataError(
+            f"no call {printable(repr(ref))} in the database", hint="give a call id or a recording id"
+        )
     return view
 
 
@@ -177,8 +218,17 @@ def _quarters(view: dict[str, Any]) -> dict[str, list[float | None]]:
     from callwright.qa.model import Transcript, Utterance
     from callwright.qa.pipeline import sentiment_by_quarter
 
-    utts = [Utterance(u["speaker"], u["start"], u["end"], u["text"], sentiment=u["sentiment"],
-                      sentiment_label=u["sentiment_label"]) for u in view["utterances"]]
+    utts = [
+        Utterance(
+            u["speaker"],
+            u["start"],
+            u["end"],
+            u["text"],
+            sentiment=u["sentiment"],
+            sentiment_label=u["sentiment_label"],
+        )
+        for u in view["utterances"]
+    ]
     duration = view["call"].get("duration_s") or max((u.end for u in utts), default=0.0)
     return sentiment_by_quarter(Transcript(view["call"]["id"], duration, utts))
 
@@ -195,8 +245,11 @@ def show_cmd(
     view["sentiment_by_quarter"] = _quarters(view)
     for it in view["items"]:
         it["evidence"] = json.loads(it["evidence"] or "[]")
-        it["reviews"] = [r for r in view["reviews"] if r["item_id"] == it["item_id"]
-                         and r["scorecard_version"] == it["scorecard_version"]]
+        it["reviews"] = [
+            r
+            for r in view["reviews"]
+            if r["item_id"] == it["item_id"] and r["scorecard_version"] == it["scorecard_version"]
+        ]
     if as_json:
         typer.echo(_json(view, default=str))
         return
@@ -216,17 +269,20 @@ def _print_call(view: dict[str, Any]) -> None:
 
     console = Console(emoji=False)
     c = view["call"]
-    console.print(f"[bold]{p(c['id'])}[/bold]  {p(c.get('direction') or '')}  "
-                  f"agent {p(c.get('agent') or '-')}  "
-                  f"{(c.get('duration_s') or 0):.1f} s  {p(c.get('recording_path') or '')}")
+    console.print(
+        f"[bold]{p(c['id'])}[/bold]  {p(c.get('direction') or '')}  "
+        f"agent {p(c.get('agent') or '-')}  "
+        f"{(c.get('duration_s') or 0):.1f} s  {p(c.get('recording_path') or '')}"
+    )
     for s in view["scores"]:
         fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed"] else ""
         score = "-" if s["score"] is None else f"{s['score']:.1f}"
         console.print(f"{p(s['scorecard'])} ({p(s['scorecard_version'])}): score {score}{fail}")
     q = view["sentiment_by_quarter"]
     for role, values in q.items():
-        console.print(f"sentiment {p(role)} by quarter: "
-                      + "  ".join("-" if v is None else f"{v:+.2f}" for v in values))
+        console.print(
+            f"sentiment {p(role)} by quarter: " + "  ".join("-" if v is None else f"{v:+.2f}" for v in values)
+        )
     t = Table(title="transcript")
     for col in ("time", "speaker", "sentiment", "text"):
         t.add_column(col)
@@ -240,9 +296,14 @@ def _print_call(view: dict[str, Any]) -> None:
     for it in view["items"]:
         evidence = "\n".join(p(_evidence_line(e)) for e in it["evidence"])
         review = "\n".join(f"{p(r['verdict'])} by {p(r['reviewer'])}: {p(r['note'])}" for r in it["reviews"])
-        items.add_row(p(it["item_id"]), p(it["kind"]),
-                      p(it["verdict"]) + (" (auto-fail)" if it["auto_fail"] else ""),
-                      f"{it['points']:g}/{it['max_points']:g}", evidence, review)
+        items.add_row(
+            p(it["item_id"]),
+            p(it["kind"]),
+            p(it["verdict"]) + (" (auto-fail)" if it["auto_fail"] else ""),
+            f"{it['points']:g}/{it['max_points']:g}",
+            evidence,
+            review,
+        )
     console.print(items)
 
 
@@ -287,8 +348,11 @@ def review_cmd(
         items = [r["item_id"] for r in _call_view(database, call_id)["items"]]
         raise DataError(f"--item: {err.args[0]}", hint=f"items: {', '.join(dict.fromkeys(items))}") from None
     row = database["reviews"].get(review_id)
-    auto = next(r for r in _call_view(database, call_id)["items"] if r["item_id"] == item
-                and r["scorecard_version"] == row["scorecard_version"])
+    auto = next(
+        r
+        for r in _call_view(database, call_id)["items"]
+        if r["item_id"] == item and r["scorecard_version"] == row["scorecard_version"]
+    )
     if as_json:
         typer.echo(_json({"review": row, "automatic": auto["verdict"]}))
     else:
@@ -317,16 +381,22 @@ def calibration_cmd(
     for col in ("item", "reviewed", "agreed", "agreement", "auto pass/human fail", "auto fail/human pass"):
         t.add_column(col)
     for r in rows:
-        t.add_row(printable(r["item_id"], markup=True), str(r["reviewed"]), str(r["agreed"]),
-                  f"{r['agreement']:.0%}",
-                  str(r["auto_pass_human_fail"]), str(r["auto_fail_human_pass"]))
+        t.add_row(
+            printable(r["item_id"], markup=True),
+            str(r["reviewed"]),
+            str(r["agreed"]),
+            f"{r['agreement']:.0%}",
+            str(r["auto_pass_human_fail"]),
+            str(r["auto_fail_human_pass"]),
+        )
     Console(emoji=False).print(t)
 
 
 @qa_app.command("search")
 def search_cmd(
-    text: str = typer.Argument(..., help='Words and "quoted phrases", all of which must be said; word* '
-                                         "matches a prefix."),
+    text: str = typer.Argument(
+        ..., help='Words and "quoted phrases", all of which must be said; word* matches a prefix.'
+    ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(50, "--limit", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
@@ -335,8 +405,10 @@ def search_cmd(
     from callwright.store import qa as store
 
     if not store.fts_query(text):
-        raise DataError(f"search {printable(repr(text))}: nothing to search for",
-                        hint='give words or a quoted phrase: "recorded line"')
+        raise DataError(
+            f"search {printable(repr(text))}: nothing to search for",
+            hint='give words or a quoted phrase: "recorded line"',
+        )
     rows = store.search_utterances(_open(db), text, limit)
     if as_json:
         typer.echo(_json(rows))
@@ -364,4 +436,3 @@ def errors_cmd(
 def register(app: typer.Typer) -> None:
     """Add `callwright qa ...` to the root app."""
     app.add_typer(qa_app, name="qa")
-

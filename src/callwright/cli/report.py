@@ -20,29 +20,44 @@ FORMATS = ("html", "csv", "json")
 def report(
     start: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
     end: str | None = typer.Option(None, "--to", help="Last day (included), YYYY-MM-DD."),
-    db_path: Path | None = typer.Option(None, "--db",
-                                        help="Database file (default $CALLWRIGHT_DB or callwright.db)."),
-    group_by: str = typer.Option("day", "--group-by",
-                                 help="day, week, queue, agent, team, flow, direction or campaign."),
+    db_path: Path | None = typer.Option(
+        None, "--db", help="Database file (default $CALLWRIGHT_DB or callwright.db)."
+    ),
+    group_by: str = typer.Option(
+        "day", "--group-by", help="day, week, queue, agent, team, flow, direction or campaign."
+    ),
     fcr_window: str = typer.Option("7d", "--fcr-window", help="Repeat-contact window for FCR, e.g. 7d."),
     sl: str = typer.Option("80/20", "--sl", help="Service-level target PERCENT/SECONDS, e.g. 80/20."),
-    short_abandon: str = typer.Option("5s", "--short-abandon",
-                                      help="Abandons quicker than this are left out, e.g. 5s (0 keeps all)."),
-    sl_abandons: bool = typer.Option(True, "--sl-abandons/--sl-answered-only",
-                                     help="Whether abandoned calls count against the service level."),
+    short_abandon: str = typer.Option(
+        "5s", "--short-abandon", help="Abandons quicker than this are left out, e.g. 5s (0 keeps all)."
+    ),
+    sl_abandons: bool = typer.Option(
+        True,
+        "--sl-abandons/--sl-answered-only",
+        help="Whether abandoned calls count against the service level.",
+    ),
     output: Path | None = typer.Option(None, "-o", "--output", help="File to write, e.g. report.html."),
     fmt: str | None = typer.Option(None, "--format", help="html, csv or json (default: from -o's suffix)."),
 ) -> None:
     """Write the KPI report for a date range and print where it is."""
     if start is None or end is None:
-        raise CallwrightError("--from and --to are required",
-                              hint="e.g. callwright report --from 2026-11-01 --to 2026-11-30 -o report.html")
+        raise CallwrightError(
+            "--from and --to are required",
+            hint="e.g. callwright report --from 2026-11-01 --to 2026-11-30 -o report.html",
+        )
     from callwright.reports import export, html
     from callwright.reports.kpis import build_report, make_params
     from callwright.store.db import database_error, default_path, open_db
 
-    params = make_params(start, end, group_by=group_by, fcr_window=fcr_window, sl=sl,
-                         short_abandon=short_abandon, sl_abandons_count=sl_abandons)
+    params = make_params(
+        start,
+        end,
+        group_by=group_by,
+        fcr_window=fcr_window,
+        sl=sl,
+        short_abandon=short_abandon,
+        sl_abandons_count=sl_abandons,
+    )
     kind = (fmt or (output.suffix.lstrip(".").lower() if output else "html") or "html").lower()
     if kind not in FORMATS:
         raise CallwrightError(f"--format: unknown format {kind!r}", hint="use html, csv or json")
@@ -86,8 +101,11 @@ def write_output(out: Path, text: str) -> None:
         os.replace(tmp, out)
         tmp = None
     except OSError as err:
-        hint = ("the disk is full: free some space and run it again" if err.errno == errno.ENOSPC
-                else "is the folder writable?")
+        hint = (
+            "the disk is full: free some space and run it again"
+            if err.errno == errno.ENOSPC
+            else "is the folder writable?"
+        )
         raise CallwrightError(f"cannot write {out}: {err.strerror or err}", hint=hint) from None
     finally:
         if tmp is not None:

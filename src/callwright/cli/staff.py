@@ -23,12 +23,8 @@ def staff(
     calls: str | None = typer.Option(None, "--calls", help="Calls offered in the interval."),
     interval: str = typer.Option("30m", "--interval", help="Interval length, e.g. 30m, 1h."),
     aht: str | None = typer.Option(None, "--aht", help="Average handle time, e.g. 240s, 4m."),
-    target: str = typer.Option(
-        "80/20", "--target", help="Service level PERCENT/SECONDS, e.g. 80/20."
-    ),
-    shrinkage: str = typer.Option(
-        "0", "--shrinkage", help="Fraction of paid time off the phones, e.g. 0.3."
-    ),
+    target: str = typer.Option("80/20", "--target", help="Service level PERCENT/SECONDS, e.g. 80/20."),
+    shrinkage: str = typer.Option("0", "--shrinkage", help="Fraction of paid time off the phones, e.g. 0.3."),
     max_occupancy: str = typer.Option(
         "1", "--max-occupancy", help="Highest acceptable occupancy, e.g. 0.85."
     ),

@@ -43,9 +43,13 @@ def tts(
     rate: Annotated[int | None, typer.Option(help="Speaking rate in words per minute.")] = None,
     sample_rate: Annotated[int, typer.Option(help="Output sample rate in Hz.")] = 8000,
     encoding: Annotated[str, typer.Option(help="WAV encoding: pcm16, ulaw or alaw.")] = "pcm16",
-    cache_dir: Annotated[Path | None, typer.Option(
-        help="Prompt cache (default $CALLWRIGHT_TTS_CACHE, else $XDG_CACHE_HOME/callwright/tts, "
-        "else ~/.cache/callwright/tts; see docs/environment.md).")] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Prompt cache (default $CALLWRIGHT_TTS_CACHE, else $XDG_CACHE_HOME/callwright/tts, "
+            "else ~/.cache/callwright/tts; see docs/environment.md)."
+        ),
+    ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Render afresh; do not use the cache.")
     ] = False,

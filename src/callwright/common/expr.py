@@ -62,7 +62,13 @@ _CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
 }
 # string method -> number of arguments
 _STR_METHODS = {
-    "startswith": 1, "endswith": 1, "lower": 0, "upper": 0, "strip": 0, "replace": 2, "contains": 1,
+    "startswith": 1,
+    "endswith": 1,
+    "lower": 0,
+    "upper": 0,
+    "strip": 0,
+    "replace": 2,
+    "contains": 1,
     "isdigit": 0,
 }
 
@@ -88,8 +94,7 @@ def _text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (list, tuple)) and _weight(value) > MAX_STRING:
-        raise ExpressionError(f"a list this large cannot be turned into text (limit {MAX_STRING} "
-                              "characters)")
+        raise ExpressionError(f"a list this large cannot be turned into text (limit {MAX_STRING} characters)")
     return str(value)
 
 
@@ -137,8 +142,7 @@ def _round(env: Mapping[str, Any], x: Any, n: Any = 0) -> Any:
     if not isinstance(n, int) or isinstance(n, bool):
         raise ExpressionError(f"round(): the number of digits must be a whole number, not {_shown(n)}")
     if abs(n) > MAX_ROUND_DIGITS:
-        raise ExpressionError(f"round(): {n} digits is out of range (at most {MAX_ROUND_DIGITS} "
-                              "either way)")
+        raise ExpressionError(f"round(): {n} digits is out of range (at most {MAX_ROUND_DIGITS} either way)")
     if not isinstance(x, (int, float)) or isinstance(x, bool):
         raise ExpressionError(f"round(): {_shown(x)} is not a number")
     return round(x, n)
@@ -184,11 +188,28 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 # helper -> (fewest, most) arguments, checked at parse time so a flow check finds `round()`
 ARITY: dict[str, tuple[int, int]] = {
-    "len": (1, 1), "lower": (1, 1), "upper": (1, 1), "str": (1, 1), "int": (1, 1), "number": (1, 1),
-    "abs": (1, 1), "round": (1, 2), "min": (1, MAX_LIST), "max": (1, MAX_LIST),
-    "startswith": (2, 2), "endswith": (2, 2), "contains": (2, 2), "is_set": (1, 1),
-    "now": (0, 0), "today": (0, 0), "time": (0, 0), "hour": (0, 0), "minute": (0, 0),
-    "weekday": (0, 0), "is_weekend": (0, 0), "time_between": (2, 2),
+    "len": (1, 1),
+    "lower": (1, 1),
+    "upper": (1, 1),
+    "str": (1, 1),
+    "int": (1, 1),
+    "number": (1, 1),
+    "abs": (1, 1),
+    "round": (1, 2),
+    "min": (1, MAX_LIST),
+    "max": (1, MAX_LIST),
+    "startswith": (2, 2),
+    "endswith": (2, 2),
+    "contains": (2, 2),
+    "is_set": (1, 1),
+    "now": (0, 0),
+    "today": (0, 0),
+    "time": (0, 0),
+    "hour": (0, 0),
+    "minute": (0, 0),
+    "weekday": (0, 0),
+    "is_weekend": (0, 0),
+    "time_between": (2, 2),
 }
 CONSTANTS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 
@@ -234,8 +255,11 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, (str, int, float, bool, type(None))):
             raise ExpressionError(f"unsupported literal {node.value!r}", col)
-        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) \
-                and not abs(node.value) <= MAX_NUMBER:
+        if (
+            isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool)
+            and not abs(node.value) <= MAX_NUMBER
+        ):
             raise ExpressionError(f"number is too large (limit {MAX_NUMBER:g})", col)
         if isinstance(node.value, str) and len(node.value) > MAX_STRING:
             raise ExpressionError("string literal is too long", col)
@@ -252,13 +276,15 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
             raise ExpressionError("keyword arguments are not supported", col)
         if isinstance(func, ast.Name):
             if func.id not in FUNCTIONS:
-                raise ExpressionError(f"unknown function {func.id}(); known: "
-                                      + ", ".join(sorted(FUNCTIONS)), col)
+                raise ExpressionError(
+                    f"unknown function {func.id}(); known: " + ", ".join(sorted(FUNCTIONS)), col
+                )
             _check_arity(f"{func.id}()", len(node.args), *ARITY[func.id], col)
         elif isinstance(func, ast.Attribute):
             if func.attr not in _STR_METHODS:
-                raise ExpressionError(f"unknown method .{func.attr}(); string methods: "
-                                      + ", ".join(sorted(_STR_METHODS)), col)
+                raise ExpressionError(
+                    f"unknown method .{func.attr}(); string methods: " + ", ".join(sorted(_STR_METHODS)), col
+                )
             n = _STR_METHODS[func.attr]
             _check_arity(f".{func.attr}()", len(node.args), n, n, col)
             _vet(func.value, depth + 1, names)
@@ -269,8 +295,21 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
                 raise ExpressionError("*args are not supported", col)
             _vet(arg, depth + 1, names)
         return
-    allowed = (ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
-               ast.BinOp, ast.Compare, ast.IfExp, ast.List, ast.Tuple, ast.Load)
+    allowed = (
+        ast.BoolOp,
+        ast.And,
+        ast.Or,
+        ast.UnaryOp,
+        ast.Not,
+        ast.USub,
+        ast.UAdd,
+        ast.BinOp,
+        ast.Compare,
+        ast.IfExp,
+        ast.List,
+        ast.Tuple,
+        ast.Load,
+    )
     if isinstance(node, ast.BinOp) and type(node.op) not in _BINOPS:
         raise ExpressionError(f"operator {type(node.op).__name__} is not supported", col)
     if isinstance(node, ast.Compare):
@@ -278,8 +317,10 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
             if type(op) not in _CMPOPS:
                 raise ExpressionError(f"comparison {type(op).__name__} is not supported", col)
     if isinstance(node, ast.Attribute):
-        raise ExpressionError("attribute access is not allowed (only string methods such as "
-                              "x.startswith('+44') can be called)", col)
+        raise ExpressionError(
+            "attribute access is not allowed (only string methods such as x.startswith('+44') can be called)",
+            col,
+        )
     if not isinstance(node, allowed) and not isinstance(node, (ast.cmpop, ast.operator)):
         raise ExpressionError(f"{type(node).__name__} is not allowed in expressions", col)
     for kid in kids:
@@ -289,8 +330,7 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
 def _check_arity(name: str, given: int, least: int, most: int, col: int) -> None:
     if least <= given <= most:
         return
-    want = (f"{least}" if least == most else f"{least} to {most}" if most < MAX_LIST
-            else f"at least {least}")
+    want = f"{least}" if least == most else f"{least} to {most}" if most < MAX_LIST else f"at least {least}"
     noun = "argument" if want in ("1", "at least 1") else "arguments"
     raise ExpressionError(f"{name} takes {want} {noun}, not {given}", col)
 

@@ -163,15 +163,27 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _fail(self.src.path, node.start_mark.line + 1, 1,
-                        f"too many YAML nodes (over {MAX_NODES:,}; aliases expanded)")
+            raise _fail(
+                self.src.path,
+                node.start_mark.line + 1,
+                1,
+                f"too many YAML nodes (over {MAX_NODES:,}; aliases expanded)",
+            )
         if depth > MAX_DEPTH:
-            raise _fail(self.src.path, node.start_mark.line + 1, node.start_mark.column + 1,
-                        f"nesting is too deep (limit {MAX_DEPTH})")
+            raise _fail(
+                self.src.path,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                f"nesting is too deep (limit {MAX_DEPTH})",
+            )
         self.src.positions[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
-            raise _fail(self.src.path, node.start_mark.line + 1, node.start_mark.column + 1,
-                        f"unsupported YAML tag {node.tag!r}")
+            raise _fail(
+                self.src.path,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                f"unsupported YAML tag {node.tag!r}",
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -182,14 +194,22 @@ class _Builder:
         out: dict[str, Any] = {}
         for key_node, value_node in self.merger.pairs(node):
             if not isinstance(key_node, yaml.ScalarNode):
-                raise _fail(self.src.path, key_node.start_mark.line + 1,
-                            key_node.start_mark.column + 1, "mapping keys must be plain scalars")
+                raise _fail(
+                    self.src.path,
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                    "mapping keys must be plain scalars",
+                )
             key = key_node.value  # keys stay text: `yes:`/`no:`/`1:` are names, not values
             kpos = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in out:
                 first = self.src.key_positions[path + (key,)]
-                raise _fail(self.src.path, kpos.line, kpos.col,
-                            f"duplicate key '{key}' (first defined on line {first.line})")
+                raise _fail(
+                    self.src.path,
+                    kpos.line,
+                    kpos.col,
+                    f"duplicate key '{key}' (first defined on line {first.line})",
+                )
             self.src.key_positions[path + (key,)] = kpos
             out[key] = self.build(value_node, path + (key,), depth + 1)
         return out
@@ -207,14 +227,22 @@ class _Builder:
             return value.isoformat() if isinstance(value, (date, datetime)) else value
         if tag.startswith("tag:yaml.org,2002:"):
             return node.value
-        raise _fail(self.src.path, node.start_mark.line + 1, node.start_mark.column + 1,
-                    f"unsupported YAML tag {tag!r}")
+        raise _fail(
+            self.src.path,
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+            f"unsupported YAML tag {tag!r}",
+        )
 
 
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _PLAIN_TAGS = {
-    "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
 }
 
 
@@ -242,12 +270,19 @@ class _Merger:
             return self.done[key]
         mark = node.start_mark
         if key in self.active:
-            raise _fail(self.path, mark.line + 1, mark.column + 1,
-                        "a merge key (<<) refers to the mapping it is in (directly or through "
-                        "other merges)")
+            raise _fail(
+                self.path,
+                mark.line + 1,
+                mark.column + 1,
+                "a merge key (<<) refers to the mapping it is in (directly or through other merges)",
+            )
         if depth > MAX_DEPTH:
-            raise _fail(self.path, mark.line + 1, mark.column + 1,
-                        f"merge keys (<<) nest too deep (limit {MAX_DEPTH})")
+            raise _fail(
+                self.path,
+                mark.line + 1,
+                mark.column + 1,
+                f"merge keys (<<) nest too deep (limit {MAX_DEPTH})",
+            )
         self.active.add(key)
         own: list[tuple[yaml.Node, yaml.Node]] = []
         sources: list[yaml.Node] = []
@@ -260,13 +295,21 @@ class _Merger:
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for s in sources:
             if not isinstance(s, yaml.MappingNode):
-                raise _fail(self.path, s.start_mark.line + 1, s.start_mark.column + 1,
-                            "a merge key (<<) must refer to a mapping")
+                raise _fail(
+                    self.path,
+                    s.start_mark.line + 1,
+                    s.start_mark.column + 1,
+                    "a merge key (<<) must refer to a mapping",
+                )
             expanded = self.pairs(s, depth + 1)
             self.handled += len(expanded)
             if self.handled > MAX_MERGED:
-                raise _fail(self.path, mark.line + 1, mark.column + 1,
-                            f"merge keys (<<) expand to too many keys (over {MAX_MERGED:,} in all)")
+                raise _fail(
+                    self.path,
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"merge keys (<<) expand to too many keys (over {MAX_MERGED:,} in all)",
+                )
             for k, v in expanded:
                 name = k.value if isinstance(k, yaml.ScalarNode) else id(k)
                 if name not in seen:

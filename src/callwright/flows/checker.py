@@ -19,10 +19,18 @@ from callwright.flows import template
 from callwright.flows.loader import LoadResult, load, opening_hours_problem
 from callwright.flows.model import TERMINAL_TYPES, Edge, Flow, Prompt, State, edges
 
-BUILTIN_VARS = frozenset({
-    "caller_id", "called_number", "call_id", "language", "direction", "flow", "last_input",
-    "last_confidence",
-})
+BUILTIN_VARS = frozenset(
+    {
+        "caller_id",
+        "called_number",
+        "call_id",
+        "language",
+        "direction",
+        "flow",
+        "last_input",
+        "last_confidence",
+    }
+)
 
 
 def check_file(path: str | Path) -> list[Problem]:
@@ -84,8 +92,17 @@ class _Checker:
                 yield g.path + ("next",), g.next
         for st in f.states.values():
             p = st.path
-            for attr in ("next", "on_failure", "otherwise", "if_open", "if_closed", "if_holiday",
-                         "callback_next", "yes", "no"):
+            for attr in (
+                "next",
+                "on_failure",
+                "otherwise",
+                "if_open",
+                "if_closed",
+                "if_holiday",
+                "callback_next",
+                "yes",
+                "no",
+            ):
                 target = getattr(st, attr)
                 if target:
                     key = {"otherwise": "else", "callback_next": "callback"}.get(attr, attr)
@@ -124,8 +141,7 @@ class _Checker:
                     todo.append(e.target)
         for name, st in self.flow.states.items():
             if name not in seen:
-                self.warn(st.path, f"state '{name}' is unreachable from start '{self.flow.start}'",
-                          key=True)
+                self.warn(st.path, f"state '{name}' is unreachable from start '{self.flow.start}'", key=True)
 
     def check_way_out(self) -> None:
         g = self._graph()
@@ -144,11 +160,15 @@ class _Checker:
         for name, st in self.flow.states.items():
             outs = [e for e in g.get(name, ()) if e.kind != "retry"]
             if st.type not in TERMINAL_TYPES and not outs:
-                what = ("add 'next' or 'on_failure'" if st.is_input else "add 'next'")
+                what = "add 'next' or 'on_failure'" if st.is_input else "add 'next'"
                 self.err(st.path, f"state '{name}' has no way out; {what}", key=True)
             elif name not in can_end:
-                self.err(st.path, f"state '{name}' has no way out: no path from it reaches a "
-                                  "hangup, queue, transfer or return", key=True)
+                self.err(
+                    st.path,
+                    f"state '{name}' has no way out: no path from it reaches a "
+                    "hangup, queue, transfer or return",
+                    key=True,
+                )
 
     def check_loops(self) -> None:
         states = self.flow.states
@@ -161,17 +181,28 @@ class _Checker:
             kinds = {states[n].type for n in comp}
             if not kinds & {"ask", "survey", "branch", "hours", "record"}:
                 first = min(comp, key=lambda n: self.src.pos(states[n].path).line)
-                self.err(states[first].path, "endless loop without caller input: "
-                         + " -> ".join(sorted(comp)) + " (add an ask state or a branch)", key=True)
+                self.err(
+                    states[first].path,
+                    "endless loop without caller input: "
+                    + " -> ".join(sorted(comp))
+                    + " (add an ask state or a branch)",
+                    key=True,
+                )
                 continue
             for e in self.edges:
-                if e.kind == "failure" and e.source in comp and e.target in comp \
-                        and self._returns_without_input(e.target, e.source, g):
-                    self.err(states[e.source].path + ("on_failure",),
-                             f"retry loop without a bound: after its last retry '{e.source}' goes to "
-                             f"'{e.target}', which comes back to '{e.source}' even if the caller says "
-                             "nothing; count attempts in a variable and add a branch, or send "
-                             "failures elsewhere")
+                if (
+                    e.kind == "failure"
+                    and e.source in comp
+                    and e.target in comp
+                    and self._returns_without_input(e.target, e.source, g)
+                ):
+                    self.err(
+                        states[e.source].path + ("on_failure",),
+                        f"retry loop without a bound: after its last retry '{e.source}' goes to "
+                        f"'{e.target}', which comes back to '{e.source}' even if the caller says "
+                        "nothing; count attempts in a variable and add a branch, or send "
+                        "failures elsewhere",
+                    )
 
     def _returns_without_input(self, start: str, goal: str, g: dict[str, list[Edge]]) -> bool:
         """Can a silent caller get from start back to goal? Branches count as guards."""
@@ -196,16 +227,22 @@ class _Checker:
             mode = st.input or s.input
             failure = st.on_failure or s.on_failure
             if not failure:
-                self.warn(st.path, f"state '{st.name}' has no on_failure (nor settings.on_failure): "
-                          "after the last retry the call ends with outcome 'error'", key=True)
+                self.warn(
+                    st.path,
+                    f"state '{st.name}' has no on_failure (nor settings.on_failure): "
+                    "after the last retry the call ends with outcome 'error'",
+                    key=True,
+                )
             if st.type == "ask":
                 self._check_ask(st, mode)
         if st.type == "hours":
             try:
                 ZoneInfo(st.timezone)
             except (ZoneInfoNotFoundError, ValueError):
-                self.err(st.path + ("timezone",), f"unknown time zone '{st.timezone}' "
-                         "(use an IANA name such as Europe/London)")
+                self.err(
+                    st.path + ("timezone",),
+                    f"unknown time zone '{st.timezone}' (use an IANA name such as Europe/London)",
+                )
             for day, ranges in st.open_hours.items():
                 for a, b in ranges:
                     problem = opening_hours_problem(f"{a}-{b}")
@@ -216,13 +253,16 @@ class _Checker:
                     self.err(st.path + ("holidays", i), f"'{h}' is not a valid date (YYYY-MM-DD)")
         for prompt in self._prompts_of(st):
             if prompt.audio and not (Path(self.flow.path).parent / prompt.audio).is_file():
-                self.warn(prompt.path, f"audio file '{prompt.audio}' not found; the text will be "
-                          "spoken instead")
+                self.warn(
+                    prompt.path, f"audio file '{prompt.audio}' not found; the text will be spoken instead"
+                )
         if st.type == "subflow" and st.subflow in self.flow.subflows:
             sub = self.flow.subflows[st.subflow]
             if not any(x.type == "return" for x in sub.states.values()):
-                self.warn(st.path + ("flow",), f"subflow '{st.subflow}' has no return state, so "
-                          f"'{st.next}' is never reached from here")
+                self.warn(
+                    st.path + ("flow",),
+                    f"subflow '{st.subflow}' has no return state, so '{st.next}' is never reached from here",
+                )
 
     def _check_ask(self, st: State, mode: str) -> None:
         collect = st.collect
@@ -239,20 +279,27 @@ class _Checker:
             self._check_collisions(st)
         else:
             if st.choices:
-                self.warn(st.path + ("choices",), f"choices are only used when collect is menu "
-                          f"(this state collects {collect})")
+                self.warn(
+                    st.path + ("choices",),
+                    f"choices are only used when collect is menu (this state collects {collect})",
+                )
             if collect == "yesno":
                 if not st.next and not (st.yes and st.no):
-                    self.err(st.path, f"yes/no question '{st.name}' needs both 'yes' and 'no' "
-                             "targets, or 'next'", key=True)
+                    self.err(
+                        st.path,
+                        f"yes/no question '{st.name}' needs both 'yes' and 'no' targets, or 'next'",
+                        key=True,
+                    )
             elif not st.next:
                 self.err(st.path, f"'{st.name}' collects {collect} but has no 'next' state", key=True)
             if collect in ("digits", "number", "speech") and not st.into:
-                self.warn(st.path, f"'{st.name}' collects {collect} but does not store it; add "
-                          "'into: <variable>'", key=True)
+                self.warn(
+                    st.path,
+                    f"'{st.name}' collects {collect} but does not store it; add 'into: <variable>'",
+                    key=True,
+                )
         if collect == "digits" and st.digits_min > st.digits_max:
-            self.err(st.path + ("digits",), f"digits min {st.digits_min} is more than max "
-                     f"{st.digits_max}")
+            self.err(st.path + ("digits",), f"digits min {st.digits_min} is more than max {st.digits_max}")
         if st.range_min is not None and st.range_max is not None and st.range_min > st.range_max:
             self.err(st.path + ("range",), "range min is more than max")
 
@@ -268,20 +315,27 @@ class _Checker:
         for c in st.choices:
             if c.dtmf:
                 if c.dtmf in keys:
-                    self.err(c.path + ("dtmf",), f"dtmf key '{c.dtmf}' of choice '{c.id}' is also "
-                             f"used by {keys[c.dtmf]}")
+                    self.err(
+                        c.path + ("dtmf",),
+                        f"dtmf key '{c.dtmf}' of choice '{c.id}' is also used by {keys[c.dtmf]}",
+                    )
                 else:
                     for k, owner in keys.items():
                         if k.startswith(c.dtmf) or c.dtmf.startswith(k):
-                            self.warn(c.path + ("dtmf",), f"dtmf key '{c.dtmf}' of choice '{c.id}' "
-                                      f"is a prefix of, or starts with, '{k}' ({owner}): the "
-                                      "shorter one waits for the inter-digit timeout")
+                            self.warn(
+                                c.path + ("dtmf",),
+                                f"dtmf key '{c.dtmf}' of choice '{c.id}' "
+                                f"is a prefix of, or starts with, '{k}' ({owner}): the "
+                                "shorter one waits for the inter-digit timeout",
+                            )
                     keys[c.dtmf] = f"choice '{c.id}'"
             for i, p in enumerate(c.speech):
                 n = _norm(p)
                 if n in phrases:
-                    self.err(c.path + ("speech", i), f"speech phrase '{p}' of choice '{c.id}' is "
-                             f"also used by {phrases[n]}")
+                    self.err(
+                        c.path + ("speech", i),
+                        f"speech phrase '{p}' of choice '{c.id}' is also used by {phrases[n]}",
+                    )
                 else:
                     phrases[n] = f"choice '{c.id}'"
         ids = [c.id for c in st.choices]
@@ -352,8 +406,11 @@ class _Checker:
                 continue  # unreachable: already reported
             known = reach[st.name]
             for prompt in self._prompts_of(st):
-                local = known | ({st.into} if st.into and prompt is getattr(st.confirm, "prompt", None)
-                                 else set()) | {"value"}
+                local = (
+                    known
+                    | ({st.into} if st.into and prompt is getattr(st.confirm, "prompt", None) else set())
+                    | {"value"}
+                )
                 for lang, text in prompt.texts.items():
                     try:
                         phs = template.placeholders(text)
@@ -361,9 +418,10 @@ class _Checker:
                         continue
                     for ph in phs:
                         if ph.name not in local:
-                            self.err(prompt.path + ((lang,) if len(prompt.texts) > 1 else ()),
-                                     f"template variable '{ph.name}' is not set on any path to "
-                                     f"'{st.name}'")
+                            self.err(
+                                prompt.path + ((lang,) if len(prompt.texts) > 1 else ()),
+                                f"template variable '{ph.name}' is not set on any path to '{st.name}'",
+                            )
             exprs = [(a.path, a.expression) for a in self._assignments_of(st) if a.expression]
             exprs += [(p, e) for _s, e, _err, _t, p in st.cases if e is not None]
             for path, e in exprs:
@@ -379,8 +437,11 @@ class _Checker:
                 for prompt in self._prompts_of(st):
                     for lang in prompt.texts:
                         if lang not in f.languages:
-                            self.warn(prompt.path, f"prompt has text for '{lang}', which is not a "
-                                      f"declared language ({', '.join(f.languages)})")
+                            self.warn(
+                                prompt.path,
+                                f"prompt has text for '{lang}', which is not a "
+                                f"declared language ({', '.join(f.languages)})",
+                            )
             return
         for st in f.states.values():
             for prompt in self._prompts_of(st):
@@ -388,11 +449,17 @@ class _Checker:
                 if not missing:
                     continue
                 if f.default_language in prompt.texts:
-                    self.warn(prompt.path, f"prompt missing for language {', '.join(missing)}; "
-                              f"callers will hear the {f.default_language} text")
+                    self.warn(
+                        prompt.path,
+                        f"prompt missing for language {', '.join(missing)}; "
+                        f"callers will hear the {f.default_language} text",
+                    )
                 else:
-                    self.err(prompt.path, f"prompt missing for language {', '.join(missing)}, "
-                             f"including the fallback language {f.default_language}")
+                    self.err(
+                        prompt.path,
+                        f"prompt missing for language {', '.join(missing)}, "
+                        f"including the fallback language {f.default_language}",
+                    )
 
 
 def _vars_set_anywhere(flow: Flow) -> set[str]:

@@ -10,12 +10,26 @@ from pathlib import Path
 from callwright.errors import CallwrightError
 from callwright.flows.model import Edge, Flow, edges
 
-_SHAPES = {"play": "box", "ask": "box", "survey": "box", "set": "note", "branch": "diamond",
-           "hours": "diamond", "queue": "doubleoctagon", "transfer": "doubleoctagon",
-           "hangup": "Msquare", "record": "cylinder", "subflow": "component",
-           "return": "Msquare"}
-_EDGE_STYLE = {"retry": 'style=dashed color="#888888"', "failure": 'style=dashed color="#c0392b"',
-               "global": 'style=dotted color="#2c7fb8"', "callback": 'color="#e67e22"'}
+_SHAPES = {
+    "play": "box",
+    "ask": "box",
+    "survey": "box",
+    "set": "note",
+    "branch": "diamond",
+    "hours": "diamond",
+    "queue": "doubleoctagon",
+    "transfer": "doubleoctagon",
+    "hangup": "Msquare",
+    "record": "cylinder",
+    "subflow": "component",
+    "return": "Msquare",
+}
+_EDGE_STYLE = {
+    "retry": 'style=dashed color="#888888"',
+    "failure": 'style=dashed color="#c0392b"',
+    "global": 'style=dotted color="#2c7fb8"',
+    "callback": 'color="#e67e22"',
+}
 
 
 def _q(s: str) -> str:
@@ -38,9 +52,13 @@ def _label(e: Edge) -> str:
 
 
 def to_dot(flow: Flow) -> str:
-    lines = [f"digraph {_q(flow.name)} {{", "  rankdir=LR;",
-             '  node [fontname="Helvetica" fontsize=10 style=filled fillcolor="#f7f7f7"];',
-             '  edge [fontname="Helvetica" fontsize=9];', '  __start [shape=point];']
+    lines = [
+        f"digraph {_q(flow.name)} {{",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica" fontsize=10 style=filled fillcolor="#f7f7f7"];',
+        '  edge [fontname="Helvetica" fontsize=9];',
+        "  __start [shape=point];",
+    ]
     _dot_body(flow, "", lines)
     lines.append(f"  __start -> {_q(flow.start)};")
     lines.append("}")
@@ -56,8 +74,10 @@ def _dot_body(flow: Flow, prefix: str, lines: list[str]) -> None:
             extra = f"\nqueue {st.queue}"
         elif st.type == "survey":
             extra = f"\n{st.question}"
-        lines.append(f"  {_q(prefix + name)} [shape={_SHAPES.get(st.type, 'box')} "
-                     f"label={_q(name + chr(10) + '(' + st.type + ')' + extra)}];")
+        lines.append(
+            f"  {_q(prefix + name)} [shape={_SHAPES.get(st.type, 'box')} "
+            f"label={_q(name + chr(10) + '(' + st.type + ')' + extra)}];"
+        )
     seen_retry: set[str] = set()
     for e in edges(flow):
         src, dst = _q(prefix + e.source), _q(prefix + e.target)
@@ -65,7 +85,7 @@ def _dot_body(flow: Flow, prefix: str, lines: list[str]) -> None:
             if e.source in seen_retry:
                 continue  # one loop per state: "no-input / no-match"
             seen_retry.add(e.source)
-            lines.append(f"  {src} -> {src} [label=\"no-input / no-match\" {_EDGE_STYLE['retry']}];")
+            lines.append(f'  {src} -> {src} [label="no-input / no-match" {_EDGE_STYLE["retry"]}];')
             continue
         if e.kind == "call":
             continue
@@ -75,15 +95,16 @@ def _dot_body(flow: Flow, prefix: str, lines: list[str]) -> None:
         if st.type == "subflow" and st.subflow in flow.subflows:
             sub = flow.subflows[st.subflow]
             sp = f"{prefix}{name}."
-            lines.append(f"  subgraph {_q('cluster_' + sp)} {{ label={_q(st.subflow or '')}; "
-                         'style=rounded; color="#999999";')
+            lines.append(
+                f"  subgraph {_q('cluster_' + sp)} {{ label={_q(st.subflow or '')}; "
+                'style=rounded; color="#999999";'
+            )
             _dot_body(sub, sp, lines)
             lines.append("  }")
             lines.append(f"  {_q(prefix + name)} -> {_q(sp + sub.start)} [label=call];")
             for rname, rst in sub.states.items():
                 if rst.type == "return" and st.next:
-                    lines.append(f"  {_q(sp + rname)} -> {_q(prefix + st.next)} "
-                                 "[label=return style=dashed];")
+                    lines.append(f"  {_q(sp + rname)} -> {_q(prefix + st.next)} [label=return style=dashed];")
 
 
 def to_mermaid(flow: Flow) -> str:
@@ -95,7 +116,7 @@ def to_mermaid(flow: Flow) -> str:
     lines = ["stateDiagram-v2", f"  [*] --> {nid(flow.start)}"]
     _mmd_body(flow, "", lines, nid)
     for name, i in ids.items():
-        lines.insert(1, f"  state \"{_mq(name)}\" as {i}")
+        lines.insert(1, f'  state "{_mq(name)}" as {i}')
     return "\n".join(lines) + "\n"
 
 
@@ -135,13 +156,19 @@ def write_graph(flow: Flow, output: Path) -> None:
         output.write_text(dot, encoding="utf-8")
         return
     if ext not in (".svg", ".png", ".pdf"):
-        raise CallwrightError(f"{output}: unknown diagram format '{ext}'; use .svg, .png, .pdf, "
-                              ".dot or .mmd")
+        raise CallwrightError(f"{output}: unknown diagram format '{ext}'; use .svg, .png, .pdf, .dot or .mmd")
     exe = shutil.which("dot")
     if exe is None:
-        raise CallwrightError("Graphviz's `dot` is not installed, so SVG/PNG cannot be drawn",
-                              hint="install it (apt-get install graphviz) or write .mmd or .dot")
-    proc = subprocess.run([exe, f"-T{ext[1:]}", "-o", str(output)], input=dot.encode(),
-                          capture_output=True, timeout=60, check=False)
+        raise CallwrightError(
+            "Graphviz's `dot` is not installed, so SVG/PNG cannot be drawn",
+            hint="install it (apt-get install graphviz) or write .mmd or .dot",
+        )
+    proc = subprocess.run(
+        [exe, f"-T{ext[1:]}", "-o", str(output)],
+        input=dot.encode(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     if proc.returncode != 0:
         raise CallwrightError(f"Graphviz failed: {proc.stderr.decode(errors='replace')[:500]}")

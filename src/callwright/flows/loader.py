@@ -62,7 +62,10 @@ def _validators() -> tuple[Any, dict[str, Any]]:
     top = copy.deepcopy(full)
     type_prop = full["$defs"]["state"]["properties"]["type"]
     top["properties"]["states"]["additionalProperties"] = {
-        "type": "object", "required": ["type"], "properties": {"type": type_prop}}
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": type_prop},
+    }
     defs = full["$defs"]
     per_type = {t: strict_validator(_inline(defs[t], defs)) for t in type_prop["enum"]}
     return strict_validator(top), per_type
@@ -99,8 +102,9 @@ def load_flow(path: str | Path) -> Flow:
     result = load(path)
     if result.errors or result.flow is None:
         lines = "\n".join(str(p) for p in result.errors)
-        raise FlowError(f"{path}: the flow has errors:\n{lines}",
-                        hint=f"run `callwright flow check {path}` for details")
+        raise FlowError(
+            f"{path}: the flow has errors:\n{lines}", hint=f"run `callwright flow check {path}` for details"
+        )
     return result.flow
 
 
@@ -141,13 +145,21 @@ def _key(path: str | Path) -> str:
         return str(path)
 
 
-def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = (),
-                _loaded: _Loaded | None = None) -> LoadResult:
+def from_source(
+    src: Source, base_dir: Path, _stack: tuple[str, ...] = (), _loaded: _Loaded | None = None
+) -> LoadResult:
     if not isinstance(src.data, dict):
         kind = "empty" if src.data is None else type(src.data).__name__
-        return LoadResult(None, [src.problem((), "error",
-                                             f"a flow file must be a mapping with flow, start "
-                                             f"and states; this one is {kind}")])
+        return LoadResult(
+            None,
+            [
+                src.problem(
+                    (),
+                    "error",
+                    f"a flow file must be a mapping with flow, start and states; this one is {kind}",
+                )
+            ],
+        )
     problems = schema_problems(src)
     if problems:
         return LoadResult(None, problems)
@@ -159,16 +171,27 @@ def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = (),
     for st in flow.states.values():
         if st.type != "subflow" or st.subflow is None or st.subflow in flow.subflows:
             continue
-        sub_path = (base_dir / st.subflow)
+        sub_path = base_dir / st.subflow
         where = st.path + ("flow",)
         key = _key(sub_path)
         if key in _stack:
-            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' calls itself "
-                                        "(directly or through other subflows)"))
+            problems.append(
+                src.problem(
+                    where,
+                    "error",
+                    f"subflow '{st.subflow}' calls itself (directly or through other subflows)",
+                )
+            )
             continue
         if len(_stack) >= MAX_SUBFLOW_DEPTH:
-            problems.append(src.problem(where, "error", f"subflow '{st.subflow}' is nested too deep (a "
-                                        f"flow and its subflows go at most {MAX_SUBFLOW_DEPTH} files deep)"))
+            problems.append(
+                src.problem(
+                    where,
+                    "error",
+                    f"subflow '{st.subflow}' is nested too deep (a "
+                    f"flow and its subflows go at most {MAX_SUBFLOW_DEPTH} files deep)",
+                )
+            )
             continue
         missing = _not_a_file(sub_path)
         if missing:
@@ -180,8 +203,12 @@ def from_source(src: Source, base_dir: Path, _stack: tuple[str, ...] = (),
         if sub.errors or sub.flow is None:
             first = sub.errors[0]
             root = sub.causes.get(first, first)
-            problem = src.problem(where, "error", f"subflow '{st.subflow}' has errors; the first: "
-                                  f"{root.path}:{root.line}:{root.col}: {root.message}")
+            problem = src.problem(
+                where,
+                "error",
+                f"subflow '{st.subflow}' has errors; the first: "
+                f"{root.path}:{root.line}:{root.col}: {root.message}",
+            )
             causes[problem] = root
             problems.append(problem)
             continue
@@ -212,17 +239,25 @@ def _not_a_file(path: Path) -> str | None:
 
 def _expansion_problems(src: Source, flow: Flow, loaded: _Loaded) -> list[Problem]:
     """Refuse a flow whose subflow calls multiply into more than MAX_EXPANDED_STATES states."""
-    calls = [(st, loaded.expanded.get(id(flow.subflows[st.subflow]), 0))
-             for st in flow.states.values() if st.type == "subflow" and st.subflow in flow.subflows]
+    calls = [
+        (st, loaded.expanded.get(id(flow.subflows[st.subflow]), 0))
+        for st in flow.states.values()
+        if st.type == "subflow" and st.subflow in flow.subflows
+    ]
     total = len(flow.states) + sum(n for _, n in calls)
     loaded.expanded[id(flow)] = total
     if total <= MAX_EXPANDED_STATES or not calls:
         return []
     st, n = max(calls, key=lambda c: c[1])
-    return [src.problem(st.path + ("flow",), "error",
-                        f"with its subflows folded in, this flow has {total:,} states (each subflow "
-                        f"state runs its own copy; '{st.subflow}' brings {n:,}); the limit is "
-                        f"{MAX_EXPANDED_STATES:,}")]
+    return [
+        src.problem(
+            st.path + ("flow",),
+            "error",
+            f"with its subflows folded in, this flow has {total:,} states (each subflow "
+            f"state runs its own copy; '{st.subflow}' brings {n:,}); the limit is "
+            f"{MAX_EXPANDED_STATES:,}",
+        )
+    ]
 
 
 # --- schema errors -----------------------------------------------------------
@@ -359,14 +394,22 @@ class _Builder:
         states = {name: self._state(name, raw) for name, raw in d["states"].items()}
         text_hash = hashlib.sha256(self.src.text.encode()).hexdigest()
         return Flow(
-            name=d["flow"], path=self.src.path, source=self.src, content_hash=text_hash,
-            start=d["start"], states=states, direction=d.get("direction", "inbound"),
+            name=d["flow"],
+            path=self.src.path,
+            source=self.src,
+            content_hash=text_hash,
+            start=d["start"],
+            states=states,
+            direction=d.get("direction", "inbound"),
             version=None if d.get("version") is None else str(d["version"]),
-            description=d.get("description", ""), languages=self.languages,
-            default_language=self.default_language, variables=dict(d.get("variables") or {}),
+            description=d.get("description", ""),
+            languages=self.languages,
+            default_language=self.default_language,
+            variables=dict(d.get("variables") or {}),
             settings=settings,
             sensitive=frozenset(d.get("sensitive") or ()).union(
-                st.into for st in states.values() if st.sensitive and st.into),
+                st.into for st in states.values() if st.sensitive and st.into
+            ),
         )
 
     def duration(self, raw: Any, path: PathKey) -> float:
@@ -421,14 +464,22 @@ class _Builder:
         base = Settings()
         globals_ = []
         for name, g in (raw.get("global_commands") or {}).items():
-            globals_.append(GlobalCommand(name, g.get("dtmf"), tuple(g.get("speech") or ()),
-                                          g.get("next"), ("settings", "global_commands", name)))
+            globals_.append(
+                GlobalCommand(
+                    name,
+                    g.get("dtmf"),
+                    tuple(g.get("speech") or ()),
+                    g.get("next"),
+                    ("settings", "global_commands", name),
+                )
+            )
         return Settings(
             input=raw.get("input", base.input),
             no_input_s=self.duration(t.get("no_input", base.no_input_s), tp + ("no_input",)),
             inter_digit_s=self.duration(t.get("inter_digit", base.inter_digit_s), tp + ("inter_digit",)),
-            end_of_speech_s=self.duration(t.get("end_of_speech", base.end_of_speech_s),
-                                          tp + ("end_of_speech",)),
+            end_of_speech_s=self.duration(
+                t.get("end_of_speech", base.end_of_speech_s), tp + ("end_of_speech",)
+            ),
             max_speech_s=self.duration(t.get("max_speech", base.max_speech_s), tp + ("max_speech",)),
             retries_no_input=int(r.get("no_input", base.retries_no_input)),
             retries_no_match=int(r.get("no_match", base.retries_no_match)),
@@ -438,7 +489,8 @@ class _Builder:
             on_failure=raw.get("on_failure"),
             no_input_prompts=self.prompts(raw.get("no_input_prompts"), ("settings", "no_input_prompts")),
             no_match_prompts=self.prompts(raw.get("no_match_prompts"), ("settings", "no_match_prompts")),
-            voice=raw.get("voice"), rate=raw.get("rate"),
+            voice=raw.get("voice"),
+            rate=raw.get("rate"),
             global_commands=tuple(globals_),
         )
 
@@ -457,12 +509,15 @@ class _Builder:
             t = d.get("timeouts") or {}
             tp = path + ("timeouts",)
             st.no_input_s = self.duration(t["no_input"], tp + ("no_input",)) if "no_input" in t else None
-            st.inter_digit_s = (self.duration(t["inter_digit"], tp + ("inter_digit",))
-                                if "inter_digit" in t else None)
-            st.end_of_speech_s = (self.duration(t["end_of_speech"], tp + ("end_of_speech",))
-                                  if "end_of_speech" in t else None)
-            st.max_speech_s = (self.duration(t["max_speech"], tp + ("max_speech",))
-                               if "max_speech" in t else None)
+            st.inter_digit_s = (
+                self.duration(t["inter_digit"], tp + ("inter_digit",)) if "inter_digit" in t else None
+            )
+            st.end_of_speech_s = (
+                self.duration(t["end_of_speech"], tp + ("end_of_speech",)) if "end_of_speech" in t else None
+            )
+            st.max_speech_s = (
+                self.duration(t["max_speech"], tp + ("max_speech",)) if "max_speech" in t else None
+            )
             r = d.get("retries") or {}
             st.retries_no_input = r.get("no_input")
             st.retries_no_match = r.get("no_match")
@@ -480,9 +535,14 @@ class _Builder:
                 st.into = st.into or st.question
         if d["type"] == "ask":
             st.choices = tuple(
-                Choice(c["id"], c.get("dtmf"), tuple(c.get("speech") or ()), c["next"],
-                       self.assignments(c.get("set"), path + ("choices", i, "set")),
-                       path + ("choices", i))
+                Choice(
+                    c["id"],
+                    c.get("dtmf"),
+                    tuple(c.get("speech") or ()),
+                    c["next"],
+                    self.assignments(c.get("set"), path + ("choices", i, "set")),
+                    path + ("choices", i),
+                )
                 for i, c in enumerate(d.get("choices") or [])
             )
             dg = d.get("digits") or {}
@@ -491,8 +551,11 @@ class _Builder:
             st.terminator = dg.get("terminator", "#")
             rg = d.get("range") or {}
             st.range_min, st.range_max = rg.get("min"), rg.get("max")
-            st.confirm = self.confirm(d.get("confirm"), Confirm("never", 0.6, None, 2),
-                                      path + ("confirm",)) if "confirm" in d else None
+            st.confirm = (
+                self.confirm(d.get("confirm"), Confirm("never", 0.6, None, 2), path + ("confirm",))
+                if "confirm" in d
+                else None
+            )
             st.yes, st.no = d.get("yes"), d.get("no")
         if d["type"] == "set":
             st.assignments = self.assignments(d.get("vars"), path + ("vars",))
@@ -518,8 +581,9 @@ class _Builder:
         if d["type"] == "queue":
             st.queue, st.priority, st.skill = d["queue"], int(d.get("priority", 0)), d.get("skill")
             if "callback" in d:
-                st.callback_over_s = self.duration(d["callback"]["when_wait_over"],
-                                                   path + ("callback", "when_wait_over"))
+                st.callback_over_s = self.duration(
+                    d["callback"]["when_wait_over"], path + ("callback", "when_wait_over")
+                )
                 st.callback_next = d["callback"]["next"]
         if d["type"] == "transfer":
             st.transfer_to = d["to"]

@@ -240,8 +240,7 @@ def edges(flow: Flow) -> list[Edge]:
             if st.otherwise:
                 out.append(Edge(name, "else", st.otherwise, "branch"))
         if st.type == "hours":
-            for label, target in (("open", st.if_open), ("closed", st.if_closed),
-                                  ("holiday", st.if_holiday)):
+            for label, target in (("open", st.if_open), ("closed", st.if_closed), ("holiday", st.if_holiday)):
                 if target:
                     out.append(Edge(name, label, target, "branch"))
         if st.type == "queue" and st.callback_next:

@@ -37,11 +37,13 @@ def placeholders(text: str) -> list[Placeholder]:
         name, _, fmt = inner.partition(":")
         name, fmt = name.strip(), fmt.strip() or None
         if not _NAME.fullmatch(name):
-            raise TemplateError(f"bad placeholder {{{inner}}}: expected {{variable}} or "
-                                "{variable:digits}", m.start())
+            raise TemplateError(
+                f"bad placeholder {{{inner}}}: expected {{variable}} or {{variable:digits}}", m.start()
+            )
         if fmt is not None and fmt not in FORMATS:
-            raise TemplateError(f"unknown format ':{fmt}' in {{{inner}}}; known: "
-                                + ", ".join(FORMATS), m.start())
+            raise TemplateError(
+                f"unknown format ':{fmt}' in {{{inner}}}; known: " + ", ".join(FORMATS), m.start()
+            )
         out.append(Placeholder(name, fmt, m.start()))
     return out
 

@@ -25,8 +25,9 @@ def parse_call_time(text: str, what: str = "time") -> datetime:
     try:
         dt = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise CallwrightError(f"{what} {text!r} is not an ISO date-time such as "
-                              "2026-11-23T10:00-05:00") from None
+        raise CallwrightError(
+            f"{what} {text!r} is not an ISO date-time such as 2026-11-23T10:00-05:00"
+        ) from None
     return check_call_time(dt, what)
 
 
@@ -38,8 +39,10 @@ def check_call_time(dt: datetime, what: str = "time") -> datetime:
     except OverflowError:  # an offset that pushes the date past year 1 or 9999
         ok = False
     if not ok:
-        raise CallwrightError(f"{what} {dt.isoformat()} is out of range: calls are dated from "
-                              f"{EARLIEST_CALL.date()} to before {LATEST_CALL.date()}")
+        raise CallwrightError(
+            f"{what} {dt.isoformat()} is out of range: calls are dated from "
+            f"{EARLIEST_CALL.date()} to before {LATEST_CALL.date()}"
+        )
     return dt
 
 

@@ -66,7 +66,8 @@ def load_checked_flow(path: str | Path) -> Flow:
         raise FlowRefused(
             f"{path}: the flow has {n} error{'s' if n != 1 else ''}; no call was started\n"
             + "\n".join(safe_text(str(p)) for p in problems),
-            hint=f"fix them, then check with `callwright flow check {path}`")
+            hint=f"fix them, then check with `callwright flow check {path}`",
+        )
     return result.flow
 
 
@@ -84,8 +85,14 @@ class FlowEngine:
         transitions: list[dict[str, Any]] = []
         self._compile(flow, "", transitions)
         self.machine = Machine(
-            model=None, states=[START, *self.states], initial=START, transitions=transitions,
-            auto_transitions=False, send_event=True, queued=True, ignore_invalid_triggers=False,
+            model=None,
+            states=[START, *self.states],
+            initial=START,
+            transitions=transitions,
+            auto_transitions=False,
+            send_event=True,
+            queued=True,
+            ignore_invalid_triggers=False,
             after_state_change="_entered",
         )
         self.active: set[CallSession] = set()
@@ -103,9 +110,13 @@ class FlowEngine:
                 continue  # handled below: a subflow call goes into the subflow, not to next
             out.append({"trigger": e.label, "source": prefix + e.source, "dest": prefix + e.target})
         if flow.settings.on_failure:
-            out.append({"trigger": "runtime_error",
-                        "source": [prefix + n for n in flow.states if n != flow.settings.on_failure],
-                        "dest": prefix + flow.settings.on_failure})
+            out.append(
+                {
+                    "trigger": "runtime_error",
+                    "source": [prefix + n for n in flow.states if n != flow.settings.on_failure],
+                    "dest": prefix + flow.settings.on_failure,
+                }
+            )
         for name, st in flow.states.items():
             if st.type != "subflow" or st.subflow not in flow.subflows:
                 continue
@@ -115,18 +126,40 @@ class FlowEngine:
             out.append({"trigger": "call", "source": prefix + name, "dest": sub_prefix + sub.start})
             for rname, rst in sub.states.items():
                 if rst.type == "return" and st.next:
-                    out.append({"trigger": f"return:{prefix}{name}", "source": sub_prefix + rname,
-                                "dest": prefix + st.next})
+                    out.append(
+                        {
+                            "trigger": f"return:{prefix}{name}",
+                            "source": sub_prefix + rname,
+                            "dest": prefix + st.next,
+                        }
+                    )
 
-    def start_call(self, clock: Clock | None = None, *, call_id: str | None = None,
-                   caller_id: str = "", called_number: str = "", language: str | None = None,
-                   variables: dict[str, Any] | None = None, queue_status: QueueStatus | None = None,
-                   listener: Callable[[LogEvent], None] | None = None,
-                   channel: str = "text") -> CallSession:
+    def start_call(
+        self,
+        clock: Clock | None = None,
+        *,
+        call_id: str | None = None,
+        caller_id: str = "",
+        called_number: str = "",
+        language: str | None = None,
+        variables: dict[str, Any] | None = None,
+        queue_status: QueueStatus | None = None,
+        listener: Callable[[LogEvent], None] | None = None,
+        channel: str = "text",
+    ) -> CallSession:
         """Attach a new call to the machine (it does not run until `session.start()`)."""
-        session = CallSession(self, clock or RealClock(), call_id=call_id, caller_id=caller_id,
-                              called_number=called_number, language=language, variables=variables,
-                              queue_status=queue_status, listener=listener, channel=channel)
+        session = CallSession(
+            self,
+            clock or RealClock(),
+            call_id=call_id,
+            caller_id=caller_id,
+            called_number=called_number,
+            language=language,
+            variables=variables,
+            queue_status=queue_status,
+            listener=listener,
+            channel=channel,
+        )
         self.machine.add_model(session, initial=START)
         self.active.add(session)
         return session

@@ -12,6 +12,7 @@ from typing import Literal
 
 # --- caller -> engine -----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Speech:
     """A final recognition result for one caller utterance."""
@@ -47,6 +48,7 @@ CallerEvent = Speech | Dtmf | Recorded | Hangup
 
 
 # --- engine -> channel ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Say:

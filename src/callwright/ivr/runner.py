@@ -36,8 +36,9 @@ class CallLogSink(Protocol):
         ...
 
 
-def run_call(engine: FlowEngine, channel: Channel, clock: Clock, *, calllog: CallLogSink | None = None,
-             **call: Any) -> CallSession:
+def run_call(
+    engine: FlowEngine, channel: Channel, clock: Clock, *, calllog: CallLogSink | None = None, **call: Any
+) -> CallSession:
     """Run a call to its end and return the finished session.
 
     Faults inside the engine are handled by the session (the flow's `on_failure`, or a

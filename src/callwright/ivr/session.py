@@ -83,10 +83,20 @@ class CallSession:
 
     state: str  # set by transitions
 
-    def __init__(self, engine: FlowEngine, clock: Clock, *, call_id: str | None = None,
-                 caller_id: str = "", called_number: str = "", language: str | None = None,
-                 variables: dict[str, Any] | None = None, queue_status: QueueStatus | None = None,
-                 listener: Callable[[LogEvent], None] | None = None, channel: str = "text") -> None:
+    def __init__(
+        self,
+        engine: FlowEngine,
+        clock: Clock,
+        *,
+        call_id: str | None = None,
+        caller_id: str = "",
+        called_number: str = "",
+        language: str | None = None,
+        variables: dict[str, Any] | None = None,
+        queue_status: QueueStatus | None = None,
+        listener: Callable[[LogEvent], None] | None = None,
+        channel: str = "text",
+    ) -> None:
         self.engine = engine
         self.flow: Flow = engine.flow
         self.clock = clock
@@ -97,9 +107,14 @@ class CallSession:
         self.started_wall = clock.wall()
         self.t0 = clock.now()
         self.vars: dict[str, Any] = dict(self.flow.variables)
-        self.vars.update(caller_id=caller_id, called_number=called_number, call_id=self.call_id,
-                         language=language or self.flow.default_language,
-                         direction=self.flow.direction, flow=self.flow.name)
+        self.vars.update(
+            caller_id=caller_id,
+            called_number=called_number,
+            call_id=self.call_id,
+            language=language or self.flow.default_language,
+            direction=self.flow.direction,
+            flow=self.flow.name,
+        )
         self.vars.update(variables or {})
         self.stack: list[str] = []
         self.actions: list[Action] = []
@@ -202,10 +217,17 @@ class CallSession:
         self._moves += 1
         if self._moves > MAX_TRANSITIONS_PER_EVENT:
             loop = " -> ".join(dict.fromkeys(self.visited[-20:]))
-            self._log("error", self.state, message=f"more than {MAX_TRANSITIONS_PER_EVENT:,} state "
-                      f"changes without caller input (a loop through {loop})")
-            self._end("error", reason=f"endless loop without caller input through {loop} "
-                      f"(over {MAX_TRANSITIONS_PER_EVENT:,} state changes)")
+            self._log(
+                "error",
+                self.state,
+                message=f"more than {MAX_TRANSITIONS_PER_EVENT:,} state "
+                f"changes without caller input (a loop through {loop})",
+            )
+            self._end(
+                "error",
+                reason=f"endless loop without caller input through {loop} "
+                f"(over {MAX_TRANSITIONS_PER_EVENT:,} state changes)",
+            )
             return
         trigger = event.event.name
         src = event.transition.source
@@ -267,8 +289,9 @@ class CallSession:
         skill = template.render(st.skill, self._env()) if st.skill else None
         self._emit(Transfer(queue=st.queue, priority=st.priority, skill=skill or None))
         shown_skill = (self._shown_template(st.skill, self._env()) or skill) if st.skill else None
-        self._log("transfer", cs.name, queue=st.queue, priority=st.priority, skill=shown_skill,
-                  expected_wait_s=wait)
+        self._log(
+            "transfer", cs.name, queue=st.queue, priority=st.priority, skill=shown_skill, expected_wait_s=wait
+        )
         self._end("transferred", queue=st.queue)
 
     def _enter_transfer(self, cs: CompiledState) -> None:
@@ -333,16 +356,26 @@ class CallSession:
             phrases = tuple(p for c in st.choices for p in c.speech)
         if st.global_commands:
             phrases += tuple(p for g in s.global_commands for p in g.speech)
-        max_digits = (st.digits_max if collect == "digits" else
-                      max((len(c.dtmf or "") for c in st.choices), default=1) if collect == "menu"
-                      else 2 if collect == "number" else 1)
+        max_digits = (
+            st.digits_max
+            if collect == "digits"
+            else max((len(c.dtmf or "") for c in st.choices), default=1)
+            if collect == "menu"
+            else 2
+            if collect == "number"
+            else 1
+        )
         self._listen = Listen(
-            state=cs.name, mode=st.input or s.input, collect=collect,
+            state=cs.name,
+            mode=st.input or s.input,
+            collect=collect,
             no_input_s=st.no_input_s if st.no_input_s is not None else s.no_input_s,
             inter_digit_s=st.inter_digit_s if st.inter_digit_s is not None else s.inter_digit_s,
             end_of_speech_s=st.end_of_speech_s if st.end_of_speech_s is not None else s.end_of_speech_s,
             max_speech_s=st.max_speech_s if st.max_speech_s is not None else s.max_speech_s,
-            phrases=phrases, max_digits=max_digits, terminator=st.terminator,
+            phrases=phrases,
+            max_digits=max_digits,
+            terminator=st.terminator,
             barge_in=st.barge_in if st.barge_in is not None else s.barge_in,
         )
         self._emit(self._listen)
@@ -360,9 +393,14 @@ class CallSession:
         if not st.is_input or self._listen is None:
             self._log("input_ignored", cs.name, mode="speech", text=self._shown(cs, text))
             return
-        self._log("input", cs.name, mode="speech", text=self._shown(cs, text),
-                  confidence=round(ev.confidence, 3),
-                  phase=self.phase)
+        self._log(
+            "input",
+            cs.name,
+            mode="speech",
+            text=self._shown(cs, text),
+            confidence=round(ev.confidence, 3),
+            phase=self.phase,
+        )
         if not text:
             self._no_input(cs)
             return
@@ -385,8 +423,9 @@ class CallSession:
         choice = None
         label = "next"
         if collect == "menu":
-            m = closedset.match_choice(text, [closedset.Choice(c.id, c.speech) for c in st.choices
-                                              if c.speech])
+            m = closedset.match_choice(
+                text, [closedset.Choice(c.id, c.speech) for c in st.choices if c.speech]
+            )
             choice = next((c for c in st.choices if m and c.id == m.id), None)
             if choice is None:
                 self._no_match(cs, "no choice matched")
@@ -445,8 +484,9 @@ class CallSession:
         self.digits += key
         if collect == "menu":
             exact = next((c for c in st.choices if c.dtmf == self.digits), None)
-            longer = [c for c in st.choices if c.dtmf and c.dtmf != self.digits
-                      and c.dtmf.startswith(self.digits)]
+            longer = [
+                c for c in st.choices if c.dtmf and c.dtmf != self.digits and c.dtmf.startswith(self.digits)
+            ]
             if exact and not longer:
                 self.digits = ""
                 self._captured(cs, _Pending(exact.id, exact, 1.0, f"choice:{exact.id}"))
@@ -506,8 +546,13 @@ class CallSession:
         value = ev.audio_path or ev.text
         if st.into:
             self.vars[st.into] = value
-        self._log("recorded", cs.name, text=self._shown(cs, ev.text), audio=ev.audio_path,
-                  duration_s=round(ev.duration_s, 2))
+        self._log(
+            "recorded",
+            cs.name,
+            text=self._shown(cs, ev.text),
+            audio=ev.audio_path,
+            duration_s=round(ev.duration_s, 2),
+        )
         self._fire("next")
 
     # -- capture, confirmation, retries ----------------------------------------------
@@ -516,11 +561,12 @@ class CallSession:
         st = cs.state
         self._cancel_timer()
         confirm = st.confirm
-        needs = confirm is not None and (confirm.when == "always" or (
-            confirm.when == "low_confidence" and pending.confidence < confirm.below))
+        needs = confirm is not None and (
+            confirm.when == "always"
+            or (confirm.when == "low_confidence" and pending.confidence < confirm.below)
+        )
         shown = pending.value if pending.choice is not None else self._shown(cs, pending.value)
-        self._log("match", cs.name, value=shown, confidence=round(pending.confidence, 3),
-                  confirm=needs)
+        self._log("match", cs.name, value=shown, confidence=round(pending.confidence, 3), confirm=needs)
         if needs and confirm is not None:
             self.pending = pending
             self.phase = "confirm"
@@ -593,9 +639,14 @@ class CallSession:
         s = self._settings(cs)
         self.no_match_count += 1
         limit = st.retries_no_match if st.retries_no_match is not None else s.retries_no_match
-        self._log("no_match", cs.name, count=self.no_match_count, limit=limit,
-                  reason=self._scrub(reason, cs),
-                  phase=self.phase)
+        self._log(
+            "no_match",
+            cs.name,
+            count=self.no_match_count,
+            limit=limit,
+            reason=self._scrub(reason, cs),
+            phase=self.phase,
+        )
         if self.no_match_count > limit:
             self._failure(cs, "no match")
             return
@@ -629,8 +680,7 @@ class CallSession:
         if not cs.state.global_commands:
             return False
         cmds = [g for g in cs.flow.settings.global_commands if g.speech]
-        m = closedset.match_choice(text, [closedset.Choice(g.name, g.speech) for g in cmds],
-                                   threshold=0.85)
+        m = closedset.match_choice(text, [closedset.Choice(g.name, g.speech) for g in cmds], threshold=0.85)
         return self._run_global(cs, m.id) if m else False
 
     def _global_by_dtmf(self, cs: CompiledState, keys: str) -> bool:
@@ -652,8 +702,12 @@ class CallSession:
             self._say(cs, cs.state.help)
         elif name == "help":
             options = ", ".join(c.speech[0] for c in cs.state.choices if c.speech)
-            self._emit_say(cs, f"You can say {options}." if options else "Please answer the question.",
-                           self.vars["language"], None)
+            self._emit_say(
+                cs,
+                f"You can say {options}." if options else "Please answer the question.",
+                self.vars["language"],
+                None,
+            )
         # repeat (and help) replay the current question without using up a retry
         if self.phase == "confirm" and cs.state.confirm is not None:
             self._ask_confirm(cs, cs.state.confirm)
@@ -672,7 +726,8 @@ class CallSession:
     @staticmethod
     def _in_range(st: State, value: int) -> bool:
         return (st.range_min is None or value >= st.range_min) and (
-            st.range_max is None or value <= st.range_max)
+            st.range_max is None or value <= st.range_max
+        )
 
     def _assign(self, cs: CompiledState, assignments: tuple) -> bool:
         env = self._env()
@@ -686,8 +741,11 @@ class CallSession:
             reads = a.expression.names if a.expression is not None else frozenset()
             self._mark_secret(a.var, bool(reads & self.secret_vars))
             value = self.vars[a.var]
-            shown = privacy.MASK if a.var in self.secret_vars and value not in (None, "") \
+            shown = (
+                privacy.MASK
+                if a.var in self.secret_vars and value not in (None, "")
                 else privacy.redact(value)
+            )
             self._log("set", cs.name, var=a.var, value=shown)
         return True
 
@@ -713,11 +771,13 @@ class CallSession:
             return
         text, lang = prompt.text_for(self.vars["language"], cs.flow.default_language)
         env = self._env()
-        self._emit_say(cs, template.render(text, env), lang, prompt.audio,
-                       shown=self._shown_template(text, env))
+        self._emit_say(
+            cs, template.render(text, env), lang, prompt.audio, shown=self._shown_template(text, env)
+        )
 
-    def _emit_say(self, cs: CompiledState, text: str, lang: str, audio: str | None,
-                  shown: str | None = None) -> None:
+    def _emit_say(
+        self, cs: CompiledState, text: str, lang: str, audio: str | None, shown: str | None = None
+    ) -> None:
         """Say `text` to the caller; the log and the console get `shown` (the text with
         sensitive variables masked and caller data redacted) when the prompt was filled
         from variables."""
@@ -725,8 +785,19 @@ class CallSession:
         barge = cs.state.barge_in if cs.state.barge_in is not None else s.barge_in
         if audio:
             audio = str(cs.base_dir / audio)
-        self._emit(Say(text=text, language=lang, state=cs.name, audio=audio, barge_in=barge,
-                       voice=s.voice, rate=s.rate, shown=shown, templated=shown is not None))
+        self._emit(
+            Say(
+                text=text,
+                language=lang,
+                state=cs.name,
+                audio=audio,
+                barge_in=barge,
+                voice=s.voice,
+                rate=s.rate,
+                shown=shown,
+                templated=shown is not None,
+            )
+        )
         self._log("prompt", cs.name, text=text if shown is None else shown, language=lang)
 
     # -- privacy: what of the caller's data is logged (see ivr/privacy.py) ----------------
@@ -746,12 +817,17 @@ class CallSession:
         """A key press as logged: digits keyed as data (or in a sensitive state) are masked,
         since the keys of a card number, one event each, would spell it out."""
         data_entry = self._sensitive_input(cs) or (
-            cs.state.effective_collect in ("digits", "number") and self.phase != "confirm")
+            cs.state.effective_collect in ("digits", "number") and self.phase != "confirm"
+        )
         return privacy.DIGIT_MASK if key.isdigit() and data_entry else key
 
-    def _shown_template(self, text: str, env: dict[str, Any], *,
-                        extra_secrets: frozenset[str | None] | set[str | None] = frozenset(),
-                        ) -> str | None:
+    def _shown_template(
+        self,
+        text: str,
+        env: dict[str, Any],
+        *,
+        extra_secrets: frozenset[str | None] | set[str | None] = frozenset(),
+    ) -> str | None:
         """The logged form of a prompt template, or None when it has no placeholders."""
         if "{" not in text:
             return None
@@ -807,14 +883,16 @@ class CallSession:
                 self._fire("runtime_error")
                 return
             except Exception as again:  # noqa: BLE001 - fall back to the goodbye
-                log.warning("call %s: on_failure failed too: %s", self.call_id,
-                            self._scrub(f"{type(again).__name__}: {again}"))
+                log.warning(
+                    "call %s: on_failure failed too: %s",
+                    self.call_id,
+                    self._scrub(f"{type(again).__name__}: {again}"),
+                )
             finally:
                 self._recovering = False
         if not self.ended:
             lang = self.vars.get("language") or self.flow.default_language
-            self._emit(Say(text=SAFE_GOODBYE, language=str(lang), state=where or "",
-                           barge_in=False))
+            self._emit(Say(text=SAFE_GOODBYE, language=str(lang), state=where or "", barge_in=False))
             self._log("prompt", where, text=SAFE_GOODBYE, language=lang)
             self._end("error", reason=message)
 
@@ -839,8 +917,14 @@ class CallSession:
             return
         self.trigger(label)  # type: ignore[attr-defined]  # added by transitions
 
-    def _end(self, outcome: str, *, disposition: str | None = None, queue: str | None = None,
-             reason: str | None = None) -> None:
+    def _end(
+        self,
+        outcome: str,
+        *,
+        disposition: str | None = None,
+        queue: str | None = None,
+        reason: str | None = None,
+    ) -> None:
         if self.ended:
             return
         self._cancel_timer()
@@ -848,12 +932,23 @@ class CallSession:
         self.disposition, self.queue = disposition, queue
         reason = self._scrub(reason) if reason else reason
         self._emit(EndCall(outcome=outcome, disposition=disposition, queue=queue, reason=reason))
-        self._log("call_end", getattr(self, "state", None), outcome=outcome,
-                  disposition=disposition, queue=queue, reason=reason)
+        self._log(
+            "call_end",
+            getattr(self, "state", None),
+            outcome=outcome,
+            disposition=disposition,
+            queue=queue,
+            reason=reason,
+        )
 
     def _log(self, kind: str, state: str | None, **data: Any) -> None:
-        ev = LogEvent(seq=len(self.events), t=round(self.elapsed, 3), kind=kind, state=state,
-                      data={k: _jsonable(v) for k, v in data.items() if v is not None})
+        ev = LogEvent(
+            seq=len(self.events),
+            t=round(self.elapsed, 3),
+            kind=kind,
+            state=state,
+            data={k: _jsonable(v) for k, v in data.items() if v is not None},
+        )
         self.events.append(ev)
         if self.listener is not None:
             self.listener(ev)

@@ -53,20 +53,46 @@ from callwright.ivr.runner import run_call
 from callwright.ivr.session import CallSession, QueueStatus
 
 STEP_KINDS = ("say", "press", "silence", "record", "hangup", "expect")
-SCENARIO_KEYS = {"name", "time", "caller_id", "called_number", "language", "queue_wait", "vars",
-                 "steps", "expect", "description"}
-EXPECT_KEYS = {"state", "prompt", "prompts", "no_prompt", "vars", "outcome", "queue",
-               "disposition", "visited", "transfer_skill", "ended"}
+SCENARIO_KEYS = {
+    "name",
+    "time",
+    "caller_id",
+    "called_number",
+    "language",
+    "queue_wait",
+    "vars",
+    "steps",
+    "expect",
+    "description",
+}
+EXPECT_KEYS = {
+    "state",
+    "prompt",
+    "prompts",
+    "no_prompt",
+    "vars",
+    "outcome",
+    "queue",
+    "disposition",
+    "visited",
+    "transfer_skill",
+    "ended",
+}
 CONTEXT_KEYS = {"time", "caller_id", "called_number", "language", "queue_wait", "vars"}
 MAX_QUEUE_WAIT_S = 86_400.0  # a scenario's expected queue wait: at most a day
 MIN_YEAR, MAX_YEAR = 1900, 9000  # a scenario's clock stays where date arithmetic cannot overflow
 _KEYS = re.compile(r"[0-9*#]+")
 # expectation -> the types its value may have, and how to name them
 _EXPECT_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "state": ((str,), "a state name"), "prompt": ((str,), "text"), "no_prompt": ((str,), "text"),
-    "prompts": ((list,), "a list of texts"), "visited": ((list,), "a list of state names"),
-    "vars": ((dict,), "a mapping of variables to values"), "ended": ((bool,), "true or false"),
-    "outcome": ((str, type(None)), "text or null"), "queue": ((str, type(None)), "text or null"),
+    "state": ((str,), "a state name"),
+    "prompt": ((str,), "text"),
+    "no_prompt": ((str,), "text"),
+    "prompts": ((list,), "a list of texts"),
+    "visited": ((list,), "a list of state names"),
+    "vars": ((dict,), "a mapping of variables to values"),
+    "ended": ((bool,), "true or false"),
+    "outcome": ((str, type(None)), "text or null"),
+    "queue": ((str, type(None)), "text or null"),
     "disposition": ((str, type(None)), "text or null"),
     "transfer_skill": ((str, type(None)), "text or null"),
 }
@@ -91,8 +117,14 @@ class ScenarioResult:
         return "\n".join(out)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "name": self.name, "passed": self.passed,
-                "failures": self.failures, "outcome": self.outcome, "visited": self.visited}
+        return {
+            "file": self.file,
+            "name": self.name,
+            "passed": self.passed,
+            "failures": self.failures,
+            "outcome": self.outcome,
+            "visited": self.visited,
+        }
 
 
 @dataclass
@@ -112,8 +144,10 @@ class Coverage:
         return sorted(self.edges - self.edges_hit)
 
     def summary(self) -> str:
-        s = (f"coverage {self.flow}: states {len(self.states & self.states_hit)}/{len(self.states)}, "
-             f"edges {len(self.edges & self.edges_hit)}/{len(self.edges)}")
+        s = (
+            f"coverage {self.flow}: states {len(self.states & self.states_hit)}/{len(self.states)}, "
+            f"edges {len(self.edges & self.edges_hit)}/{len(self.edges)}"
+        )
         if self.missing_states:
             s += "\n  states not covered: " + ", ".join(self.missing_states)
         if self.missing_edges:
@@ -167,6 +201,7 @@ def run_test_files(files: list[Path]) -> TestReport:
 
 # --- loading -------------------------------------------------------------------------
 
+
 @dataclass
 class _Scenario:
     name: str
@@ -202,9 +237,16 @@ def _load_suite(path: Path) -> _Suite:
     for key in defaults:
         if key not in CONTEXT_KEYS:
             guess = difflib.get_close_matches(str(key), CONTEXT_KEYS, n=1)
-            raise bad(("defaults", key), f"unknown default '{key}'"
-                      + (f"; did you mean '{guess[0]}'?" if guess else
-                         f"; defaults may set {', '.join(sorted(CONTEXT_KEYS))}"), key=True)
+            raise bad(
+                ("defaults", key),
+                f"unknown default '{key}'"
+                + (
+                    f"; did you mean '{guess[0]}'?"
+                    if guess
+                    else f"; defaults may set {', '.join(sorted(CONTEXT_KEYS))}"
+                ),
+                key=True,
+            )
     _check_context(src, ("defaults",), defaults)
     scenarios = []
     for i, sc in enumerate(d["tests"]):
@@ -214,8 +256,11 @@ def _load_suite(path: Path) -> _Suite:
         for key in sc:
             if key not in SCENARIO_KEYS:
                 guess = difflib.get_close_matches(key, SCENARIO_KEYS, n=1)
-                raise bad(p + (key,), f"unknown scenario key '{key}'"
-                          + (f"; did you mean '{guess[0]}'?" if guess else ""), key=True)
+                raise bad(
+                    p + (key,),
+                    f"unknown scenario key '{key}'" + (f"; did you mean '{guess[0]}'?" if guess else ""),
+                    key=True,
+                )
         _check_context(src, p, sc)
         steps = sc.get("steps") or []
         if not isinstance(steps, list):
@@ -246,21 +291,30 @@ def _check_context(src: Source, p: PathKey, d: dict[str, Any]) -> None:
         except ValueError:
             moment = None
         if moment is None:
-            raise _error(src, p + ("time",), f"time {_shown(when)} is not an ISO date-time such as "
-                         "2026-11-23T10:00:00-05:00")
+            raise _error(
+                src,
+                p + ("time",),
+                f"time {_shown(when)} is not an ISO date-time such as 2026-11-23T10:00:00-05:00",
+            )
         if not MIN_YEAR <= moment.year <= MAX_YEAR:
             raise _error(src, p + ("time",), f"time {when}: the year must be from {MIN_YEAR} to {MAX_YEAR}")
     for key in ("caller_id", "called_number"):
         if key in d and (isinstance(d[key], bool) or not isinstance(d[key], (str, int))):
-            raise _error(src, p + (key,), f"{key} must be text such as \"+15550100\", not {_shown(d[key])}")
+            raise _error(src, p + (key,), f'{key} must be text such as "+15550100", not {_shown(d[key])}')
     if "language" in d and d["language"] is not None and not isinstance(d["language"], str):
-        raise _error(src, p + ("language",), f"language must be a language code such as en, "
-                     f"not {_shown(d['language'])}")
+        raise _error(
+            src,
+            p + ("language",),
+            f"language must be a language code such as en, not {_shown(d['language'])}",
+        )
     waits = d.get("queue_wait")
     if waits is not None:
         if not isinstance(waits, dict):
-            raise _error(src, p + ("queue_wait",), "queue_wait must map queue names to expected waits, "
-                         "e.g. {billing: 300}")
+            raise _error(
+                src,
+                p + ("queue_wait",),
+                "queue_wait must map queue names to expected waits, e.g. {billing: 300}",
+            )
         for queue, wait in waits.items():
             try:
                 parse_duration(wait, limit=MAX_QUEUE_WAIT_S)
@@ -274,8 +328,11 @@ def _check_context(src: Source, p: PathKey, d: dict[str, Any]) -> None:
             if isinstance(value, float) and not math.isfinite(value):
                 raise _error(src, p + ("vars", name), f"vars {name}: {value} is not a finite number")
             if not isinstance(value, (str, int, float, bool, type(None))):
-                raise _error(src, p + ("vars", name), f"vars {name}: expected text, a number, true, "
-                             "false or null, not a list or a mapping")
+                raise _error(
+                    src,
+                    p + ("vars", name),
+                    f"vars {name}: expected text, a number, true, false or null, not a list or a mapping",
+                )
 
 
 def _check_step(src: Source, p: PathKey, step: Any) -> None:
@@ -288,28 +345,38 @@ def _check_step(src: Source, p: PathKey, step: Any) -> None:
         raise _error(src, p, f"unknown step key(s): {', '.join(sorted(map(str, extra)))}")
     kinds = [k for k in STEP_KINDS if k in step]
     if len(kinds) > 1:
-        raise _error(src, p, f"a step does one thing; this one has {' and '.join(kinds)} "
-                     "(make them separate steps)")
+        raise _error(
+            src, p, f"a step does one thing; this one has {' and '.join(kinds)} (make them separate steps)"
+        )
     if "say" in step and not isinstance(step["say"], str):
-        raise _error(src, p + ("say",), f"say: expected the caller's words as text, not "
-                     f"{_shown(step['say'])} (quote them)")
+        raise _error(
+            src,
+            p + ("say",),
+            f"say: expected the caller's words as text, not {_shown(step['say'])} (quote them)",
+        )
     if "confidence" in step:
         conf = step["confidence"]
         if "say" not in step:
             raise _error(src, p + ("confidence",), "confidence goes with a say step", key=True)
         if isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1:
-            raise _error(src, p + ("confidence",), f"confidence must be a number from 0 to 1, "
-                         f"not {_shown(conf)}")
+            raise _error(
+                src, p + ("confidence",), f"confidence must be a number from 0 to 1, not {_shown(conf)}"
+            )
     if "press" in step:
         keys = step["press"]
         if not isinstance(keys, str):
-            raise _error(src, p + ("press",), f"press: expected keys as text such as \"1\" or "
-                         f"\"4111#\", not {_shown(keys)} (quote them: a number loses leading zeros)")
+            raise _error(
+                src,
+                p + ("press",),
+                f'press: expected keys as text such as "1" or '
+                f'"4111#", not {_shown(keys)} (quote them: a number loses leading zeros)',
+            )
         if not _KEYS.fullmatch(keys):
             raise _error(src, p + ("press",), f"press: {_shown(keys)} is not keypad keys (0-9, * and #)")
     if "record" in step and not isinstance(step["record"], str):
-        raise _error(src, p + ("record",), f"record: expected the message as text, not "
-                     f"{_shown(step['record'])}")
+        raise _error(
+            src, p + ("record",), f"record: expected the message as text, not {_shown(step['record'])}"
+        )
     if "expect" in step:
         _check_expect(src, p + ("expect",), step["expect"])
 
@@ -320,8 +387,12 @@ def _check_expect(src: Source, p: PathKey, exp: Any) -> None:
     for key in exp:
         if key not in EXPECT_KEYS:
             guess = difflib.get_close_matches(str(key), EXPECT_KEYS, n=1)
-            raise _error(src, p + (key,), f"unknown expectation '{key}'"
-                         + (f"; did you mean '{guess[0]}'?" if guess else ""), key=True)
+            raise _error(
+                src,
+                p + (key,),
+                f"unknown expectation '{key}'" + (f"; did you mean '{guess[0]}'?" if guess else ""),
+                key=True,
+            )
         types, name = _EXPECT_TYPES[key]
         value = exp[key]
         if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
@@ -331,6 +402,7 @@ def _check_expect(src: Source, p: PathKey, exp: Any) -> None:
 
 
 # --- running --------------------------------------------------------------------------
+
 
 class ScriptChannel:
     """A channel that plays a scenario's steps and checks its expectations as it goes."""
@@ -397,24 +469,25 @@ class ScriptChannel:
             if isinstance(step, dict) and "expect" in step:
                 self.check(n, step["expect"], session)
             else:
-                self.failures.append(f"step {n}: the call had already ended "
-                                     f"({session.outcome}) before this step")
+                self.failures.append(
+                    f"step {n}: the call had already ended ({session.outcome}) before this step"
+                )
 
     def check(self, n: int, exp: dict[str, Any], session: CallSession) -> None:
-        self.failures += [f"step {n}: {f}" for f in _compare(exp, session, self.since_input,
-                                                              self.transfers)]
+        self.failures += [f"step {n}: {f}" for f in _compare(exp, session, self.since_input, self.transfers)]
 
 
-def _compare(exp: dict[str, Any], s: CallSession, prompts: list[Say],
-             transfers: list[Transfer]) -> list[str]:
+def _compare(exp: dict[str, Any], s: CallSession, prompts: list[Say], transfers: list[Transfer]) -> list[str]:
     fails = []
     texts = [p.text for p in prompts]
     state = s.visited[-1] if s.visited else None
     if "state" in exp and exp["state"] != state:
         fails.append(f"expected state '{exp['state']}', got '{state}'")
     if "prompt" in exp and not any(str(exp["prompt"]).lower() in t.lower() for t in texts):
-        fails.append(f"expected a prompt containing {exp['prompt']!r}; prompts were: "
-                     + (" | ".join(texts) or "(none)"))
+        fails.append(
+            f"expected a prompt containing {exp['prompt']!r}; prompts were: "
+            + (" | ".join(texts) or "(none)")
+        )
     if "no_prompt" in exp and any(str(exp["no_prompt"]).lower() in t.lower() for t in texts):
         fails.append(f"expected no prompt containing {exp['no_prompt']!r}")
     if "prompts" in exp:
@@ -449,30 +522,48 @@ def _subsequence(want: list[str], got: list[str]) -> bool:
     return all(any(w.lower() in g.lower() for g in it) for w in want)
 
 
-def _run_scenario(engine: FlowEngine, file: str, sc: _Scenario,
-                  defaults: dict[str, Any]) -> tuple[ScenarioResult, CallSession]:
+def _run_scenario(
+    engine: FlowEngine, file: str, sc: _Scenario, defaults: dict[str, Any]
+) -> tuple[ScenarioResult, CallSession]:
     d = {**defaults, **sc.data}
     when = d.get("time")
     try:
         start = datetime.fromisoformat(str(when)) if when else None
     except ValueError:
-        raise DataError(f"{file}:{sc.line}: scenario '{sc.name}': time {when!r} is not an ISO "
-                        "date-time") from None
+        raise DataError(
+            f"{file}:{sc.line}: scenario '{sc.name}': time {when!r} is not an ISO date-time"
+        ) from None
     clock = FakeClock(start)
     waits = {k: parse_duration(v, limit=MAX_QUEUE_WAIT_S) for k, v in (d.get("queue_wait") or {}).items()}
     channel = ScriptChannel(list(sc.data.get("steps") or []))
-    session = run_call(engine, channel, clock, caller_id=str(d.get("caller_id", "+15550100")),
-                       called_number=str(d.get("called_number", "")), language=d.get("language"),
-                       variables=d.get("vars"), queue_status=QueueStatus(waits))
+    session = run_call(
+        engine,
+        channel,
+        clock,
+        caller_id=str(d.get("caller_id", "+15550100")),
+        called_number=str(d.get("called_number", "")),
+        language=d.get("language"),
+        variables=d.get("vars"),
+        queue_status=QueueStatus(waits),
+    )
     channel.finish(session)
     if "expect" in sc.data:
         channel.failures += _compare(sc.data["expect"], session, [], channel.transfers)
-    res = ScenarioResult(file, sc.name, sc.line, not channel.failures, channel.failures,
-                         channel.dialogue, session.outcome, session.visited)
+    res = ScenarioResult(
+        file,
+        sc.name,
+        sc.line,
+        not channel.failures,
+        channel.failures,
+        channel.dialogue,
+        session.outcome,
+        session.visited,
+    )
     return res, session
 
 
 # --- coverage ---------------------------------------------------------------------------
+
 
 def _coverage_of(flow: Flow, prefix: str = "") -> Coverage:
     states = {prefix + n for n in flow.states}

@@ -85,11 +85,15 @@ class BatchSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "scorecard": self.scorecard, "scorecard_version": self.scorecard_version,
-            "scored": len(self.of("scored")), "skipped": len(self.of("skipped")),
+            "scorecard": self.scorecard,
+            "scorecard_version": self.scorecard_version,
+            "scored": len(self.of("scored")),
+            "skipped": len(self.of("skipped")),
             "errors": [{"path": c.path, "reason": c.reason} for c in self.of("error")],
             "calls": [asdict(c) for c in self.calls],
-            "audio_s": round(self.audio_s, 3), "wall_s": round(self.wall_s, 3), "workers": self.workers,
+            "audio_s": round(self.audio_s, 3),
+            "wall_s": round(self.wall_s, 3),
+            "workers": self.workers,
             "worker_peak_rss_mb": {str(k): v for k, v in self.worker_peak_rss_mb.items()},
         }
 
@@ -125,8 +129,9 @@ def _init_worker(cards: Sequence[Scorecard], options: PipelineOptions, threads: 
     import torch
 
     torch.set_num_threads(threads)
-    _worker_state.update(cards={c.version: c for c in cards}, options=options,
-                         engines=get_engines(options.engine, threads))
+    _worker_state.update(
+        cards={c.version: c for c in cards}, options=options, engines=get_engines(options.engine, threads)
+    )
 
 
 def _peak_rss_mb() -> float:
@@ -204,12 +209,15 @@ def score_batch(
     mf = ingest.Manifest.load(manifest) if manifest is not None else None
     found = ingest.find_inputs(paths, exclude=[manifest] if manifest is not None else [])
     inputs = found.found
-    options = PipelineOptions(engine=engine,
-                              redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None,
-                              second_listen=ListenSettings() if second_listen else None)
+    options = PipelineOptions(
+        engine=engine,
+        redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None,
+        second_listen=ListenSettings() if second_listen else None,
+    )
     sink = open_sink()
-    summary = BatchSummary(", ".join(c.id for c in cards), ", ".join(c.version for c in cards),
-                           workers=max(1, workers))
+    summary = BatchSummary(
+        ", ".join(c.id for c in cards), ", ".join(c.version for c in cards), workers=max(1, workers)
+    )
     total = len(inputs) + len(found.skipped)
 
     def settle(status: CallStatus) -> None:
@@ -224,8 +232,9 @@ def score_batch(
     log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
 
     def store_done(done: _Done) -> None:
-        summary.worker_peak_rss_mb[done.pid] = max(done.peak_rss_mb,
-                                                   summary.worker_peak_rss_mb.get(done.pid, 0.0))
+        summary.worker_peak_rss_mb[done.pid] = max(
+            done.peak_rss_mb, summary.worker_peak_rss_mb.get(done.pid, 0.0)
+        )
         sink.check()
         settle(_store(sink, done))
 
@@ -242,12 +251,18 @@ def score_batch(
 
 
 def _init_in_process(cards: Sequence[Scorecard], options: PipelineOptions, threads: int) -> None:
-    _worker_state.update(cards={c.version: c for c in cards}, options=options,
-                         engines=get_engines(options.engine, 0))
+    _worker_state.update(
+        cards={c.version: c for c in cards}, options=options, engines=get_engines(options.engine, 0)
+    )
 
 
-def _plan(sink: ScoreSink, inputs: Sequence[Path], cards: Sequence[Scorecard], mf: ingest.Manifest | None,
-          settle: Callable[[CallStatus], None]) -> list[_Job]:
+def _plan(
+    sink: ScoreSink,
+    inputs: Sequence[Path],
+    cards: Sequence[Scorecard],
+    mf: ingest.Manifest | None,
+    settle: Callable[[CallStatus], None],
+) -> list[_Job]:
     """The inputs still to score; the others are settled now (already stored, duplicate, bad).
 
     A call id names one call: an input whose call id an earlier input of the batch has, or that
@@ -276,13 +291,23 @@ def _plan(sink: ScoreSink, inputs: Sequence[Path], cards: Sequence[Scorecard], m
             continue
         if sink.is_scored(rid, card.version):
             claimed.setdefault(meta.call_id, str(p))
-            settle(CallStatus(str(p), "skipped", rid, meta.call_id,
-                              reason="already scored with this scorecard version", scorecard=card.id))
+            settle(
+                CallStatus(
+                    str(p),
+                    "skipped",
+                    rid,
+                    meta.call_id,
+                    reason="already scored with this scorecard version",
+                    scorecard=card.id,
+                )
+            )
             continue
         source = "transcript" if ingest.is_transcript(p) else "recording"
         if meta.call_id in claimed:
-            conflict: str | None = (f"call id '{meta.call_id}' is also the call id of "
-                                    f"{claimed[meta.call_id]}; each call needs its own call id")
+            conflict: str | None = (
+                f"call id '{meta.call_id}' is also the call id of "
+                f"{claimed[meta.call_id]}; each call needs its own call id"
+            )
         else:
             conflict = sink.call_id_conflict(meta.call_id, rid, str(p), source)
         if conflict is not None:
@@ -298,8 +323,15 @@ def _path_key(p: Path) -> str:
     return f"path:{p.resolve()}"
 
 
-def _error(sink: ScoreSink, settle: Callable[[CallStatus], None], path: str, rid: str, reason: str,
-           scorecard: str | None = None, call_id: str | None = None) -> None:
+def _error(
+    sink: ScoreSink,
+    settle: Callable[[CallStatus], None],
+    path: str,
+    rid: str,
+    reason: str,
+    scorecard: str | None = None,
+    call_id: str | None = None,
+) -> None:
     log.warning("%s: %s", path, reason)
     sink.record_error(rid, path, reason)
     settle(CallStatus(path, "error", rid, call_id, reason=reason, scorecard=scorecard))
@@ -311,26 +343,49 @@ def _store(sink: ScoreSink, done: _Done) -> CallStatus:
         reason = done.error or "unknown error"
         log.warning("%s: %s", job.path, reason)
         sink.record_error(job.recording_id, job.path, reason)
-        return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason,
-                          scorecard=job.scorecard)
+        return CallStatus(
+            job.path, "error", job.recording_id, job.meta.call_id, reason=reason, scorecard=job.scorecard
+        )
     o = done.outcome
     r = o.scored.result
     try:
         saved = sink.save(o.scored)
     except CallIdConflict as err:  # another batch stored a call with this id meanwhile
         sink.record_error(job.recording_id, job.path, str(err.message))
-        return CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=err.message,
-                          scorecard=job.scorecard)
+        return CallStatus(
+            job.path, "error", job.recording_id, job.meta.call_id, reason=err.message, scorecard=job.scorecard
+        )
     if not saved:  # another batch stored it meanwhile
-        return CallStatus(job.path, "skipped", job.recording_id, job.meta.call_id,
-                          reason="already scored with this scorecard version", scorecard=job.scorecard)
-    return CallStatus(job.path, "scored", job.recording_id, job.meta.call_id, r.score, r.auto_failed,
-                      scorecard=job.scorecard, audio_s=round(o.audio_s, 3), seconds=round(o.total_s, 3))
+        return CallStatus(
+            job.path,
+            "skipped",
+            job.recording_id,
+            job.meta.call_id,
+            reason="already scored with this scorecard version",
+            scorecard=job.scorecard,
+        )
+    return CallStatus(
+        job.path,
+        "scored",
+        job.recording_id,
+        job.meta.call_id,
+        r.score,
+        r.auto_failed,
+        scorecard=job.scorecard,
+        audio_s=round(o.audio_s, 3),
+        seconds=round(o.total_s, 3),
+    )
 
 
-def _run_pool(jobs: list[_Job], cards: Sequence[Scorecard], options: PipelineOptions, workers: int,
-              threads: int, store_done: Callable[[_Done], None],
-              settle: Callable[[CallStatus], None]) -> None:
+def _run_pool(
+    jobs: list[_Job],
+    cards: Sequence[Scorecard],
+    options: PipelineOptions,
+    workers: int,
+    threads: int,
+    store_done: Callable[[_Done], None],
+    settle: Callable[[CallStatus], None],
+) -> None:
     """Fan the jobs out to `workers` spawned processes and store results as they complete.
 
     Spawn, not fork: torch and CTranslate2 keep thread pools that do not survive
@@ -338,8 +393,12 @@ def _run_pool(jobs: list[_Job], cards: Sequence[Scorecard], options: PipelineOpt
     finished are recorded as errors; a rerun retries them.
     """
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
-                             initializer=_init_worker, initargs=(cards, options, threads)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(jobs)),
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(cards, options, threads),
+    ) as pool:
         futures: dict[Future[_Done], _Job] = {pool.submit(_run, job): job for job in jobs}
         try:
             for fut in as_completed(futures):
@@ -348,8 +407,16 @@ def _run_pool(jobs: list[_Job], cards: Sequence[Scorecard], options: PipelineOpt
                     done = fut.result()
                 except BrokenProcessPool:
                     reason = "worker process died while scoring this call (rerun the batch to retry)"
-                    settle(CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason,
-                                      scorecard=job.scorecard))
+                    settle(
+                        CallStatus(
+                            job.path,
+                            "error",
+                            job.recording_id,
+                            job.meta.call_id,
+                            reason=reason,
+                            scorecard=job.scorecard,
+                        )
+                    )
                     continue
                 store_done(done)
         except BaseException:  # the database cannot take more: do not score the rest for nothing

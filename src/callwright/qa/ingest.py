@@ -114,8 +114,15 @@ def _not_a_file(q: Path) -> str | None:
         return None
     if stat.S_ISDIR(st.st_mode):
         return "link to a folder, not followed (give the folder itself)" if q.is_symlink() else None
-    kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode)
-            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "a special file")
+    kind = (
+        "a named pipe"
+        if stat.S_ISFIFO(st.st_mode)
+        else "a socket"
+        if stat.S_ISSOCK(st.st_mode)
+        else "a device"
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+        else "a special file"
+    )
     return f"not a regular file ({kind})"
 
 
@@ -227,8 +234,9 @@ def check_meta_fields(
     for key, value in raw.items():
         k = str(key).strip().lower()
         if k not in allowed:
-            raise DataError(f"{where}: unknown field {shown(key)}",
-                            hint=f"allowed fields: {', '.join(allowed)}")
+            raise DataError(
+                f"{where}: unknown field {shown(key)}", hint=f"allowed fields: {', '.join(allowed)}"
+            )
         if value is None or (isinstance(value, str) and not value.strip()):
             continue  # empty CSV cell or null: not given
         if k == "channels":
@@ -278,9 +286,11 @@ def _load_json(path: Path) -> Any:
     try:
         size = path.stat().st_size
         if size > MAX_JSON_BYTES:
-            raise DataError(f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB "
-                            "limit for a JSON transcript, sidecar or manifest",
-                            hint="split it into one file per call")
+            raise DataError(
+                f"{path}: {size / 1024**2:.0f} MiB, over the {MAX_JSON_BYTES // 1024**2} MiB "
+                "limit for a JSON transcript, sidecar or manifest",
+                hint="split it into one file per call",
+            )
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text") from None
@@ -621,10 +631,13 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
     if not isinstance(segments, list):
         raise DataError(f"{p}: segments must be a list")
     if len(segments) > MAX_SEGMENTS:
-        raise DataError(f"{p}: {len(segments)} segments, over the limit of {MAX_SEGMENTS} a transcript",
-                        hint="split the call's transcript, or join short segments")
-    n_words = sum(len(seg["words"]) for seg in segments
-                  if isinstance(seg, dict) and isinstance(seg.get("words"), list))
+        raise DataError(
+            f"{p}: {len(segments)} segments, over the limit of {MAX_SEGMENTS} a transcript",
+            hint="split the call's transcript, or join short segments",
+        )
+    n_words = sum(
+        len(seg["words"]) for seg in segments if isinstance(seg, dict) and isinstance(seg.get("words"), list)
+    )
     if n_words > MAX_WORDS:
         raise DataError(f"{p}: {n_words} timed words, over the limit of {MAX_WORDS} a transcript")
     utterances: list[Utterance] = []
@@ -649,8 +662,12 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
     utterances.sort(key=lambda u: (u.start, u.end))
     last_end = max((u.end for u in utterances), default=0.0)
     duration = obj.get("duration_s", last_end)
-    if (isinstance(duration, bool) or not isinstance(duration, (int, float)) or not np.isfinite(duration)
-            or duration < last_end):
+    if (
+        isinstance(duration, bool)
+        or not isinstance(duration, (int, float))
+        or not np.isfinite(duration)
+        or duration < last_end
+    ):
         raise DataError(f"{p}: duration_s must be a number of seconds >= the last segment end ({last_end})")
     roles = {u.speaker for u in utterances}
     diarization: Diarization = "none" if roles <= {"unknown"} else "channels"

@@ -190,7 +190,9 @@ def asr_context(card: Scorecard) -> dict[Role, list[str]]:
 
 
 def transcribe_tracks(
-    call: ingest.IngestedCall, recognizer: Recognizer, context: Mapping[Role, Sequence[str]] | None = None,
+    call: ingest.IngestedCall,
+    recognizer: Recognizer,
+    context: Mapping[Role, Sequence[str]] | None = None,
     speech: Mapping[Role, Sequence[tuple[float, float]]] | None = None,
 ) -> dict[Role, list[_Segment]]:
     """Whole-call recognition of each speaker's track: the recogniser's segments with word times.
@@ -276,7 +278,9 @@ def _utterance(speaker: Role, words: Sequence[RedactedWord], confidence: float) 
 
 
 def turns_from_words(
-    words: Mapping[Role, Sequence[RedactedWord]], *, turn_gap_s: float = TURN_GAP_S,
+    words: Mapping[Role, Sequence[RedactedWord]],
+    *,
+    turn_gap_s: float = TURN_GAP_S,
     confidence: Mapping[Role, float] | None = None,
 ) -> list[Utterance]:
     """Utterances from recognised words: one speaker's words form one turn until they pause for
@@ -287,8 +291,10 @@ def turns_from_words(
         conf = (confidence or {}).get(role, 1.0)
         current: list[RedactedWord] = []
         for w in ws:
-            if current and (w.start - current[-1].end >= turn_gap_s
-                            or _other_started(starts, role, current[-1].end, w.start)):
+            if current and (
+                w.start - current[-1].end >= turn_gap_s
+                or _other_started(starts, role, current[-1].end, w.start)
+            ):
                 utterances.append(_utterance(role, current, conf))
                 current = []
             current.append(w)
@@ -307,8 +313,10 @@ def _other_started(starts: list[tuple[float, Role]], role: Role, a: float, b: fl
 
 
 def utterances_from_segments(
-    segments: Mapping[Role, Sequence[_Segment]], groups: Mapping[Role, list[list[RedactedWord]]],
-    *, keep_words: bool = True,
+    segments: Mapping[Role, Sequence[_Segment]],
+    groups: Mapping[Role, list[list[RedactedWord]]],
+    *,
+    keep_words: bool = True,
 ) -> list[Utterance]:
     """Imported segments kept as they were cut, with their redacted words (empty ones dropped)."""
     out = []
@@ -385,8 +393,13 @@ def _speaker_bound(card: Scorecard) -> set[str]:
 
 
 def score_transcript(
-    card: Scorecard, transcript: Transcript, metrics: Any, meta: CallMeta, matcher: PhraseMatcher,
-    hear: Hear | None = None, listen: ListenSettings | None = None,
+    card: Scorecard,
+    transcript: Transcript,
+    metrics: Any,
+    meta: CallMeta,
+    matcher: PhraseMatcher,
+    hear: Hear | None = None,
+    listen: ListenSettings | None = None,
 ) -> ScoreResult:
     """`score`, with the unknown-speaker treatment for calls whose speakers are not separated and,
     given `hear` (the call's audio), a second listen for the phrases the transcript missed."""
@@ -427,8 +440,13 @@ def score_path(
         groups, ranges = redact_segments(segments)
         had_words = any(u.words for u in imported.utterances)
         utterances = utterances_from_segments(segments, groups, keep_words=had_words)
-        transcript = Transcript(meta.call_id, imported.duration_s, utterances, source="transcript",
-                                diarization=imported.diarization)
+        transcript = Transcript(
+            meta.call_id,
+            imported.duration_s,
+            utterances,
+            source="transcript",
+            diarization=imported.diarization,
+        )
         rid, channels, rate, source = ingest.recording_id(p), 0, 0, "transcript"
     else:
         call = ingest.load_call(p, meta)
@@ -442,8 +460,9 @@ def score_path(
         words = {role: [w for g in gs for w in g] for role, gs in groups.items()}
         conf = {role: _mean_conf(segs) for role, segs in segments.items()}
         utterances = turns_from_words(words, turn_gap_s=options.turn_gap_s, confidence=conf)
-        transcript = Transcript(meta.call_id, call.duration_s, utterances, source="audio",
-                                diarization=call.diarization)
+        transcript = Transcript(
+            meta.call_id, call.duration_s, utterances, source="audio", diarization=call.diarization
+        )
         rid, channels, rate, source = call.recording_id, call.channels, call.rate, "recording"
     # From here on only redacted text exists.
     add_sentiment(transcript, engines.sentiment)
@@ -460,11 +479,24 @@ def score_path(
     if options.redact_audio_dir is not None and call is not None:
         redacted_audio = write_redacted_audio(p, ranges, Path(options.redact_audio_dir), meta.call_id)
     total = time.perf_counter() - t0
-    log.info("%s: %.1f s of %s scored in %.1f s (ASR %.1f s)", meta.call_id, transcript.duration_s,
-             source, total, asr_s)
-    return CallOutcome(scored, sentiment_by_quarter(transcript), ranges, redacted_audio,
-                       audio_s=call.duration_s if call is not None else 0.0, asr_s=asr_s, total_s=total,
-                       notes=notes)
+    log.info(
+        "%s: %.1f s of %s scored in %.1f s (ASR %.1f s)",
+        meta.call_id,
+        transcript.duration_s,
+        source,
+        total,
+        asr_s,
+    )
+    return CallOutcome(
+        scored,
+        sentiment_by_quarter(transcript),
+        ranges,
+        redacted_audio,
+        audio_s=call.duration_s if call is not None else 0.0,
+        asr_s=asr_s,
+        total_s=total,
+        notes=notes,
+    )
 
 
 def _hearing(call: ingest.IngestedCall, recognizer: Recognizer) -> Hear:

@@ -307,7 +307,10 @@ def expect_entries(script: CallScript) -> int:
 
 
 def expect_mismatches(
-    script: CallScript, verdicts: dict[str, str], auto_failed: bool, metrics: Any,
+    script: CallScript,
+    verdicts: dict[str, str],
+    auto_failed: bool,
+    metrics: Any,
     diarization: str | None = None,
 ) -> dict[str, tuple[Any, Any]]:
     """Where a scored call differs from its script's `expect` block: {what: (got, expected)}.
@@ -317,7 +320,8 @@ def expect_mismatches(
     exp = script.expect
     items = exp.get("items") or {}
     out: dict[str, tuple[Any, Any]] = {
-        f"item {k}": (verdicts.get(k), v) for k, v in items.items() if verdicts.get(k) != v}
+        f"item {k}": (verdicts.get(k), v) for k, v in items.items() if verdicts.get(k) != v
+    }
     if auto_failed != exp.get("auto_failed"):
         out["auto_failed"] = (auto_failed, exp.get("auto_failed"))
     for name, want in (exp.get("metrics") or {}).items():

@@ -70,14 +70,21 @@ def _rules(it: Item) -> list[PhraseRule]:
 
 
 def second_listen(
-    card: Scorecard, result: ScoreResult, transcript: Transcript, metrics: ConversationMetrics | None,
-    matcher: PhraseMatcher, hear: Hear, settings: ListenSettings = ListenSettings(),
+    card: Scorecard,
+    result: ScoreResult,
+    transcript: Transcript,
+    metrics: ConversationMetrics | None,
+    matcher: PhraseMatcher,
+    hear: Hear,
+    settings: ListenSettings = ListenSettings(),
 ) -> ScoreResult:
     """`result` with the missed phrase and order items that a second listen confirms set to pass."""
     verdicts = {r.item_id: r.verdict for r in result.items}
     # compliance items first, then by what they are worth: the per-call budget goes to them
-    retry = sorted((it for it in card.items if _missed(it, verdicts.get(it.id, ""))),
-                   key=lambda it: (not it.auto_fail, -it.points))
+    retry = sorted(
+        (it for it in card.items if _missed(it, verdicts.get(it.id, ""))),
+        key=lambda it: (not it.auto_fail, -it.points),
+    )
     if not retry:
         return result
     call = matcher.prepare(transcript)
@@ -91,8 +98,10 @@ def second_listen(
             if not closest or closest[0].similarity >= rule.threshold:
                 continue  # heard the first time (an order item may miss only one of its parts)
             chosen = closest[: settings.candidates] + [
-                m for m in closest[settings.candidates :]
-                if _sparse(transcript.utterances[m.utterance], settings)]
+                m
+                for m in closest[settings.candidates :]
+                if _sparse(transcript.utterances[m.utterance], settings)
+            ]
             # The closest first; the first utterance whose second reading says the phrase is
             # the only one replaced: a second reading elsewhere could move other phrases (a
             # clearer "I can take a payment" reads like "I can see the payments").
@@ -109,12 +118,16 @@ def second_listen(
                     break
         if not again:
             continue
-        revised = dataclasses.replace(transcript, utterances=[
-            again[i].utterance if i in again else u for i, u in enumerate(transcript.utterances)])
-        note = "; ".join(f"heard again at {h.utterance.start:.1f} s primed with this item's phrasings "
-                         f"(first heard as '{h.first_text}'; the audio supports the new reading at "
-                         f"{h.support:+.2f} nats per token against an unprompted decode)"
-                         for h in again.values())
+        revised = dataclasses.replace(
+            transcript,
+            utterances=[again[i].utterance if i in again else u for i, u in enumerate(transcript.utterances)],
+        )
+        note = "; ".join(
+            f"heard again at {h.utterance.start:.1f} s primed with this item's phrasings "
+            f"(first heard as '{h.first_text}'; the audio supports the new reading at "
+            f"{h.support:+.2f} nats per token against an unprompted decode)"
+            for h in again.values()
+        )
         new = score_item(it, revised, metrics, matcher, note)
         if new.verdict == "pass":
             changed[it.id] = new
@@ -126,8 +139,9 @@ def second_listen(
 def _similarity(u: Utterance, rule: PhraseRule, transcript: Transcript, matcher: PhraseMatcher) -> float:
     """How close one (second) reading comes to a rule, within the rule's speaker and time window."""
     alone = dataclasses.replace(transcript, utterances=[u])
-    return max((m.similarity for m in matcher.prepare(alone).matches(rule, call_duration(transcript))),
-               default=0.0)
+    return max(
+        (m.similarity for m in matcher.prepare(alone).matches(rule, call_duration(transcript))), default=0.0
+    )
 
 
 def _sparse(u: Utterance, settings: ListenSettings) -> bool:
@@ -137,20 +151,29 @@ def _sparse(u: Utterance, settings: ListenSettings) -> bool:
     return seconds >= settings.sparse_min_s and len(u.text.split()) < settings.sparse_wps * seconds
 
 
-def _hear(u: Utterance, phrases: Sequence[str], span: tuple[float, float], hear: Hear,
-          settings: ListenSettings) -> _Heard | None:
+def _hear(
+    u: Utterance, phrases: Sequence[str], span: tuple[float, float], hear: Hear, settings: ListenSettings
+) -> _Heard | None:
     relistened = hear(u, phrases, span)
     if relistened is None or relistened.support < settings.min_support:
-        log.debug("heard again at %.1f s for %s: %s", u.start, phrases[0],
-                  "nothing" if relistened is None else f"support {relistened.support:+.2f}: not used")
+        log.debug(
+            "heard again at %.1f s for %s: %s",
+            u.start,
+            phrases[0],
+            "nothing" if relistened is None else f"support {relistened.support:+.2f}: not used",
+        )
         return None
-    words = [Word(w.word, w.start, w.end, w.confidence)
-             for w in relistened.recognition.words if w.word.strip()]
+    words = [
+        Word(w.word, w.start, w.end, w.confidence) for w in relistened.recognition.words if w.word.strip()
+    ]
     if not words:
         return None
     (redacted,), _ = redact_conversation([words])
-    kept = [Word(w.word, w.start, w.end, 1.0 if w.confidence is None else w.confidence)
-            for w in redacted if w.word]
+    kept = [
+        Word(w.word, w.start, w.end, 1.0 if w.confidence is None else w.confidence)
+        for w in redacted
+        if w.word
+    ]
     text = " ".join(w.word for w in kept)
     second = dataclasses.replace(u, text=text, words=kept)
     return _Heard(second, u.text, relistened.support)

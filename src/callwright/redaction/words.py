@@ -250,8 +250,11 @@ def _cue_word_ends(words: Sequence[WordLike], cues: frozenset[tuple[str, ...]]) 
     text, offsets = _joined(words)
     scan = Scan.of(text)
     # "social security number" is an SSN cue, not a CVV cue
-    ends = [scan.tokens[e].end for e in scan.phrase_ends(cues)
-            if "social" not in (scan.word(e - 1), scan.word(e - 2))]
+    ends = [
+        scan.tokens[e].end
+        for e in scan.phrase_ends(cues)
+        if "social" not in (scan.word(e - 1), scan.word(e - 2))
+    ]
     out = []
     for k, (a, b) in enumerate(offsets):
         if any(a < end <= b for end in ends):

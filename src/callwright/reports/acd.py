@@ -295,9 +295,7 @@ class _Acd:
         self.seq += 1
         heapq.heappush(self.heap, (time_s, self.seq, kind, payload))
 
-    def note(
-        self, time_s: float, kind: EventKind, call: _Call | None, agent: _Agent | None = None
-    ) -> None:
+    def note(self, time_s: float, kind: EventKind, call: _Call | None, agent: _Agent | None = None) -> None:
         if self.record_events:
             self.events.append(
                 QueueEvent(
@@ -405,9 +403,7 @@ class _Acd:
         self.waiting_count[record.skill] = ahead + 1
         if queue.callback is not None:
             staffed = self.on_duty.get(record.skill, 0)
-            expected_wait = (
-                (ahead + 1) * queue.handle_time.mean_s / staffed if staffed else math.inf
-            )
+            expected_wait = (ahead + 1) * queue.handle_time.mean_s / staffed if staffed else math.inf
             if expected_wait > queue.callback.threshold_s:
                 record.callback_offered = True
                 self.note(now, "callback_offered", call)
@@ -658,9 +654,7 @@ def _queue_stats(
         p_wait=waited / counted if counted else None,
         asa_s=sum(answered_waits) / len(answered_waits) if answered_waits else None,
         avg_wait_all_s=(sum(answered_waits) + sum(abandoned_waits)) / counted if counted else None,
-        service_level=(
-            sum(1 for w in answered_waits if w <= threshold_s) / counted if counted else None
-        ),
+        service_level=(sum(1 for w in answered_waits if w <= threshold_s) / counted if counted else None),
         abandon_rate=len(abandoned_waits) / counted if counted else None,
     )
 

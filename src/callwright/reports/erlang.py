@@ -192,9 +192,17 @@ def erlang_a_metrics(
     if p_wait < _NEGLIGIBLE_WAIT:
         # Practically nobody waits: the service level is 1 - P(W>0) to within P(W>0) and
         # the waits are 0 to within P(W>0) times the patience; no integral needed.
-        return QueueMetrics(agents=agents, traffic_erlangs=traffic, threshold_s=threshold_s, p_wait=p_wait,
-                            asa_s=0.0, service_level=1.0 - p_wait, occupancy=min(traffic / agents, 1.0),
-                            p_abandon=p_abandon, avg_wait_all_s=p_abandon / theta)
+        return QueueMetrics(
+            agents=agents,
+            traffic_erlangs=traffic,
+            threshold_s=threshold_s,
+            p_wait=p_wait,
+            asa_s=0.0,
+            service_level=1.0 - p_wait,
+            occupancy=min(traffic / agents, 1.0),
+            p_abandon=p_abandon,
+            avg_wait_all_s=p_abandon / theta,
+        )
 
     def offered_wait_tail(t: float) -> float:
         # P(V > t) for the offered wait V (the wait a caller of infinite
@@ -214,9 +222,7 @@ def erlang_a_metrics(
     # the integral is P(W>0) - e^{-θt} P(V>t) - θ ∫_0^t e^{-θs} P(V>s) ds.
     tail_integral = _integrate(lambda s: math.exp(-theta * s) * offered_wait_tail(s), threshold_s, scale)
     answered_late_within = (
-        p_wait
-        - math.exp(-theta * threshold_s) * offered_wait_tail(threshold_s)
-        - theta * tail_integral
+        p_wait - math.exp(-theta * threshold_s) * offered_wait_tail(threshold_s) - theta * tail_integral
     )
     service_level = (1.0 - p_wait) + answered_late_within
     # E[V e^{-θV}] = ∫_0^∞ P(V>s) (1 - θs) e^{-θs} ds: total wait of answered callers.

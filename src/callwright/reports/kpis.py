@@ -48,16 +48,20 @@ class ReportParams:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise CallwrightError(f"--to {self.end} is before --from {self.start}",
-                                  hint="give the first and the last day of the report, in that order")
+            raise CallwrightError(
+                f"--to {self.end} is before --from {self.start}",
+                hint="give the first and the last day of the report, in that order",
+            )
         if self.group_by not in GROUP_BY:
-            raise CallwrightError(f"--group-by: unknown grouping {self.group_by!r}",
-                                  hint="use one of " + ", ".join(GROUP_BY))
+            raise CallwrightError(
+                f"--group-by: unknown grouping {self.group_by!r}", hint="use one of " + ", ".join(GROUP_BY)
+            )
         if not (self.fcr_window_days > 0 and math.isfinite(self.fcr_window_days)):
             raise CallwrightError("--fcr-window must be longer than 0", hint="e.g. --fcr-window 7d")
         if not 0 < self.sl_fraction < 1:
-            raise CallwrightError("--sl: the percentage must be above 0 and below 100",
-                                  hint="e.g. --sl 80/20")
+            raise CallwrightError(
+                "--sl: the percentage must be above 0 and below 100", hint="e.g. --sl 80/20"
+            )
         if not (self.sl_threshold_s >= 0 and math.isfinite(self.sl_threshold_s)):
             raise CallwrightError("--sl: the threshold must be 0 s or more", hint="e.g. --sl 80/20")
         if not (self.short_abandon_s >= 0 and math.isfinite(self.short_abandon_s)):
@@ -81,9 +85,10 @@ def parse_date(text: str, *, option: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise CallwrightError(f"{option}: cannot read {text!r} as a date",
-                              hint=f"write the day as YYYY-MM-DD, from {date.min} to {date.max}, "
-                                   "e.g. 2026-11-01") from None
+        raise CallwrightError(
+            f"{option}: cannot read {text!r} as a date",
+            hint=f"write the day as YYYY-MM-DD, from {date.min} to {date.max}, e.g. 2026-11-01",
+        ) from None
 
 
 def parse_window(text: str, *, option: str = "--fcr-window") -> float:
@@ -98,16 +103,28 @@ def parse_window(text: str, *, option: str = "--fcr-window") -> float:
     return days
 
 
-def make_params(start: str, end: str, *, group_by: str = "day", fcr_window: str = "7d",
-                sl: str = "80/20", short_abandon: str = "5s", sl_abandons_count: bool = True) -> ReportParams:
+def make_params(
+    start: str,
+    end: str,
+    *,
+    group_by: str = "day",
+    fcr_window: str = "7d",
+    sl: str = "80/20",
+    short_abandon: str = "5s",
+    sl_abandons_count: bool = True,
+) -> ReportParams:
     """ReportParams from command-line text; every mistake is a CallwrightError naming the option."""
     target = parse_target(sl, option="--sl")
     return ReportParams(
-        start=parse_date(start, option="--from"), end=parse_date(end, option="--to"),
-        group_by=group_by.strip().lower(), fcr_window_days=parse_window(fcr_window),
-        sl_fraction=target.fraction, sl_threshold_s=target.threshold_s,
+        start=parse_date(start, option="--from"),
+        end=parse_date(end, option="--to"),
+        group_by=group_by.strip().lower(),
+        fcr_window_days=parse_window(fcr_window),
+        sl_fraction=target.fraction,
+        sl_threshold_s=target.threshold_s,
         short_abandon_s=parse_duration(short_abandon, option="--short-abandon"),
-        sl_abandons_count=sl_abandons_count)
+        sl_abandons_count=sl_abandons_count,
+    )
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -299,8 +316,12 @@ def _merge(cls: type, families: list[list[dict[str, Any]]], rename: dict[str, st
     return [cls(**merged[k]) for k in sorted(merged, key=lambda g: (g is None, str(g)))]
 
 
-_SENTIMENT = {"calls": "sentiment_calls", "start": "sentiment_start", "end": "sentiment_end",
-              "change": "sentiment_change"}
+_SENTIMENT = {
+    "calls": "sentiment_calls",
+    "start": "sentiment_start",
+    "end": "sentiment_end",
+    "change": "sentiment_change",
+}
 
 
 def _split(cls: type, rows: list[dict[str, Any]], rename: dict[str, str] | None = None) -> dict[str, list]:
@@ -313,14 +334,26 @@ def _split(cls: type, rows: list[dict[str, Any]], rename: dict[str, str] | None 
 
 def _inbound(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[InboundKpis]]:
     start, end = p.sql_range
-    return _split(InboundKpis, sql.survey(db, groups, start, end)
-                  + sql.inbound_calls(db, groups, start, end, p.fcr_window_days))
+    return _split(
+        InboundKpis,
+        sql.survey(db, groups, start, end) + sql.inbound_calls(db, groups, start, end, p.fcr_window_days),
+    )
 
 
 def _queue(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[QueueKpis]]:
     start, end = p.sql_range
-    return _split(QueueKpis, sql.queue(db, groups, start, end, threshold_s=p.sl_threshold_s,
-                                       short_abandon_s=p.short_abandon_s, abandons_count=p.sl_abandons_count))
+    return _split(
+        QueueKpis,
+        sql.queue(
+            db,
+            groups,
+            start,
+            end,
+            threshold_s=p.sl_threshold_s,
+            short_abandon_s=p.short_abandon_s,
+            abandons_count=p.sl_abandons_count,
+        ),
+    )
 
 
 def _outbound(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[OutboundKpis]]:
@@ -354,16 +387,27 @@ def qa_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[QaKp
     return _qa(db, p, [group])[group]
 
 
-def _agents(db: sqlite_utils.Database, p: ReportParams, inbound: list[InboundKpis], queues: list[QueueKpis],
-            qa: list[QaKpis]) -> list[AgentKpis]:
+def _agents(
+    db: sqlite_utils.Database,
+    p: ReportParams,
+    inbound: list[InboundKpis],
+    queues: list[QueueKpis],
+    qa: list[QaKpis],
+) -> list[AgentKpis]:
     """Per agent: the agent groupings of the inbound, queue and QA families, and QA on inbound calls."""
     start, end = p.sql_range
     rows: dict[str, dict[str, Any]] = {}
     for i in inbound:
         if i.group is not None:
             rows.setdefault(i.group, {"agent": i.group}).update(
-                calls=i.calls, csat=i.csat, csat_n=i.csat_n, fcr_survey=i.fcr_survey, resolved_n=i.resolved_n,
-                fcr_repeat=i.fcr_repeat, contacts=i.contacts)
+                calls=i.calls,
+                csat=i.csat,
+                csat_n=i.csat_n,
+                fcr_survey=i.fcr_survey,
+                resolved_n=i.resolved_n,
+                fcr_repeat=i.fcr_repeat,
+                contacts=i.contacts,
+            )
     for q in queues:
         if q.group is not None:
             rows.setdefault(q.group, {"agent": q.group}).update(handled=q.handled, aht_s=q.aht_s)
@@ -376,8 +420,9 @@ def _agents(db: sqlite_utils.Database, p: ReportParams, inbound: list[InboundKpi
         if t["agent"] in rows:
             rows[t["agent"]]["team"] = t["team"]
     names = {f.name for f in fields(AgentKpis)}
-    return [AgentKpis(**{k: v for k, v in rows[a].items() if k in names and v is not None})
-            for a in sorted(rows)]
+    return [
+        AgentKpis(**{k: v for k, v in rows[a].items() if k in names and v is not None}) for a in sorted(rows)
+    ]
 
 
 def agent_kpis(db: sqlite_utils.Database, p: ReportParams) -> list[AgentKpis]:
@@ -386,8 +431,11 @@ def agent_kpis(db: sqlite_utils.Database, p: ReportParams) -> list[AgentKpis]:
 
 def correlation(agents: list[AgentKpis], kpi: str) -> Correlation:
     """Pearson's r between agents' QA score and `kpi`, over agents that have both."""
-    pairs = [(a.qa_score, getattr(a, kpi)) for a in agents
-             if a.qa_score is not None and getattr(a, kpi) is not None]
+    pairs = [
+        (a.qa_score, getattr(a, kpi))
+        for a in agents
+        if a.qa_score is not None and getattr(a, kpi) is not None
+    ]
     if len(pairs) < 3:
         return Correlation(kpi, None, len(pairs))
     xs, ys = zip(*pairs, strict=True)
@@ -417,13 +465,18 @@ def build_report(db: sqlite_utils.Database, p: ReportParams) -> Report:
         queue_total=_one(queues.get("all", []), QueueKpis),
         outbound_total=_one(outbound.get("all", []), OutboundKpis),
         qa_total=_one(qa_by["all"], QaKpis),
-        inbound=tuple(inbound.get(p.group_by, [])), queues=tuple(queues.get(p.group_by, [])),
-        outbound=tuple(outbound.get(p.group_by, [])), qa=tuple(qa_by[p.group_by]),
-        trend_inbound=tuple(inbound.get(p.trend_by, [])), trend_queue=tuple(queues.get(p.trend_by, [])),
+        inbound=tuple(inbound.get(p.group_by, [])),
+        queues=tuple(queues.get(p.group_by, [])),
+        outbound=tuple(outbound.get(p.group_by, [])),
+        qa=tuple(qa_by[p.group_by]),
+        trend_inbound=tuple(inbound.get(p.trend_by, [])),
+        trend_queue=tuple(queues.get(p.trend_by, [])),
         agents=tuple(agents),
         items=tuple(ItemKpis(**r) for r in sql.qa_items(db, start, end)),
         waterfall=tuple(StateFunnel(**r) for r in sql.waterfall(db, start, end)),
         correlations=tuple(correlation(agents, k) for k in ("csat", "fcr_survey", "fcr_repeat")),
-        distributions={k: tuple(Bin(r["bin"], r["n"]) for r in rows)
-                       for k, rows in sql.distributions(db, start, end).items()},
+        distributions={
+            k: tuple(Bin(r["bin"], r["n"]) for r in rows)
+            for k, rows in sql.distributions(db, start, end).items()
+        },
     )

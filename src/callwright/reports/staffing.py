@@ -123,10 +123,7 @@ def plan_staffing(
 
     def meets(metrics: QueueMetrics) -> bool:
         # A float hair below the target (0.7999999999) counts as meeting it.
-        return (
-            metrics.service_level >= target.fraction - 1e-12
-            and metrics.occupancy <= max_occupancy + 1e-12
-        )
+        return metrics.service_level >= target.fraction - 1e-12 and metrics.occupancy <= max_occupancy + 1e-12
 
     if workload.calls == 0 or workload.traffic_erlangs == 0:
         return StaffingPlan(0, 0, shrinkage, model, evaluate(0))
@@ -183,8 +180,10 @@ def parse_duration(text: str, *, option: str) -> float:
         seconds = sum(float(p.group(1)) * _UNIT_SECONDS[p.group(2)] for p in parts)
     if not seconds <= MAX_DURATION_S:
         shown = text if len(text) <= 40 else text[:37] + "..."
-        raise CallwrightError(f"{option}: {shown!r} is longer than the limit of 100 years",
-                              hint="use a number with a unit, e.g. 240s, 4m, 30m, 1h")
+        raise CallwrightError(
+            f"{option}: {shown!r} is longer than the limit of 100 years",
+            hint="use a number with a unit, e.g. 240s, 4m, 30m, 1h",
+        )
     return seconds
 
 

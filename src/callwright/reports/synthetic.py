@@ -92,8 +92,9 @@ def agents_for(spec: SyntheticSpec) -> list[Agent]:
         erlangs = per_day * share * aht / (CLOSE_S - OPEN_S)
         for _ in range(max(2, math.ceil(erlangs / spec.occupancy))):
             n = len(agents)
-            agents.append(Agent(f"agent-{n + 1:03d}", TEAMS[n % len(TEAMS)], frozenset({q}),
-                                rng.uniform(0.55, 1.0)))
+            agents.append(
+                Agent(f"agent-{n + 1:03d}", TEAMS[n % len(TEAMS)], frozenset({q}), rng.uniform(0.55, 1.0))
+            )
     outbound_per_day = spec.calls * spec.outbound_share / spec.days
     for i in range(max(2, math.ceil(outbound_per_day / 40))):  # ~40 connected calls an agent-day
         agents.append(Agent(f"dialer-{i + 1:03d}", "outbound", frozenset(), rng.uniform(0.55, 1.0)))
@@ -106,9 +107,12 @@ def batches(spec: SyntheticSpec) -> Iterator[dict[str, list[tuple]]]:
     inbound_agents = [a for a in agents if a.skills]
     dialers = [a for a in agents if not a.skills]
     model = acd.AcdModel(
-        queues=tuple(acd.QueueSpec(q, acd.LogNormal(aht, 0.8), acd.Exponential(patience))
-                     for q, (_, aht, patience) in QUEUES.items()),
-        agents=tuple(acd.AgentSpec(a.id, a.skills) for a in inbound_agents))
+        queues=tuple(
+            acd.QueueSpec(q, acd.LogNormal(aht, 0.8), acd.Exponential(patience))
+            for q, (_, aht, patience) in QUEUES.items()
+        ),
+        agents=tuple(acd.AgentSpec(a.id, a.skills) for a in inbound_agents),
+    )
     by_id = {a.id: a for a in agents}
     customers = max(10, spec.calls * 60 // spec.days)  # about one call per customer in 60 days
     for day in range(spec.days):
@@ -129,9 +133,18 @@ def _arrival(rng: random.Random) -> float:
     return min(CLOSE_S - 1.0, max(float(OPEN_S), rng.gauss(centre, 1.6 * 3600)))
 
 
-def _day(rng: random.Random, model: acd.AcdModel, agents: dict[str, Agent], dialers: list[Agent],
-         base: datetime, lo: int, hi: int, spec: SyntheticSpec, customers: int,
-         day: int) -> dict[str, list[tuple]]:
+def _day(
+    rng: random.Random,
+    model: acd.AcdModel,
+    agents: dict[str, Agent],
+    dialers: list[Agent],
+    base: datetime,
+    lo: int,
+    hi: int,
+    spec: SyntheticSpec,
+    customers: int,
+    day: int,
+) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {t: [] for t in store.COLUMNS}
     calls: dict[str, list] = {}
     callers: list[acd.Caller] = []
@@ -176,8 +189,25 @@ def _day(rng: random.Random, model: acd.AcdModel, agents: dict[str, Agent], dial
             outcome = "transferred"
             callers.append(acd.Caller(cid, start + t, queue))
         seq.add(t + 0.2, "call_end", last)
-        calls[cid] = [cid, FLOW, "inbound", "audio", caller, _iso(base, start), _iso(base, start + t),
-                      round(t, 3), outcome, queue, None, last, None, None, None, None, "synthetic"]
+        calls[cid] = [
+            cid,
+            FLOW,
+            "inbound",
+            "audio",
+            caller,
+            _iso(base, start),
+            _iso(base, start + t),
+            round(t, 3),
+            outcome,
+            queue,
+            None,
+            last,
+            None,
+            None,
+            None,
+            None,
+            "synthetic",
+        ]
         if outcome == "self_served" and rng.random() < spec.survey_share:
             _survey(rng, out, cid, quality=0.8, wait_s=0.0)
     result = acd.simulate(model, seed=spec.seed * 100_003 + day, callers=callers, record_events=False)
@@ -209,8 +239,9 @@ class _Events:
         self.rows.append((self.call_id, self.seq, round(t, 3), kind, state, data))
         self.seq += 1
 
-    def retries(self, rng: random.Random, t: float, state: str, p_no_input: float,
-                p_no_match: float) -> float:
+    def retries(
+        self, rng: random.Random, t: float, state: str, p_no_input: float, p_no_match: float
+    ) -> float:
         for kind, p in (("no_input", p_no_input), ("no_match", p_no_match)):
             count = 0
             while count < 2 and rng.random() < p:
@@ -220,8 +251,7 @@ class _Events:
         return t
 
 
-def _survey(rng: random.Random, out: dict[str, list[tuple]], cid: str, quality: float,
-            wait_s: float) -> None:
+def _survey(rng: random.Random, out: dict[str, list[tuple]], cid: str, quality: float, wait_s: float) -> None:
     mood = 1 + 4 * quality - min(1.5, wait_s / 120) + rng.gauss(0, 0.8)
     csat = min(5, max(1, round(mood)))
     out["survey_answers"].append((cid, "csat", csat, "csat", 0.0))
@@ -240,20 +270,56 @@ def _qa(rng: random.Random, out: dict[str, list[tuple]], cid: str, quality: floa
         failed = failed or (compliance and not passed)
         earned += points if passed else 0.0
         total += points
-        out["item_scores"].append((cid, version, item, section, "phrase", "pass" if passed else "fail",
-                                   points if passed else 0.0, points, int(compliance and not passed)))
+        out["item_scores"].append(
+            (
+                cid,
+                version,
+                item,
+                section,
+                "phrase",
+                "pass" if passed else "fail",
+                points if passed else 0.0,
+                points,
+                int(compliance and not passed),
+            )
+        )
     score = 0.0 if failed else round(100 * earned / total, 1)
-    out["scores"].append((f"rec-{cid}", version, cid, "inbound-service", score, int(failed),
-                          _iso(base, 86400 + rng.uniform(0, 3600))))
+    out["scores"].append(
+        (
+            f"rec-{cid}",
+            version,
+            cid,
+            "inbound-service",
+            score,
+            int(failed),
+            _iso(base, 86400 + rng.uniform(0, 3600)),
+        )
+    )
     s = rng.gauss(-0.2, 0.35)
     for idx in range(3):
-        out["utterances"].append((cid, idx, "customer", 10.0 * idx, 10.0 * idx + 4, "(synthetic)",
-                                  round(max(-1.0, min(1.0, s)), 3), None))
+        out["utterances"].append(
+            (
+                cid,
+                idx,
+                "customer",
+                10.0 * idx,
+                10.0 * idx + 4,
+                "(synthetic)",
+                round(max(-1.0, min(1.0, s)), 3),
+                None,
+            )
+        )
         s += rng.gauss(0.25 * (quality - 0.6), 0.2)
 
 
-def _outbound(rng: random.Random, out: dict[str, list[tuple]], cid: str, base: datetime,
-              dialers: list[Agent], customers: int) -> None:
+def _outbound(
+    rng: random.Random,
+    out: dict[str, list[tuple]],
+    cid: str,
+    base: datetime,
+    dialers: list[Agent],
+    customers: int,
+) -> None:
     agent = rng.choice(dialers)
     campaign = rng.choice(CAMPAIGNS)
     at = rng.uniform(OPEN_S, CLOSE_S - 900)
@@ -261,15 +327,66 @@ def _outbound(rng: random.Random, out: dict[str, list[tuple]], cid: str, base: d
     # dial attempts that did not connect first (about 40 % of dials connect)
     while rng.random() < 0.6:
         result = rng.choices(("no_answer", "busy", "voicemail", "failed"), (0.6, 0.1, 0.25, 0.05))[0]
-        out["dials"].append((f"{cid}-d{len(out['dials'])}", campaign, agent.id, agent.team, customer,
-                             _iso(base, at), result, 0, None, None, None, 0, 0))
+        out["dials"].append(
+            (
+                f"{cid}-d{len(out['dials'])}",
+                campaign,
+                agent.id,
+                agent.team,
+                customer,
+                _iso(base, at),
+                result,
+                0,
+                None,
+                None,
+                None,
+                0,
+                0,
+            )
+        )
         at += rng.uniform(20, 90)
     talk = rng.lognormvariate(math.log(180), 0.6)
     r = rng.random()
-    disposition, converted, opted = ("opted_out", 0, 1) if r < 0.05 else (
-        ("sale", 1, 0) if r < 0.05 + 0.25 * agent.quality else ("no_sale", 0, 0))
-    out["dials"].append((f"{cid}-d", campaign, agent.id, agent.team, customer, _iso(base, at),
-                         "connected", 1, cid, round(talk, 3), disposition, converted, opted))
-    out["calls"].append((cid, None, "outbound", "audio", customer, _iso(base, at), _iso(base, at + talk),
-                         round(talk, 3), None, None, disposition, None, agent.id, agent.team, customer,
-                         campaign, "synthetic"))
+    disposition, converted, opted = (
+        ("opted_out", 0, 1)
+        if r < 0.05
+        else (("sale", 1, 0) if r < 0.05 + 0.25 * agent.quality else ("no_sale", 0, 0))
+    )
+    out["dials"].append(
+        (
+            f"{cid}-d",
+            campaign,
+            agent.id,
+            agent.team,
+            customer,
+            _iso(base, at),
+            "connected",
+            1,
+            cid,
+            round(talk, 3),
+            disposition,
+            converted,
+            opted,
+        )
+    )
+    out["calls"].append(
+        (
+            cid,
+            None,
+            "outbound",
+            "audio",
+            customer,
+            _iso(base, at),
+            _iso(base, at + talk),
+            round(talk, 3),
+            None,
+            None,
+            disposition,
+            None,
+            agent.id,
+            agent.team,
+            customer,
+            campaign,
+            "synthetic",
+        )
+    )

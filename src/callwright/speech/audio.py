@@ -173,8 +173,9 @@ def _check_riff_length(path: Path) -> None:
             pos += 8 + size + (size & 1)
 
 
-def read_audio(path: str | os.PathLike[str], *, max_duration_s: float = MAX_DURATION_S,
-               max_samples: int = MAX_SAMPLES) -> Audio:
+def read_audio(
+    path: str | os.PathLike[str], *, max_duration_s: float = MAX_DURATION_S, max_samples: int = MAX_SAMPLES
+) -> Audio:
     """Read WAV (PCM 8/16/24/32-bit, float, mu-law, A-law), FLAC, OGG or MP3 as 16-bit PCM.
 
     Every failure a user can cause (missing file, not audio, truncated, empty,
@@ -262,14 +263,17 @@ def _decode(sf: Any, p: Path, info: Any, max_samples: int) -> np.ndarray:
                 bad = ~np.isfinite(block)
                 if bad.any():
                     first = n + int(np.argmax(bad.any(axis=1) if bad.ndim == 2 else bad))
-                    raise AudioError(f"{p}: float samples that are not numbers (NaN or infinity), the first "
-                                     f"at {first / info.samplerate:.2f} s",
-                                     hint="the file is corrupt; re-export it")
+                    raise AudioError(
+                        f"{p}: float samples that are not numbers (NaN or infinity), the first "
+                        f"at {first / info.samplerate:.2f} s",
+                        hint="the file is corrupt; re-export it",
+                    )
                 block = np.clip(np.round(block * 32768.0), -32768, 32767).astype(np.int16)
             if n + k > out.shape[0]:  # the header under-counted (some compressed formats)
                 if (n + k) * channels > max_samples:
-                    raise AudioError(f"{p}: decodes to more than the limit of {max_samples / 1e6:.0f} "
-                                     "million samples")
+                    raise AudioError(
+                        f"{p}: decodes to more than the limit of {max_samples / 1e6:.0f} million samples"
+                    )
                 grown = np.empty((max(n + k, 2 * out.shape[0]), *shape[1:]), dtype=np.int16)
                 grown[:n] = out[:n]
                 out = grown

@@ -134,9 +134,7 @@ def _fuzzy_score(utterance: list[str], phrase: list[str]) -> float:
     return best
 
 
-def match_choice(
-    text: str, choices: Sequence[Choice], threshold: float = 0.75
-) -> ChoiceMatch | None:
+def match_choice(text: str, choices: Sequence[Choice], threshold: float = 0.75) -> ChoiceMatch | None:
     """The choice the text names, or None when nothing is close enough or two tie.
 
     Order: an exact phrase (score 1.0); a phrase inside the utterance as whole

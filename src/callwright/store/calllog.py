@@ -80,8 +80,11 @@ class CallLog:
         try:
             return cls(open_db(path))
         except (sqlite3.Error, sqlite_utils.db.AlterError) as err:  # AlterError: foreign tables
-            hint = ("free some disk space (or use --db on another disk)" if "full" in str(err)
-                    else "is it a Callwright database on a working disk?")
+            hint = (
+                "free some disk space (or use --db on another disk)"
+                if "full" in str(err)
+                else "is it a Callwright database on a working disk?"
+            )
             raise CallLogWriteError(f"cannot open the call log {path}: {err}", hint=hint) from None
 
     def _where(self) -> str:
@@ -118,8 +121,9 @@ class CallLog:
                 busy = "locked" in str(err) or "busy" in str(err)
                 if not busy or attempt == WRITE_ATTEMPTS:
                     raise self._error(what, err) from None
-                log.info("call log: %s: %s; try %d of %d in %.1f s", what, err, attempt + 1,
-                         WRITE_ATTEMPTS, delay)
+                log.info(
+                    "call log: %s: %s; try %d of %d in %.1f s", what, err, attempt + 1, WRITE_ATTEMPTS, delay
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
             except (sqlite3.DatabaseError, OSError) as err:
@@ -130,14 +134,15 @@ class CallLog:
         if "full" in text:
             hint = "free some disk space (or use --db on another disk); the call was not logged"
         elif "locked" in text or "busy" in text:
-            hint = (f"another program kept the database locked through {WRITE_ATTEMPTS} tries; "
-                    "try again when it has finished")
+            hint = (
+                f"another program kept the database locked through {WRITE_ATTEMPTS} tries; "
+                "try again when it has finished"
+            )
         elif "readonly" in text or "read-only" in text:
             hint = "make the database file and its folder writable"
         else:
             hint = "is it a Callwright database on a working disk?"
-        return CallLogWriteError(f"cannot write the call log ({what}) to {self._where()}: {text}",
-                                 hint=hint)
+        return CallLogWriteError(f"cannot write the call log ({what}) to {self._where()}: {text}", hint=hint)
 
     def listener(self, call_id: str) -> Callable[[LogEvent], None]:
         """A callback for one session's events."""
@@ -150,7 +155,9 @@ class CallLog:
     def call_started(self, session: CallSession) -> None:
         f = session.flow
         row = {
-            "id": session.call_id, "flow": f.name, "flow_hash": f.content_hash,
+            "id": session.call_id,
+            "flow": f.name,
+            "flow_hash": f.content_hash,
             "flow_version": f.version,
             "direction": POST_CALL if _rated_call(session) else f.direction,
             "channel": session.channel,
@@ -169,8 +176,9 @@ class CallLog:
         """
         events = self._pending.pop(session.call_id, [])
         try:
-            self._write("call events" if not session.ended else "call end",
-                        lambda: self._flush(session, events))
+            self._write(
+                "call events" if not session.ended else "call end", lambda: self._flush(session, events)
+            )
         except BaseException:
             self._pending[session.call_id][:0] = events
             raise
@@ -180,37 +188,57 @@ class CallLog:
             # The log only appends: an event already stored (same call and seq) is kept
             # as it is, so the triggers that count events never see it twice.
             self.db.table("call_events").insert_all(
-                (_event_row(session.call_id, e) for e in events), ignore=True)
+                (_event_row(session.call_id, e) for e in events), ignore=True
+            )
             answers = [e for e in events if e.kind == "survey_answer"]
             if answers:
-                self.db.table("survey_answers").insert_all(({
-                    "call_id": _rated_call(session) or session.call_id, "question": e.data["question"],
-                    "value": int(e.data["value"]), "state": e.state, "t": e.t,
-                } for e in answers), replace=True)
+                self.db.table("survey_answers").insert_all(
+                    (
+                        {
+                            "call_id": _rated_call(session) or session.call_id,
+                            "question": e.data["question"],
+                            "value": int(e.data["value"]),
+                            "state": e.state,
+                            "t": e.t,
+                        }
+                        for e in answers
+                    ),
+                    replace=True,
+                )
         if session.ended:
             ended = session.started_wall + timedelta(seconds=session.elapsed)
-            self.db.table("calls").update(session.call_id, {
-                "ended_at": ended.isoformat(timespec="milliseconds"),
-                "duration_s": round(session.elapsed, 3), "outcome": session.outcome,
-                "queue": session.queue, "disposition": session.disposition,
-                "end_reason": next((e.data.get("reason") for e in reversed(session.events)
-                                    if e.kind == "call_end"), None),
-                "language": session.vars.get("language"),
-                "last_state": session.visited[-1] if session.visited else None,
-            })
+            self.db.table("calls").update(
+                session.call_id,
+                {
+                    "ended_at": ended.isoformat(timespec="milliseconds"),
+                    "duration_s": round(session.elapsed, 3),
+                    "outcome": session.outcome,
+                    "queue": session.queue,
+                    "disposition": session.disposition,
+                    "end_reason": next(
+                        (e.data.get("reason") for e in reversed(session.events) if e.kind == "call_end"), None
+                    ),
+                    "language": session.vars.get("language"),
+                    "last_state": session.visited[-1] if session.visited else None,
+                },
+            )
 
     def set_recording(self, call_id: str, path: str) -> None:
-        self._write("recording path",
-                    lambda: self.db.table("calls").update(call_id, {"recording_path": path}))
+        self._write(
+            "recording path", lambda: self.db.table("calls").update(call_id, {"recording_path": path})
+        )
 
     def get_call(self, call_id: str) -> CallRow | None:
-        rows = list(self.db.query("select id, flow, outcome, queue, disposition, started_at, "
-                                  "ended_at from calls where id = ?", [call_id]))
+        rows = list(
+            self.db.query(
+                "select id, flow, outcome, queue, disposition, started_at, ended_at from calls where id = ?",
+                [call_id],
+            )
+        )
         return CallRow(**rows[0]) if rows else None
 
     def events(self, call_id: str) -> list[dict[str, Any]]:
-        return list(self.db.query("select * from call_events where call_id = ? order by seq",
-                                  [call_id]))
+        return list(self.db.query("select * from call_events where call_id = ? order by seq", [call_id]))
 
 
 POST_CALL = "post-call"
@@ -233,21 +261,34 @@ def _event_row(call_id: str, e: LogEvent) -> dict[str, Any]:
     d = e.data
     text = next((d[k] for k in _TEXT_KEYS if k in d), None)
     return {
-        "call_id": call_id, "seq": e.seq, "t": e.t, "kind": e.kind, "state": e.state,
-        "text": text, "mode": d.get("mode"), "confidence": d.get("confidence"),
-        "count": d.get("count"), "data": json.dumps(d, ensure_ascii=False) if d else None,
+        "call_id": call_id,
+        "seq": e.seq,
+        "t": e.t,
+        "kind": e.kind,
+        "state": e.state,
+        "text": text,
+        "mode": d.get("mode"),
+        "confidence": d.get("confidence"),
+        "count": d.get("count"),
+        "data": json.dumps(d, ensure_ascii=False) if d else None,
     }
 
 
 def outcome_summary(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Calls per flow, outcome and queue (or disposition), most frequent first."""
-    return list(db.query(
-        "select flow, outcome, coalesce(queue, disposition, '') as detail, count(*) as n "
-        "from calls group by 1, 2, 3 order by 1, n desc"))
+    return list(
+        db.query(
+            "select flow, outcome, coalesce(queue, disposition, '') as detail, count(*) as n "
+            "from calls group by 1, 2, 3 order by 1, n desc"
+        )
+    )
 
 
 def survey_stats(db: sqlite_utils.Database, question: str) -> tuple[float | None, int]:
     """(mean answer, number of answers) for one survey question."""
-    row = next(db.query("select avg(value) as mean, count(*) as n from survey_answers "
-                        "where question = ?", [question]))
+    row = next(
+        db.query(
+            "select avg(value) as mean, count(*) as n from survey_answers where question = ?", [question]
+        )
+    )
     return row["mean"], row["n"]

@@ -15,17 +15,33 @@ from __future__ import annotations
 # threshold store.kpis.queue corrects the nearest kept one with the rows in between.
 SL_THRESHOLDS = (10, 15, 20, 25, 30, 45, 60, 90, 120, 180)
 SHORT_ABANDONS = (0, 2, 3, 5, 10)
-_DIMS = ("day text not null, queue text, agent text, team text, flow text, direction text, "
-         "campaign text")
+_DIMS = "day text not null, queue text, agent text, team text, flow text, direction text, campaign text"
 KPI_CUBES: dict[str, tuple[str, ...]] = {
     "kpi_calls_daily": ("calls", "contacts", "ivr_calls", "contained", "transferred", "ivr_abandoned"),
-    "kpi_survey_daily": ("csat_n", "csat_top2", "csat_bottom2", "csat_sum", "nps_n", "promoters",
-                         "detractors", "resolved_n", "resolved_yes"),
-    "kpi_queue_daily": ("offered", "answered", "callbacks", "unserved", "wait_answered_s", "handled",
-                        "talk_s", "hold_s", "acw_s",
-                        *(f"within_{t}" for t in SL_THRESHOLDS),
-                        *(f"{c}_{s}" for s in SHORT_ABANDONS
-                          for c in ("abandoned", "short_abandoned", "wait_all_s"))),
+    "kpi_survey_daily": (
+        "csat_n",
+        "csat_top2",
+        "csat_bottom2",
+        "csat_sum",
+        "nps_n",
+        "promoters",
+        "detractors",
+        "resolved_n",
+        "resolved_yes",
+    ),
+    "kpi_queue_daily": (
+        "offered",
+        "answered",
+        "callbacks",
+        "unserved",
+        "wait_answered_s",
+        "handled",
+        "talk_s",
+        "hold_s",
+        "acw_s",
+        *(f"within_{t}" for t in SL_THRESHOLDS),
+        *(f"{c}_{s}" for s in SHORT_ABANDONS for c in ("abandoned", "short_abandoned", "wait_all_s")),
+    ),
     "kpi_dials_daily": ("dials", "connects", "conversions", "opt_outs"),
 }
 KPI_TABLES = [
@@ -40,8 +56,9 @@ KPI_TABLES = [
 _MARK = "insert or ignore into kpi_dirty (day) "
 _CALL_DAY = "select substr(started_at, 1, 10) from calls where id = {row}.call_id"
 # The columns of calls the cubes read (not next_contact_at, which triggers update).
-_CUBE_CALL_COLUMNS = ("id, started_at, direction, flow, outcome, queue, agent, team, campaign, customer, "
-                      "caller_id")
+_CUBE_CALL_COLUMNS = (
+    "id, started_at, direction, flow, outcome, queue, agent, team, campaign, customer, caller_id"
+)
 KPI_DIRTY_TRIGGERS = {
     "kpi_dirty_calls_insert": f"""
 create trigger if not exists kpi_dirty_calls_insert after insert on calls
@@ -68,13 +85,17 @@ begin
   {_MARK} values (substr(old.started_at, 1, 10));
   {_MARK} select substr(dialed_at, 1, 10) from dials where call_id = old.id;
 end""",
-    **{f"kpi_dirty_{t}_{ev}": f"""
+    **{
+        f"kpi_dirty_{t}_{ev}": f"""
 create trigger if not exists kpi_dirty_{t}_{ev} after {ev} on {t}
 begin {"; ".join(_MARK + _CALL_DAY.format(row=r) for r in rows)}; end"""
-       for t in ("survey_answers", "queue_calls")
-       for ev, rows in (("insert", ("new",)), ("update", ("old", "new")), ("delete", ("old",)))},
-    **{f"kpi_dirty_dials_{ev}": f"""
+        for t in ("survey_answers", "queue_calls")
+        for ev, rows in (("insert", ("new",)), ("update", ("old", "new")), ("delete", ("old",)))
+    },
+    **{
+        f"kpi_dirty_dials_{ev}": f"""
 create trigger if not exists kpi_dirty_dials_{ev} after {ev} on dials
 begin {_MARK} values {", ".join(f"(substr({r}.dialed_at, 1, 10))" for r in rows)}; end"""
-       for ev, rows in (("insert", ("new",)), ("update", ("old", "new")), ("delete", ("old",)))},
+        for ev, rows in (("insert", ("new",)), ("update", ("old", "new")), ("delete", ("old",)))
+    },
 }

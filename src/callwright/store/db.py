@@ -81,8 +81,9 @@ def _prepare_file(p: Path) -> None:
         try:
             st = os.stat(p)
         except FileNotFoundError:
-            raise CallwrightError(f"cannot open database {p}: it is a symbolic link to a missing file",
-                                  hint=_HINT) from None
+            raise CallwrightError(
+                f"cannot open database {p}: it is a symbolic link to a missing file", hint=_HINT
+            ) from None
     if not stat.S_ISREG(st.st_mode):
         kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
         raise CallwrightError(f"cannot open database {p}: it is {kind}", hint=_HINT)
@@ -101,8 +102,10 @@ def open_db(path: str | Path | None = None) -> sqlite_utils.Database:
         # timeout= sets the busy timeout as the connection opens, before any statement
         conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except (sqlite3.DatabaseError, OSError) as err:
-        raise CallwrightError(f"cannot open database {p}: {getattr(err, 'strerror', None) or err}",
-                              hint="is the folder writable?") from None
+        raise CallwrightError(
+            f"cannot open database {p}: {getattr(err, 'strerror', None) or err}",
+            hint="is the folder writable?",
+        ) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db = sqlite_utils.Database(conn)

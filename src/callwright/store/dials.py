@@ -46,8 +46,15 @@ class Dial:
 
 def save_dials(db: sqlite_utils.Database, dials: Iterable[Dial]) -> int:
     """Insert or replace dial rows in one transaction; returns how many were written."""
-    rows = [{**asdict(d), "connected": int(d.result == "connected"), "converted": int(d.converted),
-             "opted_out": int(d.opted_out)} for d in dials]
+    rows = [
+        {
+            **asdict(d),
+            "connected": int(d.result == "connected"),
+            "converted": int(d.converted),
+            "opted_out": int(d.opted_out),
+        }
+        for d in dials
+    ]
     with db.atomic():
         db.table("dials").insert_all(rows, pk="id", replace=True, batch_size=1000)
     return len(rows)

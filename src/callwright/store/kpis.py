@@ -62,8 +62,15 @@ def _rows(db: sqlite_utils.Database, sql: str, params: dict[str, Any]) -> list[d
 # the total, the trend, the agents), so this is one pass instead of four.
 CUBE_KEYS = "day, queue, agent, team, flow, direction, campaign"  # the first 7 columns of a cube
 ROLLUP: dict[str, str] = {
-    "all": "'all'", "day": "day", "week": "date(day, 'weekday 0', '-6 days')", "queue": "queue",
-    "agent": "agent", "team": "team", "flow": "flow", "direction": "direction", "campaign": "campaign",
+    "all": "'all'",
+    "day": "day",
+    "week": "date(day, 'weekday 0', '-6 days')",
+    "queue": "queue",
+    "agent": "agent",
+    "team": "team",
+    "flow": "flow",
+    "direction": "direction",
+    "campaign": "campaign",
 }
 
 
@@ -78,11 +85,18 @@ def _rollup(groups: Sequence[str]) -> tuple[str, str]:
     return f"g(name) as (values {values})", case
 
 
-def _cube_keys(queue: str = "c.queue", agent: str = "c.agent", team: str = "c.team",
-               campaign: str = "c.campaign", day: str = "c.started_at",
-               direction: str = "c.direction") -> str:
-    return (f"substr({day}, 1, 10) as day, {queue} as queue, {agent} as agent, {team} as team, "
-            f"c.flow as flow, {direction} as direction, {campaign} as campaign")
+def _cube_keys(
+    queue: str = "c.queue",
+    agent: str = "c.agent",
+    team: str = "c.team",
+    campaign: str = "c.campaign",
+    day: str = "c.started_at",
+    direction: str = "c.direction",
+) -> str:
+    return (
+        f"substr({day}, 1, 10) as day, {queue} as queue, {agent} as agent, {team} as team, "
+        f"c.flow as flow, {direction} as direction, {campaign} as campaign"
+    )
 
 
 # --- the additive families: a cube per (day, dimensions), rolled up to each grouping ----------
@@ -169,19 +183,24 @@ def _queue_cube(columns: str) -> str:
 
 
 def _threshold_columns(threshold: str, short: str, suffix_t: str = "", suffix_s: str = "") -> list[str]:
-    return [f"sum({_ANSWERED} and q.wait_s <= {threshold}) as answered_within{suffix_t}",
-            f"sum({_abandoned(short)}) as abandoned{suffix_s}",
-            f"sum(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s < {short}) "
-            f"as short_abandoned{suffix_s}",
-            f"sum(case when {_ANSWERED} or {_abandoned(short)} then q.wait_s end) as wait_all_s{suffix_s}"]
+    return [
+        f"sum({_ANSWERED} and q.wait_s <= {threshold}) as answered_within{suffix_t}",
+        f"sum({_abandoned(short)}) as abandoned{suffix_s}",
+        f"sum(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s < {short}) "
+        f"as short_abandoned{suffix_s}",
+        f"sum(case when {_ANSWERED} or {_abandoned(short)} then q.wait_s end) as wait_all_s{suffix_s}",
+    ]
 
 
 _QUEUE_RAW_CUBE = _queue_cube(",\n            ".join(_threshold_columns(":threshold", ":short")))
 # The daily table: `within_T` for each kept service-level threshold, abandoned / short-abandoned /
 # wait of all counted calls for each kept short-abandon threshold.
-_QUEUE_DAILY_CUBE = _queue_cube(",\n            ".join(
-    [f"sum({_ANSWERED} and q.wait_s <= {t}) as within_{t}" for t in cubes.SL_THRESHOLDS]
-    + [c for s in cubes.SHORT_ABANDONS for c in _threshold_columns("0", str(s), "", f"_{s}")[1:]]))
+_QUEUE_DAILY_CUBE = _queue_cube(
+    ",\n            ".join(
+        [f"sum({_ANSWERED} and q.wait_s <= {t}) as within_{t}" for t in cubes.SL_THRESHOLDS]
+        + [c for s in cubes.SHORT_ABANDONS for c in _threshold_columns("0", str(s), "", f"_{s}")[1:]]
+    )
+)
 _QUEUE_ROLLUP = """
         select g.name as grouping, {key} as grp, sum(offered) as offered, sum(answered) as answered,
           sum(abandoned) as abandoned, sum(short_abandoned) as short_abandoned, sum(callbacks) as callbacks,
@@ -202,9 +221,16 @@ _DIALS_CUBE = """
             sum(d.opted_out) as opt_outs
           from dials d left join calls c on c.id = d.call_id
           where {where}
-          group by 1, 2, 3, 4, 5, 6, 7""".replace("{keys}", _cube_keys(
-    agent="coalesce(d.agent, c.agent)", team="coalesce(d.team, c.team)",
-    campaign="coalesce(d.campaign, c.campaign)", day="d.dialed_at", direction="'outbound'"))
+          group by 1, 2, 3, 4, 5, 6, 7""".replace(
+    "{keys}",
+    _cube_keys(
+        agent="coalesce(d.agent, c.agent)",
+        team="coalesce(d.team, c.team)",
+        campaign="coalesce(d.campaign, c.campaign)",
+        day="d.dialed_at",
+        direction="'outbound'",
+    ),
+)
 _DIALS_RANGE = "d.dialed_at >= {lo} and d.dialed_at < {hi}"
 _OUTBOUND_ROLLUP = """
         select g.name as grouping, {key} as grp, sum(dials) as dials, sum(connects) as connects,
@@ -243,9 +269,13 @@ _CUBE_SQL = {
     "kpi_dials_daily": (_DIALS_CUBE, _DIALS_RANGE.format(lo=":lo", hi=":hi")),
     "kpi_bins_daily": (_BINS, _RANGE_LH),
 }
-_COLUMNS = {**{t: ("day", "queue", "agent", "team", "flow", "direction", "campaign", *cols)
-               for t, cols in cubes.KPI_CUBES.items()},
-            "kpi_bins_daily": ("day", "kind", "bin", "n")}
+_COLUMNS = {
+    **{
+        t: ("day", "queue", "agent", "team", "flow", "direction", "campaign", *cols)
+        for t, cols in cubes.KPI_CUBES.items()
+    },
+    "kpi_bins_daily": ("day", "kind", "bin", "n"),
+}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # The exclusive end of a range whose last day is the last day a date can name (9999-12-31): the
 # ISO text of every time on that day sorts below it ('~' sorts after the digits, 'T', ' ', '+'),
@@ -326,6 +356,7 @@ def refresh(db: sqlite_utils.Database) -> int:
 
 def rebuild(db: sqlite_utils.Database) -> None:
     """Recount every daily cube from the raw rows (after a bulk load, or to repair)."""
+
     def work() -> None:
         _build(db, None, None)
         db.execute("delete from kpi_dirty")
@@ -338,12 +369,16 @@ def _whole_days(start: str, end: str) -> bool:
     return _is_day(start) and (_is_day(end) or end == AFTER_LAST_DAY)
 
 
-def survey_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str,
-               end: str) -> list[dict[str, Any]]:
+def survey_raw(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+) -> list[dict[str, Any]]:
     """CSAT (top-2-box), DSAT (bottom-2-box), mean CSAT, NPS and survey FCR of inbound calls."""
     table, key = _rollup(groups)
-    return _rows(db, f"with cube as ({_SURVEY_CUBE.format(where=_RANGE)}), {table} "
-                 + _SURVEY_ROLLUP.format(key=key), {"start": start, "end": end})
+    return _rows(
+        db,
+        f"with cube as ({_SURVEY_CUBE.format(where=_RANGE)}), {table} " + _SURVEY_ROLLUP.format(key=key),
+        {"start": start, "end": end},
+    )
 
 
 def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
@@ -353,18 +388,24 @@ def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: st
     return _from_daily(db, "kpi_survey_daily", _SURVEY_ROLLUP, groups, start, end)
 
 
-def _from_daily(db: sqlite_utils.Database, daily: str, rollup: str, groups: Sequence[str], start: str,
-                end: str) -> list[dict[str, Any]]:
+def _from_daily(
+    db: sqlite_utils.Database, daily: str, rollup: str, groups: Sequence[str], start: str, end: str
+) -> list[dict[str, Any]]:
     """A family whose daily summary table has the same columns as its raw cube: the same
     rollup reads either, so the summary's figures are the raw query's by construction."""
     refresh(db)
     table, key = _rollup(groups)
-    return _rows(db, f"with cube as (select * from {daily} where day >= :start and day < :end), "
-                 f"{table} " + rollup.format(key=key), {"start": start, "end": end})
+    return _rows(
+        db,
+        f"with cube as (select * from {daily} where day >= :start and day < :end), "
+        f"{table} " + rollup.format(key=key),
+        {"start": start, "end": end},
+    )
 
 
-def inbound_calls_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str,
-                      window_days: float) -> list[dict[str, Any]]:
+def inbound_calls_raw(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, window_days: float
+) -> list[dict[str, Any]]:
     """Per inbound call: FCR by repeat contact and IVR containment.
 
     Repeat contact: no inbound call from the same customer (`customer`, else
@@ -375,7 +416,9 @@ def inbound_calls_raw(db: sqlite_utils.Database, groups: Sequence[str], start: s
     `inbound_calls` reads the cube and `calls.next_contact_at`.
     """
     table, key = _rollup(groups)
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with calls_in as (
           select {_cube_keys()}, c.outcome, c.started_at,
             coalesce(c.customer, c.caller_id) is not null as known,
@@ -393,32 +436,49 @@ def inbound_calls_raw(db: sqlite_utils.Database, groups: Sequence[str], start: s
             sum(flow is not null and outcome = 'transferred') as transferred,
             sum(flow is not null and outcome = 'abandoned') as ivr_abandoned
           from calls_in group by 1, 2, 3, 4, 5, 6, 7
-        ), {table}""" + _INBOUND_ROLLUP.format(key=key), {"start": start, "end": end, "window": window_days})
+        ), {table}"""
+        + _INBOUND_ROLLUP.format(key=key),
+        {"start": start, "end": end, "window": window_days},
+    )
 
 
-def inbound_calls(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str,
-                  window_days: float) -> list[dict[str, Any]]:
+def inbound_calls(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, window_days: float
+) -> list[dict[str, Any]]:
     """`inbound_calls_raw` from `kpi_calls_daily` and the repeat contacts counted at query time."""
     if not _whole_days(start, end):
         return inbound_calls_raw(db, groups, start, end, window_days)
     refresh(db)
     table, key = _rollup(groups)
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with cube as (
           select {CUBE_KEYS}, calls, contacts, 0 as repeated, ivr_calls, contained, transferred,
             ivr_abandoned
           from kpi_calls_daily where day >= :start and day < :end and direction = 'inbound'
           union all
           select {CUBE_KEYS}, 0, 0, repeated, 0, 0, 0, 0 from ({_REPEATED})
-        ), {table}""" + _INBOUND_ROLLUP.format(key=key), {"start": start, "end": end, "window": window_days})
+        ), {table}"""
+        + _INBOUND_ROLLUP.format(key=key),
+        {"start": start, "end": end, "window": window_days},
+    )
 
 
 def _sl_denominator(abandons_count: bool) -> str:
     return "sum(answered) + sum(abandoned)" if abandons_count else "sum(answered)"
 
 
-def queue_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
-              short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
+def queue_raw(
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    *,
+    threshold_s: float,
+    short_abandon_s: float,
+    abandons_count: bool,
+) -> list[dict[str, Any]]:
     """Queue KPIs over `queue_calls`: ASA, time in queue, abandonment, service level, AHT.
 
     Callback calls count in `offered` and in AHT (an agent handled them) but not in
@@ -427,9 +487,12 @@ def queue_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str, end:
     The queue and agent of a row are the queue row's own (the answering agent).
     """
     table, key = _rollup(groups)
-    return _rows(db, f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}"
-                 + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
-                 {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s})
+    return _rows(
+        db,
+        f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}"
+        + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
+        {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s},
+    )
 
 
 def _nearest(value: float, kept: tuple[int, ...]) -> int:
@@ -449,46 +512,74 @@ _QUEUE_BETWEEN = f"""
             and ((q.wait_s > :t_lo and q.wait_s <= :t_hi) or (q.wait_s >= :s_lo and q.wait_s < :s_hi))
           group by 1, 2, 3, 4, 5, 6, 7""".replace(
     "{abandon}",
-    "(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s >= :s_lo and q.wait_s < :s_hi)")
+    "(q.callback_accepted = 0 and q.outcome = 'abandoned' and q.wait_s >= :s_lo and q.wait_s < :s_hi)",
+)
 
 
-def queue(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, threshold_s: float,
-          short_abandon_s: float, abandons_count: bool) -> list[dict[str, Any]]:
+def queue(
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    *,
+    threshold_s: float,
+    short_abandon_s: float,
+    abandons_count: bool,
+) -> list[dict[str, Any]]:
     """`queue_raw` from `kpi_queue_daily`. The cube keeps the threshold-dependent counts for the
     thresholds in store.cubes.SL_THRESHOLDS and SHORT_ABANDONS; for another threshold the
     nearest kept one is read and the queue rows whose wait lies between the two (an index
     range on `wait_s`) are added or taken away."""
     if not _whole_days(start, end):
-        return queue_raw(db, groups, start, end, threshold_s=threshold_s, short_abandon_s=short_abandon_s,
-                         abandons_count=abandons_count)
+        return queue_raw(
+            db,
+            groups,
+            start,
+            end,
+            threshold_s=threshold_s,
+            short_abandon_s=short_abandon_s,
+            abandons_count=abandons_count,
+        )
     refresh(db)
     t, s = _nearest(threshold_s, cubes.SL_THRESHOLDS), _nearest(short_abandon_s, cubes.SHORT_ABANDONS)
     params: dict[str, Any] = {
-        "start": start, "end": end,
-        "t_lo": min(t, threshold_s), "t_hi": max(t, threshold_s), "t_sign": 1 if threshold_s > t else -1,
-        "s_lo": min(s, short_abandon_s), "s_hi": max(s, short_abandon_s),
-        "s_sign": 1 if short_abandon_s > s else -1}
+        "start": start,
+        "end": end,
+        "t_lo": min(t, threshold_s),
+        "t_hi": max(t, threshold_s),
+        "t_sign": 1 if threshold_s > t else -1,
+        "s_lo": min(s, short_abandon_s),
+        "s_hi": max(s, short_abandon_s),
+        "s_sign": 1 if short_abandon_s > s else -1,
+    }
     between = "" if (t, s) == (threshold_s, short_abandon_s) else f"union all {_QUEUE_BETWEEN}"
     table, key = _rollup(groups)
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with cube as (
           select {CUBE_KEYS}, offered, answered, callbacks, unserved, wait_answered_s, handled,
             talk_s, hold_s, acw_s, within_{t} as answered_within, abandoned_{s} as abandoned,
             short_abandoned_{s} as short_abandoned, wait_all_s_{s} as wait_all_s
           from kpi_queue_daily where day >= :start and day < :end
           {between}
-        ), {table}""" + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), params)
+        ), {table}"""
+        + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
+        params,
+    )
 
 
-def outbound_raw(db: sqlite_utils.Database, groups: Sequence[str], start: str,
-                 end: str) -> list[dict[str, Any]]:
+def outbound_raw(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+) -> list[dict[str, Any]]:
     """Dials, connects, conversions (per connect), opt-outs and dials per agent per day.
 
     Dials carry their own time, agent, team and campaign; a connected dial's call gives the rest."""
     table, key = _rollup(groups)
     cube = _DIALS_CUBE.format(where=_DIALS_RANGE.format(lo=":start", hi=":end"))
-    return _rows(db, f"with cube as ({cube}), {table}" + _OUTBOUND_ROLLUP.format(key=key),
-                 {"start": start, "end": end})
+    return _rows(
+        db, f"with cube as ({cube}), {table}" + _OUTBOUND_ROLLUP.format(key=key), {"start": start, "end": end}
+    )
 
 
 def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
@@ -508,13 +599,14 @@ _LATEST_SCORES = """
     )"""
 
 
-def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str,
-              end: str) -> list[dict[str, Any]]:
+def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
     """Average QA score, auto-fail rate and compliance rate of scored calls, for each grouping
     (column `grouping`): one row per latest (call, scorecard) score with its compliance items,
     rolled up to each grouping."""
     table, key = _rollup(groups)
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with {_LATEST_SCORES},
         compliance_items as materialized (
           select distinct scorecard_version, item_id from item_scores
@@ -538,7 +630,9 @@ def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str,
           100.0 * sum(passed) / nullif(sum(applicable), 0) as compliance_rate
         from scored cross join g
         group by 1, 2 order by 1, 2
-    """, {"start": start, "end": end})
+    """,
+        {"start": start, "end": end},
+    )
 
 
 def qa(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
@@ -548,7 +642,9 @@ def qa(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict
 
 def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
     """Per scorecard item: how often it applied and passed, average points, auto-fails."""
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with {_LATEST_SCORES}
         select l.scorecard, i.item_id, max(i.section) as section,
           sum(i.verdict in ('pass', 'fail')) as applicable, sum(i.verdict = 'pass') as passed,
@@ -561,15 +657,20 @@ def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
         cross join item_scores i on i.call_id = l.call_id and i.scorecard_version = l.scorecard_version
         where {_RANGE}
         group by l.scorecard, i.item_id order by l.scorecard, i.item_id
-    """, {"start": start, "end": end})
+    """,
+        {"start": start, "end": end},
+    )
 
 
-def sentiment_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str,
-                     end: str) -> list[dict[str, Any]]:
+def sentiment_groups(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+) -> list[dict[str, Any]]:
     """Customer sentiment at the start (first customer utterance) and end (last one) of calls
     with at least two customer utterances that carry a sentiment score, for each grouping."""
     table, key = _rollup(groups)
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with per_call as materialized (
           select u.call_id, min(u.idx) as first_idx, max(u.idx) as last_idx
           from utterances u where u.speaker = 'customer' and u.sentiment is not null
@@ -586,7 +687,9 @@ def sentiment_groups(db: sqlite_utils.Database, groups: Sequence[str], start: st
           100.0 * sum(s_end > s_start) / count(*) as improved,
           100.0 * sum(s_end < s_start) / count(*) as worsened
         from se cross join g group by 1, 2 order by 1, 2
-    """, {"start": start, "end": end})
+    """,
+        {"start": start, "end": end},
+    )
 
 
 def sentiment(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict[str, Any]]:
@@ -600,7 +703,9 @@ def waterfall(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str,
 
     Read from `ivr_state_daily`, which a trigger keeps as events are logged
     (store.schema), so the cost does not grow with the number of events."""
-    return _rows(db, """
+    return _rows(
+        db,
+        """
         select flow, state, sum(entered) as entered, sum(no_input) as no_input,
           sum(no_match) as no_match, sum(transfer) as transfer, sum(hangup) as hangup,
           sum(ended) as ended
@@ -608,41 +713,59 @@ def waterfall(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str,
         where day >= :start and day < :end
         group by flow, state
         order by flow, entered desc, state
-    """, {"start": start, "end": end})
+    """,
+        {"start": start, "end": end},
+    )
 
 
 def agent_qa(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
     """Per agent: average QA score of their inbound calls (for the QA-vs-CSAT/FCR correlation,
     whose CSAT and FCR are inbound-only)."""
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with {_LATEST_SCORES}
         select c.agent, avg(l.score) as qa_score, count(l.score) as qa_n
         from latest l cross join calls c on c.id = l.call_id
         where {_RANGE} and c.agent is not null and c.direction = 'inbound'
         group by c.agent order by c.agent
-    """, {"start": start, "end": end})
+    """,
+        {"start": start, "end": end},
+    )
 
 
 def agent_teams(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
     """Each agent's team (the latest one named on their calls in the range)."""
     if _whole_days(start, end):
         refresh(db)
-        return _rows(db, """
+        return _rows(
+            db,
+            """
             select agent, max(team) as team from kpi_calls_daily
             where day >= :start and day < :end and agent is not null and team is not null group by agent
-        """, {"start": start, "end": end})
-    return _rows(db, f"""
+        """,
+            {"start": start, "end": end},
+        )
+    return _rows(
+        db,
+        f"""
         select c.agent, max(c.team) as team from calls c
         where {_RANGE} and c.agent is not null and c.team is not null group by c.agent
-    """, {"start": start, "end": end})
+    """,
+        {"start": start, "end": end},
+    )
 
 
 def _qa_score_bins(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
-    return _rows(db, f"""
+    return _rows(
+        db,
+        f"""
         with {_LATEST_SCORES}
         select min(cast(l.score / 10 as int), 9) * 10 as bin, count(*) as n
         from latest l cross join calls c on c.id = l.call_id
-        where {_RANGE} and l.score is not null group by bin order by bin""", {"start": start, "end": end})
+        where {_RANGE} and l.score is not null group by bin order by bin""",
+        {"start": start, "end": end},
+    )
 
 
 def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
@@ -652,10 +775,13 @@ def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, 
     if not _whole_days(start, end):
         return distributions_raw(db, start, end)
     refresh(db)
-    read = ("select bin, sum(n) as n from kpi_bins_daily where kind = :kind and day >= :start and day < :end "
-            "group by bin order by bin")
-    out = {k: _rows(db, read, {"kind": k, "start": start, "end": end})
-           for k in ("csat", "nps", "wait", "handle")}
+    read = (
+        "select bin, sum(n) as n from kpi_bins_daily where kind = :kind and day >= :start and day < :end "
+        "group by bin order by bin"
+    )
+    out = {
+        k: _rows(db, read, {"kind": k, "start": start, "end": end}) for k in ("csat", "nps", "wait", "handle")
+    }
     out["qa_score"] = _qa_score_bins(db, start, end)
     return out
 
@@ -668,18 +794,32 @@ def distributions_raw(db: sqlite_utils.Database, start: str, end: str) -> dict[s
         select s.value as bin, count(*) as n from survey_answers s join calls c on c.id = s.call_id
         where {r} and c.direction = 'inbound' and s.question = ? group by bin order by bin"""
     return {
-        "csat": list(db.query(answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")),
-                              [start, end, "csat"])),
-        "nps": list(db.query(answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")),
-                             [start, end, "nps"])),
-        "wait": _rows(db, f"""
+        "csat": list(
+            db.query(
+                answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")), [start, end, "csat"]
+            )
+        ),
+        "nps": list(
+            db.query(
+                answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")), [start, end, "nps"]
+            )
+        ),
+        "wait": _rows(
+            db,
+            f"""
             select min(cast(q.wait_s / 10 as int), 30) * 10 as bin, count(*) as n
             from queue_calls q join calls c on c.id = q.call_id
             where {_RANGE} and q.wait_s is not null and q.callback_accepted = 0
-            group by bin order by bin""", params),
-        "handle": _rows(db, f"""
+            group by bin order by bin""",
+            params,
+        ),
+        "handle": _rows(
+            db,
+            f"""
             select min(cast(q.handle_s / 60 as int), 30) * 60 as bin, count(*) as n
             from queue_calls q join calls c on c.id = q.call_id
-            where {_RANGE} and q.handle_s is not null group by bin order by bin""", params),
+            where {_RANGE} and q.handle_s is not null group by bin order by bin""",
+            params,
+        ),
         "qa_score": _qa_score_bins(db, start, end),
     }

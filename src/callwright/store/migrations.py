@@ -34,6 +34,7 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 # --- migration 1: the schema as of version 1, from an empty or an unstamped database ---------
 
+
 def _v1_call_log(db: sqlite_utils.Database) -> None:
     """The IVR call log (Callwright's first schema): calls, their events, survey answers."""
     names = set(db.table_names())
@@ -42,12 +43,14 @@ def _v1_call_log(db: sqlite_utils.Database) -> None:
         db.table("calls").create_index(["started_at"], if_not_exists=True)
         db.table("calls").create_index(["flow", "outcome"], if_not_exists=True)
     if "call_events" not in names:
-        db.table("call_events").create(schema.CALL_EVENTS, pk=("call_id", "seq"),
-                                 foreign_keys=[("call_id", "calls", "id")])
+        db.table("call_events").create(
+            schema.CALL_EVENTS, pk=("call_id", "seq"), foreign_keys=[("call_id", "calls", "id")]
+        )
         db.table("call_events").create_index(["kind", "state"], if_not_exists=True)
     if "survey_answers" not in names:
-        db.table("survey_answers").create(schema.SURVEY_ANSWERS, pk=("call_id", "question"),
-                                    foreign_keys=[("call_id", "calls", "id")])
+        db.table("survey_answers").create(
+            schema.SURVEY_ANSWERS, pk=("call_id", "question"), foreign_keys=[("call_id", "calls", "id")]
+        )
 
 
 def _v1_qa(db: sqlite_utils.Database) -> None:
@@ -61,8 +64,9 @@ def _v1_acd(db: sqlite_utils.Database) -> None:
     """ACD queue rows and outbound dials."""
     names = set(db.table_names())
     if "queue_calls" not in names:
-        db.table("queue_calls").create(schema.QUEUE_CALLS, pk="call_id",
-                                       foreign_keys=[("call_id", "calls", "id")])
+        db.table("queue_calls").create(
+            schema.QUEUE_CALLS, pk="call_id", foreign_keys=[("call_id", "calls", "id")]
+        )
         db.table("queue_calls").create_index(["queue", "entered_at"], if_not_exists=True)
     if "dials" not in names:
         db.table("dials").create(schema.DIALS, pk="id", foreign_keys=[("call_id", "calls", "id")])
@@ -113,8 +117,15 @@ def _v1_kpi_cubes(db: sqlite_utils.Database) -> None:
 
 # In the order the schema grew: a later step relies on an earlier one (the report index
 # idx_calls_repeat covers calls.next_contact_at and the QA columns of calls).
-V1_STEPS: tuple[Migration, ...] = (_v1_call_log, _v1_qa, _v1_acd, _v1_next_contact, _v1_report_indexes,
-                                   _v1_waterfall, _v1_kpi_cubes)
+V1_STEPS: tuple[Migration, ...] = (
+    _v1_call_log,
+    _v1_qa,
+    _v1_acd,
+    _v1_next_contact,
+    _v1_report_indexes,
+    _v1_waterfall,
+    _v1_kpi_cubes,
+)
 
 
 def v1_callwright_schema(db: sqlite_utils.Database) -> None:
@@ -131,8 +142,10 @@ def v1_callwright_schema(db: sqlite_utils.Database) -> None:
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (v1_callwright_schema,)
 if len(MIGRATIONS) != schema.SCHEMA_VERSION:
-    raise RuntimeError(f"store.schema.SCHEMA_VERSION is {schema.SCHEMA_VERSION} but there are "
-                       f"{len(MIGRATIONS)} migrations: raise it with the migration you added")
+    raise RuntimeError(
+        f"store.schema.SCHEMA_VERSION is {schema.SCHEMA_VERSION} but there are "
+        f"{len(MIGRATIONS)} migrations: raise it with the migration you added"
+    )
 
 
 def _pragma(db: sqlite_utils.Database, name: str) -> int:
@@ -140,8 +153,10 @@ def _pragma(db: sqlite_utils.Database, name: str) -> int:
 
 
 def _is_current(db: sqlite_utils.Database) -> bool:
-    return (_pragma(db, "application_id") == schema.APPLICATION_ID
-            and _pragma(db, "user_version") == schema.SCHEMA_VERSION)
+    return (
+        _pragma(db, "application_id") == schema.APPLICATION_ID
+        and _pragma(db, "user_version") == schema.SCHEMA_VERSION
+    )
 
 
 def migrate(db: sqlite_utils.Database, name: str = "the database") -> int:

@@ -34,53 +34,128 @@ def create_tables(db: sqlite_utils.Database) -> None:
         if col not in existing:
             calls.add_column(col, typ)
     if "recordings" not in names:
-        db.table("recordings").create({"id": str, "call_id": str, "path": str, "duration_s": float,
-                                 "channels": int, "rate": int, "ingested_at": str}, pk="id")
+        db.table("recordings").create(
+            {
+                "id": str,
+                "call_id": str,
+                "path": str,
+                "duration_s": float,
+                "channels": int,
+                "rate": int,
+                "ingested_at": str,
+            },
+            pk="id",
+        )
         db.table("recordings").create_index(["call_id"], if_not_exists=True)
     if "utterances" not in names:
-        db.table("utterances").create({"call_id": str, "idx": int, "speaker": str, "start": float,
-                                 "end": float, "text": str, "confidence": float,
-                                 "sentiment": float, "sentiment_label": str},
-                                pk=("call_id", "idx"), foreign_keys=[("call_id", "calls", "id")])
+        db.table("utterances").create(
+            {
+                "call_id": str,
+                "idx": int,
+                "speaker": str,
+                "start": float,
+                "end": float,
+                "text": str,
+                "confidence": float,
+                "sentiment": float,
+                "sentiment_label": str,
+            },
+            pk=("call_id", "idx"),
+            foreign_keys=[("call_id", "calls", "id")],
+        )
         db.table("utterances").enable_fts(["text"], create_triggers=True, tokenize="porter")
     if "metrics" not in names:
-        db.table("metrics").create({
-            "call_id": str, "handle_time_s": float, "talk_agent_s": float, "talk_customer_s": float,
-            "talk_listen_ratio": float, "silence_total_s": float, "silence_longest_s": float,
-            "dead_air_count": int, "dead_air_total_s": float, "hold_count": int,
-            "hold_total_s": float, "overtalk_count": int, "overtalk_total_s": float,
-            "interruptions_by_agent": int, "interruptions_by_customer": int,
-            "rate_agent_wpm": float, "rate_customer_wpm": float,
-        }, pk="call_id", foreign_keys=[("call_id", "calls", "id")])
+        db.table("metrics").create(
+            {
+                "call_id": str,
+                "handle_time_s": float,
+                "talk_agent_s": float,
+                "talk_customer_s": float,
+                "talk_listen_ratio": float,
+                "silence_total_s": float,
+                "silence_longest_s": float,
+                "dead_air_count": int,
+                "dead_air_total_s": float,
+                "hold_count": int,
+                "hold_total_s": float,
+                "overtalk_count": int,
+                "overtalk_total_s": float,
+                "interruptions_by_agent": int,
+                "interruptions_by_customer": int,
+                "rate_agent_wpm": float,
+                "rate_customer_wpm": float,
+            },
+            pk="call_id",
+            foreign_keys=[("call_id", "calls", "id")],
+        )
     if "scores" not in names:
-        db.table("scores").create({"recording_id": str, "scorecard_version": str, "call_id": str,
-                             "scorecard": str, "score": float, "auto_failed": int, "scored_at": str},
-                            pk=("recording_id", "scorecard_version"),
-                            foreign_keys=[("call_id", "calls", "id")])
+        db.table("scores").create(
+            {
+                "recording_id": str,
+                "scorecard_version": str,
+                "call_id": str,
+                "scorecard": str,
+                "score": float,
+                "auto_failed": int,
+                "scored_at": str,
+            },
+            pk=("recording_id", "scorecard_version"),
+            foreign_keys=[("call_id", "calls", "id")],
+        )
         db.table("scores").create_index(["call_id"], if_not_exists=True)
     if "item_scores" not in names:
-        db.table("item_scores").create({"call_id": str, "scorecard_version": str, "item_id": str,
-                                  "section": str, "kind": str, "verdict": str, "points": float,
-                                  "max_points": float, "auto_fail": int, "evidence": str},
-                                 pk=("call_id", "scorecard_version", "item_id"),
-                                 foreign_keys=[("call_id", "calls", "id")])
+        db.table("item_scores").create(
+            {
+                "call_id": str,
+                "scorecard_version": str,
+                "item_id": str,
+                "section": str,
+                "kind": str,
+                "verdict": str,
+                "points": float,
+                "max_points": float,
+                "auto_fail": int,
+                "evidence": str,
+            },
+            pk=("call_id", "scorecard_version", "item_id"),
+            foreign_keys=[("call_id", "calls", "id")],
+        )
     if "reviews" not in names:
-        db.table("reviews").create({"id": int, "call_id": str, "scorecard_version": str, "item_id": str,
-                              "verdict": str, "note": str, "reviewer": str, "reviewed_at": str},
-                             pk="id", foreign_keys=[("call_id", "calls", "id")])
+        db.table("reviews").create(
+            {
+                "id": int,
+                "call_id": str,
+                "scorecard_version": str,
+                "item_id": str,
+                "verdict": str,
+                "note": str,
+                "reviewer": str,
+                "reviewed_at": str,
+            },
+            pk="id",
+            foreign_keys=[("call_id", "calls", "id")],
+        )
         db.table("reviews").create_index(["call_id", "item_id"], if_not_exists=True)
     if "qa_errors" not in names:
-        db.table("qa_errors").create({"recording_id": str, "path": str, "error": str, "at": str},
-                               pk=("recording_id",))
+        db.table("qa_errors").create(
+            {"recording_id": str, "path": str, "error": str, "at": str}, pk=("recording_id",)
+        )
 
 
 def is_scored(db: sqlite_utils.Database, recording_id: str, scorecard_version: str) -> bool:
-    return bool(list(db.query("select 1 from scores where recording_id = ? and scorecard_version = ?",
-                              [recording_id, scorecard_version])))
+    return bool(
+        list(
+            db.query(
+                "select 1 from scores where recording_id = ? and scorecard_version = ?",
+                [recording_id, scorecard_version],
+            )
+        )
+    )
 
 
-def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str, path: str,
-                     source: str) -> str | None:
+def call_id_conflict(
+    db: sqlite_utils.Database, call_id: str, recording_id: str, path: str, source: str
+) -> str | None:
     """Why `path` may not be stored under `call_id` (None: it may).
 
     A call id names one call. Storing a second input under it would replace the
@@ -98,11 +173,18 @@ def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str,
 
     The same recording scored again (with another scorecard version) is fine.
     """
-    others = [r["path"] for r in db.query("select path from recordings where call_id = ? and id != ?",
-                                            [call_id, recording_id]) if not _same_path(r["path"], path)]
+    others = [
+        r["path"]
+        for r in db.query(
+            "select path from recordings where call_id = ? and id != ?", [call_id, recording_id]
+        )
+        if not _same_path(r["path"], path)
+    ]
     if others:
-        return (f"call id '{call_id}' is already used by {others[0]} (another input); "
-                "each call needs its own call id")
+        return (
+            f"call id '{call_id}' is already used by {others[0]} (another input); "
+            "each call needs its own call id"
+        )
     if list(db.query("select 1 from recordings where call_id = ? limit 1", [call_id])):
         return None  # this input (or an earlier version of it at the same path): a rescore
     rows = list(db.query("select recording_path from calls where id = ?", [call_id]))
@@ -110,11 +192,15 @@ def call_id_conflict(db: sqlite_utils.Database, call_id: str, recording_id: str,
         return None
     ivr_recording = rows[0]["recording_path"]
     if source != "recording":
-        return (f"call id '{call_id}' is an IVR call in the database; a transcript may not replace it "
-                "(score the call's recording)")
+        return (
+            f"call id '{call_id}' is an IVR call in the database; a transcript may not replace it "
+            "(score the call's recording)"
+        )
     if ivr_recording and Path(ivr_recording).is_file() and not _same_file(ivr_recording, path):
-        return (f"call id '{call_id}' is an IVR call in the database recorded as {ivr_recording}; "
-                "another recording may not replace it")
+        return (
+            f"call id '{call_id}' is an IVR call in the database recorded as {ivr_recording}; "
+            "another recording may not replace it"
+        )
     return None
 
 
@@ -145,38 +231,88 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
             return False
         conflict = call_id_conflict(db, m.call_id, sc.recording_id, sc.path, sc.source)
         if conflict is not None:
-            raise CallIdConflict(f"{sc.path}: {conflict}",
-                                 hint="give each call its own call_id (sidecar, manifest or transcript)")
-        call = {"id": m.call_id, "direction": m.direction, "agent": m.agent, "team": m.team,
-                "customer": m.customer, "queue": m.queue, "campaign": m.campaign,
-                "disposition": m.disposition, "source": sc.source,
-                "duration_s": round(t.duration_s, 3), "recording_path": sc.path}
+            raise CallIdConflict(
+                f"{sc.path}: {conflict}",
+                hint="give each call its own call_id (sidecar, manifest or transcript)",
+            )
+        call = {
+            "id": m.call_id,
+            "direction": m.direction,
+            "agent": m.agent,
+            "team": m.team,
+            "customer": m.customer,
+            "queue": m.queue,
+            "campaign": m.campaign,
+            "disposition": m.disposition,
+            "source": sc.source,
+            "duration_s": round(t.duration_s, 3),
+            "recording_path": sc.path,
+        }
         call = {k: v for k, v in call.items() if v is not None}  # keep what the IVR logged
         if _has_call(db, m.call_id):
             db.table("calls").update(m.call_id, call)
         else:
             db.table("calls").insert({**call, "started_at": m.started_at or now})
-        db.table("recordings").upsert({"id": sc.recording_id, "call_id": m.call_id, "path": sc.path,
-                                 "duration_s": t.duration_s, "channels": sc.channels,
-                                 "rate": sc.rate, "ingested_at": now}, pk="id")
+        db.table("recordings").upsert(
+            {
+                "id": sc.recording_id,
+                "call_id": m.call_id,
+                "path": sc.path,
+                "duration_s": t.duration_s,
+                "channels": sc.channels,
+                "rate": sc.rate,
+                "ingested_at": now,
+            },
+            pk="id",
+        )
         db.execute("delete from utterances where call_id = ?", [m.call_id])
-        db.table("utterances").insert_all(({
-            "call_id": m.call_id, "idx": i, "speaker": u.speaker, "start": round(u.start, 3),
-            "end": round(u.end, 3), "text": u.text, "confidence": u.confidence,
-            "sentiment": u.sentiment, "sentiment_label": u.sentiment_label,
-        } for i, u in enumerate(t.utterances)))
+        db.table("utterances").insert_all(
+            (
+                {
+                    "call_id": m.call_id,
+                    "idx": i,
+                    "speaker": u.speaker,
+                    "start": round(u.start, 3),
+                    "end": round(u.end, 3),
+                    "text": u.text,
+                    "confidence": u.confidence,
+                    "sentiment": u.sentiment,
+                    "sentiment_label": u.sentiment_label,
+                }
+                for i, u in enumerate(t.utterances)
+            )
+        )
         if sc.metrics is not None:
             db.table("metrics").upsert(_metrics_row(m.call_id, sc.metrics), pk="call_id")
-        db.table("scores").insert({"recording_id": sc.recording_id,
-                             "scorecard_version": r.scorecard_version, "call_id": m.call_id,
-                             "scorecard": r.scorecard, "score": r.score,
-                             "auto_failed": int(r.auto_failed), "scored_at": now})
-        db.table("item_scores").insert_all(({
-            "call_id": m.call_id, "scorecard_version": r.scorecard_version, "item_id": it.item_id,
-            "section": it.section, "kind": it.kind, "verdict": it.verdict, "points": it.points,
-            "max_points": it.max_points, "auto_fail": int(it.auto_fail),
-            "evidence": json.dumps([asdict(e) for e in it.evidence], ensure_ascii=False),
-        } for it in r.items), replace=True)
+        db.table("scores").insert(
+            {
+                "recording_id": sc.recording_id,
+                "scorecard_version": r.scorecard_version,
+                "call_id": m.call_id,
+                "scorecard": r.scorecard,
+                "score": r.score,
+                "auto_failed": int(r.auto_failed),
+                "scored_at": now,
+            }
+        )
+        db.table("item_scores").insert_all(
+            (
+                {
+                    "call_id": m.call_id,
+                    "scorecard_version": r.scorecard_version,
+                    "item_id": it.item_id,
+                    "section": it.section,
+                    "kind": it.kind,
+                    "verdict": it.verdict,
+                    "points": it.points,
+                    "max_points": it.max_points,
+                    "auto_fail": int(it.auto_fail),
+                    "evidence": json.dumps([asdict(e) for e in it.evidence], ensure_ascii=False),
+                }
+                for it in r.items
+            ),
+            replace=True,
+        )
         db.execute("delete from qa_errors where recording_id = ?", [sc.recording_id])
     return True
 
@@ -187,12 +323,18 @@ def _has_call(db: sqlite_utils.Database, call_id: str) -> bool:
 
 def _metrics_row(call_id: str, m: ConversationMetrics) -> dict[str, Any]:
     return {
-        "call_id": call_id, "handle_time_s": m.handle_time_s,
-        "talk_agent_s": m.talk_s.get("agent"), "talk_customer_s": m.talk_s.get("customer"),
-        "talk_listen_ratio": m.talk_listen_ratio, "silence_total_s": m.silence_total_s,
-        "silence_longest_s": m.silence_longest_s, "dead_air_count": len(m.dead_air),
-        "dead_air_total_s": sum(s.duration for s in m.dead_air), "hold_count": len(m.holds),
-        "hold_total_s": sum(s.duration for s in m.holds), "overtalk_count": len(m.overtalk),
+        "call_id": call_id,
+        "handle_time_s": m.handle_time_s,
+        "talk_agent_s": m.talk_s.get("agent"),
+        "talk_customer_s": m.talk_s.get("customer"),
+        "talk_listen_ratio": m.talk_listen_ratio,
+        "silence_total_s": m.silence_total_s,
+        "silence_longest_s": m.silence_longest_s,
+        "dead_air_count": len(m.dead_air),
+        "dead_air_total_s": sum(s.duration for s in m.dead_air),
+        "hold_count": len(m.holds),
+        "hold_total_s": sum(s.duration for s in m.holds),
+        "overtalk_count": len(m.overtalk),
         "overtalk_total_s": m.overtalk_total_s,
         "interruptions_by_agent": m.interruptions_by("agent"),
         "interruptions_by_customer": m.interruptions_by("customer"),
@@ -202,13 +344,26 @@ def _metrics_row(call_id: str, m: ConversationMetrics) -> dict[str, Any]:
 
 
 def record_error(db: sqlite_utils.Database, recording_id: str, path: str, error: str) -> None:
-    db.table("qa_errors").upsert({"recording_id": recording_id, "path": path, "error": error,
-                            "at": datetime.now(UTC).isoformat(timespec="seconds")},
-                           pk="recording_id")
+    db.table("qa_errors").upsert(
+        {
+            "recording_id": recording_id,
+            "path": path,
+            "error": error,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+        pk="recording_id",
+    )
 
 
-def add_review(db: sqlite_utils.Database, call_id: str, item_id: str, verdict: str, note: str,
-               reviewer: str, scorecard_version: str | None = None) -> int:
+def add_review(
+    db: sqlite_utils.Database,
+    call_id: str,
+    item_id: str,
+    verdict: str,
+    note: str,
+    reviewer: str,
+    scorecard_version: str | None = None,
+) -> int:
     """Store a reviewer's verdict beside the automatic one (which is kept); the note is redacted
     like a transcript first (a reviewer may quote the card number they heard)."""
     from callwright.redaction import redact_text
@@ -217,13 +372,24 @@ def add_review(db: sqlite_utils.Database, call_id: str, item_id: str, verdict: s
     version = scorecard_version or latest_version(db, call_id)
     if version is None:
         raise LookupError(f"call {call_id} has not been scored")
-    if not list(db.query("select 1 from item_scores where call_id = ? and scorecard_version = ? "
-                         "and item_id = ?", [call_id, version, item_id])):
+    if not list(
+        db.query(
+            "select 1 from item_scores where call_id = ? and scorecard_version = ? and item_id = ?",
+            [call_id, version, item_id],
+        )
+    ):
         raise LookupError(f"call {call_id} has no scorecard item '{item_id}'")
-    table = db.table("reviews").insert({"call_id": call_id, "scorecard_version": version,
-                                  "item_id": item_id, "verdict": verdict, "note": note,
-                                  "reviewer": reviewer,
-                                  "reviewed_at": datetime.now(UTC).isoformat(timespec="seconds")})
+    table = db.table("reviews").insert(
+        {
+            "call_id": call_id,
+            "scorecard_version": version,
+            "item_id": item_id,
+            "verdict": verdict,
+            "note": note,
+            "reviewer": reviewer,
+            "reviewed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
     assert table.last_pk is not None  # sqlite-utils sets it on every insert
     return int(table.last_pk)
 
@@ -234,8 +400,13 @@ def find_call(db: sqlite_utils.Database, ref: str) -> str | None:
         return ref
     rows = list(db.query("select call_id from recordings where id = ?", [ref]))
     if not rows and len(ref) >= 8:
-        rows = list(db.query("select distinct call_id from recordings where id like ? || '%' "
-                             "union select id from calls where id like ? || '%' limit 2", [ref, ref]))
+        rows = list(
+            db.query(
+                "select distinct call_id from recordings where id like ? || '%' "
+                "union select id from calls where id like ? || '%' limit 2",
+                [ref, ref],
+            )
+        )
     return rows[0]["call_id"] if len(rows) == 1 else None
 
 
@@ -245,8 +416,12 @@ def errors(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def latest_version(db: sqlite_utils.Database, call_id: str) -> str | None:
-    rows = list(db.query("select scorecard_version from scores where call_id = ? "
-                         "order by scored_at desc limit 1", [call_id]))
+    rows = list(
+        db.query(
+            "select scorecard_version from scores where call_id = ? order by scored_at desc limit 1",
+            [call_id],
+        )
+    )
     return rows[0]["scorecard_version"] if rows else None
 
 
@@ -257,20 +432,18 @@ def call_view(db: sqlite_utils.Database, call_id: str) -> dict[str, Any] | None:
         return None
     return {
         "call": calls[0],
-        "utterances": list(db.query("select * from utterances where call_id = ? order by idx",
-                                    [call_id])),
+        "utterances": list(db.query("select * from utterances where call_id = ? order by idx", [call_id])),
         "metrics": next(iter(db.query("select * from metrics where call_id = ?", [call_id])), None),
-        "scores": list(db.query("select * from scores where call_id = ? order by scored_at",
-                                [call_id])),
-        "items": list(db.query("select * from item_scores where call_id = ? order by rowid",
-                               [call_id])),
+        "scores": list(db.query("select * from scores where call_id = ? order by scored_at", [call_id])),
+        "items": list(db.query("select * from item_scores where call_id = ? order by rowid", [call_id])),
         "reviews": list(db.query("select * from reviews where call_id = ? order by id", [call_id])),
     }
 
 
 def calibration(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     """Per item: how often the automatic verdict agrees with the latest human verdict."""
-    return list(db.query("""
+    return list(
+        db.query("""
         with latest as (
           select r.call_id, r.scorecard_version, r.item_id, r.verdict
           from reviews r
@@ -286,7 +459,8 @@ def calibration(db: sqlite_utils.Database) -> list[dict[str, Any]]:
           on l.call_id = i.call_id and l.scorecard_version = i.scorecard_version
          and l.item_id = i.item_id
         group by i.item_id order by agreement, i.item_id
-    """))
+    """)
+    )
 
 
 _TERM = re.compile(r'"([^"]*)"?|(\S+)')
@@ -318,7 +492,10 @@ def search_utterances(db: sqlite_utils.Database, query: str, limit: int = 50) ->
     match = fts_query(query)
     if not match:
         return []
-    return list(db.query(
-        "select u.call_id, u.idx, u.speaker, u.start, u.text from utterances u "
-        "join utterances_fts f on f.rowid = u.rowid where utterances_fts match ? limit ?",
-        [match, limit]))
+    return list(
+        db.query(
+            "select u.call_id, u.idx, u.speaker, u.start, u.text from utterances u "
+            "join utterances_fts f on f.rowid = u.rowid where utterances_fts match ? limit ?",
+            [match, limit],
+        )
+    )

@@ -58,13 +58,16 @@ class _DbFile:
             raise CallwrightError(
                 f"{self.path}: the database was {'deleted' if st is None else 'replaced'} while the batch "
                 "ran; the calls scored since then are not in it",
-                hint="rerun the batch: the calls stored in the database are skipped")
+                hint="rerun the batch: the calls stored in the database are skipped",
+            )
 
     def write_failed(self, err: sqlite3.DatabaseError) -> CallwrightError:
         self.check()
-        return CallwrightError(f"{self.path}: cannot write to the database ({err})",
-                               hint="is the disk full? Free space and rerun the batch: the calls already "
-                                    "stored are kept and skipped")
+        return CallwrightError(
+            f"{self.path}: cannot write to the database ({err})",
+            hint="is the disk full? Free space and rerun the batch: the calls already "
+            "stored are kept and skipped",
+        )
 
 
 class BatchStore:
@@ -103,8 +106,12 @@ class BatchStore:
         self._do(lambda: qa.record_error(self.db, recording_id, path, error))
 
 
-def score_batch(paths: Iterable[str | os.PathLike[str]], scorecards: Scorecard | Sequence[Scorecard],
-                db_path: str | os.PathLike[str] | None, **options: Any) -> BatchSummary:
+def score_batch(
+    paths: Iterable[str | os.PathLike[str]],
+    scorecards: Scorecard | Sequence[Scorecard],
+    db_path: str | os.PathLike[str] | None,
+    **options: Any,
+) -> BatchSummary:
     """`qa.batch.score_batch` into the database at `db_path` (the default one when None);
     `options` are that function's keyword arguments (workers, engine, manifest...)."""
     return score_with_sink(paths, scorecards, lambda: BatchStore.open(db_path), **options)

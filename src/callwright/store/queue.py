@@ -52,29 +52,38 @@ def transferred_callers(db: sqlite_utils.Database, *, include_stored: bool = Fal
     end); priority and skill come from the transfer event. Calls already in
     `queue_calls` are left out unless `include_stored`.
     """
-    rows = list(db.query(f"""
+    rows = list(
+        db.query(f"""
         select c.id, c.queue, c.ended_at,
                json_extract(e.data, '$.priority') as priority, json_extract(e.data, '$.skill') as skill
         from calls c
         left join call_events e on e.call_id = c.id and e.kind = 'transfer'
         where c.outcome = 'transferred' and c.queue is not null and c.ended_at is not null
           and (e.data is null or json_extract(e.data, '$.queue') is not null)
-        {'' if include_stored else 'and not exists (select 1 from queue_calls q where q.call_id = c.id)'}
+        {"" if include_stored else "and not exists (select 1 from queue_calls q where q.call_id = c.id)"}
         order by c.ended_at
-    """))
+    """)
+    )
     if not rows:
         return QueueArrivals(None, ())
     times = [datetime.fromisoformat(r["ended_at"]) for r in rows]
     base = min(times)
     callers = tuple(
-        Caller(call_id=r["id"], arrival_s=(t - base).total_seconds(), queue=r["queue"],
-               priority=int(r["priority"] or 0), skill=r["skill"] or None)
-        for r, t in zip(rows, times, strict=True))
+        Caller(
+            call_id=r["id"],
+            arrival_s=(t - base).total_seconds(),
+            queue=r["queue"],
+            priority=int(r["priority"] or 0),
+            skill=r["skill"] or None,
+        )
+        for r, t in zip(rows, times, strict=True)
+    )
     return QueueArrivals(base, callers)
 
 
-def simulation_rows(result: SimulationResult, base: datetime, *, split: HandleSplit = HandleSplit(),
-                    source: str = "acd") -> list[dict[str, Any]]:
+def simulation_rows(
+    result: SimulationResult, base: datetime, *, split: HandleSplit = HandleSplit(), source: str = "acd"
+) -> list[dict[str, Any]]:
     """`queue_calls` rows for a simulation run whose time zero is `base` (pure)."""
     return [_row(c, base, split, source) for c in result.calls]
 
@@ -92,21 +101,36 @@ def _row(c: CallRecord, base: datetime, split: HandleSplit, source: str) -> dict
     talk = None if handle is None or hold is None or acw is None else round(handle - hold - acw, 3)
     wait = c.wait_s
     return {
-        "call_id": c.call_id, "queue": c.queue, "skill": c.skill, "priority": c.priority,
-        "entered_at": _iso(base, c.arrived_s), "answered_at": _iso(base, c.answered_s),
+        "call_id": c.call_id,
+        "queue": c.queue,
+        "skill": c.skill,
+        "priority": c.priority,
+        "entered_at": _iso(base, c.arrived_s),
+        "answered_at": _iso(base, c.answered_s),
         "abandoned_at": _iso(base, c.abandoned_s),
         "ended_at": _iso(base, c.completed_s if c.completed_s is not None else c.abandoned_s),
-        "outcome": c.outcome, "wait_s": None if wait is None else round(wait, 3),
-        "talk_s": talk, "hold_s": hold,
-        "acw_s": acw, "handle_s": handle, "agent": c.agent_id,
-        "callback_offered": int(c.callback_offered), "callback_accepted": int(c.callback_accepted),
+        "outcome": c.outcome,
+        "wait_s": None if wait is None else round(wait, 3),
+        "talk_s": talk,
+        "hold_s": hold,
+        "acw_s": acw,
+        "handle_s": handle,
+        "agent": c.agent_id,
+        "callback_offered": int(c.callback_offered),
+        "callback_accepted": int(c.callback_accepted),
         "source": source,
     }
 
 
-def save_simulation(db: sqlite_utils.Database, result: SimulationResult, base: datetime, *,
-                    teams: Mapping[str, str] | None = None, split: HandleSplit = HandleSplit(),
-                    source: str = "acd") -> int:
+def save_simulation(
+    db: sqlite_utils.Database,
+    result: SimulationResult,
+    base: datetime,
+    *,
+    teams: Mapping[str, str] | None = None,
+    split: HandleSplit = HandleSplit(),
+    source: str = "acd",
+) -> int:
     """Store a simulation run; returns the number of queue rows written.
 
     Callers whose id is an IVR call (see `transferred_callers`) are linked to it,
@@ -121,14 +145,26 @@ def save_simulation(db: sqlite_utils.Database, result: SimulationResult, base: d
     teams = teams or {}
     with db.atomic():
         existing = _existing_ids(db, (r["call_id"] for r in rows))
-        db.table("calls").insert_all(({
-            "id": r["call_id"], "direction": "inbound", "started_at": r["entered_at"],
-            "ended_at": r["ended_at"], "queue": r["queue"], "source": source,
-            "duration_s": _duration(r),
-        } for r in rows if r["call_id"] not in existing), batch_size=1000)
+        db.table("calls").insert_all(
+            (
+                {
+                    "id": r["call_id"],
+                    "direction": "inbound",
+                    "started_at": r["entered_at"],
+                    "ended_at": r["ended_at"],
+                    "queue": r["queue"],
+                    "source": source,
+                    "duration_s": _duration(r),
+                }
+                for r in rows
+                if r["call_id"] not in existing
+            ),
+            batch_size=1000,
+        )
         db.conn.executemany(
             "update calls set agent = ?, team = coalesce(team, ?) where id = ? and agent is null",
-            [(r["agent"], teams.get(r["agent"]), r["call_id"]) for r in rows if r["agent"]])
+            [(r["agent"], teams.get(r["agent"]), r["call_id"]) for r in rows if r["agent"]],
+        )
         db.table("queue_calls").insert_all(rows, replace=True, batch_size=1000)
     return len(rows)
 
@@ -147,4 +183,3 @@ def _duration(row: dict[str, Any]) -> float | None:
         return None
     start, end = datetime.fromisoformat(row["entered_at"]), datetime.fromisoformat(row["ended_at"])
     return round((end - start).total_seconds(), 3)
-

@@ -22,28 +22,74 @@ APPLICATION_ID = 0x43574C54
 SCHEMA_VERSION = 1
 
 CALLS = {
-    "id": str, "flow": str, "flow_hash": str, "flow_version": str, "direction": str,
-    "channel": str, "caller_id": str, "called_number": str, "language": str,
-    "started_at": str, "ended_at": str, "duration_s": float, "outcome": str, "queue": str,
-    "disposition": str, "end_reason": str, "last_state": str, "recording_path": str,
+    "id": str,
+    "flow": str,
+    "flow_hash": str,
+    "flow_version": str,
+    "direction": str,
+    "channel": str,
+    "caller_id": str,
+    "called_number": str,
+    "language": str,
+    "started_at": str,
+    "ended_at": str,
+    "duration_s": float,
+    "outcome": str,
+    "queue": str,
+    "disposition": str,
+    "end_reason": str,
+    "last_state": str,
+    "recording_path": str,
 }
 CALL_EVENTS = {
-    "call_id": str, "seq": int, "t": float, "kind": str, "state": str, "text": str,
-    "mode": str, "confidence": float, "count": int, "data": str,
+    "call_id": str,
+    "seq": int,
+    "t": float,
+    "kind": str,
+    "state": str,
+    "text": str,
+    "mode": str,
+    "confidence": float,
+    "count": int,
+    "data": str,
 }
 SURVEY_ANSWERS = {"call_id": str, "question": str, "value": int, "state": str, "t": float}
 # One row per call that waited in an ACD queue (simulated or, later, from a real ACD).
 QUEUE_CALLS = {
-    "call_id": str, "queue": str, "skill": str, "priority": int, "entered_at": str,
-    "answered_at": str, "abandoned_at": str, "ended_at": str, "outcome": str, "wait_s": float,
-    "talk_s": float, "hold_s": float, "acw_s": float, "handle_s": float, "agent": str,
-    "callback_offered": int, "callback_accepted": int, "source": str,
+    "call_id": str,
+    "queue": str,
+    "skill": str,
+    "priority": int,
+    "entered_at": str,
+    "answered_at": str,
+    "abandoned_at": str,
+    "ended_at": str,
+    "outcome": str,
+    "wait_s": float,
+    "talk_s": float,
+    "hold_s": float,
+    "acw_s": float,
+    "handle_s": float,
+    "agent": str,
+    "callback_offered": int,
+    "callback_accepted": int,
+    "source": str,
 }
 # One row per outbound dial attempt; a connected dial links to the call it became.
 DIALS = {
-    "id": str, "campaign": str, "agent": str, "team": str, "customer": str, "dialed_at": str,
-    "result": str, "connected": int, "call_id": str, "talk_s": float, "disposition": str,
-    "converted": int, "opted_out": int,
+    "id": str,
+    "campaign": str,
+    "agent": str,
+    "team": str,
+    "customer": str,
+    "dialed_at": str,
+    "result": str,
+    "connected": int,
+    "call_id": str,
+    "talk_s": float,
+    "disposition": str,
+    "converted": int,
+    "opted_out": int,
 }
 
 # Indexes the report queries need (bench/report_1m.py): each lets a KPI query read
@@ -68,8 +114,10 @@ REPORT_INDEXES = (
 # else `caller_id`) strictly after this call, or null. Repeat-contact FCR compares it with the
 # window at query time. Kept by three triggers; `rebuild_next_contact` recounts every call.
 _KEY = "coalesce({t}customer, {t}caller_id)"
-_NEXT_OF = (f"(select min(n.started_at) from calls n where {_KEY.format(t='n.')} = {_KEY.format(t='{row}.')} "
-            "and n.direction = 'inbound' and n.started_at > {row}.started_at)")
+_NEXT_OF = (
+    f"(select min(n.started_at) from calls n where {_KEY.format(t='n.')} = {_KEY.format(t='{row}.')} "
+    "and n.direction = 'inbound' and n.started_at > {row}.started_at)"
+)
 
 
 def _point_before(row: str) -> str:
@@ -79,27 +127,27 @@ def _point_before(row: str) -> str:
     return f"""
   update calls set next_contact_at = {_NEXT_OF.format(row=row)} where id = {row}.id;
   update calls set next_contact_at = {row}.started_at
-   where {row}.direction = 'inbound' and {_KEY.format(t='')} = {key}
+   where {row}.direction = 'inbound' and {_KEY.format(t="")} = {key}
      and started_at < {row}.started_at and (next_contact_at is null or next_contact_at > {row}.started_at)
-     and started_at >= coalesce((select max(p.started_at) from calls p where {_KEY.format(t='p.')} = {key}
+     and started_at >= coalesce((select max(p.started_at) from calls p where {_KEY.format(t="p.")} = {key}
                                  and p.direction = 'inbound' and p.started_at < {row}.started_at), '');"""
 
 
 _UNPOINT_OLD = f"""
-  update calls set next_contact_at = {_NEXT_OF.format(row='calls')}
-   where {_KEY.format(t='')} = {_KEY.format(t='old.')} and next_contact_at = old.started_at;"""
+  update calls set next_contact_at = {_NEXT_OF.format(row="calls")}
+   where {_KEY.format(t="")} = {_KEY.format(t="old.")} and next_contact_at = old.started_at;"""
 NEXT_CONTACT_TRIGGERS = {
     "calls_next_contact_insert": f"""
 create trigger if not exists calls_next_contact_insert after insert on calls
-when {_KEY.format(t='new.')} is not null
-begin{_point_before('new')}
+when {_KEY.format(t="new.")} is not null
+begin{_point_before("new")}
 end""",
     "calls_next_contact_update": f"""
 create trigger if not exists calls_next_contact_update
 after update of customer, caller_id, direction, started_at on calls
 when old.customer is not new.customer or old.caller_id is not new.caller_id
   or old.direction is not new.direction or old.started_at is not new.started_at
-begin{_UNPOINT_OLD}{_point_before('new')}
+begin{_UNPOINT_OLD}{_point_before("new")}
 end""",
     # INSERT OR REPLACE deletes the old row without firing delete triggers (recursive triggers
     # are off): before a call is inserted, the calls that pointed at a row with the same id
@@ -107,13 +155,13 @@ end""",
     "calls_next_contact_replace": f"""
 create trigger if not exists calls_next_contact_replace before insert on calls
 begin
-  update calls set next_contact_at = {_NEXT_OF.format(row='calls').removesuffix(')')} and n.id is not new.id)
-   where {_KEY.format(t='')} = (select {_KEY.format(t='o.')} from calls o where o.id = new.id)
+  update calls set next_contact_at = {_NEXT_OF.format(row="calls").removesuffix(")")} and n.id is not new.id)
+   where {_KEY.format(t="")} = (select {_KEY.format(t="o.")} from calls o where o.id = new.id)
      and next_contact_at = (select o.started_at from calls o where o.id = new.id);
 end""",
     "calls_next_contact_delete": f"""
 create trigger if not exists calls_next_contact_delete after delete on calls
-when {_KEY.format(t='old.')} is not null
+when {_KEY.format(t="old.")} is not null
 begin{_UNPOINT_OLD}
 end""",
 }
@@ -128,14 +176,16 @@ def rebuild_next_contact(db: sqlite_utils.Database) -> None:
         db.execute(f"""
             with nxt as (
               select id, min(case when direction = 'inbound' then started_at end) over (
-                partition by {_KEY.format(t='')} order by started_at desc
+                partition by {_KEY.format(t="")} order by started_at desc
                 groups between unbounded preceding and 1 preceding) as next_at
-              from calls where {_KEY.format(t='')} is not null
+              from calls where {_KEY.format(t="")} is not null
             )
             update calls set next_contact_at = nxt.next_at from nxt
             where nxt.id = calls.id and calls.next_contact_at is not nxt.next_at""")
-        db.execute(f"update calls set next_contact_at = null "
-                   f"where {_KEY.format(t='')} is null and next_contact_at is not null")
+        db.execute(
+            f"update calls set next_contact_at = null "
+            f"where {_KEY.format(t='')} is null and next_contact_at is not null"
+        )
 
 
 # Triggers a bulk load drops and recreates (it recounts everything once at the end).
@@ -147,6 +197,7 @@ def create_triggers(db: sqlite_utils.Database) -> None:
     db.execute(WATERFALL_TRIGGER)
     for sql in (*NEXT_CONTACT_TRIGGERS.values(), *KPI_DIRTY_TRIGGERS.values()):
         db.execute(sql)
+
 
 # The IVR waterfall, kept per day as events are logged: a report over a million calls
 # would otherwise join millions of events to their calls. The call log only appends
@@ -205,22 +256,35 @@ def check_identity(db: sqlite_utils.Database, name: str) -> None:
         if version > SCHEMA_VERSION:
             raise CallwrightError(
                 f"{name}: this database was written by a newer Callwright (schema version {version}; "
-                f"this one reads up to {SCHEMA_VERSION})", hint="upgrade Callwright, or give another --db")
+                f"this one reads up to {SCHEMA_VERSION})",
+                hint="upgrade Callwright, or give another --db",
+            )
         return
     if app_id != 0:
-        raise CallwrightError(f"{name} is not a Callwright database (SQLite application id {app_id:#x})",
-                              hint=hint)
-    tables = sorted(r[0] for r in db.execute(
-        "select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'"))
+        raise CallwrightError(
+            f"{name} is not a Callwright database (SQLite application id {app_id:#x})", hint=hint
+        )
+    tables = sorted(
+        r[0]
+        for r in db.execute(
+            "select name from sqlite_master where type = 'table' and name not like 'sqlite\\_%' escape '\\'"
+        )
+    )
     if not tables:
         return  # a new, empty database
     if "calls" not in tables:
         shown = ", ".join(repr(t) for t in tables[:5]) + (", ..." if len(tables) > 5 else "")
-        raise CallwrightError(f"{name} is not a Callwright database: it has no calls table "
-                              f"(its tables: {shown}); it was left unchanged", hint=hint)
+        raise CallwrightError(
+            f"{name} is not a Callwright database: it has no calls table "
+            f"(its tables: {shown}); it was left unchanged",
+            hint=hint,
+        )
     columns = {r[1] for r in db.execute("pragma table_info(calls)")}
     missing = [c for c in CALLS if c not in columns]
     if missing:
-        raise CallwrightError(f"{name} is not a Callwright database: its calls table has no "
-                              f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''} column; "
-                              "it was left unchanged", hint=hint)
+        raise CallwrightError(
+            f"{name} is not a Callwright database: its calls table has no "
+            f"{', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''} column; "
+            "it was left unchanged",
+            hint=hint,
+        )

@@ -54,11 +54,36 @@ log = logging.getLogger(__name__)
 
 FRAME_MS = 20
 PRE_ROLL_S = 0.3  # audio kept before the detected start of speech, for the recogniser
-DIGIT_WORDS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight",
-               "nine", "double", "triple")
+DIGIT_WORDS = (
+    "zero",
+    "oh",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "double",
+    "triple",
+)
 YESNO_WORDS = ("yes", "no", "yeah", "nope", "correct", "that's right", "that's wrong")
-NUMBER_WORDS = DIGIT_WORDS + ("ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty",
-                              "sixty", "seventy", "eighty", "ninety", "hundred")
+NUMBER_WORDS = DIGIT_WORDS + (
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+)
 
 
 def expected_phrases(listen: Listen) -> list[str]:
@@ -126,15 +151,26 @@ class AudioLine:
 
     def render(self, say: Say) -> Audio:
         # A prompt filled from variables may hold what the caller said: never in the disk cache.
-        return self.prompts.render(say.text, file=say.audio, voice=say.voice, rate_wpm=say.rate,
-                                   language=say.language, cache=not say.templated)
+        return self.prompts.render(
+            say.text,
+            file=say.audio,
+            voice=say.voice,
+            rate_wpm=say.rate,
+            language=say.language,
+            cache=not say.templated,
+        )
 
     def configure(self, listen: Listen, t: float) -> None:
         """A new question: fresh endpointing with this state's timing and expected phrases."""
         self.listen = listen
-        self.endpointer.reset(EndpointParams(no_input_timeout_s=None,
-                                             end_of_speech_s=listen.end_of_speech_s,
-                                             max_speech_s=listen.max_speech_s), t)
+        self.endpointer.reset(
+            EndpointParams(
+                no_input_timeout_s=None,
+                end_of_speech_s=listen.end_of_speech_s,
+                max_speech_s=listen.max_speech_s,
+            ),
+            t,
+        )
         if self._in_speech:  # the caller was cut off mid-utterance: forget it
             self.stream.reset()
         self.stream.set_phrases(expected_phrases(listen) or None)
@@ -170,10 +206,8 @@ class AudioLine:
         t0 = time.perf_counter()
         result = self.stream.finish()
         asr_s = time.perf_counter() - t0
-        self.turn_timings.append({"speech_end": ev.t_end_of_speech, "decided": ev.t_decided,
-                                  "asr_s": asr_s})
-        return Speech(result.text, result.confidence, speech_start=ev.t_start,
-                      speech_end=ev.t_end_of_speech)
+        self.turn_timings.append({"speech_end": ev.t_end_of_speech, "decided": ev.t_decided, "asr_s": asr_s})
+        return Speech(result.text, result.confidence, speech_start=ev.t_start, speech_end=ev.t_end_of_speech)
 
     def save_recording(self, path: Path, duration_s: float) -> Path:
         ends = [int(round(t * self.rate)) + s.size for t, s in self.caller.pieces + self.ivr.pieces]
@@ -211,9 +245,16 @@ class ScriptedAudioChannel:
 
     name = "audio"
 
-    def __init__(self, turns: list[Turn], line: AudioLine, clock: FakeClock, *,
-                 synthesizer: Synthesizer | None = None, realtime: bool = False,
-                 echo: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        turns: list[Turn],
+        line: AudioLine,
+        clock: FakeClock,
+        *,
+        synthesizer: Synthesizer | None = None,
+        realtime: bool = False,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
         self.turns = deque(turns)
         self.line = line
         self.clock = clock
@@ -291,7 +332,7 @@ class ScriptedAudioChannel:
         else:
             if self.synth is None:
                 raise DataError(f"caller script line {turn.line}: 'say' needs a speech synthesizer")
-            self._say(f"caller: \"{session.shown_input(str(turn.value))}\"")
+            self._say(f'caller: "{session.shown_input(str(turn.value))}"')
             # What a scripted caller says is caller data (a card number...): kept out of the disk cache.
             say = PromptAudio(self.synth, rate).render(str(turn.value), voice=turn.voice, cache=False)
             audio = say.samples
@@ -327,11 +368,16 @@ class ScriptedAudioChannel:
                 if isinstance(ev, SpeechStarted):
                     continue
                 if isinstance(ev, Speech):
-                    self._say(f"  heard: \"{session.shown_input(ev.text)}\" ({ev.confidence:.2f})")
+                    self._say(f'  heard: "{session.shown_input(ev.text)}" ({ev.confidence:.2f})')
                     timing = self.line.turn_timings[-1]
                     # the recogniser ran inside hear(): its wall time counts as processing
-                    self._turn = ("speech", timing["speech_end"], timing["decided"],
-                                  time.perf_counter() - timing["asr_s"], session.state)
+                    self._turn = (
+                        "speech",
+                        timing["speech_end"],
+                        timing["decided"],
+                        time.perf_counter() - timing["asr_s"],
+                        session.state,
+                    )
                 else:
                     now = self.clock.now()
                     self._turn = ("dtmf", now, now, time.perf_counter(), session.state)

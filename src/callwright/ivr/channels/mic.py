@@ -76,8 +76,9 @@ class PortAudioDevice:
                 outdata[n:, 0] = 0
                 self._out = self._out[n:]
 
-        self._stream = self._sd.Stream(samplerate=self.rate, channels=1, dtype="int16",
-                                       blocksize=self.rate // 50, callback=callback)
+        self._stream = self._sd.Stream(
+            samplerate=self.rate, channels=1, dtype="int16", blocksize=self.rate // 50, callback=callback
+        )
         self._stream.start()
 
     def play(self, samples: np.ndarray) -> None:
@@ -113,8 +114,9 @@ def open_sound_device(rate: int) -> PortAudioDevice:
     except Exception as err:  # PortAudioError has no stable import path
         raise AudioError(f"no sound device: {err}", hint=hint) from None
     if not (has_in and has_out):
-        raise AudioError("no sound device: this machine has no microphone and speaker that "
-                         "PortAudio can open", hint=hint)
+        raise AudioError(
+            "no sound device: this machine has no microphone and speaker that PortAudio can open", hint=hint
+        )
     return PortAudioDevice(rate, sd)
 
 
@@ -123,8 +125,9 @@ class MicChannel:
 
     name = "mic"
 
-    def __init__(self, line: AudioLine, device: SoundDevice, clock: Clock, *,
-                 echo: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, line: AudioLine, device: SoundDevice, clock: Clock, *, echo: Callable[[str], None] | None = None
+    ) -> None:
         self.line = line
         self.device = device
         self.clock = clock
@@ -170,8 +173,12 @@ class MicChannel:
             if self._prompt_pending and not self.device.playing:
                 self._prompt_pending = False
                 session.listening_started()  # the no-input clock starts after the prompt
-            if not self._prompt_pending and session.deadline is not None \
-                    and self.clock.now() >= session.deadline and not self.line._in_speech:
+            if (
+                not self._prompt_pending
+                and session.deadline is not None
+                and self.clock.now() >= session.deadline
+                and not self.line._in_speech
+            ):
                 return None
             try:
                 frame = self.frames.get(timeout=0.05)
@@ -191,5 +198,5 @@ class MicChannel:
                 if playing and not self._barge_in:
                     continue  # input during a prompt that may not be interrupted
                 if isinstance(ev, Speech):
-                    self._say(f"caller: \"{session.shown_input(ev.text)}\" ({ev.confidence:.2f})")
+                    self._say(f'caller: "{session.shown_input(ev.text)}" ({ev.confidence:.2f})')
                 return ev

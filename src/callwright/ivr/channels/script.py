@@ -50,8 +50,10 @@ class CallerScriptError(DataError):
     def __init__(self, path: str | Path, problems: list[Problem]) -> None:
         n = len(problems)
         lines = "\n".join(safe_text(str(p)) for p in problems)  # they quote the file
-        super().__init__(f"{path}: the caller script has {n} error{'s' if n != 1 else ''}\n{lines}",
-                         hint="the format is in docs/caller-scripts.md")
+        super().__init__(
+            f"{path}: the caller script has {n} error{'s' if n != 1 else ''}\n{lines}",
+            hint="the format is in docs/caller-scripts.md",
+        )
         self.problems = problems
 
 
@@ -74,8 +76,11 @@ def parse_caller_script(src: Source, base_dir: Path) -> list[Turn]:
 
     data = src.data
     if not isinstance(data, dict) or not isinstance(data.get("turns"), list):
-        bad((), "a caller script is a mapping with 'turns:', a list of turns such as "
-                "{dtmf: '1'}, {say: billing}, {silence: 6}, {wav: caller.wav} or hangup")
+        bad(
+            (),
+            "a caller script is a mapping with 'turns:', a list of turns such as "
+            "{dtmf: '1'}, {say: billing}, {silence: 6}, {wav: caller.wav} or hangup",
+        )
         raise CallerScriptError(src.path, problems)
     for k in data:
         if k not in TOP_KEYS:
@@ -105,8 +110,11 @@ def _turn(raw: Any, p: PathKey, src: Source, base_dir: Path, bad) -> Turn | None
     kinds = [k for k in KINDS if k in raw]
     unknown = [k for k in raw if k not in KINDS and k not in OPTIONS]
     for k in unknown:
-        bad(p + (k,), f"unknown key '{k}' in a turn (one of {', '.join(KINDS)}, plus "
-                      f"{' and '.join(OPTIONS)})", key=True)
+        bad(
+            p + (k,),
+            f"unknown key '{k}' in a turn (one of {', '.join(KINDS)}, plus {' and '.join(OPTIONS)})",
+            key=True,
+        )
     if len(kinds) != 1:
         if not unknown:
             what = "none" if not kinds else " and ".join(kinds)
@@ -127,8 +135,7 @@ def _turn(raw: Any, p: PathKey, src: Source, base_dir: Path, bad) -> Turn | None
                 bad(vp, f"wav file not found: {value}")
                 ok = False
     elif kind == "dtmf":
-        keys = str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
-            else value
+        keys = str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
         if not isinstance(keys, str) or not keys:
             bad(vp, "dtmf is the keys to press as text, e.g. '1' or '4111#' (quote them)")
             ok = False
@@ -157,21 +164,20 @@ def _turn(raw: Any, p: PathKey, src: Source, base_dir: Path, bad) -> Turn | None
             bad(vp, "write hangup: true (or the word hangup as the turn)")
             ok = False
     voice = raw.get("voice")
-    if voice is not None and (not isinstance(voice, str) or not voice.strip()
-                              or len(voice) > MAX_NAME_CHARS):
+    if voice is not None and (not isinstance(voice, str) or not voice.strip() or len(voice) > MAX_NAME_CHARS):
         bad(p + ("voice",), "voice is an espeak-ng voice name, e.g. en-us+f3")
         ok = False
     delay: float | None = DEFAULT_DELAY_S
     if "delay" in raw:
-        delay = _seconds(raw["delay"], "delay", 0.0, MAX_DELAY_S, p + ("delay",), bad,
-                         allow_zero=True)
+        delay = _seconds(raw["delay"], "delay", 0.0, MAX_DELAY_S, p + ("delay",), bad, allow_zero=True)
     if not ok or delay is None:
         return None
     return Turn(kind, value, voice, delay, line)
 
 
-def _seconds(value: Any, name: str, low: float, high: float, p: PathKey, bad, *,
-             allow_zero: bool) -> float | None:
+def _seconds(
+    value: Any, name: str, low: float, high: float, p: PathKey, bad, *, allow_zero: bool
+) -> float | None:
     """A finite number of seconds in range, or None after reporting why not."""
     x: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -61,8 +61,9 @@ def parse_line(line: str) -> list[CallerEvent] | None:
 class TextChannel:
     name = "text"
 
-    def __init__(self, stdin: TextIO, stdout: TextIO, *, interactive: bool = False,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, stdin: TextIO, stdout: TextIO, *, interactive: bool = False, verbose: bool = False
+    ) -> None:
         self.stdin = stdin
         self.stdout = stdout
         self.interactive = interactive

@@ -11,5 +11,13 @@ from callwright.qa.scorecard.matching import PhraseMatcher
 from callwright.qa.scorecard.model import Item, Scorecard, Section
 from callwright.qa.scorecard.scoring import apply_reviews, score
 
-__all__ = ["Item", "PhraseMatcher", "Scorecard", "Section", "apply_reviews", "load_scorecard",
-           "loads_scorecard", "score"]
+__all__ = [
+    "Item",
+    "PhraseMatcher",
+    "Scorecard",
+    "Section",
+    "apply_reviews",
+    "load_scorecard",
+    "loads_scorecard",
+    "score",
+]

@@ -15,21 +15,29 @@ from callwright.qa.model import CallMeta, ConversationMetrics, Transcript
 VARIABLES: dict[str, str] = {
     "call_id": "the call's id",
     "direction": "inbound or outbound (null when unknown)",
-    "agent": "agent name or id", "team": "team", "customer": "customer id or number",
-    "queue": "queue", "campaign": "campaign", "disposition": "disposition",
+    "agent": "agent name or id",
+    "team": "team",
+    "customer": "customer id or number",
+    "queue": "queue",
+    "campaign": "campaign",
+    "disposition": "disposition",
     "duration_s": "call length in seconds",
     "has_metrics": "true when conversation metrics were measured (audio), false for imported transcripts",
-    "has_hold": "true when the call had a hold", "hold_count": "number of holds",
+    "has_hold": "true when the call had a hold",
+    "hold_count": "number of holds",
     "dead_air_count": "number of dead-air silences",
-    "agent_turns": "number of agent utterances", "customer_turns": "number of customer utterances",
+    "agent_turns": "number of agent utterances",
+    "customer_turns": "number of customer utterances",
     "source": "audio or transcript",
-    "text": "the whole transcript, lower case", "agent_text": "what the agent said, lower case",
+    "text": "the whole transcript, lower case",
+    "agent_text": "what the agent said, lower case",
     "customer_text": "what the customer said, lower case",
 }
 
 
-def environment(transcript: Transcript, metrics: ConversationMetrics | None,
-                meta: CallMeta) -> dict[str, Any]:
+def environment(
+    transcript: Transcript, metrics: ConversationMetrics | None, meta: CallMeta
+) -> dict[str, Any]:
     """The values of `VARIABLES` for one call."""
 
     def said(role: str | None) -> str:
@@ -37,14 +45,25 @@ def environment(transcript: Transcript, metrics: ConversationMetrics | None,
 
     holds = metrics.holds if metrics else []
     return {
-        "call_id": meta.call_id, "direction": meta.direction, "agent": meta.agent, "team": meta.team,
-        "customer": meta.customer, "queue": meta.queue, "campaign": meta.campaign,
-        "disposition": meta.disposition, "duration_s": call_duration(transcript),
-        "has_metrics": metrics is not None, "has_hold": bool(holds), "hold_count": len(holds),
+        "call_id": meta.call_id,
+        "direction": meta.direction,
+        "agent": meta.agent,
+        "team": meta.team,
+        "customer": meta.customer,
+        "queue": meta.queue,
+        "campaign": meta.campaign,
+        "disposition": meta.disposition,
+        "duration_s": call_duration(transcript),
+        "has_metrics": metrics is not None,
+        "has_hold": bool(holds),
+        "hold_count": len(holds),
         "dead_air_count": len(metrics.dead_air) if metrics else 0,
-        "agent_turns": len(transcript.by("agent")), "customer_turns": len(transcript.by("customer")),
+        "agent_turns": len(transcript.by("agent")),
+        "customer_turns": len(transcript.by("customer")),
         "source": transcript.source,
-        "text": said(None), "agent_text": said("agent"), "customer_text": said("customer"),
+        "text": said(None),
+        "agent_text": said("agent"),
+        "customer_text": said("customer"),
     }
 
 

@@ -116,8 +116,9 @@ def non_finite_problems(src: Source) -> list[Problem]:
     while stack:
         path, node = stack.pop()
         if isinstance(node, float) and not math.isfinite(node):
-            problems.append(src.problem(path, "error", f"{explain.where(path)}: must be a finite number, "
-                                                       f"not {node}"))
+            problems.append(
+                src.problem(path, "error", f"{explain.where(path)}: must be a finite number, not {node}")
+            )
         elif isinstance(node, dict):
             stack.extend(((*path, k), v) for k, v in reversed(list(node.items())))
         elif isinstance(node, list):
@@ -151,8 +152,16 @@ def loads_scorecard(text: str, name: str = "<string>") -> Scorecard:
 def from_source(src: Source) -> Scorecard:
     if not isinstance(src.data, dict):
         kind = "empty" if src.data is None else type(src.data).__name__
-        raise _error(src.path, [src.problem((), "error", "a scorecard must be a mapping with scorecard "
-                                                         f"and sections; this one is {kind}")])
+        raise _error(
+            src.path,
+            [
+                src.problem(
+                    (),
+                    "error",
+                    f"a scorecard must be a mapping with scorecard and sections; this one is {kind}",
+                )
+            ],
+        )
     problems = schema_problems(src)
     if problems:
         raise _error(src.path, problems)
@@ -165,8 +174,9 @@ def from_source(src: Source) -> Scorecard:
 
 def _error(path: str, problems: list[Problem]) -> DataError:
     lines = "\n".join(str(p) for p in problems)
-    return DataError(f"{path}: the scorecard has errors:\n{lines}",
-                     hint="see docs/scorecards.md for the format")
+    return DataError(
+        f"{path}: the scorecard has errors:\n{lines}", hint="see docs/scorecards.md for the format"
+    )
 
 
 class _Builder:
@@ -191,15 +201,20 @@ class _Builder:
         d = self.src.data
         raw_sections = d["sections"]
         self._check_ids(raw_sections)
-        phrase_rules = {it["id"]: self._phrase(it)
-                        for s in raw_sections for it in s["items"] if it["kind"] == "phrase"}
+        phrase_rules = {
+            it["id"]: self._phrase(it) for s in raw_sections for it in s["items"] if it["kind"] == "phrase"
+        }
         sections = tuple(self._section(i, s, phrase_rules) for i, s in enumerate(raw_sections))
         self._check_weights(sections)
         version = d.get("version")
         return Scorecard(
-            id=d["scorecard"], name=d.get("name") or d["scorecard"], path=self.src.path,
-            version=content_hash(d), revision=None if version is None else str(version),
-            applies_to=d.get("applies_to", "any"), sections=sections,
+            id=d["scorecard"],
+            name=d.get("name") or d["scorecard"],
+            path=self.src.path,
+            version=content_hash(d),
+            revision=None if version is None else str(version),
+            applies_to=d.get("applies_to", "any"),
+            sections=sections,
             description=d.get("description", ""),
         )
 
@@ -208,32 +223,47 @@ class _Builder:
         seen_items: dict[str, PathKey] = {}
         for i, s in enumerate(raw_sections):
             if s["id"] in seen_sections:
-                self.error(("sections", i, "id"), f"duplicate section id '{s['id']}' "
-                           f"(section #{seen_sections[s['id']] + 1} has it)")
+                self.error(
+                    ("sections", i, "id"),
+                    f"duplicate section id '{s['id']}' (section #{seen_sections[s['id']] + 1} has it)",
+                )
             seen_sections.setdefault(s["id"], i)
             for j, it in enumerate(s["items"]):
                 path: PathKey = ("sections", i, "items", j, "id")
                 if it["id"] in seen_items:
                     first = self.src.pos(seen_items[it["id"]])
-                    self.error(path, f"duplicate item id '{it['id']}' (first used on line {first.line}); "
-                                     "item ids must be unique across the scorecard")
+                    self.error(
+                        path,
+                        f"duplicate item id '{it['id']}' (first used on line {first.line}); "
+                        "item ids must be unique across the scorecard",
+                    )
                 seen_items.setdefault(it["id"], path)
 
     def _section(self, index: int, raw: dict[str, Any], phrase_rules: dict[str, PhraseRule]) -> Section:
-        items = tuple(self._item(raw["id"], ("sections", index, "items", j), it, phrase_rules)
-                      for j, it in enumerate(raw["items"]))
+        items = tuple(
+            self._item(raw["id"], ("sections", index, "items", j), it, phrase_rules)
+            for j, it in enumerate(raw["items"])
+        )
         weight = raw.get("weight")
-        return Section(id=raw["id"], name=raw.get("name") or raw["id"],
-                       weight=None if weight is None else float(weight), items=items)
+        return Section(
+            id=raw["id"],
+            name=raw.get("name") or raw["id"],
+            weight=None if weight is None else float(weight),
+            items=items,
+        )
 
-    def _item(self, section: str, path: PathKey, raw: dict[str, Any],
-              phrase_rules: dict[str, PhraseRule]) -> Item:
+    def _item(
+        self, section: str, path: PathKey, raw: dict[str, Any], phrase_rules: dict[str, PhraseRule]
+    ) -> Item:
         kind = raw["kind"]
         points = float(raw.get("points", 1))
         auto_fail = bool(raw.get("auto_fail", False))
         if points == 0 and not auto_fail:
-            self.error(path + ("points",), f"item '{raw['id']}': points 0 means the item can never count; "
-                                           "give it points, or make it an auto_fail gate")
+            self.error(
+                path + ("points",),
+                f"item '{raw['id']}': points 0 means the item can never count; "
+                "give it points, or make it an auto_fail gate",
+            )
         rule: Rule
         if kind in ("phrase", "forbidden"):
             rule = phrase_rules.get(raw["id"]) or self._phrase(raw)
@@ -243,28 +273,42 @@ class _Builder:
         elif kind == "metric":
             rule = MetricRule(raw["metric"], raw.get("min"), raw.get("max"))
             if rule.min is not None and rule.max is not None and rule.min > rule.max:
-                self.error(path + ("min",), f"item '{raw['id']}': min {rule.min} is above max {rule.max}; "
-                                            "no value could pass")
+                self.error(
+                    path + ("min",),
+                    f"item '{raw['id']}': min {rule.min} is above max {rule.max}; no value could pass",
+                )
         elif kind == "sentiment":
             rule = self._sentiment(path, raw)
         else:
             rule = ManualRule(raw.get("question") or raw.get("name") or raw["id"])
-        return Item(id=raw["id"], section=section, kind=kind, rule=rule, name=raw.get("name", ""),
-                    points=points, auto_fail=auto_fail,
-                    applies_if=self._condition(path + ("applies_if",), raw.get("applies_if")), path=path)
+        return Item(
+            id=raw["id"],
+            section=section,
+            kind=kind,
+            rule=rule,
+            name=raw.get("name", ""),
+            points=points,
+            auto_fail=auto_fail,
+            applies_if=self._condition(path + ("applies_if",), raw.get("applies_if")),
+            path=path,
+        )
 
     def _phrase(self, raw: dict[str, Any]) -> PhraseRule:
         return PhraseRule(
             phrases=tuple(raw["phrases"]),
             speaker=raw.get("speaker", self.speaker),
             threshold=float(raw.get("threshold", self.threshold)),
-            within_first_s=raw.get("within_first_s"), within_last_s=raw.get("within_last_s"),
+            within_first_s=raw.get("within_first_s"),
+            within_last_s=raw.get("within_last_s"),
         )
 
     def _check_window(self, path: PathKey, raw: dict[str, Any]) -> None:
         if "within_first_s" in raw and "within_last_s" in raw:
-            self.error(path + ("within_last_s",), f"item '{raw['id']}': give within_first_s or "
-                                                  "within_last_s, not both (use two items)", key=True)
+            self.error(
+                path + ("within_last_s",),
+                f"item '{raw['id']}': give within_first_s or within_last_s, not both (use two items)",
+                key=True,
+            )
 
     def _order(self, path: PathKey, raw: dict[str, Any], phrase_rules: dict[str, PhraseRule]) -> OrderRule:
         steps: dict[str, tuple[PhraseRule, str | None]] = {}
@@ -279,34 +323,50 @@ class _Builder:
                 rule = PhraseRule(("",), "agent", 1.0)
             steps[step] = (rule, value)
         if steps["first"][1] is not None and steps["first"][1] == steps["then"][1]:
-            self.error(path + ("then",), f"item '{raw['id']}': first and then are the same item "
-                                         f"'{steps['then'][1]}'")
-        return OrderRule(first=steps["first"][0], then=steps["then"][0],
-                         first_ref=steps["first"][1], then_ref=steps["then"][1])
+            self.error(
+                path + ("then",), f"item '{raw['id']}': first and then are the same item '{steps['then'][1]}'"
+            )
+        return OrderRule(
+            first=steps["first"][0],
+            then=steps["then"][0],
+            first_ref=steps["first"][1],
+            then_ref=steps["then"][1],
+        )
 
-    def _unknown_step(self, path: PathKey, item_id: str, step: str, value: str,
-                      phrase_rules: dict[str, PhraseRule]) -> None:
+    def _unknown_step(
+        self, path: PathKey, item_id: str, step: str, value: str, phrase_rules: dict[str, PhraseRule]
+    ) -> None:
         other_kinds = {it["id"]: it["kind"] for s in self.src.data["sections"] for it in s["items"]}
         if value in other_kinds:
-            self.error(path, f"item '{item_id}': {step} refers to '{value}', a {other_kinds[value]} item; "
-                             "order steps must be phrase items (or give phrases inline)")
+            self.error(
+                path,
+                f"item '{item_id}': {step} refers to '{value}', a {other_kinds[value]} item; "
+                "order steps must be phrase items (or give phrases inline)",
+            )
             return
         guess = difflib.get_close_matches(value, list(phrase_rules), n=1, cutoff=0.6)
-        hint = (f"; did you mean '{guess[0]}'?" if guess else
-                f"; phrase items: {', '.join(phrase_rules)}" if phrase_rules else
-                "; there are no phrase items, give phrases inline")
+        hint = (
+            f"; did you mean '{guess[0]}'?"
+            if guess
+            else f"; phrase items: {', '.join(phrase_rules)}"
+            if phrase_rules
+            else "; there are no phrase items, give phrases inline"
+        )
         self.error(path, f"item '{item_id}': {step} refers to unknown item '{value}'{hint}")
 
     def _sentiment(self, path: PathKey, raw: dict[str, Any]) -> SentimentRule:
         check = raw["check"]
-        wrong = (("expect", "min_change") if check == "end" else ("last_n", "min"))
+        wrong = ("expect", "min_change") if check == "end" else ("last_n", "min")
         for key in wrong:
             if key in raw:
-                self.error(path + (key,), f"item '{raw['id']}': {key} does not apply to check {check}",
-                           key=True)
+                self.error(
+                    path + (key,), f"item '{raw['id']}': {key} does not apply to check {check}", key=True
+                )
         return SentimentRule(
-            check=check, speaker=raw.get("speaker", "customer"),
-            min=float(raw.get("min", self.sentiment_min)), last_n=raw.get("last_n"),
+            check=check,
+            speaker=raw.get("speaker", "customer"),
+            min=float(raw.get("min", self.sentiment_min)),
+            last_n=raw.get("last_n"),
             expect=raw.get("expect", "not_worsening"),
             min_change=float(raw.get("min_change", self.sentiment_change)),
         )
@@ -322,8 +382,11 @@ class _Builder:
         for name in sorted(parsed.names - VARIABLES.keys()):
             guess = difflib.get_close_matches(name, list(VARIABLES), n=1, cutoff=0.6)
             hint = f"; did you mean '{guess[0]}'?" if guess else f"; known: {', '.join(VARIABLES)}"
-            self.error(path, f"applies_if: unknown variable '{name}'{hint}",
-                       col_offset=self._expr_offset(path, source.find(name)))
+            self.error(
+                path,
+                f"applies_if: unknown variable '{name}'{hint}",
+                col_offset=self._expr_offset(path, source.find(name)),
+            )
         return parsed
 
     def _expr_offset(self, path: PathKey, offset: int) -> int:
@@ -333,7 +396,7 @@ class _Builder:
         if offset < 0 or not 0 < pos.line <= len(lines):
             return 0
         line = lines[pos.line - 1]
-        quoted = line[pos.col - 1: pos.col] in ("'", '"')
+        quoted = line[pos.col - 1 : pos.col] in ("'", '"')
         return offset + int(quoted)
 
     def _check_weights(self, sections: tuple[Section, ...]) -> None:
@@ -341,9 +404,15 @@ class _Builder:
         if weighted and len(weighted) < len(sections):
             for i, s in enumerate(sections):
                 if s.weight is None:
-                    self.error(("sections", i, "id"), f"section '{s.id}' has no weight while others have "
-                                                      "one; give every section a weight, or none")
+                    self.error(
+                        ("sections", i, "id"),
+                        f"section '{s.id}' has no weight while others have "
+                        "one; give every section a weight, or none",
+                    )
         for i, s in enumerate(sections):
             if s.weight is not None and not any(it.points > 0 for it in s.items):
-                self.error(("sections", i, "weight"), f"section '{s.id}' has a weight but none of its "
-                                                      "items has points, so the weight can never count")
+                self.error(
+                    ("sections", i, "weight"),
+                    f"section '{s.id}' has a weight but none of its "
+                    "items has points, so the weight can never count",
+                )

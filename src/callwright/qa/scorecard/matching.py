@@ -47,11 +47,37 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = (".", "!", "?", ";")
 _CLAUSE_END = (*_SENTENCE_END, ",", ":")
 _SUBJECTS = frozenset({"there", "you", "i", "we", "he", "she", "it", "they"})
-_NEGATORS = frozenset({
-    "not", "never", "no", "nor", "cannot", "nothing", "nobody", "none", "neither",
-    "don't", "doesn't", "didn't", "won't", "wouldn't", "can't", "couldn't", "shouldn't", "isn't",
-    "aren't", "wasn't", "weren't", "haven't", "hasn't", "hadn't", "mustn't", "shan't", "ain't",
-})
+_NEGATORS = frozenset(
+    {
+        "not",
+        "never",
+        "no",
+        "nor",
+        "cannot",
+        "nothing",
+        "nobody",
+        "none",
+        "neither",
+        "don't",
+        "doesn't",
+        "didn't",
+        "won't",
+        "wouldn't",
+        "can't",
+        "couldn't",
+        "shouldn't",
+        "isn't",
+        "aren't",
+        "wasn't",
+        "weren't",
+        "haven't",
+        "hasn't",
+        "hadn't",
+        "mustn't",
+        "shan't",
+        "ain't",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -98,15 +124,21 @@ def tokens(u: Utterance) -> list[Token]:
             out.append(Token(w, start, end, w in _NEGATORS and not interjection))
         clause_start.append(i == 0 or raw[i - 1].endswith(_CLAUSE_END))
         clause_start.extend(False for _ in words[1:])
-    return [replace(t, negator=False) if t.negator and _asks(out, k, clause_start[k]) else t
-            for k, t in enumerate(out)]
+    return [
+        replace(t, negator=False) if t.negator and _asks(out, k, clause_start[k]) else t
+        for k, t in enumerate(out)
+    ]
 
 
 def _asks(toks: list[Token], k: int, at_clause_start: bool) -> bool:
     """A negative question opening a clause ("Isn't there anything else?", "Don't you want
     the upgrade?") asks, it does not deny: "isn't there" in "it isn't there" does deny."""
-    return (at_clause_start and toks[k].word.endswith("n't") and k + 1 < len(toks)
-            and toks[k + 1].word in _SUBJECTS)
+    return (
+        at_clause_start
+        and toks[k].word.endswith("n't")
+        and k + 1 < len(toks)
+        and toks[k + 1].word in _SUBJECTS
+    )
 
 
 def normalise(text: str) -> list[str]:
@@ -142,8 +174,9 @@ def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
     if len(sentences) <= 1:
         return _windows(n, WINDOW_WORDS, STRIDE_WORDS)
     ranges = {(a + x, a + y) for a, b in sentences for x, y in _windows(b - a, WINDOW_WORDS, STRIDE_WORDS)}
-    ranges.update((a, d) for (a, _), (_, d) in zip(sentences, sentences[1:], strict=False)
-                  if d - a <= WINDOW_WORDS)
+    ranges.update(
+        (a, d) for (a, _), (_, d) in zip(sentences, sentences[1:], strict=False) if d - a <= WINDOW_WORDS
+    )
     return sorted(ranges)
 
 
@@ -199,19 +232,25 @@ class _Spans:
 
 
 def _spans(ui: int, toks: list[Token], ranges: list[tuple[int, int]]) -> _Spans:
-    return _Spans(np.full(len(ranges), ui, dtype=int),
-                  np.array([toks[a].start for a, _ in ranges], dtype=float),
-                  np.array([toks[b - 1].end for _, b in ranges], dtype=float),
-                  np.array([_negated(toks, a, b) for a, b in ranges], dtype=bool),
-                  [" ".join(t.word for t in toks[a:b]) for a, b in ranges])
+    return _Spans(
+        np.full(len(ranges), ui, dtype=int),
+        np.array([toks[a].start for a, _ in ranges], dtype=float),
+        np.array([toks[b - 1].end for _, b in ranges], dtype=float),
+        np.array([_negated(toks, a, b) for a, b in ranges], dtype=bool),
+        [" ".join(t.word for t in toks[a:b]) for a, b in ranges],
+    )
 
 
 def _concat(parts: list[_Spans]) -> _Spans:
     if not parts:
         return _Spans(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, bool), [])
-    return _Spans(np.concatenate([p.utterance for p in parts]), np.concatenate([p.start for p in parts]),
-                  np.concatenate([p.end for p in parts]), np.concatenate([p.negated for p in parts]),
-                  [t for p in parts for t in p.texts])
+    return _Spans(
+        np.concatenate([p.utterance for p in parts]),
+        np.concatenate([p.start for p in parts]),
+        np.concatenate([p.end for p in parts]),
+        np.concatenate([p.negated for p in parts]),
+        [t for p in parts for t in p.texts],
+    )
 
 
 class CallText:
@@ -228,8 +267,12 @@ class CallText:
     def spans(self) -> _Spans:
         """Stretches compared by meaning, across all utterances."""
         if self._spans is None:
-            self._spans = _concat([_spans(ui, toks, span_ranges(u, toks)) for ui, (u, toks)
-                                   in enumerate(zip(self.transcript.utterances, self.tokens, strict=True))])
+            self._spans = _concat(
+                [
+                    _spans(ui, toks, span_ranges(u, toks))
+                    for ui, (u, toks) in enumerate(zip(self.transcript.utterances, self.tokens, strict=True))
+                ]
+            )
         return self._spans
 
     def matches(self, rule: PhraseRule, duration: float) -> list[Match]:
@@ -237,8 +280,11 @@ class CallText:
         similarity 0 where nothing in it compares (all of it negated, say)."""
         examples = [" ".join(normalise(p)) for p in rule.phrases]
         examples = [e for e in dict.fromkeys(examples) if e]
-        candidates = [i for i, u in enumerate(self.transcript.utterances)
-                      if (rule.speaker == "any" or u.speaker == rule.speaker) and self.tokens[i]]
+        candidates = [
+            i
+            for i, u in enumerate(self.transcript.utterances)
+            if (rule.speaker == "any" or u.speaker == rule.speaker) and self.tokens[i]
+        ]
         if not examples or not candidates:
             return []
         ex_negated = np.array([any(w in _NEGATORS for w in e.split()) for e in examples])
@@ -252,12 +298,27 @@ class CallText:
             best_w, ex_w, t_w = self._wording(ui, examples, ex_negated, rule, duration)
             use_meaning = best_m >= best_w
             ex, (start, end) = (ex_m, t_m) if use_meaning else (ex_w, t_w)
-            out.append(Match(ui, round(max(best_m, best_w), 4), round(best_m, 4), round(best_w, 4),
-                             rule.phrases[_phrase_index(rule, examples[ex])], start, end))
+            out.append(
+                Match(
+                    ui,
+                    round(max(best_m, best_w), 4),
+                    round(best_m, 4),
+                    round(best_w, 4),
+                    rule.phrases[_phrase_index(rule, examples[ex])],
+                    start,
+                    end,
+                )
+            )
         return out
 
-    def _meaning(self, examples: list[str], ex_negated: np.ndarray, candidates: list[int],
-                 rule: PhraseRule, duration: float) -> dict[int, tuple[float, int, tuple[float, float]]]:
+    def _meaning(
+        self,
+        examples: list[str],
+        ex_negated: np.ndarray,
+        candidates: list[int],
+        rule: PhraseRule,
+        duration: float,
+    ) -> dict[int, tuple[float, int, tuple[float, float]]]:
         spans = self.spans
         keep = np.isin(spans.utterance, candidates) & _in_window(spans.start, spans.end, rule, duration)
         idx = np.flatnonzero(keep)
@@ -276,8 +337,9 @@ class CallText:
                 out[ui] = (float(best[k]), int(best_ex[k]), (float(spans.start[si]), float(spans.end[si])))
         return out
 
-    def _wording(self, ui: int, examples: list[str], ex_negated: np.ndarray, rule: PhraseRule,
-                 duration: float) -> tuple[float, int, tuple[float, float]]:
+    def _wording(
+        self, ui: int, examples: list[str], ex_negated: np.ndarray, rule: PhraseRule, duration: float
+    ) -> tuple[float, int, tuple[float, float]]:
         u = self.transcript.utterances[ui]
         best: tuple[float, int, tuple[float, float]] = (0.0, 0, (u.start, u.end))
         n_tokens = len(self.tokens[ui])
@@ -290,8 +352,10 @@ class CallText:
                     continue  # a shorter turn is compared whole, once
                 w = self._fuzzy(ui, size)
                 usable = _in_window(w.start, w.end, rule, duration)
-                ratios = process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio,
-                                       dtype=np.float32) / 100.0
+                ratios = (
+                    process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio, dtype=np.float32)
+                    / 100.0
+                )
                 scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
                 for row, ei in enumerate(group):
                     s = np.where(usable & (w.negated == ex_negated[ei]), scores[row], 0.0)
@@ -319,7 +383,7 @@ def _phrase_index(rule: PhraseRule, example: str) -> int:
 
 
 def _negated(toks: list[Token], a: int, b: int) -> bool:
-    return any(t.negator for t in toks[max(0, a - NEGATION_LOOKBACK):b])
+    return any(t.negator for t in toks[max(0, a - NEGATION_LOOKBACK) : b])
 
 
 def _in_window(start: np.ndarray, end: np.ndarray, rule: PhraseRule, duration: float) -> np.ndarray:

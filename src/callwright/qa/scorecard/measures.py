@@ -28,12 +28,16 @@ def _share(part: float | None, whole: float) -> float | None:
 METRICS: dict[str, tuple[str, Callable[[ConversationMetrics], float | None]]] = {
     "handle_time_s": ("handle time (s)", lambda m: m.handle_time_s),
     "talk_listen_ratio": ("agent talk / customer talk", lambda m: m.talk_listen_ratio),
-    "agent_talk_share": ("agent share of all talk (0-1)",
-                         lambda m: _share(m.talk_s.get("agent"), sum(m.talk_s.values()))),
+    "agent_talk_share": (
+        "agent share of all talk (0-1)",
+        lambda m: _share(m.talk_s.get("agent"), sum(m.talk_s.values())),
+    ),
     "silence_total_s": ("total silence (s)", lambda m: m.silence_total_s),
     "silence_longest_s": ("longest silence (s)", lambda m: m.silence_longest_s),
-    "silence_share": ("silence share of handle time (0-1)",
-                      lambda m: _share(m.silence_total_s, m.handle_time_s)),
+    "silence_share": (
+        "silence share of handle time (0-1)",
+        lambda m: _share(m.silence_total_s, m.handle_time_s),
+    ),
     "dead_air_count": ("dead-air silences", lambda m: float(len(m.dead_air))),
     "dead_air_total_s": ("total dead air (s)", lambda m: _total(m.dead_air)),
     "dead_air_longest_s": ("longest dead air (s)", lambda m: _longest(m.dead_air)),
@@ -43,11 +47,15 @@ METRICS: dict[str, tuple[str, Callable[[ConversationMetrics], float | None]]] = 
     "overtalk_count": ("over-talk instances", lambda m: float(len(m.overtalk))),
     "overtalk_total_s": ("total over-talk (s)", lambda m: m.overtalk_total_s),
     "interruptions_by_agent": ("interruptions by the agent", lambda m: float(m.interruptions_by("agent"))),
-    "interruptions_by_customer": ("interruptions by the customer",
-                                  lambda m: float(m.interruptions_by("customer"))),
+    "interruptions_by_customer": (
+        "interruptions by the customer",
+        lambda m: float(m.interruptions_by("customer")),
+    ),
     "speech_rate_agent_wpm": ("agent speech rate (words/min)", lambda m: m.speech_rate_wpm.get("agent")),
-    "speech_rate_customer_wpm": ("customer speech rate (words/min)",
-                                 lambda m: m.speech_rate_wpm.get("customer")),
+    "speech_rate_customer_wpm": (
+        "customer speech rate (words/min)",
+        lambda m: m.speech_rate_wpm.get("customer"),
+    ),
 }
 
 

@@ -26,8 +26,14 @@ class Outcome:
 
 def _said(call: CallText, m: Match, note: str) -> Evidence:
     u = call.transcript.utterances[m.utterance]
-    return Evidence(text=u.text, start=round(m.start, 3), end=round(m.end, 3), speaker=u.speaker,
-                    similarity=m.similarity, note=note)
+    return Evidence(
+        text=u.text,
+        start=round(m.start, 3),
+        end=round(m.end, 3),
+        speaker=u.speaker,
+        similarity=m.similarity,
+        note=note,
+    )
 
 
 def _closest(m: Match) -> str:
@@ -62,8 +68,11 @@ def phrase(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
         return Outcome("pass", [_said(call, best, _closest(best))])
     evidence = []
     if best is not None:
-        evidence.append(_said(call, best, f"best{_window(rule)} is under the threshold "
-                                          f"{rule.threshold:g}: {_closest(best)}"))
+        evidence.append(
+            _said(
+                call, best, f"best{_window(rule)} is under the threshold {rule.threshold:g}: {_closest(best)}"
+            )
+        )
     else:
         evidence.append(Evidence(note=f"{_who(rule)} said nothing{_window(rule)}"))
     if rule.within_first_s is not None or rule.within_last_s is not None:
@@ -110,8 +119,9 @@ def metric(metrics: ConversationMetrics | None, rule: MetricRule) -> Outcome:
         return Outcome("na", [Evidence(note=f"{name}: not measurable on this call")])
     limits = " and ".join(f"{k} {v:g}" for k, v in (("min", rule.min), ("max", rule.max)) if v is not None)
     ok = (rule.min is None or value >= rule.min) and (rule.max is None or value <= rule.max)
-    return Outcome("pass" if ok else "fail", [Evidence(value=round(value, 4), note=f"{name} {value:.4g}; "
-                                                                                   f"{limits}")])
+    return Outcome(
+        "pass" if ok else "fail", [Evidence(value=round(value, 4), note=f"{name} {value:.4g}; {limits}")]
+    )
 
 
 def sentiment(transcript: Transcript, rule: SentimentRule, duration: float) -> Outcome:
@@ -121,8 +131,9 @@ def sentiment(transcript: Transcript, rule: SentimentRule, duration: float) -> O
         return Outcome("na", [Evidence(note=f"the {rule.speaker} said nothing")])
     rated = [u for u in spoken if u.sentiment is not None]
     if not rated:
-        return Outcome("review", [Evidence(note="no sentiment values on this transcript; "
-                                                "run sentiment before scoring")])
+        return Outcome(
+            "review", [Evidence(note="no sentiment values on this transcript; run sentiment before scoring")]
+        )
     if rule.check == "end":
         return _sentiment_end(rated, rule, duration)
     return _sentiment_trajectory(rated, rule, duration)
@@ -143,18 +154,27 @@ def _quarter(utts: list[Utterance], duration: float, last: bool) -> list[Utteran
 
 
 def _rated(utts: list[Utterance], note: str) -> list[Evidence]:
-    return [Evidence(text=u.text, start=round(u.start, 3), end=round(u.end, 3), speaker=u.speaker,
-                     value=u.sentiment, note=f"{note}: {u.sentiment_label or ''}".rstrip(": "))
-            for u in utts[-MAX_EVIDENCE:]]
+    return [
+        Evidence(
+            text=u.text,
+            start=round(u.start, 3),
+            end=round(u.end, 3),
+            speaker=u.speaker,
+            value=u.sentiment,
+            note=f"{note}: {u.sentiment_label or ''}".rstrip(": "),
+        )
+        for u in utts[-MAX_EVIDENCE:]
+    ]
 
 
 def _sentiment_end(rated: list[Utterance], rule: SentimentRule, duration: float) -> Outcome:
-    window = rated[-rule.last_n:] if rule.last_n else _quarter(rated, duration, last=True)
+    window = rated[-rule.last_n :] if rule.last_n else _quarter(rated, duration, last=True)
     where = f"last {len(window)} utterance(s)" if rule.last_n else "last quarter"
     mean = _mean(window)
     verdict: Verdict = "pass" if mean >= rule.min else "fail"
-    summary = Evidence(value=mean, note=f"{rule.speaker} mean sentiment over the {where}: {mean:+.2f} "
-                                        f"(min {rule.min:+.2f})")
+    summary = Evidence(
+        value=mean, note=f"{rule.speaker} mean sentiment over the {where}: {mean:+.2f} (min {rule.min:+.2f})"
+    )
     return Outcome(verdict, [summary, *_rated(window, "end")])
 
 
@@ -164,13 +184,18 @@ def _sentiment_trajectory(rated: list[Utterance], rule: SentimentRule, duration:
     first, last = _quarter(rated, duration, last=False), _quarter(rated, duration, last=True)
     start, end = _mean(first), _mean(last)
     change = round(end - start, 4)
-    trend = ("improving" if change >= rule.min_change else
-             "worsening" if change <= -rule.min_change else "steady")
+    trend = (
+        "improving" if change >= rule.min_change else "worsening" if change <= -rule.min_change else "steady"
+    )
     ok = trend == "improving" if rule.expect == "improving" else trend != "worsening"
-    summary = Evidence(value=change, note=f"{rule.speaker} sentiment {start:+.2f} in the first quarter, "
-                                          f"{end:+.2f} in the last: {trend} (expected {rule.expect})")
-    return Outcome("pass" if ok else "fail", [summary, *_rated(first, "first quarter"),
-                                              *_rated(last, "last quarter")])
+    summary = Evidence(
+        value=change,
+        note=f"{rule.speaker} sentiment {start:+.2f} in the first quarter, "
+        f"{end:+.2f} in the last: {trend} (expected {rule.expect})",
+    )
+    return Outcome(
+        "pass" if ok else "fail", [summary, *_rated(first, "first quarter"), *_rated(last, "last quarter")]
+    )
 
 
 def manual(question: str) -> Outcome:

@@ -49,8 +49,14 @@ def default_matcher() -> PhraseMatcher:
     return _default_matcher
 
 
-def score(scorecard: Scorecard, transcript: Transcript, metrics: ConversationMetrics | None,
-          meta: CallMeta, *, matcher: PhraseMatcher | None = None) -> ScoreResult:
+def score(
+    scorecard: Scorecard,
+    transcript: Transcript,
+    metrics: ConversationMetrics | None,
+    meta: CallMeta,
+    *,
+    matcher: PhraseMatcher | None = None,
+) -> ScoreResult:
     """Score one call. Deterministic: the same inputs give the same result (the matcher only
     caches sentence vectors). `metrics` is None for transcripts imported without audio."""
     if not fits(scorecard, meta.direction):
@@ -96,8 +102,13 @@ def with_items(scorecard: Scorecard, result: ScoreResult, changed: Mapping[str, 
     return _total(scorecard, result.call_id, [changed.get(r.item_id, r) for r in result.items])
 
 
-def score_item(it: Item, transcript: Transcript, metrics: ConversationMetrics | None,
-               matcher: PhraseMatcher, evidence_note: str = "") -> ItemResult:
+def score_item(
+    it: Item,
+    transcript: Transcript,
+    metrics: ConversationMetrics | None,
+    matcher: PhraseMatcher,
+    evidence_note: str = "",
+) -> ItemResult:
     """One item judged on its own (applicability not rechecked), e.g. on a transcript where some
     utterances were heard again; `evidence_note` leads its evidence."""
     outcome = _judge(it, matcher.prepare(transcript), transcript, metrics, call_duration(transcript))
@@ -105,8 +116,9 @@ def score_item(it: Item, transcript: Transcript, metrics: ConversationMetrics | 
     return _result(it, outcome.verdict, lead + outcome.evidence)
 
 
-def _judge(it: Item, call: CallText, transcript: Transcript, metrics: ConversationMetrics | None,
-           duration: float) -> scorers.Outcome:
+def _judge(
+    it: Item, call: CallText, transcript: Transcript, metrics: ConversationMetrics | None, duration: float
+) -> scorers.Outcome:
     rule = it.rule
     if isinstance(rule, PhraseRule):
         return (scorers.forbidden if it.kind == "forbidden" else scorers.phrase)(call, rule, duration)
@@ -122,10 +134,16 @@ def _judge(it: Item, call: CallText, transcript: Transcript, metrics: Conversati
 
 def _result(it: Item, verdict: Verdict, evidence: list[Evidence]) -> ItemResult:
     counted = verdict in ("pass", "fail")
-    return ItemResult(item_id=it.id, section=it.section, kind=it.kind, verdict=verdict,
-                      points=it.points if verdict == "pass" else 0.0,
-                      max_points=it.points if counted else 0.0,
-                      auto_fail=it.auto_fail and verdict == "fail", evidence=evidence)
+    return ItemResult(
+        item_id=it.id,
+        section=it.section,
+        kind=it.kind,
+        verdict=verdict,
+        points=it.points if verdict == "pass" else 0.0,
+        max_points=it.points if counted else 0.0,
+        auto_fail=it.auto_fail and verdict == "fail",
+        evidence=evidence,
+    )
 
 
 def _total(scorecard: Scorecard, call_id: str, items: list[ItemResult]) -> ScoreResult:
@@ -144,6 +162,12 @@ def _total(scorecard: Scorecard, call_id: str, items: list[ItemResult]) -> Score
         raw = 100.0 * sum(earned[s.id] for s in counted) / sum(possible[s.id] for s in counted)
     raw = None if raw is None else round(raw, 2)
     auto_failed = any(r.auto_fail for r in items)
-    return ScoreResult(call_id=call_id, scorecard=scorecard.id, scorecard_version=scorecard.version,
-                       score=0.0 if auto_failed else raw, auto_failed=auto_failed, items=items,
-                       raw_score=raw)
+    return ScoreResult(
+        call_id=call_id,
+        scorecard=scorecard.id,
+        scorecard_version=scorecard.version,
+        score=0.0 if auto_failed else raw,
+        auto_failed=auto_failed,
+        items=items,
+        raw_score=raw,
+    )

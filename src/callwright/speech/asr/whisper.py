@@ -319,13 +319,15 @@ class WhisperRecognizer(Recognizer):
             tokens = [t for t in sequence if t < self.tokenizer.eot]
             # CTranslate2's score is normalised over the tokens and the end-of-text token
             avg_logprob = result.scores[i] * len(tokens) / (len(tokens) + 1) if tokens else -math.inf
-            out.append(Decoded(
-                tokens,
-                self.tokenizer.decode(tokens).strip(),
-                avg_logprob,
-                float(result.no_speech_prob),
-                result.logits[i][0] if first_logits else None,
-            ))
+            out.append(
+                Decoded(
+                    tokens,
+                    self.tokenizer.decode(tokens).strip(),
+                    avg_logprob,
+                    float(result.no_speech_prob),
+                    result.logits[i][0] if first_logits else None,
+                )
+            )
         return out
 
     def _first_step(self, encoded: Any, prompt: list[int]) -> tuple[np.ndarray, float]:
@@ -574,10 +576,12 @@ class WhisperRecognizer(Recognizer):
                 out.append(run[0])
                 continue
             a, b = run[0].start, run[-1].end
-            log.debug("%d segment(s) at %.1f-%.1f s loop, decoded again alone: %s", len(run), a, b,
-                      run[0].text[:60])
-            regions = [(a, b)] if speech is None else [
-                (max(x, a), min(y, b)) for x, y in speech if x < b and y > a]
+            log.debug(
+                "%d segment(s) at %.1f-%.1f s loop, decoded again alone: %s", len(run), a, b, run[0].text[:60]
+            )
+            regions = (
+                [(a, b)] if speech is None else [(max(x, a), min(y, b)) for x, y in speech if x < b and y > a]
+            )
             if b > a and regions:
                 out += transcribe_pieces(self, samples16k, regions, prompt, _REDECODE)
         return out

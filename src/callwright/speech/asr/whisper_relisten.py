@@ -65,18 +65,22 @@ def listen_again(
     # reading is the most likely beam that keeps at least `SKIP_SHARE` of the words the plain
     # one heard (a word count: a beam that drops a short last sentence of a long stretch still
     # passes); failing that, a neutral last sentence in the prompt often stops the skipping.
-    primed = _whole(rec.generate_all(encoded, rec.prompt_tokens(context), BEAM, budget, BEAM), plain) or \
-        _whole(rec.generate_all(encoded, rec.prompt_tokens(context + _NEUTRAL), BEAM, budget, BEAM), plain)
+    primed = _whole(
+        rec.generate_all(encoded, rec.prompt_tokens(context), BEAM, budget, BEAM), plain
+    ) or _whole(rec.generate_all(encoded, rec.prompt_tokens(context + _NEUTRAL), BEAM, budget, BEAM), plain)
     if primed is None:
         return None  # every reading leaves out what the plain reading heard: not of this audio
     primed_lp = _log_likelihood(rec, encoded, rec.prompt_tokens(None), primed.tokens, frames)
     support = (primed_lp - plain_lp) / max(len(primed.tokens), len(plain.tokens), 1)
-    words = _punctuated(rec.aligned_words(primed.tokens, encoded, frames, shift_s=offset_s - PAD_S,
-                                          floor_s=offset_s), primed.text)
+    words = _punctuated(
+        rec.aligned_words(primed.tokens, encoded, frames, shift_s=offset_s - PAD_S, floor_s=offset_s),
+        primed.text,
+    )
     if not words:
         return None
-    recognition = Recognition(primed.text, round(primed.confidence, 4), words, True,
-                              words[0].start, words[-1].end)
+    recognition = Recognition(
+        primed.text, round(primed.confidence, 4), words, True, words[0].start, words[-1].end
+    )
     return Relistened(recognition, plain.text, round(support, 4) if math.isfinite(support) else 0.0)
 
 
@@ -147,8 +151,9 @@ def _skipped(primed: str, plain: str) -> bool:
     return len(primed.split()) < SKIP_SHARE * len(plain.split())
 
 
-def _log_likelihood(rec: WhisperRecognizer, encoded: object, prompt: list[int], tokens: list[int],
-                    frames: int) -> float:
+def _log_likelihood(
+    rec: WhisperRecognizer, encoded: object, prompt: list[int], tokens: list[int], frames: int
+) -> float:
     """Sum of log P(token | audio, tokens before it), the text and its end forced through the
     decoder: the end counts, so a reading that stops while the audio goes on pays for it."""
     result = rec.model.model.align(encoded, prompt, [[*tokens, rec.tokenizer.eot]], frames)[0]

@@ -122,8 +122,12 @@ class CachedSynthesizer(Synthesizer):
                 except OSError:  # gone already (another process pruned), or not ours
                     continue
         if removed:
-            log.info("TTS cache %s: removed %d entries older than %.0f days", self.cache_dir, removed,
-                     self.max_age_s / 86400)
+            log.info(
+                "TTS cache %s: removed %d entries older than %.0f days",
+                self.cache_dir,
+                removed,
+                self.max_age_s / 86400,
+            )
         return removed
 
     def voices(self) -> list[VoiceInfo]:
