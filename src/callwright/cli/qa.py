@@ -99,17 +99,15 @@ def score_cmd(
 
     cards = [load_scorecard(p) for p in scorecard]
     db_path = db if db is not None else default_path()
+    options: dict[str, Any] = dict(
+        workers=workers,
+        engine=engine.value,
+        manifest=manifest,
+        redact_audio_dir=redact_audio,
+        second_listen=second_listen,
+    )
     if as_json:
-        summary = score_batch(
-            paths,
-            cards,
-            db_path,
-            workers=workers,
-            engine=engine.value,
-            manifest=manifest,
-            redact_audio_dir=redact_audio,
-            second_listen=second_listen,
-        )
+        summary = score_batch(paths, cards, db_path, **options)
         typer.echo(_json(summary.to_json()))
         _exit_for(summary, paths)
         return
@@ -131,17 +129,7 @@ def score_cmd(
         def tick(p: Any) -> None:
             bar.update(task, total=p.total, completed=p.done, description=Path(p.last.path).name)
 
-        summary = score_batch(
-            paths,
-            cards,
-            db_path,
-            workers=workers,
-            engine=engine.value,
-            manifest=manifest,
-            redact_audio_dir=redact_audio,
-            progress=tick,
-            second_listen=second_listen,
-        )
+        summary = score_batch(paths, cards, db_path, progress=tick, **options)
     _print_summary(summary, db_path)
     _exit_for(summary, paths)
 
