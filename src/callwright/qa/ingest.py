@@ -19,6 +19,7 @@ import errno
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import stat
@@ -576,11 +577,27 @@ def _transcript_fields(path: Path) -> dict[str, Any]:
     return check_meta_fields(meta, str(path), allowed=[*META_FIELDS, *_TRANSCRIPT_KEYS])
 
 
+def _seconds(v: Any) -> float | None:
+    """A JSON number as finite seconds, or None.
+
+    JSON integers have no size limit, and one past a float's range cannot be
+    converted (nor given to numpy), so it is refused here like infinity.
+    """
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    try:
+        seconds = float(v)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
+
+
 def _number(seg: Mapping[str, Any], key: str, where: str) -> float:
     v = seg.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0:
+    seconds = _seconds(v)
+    if seconds is None or seconds < 0:
         raise DataError(f"{where}.{key}: must be a number of seconds >= 0, got {shown(v)}")
-    return float(v)
+    return seconds
 
 
 def _keys_ok(obj: Any, allowed: Sequence[str], where: str) -> Mapping[str, Any]:
@@ -661,14 +678,9 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
         utterances.append(Utterance(role, start, end, text.strip(), words, float(conf)))
     utterances.sort(key=lambda u: (u.start, u.end))
     last_end = max((u.end for u in utterances), default=0.0)
-    duration = obj.get("duration_s", last_end)
-    if (
-        isinstance(duration, bool)
-        or not isinstance(duration, (int, float))
-        or not np.isfinite(duration)
-        or duration < last_end
-    ):
+    duration = _seconds(obj.get("duration_s", last_end))
+    if duration is None or duration < last_end:
         raise DataError(f"{p}: duration_s must be a number of seconds >= the last segment end ({last_end})")
     roles = {u.speaker for u in utterances}
     diarization: Diarization = "none" if roles <= {"unknown"} else "channels"
-    return Transcript(meta.call_id, float(duration), utterances, source="transcript", diarization=diarization)
+    return Transcript(meta.call_id, duration, utterances, source="transcript", diarization=diarization)
