@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 graphviz)
+# baresip-core (a real SIP client) and chromium (a real browser) are what the telephony and
+# web app tests call the IVR and the review app with.
+APT_PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 graphviz baresip-core chromium chromium-driver)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
