@@ -14,6 +14,8 @@ from callwright.common import expr
 from callwright.common.source import PathKey, Source
 
 InputMode = Literal["dtmf", "speech", "both"]
+Collect = Literal["menu", "digits", "yesno", "number", "speech"]
+"""What an ask state collects (a survey collects yesno or number, by its question)."""
 TERMINAL_TYPES = frozenset({"queue", "transfer", "hangup", "return"})
 INPUT_TYPES = frozenset({"ask", "survey"})
 SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10)}
@@ -126,7 +128,7 @@ class State:
     on_failure: str | None = None
     global_commands: bool = True
     accept_confidence: float | None = None
-    collect: str | None = None  # menu | digits | yesno | number | speech
+    collect: Collect | None = None
     choices: tuple[Choice, ...] = ()
     digits_min: int = 1
     digits_max: int = 20
@@ -171,7 +173,7 @@ class State:
         return self.type in INPUT_TYPES
 
     @property
-    def effective_collect(self) -> str | None:
+    def effective_collect(self) -> Collect | None:
         """Surveys are asks with a fixed kind of answer."""
         if self.type == "survey":
             return "yesno" if self.question == "resolved" else "number"

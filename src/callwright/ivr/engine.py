@@ -19,9 +19,10 @@ from typing import Any
 from transitions import Machine
 
 from callwright.errors import FlowError
-from callwright.flows.model import Flow, State, edges
+from callwright.flows.model import Flow, Settings, State, edges
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.events import LogEvent
+from callwright.ivr.interpret import Rules
 from callwright.ivr.session import CallSession, QueueStatus
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,29 @@ class CompiledState:
     flow: Flow  # the file this state comes from (its settings apply)
     prefix: str
     base_dir: Path
+    rules: Rules | None = None  # what an input state accepts (interpret.py reads it)
 
 
 class FlowRefused(FlowError):
     """A flow that did not pass the checker: no call is started on it (exit code 2)."""
 
     exit_code = 2
+
+
+def _rules(st: State, s: Settings) -> Rules:
+    """What an input state accepts, its settings filled in from the flow's."""
+    return Rules(
+        collect=st.effective_collect or "speech",
+        mode=st.input or s.input,
+        choices=st.choices,
+        digits_min=st.digits_min,
+        digits_max=st.digits_max,
+        terminator=st.terminator,
+        range_min=st.range_min,
+        range_max=st.range_max,
+        accept_confidence=st.accept_confidence if st.accept_confidence is not None else s.accept_confidence,
+        commands=s.global_commands if st.global_commands else (),
+    )
 
 
 def load_checked_flow(path: str | Path) -> Flow:
@@ -100,7 +118,8 @@ class FlowEngine:
     def _compile(self, flow: Flow, prefix: str, out: list[dict[str, Any]]) -> None:
         base_dir = Path(flow.path).parent
         for name, st in flow.states.items():
-            self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir)
+            rules = _rules(st, flow.settings) if st.is_input else None
+            self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir, rules)
         if not prefix:
             out.append({"trigger": "begin", "source": START, "dest": flow.start})
         for e in edges(flow):

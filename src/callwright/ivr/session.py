@@ -23,7 +23,7 @@ from callwright.common import expr
 from callwright.flows import template
 from callwright.flows.model import Choice as FlowChoice
 from callwright.flows.model import Confirm, Flow, Prompt, Settings, State
-from callwright.ivr import privacy
+from callwright.ivr import interpret, privacy
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
@@ -39,7 +39,6 @@ from callwright.ivr.events import (
     StartRecording,
     Transfer,
 )
-from callwright.speech import closedset
 
 if TYPE_CHECKING:
     from callwright.ivr.engine import CompiledState, FlowEngine
@@ -189,7 +188,7 @@ class CallSession:
         kind, self._timer, self.deadline = self._timer, None, None
         cs = self._cs()
         if kind == "inter_digit":
-            self._finish_digits(cs, timed_out=True)
+            self._finish_digits(cs)
         elif kind == "record":
             self._on_recorded(cs, Recorded(text="", duration_s=cs.state.max_duration_s))
         else:
@@ -334,7 +333,7 @@ class CallSession:
         self.no_match_count = 0
         self.attempt = 1
         self.digits = ""
-        self.phase = "collect"
+        self.phase: interpret.Phase = "collect"
         self.pending: _Pending | None = None
         self.confirm_rejections = 0
         self._listen: Listen | None = None
@@ -390,7 +389,7 @@ class CallSession:
         if st.type == "record":  # in text mode the typed words are the message
             self._on_recorded(cs, Recorded(text=text))
             return
-        if not st.is_input or self._listen is None:
+        if not st.is_input or self._listen is None or cs.rules is None:
             self._log("input_ignored", cs.name, mode="speech", text=self._shown(cs, text))
             return
         self._log(
@@ -401,55 +400,7 @@ class CallSession:
             confidence=round(ev.confidence, 3),
             phase=self.phase,
         )
-        if not text:
-            self._no_input(cs)
-            return
-        if self._listen.mode == "dtmf":
-            self._no_match(cs, "speech in a keypad-only state")
-            return
-        if self.phase == "confirm":
-            yn = closedset.parse_yes_no(text)
-            self._confirm_answer(cs, yn)
-            return
-        if self._global_by_speech(cs, text):
-            return
-        s = self._settings(cs)
-        floor = st.accept_confidence if st.accept_confidence is not None else s.accept_confidence
-        if ev.confidence < floor:
-            self._no_match(cs, f"confidence {ev.confidence:.2f} under {floor:.2f}")
-            return
-        collect = st.effective_collect
-        value: Any = None
-        choice = None
-        label = "next"
-        if collect == "menu":
-            m = closedset.match_choice(
-                text, [closedset.Choice(c.id, c.speech) for c in st.choices if c.speech]
-            )
-            choice = next((c for c in st.choices if m and c.id == m.id), None)
-            if choice is None:
-                self._no_match(cs, "no choice matched")
-                return
-            value, label = choice.id, f"choice:{choice.id}"
-        elif collect == "yesno":
-            yn = closedset.parse_yes_no(text)
-            if yn is None:
-                self._no_match(cs, "not a yes or no")
-                return
-            value, label = yn, self._yesno_label(st, yn)
-        elif collect == "digits":
-            value = closedset.parse_digits(text)
-            if value is None or not st.digits_min <= len(value) <= st.digits_max:
-                self._no_match(cs, f"not {st.digits_min}-{st.digits_max} digits")
-                return
-        elif collect == "number":
-            value = closedset.parse_number(text)
-            if value is None or not self._in_range(st, value):
-                self._no_match(cs, "not a number in range")
-                return
-        else:
-            value = text
-        self._captured(cs, _Pending(value, choice, ev.confidence, label))
+        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase))
 
     def _on_dtmf(self, cs: CompiledState, key: str) -> None:
         st = cs.state
@@ -457,85 +408,48 @@ class CallSession:
             if key == st.terminator:
                 self._on_recorded(cs, Recorded(text="", duration_s=0.0))
             return
-        if not st.is_input or self._listen is None:
+        if not st.is_input or self._listen is None or cs.rules is None:
             self._log("input_ignored", cs.name, mode="dtmf", key=self._shown_key(cs, key))
             return
         self._log("input", cs.name, mode="dtmf", key=self._shown_key(cs, key), phase=self.phase)
-        if self._listen.mode == "speech":
-            self._no_match(cs, "key press in a speech-only state")
-            return
-        if self.phase == "confirm":
-            self._confirm_answer(cs, {"1": True, "2": False}.get(key))
-            return
-        collect = st.effective_collect
-        if collect in ("digits", "number"):
-            if not self.digits and key not in "0123456789#" and self._global_by_dtmf(cs, key):
-                return
-            if key == st.terminator:
-                self._finish_digits(cs, timed_out=False)
-                return
-            self.digits += key
-            limit = st.digits_max if collect == "digits" else len(str(st.range_max or 99))
-            if len(self.digits) >= limit:
-                self._finish_digits(cs, timed_out=False)
-            else:
-                self._set_timer("inter_digit", self._listen.inter_digit_s)
-            return
-        self.digits += key
-        if collect == "menu":
-            exact = next((c for c in st.choices if c.dtmf == self.digits), None)
-            longer = [
-                c for c in st.choices if c.dtmf and c.dtmf != self.digits and c.dtmf.startswith(self.digits)
-            ]
-            if exact and not longer:
-                self.digits = ""
-                self._captured(cs, _Pending(exact.id, exact, 1.0, f"choice:{exact.id}"))
-            elif longer or exact:
-                self._set_timer("inter_digit", self._listen.inter_digit_s)
-            else:
-                buffered, self.digits = self.digits, ""
-                if not self._global_by_dtmf(cs, buffered):
-                    self._no_match(cs, f"no choice for key {buffered}")
-            return
-        if collect == "yesno":
-            self.digits = ""
-            yn = {"1": True, "2": False}.get(key)
-            if yn is None:
-                if not self._global_by_dtmf(cs, key):
-                    self._no_match(cs, f"key {key} is not 1 (yes) or 2 (no)")
-                return
-            self._captured(cs, _Pending(yn, None, 1.0, self._yesno_label(st, yn)))
-            return
-        self.digits = ""  # free speech: keys only reach global commands
-        if not self._global_by_dtmf(cs, key):
-            self._no_match(cs, "free speech expected")
+        step = interpret.key(key, self.digits, cs.rules, self.phase)
+        self.digits = step.buffer
+        if step.entered is not None:
+            self._last_entry = step.entered
+        self._act(cs, step.result)
 
-    def _finish_digits(self, cs: CompiledState, timed_out: bool) -> None:
-        st = cs.state
+    def _finish_digits(self, cs: CompiledState) -> None:
+        """The inter-digit timeout ended a key entry."""
+        if cs.rules is None:
+            return
         entered, self.digits = self.digits, ""
         self._last_entry = entered
-        collect = st.effective_collect
-        if collect == "menu":
-            exact = next((c for c in st.choices if c.dtmf == entered), None)
-            if exact:
-                self._captured(cs, _Pending(exact.id, exact, 1.0, f"choice:{exact.id}"))
-            elif not self._global_by_dtmf(cs, entered):
-                self._no_match(cs, f"no choice for keys {entered}")
-            return
-        if not entered:
-            self._no_match(cs, "no digits before the terminator")
-            return
-        if collect == "number":
-            value = int(entered) if entered.isdigit() else None
-            if value is None or not self._in_range(st, value):
-                self._no_match(cs, f"{entered} is out of range")
-                return
-            self._captured(cs, _Pending(value, None, 1.0, "next"))
-            return
-        if not entered.isdigit() or not st.digits_min <= len(entered) <= st.digits_max:
-            self._no_match(cs, f"{len(entered)} digits; expected {st.digits_min}-{st.digits_max}")
-            return
-        self._captured(cs, _Pending(entered, None, 1.0, "next"))
+        self._act(cs, interpret.finish_digits(entered, cs.rules))
+
+    def _act(self, cs: CompiledState, result: interpret.Interpretation) -> None:
+        """Do what the caller's input means: capture, retry, run a command or wait for more keys."""
+        match result:
+            case interpret.Captured(value, confidence):
+                label = self._yesno_label(cs.state, value) if isinstance(value, bool) else "next"
+                self._captured(cs, _Pending(value, None, confidence, label))
+            case interpret.Chosen(choice, confidence):
+                self._captured(cs, _Pending(choice.id, choice, confidence, f"choice:{choice.id}"))
+            case interpret.NoMatch(reason):
+                self._no_match(cs, reason)
+            case interpret.NoInput():
+                self._no_input(cs)
+            case interpret.ConfirmAnswer(yes):
+                self._confirm_answer(cs, yes)
+            case interpret.Command(name, otherwise):
+                self._cancel_timer()
+                self._log("global_command", cs.name, command=name)
+                if otherwise is None:
+                    self._run_global(cs, name)
+                else:  # an operator command with nowhere to go: the input counts as itself
+                    self._act(cs, otherwise)
+            case interpret.Collecting():
+                if self._listen is not None:
+                    self._set_timer("inter_digit", self._listen.inter_digit_s)
 
     def _on_recorded(self, cs: CompiledState, ev: Recorded) -> None:
         st = cs.state
@@ -676,28 +590,10 @@ class CallSession:
         else:
             self._end("error", reason=f"{cs.name}: {reason} after the last retry")
 
-    def _global_by_speech(self, cs: CompiledState, text: str) -> bool:
-        if not cs.state.global_commands:
-            return False
-        cmds = [g for g in cs.flow.settings.global_commands if g.speech]
-        m = closedset.match_choice(text, [closedset.Choice(g.name, g.speech) for g in cmds], threshold=0.85)
-        return self._run_global(cs, m.id) if m else False
-
-    def _global_by_dtmf(self, cs: CompiledState, keys: str) -> bool:
-        if not cs.state.global_commands:
-            return False
-        g = next((g for g in cs.flow.settings.global_commands if g.dtmf == keys), None)
-        return self._run_global(cs, g.name) if g else False
-
-    def _run_global(self, cs: CompiledState, name: str) -> bool:
-        self._cancel_timer()
-        self._log("global_command", cs.name, command=name)
+    def _run_global(self, cs: CompiledState, name: str) -> None:
         if name == "operator":
-            g = next(g for g in cs.flow.settings.global_commands if g.name == "operator")
-            if g.next:
-                self._fire("operator")
-                return True
-            return False
+            self._fire("operator")
+            return
         if name == "help" and cs.state.help is not None:
             self._say(cs, cs.state.help)
         elif name == "help":
@@ -713,7 +609,6 @@ class CallSession:
             self._ask_confirm(cs, cs.state.confirm)
         else:
             self._prompt_and_listen(cs, self.attempt)
-        return True
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -722,12 +617,6 @@ class CallSession:
         if st.type == "ask" and st.yes and st.no:
             return "yes" if yes else "no"
         return "next"
-
-    @staticmethod
-    def _in_range(st: State, value: int) -> bool:
-        return (st.range_min is None or value >= st.range_min) and (
-            st.range_max is None or value <= st.range_max
-        )
 
     def _assign(self, cs: CompiledState, assignments: tuple) -> bool:
         env = self._env()
