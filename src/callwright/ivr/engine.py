@@ -19,7 +19,7 @@ from typing import Any
 from transitions import Machine
 
 from callwright.errors import FlowError
-from callwright.flows.model import Flow, Settings, State, edges
+from callwright.flows.model import INPUT_STATES, Flow, InputState, Return, State, Subflow, edges
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.events import LogEvent
 from callwright.ivr.interpret import Rules
@@ -46,19 +46,20 @@ class FlowRefused(FlowError):
     exit_code = 2
 
 
-def _rules(st: State, s: Settings) -> Rules:
-    """What an input state accepts, its settings filled in from the flow's."""
+def _rules(st: InputState) -> Rules:
+    """What an input state accepts, as interpret.py reads it."""
+    a, listening = st.answer, st.listening
     return Rules(
-        collect=st.effective_collect or "speech",
-        mode=st.input or s.input,
-        choices=st.choices,
-        digits_min=st.digits_min,
-        digits_max=st.digits_max,
-        terminator=st.terminator,
-        range_min=st.range_min,
-        range_max=st.range_max,
-        accept_confidence=st.accept_confidence if st.accept_confidence is not None else s.accept_confidence,
-        commands=s.global_commands if st.global_commands else (),
+        collect=a.collect,
+        mode=listening.mode,
+        choices=a.choices,
+        digits_min=a.digits_min,
+        digits_max=a.digits_max,
+        terminator=a.terminator,
+        range_min=a.range_min,
+        range_max=a.range_max,
+        accept_confidence=listening.accept_confidence,
+        commands=listening.commands,
     )
 
 
@@ -118,7 +119,7 @@ class FlowEngine:
     def _compile(self, flow: Flow, prefix: str, out: list[dict[str, Any]]) -> None:
         base_dir = Path(flow.path).parent
         for name, st in flow.states.items():
-            rules = _rules(st, flow.settings) if st.is_input else None
+            rules = _rules(st) if isinstance(st, INPUT_STATES) else None
             self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir, rules)
         if not prefix:
             out.append({"trigger": "begin", "source": START, "dest": flow.start})
@@ -137,14 +138,14 @@ class FlowEngine:
                 }
             )
         for name, st in flow.states.items():
-            if st.type != "subflow" or st.subflow not in flow.subflows:
+            if not isinstance(st, Subflow) or st.subflow not in flow.subflows:
                 continue
             sub = flow.subflows[st.subflow]
             sub_prefix = f"{prefix}{name}."
             self._compile(sub, sub_prefix, out)
             out.append({"trigger": "call", "source": prefix + name, "dest": sub_prefix + sub.start})
             for rname, rst in sub.states.items():
-                if rst.type == "return" and st.next:
+                if isinstance(rst, Return) and st.next:
                     out.append(
                         {
                             "trigger": f"return:{prefix}{name}",
