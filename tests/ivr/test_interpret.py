@@ -14,7 +14,7 @@ from typing import get_args
 
 import pytest
 
-from callwright.flows.model import Choice, GlobalCommand
+from callwright.flows.model import Answer, Choice, GlobalCommand
 from callwright.ivr import interpret
 from callwright.ivr.interpret import (
     Captured,
@@ -45,13 +45,15 @@ REPEAT = GlobalCommand("repeat", "9", ("repeat that",), None, ())
 NOWHERE = GlobalCommand("operator", "*", ("agent",), None, ())  # an operator with no `next`
 COMMANDS = (OPERATOR, HELP, REPEAT)
 
-MENU = Rules(collect="menu", choices=CHOICES, commands=COMMANDS)
-YESNO = Rules(collect="yesno", commands=COMMANDS)
-DIGITS = Rules(collect="digits", digits_min=4, digits_max=6, commands=COMMANDS)
-NUMBER = Rules(collect="number", range_min=1, range_max=50, commands=COMMANDS)
-CSAT = Rules(collect="number", range_min=1, range_max=5)
-NPS = Rules(collect="number", range_min=0, range_max=10)
-FREE = Rules(collect="speech", commands=COMMANDS)
+MENU = Rules(Answer("menu", CHOICES), commands=COMMANDS)
+YESNO = Rules(Answer("yesno"), commands=COMMANDS)
+DIGITS = Rules(Answer("digits", digits_min=4, digits_max=6), commands=COMMANDS)
+NUMBER = Rules(Answer("number", range_min=1, range_max=50), commands=COMMANDS)
+CSAT = Rules(Answer("number", range_min=1, range_max=5))
+NPS = Rules(Answer("number", range_min=0, range_max=10))
+FREE = Rules(Answer("speech"), commands=COMMANDS)
+STAR_ENDS = replace(DIGITS, answer=replace(DIGITS.answer, terminator="*"))
+NO_TERMINATOR = replace(DIGITS, answer=replace(DIGITS.answer, terminator=""))
 
 
 # --- speech --------------------------------------------------------------------------------
@@ -287,7 +289,7 @@ KEYS = [
         "digits: star as terminator, # is a key",
         "#",
         "41",
-        replace(DIGITS, terminator="*"),
+        STAR_ENDS,
         "collect",
         KeyStep(Collecting(), "41#"),
     ),
@@ -295,7 +297,7 @@ KEYS = [
         "digits: star as terminator ends the entry",
         "*",
         "4111",
-        replace(DIGITS, terminator="*"),
+        STAR_ENDS,
         "collect",
         KeyStep(Captured("4111"), "", entered="4111"),
     ),
@@ -303,7 +305,7 @@ KEYS = [
         "digits: no terminator at all",
         "#",
         "41",
-        replace(DIGITS, terminator=""),
+        NO_TERMINATOR,
         "collect",
         KeyStep(Collecting(), "41#"),
     ),
@@ -319,7 +321,7 @@ KEYS = [
         "digits: # is never a command",
         "#",
         "",
-        replace(DIGITS, terminator="", commands=(GlobalCommand("operator", "#", (), None, ()),)),
+        replace(NO_TERMINATOR, commands=(GlobalCommand("operator", "#", (), None, ()),)),
         "collect",
         KeyStep(Collecting(), "#"),
     ),
@@ -340,7 +342,7 @@ KEYS = [
         "number without a range: two keys",
         "2",
         "4",
-        Rules(collect="number"),
+        Rules(Answer("number")),
         "collect",
         KeyStep(Captured(42), "", entered="42"),
     ),
@@ -395,5 +397,5 @@ def test_every_result_kind_has_a_row() -> None:
 
 
 def test_max_keys_of_a_number_follows_the_range() -> None:
-    assert [r.max_keys for r in (CSAT, NPS, NUMBER, Rules(collect="number"))] == [1, 2, 2, 2]
-    assert DIGITS.max_keys == 6
+    assert [r.answer.max_keys for r in (CSAT, NPS, NUMBER, Rules(Answer("number")))] == [1, 2, 2, 2]
+    assert DIGITS.answer.max_keys == 6

@@ -36,7 +36,7 @@ from callwright.flows.model import (
     Subflow,
     Survey,
     edges,
-    into,
+    into_of,
     prompt_of,
 )
 
@@ -481,7 +481,7 @@ def _vars_set_anywhere(flow: Flow) -> set[str]:
 
 def _vars_set_by(st: State) -> set[str]:
     """Variables this state sets: its `into` and its assignments (a choice's too)."""
-    var = into(st)
+    var = into_of(st)
     return ({var} if var else set()) | {a.var for a in _assignments_of(st)}
 
 

@@ -141,6 +141,16 @@ class Answer:
     range_min: int | None = None
     range_max: int | None = None
 
+    def in_range(self, value: int) -> bool:
+        return (self.range_min is None or value >= self.range_min) and (
+            self.range_max is None or value <= self.range_max
+        )
+
+    @property
+    def max_keys(self) -> int:
+        """Keys that end a digit or number entry without the terminator."""
+        return self.digits_max if self.collect == "digits" else len(str(self.range_max or 99))
+
 
 @dataclass(frozen=True)
 class Listening:
@@ -300,7 +310,7 @@ def is_sensitive(st: State) -> bool:
     return isinstance(st, (Ask, Record)) and st.sensitive
 
 
-def into(st: State) -> str | None:
+def into_of(st: State) -> str | None:
     """The variable the state stores the caller's answer (or message) in."""
     return st.into if isinstance(st, (Ask, Survey, Record)) else None
 

@@ -19,7 +19,7 @@ from typing import Any
 from transitions import Machine
 
 from callwright.errors import FlowError
-from callwright.flows.model import INPUT_STATES, Flow, InputState, Return, State, Subflow, edges
+from callwright.flows.model import INPUT_STATES, Flow, Return, State, Subflow, edges
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.events import LogEvent
 from callwright.ivr.interpret import Rules
@@ -44,23 +44,6 @@ class FlowRefused(FlowError):
     """A flow that did not pass the checker: no call is started on it (exit code 2)."""
 
     exit_code = 2
-
-
-def _rules(st: InputState) -> Rules:
-    """What an input state accepts, as interpret.py reads it."""
-    a, listening = st.answer, st.listening
-    return Rules(
-        collect=a.collect,
-        mode=listening.mode,
-        choices=a.choices,
-        digits_min=a.digits_min,
-        digits_max=a.digits_max,
-        terminator=a.terminator,
-        range_min=a.range_min,
-        range_max=a.range_max,
-        accept_confidence=listening.accept_confidence,
-        commands=listening.commands,
-    )
 
 
 def load_checked_flow(path: str | Path) -> Flow:
@@ -119,7 +102,7 @@ class FlowEngine:
     def _compile(self, flow: Flow, prefix: str, out: list[dict[str, Any]]) -> None:
         base_dir = Path(flow.path).parent
         for name, st in flow.states.items():
-            rules = _rules(st) if isinstance(st, INPUT_STATES) else None
+            rules = Rules.of(st) if isinstance(st, INPUT_STATES) else None
             self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir, rules)
         if not prefix:
             out.append({"trigger": "begin", "source": START, "dest": flow.start})

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from callwright.flows.model import Choice, Collect, GlobalCommand, InputMode
+from callwright.flows.model import Answer, Choice, GlobalCommand, InputMode, InputState
 from callwright.speech import closedset
 
 Phase = Literal["collect", "confirm"]
@@ -36,26 +36,15 @@ DIGIT_KEYS = "0123456789#"
 class Rules:
     """What an input state accepts, with the flow's settings already filled in."""
 
-    collect: Collect = "menu"
+    answer: Answer  # the kind of value and its limits
     mode: InputMode = "both"
-    choices: tuple[Choice, ...] = ()
-    digits_min: int = 1
-    digits_max: int = 20
-    terminator: str = "#"
-    range_min: int | None = None
-    range_max: int | None = None
     accept_confidence: float = 0.4
     commands: tuple[GlobalCommand, ...] = ()  # global commands in force here (none when turned off)
 
-    def in_range(self, value: int) -> bool:
-        return (self.range_min is None or value >= self.range_min) and (
-            self.range_max is None or value <= self.range_max
-        )
-
-    @property
-    def max_keys(self) -> int:
-        """Keys that end a digit or number entry without the terminator."""
-        return self.digits_max if self.collect == "digits" else len(str(self.range_max or 99))
+    @classmethod
+    def of(cls, st: InputState) -> Rules:
+        listening = st.listening
+        return cls(st.answer, listening.mode, listening.accept_confidence, listening.commands)
 
 
 # --- results ---------------------------------------------------------------------------
@@ -147,24 +136,25 @@ def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretat
     floor = rules.accept_confidence
     if confidence < floor:
         return NoMatch(f"confidence {confidence:.2f} under {floor:.2f}")
-    collect = rules.collect
+    answer = rules.answer
+    collect = answer.collect
     if collect == "menu":
         m = closedset.match_choice(
-            text, [closedset.Choice(c.id, c.speech) for c in rules.choices if c.speech]
+            text, [closedset.Choice(c.id, c.speech) for c in answer.choices if c.speech]
         )
-        choice = next((c for c in rules.choices if m and c.id == m.id), None)
+        choice = next((c for c in answer.choices if m and c.id == m.id), None)
         return Chosen(choice, confidence) if choice is not None else NoMatch("no choice matched")
     if collect == "yesno":
         yn = closedset.parse_yes_no(text)
         return NoMatch("not a yes or no") if yn is None else Captured(yn, confidence)
     if collect == "digits":
         digits = closedset.parse_digits(text)
-        if digits is None or not rules.digits_min <= len(digits) <= rules.digits_max:
-            return NoMatch(f"not {rules.digits_min}-{rules.digits_max} digits")
+        if digits is None or not answer.digits_min <= len(digits) <= answer.digits_max:
+            return NoMatch(f"not {answer.digits_min}-{answer.digits_max} digits")
         return Captured(digits, confidence)
     if collect == "number":
         number = closedset.parse_number(text)
-        if number is None or not rules.in_range(number):
+        if number is None or not answer.in_range(number):
             return NoMatch("not a number in range")
         return Captured(number, confidence)
     return Captured(text, confidence)
@@ -187,13 +177,14 @@ def key(pressed: str, buffer: str, rules: Rules, phase: Phase = "collect") -> Ke
         return KeyStep(NoMatch("key press in a speech-only state"), buffer)
     if phase == "confirm":
         return KeyStep(ConfirmAnswer(YES_NO_KEYS.get(pressed)), buffer)
-    collect = rules.collect
+    answer = rules.answer
+    collect = answer.collect
     if collect in ("digits", "number"):
         return _digit_key(pressed, buffer, rules)
     if collect == "menu":
         keys = buffer + pressed
-        exact = next((c for c in rules.choices if c.dtmf == keys), None)
-        longer = any(c.dtmf and c.dtmf != keys and c.dtmf.startswith(keys) for c in rules.choices)
+        exact = next((c for c in answer.choices if c.dtmf == keys), None)
+        longer = any(c.dtmf and c.dtmf != keys and c.dtmf.startswith(keys) for c in answer.choices)
         if exact and not longer:
             return KeyStep(Chosen(exact), "")
         if longer or exact:
@@ -219,30 +210,31 @@ def _digit_key(pressed: str, buffer: str, rules: Rules) -> KeyStep:
 
 
 def _digit_data(pressed: str, buffer: str, rules: Rules) -> KeyStep:
-    if pressed == rules.terminator:
+    if pressed == rules.answer.terminator:
         return KeyStep(finish_digits(buffer, rules), "", entered=buffer)
     keys = buffer + pressed
-    if len(keys) >= rules.max_keys:
+    if len(keys) >= rules.answer.max_keys:
         return KeyStep(finish_digits(keys, rules), "", entered=keys)
     return KeyStep(Collecting(), keys)
 
 
 def finish_digits(entered: str, rules: Rules) -> Interpretation:
     """The keys of an entry that ended (terminator, enough keys, or the inter-digit timeout)."""
-    if rules.collect == "menu":
-        exact = next((c for c in rules.choices if c.dtmf == entered), None)
+    answer = rules.answer
+    if answer.collect == "menu":
+        exact = next((c for c in answer.choices if c.dtmf == entered), None)
         if exact:
             return Chosen(exact)
         return _by_keys(entered, rules, NoMatch(f"no choice for keys {entered}"))
     if not entered:
         return NoMatch("no digits before the terminator")
-    if rules.collect == "number":
+    if answer.collect == "number":
         number = int(entered) if entered.isdigit() else None
-        if number is None or not rules.in_range(number):
+        if number is None or not answer.in_range(number):
             return NoMatch(f"{entered} is out of range")
         return Captured(number)
-    if not entered.isdigit() or not rules.digits_min <= len(entered) <= rules.digits_max:
-        return NoMatch(f"{len(entered)} digits; expected {rules.digits_min}-{rules.digits_max}")
+    if not entered.isdigit() or not answer.digits_min <= len(entered) <= answer.digits_max:
+        return NoMatch(f"{len(entered)} digits; expected {answer.digits_min}-{answer.digits_max}")
     return Captured(entered)
 
 

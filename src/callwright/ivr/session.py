@@ -693,7 +693,9 @@ class CallSession:
         """A key press as logged: digits keyed as data (or in a sensitive state) are masked,
         since the keys of a card number, one event each, would spell it out."""
         data_entry = self._sensitive_input(cs) or (
-            cs.rules is not None and cs.rules.collect in ("digits", "number") and self.phase != "confirm"
+            cs.rules is not None
+            and cs.rules.answer.collect in ("digits", "number")
+            and self.phase != "confirm"
         )
         return privacy.DIGIT_MASK if key.isdigit() and data_entry else key
 
