@@ -285,7 +285,7 @@ class AudioSocketListener:
             what = (
                 f"a UUID frame of {len(first.payload)} bytes (expected 16)"
                 if first.kind == KIND_UUID
-                else f"a {_kind_name(first.kind)} frame"
+                else f"a frame of kind {_kind_name(first.kind)}"
             )
             self._refuse(writer, peer, f"the first frame must be the call's UUID; got {what}")
             return
@@ -379,7 +379,7 @@ class AudioSocketListener:
 
 
 def _kind_name(kind: int) -> str:
-    return f"{KINDS[kind]} (0x{kind:02x})" if kind in KINDS else f"unknown kind 0x{kind:02x}"
+    return f"{KINDS[kind]} (0x{kind:02x})" if kind in KINDS else f"0x{kind:02x} (unknown)"
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:
