@@ -57,7 +57,7 @@ def serve(
         parse_address,
         serve_forever,
     )
-    from callwright.server.calls import MAX_CALLS, CallServer
+    from callwright.server.calls import MAX_CALLS, MAX_CALLS_LIMIT, CallServer
     from callwright.server.events import EventLog
     from callwright.server.routing import build_routes
     from callwright.store.db import default_path
@@ -66,6 +66,8 @@ def serve(
         raise CallwrightError(
             "nothing to listen on: give --audiosocket 127.0.0.1:9092 (Asterisk) and/or --http 127.0.0.1:8080"
         )
+    if max_calls is not None and not 1 <= max_calls <= MAX_CALLS_LIMIT:
+        raise CallwrightError(f"--max-calls {max_calls}: give 1 to {MAX_CALLS_LIMIT}")
     if not 0 <= grace <= 3600:
         raise CallwrightError(f"--grace {grace:g}: give 0 to 3600 seconds")
     as_addr = parse_address(audiosocket, "--audiosocket", AUDIOSOCKET_PORT) if audiosocket else None
