@@ -35,6 +35,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -297,8 +298,8 @@ class AudioSocketListener:
             device.hang_up()  # busy or shutting down: hang up at once
             return
         device.begin_pacing()
-        done = asyncio.ensure_future(asyncio.wrap_future(handle.future))
-        reading = asyncio.ensure_future(self._read_call(reader, device, handle, peer))
+        done: asyncio.Future[Any] = asyncio.wrap_future(handle.future)
+        reading: asyncio.Future[Any] = asyncio.ensure_future(self._read_call(reader, device, handle, peer))
         try:
             await asyncio.wait({done, reading}, return_when=asyncio.FIRST_COMPLETED)
             if not done.done():
