@@ -4,7 +4,7 @@ Every message is a frame: 1 byte kind, 2 bytes payload length (big-endian), the 
 
     0x00  hang-up (no payload; closing the socket means the same)
     0x01  the call's UUID, 16 bytes; the first frame of a connection
-    0x03  a DTMF key, 1 ASCII byte (Asterisk 20.13+/21.8+/22.3+ forward keys this way)
+    0x03  a DTMF key, 1 ASCII byte (newer Asterisk releases forward keys this way)
     0x10  audio: signed 16-bit little-endian PCM, 8 kHz mono (320 bytes = 20 ms)
     0xff  an error on the Asterisk side (payload: an optional error code)
 
