@@ -4,6 +4,7 @@ count, and faults inside a call that must not leak its slot."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import sqlite3
 import threading
 import time
@@ -140,3 +141,16 @@ def test_ending_a_call_from_the_network_side_logs_its_reason(server, tmp_path):
     with sqlite3.connect(tmp_path / "calls.db") as db:
         reason = db.execute("select end_reason from calls where id = ?", (handle.call_id,)).fetchone()[0]
     assert reason == "the peer broke the protocol"
+
+
+def test_calls_in_progress_finish_within_the_grace_period(server, tmp_path):
+    gate = threading.Event()
+    handle = server.offer(IncomingCall("test", KeyLine("2", gate), caller_id="5550123"))
+    threading.Timer(0.5, gate.set).start()  # the caller answers after the shutdown began
+    assert server.shutdown(grace_s=20) == 0  # nobody had to be cut off
+    assert handle.future.result(timeout=1).outcome == "transferred"
+    assert server.health()["status"] == "shutting_down"
+    assert server.offer(IncomingCall("test", KeyLine("1", gate))) is None
+    start = next(json.loads(x) for x in server.lines if '"call_start"' in x)
+    assert start["caller"] == "[REDACTED]"  # a short number escapes phone redaction: masked whole
+    assert "5550123" not in "".join(server.lines)

@@ -96,7 +96,10 @@ def bound(sock: socket.socket) -> Address:
 
 
 class Service(Protocol):
-    """A network channel the server runs on its loop (AudioSocket here; SIP and WebRTC plug in)."""
+    """A network channel the server runs on its loop (AudioSocket here; SIP and WebRTC plug in).
+
+    Bind its socket in `__init__` (see `AudioSocketService`), so that a busy or forbidden
+    address is a `CallwrightError` before the server starts anything."""
 
     name: str
 

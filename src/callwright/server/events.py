@@ -18,6 +18,9 @@ from typing import Any
 
 from callwright.ivr import privacy
 
+MIN_DIGITS_SHOWN = 4
+"""A caller number that still holds this many digits after redaction is masked whole."""
+
 
 class EventLog:
     """Thread-safe JSON-lines writer (the asyncio loop and every call's thread write to it)."""
@@ -38,11 +41,14 @@ class EventLog:
 
 
 def shown_caller(caller_id: str) -> str | None:
-    """The caller's number as the server log may show it (a phone number is redacted)."""
+    """The caller's number as the server log may show it: redacted as the call log redacts
+    caller input (`[PHONE]`), and masked whole when a short local number escapes that."""
     if not caller_id:
         return None
-    shown = privacy.redact(caller_id)
-    return str(shown)
+    shown = str(privacy.redact(caller_id))
+    if sum(ch.isdigit() for ch in shown) >= MIN_DIGITS_SHOWN:
+        return privacy.MASK
+    return shown
 
 
 def _stderr_line(line: str) -> None:
