@@ -192,3 +192,17 @@ def test_a_call_over_the_slots_is_refused_busy_and_the_others_go_on(tmp_path, sy
         first.close()
         run.wait_idle()
         assert run.query("select id, outcome from calls") == [(call_id, "transferred")]
+
+
+def test_audio_flooded_faster_than_real_time_is_dropped_and_ends_the_call(quick):
+    peer = AudioSocketPeer(quick.port)
+    peer.send_uuid()
+    call_id = quick.call_id_for(peer.local)
+    seconds = audiosocket.MAX_AHEAD_S + 2  # all at once: far ahead of real time
+    peer.send(frame(0x10, bytes(320)) * int(seconds / 0.02))
+    assert peer.hung_up.wait(20)
+    peer.close()
+    quick.wait_idle()
+    outcome, reason = quick.query("select outcome, end_reason from calls where id = ?", (call_id,))[0]
+    assert outcome == "error" and "malformed frames" in reason
+    assert any("faster than real time" in e for e in errors(quick))

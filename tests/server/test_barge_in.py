@@ -12,7 +12,7 @@ import pytest
 
 from callwright.flows.loader import load_flow
 from callwright.ivr.channels.audio import AudioLine
-from callwright.ivr.channels.live import LiveChannel
+from callwright.ivr.channels.live import MAX_QUEUED_FRAMES, LiveChannel
 from callwright.ivr.clock import RealClock
 from callwright.ivr.engine import FlowEngine
 from callwright.ivr.events import Dtmf, Hangup, Say
@@ -198,3 +198,19 @@ def test_a_prompt_without_barge_in_plays_out_and_keys_during_it_are_dropped(quic
     finally:
         quick_engine.release(session)
         line.close()
+
+
+class FloodLine(TimedLine):
+    """Pushes more frames than the channel holds before the call's thread takes any."""
+
+    def start(self, on_input, on_event) -> None:
+        for _ in range(MAX_QUEUED_FRAMES + 100):
+            on_input(np.zeros(FRAME, np.int16))
+        on_event(Hangup())
+
+
+def test_a_line_that_outruns_the_call_has_its_extra_frames_dropped_not_queued(synth, recognizer):
+    audio = AudioLine(RATE, recognizer, PromptAudio(synth, RATE))
+    channel = LiveChannel(audio, FloodLine(lambda ln, t: None), RealClock(), name="test")
+    assert channel.frames_dropped == 100
+    assert channel.items.qsize() == MAX_QUEUED_FRAMES + 1  # the hang-up still got through

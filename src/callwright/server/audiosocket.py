@@ -75,6 +75,9 @@ are dropped, and the audio among them is dropped too when the line starts."""
 MAX_SEND_BUFFER_BYTES = 64_000
 """Audio waiting in the socket for a peer that does not read (4 s): past this, frames are
 dropped rather than held, so a stuck peer cannot grow the server's memory."""
+MAX_AHEAD_S = 2.0
+"""Caller audio may run this far ahead of real time (a burst after a network stall); audio
+sent faster than that is dropped and counted as malformed (a flood cannot fill memory)."""
 CLOSE_TIMEOUT_S = 2.0
 """How long closing a connection may wait for the peer to take the last bytes."""
 LAG_RESET_S = 0.1
@@ -315,6 +318,8 @@ class AudioSocketListener:
     ) -> None:
         bad = 0
         reported: set[str] = set()
+        loop = asyncio.get_running_loop()
+        began, audio_s = loop.time(), 0.0
 
         def malformed(what: str) -> bool:
             """Log (once per kind of fault) and count; True when the call must end."""
@@ -340,7 +345,10 @@ class AudioSocketListener:
                         f"audio frame of {len(payload)} bytes dropped "
                         f"(expected an even size up to {MAX_AUDIO_BYTES}, normally {FRAME_BYTES})"
                     )
+                elif audio_s - (loop.time() - began) > MAX_AHEAD_S:
+                    stop = malformed(f"audio faster than real time (over {MAX_AHEAD_S:g} s ahead) dropped")
                 else:
+                    audio_s += len(payload) / 2 / RATE
                     device.caller_audio(np.frombuffer(payload, dtype="<i2").astype(np.int16))
                     continue
             elif kind == KIND_DTMF:

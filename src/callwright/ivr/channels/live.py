@@ -60,6 +60,10 @@ time skips ahead (silence in the recording) instead of falling further behind.""
 KEY_MATCH_S = 0.6
 """An in-band tone and an out-of-band event of the same key within this are one press
 (a gateway may send both)."""
+MAX_QUEUED_FRAMES = 1500
+"""Caller frames waiting for the call's thread (30 s of 20 ms frames, while a slow
+recogniser runs): past this, frames are dropped (a device that sends faster than real
+time cannot grow the queue without bound); keys and hang-ups always go through."""
 GOODBYE_SLACK_S = 2.0
 """The last prompt may take this long past its own length to play out before the line
 is closed anyway (a device that never drains cannot hold the call)."""
@@ -125,9 +129,20 @@ class LiveChannel:
         self._keys = _KeyMatcher()
         self.barge_ins: list[float] = []  # seconds from speech onset to the prompt stopping
         self.dialogue: list[str] = []
-        device.start(self.items.put, self.items.put)
+        self.frames_dropped = 0
+        device.start(self._put_frame, self.items.put)
 
     # -- from any thread ---------------------------------------------------------------
+
+    def _put_frame(self, frame: np.ndarray) -> None:
+        if self.items.qsize() >= MAX_QUEUED_FRAMES:
+            self.frames_dropped += 1
+            if self.frames_dropped == 1:
+                log.warning(
+                    "%s line: the call is %d frames behind; dropping audio", self.name, MAX_QUEUED_FRAMES
+                )
+            return
+        self.items.put(frame)
 
     def end(self, reason: str, outcome: str = "error") -> None:
         """End the call from outside (server shutdown, a line fault): the call's thread aborts
