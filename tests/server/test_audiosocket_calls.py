@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import numpy as np
@@ -193,3 +195,16 @@ def test_health_endpoint(tmp_path, synth, recognizer):
         run.wait_idle()
         with urllib.request.urlopen(f"http://{addr}/health", timeout=10) as resp:
             assert json.load(resp)["calls_in_progress"] == 0
+        # requests that are not for the server get plain HTTP answers; junk is dropped
+        for path, method, code in (("/nope", "GET", 404), ("/health", "POST", 405)):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(
+                    urllib.request.Request(f"http://{addr}{path}", method=method), timeout=10
+                )
+            assert err.value.code == code
+        with socket.create_connection((addr.host, addr.port), timeout=10) as junk:
+            junk.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+            answer = junk.recv(100)
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
+        with urllib.request.urlopen(f"http://{addr}/health", timeout=10) as resp:
+            assert resp.status == 200  # still serving
