@@ -23,7 +23,7 @@ from callwright.speech.audio import read_audio, resample
 from callwright.speech.degrade import telephone
 from callwright.store.calllog import CallLog
 from tests.server.client import AudioSocketPeer
-from tests.server.conftest import INBOUND, OPEN, running_server
+from tests.server.conftest import INBOUND, OPEN, QUICK, running_server
 from tests.server.driver import billing_by, drive, keys_event, keys_inband, speech
 
 
@@ -208,3 +208,22 @@ def test_health_endpoint(tmp_path, synth, recognizer):
         assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
         with urllib.request.urlopen(f"http://{addr}/health", timeout=10) as resp:
             assert resp.status == 200  # still serving
+
+
+def test_prompt_audio_goes_out_in_320_byte_frames_paced_at_real_time(tmp_path, synth, recognizer):
+    with running_server(tmp_path, synth, recognizer, flows=[QUICK]) as run:
+        peer = AudioSocketPeer(run.port)
+        peer.send_uuid()
+        peer.start_audio()
+        deadline = time.monotonic() + 30
+        while peer.heard_samples() < 12000 and time.monotonic() < deadline:  # 1.5 s of the first prompt
+            time.sleep(0.05)
+        peer.hang_up()
+        peer.close()
+        run.wait_idle()
+    frames = peer.received
+    assert len(frames) >= 75 and all(s.size == 160 for _, s in frames)  # 320 bytes, 20 ms each
+    span = frames[-1][0] - frames[0][0]
+    assert (len(frames) - 1) * 0.02 == pytest.approx(span, rel=0.1)  # real time, not a burst
+    gaps = np.diff([t for t, _ in frames])
+    assert float(np.median(gaps)) == pytest.approx(0.02, abs=0.005)
