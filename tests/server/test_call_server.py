@@ -154,3 +154,21 @@ def test_calls_in_progress_finish_within_the_grace_period(server, tmp_path):
     start = next(json.loads(x) for x in server.lines if '"call_start"' in x)
     assert start["caller"] == "[REDACTED]"  # a short number escapes phone redaction: masked whole
     assert "5550123" not in "".join(server.lines)
+
+
+class TransferLine(KeyLine):
+    def __init__(self, keys: str, gate: threading.Event) -> None:
+        super().__init__(keys, gate)
+        self.transfers: list = []
+
+    def transfer(self, action) -> None:
+        self.transfers.append(action)
+
+
+def test_a_line_that_can_transfer_is_asked_to(server):
+    gate = threading.Event()
+    gate.set()
+    line = TransferLine("2", gate)
+    result = server.offer(IncomingCall("test", line)).future.result(timeout=30)
+    assert result.outcome == "transferred"
+    assert [t.queue for t in line.transfers] == ["support"]

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from callwright.ivr.events import Dtmf, Hangup
+from callwright.ivr.events import Dtmf, Hangup, Transfer
 
 
 class LineDevice(Protocol):
@@ -39,3 +39,13 @@ class LineDevice(Protocol):
 
     def close(self) -> None:
         """Hang up / release; idempotent."""
+
+
+class TransferringLine(Protocol):
+    """Optional, for a line that can hand the call on (a SIP blind transfer with REFER).
+
+    `LiveChannel` calls `transfer` when the flow transfers the call (a queue state, an
+    operator command), before the call's end; a device without it only logs the transfer."""
+
+    def transfer(self, action: Transfer) -> None:
+        """Hand the call to `action.destination` (a SIP URI) or `action.queue`; returns at once."""

@@ -178,6 +178,9 @@ class LiveChannel:
             self.line.listen = None
         elif isinstance(action, Transfer):
             self._say(f"  [transfer to {action.queue or action.destination}]")
+            hand_on = getattr(self.device, "transfer", None)  # line.TransferringLine, optional
+            if callable(hand_on):
+                hand_on(action)
         elif isinstance(action, EndCall):
             self._drain_playback()
             self._say(f"  {action.display}")
