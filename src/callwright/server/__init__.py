@@ -7,9 +7,10 @@ How a network channel hands a call to the server (the whole seam):
 1. Implement `callwright.ivr.channels.line.LineDevice` for one call's audio path:
    `rate`, `start(on_input, on_event)`, `play(samples)`, `stop_playback()`, `playing`,
    `close()` (and, optionally, `transfer(action)` of `line.TransferringLine`: called when
-   the flow transfers the call, before its end, e.g. to send a SIP REFER). Push caller frames (int16 mono at `rate`) to `on_input`, out-of-band keys
-   (`Dtmf("5")`, RFC 4733) and the far end's hang-up (`Hangup()`) to `on_event`, from any
-   thread; pace `play`ed audio yourself (one frame per packet time).
+   the flow transfers the call, before its end, e.g. to send a SIP REFER). Push caller
+   frames (int16 mono at `rate`) to `on_input`, out-of-band keys (`Dtmf("5")`, RFC 4733)
+   and the far end's hang-up (`Hangup()`) to `on_event`, from any thread; pace `play`ed
+   audio yourself (one frame per packet time).
 2. Hand it over, from any thread; it returns at once:
 
        handle = calls.offer(IncomingCall(channel="sip", device=device,
