@@ -206,3 +206,26 @@ def test_audio_flooded_faster_than_real_time_is_dropped_and_ends_the_call(quick)
     outcome, reason = quick.query("select outcome, end_reason from calls where id = ?", (call_id,))[0]
     assert outcome == "error" and "malformed frames" in reason
     assert any("faster than real time" in e for e in errors(quick))
+
+
+BURST = 100
+
+
+def test_a_burst_of_connections_is_answered_or_refused_and_no_slot_leaks(quick):
+    peers = []
+    for _ in range(BURST):
+        peer = AudioSocketPeer(quick.port)
+        peer.send_uuid()
+        peers.append(peer)
+    wait_for(lambda: quick.calls.calls_total + quick.calls.calls_refused == BURST, 30)
+    assert quick.calls.calls_total >= quick.calls.max_calls  # the first ones got every slot
+    assert quick.calls.in_progress <= quick.calls.max_calls
+    for peer in peers:
+        peer.hang_up()
+    for peer in peers:
+        assert peer.hung_up.wait(20)
+        peer.close()
+    quick.wait_idle()
+    assert quick.calls.calls_refused >= BURST - quick.calls.max_calls
+    rows = quick.query("select outcome, count(*) from calls group by outcome")
+    assert rows == [("abandoned", quick.calls.calls_total)]
