@@ -214,3 +214,12 @@ def test_a_line_that_outruns_the_call_has_its_extra_frames_dropped_not_queued(sy
     channel = LiveChannel(audio, FloodLine(lambda ln, t: None), RealClock(), name="test")
     assert channel.frames_dropped == 100
     assert channel.items.qsize() == MAX_QUEUED_FRAMES + 1  # the hang-up still got through
+
+
+def test_a_prompt_cut_by_barge_in_is_cut_in_the_recording_too():
+    from callwright.ivr.channels.live import _cut_track
+
+    second = np.ones(RATE, np.int16)
+    pieces = [(0.0, second), (1.0, second), (2.5, second)]  # the third was still queued
+    _cut_track(pieces, 1.5, RATE)
+    assert [(t, s.size) for t, s in pieces] == [(0.0, RATE), (1.0, RATE // 2)]
