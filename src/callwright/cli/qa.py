@@ -90,6 +90,12 @@ def score_cmd(
         "--second-listen/--no-second-listen",
         help="Hear again the utterances closest to a missed phrase, primed with it (slower, fewer misses).",
     ),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        help="Score on a Ray cluster: ray://HOST:PORT (its head's client port) or 'auto' (a local one); "
+        "the database stays here (docs/qa.md).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
 ) -> None:
     """Transcribe, redact, measure and score calls into the database; already scored calls are skipped."""
@@ -105,6 +111,7 @@ def score_cmd(
         manifest=manifest,
         redact_audio_dir=redact_audio,
         second_listen=second_listen,
+        cluster=cluster,
     )
     if as_json:
         summary = score_batch(paths, cards, db_path, **options)

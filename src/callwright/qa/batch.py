@@ -75,6 +75,7 @@ class BatchSummary:
     wall_s: float = 0.0
     workers: int = 1
     worker_peak_rss_mb: dict[int, float] = field(default_factory=dict)
+    cluster: str | None = None  # the Ray cluster's address, when the batch ran on one
 
     def of(self, status: Status) -> list[CallStatus]:
         return [c for c in self.calls if c.status == status]
@@ -95,6 +96,7 @@ class BatchSummary:
             "wall_s": round(self.wall_s, 3),
             "workers": self.workers,
             "worker_peak_rss_mb": {str(k): v for k, v in self.worker_peak_rss_mb.items()},
+            "cluster": self.cluster,
         }
 
 
@@ -180,6 +182,7 @@ def score_batch(
     progress: Callable[[Progress], None] | None = None,
     threads_per_worker: int = 1,
     second_listen: bool = True,
+    cluster: str | None = None,
 ) -> BatchSummary:
     """Score every recording and transcript under `paths` into the store `open_sink()` opens.
 
@@ -195,7 +198,8 @@ def score_batch(
     caller's main module: a script must call this under
     `if __name__ == "__main__":` (otherwise every call ends as "worker process died").
     `second_listen` False scores the first reading only (about twice the throughput;
-    `qa.second_listen`).
+    `qa.second_listen`). `cluster` (`ray://HOST:PORT` or `auto`) scores on a Ray cluster
+    instead of local workers, with the same guarantees (`qa.cluster`); `workers` is then ignored.
 
     Raises DataError for a missing path or a bad manifest (before anything is
     scored); a bad input file is recorded and reported in the summary instead,
@@ -238,8 +242,17 @@ def score_batch(
         sink.check()
         settle(_store(sink, done))
 
+    if cluster is not None:
+        from callwright.qa.cluster import check_address
+
+        summary.cluster = check_address(cluster)
     if jobs:
-        if workers <= 1:
+        if cluster is not None:
+            from callwright.qa.cluster import run_on_cluster
+
+            info = run_on_cluster(cluster, jobs, cards, options, threads_per_worker, store_done, settle)
+            summary.workers = info.actors
+        elif workers <= 1:
             _init_in_process(cards, options, threads_per_worker)
             for job in jobs:
                 store_done(_run(job))

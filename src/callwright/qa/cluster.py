@@ -1,0 +1,246 @@
+"""Score a batch's calls on a Ray cluster, with the guarantees of the local batch.
+
+`qa.batch.score_batch(..., cluster=ADDRESS)` plans the batch as always (what is already
+stored is skipped, bad inputs are recorded) and hands the jobs here instead of to local
+worker processes. Each cluster CPU (or `threads` of them) gets one scoring actor that loads
+the models once, like a local worker; the driver, this process, stays the only writer: it
+stores each call in one transaction as its result arrives. So:
+
+- idempotent per recording and scorecard version (the plan skips what is stored);
+- a worker that dies (killed, out of memory, its node lost) fails only the calls it held:
+  each is sent again, to another actor, up to `MAX_ATTEMPTS` times, then recorded as an error
+  that a rerun retries;
+- kill -9 of the driver loses nothing stored; a rerun scores exactly the missing calls;
+- a cluster that goes away mid-batch stops the batch with a clear `CallwrightError`; the
+  calls stored until then are kept and a rerun resumes.
+
+Why Ray and not Dask: a scoring worker is a stateful thing (a recogniser and an encoder loaded
+once, hundreds of MB), which is what Ray's actors are; Dask's workers are made for stateless
+tasks over data frames, and keeping a model loaded per worker there takes `Worker` plugins and
+global state. Ray also restarts a dead actor and tells the driver which call it lost.
+
+The cluster's nodes must run the same Callwright version and see the input files at the same
+paths (a shared file system), as docs/qa.md says; the database stays on the driver.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from callwright.errors import CallwrightError
+
+if TYPE_CHECKING:
+    from callwright.qa.batch import CallStatus, _Done, _Job
+    from callwright.qa.pipeline import PipelineOptions
+    from callwright.qa.scorecard import Scorecard
+
+log = logging.getLogger(__name__)
+
+AUTO = "auto"  # start a local cluster on this machine
+MAX_ATTEMPTS = 3  # a call whose worker died this many times is recorded as an error
+CONNECT_TIMEOUT_S = 5.0
+JOIN_ATTEMPTS = 3  # a head's client server can fail the first connection just after it starts
+WAIT_S = 600.0  # no result from any worker for this long: the cluster is taken to be gone
+# Environment each scoring worker gets: offline models, one thread per library per actor.
+_WORKER_ENV = ("HF_HUB_OFFLINE", "CALLWRIGHT_MODELS_DIR", "VOSK_MODEL_PATH", "CT2_FORCE_CPU_ISA")
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What the batch ran on: shown in the summary."""
+
+    address: str
+    nodes: int
+    cpus: int
+    actors: int
+
+
+def check_address(address: str) -> str:
+    """`auto`, or `ray://HOST:PORT` (a Ray client server, port 10001 by default on a head node)."""
+    if address == AUTO:
+        return address
+    if not address.startswith("ray://") or ":" not in address[len("ray://") :]:
+        raise CallwrightError(
+            f"--cluster {address!r}: expected ray://HOST:PORT (the head node's Ray client port) or 'auto'"
+        )
+    return address
+
+
+def _connect(address: str) -> Any:
+    """Import Ray and join the cluster (or start a local one); a clear error when it cannot."""
+    try:
+        import ray
+    except ImportError:
+        raise CallwrightError(
+            "--cluster needs Ray: pip install 'callwright[cluster]'", hint="or score without --cluster"
+        ) from None
+    if address != AUTO:
+        _reachable(address)
+    env = {k: os.environ[k] for k in _WORKER_ENV if k in os.environ}
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    kwargs: dict[str, Any] = {
+        "runtime_env": {"env_vars": env},
+        "log_to_driver": False,
+        "logging_level": logging.WARNING,
+    }
+    for attempt in range(1, JOIN_ATTEMPTS + 1):
+        if ray.is_initialized():
+            ray.shutdown()
+        try:
+            if address == AUTO:
+                ray.init(include_dashboard=False, **kwargs)
+            else:
+                ray.init(address=address, **kwargs)
+            return ray
+        except Exception as err:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, grpc errors...
+            if attempt == JOIN_ATTEMPTS:
+                raise CallwrightError(
+                    f"--cluster {address}: cannot join the Ray cluster ({JOIN_ATTEMPTS} attempts): {err}"
+                ) from None
+            log.warning("--cluster %s: joining failed (%s); trying again", address, err)
+    raise AssertionError("unreachable")
+
+
+def _reachable(address: str) -> None:
+    """Fail at once when nothing listens there (Ray's client would retry for half a minute)."""
+    host, _, port = address[len("ray://") :].rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as err:
+        raise CallwrightError(
+            f"--cluster {address}: cannot join the Ray cluster: nothing answers there ({err})",
+            hint="start the head with `ray start --head --ray-client-server-port=PORT`; or --cluster auto",
+        ) from None
+
+
+def run_on_cluster(
+    address: str,
+    jobs: Sequence[_Job],
+    cards: Sequence[Scorecard],
+    options: PipelineOptions,
+    threads: int,
+    store_done: Callable[[_Done], None],
+    settle: Callable[[CallStatus], None],
+) -> ClusterInfo:
+    """Score `jobs` on the cluster at `address`; each result goes to `store_done` as it arrives.
+
+    Raises CallwrightError when the cluster cannot be joined or goes away mid-batch (what was
+    stored is kept), and whatever `store_done` raises (the database cannot take more).
+    """
+    ray = _connect(check_address(address))
+    try:
+        return _run(ray, address, jobs, cards, options, max(1, threads), store_done, settle)
+    finally:
+        try:
+            ray.shutdown()
+        except Exception:  # noqa: BLE001 - a cluster already gone cannot be left more cleanly
+            log.debug("ray.shutdown failed", exc_info=True)
+
+
+def _run(
+    ray: Any,
+    address: str,
+    jobs: Sequence[_Job],
+    cards: Sequence[Scorecard],
+    options: PipelineOptions,
+    threads: int,
+    store_done: Callable[[_Done], None],
+    settle: Callable[[CallStatus], None],
+) -> ClusterInfo:
+    from callwright.qa.batch import CallStatus
+
+    try:
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+    except Exception as err:  # noqa: BLE001
+        raise _gone(address, 0, len(jobs), err) from None
+    actors_n = max(1, min(len(jobs), cpus // threads))
+    scorer = ray.remote(num_cpus=threads, max_restarts=MAX_ATTEMPTS, max_task_retries=0)(_Scorer)
+    actors = [scorer.remote(list(cards), options, threads) for _ in range(actors_n)]
+    info = ClusterInfo(address, len(nodes), cpus, actors_n)
+    log.info("cluster %s: %d node(s), %d CPU(s), %d scoring actor(s)", address, len(nodes), cpus, actors_n)
+
+    todo = list(reversed(jobs))  # popped from the end: jobs go out in plan order
+    attempts: dict[str, int] = {}
+    running: dict[Any, tuple[Any, _Job | None]] = {}  # object ref -> (actor, its call; None: a probe)
+    idle = list(actors)
+    alive = len(actors)
+    done_n = 0
+
+    def submit() -> None:
+        while idle and todo:
+            actor, job = idle.pop(), todo.pop()
+            attempts[job.recording_id] = attempts.get(job.recording_id, 0) + 1
+            running[actor.run.remote(job)] = (actor, job)
+
+    submit()
+    while running:
+        try:
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=WAIT_S)
+        except Exception as err:  # noqa: BLE001 - the connection to the cluster is lost
+            raise _gone(address, done_n, len(jobs), err) from None
+        if not ready:
+            raise _gone(address, done_n, len(jobs), TimeoutError(f"no result for {WAIT_S:.0f} s"))
+        ref = ready[0]
+        actor, job = running.pop(ref)
+        try:
+            done = ray.get(ref)
+        except ray.exceptions.RayActorError as err:  # the worker died (holding this call)
+            if job is None:  # its probe failed: Ray could not restart it
+                alive -= 1
+                log.warning("a scoring worker is gone for good (%d left)", alive)
+                if alive == 0:
+                    lost = RuntimeError("every scoring worker died")
+                    raise _gone(address, done_n, len(jobs), lost) from None
+            else:
+                if attempts[job.recording_id] < MAX_ATTEMPTS:
+                    log.warning("%s: its worker died (%s); sending it again", job.path, type(err).__name__)
+                    todo.append(job)
+                else:
+                    reason = f"its worker died {MAX_ATTEMPTS} times while scoring it (rerun to retry)"
+                    settle(CallStatus(job.path, "error", job.recording_id, job.meta.call_id, reason=reason))
+                    done_n += 1
+                # Ray restarts it (max_restarts); it gets calls again once a probe says it is back
+                running[actor.ready.remote()] = (actor, None)
+            submit()
+            continue
+        except Exception as err:  # noqa: BLE001 - the cluster, not the call, failed
+            raise _gone(address, done_n, len(jobs), err) from None
+        idle.append(actor)
+        submit()
+        if job is not None:
+            store_done(done)
+            done_n += 1
+    return info
+
+
+def _gone(address: str, done: int, total: int, err: BaseException) -> CallwrightError:
+    return CallwrightError(
+        f"--cluster {address}: the cluster went away after {done} of {total} call(s) "
+        f"({type(err).__name__}: {str(err)[:200]})",
+        hint="the calls scored so far are stored; rerun the same command to score the rest",
+    )
+
+
+class _Scorer:
+    """One scoring worker on the cluster: the batch worker's state, loaded once per actor."""
+
+    def __init__(self, cards: list[Scorecard], options: PipelineOptions, threads: int) -> None:
+        from callwright.qa import batch
+
+        batch._init_worker(cards, options, threads)
+
+    def ready(self) -> bool:
+        """Answers once the actor is up (after a restart, its models loaded again)."""
+        return True
+
+    def run(self, job: _Job) -> _Done:
+        from callwright.qa import batch
+
+        return batch._run(job)

@@ -1,0 +1,250 @@
+"""`qa score --cluster`: a batch on a real two-node Ray cluster started on loopback (two
+`ray start` processes), with the local batch's guarantees: the driver alone writes the
+database, each call is scored exactly once, a killed worker's call is sent again, a killed
+driver's rerun scores only what is missing, and a cluster that goes away stops the batch
+with a clear message (issue 17, item 7).
+
+Inputs are imported transcripts (the whole pipeline but the ASR), so the cluster mechanics
+are tested in a minute; the actors load the sentence encoder once each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from callwright.errors import CallwrightError
+from callwright.qa.scorecard import load_scorecard
+from callwright.store.qa_batch import score_batch
+
+# Ray 2.60 authenticates every node and driver with a token, and reads these when it is
+# imported: one token for this test process and the clusters it starts.
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(16))
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+pytest.importorskip("ray")
+
+ROOT = Path(__file__).resolve().parents[2]
+CARD = ROOT / "scorecards" / "inbound-service.yaml"
+RAY = Path(sys.executable).parent / "ray"
+START_TIMEOUT_S = 180
+
+TRANSCRIPT = {
+    "direction": "inbound",
+    "duration_s": 30.0,
+    "segments": [
+        {
+            "speaker": "agent",
+            "start": 0.5,
+            "end": 6.0,
+            "text": "Thank you for calling Acme, my name is Sam. This call may be recorded for quality and "
+            "training purposes. How can I help you today?",
+        },
+        {"speaker": "customer", "start": 7.0, "end": 10.0, "text": "I would like to check my balance."},
+        {
+            "speaker": "agent",
+            "start": 11.0,
+            "end": 16.0,
+            "text": "Your balance is forty dollars. Is there anything else I can help you with?",
+        },
+        {"speaker": "customer", "start": 17.0, "end": 19.0, "text": "No, thanks."},
+        {"speaker": "agent", "start": 20.0, "end": 23.0, "text": "Thank you for calling, have a great day."},
+    ],
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        "HF_HUB_OFFLINE": "1",
+        "RAY_USAGE_STATS_ENABLED": "0",
+    }
+
+
+class Cluster:
+    """Two Ray nodes on this machine (one CPU each), token-authenticated, stopped at the end."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.address = ""
+
+    def start(self) -> None:
+        gcs, client = _free_port(), _free_port()
+        env = _env()
+        head = [str(RAY), "start", "--head", f"--port={gcs}", f"--ray-client-server-port={client}"]
+        head += ["--num-cpus=1", "--include-dashboard=false", "--node-ip-address=127.0.0.1"]
+        head += [f"--temp-dir={self.tmp}"]
+        node = [
+            str(RAY),
+            "start",
+            f"--address=127.0.0.1:{gcs}",
+            "--num-cpus=1",
+            "--node-ip-address=127.0.0.1",
+        ]
+        for cmd in (head, node):
+            r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=START_TIMEOUT_S)
+            assert r.returncode == 0, r.stderr[-2000:]
+        self.address = f"ray://127.0.0.1:{client}"
+
+    def stop(self) -> None:
+        subprocess.run([str(RAY), "stop", "--force"], env=_env(), capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    c = Cluster(Path(f"/tmp/cwray-{os.getpid()}"))  # Ray's socket paths must stay short
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+def write_transcripts(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = folder / f"call-{i:03d}.json"
+        segs = [dict(s) for s in TRANSCRIPT["segments"]]  # type: ignore[union-attr]
+        segs[1]["text"] = f"I would like to check my balance, reference {i}."
+        p.write_text(json.dumps({**TRANSCRIPT, "segments": segs, "call_id": f"call-{i:03d}"}))
+        paths.append(p)
+    return paths
+
+
+def stored(db: Path) -> dict[str, int]:
+    con = sqlite3.connect(db)
+    try:
+        return dict(con.execute("select call_id, count(*) from scores group by call_id").fetchall())
+    finally:
+        con.close()
+
+
+def test_a_batch_on_two_nodes_scores_every_call_once_like_the_local_batch(cluster, tmp_path):
+    paths = write_transcripts(tmp_path / "in", 6)
+    card = load_scorecard(CARD)
+    s = score_batch([tmp_path / "in"], card, tmp_path / "cluster.db", cluster=cluster.address)
+    assert len(s.of("scored")) == 6 and not s.of("error"), s.to_json()["errors"]
+    assert s.cluster == cluster.address and s.workers == 2
+    assert len(s.worker_peak_rss_mb) == 2, "both nodes' actors should have scored calls"
+    assert stored(tmp_path / "cluster.db") == {p.stem: 1 for p in paths}
+
+    local = score_batch([tmp_path / "in"], card, tmp_path / "local.db")
+    by_id = {c.call_id: (c.score, c.auto_failed) for c in local.of("scored")}
+    assert {c.call_id: (c.score, c.auto_failed) for c in s.of("scored")} == by_id
+
+    again = score_batch([tmp_path / "in"], card, tmp_path / "cluster.db", cluster=cluster.address)
+    assert len(again.of("skipped")) == 6 and not again.of("scored")
+
+
+def _scorer_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-f", "ray::_Scorer"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_a_killed_worker_call_is_sent_again_and_scored_once(cluster, tmp_path):
+    paths = write_transcripts(tmp_path / "in", 8)
+    killed: list[int] = []
+
+    def kill_one_worker(progress) -> None:
+        if not killed:  # after the first result: the actors hold calls now
+            pids = _scorer_pids()
+            assert pids, "no scoring actor process found"
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+    s = score_batch(
+        [tmp_path / "in"],
+        load_scorecard(CARD),
+        tmp_path / "qa.db",
+        cluster=cluster.address,
+        progress=kill_one_worker,
+    )
+    assert killed
+    assert len(s.of("scored")) == 8 and not s.of("error"), s.to_json()["errors"]
+    assert stored(tmp_path / "qa.db") == {p.stem: 1 for p in paths}
+
+
+@pytest.mark.slow
+def test_a_killed_driver_then_a_rerun_scores_every_call_exactly_once(cluster, tmp_path):
+    paths = write_transcripts(tmp_path / "in", 10)
+    db = tmp_path / "qa.db"
+    cmd = [sys.executable, "-m", "callwright", "qa", "score", str(tmp_path / "in"), "--scorecard", str(CARD)]
+    cmd += ["--db", str(db), "--cluster", cluster.address, "--json"]
+    env = {**_env(), "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists() and sum(stored(db).values()) >= 2:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    first = stored(db)
+    assert 2 <= sum(first.values()) < 10 and set(first.values()) == {1}
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = json.loads(r.stdout)
+    assert summary["scored"] == 10 - len(first) and summary["skipped"] == len(first)
+    assert stored(db) == {p.stem: 1 for p in paths}
+
+
+def test_an_address_that_is_not_a_cluster_is_a_clear_error_at_once(tmp_path):
+    write_transcripts(tmp_path / "in", 1)
+    with pytest.raises(CallwrightError, match="ray://HOST:PORT"):
+        score_batch([tmp_path / "in"], load_scorecard(CARD), tmp_path / "qa.db", cluster="localhost:6379")
+    with pytest.raises(CallwrightError, match="cannot join the Ray cluster"):
+        score_batch(
+            [tmp_path / "in"],
+            load_scorecard(CARD),
+            tmp_path / "qa.db",
+            cluster=f"ray://127.0.0.1:{_free_port()}",
+        )
+
+
+@pytest.mark.slow
+def test_a_cluster_that_goes_away_stops_the_batch_and_a_rerun_resumes(tmp_path):
+    paths = write_transcripts(tmp_path / "in", 8)
+    db = tmp_path / "qa.db"
+    c = Cluster(Path(f"/tmp/cwray-{os.getpid()}-b"))
+    try:
+        c.start()
+
+        def stop_cluster(progress) -> None:
+            if progress.done == 2:
+                c.stop()
+
+        with pytest.raises(CallwrightError, match="went away") as err:
+            score_batch([tmp_path / "in"], load_scorecard(CARD), db, cluster=c.address, progress=stop_cluster)
+        assert "rerun" in (err.value.hint or "")
+        first = stored(db)
+        assert first and set(first.values()) == {1}
+        c.start()
+        s = score_batch([tmp_path / "in"], load_scorecard(CARD), db, cluster=c.address)
+        assert not s.of("error") and len(s.of("scored")) == 8 - len(first)
+        assert stored(db) == {p.stem: 1 for p in paths}
+    finally:
+        c.stop()
