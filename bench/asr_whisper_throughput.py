@@ -76,12 +76,15 @@ def batched(rec: WhisperRecognizer, clips: list[Audio], batch: int) -> float:
     import ctranslate2
     from faster_whisper.audio import pad_or_trim
 
-    model = rec.model
-    prompt = rec._prompt(DIGITS)
+    from callwright.speech.asr.whisper_utterance import phrase_prompt
+
+    dec = rec.decoder
+    model = dec._model  # batching is beyond the decoder's one-window operations: the raw model
+    prompt = phrase_prompt(dec, DIGITS, rec.settings.prompt_style)
     feats = []
     for clip in clips:
         x = resample(clip, 16000).samples.astype(np.float32) / 32768.0
-        feats.append(pad_or_trim(model.feature_extractor(x)[..., :-1], 3000))
+        feats.append(pad_or_trim(dec.features(x), 3000))
     t0 = time.perf_counter()
     for i in range(0, len(feats), batch):
         group = np.ascontiguousarray(np.stack(feats[i : i + batch]))

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from callwright.qa.pipeline import asr_context
     from callwright.qa.scorecard import PhraseMatcher, load_scorecard
     from callwright.qa.scorecard.model import PhraseRule
+    from callwright.speech.asr.base import TranscribeOptions
     from callwright.speech.asr.whisper import WhisperRecognizer
     from callwright.speech.degrade import telephone
     from callwright.speech.tts import Pyttsx3Synthesizer
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         for k, (intent, sentence) in enumerate(sentences):
             raw = tts.synthesize(sentence, voice="en-gb", rate_wpm=160, sample_rate=16000)
             audio = telephone(raw, snr_db=24.0, seed=k)
-            first = " ".join(r.text for r in rec.transcribe(audio, context))
+            first = " ".join(r.text for r in rec.transcribe(audio, TranscribeOptions.of(context)))
             for item_id, rule in rules.items():
                 row = {
                     "intent": intent,

@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     from callwright.qa.scorecard import load_scorecard
     from callwright.speech.asr import whisper_relisten
     from callwright.speech.asr.whisper import WhisperRecognizer
+    from callwright.speech.asr.whisper_decoder import WhisperDecoder
 
     cards = {
         d: load_scorecard(ROOT / "scorecards" / f)
@@ -101,11 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             clock.in_stretch = False
 
     whisper_relisten._stretch = timed_stretch
-    model = engines.recognizer.model  # type: ignore[attr-defined]
-    clock.wrap(model, "encode", STEPS[0], None)
-    clock.wrap(WhisperRecognizer, "generate_all", STEPS[1], STEPS[3])
+    clock.wrap(WhisperDecoder, "encode", STEPS[0], None)
+    clock.wrap(WhisperDecoder, "generate_all", STEPS[1], STEPS[3])
     clock.wrap(whisper_relisten, "_log_likelihood", STEPS[2], STEPS[4])
-    clock.wrap(WhisperRecognizer, "aligned_words", STEPS[5], STEPS[5])
+    clock.wrap(WhisperDecoder, "aligned_words", STEPS[5], STEPS[5])
     listen = WhisperRecognizer.listen_again
 
     def timed_listen(*a: object, **k: object) -> object:

@@ -11,8 +11,8 @@ compared after normalising case, punctuation, numerals ("84" -> "eighty four",
 misheard words, not spelling conventions. WER = (substitutions + deletions +
 insertions) / reference words, summed over every channel of every call.
 
-Each --config is a preset below: the keyword options given to
-`WhisperRecognizer.transcribe`, and whether the scorecard's phrases go in as
+Each --config is a preset below: the faster-whisper arguments (`overrides`) or piece
+settings (`pieces`) given to `WhisperRecognizer.transcribe`, and whether the scorecard's phrases go in as
 context (the pipeline's `asr_context`). One process, one ASR thread: ASR time is
 comparable between configs on a quiet machine. Figures in docs/benchmarks/qa_transcripts.md.
 """
@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from callwright.speech.asr.base import NO_OPTIONS, TranscribeOptions
 from callwright.speech.asr.whisper_pieces import PieceSettings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -201,19 +202,22 @@ class _Configured:
     """A recogniser whose whole-call `transcribe` uses one preset."""
 
     def __init__(self, rec, options, context: bool, own_vad: bool = False) -> None:
-        self.rec, self.options, self.context, self.own_vad = rec, options, context, own_vad
-        self.name = rec.name
+        self.rec, self.context, self.own_vad = rec, context, own_vad
+        self.pieces = options.get("pieces")
+        self.overrides = {k: v for k, v in options.items() if k != "pieces"}
+        self.name, self.capabilities = rec.name, rec.capabilities
         self.calls: list[tuple[str, float, str]] = []  # (role hint, seconds, text)
 
-    def transcribe(self, audio, phrases=None, **given):
+    def transcribe(self, audio, given=NO_OPTIONS):
         t0 = time.perf_counter()
-        chosen = phrases if self.context else None
-        extra = {}
+        chosen = given.phrases if self.context else None
+        speech = None
         if self.own_vad:
             from callwright.qa.metrics import track_activity
 
-            extra["speech"] = given.get("speech") or track_activity(audio)[0]
-        segs = self.rec.transcribe(audio, chosen, **self.options, **extra)
+            speech = given.speech or track_activity(audio)[0]
+        options = TranscribeOptions.of(chosen, speech)
+        segs = self.rec.transcribe(audio, options, pieces=self.pieces, overrides=self.overrides)
         self.calls.append(("", time.perf_counter() - t0, " ".join(s.text for s in segs)))
         return segs
 
@@ -282,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             texts = {}
             for role, track in call.tracks.items():
                 t0, c0 = time.perf_counter(), time.process_time()
-                segs = conf.transcribe(track, ctx.get(role))
+                segs = conf.transcribe(track, TranscribeOptions.of(ctx.get(role)))
                 t_asr += time.perf_counter() - t0
                 cpu += time.process_time() - c0
                 hyp = " ".join(s.text for s in segs)

@@ -41,6 +41,8 @@ def test_capabilities_say_utterance_level() -> None:
     caps = WhisperRecognizer.capabilities
     assert not caps.streaming and not caps.partials and not caps.grammar
     assert caps.word_timestamps
+    # what QA reads: context phrases, its own speech regions and a second listen are all used
+    assert caps.priming and caps.speech_regions and caps.relisten
 
 
 @pytest.mark.parametrize("voice", VOICES)
@@ -179,15 +181,16 @@ def test_a_transcript_that_runs_away_is_decoded_again(whisper, speak) -> None:
     of the window, with no temperature fallback to escape it). Given that reading (whether the
     whole-file decode runs away moves with the machine's numerics), the looping segment is decoded
     again alone, and the transcript neither loops nor holds more fours than were said."""
-    from callwright.speech.asr.whisper import WHISPER_RATE, _to_float
-    from callwright.speech.asr.whisper_pieces import loops
+    from callwright.speech.asr.whisper_decoder import WHISPER_RATE, loops, to_float
+    from callwright.speech.asr.whisper_file import unlooped
     from callwright.speech.audio import resample
 
     audio = speak(" ".join(["four"] * 12))
-    samples = _to_float(resample(audio, WHISPER_RATE).samples)
+    samples = to_float(resample(audio, WHISPER_RATE).samples)
     runaway = Recognition("4." * 60, 0.3, [], True, 0.0, audio.duration_s)
     assert loops(runaway.text)
-    segments = whisper._unlooped([runaway], samples, whisper.prompt_tokens(None), None)
+    dec = whisper.decoder
+    segments = unlooped(dec, [runaway], samples, dec.prompt_tokens(None), None)
     text = " ".join(s.text for s in segments)
     assert segments and not any(loops(s.text) for s in segments), text
     assert 1 <= text.lower().replace("four", "4").count("4") <= 12, text
@@ -198,17 +201,19 @@ def test_identical_segments_in_a_row_are_a_loop_and_read_again(whisper, speak) -
     """Whisper's other loop: one short line as segment after segment. Given that shape over real
     speech, the span is decoded again and reads what was said; a pair is left alone."""
     from callwright.speech.asr.base import Recognition
-    from callwright.speech.asr.whisper import WHISPER_RATE, _to_float
+    from callwright.speech.asr.whisper_decoder import WHISPER_RATE, to_float
+    from callwright.speech.asr.whisper_file import unlooped
     from callwright.speech.audio import resample
 
     audio = speak("Thank you for calling. How can I help you today?")
-    samples = _to_float(resample(audio, WHISPER_RATE).samples)
+    samples = to_float(resample(audio, WHISPER_RATE).samples)
     step = audio.duration_s / 4
     looped = [Recognition("Thank you.", 0.5, [], True, i * step, (i + 1) * step) for i in range(4)]
-    again = whisper._unlooped(looped, samples, whisper.prompt_tokens(None), None)
+    dec = whisper.decoder
+    again = unlooped(dec, looped, samples, dec.prompt_tokens(None), None)
     text = " ".join(r.text for r in again).lower()
     assert "help" in text and text.count("thank you") <= 1, text
-    assert whisper._unlooped(looped[:2], samples, whisper.prompt_tokens(None), None) == looped[:2]
+    assert unlooped(dec, looped[:2], samples, dec.prompt_tokens(None), None) == looped[:2]
 
 
 def test_fsdd_subset(whisper, fsdd_dir: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from callwright.speech.asr.base import TranscribeOptions
 from callwright.speech.asr.whisper_pieces import PieceSettings, plan_pieces
 from callwright.speech.audio import concat, silence
 
@@ -39,7 +40,7 @@ def test_two_lines_decoded_as_pieces_land_at_their_times_in_the_call(whisper, sp
     audio = concat([silence(1.0, 8000), line, silence(gap, 8000), line])
     second_at = 1.0 + line.duration_s + gap
     speech = [(1.0, 1.0 + line.duration_s), (second_at, second_at + line.duration_s)]
-    segments = whisper.transcribe(audio, speech=speech, pieces=PieceSettings())
+    segments = whisper.transcribe(audio, TranscribeOptions.of(speech=speech), pieces=PieceSettings())
     assert len(segments) == 2
     assert all("help" in s.text.lower() for s in segments)
     assert 0.9 <= segments[0].start < 2.0 and segments[0].end <= second_at
@@ -48,9 +49,16 @@ def test_two_lines_decoded_as_pieces_land_at_their_times_in_the_call(whisper, sp
 
 
 def test_silence_given_as_speech_gives_nothing(whisper) -> None:
-    assert whisper.transcribe(silence(12.0, 8000), speech=[(2.0, 8.0)], pieces=PieceSettings()) == []
+    options = TranscribeOptions.of(speech=[(2.0, 8.0)])
+    assert whisper.transcribe(silence(12.0, 8000), options, pieces=PieceSettings()) == []
 
 
 def test_faster_whisper_options_do_not_silently_apply_to_pieces(whisper) -> None:
+    options = TranscribeOptions.of(speech=[(0.5, 1.5)])
     with pytest.raises(TypeError, match="beam_size"):
-        whisper.transcribe(silence(2.0, 8000), speech=[(0.5, 1.5)], pieces=PieceSettings(), beam_size=2)
+        whisper.transcribe(silence(2.0, 8000), options, pieces=PieceSettings(), overrides={"beam_size": 2})
+
+
+def test_pieces_need_speech_regions(whisper) -> None:
+    with pytest.raises(ValueError, match="speech regions"):
+        whisper.transcribe(silence(2.0, 8000), pieces=PieceSettings())

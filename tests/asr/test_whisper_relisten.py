@@ -35,7 +35,7 @@ def test_silence_or_a_stretch_too_long_for_one_window_gives_nothing(whisper) -> 
 
 
 def _decoded(text: str, *, silent: bool = False):  # noqa: ANN202 - whisper.Decoded, imported lazily
-    from callwright.speech.asr.whisper import Decoded
+    from callwright.speech.asr.whisper_decoder import Decoded
 
     tokens = list(range(len(text.split()) + 1)) if text else []
     return Decoded(tokens, text, -2.0 if silent else -0.3, 0.99 if silent else 0.01)

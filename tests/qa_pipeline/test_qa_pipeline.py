@@ -315,6 +315,7 @@ def test_the_same_call_gives_the_same_transcript_whatever_was_decoded_before(ren
     from callwright.qa import ingest
     from callwright.qa.metrics import track_activity
     from callwright.qa.pipeline import asr_context
+    from callwright.speech.asr.base import TranscribeOptions
 
     paths = render_samples(["inbound-late-disclosure", "inbound-card-payment"])
     context = asr_context(cards["inbound"])["agent"]
@@ -322,7 +323,8 @@ def test_the_same_call_gives_the_same_transcript_whatever_was_decoded_before(ren
     def read(name):
         track = ingest.load_call(paths[name], ingest.resolve_meta(paths[name])).tracks["agent"]
         speech, _ = track_activity(track)
-        return " ".join(s.text for s in engines.recognizer.transcribe(track, context, speech=speech))
+        options = TranscribeOptions.of(context, speech)
+        return " ".join(s.text for s in engines.recognizer.transcribe(track, options))
 
     first = read("inbound-late-disclosure")
     read("inbound-card-payment")

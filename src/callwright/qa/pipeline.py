@@ -40,6 +40,7 @@ from callwright.redaction import (
     mute_ranges,
     redact_conversation,
 )
+from callwright.speech.asr.base import Recognition, TranscribeOptions
 from callwright.speech.audio import Audio
 
 if TYPE_CHECKING:
@@ -74,14 +75,7 @@ class Engines:
         if self._recognizer is None:
             from callwright.speech.asr.factory import get_recognizer, resolve_engine
 
-            chosen = resolve_engine(self.engine)
-            if chosen == "whisper" and self.cpu_threads:
-                from callwright.speech.asr.whisper import WhisperSettings
-
-                settings = WhisperSettings(cpu_threads=self.cpu_threads)
-                self._recognizer = get_recognizer(chosen, settings=settings)
-            else:
-                self._recognizer = get_recognizer(chosen)
+            self._recognizer = get_recognizer(resolve_engine(self.engine), cpu_threads=self.cpu_threads)
         return self._recognizer
 
     @property
@@ -197,31 +191,46 @@ def transcribe_tracks(
 ) -> dict[Role, list[_Segment]]:
     """Whole-call recognition of each speaker's track: the recogniser's segments with word times.
 
-    For Whisper, `context` (from `asr_context`) gives the phrasings a speaker's
-    track is expected to hold, as the IVR gives it a state's phrases, and
-    `speech` (our own voice activity per track, as the metrics use) says which
-    stretches to decode: Silero's VAD, Whisper's default, misses whole lines of
-    band-limited speech (the closing of most sample calls). The stretches are
-    decoded joined, in Whisper's 30 s windows, not one by one: one by one in full
-    windows cost 3-6 times the CPU, and in short windows (`pieces=`) it was faster
-    but heard fewer of the scorecard's phrases (docs/benchmarks/qa_transcripts.md).
+    What the recogniser is told follows its capabilities: to an engine with
+    `priming`, `context` (from `asr_context`) gives the phrasings a speaker's
+    track is expected to hold, as the IVR gives it a state's phrases; to one
+    with `speech_regions`, `speech` (our own voice activity per track, as the
+    metrics use) says which stretches to decode: Silero's VAD, Whisper's
+    default, misses whole lines of band-limited speech (the closing of most
+    sample calls). Whisper decodes the stretches joined, in its 30 s windows, not
+    one by one: one by one in full windows cost 3-6 times the CPU, and in short
+    windows (pieces) it was faster but heard fewer of the scorecard's phrases
+    (docs/benchmarks/qa_transcripts.md). An engine without word times has its
+    words spread evenly over each segment.
     """
+    caps = recognizer.capabilities
     out: dict[Role, list[_Segment]] = {}
     for role, track in call.tracks.items():
-        if recognizer.name == "whisper":
-            options: dict[str, Any] = {}
-            if speech is not None and role in speech:
-                options["speech"] = list(speech[role])
-            recognised = recognizer.transcribe(track, (context or {}).get(role), **options)
-        else:
-            recognised = recognizer.transcribe(track)
+        options = TranscribeOptions.of(
+            phrases=(context or {}).get(role) if caps.priming else None,
+            speech=speech.get(role) if caps.speech_regions and speech is not None else None,
+        )
         segments = []
-        for rec in recognised:
-            words = [Word(w.word, w.start, w.end, w.confidence) for w in rec.words if w.word.strip()]
+        for rec in recognizer.transcribe(track, options):
+            words = _segment_words(rec) if caps.word_timestamps else _spread(rec)
             if words:
                 segments.append(_Segment(role, words[0].start, words[-1].end, words, rec.confidence))
         out[role] = segments
     return out
+
+
+def _segment_words(rec: Recognition) -> list[Word]:
+    """A recognised segment's words with their own times (blank words dropped)."""
+    return [Word(w.word, w.start, w.end, w.confidence) for w in rec.words if w.word.strip()]
+
+
+def _spread(rec: Recognition) -> list[Word]:
+    """A segment from an engine without word times: its words spread evenly over the segment."""
+    parts = rec.text.split()
+    step = (rec.end - rec.start) / len(parts) if parts else 0.0
+    return [
+        Word(p, rec.start + i * step, rec.start + (i + 1) * step, rec.confidence) for i, p in enumerate(parts)
+    ]
 
 
 def _spread_words(u: Utterance) -> list[Word]:
@@ -471,7 +480,7 @@ def score_path(
         music = merge(m for _, spans in activity.values() for m in spans)
         metrics = conversation_metrics(speech, call.duration_s, transcript, music=music)
     hear = None
-    if call is not None and options.second_listen is not None:
+    if call is not None and options.second_listen is not None and engines.recognizer.capabilities.relisten:
         hear = _hearing(call, engines.recognizer)
     result = score_transcript(card, transcript, metrics, meta, engines.matcher, hear, options.second_listen)
     scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)

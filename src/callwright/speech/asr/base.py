@@ -28,13 +28,74 @@ from callwright.speech.audio import Audio
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What an engine can do, so the IVR can choose how to drive it."""
+    """What an engine can do, so callers choose how to drive it instead of asking its name.
+
+    Who reads what (docs/architecture.md, "Ports"): QA's pipeline passes a
+    track's context phrases only to an engine with `priming`, its speech regions
+    only to one with `speech_regions`, keeps segments' own word times when
+    `word_timestamps` (else spreads the words over the segment), and binds the
+    second listen only to an engine with `relisten`; the Vosk stream reads
+    `grammar`. `streaming`, `partials` and `sample_rates` describe the stream
+    for callers that will drive engines differently (the IVR's audio line feeds
+    every engine alike today).
+    """
 
     streaming: bool  # results can be computed while audio arrives
     partials: bool  # accept() returns interim hypotheses
-    word_timestamps: bool
+    word_timestamps: bool  # every Recognition's words carry their own times
     grammar: bool  # set_phrases restricts the search (not just a hint)
     sample_rates: tuple[int, ...]  # rates open() takes without resampling inside the engine
+    priming: bool = False  # transcribe() uses TranscribeOptions.phrases as context (a hint)
+    speech_regions: bool = False  # transcribe() decodes only TranscribeOptions.speech
+    relisten: bool = False  # listen_again() re-decodes a stretch primed with phrases, with support
+
+
+Region = tuple[float, float]
+"""(start, end) seconds from the start of the audio."""
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """What a whole-file transcription may be told about the audio (all optional hints).
+
+    `phrases` are what the speech is expected to hold (a scorecard's phrasings,
+    company and product names): an engine with `Capabilities.priming` takes them
+    as context, as the IVR gives a state's phrases. `speech` is where someone
+    speaks (QA's own voice activity): an engine with
+    `Capabilities.speech_regions` decodes only those stretches, each kept with
+    `speech_pad_s` of audio either side and joined with `speech_gap_s` of
+    silence between. An engine ignores what its capabilities do not list, so a
+    caller that reads them passes only what is used.
+    """
+
+    phrases: tuple[str, ...] = ()
+    speech: tuple[Region, ...] | None = None  # None: the engine finds the speech itself
+    speech_pad_s: float = 0.2
+    speech_gap_s: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.speech_pad_s < 0 or self.speech_gap_s < 0:
+            raise ValueError(
+                "speech_pad_s and speech_gap_s must not be negative, "
+                f"got {self.speech_pad_s} and {self.speech_gap_s}"
+            )
+        for a, b in self.speech or ():
+            if not (0.0 <= a <= b):
+                raise ValueError(f"speech region ({a}, {b}) must have 0 <= start <= end (seconds)")
+
+    @classmethod
+    def of(
+        cls, phrases: Sequence[str] | None = None, speech: Sequence[Region] | None = None
+    ) -> TranscribeOptions:
+        """Options from plain sequences (lists from a caller) made immutable."""
+        return cls(
+            phrases=tuple(phrases or ()),
+            speech=None if speech is None else tuple((float(a), float(b)) for a, b in speech),
+        )
+
+
+NO_OPTIONS = TranscribeOptions()
+"""No hints: the engine finds the speech itself and expects nothing in particular."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +183,14 @@ class Recognizer(ABC):
         """A new stream for `sample_rate` Hz mono PCM, optionally biased to `phrases`."""
 
     @abstractmethod
-    def transcribe(self, audio: Audio) -> list[Recognition]:
-        """Whole-file recognition: final segments with word timestamps (mono audio)."""
+    def transcribe(self, audio: Audio, options: TranscribeOptions = NO_OPTIONS) -> list[Recognition]:
+        """Whole-file recognition of mono audio: final segments (with word times when
+        `capabilities.word_timestamps`). `options` are hints; see `TranscribeOptions`."""
 
     def listen_again(self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0) -> Relistened | None:
         """Decode a stretch again primed with `phrases`, with how well the audio supports that
-        reading (QA's second listen). None: this engine cannot weigh a text against audio."""
+        reading (QA's second listen), word times shifted by `offset_s`. None: nothing to offer
+        (no speech, too long), and always None from an engine without `capabilities.relisten`."""
         return None
 
 

@@ -1,9 +1,12 @@
-"""Choosing an engine by name: `vosk`, `whisper`, or `auto` (the default).
+"""Choosing an engine by name: `vosk`, `whisper`, `auto` (the default), or a fallback pair.
 
 `auto` prefers Vosk, the engine the product is built around, but only when
 an English Vosk model is installed; otherwise it uses Whisper, whose tiny.en
-model always ships with the package. Engines are imported only when chosen,
-so a missing engine library costs nothing until it is asked for.
+model always ships with the package. `PRIMARY,FALLBACK` (e.g. `whisper,vosk`)
+answers with the first engine and falls back to the second when the first is
+not installed or fails (`fallback.FallbackRecognizer`). Engines are imported
+only when chosen, so a missing engine library costs nothing until it is asked
+for.
 """
 
 from __future__ import annotations
@@ -18,12 +21,28 @@ from callwright.speech.asr.model_paths import find_english_vosk_model
 log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "vosk", "whisper")
+_CONCRETE = ("vosk", "whisper")
+FALLBACK_HINT = "a fallback pair is two different engines, e.g. whisper,vosk"
 
 
 def resolve_engine(engine: str = "auto", model_path: object | None = None) -> str:
-    """The concrete engine `auto` stands for here (an explicit engine is returned as is)."""
+    """The concrete engine `auto` stands for here (an explicit engine or pair is returned as is,
+    a pair without spaces)."""
+    if "," in engine:
+        names = [n.strip() for n in engine.split(",")]
+        if len(names) != 2 or len(set(names)) != 2 or any(n not in _CONCRETE for n in names):
+            raise CallwrightError(f"unknown ASR engine pair {engine!r}", hint=FALLBACK_HINT)
+        if model_path is not None:
+            raise CallwrightError(
+                "a model path needs one engine, not a fallback pair",
+                hint="add --engine vosk or --engine whisper",
+            )
+        return ",".join(names)
     if engine not in ENGINES:
-        raise CallwrightError(f"unknown ASR engine {engine!r}", hint=f"choose one of: {', '.join(ENGINES)}")
+        raise CallwrightError(
+            f"unknown ASR engine {engine!r}",
+            hint=f"choose one of: {', '.join(ENGINES)}, or a pair such as whisper,vosk",
+        )
     if engine != "auto":
         return engine
     if model_path is not None:
@@ -34,25 +53,48 @@ def resolve_engine(engine: str = "auto", model_path: object | None = None) -> st
 
 
 def get_recognizer(engine: str = "auto", **config: Any) -> Recognizer:
-    """A ready recogniser. `config` goes to the engine: `model_path` for both;
-    `settings` (a WhisperSettings) for whisper.
+    """A ready recogniser. `config` goes to the engine: `model_path` for both (one engine only);
+    `settings` (a WhisperSettings) for whisper; `cpu_threads` (an int, 0: the engine's default)
+    sets Whisper's decoding threads unless `settings` does, and Vosk, which decodes on the
+    calling thread, ignores it.
     """
+    cpu_threads = int(config.pop("cpu_threads", 0) or 0)
     chosen = resolve_engine(engine, config.get("model_path"))
-    if chosen == "vosk":
+    if "," in chosen:
+        from callwright.speech.asr.fallback import FallbackRecognizer
+
+        primary, fallback = chosen.split(",")
+        recognizer: Recognizer = FallbackRecognizer(
+            lambda: _one(primary, False, cpu_threads, _for(primary, config)),
+            lambda: _one(fallback, False, cpu_threads, _for(fallback, config)),
+        )
+    else:
+        recognizer = _one(chosen, engine == "auto", cpu_threads, config)
+    log.info("ASR engine: %s (asked for %s)", recognizer.name, engine)
+    return recognizer
+
+
+def _for(engine: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a fallback pair's `config` for one of its engines (`settings` is Whisper's)."""
+    return {k: v for k, v in config.items() if engine == "whisper" or k != "settings"}
+
+
+def _one(engine: str, auto: bool, cpu_threads: int, config: dict[str, Any]) -> Recognizer:
+    if engine == "vosk":
         from callwright.speech.asr.vosk import VoskRecognizer
 
         model_path = config.pop("model_path", None)
-        if model_path is None and engine == "auto":
+        if model_path is None and auto:
             model_path = find_english_vosk_model()
         if config:
             raise CallwrightError(f"vosk engine: unknown settings {sorted(config)}")
-        recognizer: Recognizer = VoskRecognizer(model_path)
-    else:
-        from callwright.speech.asr.whisper import WhisperRecognizer
+        return VoskRecognizer(model_path)
+    from callwright.speech.asr.whisper import WhisperRecognizer, WhisperSettings
 
-        unknown = set(config) - {"model_path", "settings"}
-        if unknown:
-            raise CallwrightError(f"whisper engine: unknown settings {sorted(unknown)}")
-        recognizer = WhisperRecognizer(config.get("model_path"), config.get("settings"))
-    log.info("ASR engine: %s (asked for %s)", recognizer.name, engine)
-    return recognizer
+    unknown = set(config) - {"model_path", "settings"}
+    if unknown:
+        raise CallwrightError(f"whisper engine: unknown settings {sorted(unknown)}")
+    settings = config.get("settings")
+    if settings is None and cpu_threads:
+        settings = WhisperSettings(cpu_threads=cpu_threads)
+    return WhisperRecognizer(config.get("model_path"), settings)

@@ -29,10 +29,12 @@ import numpy as np
 
 from callwright.errors import ModelNotFoundError
 from callwright.speech.asr.base import (
+    NO_OPTIONS,
     Capabilities,
     Recognition,
     Recognizer,
     RecognizerStream,
+    TranscribeOptions,
     Word,
     as_int16,
     check_rate,
@@ -113,6 +115,12 @@ class VoskRecognizer(Recognizer):
             word_timestamps=True,
             grammar=has_dynamic_graph(self.model_path),
             sample_rates=(self.model_rate,),
+            # A whole file is decoded with the full language model and Vosk's own endpointer:
+            # a grammar would forbid every other word (so no priming), regions are not needed
+            # (Kaldi skips silence cheaply), and nothing weighs a reading against the audio.
+            priming=False,
+            speech_regions=False,
+            relisten=False,
         )
         self._has_unk = self._model.vosk_model_find_word("[unk]") >= 0
 
@@ -147,8 +155,11 @@ class VoskRecognizer(Recognizer):
     def open(self, sample_rate: int, phrases: Sequence[str] | None = None) -> VoskStream:
         return VoskStream(self, sample_rate, phrases)
 
-    def transcribe(self, audio: Audio) -> list[Recognition]:
-        """Segments split where Vosk's own endpointer finds pauses, with word timestamps."""
+    def transcribe(self, audio: Audio, options: TranscribeOptions = NO_OPTIONS) -> list[Recognition]:
+        """Segments split where Vosk's own endpointer finds pauses, with word timestamps.
+
+        `options` are not used (see the capabilities): the whole file is decoded open-vocabulary.
+        """
         require_mono(audio)
         stream = self.open(audio.rate)
         segments: list[Recognition] = []

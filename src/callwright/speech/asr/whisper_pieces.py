@@ -12,7 +12,8 @@ lower WER than the glued decode the QA pipeline uses (0.337 against 0.349) at up
 to 1.3x its speed, but heard fewer of the phrases the scorecards look for (59
 against 62 of 69 expected entries): a piece loses the context of the line
 before it. So it is an option (`WhisperRecognizer.transcribe(..., pieces=...)`),
-not what QA uses.
+not what QA uses; whole-file transcription also uses it to decode a looping stretch again
+(`whisper_file`).
 
 A decode whose text compresses too well (Whisper's own loop test: gzip ratio
 above 2.4) is decoded once more with repeated trigrams banned, instead of
@@ -24,21 +25,15 @@ with a low average log-probability, its own rule) gives nothing.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from callwright.speech.asr.base import Recognition
+from callwright.speech.asr.base import Recognition, Region
+from callwright.speech.asr.whisper_decoder import FULL_WINDOW_FRAMES, WHISPER_RATE, WhisperDecoder, loops
 
-if TYPE_CHECKING:
-    from callwright.speech.asr.whisper import WhisperRecognizer
-
-RATE = 16000
-_FULL_WINDOW_FRAMES = 3000  # 30 s of 10 ms mel frames
-_LOOP_RATIO = 2.4
+RATE = WHISPER_RATE
 
 
 @dataclass(frozen=True)
@@ -81,40 +76,44 @@ def plan_pieces(
     return out
 
 
-def loops(text: str) -> bool:
-    """Whisper's own loop test: the text compresses too well ("How can I help? How can I help?")."""
-    data = text.encode()
-    return bool(data) and len(data) / len(zlib.compress(data)) > _LOOP_RATIO
+# A decode that loops is decoded once more with these guards (no repeated trigram, repeats
+# penalised): (no_repeat_ngram_size, repetition_penalty), the first pair being none.
+_GUARDS = ((0, 1.0), (3, 1.2))
 
 
 def transcribe_pieces(
-    rec: WhisperRecognizer,
+    dec: WhisperDecoder,
     samples: np.ndarray,
-    regions: Sequence[tuple[float, float]],
+    regions: Sequence[Region],
     prompt: list[int],
     settings: PieceSettings = PieceSettings(),
 ) -> list[Recognition]:
     """One Recognition per piece of `samples` (float32 at 16 kHz) that holds speech; call times."""
-    from faster_whisper.audio import pad_or_trim
-
     out: list[Recognition] = []
     for a, b in plan_pieces(regions, samples.size / RATE, settings):
         piece = samples[int(a * RATE) : int(b * RATE)]
         if piece.size < RATE // 10:
             continue
-        features = rec.model.feature_extractor(piece)[..., :-1]
+        features = dec.features(piece)
         frames = features.shape[-1]
-        window = min(_FULL_WINDOW_FRAMES, max(frames + 100, int(settings.min_window_s * 100)))
-        encoded = rec.model.encode(pad_or_trim(features, window + window % 2))
+        window = dec.encode(
+            features, min(FULL_WINDOW_FRAMES, max(frames + 100, int(settings.min_window_s * 100)))
+        )
         budget = int(10 + settings.tokens_per_second * piece.size / RATE)
-        guards: tuple[dict[str, Any], ...] = ({}, {"no_repeat_ngram_size": 3, "repetition_penalty": 1.2})
-        for guard in guards:
-            decoded = rec.generate(encoded, prompt, settings.beam_size, budget, **guard)
+        for no_repeat, penalty in _GUARDS:
+            decoded = dec.generate(
+                window,
+                prompt,
+                settings.beam_size,
+                budget,
+                no_repeat_ngram_size=no_repeat,
+                repetition_penalty=penalty,
+            )
             if not loops(decoded.text):
                 break
         if not decoded.tokens or decoded.silent:
             continue
-        words = rec.aligned_words(decoded.tokens, encoded, frames, shift_s=a, floor_s=a)
+        words = dec.aligned_words(decoded.tokens, window, shift_s=a, floor_s=a)
         if not words:
             continue
         out.append(

@@ -23,38 +23,41 @@ import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from callwright.speech.asr.base import Recognition, Relistened, Word
-from callwright.speech.asr.whisper_pieces import loops
+from callwright.speech.asr.whisper_decoder import (
+    FULL_WINDOW_FRAMES,
+    WHISPER_RATE,
+    Decoded,
+    WhisperDecoder,
+    Window,
+    loops,
+    phrase_sentences,
+)
 
-if TYPE_CHECKING:
-    from callwright.speech.asr.whisper import Decoded, WhisperRecognizer
-
-RATE = 16000
+RATE = WHISPER_RATE
 PAD_S = 0.2  # silence either side: Whisper misreads words that touch the window edge
 BEAM = 5  # as the whole-call decode
 MAX_S = 28.0  # longer stretches do not fit one 30 s window with their padding
 SKIP_SHARE = 0.75  # a primed reading with fewer words than this share of the plain one skipped some
 _NEUTRAL = " Okay."
-_WINDOW_FRAMES = 3000
+_WINDOW_FRAMES = FULL_WINDOW_FRAMES
 # A full 30 s window, as tiny.en was trained: with a 15 s one the encoder cost a quarter, but the
 # second readings went wrong more often (bench/qa_second_listen.py, docs/benchmarks/qa_transcripts.md).
 _TOKENS_PER_S = 6.0
 
 
 def listen_again(
-    rec: WhisperRecognizer, samples16k: np.ndarray, phrases: Sequence[str], offset_s: float
+    dec: WhisperDecoder, samples16k: np.ndarray, phrases: Sequence[str], offset_s: float
 ) -> Relistened | None:
     """Decode one stretch (float32 at 16 kHz, starting `offset_s` into the call) primed with
     `phrases`; None when it is too long for one window or holds no speech."""
-    from callwright.speech.asr.whisper import phrase_sentences  # (whisper imports this module)
-
     if samples16k.size == 0 or samples16k.size > MAX_S * RATE:
         return None
-    encoded, frames, budget, plain, plain_lp = _stretch(rec, samples16k)
+    window, budget, plain, plain_lp = _stretch(dec, samples16k)
     if plain.silent or not any(c.isalnum() for c in plain.text):
         return None  # nothing said, by the unprompted reading: whatever a prompt "hears" is invented
     context = phrase_sentences(phrases)
@@ -66,14 +69,14 @@ def listen_again(
     # one heard (a word count: a beam that drops a short last sentence of a long stretch still
     # passes); failing that, a neutral last sentence in the prompt often stops the skipping.
     primed = _whole(
-        rec.generate_all(encoded, rec.prompt_tokens(context), BEAM, budget, BEAM), plain
-    ) or _whole(rec.generate_all(encoded, rec.prompt_tokens(context + _NEUTRAL), BEAM, budget, BEAM), plain)
+        dec.generate_all(window, dec.prompt_tokens(context), BEAM, budget, BEAM), plain
+    ) or _whole(dec.generate_all(window, dec.prompt_tokens(context + _NEUTRAL), BEAM, budget, BEAM), plain)
     if primed is None:
         return None  # every reading leaves out what the plain reading heard: not of this audio
-    primed_lp = _log_likelihood(rec, encoded, rec.prompt_tokens(None), primed.tokens, frames)
+    primed_lp = _log_likelihood(dec, window, dec.prompt_tokens(None), primed.tokens)
     support = (primed_lp - plain_lp) / max(len(primed.tokens), len(plain.tokens), 1)
     words = _punctuated(
-        rec.aligned_words(primed.tokens, encoded, frames, shift_s=offset_s - PAD_S, floor_s=offset_s),
+        dec.aligned_words(primed.tokens, window, shift_s=offset_s - PAD_S, floor_s=offset_s),
         primed.text,
     )
     if not words:
@@ -85,8 +88,7 @@ def listen_again(
 
 
 class _Stretch(NamedTuple):
-    encoded: Any
-    frames: int
+    window: Window
     budget: int
     plain: Decoded
     plain_lp: float
@@ -96,23 +98,20 @@ _CACHE_SIZE = 16  # stretches: an utterance is often heard again for several ite
 _cache: OrderedDict[tuple[int, bytes], _Stretch] = OrderedDict()
 
 
-def _stretch(rec: WhisperRecognizer, samples16k: np.ndarray) -> _Stretch:
-    """The encoder output and the unprompted reading of a stretch, computed once per stretch."""
-    from faster_whisper.audio import pad_or_trim
-
-    key = (id(rec), hashlib.blake2b(samples16k.tobytes(), digest_size=16).digest())
+def _stretch(dec: WhisperDecoder, samples16k: np.ndarray) -> _Stretch:
+    """The encoder output and the unprompted reading of a stretch, computed once per stretch
+    (per decoder: one per model and thread setting, shared for the process)."""
+    key = (id(dec), hashlib.blake2b(samples16k.tobytes(), digest_size=16).digest())
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
     pad = np.zeros(int(PAD_S * RATE), dtype=np.float32)
-    features = rec.model.feature_extractor(np.concatenate([pad, samples16k, pad]))[..., :-1]
-    frames = features.shape[-1]
-    encoded = rec.model.encode(pad_or_trim(features, _WINDOW_FRAMES))
+    window = dec.encode(dec.features(np.concatenate([pad, samples16k, pad])), _WINDOW_FRAMES)
     budget = int(10 + _TOKENS_PER_S * samples16k.size / RATE)
-    unprompted = rec.prompt_tokens(None)
-    plain = rec.generate(encoded, unprompted, BEAM, budget)
-    plain_lp = _log_likelihood(rec, encoded, unprompted, plain.tokens, frames) if plain.tokens else -math.inf
-    _cache[key] = out = _Stretch(encoded, frames, budget, plain, plain_lp)
+    unprompted = dec.prompt_tokens(None)
+    plain = dec.generate(window, unprompted, BEAM, budget)
+    plain_lp = _log_likelihood(dec, window, unprompted, plain.tokens) if plain.tokens else -math.inf
+    _cache[key] = out = _Stretch(window, budget, plain, plain_lp)
     while len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
     return out
@@ -151,11 +150,7 @@ def _skipped(primed: str, plain: str) -> bool:
     return len(primed.split()) < SKIP_SHARE * len(plain.split())
 
 
-def _log_likelihood(
-    rec: WhisperRecognizer, encoded: object, prompt: list[int], tokens: list[int], frames: int
-) -> float:
-    """Sum of log P(token | audio, tokens before it), the text and its end forced through the
-    decoder: the end counts, so a reading that stops while the audio goes on pays for it."""
-    result = rec.model.model.align(encoded, prompt, [[*tokens, rec.tokenizer.eot]], frames)[0]
-    probs = np.asarray(result.text_token_probs, dtype=np.float64)
-    return float(np.log(np.maximum(probs, 1e-12)).sum())
+def _log_likelihood(dec: WhisperDecoder, window: Window, prompt: list[int], tokens: list[int]) -> float:
+    """The reading's log-likelihood given the audio (`WhisperDecoder.log_likelihood`); a
+    function of its own so that bench/qa_second_listen_cost.py can time it."""
+    return dec.log_likelihood(window, prompt, tokens)
