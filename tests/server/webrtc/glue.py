@@ -158,7 +158,7 @@ class Finished:
 
 
 @dataclass
-class TestServer:
+class CallServer:
     """The endpoint on uvicorn in a thread; `finished` gets each call's result."""
 
     engine: FlowEngine

@@ -1,0 +1,236 @@
+"""A person calls the inbound sample flow from a browser: headless Chromium (the Debian
+package), its microphone a fake capture file of espeak-ng speech, driven by Playwright.
+
+The page is served on 127.0.0.1 (uvicorn on a free port), the call runs through the real
+engine, recogniser (Whisper) and call log (see glue.py), and the tests check the route the
+keys and speech chose, the call log rows, the recording (stereo, caller left) and what the
+page showed. No exact ASR reading is asserted: only the closed-set choice the flow made.
+Every wait is bounded; the browser is closed whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import wave
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from callwright.ivr.engine import load_engine
+from callwright.speech.audio import read_audio
+from callwright.store.db import open_db
+from tests.conftest import FLOWS
+from tests.server.webrtc.glue import CallServer, Finished
+
+CHROMIUM = Path("/usr/bin/chromium")
+OPEN = datetime.fromisoformat("2026-11-23T10:00:00-05:00")  # a Monday morning: the lines are open
+CAPTURE_RATE = 48000  # what Chromium's fake capture plays (16 kHz files work too)
+LEAD_S, GAP_S = 7.0, 7.0
+"""The caller's file: 7 s of silence, "billing", 7 s of silence, looped by Chromium. The first
+"billing" lands in the main menu (reached by key 1 about 2 s into the call); if a slow machine
+gets there late, the next one, 14.6 s later, still falls in its prompt plus no-input window."""
+STEP_MS = 30_000  # the longest wait for one thing on the page
+CALL_END_S = 60.0
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs the chromium Debian package")
+
+
+@pytest.fixture(scope="module")
+def caller_wav(tmp_path_factory) -> Path:
+    from callwright.speech.tts import default_synthesizer
+
+    word = default_synthesizer().synthesize("billing", voice="en-us", sample_rate=CAPTURE_RATE).samples
+    silence = np.zeros(int(LEAD_S * CAPTURE_RATE), np.int16)
+    samples = np.concatenate([silence, word, np.zeros(int(GAP_S * CAPTURE_RATE), np.int16)])
+    path = tmp_path_factory.mktemp("caller") / "caller.wav"
+    with wave.open(str(path), "wb") as w:  # 16-bit PCM mono: what Chromium's fake device reads
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(CAPTURE_RATE)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[CallServer]:
+    from callwright.speech.asr import get_recognizer
+    from callwright.speech.tts import default_synthesizer
+
+    tmp = tmp_path_factory.mktemp("server")
+    srv = CallServer(
+        engine=load_engine(FLOWS / "inbound.yaml"),
+        recognizer=get_recognizer("whisper"),
+        synth=default_synthesizer(),
+        db_path=tmp / "calls.db",
+        recordings=tmp / "recordings",
+        wall_start=OPEN,
+    )
+    stop = srv.serve()
+    try:
+        yield srv
+    finally:
+        stop()
+
+
+@pytest.fixture(scope="module")
+def browser(caller_wav) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            timeout=STEP_MS,
+            args=[
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={caller_wav}",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, server) -> Iterator[Any]:
+    # bypass_csp: Playwright's waits evaluate script, which the page's policy forbids
+    context = browser.new_context(bypass_csp=True)
+    context.set_default_timeout(STEP_MS)
+    page = context.new_page()
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("#number option[value='100']", state="attached")
+        yield page
+    finally:
+        context.close()
+
+
+def prompt(page: Any, text: str) -> None:
+    page.wait_for_selector(f"#dialogue li.ivr >> text={text}")
+
+
+def press(page: Any, keys: str) -> None:
+    for key in keys:
+        page.click(f"#keypad button[data-key='{key}']")
+
+
+def finished(server: CallServer) -> Finished:
+    result = server.finished.get(timeout=CALL_END_S)
+    if result.error is not None:
+        raise result.error
+    return result
+
+
+def call_row(server: CallServer, call_id: str) -> tuple[dict, list[dict]]:
+    db = open_db(server.db_path)
+    try:
+        row = next(db.query("select * from calls where id = ?", [call_id]))
+        events = list(db.query("select * from call_events where call_id = ? order by seq", [call_id]))
+    finally:
+        db.close()
+    return row, events
+
+
+def active_seconds(track: np.ndarray, rate: int, floor: float = 300.0) -> np.ndarray:
+    """Start times (s) of the 100 ms windows whose RMS is over `floor`."""
+    n = rate // 10
+    windows = track[: track.size // n * n].astype(float).reshape(-1, n)
+    return np.nonzero(np.sqrt((windows**2).mean(axis=1)) > floor)[0] / 10
+
+
+def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
+    started = time.monotonic()
+    page.click("#call")
+    page.wait_for_selector("body[data-call=connected]")
+    connected_s = time.monotonic() - started
+    page.wait_for_function("document.getElementById('heard').value > 0.01", polling=20)
+    first_heard_s = time.monotonic() - started
+    prompt(page, "For English, press 1")
+    press(page, "1")  # a key stops the prompt at once
+    prompt(page, "Main menu")
+    # the caller's file says "billing" (the first time around 7 s into the call)
+    prompt(page, "account number")
+    press(page, "4111#")
+    prompt(page, "Is that right?")
+    press(page, "1")
+    page.wait_for_selector("body[data-call=ended]", timeout=int(CALL_END_S * 1000))
+    dialogue = page.inner_text("#dialogue")
+    result = finished(server)
+    s = result.session
+
+    assert (s.outcome, s.queue, s.vars["account_number"]) == ("transferred", "billing", "4111")
+    # the call log: one row for the call, on the webrtc channel, with its recording
+    row, events = call_row(server, s.call_id)
+    assert (row["flow"], row["channel"], row["called_number"]) == ("acme-inbound", "webrtc", "100")
+    assert (row["outcome"], row["queue"], row["recording_path"]) == (
+        "transferred",
+        "billing",
+        str(result.recording),
+    )
+    by_speech = [
+        e for e in events if e["kind"] == "input" and e["state"] == "main-menu" and e["mode"] == "speech"
+    ]
+    chosen = [
+        json.loads(e["data"])["value"] for e in events if e["kind"] == "match" and e["state"] == "main-menu"
+    ]
+    assert by_speech and chosen == ["billing"]  # main menu answered by voice
+    keys = [json.loads(e["data"])["key"] for e in events if e["kind"] == "input" and e["mode"] == "dtmf"]
+    assert keys[:1] == ["1"] and keys[1:6] == ["[DIGIT]"] * 4 + ["#"] and keys[-1] == "1"
+    assert "4111" not in json.dumps(events) and "4111" not in dialogue  # the account number stays masked
+    # the page showed the dialogue as it happened: prompts' display text and the caller's words
+    assert "Main menu. For billing, press 1" in dialogue and "Connecting you to billing." in dialogue
+    assert page.locator("#dialogue li.caller").count() >= 1
+    assert "[call ended: transferred (billing)]" in dialogue
+
+    # the recording: stereo 8 kHz, the caller on the left, the IVR's prompts on the right
+    audio = read_audio(result.recording)
+    assert (audio.rate, audio.channels) == (8000, 2)
+    caller, ivr = audio.samples[:, 0], audio.samples[:, 1]
+    spoke = active_seconds(caller, audio.rate)
+    asked = next(e["t"] for e in events if e["kind"] == "prompt" and e["state"] == "main-menu")
+    said = by_speech[0]["t"]  # when the recogniser's answer came (after its decoding), in call seconds
+    assert spoke.size and np.any((spoke > asked) & (spoke < said)), (spoke, asked, said)
+    assert active_seconds(ivr, audio.rate).size > 50  # over 5 s of prompts
+    assert active_seconds(caller, audio.rate).size < 20  # the caller's side is not the prompts
+
+    print(
+        f"\nwebrtc figures: connected {connected_s:.2f} s and first prompt heard {first_heard_s:.2f} s "
+        f"after the Call click; barge-in (speech onset -> prompt stopped, server side) "
+        f"{[round(b * 1000) for b in result.channel.barge_ins]} ms"
+    )
+
+
+def test_hanging_up_mid_prompt_ends_the_call_and_frees_its_slot(page, server):
+    page.click("#call")
+    prompt(page, "Welcome to Acme Telecom")
+    page.click("#hangup")
+    assert page.inner_text("#status") == "You hung up."
+    result = finished(server)
+    assert result.session.outcome == "abandoned"
+    row, events = call_row(server, result.session.call_id)
+    assert row["outcome"] == "abandoned" and row["ended_at"] and events[-1]["kind"] == "call_end"
+    deadline = time.monotonic() + 10
+    while server.endpoint.lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.endpoint.lines == {}
+
+
+def test_keys_alone_reach_sales(page, server):
+    page.click("#call")
+    prompt(page, "For English, press 1")
+    press(page, "1")
+    prompt(page, "Main menu")
+    press(page, "3")
+    page.wait_for_selector("body[data-call=ended]", timeout=int(CALL_END_S * 1000))
+    s = finished(server).session
+    assert (s.outcome, s.queue) == ("transferred", "sales")
+    row, _ = call_row(server, s.call_id)
+    assert (row["channel"], row["outcome"], row["queue"]) == ("webrtc", "transferred", "sales")
