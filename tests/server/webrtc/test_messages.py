@@ -77,3 +77,8 @@ def test_near_misses_are_refused(raw):
 def test_size_limits_are_their_own_kind():
     with pytest.raises(TooLarge, match="limit is 256"):
         parse_call_message(" " * (MAX_MESSAGE_BYTES + 1))
+
+
+def test_the_default_flow_is_the_empty_number():
+    offer = parse_offer(b'{"type": "offer", "sdp": "v=0\\r\\n", "number": ""}')
+    assert offer.number == ""

@@ -72,7 +72,8 @@ PAGE_HEADERS = {
 
 @dataclass(frozen=True)
 class Dialable:
-    """A number the page offers, and what it is called there (usually the flow's name)."""
+    """A number the page offers, and what it is called there (usually the flow's name).
+    The number "" stands for the server's default flow (what an unrouted call reaches)."""
 
     number: str
     label: str

@@ -285,13 +285,15 @@ async def pump_caller_audio(track: MediaStreamTrack, line: WebRtcLine) -> None:
     mixed down and resampled to 8 kHz mono, then cut into exact 20 ms frames. When the track
     ends (the browser hung up, the connection dropped) the call gets a hang-up."""
     from aiortc.mediastreams import MediaStreamError
-    from av import AudioResampler
+    from av import AudioFrame, AudioResampler
 
     resampler = AudioResampler(format="s16", layout="mono", rate=LINE_RATE)
     rest = np.zeros(0, np.int16)
     try:
         while True:
             frame = await track.recv()
+            if not isinstance(frame, AudioFrame):  # an audio track yields audio frames only
+                continue
             for out in resampler.resample(frame):
                 rest = np.concatenate([rest, out.to_ndarray().reshape(-1).astype(np.int16, copy=False)])
             while rest.size >= FRAME:

@@ -61,7 +61,8 @@ def _field(data: dict[str, Any], name: str, what: str) -> str:
 
 
 def parse_offer(body: bytes) -> Offer:
-    """The POSTed offer: `{"type": "offer", "sdp": "v=0...", "number": "100"}`."""
+    """The POSTed offer: `{"type": "offer", "sdp": "v=0...", "number": "100"}` (the number
+    as the page listed it; "" when the page offers the server's default flow)."""
     data = _object(body, MAX_OFFER_BYTES, "the offer")
     if data.get("type") != "offer":
         raise BadMessage('the offer: field "type" must be "offer"')
@@ -69,8 +70,8 @@ def parse_offer(body: bytes) -> Offer:
     number = _field(data, "number", "the offer")
     if not sdp.startswith("v=0"):
         raise BadMessage('the offer: "sdp" is not a session description (it must start with v=0)')
-    if not number or len(number) > MAX_NUMBER_CHARS:
-        raise BadMessage(f'the offer: "number" must be 1 to {MAX_NUMBER_CHARS} characters')
+    if len(number) > MAX_NUMBER_CHARS:  # "" is allowed: the server's default flow
+        raise BadMessage(f'the offer: "number" must be at most {MAX_NUMBER_CHARS} characters')
     extra = set(data) - {"type", "sdp", "number"}
     if extra:
         raise BadMessage(f"the offer: unknown field(s) {', '.join(sorted(map(repr, extra)))}")

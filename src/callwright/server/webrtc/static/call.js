@@ -38,7 +38,7 @@ async function loadNumbers() {
     for (const n of numbers) {
       const opt = document.createElement("option");
       opt.value = n.number;
-      opt.textContent = `${n.number}: ${n.label}`;
+      opt.textContent = n.number ? `${n.number}: ${n.label}` : n.label;
       select.appendChild(opt);
     }
     if (!numbers.length) setState("idle", "No flow is served to the browser.");
@@ -75,7 +75,7 @@ function onMessage(ev) {
 async function startCall(ev) {
   ev.preventDefault();
   const number = $("number").value;
-  if (!number) return;
+  if ($("number").selectedIndex < 0) return;
   $("dialogue").replaceChildren();
   $("keys").textContent = "";
   setState("connecting", "Connecting...");
@@ -93,7 +93,7 @@ async function startCall(ev) {
     pc.onconnectionstatechange = () => {
       if (!pc) return;
       const s = pc.connectionState;
-      if (s === "connected") setState("connected", `Connected to ${number}.`);
+      if (s === "connected") setState("connected", `Connected to ${$("number").selectedOptions[0].textContent}.`);
       else if (s === "failed") finish("The connection failed.", "failed");
       else if (s === "closed" || s === "disconnected") finish("Call ended.");
     };
