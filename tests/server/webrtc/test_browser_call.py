@@ -90,6 +90,7 @@ def browser(caller_wav) -> Iterator[Any]:
                 "--no-sandbox",
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
+                "--autoplay-policy=no-user-gesture-required",  # the test's own Web Audio taps
                 f"--use-file-for-fake-audio-capture={caller_wav}",
             ],
         )
@@ -104,6 +105,7 @@ def page(browser, server) -> Iterator[Any]:
     # bypass_csp: Playwright's waits evaluate script, which the page's policy forbids
     context = browser.new_context(bypass_csp=True)
     context.set_default_timeout(STEP_MS)
+    context.add_init_script(KEEP_MICROPHONE)
     page = context.new_page()
     try:
         page.goto(server.url)
@@ -111,6 +113,50 @@ def page(browser, server) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+# Test-only instrumentation (not in the page): keep the page's microphone stream so the test can
+# listen to both directions in the browser.
+KEEP_MICROPHONE = """
+window.__mics = [];
+const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (c) => { const s = await gum(c); window.__mics.push(s); return s; };
+"""
+
+# The caller's barge-in as the browser lives it: Web Audio analysers on the microphone and on
+# the speaker's stream, read every 5 ms; from the microphone's speech onset (the fake capture's
+# word) to the last sound of the prompt, once the speaker has stayed quiet for QUIET_MS
+# (longer than the pauses inside a prompt).
+MEASURE_BARGE_IN = """
+async ([limitMs, quietMs]) => {
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const tap = (stream) => {
+    const an = ctx.createAnalyser();
+    an.fftSize = 256;
+    ctx.createMediaStreamSource(stream).connect(an);
+    const buf = new Float32Array(an.fftSize);
+    return () => { an.getFloatTimeDomainData(buf); return buf.reduce((m, v) => Math.max(m, Math.abs(v)), 0); };
+  };
+  const mic = tap(window.__mics[window.__mics.length - 1]);
+  const speaker = tap(document.getElementById("speaker").srcObject);
+  const t0 = performance.now();
+  let onset = null, lastLoud = null;
+  try {
+    while (performance.now() - t0 < limitMs) {
+      await new Promise((r) => setTimeout(r, 5));
+      const now = performance.now();
+      if (onset === null) { if (mic() > 0.02) onset = now; continue; }
+      if (speaker() > 0.01) lastLoud = now;
+      else if (now - (lastLoud ?? onset) >= quietMs) return (lastLoud ?? onset) - onset;
+    }
+    return null;
+  } finally {
+    ctx.close();
+  }
+}
+"""
+QUIET_MS = 500
 
 
 def prompt(page: Any, text: str) -> None:
@@ -156,7 +202,8 @@ def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
     prompt(page, "For English, press 1")
     press(page, "1")  # a key stops the prompt at once
     prompt(page, "Main menu")
-    # the caller's file says "billing" (the first time around 7 s into the call)
+    # the caller's file says "billing" (the first time around 7 s into the call), over the prompt
+    barge_in_ms = page.evaluate(MEASURE_BARGE_IN, [STEP_MS, QUIET_MS])
     prompt(page, "account number")
     press(page, "4111#")
     prompt(page, "Is that right?")
@@ -204,7 +251,8 @@ def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
     print(
         f"\nwebrtc figures: connected {connected_s:.2f} s and first prompt heard {first_heard_s:.2f} s "
         f"after the Call click; barge-in (speech onset -> prompt stopped, server side) "
-        f"{[round(b * 1000) for b in result.channel.barge_ins]} ms"
+        f"{[round(b * 1000) for b in result.channel.barge_ins]} ms; in the browser, speech onset in the "
+        f"microphone -> prompt quiet in the speaker {barge_in_ms and round(barge_in_ms)} ms"
     )
 
 
