@@ -165,10 +165,20 @@ class WebRtcEndpoint:
         self.lines[call_ref] = line  # the slot is held from here; every path below frees it
         started = False
         bad = 0
+        pumping = False
+
+        def too_slow() -> None:
+            if not started and not line.closed:
+                log.warning(
+                    "webrtc call %s: not connected after %.0f s; dropped", call_ref, self.connect_timeout_s
+                )
+                self._spawn(line.shutdown())
+
+        loop.call_later(self.connect_timeout_s, too_slow)  # also covers a request cut off below
 
         def start_call() -> None:
             nonlocal started
-            if started or line._closed:
+            if started or line.closed:
                 return
             started = True
             log.info("webrtc call %s: connected (number %s, from %s)", call_ref, number, peer)
@@ -198,7 +208,9 @@ class WebRtcEndpoint:
 
         @pc.on("track")
         def on_track(track: Any) -> None:
-            if track.kind == "audio":
+            nonlocal pumping
+            if track.kind == "audio" and not pumping:  # one caller: the first audio track
+                pumping = True
                 self._spawn(pump_caller_audio(track, line))
 
         @pc.on("connectionstatechange")
@@ -223,15 +235,6 @@ class WebRtcEndpoint:
             bad_sdp = f"malformed SDP: {err or type(err).__name__}"
             reason = str(err) if isinstance(err, BadMessage) else bad_sdp
             return _refuse(400, f"not a call: {reason}", peer)
-
-        def too_slow() -> None:
-            if not started and not line._closed:
-                log.warning(
-                    "webrtc call %s: not connected after %.0f s; dropped", call_ref, self.connect_timeout_s
-                )
-                self._spawn(line.shutdown())
-
-        loop.call_later(self.connect_timeout_s, too_slow)
         return JSONResponse({"type": "answer", "sdp": pc.localDescription.sdp, "call": call_ref})
 
     # -- bookkeeping ---------------------------------------------------------------------

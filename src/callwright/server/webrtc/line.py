@@ -160,12 +160,12 @@ class WebRtcLine:
         self, on_input: Callable[[np.ndarray], None], on_event: Callable[[Dtmf | Hangup], None]
     ) -> None:
         """Begin delivering caller frames (8 kHz int16 mono, 20 ms) and events (keys, hang-up)."""
-        with self._lock:
+        with self._lock:  # held while the early ones go, so a new event cannot overtake them
             self._on_input = on_input
             self._on_event = on_event
-            early, self._early_events = self._early_events, []
-        for ev in early:  # a key or hang-up that came before the call was running
-            on_event(ev)
+            for ev in self._early_events:  # a key or hang-up that came before the call was running
+                on_event(ev)
+            self._early_events = []
 
     def play(self, samples: np.ndarray) -> None:
         if not self._closed:
@@ -177,6 +177,11 @@ class WebRtcLine:
     @property
     def playing(self) -> bool:
         return bool(self.out.queued) and not self._closed
+
+    @property
+    def closed(self) -> bool:
+        """The call was hung up (by either end) or is being closed."""
+        return self._closed
 
     def close(self) -> None:
         """Hang up (idempotent, any thread): the page is told, then the connection closes."""
@@ -249,11 +254,10 @@ class WebRtcLine:
                 return
             self._hung_up = True
         with self._lock:
-            on_event = self._on_event
-            if on_event is None:
+            if self._on_event is None:
                 self._early_events.append(event)
-                return
-        on_event(event)
+            else:
+                self._on_event(event)  # a queue put: never blocks
 
     def hear(self, samples: np.ndarray) -> None:
         on_input = self._on_input
