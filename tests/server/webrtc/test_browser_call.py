@@ -282,3 +282,12 @@ def test_keys_alone_reach_sales(page, server):
     assert (s.outcome, s.queue) == ("transferred", "sales")
     row, _ = call_row(server, s.call_id)
     assert (row["channel"], row["outcome"], row["queue"]) == ("webrtc", "transferred", "sales")
+
+
+def test_closing_the_page_hangs_up_at_once(page, server):
+    page.click("#call")
+    prompt(page, "Welcome to Acme Telecom")
+    closed = time.monotonic()
+    page.close(run_before_unload=True)
+    result = server.finished.get(timeout=10)  # not the ~30 s ICE consent expiry
+    assert result.session.outcome == "abandoned" and time.monotonic() - closed < 10

@@ -157,6 +157,12 @@ document.addEventListener("DOMContentLoaded", () => {
     if (e.target instanceof HTMLSelectElement || e.ctrlKey || e.metaKey || e.altKey) return;
     if (KEYS.includes(e.key)) sendKey(e.key);
   });
+  // Closing or leaving the page hangs up at once (otherwise the server notices only when
+  // ICE consent expires, about 30 s later).
+  window.addEventListener("pagehide", () => {
+    if (dc && dc.readyState === "open") dc.send(JSON.stringify({ type: "hangup" }));
+    if (pc) pc.close();
+  });
   setState("idle", "Idle.");
   loadNumbers();
 });
