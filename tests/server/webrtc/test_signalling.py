@@ -270,3 +270,16 @@ def test_a_peer_that_only_sends_garbage_is_hung_up(server, caplog):
     assert calls.hung_up.is_set()
     wait_until(lambda: endpoint.lines == {}, "the slot to be freed")
     assert any("bad messages; hanging up" in r.getMessage() for r in caplog.records)
+
+
+def test_a_server_that_is_full_or_stopping_answers_busy(server):
+    url, endpoint, calls = server
+    body = {"type": "offer", "sdp": "v=0\r\n", "number": "100"}
+    endpoint.busy = lambda: "all 20 call slots are in use"  # the call server's own count
+    resp = httpx.post(url + "offer", json=body, timeout=WAIT_S)
+    assert resp.status_code == 503 and "all 20 call slots are in use" in resp.json()["error"]
+    endpoint.busy = lambda: None
+    endpoint.stop_accepting()
+    resp = httpx.post(url + "offer", json=body, timeout=WAIT_S)
+    assert resp.status_code == 503 and "shutting down" in resp.json()["error"]
+    assert endpoint.lines == {} and not calls.calls

@@ -106,8 +106,11 @@ class WebRtcEndpoint:
         max_calls: int = MAX_CALLS,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         ice_servers: Sequence[str] = (),
+        busy: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.on_call = on_call
+        self.busy = busy  # the server's own refusal (all its slots in use...), asked before answering
+        self.accepting = True
         self.numbers = {d.number: d for d in numbers}
         self.max_calls = max_calls
         self.connect_timeout_s = connect_timeout_s
@@ -145,10 +148,17 @@ class WebRtcEndpoint:
             return _refuse(status, f"not a call: {err}", peer)
         if offer.number not in self.numbers:
             return _refuse(404, f"no flow answers number {offer.number!r}", peer)
-        if len(self.lines) >= self.max_calls:
-            log.warning("webrtc: refused a call from %s: all %d call slots are in use", peer, self.max_calls)
+        refusal = (
+            "the server is shutting down"
+            if not self.accepting
+            else f"all {self.max_calls} browser call slots are in use"
+            if len(self.lines) >= self.max_calls
+            else self.busy()
+        )
+        if refusal is not None:
+            log.warning("webrtc: 503 for %s: %s", peer, refusal)
             return JSONResponse(
-                {"error": f"busy: all {self.max_calls} call slots are in use; try again shortly"},
+                {"error": f"busy: {refusal}; try again shortly"},
                 status_code=503,
                 headers={"Retry-After": "5"},
             )
@@ -250,6 +260,10 @@ class WebRtcEndpoint:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def stop_accepting(self) -> None:
+        """Refuse new calls (503) from now on; calls in progress go on (server shutdown)."""
+        self.accepting = False
 
     async def close_all(self) -> None:
         """Hang up every browser call (server shutdown); their calls end as hung up."""
