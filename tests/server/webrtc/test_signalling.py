@@ -167,7 +167,8 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(server):
 # -- call slots --------------------------------------------------------------------------------
 
 
-def test_a_call_that_never_connects_frees_its_slot_and_a_full_server_says_busy(server):
+@pytest.mark.parametrize("drop_on_shutdown", [False, True])
+def test_a_call_that_never_connects_frees_its_slot_and_a_full_server_says_busy(server, drop_on_shutdown):
     url, endpoint, calls = server
 
     async def scenario():
@@ -176,6 +177,10 @@ def test_a_call_that_never_connects_frees_its_slot_and_a_full_server_says_busy(s
         second, _, busy = await offer(url)
         assert busy.status_code == 503 and "busy" in busy.json()["error"] and busy.headers["retry-after"]
         await second.close()
+        if drop_on_shutdown:  # the server stops: offers still connecting are dropped at once
+            loop = next(iter(endpoint.lines.values())).loop  # the server's event loop
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(endpoint.close_unstarted(), loop))
+            assert endpoint.lines == {}
         deadline = time.monotonic() + WAIT_S
         while endpoint.lines and time.monotonic() < deadline:
             await asyncio.sleep(0.05)

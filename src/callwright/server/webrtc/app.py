@@ -116,6 +116,7 @@ class WebRtcEndpoint:
         self.connect_timeout_s = connect_timeout_s
         self.ice_servers = tuple(ice_servers)  # none by default: host candidates only, no STUN
         self.lines: dict[str, WebRtcLine] = {}  # calls holding a slot, by call_ref
+        self.started: set[str] = set()  # those handed to on_call
         self._tasks: set[asyncio.Task[Any]] = set()
         self.router = Router(
             routes=[
@@ -191,6 +192,7 @@ class WebRtcEndpoint:
             if started or line.closed:
                 return
             started = True
+            self.started.add(call_ref)
             log.info("webrtc call %s: connected (number %s, from %s)", call_ref, number, peer)
             try:
                 self.on_call(WebRtcCall(line, number, call_ref, peer))
@@ -251,6 +253,7 @@ class WebRtcEndpoint:
 
     def _freer(self, call_ref: str) -> Callable[[], None]:
         def free() -> None:
+            self.started.discard(call_ref)
             if self.lines.pop(call_ref, None) is not None:
                 log.info("webrtc call %s: closed (%d in progress)", call_ref, len(self.lines))
 
@@ -264,6 +267,12 @@ class WebRtcEndpoint:
     def stop_accepting(self) -> None:
         """Refuse new calls (503) from now on; calls in progress go on (server shutdown)."""
         self.accepting = False
+
+    async def close_unstarted(self) -> None:
+        """Drop the offers still connecting (server shutdown: calls in progress go on)."""
+        for ref, line in list(self.lines.items()):
+            if ref not in self.started:
+                await line.shutdown()
 
     async def close_all(self) -> None:
         """Hang up every browser call (server shutdown); their calls end as hung up."""
