@@ -288,3 +288,17 @@ def test_a_server_that_is_full_or_stopping_answers_busy(server):
     resp = httpx.post(url + "offer", json=body, timeout=WAIT_S)
     assert resp.status_code == 503 and "shutting down" in resp.json()["error"]
     assert endpoint.lines == {} and not calls.calls
+
+
+def test_without_aiortc_the_page_is_refused_plainly(monkeypatch):
+    import importlib.util
+
+    from callwright.errors import CallwrightError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aiortc" else real(name, *a)
+    )
+    with pytest.raises(CallwrightError, match="browser calls need aiortc") as err:
+        WebRtcEndpoint(lambda call: None, [])
+    assert "[serve]" in str(err.value)

@@ -24,6 +24,7 @@ unknown number, a body that is too big) are answered 4xx with a one-line reason 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
+from callwright.errors import CallwrightError
 from callwright.ivr.events import Hangup
 from callwright.server.webrtc.line import WebRtcLine, make_prompt_track, pump_caller_audio
 from callwright.server.webrtc.messages import (
@@ -108,6 +110,7 @@ class WebRtcEndpoint:
         ice_servers: Sequence[str] = (),
         busy: Callable[[], str | None] = lambda: None,
     ) -> None:
+        require_webrtc()
         self.on_call = on_call
         self.busy = busy  # the server's own refusal (all its slots in use...), asked before answering
         self.accepting = True
@@ -280,6 +283,16 @@ class WebRtcEndpoint:
             await line.shutdown()
         for task in list(self._tasks):
             task.cancel()
+
+
+def require_webrtc() -> None:
+    """aiortc and PyAV (the `serve` extra) must be installed before the page is offered."""
+    missing = [name for name in ("aiortc", "av") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CallwrightError(
+            f"browser calls need {' and '.join(missing)}, which are not installed",
+            hint="pip install -c constraints.txt '.[serve]'",
+        )
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
