@@ -79,7 +79,7 @@ def server(tmp_path_factory) -> Iterator[CallServer]:
 
 @pytest.fixture(scope="module")
 def browser(caller_wav) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(
