@@ -302,3 +302,20 @@ def test_without_aiortc_the_page_is_refused_plainly(monkeypatch):
     with pytest.raises(CallwrightError, match="browser calls need aiortc") as err:
         WebRtcEndpoint(lambda call: None, [])
     assert "[serve]" in str(err.value)
+
+
+def test_a_websocket_is_not_a_call():
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    endpoint = WebRtcEndpoint(lambda call: None, [Dialable("100", "acme-inbound")])
+    app = Starlette(routes=[Mount("/call", app=endpoint.router)])
+    with TestClient(app) as client:
+        for path in ("/call/", "/call/offer", "/call/static/call.js"):
+            with pytest.raises(WebSocketDisconnect), client.websocket_connect(path) as ws:
+                ws.send_text("garbage")
+                ws.receive_text()
+        assert client.get("/call/numbers").status_code == 200  # and HTTP still works
+    assert endpoint.lines == {}
