@@ -34,6 +34,7 @@ class Calls:
         self.events: list[Dtmf | Hangup] = []
         self.frames: list[np.ndarray] = []
         self.hung_up = threading.Event()
+        self.reports: list[tuple[str, str, str]] = []  # what the endpoint told the server's log
 
     def on_call(self, call: WebRtcCall) -> None:
         self.calls.append(call)
@@ -51,7 +52,11 @@ class Calls:
 def server() -> Iterator[tuple[str, WebRtcEndpoint, Calls]]:
     calls = Calls()
     endpoint = WebRtcEndpoint(
-        calls.on_call, [Dialable("100", "acme-inbound")], max_calls=1, connect_timeout_s=1.5
+        calls.on_call,
+        [Dialable("100", "acme-inbound")],
+        max_calls=1,
+        connect_timeout_s=1.5,
+        report=lambda kind, remote, what: calls.reports.append((kind, remote, what)),
     )
     url, stop = serve_app(endpoint)
     try:
@@ -134,6 +139,7 @@ def test_a_request_that_is_not_a_call_is_refused_and_logged(server, caplog, body
     assert resp.status_code == status
     assert reason in resp.json()["error"]
     assert any(reason in r.getMessage() for r in caplog.records)
+    assert [(k, r.split(":")[0]) for k, r, w in calls.reports if reason in w] == [("line_error", "127.0.0.1")]
     assert endpoint.lines == {} and not calls.calls  # no slot held, no call started
     assert httpx.get(url, timeout=WAIT_S).status_code == 200  # and the server still serves
 

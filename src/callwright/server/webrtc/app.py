@@ -109,10 +109,12 @@ class WebRtcEndpoint:
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         ice_servers: Sequence[str] = (),
         busy: Callable[[], str | None] = lambda: None,
+        report: Callable[[str, str, str], None] | None = None,
     ) -> None:
         require_webrtc()
         self.on_call = on_call
         self.busy = busy  # the server's own refusal (all its slots in use...), asked before answering
+        self.report = report  # (kind, remote, what happened): the server's structured log, if any
         self.accepting = True
         self.numbers = {d.number: d for d in numbers}
         self.max_calls = max_calls
@@ -149,9 +151,9 @@ class WebRtcEndpoint:
             offer = parse_offer(body)
         except BadMessage as err:
             status = 413 if isinstance(err, TooLarge) else 400
-            return _refuse(status, f"not a call: {err}", peer)
+            return self._refuse(status, f"not a call: {err}", peer)
         if offer.number not in self.numbers:
-            return _refuse(404, f"no flow answers number {offer.number!r}", peer)
+            return self._refuse(404, f"no flow answers number {offer.number!r}", peer)
         refusal = (
             "the server is shutting down"
             if not self.accepting
@@ -160,7 +162,7 @@ class WebRtcEndpoint:
             else self.busy()
         )
         if refusal is not None:
-            log.warning("webrtc: 503 for %s: %s", peer, refusal)
+            self._warn("call_refused", peer, f"503: {refusal}")
             return JSONResponse(
                 {"error": f"busy: {refusal}; try again shortly"},
                 status_code=503,
@@ -183,8 +185,10 @@ class WebRtcEndpoint:
 
         def too_slow() -> None:
             if not started and not line.closed:
-                log.warning(
-                    "webrtc call %s: not connected after %.0f s; dropped", call_ref, self.connect_timeout_s
+                self._warn(
+                    "line_error",
+                    peer,
+                    f"call {call_ref}: not connected after {self.connect_timeout_s:g} s; dropped",
                 )
                 self._spawn(line.shutdown())
 
@@ -200,7 +204,7 @@ class WebRtcEndpoint:
             try:
                 self.on_call(WebRtcCall(line, number, call_ref, peer))
             except Exception as err:  # noqa: BLE001 - the server refuses the call; we stay up
-                log.warning("webrtc call %s: the server could not start it: %s", call_ref, err)
+                self._warn("call_refused", peer, f"call {call_ref}: the server could not start it: {err}")
                 line.show("end", f"[call ended: {err}]")
                 line.close()
 
@@ -215,9 +219,9 @@ class WebRtcEndpoint:
                     line.deliver(parse_call_message(raw))
                 except BadMessage as err:
                     bad += 1
-                    log.warning("webrtc call %s: ignored a data-channel message: %s", call_ref, err)
+                    self._warn("line_error", peer, f"call {call_ref}: ignored a data-channel message: {err}")
                     if bad >= MAX_BAD_MESSAGES:
-                        log.warning("webrtc call %s: %d bad messages; hanging up", call_ref, bad)
+                        self._warn("line_error", peer, f"call {call_ref}: {bad} bad messages; hanging up")
                         line.deliver(Hangup())
                         self._spawn(line.shutdown())
 
@@ -235,7 +239,7 @@ class WebRtcEndpoint:
                 start_call()
             elif state in ("failed", "closed"):
                 if state == "failed":
-                    log.warning("webrtc call %s: the connection failed", call_ref)
+                    self._warn("line_error", peer, f"call {call_ref}: the connection failed")
                 await line.shutdown()
 
         try:
@@ -249,10 +253,23 @@ class WebRtcEndpoint:
             await line.shutdown()
             bad_sdp = f"malformed SDP: {err or type(err).__name__}"
             reason = str(err) if isinstance(err, BadMessage) else bad_sdp
-            return _refuse(400, f"not a call: {reason}", peer)
+            return self._refuse(400, f"not a call: {reason}", peer)
         return JSONResponse({"type": "answer", "sdp": pc.localDescription.sdp, "call": call_ref})
 
     # -- bookkeeping ---------------------------------------------------------------------
+
+    def _warn(self, kind: str, peer: str, what: str) -> None:
+        """A peer's bad input or a refused or failed call: logged (and reported to the server)."""
+        log.warning("webrtc %s from %s: %s", kind, peer, what)
+        if self.report is not None:
+            try:
+                self.report(kind, peer, what)
+            except Exception as err:  # noqa: BLE001 - reporting must not break the endpoint
+                log.warning("webrtc: could not report %s: %s", kind, err)
+
+    def _refuse(self, status: int, reason: str, peer: str) -> Response:
+        self._warn("line_error", peer, f"{status}: {reason}")
+        return JSONResponse({"error": reason}, status_code=status)
 
     def _freer(self, call_ref: str) -> Callable[[], None]:
         def free() -> None:
@@ -306,8 +323,3 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise TooLarge(f"the request body is over the limit of {limit} bytes")
     return bytes(body)
-
-
-def _refuse(status: int, reason: str, peer: str) -> Response:
-    log.warning("webrtc: %d for %s: %s", status, peer, reason)
-    return JSONResponse({"error": reason}, status_code=status)
