@@ -132,7 +132,7 @@ def dominant_hz(samples: np.ndarray, rate: int) -> float:
 )
 def test_a_request_that_is_not_a_call_is_refused_and_logged(server, caplog, body, status, reason):
     url, endpoint, calls = server
-    with caplog.at_level(logging.WARNING, logger="callwright.server.webrtc"):
+    with caplog.at_level(logging.INFO, logger="callwright.server.webrtc"):
         resp = httpx.post(
             url + "offer", content=body, headers={"content-type": "application/json"}, timeout=WAIT_S
         )
@@ -203,7 +203,7 @@ def test_audio_keys_garbage_and_hang_up_on_a_connected_call(server, caplog):
     from aiortc.mediastreams import MediaStreamError
 
     url, endpoint, calls = server
-    caplog.set_level(logging.WARNING, logger="callwright.server.webrtc")
+    caplog.set_level(logging.INFO, logger="callwright.server.webrtc")
 
     async def scenario():
         pc, dc, resp = await offer(url, freq=440.0)
@@ -262,7 +262,7 @@ def test_a_peer_that_only_sends_garbage_is_hung_up(server, caplog):
     from callwright.server.webrtc.app import MAX_BAD_MESSAGES
 
     url, endpoint, calls = server
-    caplog.set_level(logging.WARNING, logger="callwright.server.webrtc")
+    caplog.set_level(logging.INFO, logger="callwright.server.webrtc")
 
     async def scenario():
         from aiortc import RTCSessionDescription

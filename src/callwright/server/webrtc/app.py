@@ -259,8 +259,9 @@ class WebRtcEndpoint:
     # -- bookkeeping ---------------------------------------------------------------------
 
     def _warn(self, kind: str, peer: str, what: str) -> None:
-        """A peer's bad input or a refused or failed call: logged (and reported to the server)."""
-        log.warning("webrtc %s from %s: %s", kind, peer, what)
+        """A peer's bad input or a refused or failed call: reported to the server's structured log
+        when there is one (and logged at info level), else logged as a warning."""
+        log.log(logging.INFO if self.report else logging.WARNING, "webrtc %s from %s: %s", kind, peer, what)
         if self.report is not None:
             try:
                 self.report(kind, peer, what)
