@@ -94,8 +94,9 @@ async function startCall(ev) {
       if (!pc) return;
       const s = pc.connectionState;
       if (s === "connected") setState("connected", `Connected to ${$("number").selectedOptions[0].textContent}.`);
+      else if (s === "disconnected") $("status").textContent = "Connection interrupted; waiting...";
       else if (s === "failed") finish("The connection failed.", "failed");
-      else if (s === "closed" || s === "disconnected") finish("Call ended.");
+      else if (s === "closed") finish("Call ended.");
     };
     await pc.setLocalDescription(await pc.createOffer());
     await gatheringComplete(pc);
