@@ -1,34 +1,39 @@
 """A person calls the inbound sample flow from a browser: headless Chromium (the Debian
 package), its microphone a fake capture file of espeak-ng speech, driven by Playwright.
 
-The page is served on 127.0.0.1 (uvicorn on a free port), the call runs through the real
-engine, recogniser (Whisper) and call log (see glue.py), and the tests check the route the
-keys and speech chose, the call log rows, the recording (stereo, caller left) and what the
-page showed. No exact ASR reading is asserted: only the closed-set choice the flow made.
+The server is what `callwright serve FLOW --http 127.0.0.1:PORT` runs (the call server with
+the call page added by `add_browser_calls`, on a free 127.0.0.1 port), with the real engine,
+recogniser (Whisper) and call log; only the date is pinned (a Monday at 10:00 in New York) so
+the inbound line is open. The tests check the route the keys and speech chose, the call log
+rows, the recording (stereo, caller left) and what the page showed. No exact ASR reading is asserted: only the closed-set choice the flow made.
 Every wait is bounded; the browser is closed whatever happens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 import wave
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from callwright.ivr.engine import load_engine
+from callwright.server.app import Address, ServerApp
+from callwright.server.calls import CallServer
+from callwright.server.events import EventLog
+from callwright.server.routing import build_routes
+from callwright.server.webrtc.service import WebRtcService, add_browser_calls
 from callwright.speech.audio import read_audio
 from callwright.store.db import open_db
-from tests.conftest import FLOWS
-from tests.server.webrtc.glue import CallServer, Finished
+from tests.server.conftest import INBOUND, OpenHoursClock
 
 CHROMIUM = Path("/usr/bin/chromium")
-OPEN = datetime.fromisoformat("2026-11-23T10:00:00-05:00")  # a Monday morning: the lines are open
 CAPTURE_RATE = 48000  # what Chromium's fake capture plays (16 kHz files work too)
 LEAD_S, GAP_S = 7.0, 7.0
 """The caller's file: 7 s of silence, "billing", 7 s of silence, looped by Chromium. The first
@@ -56,25 +61,60 @@ def caller_wav(tmp_path_factory) -> Path:
     return path
 
 
+@dataclass
+class Served:
+    app: ServerApp
+    calls: CallServer
+    service: WebRtcService
+    url: str
+    db: Path
+    log: list[str]
+
+    def ended(self, seen: int) -> dict:
+        """The next call's end from the server log (after `seen` earlier ends), once logged."""
+        deadline = time.monotonic() + CALL_END_S
+        while time.monotonic() < deadline:
+            ends = [e for e in map(json.loads, list(self.log)) if e["event"] == "call_end"]
+            if len(ends) > seen:
+                return ends[seen]
+            time.sleep(0.05)
+        raise AssertionError(f"no call ended: {self.log}")
+
+    def ends(self) -> int:
+        return sum(json.loads(line)["event"] == "call_end" for line in list(self.log))
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[CallServer]:
+def server(tmp_path_factory) -> Iterator[Served]:
     from callwright.speech.asr import get_recognizer
-    from callwright.speech.tts import default_synthesizer
+    from callwright.speech.tts import PromptAudio, default_synthesizer
 
     tmp = tmp_path_factory.mktemp("server")
-    srv = CallServer(
-        engine=load_engine(FLOWS / "inbound.yaml"),
-        recognizer=get_recognizer("whisper"),
-        synth=default_synthesizer(),
+    synth = default_synthesizer()
+    routes = build_routes([INBOUND], [f"100={INBOUND}"])
+    log: list[str] = []
+    calls = CallServer(
+        routes,
         db_path=tmp / "calls.db",
         recordings=tmp / "recordings",
-        wall_start=OPEN,
+        recognizer=get_recognizer("whisper"),
+        prompts=lambda name: PromptAudio(synth, 8000, base_dir=INBOUND.parent),
+        max_calls=4,
+        clock_factory=OpenHoursClock,
+        events=EventLog(log.append),
     )
-    stop = srv.serve()
+    app = ServerApp(calls, services=[], http=Address("127.0.0.1", 0), grace_s=5.0)
+    service = add_browser_calls(app, routes)  # what `callwright serve --http` does
+    thread = threading.Thread(target=lambda: asyncio.run(app.run()), daemon=True)
+    thread.start()
     try:
-        yield srv
+        assert app.ready.wait(10), "the server did not start"
+        yield Served(app, calls, service, f"http://{app.http_address}/call/", tmp / "calls.db", log)
     finally:
-        stop()
+        app.request_stop(grace_s=0.0)
+        thread.join(timeout=30)
+    assert not thread.is_alive(), "the server did not stop"
+    assert calls.in_progress == 0 and service.endpoint.lines == {}, "a call slot leaked"
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +150,7 @@ def page(browser, server) -> Iterator[Any]:
     try:
         page.goto(server.url)
         page.wait_for_selector("#number option[value='100']", state="attached")
+        page.select_option("#number", "100")  # the routed number (the first option is the default flow)
         yield page
     finally:
         context.close()
@@ -168,15 +209,8 @@ def press(page: Any, keys: str) -> None:
         page.click(f"#keypad button[data-key='{key}']")
 
 
-def finished(server: CallServer) -> Finished:
-    result = server.finished.get(timeout=CALL_END_S)
-    if result.error is not None:
-        raise result.error
-    return result
-
-
-def call_row(server: CallServer, call_id: str) -> tuple[dict, list[dict]]:
-    db = open_db(server.db_path)
+def call_row(server: Served, call_id: str) -> tuple[dict, list[dict]]:
+    db = open_db(server.db)
     try:
         row = next(db.query("select * from calls where id = ?", [call_id]))
         events = list(db.query("select * from call_events where call_id = ? order by seq", [call_id]))
@@ -193,6 +227,7 @@ def active_seconds(track: np.ndarray, rate: int, floor: float = 300.0) -> np.nda
 
 
 def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
+    seen = server.ends()
     started = time.monotonic()
     page.click("#call")
     page.wait_for_selector("body[data-call=connected]")
@@ -210,18 +245,18 @@ def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
     press(page, "1")
     page.wait_for_selector("body[data-call=ended]", timeout=int(CALL_END_S * 1000))
     dialogue = page.inner_text("#dialogue")
-    result = finished(server)
-    s = result.session
-
-    assert (s.outcome, s.queue, s.vars["account_number"]) == ("transferred", "billing", "4111")
-    # the call log: one row for the call, on the webrtc channel, with its recording
-    row, events = call_row(server, s.call_id)
-    assert (row["flow"], row["channel"], row["called_number"]) == ("acme-inbound", "webrtc", "100")
-    assert (row["outcome"], row["queue"], row["recording_path"]) == (
+    end = server.ended(seen)
+    assert (end["channel"], end["outcome"], end["queue"], end.get("error")) == (
+        "webrtc",
         "transferred",
         "billing",
-        str(result.recording),
+        None,
     )
+    assert end["barge_ins"] >= 1  # the voice stopped the main menu
+    # the call log: one row for the call, on the webrtc channel, with its recording
+    row, events = call_row(server, end["call_id"])
+    assert (row["flow"], row["channel"], row["called_number"]) == ("acme-inbound", "webrtc", "100")
+    assert (row["outcome"], row["queue"]) == ("transferred", "billing")
     by_speech = [
         e for e in events if e["kind"] == "input" and e["state"] == "main-menu" and e["mode"] == "speech"
     ]
@@ -231,6 +266,10 @@ def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
     assert by_speech and chosen == ["billing"]  # main menu answered by voice
     keys = [json.loads(e["data"])["key"] for e in events if e["kind"] == "input" and e["mode"] == "dtmf"]
     assert keys[:1] == ["1"] and keys[1:6] == ["[DIGIT]"] * 4 + ["#"] and keys[-1] == "1"
+    confirmed = [
+        json.loads(e["data"]) for e in events if e["kind"] == "match" and e["state"] == "account-number"
+    ]
+    assert confirmed[0] == {"value": "[REDACTED]", "confidence": 1.0, "confirm": True}
     assert "4111" not in json.dumps(events) and "4111" not in dialogue  # the account number stays masked
     # the page showed the dialogue as it happened: prompts' display text and the caller's words
     assert "Main menu. For billing, press 1" in dialogue and "Connecting you to billing." in dialogue
@@ -238,7 +277,7 @@ def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
     assert "[call ended: transferred (billing)]" in dialogue
 
     # the recording: stereo 8 kHz, the caller on the left, the IVR's prompts on the right
-    audio = read_audio(result.recording)
+    audio = read_audio(row["recording_path"])
     assert (audio.rate, audio.channels) == (8000, 2)
     caller, ivr = audio.samples[:, 0], audio.samples[:, 1]
     spoke = active_seconds(caller, audio.rate)
@@ -250,44 +289,50 @@ def test_a_browser_caller_reaches_billing_by_speech_and_keys(page, server):
 
     print(
         f"\nwebrtc figures: connected {connected_s:.2f} s and first prompt heard {first_heard_s:.2f} s "
-        f"after the Call click; barge-in (speech onset -> prompt stopped, server side) "
-        f"{[round(b * 1000) for b in result.channel.barge_ins]} ms; in the browser, speech onset in the "
-        f"microphone -> prompt quiet in the speaker {barge_in_ms and round(barge_in_ms)} ms"
+        f"after the Call click; barge-in in the browser, speech onset in the microphone -> prompt "
+        f"quiet in the speaker {barge_in_ms and round(barge_in_ms)} ms"
     )
 
 
 def test_hanging_up_mid_prompt_ends_the_call_and_frees_its_slot(page, server):
+    seen = server.ends()
     page.click("#call")
     prompt(page, "Welcome to Acme Telecom")
     page.click("#hangup")
     assert page.inner_text("#status") == "You hung up."
-    result = finished(server)
-    assert result.session.outcome == "abandoned"
-    row, events = call_row(server, result.session.call_id)
+    end = server.ended(seen)
+    assert end["outcome"] == "abandoned"
+    row, events = call_row(server, end["call_id"])
     assert row["outcome"] == "abandoned" and row["ended_at"] and events[-1]["kind"] == "call_end"
     deadline = time.monotonic() + 10
-    while server.endpoint.lines and time.monotonic() < deadline:
+    while (server.service.endpoint.lines or server.calls.in_progress) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert server.endpoint.lines == {}
+    assert server.service.endpoint.lines == {} and server.calls.in_progress == 0
 
 
-def test_keys_alone_reach_sales(page, server):
+def test_keys_alone_reach_sales_on_the_default_flow(page, server):
+    seen = server.ends()
+    page.select_option("#number", "")  # "acme-inbound (default)": what an unrouted number reaches
     page.click("#call")
     prompt(page, "For English, press 1")
     press(page, "1")
     prompt(page, "Main menu")
     press(page, "3")
     page.wait_for_selector("body[data-call=ended]", timeout=int(CALL_END_S * 1000))
-    s = finished(server).session
-    assert (s.outcome, s.queue) == ("transferred", "sales")
-    row, _ = call_row(server, s.call_id)
+    end = server.ended(seen)
+    assert (end["outcome"], end["queue"]) == ("transferred", "sales")
+    row, _ = call_row(server, end["call_id"])
     assert (row["channel"], row["outcome"], row["queue"]) == ("webrtc", "transferred", "sales")
+    assert (row["flow"], row["called_number"]) == ("acme-inbound", None)
 
 
 def test_closing_the_page_hangs_up_at_once(page, server):
+    seen = server.ends()
     page.click("#call")
     prompt(page, "Welcome to Acme Telecom")
     closed = time.monotonic()
     page.close(run_before_unload=True)
-    result = server.finished.get(timeout=10)  # not the ~30 s ICE consent expiry
-    assert result.session.outcome == "abandoned" and time.monotonic() - closed < 10
+    end = server.ended(seen)
+    assert (
+        end["outcome"] == "abandoned" and time.monotonic() - closed < 10
+    )  # not the ~30 s ICE consent expiry
