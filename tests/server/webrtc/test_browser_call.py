@@ -85,19 +85,17 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Served]:
-    from callwright.speech.asr import get_recognizer
-    from callwright.speech.tts import PromptAudio, default_synthesizer
+def server(tmp_path_factory, synth, recognizer) -> Iterator[Served]:  # the server suite's engines
+    from callwright.speech.tts import PromptAudio
 
     tmp = tmp_path_factory.mktemp("server")
-    synth = default_synthesizer()
     routes = build_routes([INBOUND], [f"100={INBOUND}"])
     log: list[str] = []
     calls = CallServer(
         routes,
         db_path=tmp / "calls.db",
         recordings=tmp / "recordings",
-        recognizer=get_recognizer("whisper"),
+        recognizer=recognizer,
         prompts=lambda name: PromptAudio(synth, 8000, base_dir=INBOUND.parent),
         max_calls=4,
         clock_factory=OpenHoursClock,
