@@ -84,3 +84,19 @@ def test_serve_http_serves_the_call_page_and_logs_a_bad_offer(tmp_path):
         and refused[0]["remote"].startswith("127.0.0.1:")
     )
     assert lines[-1]["event"] == "stopped"
+
+
+def test_the_page_answers_busy_when_the_call_server_would_refuse():
+    from types import SimpleNamespace
+
+    from callwright.server.app import Address
+    from callwright.server.webrtc.service import WebRtcService
+
+    service = WebRtcService(build_routes([INBOUND], []), Address("127.0.0.1", 8080))
+    assert service._busy() == "the server is starting"
+    service.calls = SimpleNamespace(accepting=True, in_progress=3, max_calls=4)  # type: ignore[assignment]
+    assert service._busy() is None
+    service.calls.in_progress = 4
+    assert service._busy() == "all 4 call slots are in use"
+    service.calls.accepting = False
+    assert service._busy() == "the server is shutting down"
