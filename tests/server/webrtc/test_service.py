@@ -66,7 +66,9 @@ def test_serve_http_serves_the_call_page_and_logs_a_bad_offer(tmp_path):
             {"number": "", "label": "acme-inbound (default)"},
             {"number": "100", "label": "acme-inbound"},
         ]
-        bad = httpx.post(page + "offer", content=b"not a call", timeout=10)
+        bad = httpx.post(
+            page + "offer", content=b"not a call", headers={"content-type": "application/json"}, timeout=10
+        )
         assert bad.status_code == 400
         assert httpx.get(listening["http"] + "/health", timeout=10).json()["calls_in_progress"] == 0
         proc.send_signal(signal.SIGTERM)

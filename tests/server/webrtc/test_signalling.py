@@ -144,6 +144,23 @@ def test_a_request_that_is_not_a_call_is_refused_and_logged(server, caplog, body
     assert httpx.get(url, timeout=WAIT_S).status_code == 200  # and the server still serves
 
 
+@pytest.mark.parametrize(
+    "headers, status, reason",
+    [
+        ({"content-type": "text/plain"}, 415, "application/json, not text/plain"),
+        ({"content-type": "application/x-www-form-urlencoded"}, 415, "application/json"),
+        ({}, 415, "no content type"),
+        ({"content-type": "application/json", "origin": "https://evil.example"}, 403, "another site"),
+    ],
+)
+def test_another_site_cannot_start_a_call(server, headers, status, reason):
+    url, endpoint, calls = server
+    body = b'{"type": "offer", "sdp": "v=0\\r\\n", "number": "100"}'
+    resp = httpx.post(url + "offer", content=body, headers=headers, timeout=WAIT_S)
+    assert resp.status_code == status and reason in resp.json()["error"]
+    assert endpoint.lines == {} and not calls.calls
+
+
 def test_an_offer_without_audio_is_refused(server):
     url, endpoint, _ = server
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -146,6 +147,9 @@ class WebRtcEndpoint:
 
     async def offer(self, request: Request) -> Response:
         peer = f"{request.client.host}:{request.client.port}" if request.client else "?"
+        refused = _cross_site(request)
+        if refused is not None:
+            return self._refuse(refused[0], f"not a call: {refused[1]}", peer)
         try:
             body = await _read_body(request, MAX_OFFER_BYTES)
             offer = parse_offer(body)
@@ -311,6 +315,20 @@ def require_webrtc() -> None:
             f"browser calls need {' and '.join(missing)}, which are not installed",
             hint="pip install -c constraints.txt '.[serve]'",
         )
+
+
+def _cross_site(request: Request) -> tuple[int, str] | None:
+    """Another web site's page must not start calls here (holding slots, using the microphone
+    of whoever visits it): the offer must be JSON, which a cross-site form or `text/plain` post
+    cannot send without the browser asking first (CORS, which this endpoint never grants), and
+    a browser's `Origin`, when it sends one, must be this server."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        return 415, f"the offer must be sent as application/json, not {kind or 'no content type'}"
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+        return 403, f"an offer from another site ({origin[:100]}) is not accepted"
+    return None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
