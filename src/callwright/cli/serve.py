@@ -24,7 +24,10 @@ def serve(
         help="Answer Asterisk AudioSocket() calls on HOST:PORT (e.g. 127.0.0.1:9092).",
     ),
     http: str | None = typer.Option(
-        None, "--http", help="Serve HTTP (GET /health) on HOST:PORT (e.g. 127.0.0.1:8080)."
+        None,
+        "--http",
+        help="Serve HTTP on HOST:PORT (e.g. 127.0.0.1:8080): GET /health, and the page at /call/ "
+        "where a browser calls the flows (WebRTC).",
     ),
     route: list[str] = typer.Option(
         [], "--route", help="NUMBER=FLOW: calls to this number go to this flow (repeatable)."
@@ -98,4 +101,8 @@ def serve(
     if as_addr is not None:
         services.append(AudioSocketService(as_addr))
     app = ServerApp(calls, services=services, http=http_addr, events=events, grace_s=grace)
+    if http_addr is not None:  # the call page at /call/: browsers call the flows over WebRTC
+        from callwright.server.webrtc.service import add_browser_calls
+
+        add_browser_calls(app, routes)
     serve_forever(app)

@@ -65,6 +65,7 @@ class IncomingCall:
     called_number: str = ""  # the number dialled: picks the flow
     caller_id: str = ""  # the caller's number, when the network says it
     remote: str = ""  # the far end's address, for the server log only
+    echo: Callable[[str], None] | None = None  # the dialogue line by line (the WebRTC page shows it)
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ class CallServer:
             engine = self._engine(handle.flow)
             line = AudioLine(call.device.rate, self.recognizer, self._prompts[handle.flow])
             clock = self.clock_factory()
-            channel = LiveChannel(line, call.device, clock, name=call.channel)
+            channel = LiveChannel(line, call.device, clock, name=call.channel, echo=call.echo)
             handle._attach(channel)
             self.events.emit(
                 "call_start",
