@@ -1,12 +1,15 @@
 # The two commands in the README: `make demo` and `make test`.
 # Each one sets everything up first (scripts/setup.sh is idempotent).
-.PHONY: setup demo test test-all bench lint constraints
+.PHONY: setup demo serve test test-all bench lint constraints
 
 setup:
 	@bash scripts/setup.sh
 
 demo: setup
 	@.venv/bin/python scripts/demo.py
+
+serve: setup
+	@.venv/bin/callwright serve flows/inbound.yaml --http 127.0.0.1:8080
 
 test: setup
 	@HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q
