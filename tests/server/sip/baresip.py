@@ -121,7 +121,9 @@ class Baresip:
                     return ev
             seen = 0
             self._read(min(0.2, max(deadline - time.monotonic(), 0.01)))
-        raise TimeoutError(f"baresip: no {kind} in {timeout} s; events {self.types()}\n{self.output()[-3000:]}")
+        raise TimeoutError(
+            f"baresip: no {kind} in {timeout} s; events {self.types()}\n{self.output()[-3000:]}"
+        )
 
     def types(self) -> list[str]:
         return [str(e.get("type") or e.get("response")) for e in self.events]
