@@ -140,8 +140,8 @@ def test_invite_ack_rtp_both_ways_keys_and_bye():
                     pkts.append(parse_rtp(await asyncio.wait_for(loop.sock_recv(ua.rtp, 2048), 2)))
                     times.append(time.monotonic())
                 assert {p.payload_type for p in pkts} == {0} and all(len(p.payload) == 160 for p in pkts)
-                assert all((b.seq - a.seq) % 65536 == 1 for a, b in zip(pkts, pkts[1:]))
-                assert all(b.timestamp - a.timestamp == 160 for a, b in zip(pkts, pkts[1:]))
+                assert all((b.seq - a.seq) % 65536 == 1 for a, b in zip(pkts, pkts[1:], strict=True))
+                assert all(b.timestamp - a.timestamp == 160 for a, b in zip(pkts, pkts[1:], strict=True))
                 gaps = np.diff(times) * 1000
                 assert 15 < float(np.median(gaps)) < 25
                 # caller audio and an RFC 4733 press reach the IVR
@@ -284,8 +284,8 @@ def test_a_burst_of_100_invites_over_the_limit_never_leaks_a_slot():
                 statuses = [f.status for f in finals]
                 assert statuses.count(200) == 10 and statuses.count(486) == 90
                 assert len(srv.calls) == 10
-                answered = [ua for ua, f in zip(uas, finals) if f.status == 200]
-                for ua, f in zip(uas, finals):
+                answered = [ua for ua, f in zip(uas, finals, strict=True) if f.status == 200]
+                for ua, f in zip(uas, finals, strict=True):
                     ua.to_tag = tag_of(f.get("To"))
                     ua.request("ACK")  # also for the 486s, as a caller would
                 await until(lambda: len(got.calls) == 10)
