@@ -141,8 +141,12 @@ class Baresip:
         self.command("hangup")
 
     def recording(self) -> Path | None:
-        """What baresip heard (the sndfile filter's decoder-side dump)."""
-        found = sorted(self.dir.glob("dump-*-dec.wav"))
+        return self.recording_in(self.dir)
+
+    @staticmethod
+    def recording_in(workdir: Path) -> Path | None:
+        """What baresip heard (the sndfile filter's decoder-side dump), once it has closed it."""
+        found = sorted(workdir.glob("dump-*-dec.wav"))
         return found[-1] if found else None
 
     def close(self) -> None:
