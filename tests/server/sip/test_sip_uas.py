@@ -458,3 +458,28 @@ def test_a_transfer_target_that_is_not_a_sip_uri_fails_without_sending():
                 ua.close()
 
     run(main())
+
+
+def test_admit_refuses_before_any_answer_and_takes_no_slot():
+    async def main():
+        got = Calls()
+        asked = []
+
+        def admit(call):
+            asked.append(call.dialled)
+            return 404 if call.dialled == "999" else None
+
+        async with SipServer(SipConfig(port=0), got, admit=admit) as srv:
+            ua = UA(srv.port)
+            try:
+                ua.request("INVITE", body=sdp(ua.rtp_port), uri="sip:999@127.0.0.1")
+                assert (await ua.final()).status == 404
+                assert srv.calls == {} and asked == ["999"]
+                srv.stop_accepting()
+                ua.call_id = "another"
+                ua.request("INVITE", body=sdp(ua.rtp_port))
+                assert (await ua.final()).status == 503
+            finally:
+                ua.close()
+
+    run(main())

@@ -67,6 +67,8 @@ _REASONS = {
     200: "OK",
     202: "Accepted",
     400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
     405: "Method Not Allowed",
     481: "Call/Transaction Does Not Exist",
     486: "Busy Here",

@@ -113,12 +113,20 @@ class SipServer:
     """Answers SIP calls on one UDP port and hands each confirmed call to `on_call`.
 
     `on_call(call)` runs on the event loop and must return at once (start a thread or a
-    task for the call). Use it as `async with SipServer(...)`, or `await start()` and
-    `await stop()`."""
+    task for the call). `admit(call)`, if given, is asked first, when the INVITE arrives
+    (before any answer): it returns None to take the call or a SIP status to refuse it with
+    (404 for a number nobody serves, 486 when the IVR has no free slot, 503...). Use the
+    server as `async with SipServer(...)`, or `await start()` and `await stop()`."""
 
-    def __init__(self, config: SipConfig, on_call: Callable[[SipCall], None]) -> None:
+    def __init__(
+        self,
+        config: SipConfig,
+        on_call: Callable[[SipCall], None],
+        admit: Callable[[SipCall], int | None] | None = None,
+    ) -> None:
         self.config = config
         self.on_call = on_call
+        self.admit = admit
         self.calls: dict[str, SipCall] = {}  # Call-ID -> call, from INVITE to end: the slots
         self.port = config.port
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -155,6 +163,16 @@ class SipServer:
         self.port = transport.get_extra_info("sockname")[1]
         self._ticker = self.loop.create_task(self._media_ticks())
         log.info("SIP: listening on udp:%s:%d", self.config.host, self.port)
+
+    def stop_accepting(self) -> None:
+        """New INVITEs get 503 from now on; calls in progress go on (and can still send BYE)."""
+        self.accepting = False
+
+    async def drain(self, max_s: float) -> None:
+        """Wait (at most max_s) until every call has ended and our BYEs have their answers."""
+        deadline = time.monotonic() + max_s
+        while (self.calls or self._client) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def stop(self, grace_s: float = 2.0) -> None:
         """Refuse new calls (503), hang up the ones in progress with BYE, close the socket."""
@@ -381,6 +399,17 @@ class SipServer:
             signal_addr=addr,
         )
         call = SipCall(self, dialog, media, req)
+        refusal = None
+        if self.admit is not None:
+            try:
+                refusal = self.admit(call)
+            except Exception:
+                log.exception("SIP: the admission check failed for %s", dialog.call_id)
+                refusal = 500
+        if refusal is not None:
+            self._reply(req, refusal, addr, to_tag=dialog.local_tag)
+            log.info("SIP: INVITE %s for %r refused with %d", dialog.call_id, call.dialled, refusal)
+            return
         self.calls[dialog.call_id] = call  # the slot is taken from here until call._finish
         self._spawn(self._answer_invite(call, req, addr))
 
