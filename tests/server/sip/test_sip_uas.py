@@ -9,6 +9,7 @@ import secrets
 import socket
 import struct
 import time
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -140,8 +141,8 @@ def test_invite_ack_rtp_both_ways_keys_and_bye():
                     pkts.append(parse_rtp(await asyncio.wait_for(loop.sock_recv(ua.rtp, 2048), 2)))
                     times.append(time.monotonic())
                 assert {p.payload_type for p in pkts} == {0} and all(len(p.payload) == 160 for p in pkts)
-                assert all((b.seq - a.seq) % 65536 == 1 for a, b in zip(pkts, pkts[1:], strict=True))
-                assert all(b.timestamp - a.timestamp == 160 for a, b in zip(pkts, pkts[1:], strict=True))
+                assert all((b.seq - a.seq) % 65536 == 1 for a, b in pairwise(pkts))
+                assert all(b.timestamp - a.timestamp == 160 for a, b in pairwise(pkts))
                 gaps = np.diff(times) * 1000
                 assert 15 < float(np.median(gaps)) < 25
                 # caller audio and an RFC 4733 press reach the IVR
@@ -479,6 +480,52 @@ def test_admit_refuses_before_any_answer_and_takes_no_slot():
                 ua.call_id = "another"
                 ua.request("INVITE", body=sdp(ua.rtp_port))
                 assert (await ua.final()).status == 503
+            finally:
+                ua.close()
+
+    run(main())
+
+
+def test_info_dtmf_relay_keys_and_require_is_refused():
+    async def main():
+        got = Calls()
+        async with SipServer(SipConfig(port=0), got) as srv:
+            ua = UA(srv.port)
+            try:
+                await ua.call()
+                await until(lambda: got.calls)
+                m = SipMessage(method="INFO", uri="sip:100@127.0.0.1")
+                m.headers = [
+                    ("Via", f"SIP/2.0/UDP 127.0.0.1:{ua.port};branch=z9hG4bKinfo1"),
+                    ("From", f"<sip:caller@127.0.0.1>;tag={ua.tag}"),
+                    ("To", f"<sip:100@127.0.0.1>;tag={ua.to_tag}"),
+                    ("Call-ID", ua.call_id),
+                    ("CSeq", "3 INFO"),
+                    ("Content-Type", "application/dtmf-relay"),
+                ]
+                m.body = b"Signal=5\r\nDuration=160\r\n"
+                ua.sip.sendto(m.to_bytes(), ua.server)
+                assert (await ua.final()).status == 200
+                await until(lambda: Dtmf("5") in got.events)
+                other = UA(srv.port)  # an INVITE that requires an extension we lack
+                try:
+                    inv = SipMessage(method="INVITE", uri="sip:100@127.0.0.1")
+                    inv.headers = [
+                        ("Via", f"SIP/2.0/UDP 127.0.0.1:{other.port};branch=z9hG4bKreq"),
+                        ("From", "<sip:caller@127.0.0.1>;tag=r1"),
+                        ("To", "<sip:100@127.0.0.1>"),
+                        ("Call-ID", "requires-100rel"),
+                        ("CSeq", "1 INVITE"),
+                        ("Require", "100rel"),
+                        ("Content-Type", "application/sdp"),
+                    ]
+                    inv.body = sdp(other.rtp_port)
+                    other.sip.sendto(inv.to_bytes(), other.server)
+                    refused = await other.final()
+                    assert refused.status == 420 and refused.get("Unsupported") == "100rel"
+                    assert len(srv.calls) == 1
+                finally:
+                    other.close()
             finally:
                 ua.close()
 

@@ -7,6 +7,8 @@ What it does, by method (RFC 3261 unless said):
   Here with a Warning. A re-INVITE in the dialog gets 200 with the same answer (the media
   does not change).
 - ACK: confirms the dialog; the call is handed to `on_call` then.
+- INFO with application/dtmf-relay in the dialog: a key (as from RFC 4733).
+- An INVITE with a Require header: 420 Bad Extension (we implement no extension).
 - BYE: 200 and the call ends (Hangup to the IVR). CANCEL: 200, and 487 for the INVITE if it
   was not answered yet. OPTIONS: 200 with Allow. NOTIFY in a dialog: 200 (a REFER's result).
 - Requests for a dialog we do not have: 481. Other methods: 405 with Allow.
@@ -35,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from callwright.errors import CallwrightError
+from callwright.ivr.events import Dtmf
 from callwright.server.sip.call import FRAME, RATE, Dialog, SipCall, TransferResult, _RtpSocket
 from callwright.server.sip.message import (
     SipMessage,
@@ -46,6 +49,7 @@ from callwright.server.sip.message import (
     tag_of,
     uri_of,
 )
+from callwright.server.sip.rtp import DTMF_EVENTS
 from callwright.server.sip.sdp import SdpError, answer_sdp, negotiate, parse_sdp
 
 log = logging.getLogger(__name__)
@@ -337,7 +341,7 @@ class SipServer:
                 extra=[("Allow", ALLOW), ("Accept", "application/sdp")],
             )
         elif method in ("BYE", "INVITE", "NOTIFY", "OPTIONS", "REFER", "INFO", "UPDATE"):
-            if call is None or (tag_of(req.get("To")) not in (None, call.dialog.local_tag)):
+            if call is None or tag_of(req.get("To")) != call.dialog.local_tag:
                 self._reply(req, 481, addr)
             elif method == "BYE":
                 self._reply(req, 200, addr)
@@ -347,7 +351,10 @@ class SipServer:
             elif method == "NOTIFY":
                 self._reply(req, 200, addr)
                 self._notify(req, call)
-            else:
+            elif method == "INFO":
+                self._reply(req, 200, addr)
+                self._info(req, call)
+            else:  # UPDATE (nothing to change), OPTIONS in the dialog; REFER from the caller: no
                 self._reply(req, 405 if method == "REFER" else 200, addr, extra=[("Allow", ALLOW)])
         else:
             self._reply(req, 405, addr, extra=[("Allow", ALLOW)])
@@ -356,7 +363,6 @@ class SipServer:
         return [
             ("Contact", f"<sip:{call.dialled or 'ivr'}@{_host(self.address)}:{self.port}>"),
             ("Allow", ALLOW),
-            ("Supported", "replaces"),
             ("Content-Type", "application/sdp"),
         ]
 
@@ -370,6 +376,12 @@ class SipServer:
         if len(self.calls) >= self.config.max_calls:
             self._reply(req, 486, addr, to_tag=secrets.token_hex(4), reason="Busy Here (call limit reached)")
             log.warning("SIP: INVITE refused, %d calls is the limit (max_calls)", self.config.max_calls)
+            return
+        required = [r.strip() for r in (req.get("Require") or "").split(",") if r.strip()]
+        if required:  # we support no SIP extension a caller could insist on (RFC 3261 8.2.2.3)
+            self._reply(
+                req, 420, addr, to_tag=secrets.token_hex(4), extra=[("Unsupported", ", ".join(required))]
+            )
             return
         ctype = (req.get("Content-Type") or "").split(";")[0].strip().lower()
         try:
@@ -494,6 +506,19 @@ class SipServer:
         elif call.call_id in self._pending:
             # our 200 crossed the CANCEL: the call stands; the caller ACKs and sends BYE
             pass
+
+    def _info(self, req: SipMessage, call: SipCall) -> None:
+        """Keys sent as SIP INFO (application/dtmf-relay, `Signal=5`): some PBXs and phones
+        send these instead of RFC 4733 events."""
+        ctype = (req.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/dtmf-relay":
+            return
+        for line in req.body.decode("utf-8", "replace").splitlines()[:10]:
+            name, _, value = line.partition("=")
+            key = value.strip().upper()
+            if name.strip().lower() == "signal" and len(key) == 1 and key in DTMF_EVENTS:
+                call.keys.append(key)
+                call._emit(Dtmf(key))
 
     def _notify(self, req: SipMessage, call: SipCall) -> None:
         event = (req.get("Event") or "").split(";")[0].strip().lower()
