@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from callwright.server.sip.sdp import SdpError, answer_sdp, negotiate, parse_sdp
 
@@ -69,3 +71,25 @@ def test_other_streams_are_declined_with_port_zero_in_order():
 def test_sdp_size_is_bounded():
     with pytest.raises(SdpError, match="limit"):
         parse_sdp(b"a=x\r\n" * 5000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1_500))
+@example(b"v=0\nc=IN IP4 1.2.3.4\nm=audio 5000 RTP/AVP 0 " + b"9" * 5000 + b"\n")
+def test_fuzz_any_sdp_body_is_an_offer_or_an_sdp_error(data):
+    try:
+        neg = negotiate(parse_sdp(data))
+    except SdpError:
+        return
+    assert neg.codec in ("PCMU", "PCMA") and 0 <= neg.remote_port <= 65535
+    answer_sdp(neg, "127.0.0.1", 4000)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(BARESIP_OFFER) - 1), st.text(min_size=1, max_size=6))
+def test_fuzz_a_real_offer_mutated(pos, junk):
+    text = BARESIP_OFFER[:pos] + junk + BARESIP_OFFER[pos + len(junk) :]
+    try:
+        negotiate(parse_sdp(text.encode("utf-8", "surrogatepass")))
+    except SdpError:
+        pass
