@@ -155,10 +155,15 @@ def test_invite_ack_rtp_both_ways_keys_and_bye():
                 await until(lambda: Dtmf("7") in got.events and len(got.frames) >= 10)
                 assert got.events.count(Dtmf("7")) == 1
                 assert got.frames[0].dtype == np.int16 and got.frames[0].size == 160
-                # the caller hangs up
+                # the caller hangs up in the middle of a prompt
+                call.play(np.full(8000 * 5, 1000, np.int16))
+                assert call.playing
                 ua.request("BYE", cseq=2)
                 assert (await ua.final()).status == 200
                 await until(lambda: Hangup() in got.events)
+                assert not call.playing  # nothing left to wait for
+                call.play(np.full(800, 1, np.int16))
+                assert not call.playing
                 assert srv.calls == {} and call.ended.is_set()
                 assert (
                     srv.send_jitter_ms()["p99"] < 50

@@ -139,6 +139,8 @@ class SipCall:
 
     def play(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, dtype=np.int16).ravel()
+        if self.ended.is_set():
+            return  # the line is gone: nothing to play, and `playing` stays False
         with self._lock:
             room = MAX_PLAYOUT_S * RATE - self._out.size
             if samples.size > room:
@@ -283,6 +285,8 @@ class SipCall:
         """Ends the call once: flushes input, closes the socket, frees the slot."""
         self.state = "ended"
         self.end_reason = reason
+        with self._lock:
+            self._out = np.zeros(0, np.int16)  # a prompt cut off by the hang-up is not "playing"
         cb = self._on_input
         for payload in self._jitter.flush():
             if payload and cb is not None:
