@@ -126,3 +126,41 @@ def test_our_bye_ends_baresips_call(tmp_path, prompt):
     asyncio.run(asyncio.wait_for(main(), 60))
     assert ivr.calls[0].dialled == "200" and ivr.calls[0].ended.is_set()
     assert Hangup() not in ivr.events  # the IVR hung up itself: it is not told again
+
+
+@pytest.mark.parametrize("target_answers, result", [(None, "transferred"), (486, "failed")])
+def test_blind_transfer_of_baresip_with_refer(tmp_path, target_answers, result):
+    """The IVR REFERs baresip to another SIP server's number: baresip calls it and reports
+    the outcome with NOTIFY; a target that refuses (486) makes the transfer `failed`."""
+    first: list = []
+    second: list = []
+
+    def take(store):
+        def on_call(call):
+            store.append(call)
+            call.start(lambda frame: None, lambda ev: None)
+
+        return on_call
+
+    async def main():
+        async with (
+            SipServer(SipConfig(port=0), take(first)) as ivr,
+            SipServer(SipConfig(port=0), take(second), admit=lambda call: target_answers) as agent,
+        ):
+            bs = Baresip(tmp_path / "baresip", silent_caller(tmp_path / "mic.wav", 30))
+            try:
+                bs.dial(f"sip:100@127.0.0.1:{ivr.port}")
+                await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
+                outcome = await asyncio.to_thread(first[0].transfer, f"sip:200@127.0.0.1:{agent.port}", 15)
+                if outcome == "transferred":
+                    await asyncio.to_thread(first[0].ended.wait, 5)  # baresip leaves the IVR (BYE)
+                return outcome
+            finally:
+                bs.close()
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) == result
+    assert first[0].transfer_result == result
+    if result == "transferred":
+        assert [c.dialled for c in second] == ["200"] and first[0].ended.is_set()
+    else:
+        assert second == []
