@@ -142,7 +142,9 @@ def test_invite_ack_rtp_both_ways_keys_and_bye():
                     times.append(time.monotonic())
                 assert {p.payload_type for p in pkts} == {0} and all(len(p.payload) == 160 for p in pkts)
                 assert all((b.seq - a.seq) % 65536 == 1 for a, b in pairwise(pkts))
-                assert all(b.timestamp - a.timestamp == 160 for a, b in pairwise(pkts))
+                # 160 samples a packet; a loop stalled past 100 ms skips ahead in whole packets
+                steps = [b.timestamp - a.timestamp for a, b in pairwise(pkts)]
+                assert all(s > 0 and s % 160 == 0 for s in steps) and steps.count(160) >= len(steps) - 3
                 gaps = np.diff(times) * 1000
                 assert 15 < float(np.median(gaps)) < 25
                 # caller audio and an RFC 4733 press reach the IVR
