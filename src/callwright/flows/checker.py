@@ -17,7 +17,28 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from callwright.common.source import PathKey, Problem
 from callwright.flows import template
 from callwright.flows.loader import LoadResult, load, opening_hours_problem
-from callwright.flows.model import TERMINAL_TYPES, Edge, Flow, Prompt, State, edges
+from callwright.flows.model import (
+    INPUT_STATES,
+    TERMINAL_STATES,
+    Ask,
+    Assignment,
+    Branch,
+    Edge,
+    Flow,
+    Hours,
+    Play,
+    Prompt,
+    Queue,
+    Record,
+    Return,
+    SetVars,
+    State,
+    Subflow,
+    Survey,
+    edges,
+    into_of,
+    prompt_of,
+)
 
 BUILTIN_VARS = frozenset(
     {
@@ -91,31 +112,13 @@ class _Checker:
             if g.next:
                 yield g.path + ("next",), g.next
         for st in f.states.values():
-            p = st.path
-            for attr in (
-                "next",
-                "on_failure",
-                "otherwise",
-                "if_open",
-                "if_closed",
-                "if_holiday",
-                "callback_next",
-                "yes",
-                "no",
-            ):
-                target = getattr(st, attr)
-                if target:
-                    key = {"otherwise": "else", "callback_next": "callback"}.get(attr, attr)
-                    yield p + ((key,) if key != "callback" else ("callback", "next")), target
-            for c in st.choices:
-                yield c.path + ("next",), c.next
-            for _src, _e, _err, target, cpath in st.cases:
-                yield cpath[:-1] + ("next",), target
+            yield from _targets_of(st)
 
     def check_targets(self) -> bool:
         ok = True
         names = list(self.flow.states)
-        for path, target in self._target_refs():
+        # an input state's inherited on_failure is settings.on_failure again: one message
+        for path, target in dict.fromkeys(self._target_refs()):
             if target not in self.flow.states:
                 ok = False
                 guess = difflib.get_close_matches(target, names, n=1, cutoff=0.6)
@@ -148,7 +151,7 @@ class _Checker:
         reverse: dict[str, set[str]] = defaultdict(set)
         for e in self.edges:
             reverse[e.target].add(e.source)
-        terminals = [n for n, s in self.flow.states.items() if s.type in TERMINAL_TYPES]
+        terminals = [n for n, s in self.flow.states.items() if isinstance(s, TERMINAL_STATES)]
         can_end = set(terminals)
         todo = deque(terminals)
         while todo:
@@ -159,8 +162,8 @@ class _Checker:
                     todo.append(s)
         for name, st in self.flow.states.items():
             outs = [e for e in g.get(name, ()) if e.kind != "retry"]
-            if st.type not in TERMINAL_TYPES and not outs:
-                what = "add 'next' or 'on_failure'" if st.is_input else "add 'next'"
+            if not isinstance(st, TERMINAL_STATES) and not outs:
+                what = "add 'next' or 'on_failure'" if isinstance(st, INPUT_STATES) else "add 'next'"
                 self.err(st.path, f"state '{name}' has no way out; {what}", key=True)
             elif name not in can_end:
                 self.err(
@@ -178,8 +181,7 @@ class _Checker:
                 only = next(iter(comp))
                 if not any(e.target == only and e.kind != "retry" for e in g.get(only, ())):
                     continue
-            kinds = {states[n].type for n in comp}
-            if not kinds & {"ask", "survey", "branch", "hours", "record"}:
+            if not any(isinstance(states[n], (Ask, Survey, Branch, Hours, Record)) for n in comp):
                 first = min(comp, key=lambda n: self.src.pos(states[n].path).line)
                 self.err(
                     states[first].path,
@@ -211,7 +213,7 @@ class _Checker:
             s = todo.popleft()
             if s == goal:
                 return True
-            if self.flow.states[s].type == "branch":
+            if isinstance(self.flow.states[s], Branch):
                 continue
             for e in g.get(s, ()):
                 if e.kind in ("next", "failure", "callback", "call") and e.target not in seen:
@@ -222,20 +224,17 @@ class _Checker:
     # -- per state -------------------------------------------------------------
 
     def check_state(self, st: State) -> None:
-        s = self.flow.settings
-        if st.is_input:
-            mode = st.input or s.input
-            failure = st.on_failure or s.on_failure
-            if not failure:
+        if isinstance(st, INPUT_STATES):
+            if not st.on_failure:
                 self.warn(
                     st.path,
                     f"state '{st.name}' has no on_failure (nor settings.on_failure): "
                     "after the last retry the call ends with outcome 'error'",
                     key=True,
                 )
-            if st.type == "ask":
-                self._check_ask(st, mode)
-        if st.type == "hours":
+            if isinstance(st, Ask):
+                self._check_ask(st)
+        if isinstance(st, Hours):
             try:
                 ZoneInfo(st.timezone)
             except (ZoneInfoNotFoundError, ValueError):
@@ -256,20 +255,22 @@ class _Checker:
                 self.warn(
                     prompt.path, f"audio file '{prompt.audio}' not found; the text will be spoken instead"
                 )
-        if st.type == "subflow" and st.subflow in self.flow.subflows:
+        if isinstance(st, Subflow) and st.subflow in self.flow.subflows:
             sub = self.flow.subflows[st.subflow]
-            if not any(x.type == "return" for x in sub.states.values()):
+            if not any(isinstance(x, Return) for x in sub.states.values()):
                 self.warn(
                     st.path + ("flow",),
                     f"subflow '{st.subflow}' has no return state, so '{st.next}' is never reached from here",
                 )
 
-    def _check_ask(self, st: State, mode: str) -> None:
-        collect = st.collect
+    def _check_ask(self, st: Ask) -> None:
+        mode = st.listening.mode
+        answer = st.answer
+        collect = answer.collect
         if collect == "menu":
-            if not st.choices:
+            if not answer.choices:
                 self.err(st.path, f"menu '{st.name}' has no choices", key=True)
-            for c in st.choices:
+            for c in answer.choices:
                 if mode in ("dtmf",) and not c.dtmf:
                     self.err(c.path, f"choice '{c.id}' has no dtmf key but input is dtmf-only")
                 if mode == "speech" and not c.speech:
@@ -278,7 +279,7 @@ class _Checker:
                     self.err(c.path, f"choice '{c.id}' has neither a dtmf key nor speech phrases")
             self._check_collisions(st)
         else:
-            if st.choices:
+            if answer.choices:
                 self.warn(
                     st.path + ("choices",),
                     f"choices are only used when collect is menu (this state collects {collect})",
@@ -298,21 +299,27 @@ class _Checker:
                     f"'{st.name}' collects {collect} but does not store it; add 'into: <variable>'",
                     key=True,
                 )
-        if collect == "digits" and st.digits_min > st.digits_max:
-            self.err(st.path + ("digits",), f"digits min {st.digits_min} is more than max {st.digits_max}")
-        if st.range_min is not None and st.range_max is not None and st.range_min > st.range_max:
+        if collect == "digits" and answer.digits_min > answer.digits_max:
+            self.err(
+                st.path + ("digits",), f"digits min {answer.digits_min} is more than max {answer.digits_max}"
+            )
+        if (
+            answer.range_min is not None
+            and answer.range_max is not None
+            and answer.range_min > answer.range_max
+        ):
             self.err(st.path + ("range",), "range min is more than max")
 
-    def _check_collisions(self, st: State) -> None:
+    def _check_collisions(self, st: Ask) -> None:
         keys: dict[str, str] = {}
         phrases: dict[str, str] = {}
-        globals_ = self.flow.settings.global_commands if st.global_commands else ()
-        for g in globals_:
+        for g in st.listening.commands:
             if g.dtmf:
                 keys[g.dtmf] = f"global command '{g.name}'"
             for p in g.speech:
                 phrases[_norm(p)] = f"global command '{g.name}'"
-        for c in st.choices:
+        choices = st.answer.choices
+        for c in choices:
             if c.dtmf:
                 if c.dtmf in keys:
                     self.err(
@@ -338,8 +345,8 @@ class _Checker:
                     )
                 else:
                     phrases[n] = f"choice '{c.id}'"
-        ids = [c.id for c in st.choices]
-        for c in st.choices:
+        ids = [c.id for c in choices]
+        for c in choices:
             if ids.count(c.id) > 1:
                 self.err(c.path + ("id",), f"choice id '{c.id}' is used twice in '{st.name}'")
 
@@ -350,9 +357,9 @@ class _Checker:
             for a in self._assignments_of(st):
                 if a.error:
                     self.err(a.path, f"expression for '{a.var}' {a.error}")
-            for _src, _e, error, _t, path in st.cases:
-                if error:
-                    self.err(path, f"condition {error}")
+            for case in st.cases if isinstance(st, Branch) else ():
+                if case.error:
+                    self.err(case.path, f"condition {case.error}")
             for prompt in self._prompts_of(st):
                 for lang, text in prompt.texts.items():
                     try:
@@ -360,19 +367,22 @@ class _Checker:
                     except template.TemplateError as err:
                         self.err(prompt.path + ((lang,) if len(prompt.texts) > 1 else ()), str(err))
 
-    def _assignments_of(self, st: State) -> Iterable:
-        yield from st.assignments
-        for c in st.choices:
-            yield from c.assignments
+    def _assignments_of(self, st: State) -> Iterable[Assignment]:
+        return _assignments_of(st)
 
     def _prompts_of(self, st: State) -> Iterator[Prompt]:
-        for p in (st.prompt, st.help):
-            if p is not None:
-                yield p
-        yield from st.prompts
-        yield from st.no_input_prompts
-        yield from st.no_match_prompts
-        if st.confirm and st.confirm.prompt:
+        """The prompts written in this state (not those it inherits from settings)."""
+        p = prompt_of(st)
+        if p is not None:
+            yield p
+        if isinstance(st, INPUT_STATES):
+            if st.help is not None:
+                yield st.help
+            yield from st.prompts
+            own = st.path  # retry prompts inherited from settings are not the state's to check
+            yield from (x for x in st.listening.no_input_prompts if x.path[: len(own)] == own)
+            yield from (x for x in st.listening.no_match_prompts if x.path[: len(own)] == own)
+        if isinstance(st, Ask) and st.confirm and st.confirm.prompt:
             yield st.confirm.prompt
 
     def check_variables(self) -> None:
@@ -381,13 +391,8 @@ class _Checker:
         base = set(BUILTIN_VARS) | set(f.variables)
         set_by: dict[str, set[str]] = {}
         for st in f.states.values():
-            out = set()
-            if st.into:
-                out.add(st.into)
-            out |= {a.var for a in st.assignments}
-            for c in st.choices:
-                out |= {a.var for a in c.assignments}
-            if st.type == "subflow" and st.subflow in f.subflows:
+            out = _vars_set_by(st)
+            if isinstance(st, Subflow) and st.subflow in f.subflows:
                 out |= _vars_set_anywhere(f.subflows[st.subflow])
             set_by[st.name] = out
         reach: dict[str, set[str]] = {n: set() for n in f.states}
@@ -405,10 +410,11 @@ class _Checker:
             if not reach[st.name] and st.name != f.start:
                 continue  # unreachable: already reported
             known = reach[st.name]
+            confirm_prompt = st.confirm.prompt if isinstance(st, Ask) and st.confirm else None
             for prompt in self._prompts_of(st):
                 local = (
                     known
-                    | ({st.into} if st.into and prompt is getattr(st.confirm, "prompt", None) else set())
+                    | ({st.into} if isinstance(st, Ask) and st.into and prompt is confirm_prompt else set())
                     | {"value"}
                 )
                 for lang, text in prompt.texts.items():
@@ -423,9 +429,10 @@ class _Checker:
                                 f"template variable '{ph.name}' is not set on any path to '{st.name}'",
                             )
             exprs = [(a.path, a.expression) for a in self._assignments_of(st) if a.expression]
-            exprs += [(p, e) for _s, e, _err, _t, p in st.cases if e is not None]
-            for path, e in exprs:
-                for name in sorted(e.names - known - set_by[st.name]):
+            if isinstance(st, Branch):
+                exprs += [(c.path, c.expression) for c in st.cases if c.expression is not None]
+            for path, expression in exprs:
+                for name in sorted(expression.names - known - set_by[st.name]):
                     self.err(path, f"variable '{name}' is not set on any path to '{st.name}'")
 
     # -- languages ----------------------------------------------------------------
@@ -466,14 +473,56 @@ def _vars_set_anywhere(flow: Flow) -> set[str]:
     """Variables a (sub)flow may set: its declared ones and every assignment or capture."""
     out = set(flow.variables)
     for st in flow.states.values():
-        if st.into:
-            out.add(st.into)
-        out |= {a.var for a in st.assignments}
-        for c in st.choices:
-            out |= {a.var for a in c.assignments}
-        if st.type == "subflow" and st.subflow in flow.subflows:
+        out |= _vars_set_by(st)
+        if isinstance(st, Subflow) and st.subflow in flow.subflows:
             out |= _vars_set_anywhere(flow.subflows[st.subflow])
     return out
+
+
+def _vars_set_by(st: State) -> set[str]:
+    """Variables this state sets: its `into` and its assignments (a choice's too)."""
+    var = into_of(st)
+    return ({var} if var else set()) | {a.var for a in _assignments_of(st)}
+
+
+def _assignments_of(st: State) -> Iterator[Assignment]:
+    if isinstance(st, SetVars):
+        yield from st.assignments
+    if isinstance(st, INPUT_STATES):
+        for c in st.answer.choices:
+            yield from c.assignments
+
+
+def _targets_of(st: State) -> Iterator[tuple[PathKey, str]]:
+    """Every state a state names, with where it names it, in the order of the old field list:
+    next, on_failure, else, if_open, if_closed, if_holiday, callback, yes, no, choices, cases."""
+    p = st.path
+    if isinstance(st, (Play, SetVars, Record, Subflow, Ask, Survey)) and st.next:
+        yield p + ("next",), st.next
+    if isinstance(st, INPUT_STATES) and st.on_failure:
+        yield st.on_failure_path, st.on_failure
+    if isinstance(st, Branch):
+        yield p + ("else",), st.otherwise
+    if isinstance(st, Hours):
+        for key, target in (
+            ("if_open", st.if_open),
+            ("if_closed", st.if_closed),
+            ("if_holiday", st.if_holiday),
+        ):
+            if target:
+                yield p + (key,), target
+    if isinstance(st, Queue) and st.callback is not None:
+        yield p + ("callback", "next"), st.callback.next
+    if isinstance(st, Ask):
+        for key, target in (("yes", st.yes), ("no", st.no)):
+            if target:
+                yield p + (key,), target
+    if isinstance(st, INPUT_STATES):
+        for c in st.answer.choices:
+            yield c.path + ("next",), c.next
+    if isinstance(st, Branch):
+        for case in st.cases:
+            yield case.path[:-1] + ("next",), case.next
 
 
 def _norm(s: str) -> str:

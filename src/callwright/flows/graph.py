@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from callwright.errors import CallwrightError
-from callwright.flows.model import Edge, Flow, edges
+from callwright.flows.model import Ask, Edge, Flow, Hangup, Queue, Return, Subflow, Survey, Transfer, edges
 
 _SHAPES = {
     "play": "box",
@@ -67,13 +67,15 @@ def to_dot(flow: Flow) -> str:
 
 def _dot_body(flow: Flow, prefix: str, lines: list[str]) -> None:
     for name, st in flow.states.items():
-        extra = ""
-        if st.type == "ask" and st.collect:
-            extra = f"\n{st.collect}"
-        elif st.type == "queue":
-            extra = f"\nqueue {st.queue}"
-        elif st.type == "survey":
-            extra = f"\n{st.question}"
+        match st:
+            case Ask():
+                extra = f"\n{st.answer.collect}"
+            case Queue():
+                extra = f"\nqueue {st.queue}"
+            case Survey():
+                extra = f"\n{st.question}"
+            case _:
+                extra = ""
         lines.append(
             f"  {_q(prefix + name)} [shape={_SHAPES.get(st.type, 'box')} "
             f"label={_q(name + chr(10) + '(' + st.type + ')' + extra)}];"
@@ -92,7 +94,7 @@ def _dot_body(flow: Flow, prefix: str, lines: list[str]) -> None:
         style = _EDGE_STYLE.get(e.kind, "")
         lines.append(f"  {src} -> {dst} [label={_q(_label(e))} {style}];")
     for name, st in flow.states.items():
-        if st.type == "subflow" and st.subflow in flow.subflows:
+        if isinstance(st, Subflow) and st.subflow in flow.subflows:
             sub = flow.subflows[st.subflow]
             sp = f"{prefix}{name}."
             lines.append(
@@ -103,7 +105,7 @@ def _dot_body(flow: Flow, prefix: str, lines: list[str]) -> None:
             lines.append("  }")
             lines.append(f"  {_q(prefix + name)} -> {_q(sp + sub.start)} [label=call];")
             for rname, rst in sub.states.items():
-                if rst.type == "return" and st.next:
+                if isinstance(rst, Return) and st.next:
                     lines.append(f"  {_q(sp + rname)} -> {_q(prefix + st.next)} [label=return style=dashed];")
 
 
@@ -133,15 +135,15 @@ def _mmd_body(flow: Flow, prefix: str, lines: list[str], nid) -> None:
             continue
         lines.append(f"  {nid(prefix + e.source)} --> {nid(prefix + e.target)}: {_mq(_label(e))}")
     for name, st in flow.states.items():
-        if st.type in ("hangup", "queue", "transfer") and not prefix:
+        if isinstance(st, (Hangup, Queue, Transfer)) and not prefix:
             lines.append(f"  {nid(prefix + name)} --> [*]")
-        if st.type == "subflow" and st.subflow in flow.subflows:
+        if isinstance(st, Subflow) and st.subflow in flow.subflows:
             sub = flow.subflows[st.subflow]
             sp = f"{prefix}{name}."
             lines.append(f"  {nid(prefix + name)} --> {nid(sp + sub.start)}: call")
             _mmd_body(sub, sp, lines, nid)
             for rname, rst in sub.states.items():
-                if rst.type == "return" and st.next:
+                if isinstance(rst, Return) and st.next:
                     lines.append(f"  {nid(sp + rname)} --> {nid(prefix + st.next)}: return")
 
 

@@ -25,14 +25,32 @@ from callwright.common.source import load as load_source
 from callwright.common.source import parse as parse_source
 from callwright.errors import FlowError
 from callwright.flows.model import (
+    SURVEY_RANGES,
+    Answer,
+    Ask,
     Assignment,
+    Branch,
+    Callback,
+    Case,
     Choice,
+    Collect,
     Confirm,
     Flow,
     GlobalCommand,
+    Hangup,
+    Hours,
+    Listening,
+    Play,
     Prompt,
+    Queue,
+    Record,
+    Return,
     Settings,
+    SetVars,
     State,
+    Subflow,
+    Survey,
+    Transfer,
 )
 from callwright.schema_errors import SchemaExplainer, strict_validator
 
@@ -169,7 +187,7 @@ def from_source(
     loaded = _loaded if _loaded is not None else _Loaded()
     causes: dict[Problem, Problem] = {}
     for st in flow.states.values():
-        if st.type != "subflow" or st.subflow is None or st.subflow in flow.subflows:
+        if not isinstance(st, Subflow) or st.subflow in flow.subflows:
             continue
         sub_path = base_dir / st.subflow
         where = st.path + ("flow",)
@@ -242,7 +260,7 @@ def _expansion_problems(src: Source, flow: Flow, loaded: _Loaded) -> list[Proble
     calls = [
         (st, loaded.expanded.get(id(flow.subflows[st.subflow]), 0))
         for st in flow.states.values()
-        if st.type == "subflow" and st.subflow in flow.subflows
+        if isinstance(st, Subflow) and st.subflow in flow.subflows
     ]
     total = len(flow.states) + sum(n for _, n in calls)
     loaded.expanded[id(flow)] = total
@@ -391,7 +409,7 @@ class _Builder:
     def build(self) -> Flow:
         d = self.src.data
         settings = self._settings(d.get("settings") or {})
-        states = {name: self._state(name, raw) for name, raw in d["states"].items()}
+        states = {name: self._state(name, raw, settings) for name, raw in d["states"].items()}
         text_hash = hashlib.sha256(self.src.text.encode()).hexdigest()
         return Flow(
             name=d["flow"],
@@ -408,7 +426,9 @@ class _Builder:
             variables=dict(d.get("variables") or {}),
             settings=settings,
             sensitive=frozenset(d.get("sensitive") or ()).union(
-                st.into for st in states.values() if st.sensitive and st.into
+                st.into
+                for st in states.values()
+                if isinstance(st, (Ask, Record)) and st.sensitive and st.into
             ),
         )
 
@@ -494,106 +514,178 @@ class _Builder:
             global_commands=tuple(globals_),
         )
 
-    def _state(self, name: str, d: dict[str, Any]) -> State:
+    def _state(self, name: str, d: dict[str, Any], s: Settings) -> State:
+        """The typed state for one `states:` entry, with the flow's settings filled in."""
         path: PathKey = ("states", name)
-        st = State(name=name, type=d["type"], path=path, description=d.get("description", ""))
-        if "prompt" in d and d["type"] not in ("ask", "survey"):
-            st.prompt = self.prompt(d["prompt"], path + ("prompt",))
-        st.next = d.get("next")
-        st.barge_in = d.get("barge_in")
-        st.sensitive = bool(d.get("sensitive", False))
-        if st.is_input:
-            st.prompts = self.prompts(d.get("prompt"), path + ("prompt",))
-            st.help = self.prompt(d["help"], path + ("help",)) if "help" in d else None
-            st.input = d.get("input")
-            t = d.get("timeouts") or {}
-            tp = path + ("timeouts",)
-            st.no_input_s = self.duration(t["no_input"], tp + ("no_input",)) if "no_input" in t else None
-            st.inter_digit_s = (
-                self.duration(t["inter_digit"], tp + ("inter_digit",)) if "inter_digit" in t else None
+        base: dict[str, Any] = {
+            "name": name,
+            "path": path,
+            "description": d.get("description", ""),
+            "barge_in": bool(d["barge_in"]) if d.get("barge_in") is not None else s.barge_in,
+        }
+        kind = d["type"]
+
+        def prompt() -> Prompt | None:
+            return self.prompt(d["prompt"], path + ("prompt",)) if "prompt" in d else None
+
+        if kind in ("ask", "survey"):
+            return self._input(d, base, s)
+        if kind == "play":
+            return Play(**base, prompt=self.prompt(d["prompt"], path + ("prompt",)), next=d["next"])
+        if kind == "set":
+            return SetVars(
+                **base, assignments=self.assignments(d.get("vars"), path + ("vars",)), next=d["next"]
             )
-            st.end_of_speech_s = (
-                self.duration(t["end_of_speech"], tp + ("end_of_speech",)) if "end_of_speech" in t else None
+        if kind == "branch":
+            return Branch(
+                **base,
+                cases=tuple(self._case(c, path + ("cases", i)) for i, c in enumerate(d["cases"])),
+                otherwise=d["else"],
             )
-            st.max_speech_s = (
-                self.duration(t["max_speech"], tp + ("max_speech",)) if "max_speech" in t else None
+        if kind == "hours":
+            open_hours = {}
+            for day, spec in d["open"].items():
+                ranges = [] if spec == "closed" else [spec] if isinstance(spec, str) else spec
+                open_hours[day] = tuple(_hours_range(r) for r in ranges)
+            return Hours(
+                **base,
+                timezone=d.get("timezone", "UTC"),
+                open_hours=open_hours,
+                holidays=tuple(h if isinstance(h, str) else h["date"] for h in d.get("holidays") or []),
+                if_open=d["if_open"],
+                if_closed=d["if_closed"],
+                if_holiday=d.get("if_holiday"),
             )
-            r = d.get("retries") or {}
-            st.retries_no_input = r.get("no_input")
-            st.retries_no_match = r.get("no_match")
-            st.no_input_prompts = self.prompts(d.get("no_input_prompts"), path + ("no_input_prompts",))
-            st.no_match_prompts = self.prompts(d.get("no_match_prompts"), path + ("no_match_prompts",))
-            st.on_failure = d.get("on_failure")
-            st.global_commands = bool(d.get("global_commands", True))
-            st.accept_confidence = d.get("accept_confidence")
-            st.into = d.get("into")
-            st.collect = d.get("collect")
-            st.question = d.get("question")
-            if st.type == "survey":
-                lo, hi = {"csat": (1, 5), "nps": (0, 10)}.get(st.question or "", (None, None))
-                st.range_min, st.range_max = lo, hi
-                st.into = st.into or st.question
-        if d["type"] == "ask":
-            st.choices = tuple(
-                Choice(
-                    c["id"],
-                    c.get("dtmf"),
-                    tuple(c.get("speech") or ()),
-                    c["next"],
-                    self.assignments(c.get("set"), path + ("choices", i, "set")),
-                    path + ("choices", i),
-                )
-                for i, c in enumerate(d.get("choices") or [])
+        if kind == "queue":
+            callback = None
+            if "callback" in d:
+                over = self.duration(d["callback"]["when_wait_over"], path + ("callback", "when_wait_over"))
+                callback = Callback(over, d["callback"]["next"])
+            return Queue(
+                **base,
+                queue=d["queue"],
+                priority=int(d.get("priority", 0)),
+                skill=d.get("skill"),
+                prompt=prompt(),
+                callback=callback,
             )
-            dg = d.get("digits") or {}
-            st.digits_min = int(dg.get("min", 1))
-            st.digits_max = int(dg.get("max", max(20, st.digits_min)))
-            st.terminator = dg.get("terminator", "#")
-            rg = d.get("range") or {}
-            st.range_min, st.range_max = rg.get("min"), rg.get("max")
-            st.confirm = (
+        if kind == "transfer":
+            return Transfer(**base, to=d["to"], prompt=prompt())
+        if kind == "record":
+            return Record(
+                **base,
+                prompt=self.prompt(d["prompt"], path + ("prompt",)),
+                max_duration_s=self.duration(d.get("max_duration", 60), path + ("max_duration",)),
+                final_silence_s=self.duration(d.get("final_silence", 3), path + ("final_silence",)),
+                terminator=d.get("terminator", "#"),
+                into=d.get("into"),
+                next=d["next"],
+                sensitive=bool(d.get("sensitive", False)),
+            )
+        if kind == "subflow":
+            return Subflow(**base, subflow=d["flow"], next=d["next"])
+        if kind == "return":
+            return Return(**base, prompt=prompt())
+        if kind == "hangup":
+            return Hangup(
+                **base,
+                prompt=prompt(),
+                outcome=d.get("outcome") or "self_served",
+                disposition=d.get("disposition"),
+            )
+        raise AssertionError(f"state type {kind!r} passed the schema but has no model")  # pragma: no cover
+
+    def _case(self, c: dict[str, Any], path: PathKey) -> Case:
+        e, error = None, None
+        try:
+            e = expr.parse(c["if"])
+        except expr.ExpressionError as err:
+            error = str(err)
+        return Case(c["if"], e, error, c["next"], path + ("if",))
+
+    def _input(self, d: dict[str, Any], base: dict[str, Any], s: Settings) -> Ask | Survey:
+        path: PathKey = base["path"]
+        t = d.get("timeouts") or {}
+        tp = path + ("timeouts",)
+
+        def timeout(key: str, default: float) -> float:
+            return self.duration(t[key], tp + (key,)) if key in t else default
+
+        r = d.get("retries") or {}
+        conf = d.get("accept_confidence")
+        listening = Listening(
+            mode=d.get("input") or s.input,
+            no_input_s=timeout("no_input", s.no_input_s),
+            inter_digit_s=timeout("inter_digit", s.inter_digit_s),
+            end_of_speech_s=timeout("end_of_speech", s.end_of_speech_s),
+            max_speech_s=timeout("max_speech", s.max_speech_s),
+            retries_no_input=r["no_input"] if r.get("no_input") is not None else s.retries_no_input,
+            retries_no_match=r["no_match"] if r.get("no_match") is not None else s.retries_no_match,
+            no_input_prompts=self.prompts(d.get("no_input_prompts"), path + ("no_input_prompts",))
+            or s.no_input_prompts,
+            no_match_prompts=self.prompts(d.get("no_match_prompts"), path + ("no_match_prompts",))
+            or s.no_match_prompts,
+            accept_confidence=conf if conf is not None else s.accept_confidence,
+            commands=s.global_commands if d.get("global_commands", True) else (),
+        )
+        own_failure = d.get("on_failure")
+        fields: dict[str, Any] = {
+            **base,
+            "prompts": self.prompts(d.get("prompt"), path + ("prompt",)),
+            "help": self.prompt(d["help"], path + ("help",)) if "help" in d else None,
+            "listening": listening,
+            "on_failure": own_failure or s.on_failure,
+            "on_failure_path": path + ("on_failure",) if own_failure else ("settings", "on_failure"),
+            "next": d.get("next"),
+        }
+        if d["type"] == "survey":
+            question = d["question"]
+            lo, hi = SURVEY_RANGES.get(question, (None, None))
+            collect: Collect = "yesno" if question == "resolved" else "number"
+            return Survey(
+                **fields,
+                answer=Answer(collect, range_min=lo, range_max=hi),
+                into=d.get("into") or question,
+                question=question,
+            )
+        choices = tuple(
+            Choice(
+                c["id"],
+                c.get("dtmf"),
+                tuple(c.get("speech") or ()),
+                c["next"],
+                self.assignments(c.get("set"), path + ("choices", i, "set")),
+                path + ("choices", i),
+            )
+            for i, c in enumerate(d.get("choices") or [])
+        )
+        dg = d.get("digits") or {}
+        digits_min = int(dg.get("min", 1))
+        rg = d.get("range") or {}
+        answer = Answer(
+            d["collect"],
+            choices,
+            digits_min=digits_min,
+            digits_max=int(dg.get("max", max(20, digits_min))),
+            terminator=dg.get("terminator", "#"),
+            range_min=rg.get("min"),
+            range_max=rg.get("max"),
+        )
+        return Ask(
+            **fields,
+            answer=answer,
+            into=d.get("into"),
+            confirm=(
                 self.confirm(d.get("confirm"), Confirm("never", 0.6, None, 2), path + ("confirm",))
                 if "confirm" in d
                 else None
-            )
-            st.yes, st.no = d.get("yes"), d.get("no")
-        if d["type"] == "set":
-            st.assignments = self.assignments(d.get("vars"), path + ("vars",))
-        if d["type"] == "branch":
-            cases = []
-            for i, c in enumerate(d["cases"]):
-                e, error = None, None
-                try:
-                    e = expr.parse(c["if"])
-                except expr.ExpressionError as err:
-                    error = str(err)
-                cases.append((c["if"], e, error, c["next"], path + ("cases", i, "if")))
-            st.cases = tuple(cases)
-            st.otherwise = d["else"]
-        if d["type"] == "hours":
-            st.timezone = d.get("timezone", "UTC")
-            for day, spec in d["open"].items():
-                ranges = [] if spec == "closed" else [spec] if isinstance(spec, str) else spec
-                st.open_hours[day] = [tuple(r.split("-", 1)) for r in ranges]
-            st.holidays = tuple(h if isinstance(h, str) else h["date"] for h in d.get("holidays") or [])
-            st.if_open, st.if_closed = d["if_open"], d["if_closed"]
-            st.if_holiday = d.get("if_holiday")
-        if d["type"] == "queue":
-            st.queue, st.priority, st.skill = d["queue"], int(d.get("priority", 0)), d.get("skill")
-            if "callback" in d:
-                st.callback_over_s = self.duration(
-                    d["callback"]["when_wait_over"], path + ("callback", "when_wait_over")
-                )
-                st.callback_next = d["callback"]["next"]
-        if d["type"] == "transfer":
-            st.transfer_to = d["to"]
-        if d["type"] == "record":
-            st.max_duration_s = self.duration(d.get("max_duration", 60), path + ("max_duration",))
-            st.final_silence_s = self.duration(d.get("final_silence", 3), path + ("final_silence",))
-            st.terminator = d.get("terminator", "#")
-            st.into = d.get("into")
-        if d["type"] == "subflow":
-            st.subflow = d["flow"]
-        if d["type"] == "hangup":
-            st.outcome, st.disposition = d.get("outcome"), d.get("disposition")
-        return st
+            ),
+            yes=d.get("yes"),
+            no=d.get("no"),
+            sensitive=bool(d.get("sensitive", False)),
+        )
+
+
+def _hours_range(spec: str) -> tuple[str, str]:
+    start, _, end = spec.partition("-")
+    return start, end

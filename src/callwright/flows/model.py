@@ -7,16 +7,24 @@ can point back at the designer's line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from callwright.common import expr
 from callwright.common.source import PathKey, Source
 
 InputMode = Literal["dtmf", "speech", "both"]
-TERMINAL_TYPES = frozenset({"queue", "transfer", "hangup", "return"})
-INPUT_TYPES = frozenset({"ask", "survey"})
-SURVEY_RANGES = {"csat": (1, 5), "nps": (0, 10)}
+Collect = Literal["menu", "digits", "yesno", "number", "speech"]
+"""What an ask state collects (a survey collects yesno or number, by its question)."""
+SurveyQuestion = Literal["csat", "resolved", "nps"]
+SURVEY_RANGES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10)}
+HangupOutcome = Literal["self_served", "abandoned", "error"]
+"""How a hangup state ends the call (a call also ends `transferred`: see ivr.events.Outcome)."""
+ConfirmWhen = Literal["always", "low_confidence", "never"]
+CommandName = Literal["operator", "repeat", "help"]
+Direction = Literal["inbound", "outbound"]
+EdgeKind = Literal["next", "choice", "retry", "failure", "global", "branch", "callback", "call"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ class Assignment:
 
 @dataclass(frozen=True)
 class GlobalCommand:
-    name: str  # operator | repeat | help
+    name: CommandName
     dtmf: str | None
     speech: tuple[str, ...]
     next: str | None
@@ -62,7 +70,7 @@ class GlobalCommand:
 
 @dataclass(frozen=True)
 class Confirm:
-    when: str  # always | low_confidence | never
+    when: ConfirmWhen
     below: float
     prompt: Prompt | None
     attempts: int
@@ -98,84 +106,218 @@ class Choice:
     path: PathKey
 
 
-@dataclass
-class State:
-    """Fields common to all states; `type` says which of the optional parts apply."""
+# --- states: one frozen dataclass per `type:`, the union `State` ----------------------------
+#
+# The loader builds them with every fallback to the flow's `settings:` already resolved, so
+# a consumer reads one field and never `state.x if state.x is not None else settings.x`.
+# Consumers narrow with `match`/`isinstance`; `type` (a class constant) is the YAML name,
+# for messages, diagrams and the call log.
 
+
+@dataclass(frozen=True, kw_only=True)
+class _Base:
     name: str
-    type: str
     path: PathKey
     description: str = ""
-    prompt: Prompt | None = None
-    next: str | None = None
-    barge_in: bool | None = None
-    # ask / record: the caller gives personal data here (masked in the log and on the console)
-    sensitive: bool = False
-    # input states (ask, survey)
-    prompts: tuple[Prompt, ...] = ()
-    help: Prompt | None = None
-    input: InputMode | None = None
-    no_input_s: float | None = None
-    inter_digit_s: float | None = None
-    end_of_speech_s: float | None = None
-    max_speech_s: float | None = None
-    retries_no_input: int | None = None
-    retries_no_match: int | None = None
-    no_input_prompts: tuple[Prompt, ...] = ()
-    no_match_prompts: tuple[Prompt, ...] = ()
-    on_failure: str | None = None
-    global_commands: bool = True
-    accept_confidence: float | None = None
-    collect: str | None = None  # menu | digits | yesno | number | speech
+    barge_in: bool = True  # the state's own, else settings.barge_in: may the caller talk over its prompts
+
+
+@dataclass(frozen=True, kw_only=True)
+class Play(_Base):
+    type: ClassVar[Literal["play"]] = "play"
+    prompt: Prompt
+    next: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an input state accepts: the kind of value and its limits."""
+
+    collect: Collect
     choices: tuple[Choice, ...] = ()
     digits_min: int = 1
     digits_max: int = 20
-    terminator: str = "#"
+    terminator: str = "#"  # ends a key entry ("" for none)
     range_min: int | None = None
     range_max: int | None = None
+
+    def in_range(self, value: int) -> bool:
+        return (self.range_min is None or value >= self.range_min) and (
+            self.range_max is None or value <= self.range_max
+        )
+
+    @property
+    def max_keys(self) -> int:
+        """Keys that end a digit or number entry without the terminator."""
+        return self.digits_max if self.collect == "digits" else len(str(self.range_max or 99))
+
+
+@dataclass(frozen=True)
+class Listening:
+    """An input state's settings, each the state's own or else the flow's `settings:`."""
+
+    mode: InputMode
+    no_input_s: float
+    inter_digit_s: float
+    end_of_speech_s: float
+    max_speech_s: float
+    retries_no_input: int
+    retries_no_match: int
+    no_input_prompts: tuple[Prompt, ...]  # escalating, by attempt
+    no_match_prompts: tuple[Prompt, ...]
+    accept_confidence: float  # speech under it is a no match
+    commands: tuple[GlobalCommand, ...]  # the flow's global commands; () where the state turns them off
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Input(_Base):
+    """Fields every input state (ask, survey) has."""
+
+    prompts: tuple[Prompt, ...]  # escalating, by attempt
+    help: Prompt | None = None
+    listening: Listening
+    answer: Answer
+    on_failure: str | None = None  # after the last retry: the state's own, else settings.on_failure
+    on_failure_path: PathKey = ()  # where that target is written
     into: str | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ask(_Input):
+    type: ClassVar[Literal["ask"]] = "ask"
     confirm: Confirm | None = None
-    yes: str | None = None
+    yes: str | None = None  # yes/no questions: a target per answer (else `next`)
     no: str | None = None
-    question: str | None = None  # survey: csat | resolved | nps
-    # set
-    assignments: tuple[Assignment, ...] = ()
-    # branch
-    cases: tuple[tuple[str, expr.Expression | None, str | None, str, PathKey], ...] = ()
-    otherwise: str | None = None
-    # hours
+    sensitive: bool = False  # the caller gives personal data here (masked in the log and on the console)
+
+    @property
+    def branches_on_yes_no(self) -> bool:
+        return self.answer.collect == "yesno" and bool(self.yes and self.no)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Survey(_Input):
+    """A post-call question: an ask with a fixed kind of answer (`answer` follows the question)."""
+
+    type: ClassVar[Literal["survey"]] = "survey"
+    question: SurveyQuestion
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetVars(_Base):
+    type: ClassVar[Literal["set"]] = "set"
+    assignments: tuple[Assignment, ...]
+    next: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """One `if:` of a branch state."""
+
+    source: str  # the condition as written
+    expression: expr.Expression | None  # None when it did not parse
+    error: str | None  # the parse error, reported by the checker
+    next: str
+    path: PathKey  # of the `if:`
+
+
+@dataclass(frozen=True, kw_only=True)
+class Branch(_Base):
+    type: ClassVar[Literal["branch"]] = "branch"
+    cases: tuple[Case, ...]
+    otherwise: str  # `else:`
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hours(_Base):
+    type: ClassVar[Literal["hours"]] = "hours"
     timezone: str = "UTC"
-    open_hours: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    holidays: tuple[str, ...] = ()
-    if_open: str | None = None
-    if_closed: str | None = None
+    open_hours: Mapping[str, tuple[tuple[str, str], ...]]  # day -> (HH:MM, HH:MM) ranges
+    holidays: tuple[str, ...] = ()  # YYYY-MM-DD
+    if_open: str
+    if_closed: str
     if_holiday: str | None = None
-    # queue / transfer
-    queue: str | None = None
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A queue's offer to call back when the expected wait is over `over_s`."""
+
+    over_s: float
+    next: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Queue(_Base):
+    type: ClassVar[Literal["queue"]] = "queue"
+    queue: str
     priority: int = 0
-    skill: str | None = None
-    callback_over_s: float | None = None
-    callback_next: str | None = None
-    transfer_to: str | None = None
-    # record
+    skill: str | None = None  # a {template}
+    prompt: Prompt | None = None
+    callback: Callback | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transfer(_Base):
+    type: ClassVar[Literal["transfer"]] = "transfer"
+    to: str
+    prompt: Prompt | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record(_Base):
+    type: ClassVar[Literal["record"]] = "record"
+    prompt: Prompt
     max_duration_s: float = 60.0
     final_silence_s: float = 3.0
-    # subflow
-    subflow: str | None = None
-    # hangup
-    outcome: str | None = None
+    terminator: str = "#"
+    into: str | None = None
+    next: str
+    sensitive: bool = False  # the message holds personal data
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subflow(_Base):
+    type: ClassVar[Literal["subflow"]] = "subflow"
+    subflow: str  # the `flow:` file, as written (the key of Flow.subflows)
+    next: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Return(_Base):
+    type: ClassVar[Literal["return"]] = "return"
+    prompt: Prompt | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hangup(_Base):
+    type: ClassVar[Literal["hangup"]] = "hangup"
+    prompt: Prompt | None = None
+    outcome: HangupOutcome = "self_served"
     disposition: str | None = None
 
-    @property
-    def is_input(self) -> bool:
-        return self.type in INPUT_TYPES
 
-    @property
-    def effective_collect(self) -> str | None:
-        """Surveys are asks with a fixed kind of answer."""
-        if self.type == "survey":
-            return "yesno" if self.question == "resolved" else "number"
-        return self.collect
+State = Play | Ask | Survey | SetVars | Branch | Hours | Queue | Transfer | Record | Subflow | Return | Hangup
+InputState = Ask | Survey
+INPUT_STATES = (Ask, Survey)
+TERMINAL_STATES = (Queue, Transfer, Hangup, Return)
+"""States that end the call (or the subflow): the checker's way out."""
+
+
+def is_sensitive(st: State) -> bool:
+    """Does the caller give personal data in this state (an ask or record marked sensitive)?"""
+    return isinstance(st, (Ask, Record)) and st.sensitive
+
+
+def into_of(st: State) -> str | None:
+    """The variable the state stores the caller's answer (or message) in."""
+    return st.into if isinstance(st, (Ask, Survey, Record)) else None
+
+
+def prompt_of(st: State) -> Prompt | None:
+    """The one prompt of a non-input state (input states have escalating `prompts`)."""
+    return st.prompt if isinstance(st, (Play, Queue, Transfer, Record, Return, Hangup)) else None
 
 
 @dataclass
@@ -186,7 +328,7 @@ class Flow:
     content_hash: str
     start: str
     states: dict[str, State]
-    direction: str = "inbound"
+    direction: Direction = "inbound"
     version: str | None = None
     description: str = ""
     languages: tuple[str, ...] = ("en",)
@@ -206,43 +348,59 @@ class Edge:
     source: str
     label: str
     target: str
-    kind: str  # next | choice | retry | failure | global | branch | callback | call
+    kind: EdgeKind
 
 
 def edges(flow: Flow) -> list[Edge]:
     """Every edge of a flow, in state order."""
     out: list[Edge] = []
-    s_ops = flow.settings
-    operator = next((g for g in s_ops.global_commands if g.name == "operator"), None)
     for st in flow.states.values():
         name = st.name
-        if st.type in ("play", "set", "record", "subflow") and st.next:
-            out.append(Edge(name, "next", st.next, "call" if st.type == "subflow" else "next"))
-        if st.is_input:
-            if st.collect == "menu":
-                out += [Edge(name, f"choice:{c.id}", c.next, "choice") for c in st.choices]
-            elif st.effective_collect == "yesno" and st.type == "ask":
-                if st.yes:
-                    out.append(Edge(name, "yes", st.yes, "choice"))
-                if st.no:
-                    out.append(Edge(name, "no", st.no, "choice"))
-            if st.next:
-                out.append(Edge(name, "next", st.next, "next"))
-            out.append(Edge(name, "no_input", name, "retry"))
-            out.append(Edge(name, "no_match", name, "retry"))
-            failure = st.on_failure or s_ops.on_failure
-            if failure:
-                out.append(Edge(name, "max_retries", failure, "failure"))
-            if st.global_commands and operator is not None and operator.next:
-                out.append(Edge(name, "operator", operator.next, "global"))
-        if st.type == "branch":
-            out += [Edge(name, f"case:{i + 1}", c[3], "branch") for i, c in enumerate(st.cases)]
-            if st.otherwise:
-                out.append(Edge(name, "else", st.otherwise, "branch"))
-        if st.type == "hours":
-            for label, target in (("open", st.if_open), ("closed", st.if_closed), ("holiday", st.if_holiday)):
-                if target:
-                    out.append(Edge(name, label, target, "branch"))
-        if st.type == "queue" and st.callback_next:
-            out.append(Edge(name, "callback", st.callback_next, "callback"))
+        match st:
+            case Play() | SetVars() | Record():
+                if st.next:
+                    out.append(Edge(name, "next", st.next, "next"))
+            case Subflow():
+                if st.next:
+                    out.append(Edge(name, "next", st.next, "call"))
+            case Ask() | Survey():
+                out += _input_edges(st)
+            case Branch():
+                out += [Edge(name, f"case:{i + 1}", c.next, "branch") for i, c in enumerate(st.cases)]
+                if st.otherwise:
+                    out.append(Edge(name, "else", st.otherwise, "branch"))
+            case Hours():
+                for label, target in (
+                    ("open", st.if_open),
+                    ("closed", st.if_closed),
+                    ("holiday", st.if_holiday),
+                ):
+                    if target:
+                        out.append(Edge(name, label, target, "branch"))
+            case Queue():
+                if st.callback is not None:
+                    out.append(Edge(name, "callback", st.callback.next, "callback"))
+    return out
+
+
+def _input_edges(st: InputState) -> list[Edge]:
+    name = st.name
+    out: list[Edge] = []
+    if isinstance(st, Ask):
+        if st.answer.collect == "menu":
+            out += [Edge(name, f"choice:{c.id}", c.next, "choice") for c in st.answer.choices]
+        elif st.answer.collect == "yesno":
+            if st.yes:
+                out.append(Edge(name, "yes", st.yes, "choice"))
+            if st.no:
+                out.append(Edge(name, "no", st.no, "choice"))
+    if st.next:
+        out.append(Edge(name, "next", st.next, "next"))
+    out.append(Edge(name, "no_input", name, "retry"))
+    out.append(Edge(name, "no_match", name, "retry"))
+    if st.on_failure:
+        out.append(Edge(name, "max_retries", st.on_failure, "failure"))
+    operator = next((g for g in st.listening.commands if g.name == "operator"), None)
+    if operator is not None and operator.next:
+        out.append(Edge(name, "operator", operator.next, "global"))
     return out

@@ -19,9 +19,10 @@ from typing import Any
 from transitions import Machine
 
 from callwright.errors import FlowError
-from callwright.flows.model import Flow, State, edges
+from callwright.flows.model import INPUT_STATES, Flow, Return, State, Subflow, edges
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.events import LogEvent
+from callwright.ivr.interpret import Rules
 from callwright.ivr.session import CallSession, QueueStatus
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class CompiledState:
     flow: Flow  # the file this state comes from (its settings apply)
     prefix: str
     base_dir: Path
+    rules: Rules | None = None  # what an input state accepts (interpret.py reads it)
 
 
 class FlowRefused(FlowError):
@@ -100,7 +102,8 @@ class FlowEngine:
     def _compile(self, flow: Flow, prefix: str, out: list[dict[str, Any]]) -> None:
         base_dir = Path(flow.path).parent
         for name, st in flow.states.items():
-            self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir)
+            rules = Rules.of(st) if isinstance(st, INPUT_STATES) else None
+            self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir, rules)
         if not prefix:
             out.append({"trigger": "begin", "source": START, "dest": flow.start})
         for e in edges(flow):
@@ -118,14 +121,14 @@ class FlowEngine:
                 }
             )
         for name, st in flow.states.items():
-            if st.type != "subflow" or st.subflow not in flow.subflows:
+            if not isinstance(st, Subflow) or st.subflow not in flow.subflows:
                 continue
             sub = flow.subflows[st.subflow]
             sub_prefix = f"{prefix}{name}."
             self._compile(sub, sub_prefix, out)
             out.append({"trigger": "call", "source": prefix + name, "dest": sub_prefix + sub.start})
             for rname, rst in sub.states.items():
-                if rst.type == "return" and st.next:
+                if isinstance(rst, Return) and st.next:
                     out.append(
                         {
                             "trigger": f"return:{prefix}{name}",

@@ -10,6 +10,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from callwright.flows.model import Collect, InputMode
+
+Outcome = Literal["self_served", "transferred", "abandoned", "error"]
+"""How a call ended (the calls table's `outcome`)."""
+
+EventKind = Literal[
+    "call_start",
+    "state_enter",
+    "prompt",
+    "input",
+    "input_ignored",
+    "match",
+    "no_match",
+    "no_input",
+    "confirm",
+    "max_retries",
+    "global_command",
+    "set",
+    "branch",
+    "hours",
+    "callback_offer",
+    "transfer",
+    "recorded",
+    "survey_answer",
+    "error",
+    "hangup",
+    "call_end",
+]
+"""The kinds of entry in a call's event log (the `call_events.kind` column, docs/database.md)."""
+
 # --- caller -> engine -----------------------------------------------------------
 
 
@@ -73,8 +103,8 @@ class Listen:
     """Start collecting input; the channel configures its recogniser from this."""
 
     state: str
-    mode: Literal["dtmf", "speech", "both"]
-    collect: str  # menu | digits | yesno | number | speech
+    mode: InputMode
+    collect: Collect
     no_input_s: float
     inter_digit_s: float
     end_of_speech_s: float
@@ -103,7 +133,7 @@ class Transfer:
 
 @dataclass(frozen=True)
 class EndCall:
-    outcome: str  # self_served | transferred | abandoned | error
+    outcome: Outcome
     disposition: str | None = None
     queue: str | None = None
     reason: str | None = None  # why, when the outcome is error (sensitive values masked)
@@ -125,6 +155,6 @@ class LogEvent:
 
     seq: int
     t: float  # seconds since the call started
-    kind: str
+    kind: EventKind
     state: str | None = None
     data: dict = field(default_factory=dict)

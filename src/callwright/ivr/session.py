@@ -16,30 +16,31 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast, get_args
 from zoneinfo import ZoneInfo
 
 from callwright.common import expr
-from callwright.flows import template
+from callwright.flows import model, template
 from callwright.flows.model import Choice as FlowChoice
-from callwright.flows.model import Confirm, Flow, Prompt, Settings, State
-from callwright.ivr import privacy
+from callwright.flows.model import Collect, Confirm, Flow, Prompt
+from callwright.ivr import interpret, privacy
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
     CallerEvent,
     Dtmf,
     EndCall,
+    EventKind,
     Hangup,
     Listen,
     LogEvent,
+    Outcome,
     Recorded,
     Say,
     Speech,
     StartRecording,
     Transfer,
 )
-from callwright.speech import closedset
 
 if TYPE_CHECKING:
     from callwright.ivr.engine import CompiledState, FlowEngine
@@ -120,7 +121,7 @@ class CallSession:
         self.actions: list[Action] = []
         self.events: list[LogEvent] = []
         self.ended = False
-        self.outcome: str | None = None
+        self.outcome: Outcome | None = None
         self.disposition: str | None = None
         self.queue: str | None = None
         self.deadline: float | None = None
@@ -172,10 +173,12 @@ class CallSession:
     def abort(self, reason: str, outcome: str = "error") -> list[Action]:
         """End the call because something outside the engine failed (the channel, the
         audio line) or was interrupted: the call log still gets its end and the reason."""
+        if outcome not in get_args(Outcome):
+            raise ValueError(f"unknown call outcome {outcome!r}; one of {', '.join(get_args(Outcome))}")
         if not self.ended:
             if outcome == "error":
                 self._log("error", self._state_or_none(), message=self._scrub(reason))
-            self._end(outcome, reason=reason)
+            self._end(cast(Outcome, outcome), reason=reason)
         return self._drain()
 
     def shown_input(self, text: str) -> str:
@@ -189,8 +192,8 @@ class CallSession:
         kind, self._timer, self.deadline = self._timer, None, None
         cs = self._cs()
         if kind == "inter_digit":
-            self._finish_digits(cs, timed_out=True)
-        elif kind == "record":
+            self._finish_digits(cs)
+        elif kind == "record" and isinstance(cs.state, model.Record):
             self._on_recorded(cs, Recorded(text="", duration_s=cs.state.max_duration_s))
         else:
             self._no_input(cs)
@@ -234,37 +237,64 @@ class CallSession:
         self.edges_taken.append((src, trigger))
         cs = self._cs()
         self.visited.append(self.state)
-        self._log("state_enter", self.state, via=trigger, type=cs.state.type)
-        handler = getattr(self, f"_enter_{cs.state.type}")
-        handler(cs)
+        st = cs.state
+        self._log("state_enter", self.state, via=trigger, type=st.type)
+        match st:
+            case model.Play():
+                self._say(cs, st.prompt)
+                self._fire("next")
+            case model.SetVars():
+                if self._assign(cs, st.assignments):
+                    self._fire("next")
+            case model.Branch():
+                self._enter_branch(cs, st)
+            case model.Hours():
+                self._enter_hours(cs, st)
+            case model.Queue():
+                self._enter_queue(cs, st)
+            case model.Transfer():
+                self._say(cs, st.prompt)
+                self._emit(Transfer(queue=None, destination=st.to))
+                self._log("transfer", cs.name, destination=st.to)
+                self._end("transferred", queue=st.to)
+            case model.Hangup():
+                self._say(cs, st.prompt)
+                self._end(st.outcome, disposition=st.disposition)
+            case model.Record():
+                self._say(cs, st.prompt)
+                self._emit(StartRecording(cs.name, st.max_duration_s, st.final_silence_s, st.terminator))
+                self._set_timer("record", st.max_duration_s + st.final_silence_s)
+            case model.Subflow():
+                self.stack.append(cs.name)
+                self._fire("call")
+            case model.Return():
+                self._say(cs, st.prompt)
+                if not self.stack:
+                    self._end("self_served")
+                    return
+                self._fire(f"return:{self.stack.pop()}")
+            case model.Ask() | model.Survey():
+                self._reset_input()
+                self._prompt_and_listen(cs, attempt=1)
 
-    # -- state handlers --------------------------------------------------------------
+    # -- states that decide on their own ------------------------------------------------
 
-    def _enter_play(self, cs: CompiledState) -> None:
-        self._say(cs, cs.state.prompt)
-        self._fire("next")
-
-    def _enter_set(self, cs: CompiledState) -> None:
-        if self._assign(cs, cs.state.assignments):
-            self._fire("next")
-
-    def _enter_branch(self, cs: CompiledState) -> None:
+    def _enter_branch(self, cs: CompiledState, st: model.Branch) -> None:
         env = self._env()
-        for i, (source, e, _err, _target, _path) in enumerate(cs.state.cases):
+        for i, case in enumerate(st.cases):
             try:
-                ok = bool(e.evaluate(env)) if e is not None else False
+                ok = bool(case.expression.evaluate(env)) if case.expression is not None else False
             except expr.ExpressionError as err:
-                self._runtime_error(cs, f"condition {source!r}: {err}")
+                self._runtime_error(cs, f"condition {case.source!r}: {err}")
                 return
             if ok:
-                self._log("branch", cs.name, case=i + 1, condition=source)
+                self._log("branch", cs.name, case=i + 1, condition=case.source)
                 self._fire(f"case:{i + 1}")
                 return
         self._log("branch", cs.name, case="else")
         self._fire("else")
 
-    def _enter_hours(self, cs: CompiledState) -> None:
-        st = cs.state
+    def _enter_hours(self, cs: CompiledState, st: model.Hours) -> None:
         local = self.clock.wall().astimezone(ZoneInfo(st.timezone))
         today = local.date().isoformat()
         if today in st.holidays:
@@ -272,15 +302,14 @@ class CallSession:
         else:
             day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[local.weekday()]
             hhmm = local.strftime("%H:%M")
-            is_open = any(a <= hhmm < b for a, b in st.open_hours.get(day, []))
+            is_open = any(a <= hhmm < b for a, b in st.open_hours.get(day, ()))
             label = "open" if is_open else "closed"
         self._log("hours", cs.name, local_time=local.isoformat(timespec="minutes"), result=label)
         self._fire(label)
 
-    def _enter_queue(self, cs: CompiledState) -> None:
-        st = cs.state
+    def _enter_queue(self, cs: CompiledState, st: model.Queue) -> None:
         wait = self.queue_status.expected_wait_s(st.queue or "")
-        if st.callback_over_s is not None and wait > st.callback_over_s and not self.callback_offered:
+        if st.callback is not None and wait > st.callback.over_s and not self.callback_offered:
             self.callback_offered = True
             self._log("callback_offer", cs.name, queue=st.queue, expected_wait_s=wait)
             self._fire("callback")
@@ -294,39 +323,6 @@ class CallSession:
         )
         self._end("transferred", queue=st.queue)
 
-    def _enter_transfer(self, cs: CompiledState) -> None:
-        self._say(cs, cs.state.prompt)
-        self._emit(Transfer(queue=None, destination=cs.state.transfer_to))
-        self._log("transfer", cs.name, destination=cs.state.transfer_to)
-        self._end("transferred", queue=cs.state.transfer_to)
-
-    def _enter_hangup(self, cs: CompiledState) -> None:
-        self._say(cs, cs.state.prompt)
-        self._end(cs.state.outcome or "self_served", disposition=cs.state.disposition)
-
-    def _enter_record(self, cs: CompiledState) -> None:
-        st = cs.state
-        self._say(cs, st.prompt)
-        self._emit(StartRecording(cs.name, st.max_duration_s, st.final_silence_s, st.terminator))
-        self._set_timer("record", st.max_duration_s + st.final_silence_s)
-
-    def _enter_subflow(self, cs: CompiledState) -> None:
-        self.stack.append(cs.name)
-        self._fire("call")
-
-    def _enter_return(self, cs: CompiledState) -> None:
-        self._say(cs, cs.state.prompt)
-        if not self.stack:
-            self._end("self_served")
-            return
-        self._fire(f"return:{self.stack.pop()}")
-
-    def _enter_ask(self, cs: CompiledState) -> None:
-        self._reset_input()
-        self._prompt_and_listen(cs, attempt=1)
-
-    _enter_survey = _enter_ask
-
     # -- input handling ----------------------------------------------------------------
 
     def _reset_input(self) -> None:
@@ -334,32 +330,29 @@ class CallSession:
         self.no_match_count = 0
         self.attempt = 1
         self.digits = ""
-        self.phase = "collect"
+        self.phase: interpret.Phase = "collect"
         self.pending: _Pending | None = None
         self.confirm_rejections = 0
         self._listen: Listen | None = None
 
-    def _settings(self, cs: CompiledState) -> Settings:
-        return cs.flow.settings
-
     def _prompt_and_listen(self, cs: CompiledState, attempt: int) -> None:
-        st = cs.state
+        st = _asking(cs)
         prompts = st.prompts
         if prompts:
             self._say(cs, prompts[min(attempt, len(prompts)) - 1])
-        self._listen_for(cs, collect=st.effective_collect or "menu")
+        self._listen_for(cs, collect=st.answer.collect)
 
-    def _listen_for(self, cs: CompiledState, collect: str) -> None:
-        st, s = cs.state, self._settings(cs)
+    def _listen_for(self, cs: CompiledState, collect: Collect) -> None:
+        st = _asking(cs)
+        answer, listening = st.answer, st.listening
         phrases: tuple[str, ...] = ()
         if collect == "menu":
-            phrases = tuple(p for c in st.choices for p in c.speech)
-        if st.global_commands:
-            phrases += tuple(p for g in s.global_commands for p in g.speech)
+            phrases = tuple(p for c in answer.choices for p in c.speech)
+        phrases += tuple(p for g in listening.commands for p in g.speech)
         max_digits = (
-            st.digits_max
+            answer.digits_max
             if collect == "digits"
-            else max((len(c.dtmf or "") for c in st.choices), default=1)
+            else max((len(c.dtmf or "") for c in answer.choices), default=1)
             if collect == "menu"
             else 2
             if collect == "number"
@@ -367,16 +360,16 @@ class CallSession:
         )
         self._listen = Listen(
             state=cs.name,
-            mode=st.input or s.input,
+            mode=listening.mode,
             collect=collect,
-            no_input_s=st.no_input_s if st.no_input_s is not None else s.no_input_s,
-            inter_digit_s=st.inter_digit_s if st.inter_digit_s is not None else s.inter_digit_s,
-            end_of_speech_s=st.end_of_speech_s if st.end_of_speech_s is not None else s.end_of_speech_s,
-            max_speech_s=st.max_speech_s if st.max_speech_s is not None else s.max_speech_s,
+            no_input_s=listening.no_input_s,
+            inter_digit_s=listening.inter_digit_s,
+            end_of_speech_s=listening.end_of_speech_s,
+            max_speech_s=listening.max_speech_s,
             phrases=phrases,
             max_digits=max_digits,
-            terminator=st.terminator,
-            barge_in=st.barge_in if st.barge_in is not None else s.barge_in,
+            terminator=answer.terminator,
+            barge_in=st.barge_in,
         )
         self._emit(self._listen)
         self._set_timer("no_input", self._listen.no_input_s)
@@ -387,10 +380,10 @@ class CallSession:
         self.vars["last_input"], self.vars["last_confidence"] = text, ev.confidence
         self._mark_secret("last_input", self._sensitive_input(cs))
         self._last_entry = text
-        if st.type == "record":  # in text mode the typed words are the message
+        if isinstance(st, model.Record):  # in text mode the typed words are the message
             self._on_recorded(cs, Recorded(text=text))
             return
-        if not st.is_input or self._listen is None:
+        if not isinstance(st, model.INPUT_STATES) or self._listen is None or cs.rules is None:
             self._log("input_ignored", cs.name, mode="speech", text=self._shown(cs, text))
             return
         self._log(
@@ -401,145 +394,60 @@ class CallSession:
             confidence=round(ev.confidence, 3),
             phase=self.phase,
         )
-        if not text:
-            self._no_input(cs)
-            return
-        if self._listen.mode == "dtmf":
-            self._no_match(cs, "speech in a keypad-only state")
-            return
-        if self.phase == "confirm":
-            yn = closedset.parse_yes_no(text)
-            self._confirm_answer(cs, yn)
-            return
-        if self._global_by_speech(cs, text):
-            return
-        s = self._settings(cs)
-        floor = st.accept_confidence if st.accept_confidence is not None else s.accept_confidence
-        if ev.confidence < floor:
-            self._no_match(cs, f"confidence {ev.confidence:.2f} under {floor:.2f}")
-            return
-        collect = st.effective_collect
-        value: Any = None
-        choice = None
-        label = "next"
-        if collect == "menu":
-            m = closedset.match_choice(
-                text, [closedset.Choice(c.id, c.speech) for c in st.choices if c.speech]
-            )
-            choice = next((c for c in st.choices if m and c.id == m.id), None)
-            if choice is None:
-                self._no_match(cs, "no choice matched")
-                return
-            value, label = choice.id, f"choice:{choice.id}"
-        elif collect == "yesno":
-            yn = closedset.parse_yes_no(text)
-            if yn is None:
-                self._no_match(cs, "not a yes or no")
-                return
-            value, label = yn, self._yesno_label(st, yn)
-        elif collect == "digits":
-            value = closedset.parse_digits(text)
-            if value is None or not st.digits_min <= len(value) <= st.digits_max:
-                self._no_match(cs, f"not {st.digits_min}-{st.digits_max} digits")
-                return
-        elif collect == "number":
-            value = closedset.parse_number(text)
-            if value is None or not self._in_range(st, value):
-                self._no_match(cs, "not a number in range")
-                return
-        else:
-            value = text
-        self._captured(cs, _Pending(value, choice, ev.confidence, label))
+        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase))
 
     def _on_dtmf(self, cs: CompiledState, key: str) -> None:
         st = cs.state
-        if st.type == "record":
+        if isinstance(st, model.Record):
             if key == st.terminator:
                 self._on_recorded(cs, Recorded(text="", duration_s=0.0))
             return
-        if not st.is_input or self._listen is None:
+        if not isinstance(st, model.INPUT_STATES) or self._listen is None or cs.rules is None:
             self._log("input_ignored", cs.name, mode="dtmf", key=self._shown_key(cs, key))
             return
         self._log("input", cs.name, mode="dtmf", key=self._shown_key(cs, key), phase=self.phase)
-        if self._listen.mode == "speech":
-            self._no_match(cs, "key press in a speech-only state")
-            return
-        if self.phase == "confirm":
-            self._confirm_answer(cs, {"1": True, "2": False}.get(key))
-            return
-        collect = st.effective_collect
-        if collect in ("digits", "number"):
-            if not self.digits and key not in "0123456789#" and self._global_by_dtmf(cs, key):
-                return
-            if key == st.terminator:
-                self._finish_digits(cs, timed_out=False)
-                return
-            self.digits += key
-            limit = st.digits_max if collect == "digits" else len(str(st.range_max or 99))
-            if len(self.digits) >= limit:
-                self._finish_digits(cs, timed_out=False)
-            else:
-                self._set_timer("inter_digit", self._listen.inter_digit_s)
-            return
-        self.digits += key
-        if collect == "menu":
-            exact = next((c for c in st.choices if c.dtmf == self.digits), None)
-            longer = [
-                c for c in st.choices if c.dtmf and c.dtmf != self.digits and c.dtmf.startswith(self.digits)
-            ]
-            if exact and not longer:
-                self.digits = ""
-                self._captured(cs, _Pending(exact.id, exact, 1.0, f"choice:{exact.id}"))
-            elif longer or exact:
-                self._set_timer("inter_digit", self._listen.inter_digit_s)
-            else:
-                buffered, self.digits = self.digits, ""
-                if not self._global_by_dtmf(cs, buffered):
-                    self._no_match(cs, f"no choice for key {buffered}")
-            return
-        if collect == "yesno":
-            self.digits = ""
-            yn = {"1": True, "2": False}.get(key)
-            if yn is None:
-                if not self._global_by_dtmf(cs, key):
-                    self._no_match(cs, f"key {key} is not 1 (yes) or 2 (no)")
-                return
-            self._captured(cs, _Pending(yn, None, 1.0, self._yesno_label(st, yn)))
-            return
-        self.digits = ""  # free speech: keys only reach global commands
-        if not self._global_by_dtmf(cs, key):
-            self._no_match(cs, "free speech expected")
+        step = interpret.key(key, self.digits, cs.rules, self.phase)
+        self.digits = step.buffer
+        if step.entered is not None:
+            self._last_entry = step.entered
+        self._act(cs, step.result)
 
-    def _finish_digits(self, cs: CompiledState, timed_out: bool) -> None:
-        st = cs.state
+    def _finish_digits(self, cs: CompiledState) -> None:
+        """The inter-digit timeout ended a key entry."""
+        if cs.rules is None:
+            return
         entered, self.digits = self.digits, ""
         self._last_entry = entered
-        collect = st.effective_collect
-        if collect == "menu":
-            exact = next((c for c in st.choices if c.dtmf == entered), None)
-            if exact:
-                self._captured(cs, _Pending(exact.id, exact, 1.0, f"choice:{exact.id}"))
-            elif not self._global_by_dtmf(cs, entered):
-                self._no_match(cs, f"no choice for keys {entered}")
-            return
-        if not entered:
-            self._no_match(cs, "no digits before the terminator")
-            return
-        if collect == "number":
-            value = int(entered) if entered.isdigit() else None
-            if value is None or not self._in_range(st, value):
-                self._no_match(cs, f"{entered} is out of range")
-                return
-            self._captured(cs, _Pending(value, None, 1.0, "next"))
-            return
-        if not entered.isdigit() or not st.digits_min <= len(entered) <= st.digits_max:
-            self._no_match(cs, f"{len(entered)} digits; expected {st.digits_min}-{st.digits_max}")
-            return
-        self._captured(cs, _Pending(entered, None, 1.0, "next"))
+        self._act(cs, interpret.finish_digits(entered, cs.rules))
+
+    def _act(self, cs: CompiledState, result: interpret.Interpretation) -> None:
+        """Do what the caller's input means: capture, retry, run a command or wait for more keys."""
+        match result:
+            case interpret.Captured(value, confidence):
+                label = _yes_no_label(_asking(cs), value) if isinstance(value, bool) else "next"
+                self._captured(cs, _Pending(value, None, confidence, label))
+            case interpret.Chosen(choice, confidence):
+                self._captured(cs, _Pending(choice.id, choice, confidence, f"choice:{choice.id}"))
+            case interpret.NoMatch(reason):
+                self._no_match(cs, reason)
+            case interpret.NoInput():
+                self._no_input(cs)
+            case interpret.ConfirmAnswer(yes):
+                self._confirm_answer(cs, yes)
+            case interpret.Command(name, otherwise):
+                self._cancel_timer()
+                self._log("global_command", cs.name, command=name)
+                if otherwise is None:
+                    self._run_global(cs, name)
+                else:  # an operator command with nowhere to go: the input counts as itself
+                    self._act(cs, otherwise)
+            case interpret.Collecting():
+                if self._listen is not None:
+                    self._set_timer("inter_digit", self._listen.inter_digit_s)
 
     def _on_recorded(self, cs: CompiledState, ev: Recorded) -> None:
         st = cs.state
-        if st.type != "record":
+        if not isinstance(st, model.Record):
             self._log("input_ignored", cs.name, mode="recording")
             return
         self._cancel_timer()
@@ -558,9 +466,8 @@ class CallSession:
     # -- capture, confirmation, retries ----------------------------------------------
 
     def _captured(self, cs: CompiledState, pending: _Pending) -> None:
-        st = cs.state
+        confirm = _confirm_of(_asking(cs))
         self._cancel_timer()
-        confirm = st.confirm
         needs = confirm is not None and (
             confirm.when == "always"
             or (confirm.when == "low_confidence" and pending.confidence < confirm.below)
@@ -575,17 +482,18 @@ class CallSession:
         self._commit(cs, pending)
 
     def _ask_confirm(self, cs: CompiledState, confirm: Confirm) -> None:
+        st = _asking(cs)
         value = self.pending.value if self.pending else ""
         shown = " ".join(str(value)) if isinstance(value, str) and value.isdigit() else str(value)
         env = dict(self._env(), value=shown)
-        if cs.state.into and self.pending:
-            env[cs.state.into] = self.pending.value
+        if st.into and self.pending:
+            env[st.into] = self.pending.value
         if confirm.prompt is not None:
             text, lang = confirm.prompt.text_for(self.vars["language"], cs.flow.default_language)
             audio = confirm.prompt.audio
         else:
             text, lang, audio = DEFAULT_CONFIRM, self.vars["language"], None
-        secret = {"value", cs.state.into} if cs.state.sensitive else set()
+        secret = {"value", st.into} if model.is_sensitive(st) else set()
         logged = self._shown_template(text, env, extra_secrets=secret)
         self._emit_say(cs, template.render(text, env), lang, audio, shown=logged)
         self._listen_for(cs, collect="yesno")
@@ -602,7 +510,8 @@ class CallSession:
             self._commit(cs, pending)
             return
         self.confirm_rejections += 1
-        attempts = cs.state.confirm.attempts if cs.state.confirm else 2
+        confirm = _confirm_of(_asking(cs))
+        attempts = confirm.attempts if confirm else 2
         if self.confirm_rejections >= attempts:
             self._failure(cs, "value rejected at confirmation too many times")
             return
@@ -610,35 +519,32 @@ class CallSession:
         self._prompt_and_listen(cs, self.attempt)
 
     def _commit(self, cs: CompiledState, p: _Pending) -> None:
-        st = cs.state
+        st = _asking(cs)
         if st.into:
             self.vars[st.into] = p.value
         if p.choice is not None and not self._assign(cs, p.choice.assignments):
             return
-        if st.type == "survey":
+        if isinstance(st, model.Survey):
             value = p.value if st.question != "resolved" else bool(p.value)
             self._log("survey_answer", cs.name, question=st.question, value=value)
         self._fire(p.label)
 
     def _no_input(self, cs: CompiledState) -> None:
         st = cs.state
-        if not st.is_input:
+        if not isinstance(st, model.INPUT_STATES):
             return
-        s = self._settings(cs)
         self.no_input_count += 1
-        limit = st.retries_no_input if st.retries_no_input is not None else s.retries_no_input
+        limit = st.listening.retries_no_input
         self._log("no_input", cs.name, count=self.no_input_count, limit=limit, phase=self.phase)
         if self.no_input_count > limit:
             self._failure(cs, "no input")
             return
-        prompts = st.no_input_prompts or s.no_input_prompts
-        self._retry(cs, prompts, DEFAULT_NO_INPUT, self.no_input_count)
+        self._retry(cs, st.listening.no_input_prompts, DEFAULT_NO_INPUT, self.no_input_count)
 
     def _no_match(self, cs: CompiledState, reason: str) -> None:
-        st = cs.state
-        s = self._settings(cs)
+        st = _asking(cs)
         self.no_match_count += 1
-        limit = st.retries_no_match if st.retries_no_match is not None else s.retries_no_match
+        limit = st.listening.retries_no_match
         self._log(
             "no_match",
             cs.name,
@@ -650,8 +556,7 @@ class CallSession:
         if self.no_match_count > limit:
             self._failure(cs, "no match")
             return
-        prompts = st.no_match_prompts or s.no_match_prompts
-        self._retry(cs, prompts, DEFAULT_NO_MATCH, self.no_match_count)
+        self._retry(cs, st.listening.no_match_prompts, DEFAULT_NO_MATCH, self.no_match_count)
 
     def _retry(self, cs: CompiledState, prompts: tuple[Prompt, ...], default: str, n: int) -> None:
         self._cancel_timer()
@@ -660,8 +565,9 @@ class CallSession:
             self._say(cs, prompts[min(n, len(prompts)) - 1])
         else:
             self._emit_say(cs, default, self.vars["language"], None)
-        if self.phase == "confirm" and cs.state.confirm is not None:
-            self._ask_confirm(cs, cs.state.confirm)
+        confirm = _confirm_of(_asking(cs))
+        if self.phase == "confirm" and confirm is not None:
+            self._ask_confirm(cs, confirm)
             return
         self.attempt += 1
         self._prompt_and_listen(cs, self.attempt)
@@ -669,39 +575,22 @@ class CallSession:
     def _failure(self, cs: CompiledState, reason: str) -> None:
         self._cancel_timer()
         self.phase, self.pending = "collect", None
-        target = cs.state.on_failure or cs.flow.settings.on_failure
+        target = _asking(cs).on_failure
         self._log("max_retries", cs.name, reason=reason, next=target)
         if target:
             self._fire("max_retries")
         else:
             self._end("error", reason=f"{cs.name}: {reason} after the last retry")
 
-    def _global_by_speech(self, cs: CompiledState, text: str) -> bool:
-        if not cs.state.global_commands:
-            return False
-        cmds = [g for g in cs.flow.settings.global_commands if g.speech]
-        m = closedset.match_choice(text, [closedset.Choice(g.name, g.speech) for g in cmds], threshold=0.85)
-        return self._run_global(cs, m.id) if m else False
-
-    def _global_by_dtmf(self, cs: CompiledState, keys: str) -> bool:
-        if not cs.state.global_commands:
-            return False
-        g = next((g for g in cs.flow.settings.global_commands if g.dtmf == keys), None)
-        return self._run_global(cs, g.name) if g else False
-
-    def _run_global(self, cs: CompiledState, name: str) -> bool:
-        self._cancel_timer()
-        self._log("global_command", cs.name, command=name)
+    def _run_global(self, cs: CompiledState, name: str) -> None:
         if name == "operator":
-            g = next(g for g in cs.flow.settings.global_commands if g.name == "operator")
-            if g.next:
-                self._fire("operator")
-                return True
-            return False
-        if name == "help" and cs.state.help is not None:
-            self._say(cs, cs.state.help)
+            self._fire("operator")
+            return
+        st = _asking(cs)
+        if name == "help" and st.help is not None:
+            self._say(cs, st.help)
         elif name == "help":
-            options = ", ".join(c.speech[0] for c in cs.state.choices if c.speech)
+            options = ", ".join(c.speech[0] for c in st.answer.choices if c.speech)
             self._emit_say(
                 cs,
                 f"You can say {options}." if options else "Please answer the question.",
@@ -709,25 +598,13 @@ class CallSession:
                 None,
             )
         # repeat (and help) replay the current question without using up a retry
-        if self.phase == "confirm" and cs.state.confirm is not None:
-            self._ask_confirm(cs, cs.state.confirm)
+        confirm = _confirm_of(st)
+        if self.phase == "confirm" and confirm is not None:
+            self._ask_confirm(cs, confirm)
         else:
             self._prompt_and_listen(cs, self.attempt)
-        return True
 
     # -- helpers ----------------------------------------------------------------------
-
-    @staticmethod
-    def _yesno_label(st: State, yes: bool) -> str:
-        if st.type == "ask" and st.yes and st.no:
-            return "yes" if yes else "no"
-        return "next"
-
-    @staticmethod
-    def _in_range(st: State, value: int) -> bool:
-        return (st.range_min is None or value >= st.range_min) and (
-            st.range_max is None or value <= st.range_max
-        )
 
     def _assign(self, cs: CompiledState, assignments: tuple) -> bool:
         env = self._env()
@@ -782,7 +659,6 @@ class CallSession:
         sensitive variables masked and caller data redacted) when the prompt was filled
         from variables."""
         s = cs.flow.settings
-        barge = cs.state.barge_in if cs.state.barge_in is not None else s.barge_in
         if audio:
             audio = str(cs.base_dir / audio)
         self._emit(
@@ -791,7 +667,7 @@ class CallSession:
                 language=lang,
                 state=cs.name,
                 audio=audio,
-                barge_in=barge,
+                barge_in=cs.state.barge_in,
                 voice=s.voice,
                 rate=s.rate,
                 shown=shown,
@@ -805,7 +681,7 @@ class CallSession:
     def _sensitive_input(self, cs: CompiledState) -> bool:
         """Is what the caller gives now personal data? In a sensitive state, yes, except
         the yes/no that confirms a captured value."""
-        return cs.state.sensitive and self.phase != "confirm"
+        return model.is_sensitive(cs.state) and self.phase != "confirm"
 
     def _shown(self, cs: CompiledState, value: Any) -> Any:
         """A value the caller gave, as the log may hold it."""
@@ -817,7 +693,9 @@ class CallSession:
         """A key press as logged: digits keyed as data (or in a sensitive state) are masked,
         since the keys of a card number, one event each, would spell it out."""
         data_entry = self._sensitive_input(cs) or (
-            cs.state.effective_collect in ("digits", "number") and self.phase != "confirm"
+            cs.rules is not None
+            and cs.rules.answer.collect in ("digits", "number")
+            and self.phase != "confirm"
         )
         return privacy.DIGIT_MASK if key.isdigit() and data_entry else key
 
@@ -837,7 +715,7 @@ class CallSession:
     def _scrub(self, text: str, cs: CompiledState | None = None) -> str:
         """Engine text that may quote caller data (a reason, an error message)."""
         secrets = [self.vars.get(n) for n in self.secret_vars]
-        if cs is not None and cs.state.sensitive:
+        if cs is not None and model.is_sensitive(cs.state):
             secrets.append(getattr(self, "_last_entry", None))
             if self.pending is not None:
                 secrets.append(self.pending.value)
@@ -919,7 +797,7 @@ class CallSession:
 
     def _end(
         self,
-        outcome: str,
+        outcome: Outcome,
         *,
         disposition: str | None = None,
         queue: str | None = None,
@@ -941,7 +819,7 @@ class CallSession:
             reason=reason,
         )
 
-    def _log(self, kind: str, state: str | None, **data: Any) -> None:
+    def _log(self, kind: EventKind, state: str | None, **data: Any) -> None:
         ev = LogEvent(
             seq=len(self.events),
             t=round(self.elapsed, 3),
@@ -952,6 +830,24 @@ class CallSession:
         self.events.append(ev)
         if self.listener is not None:
             self.listener(ev)
+
+
+def _asking(cs: CompiledState) -> model.InputState:
+    """The input state a call is in: input handling runs only there (else it is a fault)."""
+    if not isinstance(cs.state, model.INPUT_STATES):
+        raise TypeError(f"'{cs.name}' is a {cs.state.type} state, not an input state")
+    return cs.state
+
+
+def _confirm_of(st: model.InputState) -> Confirm | None:
+    return st.confirm if isinstance(st, model.Ask) else None
+
+
+def _yes_no_label(st: model.InputState, yes: bool) -> str:
+    """The edge a yes/no answer takes: its own target in an ask with both, else next."""
+    if isinstance(st, model.Ask) and st.yes and st.no:
+        return "yes" if yes else "no"
+    return "next"
 
 
 def _sensitive_vars(flow: Flow) -> frozenset[str]:

@@ -35,7 +35,7 @@ from callwright.common.source import PathKey, Source, SourceError
 from callwright.common.source import load as load_source
 from callwright.errors import DataError
 from callwright.flows.loader import parse_duration
-from callwright.flows.model import Flow, edges
+from callwright.flows.model import Flow, Subflow, edges
 from callwright.ivr.clock import FakeClock
 from callwright.ivr.engine import FlowEngine, load_engine
 from callwright.ivr.events import (
@@ -570,7 +570,7 @@ def _coverage_of(flow: Flow, prefix: str = "") -> Coverage:
     es = {(prefix + e.source, e.label) for e in edges(flow)}
     cov = Coverage(flow.name, states, es)
     for name, st in flow.states.items():
-        if st.type == "subflow" and st.subflow in flow.subflows:
+        if isinstance(st, Subflow) and st.subflow in flow.subflows:
             sub = _coverage_of(flow.subflows[st.subflow], f"{prefix}{name}.")
             cov.states |= sub.states
             cov.edges |= sub.edges

@@ -4,37 +4,24 @@ Sound goes through a `SoundDevice`: `PortAudioDevice` (sounddevice, imported onl
 here and only when a live call starts) in the product, and a fake that replays a
 WAV in the tests, since no machine that runs the tests has a sound card. The
 PortAudio callback only copies frames into a queue and pulls prompt audio from a
-buffer; all the listening happens on the call's thread.
+buffer; all the listening happens on the call's thread, in `LiveChannel` (the same
+live channel the network lines use), so a sound card is one more `LineDevice`.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from callwright.errors import AudioError
 from callwright.ivr.channels.audio import AudioLine
+from callwright.ivr.channels.live import LiveChannel
 from callwright.ivr.clock import Clock
-from callwright.ivr.events import (
-    Action,
-    CallerEvent,
-    EndCall,
-    Listen,
-    Say,
-    Speech,
-    StartRecording,
-    Transfer,
-)
-from callwright.speech.vad import SpeechStarted
-
-if TYPE_CHECKING:
-    from callwright.ivr.session import CallSession
+from callwright.ivr.events import Dtmf, Hangup
 
 log = logging.getLogger(__name__)
 
@@ -120,83 +107,36 @@ def open_sound_device(rate: int) -> PortAudioDevice:
     return PortAudioDevice(rate, sd)
 
 
-class MicChannel:
-    """A live caller: prompts play while the line listens, and speech stops a prompt."""
+class _SoundCardLine:
+    """A `SoundDevice` as a `LineDevice`: a sound card has no out-of-band keys or hang-up."""
 
-    name = "mic"
+    def __init__(self, device: SoundDevice) -> None:
+        self.device = device
+        self.rate = device.rate
+
+    def start(
+        self, on_input: Callable[[np.ndarray], None], on_event: Callable[[Dtmf | Hangup], None]
+    ) -> None:
+        self.device.start(on_input)
+
+    def play(self, samples: np.ndarray) -> None:
+        self.device.play(samples)
+
+    def stop_playback(self) -> None:
+        self.device.stop_playback()
+
+    @property
+    def playing(self) -> bool:
+        return self.device.playing
+
+    def close(self) -> None:
+        self.device.close()
+
+
+class MicChannel(LiveChannel):
+    """A live caller at this machine's microphone and speaker (`callwright call --mic`)."""
 
     def __init__(
         self, line: AudioLine, device: SoundDevice, clock: Clock, *, echo: Callable[[str], None] | None = None
     ) -> None:
-        self.line = line
-        self.device = device
-        self.clock = clock
-        self.echo = echo or (lambda s: None)
-        self.frames: queue.Queue[np.ndarray] = queue.Queue()
-        self.t0 = clock.now()
-        self._samples_in = 0
-        self._barge_in = True
-        self._prompt_pending = False
-        self.barge_ins: list[float] = []  # seconds from speech onset to the prompt stopping
-        self.dialogue: list[str] = []
-        device.start(self.frames.put)
-
-    def _say(self, s: str) -> None:
-        self.dialogue.append(s)
-        self.echo(s)
-
-    def perform(self, action: Action) -> None:
-        if isinstance(action, Say):
-            audio = self.line.render(action)
-            self.line.ivr.add(self._line_time(), audio.samples)
-            self.device.play(audio.samples)
-            self._barge_in = action.barge_in
-            self._prompt_pending = True
-            self._say(f"IVR: {action.display}")
-        elif isinstance(action, Listen):
-            self.line.configure(action, self._line_time())
-        elif isinstance(action, StartRecording):
-            self.line.listen = None
-        elif isinstance(action, Transfer):
-            self._say(f"  [transfer to {action.queue or action.destination}]")
-        elif isinstance(action, EndCall):
-            while self.device.playing:
-                time.sleep(0.02)
-            self._say(f"  {action.display}")
-            self.device.close()
-
-    def _line_time(self) -> float:
-        return self._samples_in / self.line.rate
-
-    def receive(self, session: CallSession) -> CallerEvent | None:
-        while True:
-            if self._prompt_pending and not self.device.playing:
-                self._prompt_pending = False
-                session.listening_started()  # the no-input clock starts after the prompt
-            if (
-                not self._prompt_pending
-                and session.deadline is not None
-                and self.clock.now() >= session.deadline
-                and not self.line._in_speech
-            ):
-                return None
-            try:
-                frame = self.frames.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            t = self._line_time()
-            self._samples_in += frame.size
-            playing = self.device.playing
-            for ev in self.line.hear(frame, t):
-                if isinstance(ev, SpeechStarted):
-                    if playing and self._barge_in:
-                        self.device.stop_playback()
-                        self._prompt_pending = False
-                        self.barge_ins.append(self._line_time() - ev.t)
-                        self._say("  (barge-in: prompt stopped)")
-                    continue
-                if playing and not self._barge_in:
-                    continue  # input during a prompt that may not be interrupted
-                if isinstance(ev, Speech):
-                    self._say(f'caller: "{session.shown_input(ev.text)}" ({ev.confidence:.2f})')
-                return ev
+        super().__init__(line, _SoundCardLine(device), clock, name="mic", echo=echo)

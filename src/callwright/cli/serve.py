@@ -1,0 +1,101 @@
+"""`callwright serve FLOW [FLOW...]`: the IVR server for real calls (see docs/telephony.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from callwright.errors import CallwrightError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    flows: list[Path] = typer.Argument(..., help="Flow files to serve; the first answers unrouted calls."),
+    db: Path | None = typer.Option(
+        None, "--db", help="Call log database (default $CALLWRIGHT_DB or ./callwright.db)."
+    ),
+    audiosocket: str | None = typer.Option(
+        None,
+        "--audiosocket",
+        help="Answer Asterisk AudioSocket() calls on HOST:PORT (e.g. 127.0.0.1:9092).",
+    ),
+    http: str | None = typer.Option(
+        None, "--http", help="Serve HTTP (GET /health) on HOST:PORT (e.g. 127.0.0.1:8080)."
+    ),
+    route: list[str] = typer.Option(
+        [], "--route", help="NUMBER=FLOW: calls to this number go to this flow (repeatable)."
+    ),
+    routes_file: Path | None = typer.Option(
+        None, "--routes", help="YAML routes file: `routes: {NUMBER: FLOW}` and an optional `default: FLOW`."
+    ),
+    max_calls: int | None = typer.Option(
+        None, "--max-calls", help="Calls in progress at once; more are refused as busy (default 20)."
+    ),
+    grace: float = typer.Option(
+        30.0, "--grace", help="Seconds calls in progress get to finish on SIGINT/SIGTERM."
+    ),
+    engine_name: str = typer.Option("auto", "--engine", help="Speech recogniser: auto, vosk or whisper."),
+    recordings: Path = typer.Option(
+        Path("recordings"), "--recordings", help="Folder for call recordings (stereo WAV: caller left)."
+    ),
+) -> None:
+    """Answer calls: each is routed to a flow by the number dialled. Stops on Ctrl-C / SIGTERM.
+
+    One JSON line per event goes to stderr (calls starting and ending, routes, refusals,
+    peers that broke the protocol). Listeners bind 127.0.0.1 unless an address says otherwise.
+    """
+    from callwright.server.app import (
+        AUDIOSOCKET_PORT,
+        HTTP_PORT,
+        AudioSocketService,
+        ServerApp,
+        Service,
+        parse_address,
+        serve_forever,
+    )
+    from callwright.server.calls import MAX_CALLS, MAX_CALLS_LIMIT, CallServer
+    from callwright.server.events import EventLog
+    from callwright.server.routing import build_routes
+    from callwright.store.db import default_path
+
+    if audiosocket is None and http is None:
+        raise CallwrightError(
+            "nothing to listen on: give --audiosocket 127.0.0.1:9092 (Asterisk) and/or --http 127.0.0.1:8080"
+        )
+    if max_calls is not None and not 1 <= max_calls <= MAX_CALLS_LIMIT:
+        raise CallwrightError(f"--max-calls {max_calls}: give 1 to {MAX_CALLS_LIMIT}")
+    if not 0 <= grace <= 3600:
+        raise CallwrightError(f"--grace {grace:g}: give 0 to 3600 seconds")
+    as_addr = parse_address(audiosocket, "--audiosocket", AUDIOSOCKET_PORT) if audiosocket else None
+    http_addr = parse_address(http, "--http", HTTP_PORT) if http else None
+    routes = build_routes(flows, route, routes_file)  # every flow checked first (exit 2 on errors)
+
+    from callwright.speech.asr import get_recognizer
+    from callwright.speech.tts import PromptAudio, default_synthesizer
+
+    recognizer = get_recognizer(engine_name)  # loaded once, shared by every call
+    synth = default_synthesizer()
+    rate = 8000
+
+    def prompts(name: str) -> PromptAudio:
+        return PromptAudio(synth, rate=rate, base_dir=Path(routes.flows[name].path).parent)
+
+    events = EventLog()
+    calls = CallServer(
+        routes,
+        db_path=db or default_path(),
+        recordings=recordings,
+        recognizer=recognizer,
+        prompts=prompts,
+        max_calls=max_calls if max_calls is not None else MAX_CALLS,
+        events=events,
+    )
+    services: list[Service] = []
+    if as_addr is not None:
+        services.append(AudioSocketService(as_addr))
+    app = ServerApp(calls, services=services, http=http_addr, events=events, grace_s=grace)
+    serve_forever(app)

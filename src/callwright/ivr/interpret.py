@@ -1,0 +1,251 @@
+"""What the caller's input means in an input state: pure functions, no session.
+
+`speech`, `key` and `finish_digits` take one piece of caller input (an utterance, a key
+press, the digits keyed so far) and what the state accepts (`Rules`), and return an
+`Interpretation`: a value captured, a menu choice chosen, no match (with the reason the
+call log shows), no input, a global command, a yes/no to a confirmation, or "keep
+collecting digits". They never log, set timers, count retries or move the call: the
+session narrows on the result and does that (see `CallSession._act`). Keeping the
+meaning of input apart from what the call does with it lets a table of inputs test
+every rule (tests/ivr/test_interpret.py) without a flow, a clock or a machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from callwright.flows.model import Answer, Choice, GlobalCommand, InputMode, InputState
+from callwright.speech import closedset
+
+Phase = Literal["collect", "confirm"]
+"""`collect`: the state's own question; `confirm`: a yes/no on a value captured."""
+
+GLOBAL_SPEECH_THRESHOLD = 0.85
+"""How close an utterance must be to a global command's phrase (closedset score) to be the
+command: stricter than a menu choice, since a command leaves the question unanswered."""
+
+YES_NO_KEYS = {"1": True, "2": False}
+"""Keys that answer a yes/no question or a confirmation."""
+
+DIGIT_KEYS = "0123456789#"
+"""Keys that are data while digits are collected: never taken as a global command."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What an input state accepts, with the flow's settings already filled in."""
+
+    answer: Answer  # the kind of value and its limits
+    mode: InputMode = "both"
+    accept_confidence: float = 0.4
+    commands: tuple[GlobalCommand, ...] = ()  # global commands in force here (none when turned off)
+
+    @classmethod
+    def of(cls, st: InputState) -> Rules:
+        listening = st.listening
+        return cls(st.answer, listening.mode, listening.accept_confidence, listening.commands)
+
+
+# --- results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A value for the state: digits (text), a number, True/False, or free speech."""
+
+    value: str | int | bool
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A menu choice, by its speech phrases or its keys."""
+
+    choice: Choice
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class NoMatch:
+    """Input that answers nothing here; `reason` is what the call log says."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """An empty utterance: counted like silence."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A global command (operator, repeat, help).
+
+    An operator command without a `next` target does nothing but is still logged; the
+    input then means `otherwise`, as if no command had been heard.
+    """
+
+    name: str
+    otherwise: Interpretation | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmAnswer:
+    """The caller's answer to "I heard X. Is that right?": None when it was neither."""
+
+    yes: bool | None
+
+
+@dataclass(frozen=True)
+class Collecting:
+    """More keys may follow: wait for them (the inter-digit timeout ends the entry)."""
+
+
+Interpretation = Captured | Chosen | NoMatch | NoInput | Command | ConfirmAnswer | Collecting
+
+
+@dataclass(frozen=True)
+class KeyStep:
+    """What one key press did: its meaning, the digit buffer after it, and the keys of an
+    entry it finished (the session keeps them to mask in messages of a sensitive state)."""
+
+    result: Interpretation
+    buffer: str
+    entered: str | None = None
+
+
+# --- speech ----------------------------------------------------------------------------
+
+
+def speech(text: str, confidence: float, rules: Rules, phase: Phase = "collect") -> Interpretation:
+    """An utterance (already stripped) in an input state."""
+    if not text:
+        return NoInput()
+    if rules.mode == "dtmf":
+        return NoMatch("speech in a keypad-only state")
+    if phase == "confirm":
+        return ConfirmAnswer(closedset.parse_yes_no(text))
+    command = _command_by_speech(text, rules.commands)
+    if command is None:
+        return _answer_by_speech(text, confidence, rules)
+    return Command(command.name, _answer_by_speech(text, confidence, rules) if _inert(command) else None)
+
+
+def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretation:
+    floor = rules.accept_confidence
+    if confidence < floor:
+        return NoMatch(f"confidence {confidence:.2f} under {floor:.2f}")
+    answer = rules.answer
+    collect = answer.collect
+    if collect == "menu":
+        m = closedset.match_choice(
+            text, [closedset.Choice(c.id, c.speech) for c in answer.choices if c.speech]
+        )
+        choice = next((c for c in answer.choices if m and c.id == m.id), None)
+        return Chosen(choice, confidence) if choice is not None else NoMatch("no choice matched")
+    if collect == "yesno":
+        yn = closedset.parse_yes_no(text)
+        return NoMatch("not a yes or no") if yn is None else Captured(yn, confidence)
+    if collect == "digits":
+        digits = closedset.parse_digits(text)
+        if digits is None or not answer.digits_min <= len(digits) <= answer.digits_max:
+            return NoMatch(f"not {answer.digits_min}-{answer.digits_max} digits")
+        return Captured(digits, confidence)
+    if collect == "number":
+        number = closedset.parse_number(text)
+        if number is None or not answer.in_range(number):
+            return NoMatch("not a number in range")
+        return Captured(number, confidence)
+    return Captured(text, confidence)
+
+
+def _command_by_speech(text: str, commands: tuple[GlobalCommand, ...]) -> GlobalCommand | None:
+    spoken = [g for g in commands if g.speech]
+    m = closedset.match_choice(
+        text, [closedset.Choice(g.name, g.speech) for g in spoken], threshold=GLOBAL_SPEECH_THRESHOLD
+    )
+    return next((g for g in commands if m and g.name == m.id), None)
+
+
+# --- keys --------------------------------------------------------------------------------
+
+
+def key(pressed: str, buffer: str, rules: Rules, phase: Phase = "collect") -> KeyStep:
+    """One key press in an input state, with the keys buffered before it."""
+    if rules.mode == "speech":
+        return KeyStep(NoMatch("key press in a speech-only state"), buffer)
+    if phase == "confirm":
+        return KeyStep(ConfirmAnswer(YES_NO_KEYS.get(pressed)), buffer)
+    answer = rules.answer
+    collect = answer.collect
+    if collect in ("digits", "number"):
+        return _digit_key(pressed, buffer, rules)
+    if collect == "menu":
+        keys = buffer + pressed
+        exact = next((c for c in answer.choices if c.dtmf == keys), None)
+        longer = any(c.dtmf and c.dtmf != keys and c.dtmf.startswith(keys) for c in answer.choices)
+        if exact and not longer:
+            return KeyStep(Chosen(exact), "")
+        if longer or exact:
+            return KeyStep(Collecting(), keys)
+        return KeyStep(_by_keys(keys, rules, NoMatch(f"no choice for key {keys}")), "")
+    if collect == "yesno":
+        yn = YES_NO_KEYS.get(pressed)
+        if yn is None:
+            return KeyStep(_by_keys(pressed, rules, NoMatch(f"key {pressed} is not 1 (yes) or 2 (no)")), "")
+        return KeyStep(Captured(yn), "")
+    # free speech: keys only reach global commands
+    return KeyStep(_by_keys(pressed, rules, NoMatch("free speech expected")), "")
+
+
+def _digit_key(pressed: str, buffer: str, rules: Rules) -> KeyStep:
+    command = next((g for g in rules.commands if g.dtmf == pressed), None)
+    if buffer or pressed in DIGIT_KEYS or command is None:
+        return _digit_data(pressed, buffer, rules)
+    if not _inert(command):
+        return KeyStep(Command(command.name), buffer)
+    data = _digit_data(pressed, buffer, rules)
+    return replace(data, result=Command(command.name, data.result))
+
+
+def _digit_data(pressed: str, buffer: str, rules: Rules) -> KeyStep:
+    if pressed == rules.answer.terminator:
+        return KeyStep(finish_digits(buffer, rules), "", entered=buffer)
+    keys = buffer + pressed
+    if len(keys) >= rules.answer.max_keys:
+        return KeyStep(finish_digits(keys, rules), "", entered=keys)
+    return KeyStep(Collecting(), keys)
+
+
+def finish_digits(entered: str, rules: Rules) -> Interpretation:
+    """The keys of an entry that ended (terminator, enough keys, or the inter-digit timeout)."""
+    answer = rules.answer
+    if answer.collect == "menu":
+        exact = next((c for c in answer.choices if c.dtmf == entered), None)
+        if exact:
+            return Chosen(exact)
+        return _by_keys(entered, rules, NoMatch(f"no choice for keys {entered}"))
+    if not entered:
+        return NoMatch("no digits before the terminator")
+    if answer.collect == "number":
+        number = int(entered) if entered.isdigit() else None
+        if number is None or not answer.in_range(number):
+            return NoMatch(f"{entered} is out of range")
+        return Captured(number)
+    if not entered.isdigit() or not answer.digits_min <= len(entered) <= answer.digits_max:
+        return NoMatch(f"{len(entered)} digits; expected {answer.digits_min}-{answer.digits_max}")
+    return Captured(entered)
+
+
+def _by_keys(keys: str, rules: Rules, otherwise: Interpretation) -> Interpretation:
+    """The global command these keys are, else `otherwise`."""
+    command = next((g for g in rules.commands if g.dtmf == keys), None)
+    if command is None:
+        return otherwise
+    return Command(command.name, otherwise if _inert(command) else None)
+
+
+def _inert(command: GlobalCommand) -> bool:
+    """An operator command with nowhere to go does nothing (the input then counts as itself)."""
+    return command.name == "operator" and not command.next
