@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from baresip_caller import Baresip, available
 
 from callwright.ivr.events import Dtmf, Hangup
 from callwright.server.sip import SipConfig, SipServer
 from callwright.speech.audio import Audio, write_wav
+from tests.server.sip.baresip_caller import Baresip, available
 
 pytestmark = pytest.mark.skipif(
     not available(), reason="baresip-core is not installed (scripts/setup.sh installs it)"

@@ -23,8 +23,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from baresip_caller import Baresip, available
-from test_sip_baresip import best_correlation
 
 from callwright.flows.loader import load_flow
 from callwright.ivr.channels.audio import AudioLine
@@ -38,6 +36,8 @@ from callwright.speech.audio import Audio, write_wav
 from callwright.speech.tts import PromptAudio, default_synthesizer
 from callwright.store.calllog import CallLog
 from callwright.store.db import open_db
+from tests.server.sip.baresip_caller import Baresip, available
+from tests.server.sip.test_sip_baresip import best_correlation
 
 ROOT = Path(__file__).resolve().parents[3]
 RATE = 8000

@@ -539,3 +539,51 @@ def test_info_dtmf_relay_keys_and_require_is_refused():
                 ua.close()
 
     run(main())
+
+
+def test_listening_on_every_interface_answers_with_the_address_the_caller_dialled():
+    async def main():
+        async with SipServer(SipConfig(host="0.0.0.0", port=0), Calls()) as srv:
+            ua = UA(srv.port)
+            try:
+                ua.request("INVITE", body=sdp(ua.rtp_port), uri=f"sip:100@127.0.0.1:{srv.port}")
+                ok = await ua.final()
+                assert ok.status == 200
+                assert b"c=IN IP4 127.0.0.1" in ok.body and b"0.0.0.0" not in ok.body
+                assert f"@127.0.0.1:{srv.port}>" in (ok.get("Contact") or "")
+            finally:
+                ua.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize(
+    "spec, host, port",
+    [("udp:127.0.0.1:5062", "127.0.0.1", 5062), ("5070", "127.0.0.1", 5070), ("udp:[::1]:5062", "::1", 5062)],
+)
+def test_parse_listen(spec, host, port):
+    from callwright.server.sip import parse_listen
+
+    config = parse_listen(spec)
+    assert (config.host, config.port) == (host, port)
+
+
+@pytest.mark.parametrize(
+    "spec, why", [("tcp:127.0.0.1:5060", "only UDP"), ("udp:1.2.3.4:70000", "0 to 65535")]
+)
+def test_parse_listen_refuses(spec, why):
+    from callwright.errors import CallwrightError
+    from callwright.server.sip import parse_listen
+
+    with pytest.raises(CallwrightError, match=why):
+        parse_listen(spec)
+
+
+def test_a_busy_port_is_a_plain_error():
+    from callwright.errors import CallwrightError
+    from callwright.server.sip import bind_udp
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        with pytest.raises(CallwrightError, match="cannot listen"):
+            bind_udp(SipConfig(port=taken.getsockname()[1]))

@@ -15,11 +15,12 @@ Why our own code and not a library (evaluated December 2026, see docs/telephony-
 So this package is the minimum written here, each part small and tested on its own:
 `message` (parser/serializer, bounded, fuzzed), `sdp` (offer/answer, G.711 +
 telephone-event), `g711` (numpy tables), `rtp` (packets, jitter buffer, RFC 4733 keys),
-`call` (a call: the IVR's line, REFER) and `uas` (the UDP server: transactions, timers,
-call slots, the 20 ms media clock).
+`call` (a call: the IVR's line, REFER), `uas` (the UDP server: transactions, timers,
+call slots, the 20 ms media clock) and `service` (how `callwright serve --sip` hands each
+call to the call server).
 """
 
 from callwright.server.sip.call import SipCall
-from callwright.server.sip.uas import SipConfig, SipServer, parse_listen
+from callwright.server.sip.uas import SipConfig, SipServer, bind_udp, parse_listen
 
-__all__ = ["SipCall", "SipConfig", "SipServer", "parse_listen"]
+__all__ = ["SipCall", "SipConfig", "SipServer", "bind_udp", "parse_listen"]

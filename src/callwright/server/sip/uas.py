@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import socket
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -77,15 +78,53 @@ class SipConfig:
     media_timeout_s: float = 60.0  # no RTP at all for this long: the call is hung up (0: never)
 
 
+SIP_PORT = 5062
+
+
 def parse_listen(spec: str) -> SipConfig:
-    """`udp:HOST:PORT` (the --sip option) -> SipConfig; a CallwrightError names what is wrong."""
-    proto, _, rest = spec.partition(":")
-    host, _, port = rest.rpartition(":")
-    if proto != "udp" or not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:
+    """The --sip option: `udp:HOST:PORT`, `HOST:PORT`, `udp:[IPv6]:PORT` or `PORT` (host
+    127.0.0.1) -> SipConfig; a CallwrightError names what is wrong."""
+    text = spec.strip()
+    scheme, sep, rest = text.partition(":")
+    if sep and scheme.lower() in ("tcp", "tls", "ws", "wss", "sips"):
+        raise CallwrightError(f"--sip {spec!r}: only UDP is supported (udp:HOST:PORT)")
+    if sep and scheme.lower() == "udp":
+        text = rest
+    host, port = "127.0.0.1", str(SIP_PORT)
+    if text.startswith("["):
+        inner, _, tail = text[1:].partition("]")
+        host, port = inner, tail[1:] if tail.startswith(":") else ("" if tail else port)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    elif text.isascii() and text.isdigit():
+        port = text
+    elif text and ":" not in text:
+        host = text
+    else:
+        host = ""
+    if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise CallwrightError(
-            f"--sip {spec!r}: expected udp:HOST:PORT, e.g. udp:127.0.0.1:5062 (only UDP is supported)"
+            f"--sip {spec!r}: expected udp:HOST:PORT with a port from 0 to 65535,"
+            f" e.g. udp:127.0.0.1:{SIP_PORT}"
         )
-    return SipConfig(host=host.strip("[]"), port=int(port))
+    return SipConfig(host=host, port=int(port))
+
+
+def bind_udp(config: SipConfig) -> socket.socket:
+    """The SIP socket, bound now so a busy port fails before anything else starts."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((config.host, config.port))
+    except (OSError, OverflowError) as err:
+        sock.close()
+        why = getattr(err, "strerror", None) or err
+        raise CallwrightError(
+            f"--sip udp:{_host(config.host)}:{config.port}: cannot listen: {why}",
+            hint="is another SIP server using that port? choose another with udp:HOST:PORT",
+        ) from None
+    sock.setblocking(False)
+    return sock
 
 
 class _SignalSocket(asyncio.DatagramProtocol):
@@ -151,18 +190,25 @@ class SipServer:
     def address(self) -> str:
         return self.config.advertise or self.config.host
 
+    def address_for(self, call: SipCall) -> str:
+        """Our address as this caller reaches us, for Contact, Via and the SDP: the configured
+        one, or, when listening on every interface (0.0.0.0, ::), the host the caller dialled
+        in the Request-URI (an address in SDP must be one the far end can send to)."""
+        if self.config.advertise or self.config.host not in ("0.0.0.0", "::", ""):
+            return self.address
+        try:
+            return host_port_of(call.invite.uri or "")[0].strip("[]")
+        except SipParseError:
+            return self.address
+
     # --- life cycle -------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Listen: on `sock` if given (already bound, see bind_udp), else on config's address."""
         self.loop = asyncio.get_running_loop()
-        try:
-            transport, _ = await self.loop.create_datagram_endpoint(
-                lambda: _SignalSocket(self), local_addr=(self.config.host, self.config.port)
-            )
-        except OSError as err:
-            raise CallwrightError(
-                f"--sip udp:{self.config.host}:{self.config.port}: cannot listen: {err.strerror or err}"
-            ) from None
+        transport, _ = await self.loop.create_datagram_endpoint(
+            lambda: _SignalSocket(self), sock=sock if sock is not None else bind_udp(self.config)
+        )
         self.transport = transport
         self.port = transport.get_extra_info("sockname")[1]
         self._ticker = self.loop.create_task(self._media_ticks())
@@ -361,13 +407,13 @@ class SipServer:
 
     def _contact_headers(self, call: SipCall) -> list[tuple[str, str]]:
         return [
-            ("Contact", f"<sip:{call.dialled or 'ivr'}@{_host(self.address)}:{self.port}>"),
+            ("Contact", f"<sip:{call.dialled or 'ivr'}@{_host(self.address_for(call))}:{self.port}>"),
             ("Allow", ALLOW),
             ("Content-Type", "application/sdp"),
         ]
 
     def _answer(self, call: SipCall) -> bytes:
-        return answer_sdp(call.media, self.address, call.local_port, session_id=call._ssrc)
+        return answer_sdp(call.media, self.address_for(call), call.local_port, session_id=call._ssrc)
 
     def _invite(self, req: SipMessage, addr: tuple[str, int]) -> None:
         if not self.accepting:
@@ -550,7 +596,7 @@ class SipServer:
         branch = "z9hG4bK" + secrets.token_hex(8)
         msg = SipMessage(method=method, uri=target)
         msg.headers = [
-            ("Via", f"SIP/2.0/UDP {_host(self.address)}:{self.port};branch={branch};rport"),
+            ("Via", f"SIP/2.0/UDP {_host(self.address_for(call))}:{self.port};branch={branch};rport"),
             ("Max-Forwards", "70"),
             ("From", f"<{d.local_uri}>;tag={d.local_tag}"),
             ("To", f"<{d.remote_uri}>" + (f";tag={d.remote_tag}" if d.remote_tag else "")),
@@ -619,7 +665,7 @@ class SipServer:
                     extra=[
                         ("Refer-To", f"<{target}>"),
                         ("Referred-By", f"<{call.dialog.local_uri}>"),
-                        ("Contact", f"<sip:ivr@{_host(self.address)}:{self.port}>"),
+                        ("Contact", f"<sip:ivr@{_host(self.address_for(call))}:{self.port}>"),
                     ],
                 ),
                 timeout_s,
