@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callwright.ivr.events import Dtmf, Hangup
+from callwright.ivr.events import Dtmf, Hangup, Transfer
 from callwright.server.sip import SipConfig, SipServer
 from callwright.speech.audio import Audio, write_wav
 from tests.server.sip.baresip_caller import Baresip, available
@@ -151,7 +151,7 @@ def test_blind_transfer_of_baresip_with_refer(tmp_path, target_answers, result):
             try:
                 bs.dial(f"sip:100@127.0.0.1:{ivr.port}")
                 await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
-                outcome = await asyncio.to_thread(first[0].transfer, f"sip:200@127.0.0.1:{agent.port}", 15)
+                outcome = await asyncio.to_thread(first[0].refer, f"sip:200@127.0.0.1:{agent.port}", 15)
                 if outcome == "transferred":
                     await asyncio.to_thread(first[0].ended.wait, 5)  # baresip leaves the IVR (BYE)
                 return outcome
@@ -164,3 +164,39 @@ def test_blind_transfer_of_baresip_with_refer(tmp_path, target_answers, result):
         assert [c.dialled for c in second] == ["200"] and first[0].ended.is_set()
     else:
         assert second == []
+
+
+def test_a_flow_transfer_to_a_sip_uri_refers_baresip_and_the_hang_up_waits_for_it(tmp_path):
+    """What LiveChannel does for a flow's `type: transfer` to `sip:...`: `transfer(action)`
+    returns at once, then `close()`; the BYE waits until baresip has reported the new call."""
+    first: list = []
+    second: list = []
+
+    def take(store):
+        def on_call(call):
+            store.append(call)
+            call.start(lambda frame: None, lambda ev: None)
+
+        return on_call
+
+    async def main():
+        async with (
+            SipServer(SipConfig(port=0), take(first)) as ivr,
+            SipServer(SipConfig(port=0), take(second)) as agent,
+        ):
+            bs = Baresip(tmp_path / "baresip", silent_caller(tmp_path / "mic.wav", 30))
+            try:
+                bs.dial(f"sip:100@127.0.0.1:{ivr.port}")
+                await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
+                call = first[0]
+                action = Transfer(queue=None, destination=f"sip:200@127.0.0.1:{agent.port}")
+                await asyncio.to_thread(call.transfer, action)
+                await asyncio.to_thread(call.close)
+                assert call.transfer_result is None  # both returned at once
+                await asyncio.to_thread(call.ended.wait, 15)
+            finally:
+                bs.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert first[0].transfer_result == "transferred"
+    assert [c.dialled for c in second] == ["200"]

@@ -424,7 +424,7 @@ def test_blind_transfer_with_refer(answer, sipfrag, result):
                 await ua.call()
                 await until(lambda: got.calls)
                 call = got.calls[0]
-                outcome = asyncio.create_task(asyncio.to_thread(call.transfer, "sip:200@127.0.0.1:5999", 5.0))
+                outcome = asyncio.create_task(asyncio.to_thread(call.refer, "sip:200@127.0.0.1:5999", 5.0))
                 refer = await ua.final()
                 assert refer.method == "REFER" and refer.get("Refer-To") == "<sip:200@127.0.0.1:5999>"
                 ua.sip.sendto(response_to(refer, answer).to_bytes(), ua.server)
@@ -461,7 +461,7 @@ def test_a_transfer_target_that_is_not_a_sip_uri_fails_without_sending():
                 await ua.call()
                 await until(lambda: got.calls)
                 bad = "sip:x>\r\nVia: evil"
-                assert await asyncio.to_thread(got.calls[0].transfer, bad, 2.0) == "failed"
+                assert await asyncio.to_thread(got.calls[0].refer, bad, 2.0) == "failed"
                 with pytest.raises(TimeoutError):
                     await ua.final(timeout=0.5)
             finally:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from callwright.ivr.events import Dtmf, Hangup
+from callwright.ivr.events import Dtmf, Hangup, Transfer
 from callwright.server.sip import g711
 from callwright.server.sip.message import SipMessage, user_of
 from callwright.server.sip.rtp import (
@@ -112,6 +112,7 @@ class SipCall:
         self._seq = int.from_bytes(os.urandom(2), "big")
         self._ts0 = int.from_bytes(os.urandom(4), "big")
         self._tick0: int | None = None
+        self._refer: asyncio.Future | None = None  # a REFER under way (the BYE waits for it)
 
     # --- identity ---------------------------------------------------------------------
 
@@ -160,24 +161,54 @@ class SipCall:
             return self._out.size > 0
 
     def close(self) -> None:
-        """Hang up (BYE) if the call is still up; idempotent, from any thread."""
+        """Hang up (BYE) if the call is still up; idempotent, from any thread. While a blind
+        transfer is under way the BYE waits for its result (RFC 5589: the transferee
+        usually leaves first), at most REFER_TIMEOUT_S."""
         if self.ended.is_set():
             return
-        self.server.call_soon(self._hangup_local)
+        self.server.call_soon(self._close_on_loop)
 
-    def transfer(self, target: str, timeout_s: float = REFER_TIMEOUT_S) -> TransferResult:
+    def _close_on_loop(self) -> None:
+        refer = self._refer
+        if refer is not None and not refer.done():
+            refer.add_done_callback(lambda _f: self._hangup_local())
+        else:
+            self._hangup_local()
+
+    def refer(self, target: str, timeout_s: float = REFER_TIMEOUT_S) -> TransferResult:
         """Blind transfer with REFER (RFC 3515): `transferred` once the far end's NOTIFY
         reports 200 for the new call, `failed` on any other final answer or no answer in
         `timeout_s`. Blocks the calling (IVR) thread; never call it from the event loop."""
         if self.ended.is_set():
             return "failed"
-        fut = self.server.run(self.server.refer(self, target, timeout_s))
+        fut = self.server.run(self._refer_on_loop(target, timeout_s))
         try:
             result: TransferResult = fut.result(timeout_s + 5)
         except (FutureTimeout, Exception) as err:  # noqa: BLE001 - any failure is a failed transfer
             log.warning("call %s: transfer to %s failed: %s", self.call_id, target, err)
             result = "failed"
+        return result
+
+    def transfer(self, action: Transfer) -> None:
+        """`line.TransferringLine`: the flow transferred the call. To a SIP URI
+        (`type: transfer` with `to: sip:...`): a REFER is sent and this returns at once; the
+        result lands in `transfer_result` and the log, and the IVR's hang-up that follows
+        waits for it. To a queue: nothing to do on the SIP side (the call log has the queue)."""
+        target = action.destination or ""
+        if self.ended.is_set() or not target.lower().startswith(("sip:", "sips:")):
+            return
+        self.server.run(self._refer_on_loop(target, REFER_TIMEOUT_S))
+
+    async def _refer_on_loop(self, target: str, timeout_s: float) -> TransferResult:
+        task = asyncio.ensure_future(self.server.refer(self, target, timeout_s))
+        self._refer = task
+        try:
+            result: TransferResult = await task
+        except Exception as err:  # noqa: BLE001 - any failure is a failed transfer
+            log.warning("call %s: transfer to %s failed: %s", self.call_id, target, err)
+            result = "failed"
         self.transfer_result = result
+        log.info("call %s: blind transfer to %s: %s", self.call_id, target, result)
         return result
 
     # --- the network side (event loop) ------------------------------------------------
