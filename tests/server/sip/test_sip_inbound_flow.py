@@ -47,9 +47,9 @@ pytestmark = pytest.mark.skipif(
 
 
 @contextmanager
-def sip_server(tmp_path: Path, synth, recognizer) -> Iterator[Running]:
+def sip_server(tmp_path: Path, synth, recognizer, flow: Path = INBOUND) -> Iterator[Running]:
     """`callwright serve flows/inbound.yaml --sip udp:127.0.0.1:0`, in a thread."""
-    table = build_routes([INBOUND], [])
+    table = build_routes([flow], [])
     lines: list[str] = []
     calls = CallServer(
         table,
@@ -242,3 +242,44 @@ def test_serve_refuses_a_call_beyond_its_slots_as_busy(tmp_path, synth, recogniz
                 bs.close()
         rows = run.query("select channel, outcome from calls")
     assert sorted(rows) == [("sip", "abandoned"), ("sip", "abandoned")]
+
+
+def test_a_flow_transfer_to_a_sip_uri_is_a_refer_that_baresip_follows(tmp_path, synth, recognizer):
+    """A flow whose `transfer` state names a SIP URI: the server REFERs baresip there,
+    baresip calls that number (here another SIP server), and the result is logged."""
+    agent_calls: list = []
+
+    async def agent_main(ready: threading.Event, stop: threading.Event, port: list) -> None:
+        from callwright.server.sip import SipServer
+
+        def on_call(call):
+            agent_calls.append(call.dialled)
+            call.start(lambda frame: None, lambda ev: None)
+
+        async with SipServer(SipConfig(port=0), on_call) as agent:
+            port.append(agent.port)
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+
+    ready, stop, agent_port = threading.Event(), threading.Event(), []
+    agent = threading.Thread(target=lambda: asyncio.run(agent_main(ready, stop, agent_port)), daemon=True)
+    agent.start()
+    try:
+        assert ready.wait(10)
+        flow = tmp_path / "handoff.yaml"
+        flow.write_text(
+            "flow: handoff\nversion: 1\ndirection: inbound\nlanguages: [en]\ndefault_language: en\n"
+            "start: out\nstates:\n  out:\n    type: transfer\n"
+            f'    to: "sip:200@127.0.0.1:{agent_port[0]}"\n    prompt: "Transferring you."\n'
+        )
+        with sip_server(tmp_path, synth, recognizer, flow=flow) as run:
+            call_id, _ = call_through(run, tmp_path, lambda state, text: None)
+            row, _ = logged(run, call_id)
+            results = run.events("transfer_result")
+    finally:
+        stop.set()
+        agent.join(10)
+    assert row[:4] == ("sip", "100", "transferred", f"sip:200@127.0.0.1:{agent_port[0]}"), row
+    assert [(r["call_id"], r["result"]) for r in results] == [(call_id, "transferred")]
+    assert agent_calls == ["200"]

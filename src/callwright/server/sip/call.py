@@ -113,6 +113,7 @@ class SipCall:
         self._ts0 = int.from_bytes(os.urandom(4), "big")
         self._tick0: int | None = None
         self._refer: asyncio.Future | None = None  # a REFER under way (the BYE waits for it)
+        self.on_transfer: Callable[[str, TransferResult], None] | None = None  # (target, result)
 
     # --- identity ---------------------------------------------------------------------
 
@@ -209,6 +210,11 @@ class SipCall:
             result = "failed"
         self.transfer_result = result
         log.info("call %s: blind transfer to %s: %s", self.call_id, target, result)
+        if self.on_transfer is not None:
+            try:
+                self.on_transfer(target, result)
+            except Exception:
+                log.exception("call %s: transfer callback failed", self.call_id)
         return result
 
     # --- the network side (event loop) ------------------------------------------------

@@ -91,6 +91,16 @@ class SipService:
         )
         if handle is None:  # the slot went between the INVITE and the ACK
             call.close()
+            return
+        events = self._events
+        if events is not None:
+
+            def transferred(target: str, result: str) -> None:
+                events.emit(
+                    "transfer_result", channel="sip", call_id=handle.call_id, target=target, result=result
+                )
+
+            call.on_transfer = transferred
 
 
 def _remote(call: SipCall) -> str:
