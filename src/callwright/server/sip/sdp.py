@@ -135,7 +135,7 @@ def negotiate(offer: Offer) -> Negotiated:
             name = enc.split("/")[0].upper() if enc else STATIC.get(pt)
             rate = enc.split("/")[1] if enc and "/" in enc else "8000"
             if codec is None and name in OUR_CODECS and rate == "8000":
-                codec = (name, pt)  # type: ignore[assignment]
+                codec = (name, pt)
             elif name == "TELEPHONE-EVENT" and rate == "8000" and event_pt is None:
                 event_pt = pt
         if codec is None:
