@@ -283,3 +283,28 @@ def test_a_flow_transfer_to_a_sip_uri_is_a_refer_that_baresip_follows(tmp_path, 
     assert row[:4] == ("sip", "100", "transferred", f"sip:200@127.0.0.1:{agent_port[0]}"), row
     assert [(r["call_id"], r["result"]) for r in results] == [(call_id, "transferred")]
     assert agent_calls == ["200"]
+
+
+def test_a_caller_that_never_sends_audio_gets_the_no_input_path_and_a_bye(tmp_path, synth, recognizer):
+    """A SIP client that answers nothing and sends no RTP at all: the flow's no-input timers
+    still run (the live channel watches the clock, not the audio), the flow says goodbye
+    and the server hangs up with a BYE; the slot is freed."""
+    from tests.server.conftest import QUICK
+    from tests.server.sip.test_sip_uas import UA
+
+    with sip_server(tmp_path, synth, recognizer, flow=QUICK) as run:
+        ua = UA(run.port)
+        try:
+
+            async def call() -> str:
+                ok = await ua.call()
+                assert ok.status == 200
+                bye = await ua.final(timeout=30)
+                return bye.method or ""
+
+            assert asyncio.run(asyncio.wait_for(call(), 40)) == "BYE"
+            run.wait_idle()
+            rows = run.query("select channel, outcome, disposition from calls")
+        finally:
+            ua.close()
+    assert len(rows) == 1 and rows[0][0] == "sip" and rows[0][2] == "no_input", rows
