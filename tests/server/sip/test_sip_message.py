@@ -86,6 +86,8 @@ def test_body_is_cut_to_content_length_and_a_short_body_is_refused():
         (b"SIP/2.0 200 OK\r\n continued\r\n\r\n", "continuation line"),
         (b"SIP/2.0 200 OK\r\nContent-Length: -1\r\n\r\n", "bad Content-Length"),
         (b"SIP/2.0 200 OK\r\nContent-Length: \xc2\xb2\r\n\r\n", "bad Content-Length"),  # a unicode digit
+        (b"BYE sip:a@b SIP/2.0\r\nCall-ID: x\x1b[31mred\r\n\r\n", "control character"),  # log forging
+        (b"BYE sip:a@b SIP/2.0\r\nCall-ID: x\rVia: forged\r\n\r\n", "control character"),
     ],
 )
 def test_broken_messages_are_one_clean_error(raw, why):

@@ -51,6 +51,10 @@ def test_a_dynamic_event_type_and_media_level_address():
         ("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 99999 RTP/AVP 0\r\n", "bad port"),
         ("v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio \u00b2 RTP/AVP 0\r\n", "bad m= line"),
         ("v=0\r\nc=IN XX 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\n", "bad c= line"),
+        (
+            "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 96\r\na=rtpmap:96 x\rWarning: y/8000\r\n",
+            "control",
+        ),
     ],
 )
 def test_unusable_offers_say_why(offer, why):

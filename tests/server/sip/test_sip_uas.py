@@ -461,8 +461,14 @@ def test_a_transfer_target_that_is_not_a_sip_uri_fails_without_sending():
             try:
                 await ua.call()
                 await until(lambda: got.calls)
-                bad = "sip:x>\r\nVia: evil"
-                assert await asyncio.to_thread(got.calls[0].refer, bad, 2.0) == "failed"
+                for bad in (
+                    "sip:x>\r\nVia: evil",
+                    "sip:200@host\n",
+                    "tel:200",
+                    'sip:a"b',
+                    "sip:" + "a" * 300,
+                ):
+                    assert await asyncio.to_thread(got.calls[0].refer, bad, 2.0) == "failed"
                 with pytest.raises(TimeoutError):
                     await ua.final(timeout=0.5)
             finally:

@@ -61,6 +61,7 @@ _CANONICAL = {
     )
 }
 _TOKEN = re.compile(r"^[A-Za-z0-9.!%*_+`'~-]+$")
+_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters (tab is allowed)
 _REASONS = {
     100: "Trying",
     180: "Ringing",
@@ -155,6 +156,9 @@ def parse_message(data: bytes) -> SipMessage:
             raise SipParseError("no blank line after the headers")
     text = head.decode("utf-8", errors="replace")
     raw_lines = text.replace("\r\n", "\n").split("\n")
+    for raw in raw_lines:
+        if _CTL.search(raw):  # RFC 3261 25.1 has no control characters in headers (and logs stay clean)
+            raise SipParseError(f"control character in a header line: {raw[:60]!r}")
     if not raw_lines or not raw_lines[0].strip():
         raise SipParseError("empty start line")
     msg = _start_line(raw_lines[0])

@@ -8,6 +8,7 @@ other streams in the offer (video...) are declined with port 0, as RFC 3264 sect
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -61,7 +62,10 @@ class Negotiated:
 def parse_sdp(body: bytes) -> Offer:
     if len(body) > MAX_SDP_BYTES:
         raise SdpError(f"SDP of {len(body)} bytes is over the {MAX_SDP_BYTES}-byte limit")
-    lines = body.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    text = body.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
+        raise SdpError("SDP has control characters")
+    lines = text.split("\n")
     if len(lines) > MAX_SDP_LINES:
         raise SdpError(f"SDP of {len(lines)} lines is over the {MAX_SDP_LINES}-line limit")
     session_addr: str | None = None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import socket
 import time
@@ -67,6 +68,9 @@ MAX_TICK_LAG = 5  # ticks behind before the schedule is reset instead of sending
 JITTER_SAMPLES = 60_000  # tick lateness values kept for send_jitter_ms
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, REFER"
 USER_AGENT = "callwright"
+_SIP_URI = re.compile(r"sips?:[A-Za-z0-9\-_.!~*'()&=+$,;?/%:@\[\]]{1,250}", re.IGNORECASE)
+"""A transfer target we put in a Refer-To: a sip: URI of URI characters only (no <, >, quotes,
+spaces or control characters that could break out of the header)."""
 
 
 @dataclass(frozen=True)
@@ -435,7 +439,7 @@ class SipServer:
                 raise SdpError("an INVITE without an SDP offer (late offer) is not supported")
             media = negotiate(parse_sdp(req.body))
         except SdpError as err:
-            warning = str(err).replace('"', "'")[:200]
+            warning = "".join(c if " " <= c <= "~" and c != '"' else "?" for c in str(err))[:200]
             self._reply(
                 req,
                 488,
@@ -648,11 +652,7 @@ class SipServer:
         assert self.loop is not None
         if call.state != "confirmed":
             return "failed"
-        if (
-            not target.lower().startswith(("sip:", "sips:"))
-            or any(c in target for c in '<>\r\n"')
-            or len(target) > 256
-        ):
+        if not _SIP_URI.fullmatch(target):
             log.warning("call %s: transfer target %r is not a SIP URI", call.call_id, target[:80])
             return "failed"
         result: asyncio.Future = self.loop.create_future()
