@@ -140,13 +140,13 @@ class Baresip:
     def hangup(self) -> None:
         self.command("hangup")
 
-    def recording(self) -> Path | None:
-        return self.recording_in(self.dir)
+    def recording(self, side: str = "dec") -> Path | None:
+        return self.recording_in(self.dir, side)
 
     @staticmethod
-    def recording_in(workdir: Path) -> Path | None:
-        """What baresip heard (the sndfile filter's decoder-side dump), once it has closed it."""
-        found = sorted(workdir.glob("dump-*-dec.wav"))
+    def recording_in(workdir: Path, side: str = "dec") -> Path | None:
+        """What baresip heard (`dec`: the sndfile filter's decoder-side dump) or sent (`enc`)."""
+        found = sorted(workdir.glob(f"dump-*-{side}.wav"))
         return found[-1] if found else None
 
     def close(self) -> None:

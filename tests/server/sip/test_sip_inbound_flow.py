@@ -206,12 +206,39 @@ def test_by_speech_to_the_sales_queue(tmp_path, synth, recognizer):
         return None
 
     with sip_server(tmp_path, synth, recognizer) as run:
-        call_id, _ = call_through(run, tmp_path, answer)
+        call_id, bs = call_through(run, tmp_path, answer)
         row, inputs = logged(run, call_id)
     assert row[:4] == ("sip", "100", "transferred", "sales"), (row, inputs)
     assert inputs == [("choose-language", "speech"), ("main-menu", "speech")]
     recording, _ = sf.read(row[4], dtype="int16")
     assert np.abs(recording[:, 0]).max() > 1000  # the caller's words are on the left channel
+    # barge-in as the caller hears it: from the onset of the first answer (spoken over the
+    # welcome prompt) in what baresip sent to the prompt going quiet in what it heard. Both
+    # dumps start with the call's audio; later in the call baresip's jitter buffer drops a
+    # frame now and then from what it heard, so only the first answer is timed.
+    sent, _ = sf.read(bs.recording("enc"), dtype="int16")
+    heard, _ = sf.read(bs.recording(), dtype="int16")
+    reactions = barge_in_reactions(sent, heard)
+    print("barge-in as heard by baresip (s):", reactions)
+    assert len(reactions) == 2 and 0.0 < reactions[0] < 0.5, reactions
+
+
+def barge_in_reactions(sent: np.ndarray, heard: np.ndarray, frame: int = 160) -> list[float]:
+    """For each utterance onset in `sent`: seconds until `heard` has 300 ms of quiet."""
+
+    def loud(x: np.ndarray) -> np.ndarray:
+        n = len(x) // frame
+        return np.sqrt(np.mean(x[: n * frame].reshape(n, frame).astype(float) ** 2, axis=1)) > 300
+
+    talk, play = loud(sent), loud(heard)
+    onsets = [i for i in range(1, len(talk)) if talk[i] and not talk[max(0, i - 25) : i].any()]
+    out = []
+    for i in onsets:
+        j = i
+        while j < len(play) and play[j : j + 15].any():
+            j += 1
+        out.append(round((j - i) * frame / RATE, 2))
+    return out
 
 
 def test_serve_refuses_a_call_beyond_its_slots_as_busy(tmp_path, synth, recognizer):
