@@ -23,6 +23,11 @@ def serve(
         "--audiosocket",
         help="Answer Asterisk AudioSocket() calls on HOST:PORT (e.g. 127.0.0.1:9092).",
     ),
+    sip: str | None = typer.Option(
+        None,
+        "--sip",
+        help="Answer SIP calls on udp:HOST:PORT (e.g. udp:127.0.0.1:5062); see docs/telephony-sip.md.",
+    ),
     http: str | None = typer.Option(
         None,
         "--http",
@@ -65,9 +70,10 @@ def serve(
     from callwright.server.routing import build_routes
     from callwright.store.db import default_path
 
-    if audiosocket is None and http is None:
+    if audiosocket is None and http is None and sip is None:
         raise CallwrightError(
-            "nothing to listen on: give --audiosocket 127.0.0.1:9092 (Asterisk) and/or --http 127.0.0.1:8080"
+            "nothing to listen on: give --sip udp:127.0.0.1:5062, --audiosocket 127.0.0.1:9092 (Asterisk)"
+            " and/or --http 127.0.0.1:8080"
         )
     if max_calls is not None and not 1 <= max_calls <= MAX_CALLS_LIMIT:
         raise CallwrightError(f"--max-calls {max_calls}: give 1 to {MAX_CALLS_LIMIT}")
@@ -75,6 +81,9 @@ def serve(
         raise CallwrightError(f"--grace {grace:g}: give 0 to 3600 seconds")
     as_addr = parse_address(audiosocket, "--audiosocket", AUDIOSOCKET_PORT) if audiosocket else None
     http_addr = parse_address(http, "--http", HTTP_PORT) if http else None
+    from callwright.server.sip import parse_listen
+
+    sip_config = parse_listen(sip) if sip else None
     routes = build_routes(flows, route, routes_file)  # every flow checked first (exit 2 on errors)
 
     from callwright.speech.asr import get_recognizer
@@ -100,6 +109,10 @@ def serve(
     services: list[Service] = []
     if as_addr is not None:
         services.append(AudioSocketService(as_addr))
+    if sip_config is not None:
+        from callwright.server.sip.service import SipService
+
+        services.append(SipService(sip_config))
     app = ServerApp(calls, services=services, http=http_addr, events=events, grace_s=grace)
     if http_addr is not None:  # the call page at /call/: browsers call the flows over WebRTC
         from callwright.server.webrtc.service import add_browser_calls
