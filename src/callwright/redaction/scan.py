@@ -1,6 +1,7 @@
 """The shared view of one text that every detector reads, and what detectors return.
 
-Detectors run in a fixed order (cards, SSNs, phones, card details, e-mails) and
+Detectors run in a fixed order (IBANs, dates of birth, cued bank numbers and PINs,
+cards, SSNs, phones, card details, addresses, e-mails, names; see text.py) and
 each one skips tokens an earlier one claimed, so a card number is never also
 reported as a phone number.
 """
@@ -24,6 +25,13 @@ class Kind(StrEnum):
     SSN = "ssn"
     PHONE = "phone"
     EMAIL = "email"
+    ACCOUNT = "account"
+    ROUTING = "routing"
+    IBAN = "iban"
+    DOB = "dob"
+    PIN = "pin"
+    ADDRESS = "address"
+    NAME = "name"
 
     @property
     def replacement(self) -> str:
@@ -91,3 +99,17 @@ def cue_before(ends: list[int], first: int, within: int) -> int | None:
     """The nearest cue ending at most `within` tokens before token `first`, if any."""
     near = [e for e in ends if first - within <= e < first]
     return max(near) if near else None
+
+
+# "the phone on the account is ...": an account named only as where something else belongs.
+PREPOSITIONS = {"on", "for", "from", "under", "with", "about", "in", "into", "onto"}
+DETERMINERS = {"the", "my", "your", "this", "that", "our", "his", "her", "their", "an", "a"}
+
+
+def is_aside(scan: Scan, first: int) -> bool:
+    """Whether the phrase starting at token `first` follows "on the" / "for my": it names where
+    something belongs ("the phone number on the account"), not what is about to be said."""
+    k = first - 1
+    if scan.word(k) in DETERMINERS:
+        k -= 1
+    return k < first - 1 and scan.word(k) in PREPOSITIONS

@@ -141,10 +141,10 @@ def _joined(words: Sequence[WordLike]) -> tuple[str, list[tuple[int, int]]]:
     return " ".join(w.word.strip() for w in words), offsets
 
 
-def _find(words: Sequence[WordLike], wanted: frozenset[Kind]) -> _Found:
+def _find(words: Sequence[WordLike], wanted: frozenset[Kind], names: Sequence[str] = ()) -> _Found:
     text, offsets = _joined(words)
     scan = Scan.of(text)
-    found = detect(scan)
+    found = detect(scan, names)
     unheard: list[TimeRange] = []
     if Kind.CARD in wanted:
         cue_ends = [scan.tokens[e].end for e in unanswered_card_cues(scan, found)]
@@ -199,10 +199,12 @@ def _assemble(
 
 
 def redact_words(
-    words: Sequence[WordLike], *, kinds: Iterable[str | Kind] = ALL
+    words: Sequence[WordLike], *, kinds: Iterable[str | Kind] = ALL, names: Iterable[str] = ()
 ) -> tuple[list[RedactedWord], list[TimeRange]]:
-    """Redacted words (merged where one value spans several) and the time ranges to silence."""
-    found = _find(words, parse_kinds(kinds))
+    """Redacted words (merged where one value spans several) and the time ranges to silence.
+
+    `names`: the customer's names from the call's metadata (every word of them is redacted)."""
+    found = _find(words, parse_kinds(kinds), tuple(names))
     labels = found.labels(0)
     ranges = [_time_range([words[k] for k in found.span_words(s)], s.kind) for s in found.spans]
     ranges = sorted(ranges + found.unheard, key=lambda r: r.start)
@@ -210,7 +212,10 @@ def redact_words(
 
 
 def redact_conversation(
-    channels: Sequence[Sequence[WordLike]], *, kinds: Iterable[str | Kind] = ALL
+    channels: Sequence[Sequence[WordLike]],
+    *,
+    kinds: Iterable[str | Kind] = ALL,
+    names: Iterable[str] = (),
 ) -> tuple[list[list[RedactedWord]], list[TimeRange]]:
     """Redact the channels of one call, each on its own and all interleaved in time.
 
@@ -221,7 +226,8 @@ def redact_conversation(
     are for the whole recording (mute all channels with them).
     """
     wanted = parse_kinds(kinds)
-    alone = [_find(ws, wanted) for ws in channels]
+    names = tuple(names)
+    alone = [_find(ws, wanted, names) for ws in channels]
     labels = [found.labels(c) for c, found in enumerate(alone)]
     ranges = [
         _time_range([ws[k] for k in found.span_words(s)], s.kind)
@@ -231,7 +237,7 @@ def redact_conversation(
     order = sorted(
         ((float(w.start), c, k) for c, ws in enumerate(channels) for k, w in enumerate(ws)),
     )
-    together = _find([channels[c][k] for _, c, k in order], wanted)
+    together = _find([channels[c][k] for _, c, k in order], wanted, names)
     source = len(channels)  # spans of the interleaved text; their words are replaced whole
     for span in together.spans:
         members = [order[i][1:] for i in together.span_words(span)]
