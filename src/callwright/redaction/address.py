@@ -74,8 +74,8 @@ NAME_WORDS = 4
 CUED_NAME_WORDS = 8
 HOUSE_DIGITS = range(1, 7)
 CITY_WORDS = 3
-ZIP_DIGITS = (5, 9)
-CUED_ZIP_DIGITS = range(3, 10)
+ZIP_DIGITS = (5, 9, 10)
+CUED_ZIP_DIGITS = range(3, 11)
 """After a ZIP cue a shorter or longer run is still taken (a digit misheard or dropped)."""
 BRIDGE = {",", ".", "and", "that's", "thats", "in", "uh", "um", "it's", "its", "the", "zip", "code", "is"}
 ADDRESS_CUE_TOKENS = 8
@@ -109,7 +109,7 @@ class _Reader:
             return i + 1 < len(tokens) and tokens[i + 1].norm in {"st", "nd", "rd", "th"} and not tokens[i + 1].spaced
         if tok.kind == "sym":
             return tok.norm in {"-", "'", "."} and not tok.spaced or (cued and tok.norm in CUED_EXTRA)
-        if cued and tok.norm in CUED_EXTRA:
+        if cued and (tok.norm in CUED_EXTRA or len(tok.norm) == 1):  # spelled: "main that's m a i n"
             return True
         return tok.norm not in NOT_NAME
 
@@ -159,12 +159,21 @@ class _Reader:
         return k
 
     def zip_end(self, k: int, cued: bool = False) -> int | None:
+        """Last index of a ZIP code starting at k: 5 or 9 digits, the ZIP said twice (10), after a
+        cue 3-10 (misheard), or the first five digits of a longer run ("... eleven uh nine ten")."""
         run = self.run_at.get(k)
         if run is None:
             return None
         n = len(run.variants()[0].digits)
         if n in ZIP_DIGITS or (cued and n in CUED_ZIP_DIGITS):
             return run.last
+        digits = 0
+        for item in run.items:
+            digits += len(item.digits)
+            if digits == ZIP_DIGITS[0]:
+                return item.last
+            if digits > ZIP_DIGITS[0]:
+                break
         return None
 
     def postcode_end(self, k: int) -> int | None:
@@ -233,9 +242,16 @@ def scan_phrases(scan: Scan, cues: frozenset[tuple[str, ...]]) -> list[tuple[int
 
 
 def _house_number(run: Run) -> Run | None:
-    """The run read as a house number ("to 221" is "221"), or None when it is too long."""
-    var = run.variants()[0]
-    return var if len(var.digits) in HOUSE_DIGITS and not any(i.cardinal and len(i.digits) > 5 for i in var.items) else None
+    """The end of the run read as a house number ("to 221" is "221"; "... eleven uh nine ten" is
+    "nine ten": a pause word or mark divides it from what came before), or None when too long."""
+    items = run.variants()[0].items
+    k = len(items) - 1
+    while k > 0 and len("".join(i.digits for i in items[k - 1 :])) in HOUSE_DIGITS:
+        k -= 1
+    house = Run(items[k:])
+    if k > 0 and items[k - 1].last + 1 == items[k].first:
+        return None  # no pause before it: the end of a longer number, not a house number
+    return house if len(house.digits) in HOUSE_DIGITS else None
 
 
 def find_addresses(scan: Scan, cues: list[Cue], claimed: set[int]) -> list[Candidate]:

@@ -72,7 +72,8 @@ LEAD_IN = {
     "ending", "ends", "end", "in", "with", "yes", "yeah", "sure", "okay", "ok", "so", "the",
     "last", "four", "digits", "of", "code", "please", "my", "your", "new", "'s", "s", "here",
     "and", "then", "right", "first", "is:", "?", "ahead", "go", "just", "i", "think", "believe",
-    "one", "are", "were",
+    "one", "are", "were", "again", "sorry", "i'm", "im", "for", "me", "that", "repeat", "can",
+    "you", "said", "did", "say",
 }  # fmt: skip
 CUE_TOKENS = 12
 """How far before a value its cue may end."""
