@@ -116,7 +116,9 @@ def main() -> None:
                 pos += len(w) + 1
             text = " ".join(words)
 
-            def chars(a: int, b: int, starts: list[int] = starts, words: list[str] = words) -> tuple[int, int]:
+            def chars(
+                a: int, b: int, starts: list[int] = starts, words: list[str] = words
+            ) -> tuple[int, int]:
                 return starts[a], starts[b] + len(words[b])
 
             gold = [Gold(k, *chars(a, b)) for k, a, b in gold_by_seg.get(index, []) if k != "business"]
@@ -135,7 +137,9 @@ def main() -> None:
                 k = m + 1
             for a, b in business:
                 business_n += 1
-                business_hit += all(any(x <= c < y for _, x, y in spans) for c in range(a, b) if text[c] != " ")
+                business_hit += all(
+                    any(x <= c < y for _, x, y in spans) for c in range(a, b) if text[c] != " "
+                )
             spans = [s for s in spans if not any(s[1] < b and s[2] > a for a, b in business)]
             tally.add(text, gold, spans, f"{sid}#{index}")
     title = f"Harper Valley dev, {len(calls)} real calls" + (" (no names given)" if args.no_names else "")

@@ -64,7 +64,7 @@ NOT_NAME = {
     "so", "then", "than", "too", "very", "just", "also", "only", "about", "after", "before",
     "all", "any", "some", "more", "blocks", "block", "miles", "mile", "minutes", "hours", "days",
     "weeks", "months", "years", "times", "kids", "cars", "people", "dollars", "branches",
-    "branch", "accounts", "cards", "percent", "points", "of", "have", "has", "had", "get", "got",
+    "branch", "accounts", "cards", "percent", "points", "have", "has", "had", "get", "got",
     "go", "went", "take", "took", "drive", "drove", "walk", "walked", "live", "lived", "am",
     "pm", "o'clock", "uh", "um", "thank", "thanks", "please", "okay", "ok", "if", "can", "will",
     "would", "should", "could", "do", "did", "does", "per", "each", "every",
@@ -106,7 +106,11 @@ class _Reader:
             return False
         tok = tokens[i]
         if tok.kind == "num":  # "5th", "42nd"
-            return i + 1 < len(tokens) and tokens[i + 1].norm in {"st", "nd", "rd", "th"} and not tokens[i + 1].spaced
+            return (
+                i + 1 < len(tokens)
+                and tokens[i + 1].norm in {"st", "nd", "rd", "th"}
+                and not tokens[i + 1].spaced
+            )
         if tok.kind == "sym":
             return tok.norm in {"-", "'", "."} and not tok.spaced or (cued and tok.norm in CUED_EXTRA)
         if cued and (tok.norm in CUED_EXTRA or len(tok.norm) == 1):  # spelled: "main that's m a i n"
@@ -218,7 +222,12 @@ class _Reader:
             capital = start < len(toks) and toks[start].kind == "word" and toks[start].text[:1].isupper()
             if not capital or (start == k and not toks[k].text.istitle()):
                 return self.zip_after(k)
-            while i < len(toks) and i - start < CITY_WORDS and toks[i].kind == "word" and toks[i].text[:1].isupper():
+            while (
+                i < len(toks)
+                and i - start < CITY_WORDS
+                and toks[i].kind == "word"
+                and toks[i].text[:1].isupper()
+            ):
                 if self.postcode_end(i) is not None:
                     break
                 i += 1

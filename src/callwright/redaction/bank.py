@@ -43,7 +43,7 @@ def _digits(items: Sequence[NumberItem]) -> str:
 
 
 def _said_as_amount(items: Sequence[NumberItem]) -> bool:
-    """"two thousand five hundred": the way amounts and years are said, not identifiers."""
+    """ "two thousand five hundred": the way amounts and years are said, not identifiers."""
     return any(i.cardinal for i in items)
 
 

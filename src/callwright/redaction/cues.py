@@ -72,7 +72,7 @@ LEAD_IN = {
     "ending", "ends", "end", "in", "with", "yes", "yeah", "sure", "okay", "ok", "so", "the",
     "last", "four", "digits", "of", "code", "please", "my", "your", "new", "'s", "s", "here",
     "and", "then", "right", "first", "is:", "?", "ahead", "go", "just", "i", "think", "believe",
-    "one", "are", "were", "again", "sorry", "i'm", "im", "for", "me", "that", "repeat", "can",
+    "one", "were", "again", "sorry", "i'm", "im", "for", "me", "that", "repeat", "can",
     "you", "said", "did", "say",
 }  # fmt: skip
 CUE_TOKENS = 12
@@ -93,7 +93,8 @@ def all_cues(scan: Scan) -> list[Cue]:
     by_end: dict[int, Cue] = {}
     for family, cues in _FAMILIES:
         for first, last in find_phrases(scan.tokens, cues):
-            if family == "account" and is_aside(scan, first):
+            # "the phone on the account" names where; "on my account number is" still gives one
+            if family == "account" and scan.word(last) == "account" and is_aside(scan, first):
                 continue
             # "social security number": an SSN cue, not a CVV cue
             if family == "cvv" and "social" in (scan.word(last - 1), scan.word(last - 2)):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callwright.redaction.cues import LEAD_IN, Cue, nearest_cue
-from callwright.redaction.numbers import TENS, NumberItem
+from callwright.redaction.numbers import TENS, NumberItem, item_at
 from callwright.redaction.payment import MONTHS
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
@@ -52,12 +52,25 @@ class _Date:
         return self.day and self.month and self.year is not None and not self.short_year
 
 
+class _Items:
+    """Number items by the token they start at, read on demand (`numbers.item_at`)."""
+
+    def __init__(self, scan: Scan) -> None:
+        self.scan = scan
+        self.cache: dict[int, NumberItem | None] = {}
+
+    def get(self, i: int) -> NumberItem | None:
+        if i not in self.cache:
+            self.cache[i] = item_at(self.scan.tokens, i)
+        return self.cache[i]
+
+
 class _Reader:
     """Token-level parsers for days, months and years, on one scanned text."""
 
     def __init__(self, scan: Scan) -> None:
         self.scan = scan
-        self.items: dict[int, NumberItem] = {it.first: it for run in scan.runs for it in run.items}
+        self.items = _Items(scan)
 
     def w(self, i: int) -> str:
         return self.scan.word(i)
@@ -127,7 +140,7 @@ class _Reader:
         return None
 
     def month_first(self, i: int) -> _Date | None:
-        """"march fifth nineteen eighty", "June 6th, 1944", "march nineteen eighty", "march 3rd"."""
+        """ "march fifth nineteen eighty", "June 6th, 1944", "march nineteen eighty", "march 3rd"."""
         if self.w(i) not in MONTHS:
             return None
         j = self.skip(i + 1)
@@ -143,7 +156,7 @@ class _Reader:
         return _Date(i, d - 1, day=True, month=True, year=None)
 
     def day_first(self, i: int) -> _Date | None:
-        """"the fifth of march nineteen eighty", "9 May 1983", "twelfth of may eighty five"."""
+        """ "the fifth of march nineteen eighty", "9 May 1983", "twelfth of may eighty five"."""
         d = self.day(i)
         if d is None:
             return None
@@ -156,7 +169,7 @@ class _Reader:
         return _Date(i, m, day=True, month=True, year=None)
 
     def numeric(self, i: int) -> _Date | None:
-        """"03/05/1980", "7/4/76", "20.01.1948", "1975-11-23": numerals with / - or . between."""
+        """ "03/05/1980", "7/4/76", "20.01.1948", "1975-11-23": numerals with / - or . between."""
         tokens = self.scan.tokens
         parts, k = [], i
         while k < len(tokens) and tokens[k].kind == "num" and len(parts) < 3:

@@ -13,7 +13,7 @@ taken even when the check fails (a misheard character).
 
 from __future__ import annotations
 
-from callwright.redaction.numbers import NumberItem
+from callwright.redaction.numbers import item_at
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 IBAN_CUES = phrases("iban", "i b a n", "international bank account number")
@@ -32,7 +32,8 @@ IBAN_LENGTHS = {
 }  # fmt: skip
 STREAM_JOINERS = {"-", ",", "uh", "um", "er", "dash", "space"}
 MAX_WRITTEN_LETTERS = 4
-"""A written group of letters inside an IBAN ("WEST", "NWBK"): bank codes are four at most."""
+"""A written group of capitals standing apart inside an IBAN ("WEST", "NWBK"): bank codes are four
+at most. Letters written against digits ("GB82WEST1234") are read whatever their number."""
 
 
 def iban_ok(text: str) -> bool:
@@ -46,7 +47,6 @@ def iban_ok(text: str) -> bool:
 
 def _streams(scan: Scan) -> list[list[tuple[str, int]]]:
     """Stretches of tokens read as IBAN characters, each character with its token index."""
-    items: dict[int, NumberItem] = {it.first: it for run in scan.runs for it in run.items}
     tokens = scan.tokens
     out: list[list[tuple[str, int]]] = []
     cur: list[tuple[str, int]] = []
@@ -58,14 +58,20 @@ def _streams(scan: Scan) -> list[list[tuple[str, int]]]:
             chars = [(d, i) for d in tok.norm]
             nxt = i + 1
         elif tok.kind == "word":
-            item = items.get(i)
-            written = tok.text.isupper() or (i > 0 and not tok.spaced and tokens[i - 1].kind == "num")
+            item = item_at(tokens, i)
+            glued = (i > 0 and not tok.spaced and tokens[i - 1].kind == "num") or (
+                i + 1 < len(tokens) and not tokens[i + 1].spaced and tokens[i + 1].kind == "num"
+            )
             if len(tok.norm) == 1 and tok.norm.isascii():
                 chars, nxt = [(tok.norm.upper(), i)], i + 1
             elif item is not None and item.digits.isdigit() and not item.cardinal:
                 chars = [(d, item.first) for d in item.digits[:-1]] + [(item.digits[-1], item.last)]
                 nxt = item.last + 1
-            elif written and len(tok.norm) <= MAX_WRITTEN_LETTERS and tok.norm.isascii() and tok.norm.isalpha():
+            elif (
+                tok.norm.isascii()
+                and tok.norm.isalpha()
+                and (glued or (tok.text.isupper() and len(tok.norm) <= MAX_WRITTEN_LETTERS))
+            ):
                 chars, nxt = [(ch.upper(), i) for ch in tok.norm], i + 1
         if chars is not None:
             cur += chars

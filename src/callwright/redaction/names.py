@@ -36,7 +36,7 @@ EVERYDAY = {
     "amber", "violet", "sunny", "earl", "major", "cliff", "glen", "wade", "buck", "sandy",
     "rusty", "bank", "banks", "banker", "card", "carter", "street", "march", "new", "best",
     "good", "little", "short", "small", "west", "north", "south", "east", "day", "lord", "light",
-    "moore", "more", "case", "booker", "park", "rich", "fair", "hardy", "hart", "holmes",
+    "moore", "more", "case", "booker", "park", "fair", "hardy", "hart", "holmes",
     "house", "job", "land", "law", "lee", "bond", "savage", "kind",
     "an", "am", "as", "at", "be", "by", "do", "go", "he", "if", "in", "is", "it", "me", "my",
     "no", "of", "oh", "ok", "on", "or", "so", "to", "up", "us", "we", "the", "and", "you",

@@ -123,9 +123,7 @@ def spans_of(scan: Scan, found: Iterable[Candidate], wanted: frozenset[Kind]) ->
     ]
 
 
-def redact_text(
-    text: str, *, kinds: Iterable[str | Kind] = ALL, names: Iterable[str] = ()
-) -> Redaction:
+def redact_text(text: str, *, kinds: Iterable[str | Kind] = ALL, names: Iterable[str] = ()) -> Redaction:
     """Replace card numbers, CVVs, expiry dates, SSNs, phone numbers, e-mails, bank account and
     routing numbers, IBANs, dates of birth, PINs, postal addresses and the customer's name by tokens.
 
