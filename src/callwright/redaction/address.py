@@ -254,13 +254,11 @@ def _house_number(run: Run) -> Run | None:
     """The end of the run read as a house number ("to 221" is "221"; "... eleven uh nine ten" is
     "nine ten": a pause word or mark divides it from what came before), or None when too long."""
     items = run.variants()[0].items
-    k = len(items) - 1
-    while k > 0 and len("".join(i.digits for i in items[k - 1 :])) in HOUSE_DIGITS:
-        k -= 1
-    house = Run(items[k:])
-    if k > 0 and items[k - 1].last + 1 == items[k].first:
-        return None  # no pause before it: the end of a longer number, not a house number
-    return house if len(house.digits) in HOUSE_DIGITS else None
+    for k in range(len(items)):
+        paused = k == 0 or items[k - 1].last + 1 < items[k].first
+        if paused and len("".join(i.digits for i in items[k:])) in HOUSE_DIGITS:
+            return Run(items[k:])
+    return None
 
 
 def find_addresses(scan: Scan, cues: list[Cue], claimed: set[int]) -> list[Candidate]:

@@ -73,7 +73,7 @@ LEAD_IN = {
     "last", "four", "digits", "of", "code", "please", "my", "your", "new", "'s", "s", "here",
     "and", "then", "right", "first", "is:", "?", "ahead", "go", "just", "i", "think", "believe",
     "one", "were", "again", "sorry", "i'm", "im", "for", "me", "that", "repeat", "can",
-    "you", "said", "did", "say",
+    "you", "said", "did", "say", "on", "file", "record",
 }  # fmt: skip
 CUE_TOKENS = 12
 """How far before a value its cue may end."""
