@@ -9,7 +9,11 @@ transcripts have no word times, so each segment's words are spread evenly over i
 A company's address in a pay-bill call is labelled "business": it is not personal data, so a
 redaction there counts neither for nor against precision, and is reported on its own line.
 
-    PYTHONPATH=src .venv/bin/python bench/redaction/harper.py [--data DIR] [--show] [--no-names]
+With --ner, a named-entity model (spaCy's small English pipeline, installed as a package; see
+src/callwright/redaction/ner.py) adds the person names it finds, sparing the agent's name from
+the metadata.
+
+    PYTHONPATH=src .venv/bin/python bench/redaction/harper.py [--data DIR] [--show] [--no-names] [--ner]
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labelled import Gold, Tally, table  # noqa: E402
 
-from callwright.redaction import names_from_metadata, redact_conversation  # noqa: E402
+from callwright.redaction import names_from_metadata, redact_conversation, spacy_person_finder  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -82,7 +86,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--show", action="store_true", help="list misses and false alarms (quotes call text)")
     ap.add_argument("--no-names", action="store_true", help="without the caller's name from metadata")
+    ap.add_argument("--ner", action="store_true", help="add a named-entity model's person names")
     args = ap.parse_args()
+    finder = spacy_person_finder() if args.ner else None
     if not (args.data / "transcripts").is_dir():
         sys.exit(f"{args.data}: no transcripts/ here (see --data)")
     labels = load_labels()
@@ -93,10 +99,13 @@ def main() -> None:
         meta = json.loads((args.data / "metadata" / f"{sid}.json").read_text())
         caller = meta["caller"]["metadata"].get("first and last name")
         names = () if args.no_names else names_from_metadata({"caller_name": caller})
+        agent = meta["agent"]["metadata"].get("agent_name") or ""
         by_role, texts = call_words(segments)
         roles = list(by_role)
         t0 = time.process_time()
-        redacted, _ = redact_conversation([by_role[r] for r in roles], names=names)
+        redacted, _ = redact_conversation(
+            [by_role[r] for r in roles], names=names, person_finder=finder, keep_names=[agent]
+        )
         cpu += time.process_time() - t0
         marked: dict[tuple[int, int], str] = {}
         for role, rws in zip(roles, redacted, strict=True):
@@ -143,6 +152,7 @@ def main() -> None:
             spans = [s for s in spans if not any(s[1] < b and s[2] > a for a, b in business)]
             tally.add(text, gold, spans, f"{sid}#{index}")
     title = f"Harper Valley dev, {len(calls)} real calls" + (" (no names given)" if args.no_names else "")
+    title += " + named-entity model" if args.ner else ""
     print(table(tally, title))
     print()
     print(f"business addresses (not personal data) redacted whole: {business_hit} of {business_n}")

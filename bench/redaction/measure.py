@@ -3,43 +3,52 @@
 heldout.txt was written before the bank-grade detectors and never tuned on;
 dev.txt is what tuning looked at. See labelled.py for the markup and scoring.
 
-    PYTHONPATH=src .venv/bin/python bench/redaction/measure.py [--split dev|heldout|both] [--show]
+    PYTHONPATH=src .venv/bin/python bench/redaction/measure.py [--split dev|heldout|both] [--show] [--ner]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labelled import Tally, load, table  # noqa: E402
 
-from callwright.redaction import redact_text  # noqa: E402
+from callwright.redaction import PersonFinder, redact_text, spacy_person_finder  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SPLITS = {"dev": HERE / "dev.txt", "heldout": HERE / "heldout.txt"}
 
 
-def measure(path: Path) -> tuple[Tally, int]:
+def measure(path: Path, finder: PersonFinder | None = None) -> tuple[Tally, int, float]:
+    """The tally over one split, its size, and the CPU seconds redaction took."""
     tally = Tally()
     examples = load(path)
+    cpu = 0.0
     for ex in examples:
-        red = redact_text(ex.text, names=ex.names)
+        t0 = time.process_time()
+        red = redact_text(ex.text, names=ex.names, person_finder=finder)
+        cpu += time.process_time() - t0
         tally.add(ex.text, ex.gold, [(s.kind.value, s.start, s.end) for s in red.spans], ex.where)
-    return tally, len(examples)
+    return tally, len(examples), cpu
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=["dev", "heldout", "both"], default="both")
     ap.add_argument("--show", action="store_true", help="list every miss and false alarm")
+    ap.add_argument("--ner", action="store_true", help="add a named-entity model's person names (ner.py)")
     args = ap.parse_args()
+    finder = spacy_person_finder() if args.ner else None
     names = list(SPLITS) if args.split == "both" else [args.split]
     for name in names:
-        tally, n = measure(SPLITS[name])
-        print(table(tally, f"{name} ({n} sentences)"))
+        tally, n, cpu = measure(SPLITS[name], finder)
+        print(table(tally, f"{name} ({n} sentences)" + (" + named-entity model" if finder else "")))
+        print()
+        print(f"{cpu * 1000 / n:.3f} ms CPU a sentence")
         print()
         if args.show:
             for line in tally.misses:

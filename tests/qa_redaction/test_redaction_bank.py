@@ -397,3 +397,59 @@ def test_generated_date_of_birth_never_survives(
     assert Kind.DOB in [s.kind for s in red.spans], red.text
     assert str(year) not in red.text and _year_words(year) not in red.text, red.text
     assert MONTHS[month - 1] not in red.text.split() or MONTHS[month - 1] in text.replace(shown, ""), red.text
+
+
+# -- a named-entity model (optional): its names join the metadata's, the agent's name is spared --------
+
+
+def fake_model(*persons: str):
+    """A stand-in finder: every occurrence of the given person strings, as a model would return them."""
+
+    def find(text: str) -> list[tuple[int, int]]:
+        out = []
+        for p in persons:
+            start = text.find(p)
+            while start >= 0:
+                out.append((start, start + len(p)))
+                start = text.find(p, start + 1)
+        return out
+
+    return find
+
+
+def test_model_names_are_redacted_but_not_the_agents_own_name() -> None:
+    finder = fake_model("jim", "michael")
+    red = redact_text(
+        "my name is michael and i'm talking to jim", person_finder=finder, keep_names=["Michael"]
+    )
+    assert red.text == "my name is michael and i'm talking to [NAME]"
+
+
+def test_model_adds_the_misheard_part_the_metadata_missed() -> None:
+    finder = fake_model("elizabeth david")
+    red = redact_text("hi my name is elizabeth david", names=["Elizabeth Davis"], person_finder=finder)
+    # "elizabeth" from the metadata, "david" (a mishearing of Davis) from the model
+    assert red.text == "hi my name is [NAME] [NAME]"
+    assert (
+        redact_text("hi my name is elizabeth david", names=["Elizabeth Davis"]).text
+        == "hi my name is [NAME] david"
+    )
+
+
+def test_model_names_follow_word_timings() -> None:
+    words = _words("hello this is jim calling")
+    out, ranges = redact_words(words, person_finder=fake_model("jim"))
+    assert [w.word for w in out] == ["hello", "this", "is", "[NAME]", "calling"]
+    assert [(r.start, r.end, r.kind) for r in ranges] == [(words[3].start, words[3].end, Kind.NAME)]
+
+
+def test_spacy_finder_loads_an_installed_package_or_says_what_to_install() -> None:
+    from callwright.errors import CallwrightError
+    from callwright.redaction import spacy_person_finder
+
+    try:
+        finder = spacy_person_finder()
+    except CallwrightError as err:
+        assert "spaCy" in str(err) and "pip install" in (err.hint or "")
+    else:  # installed: it finds a name in plain call text
+        assert finder("hi my name is linda brown and i lost my card")

@@ -14,6 +14,7 @@ from callwright.redaction.audio import ToneSpan, mute_dtmf, mute_ranges
 from callwright.redaction.bank import aba_ok
 from callwright.redaction.iban import iban_ok
 from callwright.redaction.names import names_from_metadata
+from callwright.redaction.ner import PersonFinder, spacy_person_finder
 from callwright.redaction.payment import luhn_ok, with_luhn_digit
 from callwright.redaction.scan import Kind
 from callwright.redaction.ssn import ssn_ok
@@ -32,6 +33,8 @@ __all__ = [
     "aba_ok",
     "iban_ok",
     "names_from_metadata",
+    "PersonFinder",
+    "spacy_person_finder",
     "Kind",
     "RedactedSpan",
     "RedactedWord",

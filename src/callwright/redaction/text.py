@@ -20,6 +20,7 @@ from callwright.redaction.dates import find_dates_of_birth
 from callwright.redaction.email import find_emails
 from callwright.redaction.iban import find_ibans
 from callwright.redaction.names import find_names
+from callwright.redaction.ner import PersonFinder, find_model_names
 from callwright.redaction.payment import (
     find_card_details,
     find_card_repeats,
@@ -73,14 +74,20 @@ def parse_kinds(kinds: Iterable[str | Kind]) -> frozenset[Kind]:
     return frozenset(out)
 
 
-def detect(scan: Scan, names: Iterable[str] = ()) -> list[Candidate]:
+def detect(
+    scan: Scan,
+    names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
+) -> list[Candidate]:
     """Every sensitive value in the scanned text, in text order, without overlaps.
 
     The bank detectors that need no cue (IBAN's checksum) or read their own cue
     (a date of birth, an account, routing number or PIN after theirs) go first:
     "account number 0012 3456 7890" must not become a phone, nor a cued account
     number that happens to pass Luhn a card. Addresses come after the number
-    detectors (a ZIP code is never a phone), the customer's name last.
+    detectors (a ZIP code is never a phone), the customer's name last, then what a named-entity
+    model (`person_finder`, optional) finds, minus the agent's name (`keep_names`).
     """
     claimed: set[int] = set()
     cues = all_cues(scan)
@@ -97,6 +104,8 @@ def detect(scan: Scan, names: Iterable[str] = ()) -> list[Candidate]:
     found += find_addresses(scan, cues, claimed)
     found += find_emails(scan, claimed)
     found += find_names(scan, names, claimed)
+    if person_finder is not None:
+        found += find_model_names(scan, person_finder, keep_names, names, claimed)
     return sorted(found, key=lambda c: c.first)
 
 
@@ -123,14 +132,24 @@ def spans_of(scan: Scan, found: Iterable[Candidate], wanted: frozenset[Kind]) ->
     ]
 
 
-def redact_text(text: str, *, kinds: Iterable[str | Kind] = ALL, names: Iterable[str] = ()) -> Redaction:
+def redact_text(
+    text: str,
+    *,
+    kinds: Iterable[str | Kind] = ALL,
+    names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
+) -> Redaction:
     """Replace card numbers, CVVs, expiry dates, SSNs, phone numbers, e-mails, bank account and
     routing numbers, IBANs, dates of birth, PINs, postal addresses and the customer's name by tokens.
 
     Works on written text and on recogniser output (lower case, no punctuation,
     digits as words). `kinds` limits which of them are replaced; `names` are
-    the customer's names from the call's metadata (names.py).
+    the customer's names from the call's metadata (names.py); `person_finder`
+    an optional named-entity model (ner.py) whose names are redacted too,
+    except words of `keep_names` (the agent's name).
     """
     scan = Scan.of(text)
-    spans = spans_of(scan, detect(scan, tuple(names)), parse_kinds(kinds))
+    found = detect(scan, tuple(names), person_finder, tuple(keep_names))
+    spans = spans_of(scan, found, parse_kinds(kinds))
     return Redaction(apply_spans(text, spans), spans)

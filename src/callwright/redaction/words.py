@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from callwright.redaction.ner import PersonFinder
 from callwright.redaction.payment import CVV_CUES, EXPIRY_CUES, unanswered_card_cues
 from callwright.redaction.scan import Kind, Scan
 from callwright.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
@@ -141,10 +142,19 @@ def _joined(words: Sequence[WordLike]) -> tuple[str, list[tuple[int, int]]]:
     return " ".join(w.word.strip() for w in words), offsets
 
 
-def _find(words: Sequence[WordLike], wanted: frozenset[Kind], names: Sequence[str] = ()) -> _Found:
+@dataclass(frozen=True)
+class _Names:
+    """What is known of names: the customer's (metadata), a model, and the agent's (kept)."""
+
+    customer: tuple[str, ...] = ()
+    finder: PersonFinder | None = None
+    keep: tuple[str, ...] = ()
+
+
+def _find(words: Sequence[WordLike], wanted: frozenset[Kind], names: _Names = _Names()) -> _Found:
     text, offsets = _joined(words)
     scan = Scan.of(text)
-    found = detect(scan, names)
+    found = detect(scan, names.customer, names.finder, names.keep)
     unheard: list[TimeRange] = []
     if Kind.CARD in wanted:
         cue_ends = [scan.tokens[e].end for e in unanswered_card_cues(scan, found)]
@@ -199,12 +209,18 @@ def _assemble(
 
 
 def redact_words(
-    words: Sequence[WordLike], *, kinds: Iterable[str | Kind] = ALL, names: Iterable[str] = ()
+    words: Sequence[WordLike],
+    *,
+    kinds: Iterable[str | Kind] = ALL,
+    names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
 ) -> tuple[list[RedactedWord], list[TimeRange]]:
     """Redacted words (merged where one value spans several) and the time ranges to silence.
 
-    `names`: the customer's names from the call's metadata (every word of them is redacted)."""
-    found = _find(words, parse_kinds(kinds), tuple(names))
+    `names`: the customer's names from the call's metadata (every word of them is redacted);
+    `person_finder`, `keep_names`: an optional named-entity model and the agent's name it spares."""
+    found = _find(words, parse_kinds(kinds), _Names(tuple(names), person_finder, tuple(keep_names)))
     labels = found.labels(0)
     ranges = [_time_range([words[k] for k in found.span_words(s)], s.kind) for s in found.spans]
     ranges = sorted(ranges + found.unheard, key=lambda r: r.start)
@@ -216,6 +232,8 @@ def redact_conversation(
     *,
     kinds: Iterable[str | Kind] = ALL,
     names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
 ) -> tuple[list[list[RedactedWord]], list[TimeRange]]:
     """Redact the channels of one call, each on its own and all interleaved in time.
 
@@ -226,8 +244,8 @@ def redact_conversation(
     are for the whole recording (mute all channels with them).
     """
     wanted = parse_kinds(kinds)
-    names = tuple(names)
-    alone = [_find(ws, wanted, names) for ws in channels]
+    known = _Names(tuple(names), person_finder, tuple(keep_names))
+    alone = [_find(ws, wanted, known) for ws in channels]
     labels = [found.labels(c) for c, found in enumerate(alone)]
     ranges = [
         _time_range([ws[k] for k in found.span_words(s)], s.kind)
@@ -237,7 +255,7 @@ def redact_conversation(
     order = sorted(
         ((float(w.start), c, k) for c, ws in enumerate(channels) for k, w in enumerate(ws)),
     )
-    together = _find([channels[c][k] for _, c, k in order], wanted, names)
+    together = _find([channels[c][k] for _, c, k in order], wanted, known)
     source = len(channels)  # spans of the interleaved text; their words are replaced whole
     for span in together.spans:
         members = [order[i][1:] for i in together.span_words(span)]
