@@ -14,9 +14,9 @@ too; a city or state alone is not an address and stays.
 
 from __future__ import annotations
 
-from callwright.redaction.cues import Cue, nearest_cue
+from callwright.redaction.cues import Cues, nearest_cue
 from callwright.redaction.numbers import Run
-from callwright.redaction.scan import Candidate, Kind, Scan, claim, free, phrases
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, free, last_before, phrases
 
 STREET_TYPES = {
     "street", "st", "avenue", "ave", "av", "road", "rd", "boulevard", "blvd", "lane", "ln",
@@ -261,10 +261,10 @@ def _house_number(run: Run) -> Run | None:
     return None
 
 
-def find_addresses(scan: Scan, cues: list[Cue], claimed: set[int]) -> list[Candidate]:
+def find_addresses(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
     """Street lines with what follows them, P.O. boxes, ZIP codes after a cue, city+state+ZIP."""
     r = _Reader(scan)
-    address_ends = [last for _, last in scan_phrases(scan, ADDRESS_CUES)]
+    address_ends = sorted(last for _, last in scan_phrases(scan, ADDRESS_CUES))
     found: list[Candidate] = []
 
     def take(first: int, last: int) -> None:
@@ -283,7 +283,7 @@ def find_addresses(scan: Scan, cues: list[Cue], claimed: set[int]) -> list[Candi
         run = _house_number(whole)
         if run is None or not free(claimed, run.first, run.last):
             continue
-        cued = any(run.first - ADDRESS_CUE_TOKENS <= e < run.first for e in address_ends)
+        cued = last_before(address_ends, run.first, ADDRESS_CUE_TOKENS) is not None
         street = r.street_end(run.last + 1, cued)
         if street is not None:
             take(run.first, tail(street))

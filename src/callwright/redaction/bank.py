@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from callwright.redaction.cues import Cue, cued_families, nearest_cue
+from callwright.redaction.cues import Cue, Cues, cued_families, nearest_cue
 from callwright.redaction.numbers import NumberItem, Run
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
@@ -89,7 +89,7 @@ def _read(run: Run, cue: Cue, families: set[str]) -> list[tuple[Kind, Sequence[N
     return [(Kind.ACCOUNT, var.items)]
 
 
-def find_bank_numbers(scan: Scan, cues: list[Cue], claimed: set[int]) -> list[Candidate]:
+def find_bank_numbers(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
     """Account and routing numbers after their cues."""
     found: list[Candidate] = []
     # runs joined across back-channels ("okay", "yes"), as for cards: numbers read out in chunks

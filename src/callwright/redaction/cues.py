@@ -13,7 +13,8 @@ confirmation ... numbers) whose only job is to be nearer than a bank cue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+from dataclasses import dataclass, field
 from typing import Literal
 
 from callwright.redaction.payment import CARD_CUES, CVV_CUES, EXPIRY_CUES
@@ -86,7 +87,27 @@ class Cue:
     """Token index of the cue's last word."""
 
 
-def all_cues(scan: Scan) -> list[Cue]:
+@dataclass(frozen=True)
+class Cues:
+    """Every cue of a text in order of where it ends, searchable in log time."""
+
+    items: list[Cue]
+    ends: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ends", [c.end for c in self.items])
+
+    def __iter__(self):  # noqa: ANN204 (an iterator of Cue)
+        return iter(self.items)
+
+    def before(self, first: int, within: int) -> list[Cue]:
+        """The cues ending in the `within` tokens before token `first`, nearest last."""
+        return self.items[
+            bisect.bisect_left(self.ends, first - within) : bisect.bisect_left(self.ends, first)
+        ]
+
+
+def all_cues(scan: Scan) -> Cues:
     """Every cue in the text, by where it ends (a longer phrase wins over the word it ends with)."""
     from callwright.redaction.tokens import find_phrases
 
@@ -100,19 +121,19 @@ def all_cues(scan: Scan) -> list[Cue]:
             if family == "cvv" and "social" in (scan.word(last - 1), scan.word(last - 2)):
                 continue
             by_end.setdefault(last, Cue(family, last))
-    return sorted(by_end.values(), key=lambda c: c.end)
+    return Cues(sorted(by_end.values(), key=lambda c: c.end))
 
 
 def nearest_cue(
     scan: Scan,
-    cues: list[Cue],
+    cues: Cues,
     first: int,
     within: int = CUE_TOKENS,
     *,
     lead_in: set[str] | frozenset[str] = frozenset(),
 ) -> Cue | None:
     """The cue ending nearest before token `first`, when only lead-in words stand between them."""
-    near = [c for c in cues if first - within <= c.end < first]
+    near = cues.before(first, within)
     if not near:
         return None
     cue = near[-1]
@@ -122,6 +143,6 @@ def nearest_cue(
     return None
 
 
-def cued_families(scan: Scan, cues: list[Cue], first: int, within: int = CUE_TOKENS) -> set[Family]:
+def cued_families(scan: Scan, cues: Cues, first: int, within: int = CUE_TOKENS) -> set[Family]:
     """Every family with a cue in the `within` tokens before `first` (nearest or not)."""
-    return {c.family for c in cues if first - within <= c.end < first}
+    return {c.family for c in cues.before(first, within)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callwright.redaction.cues import LEAD_IN, Cue, nearest_cue
+from callwright.redaction.cues import LEAD_IN, Cues, nearest_cue
 from callwright.redaction.numbers import TENS, NumberItem, item_at
 from callwright.redaction.payment import MONTHS
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
@@ -198,7 +198,7 @@ class _Reader:
         return _Date(i, k, day=True, month=True, year=year, short_year=short)
 
 
-def find_dates_of_birth(scan: Scan, cues: list[Cue], claimed: set[int]) -> list[Candidate]:
+def find_dates_of_birth(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
     """Dates of birth: any date after a birth cue, a whole date in `BIRTH_YEARS` without one."""
     reader = _Reader(scan)
     found: list[Candidate] = []

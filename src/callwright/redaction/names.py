@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from callwright.redaction.scan import Candidate, Kind, Scan, claim, free, phrases
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, free, last_before, phrases
 
 HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "jr", "sr", "ii", "iii", "iv"}
 NAME_CUES = phrases(
@@ -117,7 +117,7 @@ def find_names(scan: Scan, names: Iterable[str], claimed: set[int]) -> list[Cand
     tokens = scan.tokens
     hits = [i for i, t in enumerate(tokens) if t.kind == "word" and t.norm.removesuffix("'s") in words]
     hit_set = set(hits)
-    cue_ends = scan.phrase_ends(NAME_CUES)
+    cue_ends = sorted(scan.phrase_ends(NAME_CUES))
 
     def beside_name(i: int) -> bool:
         for step in (-1, 1):
@@ -129,7 +129,7 @@ def find_names(scan: Scan, names: Iterable[str], claimed: set[int]) -> list[Cand
         return False
 
     def after_cue(i: int) -> bool:
-        return any(i - CUE_TOKENS <= e < i for e in cue_ends)
+        return last_before(cue_ends, i, CUE_TOKENS) is not None
 
     ranges = [
         (i, i)

@@ -16,6 +16,7 @@ name from the metadata) are never taken on the model's word alone.
 
 from __future__ import annotations
 
+import bisect
 import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -69,16 +70,16 @@ def find_model_names(
     """Person names the model finds, minus the agent's name (`keep`) unless it is also the customer's."""
     spared = name_words(keep) - name_words(names)
     found: list[Candidate] = []
-    for start, end in finder(scan.text):
-        inside = [
-            k
-            for k, t in enumerate(scan.tokens)
-            if t.kind == "word"
-            and t.start < end
-            and t.end > start
-            and t.norm.removesuffix("'s") not in spared
-            and k not in claimed  # "elizabeth" already taken from the metadata, "david" is left
-        ]
+    ends = [t.end for t in scan.tokens]
+    for start, end in sorted(finder(scan.text)):
+        inside = []
+        k = bisect.bisect_right(ends, start)  # the first token ending after the span starts
+        while k < len(scan.tokens) and scan.tokens[k].start < end:
+            t = scan.tokens[k]
+            # "elizabeth" already taken from the metadata, "david" is left
+            if t.kind == "word" and t.norm.removesuffix("'s") not in spared and k not in claimed:
+                inside.append(k)
+            k += 1
         for k in inside:
             if found and found[-1].last == k - 1:
                 found[-1] = Candidate(Kind.NAME, found[-1].first, k)

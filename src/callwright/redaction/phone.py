@@ -78,11 +78,11 @@ def _phone_in(scan: Scan, run: Run, cue_ends: list[int], bar_ends: list[int]) ->
 def find_phones(scan: Scan, claimed: set[int]) -> list[Candidate]:
     cue_ends = scan.phrase_ends(PHONE_CUES)
     # "the phone number on the account": the account is where the phone belongs, not a bar
-    bar_ends = [
+    bar_ends = sorted(
         last
         for first, last in find_phrases(scan.tokens, NOT_PHONE_CUES)
         if not (is_aside(scan, first) and scan.word(last + 1) not in ("number", "no", "#"))
-    ]
+    )
     found: list[Candidate] = []
     for run in scan.runs:
         if free(claimed, run.first, run.last):

@@ -9,7 +9,7 @@ words ("bluebird") cannot be told from the rest of the sentence and is left
 
 from __future__ import annotations
 
-from callwright.redaction.cues import LEAD_IN, Cue, nearest_cue
+from callwright.redaction.cues import LEAD_IN, Cue, Cues, nearest_cue
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
 PIN_DIGITS = range(3, 9)
@@ -39,7 +39,7 @@ def _alnum_after(scan: Scan, cue: Cue) -> Candidate | None:
     return None
 
 
-def find_pins(scan: Scan, cues: list[Cue], claimed: set[int]) -> list[Candidate]:
+def find_pins(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
     """PINs and passcodes after a PIN cue (the nearest cue before them)."""
     found: list[Candidate] = []
     for run in scan.runs:

@@ -8,7 +8,8 @@ reported as a phone number.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -72,8 +73,8 @@ class Scan:
         )
 
     def phrase_ends(self, phrases: frozenset[tuple[str, ...]]) -> list[int]:
-        """Token index of the last word of every occurrence of any phrase."""
-        return [last for _, last in find_phrases(self.tokens, phrases)]
+        """Token index of the last word of every occurrence of any phrase, in ascending order."""
+        return sorted(last for _, last in find_phrases(self.tokens, phrases))
 
     def word(self, i: int) -> str:
         """The normalised token at i, or "" outside the text."""
@@ -95,10 +96,17 @@ def claim(claimed: set[int], found: Iterable[Candidate]) -> None:
         claimed.update(range(c.first, c.last + 1))
 
 
-def cue_before(ends: list[int], first: int, within: int) -> int | None:
-    """The nearest cue ending at most `within` tokens before token `first`, if any."""
-    near = [e for e in ends if first - within <= e < first]
-    return max(near) if near else None
+def cue_before(ends: Sequence[int], first: int, within: int) -> int | None:
+    """The nearest cue ending at most `within` tokens before token `first`, if any.
+
+    `ends` must be in ascending order (`phrase_ends` gives them so): the search is a
+    bisection, so a very long utterance with thousands of cues stays linear overall.
+    """
+    k = bisect.bisect_left(ends, first) - 1
+    return ends[k] if k >= 0 and ends[k] >= first - within else None
+
+
+last_before = cue_before
 
 
 # "the phone on the account is ...": an account named only as where something else belongs.
