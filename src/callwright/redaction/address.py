@@ -245,9 +245,7 @@ class _Reader:
 
 
 def scan_phrases(scan: Scan, cues: frozenset[tuple[str, ...]]) -> list[tuple[int, int]]:
-    from callwright.redaction.tokens import find_phrases
-
-    return find_phrases(scan.tokens, cues)
+    return scan.phrase_hits(cues)
 
 
 def _house_number(run: Run) -> Run | None:

@@ -109,11 +109,9 @@ class Cues:
 
 def all_cues(scan: Scan) -> Cues:
     """Every cue in the text, by where it ends (a longer phrase wins over the word it ends with)."""
-    from callwright.redaction.tokens import find_phrases
-
     by_end: dict[int, Cue] = {}
     for family, cues in _FAMILIES:
-        for first, last in find_phrases(scan.tokens, cues):
+        for first, last in scan.phrase_hits(cues):
             # "the phone on the account" names where; "on my account number is" still gives one
             if family == "account" and scan.word(last) == "account" and is_aside(scan, first):
                 continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callwright.redaction.cues import LEAD_IN, Cues, nearest_cue
-from callwright.redaction.numbers import TENS, NumberItem, item_at
+from callwright.redaction.numbers import TEENS, TENS, UNITS, NumberItem, item_at
 from callwright.redaction.payment import MONTHS
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
@@ -34,6 +34,8 @@ ORDINALS = {
     "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
 }  # fmt: skip
 ORDINAL_SUFFIXES = {"st", "nd", "rd", "th"}
+DAY_WORDS = set(ORDINALS) | set(TENS) | set(TEENS) | set(UNITS)
+"""Words a day of the month can start with ("fifth", "twenty third", "five")."""
 DATE_SEPARATORS = {"/", "-", "."}
 SKIP = {",", "of", "the"}
 
@@ -205,7 +207,15 @@ def find_dates_of_birth(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candi
     i = 0
     n = len(scan.tokens)
     while i < n:
-        date = reader.numeric(i) or reader.month_first(i) or reader.day_first(i)
+        tok = scan.tokens[i]
+        if tok.kind == "num":
+            date = reader.numeric(i) or reader.day_first(i)
+        elif tok.norm in MONTHS:
+            date = reader.month_first(i)
+        elif tok.norm in DAY_WORDS:
+            date = reader.day_first(i)
+        else:
+            date = None
         if date is None or not free(claimed, date.first, date.last):
             i += 1
             continue

@@ -13,7 +13,7 @@ taken even when the check fails (a misheard character).
 
 from __future__ import annotations
 
-from callwright.redaction.numbers import item_at
+from callwright.redaction.numbers import HOMOPHONES, REPEATS, TEENS, TENS, UNITS, ZERO_LETTERS, item_at
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 IBAN_CUES = phrases("iban", "i b a n", "international bank account number")
@@ -30,6 +30,7 @@ IBAN_LENGTHS = {
     "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24,
     "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }  # fmt: skip
+NUMBER_WORDS = {*UNITS, *TEENS, *TENS, *ZERO_LETTERS, *HOMOPHONES, *REPEATS}
 STREAM_JOINERS = {"-", ",", "uh", "um", "er", "dash", "space"}
 MAX_WRITTEN_LETTERS = 4
 """A written group of capitals standing apart inside an IBAN ("WEST", "NWBK"): bank codes are four
@@ -58,7 +59,7 @@ def _streams(scan: Scan) -> list[list[tuple[str, int]]]:
             chars = [(d, i) for d in tok.norm]
             nxt = i + 1
         elif tok.kind == "word":
-            item = item_at(tokens, i)
+            item = item_at(tokens, i) if tok.norm in NUMBER_WORDS else None
             glued = (i > 0 and not tok.spaced and tokens[i - 1].kind == "num") or (
                 i + 1 < len(tokens) and not tokens[i + 1].spaced and tokens[i + 1].kind == "num"
             )

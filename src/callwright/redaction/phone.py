@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from callwright.redaction.numbers import Run
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, is_aside, phrases
-from callwright.redaction.tokens import find_phrases
 
 PHONE_CUES = phrases(
     "phone", "telephone", "cell", "mobile", "cellphone", "landline", "call", "reach",
@@ -80,7 +79,7 @@ def find_phones(scan: Scan, claimed: set[int]) -> list[Candidate]:
     # "the phone number on the account": the account is where the phone belongs, not a bar
     bar_ends = sorted(
         last
-        for first, last in find_phrases(scan.tokens, NOT_PHONE_CUES)
+        for first, last in scan.phrase_hits(NOT_PHONE_CUES)
         if not (is_aside(scan, first) and scan.word(last + 1) not in ("number", "no", "#"))
     )
     found: list[Candidate] = []

@@ -9,12 +9,13 @@ reported as a phone number.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from callwright.redaction.numbers import BACKCHANNEL_WORDS, Run, find_items, find_runs
-from callwright.redaction.tokens import Token, find_phrases, tokenize
+from callwright.redaction.tokens import Token, find_phrases, phrase_words, tokenize
 
 
 class Kind(StrEnum):
@@ -72,9 +73,17 @@ class Scan:
             find_runs(tokens, items, extra_joiners=BACKCHANNEL_WORDS),
         )
 
+    @functools.cached_property
+    def _phrase_words(self) -> list[tuple[int, str]]:
+        return phrase_words(self.tokens)
+
+    def phrase_hits(self, phrases: frozenset[tuple[str, ...]]) -> list[tuple[int, int]]:
+        """(first, last) token index of every occurrence of any phrase (`tokens.find_phrases`)."""
+        return find_phrases(self.tokens, phrases, self._phrase_words)
+
     def phrase_ends(self, phrases: frozenset[tuple[str, ...]]) -> list[int]:
         """Token index of the last word of every occurrence of any phrase, in ascending order."""
-        return sorted(last for _, last in find_phrases(self.tokens, phrases))
+        return sorted(last for _, last in self.phrase_hits(phrases))
 
     def word(self, i: int) -> str:
         """The normalised token at i, or "" outside the text."""
