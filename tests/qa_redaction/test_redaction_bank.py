@@ -480,3 +480,25 @@ def test_a_very_long_utterance_costs_time_in_proportion_to_its_length() -> None:
 
     small, big = cpu(100), cpu(400)
     assert big < 8 * small, (small, big)  # linear is 4x; the old quadratic search was 16x and more
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("can i have the account number please", Kind.ACCOUNT),
+        ("and the routing number", Kind.ROUTING),
+        ("what is your pin", Kind.PIN),
+        ("can you confirm your date of birth", Kind.DOB),
+    ],
+)
+def test_a_misheard_answer_after_a_bank_cue_is_silenced_in_the_audio_copy(question: str, kind: Kind) -> None:
+    """As after a security-code cue: the answer heard as words ("for to one") has no text to redact."""
+    from callwright.redaction import card_detail_windows
+
+    agent = _words(question, 0.0)
+    customer = _words("remember for one", 4.0)  # "four two one" as the recogniser heard it
+    (_, c), ranges = redact_conversation([agent, customer])
+    assert [w.word for w in c] == ["remember", "for", "one"]  # the transcript keeps its words
+    windows = card_detail_windows([agent, customer], ranges)
+    assert [(w.kind, w.transcribed) for w in windows] == [(kind, False)]
+    assert windows[0].start <= customer[0].start and windows[0].end >= customer[-1].end

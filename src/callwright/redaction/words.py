@@ -19,7 +19,7 @@ from typing import Protocol
 
 from callwright.redaction.ner import PersonFinder
 from callwright.redaction.payment import CVV_CUES, EXPIRY_CUES, unanswered_card_cues
-from callwright.redaction.scan import Kind, Scan
+from callwright.redaction.scan import Kind, Scan, phrases
 from callwright.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
 
 UNHEARD_GAP_S = 1.0
@@ -38,6 +38,16 @@ cannot be relied on to find it. This is what PCI pause-and-resume recording does
 DETAIL_ANSWER_S = 8.0
 """After a security-code or expiry cue ("the three digits on the back?"), the audio copy is
 silenced this long, for the same reason, when no card number was heard before it."""
+
+
+ANSWER_CUES = (
+    (phrases("account number", "account no", "account num"), Kind.ACCOUNT),
+    (phrases("routing number", "routing no", "aba number", "transit number"), Kind.ROUTING),
+    (phrases("pin", "p i n", "pin number", "passcode", "pass code", "password", "access code"), Kind.PIN),
+    (phrases("date of birth", "birth date", "birthdate", "birthday", "dob", "d o b"), Kind.DOB),
+)
+"""Cues after which a bank-grade answer follows that the recogniser may mishear: the audio copy is
+silenced `DETAIL_ANSWER_S` after them, as after a security-code cue."""
 
 
 class Timed(Protocol):
@@ -297,6 +307,10 @@ def card_detail_windows(
     copy also loses `CARD_DETAILS_S` after every card range and `DETAIL_ANSWER_S`
     after every CVV/expiry cue on any channel (`transcribed=False`). These are
     for the audio only: the transcript keeps its words.
+
+    The same holds for the bank-grade answers a recogniser mishears as words: after
+    "account number", "routing number", "pin", "passcode", "date of birth" (`ANSWER_CUES`)
+    the audio copy loses `DETAIL_ANSWER_S` as well, labelled with that kind.
     """
     out = [
         TimeRange(r.end, r.end + CARD_DETAILS_S, Kind.CVV, transcribed=False)
@@ -304,7 +318,7 @@ def card_detail_windows(
         if r.kind is Kind.CARD
     ]
     words = sorted((w for ws in channels for w in ws), key=lambda w: float(w.start))
-    for cues, kind in ((CVV_CUES, Kind.CVV), (EXPIRY_CUES, Kind.EXPIRY)):
+    for cues, kind in ((CVV_CUES, Kind.CVV), (EXPIRY_CUES, Kind.EXPIRY), *ANSWER_CUES):
         ends = _cue_word_ends(words, cues)
         out += [TimeRange(t, t + DETAIL_ANSWER_S, kind, transcribed=False) for t in ends]
     return sorted(out, key=lambda r: r.start)
