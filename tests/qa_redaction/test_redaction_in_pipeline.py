@@ -20,8 +20,18 @@ SEGMENTS = [
     {"speaker": "agent", "start": 6.5, "end": 9.0, "text": "thank you ms brown, and your date of birth"},
     {"speaker": "customer", "start": 9.5, "end": 12.0, "text": "march fifth nineteen eighty"},
     {"speaker": "agent", "start": 12.5, "end": 14.0, "text": "and the account number"},
-    {"speaker": "customer", "start": 14.5, "end": 18.0, "text": "it's oh oh one two three four five six seven"},
-    {"speaker": "customer", "start": 18.5, "end": 22.0, "text": "and i live at 221 baker street springfield illinois"},
+    {
+        "speaker": "customer",
+        "start": 14.5,
+        "end": 18.0,
+        "text": "it's oh oh one two three four five six seven",
+    },
+    {
+        "speaker": "customer",
+        "start": 18.5,
+        "end": 22.0,
+        "text": "and i live at 221 baker street springfield illinois",
+    },
 ]
 
 
