@@ -25,6 +25,13 @@ STREET_TYPES = {
     "close", "row", "alley", "plaza", "loop", "pike", "expressway", "freeway", "turnpike",
     "causeway", "grove", "gardens", "mews", "broadway",
 }  # fmt: skip
+EVERYDAY_TYPES = {
+    "way", "drive", "place", "close", "square", "row", "loop", "court", "circle", "trail", "terrace",
+    "plaza", "grove", "gardens", "mews", "alley", "crescent", "pike",
+}  # fmt: skip
+"""Street types that are everyday words ("one surefire way", "a 60 gig drive", "two last place"):
+such a street line is taken only after an address cue, written in capitals ("42 Wallaby Way"), or
+with a unit, city, state or ZIP after it."""
 TYPE_IS_NAME = {"broadway"}
 """A street type that is also the whole name ("seventeen hundred broadway")."""
 UNIT_WORDS = {
@@ -112,7 +119,7 @@ class _Reader:
                 and not tokens[i + 1].spaced
             )
         if tok.kind == "sym":
-            return tok.norm in {"-", "'", "."} and not tok.spaced or (cued and tok.norm in CUED_EXTRA)
+            return tok.norm in {"-", "'"} and not tok.spaced or (cued and tok.norm in CUED_EXTRA)
         if cued and (tok.norm in CUED_EXTRA or len(tok.norm) == 1):  # spelled: "main that's m a i n"
             return True
         return tok.norm not in NOT_NAME
@@ -220,7 +227,7 @@ class _Reader:
             # a written city in capitals ("Sydney", "Little Whinging") right after the street line
             toks, i = self.scan.tokens, start
             capital = start < len(toks) and toks[start].kind == "word" and toks[start].text[:1].isupper()
-            if not capital or (start == k and not toks[k].text.istitle()):
+            if not capital:
                 return self.zip_after(k)
             while (
                 i < len(toks)
@@ -235,6 +242,10 @@ class _Reader:
                 return None
             end = i - 1
             pc = self.postcode_end(self.skip(i, {","}))
+            if pc is None and self.w(k) != ",":
+                # "42 Wallaby Way, Sydney": a comma, or a postcode ("Hill Crescent Leeds LS6 2QX"),
+                # says a city follows; "3rd place. You owe me" is no city
+                return self.zip_after(k)
             return pc if pc is not None else end
         z = self.zip_after(end + 1)
         return z if z is not None else end
@@ -248,10 +259,17 @@ def scan_phrases(scan: Scan, cues: frozenset[tuple[str, ...]]) -> list[tuple[int
     return scan.phrase_hits(cues)
 
 
-def _house_number(run: Run) -> Run | None:
+def _house_number(run: Run, scan: Scan) -> Run | None:
     """The end of the run read as a house number ("to 221" is "221"; "... eleven uh nine ten" is
     "nine ten": a pause word or mark divides it from what came before), or None when too long."""
     items = run.variants()[0].items
+    after = run.last + 1
+    if (
+        after < len(scan.tokens)
+        and scan.word(after) in {"st", "nd", "rd", "th"}
+        and not scan.tokens[after].spaced
+    ):
+        return None  # "3rd place" is an ordinal
     for k in range(len(items)):
         paused = k == 0 or items[k - 1].last + 1 < items[k].first
         if paused and len("".join(i.digits for i in items[k:])) in HOUSE_DIGITS:
@@ -278,13 +296,19 @@ def find_addresses(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]
         return place if place is not None else end
 
     for whole in scan.runs:
-        run = _house_number(whole)
+        run = _house_number(whole, scan)
         if run is None or not free(claimed, run.first, run.last):
             continue
         cued = last_before(address_ends, run.first, ADDRESS_CUE_TOKENS) is not None
         street = r.street_end(run.last + 1, cued)
-        if street is not None:
-            take(run.first, tail(street))
+        if street is None:
+            continue
+        end = tail(street)
+        kind_word = scan.word(street if scan.word(street) != "." else street - 1)
+        titled = all(t.text[:1].isupper() for t in scan.tokens[run.last + 1 : street + 1] if t.kind == "word")
+        if kind_word in EVERYDAY_TYPES and not (cued or titled or end > street):
+            continue
+        take(run.first, end)
     for first, last in scan_phrases(scan, PO_BOX):
         run = r.run_at.get(last + 1)
         if run is not None:

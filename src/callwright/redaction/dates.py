@@ -20,9 +20,15 @@ from callwright.redaction.numbers import TEENS, TENS, UNITS, NumberItem, item_at
 from callwright.redaction.payment import MONTHS
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
-BIRTH_YEARS = range(1900, 2013)
+BIRTH_YEARS = range(1900, 2011)
 """Years a caller may have been born in; an uncued whole date in them is taken for a birth date
 (an account-opening date of 1998 is redacted too: over-redaction is the safe side)."""
+NOT_BIRTH_BEFORE = {
+    "from", "till", "until", "since", "by", "before", "after", "due", "dated", "posted", "released",
+    "effective", "update", "updated", "-", ":", "through", "thru",
+}  # fmt: skip
+"""Words before an uncued whole date that make it some other date ("repost from january 13, 2004",
+"won't go back till 1/4/2010"); after a birth cue they change nothing."""
 DOB_CUE_TOKENS = 12
 DOB_DIGITS = range(4, 9)
 """After a birth cue, a run of this many digits is the date said as numbers ("oh three oh five eighty")."""
@@ -222,7 +228,7 @@ def find_dates_of_birth(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candi
         start = date.first - 1 if scan.word(date.first - 1) == "the" else date.first
         cue = nearest_cue(scan, cues, start, DOB_CUE_TOKENS, lead_in=DOB_LEAD_IN)
         cued = cue is not None and cue.family == "dob"
-        whole_birth = date.whole and date.year in BIRTH_YEARS
+        whole_birth = date.whole and date.year in BIRTH_YEARS and scan.word(start - 1) not in NOT_BIRTH_BEFORE
         if cued and (date.month or date.year is not None) or whole_birth:
             found.append(Candidate(Kind.DOB, date.first, date.last))
             claim(claimed, found[-1:])
