@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callwright.redaction.cues import LEAD_IN, Cues, nearest_cue
-from callwright.redaction.numbers import TEENS, TENS, UNITS, NumberItem, item_at
+from callwright.redaction.numbers import TEENS, TENS, UNITS, NumberItem
 from callwright.redaction.payment import MONTHS
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
@@ -61,7 +61,7 @@ class _Date:
 
 
 class _Items:
-    """Number items by the token they start at, read on demand (`numbers.item_at`)."""
+    """Number items by the token they start at, read on demand (`Scan.number_at`)."""
 
     def __init__(self, scan: Scan) -> None:
         self.scan = scan
@@ -69,7 +69,7 @@ class _Items:
 
     def get(self, i: int) -> NumberItem | None:
         if i not in self.cache:
-            self.cache[i] = item_at(self.scan.tokens, i)
+            self.cache[i] = self.scan.number_at(i)
         return self.cache[i]
 
 

@@ -13,7 +13,7 @@ taken even when the check fails (a misheard character).
 
 from __future__ import annotations
 
-from callwright.redaction.numbers import HOMOPHONES, REPEATS, TEENS, TENS, UNITS, ZERO_LETTERS, item_at
+from callwright.redaction.numbers import HOMOPHONES, REPEATS, TEENS, TENS, UNITS, ZERO_LETTERS
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 IBAN_CUES = phrases("iban", "i b a n", "international bank account number")
@@ -59,7 +59,7 @@ def _streams(scan: Scan) -> list[list[tuple[str, int]]]:
             chars = [(d, i) for d in tok.norm]
             nxt = i + 1
         elif tok.kind == "word":
-            item = item_at(tokens, i) if tok.norm in NUMBER_WORDS else None
+            item = scan.number_at(i) if tok.norm in NUMBER_WORDS else None
             glued = (i > 0 and not tok.spaced and tokens[i - 1].kind == "num") or (
                 i + 1 < len(tokens) and not tokens[i + 1].spaced and tokens[i + 1].kind == "num"
             )

@@ -11,10 +11,10 @@ from __future__ import annotations
 import bisect
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from callwright.redaction.numbers import BACKCHANNEL_WORDS, Run, find_items, find_runs
+from callwright.redaction.numbers import BACKCHANNEL_WORDS, NumberItem, Run, find_items, find_runs, item_at
 from callwright.redaction.tokens import Token, find_phrases, phrase_words, tokenize
 
 
@@ -61,6 +61,11 @@ class Scan:
     wide_runs: list[Run]
     """Runs also joined across back-channel words ("okay", "yes"), for card numbers
     read out in chunks while the agent acknowledges each one."""
+    items: list[NumberItem] = field(default_factory=list)
+    """Every number `find_items` read (amounts, counts and times left out)."""
+    _hits: dict[frozenset[tuple[str, ...]], list[tuple[int, int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, text: str) -> Scan:
@@ -71,15 +76,30 @@ class Scan:
             tokens,
             find_runs(tokens, items),
             find_runs(tokens, items, extra_joiners=BACKCHANNEL_WORDS),
+            items,
         )
 
     @functools.cached_property
     def _phrase_words(self) -> list[tuple[int, str]]:
         return phrase_words(self.tokens)
 
+    @functools.cached_property
+    def _item_by_first(self) -> dict[int, NumberItem]:
+        return {it.first: it for it in self.items}
+
+    def number_at(self, i: int) -> NumberItem | None:
+        """The number starting at token i as `numbers.item_at` reads it (without the amount and
+        count rules), taken from the items already read where there is one."""
+        found = self._item_by_first.get(i)
+        return found if found is not None else item_at(self.tokens, i)
+
     def phrase_hits(self, phrases: frozenset[tuple[str, ...]]) -> list[tuple[int, int]]:
-        """(first, last) token index of every occurrence of any phrase (`tokens.find_phrases`)."""
-        return find_phrases(self.tokens, phrases, self._phrase_words)
+        """(first, last) token index of every occurrence of any phrase (`tokens.find_phrases`);
+        one search per phrase set and text, however many detectors ask."""
+        hits = self._hits.get(phrases)
+        if hits is None:
+            hits = self._hits[phrases] = find_phrases(self.tokens, phrases, self._phrase_words)
+        return hits
 
     def phrase_ends(self, phrases: frozenset[tuple[str, ...]]) -> list[int]:
         """Token index of the last word of every occurrence of any phrase, in ascending order."""
