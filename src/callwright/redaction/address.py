@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from callwright.redaction.cues import Cues, nearest_cue
 from callwright.redaction.numbers import Run
-from callwright.redaction.scan import Candidate, Kind, Scan, claim, free, last_before, phrases
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 STREET_TYPES = {
     "street", "st", "avenue", "ave", "av", "road", "rd", "boulevard", "blvd", "lane", "ln",
@@ -299,7 +299,7 @@ def find_addresses(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]
         run = _house_number(whole, scan)
         if run is None or not free(claimed, run.first, run.last):
             continue
-        cued = last_before(address_ends, run.first, ADDRESS_CUE_TOKENS) is not None
+        cued = cue_before(address_ends, run.first, ADDRESS_CUE_TOKENS) is not None
         street = r.street_end(run.last + 1, cued)
         if street is None:
             continue

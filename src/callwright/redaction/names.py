@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from callwright.redaction.scan import Candidate, Kind, Scan, claim, free, last_before, phrases
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
 HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "jr", "sr", "ii", "iii", "iv"}
 NAME_CUES = phrases(
@@ -129,7 +129,7 @@ def find_names(scan: Scan, names: Iterable[str], claimed: set[int]) -> list[Cand
         return False
 
     def after_cue(i: int) -> bool:
-        return last_before(cue_ends, i, CUE_TOKENS) is not None
+        return cue_before(cue_ends, i, CUE_TOKENS) is not None
 
     ranges = [
         (i, i)

@@ -135,9 +135,6 @@ def cue_before(ends: Sequence[int], first: int, within: int) -> int | None:
     return ends[k] if k >= 0 and ends[k] >= first - within else None
 
 
-last_before = cue_before
-
-
 # "the phone on the account is ...": an account named only as where something else belongs.
 PREPOSITIONS = {"on", "for", "from", "under", "with", "about", "in", "into", "onto"}
 DETERMINERS = {"the", "my", "your", "this", "that", "our", "his", "her", "their", "an", "a"}
