@@ -31,12 +31,13 @@ UNTOUCHED = [
     "the tracking number is 1Z999AA10123456784",
     "case number 00452318",
     "your claim number is 7 7 4 1 2 3 9",
-    # quantities, counts, addresses and codes
+    # quantities, counts, streets without a house number, and codes
     "I've been a customer for twelve years",
     "we have 3 accounts and 2 cards with you",
     "the last four digits please",
-    "I live at 1600 pennsylvania avenue apartment 12",
-    "the zip code is 90210",
+    # (a street address and a ZIP code after its cue are redacted since addresses are in scope:
+    # tests/qa_redaction/test_redaction_bank.py)
+    "the branch on main street opens at nine",
     "press one for billing or two for support",
     "it's on page 123 of the manual",
     "flight ba 2490 lands at 14:05",

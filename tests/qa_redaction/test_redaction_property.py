@@ -98,7 +98,9 @@ def in_talk(draw: st.DrawFn) -> tuple[str, str]:
 def test_every_luhn_valid_number_in_any_form_is_redacted(case: tuple[str, str]) -> None:
     number, text = case
     red = redact_text(text)
-    assert any(s.kind is Kind.CARD for s in red.spans), red.text
+    # right after "account" a number is the account's, whatever Luhn says (test_redaction_bank.py)
+    kinds = {Kind.CARD, Kind.ACCOUNT} if "account" in text.split() else {Kind.CARD}
+    assert any(s.kind in kinds for s in red.spans), red.text
     assert leaked_runs(red.text, number) == [], red.text
 
 

@@ -38,6 +38,7 @@ from callwright.redaction import (
     card_detail_windows,
     mute_dtmf,
     mute_ranges,
+    names_from_metadata,
     redact_conversation,
 )
 from callwright.speech.asr.base import Recognition, TranscribeOptions
@@ -256,16 +257,18 @@ def segments_from_transcript(transcript: Transcript) -> dict[Role, list[_Segment
 
 def redact_segments(
     segments: Mapping[Role, Sequence[_Segment]],
+    names: Sequence[str] = (),
 ) -> tuple[dict[Role, list[list[RedactedWord]]], list[TimeRange]]:
     """Redact every speaker's words of the whole call together; returns the redacted words regrouped
     by the segment their first word came from, and the time ranges to silence.
 
     A redacted value read across two segments (a card number with a pause in it)
-    becomes one "[CARD]" in the first of them.
+    becomes one "[CARD]" in the first of them. `names`: the customer's name from the call's
+    metadata, redacted wherever it is said.
     """
     roles = list(segments)
     flat = [[w for seg in segments[r] for w in seg.words] for r in roles]
-    redacted, ranges = redact_conversation(flat)
+    redacted, ranges = redact_conversation(flat, names=names)
     # where a card's CVV/expiry may be even if misheard: silenced in the audio copy only
     ranges = sorted(ranges + card_detail_windows(flat, ranges), key=lambda r: r.start)
     out: dict[Role, list[list[RedactedWord]]] = {}
@@ -446,7 +449,7 @@ def score_path(
     if ingest.is_transcript(p):
         imported = ingest.read_transcript(p, meta)
         segments = segments_from_transcript(imported)
-        groups, ranges = redact_segments(segments)
+        groups, ranges = redact_segments(segments, names_from_metadata(vars(meta)))
         had_words = any(u.words for u in imported.utterances)
         utterances = utterances_from_segments(segments, groups, keep_words=had_words)
         transcript = Transcript(
@@ -465,7 +468,7 @@ def score_path(
         a = time.perf_counter()
         segments = transcribe_tracks(call, engines.recognizer, asr_context(card), speech)
         asr_s = time.perf_counter() - a
-        groups, ranges = redact_segments(segments)
+        groups, ranges = redact_segments(segments, names_from_metadata(vars(meta)))
         words = {role: [w for g in gs for w in g] for role, gs in groups.items()}
         conf = {role: _mean_conf(segs) for role, segs in segments.items()}
         utterances = turns_from_words(words, turn_gap_s=options.turn_gap_s, confidence=conf)

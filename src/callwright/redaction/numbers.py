@@ -260,6 +260,13 @@ def _item_at(tokens: Sequence[Token], i: int) -> NumberItem | None:
     return None
 
 
+def item_at(tokens: Sequence[Token], i: int) -> NumberItem | None:
+    """The number said or written at token i, read as `find_items` reads it but without its
+    context rules (a date reader needs "nineteen" in "first nineteen eighty", which `find_items`
+    drops as a count after "first")."""
+    return _item_at(tokens, i) if 0 <= i < len(tokens) else None
+
+
 def _is_quantity(tokens: Sequence[Token], item: NumberItem) -> bool:
     before = tokens[item.first - 1].norm if item.first > 0 else ""
     after = tokens[item.last + 1].norm if item.last + 1 < len(tokens) else ""

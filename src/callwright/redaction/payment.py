@@ -13,6 +13,7 @@ a card even when it fails Luhn, because the recogniser often mishears a digit.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -259,7 +260,8 @@ def find_card_details(scan: Scan, cards: list[Candidate], claimed: set[int]) -> 
     ends = scan.phrase_ends(CVV_CUES)
     cvv_ends = [e for e in ends if "social" not in (scan.word(e - 1), scan.word(e - 2))]
     expiry_ends = scan.phrase_ends(EXPIRY_CUES)
-    card_spans = [(c.first, c.last) for c in cards if c.kind is Kind.CARD]
+    card_spans = sorted((c.first, c.last) for c in cards if c.kind is Kind.CARD)
+    card_firsts = [first for first, _ in card_spans]
     found: list[Candidate] = []
     for run in scan.runs:
         if not free(claimed, run.first, run.last):
@@ -268,9 +270,10 @@ def find_card_details(scan: Scan, cards: list[Candidate], claimed: set[int]) -> 
         exp_at = cue_before(expiry_ends, run.first, CUE_TOKENS)
         cues = [(at, k) for at, k in ((cvv_at, Kind.CVV), (exp_at, Kind.EXPIRY)) if at is not None]
         cue = max(cues)[1] if cues else None  # the nearer cue wins
-        near = any(
-            first - NEAR_TOKENS <= run.last and run.first <= last + NEAR_TOKENS for first, last in card_spans
-        )
+        # cards that start before the run's end (+NEAR_TOKENS) and end after its start (-NEAR_TOKENS);
+        # only the last few by start can (cards do not overlap), so the search is a bisection
+        k = bisect.bisect_right(card_firsts, run.last + NEAR_TOKENS)
+        near = any(last + NEAR_TOKENS >= run.first for _, last in card_spans[max(0, k - 2) : k])
         cand = _detail(scan, run, cue) if cue is not None else None
         if cand is None and near:
             cand = _detail(scan, run, None)
@@ -282,13 +285,21 @@ def find_card_details(scan: Scan, cards: list[Candidate], claimed: set[int]) -> 
 
 def find_card_repeats(scan: Scan, cards: list[Candidate], claimed: set[int]) -> list[Candidate]:
     """Pieces of a found card said again ("sorry, four one one one ...", "ending in 1111")."""
-    pans = [c.digits for c in cards if c.kind is Kind.CARD]
+    # every piece of 4+ digits of every card, so each run is one set look-up however many cards
+    pieces = {
+        pan[a:b]
+        for c in cards
+        if c.kind is Kind.CARD
+        for pan in (c.digits,)
+        for a in range(len(pan))
+        for b in range(a + 4, len(pan) + 1)
+    }
     found: list[Candidate] = []
     for run in scan.runs:
         if not free(claimed, run.first, run.last):
             continue
         for var in run.variants():
-            if len(var.digits) >= 4 and any(var.digits in pan for pan in pans):
+            if len(var.digits) >= 4 and var.digits in pieces:
                 found.append(Candidate(Kind.CARD, var.first, var.last, var.digits))
                 break
     claim(claimed, found)

@@ -6,13 +6,14 @@ of 8-15 digits (E.164). Local numbers (seven digits) and ten or eleven digits
 of any other shape (national numbers starting 0, made-up exchanges such as
 555-123-4567) are only taken after a phone cue ("call me on"). A number
 right after "order", "reference", "account" and the like is left alone unless
-a phone cue is nearer.
+a phone cue is nearer ("the phone on the account is ..." names where the phone
+belongs: that "account" bars nothing).
 """
 
 from __future__ import annotations
 
 from callwright.redaction.numbers import Run
-from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, is_aside, phrases
 
 PHONE_CUES = phrases(
     "phone", "telephone", "cell", "mobile", "cellphone", "landline", "call", "reach",
@@ -75,7 +76,12 @@ def _phone_in(scan: Scan, run: Run, cue_ends: list[int], bar_ends: list[int]) ->
 
 def find_phones(scan: Scan, claimed: set[int]) -> list[Candidate]:
     cue_ends = scan.phrase_ends(PHONE_CUES)
-    bar_ends = scan.phrase_ends(NOT_PHONE_CUES)
+    # "the phone number on the account": the account is where the phone belongs, not a bar
+    bar_ends = sorted(
+        last
+        for first, last in scan.phrase_hits(NOT_PHONE_CUES)
+        if not (is_aside(scan, first) and scan.word(last + 1) not in ("number", "no", "#"))
+    )
     found: list[Candidate] = []
     for run in scan.runs:
         if free(claimed, run.first, run.last):

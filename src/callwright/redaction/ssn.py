@@ -9,6 +9,8 @@ redacted too: it is what agents ask for to verify identity.
 
 from __future__ import annotations
 
+import bisect
+
 from callwright.redaction.numbers import Run
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
 
@@ -43,11 +45,15 @@ def find_ssns(scan: Scan, claimed: set[int]) -> list[Candidate]:
     cue_ends = scan.phrase_ends(SSN_CUES)
     four_ends = scan.phrase_ends(LAST_FOUR_CUES)
     # "the last four of your social" / "your social, just the last four": either cue may come last.
-    last_four_ends = [
-        e
-        for e in four_ends + cue_ends
-        if any(abs(o - e) <= LAST_FOUR_TOKENS for o in (cue_ends if e in four_ends else four_ends))
-    ]
+    four_set = set(four_ends)
+
+    def near(others: list[int], e: int) -> bool:  # any of the sorted `others` within reach of e
+        k = bisect.bisect_left(others, e - LAST_FOUR_TOKENS)
+        return k < len(others) and others[k] <= e + LAST_FOUR_TOKENS
+
+    last_four_ends = sorted(
+        e for e in four_ends + cue_ends if near(cue_ends if e in four_set else four_ends, e)
+    )
     found: list[Candidate] = []
     for run in scan.runs:
         if not free(claimed, run.first, run.last):

@@ -13,7 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from callwright.errors import CallwrightError
+from callwright.redaction.address import find_addresses
+from callwright.redaction.bank import find_bank_numbers
+from callwright.redaction.cues import all_cues
+from callwright.redaction.dates import find_dates_of_birth
 from callwright.redaction.email import find_emails
+from callwright.redaction.iban import find_ibans
+from callwright.redaction.names import find_names
+from callwright.redaction.ner import PersonFinder, find_model_names
 from callwright.redaction.payment import (
     find_card_details,
     find_card_repeats,
@@ -22,6 +29,7 @@ from callwright.redaction.payment import (
     find_cued_partial_cards,
 )
 from callwright.redaction.phone import find_phones
+from callwright.redaction.pin import find_pins
 from callwright.redaction.scan import Candidate, Kind, Scan
 from callwright.redaction.ssn import find_ssns
 
@@ -66,16 +74,38 @@ def parse_kinds(kinds: Iterable[str | Kind]) -> frozenset[Kind]:
     return frozenset(out)
 
 
-def detect(scan: Scan) -> list[Candidate]:
-    """Every sensitive value in the scanned text, in text order, without overlaps."""
+def detect(
+    scan: Scan,
+    names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
+) -> list[Candidate]:
+    """Every sensitive value in the scanned text, in text order, without overlaps.
+
+    The bank detectors that need no cue (IBAN's checksum) or read their own cue
+    (a date of birth, an account, routing number or PIN after theirs) go first:
+    "account number 0012 3456 7890" must not become a phone, nor a cued account
+    number that happens to pass Luhn a card. Addresses come after the number
+    detectors (a ZIP code is never a phone), the customer's name last, then what a named-entity
+    model (`person_finder`, optional) finds, minus the agent's name (`keep_names`).
+    """
     claimed: set[int] = set()
+    cues = all_cues(scan)
+    found = find_ibans(scan, claimed)
+    found += find_dates_of_birth(scan, cues, claimed)
+    found += find_bank_numbers(scan, cues, claimed)
+    found += find_pins(scan, cues, claimed)
     cards = find_cards(scan, claimed)
     cards += find_cued_cards(scan, claimed)
-    found = [*cards, *find_ssns(scan, claimed), *find_phones(scan, claimed)]
+    found += [*cards, *find_ssns(scan, claimed), *find_phones(scan, claimed)]
     found += find_card_repeats(scan, cards, claimed)
     found += find_card_details(scan, cards, claimed)
     found += find_cued_partial_cards(scan, claimed)  # after phones and details: they keep their kind
+    found += find_addresses(scan, cues, claimed)
     found += find_emails(scan, claimed)
+    found += find_names(scan, names, claimed)
+    if person_finder is not None:
+        found += find_model_names(scan, person_finder, keep_names, names, claimed)
     return sorted(found, key=lambda c: c.first)
 
 
@@ -102,12 +132,24 @@ def spans_of(scan: Scan, found: Iterable[Candidate], wanted: frozenset[Kind]) ->
     ]
 
 
-def redact_text(text: str, *, kinds: Iterable[str | Kind] = ALL) -> Redaction:
-    """Replace card numbers, CVVs, expiry dates, SSNs, phone numbers and e-mails by tokens.
+def redact_text(
+    text: str,
+    *,
+    kinds: Iterable[str | Kind] = ALL,
+    names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
+) -> Redaction:
+    """Replace card numbers, CVVs, expiry dates, SSNs, phone numbers, e-mails, bank account and
+    routing numbers, IBANs, dates of birth, PINs, postal addresses and the customer's name by tokens.
 
     Works on written text and on recogniser output (lower case, no punctuation,
-    digits as words). `kinds` limits which of them are replaced.
+    digits as words). `kinds` limits which of them are replaced; `names` are
+    the customer's names from the call's metadata (names.py); `person_finder`
+    an optional named-entity model (ner.py) whose names are redacted too,
+    except words of `keep_names` (the agent's name).
     """
     scan = Scan.of(text)
-    spans = spans_of(scan, detect(scan), parse_kinds(kinds))
+    found = detect(scan, tuple(names), person_finder, tuple(keep_names))
+    spans = spans_of(scan, found, parse_kinds(kinds))
     return Redaction(apply_spans(text, spans), spans)

@@ -74,14 +74,24 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def find_phrases(tokens: list[Token], phrases: frozenset[tuple[str, ...]]) -> list[tuple[int, int]]:
+def phrase_words(tokens: list[Token]) -> list[tuple[int, str]]:
+    """(index, word) of the tokens phrases are matched on: no symbols, possessives dropped."""
+    return [(i, t.norm.removesuffix("'s")) for i, t in enumerate(tokens) if t.kind != "sym"]
+
+
+def find_phrases(
+    tokens: list[Token],
+    phrases: frozenset[tuple[str, ...]],
+    words: list[tuple[int, str]] | None = None,
+) -> list[tuple[int, int]]:
     """(first, last) token indices of every occurrence of any phrase, longest first per start.
 
     Phrases are tuples of normalised words, so "c v v" and "cvv" can both be
     listed; symbols between words (a hyphen in "e-mail") are skipped over and a
     possessive is dropped ("email's" matches "email").
     """
-    words = [(i, t.norm.removesuffix("'s")) for i, t in enumerate(tokens) if t.kind != "sym"]
+    if words is None:  # `phrase_words(tokens)`, given when one text is searched for many phrase sets
+        words = phrase_words(tokens)
     by_first = _by_first_word(phrases)
     hits: list[tuple[int, int]] = []
     for k, (i, w) in enumerate(words):

@@ -17,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from callwright.redaction.ner import PersonFinder
 from callwright.redaction.payment import CVV_CUES, EXPIRY_CUES, unanswered_card_cues
-from callwright.redaction.scan import Kind, Scan
+from callwright.redaction.scan import Kind, Scan, phrases
 from callwright.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
 
 UNHEARD_GAP_S = 1.0
@@ -37,6 +38,16 @@ cannot be relied on to find it. This is what PCI pause-and-resume recording does
 DETAIL_ANSWER_S = 8.0
 """After a security-code or expiry cue ("the three digits on the back?"), the audio copy is
 silenced this long, for the same reason, when no card number was heard before it."""
+
+
+ANSWER_CUES = (
+    (phrases("account number", "account no", "account num"), Kind.ACCOUNT),
+    (phrases("routing number", "routing no", "aba number", "transit number"), Kind.ROUTING),
+    (phrases("pin", "p i n", "pin number", "passcode", "pass code", "password", "access code"), Kind.PIN),
+    (phrases("date of birth", "birth date", "birthdate", "birthday", "dob", "d o b"), Kind.DOB),
+)
+"""Cues after which a bank-grade answer follows that the recogniser may mishear: the audio copy is
+silenced `DETAIL_ANSWER_S` after them, as after a security-code cue."""
 
 
 class Timed(Protocol):
@@ -141,10 +152,19 @@ def _joined(words: Sequence[WordLike]) -> tuple[str, list[tuple[int, int]]]:
     return " ".join(w.word.strip() for w in words), offsets
 
 
-def _find(words: Sequence[WordLike], wanted: frozenset[Kind]) -> _Found:
+@dataclass(frozen=True)
+class _Names:
+    """What is known of names: the customer's (metadata), a model, and the agent's (kept)."""
+
+    customer: tuple[str, ...] = ()
+    finder: PersonFinder | None = None
+    keep: tuple[str, ...] = ()
+
+
+def _find(words: Sequence[WordLike], wanted: frozenset[Kind], names: _Names = _Names()) -> _Found:
     text, offsets = _joined(words)
     scan = Scan.of(text)
-    found = detect(scan)
+    found = detect(scan, names.customer, names.finder, names.keep)
     unheard: list[TimeRange] = []
     if Kind.CARD in wanted:
         cue_ends = [scan.tokens[e].end for e in unanswered_card_cues(scan, found)]
@@ -199,10 +219,18 @@ def _assemble(
 
 
 def redact_words(
-    words: Sequence[WordLike], *, kinds: Iterable[str | Kind] = ALL
+    words: Sequence[WordLike],
+    *,
+    kinds: Iterable[str | Kind] = ALL,
+    names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
 ) -> tuple[list[RedactedWord], list[TimeRange]]:
-    """Redacted words (merged where one value spans several) and the time ranges to silence."""
-    found = _find(words, parse_kinds(kinds))
+    """Redacted words (merged where one value spans several) and the time ranges to silence.
+
+    `names`: the customer's names from the call's metadata (every word of them is redacted);
+    `person_finder`, `keep_names`: an optional named-entity model and the agent's name it spares."""
+    found = _find(words, parse_kinds(kinds), _Names(tuple(names), person_finder, tuple(keep_names)))
     labels = found.labels(0)
     ranges = [_time_range([words[k] for k in found.span_words(s)], s.kind) for s in found.spans]
     ranges = sorted(ranges + found.unheard, key=lambda r: r.start)
@@ -210,7 +238,12 @@ def redact_words(
 
 
 def redact_conversation(
-    channels: Sequence[Sequence[WordLike]], *, kinds: Iterable[str | Kind] = ALL
+    channels: Sequence[Sequence[WordLike]],
+    *,
+    kinds: Iterable[str | Kind] = ALL,
+    names: Iterable[str] = (),
+    person_finder: PersonFinder | None = None,
+    keep_names: Iterable[str] = (),
 ) -> tuple[list[list[RedactedWord]], list[TimeRange]]:
     """Redact the channels of one call, each on its own and all interleaved in time.
 
@@ -221,7 +254,8 @@ def redact_conversation(
     are for the whole recording (mute all channels with them).
     """
     wanted = parse_kinds(kinds)
-    alone = [_find(ws, wanted) for ws in channels]
+    known = _Names(tuple(names), person_finder, tuple(keep_names))
+    alone = [_find(ws, wanted, known) for ws in channels]
     labels = [found.labels(c) for c, found in enumerate(alone)]
     ranges = [
         _time_range([ws[k] for k in found.span_words(s)], s.kind)
@@ -231,7 +265,7 @@ def redact_conversation(
     order = sorted(
         ((float(w.start), c, k) for c, ws in enumerate(channels) for k, w in enumerate(ws)),
     )
-    together = _find([channels[c][k] for _, c, k in order], wanted)
+    together = _find([channels[c][k] for _, c, k in order], wanted, known)
     source = len(channels)  # spans of the interleaved text; their words are replaced whole
     for span in together.spans:
         members = [order[i][1:] for i in together.span_words(span)]
@@ -273,6 +307,10 @@ def card_detail_windows(
     copy also loses `CARD_DETAILS_S` after every card range and `DETAIL_ANSWER_S`
     after every CVV/expiry cue on any channel (`transcribed=False`). These are
     for the audio only: the transcript keeps its words.
+
+    The same holds for the bank-grade answers a recogniser mishears as words: after
+    "account number", "routing number", "pin", "passcode", "date of birth" (`ANSWER_CUES`)
+    the audio copy loses `DETAIL_ANSWER_S` as well, labelled with that kind.
     """
     out = [
         TimeRange(r.end, r.end + CARD_DETAILS_S, Kind.CVV, transcribed=False)
@@ -280,7 +318,7 @@ def card_detail_windows(
         if r.kind is Kind.CARD
     ]
     words = sorted((w for ws in channels for w in ws), key=lambda w: float(w.start))
-    for cues, kind in ((CVV_CUES, Kind.CVV), (EXPIRY_CUES, Kind.EXPIRY)):
+    for cues, kind in ((CVV_CUES, Kind.CVV), (EXPIRY_CUES, Kind.EXPIRY), *ANSWER_CUES):
         ends = _cue_word_ends(words, cues)
         out += [TimeRange(t, t + DETAIL_ANSWER_S, kind, transcribed=False) for t in ends]
     return sorted(out, key=lambda r: r.start)

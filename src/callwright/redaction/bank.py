@@ -1,0 +1,106 @@
+"""Bank account numbers and US routing (ABA) numbers, said or written after their cue.
+
+An account number has no checksum and no fixed length (4-17 digits in the US,
+and "the account ending 4412" is what agents verify with), so it is only taken
+right after an account cue ("account number is", "acct", "savings account").
+A routing number is nine digits whose ABA checksum (3-7-1 weights, mod 10)
+holds; after a routing cue nine digits are taken even when the checksum fails
+(the recogniser mishears digits). When both cues come before one run of
+numbers ("routing and account numbers are 021000021 and 12345678") the
+checksum says which part is the routing number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from callwright.redaction.cues import Cue, Cues, cued_families, nearest_cue
+from callwright.redaction.numbers import NumberItem, Run
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
+
+ACCOUNT_MIN_DIGITS = 4
+"""The shortest account number taken after a cue: "the account ending 4412" is what agents
+verify a caller with, so it is redacted like the last four of an SSN."""
+ROUTING_DIGITS = 9
+ROUTING_SLACK = range(8, 11)
+"""After a routing cue, 8-10 digits are still a routing number (a digit misheard, dropped or doubled)."""
+_ABA_WEIGHTS = (3, 7, 1) * 3
+# First two digits of a routing number: Federal Reserve districts, thrifts, electronic, traveller's cheques.
+_ABA_PREFIXES = {*range(0, 13), *range(21, 33), *range(61, 73), 80}
+
+
+def aba_ok(digits: str) -> bool:
+    """Nine digits with a valid Federal Reserve prefix and ABA checksum."""
+    if len(digits) != ROUTING_DIGITS or not digits.isdigit():
+        return False
+    if int(digits[:2]) not in _ABA_PREFIXES:
+        return False
+    return sum(int(d) * w for d, w in zip(digits, _ABA_WEIGHTS, strict=True)) % 10 == 0
+
+
+def _digits(items: Sequence[NumberItem]) -> str:
+    return "".join(i.digits for i in items)
+
+
+def _said_as_amount(items: Sequence[NumberItem]) -> bool:
+    """ "two thousand five hundred": the way amounts and years are said, not identifiers."""
+    return any(i.cardinal for i in items)
+
+
+def _split_bank_run(run: Run, kinds: set[str]) -> list[tuple[Kind, Sequence[NumberItem]]]:
+    """A run after both an account and a routing cue, cut into its routing and account numbers."""
+    items = run.items
+    out: list[tuple[Kind, Sequence[NumberItem]]] = []
+    rest: list[NumberItem] = []
+    k = 0
+    while k < len(items):
+        end = next(
+            (m for m in range(k + 1, len(items) + 1) if len(_digits(items[k:m])) >= ROUTING_DIGITS), None
+        )
+        if end is not None and aba_ok(_digits(items[k:end])) and "routing" in kinds:
+            if rest:
+                out.append((Kind.ACCOUNT, rest))
+                rest = []
+            out.append((Kind.ROUTING, items[k:end]))
+            k = end
+            continue
+        rest.append(items[k])
+        k += 1
+    if rest:
+        out.append((Kind.ACCOUNT, rest))
+    return out
+
+
+def _read(run: Run, cue: Cue, families: set[str]) -> list[tuple[Kind, Sequence[NumberItem]]]:
+    var = run.variants()[0]
+    digits = var.digits
+    if len(digits) < ACCOUNT_MIN_DIGITS or _said_as_amount(var.items):
+        return []
+    if "account" in families and "routing" in families:
+        parts = _split_bank_run(var, families)
+        # a lone nine-digit run after "routing" is the routing number even when its checksum fails
+        if cue.family == "routing" and len(parts) == 1 and len(digits) in ROUTING_SLACK:
+            return [(Kind.ROUTING, var.items)]
+        return [(kind, items) for kind, items in parts if len(_digits(items)) >= ACCOUNT_MIN_DIGITS]
+    if cue.family == "routing":
+        if len(digits) > max(ROUTING_SLACK) and aba_ok(digits[:ROUTING_DIGITS]):
+            return _split_bank_run(var, {"routing", "account"})
+        return [(Kind.ROUTING, var.items)]
+    return [(Kind.ACCOUNT, var.items)]
+
+
+def find_bank_numbers(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
+    """Account and routing numbers after their cues."""
+    found: list[Candidate] = []
+    # runs joined across back-channels ("okay", "yes"), as for cards: numbers read out in chunks
+    for run in scan.wide_runs:
+        if not free(claimed, run.first, run.last):
+            continue
+        cue = nearest_cue(scan, cues, run.first)
+        if cue is None or cue.family not in ("account", "routing"):
+            continue
+        families = {f for f in cued_families(scan, cues, run.first) if f in ("account", "routing")}
+        for kind, items in _read(run, cue, families):
+            found.append(Candidate(kind, items[0].first, items[-1].last, _digits(items)))
+    claim(claimed, found)
+    return found

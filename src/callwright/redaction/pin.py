@@ -1,0 +1,63 @@
+"""PINs, passcodes and passwords given after their cue.
+
+A PIN is an ordinary 3-8 digit number, so it is only taken right after a PIN
+cue ("my pin is", "passcode", "access code"). After "password" or "passcode"
+a written word with digits in it ("hunter2") is taken too; a password of plain
+words ("bluebird") cannot be told from the rest of the sentence and is left
+(docs/redaction.md, known limits).
+"""
+
+from __future__ import annotations
+
+from callwright.redaction.cues import LEAD_IN, Cue, Cues, nearest_cue
+from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
+
+PIN_DIGITS = range(3, 9)
+ALNUM_CUE_WORDS = {"password", "passcode", "word", "code", "pin"}
+ALNUM_MAX_TOKENS = 6
+"""The longest written password taken: a run of tokens with no space between them."""
+
+
+def _alnum_after(scan: Scan, cue: Cue) -> Candidate | None:
+    """A written password or passcode with letters and digits ("hunter2", "Tr0ub4dor") after the cue."""
+    k = cue.end + 1
+    while k < len(scan.tokens) and scan.word(k) in LEAD_IN and scan.tokens[k].kind != "num":
+        k += 1
+    if k >= len(scan.tokens):
+        return None
+    end = k
+    while (
+        end + 1 < len(scan.tokens)
+        and end + 1 - k < ALNUM_MAX_TOKENS
+        and not scan.tokens[end + 1].spaced
+        and scan.tokens[end + 1].norm not in {".", ",", "?", "!"}
+    ):
+        end += 1
+    kinds = {scan.tokens[i].kind for i in range(k, end + 1)}
+    if "num" in kinds and "word" in kinds:
+        return Candidate(Kind.PIN, k, end)
+    return None
+
+
+def find_pins(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
+    """PINs and passcodes after a PIN cue (the nearest cue before them)."""
+    found: list[Candidate] = []
+    for run in scan.runs:
+        if not free(claimed, run.first, run.last):
+            continue
+        cue = nearest_cue(scan, cues, run.first)
+        if cue is None or cue.family != "pin":
+            continue
+        var = run.variants()[0]
+        if any(i.cardinal for i in var.items):
+            continue
+        if len(var.digits) in PIN_DIGITS:
+            found.append(Candidate(Kind.PIN, var.first, var.last, var.digits))
+    claim(claimed, found)
+    for cue in cues:
+        if cue.family == "pin" and scan.word(cue.end) in ALNUM_CUE_WORDS:
+            cand = _alnum_after(scan, cue)
+            if cand is not None and free(claimed, cand.first, cand.last):
+                found.append(cand)
+                claim(claimed, [cand])
+    return found
