@@ -99,7 +99,7 @@ def find_bank_numbers(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candida
         cue = nearest_cue(scan, cues, run.first)
         if cue is None or cue.family not in ("account", "routing"):
             continue
-        families = {f for f in cued_families(scan, cues, run.first) if f in ("account", "routing")}
+        families: set[str] = {f for f in cued_families(scan, cues, run.first) if f in ("account", "routing")}
         for kind, items in _read(run, cue, families):
             found.append(Candidate(kind, items[0].first, items[-1].last, _digits(items)))
     claim(claimed, found)

@@ -130,8 +130,8 @@ class _Reader:
         if it is None:
             return None
         if it.cardinal:
-            v = int(it.digits)
-            return (v, it.last + 1, False) if 1900 <= v <= 2099 else None
+            n = int(it.digits)
+            return (n, it.last + 1, False) if 1900 <= n <= 2099 else None
         if it.digits in ("19", "20"):
             nxt = self.items.get(it.last + 1)
             if nxt is not None and not nxt.cardinal:
@@ -179,7 +179,8 @@ class _Reader:
     def numeric(self, i: int) -> _Date | None:
         """ "03/05/1980", "7/4/76", "20.01.1948", "1975-11-23": numerals with / - or . between."""
         tokens = self.scan.tokens
-        parts, k = [], i
+        parts: list[str] = []
+        k = i
         while k < len(tokens) and tokens[k].kind == "num" and len(parts) < 3:
             parts.append(tokens[k].norm)
             sep = k + 1
