@@ -47,9 +47,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 WINDOW_WORDS = 10
 STRIDE_WORDS = 5
+SHORT_WINDOW_WORDS = 5  # also windows of 5 words every 2 (0: off), see span_ranges
+SHORT_STRIDE_WORDS = 2
 NEGATION_LOOKBACK = 3  # words before a stretch whose negation still applies to it ("we do not ...")
 CHANCE_RATIO = 0.5  # rapidfuzz ratio of unrelated text of the same length: wording 0 here, 1 when verbatim
 SHORT_EXAMPLE_WORDS = 3  # shorter examples count by wording only when the words are the same
+COUNTER_MARGIN = 0.05  # a stretch within this of a counter-example's similarity is taken as it
 DEFAULT_CACHE = 20_000  # vectors (1.5 KB each): about 30 MB
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -194,11 +197,24 @@ def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
     bounds = [0, *sorted(e for e in _sentence_ends(u) if 0 < e < n), n] if n else []
     sentences = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
     if len(sentences) <= 1:
-        return _windows(n, WINDOW_WORDS, STRIDE_WORDS)
-    ranges = {(a + x, a + y) for a, b in sentences for x, y in _windows(b - a, WINDOW_WORDS, STRIDE_WORDS)}
-    ranges.update(
-        (a, d) for (a, _), (_, d) in zip(sentences, sentences[1:], strict=False) if d - a <= WINDOW_WORDS
-    )
+        ranges = set(_windows(n, WINDOW_WORDS, STRIDE_WORDS))
+        sentences = [(0, n)] if n else []
+    else:
+        ranges = {
+            (a + x, a + y) for a, b in sentences for x, y in _windows(b - a, WINDOW_WORDS, STRIDE_WORDS)
+        }
+        ranges.update(
+            (a, d) for (a, _), (_, d) in zip(sentences, sentences[1:], strict=False) if d - a <= WINDOW_WORDS
+        )
+    if SHORT_WINDOW_WORDS:
+        # a short phrase inside a long unpunctuated turn ("... bank jennifer speaking how can i help")
+        # is diluted in a 10-word window: short windows give it a stretch of its own size
+        ranges.update(
+            (a + x, a + y)
+            for a, b in sentences
+            if b - a > SHORT_WINDOW_WORDS
+            for x, y in _windows(b - a, SHORT_WINDOW_WORDS, SHORT_STRIDE_WORDS)
+        )
     return sorted(ranges)
 
 
@@ -378,9 +394,14 @@ class CallText:
         sims = vectors @ self.matcher.vectors(examples).T  # (spans, examples)
         sims[spans.negated[idx][:, None] != ex_negated[None, :]] = 0.0
         if counter:
-            # a stretch at least as close to a counter-example as to an example does not count
-            closest_counter = (vectors @ self.matcher.vectors(counter).T).max(axis=1)
-            sims[sims <= closest_counter[:, None]] = 0.0
+            # a stretch does not count when it, or a stretch of the same turn overlapping it, is at
+            # least as close to a counter-example: a 5-word window "can i help you today" cut from
+            # "how can i help you today" must not pass for "can i help you with anything else"
+            closest = (vectors @ self.matcher.vectors(counter).T).max(axis=1)
+            utt, ca, cb = spans.utterance[idx], spans.cstart[idx], spans.cend[idx]
+            near = (utt[:, None] == utt[None, :]) & (ca[:, None] < cb[None, :]) & (ca[None, :] < cb[:, None])
+            closest_near = np.where(near, closest[None, :], -1.0).max(axis=1)
+            sims[sims <= closest_near[:, None] + COUNTER_MARGIN] = 0.0
         best_ex = sims.argmax(axis=1)
         best = sims[np.arange(len(idx)), best_ex]
         out: dict[int, tuple[float, int, _Where]] = {}
@@ -416,8 +437,11 @@ class CallText:
                     / 100.0
                 )
                 scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
+                # partial: a window that is a piece of a longer counter-example ("else i can help
+                # you with" of "is there anything else i can help you with") is that counter-example
                 closest_counter = (
-                    process.cdist(counter, w.texts, scorer=fuzz.ratio, dtype=np.float32).max(axis=0) / 100.0
+                    process.cdist(counter, w.texts, scorer=fuzz.partial_ratio, dtype=np.float32).max(axis=0)
+                    / 100.0
                     if counter
                     else None
                 )
