@@ -27,7 +27,6 @@ from callwright.errors import DataError
 from callwright.qa.scorecard import placeholders
 from callwright.qa.scorecard.assignment import ASSIGN_VARIABLES
 from callwright.qa.scorecard.conditions import VARIABLES
-from callwright.qa.scorecard.placeholders import META_PLACEHOLDERS
 from callwright.qa.scorecard.model import (
     DEFAULT_SENTIMENT_CHANGE,
     DEFAULT_SENTIMENT_MIN,
@@ -42,6 +41,7 @@ from callwright.qa.scorecard.model import (
     Section,
     SentimentRule,
 )
+from callwright.qa.scorecard.placeholders import META_PLACEHOLDERS
 from callwright.schema_errors import SchemaExplainer, strict_validator
 
 HASH_CHARS = 16

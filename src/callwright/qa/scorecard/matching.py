@@ -338,7 +338,9 @@ class CallText:
         examples = [e for e in dict.fromkeys(" ".join(normalise(f)) for _, f in filled) if e]
         counter = [
             e
-            for e in dict.fromkeys(" ".join(normalise(f)) for _, f in fill_examples(rule.not_phrases, self.values))
+            for e in dict.fromkeys(
+                " ".join(normalise(f)) for _, f in fill_examples(rule.not_phrases, self.values)
+            )
             if e
         ]
         candidates = [

@@ -46,7 +46,9 @@ def _unfillable(call: CallText, rule: PhraseRule) -> Outcome | None:
     if not missing:
         return None
     named = ", ".join("{" + n + "}" for n in missing)
-    return Outcome("review", [Evidence(note=f"every example needs {named}, which this call has no value for")])
+    return Outcome(
+        "review", [Evidence(note=f"every example needs {named}, which this call has no value for")]
+    )
 
 
 def _closest(m: Match) -> str:

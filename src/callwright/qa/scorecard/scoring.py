@@ -26,7 +26,6 @@ from callwright.qa.scorecard import scorers
 from callwright.qa.scorecard.assignment import fits
 from callwright.qa.scorecard.conditions import applies, call_duration, environment
 from callwright.qa.scorecard.matching import CallText, PhraseMatcher
-from callwright.qa.scorecard.placeholders import call_values
 from callwright.qa.scorecard.model import (
     Item,
     ManualRule,
@@ -36,6 +35,7 @@ from callwright.qa.scorecard.model import (
     Scorecard,
     SentimentRule,
 )
+from callwright.qa.scorecard.placeholders import call_values
 
 log = logging.getLogger(__name__)
 
