@@ -447,7 +447,7 @@ def _marked_span(e: dict[str, Any], width: int = 80) -> str:
 def check_cmd(
     scorecards: list[Path] = typer.Argument(..., help="Scorecard YAML files to validate."),
     batch: bool = typer.Option(
-        False, "--batch", help="Also check they can score one batch together (one per direction or assign_if)."
+        False, "--batch", help="Also check they can score one batch together (per direction or assign_if)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per scorecard."),
 ) -> None:
