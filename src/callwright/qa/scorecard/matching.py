@@ -312,6 +312,7 @@ class CallText:
         self.tokens = [tokens(u) for u in transcript.utterances]
         self._spans: _Spans | None = None
         self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
+        self._embedded: set[str] = set()
 
     @property
     def spans(self) -> _Spans:
@@ -387,6 +388,7 @@ class CallText:
         duration: float,
     ) -> dict[int, tuple[float, int, _Where]]:
         spans = self.spans
+        self._embed_speaker(rule.speaker)
         keep = np.isin(spans.utterance, candidates) & _in_window(spans.start, spans.end, rule, duration)
         idx = np.flatnonzero(keep)
         if not len(idx):
@@ -412,6 +414,22 @@ class CallText:
             if ui not in out or best[k] > out[ui][0]:
                 out[ui] = (float(best[k]), int(best_ex[k]), _where(spans, si))
         return out
+
+    def _embed_speaker(self, speaker: str) -> None:
+        """Embed every stretch of this speaker's speech in one batch, the first time a rule asks:
+        items with different time windows would otherwise each embed a small batch of their own."""
+        if speaker in self._embedded:
+            return
+        self._embedded.add(speaker)
+        spans = self.spans
+        roles = [u.speaker for u in self.transcript.utterances]
+        texts = [
+            t
+            for t, ui in zip(spans.texts, spans.utterance, strict=True)
+            if speaker == "any" or roles[ui] == speaker
+        ]
+        if texts:
+            self.matcher.vectors(texts)
 
     def _wording(
         self,
