@@ -90,7 +90,9 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def convert_call(segments: list[dict[str, Any]], metadata: dict[str, Any], *, caller_name: bool = False) -> dict:
+def convert_call(
+    segments: list[dict[str, Any]], metadata: dict[str, Any], *, caller_name: bool = False
+) -> dict:
     """One call in the import format (see the module docstring)."""
     seen: set[tuple[str, int, str]] = set()
     out_segments = []
@@ -155,7 +157,9 @@ def convert_folder(src: Path, out: Path, *, caller_name: bool = False) -> list[P
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("paths", nargs="+", metavar="[SRC] OUT", help="dataset folder (optional) and output folder")
+    ap.add_argument(
+        "paths", nargs="+", metavar="[SRC] OUT", help="dataset folder (optional) and output folder"
+    )
     ap.add_argument("--caller-name", action="store_true", help="write the caller's name as customer")
     args = ap.parse_args(argv)
     if len(args.paths) > 2:
@@ -163,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     src = Path(args.paths[0]) if len(args.paths) == 2 else find_dataset()
     out = Path(args.paths[-1])
     if src is None or not (src / "transcripts").is_dir() or not (src / "metadata").is_dir():
-        print(f"error: no Harper Valley dataset at {src or DATASET} (transcripts/ and metadata/)", file=sys.stderr)
+        print(
+            f"error: no Harper Valley dataset at {src or DATASET} (transcripts/ and metadata/)",
+            file=sys.stderr,
+        )
         return 2
     written = convert_folder(src, out, caller_name=args.caller_name)
     print(f"wrote {len(written)} transcripts to {out}")

@@ -45,8 +45,14 @@ PATTERNS = {
 
 POOLS: dict[str, dict[str, list[str]]] = {
     "paraphrase:greeting": {
-        "dev": ["good afternoon harper valley national bank", "hi you've reached harper valley national bank"],
-        "held": ["thanks for calling harper valley national bank", "harper valley national bank good morning"],
+        "dev": [
+            "good afternoon harper valley national bank",
+            "hi you've reached harper valley national bank",
+        ],
+        "held": [
+            "thanks for calling harper valley national bank",
+            "harper valley national bank good morning",
+        ],
     },
     "paraphrase:agent-name": {
         "dev": ["i'm {agent}", "{agent} speaking"],

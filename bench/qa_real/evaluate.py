@@ -204,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     speed = scored / score_s if score_s else 0.0
     summary = {
-        "scorecard": str(args.scorecard.relative_to(ROOT) if args.scorecard.is_absolute() else args.scorecard),
+        "scorecard": str(
+            args.scorecard.relative_to(ROOT) if args.scorecard.is_absolute() else args.scorecard
+        ),
         "encoder": str(args.encoder or "all-MiniLM-L6-v2 (packaged)"),
         "off": sorted(args.off),
         "transcripts_scored": scored,
@@ -218,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown(rows))
     else:
         print(markdown(rows))
-        print(f"\n{scored} transcripts scored, {speed:.1f} calls/s (scoring only, new and repeated text mixed)")
+        print(
+            f"\n{scored} transcripts scored, {speed:.1f} calls/s (scoring only, new and repeated text mixed)"
+        )
         for key, v in sorted(by_edit.items()):
             print(f"  {key[0]:8s} {key[1]:10s} agreement {v['agree'] / v['n']:.3f} over {v['n']} item labels")
     if args.calibrate:
