@@ -230,3 +230,20 @@ def test_meta_for_assign_if_has_every_variable():
     from callwright.qa.scorecard.assignment import ASSIGN_VARIABLES, meta_env
 
     assert set(meta_env(CallMeta("c")).keys()) == set(ASSIGN_VARIABLES)
+
+
+def test_qa_show_brackets_the_matched_words():
+    from callwright.cli.qa import _marked_span
+
+    text = "okay so before we start what is your phone number please and then we can go on"
+    a = text.index("what")
+    b = text.index(" please")
+    assert _marked_span({"text": text, "span_chars": [a, b]}) == (
+        "okay so before we start [what is your phone number] please and then we can go on"
+    )
+    long = "x " * 40 + text
+    shown = _marked_span({"text": long, "span_chars": [a + 80, b + 80]})
+    assert shown.startswith("…") and "[what is your phone number]" in shown
+    # no span (or one that does not fit the text): the text as before
+    assert _marked_span({"text": text, "span_chars": None}) == text[:80]
+    assert _marked_span({"text": text, "span_chars": [5, 500]}) == text[:80]
