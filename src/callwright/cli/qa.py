@@ -309,7 +309,7 @@ def _evidence_line(e: dict[str, Any]) -> str:
     if e.get("speaker"):
         parts.append(f"{e['speaker']}:")
     if e.get("text"):
-        parts.append(f'"{e["text"][:80]}"')
+        parts.append(f'"{_marked_span(e)}"')
     if e.get("similarity") is not None:
         parts.append(f"sim {e['similarity']:.2f}")
     if e.get("note"):
@@ -426,6 +426,250 @@ def errors_cmd(
         return
     for r in rows:
         typer.echo(printable(f"{r['path']}: {r['error']}", newlines=True))
+
+
+# -- matched words, check, rescore, list ----------------------------------------------------------------
+
+SPAN_CONTEXT = 30
+"""Characters shown either side of the matched words in `qa show` (the whole text is in --json)."""
+
+
+def _marked_span(e: dict[str, Any], width: int = 80) -> str:
+    """The evidence text with the matched words in [brackets], cut around them to fit `width`."""
+    text = e["text"]
+    span = e.get("span_chars")
+    if not (isinstance(span, list | tuple) and len(span) == 2 and 0 <= span[0] <= span[1] <= len(text)):
+        return text[:width]
+    a, b = int(span[0]), int(span[1])
+    lead = text[max(0, a - SPAN_CONTEXT) : a]
+    tail = text[b : b + SPAN_CONTEXT]
+    return (
+        ("…" if a > SPAN_CONTEXT else "")
+        + f"{lead}[{text[a:b]}]{tail}"
+        + ("…" if b + SPAN_CONTEXT < len(text) else "")
+    )
+
+
+@qa_app.command("check")
+def check_cmd(
+    scorecards: list[Path] = typer.Argument(..., help="Scorecard YAML files to validate."),
+    batch: bool = typer.Option(
+        False, "--batch", help="Also check they can score one batch together (per direction or assign_if)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per scorecard."),
+) -> None:
+    """Validate scorecards without scoring anything: every error at its line and column (exit 1),
+    else a summary of each (items by kind, version hash, placeholders, assign_if)."""
+    from callwright.qa.scorecard import load_scorecard
+    from callwright.qa.scorecard.assignment import check_scorecards
+    from callwright.qa.scorecard.model import OrderRule, PhraseRule
+    from callwright.qa.scorecard.placeholders import names
+
+    errors = []
+    cards = []
+    for path in scorecards:
+        try:
+            cards.append(load_scorecard(path))
+        except DataError as err:
+            errors.append(str(err))
+    if errors:
+        raise DataError("\n".join(errors), hint="see docs/scorecards.md for the format")
+    if batch:
+        check_scorecards(cards)  # the same rule as `qa score` given these scorecards
+    out = []
+    for card in cards:
+        kinds: dict[str, int] = {}
+        used: set[str] = set()
+        for it in card.items:
+            kinds[it.kind] = kinds.get(it.kind, 0) + 1
+            rules = [it.rule] if isinstance(it.rule, PhraseRule) else []
+            if isinstance(it.rule, OrderRule):
+                rules = [it.rule.first, it.rule.then]
+            used.update(n for r in rules for p in (*r.phrases, *r.not_phrases) for n, _ in names(p))
+        out.append(
+            {
+                "path": card.path,
+                "scorecard": card.id,
+                "version": card.version,
+                "revision": card.revision,
+                "applies_to": card.applies_to,
+                "assign_if": card.assign_if.source if card.assign_if else None,
+                "sections": len(card.sections),
+                "items": kinds,
+                "placeholders": sorted(used),
+            }
+        )
+    if as_json:
+        typer.echo(_json(out if len(out) > 1 else out[0]))
+        return
+    for c in out:
+        items = ", ".join(f"{n} {k}" for k, n in c["items"].items())
+        extra = (
+            f"; placeholders {', '.join('{' + n + '}' for n in c['placeholders'])}"
+            if c["placeholders"]
+            else ""
+        )
+        assign = f"; assigned when {c['assign_if']}" if c["assign_if"] else ""
+        typer.echo(
+            printable(
+                f"{c['path']}: ok: {c['scorecard']} version {c['version']}, "
+                f"for {c['applies_to']} calls{assign}; {c['sections']} sections, {items}{extra}"
+            )
+        )
+
+
+@qa_app.command("rescore")
+def rescore_cmd(
+    scorecard: list[Path] = typer.Option(
+        ..., "--scorecard", help="Scorecard YAML (repeat it: each call gets the one chosen for it)."
+    ),
+    call: list[str] = typer.Option([], "--call", help="Only these calls (ids); repeat it."),
+    scored_with: str | None = typer.Option(
+        None, "--scored-with", help="Only calls scored before with this scorecard id."
+    ),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Score stored transcripts again with a new scorecard (version) without transcribing again.
+
+    The stored (redacted) transcript, sentiment and metrics are read back and scored; the result is
+    stored beside the earlier ones (keyed by the new version), so `qa show` lists both. A call already
+    scored with this version is skipped. Word times are not stored, so matched-span times are
+    interpolated; longest dead air / hold are not stored, so such metric items are left for review."""
+    from callwright.qa.scorecard import load_scorecard
+    from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
+    from callwright.qa.scorecard.scoring import default_matcher, score, with_items
+    from callwright.store import qa as store
+
+    cards = check_scorecards([load_scorecard(p) for p in scorecard])
+    database = _open(db)
+    ids = store.stored_call_ids(database, call_ids=call or None, scorecard=scored_with)
+    missing = sorted(set(call) - set(ids))
+    if missing:
+        raise DataError(
+            f"--call: no stored transcript for {printable(', '.join(missing))}",
+            hint="give ids of calls scored before (callwright qa list)",
+        )
+    done: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    matcher = default_matcher()
+    for call_id in ids:
+        recording_id, meta, transcript, metrics = store.stored_call(database, call_id)
+        try:
+            card = choose_scorecard(cards, meta)
+        except DataError as err:
+            skipped.append({"call_id": call_id, "reason": err.message})
+            continue
+        result = score(card, transcript, metrics, meta, matcher=matcher)
+        result = with_items(card, result, _rescore_gaps(card, result))
+        if store.save_rescore(database, recording_id, result):
+            done.append(
+                {"call_id": call_id, "scorecard": card.id, "version": card.version, "score": result.score}
+            )
+        else:
+            skipped.append({"call_id": call_id, "reason": f"already scored with {card.id} {card.version}"})
+    if as_json:
+        typer.echo(_json({"rescored": len(done), "skipped": skipped, "calls": done}))
+        return
+    for d in done:
+        score_text = "-" if d["score"] is None else f"{d['score']:.1f}"
+        typer.echo(printable(f"{d['call_id']}: {d['scorecard']} {d['version']}: score {score_text}"))
+    for sk in skipped:
+        typer.echo(printable(f"{sk['call_id']}: skipped: {sk['reason']}"))
+    typer.echo(f"rescored {len(done)} call(s), skipped {len(skipped)}")
+
+
+def _rescore_gaps(card: Any, result: Any) -> dict[str, Any]:
+    """Metric items a rescore cannot measure from the stored sums, turned into reviews."""
+    from callwright.qa.model import Evidence, ItemResult
+    from callwright.qa.scorecard.model import MetricRule
+    from callwright.store.qa import RESCORE_GAPS
+
+    out = {}
+    for r in result.items:
+        rule = card.item(r.item_id).rule
+        if isinstance(rule, MetricRule) and rule.metric in RESCORE_GAPS and r.verdict in ("pass", "fail"):
+            note = Evidence(
+                note=f"{rule.metric} is not stored (only counts and totals): score the recording again"
+            )
+            out[r.item_id] = ItemResult(r.item_id, r.section, r.kind, "review", 0.0, 0.0, False, [note])
+    return out
+
+
+class ListVerdict(StrEnum):
+    pass_ = "pass"
+    fail = "fail"
+    na = "na"
+    review = "review"
+
+
+@qa_app.command("list")
+def list_cmd(
+    scorecard: str | None = typer.Option(None, "--scorecard", help="Scorecard id."),
+    agent: str | None = typer.Option(None, "--agent"),
+    queue: str | None = typer.Option(None, "--queue"),
+    campaign: str | None = typer.Option(None, "--campaign"),
+    direction: str | None = typer.Option(None, "--direction", help="inbound or outbound."),
+    min_score: float | None = typer.Option(None, "--min-score", min=0, max=100),
+    max_score: float | None = typer.Option(None, "--max-score", min=0, max=100),
+    auto_failed: bool | None = typer.Option(None, "--auto-failed/--not-auto-failed"),
+    item: str | None = typer.Option(None, "--item", help="Only calls where this item was scored..."),
+    verdict: ListVerdict | None = typer.Option(
+        None, "--verdict", help="...with this verdict (needs --item)."
+    ),
+    since: str | None = typer.Option(None, "--since", help="Calls started at or after (ISO date or time)."),
+    until: str | None = typer.Option(None, "--until", help="Calls started before (ISO date or time)."),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+) -> None:
+    """Scored calls with their latest score per scorecard, newest first, filtered."""
+    from callwright.store import qa as store
+
+    if verdict is not None and item is None:
+        raise DataError("--verdict needs --item", hint="e.g. --item verify-identity --verdict fail")
+    if direction is not None and direction not in ("inbound", "outbound"):
+        raise DataError(f"--direction must be inbound or outbound, not {printable(repr(direction))}")
+    if min_score is not None and max_score is not None and min_score > max_score:
+        raise DataError(f"--min-score {min_score:g} is above --max-score {max_score:g}: nothing could match")
+    rows = store.list_scores(
+        _open(db),
+        scorecard=scorecard,
+        agent=agent,
+        queue=queue,
+        campaign=campaign,
+        direction=direction,
+        min_score=min_score,
+        max_score=max_score,
+        auto_failed=auto_failed,
+        item=item,
+        verdict=verdict.value if verdict else None,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    if as_json:
+        typer.echo(_json(rows))
+        return
+    if not rows:
+        typer.echo("no scored calls match")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{len(rows)} scored call(s)")
+    for col in ("call", "started", "agent", "queue", "scorecard", "score"):
+        t.add_column(col)
+    for r in rows:
+        score_text = "-" if r["score"] is None else f"{r['score']:.1f}"
+        if r["auto_failed"]:
+            score_text += " AUTO-FAILED"
+        t.add_row(
+            *(printable(r[k] or "", markup=True) for k in ("call_id", "started_at", "agent", "queue")),
+            printable(f"{r['scorecard']} {r['scorecard_version']}", markup=True),
+            score_text,
+        )
+    Console(emoji=False).print(t)
 
 
 def register(app: typer.Typer) -> None:

@@ -120,6 +120,9 @@ class Evidence:
     similarity: float | None = None
     value: float | None = None
     note: str = ""
+    # the matched words of a phrase verdict, so a reviewer sees exactly what matched:
+    span_chars: tuple[int, int] | None = None  # [start, end) character offsets into `text`
+    span_times: tuple[float, float] | None = None  # seconds (word times, else interpolated: see note)
 
 
 @dataclass

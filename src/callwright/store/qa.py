@@ -307,7 +307,7 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
                     "points": it.points,
                     "max_points": it.max_points,
                     "auto_fail": int(it.auto_fail),
-                    "evidence": json.dumps([asdict(e) for e in it.evidence], ensure_ascii=False),
+                    "evidence": evidence_json(it.evidence),
                 }
                 for it in r.items
             ),
@@ -499,3 +499,224 @@ def search_utterances(db: sqlite_utils.Database, query: str, limit: int = 50) ->
             [match, limit],
         )
     )
+
+
+# -- rescore and list (qa rescore, qa list) ---------------------------------------------------------------
+
+
+def stored_call_ids(
+    db: sqlite_utils.Database, *, call_ids: list[str] | None = None, scorecard: str | None = None
+) -> list[str]:
+    """Calls with a stored transcript (and a recording row), optionally only those given or those
+    scored with a scorecard id; in call id order."""
+    sql = "select distinct r.call_id from recordings r join utterances u on u.call_id = r.call_id"
+    where, params = [], []
+    if call_ids:
+        where.append(f"r.call_id in ({', '.join('?' for _ in call_ids)})")
+        params.extend(call_ids)
+    if scorecard:
+        where.append("r.call_id in (select call_id from scores where scorecard = ?)")
+        params.append(scorecard)
+    if where:
+        sql += " where " + " and ".join(where)
+    return [row["call_id"] for row in db.query(sql + " order by r.call_id", params)]
+
+
+def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any, Any]:
+    """(recording id, CallMeta, Transcript, ConversationMetrics or None) of a stored call, rebuilt
+    from its rows for a rescore without transcribing again.
+
+    What the rows do not keep is rebuilt from their sums: word times (span times are then
+    interpolated), and the single silences and over-talks (each dead air, hold and over-talk gets
+    the mean duration; `rescore_gaps` names the measures this cannot give)."""
+    from callwright.qa.model import CallMeta, Overtalk, Silence, Transcript, Utterance
+
+    call = db["calls"].get(call_id)
+    rec = next(
+        iter(
+            db.query(
+                "select * from recordings where call_id = ? order by ingested_at desc limit 1", [call_id]
+            )
+        )
+    )
+    meta = CallMeta(
+        call_id=call_id,
+        direction=call.get("direction") if call.get("direction") in ("inbound", "outbound") else None,
+        agent=call.get("agent"),
+        team=call.get("team"),
+        customer=call.get("customer"),
+        queue=call.get("queue"),
+        campaign=call.get("campaign"),
+        started_at=call.get("started_at"),
+        disposition=call.get("disposition"),
+    )
+    utts = [
+        Utterance(
+            u["speaker"],
+            u["start"],
+            u["end"],
+            u["text"] or "",
+            confidence=u["confidence"] if u["confidence"] is not None else 1.0,
+            sentiment=u["sentiment"],
+            sentiment_label=u["sentiment_label"],
+        )  # fmt: skip
+        for u in db.query("select * from utterances where call_id = ? order by idx", [call_id])
+    ]
+    duration = rec.get("duration_s") or call.get("duration_s") or max((u.end for u in utts), default=0.0)
+    source = "transcript" if call.get("source") == "transcript" else "audio"
+    transcript = Transcript(call_id, duration, utts, source=source)
+    m = next(iter(db.query("select * from metrics where call_id = ?", [call_id])), None)
+    metrics = None
+    if m is not None:
+        from callwright.qa.model import ConversationMetrics
+
+        def spread(count: int | None, total: float | None) -> list[Any]:
+            n = int(count or 0)
+            return [Silence(0.0, (total or 0.0) / n) for _ in range(n)]
+
+        by_agent, by_customer = (
+            int(m["interruptions_by_agent"] or 0),
+            int(m["interruptions_by_customer"] or 0),
+        )
+        n_over = int(m["overtalk_count"] or 0)
+        each = (m["overtalk_total_s"] or 0.0) / n_over if n_over else 0.0
+        roles = ["agent"] * by_agent + ["customer"] * by_customer
+        roles += ["unknown"] * max(0, n_over - len(roles))
+        metrics = ConversationMetrics(
+            handle_time_s=m["handle_time_s"] or 0.0,
+            talk_s={"agent": m["talk_agent_s"] or 0.0, "customer": m["talk_customer_s"] or 0.0},
+            talk_listen_ratio=m["talk_listen_ratio"],
+            silence_total_s=m["silence_total_s"] or 0.0,
+            silence_longest_s=m["silence_longest_s"] or 0.0,
+            dead_air=spread(m["dead_air_count"], m["dead_air_total_s"]),
+            holds=spread(m["hold_count"], m["hold_total_s"]),
+            overtalk=[Overtalk(0.0, each, r) for r in roles[:n_over]],
+            speech_rate_wpm={
+                k: v
+                for k, v in (("agent", m["rate_agent_wpm"]), ("customer", m["rate_customer_wpm"]))
+                if v is not None
+            },
+        )
+    return rec["id"], meta, transcript, metrics
+
+
+RESCORE_GAPS = ("dead_air_longest_s", "hold_longest_s")
+"""Metrics a rescore cannot give: the rows keep counts and totals of silences, not each one."""
+
+
+def save_rescore(db: sqlite_utils.Database, recording_id: str, result: Any) -> bool:
+    """Store a new scorecard version's result for a stored call (its transcript is kept as it is);
+    False (nothing written) when this recording was already scored with that version."""
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    with db.atomic():
+        if is_scored(db, recording_id, result.scorecard_version):
+            return False
+        db.table("scores").insert(
+            {
+                "recording_id": recording_id,
+                "scorecard_version": result.scorecard_version,
+                "call_id": result.call_id,
+                "scorecard": result.scorecard,
+                "score": result.score,
+                "auto_failed": int(result.auto_failed),
+                "scored_at": now,
+            }
+        )
+        db.table("item_scores").insert_all(
+            (
+                {
+                    "call_id": result.call_id,
+                    "scorecard_version": result.scorecard_version,
+                    "item_id": it.item_id,
+                    "section": it.section,
+                    "kind": it.kind,
+                    "verdict": it.verdict,
+                    "points": it.points,
+                    "max_points": it.max_points,
+                    "auto_fail": int(it.auto_fail),
+                    "evidence": evidence_json(it.evidence),
+                }
+                for it in result.items
+            ),
+            replace=True,
+        )
+    return True
+
+
+def evidence_json(evidence: list[Any]) -> str:
+    """item_scores.evidence: a JSON list of Evidence objects; `span_chars` and `span_times` are
+    two-number lists (or null): the matched words' character offsets into `text` and their times."""
+    return json.dumps([asdict(e) for e in evidence], ensure_ascii=False)
+
+
+LIST_LIMIT = 10_000
+"""Most rows `qa list` returns (it pages with --limit)."""
+
+
+def list_scores(
+    db: sqlite_utils.Database,
+    *,
+    scorecard: str | None = None,
+    agent: str | None = None,
+    queue: str | None = None,
+    campaign: str | None = None,
+    direction: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
+    auto_failed: bool | None = None,
+    item: str | None = None,
+    verdict: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Scored calls, the latest score of each (call, scorecard), newest call first, filtered.
+
+    `item` with `verdict` keeps the calls whose latest score has that item with that verdict
+    (`item` alone: those where the item was scored at all)."""
+    where = [
+        "s.scored_at = (select max(s2.scored_at) from scores s2 "
+        "where s2.call_id = s.call_id and s2.scorecard = s.scorecard)"
+    ]
+    params: list[Any] = []
+    for column, value in (
+        ("s.scorecard", scorecard),
+        ("c.agent", agent),
+        ("c.queue", queue),
+        ("c.campaign", campaign),
+        ("c.direction", direction),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if min_score is not None:
+        where.append("s.score >= ?")
+        params.append(min_score)
+    if max_score is not None:
+        where.append("s.score <= ?")
+        params.append(max_score)
+    if auto_failed is not None:
+        where.append("s.auto_failed = ?")
+        params.append(int(auto_failed))
+    if since is not None:
+        where.append("c.started_at >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("c.started_at < ?")
+        params.append(until)
+    if item is not None:
+        cond = "i.call_id = s.call_id and i.scorecard_version = s.scorecard_version and i.item_id = ?"
+        params.append(item)
+        if verdict is not None:
+            cond += " and i.verdict = ?"
+            params.append(verdict)
+        where.append(f"exists (select 1 from item_scores i where {cond})")
+    sql = (
+        "select s.call_id, s.scorecard, s.scorecard_version, s.score, s.auto_failed, s.scored_at, "
+        "c.started_at, c.direction, c.agent, c.queue, c.campaign, c.duration_s "
+        "from scores s join calls c on c.id = s.call_id where "
+        + " and ".join(where)
+        + " order by c.started_at desc, s.call_id limit ?"
+    )
+    params.append(min(max(limit, 1), LIST_LIMIT))
+    return list(db.query(sql, params))

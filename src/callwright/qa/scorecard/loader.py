@@ -24,6 +24,8 @@ from callwright.common.source import PathKey, Problem, Source, SourceError
 from callwright.common.source import load as load_source
 from callwright.common.source import parse as parse_source
 from callwright.errors import DataError
+from callwright.qa.scorecard import placeholders
+from callwright.qa.scorecard.assignment import ASSIGN_VARIABLES
 from callwright.qa.scorecard.conditions import VARIABLES
 from callwright.qa.scorecard.model import (
     DEFAULT_SENTIMENT_CHANGE,
@@ -39,6 +41,7 @@ from callwright.qa.scorecard.model import (
     Section,
     SentimentRule,
 )
+from callwright.qa.scorecard.placeholders import META_PLACEHOLDERS
 from callwright.schema_errors import SchemaExplainer, strict_validator
 
 HASH_CHARS = 16
@@ -206,6 +209,7 @@ class _Builder:
         }
         sections = tuple(self._section(i, s, phrase_rules) for i, s in enumerate(raw_sections))
         self._check_weights(sections)
+        self._check_placeholders(raw_sections)
         version = d.get("version")
         return Scorecard(
             id=d["scorecard"],
@@ -216,7 +220,46 @@ class _Builder:
             applies_to=d.get("applies_to", "any"),
             sections=sections,
             description=d.get("description", ""),
+            values=tuple(sorted((str(k), str(v)) for k, v in (d.get("values") or {}).items())),
+            assign_if=self._condition(("assign_if",), d.get("assign_if"), ASSIGN_VARIABLES, "assign_if"),
         )
+
+    def _check_placeholders(self, raw_sections: list[dict[str, Any]]) -> None:
+        """Every `{name}` in a phrase must be call metadata or a `values:` constant (at its column)."""
+        known = set(META_PLACEHOLDERS) | set(self.src.data.get("values") or {})
+        for i, s in enumerate(raw_sections):
+            for j, it in enumerate(s["items"]):
+                base: PathKey = ("sections", i, "items", j)
+                lists = [((), it)]
+                lists += [((step,), it[step]) for step in ("first", "then") if isinstance(it.get(step), dict)]
+                for sub, holder in lists:
+                    for key in ("phrases", "not_phrases"):
+                        for k, text in enumerate(holder.get(key) or []):
+                            self._check_phrase(base + sub + (key, k), it["id"], text, known)
+
+    def _check_phrase(self, path: PathKey, item_id: str, text: str, known: set[str]) -> None:
+        stray = placeholders.stray_brace(text)
+        if stray is not None:
+            self.error(
+                path,
+                f"item '{item_id}': unmatched '{text[stray]}' in phrase; write {{{{ or }}}} for a brace",
+                col_offset=self._expr_offset(path, stray),
+            )
+        for name, at in placeholders.names(text):
+            if name in known:
+                continue
+            guess = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+            hint = (
+                f"; did you mean '{{{guess[0]}}}'?"
+                if guess
+                else f"; known: {', '.join('{' + k + '}' for k in sorted(known))}"
+            )
+            self.error(
+                path,
+                f"item '{item_id}': unknown placeholder '{{{name}}}'{hint} "
+                "(call metadata, or a constant under values:)",
+                col_offset=self._expr_offset(path, at),
+            )
 
     def _check_ids(self, raw_sections: list[dict[str, Any]]) -> None:
         seen_sections: dict[str, int] = {}
@@ -296,6 +339,7 @@ class _Builder:
     def _phrase(self, raw: dict[str, Any]) -> PhraseRule:
         return PhraseRule(
             phrases=tuple(raw["phrases"]),
+            not_phrases=tuple(raw.get("not_phrases") or ()),
             speaker=raw.get("speaker", self.speaker),
             threshold=float(raw.get("threshold", self.threshold)),
             within_first_s=raw.get("within_first_s"),
@@ -371,20 +415,26 @@ class _Builder:
             min_change=float(raw.get("min_change", self.sentiment_change)),
         )
 
-    def _condition(self, path: PathKey, source: str | None) -> expr.Expression | None:
+    def _condition(
+        self,
+        path: PathKey,
+        source: str | None,
+        variables: dict[str, str] = VARIABLES,
+        key: str = "applies_if",
+    ) -> expr.Expression | None:
         if source is None:
             return None
         try:
             parsed = expr.parse(source)
         except expr.ExpressionError as err:
-            self.error(path, f"applies_if: {err}", col_offset=self._expr_offset(path, err.offset))
+            self.error(path, f"{key}: {err}", col_offset=self._expr_offset(path, err.offset))
             return None
-        for name in sorted(parsed.names - VARIABLES.keys()):
-            guess = difflib.get_close_matches(name, list(VARIABLES), n=1, cutoff=0.6)
-            hint = f"; did you mean '{guess[0]}'?" if guess else f"; known: {', '.join(VARIABLES)}"
+        for name in sorted(parsed.names - variables.keys()):
+            guess = difflib.get_close_matches(name, list(variables), n=1, cutoff=0.6)
+            hint = f"; did you mean '{guess[0]}'?" if guess else f"; known: {', '.join(variables)}"
             self.error(
                 path,
-                f"applies_if: unknown variable '{name}'{hint}",
+                f"{key}: unknown variable '{name}'{hint}",
                 col_offset=self._expr_offset(path, source.find(name)),
             )
         return parsed

@@ -14,8 +14,16 @@ them. Two measures cover both, and the higher one counts:
 
 Both ignore a stretch whose negation differs from the example's ("this call is
 not recorded" does not say "this call is recorded"): embeddings barely see a
-"not". Vectors are cached by text, so the same utterance text is embedded once
-per matcher, however many items and scorecards look at it.
+"not", and a stretch closer to one of the rule's counter-examples (`not_phrases`:
+"which account would you like to check" for an identity check) than to its
+examples. Examples may name call metadata (`my name is {agent}`): the call's
+values are put in before matching (`placeholders`). Vectors are cached by text,
+so the same utterance text is embedded once per matcher, however many items and
+scorecards look at it.
+
+Every match carries the matched words: character offsets into the utterance's
+text and their times (the words' own times when the transcript has them, else
+spread evenly over the utterance, and the match says so).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -32,15 +40,19 @@ from rapidfuzz import fuzz, process
 
 from callwright.qa.model import Transcript, Utterance
 from callwright.qa.scorecard.model import PhraseRule
+from callwright.qa.scorecard.placeholders import fill_examples, names
 
 if TYPE_CHECKING:  # pragma: no cover
     from callwright.nlp.embeddings import Encoder
 
 WINDOW_WORDS = 10
 STRIDE_WORDS = 5
+SHORT_WINDOW_WORDS = 5  # also windows of 5 words every 2 (0: off), see span_ranges
+SHORT_STRIDE_WORDS = 2
 NEGATION_LOOKBACK = 3  # words before a stretch whose negation still applies to it ("we do not ...")
 CHANCE_RATIO = 0.5  # rapidfuzz ratio of unrelated text of the same length: wording 0 here, 1 when verbatim
 SHORT_EXAMPLE_WORDS = 3  # shorter examples count by wording only when the words are the same
+COUNTER_MARGIN = 0.05  # a stretch within this of a counter-example's similarity is taken as it
 DEFAULT_CACHE = 20_000  # vectors (1.5 KB each): about 30 MB
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -86,6 +98,8 @@ class Token:
     start: float
     end: float
     negator: bool
+    cstart: int = 0  # character offsets of the word in the utterance text
+    cend: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,18 +113,27 @@ class Match:
     example: str  # the example phrasing it matched best
     start: float  # time of the matched stretch
     end: float
+    chars: tuple[int, int] | None = None  # character offsets of the matched words in the utterance text
+    timed: bool = True  # start/end come from word times (False: spread evenly over the utterance)
+
+
+def is_timed(u: Utterance) -> bool:
+    """Whether the utterance's words carry their own times (one per piece of its text)."""
+    return bool(u.words) and len(u.words) == len(u.text.split())
 
 
 def tokens(u: Utterance) -> list[Token]:
     """Words of an utterance with times: the ASR's word times when they line up, else spread evenly."""
-    raw = u.text.split()
-    timed = len(u.words) == len(raw)
+    pieces = list(re.finditer(r"\S+", u.text))
+    raw = [m.group() for m in pieces]
+    timed = is_timed(u)
     out: list[Token] = []
     clause_start: list[bool] = []  # per token: the first word of its raw piece opens a clause
     n = max(len(raw), 1)
-    for i, piece in enumerate(raw):
+    for i, (m, piece) in enumerate(zip(pieces, raw, strict=True)):
         lowered = piece.lower().replace("\u2019", "'")
-        words = _WORD.findall(lowered)
+        found = list(_WORD.finditer(lowered))
+        words = [f.group() for f in found]
         if not words:
             continue
         if timed:
@@ -120,8 +143,10 @@ def tokens(u: Utterance) -> list[Token]:
             end = u.start + (u.end - u.start) * (i + 1) / n
         # "No," answers a question; a bare "no" negates ("there is no charge").
         interjection = lowered.rstrip(",.!?;:") != lowered and words == ["no"]
-        for w in words:
-            out.append(Token(w, start, end, w in _NEGATORS and not interjection))
+        same_length = len(lowered) == len(piece)  # lower() can change the length of rare letters
+        for f in found:
+            a, b = (m.start() + f.start(), m.start() + f.end()) if same_length else (m.start(), m.end())
+            out.append(Token(f.group(), start, end, f.group() in _NEGATORS and not interjection, a, b))
         clause_start.append(i == 0 or raw[i - 1].endswith(_CLAUSE_END))
         clause_start.extend(False for _ in words[1:])
     return [
@@ -172,11 +197,24 @@ def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
     bounds = [0, *sorted(e for e in _sentence_ends(u) if 0 < e < n), n] if n else []
     sentences = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
     if len(sentences) <= 1:
-        return _windows(n, WINDOW_WORDS, STRIDE_WORDS)
-    ranges = {(a + x, a + y) for a, b in sentences for x, y in _windows(b - a, WINDOW_WORDS, STRIDE_WORDS)}
-    ranges.update(
-        (a, d) for (a, _), (_, d) in zip(sentences, sentences[1:], strict=False) if d - a <= WINDOW_WORDS
-    )
+        ranges = set(_windows(n, WINDOW_WORDS, STRIDE_WORDS))
+        sentences = [(0, n)] if n else []
+    else:
+        ranges = {
+            (a + x, a + y) for a, b in sentences for x, y in _windows(b - a, WINDOW_WORDS, STRIDE_WORDS)
+        }
+        ranges.update(
+            (a, d) for (a, _), (_, d) in zip(sentences, sentences[1:], strict=False) if d - a <= WINDOW_WORDS
+        )
+    if SHORT_WINDOW_WORDS:
+        # a short phrase inside a long unpunctuated turn ("... bank jennifer speaking how can i help")
+        # is diluted in a 10-word window: short windows give it a stretch of its own size
+        ranges.update(
+            (a + x, a + y)
+            for a, b in sentences
+            if b - a > SHORT_WINDOW_WORDS
+            for x, y in _windows(b - a, SHORT_WINDOW_WORDS, SHORT_STRIDE_WORDS)
+        )
     return sorted(ranges)
 
 
@@ -216,8 +254,9 @@ class PhraseMatcher:
         """How many texts have vectors in the cache."""
         return len(self._cache)
 
-    def prepare(self, transcript: Transcript) -> CallText:
-        return CallText(transcript, self)
+    def prepare(self, transcript: Transcript, values: Mapping[str, str | None] | None = None) -> CallText:
+        """The transcript ready for matching; `values` fill the examples' placeholders (`{agent}`)."""
+        return CallText(transcript, self, values)
 
 
 @dataclass(frozen=True)
@@ -229,6 +268,8 @@ class _Spans:
     end: np.ndarray
     negated: np.ndarray
     texts: list[str]
+    cstart: np.ndarray  # character offsets of the stretch in its utterance's text
+    cend: np.ndarray
 
 
 def _spans(ui: int, toks: list[Token], ranges: list[tuple[int, int]]) -> _Spans:
@@ -238,30 +279,40 @@ def _spans(ui: int, toks: list[Token], ranges: list[tuple[int, int]]) -> _Spans:
         np.array([toks[b - 1].end for _, b in ranges], dtype=float),
         np.array([_negated(toks, a, b) for a, b in ranges], dtype=bool),
         [" ".join(t.word for t in toks[a:b]) for a, b in ranges],
+        np.array([toks[a].cstart for a, _ in ranges], dtype=int),
+        np.array([toks[b - 1].cend for _, b in ranges], dtype=int),
     )
 
 
 def _concat(parts: list[_Spans]) -> _Spans:
     if not parts:
-        return _Spans(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0, bool), [])
+        z = np.zeros(0, int)
+        return _Spans(z, np.zeros(0), np.zeros(0), np.zeros(0, bool), [], z, z)
     return _Spans(
         np.concatenate([p.utterance for p in parts]),
         np.concatenate([p.start for p in parts]),
         np.concatenate([p.end for p in parts]),
         np.concatenate([p.negated for p in parts]),
         [t for p in parts for t in p.texts],
+        np.concatenate([p.cstart for p in parts]),
+        np.concatenate([p.cend for p in parts]),
     )
 
 
 class CallText:
     """One transcript prepared for matching: tokens, spans and their vectors, computed once."""
 
-    def __init__(self, transcript: Transcript, matcher: PhraseMatcher) -> None:
+    def __init__(
+        self, transcript: Transcript, matcher: PhraseMatcher, values: Mapping[str, str | None] | None = None
+    ) -> None:
         self.transcript = transcript
         self.matcher = matcher
+        self.values = dict(values or {})
+        self.timed = [is_timed(u) for u in transcript.utterances]
         self.tokens = [tokens(u) for u in transcript.utterances]
         self._spans: _Spans | None = None
         self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
+        self._embedded: set[str] = set()
 
     @property
     def spans(self) -> _Spans:
@@ -275,11 +326,24 @@ class CallText:
             )
         return self._spans
 
+    def unfillable(self, rule: PhraseRule) -> list[str]:
+        """The placeholders without a value on this call, when they leave the rule no example."""
+        if fill_examples(rule.phrases, self.values):
+            return []
+        return sorted({n for p in rule.phrases for n, _ in names(p) if not self.values.get(n)})
+
     def matches(self, rule: PhraseRule, duration: float) -> list[Match]:
         """The best match in each utterance the rule may look at (speaker, time window);
         similarity 0 where nothing in it compares (all of it negated, say)."""
-        examples = [" ".join(normalise(p)) for p in rule.phrases]
-        examples = [e for e in dict.fromkeys(examples) if e]
+        filled = fill_examples(rule.phrases, self.values)  # (original, with the call's values)
+        examples = [e for e in dict.fromkeys(" ".join(normalise(f)) for _, f in filled) if e]
+        counter = [
+            e
+            for e in dict.fromkeys(
+                " ".join(normalise(f)) for _, f in fill_examples(rule.not_phrases, self.values)
+            )
+            if e
+        ]
         candidates = [
             i
             for i, u in enumerate(self.transcript.utterances)
@@ -288,25 +352,28 @@ class CallText:
         if not examples or not candidates:
             return []
         ex_negated = np.array([any(w in _NEGATORS for w in e.split()) for e in examples])
-        meaning = self._meaning(examples, ex_negated, candidates, rule, duration)
+        meaning = self._meaning(examples, ex_negated, counter, candidates, rule, duration)
         out = []
         for ui in candidates:
             u = self.transcript.utterances[ui]
             if not _in_window(np.array([u.start]), np.array([u.end]), rule, duration)[0]:
                 continue
-            best_m, ex_m, t_m = meaning.get(ui, (0.0, 0, (u.start, u.end)))
-            best_w, ex_w, t_w = self._wording(ui, examples, ex_negated, rule, duration)
+            whole = (u.start, u.end, 0, len(u.text))
+            best_m, ex_m, t_m = meaning.get(ui, (0.0, 0, whole))
+            best_w, ex_w, t_w = self._wording(ui, examples, ex_negated, counter, rule, duration)
             use_meaning = best_m >= best_w
-            ex, (start, end) = (ex_m, t_m) if use_meaning else (ex_w, t_w)
+            ex, (start, end, ca, cb) = (ex_m, t_m) if use_meaning else (ex_w, t_w)
             out.append(
                 Match(
                     ui,
                     round(max(best_m, best_w), 4),
                     round(best_m, 4),
                     round(best_w, 4),
-                    rule.phrases[_phrase_index(rule, examples[ex])],
+                    _original(filled, examples[ex]),
                     start,
                     end,
+                    (ca, cb),
+                    self.timed[ui],
                 )
             )
         return out
@@ -315,11 +382,13 @@ class CallText:
         self,
         examples: list[str],
         ex_negated: np.ndarray,
+        counter: list[str],
         candidates: list[int],
         rule: PhraseRule,
         duration: float,
-    ) -> dict[int, tuple[float, int, tuple[float, float]]]:
+    ) -> dict[int, tuple[float, int, _Where]]:
         spans = self.spans
+        self._embed_speaker(rule.speaker)
         keep = np.isin(spans.utterance, candidates) & _in_window(spans.start, spans.end, rule, duration)
         idx = np.flatnonzero(keep)
         if not len(idx):
@@ -328,20 +397,51 @@ class CallText:
         vectors = self.matcher.vectors([spans.texts[i] for i in idx])
         sims = vectors @ self.matcher.vectors(examples).T  # (spans, examples)
         sims[spans.negated[idx][:, None] != ex_negated[None, :]] = 0.0
+        if counter:
+            # a stretch does not count when it, or a stretch of the same turn overlapping it, is at
+            # least as close to a counter-example: a 5-word window "can i help you today" cut from
+            # "how can i help you today" must not pass for "can i help you with anything else"
+            closest = (vectors @ self.matcher.vectors(counter).T).max(axis=1)
+            utt, ca, cb = spans.utterance[idx], spans.cstart[idx], spans.cend[idx]
+            near = (utt[:, None] == utt[None, :]) & (ca[:, None] < cb[None, :]) & (ca[None, :] < cb[:, None])
+            closest_near = np.where(near, closest[None, :], -1.0).max(axis=1)
+            sims[sims <= closest_near[:, None] + COUNTER_MARGIN] = 0.0
         best_ex = sims.argmax(axis=1)
         best = sims[np.arange(len(idx)), best_ex]
-        out: dict[int, tuple[float, int, tuple[float, float]]] = {}
+        out: dict[int, tuple[float, int, _Where]] = {}
         for k, si in enumerate(idx):
             ui = int(spans.utterance[si])
             if ui not in out or best[k] > out[ui][0]:
-                out[ui] = (float(best[k]), int(best_ex[k]), (float(spans.start[si]), float(spans.end[si])))
+                out[ui] = (float(best[k]), int(best_ex[k]), _where(spans, si))
         return out
 
+    def _embed_speaker(self, speaker: str) -> None:
+        """Embed every stretch of this speaker's speech in one batch, the first time a rule asks:
+        items with different time windows would otherwise each embed a small batch of their own."""
+        if speaker in self._embedded:
+            return
+        self._embedded.add(speaker)
+        spans = self.spans
+        roles = [u.speaker for u in self.transcript.utterances]
+        texts = [
+            t
+            for t, ui in zip(spans.texts, spans.utterance, strict=True)
+            if speaker == "any" or roles[ui] == speaker
+        ]
+        if texts:
+            self.matcher.vectors(texts)
+
     def _wording(
-        self, ui: int, examples: list[str], ex_negated: np.ndarray, rule: PhraseRule, duration: float
-    ) -> tuple[float, int, tuple[float, float]]:
+        self,
+        ui: int,
+        examples: list[str],
+        ex_negated: np.ndarray,
+        counter: list[str],
+        rule: PhraseRule,
+        duration: float,
+    ) -> tuple[float, int, _Where]:
         u = self.transcript.utterances[ui]
-        best: tuple[float, int, tuple[float, float]] = (0.0, 0, (u.start, u.end))
+        best: tuple[float, int, _Where] = (0.0, 0, (u.start, u.end, 0, len(u.text)))
         n_tokens = len(self.tokens[ui])
         by_length: dict[int, list[int]] = {}
         for ei, example in enumerate(examples):
@@ -357,13 +457,23 @@ class CallText:
                     / 100.0
                 )
                 scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
+                # partial: a window that is a piece of a longer counter-example ("else i can help
+                # you with" of "is there anything else i can help you with") is that counter-example
+                closest_counter = (
+                    process.cdist(counter, w.texts, scorer=fuzz.partial_ratio, dtype=np.float32).max(axis=0)
+                    / 100.0
+                    if counter
+                    else None
+                )
                 for row, ei in enumerate(group):
                     s = np.where(usable & (w.negated == ex_negated[ei]), scores[row], 0.0)
+                    if closest_counter is not None:
+                        s = np.where(ratios[row] > closest_counter, s, 0.0)
                     if n < SHORT_EXAMPLE_WORDS:
                         s = np.where(s >= 1.0, s, 0.0)
                     k = int(s.argmax())
                     if s[k] > best[0]:
-                        best = (float(s[k]), ei, (float(w.start[k]), float(w.end[k])))
+                        best = (float(s[k]), ei, _where(w, k))
         return best
 
     def _fuzzy(self, ui: int, size: int) -> _Spans:
@@ -375,11 +485,19 @@ class CallText:
         return self._fuzzy_windows[key]
 
 
-def _phrase_index(rule: PhraseRule, example: str) -> int:
-    for i, p in enumerate(rule.phrases):
-        if " ".join(normalise(p)) == example:
-            return i
-    return 0
+_Where = tuple[float, float, int, int]  # start and end time, start and end character
+
+
+def _where(spans: _Spans, k: int) -> _Where:
+    return (float(spans.start[k]), float(spans.end[k]), int(spans.cstart[k]), int(spans.cend[k]))
+
+
+def _original(filled: list[tuple[str, str]], example: str) -> str:
+    """The scorecard's wording of an example (placeholders and all) from its normalised, filled form."""
+    for original, text in filled:
+        if " ".join(normalise(text)) == example:
+            return original
+    return filled[0][0] if filled else ""
 
 
 def _negated(toks: list[Token], a: int, b: int) -> bool:

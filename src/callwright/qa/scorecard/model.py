@@ -29,6 +29,8 @@ class PhraseRule:
     threshold: float
     within_first_s: float | None = None
     within_last_s: float | None = None
+    # counter-examples: a stretch closer to one of these than to every example does not count
+    not_phrases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,10 @@ class Scorecard:
     applies_to: Literal["inbound", "outbound", "any"]
     sections: tuple[Section, ...]
     description: str = ""
+    # constants for phrase placeholders (`{company}`); call metadata fills the others (`{agent}`)
+    values: tuple[tuple[str, str], ...] = ()
+    # which calls this scorecard is chosen for when a batch has several (None: by applies_to alone)
+    assign_if: Expression | None = None
 
     @property
     def items(self) -> tuple[Item, ...]:

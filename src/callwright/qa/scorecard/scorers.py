@@ -25,14 +25,29 @@ class Outcome:
 
 
 def _said(call: CallText, m: Match, note: str) -> Evidence:
+    """The utterance, with the matched words (`span_chars`) and their times (`span_times`)."""
     u = call.transcript.utterances[m.utterance]
+    times = (round(m.start, 3), round(m.end, 3))
     return Evidence(
         text=u.text,
-        start=round(m.start, 3),
-        end=round(m.end, 3),
+        start=times[0],
+        end=times[1],
         speaker=u.speaker,
         similarity=m.similarity,
-        note=note,
+        note=note if m.timed else f"{note}; times interpolated (no word times)",
+        span_chars=m.chars,
+        span_times=times,
+    )
+
+
+def _unfillable(call: CallText, rule: PhraseRule) -> Outcome | None:
+    """Review, not fail, when every example names metadata this call lacks (`{agent}` unknown)."""
+    missing = call.unfillable(rule)
+    if not missing:
+        return None
+    named = ", ".join("{" + n + "}" for n in missing)
+    return Outcome(
+        "review", [Evidence(note=f"every example needs {named}, which this call has no value for")]
     )
 
 
@@ -63,6 +78,8 @@ def _earliest(matches: list[Match], threshold: float) -> Match | None:
 
 def phrase(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
     """Pass when the speaker said something close enough to an example, in the time window."""
+    if (unknown := _unfillable(call, rule)) is not None:
+        return unknown
     best = _best(call.matches(rule, duration))
     if best is not None and best.similarity >= rule.threshold:
         return Outcome("pass", [_said(call, best, _closest(best))])
@@ -85,6 +102,8 @@ def phrase(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
 
 def forbidden(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
     """Fail at every place the speaker said something close to a forbidden example."""
+    if (unknown := _unfillable(call, rule)) is not None:
+        return unknown
     matches = call.matches(rule, duration)
     hits = sorted((m for m in matches if m.similarity >= rule.threshold), key=lambda m: m.start)
     if hits:

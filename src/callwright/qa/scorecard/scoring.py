@@ -35,6 +35,7 @@ from callwright.qa.scorecard.model import (
     Scorecard,
     SentimentRule,
 )
+from callwright.qa.scorecard.placeholders import call_values
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,17 @@ def score(
 ) -> ScoreResult:
     """Score one call. Deterministic: the same inputs give the same result (the matcher only
     caches sentence vectors). `metrics` is None for transcripts imported without audio."""
-    if not fits(scorecard, meta.direction):
-        note = f"scorecard is for {scorecard.applies_to} calls; this call is {meta.direction}"
+    if not fits(scorecard, meta.direction, meta):
+        if fits(scorecard, meta.direction):
+            assert scorecard.assign_if is not None
+            note = f"scorecard is for calls where {scorecard.assign_if.source}; this call is not"
+        else:
+            note = f"scorecard is for {scorecard.applies_to} calls; this call is {meta.direction}"
         items = [_result(it, "na", [Evidence(note=note)]) for it in scorecard.items]
         return _total(scorecard, meta.call_id, items)
     env = environment(transcript, metrics, meta)
     duration = call_duration(transcript)
-    call = (matcher or default_matcher()).prepare(transcript)
+    call = (matcher or default_matcher()).prepare(transcript, call_values(scorecard.values, meta))
     items = []
     for it in scorecard.items:
         try:

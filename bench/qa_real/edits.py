@@ -1,0 +1,255 @@
+"""Edited copies of labelled calls whose labels hold by construction.
+
+Each edit changes one thing in a call (in the transcript import format of
+scripts/harper_to_transcripts.py) and says what the labels become:
+
+- remove:ITEM      every occurrence of the item's phrase is cut out -> ITEM fails
+- paraphrase:ITEM  the phrase is replaced by a paraphrase written here -> ITEM passes
+- moved:ITEM       the phrase is cut out and said again outside the item's time window -> ITEM fails
+- insert:verify-identity     an identity question (paraphrased) is added mid-call -> passes
+- near-miss:verify-identity  a question about the request ("which account...") is added -> unchanged
+- insert:FORBIDDEN           a forbidden sentence (worded unlike the examples) is added -> fails
+- near-miss:FORBIDDEN        a firm but polite sentence is added -> unchanged (passes)
+- angry:customer-end         the caller's last two turns are made angry -> customer-end fails
+
+The phrases are found with hand-written patterns over the human transcripts
+(`PATTERNS`), not with the matcher under test. Paraphrases and inserted sentences
+come in two pools: calls of the dev split draw from `dev`, held-out calls from
+`held`, so the held-out figures are on wordings never used for tuning.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Call = dict[str, Any]
+Labels = dict[str, str]
+
+WINDOWS = {"greeting": ("first", 20.0), "agent-name": ("first", 20.0), "opening-offer": ("first", 30.0),
+           "further-help": ("last", 30.0), "closing": ("last", 20.0)}  # fmt: skip
+"""The bank scorecard's time windows (scorecards/bank.yaml), for the moved edits."""
+
+PATTERNS = {
+    "greeting": r"\b(hello )?this is h\w+ val\w+ national bank\b",
+    "agent-name": r"\bmy name is [a-z]+\b",
+    "opening-offer": r"\bhow can i help you today\b",
+    "further-help": r"\b(and )?(okay )?is there anything else (that )?(i can help you with|you need help with)( today)?\b",
+    "closing": r"\b(thank you|thanks|have a (great|good|nice) day|bye)\b.*$",
+}
+"""Where each phrase item is said in the Harper Valley calls (agent turns only; closing: last 20 s)."""
+
+POOLS: dict[str, dict[str, list[str]]] = {
+    "paraphrase:greeting": {
+        "dev": [
+            "good afternoon harper valley national bank",
+            "hi you've reached harper valley national bank",
+        ],
+        "held": [
+            "thanks for calling harper valley national bank",
+            "harper valley national bank good morning",
+        ],
+    },
+    "paraphrase:agent-name": {
+        "dev": ["i'm {agent}", "{agent} speaking"],
+        "held": ["you're through to {agent}", "this is {agent}"],
+    },
+    "paraphrase:opening-offer": {
+        "dev": ["what can i help you with", "how may i help"],
+        "held": ["what can i do for you", "how can i assist you this afternoon"],
+    },
+    "paraphrase:further-help": {
+        "dev": ["anything else?", "can i help with anything more today"],
+        "held": ["anything else i can do for you", "is there something more i can help with"],
+    },
+    "paraphrase:closing": {
+        "dev": ["thanks so much take care", "have a wonderful day goodbye"],
+        "held": ["thanks for banking with us enjoy your day", "thank you and goodbye"],
+    },
+    "insert:verify-identity": {
+        "dev": [
+            "before we start can i get your date of birth please",
+            "could you give me the name and zip code on the account",
+            "can you confirm the last four digits of your social",
+        ],
+        "held": [
+            "for security can you tell me your mother's maiden name",
+            "can i have the phone number on file for you",
+            "please confirm your full name and billing address",
+        ],
+    },
+    "near-miss:verify-identity": {
+        "dev": ["which account do you mean", "what is the name of the company you are paying"],
+        "held": ["is that your checking or your savings account", "what's the payee's address"],
+    },
+    "insert:no-dismissive": {
+        "dev": [
+            "look i really can't be bothered with this right now",
+            "honestly that sounds like a you problem",
+            "i'm not going to repeat myself again",
+        ],
+        "held": [
+            "you people never read anything do you",
+            "just figure it out yourself",
+            "that's ridiculous i'm not dealing with this",
+        ],
+    },
+    "near-miss:no-dismissive": {
+        "dev": ["i'm sorry but i can't waive that fee", "let me check that for you it will take a moment"],
+        "held": ["unfortunately that branch is closed on sundays", "i understand that is frustrating"],
+    },
+    "insert:no-credential-request": {
+        "dev": ["can you read me your four digit pin", "what password do you use to log in"],
+        "held": ["i'll need your online banking password", "tell me your pin and i'll unlock it"],
+    },
+    "near-miss:no-credential-request": {
+        "dev": ["a reset link is on its way to your phone", "never share your pin with anyone"],
+        "held": ["you can change your password in the app", "your new pin will arrive by mail"],
+    },
+    "angry:customer-end": {
+        "dev": [
+            "this is absolutely useless you wasted my time",
+            "i am really angry this is terrible service",
+        ],
+        "held": [
+            "this is the worst bank i have ever dealt with",
+            "i'm furious nobody here can help me",
+        ],
+    },
+}
+"""Sentences written for these edits (none copies a scorecard example)."""
+
+
+def held_out(call_id: str) -> bool:
+    """The split, fixed before any tuning: held-out when the id's hash is 0 mod 3."""
+    return int(hashlib.sha256(call_id.encode()).hexdigest()[:8], 16) % 3 == 0
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # "original" or "kind:item"
+    call: Call
+    labels: Labels
+
+
+def _pick(pool: str, call: Call, k: int = 0) -> str:
+    entries = POOLS[pool]["held" if held_out(call["call_id"]) else "dev"]
+    h = int(hashlib.sha256(f"{call['call_id']}{pool}".encode()).hexdigest()[:8], 16)
+    return entries[(h + k) % len(entries)].replace("{agent}", str(call.get("agent", "")).lower())
+
+
+def _segment(speaker: str, start: float, text: str) -> dict[str, Any]:
+    return {"speaker": speaker, "start": round(start, 3), "end": round(start + 0.35 * len(text.split()), 3),
+            "text": text}  # fmt: skip
+
+
+def _insert(call: Call, seg: dict[str, Any]) -> Call:
+    out = copy.deepcopy(call)
+    out["segments"].append(seg)
+    out["segments"].sort(key=lambda s: (s["start"], s["end"]))
+    out["duration_s"] = max(out["duration_s"], seg["end"])
+    return out
+
+
+def _in_scope(item: str, seg: dict[str, Any], duration: float) -> bool:
+    if seg["speaker"] != "agent":
+        return False
+    return item != "closing" or seg["end"] > duration - WINDOWS["closing"][1]
+
+
+def replace_phrase(call: Call, item: str, replacement: str | None) -> tuple[Call, list[str]]:
+    """The call with every occurrence of the item's phrase cut out (or replaced), and what was cut.
+
+    Works on word lists so that each segment's word times stay aligned with its text; a
+    replacement spreads over the cut words' time span; a segment left empty is dropped."""
+    out = copy.deepcopy(call)
+    cut: list[str] = []
+    pattern = re.compile(PATTERNS[item])
+    kept = []
+    for seg in out["segments"]:
+        if not _in_scope(item, seg, call["duration_s"]):
+            kept.append(seg)
+            continue
+        words = seg["text"].split()
+        times = [(w["start"], w["end"]) for w in seg.get("words", [])] or None
+        while True:
+            text = " ".join(words)
+            m = pattern.search(text)
+            if not m or m.end() == m.start():
+                break
+            a = len(text[: m.start()].split())
+            b = a + len(m.group().split())
+            cut.append(" ".join(words[a:b]))
+            new = replacement.split() if replacement else []
+            if times is not None:
+                t0, t1 = times[a][0], times[b - 1][1]
+                n = max(len(new), 1)
+                new_times = [(t0 + (t1 - t0) * i / n, t0 + (t1 - t0) * (i + 1) / n) for i in range(len(new))]
+                times = times[:a] + new_times + times[b:]
+            words = words[:a] + new + words[b:]
+            if replacement:
+                break  # one paraphrase per segment: the pattern could match the replacement again
+        if not words:
+            continue
+        seg["text"] = " ".join(words)
+        if times is not None:
+            seg["words"] = [{"word": w, "start": round(s, 3), "end": round(e, 3)}
+                            for w, (s, e) in zip(words, times, strict=True)]  # fmt: skip
+        kept.append(seg)
+    out["segments"] = kept
+    return out, cut
+
+
+def variants(call: Call, labels: Labels) -> Iterator[Variant]:
+    """The original and every edit that applies to this call, each with its labels."""
+    yield Variant("original", call, dict(labels))
+    duration = call["duration_s"]
+    for item in PATTERNS:
+        if labels.get(item) != "pass":
+            continue
+        removed, cut = replace_phrase(call, item, None)
+        if not cut:
+            continue
+        yield Variant(f"remove:{item}", removed, {**labels, item: "fail"})
+        para, _ = replace_phrase(call, item, _pick(f"paraphrase:{item}", call))
+        yield Variant(f"paraphrase:{item}", para, {**labels, item: "pass"})
+        side, window = WINDOWS[item]
+        if side == "first" and duration >= window + 10:
+            start = window + 5
+        elif side == "last" and duration - window - 4 >= 0:
+            start = duration - window - 4
+        else:
+            continue
+        moved = _insert(removed, _segment("agent", start, cut[0]))
+        if side == "last":
+            moved["duration_s"] = duration  # the window is measured from the original end
+            if moved["segments"][-1]["end"] > duration:
+                continue
+        yield Variant(f"moved:{item}", moved, {**labels, item: "fail"})
+    mid = duration / 2
+    if labels.get("verify-identity") == "fail":
+        ins = _insert(call, _segment("agent", mid, _pick("insert:verify-identity", call)))
+        yield Variant("insert:verify-identity", ins, {**labels, "verify-identity": "pass"})
+    near = _insert(call, _segment("agent", mid, _pick("near-miss:verify-identity", call)))
+    yield Variant("near-miss:verify-identity", near, dict(labels))
+    for item in ("no-dismissive", "no-credential-request"):
+        if labels.get(item) != "pass":
+            continue
+        bad = _insert(call, _segment("agent", mid, _pick(f"insert:{item}", call)))
+        yield Variant(f"insert:{item}", bad, {**labels, item: "fail"})
+        ok = _insert(call, _segment("agent", mid, _pick(f"near-miss:{item}", call)))
+        yield Variant(f"near-miss:{item}", ok, dict(labels))
+    if labels.get("customer-end") == "pass":
+        angry = copy.deepcopy(call)
+        said = [s for s in angry["segments"] if s["speaker"] == "customer"]
+        # every caller turn the sentiment item reads (the last quarter), and at least the last two
+        turns = [s for k, s in enumerate(said) if s["start"] >= 0.75 * duration or k >= len(said) - 2]
+        for k, seg in enumerate(turns):
+            seg["text"] = _pick("angry:customer-end", call, k)
+            seg.pop("words", None)
+        if turns:
+            yield Variant("angry:customer-end", angry, {**labels, "customer-end": "fail"})
