@@ -476,7 +476,7 @@ def check_cmd(
         raise DataError("\n".join(errors), hint="see docs/scorecards.md for the format")
     if batch:
         check_scorecards(cards)  # the same rule as `qa score` given these scorecards
-    out = []
+    out: list[dict[str, Any]] = []
     for card in cards:
         kinds: dict[str, int] = {}
         used: set[str] = set()

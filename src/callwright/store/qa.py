@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlite_utils
 
@@ -529,9 +529,9 @@ def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any,
     What the rows do not keep is rebuilt from their sums: word times (span times are then
     interpolated), and the single silences and over-talks (each dead air, hold and over-talk gets
     the mean duration; `rescore_gaps` names the measures this cannot give)."""
-    from callwright.qa.model import CallMeta, Overtalk, Silence, Transcript, Utterance
+    from callwright.qa.model import CallMeta, Overtalk, Role, Silence, Transcript, Utterance
 
-    call = db["calls"].get(call_id)
+    call = db.table("calls").get(call_id)
     rec = next(
         iter(
             db.query(
@@ -563,7 +563,7 @@ def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any,
         for u in db.query("select * from utterances where call_id = ? order by idx", [call_id])
     ]
     duration = rec.get("duration_s") or call.get("duration_s") or max((u.end for u in utts), default=0.0)
-    source = "transcript" if call.get("source") == "transcript" else "audio"
+    source: Literal["audio", "transcript"] = "transcript" if call.get("source") == "transcript" else "audio"
     transcript = Transcript(call_id, duration, utts, source=source)
     m = next(iter(db.query("select * from metrics where call_id = ?", [call_id])), None)
     metrics = None
@@ -580,8 +580,11 @@ def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any,
         )
         n_over = int(m["overtalk_count"] or 0)
         each = (m["overtalk_total_s"] or 0.0) / n_over if n_over else 0.0
-        roles = ["agent"] * by_agent + ["customer"] * by_customer
-        roles += ["unknown"] * max(0, n_over - len(roles))
+        agent: list[Role] = ["agent"]
+        customer: list[Role] = ["customer"]
+        unknown: list[Role] = ["unknown"]
+        roles = agent * by_agent + customer * by_customer
+        roles += unknown * max(0, n_over - len(roles))
         metrics = ConversationMetrics(
             handle_time_s=m["handle_time_s"] or 0.0,
             talk_s={"agent": m["talk_agent_s"] or 0.0, "customer": m["talk_customer_s"] or 0.0},

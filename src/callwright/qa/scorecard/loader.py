@@ -230,7 +230,7 @@ class _Builder:
         for i, s in enumerate(raw_sections):
             for j, it in enumerate(s["items"]):
                 base: PathKey = ("sections", i, "items", j)
-                lists = [((), it)]
+                lists: list[tuple[tuple[str, ...], Any]] = [((), it)]
                 lists += [((step,), it[step]) for step in ("first", "then") if isinstance(it.get(step), dict)]
                 for sub, holder in lists:
                     for key in ("phrases", "not_phrases"):

@@ -412,7 +412,7 @@ class CallText:
         for k, si in enumerate(idx):
             ui = int(spans.utterance[si])
             if ui not in out or best[k] > out[ui][0]:
-                out[ui] = (float(best[k]), int(best_ex[k]), _where(spans, si))
+                out[ui] = (float(best[k]), int(best_ex[k]), _where(spans, int(si)))
         return out
 
     def _embed_speaker(self, speaker: str) -> None:
