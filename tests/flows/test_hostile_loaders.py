@@ -168,6 +168,7 @@ _FUZZ = textwrap.dedent("""
              "'hour() < 17'", "'('"]
     DURATIONS = ["5s", ".nan", "1e309", "-1", "99999999m", "0", "'3601s'", "'9999999999999999999999s'"]
     HOURS = ["'09:00-17:00'", "'25:00-29:99'", "closed", "['09:00-12:00', '13:00-5pm']", "5", ".nan"]
+    URLS = ["'http://127.0.0.1/{x}'", "'{x}/y'", "ftp://h", "'{'", "X"]
     SUBFLOWS = ["/", "..", ".", "/dev/null", "/proc/self/status", "/etc/passwd", "nope.yaml",
                 "'\\\\0'", "'" + "x" * 5000 + "'"]
     STATES = [
@@ -181,6 +182,9 @@ _FUZZ = textwrap.dedent("""
         "{type: queue, queue: q, callback: {when_wait_over: D, next: T}}",
         "{type: subflow, flow: F, next: T}",
         "{type: record, prompt: P, max_duration: D, next: T}",
+        "{type: http, url: U, headers: {A: {secret: X}, B: P}, body: {x: P, y: [P, X]}, timeout: D, "
+        "retries: N, save: {v: X}, success: T, failure: T, on_timeout: T}",
+        "{type: function, function: X, args: {a: E}, timeout: D, save: {v: X}, success: T, failure: T}",
         "{type: hangup}", "{type: return}", "X",
     ]
     ITEMS = [
@@ -194,7 +198,7 @@ _FUZZ = textwrap.dedent("""
         out = []
         for ch in template.split(" "):
             for slot, pool in (("P", PROMPTS), ("T", names), ("E", EXPRS), ("D", DURATIONS),
-                               ("H2", HOSTILE), ("H", HOURS), ("F", SUBFLOWS), ("X", HOSTILE),
+                               ("H2", HOSTILE), ("H", HOURS), ("U", URLS), ("F", SUBFLOWS), ("X", HOSTILE),
                                ("N", HOSTILE + ["1", "0.5", "100"]), ("I", ["i0", "i1", "'i\\\\n'", "x"])):
                 core = ch.rstrip(",}]")
                 if core == slot:

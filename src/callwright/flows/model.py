@@ -25,6 +25,9 @@ ConfirmWhen = Literal["always", "low_confidence", "never"]
 CommandName = Literal["operator", "repeat", "help"]
 Direction = Literal["inbound", "outbound"]
 EdgeKind = Literal["next", "choice", "retry", "failure", "global", "branch", "callback", "call"]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+DataOutcome = Literal["success", "failure", "timeout"]
+"""The edges a data step (http, function) leaves by."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,61 @@ class Record(_Base):
     sensitive: bool = False  # the message holds personal data
 
 
+@dataclass(frozen=True)
+class Save:
+    """One `save:` entry of a data step: a variable set from a path into the response
+    (dotted keys, list indexes as numbers: `items.0.name`; empty for the whole value)."""
+
+    var: str
+    source: str  # the path as written
+    keys: tuple[str | int, ...]
+    path: PathKey
+
+
+@dataclass(frozen=True)
+class Header:
+    """An http header: a {template} of variables, or a named secret (never logged)."""
+
+    name: str
+    template: str | None
+    secret: str | None
+    prefix: str  # put before the secret's value ("Bearer ")
+    path: PathKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Data(_Base):
+    """Fields every data step (http, function) has: a deadline, what it saves, its edges."""
+
+    timeout_s: float = 5.0  # the whole step, retries included: the call goes on by then
+    save: tuple[Save, ...] = ()
+    success: str
+    failure: str
+    on_timeout: str | None = None  # else `failure`
+    sensitive: bool = False  # what it saves is personal data (masked in the log)
+
+    @property
+    def timeout_target(self) -> str:
+        return self.on_timeout or self.failure
+
+
+@dataclass(frozen=True, kw_only=True)
+class Http(_Data):
+    type: ClassVar[Literal["http"]] = "http"
+    method: HttpMethod = "GET"
+    url: str  # a {template}
+    headers: tuple[Header, ...] = ()
+    body: Any = None  # JSON; every text leaf a {template} ("{x}" alone keeps x's type)
+    retries: int = 0  # after a connection error, a 5xx or a 429, within the timeout
+
+
+@dataclass(frozen=True, kw_only=True)
+class Function(_Data):
+    type: ClassVar[Literal["function"]] = "function"
+    function: str  # a name registered by configuration (never a module path in the flow)
+    args: tuple[Assignment, ...] = ()  # keyword arguments, each an expression
+
+
 @dataclass(frozen=True, kw_only=True)
 class Subflow(_Base):
     type: ClassVar[Literal["subflow"]] = "subflow"
@@ -298,8 +356,25 @@ class Hangup(_Base):
     disposition: str | None = None
 
 
-State = Play | Ask | Survey | SetVars | Branch | Hours | Queue | Transfer | Record | Subflow | Return | Hangup
+State = (
+    Play
+    | Ask
+    | Survey
+    | SetVars
+    | Branch
+    | Hours
+    | Queue
+    | Transfer
+    | Record
+    | Http
+    | Function
+    | Subflow
+    | Return
+    | Hangup
+)
 InputState = Ask | Survey
+DataStep = Http | Function
+DATA_STATES = (Http, Function)
 INPUT_STATES = (Ask, Survey)
 TERMINAL_STATES = (Queue, Transfer, Hangup, Return)
 """States that end the call (or the subflow): the checker's way out."""
@@ -308,6 +383,11 @@ TERMINAL_STATES = (Queue, Transfer, Hangup, Return)
 def is_sensitive(st: State) -> bool:
     """Does the caller give personal data in this state (an ask or record marked sensitive)?"""
     return isinstance(st, (Ask, Record)) and st.sensitive
+
+
+def saved_by(st: State) -> tuple[str, ...]:
+    """The variables a data step sets (on every edge: null where the step failed)."""
+    return tuple(s.var for s in st.save) if isinstance(st, (Http, Function)) else ()
 
 
 def into_of(st: State) -> str | None:
@@ -380,6 +460,10 @@ def edges(flow: Flow) -> list[Edge]:
             case Queue():
                 if st.callback is not None:
                     out.append(Edge(name, "callback", st.callback.next, "callback"))
+            case Http() | Function():
+                out.append(Edge(name, "success", st.success, "next"))
+                out.append(Edge(name, "failure", st.failure, "failure"))
+                out.append(Edge(name, "timeout", st.timeout_target, "failure"))
     return out
 
 

@@ -34,6 +34,7 @@ EventKind = Literal[
     "transfer",
     "recorded",
     "survey_answer",
+    "data_step",
     "error",
     "hangup",
     "call_end",
