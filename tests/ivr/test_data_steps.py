@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -320,3 +323,40 @@ def test_extract_and_storable() -> None:
     assert datasteps.storable("x" * 20_000) == "x" * 20_000
     assert datasteps.storable(["x" * 20_000]) is None
     assert isinstance(datasteps.http_result(200, b"NaN"), datasteps.DataFailed)
+
+
+def _cw(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", *args],
+        input=stdin.encode(),
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+        timeout=120,
+    )
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def test_callwright_call_with_start_variables_and_a_secrets_file(service: str, tmp_path: Path) -> None:
+    """The whole command: --var gives the service's address, --secrets the token, and the
+    token shows nowhere: not on the console, not in the call log database."""
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(f"pharmacy_token: {TOKEN}\n")
+    db = tmp_path / "calls.db"
+    _Pharmacy.seen.clear()
+    code, out, err = _cw(
+        "call", "flows/refill.yaml", "--db", str(db), "--var", f"pharmacy_api={service}",
+        "--secrets", str(secrets), stdin="#1234567#\n",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Your amoxicillin is ready for pickup." in out
+    assert _Pharmacy.seen[-1]["auth"] == f"Bearer {TOKEN}"
+    assert TOKEN not in out + err and TOKEN.encode() not in db.read_bytes()
+
+
+def test_an_undeclared_start_variable_is_refused_before_the_call(tmp_path: Path) -> None:
+    db = tmp_path / "calls.db"
+    code, out, err = _cw("call", "flows/refill.yaml", "--db", str(db), "--var", "pharmacy=x")
+    assert code == 1 and "Traceback" not in err
+    assert "takes no start variable 'pharmacy'; did you mean 'pharmacy_api'?" in err
+    assert "IVR:" not in out

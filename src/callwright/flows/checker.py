@@ -399,7 +399,7 @@ class _Checker:
     def check_variables(self) -> None:
         """Forward may-analysis: a variable read at a state must be set on some path to it."""
         f = self.flow
-        base = set(BUILTIN_VARS) | set(f.variables)
+        base = set(BUILTIN_VARS) | set(f.variables) | set(f.inputs)
         set_by: dict[str, set[str]] = {}
         for st in f.states.values():
             out = _vars_set_by(st)
@@ -492,7 +492,7 @@ class _Checker:
 
 def _vars_set_anywhere(flow: Flow) -> set[str]:
     """Variables a (sub)flow may set: its declared ones and every assignment or capture."""
-    out = set(flow.variables)
+    out = set(flow.variables) | set(flow.inputs)
     for st in flow.states.values():
         out |= _vars_set_by(st)
         if isinstance(st, Subflow) and st.subflow in flow.subflows:

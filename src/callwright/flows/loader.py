@@ -443,6 +443,7 @@ class _Builder:
             languages=self.languages,
             default_language=self.default_language,
             variables=dict(d.get("variables") or {}),
+            inputs=dict(d.get("inputs") or {}),
             settings=settings,
             sensitive=frozenset(d.get("sensitive") or ())
             .union(

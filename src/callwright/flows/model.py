@@ -27,6 +27,8 @@ Direction = Literal["inbound", "outbound"]
 EdgeKind = Literal["next", "choice", "retry", "failure", "global", "branch", "callback", "call"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 DataOutcome = Literal["success", "failure", "timeout"]
+InputType = Literal["text", "number", "integer", "boolean"]
+"""The type of a start variable (`inputs:`), given from outside the flow."""
 """The edges a data step (http, function) leaves by."""
 
 
@@ -414,6 +416,7 @@ class Flow:
     languages: tuple[str, ...] = ("en",)
     default_language: str = "en"
     variables: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, InputType] = field(default_factory=dict)  # start variables from outside
     settings: Settings = field(default_factory=Settings)
     subflows: dict[str, Flow] = field(default_factory=dict)  # by the `flow:` value used
     # variables holding personal data: the top-level `sensitive:` list and the `into` of
