@@ -66,6 +66,11 @@ DATA_KEYS = [
     "timeout",
     "retries",
     "sensitive",
+    "examples",  # menu choices by example
+    "intents",
+    "threshold",
+    "margin",
+    "inputs",  # start variables
 ]
 TYPES = [
     "play",

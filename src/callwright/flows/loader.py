@@ -42,6 +42,7 @@ from callwright.flows.model import (
     Header,
     Hours,
     Http,
+    Intents,
     Listening,
     Play,
     Prompt,
@@ -539,6 +540,7 @@ class _Builder:
             voice=raw.get("voice"),
             rate=raw.get("rate"),
             global_commands=tuple(globals_),
+            intents=_intents(raw.get("intents"), base.intents),
         )
 
     def _state(self, name: str, d: dict[str, Any], s: Settings) -> State:
@@ -713,6 +715,7 @@ class _Builder:
             or s.no_match_prompts,
             accept_confidence=conf if conf is not None else s.accept_confidence,
             commands=s.global_commands if d.get("global_commands", True) else (),
+            intents=_intents(d.get("intents"), s.intents),
         )
         own_failure = d.get("on_failure")
         fields: dict[str, Any] = {
@@ -742,6 +745,7 @@ class _Builder:
                 c["next"],
                 self.assignments(c.get("set"), path + ("choices", i, "set")),
                 path + ("choices", i),
+                tuple(c.get("examples") or ()),
             )
             for i, c in enumerate(d.get("choices") or [])
         )
@@ -770,6 +774,14 @@ class _Builder:
             no=d.get("no"),
             sensitive=bool(d.get("sensitive", False)),
         )
+
+
+def _intents(raw: dict[str, Any] | None, base: Intents) -> Intents:
+    if not raw:
+        return base
+    return Intents(
+        threshold=float(raw.get("threshold", base.threshold)), margin=float(raw.get("margin", base.margin))
+    )
 
 
 def _hours_range(spec: str) -> tuple[str, str]:

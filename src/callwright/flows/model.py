@@ -81,6 +81,19 @@ class Confirm:
     attempts: int
 
 
+INTENT_THRESHOLD = 0.4
+"""Default: the least similarity (cosine, sentence encoder) of an utterance to a choice's
+best example for free speech to be routed there (tuned on bench/intents/dev.yaml)."""
+INTENT_MARGIN = 0.04
+"""Default: how far the best choice must be ahead of the next one; closer is re-asked."""
+
+
+@dataclass(frozen=True)
+class Intents:
+    threshold: float = INTENT_THRESHOLD
+    margin: float = INTENT_MARGIN
+
+
 @dataclass(frozen=True)
 class Settings:
     input: InputMode = "both"
@@ -99,6 +112,7 @@ class Settings:
     voice: str | None = None
     rate: int | None = None
     global_commands: tuple[GlobalCommand, ...] = ()
+    intents: Intents = Intents()
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,7 @@ class Choice:
     next: str
     assignments: tuple[Assignment, ...]
     path: PathKey
+    examples: tuple[str, ...] = ()  # sentences a caller might say: routed by meaning
 
 
 # --- states: one frozen dataclass per `type:`, the union `State` ----------------------------
@@ -172,6 +187,7 @@ class Listening:
     no_match_prompts: tuple[Prompt, ...]
     accept_confidence: float  # speech under it is a no match
     commands: tuple[GlobalCommand, ...]  # the flow's global commands; () where the state turns them off
+    intents: Intents = Intents()  # routing free speech by a menu's examples
 
 
 @dataclass(frozen=True, kw_only=True)

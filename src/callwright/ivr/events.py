@@ -35,6 +35,7 @@ EventKind = Literal[
     "recorded",
     "survey_answer",
     "data_step",
+    "intent",
     "error",
     "hangup",
     "call_end",

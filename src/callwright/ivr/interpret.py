@@ -12,10 +12,11 @@ every rule (tests/ivr/test_interpret.py) without a flow, a clock or a machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from callwright.flows.model import Answer, Choice, GlobalCommand, InputMode, InputState
+from callwright.ivr import intents
 from callwright.speech import closedset
 
 Phase = Literal["collect", "confirm"]
@@ -40,11 +41,17 @@ class Rules:
     mode: InputMode = "both"
     accept_confidence: float = 0.4
     commands: tuple[GlobalCommand, ...] = ()  # global commands in force here (none when turned off)
+    # routes free speech by the choices' examples (None: keywords only); it holds the
+    # examples' vectors, embedded once, so it is not part of the rules' value
+    router: intents.IntentRouter | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, st: InputState) -> Rules:
         listening = st.listening
-        return cls(st.answer, listening.mode, listening.accept_confidence, listening.commands)
+        router = (
+            intents.router_for(st.answer.choices, listening.intents) if st.answer.collect == "menu" else None
+        )
+        return cls(st.answer, listening.mode, listening.accept_confidence, listening.commands, router)
 
 
 # --- results ---------------------------------------------------------------------------
@@ -64,6 +71,7 @@ class Chosen:
 
     choice: Choice
     confidence: float = 1.0
+    intent_score: float | None = None  # routed by its examples: the similarity that chose it
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,23 @@ def speech(text: str, confidence: float, rules: Rules, phase: Phase = "collect")
     command = _command_by_speech(text, rules.commands)
     if command is None:
         return _answer_by_speech(text, confidence, rules)
+    if (
+        rules.router is not None
+        and command.name in ("help", "repeat")
+        and not _is_command_alone(text, command)
+    ):
+        # "I need help with my bill": a menu that routes by example hears the request, not
+        # the word "help" in it (a bare "help" is still the command)
+        answer = _answer_by_speech(text, confidence, rules)
+        if isinstance(answer, Chosen):
+            return answer
     return Command(command.name, _answer_by_speech(text, confidence, rules) if _inert(command) else None)
+
+
+def _is_command_alone(text: str, command: GlobalCommand) -> bool:
+    """Is the utterance just one of the command's phrases (give or take "please")?"""
+    words = [w for w in closedset.normalize(text) if w not in ("please", "uh", "um")]
+    return " ".join(words) in {" ".join(closedset.normalize(p)) for p in command.speech}
 
 
 def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretation:
@@ -143,6 +167,13 @@ def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretat
             text, [closedset.Choice(c.id, c.speech) for c in answer.choices if c.speech]
         )
         choice = next((c for c in answer.choices if m and c.id == m.id), None)
+        if rules.router is not None:
+            # by meaning first: a keyword inside a longer request ("upgrade my internet")
+            # can point the wrong way; the keyword decides only when meaning is unsure
+            decision = rules.router.route(text)
+            if isinstance(decision, intents.Routed) and (choice is None or choice.id != decision.choice):
+                routed = next(c for c in answer.choices if c.id == decision.choice)
+                return Chosen(routed, confidence, intent_score=decision.score)
         return Chosen(choice, confidence) if choice is not None else NoMatch("no choice matched")
     if collect == "yesno":
         yn = closedset.parse_yes_no(text)

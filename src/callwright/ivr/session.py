@@ -508,7 +508,9 @@ class CallSession:
             case interpret.Captured(value, confidence):
                 label = _yes_no_label(_asking(cs), value) if isinstance(value, bool) else "next"
                 self._captured(cs, _Pending(value, None, confidence, label))
-            case interpret.Chosen(choice, confidence):
+            case interpret.Chosen(choice, confidence, intent_score):
+                if intent_score is not None:
+                    self._log("intent", cs.name, choice=choice.id, score=round(intent_score, 3))
                 self._captured(cs, _Pending(choice.id, choice, confidence, f"choice:{choice.id}"))
             case interpret.NoMatch(reason):
                 self._no_match(cs, reason)
