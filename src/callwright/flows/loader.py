@@ -512,13 +512,17 @@ class _Builder:
         base = Settings()
         globals_ = []
         for name, g in (raw.get("global_commands") or {}).items():
+            speech = g.get("speech") or ()
+            by_language = {k: tuple(v) for k, v in speech.items()} if isinstance(speech, dict) else {}
+            phrases = tuple(dict.fromkeys(p for v in by_language.values() for p in v)) or tuple(speech)
             globals_.append(
                 GlobalCommand(
                     name,
                     g.get("dtmf"),
-                    tuple(g.get("speech") or ()),
+                    phrases,
                     g.get("next"),
                     ("settings", "global_commands", name),
+                    by_language,
                 )
             )
         return Settings(

@@ -68,9 +68,17 @@ class Assignment:
 class GlobalCommand:
     name: CommandName
     dtmf: str | None
-    speech: tuple[str, ...]
+    speech: tuple[str, ...]  # every phrase, in every language
     next: str | None
     path: PathKey
+    by_language: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # when given per language
+
+    def phrases(self, language: str | None) -> tuple[str, ...]:
+        """The phrases heard in a call in this language (all of them when not per language)."""
+        if not self.by_language:
+            return self.speech
+        lang = (language or "").lower()
+        return self.by_language.get(lang) or self.by_language.get(lang.split("-")[0]) or self.speech
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from callwright.flows.model import Answer, Choice, GlobalCommand, InputMode, InputState
-from callwright.ivr import intents
+from callwright.ivr import intents, languages
 from callwright.speech import closedset
 
 Phase = Literal["collect", "confirm"]
@@ -126,17 +126,20 @@ class KeyStep:
 # --- speech ----------------------------------------------------------------------------
 
 
-def speech(text: str, confidence: float, rules: Rules, phase: Phase = "collect") -> Interpretation:
-    """An utterance (already stripped) in an input state."""
+def speech(
+    text: str, confidence: float, rules: Rules, phase: Phase = "collect", language: str | None = "en"
+) -> Interpretation:
+    """An utterance (already stripped) in an input state, in a call in `language` (yes/no,
+    numbers and global command phrases follow it)."""
     if not text:
         return NoInput()
     if rules.mode == "dtmf":
         return NoMatch("speech in a keypad-only state")
     if phase == "confirm":
-        return ConfirmAnswer(closedset.parse_yes_no(text))
-    command = _command_by_speech(text, rules.commands)
+        return ConfirmAnswer(languages.yes_no(text, language))
+    command = _command_by_speech(text, rules.commands, language)
     if command is None:
-        return _answer_by_speech(text, confidence, rules)
+        return _answer_by_speech(text, confidence, rules, language)
     if (
         rules.router is not None
         and command.name in ("help", "repeat")
@@ -144,10 +147,12 @@ def speech(text: str, confidence: float, rules: Rules, phase: Phase = "collect")
     ):
         # "I need help with my bill": a menu that routes by example hears the request, not
         # the word "help" in it (a bare "help" is still the command)
-        answer = _answer_by_speech(text, confidence, rules)
+        answer = _answer_by_speech(text, confidence, rules, language)
         if isinstance(answer, Chosen):
             return answer
-    return Command(command.name, _answer_by_speech(text, confidence, rules) if _inert(command) else None)
+    return Command(
+        command.name, _answer_by_speech(text, confidence, rules, language) if _inert(command) else None
+    )
 
 
 def _is_command_alone(text: str, command: GlobalCommand) -> bool:
@@ -156,7 +161,9 @@ def _is_command_alone(text: str, command: GlobalCommand) -> bool:
     return " ".join(words) in {" ".join(closedset.normalize(p)) for p in command.speech}
 
 
-def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretation:
+def _answer_by_speech(
+    text: str, confidence: float, rules: Rules, language: str | None = "en"
+) -> Interpretation:
     floor = rules.accept_confidence
     if confidence < floor:
         return NoMatch(f"confidence {confidence:.2f} under {floor:.2f}")
@@ -176,25 +183,29 @@ def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretat
                 return Chosen(routed, confidence, intent_score=decision.score)
         return Chosen(choice, confidence) if choice is not None else NoMatch("no choice matched")
     if collect == "yesno":
-        yn = closedset.parse_yes_no(text)
+        yn = languages.yes_no(text, language)
         return NoMatch("not a yes or no") if yn is None else Captured(yn, confidence)
     if collect == "digits":
-        digits = closedset.parse_digits(text)
+        digits = languages.digits(text, language)
         if digits is None or not answer.digits_min <= len(digits) <= answer.digits_max:
             return NoMatch(f"not {answer.digits_min}-{answer.digits_max} digits")
         return Captured(digits, confidence)
     if collect == "number":
-        number = closedset.parse_number(text)
+        number = languages.number(text, language)
         if number is None or not answer.in_range(number):
             return NoMatch("not a number in range")
         return Captured(number, confidence)
     return Captured(text, confidence)
 
 
-def _command_by_speech(text: str, commands: tuple[GlobalCommand, ...]) -> GlobalCommand | None:
-    spoken = [g for g in commands if g.speech]
+def _command_by_speech(
+    text: str, commands: tuple[GlobalCommand, ...], language: str | None = "en"
+) -> GlobalCommand | None:
+    spoken = [g for g in commands if g.phrases(language)]
     m = closedset.match_choice(
-        text, [closedset.Choice(g.name, g.speech) for g in spoken], threshold=GLOBAL_SPEECH_THRESHOLD
+        text,
+        [closedset.Choice(g.name, g.phrases(language)) for g in spoken],
+        threshold=GLOBAL_SPEECH_THRESHOLD,
     )
     return next((g for g in commands if m and g.name == m.id), None)
 

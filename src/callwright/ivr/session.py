@@ -476,7 +476,8 @@ class CallSession:
             confidence=round(ev.confidence, 3),
             phase=self.phase,
         )
-        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase))
+        language = str(self.vars.get("language") or cs.flow.default_language)
+        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase, language))
 
     def _on_dtmf(self, cs: CompiledState, key: str) -> None:
         st = cs.state
