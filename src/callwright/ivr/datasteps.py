@@ -290,7 +290,7 @@ def _load_spec(spec: str, source: str) -> Callable[..., Any]:
         raise CallwrightError(f"{source}: cannot load {spec!r}: {err}") from None
     if not callable(obj):
         raise CallwrightError(f"{source}: {spec!r} is not callable")
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def parse_function_specs(items: list[str], source: str) -> dict[str, str]:
