@@ -128,12 +128,23 @@ def _text_call(engine: FlowEngine, typed: str, **call: Any) -> tuple[Any, str]:
 def test_refill_sample_runs_against_a_local_service(service: str) -> None:
     engine = load_engine(ROOT / "flows" / "refill.yaml")
     _Pharmacy.seen.clear()
+    windows: list[dict[str, Any]] = []
+
+    def pickup_window(**kw: Any) -> dict[str, str]:
+        windows.append(kw)
+        return {"window": "after 2 pm"}
+
     session, console = _text_call(
-        engine, "#7654321#\nyes\n", variables={"pharmacy_api": service}, data=_live()
+        engine,
+        "#7654321#\nyes\n",
+        variables={"pharmacy_api": service},
+        data=_live(pickup_window=pickup_window),
     )
     assert session.outcome == "self_served"
     assert "Would you like to refill your lisinopril?" in console
     assert "It will be ready on Thursday." in console
+    assert "You can pick it up after 2 pm." in console
+    assert windows == [{"ready_date": "Thursday", "caller": "+15550100"}]
     requests = [s for s in _Pharmacy.seen if s["path"].startswith("/refills/7654321")]
     assert [r["method"] for r in requests] == ["GET", "POST"]
     assert all(r["auth"] == f"Bearer {TOKEN}" for r in requests)
@@ -142,7 +153,11 @@ def test_refill_sample_runs_against_a_local_service(service: str) -> None:
     logged = json.dumps([e.data for e in session.events])
     assert TOKEN not in console and TOKEN not in logged
     steps = [e.data for e in session.events if e.kind == "data_step"]
-    assert [(s["result"], s["status"]) for s in steps] == [("success", 200), ("success", 201)]
+    assert [(s["result"], s.get("status")) for s in steps] == [
+        ("success", 200),
+        ("success", 201),
+        ("success", None),
+    ]
 
 
 HOSTILE = """
