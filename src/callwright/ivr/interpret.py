@@ -26,6 +26,10 @@ GLOBAL_SPEECH_THRESHOLD = 0.85
 """How close an utterance must be to a global command's phrase (closedset score) to be the
 command: stricter than a menu choice, since a command leaves the question unanswered."""
 
+KEYWORD_ANSWER_WORDS = 2
+"""A keyword match in an utterance of at most this many words is the caller answering the
+prompt's own words ("billing", "sales please"): taken as is, without the sentence encoder."""
+
 YES_NO_KEYS = {"1": True, "2": False}
 """Keys that answer a yes/no question or a confirmation."""
 
@@ -174,7 +178,9 @@ def _answer_by_speech(
             text, [closedset.Choice(c.id, c.speech) for c in answer.choices if c.speech]
         )
         choice = next((c for c in answer.choices if m and c.id == m.id), None)
-        if rules.router is not None:
+        if rules.router is not None and (
+            choice is None or len(closedset.normalize(text)) > KEYWORD_ANSWER_WORDS
+        ):
             # by meaning first: a keyword inside a longer request ("upgrade my internet")
             # can point the wrong way; the keyword decides only when meaning is unsure
             decision = rules.router.route(text)
