@@ -50,6 +50,28 @@ KEYS = [
     "a",
     "b",
 ]
+# keys of the data steps (http, function): every state may draw them too
+DATA_KEYS = [
+    "url",
+    "method",
+    "headers",
+    "secret",
+    "body",
+    "save",
+    "success",
+    "failure",
+    "on_timeout",
+    "function",
+    "args",
+    "timeout",
+    "retries",
+    "sensitive",
+    "examples",  # menu choices by example
+    "intents",
+    "threshold",
+    "margin",
+    "inputs",  # start variables
+]
 TYPES = [
     "play",
     "ask",
@@ -63,6 +85,8 @@ TYPES = [
     "return",
     "survey",
     "hangup",
+    "http",
+    "function",
     "menu",
     "digits",
     "yesno",
@@ -73,7 +97,7 @@ scalars = st.one_of(
     st.booleans(),
     st.integers(-5, 10**6),
     st.floats(allow_nan=True),
-    st.sampled_from(TYPES + KEYS),
+    st.sampled_from(TYPES + KEYS + DATA_KEYS),
     st.text(max_size=30),
     st.sampled_from(
         [
@@ -90,7 +114,7 @@ scalars = st.one_of(
 values = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS), inner, max_size=5)
+        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(KEYS + DATA_KEYS), inner, max_size=5)
     ),
     max_leaves=25,
 )
@@ -128,7 +152,7 @@ def test_random_bytes_through_the_decoder(raw):
 
 
 state = st.fixed_dictionaries(
-    {"type": st.sampled_from(TYPES)}, optional={k: values for k in KEYS[:30] if k != "type"}
+    {"type": st.sampled_from(TYPES)}, optional={k: values for k in KEYS[:30] + DATA_KEYS if k != "type"}
 )
 flows = st.fixed_dictionaries(
     {
@@ -144,4 +168,41 @@ flows = st.fixed_dictionaries(
 @given(flows)
 def test_structured_flows(flow):
     # JSON is valid YAML: this reaches the schema and checker with near-valid flows.
+    _run(json.dumps(flow))
+
+
+# near-valid data steps: every key present with a valid or hostile value, so the loader's
+# own checks (timeouts, save paths, headers, body templates, arguments) are what answer
+data_value = st.one_of(
+    values,
+    st.sampled_from(
+        [
+            "http://127.0.0.1/x/{rx}",
+            "{api}/x",
+            "ftp://x",
+            "{rx",
+            "{x:weird}",
+            "61s",
+            "0",
+            "items.0.name",
+            "a..b",
+            "Bearer ",
+            {"secret": "tok"},
+            {"secret": "../etc"},
+            {"X-Api": {"secret": "t", "prefix": "B "}},
+            {"v": "items.-1"},
+            {"rx": "__import__('os')"},
+        ]
+    ),
+)
+data_state = st.fixed_dictionaries(
+    {"type": st.sampled_from(["http", "function"]), "success": st.just("b"), "failure": st.just("b")},
+    optional={k: data_value for k in DATA_KEYS if k not in ("success", "failure")},
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data_state)
+def test_data_steps(step):
+    flow = {"flow": "f", "start": "a", "states": {"a": step, "b": {"type": "hangup"}}}
     _run(json.dumps(flow))

@@ -168,6 +168,7 @@ _FUZZ = textwrap.dedent("""
              "'hour() < 17'", "'('"]
     DURATIONS = ["5s", ".nan", "1e309", "-1", "99999999m", "0", "'3601s'", "'9999999999999999999999s'"]
     HOURS = ["'09:00-17:00'", "'25:00-29:99'", "closed", "['09:00-12:00', '13:00-5pm']", "5", ".nan"]
+    URLS = ["'http://127.0.0.1/{x}'", "'{x}/y'", "ftp://h", "'{'", "X"]
     SUBFLOWS = ["/", "..", ".", "/dev/null", "/proc/self/status", "/etc/passwd", "nope.yaml",
                 "'\\\\0'", "'" + "x" * 5000 + "'"]
     STATES = [
@@ -181,6 +182,9 @@ _FUZZ = textwrap.dedent("""
         "{type: queue, queue: q, callback: {when_wait_over: D, next: T}}",
         "{type: subflow, flow: F, next: T}",
         "{type: record, prompt: P, max_duration: D, next: T}",
+        "{type: http, url: U, headers: {A: {secret: X}, B: P}, body: {x: P, y: [P, X]}, timeout: D, "
+        "retries: N, save: {v: X}, success: T, failure: T, on_timeout: T}",
+        "{type: function, function: X, args: {a: E}, timeout: D, save: {v: X}, success: T, failure: T}",
         "{type: hangup}", "{type: return}", "X",
     ]
     ITEMS = [
@@ -194,7 +198,7 @@ _FUZZ = textwrap.dedent("""
         out = []
         for ch in template.split(" "):
             for slot, pool in (("P", PROMPTS), ("T", names), ("E", EXPRS), ("D", DURATIONS),
-                               ("H2", HOSTILE), ("H", HOURS), ("F", SUBFLOWS), ("X", HOSTILE),
+                               ("H2", HOSTILE), ("H", HOURS), ("U", URLS), ("F", SUBFLOWS), ("X", HOSTILE),
                                ("N", HOSTILE + ["1", "0.5", "100"]), ("I", ["i0", "i1", "'i\\\\n'", "x"])):
                 core = ch.rstrip(",}]")
                 if core == slot:
@@ -318,7 +322,11 @@ _FUZZ_FLOW_TESTS = textwrap.dedent('''
               "[1, 2]", "{a: 1}", "null", "true", "'0001-01-01T00:00:00'", "'9999-12-31T23:59:59'",
               "'2026-11-23T10:00:00-05:00'", "'x' ", "''", "'\\\\u0000'", "99999999999999999999"]
     STEP_KEYS = ["say", "press", "silence", "record", "hangup", "confidence", "expect", "other"]
-    CONTEXT_KEYS = ["time", "caller_id", "language", "queue_wait", "vars", "steps", "expect", "tmie"]
+    CONTEXT_KEYS = ["time", "caller_id", "language", "queue_wait", "vars", "mocks", "steps", "expect", "tmie"]
+    MOCKS = ["{lookup: {json: {status: ready, drug: {name: x}}}}", "{lookup: {status: 99999}}", "{lookup: 5}",
+             "{lookup: {timeout: true}}", "{pickup-window: {raises: x}}", "{lookup: {body: [1]}}",
+             "{lookup: {json: .nan}}", "{lookup: {json: {status: !!binary aGk=}}}", "{lookup: {statuss: 1}}",
+             "{nowhere: {json: 1}}", "[1]", "{lookup: {status: true}}", "{lookup: {json: {status: [[[[1]]]]}}}"]
 
     @st.composite
     def test_files(draw):
@@ -326,8 +334,8 @@ _FUZZ_FLOW_TESTS = textwrap.dedent('''
         for _ in range(draw(st.integers(0, 6))):
             keys = draw(st.lists(st.sampled_from(STEP_KEYS), min_size=1, max_size=2, unique=True))
             steps.append("{" + ", ".join(f"{k}: {draw(st.sampled_from(VALUES))}" for k in keys) + "}")
-        context = {k: draw(st.sampled_from(VALUES)) for k in
-                   draw(st.lists(st.sampled_from(CONTEXT_KEYS[:5]), max_size=3, unique=True))}
+        context = {k: draw(st.sampled_from(MOCKS if k == "mocks" else VALUES)) for k in
+                   draw(st.lists(st.sampled_from(CONTEXT_KEYS[:6]), max_size=3, unique=True))}
         if "queue_wait" in context and draw(st.booleans()):
             context["queue_wait"] = "{billing: %s}" % draw(st.sampled_from(VALUES))
         lines = [f"flow: {FLOW}", "tests:", "  - name: fuzz"]
@@ -359,5 +367,14 @@ def test_fuzzed_flow_test_files_give_results_or_a_located_error(bounded):
     from tests.conftest import FLOWS
 
     r = bounded(["-c", _FUZZ_FLOW_TESTS, "60", str(FLOWS / "inbound.yaml")], timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert int(r.stdout.split()[0]) >= 60
+
+
+def test_fuzzed_flow_test_files_with_mocks_of_data_steps(bounded):
+    """The same against the refill sample, whose http and function steps take `mocks:`."""
+    from tests.conftest import FLOWS
+
+    r = bounded(["-c", _FUZZ_FLOW_TESTS, "60", str(FLOWS / "refill.yaml")], timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert int(r.stdout.split()[0]) >= 60

@@ -80,6 +80,20 @@ def call(
     db: Path | None = typer.Option(
         None, "--db", help="Call log database (default $CALLWRIGHT_DB or ./callwright.db)."
     ),
+    var: list[str] = typer.Option(
+        [], "--var", help="Start variable NAME=VALUE (repeatable); the flow declares it under `inputs:`."
+    ),
+    secrets: Path | None = typer.Option(
+        None,
+        "--secrets",
+        help="File of named secrets for http steps (default $CALLWRIGHT_SECRETS_FILE; "
+        "else CALLWRIGHT_SECRET_<NAME>).",
+    ),
+    function: list[str] = typer.Option(
+        [],
+        "--function",
+        help="A Python function a flow's function steps may call, NAME=module:callable (repeatable).",
+    ),
     verbose_io: bool = typer.Option(False, "--show-listen", help="Show when the IVR listens."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
 ) -> None:
@@ -88,10 +102,12 @@ def call(
         raise CallwrightError("choose one of --text, --audio and --mic")
     if rate not in (8000, 16000):
         raise CallwrightError(f"--rate {rate}: the audio line runs at 8000 or 16000 Hz")
+    from callwright.flows.inputs import parse_vars
     from callwright.ivr.channels import Channel
     from callwright.ivr.channels.script import load_caller_script
     from callwright.ivr.channels.text import TextChannel
     from callwright.ivr.clock import FakeClock, RealClock, parse_call_time
+    from callwright.ivr.datasteps import FunctionRegistry, LiveData, Secrets
     from callwright.ivr.engine import load_engine
     from callwright.ivr.runner import run_call
     from callwright.ivr.session import QueueStatus
@@ -100,6 +116,8 @@ def call(
     from callwright.textsafe import safe_text
 
     engine = load_engine(flow)  # refuses a flow with errors (exit 2) before any call row
+    start_vars = parse_vars(engine.flow, var)  # an undeclared or mistyped --var: before any call row
+    data = LiveData(Secrets.from_config(secrets), FunctionRegistry.from_config(function))
     clock = FakeClock(parse_call_time(at, "--time")) if at else RealClock()
     waits = QueueStatus(_parse_waits(queue_wait))
     turns = load_caller_script(audio) if audio is not None else None  # refused before any row
@@ -150,6 +168,8 @@ def call(
         called_number=called_number,
         language=language,
         queue_status=waits,
+        variables=start_vars,
+        data=data,
     )
     recording = None
     if line is not None:

@@ -96,3 +96,41 @@ def graph(
 
     write_graph(load_flow(flow), output)
     typer.echo(f"wrote {output}", err=True)
+
+
+@flow_app.command("intents")
+def intents(
+    flow: Path = typer.Argument(..., help="Flow file."),
+    limit: float = typer.Option(
+        0.8, "--limit", min=0.0, max=1.0, help="Report examples of different choices at least this similar."
+    ),
+) -> None:
+    """Report menu examples of different choices too close for free speech to tell apart."""
+    from callwright.flows.loader import load_flow
+    from callwright.flows.model import Ask, Choice
+    from callwright.ivr.intents import too_close
+    from callwright.textsafe import safe_text
+
+    loaded = load_flow(flow)
+
+    def where(choice: Choice, text: str) -> tuple[str | int, ...]:
+        if text in choice.examples:
+            return choice.path + ("examples", choice.examples.index(text))
+        return choice.path + ("speech", choice.speech.index(text))
+
+    found = 0
+    for st in loaded.states.values():
+        if not isinstance(st, Ask) or not any(c.examples for c in st.answer.choices):
+            continue
+        by_id = {c.id: c for c in st.answer.choices}
+        for pair in too_close(st.answer.choices, limit):
+            found += 1
+            problem = loaded.source.problem(
+                where(by_id[pair.choice_a], pair.example_a),
+                "warning",
+                f"in '{st.name}', \"{pair.example_a}\" (choice {pair.choice_a}) is too close to "
+                f'"{pair.example_b}" (choice {pair.choice_b}): similarity {pair.similarity:.2f} '
+                f"(limit {limit:.2f}); callers saying something like it may be asked again",
+            )
+            typer.echo(safe_text(str(problem)))
+    typer.echo(f"{flow}: {found} pair(s) of examples too close", err=True)

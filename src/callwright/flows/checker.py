@@ -25,7 +25,9 @@ from callwright.flows.model import (
     Branch,
     Edge,
     Flow,
+    Function,
     Hours,
+    Http,
     Play,
     Prompt,
     Queue,
@@ -38,6 +40,7 @@ from callwright.flows.model import (
     edges,
     into_of,
     prompt_of,
+    saved_by,
 )
 
 BUILTIN_VARS = frozenset(
@@ -360,6 +363,14 @@ class _Checker:
             for case in st.cases if isinstance(st, Branch) else ():
                 if case.error:
                     self.err(case.path, f"condition {case.error}")
+            for a in st.args if isinstance(st, Function) else ():
+                if a.error:
+                    self.err(a.path, f"expression for argument '{a.var}' {a.error}")
+            for path, text in _data_templates(st):
+                try:
+                    template.placeholders(text)
+                except template.TemplateError as err:
+                    self.err(path, str(err))
             for prompt in self._prompts_of(st):
                 for lang, text in prompt.texts.items():
                     try:
@@ -388,7 +399,7 @@ class _Checker:
     def check_variables(self) -> None:
         """Forward may-analysis: a variable read at a state must be set on some path to it."""
         f = self.flow
-        base = set(BUILTIN_VARS) | set(f.variables)
+        base = set(BUILTIN_VARS) | set(f.variables) | set(f.inputs)
         set_by: dict[str, set[str]] = {}
         for st in f.states.values():
             out = _vars_set_by(st)
@@ -428,7 +439,17 @@ class _Checker:
                                 prompt.path + ((lang,) if len(prompt.texts) > 1 else ()),
                                 f"template variable '{ph.name}' is not set on any path to '{st.name}'",
                             )
+            for path, text in _data_templates(st):
+                try:
+                    phs = template.placeholders(text)
+                except template.TemplateError:
+                    continue
+                for ph in phs:
+                    if ph.name not in known:
+                        self.err(path, f"template variable '{ph.name}' is not set on any path to '{st.name}'")
             exprs = [(a.path, a.expression) for a in self._assignments_of(st) if a.expression]
+            if isinstance(st, Function):
+                exprs += [(a.path, a.expression) for a in st.args if a.expression is not None]
             if isinstance(st, Branch):
                 exprs += [(c.path, c.expression) for c in st.cases if c.expression is not None]
             for path, expression in exprs:
@@ -471,7 +492,7 @@ class _Checker:
 
 def _vars_set_anywhere(flow: Flow) -> set[str]:
     """Variables a (sub)flow may set: its declared ones and every assignment or capture."""
-    out = set(flow.variables)
+    out = set(flow.variables) | set(flow.inputs)
     for st in flow.states.values():
         out |= _vars_set_by(st)
         if isinstance(st, Subflow) and st.subflow in flow.subflows:
@@ -482,7 +503,26 @@ def _vars_set_anywhere(flow: Flow) -> set[str]:
 def _vars_set_by(st: State) -> set[str]:
     """Variables this state sets: its `into` and its assignments (a choice's too)."""
     var = into_of(st)
-    return ({var} if var else set()) | {a.var for a in _assignments_of(st)}
+    return ({var} if var else set()) | {a.var for a in _assignments_of(st)} | set(saved_by(st))
+
+
+def _data_templates(st: State) -> Iterator[tuple[PathKey, str]]:
+    """The {templates} of an http step: its URL, its plain headers and the texts of its body."""
+    if not isinstance(st, Http):
+        return
+    yield st.path + ("url",), st.url
+    for h in st.headers:
+        if h.template is not None:
+            yield h.path, h.template
+    todo: list[tuple[PathKey, object]] = [(st.path + ("body",), st.body)]
+    while todo:
+        path, value = todo.pop()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, dict):
+            todo += [(path + (k,), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            todo += [(path + (i,), v) for i, v in enumerate(value)]
 
 
 def _assignments_of(st: State) -> Iterator[Assignment]:
@@ -523,6 +563,11 @@ def _targets_of(st: State) -> Iterator[tuple[PathKey, str]]:
     if isinstance(st, Branch):
         for case in st.cases:
             yield case.path[:-1] + ("next",), case.next
+    if isinstance(st, (Http, Function)):
+        yield p + ("success",), st.success
+        yield p + ("failure",), st.failure
+        if st.on_timeout:
+            yield p + ("on_timeout",), st.on_timeout
 
 
 def _norm(s: str) -> str:

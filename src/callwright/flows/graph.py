@@ -23,6 +23,8 @@ _SHAPES = {
     "record": "cylinder",
     "subflow": "component",
     "return": "Msquare",
+    "http": "box3d",
+    "function": "box3d",
 }
 _EDGE_STYLE = {
     "retry": 'style=dashed color="#888888"',

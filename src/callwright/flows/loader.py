@@ -36,15 +36,20 @@ from callwright.flows.model import (
     Collect,
     Confirm,
     Flow,
+    Function,
     GlobalCommand,
     Hangup,
+    Header,
     Hours,
+    Http,
+    Intents,
     Listening,
     Play,
     Prompt,
     Queue,
     Record,
     Return,
+    Save,
     Settings,
     SetVars,
     State,
@@ -280,7 +285,20 @@ def _expansion_problems(src: Source, flow: Flow, loaded: _Loaded) -> list[Proble
 
 # --- schema errors -----------------------------------------------------------
 
-_TARGET_KEYS = ("next", "else", "start", "if_open", "if_closed", "if_holiday", "on_failure", "yes", "no")
+_TARGET_KEYS = (
+    "next",
+    "else",
+    "start",
+    "if_open",
+    "if_closed",
+    "if_holiday",
+    "on_failure",
+    "yes",
+    "no",
+    "success",
+    "failure",
+    "on_timeout",
+)
 
 
 class _FlowExplainer(SchemaExplainer):
@@ -361,6 +379,8 @@ def opening_hours_problem(spec: str) -> str | None:
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)?\s*$")
 
 
+MAX_DATA_TIMEOUT_S = 60.0  # a data step's deadline: a caller should not wait longer in silence
+DEFAULT_DATA_TIMEOUT_S = 5.0
 MAX_DURATION_S = 86_400.0  # a day: the longest duration `parse_duration` accepts by default
 FLOW_MAX_DURATION_S = 3600.0  # a flow's timeouts and limits, as the schema's numeric maximum
 
@@ -424,11 +444,19 @@ class _Builder:
             languages=self.languages,
             default_language=self.default_language,
             variables=dict(d.get("variables") or {}),
+            inputs=dict(d.get("inputs") or {}),
             settings=settings,
-            sensitive=frozenset(d.get("sensitive") or ()).union(
+            sensitive=frozenset(d.get("sensitive") or ())
+            .union(
                 st.into
                 for st in states.values()
                 if isinstance(st, (Ask, Record)) and st.sensitive and st.into
+            )
+            .union(
+                s.var
+                for st in states.values()
+                if isinstance(st, (Http, Function)) and st.sensitive
+                for s in st.save
             ),
         )
 
@@ -484,13 +512,17 @@ class _Builder:
         base = Settings()
         globals_ = []
         for name, g in (raw.get("global_commands") or {}).items():
+            speech = g.get("speech") or ()
+            by_language = {k: tuple(v) for k, v in speech.items()} if isinstance(speech, dict) else {}
+            phrases = tuple(dict.fromkeys(p for v in by_language.values() for p in v)) or tuple(speech)
             globals_.append(
                 GlobalCommand(
                     name,
                     g.get("dtmf"),
-                    tuple(g.get("speech") or ()),
+                    phrases,
                     g.get("next"),
                     ("settings", "global_commands", name),
+                    by_language,
                 )
             )
         return Settings(
@@ -512,6 +544,7 @@ class _Builder:
             voice=raw.get("voice"),
             rate=raw.get("rate"),
             global_commands=tuple(globals_),
+            intents=_intents(raw.get("intents"), base.intents),
         )
 
     def _state(self, name: str, d: dict[str, Any], s: Settings) -> State:
@@ -582,6 +615,8 @@ class _Builder:
                 next=d["next"],
                 sensitive=bool(d.get("sensitive", False)),
             )
+        if kind in ("http", "function"):
+            return self._data(d, base)
         if kind == "subflow":
             return Subflow(**base, subflow=d["flow"], next=d["next"])
         if kind == "return":
@@ -594,6 +629,63 @@ class _Builder:
                 disposition=d.get("disposition"),
             )
         raise AssertionError(f"state type {kind!r} passed the schema but has no model")  # pragma: no cover
+
+    def _data(self, d: dict[str, Any], base: dict[str, Any]) -> Http | Function:
+        """An http or function state: its deadline, what it saves and its three edges."""
+        path: PathKey = base["path"]
+        timeout = DEFAULT_DATA_TIMEOUT_S
+        if "timeout" in d:
+            try:
+                timeout = parse_duration(d["timeout"], limit=MAX_DATA_TIMEOUT_S)
+            except ValueError as err:
+                where = path + ("timeout",)
+                self.problems.append(self.src.problem(where, "error", f"{_EXPLAINER.where(where)}: {err}"))
+            if timeout <= 0:
+                where = path + ("timeout",)
+                self.problems.append(
+                    self.src.problem(where, "error", f"{_EXPLAINER.where(where)}: the timeout must be over 0")
+                )
+                timeout = DEFAULT_DATA_TIMEOUT_S
+        save = tuple(
+            Save(
+                var,
+                src,
+                tuple(int(k) if k.isdigit() else k for k in src.split(".") if k),
+                path + ("save", var),
+            )
+            for var, src in (d.get("save") or {}).items()
+        )
+        common: dict[str, Any] = {
+            **base,
+            "timeout_s": timeout,
+            "save": save,
+            "success": d["success"],
+            "failure": d["failure"],
+            "on_timeout": d.get("on_timeout"),
+            "sensitive": bool(d.get("sensitive", False)),
+        }
+        if d["type"] == "function":
+            return Function(
+                **common, function=d["function"], args=self.assignments(d.get("args"), path + ("args",))
+            )
+        headers = tuple(
+            Header(
+                name,
+                value if isinstance(value, str) else None,
+                value.get("secret") if isinstance(value, dict) else None,
+                value.get("prefix", "") if isinstance(value, dict) else "",
+                path + ("headers", name),
+            )
+            for name, value in (d.get("headers") or {}).items()
+        )
+        return Http(
+            **common,
+            method=d.get("method", "GET"),
+            url=d["url"],
+            headers=headers,
+            body=d.get("body"),
+            retries=int(d.get("retries", 0)),
+        )
 
     def _case(self, c: dict[str, Any], path: PathKey) -> Case:
         e, error = None, None
@@ -627,6 +719,7 @@ class _Builder:
             or s.no_match_prompts,
             accept_confidence=conf if conf is not None else s.accept_confidence,
             commands=s.global_commands if d.get("global_commands", True) else (),
+            intents=_intents(d.get("intents"), s.intents),
         )
         own_failure = d.get("on_failure")
         fields: dict[str, Any] = {
@@ -656,6 +749,7 @@ class _Builder:
                 c["next"],
                 self.assignments(c.get("set"), path + ("choices", i, "set")),
                 path + ("choices", i),
+                tuple(c.get("examples") or ()),
             )
             for i, c in enumerate(d.get("choices") or [])
         )
@@ -684,6 +778,14 @@ class _Builder:
             no=d.get("no"),
             sensitive=bool(d.get("sensitive", False)),
         )
+
+
+def _intents(raw: dict[str, Any] | None, base: Intents) -> Intents:
+    if not raw:
+        return base
+    return Intents(
+        threshold=float(raw.get("threshold", base.threshold)), margin=float(raw.get("margin", base.margin))
+    )
 
 
 def _hours_range(spec: str) -> tuple[str, str]:

@@ -25,6 +25,11 @@ ConfirmWhen = Literal["always", "low_confidence", "never"]
 CommandName = Literal["operator", "repeat", "help"]
 Direction = Literal["inbound", "outbound"]
 EdgeKind = Literal["next", "choice", "retry", "failure", "global", "branch", "callback", "call"]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+DataOutcome = Literal["success", "failure", "timeout"]
+InputType = Literal["text", "number", "integer", "boolean"]
+"""The type of a start variable (`inputs:`), given from outside the flow."""
+"""The edges a data step (http, function) leaves by."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,17 @@ class Assignment:
 class GlobalCommand:
     name: CommandName
     dtmf: str | None
-    speech: tuple[str, ...]
+    speech: tuple[str, ...]  # every phrase, in every language
     next: str | None
     path: PathKey
+    by_language: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # when given per language
+
+    def phrases(self, language: str | None) -> tuple[str, ...]:
+        """The phrases heard in a call in this language (all of them when not per language)."""
+        if not self.by_language:
+            return self.speech
+        lang = (language or "").lower()
+        return self.by_language.get(lang) or self.by_language.get(lang.split("-")[0]) or self.speech
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,19 @@ class Confirm:
     below: float
     prompt: Prompt | None
     attempts: int
+
+
+INTENT_THRESHOLD = 0.4
+"""Default: the least similarity (cosine, sentence encoder) of an utterance to a choice's
+best example for free speech to be routed there (tuned on bench/intents/dev.yaml)."""
+INTENT_MARGIN = 0.04
+"""Default: how far the best choice must be ahead of the next one; closer is re-asked."""
+
+
+@dataclass(frozen=True)
+class Intents:
+    threshold: float = INTENT_THRESHOLD
+    margin: float = INTENT_MARGIN
 
 
 @dataclass(frozen=True)
@@ -94,6 +120,7 @@ class Settings:
     voice: str | None = None
     rate: int | None = None
     global_commands: tuple[GlobalCommand, ...] = ()
+    intents: Intents = Intents()
 
 
 @dataclass(frozen=True)
@@ -104,6 +131,7 @@ class Choice:
     next: str
     assignments: tuple[Assignment, ...]
     path: PathKey
+    examples: tuple[str, ...] = ()  # sentences a caller might say: routed by meaning
 
 
 # --- states: one frozen dataclass per `type:`, the union `State` ----------------------------
@@ -167,6 +195,7 @@ class Listening:
     no_match_prompts: tuple[Prompt, ...]
     accept_confidence: float  # speech under it is a no match
     commands: tuple[GlobalCommand, ...]  # the flow's global commands; () where the state turns them off
+    intents: Intents = Intents()  # routing free speech by a menu's examples
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -277,6 +306,61 @@ class Record(_Base):
     sensitive: bool = False  # the message holds personal data
 
 
+@dataclass(frozen=True)
+class Save:
+    """One `save:` entry of a data step: a variable set from a path into the response
+    (dotted keys, list indexes as numbers: `items.0.name`; empty for the whole value)."""
+
+    var: str
+    source: str  # the path as written
+    keys: tuple[str | int, ...]
+    path: PathKey
+
+
+@dataclass(frozen=True)
+class Header:
+    """An http header: a {template} of variables, or a named secret (never logged)."""
+
+    name: str
+    template: str | None
+    secret: str | None
+    prefix: str  # put before the secret's value ("Bearer ")
+    path: PathKey
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Data(_Base):
+    """Fields every data step (http, function) has: a deadline, what it saves, its edges."""
+
+    timeout_s: float = 5.0  # the whole step, retries included: the call goes on by then
+    save: tuple[Save, ...] = ()
+    success: str
+    failure: str
+    on_timeout: str | None = None  # else `failure`
+    sensitive: bool = False  # what it saves is personal data (masked in the log)
+
+    @property
+    def timeout_target(self) -> str:
+        return self.on_timeout or self.failure
+
+
+@dataclass(frozen=True, kw_only=True)
+class Http(_Data):
+    type: ClassVar[Literal["http"]] = "http"
+    method: HttpMethod = "GET"
+    url: str  # a {template}
+    headers: tuple[Header, ...] = ()
+    body: Any = None  # JSON; every text leaf a {template} ("{x}" alone keeps x's type)
+    retries: int = 0  # after a connection error, a 5xx or a 429, within the timeout
+
+
+@dataclass(frozen=True, kw_only=True)
+class Function(_Data):
+    type: ClassVar[Literal["function"]] = "function"
+    function: str  # a name registered by configuration (never a module path in the flow)
+    args: tuple[Assignment, ...] = ()  # keyword arguments, each an expression
+
+
 @dataclass(frozen=True, kw_only=True)
 class Subflow(_Base):
     type: ClassVar[Literal["subflow"]] = "subflow"
@@ -298,8 +382,25 @@ class Hangup(_Base):
     disposition: str | None = None
 
 
-State = Play | Ask | Survey | SetVars | Branch | Hours | Queue | Transfer | Record | Subflow | Return | Hangup
+State = (
+    Play
+    | Ask
+    | Survey
+    | SetVars
+    | Branch
+    | Hours
+    | Queue
+    | Transfer
+    | Record
+    | Http
+    | Function
+    | Subflow
+    | Return
+    | Hangup
+)
 InputState = Ask | Survey
+DataStep = Http | Function
+DATA_STATES = (Http, Function)
 INPUT_STATES = (Ask, Survey)
 TERMINAL_STATES = (Queue, Transfer, Hangup, Return)
 """States that end the call (or the subflow): the checker's way out."""
@@ -308,6 +409,11 @@ TERMINAL_STATES = (Queue, Transfer, Hangup, Return)
 def is_sensitive(st: State) -> bool:
     """Does the caller give personal data in this state (an ask or record marked sensitive)?"""
     return isinstance(st, (Ask, Record)) and st.sensitive
+
+
+def saved_by(st: State) -> tuple[str, ...]:
+    """The variables a data step sets (on every edge: null where the step failed)."""
+    return tuple(s.var for s in st.save) if isinstance(st, (Http, Function)) else ()
 
 
 def into_of(st: State) -> str | None:
@@ -334,6 +440,7 @@ class Flow:
     languages: tuple[str, ...] = ("en",)
     default_language: str = "en"
     variables: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, InputType] = field(default_factory=dict)  # start variables from outside
     settings: Settings = field(default_factory=Settings)
     subflows: dict[str, Flow] = field(default_factory=dict)  # by the `flow:` value used
     # variables holding personal data: the top-level `sensitive:` list and the `into` of
@@ -380,6 +487,10 @@ def edges(flow: Flow) -> list[Edge]:
             case Queue():
                 if st.callback is not None:
                     out.append(Edge(name, "callback", st.callback.next, "callback"))
+            case Http() | Function():
+                out.append(Edge(name, "success", st.success, "next"))
+                out.append(Edge(name, "failure", st.failure, "failure"))
+                out.append(Edge(name, "timeout", st.timeout_target, "failure"))
     return out
 
 

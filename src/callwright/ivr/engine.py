@@ -21,6 +21,7 @@ from transitions import Machine
 from callwright.errors import FlowError
 from callwright.flows.model import INPUT_STATES, Flow, Return, State, Subflow, edges
 from callwright.ivr.clock import Clock, RealClock
+from callwright.ivr.datasteps import DataService
 from callwright.ivr.events import LogEvent
 from callwright.ivr.interpret import Rules
 from callwright.ivr.session import CallSession, QueueStatus
@@ -149,6 +150,7 @@ class FlowEngine:
         queue_status: QueueStatus | None = None,
         listener: Callable[[LogEvent], None] | None = None,
         channel: str = "text",
+        data: DataService | None = None,
     ) -> CallSession:
         """Attach a new call to the machine (it does not run until `session.start()`)."""
         session = CallSession(
@@ -162,6 +164,7 @@ class FlowEngine:
             queue_status=queue_status,
             listener=listener,
             channel=channel,
+            data=data,
         )
         self.machine.add_model(session, initial=START)
         self.active.add(session)

@@ -34,6 +34,8 @@ EventKind = Literal[
     "transfer",
     "recorded",
     "survey_answer",
+    "data_step",
+    "intent",
     "error",
     "hangup",
     "call_end",

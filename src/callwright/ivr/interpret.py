@@ -12,10 +12,11 @@ every rule (tests/ivr/test_interpret.py) without a flow, a clock or a machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from callwright.flows.model import Answer, Choice, GlobalCommand, InputMode, InputState
+from callwright.ivr import intents, languages
 from callwright.speech import closedset
 
 Phase = Literal["collect", "confirm"]
@@ -24,6 +25,10 @@ Phase = Literal["collect", "confirm"]
 GLOBAL_SPEECH_THRESHOLD = 0.85
 """How close an utterance must be to a global command's phrase (closedset score) to be the
 command: stricter than a menu choice, since a command leaves the question unanswered."""
+
+KEYWORD_ANSWER_WORDS = 2
+"""A keyword match in an utterance of at most this many words is the caller answering the
+prompt's own words ("billing", "sales please"): taken as is, without the sentence encoder."""
 
 YES_NO_KEYS = {"1": True, "2": False}
 """Keys that answer a yes/no question or a confirmation."""
@@ -40,11 +45,17 @@ class Rules:
     mode: InputMode = "both"
     accept_confidence: float = 0.4
     commands: tuple[GlobalCommand, ...] = ()  # global commands in force here (none when turned off)
+    # routes free speech by the choices' examples (None: keywords only); it holds the
+    # examples' vectors, embedded once, so it is not part of the rules' value
+    router: intents.IntentRouter | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, st: InputState) -> Rules:
         listening = st.listening
-        return cls(st.answer, listening.mode, listening.accept_confidence, listening.commands)
+        router = (
+            intents.router_for(st.answer.choices, listening.intents) if st.answer.collect == "menu" else None
+        )
+        return cls(st.answer, listening.mode, listening.accept_confidence, listening.commands, router)
 
 
 # --- results ---------------------------------------------------------------------------
@@ -64,6 +75,7 @@ class Chosen:
 
     choice: Choice
     confidence: float = 1.0
+    intent_score: float | None = None  # routed by its examples: the similarity that chose it
 
 
 @dataclass(frozen=True)
@@ -118,21 +130,44 @@ class KeyStep:
 # --- speech ----------------------------------------------------------------------------
 
 
-def speech(text: str, confidence: float, rules: Rules, phase: Phase = "collect") -> Interpretation:
-    """An utterance (already stripped) in an input state."""
+def speech(
+    text: str, confidence: float, rules: Rules, phase: Phase = "collect", language: str | None = "en"
+) -> Interpretation:
+    """An utterance (already stripped) in an input state, in a call in `language` (yes/no,
+    numbers and global command phrases follow it)."""
     if not text:
         return NoInput()
     if rules.mode == "dtmf":
         return NoMatch("speech in a keypad-only state")
     if phase == "confirm":
-        return ConfirmAnswer(closedset.parse_yes_no(text))
-    command = _command_by_speech(text, rules.commands)
+        return ConfirmAnswer(languages.yes_no(text, language))
+    command = _command_by_speech(text, rules.commands, language)
     if command is None:
-        return _answer_by_speech(text, confidence, rules)
-    return Command(command.name, _answer_by_speech(text, confidence, rules) if _inert(command) else None)
+        return _answer_by_speech(text, confidence, rules, language)
+    if (
+        rules.router is not None
+        and command.name in ("help", "repeat")
+        and not _is_command_alone(text, command)
+    ):
+        # "I need help with my bill": a menu that routes by example hears the request, not
+        # the word "help" in it (a bare "help" is still the command)
+        answer = _answer_by_speech(text, confidence, rules, language)
+        if isinstance(answer, Chosen):
+            return answer
+    return Command(
+        command.name, _answer_by_speech(text, confidence, rules, language) if _inert(command) else None
+    )
 
 
-def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretation:
+def _is_command_alone(text: str, command: GlobalCommand) -> bool:
+    """Is the utterance just one of the command's phrases (give or take "please")?"""
+    words = [w for w in closedset.normalize(text) if w not in ("please", "uh", "um")]
+    return " ".join(words) in {" ".join(closedset.normalize(p)) for p in command.speech}
+
+
+def _answer_by_speech(
+    text: str, confidence: float, rules: Rules, language: str | None = "en"
+) -> Interpretation:
     floor = rules.accept_confidence
     if confidence < floor:
         return NoMatch(f"confidence {confidence:.2f} under {floor:.2f}")
@@ -143,27 +178,40 @@ def _answer_by_speech(text: str, confidence: float, rules: Rules) -> Interpretat
             text, [closedset.Choice(c.id, c.speech) for c in answer.choices if c.speech]
         )
         choice = next((c for c in answer.choices if m and c.id == m.id), None)
+        if rules.router is not None and (
+            choice is None or len(closedset.normalize(text)) > KEYWORD_ANSWER_WORDS
+        ):
+            # by meaning first: a keyword inside a longer request ("upgrade my internet")
+            # can point the wrong way; the keyword decides only when meaning is unsure
+            decision = rules.router.route(text)
+            if isinstance(decision, intents.Routed) and (choice is None or choice.id != decision.choice):
+                routed = next(c for c in answer.choices if c.id == decision.choice)
+                return Chosen(routed, confidence, intent_score=decision.score)
         return Chosen(choice, confidence) if choice is not None else NoMatch("no choice matched")
     if collect == "yesno":
-        yn = closedset.parse_yes_no(text)
+        yn = languages.yes_no(text, language)
         return NoMatch("not a yes or no") if yn is None else Captured(yn, confidence)
     if collect == "digits":
-        digits = closedset.parse_digits(text)
+        digits = languages.digits(text, language)
         if digits is None or not answer.digits_min <= len(digits) <= answer.digits_max:
             return NoMatch(f"not {answer.digits_min}-{answer.digits_max} digits")
         return Captured(digits, confidence)
     if collect == "number":
-        number = closedset.parse_number(text)
+        number = languages.number(text, language)
         if number is None or not answer.in_range(number):
             return NoMatch("not a number in range")
         return Captured(number, confidence)
     return Captured(text, confidence)
 
 
-def _command_by_speech(text: str, commands: tuple[GlobalCommand, ...]) -> GlobalCommand | None:
-    spoken = [g for g in commands if g.speech]
+def _command_by_speech(
+    text: str, commands: tuple[GlobalCommand, ...], language: str | None = "en"
+) -> GlobalCommand | None:
+    spoken = [g for g in commands if g.phrases(language)]
     m = closedset.match_choice(
-        text, [closedset.Choice(g.name, g.speech) for g in spoken], threshold=GLOBAL_SPEECH_THRESHOLD
+        text,
+        [closedset.Choice(g.name, g.phrases(language)) for g in spoken],
+        threshold=GLOBAL_SPEECH_THRESHOLD,
     )
     return next((g for g in commands if m and g.name == m.id), None)
 

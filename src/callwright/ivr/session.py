@@ -11,19 +11,22 @@ zero wall time.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast, get_args
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from callwright.common import expr
 from callwright.flows import model, template
 from callwright.flows.model import Choice as FlowChoice
 from callwright.flows.model import Collect, Confirm, Flow, Prompt
-from callwright.ivr import interpret, privacy
+from callwright.ivr import datasteps, interpret, privacy
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
@@ -97,6 +100,7 @@ class CallSession:
         queue_status: QueueStatus | None = None,
         listener: Callable[[LogEvent], None] | None = None,
         channel: str = "text",
+        data: datasteps.DataService | None = None,
     ) -> None:
         self.engine = engine
         self.flow: Flow = engine.flow
@@ -104,6 +108,8 @@ class CallSession:
         self.call_id = call_id or uuid.uuid4().hex[:16]
         self.channel = channel
         self.queue_status = queue_status or QueueStatus()
+        self.data: datasteps.DataService = data or datasteps.LiveData()
+        self._secret_values: set[str] = set()  # http header secrets used: scrubbed from any text
         self.listener = listener
         self.started_wall = clock.wall()
         self.t0 = clock.now()
@@ -264,6 +270,8 @@ class CallSession:
                 self._say(cs, st.prompt)
                 self._emit(StartRecording(cs.name, st.max_duration_s, st.final_silence_s, st.terminator))
                 self._set_timer("record", st.max_duration_s + st.final_silence_s)
+            case model.Http() | model.Function():
+                self._enter_data(cs, st)
             case model.Subflow():
                 self.stack.append(cs.name)
                 self._fire("call")
@@ -322,6 +330,80 @@ class CallSession:
             "transfer", cs.name, queue=st.queue, priority=st.priority, skill=shown_skill, expected_wait_s=wait
         )
         self._end("transferred", queue=st.queue)
+
+    # -- data steps: http and function --------------------------------------------------
+
+    def _enter_data(self, cs: CompiledState, st: model.DataStep) -> None:
+        """Run the step (bounded by its timeout), save what it maps, take its edge."""
+        env = self._env()
+        started = self.clock.now()
+        result: datasteps.DataResult
+        if isinstance(st, model.Http):
+            request = self._http_request(st, env)
+            if isinstance(request, str):
+                result = datasteps.DataFailed(request)
+            else:
+                result = self.data.http(cs.name, request)
+        else:
+            args: dict[str, Any] = {}
+            try:
+                for a in st.args:
+                    args[a.var] = a.value(env)
+            except expr.ExpressionError as err:
+                self._runtime_error(cs, f"argument {a.var}: {err}")
+                return
+            result = self.data.function(cs.name, st.function, args, st.timeout_s)
+        label: model.DataOutcome
+        match result:
+            case datasteps.DataOk(value):
+                label = "success"
+                for s in st.save:
+                    self.vars[s.var] = datasteps.storable(datasteps.extract(value, s.keys))
+            case datasteps.DataTimedOut():
+                label = "timeout"
+            case datasteps.DataFailed():
+                label = "failure"
+        if label != "success":
+            for s in st.save:
+                self.vars[s.var] = None
+        for s in st.save:
+            self._mark_secret(s.var, st.sensitive)
+        self._log(
+            "data_step",
+            cs.name,
+            step=st.type,
+            target=st.url if isinstance(st, model.Http) else st.function,
+            result=label,
+            status=getattr(result, "status", None),
+            reason=None if isinstance(result, datasteps.DataOk) else self._scrub(result.reason, cs),
+            ms=round((self.clock.now() - started) * 1000, 1),
+            saved=",".join(s.var for s in st.save) or None,
+        )
+        self._fire(label)
+
+    def _http_request(self, st: model.Http, env: dict[str, Any]) -> datasteps.HttpRequest | str:
+        """The request of an http state with its variables filled in, or why it cannot be made."""
+        url = _fill_url(st.url, env)
+        headers: dict[str, str] = {}
+        for h in st.headers:
+            if h.secret is not None:
+                value = self.data.secret(h.secret)
+                if value is None:
+                    return (
+                        f"secret '{h.secret}' is not set ({datasteps.SECRET_ENV_PREFIX}"
+                        f"{h.secret.upper()} or the secrets file)"
+                    )
+                self._secret_values.add(value)
+                headers[h.name] = h.prefix + value
+            elif h.template is not None:
+                headers[h.name] = " ".join(template.render(h.template, env).split())
+        body = None
+        if st.body is not None:
+            try:
+                body = json.dumps(_fill_body(st.body, env), ensure_ascii=False, default=str).encode()
+            except (ValueError, TypeError, RecursionError):
+                return "the body could not be made into JSON"
+        return datasteps.HttpRequest(st.method, url, headers, body, st.timeout_s, st.retries)
 
     # -- input handling ----------------------------------------------------------------
 
@@ -394,7 +476,8 @@ class CallSession:
             confidence=round(ev.confidence, 3),
             phase=self.phase,
         )
-        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase))
+        language = str(self.vars.get("language") or cs.flow.default_language)
+        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase, language))
 
     def _on_dtmf(self, cs: CompiledState, key: str) -> None:
         st = cs.state
@@ -426,7 +509,9 @@ class CallSession:
             case interpret.Captured(value, confidence):
                 label = _yes_no_label(_asking(cs), value) if isinstance(value, bool) else "next"
                 self._captured(cs, _Pending(value, None, confidence, label))
-            case interpret.Chosen(choice, confidence):
+            case interpret.Chosen(choice, confidence, intent_score):
+                if intent_score is not None:
+                    self._log("intent", cs.name, choice=choice.id, score=round(intent_score, 3))
                 self._captured(cs, _Pending(choice.id, choice, confidence, f"choice:{choice.id}"))
             case interpret.NoMatch(reason):
                 self._no_match(cs, reason)
@@ -714,7 +799,7 @@ class CallSession:
 
     def _scrub(self, text: str, cs: CompiledState | None = None) -> str:
         """Engine text that may quote caller data (a reason, an error message)."""
-        secrets = [self.vars.get(n) for n in self.secret_vars]
+        secrets = [self.vars.get(n) for n in self.secret_vars] + sorted(self._secret_values)
         if cs is not None and model.is_sensitive(cs.state):
             secrets.append(getattr(self, "_last_entry", None))
             if self.pending is not None:
@@ -856,6 +941,37 @@ def _sensitive_vars(flow: Flow) -> frozenset[str]:
     for sub in flow.subflows.values():
         out |= _sensitive_vars(sub)
     return frozenset(out)
+
+
+def _fill_url(url: str, env: dict[str, Any]) -> str:
+    """A URL template filled in: every value percent-encoded (a caller's "1/../admin" stays
+    one path segment), except a placeholder the URL starts with, which is the base address
+    (`{pharmacy_api}/refills/{rx}`)."""
+    base = ""
+    m = re.match(r"\{\s*([a-z_][a-z0-9_]*)\s*\}", url)
+    if m:
+        value = env.get(m.group(1))
+        base, url = ("" if value is None else str(value)), url[m.end() :]
+    encoded = {k: quote(str(v), safe="") for k, v in env.items() if v is not None}
+    return base + template.render(url, encoded)
+
+
+def _fill_body(value: Any, env: dict[str, Any]) -> Any:
+    """An http body with its {templates} filled: a text that is one placeholder alone keeps
+    the variable's type (a number stays a number), other texts are rendered as text."""
+    if isinstance(value, str):
+        m = _LONE_PLACEHOLDER.fullmatch(value)
+        if m:
+            return env.get(m.group(1))
+        return template.render(value, env)
+    if isinstance(value, dict):
+        return {str(k): _fill_body(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_body(v, env) for v in value]
+    return value
+
+
+_LONE_PLACEHOLDER = re.compile(r"\{\s*([a-z_][a-z0-9_]*)\s*\}")
 
 
 def _jsonable(v: Any) -> Any:

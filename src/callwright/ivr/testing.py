@@ -23,6 +23,7 @@ edges (including no-input, no-match and max-retries paths) the scenarios took.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 from collections import deque
@@ -37,6 +38,7 @@ from callwright.errors import DataError
 from callwright.flows.loader import parse_duration
 from callwright.flows.model import Flow, Subflow, edges
 from callwright.ivr.clock import FakeClock
+from callwright.ivr.datasteps import DataFailed, DataOk, DataResult, DataTimedOut, HttpRequest, http_result
 from callwright.ivr.engine import FlowEngine, load_engine
 from callwright.ivr.events import (
     Action,
@@ -61,6 +63,7 @@ SCENARIO_KEYS = {
     "language",
     "queue_wait",
     "vars",
+    "mocks",
     "steps",
     "expect",
     "description",
@@ -78,7 +81,10 @@ EXPECT_KEYS = {
     "transfer_skill",
     "ended",
 }
-CONTEXT_KEYS = {"time", "caller_id", "called_number", "language", "queue_wait", "vars"}
+CONTEXT_KEYS = {"time", "caller_id", "called_number", "language", "queue_wait", "vars", "mocks"}
+MOCK_KEYS = {"status", "json", "body", "result", "raises", "timeout", "error"}
+"""A data step's canned answer: http `status` + `json` or `body`; function `result` or
+`raises`; either `timeout: true` or `error: text` (the request failed)."""
 MAX_QUEUE_WAIT_S = 86_400.0  # a scenario's expected queue wait: at most a day
 MIN_YEAR, MAX_YEAR = 1900, 9000  # a scenario's clock stays where date arithmetic cannot overflow
 _KEYS = re.compile(r"[0-9*#]+")
@@ -320,6 +326,8 @@ def _check_context(src: Source, p: PathKey, d: dict[str, Any]) -> None:
                 parse_duration(wait, limit=MAX_QUEUE_WAIT_S)
             except ValueError as err:
                 raise _error(src, p + ("queue_wait", queue), f"queue_wait {queue}: {err}") from None
+    if d.get("mocks") is not None:
+        _check_mocks(src, p + ("mocks",), d["mocks"])
     variables = d.get("vars")
     if variables is not None:
         if not isinstance(variables, dict):
@@ -333,6 +341,40 @@ def _check_context(src: Source, p: PathKey, d: dict[str, Any]) -> None:
                     p + ("vars", name),
                     f"vars {name}: expected text, a number, true, false or null, not a list or a mapping",
                 )
+
+
+def _check_mocks(src: Source, p: PathKey, mocks: Any) -> None:
+    if not isinstance(mocks, dict):
+        raise _error(src, p, "mocks must map data step (http, function) state names to canned answers")
+    for state, mock in mocks.items():
+        if not isinstance(mock, dict):
+            raise _error(
+                src,
+                p + (state,),
+                f"mocks {state}: expected a mapping such as {{status: 200, json: {{...}}}}, "
+                "{result: ...}, {raises: ValueError} or {timeout: true}",
+            )
+        for key in mock:
+            if key not in MOCK_KEYS:
+                guess = difflib.get_close_matches(str(key), MOCK_KEYS, n=1)
+                raise _error(
+                    src,
+                    p + (state, key),
+                    f"unknown mock key '{key}'"
+                    + (
+                        f"; did you mean '{guess[0]}'?"
+                        if guess
+                        else f"; known: {', '.join(sorted(MOCK_KEYS))}"
+                    ),
+                    key=True,
+                )
+        status = mock.get("status", 200)
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise _error(
+                src, p + (state, "status"), f"mocks {state}: status must be an HTTP status from 100 to 599"
+            )
+        if "body" in mock and not isinstance(mock["body"], str):
+            raise _error(src, p + (state, "body"), f"mocks {state}: body is the response text")
 
 
 def _check_step(src: Source, p: PathKey, step: Any) -> None:
@@ -402,6 +444,61 @@ def _check_expect(src: Source, p: PathKey, exp: Any) -> None:
 
 
 # --- running --------------------------------------------------------------------------
+
+
+class MockData:
+    """A scenario's data service: each data step gets its canned answer, through the same
+    response handling as a real one (status, JSON, the `save` paths); nothing is sent."""
+
+    def __init__(self, mocks: dict[str, Any]) -> None:
+        self.mocks = mocks
+        self.failures: list[str] = []
+        self.used: list[str] = []
+
+    def _mock(self, state: str) -> dict[str, Any] | None:
+        mock = self.mocks.get(state)
+        if mock is None:
+            self.failures.append(
+                f"data step '{state}' has no mock in this scenario (add mocks: {{{state}: ...}}); "
+                "it took its failure edge"
+            )
+        else:
+            self.used.append(state)
+        return mock
+
+    def _common(self, mock: dict[str, Any]) -> DataResult | None:
+        if mock.get("timeout"):
+            return DataTimedOut("mocked timeout")
+        if "error" in mock:
+            return DataFailed(f"mocked failure: {mock['error']}")
+        return None
+
+    def http(self, state: str, request: HttpRequest) -> DataResult:
+        mock = self._mock(state)
+        if mock is None:
+            return DataFailed("no mock")
+        early = self._common(mock)
+        if early is not None:
+            return early
+        if "json" in mock:
+            body = json.dumps(mock["json"], default=str).encode()
+        else:
+            body = str(mock.get("body", "")).encode()
+        return http_result(int(mock.get("status", 200)), body)
+
+    def function(self, state: str, name: str, args: dict[str, Any], timeout_s: float) -> DataResult:
+        mock = self._mock(state)
+        if mock is None:
+            return DataFailed("no mock")
+        early = self._common(mock)
+        if early is not None:
+            return early
+        if "raises" in mock:
+            return DataFailed(f"function '{name}' raised {mock['raises']}")
+        return DataOk(mock.get("result"))
+
+    def secret(self, name: str) -> str | None:
+        return f"mock-secret-{name}"
 
 
 class ScriptChannel:
@@ -536,6 +633,7 @@ def _run_scenario(
     clock = FakeClock(start)
     waits = {k: parse_duration(v, limit=MAX_QUEUE_WAIT_S) for k, v in (d.get("queue_wait") or {}).items()}
     channel = ScriptChannel(list(sc.data.get("steps") or []))
+    data = MockData(dict(d.get("mocks") or {}))
     session = run_call(
         engine,
         channel,
@@ -545,8 +643,10 @@ def _run_scenario(
         language=d.get("language"),
         variables=d.get("vars"),
         queue_status=QueueStatus(waits),
+        data=data,
     )
     channel.finish(session)
+    channel.failures += data.failures
     if "expect" in sc.data:
         channel.failures += _compare(sc.data["expect"], session, [], channel.transfers)
     res = ScenarioResult(

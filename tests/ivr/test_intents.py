@@ -1,0 +1,172 @@
+"""Menu choices by example (issue 16 item 2): routing free speech by meaning.
+
+Why: callers do not say the keywords. `decide` must route only a confident, clear winner
+(else the caller is asked again rather than sent to the wrong queue), "I need help with
+my bill" must reach billing rather than the global help command, and a flow's examples
+that two choices share too closely must be reported.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callwright.flows.loader import load_flow, loads
+from callwright.flows.model import Ask, Intents
+from callwright.ivr import interpret
+from callwright.ivr.intents import IntentRouter, Routed, Unsure, decide
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = Intents(threshold=0.4, margin=0.04)
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        ({"billing": 0.72, "sales": 0.31}, Routed("billing", 0.72, "sales", 0.31)),
+        (
+            {"billing": 0.39, "sales": 0.10},
+            Unsure("closest choice billing at 0.39, under 0.40", "billing", 0.39),
+        ),
+        ({"billing": 0.60, "sales": 0.58}, "too close"),
+        ({"billing": 0.60, "sales": 0.55}, Routed("billing", 0.60, "sales", 0.55)),
+        ({"sales": 0.5}, Routed("sales", 0.5, None, 0.0)),
+        ({}, Unsure("no examples")),
+    ],
+)
+def test_decide(scores: dict[str, float], expected: object) -> None:
+    got = decide(scores, SETTINGS)
+    if isinstance(expected, str):
+        assert isinstance(got, Unsure) and expected in got.reason
+    else:
+        assert got == expected
+
+
+WORDS = ["bill", "charged", "pay", "internet", "wifi", "broken", "buy", "plan", "help", "banana"]
+
+
+def _bag(texts: list[str]) -> np.ndarray:
+    """A stand-in encoder for the table tests: unit bag-of-words vectors over WORDS."""
+    out = np.zeros((len(texts), len(WORDS)), dtype=np.float32)
+    for i, t in enumerate(texts):
+        for w in t.lower().split():
+            if w in WORDS:
+                out[i, WORDS.index(w)] += 1
+        n = np.linalg.norm(out[i])
+        out[i] = out[i] / n if n else out[i]
+    return out
+
+
+MENU = """
+flow: m
+start: menu
+settings:
+  global_commands:
+    help: {speech: [help]}
+    operator: {dtmf: "0", speech: [agent], next: bye}
+states:
+  menu:
+    type: ask
+    collect: menu
+    prompt: "Billing, support or sales?"
+    choices:
+      - {id: billing, dtmf: "1", speech: [billing], examples: ["a question about my bill", "I was charged"], next: bye}
+      - {id: support, dtmf: "2", speech: [support], examples: ["my internet is broken"], next: bye}
+      - {id: sales, dtmf: "3", speech: [sales], examples: ["I want to buy a plan"], next: bye}
+    on_failure: bye
+  bye: {type: hangup}
+"""
+
+
+def _rules(embed=None) -> interpret.Rules:
+    res = loads(MENU, "m.yaml")
+    assert res.flow is not None and not res.errors, res.problems
+    st = res.flow.states["menu"]
+    assert isinstance(st, Ask)
+    rules = interpret.Rules.of(st)
+    if embed is not None:
+        assert rules.router is not None
+        rules.router._embed = embed
+    return rules
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("billing", ("chosen", "billing", None)),  # a keyword: no encoder needed
+        ("they charged me twice", ("chosen", "billing", "intent")),
+        ("the wifi is broken", ("chosen", "support", "intent")),
+        ("I need help with my bill", ("chosen", "billing", "intent")),  # not the help command
+        ("help", ("command", "help", None)),  # the command alone is still the command
+        ("help please", ("command", "help", None)),
+        ("banana", ("no_match", None, None)),
+        ("agent", ("command", "operator", None)),
+    ],
+)
+def test_interpretation_with_examples(text: str, expected: tuple) -> None:
+    result = interpret.speech(text, 0.9, _rules(_bag))
+    match result:
+        case interpret.Chosen(choice, confidence, score):
+            got = ("chosen", choice.id, "intent" if score is not None else None)
+            assert confidence == 0.9  # the recogniser's confidence; the score is logged apart
+        case interpret.Command(name):
+            got = ("command", name, None)
+        case interpret.NoMatch():
+            got = ("no_match", None, None)
+        case _:
+            got = (type(result).__name__,)
+    assert got == expected
+
+
+def test_a_menu_without_examples_has_no_router() -> None:
+    flow = load_flow(ROOT / "flows" / "refill.yaml")
+    st = flow.states["offer-refill"]
+    assert isinstance(st, Ask) and interpret.Rules.of(st).router is None
+
+
+def test_an_encoder_that_fails_means_asking_again_not_a_crash() -> None:
+    def broken(texts: list[str]) -> np.ndarray:
+        raise OSError("model files missing")
+
+    rules = _rules(broken)
+    assert interpret.speech("they charged me twice", 0.9, rules) == interpret.NoMatch("no choice matched")
+    assert interpret.speech("billing", 0.9, rules).choice.id == "billing"  # keywords still work
+
+
+def test_the_inbound_menu_with_the_shipped_encoder() -> None:
+    """The real MiniLM on the sample's main menu: requests in the caller's own words."""
+    flow = load_flow(ROOT / "flows" / "inbound.yaml")
+    st = flow.states["main-menu"]
+    assert isinstance(st, Ask)
+    rules = interpret.Rules.of(st)
+    assert isinstance(rules.router, IntentRouter)
+    routed = {
+        t: interpret.speech(t, 1.0, rules) for t in ("I need help with my bill", "my wifi stopped working")
+    }
+    assert routed["I need help with my bill"].choice.id == "billing"
+    assert routed["my wifi stopped working"].choice.id == "support"
+    assert interpret.speech("banana", 1.0, rules) == interpret.NoMatch("no choice matched")
+
+
+def test_flow_intents_reports_examples_too_close(tmp_path: Path) -> None:
+    flow = tmp_path / "close.yaml"
+    flow.write_text(
+        MENU.replace('"I want to buy a plan"', '"I want to buy a plan", "a question about my bills"')
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", "flow", "intents", str(flow)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert f"{flow}:14:64: warning:" in r.stdout  # the billing example, where it is written
+    assert (
+        '"a question about my bill" (choice billing) is too close to "a question about my bills"' in r.stdout
+    )
+    assert "1 pair(s) of examples too close" in r.stderr
