@@ -358,9 +358,9 @@ SORT_COLUMNS: dict[str, str] = {
 PAGE_SIZE = 50
 MAX_PAGE = 2000
 """Pages past this are refused (100,000 calls at 50 a page); narrow the filters instead."""
-COUNT_CAP = 10_000
-"""The calls list counts matches up to this many ("10,000+" beyond): an exact count of a large
-result costs more than the page itself."""
+COUNT_CAP = 1_000
+"""The calls list counts matches up to this many ("more than 1,000" beyond): an exact count of a
+large result costs more than the page itself (docs/benchmarks.md, "Review app")."""
 
 
 @dataclass(frozen=True)
@@ -439,8 +439,24 @@ def _where(f: CallFilter) -> tuple[str, dict[str, Any]]:
     return " and ".join(where), p
 
 
-_FROM = """from scores s cross join calls c on c.id = s.call_id
-  left join reviewed_scores r on r.call_id = s.call_id and r.scorecard_version = s.scorecard_version"""
+_REVIEWED_JOIN = (
+    "left join reviewed_scores r on r.call_id = s.call_id and r.scorecard_version = s.scorecard_version"
+)
+
+
+def _from(f: CallFilter) -> str:
+    """The join, in the order SQLite should walk it (CROSS JOIN fixes the order). Calls first by
+    default: a page of the newest calls (of an agent, a team, a queue) walks that index backwards
+    and stops after one page. Reviewed calls are few: walked from reviewed_scores. A search leaves
+    the order to the planner (it starts from the matching utterances)."""
+    if f.reviewed:
+        return (
+            "from reviewed_scores r cross join scores s on s.call_id = r.call_id "
+            "and s.scorecard_version = r.scorecard_version cross join calls c on c.id = s.call_id"
+        )
+    if f.fts:
+        return f"from calls c join scores s on s.call_id = c.id {_REVIEWED_JOIN}"
+    return f"from calls c cross join scores s on s.call_id = c.id {_REVIEWED_JOIN}"
 
 
 def list_calls(
@@ -451,22 +467,20 @@ def list_calls(
         raise ValueError(f"sort '{sort}': expected one of {', '.join(SORT_COLUMNS)}")
     page = max(1, min(page, MAX_PAGE))
     where, p = _where(f)
+    join = _from(f)
     order = f"{SORT_COLUMNS[sort]} {'desc' if desc else 'asc'}, c.id {'desc' if desc else 'asc'}"
     rows = list(
         db.query(
             f"""select c.id, c.started_at, c.agent, c.team, c.queue, c.direction, c.duration_s,
                  s.scorecard, s.scorecard_version, s.score as auto_score, s.auto_failed as auto_auto_failed,
                  {_SCORE} as score, {_AUTO_FAILED} as auto_failed, r.call_id is not null as reviewed
-               {_FROM} where {where} order by {order} limit :limit offset :offset""",
+               {join} where {where} order by {order} limit :limit offset :offset""",
             {**p, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE},
         )
     )
     more = len(rows) > PAGE_SIZE
-    total = int(
-        db.execute(
-            f"select count(*) from (select 1 {_FROM} where {where} limit {COUNT_CAP + 1})", p
-        ).fetchone()[0]
-    )
+    counted = f"select count(*) from (select 1 {join} where {where} limit {COUNT_CAP + 1})"
+    total = int(db.execute(counted, p).fetchone()[0])
     return CallPage(rows[:PAGE_SIZE], total, page, -(-min(total, COUNT_CAP) // PAGE_SIZE), more)
 
 
