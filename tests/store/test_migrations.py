@@ -137,8 +137,11 @@ def test_version_2_adds_the_review_app_and_keeps_every_row(tmp_path, base_src):
     open_db(path).conn.close()
     after_schema, after_rows = _schema(path), _contents(path)
     assert _stamp(path) == (schema.APPLICATION_ID, 2)
-    assert set(before_schema) <= set(after_schema)
+    # every object kept as it was, but scores, which gains the copy of the score of record
+    changed = set(before_schema) - set(after_schema)
+    assert {(t, n) for t, n, *_ in changed} == {("table", "scores")}
     added = {(t, n) for t, n, *_ in set(after_schema) - set(before_schema)}
+    assert ("table", "scores") in added and ("trigger", "reviewed_scores_record_insert") in added
     assert {("table", "users"), ("table", "audit_log"), ("view", "scores_of_record")} <= added
     assert {t: r for t, r in after_rows.items() if t in before_rows} == before_rows
     assert len(after_rows["web_secret"]) == 1 and len(after_rows["web_secret"][0][1]) == 64

@@ -285,3 +285,14 @@ def test_every_page_has_a_strict_content_security_policy(client):
     sign_in(client, "rita")
     csp = client.get("/calls").headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("style-src")[0]
+
+
+def test_the_call_page_draws_each_speakers_sentiment_over_the_call(client):
+    sign_in(client, "rita")
+    page = client.get(f"/calls/{CALL}").text
+    for who in ("agent", "customer"):
+        points = re.search(rf'<polyline class="{who}" points="([^"]+)"', page).group(1).split()
+        xs = [float(p.split(",")[0]) for p in points]
+        ys = [float(p.split(",")[1]) for p in points]
+        assert len(points) > 2 and xs == sorted(xs) and all(0 <= x <= 300 for x in xs)
+        assert all(0 <= y <= 48 for y in ys)

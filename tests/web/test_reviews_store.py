@@ -21,7 +21,9 @@ def db(db_copy):
 
 
 def _auto(db, call_id=CALL):
-    return dict(next(iter(db.query("select * from scores where call_id = ?", [call_id]))))
+    """The automatic score row (without the copy of the score of record the row also carries)."""
+    row = dict(next(iter(db.query("select * from scores where call_id = ?", [call_id]))))
+    return {k: v for k, v in row.items() if not k.startswith("record_")}
 
 
 def test_the_sample_is_auto_failed_by_the_automatic_scoring(db):
@@ -126,3 +128,25 @@ def test_the_kpi_report_counts_the_score_of_record(db):
     assert after["avg_score"] > before["avg_score"]
     assert agent_after["qa_score"] > agent_before["qa_score"]
     assert after["compliance_passed"] == before["compliance_passed"] + 1
+
+
+def test_the_copy_of_the_score_of_record_in_scores_agrees_with_the_view(db):
+    def disagreements():
+        return db.execute(
+            "select count(*) from scores s join scores_of_record v "
+            "on v.recording_id = s.recording_id and v.scorecard_version = s.scorecard_version "
+            "where s.record_score is not v.score or s.record_auto_failed is not v.auto_failed"
+        ).fetchone()[0]
+
+    assert disagreements() == 0
+    reviews.record_review(db, CALL, ITEM, "pass", "", "rita")
+    reviews.record_review(db, "inbound-billing-ok", ITEM, "fail", "", "rita")
+    assert disagreements() == 0
+    row = next(iter(db.query("select * from scores where call_id = ?", [CALL])))
+    assert row["record_auto_failed"] == 0 and row["record_score"] > 50 and row["score"] == 0.0
+    db.execute("delete from reviewed_scores where call_id = ?", [CALL])
+    assert disagreements() == 0
+    assert (
+        next(iter(db.query("select record_score from scores where call_id = ?", [CALL])))["record_score"]
+        == 0.0
+    )

@@ -236,6 +236,36 @@ V2_REVIEW_APP = (
     "create index if not exists idx_calls_queue_started on calls (queue, started_at)",
     "create index if not exists idx_scores_scorecard on scores (scorecard, score)",
 )
+# scores.record_score / record_auto_failed: a copy of the score of record in the scores row, kept
+# by triggers from reviewed_scores, so the calls list can filter and sort by it from an index
+# (the views above compute the same from reviewed_scores).
+_RECORD_OF = """(select r.{col} from reviewed_scores r
+     where r.call_id = {row}.call_id and r.scorecard_version = {row}.scorecard_version)"""
+_HAS_REVIEW = """exists (select 1 from reviewed_scores r
+     where r.call_id = {row}.call_id and r.scorecard_version = {row}.scorecard_version)"""
+V2_RECORD_COPY = (
+    f"""create trigger if not exists scores_record_insert after insert on scores begin
+      update scores set
+        record_score = case when {_HAS_REVIEW.format(row="new")}
+                       then {_RECORD_OF.format(col="score", row="new")} else new.score end,
+        record_auto_failed = coalesce({_RECORD_OF.format(col="auto_failed", row="new")}, new.auto_failed)
+      where rowid = new.rowid;
+    end""",
+    """create trigger if not exists reviewed_scores_record_insert after insert on reviewed_scores begin
+      update scores set record_score = new.score, record_auto_failed = new.auto_failed
+      where call_id = new.call_id and scorecard_version = new.scorecard_version;
+    end""",
+    """create trigger if not exists reviewed_scores_record_update after update on reviewed_scores begin
+      update scores set record_score = new.score, record_auto_failed = new.auto_failed
+      where call_id = new.call_id and scorecard_version = new.scorecard_version;
+    end""",
+    """create trigger if not exists reviewed_scores_record_delete after delete on reviewed_scores begin
+      update scores set record_score = score, record_auto_failed = auto_failed
+      where call_id = old.call_id and scorecard_version = old.scorecard_version;
+    end""",
+    "create index if not exists idx_scores_record_score on scores (record_score)",
+    "create index if not exists idx_scores_record_auto_failed on scores (record_auto_failed, call_id)",
+)
 
 
 def v2_review_app(db: sqlite_utils.Database) -> None:
@@ -246,6 +276,17 @@ def v2_review_app(db: sqlite_utils.Database) -> None:
     Written "if not exists" (unlike the rule above): migration 1 treats any unstamped database
     as older than the stamp, and one whose stamp was lost may already have these tables."""
     for sql in V2_REVIEW_APP:
+        db.execute(sql)
+    if "record_score" not in {c.name for c in db.table("scores").columns}:
+        db.execute("alter table scores add column record_score real")
+        db.execute("alter table scores add column record_auto_failed integer")
+    db.execute(
+        f"""update scores set
+          record_score = case when {_HAS_REVIEW.format(row="scores")}
+                         then {_RECORD_OF.format(col="score", row="scores")} else score end,
+          record_auto_failed = coalesce({_RECORD_OF.format(col="auto_failed", row="scores")}, auto_failed)"""
+    )
+    for sql in V2_RECORD_COPY:
         db.execute(sql)
 
 

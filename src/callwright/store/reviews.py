@@ -351,7 +351,7 @@ def score_of_record(db: sqlite_utils.Database, call_id: str, version: str) -> di
 SortKey = Literal["started_at", "score", "agent", "duration"]
 SORT_COLUMNS: dict[str, str] = {
     "started_at": "c.started_at",
-    "score": "score",
+    "score": "s.record_score",
     "agent": "c.agent",
     "duration": "c.duration_s",
 }
@@ -392,8 +392,9 @@ class CallPage:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-_SCORE = "case when r.call_id is null then s.score else r.score end"
-_AUTO_FAILED = "case when r.call_id is null then s.auto_failed else r.auto_failed end"
+# The score of record as kept in the scores row (migration 2's triggers copy it from reviewed_scores).
+_SCORE = "s.record_score"
+_AUTO_FAILED = "s.record_auto_failed"
 
 
 def _where(f: CallFilter) -> tuple[str, dict[str, Any]]:
@@ -444,7 +445,7 @@ _REVIEWED_JOIN = (
 )
 
 
-def _from(f: CallFilter) -> str:
+def _from(f: CallFilter, sort: str = "started_at") -> str:
     """The join, in the order SQLite should walk it (CROSS JOIN fixes the order). Calls first by
     default: a page of the newest calls (of an agent, a team, a queue) walks that index backwards
     and stops after one page. Reviewed calls are few: walked from reviewed_scores. A search leaves
@@ -456,6 +457,9 @@ def _from(f: CallFilter) -> str:
         )
     if f.fts:
         return f"from calls c join scores s on s.call_id = c.id {_REVIEWED_JOIN}"
+    if sort == "score" or f.auto_failed or f.score_min is not None or f.score_max is not None:
+        # few matches, or an order only the scores index has: from the scores of record's indexes
+        return f"from scores s cross join calls c on c.id = s.call_id {_REVIEWED_JOIN}"
     return f"from calls c cross join scores s on s.call_id = c.id {_REVIEWED_JOIN}"
 
 
@@ -467,8 +471,11 @@ def list_calls(
         raise ValueError(f"sort '{sort}': expected one of {', '.join(SORT_COLUMNS)}")
     page = max(1, min(page, MAX_PAGE))
     where, p = _where(f)
-    join = _from(f)
-    order = f"{SORT_COLUMNS[sort]} {'desc' if desc else 'asc'}, c.id {'desc' if desc else 'asc'}"
+    join = _from(f, sort)
+    # ties broken by the row id of the table whose index gives the order, so SQLite walks that
+    # index and stops after a page (breaking them by c.id would sort every tie: many calls share a score)
+    way = "desc" if desc else "asc"
+    order = f"{SORT_COLUMNS[sort]} {way}, {'s' if sort == 'score' else 'c'}.rowid {way}"
     rows = list(
         db.query(
             f"""select c.id, c.started_at, c.agent, c.team, c.queue, c.direction, c.duration_s,

@@ -339,6 +339,7 @@ class ReviewApp:
             replaced_review = next(
                 (h for it in view["items"] for h in it["history"] if h["id"] == int(replaced)), None
             )
+        view["trajectory"] = trajectory(view["utterances"], view["call"].get("duration_s"))
         for it in view["items"]:
             it["second_reading"] = [
                 e["note"] for e in it["evidence"] if str(e.get("note", "")).startswith(SECOND_LISTEN_NOTE)
@@ -469,6 +470,23 @@ def _lifespan(app: ReviewApp) -> Callable[[Starlette], AbstractAsyncContextManag
             app.dbs.close()
 
     return lifespan
+
+
+CHART_W, CHART_H = 300.0, 48.0
+
+
+def trajectory(utterances: list[dict[str, Any]], duration: float | None) -> dict[str, str]:
+    """Per speaker, SVG polyline points of sentiment (-1 bottom, +1 top) over the call's time."""
+    end = max([duration or 0.0, *(u["end"] or 0.0 for u in utterances)]) or 1.0
+    out: dict[str, list[str]] = {}
+    for u in utterances:
+        s = u.get("sentiment")
+        if s is None or u["speaker"] not in ("agent", "customer") or not math.isfinite(s):
+            continue
+        x = CHART_W * ((u["start"] + u["end"]) / 2) / end
+        y = CHART_H / 2 - max(-1.0, min(1.0, s)) * (CHART_H / 2 - 3)
+        out.setdefault(u["speaker"], []).append(f"{x:.1f},{y:.1f}")
+    return {k: " ".join(v) for k, v in out.items()}
 
 
 def _safe_next(value: str | None) -> str:
