@@ -150,3 +150,23 @@ def test_the_copy_of_the_score_of_record_in_scores_agrees_with_the_view(db):
         next(iter(db.query("select record_score from scores where call_id = ?", [CALL])))["record_score"]
         == 0.0
     )
+
+
+@pytest.mark.parametrize("query", ['"recorded line"', "thank*", "card", "don't", "move"])
+def test_a_common_and_a_rare_search_find_the_same_calls(db, monkeypatch, query):
+    from callwright.store.qa import fts_query
+
+    f = reviews.CallFilter(fts=fts_query(query))
+    rare = reviews.list_calls(db, f)
+    monkeypatch.setattr(reviews, "FTS_COMMON_HITS", 1)  # every term counts as common: the walk
+    common = reviews.list_calls(db, f)
+    assert [r["id"] for r in rare.rows] == [r["id"] for r in common.rows] and rare.total == common.total
+    found = {
+        r["call_id"]
+        for r in db.query(
+            "select u.call_id from utterances u join utterances_fts f on f.rowid = u.rowid "
+            "where utterances_fts match ?",
+            [fts_query(query)],
+        )
+    }
+    assert {r["id"] for r in rare.rows} == found

@@ -397,7 +397,7 @@ _SCORE = "s.record_score"
 _AUTO_FAILED = "s.record_auto_failed"
 
 
-def _where(f: CallFilter) -> tuple[str, dict[str, Any]]:
+def _where(f: CallFilter, fts_walk: bool = False) -> tuple[str, dict[str, Any]]:
     where = [
         "s.scored_at = (select max(s2.scored_at) from scores s2 "
         "where s2.call_id = s.call_id and s2.scorecard = s.scorecard)"
@@ -431,7 +431,13 @@ def _where(f: CallFilter) -> tuple[str, dict[str, Any]]:
         p["auto_failed"] = int(f.auto_failed)
     if f.reviewed is not None:
         where.append("r.call_id is not null" if f.reviewed else "r.call_id is null")
-    if f.fts:
+    if f.fts and fts_walk:  # a common term: each call walked asks the index about its utterances
+        where.append(
+            "exists (select 1 from utterances u join utterances_fts ft on ft.rowid = u.rowid "
+            "where u.call_id = c.id and utterances_fts match :fts)"
+        )
+        p["fts"] = f.fts
+    elif f.fts:  # a rarer term: the calls of the matching utterances
         where.append(
             "c.id in (select u.call_id from utterances_fts ft join utterances u on u.rowid = ft.rowid "
             "where utterances_fts match :fts)"
@@ -445,7 +451,7 @@ _REVIEWED_JOIN = (
 )
 
 
-def _from(f: CallFilter, sort: str = "started_at") -> str:
+def _from(f: CallFilter, sort: str = "started_at", fts_walk: bool = False) -> str:
     """The join, in the order SQLite should walk it (CROSS JOIN fixes the order). Calls first by
     default: a page of the newest calls (of an agent, a team, a queue) walks that index backwards
     and stops after one page. Reviewed calls are few: walked from reviewed_scores. A search leaves
@@ -455,12 +461,23 @@ def _from(f: CallFilter, sort: str = "started_at") -> str:
             "from reviewed_scores r cross join scores s on s.call_id = r.call_id "
             "and s.scorecard_version = r.scorecard_version cross join calls c on c.id = s.call_id"
         )
-    if f.fts:
+    if f.fts and not fts_walk:
         return f"from calls c join scores s on s.call_id = c.id {_REVIEWED_JOIN}"
     if sort == "score" or f.auto_failed or f.score_min is not None or f.score_max is not None:
         # few matches, or an order only the scores index has: from the scores of record's indexes
         return f"from scores s cross join calls c on c.id = s.call_id {_REVIEWED_JOIN}"
     return f"from calls c cross join scores s on s.call_id = c.id {_REVIEWED_JOIN}"
+
+
+FTS_COMMON_HITS = 2_000
+"""A search matching at least this many utterances walks the calls (newest first) asking the index
+about each one's utterances; a rarer one starts from the matching utterances. Either way a page
+costs tens of milliseconds on 100,000 calls (docs/benchmarks.md, "Review app")."""
+
+
+def _common(db: sqlite_utils.Database, fts: str) -> bool:
+    sql = "select count(*) from (select rowid from utterances_fts where utterances_fts match ? limit ?)"
+    return int(db.execute(sql, [fts, FTS_COMMON_HITS]).fetchone()[0]) >= FTS_COMMON_HITS
 
 
 def list_calls(
@@ -470,8 +487,9 @@ def list_calls(
     if sort not in SORT_COLUMNS:
         raise ValueError(f"sort '{sort}': expected one of {', '.join(SORT_COLUMNS)}")
     page = max(1, min(page, MAX_PAGE))
-    where, p = _where(f)
-    join = _from(f, sort)
+    fts_walk = bool(f.fts) and _common(db, f.fts)
+    where, p = _where(f, fts_walk)
+    join = _from(f, sort, fts_walk)
     # ties broken by the row id of the table whose index gives the order, so SQLite walks that
     # index and stops after a page (breaking them by c.id would sort every tie: many calls share a score)
     way = "desc" if desc else "asc"
