@@ -395,10 +395,19 @@ def review_cmd(
 def calibration_cmd(
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+    by_version: bool = typer.Option(
+        False,
+        "--by-version",
+        help="Per scorecard version: machine against human and reviewer against reviewer, with "
+        "Cohen's kappa; manual items apart.",
+    ),
 ) -> None:
     """Per scorecard item: how often the automatic verdict agrees with the latest human review."""
     from callwright.store import qa as store
 
+    if by_version:
+        _calibration_by_version(_open(db), as_json)
+        return
     rows = store.calibration(_open(db))
     if as_json:
         typer.echo(_json(rows))
@@ -420,6 +429,48 @@ def calibration_cmd(
             f"{r['agreement']:.0%}",
             str(r["auto_pass_human_fail"]),
             str(r["auto_fail_human_pass"]),
+        )
+    Console(emoji=False).print(t)
+
+
+def _calibration_by_version(database: Any, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from callwright.store import reviews
+    from callwright.web.calibration import calibrate
+
+    results = calibrate(reviews.calibration_verdicts(database))
+    if as_json:
+        typer.echo(_json([asdict(c) for c in results]))
+        return
+    if not results:
+        typer.echo("no reviews yet")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    def pct(a: Any) -> str:
+        return "-" if a.rate is None else f"{a.rate:.0%}"
+
+    def kappa(a: Any) -> str:
+        return "-" if a.kappa is None else f"{a.kappa:.2f}"
+
+    t = Table(title="calibration per scorecard version (kappa: Cohen's)")
+    columns = ("version", "item", "manual", "reviewed", "machine agrees", "kappa")
+    for col in (*columns, "pairs", "reviewers agree", "kappa"):
+        t.add_column(col)
+    for c in results:
+        auto, peers = c.auto_vs_human, c.reviewer_vs_reviewer
+        t.add_row(
+            printable(c.scorecard_version[:12], markup=True),
+            printable(c.item_id, markup=True),
+            "yes" if c.manual else "",
+            "" if c.manual else str(auto.n),
+            "" if c.manual else pct(auto),
+            "" if c.manual else kappa(auto),
+            str(peers.n),
+            pct(peers),
+            kappa(peers),
         )
     Console(emoji=False).print(t)
 

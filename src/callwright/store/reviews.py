@@ -598,19 +598,21 @@ def recording_paths(db: sqlite_utils.Database, call_id: str) -> list[str]:
     return out
 
 
-def calibration_by_version(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Per scorecard version and item: automatic against the verdict of record of reviewed items,
-    manual items apart (their automatic verdict is "review": there is nothing to agree with)."""
+def calibration_verdicts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every reviewer's latest verdict on every reviewed item, beside the automatic verdict: the
+    rows calibration is computed from (web.calibration), per scorecard version."""
     return list(
         db.query("""
-        select i.scorecard_version, i.item_id, i.kind = 'manual' as manual, count(*) as reviewed,
-               sum(i.auto_verdict = i.verdict) as agreed,
-               round(1.0 * sum(i.auto_verdict = i.verdict) / count(*), 3) as agreement,
-               sum(i.auto_verdict = 'pass' and i.verdict = 'fail') as auto_pass_human_fail,
-               sum(i.auto_verdict = 'fail' and i.verdict = 'pass') as auto_fail_human_pass
-        from item_scores_of_record i
-        where i.reviewer is not null
-        group by i.scorecard_version, i.item_id order by manual, i.scorecard_version, agreement, i.item_id
+        select r.call_id, r.scorecard_version, r.item_id, i.kind, i.verdict as automatic,
+               r.reviewer, r.verdict as human,
+               r.id = (select max(r3.id) from reviews r3 where r3.call_id = r.call_id
+                       and r3.scorecard_version = r.scorecard_version and r3.item_id = r.item_id) as of_record
+        from reviews r join item_scores i
+          on i.call_id = r.call_id and i.scorecard_version = r.scorecard_version and i.item_id = r.item_id
+        where r.id = (select max(r2.id) from reviews r2 where r2.call_id = r.call_id
+                      and r2.scorecard_version = r.scorecard_version and r2.item_id = r.item_id
+                      and r2.reviewer = r.reviewer)
+        order by r.scorecard_version, r.item_id, r.call_id, r.reviewer
     """)
     )
 

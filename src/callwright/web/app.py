@@ -425,6 +425,15 @@ class ReviewApp:
             303,
         )
 
+    async def calibration(self, request: Request) -> Response:
+        from callwright.web.calibration import calibrate
+
+        s = await self.require(request)
+        if s.user.role == users.Role.agent:
+            raise HTTPException(403, "calibration is for reviewers and supervisors")
+        results = calibrate(await self.db(reviews.calibration_verdicts))
+        return self.page("calibration.html", **self.base(s, results=results))
+
     async def report(self, request: Request) -> Response:
         s = await self.require(request)
         if s.user.role == users.Role.agent:
@@ -528,6 +537,7 @@ def create_app(
         Route("/recording/{call_id:path}", app.recording),
         Route("/review", app.review, methods=["POST"]),
         Route("/report", app.report),
+        Route("/calibration", app.calibration),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     starlette = Starlette(
