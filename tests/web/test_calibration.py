@@ -49,7 +49,10 @@ def test_machine_against_human_and_reviewers_against_each_other(db_copy):
     r = cw("qa", "calibration", "--by-version", "--json", "--db", db_copy.path)
     assert r.returncode == 0, r.stderr
     rows = {x["item_id"]: x for x in json.loads(r.stdout)}
-    assert rows["resolution-confirmed"]["manual"] and rows["recording-disclosure"]["auto_vs_human"]["agreed"] == 1
+    assert (
+        rows["resolution-confirmed"]["manual"]
+        and rows["recording-disclosure"]["auto_vs_human"]["agreed"] == 1
+    )
 
 
 def test_the_calibration_page(client):
