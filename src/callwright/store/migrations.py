@@ -235,6 +235,30 @@ V2_REVIEW_APP = (
     "create index if not exists idx_calls_team_started on calls (team, started_at)",
     "create index if not exists idx_calls_queue_started on calls (queue, started_at)",
     "create index if not exists idx_scores_scorecard on scores (scorecard, score)",
+    # An agent's dispute of a reviewed (or automatic) result, resolved by a supervisor.
+    """create table if not exists disputes (
+      id integer primary key,
+      call_id text not null references calls(id),
+      scorecard_version text not null,
+      item_id text,
+      raised_by text not null,
+      reason text not null,
+      raised_at text not null,
+      status text not null default 'open' check (status in ('open', 'upheld', 'rejected')),
+      resolved_by text,
+      resolution text,
+      resolved_at text
+    )""",
+    "create index if not exists idx_disputes_call on disputes (call_id, id)",
+    "create index if not exists idx_disputes_status on disputes (status, id)",
+    # An agent's acknowledgement that they have read a call's result.
+    """create table if not exists acknowledgements (
+      call_id text not null references calls(id),
+      scorecard_version text not null,
+      user_name text not null,
+      at text not null,
+      primary key (call_id, scorecard_version, user_name)
+    )""",
 )
 # scores.record_score / record_auto_failed: a copy of the score of record in the scores row, kept
 # by triggers from reviewed_scores, so the calls list can filter and sort by it from an index

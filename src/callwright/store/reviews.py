@@ -621,3 +621,121 @@ def save_scorecards(db: sqlite_utils.Database, cards: Sequence[Scorecard]) -> No
     with db.atomic():
         for card in cards:
             save_scorecard(db, card)
+
+
+# --- disputes and acknowledgements -------------------------------------------------------------------
+
+DISPUTE_OUTCOMES: tuple[str, ...] = ("upheld", "rejected")
+
+
+def _check_version(db: sqlite_utils.Database, call_id: str, version: str, item_id: str | None) -> None:
+    sql = "select 1 from scores where call_id = ? and scorecard_version = ?"
+    if not list(db.query(sql, [call_id, version])):
+        raise ReviewError(f"call '{call_id}' has no score with scorecard version {version}")
+    if item_id and not list(
+        db.query(
+            "select 1 from item_scores where call_id = ? and scorecard_version = ? and item_id = ?",
+            [call_id, version, item_id],
+        )
+    ):
+        raise ReviewError(f"call '{call_id}' has no item '{item_id}' in scorecard version {version}")
+
+
+def raise_dispute(
+    db: sqlite_utils.Database, call_id: str, version: str, item_id: str | None, reason: str, user: str
+) -> int:
+    """An agent disputes a call's result (or one item of it); audited. The reason is redacted."""
+    from callwright.redaction import redact_text
+
+    reason = reason.strip()
+    if not reason:
+        raise ReviewError("a dispute needs a reason")
+    if len(reason) > MAX_NOTE_CHARS:
+        raise ReviewError(f"the reason has {len(reason)} characters; at most {MAX_NOTE_CHARS} are kept")
+    _check_version(db, call_id, version, item_id)
+    reason = redact_text(reason).text
+    with db.atomic():
+        cur = db.execute(
+            "insert into disputes (call_id, scorecard_version, item_id, raised_by, reason, raised_at) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [call_id, version, item_id or None, user, reason, now_utc()],
+        )
+        dispute_id = int(cur.lastrowid or 0)
+        audit(
+            db,
+            user,
+            "dispute",
+            call_id=call_id,
+            scorecard_version=version,
+            item_id=item_id or None,
+            detail={"dispute_id": dispute_id, "reason": reason},
+        )
+    return dispute_id
+
+
+def resolve_dispute(
+    db: sqlite_utils.Database, dispute_id: int, outcome: str, resolution: str, user: str
+) -> str:
+    """A supervisor upholds or rejects an open dispute (a verdict to change is a review of its own);
+    audited. Returns the dispute's call id."""
+    from callwright.redaction import redact_text
+
+    if outcome not in DISPUTE_OUTCOMES:
+        raise ReviewError(f"outcome '{outcome}': expected one of {', '.join(DISPUTE_OUTCOMES)}")
+    if len(resolution) > MAX_NOTE_CHARS:
+        raise ReviewError(f"the note has {len(resolution)} characters; at most {MAX_NOTE_CHARS} are kept")
+    resolution = redact_text(resolution).text
+    with db.atomic():
+        rows = list(db.query("select * from disputes where id = ?", [dispute_id]))
+        if not rows:
+            raise ReviewError(f"no dispute {dispute_id}")
+        d = rows[0]
+        if d["status"] != "open":
+            raise ReviewError(f"dispute {dispute_id} was already {d['status']} by {d['resolved_by']}")
+        db.execute(
+            "update disputes set status = ?, resolved_by = ?, resolution = ?, resolved_at = ? where id = ?",
+            [outcome, user, resolution, now_utc(), dispute_id],
+        )
+        audit(
+            db,
+            user,
+            "dispute_" + outcome,
+            call_id=d["call_id"],
+            scorecard_version=d["scorecard_version"],
+            item_id=d["item_id"],
+            detail={"dispute_id": dispute_id, "resolution": resolution},
+        )
+    return str(d["call_id"])
+
+
+def acknowledge(db: sqlite_utils.Database, call_id: str, version: str, user: str) -> None:
+    """An agent has read the call's result (once per version; audited the first time)."""
+    _check_version(db, call_id, version, None)
+    with db.atomic():
+        cur = db.execute(
+            "insert or ignore into acknowledgements (call_id, scorecard_version, user_name, at) "
+            "values (?, ?, ?, ?)",
+            [call_id, version, user, now_utc()],
+        )
+        if cur.rowcount:
+            audit(db, user, "acknowledge", call_id=call_id, scorecard_version=version)
+
+
+def call_workflow(db: sqlite_utils.Database, call_id: str) -> dict[str, Any]:
+    """A call's disputes and acknowledgements (for its page)."""
+    return {
+        "disputes": list(db.query("select * from disputes where call_id = ? order by id", [call_id])),
+        "acknowledgements": list(
+            db.query("select * from acknowledgements where call_id = ? order by at", [call_id])
+        ),
+    }
+
+
+def open_disputes(db: sqlite_utils.Database, limit: int = 200) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "select d.*, c.agent from disputes d join calls c on c.id = d.call_id "
+            "where d.status = 'open' order by d.id limit ?",
+            [limit],
+        )
+    )

@@ -340,6 +340,7 @@ class ReviewApp:
                 (h for it in view["items"] for h in it["history"] if h["id"] == int(replaced)), None
             )
         view["trajectory"] = trajectory(view["utterances"], view["call"].get("duration_s"))
+        view.update(await self.db(reviews.call_workflow, call_id))
         for it in view["items"]:
             it["second_reading"] = [
                 e["note"] for e in it["evidence"] if str(e.get("note", "")).startswith(SECOND_LISTEN_NOTE)
@@ -424,6 +425,81 @@ class ReviewApp:
             + f"#item-{quote(outcome.item_id, safe='')}",
             303,
         )
+
+    async def _own_call(self, s: users.Session, call_id: str) -> dict[str, Any]:
+        call = await self.db(
+            lambda db: next(iter(db.query("select id, agent from calls where id = ?", [call_id])), None)
+        )
+        if call is None:
+            raise HTTPException(404, f"no call '{call_id[:100]}' in the database")
+        if not self.can_see(s, call):
+            raise HTTPException(403, "this call is not yours")
+        return call
+
+    def _back(self, call_id: str, **query: Any) -> RedirectResponse:
+        return RedirectResponse(self.url(f"/calls/{quote(call_id, safe='')}", **query) + "#workflow", 303)
+
+    async def dispute(self, request: Request) -> Response:
+        """An agent disputes their call's result (or one item)."""
+        s = await self.require(request, page=False)
+        form = await self.checked_form(request, s)
+        if s.user.role != users.Role.agent:
+            raise HTTPException(403, "disputes are raised by the call's agent")
+        call_id = str(form.get("call_id") or "")
+        await self._own_call(s, call_id)
+        try:
+            await self.db(
+                reviews.raise_dispute,
+                call_id,
+                str(form.get("scorecard_version") or ""),
+                str(form.get("item_id") or "") or None,
+                str(form.get("reason") or ""),
+                s.user.name,
+            )
+        except reviews.ReviewError as err:
+            raise HTTPException(400, str(err)) from None
+        return self._back(call_id, disputed=1)
+
+    async def resolve(self, request: Request) -> Response:
+        """A supervisor upholds or rejects an open dispute."""
+        s = await self.require(request, page=False)
+        form = await self.checked_form(request, s)
+        if s.user.role not in (users.Role.supervisor, users.Role.admin):
+            raise HTTPException(403, "disputes are resolved by a supervisor")
+        raw = str(form.get("dispute_id") or "")
+        if not raw.isdigit():
+            raise HTTPException(400, "dispute_id: expected a number")
+        try:
+            call_id = await self.db(
+                reviews.resolve_dispute,
+                int(raw),
+                str(form.get("outcome") or ""),
+                str(form.get("resolution") or ""),
+                s.user.name,
+            )
+        except reviews.ReviewError as err:
+            raise HTTPException(400, str(err)) from None
+        return self._back(call_id, resolved=raw)
+
+    async def acknowledge(self, request: Request) -> Response:
+        s = await self.require(request, page=False)
+        form = await self.checked_form(request, s)
+        if s.user.role != users.Role.agent:
+            raise HTTPException(403, "the call's agent acknowledges its result")
+        call_id = str(form.get("call_id") or "")
+        await self._own_call(s, call_id)
+        try:
+            await self.db(reviews.acknowledge, call_id, str(form.get("scorecard_version") or ""), s.user.name)
+        except reviews.ReviewError as err:
+            raise HTTPException(400, str(err)) from None
+        return self._back(call_id, acknowledged=1)
+
+    async def disputes(self, request: Request) -> Response:
+        s = await self.require(request)
+        if s.user.role == users.Role.agent:
+            raise HTTPException(403, "the dispute queue is for supervisors and reviewers")
+        rows = await self.db(reviews.open_disputes)
+        return self.page("disputes.html", **self.base(s, rows=rows))
 
     async def calibration(self, request: Request) -> Response:
         from callwright.web.calibration import calibrate
@@ -538,6 +614,10 @@ def create_app(
         Route("/review", app.review, methods=["POST"]),
         Route("/report", app.report),
         Route("/calibration", app.calibration),
+        Route("/disputes", app.disputes),
+        Route("/dispute", app.dispute, methods=["POST"]),
+        Route("/dispute/resolve", app.resolve, methods=["POST"]),
+        Route("/acknowledge", app.acknowledge, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     starlette = Starlette(

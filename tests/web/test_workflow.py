@@ -1,0 +1,103 @@
+"""Disputes and acknowledgements: an agent disputes their own call and acknowledges its result,
+a supervisor resolves the dispute; everything audited, roles and CSRF enforced, text escaped."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.testclient import TestClient
+
+from callwright.store import users
+from callwright.store.db import open_db
+from callwright.web.app import create_app
+from tests.web.conftest import HOSTILE, csrf_of, sign_in
+
+CALL = "inbound-no-disclosure"  # maria.lopez's
+
+
+def _hidden(html: str, form_class: str) -> dict:
+    form = re.search(rf'<form class="{form_class}".*?</form>', html, re.S).group(0)
+    return dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+
+
+def _audit(db_path) -> list[tuple[str, str]]:
+    db = open_db(db_path)
+    try:
+        return [(e["user_name"], e["action"]) for e in users.audit_entries(db)]
+    finally:
+        db.conn.close()
+
+
+def test_an_agent_disputes_and_a_supervisor_resolves(client, db_copy):
+    sign_in(client, "maria.lopez")
+    page = client.get(f"/calls/{CALL}").text
+    fields = _hidden(page, "dispute-form")
+    r = client.post("/dispute", data={**fields, "item_id": "recording-disclosure", "reason": HOSTILE})
+    assert r.status_code == 303
+    page = client.get(r.headers["location"]).text
+    assert "&lt;script&gt;" in page and "<script>alert" not in page
+    dispute_id = re.search(r'data-dispute="(\d+)"', page).group(1)
+    assert _audit(db_copy.path)[0] == ("maria.lopez", "dispute")
+    # a reviewer sees the queue but may not resolve
+    with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as rita:
+        sign_in(rita, "rita")
+        assert f'data-dispute="{dispute_id}"' in rita.get("/disputes").text
+        token = csrf_of(rita.get("/calls").text)
+        r = rita.post("/dispute/resolve", data={"csrf": token, "dispute_id": dispute_id, "outcome": "upheld"})
+        assert r.status_code == 403
+    with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as sam:
+        sign_in(sam, "sam")
+        page = sam.get(f"/calls/{CALL}").text
+        fields = _hidden(page, "resolve")
+        assert sam.post("/dispute/resolve", data={**fields, "outcome": "maybe"}).status_code == 400
+        r = sam.post(
+            "/dispute/resolve", data={**fields, "outcome": "rejected", "resolution": "it was not said"}
+        )
+        assert r.status_code == 303
+        again = sam.post("/dispute/resolve", data={**fields, "outcome": "upheld"})
+        assert again.status_code == 400 and "already rejected by sam" in again.text
+        assert "No open disputes" in sam.get("/disputes").text
+    assert _audit(db_copy.path)[0] == ("sam", "dispute_rejected")
+    assert "rejected by sam" in client.get(f"/calls/{CALL}").text
+
+
+def test_only_the_calls_agent_disputes_or_acknowledges(client, db_copy):
+    sign_in(client, "rita")
+    token = csrf_of(client.get("/calls").text)
+    version = re.search(r'name="scorecard_version" value="([^"]+)"', client.get(f"/calls/{CALL}").text).group(
+        1
+    )
+    data = {"csrf": token, "call_id": CALL, "scorecard_version": version, "reason": "no"}
+    assert client.post("/dispute", data=data).status_code == 403
+    assert client.post("/acknowledge", data=data).status_code == 403
+    with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as other:
+        sign_in(other, "other.agent")
+        token = csrf_of(other.get("/calls").text)
+        assert other.post("/dispute", data={**data, "csrf": token}).status_code == 403
+        assert other.post("/acknowledge", data={**data, "csrf": token}).status_code == 403
+        assert other.get("/disputes").status_code == 403
+
+
+def test_an_agent_acknowledges_once_and_a_stale_token_changes_nothing(client, db_copy):
+    sign_in(client, "maria.lopez")
+    page = client.get(f"/calls/{CALL}").text
+    fields = _hidden(page, "ack")
+    assert client.post("/acknowledge", data={**fields, "csrf": "stale"}).status_code == 403
+    assert (
+        client.post("/dispute", data={**_hidden(page, "dispute-form"), "csrf": "", "reason": "x"}).status_code
+        == 403
+    )
+    assert _audit(db_copy.path)[0] == ("maria.lopez", "login")
+    for _ in range(2):
+        assert client.post("/acknowledge", data=fields).status_code == 303
+    assert "Acknowledged by <strong>maria.lopez</strong>" in client.get(f"/calls/{CALL}").text
+    assert [a for a in _audit(db_copy.path) if a[1] == "acknowledge"] == [("maria.lopez", "acknowledge")]
+
+
+def test_a_dispute_needs_a_reason_and_a_known_item(client):
+    sign_in(client, "maria.lopez")
+    fields = _hidden(client.get(f"/calls/{CALL}").text, "dispute-form")
+    r = client.post("/dispute", data={**fields, "reason": "   "})
+    assert r.status_code == 400 and "needs a reason" in r.text
+    r = client.post("/dispute", data={**fields, "item_id": "nope", "reason": "x"})
+    assert r.status_code == 400 and "no item &#39;nope&#39;" in r.text
