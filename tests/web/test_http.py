@@ -296,3 +296,16 @@ def test_the_call_page_draws_each_speakers_sentiment_over_the_call(client):
         ys = [float(p.split(",")[1]) for p in points]
         assert len(points) > 2 and xs == sorted(xs) and all(0 <= x <= 300 for x in xs)
         assert all(0 <= y <= 48 for y in ys)
+
+
+def test_an_expired_session_is_no_session(client, db_copy):
+    import sqlite3
+
+    sign_in(client, "rita")
+    assert client.get("/calls").status_code == 200
+    con = sqlite3.connect(db_copy.path)
+    with con:
+        con.execute("update sessions set expires_at = '2000-01-01T00:00:00Z'")
+    con.close()
+    assert client.get("/calls").status_code == 303
+    assert client.get(f"/recording/{CALL}").status_code == 401

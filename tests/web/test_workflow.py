@@ -101,3 +101,28 @@ def test_a_dispute_needs_a_reason_and_a_known_item(client):
     assert r.status_code == 400 and "needs a reason" in r.text
     r = client.post("/dispute", data={**fields, "item_id": "nope", "reason": "x"})
     assert r.status_code == 400 and "no item &#39;nope&#39;" in r.text
+
+
+def test_the_review_queues(client, db_copy):
+    sign_in(client, "rita")
+    page = client.get("/queues").text
+    sample = re.findall(r'<tr data-call="([^"]+)"><td>([^<]+)</td><td>([^<]+)</td>', page)
+    assert sample
+    per_agent_week: dict = {}
+    for call, week, agent in sample:
+        per_agent_week.setdefault((week, agent), []).append(call)
+        assert db_copy.calls[call]["agent"] == agent or agent.startswith("&lt;")
+    assert all(len(v) <= 2 for v in per_agent_week.values())
+    assert re.search(r'id="queue-auto-failed">[^<]*</a>: <strong>1</strong>', page)
+    # reviewing the auto-failed call takes it out of both queues
+    form = re.search(
+        r'<tr id="item-recording-disclosure".*?</tr>', client.get(f"/calls/{CALL}").text, re.S
+    ).group(0)
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+    client.post("/review", data={**fields, "verdict": "fail"})
+    page = client.get("/queues").text
+    assert re.search(r'id="queue-auto-failed">[^<]*</a>: <strong>0</strong>', page)
+    assert f'data-call="{CALL}"' not in page
+    with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as agent:
+        sign_in(agent, "maria.lopez")
+        assert agent.get("/queues").status_code == 403

@@ -739,3 +739,55 @@ def open_disputes(db: sqlite_utils.Database, limit: int = 200) -> list[dict[str,
             [limit],
         )
     )
+
+
+# --- review queues ------------------------------------------------------------------------------------
+
+SAMPLE_PER_AGENT_WEEK = 2
+"""The weekly sample queue: this many unreviewed calls per agent and week."""
+SAMPLE_WEEKS = 2
+"""...over the last this many weeks of scored calls (counted back from the newest)."""
+
+
+def weekly_sample(
+    db: sqlite_utils.Database, per_week: int = SAMPLE_PER_AGENT_WEEK, weeks: int = SAMPLE_WEEKS
+) -> list[dict[str, Any]]:
+    """Unreviewed scored calls to review: up to `per_week` per agent and week (Monday-based,
+    `%Y-%W`) over the last `weeks` weeks. The pick is a fixed pseudo-random order of the call's row
+    id, so every reviewer sees the same sample and it does not follow the time of day."""
+    newest_sql = "select max(c.started_at) from scores s join calls c on c.id = s.call_id"
+    newest = db.execute(newest_sql).fetchone()[0]
+    if newest is None:
+        return []
+    return list(
+        db.query(
+            """with pool as (
+                 select c.id, c.agent, c.team, c.started_at, strftime('%Y-%W', c.started_at) as week,
+                   s.scorecard, s.record_score as score, s.record_auto_failed as auto_failed,
+                   row_number() over (partition by c.agent, strftime('%Y-%W', c.started_at)
+                                      order by (c.rowid * 2654435761) % 4294967296) as pick
+                 from calls c cross join scores s on s.call_id = c.id
+                 left join reviewed_scores r
+                   on r.call_id = s.call_id and r.scorecard_version = s.scorecard_version
+                 where c.started_at >= date(:newest, :back) and c.agent is not null and r.call_id is null
+                   and s.scored_at = (select max(s2.scored_at) from scores s2
+                                      where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
+               )
+               select * from pool where pick <= :per_week order by week desc, agent, pick""",
+            {"newest": newest, "back": f"-{7 * weeks} days", "per_week": per_week},
+        )
+    )
+
+
+def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """How many calls wait in the fixed queues: auto-failed and not reviewed; open disputes."""
+    return {
+        "auto_failed": int(
+            db.execute(
+                "select count(*) from scores s left join reviewed_scores r on r.call_id = s.call_id "
+                "and r.scorecard_version = s.scorecard_version "
+                "where s.record_auto_failed = 1 and r.call_id is null"
+            ).fetchone()[0]
+        ),
+        "disputes": int(db.execute("select count(*) from disputes where status = 'open'").fetchone()[0]),
+    }

@@ -501,6 +501,20 @@ class ReviewApp:
         rows = await self.db(reviews.open_disputes)
         return self.page("disputes.html", **self.base(s, rows=rows))
 
+    async def queues(self, request: Request) -> Response:
+        s = await self.require(request)
+        if s.user.role == users.Role.agent:
+            raise HTTPException(403, "review queues are for reviewers and supervisors")
+
+        def read(db: sqlite_utils.Database) -> dict[str, Any]:
+            return {"sample": reviews.weekly_sample(db), "counts": reviews.queue_counts(db)}
+
+        data = await self.db(read)
+        return self.page(
+            "queues.html",
+            **self.base(s, per_week=reviews.SAMPLE_PER_AGENT_WEEK, weeks=reviews.SAMPLE_WEEKS, **data),
+        )
+
     async def calibration(self, request: Request) -> Response:
         from callwright.web.calibration import calibrate
 
@@ -615,6 +629,7 @@ def create_app(
         Route("/report", app.report),
         Route("/calibration", app.calibration),
         Route("/disputes", app.disputes),
+        Route("/queues", app.queues),
         Route("/dispute", app.dispute, methods=["POST"]),
         Route("/dispute/resolve", app.resolve, methods=["POST"]),
         Route("/acknowledge", app.acknowledge, methods=["POST"]),
