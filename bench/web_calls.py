@@ -78,6 +78,8 @@ def main() -> None:
         "list: search a word (every call)": lambda: "/calls?q=synthetic",
         "list: search, no match": lambda: '/calls?q="recorded+line"',
         "call page": lambda: f"/calls/{rng.choice(call_ids)}",
+        "review queues page": lambda: "/queues",
+        "calibration page": lambda: "/calibration",
     }
     app = create_app(path)
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:

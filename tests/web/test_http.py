@@ -309,3 +309,30 @@ def test_an_expired_session_is_no_session(client, db_copy):
     con.close()
     assert client.get("/calls").status_code == 303
     assert client.get(f"/recording/{CALL}").status_code == 401
+
+
+def test_the_app_mounted_under_a_prefix_links_and_signs_in_there(db_copy):
+    """How `callwright serve` mounts it: every link, redirect and cookie under the prefix."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+
+    from callwright.web.app import create_app
+
+    outer = Starlette(
+        routes=[
+            Mount("/qa", app=create_app(db_copy.path, redacted_audio_dir=db_copy.redacted, root_path="/qa"))
+        ]
+    )
+    with TestClient(outer, base_url="https://testserver", follow_redirects=False) as c:
+        r = c.get("/qa/calls")
+        assert r.status_code == 303 and r.headers["location"] == "/qa/login?next=%2Fqa%2Fcalls"
+        page = c.get("/qa/login")
+        assert 'action="/qa/login"' in page.text and 'href="/qa/static/app.css"' in page.text
+        assert "Path=/qa" in page.headers["set-cookie"]
+        r = c.post("/qa/login", data={"name": "rita", "password": PASSWORD, "csrf": csrf_of(page.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/qa/calls"
+        calls = c.get("/qa/calls")
+        assert calls.status_code == 200 and f'href="/qa/calls/{CALL}"' in calls.text
+        assert c.get("/qa/static/app.css").status_code == 200
+        assert c.get(f"/qa/recording/{CALL}", headers={"Range": "bytes=0-3"}).status_code == 206
