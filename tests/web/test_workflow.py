@@ -126,3 +126,25 @@ def test_the_review_queues(client, db_copy):
     with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as agent:
         sign_in(agent, "maria.lopez")
         assert agent.get("/queues").status_code == 403
+
+
+def test_per_agent_trends_use_the_score_of_record_and_agents_see_their_own(client, db_copy):
+    sign_in(client, "sam")
+
+    def cell(html: str, agent: str) -> str:
+        row = re.search(rf'<tr data-agent="{re.escape(agent)}">.*?</tr>', html, re.S).group(0)
+        return re.search(r'<span class="score-badge[^"]*" data-week="[^"]+">([^<]+)</span>', row).group(1)
+
+    page = client.get("/trends").text
+    before = float(cell(page, "maria.lopez"))
+    assert "james.park" in page and "tom.okafor" in page
+    form = re.search(
+        r'<tr id="item-recording-disclosure".*?</tr>', client.get(f"/calls/{CALL}").text, re.S
+    ).group(0)
+    fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+    client.post("/review", data={**fields, "verdict": "pass"})
+    assert float(cell(client.get("/trends").text, "maria.lopez")) > before
+    with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as agent:
+        sign_in(agent, "maria.lopez")
+        mine = agent.get("/trends").text
+        assert re.findall(r'<tr data-agent="([^"]+)">', mine) == ["maria.lopez"]

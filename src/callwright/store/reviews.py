@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, cast
 
 import sqlite_utils
@@ -791,3 +791,55 @@ def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:
         ),
         "disputes": int(db.execute("select count(*) from disputes where status = 'open'").fetchone()[0]),
     }
+
+
+TREND_WEEKS = 8
+"""Per-agent trends cover this many weeks back from the newest scored call."""
+
+
+def agent_trends(
+    db: sqlite_utils.Database, weeks: int = TREND_WEEKS, only_agent: str | None = None
+) -> list[dict[str, Any]]:
+    """Per agent and ISO week (of the call's own local date): scored calls, average score of record
+    and auto-fails, over the last `weeks` weeks of scored calls. Summed per day in SQL (reading
+    calls through the report index that covers agent and start) and per week here."""
+    newest_sql = "select max(c.started_at) from scores s join calls c on c.id = s.call_id"
+    newest = db.execute(newest_sql).fetchone()[0]
+    if newest is None:
+        return []
+    agent_clause = "and c.agent = :only_agent" if only_agent is not None else ""
+    days = db.query(
+        f"""select c.agent, substr(c.started_at, 1, 10) as day, count(*) as calls,
+             sum(s.record_score) as total, count(s.record_score) as with_score,
+             sum(s.record_auto_failed) as auto_failed
+           from calls c indexed by idx_calls_repeat cross join scores s on s.call_id = c.id
+           where c.started_at >= date(:newest, :back) and c.agent is not null {agent_clause}
+             and s.scored_at = (select max(s2.scored_at) from scores s2
+                                where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
+           group by c.agent, day""",
+        {"newest": newest, "back": f"-{7 * weeks} days", "only_agent": only_agent},
+    )
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for d in days:
+        year, week, _ = date.fromisoformat(d["day"]).isocalendar()
+        key = (d["agent"], f"{year}-W{week:02d}")
+        w = out.setdefault(
+            key, {"agent": key[0], "week": key[1], "calls": 0, "total": 0.0, "n": 0, "auto_failed": 0}
+        )
+        w["calls"] += d["calls"]
+        w["total"] += d["total"] or 0.0
+        w["n"] += d["with_score"]
+        w["auto_failed"] += d["auto_failed"] or 0
+    rows = []
+    for key in sorted(out):
+        w = out[key]
+        rows.append(
+            {
+                "agent": w["agent"],
+                "week": w["week"],
+                "calls": w["calls"],
+                "avg_score": w["total"] / w["n"] if w["n"] else None,
+                "auto_failed": w["auto_failed"],
+            }
+        )
+    return rows

@@ -515,6 +515,18 @@ class ReviewApp:
             **self.base(s, per_week=reviews.SAMPLE_PER_AGENT_WEEK, weeks=reviews.SAMPLE_WEEKS, **data),
         )
 
+    async def trends(self, request: Request) -> Response:
+        s = await self.require(request)
+        only = None
+        if s.user.role == users.Role.agent:
+            only = s.user.agent or "\x00no agent linked"
+        rows = await self.db(reviews.agent_trends, reviews.TREND_WEEKS, only)
+        weeks = sorted({r["week"] for r in rows})
+        table: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in rows:
+            table.setdefault(r["agent"], {})[r["week"]] = r
+        return self.page("trends.html", **self.base(s, weeks=weeks, table=table, n_weeks=reviews.TREND_WEEKS))
+
     async def calibration(self, request: Request) -> Response:
         from callwright.web.calibration import calibrate
 
@@ -630,6 +642,7 @@ def create_app(
         Route("/calibration", app.calibration),
         Route("/disputes", app.disputes),
         Route("/queues", app.queues),
+        Route("/trends", app.trends),
         Route("/dispute", app.dispute, methods=["POST"]),
         Route("/dispute/resolve", app.resolve, methods=["POST"]),
         Route("/acknowledge", app.acknowledge, methods=["POST"]),
