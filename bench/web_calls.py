@@ -79,6 +79,7 @@ def main() -> None:
         "list: search, no match": lambda: '/calls?q="recorded+line"',
         "call page": lambda: f"/calls/{rng.choice(call_ids)}",
         "review queues page": lambda: "/queues",
+        "trends page (8 weeks)": lambda: "/trends",
         "calibration page": lambda: "/calibration",
     }
     app = create_app(path)
