@@ -336,3 +336,18 @@ def test_the_app_mounted_under_a_prefix_links_and_signs_in_there(db_copy):
         assert calls.status_code == 200 and f'href="/qa/calls/{CALL}"' in calls.text
         assert c.get("/qa/static/app.css").status_code == 200
         assert c.get(f"/qa/recording/{CALL}", headers={"Range": "bytes=0-3"}).status_code == 206
+
+
+def test_sign_in_is_refused_for_a_while_after_five_wrong_passwords(client, db_copy):
+    for _ in range(5):
+        assert sign_in(client, "rita", "wrong password").status_code == 401
+    r = sign_in(client, "RITA", PASSWORD)  # even the right password, under any case of the name
+    assert r.status_code == 429 and "too many failed sign-ins" in r.text
+    assert client.get("/calls").status_code == 303
+    assert sign_in(client, "sam").status_code == 303  # other names are not affected
+    from callwright.store import users
+    from callwright.store.db import open_db
+
+    db = open_db(db_copy.path)
+    assert "login_throttled" in [e["action"] for e in users.audit_entries(db)]
+    db.conn.close()

@@ -47,6 +47,12 @@ MAX_FORM_BYTES = 64 * 1024
 """A form larger than this is refused (a review note is at most store.reviews.MAX_NOTE_CHARS)."""
 AUDIO_TYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".flac": "audio/flac"}
 SECOND_LISTEN_NOTE = "heard again at "
+MAX_FAILED_SIGN_INS = 5
+SIGN_IN_WINDOW_S = 300.0
+"""After MAX_FAILED_SIGN_INS wrong passwords for one name within SIGN_IN_WINDOW_S, that name may
+not sign in until the oldest failure leaves the window (429): guessing a password is slowed to a
+handful of tries per five minutes. Kept in memory per app (a restart forgets it)."""
+MAX_TRACKED_NAMES = 10_000
 """How qa.second_listen's evidence note starts: the item passed on a second reading."""
 
 CSP = (
@@ -146,6 +152,31 @@ class ReviewApp:
         self.env = _templates()
         self.env.globals["root"] = self.root
         self._secret: str | None = None
+        self._failures: dict[str, list[float]] = {}
+        self._failures_lock = threading.Lock()
+
+    def _throttled(self, name: str) -> float:
+        """Seconds until `name` may try again (0: now)."""
+        import time
+
+        now = time.monotonic()
+        with self._failures_lock:
+            recent = [t for t in self._failures.get(name.lower(), []) if now - t < SIGN_IN_WINDOW_S]
+            if recent:
+                self._failures[name.lower()] = recent
+            else:
+                self._failures.pop(name.lower(), None)
+            if len(recent) < MAX_FAILED_SIGN_INS:
+                return 0.0
+            return SIGN_IN_WINDOW_S - (now - recent[0])
+
+    def _failed(self, name: str) -> None:
+        import time
+
+        with self._failures_lock:
+            if len(self._failures) >= MAX_TRACKED_NAMES:
+                self._failures.pop(next(iter(self._failures)))
+            self._failures.setdefault(name.lower(), []).append(time.monotonic())
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -225,11 +256,18 @@ class ReviewApp:
             )
         name = str(form.get("name") or "").strip()[:64]
         password = str(form.get("password") or "")
+        wait = self._throttled(name)
+        if wait > 0:
+            await self.db(users.audit, name or None, "login_throttled")
+            raise HTTPException(
+                429, f"too many failed sign-ins for this name: try again in {math.ceil(wait / 60)} minute(s)"
+            )
         user = await self.db(users.find_user, name) if auth.USER_NAME.match(name) else None
         ok = await run_in_threadpool(
             auth.verify_password, None if user is None else user.password_hash, password
         )
         if not ok or user is None:
+            self._failed(name)
             await self.db(users.audit, name or None, "login_failed")
             token = request.cookies.get(LOGIN_COOKIE) or auth.new_token()
             return self.page(
