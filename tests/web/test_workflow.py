@@ -148,3 +148,22 @@ def test_per_agent_trends_use_the_score_of_record_and_agents_see_their_own(clien
         sign_in(agent, "maria.lopez")
         mine = agent.get("/trends").text
         assert re.findall(r'<tr data-agent="([^"]+)">', mine) == ["maria.lopez"]
+
+
+def test_a_coaching_note_reaches_the_agent_and_is_audited(client, db_copy):
+    sign_in(client, "sam")
+    page = client.get(f"/calls/{CALL}").text
+    fields = _hidden(page, "coach")
+    assert client.post("/coaching", data={**fields, "note": "   "}).status_code == 400
+    assert client.post("/coaching", data={**fields, "csrf": "stale", "note": "x"}).status_code == 403
+    note = "Say the recording line first. " + HOSTILE + " card 4111 1111 1111 1111"
+    assert client.post("/coaching", data={**fields, "note": note}).status_code == 303
+    assert _audit(db_copy.path)[0] == ("sam", "coaching_note")
+    with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as agent:
+        sign_in(agent, "maria.lopez")
+        mine = agent.get(f"/calls/{CALL}").text
+        assert "Say the recording line first." in mine and "&lt;script&gt;" in mine
+        assert "<script>alert" not in mine and "4111 1111" not in mine
+        assert '<form class="coach"' not in mine
+        token = csrf_of(mine)
+        assert agent.post("/coaching", data={"csrf": token, "call_id": CALL, "note": "x"}).status_code == 403

@@ -251,6 +251,15 @@ V2_REVIEW_APP = (
     )""",
     "create index if not exists idx_disputes_call on disputes (call_id, id)",
     "create index if not exists idx_disputes_status on disputes (status, id)",
+    # A reviewer's or supervisor's coaching note to the call's agent.
+    """create table if not exists coaching_notes (
+      id integer primary key,
+      call_id text not null references calls(id),
+      author text not null,
+      note text not null,
+      created_at text not null
+    )""",
+    "create index if not exists idx_coaching_notes_call on coaching_notes (call_id, id)",
     # An agent's acknowledgement that they have read a call's result.
     """create table if not exists acknowledgements (
       call_id text not null references calls(id),

@@ -721,9 +721,32 @@ def acknowledge(db: sqlite_utils.Database, call_id: str, version: str, user: str
             audit(db, user, "acknowledge", call_id=call_id, scorecard_version=version)
 
 
+def add_coaching_note(db: sqlite_utils.Database, call_id: str, note: str, author: str) -> int:
+    """A coaching note to the call's agent (redacted like a review note); audited."""
+    from callwright.redaction import redact_text
+
+    note = note.strip()
+    if not note:
+        raise ReviewError("a coaching note needs some text")
+    if len(note) > MAX_NOTE_CHARS:
+        raise ReviewError(f"the note has {len(note)} characters; at most {MAX_NOTE_CHARS} are kept")
+    if not list(db.query("select 1 from calls where id = ?", [call_id])):
+        raise ReviewError(f"no call '{call_id}' in the database")
+    note = redact_text(note).text
+    with db.atomic():
+        cur = db.execute(
+            "insert into coaching_notes (call_id, author, note, created_at) values (?, ?, ?, ?)",
+            [call_id, author, note, now_utc()],
+        )
+        note_id = int(cur.lastrowid or 0)
+        audit(db, author, "coaching_note", call_id=call_id, detail={"note_id": note_id, "note": note})
+    return note_id
+
+
 def call_workflow(db: sqlite_utils.Database, call_id: str) -> dict[str, Any]:
-    """A call's disputes and acknowledgements (for its page)."""
+    """A call's disputes, acknowledgements and coaching notes (for its page)."""
     return {
+        "coaching": list(db.query("select * from coaching_notes where call_id = ? order by id", [call_id])),
         "disputes": list(db.query("select * from disputes where call_id = ? order by id", [call_id])),
         "acknowledgements": list(
             db.query("select * from acknowledgements where call_id = ? order by at", [call_id])

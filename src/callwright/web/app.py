@@ -532,6 +532,19 @@ class ReviewApp:
             raise HTTPException(400, str(err)) from None
         return self._back(call_id, acknowledged=1)
 
+    async def coaching(self, request: Request) -> Response:
+        s = await self.require(request, page=False)
+        form = await self.checked_form(request, s)
+        if not s.user.can_review:
+            raise HTTPException(403, "coaching notes are written by reviewers and supervisors")
+        call_id = str(form.get("call_id") or "")
+        await self._own_call(s, call_id)
+        try:
+            await self.db(reviews.add_coaching_note, call_id, str(form.get("note") or ""), s.user.name)
+        except reviews.ReviewError as err:
+            raise HTTPException(400, str(err)) from None
+        return self._back(call_id, coached=1)
+
     async def disputes(self, request: Request) -> Response:
         s = await self.require(request)
         if s.user.role == users.Role.agent:
@@ -684,6 +697,7 @@ def create_app(
         Route("/dispute", app.dispute, methods=["POST"]),
         Route("/dispute/resolve", app.resolve, methods=["POST"]),
         Route("/acknowledge", app.acknowledge, methods=["POST"]),
+        Route("/coaching", app.coaching, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     starlette = Starlette(
