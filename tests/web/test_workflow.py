@@ -167,3 +167,24 @@ def test_a_coaching_note_reaches_the_agent_and_is_audited(client, db_copy):
         assert '<form class="coach"' not in mine
         token = csrf_of(mine)
         assert agent.post("/coaching", data={"csrf": token, "call_id": CALL, "note": "x"}).status_code == 403
+
+
+def test_assigning_calls_to_reviewers(client, db_copy):
+    sign_in(client, "sam")
+    fields = _hidden(client.get(f"/calls/{CALL}").text, "assign")
+    assert client.post("/assign", data={**fields, "reviewer": "maria.lopez"}).status_code == 400  # an agent
+    assert client.post("/assign", data={**fields, "reviewer": "rita", "csrf": "x"}).status_code == 403
+    assert client.post("/assign", data={**fields, "reviewer": "rita"}).status_code == 303
+    assert "Assigned to <strong>rita</strong> by sam" in client.get(f"/calls/{CALL}").text
+    assert _audit(db_copy.path)[0] == ("sam", "assign")
+    with TestClient(create_app(db_copy.path), base_url="https://testserver", follow_redirects=False) as rita:
+        sign_in(rita, "rita")
+        assert f'<li data-call="{CALL}">' in rita.get("/queues").text
+        page = rita.get(f"/calls/{CALL}").text
+        # a reviewer takes calls for themselves only
+        r = rita.post("/assign", data={**_hidden(page, "assign"), "reviewer": "sam"})
+        assert r.status_code == 403
+        form = re.search(r'<tr id="item-greeting".*?</tr>', page, re.S).group(0)
+        review = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', form))
+        rita.post("/review", data={**review, "verdict": "pass"})
+        assert f'<li data-call="{CALL}">' not in rita.get("/queues").text  # reviewed since assigned

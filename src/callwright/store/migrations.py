@@ -251,6 +251,14 @@ V2_REVIEW_APP = (
     )""",
     "create index if not exists idx_disputes_call on disputes (call_id, id)",
     "create index if not exists idx_disputes_status on disputes (status, id)",
+    # Who is to review a call (one reviewer per call; reassigning replaces it).
+    """create table if not exists assignments (
+      call_id text primary key references calls(id),
+      reviewer text not null,
+      assigned_by text not null,
+      assigned_at text not null
+    )""",
+    "create index if not exists idx_assignments_reviewer on assignments (reviewer, assigned_at)",
     # A reviewer's or supervisor's coaching note to the call's agent.
     """create table if not exists coaching_notes (
       id integer primary key,

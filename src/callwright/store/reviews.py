@@ -743,10 +743,51 @@ def add_coaching_note(db: sqlite_utils.Database, call_id: str, note: str, author
     return note_id
 
 
+def assign(db: sqlite_utils.Database, call_id: str, reviewer: str, by: str) -> None:
+    """Give a call to a reviewer (replacing an earlier assignment); audited. The reviewer must be
+    an account that may review."""
+    rows = list(db.query("select role from users where name = ? and not disabled", [reviewer]))
+    if not rows or rows[0]["role"] == "agent":
+        raise ReviewError(f"'{reviewer}' is not a reviewer's account")
+    if not list(db.query("select 1 from calls where id = ?", [call_id])):
+        raise ReviewError(f"no call '{call_id}' in the database")
+    name = str(next(iter(db.query("select name from users where name = ?", [reviewer])))["name"])
+    with db.atomic():
+        db.execute(
+            "insert or replace into assignments (call_id, reviewer, assigned_by, assigned_at) "
+            "values (?, ?, ?, ?)",
+            [call_id, name, by, now_utc()],
+        )
+        audit(db, by, "assign", call_id=call_id, detail={"reviewer": name})
+
+
+def assigned_to(db: sqlite_utils.Database, reviewer: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The calls assigned to a reviewer that have no review since, oldest assignment first."""
+    return list(
+        db.query(
+            """select a.*, c.agent, c.started_at from assignments a join calls c on c.id = a.call_id
+               where a.reviewer = ? and not exists (
+                 select 1 from reviews r where r.call_id = a.call_id
+                 and r.reviewer = a.reviewer and r.reviewed_at >= a.assigned_at)
+               order by a.assigned_at limit ?""",
+            [reviewer, limit],
+        )
+    )
+
+
+def reviewer_names(db: sqlite_utils.Database) -> list[str]:
+    return [
+        r[0]
+        for r in db.execute("select name from users where role != 'agent' and not disabled order by name")
+    ]
+
+
 def call_workflow(db: sqlite_utils.Database, call_id: str) -> dict[str, Any]:
     """A call's disputes, acknowledgements and coaching notes (for its page)."""
     return {
         "coaching": list(db.query("select * from coaching_notes where call_id = ? order by id", [call_id])),
+        "assignment": next(iter(db.query("select * from assignments where call_id = ?", [call_id])), None),
+        "reviewers": reviewer_names(db),
         "disputes": list(db.query("select * from disputes where call_id = ? order by id", [call_id])),
         "acknowledgements": list(
             db.query("select * from acknowledgements where call_id = ? order by at", [call_id])

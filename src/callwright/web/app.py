@@ -545,6 +545,26 @@ class ReviewApp:
             raise HTTPException(400, str(err)) from None
         return self._back(call_id, coached=1)
 
+    async def assign(self, request: Request) -> Response:
+        s = await self.require(request, page=False)
+        form = await self.checked_form(request, s)
+        if not s.user.can_review:
+            raise HTTPException(403, "calls are assigned by reviewers and supervisors")
+        call_id = str(form.get("call_id") or "")
+        reviewer = str(form.get("reviewer") or "") or s.user.name
+        if reviewer.lower() != s.user.name.lower() and s.user.role not in (
+            users.Role.supervisor,
+            users.Role.admin,
+        ):
+            raise HTTPException(
+                403, "a reviewer takes calls for themselves; supervisors assign them to others"
+            )
+        try:
+            await self.db(reviews.assign, call_id, reviewer, s.user.name)
+        except reviews.ReviewError as err:
+            raise HTTPException(400, str(err)) from None
+        return self._back(call_id, assigned=1)
+
     async def disputes(self, request: Request) -> Response:
         s = await self.require(request)
         if s.user.role == users.Role.agent:
@@ -558,7 +578,11 @@ class ReviewApp:
             raise HTTPException(403, "review queues are for reviewers and supervisors")
 
         def read(db: sqlite_utils.Database) -> dict[str, Any]:
-            return {"sample": reviews.weekly_sample(db), "counts": reviews.queue_counts(db)}
+            return {
+                "sample": reviews.weekly_sample(db),
+                "counts": reviews.queue_counts(db),
+                "mine": reviews.assigned_to(db, s.user.name),
+            }
 
         data = await self.db(read)
         return self.page(
@@ -698,6 +722,7 @@ def create_app(
         Route("/dispute/resolve", app.resolve, methods=["POST"]),
         Route("/acknowledge", app.acknowledge, methods=["POST"]),
         Route("/coaching", app.coaching, methods=["POST"]),
+        Route("/assign", app.assign, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     starlette = Starlette(
