@@ -104,7 +104,17 @@ def _load_dump(dump: Path, path: Path) -> None:
     con.close()
 
 
-def test_a_new_database_ends_at_the_latest_version_with_the_schema_of_the_code_before(tmp_path, base_src):
+@pytest.fixture
+def at_v1(monkeypatch):
+    """The code as of schema version 1 (the code before migrations stamped version 1): later
+    migrations are checked on their own (test_version_2_adds_the_review_app_and_keeps_every_row)."""
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
+
+
+def test_a_new_database_ends_at_the_latest_version_with_the_schema_of_the_code_before(
+    tmp_path, base_src, at_v1
+):
     _base_open(base_src, tmp_path / "base.db")
     open_db(tmp_path / "new.db").conn.close()
     assert _stamp(tmp_path / "new.db") == (schema.APPLICATION_ID, schema.SCHEMA_VERSION)
@@ -113,7 +123,31 @@ def test_a_new_database_ends_at_the_latest_version_with_the_schema_of_the_code_b
     assert kinds == {"table", "index", "trigger"}
 
 
-def test_a_database_made_by_the_code_before_opens_unchanged_with_its_rows(tmp_path, base_src):
+def test_version_2_adds_the_review_app_and_keeps_every_row(tmp_path, base_src):
+    """A version-1 database (made by the code before migrations) gains the review app's tables,
+    views and indexes and keeps every row and object it had."""
+    path = tmp_path / "v1.db"
+    _base_open(
+        base_src,
+        path,
+        "insert into calls (id, started_at, direction, caller_id) "
+        "values ('c1', '2026-11-02T09:00:00-05:00', 'inbound', '+1')",
+    )
+    before_schema, before_rows = _schema(path), _contents(path)
+    open_db(path).conn.close()
+    after_schema, after_rows = _schema(path), _contents(path)
+    assert _stamp(path) == (schema.APPLICATION_ID, 2)
+    # every object kept as it was, but scores, which gains the copy of the score of record
+    changed = set(before_schema) - set(after_schema)
+    assert {(t, n) for t, n, *_ in changed} == {("table", "scores")}
+    added = {(t, n) for t, n, *_ in set(after_schema) - set(before_schema)}
+    assert ("table", "scores") in added and ("trigger", "reviewed_scores_record_insert") in added
+    assert {("table", "users"), ("table", "audit_log"), ("view", "scores_of_record")} <= added
+    assert {t: r for t, r in after_rows.items() if t in before_rows} == before_rows
+    assert len(after_rows["web_secret"]) == 1 and len(after_rows["web_secret"][0][1]) == 64
+
+
+def test_a_database_made_by_the_code_before_opens_unchanged_with_its_rows(tmp_path, base_src, at_v1):
     path = tmp_path / "made_by_base.db"
     _base_open(
         base_src,
@@ -135,7 +169,7 @@ def test_a_database_made_by_the_code_before_opens_unchanged_with_its_rows(tmp_pa
     assert _stamp(path) == (schema.APPLICATION_ID, schema.SCHEMA_VERSION)
 
 
-def test_a_database_from_the_first_callwright_is_migrated_as_the_code_before_did(tmp_path, base_src):
+def test_a_database_from_the_first_callwright_is_migrated_as_the_code_before_did(tmp_path, base_src, at_v1):
     """An unstamped database with only the first schema's tables: migration 1 adds every
     later column, table, index and trigger, keeps every row and counts the summaries; the
     result is the one the code before migrations made of the same file."""

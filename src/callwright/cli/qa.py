@@ -238,6 +238,14 @@ def show_cmd(
     any reviews beside the automatic verdict."""
     view = _call_view(_open(db), call)
     view["sentiment_by_quarter"] = _quarters(view)
+    # Beside the automatic results: the score and verdicts of record (a reviewer's, recomputed).
+    record = {r["scorecard_version"]: r for r in view.pop("scores_of_record")}
+    for s in view["scores"]:
+        r = record.get(s["scorecard_version"], {})
+        s["score_of_record"] = r.get("score", s["score"])
+        s["auto_failed_of_record"] = r.get("auto_failed", s["auto_failed"])
+        s["reviewed"] = r.get("reviewed", 0)
+    items_of_record = {(r["scorecard_version"], r["item_id"]): r for r in view.pop("items_of_record")}
     for it in view["items"]:
         it["evidence"] = json.loads(it["evidence"] or "[]")
         it["reviews"] = [
@@ -245,6 +253,7 @@ def show_cmd(
             for r in view["reviews"]
             if r["item_id"] == it["item_id"] and r["scorecard_version"] == it["scorecard_version"]
         ]
+        it["verdict_of_record"] = items_of_record.get((it["scorecard_version"], it["item_id"]), it)["verdict"]
     if as_json:
         typer.echo(_json(view, default=str))
         return
@@ -270,9 +279,12 @@ def _print_call(view: dict[str, Any]) -> None:
         f"{(c.get('duration_s') or 0):.1f} s  {p(c.get('recording_path') or '')}"
     )
     for s in view["scores"]:
-        fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed"] else ""
-        score = "-" if s["score"] is None else f"{s['score']:.1f}"
-        console.print(f"{p(s['scorecard'])} ({p(s['scorecard_version'])}): score {score}{fail}")
+        fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed_of_record"] else ""
+        score = "-" if s["score_of_record"] is None else f"{s['score_of_record']:.1f}"
+        auto = "-" if s["score"] is None else f"{s['score']:.1f}"
+        auto += " auto-failed" if s["auto_failed"] else ""
+        how = f" (reviewed; automatic {auto})" if s["reviewed"] else ""
+        console.print(f"{p(s['scorecard'])} ({p(s['scorecard_version'])}): score {score}{fail}{how}")
     q = view["sentiment_by_quarter"]
     for role, values in q.items():
         console.print(
@@ -291,10 +303,13 @@ def _print_call(view: dict[str, Any]) -> None:
     for it in view["items"]:
         evidence = "\n".join(p(_evidence_line(e)) for e in it["evidence"])
         review = "\n".join(f"{p(r['verdict'])} by {p(r['reviewer'])}: {p(r['note'])}" for r in it["reviews"])
+        record = it["verdict_of_record"]
         items.add_row(
             p(it["item_id"]),
             p(it["kind"]),
-            p(it["verdict"]) + (" (auto-fail)" if it["auto_fail"] else ""),
+            p(it["verdict"])
+            + (" (auto-fail)" if it["auto_fail"] else "")
+            + (f" -> {p(record)} (reviewed)" if record != it["verdict"] else ""),
             f"{it['points']:g}/{it['max_points']:g}",
             evidence,
             review,
@@ -327,41 +342,79 @@ def review_cmd(
     verdict: ReviewVerdict = typer.Option(..., "--verdict", help="The reviewer's verdict."),
     note: str = typer.Option("", "--note", help="Why."),
     reviewer: str = typer.Option(..., "--reviewer", help="Who reviewed."),
+    scorecard: Path | None = typer.Option(
+        None,
+        "--scorecard",
+        help="The scorecard YAML the call was scored with, for a database scored before scorecard "
+        "versions were kept (then the score of record can be recomputed).",
+    ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the stored review as JSON."),
 ) -> None:
-    """Store a reviewer's verdict beside the automatic one (which stays visible)."""
-    from callwright.store import qa as store
+    """Store a reviewer's verdict beside the automatic one (which stays visible) and recompute the
+    call's score of record with the scorecard's rules (auto-fail included)."""
+    from callwright.store import reviews
 
     database = _open(db)
     call_id = _call_view(database, call)["call"]["id"]
     if not reviewer.strip():
         raise DataError("--reviewer: give the reviewer's name")
+    if scorecard is not None:
+        from callwright.qa.scorecard import load_scorecard
+
+        reviews.save_scorecards(database, [load_scorecard(scorecard)])
     try:
-        review_id = store.add_review(database, call_id, item, verdict.value, note, reviewer.strip())
-    except LookupError as err:
+        out = reviews.record_review(database, call_id, item, verdict.value, note, reviewer.strip())
+    except reviews.ReviewError as err:
         items = [r["item_id"] for r in _call_view(database, call_id)["items"]]
-        raise DataError(f"--item: {err.args[0]}", hint=f"items: {', '.join(dict.fromkeys(items))}") from None
-    row = database["reviews"].get(review_id)
-    auto = next(
-        r
-        for r in _call_view(database, call_id)["items"]
-        if r["item_id"] == item and r["scorecard_version"] == row["scorecard_version"]
-    )
+        raise DataError(f"--item: {err}", hint=f"items: {', '.join(dict.fromkeys(items))}") from None
+    row = database["reviews"].get(out.review_id)
+    if not out.recomputed:
+        typer.secho(
+            f"warning: scorecard version {out.scorecard_version} is not kept in the database, so the "
+            "score of record was not recomputed; give --scorecard FILE (the scorecard it was scored with)",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
     if as_json:
-        typer.echo(_json({"review": row, "automatic": auto["verdict"]}))
+        typer.echo(
+            _json(
+                {
+                    "review": row,
+                    "automatic": out.automatic,
+                    "recomputed": out.recomputed,
+                    "score_of_record": out.score,
+                    "auto_failed_of_record": out.auto_failed,
+                }
+            )
+        )
     else:
-        typer.echo(printable(f"{call_id} {item}: reviewer {row['verdict']} (automatic {auto['verdict']})"))
+        score = "-" if out.score is None else f"{out.score:.1f}" + (" AUTO-FAILED" if out.auto_failed else "")
+        typer.echo(
+            printable(
+                f"{call_id} {item}: reviewer {row['verdict']} (automatic {out.automatic}); "
+                f"score of record {score}"
+            )
+        )
 
 
 @qa_app.command("calibration")
 def calibration_cmd(
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
+    by_version: bool = typer.Option(
+        False,
+        "--by-version",
+        help="Per scorecard version: machine against human and reviewer against reviewer, with "
+        "Cohen's kappa; manual items apart.",
+    ),
 ) -> None:
     """Per scorecard item: how often the automatic verdict agrees with the latest human review."""
     from callwright.store import qa as store
 
+    if by_version:
+        _calibration_by_version(_open(db), as_json)
+        return
     rows = store.calibration(_open(db))
     if as_json:
         typer.echo(_json(rows))
@@ -383,6 +436,48 @@ def calibration_cmd(
             f"{r['agreement']:.0%}",
             str(r["auto_pass_human_fail"]),
             str(r["auto_fail_human_pass"]),
+        )
+    Console(emoji=False).print(t)
+
+
+def _calibration_by_version(database: Any, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from callwright.store import reviews
+    from callwright.web.calibration import calibrate
+
+    results = calibrate(reviews.calibration_verdicts(database))
+    if as_json:
+        typer.echo(_json([asdict(c) for c in results]))
+        return
+    if not results:
+        typer.echo("no reviews yet")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    def pct(a: Any) -> str:
+        return "-" if a.rate is None else f"{a.rate:.0%}"
+
+    def kappa(a: Any) -> str:
+        return "-" if a.kappa is None else f"{a.kappa:.2f}"
+
+    t = Table(title="calibration per scorecard version (kappa: Cohen's)")
+    columns = ("version", "item", "manual", "reviewed", "machine agrees", "kappa")
+    for col in (*columns, "pairs", "reviewers agree", "kappa"):
+        t.add_column(col)
+    for c in results:
+        auto, peers = c.auto_vs_human, c.reviewer_vs_reviewer
+        t.add_row(
+            printable(c.scorecard_version[:12], markup=True),
+            printable(c.item_id, markup=True),
+            "yes" if c.manual else "",
+            "" if c.manual else str(auto.n),
+            "" if c.manual else pct(auto),
+            "" if c.manual else kappa(auto),
+            str(peers.n),
+            pct(peers),
+            kappa(peers),
         )
     Console(emoji=False).print(t)
 

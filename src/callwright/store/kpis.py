@@ -590,13 +590,16 @@ def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: 
 
 
 # The latest score of each (call, scorecard): a call rescored with a newer scorecard
-# version counts once, with its newest result.
+# version counts once, with its newest result. Its score of record: the reviewed score where a
+# reviewer changed a verdict of that version (store.reviews), else the automatic one.
 _LATEST_SCORES = """
     latest as materialized (
-      select s.* from scores s
+      select s.* from scores_of_record s
       where s.scored_at = (select max(s2.scored_at) from scores s2
                            where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
     )"""
+# Item verdicts of record (a reviewed item's latest review, else the automatic verdict).
+_ITEMS = "item_scores_of_record"
 
 
 def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
@@ -614,10 +617,10 @@ def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str, end:
         ),
         scored as materialized (
           select {_cube_keys()}, l.call_id, l.scorecard_version, l.score, l.auto_failed,
-            (select sum(i.verdict = 'pass') from item_scores i
+            (select sum(i.verdict = 'pass') from {_ITEMS} i
              join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
              where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as passed,
-            (select sum(i.verdict in ('pass', 'fail')) from item_scores i
+            (select sum(i.verdict in ('pass', 'fail')) from {_ITEMS} i
              join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
              where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as applicable
           from latest l cross join calls c on c.id = l.call_id
@@ -654,7 +657,7 @@ def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
           sum(i.auto_fail) as auto_fails,
           100.0 * sum(i.auto_fail) / count(*) as auto_fail_rate
         from latest l cross join calls c on c.id = l.call_id
-        cross join item_scores i on i.call_id = l.call_id and i.scorecard_version = l.scorecard_version
+        cross join {_ITEMS} i on i.call_id = l.call_id and i.scorecard_version = l.scorecard_version
         where {_RANGE}
         group by l.scorecard, i.item_id order by l.scorecard, i.item_id
     """,

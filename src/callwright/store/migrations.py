@@ -139,8 +139,200 @@ def v1_callwright_schema(db: sqlite_utils.Database) -> None:
         step(db)
 
 
+# --- migration 2: the review web app (issue 15) -------------------------------------------------
+
+V2_REVIEW_APP = (
+    # Local accounts. `agent` links an account of role agent to the name in calls.agent.
+    """create table if not exists users (
+      id integer primary key,
+      name text not null unique collate nocase,
+      role text not null check (role in ('reviewer', 'supervisor', 'agent', 'admin')),
+      agent text,
+      password_hash text not null,
+      created_at text not null,
+      disabled integer not null default 0
+    )""",
+    # Server-side sessions: the cookie carries a signed random token, the row its SHA-256 (a
+    # copy of the database does not hold live session tokens) with the per-session CSRF token.
+    """create table if not exists sessions (
+      token_hash text primary key,
+      user_id integer not null references users(id),
+      csrf_token text not null,
+      created_at text not null,
+      expires_at text not null
+    )""",
+    "create index if not exists idx_sessions_expires on sessions (expires_at)",
+    # The key that signs session cookies, made once per database.
+    "create table if not exists web_secret (id integer primary key check (id = 1), secret text not null)",
+    "insert or ignore into web_secret (id, secret) values (1, lower(hex(randomblob(32))))",
+    # Who did what when: logins (and failed ones), logouts, reviews, accounts added.
+    """create table if not exists audit_log (
+      id integer primary key,
+      at text not null,
+      user_name text,
+      action text not null,
+      call_id text,
+      scorecard_version text,
+      item_id text,
+      detail text
+    )""",
+    "create index if not exists idx_audit_log_call on audit_log (call_id, id)",
+    # What a scorecard version needs to recompute a total after a review (sections, weights,
+    # items, points, auto-fail): the YAML file may have changed or gone since it scored.
+    """create table if not exists scorecard_versions (
+      version text primary key,
+      scorecard text not null,
+      name text,
+      revision text,
+      definition text not null,
+      saved_at text not null
+    )""",
+    # The score of record where a reviewer changed something; the automatic score stays in scores.
+    """create table if not exists reviewed_scores (
+      call_id text not null references calls(id),
+      scorecard_version text not null,
+      score real,
+      raw_score real,
+      auto_failed integer not null,
+      reviewer text not null,
+      reviewed_at text not null,
+      primary key (call_id, scorecard_version)
+    )""",
+    # Each reviewed item's verdict of record (the latest review), with its recomputed points.
+    """create table if not exists reviewed_items (
+      call_id text not null references calls(id),
+      scorecard_version text not null,
+      item_id text not null,
+      verdict text not null,
+      points real not null,
+      max_points real not null,
+      auto_fail integer not null,
+      review_id integer not null references reviews(id),
+      reviewer text not null,
+      reviewed_at text not null,
+      primary key (call_id, scorecard_version, item_id)
+    )""",
+    "create index if not exists idx_reviews_version_item "
+    "on reviews (call_id, scorecard_version, item_id, id)",
+    # The score of record: the reviewed one where there is one, else the automatic one.
+    """create view if not exists scores_of_record as
+    select s.recording_id, s.scorecard_version, s.call_id, s.scorecard,
+      case when r.call_id is null then s.score else r.score end as score,
+      case when r.call_id is null then s.auto_failed else r.auto_failed end as auto_failed,
+      s.score as auto_score, s.auto_failed as auto_auto_failed,
+      r.call_id is not null as reviewed, r.reviewer, r.reviewed_at, s.scored_at
+    from scores s left join reviewed_scores r
+      on r.call_id = s.call_id and r.scorecard_version = s.scorecard_version""",
+    """create view if not exists item_scores_of_record as
+    select i.call_id, i.scorecard_version, i.item_id, i.section, i.kind,
+      coalesce(r.verdict, i.verdict) as verdict, coalesce(r.points, i.points) as points,
+      coalesce(r.max_points, i.max_points) as max_points, coalesce(r.auto_fail, i.auto_fail) as auto_fail,
+      i.verdict as auto_verdict, r.reviewer, r.reviewed_at, i.evidence
+    from item_scores i left join reviewed_items r
+      on r.call_id = i.call_id and r.scorecard_version = i.scorecard_version and r.item_id = i.item_id""",
+    # The calls list (web app): newest first per agent, team, queue; scores by value.
+    "create index if not exists idx_calls_agent_started on calls (agent, started_at)",
+    "create index if not exists idx_calls_team_started on calls (team, started_at)",
+    "create index if not exists idx_calls_queue_started on calls (queue, started_at)",
+    "create index if not exists idx_scores_scorecard on scores (scorecard, score)",
+    # An agent's dispute of a reviewed (or automatic) result, resolved by a supervisor.
+    """create table if not exists disputes (
+      id integer primary key,
+      call_id text not null references calls(id),
+      scorecard_version text not null,
+      item_id text,
+      raised_by text not null,
+      reason text not null,
+      raised_at text not null,
+      status text not null default 'open' check (status in ('open', 'upheld', 'rejected')),
+      resolved_by text,
+      resolution text,
+      resolved_at text
+    )""",
+    "create index if not exists idx_disputes_call on disputes (call_id, id)",
+    "create index if not exists idx_disputes_status on disputes (status, id)",
+    # Who is to review a call (one reviewer per call; reassigning replaces it).
+    """create table if not exists assignments (
+      call_id text primary key references calls(id),
+      reviewer text not null,
+      assigned_by text not null,
+      assigned_at text not null
+    )""",
+    "create index if not exists idx_assignments_reviewer on assignments (reviewer, assigned_at)",
+    # A reviewer's or supervisor's coaching note to the call's agent.
+    """create table if not exists coaching_notes (
+      id integer primary key,
+      call_id text not null references calls(id),
+      author text not null,
+      note text not null,
+      created_at text not null
+    )""",
+    "create index if not exists idx_coaching_notes_call on coaching_notes (call_id, id)",
+    # An agent's acknowledgement that they have read a call's result.
+    """create table if not exists acknowledgements (
+      call_id text not null references calls(id),
+      scorecard_version text not null,
+      user_name text not null,
+      at text not null,
+      primary key (call_id, scorecard_version, user_name)
+    )""",
+)
+# scores.record_score / record_auto_failed: a copy of the score of record in the scores row, kept
+# by triggers from reviewed_scores, so the calls list can filter and sort by it from an index
+# (the views above compute the same from reviewed_scores).
+_RECORD_OF = """(select r.{col} from reviewed_scores r
+     where r.call_id = {row}.call_id and r.scorecard_version = {row}.scorecard_version)"""
+_HAS_REVIEW = """exists (select 1 from reviewed_scores r
+     where r.call_id = {row}.call_id and r.scorecard_version = {row}.scorecard_version)"""
+V2_RECORD_COPY = (
+    f"""create trigger if not exists scores_record_insert after insert on scores begin
+      update scores set
+        record_score = case when {_HAS_REVIEW.format(row="new")}
+                       then {_RECORD_OF.format(col="score", row="new")} else new.score end,
+        record_auto_failed = coalesce({_RECORD_OF.format(col="auto_failed", row="new")}, new.auto_failed)
+      where rowid = new.rowid;
+    end""",
+    """create trigger if not exists reviewed_scores_record_insert after insert on reviewed_scores begin
+      update scores set record_score = new.score, record_auto_failed = new.auto_failed
+      where call_id = new.call_id and scorecard_version = new.scorecard_version;
+    end""",
+    """create trigger if not exists reviewed_scores_record_update after update on reviewed_scores begin
+      update scores set record_score = new.score, record_auto_failed = new.auto_failed
+      where call_id = new.call_id and scorecard_version = new.scorecard_version;
+    end""",
+    """create trigger if not exists reviewed_scores_record_delete after delete on reviewed_scores begin
+      update scores set record_score = score, record_auto_failed = auto_failed
+      where call_id = old.call_id and scorecard_version = old.scorecard_version;
+    end""",
+    "create index if not exists idx_scores_record_score on scores (record_score)",
+    "create index if not exists idx_scores_record_auto_failed on scores (record_auto_failed, call_id)",
+)
+
+
+def v2_review_app(db: sqlite_utils.Database) -> None:
+    """Version 2: the review web app (issue 15): accounts, sessions, the audit log, scorecard
+    versions kept for recomputing, reviewed scores of record beside the automatic ones (two
+    views give the score of record), and the calls list's indexes.
+
+    Written "if not exists" (unlike the rule above): migration 1 treats any unstamped database
+    as older than the stamp, and one whose stamp was lost may already have these tables."""
+    for sql in V2_REVIEW_APP:
+        db.execute(sql)
+    if "record_score" not in {c.name for c in db.table("scores").columns}:
+        db.execute("alter table scores add column record_score real")
+        db.execute("alter table scores add column record_auto_failed integer")
+    db.execute(
+        f"""update scores set
+          record_score = case when {_HAS_REVIEW.format(row="scores")}
+                         then {_RECORD_OF.format(col="score", row="scores")} else score end,
+          record_auto_failed = coalesce({_RECORD_OF.format(col="auto_failed", row="scores")}, auto_failed)"""
+    )
+    for sql in V2_RECORD_COPY:
+        db.execute(sql)
+
+
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
-MIGRATIONS: tuple[Migration, ...] = (v1_callwright_schema,)
+MIGRATIONS: tuple[Migration, ...] = (v1_callwright_schema, v2_review_app)
 if len(MIGRATIONS) != schema.SCHEMA_VERSION:
     raise RuntimeError(
         f"store.schema.SCHEMA_VERSION is {schema.SCHEMA_VERSION} but there are "

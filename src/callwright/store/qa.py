@@ -437,6 +437,15 @@ def call_view(db: sqlite_utils.Database, call_id: str) -> dict[str, Any] | None:
         "scores": list(db.query("select * from scores where call_id = ? order by scored_at", [call_id])),
         "items": list(db.query("select * from item_scores where call_id = ? order by rowid", [call_id])),
         "reviews": list(db.query("select * from reviews where call_id = ? order by id", [call_id])),
+        # the score of record (reviewed where a reviewer changed a verdict; store.reviews)
+        "scores_of_record": list(db.query("select * from scores_of_record where call_id = ?", [call_id])),
+        "items_of_record": list(
+            db.query(
+                "select scorecard_version, item_id, verdict, points, max_points, auto_fail, reviewer "
+                "from item_scores_of_record where call_id = ?",
+                [call_id],
+            )
+        ),
     }
 
 

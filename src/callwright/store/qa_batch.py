@@ -21,7 +21,7 @@ from callwright.qa.batch import BatchSummary
 from callwright.qa.batch import score_batch as score_with_sink
 from callwright.qa.model import ScoredCall
 from callwright.qa.scorecard import Scorecard
-from callwright.store import qa
+from callwright.store import qa, reviews
 from callwright.store.db import default_path, open_db
 
 T = TypeVar("T")
@@ -114,4 +114,12 @@ def score_batch(
 ) -> BatchSummary:
     """`qa.batch.score_batch` into the database at `db_path` (the default one when None);
     `options` are that function's keyword arguments (workers, engine, manifest...)."""
-    return score_with_sink(paths, scorecards, lambda: BatchStore.open(db_path), **options)
+    cards = [scorecards] if isinstance(scorecards, Scorecard) else list(scorecards)
+
+    def open_store() -> BatchStore:
+        store = BatchStore.open(db_path)
+        # the review app recomputes reviewed scores with each version's structure (store.reviews)
+        store._do(lambda: reviews.save_scorecards(store.db, cards))
+        return store
+
+    return score_with_sink(paths, scorecards, open_store, **options)
