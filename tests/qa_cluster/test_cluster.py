@@ -71,12 +71,11 @@ def _free_port() -> int:
 
 
 def _env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-        "HF_HUB_OFFLINE": "1",
-        "RAY_USAGE_STATS_ENABLED": "0",
-    }
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+    env["HF_HUB_OFFLINE"] = "1"
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    return env
 
 
 class Cluster:

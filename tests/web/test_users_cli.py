@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cw(*args, stdin: str = ""):
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
+    src = str(ROOT / "src")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": src, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "callwright", *map(str, args)],
         input=stdin,
