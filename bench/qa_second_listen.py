@@ -7,7 +7,7 @@ call-centre talk. Each is spoken by espeak-ng (the sample agents' voice, en-gb a
 G.711 mu-law) and transcribed as QA does (Whisper tiny.en, beam 5, the scorecard's
 phrases as context). For every (sentence, intent) pair the first reading misses,
 the sentence is heard again primed with that intent's phrasings
-(`Recognizer.listen_again`). A pair where the sentence is a paraphrase of the
+(`Recognizer.second_listen`). A pair where the sentence is a paraphrase of the
 intent is a phrase to recover; any other pair is a phrase the prompt must not
 invent. The table gives, for each bar on the support (nats per token against an
 unprompted decode), how many of each the second reading would make pass.
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                     "support": None,
                 }
                 if row["first_sim"] < rule.threshold:
-                    again = rec.listen_again(audio, rule.phrases)
+                    again = rec.second_listen(audio, rule.phrases)
                     if again is not None:
                         row.update(
                             second=again.recognition.text,

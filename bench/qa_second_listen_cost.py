@@ -1,13 +1,13 @@
-"""Where the second listen's time goes: per call, and per step of one hear.
+"""Where the second listen's time goes: per call, and per step of one listen.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_second_listen_cost.py --samples DIR [--json]
 
 Scores each sample call (render them with scripts/make_sample_calls.py) in this
 process, one thread, as one pipeline worker does, and times the steps of
-`whisper_relisten.listen_again` by wrapping them: per stretch (cached, so an
-utterance heard for several items pays once) the 30 s encoder window (its log-mel
+`whisper_second_listen.second_listen` by wrapping them: per stretch (cached, so an
+utterance listened to for several items pays once) the 30 s encoder window (its log-mel
 features, about 0.03 s, are left out), the
-unprompted decode and its likelihood; per hear the primed decode (beam 5, five
+unprompted decode and its likelihood; per listen the primed decode (beam 5, five
 hypotheses; the neutral-prompt retry included), the primed reading's likelihood
 without the prompt, and its word alignment. The first call also pays the models'
 loading, so its total is not comparable; the step times are.
@@ -33,14 +33,14 @@ STEPS = (
     "stretch: encoder (30 s window)",
     "stretch: unprompted decode",
     "stretch: unprompted likelihood",
-    "hear: primed decode",
-    "hear: primed likelihood",
-    "hear: word alignment",
+    "listen: primed decode",
+    "listen: primed likelihood",
+    "listen: word alignment",
 )
 
 
 class _Clock:
-    """Seconds and calls per step, attributed by where in `listen_again` a call happens."""
+    """Seconds and calls per step, attributed by where in `second_listen` a call happens."""
 
     def __init__(self) -> None:
         self.seconds: defaultdict[str, float] = defaultdict(float)
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from callwright.qa import ingest
     from callwright.qa.pipeline import Engines, PipelineOptions, score_path
     from callwright.qa.scorecard import load_scorecard
-    from callwright.speech.asr import whisper_relisten
+    from callwright.speech.asr import whisper_second_listen
     from callwright.speech.asr.whisper import WhisperRecognizer
     from callwright.speech.asr.whisper_decoder import WhisperDecoder
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     engines = Engines("whisper", cpu_threads=1)
     clock = _Clock()
-    stretch = whisper_relisten._stretch
+    stretch = whisper_second_listen._stretch
 
     def timed_stretch(*a: object, **k: object) -> object:
         clock.in_stretch = True
@@ -101,27 +101,27 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             clock.in_stretch = False
 
-    whisper_relisten._stretch = timed_stretch
+    whisper_second_listen._stretch = timed_stretch
     clock.wrap(WhisperDecoder, "encode", STEPS[0], None)
     clock.wrap(WhisperDecoder, "generate_all", STEPS[1], STEPS[3])
-    clock.wrap(whisper_relisten, "_log_likelihood", STEPS[2], STEPS[4])
+    clock.wrap(whisper_second_listen, "_log_likelihood", STEPS[2], STEPS[4])
     clock.wrap(WhisperDecoder, "aligned_words", STEPS[5], STEPS[5])
-    listen = WhisperRecognizer.listen_again
+    listen = WhisperRecognizer.second_listen
 
     def timed_listen(*a: object, **k: object) -> object:
         clock.in_listen = True
         try:
-            with clock.step("hears"):
+            with clock.step("listens"):
                 return listen(*a, **k)
         finally:
             clock.in_listen = False
 
-    WhisperRecognizer.listen_again = timed_listen  # type: ignore[method-assign]
+    WhisperRecognizer.second_listen = timed_listen  # type: ignore[method-assign]
 
     rows = []
     for wav in sorted(args.samples.glob("*.wav")):
         meta = ingest.resolve_meta(wav)
-        before = (clock.calls["hears"], clock.seconds["hears"], clock.calls[STEPS[1]])
+        before = (clock.calls["listens"], clock.seconds["listens"], clock.calls[STEPS[1]])
         outcome = score_path(wav, cards[meta.direction], engines, options=PipelineOptions(engine="whisper"))
         rows.append(
             {
@@ -129,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
                 "audio_s": round(outcome.audio_s, 1),
                 "total_s": round(outcome.total_s, 2),
                 "first_asr_s": round(outcome.asr_s, 2),
-                "hears": clock.calls["hears"] - before[0],
+                "listens": clock.calls["listens"] - before[0],
                 "stretches": clock.calls[STEPS[1]] - before[2],
-                "second_listen_s": round(clock.seconds["hears"] - before[1], 2),
+                "second_listen_s": round(clock.seconds["listens"] - before[1], 2),
             }
         )
     steps = {name: {"seconds": round(clock.seconds[name], 2), "calls": clock.calls[name]} for name in STEPS}
@@ -139,11 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"calls": rows, "steps": steps}, indent=2))
         return 0
     print(
-        f"{'call':28} {'audio s':>8} {'total s':>8} {'1st ASR s':>9} {'hears':>6} {'stretches':>9} {'2nd listen s':>12}"
+        f"{'call':28} {'audio s':>8} {'total s':>8} {'1st ASR s':>9} {'listens':>7} {'stretches':>9} {'2nd listen s':>12}"
     )
     for r in rows:
         print(
-            f"{r['call']:28} {r['audio_s']:8.1f} {r['total_s']:8.2f} {r['first_asr_s']:9.2f} {r['hears']:6d} "
+            f"{r['call']:28} {r['audio_s']:8.1f} {r['total_s']:8.2f} {r['first_asr_s']:9.2f} {r['listens']:7d} "
             f"{r['stretches']:9d} {r['second_listen_s']:12.2f}"
         )
     print(f"\n{'step':34} {'seconds':>8} {'calls':>6} {'s/call':>7}")

@@ -221,8 +221,8 @@ class _Configured:
         self.calls.append(("", time.perf_counter() - t0, " ".join(s.text for s in segs)))
         return segs
 
-    def listen_again(self, audio, phrases, offset_s=0.0):
-        return self.rec.listen_again(audio, phrases, offset_s)
+    def second_listen(self, audio, phrases, offset_s=0.0):
+        return self.rec.second_listen(audio, phrases, offset_s)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         make_samples,
     )
     from callwright.qa.scorecard import load_scorecard
-    from callwright.qa.second_listen import ListenSettings
+    from callwright.qa.second_listen import SecondListenSettings
     from callwright.speech.asr.whisper import WhisperRecognizer, WhisperSettings
 
     scripts = {s.call_id: s for s in load_scripts(SAMPLES_DIR) if not args.only or s.call_id in args.only}
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.score:
                 engines = Engines("whisper")
                 engines._recognizer = conf  # type: ignore[assignment]
-                listen = ListenSettings() if preset.get("listen", True) else None
+                listen = SecondListenSettings() if preset.get("listen", True) else None
                 options = PipelineOptions(engine="whisper", second_listen=listen)
                 outcome = score_path(path, card, engines, options=options)
                 result = outcome.scored.result

@@ -29,11 +29,11 @@ ENGLISH = "Thank you for calling Northwind Energy, my name is Priya."
 
 
 class Broken(Recognizer):
-    """An engine that fails: `transcribe`/`listen_again` always, a stream's `finish` from the
+    """An engine that fails: `transcribe`/`second_listen` always, a stream's `finish` from the
     `fail_from`-th utterance on (the ones before give an empty reading)."""
 
     name = "broken"
-    capabilities = Capabilities(False, False, True, False, (16000,), priming=True, relisten=True)
+    capabilities = Capabilities(False, False, True, False, (16000,), priming=True, second_listen=True)
 
     def __init__(self, fail_from: int = 1) -> None:
         self.fail_from = fail_from
@@ -46,7 +46,7 @@ class Broken(Recognizer):
         self.calls += 1
         raise RuntimeError("decoder crashed")
 
-    def listen_again(self, audio, phrases, offset_s=0.0):  # noqa: ANN001, ANN201
+    def second_listen(self, audio, phrases, offset_s=0.0):  # noqa: ANN001, ANN201
         self.calls += 1
         raise RuntimeError("decoder crashed")
 
@@ -87,7 +87,7 @@ def test_capabilities_promise_what_both_keep_and_offer_hints_either_uses(whisper
     assert not caps.streaming and not caps.partials and not caps.grammar
     assert caps.word_timestamps and caps.sample_rates == (16000,)
     # Whisper takes context and speech regions and listens again; Vosk ignores them: worth passing
-    assert caps.priming and caps.speech_regions and caps.relisten
+    assert caps.priming and caps.speech_regions and caps.second_listen
     assert FallbackRecognizer(vosk_ko, whisper).capabilities == caps
 
 
@@ -135,13 +135,13 @@ def test_a_failing_primary_falls_back_each_time_and_logs_once(whisper, speak, ca
 def test_a_second_listen_goes_to_the_engine_that_can_and_works(whisper, vosk_ko, speak) -> None:
     line = speak(ENGLISH)
     phrases = ["thank you for calling Northwind Energy"]
-    direct = whisper.listen_again(line, phrases, offset_s=5.0)
+    direct = whisper.second_listen(line, phrases, offset_s=5.0)
     assert direct is not None
     for pair in (FallbackRecognizer(vosk_ko, whisper), FallbackRecognizer(Broken(), whisper)):
-        again = pair.listen_again(line, phrases, offset_s=5.0)
+        again = pair.second_listen(line, phrases, offset_s=5.0)
         assert again is not None and again.recognition.text == direct.recognition.text
         assert again.support == direct.support
-    assert FallbackRecognizer(vosk_ko, vosk_ko).listen_again(line, phrases) is None
+    assert FallbackRecognizer(vosk_ko, vosk_ko).second_listen(line, phrases) is None
 
 
 def test_the_callers_own_mistake_is_raised_not_fallen_back_on(whisper, vosk_ko, caplog) -> None:

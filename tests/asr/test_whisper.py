@@ -42,7 +42,7 @@ def test_capabilities_say_utterance_level() -> None:
     assert not caps.streaming and not caps.partials and not caps.grammar
     assert caps.word_timestamps
     # what QA reads: context phrases, its own speech regions and a second listen are all used
-    assert caps.priming and caps.speech_regions and caps.relisten
+    assert caps.priming and caps.speech_regions and caps.second_listen
 
 
 @pytest.mark.parametrize("voice", VOICES)

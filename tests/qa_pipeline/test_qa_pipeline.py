@@ -356,15 +356,15 @@ SECOND_LISTEN_CASES = {
 @pytest.mark.parametrize("case", list(SECOND_LISTEN_CASES))
 def test_a_second_listen_confirms_what_the_first_reading_lost(render_samples, scripts, cards, engines, case):
     """A first reading that lost an item's phrase, given (the script's text, with the line that says
-    it read the way tiny.en once read it): the item fails, the second listen hears that line's audio
-    again primed with the item's phrasings, and the item passes, with both readings in its evidence
+    it read the way tiny.en once read it): the item fails, the second listen listens to that line's
+    audio again primed with the item's phrasings, and the item passes, with both readings in its evidence
     and the transcript left as first heard. The trigger is the reading given, not a lucky decode."""
     import dataclasses
 
     from callwright.qa import ingest
     from callwright.qa.metrics import metrics_from_audio
-    from callwright.qa.pipeline import _hearing, score_transcript
-    from callwright.qa.second_listen import ListenSettings
+    from callwright.qa.pipeline import _stretch_listener, score_transcript
+    from callwright.qa.second_listen import SecondListenSettings
 
     name, item_id, said, first_reading, heard = SECOND_LISTEN_CASES[case]
     path = render_samples([name])[name]
@@ -383,14 +383,14 @@ def test_a_second_listen_confirms_what_the_first_reading_lost(render_samples, sc
 
     first = score_transcript(card, transcript, metrics, meta, engines.matcher)
     assert verdict(first).verdict != "pass"
-    ears = _hearing(call, engines.recognizer)
+    ears = _stretch_listener(call, engines.recognizer)
     asked = []
 
-    def hear(u, phrases, span):
+    def listen(u, phrases, span):
         asked.append(u.start)
         return ears(u, phrases, span)
 
-    again = score_transcript(card, transcript, metrics, meta, engines.matcher, hear, ListenSettings())
+    again = score_transcript(card, transcript, metrics, meta, engines.matcher, listen, SecondListenSettings())
     item = verdict(again)
     assert utterances[lost].start in asked
     assert item.verdict == "pass", [(e.note, e.text) for e in item.evidence]

@@ -1,6 +1,6 @@
-"""The second listen's policy: which items are heard again, when a second reading counts, and
+"""The second listen's policy: which items are listened to again, when a second reading counts, and
 that it is redacted and never makes a verdict worse. The ears are scripted here (what Whisper
-would hear is tested on real audio in tests/asr/test_whisper_relisten.py and through the sample
+would hear is tested on real audio in tests/asr/test_whisper_second_listen.py and through the sample
 calls in tests/qa_pipeline); the matcher is the real MiniLM one."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from scorecard_helpers import call, card, meta, verdicts
 
 from callwright.qa.scorecard import score
-from callwright.qa.second_listen import ListenSettings, second_listen
-from callwright.speech.asr.base import Recognition, Relistened, Word
+from callwright.qa.second_listen import SecondListenSettings, second_listen
+from callwright.speech.asr.base import Recognition, SecondReading, Word
 
 CARD = """\
 scorecard: t
@@ -34,15 +34,15 @@ sections:
 """
 
 
-def reading(text: str, start: float, end: float, support: float) -> Relistened:
+def reading(text: str, start: float, end: float, support: float) -> SecondReading:
     words = text.split()
     step = (end - start) / len(words)
     timed = [Word(w, start + i * step, start + (i + 1) * step, 0.9) for i, w in enumerate(words)]
-    return Relistened(Recognition(text, 0.8, timed, True, start, end), "(plain)", support)
+    return SecondReading(Recognition(text, 0.8, timed, True, start, end), "(plain)", support)
 
 
 class Ears:
-    """Scripted second readings by utterance start time; records what it was asked to hear."""
+    """Scripted second readings by utterance start time; records what it was asked to listen to."""
 
     def __init__(self, readings: dict[float, tuple[str, float]]) -> None:
         self.readings = readings
@@ -87,7 +87,7 @@ def test_a_reading_the_audio_does_not_support_is_not_used(matcher):
     c, t = card(CARD), garbled()
     first = score(c, t, None, meta(), matcher=matcher)
     ears = Ears({1.0: ("Thank you for calling Northwind Energy. My name is Priya.", -0.6)})
-    again = second_listen(c, first, t, None, matcher, ears, ListenSettings(min_support=-0.25))
+    again = second_listen(c, first, t, None, matcher, ears, SecondListenSettings(min_support=-0.25))
     assert verdicts(again)["greeting"] == "fail"
 
 

@@ -34,7 +34,7 @@ from callwright.qa.model import CallMeta
 from callwright.qa.pipeline import CallOutcome, PipelineOptions, get_engines, score_path
 from callwright.qa.scorecard import Scorecard
 from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
-from callwright.qa.second_listen import ListenSettings
+from callwright.qa.second_listen import SecondListenSettings
 from callwright.qa.sink import CallIdConflict, ScoreSink
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def score_batch(
     options = PipelineOptions(
         engine=engine,
         redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None,
-        second_listen=ListenSettings() if second_listen else None,
+        second_listen=SecondListenSettings() if second_listen else None,
     )
     sink = open_sink()
     summary = BatchSummary(

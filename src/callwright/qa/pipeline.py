@@ -31,7 +31,7 @@ from callwright.qa.metrics import TURN_GAP_S, conversation_metrics, merge, track
 from callwright.qa.model import CallMeta, Evidence, Role, ScoredCall, ScoreResult, Transcript, Utterance, Word
 from callwright.qa.scorecard import Scorecard, score
 from callwright.qa.scorecard.model import OrderRule, PhraseRule
-from callwright.qa.second_listen import Hear, ListenSettings, second_listen
+from callwright.qa.second_listen import ListenToStretch, SecondListenSettings, second_listen
 from callwright.redaction import (
     RedactedWord,
     TimeRange,
@@ -47,13 +47,13 @@ from callwright.speech.audio import Audio
 if TYPE_CHECKING:
     from callwright.nlp.sentiment import SentimentModel
     from callwright.qa.scorecard import PhraseMatcher
-    from callwright.speech.asr.base import Recognizer, Relistened
+    from callwright.speech.asr.base import Recognizer, SecondReading
 
 log = logging.getLogger(__name__)
 
 QUARTERS = 4
-HEAR_PAD_S = 0.2  # audio either side of an utterance heard again
-HEAR_MAX_S = 25.0  # a longer utterance is heard again around its closest span
+LISTEN_PAD_S = 0.2  # audio either side of an utterance listened to again
+LISTEN_MAX_S = 25.0  # a longer utterance is listened to around its closest span
 MONO_NOTE = "mono recording: speakers not separated; matched on anything said (lower confidence)"
 
 
@@ -117,7 +117,7 @@ class PipelineOptions:
     engine: str = "auto"
     redact_audio_dir: Path | None = None
     turn_gap_s: float = TURN_GAP_S
-    second_listen: ListenSettings | None = ListenSettings()  # None: score the first reading only
+    second_listen: SecondListenSettings | None = SecondListenSettings()  # None: score the first reading only
 
 
 @dataclass
@@ -410,15 +410,17 @@ def score_transcript(
     metrics: Any,
     meta: CallMeta,
     matcher: PhraseMatcher,
-    hear: Hear | None = None,
-    listen: ListenSettings | None = None,
+    listen: ListenToStretch | None = None,
+    settings: SecondListenSettings | None = None,
 ) -> ScoreResult:
     """`score`, with the unknown-speaker treatment for calls whose speakers are not separated and,
-    given `hear` (the call's audio), a second listen for the phrases the transcript missed."""
+    given `listen` (the call's audio), a second listen for the phrases the transcript missed."""
     used = card if transcript.diarization == "channels" else for_unknown_speakers(card)
     result = score(used, transcript, metrics, meta, matcher=matcher)
-    if hear is not None:
-        result = second_listen(used, result, transcript, metrics, matcher, hear, listen or ListenSettings())
+    if listen is not None:
+        result = second_listen(
+            used, result, transcript, metrics, matcher, listen, settings or SecondListenSettings()
+        )
     if transcript.diarization == "channels":
         return result
     bound = _speaker_bound(card)
@@ -482,10 +484,14 @@ def score_path(
     if call is not None:  # as metrics_from_audio, reusing the voice activity found above
         music = merge(m for _, spans in activity.values() for m in spans)
         metrics = conversation_metrics(speech, call.duration_s, transcript, music=music)
-    hear = None
-    if call is not None and options.second_listen is not None and engines.recognizer.capabilities.relisten:
-        hear = _hearing(call, engines.recognizer)
-    result = score_transcript(card, transcript, metrics, meta, engines.matcher, hear, options.second_listen)
+    listen = None
+    if (
+        call is not None
+        and options.second_listen is not None
+        and engines.recognizer.capabilities.second_listen
+    ):
+        listen = _stretch_listener(call, engines.recognizer)
+    result = score_transcript(card, transcript, metrics, meta, engines.matcher, listen, options.second_listen)
     scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)
     redacted_audio = None
     if options.redact_audio_dir is not None and call is not None:
@@ -511,23 +517,23 @@ def score_path(
     )
 
 
-def _hearing(call: ingest.IngestedCall, recognizer: Recognizer) -> Hear:
-    """The second listen's ears: an utterance's stretch of its speaker's track (with `HEAR_PAD_S`
-    of audio either side; at most `HEAR_MAX_S`, centred on the closest span), decoded again."""
+def _stretch_listener(call: ingest.IngestedCall, recognizer: Recognizer) -> ListenToStretch:
+    """The second listen's ears: an utterance's stretch of its speaker's track (with `LISTEN_PAD_S`
+    of audio either side; at most `LISTEN_MAX_S`, centred on the closest span), decoded again."""
 
-    def hear(u: Utterance, phrases: Sequence[str], span: tuple[float, float]) -> Relistened | None:
+    def listen(u: Utterance, phrases: Sequence[str], span: tuple[float, float]) -> SecondReading | None:
         track = call.tracks.get(u.speaker)
         if track is None:
             return None
-        a, b = u.start - HEAR_PAD_S, u.end + HEAR_PAD_S
-        if b - a > HEAR_MAX_S:
-            middle = min(max((span[0] + span[1]) / 2, a + HEAR_MAX_S / 2), b - HEAR_MAX_S / 2)
-            a, b = middle - HEAR_MAX_S / 2, middle + HEAR_MAX_S / 2
+        a, b = u.start - LISTEN_PAD_S, u.end + LISTEN_PAD_S
+        if b - a > LISTEN_MAX_S:
+            middle = min(max((span[0] + span[1]) / 2, a + LISTEN_MAX_S / 2), b - LISTEN_MAX_S / 2)
+            a, b = middle - LISTEN_MAX_S / 2, middle + LISTEN_MAX_S / 2
         a, b = max(0.0, a), min(call.duration_s, b)
         piece = Audio(track.samples[int(a * track.rate) : int(b * track.rate)], track.rate)
-        return recognizer.listen_again(piece, phrases, offset_s=a)
+        return recognizer.second_listen(piece, phrases, offset_s=a)
 
-    return hear
+    return listen
 
 
 def _mean_conf(segments: Sequence[_Segment]) -> float:

@@ -1,12 +1,19 @@
 """A second listen for the phrases a whole-call transcript missed.
 
+Names (one family, issue 13): the concept is "a second listen" everywhere (`--second-listen`,
+`Recognizer.second_listen` returning a `SecondReading`, `Capabilities.second_listen`, the engine
+module `speech/asr/whisper_second_listen.py`, this module's `second_listen` with
+`SecondListenSettings`), one second listen of one stretch of audio is "a listen"
+(`ListenToStretch`, a budget of `max_listens` per call), and the stored evidence keeps its
+wording ("heard again at ... first heard as ...") because stored results and tests read it.
+
 A reviewer who reads "Can you put calling on wind energy" plays the audio and
 hears "Thank you for calling Northwind Energy"; phonetic search in CallMiner
 and Nexidia does the same by machine, looking for a phrase in the audio rather
 than in the words. Here the recogniser does it: a phrase or order item that
 failed gets its closest utterances (by text, within its speaker and time
 window) decoded again, primed with the item's own phrasings
-(`Recognizer.listen_again`).
+(`Recognizer.second_listen`).
 
 A primed decoder can hear what was never said, so a reading counts only when
 the audio supports it nearly as well as an unprompted decode of the same audio
@@ -33,26 +40,29 @@ from callwright.redaction import redact_conversation
 
 if TYPE_CHECKING:
     from callwright.qa.scorecard import PhraseMatcher
-    from callwright.speech.asr.base import Relistened
+    from callwright.speech.asr.base import SecondReading
 
 log = logging.getLogger(__name__)
 
-Hear = Callable[[Utterance, Sequence[str], tuple[float, float]], "Relistened | None"]
-"""Decode an utterance's audio again primed with phrases; the pair is the stretch of it that came
-closest, to centre on when the utterance is too long for one window (the pipeline binds the tracks)."""
+ListenToStretch = Callable[[Utterance, Sequence[str], tuple[float, float]], "SecondReading | None"]
+"""One listen: decode an utterance's audio again primed with phrases; the pair is the stretch of it
+that came closest, to centre on when the utterance is too long for one window (the pipeline binds
+the tracks)."""
 
 
 @dataclass(frozen=True)
-class ListenSettings:
-    candidates: int = 3  # utterances heard again per phrase: the closest to it by text
+class SecondListenSettings:
+    candidates: int = 3  # utterances listened to again per phrase: the closest to it by text
     sparse_wps: float = 1.0  # and any with fewer words a second than this (words lost on the way)
     sparse_min_s: float = 3.0  # over at least this long
-    max_hears: int = 12  # per call: 1.4 s of CPU each on the samples (docs/benchmarks/qa_pipeline.md)
+    max_listens: int = 12  # per call: 1.4 s of CPU each on the samples (docs/benchmarks/qa_pipeline.md)
     min_support: float = -0.6  # nats/token below an unprompted decode (bench/qa_second_listen.py)
 
 
 @dataclass(frozen=True)
-class _Heard:
+class _Listened:
+    """What one listen gave, kept for every item that asks about the same utterance and phrases."""
+
     utterance: Utterance  # the second reading, redacted, in place of the first
     first_text: str
     support: float
@@ -75,8 +85,8 @@ def second_listen(
     transcript: Transcript,
     metrics: ConversationMetrics | None,
     matcher: PhraseMatcher,
-    hear: Hear,
-    settings: ListenSettings = ListenSettings(),
+    listen: ListenToStretch,
+    settings: SecondListenSettings = SecondListenSettings(),
 ) -> ScoreResult:
     """`result` with the missed phrase and order items that a second listen confirms set to pass."""
     verdicts = {r.item_id: r.verdict for r in result.items}
@@ -89,10 +99,10 @@ def second_listen(
         return result
     call = matcher.prepare(transcript)
     duration = call_duration(transcript)
-    heard: dict[tuple[int, tuple[str, ...]], _Heard | None] = {}
+    listened: dict[tuple[int, tuple[str, ...]], _Listened | None] = {}
     changed = {}
     for it in retry:
-        again: dict[int, _Heard] = {}
+        again: dict[int, _Listened] = {}
         for rule in _rules(it):
             closest = sorted(call.matches(rule, duration), key=lambda m: (-m.similarity, m.start))
             if not closest or closest[0].similarity >= rule.threshold:
@@ -107,12 +117,12 @@ def second_listen(
             # clearer "I can take a payment" reads like "I can see the payments").
             for m in chosen:
                 key = (m.utterance, rule.phrases)
-                if key not in heard:
-                    if len(heard) >= settings.max_hears:
+                if key not in listened:
+                    if len(listened) >= settings.max_listens:
                         break
                     u = transcript.utterances[m.utterance]
-                    heard[key] = _hear(u, rule.phrases, (m.start, m.end), hear, settings)
-                h = heard[key]
+                    listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, settings)
+                h = listened[key]
                 if h is not None and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold:
                     again[m.utterance] = h
                     break
@@ -144,28 +154,31 @@ def _similarity(u: Utterance, rule: PhraseRule, transcript: Transcript, matcher:
     )
 
 
-def _sparse(u: Utterance, settings: ListenSettings) -> bool:
+def _sparse(u: Utterance, settings: SecondListenSettings) -> bool:
     """Far fewer words than its length holds: the whole-call decode dropped some (it skips a
     sentence now and then, and stretches the word before over it)."""
     seconds = u.end - u.start
     return seconds >= settings.sparse_min_s and len(u.text.split()) < settings.sparse_wps * seconds
 
 
-def _hear(
-    u: Utterance, phrases: Sequence[str], span: tuple[float, float], hear: Hear, settings: ListenSettings
-) -> _Heard | None:
-    relistened = hear(u, phrases, span)
-    if relistened is None or relistened.support < settings.min_support:
+def _listen(
+    u: Utterance,
+    phrases: Sequence[str],
+    span: tuple[float, float],
+    listen: ListenToStretch,
+    settings: SecondListenSettings,
+) -> _Listened | None:
+    """One listen to `u`'s audio: its second reading, redacted, when the audio supports it enough."""
+    reading = listen(u, phrases, span)
+    if reading is None or reading.support < settings.min_support:
         log.debug(
             "heard again at %.1f s for %s: %s",
             u.start,
             phrases[0],
-            "nothing" if relistened is None else f"support {relistened.support:+.2f}: not used",
+            "nothing" if reading is None else f"support {reading.support:+.2f}: not used",
         )
         return None
-    words = [
-        Word(w.word, w.start, w.end, w.confidence) for w in relistened.recognition.words if w.word.strip()
-    ]
+    words = [Word(w.word, w.start, w.end, w.confidence) for w in reading.recognition.words if w.word.strip()]
     if not words:
         return None
     (redacted,), _ = redact_conversation([words])
@@ -176,4 +189,4 @@ def _hear(
     ]
     text = " ".join(w.word for w in kept)
     second = dataclasses.replace(u, text=text, words=kept)
-    return _Heard(second, u.text, relistened.support)
+    return _Listened(second, u.text, reading.support)

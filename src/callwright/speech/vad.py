@@ -154,7 +154,7 @@ class Endpointer:
             self.params = params or EndpointParams()
         self._listen_from = t
         self._phase: _Phase = "waiting"
-        self._heard_any = False
+        self._speech_seen = False
         self._no_input_sent = False
         self._cand_start: float | None = None
         self._cand_voiced = 0.0
@@ -208,7 +208,7 @@ class Endpointer:
                 self._cand_gap = 0.0
                 if self._cand_voiced * 1000 >= p.min_speech_ms - 1e-9:
                     self._phase = "speech"
-                    self._heard_any = True
+                    self._speech_seen = True
                     self._speech_start = self._cand_start
                     self._last_voiced_end = end
                     self._cand_start = None
@@ -218,7 +218,7 @@ class Endpointer:
                 if self._cand_gap > max(2 * fs, 0.04):  # a click, not the start of speech
                     self._cand_start = None
             if (
-                not self._heard_any
+                not self._speech_seen
                 and not self._no_input_sent
                 and self._cand_start is None
                 and p.no_input_timeout_s is not None

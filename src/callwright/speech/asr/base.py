@@ -34,7 +34,7 @@ class Capabilities:
     track's context phrases only to an engine with `priming`, its speech regions
     only to one with `speech_regions`, keeps segments' own word times when
     `word_timestamps` (else spreads the words over the segment), and binds the
-    second listen only to an engine with `relisten`; the Vosk stream reads
+    second listen only to an engine with `second_listen`; the Vosk stream reads
     `grammar`. `streaming`, `partials` and `sample_rates` describe the stream
     for callers that will drive engines differently (the IVR's audio line feeds
     every engine alike today).
@@ -47,7 +47,7 @@ class Capabilities:
     sample_rates: tuple[int, ...]  # rates open() takes without resampling inside the engine
     priming: bool = False  # transcribe() uses TranscribeOptions.phrases as context (a hint)
     speech_regions: bool = False  # transcribe() decodes only TranscribeOptions.speech
-    relisten: bool = False  # listen_again() re-decodes a stretch primed with phrases, with support
+    second_listen: bool = False  # second_listen() re-decodes a stretch primed with phrases, with support
 
 
 Region = tuple[float, float]
@@ -99,7 +99,7 @@ NO_OPTIONS = TranscribeOptions()
 
 
 @dataclass(frozen=True)
-class Relistened:
+class SecondReading:
     """A stretch decoded again, primed with the phrases looked for, and how far to trust it."""
 
     recognition: Recognition  # the primed reading; word times in the call
@@ -187,10 +187,12 @@ class Recognizer(ABC):
         """Whole-file recognition of mono audio: final segments (with word times when
         `capabilities.word_timestamps`). `options` are hints; see `TranscribeOptions`."""
 
-    def listen_again(self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0) -> Relistened | None:
+    def second_listen(
+        self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0
+    ) -> SecondReading | None:
         """Decode a stretch again primed with `phrases`, with how well the audio supports that
         reading (QA's second listen), word times shifted by `offset_s`. None: nothing to offer
-        (no speech, too long), and always None from an engine without `capabilities.relisten`."""
+        (no speech, too long), and always None from an engine without `capabilities.second_listen`."""
         return None
 
 

@@ -11,7 +11,7 @@ engine is missing or breaks. Two kinds of trouble are handled:
   raised. Both are loaded up front, so a fallback in the middle of a call
   does not stall on a model load, and so their capabilities are known.
 - **A failure at run time.** An exception from the primary's `transcribe`,
-  `listen_again`, `open` or a stream's `accept`/`finish` sends that request
+  `second_listen`, `open` or a stream's `accept`/`finish` sends that request
   to the fallback; the first failure of an engine is logged as a warning,
   later ones at debug level. The primary is tried first again on the next
   request (a file, a stretch, a new stream): the failures it has are usually
@@ -25,7 +25,7 @@ Capabilities: what the caller can count on whichever engine answers, and what
 is worth passing. The promises about results (`streaming`, `partials`,
 `word_timestamps`, `grammar`, `sample_rates`) hold only if both engines keep
 them, so they are the engines' intersection. The hints (`priming`,
-`speech_regions`, `relisten`) are the union: an engine ignores options it
+`speech_regions`, `second_listen`) are the union: an engine ignores options it
 cannot use (the `TranscribeOptions` contract) and a second listen that is not
 available is None, which the caller already handles, so passing them costs
 nothing while the engine that can use them (usually the primary) does better.
@@ -47,7 +47,7 @@ from callwright.speech.asr.base import (
     Recognition,
     Recognizer,
     RecognizerStream,
-    Relistened,
+    SecondReading,
     TranscribeOptions,
     Word,
     as_int16,
@@ -75,7 +75,7 @@ def combined(primary: Capabilities, fallback: Capabilities) -> Capabilities:
         sample_rates=tuple(r for r in primary.sample_rates if r in fallback.sample_rates),
         priming=primary.priming or fallback.priming,
         speech_regions=primary.speech_regions or fallback.speech_regions,
-        relisten=primary.relisten or fallback.relisten,
+        second_listen=primary.second_listen or fallback.second_listen,
     )
 
 
@@ -133,11 +133,13 @@ class FallbackRecognizer(Recognizer):
     def transcribe(self, audio: Audio, options: TranscribeOptions = NO_OPTIONS) -> list[Recognition]:
         return self._first("transcribe", self.engines, lambda e: e.transcribe(audio, options))
 
-    def listen_again(self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0) -> Relistened | None:
-        able = [e for e in self.engines if e.capabilities.relisten]
+    def second_listen(
+        self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0
+    ) -> SecondReading | None:
+        able = [e for e in self.engines if e.capabilities.second_listen]
         if not able:
             return None
-        return self._first("listen_again", able, lambda e: e.listen_again(audio, phrases, offset_s))
+        return self._first("second_listen", able, lambda e: e.second_listen(audio, phrases, offset_s))
 
 
 def _shifted(rec: Recognition, offset_s: float) -> Recognition:

@@ -120,7 +120,7 @@ class VoskRecognizer(Recognizer):
             # (Kaldi skips silence cheaply), and nothing weighs a reading against the audio.
             priming=False,
             speech_regions=False,
-            relisten=False,
+            second_listen=False,
         )
         self._has_unk = self._model.vosk_model_find_word("[unk]") >= 0
 

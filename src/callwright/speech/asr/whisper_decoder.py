@@ -3,7 +3,7 @@
 Every Whisper module decodes through a `WhisperDecoder`: the utterance decoder
 the IVR uses (`whisper_utterance`), whole-file transcription (`whisper_file`),
 piece-by-piece decoding (`whisper_pieces`) and the second listen
-(`whisper_relisten`). It offers the handful of operations they share (features
+(`whisper_second_listen`). It offers the handful of operations they share (features
 and one encoder pass over a window, a decode after a prompt, the first step's
 distribution, a text's likelihood given the audio, word times from
 cross-attention), so none of them reaches into another's model or tokenizer and

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from callwright.qa.second_listen import ListenSettings
+from callwright.qa.second_listen import SecondListenSettings
 from callwright.speech.audio import silence
 
-BAR = ListenSettings().min_support
+BAR = SecondListenSettings().min_support
 
 
 def test_a_line_primed_with_its_own_phrasing_is_heard_and_supported(whisper, speak) -> None:
     line = speak("Thank you for calling Northwind Energy, my name is Priya.")
-    again = whisper.listen_again(line, ["thank you for calling Northwind Energy"], offset_s=40.0)
+    again = whisper.second_listen(line, ["thank you for calling Northwind Energy"], offset_s=40.0)
     assert again is not None
     assert "thank you for calling" in again.recognition.text.lower()
     assert again.support >= BAR
@@ -22,7 +22,7 @@ def test_a_phrase_never_said_is_not_heard_with_support(whisper, speak) -> None:
     """Primed with something else entirely, the reading either does not hold it or the audio does
     not back it: a second listen cannot turn a missing phrase into a pass."""
     line = speak("Hi, how are you today? I am calling about the energy prices in your area.")
-    again = whisper.listen_again(line, ["this call may be recorded for quality and training purposes"])
+    again = whisper.second_listen(line, ["this call may be recorded for quality and training purposes"])
     assert again is not None
     heard = "recorded" in again.recognition.text.lower()
     assert not heard or again.support < BAR, (again.recognition.text, again.support)
@@ -30,8 +30,8 @@ def test_a_phrase_never_said_is_not_heard_with_support(whisper, speak) -> None:
 
 
 def test_silence_or_a_stretch_too_long_for_one_window_gives_nothing(whisper) -> None:
-    assert whisper.listen_again(silence(3.0, 8000), ["thank you for calling"]) is None
-    assert whisper.listen_again(silence(40.0, 8000), ["thank you for calling"]) is None
+    assert whisper.second_listen(silence(3.0, 8000), ["thank you for calling"]) is None
+    assert whisper.second_listen(silence(40.0, 8000), ["thank you for calling"]) is None
 
 
 def _decoded(text: str, *, silent: bool = False):  # noqa: ANN202 - whisper.Decoded, imported lazily
@@ -46,7 +46,7 @@ def test_the_reading_kept_is_the_likeliest_that_covers_the_audio() -> None:
     anything else?" stopped before the question the prompt already holds; the reading kept is the
     likeliest beam that keeps the words the plain reading heard (decoder output given here: which
     beam comes first on real audio moves with the machine's numerics)."""
-    from callwright.speech.asr.whisper_relisten import _whole
+    from callwright.speech.asr.whisper_second_listen import _whole
 
     plain = _decoded("Done. You will get a confirmation letter this week. And everything else.")
     stops = _decoded("Done. You will get a confirmation letter.")

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from callwright.speech.asr.base import Recognition, Relistened, Word
+from callwright.speech.asr.base import Recognition, SecondReading, Word
 from callwright.speech.asr.whisper_decoder import (
     FULL_WINDOW_FRAMES,
     WHISPER_RATE,
@@ -50,9 +50,9 @@ _WINDOW_FRAMES = FULL_WINDOW_FRAMES
 _TOKENS_PER_S = 6.0
 
 
-def listen_again(
+def second_listen(
     dec: WhisperDecoder, samples16k: np.ndarray, phrases: Sequence[str], offset_s: float
-) -> Relistened | None:
+) -> SecondReading | None:
     """Decode one stretch (float32 at 16 kHz, starting `offset_s` into the call) primed with
     `phrases`; None when it is too long for one window or holds no speech."""
     if samples16k.size == 0 or samples16k.size > MAX_S * RATE:
@@ -84,7 +84,7 @@ def listen_again(
     recognition = Recognition(
         primed.text, round(primed.confidence, 4), words, True, words[0].start, words[-1].end
     )
-    return Relistened(recognition, plain.text, round(support, 4) if math.isfinite(support) else 0.0)
+    return SecondReading(recognition, plain.text, round(support, 4) if math.isfinite(support) else 0.0)
 
 
 class _Stretch(NamedTuple):
