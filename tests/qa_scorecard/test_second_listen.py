@@ -135,3 +135,17 @@ def test_a_card_number_in_a_second_reading_is_redacted(matcher):
     assert verdicts(again)["verified-first"] == "pass"
     assert "[CARD]" in texts  # the reading was used, and redacted first
     assert "4111" not in texts and "1111" not in texts
+
+
+def test_the_customers_name_in_a_second_reading_is_redacted_like_the_first(matcher):
+    from callwright.qa.pipeline import score_transcript
+
+    c, t = card(CARD), garbled()
+    ears = Ears(
+        {10.0: ("Can I take your full name and date of birth, Mr Ellis, to verify the account.", -0.2)}
+    )
+    again = score_transcript(c, t, None, meta(customer="Mark Ellis"), matcher, ears, SecondListenSettings())
+    assert verdicts(again)["verify"] == "pass"  # the reading was used
+    item = next(r for r in again.items if r.item_id == "verify")
+    texts = " ".join(e.text + " " + e.note for e in item.evidence)
+    assert "[NAME]" in texts and "Ellis" not in texts

@@ -418,8 +418,9 @@ def score_transcript(
     used = card if transcript.diarization == "channels" else for_unknown_speakers(card)
     result = score(used, transcript, metrics, meta, matcher=matcher)
     if listen is not None:
+        names = names_from_metadata(vars(meta))
         result = second_listen(
-            used, result, transcript, metrics, matcher, listen, settings or SecondListenSettings()
+            used, result, transcript, metrics, matcher, listen, settings or SecondListenSettings(), names
         )
     if transcript.diarization == "channels":
         return result

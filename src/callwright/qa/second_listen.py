@@ -87,8 +87,12 @@ def second_listen(
     matcher: PhraseMatcher,
     listen: ListenToStretch,
     settings: SecondListenSettings = SecondListenSettings(),
+    names: Sequence[str] = (),
 ) -> ScoreResult:
-    """`result` with the missed phrase and order items that a second listen confirms set to pass."""
+    """`result` with the missed phrase and order items that a second listen confirms set to pass.
+
+    `names` are the call's personal names (`redaction.names_from_metadata`): a second reading is
+    redacted with them like the first, so a name heard only the second time is not kept in clear."""
     verdicts = {r.item_id: r.verdict for r in result.items}
     # compliance items first, then by what they are worth: the per-call budget goes to them
     retry = sorted(
@@ -121,7 +125,7 @@ def second_listen(
                     if len(listened) >= settings.max_listens:
                         break
                     u = transcript.utterances[m.utterance]
-                    listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, settings)
+                    listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, settings, names)
                 h = listened[key]
                 if h is not None and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold:
                     again[m.utterance] = h
@@ -167,6 +171,7 @@ def _listen(
     span: tuple[float, float],
     listen: ListenToStretch,
     settings: SecondListenSettings,
+    names: Sequence[str] = (),
 ) -> _Listened | None:
     """One listen to `u`'s audio: its second reading, redacted, when the audio supports it enough."""
     reading = listen(u, phrases, span)
@@ -181,7 +186,7 @@ def _listen(
     words = [Word(w.word, w.start, w.end, w.confidence) for w in reading.recognition.words if w.word.strip()]
     if not words:
         return None
-    (redacted,), _ = redact_conversation([words])
+    (redacted,), _ = redact_conversation([words], names=names)
     kept = [
         Word(w.word, w.start, w.end, 1.0 if w.confidence is None else w.confidence)
         for w in redacted
