@@ -36,9 +36,21 @@ def _root(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from callwright.cli import asr, call, flow, models, qa, report, sentiment, serve, staff, tts
+    from callwright.cli import (
+        asr,
+        call,
+        flow,
+        models,
+        qa,
+        report,
+        sentiment,
+        serve,
+        speech_server,
+        staff,
+        tts,
+    )
 
-    for module in (flow, call, tts, asr, models, sentiment, qa, report, staff, serve):
+    for module in (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server):
         module.register(app)
 
 
