@@ -203,9 +203,32 @@ def test_several_clients_at_once_get_their_own_answers(whisper, digits) -> None:
         with ThreadPoolExecutor(len(jobs)) as pool:
             got = list(pool.map(lambda t: in_process(remote, digits[t]), jobs))
         assert got == [expected[t] for t in jobs]
-        assert bg.server.served == len(jobs) and bg.server.clients == 0
+        assert bg.server.served == len(jobs)
+        deadline = time.monotonic() + 5  # the server sees each client's close a moment later
+        while bg.server.clients and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert bg.server.clients == 0
     finally:
         bg.stop()
+
+
+def test_several_servers_take_the_utterances_in_turn_and_one_down_is_skipped(whisper, digits) -> None:
+    one, two = Background(whisper), Background(whisper)
+    try:
+        shared = WyomingRecognizer(one.address + "+" + two.address.removeprefix("wyoming://"))
+        audio = digits["two seven"]
+        expected = in_process(whisper, audio)
+        assert [in_process(shared, audio) for _ in range(4)] == [expected] * 4
+        assert (one.server.served, two.server.served) == (2, 2)
+        dead = f"127.0.0.1:{free_port()}"
+        with_dead = WyomingRecognizer(f"{one.address}+{dead}")
+        assert [in_process(with_dead, audio) for _ in range(2)] == [expected] * 2
+        assert one.server.served == 4
+        with pytest.raises(WyomingError, match=f"none of the 2 Wyoming servers .*{dead}"):
+            WyomingRecognizer(f"wyoming://{dead}+{dead}").transcribe(audio)
+    finally:
+        one.stop()
+        two.stop()
 
 
 def test_one_stream_carries_several_utterances_and_a_reset(served, whisper, digits) -> None:
@@ -288,6 +311,8 @@ def test_engine_specs() -> None:
     assert resolve_engine("wyoming://127.0.0.1:10300") == "wyoming://127.0.0.1:10300"
     assert resolve_engine("wyoming://speech-1:10301,whisper") == "wyoming://speech-1:10301,whisper"
     assert parse_address("wyoming://speech-1").port == 10300
+    both = "wyoming://speech-1:10300+speech-2:10301"
+    assert resolve_engine(both) == both and resolve_engine(f"{both},whisper") == f"{both},whisper"
     for bad in ("wyoming://:10300", "wyoming://h:99999", "wyoming://h:1/x", "http://h:1"):
         with pytest.raises(CallwrightError):
             parse_address(bad)

@@ -1,5 +1,6 @@
 """Choosing an engine by name: `vosk`, `whisper`, `auto` (the default), a Wyoming server
-(`wyoming://HOST:PORT`, see `wyoming`), or a fallback pair.
+(`wyoming://HOST:PORT`, or several sharing the work: `wyoming://A:PORT+B:PORT`; see
+`wyoming`), or a fallback pair.
 
 `auto` prefers Vosk, the engine the product is built around, but only when
 an English Vosk model is installed; otherwise it uses Whisper, whose tiny.en
@@ -48,9 +49,9 @@ def resolve_engine(engine: str = "auto", model_path: object | None = None) -> st
     if engine.startswith(WYOMING):
         if model_path is not None:
             raise CallwrightError("a Wyoming server has its own model; a model path is for vosk or whisper")
-        from callwright.speech.asr.wyoming import parse_address
+        from callwright.speech.asr.wyoming import parse_servers, servers_spec
 
-        return str(parse_address(engine))
+        return servers_spec(parse_servers(engine))
     if engine not in ENGINES:
         raise CallwrightError(
             f"unknown ASR engine {engine!r}",

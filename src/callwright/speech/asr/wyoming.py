@@ -13,7 +13,8 @@ Each utterance gets its own TCP connection, opened at its first audio and
 closed after its transcript: a server restart loses at most the utterance in
 progress, and a `FallbackRecognizer` (`wyoming://host:port,whisper`) answers
 that one in-process. The audio goes out as it arrives, so the server can
-start before the caller stops.
+start before the caller stops. Several servers (`wyoming://A:10300+B:10300`)
+take the utterances in turn, a server that cannot be reached skipped.
 
 Capabilities are what a generic Wyoming server gives: a text per utterance,
 no partials, no word times, no grammar, no second listen. Confidence: a
@@ -29,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import socket
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -60,6 +62,7 @@ MAX_PAYLOAD_BYTES = 4 * 1024 * 1024  # an event's binary payload (a transcript h
 MAX_EVENTS_PER_REPLY = 10_000  # events skipped while waiting for the transcript (e.g. partial chunks)
 CHUNK_S = 1.0  # seconds of audio per audio-chunk sent by transcribe()
 WIDTH = 2  # bytes per sample: 16-bit PCM
+MAX_SERVERS = 64  # servers in one `wyoming://A+B+...` spec
 WYOMING_RATES = (16000,)  # what servers decode at; they convert other rates themselves
 
 
@@ -89,6 +92,21 @@ def parse_address(spec: str) -> Address:
     if not parts.hostname:
         raise CallwrightError(f"no host in Wyoming address {spec!r}", hint="give wyoming://HOST:PORT")
     return Address(parts.hostname, port)
+
+
+def parse_servers(spec: str) -> tuple[Address, ...]:
+    """`wyoming://HOST:PORT+HOST:PORT...`: one server or several sharing the utterances."""
+    body = spec.strip()
+    body = body[len(SCHEME) :] if body.startswith(SCHEME) else body
+    parts = body.split("+")
+    if len(parts) > MAX_SERVERS:
+        raise CallwrightError(f"{spec!r}: at most {MAX_SERVERS} Wyoming servers in one engine")
+    return tuple(parse_address(f"{SCHEME}{part}") for part in parts)
+
+
+def servers_spec(addresses: Sequence[Address]) -> str:
+    """The engine spec of `addresses` (what `parse_servers` reads)."""
+    return SCHEME + "+".join(f"{a.host}:{a.port}" for a in addresses)
 
 
 class WyomingError(CallwrightError):
@@ -264,7 +282,13 @@ def recognition_of(event: WyomingEvent, address: Address) -> Recognition:
 
 
 class WyomingRecognizer(Recognizer):
-    """Any Wyoming ASR server as a recogniser; holds no connection between utterances."""
+    """Any Wyoming ASR server as a recogniser; holds no connection between utterances.
+
+    Given several servers (`wyoming://A:10300+B:10300`), each utterance goes to
+    the next in turn, and one that cannot be reached is skipped for that
+    utterance (the next is tried), so more servers carry more calls and one
+    down costs only its connect attempt.
+    """
 
     capabilities = Capabilities(
         streaming=False,
@@ -279,18 +303,42 @@ class WyomingRecognizer(Recognizer):
 
     def __init__(
         self,
-        address: str | Address,
+        address: str | Address | Sequence[Address],
         *,
         connect_timeout_s: float = CONNECT_TIMEOUT_S,
         reply_timeout_s: float = REPLY_TIMEOUT_S,
     ) -> None:
-        self.address = address if isinstance(address, Address) else parse_address(address)
-        self.name = str(self.address)
+        if isinstance(address, Address):
+            self.addresses: tuple[Address, ...] = (address,)
+        elif isinstance(address, str):
+            self.addresses = parse_servers(address)
+        else:
+            self.addresses = tuple(address)
+        if not self.addresses:
+            raise ValueError("a WyomingRecognizer needs at least one server")
+        self.name = servers_spec(self.addresses)
+        self._turn = 0
+        self._lock = threading.Lock()
         self.connect_timeout_s = connect_timeout_s
         self.reply_timeout_s = reply_timeout_s
 
     def connect(self) -> Connection:
-        return Connection(self.address, self.connect_timeout_s, self.reply_timeout_s)
+        """A connection to the next server in turn, or to the first after it that accepts."""
+        with self._lock:
+            first, self._turn = self._turn, (self._turn + 1) % len(self.addresses)
+        errors: list[WyomingError] = []
+        for i in range(len(self.addresses)):
+            address = self.addresses[(first + i) % len(self.addresses)]
+            try:
+                return Connection(address, self.connect_timeout_s, self.reply_timeout_s)
+            except WyomingError as err:
+                errors.append(err)
+        if len(errors) == 1:
+            raise errors[0]
+        raise WyomingError(
+            f"none of the {len(errors)} Wyoming servers {self.name} accepted a connection: "
+            + "; ".join(e.message for e in errors)
+        )
 
     def describe(self) -> dict[str, Any]:
         """The server's `info` event data (its programs and models)."""
@@ -317,7 +365,7 @@ class WyomingRecognizer(Recognizer):
             for i in range(0, samples.size, step):
                 chunk(conn, audio.rate, samples[i : i + step])
             conn.send("audio-stop", {"timestamp": int(1000 * samples.size / audio.rate)})
-            result = recognition_of(conn.wait_for("transcript"), self.address)
+            result = recognition_of(conn.wait_for("transcript"), conn.address)
         finally:
             conn.close()
         return [result] if result.text else []
@@ -379,7 +427,7 @@ class WyomingStream(RecognizerStream):
             return Recognition("", 0.0)
         try:
             conn.send("audio-stop", {"timestamp": int(1000 * self._samples / self.sample_rate)})
-            return recognition_of(conn.wait_for("transcript"), self._owner.address)
+            return recognition_of(conn.wait_for("transcript"), conn.address)
         finally:
             self._drop()
 

@@ -234,12 +234,12 @@ class SpeechServer:
             await self._run(utt.stream.accept, event.payload)
         elif kind == "audio-stop":
             result = await self._finish(utt)
+            self.served += 1  # before the answer, so that a client that has it can count it
             await _send(
                 writer,
                 "transcript",
                 {"text": result.text, "language": "en", "confidence": round(result.confidence, 4)},
             )
-            self.served += 1
         else:
             log.debug("speech-server: ignored a %r event", kind)
         return True
