@@ -296,10 +296,7 @@ class WyomingRecognizer(Recognizer):
         word_timestamps=False,
         grammar=False,
         sample_rates=WYOMING_RATES,
-        priming=False,
-        speech_regions=False,
-        relisten=False,
-    )
+    )  # the hints (priming, speech regions, a second listen) keep their default: not offered
 
     def __init__(
         self,
