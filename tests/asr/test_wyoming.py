@@ -353,6 +353,24 @@ def test_the_server_refuses_bad_clients_and_goes_on(served, digits) -> None:
     assert WyomingRecognizer(served.address).transcribe(digits["two seven"])[0].text
 
 
+def test_a_client_over_the_limit_is_told_busy(whisper) -> None:
+    bg = Background(whisper)
+    bg.server.max_clients = 1
+    try:
+        a = parse_address(bg.address)
+        with socket.create_connection((a.host, a.port), timeout=5) as held:
+            held.sendall(encode_event("describe"))
+            held.recv(65536)  # the first client is in (it has its info)
+            (event,) = talk(bg.address, b"")
+            assert event["type"] == "error" and event["data"]["code"] == "busy"
+        deadline = time.monotonic() + 5
+        while bg.server.clients and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert WyomingRecognizer(bg.address).describe()["asr"]  # its slot is free again
+    finally:
+        bg.stop()
+
+
 # --- the CLI and the IVR through the server ---------------------------------------------------
 
 
