@@ -36,9 +36,23 @@ def _root(
 
 def _register() -> None:
     # One module per command group; each exposes register(app).
-    from callwright.cli import asr, call, flow, models, qa, report, sentiment, serve, staff, tts, web
+    from callwright.cli import (
+        asr,
+        call,
+        flow,
+        models,
+        qa,
+        report,
+        sentiment,
+        serve,
+        speech_server,
+        staff,
+        tts,
+        web,
+    )
 
-    for module in (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, web):
+    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web)
+    for module in modules:
         module.register(app)
 
 

@@ -1,10 +1,13 @@
-"""Choosing an engine by name: `vosk`, `whisper`, `auto` (the default), or a fallback pair.
+"""Choosing an engine by name: `vosk`, `whisper`, `auto` (the default), a Wyoming server
+(`wyoming://HOST:PORT`, or several sharing the work: `wyoming://A:PORT+B:PORT`; see
+`wyoming`), or a fallback pair.
 
 `auto` prefers Vosk, the engine the product is built around, but only when
 an English Vosk model is installed; otherwise it uses Whisper, whose tiny.en
 model always ships with the package. `PRIMARY,FALLBACK` (e.g. `whisper,vosk`)
 answers with the first engine and falls back to the second when the first is
-not installed or fails (`fallback.FallbackRecognizer`). Engines are imported
+not installed or fails (`wyoming://HOST:PORT,whisper`: a speech server, and
+Whisper in-process when it is down) (`fallback.FallbackRecognizer`). Engines are imported
 only when chosen, so a missing engine library costs nothing until it is asked
 for.
 """
@@ -22,7 +25,12 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "vosk", "whisper")
 _CONCRETE = ("vosk", "whisper")
-FALLBACK_HINT = "a fallback pair is two different engines, e.g. whisper,vosk"
+FALLBACK_HINT = "a fallback pair is two different engines, e.g. whisper,vosk or wyoming://HOST:PORT,whisper"
+WYOMING = "wyoming://"
+
+
+def _concrete(name: str) -> bool:
+    return name in _CONCRETE or name.startswith(WYOMING)
 
 
 def resolve_engine(engine: str = "auto", model_path: object | None = None) -> str:
@@ -30,7 +38,7 @@ def resolve_engine(engine: str = "auto", model_path: object | None = None) -> st
     a pair without spaces)."""
     if "," in engine:
         names = [n.strip() for n in engine.split(",")]
-        if len(names) != 2 or len(set(names)) != 2 or any(n not in _CONCRETE for n in names):
+        if len(names) != 2 or len(set(names)) != 2 or not all(_concrete(n) for n in names):
             raise CallwrightError(f"unknown ASR engine pair {engine!r}", hint=FALLBACK_HINT)
         if model_path is not None:
             raise CallwrightError(
@@ -38,10 +46,16 @@ def resolve_engine(engine: str = "auto", model_path: object | None = None) -> st
                 hint="add --engine vosk or --engine whisper",
             )
         return ",".join(names)
+    if engine.startswith(WYOMING):
+        if model_path is not None:
+            raise CallwrightError("a Wyoming server has its own model; a model path is for vosk or whisper")
+        from callwright.speech.asr.wyoming import parse_servers, servers_spec
+
+        return servers_spec(parse_servers(engine))
     if engine not in ENGINES:
         raise CallwrightError(
             f"unknown ASR engine {engine!r}",
-            hint=f"choose one of: {', '.join(ENGINES)}, or a pair such as whisper,vosk",
+            hint=f"choose one of: {', '.join(ENGINES)}, wyoming://HOST:PORT, or a pair such as whisper,vosk",
         )
     if engine != "auto":
         return engine
@@ -76,10 +90,18 @@ def get_recognizer(engine: str = "auto", **config: Any) -> Recognizer:
 
 def _for(engine: str, config: dict[str, Any]) -> dict[str, Any]:
     """The part of a fallback pair's `config` for one of its engines (`settings` is Whisper's)."""
+    if engine.startswith(WYOMING):
+        return {}
     return {k: v for k, v in config.items() if engine == "whisper" or k != "settings"}
 
 
 def _one(engine: str, auto: bool, cpu_threads: int, config: dict[str, Any]) -> Recognizer:
+    if engine.startswith(WYOMING):
+        from callwright.speech.asr.wyoming import WyomingRecognizer
+
+        if config:
+            raise CallwrightError(f"{engine}: a Wyoming server takes no settings here, got {sorted(config)}")
+        return WyomingRecognizer(engine)
     if engine == "vosk":
         from callwright.speech.asr.vosk import VoskRecognizer
 
