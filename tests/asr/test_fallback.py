@@ -102,9 +102,23 @@ def test_a_primary_whose_model_is_missing_leaves_the_fallback_answering(
     (warning,) = warnings_from(caplog)
     assert "primary" in warning and str(tmp_path) in warning
     audio = speak(HELLO, "ko", rate=8000)
-    assert [r.text for r in pair.transcribe(audio)] == [r.text for r in vosk_ko.transcribe(audio)]
-    with pair.open(8000, GRAMMAR) as stream, vosk_ko.open(8000, GRAMMAR) as direct:
-        assert stream_text(stream, audio).text == stream_text(direct, audio).text
+    # What the fallback read is what the pair returns. (Two Vosk decodes of the same audio are not
+    # compared: their readings can differ from one run to the next, which is Vosk's, not ours.)
+    read: list = []
+    real = vosk_ko.transcribe
+
+    def spy(*args, **kwargs):
+        read.append(real(*args, **kwargs))
+        return read[-1]
+
+    vosk_ko.transcribe = spy  # type: ignore[method-assign]
+    try:
+        assert pair.transcribe(audio) == read[0] and len(read) == 1
+    finally:
+        del vosk_ko.transcribe
+    with pair.open(8000, GRAMMAR) as stream:
+        heard = stream_text(stream, audio).text.split()
+    assert heard and set(heard) <= {*GRAMMAR, "[unk]"}, heard  # the Vosk grammar, so Vosk decoded it
 
 
 def test_with_both_engines_missing_the_primarys_error_is_raised(tmp_path) -> None:
@@ -169,8 +183,10 @@ def test_a_stream_that_dies_mid_call_goes_on_with_the_fallback_at_the_calls_time
         third = stream_text(s, audio)
     assert second.text == third.text == expected.text
     for n, result in ((1, second), (2, third)):
+        # counted from the call's start: off by whole utterances (seconds) if not; Vosk's own
+        # word times move by a few frames between streams, hence the 0.25 s
         assert result.words[0].start == pytest.approx(
-            expected.words[0].start + n * audio.duration_s, abs=0.05
+            expected.words[0].start + n * audio.duration_s, abs=0.25
         )
     assert len(warnings_from(caplog)) == 1
 
