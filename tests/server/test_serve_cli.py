@@ -148,6 +148,7 @@ def cli(*args: str, **kw) -> subprocess.CompletedProcess:
     ("args", "code", "says"),
     [
         ([str(INBOUND)], 1, "nothing to listen on"),
+        ([str(INBOUND), "--audiosocket", "127.0.0.1:0", "--review-app"], 1, "--review-app needs --http"),
         ([str(INBOUND), "--audiosocket", "1.2.3.4:99999"], 1, "expected HOST:PORT"),
         ([str(INBOUND), "--http", "9", "--route", "12=nope"], 1, "'nope' is neither"),
         ([str(INBOUND), "--http", "9", "--max-calls", "0"], 1, "--max-calls 0: give 1 to"),

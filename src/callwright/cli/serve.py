@@ -13,6 +13,9 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
 
+REVIEW_APP_PATH = "/qa"
+
+
 def serve(
     flows: list[Path] = typer.Argument(..., help="Flow files to serve; the first answers unrouted calls."),
     db: Path | None = typer.Option(
@@ -50,6 +53,11 @@ def serve(
     recordings: Path = typer.Option(
         Path("recordings"), "--recordings", help="Folder for call recordings (stereo WAV: caller left)."
     ),
+    review_app: bool = typer.Option(
+        False,
+        "--review-app",
+        help="Also serve the QA review web app at /qa/ on --http, over the same database.",
+    ),
 ) -> None:
     """Answer calls: each is routed to a flow by the number dialled. Stops on Ctrl-C / SIGTERM.
 
@@ -70,6 +78,8 @@ def serve(
     from callwright.server.routing import build_routes
     from callwright.store.db import default_path
 
+    if review_app and http is None:
+        raise CallwrightError("--review-app needs --http HOST:PORT (the app is served there, at /qa/)")
     if audiosocket is None and http is None and sip is None:
         raise CallwrightError(
             "nothing to listen on: give --sip udp:127.0.0.1:5062, --audiosocket 127.0.0.1:9092 (Asterisk)"
@@ -118,4 +128,11 @@ def serve(
         from callwright.server.webrtc.service import add_browser_calls
 
         add_browser_calls(app, routes)
+        if review_app:  # one process, one database: the calls it answers are the calls reviewed there
+            from starlette.routing import Mount
+
+            from callwright.web.app import create_app
+
+            qa_app = create_app(db or default_path(), root_path=REVIEW_APP_PATH)
+            app.http_app.router.routes.append(Mount(REVIEW_APP_PATH, app=qa_app))
     serve_forever(app)

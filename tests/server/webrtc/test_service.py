@@ -31,6 +31,7 @@ def test_the_page_offers_the_default_flow_and_every_routed_number():
 
 
 def test_serve_http_serves_the_call_page_and_logs_a_bad_offer(tmp_path):
+    """...and, with --review-app, the QA review app at /qa/ in the same process (issue 15 item 1)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     args = [
         str(INBOUND),
@@ -40,6 +41,7 @@ def test_serve_http_serves_the_call_page_and_logs_a_bad_offer(tmp_path):
         "127.0.0.1:0",
         "--db",
         str(tmp_path / "c.db"),
+        "--review-app",
     ]
     proc = subprocess.Popen(
         [sys.executable, "-m", "callwright", "serve", *args, "--grace", "1"],
@@ -71,6 +73,10 @@ def test_serve_http_serves_the_call_page_and_logs_a_bad_offer(tmp_path):
         )
         assert bad.status_code == 400
         assert httpx.get(listening["http"] + "/health", timeout=10).json()["calls_in_progress"] == 0
+        qa = listening["http"] + "/qa"
+        assert httpx.get(qa + "/calls", timeout=10).headers["location"] == "/qa/login?next=%2Fqa%2Fcalls"
+        login = httpx.get(qa + "/login", timeout=10)
+        assert login.status_code == 200 and 'action="/qa/login"' in login.text
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
