@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from callwright.cli.options import ENGINE_HELP
 from callwright.errors import CallwrightError
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def asr(
     ),
     digits: bool = typer.Option(False, "--digits", help="Expect a digit string."),
     yesno: bool = typer.Option(False, "--yesno", help="Expect yes or no."),
-    engine: str = typer.Option("auto", "--engine", help="auto, vosk or whisper."),
+    engine: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
     model: Path | None = typer.Option(None, "--model", help="Model directory for the engine."),
     channel: int | None = typer.Option(
         None, "--channel", help="Use this channel of a multi-channel file (default: mix)."

@@ -11,6 +11,7 @@ from typing import TextIO
 
 import typer
 
+from callwright.cli.options import ENGINE_HELP
 from callwright.errors import CallwrightError
 
 
@@ -58,7 +59,7 @@ def call(
     ),
     mic: bool = typer.Option(False, "--mic", help="Live call through the microphone and speaker."),
     fast: bool = typer.Option(False, "--fast", help="With --audio: run faster than real time."),
-    engine_name: str = typer.Option("auto", "--engine", help="Speech recogniser: auto, vosk or whisper."),
+    engine_name: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
     rate: int = typer.Option(8000, "--rate", help="Audio line sample rate: 8000 or 16000."),
     recordings: Path = typer.Option(
         Path("recordings"),

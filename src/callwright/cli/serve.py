@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from callwright.cli.options import ENGINE_HELP
 from callwright.errors import CallwrightError
 
 
@@ -49,7 +50,7 @@ def serve(
     grace: float = typer.Option(
         30.0, "--grace", help="Seconds calls in progress get to finish on SIGINT/SIGTERM."
     ),
-    engine_name: str = typer.Option("auto", "--engine", help="Speech recogniser: auto, vosk or whisper."),
+    engine_name: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
     recordings: Path = typer.Option(
         Path("recordings"), "--recordings", help="Folder for call recordings (stereo WAV: caller left)."
     ),

@@ -1,0 +1,6 @@
+"""Help texts shared by several commands' options (one wording per concept)."""
+
+ENGINE_HELP = (
+    "Speech recogniser: auto, whisper, vosk, wyoming://HOST:PORT (a Wyoming server; several as "
+    "wyoming://A:P+B:P), or a fallback pair such as whisper,vosk."
+)
