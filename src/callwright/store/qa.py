@@ -284,35 +284,7 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
         )
         if sc.metrics is not None:
             db.table("metrics").upsert(_metrics_row(m.call_id, sc.metrics), pk="call_id")
-        db.table("scores").insert(
-            {
-                "recording_id": sc.recording_id,
-                "scorecard_version": r.scorecard_version,
-                "call_id": m.call_id,
-                "scorecard": r.scorecard,
-                "score": r.score,
-                "auto_failed": int(r.auto_failed),
-                "scored_at": now,
-            }
-        )
-        db.table("item_scores").insert_all(
-            (
-                {
-                    "call_id": m.call_id,
-                    "scorecard_version": r.scorecard_version,
-                    "item_id": it.item_id,
-                    "section": it.section,
-                    "kind": it.kind,
-                    "verdict": it.verdict,
-                    "points": it.points,
-                    "max_points": it.max_points,
-                    "auto_fail": int(it.auto_fail),
-                    "evidence": evidence_json(it.evidence),
-                }
-                for it in r.items
-            ),
-            replace=True,
-        )
+        _insert_result(db, sc.recording_id, m.call_id, r, now)
         db.execute("delete from qa_errors where recording_id = ?", [sc.recording_id])
     return True
 
@@ -623,36 +595,41 @@ def save_rescore(db: sqlite_utils.Database, recording_id: str, result: Any) -> b
     with db.atomic():
         if is_scored(db, recording_id, result.scorecard_version):
             return False
-        db.table("scores").insert(
-            {
-                "recording_id": recording_id,
-                "scorecard_version": result.scorecard_version,
-                "call_id": result.call_id,
-                "scorecard": result.scorecard,
-                "score": result.score,
-                "auto_failed": int(result.auto_failed),
-                "scored_at": now,
-            }
-        )
-        db.table("item_scores").insert_all(
-            (
-                {
-                    "call_id": result.call_id,
-                    "scorecard_version": result.scorecard_version,
-                    "item_id": it.item_id,
-                    "section": it.section,
-                    "kind": it.kind,
-                    "verdict": it.verdict,
-                    "points": it.points,
-                    "max_points": it.max_points,
-                    "auto_fail": int(it.auto_fail),
-                    "evidence": evidence_json(it.evidence),
-                }
-                for it in result.items
-            ),
-            replace=True,
-        )
+        _insert_result(db, recording_id, result.call_id, result, now)
     return True
+
+
+def _insert_result(db: sqlite_utils.Database, recording_id: str, call_id: str, result: Any, now: str) -> None:
+    """A scorecard result's rows: its score and one row per item (inside the caller's transaction)."""
+    db.table("scores").insert(
+        {
+            "recording_id": recording_id,
+            "scorecard_version": result.scorecard_version,
+            "call_id": call_id,
+            "scorecard": result.scorecard,
+            "score": result.score,
+            "auto_failed": int(result.auto_failed),
+            "scored_at": now,
+        }
+    )
+    db.table("item_scores").insert_all(
+        (
+            {
+                "call_id": call_id,
+                "scorecard_version": result.scorecard_version,
+                "item_id": it.item_id,
+                "section": it.section,
+                "kind": it.kind,
+                "verdict": it.verdict,
+                "points": it.points,
+                "max_points": it.max_points,
+                "auto_fail": int(it.auto_fail),
+                "evidence": evidence_json(it.evidence),
+            }
+            for it in result.items
+        ),
+        replace=True,
+    )
 
 
 def evidence_json(evidence: list[Any]) -> str:
