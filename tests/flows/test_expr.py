@@ -172,3 +172,52 @@ def test_bombs_are_refused_before_they_cost(bounded, source, env, message):
 
     r = bounded(["-c", _BOMB, json.dumps([source, env])], timeout=20)
     assert r.returncode == 0 and message in r.stdout, (r.stdout, r.stderr[-500:])
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("items[0]", "indexing or slicing"),
+        ("name[1:3]", "indexing or slicing"),
+        ("{'a': 1}", "a dictionary"),
+        ("{1, 2}", "a set"),
+        ("[x for x in y]", "a list comprehension"),
+        ("lambda: 1", "lambda"),
+        ("(x := 1)", "assignment with :="),
+        ("f'{x}'", "an f-string"),
+        ("2 ** 8", "the power operator **"),
+        ("a | b", "use or"),
+        ("a & b", "use and"),
+        ("~x", "the ~ operator"),
+        ("x is None", "compare with =="),
+        ("x is not None", "compare with !="),
+        ("a && b", "use 'and' instead of &&"),
+        ("a || b", "use 'or' instead of ||"),
+        ("!a", "use 'not' instead of !"),
+        ("a === b", "use == instead of ==="),
+        ("language = 'es'", "use == to compare"),
+    ],
+)
+def test_errors_speak_the_designers_words(source, words):
+    """Issue 16 item 8: no Python node names ("Subscript is not allowed") in a checker message."""
+    with pytest.raises(ExpressionError) as info:
+        parse(source)
+    message = str(info.value)
+    assert words in message, message
+    for python_name in (
+        "Subscript",
+        "Dict",
+        "ListComp",
+        "Lambda",
+        "NamedExpr",
+        "JoinedStr",
+        "Pow",
+        "BitOr",
+        "Is",
+    ):
+        assert python_name not in message.split(), message
+
+
+@pytest.mark.parametrize("source", ["a != b", "x == 'a=b'", "note == 'x && y'", "a >= 1 and b <= 2"])
+def test_hints_do_not_fire_on_valid_expressions(source):
+    assert parse(source).source == source

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -239,7 +240,7 @@ def parse(source: str) -> Expression:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError as err:
         col = max((err.offset or 1) - 1, 0)
-        raise ExpressionError(f"does not parse: {err.msg}", col) from None
+        raise ExpressionError(f"does not parse: {_syntax_hint(text, err.msg)}", col) from None
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("expression is too deeply nested") from None
     names: set[str] = set()
@@ -311,20 +312,77 @@ def _vet(node: ast.AST, depth: int, names: set[str]) -> None:
         ast.Load,
     )
     if isinstance(node, ast.BinOp) and type(node.op) not in _BINOPS:
-        raise ExpressionError(f"operator {type(node.op).__name__} is not supported", col)
+        raise ExpressionError(f"{_OPERATOR_WORDS.get(type(node.op), 'this operator')} is not supported", col)
     if isinstance(node, ast.Compare):
         for op in node.ops:
             if type(op) not in _CMPOPS:
-                raise ExpressionError(f"comparison {type(op).__name__} is not supported", col)
+                raise ExpressionError(
+                    _COMPARISON_WORDS.get(type(op), "this comparison is not supported"), col
+                )
     if isinstance(node, ast.Attribute):
         raise ExpressionError(
             "attribute access is not allowed (only string methods such as x.startswith('+44') can be called)",
             col,
         )
     if not isinstance(node, allowed) and not isinstance(node, (ast.cmpop, ast.operator)):
-        raise ExpressionError(f"{type(node).__name__} is not allowed in expressions", col)
+        raise ExpressionError(
+            f"{_NODE_WORDS.get(type(node), 'this construct')} is not allowed in expressions", col
+        )
     for kid in kids:
         _vet(kid, depth + 1, names)
+
+
+# What a flow designer wrote, in their words: Python's names for syntax ("Subscript",
+# "Pow", "Is") mean nothing to someone writing a call flow (issue 16 item 8).
+_NODE_WORDS: dict[type, str] = {
+    ast.Subscript: "indexing or slicing (x[0], x[1:3])",
+    ast.Slice: "slicing (x[1:3])",
+    ast.Dict: "a dictionary ({...})",
+    ast.Set: "a set ({...})",
+    ast.ListComp: "a list comprehension ([... for ...])",
+    ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dictionary comprehension",
+    ast.GeneratorExp: "a generator (... for ...)",
+    ast.Lambda: "lambda",
+    ast.NamedExpr: "assignment with :=",
+    ast.JoinedStr: "an f-string (use + and str())",
+    ast.FormattedValue: "an f-string (use + and str())",
+    ast.Starred: "unpacking with *",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Invert: "the ~ operator",
+}
+_OPERATOR_WORDS: dict[type, str] = {
+    ast.Pow: "the power operator ** (multiply instead)",
+    ast.MatMult: "the @ operator",
+    ast.LShift: "the << operator",
+    ast.RShift: "the >> operator",
+    ast.BitOr: "the | operator (use or)",
+    ast.BitAnd: "the & operator (use and)",
+    ast.BitXor: "the ^ operator",
+}
+_COMPARISON_WORDS: dict[type, str] = {
+    ast.Is: "'is' is not supported: compare with == (e.g. x == null)",
+    ast.IsNot: "'is not' is not supported: compare with != (e.g. x != null)",
+}
+# Habits from other languages, spotted in the text before Python's message is shown.
+_SYNTAX_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"&&"), "use 'and' instead of &&"),
+    (re.compile(r"\|\|"), "use 'or' instead of ||"),
+    (re.compile(r"==="), "use == instead of ==="),
+    (re.compile(r"!(?!=)"), "use 'not' instead of !"),
+    (re.compile(r"(?<![=!<>])=(?!=)"), "use == to compare (a single = assigns)"),
+)
+
+
+def _syntax_hint(text: str, python_message: str) -> str:
+    """Python's syntax message, or the designer's likely slip when one is recognisable."""
+    outside_quotes = re.sub(r"'[^']*'|\"[^\"]*\"", "''", text)
+    for pattern, hint in _SYNTAX_HINTS:
+        if pattern.search(outside_quotes):
+            return hint
+    return python_message.replace(". Perhaps you forgot a comma?", " (a missing comma or operator?)")
 
 
 def _check_arity(name: str, given: int, least: int, most: int, col: int) -> None:
