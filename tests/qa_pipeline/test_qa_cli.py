@@ -128,6 +128,11 @@ def test_score_with_a_bad_scorecard_or_missing_input_names_it(tmp_path):
     assert r.returncode == 1 and "missing.wav" in r.stderr and "Traceback" not in r.stderr
     r = cw("show", "x", "--db", tmp_path / "none.db")
     assert r.returncode == 1 and "none.db" in r.stderr
+    r = cw(
+        "score", tmp_path, "--scorecard", CARDS["inbound"], "--db", tmp_path / "qa.db", "--model", "tyni.en"
+    )
+    assert r.returncode == 1 and "did you mean 'tiny.en'" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "qa.db").exists()  # refused before anything is written
 
 
 def test_score_takes_a_scorecard_per_direction_and_refuses_two_for_one(tmp_path):

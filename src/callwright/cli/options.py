@@ -4,3 +4,7 @@ ENGINE_HELP = (
     "Speech recogniser: auto, whisper, vosk, wyoming://HOST:PORT (a Wyoming server; several as "
     "wyoming://A:P+B:P), or a fallback pair such as whisper,vosk."
 )
+MODEL_HELP = (
+    "Speech model: a name (tiny.en, base, vosk-small-en-us, vosk-ko; `callwright models list`) "
+    "or a faster-whisper or Vosk model directory. Picks the engine when --engine is auto."
+)

@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from callwright.cli.options import MODEL_HELP
 from callwright.cli.printable import printable
 from callwright.errors import CallwrightError, DataError
 
@@ -82,6 +83,7 @@ def score_cmd(
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV or JSON manifest of call metadata."),
     engine: Engine = typer.Option(Engine.auto, "--engine", help="Speech recogniser."),
+    model: str | None = typer.Option(None, "--model", help=MODEL_HELP),
     redact_audio: Path | None = typer.Option(
         None, "--redact-audio", help="Also write redacted copies of the recordings into this folder."
     ),
@@ -100,6 +102,7 @@ def score_cmd(
 ) -> None:
     """Transcribe, redact, measure and score calls into the database; already scored calls are skipped."""
     from callwright.qa.scorecard import load_scorecard
+    from callwright.speech.asr.factory import with_model
     from callwright.store.db import default_path
     from callwright.store.qa_batch import score_batch
 
@@ -107,7 +110,7 @@ def score_cmd(
     db_path = db if db is not None else default_path()
     options: dict[str, Any] = dict(
         workers=workers,
-        engine=engine.value,
+        engine=with_model(engine.value, model),
         manifest=manifest,
         redact_audio_dir=redact_audio,
         second_listen=second_listen,

