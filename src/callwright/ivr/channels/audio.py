@@ -12,11 +12,12 @@ as the machine can (`--fast`), when the clock simply jumps.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -209,14 +210,29 @@ class AudioLine:
         self.turn_timings.append({"speech_end": ev.t_end_of_speech, "decided": ev.t_decided, "asr_s": asr_s})
         return Speech(result.text, result.confidence, speech_start=ev.t_start, speech_end=ev.t_end_of_speech)
 
-    def save_recording(self, path: Path, duration_s: float) -> Path:
+    def save_recording(self, path: Path, duration_s: float, meta: Mapping[str, str] | None = None) -> Path:
+        """The call as stereo WAV (caller left, IVR right) and its sidecar `<name>.json` naming the
+        channels' roles (see `recording_sidecar`), so `qa score` reads the caller as the customer."""
         ends = [int(round(t * self.rate)) + s.size for t, s in self.caller.pieces + self.ivr.pieces]
         n = max([int(round(duration_s * self.rate)), *ends])
         stereo = np.stack([self.caller.render(n), self.ivr.render(n)], axis=1)
         _private_dir(path.parent)
         write_wav(path, Audio(stereo, self.rate))
         os.chmod(path, RECORDING_MODE)  # the caller's voice: readable by the owner only
+        sidecar = path.with_suffix(".json")
+        sidecar.write_text(json.dumps(recording_sidecar(path.stem, meta), indent=1), encoding="utf-8")
+        os.chmod(sidecar, RECORDING_MODE)
         return path
+
+
+RECORDING_CHANNELS = ("customer", "agent")
+"""The roles of an IVR recording's channels for QA: the caller (left) is the customer, and the IVR
+(right) stands where an agent would, so a scorecard's agent items judge what the IVR said."""
+
+
+def recording_sidecar(call_id: str, meta: Mapping[str, str] | None = None) -> dict[str, object]:
+    """The QA sidecar of an IVR recording (docs/qa.md: the same keys a manifest row may set)."""
+    return {"call_id": call_id, **(meta or {}), "channels": list(RECORDING_CHANNELS)}
 
 
 RECORDING_MODE = 0o600
