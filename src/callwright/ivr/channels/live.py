@@ -231,7 +231,8 @@ class LiveChannel:
                 self._say("caller: (hangs up)")
                 return Hangup()
             if isinstance(item, TransferOutcome):
-                self._say(f"  [transfer {item.result}" + (f": {item.reason}]" if item.reason else "]"))
+                why = f" ({item.reason})" if item.reason else ""
+                self._say(f"  [transfer result: {item.result}{why}]")
                 return item
             if isinstance(item, Dtmf):
                 ev = self._key(session, "event", item.key)
