@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from callwright.server.sip.message import SipMessage, response_to
+from callwright.server.sip.message import SipMessage, parse_message, response_to
 from tests.server.sip.test_sip_inbound_flow import sip_server
 from tests.server.sip.test_sip_uas import UA
 
@@ -112,3 +114,56 @@ def test_a_refused_refer_takes_the_failed_edge(tmp_path: Path, synth, recognizer
         )[0]
         assert '"result": "failed"' in data and '"next": "sorry"' in data
         assert [e["result"] for e in run.events("transfer_result")] == ["failed"]
+
+
+@pytest.mark.slow
+def test_baresip_follows_the_refer_and_a_busy_agent_takes_the_failed_edge(tmp_path: Path, synth, recognizer):
+    """baresip (a real SIP client) gets the REFER, calls the transfer target itself, and reports
+    that call's 486 Busy Here in its NOTIFY; the IVR takes `failed`. The target is a raw socket
+    in the test that answers every INVITE busy."""
+    from tests.server.sip.baresip_caller import Baresip, available
+    from tests.server.sip.test_sip_inbound_flow import caller_wav
+
+    if not available():
+        pytest.skip("baresip-core is not installed (scripts/setup.sh installs it)")
+    agent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    agent.bind(("127.0.0.1", 0))
+    agent.settimeout(0.2)
+    invites: list[str] = []
+    stop = threading.Event()
+
+    def busy_agent() -> None:
+        while not stop.is_set():
+            try:
+                data, addr = agent.recvfrom(65535)
+            except OSError:
+                continue
+            m = parse_message(data)
+            if m.is_request and m.method == "INVITE":
+                invites.append(m.uri or "")
+                agent.sendto(response_to(m, 486).to_bytes(), addr)
+
+    threading.Thread(target=busy_agent, daemon=True).start()
+    flow = tmp_path / "transfer.yaml"
+    flow.write_text(FLOW.replace("sip:200@127.0.0.1:5999", f"sip:200@127.0.0.1:{agent.getsockname()[1]}"))
+    try:
+        with sip_server(tmp_path, synth, recognizer, flow) as run:
+            bs = Baresip(tmp_path / "baresip", caller_wav(tmp_path / "silence.wav", None))
+            try:
+                bs.dial(f"sip:100@127.0.0.1:{run.port}")
+                bs.wait_event("CALL_ESTABLISHED", 10)
+                deadline = time.monotonic() + 40
+                while run.calls.in_progress or not run.events("call_end"):
+                    assert time.monotonic() < deadline, run.events()
+                    bs._read(0.1)
+            finally:
+                bs.close()
+            run.wait_idle()
+            assert invites and invites[0].startswith("sip:200@127.0.0.1")
+            row = run.query("select outcome, disposition from calls")
+            assert row == [("error", "transfer_failed")]
+            states = [s for (s,) in run.query("select state from call_events where kind = 'state_enter'")]
+            assert states == ["agent", "sorry"]
+    finally:
+        stop.set()
+        agent.close()
