@@ -280,3 +280,16 @@ def test_a_bad_transfer_mock_is_located(tmp_path):
     line = TESTS.splitlines().index("      agent: {transfer: failed}") + 1
     assert f"t.test.yaml:{line}:" in str(info.value)
     assert "transfer is transferred or failed, not 'busy'" in str(info.value)
+
+
+def test_a_data_steps_failure_edges_are_drawn_with_their_own_labels():
+    # they were all drawn "max retries", the input states' label, because they share its kind
+    result = loads(
+        "flow: f\nstart: look\nstates:\n"
+        "  look: {type: http, url: 'https://x.example/a', success: ok, failure: bad, on_timeout: slow}\n"
+        "  ok: {type: hangup}\n  bad: {type: hangup}\n  slow: {type: hangup}\n"
+    )
+    assert result.flow is not None and not result.errors
+    dot = to_dot(result.flow)
+    assert '"look" -> "bad" [label="failure"' in dot and '"look" -> "slow" [label="timeout"' in dot
+    assert "max retries" not in dot and ": timeout" in to_mermaid(result.flow)
