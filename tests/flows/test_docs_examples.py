@@ -19,7 +19,18 @@ from callwright.flows.checker import check_file
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "flows.md").read_text(), re.S)
-TARGET_KEYS = ("next", "success", "failure", "on_timeout", "on_failure", "yes", "no", "else")
+TARGET_KEYS = (
+    "next",
+    "success",
+    "failure",
+    "on_timeout",
+    "on_failure",
+    "yes",
+    "no",
+    "else",
+    "transferred",
+    "failed",
+)
 
 
 def _flow_for(block: str) -> dict | None:
@@ -66,7 +77,7 @@ CASES = [(i, f) for i, b in enumerate(BLOCKS) if (f := _flow_for(b)) is not None
 
 def test_the_new_examples_are_covered() -> None:
     kinds = " ".join(str(f) for _, f in CASES)
-    for needle in ("'http'", "'function'", "examples", "inputs", "'es': ['agente'"):
+    for needle in ("'http'", "'function'", "examples", "inputs", "'es': ['agente'", "'failed': 'agent-busy'"):
         assert needle in kinds, needle
 
 

@@ -11,7 +11,7 @@ from typing import TextIO
 
 import typer
 
-from callwright.cli.options import ENGINE_HELP
+from callwright.cli.options import ENGINE_HELP, TTS_HELP
 from callwright.errors import CallwrightError
 
 
@@ -60,6 +60,7 @@ def call(
     mic: bool = typer.Option(False, "--mic", help="Live call through the microphone and speaker."),
     fast: bool = typer.Option(False, "--fast", help="With --audio: run faster than real time."),
     engine_name: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
+    tts: str = typer.Option("espeak", "--tts", help=TTS_HELP + " With --audio or --mic."),
     rate: int = typer.Option(8000, "--rate", help="Audio line sample rate: 8000 or 16000."),
     recordings: Path = typer.Option(
         Path("recordings"),
@@ -130,9 +131,10 @@ def call(
     if audio is not None or mic:
         from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
         from callwright.speech.asr import get_recognizer
-        from callwright.speech.tts import PromptAudio, default_synthesizer
+        from callwright.speech.tts import PromptAudio, get_synthesizer
 
-        synth = default_synthesizer()
+        synth = get_synthesizer(tts)
+        synth.voices()  # a TTS server that is down: said before the call starts
         prompts = PromptAudio(synth, rate=rate, base_dir=flow.parent)
         if mic:
             from callwright.ivr.channels.mic import MicChannel, open_sound_device

@@ -1,5 +1,9 @@
 """Help texts shared by several commands' options (one wording per concept)."""
 
+TTS_HELP = (
+    "Speech synthesiser for prompts: espeak (local espeak-ng, the default) or wyoming://HOST:PORT "
+    "(a Wyoming TTS server such as Piper or `callwright speech-server`); prompts are cached either way."
+)
 ENGINE_HELP = (
     "Speech recogniser: auto, whisper, vosk, wyoming://HOST:PORT (a Wyoming server; several as "
     "wyoming://A:P+B:P), or a fallback pair such as whisper,vosk."

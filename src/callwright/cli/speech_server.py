@@ -1,4 +1,5 @@
-"""`callwright speech-server`: serve a recogniser over Wyoming (docs/telephony.md, "Speech as a service")."""
+"""`callwright speech-server`: serve a recogniser and a synthesiser over Wyoming (docs/telephony.md,
+"Speech as a service")."""
 
 from __future__ import annotations
 
@@ -27,7 +28,12 @@ def parse_listen(spec: str) -> tuple[str, int]:
 
 def speech_server(
     engine_name: str = typer.Option(
-        "auto", "--engine", help="Recogniser to serve: auto, vosk, whisper (loaded once for every client)."
+        "auto",
+        "--engine",
+        help="Recogniser to serve: auto, vosk, whisper (loaded once for every client), or none.",
+    ),
+    tts: str = typer.Option(
+        "espeak", "--tts", help="Synthesiser to serve on the same port: espeak (espeak-ng), or none."
     ),
     listen: str = typer.Option(
         "tcp://127.0.0.1:10300",
@@ -36,26 +42,42 @@ def speech_server(
     ),
     workers: int = typer.Option(2, "--workers", help="Utterances decoded at once (threads), 1 to 64."),
 ) -> None:
-    """Serve Callwright's recogniser as a Wyoming ASR server until Ctrl-C.
+    """Serve Callwright's recogniser (Wyoming ASR) and synthesiser (Wyoming TTS) until Ctrl-C.
 
     Point an IVR at it with `--engine wyoming://HOST:PORT` (or `wyoming://HOST:PORT,whisper`
-    to fall back to Whisper in-process when it is down); Home Assistant can use it too.
+    to fall back to Whisper in-process when it is down) and `--tts wyoming://HOST:PORT`;
+    Home Assistant can use it too.
     """
     if not 1 <= workers <= 64:
         raise CallwrightError(f"--workers {workers}: give 1 to 64")
     if "wyoming://" in engine_name:
         raise CallwrightError("--engine: serve a local engine (auto, vosk, whisper), not another server")
+    tts_name = tts.strip().lower()
+    if tts_name not in ("espeak", "espeak-ng", "none"):
+        raise CallwrightError(f"--tts {tts!r}: serve espeak (the local espeak-ng) or none")
+    no_asr = engine_name.strip().lower() == "none"
+    if no_asr and tts_name == "none":
+        raise CallwrightError("nothing to serve: --engine none and --tts none")
     host, port = parse_listen(listen)
     from callwright.speech.asr import get_recognizer
-    from callwright.speech.asr.wyoming_server import run
+    from callwright.speech.asr.wyoming_server import WyomingService, run
 
-    recognizer = get_recognizer(engine_name)
+    services: list[WyomingService] = []
+    if tts_name != "none":
+        from callwright.speech.tts import Pyttsx3Synthesizer
+        from callwright.speech.tts.wyoming_server import SynthesisService
+
+        services.append(SynthesisService(Pyttsx3Synthesizer()))
+    recognizer = None if no_asr else get_recognizer(engine_name)
+    serving = ", ".join(
+        ([recognizer.name] if recognizer is not None else []) + (["espeak-ng TTS"] if services else [])
+    )
 
     def ready(bound_host: str, bound_port: int) -> None:
-        typer.echo(f"speech-server: {recognizer.name} on tcp://{bound_host}:{bound_port}", err=True)
+        typer.echo(f"speech-server: {serving} on tcp://{bound_host}:{bound_port}", err=True)
 
     try:
-        run(recognizer, host, port, workers, ready)
+        run(recognizer, host, port, workers, ready, services)
     except OSError as err:
         raise CallwrightError(f"--listen {listen}: cannot listen there: {err.strerror or err}") from None
     except KeyboardInterrupt:

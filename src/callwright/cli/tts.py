@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from callwright.cli.options import TTS_HELP
 from callwright.errors import CallwrightError
 
 log = logging.getLogger(__name__)
@@ -16,11 +17,20 @@ log = logging.getLogger(__name__)
 _ENCODINGS = ("pcm16", "ulaw", "alaw")
 
 
-def _list_voices(as_json: bool) -> None:
-    from callwright.speech.tts import Pyttsx3Synthesizer
+def _close(engine: object) -> None:
+    close = getattr(engine, "close", None)  # the local engine's worker process
+    if callable(close):
+        close()
 
-    with Pyttsx3Synthesizer() as synth:
+
+def _list_voices(spec: str, as_json: bool) -> None:
+    from callwright.speech.tts import synthesizer_engine
+
+    synth = synthesizer_engine(spec)
+    try:
         voices = synth.voices()
+    finally:
+        _close(synth)
     for v in voices:
         if as_json:
             typer.echo(
@@ -54,11 +64,12 @@ def tts(
         bool, typer.Option("--no-cache", help="Render afresh; do not use the cache.")
     ] = False,
     list_voices: Annotated[bool, typer.Option("--list-voices", help="List voices and exit.")] = False,
+    tts: Annotated[str, typer.Option("--tts", help=TTS_HELP)] = "espeak",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, one object per line.")] = False,
 ) -> None:
-    """Render TEXT with the prompt voice (espeak-ng via pyttsx3) to a WAV file."""
+    """Render TEXT with the prompt voice (espeak-ng via pyttsx3, or --tts wyoming://...) to a WAV file."""
     if list_voices:
-        _list_voices(as_json)
+        _list_voices(tts, as_json)
         return
     if text is None:
         raise CallwrightError("no text given", hint='usage: callwright tts "Hello" -o hello.wav')
@@ -68,12 +79,15 @@ def tts(
         raise CallwrightError(f"unknown --encoding {encoding!r}", hint=f"use one of {', '.join(_ENCODINGS)}")
 
     from callwright.speech.audio import write_wav
-    from callwright.speech.tts import CachedSynthesizer, Pyttsx3Synthesizer
+    from callwright.speech.tts import CachedSynthesizer, synthesizer_engine
 
-    with Pyttsx3Synthesizer() as engine:
+    engine = synthesizer_engine(tts)
+    try:
         synth = engine if no_cache else CachedSynthesizer(engine, cache_dir)
         settings = synth.settings(voice=voice, rate_wpm=rate, language=language)
         audio = synth.synthesize(text, voice=voice, rate_wpm=rate, language=language, sample_rate=sample_rate)
+    finally:
+        _close(engine)
     write_wav(output, audio, encoding=encoding)  # type: ignore[arg-type]
     log.info("wrote %s (%.2f s)", output, audio.duration_s)
     if as_json:

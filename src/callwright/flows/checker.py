@@ -37,6 +37,7 @@ from callwright.flows.model import (
     State,
     Subflow,
     Survey,
+    Transfer,
     edges,
     into_of,
     prompt_of,
@@ -201,9 +202,11 @@ class _Checker:
                     and e.target in comp
                     and self._returns_without_input(e.target, e.source, g)
                 ):
+                    failed = isinstance(states[e.source], Transfer)  # its `failed:` edge
+                    after = "a failed transfer" if failed else "its last retry"
                     self.err(
-                        states[e.source].path + ("on_failure",),
-                        f"retry loop without a bound: after its last retry '{e.source}' goes to "
+                        states[e.source].path + ("failed" if failed else "on_failure",),
+                        f"retry loop without a bound: after {after} '{e.source}' goes to "
                         f"'{e.target}', which comes back to '{e.source}' even if the caller says "
                         "nothing; count attempts in a variable and add a branch, or send "
                         "failures elsewhere",
@@ -563,6 +566,10 @@ def _targets_of(st: State) -> Iterator[tuple[PathKey, str]]:
     if isinstance(st, Branch):
         for case in st.cases:
             yield case.path[:-1] + ("next",), case.next
+    if isinstance(st, Transfer):
+        for key, target in (("transferred", st.transferred), ("failed", st.failed)):
+            if target:
+                yield p + (key,), target
     if isinstance(st, (Http, Function)):
         yield p + ("success",), st.success
         yield p + ("failure",), st.failure

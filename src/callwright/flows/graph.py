@@ -48,7 +48,7 @@ def _mq(s: str) -> str:
 def _label(e: Edge) -> str:
     if e.kind == "retry":
         return e.label.replace("_", "-")
-    if e.kind == "failure":
+    if e.label == "max_retries":
         return "max retries"
     return e.label.removeprefix("choice:")
 
@@ -137,8 +137,10 @@ def _mmd_body(flow: Flow, prefix: str, lines: list[str], nid) -> None:
             continue
         lines.append(f"  {nid(prefix + e.source)} --> {nid(prefix + e.target)}: {_mq(_label(e))}")
     for name, st in flow.states.items():
-        if isinstance(st, (Hangup, Queue, Transfer)) and not prefix:
+        if isinstance(st, (Hangup, Queue)) and not prefix:
             lines.append(f"  {nid(prefix + name)} --> [*]")
+        elif isinstance(st, Transfer) and not prefix and not (st.transferred and st.failed):
+            lines.append(f"  {nid(prefix + name)} --> [*]")  # a result without its edge ends the call
         if isinstance(st, Subflow) and st.subflow in flow.subflows:
             sub = flow.subflows[st.subflow]
             sp = f"{prefix}{name}."

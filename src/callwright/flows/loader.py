@@ -298,6 +298,8 @@ _TARGET_KEYS = (
     "success",
     "failure",
     "on_timeout",
+    "transferred",
+    "failed",
 )
 
 
@@ -603,7 +605,9 @@ class _Builder:
                 callback=callback,
             )
         if kind == "transfer":
-            return Transfer(**base, to=d["to"], prompt=prompt())
+            return Transfer(
+                **base, to=d["to"], prompt=prompt(), transferred=d.get("transferred"), failed=d.get("failed")
+            )
         if kind == "record":
             return Record(
                 **base,

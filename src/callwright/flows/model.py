@@ -27,6 +27,8 @@ Direction = Literal["inbound", "outbound"]
 EdgeKind = Literal["next", "choice", "retry", "failure", "global", "branch", "callback", "call"]
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 DataOutcome = Literal["success", "failure", "timeout"]
+TransferResult = Literal["transferred", "failed"]
+"""The edges a transfer state leaves by once the line reports how the transfer went."""
 InputType = Literal["text", "number", "integer", "boolean"]
 """The type of a start variable (`inputs:`), given from outside the flow."""
 """The edges a data step (http, function) leaves by."""
@@ -292,6 +294,13 @@ class Transfer(_Base):
     type: ClassVar[Literal["transfer"]] = "transfer"
     to: str
     prompt: Prompt | None = None
+    transferred: str | None = None  # where the flow goes once the line has handed the call on
+    failed: str | None = None  # where it goes when the far end refused or never answered
+
+    @property
+    def waits_for_result(self) -> bool:
+        """With a result edge the call waits for the line's answer; without, it ends at once."""
+        return bool(self.transferred or self.failed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -487,6 +496,11 @@ def edges(flow: Flow) -> list[Edge]:
             case Queue():
                 if st.callback is not None:
                     out.append(Edge(name, "callback", st.callback.next, "callback"))
+            case Transfer():
+                if st.transferred:
+                    out.append(Edge(name, "transferred", st.transferred, "next"))
+                if st.failed:
+                    out.append(Edge(name, "failed", st.failed, "failure"))
             case Http() | Function():
                 out.append(Edge(name, "success", st.success, "next"))
                 out.append(Edge(name, "failure", st.failure, "failure"))

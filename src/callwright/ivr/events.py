@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from callwright.flows.model import Collect, InputMode
+from callwright.flows.model import Collect, InputMode, TransferResult
 
 Outcome = Literal["self_served", "transferred", "abandoned", "error"]
 """How a call ended (the calls table's `outcome`)."""
@@ -32,6 +32,7 @@ EventKind = Literal[
     "hours",
     "callback_offer",
     "transfer",
+    "transfer_result",
     "recorded",
     "survey_answer",
     "data_step",
@@ -76,7 +77,17 @@ class Hangup:
     """The caller hung up."""
 
 
-CallerEvent = Speech | Dtmf | Recorded | Hangup
+@dataclass(frozen=True)
+class TransferOutcome:
+    """How a transfer state's transfer went, reported by the channel after it carried out a
+    `Transfer`: `transferred` (a SIP line's REFER was accepted and the new call answered, or a
+    channel that cannot hand a call on logged it) or `failed` (refused, busy, no answer)."""
+
+    result: TransferResult
+    reason: str | None = None  # why it failed, for the log (never caller data)
+
+
+CallerEvent = Speech | Dtmf | Recorded | Hangup | TransferOutcome
 
 
 # --- engine -> channel ------------------------------------------------------------
@@ -127,10 +138,15 @@ class StartRecording:
 
 @dataclass(frozen=True)
 class Transfer:
+    """Hand the call on: to a queue (a queue state), or to `destination` (a transfer state:
+    a SIP URI or a number). The channel answers every Transfer with a `TransferOutcome`
+    caller event; the session waits for it only in a transfer state with result edges."""
+
     queue: str | None
     destination: str | None = None
     priority: int = 0
     skill: str | None = None
+    state: str | None = None  # the state that transfers (flow tests find its mock by it)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from callwright.ivr.events import (
     Speech,
     StartRecording,
     Transfer,
+    TransferOutcome,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +56,11 @@ DEFAULT_NO_MATCH = "Sorry, I didn't get that."
 DEFAULT_CONFIRM = "I heard {value}. Is that right?"
 SAFE_GOODBYE = "Sorry, something went wrong on our side. Please call again later. Goodbye."
 """Said when a call meets a fault and the flow has no `on_failure` to go to."""
+
+TRANSFER_RESULT_WAIT_S = 90.0
+"""How long a transfer state with result edges waits for the line to say how the transfer
+went (a SIP REFER waits up to 30 s for its answer and 30 s more for the new call's NOTIFY);
+no answer by then is a failed transfer."""
 
 MAX_TRANSITIONS_PER_EVENT = 1_000
 """State changes allowed between two caller events (or timeouts). A real flow moves
@@ -140,6 +146,7 @@ class CallSession:
         self.secret_vars: set[str] = set(self._declared_secrets)  # grows as values are derived
         self._moves = 0
         self._recovering = False
+        self._handed_on: str | None = None  # where a transfer state handed the call (it ends transferred)
 
     # -- public API ---------------------------------------------------------------
 
@@ -168,6 +175,8 @@ class CallSession:
                 self._on_dtmf(cs, event.key)
             elif isinstance(event, Recorded):
                 self._on_recorded(cs, event)
+            elif isinstance(event, TransferOutcome):
+                self._on_transfer_outcome(cs, event)
 
     def on_timer(self) -> list[Action]:
         """The pending deadline has passed (no input, inter-digit or recording limit)."""
@@ -201,6 +210,9 @@ class CallSession:
             self._finish_digits(cs)
         elif kind == "record" and isinstance(cs.state, model.Record):
             self._on_recorded(cs, Recorded(text="", duration_s=cs.state.max_duration_s))
+        elif kind == "transfer":
+            reason = f"no answer from the line within {TRANSFER_RESULT_WAIT_S:g} s"
+            self._on_transfer_outcome(cs, TransferOutcome("failed", reason), waited=True)
         else:
             self._no_input(cs)
 
@@ -260,9 +272,12 @@ class CallSession:
                 self._enter_queue(cs, st)
             case model.Transfer():
                 self._say(cs, st.prompt)
-                self._emit(Transfer(queue=None, destination=st.to))
+                self._emit(Transfer(queue=None, destination=st.to, state=cs.name))
                 self._log("transfer", cs.name, destination=st.to)
-                self._end("transferred", queue=st.to)
+                if st.waits_for_result:
+                    self._set_timer("transfer", TRANSFER_RESULT_WAIT_S)  # the line answers
+                else:
+                    self._end("transferred", queue=st.to)
             case model.Hangup():
                 self._say(cs, st.prompt)
                 self._end(st.outcome, disposition=st.disposition)
@@ -330,6 +345,28 @@ class CallSession:
             "transfer", cs.name, queue=st.queue, priority=st.priority, skill=shown_skill, expected_wait_s=wait
         )
         self._end("transferred", queue=st.queue)
+
+    def _on_transfer_outcome(self, cs: CompiledState, ev: TransferOutcome, *, waited: bool = False) -> None:
+        """The line's answer to a transfer state's Transfer: follow `transferred` or `failed`;
+        without that edge the call ends (transferred; or error when the transfer failed).
+        An answer the session is not waiting for (a queue's, a late one) is ignored."""
+        st = cs.state
+        if not isinstance(st, model.Transfer) or not (waited or self._timer == "transfer"):
+            return
+        self._cancel_timer()
+        reason = self._scrub(ev.reason) if ev.reason else None
+        target = st.transferred if ev.result == "transferred" else st.failed
+        self._log("transfer_result", cs.name, destination=st.to, result=ev.result, reason=reason, next=target)
+        if ev.result == "transferred":
+            self._handed_on = st.to
+        if target:
+            self._fire(ev.result)
+        elif ev.result == "transferred":
+            self._end("transferred", queue=st.to)
+        else:
+            why = f": {reason}" if reason else ""
+            # the destination is in the transfer_result event (a SIP URI would read as an e-mail here)
+            self._end("error", reason=f"{cs.name}: the transfer failed{why} (the state has no `failed` edge)")
 
     # -- data steps: http and function --------------------------------------------------
 
@@ -890,6 +927,9 @@ class CallSession:
     ) -> None:
         if self.ended:
             return
+        if self._handed_on is not None and outcome != "error":
+            # a call a transfer state handed on ends transferred, however the flow goes on
+            outcome, queue = "transferred", queue or self._handed_on
         self._cancel_timer()
         self.ended, self.outcome = True, outcome
         self.disposition, self.queue = disposition, queue

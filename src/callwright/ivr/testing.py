@@ -50,6 +50,7 @@ from callwright.ivr.events import (
     Say,
     Speech,
     Transfer,
+    TransferOutcome,
 )
 from callwright.ivr.runner import run_call
 from callwright.ivr.session import CallSession, QueueStatus
@@ -82,9 +83,11 @@ EXPECT_KEYS = {
     "ended",
 }
 CONTEXT_KEYS = {"time", "caller_id", "called_number", "language", "queue_wait", "vars", "mocks"}
-MOCK_KEYS = {"status", "json", "body", "result", "raises", "timeout", "error"}
+MOCK_KEYS = {"status", "json", "body", "result", "raises", "timeout", "error", "transfer"}
 """A data step's canned answer: http `status` + `json` or `body`; function `result` or
-`raises`; either `timeout: true` or `error: text` (the request failed)."""
+`raises`; either `timeout: true` or `error: text` (the request failed). A transfer state's:
+`transfer: failed` (or `transferred`, what a transfer without a mock does)."""
+TRANSFER_MOCKS = ("transferred", "failed")
 MAX_QUEUE_WAIT_S = 86_400.0  # a scenario's expected queue wait: at most a day
 MIN_YEAR, MAX_YEAR = 1900, 9000  # a scenario's clock stays where date arithmetic cannot overflow
 _KEYS = re.compile(r"[0-9*#]+")
@@ -373,6 +376,12 @@ def _check_mocks(src: Source, p: PathKey, mocks: Any) -> None:
             raise _error(
                 src, p + (state, "status"), f"mocks {state}: status must be an HTTP status from 100 to 599"
             )
+        if "transfer" in mock and mock["transfer"] not in TRANSFER_MOCKS:
+            raise _error(
+                src,
+                p + (state, "transfer"),
+                f"mocks {state}: transfer is transferred or failed, not {_shown(mock['transfer'])}",
+            )
         if "body" in mock and not isinstance(mock["body"], str):
             raise _error(src, p + (state, "body"), f"mocks {state}: body is the response text")
 
@@ -506,8 +515,9 @@ class ScriptChannel:
 
     name = "test"
 
-    def __init__(self, steps: list[Any]) -> None:
+    def __init__(self, steps: list[Any], mocks: dict[str, Any] | None = None) -> None:
         self.steps = deque(enumerate(steps, 1))
+        self.mocks = mocks or {}  # a transfer state's mock: {transfer: failed} (else it transfers)
         self.since_input: list[Say] = []
         self.dialogue: list[str] = []
         self.failures: list[str] = []
@@ -522,6 +532,11 @@ class ScriptChannel:
         elif isinstance(action, Transfer):
             self.transfers.append(action)
             self.dialogue.append(f"[transfer to {action.queue or action.destination}]")
+            mocked = self.mocks.get(action.state or "") or {}
+            result = mocked.get("transfer", "transferred")  # checked when the file was loaded
+            if result == "failed":
+                self.dialogue.append("[transfer failed (mocked)]")
+            self.pending.appendleft(TransferOutcome(result, "mocked failure" if result == "failed" else None))
         elif isinstance(action, EndCall):
             self.dialogue.append(f"[end: {action.outcome}]")
 
@@ -632,8 +647,9 @@ def _run_scenario(
         ) from None
     clock = FakeClock(start)
     waits = {k: parse_duration(v, limit=MAX_QUEUE_WAIT_S) for k, v in (d.get("queue_wait") or {}).items()}
-    channel = ScriptChannel(list(sc.data.get("steps") or []))
-    data = MockData(dict(d.get("mocks") or {}))
+    mocks = dict(d.get("mocks") or {})
+    channel = ScriptChannel(list(sc.data.get("steps") or []), mocks)
+    data = MockData(mocks)
     session = run_call(
         engine,
         channel,

@@ -7,7 +7,8 @@ How a network channel hands a call to the server (the whole seam):
 1. Implement `callwright.ivr.channels.line.LineDevice` for one call's audio path:
    `rate`, `start(on_input, on_event)`, `play(samples)`, `stop_playback()`, `playing`,
    `close()` (and, optionally, `transfer(action)` of `line.TransferringLine`: called when
-   the flow transfers the call, before its end, e.g. to send a SIP REFER). Push caller
+   the flow transfers the call, e.g. to send a SIP REFER; answer with a `TransferOutcome`
+   through `on_event`, which a transfer state's `transferred`/`failed` edges follow). Push caller
    frames (int16 mono at `rate`) to `on_input`, out-of-band keys (`Dtmf("5")`, RFC 4733)
    and the far end's hang-up (`Hangup()`) to `on_event`, from any thread; pace `play`ed
    audio yourself (one frame per packet time).

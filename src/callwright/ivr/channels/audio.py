@@ -39,6 +39,7 @@ from callwright.ivr.events import (
     Speech,
     StartRecording,
     Transfer,
+    TransferOutcome,
 )
 from callwright.speech.asr.base import Recognizer, RecognizerStream
 from callwright.speech.audio import Audio, read_audio, resample, write_wav
@@ -279,6 +280,7 @@ class ScriptedAudioChannel:
         self.echo = echo or (lambda s: None)
         self._pending: np.ndarray = np.zeros(0, np.int16)
         self._hangup = False
+        self._reports: deque[TransferOutcome] = deque()  # answers to Transfer actions
         self._listening_started = False
         self._wall0 = time.monotonic()
         self.dialogue: list[str] = []
@@ -319,6 +321,7 @@ class ScriptedAudioChannel:
             self._listening_started = False
         elif isinstance(action, Transfer):
             self._say(f"  [transfer to {action.queue or action.destination}]")
+            self._reports.append(TransferOutcome("transferred"))  # a scripted call cannot be handed on
         elif isinstance(action, EndCall):
             self.ended_at = self.clock.now()
             self._say(f"  {action.display}")
@@ -356,6 +359,8 @@ class ScriptedAudioChannel:
         return True
 
     def receive(self, session: CallSession) -> CallerEvent | None:
+        if self._reports:
+            return self._reports.popleft()
         if self._hangup:
             return Hangup()
         if session.timer_kind == "record":

@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from callwright.ivr.events import Dtmf, Hangup, Transfer
+from callwright.ivr.events import Dtmf, Hangup, Transfer, TransferOutcome
 
 
 class LineDevice(Protocol):
@@ -23,10 +23,13 @@ class LineDevice(Protocol):
     rate: int  # sample rate of the frames in and out (8000 for telephony)
 
     def start(
-        self, on_input: Callable[[np.ndarray], None], on_event: Callable[[Dtmf | Hangup], None]
+        self,
+        on_input: Callable[[np.ndarray], None],
+        on_event: Callable[[Dtmf | Hangup | TransferOutcome], None],
     ) -> None:
-        """Begin: on_input gets int16 mono frames, on_event out-of-band keys (RFC 4733)
-        and the far end's hang-up; both may be called from any thread."""
+        """Begin: on_input gets int16 mono frames, on_event out-of-band keys (RFC 4733),
+        the far end's hang-up and (a `TransferringLine`) transfer results; both may be
+        called from any thread."""
 
     def play(self, samples: np.ndarray) -> None:
         """Queue int16 mono at `rate`; returns at once; the device paces it."""
@@ -44,8 +47,11 @@ class LineDevice(Protocol):
 class TransferringLine(Protocol):
     """Optional, for a line that can hand the call on (a SIP blind transfer with REFER).
 
-    `LiveChannel` calls `transfer` when the flow transfers the call (a queue state, an
-    operator command), before the call's end; a device without it only logs the transfer."""
+    `LiveChannel` calls `transfer` when the flow transfers the call (a queue state, a transfer
+    state), once the prompt before it has played; a device without it only logs the transfer
+    (and the flow takes `transferred`)."""
 
     def transfer(self, action: Transfer) -> None:
-        """Hand the call to `action.destination` (a SIP URI) or `action.queue`; returns at once."""
+        """Hand the call to `action.destination` (a SIP URI) or `action.queue`; returns at once.
+        The result comes back later through `start`'s `on_event` as a `TransferOutcome`
+        (`transferred` at once when there is nothing to do, e.g. a queue)."""

@@ -42,6 +42,7 @@ from callwright.ivr.events import (
     Speech,
     StartRecording,
     Transfer,
+    TransferOutcome,
 )
 from callwright.speech.vad import SpeechStarted
 
@@ -77,7 +78,7 @@ class _Stop:
     outcome: str
 
 
-_Item = np.ndarray | Dtmf | Hangup | _Stop
+_Item = np.ndarray | Dtmf | Hangup | TransferOutcome | _Stop
 
 
 class _KeyMatcher:
@@ -180,7 +181,10 @@ class LiveChannel:
             self._say(f"  [transfer to {action.queue or action.destination}]")
             hand_on = getattr(self.device, "transfer", None)  # line.TransferringLine, optional
             if callable(hand_on):
-                hand_on(action)
+                self._drain_playback()  # the caller hears "transferring you" before the far end takes over
+                hand_on(action)  # it answers through on_event with a TransferOutcome
+            else:
+                self.items.put(TransferOutcome("transferred"))  # this line cannot hand a call on
         elif isinstance(action, EndCall):
             self._drain_playback()
             self._say(f"  {action.display}")
@@ -226,6 +230,10 @@ class LiveChannel:
                 self._hung_up = True
                 self._say("caller: (hangs up)")
                 return Hangup()
+            if isinstance(item, TransferOutcome):
+                why = f" ({item.reason})" if item.reason else ""
+                self._say(f"  [transfer result: {item.result}{why}]")
+                return item
             if isinstance(item, Dtmf):
                 ev = self._key(session, "event", item.key)
                 if ev is not None:

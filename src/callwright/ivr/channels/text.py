@@ -27,6 +27,7 @@ from callwright.ivr.events import (
     Speech,
     StartRecording,
     Transfer,
+    TransferOutcome,
 )
 from callwright.textsafe import safe_text
 
@@ -87,6 +88,7 @@ class TextChannel:
         elif isinstance(action, Transfer):
             where = f"queue {action.queue}" if action.queue else action.destination
             self._out(f"  [transfer to {where}]")
+            self._queue.appendleft(TransferOutcome("transferred"))  # typed calls cannot be handed on
         elif isinstance(action, EndCall):
             self._out(f"  {action.display}")
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from callwright.ivr.events import Dtmf, Hangup, Transfer
+from callwright.flows.model import TransferResult
+from callwright.ivr.events import Dtmf, Hangup, Transfer, TransferOutcome
 from callwright.server.sip import g711
 from callwright.server.sip.message import SipMessage, user_of
 from callwright.server.sip.rtp import (
@@ -47,7 +48,6 @@ MAX_PLAYOUT_S = 600  # prompt audio queued at once (10 minutes); beyond it play(
 REFER_TIMEOUT_S = 30.0  # how long a blind transfer waits for the far end to report the result
 UNEXPECTED_LOG_EVERY = 500  # RTP from a wrong address: log the first, then every Nth
 
-TransferResult = Literal["transferred", "failed"]
 State = Literal["early", "confirmed", "ended"]
 
 
@@ -104,8 +104,8 @@ class SipCall:
         self._lock = threading.Lock()
         self._out = np.zeros(0, np.int16)
         self._on_input: Callable[[np.ndarray], None] | None = None
-        self._on_event: Callable[[Dtmf | Hangup], None] | None = None
-        self._pending_events: list[Dtmf | Hangup] = []
+        self._on_event: Callable[[Dtmf | Hangup | TransferOutcome], None] | None = None
+        self._pending_events: list[Dtmf | Hangup | TransferOutcome] = []
         self._jitter = JitterBuffer()
         self._events = TelephoneEvents()
         self._ssrc = int.from_bytes(os.urandom(4), "big")
@@ -130,7 +130,9 @@ class SipCall:
     # --- the line protocol (called from the IVR's thread) --------------------------------
 
     def start(
-        self, on_input: Callable[[np.ndarray], None], on_event: Callable[[Dtmf | Hangup], None]
+        self,
+        on_input: Callable[[np.ndarray], None],
+        on_event: Callable[[Dtmf | Hangup | TransferOutcome], None],
     ) -> None:
         with self._lock:
             self._on_input = on_input
@@ -193,14 +195,22 @@ class SipCall:
     def transfer(self, action: Transfer) -> None:
         """`line.TransferringLine`: the flow transferred the call. To a SIP URI
         (`type: transfer` with `to: sip:...`): a REFER is sent and this returns at once; the
-        result lands in `transfer_result` and the log, and the IVR's hang-up that follows
-        waits for it. To a queue: nothing to do on the SIP side (the call log has the queue)."""
+        result lands in `transfer_result`, the log and the IVR (a `TransferOutcome` event,
+        which a transfer state with result edges follows), and a hang-up by the IVR waits
+        for it. To a queue: nothing to do on the SIP side (the call log has the queue), so
+        `transferred` at once. To anything else (a bare number): `failed`, since a REFER
+        needs a SIP URI."""
         target = action.destination or ""
-        if self.ended.is_set() or not target.lower().startswith(("sip:", "sips:")):
-            return
-        self.server.run(self._refer_on_loop(target, REFER_TIMEOUT_S))
+        if action.queue is not None or not target:
+            self._emit(TransferOutcome("transferred"))
+        elif self.ended.is_set():
+            self._emit(TransferOutcome("failed", "the call had already ended"))
+        elif not target.lower().startswith(("sip:", "sips:")):
+            self._emit(TransferOutcome("failed", "a SIP call is transferred to a sip: or sips: URI only"))
+        else:
+            self.server.run(self._refer_on_loop(target, REFER_TIMEOUT_S, report=True))
 
-    async def _refer_on_loop(self, target: str, timeout_s: float) -> TransferResult:
+    async def _refer_on_loop(self, target: str, timeout_s: float, *, report: bool = False) -> TransferResult:
         task = asyncio.ensure_future(self.server.refer(self, target, timeout_s))
         self._refer = task
         try:
@@ -210,6 +220,9 @@ class SipCall:
             result = "failed"
         self.transfer_result = result
         log.info("call %s: blind transfer to %s: %s", self.call_id, target, result)
+        if report:
+            why = None if result == "transferred" else "the far end refused the REFER or the new call failed"
+            self._emit(TransferOutcome(result, why))
         if self.on_transfer is not None:
             try:
                 self.on_transfer(target, result)
@@ -219,7 +232,7 @@ class SipCall:
 
     # --- the network side (event loop) ------------------------------------------------
 
-    def _emit(self, ev: Dtmf | Hangup) -> None:
+    def _emit(self, ev: Dtmf | Hangup | TransferOutcome) -> None:
         with self._lock:
             cb = self._on_event
             if cb is None:

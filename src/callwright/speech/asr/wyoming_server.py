@@ -3,8 +3,12 @@
 Any Wyoming client (`WyomingRecognizer`, Home Assistant's voice pipeline)
 can then use it: `describe` is answered with an `info` naming the engine,
 and `transcribe`, `audio-start`, `audio-chunk`s, `audio-stop` with a
-`transcript`. The transcript's data also carries `confidence` (the engine's
-own, 0..1), which generic clients ignore and `WyomingRecognizer` reads.
+`transcript`. Other services ride on the same server and port (`WyomingService`:
+the events they answer and their part of `info`); `speech.tts.wyoming_server`'s
+synthesiser is one (`synthesize` -> `audio-start`, `audio-chunk`s, `audio-stop`), and a
+server may have no recogniser at all (then ASR events get an `error`). The transcript's
+data also carries `confidence` (the engine's own, 0..1), which generic clients ignore
+and `WyomingRecognizer` reads.
 `transcript_terms`/`transcript_names` of `transcribe` are the utterance's
 expected phrases (Whisper's prompt, Vosk's grammar), as the IVR gives a state's.
 
@@ -22,10 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from callwright.speech.asr.base import Recognition, Recognizer, RecognizerStream
 from callwright.speech.asr.wyoming import (
@@ -46,10 +50,31 @@ MAX_CLIENTS = 64  # connections at once; more are answered with an error and clo
 MAX_UTTERANCE_S = 3600.0  # audio of one transcription (a whole QA track fits; 115 MB at 16 kHz)
 IDLE_TIMEOUT_S = 120.0  # a client silent this long between events is disconnected
 MAX_RATE = 48000  # highest audio-start rate accepted
+ASR_EVENTS = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop"})
 
 
 class ProtocolError(Exception):
     """A client's mistake: answered with an `error` event, then the connection is closed."""
+
+
+Send = Callable[[str, "dict[str, Any] | None", bytes], Awaitable[None]]
+"""Send one event to the client: (type, data, payload)."""
+Run = Callable[..., Awaitable[Any]]
+"""Run a blocking call (an engine) in the server's worker threads: `await run(fn, *args)`."""
+
+
+class WyomingService(Protocol):
+    """A service the speech-server offers besides its recogniser (a synthesiser): the event
+    types it answers, its part of the `info` event, and the handler. A `ProtocolError` from
+    `answer` is the client's mistake (an `error` event, the connection closed)."""
+
+    kinds: frozenset[str]
+
+    def info(self) -> dict[str, Any]:
+        """Merged into the `info` event's data, e.g. `{"tts": [...]}`."""
+        ...
+
+    async def answer(self, event: WyomingEvent, send: Send, run: Run) -> None: ...
 
 
 @dataclass
@@ -150,9 +175,20 @@ def _format(data: dict[str, Any]) -> int:
 class SpeechServer:
     """The Wyoming ASR service around one loaded recogniser."""
 
-    def __init__(self, recognizer: Recognizer, *, workers: int = 2, max_clients: int = MAX_CLIENTS) -> None:
+    def __init__(
+        self,
+        recognizer: Recognizer | None,
+        *,
+        workers: int = 2,
+        max_clients: int = MAX_CLIENTS,
+        services: Sequence[WyomingService] = (),
+    ) -> None:
+        if recognizer is None and not services:
+            raise ValueError("a speech-server needs a recogniser or another service")
         self.recognizer = recognizer
-        self.model = model_name(recognizer)
+        self.model = model_name(recognizer) if recognizer is not None else ""
+        self.services = tuple(services)
+        self._routes = {kind: s for s in self.services for kind in s.kinds}
         self.max_clients = max_clients
         self.clients = 0
         self.served = 0  # transcripts sent, for logs and tests
@@ -201,7 +237,7 @@ class SpeechServer:
         except Exception as err:  # noqa: BLE001 - an engine failure answers this client, the server goes on
             log.exception("speech-server: engine failed for %s", peer)
             await _send(
-                writer, "error", {"text": f"recogniser failed: {type(err).__name__}: {err}", "code": "engine"}
+                writer, "error", {"text": f"engine failed: {type(err).__name__}: {err}", "code": "engine"}
             )
         finally:
             self.clients -= 1
@@ -211,8 +247,17 @@ class SpeechServer:
 
     async def _on(self, event: WyomingEvent, utt: Utterance, writer: asyncio.StreamWriter) -> bool:
         kind = event.type
-        if kind == "describe":
-            await _send(writer, "info", info_data(self.recognizer, self.model))
+        service = self._routes.get(kind)
+        if service is not None:
+
+            async def send(kind: str, data: dict[str, Any] | None = None, payload: bytes = b"") -> None:
+                await _send(writer, kind, data, payload)
+
+            await service.answer(event, send, self._run)
+        elif kind == "describe":
+            await _send(writer, "info", self.info())
+        elif kind in ASR_EVENTS and self.recognizer is None:
+            raise ProtocolError(f"this server has no recogniser (a {kind!r} event)")
         elif kind == "ping":
             await _send(writer, "pong", {"text": event.data.get("text")} if event.data.get("text") else None)
         elif kind == "transcribe":
@@ -244,11 +289,24 @@ class SpeechServer:
             log.debug("speech-server: ignored a %r event", kind)
         return True
 
+    def info(self) -> dict[str, Any]:
+        """The `info` event's data: the recogniser's ASR program (if any) and each service's part."""
+        if self.recognizer is not None:
+            data = info_data(self.recognizer, self.model)
+        else:
+            from wyoming.info import Info
+
+            data = Info().event().data
+        for service in self.services:
+            data.update(service.info())
+        return data
+
     async def _begin(self, utt: Utterance, rate: int) -> None:
         if utt.stream is not None and utt.samples:
             await self._run(utt.stream.reset)  # a new audio-start drops the audio before it
         stream = utt.opened.get(rate)
         if stream is None:
+            assert self.recognizer is not None  # _on refuses ASR events without one
             stream = await self._run(self.recognizer.open, rate, utt.phrases)
             utt.opened[rate] = stream
         else:
@@ -264,21 +322,28 @@ class SpeechServer:
         return result
 
 
-async def _send(writer: asyncio.StreamWriter, kind: str, data: dict[str, Any] | None = None) -> None:
+async def _send(
+    writer: asyncio.StreamWriter, kind: str, data: dict[str, Any] | None = None, payload: bytes = b""
+) -> None:
     try:
-        writer.write(encode_event(kind, data))
+        writer.write(encode_event(kind, data, payload))
         await writer.drain()
     except (ConnectionError, OSError):
         pass
 
 
 def run(
-    recognizer: Recognizer, host: str, port: int, workers: int, ready: Callable[[str, int], None]
+    recognizer: Recognizer | None,
+    host: str,
+    port: int,
+    workers: int,
+    ready: Callable[[str, int], None],
+    services: Sequence[WyomingService] = (),
 ) -> None:
     """Serve until interrupted (the CLI's loop); `ready` hears the bound address."""
 
     async def main() -> None:
-        server = SpeechServer(recognizer, workers=workers)
+        server = SpeechServer(recognizer, workers=workers, services=services)
         bound = await server.start(host, port)
         ready(*bound)
         try:

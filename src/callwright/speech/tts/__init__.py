@@ -23,6 +23,33 @@ def default_synthesizer(cache_dir: str | os.PathLike[str] | None = None) -> Cach
     return CachedSynthesizer(Pyttsx3Synthesizer(), cache_dir)
 
 
+LOCAL_TTS = ("espeak", "espeak-ng", "pyttsx3")
+"""Names of the local engine in a `--tts` spec (the default)."""
+
+
+def synthesizer_engine(spec: str = "espeak") -> Synthesizer:
+    """The engine a `--tts` spec names: espeak (local espeak-ng through pyttsx3) or
+    wyoming://HOST:PORT (a Wyoming TTS server: Piper, `callwright speech-server`)."""
+    text = spec.strip()
+    if text.lower() in LOCAL_TTS:
+        return Pyttsx3Synthesizer()
+    if text.startswith(("wyoming://", "tcp://")):
+        from callwright.speech.tts.wyoming import WyomingSynthesizer
+
+        return WyomingSynthesizer(text)
+    raise SynthesisError(
+        f"unknown text-to-speech engine {spec!r}",
+        hint="give espeak (local espeak-ng, the default) or wyoming://HOST:PORT (a Wyoming TTS server)",
+    )
+
+
+def get_synthesizer(
+    spec: str = "espeak", cache_dir: str | os.PathLike[str] | None = None
+) -> CachedSynthesizer:
+    """The engine a `--tts` spec names, behind the prompt cache (as `default_synthesizer`)."""
+    return CachedSynthesizer(synthesizer_engine(spec), cache_dir)
+
+
 __all__ = [
     "DEFAULT_RATE_WPM",
     "DEFAULT_VOICE",
@@ -36,5 +63,7 @@ __all__ = [
     "cache_key",
     "default_cache_dir",
     "default_synthesizer",
+    "get_synthesizer",
+    "synthesizer_engine",
     "resolve_voice",
 ]
