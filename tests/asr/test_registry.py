@@ -183,3 +183,26 @@ def test_whisper_base_is_joined_from_its_packages_and_transcribes(models: Path, 
     assert (models / "whisper-base" / "model.bin").stat().st_size == reg.REGISTRY["base"].size
     segments = recognizer.transcribe(speak("one two three", rate=16000), TranscribeOptions())
     assert " ".join(s.text for s in segments).strip(), "the base model read nothing from clear speech"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["call", "flows/inbound.yaml", "--audio", "CALLER", "--model", "tyni"],
+        ["serve", "flows/inbound.yaml", "--http", "127.0.0.1:0", "--model", "tyni"],
+        ["speech-server", "--listen", "tcp://127.0.0.1:0", "--model", "tyni"],
+    ],
+    ids=["call", "serve", "speech-server"],
+)
+def test_every_speech_command_takes_model_and_refuses_an_unknown_one(args: list[str], tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    caller = tmp_path / "caller.yaml"
+    caller.write_text("turns:\n  - dtmf: '1'\n")
+    args = [str(caller) if a == "CALLER" else a for a in args]
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", *args, *(["--db", str(tmp_path / "x.db")] if args[0] != "speech-server" else [])],
+        capture_output=True, text=True, timeout=120, cwd=root,
+    )  # fmt: skip
+    assert r.returncode == 1 and "unknown model 'tyni'" in r.stderr and "Traceback" not in r.stderr, r.stderr

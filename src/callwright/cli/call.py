@@ -11,7 +11,7 @@ from typing import TextIO
 
 import typer
 
-from callwright.cli.options import ENGINE_HELP, TTS_HELP
+from callwright.cli.options import ENGINE_HELP, MODEL_HELP, TTS_HELP
 from callwright.errors import CallwrightError
 
 
@@ -60,6 +60,7 @@ def call(
     mic: bool = typer.Option(False, "--mic", help="Live call through the microphone and speaker."),
     fast: bool = typer.Option(False, "--fast", help="With --audio: run faster than real time."),
     engine_name: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
+    model: str | None = typer.Option(None, "--model", help=MODEL_HELP + " With --audio or --mic."),
     tts: str = typer.Option("espeak", "--tts", help=TTS_HELP + " With --audio or --mic."),
     rate: int = typer.Option(8000, "--rate", help="Audio line sample rate: 8000 or 16000."),
     recordings: Path = typer.Option(
@@ -131,6 +132,7 @@ def call(
     if audio is not None or mic:
         from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
         from callwright.speech.asr import get_recognizer
+        from callwright.speech.asr.factory import with_model
         from callwright.speech.tts import PromptAudio, get_synthesizer
 
         synth = get_synthesizer(tts)
@@ -140,14 +142,14 @@ def call(
             from callwright.ivr.channels.mic import MicChannel, open_sound_device
 
             device = open_sound_device(rate)  # fails plainly when there is no sound card
-            line = AudioLine(rate, get_recognizer(engine_name), prompts)
+            line = AudioLine(rate, get_recognizer(with_model(engine_name, model)), prompts)
             clock = RealClock()
             channel = MicChannel(
                 line, device, clock, echo=lambda s: print(safe_text(s), file=out, flush=True)
             )
         else:
             assert turns is not None
-            line = AudioLine(rate, get_recognizer(engine_name), prompts)
+            line = AudioLine(rate, get_recognizer(with_model(engine_name, model)), prompts)
             if not isinstance(clock, FakeClock):
                 clock = FakeClock(datetime.now().astimezone())
             channel = ScriptedAudioChannel(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from callwright.cli.options import ENGINE_HELP, TTS_HELP
+from callwright.cli.options import ENGINE_HELP, MODEL_HELP, TTS_HELP
 from callwright.errors import CallwrightError
 
 
@@ -51,6 +51,7 @@ def serve(
         30.0, "--grace", help="Seconds calls in progress get to finish on SIGINT/SIGTERM."
     ),
     engine_name: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
+    model: str | None = typer.Option(None, "--model", help=MODEL_HELP),
     tts: str = typer.Option("espeak", "--tts", help=TTS_HELP),
     recordings: Path = typer.Option(
         Path("recordings"), "--recordings", help="Folder for call recordings (stereo WAV: caller left)."
@@ -99,11 +100,12 @@ def serve(
     routes = build_routes(flows, route, routes_file)  # every flow checked first (exit 2 on errors)
 
     from callwright.speech.asr import get_recognizer
+    from callwright.speech.asr.factory import with_model
     from callwright.speech.tts import PromptAudio, get_synthesizer
 
     synth = get_synthesizer(tts)
     synth.voices()  # a TTS server that is down or not one: said now, not at the first call
-    recognizer = get_recognizer(engine_name)  # loaded once, shared by every call
+    recognizer = get_recognizer(with_model(engine_name, model))  # loaded once, shared by every call
     rate = 8000
 
     def prompts(name: str) -> PromptAudio:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from callwright.cli.options import MODEL_HELP
 from callwright.errors import CallwrightError
 
 
@@ -32,6 +33,7 @@ def speech_server(
         "--engine",
         help="Recogniser to serve: auto, vosk, whisper (loaded once for every client), or none.",
     ),
+    model: str | None = typer.Option(None, "--model", help=MODEL_HELP),
     tts: str = typer.Option(
         "espeak", "--tts", help="Synthesiser to serve on the same port: espeak (espeak-ng), or none."
     ),
@@ -60,6 +62,7 @@ def speech_server(
         raise CallwrightError("nothing to serve: --engine none and --tts none")
     host, port = parse_listen(listen)
     from callwright.speech.asr import get_recognizer
+    from callwright.speech.asr.factory import with_model
     from callwright.speech.asr.wyoming_server import WyomingService, run
 
     services: list[WyomingService] = []
@@ -68,7 +71,7 @@ def speech_server(
         from callwright.speech.tts.wyoming_server import SynthesisService
 
         services.append(SynthesisService(Pyttsx3Synthesizer()))
-    recognizer = None if no_asr else get_recognizer(engine_name)
+    recognizer = None if no_asr else get_recognizer(with_model(engine_name, model))
     serving = ", ".join(
         ([recognizer.name] if recognizer is not None else []) + (["espeak-ng TTS"] if services else [])
     )
