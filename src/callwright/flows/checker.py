@@ -11,15 +11,17 @@ import difflib
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callwright.common.source import PathKey, Problem
 from callwright.flows import template
-from callwright.flows.loader import LoadResult, load, opening_hours_problem
+from callwright.flows.loader import LoadResult, load, opening_hours_problem, time_of_day_problem
 from callwright.flows.model import (
     INPUT_STATES,
     TERMINAL_STATES,
+    TYPED_COLLECTS,
     Ask,
     Assignment,
     Branch,
@@ -296,12 +298,13 @@ class _Checker:
                     )
             elif not st.next:
                 self.err(st.path, f"'{st.name}' collects {collect} but has no 'next' state", key=True)
-            if collect in ("digits", "number", "speech") and not st.into:
+            if (collect in ("digits", "number", "speech") or collect in TYPED_COLLECTS) and not st.into:
                 self.warn(
                     st.path,
                     f"'{st.name}' collects {collect} but does not store it; add 'into: <variable>'",
                     key=True,
                 )
+        self._check_value_options(st)
         if collect == "digits" and answer.digits_min > answer.digits_max:
             self.err(
                 st.path + ("digits",), f"digits min {answer.digits_min} is more than max {answer.digits_max}"
@@ -312,6 +315,42 @@ class _Checker:
             and answer.range_min > answer.range_max
         ):
             self.err(st.path + ("range",), "range min is more than max")
+
+    def _check_value_options(self, st: Ask) -> None:
+        """A typed value's options: under the key of its own kind, limits that parse, in order."""
+        collect = st.answer.collect
+        raw = self.src.data.get("states", {}).get(st.name) if isinstance(self.src.data, dict) else None
+        for kind in TYPED_COLLECTS:
+            if isinstance(raw, dict) and kind in raw and kind != collect:
+                self.warn(
+                    st.path + (kind,),
+                    f"'{kind}' options are only used when collect is {kind} (this state collects {collect})",
+                    key=True,
+                )
+        if collect not in TYPED_COLLECTS:
+            return
+        opts = st.answer.value
+        where = st.path + (collect,)
+        written: dict[str, object]
+        if collect in ("phone", "alphanumeric"):
+            written = {"min": opts.min_length, "max": opts.max_length}
+        else:
+            written = {"min": opts.min, "max": opts.max}
+        bounds: dict[str, object] = {}
+        for key, text in written.items():
+            try:
+                bounds[key] = _limit(collect, text)
+            except ValueError as err:
+                self.err(where + (key,), f"{collect} {key}: {err}")
+                return
+        lo, hi = bounds["min"], bounds["max"]
+        if lo is not None and hi is not None and type(lo) is type(hi) and lo > hi:  # type: ignore[operator]
+            self.err(where, f"{collect} min {_shown_limit(lo)} is more than max {_shown_limit(hi)}")
+        if collect == "currency" and st.answer.terminator == "*":
+            self.err(
+                st.path + ("digits", "terminator"),
+                "in a currency state * is the decimal point; end the amount with # instead",
+            )
 
     def _check_collisions(self, st: Ask) -> None:
         keys: dict[str, str] = {}
@@ -572,6 +611,30 @@ def _targets_of(st: State) -> Iterator[tuple[PathKey, str]]:
 
 def _norm(s: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", s.lower()).split())
+
+
+def _limit(collect: str, text: object) -> object:
+    """A typed value's limit as a comparable value (None: none, or `today`); ValueError
+    naming what is wrong."""
+    if text is None or text == "today":
+        return None
+    if collect == "date":
+        try:
+            return date.fromisoformat(str(text))
+        except ValueError:
+            raise ValueError(f"'{text}' is not a calendar date (YYYY-MM-DD, or today)") from None
+    if collect == "time":
+        problem = time_of_day_problem(str(text))
+        if problem or str(text).startswith("24"):
+            raise ValueError(problem or f"'{text}' is not a time of day; the latest is 23:59")
+        return str(text)
+    if collect == "currency":
+        return float(str(text))
+    return text
+
+
+def _shown_limit(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _valid_date(s: str) -> bool:
