@@ -44,6 +44,7 @@ from callwright.flows.model import (
     prompt_of,
     saved_by,
 )
+from callwright.speech import ssml
 
 BUILTIN_VARS = frozenset(
     {
@@ -412,10 +413,43 @@ class _Checker:
                     self.err(path, str(err))
             for prompt in self._prompts_of(st):
                 for lang, text in prompt.texts.items():
+                    where = prompt.path + ((lang,) if len(prompt.texts) > 1 else ())
                     try:
                         template.placeholders(text)
                     except template.TemplateError as err:
-                        self.err(prompt.path + ((lang,) if len(prompt.texts) > 1 else ()), str(err))
+                        self.err(where, str(err))
+                    self._check_ssml(where, text)
+
+    def _check_ssml(self, path: PathKey, text: str) -> None:
+        """A prompt with markup must be in the SSML subset; the error points into the prompt."""
+        if not ssml.is_ssml(text):
+            return
+        try:
+            ssml.parse(text)
+        except ssml.SsmlError as err:
+            line, col = self._inside(path, text, err.offset)
+            self.problems.append(Problem(self.src.path, line, col, "error", f"SSML: {err.message}"))
+
+    def _inside(self, path: PathKey, text: str, offset: int) -> tuple[int, int]:
+        """Line and column of `text[offset]` in the file: the scalar's own position, then the
+        first place after it where the text from the offset is written (quotes, escapes and
+        folded lines make the arithmetic unreliable; the words are there as written)."""
+        start = self.src.pos(path)
+        source = self.src.text
+        lines = source.splitlines(keepends=True)
+        base = sum(len(x) for x in lines[: start.line - 1]) + start.col - 1
+        rest = text[offset:].split("\n", 1)[0]
+        at = -1
+        for size in (24, 12, 6, 3):  # shorter when quotes or escapes differ from the text
+            fragment = rest[:size]
+            at = source.find(fragment, base) if fragment else -1
+            if 0 <= at - base <= len(text) * 2 + 200:
+                break
+            at = -1
+        if at < 0:
+            return start.line, start.col
+        line_start = source.rfind("\n", 0, at) + 1
+        return source.count("\n", 0, at) + 1, at - line_start + 1
 
     def _assignments_of(self, st: State) -> Iterable[Assignment]:
         return _assignments_of(st)

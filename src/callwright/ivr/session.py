@@ -26,7 +26,7 @@ from callwright.common import expr
 from callwright.flows import model, template
 from callwright.flows.model import Choice as FlowChoice
 from callwright.flows.model import Collect, Confirm, Flow, Prompt
-from callwright.ivr import datasteps, interpret, privacy, values
+from callwright.ivr import datasteps, interpret, privacy, spoken, values
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
@@ -595,8 +595,9 @@ class CallSession:
             env[st.into] = self.pending.value
         private = model.is_sensitive(st) or (st.into is not None and st.into in self.secret_vars)
         secret = {"value", st.into} if private else set()
-        logged = self._shown_template(text, env, extra_secrets=secret)
-        self._emit_say(cs, template.render(text, env, values.formats(lang)), lang, audio, shown=logged)
+        said = spoken.render(text, env, lang)
+        logged = self._shown_template(said.template, env, extra_secrets=secret)
+        self._emit_say(cs, said.text, lang, audio, shown=logged, ssml=said.ssml)
         self._listen_for(cs, collect="yesno")
 
     def _confirm_answer(self, cs: CompiledState, yes: bool | None) -> None:
@@ -749,16 +750,19 @@ class CallSession:
             return
         text, lang = prompt.text_for(self.vars["language"], cs.flow.default_language)
         env = self._env()
+        said = spoken.render(text, env, lang)
         self._emit_say(
-            cs,
-            template.render(text, env, values.formats(lang)),
-            lang,
-            prompt.audio,
-            shown=self._shown_template(text, env),
+            cs, said.text, lang, prompt.audio, shown=self._shown_template(said.template, env), ssml=said.ssml
         )
 
     def _emit_say(
-        self, cs: CompiledState, text: str, lang: str, audio: str | None, shown: str | None = None
+        self,
+        cs: CompiledState,
+        text: str,
+        lang: str,
+        audio: str | None,
+        shown: str | None = None,
+        ssml: str | None = None,
     ) -> None:
         """Say `text` to the caller; the log and the console get `shown` (the text with
         sensitive variables masked and caller data redacted) when the prompt was filled
@@ -777,6 +781,7 @@ class CallSession:
                 rate=s.rate,
                 shown=shown,
                 templated=shown is not None,
+                ssml=ssml,
             )
         )
         self._log("prompt", cs.name, text=text if shown is None else shown, language=lang)
