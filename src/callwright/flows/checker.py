@@ -658,9 +658,8 @@ def _limit(collect: str, text: object) -> object:
         except ValueError:
             raise ValueError(f"'{text}' is not a calendar date (YYYY-MM-DD, or today)") from None
     if collect == "time":
-        problem = time_of_day_problem(str(text))
-        if problem or str(text).startswith("24"):
-            raise ValueError(problem or f"'{text}' is not a time of day; the latest is 23:59")
+        if time_of_day_problem(str(text)) or str(text).startswith("24"):
+            raise ValueError(f"'{text}' is not a time of day from 00:00 to 23:59 (HH:MM)")
         return str(text)
     if collect == "currency":
         return float(str(text))

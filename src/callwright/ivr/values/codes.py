@@ -31,7 +31,7 @@ ES_LETTERS = {
 _AS_IN = {"as", "for", "like", "de", "como"}  # "A as in apple", "B for boy", "A de Antonio"
 _FILLERS = frozenset(
     "um uh er its it is my the code number reference letter capital please and then es mi "
-    "el codigo numero letra eh este pues y".split()
+    "el codigo numero letra eh este pues".split()
 )
 
 
@@ -67,7 +67,7 @@ def parse_speech(text: str, options: ValueOptions, ctx: Context) -> Result:
             if word and word[0].upper() == out[-1][-1]:
                 i += skip
                 continue
-        if tok in _FILLERS and (spanish or tok != "y"):
+        if tok in _FILLERS:
             i += 1
             continue
         chars = _characters(tok, spanish)
@@ -79,7 +79,7 @@ def parse_speech(text: str, options: ValueOptions, ctx: Context) -> Result:
 
 
 def _characters(tok: str, spanish: bool) -> str | None:
-    if tok.isalnum() and tok.isascii() and (len(tok) == 1 or tok.isdigit()):
+    if tok.isalnum() and tok.isascii() and (len(tok) == 1 or any(ch.isdecimal() for ch in tok)):
         return tok.upper()
     if tok in NATO:
         return NATO[tok]
@@ -97,7 +97,7 @@ def _characters(tok: str, spanish: bool) -> str | None:
 
 
 def parse_keys(keys: str, options: ValueOptions, ctx: Context) -> Result:
-    if not keys.isdigit():
+    if not keys.isdecimal():
         return Invalid("only figures can be keyed")
     return _valid(keys, options)
 

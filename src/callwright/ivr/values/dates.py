@@ -59,7 +59,7 @@ def parse_speech(text: str, options: ValueOptions, ctx: Context) -> Result:
 
 
 def parse_keys(keys: str, options: ValueOptions, ctx: Context) -> Result:
-    if not keys.isdigit() or len(keys) != 8:
+    if not keys.isdecimal() or len(keys) != 8:
         return Invalid(f"{len(keys)} keys; a date is 8 ({_order(options, ctx)})")
     fmt = _order(options, ctx)
     parts = {

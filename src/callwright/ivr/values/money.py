@@ -35,7 +35,14 @@ _FILLERS = frozenset(
 _DECIMAL = re.compile(r"(?<![\d.,])(\d{1,9})[.,](\d{1,2})(?![\d.,])")
 
 
+_SYMBOL_FIRST = re.compile(r"([$€£])\s*([0-9][0-9.,]*)")
+"""A symbol written before its amount ("$12.50") is said after it ("12.50 dollars")."""
+_THOUSANDS = re.compile(r"(?<=\d)[.,](?=\d{3}(?!\d))")
+"""A comma or dot before exactly three figures groups thousands ("1,234.50", "1.234")."""
+
+
 def parse_speech(text: str, options: ValueOptions, ctx: Context) -> Result:
+    text = _SYMBOL_FIRST.sub(r"\2 \1", _THOUSANDS.sub("", text))
     text = _DECIMAL.sub(lambda m: f" {m.group(1)} point {m.group(2).ljust(2, '0')} ", text)
     toks = words.tokens(text.replace("$", " dollars ").replace("€", " euros ").replace("£", " pounds "))
     if len(toks) > words.MAX_TOKENS:
@@ -126,7 +133,7 @@ def parse_keys(keys: str, options: ValueOptions, ctx: Context) -> Result:
     whole, star, frac = keys.partition("*")
     if not whole:
         whole = "0"
-    if not whole.isdigit() or (star and not frac.isdigit()) or len(frac) > 2 or "*" in frac:
+    if not whole.isdecimal() or (star and not frac.isdecimal()) or len(frac) > 2 or "*" in frac:
         return Invalid("an amount is keyed as figures, * for the decimal point and at most two after it")
     return _valid(Decimal(whole) + (Decimal(frac.ljust(2, "0")) / 100 if frac else Decimal(0)), options)
 

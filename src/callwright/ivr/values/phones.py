@@ -36,7 +36,7 @@ def parse_speech(text: str, options: ValueOptions, ctx: Context) -> Result:
 
 
 def parse_keys(keys: str, options: ValueOptions, ctx: Context) -> Result:
-    if not keys.isdigit():
+    if not keys.isdecimal():
         return Invalid("a phone number is keyed as digits")
     return _valid(keys, options)
 
@@ -80,7 +80,7 @@ def read_back(value: str, language: str, country: str | None = None) -> str:
     """ "5 5 5, 1 2 3, 4 5 6 7": one figure at a time, in groups (the national number when
     the state gives the country, else every digit and "plus")."""
     text = str(value)
-    if not text.lstrip("+").isdigit():
+    if not text.lstrip("+").isdecimal():
         return text
     plus = text.startswith("+")
     digits = text.lstrip("+")

@@ -170,7 +170,7 @@ def limit(text: str | None) -> int | None:
     if text is None:
         return None
     hh, sep, mm = text.strip().partition(":")
-    if not sep or not hh.isdigit() or not mm.isdigit() or len(mm) != 2:
+    if not sep or not hh.isdecimal() or not mm.isdecimal() or len(mm) != 2:
         raise ValueError(f"{text!r} is not a time HH:MM")
     h, m = int(hh), int(mm)
     if h > 23 or m > 59:
@@ -194,7 +194,7 @@ def _check(h: int, m: int, options: ValueOptions) -> Result:
 
 
 def parse_keys(keys: str, options: ValueOptions, ctx: Context) -> Result:
-    if not keys.isdigit() or len(keys) not in (3, 4):
+    if not keys.isdecimal() or len(keys) not in (3, 4):
         return Invalid(f"{len(keys)} keys; a time is HHMM on a 24-hour clock")
     h, m = int(keys[:-2]), int(keys[-2:])
     if h > 23 or m > 59:

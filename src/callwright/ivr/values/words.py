@@ -174,7 +174,7 @@ def _pairs(items: list[Item]) -> list[Item]:
 
 
 def _single_digit(tok: str, spanish: bool) -> int | None:
-    if tok.isdigit() and len(tok) == 1:
+    if tok.isdecimal() and len(tok) == 1:
         return int(tok)
     if tok in EN_UNITS:
         return EN_UNITS[tok]
@@ -209,7 +209,7 @@ def _english_small(words: list[str], i: int) -> tuple[Num, int] | None:
 
 def _english_number(words: list[str], i: int, figures: bool = False) -> tuple[Num, int] | None:
     tok = words[i]
-    if tok.isdigit():
+    if tok.isdecimal():
         return Num(int(tok), "numeral", len(tok)), i + 1
     m = _ORDINAL_NUMERAL.match(tok)
     if m:
