@@ -4,8 +4,14 @@ its line and column inside the prompt."""
 
 from __future__ import annotations
 
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from callwright.flows.checker import check
 from callwright.flows.loader import loads
+from callwright.speech import ssml
 
 
 def problems(text: str) -> list[str]:
@@ -101,3 +107,54 @@ def test_valid_ssml_and_read_back_formats_pass() -> None:
         '<prosody rate="slow">{value:date}</prosody>\''
     )
     assert problems(ask("date", prompt=prompt, top="variables: {value: null}\n")) == []
+
+
+# --- hostile and random input: problems, never a crash -------------------------------------------
+
+_OPTION_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**9),
+    st.floats(allow_nan=True),
+    st.sampled_from(["today", "1980-02-30", "25:00", "08:00", "MMDDYYYY", "USD", "1", "+44", "", "{x}"]),
+    st.text(max_size=20),
+)
+_MARKUP_PIECES = st.sampled_from(
+    [
+        "<break/>", '<break time="1s"/>', "<say-as interpret-as='date'>", "</say-as>", "<prosody rate='slow'>",
+        "</prosody>", "<speak>", "</speak>", "&amp;", "&lol;", "<!DOCTYPE x>", "<", ">", "{x}", "hi ", "&#0;",
+        '<prosody pitch="+999%">', "<break time='99999s'/>", "<?x?>", "<!--", "]]>",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["date", "time", "phone", "currency", "alphanumeric"]),
+    st.sampled_from(["date", "time", "phone", "currency", "alphanumeric", "digits"]),
+    st.dictionaries(
+        st.sampled_from(["min", "max", "format", "country", "code", "terminator"]), _OPTION_VALUES, max_size=4
+    ),
+    st.lists(_MARKUP_PIECES, max_size=12),
+)
+def test_random_typed_states_give_problems_not_crashes(
+    kind: str, key: str, options: dict, pieces: list[str]
+) -> None:
+    prompt = json.dumps("".join(pieces) or "x")
+    text = ask(kind, f"    {key}: {json.dumps(options)}\n", prompt=prompt, top="variables: {x: null}\n")
+    for p in problems(text):
+        assert ":" in p
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_MARKUP_PIECES, st.text(max_size=10)), max_size=30))
+def test_random_markup_parses_or_is_refused(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    try:
+        doc = ssml.parse(text)
+    except ssml.SsmlError as err:
+        assert 0 <= err.offset <= len(text)
+        return
+    assert "<" not in ssml.to_espeak(doc)[7:-8].replace("<break", "").replace("<prosody", "").replace(
+        "</prosody", ""
+    )
