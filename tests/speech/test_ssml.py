@@ -4,11 +4,14 @@ digit by digit, checked on the phonemes espeak-ng produces, not by speech recogn
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from callwright.speech import ssml
 from callwright.speech.audio import Audio
@@ -228,3 +231,30 @@ def test_markup_is_cached_apart_from_plain_text(synth) -> None:
     assert synth.hits == hits + 1 and np.array_equal(a.samples, b.samples)
     plain = synth.synthesize("Goodbye now", sample_rate=8000)
     assert plain.samples.size < a.samples.size
+
+
+@needs_espeak
+def test_the_tts_command_says_ssml_and_refuses_bad_markup(tmp_path) -> None:
+    cli = [sys.executable, "-m", "callwright"]
+    env = {**os.environ, "CALLWRIGHT_TTS_CACHE": str(tmp_path / "cache")}
+    ok = subprocess.run(
+        [*cli, "tts", 'Hello. <break time="1500ms"/> Bye.', "-o", "b.wav"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert sf.info(tmp_path / "b.wav").duration > 1.5
+    bad = subprocess.run(
+        [*cli, "tts", 'Hi <brake time="1s"/>', "-o", "c.wav"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "SSML at character 5: unknown SSML tag <brake>; did you mean 'break'?" in bad.stderr
+    assert not (tmp_path / "c.wav").exists()
