@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callwright.speech import ssml
 from callwright.speech.audio import Audio
@@ -54,6 +56,27 @@ def test_the_subset_parses_and_renders(markup: str, plain: str, espeak: str | No
     assert ssml.plain_text(doc) == plain
     if espeak is not None:
         assert ssml.to_espeak(doc) == espeak
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["hi ", "&amp;", "<break/>", '<break time="1.2s"/>', '<say-as interpret-as="digits">', "</say-as>",
+             '<prosody rate="slow" volume="+3dB">', "</prosody>", "a<b", "5 > 3", "'quoted' \"text\""]
+        ),
+        max_size=12,
+    )
+)  # fmt: skip
+def test_espeak_markup_reads_back_as_itself(pieces: list[str]) -> None:
+    """The synthesiser parses the markup the session wrote again: writing it twice changes nothing."""
+    try:
+        doc = ssml.parse("".join(pieces))
+    except ssml.SsmlError:
+        return
+    once = ssml.to_espeak(doc)
+    assert ssml.to_espeak(ssml.parse(once)) == once
+    assert ssml.plain_text(ssml.parse(once)) == ssml.plain_text(doc)
 
 
 @pytest.mark.parametrize(
