@@ -78,14 +78,30 @@ def tts(
     if encoding not in _ENCODINGS:
         raise CallwrightError(f"unknown --encoding {encoding!r}", hint=f"use one of {', '.join(_ENCODINGS)}")
 
+    from callwright.ivr import spoken
+    from callwright.speech import ssml
     from callwright.speech.audio import write_wav
     from callwright.speech.tts import CachedSynthesizer, synthesizer_engine
 
+    markup = None
+    if ssml.is_ssml(text):  # a prompt with SSML, as a flow would have it (docs/flows.md)
+        try:
+            ssml.parse(text)
+        except ssml.SsmlError as err:
+            raise CallwrightError(f"TEXT: SSML at character {err.offset + 1}: {err.message}") from None
+        markup = spoken.render(text, {}, language or "en").ssml
     engine = synthesizer_engine(tts)
     try:
         synth = engine if no_cache else CachedSynthesizer(engine, cache_dir)
         settings = synth.settings(voice=voice, rate_wpm=rate, language=language)
-        audio = synth.synthesize(text, voice=voice, rate_wpm=rate, language=language, sample_rate=sample_rate)
+        if markup is not None:
+            audio = synth.synthesize_ssml(
+                markup, voice=voice, rate_wpm=rate, language=language, sample_rate=sample_rate
+            )
+        else:
+            audio = synth.synthesize(
+                text, voice=voice, rate_wpm=rate, language=language, sample_rate=sample_rate
+            )
     finally:
         _close(engine)
     write_wav(output, audio, encoding=encoding)  # type: ignore[arg-type]

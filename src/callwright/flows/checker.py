@@ -11,15 +11,17 @@ import difflib
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from callwright.common.source import PathKey, Problem
 from callwright.flows import template
-from callwright.flows.loader import LoadResult, load, opening_hours_problem
+from callwright.flows.loader import LoadResult, load, opening_hours_problem, time_of_day_problem
 from callwright.flows.model import (
     INPUT_STATES,
     TERMINAL_STATES,
+    TYPED_COLLECTS,
     Ask,
     Assignment,
     Branch,
@@ -43,6 +45,7 @@ from callwright.flows.model import (
     prompt_of,
     saved_by,
 )
+from callwright.speech import ssml
 
 BUILTIN_VARS = frozenset(
     {
@@ -299,12 +302,13 @@ class _Checker:
                     )
             elif not st.next:
                 self.err(st.path, f"'{st.name}' collects {collect} but has no 'next' state", key=True)
-            if collect in ("digits", "number", "speech") and not st.into:
+            if (collect in ("digits", "number", "speech") or collect in TYPED_COLLECTS) and not st.into:
                 self.warn(
                     st.path,
                     f"'{st.name}' collects {collect} but does not store it; add 'into: <variable>'",
                     key=True,
                 )
+        self._check_value_options(st)
         if collect == "digits" and answer.digits_min > answer.digits_max:
             self.err(
                 st.path + ("digits",), f"digits min {answer.digits_min} is more than max {answer.digits_max}"
@@ -315,6 +319,42 @@ class _Checker:
             and answer.range_min > answer.range_max
         ):
             self.err(st.path + ("range",), "range min is more than max")
+
+    def _check_value_options(self, st: Ask) -> None:
+        """A typed value's options: under the key of its own kind, limits that parse, in order."""
+        collect = st.answer.collect
+        raw = self.src.data.get("states", {}).get(st.name) if isinstance(self.src.data, dict) else None
+        for kind in TYPED_COLLECTS:
+            if isinstance(raw, dict) and kind in raw and kind != collect:
+                self.warn(
+                    st.path + (kind,),
+                    f"'{kind}' options are only used when collect is {kind} (this state collects {collect})",
+                    key=True,
+                )
+        if collect not in TYPED_COLLECTS:
+            return
+        opts = st.answer.value
+        where = st.path + (collect,)
+        written: dict[str, object]
+        if collect in ("phone", "alphanumeric"):
+            written = {"min": opts.min_length, "max": opts.max_length}
+        else:
+            written = {"min": opts.min, "max": opts.max}
+        bounds: dict[str, object] = {}
+        for key, text in written.items():
+            try:
+                bounds[key] = _limit(collect, text)
+            except ValueError as err:
+                self.err(where + (key,), f"{collect} {key}: {err}")
+                return
+        lo, hi = bounds["min"], bounds["max"]
+        if lo is not None and hi is not None and type(lo) is type(hi) and lo > hi:  # type: ignore[operator]
+            self.err(where, f"{collect} min {_shown_limit(lo)} is more than max {_shown_limit(hi)}")
+        if collect == "currency" and st.answer.terminator == "*":
+            self.err(
+                st.path + ("digits", "terminator"),
+                "in a currency state * is the decimal point; end the amount with # instead",
+            )
 
     def _check_collisions(self, st: Ask) -> None:
         keys: dict[str, str] = {}
@@ -376,10 +416,43 @@ class _Checker:
                     self.err(path, str(err))
             for prompt in self._prompts_of(st):
                 for lang, text in prompt.texts.items():
+                    where = prompt.path + ((lang,) if len(prompt.texts) > 1 else ())
                     try:
                         template.placeholders(text)
                     except template.TemplateError as err:
-                        self.err(prompt.path + ((lang,) if len(prompt.texts) > 1 else ()), str(err))
+                        self.err(where, str(err))
+                    self._check_ssml(where, text)
+
+    def _check_ssml(self, path: PathKey, text: str) -> None:
+        """A prompt with markup must be in the SSML subset; the error points into the prompt."""
+        if not ssml.is_ssml(text):
+            return
+        try:
+            ssml.parse(text)
+        except ssml.SsmlError as err:
+            line, col = self._inside(path, text, err.offset)
+            self.problems.append(Problem(self.src.path, line, col, "error", f"SSML: {err.message}"))
+
+    def _inside(self, path: PathKey, text: str, offset: int) -> tuple[int, int]:
+        """Line and column of `text[offset]` in the file: the scalar's own position, then the
+        first place after it where the text from the offset is written (quotes, escapes and
+        folded lines make the arithmetic unreliable; the words are there as written)."""
+        start = self.src.pos(path)
+        source = self.src.text
+        lines = source.splitlines(keepends=True)
+        base = sum(len(x) for x in lines[: start.line - 1]) + start.col - 1
+        rest = text[offset:].split("\n", 1)[0]
+        at = -1
+        for size in (24, 12, 6, 3):  # shorter when quotes or escapes differ from the text
+            fragment = rest[:size]
+            at = source.find(fragment, base) if fragment else -1
+            if 0 <= at - base <= len(text) * 2 + 200:
+                break
+            at = -1
+        if at < 0:
+            return start.line, start.col
+        line_start = source.rfind("\n", 0, at) + 1
+        return source.count("\n", 0, at) + 1, at - line_start + 1
 
     def _assignments_of(self, st: State) -> Iterable[Assignment]:
         return _assignments_of(st)
@@ -579,6 +652,29 @@ def _targets_of(st: State) -> Iterator[tuple[PathKey, str]]:
 
 def _norm(s: str) -> str:
     return " ".join(re.sub(r"[^\w\s']", " ", s.lower()).split())
+
+
+def _limit(collect: str, text: object) -> object:
+    """A typed value's limit as a comparable value (None: none, or `today`); ValueError
+    naming what is wrong."""
+    if text is None or text == "today":
+        return None
+    if collect == "date":
+        try:
+            return date.fromisoformat(str(text))
+        except ValueError:
+            raise ValueError(f"'{text}' is not a calendar date (YYYY-MM-DD, or today)") from None
+    if collect == "time":
+        if time_of_day_problem(str(text)) or str(text).startswith("24"):
+            raise ValueError(f"'{text}' is not a time of day from 00:00 to 23:59 (HH:MM)")
+        return str(text)
+    if collect == "currency":
+        return float(str(text))
+    return text
+
+
+def _shown_limit(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def _valid_date(s: str) -> bool:

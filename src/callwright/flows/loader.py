@@ -26,6 +26,7 @@ from callwright.common.source import parse as parse_source
 from callwright.errors import FlowError
 from callwright.flows.model import (
     SURVEY_RANGES,
+    TYPED_COLLECTS,
     Answer,
     Ask,
     Assignment,
@@ -56,6 +57,7 @@ from callwright.flows.model import (
     Subflow,
     Survey,
     Transfer,
+    ValueOptions,
 )
 from callwright.schema_errors import SchemaExplainer, strict_validator
 
@@ -768,6 +770,7 @@ class _Builder:
             terminator=dg.get("terminator", "#"),
             range_min=rg.get("min"),
             range_max=rg.get("max"),
+            value=_value_options(d),
         )
         return Ask(
             **fields,
@@ -782,6 +785,27 @@ class _Builder:
             no=d.get("no"),
             sensitive=bool(d.get("sensitive", False)),
         )
+
+
+def _value_options(d: dict[str, Any]) -> ValueOptions:
+    """The options of a typed value: the mapping under the key named like its `collect`."""
+    raw = d.get(d["collect"]) if d["collect"] in TYPED_COLLECTS else None
+    if not isinstance(raw, dict):
+        return ValueOptions()
+    lengths = d["collect"] in ("phone", "alphanumeric")
+
+    def text(key: str) -> str | None:
+        return None if raw.get(key) is None or lengths else str(raw[key])
+
+    return ValueOptions(
+        format=raw.get("format"),
+        min=text("min"),
+        max=text("max"),
+        min_length=raw.get("min") if lengths else None,
+        max_length=raw.get("max") if lengths else None,
+        country=raw.get("country"),
+        currency=raw.get("code", "USD"),
+    )
 
 
 def _intents(raw: dict[str, Any] | None, base: Intents) -> Intents:

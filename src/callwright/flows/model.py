@@ -15,8 +15,13 @@ from callwright.common import expr
 from callwright.common.source import PathKey, Source
 
 InputMode = Literal["dtmf", "speech", "both"]
-Collect = Literal["menu", "digits", "yesno", "number", "speech"]
+Collect = Literal[
+    "menu", "digits", "yesno", "number", "speech", "date", "time", "phone", "currency", "alphanumeric"
+]
 """What an ask state collects (a survey collects yesno or number, by its question)."""
+TYPED_COLLECTS = ("date", "time", "phone", "currency", "alphanumeric")
+"""Typed values: parsed from speech or keys, validated, read back naturally (ivr.values)."""
+DateFormat = Literal["MMDDYYYY", "DDMMYYYY", "YYYYMMDD"]
 SurveyQuestion = Literal["csat", "resolved", "nps"]
 SURVEY_RANGES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10)}
 HangupOutcome = Literal["self_served", "abandoned", "error"]
@@ -160,6 +165,23 @@ class Play(_Base):
 
 
 @dataclass(frozen=True)
+class ValueOptions:
+    """The options of a typed value (`date:`, `time:`, `phone:`, `currency:`, `alphanumeric:`).
+
+    Limits are kept as written and checked by the checker: a date `YYYY-MM-DD` or `today`,
+    a time `HH:MM`, an amount; lengths count a phone's digits or a code's characters.
+    """
+
+    format: DateFormat | None = None  # date keys; None: by the call's language (en MMDDYYYY)
+    min: str | None = None
+    max: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    country: str | None = None  # phone: calling code ("1"), the value becomes E.164
+    currency: str = "USD"  # currency: ISO code of the amount read back
+
+
+@dataclass(frozen=True)
 class Answer:
     """What an input state accepts: the kind of value and its limits."""
 
@@ -170,6 +192,7 @@ class Answer:
     terminator: str = "#"  # ends a key entry ("" for none)
     range_min: int | None = None
     range_max: int | None = None
+    value: ValueOptions = ValueOptions()  # typed values only
 
     def in_range(self, value: int) -> bool:
         return (self.range_min is None or value >= self.range_min) and (

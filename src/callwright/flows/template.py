@@ -7,13 +7,15 @@ variable, so designers cannot hide logic in what the caller hears.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
-FORMATS = ("digits", "upper", "lower")
+FORMATS = ("digits", "upper", "lower", "date", "time", "phone", "currency", "characters")
+"""`digits`, `upper`, `lower` are plain text; the others read a typed value back in the
+prompt's language ("March 5, 1980"), by the formatters the caller of `render` gives."""
 
 
 class TemplateError(Exception):
@@ -48,14 +50,19 @@ def placeholders(text: str) -> list[Placeholder]:
     return out
 
 
-def render(text: str, env: Mapping[str, Any]) -> str:
-    """Fill placeholders from env; unset variables render as an empty string."""
+def render(
+    text: str, env: Mapping[str, Any], formatters: Mapping[str, Callable[[Any], str]] | None = None
+) -> str:
+    """Fill placeholders from env; unset variables render as an empty string. A format
+    without a formatter (`{dob:date}` when none is given) renders the value as it is."""
 
     def fill(m: re.Match[str]) -> str:
         name, _, fmt = m.group(1).strip().partition(":")
         value = env.get(name.strip())
         s = "" if value is None else str(value)
         fmt = fmt.strip()
+        if formatters and fmt in formatters and value is not None:
+            return formatters[fmt](value)
         if fmt == "digits":
             return " ".join(ch for ch in s if not ch.isspace())
         if fmt == "upper":

@@ -104,6 +104,9 @@ class Say:
     rate: int | None = None
     shown: str | None = None  # the text as logged and printed (sensitive values masked)
     templated: bool = False  # filled from variables: may hold caller data (do not cache its audio)
+    ssml: str | None = (
+        None  # a prompt with SSML: the markup the synthesiser says (`text` is it as plain text)
+    )
 
     @property
     def display(self) -> str:

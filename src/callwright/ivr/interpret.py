@@ -13,10 +13,11 @@ every rule (tests/ivr/test_interpret.py) without a flow, a clock or a machine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Literal
 
-from callwright.flows.model import Answer, Choice, GlobalCommand, InputMode, InputState
-from callwright.ivr import intents, languages
+from callwright.flows.model import TYPED_COLLECTS, Answer, Choice, GlobalCommand, InputMode, InputState
+from callwright.ivr import intents, languages, values
 from callwright.speech import closedset
 
 Phase = Literal["collect", "confirm"]
@@ -35,6 +36,9 @@ YES_NO_KEYS = {"1": True, "2": False}
 
 DIGIT_KEYS = "0123456789#"
 """Keys that are data while digits are collected: never taken as a global command."""
+
+DECIMAL_POINT_KEY = "*"
+"""In a currency state `*` is the decimal point ("12*50#" is 12.50): data, not a command."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class Rules:
 class Captured:
     """A value for the state: digits (text), a number, True/False, or free speech."""
 
-    value: str | int | bool
+    value: str | int | bool  # a typed value (date, time...) is its stored text ("1980-03-05")
     confidence: float = 1.0
 
 
@@ -131,10 +135,16 @@ class KeyStep:
 
 
 def speech(
-    text: str, confidence: float, rules: Rules, phase: Phase = "collect", language: str | None = "en"
+    text: str,
+    confidence: float,
+    rules: Rules,
+    phase: Phase = "collect",
+    language: str | None = "en",
+    today: date | None = None,
 ) -> Interpretation:
     """An utterance (already stripped) in an input state, in a call in `language` (yes/no,
-    numbers and global command phrases follow it)."""
+    numbers, typed values and global command phrases follow it) on the day `today` (the
+    limit `today` of a date, two-figure years)."""
     if not text:
         return NoInput()
     if rules.mode == "dtmf":
@@ -143,7 +153,7 @@ def speech(
         return ConfirmAnswer(languages.yes_no(text, language))
     command = _command_by_speech(text, rules.commands, language)
     if command is None:
-        return _answer_by_speech(text, confidence, rules, language)
+        return _answer_by_speech(text, confidence, rules, language, today)
     if (
         rules.router is not None
         and command.name in ("help", "repeat")
@@ -151,11 +161,11 @@ def speech(
     ):
         # "I need help with my bill": a menu that routes by example hears the request, not
         # the word "help" in it (a bare "help" is still the command)
-        answer = _answer_by_speech(text, confidence, rules, language)
+        answer = _answer_by_speech(text, confidence, rules, language, today)
         if isinstance(answer, Chosen):
             return answer
     return Command(
-        command.name, _answer_by_speech(text, confidence, rules, language) if _inert(command) else None
+        command.name, _answer_by_speech(text, confidence, rules, language, today) if _inert(command) else None
     )
 
 
@@ -166,7 +176,7 @@ def _is_command_alone(text: str, command: GlobalCommand) -> bool:
 
 
 def _answer_by_speech(
-    text: str, confidence: float, rules: Rules, language: str | None = "en"
+    text: str, confidence: float, rules: Rules, language: str | None = "en", today: date | None = None
 ) -> Interpretation:
     floor = rules.accept_confidence
     if confidence < floor:
@@ -201,7 +211,19 @@ def _answer_by_speech(
         if number is None or not answer.in_range(number):
             return NoMatch("not a number in range")
         return Captured(number, confidence)
+    if collect in TYPED_COLLECTS:
+        return _typed(values.parse_speech(collect, text, answer.value, _context(language, today)), confidence)
     return Captured(text, confidence)
+
+
+def _context(language: str | None, today: date | None) -> values.Context:
+    return values.Context(language or "en", today)
+
+
+def _typed(result: values.Result, confidence: float = 1.0) -> Interpretation:
+    if isinstance(result, values.Parsed):
+        return Captured(result.value, confidence)
+    return NoMatch(result.reason)
 
 
 def _command_by_speech(
@@ -219,16 +241,24 @@ def _command_by_speech(
 # --- keys --------------------------------------------------------------------------------
 
 
-def key(pressed: str, buffer: str, rules: Rules, phase: Phase = "collect") -> KeyStep:
-    """One key press in an input state, with the keys buffered before it."""
+def key(
+    pressed: str,
+    buffer: str,
+    rules: Rules,
+    phase: Phase = "collect",
+    language: str | None = "en",
+    today: date | None = None,
+) -> KeyStep:
+    """One key press in an input state, with the keys buffered before it (a typed value
+    reads its keys in the call's `language` on the day `today`: see `speech`)."""
     if rules.mode == "speech":
         return KeyStep(NoMatch("key press in a speech-only state"), buffer)
     if phase == "confirm":
         return KeyStep(ConfirmAnswer(YES_NO_KEYS.get(pressed)), buffer)
     answer = rules.answer
     collect = answer.collect
-    if collect in ("digits", "number"):
-        return _digit_key(pressed, buffer, rules)
+    if collect in ("digits", "number") or collect in TYPED_COLLECTS:
+        return _digit_key(pressed, buffer, rules, language, today)
     if collect == "menu":
         keys = buffer + pressed
         exact = next((c for c in answer.choices if c.dtmf == keys), None)
@@ -247,26 +277,41 @@ def key(pressed: str, buffer: str, rules: Rules, phase: Phase = "collect") -> Ke
     return KeyStep(_by_keys(pressed, rules, NoMatch("free speech expected")), "")
 
 
-def _digit_key(pressed: str, buffer: str, rules: Rules) -> KeyStep:
+def _digit_key(
+    pressed: str, buffer: str, rules: Rules, language: str | None = "en", today: date | None = None
+) -> KeyStep:
     command = next((g for g in rules.commands if g.dtmf == pressed), None)
-    if buffer or pressed in DIGIT_KEYS or command is None:
-        return _digit_data(pressed, buffer, rules)
+    data_key = pressed in DIGIT_KEYS or (rules.answer.collect == "currency" and pressed == DECIMAL_POINT_KEY)
+    if buffer or data_key or command is None:
+        return _digit_data(pressed, buffer, rules, language, today)
     if not _inert(command):
         return KeyStep(Command(command.name), buffer)
-    data = _digit_data(pressed, buffer, rules)
+    data = _digit_data(pressed, buffer, rules, language, today)
     return replace(data, result=Command(command.name, data.result))
 
 
-def _digit_data(pressed: str, buffer: str, rules: Rules) -> KeyStep:
+def max_keys(answer: Answer) -> int:
+    """Keys that end an entry without the terminator (a date 8, a time 4, a number its
+    largest value's figures)."""
+    if answer.collect in TYPED_COLLECTS:
+        return values.max_keys(answer.collect, answer.value)
+    return answer.max_keys
+
+
+def _digit_data(
+    pressed: str, buffer: str, rules: Rules, language: str | None = "en", today: date | None = None
+) -> KeyStep:
     if pressed == rules.answer.terminator:
-        return KeyStep(finish_digits(buffer, rules), "", entered=buffer)
+        return KeyStep(finish_digits(buffer, rules, language, today), "", entered=buffer)
     keys = buffer + pressed
-    if len(keys) >= rules.answer.max_keys:
-        return KeyStep(finish_digits(keys, rules), "", entered=keys)
+    if len(keys) >= max_keys(rules.answer):
+        return KeyStep(finish_digits(keys, rules, language, today), "", entered=keys)
     return KeyStep(Collecting(), keys)
 
 
-def finish_digits(entered: str, rules: Rules) -> Interpretation:
+def finish_digits(
+    entered: str, rules: Rules, language: str | None = "en", today: date | None = None
+) -> Interpretation:
     """The keys of an entry that ended (terminator, enough keys, or the inter-digit timeout)."""
     answer = rules.answer
     if answer.collect == "menu":
@@ -276,6 +321,8 @@ def finish_digits(entered: str, rules: Rules) -> Interpretation:
         return _by_keys(entered, rules, NoMatch(f"no choice for keys {entered}"))
     if not entered:
         return NoMatch("no digits before the terminator")
+    if answer.collect in TYPED_COLLECTS:
+        return _typed(values.parse_keys(answer.collect, entered, answer.value, _context(language, today)))
     if answer.collect == "number":
         number = int(entered) if entered.isdigit() else None
         if number is None or not answer.in_range(number):

@@ -17,7 +17,7 @@ engine); only what is written down is masked. Pure functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from callwright.flows import template
@@ -57,7 +57,12 @@ def _may_hold_personal_data(text: str) -> bool:
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-def render_shown(text: str, env: Mapping[str, Any], secret_vars: Iterable[str]) -> str:
+def render_shown(
+    text: str,
+    env: Mapping[str, Any],
+    secret_vars: Iterable[str],
+    formatters: Mapping[str, Callable[[Any], str]] | None = None,
+) -> str:
     """A prompt template rendered for the log and the console: each placeholder is
     rendered as the caller hears it, then masked (a sensitive variable) or redacted.
 
@@ -70,7 +75,7 @@ def render_shown(text: str, env: Mapping[str, Any], secret_vars: Iterable[str]) 
         name = m.group(1).split(":", 1)[0].strip()
         if name in secret and env.get(name) not in (None, ""):
             return MASK
-        return str(redact(template.render(m.group(0), env)))
+        return str(redact(template.render(m.group(0), env, formatters)))
 
     return _PLACEHOLDER.sub(fill, text)
 

@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import TYPE_CHECKING, Any, cast, get_args
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from callwright.common import expr
 from callwright.flows import model, template
 from callwright.flows.model import Choice as FlowChoice
 from callwright.flows.model import Collect, Confirm, Flow, Prompt
-from callwright.ivr import datasteps, interpret, privacy
+from callwright.ivr import datasteps, interpret, privacy, spoken, values
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
@@ -468,9 +468,13 @@ class CallSession:
         if collect == "menu":
             phrases = tuple(p for c in answer.choices for p in c.speech)
         phrases += tuple(p for g in listening.commands for p in g.speech)
+        if collect in model.TYPED_COLLECTS:
+            phrases += values.hints(collect, self._language(cs))
         max_digits = (
             answer.digits_max
             if collect == "digits"
+            else interpret.max_keys(answer)
+            if collect in model.TYPED_COLLECTS
             else max((len(c.dtmf or "") for c in answer.choices), default=1)
             if collect == "menu"
             else 2
@@ -513,8 +517,15 @@ class CallSession:
             confidence=round(ev.confidence, 3),
             phase=self.phase,
         )
-        language = str(self.vars.get("language") or cs.flow.default_language)
-        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase, language))
+        language = self._language(cs)
+        self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase, language, self._today()))
+
+    def _language(self, cs: CompiledState) -> str:
+        return str(self.vars.get("language") or cs.flow.default_language)
+
+    def _today(self) -> date:
+        """The call's date (UTC): `today` in a date's limits."""
+        return self.clock.wall().astimezone(UTC).date()
 
     def _on_dtmf(self, cs: CompiledState, key: str) -> None:
         st = cs.state
@@ -526,7 +537,7 @@ class CallSession:
             self._log("input_ignored", cs.name, mode="dtmf", key=self._shown_key(cs, key))
             return
         self._log("input", cs.name, mode="dtmf", key=self._shown_key(cs, key), phase=self.phase)
-        step = interpret.key(key, self.digits, cs.rules, self.phase)
+        step = interpret.key(key, self.digits, cs.rules, self.phase, self._language(cs), self._today())
         self.digits = step.buffer
         if step.entered is not None:
             self._last_entry = step.entered
@@ -538,7 +549,7 @@ class CallSession:
             return
         entered, self.digits = self.digits, ""
         self._last_entry = entered
-        self._act(cs, interpret.finish_digits(entered, cs.rules))
+        self._act(cs, interpret.finish_digits(entered, cs.rules, self._language(cs), self._today()))
 
     def _act(self, cs: CompiledState, result: interpret.Interpretation) -> None:
         """Do what the caller's input means: capture, retry, run a command or wait for more keys."""
@@ -605,19 +616,25 @@ class CallSession:
 
     def _ask_confirm(self, cs: CompiledState, confirm: Confirm) -> None:
         st = _asking(cs)
-        value = self.pending.value if self.pending else ""
-        shown = " ".join(str(value)) if isinstance(value, str) and value.isdigit() else str(value)
-        env = dict(self._env(), value=shown)
-        if st.into and self.pending:
-            env[st.into] = self.pending.value
         if confirm.prompt is not None:
             text, lang = confirm.prompt.text_for(self.vars["language"], cs.flow.default_language)
             audio = confirm.prompt.audio
         else:
             text, lang, audio = DEFAULT_CONFIRM, self.vars["language"], None
-        secret = {"value", st.into} if model.is_sensitive(st) else set()
-        logged = self._shown_template(text, env, extra_secrets=secret)
-        self._emit_say(cs, template.render(text, env), lang, audio, shown=logged)
+        value = self.pending.value if self.pending else ""
+        collect = st.answer.collect
+        if collect in model.TYPED_COLLECTS:  # "March 5, 1980", in the prompt's language
+            shown = values.read_back(collect, value, lang, st.answer.value)
+        else:
+            shown = " ".join(str(value)) if isinstance(value, str) and value.isdigit() else str(value)
+        env = dict(self._env(), value=shown)
+        if st.into and self.pending:
+            env[st.into] = self.pending.value
+        private = model.is_sensitive(st) or (st.into is not None and st.into in self.secret_vars)
+        secret = {"value", st.into} if private else set()
+        said = spoken.render(text, env, lang)
+        logged = self._shown_template(said.template, env, extra_secrets=secret)
+        self._emit_say(cs, said.text, lang, audio, shown=logged, ssml=said.ssml)
         self._listen_for(cs, collect="yesno")
 
     def _confirm_answer(self, cs: CompiledState, yes: bool | None) -> None:
@@ -770,12 +787,19 @@ class CallSession:
             return
         text, lang = prompt.text_for(self.vars["language"], cs.flow.default_language)
         env = self._env()
+        said = spoken.render(text, env, lang)
         self._emit_say(
-            cs, template.render(text, env), lang, prompt.audio, shown=self._shown_template(text, env)
+            cs, said.text, lang, prompt.audio, shown=self._shown_template(said.template, env), ssml=said.ssml
         )
 
     def _emit_say(
-        self, cs: CompiledState, text: str, lang: str, audio: str | None, shown: str | None = None
+        self,
+        cs: CompiledState,
+        text: str,
+        lang: str,
+        audio: str | None,
+        shown: str | None = None,
+        ssml: str | None = None,
     ) -> None:
         """Say `text` to the caller; the log and the console get `shown` (the text with
         sensitive variables masked and caller data redacted) when the prompt was filled
@@ -794,6 +818,7 @@ class CallSession:
                 rate=s.rate,
                 shown=shown,
                 templated=shown is not None,
+                ssml=ssml,
             )
         )
         self._log("prompt", cs.name, text=text if shown is None else shown, language=lang)
@@ -816,7 +841,10 @@ class CallSession:
         since the keys of a card number, one event each, would spell it out."""
         data_entry = self._sensitive_input(cs) or (
             cs.rules is not None
-            and cs.rules.answer.collect in ("digits", "number")
+            and (
+                cs.rules.answer.collect in ("digits", "number")
+                or cs.rules.answer.collect in model.TYPED_COLLECTS
+            )
             and self.phase != "confirm"
         )
         return privacy.DIGIT_MASK if key.isdigit() and data_entry else key
@@ -832,7 +860,7 @@ class CallSession:
         if "{" not in text:
             return None
         names = self.secret_vars | {n for n in extra_secrets if n}
-        return privacy.render_shown(text, env, names)
+        return privacy.render_shown(text, env, names, values.formats(str(self.vars.get("language") or "en")))
 
     def _scrub(self, text: str, cs: CompiledState | None = None) -> str:
         """Engine text that may quote caller data (a reason, an error message)."""

@@ -160,6 +160,7 @@ class AudioLine:
             rate_wpm=say.rate,
             language=say.language,
             cache=not say.templated,
+            ssml=say.ssml,
         )
 
     def configure(self, listen: Listen, t: float) -> None:

@@ -15,6 +15,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 
@@ -74,11 +76,38 @@ def _render(engine: Any, espeak: Any, req: dict[str, Any]) -> dict[str, Any]:
             "ok": False,
             "error": f"espeak is set to {voice!r} at {rate} wpm, not {req['voice']!r} at {req['rate']} wpm",
         }
-    engine.save_to_file(req["text"], path)
-    engine.runAndWait()
+    with _ssml_mode(espeak, bool(req.get("ssml"))):
+        engine.save_to_file(req["text"], path)
+        engine.runAndWait()
     if not os.path.exists(path) or os.path.getsize(path) <= 44:
         return {"ok": False, "error": "pyttsx3 wrote no audio"}
     return {"ok": True}
+
+
+ESPEAK_SSML = 0x10
+"""espeak-ng's espeakSSML flag: read the text as SSML (what `espeak-ng -m` sets)."""
+
+
+@contextmanager
+def _ssml_mode(espeak: Any, on: bool) -> Iterator[None]:
+    """pyttsx3's driver calls `_espeak.Synth` without the SSML flag: add it for one render.
+
+    The worker is a fresh process per render (see Pyttsx3Synthesizer._retire) and the text
+    is markup the parent wrote with `ssml.to_espeak`, so the flag never reaches plain text.
+    """
+    if not on:
+        yield
+        return
+    original = espeak.Synth
+
+    def synth(*args: Any, flags: int = 0, **kwargs: Any) -> Any:
+        return original(*args, flags=flags | ESPEAK_SSML, **kwargs)
+
+    espeak.Synth = synth
+    try:
+        yield
+    finally:
+        espeak.Synth = original
 
 
 def _send(out: IO[bytes], msg: dict[str, Any]) -> None:

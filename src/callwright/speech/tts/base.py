@@ -10,8 +10,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from callwright.errors import CallwrightError
-from callwright.speech.audio import Audio
+from callwright.speech import ssml
+from callwright.speech.audio import Audio, concat, silence
 
 DEFAULT_VOICE = "en-us"
 DEFAULT_RATE_WPM = 175
@@ -72,6 +75,44 @@ class Synthesizer(ABC):
         sample_rate: int = 8000,
     ) -> Audio:
         """Speech for `text` as mono 16-bit audio at `sample_rate`."""
+
+    def synthesize_ssml(
+        self,
+        markup: str,
+        *,
+        voice: str | None = None,
+        rate_wpm: int | None = None,
+        language: str | None = None,
+        sample_rate: int = 8000,
+    ) -> Audio:
+        """Speech for a prompt in the SSML subset of `tts.ssml` (as `ssml.to_espeak` writes it).
+
+        This default works with any engine: each piece of text is rendered at its prosody's
+        rate and volume and the breaks are silences between them (pitch stays the voice's).
+        An engine that reads SSML itself (espeak-ng) overrides it.
+        """
+        try:
+            doc = ssml.parse(markup)
+        except ssml.SsmlError as err:
+            raise SynthesisError(f"bad SSML in a prompt: {err.message} (at character {err.offset})") from None
+        base = self.settings(voice=voice, rate_wpm=rate_wpm, language=language).rate_wpm
+        parts: list[Audio] = []
+        for seg in ssml.segments(doc):
+            if isinstance(seg, ssml.Silence):
+                parts.append(silence(seg.seconds, sample_rate))
+                continue
+            rate = min(MAX_RATE_WPM, max(MIN_RATE_WPM, round(base * seg.rate_factor)))
+            audio = self.synthesize(
+                seg.text, voice=voice, rate_wpm=rate, language=language, sample_rate=sample_rate
+            )
+            if seg.volume_db:
+                gain = 10 ** (seg.volume_db / 20)
+                louder = np.clip(audio.samples.astype(np.float64) * gain, -32768, 32767)
+                audio = Audio(louder.astype(np.int16), audio.rate)
+            parts.append(audio)
+        if not parts:
+            raise SynthesisError("nothing to say: the prompt text is empty")
+        return concat(parts)
 
 
 def normalise_text(text: str) -> str:

@@ -41,6 +41,10 @@ _KEY_VERSION = 2  # bump when rendering changes in a way the inputs do not show 
 _DIR_MODE, _ENTRY_GLOB = 0o700, "??/*.wav"
 
 
+SSML_KEY_PREFIX = "\x00ssml\x00"
+"""Put before SSML markup in a cache key: no plain prompt text holds a NUL."""
+
+
 def default_cache_dir() -> Path:
     """$CALLWRIGHT_TTS_CACHE, else $XDG_CACHE_HOME/callwright/tts, else ~/.cache/callwright/tts.
 
@@ -181,4 +185,42 @@ class CachedSynthesizer(Synthesizer):
         _private_dir(self.cache_dir)
         _private_dir(path.parent)
         write_wav(path, audio)  # a private temp file renamed into place: 0600
+        return audio
+
+    def synthesize_ssml(
+        self,
+        markup: str,
+        *,
+        voice: str | None = None,
+        rate_wpm: int | None = None,
+        language: str | None = None,
+        sample_rate: int = 8000,
+        cache: bool = True,
+    ) -> Audio:
+        """An SSML prompt's audio, cached like a plain one (its key is the markup, marked as
+        such, so the same words as plain text and as SSML are two entries)."""
+        check_sample_rate(sample_rate)
+        s = self.settings(voice=voice, rate_wpm=rate_wpm, language=language)
+
+        def render() -> Audio:
+            return self.inner.synthesize_ssml(
+                markup, voice=s.voice, rate_wpm=s.rate_wpm, sample_rate=sample_rate
+            )
+
+        if not cache:
+            return render()
+        path = self.path_for(SSML_KEY_PREFIX + markup, s, sample_rate)
+        if self._fresh(path):
+            try:
+                audio = read_audio(path)
+                self.hits += 1
+                return audio
+            except AudioError as err:
+                log.warning("discarding bad TTS cache entry: %s", err)
+                path.unlink(missing_ok=True)
+        self.misses += 1
+        audio = render()
+        _private_dir(self.cache_dir)
+        _private_dir(path.parent)
+        write_wav(path, audio)
         return audio

@@ -54,14 +54,29 @@ class PromptAudio:
         rate_wpm: int | None = None,
         language: str | None = None,
         cache: bool = True,
+        ssml: str | None = None,
     ) -> Audio:
         """Audio for one prompt at the channel rate.
 
         `cache=False` keeps a prompt out of the on-disk TTS cache: pass it for a
         prompt made from caller data (a template with variables, "I heard 7 3 0 5").
+        `ssml`: the prompt's markup (`tts.ssml.to_espeak`), said instead of `text`.
         """
         if file is not None:
             return self._recorded(file)
+        if ssml is not None:
+            if isinstance(self.synthesizer, CachedSynthesizer):
+                return self.synthesizer.synthesize_ssml(
+                    ssml,
+                    voice=voice,
+                    rate_wpm=rate_wpm,
+                    language=language,
+                    sample_rate=self.rate,
+                    cache=cache,
+                )
+            return self.synthesizer.synthesize_ssml(
+                ssml, voice=voice, rate_wpm=rate_wpm, language=language, sample_rate=self.rate
+            )
         if not cache and isinstance(self.synthesizer, CachedSynthesizer):
             return self.synthesizer.synthesize(
                 text, voice=voice, rate_wpm=rate_wpm, language=language, sample_rate=self.rate, cache=False

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
+from callwright.speech import ssml
 from callwright.speech.audio import Audio, read_audio, resample
 from callwright.speech.tts.base import (
     DEFAULT_RATE_WPM,
@@ -272,6 +273,39 @@ class Pyttsx3Synthesizer(Synthesizer):
         language: str | None = None,
         sample_rate: int = 8000,
     ) -> Audio:
+        return self._render(text, voice=voice, rate_wpm=rate_wpm, language=language, sample_rate=sample_rate)
+
+    def synthesize_ssml(
+        self,
+        markup: str,
+        *,
+        voice: str | None = None,
+        rate_wpm: int | None = None,
+        language: str | None = None,
+        sample_rate: int = 8000,
+    ) -> Audio:
+        """espeak-ng reads the markup itself (its SSML mode, as `espeak-ng -m`): pyttsx3 does
+        not pass SSML on, so the worker turns the mode on for this render. The markup is
+        parsed here first and written again by `ssml.to_espeak`, so espeak-ng only ever
+        sees the subset, with every text escaped."""
+        try:
+            clean = ssml.to_espeak(ssml.parse(markup))
+        except ssml.SsmlError as err:
+            raise SynthesisError(f"bad SSML in a prompt: {err.message} (at character {err.offset})") from None
+        return self._render(
+            clean, voice=voice, rate_wpm=rate_wpm, language=language, sample_rate=sample_rate, markup=True
+        )
+
+    def _render(
+        self,
+        text: str,
+        *,
+        voice: str | None,
+        rate_wpm: int | None,
+        language: str | None,
+        sample_rate: int,
+        markup: bool = False,
+    ) -> Audio:
         text = normalise_text(text)
         check_sample_rate(sample_rate)
         s = self.settings(voice=voice, rate_wpm=rate_wpm, language=language)
@@ -280,7 +314,7 @@ class Pyttsx3Synthesizer(Synthesizer):
             if self._tmpdir is None:
                 self._tmpdir = tempfile.TemporaryDirectory(prefix="callwright-tts-")
             path = Path(self._tmpdir.name) / f"render-{self.renders}.wav"
-            request = {"op": "render", "text": text, "voice": s.voice, "rate": s.rate_wpm}
+            request = {"op": "render", "text": text, "voice": s.voice, "rate": s.rate_wpm, "ssml": markup}
             request["path"] = str(path)
             self._ask_with_retry(request, timeout, f"{text[:40]!r}")
             try:
