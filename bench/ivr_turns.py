@@ -72,15 +72,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def caller_scripts(synth, tmp: Path) -> list[list[Turn]]:
-    """One speech script per voice and one key-press script."""
+def caller_scripts(synth, tmp: Path, noise_seed: int = 0) -> list[list[Turn]]:
+    """One speech script per voice and one key-press script; `noise_seed` draws other line noise."""
     scripts = []
     for v, voice in enumerate(VOICES):
         turns = []
         for i, text in enumerate(SPEECH):
             wav = tmp / f"{voice}-{i}.wav"
             audio = synth.synthesize(text, voice=voice, sample_rate=16000)
-            write_wav(wav, telephone(audio, snr_db=20, seed=10 * v + i))
+            write_wav(wav, telephone(audio, snr_db=20, seed=noise_seed + 10 * v + i))
             turns.append(Turn("wav", wav))
         scripts.append(turns)
     scripts.append([Turn("dtmf", k) for k in ("1", "1", "4111#", "1")])
@@ -274,7 +274,7 @@ def main() -> None:
         )
     synth = default_synthesizer()
     with tempfile.TemporaryDirectory() as tmp:
-        scripts = caller_scripts(synth, Path(tmp))
+        scripts = caller_scripts(synth, Path(tmp), args.noise_seed)
         if args.mode == "latency":
             print(json.dumps(latency(args, engine, recognizer, synth, scripts), indent=1))
         else:
