@@ -37,7 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from callwright.speech.asr.base import Recognition, Recognizer, RecognizerStream, as_int16
+from callwright.speech.asr.base import Capabilities, Recognition, Recognizer, RecognizerStream, as_int16
 
 SPECULATE_AFTER_S = 0.25
 """Trailing silence after which an utterance is decoded speculatively (the endpointer's
@@ -63,8 +63,8 @@ def speculation_pool() -> ThreadPoolExecutor:
 
 def can_speculate(recognizer: Recognizer) -> bool:
     """Whether speculation helps this engine: its streams fork, and its work is in finish()."""
-    caps = recognizer.capabilities
-    return caps.fork and not caps.streaming
+    caps: Capabilities | None = getattr(recognizer, "capabilities", None)  # a stand-in may have none
+    return caps is not None and caps.fork and not caps.streaming
 
 
 class SpeculativeStream(RecognizerStream):
@@ -78,13 +78,16 @@ class SpeculativeStream(RecognizerStream):
         self, inner: RecognizerStream, *, speculate: bool = True, pool: ThreadPoolExecutor | None = None
     ) -> None:
         self.inner = inner
-        self.sample_rate = inner.sample_rate
         self.speculate = speculate
         self._pool = pool
         self._spec: tuple[RecognizerStream, Future[Recognition]] | None = None
         self._held: list[np.ndarray] = []
         self.kept = 0
         self.discarded = 0
+
+    @property
+    def sample_rate(self) -> int:  # type: ignore[override]  # the engine's, read when used
+        return self.inner.sample_rate
 
     @property
     def speculating(self) -> bool:
