@@ -133,9 +133,13 @@ def build(engine: str, args: argparse.Namespace) -> tuple[Recognizer, list[str],
             pad_s=args.pad_s,
             prompt_style=args.prompt_style,
             rescore_floor=args.rescore_floor,
+            loop_guard=not args.no_loop_guard,
+        )
+        guard = (
+            "" if args.window_s >= 30 else (" without loop guard" if args.no_loop_guard else " + loop guard")
         )
         label = (
-            f"whisper tiny.en int8, {args.window_s:g} s window, pad {args.pad_s:g} s, "
+            f"whisper tiny.en int8, {args.window_s:g} s window{guard}, pad {args.pad_s:g} s, "
             f"{args.prompt_style} prompt, rescore floor {args.rescore_floor:g}, "
             f"{args.threads or 'default'} threads"
         )
@@ -161,6 +165,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="whisper cpu_threads (0 = default)")
     parser.add_argument("--window-s", type=float, default=30.0)
+    parser.add_argument(
+        "--no-loop-guard",
+        action="store_true",
+        help="keep a shorter window's looping decode (no full-window redo)",
+    )
     parser.add_argument("--pad-s", type=float, default=0.3)
     parser.add_argument("--prompt-style", choices=["sentences", "list"], default="sentences")
     parser.add_argument("--rescore-floor", type=float, default=0.01)

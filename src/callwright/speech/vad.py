@@ -5,7 +5,8 @@ audio) gated by an energy floor, because WebRTC calls faint hiss "speech" at
 low aggressiveness. The `Endpointer` turns frame decisions into the events an
 IVR turn needs: speech started (barge-in), speech ended (with both the real end
 of speech and the moment we decided, which the latency benchmark separates) and
-no input.
+no input; optionally also a tentative endpoint (speech paused, then either
+resumed or ended), so that a recogniser can start before the end is certain.
 """
 
 from __future__ import annotations
@@ -96,6 +97,14 @@ class EndpointParams:
     """Voiced time needed before speech counts as started (clicks and pops are shorter)."""
     max_speech_s: float | None = 20.0
     """An utterance is cut off after this long."""
+    tentative_s: float | None = None
+    """Trailing silence after which the utterance has probably ended (`SpeechPaused`), so a
+    recogniser may start on it before `end_of_speech_s` is reached (None: no such event).
+    Only meaningful below `end_of_speech_s`."""
+
+    def __post_init__(self) -> None:
+        if self.tentative_s is not None and not 0 < self.tentative_s:
+            raise ValueError(f"tentative_s must be positive seconds or None, got {self.tentative_s}")
 
 
 @dataclass(frozen=True)
@@ -117,13 +126,29 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True)
+class SpeechPaused:
+    """A tentative endpoint: silent since `t_end_of_speech` for `tentative_s`, decided at
+    `t_decided`. The utterance ends here unless `SpeechResumed` follows before `SpeechEnded`."""
+
+    t_end_of_speech: float
+    t_decided: float
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """The caller spoke again at `t` after a `SpeechPaused`: the utterance goes on."""
+
+    t: float
+
+
+@dataclass(frozen=True)
 class NoInput:
     """Nothing was said within the no-input timeout."""
 
     t: float
 
 
-EndpointEvent = SpeechStarted | SpeechEnded | NoInput
+EndpointEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechEnded | NoInput
 
 _Phase = Literal["waiting", "speech"]
 
@@ -161,6 +186,7 @@ class Endpointer:
         self._cand_gap = 0.0
         self._speech_start = 0.0
         self._last_voiced_end = 0.0
+        self._paused = False
 
     @property
     def in_speech(self) -> bool:
@@ -191,6 +217,7 @@ class Endpointer:
         if self._phase != "speech":
             return []
         self._phase = "waiting"
+        self._paused = False
         return [SpeechEnded(self._last_voiced_end, t, self._speech_start)]
 
     def _step(self, voiced: bool, t: float) -> list[EndpointEvent]:
@@ -230,12 +257,24 @@ class Endpointer:
         # in speech
         if voiced:
             self._last_voiced_end = end
+            if self._paused:
+                self._paused = False
+                out.append(SpeechResumed(t))
         if p.max_speech_s is not None and end - self._speech_start >= p.max_speech_s - 1e-9:
             self._phase = "waiting"
+            self._paused = False
             out.append(SpeechEnded(end, end, self._speech_start, "max_speech"))
         elif end - self._last_voiced_end >= p.end_of_speech_s - 1e-9:
             self._phase = "waiting"
+            self._paused = False
             out.append(SpeechEnded(self._last_voiced_end, end, self._speech_start))
+        elif (
+            not self._paused
+            and p.tentative_s is not None
+            and end - self._last_voiced_end >= p.tentative_s - 1e-9
+        ):
+            self._paused = True
+            out.append(SpeechPaused(self._last_voiced_end, end))
         return out
 
 

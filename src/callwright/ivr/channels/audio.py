@@ -41,11 +41,19 @@ from callwright.ivr.events import (
     Transfer,
     TransferOutcome,
 )
-from callwright.speech.asr.base import Recognizer, RecognizerStream
+from callwright.speech.asr.base import Recognizer
+from callwright.speech.asr.speculative import SPECULATE_AFTER_S, SpeculativeStream, can_speculate
 from callwright.speech.audio import Audio, read_audio, resample, write_wav
 from callwright.speech.dtmf import DtmfDetector, dtmf_tones
 from callwright.speech.tts import PromptAudio, Synthesizer
-from callwright.speech.vad import Endpointer, EndpointParams, SpeechEnded, SpeechStarted
+from callwright.speech.vad import (
+    Endpointer,
+    EndpointParams,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+)
 
 if TYPE_CHECKING:
     from callwright.ivr.session import CallSession
@@ -100,6 +108,12 @@ def expected_phrases(listen: Listen) -> list[str]:
     return list(dict.fromkeys(listen.phrases + extra))
 
 
+def tentative_endpoint(end_of_speech_s: float) -> float | None:
+    """When to decode speculatively in a state with this end-of-speech silence: after
+    `SPECULATE_AFTER_S` of silence, if that is clearly before the end (else no gain)."""
+    return SPECULATE_AFTER_S if SPECULATE_AFTER_S < end_of_speech_s - 0.1 else None
+
+
 @dataclass(frozen=True)
 class TurnLatency:
     """One caller turn: processing = the endpointer's (or key detector's) decision to the
@@ -136,12 +150,17 @@ class _Track:
 class AudioLine:
     """The IVR's end of an audio line: prompts out; keys and speech in; both recorded."""
 
-    def __init__(self, rate: int, recognizer: Recognizer, prompts: PromptAudio) -> None:
+    def __init__(
+        self, rate: int, recognizer: Recognizer, prompts: PromptAudio, *, speculate: bool = True
+    ) -> None:
+        """`speculate`: decode at a tentative endpoint when the engine gains by it
+        (`speech.asr.speculative`); False decodes only once the endpoint is certain."""
         self.rate = rate
         self.frame = rate * FRAME_MS // 1000
         self.recognizer = recognizer
         self.prompts = prompts
-        self.stream: RecognizerStream = recognizer.open(rate)
+        self.speculate = speculate and can_speculate(recognizer)
+        self.stream = SpeculativeStream(recognizer.open(rate), speculate=self.speculate)
         self.endpointer = Endpointer(rate, EndpointParams(no_input_timeout_s=None))
         self.dtmf = DtmfDetector(rate)
         self.caller = _Track(rate)
@@ -171,6 +190,7 @@ class AudioLine:
                 no_input_timeout_s=None,
                 end_of_speech_s=listen.end_of_speech_s,
                 max_speech_s=listen.max_speech_s,
+                tentative_s=tentative_endpoint(listen.end_of_speech_s) if self.speculate else None,
             ),
             t,
         )
@@ -193,11 +213,16 @@ class AudioLine:
                 for pre in self._history:  # the pre-roll: speech starts before VAD is sure
                     self.stream.accept(pre)
                 out.append(ev)
+            elif isinstance(ev, SpeechPaused):
+                self.stream.pause()  # probably done: start decoding what we have
+            elif isinstance(ev, SpeechResumed):
+                self.stream.resume()  # not done: the utterance goes on
             elif isinstance(ev, SpeechEnded):
                 out.append(self._recognise(ev))
         if self._in_speech:
-            # Streamed while the caller speaks (Vosk decodes as it goes; Whisper buffers),
-            # so that only finish() is left once the endpointer decides they are done.
+            # Streamed while the caller speaks (Vosk decodes as it goes; Whisper buffers,
+            # and may have started at the tentative endpoint), so that only finish() or
+            # the rest of a speculative decode is left once the endpointer decides.
             self.stream.accept(samples)
         else:
             self._history.append(samples)

@@ -35,9 +35,10 @@ class Capabilities:
     only to one with `speech_regions`, keeps segments' own word times when
     `word_timestamps` (else spreads the words over the segment), and binds the
     second listen only to an engine with `second_listen`; the Vosk stream reads
-    `grammar`. `streaming`, `partials` and `sample_rates` describe the stream
-    for callers that will drive engines differently (the IVR's audio line feeds
-    every engine alike today).
+    `grammar`. The IVR's audio line decodes speculatively at a tentative endpoint
+    (`speculative`) with an engine whose streams `fork` and do their work in
+    `finish()` (not `streaming`). `streaming`, `partials` and `sample_rates`
+    describe the stream for callers that will drive engines differently.
     """
 
     streaming: bool  # results can be computed while audio arrives
@@ -48,6 +49,7 @@ class Capabilities:
     priming: bool = False  # transcribe() uses TranscribeOptions.phrases as context (a hint)
     speech_regions: bool = False  # transcribe() decodes only TranscribeOptions.speech
     second_listen: bool = False  # second_listen() re-decodes a stretch primed with phrases, with support
+    fork: bool = False  # streams fork(): the utterance so far, finished apart (speculative decoding)
 
 
 Region = tuple[float, float]
@@ -161,6 +163,12 @@ class RecognizerStream(ABC):
         in finish() override this so that nothing is decoded for nothing.
         """
         self.finish()
+
+    def fork(self) -> RecognizerStream | None:
+        """A new stream holding a copy of the utterance so far (same phrases, same times) whose
+        `finish()` may run on another thread while this one goes on; None when the engine cannot
+        (`Capabilities.fork` says which do)."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, most engines free on GC
         """Release engine resources early (optional)."""

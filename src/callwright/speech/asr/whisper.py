@@ -64,6 +64,7 @@ class WhisperRecognizer(Recognizer):
         priming=True,
         speech_regions=True,
         second_listen=True,
+        fork=True,
     )
 
     def __init__(
@@ -139,6 +140,14 @@ class WhisperStream(RecognizerStream):
     def accept(self, pcm16: bytes | np.ndarray) -> Recognition | None:
         self._chunks.append(np.array(as_int16(pcm16), dtype=np.int16, copy=True))
         return None
+
+    def fork(self) -> WhisperStream:
+        """The utterance so far (its chunks are never changed in place, so sharing them is safe),
+        with the phrases it is decoded with and its place in the stream."""
+        twin = WhisperStream(self._owner, self.sample_rate, self._phrases)
+        twin._chunks = list(self._chunks)
+        twin._elapsed = self._elapsed
+        return twin
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
         """Takes effect now between utterances, else when the current utterance finishes."""

@@ -52,7 +52,8 @@ class WhisperSettings:
     beam_size: int = 1
     cpu_threads: int = 0  # 0 = CTranslate2's default
     num_workers: int = 1  # >1 lets several threads decode at the same time
-    window_s: float = FULL_WINDOW_S
+    window_s: float = FULL_WINDOW_S  # shorter: much faster, less accurate (docs/benchmarks.md)
+    loop_guard: bool = True  # a shorter window's decode that loops is redone over the full window
     pad_s: float = 0.3
     rescore: bool = True
     rescore_floor: float = 0.01

@@ -7,10 +7,12 @@ audio and decodes here, after the endpointer has cut the utterance:
    (Whisper misreads words that touch the window edge).
 2. The encoder runs once over a window of `window_s` seconds (30 s, as the
    model was trained, unless configured shorter: shorter is much faster but
-   measurably less accurate, see docs/benchmarks/asr.md).
+   measurably less accurate, see docs/benchmarks.md).
 3. Greedy decoding, with the expected phrases as the prompt
    ("Zero. One. Two. ...") so the decoder prefers them, and a token budget
-   proportional to the utterance length so it cannot loop.
+   proportional to the utterance length so it cannot loop for ever. Over a
+   shorter window, a decode that loops anyway (`loop_guard`) is redone over the
+   full window.
 4. Closed-set rescoring: when the text looks like one phrase said alone (no
    longer than the longest phrase, and not a sequence of
    phrase words such as "four one"), the phrase whose first token is most
@@ -39,7 +41,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from callwright.speech.asr.base import Recognition, Word, mean
+from callwright.speech.asr.loop_guard import repetition_loop
 from callwright.speech.asr.whisper_decoder import (
+    FULL_WINDOW_FRAMES,
     FULL_WINDOW_S,
     WHISPER_RATE,
     WhisperDecoder,
@@ -88,6 +92,14 @@ def decode_utterance(
     rescoring = bool(phrases) and s.beam_size == 1
     prompt = phrase_prompt(dec, phrases, s.prompt_style)
     decoded = dec.generate(window, prompt, s.beam_size, budget, first_logits=rescoring)
+    if (
+        s.loop_guard
+        and s.window_s < FULL_WINDOW_S
+        and repetition_loop(decoded.text, samples16k.size / WHISPER_RATE, len(decoded.tokens) >= budget)
+    ):
+        log.debug("short window looped (%r): decoding over the full window", decoded.text)
+        window = dec.encode(features, FULL_WINDOW_FRAMES)
+        decoded = dec.generate(window, prompt, s.beam_size, budget, first_logits=rescoring)
     tokens, text, confidence = decoded.tokens, decoded.text, decoded.confidence
     if decoded.silent:
         return Recognition("", 0.0, [], True, offset_s, offset_s)
