@@ -129,6 +129,7 @@ def call(
     channel: Channel
     if audio is not None or mic:
         from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
+        from callwright.ivr.channels.message import MESSAGES_DIR
         from callwright.speech.asr import get_recognizer
         from callwright.speech.tts import PromptAudio, default_synthesizer
 
@@ -139,6 +140,7 @@ def call(
 
             device = open_sound_device(rate)  # fails plainly when there is no sound card
             line = AudioLine(rate, get_recognizer(engine_name), prompts)
+            line.messages_dir = recordings / MESSAGES_DIR
             clock = RealClock()
             channel = MicChannel(
                 line, device, clock, echo=lambda s: print(safe_text(s), file=out, flush=True)
@@ -146,6 +148,7 @@ def call(
         else:
             assert turns is not None
             line = AudioLine(rate, get_recognizer(engine_name), prompts)
+            line.messages_dir = recordings / MESSAGES_DIR
             if not isinstance(clock, FakeClock):
                 clock = FakeClock(datetime.now().astimezone())
             channel = ScriptedAudioChannel(
