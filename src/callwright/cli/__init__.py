@@ -48,10 +48,25 @@ def _register() -> None:
         speech_server,
         staff,
         tts,
+        voicemail,
         web,
     )
 
-    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web)
+    modules = (
+        flow,
+        call,
+        tts,
+        asr,
+        models,
+        sentiment,
+        qa,
+        report,
+        staff,
+        serve,
+        speech_server,
+        web,
+        voicemail,
+    )
     for module in modules:
         module.register(app)
 

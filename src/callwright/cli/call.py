@@ -131,6 +131,7 @@ def call(
     channel: Channel
     if audio is not None or mic:
         from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
+        from callwright.ivr.channels.message import MESSAGES_DIR
         from callwright.speech.asr import get_recognizer
         from callwright.speech.asr.factory import with_model
         from callwright.speech.tts import PromptAudio, get_synthesizer
@@ -143,6 +144,7 @@ def call(
 
             device = open_sound_device(rate)  # fails plainly when there is no sound card
             line = AudioLine(rate, get_recognizer(with_model(engine_name, model)), prompts)
+            line.messages_dir = recordings / MESSAGES_DIR
             clock = RealClock()
             channel = MicChannel(
                 line, device, clock, echo=lambda s: print(safe_text(s), file=out, flush=True)
@@ -150,6 +152,7 @@ def call(
         else:
             assert turns is not None
             line = AudioLine(rate, get_recognizer(with_model(engine_name, model)), prompts)
+            line.messages_dir = recordings / MESSAGES_DIR
             if not isinstance(clock, FakeClock):
                 clock = FakeClock(datetime.now().astimezone())
             channel = ScriptedAudioChannel(

@@ -620,6 +620,9 @@ class _Builder:
                 into=d.get("into"),
                 next=d["next"],
                 sensitive=bool(d.get("sensitive", False)),
+                beep=bool(d.get("beep", True)),
+                mailbox=d.get("mailbox"),
+                transcribe=bool(d.get("transcribe", False)),
             )
         if kind in ("http", "function"):
             return self._data(d, base)

@@ -336,6 +336,9 @@ class Record(_Base):
     into: str | None = None
     next: str
     sensitive: bool = False  # the message holds personal data
+    beep: bool = True  # a tone after the prompt: speak now
+    mailbox: str | None = None  # the mailbox that lists the message (default: the flow's name)
+    transcribe: bool = False  # also recognise the message (redacted like every caller input)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ class Recorded:
     text: str = ""
     audio_path: str | None = None
     duration_s: float = 0.0
+    ended: Literal["silence", "terminator", "max_duration", "hangup", ""] = ""  # "": not known
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ class StartRecording:
     max_s: float
     final_silence_s: float
     terminator: str = "#"
+    beep: bool = True
+    transcribe: bool = False
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from callwright.ivr.engine import CompiledState, FlowEngine
 
 log = logging.getLogger(__name__)
+RECORD_SLACK_S = 1.0
+"""A record state's own timer runs this long past the message's limits (max duration plus final
+silence, from the end of the prompt), so the channel, which ends the message, always comes first."""
 
 DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
 DEFAULT_NO_MATCH = "Sorry, I didn't get that."
@@ -220,6 +223,9 @@ class CallSession:
         """A channel calls this when the prompt has finished playing: the no-input clock starts now."""
         if self._timer == "no_input" and self._listen is not None:
             self.deadline = self.clock.now() + self._listen.no_input_s
+        elif self._timer == "record" and isinstance(st := self._cs().state, model.Record):
+            # the channel ends the message itself; this is the backstop for one that cannot
+            self.deadline = self.clock.now() + st.max_duration_s + st.final_silence_s + RECORD_SLACK_S
 
     @property
     def timer_kind(self) -> str | None:
@@ -283,7 +289,11 @@ class CallSession:
                 self._end(st.outcome, disposition=st.disposition)
             case model.Record():
                 self._say(cs, st.prompt)
-                self._emit(StartRecording(cs.name, st.max_duration_s, st.final_silence_s, st.terminator))
+                self._emit(
+                    StartRecording(
+                        cs.name, st.max_duration_s, st.final_silence_s, st.terminator, st.beep, st.transcribe
+                    )
+                )
                 self._set_timer("record", st.max_duration_s + st.final_silence_s)
             case model.Http() | model.Function():
                 self._enter_data(cs, st)
@@ -593,6 +603,8 @@ class CallSession:
             text=self._shown(cs, ev.text),
             audio=ev.audio_path,
             duration_s=round(ev.duration_s, 2),
+            mailbox=st.mailbox or cs.flow.name,
+            ended=ev.ended or None,
         )
         self._fire("next")
 

@@ -33,6 +33,7 @@ from callwright.errors import CallwrightError
 from callwright.ivr.channels.audio import AudioLine
 from callwright.ivr.channels.line import LineDevice
 from callwright.ivr.channels.live import LINE_RATES, LiveChannel
+from callwright.ivr.channels.message import MESSAGES_DIR
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.engine import FlowEngine
 from callwright.ivr.runner import run_call
@@ -265,6 +266,7 @@ class CallServer:
                 raise CallwrightError(f"the line runs at {call.device.rate} Hz; calls take {LINE_RATES}")
             engine = self._engine(handle.flow)
             line = AudioLine(call.device.rate, self.recognizer, self._prompts[handle.flow])
+            line.messages_dir = self.recordings / MESSAGES_DIR
             clock = self.clock_factory()
             channel = LiveChannel(line, call.device, clock, name=call.channel, echo=call.echo)
             handle._attach(channel)

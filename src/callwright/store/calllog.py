@@ -292,3 +292,35 @@ def survey_stats(db: sqlite_utils.Database, question: str) -> tuple[float | None
         )
     )
     return row["mean"], row["n"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A caller's message left in a `record` state, as a mailbox lists it."""
+
+    call_id: str
+    mailbox: str
+    state: str
+    started_at: str | None  # the call's start (UTC)
+    caller_id: str | None
+    duration_s: float | None
+    audio: str | None  # the message's own WAV, when the channel kept one
+    text: str | None  # its transcript (redacted), when the state asked for one
+    ended: str | None  # silence | terminator | max_duration | hangup
+
+
+def messages(db: sqlite_utils.Database, mailbox: str | None = None, limit: int = 1000) -> list[Message]:
+    """Messages newest first, of one mailbox or of all."""
+    sql = (
+        "select e.call_id, json_extract(e.data, '$.mailbox') as mailbox, e.state, c.started_at, "
+        "c.caller_id, json_extract(e.data, '$.duration_s') as duration_s, "
+        "json_extract(e.data, '$.audio') as audio, e.text, json_extract(e.data, '$.ended') as ended "
+        "from call_events e join calls c on c.id = e.call_id where e.kind = 'recorded'"
+    )
+    args: list[Any] = []
+    if mailbox is not None:
+        sql += " and json_extract(e.data, '$.mailbox') = ?"
+        args.append(mailbox)
+    sql += " order by c.started_at desc, e.call_id, e.seq limit ?"
+    args.append(limit)
+    return [Message(**{**row, "mailbox": row["mailbox"] or ""}) for row in db.query(sql, args)]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from callwright.errors import DataError
+from callwright.ivr.channels.message import MessageEnd, MessageTaker, beep, finish_message
 from callwright.ivr.channels.script import Turn, load_caller_script
 from callwright.ivr.clock import FakeClock
 from callwright.ivr.events import (
@@ -34,7 +35,6 @@ from callwright.ivr.events import (
     EndCall,
     Hangup,
     Listen,
-    Recorded,
     Say,
     Speech,
     StartRecording,
@@ -169,6 +169,7 @@ class AudioLine:
         self._history: deque[np.ndarray] = deque(maxlen=max(1, int(PRE_ROLL_S * 1000 / FRAME_MS)))
         self._in_speech = False
         self.turn_timings: list[dict[str, float]] = []
+        self.messages_dir: Path | None = None  # where record states keep their messages (None: not kept)
 
     def render(self, say: Say) -> Audio:
         # A prompt filled from variables may hold what the caller said: never in the disk cache.
@@ -308,6 +309,7 @@ class ScriptedAudioChannel:
         self._hangup = False
         self._reports: deque[TransferOutcome] = deque()  # answers to Transfer actions
         self._listening_started = False
+        self._recording: StartRecording | None = None  # the record state under way
         self._wall0 = time.monotonic()
         self.dialogue: list[str] = []
         self.ended_at: float | None = None
@@ -345,6 +347,12 @@ class ScriptedAudioChannel:
         elif isinstance(action, StartRecording):
             self.line.listen = None
             self._listening_started = False
+            self._recording = action
+            if action.beep:
+                tone = beep(self.line.rate)
+                self.line.ivr.add(self.clock.now(), tone)
+                self._say("IVR: (beep)")
+                self._advance(tone.size / self.line.rate)
         elif isinstance(action, Transfer):
             self._say(f"  [transfer to {action.queue or action.destination}]")
             self._reports.append(TransferOutcome("transferred"))  # a scripted call cannot be handed on
@@ -431,16 +439,38 @@ class ScriptedAudioChannel:
                 return ev
 
     def _record(self, session: CallSession) -> CallerEvent | None:
-        """A record state: the next turn is the message, ended by the terminator or silence."""
+        """A record state: the next turn is the message, taken frame by frame as on a live line
+        (over at the terminator key, `final_silence` of silence, or `max_duration`); a caller
+        who hangs up leaves the message said so far."""
+        action = self._recording or StartRecording(session.state, 60.0, 3.0)
+        rate, frame = self.line.rate, self.line.frame
         if not self._next_turn_audio(session):
             self._hangup = True
-            return Hangup()
+            return Hangup()  # gone before saying anything: no message
         audio = self._pending
         self._pending = np.zeros(0, np.int16)
-        self.line.caller.add(self.clock.now(), audio)
-        keys = DtmfDetector(self.line.rate).feed_all([audio])
-        duration = audio.size / self.line.rate
-        self._advance(duration)
-        if keys and keys[0].key == "#":
-            return Dtmf("#")
-        return Recorded(text="", audio_path=None, duration_s=duration)
+        taker = MessageTaker(rate, self.clock.now(), action.max_s, action.final_silence_s)
+        keys = DtmfDetector(rate)
+        ended: MessageEnd | None = None
+        i = 0
+        while ended is None:
+            chunk = audio[i : i + frame] if i < audio.size else np.zeros(frame, np.int16)
+            if chunk.size < frame:
+                chunk = np.concatenate([chunk, np.zeros(frame - chunk.size, np.int16)])
+            if any(k.key == action.terminator for k in keys.feed(chunk)):
+                ended = "terminator"
+                break
+            t = self.clock.now()
+            self.line.caller.add(t, chunk)
+            self._advance(frame / rate)
+            ended = taker.feed(chunk, t)
+            i += frame
+        self._recording = None
+        return finish_message(
+            taker.audio(),
+            call_id=session.call_id,
+            action=action,
+            ended=ended,
+            folder=self.line.messages_dir,
+            recognizer=self.line.recognizer,
+        )

@@ -30,6 +30,7 @@ import numpy as np
 
 from callwright.ivr.channels.audio import AudioLine
 from callwright.ivr.channels.line import LineDevice
+from callwright.ivr.channels.message import MessageEnd, MessageTaker, beep, finish_message
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
@@ -131,6 +132,8 @@ class LiveChannel:
         self.barge_ins: list[float] = []  # seconds from speech onset to the prompt stopping
         self.dialogue: list[str] = []
         self.frames_dropped = 0
+        self._recording: StartRecording | None = None  # a record state under way
+        self._message: MessageTaker | None = None  # its message, once the prompt and beep are over
         device.start(self._put_frame, self.items.put)
 
     # -- from any thread ---------------------------------------------------------------
@@ -177,6 +180,16 @@ class LiveChannel:
             self.line.configure(action, self._line_time())
         elif isinstance(action, StartRecording):
             self.line.listen = None
+            self._recording = action
+            self._message = None  # taken from the first frame after the prompt and the beep
+            if action.beep:
+                tone = beep(self.line.rate)
+                start = max(self._line_time(), self._play_until)
+                self.line.ivr.add(start, tone)
+                self._play_until = start + tone.size / self.line.rate
+                self.device.play(tone)
+                self._barge_in = False  # the beep plays out: the message starts after it
+                self._say("IVR: (beep)")
         elif isinstance(action, Transfer):
             self._say(f"  [transfer to {action.queue or action.destination}]")
             hand_on = getattr(self.device, "transfer", None)  # line.TransferringLine, optional
@@ -229,6 +242,8 @@ class LiveChannel:
             if isinstance(item, Hangup):
                 self._hung_up = True
                 self._say("caller: (hangs up)")
+                if self._message is not None and self._message.duration_s > 0:
+                    return self._message_over(session, "hangup")  # the message is kept; Hangup next
                 return Hangup()
             if isinstance(item, TransferOutcome):
                 why = f" ({item.reason})" if item.reason else ""
@@ -255,6 +270,11 @@ class LiveChannel:
     def _key(self, session: CallSession, source: str, key: str) -> CallerEvent | None:
         if not self._keys.accept(source, key, self._wall_t()):
             return None  # the same press, reported the other way too
+        if self._recording is not None and key == self._recording.terminator:
+            if self._message is None:  # pressed during the prompt or the beep: an empty message
+                self._message = MessageTaker(self.line.rate, self._line_time(), 0.0, 0.0)
+            self._say(f"caller: presses {key} (end of message)")
+            return self._message_over(session, "terminator")
         if self.device.playing:
             if not self._barge_in:
                 return None  # input during a prompt that may not be interrupted
@@ -262,6 +282,21 @@ class LiveChannel:
             self._say("  (barge-in: prompt stopped by a key)")
         self._say(f"caller: presses {session.shown_input(key)}")
         return Dtmf(key)
+
+    def _message_over(self, session: CallSession, ended: MessageEnd) -> CallerEvent:
+        """The record state's message is over: save it (and transcribe it if asked)."""
+        assert self._recording is not None and self._message is not None
+        action, taken = self._recording, self._message
+        self._recording = self._message = None
+        self._say(f"  (message: {taken.duration_s:.1f} s, ended by {ended})")
+        return finish_message(
+            taken.audio(),
+            call_id=session.call_id,
+            action=action,
+            ended=ended,
+            folder=self.line.messages_dir,
+            recognizer=self.line.recognizer,
+        )
 
     def _frame(self, session: CallSession, frame: np.ndarray) -> CallerEvent | None:
         rate = self.line.rate
@@ -274,6 +309,14 @@ class LiveChannel:
         t = self._samples_in / rate
         self._samples_in += frame.size
         playing = self.device.playing
+        if self._recording is not None and not playing:
+            if self._message is None:
+                rec = self._recording
+                self._message = MessageTaker(rate, t, rec.max_s, rec.final_silence_s)
+            ended = self._message.feed(frame, t)
+            if ended is not None:
+                self.line.caller.add(t, frame)
+                return self._message_over(session, ended)
         for ev in self.line.hear(frame, t):
             if isinstance(ev, SpeechStarted):
                 if playing and self._barge_in:
