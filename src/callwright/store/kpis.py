@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -38,6 +39,45 @@ GROUPS: dict[str, str] = {
     "campaign": "c.campaign",
 }
 _RANGE = "c.started_at >= :start and c.started_at < :end"
+SLICE_COLUMNS = ("queue", "team", "agent", "direction")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A filter on the calls' dimensions (the dashboard's queue, team, agent and direction; None
+    is any). Every family applies it to the same columns it groups by (a queue row's own queue
+    and answering agent for the queue KPIs, the dial's agent and team for dials), so the KPIs of
+    `Slice(agent=X)` are the report's row for X when it is grouped by agent."""
+
+    queue: str | None = None
+    team: str | None = None
+    agent: str | None = None
+    direction: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, c) is not None for c in SLICE_COLUMNS)
+
+    def sql(self, columns: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+        """The condition (never user text: values are parameters) over `columns` (the SQL for
+        each dimension; by default its bare name, the cube's column) and its parameters."""
+        conds, params = [], {}
+        for col in SLICE_COLUMNS:
+            value = getattr(self, col)
+            if value is not None:
+                conds.append(f"{(columns or {}).get(col, col)} = :slice_{col}")
+                params[f"slice_{col}"] = value
+        return " and ".join(conds) or "1", params
+
+
+ALL = Slice()
+_CALL_COLUMNS = {c: f"c.{c}" for c in SLICE_COLUMNS}
+_QUEUE_COLUMNS = {**_CALL_COLUMNS, "queue": "q.queue", "agent": "coalesce(q.agent, c.agent)"}
+
+
+def _sliced(rollup: str, sl: Slice) -> tuple[str, dict[str, Any]]:
+    """A rollup SELECT (`... from cube cross join g group by ...`) over the cube rows of `sl`."""
+    cond, params = sl.sql()
+    return rollup.replace("from cube cross join g", f"from cube cross join g where {cond}"), params
 
 
 def prepare(db: sqlite_utils.Database) -> None:
@@ -370,41 +410,56 @@ def _whole_days(start: str, end: str) -> bool:
 
 
 def survey_raw(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
 ) -> list[dict[str, Any]]:
     """CSAT (top-2-box), DSAT (bottom-2-box), mean CSAT, NPS and survey FCR of inbound calls."""
     table, key = _rollup(groups)
+    rollup, params = _sliced(_SURVEY_ROLLUP.format(key=key), sl)
     return _rows(
         db,
-        f"with cube as ({_SURVEY_CUBE.format(where=_RANGE)}), {table} " + _SURVEY_ROLLUP.format(key=key),
-        {"start": start, "end": end},
+        f"with cube as ({_SURVEY_CUBE.format(where=_RANGE)}), {table} " + rollup,
+        {"start": start, "end": end, **params},
     )
 
 
-def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+def survey(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
+) -> list[dict[str, Any]]:
     """`survey_raw`, rolled up from `kpi_survey_daily`."""
     if not _whole_days(start, end):
-        return survey_raw(db, groups, start, end)
-    return _from_daily(db, "kpi_survey_daily", _SURVEY_ROLLUP, groups, start, end)
+        return survey_raw(db, groups, start, end, sl=sl)
+    return _from_daily(db, "kpi_survey_daily", _SURVEY_ROLLUP, groups, start, end, sl)
 
 
 def _from_daily(
-    db: sqlite_utils.Database, daily: str, rollup: str, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database,
+    daily: str,
+    rollup: str,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """A family whose daily summary table has the same columns as its raw cube: the same
     rollup reads either, so the summary's figures are the raw query's by construction."""
     refresh(db)
     table, key = _rollup(groups)
+    sliced, params = _sliced(rollup.format(key=key), sl)
     return _rows(
         db,
-        f"with cube as (select * from {daily} where day >= :start and day < :end), "
-        f"{table} " + rollup.format(key=key),
-        {"start": start, "end": end},
+        f"with cube as (select * from {daily} where day >= :start and day < :end), {table} " + sliced,
+        {"start": start, "end": end, **params},
     )
 
 
 def inbound_calls_raw(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, window_days: float
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    window_days: float,
+    *,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """Per inbound call: FCR by repeat contact and IVR containment.
 
@@ -416,6 +471,7 @@ def inbound_calls_raw(
     `inbound_calls` reads the cube and `calls.next_contact_at`.
     """
     table, key = _rollup(groups)
+    rollup, params = _sliced(_INBOUND_ROLLUP.format(key=key), sl)
     return _rows(
         db,
         f"""
@@ -437,19 +493,26 @@ def inbound_calls_raw(
             sum(flow is not null and outcome = 'abandoned') as ivr_abandoned
           from calls_in group by 1, 2, 3, 4, 5, 6, 7
         ), {table}"""
-        + _INBOUND_ROLLUP.format(key=key),
-        {"start": start, "end": end, "window": window_days},
+        + rollup,
+        {"start": start, "end": end, "window": window_days, **params},
     )
 
 
 def inbound_calls(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, window_days: float
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    window_days: float,
+    *,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """`inbound_calls_raw` from `kpi_calls_daily` and the repeat contacts counted at query time."""
     if not _whole_days(start, end):
-        return inbound_calls_raw(db, groups, start, end, window_days)
+        return inbound_calls_raw(db, groups, start, end, window_days, sl=sl)
     refresh(db)
     table, key = _rollup(groups)
+    rollup, params = _sliced(_INBOUND_ROLLUP.format(key=key), sl)
     return _rows(
         db,
         f"""
@@ -460,8 +523,8 @@ def inbound_calls(
           union all
           select {CUBE_KEYS}, 0, 0, repeated, 0, 0, 0, 0 from ({_REPEATED})
         ), {table}"""
-        + _INBOUND_ROLLUP.format(key=key),
-        {"start": start, "end": end, "window": window_days},
+        + rollup,
+        {"start": start, "end": end, "window": window_days, **params},
     )
 
 
@@ -478,6 +541,7 @@ def queue_raw(
     threshold_s: float,
     short_abandon_s: float,
     abandons_count: bool,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """Queue KPIs over `queue_calls`: ASA, time in queue, abandonment, service level, AHT.
 
@@ -487,11 +551,11 @@ def queue_raw(
     The queue and agent of a row are the queue row's own (the answering agent).
     """
     table, key = _rollup(groups)
+    rollup, sliced = _sliced(_QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl)
     return _rows(
         db,
-        f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}"
-        + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
-        {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s},
+        f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}" + rollup,
+        {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s, **sliced},
     )
 
 
@@ -525,6 +589,7 @@ def queue(
     threshold_s: float,
     short_abandon_s: float,
     abandons_count: bool,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """`queue_raw` from `kpi_queue_daily`. The cube keeps the threshold-dependent counts for the
     thresholds in store.cubes.SL_THRESHOLDS and SHORT_ABANDONS; for another threshold the
@@ -539,6 +604,7 @@ def queue(
             threshold_s=threshold_s,
             short_abandon_s=short_abandon_s,
             abandons_count=abandons_count,
+            sl=sl,
         )
     refresh(db)
     t, s = _nearest(threshold_s, cubes.SL_THRESHOLDS), _nearest(short_abandon_s, cubes.SHORT_ABANDONS)
@@ -554,6 +620,8 @@ def queue(
     }
     between = "" if (t, s) == (threshold_s, short_abandon_s) else f"union all {_QUEUE_BETWEEN}"
     table, key = _rollup(groups)
+    rollup, sliced = _sliced(_QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl)
+    params.update(sliced)
     return _rows(
         db,
         f"""
@@ -564,29 +632,30 @@ def queue(
           from kpi_queue_daily where day >= :start and day < :end
           {between}
         ), {table}"""
-        + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
+        + rollup,
         params,
     )
 
 
 def outbound_raw(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
 ) -> list[dict[str, Any]]:
     """Dials, connects, conversions (per connect), opt-outs and dials per agent per day.
 
     Dials carry their own time, agent, team and campaign; a connected dial's call gives the rest."""
     table, key = _rollup(groups)
     cube = _DIALS_CUBE.format(where=_DIALS_RANGE.format(lo=":start", hi=":end"))
-    return _rows(
-        db, f"with cube as ({cube}), {table}" + _OUTBOUND_ROLLUP.format(key=key), {"start": start, "end": end}
-    )
+    rollup, params = _sliced(_OUTBOUND_ROLLUP.format(key=key), sl)
+    return _rows(db, f"with cube as ({cube}), {table}" + rollup, {"start": start, "end": end, **params})
 
 
-def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+def outbound(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
+) -> list[dict[str, Any]]:
     """`outbound_raw`, rolled up from `kpi_dials_daily`."""
     if not _whole_days(start, end):
-        return outbound_raw(db, groups, start, end)
-    return _from_daily(db, "kpi_dials_daily", _OUTBOUND_ROLLUP, groups, start, end)
+        return outbound_raw(db, groups, start, end, sl=sl)
+    return _from_daily(db, "kpi_dials_daily", _OUTBOUND_ROLLUP, groups, start, end, sl)
 
 
 # The latest score of each (call, scorecard): a call rescored with a newer scorecard
@@ -602,11 +671,31 @@ _LATEST_SCORES = """
 _ITEMS = "item_scores_of_record"
 
 
-def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+def qa_groups(
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    *,
+    sl: Slice = ALL,
+    compliance: bool = True,
+) -> list[dict[str, Any]]:
     """Average QA score, auto-fail rate and compliance rate of scored calls, for each grouping
     (column `grouping`): one row per latest (call, scorecard) score with its compliance items,
-    rolled up to each grouping."""
+    rolled up to each grouping. `compliance=False` leaves the compliance columns null and skips
+    reading the items (most of the cost: the dashboard's per-agent table does not show them)."""
     table, key = _rollup(groups)
+    cond, params = sl.sql(_CALL_COLUMNS)
+    items = (
+        f"""(select sum(i.verdict = 'pass') from {_ITEMS} i
+             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
+             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as passed,
+            (select sum(i.verdict in ('pass', 'fail')) from {_ITEMS} i
+             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
+             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as applicable"""
+        if compliance
+        else "null as passed, null as applicable"
+    )
     return _rows(
         db,
         f"""
@@ -617,14 +706,9 @@ def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str, end:
         ),
         scored as materialized (
           select {_cube_keys()}, l.call_id, l.scorecard_version, l.score, l.auto_failed,
-            (select sum(i.verdict = 'pass') from {_ITEMS} i
-             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
-             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as passed,
-            (select sum(i.verdict in ('pass', 'fail')) from {_ITEMS} i
-             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
-             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as applicable
+            {items}
           from latest l cross join calls c on c.id = l.call_id
-          where {_RANGE}
+          where {_RANGE} and {cond}
         ), {table}
         select g.name as grouping, {key} as grp, count(*) as scored, count(score) as with_score,
           avg(score) as avg_score, sum(auto_failed) as auto_failed,
@@ -634,7 +718,7 @@ def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str, end:
         from scored cross join g
         group by 1, 2 order by 1, 2
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
@@ -643,8 +727,9 @@ def qa(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict
     return qa_groups(db, [group], start, end)
 
 
-def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def qa_items(db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL) -> list[dict[str, Any]]:
     """Per scorecard item: how often it applied and passed, average points, auto-fails."""
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
@@ -658,19 +743,20 @@ def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
           100.0 * sum(i.auto_fail) / count(*) as auto_fail_rate
         from latest l cross join calls c on c.id = l.call_id
         cross join {_ITEMS} i on i.call_id = l.call_id and i.scorecard_version = l.scorecard_version
-        where {_RANGE}
+        where {_RANGE} and {cond}
         group by l.scorecard, i.item_id order by l.scorecard, i.item_id
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
 def sentiment_groups(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
 ) -> list[dict[str, Any]]:
     """Customer sentiment at the start (first customer utterance) and end (last one) of calls
     with at least two customer utterances that carry a sentiment score, for each grouping."""
     table, key = _rollup(groups)
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
@@ -683,7 +769,7 @@ def sentiment_groups(
           from per_call p cross join calls c on c.id = p.call_id
           cross join utterances f on f.call_id = p.call_id and f.idx = p.first_idx
           cross join utterances l on l.call_id = p.call_id and l.idx = p.last_idx
-          where {_RANGE}
+          where {_RANGE} and {cond}
         ), {table}
         select g.name as grouping, {key} as grp, count(*) as calls, avg(s_start) as start, avg(s_end) as end,
           avg(s_end - s_start) as change,
@@ -691,7 +777,7 @@ def sentiment_groups(
           100.0 * sum(s_end < s_start) / count(*) as worsened
         from se cross join g group by 1, 2 order by 1, 2
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
@@ -721,62 +807,69 @@ def waterfall(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str,
     )
 
 
-def agent_qa(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def agent_qa(db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL) -> list[dict[str, Any]]:
     """Per agent: average QA score of their inbound calls (for the QA-vs-CSAT/FCR correlation,
     whose CSAT and FCR are inbound-only)."""
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
         with {_LATEST_SCORES}
         select c.agent, avg(l.score) as qa_score, count(l.score) as qa_n
         from latest l cross join calls c on c.id = l.call_id
-        where {_RANGE} and c.agent is not null and c.direction = 'inbound'
+        where {_RANGE} and c.agent is not null and c.direction = 'inbound' and {cond}
         group by c.agent order by c.agent
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
-def agent_teams(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def agent_teams(db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL) -> list[dict[str, Any]]:
     """Each agent's team (the latest one named on their calls in the range)."""
     if _whole_days(start, end):
         refresh(db)
+        cond, params = sl.sql()
         return _rows(
             db,
-            """
+            f"""
             select agent, max(team) as team from kpi_calls_daily
-            where day >= :start and day < :end and agent is not null and team is not null group by agent
+            where day >= :start and day < :end and agent is not null and team is not null and {cond}
+            group by agent
         """,
-            {"start": start, "end": end},
+            {"start": start, "end": end, **params},
         )
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
         select c.agent, max(c.team) as team from calls c
-        where {_RANGE} and c.agent is not null and c.team is not null group by c.agent
+        where {_RANGE} and c.agent is not null and c.team is not null and {cond} group by c.agent
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
-def _qa_score_bins(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def _qa_score_bins(db: sqlite_utils.Database, start: str, end: str, sl: Slice = ALL) -> list[dict[str, Any]]:
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
         with {_LATEST_SCORES}
         select min(cast(l.score / 10 as int), 9) * 10 as bin, count(*) as n
         from latest l cross join calls c on c.id = l.call_id
-        where {_RANGE} and l.score is not null group by bin order by bin""",
-        {"start": start, "end": end},
+        where {_RANGE} and l.score is not null and {cond} group by bin order by bin""",
+        {"start": start, "end": end, **params},
     )
 
 
-def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
+def distributions(
+    db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL
+) -> dict[str, list[dict[str, Any]]]:
     """Histograms: CSAT 1-5, NPS 0-10, queue wait (10 s bins up to 300 s), handle time
     (60 s bins up to 1800 s) and QA score (10-point bins); the last bin holds everything above.
-    Whole days are read from `kpi_bins_daily`."""
-    if not _whole_days(start, end):
-        return distributions_raw(db, start, end)
+    Whole days without a slice are read from `kpi_bins_daily` (which keeps no dimensions)."""
+    if sl or not _whole_days(start, end):
+        return distributions_raw(db, start, end, sl=sl)
     refresh(db)
     read = (
         "select bin, sum(n) as n from kpi_bins_daily where kind = :kind and day >= :start and day < :end "
@@ -789,30 +882,27 @@ def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, 
     return out
 
 
-def distributions_raw(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
+def distributions_raw(
+    db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL
+) -> dict[str, list[dict[str, Any]]]:
     """Histograms: CSAT 1-5, NPS 0-10, queue wait (10 s bins up to 300 s), handle time
     (60 s bins up to 1800 s) and QA score (10-point bins); the last bin holds everything above."""
-    params = {"start": start, "end": end}
-    answers = """
+    cond, params = sl.sql(_CALL_COLUMNS)
+    qcond, qparams = sl.sql(_QUEUE_COLUMNS)
+    params = {"start": start, "end": end, **params, **qparams}
+    answers = f"""
         select s.value as bin, count(*) as n from survey_answers s join calls c on c.id = s.call_id
-        where {r} and c.direction = 'inbound' and s.question = ? group by bin order by bin"""
+        where {_RANGE} and c.direction = 'inbound' and s.question = :question and {cond}
+        group by bin order by bin"""
     return {
-        "csat": list(
-            db.query(
-                answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")), [start, end, "csat"]
-            )
-        ),
-        "nps": list(
-            db.query(
-                answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")), [start, end, "nps"]
-            )
-        ),
+        "csat": _rows(db, answers, {**params, "question": "csat"}),
+        "nps": _rows(db, answers, {**params, "question": "nps"}),
         "wait": _rows(
             db,
             f"""
             select min(cast(q.wait_s / 10 as int), 30) * 10 as bin, count(*) as n
             from queue_calls q join calls c on c.id = q.call_id
-            where {_RANGE} and q.wait_s is not null and q.callback_accepted = 0
+            where {_RANGE} and q.wait_s is not null and q.callback_accepted = 0 and {qcond}
             group by bin order by bin""",
             params,
         ),
@@ -821,8 +911,8 @@ def distributions_raw(db: sqlite_utils.Database, start: str, end: str) -> dict[s
             f"""
             select min(cast(q.handle_s / 60 as int), 30) * 60 as bin, count(*) as n
             from queue_calls q join calls c on c.id = q.call_id
-            where {_RANGE} and q.handle_s is not null group by bin order by bin""",
+            where {_RANGE} and q.handle_s is not null and {qcond} group by bin order by bin""",
             params,
         ),
-        "qa_score": _qa_score_bins(db, start, end),
+        "qa_score": _qa_score_bins(db, start, end, sl),
     }
