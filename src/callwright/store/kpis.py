@@ -658,13 +658,19 @@ def outbound(
     return _from_daily(db, "kpi_dials_daily", _OUTBOUND_ROLLUP, groups, start, end, sl)
 
 
-# The latest score of each (call, scorecard): a call rescored with a newer scorecard
-# version counts once, with its newest result. Its score of record: the reviewed score where a
-# reviewer changed a verdict of that version (store.reviews), else the automatic one.
+# The latest score of each (call, scorecard) of the calls in the range: a call rescored with a
+# newer scorecard version counts once, with its newest result. Its score of record: the reviewed
+# score where a reviewer changed a verdict of that version (store.reviews), else the automatic
+# one, read from the copy in `scores` (record_score, record_auto_failed: kept by migration 2's
+# triggers, equal to the view scores_of_record). Walked from the range's calls, so a month of a
+# large database costs a month, not every score ever kept.
 _LATEST_SCORES = """
     latest as materialized (
-      select s.* from scores_of_record s
-      where s.scored_at = (select max(s2.scored_at) from scores s2
+      select s.recording_id, s.scorecard_version, s.call_id, s.scorecard, s.record_score as score,
+        s.record_auto_failed as auto_failed, s.scored_at
+      from calls c cross join scores s on s.call_id = c.id
+      where c.started_at >= :start and c.started_at < :end
+        and s.scored_at = (select max(s2.scored_at) from scores s2
                            where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
     )"""
 # Item verdicts of record (a reviewed item's latest review, else the automatic verdict).
