@@ -379,7 +379,12 @@ def outbound_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> lis
 
 
 def _qa(
-    db: sqlite_utils.Database, p: ReportParams, groups: list[str], *, compliance: bool = True, sentiment: bool = True
+    db: sqlite_utils.Database,
+    p: ReportParams,
+    groups: list[str],
+    *,
+    compliance: bool = True,
+    sentiment: bool = True,
 ) -> dict[str, list[QaKpis]]:
     start, end = p.sql_range
     by: dict[str, list[list[dict[str, Any]]]] = {g: [[], []] for g in groups}
@@ -483,12 +488,56 @@ def build_report(db: sqlite_utils.Database, p: ReportParams) -> Report:
         trend_queue=tuple(queues.get(p.trend_by, [])),
         agents=tuple(agents),
         items=tuple(ItemKpis(**r) for r in sql.qa_items(db, start, end, sl=p.filters)),
-        waterfall=()
-        if p.filters
-        else tuple(StateFunnel(**r) for r in sql.waterfall(db, start, end)),
+        waterfall=() if p.filters else tuple(StateFunnel(**r) for r in sql.waterfall(db, start, end)),
         correlations=tuple(correlation(agents, k) for k in ("csat", "fcr_survey", "fcr_repeat")),
         distributions={
             k: tuple(Bin(r["bin"], r["n"]) for r in rows)
             for k, rows in sql.distributions(db, start, end, sl=p.filters).items()
         },
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The supervisor dashboard's numbers: the report's families for its range and filters,
+    totals, per agent and per day (or week), and the QA score histogram. Computed by the same
+    functions as the report, so a dashboard figure is the report's figure for the same range and
+    filters."""
+
+    params: ReportParams
+    inbound_total: InboundKpis
+    queue_total: QueueKpis
+    qa_total: QaKpis
+    inbound_by_agent: tuple[InboundKpis, ...]
+    queue_by_agent: tuple[QueueKpis, ...]
+    qa_by_agent: tuple[QaKpis, ...]
+    teams: dict[str, str | None]
+    trend_inbound: tuple[InboundKpis, ...]
+    trend_queue: tuple[QueueKpis, ...]
+    trend_qa: tuple[QaKpis, ...]
+    qa_bins: tuple[Bin, ...]
+
+
+def build_dashboard(db: sqlite_utils.Database, p: ReportParams) -> Dashboard:
+    """The dashboard for `p` (its `filters` applied to every family). Sentiment is left out and the
+    compliance rate is computed for the total only (both cost a read of every item of the range)."""
+    start, end = p.sql_range
+    sql.prepare(db)
+    groups = ["all", "agent", p.trend_by]
+    inbound, queues = _inbound(db, p, groups), _queue(db, p, groups)
+    qa_all = _qa(db, p, ["all"], sentiment=False)
+    qa_by = _qa(db, p, ["agent", p.trend_by], compliance=False, sentiment=False)
+    return Dashboard(
+        params=p,
+        inbound_total=_one(inbound.get("all", []), InboundKpis),
+        queue_total=_one(queues.get("all", []), QueueKpis),
+        qa_total=_one(qa_all["all"], QaKpis),
+        inbound_by_agent=tuple(inbound.get("agent", [])),
+        queue_by_agent=tuple(queues.get("agent", [])),
+        qa_by_agent=tuple(qa_by["agent"]),
+        teams={t["agent"]: t["team"] for t in sql.agent_teams(db, start, end, sl=p.filters)},
+        trend_inbound=tuple(inbound.get(p.trend_by, [])),
+        trend_queue=tuple(queues.get(p.trend_by, [])),
+        trend_qa=tuple(qa_by[p.trend_by]),
+        qa_bins=tuple(Bin(r["bin"], r["n"]) for r in sql.qa_score_bins(db, start, end, p.filters)),
     )

@@ -551,7 +551,9 @@ def queue_raw(
     The queue and agent of a row are the queue row's own (the answering agent).
     """
     table, key = _rollup(groups)
-    rollup, sliced = _sliced(_QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl)
+    rollup, sliced = _sliced(
+        _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl
+    )
     return _rows(
         db,
         f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}" + rollup,
@@ -620,7 +622,9 @@ def queue(
     }
     between = "" if (t, s) == (threshold_s, short_abandon_s) else f"union all {_QUEUE_BETWEEN}"
     table, key = _rollup(groups)
-    rollup, sliced = _sliced(_QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl)
+    rollup, sliced = _sliced(
+        _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl
+    )
     params.update(sliced)
     return _rows(
         db,
@@ -855,7 +859,7 @@ def agent_teams(db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = 
     )
 
 
-def _qa_score_bins(db: sqlite_utils.Database, start: str, end: str, sl: Slice = ALL) -> list[dict[str, Any]]:
+def qa_score_bins(db: sqlite_utils.Database, start: str, end: str, sl: Slice = ALL) -> list[dict[str, Any]]:
     cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
@@ -884,7 +888,7 @@ def distributions(
     out = {
         k: _rows(db, read, {"kind": k, "start": start, "end": end}) for k in ("csat", "nps", "wait", "handle")
     }
-    out["qa_score"] = _qa_score_bins(db, start, end)
+    out["qa_score"] = qa_score_bins(db, start, end)
     return out
 
 
@@ -920,5 +924,68 @@ def distributions_raw(
             where {_RANGE} and q.handle_s is not null and {qcond} group by bin order by bin""",
             params,
         ),
-        "qa_score": _qa_score_bins(db, start, end, sl),
+        "qa_score": qa_score_bins(db, start, end, sl),
     }
+
+
+# --- drill-down: the calls behind a number ----------------------------------------------------------
+# The dashboard links each number to the calls list filtered to the calls it counts
+# (`/calls?drill=NAME`). Each condition is over the `calls` row aliased c and repeats its
+# family's rule above (inbound surveys, queue rows, IVR flows); the thresholds are the
+# dashboard's (service level 80/20, short abandons under 5 s, repeat window 7 days).
+DRILL_SL_THRESHOLD_S = 20
+DRILL_SHORT_ABANDON_S = 5
+DRILL_REPEAT_DAYS = 7
+_ANSWER = "exists (select 1 from survey_answers a where a.call_id = c.id and a.question = '{q}'{extra})"
+_QUEUED = "exists (select 1 from queue_calls q where q.call_id = c.id and {cond})"
+DRILLS: dict[str, tuple[str, str]] = {
+    # name: (what the calls list says, condition)
+    "csat": ("with a CSAT answer", "c.direction = 'inbound' and " + _ANSWER.format(q="csat", extra="")),
+    "csat_low": (
+        "with a CSAT answer of 1 or 2",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="csat", extra=" and a.value <= 2"),
+    ),
+    "nps": ("with an NPS answer", "c.direction = 'inbound' and " + _ANSWER.format(q="nps", extra="")),
+    "nps_detractor": (
+        "whose NPS answer was 0-6 (detractors)",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="nps", extra=" and a.value <= 6"),
+    ),
+    "fcr": (
+        "with a 'resolved?' answer",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="resolved", extra=""),
+    ),
+    "fcr_no": (
+        "the customer said were not resolved",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="resolved", extra=" and a.value <> 1"),
+    ),
+    "repeat": (
+        f"followed by another call from the same customer within {DRILL_REPEAT_DAYS} days",
+        "c.direction = 'inbound' and c.next_contact_at is not null "
+        f"and julianday(c.next_contact_at) - julianday(c.started_at) <= {DRILL_REPEAT_DAYS}",
+    ),
+    "handled": ("handled by an agent from a queue", _QUEUED.format(cond="q.handle_s is not null")),
+    "sl_missed": (
+        f"not answered within {DRILL_SL_THRESHOLD_S} s (abandons after {DRILL_SHORT_ABANDON_S} s included)",
+        _QUEUED.format(
+            cond=f"q.callback_accepted = 0 and ((q.answered_at is not null and q.wait_s > {DRILL_SL_THRESHOLD_S})"
+            f" or (q.outcome = 'abandoned' and q.wait_s >= {DRILL_SHORT_ABANDON_S}))"
+        ),
+    ),
+    "ivr": ("that entered the IVR", "c.direction = 'inbound' and c.flow is not null"),
+    "not_contained": (
+        "that left the IVR without self-service",
+        "c.direction = 'inbound' and c.flow is not null and coalesce(c.outcome, '') <> 'self_served'",
+    ),
+}
+
+
+def drill_condition(name: str) -> str:
+    """The SQL condition of a drill-down set (a name from DRILLS; KeyError otherwise: the web
+    layer checks the name, so no text from a request reaches SQL)."""
+    return DRILLS[name][1]
+
+
+def last_call_day(db: sqlite_utils.Database) -> str | None:
+    """The day of the latest call (YYYY-MM-DD), from the started_at index; None without calls."""
+    row = db.execute("select substr(max(started_at), 1, 10) from calls").fetchone()
+    return row[0] if row and row[0] and _is_day(row[0]) else None
