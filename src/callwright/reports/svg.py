@@ -245,7 +245,8 @@ def bar_chart(
         h = bottom_y - y(v)
         bar = (
             f'<rect x="{PAD_L + i * bw + 1:.1f}" y="{y(v):.1f}" width="{max(1.0, bw - 2):.1f}" '
-            f'height="{h:.1f}" fill="{COLORS[0]}"><title>{escape(label)}: {escape(fmt(v) + unit)}</title></rect>'
+            f'height="{h:.1f}" fill="{COLORS[0]}">'
+            f"<title>{escape(label)}: {escape(fmt(v) + unit)}</title></rect>"
         )
         href = hrefs[i] if hrefs else None
         parts.append(f'<a href="{escape(href)}">{bar}</a>' if href else bar)

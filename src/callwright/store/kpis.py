@@ -967,7 +967,8 @@ DRILLS: dict[str, tuple[str, str]] = {
     "sl_missed": (
         f"not answered within {DRILL_SL_THRESHOLD_S} s (abandons after {DRILL_SHORT_ABANDON_S} s included)",
         _QUEUED.format(
-            cond=f"q.callback_accepted = 0 and ((q.answered_at is not null and q.wait_s > {DRILL_SL_THRESHOLD_S})"
+            cond="q.callback_accepted = 0 and ("
+            f"(q.answered_at is not null and q.wait_s > {DRILL_SL_THRESHOLD_S})"
             f" or (q.outcome = 'abandoned' and q.wait_s >= {DRILL_SHORT_ABANDON_S}))"
         ),
     ),
