@@ -76,7 +76,7 @@ def test_label_step(n, chars, width, step):
 
 
 def test_a_percentage_axis_ends_at_100_and_every_point_has_a_tooltip():
-    chart = svg.line_chart("CSAT", ["2026-01-01", "2026-01-02"], {"CSAT %": [81.3, 84.0]}, percent=True)
+    chart = svg.line_chart("CSAT", ["2026-01-01", "2026-01-02"], {"CSAT %": [81.3, 84.0]}, " %", percent=True)
     labels = re.findall(r">([\d.,]+) %</text>", chart)
     assert labels[0] == "0" and labels[-1] == "100"
     assert len(re.findall(r"<circle[^>]*><title>", chart)) == 2 and "CSAT %, 2026-01-02: 84 %" in chart

@@ -200,6 +200,7 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
                 "FCR survey %": [ti[k].fcr_survey if k in ti else None for k in periods],
                 "containment %": [ti[k].containment if k in ti else None for k in periods],
             },
+            unit=" %",
             percent=True,
         ),
         svg.line_chart(
@@ -209,6 +210,7 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
                 "service level %": [tq[k].service_level if k in tq else None for k in periods],
                 "abandon rate %": [tq[k].abandon_rate if k in tq else None for k in periods],
             },
+            unit=" %",
             percent=True,
         ),
         svg.line_chart(

@@ -32,6 +32,8 @@ AX = f'{TEXT} font-size="10" fill="#555"'
 TT = f'{TEXT} font-size="12" font-weight="600" fill="#111"'
 LG = f'{TEXT} font-size="11" fill="#222"'
 GRID = 'stroke="#e5e7eb" stroke-width="1"'
+PERCENT_TICKS = (0.0, 20.0, 40.0, 60.0, 80.0, 100.0)
+"""A percentage (or a 0-100 score) axis: always the whole scale, so 85 % never looks like the top."""
 MAX_LABEL_CHARS = 18
 """Category labels (agent names, states) longer than this are shortened with an ellipsis; the
 full label is in the tooltip."""
@@ -159,7 +161,7 @@ def line_chart(
 ) -> str:
     """Lines over labelled x positions (days or weeks); gaps where a value is None. A `percent`
     chart's axis runs from 0 to 100 %; otherwise from 0 (or the lowest value, if negative) to a
-    round number above the highest."""
+    round number above the highest. `unit` follows each tick and tooltip value (" %", " s")."""
     values = [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
     if not labels or not values:
         return _empty(title, width, height)
@@ -167,7 +169,7 @@ def line_chart(
     top_y = TITLE_H + rows * LEGEND_ROW_H + 6
     bottom_y = height - AXIS_H
     if percent:
-        ticks, unit = [0.0, 20.0, 40.0, 60.0, 80.0, 100.0], unit or " %"
+        ticks = list(PERCENT_TICKS)
     else:
         ticks = nice_ticks(min(0.0, min(values)), max(values))
     lo, hi = ticks[0], ticks[-1]
@@ -277,7 +279,7 @@ def hbar_chart(
     row_h, label_w = 20, int(MAX_LABEL_CHARS * CHAR_W) + 10
     top_y = TITLE_H + 20
     height = top_y + row_h * len(labels) + 8
-    ticks = [0.0, 20.0, 40.0, 60.0, 80.0, 100.0] if percent else nice_ticks(0.0, max(shown))
+    ticks = list(PERCENT_TICKS) if percent else nice_ticks(0.0, max(shown))
     hi = ticks[-1]
     x0, x1 = label_w, width - PAD_R - 40
 

@@ -111,6 +111,9 @@ ROLLUP: dict[str, str] = {
     "flow": "flow",
     "direction": "direction",
     "campaign": "campaign",
+    # QA only (qa_groups: its rows carry the score of record): the QA score histogram's
+    # 10-point bins, the last one holding 100, as qa_score_bins counts them.
+    "score_bin": "min(cast(score / 10 as int), 9) * 10",
 }
 
 
