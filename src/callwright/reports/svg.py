@@ -294,7 +294,7 @@ def hbar_chart(
         )
     for r, (label, v) in enumerate(zip(labels, values, strict=True)):
         y0 = top_y + r * row_h
-        value = "–" if v is None or not math.isfinite(v) else fmt(round(v, 1)) + unit
+        value = "–" if v is None or not math.isfinite(v) else f"{v:,.1f}{unit}"
         row = [
             f"<title>{escape(label)}: {escape(value)}</title>",
             f'<text x="{x0 - 6}" y="{y0 + 14}" text-anchor="end" {LG}>{escape(truncate(label))}</text>',
