@@ -125,17 +125,18 @@ def fmt(v: float) -> str:
 
 def _legend(names: Sequence[str], width: float) -> tuple[list[str], int]:
     """Legend entries laid out in rows under the title; returns the markup and the rows used."""
-    parts, x, row = [], PAD_L, 0
+    parts: list[str] = []
+    x, row = float(PAD_L), 0
     for k, name in enumerate(names):
         label = truncate(name, 28)
         w = 16 + len(label) * CHAR_W + 14
         if x + w > width - PAD_R and x > PAD_L:
-            x, row = PAD_L, row + 1
+            x, row = float(PAD_L), row + 1
         y = TITLE_H + row * LEGEND_ROW_H + 10
         color = COLORS[k % len(COLORS)]
         parts.append(
-            f'<g><title>{escape(name)}</title><rect x="{x}" y="{y - 8}" width="10" height="10" rx="2" '
-            f'fill="{color}"/><text x="{x + 14}" y="{y + 1}" {LG}>{escape(label)}</text></g>'
+            f'<g><title>{escape(name)}</title><rect x="{x:.1f}" y="{y - 8}" width="10" height="10" rx="2" '
+            f'fill="{color}"/><text x="{x + 14:.1f}" y="{y + 1}" {LG}>{escape(label)}</text></g>'
         )
         x += w
     return parts, (row + 1 if names else 0)
@@ -191,6 +192,7 @@ def line_chart(
             f'<text x="{x(i):.1f}" y="{bottom_y + 16}" text-anchor="middle" {AX}>'
             f"{escape(truncate(labels[i], 12))}</text>"
         )
+    dot = 3.0 if n <= 40 else 1.8  # a dense series stays a line, each point still has its tooltip
     for k, (name, vs) in enumerate(series.items()):
         color = COLORS[k % len(COLORS)]
         run: list[str] = []
@@ -210,7 +212,7 @@ def line_chart(
         for i, v in enumerate(vs):
             if v is not None and math.isfinite(v):
                 parts.append(
-                    f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{color}">'
+                    f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="{dot}" fill="{color}">'
                     f"<title>{escape(name)}, {escape(labels[i])}: {escape(fmt(v) + unit)}</title></circle>"
                 )
     return _svg(title, parts, width, height)

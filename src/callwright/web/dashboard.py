@@ -343,10 +343,10 @@ def charts(d: Dashboard, drill: Drill) -> list[Markup]:
     out.append(
         svg.hbar_chart(
             "QA score by agent, lowest first",
-            [r.group for r in scored],
+            [r.group or "" for r in scored],
             [r.avg_score for r in scored],
             percent=True,
-            hrefs=[drill(agent=r.group) for r in scored],
+            hrefs=[drill(agent=r.group or "") for r in scored],
         )
     )
     lo, hi, step = HIST_BINS["qa_score"]
