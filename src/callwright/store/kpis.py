@@ -111,9 +111,9 @@ ROLLUP: dict[str, str] = {
     "flow": "flow",
     "direction": "direction",
     "campaign": "campaign",
-    # QA only (qa_groups: its rows carry the score of record): the QA score histogram's
-    # 10-point bins, the last one holding 100, as qa_score_bins counts them.
-    "score_bin": "min(cast(score / 10 as int), 9) * 10",
+    # QA only (qa_groups' cube keeps it): the QA score histogram's 10-point bins, the last one
+    # holding 100, as qa_score_bins counts them.
+    "score_bin": "score_bin",
 }
 
 
@@ -699,36 +699,47 @@ def qa_groups(
     reading the items (most of the cost: the dashboard's per-agent table does not show them)."""
     table, key = _rollup(groups)
     cond, params = sl.sql(_CALL_COLUMNS)
+    # one look at each call's items gives both counts (a JSON pair): half the lookups of two
     items = (
-        f"""(select sum(i.verdict = 'pass') from {_ITEMS} i
+        f"""(select json_array(sum(i.verdict = 'pass'), sum(i.verdict in ('pass', 'fail'))) from {_ITEMS} i
              join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
-             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as passed,
-            (select sum(i.verdict in ('pass', 'fail')) from {_ITEMS} i
-             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
-             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as applicable"""
+             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version)"""
         if compliance
-        else "null as passed, null as applicable"
+        else "null"
     )
+    # The scores are walked from the range's calls once, carrying each call's dimensions (no
+    # second look-up of the call by id): _LATEST_SCORES with the cube keys and the slice. They are
+    # summed into a cube per (day, dimensions, score bin) first and the cube is rolled up to each
+    # grouping, as the additive families do (a few thousand rows per grouping, not every score).
     return _rows(
         db,
         f"""
-        with {_LATEST_SCORES},
+        with latest as materialized (
+          select {_cube_keys()}, s.call_id, s.scorecard_version, s.record_score as score,
+            s.record_auto_failed as auto_failed
+          from calls c cross join scores s on s.call_id = c.id
+          where {_RANGE} and {cond}
+            and s.scored_at = (select max(s2.scored_at) from scores s2
+                               where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
+        ),
         compliance_items as materialized (
           select distinct scorecard_version, item_id from item_scores
           where section = 'compliance' or auto_fail = 1
         ),
-        scored as materialized (
-          select {_cube_keys()}, l.call_id, l.scorecard_version, l.score, l.auto_failed,
-            {items}
-          from latest l cross join calls c on c.id = l.call_id
-          where {_RANGE} and {cond}
+        paired as materialized (select l.*, {items} as pair from latest l),
+        cube as (
+          select {CUBE_KEYS}, min(cast(score / 10 as int), 9) * 10 as score_bin,
+            count(*) as scored, count(score) as with_score, sum(score) as score_sum,
+            sum(auto_failed) as auto_failed, sum(json_extract(pair, '$[0]')) as passed,
+            sum(json_extract(pair, '$[1]')) as applicable
+          from paired group by 1, 2, 3, 4, 5, 6, 7, 8
         ), {table}
-        select g.name as grouping, {key} as grp, count(*) as scored, count(score) as with_score,
-          avg(score) as avg_score, sum(auto_failed) as auto_failed,
-          100.0 * sum(auto_failed) / count(*) as auto_fail_rate,
+        select g.name as grouping, {key} as grp, sum(scored) as scored, sum(with_score) as with_score,
+          sum(score_sum) / nullif(sum(with_score), 0) as avg_score, sum(auto_failed) as auto_failed,
+          100.0 * sum(auto_failed) / sum(scored) as auto_fail_rate,
           sum(passed) as compliance_passed, sum(applicable) as compliance_applicable,
           100.0 * sum(passed) / nullif(sum(applicable), 0) as compliance_rate
-        from scored cross join g
+        from cube cross join g
         group by 1, 2 order by 1, 2
     """,
         {"start": start, "end": end, **params},
