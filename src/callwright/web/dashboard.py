@@ -188,15 +188,6 @@ def tiles(d: Dashboard, drill: Drill) -> list[Tile]:
             _tone(a.auto_fail_rate, 5, 15, higher_is_better=False),
         ),
         Tile(
-            "compliance",
-            "Compliance items passed",
-            _pct(a.compliance_rate),
-            f"{_count(a.compliance_passed)} of {_count(a.compliance_applicable)} items",
-            drill(),
-            (Link("auto-failed calls", drill(auto_failed="yes")),),
-            _tone(a.compliance_rate, 95, 85),
-        ),
-        Tile(
             "csat",
             "CSAT (top-2-box)",
             _pct(i.csat),
