@@ -80,7 +80,11 @@ def to_csv(report: Report) -> str:
     w = _SafeWriter(csv.writer(buf, lineterminator="\n"))
     w.writerow(("section", "key", "kpi", "value"))
     for k, v in asdict(report.params).items():
-        w.writerow(("params", "", k, _plain(v)))
+        if isinstance(v, dict):  # the filters: one row each (an empty cell is "any")
+            for sub, sv in v.items():
+                w.writerow(("params", "", f"{k}.{sub}", "" if sv is None else sv))
+        else:
+            w.writerow(("params", "", k, _plain(v)))
     for name, attr, keys in SECTIONS:
         value = getattr(report, attr)
         for row in [value] if is_dataclass(value) else value:

@@ -33,6 +33,21 @@ font-weight:600}svg .lg{font-size:11px}svg .gr{stroke:#eee}.note{color:#555;font
 """
 
 
+# Each histogram's bins (first, last, step), as store.kpis.distributions counts them.
+HIST_BINS: dict[str, tuple[float, float, float]] = {
+    "csat": (1, 5, 1),
+    "nps": (0, 10, 1),
+    "wait": (0, 300, 10),
+    "handle": (0, 1800, 60),
+    "qa_score": (0, 90, 10),
+}
+
+
+def qa_bin_label(start: float) -> str:
+    """A QA score bin's label: 0-9, ..., 90-100 (the last bin holds 100)."""
+    return f"{start:g}-{start + 9:g}" if start < 90 else "90-100"
+
+
 def _num(v: Any, digits: int = 1, suffix: str = "") -> str:
     if v is None:
         return "–"
@@ -185,7 +200,8 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
                 "FCR survey %": [ti[k].fcr_survey if k in ti else None for k in periods],
                 "containment %": [ti[k].containment if k in ti else None for k in periods],
             },
-            unit="%",
+            unit=" %",
+            percent=True,
         ),
         svg.line_chart(
             f"Service level and abandonment per {by}",
@@ -194,7 +210,8 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
                 "service level %": [tq[k].service_level if k in tq else None for k in periods],
                 "abandon rate %": [tq[k].abandon_rate if k in tq else None for k in periods],
             },
-            unit="%",
+            unit=" %",
+            percent=True,
         ),
         svg.line_chart(
             f"AHT and ASA per {by}",
@@ -203,24 +220,33 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
                 "AHT s": [tq[k].aht_s if k in tq else None for k in periods],
                 "ASA s": [tq[k].asa_s if k in tq else None for k in periods],
             },
-            unit="s",
+            unit=" s",
         ),
     ]
 
     d = report.distributions
 
-    def hist(kind: str, label: Callable[[float], str]) -> tuple[list[str], list[float]]:
-        bins = d.get(kind, ())
-        return [label(b.start) for b in bins], [float(b.n) for b in bins]
+    def hist(
+        kind: str, label: Callable[[float], str], bins: tuple[float, float, float]
+    ) -> tuple[list[str], list[float]]:
+        counts = [(b.start, b.n) for b in d.get(kind, ())]
+        if not counts:
+            return [], []
+        filled = svg.fill_bins(counts, *bins)  # empty bins kept: the scale has no gaps
+        return [label(b) for b, _ in filled], [float(n) for _, n in filled]
 
     dists = [
-        svg.bar_chart("CSAT answers (1-5)", *hist("csat", lambda s: f"{s:g}")),
-        svg.bar_chart("NPS answers (0-10)", *hist("nps", lambda s: f"{s:g}")),
-        svg.bar_chart("Queue wait (10 s bins; last = 300 s and over)", *hist("wait", lambda s: f"{s:g}")),
+        svg.bar_chart("CSAT answers (1-5)", *hist("csat", lambda s: f"{s:g}", HIST_BINS["csat"])),
+        svg.bar_chart("NPS answers (0-10)", *hist("nps", lambda s: f"{s:g}", HIST_BINS["nps"])),
         svg.bar_chart(
-            "Handle time (1 min bins; last = 30 min and over)", *hist("handle", lambda s: f"{s / 60:g}m")
+            "Queue wait, s (10 s bins; last = 300 s and over)",
+            *hist("wait", lambda s: f"{s:g}", HIST_BINS["wait"]),
         ),
-        svg.bar_chart("QA score (10-point bins)", *hist("qa_score", lambda s: f"{s:g}")),
+        svg.bar_chart(
+            "Handle time, min (1 min bins; last = 30 min and over)",
+            *hist("handle", lambda s: f"{s / 60:g}", HIST_BINS["handle"]),
+        ),
+        svg.bar_chart("QA score (10-point bins)", *hist("qa_score", qa_bin_label, HIST_BINS["qa_score"])),
     ]
     agents = _rows(
         report.agents,

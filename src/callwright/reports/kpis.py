@@ -45,6 +45,9 @@ class ReportParams:
     sl_threshold_s: float = 20.0
     short_abandon_s: float = 5.0
     sl_abandons_count: bool = True
+    filters: sql.Slice = sql.ALL
+    """Only the calls of this queue, team, agent, direction (the dashboard's filters); the IVR
+    waterfall, kept per day, flow and state only, is left empty when a filter is set."""
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -336,7 +339,8 @@ def _inbound(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> d
     start, end = p.sql_range
     return _split(
         InboundKpis,
-        sql.survey(db, groups, start, end) + sql.inbound_calls(db, groups, start, end, p.fcr_window_days),
+        sql.survey(db, groups, start, end, sl=p.filters)
+        + sql.inbound_calls(db, groups, start, end, p.fcr_window_days, sl=p.filters),
     )
 
 
@@ -352,13 +356,14 @@ def _queue(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dic
             threshold_s=p.sl_threshold_s,
             short_abandon_s=p.short_abandon_s,
             abandons_count=p.sl_abandons_count,
+            sl=p.filters,
         ),
     )
 
 
 def _outbound(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[OutboundKpis]]:
     start, end = p.sql_range
-    return _split(OutboundKpis, sql.outbound(db, groups, start, end))
+    return _split(OutboundKpis, sql.outbound(db, groups, start, end, sl=p.filters))
 
 
 def inbound_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> list[InboundKpis]:
@@ -373,10 +378,20 @@ def outbound_kpis(db: sqlite_utils.Database, p: ReportParams, group: str) -> lis
     return _outbound(db, p, [group]).get(group, [])
 
 
-def _qa(db: sqlite_utils.Database, p: ReportParams, groups: list[str]) -> dict[str, list[QaKpis]]:
+def _qa(
+    db: sqlite_utils.Database,
+    p: ReportParams,
+    groups: list[str],
+    *,
+    compliance: bool = True,
+    sentiment: bool = True,
+) -> dict[str, list[QaKpis]]:
     start, end = p.sql_range
     by: dict[str, list[list[dict[str, Any]]]] = {g: [[], []] for g in groups}
-    families = (sql.qa_groups(db, groups, start, end), sql.sentiment_groups(db, groups, start, end))
+    families = (
+        sql.qa_groups(db, groups, start, end, sl=p.filters, compliance=compliance),
+        sql.sentiment_groups(db, groups, start, end, sl=p.filters) if sentiment else [],
+    )
     for i, rows in enumerate(families):
         for row in rows:
             by[row["grouping"]][i].append(row)
@@ -414,9 +429,9 @@ def _agents(
     for a in qa:
         if a.group is not None and a.group in rows:
             rows[a.group]["auto_fail_rate"] = a.auto_fail_rate
-    for r in sql.agent_qa(db, start, end):
+    for r in sql.agent_qa(db, start, end, sl=p.filters):
         rows.setdefault(r["agent"], {"agent": r["agent"]}).update(qa_score=r["qa_score"], qa_n=r["qa_n"])
-    for t in sql.agent_teams(db, start, end):
+    for t in sql.agent_teams(db, start, end, sl=p.filters):
         if t["agent"] in rows:
             rows[t["agent"]]["team"] = t["team"]
     names = {f.name for f in fields(AgentKpis)}
@@ -472,11 +487,59 @@ def build_report(db: sqlite_utils.Database, p: ReportParams) -> Report:
         trend_inbound=tuple(inbound.get(p.trend_by, [])),
         trend_queue=tuple(queues.get(p.trend_by, [])),
         agents=tuple(agents),
-        items=tuple(ItemKpis(**r) for r in sql.qa_items(db, start, end)),
-        waterfall=tuple(StateFunnel(**r) for r in sql.waterfall(db, start, end)),
+        items=tuple(ItemKpis(**r) for r in sql.qa_items(db, start, end, sl=p.filters)),
+        waterfall=() if p.filters else tuple(StateFunnel(**r) for r in sql.waterfall(db, start, end)),
         correlations=tuple(correlation(agents, k) for k in ("csat", "fcr_survey", "fcr_repeat")),
         distributions={
             k: tuple(Bin(r["bin"], r["n"]) for r in rows)
-            for k, rows in sql.distributions(db, start, end).items()
+            for k, rows in sql.distributions(db, start, end, sl=p.filters).items()
         },
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The supervisor dashboard's numbers: the report's families for its range and filters,
+    totals, per agent and per day (or week), and the QA score histogram. Computed by the same
+    functions as the report, so a dashboard figure is the report's figure for the same range and
+    filters."""
+
+    params: ReportParams
+    inbound_total: InboundKpis
+    queue_total: QueueKpis
+    qa_total: QaKpis
+    inbound_by_agent: tuple[InboundKpis, ...]
+    queue_by_agent: tuple[QueueKpis, ...]
+    qa_by_agent: tuple[QaKpis, ...]
+    teams: dict[str, str | None]
+    trend_inbound: tuple[InboundKpis, ...]
+    trend_queue: tuple[QueueKpis, ...]
+    trend_qa: tuple[QaKpis, ...]
+    qa_bins: tuple[Bin, ...]
+
+
+def build_dashboard(db: sqlite_utils.Database, p: ReportParams) -> Dashboard:
+    """The dashboard for `p` (its `filters` applied to every family): four statements (surveys,
+    calls, queues, QA with its histogram in one pass over the range's scores); sentiment and the
+    compliance rate are left out (they read every utterance and every item of the range)."""
+    start, end = p.sql_range
+    sql.prepare(db)
+    groups = ["all", "agent", p.trend_by]
+    inbound, queues = _inbound(db, p, groups), _queue(db, p, groups)
+    # one pass over the scores; the compliance rate (a look at every item of the range, most of
+    # the QA cost) is left to the exported report
+    qa_by = _qa(db, p, [*groups, "score_bin"], compliance=False, sentiment=False)
+    return Dashboard(
+        params=p,
+        inbound_total=_one(inbound.get("all", []), InboundKpis),
+        queue_total=_one(queues.get("all", []), QueueKpis),
+        qa_total=_one(qa_by["all"], QaKpis),
+        inbound_by_agent=tuple(inbound.get("agent", [])),
+        queue_by_agent=tuple(queues.get("agent", [])),
+        qa_by_agent=tuple(qa_by["agent"]),
+        teams={t["agent"]: t["team"] for t in sql.agent_teams(db, start, end, sl=p.filters)},
+        trend_inbound=tuple(inbound.get(p.trend_by, [])),
+        trend_queue=tuple(queues.get(p.trend_by, [])),
+        trend_qa=tuple(qa_by[p.trend_by]),
+        qa_bins=tuple(Bin(float(r.group), r.scored) for r in qa_by["score_bin"] if r.group is not None),
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -38,6 +39,45 @@ GROUPS: dict[str, str] = {
     "campaign": "c.campaign",
 }
 _RANGE = "c.started_at >= :start and c.started_at < :end"
+SLICE_COLUMNS = ("queue", "team", "agent", "direction")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A filter on the calls' dimensions (the dashboard's queue, team, agent and direction; None
+    is any). Every family applies it to the same columns it groups by (a queue row's own queue
+    and answering agent for the queue KPIs, the dial's agent and team for dials), so the KPIs of
+    `Slice(agent=X)` are the report's row for X when it is grouped by agent."""
+
+    queue: str | None = None
+    team: str | None = None
+    agent: str | None = None
+    direction: str | None = None
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, c) is not None for c in SLICE_COLUMNS)
+
+    def sql(self, columns: dict[str, str] | None = None) -> tuple[str, dict[str, Any]]:
+        """The condition (never user text: values are parameters) over `columns` (the SQL for
+        each dimension; by default its bare name, the cube's column) and its parameters."""
+        conds, params = [], {}
+        for col in SLICE_COLUMNS:
+            value = getattr(self, col)
+            if value is not None:
+                conds.append(f"{(columns or {}).get(col, col)} = :slice_{col}")
+                params[f"slice_{col}"] = value
+        return " and ".join(conds) or "1", params
+
+
+ALL = Slice()
+_CALL_COLUMNS = {c: f"c.{c}" for c in SLICE_COLUMNS}
+_QUEUE_COLUMNS = {**_CALL_COLUMNS, "queue": "q.queue", "agent": "coalesce(q.agent, c.agent)"}
+
+
+def _sliced(rollup: str, sl: Slice) -> tuple[str, dict[str, Any]]:
+    """A rollup SELECT (`... from cube cross join g group by ...`) over the cube rows of `sl`."""
+    cond, params = sl.sql()
+    return rollup.replace("from cube cross join g", f"from cube cross join g where {cond}"), params
 
 
 def prepare(db: sqlite_utils.Database) -> None:
@@ -71,6 +111,9 @@ ROLLUP: dict[str, str] = {
     "flow": "flow",
     "direction": "direction",
     "campaign": "campaign",
+    # QA only (qa_groups' cube keeps it): the QA score histogram's 10-point bins, the last one
+    # holding 100, as qa_score_bins counts them.
+    "score_bin": "score_bin",
 }
 
 
@@ -370,41 +413,56 @@ def _whole_days(start: str, end: str) -> bool:
 
 
 def survey_raw(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
 ) -> list[dict[str, Any]]:
     """CSAT (top-2-box), DSAT (bottom-2-box), mean CSAT, NPS and survey FCR of inbound calls."""
     table, key = _rollup(groups)
+    rollup, params = _sliced(_SURVEY_ROLLUP.format(key=key), sl)
     return _rows(
         db,
-        f"with cube as ({_SURVEY_CUBE.format(where=_RANGE)}), {table} " + _SURVEY_ROLLUP.format(key=key),
-        {"start": start, "end": end},
+        f"with cube as ({_SURVEY_CUBE.format(where=_RANGE)}), {table} " + rollup,
+        {"start": start, "end": end, **params},
     )
 
 
-def survey(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+def survey(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
+) -> list[dict[str, Any]]:
     """`survey_raw`, rolled up from `kpi_survey_daily`."""
     if not _whole_days(start, end):
-        return survey_raw(db, groups, start, end)
-    return _from_daily(db, "kpi_survey_daily", _SURVEY_ROLLUP, groups, start, end)
+        return survey_raw(db, groups, start, end, sl=sl)
+    return _from_daily(db, "kpi_survey_daily", _SURVEY_ROLLUP, groups, start, end, sl)
 
 
 def _from_daily(
-    db: sqlite_utils.Database, daily: str, rollup: str, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database,
+    daily: str,
+    rollup: str,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """A family whose daily summary table has the same columns as its raw cube: the same
     rollup reads either, so the summary's figures are the raw query's by construction."""
     refresh(db)
     table, key = _rollup(groups)
+    sliced, params = _sliced(rollup.format(key=key), sl)
     return _rows(
         db,
-        f"with cube as (select * from {daily} where day >= :start and day < :end), "
-        f"{table} " + rollup.format(key=key),
-        {"start": start, "end": end},
+        f"with cube as (select * from {daily} where day >= :start and day < :end), {table} " + sliced,
+        {"start": start, "end": end, **params},
     )
 
 
 def inbound_calls_raw(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, window_days: float
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    window_days: float,
+    *,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """Per inbound call: FCR by repeat contact and IVR containment.
 
@@ -416,6 +474,7 @@ def inbound_calls_raw(
     `inbound_calls` reads the cube and `calls.next_contact_at`.
     """
     table, key = _rollup(groups)
+    rollup, params = _sliced(_INBOUND_ROLLUP.format(key=key), sl)
     return _rows(
         db,
         f"""
@@ -437,19 +496,26 @@ def inbound_calls_raw(
             sum(flow is not null and outcome = 'abandoned') as ivr_abandoned
           from calls_in group by 1, 2, 3, 4, 5, 6, 7
         ), {table}"""
-        + _INBOUND_ROLLUP.format(key=key),
-        {"start": start, "end": end, "window": window_days},
+        + rollup,
+        {"start": start, "end": end, "window": window_days, **params},
     )
 
 
 def inbound_calls(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, window_days: float
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    window_days: float,
+    *,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """`inbound_calls_raw` from `kpi_calls_daily` and the repeat contacts counted at query time."""
     if not _whole_days(start, end):
-        return inbound_calls_raw(db, groups, start, end, window_days)
+        return inbound_calls_raw(db, groups, start, end, window_days, sl=sl)
     refresh(db)
     table, key = _rollup(groups)
+    rollup, params = _sliced(_INBOUND_ROLLUP.format(key=key), sl)
     return _rows(
         db,
         f"""
@@ -460,8 +526,8 @@ def inbound_calls(
           union all
           select {CUBE_KEYS}, 0, 0, repeated, 0, 0, 0, 0 from ({_REPEATED})
         ), {table}"""
-        + _INBOUND_ROLLUP.format(key=key),
-        {"start": start, "end": end, "window": window_days},
+        + rollup,
+        {"start": start, "end": end, "window": window_days, **params},
     )
 
 
@@ -478,6 +544,7 @@ def queue_raw(
     threshold_s: float,
     short_abandon_s: float,
     abandons_count: bool,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """Queue KPIs over `queue_calls`: ASA, time in queue, abandonment, service level, AHT.
 
@@ -487,11 +554,13 @@ def queue_raw(
     The queue and agent of a row are the queue row's own (the answering agent).
     """
     table, key = _rollup(groups)
+    rollup, sliced = _sliced(
+        _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl
+    )
     return _rows(
         db,
-        f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}"
-        + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
-        {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s},
+        f"with cube as ({_QUEUE_RAW_CUBE.format(where=_RANGE)}), {table}" + rollup,
+        {"start": start, "end": end, "threshold": threshold_s, "short": short_abandon_s, **sliced},
     )
 
 
@@ -525,6 +594,7 @@ def queue(
     threshold_s: float,
     short_abandon_s: float,
     abandons_count: bool,
+    sl: Slice = ALL,
 ) -> list[dict[str, Any]]:
     """`queue_raw` from `kpi_queue_daily`. The cube keeps the threshold-dependent counts for the
     thresholds in store.cubes.SL_THRESHOLDS and SHORT_ABANDONS; for another threshold the
@@ -539,6 +609,7 @@ def queue(
             threshold_s=threshold_s,
             short_abandon_s=short_abandon_s,
             abandons_count=abandons_count,
+            sl=sl,
         )
     refresh(db)
     t, s = _nearest(threshold_s, cubes.SL_THRESHOLDS), _nearest(short_abandon_s, cubes.SHORT_ABANDONS)
@@ -554,6 +625,10 @@ def queue(
     }
     between = "" if (t, s) == (threshold_s, short_abandon_s) else f"union all {_QUEUE_BETWEEN}"
     table, key = _rollup(groups)
+    rollup, sliced = _sliced(
+        _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)), sl
+    )
+    params.update(sliced)
     return _rows(
         db,
         f"""
@@ -564,77 +639,110 @@ def queue(
           from kpi_queue_daily where day >= :start and day < :end
           {between}
         ), {table}"""
-        + _QUEUE_ROLLUP.format(key=key, sl_denominator=_sl_denominator(abandons_count)),
+        + rollup,
         params,
     )
 
 
 def outbound_raw(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
 ) -> list[dict[str, Any]]:
     """Dials, connects, conversions (per connect), opt-outs and dials per agent per day.
 
     Dials carry their own time, agent, team and campaign; a connected dial's call gives the rest."""
     table, key = _rollup(groups)
     cube = _DIALS_CUBE.format(where=_DIALS_RANGE.format(lo=":start", hi=":end"))
-    return _rows(
-        db, f"with cube as ({cube}), {table}" + _OUTBOUND_ROLLUP.format(key=key), {"start": start, "end": end}
-    )
+    rollup, params = _sliced(_OUTBOUND_ROLLUP.format(key=key), sl)
+    return _rows(db, f"with cube as ({cube}), {table}" + rollup, {"start": start, "end": end, **params})
 
 
-def outbound(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+def outbound(
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
+) -> list[dict[str, Any]]:
     """`outbound_raw`, rolled up from `kpi_dials_daily`."""
     if not _whole_days(start, end):
-        return outbound_raw(db, groups, start, end)
-    return _from_daily(db, "kpi_dials_daily", _OUTBOUND_ROLLUP, groups, start, end)
+        return outbound_raw(db, groups, start, end, sl=sl)
+    return _from_daily(db, "kpi_dials_daily", _OUTBOUND_ROLLUP, groups, start, end, sl)
 
 
-# The latest score of each (call, scorecard): a call rescored with a newer scorecard
-# version counts once, with its newest result. Its score of record: the reviewed score where a
-# reviewer changed a verdict of that version (store.reviews), else the automatic one.
+# The latest score of each (call, scorecard) of the calls in the range: a call rescored with a
+# newer scorecard version counts once, with its newest result. Its score of record: the reviewed
+# score where a reviewer changed a verdict of that version (store.reviews), else the automatic
+# one, read from the copy in `scores` (record_score, record_auto_failed: kept by migration 2's
+# triggers, equal to the view scores_of_record). Walked from the range's calls, so a month of a
+# large database costs a month, not every score ever kept.
 _LATEST_SCORES = """
     latest as materialized (
-      select s.* from scores_of_record s
-      where s.scored_at = (select max(s2.scored_at) from scores s2
+      select s.recording_id, s.scorecard_version, s.call_id, s.scorecard, s.record_score as score,
+        s.record_auto_failed as auto_failed, s.scored_at
+      from calls c cross join scores s on s.call_id = c.id
+      where c.started_at >= :start and c.started_at < :end
+        and s.scored_at = (select max(s2.scored_at) from scores s2
                            where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
     )"""
 # Item verdicts of record (a reviewed item's latest review, else the automatic verdict).
 _ITEMS = "item_scores_of_record"
 
 
-def qa_groups(db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str) -> list[dict[str, Any]]:
+def qa_groups(
+    db: sqlite_utils.Database,
+    groups: Sequence[str],
+    start: str,
+    end: str,
+    *,
+    sl: Slice = ALL,
+    compliance: bool = True,
+) -> list[dict[str, Any]]:
     """Average QA score, auto-fail rate and compliance rate of scored calls, for each grouping
     (column `grouping`): one row per latest (call, scorecard) score with its compliance items,
-    rolled up to each grouping."""
+    rolled up to each grouping. `compliance=False` leaves the compliance columns null and skips
+    reading the items (most of the cost: the dashboard's per-agent table does not show them)."""
     table, key = _rollup(groups)
+    cond, params = sl.sql(_CALL_COLUMNS)
+    # one look at each call's items gives both counts (a JSON pair): half the lookups of two
+    items = (
+        f"""(select json_array(sum(i.verdict = 'pass'), sum(i.verdict in ('pass', 'fail'))) from {_ITEMS} i
+             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
+             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version)"""
+        if compliance
+        else "null"
+    )
+    # The scores are walked from the range's calls once, carrying each call's dimensions (no
+    # second look-up of the call by id): _LATEST_SCORES with the cube keys and the slice. They are
+    # summed into a cube per (day, dimensions, score bin) first and the cube is rolled up to each
+    # grouping, as the additive families do (a few thousand rows per grouping, not every score).
     return _rows(
         db,
         f"""
-        with {_LATEST_SCORES},
+        with latest as materialized (
+          select {_cube_keys()}, s.call_id, s.scorecard_version, s.record_score as score,
+            s.record_auto_failed as auto_failed
+          from calls c cross join scores s on s.call_id = c.id
+          where {_RANGE} and {cond}
+            and s.scored_at = (select max(s2.scored_at) from scores s2
+                               where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
+        ),
         compliance_items as materialized (
           select distinct scorecard_version, item_id from item_scores
           where section = 'compliance' or auto_fail = 1
         ),
-        scored as materialized (
-          select {_cube_keys()}, l.call_id, l.scorecard_version, l.score, l.auto_failed,
-            (select sum(i.verdict = 'pass') from {_ITEMS} i
-             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
-             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as passed,
-            (select sum(i.verdict in ('pass', 'fail')) from {_ITEMS} i
-             join compliance_items ci on ci.scorecard_version = i.scorecard_version and ci.item_id = i.item_id
-             where i.call_id = l.call_id and i.scorecard_version = l.scorecard_version) as applicable
-          from latest l cross join calls c on c.id = l.call_id
-          where {_RANGE}
+        paired as materialized (select l.*, {items} as pair from latest l),
+        cube as (
+          select {CUBE_KEYS}, min(cast(score / 10 as int), 9) * 10 as score_bin,
+            count(*) as scored, count(score) as with_score, sum(score) as score_sum,
+            sum(auto_failed) as auto_failed, sum(json_extract(pair, '$[0]')) as passed,
+            sum(json_extract(pair, '$[1]')) as applicable
+          from paired group by 1, 2, 3, 4, 5, 6, 7, 8
         ), {table}
-        select g.name as grouping, {key} as grp, count(*) as scored, count(score) as with_score,
-          avg(score) as avg_score, sum(auto_failed) as auto_failed,
-          100.0 * sum(auto_failed) / count(*) as auto_fail_rate,
+        select g.name as grouping, {key} as grp, sum(scored) as scored, sum(with_score) as with_score,
+          sum(score_sum) / nullif(sum(with_score), 0) as avg_score, sum(auto_failed) as auto_failed,
+          100.0 * sum(auto_failed) / sum(scored) as auto_fail_rate,
           sum(passed) as compliance_passed, sum(applicable) as compliance_applicable,
           100.0 * sum(passed) / nullif(sum(applicable), 0) as compliance_rate
-        from scored cross join g
+        from cube cross join g
         group by 1, 2 order by 1, 2
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
@@ -643,8 +751,9 @@ def qa(db: sqlite_utils.Database, group: str, start: str, end: str) -> list[dict
     return qa_groups(db, [group], start, end)
 
 
-def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def qa_items(db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL) -> list[dict[str, Any]]:
     """Per scorecard item: how often it applied and passed, average points, auto-fails."""
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
@@ -658,19 +767,20 @@ def qa_items(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, 
           100.0 * sum(i.auto_fail) / count(*) as auto_fail_rate
         from latest l cross join calls c on c.id = l.call_id
         cross join {_ITEMS} i on i.call_id = l.call_id and i.scorecard_version = l.scorecard_version
-        where {_RANGE}
+        where {_RANGE} and {cond}
         group by l.scorecard, i.item_id order by l.scorecard, i.item_id
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
 def sentiment_groups(
-    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str
+    db: sqlite_utils.Database, groups: Sequence[str], start: str, end: str, *, sl: Slice = ALL
 ) -> list[dict[str, Any]]:
     """Customer sentiment at the start (first customer utterance) and end (last one) of calls
     with at least two customer utterances that carry a sentiment score, for each grouping."""
     table, key = _rollup(groups)
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
@@ -683,7 +793,7 @@ def sentiment_groups(
           from per_call p cross join calls c on c.id = p.call_id
           cross join utterances f on f.call_id = p.call_id and f.idx = p.first_idx
           cross join utterances l on l.call_id = p.call_id and l.idx = p.last_idx
-          where {_RANGE}
+          where {_RANGE} and {cond}
         ), {table}
         select g.name as grouping, {key} as grp, count(*) as calls, avg(s_start) as start, avg(s_end) as end,
           avg(s_end - s_start) as change,
@@ -691,7 +801,7 @@ def sentiment_groups(
           100.0 * sum(s_end < s_start) / count(*) as worsened
         from se cross join g group by 1, 2 order by 1, 2
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
@@ -721,62 +831,69 @@ def waterfall(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str,
     )
 
 
-def agent_qa(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def agent_qa(db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL) -> list[dict[str, Any]]:
     """Per agent: average QA score of their inbound calls (for the QA-vs-CSAT/FCR correlation,
     whose CSAT and FCR are inbound-only)."""
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
         with {_LATEST_SCORES}
         select c.agent, avg(l.score) as qa_score, count(l.score) as qa_n
         from latest l cross join calls c on c.id = l.call_id
-        where {_RANGE} and c.agent is not null and c.direction = 'inbound'
+        where {_RANGE} and c.agent is not null and c.direction = 'inbound' and {cond}
         group by c.agent order by c.agent
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
-def agent_teams(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def agent_teams(db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL) -> list[dict[str, Any]]:
     """Each agent's team (the latest one named on their calls in the range)."""
     if _whole_days(start, end):
         refresh(db)
+        cond, params = sl.sql()
         return _rows(
             db,
-            """
+            f"""
             select agent, max(team) as team from kpi_calls_daily
-            where day >= :start and day < :end and agent is not null and team is not null group by agent
+            where day >= :start and day < :end and agent is not null and team is not null and {cond}
+            group by agent
         """,
-            {"start": start, "end": end},
+            {"start": start, "end": end, **params},
         )
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
         select c.agent, max(c.team) as team from calls c
-        where {_RANGE} and c.agent is not null and c.team is not null group by c.agent
+        where {_RANGE} and c.agent is not null and c.team is not null and {cond} group by c.agent
     """,
-        {"start": start, "end": end},
+        {"start": start, "end": end, **params},
     )
 
 
-def _qa_score_bins(db: sqlite_utils.Database, start: str, end: str) -> list[dict[str, Any]]:
+def qa_score_bins(db: sqlite_utils.Database, start: str, end: str, sl: Slice = ALL) -> list[dict[str, Any]]:
+    cond, params = sl.sql(_CALL_COLUMNS)
     return _rows(
         db,
         f"""
         with {_LATEST_SCORES}
         select min(cast(l.score / 10 as int), 9) * 10 as bin, count(*) as n
         from latest l cross join calls c on c.id = l.call_id
-        where {_RANGE} and l.score is not null group by bin order by bin""",
-        {"start": start, "end": end},
+        where {_RANGE} and l.score is not null and {cond} group by bin order by bin""",
+        {"start": start, "end": end, **params},
     )
 
 
-def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
+def distributions(
+    db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL
+) -> dict[str, list[dict[str, Any]]]:
     """Histograms: CSAT 1-5, NPS 0-10, queue wait (10 s bins up to 300 s), handle time
     (60 s bins up to 1800 s) and QA score (10-point bins); the last bin holds everything above.
-    Whole days are read from `kpi_bins_daily`."""
-    if not _whole_days(start, end):
-        return distributions_raw(db, start, end)
+    Whole days without a slice are read from `kpi_bins_daily` (which keeps no dimensions)."""
+    if sl or not _whole_days(start, end):
+        return distributions_raw(db, start, end, sl=sl)
     refresh(db)
     read = (
         "select bin, sum(n) as n from kpi_bins_daily where kind = :kind and day >= :start and day < :end "
@@ -785,34 +902,31 @@ def distributions(db: sqlite_utils.Database, start: str, end: str) -> dict[str, 
     out = {
         k: _rows(db, read, {"kind": k, "start": start, "end": end}) for k in ("csat", "nps", "wait", "handle")
     }
-    out["qa_score"] = _qa_score_bins(db, start, end)
+    out["qa_score"] = qa_score_bins(db, start, end)
     return out
 
 
-def distributions_raw(db: sqlite_utils.Database, start: str, end: str) -> dict[str, list[dict[str, Any]]]:
+def distributions_raw(
+    db: sqlite_utils.Database, start: str, end: str, *, sl: Slice = ALL
+) -> dict[str, list[dict[str, Any]]]:
     """Histograms: CSAT 1-5, NPS 0-10, queue wait (10 s bins up to 300 s), handle time
     (60 s bins up to 1800 s) and QA score (10-point bins); the last bin holds everything above."""
-    params = {"start": start, "end": end}
-    answers = """
+    cond, params = sl.sql(_CALL_COLUMNS)
+    qcond, qparams = sl.sql(_QUEUE_COLUMNS)
+    params = {"start": start, "end": end, **params, **qparams}
+    answers = f"""
         select s.value as bin, count(*) as n from survey_answers s join calls c on c.id = s.call_id
-        where {r} and c.direction = 'inbound' and s.question = ? group by bin order by bin"""
+        where {_RANGE} and c.direction = 'inbound' and s.question = :question and {cond}
+        group by bin order by bin"""
     return {
-        "csat": list(
-            db.query(
-                answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")), [start, end, "csat"]
-            )
-        ),
-        "nps": list(
-            db.query(
-                answers.format(r=_RANGE.replace(":start", "?").replace(":end", "?")), [start, end, "nps"]
-            )
-        ),
+        "csat": _rows(db, answers, {**params, "question": "csat"}),
+        "nps": _rows(db, answers, {**params, "question": "nps"}),
         "wait": _rows(
             db,
             f"""
             select min(cast(q.wait_s / 10 as int), 30) * 10 as bin, count(*) as n
             from queue_calls q join calls c on c.id = q.call_id
-            where {_RANGE} and q.wait_s is not null and q.callback_accepted = 0
+            where {_RANGE} and q.wait_s is not null and q.callback_accepted = 0 and {qcond}
             group by bin order by bin""",
             params,
         ),
@@ -821,8 +935,72 @@ def distributions_raw(db: sqlite_utils.Database, start: str, end: str) -> dict[s
             f"""
             select min(cast(q.handle_s / 60 as int), 30) * 60 as bin, count(*) as n
             from queue_calls q join calls c on c.id = q.call_id
-            where {_RANGE} and q.handle_s is not null group by bin order by bin""",
+            where {_RANGE} and q.handle_s is not null and {qcond} group by bin order by bin""",
             params,
         ),
-        "qa_score": _qa_score_bins(db, start, end),
+        "qa_score": qa_score_bins(db, start, end, sl),
     }
+
+
+# --- drill-down: the calls behind a number ----------------------------------------------------------
+# The dashboard links each number to the calls list filtered to the calls it counts
+# (`/calls?drill=NAME`). Each condition is over the `calls` row aliased c and repeats its
+# family's rule above (inbound surveys, queue rows, IVR flows); the thresholds are the
+# dashboard's (service level 80/20, short abandons under 5 s, repeat window 7 days).
+DRILL_SL_THRESHOLD_S = 20
+DRILL_SHORT_ABANDON_S = 5
+DRILL_REPEAT_DAYS = 7
+_ANSWER = "exists (select 1 from survey_answers a where a.call_id = c.id and a.question = '{q}'{extra})"
+_QUEUED = "exists (select 1 from queue_calls q where q.call_id = c.id and {cond})"
+DRILLS: dict[str, tuple[str, str]] = {
+    # name: (what the calls list says, condition)
+    "csat": ("with a CSAT answer", "c.direction = 'inbound' and " + _ANSWER.format(q="csat", extra="")),
+    "csat_low": (
+        "with a CSAT answer of 1 or 2",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="csat", extra=" and a.value <= 2"),
+    ),
+    "nps": ("with an NPS answer", "c.direction = 'inbound' and " + _ANSWER.format(q="nps", extra="")),
+    "nps_detractor": (
+        "whose NPS answer was 0-6 (detractors)",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="nps", extra=" and a.value <= 6"),
+    ),
+    "fcr": (
+        "with a 'resolved?' answer",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="resolved", extra=""),
+    ),
+    "fcr_no": (
+        "the customer said were not resolved",
+        "c.direction = 'inbound' and " + _ANSWER.format(q="resolved", extra=" and a.value <> 1"),
+    ),
+    "repeat": (
+        f"followed by another call from the same customer within {DRILL_REPEAT_DAYS} days",
+        "c.direction = 'inbound' and c.next_contact_at is not null "
+        f"and julianday(c.next_contact_at) - julianday(c.started_at) <= {DRILL_REPEAT_DAYS}",
+    ),
+    "handled": ("handled by an agent from a queue", _QUEUED.format(cond="q.handle_s is not null")),
+    "sl_missed": (
+        f"not answered within {DRILL_SL_THRESHOLD_S} s (abandons after {DRILL_SHORT_ABANDON_S} s included)",
+        _QUEUED.format(
+            cond="q.callback_accepted = 0 and ("
+            f"(q.answered_at is not null and q.wait_s > {DRILL_SL_THRESHOLD_S})"
+            f" or (q.outcome = 'abandoned' and q.wait_s >= {DRILL_SHORT_ABANDON_S}))"
+        ),
+    ),
+    "ivr": ("that entered the IVR", "c.direction = 'inbound' and c.flow is not null"),
+    "not_contained": (
+        "that left the IVR without self-service",
+        "c.direction = 'inbound' and c.flow is not null and coalesce(c.outcome, '') <> 'self_served'",
+    ),
+}
+
+
+def drill_condition(name: str) -> str:
+    """The SQL condition of a drill-down set (a name from DRILLS; KeyError otherwise: the web
+    layer checks the name, so no text from a request reaches SQL)."""
+    return DRILLS[name][1]
+
+
+def last_call_day(db: sqlite_utils.Database) -> str | None:
+    """The day of the latest call (YYYY-MM-DD), from the started_at index; None without calls."""
+    row = db.execute("select substr(max(started_at), 1, 10) from calls").fetchone()
+    return row[0] if row and row[0] and _is_day(row[0]) else None

@@ -380,6 +380,7 @@ class CallFilter:
     reviewed: bool | None = None
     fts: str = ""  # already an FTS5 query (store.qa.fts_query), "" for none
     only_agent: str | None = None  # an agent account's own name: nothing else is visible
+    drill: str | None = None  # a dashboard number's calls: a name in store.kpis.DRILLS
 
 
 @dataclass
@@ -431,6 +432,10 @@ def _where(f: CallFilter, fts_walk: bool = False) -> tuple[str, dict[str, Any]]:
         p["auto_failed"] = int(f.auto_failed)
     if f.reviewed is not None:
         where.append("r.call_id is not null" if f.reviewed else "r.call_id is null")
+    if f.drill:
+        from callwright.store.kpis import drill_condition
+
+        where.append(drill_condition(f.drill))
     if f.fts and fts_walk:  # a common term: each call walked asks the index about its utterances
         where.append(
             "exists (select 1 from utterances u join utterances_fts ft on ft.rowid = u.rowid "

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from callwright.store.kpis import DRILLS
 from callwright.store.qa import fts_query
 from callwright.store.reviews import MAX_PAGE, SORT_COLUMNS, CallFilter
 
@@ -82,6 +83,10 @@ def parse_filters(q: Mapping[str, str], *, only_agent: str | None = None) -> Par
     if direction not in (None, "inbound", "outbound"):
         errors["direction"] = "direction: expected inbound or outbound"
         direction = None
+    drill = text("drill")
+    if drill is not None and drill not in DRILLS:
+        errors["drill"] = f"drill: expected one of {', '.join(DRILLS)}"
+        drill = None
     f = CallFilter(
         start=_date((q.get("from") or "").strip(), "from", errors),
         end=_date((q.get("to") or "").strip(), "to", errors),
@@ -96,6 +101,7 @@ def parse_filters(q: Mapping[str, str], *, only_agent: str | None = None) -> Par
         reviewed=_yes_no(q.get("reviewed") or "", "reviewed", errors),
         fts=fts_query(search) if search else "",
         only_agent=only_agent,
+        drill=drill,
     )
     sort = q.get("sort") or "started_at"
     if sort not in SORT_COLUMNS:
