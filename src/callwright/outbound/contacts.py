@@ -1,0 +1,362 @@
+"""Contact lists from CSV: numbers validated into E.164, time zones, consents, attributes.
+
+`read_contacts(path)` reads a CSV file (UTF-8, a header row) into batches of `Contact`s and
+located `Problem`s (`file:line: error: ...`); the store saves them (store.contacts). Nothing
+here touches the database, so the parsing is tested on its own and runs in worker processes
+for big files (number validation is most of an import's time; `IMPORT_WORKERS`).
+
+Columns (docs/outbound.md, case-insensitive): `number` (or `phone`) required; `name`;
+`time_zone` (or `timezone`: an IANA name, checked with zoneinfo); `region` (an ISO country
+code to read numbers written without +country, default `--region`); `consent` (the consent
+of kind "call") and `consent_<kind>` with their dates `consent_at`, `consent_<kind>_at`;
+every other column is kept as an attribute the flow may read.
+
+A contact without a time zone gets the number's zone from phonenumbers when there is exactly
+one; when the number spans several (a toll-free or a mobile number of a country with several
+zones) the zone is left unknown with a warning naming them, and compliance refuses to dial it
+(`unknown_zone`) until the contact's zone is given.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from callwright.common.source import Problem
+from callwright.errors import DataError
+
+MAX_CSV_BYTES = 1_000_000_000  # 1 GB: a few million rows
+MAX_ROWS = 5_000_000
+MAX_FIELD_CHARS = 1_000  # one cell
+MAX_ATTRIBUTES = 50  # extra columns kept per contact
+BATCH_ROWS = 20_000  # rows per worker task and per database transaction
+PARALLEL_FROM_ROWS = 50_000  # smaller files are read in the calling process
+NUMBER_COLUMNS = ("number", "phone")
+ZONE_COLUMNS = ("time_zone", "timezone")
+KNOWN_COLUMNS = {"name", "region", *NUMBER_COLUMNS, *ZONE_COLUMNS}
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f", ""}
+
+
+@dataclass(frozen=True)
+class Consent:
+    kind: str  # "call" for the plain `consent` column
+    granted: bool
+    at: datetime | None = None  # aware (a date alone is its midnight UTC)
+
+
+@dataclass(frozen=True)
+class Contact:
+    number: str  # E.164
+    name: str | None = None
+    time_zone: str | None = None  # IANA; None = unknown (compliance refuses)
+    zone_note: str | None = None  # why the zone is unknown, or that it was derived
+    region: str | None = None  # the number's country (ISO 3166)
+    consents: tuple[Consent, ...] = ()
+    attributes: dict[str, str] = field(default_factory=dict)
+    line: int = 0  # where it came from in its file (0: not from a file)
+    id: int | None = None  # the store's id, once saved
+
+
+@dataclass
+class Batch:
+    contacts: list[Contact]
+    problems: list[Problem]
+    rows: int
+
+
+def mask(number: str) -> str:
+    """A number as reports and logs show it: all but the last 4 digits hidden."""
+    return "*" * max(0, len(number) - 4) + number[-4:]
+
+
+def normalise_number(text: str, region: str | None) -> tuple[str, str, Any]:
+    """`text` as E.164, its country and the parsed number; ValueError says why it is not a number."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as err:
+        raise ValueError(_PARSE_ERRORS.get(err.error_type, "not a phone number")) from None
+    country = phonenumbers.region_code_for_number(parsed)
+    if country is None or not phonenumbers.is_valid_number_for_region(parsed, country):
+        raise ValueError("not a valid phone number (no such number range)")
+    return f"+{parsed.country_code}{phonenumbers.national_significant_number(parsed)}", country, parsed
+
+
+_PARSE_ERRORS = {
+    0: "unknown country code (write it as +<country code>..., or give the region)",
+    1: "not a phone number",
+    2: "too short after the international prefix",
+    3: "too short",
+    4: "too long",
+}
+
+
+def zones_for_number(number: Any) -> tuple[str, ...]:
+    """The IANA zones phonenumbers gives for a number (E.164 text or parsed; several for a
+    non-geographic one, none when it knows none)."""
+    import phonenumbers
+    from phonenumbers import timezone
+
+    parsed = phonenumbers.parse(number, None) if isinstance(number, str) else number
+    return tuple(z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_zone(name: str) -> str | None:
+    """The IANA zone as written when zoneinfo knows it, else None."""
+    if name not in _known_zones():
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+    return name
+
+
+def _bool(text: str) -> bool | None:
+    t = text.strip().lower()
+    if t in _TRUE:
+        return True
+    if t in _FALSE:
+        return False
+    return None
+
+
+def _when(text: str) -> datetime | None:
+    """A consent date: YYYY-MM-DD (midnight UTC) or an ISO date-time (UTC when it has no zone)."""
+    t = text.strip()
+    if len(t) == 10:
+        d = date.fromisoformat(t)
+        return datetime(d.year, d.month, d.day, tzinfo=UTC)
+    dt = datetime.fromisoformat(t)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class _Header:
+    """Which column holds what, from the header row."""
+
+    def __init__(self, names: Sequence[str], path: str) -> None:
+        self.names = [n.strip().lower() for n in names]
+        self.number = next((i for i, n in enumerate(self.names) if n in NUMBER_COLUMNS), None)
+        if self.number is None:
+            raise DataError(
+                f"{path}:1: error: no 'number' column in the header ({', '.join(self.names)[:200]})",
+                hint="the first row names the columns: number,name,time_zone,consent,...",
+            )
+        self.zone = next((i for i, n in enumerate(self.names) if n in ZONE_COLUMNS), None)
+        self.name = self.names.index("name") if "name" in self.names else None
+        self.region = self.names.index("region") if "region" in self.names else None
+        self.consents: list[tuple[str, int, int | None]] = []  # kind, column, date column
+        for i, n in enumerate(self.names):
+            if n == "consent" or (n.startswith("consent_") and not n.endswith("_at")):
+                kind = "call" if n == "consent" else n[len("consent_") :]
+                at = f"{n}_at"
+                self.consents.append((kind, i, self.names.index(at) if at in self.names else None))
+        used = {self.number, self.zone, self.name, self.region}
+        used |= {c for _, c, _ in self.consents} | {a for _, _, a in self.consents if a is not None}
+        self.attributes = [(i, n) for i, n in enumerate(self.names) if i not in used][:MAX_ATTRIBUTES]
+
+
+def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, region: str | None) -> Batch:
+    """Turn CSV rows (line, cells) into contacts and problems; pure (runs in worker processes)."""
+    contacts: list[Contact] = []
+    problems: list[Problem] = []
+    width = len(header.names)
+    for line, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != width:
+            problems.append(
+                Problem(path, line, 1, "error", f"{len(cells)} fields where the header has {width}")
+            )
+            continue
+        if any(len(c) > MAX_FIELD_CHARS for c in cells):
+            problems.append(Problem(path, line, 1, "error", f"a field is over {MAX_FIELD_CHARS} characters"))
+            continue
+        raw_number = cells[header.number].strip()  # type: ignore[index]
+        row_region = cells[header.region].strip().upper() if header.region is not None else ""
+        try:
+            number, country, parsed = normalise_number(raw_number, row_region or region)
+        except ValueError as why:
+            shown = raw_number if len(raw_number) <= 40 else raw_number[:37] + "..."
+            problems.append(Problem(path, line, header.number + 1, "error", f"number {shown!r}: {why}"))  # type: ignore[operator]
+            continue
+        zone_name: str | None = None
+        note: str | None = None
+        given = cells[header.zone].strip() if header.zone is not None else ""
+        if given:
+            zone_name = check_zone(given)
+            if zone_name is None:
+                problems.append(
+                    Problem(path, line, header.zone + 1, "error", f"time zone {given[:60]!r} is not an IANA zone (such as America/New_York)")  # type: ignore[operator]
+                )
+                continue
+        else:
+            zones = zones_for_number(parsed)
+            if len(zones) == 1:
+                zone_name, note = zones[0], "from the number"
+            else:
+                note = (
+                    f"ambiguous: the number spans {len(zones)} zones ({', '.join(zones[:3])}{', ...' if len(zones) > 3 else ''})"
+                    if zones
+                    else "no zone for the number"
+                )
+                problems.append(
+                    Problem(path, line, header.number + 1, "warning", f"{mask(number)}: time zone unknown, {note}; give a time_zone column to call it")  # type: ignore[operator]
+                )
+        consents: list[Consent] = []
+        bad = False
+        for kind, col, at_col in header.consents:
+            flag = _bool(cells[col])
+            if flag is None:
+                problems.append(Problem(path, line, col + 1, "error", f"{header.names[col]} {cells[col][:20]!r} is not yes/no"))
+                bad = True
+                continue
+            at = None
+            if at_col is not None and cells[at_col].strip():
+                try:
+                    at = _when(cells[at_col])
+                except ValueError:
+                    problems.append(
+                        Problem(path, line, at_col + 1, "error", f"{header.names[at_col]} {cells[at_col][:30]!r} is not a date (YYYY-MM-DD)")
+                    )
+                    bad = True
+                    continue
+            if flag or cells[col].strip():
+                consents.append(Consent(kind, flag, at))
+        if bad:
+            continue
+        contacts.append(
+            Contact(
+                number=number,
+                name=(cells[header.name].strip() or None) if header.name is not None else None,
+                time_zone=zone_name,
+                zone_note=note,
+                region=country,
+                consents=tuple(consents),
+                attributes={n: cells[i] for i, n in header.attributes if cells[i] != ""},
+                line=line,
+            )
+        )
+    return Batch(contacts, problems, len(rows))
+
+
+def decode_csv(raw: bytes, path: str, encoding: str = "utf-8") -> str:
+    """The file's text; a file not in `encoding` is an error naming its line and what it looks like."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and encoding == "utf-8":
+        raise DataError(
+            f"{path}:1: error: the file is UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8",
+            hint=f"save it as UTF-8, or give --encoding utf-16",
+        )
+    if b"\x00" in raw[:8192] and not encoding.lower().startswith("utf-16"):
+        raise DataError(f"{path}:1: error: binary file (contains NUL bytes); expected CSV text")
+    try:
+        return raw.decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}", hint="such as utf-8, cp1252, latin-1, utf-16") from None
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        found = guess_encoding(raw[max(0, err.start - 2000) : err.start + 2000])
+        raise DataError(
+            f"{path}:{line}: error: not {encoding} text (byte 0x{raw[err.start]:02x}); it looks like {found}",
+            hint=f"save the file as UTF-8, or give --encoding {found.split()[0].lower()}",
+        ) from None
+
+
+def guess_encoding(sample: bytes) -> str:
+    """A name for the encoding a sample that is not UTF-8 most likely is."""
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+        if best is not None and best.encoding not in ("utf_8", "ascii"):
+            return best.encoding.replace("_", "-")
+    except ImportError:  # pragma: no cover - charset-normalizer comes with requests
+        pass
+    try:
+        sample.decode("cp1252")
+        return "cp1252 (Windows Western European)"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def read_contacts(
+    path: str | Path,
+    *,
+    region: str | None = None,
+    encoding: str = "utf-8",
+    workers: int | None = None,
+) -> Iterator[Batch]:
+    """Batches of contacts read from a CSV file, in file order; raises DataError for a file that
+    cannot be read at all (missing, too big, wrong encoding, no number column)."""
+    name = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if not p.is_file():
+            raise DataError(f"{name}: not a regular file")
+        if size > MAX_CSV_BYTES:
+            raise DataError(f"{name}: file is {size:,} bytes; contact files are limited to {MAX_CSV_BYTES:,}")
+        raw = p.read_bytes()
+    except OSError as err:
+        raise DataError(f"{name}: cannot read file: {err.strerror or err}") from None
+    text = decode_csv(raw, name, encoding)
+    del raw
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        first = next(reader)
+    except StopIteration:
+        raise DataError(f"{name}:1: error: empty file; expected a header row (number,name,...)") from None
+    except csv.Error as err:
+        raise DataError(f"{name}:1: error: {err}") from None
+    header = _Header(first, name)
+    chunks = _chunks(reader, name)
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    if n <= 1 or len(text) < PARALLEL_FROM_ROWS * 20:
+        for rows in chunks:
+            yield parse_rows(rows, header, name, region)
+        return
+    with ProcessPoolExecutor(max_workers=n) as pool:
+        pending: list[Any] = []
+        for rows in chunks:
+            pending.append(pool.submit(parse_rows, rows, header, name, region))
+            if len(pending) > 2 * n:
+                yield pending.pop(0).result()
+        for fut in pending:
+            yield fut.result()
+
+
+def _chunks(reader: Any, name: str) -> Iterator[list[tuple[int, list[str]]]]:
+    rows: list[tuple[int, list[str]]] = []
+    count = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            raise DataError(f"{name}:{reader.line_num}: error: {err}") from None
+        count += 1
+        if count > MAX_ROWS:
+            raise DataError(f"{name}:{reader.line_num}: error: more than {MAX_ROWS:,} rows; split the file")
+        rows.append((reader.line_num, cells))
+        if len(rows) >= BATCH_ROWS:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
