@@ -39,6 +39,7 @@ def _register() -> None:
     from callwright.cli import (
         asr,
         call,
+        dial,
         flow,
         models,
         qa,
@@ -51,7 +52,7 @@ def _register() -> None:
         web,
     )
 
-    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web)
+    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web, dial)
     for module in modules:
         module.register(app)
 

@@ -7,7 +7,9 @@ Numbers (the user part of the Request-URI), by their last digits or a name:
 - ending in `777` (rings forever): 100, 180, and a 487 when CANCELled;
 - ending in `000` (silent): never answers anything;
 - ending in `555` (no media): 200 with SDP, never sends RTP;
-- ending in `302`: 302 Moved Temporarily to the same number without the suffix at `redirect_to`.
+- ending in `302`: 302 Moved Temporarily to the same number without the suffix at `redirect_to`;
+- with `redirect_all`, every other number: 302 to the same number at `redirect_to` (a redirect
+  server in front of a real phone: the dialer tests send the answered calls to baresip).
 
 Everything runs on the test's event loop on 127.0.0.1 with a free port; every request the peer
 got is kept in `requests` so tests can check ACK, CANCEL and BYE.
@@ -31,7 +33,8 @@ def _answer_sdp(port: int) -> bytes:
 
 
 class ScriptedPeer(asyncio.DatagramProtocol):
-    def __init__(self, redirect_to: tuple[str, int] | None = None) -> None:
+    def __init__(self, redirect_to: tuple[str, int] | None = None, *, redirect_all: bool = False) -> None:
+        self.redirect_all = redirect_all
         self.transport: asyncio.DatagramTransport | None = None
         self.requests: list[SipMessage] = []
         self.redirect_to = redirect_to
@@ -87,6 +90,9 @@ class ScriptedPeer(asyncio.DatagramProtocol):
                 host, port = self.redirect_to
                 target = f"sip:{number[:-3] or 'x'}@{host}:{port}"
                 self._reply(msg, 302, addr, tag, extra=[("Contact", f"<{target}>")])
+            elif self.redirect_all and self.redirect_to is not None and not number.endswith(("777", "555")):
+                host, port = self.redirect_to
+                self._reply(msg, 302, addr, tag, extra=[("Contact", f"<sip:{number}@{host}:{port}>")])
             elif number.endswith("777"):
                 self._reply(msg, 180, addr, tag)
                 self._pending[call_id] = (msg, addr, tag)
