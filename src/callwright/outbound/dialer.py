@@ -346,7 +346,7 @@ class Dialer:
             contact_id=contact.id,
             list_name=self.campaign.list_name,
             sip_status=out.sip_status,
-            answered_by=out.answered_by if out.answered_by in ("human", "machine") else None,  # type: ignore[arg-type]
+            answered_by=out.answered_by if out.answered_by != "unknown" else None,
             right_party=meaning.right_party,
         )
         cstore.record_attempt(self.db, row)

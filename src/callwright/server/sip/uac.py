@@ -39,7 +39,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from callwright.server.sip.call import Dialog, SipCall
 from callwright.server.sip.message import (
@@ -353,7 +353,12 @@ class SipUac:
         status = resp.status or 0
         setup = time.monotonic() - t0
         text = f"{status} {resp.reason}".strip()
-        common = {"status": status, "rang": tx.rang, "early_media": tx.early_media, "setup_s": setup}
+        common: dict[str, Any] = {
+            "status": status,
+            "rang": tx.rang,
+            "early_media": tx.early_media,
+            "setup_s": setup,
+        }
         if 200 <= status < 300:
             return self._connect(tx, resp, transport, media, common), None
         self._ack_non_2xx(tx, resp)
@@ -373,7 +378,7 @@ class SipUac:
         resp: SipMessage,
         transport: asyncio.DatagramTransport,
         media: _MediaSocket,
-        common: dict,
+        common: dict[str, Any],
     ) -> Placed:
         server = self.server
         contact = resp.get("Contact")
@@ -422,7 +427,7 @@ class SipUac:
         t0: float,
     ) -> Placed:
         waited = time.monotonic() - t0
-        common = {"rang": tx.rang, "early_media": tx.early_media, "stopped": stopped}
+        common: dict[str, Any] = {"rang": tx.rang, "early_media": tx.early_media, "stopped": stopped}
         if not tx.provisional:  # RFC 3261 9.1: no CANCEL before a provisional response
             why = "stopped before any response" if stopped else f"no response in {waited:.0f} s"
             return Placed("no_answer" if stopped else "failed", why, setup_s=waited, **common)
@@ -477,7 +482,7 @@ class SipUac:
             dest = host_port_of(target)
         except SipParseError:
             dest = tx.dest
-        via = f"SIP/2.0/UDP {tx.invite.get('Via', '').split()[1].split(';')[0]}"
+        via = f"SIP/2.0/UDP {(tx.invite.get('Via') or 'SIP/2.0/UDP x').split()[1].split(';')[0]}"
         ack = SipMessage(method="ACK", uri=target)
         ack.headers = [
             ("Via", f"{via};branch=z9hG4bK{secrets.token_hex(8)};rport"),
