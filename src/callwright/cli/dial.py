@@ -135,6 +135,8 @@ def dial(
             )
             summary = dialer.run(stop)
             calls.shutdown(grace_s=5.0)
+            jitter = sip_lines.send_jitter_ms()
+            rtp = dict(sip_lines.rtp)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
@@ -143,6 +145,17 @@ def dial(
     typer.echo(
         f"{summary.attempts} attempt(s): {results}; refused: {refused}; opted out: {summary.opted_out}"
     )
+    if jitter.get("ticks"):
+        typer.echo(
+            f"RTP clock lateness: p50 {jitter['p50']:.1f} ms, p99 {jitter['p99']:.1f} ms,"
+            f" max {jitter['max']:.1f} ms;"
+            f" most lines in flight {summary.max_in_flight}"
+        )
+    if rtp.get("calls"):
+        typer.echo(
+            f"RTP received: {rtp.get('packets_in', 0)} packets in {rtp['calls']} call(s),"
+            f" lost {rtp.get('lost', 0)}, late (dropped) {rtp.get('late', 0)}"
+        )
     if summary.left:
         typer.echo(f"{summary.left} contact(s) due later: run again to dial them")
     if summary.stopped:

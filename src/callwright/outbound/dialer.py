@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -54,6 +54,7 @@ from callwright.outbound.compliance import History, Refuse, decide
 from callwright.outbound.contacts import Contact, mask
 from callwright.store import contacts as cstore
 from callwright.store import dial_callbacks as callbacks_store
+from callwright.store.busy import retry_busy
 from callwright.store.dials import Dial as DialRow
 from callwright.store.dials import DialResult
 
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
     from callwright.server.sip.call import SipCall
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TICK_S = 0.05
 """How often the dialer looks at its attempts and the clock."""
@@ -78,6 +80,8 @@ MAX_CALL_S = 3600.0
 DEFAULT_RING_TIMEOUT_S = 30.0
 NO_MEDIA_TIMEOUT_S = 10.0
 """An answered call that sends no RTP for this long is hung up (server media timeout)."""
+WRITE_RETRY_S = 30.0
+"""How long a store write is retried while the database is locked before the run fails."""
 DEFAULT_CALLBACK_DELAY = timedelta(0)
 """A callback requested without a time is due at once (then the calling hours decide)."""
 MAX_CALLBACK_AHEAD = timedelta(days=60)
@@ -264,7 +268,7 @@ class Dialer:
         now = self.now()
         self._due = [_Due(c, now) for c in cstore.list_contacts(self.db, self.campaign.list_name)]
         if self.callbacks:
-            harvested = callbacks_store.harvest_requests(self.db, self.campaign.name, now)
+            harvested = _write(callbacks_store.harvest_requests, self.db, self.campaign.name, now)
             if harvested:
                 self.report(f"{harvested} callback request(s) from the call log scheduled")
             self._due += self._callbacks_due(now)
@@ -304,13 +308,21 @@ class Dialer:
                 now=now,
             )
             if isinstance(decision, Refuse):
-                cstore.record_refusal(
-                    self.db, self.campaign.name, contact, decision, at=now, list_name=self.campaign.list_name
+                _write(
+                    cstore.record_refusal,
+                    self.db,
+                    self.campaign.name,
+                    contact,
+                    decision,
+                    at=now,
+                    list_name=self.campaign.list_name,
                 )
                 self.summary.refusals[decision.reason] += 1
                 self.report(f"refused {mask(number)}: {decision.reason} ({decision.detail})")
                 if due.callback_id is not None and decision.next_allowed_at is None:
-                    callbacks_store.mark_callback(self.db, due.callback_id, f"refused:{decision.reason}")
+                    _write(
+                        callbacks_store.mark_callback, self.db, due.callback_id, f"refused:{decision.reason}"
+                    )
                 if decision.next_allowed_at is not None and decision.next_allowed_at - now <= self.max_wait:
                     self._due.append(_Due(contact, decision.next_allowed_at, due.callback_id))
                 continue
@@ -349,20 +361,25 @@ class Dialer:
             answered_by=out.answered_by if out.answered_by != "unknown" else None,
             right_party=meaning.right_party,
         )
-        cstore.record_attempt(self.db, row)
+        _write(cstore.record_attempt, self.db, row)
         if meaning.opted_out and contact.id is None:  # record_attempt adds list contacts itself
-            cstore.add_opt_out(self.db, contact.number, campaign=self.campaign.name, call_id=out.call_id)
+            _write(
+                cstore.add_opt_out, self.db, contact.number, campaign=self.campaign.name, call_id=out.call_id
+            )
         self.summary.attempts += 1
         self.summary.results[out.result] += 1
         if meaning.opted_out:
             self.summary.opted_out += 1
-        if f.due.callback_id is not None:
-            callbacks_store.mark_callback(self.db, f.due.callback_id, "dialed")
-        if meaning.callback_at is not None:
-            cstore.record_callback(
+        callback_id = f.due.callback_id
+        if callback_id is not None:
+            _write(callbacks_store.mark_callback, self.db, callback_id, "dialed")
+        callback_at = meaning.callback_at
+        if callback_at is not None:
+            _write(
+                cstore.record_callback,
                 self.db,
                 contact.number,
-                meaning.callback_at,
+                callback_at,
                 campaign=self.campaign.name,
                 call_id=out.call_id,
                 contact_id=contact.id,
@@ -415,6 +432,13 @@ class Dialer:
             at = max(datetime.fromisoformat(due_at), now)
             out.append(_Due(contact, at, cb_id))
         return out
+
+
+def _write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A store write, again while SQLite says the database is locked: the call threads write the
+    call log on their own connections at the same time, and a write that would upgrade a stale
+    read snapshot fails at once instead of waiting (store.busy)."""
+    return retry_busy(lambda: fn(*args, **kwargs), within_s=WRITE_RETRY_S)
 
 
 def start_variables(contact: Contact) -> dict[str, Any]:
@@ -501,6 +525,8 @@ class SipLines:
         self._thread = threading.Thread(target=self.loop.run_forever, name="sip-dialer", daemon=True)
         self.server: Any = None
         self.uac: Any = None
+        self.rtp = Counter[str]()  # packets in, lost and late-dropped (jitter buffer), over every call
+        self._rtp_lock = threading.Lock()
 
     def __enter__(self) -> SipLines:
         from callwright.server.sip.uac import SipUac
@@ -516,6 +542,10 @@ class SipLines:
             raise CallwrightError(f"cannot open a SIP socket on {self.bind_host}: {err}") from None
         self.uac = SipUac(self.server, self.peer, caller_id=self.caller_id)
         return self
+
+    def send_jitter_ms(self) -> dict[str, float]:
+        """How late our 20 ms RTP clock ran (p50, p99, max ms), for the run's summary."""
+        return dict(self.server.send_jitter_ms()) if self.server is not None else {}
 
     def __exit__(self, *exc: object) -> None:
         try:
@@ -590,6 +620,11 @@ class SipLines:
         except concurrent.futures.TimeoutError:
             handle.end(f"the call went over {MAX_CALL_S:g} s", "error")
             result = handle.future.result(30)
+        call.ended.wait(5)
+        with self._rtp_lock:
+            self.rtp.update(
+                packets_in=call.packets_in, lost=call._jitter.lost, late=call._jitter.late, calls=1
+            )
         return connected(
             result.error or f"flow {result.outcome}",
             call_id=result.call_id,
