@@ -39,6 +39,8 @@ def _register() -> None:
     from callwright.cli import (
         asr,
         call,
+        campaign,
+        contacts,
         flow,
         models,
         qa,
@@ -51,7 +53,7 @@ def _register() -> None:
         web,
     )
 
-    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web)
+    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web, contacts, campaign)
     for module in modules:
         module.register(app)
 

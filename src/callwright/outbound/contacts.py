@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
 import os
 from collections.abc import Iterator, Sequence
@@ -128,6 +129,11 @@ def check_zone(name: str) -> str | None:
     return name
 
 
+def _zone_hint(name: str) -> str:
+    guess = difflib.get_close_matches(name, sorted(_known_zones()), n=1, cutoff=0.75)
+    return f"; did you mean '{guess[0]}'?" if guess else " (such as America/New_York)"
+
+
 def _bool(text: str) -> bool | None:
     t = text.strip().lower()
     if t in _TRUE:
@@ -203,7 +209,7 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
             zone_name = check_zone(given)
             if zone_name is None:
                 problems.append(
-                    Problem(path, line, header.zone + 1, "error", f"time zone {given[:60]!r} is not an IANA zone (such as America/New_York)")  # type: ignore[operator]
+                    Problem(path, line, header.zone + 1, "error", f"time zone {given[:60]!r} is not an IANA zone{_zone_hint(given)}")  # type: ignore[operator]
                 )
                 continue
         else:
@@ -279,20 +285,25 @@ def decode_csv(raw: bytes, path: str, encoding: str = "utf-8") -> str:
 
 
 def guess_encoding(sample: bytes) -> str:
-    """A name for the encoding a sample that is not UTF-8 most likely is."""
+    """A name for the encoding a sample that is not UTF-8 most likely is.
+
+    charset-normalizer's guess is used when it names an 8-bit or East Asian encoding; text
+    without NUL bytes is not UTF-16/32, and short samples get odd guesses, so otherwise the
+    answer is Windows-1252, what spreadsheet programs in Western Europe and the US save."""
     try:
         from charset_normalizer import from_bytes
 
         best = from_bytes(sample).best()
-        if best is not None and best.encoding not in ("utf_8", "ascii"):
-            return best.encoding.replace("_", "-")
+        name = best.encoding if best is not None else ""
+        if name and not name.startswith(("utf", "ascii")) and len(sample) >= 200:
+            return name.replace("_", "-")
     except ImportError:  # pragma: no cover - charset-normalizer comes with requests
         pass
     try:
         sample.decode("cp1252")
-        return "cp1252 (Windows Western European)"
+        return "cp1252 (Windows-1252, Western European)"
     except UnicodeDecodeError:
-        return "latin-1"
+        return "latin-1 (ISO 8859-1)"
 
 
 def read_contacts(

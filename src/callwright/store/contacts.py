@@ -340,3 +340,113 @@ def timeline(db: sqlite_utils.Database, number: str) -> Timeline | None:
     dnc = rows("select source, added_at, campaign, call_id from dnc where number = ?", number)
     t.dnc = dnc[0] if dnc else None
     return t
+
+
+# --- importing a file ------------------------------------------------------------------------
+
+MAX_PROBLEMS_KEPT = 1_000  # problems kept for the report (all are counted)
+
+
+@dataclass
+class ImportResult:
+    counts: ImportCounts
+    problems: list[Any]  # common.source.Problem, the first MAX_PROBLEMS_KEPT in file order
+    saved: bool
+
+
+def import_csv(
+    db: sqlite_utils.Database,
+    path: str,
+    list_name: str,
+    *,
+    region: str | None = None,
+    encoding: str = "utf-8",
+    skip_bad: bool = False,
+    workers: int | None = None,
+) -> ImportResult:
+    """Import a contacts CSV into a list, in one transaction.
+
+    Numbers repeated in the file are kept once (the first row) and reported as warnings; a
+    number already in the database (another list, an earlier import) is updated and joins the
+    list. Rows with errors (not a number, an unknown zone...) are reported; unless `skip_bad`,
+    any error saves nothing (the whole import rolls back), so a fixed file imports cleanly."""
+    from callwright.common.source import Problem
+    from callwright.outbound.contacts import mask, read_contacts
+
+    counts = ImportCounts()
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+
+    def keep(p: Problem) -> None:
+        if len(problems) < MAX_PROBLEMS_KEPT:
+            problems.append(p)
+
+    db.execute("begin immediate")
+    try:
+        ensure_list(db, list_name, path)
+        for batch in read_contacts(path, region=region, encoding=encoding, workers=workers):
+            counts.rows += batch.rows
+            for p in batch.problems:
+                counts.errors += p.severity == "error"
+                keep(p)
+            unique: list[Contact] = []
+            for c in batch.contacts:
+                first = seen.setdefault(c.number, c.line)
+                if first != c.line:
+                    counts.duplicates += 1
+                    keep(Problem(path, c.line, 1, "warning", f"{mask(c.number)} repeats line {first}; skipped"))
+                    continue
+                counts.unknown_zones += c.time_zone is None
+                unique.append(c)
+            if counts.errors and not skip_bad:
+                continue  # keep reading, to report every error; nothing will be saved
+            new, updated = save_contacts(db, list_name, unique)
+            counts.new += new
+            counts.updated += updated
+            counts.imported += len(unique)
+        saved = skip_bad or not counts.errors
+        db.execute("commit" if saved else "rollback")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("rollback")
+        raise
+    if not saved:
+        counts.imported = counts.new = counts.updated = 0
+    problems.sort(key=lambda p: (p.line, p.col))
+    return ImportResult(counts, problems, saved)
+
+
+def export_rows(db: sqlite_utils.Database, list_name: str) -> list[dict[str, Any]]:
+    """A list's contacts with consents, attributes and a history summary, in file order."""
+    cur = db.execute(
+        """select c.id, c.number, c.name, c.time_zone, c.region, c.attributes,
+             (select json_group_object(k.kind, json_array(k.granted, k.at)) from contact_consents k
+              where k.contact_id = c.id),
+             (select count(*) from dials d where d.contact_id = c.id),
+             (select max(d.dialed_at) from dials d where d.contact_id = c.id),
+             (select case when d.opted_out then 'opted_out' when d.result != 'connected' then d.result
+                     else coalesce(d.disposition, 'completed') end
+              from dials d where d.contact_id = c.id order by d.dialed_at desc, d.rowid desc limit 1),
+             (select n.source from dnc n where n.number = c.number)
+           from list_members m join contacts c on c.id = m.contact_id
+           where m.list_name = ? order by m.line, c.id""",
+        [list_name],
+    )
+    out = []
+    for cid, number, name, zone, region, attrs, consents, attempts, last_at, last, dnc in cur.fetchall():
+        out.append(
+            {
+                "id": cid,
+                "number": number,
+                "name": name,
+                "time_zone": zone,
+                "region": region,
+                "attributes": json.loads(attrs) if attrs else {},
+                "consents": {k: (bool(v[0]), v[1]) for k, v in json.loads(consents).items()} if consents else {},
+                "attempts": attempts,
+                "last_attempt_at": last_at,
+                "last_outcome": last,
+                "dnc": dnc,
+            }
+        )
+    return out
