@@ -39,6 +39,8 @@ def _register() -> None:
     from callwright.cli import (
         asr,
         call,
+        campaign,
+        contacts,
         dial,
         flow,
         models,
@@ -52,7 +54,23 @@ def _register() -> None:
         web,
     )
 
-    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web, dial)
+    modules = (
+        flow,
+        call,
+        tts,
+        asr,
+        models,
+        sentiment,
+        qa,
+        report,
+        staff,
+        serve,
+        speech_server,
+        web,
+        contacts,
+        campaign,
+    )
+    modules += (dial,)
     for module in modules:
         module.register(app)
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import io
+import json
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -68,11 +70,50 @@ class Contact:
     id: int | None = None  # the store's id, once saved
 
 
+# A contact as the store's staging table takes it: number, name, time_zone, zone_note, region,
+# attributes (JSON or None), line, consents (JSON [[kind, 0|1, at ISO or null], ...] or None).
+# Worker processes hand these plain tuples back: pickling frozen dataclasses cost more than
+# validating the number.
+ContactRow = tuple[str, str | None, str | None, str | None, str | None, str | None, int, str | None]
+
+
 @dataclass
 class Batch:
-    contacts: list[Contact]
+    items: list[ContactRow]
     problems: list[Problem]
-    rows: int
+    read: int  # CSV rows read (blank ones included)
+
+    @property
+    def contacts(self) -> list[Contact]:
+        return [contact_of(r) for r in self.items]
+
+
+def row_of(c: Contact) -> ContactRow:
+    consents = (
+        json.dumps([[k.kind, int(k.granted), k.at.isoformat() if k.at else None] for k in c.consents])
+        if c.consents
+        else None
+    )
+    attributes = json.dumps(c.attributes, ensure_ascii=False) if c.attributes else None
+    return (c.number, c.name, c.time_zone, c.zone_note, c.region, attributes, c.line, consents)
+
+
+def contact_of(r: ContactRow) -> Contact:
+    number, name, zone_name, note, region, attributes, line, consents = r
+    return Contact(
+        number=number,
+        name=name,
+        time_zone=zone_name,
+        zone_note=note,
+        region=region,
+        consents=tuple(
+            Consent(k, bool(g), datetime.fromisoformat(at) if at else None) for k, g, at in json.loads(consents)
+        )
+        if consents
+        else (),
+        attributes=json.loads(attributes) if attributes else {},
+        line=line,
+    )
 
 
 def mask(number: str) -> str:
@@ -81,17 +122,23 @@ def mask(number: str) -> str:
 
 
 def normalise_number(text: str, region: str | None) -> tuple[str, str, Any]:
-    """`text` as E.164, its country and the parsed number; ValueError says why it is not a number."""
+    """`text` as E.164, its country and its number type; ValueError says why it is not a number.
+
+    Valid means phonenumbers' `is_valid_number`: the number fits a number range of its
+    country. The country and the type are found in one pass over the metadata (the library's
+    own `region_code_for_number` + `is_valid_number_for_region` + `number_type` would test the
+    same patterns up to three times: most of a big import's time)."""
     import phonenumbers
 
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as err:
         raise ValueError(_PARSE_ERRORS.get(err.error_type, "not a phone number")) from None
-    country = phonenumbers.region_code_for_number(parsed)
-    if country is None or not phonenumbers.is_valid_number_for_region(parsed, country):
+    nsn = phonenumbers.national_significant_number(parsed)
+    country, ntype = _classify(parsed.country_code, nsn)
+    if country is None or ntype == phonenumbers.PhoneNumberType.UNKNOWN:
         raise ValueError("not a valid phone number (no such number range)")
-    return f"+{parsed.country_code}{phonenumbers.national_significant_number(parsed)}", country, parsed
+    return f"+{parsed.country_code}{nsn}", country, ntype
 
 
 _PARSE_ERRORS = {
@@ -103,14 +150,78 @@ _PARSE_ERRORS = {
 }
 
 
-def zones_for_number(number: Any) -> tuple[str, ...]:
-    """The IANA zones phonenumbers gives for a number (E.164 text or parsed; several for a
-    non-geographic one, none when it knows none)."""
-    import phonenumbers
-    from phonenumbers import timezone
+@lru_cache(maxsize=1024)
+def _regions(cc: int) -> tuple[tuple[str, Any, Any], ...]:
+    """(region, metadata, leading-digits pattern) for each region of a country calling code."""
+    import re
 
-    parsed = phonenumbers.parse(number, None) if isinstance(number, str) else number
-    return tuple(z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+    out = []
+    for region in COUNTRY_CODE_TO_REGION_CODE.get(cc, ()):
+        if region == "001":
+            meta = PhoneMetadata.metadata_for_nongeo_region(cc, None)
+        else:
+            meta = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if meta is not None:
+            out.append((region, meta, re.compile(meta.leading_digits) if meta.leading_digits else None))
+    return tuple(out)
+
+
+def _classify(cc: int, nsn: str) -> tuple[str | None, Any]:
+    """The number's region and type, as phonenumbers' region_code_for_number then number_type."""
+    from phonenumbers import PhoneNumberType
+    from phonenumbers.phonenumberutil import _number_type_helper
+
+    regions = _regions(cc)
+    if len(regions) == 1:  # region_code_for_number returns the only region unchecked
+        region, meta, _ = regions[0]
+        return region, _number_type_helper(nsn, meta)
+    for region, meta, leading in regions:
+        if leading is not None:
+            if leading.match(nsn):
+                return region, _number_type_helper(nsn, meta)
+        else:
+            ntype = _number_type_helper(nsn, meta)
+            if ntype != PhoneNumberType.UNKNOWN:
+                return region, ntype
+    return None, PhoneNumberType.UNKNOWN
+
+
+def zones_for_number(e164: str, ntype: Any = None) -> tuple[str, ...]:
+    """The IANA zones phonenumbers gives for a valid E.164 number (several for a
+    non-geographic one such as toll-free, none when it knows none): its
+    `time_zones_for_number`, with the number type already known and the prefix lookup cached."""
+    import phonenumbers
+
+    if ntype is None:
+        ntype = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    cc = _cc_of(e164)
+    if ntype == phonenumbers.PhoneNumberType.UNKNOWN:
+        return ()
+    if not phonenumbers.is_number_type_geographical(ntype, cc):
+        return _zones_by_prefix(str(cc))
+    return _zones_by_prefix(e164[1:10])
+
+
+def _cc_of(e164: str) -> int:
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    for n in (1, 2, 3):
+        if int(e164[1 : 1 + n]) in COUNTRY_CODE_TO_REGION_CODE:
+            return int(e164[1 : 1 + n])
+    raise ValueError(f"no country code in {e164!r}")
+
+
+@lru_cache(maxsize=100_000)
+def _zones_by_prefix(digits: str) -> tuple[str, ...]:
+    from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
+
+    for n in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
+        zones = TIMEZONE_DATA.get(digits[:n])
+        if zones is not None:
+            return tuple(z for z in zones if z != "Etc/Unknown")
+    return ()
 
 
 @lru_cache(maxsize=1)
@@ -126,6 +237,11 @@ def check_zone(name: str) -> str | None:
         except (ZoneInfoNotFoundError, ValueError):
             return None
     return name
+
+
+def _zone_hint(name: str) -> str:
+    guess = difflib.get_close_matches(name, sorted(_known_zones()), n=1, cutoff=0.75)
+    return f"; did you mean '{guess[0]}'?" if guess else " (such as America/New_York)"
 
 
 def _bool(text: str) -> bool | None:
@@ -174,7 +290,7 @@ class _Header:
 
 def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, region: str | None) -> Batch:
     """Turn CSV rows (line, cells) into contacts and problems; pure (runs in worker processes)."""
-    contacts: list[Contact] = []
+    items: list[ContactRow] = []
     problems: list[Problem] = []
     width = len(header.names)
     for line, cells in rows:
@@ -191,7 +307,7 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
         raw_number = cells[header.number].strip()  # type: ignore[index]
         row_region = cells[header.region].strip().upper() if header.region is not None else ""
         try:
-            number, country, parsed = normalise_number(raw_number, row_region or region)
+            number, country, ntype = normalise_number(raw_number, row_region or region)
         except ValueError as why:
             shown = raw_number if len(raw_number) <= 40 else raw_number[:37] + "..."
             problems.append(Problem(path, line, header.number + 1, "error", f"number {shown!r}: {why}"))  # type: ignore[operator]
@@ -203,11 +319,11 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
             zone_name = check_zone(given)
             if zone_name is None:
                 problems.append(
-                    Problem(path, line, header.zone + 1, "error", f"time zone {given[:60]!r} is not an IANA zone (such as America/New_York)")  # type: ignore[operator]
+                    Problem(path, line, header.zone + 1, "error", f"time zone {given[:60]!r} is not an IANA zone{_zone_hint(given)}")  # type: ignore[operator]
                 )
                 continue
         else:
-            zones = zones_for_number(parsed)
+            zones = zones_for_number(number, ntype)
             if len(zones) == 1:
                 zone_name, note = zones[0], "from the number"
             else:
@@ -219,7 +335,7 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
                 problems.append(
                     Problem(path, line, header.number + 1, "warning", f"{mask(number)}: time zone unknown, {note}; give a time_zone column to call it")  # type: ignore[operator]
                 )
-        consents: list[Consent] = []
+        consents: list[list[Any]] = []
         bad = False
         for kind, col, at_col in header.consents:
             flag = _bool(cells[col])
@@ -238,22 +354,23 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
                     bad = True
                     continue
             if flag or cells[col].strip():
-                consents.append(Consent(kind, flag, at))
+                consents.append([kind, int(flag), at.isoformat() if at else None])
         if bad:
             continue
-        contacts.append(
-            Contact(
-                number=number,
-                name=(cells[header.name].strip() or None) if header.name is not None else None,
-                time_zone=zone_name,
-                zone_note=note,
-                region=country,
-                consents=tuple(consents),
-                attributes={n: cells[i] for i, n in header.attributes if cells[i] != ""},
-                line=line,
+        attributes = {n: cells[i] for i, n in header.attributes if cells[i] != ""}
+        items.append(
+            (
+                number,
+                (cells[header.name].strip() or None) if header.name is not None else None,
+                zone_name,
+                note,
+                country,
+                json.dumps(attributes, ensure_ascii=False) if attributes else None,
+                line,
+                json.dumps(consents) if consents else None,
             )
         )
-    return Batch(contacts, problems, len(rows))
+    return Batch(items, problems, len(rows))
 
 
 def decode_csv(raw: bytes, path: str, encoding: str = "utf-8") -> str:
@@ -279,20 +396,25 @@ def decode_csv(raw: bytes, path: str, encoding: str = "utf-8") -> str:
 
 
 def guess_encoding(sample: bytes) -> str:
-    """A name for the encoding a sample that is not UTF-8 most likely is."""
+    """A name for the encoding a sample that is not UTF-8 most likely is.
+
+    charset-normalizer's guess is used when it names an 8-bit or East Asian encoding; text
+    without NUL bytes is not UTF-16/32, and short samples get odd guesses, so otherwise the
+    answer is Windows-1252, what spreadsheet programs in Western Europe and the US save."""
     try:
         from charset_normalizer import from_bytes
 
         best = from_bytes(sample).best()
-        if best is not None and best.encoding not in ("utf_8", "ascii"):
-            return best.encoding.replace("_", "-")
+        name = best.encoding if best is not None else ""
+        if name and not name.startswith(("utf", "ascii")) and len(sample) >= 200:
+            return name.replace("_", "-")
     except ImportError:  # pragma: no cover - charset-normalizer comes with requests
         pass
     try:
         sample.decode("cp1252")
-        return "cp1252 (Windows Western European)"
+        return "cp1252 (Windows-1252, Western European)"
     except UnicodeDecodeError:
-        return "latin-1"
+        return "latin-1 (ISO 8859-1)"
 
 
 def read_contacts(

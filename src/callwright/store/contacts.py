@@ -22,7 +22,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from callwright.outbound.compliance import History, Refuse
-from callwright.outbound.contacts import Consent, Contact
+from callwright.outbound.contacts import Consent, Contact, ContactRow, row_of
 from callwright.store.dials import Dial, save_dials
 
 DncSource = Literal["import", "opt_out"]
@@ -52,52 +52,48 @@ def ensure_list(db: sqlite_utils.Database, name: str, source: str) -> None:
     )
 
 
+# A batch goes into a temporary table with one executemany (no indexes), then into the
+# real tables with set-based statements: SQLite joins in C what a row-by-row upsert, member
+# and consent insert (three statements per contact) did in Python.
+_STAGE = """create temp table if not exists contact_import (
+  number text, name text, time_zone text, zone_note text, region text, attributes text, line integer,
+  consents text)"""
+_STAGE_INSERT = "insert into temp.contact_import values (?, ?, ?, ?, ?, ?, ?, ?)"
 _UPSERT = """insert into contacts (number, name, time_zone, zone_note, region, attributes, created_at, updated_at)
-  values (?, ?, ?, ?, ?, ?, ?, ?)
+  select number, name, time_zone, zone_note, region, attributes, :now, :now from temp.contact_import where true
   on conflict(number) do update set name = coalesce(excluded.name, name), time_zone = excluded.time_zone,
     zone_note = excluded.zone_note, region = excluded.region, attributes = excluded.attributes,
     updated_at = excluded.updated_at"""
 _MEMBER = """insert into list_members (list_name, contact_id, line, added_at)
-  select ?, id, ?, ? from contacts where number = ?
+  select :list, c.id, i.line, :now from temp.contact_import i join contacts c on c.number = i.number where true
   on conflict(list_name, contact_id) do update set line = excluded.line"""
 _CONSENT = """insert or replace into contact_consents (contact_id, kind, granted, at)
-  select id, ?, ?, ? from contacts where number = ?"""
+  select c.id, j.value ->> 0, j.value ->> 1, j.value ->> 2
+  from temp.contact_import i join contacts c on c.number = i.number, json_each(i.consents) j
+  where i.consents is not null"""
 
 
 def save_contacts(db: sqlite_utils.Database, list_name: str, contacts: list[Contact]) -> tuple[int, int]:
-    """Upsert one batch of contacts (already deduplicated) into a list, in one transaction;
-    returns (new, updated)."""
+    """Upsert contacts (without repeated numbers) into a list, in one transaction; returns
+    (new, updated)."""
+    return save_rows(db, list_name, [row_of(c) for c in contacts])
+
+
+def save_rows(db: sqlite_utils.Database, list_name: str, rows: list[ContactRow]) -> tuple[int, int]:
+    """`save_contacts` for rows as outbound.contacts.parse_rows makes them (the bulk path)."""
     now = _now()
-    before = db.execute("select count(*) from contacts").fetchone()[0]
     with db.atomic():
-        db.conn.executemany(
-            _UPSERT,
-            [
-                (
-                    c.number,
-                    c.name,
-                    c.time_zone,
-                    c.zone_note,
-                    c.region,
-                    json.dumps(c.attributes, ensure_ascii=False) if c.attributes else None,
-                    now,
-                    now,
-                )
-                for c in contacts
-            ],
-        )
-        db.conn.executemany(_MEMBER, [(list_name, c.line, now, c.number) for c in contacts])
-        db.conn.executemany(
-            _CONSENT,
-            [
-                (k.kind, int(k.granted), k.at.isoformat() if k.at else None, c.number)
-                for c in contacts
-                for k in c.consents
-            ],
-        )
-    after = db.execute("select count(*) from contacts").fetchone()[0]
+        before = db.execute("select count(*) from contacts").fetchone()[0]
+        db.execute(_STAGE)
+        db.execute("delete from temp.contact_import")
+        db.conn.executemany(_STAGE_INSERT, rows)
+        db.execute(_UPSERT, {"now": now})
+        db.execute(_MEMBER, {"list": list_name, "now": now})
+        db.execute(_CONSENT)
+        db.execute("delete from temp.contact_import")
+        after = db.execute("select count(*) from contacts").fetchone()[0]
     new = after - before
-    return new, len(contacts) - new
+    return new, len(rows) - new
 
 
 def _contact(row: sqlite3_row, consents: Iterable[tuple[Any, ...]]) -> Contact:
@@ -132,12 +128,12 @@ def get_contact(db: sqlite_utils.Database, number: str) -> Contact | None:
 
 
 def list_contacts(db: sqlite_utils.Database, list_name: str) -> Iterator[Contact]:
-    """A list's contacts in file order (streamed: a list may hold millions)."""
+    """A list's contacts in the order they joined it (streamed: a list may hold millions)."""
     cur = db.conn.execute(
         f"""select {_CONTACT_COLS}, (select json_group_array(json_array(k.kind, k.granted, k.at))
               from contact_consents k where k.contact_id = c.id)
             from list_members m join contacts c on c.id = m.contact_id
-            where m.list_name = ? order by m.line, c.id""",
+            where m.list_name = ? order by m.rowid""",
         [list_name],
     )
     for row in cur:
@@ -340,3 +336,113 @@ def timeline(db: sqlite_utils.Database, number: str) -> Timeline | None:
     dnc = rows("select source, added_at, campaign, call_id from dnc where number = ?", number)
     t.dnc = dnc[0] if dnc else None
     return t
+
+
+# --- importing a file ------------------------------------------------------------------------
+
+MAX_PROBLEMS_KEPT = 1_000  # problems kept for the report (all are counted)
+
+
+@dataclass
+class ImportResult:
+    counts: ImportCounts
+    problems: list[Any]  # common.source.Problem, the first MAX_PROBLEMS_KEPT in file order
+    saved: bool
+
+
+def import_csv(
+    db: sqlite_utils.Database,
+    path: str,
+    list_name: str,
+    *,
+    region: str | None = None,
+    encoding: str = "utf-8",
+    skip_bad: bool = False,
+    workers: int | None = None,
+) -> ImportResult:
+    """Import a contacts CSV into a list, in one transaction.
+
+    Numbers repeated in the file are kept once (the first row) and reported as warnings; a
+    number already in the database (another list, an earlier import) is updated and joins the
+    list. Rows with errors (not a number, an unknown zone...) are reported; unless `skip_bad`,
+    any error saves nothing (the whole import rolls back), so a fixed file imports cleanly."""
+    from callwright.common.source import Problem
+    from callwright.outbound.contacts import mask, read_contacts
+
+    counts = ImportCounts()
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+
+    def keep(p: Problem) -> None:
+        if len(problems) < MAX_PROBLEMS_KEPT:
+            problems.append(p)
+
+    db.execute("begin immediate")
+    try:
+        ensure_list(db, list_name, path)
+        for batch in read_contacts(path, region=region, encoding=encoding, workers=workers):
+            counts.rows += batch.read
+            for p in batch.problems:
+                counts.errors += p.severity == "error"
+                keep(p)
+            unique: list[ContactRow] = []
+            for r in batch.items:
+                first = seen.setdefault(r[0], r[6])
+                if first != r[6]:
+                    counts.duplicates += 1
+                    keep(Problem(path, r[6], 1, "warning", f"{mask(r[0])} repeats line {first}; skipped"))
+                    continue
+                counts.unknown_zones += r[2] is None
+                unique.append(r)
+            if counts.errors and not skip_bad:
+                continue  # keep reading, to report every error; nothing will be saved
+            new, updated = save_rows(db, list_name, unique)
+            counts.new += new
+            counts.updated += updated
+            counts.imported += len(unique)
+        saved = skip_bad or not counts.errors
+        db.execute("commit" if saved else "rollback")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("rollback")
+        raise
+    if not saved:
+        counts.imported = counts.new = counts.updated = 0
+    problems.sort(key=lambda p: (p.line, p.col))
+    return ImportResult(counts, problems, saved)
+
+
+def export_rows(db: sqlite_utils.Database, list_name: str) -> list[dict[str, Any]]:
+    """A list's contacts with consents, attributes and a history summary, in file order."""
+    cur = db.execute(
+        """select c.id, c.number, c.name, c.time_zone, c.region, c.attributes,
+             (select json_group_object(k.kind, json_array(k.granted, k.at)) from contact_consents k
+              where k.contact_id = c.id),
+             (select count(*) from dials d where d.contact_id = c.id),
+             (select max(d.dialed_at) from dials d where d.contact_id = c.id),
+             (select case when d.opted_out then 'opted_out' when d.result != 'connected' then d.result
+                     else coalesce(d.disposition, 'completed') end
+              from dials d where d.contact_id = c.id order by d.dialed_at desc, d.rowid desc limit 1),
+             (select n.source from dnc n where n.number = c.number)
+           from list_members m join contacts c on c.id = m.contact_id
+           where m.list_name = ? order by m.rowid""",
+        [list_name],
+    )
+    out = []
+    for cid, number, name, zone, region, attrs, consents, attempts, last_at, last, dnc in cur.fetchall():
+        out.append(
+            {
+                "id": cid,
+                "number": number,
+                "name": name,
+                "time_zone": zone,
+                "region": region,
+                "attributes": json.loads(attrs) if attrs else {},
+                "consents": {k: (bool(v[0]), v[1]) for k, v in json.loads(consents).items()} if consents else {},
+                "attempts": attempts,
+                "last_attempt_at": last_at,
+                "last_outcome": last,
+                "dnc": dnc,
+            }
+        )
+    return out

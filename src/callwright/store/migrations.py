@@ -362,7 +362,6 @@ V3_OUTBOUND_CONTACTS = (
       primary key (list_name, contact_id)
     )""",
     "create index idx_list_members_contact on list_members (contact_id)",
-    "create index idx_list_members_line on list_members (list_name, line)",
     # Do not call: imported numbers and opt-outs said in any call (a number, not a contact:
     # a number never imported as a contact can be on it).
     """create table dnc (
