@@ -30,7 +30,7 @@ def setup(tmp_path):
 
 def dials(db):
     return db.execute(
-        "select customer, result, disposition, opted_out, sip_status from dials order by dialed_at, rowid"
+        "select customer, result, disposition, opted_out, sip_status from dials order by dialed_at, customer"
     ).fetchall()
 
 
@@ -81,7 +81,7 @@ def test_a_campaign_run_refuses_retries_and_honours_an_opt_out(setup):
         ("+15550000003", "connected", "confirmed", 0, 200),
     ]
     assert cstore.is_dnc(db, "+15550000004")
-    assert 1.0 <= took < 5  # the busy retry waited its 1 s spacing
+    assert 1.0 <= took < 15  # the busy retry waited its 1 s spacing (bounded generously: a loaded CI)
     assert summary.refusals == {"dnc": 2, "outside_hours": 1} and summary.opted_out == 1
     assert lines.max_same_number == 1
     assert [j.contact.number for j in lines.jobs].count("+15550000001") == 0
