@@ -39,6 +39,8 @@ DEFAULT_CONSENT_KIND = "call"
 DEFAULT_MAX_LINES = 50
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(s|m|h|d)$")
+_WINDOW = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)\Z")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 @dataclass(frozen=True)
@@ -152,17 +154,24 @@ def build(src: Source, *, base: Path, check_flow: bool = True) -> tuple[Campaign
         return None, [src.problem((), "error", "a campaign file is a mapping (name:, list:, flow:, hours: ...)")]
     found = [((), e) for e in _validator().iter_errors(data)]
     problems = _CampaignExplainer().problems(src, found)
-    if problems:
-        return None, problems
+    schema_ok = not problems
+    # The checks past the schema run on every value the schema let through, so one pass
+    # reports a misspelt key and an overlapping window together.
     hours: dict[Weekday, tuple[Window, ...]] = {}
+    given_hours = data.get("hours") if isinstance(data.get("hours"), dict) else {}
     for day in WEEKDAYS:
         windows: list[tuple[Window, int]] = []
-        for i, text in enumerate(data["hours"].get(day, [])):
+        day_windows = given_hours.get(day, [])
+        for i, text in enumerate(day_windows if isinstance(day_windows, list) else []):
+            if not isinstance(text, str) or not _WINDOW.match(text):
+                continue  # the schema said so
             w = _parse_window(text)
             if w.start >= w.end:
                 problems.append(
                     src.problem(
-                        ("hours", day, i), "error", f"hours.{day}[{i}]: window {text!r} is empty (its end is not after its start)"
+                        ("hours", day, i),
+                        "error",
+                        f"hours.{day}[{i}]: window {text!r} is empty (its end is not after its start)",
                     )
                 )
                 continue
@@ -179,24 +188,28 @@ def build(src: Source, *, base: Path, check_flow: bool = True) -> tuple[Campaign
                     )
                 )
         hours[day] = tuple(w for w, _ in windows)
-    if not problems and not any(hours.values()):
+    if schema_ok and not problems and not any(hours.values()):
         problems.append(src.problem(("hours",), "error", "hours: no calling window on any day", key=True))
     holidays: set[date] = set()
-    for i, h in enumerate(data.get("holidays", [])):
-        text = h if isinstance(h, str) else h["date"]
+    given_holidays = data.get("holidays") if isinstance(data.get("holidays"), list) else []
+    for i, h in enumerate(given_holidays):
+        text = h if isinstance(h, str) else h.get("date") if isinstance(h, dict) else None
+        if not isinstance(text, str) or not _DATE.match(text):
+            continue
         where: PathKey = ("holidays", i) if isinstance(h, str) else ("holidays", i, "date")
         try:
             holidays.add(date.fromisoformat(text))
         except ValueError:
             problems.append(src.problem(where, "error", f"holidays[{i}]: {text!r} is not a date that exists"))
-    flow = (base / data["flow"]).resolve()
-    if check_flow:
-        problems += _flow_problems(src, flow, data["flow"])
+    flow_text = data.get("flow")
+    flow = (base / flow_text).resolve() if isinstance(flow_text, str) and flow_text else base
+    if check_flow and isinstance(flow_text, str) and flow_text:
+        problems += _flow_problems(src, flow, flow_text)
+    if not schema_ok or any(x.severity == "error" for x in problems):
+        return None, sorted(problems, key=lambda p: (p.line, p.col))
     retry = {d: parse_duration(data["retry"][d]) for d in RETRY_DISPOSITIONS}
     p = data["pacing"]
     pacing = Pacing(float(p["lines_per_agent"]), p["agents"], int(p.get("max_lines", DEFAULT_MAX_LINES)))
-    if any(x.severity == "error" for x in problems):
-        return None, problems
     return (
         Campaign(
             name=data["name"],
