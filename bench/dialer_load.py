@@ -161,7 +161,10 @@ hours:
             sys.exit("the UAS did not start")
         time.sleep(0.1)
     port = int(port_file.read_text())
+    import resource
+
     t0 = time.monotonic()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()
     dial = subprocess.run(
         [sys.executable, "-m", "callwright", "dial", str(tmp / "campaign.yaml"), "--sip", f"udp:127.0.0.1:{port}",
@@ -169,6 +172,8 @@ hours:
         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=tmp,
     )  # fmt: skip
     took = time.monotonic() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the dial process (the UAS is still running)
+    dial_cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     load_after = os.getloadavg()
     Path(str(port_file) + ".stop").write_text("")
     uas_out, _ = uas.communicate(timeout=60)
@@ -194,6 +199,7 @@ hours:
     )
     print(f"lines: {args.lines}; answered: {answered}; calls seen by the UAS: {len(calls)}; run {took:.1f} s")
     print(f"most lines in flight at once: {_max_in_flight(db)}")
+    print(f"dial process CPU: {dial_cpu:.1f} s over {took:.1f} s ({dial_cpu / took:.2f} cores on average)")
     print(
         f"dropouts, dialer -> UAS (our RTP pacing): {heard_silent} of {heard_frames} frames"
         f" ({100 * heard_silent / max(heard_frames, 1):.3f} %)"
