@@ -129,3 +129,11 @@ def test_callback_time_is_bounded_and_never_in_the_past():
     assert callback_time({"callback_at": "2020-01-01T00:00"}, now) == now
     assert callback_time({"callback_at": "2030-01-01T00:00"}, now) == now  # past MAX_CALLBACK_AHEAD
     assert callback_time({"callback_at": "next tuesday"}, now) == now
+
+
+def test_a_callback_number_without_a_contact_gets_its_zone_from_the_number():
+    from callwright.outbound.dialer import _with_zone
+
+    assert _with_zone(Contact("+442079460000")).time_zone == "Europe/London"
+    assert _with_zone(Contact("+12125550101")).time_zone == "America/New_York"
+    assert _with_zone(Contact("+18005550100")).time_zone is None  # toll-free: several zones

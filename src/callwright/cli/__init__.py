@@ -69,8 +69,8 @@ def _register() -> None:
         web,
         contacts,
         campaign,
+        dial,
     )
-    modules += (dial,)
     for module in modules:
         module.register(app)
 

@@ -455,9 +455,7 @@ def _with_zone(contact: Contact) -> Contact:
     from callwright.outbound.contacts import zones_for_number
 
     try:
-        import phonenumbers
-
-        zones = zones_for_number(phonenumbers.parse(contact.number, None))
+        zones = zones_for_number(contact.number)
     except Exception:  # noqa: BLE001 - no zone is compliance's "unknown_zone"
         return contact
     return replace(contact, time_zone=zones[0]) if len(zones) == 1 else contact
