@@ -166,3 +166,26 @@ def test_redirect_is_followed():
 def test_not_a_number_is_refused_before_anything_is_sent():
     placed, peer, _, _ = asyncio.run(_place("12<script>"))
     assert placed.result == "failed" and not peer.requests
+
+
+def test_early_media_then_a_failure_is_noted():
+    placed, peer, _, _ = asyncio.run(_place("+15550183"))
+    assert (placed.result, placed.status, placed.rang, placed.early_media) == ("no_answer", 480, True, True)
+    assert len(peer.methods("ACK")) == 1
+
+
+def test_the_dialers_socket_refuses_inbound_invites_it_did_not_place():
+    """A dialer's SipServer with admit=403 (as SipLines builds it) answers an INVITE with 403."""
+
+    async def main():
+        server = SipServer(SipConfig(port=0), lambda call: None, admit=lambda call: 403)
+        await server.start()
+        uac = SipUac(server, ("127.0.0.1", server.port))  # the dialer calls its own socket
+        try:
+            placed = await uac.place("+15551234", ring_timeout_s=2)
+            assert (placed.result, placed.status) == ("failed", 403)
+            assert not server.calls
+        finally:
+            await server.stop(grace_s=0.5)
+
+    asyncio.run(main())

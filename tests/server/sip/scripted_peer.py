@@ -4,6 +4,7 @@ Numbers (the user part of the Request-URI), by their last digits or a name:
 - `answer...`/any number not below: 100, 180, 200 with an SDP answer; sends RTP (silence or
   a given signal) every 20 ms until BYE, and ACK/BYE are recorded;
 - ending in `486`: 100 then 486 Busy Here; `480`: 480; `404`: 404; `401`: 401;
+- ending in `183`: 100, 183 with SDP (early media: an announcement), then 480;
 - ending in `777` (rings forever): 100, 180, and a 487 when CANCELled;
 - ending in `000` (silent): never answers anything;
 - ending in `555` (no media): 200 with SDP, never sends RTP;
@@ -84,7 +85,10 @@ class ScriptedPeer(asyncio.DatagramProtocol):
             if number.endswith("000"):
                 return
             self._reply(msg, 100, addr)
-            if number.endswith(("486", "480", "404", "401")):
+            if number.endswith("183"):
+                self._reply(msg, 183, addr, tag, body=_answer_sdp(9))
+                self._reply(msg, 480, addr, tag)
+            elif number.endswith(("486", "480", "404", "401")):
                 self._reply(msg, int(number[-3:]), addr, tag)
             elif number.endswith("302") and self.redirect_to is not None:
                 host, port = self.redirect_to
