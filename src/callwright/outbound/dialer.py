@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import heapq
 import logging
 import math
+import sqlite3
 import threading
 import time
 import uuid
@@ -259,78 +261,108 @@ class Dialer:
         self.now = now
         self.report = report
         self.summary = RunSummary()
-        self._due: list[_Due] = []
+        self._due: list[tuple[datetime, int, _Due]] = []  # a heap: retries and callbacks by time
+        self._seq = 0
+        self._later = 0
+        self._feed: _ListFeed
         self._in_flight: dict[str, _InFlight] = {}
 
     # -- the loop --------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> RunSummary:
         now = self.now()
-        self._due = [_Due(c, now) for c in cstore.list_contacts(self.db, self.campaign.list_name)]
+        self._feed = _ListFeed(self.db, self.campaign.list_name)
         if self.callbacks:
             harvested = _write(callbacks_store.harvest_requests, self.db, self.campaign.name, now)
             if harvested:
                 self.report(f"{harvested} callback request(s) from the call log scheduled")
-            self._due += self._callbacks_due(now)
-        while True:
-            self._collect()
-            if stop.is_set():
-                self.summary.stopped = True
-                break
-            self._dial_due()
-            if not self._in_flight and not self._due_soon():
-                break
-            stop.wait(TICK_S)
-        self._stop_all()
-        self.summary.left = len(self._due)
+            for due in self._callbacks_due(now):
+                self._push(due)
+        try:
+            while True:
+                self._collect()
+                if stop.is_set():
+                    self.summary.stopped = True
+                    break
+                self._dial_due()
+                if not self._in_flight and not self._due_soon():
+                    break
+                stop.wait(TICK_S)
+            self._stop_all()
+        finally:
+            self._feed.close()
+        self.summary.left = len(self._due) + self._later
         return self.summary
+
+    def _push(self, due: _Due) -> None:
+        self._seq += 1
+        heapq.heappush(self._due, (due.at, self._seq, due))
 
     def _due_soon(self) -> bool:
         limit = self.now() + self.max_wait
-        return any(d.at <= limit for d in self._due)
+        return bool(self._due and self._due[0][0] <= limit) or self._feed.peek() is not None
+
+    def _next_due(self, now: datetime) -> _Due | None:
+        """The next attempt that is due: a retry or callback whose time has come first, then
+        the next contact of the list (streamed: a list may hold millions)."""
+        if self._due and self._due[0][0] <= now:
+            return heapq.heappop(self._due)[2]
+        contact = self._feed.pop()
+        return _Due(contact, now) if contact is not None else None
 
     def _dial_due(self) -> None:
         now = self.now()
-        for due in sorted((d for d in self._due if d.at <= now), key=lambda d: d.at):
-            if len(self._in_flight) >= self.max_lines:
-                return
-            number = due.contact.number
-            if number in self._in_flight:
-                continue  # never two calls to one number at once: it waits its turn
-            self._due.remove(due)
-            contact = due.contact
-            history = cstore.contact_history(self.db, contact.id, self.campaign.name) if contact.id else None
-            decision = decide(
+        waiting: list[_Due] = []
+        try:
+            while len(self._in_flight) < self.max_lines:
+                due = self._next_due(now)
+                if due is None:
+                    return
+                if due.contact.number in self._in_flight:
+                    waiting.append(due)  # never two calls to one number at once: it waits its turn
+                    continue
+                self._try(due, now)
+        finally:
+            for due in waiting:
+                self._push(due)
+
+    def _try(self, due: _Due, now: datetime) -> None:
+        """Compliance right before the attempt; a refusal is recorded, a go is placed."""
+        number = due.contact.number
+        contact = due.contact
+        history = cstore.contact_history(self.db, contact.id, self.campaign.name) if contact.id else None
+        decision = decide(
+            contact,
+            history or History(),
+            self.campaign,
+            on_dnc=cstore.is_dnc(self.db, number),
+            now=now,
+        )
+        if isinstance(decision, Refuse):
+            _write(
+                cstore.record_refusal,
+                self.db,
+                self.campaign.name,
                 contact,
-                history or History(),
-                self.campaign,
-                on_dnc=cstore.is_dnc(self.db, number),
-                now=now,
+                decision,
+                at=now,
+                list_name=self.campaign.list_name,
             )
-            if isinstance(decision, Refuse):
-                _write(
-                    cstore.record_refusal,
-                    self.db,
-                    self.campaign.name,
-                    contact,
-                    decision,
-                    at=now,
-                    list_name=self.campaign.list_name,
-                )
-                self.summary.refusals[decision.reason] += 1
-                self.report(f"refused {mask(number)}: {decision.reason} ({decision.detail})")
-                if due.callback_id is not None and decision.next_allowed_at is None:
-                    _write(
-                        callbacks_store.mark_callback, self.db, due.callback_id, f"refused:{decision.reason}"
-                    )
-                if decision.next_allowed_at is not None and decision.next_allowed_at - now <= self.max_wait:
-                    self._due.append(_Due(contact, decision.next_allowed_at, due.callback_id))
-                continue
-            job = Job(uuid.uuid4().hex[:16], contact, self.campaign, start_variables(contact))
-            attempt = self.lines.place(job)
-            self._in_flight[number] = _InFlight(job, attempt, now, due)
-            self.summary.max_in_flight = max(self.summary.max_in_flight, len(self._in_flight))
-            self.report(f"dialing {mask(number)}")
+            self.summary.refusals[decision.reason] += 1
+            self.report(f"refused {mask(number)}: {decision.reason} ({decision.detail})")
+            if due.callback_id is not None and decision.next_allowed_at is None:
+                _write(callbacks_store.mark_callback, self.db, due.callback_id, f"refused:{decision.reason}")
+            if decision.next_allowed_at is not None:
+                if decision.next_allowed_at - now <= self.max_wait:
+                    self._push(_Due(contact, decision.next_allowed_at, due.callback_id))
+                else:
+                    self._later += 1  # left for a later run
+            return
+        job = Job(uuid.uuid4().hex[:16], contact, self.campaign, start_variables(contact))
+        attempt = self.lines.place(job)
+        self._in_flight[number] = _InFlight(job, attempt, now, due)
+        self.summary.max_in_flight = max(self.summary.max_in_flight, len(self._in_flight))
+        self.report(f"dialing {mask(number)}")
 
     def _collect(self) -> None:
         for number, f in list(self._in_flight.items()):
@@ -404,9 +436,9 @@ class Dialer:
             now=now,
         )
         if not isinstance(decision, Refuse):
-            self._due.append(_Due(contact, now))
+            self._push(_Due(contact, now))
         elif decision.next_allowed_at is not None:
-            self._due.append(_Due(contact, decision.next_allowed_at))
+            self._push(_Due(contact, decision.next_allowed_at))
 
     def _stop_all(self) -> None:
         for f in self._in_flight.values():
@@ -432,6 +464,44 @@ class Dialer:
             at = max(datetime.fromisoformat(due_at), now)
             out.append(_Due(contact, at, cb_id))
         return out
+
+
+class _ListFeed:
+    """The campaign's list, streamed in file order on a connection of its own: a list may hold
+    millions of contacts, and a read left open on the dialer's connection would make its
+    writes fail once another connection (a call's) has written (a stale WAL snapshot)."""
+
+    def __init__(self, db: sqlite_utils.Database, list_name: str) -> None:
+        import sqlite_utils
+
+        path = db.execute("pragma database_list").fetchone()[2]
+        self._conn: sqlite3.Connection | None = None
+        if path:
+            self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            source = sqlite_utils.Database(self._conn)
+            self._it: Any = cstore.list_contacts(source, list_name)
+        else:  # an in-memory database has no second connection: read it whole
+            self._it = iter(list(cstore.list_contacts(db, list_name)))
+        self._next: Contact | None = None
+        self._done = False
+
+    def peek(self) -> Contact | None:
+        if self._next is None and not self._done:
+            self._next = next(self._it, None)
+            if self._next is None:
+                self.close()
+        return self._next
+
+    def pop(self) -> Contact | None:
+        contact = self.peek()
+        self._next = None
+        return contact
+
+    def close(self) -> None:
+        self._done = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
