@@ -53,7 +53,22 @@ def _register() -> None:
         web,
     )
 
-    modules = (flow, call, tts, asr, models, sentiment, qa, report, staff, serve, speech_server, web, contacts, campaign)
+    modules = (
+        flow,
+        call,
+        tts,
+        asr,
+        models,
+        sentiment,
+        qa,
+        report,
+        staff,
+        serve,
+        speech_server,
+        web,
+        contacts,
+        campaign,
+    )
     for module in modules:
         module.register(app)
 
