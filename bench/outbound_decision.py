@@ -18,7 +18,8 @@ import os
 import random
 import statistics
 import time
-from datetime import UTC, datetime, time as dtime, timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 from callwright.outbound.campaign import WEEKDAYS, Campaign, Window
@@ -47,7 +48,8 @@ def campaign() -> Campaign:
             "voicemail": timedelta(days=1),
             "answered_no_decision": timedelta(days=2),
         },
-        hours={d: (Window(dtime(8), dtime(12)), Window(dtime(13), dtime(21))) for d in WEEKDAYS[:6]} | {"sun": ()},
+        hours={d: (Window(dtime(8), dtime(12)), Window(dtime(13), dtime(21))) for d in WEEKDAYS[:6]}
+        | {"sun": ()},
         holidays=frozenset({datetime(2026, 12, 25).date(), datetime(2026, 11, 26).date()}),
     )
 
@@ -86,7 +88,13 @@ def main() -> None:
         ids = dict(db.execute("select number, id from contacts").fetchall())
         results = ("no_answer", "busy", "failed", "voicemail")
         dials = [
-            Dial(f"b{i}-{k}", "bench", f"2026-11-1{k}T15:00:00+00:00", results[(i + k) % 4], contact_id=ids[c.number])
+            Dial(
+                f"b{i}-{k}",
+                "bench",
+                f"2026-11-1{k}T15:00:00+00:00",
+                results[(i + k) % 4],
+                contact_id=ids[c.number],
+            )
             for i, c in enumerate(contacts)
             for k in range(i % 4)
         ]
@@ -94,7 +102,9 @@ def main() -> None:
 
         save_dials(db, dials)
     ids = dict(db.execute("select number, id from contacts").fetchall())
-    contacts = [Contact(c.number, time_zone=c.time_zone, consents=c.consents, id=ids[c.number]) for c in contacts]
+    contacts = [
+        Contact(c.number, time_zone=c.time_zone, consents=c.consents, id=ids[c.number]) for c in contacts
+    ]
     dnc_sample = [r[0] for r in db.execute("select number from dnc order by random() limit 200").fetchall()]
     camp = campaign()
     start = datetime(2026, 11, 16, tzinfo=UTC)

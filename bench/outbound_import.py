@@ -22,7 +22,12 @@ from pathlib import Path
 from callwright.store import contacts as store
 from callwright.store.db import open_db
 
-AREA = {"212": "America/New_York", "312": "America/Chicago", "415": "America/Los_Angeles", "303": "America/Denver"}
+AREA = {
+    "212": "America/New_York",
+    "312": "America/Chicago",
+    "415": "America/Los_Angeles",
+    "303": "America/Denver",
+}
 
 
 def generate(path: Path, rows: int, seed: int = 18) -> None:
@@ -40,7 +45,9 @@ def generate(path: Path, rows: int, seed: int = 18) -> None:
                 number = f"+1{a}{line}" if j % 3 else f"({a}) {str(line)[:3]}-{str(line)[3:]}"
                 zone = AREA[a]
             consent = "yes" if j % 5 else "no"
-            f.write(f"{number},Person {j},{zone if j % 2 else ''},{consent},2026-0{1 + j % 9}-1{j % 9},p{j % 7},A{j}\n")
+            f.write(
+                f"{number},Person {j},{zone if j % 2 else ''},{consent},2026-0{1 + j % 9}-1{j % 9},p{j % 7},A{j}\n"
+            )
 
 
 def _cpu() -> tuple[float, float]:

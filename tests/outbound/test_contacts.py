@@ -39,14 +39,26 @@ def test_import_normalises_dedups_derives_zones_and_keeps_attributes(tmp_path):
     db = open_db(tmp_path / "t.db")
     result = store.import_csv(db, str(_write(tmp_path, CSV)), "nov", region="US", workers=1)
     c = result.counts
-    assert result.saved and (c.rows, c.imported, c.new, c.duplicates, c.errors, c.unknown_zones) == (4, 3, 3, 1, 0, 1)
+    assert result.saved and (c.rows, c.imported, c.new, c.duplicates, c.errors, c.unknown_zones) == (
+        4,
+        3,
+        3,
+        1,
+        0,
+        1,
+    )
     dup = [p for p in result.problems if "repeats" in p.message]
     assert [(p.line, p.severity) for p in dup] == [(5, "warning")] and "line 2" in dup[0].message
     assert "0101" in dup[0].message and "212555" not in dup[0].message  # masked
     contacts = list(store.list_contacts(db, "nov"))
     assert [x.number for x in contacts] == ["+12125550101", "+12125550102", "+18005550199"]
     ann, bob, toll = contacts
-    assert (ann.name, ann.time_zone, ann.zone_note, ann.region) == ("Ann", "America/New_York", "from the number", "US")
+    assert (ann.name, ann.time_zone, ann.zone_note, ann.region) == (
+        "Ann",
+        "America/New_York",
+        "from the number",
+        "US",
+    )
     assert {(k.kind, k.granted) for k in ann.consents} == {("call", True), ("sms", False)}
     assert next(k for k in ann.consents if k.kind == "call").at == datetime(2026, 1, 2, tzinfo=UTC)
     assert ann.attributes == {"plan": "gold"} and bob.time_zone == "America/Chicago"
@@ -118,26 +130,50 @@ def test_history_dnc_refusals_and_opt_out_within_the_run(tmp_path):
     assert store.contact_history(db, ann.id, "spring") == History()
     store.record_attempt(
         db,
-        Dial("d1", "spring", "2026-03-02T15:00:00+00:00", "busy", contact_id=ann.id, list_name="nov", sip_status=486),
+        Dial(
+            "d1",
+            "spring",
+            "2026-03-02T15:00:00+00:00",
+            "busy",
+            contact_id=ann.id,
+            list_name="nov",
+            sip_status=486,
+        ),
     )
     h = store.contact_history(db, ann.id, "spring")
-    assert (h.attempts, h.last_disposition, h.last_attempt_at) == (1, "busy", datetime(2026, 3, 2, 15, tzinfo=UTC))
+    assert (h.attempts, h.last_disposition, h.last_attempt_at) == (
+        1,
+        "busy",
+        datetime(2026, 3, 2, 15, tzinfo=UTC),
+    )
     assert store.contact_history(db, ann.id, "other") == History()  # per campaign
-    store.record_refusal(db, "spring", ann, Refuse("outside_hours", None, "late"), at=datetime(2026, 3, 3, 3, tzinfo=UTC))
+    store.record_refusal(
+        db, "spring", ann, Refuse("outside_hours", None, "late"), at=datetime(2026, 3, 3, 3, tzinfo=UTC)
+    )
     # an opt-out said during a connected call: the next check already sees it
     assert not store.is_dnc(db, ann.number)
     store.record_attempt(
         db,
         Dial(
-            "d2", "spring", "2026-03-02T16:00:00+00:00", "connected", contact_id=ann.id, list_name="nov",
-            answered_by="human", right_party=True, opted_out=True, disposition="opted_out",
+            "d2",
+            "spring",
+            "2026-03-02T16:00:00+00:00",
+            "connected",
+            contact_id=ann.id,
+            list_name="nov",
+            answered_by="human",
+            right_party=True,
+            opted_out=True,
+            disposition="opted_out",
         ),
     )
     assert store.is_dnc(db, ann.number)
     assert store.contact_history(db, ann.id, "spring").last_disposition == "opted_out"
     t = store.timeline(db, ann.number)
     assert t is not None and t.last_outcome == "opted_out" and t.dnc and t.dnc["source"] == "opt_out"
-    assert [a["result"] for a in t.attempts] == ["busy", "connected"] and t.refusals[0]["reason"] == "outside_hours"
+    assert [a["result"] for a in t.attempts] == ["busy", "connected"] and t.refusals[0][
+        "reason"
+    ] == "outside_hours"
     assert store.import_dnc(db, ["+12125550102", "+12125550101"]) == 1  # one new, one already an opt-out
     assert db.execute("select source from dnc where number = '+12125550101'").fetchone()[0] == "opt_out"
     # foreign keys hold: a dial row names its contact
@@ -145,37 +181,108 @@ def test_history_dnc_refusals_and_opt_out_within_the_run(tmp_path):
 
 
 def cw(*args, cwd: Path):
+    """The real entry point, as a user runs it (messages, exit codes, no traceback)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, "-m", "callwright", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+        [sys.executable, "-m", "callwright", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
     )
 
 
+def app():
+    import typer
+
+    from callwright.cli import contacts as contacts_cli
+
+    a = typer.Typer()
+
+    @a.callback()
+    def _root() -> None: ...
+
+    contacts_cli.register(a)
+    return a
+
+
+def run(*args):
+    """In process (CliRunner): a user error comes back as the CallwrightError the entry point prints."""
+    from typer.testing import CliRunner
+
+    return CliRunner().invoke(app(), [str(a) for a in args])
+
+
 def test_cli_import_show_export_dnc_and_errors(tmp_path):
+    from callwright.errors import CallwrightError
+
     db = tmp_path / "t.db"
     path = _write(tmp_path, CSV)
-    r = cw("contacts", "import", path, "--list", "nov", "--region", "us", "--db", db, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert "3 contact(s) imported" in r.stdout and "1 duplicate(s)" in r.stdout and "Traceback" not in r.stderr
-    r = cw("contacts", "show", "212-555-0101", "--region", "US", "--db", db, "--json", cwd=tmp_path)
+    r = run("contacts", "import", path, "--list", "nov", "--region", "us", "--db", db, "--workers", 1)
+    assert r.exit_code == 0, r.output
+    assert "3 contact(s) imported" in r.output and "1 duplicate(s)" in r.output
+    r = run("contacts", "show", "212-555-0101", "--region", "US", "--db", db, "--json")
     shown = json.loads(r.stdout)
-    assert shown["number"] == "+12125550101" and shown["attributes"] == {"plan": "gold"} and shown["lists"] == ["nov"]
+    assert (
+        shown["number"] == "+12125550101"
+        and shown["attributes"] == {"plan": "gold"}
+        and shown["lists"] == ["nov"]
+    )
     out = tmp_path / "out.csv"
-    r = cw("contacts", "export", "--list", "nov", "-o", out, "--db", db, cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
+    r = run("contacts", "export", "--list", "nov", "-o", out, "--db", db)
+    assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(out.open()))
     assert [x["number"] for x in rows] == ["+12125550101", "+12125550102", "+18005550199"]
     assert rows[0]["consent"] == "yes" and rows[0]["consent_sms"] == "no" and rows[0]["plan"] == "gold"
     assert out.stat().st_mode & 0o077 == 0
     bad = _write(tmp_path, "number\n+12125550101\nnot a number\n", "d.txt")
-    r = cw("dnc", "import", bad, "--db", db, cwd=tmp_path)
-    assert r.returncode == 1 and "d.txt:3:1: error: number 'not a number'" in r.stderr and "Traceback" not in r.stderr
-    r = cw("dnc", "import", bad, "--skip-bad", "--db", db, cwd=tmp_path)
-    assert r.returncode == 0 and "1 new" in r.stdout
-    r = cw("contacts", "show", "+12125550101", "--db", db, cwd=tmp_path)
-    assert "DO NOT CALL" in r.stdout
+    r = run("dnc", "import", bad, "--db", db)
+    assert isinstance(r.exception, CallwrightError) and "nothing was added" in str(r.exception)
+    assert "d.txt:3:1: error: number 'not a number'" in r.output
+    r = run("dnc", "import", bad, "--skip-bad", "--db", db)
+    assert r.exit_code == 0 and "1 new" in r.output
+    r = run("contacts", "show", "+12125550101", "--db", db)
+    assert "DO NOT CALL" in r.output
+    r = run("contacts", "show", "--list", "nope", "--db", db)
+    assert isinstance(r.exception, CallwrightError) and "no contact list 'nope'" in str(r.exception)
+    # the real entry point: the message, exit 1, no traceback
     latin = _write(tmp_path, "number,name\n+12125550101,Zoë\n", "l.csv", encoding="latin-1")
     r = cw("contacts", "import", latin, "--list", "x", "--db", db, cwd=tmp_path)
     assert r.returncode == 1 and "l.csv:2: error: not utf-8 text" in r.stderr and "cp1252" in r.stderr
-    r = cw("contacts", "show", "--list", "nope", "--db", db, cwd=tmp_path)
-    assert r.returncode == 1 and "no contact list 'nope'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_the_one_pass_validation_agrees_with_phonenumbers():
+    """normalise_number and zones_for_number skip phonenumbers' repeated pattern tests: on
+    numbers of many countries (valid and not) they say what is_valid_number, region_code_for_number,
+    format_number(E164) and time_zones_for_number say."""
+    import random
+
+    import phonenumbers
+    from phonenumbers import timezone
+
+    from callwright.outbound.contacts import normalise_number, zones_for_number
+
+    rng = random.Random(18)
+    codes = [1, 7, 33, 34, 39, 44, 49, 52, 55, 61, 81, 86, 91, 353, 358, 800, 882]
+    samples = ["+12125550101", "+18005550199", "+441624123456", "+390612345678", "+16135550123"]
+    samples += [f"+{rng.choice(codes)}{rng.randrange(10**6, 10**11)}" for _ in range(3000)]
+    valid = 0
+    for text in samples:
+        try:
+            parsed = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            continue
+        try:
+            e164, country, ntype = normalise_number(text, None)
+        except ValueError:
+            assert not phonenumbers.is_valid_number(parsed), text
+            continue
+        valid += 1
+        assert phonenumbers.is_valid_number(parsed), text
+        assert e164 == phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        assert country == phonenumbers.region_code_for_number(parsed)
+        expected = tuple(z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
+        assert zones_for_number(e164, ntype) == expected, text
+    assert valid > 200  # the sample holds enough valid numbers to mean something

@@ -21,12 +21,22 @@ def db(tmp_path):
     store.save_contacts(db, "nov", people)
     ids = [store.get_contact(db, p.number).id for p in people]  # type: ignore[union-attr]
     db["calls"].insert_all(
-        [{"id": f"c{i}", "direction": "outbound", "started_at": "2026-11-10T15:00:00+00:00"} for i in range(4)]
+        [
+            {"id": f"c{i}", "direction": "outbound", "started_at": "2026-11-10T15:00:00+00:00"}
+            for i in range(4)
+        ]
     )
 
     def dial(n, contact, result, **kw):
-        return Dial(f"d{n}", "spring", f"2026-11-1{n % 9}T15:00:00+00:00", result, contact_id=ids[contact],
-                    list_name="nov", **kw)
+        return Dial(
+            f"d{n}",
+            "spring",
+            f"2026-11-1{n % 9}T15:00:00+00:00",
+            result,
+            contact_id=ids[contact],
+            list_name="nov",
+            **kw,
+        )
 
     for d in [
         dial(0, 0, "no_answer"),
@@ -53,12 +63,21 @@ def test_campaign_and_list_kpis_and_refusals_by_reason(db):
     k = by_list["nov"]
     # 6 attempts to 4 contacts; 4 connects; 2 right-party of 4 connects; 1 sale, 1 opt-out, 1 abandoned
     assert (k.attempts, k.contacts, k.connects, k.right_party, k.conversions, k.opt_outs, k.abandoned) == (
-        6, 4, 4, 2, 1, 1, 1,
+        6,
+        4,
+        4,
+        2,
+        1,
+        1,
+        1,
     )
     assert k.attempts_per_contact == pytest.approx(1.5) and k.connect_rate == pytest.approx(400 / 6)
     assert (k.right_party_rate, k.conversion_rate, k.opt_out_rate, k.abandon_rate) == (50.0, 25.0, 25.0, 25.0)
     assert by_list[None].attempts == 1 and by_list[None].connect_rate == 0.0
-    assert [(x.reason, x.refusals, x.contacts) for x in r.refusals] == [("outside_hours", 2, 1), ("dnc", 1, 1)]
+    assert [(x.reason, x.refusals, x.contacts) for x in r.refusals] == [
+        ("outside_hours", 2, 1),
+        ("dnc", 1, 1),
+    ]
     # the range applies: nothing in December
     assert build_report(db, make_params("2026-12-01", "2026-12-31")).campaigns == ()
     # the opt-out put the number on the do-not-call list

@@ -28,7 +28,17 @@ def check(
         campaign, problems = load(f)
         for p in problems:
             if as_json:
-                typer.echo(json.dumps({"path": p.path, "line": p.line, "col": p.col, "severity": p.severity, "message": p.message}))
+                typer.echo(
+                    json.dumps(
+                        {
+                            "path": p.path,
+                            "line": p.line,
+                            "col": p.col,
+                            "severity": p.severity,
+                            "message": p.message,
+                        }
+                    )
+                )
             else:
                 typer.echo(printable(str(p)))
             errors += p.severity == "error"
@@ -37,8 +47,9 @@ def check(
             days = sum(1 for w in campaign.hours.values() if w)
             typer.echo(
                 printable(
-                    f"{f}: campaign {campaign.name!r}: list {campaign.list_name!r}, calls on {days} weekday(s), "
-                    f"{len(campaign.holidays)} holiday(s), at most {campaign.max_attempts} attempt(s) per contact"
+                    f"{f}: campaign {campaign.name!r}: list {campaign.list_name!r}, "
+                    f"calls on {days} weekday(s), {len(campaign.holidays)} holiday(s), "
+                    f"at most {campaign.max_attempts} attempt(s) per contact"
                 ),
                 err=True,
             )

@@ -9,6 +9,7 @@ import os
 import time
 from pathlib import Path
 
+import sqlite_utils
 import typer
 
 from callwright.cli.printable import printable
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dnc_app, name="dnc")
 
 
-def _open(db_path: Path | None):  # type: ignore[no-untyped-def]
+def _open(db_path: Path | None) -> sqlite_utils.Database:
     from callwright.store.db import open_db
 
     return open_db(db_path)
@@ -39,7 +40,9 @@ def _region(region: str | None) -> str | None:
     import phonenumbers
 
     if r not in phonenumbers.SUPPORTED_REGIONS:
-        raise CallwrightError(f"--region {region!r} is not a country code phonenumbers knows (such as US, GB, DE)")
+        raise CallwrightError(
+            f"--region {region!r} is not a country code phonenumbers knows (such as US, GB, DE)"
+        )
     return r
 
 
@@ -52,7 +55,9 @@ def import_(
     skip_bad: bool = typer.Option(
         False, "--skip-bad", help="Import the good rows even when some have errors (else nothing is saved)."
     ),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Processes validating numbers (default: CPUs)."),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Processes validating numbers (default: CPUs)."
+    ),
     db_path: Path | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
     """Import contacts: numbers validated into E.164, deduplicated, zones checked or derived."""
@@ -64,7 +69,13 @@ def import_(
     t0 = time.perf_counter()
     try:
         result = import_csv(
-            db, str(file), list_name, region=_region(region), encoding=encoding, skip_bad=skip_bad, workers=workers
+            db,
+            str(file),
+            list_name,
+            region=_region(region),
+            encoding=encoding,
+            skip_bad=skip_bad,
+            workers=workers,
         )
     finally:
         db.conn.close()
@@ -72,7 +83,11 @@ def import_(
         typer.echo(printable(str(p)), err=True)
     c = result.counts
     shown = min(len(result.problems), MAX_SHOWN)
-    total = c.errors + c.duplicates + sum(1 for p in result.problems if p.severity == "warning" and "repeats" not in p.message)
+    total = (
+        c.errors
+        + c.duplicates
+        + sum(1 for p in result.problems if p.severity == "warning" and "repeats" not in p.message)
+    )
     if total > shown:
         typer.echo(f"... and more: {c.errors} error(s) and {c.duplicates} duplicate(s) in all", err=True)
     summary = (
@@ -114,8 +129,16 @@ def show(
                 if i >= limit:
                     typer.echo(f"... (first {limit}; --limit N for more)", err=True)
                     break
-                row = {"number": c.number, "name": c.name, "time_zone": c.time_zone or f"unknown ({c.zone_note})"}
-                typer.echo(json.dumps(row) if as_json else printable(f"{c.number}\t{c.name or ''}\t{row['time_zone']}"))
+                row = {
+                    "number": c.number,
+                    "name": c.name,
+                    "time_zone": c.time_zone or f"unknown ({c.zone_note})",
+                }
+                typer.echo(
+                    json.dumps(row)
+                    if as_json
+                    else printable(f"{c.number}\t{c.name or ''}\t{row['time_zone']}")
+                )
             return
         assert number is not None
         try:
@@ -135,7 +158,10 @@ def show(
             "time_zone": c.time_zone,
             "zone_note": c.zone_note,
             "region": c.region,
-            "consents": [{"kind": k.kind, "granted": k.granted, "at": k.at.isoformat() if k.at else None} for k in c.consents],
+            "consents": [
+                {"kind": k.kind, "granted": k.granted, "at": k.at.isoformat() if k.at else None}
+                for k in c.consents
+            ],
             "attributes": c.attributes,
             "lists": t.lists,
             "dnc": t.dnc,
@@ -150,7 +176,14 @@ def show(
         f"{c.number}  {c.name or ''}",
         f"  time zone: {c.time_zone or 'unknown'}" + (f" ({c.zone_note})" if c.zone_note else ""),
         f"  lists: {', '.join(t.lists) or '-'}",
-        "  consent: " + (", ".join(f"{k.kind}={'yes' if k.granted else 'no'}" + (f" since {k.at:%Y-%m-%d}" if k.at else "") for k in c.consents) or "none"),
+        "  consent: "
+        + (
+            ", ".join(
+                f"{k.kind}={'yes' if k.granted else 'no'}" + (f" since {k.at:%Y-%m-%d}" if k.at else "")
+                for k in c.consents
+            )
+            or "none"
+        ),
     ]
     if c.attributes:
         lines.append("  attributes: " + ", ".join(f"{k}={v}" for k, v in c.attributes.items()))
@@ -191,7 +224,12 @@ def export(
         db.conn.close()
     fixed = ["number", "name", "time_zone", "region"]
     tail = ["attempts", "last_outcome", "last_attempt_at", "dnc"]
-    header = fixed + [("consent" if k == "call" else f"consent_{k}") + s for k in kinds for s in ("", "_at")] + attr_names + tail
+    header = (
+        fixed
+        + [("consent" if k == "call" else f"consent_{k}") + s for k in kinds for s in ("", "_at")]
+        + attr_names
+        + tail
+    )
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data: owner only
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -247,7 +285,9 @@ def dnc_import(
     file: Path = typer.Argument(..., help="One number per line, or a CSV with a 'number' column."),
     region: str | None = typer.Option(None, "--region", help=_REGION_HELP),
     encoding: str = typer.Option("utf-8", "--encoding", help="The file's encoding."),
-    skip_bad: bool = typer.Option(False, "--skip-bad", help="Add the good numbers even when some lines are bad."),
+    skip_bad: bool = typer.Option(
+        False, "--skip-bad", help="Add the good numbers even when some lines are bad."
+    ),
     db_path: Path | None = typer.Option(None, "--db", help=_DB_HELP),
 ) -> None:
     """Add a file of numbers to the do-not-call list (checked before every dial)."""
@@ -257,7 +297,10 @@ def dnc_import(
     for e in errors[:MAX_SHOWN]:
         typer.echo(printable(e), err=True)
     if errors and not skip_bad:
-        raise DataError(f"{file}: {len(errors)} line(s) are not numbers; nothing was added", hint="fix them, or give --skip-bad")
+        raise DataError(
+            f"{file}: {len(errors)} line(s) are not numbers; nothing was added",
+            hint="fix them, or give --skip-bad",
+        )
     db = _open(db_path)
     try:
         new = store.import_dnc(db, numbers, note=str(file))

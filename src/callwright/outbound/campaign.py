@@ -75,7 +75,7 @@ class Campaign:
     consent_required: bool
     consent_kind: str
     max_attempts: int
-    retry: dict[RetryDisposition, timedelta]
+    retry: dict[str, timedelta]  # by RetryDisposition
     hours: dict[Weekday, tuple[Window, ...]]  # every weekday present; () = no calls that day
     holidays: frozenset[date] = frozenset()
     pacing: Pacing = field(default_factory=lambda: Pacing(1.0, 1))
@@ -129,7 +129,9 @@ def load(path: str | Path) -> tuple[Campaign | None, list[Problem]]:
     return build(src, base=Path(path).parent)
 
 
-def loads(text: str, name: str = "<campaign>", base: Path | None = None) -> tuple[Campaign | None, list[Problem]]:
+def loads(
+    text: str, name: str = "<campaign>", base: Path | None = None
+) -> tuple[Campaign | None, list[Problem]]:
     """`load` from text (tests, docs examples)."""
     try:
         src = parse_source(text, name)
@@ -151,14 +153,16 @@ def load_campaign(path: str | Path) -> Campaign:
 def build(src: Source, *, base: Path, check_flow: bool = True) -> tuple[Campaign | None, list[Problem]]:
     data = src.data
     if not isinstance(data, dict):
-        return None, [src.problem((), "error", "a campaign file is a mapping (name:, list:, flow:, hours: ...)")]
+        return None, [
+            src.problem((), "error", "a campaign file is a mapping (name:, list:, flow:, hours: ...)")
+        ]
     found = [((), e) for e in _validator().iter_errors(data)]
     problems = _CampaignExplainer().problems(src, found)
     schema_ok = not problems
     # The checks past the schema run on every value the schema let through, so one pass
     # reports a misspelt key and an overlapping window together.
     hours: dict[Weekday, tuple[Window, ...]] = {}
-    given_hours = data.get("hours") if isinstance(data.get("hours"), dict) else {}
+    given_hours: dict[str, Any] = data["hours"] if isinstance(data.get("hours"), dict) else {}
     for day in WEEKDAYS:
         windows: list[tuple[Window, int]] = []
         day_windows = given_hours.get(day, [])
@@ -191,7 +195,7 @@ def build(src: Source, *, base: Path, check_flow: bool = True) -> tuple[Campaign
     if schema_ok and not problems and not any(hours.values()):
         problems.append(src.problem(("hours",), "error", "hours: no calling window on any day", key=True))
     holidays: set[date] = set()
-    given_holidays = data.get("holidays") if isinstance(data.get("holidays"), list) else []
+    given_holidays: list[Any] = data["holidays"] if isinstance(data.get("holidays"), list) else []
     for i, h in enumerate(given_holidays):
         text = h if isinstance(h, str) else h.get("date") if isinstance(h, dict) else None
         if not isinstance(text, str) or not _DATE.match(text):
@@ -207,7 +211,7 @@ def build(src: Source, *, base: Path, check_flow: bool = True) -> tuple[Campaign
         problems += _flow_problems(src, flow, flow_text)
     if not schema_ok or any(x.severity == "error" for x in problems):
         return None, sorted(problems, key=lambda p: (p.line, p.col))
-    retry = {d: parse_duration(data["retry"][d]) for d in RETRY_DISPOSITIONS}
+    retry: dict[str, timedelta] = {d: parse_duration(data["retry"][d]) for d in RETRY_DISPOSITIONS}
     p = data["pacing"]
     pacing = Pacing(float(p["lines_per_agent"]), p["agents"], int(p.get("max_lines", DEFAULT_MAX_LINES)))
     return (

@@ -126,7 +126,9 @@ def decide(
     if on_dnc:
         return Refuse("dnc", None, "the number is on the do-not-call list")
     if campaign.consent_required and not has_consent(contact, campaign.consent_kind, now):
-        return Refuse("no_consent", None, f"no '{campaign.consent_kind}' consent and the campaign requires it")
+        return Refuse(
+            "no_consent", None, f"no '{campaign.consent_kind}' consent and the campaign requires it"
+        )
     last = history.last_disposition
     if last is not None and last not in RETRY_DISPOSITIONS:
         return Refuse("completed", None, f"the last attempt ended {last!r}, which has no retry")
@@ -137,10 +139,14 @@ def decide(
     tz = zone(contact.time_zone)
     if tz is None:
         why = contact.zone_note or "no time zone"
-        return Refuse("unknown_zone", None, f"the contact's time zone is unknown ({why}): calling hours cannot be checked")
+        return Refuse(
+            "unknown_zone",
+            None,
+            f"the contact's time zone is unknown ({why}): calling hours cannot be checked",
+        )
     earliest = now
     if last is not None and history.last_attempt_at is not None:
-        earliest = max(now, history.last_attempt_at + campaign.retry[last])  # type: ignore[index]
+        earliest = max(now, history.last_attempt_at + campaign.retry[last])
     opens = next_window(campaign, tz, earliest)
     if opens == now:
         return _DIAL
@@ -151,7 +157,7 @@ def decide(
         detail = f"it is {local:%a %H:%M} {tz.key} for the contact"
     else:
         reason = "retry_too_soon"
-        detail = f"last attempt {last}; retry after {campaign.retry[last]}"  # type: ignore[index]
+        detail = f"last attempt {last}; retry after {campaign.retry.get(last or '')}"
     return Refuse(reason, opens, detail)
 
 

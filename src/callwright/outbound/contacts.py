@@ -107,7 +107,8 @@ def contact_of(r: ContactRow) -> Contact:
         zone_note=note,
         region=region,
         consents=tuple(
-            Consent(k, bool(g), datetime.fromisoformat(at) if at else None) for k, g, at in json.loads(consents)
+            Consent(k, bool(g), datetime.fromisoformat(at) if at else None)
+            for k, g, at in json.loads(consents)
         )
         if consents
         else (),
@@ -135,7 +136,7 @@ def normalise_number(text: str, region: str | None) -> tuple[str, str, Any]:
     except phonenumbers.NumberParseException as err:
         raise ValueError(_PARSE_ERRORS.get(err.error_type, "not a phone number")) from None
     nsn = phonenumbers.national_significant_number(parsed)
-    country, ntype = _classify(parsed.country_code, nsn)
+    country, ntype = _classify(int(parsed.country_code or 0), nsn)
     if country is None or ntype == phonenumbers.PhoneNumberType.UNKNOWN:
         raise ValueError("not a valid phone number (no such number range)")
     return f"+{parsed.country_code}{nsn}", country, ntype
@@ -268,12 +269,13 @@ class _Header:
 
     def __init__(self, names: Sequence[str], path: str) -> None:
         self.names = [n.strip().lower() for n in names]
-        self.number = next((i for i, n in enumerate(self.names) if n in NUMBER_COLUMNS), None)
-        if self.number is None:
+        number = next((i for i, n in enumerate(self.names) if n in NUMBER_COLUMNS), None)
+        if number is None:
             raise DataError(
                 f"{path}:1: error: no 'number' column in the header ({', '.join(self.names)[:200]})",
                 hint="the first row names the columns: number,name,time_zone,consent,...",
             )
+        self.number: int = number
         self.zone = next((i for i, n in enumerate(self.names) if n in ZONE_COLUMNS), None)
         self.name = self.names.index("name") if "name" in self.names else None
         self.region = self.names.index("region") if "region" in self.names else None
@@ -304,13 +306,13 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
         if any(len(c) > MAX_FIELD_CHARS for c in cells):
             problems.append(Problem(path, line, 1, "error", f"a field is over {MAX_FIELD_CHARS} characters"))
             continue
-        raw_number = cells[header.number].strip()  # type: ignore[index]
+        raw_number = cells[header.number].strip()
         row_region = cells[header.region].strip().upper() if header.region is not None else ""
         try:
             number, country, ntype = normalise_number(raw_number, row_region or region)
         except ValueError as why:
             shown = raw_number if len(raw_number) <= 40 else raw_number[:37] + "..."
-            problems.append(Problem(path, line, header.number + 1, "error", f"number {shown!r}: {why}"))  # type: ignore[operator]
+            problems.append(Problem(path, line, header.number + 1, "error", f"number {shown!r}: {why}"))
             continue
         zone_name: str | None = None
         note: str | None = None
@@ -319,7 +321,13 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
             zone_name = check_zone(given)
             if zone_name is None:
                 problems.append(
-                    Problem(path, line, header.zone + 1, "error", f"time zone {given[:60]!r} is not an IANA zone{_zone_hint(given)}")  # type: ignore[operator]
+                    Problem(
+                        path,
+                        line,
+                        (header.zone or 0) + 1,
+                        "error",
+                        f"time zone {given[:60]!r} is not an IANA zone{_zone_hint(given)}",
+                    )
                 )
                 continue
         else:
@@ -327,20 +335,31 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
             if len(zones) == 1:
                 zone_name, note = zones[0], "from the number"
             else:
+                more = ", ..." if len(zones) > 3 else ""
                 note = (
-                    f"ambiguous: the number spans {len(zones)} zones ({', '.join(zones[:3])}{', ...' if len(zones) > 3 else ''})"
+                    f"ambiguous: the number spans {len(zones)} zones ({', '.join(zones[:3])}{more})"
                     if zones
                     else "no zone for the number"
                 )
                 problems.append(
-                    Problem(path, line, header.number + 1, "warning", f"{mask(number)}: time zone unknown, {note}; give a time_zone column to call it")  # type: ignore[operator]
+                    Problem(
+                        path,
+                        line,
+                        header.number + 1,
+                        "warning",
+                        f"{mask(number)}: time zone unknown, {note}; give a time_zone column to call it",
+                    )
                 )
         consents: list[list[Any]] = []
         bad = False
         for kind, col, at_col in header.consents:
             flag = _bool(cells[col])
             if flag is None:
-                problems.append(Problem(path, line, col + 1, "error", f"{header.names[col]} {cells[col][:20]!r} is not yes/no"))
+                problems.append(
+                    Problem(
+                        path, line, col + 1, "error", f"{header.names[col]} {cells[col][:20]!r} is not yes/no"
+                    )
+                )
                 bad = True
                 continue
             at = None
@@ -349,7 +368,13 @@ def parse_rows(rows: list[tuple[int, list[str]]], header: _Header, path: str, re
                     at = _when(cells[at_col])
                 except ValueError:
                     problems.append(
-                        Problem(path, line, at_col + 1, "error", f"{header.names[at_col]} {cells[at_col][:30]!r} is not a date (YYYY-MM-DD)")
+                        Problem(
+                            path,
+                            line,
+                            at_col + 1,
+                            "error",
+                            f"{header.names[at_col]} {cells[at_col][:30]!r} is not a date (YYYY-MM-DD)",
+                        )
                     )
                     bad = True
                     continue
@@ -378,14 +403,16 @@ def decode_csv(raw: bytes, path: str, encoding: str = "utf-8") -> str:
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and encoding == "utf-8":
         raise DataError(
             f"{path}:1: error: the file is UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8",
-            hint=f"save it as UTF-8, or give --encoding utf-16",
+            hint="save it as UTF-8, or give --encoding utf-16",
         )
     if b"\x00" in raw[:8192] and not encoding.lower().startswith("utf-16"):
         raise DataError(f"{path}:1: error: binary file (contains NUL bytes); expected CSV text")
     try:
         return raw.decode("utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding)
     except LookupError:
-        raise DataError(f"unknown encoding {encoding!r}", hint="such as utf-8, cp1252, latin-1, utf-16") from None
+        raise DataError(
+            f"unknown encoding {encoding!r}", hint="such as utf-8, cp1252, latin-1, utf-16"
+        ) from None
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         found = guess_encoding(raw[max(0, err.start - 2000) : err.start + 2000])

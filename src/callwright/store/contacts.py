@@ -59,13 +59,17 @@ _STAGE = """create temp table if not exists contact_import (
   number text, name text, time_zone text, zone_note text, region text, attributes text, line integer,
   consents text)"""
 _STAGE_INSERT = "insert into temp.contact_import values (?, ?, ?, ?, ?, ?, ?, ?)"
-_UPSERT = """insert into contacts (number, name, time_zone, zone_note, region, attributes, created_at, updated_at)
-  select number, name, time_zone, zone_note, region, attributes, :now, :now from temp.contact_import where true
-  on conflict(number) do update set name = coalesce(excluded.name, name), time_zone = excluded.time_zone,
+_UPSERT = """insert into contacts
+    (number, name, time_zone, zone_note, region, attributes, created_at, updated_at)
+  select number, name, time_zone, zone_note, region, attributes, :now, :now
+  from temp.contact_import where true
+  on conflict(number) do update set name = coalesce(excluded.name, name),
+    time_zone = excluded.time_zone,
     zone_note = excluded.zone_note, region = excluded.region, attributes = excluded.attributes,
     updated_at = excluded.updated_at"""
 _MEMBER = """insert into list_members (list_name, contact_id, line, added_at)
-  select :list, c.id, i.line, :now from temp.contact_import i join contacts c on c.number = i.number where true
+  select :list, c.id, i.line, :now
+  from temp.contact_import i join contacts c on c.number = i.number where true
   on conflict(list_name, contact_id) do update set line = excluded.line"""
 _CONSENT = """insert or replace into contact_consents (contact_id, kind, granted, at)
   select c.id, j.value ->> 0, j.value ->> 1, j.value ->> 2
@@ -168,7 +172,8 @@ def import_dnc(db: sqlite_utils.Database, numbers: Iterable[str], *, note: str |
             batch.append((n, now, note))
             if len(batch) >= _DNC_BATCH:
                 db.conn.executemany(
-                    "insert or ignore into dnc (number, source, added_at, note) values (?, 'import', ?, ?)", batch
+                    "insert or ignore into dnc (number, source, added_at, note) values (?, 'import', ?, ?)",
+                    batch,
                 )
                 batch = []
         db.conn.executemany(
@@ -216,7 +221,13 @@ def record_attempt(db: sqlite_utils.Database, dial: Dial) -> None:
     if dial.opted_out and dial.contact_id is not None:
         row = db.execute("select number from contacts where id = ?", [dial.contact_id]).fetchone()
         if row:
-            add_opt_out(db, row[0], campaign=dial.campaign, call_id=dial.call_id, at=datetime.fromisoformat(dial.dialed_at))
+            add_opt_out(
+                db,
+                row[0],
+                campaign=dial.campaign,
+                call_id=dial.call_id,
+                at=datetime.fromisoformat(dial.dialed_at),
+            )
 
 
 def record_refusal(
@@ -231,7 +242,8 @@ def record_refusal(
     """Log one compliance refusal with its reason (the report counts them by reason)."""
     with db.atomic():
         db.conn.execute(
-            """insert into dial_refusals (campaign, list_name, contact_id, decided_at, reason, next_allowed_at, detail)
+            """insert into dial_refusals
+                 (campaign, list_name, contact_id, decided_at, reason, next_allowed_at, detail)
                values (?, ?, ?, ?, ?, ?, ?)""",
             [
                 campaign,
@@ -282,9 +294,17 @@ def record_callback(
     """A callback a caller asked for (any flow); returns its id."""
     with db.atomic():
         cur = db.conn.execute(
-            """insert into contact_callbacks (contact_id, number, campaign, call_id, requested_at, due_at, status)
+            """insert into contact_callbacks
+                 (contact_id, number, campaign, call_id, requested_at, due_at, status)
                values (?, ?, ?, ?, ?, ?, 'scheduled')""",
-            [contact_id, number, campaign, call_id, _now(), due_at.astimezone(UTC).isoformat(timespec="seconds")],
+            [
+                contact_id,
+                number,
+                campaign,
+                call_id,
+                _now(),
+                due_at.astimezone(UTC).isoformat(timespec="seconds"),
+            ],
         )
     return int(cur.lastrowid or 0)
 
@@ -318,7 +338,10 @@ def timeline(db: sqlite_utils.Database, number: str) -> Timeline | None:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
-    lists = [r["list_name"] for r in rows("select list_name from list_members where contact_id = ? order by 1", contact.id)]
+    lists = [
+        r["list_name"]
+        for r in rows("select list_name from list_members where contact_id = ? order by 1", contact.id)
+    ]
     t = Timeline(contact, lists)
     t.attempts = rows(
         """select id, campaign, list_name, dialed_at, result, disposition, sip_status, answered_by, converted,
@@ -326,11 +349,13 @@ def timeline(db: sqlite_utils.Database, number: str) -> Timeline | None:
         contact.id,
     )
     t.refusals = rows(
-        "select campaign, decided_at, reason, next_allowed_at, detail from dial_refusals where contact_id = ? order by id",
+        "select campaign, decided_at, reason, next_allowed_at, detail from dial_refusals "
+        "where contact_id = ? order by id",
         contact.id,
     )
     t.callbacks = rows(
-        "select campaign, requested_at, due_at, status, call_id from contact_callbacks where number = ? order by id",
+        "select campaign, requested_at, due_at, status, call_id from contact_callbacks "
+        "where number = ? order by id",
         number,
     )
     dnc = rows("select source, added_at, campaign, call_id from dnc where number = ?", number)
@@ -438,7 +463,9 @@ def export_rows(db: sqlite_utils.Database, list_name: str) -> list[dict[str, Any
                 "time_zone": zone,
                 "region": region,
                 "attributes": json.loads(attrs) if attrs else {},
-                "consents": {k: (bool(v[0]), v[1]) for k, v in json.loads(consents).items()} if consents else {},
+                "consents": {k: (bool(v[0]), v[1]) for k, v in json.loads(consents).items()}
+                if consents
+                else {},
                 "attempts": attempts,
                 "last_attempt_at": last_at,
                 "last_outcome": last,
