@@ -189,3 +189,22 @@ def test_the_dialers_socket_refuses_inbound_invites_it_did_not_place():
             await server.stop(grace_s=0.5)
 
     asyncio.run(main())
+
+
+def test_a_dialer_listening_everywhere_offers_the_address_that_reaches_the_peer():
+    async def main():
+        peer = await ScriptedPeer().start()
+        server = SipServer(SipConfig(host="0.0.0.0", port=0), lambda call: None, admit=lambda call: 403)
+        await server.start()
+        uac = SipUac(server, ("127.0.0.1", peer.port))
+        try:
+            placed = await uac.place("+15550486", ring_timeout_s=2)
+            await asyncio.sleep(0.1)
+            assert placed.result == "busy"
+            invite = peer.methods("INVITE")[0]
+            assert b"c=IN IP4 127.0.0.1" in invite.body and "@127.0.0.1:" in (invite.get("Contact") or "")
+        finally:
+            peer.close()
+            await server.stop(grace_s=0.5)
+
+    asyncio.run(main())

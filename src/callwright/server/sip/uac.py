@@ -37,6 +37,7 @@ import concurrent.futures
 import logging
 import re
 import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,7 +51,7 @@ from callwright.server.sip.message import (
     uri_of,
 )
 from callwright.server.sip.sdp import Negotiated, SdpError, negotiate, parse_sdp
-from callwright.server.sip.uas import ALLOW, T1, T2, TIMEOUT_64T1, USER_AGENT, SipServer, _host
+from callwright.server.sip.uas import _SIP_URI, ALLOW, T1, T2, TIMEOUT_64T1, USER_AGENT, SipServer, _host
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +246,13 @@ class SipUac:
             dest = host_port_of(uri)
         except SipParseError:
             return Placed("failed", f"no host:port in {uri[:80]!r}"), None
-        local = server.config.host if server.config.host not in ("0.0.0.0", "::", "") else dest[0]
-        addr = server.config.advertise or local
+        local = server.config.host or "0.0.0.0"
+        if server.config.advertise:
+            addr = server.config.advertise
+        elif local in ("0.0.0.0", "::"):
+            addr = _route_address(dest[0])  # listening everywhere: the address that reaches the peer
+        else:
+            addr = local
         media = _MediaSocket()
         try:
             transport, _ = await server.loop.create_datagram_endpoint(lambda: media, local_addr=(local, 0))
@@ -365,7 +371,7 @@ class SipUac:
         if 300 <= status < 400:
             contact = resp.get("Contact")
             target = uri_of(contact) if contact else ""
-            if target.lower().startswith("sip:"):
+            if _SIP_URI.fullmatch(target) and target.lower().startswith("sip:"):
                 return Placed("failed", text, **common), target
             return Placed("failed", f"{text} without a SIP Contact to follow", **common), None
         if status in (401, 407):
@@ -512,6 +518,17 @@ class SipUac:
         stray.state = "confirmed"
         self.server.send_in_dialog(stray, "BYE")
         stray.state = "ended"
+
+
+def _route_address(host: str) -> str:
+    """Our address on the route to `host` (a UDP socket "connected" there sends nothing)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            s.connect((host, 9))
+            return str(s.getsockname()[0])
+    except OSError:
+        return "127.0.0.1" if family == socket.AF_INET else "::1"
 
 
 async def _next(q: asyncio.Queue, cancel: asyncio.Event, until: float) -> SipMessage | None:
