@@ -693,8 +693,11 @@ class SipLines:
             self.rtp.update(
                 packets_in=call.packets_in, lost=call._jitter.lost, late=call._jitter.late, calls=1
             )
+        why = result.error or f"flow {result.outcome}"
+        if call.transfer_result is not None:
+            why += f"; transfer {call.transfer_result}"
         return connected(
-            result.error or f"flow {result.outcome}",
+            why,
             call_id=result.call_id,
             disposition=result.disposition,
             outcome=result.outcome,

@@ -108,11 +108,32 @@ class ScriptedPeer(asyncio.DatagramProtocol):
             pending = self._pending.pop(call_id, None)
             if pending is not None:
                 self._reply(pending[0], 487, pending[1], pending[2])
+        elif msg.method == "REFER":  # blind transfer: accepted, and the new call "succeeds"
+            self._reply(msg, 202, addr)
+            self._notify_transferred(msg, addr)
         elif msg.method == "BYE":
             self._reply(msg, 200, addr)
             task = self._media.pop(call_id, None)
             if task is not None:
                 task.cancel()
+
+    def _notify_transferred(self, refer: SipMessage, addr) -> None:
+        contact = refer.get("Contact") or ""
+        target = contact.split("<", 1)[-1].split(">", 1)[0] if "<" in contact else f"sip:{addr[0]}:{addr[1]}"
+        notify = SipMessage(method="NOTIFY", uri=target)
+        notify.headers = [
+            ("Via", f"SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{secrets.token_hex(6)}"),
+            ("From", refer.get("To") or ""),
+            ("To", refer.get("From") or ""),
+            ("Call-ID", refer.get("Call-ID") or ""),
+            ("CSeq", "1 NOTIFY"),
+            ("Event", "refer"),
+            ("Subscription-State", "terminated;reason=noresource"),
+            ("Content-Type", "message/sipfrag"),
+        ]
+        notify.body = b"SIP/2.0 200 OK\r\n"
+        assert self.transport is not None
+        self.transport.sendto(notify.to_bytes(), addr)
 
     async def _answer(self, invite: SipMessage, addr, tag: str, number: str) -> None:
         loop = asyncio.get_running_loop()
