@@ -137,3 +137,23 @@ def test_a_callback_number_without_a_contact_gets_its_zone_from_the_number():
     assert _with_zone(Contact("+442079460000")).time_zone == "Europe/London"
     assert _with_zone(Contact("+12125550101")).time_zone == "America/New_York"
     assert _with_zone(Contact("+18005550100")).time_zone is None  # toll-free: several zones
+
+
+def test_new_calls_are_spread_at_the_calls_per_second_limit(setup):
+    db, campaign = setup
+    save_list(db, [Contact(f"+1555000{i:04d}", None, UTC_ZONE) for i in range(6)])
+    lines = ScriptedLines({f"+1555000{i:04d}": [connected("confirmed")] for i in range(6)}, delay_s=5)
+    starts: list[float] = []
+    place = lines.place
+
+    def timed(job):
+        starts.append(time.monotonic())
+        return place(job)
+
+    lines.place = timed  # type: ignore[method-assign]
+    stop = threading.Event()
+    threading.Timer(1.5, stop.set).start()
+    Dialer(db, campaign, lines, max_lines=6, max_wait_s=5, cps=4).run(stop)
+    assert len(starts) >= 5
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) > 0.15 and (starts[-1] - starts[0]) / (len(starts) - 1) >= 0.22  # 4 a second

@@ -48,6 +48,7 @@ def dial(
         "--callbacks",
         help="Also dial callbacks requested in any flow (this campaign is the callback campaign).",
     ),
+    cps: float = typer.Option(10.0, "--cps", help="New calls per second at most (trunks cap the call rate)."),
     bind: str = typer.Option("127.0.0.1", "--bind", help="Our address for SIP and RTP."),
     engine_name: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
     recordings: Path = typer.Option(
@@ -131,6 +132,7 @@ def dial(
                 max_lines=lines,
                 max_wait_s=max_wait,
                 callbacks=callbacks,
+                cps=cps,
                 report=typer.echo,
             )
             summary = dialer.run(stop)

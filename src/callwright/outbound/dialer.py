@@ -77,6 +77,10 @@ before the dialer records them as they are and returns."""
 DEFAULT_MAX_WAIT_S = 300.0
 """A run ends when nothing is in flight and no attempt is due within this (--max-wait): a
 retry or a window further away is left to the next run."""
+DEFAULT_CPS = 10.0
+"""New calls per second at most (--cps): SIP trunks cap the call rate, and 50 calls answered in
+the same instant make every flow start at once (a CPU burst the recordings show as gaps)."""
+MAX_CPS = 1000.0
 MAX_CALL_S = 3600.0
 """A connected call longer than this is ended by the dialer (a flow that never ends)."""
 DEFAULT_RING_TIMEOUT_S = 30.0
@@ -249,6 +253,7 @@ class Dialer:
         max_lines: int,
         max_wait_s: float = DEFAULT_MAX_WAIT_S,
         callbacks: bool = False,
+        cps: float = DEFAULT_CPS,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         report: Callable[[str], None] = lambda s: None,
     ) -> None:
@@ -258,6 +263,10 @@ class Dialer:
         self.max_lines = max_lines
         self.max_wait = timedelta(seconds=max_wait_s)
         self.callbacks = callbacks
+        if not 0 < cps <= MAX_CPS:
+            raise CallwrightError(f"--cps {cps:g}: give more than 0 and at most {MAX_CPS:g} calls a second")
+        self.gap_s = 1.0 / cps
+        self._next_dial = 0.0  # monotonic time before which no new call starts
         self.now = now
         self.report = report
         self.summary = RunSummary()
@@ -314,7 +323,7 @@ class Dialer:
         now = self.now()
         waiting: list[_Due] = []
         try:
-            while len(self._in_flight) < self.max_lines:
+            while len(self._in_flight) < self.max_lines and time.monotonic() >= self._next_dial:
                 due = self._next_due(now)
                 if due is None:
                     return
@@ -360,6 +369,8 @@ class Dialer:
             return
         job = Job(uuid.uuid4().hex[:16], contact, self.campaign, start_variables(contact))
         attempt = self.lines.place(job)
+        # a bucket of one tick: up to TICK_S x cps calls in a tick, the rate held over time
+        self._next_dial = max(self._next_dial, time.monotonic() - TICK_S) + self.gap_s
         self._in_flight[number] = _InFlight(job, attempt, now, due)
         self.summary.max_in_flight = max(self.summary.max_in_flight, len(self._in_flight))
         self.report(f"dialing {mask(number)}")
