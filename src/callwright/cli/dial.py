@@ -65,6 +65,10 @@ def dial(
 
     if not 0 < max_wait <= MAX_WAIT_LIMIT_S:
         raise CallwrightError(f"--max-wait {max_wait:g}: give 1 to {MAX_WAIT_LIMIT_S:g} seconds")
+    from callwright.outbound.dialer import MAX_CPS
+
+    if not 0 < cps <= MAX_CPS:
+        raise CallwrightError(f"--cps {cps:g}: give more than 0 and at most {MAX_CPS:g} calls a second")
     if agents is not None and not 0 <= agents <= 10_000:
         raise CallwrightError(f"--agents {agents}: give 0 to 10000")
     campaign = load_campaign(campaign_file)
