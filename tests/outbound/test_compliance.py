@@ -8,6 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callwright.outbound.campaign import WEEKDAYS, Campaign, Window, loads
 from callwright.outbound.compliance import Dial, History, Refuse, decide, earliest_instant, zone
@@ -409,3 +411,49 @@ pacing: {lines_per_agent: 1, agents: 2}
     got = decide(person(consent=None), History(), c, on_dnc=False, now=_t("2026-03-08T17:00Z"))
     assert isinstance(got, Refuse) and got.reason == "outside_hours"
     assert got.next_allowed_at == _t("2026-03-16T12:00Z")  # Sunday; Monday 9th is a holiday
+
+
+ZONES_FOR_PROPERTY = [
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+]
+_windows = st.lists(
+    st.tuples(st.integers(0, 47), st.integers(1, 48)).filter(lambda ab: ab[0] < ab[1]), min_size=1, max_size=2
+)
+
+
+def _half_hours(ab: tuple[int, int]) -> Window:
+    a, b = ab
+    end = time.max if b == 48 else time(b // 2, 30 * (b % 2))
+    return Window(time(a // 2, 30 * (a % 2)), end)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tz=st.sampled_from(ZONES_FOR_PROPERTY),
+    minutes=st.integers(0, 366 * 24 * 60),
+    windows=_windows,
+    weekday_off=st.sets(st.integers(0, 6), max_size=5),
+)
+def test_dial_only_inside_a_local_window_and_next_allowed_is_callable(tz, minutes, windows, weekday_off):
+    """Whatever the zone (half-hour offsets, southern-hemisphere DST, Lord Howe's 30-minute
+    shift), a Dial is inside a window of the local day, and a refusal's next allowed time is
+    itself callable: the dialer that waits for it is not refused again for the same reason."""
+    ws = sorted((_half_hours(ab) for ab in windows), key=lambda w: w.start)
+    if len(ws) == 2 and ws[1].start < ws[0].end:
+        ws = ws[:1]
+    hours = {d: (() if i in weekday_off else tuple(ws)) for i, d in enumerate(WEEKDAYS)}
+    c = campaign(hours=hours)
+    now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)
+    got = decide(person(tz), History(), c, on_dnc=False, now=now)
+    local = now.astimezone(zone(tz))
+    if isinstance(got, Dial):
+        wall = local.time().replace(tzinfo=None)
+        today = hours[WEEKDAYS[local.weekday()]]
+        assert any(w.start <= wall < w.end for w in today), (local, today)
+    else:
+        assert got.reason == "outside_hours" and got.next_allowed_at is not None and got.next_allowed_at > now
+        assert decide(person(tz), History(), c, on_dnc=False, now=got.next_allowed_at) == Dial()

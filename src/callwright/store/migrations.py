@@ -335,7 +335,7 @@ def v2_review_app(db: sqlite_utils.Database) -> None:
 
 V3_OUTBOUND_CONTACTS = (
     # One row per number (E.164): a number in several lists is one contact with one history.
-    """create table contacts (
+    """create table if not exists contacts (
       id integer primary key,
       number text not null unique,
       name text,
@@ -346,25 +346,25 @@ V3_OUTBOUND_CONTACTS = (
       created_at text not null,
       updated_at text not null
     )""",
-    """create table contact_consents (
+    """create table if not exists contact_consents (
       contact_id integer not null references contacts(id),
       kind text not null,
       granted integer not null,
       at text,
       primary key (contact_id, kind)
     )""",
-    "create table contact_lists (name text primary key, created_at text not null, source text)",
-    """create table list_members (
+    "create table if not exists contact_lists (name text primary key, created_at text not null, source text)",
+    """create table if not exists list_members (
       list_name text not null references contact_lists(name),
       contact_id integer not null references contacts(id),
       line integer,
       added_at text not null,
       primary key (list_name, contact_id)
     )""",
-    "create index idx_list_members_contact on list_members (contact_id)",
+    "create index if not exists idx_list_members_contact on list_members (contact_id)",
     # Do not call: imported numbers and opt-outs said in any call (a number, not a contact:
     # a number never imported as a contact can be on it).
-    """create table dnc (
+    """create table if not exists dnc (
       number text primary key,
       source text not null check (source in ('import', 'opt_out')),
       added_at text not null,
@@ -373,7 +373,7 @@ V3_OUTBOUND_CONTACTS = (
       note text
     ) without rowid""",
     # Each compliance refusal with its reason (outbound.compliance.REASONS).
-    """create table dial_refusals (
+    """create table if not exists dial_refusals (
       id integer primary key,
       campaign text not null,
       list_name text,
@@ -383,9 +383,9 @@ V3_OUTBOUND_CONTACTS = (
       next_allowed_at text,
       detail text
     )""",
-    "create index idx_dial_refusals_campaign on dial_refusals (campaign, decided_at)",
-    "create index idx_dial_refusals_contact on dial_refusals (contact_id)",
-    """create table contact_callbacks (
+    "create index if not exists idx_dial_refusals_campaign on dial_refusals (campaign, decided_at)",
+    "create index if not exists idx_dial_refusals_contact on dial_refusals (contact_id)",
+    """create table if not exists contact_callbacks (
       id integer primary key,
       contact_id integer references contacts(id),
       number text not null,
@@ -395,25 +395,38 @@ V3_OUTBOUND_CONTACTS = (
       due_at text not null,
       status text not null default 'scheduled'
     )""",
-    "create index idx_contact_callbacks_number on contact_callbacks (number)",
-    "create index idx_contact_callbacks_due on contact_callbacks (status, due_at)",
-    # dials: which contact and list an attempt was for, and what the far end did.
-    "alter table dials add column contact_id integer references contacts(id)",
-    "alter table dials add column list_name text",
-    "alter table dials add column sip_status integer",
-    "alter table dials add column answered_by text",
-    "alter table dials add column right_party integer",
-    "alter table dials add column abandoned integer not null default 0",
-    "create index idx_dials_contact on dials (contact_id, campaign, dialed_at)",
-    "create index idx_dials_campaign on dials (campaign, list_name, dialed_at)",
+    "create index if not exists idx_contact_callbacks_number on contact_callbacks (number)",
+    "create index if not exists idx_contact_callbacks_due on contact_callbacks (status, due_at)",
+)
+# dials: which contact and list an attempt was for, and what the far end did.
+V3_DIALS_COLUMNS = (
+    ("contact_id", "integer references contacts(id)"),
+    ("list_name", "text"),
+    ("sip_status", "integer"),
+    ("answered_by", "text"),
+    ("right_party", "integer"),
+    ("abandoned", "integer not null default 0"),
+)
+V3_DIALS_INDEXES = (
+    "create index if not exists idx_dials_contact on dials (contact_id, campaign, dialed_at)",
+    "create index if not exists idx_dials_campaign on dials (campaign, list_name, dialed_at)",
 )
 
 
 def v3_outbound_contacts(db: sqlite_utils.Database) -> None:
     """Version 3: outbound contact lists (issue 18): contacts by E.164 number with consents and
     list membership, the do-not-call list, compliance refusals, callbacks, and the dials
-    columns that tie an attempt to its contact and list and record the SIP outcome."""
+    columns that tie an attempt to its contact and list and record the SIP outcome.
+
+    Written "if not exists" like version 2, for the same reason (a database whose stamp was
+    lost may already have them)."""
     for sql in V3_OUTBOUND_CONTACTS:
+        db.execute(sql)
+    have = {c.name for c in db.table("dials").columns}
+    for name, kind in V3_DIALS_COLUMNS:
+        if name not in have:
+            db.execute(f"alter table dials add column {name} {kind}")
+    for sql in V3_DIALS_INDEXES:
         db.execute(sql)
 
 
