@@ -12,7 +12,7 @@ API (stable; the dialer and flows use exactly this):
     # campaign.name, .list_name, .flow (Path), .caller_id (E.164), .max_attempts,
     # .retry[disposition] (timedelta), .hours[weekday] (Windows), .holidays,
     # .pacing.lines_per_agent, .pacing.agents (int or "acd"), .pacing.max_lines
-    for contact in cstore.list_contacts(db, campaign.list_name):          # streamed, file order
+    for contact in cstore.list_contacts(db, campaign.list_name):          # streamed, in list order
         history = cstore.contact_history(db, contact.id, campaign.name)  # compliance.History
         decision = decide(contact, history, campaign,
                           on_dnc=cstore.is_dnc(db, contact.number), now=datetime.now(UTC))
