@@ -180,11 +180,12 @@ def test_history_dnc_refusals_and_opt_out_within_the_run(tmp_path):
     assert db.execute("pragma foreign_key_check").fetchall() == []
 
 
-def cw(*args, cwd: Path):
+def cw(*args, cwd: Path, stdin: str | None = None):
     """The real entry point, as a user runs it (messages, exit codes, no traceback)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
         [sys.executable, "-m", "callwright", *map(str, args)],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -286,3 +287,39 @@ def test_the_one_pass_validation_agrees_with_phonenumbers():
         expected = tuple(z for z in timezone.time_zones_for_number(parsed) if z != "Etc/Unknown")
         assert zones_for_number(e164, ntype) == expected, text
     assert valid > 200  # the sample holds enough valid numbers to mean something
+
+
+def test_an_opt_out_said_in_any_flow_puts_the_number_on_the_do_not_call_list(tmp_path):
+    """The outbound reminder flow, typed: "stop calling" then "yes" ends the call with the
+    disposition opted_out; the call log puts the number dialled on the do-not-call list, so the
+    next compliance check refuses it (dnc). An inbound call's opt-out is the caller's number."""
+    db_path = tmp_path / "c.db"
+    flow = ROOT / "flows" / "outbound-reminder.yaml"
+    r = cw(
+        "call",
+        flow,
+        "--text",
+        "--time",
+        "2026-11-23T10:00-05:00",
+        "--called",
+        "+12125550188",
+        "--db",
+        db_path,
+        cwd=tmp_path,
+        stdin="yes\nstop calling\nyes\n",
+    )
+    assert r.returncode == 0, r.stderr
+    db = open_db(db_path)
+    assert db.execute("select disposition from calls").fetchone()[0] == "opted_out"
+    row = db.execute("select source, call_id from dnc where number = '+12125550188'").fetchone()
+    assert (
+        row is not None and row[0] == "opt_out" and row[1] == db.execute("select id from calls").fetchone()[0]
+    )
+    from callwright.store.calllog import opt_out_number
+
+    assert opt_out_number({"caller_id": "+442071234567"}, "inbound") == "+442071234567"
+    assert opt_out_number({"caller_id": "anonymous"}, "inbound") is None
+    assert (
+        opt_out_number({"called_number": "+1", "contact_number": "+12125550100"}, "outbound")
+        == "+12125550100"
+    )

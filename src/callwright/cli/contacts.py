@@ -1,4 +1,4 @@
-"""`callwright contacts import|show|export` and `callwright dnc import|add|check`: outbound contact
+"""`callwright contacts import|show|export` and `callwright dnc import|add`: outbound contact
 lists and the do-not-call list (docs/outbound.md)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from callwright.cli.printable import printable
 from callwright.errors import CallwrightError, DataError
 
 contacts_app = typer.Typer(help="Outbound contact lists: import, show, export.", no_args_is_help=True)
-dnc_app = typer.Typer(help="The do-not-call list: import numbers, add one, check one.", no_args_is_help=True)
+dnc_app = typer.Typer(help="The do-not-call list: import numbers, add one.", no_args_is_help=True)
 MAX_SHOWN = 20  # problems printed (all are counted)
 _DB_HELP = "Database file (default $CALLWRIGHT_DB or callwright.db)."
 _REGION_HELP = "ISO country code for numbers written without +country (e.g. US, GB)."

@@ -12,7 +12,7 @@ API (stable; the dialer and flows use exactly this):
     # campaign.name, .list_name, .flow (Path), .caller_id (E.164), .max_attempts,
     # .retry[disposition] (timedelta), .hours[weekday] (Windows), .holidays,
     # .pacing.lines_per_agent, .pacing.agents (int or "acd"), .pacing.max_lines
-    for contact in cstore.list_contacts(db, campaign.list_name):          # streamed, file order
+    for contact in cstore.list_contacts(db, campaign.list_name):          # streamed, in list order
         history = cstore.contact_history(db, contact.id, campaign.name)  # compliance.History
         decision = decide(contact, history, campaign,
                           on_dnc=cstore.is_dnc(db, contact.number), now=datetime.now(UTC))
@@ -26,7 +26,10 @@ API (stable; the dialer and flows use exactly this):
             list_name=campaign.list_name, sip_status=486, answered_by="human"|"machine",
             right_party=True, abandoned=False, call_id=..., converted=..., opted_out=...,
             disposition="answered_no_decision"|"completed"|...))   # for a connected call
-    cstore.add_opt_out(db, number, campaign=..., call_id=...)     # "stop calling me", any flow
+    # a connected call runs the campaign's flow with variables contact_number=contact.number and
+    # campaign=campaign.name (plus contact.attributes): a flow ending with disposition opted_out
+    # then puts the number on the do-not-call list by itself (store.calllog), before the next dial
+    cstore.add_opt_out(db, number, campaign=..., call_id=...)     # "stop calling me", by hand
     cstore.record_callback(db, number, due_at, campaign=..., call_id=..., contact_id=...)
 
 The last attempt's disposition is its `result` when it did not connect, else its
