@@ -367,7 +367,7 @@ class Dialer:
                 else:
                     self._later += 1  # left for a later run
             return
-        job = Job(uuid.uuid4().hex[:16], contact, self.campaign, start_variables(contact))
+        job = Job(uuid.uuid4().hex[:16], contact, self.campaign, start_variables(contact, self.campaign))
         attempt = self.lines.place(job)
         # a bucket of one tick: up to TICK_S x cps calls in a tick, the rate held over time
         self._next_dial = max(self._next_dial, time.monotonic() - TICK_S) + self.gap_s
@@ -522,11 +522,15 @@ def _write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return retry_busy(lambda: fn(*args, **kwargs), within_s=WRITE_RETRY_S)
 
 
-def start_variables(contact: Contact) -> dict[str, Any]:
-    """What the flow starts with: the contact's attributes (CSV columns) and name."""
+def start_variables(contact: Contact, campaign: Campaign) -> dict[str, Any]:
+    """What the flow starts with: the contact's attributes (CSV columns), `contact_name`, and
+    `contact_number` and `campaign`, which the call log reads to put an opt-out on the
+    do-not-call list as the call ends (store.calllog), before any other attempt."""
     out: dict[str, Any] = dict(contact.attributes)
     if contact.name:
         out.setdefault("contact_name", contact.name)
+    out["contact_number"] = contact.number
+    out["campaign"] = campaign.name
     return out
 
 
@@ -684,8 +688,8 @@ class SipLines:
             IncomingCall(
                 channel="sip",
                 device=call,
-                called_number=self.caller_id,
-                caller_id=job.contact.number,
+                called_number=job.contact.number,  # the number dialled (the call log's opt-out reads it)
+                caller_id=job.contact.number,  # the customer, as the demo's outbound calls log it
                 remote=f"{self.peer[0]}:{self.peer[1]}",
                 variables=variables,
             )
