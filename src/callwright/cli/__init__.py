@@ -39,6 +39,9 @@ def _register() -> None:
     from callwright.cli import (
         asr,
         call,
+        campaign,
+        contacts,
+        dial,
         flow,
         models,
         qa,
@@ -66,6 +69,9 @@ def _register() -> None:
         speech_server,
         web,
         voicemail,
+        contacts,
+        campaign,
+        dial,
     )
     for module in modules:
         module.register(app)

@@ -34,6 +34,8 @@ SECTIONS = (
     ("qa_items", "items", ("scorecard", "item_id")),
     ("ivr_waterfall", "waterfall", ("flow", "state")),
     ("correlation", "correlations", ("kpi",)),
+    ("outbound_campaigns", "campaigns", ("campaign", "list_name")),
+    ("outbound_refusals", "refusals", ("campaign", "list_name", "reason")),
 )
 
 

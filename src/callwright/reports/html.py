@@ -114,6 +114,20 @@ OUTBOUND_COLS: list[Column] = [
     ("opt-outs", lambda r: _num(r.opt_outs)),
     ("dials per agent-day", lambda r: _num(r.dials_per_agent_day)),
 ]
+# Outbound per campaign and contact list (issue 18; formulas in docs/kpis.md).
+CAMPAIGN_COLS: list[Column] = [
+    ("campaign", lambda r: r.campaign),
+    ("list", lambda r: _name(r.list_name)),
+    ("attempts", lambda r: _num(r.attempts)),
+    ("contacts", lambda r: _num(r.contacts)),
+    ("attempts per contact", lambda r: _num(r.attempts_per_contact, 2)),
+    ("connect rate", lambda r: _pct(r.connect_rate)),
+    ("right-party rate (of connects)", lambda r: _pct(r.right_party_rate)),
+    ("conversion rate (of connects)", lambda r: _pct(r.conversion_rate)),
+    ("opt-out rate (of connects)", lambda r: _pct(r.opt_out_rate)),
+    ("abandoned connects", lambda r: _num(r.abandoned)),
+    ("abandon rate (of connects)", lambda r: _pct(r.abandon_rate)),
+]
 QA_COLS: list[Column] = [
     ("scored calls", lambda r: _num(r.scored)),
     ("avg score", lambda r: _num(r.avg_score)),
@@ -283,6 +297,17 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
             ("auto-fails", lambda r: _num(r.auto_fails)),
         ],
     )
+    campaigns = _rows(report.campaigns, CAMPAIGN_COLS)
+    refusals = _rows(
+        report.refusals,
+        [
+            ("campaign", lambda r: r.campaign),
+            ("list", lambda r: _name(r.list_name)),
+            ("reason", lambda r: r.reason),
+            ("refusals", lambda r: _num(r.refusals)),
+            ("contacts", lambda r: _num(r.contacts)),
+        ],
+    )
     waterfall = []
     for flow in sorted({s.flow for s in report.waterfall}):
         states = [s for s in report.waterfall if s.flow == flow]
@@ -332,6 +357,8 @@ def render(report: Report, *, title: str = "Callwright report") -> str:
             agents=agents,
             correlations=corr,
             items=items,
+            campaigns=campaigns,
+            refusals=refusals,
             waterfall=waterfall,
         )
         + "\n"

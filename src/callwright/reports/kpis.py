@@ -21,6 +21,7 @@ import sqlite_utils
 from callwright.errors import CallwrightError
 from callwright.reports.staffing import MAX_DURATION_S, parse_duration, parse_target
 from callwright.store import kpis as sql
+from callwright.store import outbound_kpis as outbound_sql
 
 GROUP_BY = ("day", "week", "queue", "agent", "team", "flow", "direction", "campaign")
 # A trend over more days than this is drawn by week rather than by day.
@@ -202,6 +203,39 @@ class OutboundKpis:
 
 
 @dataclass(frozen=True)
+class CampaignKpis:
+    """One outbound campaign and contact list (issue 18; formulas in docs/kpis.md)."""
+
+    campaign: str
+    list_name: str | None
+    attempts: int = 0
+    contacts: int = 0
+    connects: int = 0
+    right_party: int = 0
+    conversions: int = 0
+    opt_outs: int = 0
+    abandoned: int = 0
+    machine: int = 0
+    attempts_per_contact: float | None = None
+    connect_rate: float | None = None  # per attempt
+    right_party_rate: float | None = None  # per connect
+    conversion_rate: float | None = None  # per connect
+    opt_out_rate: float | None = None  # per connect
+    abandon_rate: float | None = None  # per connect
+
+
+@dataclass(frozen=True)
+class RefusalCount:
+    """Compliance refusals of one reason in one campaign and list."""
+
+    campaign: str
+    list_name: str | None
+    reason: str
+    refusals: int
+    contacts: int
+
+
+@dataclass(frozen=True)
 class QaKpis:
     """QA scores, auto-fails, compliance items and customer sentiment start vs end."""
 
@@ -300,6 +334,8 @@ class Report:
     waterfall: tuple[StateFunnel, ...]
     correlations: tuple[Correlation, ...]
     distributions: dict[str, tuple[Bin, ...]] = field(default_factory=dict)
+    campaigns: tuple[CampaignKpis, ...] = ()  # outbound, per campaign and list
+    refusals: tuple[RefusalCount, ...] = ()
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -490,6 +526,8 @@ def build_report(db: sqlite_utils.Database, p: ReportParams) -> Report:
         items=tuple(ItemKpis(**r) for r in sql.qa_items(db, start, end, sl=p.filters)),
         waterfall=() if p.filters else tuple(StateFunnel(**r) for r in sql.waterfall(db, start, end)),
         correlations=tuple(correlation(agents, k) for k in ("csat", "fcr_survey", "fcr_repeat")),
+        campaigns=tuple(CampaignKpis(**r) for r in outbound_sql.campaigns(db, start, end)),
+        refusals=tuple(RefusalCount(**r) for r in outbound_sql.refusals(db, start, end)),
         distributions={
             k: tuple(Bin(r["bin"], r["n"]) for r in rows)
             for k, rows in sql.distributions(db, start, end, sl=p.filters).items()

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from callwright.errors import CallwrightError
 from callwright.ivr.channels.audio import AudioLine
@@ -67,6 +67,7 @@ class IncomingCall:
     caller_id: str = ""  # the caller's number, when the network says it
     remote: str = ""  # the far end's address, for the server log only
     echo: Callable[[str], None] | None = None  # the dialogue line by line (the WebRTC page shows it)
+    variables: dict[str, Any] | None = None  # start variables (an outbound call's contact, answered_by)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class CallResult:
     disposition: str | None = None
     recording: str | None = None
     error: str | None = None  # the fault that ended it, if any
+    variables: dict[str, Any] | None = None  # the flow's variables at the end (the dialer reads opt-outs)
 
 
 class CallHandle:
@@ -280,6 +282,7 @@ class CallServer:
             )
             calllog = self._calllog()
             error = None
+            variables: dict[str, Any] | None = None
             try:
                 session = run_call(
                     engine,
@@ -290,13 +293,17 @@ class CallServer:
                     caller_id=call.caller_id,
                     called_number=call.called_number,
                     queue_status=self.queue_status,
+                    variables=call.variables,
                 )
                 outcome, queue, disposition = session.outcome, session.queue, session.disposition
+                variables = dict(session.vars)
             except Exception as err:  # the channel failed: run_call logged the call's end
                 error = str(err)
                 outcome, queue, disposition = "error", None, None
             recording = self._save_recording(handle.call_id, line, channel, calllog)
-            result = CallResult(handle.call_id, handle.flow, outcome, queue, disposition, recording, error)
+            result = CallResult(
+                handle.call_id, handle.flow, outcome, queue, disposition, recording, error, variables
+            )
         except Exception as err:  # noqa: BLE001 - a call's fault must never reach the server
             result = CallResult(handle.call_id, handle.flow, "error", error=str(err))
             self.events.emit("call_error", call_id=handle.call_id, error=str(err))

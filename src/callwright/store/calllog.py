@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections import defaultdict
@@ -30,11 +31,28 @@ import sqlite_utils
 
 from callwright.errors import CallwrightError
 from callwright.ivr.events import LogEvent
+from callwright.store import contacts
 
 if TYPE_CHECKING:
     from callwright.ivr.session import CallSession
 
 log = logging.getLogger(__name__)
+
+# A call that ends with this disposition (a flow's hangup state `disposition: opted_out`) puts
+# the other party's number on the do-not-call list (store.contacts, docs/outbound.md).
+OPT_OUT_DISPOSITION = "opted_out"
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+
+
+def opt_out_number(variables: dict[str, Any], direction: str) -> str | None:
+    """The number an opt-out is for: the call's `contact_number` variable (the dialer sets it),
+    else the caller's number on an inbound call or the number dialled on an outbound one; only
+    an E.164 number (a number written otherwise cannot be matched at the next dial)."""
+    number = variables.get("contact_number") or variables.get(
+        "called_number" if direction == "outbound" else "caller_id"
+    )
+    return number if isinstance(number, str) and _E164.fullmatch(number) else None
+
 
 _TEXT_KEYS = ("text", "message")
 
@@ -222,6 +240,17 @@ class CallLog:
                     "last_state": session.visited[-1] if session.visited else None,
                 },
             )
+            if session.disposition == OPT_OUT_DISPOSITION:
+                # any flow's "stop calling me": on the do-not-call list in the same transaction
+                number = opt_out_number(session.vars, session.flow.direction)
+                if number:
+                    contacts.add_opt_out(
+                        self.db,
+                        number,
+                        campaign=session.vars.get("campaign") or None,
+                        call_id=session.call_id,
+                        at=ended,
+                    )
 
     def set_recording(self, call_id: str, path: str) -> None:
         self._write(

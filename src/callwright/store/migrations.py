@@ -331,8 +331,107 @@ def v2_review_app(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+# --- migration 3: outbound contact lists, do-not-call, refusals (issue 18) -----------------------
+
+V3_OUTBOUND_CONTACTS = (
+    # One row per number (E.164): a number in several lists is one contact with one history.
+    """create table if not exists contacts (
+      id integer primary key,
+      number text not null unique,
+      name text,
+      time_zone text,
+      zone_note text,
+      region text,
+      attributes text,
+      created_at text not null,
+      updated_at text not null
+    )""",
+    """create table if not exists contact_consents (
+      contact_id integer not null references contacts(id),
+      kind text not null,
+      granted integer not null,
+      at text,
+      primary key (contact_id, kind)
+    )""",
+    "create table if not exists contact_lists (name text primary key, created_at text not null, source text)",
+    """create table if not exists list_members (
+      list_name text not null references contact_lists(name),
+      contact_id integer not null references contacts(id),
+      line integer,
+      added_at text not null,
+      primary key (list_name, contact_id)
+    )""",
+    "create index if not exists idx_list_members_contact on list_members (contact_id)",
+    # Do not call: imported numbers and opt-outs said in any call (a number, not a contact:
+    # a number never imported as a contact can be on it).
+    """create table if not exists dnc (
+      number text primary key,
+      source text not null check (source in ('import', 'opt_out')),
+      added_at text not null,
+      campaign text,
+      call_id text,
+      note text
+    ) without rowid""",
+    # Each compliance refusal with its reason (outbound.compliance.REASONS).
+    """create table if not exists dial_refusals (
+      id integer primary key,
+      campaign text not null,
+      list_name text,
+      contact_id integer references contacts(id),
+      decided_at text not null,
+      reason text not null,
+      next_allowed_at text,
+      detail text
+    )""",
+    "create index if not exists idx_dial_refusals_campaign on dial_refusals (campaign, decided_at)",
+    "create index if not exists idx_dial_refusals_contact on dial_refusals (contact_id)",
+    """create table if not exists contact_callbacks (
+      id integer primary key,
+      contact_id integer references contacts(id),
+      number text not null,
+      campaign text,
+      call_id text,
+      requested_at text not null,
+      due_at text not null,
+      status text not null default 'scheduled'
+    )""",
+    "create index if not exists idx_contact_callbacks_number on contact_callbacks (number)",
+    "create index if not exists idx_contact_callbacks_due on contact_callbacks (status, due_at)",
+)
+# dials: which contact and list an attempt was for, and what the far end did.
+V3_DIALS_COLUMNS = (
+    ("contact_id", "integer references contacts(id)"),
+    ("list_name", "text"),
+    ("sip_status", "integer"),
+    ("answered_by", "text"),
+    ("right_party", "integer"),
+    ("abandoned", "integer not null default 0"),
+)
+V3_DIALS_INDEXES = (
+    "create index if not exists idx_dials_contact on dials (contact_id, campaign, dialed_at)",
+    "create index if not exists idx_dials_campaign on dials (campaign, list_name, dialed_at)",
+)
+
+
+def v3_outbound_contacts(db: sqlite_utils.Database) -> None:
+    """Version 3: outbound contact lists (issue 18): contacts by E.164 number with consents and
+    list membership, the do-not-call list, compliance refusals, callbacks, and the dials
+    columns that tie an attempt to its contact and list and record the SIP outcome.
+
+    Written "if not exists" like version 2, for the same reason (a database whose stamp was
+    lost may already have them)."""
+    for sql in V3_OUTBOUND_CONTACTS:
+        db.execute(sql)
+    have = {c.name for c in db.table("dials").columns}
+    for name, kind in V3_DIALS_COLUMNS:
+        if name not in have:
+            db.execute(f"alter table dials add column {name} {kind}")
+    for sql in V3_DIALS_INDEXES:
+        db.execute(sql)
+
+
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
-MIGRATIONS: tuple[Migration, ...] = (v1_callwright_schema, v2_review_app)
+MIGRATIONS: tuple[Migration, ...] = (v1_callwright_schema, v2_review_app, v3_outbound_contacts)
 if len(MIGRATIONS) != schema.SCHEMA_VERSION:
     raise RuntimeError(
         f"store.schema.SCHEMA_VERSION is {schema.SCHEMA_VERSION} but there are "

@@ -186,6 +186,9 @@ class SipServer:
         self._responses: dict[tuple[str, str, str], tuple[float, bytes]] = {}
         self._client: dict[tuple[str, int, str], asyncio.Future] = {}
         self._refers: dict[str, asyncio.Future] = {}  # Call-ID -> NOTIFY result of a REFER
+        # Call-ID -> a client INVITE transaction of ours (uac.py): sees the responses of that
+        # Call-ID first and returns True for those it consumed (1xx, 2xx, 3xx-6xx to INVITE)
+        self.response_hooks: dict[str, Callable[[SipMessage], bool]] = {}
         self._lateness: deque[float] = deque(maxlen=JITTER_SAMPLES)
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -640,6 +643,9 @@ class SipServer:
         try:
             num, method = resp.cseq()
         except SipParseError:
+            return
+        hook = self.response_hooks.get(resp.get("Call-ID") or "")
+        if hook is not None and hook(resp):
             return
         fut = self._client.get((resp.get("Call-ID") or "", num, method))
         if fut is not None and not fut.done() and (resp.status or 0) >= 200:
