@@ -70,3 +70,42 @@ def parse_vars(flow: Flow, items: Iterable[str], option: str = "--var") -> dict[
         except ValueError as err:
             raise CallwrightError(f"{option} {name}: '{name}' {err}") from None
     return out
+
+
+SIP_VAR_PREFIX = "x-var-"
+"""SIP headers that offer a start variable: `X-Var-Rx-Number: 1234567` offers `rx_number`."""
+MAX_OFFERED = 50
+"""Start variables one call's network may offer (headers beyond are ignored and logged)."""
+
+
+def header_variables(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The start variables a SIP INVITE offers: `X-Var-NAME` headers, NAME case-folded with `-` read
+    as `_` (header names are case-insensitive and most gateways write them Title-Cased). The first
+    of a repeated header counts; at most MAX_OFFERED."""
+    out: dict[str, str] = {}
+    for name, value in headers:
+        low = name.lower()
+        if not low.startswith(SIP_VAR_PREFIX) or len(low) == len(SIP_VAR_PREFIX):
+            continue
+        var = low[len(SIP_VAR_PREFIX) :].replace("-", "_")
+        if var not in out and len(out) < MAX_OFFERED:
+            out[var] = value
+    return out
+
+
+def accept_offered(flow: Flow, offered: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The offered start variables the flow declares under `inputs:`, coerced to their types, and
+    why each other one was dropped. A network's header is not the designer's typo: nothing here
+    refuses the call (unlike `--var`); the reasons go to the server log."""
+    taken: dict[str, Any] = {}
+    dropped: list[str] = []
+    for name, raw in offered.items():
+        kind = flow.inputs.get(name)
+        if kind is None:
+            dropped.append(f"{name}: not among the flow's inputs ({', '.join(sorted(flow.inputs)) or 'none'})")
+            continue
+        try:
+            taken[name] = coerce(name, kind, raw)
+        except ValueError as err:
+            dropped.append(f"{name}: {err}")
+    return taken, dropped

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callwright.errors import CallwrightError
+from callwright.flows.inputs import accept_offered
 from callwright.ivr.channels.audio import AudioLine
 from callwright.ivr.channels.line import LineDevice
 from callwright.ivr.channels.live import LINE_RATES, LiveChannel
@@ -68,6 +69,8 @@ class IncomingCall:
     remote: str = ""  # the far end's address, for the server log only
     echo: Callable[[str], None] | None = None  # the dialogue line by line (the WebRTC page shows it)
     variables: dict[str, Any] | None = None  # start variables (an outbound call's contact, answered_by)
+    offered_variables: dict[str, str] | None = None  # from the caller's network (SIP X-Var- headers):
+    # only those the flow declares under `inputs:` are taken (flows.inputs.accept_offered)
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,12 @@ class CallServer:
                 caller=shown_caller(call.caller_id),
                 remote=call.remote or None,
             )
+            start = dict(call.variables or {})
+            if call.offered_variables:
+                taken, dropped = accept_offered(engine.flow, call.offered_variables)
+                start.update(taken)
+                for reason in dropped:
+                    self.events.emit("start_variable_dropped", call_id=handle.call_id, reason=reason)
             calllog = self._calllog()
             error = None
             variables: dict[str, Any] | None = None
@@ -293,7 +302,7 @@ class CallServer:
                     caller_id=call.caller_id,
                     called_number=call.called_number,
                     queue_status=self.queue_status,
-                    variables=call.variables,
+                    variables=start or None,
                 )
                 outcome, queue, disposition = session.outcome, session.queue, session.disposition
                 variables = dict(session.vars)
