@@ -363,6 +363,26 @@ COUNT_CAP = 1_000
 large result costs more than the page itself (docs/benchmarks.md, "Review app")."""
 
 
+SentimentLabel = Literal["negative", "neutral", "positive"]
+SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+SENTIMENT_END_UTTERANCES = 3
+"""The caller's ending sentiment is the mean sentiment of their last this many utterances..."""
+SENTIMENT_NEGATIVE_BELOW = -0.25
+"""...negative below this (the scorecards' default `sentiment: end` minimum, qa.scorecard.model
+DEFAULT_SENTIMENT_MIN), positive above `SENTIMENT_POSITIVE_ABOVE`, neutral in between."""
+SENTIMENT_POSITIVE_ABOVE = 0.25
+_END_SENTIMENT = f"""(select avg(e.sentiment) from (select u.sentiment from utterances u
+     where u.call_id = c.id and u.speaker = 'customer' and u.sentiment is not null
+     order by u.idx desc limit {SENTIMENT_END_UTTERANCES}) e)"""
+_MEAN_SENTIMENT = """(select avg(u.sentiment) from utterances u
+     where u.call_id = c.id and u.speaker = 'customer' and u.sentiment is not null)"""
+_END_CONDITION: dict[str, str] = {
+    "negative": f"{_END_SENTIMENT} < {SENTIMENT_NEGATIVE_BELOW}",
+    "neutral": f"{_END_SENTIMENT} between {SENTIMENT_NEGATIVE_BELOW} and {SENTIMENT_POSITIVE_ABOVE}",
+    "positive": f"{_END_SENTIMENT} > {SENTIMENT_POSITIVE_ABOVE}",
+}
+
+
 @dataclass(frozen=True)
 class CallFilter:
     """The calls list's filters; None means "any". Dates are YYYY-MM-DD (the end day included)."""
@@ -378,6 +398,10 @@ class CallFilter:
     score_max: float | None = None
     auto_failed: bool | None = None
     reviewed: bool | None = None
+    # the caller's sentiment (utterances.sentiment, -1..1, of speaker "customer"):
+    end_sentiment: SentimentLabel | None = None  # how the caller ended (`_END_SENTIMENT`)
+    sentiment_min: float | None = None  # the mean over every caller utterance, at least
+    sentiment_max: float | None = None  # ... at most
     fts: str = ""  # already an FTS5 query (store.qa.fts_query), "" for none
     only_agent: str | None = None  # an agent account's own name: nothing else is visible
 
@@ -431,6 +455,14 @@ def _where(f: CallFilter, fts_walk: bool = False) -> tuple[str, dict[str, Any]]:
         p["auto_failed"] = int(f.auto_failed)
     if f.reviewed is not None:
         where.append("r.call_id is not null" if f.reviewed else "r.call_id is null")
+    if f.end_sentiment is not None:  # calls without caller sentiment match no label
+        where.append(_END_CONDITION[f.end_sentiment])
+    if f.sentiment_min is not None:
+        where.append(f"{_MEAN_SENTIMENT} >= :sentiment_min")
+        p["sentiment_min"] = f.sentiment_min
+    if f.sentiment_max is not None:
+        where.append(f"{_MEAN_SENTIMENT} <= :sentiment_max")
+        p["sentiment_max"] = f.sentiment_max
     if f.fts and fts_walk:  # a common term: each call walked asks the index about its utterances
         where.append(
             "exists (select 1 from utterances u join utterances_fts ft on ft.rowid = u.rowid "
