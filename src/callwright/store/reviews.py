@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Literal, cast
 
 import sqlite_utils
@@ -199,7 +199,7 @@ def record_review(
             f"call '{call_id}' has no scorecard item '{item_id}' in scorecard version {version}"
         )
     note = redact_text(note).text
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = now_utc()
     with db.atomic():
         previous = _latest_review(db, call_id, version, item_id)
         cur = db.execute(
