@@ -141,7 +141,7 @@ def test_a_blind_session_compares_two_reviewers_and_the_machine_and_changes_no_s
         row = re.search(rf'<tr data-item="{re.escape(item)}"><td>.*?</tr>', done, re.S).group(0)
         rita = [rita_verdict(c, item) for c in CALLS if (c, item) in auto]
         ravi = ["pass" for c in CALLS if (c, item) in auto]
-        pairs = list(zip(rita, ravi))  # per call: (rita's, ravi's)
+        pairs = list(zip(rita, ravi, strict=True))  # per call: (rita's, ravi's)
         agree = sum(a == b for a, b in pairs) / len(pairs)
         assert re.search(r'class="rr-agree">' + f"{100 * agree:.0f} %", row), (item, row)
         k = cohen_kappa(pairs)

@@ -184,7 +184,8 @@ def get_session(db: sqlite_utils.Database, session_id: int) -> CalibrationSessio
         tuple(
             SessionReviewer(r[0], r[1])
             for r in db.execute(
-                "select reviewer, submitted_at from calibration_reviewers where session_id = ? order by reviewer",
+                "select reviewer, submitted_at from calibration_reviewers where session_id = ? "
+                "order by reviewer",
                 [session_id],
             )
         ),
@@ -197,7 +198,10 @@ def list_sessions(
     """Sessions newest first with their counts (of one reviewer's sessions when given)."""
     where, params = "", []
     if reviewer is not None:
-        where = "where exists (select 1 from calibration_reviewers m where m.session_id = s.id and m.reviewer = ?)"
+        where = (
+            "where exists (select 1 from calibration_reviewers m "
+            "where m.session_id = s.id and m.reviewer = ?)"
+        )
         params.append(reviewer)
     return list(
         db.query(
@@ -235,7 +239,8 @@ def answers_of(
     return {
         (r["call_id"], r["item_id"]): r
         for r in db.query(
-            "select call_id, item_id, verdict, note from calibration_answers where session_id = ? and reviewer = ?",
+            "select call_id, item_id, verdict, note from calibration_answers "
+            "where session_id = ? and reviewer = ?",
             [session_id, reviewer],
         )
     }
@@ -271,7 +276,7 @@ def save_answers(
 
     s, name = _open_member(db, session_id, reviewer)
     items = session_items(db, s)
-    rows = []
+    rows: list[tuple[str, str, str, str | None]] = []
     for (call_id, item_id), (verdict, note) in answers.items():
         if call_id not in items:
             raise CalibrationError(f"call '{call_id[:100]}' is not in calibration session {session_id}")
@@ -281,7 +286,8 @@ def save_answers(
             )
         if verdict not in REVIEW_VERDICTS:
             raise CalibrationError(
-                f"{call_id[:100]} / {item_id[:100]}: verdict '{verdict[:20]}': expected one of {', '.join(REVIEW_VERDICTS)}"
+                f"{call_id[:100]} / {item_id[:100]}: verdict '{verdict[:20]}': "
+                f"expected one of {', '.join(REVIEW_VERDICTS)}"
             )
         if len(note) > MAX_NOTE_CHARS:
             raise CalibrationError(
@@ -290,12 +296,13 @@ def save_answers(
         rows.append((call_id, item_id, verdict, redact_text(note).text if note.strip() else None))
     now = now_utc()
     with db.atomic():
-        for call_id, item_id, verdict, note in rows:
+        for call_id, item_id, verdict, kept_note in rows:
             db.execute(
-                "insert into calibration_answers (session_id, call_id, item_id, reviewer, verdict, note, answered_at) "
+                "insert into calibration_answers "
+                "(session_id, call_id, item_id, reviewer, verdict, note, answered_at) "
                 "values (?, ?, ?, ?, ?, ?, ?) on conflict (session_id, call_id, item_id, reviewer) do update "
                 "set verdict = excluded.verdict, note = excluded.note, answered_at = excluded.answered_at",
-                [session_id, call_id, item_id, name, verdict, note, now],
+                [session_id, call_id, item_id, name, verdict, kept_note, now],
             )
     return len(rows)
 

@@ -126,7 +126,8 @@ class CalibrationSessionPages:
                 for call_id in session.calls:
                     out["utterances"][call_id] = list(
                         db.query(
-                            "select idx, speaker, start, end, text from utterances where call_id = ? order by idx",
+                            "select idx, speaker, start, end, text from utterances "
+                            "where call_id = ? order by idx",
                             [call_id],
                         )
                     )
