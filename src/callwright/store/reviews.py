@@ -15,6 +15,7 @@ another version's score. Recomputing needs the version's sections, weights and p
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +24,15 @@ from typing import Any, Literal, cast
 import sqlite_utils
 
 from callwright.qa.model import ItemResult, ScoreResult, Verdict
-from callwright.qa.scorecard.model import Item, ManualRule, Scorecard, Section
+from callwright.qa.scorecard.model import (
+    DEFAULT_THRESHOLD,
+    Item,
+    ManualRule,
+    OrderRule,
+    PhraseRule,
+    Scorecard,
+    Section,
+)
 from callwright.store.users import audit, now_utc
 
 REVIEW_VERDICTS: tuple[str, ...] = ("pass", "fail", "na")
@@ -58,6 +67,8 @@ def scorecard_definition(card: Scorecard) -> dict[str, Any]:
                         "points": it.points,
                         "auto_fail": it.auto_fail,
                         "question": it.rule.question if isinstance(it.rule, ManualRule) else None,
+                        # what a similarity was compared with (the low-confidence queue's margin)
+                        "thresholds": _thresholds(it),
                     }
                     for it in s.items
                 ],
@@ -65,6 +76,15 @@ def scorecard_definition(card: Scorecard) -> dict[str, Any]:
             for s in card.sections
         ],
     }
+
+
+def _thresholds(item: Item) -> list[float]:
+    """The similarity thresholds of a phrase, forbidden or order item (none for other kinds)."""
+    if isinstance(item.rule, PhraseRule):
+        return [item.rule.threshold]
+    if isinstance(item.rule, OrderRule):
+        return [item.rule.first.threshold, item.rule.then.threshold]
+    return []
 
 
 def save_scorecard(db: sqlite_utils.Database, card: Scorecard) -> None:
@@ -876,7 +896,8 @@ def weekly_sample(
 
 
 def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """How many calls wait in the fixed queues: auto-failed and not reviewed; open disputes."""
+    """How many wait in the fixed queues: auto-failed calls not reviewed; open disputes;
+    low-confidence verdicts (with the default margin)."""
     return {
         "auto_failed": int(
             db.execute(
@@ -886,7 +907,162 @@ def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:
             ).fetchone()[0]
         ),
         "disputes": int(db.execute("select count(*) from disputes where status = 'open'").fetchone()[0]),
+        # capped at LOW_CONFIDENCE_LIMIT
+        "low_confidence": len(low_confidence_items(db)),
     }
+
+
+# --- the low-confidence queue ------------------------------------------------------------------------
+
+LOW_CONFIDENCE_MARGIN = 0.05
+"""A similarity within this of the threshold it was compared with is a close call (the default of
+the queue's `margin`, which may be 0 to `MAX_LOW_CONFIDENCE_MARGIN`). Scorecard thresholds sit
+near 0.6, where a paraphrase and an unrelated sentence are a few hundredths apart."""
+MAX_LOW_CONFIDENCE_MARGIN = 0.5
+LOW_ASR_CONFIDENCE = 0.5
+"""A verdict resting on an utterance the recogniser heard with less confidence than this (Whisper:
+the mean token probability) is uncertain whatever its similarity."""
+LOW_CONFIDENCE_WEEKS = 2
+"""The queue looks at calls of the last this many weeks of scored calls (like the weekly sample)."""
+LOW_CONFIDENCE_LIMIT = 200
+"""...and lists at most this many items, the closest calls first."""
+SECOND_LISTEN_PREFIX = "heard again at "
+"""How qa.second_listen's evidence note starts: the item passed on a second reading."""
+_NOTE_THRESHOLD = re.compile(r"threshold (\d+(?:\.\d+)?)")
+LowReason = Literal["near threshold", "second listen", "low ASR confidence"]
+
+
+@dataclass(frozen=True)
+class LowConfidenceItem:
+    """An automatic verdict a reviewer should check: why, and how close it came."""
+
+    call_id: str
+    agent: str | None
+    started_at: str
+    scorecard: str
+    scorecard_version: str
+    item_id: str
+    kind: str
+    verdict: str
+    reasons: tuple[LowReason, ...]
+    similarity: float | None  # of the evidence closest to its threshold
+    threshold: float | None
+    asr_confidence: float | None  # the lowest of the utterances the evidence quotes
+
+
+def _kept_thresholds(db: sqlite_utils.Database) -> dict[tuple[str, str], list[float]]:
+    """(version, item id) -> thresholds, from the kept scorecard versions that have them."""
+    out: dict[tuple[str, str], list[float]] = {}
+    for version, definition in db.execute("select version, definition from scorecard_versions"):
+        for section in json.loads(definition).get("sections", []):
+            for item in section.get("items", []):
+                if item.get("thresholds"):
+                    out[(version, item["id"])] = [float(t) for t in item["thresholds"]]
+    return out
+
+
+def low_confidence_items(
+    db: sqlite_utils.Database,
+    *,
+    margin: float = LOW_CONFIDENCE_MARGIN,
+    min_asr_confidence: float = LOW_ASR_CONFIDENCE,
+    weeks: int = LOW_CONFIDENCE_WEEKS,
+    limit: int = LOW_CONFIDENCE_LIMIT,
+) -> list[LowConfidenceItem]:
+    """Unreviewed automatic verdicts (pass or fail of a phrase, forbidden or order item of each
+    call's latest score, calls of the last `weeks` weeks of scored calls) that are low-confidence:
+
+    - **near threshold**: a piece of evidence has a similarity s with |s - t| <= `margin`, t the
+      threshold it was compared with: the item's, kept with its scorecard version; for a version
+      kept before thresholds were, the one its evidence note quotes ("under the threshold 0.6"),
+      else `DEFAULT_THRESHOLD`;
+    - **second listen**: the item passed only on a second reading of the audio;
+    - **low ASR confidence**: an utterance the evidence quotes (same call, overlapping times) was
+      recognised with confidence under `min_asr_confidence`.
+
+    Closest to the threshold first (second listens and low ASR confidence count as 0 away), then
+    newest; at most `limit`. An item leaves the queue once reviewed."""
+    if not 0 <= margin <= MAX_LOW_CONFIDENCE_MARGIN:
+        raise ReviewError(f"margin {margin:g}: expected 0 to {MAX_LOW_CONFIDENCE_MARGIN:g}")
+    if not 0 <= min_asr_confidence <= 1:
+        raise ReviewError(f"ASR confidence {min_asr_confidence:g}: expected 0 to 1")
+    newest_sql = "select max(c.started_at) from scores s join calls c on c.id = s.call_id"
+    newest = db.execute(newest_sql).fetchone()[0]
+    if newest is None:
+        return []
+    window = {"newest": newest, "back": f"-{7 * weeks} days"}
+    rows = db.query(
+        """select i.call_id, c.agent, c.started_at, s.scorecard, i.scorecard_version, i.item_id, i.kind,
+             i.verdict, i.evidence
+           from calls c cross join scores s on s.call_id = c.id
+           join item_scores i on i.call_id = s.call_id and i.scorecard_version = s.scorecard_version
+           where c.started_at >= date(:newest, :back)
+             and s.scored_at = (select max(s2.scored_at) from scores s2
+                                where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
+             and i.kind in ('phrase', 'forbidden', 'order') and i.verdict in ('pass', 'fail')
+             and not exists (select 1 from reviews r where r.call_id = i.call_id
+                             and r.scorecard_version = i.scorecard_version and r.item_id = i.item_id)""",
+        window,
+    )
+    unsure: dict[str, list[tuple[float, float, float]]] = {}
+    for call_id, start, end, conf in db.execute(
+        """select u.call_id, u.start, u.end, u.confidence from utterances u join calls c on c.id = u.call_id
+           where c.started_at >= date(:newest, :back) and u.confidence < :min_conf""",
+        {**window, "min_conf": min_asr_confidence},
+    ):
+        unsure.setdefault(call_id, []).append((start, end, conf))
+    kept = _kept_thresholds(db)
+    found: list[tuple[float, str, LowConfidenceItem]] = []
+    for r in rows:
+        reasons: list[LowReason] = []
+        best: tuple[float, float, float] | None = None  # (distance, similarity, threshold)
+        lowest_asr: float | None = None
+        for e in json.loads(r["evidence"] or "[]"):
+            note = str(e.get("note") or "")
+            if note.startswith(SECOND_LISTEN_PREFIX) and "second listen" not in reasons:
+                reasons.append("second listen")
+            sim = e.get("similarity")
+            if sim is not None:
+                quoted = [float(t) for t in _NOTE_THRESHOLD.findall(note)]
+                ts = kept.get((r["scorecard_version"], r["item_id"])) or quoted or [DEFAULT_THRESHOLD]
+                for t in ts:
+                    d = abs(float(sim) - t)
+                    if best is None or d < best[0]:
+                        best = (d, float(sim), t)
+            if e.get("start") is not None and e.get("end") is not None:
+                for u_start, u_end, conf in unsure.get(r["call_id"], []):
+                    if u_start <= e["end"] and u_end >= e["start"]:
+                        lowest_asr = conf if lowest_asr is None else min(lowest_asr, conf)
+        if best is not None and best[0] <= margin + 1e-9:
+            reasons.insert(0, "near threshold")
+        if lowest_asr is not None:
+            reasons.append("low ASR confidence")
+        if not reasons:
+            continue
+        distance = 0.0 if reasons != ["near threshold"] else best[0] if best else 0.0
+        found.append(
+            (
+                distance,
+                r["started_at"],
+                LowConfidenceItem(
+                    r["call_id"],
+                    r["agent"],
+                    r["started_at"],
+                    r["scorecard"],
+                    r["scorecard_version"],
+                    r["item_id"],
+                    r["kind"],
+                    r["verdict"],
+                    tuple(reasons),
+                    None if best is None else best[1],
+                    None if best is None else best[2],
+                    lowest_asr,
+                ),
+            )
+        )
+    found.sort(key=lambda f: (f[1], f[2].call_id, f[2].item_id), reverse=True)  # newest first...
+    found.sort(key=lambda f: f[0])  # ...within the same distance (the sort is stable)
+    return [f[2] for f in found[:limit]]
 
 
 TREND_WEEKS = 8
