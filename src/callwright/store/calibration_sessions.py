@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from callwright.store.reviews import MAX_NOTE_CHARS, REVIEW_VERDICTS, ReviewError
+from callwright.store.reviews import MAX_NOTE_CHARS, REVIEW_VERDICTS, ReviewError, write_transaction
 from callwright.store.users import audit, now_utc
 
 MAX_SESSION_CALLS = 20
@@ -131,7 +131,7 @@ def create_session(
         if row is None or row[1] == "agent":
             raise CalibrationError(f"'{reviewer[:64]}' is not a reviewer's account")
         accounts.append(str(row[0]))
-    with db.atomic():
+    with write_transaction(db):
         cur = db.execute(
             "insert into calibration_sessions (name, scorecard_version, created_by, created_at) "
             "values (?, ?, ?, ?)",
@@ -295,7 +295,7 @@ def save_answers(
             )
         rows.append((call_id, item_id, verdict, redact_text(note).text if note.strip() else None))
     now = now_utc()
-    with db.atomic():
+    with write_transaction(db):
         for call_id, item_id, verdict, kept_note in rows:
             db.execute(
                 "insert into calibration_answers "
@@ -310,7 +310,7 @@ def save_answers(
 def submit(db: sqlite_utils.Database, session_id: int, reviewer: str) -> bool:
     """A reviewer hands in their answers (every item of every call answered); audited. Returns True
     when that completes the session (every reviewer has submitted)."""
-    with db.atomic():
+    with write_transaction(db):
         s, name = _open_member(db, session_id, reviewer)
         items = session_items(db, s)
         mine = answers_of(db, session_id, name)
@@ -341,7 +341,7 @@ def submit(db: sqlite_utils.Database, session_id: int, reviewer: str) -> bool:
 
 def close(db: sqlite_utils.Database, session_id: int, by: str) -> None:
     """A supervisor ends a session early (the answers given so far are compared); audited."""
-    with db.atomic():
+    with write_transaction(db):
         s = get_session(db, session_id)
         if s is None:
             raise CalibrationError(f"no calibration session {session_id}")

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, cast
@@ -42,6 +43,26 @@ MAX_NOTE_CHARS = 4000
 
 class ReviewError(ValueError):
     """A review that cannot be stored: an unknown call, item or verdict (the message says which)."""
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """A transaction that takes the write lock before it reads (`BEGIN IMMEDIATE`, waiting up to
+    the busy timeout for another writer). sqlite-utils' `atomic` begins a deferred transaction: two
+    reviewers saving at once both read, then the second one's upgrade to a writer fails at once with
+    "database is locked" (its snapshot went stale). Inside a transaction already, a savepoint."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.execute("begin immediate")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("rollback")
+        raise
+    db.execute("commit")
 
 
 # --- scorecard versions ----------------------------------------------------------------------------
@@ -220,7 +241,7 @@ def record_review(
         )
     note = redact_text(note).text
     now = now_utc()
-    with db.atomic():
+    with write_transaction(db):
         previous = _latest_review(db, call_id, version, item_id)
         cur = db.execute(
             "insert into reviews (call_id, scorecard_version, item_id, verdict, note, reviewer, reviewed_at) "
@@ -670,7 +691,7 @@ def calibration_verdicts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def save_scorecards(db: sqlite_utils.Database, cards: Sequence[Scorecard]) -> None:
-    with db.atomic():
+    with write_transaction(db):
         for card in cards:
             save_scorecard(db, card)
 
@@ -706,7 +727,7 @@ def raise_dispute(
         raise ReviewError(f"the reason has {len(reason)} characters; at most {MAX_NOTE_CHARS} are kept")
     _check_version(db, call_id, version, item_id)
     reason = redact_text(reason).text
-    with db.atomic():
+    with write_transaction(db):
         cur = db.execute(
             "insert into disputes (call_id, scorecard_version, item_id, raised_by, reason, raised_at) "
             "values (?, ?, ?, ?, ?, ?)",
@@ -737,7 +758,7 @@ def resolve_dispute(
     if len(resolution) > MAX_NOTE_CHARS:
         raise ReviewError(f"the note has {len(resolution)} characters; at most {MAX_NOTE_CHARS} are kept")
     resolution = redact_text(resolution).text
-    with db.atomic():
+    with write_transaction(db):
         rows = list(db.query("select * from disputes where id = ?", [dispute_id]))
         if not rows:
             raise ReviewError(f"no dispute {dispute_id}")
@@ -763,7 +784,7 @@ def resolve_dispute(
 def acknowledge(db: sqlite_utils.Database, call_id: str, version: str, user: str) -> None:
     """An agent has read the call's result (once per version; audited the first time)."""
     _check_version(db, call_id, version, None)
-    with db.atomic():
+    with write_transaction(db):
         cur = db.execute(
             "insert or ignore into acknowledgements (call_id, scorecard_version, user_name, at) "
             "values (?, ?, ?, ?)",
@@ -785,7 +806,7 @@ def add_coaching_note(db: sqlite_utils.Database, call_id: str, note: str, author
     if not list(db.query("select 1 from calls where id = ?", [call_id])):
         raise ReviewError(f"no call '{call_id}' in the database")
     note = redact_text(note).text
-    with db.atomic():
+    with write_transaction(db):
         cur = db.execute(
             "insert into coaching_notes (call_id, author, note, created_at) values (?, ?, ?, ?)",
             [call_id, author, note, now_utc()],
@@ -804,7 +825,7 @@ def assign(db: sqlite_utils.Database, call_id: str, reviewer: str, by: str) -> N
     if not list(db.query("select 1 from calls where id = ?", [call_id])):
         raise ReviewError(f"no call '{call_id}' in the database")
     name = str(next(iter(db.query("select name from users where name = ?", [reviewer])))["name"])
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "insert or replace into assignments (call_id, reviewer, assigned_by, assigned_at) "
             "values (?, ?, ?, ?)",
