@@ -393,7 +393,7 @@ V3_TABLES = (
     # A blind calibration session: a supervisor picks a scorecard version, calls and reviewers;
     # each reviewer answers every item of every call without seeing the machine's verdicts or the
     # others' answers. Its answers are never reviews: they never change a score of record.
-    """create table calibration_sessions (
+    """create table if not exists calibration_sessions (
       id integer primary key,
       name text not null,
       scorecard_version text not null,
@@ -403,19 +403,19 @@ V3_TABLES = (
       closed_by text,
       closed_at text
     )""",
-    """create table calibration_calls (
+    """create table if not exists calibration_calls (
       session_id integer not null references calibration_sessions(id),
       call_id text not null references calls(id),
       position integer not null,
       primary key (session_id, call_id)
     )""",
-    """create table calibration_reviewers (
+    """create table if not exists calibration_reviewers (
       session_id integer not null references calibration_sessions(id),
       reviewer text not null,
       submitted_at text,
       primary key (session_id, reviewer)
     )""",
-    """create table calibration_answers (
+    """create table if not exists calibration_answers (
       session_id integer not null references calibration_sessions(id),
       call_id text not null references calls(id),
       item_id text not null,
@@ -425,11 +425,11 @@ V3_TABLES = (
       answered_at text not null,
       primary key (session_id, call_id, item_id, reviewer)
     )""",
-    "create index idx_calibration_calls_call on calibration_calls (call_id)",
+    "create index if not exists idx_calibration_calls_call on calibration_calls (call_id)",
 )
 V3_VIEWS = (
     # Each call's latest score per scorecard, with who and what the call was: the table to browse.
-    """create view scored_calls as
+    """create view if not exists scored_calls as
     select c.id as call_id, c.started_at, c.direction, c.agent, c.team, c.queue, c.campaign,
       c.duration_s, s.scorecard, s.scorecard_version,
       s.record_score as score, s.record_auto_failed as auto_failed,
@@ -440,7 +440,7 @@ V3_VIEWS = (
     where s.scored_at = (select max(s2.scored_at) from scores s2
                          where s2.call_id = s.call_id and s2.scorecard = s.scorecard)""",
     # Every reviewed item: the machine's verdict beside the verdict of record, and whether they differ.
-    """create view reviewed_vs_automatic as
+    """create view if not exists reviewed_vs_automatic as
     select r.call_id, c.agent, c.started_at, r.scorecard_version, r.item_id, i.section, i.kind,
       i.verdict as automatic, r.verdict as reviewed, i.verdict != r.verdict as changed,
       i.points as auto_points, r.points as reviewed_points, r.max_points, r.auto_fail,
@@ -450,7 +450,7 @@ V3_VIEWS = (
       and i.item_id = r.item_id
     join calls c on c.id = r.call_id""",
     # The schema version and application id (PRAGMA user_version / application_id) as a row.
-    """create view schema_version as
+    """create view if not exists schema_version as
     select v.user_version as version, a.application_id as application_id
     from pragma_user_version v, pragma_application_id a""",
 )
@@ -502,9 +502,14 @@ def v3_foreign_keys_utc_and_calibration(db: sqlite_utils.Database) -> None:
       the migration fails naming the rows (and the database stays as it was);
     - every written-at timestamp (`UTC_COLUMNS`) becomes `UTC_FORMAT` (store.qa wrote `+00:00`);
     - the calibration session tables (`calibration_sessions`, `_calls`, `_reviewers`, `_answers`);
-    - the views `scored_calls`, `reviewed_vs_automatic` and `schema_version`."""
+    - the views `scored_calls`, `reviewed_vs_automatic` and `schema_version`.
+
+    Like version 2, written "if not exists" (and a table already linked is not rebuilt): a
+    database whose stamp was lost is migrated again from version 1."""
     for table in V3_REBUILT:
-        _rebuild_with_foreign_keys(db, table)
+        parents = {r[2] for r in db.execute(f"pragma foreign_key_list([{table}])")}
+        if "calls" not in parents:  # a database whose stamp was lost may have been rebuilt already
+            _rebuild_with_foreign_keys(db, table)
     for table, column in UTC_COLUMNS:
         _utc(db, table, column)
     for sql in (*V3_TABLES, *V3_VIEWS):
