@@ -124,3 +124,31 @@ def test_the_low_confidence_page(client, db_copy):
     client.cookies.clear()
     sign_in(client, "maria.lopez")
     assert client.get("/queues/low-confidence").status_code == 403
+
+
+def test_a_version_kept_without_thresholds_uses_the_quoted_or_default_one(db):
+    """A scorecard version kept before thresholds were: the threshold its evidence note quotes
+    ("under the threshold 0.6"), else the default."""
+    from callwright.qa.scorecard.model import DEFAULT_THRESHOLD
+    from callwright.store import reviews
+
+    with db.conn:
+        for version, definition in list(db.execute("select version, definition from scorecard_versions")):
+            d = json.loads(definition)
+            for s in d["sections"]:
+                for it in s["items"]:
+                    it.pop("thresholds", None)
+            db.execute(
+                "update scorecard_versions set definition = ? where version = ?", [json.dumps(d), version]
+            )
+    got = reviews.low_confidence_items(db, margin=0.5, min_asr_confidence=0)
+    assert got
+    for i in got:
+        ev = json.loads(
+            db.execute(
+                "select evidence from item_scores where call_id = ? and scorecard_version = ? and item_id = ?",
+                [i.call_id, i.scorecard_version, i.item_id],
+            ).fetchone()[0]
+        )
+        quoted = {float(t) for e in ev for t in re.findall(r"threshold (\d+(?:\.\d+)?)", e.get("note") or "")}
+        assert i.threshold in (quoted or {DEFAULT_THRESHOLD})

@@ -1012,6 +1012,15 @@ def low_confidence_items(
     if newest is None:
         return []
     window = {"newest": newest, "back": f"-{7 * weeks} days"}
+    kept = _kept_thresholds(db)
+    # In SQL, a superset of what qualifies (the final word is below): a similarity within the
+    # margin of some threshold any kept version uses, a second listen, or a call with an unsure
+    # utterance; JSON read by SQLite rather than every item's evidence parsed here. A version
+    # without kept thresholds may use any: then every similarity is a candidate.
+    known = {v for v, _ in kept}
+    legacy = any(r[0] not in known for r in db.execute("select distinct scorecard_version from scores"))
+    ts = [t for v in kept.values() for t in v] + [DEFAULT_THRESHOLD]
+    bounds = (-1.0, 2.0) if legacy else (min(ts) - margin - 1e-9, max(ts) + margin + 1e-9)
     rows = db.query(
         """select i.call_id, c.agent, c.started_at, s.scorecard, i.scorecard_version, i.item_id, i.kind,
              i.verdict, i.evidence
@@ -1022,8 +1031,20 @@ def low_confidence_items(
                                 where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
              and i.kind in ('phrase', 'forbidden', 'order') and i.verdict in ('pass', 'fail')
              and not exists (select 1 from reviews r where r.call_id = i.call_id
-                             and r.scorecard_version = i.scorecard_version and r.item_id = i.item_id)""",
-        window,
+                             and r.scorecard_version = i.scorecard_version and r.item_id = i.item_id)
+             and json_valid(i.evidence)
+             and (exists (select 1 from json_each(i.evidence) e
+                          where e.value ->> 'similarity' between :lo and :hi
+                             or e.value ->> 'note' like :second_listen)
+                  or exists (select 1 from utterances u where u.call_id = i.call_id
+                             and u.confidence < :min_conf))""",
+        {
+            **window,
+            "lo": bounds[0],
+            "hi": bounds[1],
+            "second_listen": SECOND_LISTEN_PREFIX + "%",
+            "min_conf": min_asr_confidence,
+        },
     )
     unsure: dict[str, list[tuple[float, float, float]]] = {}
     for call_id, start, end, conf in db.execute(
@@ -1032,7 +1053,6 @@ def low_confidence_items(
         {**window, "min_conf": min_asr_confidence},
     ):
         unsure.setdefault(call_id, []).append((start, end, conf))
-    kept = _kept_thresholds(db)
     found: list[tuple[float, str, LowConfidenceItem]] = []
     for r in rows:
         reasons: list[LowReason] = []
