@@ -4,6 +4,7 @@ and the later review (the higher id) is the verdict of record, which the call pa
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 from tests.web.conftest import sign_in
@@ -85,3 +86,28 @@ def test_the_call_page_shows_the_later_reviewer_as_the_verdict_of_record(client,
     page = client.get(f"/calls/{CALL}").text
     row = page.split(f'id="item-{ITEM}"', 1)[1].split("</tr>", 1)[0]
     assert 'data-verdict="pass"' in row and "sam" in row and "rita" in row
+
+
+def test_a_review_of_an_unknown_call_or_item_is_refused_naming_it_and_nothing_is_written(client, db_copy):
+    from tests.web.test_http import _review_form
+
+    sign_in(client, "rita")
+    fields = _review_form(client, CALL, ITEM)
+    con = sqlite3.connect(db_copy.path)
+    before = (
+        con.execute("select count(*) from reviews").fetchone()[0],
+        con.execute("select count(*) from audit_log").fetchone()[0],
+    )
+    r = client.post("/review", data={**fields, "call_id": "no-such-call", "verdict": "pass"})
+    assert r.status_code == 404 and "no call &#39;no-such-call&#39; in the database" in r.text
+    r = client.post("/review", data={**fields, "item_id": "no-such-item", "verdict": "pass"})
+    assert r.status_code == 400
+    assert (
+        f"call &#39;{CALL}&#39; has no scorecard item &#39;no-such-item&#39; in scorecard version" in r.text
+    )
+    after = (
+        con.execute("select count(*) from reviews").fetchone()[0],
+        con.execute("select count(*) from audit_log").fetchone()[0],
+    )
+    con.close()
+    assert after == before
