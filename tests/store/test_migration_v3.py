@@ -21,6 +21,8 @@ from callwright.store.db import open_db
 
 REPO = Path(__file__).resolve().parents[2]
 V2_COMMIT = "2c51743"  # main with schema version 2 current (the review app), before migration 3
+# this migration's version (if another migration lands before it, the number moves)
+V3 = migrations.MIGRATIONS.index(migrations.v3_foreign_keys_utc_and_calibration) + 1
 Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 # Rows written through the version-2 code's own writers (store.qa wrote `+00:00` times, the
@@ -130,7 +132,7 @@ def test_version_3_links_every_table_to_its_call_and_keeps_every_row(tmp_path, v
     before = _rows(path)
     assert any(r["scored_at"].endswith("+00:00") for r in before["scores"])  # what v2's store.qa wrote
     open_db(path).conn.close()
-    assert _stamp(path) == (schema.APPLICATION_ID, schema.SCHEMA_VERSION) == (schema.APPLICATION_ID, 3)
+    assert _stamp(path) == (schema.APPLICATION_ID, schema.SCHEMA_VERSION)
     after = _rows(path)
     written_at = set(migrations.UTC_COLUMNS)
     for table, rows in before.items():
@@ -156,7 +158,7 @@ def test_version_3_links_every_table_to_its_call_and_keeps_every_row(tmp_path, v
         ).fetchall()
         # the version is not kept in that database, so no review recomputed a score of record
         assert scored == [("c1", "maria", 0.0, 0.0, 0), ("c2", "li", 0.0, 0.0, 0)]
-        assert con.execute("select version from schema_version").fetchall() == [(3,)]
+        assert con.execute("select version from schema_version").fetchall() == [(schema.SCHEMA_VERSION,)]
         assert {
             r[0] for r in con.execute("select name from sqlite_master where name like 'calibration_%'")
         } >= {"calibration_sessions", "calibration_calls", "calibration_reviewers", "calibration_answers"}
@@ -174,7 +176,7 @@ def test_a_dangling_row_stops_the_migration_with_a_message_and_changes_nothing(t
     before_schema, before_rows = _schema(path), _rows(path)
     with pytest.raises(
         CallwrightError,
-        match=r"dangling.db: cannot migrate to schema version 3: 1 row\(s\) refer "
+        match=rf"dangling.db: cannot migrate to schema version {V3}: 1 row\(s\) refer "
         r"to rows that do not exist \(recordings row \d+ refers to a missing calls row\)",
     ):
         open_db(path)

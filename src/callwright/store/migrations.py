@@ -520,7 +520,8 @@ def v3_foreign_keys_utc_and_calibration(db: sqlite_utils.Database) -> None:
             f"{t} row {rowid} refers to a missing {parent} row" for t, rowid, parent, _ in bad[:5]
         )
         raise ForeignKeyViolation(
-            f"cannot migrate to schema version 3: {len(bad)} row(s) refer to rows that do not exist "
+            f"cannot migrate to schema version {MIGRATIONS.index(v3_foreign_keys_utc_and_calibration) + 1}: "
+            f"{len(bad)} row(s) refer to rows that do not exist "
             f"({shown}{', ...' if len(bad) > 5 else ''}); the database was left as it was",
             hint="add the missing rows or delete these (e.g. with sqlite3), then open it again",
         )
