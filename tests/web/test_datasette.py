@@ -35,3 +35,13 @@ def test_secrets_are_hidden_and_scores_are_not(db_copy, tmp_path):
     assert "<title>Forbidden</title>" in _get(db, "/callwright.json?sql=select+password_hash+from+users")
     rows = json.loads(_get(db, "/callwright/scores_of_record.json?_shape=array"))
     assert {r["call_id"] for r in rows} == set(db_copy.calls)
+
+
+def test_foreign_keys_link_calls_and_the_views_and_descriptions_show(db_copy, tmp_path):
+    db = tmp_path / "callwright.db"
+    shutil.copy(db_copy.path, db)
+    recordings = json.loads(_get(db, "/callwright/recordings.json?_shape=array&_labels=on"))
+    assert recordings and all(isinstance(r["call_id"], dict) for r in recordings)  # a link to its call
+    assert {r["call_id"]["value"] for r in recordings} == set(db_copy.calls)
+    page = _get(db, "/callwright/scored_calls")  # the view, with its column descriptions
+    assert "the score of record" in page and all(call in page for call in db_copy.calls)

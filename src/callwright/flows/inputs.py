@@ -102,7 +102,8 @@ def accept_offered(flow: Flow, offered: dict[str, str]) -> tuple[dict[str, Any],
     for name, raw in offered.items():
         kind = flow.inputs.get(name)
         if kind is None:
-            dropped.append(f"{name}: not among the flow's inputs ({', '.join(sorted(flow.inputs)) or 'none'})")
+            declared = ", ".join(sorted(flow.inputs)) or "none"
+            dropped.append(f"{name}: not among the flow's inputs ({declared})")
             continue
         try:
             taken[name] = coerce(name, kind, raw)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from callwright.errors import CallwrightError
 from callwright.store import cubes, schema
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -431,7 +432,208 @@ def v3_outbound_contacts(db: sqlite_utils.Database) -> None:
 
 
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
-MIGRATIONS: tuple[Migration, ...] = (v1_callwright_schema, v2_review_app, v3_outbound_contacts)
+# --- migration 4: foreign keys, one UTC format, calibration sessions, views for Datasette -----------
+
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""The one format of the timestamps Callwright itself makes (when a row was written, scored,
+reviewed): UTC to the second with a Z, as `store.users.now_utc` writes. A call's own times
+(`calls.started_at`, `queue_calls.entered_at`, `dials.dialed_at`...) are not of this kind: they
+keep the caller's local time and offset, which the reports' days are counted in."""
+_UTC_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z"
+# (table, column) of every "when was this written" timestamp; before version 3 store.qa wrote
+# isoformat (`+00:00`) and the review app the Z form.
+UTC_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("recordings", "ingested_at"),
+    ("scores", "scored_at"),
+    ("reviews", "reviewed_at"),
+    ("qa_errors", "at"),
+    ("users", "created_at"),
+    ("sessions", "created_at"),
+    ("sessions", "expires_at"),
+    ("audit_log", "at"),
+    ("scorecard_versions", "saved_at"),
+    ("reviewed_scores", "reviewed_at"),
+    ("reviewed_items", "reviewed_at"),
+    ("disputes", "raised_at"),
+    ("disputes", "resolved_at"),
+    ("assignments", "assigned_at"),
+    ("coaching_notes", "created_at"),
+    ("acknowledgements", "at"),
+)
+# Tables created without a foreign key to calls, rebuilt with one (SQLite cannot add a foreign key
+# to an existing table): the new definition, and the columns copied.
+V4_REBUILT = {
+    "recordings": (
+        """create table [{name}] (
+          [id] TEXT PRIMARY KEY,
+          [call_id] TEXT REFERENCES [calls]([id]),
+          [path] TEXT,
+          [duration_s] FLOAT,
+          [channels] INTEGER,
+          [rate] INTEGER,
+          [ingested_at] TEXT
+        )""",
+        ("id", "call_id", "path", "duration_s", "channels", "rate", "ingested_at"),
+    ),
+    "audit_log": (
+        """create table [{name}] (
+          id integer primary key,
+          at text not null,
+          user_name text,
+          action text not null,
+          call_id text references calls(id),
+          scorecard_version text,
+          item_id text,
+          detail text
+        )""",
+        ("id", "at", "user_name", "action", "call_id", "scorecard_version", "item_id", "detail"),
+    ),
+}
+V4_TABLES = (
+    # A blind calibration session: a supervisor picks a scorecard version, calls and reviewers;
+    # each reviewer answers every item of every call without seeing the machine's verdicts or the
+    # others' answers. Its answers are never reviews: they never change a score of record.
+    """create table if not exists calibration_sessions (
+      id integer primary key,
+      name text not null,
+      scorecard_version text not null,
+      created_by text not null,
+      created_at text not null,
+      status text not null default 'open' check (status in ('open', 'closed')),
+      closed_by text,
+      closed_at text
+    )""",
+    """create table if not exists calibration_calls (
+      session_id integer not null references calibration_sessions(id),
+      call_id text not null references calls(id),
+      position integer not null,
+      primary key (session_id, call_id)
+    )""",
+    """create table if not exists calibration_reviewers (
+      session_id integer not null references calibration_sessions(id),
+      reviewer text not null,
+      submitted_at text,
+      primary key (session_id, reviewer)
+    )""",
+    """create table if not exists calibration_answers (
+      session_id integer not null references calibration_sessions(id),
+      call_id text not null references calls(id),
+      item_id text not null,
+      reviewer text not null,
+      verdict text not null check (verdict in ('pass', 'fail', 'na')),
+      note text,
+      answered_at text not null,
+      primary key (session_id, call_id, item_id, reviewer)
+    )""",
+    "create index if not exists idx_calibration_calls_call on calibration_calls (call_id)",
+)
+V4_VIEWS = (
+    # Each call's latest score per scorecard, with who and what the call was: the table to browse.
+    """create view if not exists scored_calls as
+    select c.id as call_id, c.started_at, c.direction, c.agent, c.team, c.queue, c.campaign,
+      c.duration_s, s.scorecard, s.scorecard_version,
+      s.record_score as score, s.record_auto_failed as auto_failed,
+      s.score as auto_score, s.auto_failed as auto_auto_failed,
+      r.call_id is not null as reviewed, r.reviewer, r.reviewed_at, s.scored_at
+    from scores s join calls c on c.id = s.call_id
+    left join reviewed_scores r on r.call_id = s.call_id and r.scorecard_version = s.scorecard_version
+    where s.scored_at = (select max(s2.scored_at) from scores s2
+                         where s2.call_id = s.call_id and s2.scorecard = s.scorecard)""",
+    # Every reviewed item: the machine's verdict beside the verdict of record, and whether they differ.
+    """create view if not exists reviewed_vs_automatic as
+    select r.call_id, c.agent, c.started_at, r.scorecard_version, r.item_id, i.section, i.kind,
+      i.verdict as automatic, r.verdict as reviewed, i.verdict != r.verdict as changed,
+      i.points as auto_points, r.points as reviewed_points, r.max_points, r.auto_fail,
+      r.reviewer, r.reviewed_at, r.review_id
+    from reviewed_items r
+    join item_scores i on i.call_id = r.call_id and i.scorecard_version = r.scorecard_version
+      and i.item_id = r.item_id
+    join calls c on c.id = r.call_id""",
+    # The schema version and application id (PRAGMA user_version / application_id) as a row.
+    """create view if not exists schema_version as
+    select v.user_version as version, a.application_id as application_id
+    from pragma_user_version v, pragma_application_id a""",
+)
+
+
+class ForeignKeyViolation(CallwrightError):
+    """Rows that refer to a missing row (found by `PRAGMA foreign_key_check` after migration 4)."""
+
+
+def _rebuild_with_foreign_keys(db: sqlite_utils.Database, table: str) -> None:
+    """SQLite's 12-step table change, inside the migration's transaction: create the new table,
+    copy every row, drop the old one, rename the new one, recreate the old one's indexes (and
+    triggers: none of these tables has any). Foreign keys are not enforced on Callwright's
+    connections, so dropping a parent never cascades; `foreign_key_check` runs afterwards."""
+    create, columns = V4_REBUILT[table]
+    kept = [
+        sql
+        for (sql,) in db.execute(
+            "select sql from sqlite_master where tbl_name = ? and type in ('index', 'trigger') "
+            "and sql is not null",
+            [table],
+        ).fetchall()
+    ]
+    cols = ", ".join(f"[{c}]" for c in columns)
+    db.execute(create.format(name=f"{table}_v4"))
+    db.execute(f"insert into [{table}_v4] ({cols}) select {cols} from [{table}]")
+    db.execute(f"drop table [{table}]")
+    db.execute(f"alter table [{table}_v4] rename to [{table}]")
+    for sql in kept:
+        db.execute(sql)
+
+
+def _utc(db: sqlite_utils.Database, table: str, column: str) -> None:
+    """Rewrite a written-at column in `UTC_FORMAT` (any ISO 8601 offset converted to UTC); a value
+    SQLite cannot read as a time is left as it is."""
+    fmt = f"strftime('{UTC_FORMAT}', [{column}])"
+    db.execute(
+        f"update [{table}] set [{column}] = {fmt} "
+        f"where [{column}] is not null and [{column}] not glob '{_UTC_GLOB}' and {fmt} is not null"
+    )
+
+
+def v4_foreign_keys_utc_and_calibration(db: sqlite_utils.Database) -> None:
+    """Version 3 (issue 15 items 6 and 9): Datasette links every table to its call, times are in one
+    format, blind calibration sessions get their tables.
+
+    - `recordings` and `audit_log` are rebuilt with a foreign key to `calls` (every other table
+      that names a call already has one); then `PRAGMA foreign_key_check` must find nothing, else
+      the migration fails naming the rows (and the database stays as it was);
+    - every written-at timestamp (`UTC_COLUMNS`) becomes `UTC_FORMAT` (store.qa wrote `+00:00`);
+    - the calibration session tables (`calibration_sessions`, `_calls`, `_reviewers`, `_answers`);
+    - the views `scored_calls`, `reviewed_vs_automatic` and `schema_version`.
+
+    Like version 2, written "if not exists" (and a table already linked is not rebuilt): a
+    database whose stamp was lost is migrated again from version 1."""
+    for table in V4_REBUILT:
+        parents = {r[2] for r in db.execute(f"pragma foreign_key_list([{table}])")}
+        if "calls" not in parents:  # a database whose stamp was lost may have been rebuilt already
+            _rebuild_with_foreign_keys(db, table)
+    for table, column in UTC_COLUMNS:
+        _utc(db, table, column)
+    for sql in (*V4_TABLES, *V4_VIEWS):
+        db.execute(sql)
+    bad = db.execute("pragma foreign_key_check").fetchall()
+    if bad:
+        shown = "; ".join(
+            f"{t} row {rowid} refers to a missing {parent} row" for t, rowid, parent, _ in bad[:5]
+        )
+        raise ForeignKeyViolation(
+            f"cannot migrate to schema version {MIGRATIONS.index(v4_foreign_keys_utc_and_calibration) + 1}: "
+            f"{len(bad)} row(s) refer to rows that do not exist "
+            f"({shown}{', ...' if len(bad) > 5 else ''}); the database was left as it was",
+            hint="add the missing rows or delete these (e.g. with sqlite3), then open it again",
+        )
+
+
+# MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
+MIGRATIONS: tuple[Migration, ...] = (
+    v1_callwright_schema,
+    v2_review_app,
+    v3_outbound_contacts,
+    v4_foreign_keys_utc_and_calibration,
+)
 if len(MIGRATIONS) != schema.SCHEMA_VERSION:
     raise RuntimeError(
         f"store.schema.SCHEMA_VERSION is {schema.SCHEMA_VERSION} but there are "
@@ -466,7 +668,10 @@ def migrate(db: sqlite_utils.Database, name: str = "the database") -> int:
         version = _pragma(db, "user_version")
         pending = MIGRATIONS[version:]
         for migration in pending:
-            migration(db)
+            try:
+                migration(db)
+            except CallwrightError as err:
+                raise CallwrightError(f"{name}: {err.message}", hint=err.hint) from None
         if _pragma(db, "application_id") != schema.APPLICATION_ID:
             db.execute(f"pragma application_id = {schema.APPLICATION_ID}")
         if version < schema.SCHEMA_VERSION:

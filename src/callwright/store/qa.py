@@ -12,7 +12,6 @@ import json
 import os
 import re
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ import sqlite_utils
 
 from callwright.qa.model import ConversationMetrics, ScoredCall
 from callwright.qa.sink import CallIdConflict
+from callwright.store.users import now_utc
 
 CALL_EXTRA_COLUMNS = {"agent": str, "team": str, "customer": str, "campaign": str, "source": str}
 
@@ -224,7 +224,7 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
     Raises `CallIdConflict` (nothing written) when its call id belongs to another input or to an
     IVR call (`call_id_conflict`).
     """
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = now_utc()
     m, t, r = sc.meta, sc.transcript, sc.result
     with db.atomic():
         if is_scored(db, sc.recording_id, r.scorecard_version):
@@ -321,7 +321,7 @@ def record_error(db: sqlite_utils.Database, recording_id: str, path: str, error:
             "recording_id": recording_id,
             "path": path,
             "error": error,
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "at": now_utc(),
         },
         pk="recording_id",
     )
@@ -359,7 +359,7 @@ def add_review(
             "verdict": verdict,
             "note": note,
             "reviewer": reviewer,
-            "reviewed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reviewed_at": now_utc(),
         }
     )
     assert table.last_pk is not None  # sqlite-utils sets it on every insert
@@ -591,7 +591,7 @@ RESCORE_GAPS = ("dead_air_longest_s", "hold_longest_s")
 def save_rescore(db: sqlite_utils.Database, recording_id: str, result: Any) -> bool:
     """Store a new scorecard version's result for a stored call (its transcript is kept as it is);
     False (nothing written) when this recording was already scored with that version."""
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    now = now_utc()
     with db.atomic():
         if is_scored(db, recording_id, result.scorecard_version):
             return False

@@ -15,15 +15,25 @@ another version's score. Recomputing needs the version's sections, weights and p
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Literal, cast
 
 import sqlite_utils
 
 from callwright.qa.model import ItemResult, ScoreResult, Verdict
-from callwright.qa.scorecard.model import Item, ManualRule, Scorecard, Section
+from callwright.qa.scorecard.model import (
+    DEFAULT_THRESHOLD,
+    Item,
+    ManualRule,
+    OrderRule,
+    PhraseRule,
+    Scorecard,
+    Section,
+)
 from callwright.store.users import audit, now_utc
 
 REVIEW_VERDICTS: tuple[str, ...] = ("pass", "fail", "na")
@@ -33,6 +43,26 @@ MAX_NOTE_CHARS = 4000
 
 class ReviewError(ValueError):
     """A review that cannot be stored: an unknown call, item or verdict (the message says which)."""
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """A transaction that takes the write lock before it reads (`BEGIN IMMEDIATE`, waiting up to
+    the busy timeout for another writer). sqlite-utils' `atomic` begins a deferred transaction: two
+    reviewers saving at once both read, then the second one's upgrade to a writer fails at once with
+    "database is locked" (its snapshot went stale). Inside a transaction already, a savepoint."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.execute("begin immediate")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("rollback")
+        raise
+    db.execute("commit")
 
 
 # --- scorecard versions ----------------------------------------------------------------------------
@@ -58,6 +88,8 @@ def scorecard_definition(card: Scorecard) -> dict[str, Any]:
                         "points": it.points,
                         "auto_fail": it.auto_fail,
                         "question": it.rule.question if isinstance(it.rule, ManualRule) else None,
+                        # what a similarity was compared with (the low-confidence queue's margin)
+                        "thresholds": _thresholds(it),
                     }
                     for it in s.items
                 ],
@@ -65,6 +97,15 @@ def scorecard_definition(card: Scorecard) -> dict[str, Any]:
             for s in card.sections
         ],
     }
+
+
+def _thresholds(item: Item) -> list[float]:
+    """The similarity thresholds of a phrase, forbidden or order item (none for other kinds)."""
+    if isinstance(item.rule, PhraseRule):
+        return [item.rule.threshold]
+    if isinstance(item.rule, OrderRule):
+        return [item.rule.first.threshold, item.rule.then.threshold]
+    return []
 
 
 def save_scorecard(db: sqlite_utils.Database, card: Scorecard) -> None:
@@ -199,8 +240,8 @@ def record_review(
             f"call '{call_id}' has no scorecard item '{item_id}' in scorecard version {version}"
         )
     note = redact_text(note).text
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with db.atomic():
+    now = now_utc()
+    with write_transaction(db):
         previous = _latest_review(db, call_id, version, item_id)
         cur = db.execute(
             "insert into reviews (call_id, scorecard_version, item_id, verdict, note, reviewer, reviewed_at) "
@@ -363,6 +404,26 @@ COUNT_CAP = 1_000
 large result costs more than the page itself (docs/benchmarks.md, "Review app")."""
 
 
+SentimentLabel = Literal["negative", "neutral", "positive"]
+SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+SENTIMENT_END_UTTERANCES = 3
+"""The caller's ending sentiment is the mean sentiment of their last this many utterances..."""
+SENTIMENT_NEGATIVE_BELOW = -0.25
+"""...negative below this (the scorecards' default `sentiment: end` minimum, qa.scorecard.model
+DEFAULT_SENTIMENT_MIN), positive above `SENTIMENT_POSITIVE_ABOVE`, neutral in between."""
+SENTIMENT_POSITIVE_ABOVE = 0.25
+_END_SENTIMENT = f"""(select avg(e.sentiment) from (select u.sentiment from utterances u
+     where u.call_id = c.id and u.speaker = 'customer' and u.sentiment is not null
+     order by u.idx desc limit {SENTIMENT_END_UTTERANCES}) e)"""
+_MEAN_SENTIMENT = """(select avg(u.sentiment) from utterances u
+     where u.call_id = c.id and u.speaker = 'customer' and u.sentiment is not null)"""
+_END_CONDITION: dict[str, str] = {
+    "negative": f"{_END_SENTIMENT} < {SENTIMENT_NEGATIVE_BELOW}",
+    "neutral": f"{_END_SENTIMENT} between {SENTIMENT_NEGATIVE_BELOW} and {SENTIMENT_POSITIVE_ABOVE}",
+    "positive": f"{_END_SENTIMENT} > {SENTIMENT_POSITIVE_ABOVE}",
+}
+
+
 @dataclass(frozen=True)
 class CallFilter:
     """The calls list's filters; None means "any". Dates are YYYY-MM-DD (the end day included)."""
@@ -378,6 +439,10 @@ class CallFilter:
     score_max: float | None = None
     auto_failed: bool | None = None
     reviewed: bool | None = None
+    # the caller's sentiment (utterances.sentiment, -1..1, of speaker "customer"):
+    end_sentiment: SentimentLabel | None = None  # how the caller ended (`_END_SENTIMENT`)
+    sentiment_min: float | None = None  # the mean over every caller utterance, at least
+    sentiment_max: float | None = None  # ... at most
     fts: str = ""  # already an FTS5 query (store.qa.fts_query), "" for none
     only_agent: str | None = None  # an agent account's own name: nothing else is visible
     drill: str | None = None  # a dashboard number's calls: a name in store.kpis.DRILLS
@@ -436,6 +501,14 @@ def _where(f: CallFilter, fts_walk: bool = False) -> tuple[str, dict[str, Any]]:
         from callwright.store.kpis import drill_condition
 
         where.append(drill_condition(f.drill))
+    if f.end_sentiment is not None:  # calls without caller sentiment match no label
+        where.append(_END_CONDITION[f.end_sentiment])
+    if f.sentiment_min is not None:
+        where.append(f"{_MEAN_SENTIMENT} >= :sentiment_min")
+        p["sentiment_min"] = f.sentiment_min
+    if f.sentiment_max is not None:
+        where.append(f"{_MEAN_SENTIMENT} <= :sentiment_max")
+        p["sentiment_max"] = f.sentiment_max
     if f.fts and fts_walk:  # a common term: each call walked asks the index about its utterances
         where.append(
             "exists (select 1 from utterances u join utterances_fts ft on ft.rowid = u.rowid "
@@ -623,7 +696,7 @@ def calibration_verdicts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 
 def save_scorecards(db: sqlite_utils.Database, cards: Sequence[Scorecard]) -> None:
-    with db.atomic():
+    with write_transaction(db):
         for card in cards:
             save_scorecard(db, card)
 
@@ -659,7 +732,7 @@ def raise_dispute(
         raise ReviewError(f"the reason has {len(reason)} characters; at most {MAX_NOTE_CHARS} are kept")
     _check_version(db, call_id, version, item_id)
     reason = redact_text(reason).text
-    with db.atomic():
+    with write_transaction(db):
         cur = db.execute(
             "insert into disputes (call_id, scorecard_version, item_id, raised_by, reason, raised_at) "
             "values (?, ?, ?, ?, ?, ?)",
@@ -690,7 +763,7 @@ def resolve_dispute(
     if len(resolution) > MAX_NOTE_CHARS:
         raise ReviewError(f"the note has {len(resolution)} characters; at most {MAX_NOTE_CHARS} are kept")
     resolution = redact_text(resolution).text
-    with db.atomic():
+    with write_transaction(db):
         rows = list(db.query("select * from disputes where id = ?", [dispute_id]))
         if not rows:
             raise ReviewError(f"no dispute {dispute_id}")
@@ -716,7 +789,7 @@ def resolve_dispute(
 def acknowledge(db: sqlite_utils.Database, call_id: str, version: str, user: str) -> None:
     """An agent has read the call's result (once per version; audited the first time)."""
     _check_version(db, call_id, version, None)
-    with db.atomic():
+    with write_transaction(db):
         cur = db.execute(
             "insert or ignore into acknowledgements (call_id, scorecard_version, user_name, at) "
             "values (?, ?, ?, ?)",
@@ -738,7 +811,7 @@ def add_coaching_note(db: sqlite_utils.Database, call_id: str, note: str, author
     if not list(db.query("select 1 from calls where id = ?", [call_id])):
         raise ReviewError(f"no call '{call_id}' in the database")
     note = redact_text(note).text
-    with db.atomic():
+    with write_transaction(db):
         cur = db.execute(
             "insert into coaching_notes (call_id, author, note, created_at) values (?, ?, ?, ?)",
             [call_id, author, note, now_utc()],
@@ -757,7 +830,7 @@ def assign(db: sqlite_utils.Database, call_id: str, reviewer: str, by: str) -> N
     if not list(db.query("select 1 from calls where id = ?", [call_id])):
         raise ReviewError(f"no call '{call_id}' in the database")
     name = str(next(iter(db.query("select name from users where name = ?", [reviewer])))["name"])
-    with db.atomic():
+    with write_transaction(db):
         db.execute(
             "insert or replace into assignments (call_id, reviewer, assigned_by, assigned_at) "
             "values (?, ?, ?, ?)",
@@ -849,7 +922,8 @@ def weekly_sample(
 
 
 def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """How many calls wait in the fixed queues: auto-failed and not reviewed; open disputes."""
+    """How many wait in the fixed queues: auto-failed calls not reviewed; open disputes;
+    low-confidence verdicts (with the default margin)."""
     return {
         "auto_failed": int(
             db.execute(
@@ -859,7 +933,182 @@ def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:
             ).fetchone()[0]
         ),
         "disputes": int(db.execute("select count(*) from disputes where status = 'open'").fetchone()[0]),
+        # capped at LOW_CONFIDENCE_LIMIT
+        "low_confidence": len(low_confidence_items(db)),
     }
+
+
+# --- the low-confidence queue ------------------------------------------------------------------------
+
+LOW_CONFIDENCE_MARGIN = 0.05
+"""A similarity within this of the threshold it was compared with is a close call (the default of
+the queue's `margin`, which may be 0 to `MAX_LOW_CONFIDENCE_MARGIN`). Scorecard thresholds sit
+near 0.6, where a paraphrase and an unrelated sentence are a few hundredths apart."""
+MAX_LOW_CONFIDENCE_MARGIN = 0.5
+LOW_ASR_CONFIDENCE = 0.5
+"""A verdict resting on an utterance the recogniser heard with less confidence than this (Whisper:
+the mean token probability) is uncertain whatever its similarity."""
+LOW_CONFIDENCE_WEEKS = 2
+"""The queue looks at calls of the last this many weeks of scored calls (like the weekly sample)."""
+LOW_CONFIDENCE_LIMIT = 200
+"""...and lists at most this many items, the closest calls first."""
+SECOND_LISTEN_PREFIX = "heard again at "
+"""How qa.second_listen's evidence note starts: the item passed on a second reading."""
+_NOTE_THRESHOLD = re.compile(r"threshold (\d+(?:\.\d+)?)")
+LowReason = Literal["near threshold", "second listen", "low ASR confidence"]
+
+
+@dataclass(frozen=True)
+class LowConfidenceItem:
+    """An automatic verdict a reviewer should check: why, and how close it came."""
+
+    call_id: str
+    agent: str | None
+    started_at: str
+    scorecard: str
+    scorecard_version: str
+    item_id: str
+    kind: str
+    verdict: str
+    reasons: tuple[LowReason, ...]
+    similarity: float | None  # of the evidence closest to its threshold
+    threshold: float | None
+    asr_confidence: float | None  # the lowest of the utterances the evidence quotes
+
+
+def _kept_thresholds(db: sqlite_utils.Database) -> dict[tuple[str, str], list[float]]:
+    """(version, item id) -> thresholds, from the kept scorecard versions that have them."""
+    out: dict[tuple[str, str], list[float]] = {}
+    for version, definition in db.execute("select version, definition from scorecard_versions"):
+        for section in json.loads(definition).get("sections", []):
+            for item in section.get("items", []):
+                if item.get("thresholds"):
+                    out[(version, item["id"])] = [float(t) for t in item["thresholds"]]
+    return out
+
+
+def low_confidence_items(
+    db: sqlite_utils.Database,
+    *,
+    margin: float = LOW_CONFIDENCE_MARGIN,
+    min_asr_confidence: float = LOW_ASR_CONFIDENCE,
+    weeks: int = LOW_CONFIDENCE_WEEKS,
+    limit: int = LOW_CONFIDENCE_LIMIT,
+) -> list[LowConfidenceItem]:
+    """Unreviewed automatic verdicts (pass or fail of a phrase, forbidden or order item of each
+    call's latest score, calls of the last `weeks` weeks of scored calls) that are low-confidence:
+
+    - **near threshold**: a piece of evidence has a similarity s with |s - t| <= `margin`, t the
+      threshold it was compared with: the item's, kept with its scorecard version; for a version
+      kept before thresholds were, the one its evidence note quotes ("under the threshold 0.6"),
+      else `DEFAULT_THRESHOLD`;
+    - **second listen**: the item passed only on a second reading of the audio;
+    - **low ASR confidence**: an utterance the evidence quotes (same call, overlapping times) was
+      recognised with confidence under `min_asr_confidence`.
+
+    Closest to the threshold first (second listens and low ASR confidence count as 0 away), then
+    newest; at most `limit`. An item leaves the queue once reviewed."""
+    if not 0 <= margin <= MAX_LOW_CONFIDENCE_MARGIN:
+        raise ReviewError(f"margin {margin:g}: expected 0 to {MAX_LOW_CONFIDENCE_MARGIN:g}")
+    if not 0 <= min_asr_confidence <= 1:
+        raise ReviewError(f"ASR confidence {min_asr_confidence:g}: expected 0 to 1")
+    newest_sql = "select max(c.started_at) from scores s join calls c on c.id = s.call_id"
+    newest = db.execute(newest_sql).fetchone()[0]
+    if newest is None:
+        return []
+    window = {"newest": newest, "back": f"-{7 * weeks} days"}
+    kept = _kept_thresholds(db)
+    # In SQL, a superset of what qualifies (the final word is below): a similarity within the
+    # margin of some threshold any kept version uses, a second listen, or a call with an unsure
+    # utterance; JSON read by SQLite rather than every item's evidence parsed here. A version
+    # without kept thresholds may use any: then every similarity is a candidate.
+    known = {v for v, _ in kept}
+    legacy = any(r[0] not in known for r in db.execute("select distinct scorecard_version from scores"))
+    ts = [t for v in kept.values() for t in v] + [DEFAULT_THRESHOLD]
+    bounds = (-1.0, 2.0) if legacy else (min(ts) - margin - 1e-9, max(ts) + margin + 1e-9)
+    rows = db.query(
+        """select i.call_id, c.agent, c.started_at, s.scorecard, i.scorecard_version, i.item_id, i.kind,
+             i.verdict, i.evidence
+           from calls c cross join scores s on s.call_id = c.id
+           join item_scores i on i.call_id = s.call_id and i.scorecard_version = s.scorecard_version
+           where c.started_at >= date(:newest, :back)
+             and s.scored_at = (select max(s2.scored_at) from scores s2
+                                where s2.call_id = s.call_id and s2.scorecard = s.scorecard)
+             and i.kind in ('phrase', 'forbidden', 'order') and i.verdict in ('pass', 'fail')
+             and not exists (select 1 from reviews r where r.call_id = i.call_id
+                             and r.scorecard_version = i.scorecard_version and r.item_id = i.item_id)
+             and json_valid(i.evidence)
+             and (exists (select 1 from json_each(i.evidence) e
+                          where e.value ->> 'similarity' between :lo and :hi
+                             or e.value ->> 'note' like :second_listen)
+                  or exists (select 1 from utterances u where u.call_id = i.call_id
+                             and u.confidence < :min_conf))""",
+        {
+            **window,
+            "lo": bounds[0],
+            "hi": bounds[1],
+            "second_listen": SECOND_LISTEN_PREFIX + "%",
+            "min_conf": min_asr_confidence,
+        },
+    )
+    unsure: dict[str, list[tuple[float, float, float]]] = {}
+    for call_id, start, end, conf in db.execute(
+        """select u.call_id, u.start, u.end, u.confidence from utterances u join calls c on c.id = u.call_id
+           where c.started_at >= date(:newest, :back) and u.confidence < :min_conf""",
+        {**window, "min_conf": min_asr_confidence},
+    ):
+        unsure.setdefault(call_id, []).append((start, end, conf))
+    found: list[tuple[float, str, LowConfidenceItem]] = []
+    for r in rows:
+        reasons: list[LowReason] = []
+        best: tuple[float, float, float] | None = None  # (distance, similarity, threshold)
+        lowest_asr: float | None = None
+        for e in json.loads(r["evidence"] or "[]"):
+            note = str(e.get("note") or "")
+            if note.startswith(SECOND_LISTEN_PREFIX) and "second listen" not in reasons:
+                reasons.append("second listen")
+            sim = e.get("similarity")
+            if sim is not None:
+                quoted = [float(t) for t in _NOTE_THRESHOLD.findall(note)]
+                ts = kept.get((r["scorecard_version"], r["item_id"])) or quoted or [DEFAULT_THRESHOLD]
+                for t in ts:
+                    d = abs(float(sim) - t)
+                    if best is None or d < best[0]:
+                        best = (d, float(sim), t)
+            if e.get("start") is not None and e.get("end") is not None:
+                for u_start, u_end, conf in unsure.get(r["call_id"], []):
+                    if u_start <= e["end"] and u_end >= e["start"]:
+                        lowest_asr = conf if lowest_asr is None else min(lowest_asr, conf)
+        if best is not None and best[0] <= margin + 1e-9:
+            reasons.insert(0, "near threshold")
+        if lowest_asr is not None:
+            reasons.append("low ASR confidence")
+        if not reasons:
+            continue
+        distance = 0.0 if reasons != ["near threshold"] else best[0] if best else 0.0
+        found.append(
+            (
+                distance,
+                r["started_at"],
+                LowConfidenceItem(
+                    r["call_id"],
+                    r["agent"],
+                    r["started_at"],
+                    r["scorecard"],
+                    r["scorecard_version"],
+                    r["item_id"],
+                    r["kind"],
+                    r["verdict"],
+                    tuple(reasons),
+                    None if best is None else best[1],
+                    None if best is None else best[2],
+                    lowest_asr,
+                ),
+            )
+        )
+    found.sort(key=lambda f: (f[1], f[2].call_id, f[2].item_id), reverse=True)  # newest first...
+    found.sort(key=lambda f: f[0])  # ...within the same distance (the sort is stable)
+    return [f[2] for f in found[:limit]]
 
 
 TREND_WEEKS = 8

@@ -35,7 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from callwright.store import reviews, users
-from callwright.web import auth, dashboard
+from callwright.web import auth, calibration_sessions, dashboard, low_confidence
 from callwright.web.highlight import pieces, span_start
 
 HERE = Path(__file__).resolve().parent
@@ -724,6 +724,8 @@ def create_app(
         Route("/coaching", app.coaching, methods=["POST"]),
         Route("/assign", app.assign, methods=["POST"]),
         *dashboard.routes(app),
+        *calibration_sessions.routes(app),
+        *low_confidence.routes(app),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     starlette = Starlette(

@@ -70,3 +70,25 @@ def calibrate(rows: Iterable[dict[str, Any]]) -> list[ItemCalibration]:
         peers = [(a, b) for verdicts in per_call.values() for a, b in combinations(verdicts, 2)]
         out.append(ItemCalibration(version, item, manual, agreement(auto), agreement(peers)))
     return sorted(out, key=lambda c: (c.manual, c.scorecard_version, c.item_id))
+
+
+def compare_session(rows: Iterable[dict[str, Any]]) -> list[ItemCalibration]:
+    """A blind calibration session's answers compared per item (`store.calibration_sessions.
+    comparison_rows`): every pair of reviewers on the same call, and every reviewer's answer against
+    the machine's verdict (automatic items only: a manual item's automatic verdict is "review").
+    Unlike `calibrate`, every reviewer counts against the machine, not only the verdict of record."""
+    by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    version = ""
+    for r in rows:
+        by_item[r["item_id"]].append(r)
+        version = r.get("scorecard_version", version)
+    out = []
+    for item, rs in by_item.items():
+        manual = any(r["kind"] == "manual" for r in rs)
+        auto = [] if manual else [(r["automatic"], r["human"]) for r in rs]
+        per_call: dict[str, list[str]] = defaultdict(list)
+        for r in sorted(rs, key=lambda r: (r["call_id"], r["reviewer"])):
+            per_call[r["call_id"]].append(r["human"])
+        peers = [(a, b) for verdicts in per_call.values() for a, b in combinations(verdicts, 2)]
+        out.append(ItemCalibration(version, item, manual, agreement(auto), agreement(peers)))
+    return sorted(out, key=lambda c: (c.manual, c.item_id))

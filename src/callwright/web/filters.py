@@ -14,7 +14,7 @@ from datetime import date
 
 from callwright.store.kpis import DRILLS
 from callwright.store.qa import fts_query
-from callwright.store.reviews import MAX_PAGE, SORT_COLUMNS, CallFilter
+from callwright.store.reviews import MAX_PAGE, SENTIMENT_LABELS, SORT_COLUMNS, CallFilter, SentimentLabel
 
 MAX_QUERY_CHARS = 500
 MAX_VALUE_CHARS = 200
@@ -54,6 +54,29 @@ def _score(v: str, name: str, errors: dict[str, str]) -> float | None:
         errors[name] = f"{name}: expected a score from 0 to 100, got '{v[:40]}'"
         return None
     return x
+
+
+def _sentiment(v: str, name: str, errors: dict[str, str]) -> float | None:
+    if not v:
+        return None
+    try:
+        x = float(v)
+        if not -1 <= x <= 1:
+            raise ValueError
+    except ValueError:
+        errors[name] = f"{name}: expected a sentiment from -1 to 1, got '{v[:40]}'"
+        return None
+    return x
+
+
+def _end_sentiment(v: str, errors: dict[str, str]) -> SentimentLabel | None:
+    if v in ("", "any"):
+        return None
+    for label in SENTIMENT_LABELS:
+        if v == label:
+            return label
+    errors["end_sentiment"] = f"end_sentiment: expected {', '.join(SENTIMENT_LABELS)} or any"
+    return None
 
 
 def _yes_no(v: str, name: str, errors: dict[str, str]) -> bool | None:
@@ -99,6 +122,9 @@ def parse_filters(q: Mapping[str, str], *, only_agent: str | None = None) -> Par
         score_max=_score((q.get("max") or "").strip(), "max", errors),
         auto_failed=_yes_no(q.get("auto_failed") or "", "auto_failed", errors),
         reviewed=_yes_no(q.get("reviewed") or "", "reviewed", errors),
+        end_sentiment=_end_sentiment((q.get("end_sentiment") or "").strip(), errors),
+        sentiment_min=_sentiment((q.get("smin") or "").strip(), "smin", errors),
+        sentiment_max=_sentiment((q.get("smax") or "").strip(), "smax", errors),
         fts=fts_query(search) if search else "",
         only_agent=only_agent,
         drill=drill,
