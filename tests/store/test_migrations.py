@@ -126,7 +126,7 @@ def test_a_new_database_ends_at_the_latest_version_with_the_schema_of_the_code_b
 def test_version_2_adds_the_review_app_and_keeps_every_row(tmp_path, base_src, monkeypatch):
     """A version-1 database (made by the code before migrations) gains the review app's tables,
     views and indexes and keeps every row and object it had (migration 4 is checked on its own:
-    tests/store/test_migration_v3.py)."""
+    tests/store/test_migration_v4.py)."""
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
     monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
     path = tmp_path / "v1.db"

@@ -20,9 +20,9 @@ from callwright.store import migrations, schema
 from callwright.store.db import open_db
 
 REPO = Path(__file__).resolve().parents[2]
-V2_COMMIT = "2c51743"  # main with schema version 2 current (the review app), before migration 3
+V2_COMMIT = "2c51743"  # main with schema version 2 current (the review app), before migrations 3 and 4
 # this migration's version (if another migration lands before it, the number moves)
-V3 = migrations.MIGRATIONS.index(migrations.v3_foreign_keys_utc_and_calibration) + 1
+V3 = migrations.MIGRATIONS.index(migrations.v4_foreign_keys_utc_and_calibration) + 1
 Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 # Rows written through the version-2 code's own writers (store.qa wrote `+00:00` times, the
