@@ -615,23 +615,27 @@ def server(
 
 
 async def dtmf_caller(
-    gen: LoadGenerator, name: str, stop: asyncio.Event, *, presses: int | None = None
+    gen: LoadGenerator, name: str, stop: asyncio.Event, *, presses: int | None = None, at_once: bool = False
 ) -> CallStats:
     """The DTMF-only flow: press 1 (balance, then the menu again) after each prompt while
-    `stop` is not set (or `presses` times), then 9 (goodbye) and wait for the IVR's BYE."""
+    `stop` is not set (or `presses` times), then 9 (goodbye) and wait for the IVR's BYE.
+    `at_once`: press 9 over the first prompt as soon as it is heard (barge-in)."""
     c = Caller(gen, name, "100")
     try:
         if not await c.connect():
             return c.stats
+        if at_once:
+            await c.heard_prompt()
+            c.press("9")
         done = 0
-        while not stop.is_set() and (presses is None or done < presses):
+        while not at_once and not stop.is_set() and (presses is None or done < presses):
             await c.heard_prompt()
             await c.quiet_for(PAUSE_S)
             if stop.is_set() or c.bye.is_set():
                 break
             c.press("1")
             done += 1
-        if not c.bye.is_set():
+        if not c.bye.is_set() and not at_once:
             await c.quiet_for(PAUSE_S)
             c.press("9")
         if not await c.wait_bye(30):
@@ -686,6 +690,7 @@ async def run_load(
             n = step
             await asyncio.sleep(2.0)  # settle: every new call answered and its first prompt going
             t0, cpu0, lag0 = time.time(), proc.cpu_s() if proc else 0.0, len(gen.lateness)
+            gen_cpu0 = time.process_time()
             load0 = os.getloadavg()[0]
             await asyncio.sleep(hold_s)
             t1 = time.time()
@@ -696,6 +701,7 @@ async def run_load(
             extra = {
                 "calls_up": len(live),
                 "server_cpu_pct": round(cpu * 100, 1),
+                "generator_cpu_pct": round((time.process_time() - gen_cpu0) / (t1 - t0) * 100, 1),
                 "generator_lateness_p99_ms": round(pct(lag, 99), 2),
                 "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
             }
