@@ -207,6 +207,7 @@ class Caller:
         self.key: list[tuple[int, bool, int]] | None = None  # (duration, end, event) packets left
         self.key_ts = 0
         self.onset: float | None = None  # wall time the caller's first voiced frame/key left
+        self.key_end: float | None = None  # wall time the key's first end packet left
         self.speech_end: float | None = None  # wall time the last voiced frame left
         self.last_voiced_rx = 0.0  # arrival of the latest voiced packet
         self.first_voiced_after: float | None = None
@@ -307,6 +308,8 @@ class Caller:
             )
             if marker and self.onset is None:
                 self.onset = now
+            if end and self.key_end is None:
+                self.key_end = now
             data = pkt + payload
         else:
             if self.out:
@@ -564,6 +567,7 @@ class Server:
     port: int
     events: list[dict]
     db: Path
+    audiosocket_port: int = 0
 
     def count(self, kind: str) -> int:
         return sum(1 for e in list(self.events) if e.get("event") == kind)
@@ -571,7 +575,7 @@ class Server:
 
 @contextlib.contextmanager
 def server(
-    tmp: Path, flow: Path, max_calls: int, engine: str = "whisper", extra_env: dict | None = None
+    tmp: Path, flow: Path, max_calls: int, engine: str = "whisper", *, audiosocket: bool = False
 ) -> Iterator[Server]:
     cmd = [
         sys.executable, "-m", "callwright", "serve", str(flow),
@@ -579,7 +583,12 @@ def server(
         "--db", str(tmp / "calls.db"), "--recordings", str(tmp / "rec"),
         "--engine", engine, "--grace", "5",
     ]  # fmt: skip
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src"), **(extra_env or {})}
+    if audiosocket:
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            as_port = free.getsockname()[1]
+        cmd += ["--audiosocket", f"127.0.0.1:{as_port}"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp)
     events: list[dict] = []
     port: list[int] = []
@@ -601,7 +610,7 @@ def server(
     try:
         if not ready.wait(180) or not port:
             raise RuntimeError(f"the server did not start: {events[-5:]}")
-        yield Server(proc, port[0], events, tmp / "calls.db")
+        yield Server(proc, port[0], events, tmp / "calls.db", as_port if audiosocket else 0)
     finally:
         proc.terminate()
         try:
@@ -747,6 +756,8 @@ async def barge_trial(gen: LoadGenerator, name: str, how: str, speech: np.ndarra
         r = c.measure_barge()
         if r is not None:
             c.stats.barge_in_ms.append(r)
+            if c.key_end is not None and c.onset is not None:  # also from the key's end packet
+                c.stats.responses_ms.append(r - (c.key_end - c.onset) * 1000)
         if not c.bye.is_set():
             c.press("8")
         if not await c.wait_bye(20):
@@ -841,32 +852,91 @@ def main() -> None:
         args.json_out.write_text(json.dumps(result, indent=1))
 
 
+def _stats(values: list[float], trials: int) -> dict:
+    return {
+        "trials": trials,
+        "measured": len(values),
+        "p50_ms": round(pct(values, 50), 1),
+        "p95_ms": round(pct(values, 95), 1),
+        "max_ms": round(max(values, default=float("nan")), 1),
+        "values_ms": [round(v) for v in values],
+    }
+
+
 def run_barge(tmp: Path, trials: int) -> dict:
     speech = espeak("I would like to speak to somebody about my bill please")
     out: dict = {}
-    with server(tmp, SPEECH_FLOW, 4) as srv:
+    with server(tmp, SPEECH_FLOW, 4, audiosocket=True) as srv:
 
         async def go() -> None:
             async with LoadGenerator(srv.port) as gen:
                 for how in ("key", "speech"):
                     values: list[float] = []
-                    misses = 0
+                    from_end: list[float] = []
                     for i in range(trials):
                         s = await barge_trial(gen, f"{how}{i}", how, speech if how == "speech" else None)
                         values += s.barge_in_ms
-                        misses += not s.barge_in_ms
-                    out[f"sip_{how}"] = {
-                        "trials": trials,
-                        "measured": len(values),
-                        "p50_ms": round(pct(values, 50), 1),
-                        "p95_ms": round(pct(values, 95), 1),
-                        "max_ms": round(max(values, default=float("nan")), 1),
-                        "values_ms": [round(v) for v in values],
-                    }
+                        from_end += s.responses_ms
+                    out[f"sip_{how}"] = _stats(values, trials)
+                    if how == "key":
+                        out["sip_key_from_end_packet"] = _stats(from_end, trials)
                     print(json.dumps({how: out[f"sip_{how}"]}), flush=True)
 
         asyncio.run(go())
+        if srv.audiosocket_port:
+            for how in ("key", "speech"):
+                values = [
+                    v
+                    for i in range(trials)
+                    if (v := audiosocket_trial(srv.audiosocket_port, how, speech)) is not None
+                ]
+                out[f"audiosocket_{how}"] = _stats(values, trials)
+                print(json.dumps({f"audiosocket_{how}": out[f"audiosocket_{how}"]}), flush=True)
     return out
+
+
+def audiosocket_trial(port: int, how: str, speech: np.ndarray) -> float | None:
+    """One AudioSocket call (tests/server/client.py's peer, which streams like Asterisk):
+    interrupt the first prompt 0.6-1.6 s in by a DTMF frame (key 8) or speech; onset ->
+    the last voiced audio frame received before QUIET_MS of quiet (ms)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.server.client import AudioSocketPeer
+
+    peer = AudioSocketPeer(port)
+    try:
+        peer.send_uuid("100")
+        peer.start_audio()
+        deadline = time.monotonic() + 30
+        voiced = lambda x: float(np.abs(x.astype(np.int32)).mean()) > VOICED  # noqa: E731
+        while not any(voiced(x) for _, x in list(peer.received)):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.01)
+        time.sleep(random.uniform(0.6, 1.6))
+        while not (peer.received and voiced(peer.received[-1][1])):
+            time.sleep(0.005)
+        if how == "key":
+            onset = time.monotonic()
+            peer.send_dtmf("8")
+        else:
+            frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
+            first = int(np.argmax(np.abs(frames.astype(np.int32)).mean(axis=1) > VOICED))
+            peer.say(speech)
+            while not peer.sent_onsets:
+                time.sleep(0.002)
+            onset = peer.sent_onsets[0] + first * TICK_S
+        time.sleep(QUIET_MS / 1000 + 1.5)
+        last = None
+        for t, x in list(peer.received):
+            if t < onset - 1.0 or not voiced(x):
+                continue
+            if last is not None and t - last > QUIET_MS / 1000 and last >= onset - 0.04:
+                break
+            last = t
+        return None if last is None else (last - onset) * 1000
+    finally:
+        peer.hang_up()
+        peer.close()
 
 
 def run_speech(tmp: Path, steps: list[int], turns: int, engine: str, speech_servers: int) -> dict:
