@@ -700,6 +700,7 @@ async def run_load(
             await asyncio.sleep(2.0)  # settle: every new call answered and its first prompt going
             t0, cpu0, lag0 = time.time(), proc.cpu_s() if proc else 0.0, len(gen.lateness)
             gen_cpu0 = time.process_time()
+            rss0 = proc.rss_mb() if proc else float("nan")
             load0 = os.getloadavg()[0]
             await asyncio.sleep(hold_s)
             t1 = time.time()
@@ -716,6 +717,7 @@ async def run_load(
             }
             if proc is not None:
                 extra["rss_mb"] = round(proc.rss_mb(), 1)
+                extra["rss_growth_kb_per_call_s"] = round((extra["rss_mb"] - rss0) * 1024 / step / (t1 - t0), 1)
                 extra["threads"] = proc.threads()
             summary = _summary(step, live, tm, extra)
             out["steps"].append(summary)
@@ -939,6 +941,13 @@ def audiosocket_trial(port: int, how: str, speech: np.ndarray) -> float | None:
         peer.close()
 
 
+def _cpu(p: subprocess.Popen) -> float:
+    try:
+        return Proc(p.pid).cpu_s()
+    except OSError:
+        return 0.0
+
+
 def run_speech(tmp: Path, steps: list[int], turns: int, engine: str, speech_servers: int) -> dict:
     voices = ["en-us", "en-gb", "en-gb-x-rp"]
     words = [espeak(w, voices[i % 3]) for i, w in enumerate(["billing", "support", "sales", "billing"])]
@@ -988,6 +997,7 @@ def run_speech(tmp: Path, steps: list[int], turns: int, engine: str, speech_serv
                     for step in steps:
                         load0 = os.getloadavg()[0]
                         cpu0, t0 = proc.cpu_s(), time.time()
+                        sp0 = sum(_cpu(p) for p in procs)
                         res = await asyncio.gather(
                             *(speech_caller(gen, f"s{step}-{i}", turns, words) for i in range(step))
                         )
@@ -1001,6 +1011,10 @@ def run_speech(tmp: Path, steps: list[int], turns: int, engine: str, speech_serv
                             "processing_p95_ms": round(pct(proc_ms, 95)),
                             "response_p95_ms": round(pct(resp, 95)),
                             "server_cpu_pct": round((proc.cpu_s() - cpu0) / (time.time() - t0) * 100, 1),
+                            "server_cpu_s_per_turn": round((proc.cpu_s() - cpu0) / max(len(resp), 1), 2),
+                            "speech_server_cpu_s_per_turn": round(
+                                (sum(_cpu(p) for p in procs) - sp0) / max(len(resp), 1), 2
+                            ),
                             "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
                         }
                         out["steps"].append(summary)
