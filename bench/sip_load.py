@@ -717,7 +717,9 @@ async def run_load(
             }
             if proc is not None:
                 extra["rss_mb"] = round(proc.rss_mb(), 1)
-                extra["rss_growth_kb_per_call_s"] = round((extra["rss_mb"] - rss0) * 1024 / step / (t1 - t0), 1)
+                extra["rss_growth_kb_per_call_s"] = round(
+                    (extra["rss_mb"] - rss0) * 1024 / step / (t1 - t0), 1
+                )
                 extra["threads"] = proc.threads()
             summary = _summary(step, live, tm, extra)
             out["steps"].append(summary)
