@@ -156,14 +156,16 @@ class SipCall:
         samples = np.asarray(samples, dtype=np.int16).ravel()
         if self.ended.is_set():
             return  # the line is gone: nothing to play, and `playing` stays False
+        # encoded here, on the IVR's thread and outside the lock the media tick takes
+        coded = g711.encode(samples, self.media.codec)
         with self._lock:
             room = MAX_PLAYOUT_S * RATE - len(self._out)
-            if samples.size > room:
+            if len(coded) > room:
                 log.warning(
-                    "call %s: playout buffer full, %d samples dropped", self.call_id, samples.size - room
+                    "call %s: playout buffer full, %d samples dropped", self.call_id, len(coded) - room
                 )
-                samples = samples[: max(room, 0)]
-            self._out += g711.encode(samples, self.media.codec)
+                coded = coded[: max(room, 0)]
+            self._out += coded
 
     def stop_playback(self) -> None:
         with self._lock:
