@@ -834,7 +834,7 @@ def main() -> None:
     steps = [int(x) for x in args.steps.split(",")]
     if args.quick:
         steps, args.hold, args.trials, args.turns = (
-            ([10, 20], 5.0, 3, 2) if args.mode != "speech" else ([1], 5, 3, 2)
+            ([10, 20], 5.0, 3, 2) if args.mode != "speech" else ([1], 5, 3, 1)
         )
     result: dict = {"mode": args.mode, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                     "cores": os.cpu_count(), "load_avg_before": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
