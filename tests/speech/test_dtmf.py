@@ -172,3 +172,30 @@ def test_keys_are_found_between_speech(talk_8k):
     speech = talk_8k["en-us"]
     call = concat([speech, Audio(dtmf_tones("42", 8000, level_dbfs=-18), 8000), speech])
     assert keys_of(call.samples, 8000) == "42"
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_the_quiet_block_shortcut_never_changes_a_decision(rate):
+    # keys() skips the analysis of blocks too quiet to hold a key (the SIP server runs the
+    # detector on every call's audio, mostly silence); the bound it relies on must hold and
+    # the decisions must be those of the full analysis, at every level around the threshold
+    from callwright.speech.dtmf import DtmfParams, _Analyzer
+
+    an = _Analyzer(rate, DtmfParams())
+    full = _Analyzer(rate, DtmfParams())
+    full.tone_bound = float("inf")  # never skips
+    rng = np.random.default_rng(3)
+    blocks = []
+    for level_db in range(-70, -30, 2):
+        for lo, hi in zip(LOW_FREQS, HIGH_FREQS, strict=True):
+            tone = dual_tone(lo, hi, rate, 1000 * an.n / rate, low_dbfs=level_db, high_dbfs=level_db)
+            blocks.append(tone[: an.n])
+            blocks.append(tone[: an.n] + rng.normal(0, 10 ** (level_db / 20), an.n))
+        blocks.append(rng.normal(0, 10 ** (level_db / 20), an.n))
+    blocks = np.array(blocks)
+    power = an.tone_scale * ((blocks @ an.cos) ** 2 + (blocks @ an.sin) ** 2)
+    total = an.total_scale * (blocks**2 @ an.window_sq)
+    assert np.all(power.max(axis=1) <= an.tone_bound * total * (1 + 1e-9))
+    for i in range(len(blocks)):  # one block at a time, as a 20 ms frame in a call gives them
+        assert an.keys(blocks[i : i + 1]) == full.keys(blocks[i : i + 1])
+    assert any(k is not None for k in an.keys(blocks)) and an.keys(np.zeros((3, an.n))) == [None] * 3

@@ -153,6 +153,11 @@ class _Analyzer:
         self.tone_scale = 2.0 / window.sum() ** 2
         self.total_scale = 1.0 / self.window_sq.sum()
         self.min_power = 0.5 * 10 ** (self.p.min_level_dbfs / 10)
+        # Cauchy-Schwarz: |sum x w e^{i phi}|^2 <= n * sum x^2 w^2, so no single frequency's
+        # power exceeds `tone_bound` times the block's total power (3 for this window). A
+        # block whose total power is under min_power / tone_bound cannot hold a key (both
+        # tones must reach min_power): quiet audio, most of a call, skips the analysis.
+        self.tone_bound = 2.0 * self.n * self.window_sq.sum() / window.sum() ** 2
         self.low, self.high = np.array(LOW_FREQS), np.array(HIGH_FREQS)
 
     def keys(self, blocks: np.ndarray) -> list[str | None]:
@@ -160,8 +165,10 @@ class _Analyzer:
         if len(blocks) == 0:
             return []
         p = self.p
-        power = self.tone_scale * ((blocks @ self.cos) ** 2 + (blocks @ self.sin) ** 2)
         total = self.total_scale * (blocks**2 @ self.window_sq)
+        if float(total.max()) * self.tone_bound < self.min_power:
+            return [None] * len(blocks)  # too quiet for any key (see tone_bound)
+        power = self.tone_scale * ((blocks @ self.cos) ** 2 + (blocks @ self.sin) ** 2)
         nominal = power[:, :24:3]  # the 8 nominal frequencies
         probes = power[:, :24].reshape(len(blocks), 8, 3)
         harmonic = power[:, 24:]

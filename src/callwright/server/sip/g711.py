@@ -73,6 +73,28 @@ def encode(samples: np.ndarray, codec: Literal["PCMU", "PCMA"]) -> bytes:
     return table[np.asarray(samples, dtype=np.int16).view(np.uint16)].tobytes()
 
 
+def _byte_tables(table: np.ndarray) -> tuple[bytes, bytes]:
+    """An int16 decode table as two `bytes.translate` tables: low bytes, high bytes (LE)."""
+    pairs = table.astype("<i2").view(np.uint8).reshape(256, 2)
+    return bytes(pairs[:, 0]), bytes(pairs[:, 1])
+
+
+_DECODE_BYTES = {"PCMU": _byte_tables(ULAW_DECODE), "PCMA": _byte_tables(ALAW_DECODE)}
+
+
+def decode_pcm(payload: bytes, codec: Literal["PCMU", "PCMA"]) -> bytes:
+    """G.711 bytes -> int16 little-endian PCM bytes, by `bytes.translate` alone.
+
+    For the server's 20 ms media tick, which decodes every call's packet on the event
+    loop: no numpy call there (numpy's indexing may release the GIL, and with a hundred
+    call threads waiting for it, getting it back costs a switch interval each time)."""
+    lo, hi = _DECODE_BYTES[codec]
+    out = bytearray(2 * len(payload))
+    out[0::2] = payload.translate(lo)
+    out[1::2] = payload.translate(hi)
+    return bytes(out)
+
+
 def decode(payload: bytes, codec: Literal["PCMU", "PCMA"]) -> np.ndarray:
     """G.711 bytes -> int16 mono."""
     table = ULAW_DECODE if codec == "PCMU" else ALAW_DECODE

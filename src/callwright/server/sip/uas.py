@@ -710,11 +710,19 @@ class SipServer:
                 late -= skipped * TICK_S
             self._lateness.append(max(late, 0.0))
             timeout = self.config.media_timeout_s
-            for call in list(self.calls.values()):
+            calls = [c for c in self.calls.values() if c.state != "ended"]
+            # every call's packet first, then the input: handing audio to a call's thread
+            # wakes it, and a woken thread would hold the GIL between two calls' sends
+            for call in calls:
+                try:
+                    call._send_tick(tick)
+                except Exception:
+                    log.exception("call %s: media tick failed", call.call_id)
+            for call in calls:
                 if call.state == "ended":
                     continue
                 try:
-                    call._tick(tick, now)
+                    call._deliver(now)
                 except Exception:
                     log.exception("call %s: media tick failed", call.call_id)
                 if timeout and call.state == "confirmed" and now - call.last_rtp > timeout:
