@@ -18,6 +18,7 @@ import asyncio
 import logging
 import socket
 
+from callwright.flows.inputs import header_variables
 from callwright.server.calls import CallServer, IncomingCall
 from callwright.server.events import EventLog
 from callwright.server.sip.call import SipCall
@@ -87,6 +88,7 @@ class SipService:
                 called_number=call.dialled,
                 caller_id=user_of(call.caller),
                 remote=_remote(call),
+                offered_variables=header_variables(call.invite.headers) or None,
             )
         )
         if handle is None:  # the slot went between the INVITE and the ACK
