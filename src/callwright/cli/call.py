@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
     app.command("call")(call)
 
 
-def _parse_waits(items: list[str]) -> dict[str, float]:
+def parse_queue_waits(items: list[str]) -> dict[str, float]:
     from callwright.flows.loader import parse_duration
 
     waits = {}
@@ -112,8 +112,8 @@ def call(
     from callwright.ivr.clock import FakeClock, RealClock, parse_call_time
     from callwright.ivr.datasteps import FunctionRegistry, LiveData, Secrets
     from callwright.ivr.engine import load_engine
+    from callwright.ivr.queues import ConfiguredWaits
     from callwright.ivr.runner import run_call
-    from callwright.ivr.session import QueueStatus
     from callwright.store.calllog import CallLog
     from callwright.store.db import default_path
     from callwright.textsafe import safe_text
@@ -122,7 +122,7 @@ def call(
     start_vars = parse_vars(engine.flow, var)  # an undeclared or mistyped --var: before any call row
     data = LiveData(Secrets.from_config(secrets), FunctionRegistry.from_config(function))
     clock = FakeClock(parse_call_time(at, "--time")) if at else RealClock()
-    waits = QueueStatus(_parse_waits(queue_wait))
+    waits = ConfiguredWaits(parse_queue_waits(queue_wait))
     turns = load_caller_script(audio) if audio is not None else None  # refused before any row
     db_path = db or default_path()
     log = CallLog.open(db_path)

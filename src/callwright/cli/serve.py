@@ -61,6 +61,12 @@ def serve(
         "--review-app",
         help="Also serve the QA review web app at /qa/ on --http, over the same database.",
     ),
+    queue_wait: list[str] = typer.Option(
+        [],
+        "--queue-wait",
+        help="Expected wait per queue, QUEUE=SECONDS (repeatable), for callback offers "
+        "(no ACD runs with the server; see docs/flows.md, queue).",
+    ),
 ) -> None:
     """Answer calls: each is routed to a flow by the number dialled. Stops on Ctrl-C / SIGTERM.
 
@@ -97,6 +103,10 @@ def serve(
     from callwright.server.sip import parse_listen
 
     sip_config = parse_listen(sip) if sip else None
+    from callwright.cli.call import parse_queue_waits
+    from callwright.ivr.queues import ConfiguredWaits
+
+    waits = ConfiguredWaits(parse_queue_waits(queue_wait))  # a malformed --queue-wait: said before binding
     routes = build_routes(flows, route, routes_file)  # every flow checked first (exit 2 on errors)
 
     from callwright.speech.asr import get_recognizer
@@ -120,6 +130,7 @@ def serve(
         prompts=prompts,
         max_calls=max_calls if max_calls is not None else MAX_CALLS,
         events=events,
+        queue_status=waits,
     )
     services: list[Service] = []
     if as_addr is not None:

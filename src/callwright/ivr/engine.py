@@ -24,7 +24,8 @@ from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.datasteps import DataService
 from callwright.ivr.events import LogEvent
 from callwright.ivr.interpret import Rules
-from callwright.ivr.session import CallSession, QueueStatus
+from callwright.ivr.queues import QueueWaits
+from callwright.ivr.session import CallSession
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ class FlowEngine:
         called_number: str = "",
         language: str | None = None,
         variables: dict[str, Any] | None = None,
-        queue_status: QueueStatus | None = None,
+        queue_status: QueueWaits | None = None,
         listener: Callable[[LogEvent], None] | None = None,
         channel: str = "text",
         data: DataService | None = None,

@@ -45,6 +45,7 @@ from callwright.ivr.events import (
     Transfer,
     TransferOutcome,
 )
+from callwright.ivr.queues import ConfiguredWaits, QueueWaits
 
 if TYPE_CHECKING:
     from callwright.ivr.engine import CompiledState, FlowEngine
@@ -71,14 +72,9 @@ through a handful; a `set`/`branch` loop that never waits for the caller would r
 forever, so the call ends with outcome `error` when this many moves pass."""
 
 
-class QueueStatus:
-    """Expected wait per queue; the ACD simulation or a live ACD provides real figures."""
-
-    def __init__(self, waits: dict[str, float] | None = None) -> None:
-        self.waits = dict(waits or {})
-
-    def expected_wait_s(self, queue: str) -> float:
-        return float(self.waits.get(queue, 0.0))
+QueueStatus = ConfiguredWaits
+"""The configured expected waits (the name callers of this module used before
+`callwright.ivr.queues` said where a queue's wait comes from)."""
 
 
 @dataclass
@@ -106,7 +102,7 @@ class CallSession:
         called_number: str = "",
         language: str | None = None,
         variables: dict[str, Any] | None = None,
-        queue_status: QueueStatus | None = None,
+        queue_status: QueueWaits | None = None,
         listener: Callable[[LogEvent], None] | None = None,
         channel: str = "text",
         data: datasteps.DataService | None = None,
@@ -116,7 +112,7 @@ class CallSession:
         self.clock = clock
         self.call_id = call_id or uuid.uuid4().hex[:16]
         self.channel = channel
-        self.queue_status = queue_status or QueueStatus()
+        self.queue_status: QueueWaits = queue_status or ConfiguredWaits()
         self.data: datasteps.DataService = data or datasteps.LiveData()
         self._secret_values: set[str] = set()  # http header secrets used: scrubbed from any text
         self.listener = listener

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from callwright.acd.live import QueueSnapshot, estimated_wait_s
 from callwright.acd.records import (
     AgentRecord,
     Caller,
@@ -403,7 +404,7 @@ class _Acd:
         self.waiting_count[record.skill] = ahead + 1
         if queue.callback is not None:
             staffed = self.on_duty.get(record.skill, 0)
-            expected_wait = (ahead + 1) * queue.handle_time.mean_s / staffed if staffed else math.inf
+            expected_wait = estimated_wait_s(QueueSnapshot(ahead, staffed, queue.handle_time.mean_s))
             if expected_wait > queue.callback.threshold_s:
                 record.callback_offered = True
                 self.note(now, "callback_offered", call)

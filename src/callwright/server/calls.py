@@ -37,8 +37,8 @@ from callwright.ivr.channels.live import LINE_RATES, LiveChannel
 from callwright.ivr.channels.message import MESSAGES_DIR
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.engine import FlowEngine
+from callwright.ivr.queues import ConfiguredWaits, QueueWaits
 from callwright.ivr.runner import run_call
-from callwright.ivr.session import QueueStatus
 from callwright.server.events import EventLog, shown_caller
 from callwright.server.routing import Routes
 from callwright.store.calllog import CallLog
@@ -134,7 +134,7 @@ class CallServer:
         max_calls: int = MAX_CALLS,
         clock_factory: Callable[[], Clock] = RealClock,
         events: EventLog | None = None,
-        queue_status: QueueStatus | None = None,
+        queue_status: QueueWaits | None = None,
     ) -> None:
         if not 1 <= max_calls <= MAX_CALLS_LIMIT:
             raise CallwrightError(f"--max-calls {max_calls}: give 1 to {MAX_CALLS_LIMIT}")
@@ -146,7 +146,7 @@ class CallServer:
         self.max_calls = max_calls
         self.clock_factory = clock_factory
         self.events = events or EventLog()
-        self.queue_status = queue_status or QueueStatus()
+        self.queue_status: QueueWaits = queue_status or ConfiguredWaits()
         self.started = time.monotonic()
         CallLog.open(db_path).db.conn.close()  # create and migrate once, before any call thread
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_calls, thread_name_prefix="call")
