@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+src_path = str(ROOT / "src")  # lower case: not an environment variable (tests/test_environment_doc.py)
 DTMF_FLOW = ROOT / "bench" / "flows" / "dtmf_load.yaml"
 SPEECH_FLOW = ROOT / "bench" / "flows" / "speech_load.yaml"
 
@@ -588,7 +589,7 @@ def server(
             free.bind(("127.0.0.1", 0))
             as_port = free.getsockname()[1]
         cmd += ["--audiosocket", f"127.0.0.1:{as_port}"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": src_path}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp)
     events: list[dict] = []
     port: list[int] = []
@@ -974,7 +975,7 @@ def run_speech(tmp: Path, steps: list[int], turns: int, engine: str, speech_serv
                             "--listen",
                             f"127.0.0.1:{port}",
                         ],  # fmt: skip
-                        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT / "src")},
+                        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": src_path},
                         stderr=subprocess.DEVNULL,
                     )
                 )
