@@ -17,7 +17,7 @@ import pytest
 
 from callwright.flows.loader import load_flow, loads
 from callwright.flows.model import Ask, Intents
-from callwright.ivr import interpret
+from callwright.ivr import intents, interpret
 from callwright.ivr.intents import IntentRouter, Routed, Unsure, decide
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +170,17 @@ def test_flow_intents_reports_examples_too_close(tmp_path: Path) -> None:
         '"a question about my bill" (choice billing) is too close to "a question about my bills"' in r.stdout
     )
     assert "1 pair(s) of examples too close" in r.stderr
+
+
+@pytest.mark.parametrize(("n", "k"), [(1, 1), (9, 1), (15, 1), (16, 2), (24, 3), (80, 3)])
+def test_neighbours_grow_with_the_examples_up_to_three(n: int, k: int) -> None:
+    assert intents.neighbours(n) == k
+
+
+def test_a_choice_with_many_examples_is_scored_by_its_closest_few() -> None:
+    # one stray example very close to the utterance does not carry a choice with many
+    # examples: its score is the mean of its three closest (0.9, 0.3, 0.3)
+    stray = [0.9, 0.3, 0.3] + [0.1] * 21
+    assert intents.choice_score(stray) == pytest.approx(0.5)
+    # a choice with few examples keeps its best example's similarity
+    assert intents.choice_score([0.9, 0.3, 0.3]) == pytest.approx(0.9)

