@@ -98,7 +98,8 @@ class Confirm:
 
 INTENT_THRESHOLD = 0.4
 """Default: the least similarity (cosine, sentence encoder) of an utterance to a choice's
-best example for free speech to be routed there (tuned on bench/intents/dev.yaml)."""
+closest examples (the mean of the best few, ivr.intents) for free speech to be routed there
+(tuned on bench/intents/dev.yaml)."""
 INTENT_MARGIN = 0.04
 """Default: how far the best choice must be ahead of the next one; closer is re-asked."""
 
