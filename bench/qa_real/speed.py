@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate import LEVERS, ROOT, card_text, load_script  # noqa: E402
 
-# how the matcher compares wording: "straightforward" is one utterance at a time (before
-# 2026-12-03), "batched" one rapidfuzz pass per window size over all of a rule's utterances
+# the matcher before and after 2026-12-03: "straightforward" compares wording one utterance at
+# a time and embeds full batches of 64; "batched" does one rapidfuzz pass per window size over
+# all of a rule's utterances and cuts the encoder's batches where padding costs more than a pass
 VARIANTS = {"batched": True, "straightforward": False}
 
 
@@ -57,6 +58,7 @@ def _work(
     for _ in range(repeat):
         for variant in variants:
             matching.CallText.batched = VARIANTS[variant]
+            type(enc).pad_aware = VARIANTS[variant]
             matcher = PhraseMatcher(enc)
             for _t, meta in calls:  # the scorecard's examples are embedded once per batch, not per call
                 values = call_values(card.values, meta)
