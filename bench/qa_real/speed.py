@@ -21,15 +21,25 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate import LEVERS, ROOT, card_text, load_script  # noqa: E402
 
+# the matcher before and after 2026-12-03: "straightforward" compares wording one utterance at
+# a time and embeds full batches of 64; "batched" does one rapidfuzz pass per window size over
+# all of a rule's utterances and cuts the encoder's batches where padding costs more than a pass
+VARIANTS = {"batched": True, "straightforward": False}
 
-def _work(args: tuple[list[str], str, list[str], str | None, int]) -> tuple[int, float, float]:
-    paths, card_yaml, off, encoder, repeat = args
+
+def _work(
+    args: tuple[list[str], str, list[str], str | None, int, tuple[str, ...]],
+) -> dict[str, tuple[int, float, float, list[Any]]]:
+    """Per variant: calls scored, scoring wall s, CPU s, and the first round's results. The
+    variants take turns in each round, so a change in the machine's load hits both alike."""
+    paths, card_yaml, off, encoder, repeat, variants = args
     import torch
 
     torch.set_num_threads(1)
@@ -37,30 +47,69 @@ def _work(args: tuple[list[str], str, list[str], str | None, int]) -> tuple[int,
     from callwright.qa.ingest import read_transcript, resolve_meta
     from callwright.qa.scorecard import PhraseMatcher, loads_scorecard, matching, score
     from callwright.qa.scorecard.model import PhraseRule
+    from callwright.qa.scorecard.placeholders import call_values, fill_examples
 
     if "short-windows" in off:
         matching.SHORT_WINDOW_WORDS = 0
     card = loads_scorecard(card_yaml, "bank.yaml")
     calls = [(read_transcript(p, m), m) for p in paths for m in [resolve_meta(p)]]
     enc = get_encoder(encoder) if encoder else get_encoder()
-    done, wall, cpu = 0, 0.0, 0.0
+    out: dict[str, tuple[int, float, float, list[Any]]] = {v: (0, 0.0, 0.0, []) for v in variants}
     for _ in range(repeat):
-        matcher = PhraseMatcher(enc)
-        from callwright.qa.scorecard.placeholders import call_values, fill_examples
+        for variant in variants:
+            matching.CallText.batched = VARIANTS[variant]
+            type(enc).pad_aware = VARIANTS[variant]
+            matcher = PhraseMatcher(enc)
+            for _t, meta in calls:  # the scorecard's examples are embedded once per batch, not per call
+                values = call_values(card.values, meta)
+                for it in card.items:
+                    if isinstance(it.rule, PhraseRule):
+                        texts = [
+                            f for _, f in fill_examples((*it.rule.phrases, *it.rule.not_phrases), values)
+                        ]
+                        matcher.vectors([" ".join(matching.normalise(x)) for x in texts])
+            w0, c0 = time.perf_counter(), time.process_time()
+            results = [score(card, t, None, meta, matcher=matcher) for t, meta in calls]
+            done, wall, cpu, first = out[variant]
+            out[variant] = (
+                done + len(calls),
+                wall + time.perf_counter() - w0,
+                cpu + time.process_time() - c0,
+                first or results,
+            )
+    return out
 
-        for _t, meta in calls:  # the scorecard's examples are embedded once per batch, not per call
-            values = call_values(card.values, meta)
-            for it in card.items:
-                if isinstance(it.rule, PhraseRule):
-                    texts = [f for _, f in fill_examples((*it.rule.phrases, *it.rule.not_phrases), values)]
-                    matcher.vectors([" ".join(matching.normalise(x)) for x in texts])
-        w0, c0 = time.perf_counter(), time.process_time()
-        for t, meta in calls:
-            score(card, t, None, meta, matcher=matcher)
-        wall += time.perf_counter() - w0
-        cpu += time.process_time() - c0
-        done += len(calls)
-    return done, wall, cpu
+
+def _floats_differ(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) > 1e-6
+    if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+        return any(_floats_differ(x, y) for x, y in zip(a, b, strict=True))
+    return a != b
+
+
+def differences(old: list[Any], new: list[Any]) -> list[str]:
+    """Every item verdict, point, score and evidence field that differs (floats: by more than 1e-6)."""
+    out = []
+    for a, b in zip(old, new, strict=True):
+        for field in ("call_id", "score", "raw_score", "auto_failed"):
+            if _floats_differ(getattr(a, field), getattr(b, field)):
+                out.append(f"{a.call_id} {field}: {getattr(a, field)} != {getattr(b, field)}")
+        for ia, ib in zip(a.items, b.items, strict=True):
+            for field in ("item_id", "verdict", "points", "max_points", "auto_fail"):
+                if _floats_differ(getattr(ia, field), getattr(ib, field)):
+                    out.append(
+                        f"{a.call_id} {ia.item_id} {field}: {getattr(ia, field)} != {getattr(ib, field)}"
+                    )
+            if len(ia.evidence) != len(ib.evidence):
+                out.append(f"{a.call_id} {ia.item_id}: {len(ia.evidence)} != {len(ib.evidence)} evidence")
+            for ea, eb in zip(ia.evidence, ib.evidence, strict=False):
+                for field in vars(ea):
+                    if _floats_differ(getattr(ea, field), getattr(eb, field)):
+                        out.append(
+                            f"{a.call_id} {ia.item_id} evidence {field}: {getattr(ea, field)!r} != {getattr(eb, field)!r}"
+                        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--off", action="append", default=[], choices=LEVERS)
     ap.add_argument("--encoder", type=str)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="also score with the straightforward matcher in the same run and diff every verdict",
+    )
     args = ap.parse_args(argv)
     convert = load_script("harper_to_transcripts", ROOT / "scripts" / "harper_to_transcripts.py")
     src = args.data or convert.find_dataset(ROOT)
@@ -77,28 +131,42 @@ def main(argv: list[str] | None = None) -> int:
         print("no Harper Valley dataset found", file=sys.stderr)
         return 2
     card_yaml = card_text(ROOT / "scorecards" / "bank.yaml", set(args.off))
+    variants = ("straightforward", "batched") if args.compare else ("batched",)
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(p) for p in convert.convert_folder(src, Path(tmp))]
         shares = [paths[i :: args.workers] for i in range(args.workers)]
+        load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         with mp.get_context("spawn").Pool(args.workers) as pool:
-            out = pool.map(_work, [(s, card_yaml, args.off, args.encoder, args.repeat) for s in shares])
+            out = pool.map(
+                _work, [(s, card_yaml, args.off, args.encoder, args.repeat, variants) for s in shares]
+            )
         total_wall = time.perf_counter() - t0
-    done = sum(o[0] for o in out)
-    scoring_wall = max(o[1] for o in out)
-    cpu = sum(o[2] for o in out)
-    result = {
+    result: dict[str, Any] = {
         "workers": args.workers,
         "off": sorted(args.off),
         "encoder": args.encoder or "all-MiniLM-L6-v2 (packaged)",
-        "calls": done,
-        "calls_per_s": round(done / scoring_wall, 1),
-        "cpu_s_per_call": round(cpu / done, 4),
         "wall_with_model_load_s": round(total_wall, 1),
-        "load_average": os.getloadavg()[0],
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
+    for variant in variants:
+        done = sum(o[variant][0] for o in out)
+        cpu = sum(o[variant][2] for o in out)
+        result[variant] = {
+            "calls": done,
+            "calls_per_s": round(done / max(o[variant][1] for o in out), 1),
+            "cpu_s_per_call": round(cpu / done, 4),
+            "calls_per_s_on_2_idle_cores": round(2 * done / cpu, 1),
+        }
+    if args.compare:
+        diffs = differences(
+            [r for o in out for r in o["straightforward"][3]], [r for o in out for r in o["batched"][3]]
+        )
+        result["results_compared"] = sum(len(o["batched"][3]) for o in out)
+        result["differences"] = diffs[:20]
+        result["identical"] = not diffs
     print(json.dumps(result))
-    return 0
+    return 0 if not args.compare or not diffs else 1
 
 
 if __name__ == "__main__":

@@ -302,6 +302,10 @@ def _concat(parts: list[_Spans]) -> _Spans:
 class CallText:
     """One transcript prepared for matching: tokens, spans and their vectors, computed once."""
 
+    # Wording of all of a rule's utterances in one pass per window size (False: utterance by
+    # utterance, the straightforward form the batched one is tested against).
+    batched: bool = True
+
     def __init__(
         self, transcript: Transcript, matcher: PhraseMatcher, values: Mapping[str, str | None] | None = None
     ) -> None:
@@ -353,14 +357,22 @@ class CallText:
             return []
         ex_negated = np.array([any(w in _NEGATORS for w in e.split()) for e in examples])
         meaning = self._meaning(examples, ex_negated, counter, candidates, rule, duration)
+        utts = self.transcript.utterances
+        inside = [
+            ui
+            for ui in candidates
+            if _in_window(np.array([utts[ui].start]), np.array([utts[ui].end]), rule, duration)[0]
+        ]
+        if self.batched:
+            wording = self._wording_all(inside, examples, ex_negated, counter, rule, duration)
+        else:
+            wording = {ui: self._wording(ui, examples, ex_negated, counter, rule, duration) for ui in inside}
         out = []
-        for ui in candidates:
-            u = self.transcript.utterances[ui]
-            if not _in_window(np.array([u.start]), np.array([u.end]), rule, duration)[0]:
-                continue
+        for ui in inside:
+            u = utts[ui]
             whole = (u.start, u.end, 0, len(u.text))
             best_m, ex_m, t_m = meaning.get(ui, (0.0, 0, whole))
-            best_w, ex_w, t_w = self._wording(ui, examples, ex_negated, counter, rule, duration)
+            best_w, ex_w, t_w = wording[ui]
             use_meaning = best_m >= best_w
             ex, (start, end, ca, cb) = (ex_m, t_m) if use_meaning else (ex_w, t_w)
             out.append(
@@ -475,6 +487,78 @@ class CallText:
                     if s[k] > best[0]:
                         best = (float(s[k]), ei, _where(w, k))
         return best
+
+    def _wording_all(
+        self,
+        uis: list[int],
+        examples: list[str],
+        ex_negated: np.ndarray,
+        counter: list[str],
+        rule: PhraseRule,
+        duration: float,
+    ) -> dict[int, tuple[float, int, _Where]]:
+        """`_wording` for many utterances at once, with the same result for each: one rapidfuzz
+        call per window size over every utterance's windows instead of one per utterance, example
+        length and size (those small calls were most of the wording's cost). Ties go where
+        `_wording` puts them: the first (example length, size, example) in its order, then the
+        first window."""
+        utts = self.transcript.utterances
+        out: dict[int, tuple[float, int, _Where]] = {
+            ui: (0.0, 0, (utts[ui].start, utts[ui].end, 0, len(utts[ui].text))) for ui in uis
+        }
+        if not uis:
+            return out
+        by_length: dict[int, list[int]] = {}
+        for ei, example in enumerate(examples):
+            by_length.setdefault(example.count(" ") + 1, []).append(ei)
+        order = [  # (example, its length, window size) in the order `_wording` visits them
+            (ei, n, size)
+            for n, group in by_length.items()
+            for size in sorted({max(n - 1, 1), n, n + 1})
+            for ei in group
+        ]
+        n_tokens = np.array([len(self.tokens[ui]) for ui in uis])
+        best = np.zeros((len(order), len(uis)), dtype=np.float32)  # per (example, size) and utterance
+        where: dict[int, tuple[_Spans, np.ndarray, np.ndarray]] = {}  # size -> windows, scores, offsets
+        for size in sorted({size for _, _, size in order}):
+            rows = [r for r, (_, _, sz) in enumerate(order) if sz == size]
+            group = [order[r][0] for r in rows]
+            w = _concat([self._fuzzy(ui, size) for ui in uis])
+            lengths = np.array([len(self._fuzzy(ui, size).texts) for ui in uis])
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            usable = _in_window(w.start, w.end, rule, duration)
+            ratios = (
+                process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio, dtype=np.float32)
+                / 100.0
+            )
+            scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
+            s = np.where(usable[None, :] & (w.negated[None, :] == ex_negated[group][:, None]), scores, 0.0)
+            if counter:
+                closest_counter = (
+                    process.cdist(counter, w.texts, scorer=fuzz.partial_ratio, dtype=np.float32).max(axis=0)
+                    / 100.0
+                )
+                s = np.where(ratios > closest_counter[None, :], s, 0.0)
+            short = np.array([order[r][1] < SHORT_EXAMPLE_WORDS for r in rows])
+            s = np.where(short[:, None] & (s < 1.0), 0.0, s)
+            seg = np.maximum.reduceat(
+                s, offsets[:-1], axis=1
+            )  # (rows, utterances): every segment is non-empty
+            # a shorter turn is compared whole, once: at the example's own length, not at n + 1
+            skipped = (size > n_tokens[None, :]) & (size != np.array([order[r][1] for r in rows])[:, None])
+            best[rows] = np.where(skipped, 0.0, seg)
+            where[size] = (w, s, offsets)
+        first = best.argmax(axis=0)  # the first (example, size) reaching the maximum, as `_wording`
+        for j, ui in enumerate(uis):
+            r = int(first[j])
+            if best[r, j] > 0.0:
+                ei, _, size = order[r]
+                w, s, offsets = where[size]
+                row = [q for q, (_, _, sz) in enumerate(order) if sz == size].index(r)
+                a, b = int(offsets[j]), int(offsets[j + 1])
+                k = int(s[row, a:b].argmax())
+                out[ui] = (float(best[r, j]), ei, _where(w, a + k))
+        return out
 
     def _fuzzy(self, ui: int, size: int) -> _Spans:
         """Every window of `size` words of one utterance (cached: items share them)."""
