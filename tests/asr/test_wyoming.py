@@ -418,7 +418,11 @@ def test_an_ivr_call_through_the_server_reaches_the_same_queue(served, whisper, 
         folder.mkdir()
         s, channel, _ = run_script(engine, synth, recognizer, turns, folder)
         heard = [d for d in channel.dialogue if d.strip().startswith("heard")]
-        outcomes[name] = (s.outcome, s.queue, s.vars.get("account_number"), heard)
+        outcomes[name] = (s.outcome, s.queue, s.vars.get("account_number"), len(heard))
     assert served.server.served - before >= len(turns)  # the server was asked for every turn
+    # The same route, account and number of turns. Not the same words: in process, Whisper
+    # decodes each answer speculatively at its first pause (the audio up to it), while a Wyoming
+    # server gets the whole utterance with its trailing silence, so a short answer may read
+    # "yeah" on one and "yes" on the other (both a yes).
     assert outcomes["wyoming"] == outcomes["in-process"]
     assert outcomes["wyoming"][0] is not None

@@ -126,6 +126,9 @@ class SipCall:
         self._silence = bytes([g711.SILENCE[media.codec]]) * FRAME
         self._can_send = self.remote_media[1] != 0 and self.remote_media[0] not in ("0.0.0.0", "::")
         self._refer: asyncio.Future | None = None  # a REFER under way (the BYE waits for it)
+        # REFERs asked for by the IVR's thread whose task has not started on the loop yet: a
+        # hang-up queued right behind one must still wait for it (see _close_on_loop)
+        self._refers_starting = 0
         self.on_transfer: Callable[[str, TransferResult], None] | None = None  # (target, result)
 
     # --- identity ---------------------------------------------------------------------
@@ -187,6 +190,11 @@ class SipCall:
         self.server.call_soon(self._close_on_loop)
 
     def _close_on_loop(self) -> None:
+        with self._lock:
+            starting = self._refers_starting
+        if starting:  # the IVR asked for a REFER just before hanging up: let its task start first
+            asyncio.get_running_loop().call_soon(self._close_on_loop)
+            return
         refer = self._refer
         if refer is not None and not refer.done():
             refer.add_done_callback(lambda _f: self._hangup_local())
@@ -223,11 +231,18 @@ class SipCall:
         elif not target.lower().startswith(("sip:", "sips:")):
             self._emit(TransferOutcome("failed", "a SIP call is transferred to a sip: or sips: URI only"))
         else:
-            self.server.run(self._refer_on_loop(target, REFER_TIMEOUT_S, report=True))
+            with self._lock:
+                self._refers_starting += 1
+            self.server.run(self._refer_on_loop(target, REFER_TIMEOUT_S, report=True, counted=True))
 
-    async def _refer_on_loop(self, target: str, timeout_s: float, *, report: bool = False) -> TransferResult:
+    async def _refer_on_loop(
+        self, target: str, timeout_s: float, *, report: bool = False, counted: bool = False
+    ) -> TransferResult:
         task = asyncio.ensure_future(self.server.refer(self, target, timeout_s))
         self._refer = task
+        if counted:
+            with self._lock:
+                self._refers_starting -= 1
         try:
             result: TransferResult = await task
         except Exception as err:  # noqa: BLE001 - any failure is a failed transfer
