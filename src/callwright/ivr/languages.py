@@ -8,6 +8,8 @@ call never takes "no sé" for a no. Pure functions over text.
 
 from __future__ import annotations
 
+from callwright.ivr.values.words import ES_HUNDREDS as _ES_HUNDREDS
+from callwright.ivr.values.words import ES_TENS as _ES_TENS
 from callwright.speech import closedset
 
 _ES_YES = {
@@ -36,17 +38,6 @@ _ES_UNITS = {
     "veintidós": 22, "veintidos": 22, "veintitrés": 23, "veintitres": 23, "veinticuatro": 24,
     "veinticinco": 25, "veintiséis": 26, "veintiseis": 26, "veintisiete": 27, "veintiocho": 28,
     "veintinueve": 29,
-}  # fmt: skip
-_ES_TENS = {
-    "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80,
-    "noventa": 90,
-}  # fmt: skip
-_ES_HUNDREDS = {
-    "cien": 100, "ciento": 100, "doscientos": 200, "doscientas": 200, "trescientos": 300,
-    "trescientas": 300, "cuatrocientos": 400, "cuatrocientas": 400, "quinientos": 500,
-    "quinientas": 500, "seiscientos": 600, "seiscientas": 600, "setecientos": 700,
-    "setecientas": 700, "ochocientos": 800, "ochocientas": 800, "novecientos": 900,
-    "novecientas": 900,
 }  # fmt: skip
 _ES_FILLERS = {"eh", "em", "este", "pues", "es", "el", "mi", "número", "numero", "por", "favor", "y"}
 

@@ -35,6 +35,7 @@ from callwright.ivr.events import (
     EndCall,
     Hangup,
     Listen,
+    Recorded,
     Say,
     Speech,
     StartRecording,
@@ -237,6 +238,18 @@ class AudioLine:
         asr_s = time.perf_counter() - t0
         self.turn_timings.append({"speech_end": ev.t_end_of_speech, "decided": ev.t_decided, "asr_s": asr_s})
         return Speech(result.text, result.confidence, speech_start=ev.t_start, speech_end=ev.t_end_of_speech)
+
+    def message_over(self, audio: Audio, call_id: str, action: StartRecording, ended: MessageEnd) -> Recorded:
+        """A record state's message is over: kept in `messages_dir` (and transcribed if the state
+        asks), the same for every channel."""
+        return finish_message(
+            audio,
+            call_id=call_id,
+            action=action,
+            ended=ended,
+            folder=self.messages_dir,
+            recognizer=self.recognizer,
+        )
 
     def save_recording(self, path: Path, duration_s: float, meta: Mapping[str, str] | None = None) -> Path:
         """The call as stereo WAV (caller left, IVR right) and its sidecar `<name>.json` naming the
@@ -466,11 +479,4 @@ class ScriptedAudioChannel:
             ended = taker.feed(chunk, t)
             i += frame
         self._recording = None
-        return finish_message(
-            taker.audio(),
-            call_id=session.call_id,
-            action=action,
-            ended=ended,
-            folder=self.line.messages_dir,
-            recognizer=self.line.recognizer,
-        )
+        return self.line.message_over(taker.audio(), session.call_id, action, ended)

@@ -30,7 +30,7 @@ import numpy as np
 
 from callwright.ivr.channels.audio import AudioLine
 from callwright.ivr.channels.line import LineDevice
-from callwright.ivr.channels.message import MessageEnd, MessageTaker, beep, finish_message
+from callwright.ivr.channels.message import MessageEnd, MessageTaker, beep
 from callwright.ivr.clock import Clock
 from callwright.ivr.events import (
     Action,
@@ -289,14 +289,7 @@ class LiveChannel:
         action, taken = self._recording, self._message
         self._recording = self._message = None
         self._say(f"  (message: {taken.duration_s:.1f} s, ended by {ended})")
-        return finish_message(
-            taken.audio(),
-            call_id=session.call_id,
-            action=action,
-            ended=ended,
-            folder=self.line.messages_dir,
-            recognizer=self.line.recognizer,
-        )
+        return self.line.message_over(taken.audio(), session.call_id, action, ended)
 
     def _frame(self, session: CallSession, frame: np.ndarray) -> CallerEvent | None:
         rate = self.line.rate
