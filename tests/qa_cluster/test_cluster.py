@@ -159,6 +159,7 @@ def _scorer_pids() -> list[int]:
     return [int(p) for p in out.split()]
 
 
+@pytest.mark.slow  # about a minute; the two-node batch test stays in the default suite
 def test_a_killed_worker_call_is_sent_again_and_scored_once(cluster, tmp_path):
     paths = write_transcripts(tmp_path / "in", 8)
     killed: list[int] = []

