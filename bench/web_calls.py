@@ -77,8 +77,12 @@ def main() -> None:
         "list: page 100": lambda: "/calls?page=100",
         "list: search a word (every call)": lambda: "/calls?q=synthetic",
         "list: search, no match": lambda: '/calls?q="recorded+line"',
+        "list: caller ended negative": lambda: "/calls?end_sentiment=negative",
+        "list: caller mean sentiment <= -0.3": lambda: "/calls?smax=-0.3",
         "call page": lambda: f"/calls/{rng.choice(call_ids)}",
         "review queues page": lambda: "/queues",
+        "low-confidence queue": lambda: "/queues/low-confidence",
+        "calibration sessions": lambda: "/calibration/sessions",
         "trends page (8 weeks)": lambda: "/trends",
         "calibration page": lambda: "/calibration",
     }
