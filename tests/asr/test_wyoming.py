@@ -3,7 +3,6 @@ against it, and against servers that are down, hang or talk nonsense (all on 127
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.wyoming_background import Background
 
 from callwright.errors import CallwrightError
 from callwright.speech.asr import get_recognizer, resolve_engine
@@ -32,36 +32,10 @@ from callwright.speech.asr.wyoming import (
     parse_address,
     read_event,
 )
-from callwright.speech.asr.wyoming_server import SpeechServer
 from callwright.speech.audio import Audio, frames
 
 RATE = 8000
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Background:
-    """A SpeechServer on its own event loop thread, on a free 127.0.0.1 port."""
-
-    def __init__(self, recognizer: Recognizer, workers: int = 2) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.server = SpeechServer(recognizer, workers=workers)
-        host, port = self.loop.run_until_complete(self.server.start("127.0.0.1", 0))
-        self.address = f"wyoming://{host}:{port}"
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        async def shut() -> None:
-            self.server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
 
 
 @pytest.fixture(scope="module")

@@ -22,47 +22,20 @@ import pytest
 
 from callwright.errors import CallwrightError
 from callwright.speech.asr.wyoming import encode_event
-from callwright.speech.asr.wyoming_server import SpeechServer
 from callwright.speech.audio import read_audio
 from callwright.speech.tts import CachedSynthesizer, SynthesisError, get_synthesizer, synthesizer_engine
 from callwright.speech.tts.wyoming import WyomingSynthesizer
 from callwright.speech.tts.wyoming_server import SERVE_RATE, SynthesisService
+from tests.wyoming_background import Background
 
 ROOT = Path(__file__).resolve().parents[2]
 src_path = str(ROOT / "src")  # the children run this checkout's code
 PROMPT = "Welcome to Acme. For billing, press one."
 
 
-class Background:
-    """A TTS-only speech-server on its own event loop thread, on a free 127.0.0.1 port."""
-
-    def __init__(self, service: SynthesisService) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.service = service
-        self.server = SpeechServer(None, services=[service])
-        host, port = self.loop.run_until_complete(self.server.start("127.0.0.1", 0))
-        self.port = port
-        self.address = f"wyoming://{host}:{port}"
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        async def shut() -> None:
-            self.server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def served(engine) -> Iterator[Background]:
-    bg = Background(SynthesisService(engine))
+    bg = Background(None, services=[SynthesisService(engine)])
     yield bg
     bg.stop()
 
@@ -146,21 +119,21 @@ def test_a_bad_voice_is_a_clear_error_and_the_server_goes_on(served) -> None:
     remote = WyomingSynthesizer(served.address)
     with pytest.raises(SynthesisError, match="unknown TTS voice 'no-such-voice'"):
         remote.synthesize("hello", voice="no-such-voice")  # resolved against the server's voices
-    before = served.service.served
+    before = served.server.services[0].served
     remote.synthesize("hello", voice="en-us")
-    assert served.service.served == before + 1
+    assert served.server.services[0].served == before + 1
 
 
 def test_the_cache_stands_in_front_of_the_server(served, tmp_path) -> None:
     synth = get_synthesizer(served.address, cache_dir=tmp_path)
     assert isinstance(synth, CachedSynthesizer) and isinstance(synth.inner, WyomingSynthesizer)
-    before = served.service.served
+    before = served.server.services[0].served
     first = synth.synthesize(PROMPT)
     second = synth.synthesize(PROMPT)
-    assert (synth.misses, synth.hits) == (1, 1) and served.service.served == before + 1
+    assert (synth.misses, synth.hits) == (1, 1) and served.server.services[0].served == before + 1
     assert np.array_equal(first.samples, second.samples)
     synth.synthesize("I heard 4 1 1 1.", cache=False)  # caller data: rendered, never stored
-    assert served.service.served == before + 2 and len(list(tmp_path.glob("??/*.wav"))) == 1
+    assert served.server.services[0].served == before + 2 and len(list(tmp_path.glob("??/*.wav"))) == 1
 
 
 def test_engine_specs() -> None:
