@@ -93,7 +93,7 @@ class ScriptedLines:
 
 # --- baresip as the called phone ------------------------------------------------------------
 
-from tests.server.sip.baresip_caller import BARESIP, MODULES, Baresip, free_port  # noqa: E402
+from tests.server.sip.baresip_caller import Baresip, free_port  # noqa: E402
 
 
 class BaresipCallee(Baresip):
@@ -102,63 +102,10 @@ class BaresipCallee(Baresip):
 
     def __init__(self, workdir: Path, mic_wav: Path, numbers: list[str]) -> None:
         import socket
-        import subprocess
 
-        self.dir = workdir
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.ctrl_port = free_port()
         self.sip_port = free_port(socket.SOCK_DGRAM)
-        (self.dir / "config").write_text(
-            "\n".join(
-                [
-                    "poll_method epoll",
-                    f"sip_listen 127.0.0.1:{self.sip_port}",
-                    "call_local_timeout 20",
-                    "audio_player alsa,null",
-                    f"audio_source aufile,{mic_wav}",
-                    "audio_alert alsa,null",
-                    f"module_path {MODULES}",
-                    "module g711.so",
-                    "module aufile.so",
-                    "module alsa.so",
-                    "module sndfile.so",
-                    "module_app ctrl_tcp.so",
-                    "module_app menu.so",
-                    "module_tmp account.so",
-                    f"snd_path {self.dir}",
-                    f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
-                    "rtp_stats no",
-                    "",
-                ]
-            )
-        )
         # one account per number dialled: baresip answers a Request-URI only for a user it has
-        (self.dir / "accounts").write_text(
-            "".join(
-                f"<sip:{n}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU/8000/1\n" for n in numbers
-            )
+        accounts = "".join(
+            f"<sip:{n}@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMU/8000/1\n" for n in numbers
         )
-        self.log = open(self.dir / "baresip.log", "wb")  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(
-            [BARESIP, "-f", str(self.dir), "-n", "127.0.0.1", "-t", "120"],
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.sock = None
-        self.events: list[dict] = []
-        self._buf = b""
-        import socket as s
-
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                self.sock = s.create_connection(("127.0.0.1", self.ctrl_port), timeout=1)
-                break
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        if self.sock is None:
-            self.close()
-            raise RuntimeError(f"baresip did not start: {self.output()[-2000:]}")
+        super().__init__(workdir, mic_wav, sip_port=self.sip_port, accounts=accounts)

@@ -32,7 +32,17 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 class Baresip:
-    def __init__(self, workdir: Path, mic_wav: Path, *, codecs: str = "PCMU/8000/1") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        mic_wav: Path,
+        *,
+        codecs: str = "PCMU/8000/1",
+        sip_port: int = 0,
+        accounts: str | None = None,
+    ) -> None:
+        """baresip with `mic_wav` as its microphone; `sip_port` 0: any; `accounts`: the accounts
+        file's text (default: one caller account offering `codecs`)."""
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ctrl_port = free_port()
@@ -40,7 +50,7 @@ class Baresip:
             "\n".join(
                 [
                     "poll_method epoll",
-                    "sip_listen 127.0.0.1:0",
+                    f"sip_listen 127.0.0.1:{sip_port}",
                     "call_local_timeout 20",
                     "audio_player alsa,null",  # nothing to play to: what it hears is dumped by sndfile
                     f"audio_source aufile,{mic_wav}",
@@ -60,7 +70,9 @@ class Baresip:
                 ]
             )
         )
-        (self.dir / "accounts").write_text(f"<sip:caller@127.0.0.1>;regint=0;audio_codecs={codecs}\n")
+        if accounts is None:
+            accounts = f"<sip:caller@127.0.0.1>;regint=0;audio_codecs={codecs}\n"
+        (self.dir / "accounts").write_text(accounts)
         self.log = open(self.dir / "baresip.log", "wb")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
             [BARESIP, "-f", str(self.dir), "-n", "127.0.0.1", "-t", "120"],
