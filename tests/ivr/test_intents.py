@@ -184,3 +184,21 @@ def test_a_choice_with_many_examples_is_scored_by_its_closest_few() -> None:
     assert intents.choice_score(stray) == pytest.approx(0.5)
     # a choice with few examples keeps its best example's similarity
     assert intents.choice_score([0.9, 0.3, 0.3]) == pytest.approx(0.9)
+
+
+@pytest.fixture(scope="module")
+def inbound_main_menu() -> interpret.Rules:
+    flow = load_flow(ROOT / "flows" / "inbound.yaml")
+    st = flow.states["main-menu"]
+    assert isinstance(st, Ask)
+    return interpret.Rules.of(st)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("get me a human", "en"), ("can I speak to someone", "en"), ("páseme con alguien", "es")],
+)
+def test_the_inbound_menu_sends_a_request_for_a_person_to_the_operator(
+    inbound_main_menu: interpret.Rules, text: str, language: str
+) -> None:
+    assert interpret.speech(text, 1.0, inbound_main_menu, language=language) == interpret.Command("operator")

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Literal
 
 from callwright.flows.model import TYPED_COLLECTS, Answer, Choice, GlobalCommand, InputMode, InputState
-from callwright.ivr import intents, languages, values
+from callwright.ivr import intents, languages, person, values
 from callwright.speech import closedset
 
 Phase = Literal["collect", "confirm"]
@@ -235,7 +235,12 @@ def _command_by_speech(
         [closedset.Choice(g.name, g.phrases(language)) for g in spoken],
         threshold=GLOBAL_SPEECH_THRESHOLD,
     )
-    return next((g for g in commands if m and g.name == m.id), None)
+    command = next((g for g in commands if m and g.name == m.id), None)
+    if command is None and person.asks_for_person(text, language):
+        # the operator command also hears a request for a person in the caller's own
+        # words ("get me a human"), wherever it is heard by speech at all
+        command = next((g for g in spoken if g.name == "operator"), None)
+    return command
 
 
 # --- keys --------------------------------------------------------------------------------
