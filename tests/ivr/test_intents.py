@@ -202,3 +202,40 @@ def test_the_inbound_menu_sends_a_request_for_a_person_to_the_operator(
     inbound_main_menu: interpret.Rules, text: str, language: str
 ) -> None:
     assert interpret.speech(text, 1.0, inbound_main_menu, language=language) == interpret.Command("operator")
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [("my wiif isnt wrking", "support"), ("I want to sign up for your servise", "sales")],
+)
+def test_the_inbound_menu_routes_misspelt_requests(
+    inbound_main_menu: interpret.Rules, text: str, choice: str
+) -> None:
+    got = interpret.speech(text, 1.0, inbound_main_menu)
+    assert isinstance(got, interpret.Chosen) and got.choice.id == choice
+
+
+def test_a_misspelling_between_two_choices_words_is_not_guessed() -> None:
+    # "chrage" is one swap from billing's "charge"; "chagne" one swap from sales's "change":
+    # each is put right, but "chage" (one edit from both) is left as typed
+    def fake(texts: list[str]) -> np.ndarray:
+        return _bag([t.replace("charge", "charged").replace("change", "buy") for t in texts])
+
+    res = loads(
+        MENU.replace('"I was charged"', '"I was charged", "a charge"').replace(
+            '"I want to buy a plan"', '"I want to buy a plan", "a change"'
+        ),
+        "m.yaml",
+    )
+    assert res.flow is not None and not res.errors, res.problems
+    st = res.flow.states["menu"]
+    assert isinstance(st, Ask)
+    rules = interpret.Rules.of(st)
+    assert rules.router is not None
+    rules.router._embed = fake
+    rules.router._known = lambda: frozenset({"a", "my", "i", "want", "to"})
+    assert rules.router.correct("a chrage") == "a charge"
+    assert rules.router.correct("a chagne") == "a change"
+    assert rules.router.correct("a chage") == "a chage"
+    assert interpret.speech("chrage please", 0.9, rules).choice.id == "billing"
+    assert interpret.speech("chage please", 0.9, rules) == interpret.NoMatch("no choice matched")
