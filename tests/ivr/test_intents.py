@@ -239,3 +239,12 @@ def test_a_misspelling_between_two_choices_words_is_not_guessed() -> None:
     assert rules.router.correct("a chage") == "a chage"
     assert interpret.speech("chrage please", 0.9, rules).choice.id == "billing"
     assert interpret.speech("chage please", 0.9, rules) == interpret.NoMatch("no choice matched")
+
+
+def test_a_keyword_is_no_tie_breaker_when_the_meaning_leans_to_other_choices() -> None:
+    # "billing" is named, but the request means support or sales, too close to tell apart
+    # (0.5 each): asking again beats taking the keyword against the meaning
+    result = interpret.speech("billing broken plan", 0.9, _rules(_bag))
+    assert isinstance(result, interpret.NoMatch) and "keyword billing against meaning" in result.reason
+    # no meaning close enough to any choice: the keyword still decides
+    assert interpret.speech("billing banana please", 0.9, _rules(_bag)).choice.id == "billing"

@@ -197,6 +197,15 @@ def _answer_by_speech(
             if isinstance(decision, intents.Routed) and (choice is None or choice.id != decision.choice):
                 routed = next(c for c in answer.choices if c.id == decision.choice)
                 return Chosen(routed, confidence, intent_score=decision.score)
+            if (
+                choice is not None
+                and isinstance(decision, intents.Unsure)
+                and decision.best not in (None, choice.id)
+                and decision.score >= rules.router.settings.threshold
+            ):
+                # the meaning leans to another choice, only not by the margin ("I want faster
+                # internet": sales just ahead of support): the keyword is no tie-breaker then
+                return NoMatch(f"keyword {choice.id} against meaning {decision.reason}")
         return Chosen(choice, confidence) if choice is not None else NoMatch("no choice matched")
     if collect == "yesno":
         yn = languages.yes_no(text, language)
