@@ -12,7 +12,7 @@ repeat; wrong when sent to a choice or the operator) and `operator` (right when 
 command is taken; wrong when sent to a choice). The headline figures are on the choices'
 paraphrases (the issue's target); none/operator items are reported on a line of their own.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/intents/evaluate.py [--set heldout3|heldout2|heldout|dev]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/intents/evaluate.py [--set heldout3|heldout2|heldout|dev|dev2]
         [--flow flows/inbound.yaml] [--state main-menu] [--threshold T --margin M] [--show] [--no-spelling]
 """
 
@@ -37,7 +37,7 @@ ROOT = HERE.parents[1]
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", default="heldout2", choices=["heldout3", "heldout2", "heldout", "dev"])
+    ap.add_argument("--set", default="heldout2", choices=["heldout3", "heldout2", "heldout", "dev", "dev2"])
     ap.add_argument("--flow", default=str(ROOT / "flows" / "inbound.yaml"))
     ap.add_argument("--state", default="main-menu")
     ap.add_argument("--threshold", type=float)

@@ -248,3 +248,15 @@ def test_a_keyword_is_no_tie_breaker_when_the_meaning_leans_to_other_choices() -
     assert isinstance(result, interpret.NoMatch) and "keyword billing against meaning" in result.reason
     # no meaning close enough to any choice: the keyword still decides
     assert interpret.speech("billing banana please", 0.9, _rules(_bag)).choice.id == "billing"
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [("upgrade please", "sales"), ("new account", "sales"), ("refund", "billing"), ("outage", "support")],
+)
+def test_the_inbound_menu_routes_very_short_requests_by_keyword(
+    inbound_main_menu: interpret.Rules, text: str, choice: str
+) -> None:
+    got = interpret.speech(text, 1.0, inbound_main_menu)
+    assert isinstance(got, interpret.Chosen) and got.choice.id == choice
+    assert got.intent_score is None  # a keyword: taken as is, not by the encoder

@@ -29,6 +29,7 @@ from callwright.ivr.person import asks_for_person
         "connect me with a customer service representative",
         "I need to speak with a supervisor",
         "human",
+        "I'd rather speak to an actual human",
     ],
 )
 def test_requests_for_a_person(text: str) -> None:

@@ -42,7 +42,8 @@ _EN_TALK = (
     r"(?: through| over| back)?(?: to| with)|(?:reach|call|contact)(?:ing)?)"
 )
 _EN_WANT = (
-    r"(?:(?:i|we) (?:want|need|would like|wanna|gotta|have to|must)(?: to)?|id like(?: to)?"
+    r"(?:(?:i|we) (?:want|need|would like|wanna|gotta|have to|must|would rather|prefer)(?: to)?"
+    r"|id (?:like|rather|prefer)(?: to)?"
     r"|(?:can|could|may|do|would) (?:i|we|you)(?: please)?(?: just)?(?: (?:have|get|let me))?"
     r"|let me|i (?:would|d) like to|is there|is there any way (?:i|to) (?:can )?|how (?:do|can) i"
     r"|(?:get|give|find|bring) me|(?:i )?(?:want|need)|put on|gimme)"
