@@ -91,6 +91,7 @@ def _rules(embed=None) -> interpret.Rules:
     if embed is not None:
         assert rules.router is not None
         rules.router._embed = embed
+        rules.router._known = None  # a stand-in encoder: no spelling pass (it would load MiniLM's vocabulary)
     return rules
 
 
