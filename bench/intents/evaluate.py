@@ -12,8 +12,8 @@ repeat; wrong when sent to a choice or the operator) and `operator` (right when 
 command is taken; wrong when sent to a choice). The headline figures are on the choices'
 paraphrases (the issue's target); none/operator items are reported on a line of their own.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/intents/evaluate.py [--set heldout2|heldout|dev]
-        [--flow flows/inbound.yaml] [--state main-menu] [--threshold T --margin M] [--show]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/intents/evaluate.py [--set heldout3|heldout2|heldout|dev|dev2]
+        [--flow flows/inbound.yaml] [--state main-menu] [--threshold T --margin M] [--show] [--no-spelling]
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ ROOT = HERE.parents[1]
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", default="heldout2", choices=["heldout2", "heldout", "dev"])
+    ap.add_argument("--set", default="heldout2", choices=["heldout3", "heldout2", "heldout", "dev", "dev2"])
     ap.add_argument("--flow", default=str(ROOT / "flows" / "inbound.yaml"))
     ap.add_argument("--state", default="main-menu")
     ap.add_argument("--threshold", type=float)
     ap.add_argument("--margin", type=float)
     ap.add_argument("--show", action="store_true", help="print every utterance not routed right")
+    ap.add_argument("--no-spelling", action="store_true", help="measure without putting misspelt words right")
     args = ap.parse_args()
     import torch
 
@@ -59,6 +60,8 @@ def main() -> None:
         )
         st = dataclasses.replace(st, listening=dataclasses.replace(st.listening, intents=intents))
     rules = interpret.Rules.of(st)
+    if rules.router is not None and args.no_spelling:
+        rules.router._known = None  # no speller: the utterance goes to the encoder as typed
     if rules.router is not None:
         rules.router.route("warm up")  # load the encoder and embed the examples once
     right = wrong = reprompt = 0

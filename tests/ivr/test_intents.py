@@ -91,6 +91,7 @@ def _rules(embed=None) -> interpret.Rules:
     if embed is not None:
         assert rules.router is not None
         rules.router._embed = embed
+        rules.router._known = None  # a stand-in encoder: no spelling pass (it would load MiniLM's vocabulary)
     return rules
 
 
@@ -184,3 +185,79 @@ def test_a_choice_with_many_examples_is_scored_by_its_closest_few() -> None:
     assert intents.choice_score(stray) == pytest.approx(0.5)
     # a choice with few examples keeps its best example's similarity
     assert intents.choice_score([0.9, 0.3, 0.3]) == pytest.approx(0.9)
+
+
+@pytest.fixture(scope="module")
+def inbound_main_menu() -> interpret.Rules:
+    flow = load_flow(ROOT / "flows" / "inbound.yaml")
+    st = flow.states["main-menu"]
+    assert isinstance(st, Ask)
+    return interpret.Rules.of(st)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("get me a human", "en"), ("can I speak to someone", "en"), ("páseme con alguien", "es")],
+)
+def test_the_inbound_menu_sends_a_request_for_a_person_to_the_operator(
+    inbound_main_menu: interpret.Rules, text: str, language: str
+) -> None:
+    assert interpret.speech(text, 1.0, inbound_main_menu, language=language) == interpret.Command("operator")
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [("my wiif isnt wrking", "support"), ("I want to sign up for your servise", "sales")],
+)
+def test_the_inbound_menu_routes_misspelt_requests(
+    inbound_main_menu: interpret.Rules, text: str, choice: str
+) -> None:
+    got = interpret.speech(text, 1.0, inbound_main_menu)
+    assert isinstance(got, interpret.Chosen) and got.choice.id == choice
+
+
+def test_a_misspelling_between_two_choices_words_is_not_guessed() -> None:
+    # "chrage" is one swap from billing's "charge"; "chagne" one swap from sales's "change":
+    # each is put right, but "chage" (one edit from both) is left as typed
+    def fake(texts: list[str]) -> np.ndarray:
+        return _bag([t.replace("charge", "charged").replace("change", "buy") for t in texts])
+
+    res = loads(
+        MENU.replace('"I was charged"', '"I was charged", "a charge"').replace(
+            '"I want to buy a plan"', '"I want to buy a plan", "a change"'
+        ),
+        "m.yaml",
+    )
+    assert res.flow is not None and not res.errors, res.problems
+    st = res.flow.states["menu"]
+    assert isinstance(st, Ask)
+    rules = interpret.Rules.of(st)
+    assert rules.router is not None
+    rules.router._embed = fake
+    rules.router._known = lambda: frozenset({"a", "my", "i", "want", "to"})
+    assert rules.router.correct("a chrage") == "a charge"
+    assert rules.router.correct("a chagne") == "a change"
+    assert rules.router.correct("a chage") == "a chage"
+    assert interpret.speech("chrage please", 0.9, rules).choice.id == "billing"
+    assert interpret.speech("chage please", 0.9, rules) == interpret.NoMatch("no choice matched")
+
+
+def test_a_keyword_is_no_tie_breaker_when_the_meaning_leans_to_other_choices() -> None:
+    # "billing" is named, but the request means support or sales, too close to tell apart
+    # (0.5 each): asking again beats taking the keyword against the meaning
+    result = interpret.speech("billing broken plan", 0.9, _rules(_bag))
+    assert isinstance(result, interpret.NoMatch) and "keyword billing against meaning" in result.reason
+    # no meaning close enough to any choice: the keyword still decides
+    assert interpret.speech("billing banana please", 0.9, _rules(_bag)).choice.id == "billing"
+
+
+@pytest.mark.parametrize(
+    ("text", "choice"),
+    [("upgrade please", "sales"), ("new account", "sales"), ("refund", "billing"), ("outage", "support")],
+)
+def test_the_inbound_menu_routes_very_short_requests_by_keyword(
+    inbound_main_menu: interpret.Rules, text: str, choice: str
+) -> None:
+    got = interpret.speech(text, 1.0, inbound_main_menu)
+    assert isinstance(got, interpret.Chosen) and got.choice.id == choice
+    assert got.intent_score is None  # a keyword: taken as is, not by the encoder

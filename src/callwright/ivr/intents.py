@@ -11,18 +11,21 @@ the next choice by the margin; otherwise the caller is asked again (re-prompted)
 costs a turn but never sends them to the wrong place.
 
 The examples of a state are embedded once per process (the `IntentRouter` caches them),
-so a turn costs one short sentence through the encoder.
+so a turn costs one short sentence through the encoder. Before it, misspelt words are put
+right towards the menu's own words (`ivr.spelling`: "my wiif isnt wrking" -> "my wifi isnt
+working"), never into a word the encoder knows or one two menu words are equally near.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from callwright.flows.model import Choice, Intents
+from callwright.ivr import spelling
 
 if TYPE_CHECKING:
     import numpy as np
@@ -109,14 +112,37 @@ def default_embed(texts: Sequence[str]) -> np.ndarray:
     return get_encoder().embed(list(texts))
 
 
-class IntentRouter:
-    """The examples of one menu state, embedded once, and the routing of an utterance."""
+def default_known() -> frozenset[str]:
+    """The words the shipped encoder knows whole (its tokenizer's vocabulary): real words,
+    which the speller never puts right."""
+    from callwright.nlp.embeddings import get_encoder
 
-    def __init__(self, choices: Sequence[Choice], settings: Intents, embed: Embed | None = None) -> None:
+    vocab = get_encoder().tokenizer.get_vocab()
+    return frozenset(w.lstrip("\u2581\u0120") for w in vocab if w.lstrip("\u2581\u0120").isalpha())
+
+
+class IntentRouter:
+    """The examples of one menu state, embedded once, and the routing of an utterance.
+
+    `known`: the words never put right as misspellings (default: the shipped encoder's
+    vocabulary, with the default encoder; with another `embed` and no `known`, no spelling
+    is put right)."""
+
+    def __init__(
+        self,
+        choices: Sequence[Choice],
+        settings: Intents,
+        embed: Embed | None = None,
+        known: Collection[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.rows: list[tuple[str, str]] = [(c.id, p) for c in choices for p in _phrases(c)]
         self._embed = embed or default_embed
+        self._known: Callable[[], Collection[str]] | None = (
+            (lambda: known) if known is not None else (default_known if embed is None else None)
+        )
         self._matrix: Any = None
+        self._speller: spelling.Speller | None = None
         self._lock = threading.Lock()
         self.failed = False
 
@@ -124,11 +150,19 @@ class IntentRouter:
         with self._lock:
             if self._matrix is None:
                 self._matrix = self._embed([p for _, p in self.rows])
+                if self._known is not None:
+                    menu_words = (w for _, p in self.rows for w in spelling.words(p))
+                    self._speller = spelling.Speller(menu_words, self._known())
             return self._matrix
+
+    def correct(self, text: str) -> str:
+        """The utterance with misspelt words put right towards the menu's words."""
+        self._examples()
+        return self._speller.correct(text) if self._speller is not None else text
 
     def scores(self, text: str) -> dict[str, float]:
         matrix = self._examples()
-        vec = self._embed([text])[0]
+        vec = self._embed([self.correct(text)])[0]
         sims = matrix @ vec
         by_choice: dict[str, list[float]] = {}
         for (cid, _), sim in zip(self.rows, sims, strict=True):

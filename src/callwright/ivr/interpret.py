@@ -17,7 +17,7 @@ from datetime import date
 from typing import Literal
 
 from callwright.flows.model import TYPED_COLLECTS, Answer, Choice, GlobalCommand, InputMode, InputState
-from callwright.ivr import intents, languages, values
+from callwright.ivr import intents, languages, person, values
 from callwright.speech import closedset
 
 Phase = Literal["collect", "confirm"]
@@ -197,6 +197,15 @@ def _answer_by_speech(
             if isinstance(decision, intents.Routed) and (choice is None or choice.id != decision.choice):
                 routed = next(c for c in answer.choices if c.id == decision.choice)
                 return Chosen(routed, confidence, intent_score=decision.score)
+            if (
+                choice is not None
+                and isinstance(decision, intents.Unsure)
+                and decision.best not in (None, choice.id)
+                and decision.score >= rules.router.settings.threshold
+            ):
+                # the meaning leans to another choice, only not by the margin ("I want faster
+                # internet": sales just ahead of support): the keyword is no tie-breaker then
+                return NoMatch(f"keyword {choice.id} against meaning {decision.reason}")
         return Chosen(choice, confidence) if choice is not None else NoMatch("no choice matched")
     if collect == "yesno":
         yn = languages.yes_no(text, language)
@@ -235,7 +244,12 @@ def _command_by_speech(
         [closedset.Choice(g.name, g.phrases(language)) for g in spoken],
         threshold=GLOBAL_SPEECH_THRESHOLD,
     )
-    return next((g for g in commands if m and g.name == m.id), None)
+    command = next((g for g in commands if m and g.name == m.id), None)
+    if command is None and person.asks_for_person(text, language):
+        # the operator command also hears a request for a person in the caller's own
+        # words ("get me a human"), wherever it is heard by speech at all
+        command = next((g for g in spoken if g.name == "operator"), None)
+    return command
 
 
 # --- keys --------------------------------------------------------------------------------
