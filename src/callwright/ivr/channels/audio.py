@@ -175,7 +175,7 @@ class AudioLine:
         )
         self.prompts = prompts
         self._speculate = speculate
-        self._streams: dict[str, SpeculativeStream] = {}  # by model: one per model the call used
+        self._streams: dict[Heard, SpeculativeStream] = {}  # one per model (and language) the call used
         self._use(self.recognizers.get(None))
         self.endpointer = Endpointer(rate, EndpointParams(no_input_timeout_s=None))
         self.dtmf = DtmfDetector(rate)
@@ -203,19 +203,19 @@ class AudioLine:
         """Hear with this model from now on (its stream opened on first use, kept for the call)."""
         self.heard = heard
         self.recognizer = heard.recognizer
-        stream = self._streams.get(heard.model)
+        stream = self._streams.get(heard)
         if stream is None:
             speculate = self._speculate and can_speculate(heard.recognizer)
             stream = SpeculativeStream(heard.recognizer.open(self.rate), speculate=speculate)
-            self._streams[heard.model] = stream
+            self._streams[heard] = stream
         self.stream = stream
         self.speculate = stream.speculate
 
     def configure(self, listen: Listen, t: float) -> None:
         """A new question: fresh endpointing with this state's model, timing and expected phrases."""
         self.listen = listen
-        heard = self.recognizers.get(listen.model)
-        if heard.model != self.heard.model:
+        heard = self.recognizers.get(listen.model, listen.language)
+        if heard != self.heard:
             if self._in_speech:  # the caller was cut off mid-utterance: forget it
                 self.stream.reset()
                 self._in_speech = False

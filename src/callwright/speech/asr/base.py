@@ -195,6 +195,12 @@ class Recognizer(ABC):
         """Whole-file recognition of mono audio: final segments (with word times when
         `capabilities.word_timestamps`). `options` are hints; see `TranscribeOptions`."""
 
+    def for_language(self, language: str | None) -> Recognizer:
+        """This recogniser hearing `language` (a call's language, `es` or `es-MX`): another one on
+        the same loaded model when the model hears several languages and must be told which
+        (Whisper base), else self (a model of one language: Vosk, tiny.en)."""
+        return self
+
     def second_listen(
         self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0
     ) -> SecondReading | None:
@@ -221,9 +227,10 @@ class Recognizers(ABC):
     """
 
     @abstractmethod
-    def get(self, model: str | None = None) -> Heard:
+    def get(self, model: str | None = None, language: str | None = None) -> Heard:
         """The recogniser for `model` (a registry name or a model directory); None: the default
-        one (`--engine`/`--model`). A model that cannot be had raises `ModelNotFoundError`."""
+        one (`--engine`/`--model`), hearing `language` when the model must be told (see
+        `Recognizer.for_language`). A model that cannot be had raises `ModelNotFoundError`."""
 
     def preload(self, models: Sequence[str]) -> None:
         """Load these models now (a server before its first call; `call` before the prompt)."""
@@ -241,9 +248,9 @@ class OneRecognizer(Recognizers):
     def __init__(self, recognizer: Recognizer, model: str | None = None) -> None:
         self.heard = Heard(recognizer, model or recognizer.name)
 
-    def get(self, model: str | None = None) -> Heard:
+    def get(self, model: str | None = None, language: str | None = None) -> Heard:
         if model is None or model == self.heard.model:
-            return self.heard
+            return self.heard  # one recogniser as built: its language is its own
         raise AudioError(
             f"this line has one speech recogniser ({self.heard.model}); the flow asks for model {model!r}"
         )

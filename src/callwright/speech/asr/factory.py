@@ -179,15 +179,25 @@ class ModelRecognizers(Recognizers):
         self._config = dict(config)
         self._lock = threading.Lock()
         self._by_dir: dict[str, Heard] = {}
+        self._by_language: dict[tuple[int, str], Heard] = {}
         recognizer = get_recognizer(with_model(engine, model), **config)
         self.default = Heard(recognizer, _default_label(recognizer))
         path = getattr(recognizer, "model_path", None)
         if isinstance(path, Path):  # a flow naming the default's model gets the default itself
             self._by_dir[str(path.resolve())] = self.default
 
-    def get(self, model: str | None = None) -> Heard:
-        if model is None:
-            return self.default
+    def get(self, model: str | None = None, language: str | None = None) -> Heard:
+        heard = self.default if model is None else self._model(model)
+        if not language:
+            return heard
+        with self._lock:
+            key = (id(heard.recognizer), language)
+            found = self._by_language.get(key)
+            if found is None:
+                found = self._by_language[key] = Heard(heard.recognizer.for_language(language), heard.model)
+            return found
+
+    def _model(self, model: str) -> Heard:
         from callwright.speech.asr.registry import resolve_model
 
         with self._lock:  # one load per model even when calls ask at once
