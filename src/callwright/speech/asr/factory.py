@@ -178,7 +178,8 @@ class ModelRecognizers(Recognizers):
     def __init__(self, engine: str = "auto", model: str | None = None, **config: Any) -> None:
         self._config = dict(config)
         self._lock = threading.Lock()
-        self._by_dir: dict[str, Heard] = {}
+        self._by_dir: dict[str, Heard] = {}  # by resolved model directory: one load per model
+        self._by_spec: dict[str, Heard] = {}  # by the name or path asked for
         self._by_language: dict[tuple[int, str], Heard] = {}
         recognizer = get_recognizer(with_model(engine, model), **config)
         self.default = Heard(recognizer, _default_label(recognizer))
@@ -201,6 +202,9 @@ class ModelRecognizers(Recognizers):
         from callwright.speech.asr.registry import resolve_model
 
         with self._lock:  # one load per model even when calls ask at once
+            heard = self._by_spec.get(model)  # every turn asks: resolved (and verified) once
+            if heard is not None:
+                return heard
             choice = resolve_model(model)
             key = str(choice.path.resolve())
             heard = self._by_dir.get(key)
@@ -210,6 +214,7 @@ class ModelRecognizers(Recognizers):
                 }
                 recognizer = get_recognizer(choice.engine, model_path=choice.path, **config)
                 heard = self._by_dir[key] = Heard(recognizer, choice.name or str(choice.path))
+            self._by_spec[model] = heard
             return heard
 
 
