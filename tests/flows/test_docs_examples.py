@@ -45,7 +45,7 @@ def _flow_for(block: str) -> dict | None:
         len(data) == 1 and isinstance(next(iter(data.values())), dict) and "type" in next(iter(data.values()))
     ):
         states.update(data)
-    elif set(data) <= {"inputs", "variables", "settings", "sensitive"}:
+    elif set(data) <= {"inputs", "variables", "settings", "sensitive", "model"}:
         top.update(data)
     else:
         return None
@@ -77,7 +77,8 @@ CASES = [(i, f) for i, b in enumerate(BLOCKS) if (f := _flow_for(b)) is not None
 
 def test_the_new_examples_are_covered() -> None:
     kinds = " ".join(str(f) for _, f in CASES)
-    for needle in ("'http'", "'function'", "examples", "inputs", "'es': ['agente'", "'failed': 'agent-busy'"):
+    needles = ("'http'", "'function'", "examples", "inputs", "'es': ['agente'", "'failed': 'agent-busy'")
+    for needle in (*needles, "'model': 'base'", "'model': 'tiny.en'"):
         assert needle in kinds, needle
 
 

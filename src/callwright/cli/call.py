@@ -132,18 +132,20 @@ def call(
     if audio is not None or mic:
         from callwright.ivr.channels.audio import AudioLine, ScriptedAudioChannel
         from callwright.ivr.channels.message import MESSAGES_DIR
-        from callwright.speech.asr import get_recognizer
-        from callwright.speech.asr.factory import with_model
+        from callwright.speech.asr.factory import ModelRecognizers
         from callwright.speech.tts import PromptAudio, get_synthesizer
 
         synth = get_synthesizer(tts)
         synth.voices()  # a TTS server that is down: said before the call starts
         prompts = PromptAudio(synth, rate=rate, base_dir=flow.parent)
+        # --engine/--model for states that name no model; the flow's own models loaded now, once
+        recognizers = ModelRecognizers(engine_name, model)
+        recognizers.preload(engine.models)
         if mic:
             from callwright.ivr.channels.mic import MicChannel, open_sound_device
 
             device = open_sound_device(rate)  # fails plainly when there is no sound card
-            line = AudioLine(rate, get_recognizer(with_model(engine_name, model)), prompts)
+            line = AudioLine(rate, recognizers, prompts)
             line.messages_dir = recordings / MESSAGES_DIR
             clock = RealClock()
             channel = MicChannel(
@@ -151,7 +153,7 @@ def call(
             )
         else:
             assert turns is not None
-            line = AudioLine(rate, get_recognizer(with_model(engine_name, model)), prompts)
+            line = AudioLine(rate, recognizers, prompts)
             line.messages_dir = recordings / MESSAGES_DIR
             if not isinstance(clock, FakeClock):
                 clock = FakeClock(datetime.now().astimezone())

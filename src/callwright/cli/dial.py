@@ -89,11 +89,11 @@ def dial(
     from callwright.server.calls import CallServer
     from callwright.server.events import EventLog
     from callwright.server.routing import build_routes
-    from callwright.speech.asr import get_recognizer
+    from callwright.speech.asr.factory import ModelRecognizers
     from callwright.speech.tts import PromptAudio, default_synthesizer
 
     routes = build_routes([campaign.flow], [], None)
-    recognizer = get_recognizer(engine_name)
+    recognizer = ModelRecognizers(engine_name)  # and the models the campaign's flow names
     synth = default_synthesizer()
 
     def prompts(name: str) -> PromptAudio:

@@ -109,13 +109,13 @@ def serve(
     waits = ConfiguredWaits(parse_queue_waits(queue_wait))  # a malformed --queue-wait: said before binding
     routes = build_routes(flows, route, routes_file)  # every flow checked first (exit 2 on errors)
 
-    from callwright.speech.asr import get_recognizer
-    from callwright.speech.asr.factory import with_model
+    from callwright.speech.asr.factory import ModelRecognizers
     from callwright.speech.tts import PromptAudio, get_synthesizer
 
     synth = get_synthesizer(tts)
     synth.voices()  # a TTS server that is down or not one: said now, not at the first call
-    recognizer = get_recognizer(with_model(engine_name, model))  # loaded once, shared by every call
+    # loaded once, shared by every call; the models the flows name are loaded by the server
+    recognizer = ModelRecognizers(engine_name, model)
     rate = 8000
 
     def prompts(name: str) -> PromptAudio:

@@ -30,6 +30,7 @@ from callwright.flows.model import (
     Function,
     Hours,
     Http,
+    ModelRef,
     Play,
     Prompt,
     Queue,
@@ -41,11 +42,15 @@ from callwright.flows.model import (
     Survey,
     Transfer,
     edges,
+    hears_speech,
     into_of,
+    model_of,
     prompt_of,
     saved_by,
 )
 from callwright.speech import ssml
+from callwright.speech.asr import registry
+from callwright.speech.asr.model_paths import is_vosk_model
 
 BUILTIN_VARS = frozenset(
     {
@@ -96,6 +101,7 @@ class _Checker:
         self.problems.append(p)
 
     def run(self) -> None:
+        self.check_models()
         valid_targets = self.check_targets()
         if not valid_targets:
             return  # graph checks on dangling edges would only repeat the same errors
@@ -564,6 +570,117 @@ class _Checker:
                         f"prompt missing for language {', '.join(missing)}, "
                         f"including the fallback language {f.default_language}",
                     )
+
+    # -- speech models ------------------------------------------------------------
+
+    def check_models(self) -> None:
+        """Every `model:` names a model that exists, is used, and hears its states' language.
+
+        An unknown name or a missing directory is an error: the flow cannot run as written.
+        A registry model not installed on this machine is a warning (a flow is checked where
+        it is written, and may run elsewhere; the call refuses to start without it). The
+        language rule is in docs/speech-models.md: an error when the model hears none of the
+        languages the state's prompts are in, a warning when it hears only some.
+        """
+        f = self.flow
+        usable: dict[PathKey, bool] = {}
+        if f.model is not None:
+            usable[f.model.path] = self._check_model(f.model)
+        for st in f.states.values():
+            ref = model_of(st)
+            if ref is None:
+                continue
+            own = ref.path[: len(st.path)] == st.path
+            if own:
+                usable[ref.path] = self._check_model(ref)
+                if not hears_speech(st):
+                    why = (
+                        "takes keys only (input: dtmf)"
+                        if isinstance(st, INPUT_STATES)
+                        else "does not transcribe its message (transcribe: true would)"
+                    )
+                    self.warn(ref.path, f"state '{st.name}' {why}: its model '{ref.spec}' is never used")
+                    continue
+            if usable.get(ref.path) and hears_speech(st):
+                self._check_model_language(st, ref)
+
+    def _check_model(self, ref: ModelRef) -> bool:
+        """Report a `model:` that names nothing usable; True when its languages can be checked."""
+        if not ref.is_path:
+            entry = registry.REGISTRY.get(ref.spec)
+            if entry is None:
+                names = list(registry.REGISTRY)
+                guess = difflib.get_close_matches(ref.spec, names, n=1, cutoff=0.6)
+                hint = (
+                    f"; did you mean '{guess[0]}'?"
+                    if guess
+                    else f" (known: {', '.join(names)}; a model directory is written with a '/', "
+                    f"such as ./{ref.spec})"
+                )
+                self.err(ref.path, f"unknown speech model '{ref.spec}'{hint}")
+                return False
+            missing = registry.why_missing(entry)
+            if missing is not None:
+                self.warn(ref.path, f"speech model '{ref.spec}' is not installed here: {missing}")
+            return True
+        path = Path(ref.target)
+        try:
+            is_dir = path.is_dir()
+        except (OSError, ValueError):
+            is_dir = False
+        if not is_dir:
+            try:
+                exists = path.exists()
+            except (OSError, ValueError):
+                exists = False
+            what = "is not a directory" if exists else "does not exist"
+            self.err(ref.path, f"speech model directory '{ref.spec}' {what} ({ref.target})")
+            return False
+        if not (path / "model.bin").is_file() and not is_vosk_model(path):
+            self.err(
+                ref.path,
+                f"'{ref.spec}' is not a speech model directory: neither a faster-whisper model "
+                "(model.bin) nor a Vosk model (am/final.mdl and conf/)",
+            )
+            return False
+        return True
+
+    def _check_model_language(self, st: State, ref: ModelRef) -> None:
+        hears = registry.languages_of(ref.target)
+        speaks = self._languages_of(st)
+        if hears is None or not speaks:
+            return
+        served = [lang for lang in speaks if registry.serves(hears, lang)]
+        if len(served) == len(speaks):
+            return
+        heard = ", ".join(hears)
+        unserved = ", ".join(lang for lang in speaks if lang not in served)
+        if not served:
+            self.err(
+                ref.path,
+                f"speech model '{ref.spec}' hears {heard} only, but state '{st.name}' speaks "
+                f"{unserved}: give it a model for {unserved} (base hears every language)",
+            )
+        else:
+            self.warn(
+                ref.path,
+                f"speech model '{ref.spec}' hears {heard} only, but state '{st.name}' also speaks "
+                f"{unserved}: those callers will not be understood",
+            )
+
+    def _languages_of(self, st: State) -> list[str]:
+        """The languages a state's question is written in, when the flow says them: its prompts'
+        languages if the flow declares `languages:` (or `default_language:`) or the prompts name
+        a language other than the default; else [] (an undeclared flow is not checked)."""
+        prompts: list[Prompt] = []
+        if isinstance(st, INPUT_STATES):
+            prompts = list(st.prompts)
+        elif isinstance(st, Record):
+            prompts = [st.prompt]
+        langs = list(dict.fromkeys(lang for p in prompts for lang in p.texts))
+        data = self.src.data if isinstance(self.src.data, dict) else {}
+        declared = "languages" in data or "default_language" in data
+        return langs if declared or set(langs) - {self.flow.default_language} else []
 
 
 def _vars_set_anywhere(flow: Flow) -> set[str]:

@@ -45,6 +45,7 @@ from callwright.flows.model import (
     Http,
     Intents,
     Listening,
+    ModelRef,
     Play,
     Prompt,
     Queue,
@@ -58,6 +59,7 @@ from callwright.flows.model import (
     Survey,
     Transfer,
     ValueOptions,
+    is_model_path,
 )
 from callwright.schema_errors import SchemaExplainer, strict_validator
 
@@ -188,7 +190,7 @@ def from_source(
     problems = schema_problems(src)
     if problems:
         return LoadResult(None, problems)
-    builder = _Builder(src)
+    builder = _Builder(src, base_dir)
     flow = builder.build()
     problems = builder.problems
     loaded = _loaded if _loaded is not None else _Loaded()
@@ -423,8 +425,9 @@ def parse_duration(value: Any, *, limit: float = MAX_DURATION_S) -> float:
 
 
 class _Builder:
-    def __init__(self, src: Source) -> None:
+    def __init__(self, src: Source, base_dir: Path = Path(".")) -> None:
         self.src = src
+        self.base_dir = base_dir
         self.problems: list[Problem] = []
         d = src.data
         self.languages = tuple(d.get("languages") or [d.get("default_language") or "en"])
@@ -433,6 +436,7 @@ class _Builder:
     def build(self) -> Flow:
         d = self.src.data
         settings = self._settings(d.get("settings") or {})
+        self.flow_model = self.model(d.get("model"), ("model",))
         states = {name: self._state(name, raw, settings) for name, raw in d["states"].items()}
         text_hash = hashlib.sha256(self.src.text.encode()).hexdigest()
         return Flow(
@@ -450,6 +454,7 @@ class _Builder:
             variables=dict(d.get("variables") or {}),
             inputs=dict(d.get("inputs") or {}),
             settings=settings,
+            model=self.flow_model,
             sensitive=frozenset(d.get("sensitive") or ())
             .union(
                 st.into
@@ -463,6 +468,25 @@ class _Builder:
                 for s in st.save
             ),
         )
+
+    def model(self, raw: Any, path: PathKey) -> ModelRef | None:
+        """A `model:` as written, its target resolved: a name stays a name, a directory is
+        made absolute against the flow file's folder (the checker says whether either exists)."""
+        if raw is None:
+            return None
+        spec = str(raw)
+        if not is_model_path(spec):
+            return ModelRef(spec, spec, path)
+        try:
+            where = Path(spec).expanduser()
+            target = str((self.base_dir / where).absolute() if not where.is_absolute() else where)
+        except (RuntimeError, ValueError):  # `~nobody/...`: left as written, the checker reports it
+            target = spec
+        return ModelRef(spec, target, path)
+
+    def own_model(self, d: dict[str, Any], path: PathKey) -> ModelRef | None:
+        """The state's `model:`, else the flow's."""
+        return self.model(d.get("model"), path + ("model",)) or self.flow_model
 
     def duration(self, raw: Any, path: PathKey) -> float:
         """A duration from the flow; one the schema could not bound (text) is an error here."""
@@ -623,6 +647,7 @@ class _Builder:
                 beep=bool(d.get("beep", True)),
                 mailbox=d.get("mailbox"),
                 transcribe=bool(d.get("transcribe", False)),
+                model=self.own_model(d, path),
             )
         if kind in ("http", "function"):
             return self._data(d, base)
@@ -729,6 +754,7 @@ class _Builder:
             accept_confidence=conf if conf is not None else s.accept_confidence,
             commands=s.global_commands if d.get("global_commands", True) else (),
             intents=_intents(d.get("intents"), s.intents),
+            model=self.own_model(d, path),
         )
         own_failure = d.get("on_failure")
         fields: dict[str, Any] = {

@@ -206,6 +206,31 @@ class Answer:
         return self.digits_max if self.collect == "digits" else len(str(self.range_max or 99))
 
 
+def is_model_path(spec: str) -> bool:
+    """Whether a `model:` value is a directory (it has a `/`, or starts with `.` or `~`)
+    rather than a registry name: decided by its spelling, so a misspelt name gets "did you
+    mean" instead of "no such directory"."""
+    return "/" in spec or "\\" in spec or spec.startswith((".", "~"))
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A `model:` (the flow's or a state's): the speech model that hears a state.
+
+    `target` is what the runtime asks the recogniser port for: the registry name as
+    written, or the directory made absolute against the flow file's folder (a flow is
+    run from anywhere, and its model travels with it as its prompts' audio files do).
+    """
+
+    spec: str  # as written
+    target: str
+    path: PathKey  # where it is written (the flow's `model` or the state's)
+
+    @property
+    def is_path(self) -> bool:
+        return is_model_path(self.spec)
+
+
 @dataclass(frozen=True)
 class Listening:
     """An input state's settings, each the state's own or else the flow's `settings:`."""
@@ -222,6 +247,7 @@ class Listening:
     accept_confidence: float  # speech under it is a no match
     commands: tuple[GlobalCommand, ...]  # the flow's global commands; () where the state turns them off
     intents: Intents = Intents()  # routing free speech by a menu's examples
+    model: ModelRef | None = None  # the state's own `model:`, else the flow's; None: the process's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -340,6 +366,7 @@ class Record(_Base):
     beep: bool = True  # a tone after the prompt: speak now
     mailbox: str | None = None  # the mailbox that lists the message (default: the flow's name)
     transcribe: bool = False  # also recognise the message (redacted like every caller input)
+    model: ModelRef | None = None  # the state's own `model:`, else the flow's (used to transcribe)
 
 
 @dataclass(frozen=True)
@@ -452,6 +479,21 @@ def saved_by(st: State) -> tuple[str, ...]:
     return tuple(s.var for s in st.save) if isinstance(st, (Http, Function)) else ()
 
 
+def model_of(st: State) -> ModelRef | None:
+    """The speech model a state asks for (its own `model:`, else its file's), or None."""
+    if isinstance(st, (Ask, Survey)):
+        return st.listening.model
+    return st.model if isinstance(st, Record) else None
+
+
+def hears_speech(st: State) -> bool:
+    """Does the state run the recogniser: an ask or survey that takes speech, a record that
+    transcribes? (A `model:` anywhere else has nothing to hear.)"""
+    if isinstance(st, (Ask, Survey)):
+        return st.listening.mode != "dtmf"
+    return isinstance(st, Record) and st.transcribe
+
+
 def into_of(st: State) -> str | None:
     """The variable the state stores the caller's answer (or message) in."""
     return st.into if isinstance(st, (Ask, Survey, Record)) else None
@@ -478,6 +520,7 @@ class Flow:
     variables: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, InputType] = field(default_factory=dict)  # start variables from outside
     settings: Settings = field(default_factory=Settings)
+    model: ModelRef | None = None  # the flow's `model:`: every listening state's unless it names its own
     subflows: dict[str, Flow] = field(default_factory=dict)  # by the `flow:` value used
     # variables holding personal data: the top-level `sensitive:` list and the `into` of
     # every `sensitive: true` state; masked wherever a call would log them

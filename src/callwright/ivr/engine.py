@@ -19,7 +19,17 @@ from typing import Any
 from transitions import Machine
 
 from callwright.errors import FlowError
-from callwright.flows.model import INPUT_STATES, Flow, Return, State, Subflow, edges
+from callwright.flows.model import (
+    INPUT_STATES,
+    Flow,
+    ModelRef,
+    Return,
+    State,
+    Subflow,
+    edges,
+    hears_speech,
+    model_of,
+)
 from callwright.ivr.clock import Clock, RealClock
 from callwright.ivr.datasteps import DataService
 from callwright.ivr.events import LogEvent
@@ -40,6 +50,12 @@ class CompiledState:
     prefix: str
     base_dir: Path
     rules: Rules | None = None  # what an input state accepts (interpret.py reads it)
+    model: ModelRef | None = None  # the speech model that hears it: the state's, its file's, a caller's
+
+    @property
+    def model_target(self) -> str | None:
+        """What the channel asks the recogniser port for (None: the process's default model)."""
+        return self.model.target if self.model is not None else None
 
 
 class FlowRefused(FlowError):
@@ -87,7 +103,7 @@ class FlowEngine:
         self.flow = flow
         self.states: dict[str, CompiledState] = {}
         transitions: list[dict[str, Any]] = []
-        self._compile(flow, "", transitions)
+        self._compile(flow, "", transitions, None)
         self.machine = Machine(
             model=None,
             states=[START, *self.states],
@@ -101,11 +117,18 @@ class FlowEngine:
         )
         self.active: set[CallSession] = set()
 
-    def _compile(self, flow: Flow, prefix: str, out: list[dict[str, Any]]) -> None:
+    def _compile(
+        self, flow: Flow, prefix: str, out: list[dict[str, Any]], outer_model: ModelRef | None
+    ) -> None:
+        """`outer_model`: the nearest calling flow's `model:`, for a subflow whose file and
+        state say none (a state's own model wins, then its file's, then its callers')."""
         base_dir = Path(flow.path).parent
         for name, st in flow.states.items():
             rules = Rules.of(st) if isinstance(st, INPUT_STATES) else None
-            self.states[prefix + name] = CompiledState(prefix + name, st, flow, prefix, base_dir, rules)
+            chosen = model_of(st) or outer_model
+            self.states[prefix + name] = CompiledState(
+                prefix + name, st, flow, prefix, base_dir, rules, chosen
+            )
         if not prefix:
             out.append({"trigger": "begin", "source": START, "dest": flow.start})
         for e in edges(flow):
@@ -127,7 +150,7 @@ class FlowEngine:
                 continue
             sub = flow.subflows[st.subflow]
             sub_prefix = f"{prefix}{name}."
-            self._compile(sub, sub_prefix, out)
+            self._compile(sub, sub_prefix, out, flow.model or outer_model)
             out.append({"trigger": "call", "source": prefix + name, "dest": sub_prefix + sub.start})
             for rname, rst in sub.states.items():
                 if isinstance(rst, Return) and st.next:
@@ -138,6 +161,13 @@ class FlowEngine:
                             "dest": prefix + st.next,
                         }
                     )
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The speech models the flow's listening states name (targets, each once): what a
+        channel loads before the first call, so no caller waits for a model to load."""
+        named = (cs for cs in self.states.values() if cs.model is not None and hears_speech(cs.state))
+        return tuple(dict.fromkeys(cs.model.target for cs in named if cs.model is not None))
 
     def start_call(
         self,

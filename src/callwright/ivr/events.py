@@ -54,6 +54,7 @@ class Speech:
     confidence: float = 1.0
     speech_start: float | None = None  # clock times, when the channel knows them
     speech_end: float | None = None
+    model: str | None = None  # the speech model that heard it (an audio line says; typed text: None)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Recorded:
     audio_path: str | None = None
     duration_s: float = 0.0
     ended: Literal["silence", "terminator", "max_duration", "hangup", ""] = ""  # "": not known
+    model: str | None = None  # the speech model that transcribed it (None: not transcribed)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ class Listen:
     max_digits: int = 1
     terminator: str = "#"
     barge_in: bool = True
+    model: str | None = None  # the state's speech model (a name or a directory); None: the line's default
+    language: str | None = None  # the call's language here (a multilingual model is told it)
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ class StartRecording:
     terminator: str = "#"
     beep: bool = True
     transcribe: bool = False
+    model: str | None = None  # the state's speech model for the transcript; None: the line's default
 
 
 @dataclass(frozen=True)

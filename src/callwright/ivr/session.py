@@ -287,7 +287,13 @@ class CallSession:
                 self._say(cs, st.prompt)
                 self._emit(
                     StartRecording(
-                        cs.name, st.max_duration_s, st.final_silence_s, st.terminator, st.beep, st.transcribe
+                        cs.name,
+                        st.max_duration_s,
+                        st.final_silence_s,
+                        st.terminator,
+                        st.beep,
+                        st.transcribe,
+                        model=cs.model_target,
                     )
                 )
                 self._set_timer("record", st.max_duration_s + st.final_silence_s)
@@ -499,6 +505,8 @@ class CallSession:
             max_digits=max_digits,
             terminator=answer.terminator,
             barge_in=st.barge_in,
+            model=cs.model_target,
+            language=self._language(cs),
         )
         self._emit(self._listen)
         self._set_timer("no_input", self._listen.no_input_s)
@@ -522,6 +530,7 @@ class CallSession:
             text=self._shown(cs, text),
             confidence=round(ev.confidence, 3),
             phase=self.phase,
+            **({"model": ev.model} if ev.model is not None else {}),
         )
         language = self._language(cs)
         self._act(cs, interpret.speech(text, ev.confidence, cs.rules, self.phase, language, self._today()))
@@ -601,6 +610,7 @@ class CallSession:
             duration_s=round(ev.duration_s, 2),
             mailbox=st.mailbox or cs.flow.name,
             ended=ev.ended or None,
+            **({"model": ev.model} if ev.model is not None else {}),
         )
         self._fire("next")
 

@@ -9,7 +9,8 @@ channel answers busy), and runs `ivr.runner.run_call` on a thread of its own wit
 
 Threads: the network side is asyncio; a call's engine work, endpointing and
 recognition run on its thread, frames crossing in the channel's thread-safe queue.
-Shared by all calls: the recogniser (one model per process, a stream per call;
+Shared by all calls: the recognisers (each model loaded once per process, before the
+first call: the default and every model a routed flow names; a stream per call and model;
 CTranslate2 and Vosk models serve concurrent streams), the synthesiser (renders are
 serialised by its own lock) and each flow's prompt cache. Not shared: a flow's
 `FlowEngine` (its `transitions` machine keeps one queue of pending transitions for all
@@ -44,7 +45,7 @@ from callwright.server.routing import Routes
 from callwright.store.calllog import CallLog
 
 if TYPE_CHECKING:
-    from callwright.speech.asr.base import Recognizer
+    from callwright.speech.asr.base import Recognizer, Recognizers
     from callwright.speech.tts import PromptAudio
 
 MAX_CALLS = 20
@@ -129,7 +130,7 @@ class CallServer:
         *,
         db_path: Path,
         recordings: Path,
-        recognizer: Recognizer,
+        recognizer: Recognizer | Recognizers,
         prompts: Callable[[str], PromptAudio],
         max_calls: int = MAX_CALLS,
         clock_factory: Callable[[], Clock] = RealClock,
@@ -141,7 +142,13 @@ class CallServer:
         self.routes = routes
         self.db_path = db_path
         self.recordings = recordings
-        self.recognizer = recognizer
+        from callwright.speech.asr.base import OneRecognizer, Recognizers
+
+        self.recognizer: Recognizers = (
+            recognizer if isinstance(recognizer, Recognizers) else OneRecognizer(recognizer)
+        )
+        for flow in routes.flows.values():  # every model a flow names, loaded before any call
+            self.recognizer.preload(FlowEngine(flow).models)
         self._prompts = {name: prompts(name) for name in routes.flows}
         self.max_calls = max_calls
         self.clock_factory = clock_factory

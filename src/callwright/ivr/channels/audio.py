@@ -18,7 +18,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,7 @@ from callwright.ivr.events import (
     Transfer,
     TransferOutcome,
 )
-from callwright.speech.asr.base import Recognizer
+from callwright.speech.asr.base import Heard, OneRecognizer, Recognizer, Recognizers
 from callwright.speech.asr.speculative import SPECULATE_AFTER_S, SpeculativeStream, can_speculate
 from callwright.speech.audio import Audio, read_audio, resample, write_wav
 from callwright.speech.dtmf import DtmfDetector, dtmf_tones
@@ -149,19 +149,34 @@ class _Track:
 
 
 class AudioLine:
-    """The IVR's end of an audio line: prompts out; keys and speech in; both recorded."""
+    """The IVR's end of an audio line: prompts out; keys and speech in; both recorded.
+
+    Each state is heard by the model its `Listen` names (the state's or the flow's `model:`,
+    None for the process's default), asked of the `Recognizers` port: the line keeps one
+    stream per model for the call and switches between them from state to state, and says
+    which model heard each turn (`Speech.model`, logged with the turn).
+    """
 
     def __init__(
-        self, rate: int, recognizer: Recognizer, prompts: PromptAudio, *, speculate: bool = True
+        self,
+        rate: int,
+        recognizer: Recognizer | Recognizers,
+        prompts: PromptAudio,
+        *,
+        speculate: bool = True,
     ) -> None:
-        """`speculate`: decode at a tentative endpoint when the engine gains by it
-        (`speech.asr.speculative`); False decodes only once the endpoint is certain."""
+        """`recognizer`: the models to hear with (`speech.asr.factory.ModelRecognizers`), or one
+        recogniser for every state. `speculate`: decode at a tentative endpoint when the engine
+        gains by it (`speech.asr.speculative`); False decodes only once the endpoint is certain."""
         self.rate = rate
         self.frame = rate * FRAME_MS // 1000
-        self.recognizer = recognizer
+        self.recognizers: Recognizers = (
+            recognizer if isinstance(recognizer, Recognizers) else OneRecognizer(recognizer)
+        )
         self.prompts = prompts
-        self.speculate = speculate and can_speculate(recognizer)
-        self.stream = SpeculativeStream(recognizer.open(rate), speculate=self.speculate)
+        self._speculate = speculate
+        self._streams: dict[Heard, SpeculativeStream] = {}  # one per model (and language) the call used
+        self._use(self.recognizers.get(None))
         self.endpointer = Endpointer(rate, EndpointParams(no_input_timeout_s=None))
         self.dtmf = DtmfDetector(rate)
         self.caller = _Track(rate)
@@ -184,9 +199,27 @@ class AudioLine:
             ssml=say.ssml,
         )
 
+    def _use(self, heard: Heard) -> None:
+        """Hear with this model from now on (its stream opened on first use, kept for the call)."""
+        self.heard = heard
+        self.recognizer = heard.recognizer
+        stream = self._streams.get(heard)
+        if stream is None:
+            speculate = self._speculate and can_speculate(heard.recognizer)
+            stream = SpeculativeStream(heard.recognizer.open(self.rate), speculate=speculate)
+            self._streams[heard] = stream
+        self.stream = stream
+        self.speculate = stream.speculate
+
     def configure(self, listen: Listen, t: float) -> None:
-        """A new question: fresh endpointing with this state's timing and expected phrases."""
+        """A new question: fresh endpointing with this state's model, timing and expected phrases."""
         self.listen = listen
+        heard = self.recognizers.get(listen.model, listen.language)
+        if heard != self.heard:
+            if self._in_speech:  # the caller was cut off mid-utterance: forget it
+                self.stream.reset()
+                self._in_speech = False
+            self._use(heard)
         self.endpointer.reset(
             EndpointParams(
                 no_input_timeout_s=None,
@@ -237,19 +270,27 @@ class AudioLine:
         result = self.stream.finish()
         asr_s = time.perf_counter() - t0
         self.turn_timings.append({"speech_end": ev.t_end_of_speech, "decided": ev.t_decided, "asr_s": asr_s})
-        return Speech(result.text, result.confidence, speech_start=ev.t_start, speech_end=ev.t_end_of_speech)
+        return Speech(
+            result.text,
+            result.confidence,
+            speech_start=ev.t_start,
+            speech_end=ev.t_end_of_speech,
+            model=self.heard.model,
+        )
 
     def message_over(self, audio: Audio, call_id: str, action: StartRecording, ended: MessageEnd) -> Recorded:
         """A record state's message is over: kept in `messages_dir` (and transcribed if the state
-        asks), the same for every channel."""
-        return finish_message(
+        asks, by the state's model), the same for every channel."""
+        heard = self.recognizers.get(action.model) if action.transcribe else None
+        recorded = finish_message(
             audio,
             call_id=call_id,
             action=action,
             ended=ended,
             folder=self.messages_dir,
-            recognizer=self.recognizer,
+            recognizer=heard.recognizer if heard is not None else None,
         )
+        return replace(recorded, model=heard.model) if heard is not None and audio.samples.size else recorded
 
     def save_recording(self, path: Path, duration_s: float, meta: Mapping[str, str] | None = None) -> Path:
         """The call as stereo WAV (caller left, IVR right) and its sidecar `<name>.json` naming the

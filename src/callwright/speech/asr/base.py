@@ -195,6 +195,12 @@ class Recognizer(ABC):
         """Whole-file recognition of mono audio: final segments (with word times when
         `capabilities.word_timestamps`). `options` are hints; see `TranscribeOptions`."""
 
+    def for_language(self, language: str | None) -> Recognizer:
+        """This recogniser hearing `language` (a call's language, `es` or `es-MX`): another one on
+        the same loaded model when the model hears several languages and must be told which
+        (Whisper base), else self (a model of one language: Vosk, tiny.en)."""
+        return self
+
     def second_listen(
         self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0
     ) -> SecondReading | None:
@@ -202,6 +208,52 @@ class Recognizer(ABC):
         reading (QA's second listen), word times shifted by `offset_s`. None: nothing to offer
         (no speech, too long), and always None from an engine without `capabilities.second_listen`."""
         return None
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A recogniser for one model, and the model's name as the call log records it."""
+
+    recognizer: Recognizer
+    model: str  # a registry name, a directory, or what the default engine is (`whisper`, `wyoming://...`)
+
+
+class Recognizers(ABC):
+    """The recognisers a process offers, by speech model: the port the IVR's audio line asks
+    per state (a flow's or state's `model:`), so nothing in `ivr/` builds an engine.
+
+    Models are loaded once per process and shared by every call: asking twice for one model
+    gives the same recogniser, each call opening its own stream on it.
+    """
+
+    @abstractmethod
+    def get(self, model: str | None = None, language: str | None = None) -> Heard:
+        """The recogniser for `model` (a registry name or a model directory); None: the default
+        one (`--engine`/`--model`), hearing `language` when the model must be told (see
+        `Recognizer.for_language`). A model that cannot be had raises `ModelNotFoundError`."""
+
+    def preload(self, models: Sequence[str]) -> None:
+        """Load these models now (a server before its first call; `call` before the prompt)."""
+        for model in models:
+            self.get(model)
+
+
+class OneRecognizer(Recognizers):
+    """A single recogniser for every state: what a caller that built one engine passes.
+
+    A flow that names a model other than the default is refused when the line asks for it,
+    since this holder has nothing else to offer (callers that run flows pass the factory's
+    `ModelRecognizers` instead)."""
+
+    def __init__(self, recognizer: Recognizer, model: str | None = None) -> None:
+        self.heard = Heard(recognizer, model or recognizer.name)
+
+    def get(self, model: str | None = None, language: str | None = None) -> Heard:
+        if model is None or model == self.heard.model:
+            return self.heard  # one recogniser as built: its language is its own
+        raise AudioError(
+            f"this line has one speech recogniser ({self.heard.model}); the flow asks for model {model!r}"
+        )
 
 
 def as_int16(pcm16: bytes | np.ndarray) -> np.ndarray:

@@ -17,10 +17,12 @@ for.
 from __future__ import annotations
 
 import logging
+import threading
+from pathlib import Path
 from typing import Any
 
 from callwright.errors import CallwrightError
-from callwright.speech.asr.base import Recognizer
+from callwright.speech.asr.base import Heard, Recognizer, Recognizers
 from callwright.speech.asr.model_paths import find_english_vosk_model
 
 log = logging.getLogger(__name__)
@@ -160,3 +162,68 @@ def _one(engine: str, auto: bool, cpu_threads: int, config: dict[str, Any]) -> R
 
         model_path = model_dir(REGISTRY[DEFAULT_WHISPER])  # tiny.en, its checksum verified
     return WhisperRecognizer(model_path, settings)
+
+
+class ModelRecognizers(Recognizers):
+    """Recognisers by model for the IVR: the default from `--engine`/`--model`, and any model a
+    flow or a state names (`model:`), each built once per process and shared by every call.
+
+    The cache is keyed by the resolved model directory, so `base` and the path it joins to are
+    one model; the engine of a flow's model is the model's own (a flow's `model: vosk-ko` is
+    heard by Vosk whatever `--engine` says: the designer chose the model for the state).
+    `config` is what `get_recognizer` takes (Whisper settings, `cpu_threads`), applied to every
+    model of its engine.
+    """
+
+    def __init__(self, engine: str = "auto", model: str | None = None, **config: Any) -> None:
+        self._config = dict(config)
+        self._lock = threading.Lock()
+        self._by_dir: dict[str, Heard] = {}  # by resolved model directory: one load per model
+        self._by_spec: dict[str, Heard] = {}  # by the name or path asked for
+        self._by_language: dict[tuple[int, str], Heard] = {}
+        recognizer = get_recognizer(with_model(engine, model), **config)
+        self.default = Heard(recognizer, _default_label(recognizer))
+        path = getattr(recognizer, "model_path", None)
+        if isinstance(path, Path):  # a flow naming the default's model gets the default itself
+            self._by_dir[str(path.resolve())] = self.default
+
+    def get(self, model: str | None = None, language: str | None = None) -> Heard:
+        heard = self.default if model is None else self._model(model)
+        if not language:
+            return heard
+        with self._lock:
+            key = (id(heard.recognizer), language)
+            found = self._by_language.get(key)
+            if found is None:
+                found = self._by_language[key] = Heard(heard.recognizer.for_language(language), heard.model)
+            return found
+
+    def _model(self, model: str) -> Heard:
+        from callwright.speech.asr.registry import resolve_model
+
+        with self._lock:  # one load per model even when calls ask at once
+            heard = self._by_spec.get(model)  # every turn asks: resolved (and verified) once
+            if heard is not None:
+                return heard
+            choice = resolve_model(model)
+            key = str(choice.path.resolve())
+            heard = self._by_dir.get(key)
+            if heard is None:
+                config = {
+                    k: v for k, v in self._config.items() if choice.engine == "whisper" or k != "settings"
+                }
+                recognizer = get_recognizer(choice.engine, model_path=choice.path, **config)
+                heard = self._by_dir[key] = Heard(recognizer, choice.name or str(choice.path))
+            self._by_spec[model] = heard
+            return heard
+
+
+def _default_label(recognizer: Recognizer) -> str:
+    """What the call log says heard a turn when no model was named: the registry name of the
+    engine's model directory (tiny.en for Whisper's default), its folder name, else the engine."""
+    path = getattr(recognizer, "model_path", None)
+    if isinstance(path, Path):
+        from callwright.speech.asr.registry import name_of
+
+        return name_of(path) or str(path)
+    return recognizer.name

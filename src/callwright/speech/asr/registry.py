@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from callwright.errors import CallwrightError, ModelNotFoundError
-from callwright.speech.asr.model_paths import VOSK_RELEASES, is_vosk_model, models_dir
+from callwright.speech.asr.model_paths import VOSK_RELEASES, is_vosk_model, models_dir, vosk_language
 
 ModelEngine = Literal["whisper", "vosk"]
 CHECKSUMS_FILE = "checksums.json"
@@ -177,6 +177,55 @@ def resolve_model(spec: str, engine: str = "auto") -> ModelChoice:
         f"unknown model {spec!r}: not a model name nor a directory",
         hint=f"{hint}names: {', '.join(REGISTRY)}; or give a model directory",
     )
+
+
+MULTILINGUAL = "multilingual"
+"""A model's `languages` entry for a model that hears any language (Whisper base)."""
+
+
+def serves(languages: tuple[str, ...], language: str) -> bool:
+    """Whether a model of these languages hears `language` (by primary subtag: `en-us` hears
+    `en`, `en` hears `en-GB`; a multilingual model hears every language)."""
+    if MULTILINGUAL in languages:
+        return True
+    want = language.lower().split("-")[0]
+    return any(lang.lower().split("-")[0] == want for lang in languages)
+
+
+def languages_of(target: str) -> tuple[str, ...] | None:
+    """The languages a `model:` value hears, when they are known: a registry model's, a Vosk
+    directory's (from its name or README); None for other directories (a faster-whisper
+    directory does not say)."""
+    if target in REGISTRY:
+        return REGISTRY[target].languages
+    path = Path(target)
+    if is_vosk_model(path):
+        lang = vosk_language(path)
+        return (lang,) if lang else None
+    return None
+
+
+def why_missing(entry: RegisteredModel) -> str | None:
+    """Why a registry model cannot be loaded here (its package is not installed, it was not
+    pulled) with the fix, or None when its files are here; nothing is loaded or hashed."""
+    try:
+        _located(entry)
+    except ModelNotFoundError as err:
+        return f"{err.message}" + (f" ({err.hint})" if err.hint else "")
+    return None
+
+
+def name_of(path: Path) -> str | None:
+    """The registry name of a model directory (the default model's label in the call log)."""
+    try:
+        wanted = path.resolve()
+    except OSError:
+        return None
+    for entry in REGISTRY.values():
+        where = placed(entry)
+        if where is not None and where.resolve() == wanted:
+            return entry.name
+    return None
 
 
 def _check_engine(spec: str, model_engine: ModelEngine, engine: str) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,7 @@ from callwright.speech.asr.whisper_decoder import (
     WhisperSettings,
     load_decoder,
     to_float,
+    whisper_language,
 )
 from callwright.speech.asr.whisper_file import file_prompt, transcribe_file
 from callwright.speech.asr.whisper_pieces import PieceSettings, transcribe_pieces
@@ -77,8 +79,16 @@ class WhisperRecognizer(Recognizer):
             raise ValueError(f"window_s must be in (0, 30], got {self.settings.window_s}")
         self.model_path = whisper_model_path(model_path)
         self.decoder: WhisperDecoder = load_decoder(
-            self.model_path, self.settings.cpu_threads, self.settings.num_workers
+            self.model_path, self.settings.cpu_threads, self.settings.num_workers, self.settings.language
         )
+
+    def for_language(self, language: str | None) -> Recognizer:
+        """A multilingual model decoding IVR utterances as `language` (sharing the loaded model);
+        self for an English-only model, the same language, or one Whisper does not know."""
+        code = whisper_language(language)
+        if not self.decoder.multilingual or code is None or code == self.decoder.language:
+            return self
+        return WhisperRecognizer(self.model_path, replace(self.settings, language=code))
 
     def open(self, sample_rate: int, phrases: Sequence[str] | None = None) -> WhisperStream:
         return WhisperStream(self, sample_rate, phrases)

@@ -60,6 +60,7 @@ class WhisperSettings:
     tokens_per_second: float = 8.0  # decode budget per second of audio (plus a fixed 8)
     no_speech_unprompted: float = 0.75  # above this (without the prompt) it is not speech
     prompt_style: Literal["sentences", "list"] = "sentences"  # "Zero. One." or "zero, one."
+    language: str = "en"  # what an IVR utterance is decoded as (a multilingual model only; ISO 639-1)
 
 
 @dataclass(frozen=True)
@@ -133,21 +134,43 @@ def _load_model(path: Path, cpu_threads: int, num_workers: int) -> Any:
         ) from err
 
 
-def load_decoder(path: Path, cpu_threads: int = 0, num_workers: int = 1) -> WhisperDecoder:
-    """The process's decoder for this model directory and thread setting (loaded on first use)."""
+def whisper_language(language: str | None) -> str | None:
+    """The Whisper language code for a call's language (`es-MX` -> `es`), None when Whisper has none."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    code = (language or "").lower().split("-")[0]
+    return code if code in _LANGUAGE_CODES else None
+
+
+def load_decoder(
+    path: Path, cpu_threads: int = 0, num_workers: int = 1, language: str = "en"
+) -> WhisperDecoder:
+    """The process's decoder for this model directory, thread setting and language (loaded on
+    first use; the decoders of one model in several languages share the loaded model)."""
     key = f"{path.resolve()}|{cpu_threads}|{num_workers}"
-    return load_once("whisper", key, lambda: WhisperDecoder(_load_model(path, cpu_threads, num_workers)))
+    model = _model(path, cpu_threads, num_workers)  # outside the next load: load_once is not reentrant
+    if language == "en":  # the key every caller used before languages: the same decoder
+        return load_once("whisper", key, lambda: WhisperDecoder(model))
+    return load_once("whisper", f"{key}|{language}", lambda: WhisperDecoder(model, language))
+
+
+def _model(path: Path, cpu_threads: int, num_workers: int) -> Any:
+    key = f"{path.resolve()}|{cpu_threads}|{num_workers}"
+    return load_once("whisper-model", key, lambda: _load_model(path, cpu_threads, num_workers))
 
 
 class WhisperDecoder:
-    """A loaded faster-whisper model and its English transcription tokenizer."""
+    """A loaded faster-whisper model and its transcription tokenizer: English, or (a multilingual
+    model) the language asked for."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, language: str = "en") -> None:
         from faster_whisper.tokenizer import Tokenizer
 
         self._model = model
+        self.multilingual = bool(model.model.is_multilingual)
+        self.language = language if self.multilingual else "en"
         self._tokenizer = Tokenizer(
-            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
+            model.hf_tokenizer, self.multilingual, task="transcribe", language=self.language
         )
         self.max_length: int = model.max_length
 
