@@ -46,6 +46,7 @@ MAX_TICK_LAG = 5  # ticks behind before the schedule is reset instead of sending
 MAX_PLAYOUT_BYTES = 600 * 8000  # prompt audio queued per call (10 minutes), as in call.MAX_PLAYOUT_S
 CHUNK = 32 * 1024  # prompt audio per control message (a SOCK_SEQPACKET message must fit the buffer)
 SOCKET_BUFFER = 4 * 1024 * 1024  # control socket buffers: about 8 minutes of one call's prompts
+REPORT_BYTES = 1 << 17  # the largest report the server reads (a stats report of ~5,000 calls)
 STATS_EVERY = 50  # ticks between the worker's reports of its clock's lateness (1 s)
 RTP_HEADER = struct.Struct("!BBHII")
 
@@ -218,6 +219,10 @@ class MediaWorker:
                 [sys.executable, "-I", "-c", code, __file__, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 close_fds=True,
+                # a session of its own: with the kernel's autogroup scheduling (most desktop and
+                # server distributions) it then is not one more thread in the server's group,
+                # whose call threads use far more CPU than it, and gets the CPU when its tick is due
+                start_new_session=True,
             )
         finally:
             theirs.close()
@@ -298,7 +303,7 @@ class MediaWorker:
     def _readable(self) -> None:
         while True:
             try:
-                data = self.sock.recv(1 << 20)
+                data = self.sock.recv(REPORT_BYTES)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:
@@ -313,8 +318,12 @@ class MediaWorker:
                 for key, gen in _DRAINED.iter_unpack(body[: len(body) // 8 * 8]):
                     self._on_drained(key, gen)
             elif op == OP_STATS:
-                stats = json.loads(body)
-                self._on_stats(stats["late"], {int(k): v for k, v in stats["sent"].items()})
+                try:
+                    stats = json.loads(body)
+                    sent = {int(k): int(v) for k, v in stats["sent"].items()}
+                except (ValueError, KeyError, AttributeError):  # cut short: more calls than it holds
+                    continue
+                self._on_stats([float(x) for x in stats["late"]], sent)
 
     def _died(self, why: str) -> None:
         if not self.alive:
