@@ -23,7 +23,6 @@ without it the server's own loop sends as before.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -32,11 +31,14 @@ import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the worker imports this file alone: the standard library's light modules only
+    import asyncio
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +213,8 @@ class MediaWorker:
         for s in (ours, theirs):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+        import subprocess
+
         # this file alone, isolated (-I: no PYTHONPATH, no site): the worker needs the standard
         # library only, and starts in tens of milliseconds
         code = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
@@ -344,6 +348,8 @@ class MediaWorker:
 
     def close(self, timeout_s: float = 2.0) -> None:
         """Ends the worker (it exits when its socket closes) and waits for it, bounded."""
+        import subprocess
+
         if self.alive:
             self._detach()
         self.sock.close()
