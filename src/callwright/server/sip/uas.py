@@ -16,9 +16,12 @@ What it does, by method (RFC 3261 unless said):
 - Retransmitted requests get the last response again (kept `RESPONSE_CACHE_S`).
 - Our own BYE and REFER are retransmitted (Timer E) until a final response or 64*T1.
 
-One media tick every 20 ms (a monotonic clock, one task for all calls) sends each call's
-next RTP packet and passes on its received audio; how late each tick runs is kept so the
-send timing jitter can be read (`send_jitter_ms`).
+One media tick every 20 ms (a monotonic clock, one task for all calls) passes on each call's
+received audio and, without the RTP sender process, sends each call's next RTP packet. With
+it (`SipConfig.media_process`, the default; media.py) the tick hands each new call's sending
+over to that process, whose own 20 ms clock no call thread holding the interpreter lock can
+delay. How late the sending clock runs is kept so the send timing jitter can be read
+(`send_jitter_ms`).
 """
 
 from __future__ import annotations
