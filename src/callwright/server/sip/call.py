@@ -198,6 +198,7 @@ class SipCall:
             if key is not None:
                 self._play_gen += 1  # a "sent in full" report of what was cut off means nothing now
                 self._remote_playing = False
+                self._remote_until = 0.0
         if key is not None:
             self.server.call_soon(lambda: self.server.media_clear(key))
 
