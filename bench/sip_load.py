@@ -91,6 +91,17 @@ def _ulaw_decode_table() -> np.ndarray:
 
 ULAW = _ulaw_decode_table()
 ULAW_LEVEL = np.abs(ULAW.astype(np.int32))
+# |sample| of each mu-law byte as two bytes.translate tables (high and low byte), so that a
+# packet's level is summed without numpy: the generator handles 5,000 packets a second at
+# 100 calls, on the same 2 cores as the server it measures
+_LEVEL_HI = bytes((ULAW_LEVEL >> 8).astype(np.uint8).tolist())
+_LEVEL_LO = bytes((ULAW_LEVEL & 0xFF).astype(np.uint8).tolist())
+
+
+def ulaw_voiced(payload: bytes) -> bool:
+    """Mean |sample| over the packet above VOICED (exactly as the numpy mean would say)."""
+    total = 256 * sum(payload.translate(_LEVEL_HI)) + sum(payload.translate(_LEVEL_LO))
+    return total > VOICED * len(payload)
 
 
 def ulaw_encode(samples: np.ndarray) -> bytes:
@@ -284,8 +295,7 @@ class Caller:
             if len(data) < 12 or data[0] >> 6 != 2:
                 continue
             seq, ts = struct.unpack_from("!HI", data, 2)
-            payload = np.frombuffer(data, np.uint8, offset=12)
-            voiced = (data[1] & 0x7F) == PT_PCMU and float(ULAW_LEVEL[payload].mean()) > VOICED
+            voiced = (data[1] & 0x7F) == PT_PCMU and len(data) > 12 and ulaw_voiced(data[12:])
             rx.t.append(t)
             rx.seq.append(seq)
             rx.ts.append(ts)
@@ -552,7 +562,41 @@ class Proc:
         return float("nan")
 
     def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        """The server's CPU, its child processes' included (the RTP sender)."""
+        return self._cpu(self.pid) + self.children_cpu_s()
+
+    def _cpu(self, pid: int) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self.hz
+
+    def children(self) -> list[int]:
+        try:
+            return [int(x) for x in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    def children_cpu_s(self) -> float:
+        """CPU of the server's child processes (its RTP sender process, when it has one)."""
+        return sum(self._cpu(pid) for pid in self.children())
+
+    def children_rss_mb(self) -> float:
+        total = 0.0
+        for pid in self.children():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+        return total
+
+    def loop_cpu_s(self) -> float:
+        """CPU of the main thread alone (the server's event loop: SIP and the RTP media tick)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/task/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
         return (int(fields[11]) + int(fields[12])) / self.hz
 
     def threads(self) -> int:
@@ -576,8 +620,15 @@ class Server:
 
 @contextlib.contextmanager
 def server(
-    tmp: Path, flow: Path, max_calls: int, engine: str = "whisper", *, audiosocket: bool = False
+    tmp: Path,
+    flow: Path,
+    max_calls: int,
+    engine: str = "whisper",
+    *,
+    audiosocket: bool = False,
+    src: str = src_path,
 ) -> Iterator[Server]:
+    """`callwright serve` from the tree `src` (the server's PYTHONPATH: --compare runs another)."""
     cmd = [
         sys.executable, "-m", "callwright", "serve", str(flow),
         "--sip", "udp:127.0.0.1:0", "--max-calls", str(max_calls),
@@ -589,7 +640,7 @@ def server(
             free.bind(("127.0.0.1", 0))
             as_port = free.getsockname()[1]
         cmd += ["--audiosocket", f"127.0.0.1:{as_port}"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": src_path}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": src}
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp)
     events: list[dict] = []
     port: list[int] = []
@@ -687,7 +738,7 @@ async def run_load(
         out["warm_up"] = {"answered": warm.answered, "ended_by": warm.ended_by}
         await asyncio.sleep(1.0)
         if proc is not None:
-            out["rss_0_mb"] = round(proc.rss_mb(), 1)
+            out["rss_0_mb"] = round(proc.rss_mb() + proc.children_rss_mb(), 1)
             out["threads_0"] = proc.threads()
         tasks: list[asyncio.Task] = []
         stop = asyncio.Event()
@@ -700,8 +751,10 @@ async def run_load(
             n = step
             await asyncio.sleep(2.0)  # settle: every new call answered and its first prompt going
             t0, cpu0, lag0 = time.time(), proc.cpu_s() if proc else 0.0, len(gen.lateness)
+            loop0 = proc.loop_cpu_s() if proc else 0.0
+            child0 = proc.children_cpu_s() if proc else 0.0
             gen_cpu0 = time.process_time()
-            rss0 = proc.rss_mb() if proc else float("nan")
+            rss0 = proc.rss_mb() + proc.children_rss_mb() if proc else float("nan")
             load0 = os.getloadavg()[0]
             await asyncio.sleep(hold_s)
             t1 = time.time()
@@ -712,12 +765,18 @@ async def run_load(
             extra = {
                 "calls_up": len(live),
                 "server_cpu_pct": round(cpu * 100, 1),
+                "server_loop_cpu_pct": round((proc.loop_cpu_s() - loop0) / (t1 - t0) * 100, 1)
+                if proc
+                else float("nan"),
+                "server_sender_process_cpu_pct": round((proc.children_cpu_s() - child0) / (t1 - t0) * 100, 1)
+                if proc
+                else float("nan"),
                 "generator_cpu_pct": round((time.process_time() - gen_cpu0) / (t1 - t0) * 100, 1),
                 "generator_lateness_p99_ms": round(pct(lag, 99), 2),
                 "load_avg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)],
             }
             if proc is not None:
-                extra["rss_mb"] = round(proc.rss_mb(), 1)
+                extra["rss_mb"] = round(proc.rss_mb() + proc.children_rss_mb(), 1)
                 extra["rss_growth_kb_per_call_s"] = round(
                     (extra["rss_mb"] - rss0) * 1024 / step / (t1 - t0), 1
                 )
@@ -830,6 +889,18 @@ def main() -> None:
     ap.add_argument("--engine", default="whisper", help="the server's --engine (speech mode)")
     ap.add_argument("--speech-servers", type=int, default=0, help="speech: extra `callwright speech-server`s")
     ap.add_argument("--quick", action="store_true", help="a short run (< 60 s)")
+    ap.add_argument(
+        "--server-src", default=src_path, help="load: the server's PYTHONPATH (default: this tree's src)"
+    )
+    ap.add_argument(
+        "--compare",
+        metavar="SRC",
+        help="load: also run the server from SRC (another tree's src, e.g. /work/wt/base/src), "
+        "alternating with --server-src run by run, same generator, same steps",
+    )
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="load --compare: alternations (SRC, then this tree)"
+    )
     ap.add_argument("--json-out", type=Path)
     args = ap.parse_args()
     steps = [int(x) for x in args.steps.split(",")]
@@ -841,12 +912,17 @@ def main() -> None:
                     "cores": os.cpu_count(), "load_avg_before": [round(x, 2) for x in os.getloadavg()]}  # fmt: skip
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        if args.mode == "load":
-            with server(tmp, DTMF_FLOW, max(steps) + 1) as srv:
-                proc = Proc(srv.proc.pid)
-                result.update(asyncio.run(run_load(srv.port, steps, args.hold, proc)))
-                result["server_call_end_events"] = srv.count("call_end")
-                result["server_refused"] = srv.count("call_refused")
+        if args.mode == "load" and args.compare:
+            result["runs"] = []
+            for r in range(args.rounds):
+                for label, src in (("compare", args.compare), ("this", args.server_src)):
+                    print(f"# round {r + 1}: server from {src}", flush=True)
+                    run = {"server": label, "src": src, "round": r + 1}
+                    run.update(load_run(tmp / f"{label}{r}", steps, args.hold, src))
+                    result["runs"].append(run)
+            print(compare_table(result["runs"]), flush=True)
+        elif args.mode == "load":
+            result.update(load_run(tmp / "run", steps, args.hold, args.server_src))
         elif args.mode == "barge":
             result.update(run_barge(tmp, args.trials))
         else:
@@ -855,6 +931,37 @@ def main() -> None:
     print(json.dumps(result, indent=1))
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=1))
+
+
+def load_run(tmp: Path, steps: list[int], hold_s: float, src: str) -> dict:
+    """One server (from the tree `src`), the load steps against it."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    with server(tmp, DTMF_FLOW, max(steps) + 1, src=src) as srv:
+        proc = Proc(srv.proc.pid)
+        out = asyncio.run(run_load(srv.port, steps, hold_s, proc))
+        out["server_call_end_events"] = srv.count("call_end")
+        out["server_refused"] = srv.count("call_refused")
+    return out
+
+
+def compare_table(runs: list[dict]) -> str:
+    """The alternated runs as one Markdown table (docs/benchmarks.md takes it as it is)."""
+    rows = [
+        "| server | round | calls | load average | jitter p50 / p99 / max | late > 60 ms / skipped / lost "
+        "| packets | server CPU | generator CPU / lateness p99 | RSS |",
+        "|---|---:|---:|---|---|---|---:|---:|---|---:|",
+    ]
+    for run in runs:
+        for st in run.get("steps", []):
+            la = st["load_avg_1m"]
+            rows.append(
+                f"| {run['src']} | {run['round']} | {st['calls']} | {la[0]:.1f}-{la[1]:.1f} "
+                f"| {st['jitter_p50_ms']:.1f} / {st['jitter_p99_ms']:.1f} / {st['jitter_max_ms']:.1f} ms "
+                f"| {st['gaps_over_60ms']} / {st['skipped']} / {st['lost']} | {st['packets']} "
+                f"| {st['server_cpu_pct']:.0f} % | {st['generator_cpu_pct']:.0f} % / "
+                f"{st['generator_lateness_p99_ms']:.0f} ms | {st.get('rss_mb', float('nan')):.0f} MB |"
+            )
+    return "\n".join(rows)
 
 
 def _stats(values: list[float], trials: int) -> dict:

@@ -56,6 +56,10 @@ endpointer over the batch; per packet, 100 calls meant 5,000 wake-ups a second f
 event loop for the GIL (bench/sip_load.py: RTP send jitter p99 295 ms at 100 calls). Keys
 sent as RFC 4733 events do not wait for a batch; speech onset (barge-in) waits at most
 one batch more (20 ms)."""
+DRAIN_REPORT_SLACK_S = 5.0
+"""With the RTP sender process: a prompt counts as played at most this long after its audio
+should have been sent, even if the process never reported it sent (a lost report cannot hold
+a call in `playing` for ever; stalls of the sender delay a prompt, never by seconds)."""
 _SILENT_PCM = bytes(2 * FRAME)  # a lost packet: 20 ms of zero samples
 
 State = Literal["early", "confirmed", "ended"]
@@ -130,6 +134,12 @@ class SipCall:
         # hang-up queued right behind one must still wait for it (see _close_on_loop)
         self._refers_starting = 0
         self.on_transfer: Callable[[str, TransferResult], None] | None = None  # (target, result)
+        # with the server's RTP sender process (media.py): the call's key there, once handed
+        # over; which play() was queued last, and whether the worker still has audio of it
+        self._media_key: int | None = None
+        self._play_gen = 0
+        self._remote_playing = False
+        self._remote_until = 0.0  # monotonic time the process should be done with the audio
 
     # --- identity ---------------------------------------------------------------------
 
@@ -164,22 +174,48 @@ class SipCall:
         # encoded here, on the IVR's thread and outside the lock the media tick takes
         coded = g711.encode(samples, self.media.codec)
         with self._lock:
-            room = MAX_PLAYOUT_S * RATE - len(self._out)
-            if len(coded) > room:
-                log.warning(
-                    "call %s: playout buffer full, %d samples dropped", self.call_id, len(coded) - room
-                )
-                coded = coded[: max(room, 0)]
-            self._out += coded
+            key = self._media_key
+            if key is not None:  # the sender process has the line: it gets the audio
+                self._play_gen += 1
+                self._remote_playing = True
+                self._remote_until = max(time.monotonic(), self._remote_until) + len(coded) / RATE
+                gen = self._play_gen
+            else:
+                room = MAX_PLAYOUT_S * RATE - len(self._out)
+                if len(coded) > room:
+                    log.warning(
+                        "call %s: playout buffer full, %d samples dropped", self.call_id, len(coded) - room
+                    )
+                    coded = coded[: max(room, 0)]
+                self._out += coded
+        if key is not None:
+            self.server.call_soon(lambda: self.server.media_play(key, gen, coded))
 
     def stop_playback(self) -> None:
         with self._lock:
             self._out.clear()
+            key = self._media_key
+            if key is not None:
+                self._play_gen += 1  # a "sent in full" report of what was cut off means nothing now
+                self._remote_playing = False
+                self._remote_until = 0.0
+        if key is not None:
+            self.server.call_soon(lambda: self.server.media_clear(key))
 
     @property
     def playing(self) -> bool:
         with self._lock:
-            return len(self._out) > 0
+            if self._out:
+                return True
+            # the process says when it has sent the last packet; should that report never
+            # come, the audio's own length (and a generous slack) ends the prompt anyway
+            return self._remote_playing and time.monotonic() < self._remote_until + DRAIN_REPORT_SLACK_S
+
+    def _media_drained(self, gen: int) -> None:
+        """The sender process has sent the last packet of play() number `gen` (on the loop)."""
+        with self._lock:
+            if gen == self._play_gen:
+                self._remote_playing = False
 
     def close(self) -> None:
         """Hang up (BYE) if the call is still up; idempotent, from any thread. While a blind
@@ -392,6 +428,10 @@ class SipCall:
         self.end_reason = reason
         with self._lock:
             self._out = bytearray()  # a prompt cut off by the hang-up is not "playing"
+            self._remote_playing = False
+            key, self._media_key = self._media_key, None
+        if key is not None:
+            self.server.media_close(key)
         self._flush_input()
         cb = self._on_input
         for payload in self._jitter.flush():

@@ -16,15 +16,19 @@ What it does, by method (RFC 3261 unless said):
 - Retransmitted requests get the last response again (kept `RESPONSE_CACHE_S`).
 - Our own BYE and REFER are retransmitted (Timer E) until a final response or 64*T1.
 
-One media tick every 20 ms (a monotonic clock, one task for all calls) sends each call's
-next RTP packet and passes on its received audio; how late each tick runs is kept so the
-send timing jitter can be read (`send_jitter_ms`).
+One media tick every 20 ms (a monotonic clock, one task for all calls) passes on each call's
+received audio and, without the RTP sender process, sends each call's next RTP packet. With
+it (`SipConfig.media_process`, the default; media.py) the tick hands each new call's sending
+over to that process, whose own 20 ms clock no call thread holding the interpreter lock can
+delay. How late the sending clock runs is kept so the send timing jitter can be read
+(`send_jitter_ms`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 import secrets
@@ -40,7 +44,9 @@ import numpy as np
 
 from callwright.errors import CallwrightError
 from callwright.ivr.events import Dtmf
+from callwright.server.sip import g711
 from callwright.server.sip.call import FRAME, RATE, Dialog, SipCall, TransferResult, _RtpSocket
+from callwright.server.sip.media import MediaWorker
 from callwright.server.sip.message import (
     SipMessage,
     SipParseError,
@@ -80,6 +86,7 @@ class SipConfig:
     advertise: str | None = None  # the address put in Contact and SDP (default: host)
     max_calls: int = MAX_CALLS
     media_timeout_s: float = 60.0  # no RTP at all for this long: the call is hung up (0: never)
+    media_process: bool = True  # send RTP from a process of its own (media.py); False: from the loop
 
 
 SIP_PORT = 5062
@@ -192,6 +199,9 @@ class SipServer:
         self._lateness: deque[float] = deque(maxlen=JITTER_SAMPLES)
         self._ticker: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
+        self.media: MediaWorker | None = None  # the RTP sender process, with config.media_process
+        self._media_calls: dict[int, SipCall] = {}  # its key -> call
+        self._media_keys = itertools.count(1)
 
     @property
     def address(self) -> str:
@@ -219,6 +229,11 @@ class SipServer:
         self.transport = transport
         self.port = transport.get_extra_info("sockname")[1]
         self._ticker = self.loop.create_task(self._media_ticks())
+        if self.config.media_process:
+            try:
+                self.media = MediaWorker(self.loop, self._media_drained, self._media_stats, self._media_died)
+            except (OSError, AttributeError) as err:  # AttributeError: no AF_UNIX/send_fds here
+                log.warning("SIP: no RTP sender process (%s): the event loop sends RTP itself", err)
         log.info("SIP: listening on udp:%s:%d", self.config.host, self.port)
 
     def stop_accepting(self) -> None:
@@ -247,6 +262,9 @@ class SipServer:
                 await self._ticker
         if self.transport is not None:
             self.transport.close()
+        if self.media is not None:
+            self.media.close()
+            self.media = None
 
     async def __aenter__(self) -> SipServer:
         await self.start()
@@ -279,6 +297,69 @@ class SipServer:
         fut = self._refers.pop(call.call_id, None)
         if fut is not None and not fut.done():
             fut.set_result("failed")
+
+    # --- the RTP sender process (media.py), on the loop -----------------------------------
+
+    def _hand_over(self, call: SipCall, media: MediaWorker) -> None:
+        """The call's RTP sending moves to the sender process, with any audio queued so far."""
+        assert call.transport is not None
+        rtp = call.transport.get_extra_info("socket")
+        key = next(self._media_keys)
+        with call._lock:
+            call._media_key = key
+            queued, call._out = bytes(call._out), bytearray()
+            if queued:
+                call._play_gen += 1
+                call._remote_playing = True
+                call._remote_until = time.monotonic() + len(queued) / RATE
+            gen = call._play_gen
+        self._media_calls[key] = call
+        media.open(
+            key,
+            rtp,
+            call.remote_media,
+            payload_type=call.media.payload_type,
+            silence=g711.SILENCE[call.media.codec],
+            can_send=call._can_send,
+            ssrc=call._ssrc,
+            seq=call._seq,
+            ts0=call._ts0,
+        )
+        if queued:
+            media.play(key, gen, queued)
+
+    def media_play(self, key: int, gen: int, coded: bytes) -> None:
+        if self.media is not None and key in self._media_calls:
+            self.media.play(key, gen, coded)
+
+    def media_clear(self, key: int) -> None:
+        if self.media is not None and key in self._media_calls:
+            self.media.clear(key)
+
+    def media_close(self, key: int) -> None:
+        if self._media_calls.pop(key, None) is not None and self.media is not None:
+            self.media.close_line(key)
+
+    def _media_drained(self, key: int, gen: int) -> None:
+        call = self._media_calls.get(key)
+        if call is not None:
+            call._media_drained(gen)
+
+    def _media_stats(self, lateness: list[float], sent: dict[int, int]) -> None:
+        self._lateness.extend(lateness)
+        for key, n in sent.items():
+            call = self._media_calls.get(key)
+            if call is not None:
+                call.packets_out = n
+
+    def _media_died(self) -> None:
+        """The sender process is gone: every call sends from the loop again (a prompt the
+        process had not sent yet is lost; the IVR sees it as played)."""
+        for call in self._media_calls.values():
+            with call._lock:
+                call._media_key = None
+                call._remote_playing = False
+        self._media_calls.clear()
 
     def send_jitter_ms(self) -> dict[str, float]:
         """How late the 20 ms media ticks ran: p50, p99 and max in milliseconds."""
@@ -708,14 +789,19 @@ class SipServer:
                 skipped = int(late / TICK_S)
                 tick += skipped
                 late -= skipped * TICK_S
-            self._lateness.append(max(late, 0.0))
+            media = self.media if self.media is not None and self.media.alive else None
+            if media is None:  # else the sender process keeps its own clock's lateness
+                self._lateness.append(max(late, 0.0))
             timeout = self.config.media_timeout_s
             calls = [c for c in self.calls.values() if c.state != "ended"]
             # every call's packet first, then the input: handing audio to a call's thread
             # wakes it, and a woken thread would hold the GIL between two calls' sends
             for call in calls:
                 try:
-                    call._send_tick(tick)
+                    if media is None:
+                        call._send_tick(tick)
+                    elif call._media_key is None and call.transport is not None:
+                        self._hand_over(call, media)
                 except Exception:
                     log.exception("call %s: media tick failed", call.call_id)
             for call in calls:
