@@ -18,6 +18,7 @@ Levers can be switched off one at a time to measure each (`--off LEVER`):
 - thresholds: every item at the default threshold (0.6) instead of its calibrated one;
 - elliptical: drop the short elliptical examples ("anything else?");
 - short-windows: meaning is compared over 10-word windows only (not also 5-word ones);
+- classifier: drop every `classifier:` (the conduct classifier on forbidden items);
 and `--encoder DIR` swaps the sentence encoder (a Hugging Face directory, e.g. all-mpnet-base-v2).
 
 Needs the dataset (../shared/data/harper-dev, or $HARPER_DEV_DIR); it is never copied into the repo.
@@ -45,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from edits import held_out, heldout2_variants, load_heldout2, variants  # noqa: E402
 
-LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows")
+LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows", "classifier")
 FIXED_NAME = "alex"
 ELLIPTICAL_WORDS = 3  # examples shorter than this are the elliptical ones ("anything else?")
 COMPLIANCE = ("no-credential-request", "no-dismissive")
@@ -67,6 +68,9 @@ def card_text(path: Path, off: set[str]) -> str:
         for item in section["items"]:
             if "not-phrases" in off:
                 item.pop("not_phrases", None)
+            if "classifier" in off:
+                item.pop("classifier", None)
+                item.pop("classifier_threshold", None)
             if "thresholds" in off:
                 item.pop("threshold", None)
             if "placeholders" in off and "phrases" in item:
@@ -132,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     by_edit: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     errors = []
     sims: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+    rates: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)  # classifier
     scored = 0
     score_s = 0.0
     originals: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
@@ -185,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
                     shown = it.evidence if it.kind == "forbidden" else it.evidence[:1]
                     best = max((e.similarity or 0.0 for e in shown), default=0.0)
                     sims[(split, it.item_id)].append((best, want))
+                    rated = [e.value or 0.0 for e in it.evidence if "classifier rates" in e.note]
+                    if rated:
+                        rates[(split, it.item_id)].append((max(rated), want))
                 c = counts[(split, it.item_id)]
                 e = by_edit[(split, var.name.split(":")[0])]
                 c["n"] += 1
@@ -262,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             pairs = sims.get(("dev", item))
             if pairs:
                 print(f"  {item}: {calibrate(pairs, card.item(item).kind)}")
+            pairs = rates.get(("dev", item))
+            if pairs:
+                print(f"  {item} classifier_threshold: {calibrate(pairs, 'forbidden')}")
     if args.errors:
         for e in errors:
             if args.errors in ("all", e["split"]):
