@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     speed = scored / score_s if score_s else 0.0
     summary = {
         "scorecard": str(
-            args.scorecard.relative_to(ROOT) if args.scorecard.is_absolute() else args.scorecard
+            args.scorecard.relative_to(ROOT)
+            if args.scorecard.is_absolute() and args.scorecard.is_relative_to(ROOT)
+            else args.scorecard
         ),
         "encoder": str(args.encoder or "all-MiniLM-L6-v2 (packaged)"),
         "off": sorted(args.off),

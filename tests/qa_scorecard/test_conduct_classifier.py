@@ -158,3 +158,8 @@ def test_retraining_gives_the_stored_head(matcher):
     fresh = conduct.train(matcher.encoder)
     assert fresh.data_sha256 == stored.data_sha256
     assert fresh.weights == pytest.approx(stored.weights, abs=1e-3)
+
+
+def test_a_call_without_agent_speech_passes(matcher):
+    for tr in (call(), call(("customer", 1, 4, DISMISSIVE[0]))):
+        assert score(card(CONDUCT), tr, None, meta(), matcher=matcher).items[0].verdict == "pass"

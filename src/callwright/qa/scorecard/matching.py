@@ -342,10 +342,10 @@ class CallText:
         (`classifier:` on a forbidden item, callwright.nlp.conduct) costs no extra embedding."""
         spans = self.spans
         self._embed_speaker(rule.speaker)
-        roles = np.array([u.speaker for u in self.transcript.utterances] or [""], dtype=object)
         keep = _in_window(spans.start, spans.end, rule, duration)
         if rule.speaker != "any":
-            keep &= roles[spans.utterance] == rule.speaker if len(spans.texts) else keep
+            roles = np.array([str(u.speaker) for u in self.transcript.utterances], dtype=object)
+            keep &= roles[spans.utterance] == rule.speaker
         idx = np.flatnonzero(keep)
         if not len(idx):
             return idx, np.zeros((0, 1), np.float32)
