@@ -23,9 +23,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 Call = dict[str, Any]
 Labels = dict[str, str]
@@ -134,6 +137,7 @@ class Variant:
     name: str  # "original" or "kind:item"
     call: Call
     labels: Labels
+    judged: tuple[str, ...] = ()  # the items this edit is judged on (empty: the item in its name)
 
 
 def _pick(pool: str, call: Call, k: int = 0) -> str:
@@ -253,3 +257,73 @@ def variants(call: Call, labels: Labels) -> Iterator[Variant]:
             seg.pop("words", None)
         if turns:
             yield Variant("angry:customer-end", angry, {**labels, "customer-end": "fail"})
+
+
+# ---- the second held-out set (heldout2_sentences.yaml), written before the tuning of issue 17 item 2
+
+HELDOUT2_FILE = Path(__file__).resolve().parent / "heldout2_sentences.yaml"
+H2_CALLS_PER_SENTENCE = 3
+H2_FORBIDDEN = ("no-dismissive", "no-credential-request")
+H2_INSERTED: dict[str, str | None] = {
+    "dismissive": "no-dismissive",  # the item whose label becomes fail (None: nothing changes)
+    "polite": None,
+    "credential_mention": None,
+    "credential_request": "no-credential-request",
+}
+H2_REPLACED = {"closing": "closing", "further_help": "further-help"}
+
+
+def load_heldout2(path: Path = HELDOUT2_FILE) -> dict[str, list[str]]:
+    data = yaml.safe_load(path.read_text("utf-8"))
+    unknown = set(data) - set(H2_INSERTED) - set(H2_REPLACED)
+    if unknown:
+        raise ValueError(f"{path}: unknown pools {sorted(unknown)}")
+    return {k: [str(s) for s in v] for k, v in data.items()}
+
+
+def _appended(call: Call, text: str) -> Call:
+    """The sentence added to the end of the agent turn nearest mid-call (its word times dropped:
+    the utterance's times are then spread evenly), as real agents say it inside a longer turn."""
+    out = copy.deepcopy(call)
+    mid = call["duration_s"] / 2
+    agent = [s for s in out["segments"] if s["speaker"] == "agent"]
+    seg = min(agent, key=lambda s: abs((s["start"] + s["end"]) / 2 - mid))
+    seg["text"] = f"{seg['text']} {text}"
+    seg.pop("words", None)
+    return out
+
+
+def _rank(key: str, call_id: str) -> str:
+    return hashlib.sha256(f"{key}|{call_id}".encode()).hexdigest()
+
+
+def heldout2_variants(calls: Mapping[str, tuple[Call, Labels]], pools: Mapping[str, list[str]]
+                      ) -> Iterator[tuple[str, Variant]]:  # fmt: skip
+    """(call id, edited call) for every sentence of the second held-out set, each in
+    `H2_CALLS_PER_SENTENCE` calls it applies to (picked by hash, so the choice is fixed)."""
+    for pool, sentences in pools.items():
+        for i, sentence in enumerate(sentences):
+            if pool in H2_INSERTED:
+                eligible = [
+                    cid for cid, (_, lab) in calls.items() if all(lab.get(x) == "pass" for x in H2_FORBIDDEN)
+                ]
+            else:
+                item = H2_REPLACED[pool]
+                eligible = [cid for cid, (c, lab) in calls.items()
+                            if lab.get(item) == "pass" and replace_phrase(c, item, None)[1]]  # fmt: skip
+            for k, cid in enumerate(
+                sorted(eligible, key=lambda c: _rank(f"{pool}:{i}", c))[:H2_CALLS_PER_SENTENCE]
+            ):
+                call, labels = calls[cid]
+                if pool in H2_INSERTED:
+                    target = H2_INSERTED[pool]
+                    if (i + k) % 2 == 0:
+                        edited = _insert(call, _segment("agent", call["duration_s"] / 2, sentence))
+                    else:
+                        edited = _appended(call, sentence)
+                    new = {**labels, target: "fail"} if target else dict(labels)
+                    yield cid, Variant(f"h2-{pool}:{target or 'none'}", edited, new, H2_FORBIDDEN)
+                else:
+                    item = H2_REPLACED[pool]
+                    edited, _ = replace_phrase(call, item, sentence)
+                    yield cid, Variant(f"h2-{pool}:{item}", edited, {**labels, item: "pass"}, (item,))

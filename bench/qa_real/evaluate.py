@@ -18,6 +18,7 @@ Levers can be switched off one at a time to measure each (`--off LEVER`):
 - thresholds: every item at the default threshold (0.6) instead of its calibrated one;
 - elliptical: drop the short elliptical examples ("anything else?");
 - short-windows: meaning is compared over 10-word windows only (not also 5-word ones);
+- classifier: drop every `classifier:` (the conduct classifier on forbidden items);
 and `--encoder DIR` swaps the sentence encoder (a Hugging Face directory, e.g. all-mpnet-base-v2).
 
 Needs the dataset (../shared/data/harper-dev, or $HARPER_DEV_DIR); it is never copied into the repo.
@@ -43,12 +44,13 @@ import yaml  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edits import held_out, variants  # noqa: E402
+from edits import held_out, heldout2_variants, load_heldout2, variants  # noqa: E402
 
-LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows")
+LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows", "classifier")
 FIXED_NAME = "alex"
 ELLIPTICAL_WORDS = 3  # examples shorter than this are the elliptical ones ("anything else?")
 COMPLIANCE = ("no-credential-request", "no-dismissive")
+SPLITS = {"standard": ("dev", "held-out"), "heldout2": ("heldout2",)}
 
 
 def load_script(name: str, path: Path) -> Any:
@@ -66,6 +68,9 @@ def card_text(path: Path, off: set[str]) -> str:
         for item in section["items"]:
             if "not-phrases" in off:
                 item.pop("not_phrases", None)
+            if "classifier" in off:
+                item.pop("classifier", None)
+                item.pop("classifier_threshold", None)
             if "thresholds" in off:
                 item.pop("threshold", None)
             if "placeholders" in off and "phrases" in item:
@@ -87,10 +92,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encoder", type=Path, help="sentence encoder directory (default: the packaged MiniLM)")
     ap.add_argument("--off", action="append", default=[], choices=LEVERS, help="switch a lever off")
     ap.add_argument("--markdown", action="store_true", help="print the per-item table for the docs")
-    ap.add_argument("--errors", choices=("dev", "held-out", "all"), help="list the disagreements of a split")
+    ap.add_argument(
+        "--errors", choices=("dev", "held-out", "heldout2", "all"), help="list the disagreements of a split"
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--calibrate", action="store_true", help="print each item's best threshold range on dev")
     ap.add_argument("--torch-threads", type=int, default=1)
+    ap.add_argument(
+        "--split",
+        choices=("standard", "heldout2"),
+        default="standard",
+        help="standard: originals and edits, dev and held-out; heldout2: the second held-out set "
+        "(heldout2_sentences.yaml, written before tuning: run it once, at the end)",
+    )
+    ap.add_argument("--dry-run", action="store_true", help="count the edited calls, score nothing")
     args = ap.parse_args(argv)
 
     convert = load_script("harper_to_transcripts", ROOT / "scripts" / "harper_to_transcripts.py")
@@ -121,75 +136,99 @@ def main(argv: list[str] | None = None) -> int:
     by_edit: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     errors = []
     sims: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
+    rates: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)  # classifier
     scored = 0
     score_s = 0.0
+    originals: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+    for sid, call_labels in sorted(labels.items()):
+        segs = json.loads((src / "transcripts" / f"{sid}.json").read_text("utf-8"))
+        meta_raw = json.loads((src / "metadata" / f"{sid}.json").read_text("utf-8"))
+        originals[sid] = (
+            convert.convert_call(segs, meta_raw),
+            {item: v[0] for item, v in call_labels.items()},
+        )
+    if args.split == "heldout2":
+        todo = [("heldout2", sid, var) for sid, var in heldout2_variants(originals, load_heldout2())]
+    else:
+        todo = [
+            ("held-out" if held_out(sid) else "dev", sid, var)
+            for sid, (call, plain) in originals.items()
+            for var in variants(call, plain)
+        ]
+    if args.dry_run:
+        names: dict[str, int] = defaultdict(int)
+        for _, _, var in todo:
+            names[var.name] += 1
+        print(json.dumps({"transcripts": len(todo), "by_edit": dict(sorted(names.items()))}, indent=1))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
-        for sid, call_labels in sorted(labels.items()):
-            segs = json.loads((src / "transcripts" / f"{sid}.json").read_text("utf-8"))
-            meta_raw = json.loads((src / "metadata" / f"{sid}.json").read_text("utf-8"))
-            call = convert.convert_call(segs, meta_raw)
-            plain = {item: v[0] for item, v in call_labels.items()}
-            split = "held-out" if held_out(sid) else "dev"
-            for k, var in enumerate(variants(call, plain)):
-                path = Path(tmp) / f"{sid}-{k}.json"
-                path.write_text(json.dumps(var.call))
-                meta = resolve_meta(path)
-                transcript = read_transcript(path, meta)
-                texts = list(dict.fromkeys(u.text for u in transcript.utterances if u.text not in sentiment))
-                for text, r in zip(texts, sentiment_model.predict(texts) if texts else [], strict=True):
-                    sentiment[text] = (r.score, r.label)
-                for u in transcript.utterances:
-                    u.sentiment, u.sentiment_label = sentiment[u.text]
-                t0 = time.perf_counter()
-                result = score(card, transcript, None, meta, matcher=matcher)
-                score_s += time.perf_counter() - t0
-                scored += 1
-                for it in result.items:
-                    want = var.labels.get(it.item_id)
-                    # each item is judged on the originals and on the edits made for it (an item's
-                    # label left unchanged by another item's edit would only repeat the original's)
-                    if want is None or (var.name != "original" and var.name.split(":")[1] != it.item_id):
-                        continue
-                    if it.kind in ("phrase", "forbidden"):
-                        shown = it.evidence if it.kind == "forbidden" else it.evidence[:1]
-                        best = max((e.similarity or 0.0 for e in shown), default=0.0)
-                        sims[(split, it.item_id)].append((best, want))
-                    c = counts[(split, it.item_id)]
-                    e = by_edit[(split, var.name.split(":")[0])]
-                    c["n"] += 1
-                    e["n"] += 1
-                    c[f"label_{want}"] += 1
-                    if it.verdict == want:
-                        c["agree"] += 1
-                        e["agree"] += 1
-                        continue
-                    kind = (
-                        "false_pass"
-                        if it.verdict == "pass" and want == "fail"
-                        else "false_fail"
-                        if it.verdict == "fail" and want == "pass"
-                        else "other"
-                    )
-                    c[kind] += 1
-                    ev = it.evidence[0] if it.evidence else None
-                    errors.append(
-                        {
-                            "call": sid,
-                            "split": split,
-                            "edit": var.name,
-                            "item": it.item_id,
-                            "machine": it.verdict,
-                            "label": want,
-                            "evidence": (ev.text[:100] if ev else ""),
-                            "note": (ev.note[:160] if ev else ""),
-                        }
-                    )
+        for k, (split, sid, var) in enumerate(todo):
+            path = Path(tmp) / f"{sid}-{k}.json"
+            path.write_text(json.dumps(var.call))
+            meta = resolve_meta(path)
+            transcript = read_transcript(path, meta)
+            texts = list(dict.fromkeys(u.text for u in transcript.utterances if u.text not in sentiment))
+            for text, r in zip(texts, sentiment_model.predict(texts) if texts else [], strict=True):
+                sentiment[text] = (r.score, r.label)
+            for u in transcript.utterances:
+                u.sentiment, u.sentiment_label = sentiment[u.text]
+            t0 = time.perf_counter()
+            result = score(card, transcript, None, meta, matcher=matcher)
+            score_s += time.perf_counter() - t0
+            scored += 1
+            for it in result.items:
+                want = var.labels.get(it.item_id)
+                # each item is judged on the originals and on the edits made for it (an item's
+                # label left unchanged by another item's edit would only repeat the original's)
+                if want is None or (
+                    it.item_id not in var.judged
+                    if var.judged
+                    else var.name != "original" and var.name.split(":")[1] != it.item_id
+                ):
+                    continue
+                if it.kind in ("phrase", "forbidden"):
+                    shown = it.evidence if it.kind == "forbidden" else it.evidence[:1]
+                    best = max((e.similarity or 0.0 for e in shown), default=0.0)
+                    sims[(split, it.item_id)].append((best, want))
+                    rated = [e.value or 0.0 for e in it.evidence if "classifier rates" in e.note]
+                    if rated:
+                        rates[(split, it.item_id)].append((max(rated), want))
+                c = counts[(split, it.item_id)]
+                e = by_edit[(split, var.name.split(":")[0])]
+                c["n"] += 1
+                e["n"] += 1
+                c[f"label_{want}"] += 1
+                if it.verdict == want:
+                    c["agree"] += 1
+                    e["agree"] += 1
+                    continue
+                kind = (
+                    "false_pass"
+                    if it.verdict == "pass" and want == "fail"
+                    else "false_fail"
+                    if it.verdict == "fail" and want == "pass"
+                    else "other"
+                )
+                c[kind] += 1
+                ev = it.evidence[0] if it.evidence else None
+                errors.append(
+                    {
+                        "call": sid,
+                        "split": split,
+                        "edit": var.name,
+                        "item": it.item_id,
+                        "machine": it.verdict,
+                        "label": want,
+                        "evidence": (ev.text[:100] if ev else ""),
+                        "note": (ev.note[:160] if ev else ""),
+                    }
+                )
 
     items = [it.id for it in card.items]
     rows = []
     for item in items:
         row: dict[str, Any] = {"item": item, "kind": card.item(item).kind}
-        for split in ("dev", "held-out"):
+        for split in SPLITS[args.split]:
             c = counts.get((split, item), {})
             n = c.get("n", 0)
             row[split] = {
@@ -205,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     speed = scored / score_s if score_s else 0.0
     summary = {
         "scorecard": str(
-            args.scorecard.relative_to(ROOT) if args.scorecard.is_absolute() else args.scorecard
+            args.scorecard.relative_to(ROOT)
+            if args.scorecard.is_absolute() and args.scorecard.is_relative_to(ROOT)
+            else args.scorecard
         ),
         "encoder": str(args.encoder or "all-MiniLM-L6-v2 (packaged)"),
         "off": sorted(args.off),
@@ -217,9 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=1))
     elif args.markdown:
-        print(markdown(rows))
+        print(markdown(rows, SPLITS[args.split]))
     else:
-        print(markdown(rows))
+        print(markdown(rows, SPLITS[args.split]))
         print(
             f"\n{scored} transcripts scored, {speed:.1f} calls/s (scoring only, new and repeated text mixed)"
         )
@@ -231,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
             pairs = sims.get(("dev", item))
             if pairs:
                 print(f"  {item}: {calibrate(pairs, card.item(item).kind)}")
+            pairs = rates.get(("dev", item))
+            if pairs:
+                print(f"  {item} classifier_threshold: {calibrate(pairs, 'forbidden')}")
     if args.errors:
         for e in errors:
             if args.errors in ("all", e["split"]):
@@ -262,15 +306,13 @@ def _cell(d: dict[str, Any]) -> str:
     return f"| {d['agreement']:.3f} ({d['n']}) | {fp} | {ff} "
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    head = (
-        "| item | kind | dev agreement (n) | dev false pass | dev false fail "
-        "| held-out agreement (n) | held-out false pass | held-out false fail |\n"
-        "|---|---|---|---|---|---|---|---|"
+def markdown(rows: list[dict[str, Any]], splits: tuple[str, ...] = ("dev", "held-out")) -> str:
+    head = "| item | kind " + "".join(
+        f"| {s} agreement (n) | {s} false pass | {s} false fail " for s in splits
     )
-    lines = [head]
+    lines = [head + "|", "|---|---" + "|---|---|---" * len(splits) + "|"]
     for r in rows:
-        lines.append(f"| {r['item']} | {r['kind']} " + _cell(r["dev"]) + _cell(r["held-out"]) + "|")
+        lines.append(f"| {r['item']} | {r['kind']} " + "".join(_cell(r[s]) for s in splits) + "|")
     return "\n".join(lines)
 
 

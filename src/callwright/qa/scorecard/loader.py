@@ -24,10 +24,12 @@ from callwright.common.source import PathKey, Problem, Source, SourceError
 from callwright.common.source import load as load_source
 from callwright.common.source import parse as parse_source
 from callwright.errors import DataError
+from callwright.nlp.conduct import CLASSIFIERS
 from callwright.qa.scorecard import placeholders
 from callwright.qa.scorecard.assignment import ASSIGN_VARIABLES
 from callwright.qa.scorecard.conditions import VARIABLES
 from callwright.qa.scorecard.model import (
+    DEFAULT_CLASSIFIER_THRESHOLD,
     DEFAULT_SENTIMENT_CHANGE,
     DEFAULT_SENTIMENT_MIN,
     DEFAULT_THRESHOLD,
@@ -311,6 +313,13 @@ class _Builder:
         if kind in ("phrase", "forbidden"):
             rule = phrase_rules.get(raw["id"]) or self._phrase(raw)
             self._check_window(path, raw)
+            if "classifier_threshold" in raw and "classifier" not in raw:
+                self.error(
+                    path + ("classifier_threshold",),
+                    f"item '{raw['id']}': classifier_threshold without a classifier; "
+                    f"add classifier: ({', '.join(CLASSIFIERS)}) or drop it",
+                    key=True,
+                )
         elif kind == "order":
             rule = self._order(path, raw, phrase_rules)
         elif kind == "metric":
@@ -344,6 +353,8 @@ class _Builder:
             threshold=float(raw.get("threshold", self.threshold)),
             within_first_s=raw.get("within_first_s"),
             within_last_s=raw.get("within_last_s"),
+            classifier=raw.get("classifier"),
+            classifier_threshold=float(raw.get("classifier_threshold", DEFAULT_CLASSIFIER_THRESHOLD)),
         )
 
     def _check_window(self, path: PathKey, raw: dict[str, Any]) -> None:

@@ -336,6 +336,21 @@ class CallText:
             return []
         return sorted({n for p in rule.phrases for n, _ in names(p) if not self.values.get(n)})
 
+    def stretches(self, rule: PhraseRule, duration: float) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into `spans` of the stretches the rule may look at (its speaker and time window)
+        and their unit vectors, from the matcher's cache: a classifier over the same stretches
+        (`classifier:` on a forbidden item, callwright.nlp.conduct) costs no extra embedding."""
+        spans = self.spans
+        self._embed_speaker(rule.speaker)
+        keep = _in_window(spans.start, spans.end, rule, duration)
+        if rule.speaker != "any":
+            roles = np.array([str(u.speaker) for u in self.transcript.utterances], dtype=object)
+            keep &= roles[spans.utterance] == rule.speaker
+        idx = np.flatnonzero(keep)
+        if not len(idx):
+            return idx, np.zeros((0, 1), np.float32)
+        return idx, self.matcher.vectors([spans.texts[i] for i in idx])
+
     def matches(self, rule: PhraseRule, duration: float) -> list[Match]:
         """The best match in each utterance the rule may look at (speaker, time window);
         similarity 0 where nothing in it compares (all of it negated, say)."""

@@ -16,6 +16,7 @@ Speaker = Literal["agent", "customer", "any"]
 Kind = Literal["phrase", "forbidden", "order", "metric", "sentiment", "manual"]
 
 DEFAULT_THRESHOLD = 0.6  # 79% of paraphrases, 2% of other sentences (bench/scorecard_threshold.py)
+DEFAULT_CLASSIFIER_THRESHOLD = 0.5  # probability at which a conduct classifier flags a stretch
 DEFAULT_SENTIMENT_MIN = -0.25  # mean of p(positive) - p(negative); below this the end is negative
 DEFAULT_SENTIMENT_CHANGE = 0.2  # first-to-last-quarter change that counts as a trend
 
@@ -31,6 +32,10 @@ class PhraseRule:
     within_last_s: float | None = None
     # counter-examples: a stretch closer to one of these than to every example does not count
     not_phrases: tuple[str, ...] = ()
+    # forbidden items: a trained classifier over the same stretches (callwright.nlp.conduct), which
+    # also fails the item where its probability reaches classifier_threshold
+    classifier: str | None = None
+    classifier_threshold: float = DEFAULT_CLASSIFIER_THRESHOLD
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from callwright.qa.model import ConversationMetrics, Evidence, Transcript, Utterance, Verdict
 from callwright.qa.scorecard import measures
 from callwright.qa.scorecard.matching import CallText, Match
@@ -101,17 +103,80 @@ def phrase(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
 
 
 def forbidden(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
-    """Fail at every place the speaker said something close to a forbidden example."""
+    """Fail at every place the speaker said something close to a forbidden example, or (with a
+    `classifier:`) something the classifier rates at least its threshold."""
     if (unknown := _unfillable(call, rule)) is not None:
         return unknown
     matches = call.matches(rule, duration)
-    hits = sorted((m for m in matches if m.similarity >= rule.threshold), key=lambda m: m.start)
+    hits = [
+        (m.start, m.utterance, _said(call, m, f"forbidden: {_closest(m)}"))
+        for m in matches
+        if m.similarity >= rule.threshold
+    ]
+    rated = _classified(call, rule, duration)
+    seen = {ui for _, ui, _ in hits}
+    flagged = [r for r in rated if r[3] >= rule.classifier_threshold and r[1] not in seen]
+    hits += [(start, ui, e) for start, ui, e, _ in flagged]  # one piece of evidence per turn
     if hits:
-        return Outcome("fail", [_said(call, m, f"forbidden: {_closest(m)}") for m in hits[:MAX_EVIDENCE]])
+        hits.sort(key=lambda h: h[0])
+        return Outcome("fail", [e for _, _, e in hits[:MAX_EVIDENCE]])
     best = _best(matches)
     note = f"nothing reached the threshold {rule.threshold:g}"
     evidence = [_said(call, best, f"{note}; {_closest(best)}")] if best else [Evidence(note=note)]
+    if rated:  # the stretch the classifier rated highest, under its threshold: what came closest
+        evidence.append(max(rated, key=lambda r: r[3])[2])
     return Outcome("pass", evidence)
+
+
+def _classified(
+    call: CallText, rule: PhraseRule, duration: float
+) -> list[tuple[float, int, Evidence, float]]:
+    """(start, utterance, evidence, probability) of the most likely stretch of each utterance the
+    rule looks at, rated by the rule's classifier; the stretches and vectors are the matcher's."""
+    if not rule.classifier:
+        return []
+    from callwright.nlp import conduct
+
+    head = conduct.get_head(rule.classifier)
+    conduct.check_encoder(head, call.matcher.encoder)
+    idx, vectors = call.stretches(rule, duration)
+    if not len(idx):
+        return []
+    spans = call.spans
+    # windows shorter than CLASSIFY_MIN_WORDS are rated only when they are the whole turn: a
+    # 5-word piece cut across two sentences ("name is michael how can") is not something said
+    sizes = np.array([spans.texts[i].count(" ") + 1 for i in idx])
+    whole = np.array([len(call.tokens[int(spans.utterance[i])]) for i in idx])
+    rated = (sizes >= conduct.CLASSIFY_MIN_WORDS) | (sizes == whole)
+    idx, vectors = idx[rated], vectors[rated]
+    p = head.probability(vectors)
+    best: dict[int, int] = {}  # utterance -> position in idx of its most likely stretch
+    for k, si in enumerate(idx):
+        ui = int(spans.utterance[si])
+        if ui not in best or p[k] > p[best[ui]]:
+            best[ui] = k
+    out = []
+    for ui, k in best.items():
+        si, prob = int(idx[k]), float(p[k])
+        u = call.transcript.utterances[ui]
+        times = (round(float(spans.start[si]), 3), round(float(spans.end[si]), 3))
+        verb = "forbidden: the" if prob >= rule.classifier_threshold else "highest: the"
+        note = (
+            f"{verb} {rule.classifier} classifier rates '{spans.texts[si]}' "
+            f"{prob:.2f} (threshold {rule.classifier_threshold:g})"
+        )
+        evidence = Evidence(
+            text=u.text,
+            start=times[0],
+            end=times[1],
+            speaker=u.speaker,
+            value=round(prob, 4),
+            note=note if call.timed[ui] else f"{note}; times interpolated (no word times)",
+            span_chars=(int(spans.cstart[si]), int(spans.cend[si])),
+            span_times=times,
+        )
+        out.append((times[0], ui, evidence, prob))
+    return out
 
 
 def order(call: CallText, rule: OrderRule, duration: float) -> Outcome:
