@@ -19,7 +19,9 @@ bench/qa_throughput.py). Wall time includes each way's start-up (workers or acto
 their models; the cluster's own `ray start` is timed apart, as `start_s`). Every way must
 score every call, with the same score per call as the local batch.
 
-Printed (JSON): per way wall s, calls per minute, and for each cluster the ratio of its
+Printed (JSON): per way wall s, calls per minute, the busy fraction (the workers' compute
+seconds over wall x workers: what start-up, scheduling and transfers leave), and for each
+cluster the ratio of its
 throughput to the local batch's with as many workers as the cluster has CPUs and with the
 most workers (>1: faster than local). Load average before and after each way.
 
@@ -215,9 +217,14 @@ def run_batch(paths: list[Path], db: Path, **options: Any) -> dict[str, Any]:
     errors = s.of("error")
     if errors or len(s.of("scored")) != len(paths):
         raise RuntimeError(f"not every call scored: {errors[:3]}")
+    busy = sum(c.seconds for c in s.calls)
     return {
         "calls": len(paths),
         "wall_s": round(wall, 1),
+        # the workers' compute seconds over wall x workers: how much of the time the batch's
+        # workers spent scoring (start-up, scheduling, transfers and waiting are the rest)
+        "busy_fraction": round(busy / (wall * max(1, s.workers)), 3),
+        "workers": s.workers,
         "calls_per_min": round(60 * len(paths) / wall, 2),
         "audio_x_real_time": round(s.audio_s / wall, 2),
         "load_average": [round(load0, 2), round(os.getloadavg()[0], 2)],
@@ -235,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nodes", type=_ints, default=[1, 2], help="cluster sizes, e.g. 1,2")
     ap.add_argument("--copies", type=int, default=1, help="score N copies of every sample call")
     ap.add_argument("--samples", type=Path, help="folder of rendered sample calls")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N sample calls (a quicker run)")
     args = ap.parse_args(argv)
 
     from callwright.qa.samples import make_samples
@@ -245,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         src = args.samples or work / "samples"
         if args.samples is None:
             make_samples(out_dir=src)
-        paths = sorted(src.glob("*.wav"))
+        paths = sorted(src.glob("*.wav"))[: args.limit or None]
         if args.copies > 1:
             paths = _copies(paths, args.copies, work / "copies")
         result["calls"] = len(paths)
