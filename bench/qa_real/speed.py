@@ -9,6 +9,10 @@ of speech an item looks at is embedded, as in a batch). Sentiment is not part of
 (the pipeline rates utterances before scoring; see bench/sentiment_throughput.py).
 Reported: calls per second over all workers (wall), and CPU seconds per call.
 `--repeat N` scores the set N times in each worker with a fresh cache per round.
+`--compare` also scores with the matcher as it was before (main at a555aaf: the same code
+with its switches off) in the same run and diffs every verdict, point and evidence span.
+`--group N` adds a variant that embeds N calls' texts in one encoder call before scoring
+them (`PhraseMatcher.warm`): what a batch could gain by preparing calls in groups.
 """
 
 from __future__ import annotations
@@ -28,48 +32,77 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate import LEVERS, ROOT, card_text, load_script  # noqa: E402
 
-# the matcher before and after 2026-12-03: "straightforward" compares wording one utterance at
-# a time and embeds full batches of 64; "batched" does one rapidfuzz pass per window size over
-# all of a rule's utterances and cuts the encoder's batches where padding costs more than a pass
-VARIANTS = {"batched": True, "straightforward": False}
+# The matcher's switches (class attributes) per variant. "straightforward": before the first
+# speedup of 2026-12-03 (wording one utterance at a time, full encoder batches of 64);
+# "before": main at a555aaf (wording of all of a rule's utterances per window size, batches
+# cut by padding cost); "now": also the lean BERT forward (same bits), one encoder call per
+# call for everything its rules need (stretches, the call's filled examples), and the
+# windows of a rule's utterances concatenated once per call; "grouped": "now" with `--group`
+# calls embedded together before they are scored.
+SWITCHES = ("batched", "pad_aware", "lean", "one_pass", "shared_windows")
+VARIANTS: dict[str, dict[str, bool]] = {
+    "straightforward": dict.fromkeys(SWITCHES, False),
+    "before": {**dict.fromkeys(SWITCHES, False), "batched": True, "pad_aware": True},
+    "now": dict.fromkeys(SWITCHES, True),
+    "grouped": dict.fromkeys(SWITCHES, True),
+}
+
+
+def _switch(variant: str) -> None:
+    from callwright.nlp.embeddings import Encoder
+    from callwright.qa.scorecard.matching import CallText
+
+    flags = VARIANTS[variant]
+    CallText.batched = flags["batched"]
+    CallText.one_pass = flags["one_pass"]
+    CallText.shared_windows = flags["shared_windows"]
+    Encoder.pad_aware = flags["pad_aware"]
+    Encoder.lean = flags["lean"]
 
 
 def _work(
-    args: tuple[list[str], str, list[str], str | None, int, tuple[str, ...]],
+    args: tuple[list[str], str, list[str], str | None, int, tuple[str, ...], int],
 ) -> dict[str, tuple[int, float, float, list[Any]]]:
     """Per variant: calls scored, scoring wall s, CPU s, and the first round's results. The
     variants take turns in each round, so a change in the machine's load hits both alike."""
-    paths, card_yaml, off, encoder, repeat, variants = args
+    paths, card_yaml, off, encoder, repeat, variants, group = args
     import torch
 
     torch.set_num_threads(1)
     from callwright.nlp.embeddings import get_encoder
     from callwright.qa.ingest import read_transcript, resolve_meta
     from callwright.qa.scorecard import PhraseMatcher, loads_scorecard, matching, score
-    from callwright.qa.scorecard.model import PhraseRule
     from callwright.qa.scorecard.placeholders import call_values, fill_examples
+    from callwright.qa.scorecard.scoring import phrase_rules
 
     if "short-windows" in off:
         matching.SHORT_WINDOW_WORDS = 0
     card = loads_scorecard(card_yaml, "bank.yaml")
     calls = [(read_transcript(p, m), m) for p in paths for m in [resolve_meta(p)]]
     enc = get_encoder(encoder) if encoder else get_encoder()
+    rules = phrase_rules(card)
+    # the scorecard's own examples are embedded once per batch, not per call; examples that
+    # name call metadata ({agent}) are new on each call and embedded while it is scored
+    constants = [
+        " ".join(matching.normalise(f))
+        for r in rules
+        for _, f in fill_examples((*r.phrases, *r.not_phrases), dict(card.values))
+    ]
     out: dict[str, tuple[int, float, float, list[Any]]] = {v: (0, 0.0, 0.0, []) for v in variants}
     for _ in range(repeat):
         for variant in variants:
-            matching.CallText.batched = VARIANTS[variant]
-            type(enc).pad_aware = VARIANTS[variant]
+            _switch(variant)
             matcher = PhraseMatcher(enc)
-            for _t, meta in calls:  # the scorecard's examples are embedded once per batch, not per call
-                values = call_values(card.values, meta)
-                for it in card.items:
-                    if isinstance(it.rule, PhraseRule):
-                        texts = [
-                            f for _, f in fill_examples((*it.rule.phrases, *it.rule.not_phrases), values)
-                        ]
-                        matcher.vectors([" ".join(matching.normalise(x)) for x in texts])
+            matcher.vectors(constants)
             w0, c0 = time.perf_counter(), time.process_time()
-            results = [score(card, t, None, meta, matcher=matcher) for t, meta in calls]
+            results = []
+            for i in range(0, len(calls), group if variant == "grouped" else len(calls)):
+                chunk = calls[i : i + group] if variant == "grouped" else calls
+                if variant == "grouped":
+                    matcher.warm(
+                        [matcher.prepare(t, call_values(card.values, meta), rules) for t, meta in chunk]
+                    )
+                results.extend(score(card, t, None, meta, matcher=matcher) for t, meta in chunk)
             done, wall, cpu, first = out[variant]
             out[variant] = (
                 done + len(calls),
@@ -122,7 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--compare",
         action="store_true",
-        help="also score with the straightforward matcher in the same run and diff every verdict",
+        help="also score with the matcher as it was before in the same run and diff every verdict",
+    )
+    ap.add_argument("--group", type=int, default=0, help="also score with N calls embedded together")
+    ap.add_argument(
+        "--straightforward", action="store_true", help="also the matcher before the first speedup"
     )
     args = ap.parse_args(argv)
     convert = load_script("harper_to_transcripts", ROOT / "scripts" / "harper_to_transcripts.py")
@@ -131,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         print("no Harper Valley dataset found", file=sys.stderr)
         return 2
     card_yaml = card_text(ROOT / "scorecards" / "bank.yaml", set(args.off))
-    variants = ("straightforward", "batched") if args.compare else ("batched",)
+    variants = (
+        *(("straightforward",) if args.straightforward else ()),
+        *(("before",) if args.compare else ()),
+        "now",
+        *(("grouped",) if args.group > 0 else ()),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(p) for p in convert.convert_folder(src, Path(tmp))]
         shares = [paths[i :: args.workers] for i in range(args.workers)]
@@ -139,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         with mp.get_context("spawn").Pool(args.workers) as pool:
             out = pool.map(
-                _work, [(s, card_yaml, args.off, args.encoder, args.repeat, variants) for s in shares]
+                _work,
+                [(s, card_yaml, args.off, args.encoder, args.repeat, variants, args.group) for s in shares],
             )
         total_wall = time.perf_counter() - t0
     result: dict[str, Any] = {
@@ -158,15 +201,18 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_s_per_call": round(cpu / done, 4),
             "calls_per_s_on_2_idle_cores": round(2 * done / cpu, 1),
         }
-    if args.compare:
-        diffs = differences(
-            [r for o in out for r in o["straightforward"][3]], [r for o in out for r in o["batched"][3]]
-        )
-        result["results_compared"] = sum(len(o["batched"][3]) for o in out)
-        result["differences"] = diffs[:20]
+    diffs: list[str] = []
+    if len(variants) > 1:
+        now = [r for o in out for r in o["now"][3]]
+        for other in variants:
+            if other != "now":
+                d = differences([r for o in out for r in o[other][3]], now)
+                result[f"differences_{other}_vs_now"] = d[:20]
+                diffs += d
+        result["results_compared"] = len(now)
         result["identical"] = not diffs
     print(json.dumps(result))
-    return 0 if not args.compare or not diffs else 1
+    return 1 if diffs else 0
 
 
 if __name__ == "__main__":

@@ -65,3 +65,16 @@ def test_empty_input_gives_empty_matrix(encoder):
 def test_missing_model_dir_is_a_user_error(tmp_path):
     with pytest.raises(ModelNotFoundError, match="config.json"):
         get_encoder(tmp_path)
+
+
+def test_the_lean_bert_forward_gives_the_transformers_models_bits(encoder, monkeypatch):
+    """`Encoder.lean` skips the transformers module machinery, not a computation: the pooled
+    vectors of every layer are bit for bit those of the model's own forward, padded or not."""
+    texts = ["hi", "", "I am calling about my card, it was declined twice today", "x " * 400, "ça va? 😀"]
+    assert encoder.plain_bert
+    runs = []
+    for lean in (False, True):
+        monkeypatch.setattr(type(encoder), "lean", lean)
+        runs.append((encoder.run(texts, 2), encoder.run(texts, 8, layers=(0, 3, -1))))
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert np.array_equal(runs[0][1], runs[1][1])

@@ -10,6 +10,7 @@ are tested in a minute; the actors load the sentence encoder once each.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -78,16 +79,51 @@ def _env() -> dict[str, str]:
     return env
 
 
+TAG_VAR = "CALLWRIGHT_TEST_CLUSTER"  # marks every process of a cluster started here
+
+
+def _own_pids(tag: str, temp_dir: Path) -> list[int]:
+    """A cluster's processes and nothing else (not another test's or user's Ray): those whose
+    environment carries its tag, or whose command line or open files name its temp dir (Ray's
+    agents start with a cleared environment and are renamed, but log there)."""
+    marker, where = f"{TAG_VAR}={tag}".encode(), str(temp_dir)
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            mine = marker in (d / "environ").read_bytes().split(b"\0")
+            mine = mine or where.encode() in (d / "cmdline").read_bytes()
+            if not mine:
+                for fd in (d / "fd").iterdir():
+                    try:
+                        if os.readlink(fd).startswith(where + "/"):
+                            mine = True
+                            break
+                    except OSError:
+                        continue
+        except OSError:
+            continue
+        if mine:
+            out.append(int(d.name))
+    return out
+
+
 class Cluster:
-    """Two Ray nodes on this machine (one CPU each), token-authenticated, stopped at the end."""
+    """Two Ray nodes on this machine (one CPU each), token-authenticated, stopped at the end:
+    its own processes only, by id (`ray stop` would stop every Ray on the machine)."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.address = ""
+        self.tag = f"{tmp.name}-{secrets.token_hex(4)}"
+
+    def pids(self) -> list[int]:
+        return _own_pids(self.tag, self.tmp)
 
     def start(self) -> None:
         gcs, client = _free_port(), _free_port()
-        env = _env()
+        env = {**_env(), TAG_VAR: self.tag}
         head = [str(RAY), "start", "--head", f"--port={gcs}", f"--ray-client-server-port={client}"]
         head += ["--num-cpus=1", "--include-dashboard=false", "--node-ip-address=127.0.0.1"]
         head += [f"--temp-dir={self.tmp}"]
@@ -104,7 +140,13 @@ class Cluster:
         self.address = f"ray://127.0.0.1:{client}"
 
     def stop(self) -> None:
-        subprocess.run([str(RAY), "stop", "--force"], env=_env(), capture_output=True, timeout=120)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + 10
+            while self.pids() and time.monotonic() < deadline:
+                time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -154,9 +196,11 @@ def test_a_batch_on_two_nodes_scores_every_call_once_like_the_local_batch(cluste
     assert len(again.of("skipped")) == 6 and not again.of("scored")
 
 
-def _scorer_pids() -> list[int]:
+def _scorer_pids(cluster: Cluster) -> list[int]:
+    """The scoring actors of this test's cluster (not another one's on the machine)."""
     out = subprocess.run(["pgrep", "-f", "ray::_Scorer"], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+    mine = set(cluster.pids())
+    return [int(p) for p in out.split() if int(p) in mine]
 
 
 @pytest.mark.slow  # about a minute; the two-node batch test stays in the default suite
@@ -166,7 +210,7 @@ def test_a_killed_worker_call_is_sent_again_and_scored_once(cluster, tmp_path):
 
     def kill_one_worker(progress) -> None:
         if not killed:  # after the first result: the actors hold calls now
-            pids = _scorer_pids()
+            pids = _scorer_pids(cluster)
             assert pids, "no scoring actor process found"
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])

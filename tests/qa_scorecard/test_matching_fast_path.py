@@ -1,8 +1,11 @@
 """Issue 17 (speed): the matcher's cheaper paths change no verdict.
 
-Two things make scoring an imported call cheaper: the wording of all of a rule's utterances
-is compared in one rapidfuzz pass per window size (`CallText.batched`), and the encoder cuts
-its batches where padding costs more than a forward pass (`Encoder.pad_aware`). Each call here
+What makes scoring an imported call cheaper: the wording of all of a rule's utterances
+is compared in one rapidfuzz pass per window size (`CallText.batched`), with each call's
+windows joined once for the rules that look at the same utterances (`CallText.shared_windows`);
+the encoder cuts its batches where padding costs more than a forward pass (`Encoder.pad_aware`),
+runs a plain BERT without the transformers module machinery (`Encoder.lean`), and takes all a
+call's rules need in one encoder call (`CallText.one_pass`). Each call here
 is scored both ways with a fresh vector cache and every item's verdict, points and evidence
 (text, times, similarity, matched span) must be the same; floats within 1e-6 (the encoder's
 batch shapes move the last bits of a vector, not a verdict). Calls: the real Harper Valley
@@ -83,8 +86,10 @@ def _both_ways(monkeypatch, card, calls):
     enc = get_encoder()
     runs = []
     for fast in (False, True):
-        monkeypatch.setattr(CallText, "batched", fast)
-        monkeypatch.setattr(type(enc), "pad_aware", fast)
+        for switch in ("batched", "one_pass", "shared_windows"):
+            monkeypatch.setattr(CallText, switch, fast)
+        for switch in ("pad_aware", "lean"):
+            monkeypatch.setattr(type(enc), switch, fast)
         matcher = PhraseMatcher(enc)
         runs.append([score(card, t, None, m, matcher=matcher) for t, m in calls])
     return runs

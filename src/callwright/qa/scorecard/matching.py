@@ -254,9 +254,31 @@ class PhraseMatcher:
         """How many texts have vectors in the cache."""
         return len(self._cache)
 
-    def prepare(self, transcript: Transcript, values: Mapping[str, str | None] | None = None) -> CallText:
-        """The transcript ready for matching; `values` fill the examples' placeholders (`{agent}`)."""
-        return CallText(transcript, self, values)
+    def prepare(
+        self,
+        transcript: Transcript,
+        values: Mapping[str, str | None] | None = None,
+        rules: Sequence[PhraseRule] = (),
+    ) -> CallText:
+        """The transcript ready for matching; `values` fill the examples' placeholders (`{agent}`).
+        `rules` (the scorecard's phrase rules) let the call's first embedding take everything
+        they will need in one encoder call (`CallText.wanted`)."""
+        return CallText(transcript, self, values, rules)
+
+    def warm(self, calls: Sequence[CallText]) -> int:
+        """Embed what several prepared calls' rules will need in one encoder call: longer,
+        fuller batches cut the encoder's fixed cost per forward pass (reading every weight
+        once) and its padding. Returns how many texts that took; a call warmed here embeds
+        nothing more for its rules."""
+        wanted: list[str] = []
+        for call in calls:
+            if not call.warmed:
+                wanted.extend(call.wanted())
+                call.warmed = True
+        before = self.size
+        if wanted:
+            self.vectors(wanted)
+        return self.size - before
 
 
 @dataclass(frozen=True)
@@ -305,17 +327,31 @@ class CallText:
     # Wording of all of a rule's utterances in one pass per window size (False: utterance by
     # utterance, the straightforward form the batched one is tested against).
     batched: bool = True
+    # With the scorecard's rules known, the first embedding takes all they need (every stretch
+    # of their speakers, the call's filled examples and counter-examples) in one encoder call
+    # (False: one call per speaker, then the examples as rules ask: the form it is tested against).
+    one_pass: bool = True
+    # the windows of a rule's utterances joined once per call and window size, for every rule
+    # that looks at the same utterances (False: joined again for each rule)
+    shared_windows: bool = True
 
     def __init__(
-        self, transcript: Transcript, matcher: PhraseMatcher, values: Mapping[str, str | None] | None = None
+        self,
+        transcript: Transcript,
+        matcher: PhraseMatcher,
+        values: Mapping[str, str | None] | None = None,
+        rules: Sequence[PhraseRule] = (),
     ) -> None:
         self.transcript = transcript
         self.matcher = matcher
         self.values = dict(values or {})
+        self.rules = tuple(rules)
+        self.warmed = False  # `wanted` has been embedded
         self.timed = [is_timed(u) for u in transcript.utterances]
         self.tokens = [tokens(u) for u in transcript.utterances]
         self._spans: _Spans | None = None
         self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
+        self._joined: dict[tuple[tuple[int, ...], int], tuple[_Spans, np.ndarray]] = {}
         self._embedded: set[str] = set()
 
     @property
@@ -448,6 +484,11 @@ class CallText:
         if speaker in self._embedded:
             return
         self._embedded.add(speaker)
+        if self.one_pass and self.rules and speaker in self._speakers():
+            if not self.warmed:
+                self.warmed = True
+                self.matcher.vectors(self.wanted())
+            return
         spans = self.spans
         roles = [u.speaker for u in self.transcript.utterances]
         texts = [
@@ -457,6 +498,29 @@ class CallText:
         ]
         if texts:
             self.matcher.vectors(texts)
+
+    def _speakers(self) -> set[str]:
+        return {r.speaker for r in self.rules}
+
+    def wanted(self) -> list[str]:
+        """Every text the rules given to `prepare` will embed on this call: the stretches of
+        their speakers' speech (all of them: a rule with a time window also looks at the whole
+        call for a late match) and their examples and counter-examples with this call's values."""
+        speakers = self._speakers()
+        if not speakers:
+            return []
+        spans = self.spans
+        roles = [u.speaker for u in self.transcript.utterances]
+        texts = [
+            t
+            for t, ui in zip(spans.texts, spans.utterance, strict=True)
+            if "any" in speakers or roles[ui] in speakers
+        ]
+        for rule in self.rules:
+            for _, filled in fill_examples((*rule.phrases, *rule.not_phrases), self.values):
+                if example := " ".join(normalise(filled)):
+                    texts.append(example)
+        return list(dict.fromkeys(texts))
 
     def _wording(
         self,
@@ -538,9 +602,7 @@ class CallText:
         for size in sorted({size for _, _, size in order}):
             rows = [r for r, (_, _, sz) in enumerate(order) if sz == size]
             group = [order[r][0] for r in rows]
-            w = _concat([self._fuzzy(ui, size) for ui in uis])
-            lengths = np.array([len(self._fuzzy(ui, size).texts) for ui in uis])
-            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            w, offsets = self._windows_of(uis, size)
             usable = _in_window(w.start, w.end, rule, duration)
             ratios = (
                 process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio, dtype=np.float32)
@@ -564,16 +626,32 @@ class CallText:
             best[rows] = np.where(skipped, 0.0, seg)
             where[size] = (w, s, offsets)
         first = best.argmax(axis=0)  # the first (example, size) reaching the maximum, as `_wording`
+        row_of: dict[int, int] = {}  # row of `order` -> its row among those of its window size
+        for size in where:
+            row_of.update((r, k) for k, r in enumerate(q for q, (_, _, sz) in enumerate(order) if sz == size))
         for j, ui in enumerate(uis):
             r = int(first[j])
             if best[r, j] > 0.0:
                 ei, _, size = order[r]
                 w, s, offsets = where[size]
-                row = [q for q, (_, _, sz) in enumerate(order) if sz == size].index(r)
+                row = row_of[r]
                 a, b = int(offsets[j]), int(offsets[j + 1])
                 k = int(s[row, a:b].argmax())
                 out[ui] = (float(best[r, j]), ei, _where(w, a + k))
         return out
+
+    def _windows_of(self, uis: list[int], size: int) -> tuple[_Spans, np.ndarray]:
+        """The `size`-word windows of these utterances end to end, and where each utterance's
+        start (cached: a call's rules mostly look at the same utterances, one speaker's)."""
+        key = (tuple(uis), size)
+        if self.shared_windows and key in self._joined:
+            return self._joined[key]
+        parts = [self._fuzzy(ui, size) for ui in uis]
+        offsets = np.concatenate([[0], np.cumsum([len(p.texts) for p in parts])])
+        joined = (_concat(parts), offsets)
+        if self.shared_windows:
+            self._joined[key] = joined
+        return joined
 
     def _fuzzy(self, ui: int, size: int) -> _Spans:
         """Every window of `size` words of one utterance (cached: items share them)."""

@@ -70,7 +70,9 @@ def score(
         return _total(scorecard, meta.call_id, items)
     env = environment(transcript, metrics, meta)
     duration = call_duration(transcript)
-    call = (matcher or default_matcher()).prepare(transcript, call_values(scorecard.values, meta))
+    call = (matcher or default_matcher()).prepare(
+        transcript, call_values(scorecard.values, meta), phrase_rules(scorecard)
+    )
     items = []
     for it in scorecard.items:
         try:
@@ -86,6 +88,17 @@ def score(
     result = _total(scorecard, meta.call_id, items)
     log.debug("scored %s with %s: %s", meta.call_id, scorecard.id, result.score)
     return result
+
+
+def phrase_rules(scorecard: Scorecard) -> list[PhraseRule]:
+    """The phrase rules a scorecard's items match (an order item's two included)."""
+    out: list[PhraseRule] = []
+    for it in scorecard.items:
+        if isinstance(it.rule, PhraseRule):
+            out.append(it.rule)
+        elif isinstance(it.rule, OrderRule):
+            out.extend((it.rule.first, it.rule.then))
+    return out
 
 
 def apply_reviews(scorecard: Scorecard, result: ScoreResult, verdicts: Mapping[str, Verdict]) -> ScoreResult:
