@@ -7,27 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from callwright.qa.samples import SAMPLES_DIR, RenderedCall, load_scripts, render, write_call
+from callwright.qa.samples import SAMPLES_DIR, RenderedCall, load_scripts
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory):
-    """The real pyttsx3/espeak-ng engine behind a cache private to this session."""
-    from callwright.speech.tts import CachedSynthesizer, Pyttsx3Synthesizer
-
-    with Pyttsx3Synthesizer() as engine:
-        yield CachedSynthesizer(engine, tmp_path_factory.mktemp("tts-cache"))
+def synth(sample_synth):
+    """The real pyttsx3/espeak-ng engine behind a cache private to this session (tests/conftest.py)."""
+    return sample_synth
 
 
 @pytest.fixture(scope="session")
-def samples(synth, tmp_path_factory) -> dict[str, tuple[RenderedCall, Path]]:
-    """Each committed sample rendered and written (WAV + sidecar) into a temp folder."""
-    out = tmp_path_factory.mktemp("samples")
-    rendered = {}
-    for script in load_scripts(SAMPLES_DIR):
-        call = render(script, synth)
-        rendered[script.call_id] = (call, write_call(call, out))
-    return rendered
+def samples(sample_calls) -> dict[str, tuple[RenderedCall, Path]]:
+    """Each committed sample rendered and written (WAV + sidecar), shared with tests/qa_pipeline."""
+    return {script.call_id: sample_calls(script.call_id) for script in load_scripts(SAMPLES_DIR)}
 
 
 FSDD_DIR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd").resolve()

@@ -60,11 +60,9 @@ def engines():
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory):
-    from callwright.speech.tts import CachedSynthesizer, Pyttsx3Synthesizer
-
-    with Pyttsx3Synthesizer() as engine:
-        yield CachedSynthesizer(engine, tmp_path_factory.mktemp("tts-cache"))
+def synth(sample_synth):
+    """The real pyttsx3/espeak-ng engine behind a cache private to this session (tests/conftest.py)."""
+    return sample_synth
 
 
 @pytest.fixture(scope="session")
@@ -75,21 +73,14 @@ def scripts():
 
 
 @pytest.fixture(scope="session")
-def render_samples(synth, scripts, tmp_path_factory):
-    """Render (once) and write the named samples; returns call id -> WAV path. Each call's reference
-    transcript (the script's text at its rendered times) is written to `<folder>/ref/<call id>.json`."""
-    from callwright.qa.samples import render, variant_seed, write_call
-
-    out = tmp_path_factory.mktemp("samples")
-    written: dict[str, Path] = {}
+def render_samples(sample_calls):
+    """Render (once per session, shared with tests/qa_ingest) and write the named samples; returns
+    call id -> WAV path. Each call's reference transcript (the script's text at its rendered times)
+    is written to `<folder>/ref/<call id>.json`."""
     variant = sample_variant()
 
     def make(names):
-        for name in names:
-            if name not in written:
-                call = render(scripts[name], synth, seed=variant_seed(scripts[name], variant))
-                written[name] = write_call(call, out, transcripts_dir=out / "ref")
-        return {n: written[n] for n in names}
+        return {name: sample_calls(name, variant)[1] for name in names}
 
     return make
 

@@ -11,11 +11,19 @@ import subprocess
 import sys
 
 import pytest
+from tests import cli_inprocess
 
 from conftest import CARDS, ROOT
 
 
 def cw(*args):
+    """`callwright qa ARGS` through the console entry point, in this process: the models the
+    scoring commands load stay loaded for the session (tests/cli_inprocess.py)."""
+    return cli_inprocess.run("qa", *args, cwd=ROOT, env={"COLUMNS": "200"})
+
+
+def cw_process(*args):
+    """The same in a process of its own, for the tests of what a user sees when they err."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore", "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "callwright", "qa", *map(str, args)],
@@ -115,20 +123,22 @@ def test_search_finds_redacted_text_only(db):
     ],
 )
 def test_user_mistakes_are_messages_not_tracebacks(db, args, message):
-    r = cw(*args, "--db", db)
+    r = cw_process(*args, "--db", db)
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
 
 
 def test_score_with_a_bad_scorecard_or_missing_input_names_it(tmp_path):
     bad = tmp_path / "card.yaml"
     bad.write_text("scorecard: x\nsections: 3\n")
-    r = cw("score", tmp_path, "--scorecard", bad, "--db", tmp_path / "qa.db")
+    r = cw_process("score", tmp_path, "--scorecard", bad, "--db", tmp_path / "qa.db")
     assert r.returncode == 1 and "card.yaml" in r.stderr and "Traceback" not in r.stderr
-    r = cw("score", tmp_path / "missing.wav", "--scorecard", CARDS["inbound"], "--db", tmp_path / "qa.db")
+    r = cw_process(
+        "score", tmp_path / "missing.wav", "--scorecard", CARDS["inbound"], "--db", tmp_path / "qa.db"
+    )
     assert r.returncode == 1 and "missing.wav" in r.stderr and "Traceback" not in r.stderr
-    r = cw("show", "x", "--db", tmp_path / "none.db")
+    r = cw_process("show", "x", "--db", tmp_path / "none.db")
     assert r.returncode == 1 and "none.db" in r.stderr
-    r = cw(
+    r = cw_process(
         "score", tmp_path, "--scorecard", CARDS["inbound"], "--db", tmp_path / "qa.db", "--model", "tyni.en"
     )
     assert r.returncode == 1 and "did you mean 'tiny.en'" in r.stderr and "Traceback" not in r.stderr

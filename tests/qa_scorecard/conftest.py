@@ -1,4 +1,4 @@
-"""The real MiniLM encoder behind one phrase matcher, loaded once per test session."""
+"""The real MiniLM encoder behind the process-wide phrase matcher, loaded once per test session."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def matcher():
-    from callwright.nlp.embeddings import get_encoder
-    from callwright.qa.scorecard import PhraseMatcher
+    """The process-wide matcher (`default_matcher`: the shared encoder and one vector cache), the
+    one the QA pipeline and the `qa` commands run in this process use, so each phrase of the
+    sample scorecards is embedded once per session, not once per user of a matcher."""
+    from callwright.qa.scorecard.scoring import default_matcher
 
-    return PhraseMatcher(get_encoder())
+    return default_matcher()
 
 
 @pytest.fixture(scope="session")

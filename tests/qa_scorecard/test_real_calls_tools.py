@@ -144,6 +144,15 @@ def test_qa_check_validates_without_scoring(tmp_path):
     assert both.returncode == 1 and "one scorecard per direction" in both.stderr
 
 
+def cw_inprocess(*args):
+    """The same through the console entry point in this process (tests/cli_inprocess.py): a
+    `qa rescore` process loads torch and the MiniLM encoder and embeds the scorecard again,
+    15-20 s on 2 cores; in this process the session's matcher has them."""
+    from tests import cli_inprocess
+
+    return cli_inprocess.run(*args, cwd=ROOT)
+
+
 def test_rescore_and_list_on_a_stored_call(tmp_path, matcher):
     from callwright.store import qa as store
     from callwright.store.db import open_db
@@ -167,26 +176,35 @@ def test_rescore_and_list_on_a_stored_call(tmp_path, matcher):
     stricter.write_text(
         BANK.read_text().replace("version: 1", "version: 2").replace("threshold: 0.7", "threshold: 0.99")
     )
+    # a process of its own, as before: it also puts the rescore a second or more after the first
+    # score (scored_at is kept to the second; two scores of one call in the same second both count
+    # as its latest in `qa list`)
     r = cw("qa", "rescore", "--scorecard", stricter, "--db", db_path, "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["rescored"] == 1 and out["calls"][0]["version"] != card.version
-    again = json.loads(cw("qa", "rescore", "--scorecard", stricter, "--db", db_path, "--json").stdout)
+    again = json.loads(
+        cw_inprocess("qa", "rescore", "--scorecard", stricter, "--db", db_path, "--json").stdout
+    )
     assert again["rescored"] == 0 and "already scored" in again["skipped"][0]["reason"]
     versions = {row["scorecard_version"] for row in db.query("select scorecard_version from scores")}
     assert len(versions) == 2  # the first result is kept beside the new one
 
-    rows = json.loads(cw("qa", "list", "--db", db_path, "--queue", "check-balance", "--json").stdout)
+    rows = json.loads(
+        cw_inprocess("qa", "list", "--db", db_path, "--queue", "check-balance", "--json").stdout
+    )
     assert [r["call_id"] for r in rows] == ["fixture0001"] and rows[0]["scorecard_version"] == out["calls"][
         0
     ]["version"]
-    none = json.loads(cw("qa", "list", "--db", db_path, "--agent", "Robert", "--json").stdout)
+    none = json.loads(cw_inprocess("qa", "list", "--db", db_path, "--agent", "Robert", "--json").stdout)
     assert none == []
-    ver = cw("qa", "list", "--db", db_path, "--item", "verify-identity", "--verdict", "fail", "--json")
+    ver = cw_inprocess(
+        "qa", "list", "--db", db_path, "--item", "verify-identity", "--verdict", "fail", "--json"
+    )
     assert [r["call_id"] for r in json.loads(ver.stdout)] == ["fixture0001"]
-    bad = cw("qa", "list", "--db", db_path, "--verdict", "fail")
+    bad = cw_inprocess("qa", "list", "--db", db_path, "--verdict", "fail")
     assert bad.returncode == 1 and "--verdict needs --item" in bad.stderr
-    missing = cw("qa", "rescore", "--scorecard", stricter, "--db", db_path, "--call", "nope")
+    missing = cw_inprocess("qa", "rescore", "--scorecard", stricter, "--db", db_path, "--call", "nope")
     assert missing.returncode == 1 and "no stored transcript for nope" in missing.stderr
 
 

@@ -342,3 +342,82 @@ def test_a_websocket_is_not_a_call():
                 ws.receive_text()
         assert client.get("/call/numbers").status_code == 200  # and HTTP still works
     assert endpoint.lines == {}
+
+
+def test_the_callers_audio_reaches_the_line_as_each_packet_arrives(server):
+    """aiortc's receiver held each audio frame until four later ones had arrived (80 ms), so
+    the endpointer heard a caller start to speak 80 ms late (barge-in over 200 ms, measured by
+    bench/webrtc_barge.py) and the end of any burst waited for the next packets. A burst of
+    tone followed by nothing at all must reach the line whole."""
+    from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+    from av import AudioFrame
+
+    url, _, calls = server
+    burst = 10  # 20 ms frames of tone; the old buffer kept the last 4 of them back
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(burst * 160) / 8000)).astype(np.int16)
+    state = {"go": False, "sent": 0}
+
+    class Caller(MediaStreamTrack):
+        kind = "audio"
+        pts = 0
+
+        async def recv(self):
+            await asyncio.sleep(0.02)
+            if state["go"] and state["sent"] >= burst:
+                await asyncio.Event().wait()  # then nothing: no packet follows the burst
+            samples = np.zeros(160, np.int16)
+            if state["go"]:
+                samples = tone[state["sent"] * 160 : (state["sent"] + 1) * 160]
+                state["sent"] += 1
+            frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 8000, self.pts, fractions.Fraction(1, 8000)
+            self.pts += 160
+            return frame
+
+    async def scenario():
+        pc = RTCPeerConnection()
+        pc.createDataChannel("callwright")
+        pc.addTrack(Caller())
+        await pc.setLocalDescription(await pc.createOffer())
+        async with httpx.AsyncClient(timeout=WAIT_S) as client:
+            resp = await client.post(
+                url + "offer", json={"type": "offer", "sdp": pc.localDescription.sdp, "number": "100"}
+            )
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=resp.json()["sdp"], type="answer"))
+        await asyncio.to_thread(calls.connected.wait, WAIT_S)
+        deadline = time.monotonic() + WAIT_S
+        while len(calls.frames) < 10 and time.monotonic() < deadline:  # silence is flowing
+            await asyncio.sleep(0.02)
+        state["go"] = True
+        await asyncio.sleep(1.0)  # far longer than the burst takes to cross loopback
+        await pc.close()
+
+    asyncio.run(scenario())
+    assert state["sent"] == burst
+    loud = [f for f in calls.frames if (np.abs(f.astype(np.int32)) > 2000).sum() > 40]
+    # Opus's own encoder and resampler delays keep up to 2 frames back on the far side;
+    # the old buffer kept 4 more, whatever came after them
+    assert len(loud) >= burst - 3, f"{len(loud)} of the {burst} frames of the burst reached the line"
+
+
+def test_the_arrival_order_buffer_drops_late_and_duplicate_packets_only():
+    from aiortc.rtp import RtpPacket
+
+    from callwright.server.webrtc.receive import MAX_MISORDER, ArrivalOrderBuffer
+
+    def packet(seq: int, data: bytes = b"x") -> RtpPacket:
+        p = RtpPacket(payload_type=111, sequence_number=seq, timestamp=seq * 960)
+        p._data = data  # type: ignore[attr-defined]  # what the receiver depayloads
+        return p
+
+    buf = ArrivalOrderBuffer()
+    taken = [
+        seq
+        for seq in (65534, 65535, 0, 0, 3, 2, 4, 65540 - MAX_MISORDER, 65541 - MAX_MISORDER)
+        if buf.add(packet(seq))[1] is not None
+    ]
+    # across the wrap; a duplicate and a packet overtaken by a later one are dropped; a gap
+    # (a lost packet) is not waited for; a stream that restarts far behind is taken again
+    assert taken == [65534, 65535, 0, 3, 4, 65540 - MAX_MISORDER, 65541 - MAX_MISORDER]
+    assert buf.dropped == 2
+    assert buf.add(packet(65542 - MAX_MISORDER, b""))[1] is None  # nothing to decode

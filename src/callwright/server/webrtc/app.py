@@ -48,6 +48,7 @@ from callwright.server.webrtc.messages import (
     parse_call_message,
     parse_offer,
 )
+from callwright.server.webrtc.receive import deliver_on_arrival
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +249,11 @@ class WebRtcEndpoint:
 
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-            if not any(t.kind == "audio" for t in pc.getTransceivers()):
+            audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
+            if not audio:
                 raise BadMessage("the offer has no audio (the page sends the microphone)")
+            for transceiver in audio:  # the caller's voice reaches the endpointer 80 ms sooner
+                deliver_on_arrival(transceiver.receiver)
             pc.addTrack(line.out)
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)
