@@ -146,3 +146,19 @@ def test_full_text_search_over_utterances(tmp_path):
     qa.save_scored_call(db, scored())
     hits = qa.search_utterances(db, "recorded")
     assert [(h["call_id"], h["speaker"]) for h in hits] == [("c1", "agent")]
+
+
+def test_a_rescore_in_the_same_second_is_the_one_latest_score_of_the_call(tmp_path, monkeypatch):
+    """scored_at is kept to the second; two scores of a call within one second must not both
+    count as its latest (the call was listed twice by `qa list` and the scored_calls view)."""
+    monkeypatch.setattr(qa, "now_utc", lambda: "2026-12-03T08:00:00Z")
+    db = open_db(tmp_path / "qa.db")
+    assert qa.save_scored_call(db, scored(version="v1"))
+    assert qa.save_rescore(db, "r1", scored(version="v2").result)
+    assert qa.save_rescore(db, "r1", scored(version="v3").result)
+    rows = qa.list_scores(db)
+    assert [(r["call_id"], r["scorecard_version"]) for r in rows] == [("c1", "v3")]
+    view = list(db.query("select scorecard_version from scored_calls where call_id = 'c1'"))
+    assert view == [{"scorecard_version": "v3"}]
+    times = [r["scored_at"] for r in db.query("select scored_at from scores order by rowid")]
+    assert times == ["2026-12-03T08:00:00Z", "2026-12-03T08:00:01Z", "2026-12-03T08:00:02Z"]

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -599,6 +600,26 @@ def save_rescore(db: sqlite_utils.Database, recording_id: str, result: Any) -> b
     return True
 
 
+def _after_latest(db: sqlite_utils.Database, call_id: str, scorecard: str, now: str) -> str:
+    """`now`, or one second after the call's latest score on this scorecard when that is not older.
+
+    Every reader takes a call's score of record as the row with the latest `scored_at` (to the
+    second, the tables' one format): two scores within one second would both be "latest" and the
+    call would be listed twice. Keeping `scored_at` strictly increasing per (call, scorecard)
+    here, the one place scores are written, keeps every reader right."""
+    row = db.execute(
+        "select max(scored_at) from scores where call_id = ? and scorecard = ?", [call_id, scorecard]
+    ).fetchone()
+    latest = row[0] if row else None
+    if latest is None or latest < now:
+        return now
+    try:
+        bumped = datetime.strptime(latest, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) + timedelta(seconds=1)
+    except ValueError:  # not the tables' format (a hand-edited row): ordering it is not ours to guess
+        return now
+    return bumped.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _insert_result(db: sqlite_utils.Database, recording_id: str, call_id: str, result: Any, now: str) -> None:
     """A scorecard result's rows: its score and one row per item (inside the caller's transaction)."""
     db.table("scores").insert(
@@ -609,7 +630,7 @@ def _insert_result(db: sqlite_utils.Database, recording_id: str, call_id: str, r
             "scorecard": result.scorecard,
             "score": result.score,
             "auto_failed": int(result.auto_failed),
-            "scored_at": now,
+            "scored_at": _after_latest(db, call_id, result.scorecard, now),
         }
     )
     db.table("item_scores").insert_all(
