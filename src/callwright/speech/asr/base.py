@@ -203,6 +203,12 @@ class Recognizer(ABC):
         (no speech, too long), and always None from an engine without `capabilities.second_listen`."""
         return None
 
+    def screen_listen(self, audio: Audio, phrases: Sequence[str]) -> str | None:
+        """A quick primed reading of a stretch (text only, never evidence) that tells QA's second
+        listen whether a full `second_listen` could hear one of `phrases` there. None: this engine
+        offers no screen, so every stretch is listened to in full."""
+        return None
+
 
 def as_int16(pcm16: bytes | np.ndarray) -> np.ndarray:
     """Samples from either raw little-endian bytes or an int16 array (no copy when possible)."""
