@@ -502,7 +502,8 @@ def score_path(
         and engines.recognizer.capabilities.second_listen
     ):
         listen = _stretch_listener(call, engines.recognizer)
-        screen = _stretch_screener(call, engines.recognizer)
+        if hasattr(engines.recognizer, "screen_listen"):  # a recogniser that is no `Recognizer` has none
+            screen = _stretch_screener(call, engines.recognizer)
     result = score_transcript(
         card, transcript, metrics, meta, engines.matcher, listen, options.second_listen, screen
     )

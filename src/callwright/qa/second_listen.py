@@ -22,6 +22,17 @@ and only when it makes the item pass: a second listen confirms what the first
 one missed, it never fails an item. The stored transcript keeps the first
 reading; the item's evidence shows the second, redacted like everything else.
 Measured on the sample calls: docs/benchmarks/qa_transcripts.md.
+
+A full listen (beam 5, five hypotheses, the support weighed, the words aligned) costs
+about as much as the first listen of a short call when every missed item listens to
+its three closest utterances. So each utterance some missed item would listen to is
+first screened (`ScreenStretch`, `Recognizer.screen_listen`): one quick greedy reading
+primed with the phrasings of every item that would listen to it; an item listens to
+it in full only if that reading comes within `screen_margin` of the item's threshold.
+The screen never confirms anything itself (its reading is not weighed against the
+audio), so what counts as heard is unchanged; it only skips the listens where a primed
+reading did not come near the phrase. It can skip one that would have recovered a phrase;
+on the sample calls none was lost (docs/benchmarks/qa_pipeline.md).
 """
 
 from __future__ import annotations
