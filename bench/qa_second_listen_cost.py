@@ -9,8 +9,10 @@ utterance listened to for several items pays once) the 30 s encoder window (its 
 features, about 0.03 s, are left out), the
 unprompted decode and its likelihood; per listen the primed decode (beam 5, five
 hypotheses; the neutral-prompt retry included), the primed reading's likelihood
-without the prompt, and its word alignment. The first call also pays the models'
-loading, so its total is not comparable; the step times are.
+without the prompt, and its word alignment; and the screens (one quick greedy primed
+reading per stretch, `whisper_second_listen.screen`) that decide which listens are
+made. The first call also pays the models' loading, so its total is not comparable;
+the step times are.
 """
 
 from __future__ import annotations
@@ -117,11 +119,25 @@ def main(argv: list[str] | None = None) -> int:
             clock.in_listen = False
 
     WhisperRecognizer.second_listen = timed_listen  # type: ignore[method-assign]
+    screen = getattr(WhisperRecognizer, "screen_listen", None)  # a tree before the screen has none
+
+    def timed_screen(*a: object, **k: object) -> object:
+        with clock.step("screens"):
+            return screen(*a, **k)  # type: ignore[misc]
+
+    if screen is not None:
+        WhisperRecognizer.screen_listen = timed_screen  # type: ignore[method-assign]
 
     rows = []
     for wav in sorted(args.samples.glob("*.wav")):
         meta = ingest.resolve_meta(wav)
-        before = (clock.calls["listens"], clock.seconds["listens"], clock.calls[STEPS[1]])
+        before = (
+            clock.calls["listens"],
+            clock.seconds["listens"],
+            clock.calls[STEPS[1]],
+            clock.calls["screens"],
+            clock.seconds["screens"],
+        )
         outcome = score_path(wav, cards[meta.direction], engines, options=PipelineOptions(engine="whisper"))
         rows.append(
             {
@@ -131,21 +147,37 @@ def main(argv: list[str] | None = None) -> int:
                 "first_asr_s": round(outcome.asr_s, 2),
                 "listens": clock.calls["listens"] - before[0],
                 "stretches": clock.calls[STEPS[1]] - before[2],
-                "second_listen_s": round(clock.seconds["listens"] - before[1], 2),
+                "screens": clock.calls["screens"] - before[3],
+                "screen_s": round(clock.seconds["screens"] - before[4], 2),
+                "second_listen_s": round(
+                    clock.seconds["listens"] - before[1] + clock.seconds["screens"] - before[4], 2
+                ),
             }
         )
-    steps = {name: {"seconds": round(clock.seconds[name], 2), "calls": clock.calls[name]} for name in STEPS}
+    steps = {
+        name: {"seconds": round(clock.seconds[name], 2), "calls": clock.calls[name]}
+        for name in (*STEPS, "screens")
+    }
     if args.json:
         print(json.dumps({"calls": rows, "steps": steps}, indent=2))
         return 0
     print(
-        f"{'call':28} {'audio s':>8} {'total s':>8} {'1st ASR s':>9} {'listens':>7} {'stretches':>9} {'2nd listen s':>12}"
+        f"{'call':28} {'audio s':>8} {'total s':>8} {'1st ASR s':>9} {'screens':>7} {'listens':>7} "
+        f"{'stretches':>9} {'2nd listen s':>12}"
     )
     for r in rows:
         print(
-            f"{r['call']:28} {r['audio_s']:8.1f} {r['total_s']:8.2f} {r['first_asr_s']:9.2f} {r['listens']:7d} "
-            f"{r['stretches']:9d} {r['second_listen_s']:12.2f}"
+            f"{r['call']:28} {r['audio_s']:8.1f} {r['total_s']:8.2f} {r['first_asr_s']:9.2f} {r['screens']:7d} "
+            f"{r['listens']:7d} {r['stretches']:9d} {r['second_listen_s']:12.2f}"
         )
+    tot = {
+        k: sum(r[k] for r in rows)
+        for k in ("audio_s", "first_asr_s", "screens", "listens", "second_listen_s")
+    }
+    print(
+        f"{'all':28} {tot['audio_s']:8.1f} {'':8} {tot['first_asr_s']:9.2f} {tot['screens']:7d} "
+        f"{tot['listens']:7d} {'':9} {tot['second_listen_s']:12.2f}"
+    )
     print(f"\n{'step':34} {'seconds':>8} {'calls':>6} {'s/call':>7}")
     for name, v in steps.items():
         per = v["seconds"] / v["calls"] if v["calls"] else 0.0

@@ -1,20 +1,32 @@
 """Whole QA pipeline throughput vs raw ASR throughput on the same files, and memory per worker.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_throughput.py [--workers 2] [--samples DIR]
+        [--copies N] [--no-second-listen] [--raw plain asr-step] [--compare SRC ...]
 
 Renders the ten sample calls (espeak-ng, 8 kHz stereo) unless --samples gives a
 folder of them, then times, with the same number of worker processes (one
-thread each, models loaded once per worker, startup included in both):
+thread each, models loaded once per worker, startup included in all):
 
-1. raw ASR: each call read and split, every channel transcribed exactly as the pipeline does
-   (our voice activity per channel, then `transcribe_tracks` with the scorecard's phrases as
-   context), nothing else;
-2. the pipeline: one `score_batch` (ASR, redaction, sentiment, metrics, scoring,
+1. raw ASR, `--raw plain` (the issue's measure): plain faster-whisper tiny.en with its
+   default `transcribe` settings (beam 5, temperature fallback, no VAD, no word times;
+   int8 on one thread, as the pipeline loads it) on each channel of each file, as
+   `decode_audio(path, split_stereo=True)` reads it (a mono file: its one channel);
+2. raw ASR, `--raw asr-step`: each call read and split, every channel transcribed exactly as
+   the pipeline does (our voice activity per channel, then `transcribe_tracks` with the
+   scorecard's phrases as context), nothing else;
+3. the pipeline: one `score_batch` (ASR, redaction, sentiment, metrics, scoring,
    SQLite) given scorecards/inbound-service.yaml and outbound-sales.yaml: each
    call is scored with the one for its direction.
 
-Reports audio hours per wall-clock hour (x real time) for both, their ratio,
-and the peak RSS of each worker. Figures go into docs/benchmarks/qa_pipeline.md.
+`--compare SRC` also runs the pipeline with another source tree's `callwright` (a
+subprocess with PYTHONPATH=SRC, e.g. /work/wt/base/src), alternating with this
+tree's, on the same files in the same run, so a change is measured against what it
+changes under the same load. The load average is printed before and after.
+
+Reports audio hours per wall-clock hour (x real time) for each, the pipeline's ratio to
+each raw ASR measure, the CPU seconds used (this process and its joined children: on a
+shared machine the fairer comparison, as other work stretches the wall clock) and the
+same ratio per CPU second, and the peak RSS of each worker. Figures go into docs/benchmarks/qa_pipeline.md.
 
 Ten calls are 13 minutes of audio, and each pipeline worker spends about 6 s
 loading torch and MiniLM (the recogniser alone, under 1 s); `--copies N` scores
@@ -70,12 +82,48 @@ def _transcribe(path: str) -> tuple[float, int, float]:
     return call.duration_s, os.getpid(), rss
 
 
-def raw_asr(paths: list[Path], workers: int) -> dict:
+_plain = None
+
+
+def _init_plain() -> None:
+    global _plain
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from faster_whisper import WhisperModel
+
+    from callwright.speech.asr.model_paths import whisper_model_path
+
+    _plain = WhisperModel(str(whisper_model_path(None)), device="cpu", compute_type="int8", cpu_threads=1)
+
+
+def _transcribe_plain(path: str) -> tuple[float, int, float]:
+    """Plain faster-whisper, default settings, on each channel of the file."""
+    import soundfile as sf
+    from faster_whisper.audio import decode_audio
+
+    info = sf.info(path)
+    channels = decode_audio(path, split_stereo=info.channels == 2)
+    for samples in channels if isinstance(channels, tuple) else (channels,):
+        segments, _ = _plain.transcribe(samples)  # type: ignore[union-attr]
+        list(segments)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return info.frames / info.samplerate, os.getpid(), rss
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its waited-for children (the workers, once joined)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def raw_asr(paths: list[Path], workers: int, kind: str = "asr-step") -> dict:
+    c0 = _cpu()
     t0 = time.perf_counter()
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_asr) as pool:
-        results = list(pool.map(_transcribe, map(str, paths)))
+    init, work = (_init_plain, _transcribe_plain) if kind == "plain" else (_init_asr, _transcribe)
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=init) as pool:
+        results = list(pool.map(work, map(str, paths)))
     wall = time.perf_counter() - t0
+    cpu = _cpu() - c0
     rss: dict[int, float] = {}
     for _, pid, mb in results:
         rss[pid] = max(mb, rss.get(pid, 0.0))
@@ -83,9 +131,28 @@ def raw_asr(paths: list[Path], workers: int) -> dict:
     return {
         "audio_s": audio,
         "wall_s": wall,
+        "cpu_s": cpu,
         "x_real_time": audio / wall,
+        "x_real_time_per_cpu_s": audio / cpu,
         "peak_rss_mb": sorted(rss.values()),
     }
+
+
+def pipeline_elsewhere(src: str, paths: list[Path], workers: int, db: Path, second_listen: bool) -> dict:
+    """`pipeline` run by another source tree's `callwright` (PYTHONPATH=src), in a subprocess."""
+    import subprocess
+
+    code = (
+        "import json, sys; from pathlib import Path; a = json.loads(sys.argv[1]); sys.path.insert(0, a[0]); "
+        "import qa_throughput as q; "
+        "print(json.dumps(q.pipeline([Path(p) for p in a[1]], a[2], Path(a[3]), a[4])))"
+    )
+    args = json.dumps([str(ROOT / "bench"), [str(p) for p in paths], workers, str(db), second_listen])
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run(
+        [sys.executable, "-c", code, args], env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = True) -> dict:
@@ -96,14 +163,18 @@ def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = Tr
     cards = [
         load_scorecard(ROOT / "scorecards" / f"{name}.yaml") for name in ("inbound-service", "outbound-sales")
     ]
+    c0 = _cpu()
     t0 = time.perf_counter()
     s = score_batch(paths, cards, db, workers=workers, engine="whisper", second_listen=second_listen)
     wall = time.perf_counter() - t0
+    cpu = _cpu() - c0
     assert not s.of("error"), s.of("error")
     return {
         "audio_s": s.audio_s,
         "wall_s": wall,
+        "cpu_s": cpu,
         "x_real_time": s.audio_s / wall,
+        "x_real_time_per_cpu_s": s.audio_s / cpu,
         "peak_rss_mb": sorted(s.worker_peak_rss_mb.values()),
     }
 
@@ -135,12 +206,36 @@ def _copies(paths: list[Path], n: int, out: Path) -> list[Path]:
     return copies
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _row(name: str, r: dict, raw: dict) -> str:
+    ratio = ", ".join(f"{r['x_real_time'] / v['x_real_time']:.2f}" for v in raw.values())
+    per_cpu = ", ".join(
+        f"{r['x_real_time_per_cpu_s'] / v['x_real_time_per_cpu_s']:.2f}" for v in raw.values()
+    )
+    return (
+        f"| {name} | {r['audio_s']:.0f} | {r['wall_s']:.1f} | {r['x_real_time']:.1f} | {ratio} | "
+        f"{r['cpu_s']:.1f} | {per_cpu} | {', '.join(f'{m:.0f}' for m in r['peak_rss_mb'])} |"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--samples", type=Path, default=None, help="folder of rendered sample calls")
     ap.add_argument("--no-second-listen", action="store_true", help="score the first reading only")
     ap.add_argument("--copies", type=int, default=1, help="score N copies of every call (a longer batch)")
+    ap.add_argument(
+        "--raw",
+        nargs="+",
+        default=["plain", "asr-step"],
+        choices=["plain", "asr-step"],
+        help="raw ASR measures",
+    )
+    ap.add_argument("--compare", nargs="*", default=[], metavar="SRC", help="other source trees' pipelines")
+    ap.add_argument("--rounds", type=int, default=1, help="pipeline runs per tree, alternating")
     args = ap.parse_args()
     from callwright.qa.samples import make_samples
 
@@ -152,25 +247,44 @@ def main() -> int:
         paths = sorted(src.glob("*.wav"))
         if args.copies > 1:
             paths = _copies(paths, args.copies, work / "copies")
-        asr = raw_asr(paths, args.workers)
-        pipe = pipeline(paths, args.workers, work / "qa.db", not args.no_second_listen)
+        load_before = _load()
+        raw = {kind: raw_asr(paths, args.workers, kind) for kind in args.raw}
+        runs: dict[str, list[dict]] = {}
+        n = 0
+        for _ in range(args.rounds):
+            for tree in ["this", *args.compare]:
+                n += 1
+                db = work / f"qa-{n}.db"
+                sl = not args.no_second_listen
+                r = (
+                    pipeline(paths, args.workers, db, sl)
+                    if tree == "this"
+                    else pipeline_elsewhere(tree, paths, args.workers, db, sl)
+                )
+                runs.setdefault(tree, []).append(r)
         out = {
             "files": len(paths),
             "workers": args.workers,
             "cores": len(os.sched_getaffinity(0)),
-            "raw_asr": asr,
-            "pipeline": pipe,
-            "pipeline_over_asr": pipe["x_real_time"] / asr["x_real_time"],
+            "load_average": {"before": load_before, "after": _load()},
+            "raw_asr": raw,
+            "pipeline": runs["this"][0],
+            "pipelines": runs,
+            "pipeline_over_asr": {
+                k: runs["this"][0]["x_real_time"] / v["x_real_time"] for k, v in raw.items()
+            },
         }
         print(json.dumps(out, indent=2))
         print(
-            f"\n| | audio (s) | wall (s) | x real time | peak RSS per worker (MB) |\n|---|---:|---:|---:|---|\n"
-            f"| raw ASR | {asr['audio_s']:.0f} | {asr['wall_s']:.1f} | {asr['x_real_time']:.1f} | "
-            f"{', '.join(f'{m:.0f}' for m in asr['peak_rss_mb'])} |\n"
-            f"| pipeline | {pipe['audio_s']:.0f} | {pipe['wall_s']:.1f} | {pipe['x_real_time']:.1f} | "
-            f"{', '.join(f'{m:.0f}' for m in pipe['peak_rss_mb'])} |\n\n"
-            f"pipeline / raw ASR = {out['pipeline_over_asr']:.2f}"
+            f"\nload average before {load_before}, after {out['load_average']['after']}\n\n"
+            f"| | audio (s) | wall (s) | x real time | of raw ASR ({', '.join(raw)}) | CPU (s) | "
+            f"of raw ASR per CPU s | peak RSS per worker (MB) |\n|---|---:|---:|---:|---:|---:|---:|---|"
         )
+        for kind, r in raw.items():
+            print(_row(f"raw ASR ({kind})", r, raw))
+        for tree, rs in runs.items():
+            for k, r in enumerate(rs):
+                print(_row(f"pipeline ({tree}, run {k + 1})", r, raw))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

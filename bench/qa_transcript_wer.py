@@ -224,6 +224,9 @@ class _Configured:
     def second_listen(self, audio, phrases, offset_s=0.0):
         return self.rec.second_listen(audio, phrases, offset_s)
 
+    def screen_listen(self, audio, phrases):
+        return self.rec.screen_listen(audio, phrases)
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -31,7 +31,7 @@ from callwright.qa.metrics import TURN_GAP_S, conversation_metrics, merge, track
 from callwright.qa.model import CallMeta, Evidence, Role, ScoredCall, ScoreResult, Transcript, Utterance, Word
 from callwright.qa.scorecard import Scorecard, score
 from callwright.qa.scorecard.model import OrderRule, PhraseRule
-from callwright.qa.second_listen import ListenToStretch, SecondListenSettings, second_listen
+from callwright.qa.second_listen import ListenToStretch, ScreenStretch, SecondListenSettings, second_listen
 from callwright.redaction import (
     RedactedWord,
     TimeRange,
@@ -412,15 +412,25 @@ def score_transcript(
     matcher: PhraseMatcher,
     listen: ListenToStretch | None = None,
     settings: SecondListenSettings | None = None,
+    screen: ScreenStretch | None = None,
 ) -> ScoreResult:
     """`score`, with the unknown-speaker treatment for calls whose speakers are not separated and,
-    given `listen` (the call's audio), a second listen for the phrases the transcript missed."""
+    given `listen` (the call's audio), a second listen for the phrases the transcript missed (each
+    stretch screened first with `screen`, when given)."""
     used = card if transcript.diarization == "channels" else for_unknown_speakers(card)
     result = score(used, transcript, metrics, meta, matcher=matcher)
     if listen is not None:
         names = names_from_metadata(vars(meta))
         result = second_listen(
-            used, result, transcript, metrics, matcher, listen, settings or SecondListenSettings(), names
+            used,
+            result,
+            transcript,
+            metrics,
+            matcher,
+            listen,
+            settings or SecondListenSettings(),
+            names,
+            screen,
         )
     if transcript.diarization == "channels":
         return result
@@ -485,14 +495,18 @@ def score_path(
     if call is not None:  # as metrics_from_audio, reusing the voice activity found above
         music = merge(m for _, spans in activity.values() for m in spans)
         metrics = conversation_metrics(speech, call.duration_s, transcript, music=music)
-    listen = None
+    listen = screen = None
     if (
         call is not None
         and options.second_listen is not None
         and engines.recognizer.capabilities.second_listen
     ):
         listen = _stretch_listener(call, engines.recognizer)
-    result = score_transcript(card, transcript, metrics, meta, engines.matcher, listen, options.second_listen)
+        if hasattr(engines.recognizer, "screen_listen"):  # a recogniser that is no `Recognizer` has none
+            screen = _stretch_screener(call, engines.recognizer)
+    result = score_transcript(
+        card, transcript, metrics, meta, engines.matcher, listen, options.second_listen, screen
+    )
     scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)
     redacted_audio = None
     if options.redact_audio_dir is not None and call is not None:
@@ -518,23 +532,40 @@ def score_path(
     )
 
 
+def _stretch(
+    call: ingest.IngestedCall, u: Utterance, span: tuple[float, float]
+) -> tuple[Audio, float] | None:
+    """An utterance's stretch of its speaker's track (with `LISTEN_PAD_S` of audio either side; at
+    most `LISTEN_MAX_S`, centred on the closest span) and where it starts; None: no such track."""
+    track = call.tracks.get(u.speaker)
+    if track is None:
+        return None
+    a, b = u.start - LISTEN_PAD_S, u.end + LISTEN_PAD_S
+    if b - a > LISTEN_MAX_S:
+        middle = min(max((span[0] + span[1]) / 2, a + LISTEN_MAX_S / 2), b - LISTEN_MAX_S / 2)
+        a, b = middle - LISTEN_MAX_S / 2, middle + LISTEN_MAX_S / 2
+    a, b = max(0.0, a), min(call.duration_s, b)
+    return Audio(track.samples[int(a * track.rate) : int(b * track.rate)], track.rate), a
+
+
 def _stretch_listener(call: ingest.IngestedCall, recognizer: Recognizer) -> ListenToStretch:
-    """The second listen's ears: an utterance's stretch of its speaker's track (with `LISTEN_PAD_S`
-    of audio either side; at most `LISTEN_MAX_S`, centred on the closest span), decoded again."""
+    """The second listen's ears: an utterance's stretch (`_stretch`) decoded again."""
 
     def listen(u: Utterance, phrases: Sequence[str], span: tuple[float, float]) -> SecondReading | None:
-        track = call.tracks.get(u.speaker)
-        if track is None:
-            return None
-        a, b = u.start - LISTEN_PAD_S, u.end + LISTEN_PAD_S
-        if b - a > LISTEN_MAX_S:
-            middle = min(max((span[0] + span[1]) / 2, a + LISTEN_MAX_S / 2), b - LISTEN_MAX_S / 2)
-            a, b = middle - LISTEN_MAX_S / 2, middle + LISTEN_MAX_S / 2
-        a, b = max(0.0, a), min(call.duration_s, b)
-        piece = Audio(track.samples[int(a * track.rate) : int(b * track.rate)], track.rate)
-        return recognizer.second_listen(piece, phrases, offset_s=a)
+        cut = _stretch(call, u, span)
+        return None if cut is None else recognizer.second_listen(cut[0], phrases, offset_s=cut[1])
 
     return listen
+
+
+def _stretch_screener(call: ingest.IngestedCall, recognizer: Recognizer) -> ScreenStretch:
+    """The second listen's quick look: the same stretch (`_stretch`) read once, primed, text only."""
+
+    def screen(u: Utterance, phrases: Sequence[str], span: tuple[float, float]) -> str | None:
+        cut = _stretch(call, u, span)
+        return "" if cut is None else recognizer.screen_listen(cut[0], phrases)
+
+    return screen
 
 
 def _mean_conf(segments: Sequence[_Segment]) -> float:

@@ -22,6 +22,17 @@ and only when it makes the item pass: a second listen confirms what the first
 one missed, it never fails an item. The stored transcript keeps the first
 reading; the item's evidence shows the second, redacted like everything else.
 Measured on the sample calls: docs/benchmarks/qa_transcripts.md.
+
+A full listen (beam 5, five hypotheses, the support weighed, the words aligned) costs
+about as much as the first listen of a short call when every missed item listens to
+its three closest utterances. So each utterance some missed item would listen to is
+first screened (`ScreenStretch`, `Recognizer.screen_listen`): one quick greedy reading
+primed with the phrasings of every item that would listen to it; an item listens to
+it in full only if that reading comes within `screen_margin` of the item's threshold.
+The screen never confirms anything itself (its reading is not weighed against the
+audio), so what counts as heard is unchanged; it only skips the listens where a primed
+reading did not come near the phrase. It can skip one that would have recovered a phrase;
+on the sample calls none was lost (docs/benchmarks/qa_pipeline.md).
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from callwright.qa.model import ConversationMetrics, ScoreResult, Transcript, Utterance, Word
 from callwright.qa.scorecard.conditions import call_duration
+from callwright.qa.scorecard.matching import CallText, Match
 from callwright.qa.scorecard.model import Item, OrderRule, PhraseRule, Scorecard
 from callwright.qa.scorecard.scoring import score_item, with_items
 from callwright.redaction import redact_conversation
@@ -49,6 +61,10 @@ ListenToStretch = Callable[[Utterance, Sequence[str], tuple[float, float]], "Sec
 that came closest, to centre on when the utterance is too long for one window (the pipeline binds
 the tracks)."""
 
+ScreenStretch = Callable[[Utterance, Sequence[str], tuple[float, float]], "str | None"]
+"""One screen: a quick primed reading of an utterance's audio (text only; `Recognizer.screen_listen`)
+with the phrasings of every item that would listen to it; None: no screen, listen in full."""
+
 
 @dataclass(frozen=True)
 class SecondListenSettings:
@@ -57,6 +73,9 @@ class SecondListenSettings:
     sparse_min_s: float = 3.0  # over at least this long
     max_listens: int = 12  # per call: 1.4 s of CPU each on the samples (docs/benchmarks/qa_pipeline.md)
     min_support: float = -0.6  # nats/token below an unprompted decode (bench/qa_second_listen.py)
+    screen: bool = True  # one quick reading per stretch first; a full listen only where it hears the phrase
+    screen_margin: float = 0.1  # the screen's reading need only come this close below the item's threshold
+    max_screens: int = 16  # per call
 
 
 @dataclass(frozen=True)
@@ -88,6 +107,7 @@ def second_listen(
     listen: ListenToStretch,
     settings: SecondListenSettings = SecondListenSettings(),
     names: Sequence[str] = (),
+    screen: ScreenStretch | None = None,
 ) -> ScoreResult:
     """`result` with the missed phrase and order items that a second listen confirms set to pass.
 
@@ -103,33 +123,35 @@ def second_listen(
         return result
     call = matcher.prepare(transcript)
     duration = call_duration(transcript)
+    plan = [
+        (it, rule, _candidates(call, rule, duration, transcript, settings))
+        for it in retry
+        for rule in _rules(it)
+    ]
+    screened = _Screens(transcript, plan, screen if settings.screen else None, settings, names)
     listened: dict[tuple[int, tuple[str, ...]], _Listened | None] = {}
     changed = {}
-    for it in retry:
-        again: dict[int, _Listened] = {}
-        for rule in _rules(it):
-            closest = sorted(call.matches(rule, duration), key=lambda m: (-m.similarity, m.start))
-            if not closest or closest[0].similarity >= rule.threshold:
-                continue  # heard the first time (an order item may miss only one of its parts)
-            chosen = closest[: settings.candidates] + [
-                m
-                for m in closest[settings.candidates :]
-                if _sparse(transcript.utterances[m.utterance], settings)
-            ]
-            # The closest first; the first utterance whose second reading says the phrase is
-            # the only one replaced: a second reading elsewhere could move other phrases (a
-            # clearer "I can take a payment" reads like "I can see the payments").
-            for m in chosen:
-                key = (m.utterance, rule.phrases)
-                if key not in listened:
-                    if len(listened) >= settings.max_listens:
-                        break
-                    u = transcript.utterances[m.utterance]
-                    listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, settings, names)
-                h = listened[key]
-                if h is not None and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold:
-                    again[m.utterance] = h
+    again_by_item: dict[str, dict[int, _Listened]] = {}
+    for it, rule, chosen in plan:
+        again = again_by_item.setdefault(it.id, {})
+        # The closest first; the first utterance whose second reading says the phrase is
+        # the only one replaced: a second reading elsewhere could move other phrases (a
+        # clearer "I can take a payment" reads like "I can see the payments").
+        for m in chosen:
+            key = (m.utterance, rule.phrases)
+            if key not in listened:
+                if not screened.could_hold(m.utterance, rule, matcher):
+                    continue
+                if len(listened) >= settings.max_listens:
                     break
+                u = transcript.utterances[m.utterance]
+                listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, settings, names)
+            h = listened[key]
+            if h is not None and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold:
+                again[m.utterance] = h
+                break
+    for it in retry:
+        again = again_by_item.get(it.id, {})
         if not again:
             continue
         revised = dataclasses.replace(
@@ -148,6 +170,74 @@ def second_listen(
     if changed:
         log.info("%s: a second listen confirmed %s", transcript.call_id, ", ".join(changed))
     return with_items(card, result, changed)
+
+
+def _candidates(
+    call: CallText, rule: PhraseRule, duration: float, transcript: Transcript, settings: SecondListenSettings
+) -> list[Match]:
+    """The utterances a missed rule listens to again, closest first: the `candidates` closest by
+    text and any sparse one (none when the first reading already heard the rule: an order item may
+    miss only one of its parts)."""
+    closest = sorted(call.matches(rule, duration), key=lambda m: (-m.similarity, m.start))
+    if not closest or closest[0].similarity >= rule.threshold:
+        return []
+    return closest[: settings.candidates] + [
+        m for m in closest[settings.candidates :] if _sparse(transcript.utterances[m.utterance], settings)
+    ]
+
+
+class _Screens:
+    """The screen's reading of each utterance some missed rule would listen to, taken once (on first
+    need) with the phrasings of every rule that would listen to it, the most valuable item's last
+    (nearest the audio: a long prompt loses its start). Without a screen every stretch could hold
+    the phrase."""
+
+    def __init__(
+        self,
+        transcript: Transcript,
+        plan: Sequence[tuple[Item, PhraseRule, Sequence[Match]]],
+        screen: ScreenStretch | None,
+        settings: SecondListenSettings,
+        names: Sequence[str],
+    ) -> None:
+        self.transcript, self.screen, self.settings, self.names = transcript, screen, settings, names
+        self.phrases: dict[int, list[str]] = {}
+        self.span: dict[int, tuple[float, float]] = {}
+        for _, rule, chosen in plan:
+            for m in chosen:
+                self.phrases.setdefault(m.utterance, []).extend(rule.phrases)
+                self.span.setdefault(m.utterance, (m.start, m.end))
+        self.readings: dict[int, Utterance | None] = {}
+
+    def could_hold(self, i: int, rule: PhraseRule, matcher: PhraseMatcher) -> bool:
+        if self.screen is None:
+            return True
+        if i not in self.readings:
+            if len(self.readings) >= self.settings.max_screens:
+                return True  # past the budget: listen in full, as without a screen
+            phrases = list(dict.fromkeys(reversed(self.phrases[i])))  # the most valuable last
+            self.readings[i] = self._read(i, phrases)
+        reading = self.readings[i]
+        if reading is None:
+            return True  # no screen for this stretch (too long for one window): listen in full
+        close = _similarity(reading, rule, self.transcript, matcher)
+        log.debug("screened %.1f s for %s: %.2f (%s)", reading.start, rule.phrases[0], close, reading.text)
+        return close >= rule.threshold - self.settings.screen_margin
+
+    def _read(self, i: int, phrases: Sequence[str]) -> Utterance | None:
+        assert self.screen is not None
+        u = self.transcript.utterances[i]
+        text = self.screen(u, phrases, self.span[i])
+        if text is None:
+            return None
+        parts = text.split()
+        if not parts:
+            return dataclasses.replace(u, text="", words=[])
+        step = (u.end - u.start) / len(parts)
+        spread = [Word(p, u.start + k * step, u.start + (k + 1) * step, 1.0) for k, p in enumerate(parts)]
+        (redacted,), _ = redact_conversation([spread], names=self.names)
+        kept = [Word(w.word, w.start, w.end, 1.0) for w in redacted if w.word]
+        return dataclasses.replace(u, text=" ".join(w.word for w in kept), words=kept)
 
 
 def _similarity(u: Utterance, rule: PhraseRule, transcript: Transcript, matcher: PhraseMatcher) -> float:

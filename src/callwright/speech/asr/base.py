@@ -209,6 +209,12 @@ class Recognizer(ABC):
         (no speech, too long), and always None from an engine without `capabilities.second_listen`."""
         return None
 
+    def screen_listen(self, audio: Audio, phrases: Sequence[str]) -> str | None:
+        """A quick primed reading of a stretch (text only, never evidence) that tells QA's second
+        listen whether a full `second_listen` could hear one of `phrases` there. None: this engine
+        offers no screen, so every stretch is listened to in full."""
+        return None
+
 
 @dataclass(frozen=True)
 class Heard:

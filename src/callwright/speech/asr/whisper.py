@@ -108,6 +108,13 @@ class WhisperRecognizer(Recognizer):
             self.decoder, to_float(resample(audio, WHISPER_RATE).samples), phrases, offset_s
         )
 
+    def screen_listen(self, audio: Audio, phrases: Sequence[str]) -> str | None:
+        """See `whisper_second_listen.screen`: a quick greedy primed reading, text only."""
+        require_mono(audio)
+        return whisper_second_listen.screen(
+            self.decoder, to_float(resample(audio, WHISPER_RATE).samples), phrases
+        )
+
     def transcribe(
         self,
         audio: Audio,

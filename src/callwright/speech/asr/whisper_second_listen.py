@@ -23,7 +23,7 @@ import hashlib
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -87,6 +87,32 @@ def second_listen(
     return SecondReading(recognition, plain.text, round(support, 4) if math.isfinite(support) else 0.0)
 
 
+SCREEN_BEAM = 1  # greedy: the screen only asks whether a phrase could be there
+SCREEN_MIN_WINDOW_S = 30.0  # the screen's encoder window: the stretch's length, but at least this
+
+
+def screen(dec: WhisperDecoder, samples16k: np.ndarray, phrases: Sequence[str]) -> str | None:
+    """A quick primed reading of one stretch, for deciding whether a full `second_listen` is worth
+    its cost: one greedy decode primed with `phrases` (every phrasing any missed item looks for in
+    this stretch at once), in an encoder window of the stretch's length but at least
+    `SCREEN_MIN_WINDOW_S`. Never evidence: no support is weighed. "" when nothing is heard, None
+    when the stretch is too long for one window (as `second_listen`)."""
+    if samples16k.size == 0 or samples16k.size > MAX_S * RATE:
+        return None
+    key = _key(dec, samples16k)
+    frames = (samples16k.size + 2 * int(PAD_S * RATE)) // 160  # 10 ms mel frames
+    window_frames = min(_WINDOW_FRAMES, max(frames + 10, int(SCREEN_MIN_WINDOW_S * 100)))
+    if window_frames >= _WINDOW_FRAMES:  # the full listen's own window: kept for it
+        window = _windows.get(key) or _encode_full(dec, samples16k)
+        _remember(_windows, key, window)
+    else:
+        pad = np.zeros(int(PAD_S * RATE), dtype=np.float32)
+        window = dec.encode(dec.features(np.concatenate([pad, samples16k, pad])), window_frames)
+    budget = int(10 + _TOKENS_PER_S * samples16k.size / RATE)
+    decoded = dec.generate(window, dec.prompt_tokens(phrase_sentences(phrases)), SCREEN_BEAM, budget)
+    return "" if decoded.silent or not decoded.tokens else decoded.text
+
+
 class _Stretch(NamedTuple):
     window: Window
     budget: int
@@ -96,24 +122,41 @@ class _Stretch(NamedTuple):
 
 _CACHE_SIZE = 16  # stretches: an utterance is often heard again for several items of one call
 _cache: OrderedDict[tuple[int, bytes], _Stretch] = OrderedDict()
+_windows: OrderedDict[tuple[int, bytes], Window] = OrderedDict()  # a screen's encoder pass, for the listen
+
+
+def _key(dec: WhisperDecoder, samples16k: np.ndarray) -> tuple[int, bytes]:
+    return (id(dec), hashlib.blake2b(samples16k.tobytes(), digest_size=16).digest())
+
+
+def _remember(cache: OrderedDict[tuple[int, bytes], Any], key: tuple[int, bytes], value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+
+
+def _encode_full(dec: WhisperDecoder, samples16k: np.ndarray) -> Window:
+    """The stretch with `PAD_S` of silence either side, in one full 30 s encoder window."""
+    pad = np.zeros(int(PAD_S * RATE), dtype=np.float32)
+    return dec.encode(dec.features(np.concatenate([pad, samples16k, pad])), _WINDOW_FRAMES)
 
 
 def _stretch(dec: WhisperDecoder, samples16k: np.ndarray) -> _Stretch:
     """The encoder output and the unprompted reading of a stretch, computed once per stretch
-    (per decoder: one per model and thread setting, shared for the process)."""
-    key = (id(dec), hashlib.blake2b(samples16k.tobytes(), digest_size=16).digest())
+    (per decoder: one per model and thread setting, shared for the process); the encoder pass is
+    the screen's when it had the same window."""
+    key = _key(dec, samples16k)
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
-    pad = np.zeros(int(PAD_S * RATE), dtype=np.float32)
-    window = dec.encode(dec.features(np.concatenate([pad, samples16k, pad])), _WINDOW_FRAMES)
+    window = _windows.get(key) or _encode_full(dec, samples16k)
     budget = int(10 + _TOKENS_PER_S * samples16k.size / RATE)
     unprompted = dec.prompt_tokens(None)
     plain = dec.generate(window, unprompted, BEAM, budget)
     plain_lp = _log_likelihood(dec, window, unprompted, plain.tokens) if plain.tokens else -math.inf
-    _cache[key] = out = _Stretch(window, budget, plain, plain_lp)
-    while len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+    out = _Stretch(window, budget, plain, plain_lp)
+    _remember(_cache, key, out)
     return out
 
 
