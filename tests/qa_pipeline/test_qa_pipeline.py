@@ -353,18 +353,14 @@ SECOND_LISTEN_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(SECOND_LISTEN_CASES))
-def test_a_second_listen_confirms_what_the_first_reading_lost(render_samples, scripts, cards, engines, case):
-    """A first reading that lost an item's phrase, given (the script's text, with the line that says
-    it read the way tiny.en once read it): the item fails, the second listen listens to that line's
-    audio again primed with the item's phrasings, and the item passes, with both readings in its evidence
-    and the transcript left as first heard. The trigger is the reading given, not a lucky decode."""
+def lost_phrase_case(case, render_samples, scripts, cards):
+    """A SECOND_LISTEN_CASES call as its first reading left it: the script's text with the line
+    that says the item's phrase read as tiny.en once read it. Returns (call, card, meta,
+    transcript, metrics, the lost line's index, item id, first reading, what a listen hears)."""
     import dataclasses
 
     from callwright.qa import ingest
     from callwright.qa.metrics import metrics_from_audio
-    from callwright.qa.pipeline import _stretch_listener, score_transcript
-    from callwright.qa.second_listen import SecondListenSettings
 
     name, item_id, said, first_reading, heard = SECOND_LISTEN_CASES[case]
     path = render_samples([name])[name]
@@ -377,6 +373,21 @@ def test_a_second_listen_confirms_what_the_first_reading_lost(render_samples, sc
     transcript = dataclasses.replace(ref, utterances=utterances)
     call = ingest.load_call(path, meta)
     metrics = metrics_from_audio(call, transcript)
+    return call, card, meta, transcript, metrics, lost, item_id, first_reading, heard
+
+
+@pytest.mark.parametrize("case", list(SECOND_LISTEN_CASES))
+def test_a_second_listen_confirms_what_the_first_reading_lost(render_samples, scripts, cards, engines, case):
+    """A first reading that lost an item's phrase, given (the script's text, with the line that says
+    it read the way tiny.en once read it): the item fails, the second listen listens to that line's
+    audio again primed with the item's phrasings, and the item passes, with both readings in its evidence
+    and the transcript left as first heard. The trigger is the reading given, not a lucky decode."""
+    from callwright.qa.pipeline import _stretch_listener, score_transcript
+    from callwright.qa.second_listen import SecondListenSettings
+
+    call, card, meta, transcript, metrics, lost, item_id, first_reading, heard = lost_phrase_case(
+        case, render_samples, scripts, cards
+    )
 
     def verdict(result):
         return next(r for r in result.items if r.item_id == item_id)
@@ -392,7 +403,7 @@ def test_a_second_listen_confirms_what_the_first_reading_lost(render_samples, sc
 
     again = score_transcript(card, transcript, metrics, meta, engines.matcher, listen, SecondListenSettings())
     item = verdict(again)
-    assert utterances[lost].start in asked
+    assert transcript.utterances[lost].start in asked
     assert item.verdict == "pass", [(e.note, e.text) for e in item.evidence]
     lead = item.evidence[0].note
     assert lead.startswith("heard again at ") and f"first heard as '{first_reading}'" in lead

@@ -149,25 +149,13 @@ def test_the_screened_second_listen_still_recovers_what_the_first_reading_lost(
     """As test_qa_pipeline's second-listen cases (a first reading that lost an item's phrase, given),
     with the pipeline's screen in front of the full listen: the stretch is screened, listened to in
     full, and the item passes."""
-    import dataclasses
+    from test_qa_pipeline import lost_phrase_case
 
-    from test_qa_pipeline import SECOND_LISTEN_CASES
-
-    from callwright.qa import ingest
-    from callwright.qa.metrics import metrics_from_audio
     from callwright.qa.pipeline import _stretch_listener, _stretch_screener, score_transcript
 
-    name, item_id, said, first_reading, _ = SECOND_LISTEN_CASES[case]
-    path = render_samples([name])[name]
-    card = cards[scripts[name].meta.direction]
-    meta = ingest.resolve_meta(path)
-    ref = ingest.read_transcript(path.parent / "ref" / f"{name}.json", meta)
-    (lost,) = [i for i, u in enumerate(ref.utterances) if said in u.text]
-    utterances = list(ref.utterances)
-    utterances[lost] = dataclasses.replace(utterances[lost], text=first_reading)
-    transcript = dataclasses.replace(ref, utterances=utterances)
-    call = ingest.load_call(path, meta)
-    metrics = metrics_from_audio(call, transcript)
+    call, card, meta, transcript, metrics, lost, item_id, _, _ = lost_phrase_case(
+        case, render_samples, scripts, cards
+    )
     screens, listens = [], []
     look, ears = _stretch_screener(call, engines.recognizer), _stretch_listener(call, engines.recognizer)
 
@@ -183,6 +171,7 @@ def test_the_screened_second_listen_still_recovers_what_the_first_reading_lost(
         card, transcript, metrics, meta, engines.matcher, listen, SecondListenSettings(), screen
     )
     item = next(r for r in result.items if r.item_id == item_id)
-    assert utterances[lost].start in screens and utterances[lost].start in listens
+    start = transcript.utterances[lost].start
+    assert start in screens and start in listens
     assert item.verdict == "pass", [(e.note, e.text) for e in item.evidence]
     assert len(listens) <= len(screens) + 2  # the screen, not a listen per item and stretch
