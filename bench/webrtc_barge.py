@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sip_load import _stats as barge_stats  # the same summary as the SIP and AudioSocket figures
 
 ROOT = Path(__file__).resolve().parents[1]
 src_path = str(ROOT / "src")  # lower case: not an environment variable (tests/test_environment_doc.py)
@@ -352,21 +353,6 @@ def espeak(text: str, rate: int = MIC_RATE) -> np.ndarray:
     return np.concatenate([x, np.zeros(rate // 10)]).astype(np.int16)
 
 
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
-def stats(values: list[float], trials: int) -> dict:
-    return {
-        "trials": trials,
-        "measured": len(values),
-        "p50_ms": round(pct(values, 50), 1),
-        "p95_ms": round(pct(values, 95), 1),
-        "max_ms": round(max(values, default=float("nan")), 1),
-        "values_ms": [round(v) for v in values],
-    }
-
-
 async def run(url: str, trials: int) -> dict:
     arrivals = Arrivals()
     arrivals.install()
@@ -385,8 +371,8 @@ async def run(url: str, trials: int) -> dict:
                 at_arrival.append(a)
             if d is not None:
                 decoded.append(d)
-        out[f"webrtc_{how}"] = stats(at_arrival, trials)
-        out[f"webrtc_{how}_decoded"] = stats(decoded, trials)
+        out[f"webrtc_{how}"] = barge_stats(at_arrival, trials)
+        out[f"webrtc_{how}_decoded"] = barge_stats(decoded, trials)
         print(json.dumps({how: out[f"webrtc_{how}"]}), flush=True)
     return out
 
