@@ -273,12 +273,31 @@ H2_INSERTED: dict[str, str | None] = {
 H2_REPLACED = {"closing": "closing", "further_help": "further-help"}
 
 
+HELDOUT_FILES = {
+    "heldout2": (HELDOUT2_FILE,),
+    # the third held-out set: written by two writers apart, before the tuning that followed heldout2
+    "heldout3": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout3*_sentences.yaml"))),
+}
+
+
 def load_heldout2(path: Path = HELDOUT2_FILE) -> dict[str, list[str]]:
     data = yaml.safe_load(path.read_text("utf-8"))
     unknown = set(data) - set(H2_INSERTED) - set(H2_REPLACED)
     if unknown:
         raise ValueError(f"{path}: unknown pools {sorted(unknown)}")
     return {k: [str(s) for s in v] for k, v in data.items()}
+
+
+def load_heldout(split: str) -> dict[str, list[str]]:
+    """The sentence pools of a held-out split of this shape, its files merged pool by pool."""
+    files = HELDOUT_FILES[split]
+    if not files:
+        raise ValueError(f"no sentence files for {split} in {HELDOUT2_FILE.parent}")
+    pools: dict[str, list[str]] = {}
+    for path in files:
+        for pool, sentences in load_heldout2(path).items():
+            pools.setdefault(pool, []).extend(sentences)
+    return pools
 
 
 def _appended(call: Call, text: str) -> Call:

@@ -44,13 +44,13 @@ import yaml  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edits import held_out, heldout2_variants, load_heldout2, variants  # noqa: E402
+from edits import HELDOUT_FILES, held_out, heldout2_variants, load_heldout, variants  # noqa: E402
 
 LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows", "classifier")
 FIXED_NAME = "alex"
 ELLIPTICAL_WORDS = 3  # examples shorter than this are the elliptical ones ("anything else?")
 COMPLIANCE = ("no-credential-request", "no-dismissive")
-SPLITS = {"standard": ("dev", "held-out"), "heldout2": ("heldout2",)}
+SPLITS = {"standard": ("dev", "held-out"), **{name: (name,) for name in HELDOUT_FILES}}
 
 
 def load_script(name: str, path: Path) -> Any:
@@ -93,17 +93,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--off", action="append", default=[], choices=LEVERS, help="switch a lever off")
     ap.add_argument("--markdown", action="store_true", help="print the per-item table for the docs")
     ap.add_argument(
-        "--errors", choices=("dev", "held-out", "heldout2", "all"), help="list the disagreements of a split"
+        "--errors",
+        choices=("dev", "held-out", *HELDOUT_FILES, "all"),
+        help="list the disagreements of a split",
     )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--calibrate", action="store_true", help="print each item's best threshold range on dev")
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument(
         "--split",
-        choices=("standard", "heldout2"),
+        choices=("standard", *HELDOUT_FILES),
         default="standard",
-        help="standard: originals and edits, dev and held-out; heldout2: the second held-out set "
-        "(heldout2_sentences.yaml, written before tuning: run it once, at the end)",
+        help="standard: originals and edits, dev and held-out; heldout2 / heldout3: the sentence "
+        "held-out sets (heldout2_sentences.yaml, heldout3*_sentences.yaml), each written before a "
+        "round of tuning: run each once, at the end of its round",
     )
     ap.add_argument("--dry-run", action="store_true", help="count the edited calls, score nothing")
     args = ap.parse_args(argv)
@@ -147,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             convert.convert_call(segs, meta_raw),
             {item: v[0] for item, v in call_labels.items()},
         )
-    if args.split == "heldout2":
-        todo = [("heldout2", sid, var) for sid, var in heldout2_variants(originals, load_heldout2())]
+    if args.split in HELDOUT_FILES:
+        todo = [(args.split, sid, var) for sid, var in heldout2_variants(originals, load_heldout(args.split))]
     else:
         todo = [
             ("held-out" if held_out(sid) else "dev", sid, var)
