@@ -140,6 +140,7 @@ def test_qa_check_validates_without_scoring(tmp_path):
     assert r.returncode == 1
     assert "unknown placeholder '{agnet}'; did you mean '{agent}'?" in r.stderr
     assert f"{bad}:" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.count("hint:") == 1  # the hint once (it was printed twice)
     both = cw("qa", "check", BANK, ROOT / "scorecards" / "inbound-service.yaml", "--batch")
     assert both.returncode == 1 and "one scorecard per direction" in both.stderr
 

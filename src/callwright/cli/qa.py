@@ -569,7 +569,7 @@ def check_cmd(
         try:
             cards.append(load_scorecard(path))
         except DataError as err:
-            errors.append(str(err))
+            errors.append(err.message)  # the hint once, below, not once per scorecard
     if errors:
         raise DataError("\n".join(errors), hint="see docs/scorecards.md for the format")
     if batch:
