@@ -641,28 +641,43 @@ def server(
             as_port = free.getsockname()[1]
         cmd += ["--audiosocket", f"127.0.0.1:{as_port}"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": src}
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp)
+    with serving(cmd, env=env, cwd=tmp, service="sip") as (proc, address, events):
+        port = int(address.rsplit(":", 1)[1])
+        yield Server(proc, port, events, tmp / "calls.db", as_port if audiosocket else 0)
+
+
+@contextlib.contextmanager
+def serving(
+    cmd: list[str], *, env: dict[str, str], cwd: Path, service: str
+) -> Iterator[tuple[subprocess.Popen, str, list[dict]]]:
+    """Run a `callwright serve` command until it logs `listening` for `service`: yields the
+    process, the address it listens on and its JSON events (appended as they come, for
+    counting); on exit it is stopped (terminate, then kill). Shared by the SIP, AudioSocket
+    and WebRTC benches."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
+    )
     events: list[dict] = []
-    port: list[int] = []
+    address: list[str] = []
     ready = threading.Event()
 
     def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
+        assert proc.stdout is not None
+        for line in proc.stdout:
             if line.startswith("{"):
                 with contextlib.suppress(ValueError):
                     e = json.loads(line)
                     events.append(e)
-                    if e.get("event") == "listening" and e.get("service") == "sip":
-                        port.append(int(e["address"].rsplit(":", 1)[1]))
+                    if e.get("event") == "listening" and e.get("service") == service:
+                        address.append(str(e["address"]))
                         ready.set()
         ready.set()
 
     threading.Thread(target=read, daemon=True).start()
     try:
-        if not ready.wait(180) or not port:
+        if not ready.wait(180) or not address:
             raise RuntimeError(f"the server did not start: {events[-5:]}")
-        yield Server(proc, port[0], events, tmp / "calls.db", as_port if audiosocket else 0)
+        yield proc, address[0], events
     finally:
         proc.terminate()
         try:

@@ -42,7 +42,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 from sip_load import _stats as barge_stats  # the same summary as the SIP and AudioSocket figures
+from sip_load import serving  # the same server start
 
 ROOT = Path(__file__).resolve().parents[1]
 src_path = str(ROOT / "src")  # lower case: not an environment variable (tests/test_environment_doc.py)
@@ -311,34 +311,8 @@ def server(tmp: Path, flow: Path) -> Iterator[str]:
         "--engine", "whisper", "--grace", "5",
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": src_path}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp
-    )
-    url: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            with contextlib.suppress(ValueError):
-                e = json.loads(line)
-                if e.get("event") == "listening" and e.get("service") == "webrtc":
-                    url.append(e["address"])
-                    ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        if not ready.wait(180) or not url:
-            raise RuntimeError("the server did not start")
-        yield url[0]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    with serving(cmd, env=env, cwd=tmp, service="webrtc") as (_, url, _):
+        yield url
 
 
 def espeak(text: str, rate: int = MIC_RATE) -> np.ndarray:
