@@ -47,17 +47,28 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def main() -> None:
+def bench_args(calls: int, runs: int) -> argparse.Namespace:
+    """The options both web benches take (the dashboard bench's defaults differ)."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--calls", type=int, default=130_000)
+    ap.add_argument("--calls", type=int, default=calls)
     ap.add_argument("--days", type=int, default=90)
-    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=runs)
     ap.add_argument("--db", type=Path, default=None)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def bench_db(args: argparse.Namespace) -> Path:
+    """The generated database for these options, made the first time (minutes) and reused."""
     path = args.db or Path(f"out/web_{args.calls}_{args.days}d.db")
     path.parent.mkdir(exist_ok=True)
     if not path.exists():
         _generate(path, args.calls, args.days)
+    return path
+
+
+def main() -> None:
+    args = bench_args(calls=130_000, runs=30)
+    path = bench_db(args)
     db = open_db(path)
     scored = db.execute("select count(*) from scores").fetchone()[0]
     agents = [r[0] for r in db.execute("select distinct agent from calls where agent is not null")]

@@ -11,7 +11,6 @@ Figures go in docs/benchmarks.md ("Review app").
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import time
@@ -20,23 +19,15 @@ from pathlib import Path
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from web_calls import PASSWORD, _generate, _p  # noqa: E402  (the same database and percentiles)
+from web_calls import PASSWORD, _p, bench_args, bench_db  # noqa: E402  (the same database and percentiles)
 
 from callwright.store.db import open_db  # noqa: E402
 from callwright.web.app import create_app  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--calls", type=int, default=230_000)
-    ap.add_argument("--days", type=int, default=90)
-    ap.add_argument("--runs", type=int, default=10)
-    ap.add_argument("--db", type=Path, default=None)
-    args = ap.parse_args()
-    path = args.db or Path(f"out/web_{args.calls}_{args.days}d.db")
-    path.parent.mkdir(exist_ok=True)
-    if not path.exists():
-        _generate(path, args.calls, args.days)
+    args = bench_args(calls=230_000, runs=10)
+    path = bench_db(args)
     db = open_db(path)
     scored = db.execute("select count(*) from scores").fetchone()[0]
     first, last = db.execute(
