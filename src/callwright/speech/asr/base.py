@@ -285,10 +285,20 @@ class OneRecognizer(Recognizers):
 
     def __init__(self, recognizer: Recognizer, model: str | None = None) -> None:
         self.heard = Heard(recognizer, model or recognizer.name)
+        self._by_language: dict[str, Heard] = {}
+        self._lock = threading.Lock()
 
     def get(self, model: str | None = None, language: str | None = None) -> Heard:
         if model is None or model == self.heard.model:
-            return self.heard  # one recogniser as built: its language is its own
+            if not language:
+                return self.heard
+            with self._lock:  # a multilingual model told the call's language (see for_language)
+                found = self._by_language.get(language)
+                if found is None:
+                    told = self.heard.recognizer.for_language(language)
+                    found = self.heard if told is self.heard.recognizer else Heard(told, self.heard.model)
+                    self._by_language[language] = found
+                return found
         raise AudioError(
             f"this line has one speech recogniser ({self.heard.model}); the flow asks for model {model!r}"
         )
