@@ -9,7 +9,6 @@ a probability above one half (more than every other language together). Never th
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
