@@ -64,9 +64,10 @@ def test_an_imported_transcripts_language_is_kept_with_its_recording(tmp_path):
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr  # one input was refused
     summary = json.loads(r.stdout)
     errors = [c for c in summary["calls"] if c["status"] == "error"]
-    assert len(errors) == 1 and "bad-lang.json: language: 'castellano' is not a language code" in errors[0][
-        "reason"
-    ], errors
+    assert (
+        len(errors) == 1
+        and "bad-lang.json: language: 'castellano' is not a language code" in errors[0]["reason"]
+    ), errors
     con = sqlite3.connect(db)
     rows = con.execute("select call_id, language, language_probability from recordings").fetchall()
     assert rows == [("told-es", "es", None)]  # told by its metadata: no detection, no probability
