@@ -9,6 +9,8 @@ a probability above one half (more than every other language together). Never th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -169,3 +171,43 @@ def test_qa_detects_a_calls_language_once_from_the_speaker_who_talks_most(whispe
     assert call_language(whisper_base, tracks, {"agent": [], "customer": []}, None) is None  # no speech
     caps = Capabilities(False, False, True, False, (16000,), languages=(MULTILINGUAL,))
     assert not caps.language_detection and caps.hears("fi")
+
+
+@pytest.mark.slow
+def test_asr_detects_a_files_language_and_decodes_it_in_it(whisper_base, phrases, tmp_path) -> None:
+    from callwright.cli.asr import _recognise
+    from callwright.speech.audio import write_wav
+
+    path = write_wav(tmp_path / "es.wav", phrases["es"])
+    text, _, spoken = _recognise(whisper_base, path, None, None, None)
+    assert text.strip() and spoken is not None and spoken.code == "es" and spoken.probability > CLEAR
+
+
+@pytest.mark.slow
+def test_qa_scores_a_spanish_call_with_the_multilingual_model_and_stores_the_language(
+    whisper_base, phrases, tmp_path
+) -> None:
+    """End to end: a stereo call in Spanish, no language given: detected once, every track
+    decoded in it, kept with the transcript and the recording's row."""
+    from callwright.qa.pipeline import Engines, PipelineOptions, score_path
+    from callwright.qa.scorecard import load_scorecard
+    from callwright.speech.audio import concat, silence, write_wav
+    from callwright.store import qa as store
+    from callwright.store.db import open_db
+
+    agent = concat([phrases["es"], silence(phrases["es"].duration_s, 16000)])
+    customer = concat([silence(phrases["es"].duration_s, 16000), phrases["es"]])
+    stereo = Audio(np.stack([agent.samples, customer.samples], axis=1), 16000)
+    path = write_wav(tmp_path / "llamada.wav", stereo)
+    card = load_scorecard(Path(__file__).resolve().parents[2] / "scorecards" / "inbound-service.yaml")
+    engines = Engines("whisper@base", _recognizer=whisper_base)
+    outcome = score_path(path, card, engines, options=PipelineOptions(second_listen=None))
+    t = outcome.scored.transcript
+    assert t.utterances and t.language == "es" and t.language_probability > CLEAR, (
+        t.language,
+        t.language_probability,
+    )
+    db = open_db(tmp_path / "qa.db")
+    assert store.save_scored_call(db, outcome.scored)
+    row = db.execute("select language, language_probability from recordings").fetchone()
+    assert row[0] == "es" and row[1] == pytest.approx(t.language_probability)

