@@ -12,7 +12,6 @@ functions; no model is loaded here (the flow checker uses them too).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,11 +86,9 @@ def check_language(language: str, languages: Sequence[str], *, field: str, model
     """
     code = language.strip()
     if not known(code):
-        guess = difflib.get_close_matches(primary(code), KNOWN_LANGUAGES, n=1)
-        hint = f"did you mean {guess[0]!r}? " if guess else ""
         raise CallwrightError(
             f"{field}: {code!r} is not a language code",
-            hint=f"{hint}give an ISO 639-1 code such as en, es, de or fr (optionally with a region: es-MX)",
+            hint="give an ISO 639-1 code such as en, es, de or fr (optionally with a region: es-MX)",
         )
     if languages and not serves(languages, code):
         raise CallwrightError(
