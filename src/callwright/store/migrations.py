@@ -634,8 +634,8 @@ def v5_transcript_language(db: sqlite_utils.Database) -> None:
     before, an engine that does not say) and `recordings.language_probability` (the recogniser's
     probability when it detected the language itself; null when it was told: `qa score
     --language`, the call's metadata, an English-only model)."""
-    db.execute("alter table recordings add column language text")
-    db.execute("alter table recordings add column language_probability float")
+    db.execute("alter table recordings add column language TEXT")
+    db.execute("alter table recordings add column language_probability FLOAT")
 
 
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
