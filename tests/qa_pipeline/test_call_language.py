@@ -13,7 +13,9 @@ from tests import cli_inprocess
 
 from callwright.errors import DataError
 from callwright.qa import ingest
-from conftest import CARDS, ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
+CARDS = {"inbound": ROOT / "scorecards" / "inbound-service.yaml"}
 
 
 def cw(*args: object):
