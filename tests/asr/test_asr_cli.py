@@ -70,9 +70,22 @@ def test_asr_choices_json(run, wavs, whisper) -> None:
     result = run("asr", str(wavs["billing"]), "--choices", "billing,support,operator", "--json")
     assert result.exit_code == 0, result.output
     (row,) = lines(result.output)
-    assert set(row) == {"file", "text", "choice", "confidence"}
+    assert set(row) == {"file", "text", "choice", "confidence", "language"}
+    assert row["language"] == "en"  # tiny.en hears English only: never detected
     assert row["file"] == str(wavs["billing"]) and row["choice"] == "billing"
     assert 0.0 < row["confidence"] <= 1.0
+
+
+def test_asr_language_is_checked_against_the_model_before_any_file(run, wavs, whisper) -> None:
+    for language, message in (
+        ("de", "--language: model tiny.en hears en only, not 'de'"),
+        ("english", "--language: 'english' is not a language code"),
+    ):
+        result = run("asr", str(wavs["yes"]), "--language", language, "--json")
+        assert result.exit_code == 1 and isinstance(result.exception, CallwrightError), result.output
+        assert message in str(result.exception) and not lines(result.output)
+    (row,) = lines(run("asr", str(wavs["yes"]), "--language", "en-US", "--yesno", "--json").output)
+    assert row["language"] == "en" and "language_probability" not in row
 
 
 def test_asr_digits_and_yesno(run, wavs, whisper) -> None:

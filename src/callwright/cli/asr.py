@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from callwright.cli.options import ENGINE_HELP, MODEL_HELP
+from callwright.cli.options import ENGINE_HELP, LANGUAGE_HELP, MODEL_HELP
 from callwright.errors import CallwrightError
+
+if TYPE_CHECKING:
+    from callwright.speech.asr.languages import SpokenLanguage
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ def asr(
     yesno: bool = typer.Option(False, "--yesno", help="Expect yes or no."),
     engine: str = typer.Option("auto", "--engine", help=ENGINE_HELP),
     model: str | None = typer.Option(None, "--model", help=MODEL_HELP),
+    language: str | None = typer.Option(None, "--language", help=LANGUAGE_HELP),
     channel: int | None = typer.Option(
         None, "--channel", help="Use this channel of a multi-channel file (default: mix)."
     ),
@@ -57,22 +62,33 @@ def asr(
     choice_list = _parse_choices(choices) if choices is not None else None
     phrases = choice_list or (DIGIT_PHRASES if digits else YES_NO_PHRASES if yesno else None)
     recognizer = get_recognizer(with_model(engine, model))
+    if language is not None:
+        from callwright.qa.language import model_label
+        from callwright.speech.asr.languages import check_language
+
+        caps = recognizer.capabilities
+        language = check_language(language, caps.languages, field="--language", model=model_label(recognizer))
+        recognizer = recognizer.for_language(language)
 
     failed = 0
     for f in files:
         try:
-            text, confidence = _recognise(recognizer, f, phrases, channel)
+            text, confidence, spoken = _recognise(recognizer, f, phrases, channel, language)
         except CallwrightError as err:
             failed += 1
             _emit_error(f, err, as_json)
             continue
         choice = _interpret(text, choice_list, digits, yesno)
+        code = spoken.code if spoken is not None else None
         if as_json:
-            row = {"file": str(f), "text": text, "choice": choice, "confidence": confidence}
+            row = {"file": str(f), "text": text, "choice": choice, "confidence": confidence, "language": code}
+            if spoken is not None and spoken.detected:
+                row["language_probability"] = spoken.probability
             typer.echo(json.dumps(row, ensure_ascii=False))
         else:
             shown = "" if choice_list is None and not (digits or yesno) else f" -> {choice}"
-            typer.echo(f"{f}: {text!r}{shown} ({confidence:.2f})")
+            heard = "" if spoken is None or not spoken.detected else f", {code} detected"
+            typer.echo(f"{f}: {text!r}{shown} ({confidence:.2f}{heard})")
     if failed:
         raise typer.Exit(1)
 
@@ -85,11 +101,15 @@ def _parse_choices(raw: str) -> list[str]:
 
 
 def _recognise(
-    recognizer: object, path: Path, phrases: list[str] | None, channel: int | None
-) -> tuple[str, float]:
-    """Text and confidence for one file, as one utterance (engines split long ones)."""
+    recognizer: object, path: Path, phrases: list[str] | None, channel: int | None, language: str | None
+) -> tuple[str, float, SpokenLanguage | None]:
+    """Text, confidence and language for one file, as one utterance (engines split long ones).
+
+    The language is `language` (`--language`, the recogniser already told it), else the model's
+    one language, else (a multilingual model) the one it detects in the file, then decoded in it."""
     from callwright.errors import AudioError
     from callwright.speech.asr.base import Recognizer
+    from callwright.speech.asr.languages import SpokenLanguage, primary
     from callwright.speech.audio import frames, read_audio
 
     assert isinstance(recognizer, Recognizer)
@@ -99,11 +119,21 @@ def _recognise(
             raise AudioError(f"{path}: no channel {channel} (it has {audio.channels})")
         audio = audio.channel(channel)
     audio = audio.mono()
+    caps = recognizer.capabilities
+    own = {primary(lang) for lang in caps.languages}
+    spoken: SpokenLanguage | None = None
+    if language is not None:
+        spoken = SpokenLanguage(primary(language))
+    elif caps.language_detection:
+        spoken = recognizer.detect_language(audio)
+        recognizer = recognizer.for_language(spoken.code if spoken is not None else None)
+    elif len(own) == 1 and not caps.multilingual:
+        spoken = SpokenLanguage(own.pop())
     with recognizer.open(audio.rate, phrases) as stream:
         for frame in frames(audio, 20):
             stream.accept(frame)
         result = stream.finish()
-    return result.text, round(result.confidence, 4)
+    return result.text, round(result.confidence, 4), spoken
 
 
 def _interpret(text: str, choice_list: list[str] | None, digits: bool, yesno: bool) -> str | None:

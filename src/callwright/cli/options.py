@@ -12,3 +12,7 @@ MODEL_HELP = (
     "Speech model: a name (tiny.en, base, vosk-small-en-us, vosk-ko; `callwright models list`) "
     "or a faster-whisper or Vosk model directory. Picks the engine when --engine is auto."
 )
+LANGUAGE_HELP = (
+    "Language the speech is in (en, es, de, fr...; es-MX): a multilingual model (base) decodes it. "
+    "Default: the call's own (metadata), else the model's: tiny.en hears English, base detects it."
+)

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from callwright.cli.options import MODEL_HELP
+from callwright.cli.options import LANGUAGE_HELP, MODEL_HELP
 from callwright.cli.printable import printable
 from callwright.errors import CallwrightError, DataError
 
@@ -84,6 +84,7 @@ def score_cmd(
     manifest: Path | None = typer.Option(None, "--manifest", help="CSV or JSON manifest of call metadata."),
     engine: Engine = typer.Option(Engine.auto, "--engine", help="Speech recogniser."),
     model: str | None = typer.Option(None, "--model", help=MODEL_HELP),
+    language: str | None = typer.Option(None, "--language", help=LANGUAGE_HELP),
     redact_audio: Path | None = typer.Option(
         None, "--redact-audio", help="Also write redacted copies of the recordings into this folder."
     ),
@@ -103,14 +104,21 @@ def score_cmd(
     """Transcribe, redact, measure and score calls into the database; already scored calls are skipped."""
     from callwright.qa.scorecard import load_scorecard
     from callwright.speech.asr.factory import with_model
+    from callwright.speech.asr.languages import check_language
+    from callwright.speech.asr.registry import engine_languages
     from callwright.store.db import default_path
     from callwright.store.qa_batch import score_batch
 
     cards = [load_scorecard(p) for p in scorecard]
     db_path = db if db is not None else default_path()
+    spec = with_model(engine.value, model)
+    if language is not None:  # before any work; a model that does not say is checked per call
+        languages, name = engine_languages(spec)
+        language = check_language(language, languages, field="--language", model=name)
     options: dict[str, Any] = dict(
         workers=workers,
-        engine=with_model(engine.value, model),
+        engine=spec,
+        language=language,
         manifest=manifest,
         redact_audio_dir=redact_audio,
         second_listen=second_listen,
@@ -281,6 +289,11 @@ def _print_call(view: dict[str, Any]) -> None:
         f"agent {p(c.get('agent') or '-')}  "
         f"{(c.get('duration_s') or 0):.1f} s  {p(c.get('recording_path') or '')}"
     )
+    rec = view.get("recording") or {}
+    if rec.get("language"):
+        prob = rec.get("language_probability")
+        how = "" if prob is None else f" (detected, probability {prob:.2f})"
+        console.print(f"language {p(rec['language'])}{how}")
     for s in view["scores"]:
         fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed_of_record"] else ""
         score = "-" if s["score_of_record"] is None else f"{s['score_of_record']:.1f}"

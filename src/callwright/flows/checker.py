@@ -50,6 +50,7 @@ from callwright.flows.model import (
 )
 from callwright.speech import ssml
 from callwright.speech.asr import registry
+from callwright.speech.asr.languages import known as known_language
 from callwright.speech.asr.model_paths import is_vosk_model
 
 BUILTIN_VARS = frozenset(
@@ -542,6 +543,7 @@ class _Checker:
 
     def check_languages(self) -> None:
         f = self.flow
+        self._check_language_codes()
         if len(f.languages) < 2:
             for st in f.states.values():
                 for prompt in self._prompts_of(st):
@@ -667,6 +669,18 @@ class _Checker:
                 f"speech model '{ref.spec}' hears {heard} only, but state '{st.name}' also speaks "
                 f"{unserved}: those callers will not be understood",
             )
+
+    def _check_language_codes(self) -> None:
+        """A declared language must be one a speech model can be told (`languages.known`): `sp`
+        for Spanish would otherwise be sent to the recogniser and decoded as nothing it knows."""
+        data = self.src.data if isinstance(self.src.data, dict) else {}
+        where: list[tuple[PathKey, object]] = [(("default_language",), data.get("default_language"))]
+        raw = data.get("languages")
+        if isinstance(raw, list):
+            where += [(("languages", i), lang) for i, lang in enumerate(raw)]
+        for path, lang in where:
+            if isinstance(lang, str) and not known_language(lang):
+                self.err(path, f"'{lang}' is not a language code (ISO 639-1, such as en, es, de or es-MX)")
 
     def _languages_of(self, st: State) -> list[str]:
         """The languages a state's question is written in, when the flow says them: its prompts'

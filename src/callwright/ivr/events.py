@@ -73,6 +73,7 @@ class Recorded:
     duration_s: float = 0.0
     ended: Literal["silence", "terminator", "max_duration", "hangup", ""] = ""  # "": not known
     model: str | None = None  # the speech model that transcribed it (None: not transcribed)
+    language: str | None = None  # what the transcript was decoded as, when the model says (es)
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class StartRecording:
     beep: bool = True
     transcribe: bool = False
     model: str | None = None  # the state's speech model for the transcript; None: the line's default
+    language: str | None = None  # the call's language here: a multilingual model transcribes it
 
 
 @dataclass(frozen=True)

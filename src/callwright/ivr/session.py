@@ -294,6 +294,7 @@ class CallSession:
                         st.beep,
                         st.transcribe,
                         model=cs.model_target,
+                        language=self._language(cs),
                     )
                 )
                 self._set_timer("record", st.max_duration_s + st.final_silence_s)
@@ -611,6 +612,7 @@ class CallSession:
             mailbox=st.mailbox or cs.flow.name,
             ended=ev.ended or None,
             **({"model": ev.model} if ev.model is not None else {}),
+            **({"language": ev.language} if ev.language is not None else {}),
         )
         self._fire("next")
 

@@ -183,6 +183,7 @@ def score_batch(
     threads_per_worker: int = 1,
     second_listen: bool = True,
     cluster: str | None = None,
+    language: str | None = None,
 ) -> BatchSummary:
     """Score every recording and transcript under `paths` into the store `open_sink()` opens.
 
@@ -200,6 +201,8 @@ def score_batch(
     `second_listen` False scores the first reading only (about twice the throughput;
     `qa.second_listen`). `cluster` (`ray://HOST:PORT` or `auto`) scores on a Ray cluster
     instead of local workers, with the same guarantees (`qa.cluster`); `workers` is then ignored.
+    `language` (`--language`) is what every recording is spoken in, over each call's metadata
+    (`qa.language`; the caller checks it against the model first).
 
     Raises DataError for a missing path or a bad manifest (before anything is
     scored); a bad input file is recorded and reported in the summary instead,
@@ -217,6 +220,7 @@ def score_batch(
         engine=engine,
         redact_audio_dir=Path(redact_audio_dir) if redact_audio_dir else None,
         second_listen=SecondListenSettings() if second_listen else None,
+        language=language,
     )
     sink = open_sink()
     summary = BatchSummary(

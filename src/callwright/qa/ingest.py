@@ -55,8 +55,11 @@ META_FIELDS = (
     "campaign",
     "started_at",
     "disposition",
+    "language",
 )
-"""What a sidecar, manifest row or file-name pattern may set (plus "channels" for the first two)."""
+"""What a sidecar, manifest row or file-name pattern may set (plus "channels" for the first two).
+`language` is what the call is spoken in (`es`, `es-MX`): the recogniser is told it unless
+`qa score --language` says otherwise, and a model that cannot hear it refuses the call."""
 _KEY_FIELDS = ("file",)
 _ROLE_ALIASES: dict[str, Role] = {"caller": "customer", "client": "customer", "rep": "agent"}
 
@@ -249,11 +252,26 @@ def check_meta_fields(
             out[k] = d
         elif k == "started_at":
             out[k] = _iso_time(value, f"{where}: started_at")
+        elif k == "language":
+            out[k] = _language(value, f"{where}: language")
         else:
             if isinstance(value, (dict, list)):
                 raise DataError(f"{where}: {k} must be text, not {type(value).__name__}")
             out[k] = str(value).strip()
     return out
+
+
+def _language(value: Any, where: str) -> str:
+    """A call's language code as given (`es-MX`), or a DataError naming the field."""
+    from callwright.speech.asr.languages import known
+
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not known(text):
+        raise DataError(
+            f"{where}: {shown(value)} is not a language code",
+            hint="an ISO 639-1 code such as en, es, de or fr (optionally with a region: es-MX)",
+        )
+    return text
 
 
 def _iso_time(value: Any, where: str) -> str:

@@ -31,6 +31,7 @@ class CallMeta:
     campaign: str | None = None
     started_at: str | None = None  # ISO 8601
     disposition: str | None = None
+    language: str | None = None  # what the call is spoken in (es, es-MX), when its metadata says
     channel_roles: tuple[Role, ...] = ("agent", "customer")  # stereo channel i -> role
 
 
@@ -65,6 +66,10 @@ class Transcript:
     utterances: list[Utterance]
     source: Literal["audio", "transcript"] = "audio"
     diarization: Literal["channels", "none", "estimated"] = "channels"
+    # the language its words are in (es), when known: told (probability None) or detected by
+    # the recogniser with its probability
+    language: str | None = None
+    language_probability: float | None = None
 
     def by(self, speaker: Role) -> list[Utterance]:
         return [u for u in self.utterances if u.speaker == speaker]

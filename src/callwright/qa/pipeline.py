@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from callwright.qa import ingest
+from callwright.qa.language import asked_language, call_language
 from callwright.qa.metrics import TURN_GAP_S, conversation_metrics, merge, track_activity
 from callwright.qa.model import CallMeta, Evidence, Role, ScoredCall, ScoreResult, Transcript, Utterance, Word
 from callwright.qa.scorecard import Scorecard, score
@@ -118,6 +119,7 @@ class PipelineOptions:
     redact_audio_dir: Path | None = None
     turn_gap_s: float = TURN_GAP_S
     second_listen: SecondListenSettings | None = SecondListenSettings()  # None: score the first reading only
+    language: str | None = None  # --language; None: each call's metadata, else the model's (qa.language)
 
 
 @dataclass
@@ -471,6 +473,7 @@ def score_path(
             utterances,
             source="transcript",
             diarization=imported.diarization,
+            language=options.language or meta.language,
         )
         rid, channels, rate, source = ingest.recording_id(p), 0, 0, "transcript"
     else:
@@ -479,7 +482,10 @@ def score_path(
         activity = {role: track_activity(track) for role, track in call.tracks.items()}
         speech = {role: spans for role, (spans, _) in activity.items()}
         a = time.perf_counter()
-        segments = transcribe_tracks(call, engines.recognizer, asr_context(card), speech)
+        told = asked_language(options.language, meta, str(p), engines.recognizer)
+        spoken = call_language(engines.recognizer, call.tracks, speech, told)
+        recognizer = engines.recognizer.for_language(spoken.code if spoken else None)
+        segments = transcribe_tracks(call, recognizer, asr_context(card), speech)
         asr_s = time.perf_counter() - a
         groups, ranges = redact_segments(segments, names_from_metadata(vars(meta)))
         words = {role: [w for g in gs for w in g] for role, gs in groups.items()}
@@ -488,6 +494,8 @@ def score_path(
         transcript = Transcript(
             meta.call_id, call.duration_s, utterances, source="audio", diarization=call.diarization
         )
+        if spoken is not None:
+            transcript.language, transcript.language_probability = spoken.code, spoken.probability
         rid, channels, rate, source = call.recording_id, call.channels, call.rate, "recording"
     # From here on only redacted text exists.
     add_sentiment(transcript, engines.sentiment)
@@ -501,9 +509,9 @@ def score_path(
         and options.second_listen is not None
         and engines.recognizer.capabilities.second_listen
     ):
-        listen = _stretch_listener(call, engines.recognizer)
-        if hasattr(engines.recognizer, "screen_listen"):  # a recogniser that is no `Recognizer` has none
-            screen = _stretch_screener(call, engines.recognizer)
+        listen = _stretch_listener(call, recognizer)
+        if hasattr(recognizer, "screen_listen"):  # a recogniser that is no `Recognizer` has none
+            screen = _stretch_screener(call, recognizer)
     result = score_transcript(
         card, transcript, metrics, meta, engines.matcher, listen, options.second_listen, screen
     )

@@ -627,12 +627,29 @@ def v4_foreign_keys_utc_and_calibration(db: sqlite_utils.Database) -> None:
         )
 
 
+def v5_transcript_language(db: sqlite_utils.Database) -> None:
+    """Version 5 (issue 17 item 5): the language a recording's transcript is in.
+
+    `recordings.language` (an ISO 639 code such as `es`; null when not known: a database from
+    before, an engine that does not say) and `recordings.language_probability` (the recogniser's
+    probability when it detected the language itself; null when it was told: `qa score
+    --language`, the call's metadata, an English-only model).
+
+    Like versions 2 and 4, a column already there is kept: a database whose stamp was lost is
+    migrated again from version 1."""
+    have = {row[1] for row in db.execute("pragma table_info(recordings)")}
+    for column, kind in (("language", "TEXT"), ("language_probability", "FLOAT")):
+        if column not in have:
+            db.execute(f"alter table recordings add column {column} {kind}")
+
+
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (
     v1_callwright_schema,
     v2_review_app,
     v3_outbound_contacts,
     v4_foreign_keys_utc_and_calibration,
+    v5_transcript_language,
 )
 if len(MIGRATIONS) != schema.SCHEMA_VERSION:
     raise RuntimeError(

@@ -263,6 +263,8 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
                 "channels": sc.channels,
                 "rate": sc.rate,
                 "ingested_at": now,
+                "language": t.language,
+                "language_probability": t.language_probability,
             },
             pk="id",
         )
@@ -405,6 +407,15 @@ def call_view(db: sqlite_utils.Database, call_id: str) -> dict[str, Any] | None:
         return None
     return {
         "call": calls[0],
+        # the latest recording of the call: its path, and the language its transcript is in
+        "recording": next(
+            iter(
+                db.query(
+                    "select * from recordings where call_id = ? order by ingested_at desc limit 1", [call_id]
+                )
+            ),
+            None,
+        ),
         "utterances": list(db.query("select * from utterances where call_id = ? order by idx", [call_id])),
         "metrics": next(iter(db.query("select * from metrics where call_id = ?", [call_id])), None),
         "scores": list(db.query("select * from scores where call_id = ? order by scored_at", [call_id])),
@@ -546,7 +557,14 @@ def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any,
     ]
     duration = rec.get("duration_s") or call.get("duration_s") or max((u.end for u in utts), default=0.0)
     source: Literal["audio", "transcript"] = "transcript" if call.get("source") == "transcript" else "audio"
-    transcript = Transcript(call_id, duration, utts, source=source)
+    transcript = Transcript(
+        call_id,
+        duration,
+        utts,
+        source=source,
+        language=rec.get("language"),
+        language_probability=rec.get("language_probability"),
+    )
     m = next(iter(db.query("select * from metrics where call_id = ?", [call_id])), None)
     metrics = None
     if m is not None:

@@ -280,8 +280,8 @@ class AudioLine:
 
     def message_over(self, audio: Audio, call_id: str, action: StartRecording, ended: MessageEnd) -> Recorded:
         """A record state's message is over: kept in `messages_dir` (and transcribed if the state
-        asks, by the state's model), the same for every channel."""
-        heard = self.recognizers.get(action.model) if action.transcribe else None
+        asks, by the state's model in the call's language), the same for every channel."""
+        heard = self.recognizers.get(action.model, action.language) if action.transcribe else None
         recorded = finish_message(
             audio,
             call_id=call_id,

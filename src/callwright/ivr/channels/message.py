@@ -121,14 +121,19 @@ def finish_message(
     recognizer: Recognizer | None,
 ) -> Recorded:
     """The `Recorded` event of a finished message: its own file when `folder` is set (the
-    channel's messages folder), its words when the state asks for a transcript."""
+    channel's messages folder), its words when the state asks for a transcript, and the language
+    they were decoded in when the recogniser says (`recognizer` is the state's model told the
+    call's language: `Recognizers.get(model, action.language)`)."""
     path = save_message(message_path(folder, call_id, action.state), taken) if folder is not None else None
-    text = ""
+    text, language = "", None
     if action.transcribe and recognizer is not None and taken.samples.size:
-        text = " ".join(r.text.strip() for r in recognizer.transcribe(taken)).strip()
+        segments = recognizer.transcribe(taken)
+        text = " ".join(r.text.strip() for r in segments).strip()
+        language = next((r.language.code for r in segments if r.language is not None), None)
     return Recorded(
         text=text,
         audio_path=str(path) if path is not None else None,
         duration_s=taken.samples.size / taken.rate,
         ended=ended,
+        language=language,
     )

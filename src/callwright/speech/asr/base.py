@@ -23,6 +23,7 @@ from typing import TypeVar
 import numpy as np
 
 from callwright.errors import AudioError
+from callwright.speech.asr.languages import MULTILINGUAL, SpokenLanguage, serves
 from callwright.speech.audio import Audio
 
 
@@ -39,6 +40,11 @@ class Capabilities:
     (`speculative`) with an engine whose streams `fork` and do their work in
     `finish()` (not `streaming`). `streaming`, `partials` and `sample_rates`
     describe the stream for callers that will drive engines differently.
+
+    `languages` are what the loaded model hears (`languages.MULTILINGUAL`: any; () not declared,
+    as a Wyoming server's): `qa score --language`, `asr --language` and a call's `language`
+    field are checked against them (`languages.check_language`) before anything is decoded.
+    `language_detection`: told no language, `transcribe()` and `detect_language()` find it.
     """
 
     streaming: bool  # results can be computed while audio arrives
@@ -50,6 +56,16 @@ class Capabilities:
     speech_regions: bool = False  # transcribe() decodes only TranscribeOptions.speech
     second_listen: bool = False  # second_listen() re-decodes a stretch primed with phrases, with support
     fork: bool = False  # streams fork(): the utterance so far, finished apart (speculative decoding)
+    languages: tuple[str, ...] = ()  # ISO 639 codes the model hears, (MULTILINGUAL,), or () undeclared
+    language_detection: bool = False  # transcribe()/detect_language() find the language when not told
+
+    def hears(self, language: str) -> bool | None:
+        """Whether the model hears `language`; None when it does not declare its languages."""
+        return serves(self.languages, language) if self.languages else None
+
+    @property
+    def multilingual(self) -> bool:
+        return MULTILINGUAL in self.languages
 
 
 Region = tuple[float, float]
@@ -68,12 +84,17 @@ class TranscribeOptions:
     `speech_pad_s` of audio either side and joined with `speech_gap_s` of
     silence between. An engine ignores what its capabilities do not list, so a
     caller that reads them passes only what is used.
+
+    `language` is what the speech is in (`es`, `es-MX`): a multilingual model decodes it; None
+    lets the model decide (its one language, or the language it detects). Callers check it
+    against `Capabilities.languages` first: an engine does not refuse a language here.
     """
 
     phrases: tuple[str, ...] = ()
     speech: tuple[Region, ...] | None = None  # None: the engine finds the speech itself
     speech_pad_s: float = 0.2
     speech_gap_s: float = 0.3
+    language: str | None = None  # None: the model's own language, or detected (language_detection)
 
     def __post_init__(self) -> None:
         if self.speech_pad_s < 0 or self.speech_gap_s < 0:
@@ -87,12 +108,16 @@ class TranscribeOptions:
 
     @classmethod
     def of(
-        cls, phrases: Sequence[str] | None = None, speech: Sequence[Region] | None = None
+        cls,
+        phrases: Sequence[str] | None = None,
+        speech: Sequence[Region] | None = None,
+        language: str | None = None,
     ) -> TranscribeOptions:
         """Options from plain sequences (lists from a caller) made immutable."""
         return cls(
             phrases=tuple(phrases or ()),
             speech=None if speech is None else tuple((float(a), float(b)) for a, b in speech),
+            language=language or None,
         )
 
 
@@ -124,7 +149,8 @@ class Recognition:
     """A hypothesis for one utterance (or one segment of a transcribed file).
 
     `start`/`end` bound the speech in seconds when the engine knows them
-    (from the word times or segment times), else both are 0.
+    (from the word times or segment times), else both are 0. `language`: what it was decoded
+    as, when the engine says (a whole-file transcription by Whisper does; detected or told).
     """
 
     text: str
@@ -133,6 +159,7 @@ class Recognition:
     is_final: bool = True
     start: float = 0.0
     end: float = 0.0
+    language: SpokenLanguage | None = None
 
 
 class RecognizerStream(ABC):
@@ -201,6 +228,11 @@ class Recognizer(ABC):
         (Whisper base), else self (a model of one language: Vosk, tiny.en)."""
         return self
 
+    def detect_language(self, audio: Audio) -> SpokenLanguage | None:
+        """The language spoken in `audio` (mono) with the model's probability for it; None from an
+        engine without `capabilities.language_detection` (or when there is no speech to judge)."""
+        return None
+
     def second_listen(
         self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0
     ) -> SecondReading | None:
@@ -253,10 +285,20 @@ class OneRecognizer(Recognizers):
 
     def __init__(self, recognizer: Recognizer, model: str | None = None) -> None:
         self.heard = Heard(recognizer, model or recognizer.name)
+        self._by_language: dict[str, Heard] = {}
+        self._lock = threading.Lock()
 
     def get(self, model: str | None = None, language: str | None = None) -> Heard:
         if model is None or model == self.heard.model:
-            return self.heard  # one recogniser as built: its language is its own
+            if not language:
+                return self.heard
+            with self._lock:  # a multilingual model told the call's language (see for_language)
+                found = self._by_language.get(language)
+                if found is None:
+                    told = self.heard.recognizer.for_language(language)
+                    found = self.heard if told is self.heard.recognizer else Heard(told, self.heard.model)
+                    self._by_language[language] = found
+                return found
         raise AudioError(
             f"this line has one speech recogniser ({self.heard.model}); the flow asks for model {model!r}"
         )

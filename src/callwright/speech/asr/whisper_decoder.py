@@ -29,6 +29,7 @@ import numpy as np
 
 from callwright.errors import ModelNotFoundError
 from callwright.speech.asr.base import Word, load_once
+from callwright.speech.asr.languages import KNOWN_LANGUAGES, primary
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,9 @@ class WhisperSettings:
     tokens_per_second: float = 8.0  # decode budget per second of audio (plus a fixed 8)
     no_speech_unprompted: float = 0.75  # above this (without the prompt) it is not speech
     prompt_style: Literal["sentences", "list"] = "sentences"  # "Zero. One." or "zero, one."
-    language: str = "en"  # what an IVR utterance is decoded as (a multilingual model only; ISO 639-1)
+    # What the audio is in (a multilingual model only; ISO 639-1): an IVR utterance is decoded as
+    # it, English when None; a whole file is decoded as it, its language detected when None.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,8 @@ def _load_model(path: Path, cpu_threads: int, num_workers: int) -> Any:
 
 def whisper_language(language: str | None) -> str | None:
     """The Whisper language code for a call's language (`es-MX` -> `es`), None when Whisper has none."""
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    code = (language or "").lower().split("-")[0]
-    return code if code in _LANGUAGE_CODES else None
+    code = primary(language or "")
+    return code if code in KNOWN_LANGUAGES else None
 
 
 def load_decoder(
@@ -332,8 +333,26 @@ class WhisperDecoder:
                 words[0] = Word(first.word, round(first.end - longest, 3), first.end, first.confidence)
         return words
 
-    def transcribe_segments(self, samples: np.ndarray, **kwargs: Any) -> list[Any]:
-        """faster-whisper's own whole-file transcription (its segments, with word times) of float32
-        samples at 16 kHz; `kwargs` are its `transcribe` arguments."""
-        segments, _ = self._model.transcribe(samples, **kwargs)
-        return list(segments)
+    def in_language(self, language: str) -> WhisperDecoder:
+        """This decoder's model with the tokenizer of `language` (self when it is this one's, or the
+        model is English only): what a file's pieces are decoded again with once its language is known."""
+        if not self.multilingual or language == self.language:
+            return self
+        return WhisperDecoder(self._model, language)
+
+    def transcribe_segments(self, samples: np.ndarray, **kwargs: Any) -> tuple[list[Any], str, float]:
+        """faster-whisper's own whole-file transcription of float32 samples at 16 kHz: its segments
+        (with word times), the language it decoded and that language's probability (1.0 when told
+        or the model is English only); `kwargs` are its `transcribe` arguments."""
+        segments, info = self._model.transcribe(samples, **kwargs)
+        out = list(segments)  # a generator: the language is decided before the first segment
+        told = kwargs.get("language") is not None or not self.multilingual
+        return out, str(info.language), 1.0 if told else float(info.language_probability)
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float] | None:
+        """The most likely language of float32 samples at 16 kHz (their first 30 s) and its
+        probability, from Whisper's language token; None for an English-only model."""
+        if not self.multilingual:
+            return None
+        language, probability, _ = self._model.detect_language(samples)
+        return str(language), float(probability)

@@ -6,7 +6,9 @@ gives its own regions (`TranscribeOptions.speech`): Silero misses whole lines
 of band-limited speech, so QA passes the voice activity its metrics use. The
 regions are kept with `speech_pad_s` either side and glued with `speech_gap_s`
 of silence into Whisper's 30 s windows, and word times are mapped back to the
-file. Context phrases go to the decoder as the initial prompt.
+file. Context phrases go to the decoder as the initial prompt. The language is the caller's
+(`language`), else (a multilingual model) Whisper's detection over the first 30 s decoded, and
+every segment says which it was and whether it was detected (`Recognition.language`).
 Measured settings: docs/benchmarks/qa_transcripts.md.
 """
 
@@ -16,11 +18,13 @@ import bisect
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from callwright.speech.asr.base import NO_OPTIONS, Recognition, Region, TranscribeOptions, Word, join_words
+from callwright.speech.asr.languages import SpokenLanguage
 from callwright.speech.asr.whisper_decoder import (
     FULL_WINDOW_S,
     WHISPER_RATE,
@@ -49,14 +53,17 @@ def transcribe_file(
     samples: np.ndarray,
     options: TranscribeOptions = NO_OPTIONS,
     overrides: Mapping[str, Any] | None = None,
+    *,
+    language: str | None = "en",
 ) -> list[Recognition]:
-    """Segments with word times of float32 samples at 16 kHz.
+    """Segments with word times of float32 samples at 16 kHz, decoded as `language` (a Whisper
+    code; None: detected by a multilingual model, English for an English-only one).
 
     `overrides` replace faster-whisper `transcribe` arguments (benchmarks compare
     settings with them; nothing in the product passes any).
     """
     kwargs: dict[str, Any] = {
-        "language": "en",
+        "language": language,
         "beam_size": 5,
         "vad_filter": True,
         "word_timestamps": True,
@@ -106,7 +113,11 @@ def transcribe_file(
         return round(origin + min(max(t - begin, 0.0), length), 3)
 
     out: list[Recognition] = []
-    for seg in dec.transcribe_segments(x, **kwargs):
+    decoded, code, probability = dec.transcribe_segments(x, **kwargs)
+    spoken = SpokenLanguage(
+        code, None if kwargs.get("language") or not dec.multilingual else round(probability, 4)
+    )
+    for seg in decoded:
         words = [
             Word(
                 w.word.strip(),
@@ -125,9 +136,12 @@ def transcribe_file(
                 is_final=True,
                 start=words[0].start if words else to_file(seg.start),
                 end=words[-1].end if words else to_file(seg.end),
+                language=spoken,
             )
         )
-    return unlooped(dec, out, samples, dec.prompt_tokens(kwargs.get("initial_prompt")), speech)
+    dec = dec.in_language(code)  # loops are decoded again in the language the file was read in
+    redone = unlooped(dec, out, samples, dec.prompt_tokens(kwargs.get("initial_prompt")), speech)
+    return [r if r.language else replace(r, language=spoken) for r in redone]
 
 
 def unlooped(
