@@ -19,6 +19,7 @@ Levers can be switched off one at a time to measure each (`--off LEVER`):
 - elliptical: drop the short elliptical examples ("anything else?");
 - short-windows: meaning is compared over 10-word windows only (not also 5-word ones);
 - classifier: drop every `classifier:` (the conduct classifier on forbidden items);
+- cues: drop every `cues:` (cue words said verbatim, on phrase items);
 and `--encoder DIR` swaps the sentence encoder (a Hugging Face directory, e.g. all-mpnet-base-v2).
 
 Needs the dataset (../shared/data/harper-dev, or $HARPER_DEV_DIR); it is never copied into the repo.
@@ -46,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from edits import HELDOUT_FILES, held_out, heldout2_variants, load_heldout, variants  # noqa: E402
 
-LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows", "classifier")
+LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows", "classifier", "cues")
 FIXED_NAME = "alex"
 ELLIPTICAL_WORDS = 3  # examples shorter than this are the elliptical ones ("anything else?")
 COMPLIANCE = ("no-credential-request", "no-dismissive")
@@ -68,6 +69,8 @@ def card_text(path: Path, off: set[str]) -> str:
         for item in section["items"]:
             if "not-phrases" in off:
                 item.pop("not_phrases", None)
+            if "cues" in off:
+                item.pop("cues", None)
             if "classifier" in off:
                 item.pop("classifier", None)
                 item.pop("classifier_threshold", None)

@@ -8,6 +8,7 @@ that cannot be meant (a section that can never count, min above max).
 
 from __future__ import annotations
 
+import collections
 import difflib
 import functools
 import hashlib
@@ -28,11 +29,13 @@ from callwright.nlp.conduct import CLASSIFIERS
 from callwright.qa.scorecard import placeholders
 from callwright.qa.scorecard.assignment import ASSIGN_VARIABLES
 from callwright.qa.scorecard.conditions import VARIABLES
+from callwright.qa.scorecard.matching import normalise
 from callwright.qa.scorecard.model import (
     DEFAULT_CLASSIFIER_THRESHOLD,
     DEFAULT_SENTIMENT_CHANGE,
     DEFAULT_SENTIMENT_MIN,
     DEFAULT_THRESHOLD,
+    MAX_CUE_WORDS,
     Item,
     ManualRule,
     MetricRule,
@@ -47,6 +50,7 @@ from callwright.qa.scorecard.placeholders import META_PLACEHOLDERS
 from callwright.schema_errors import SchemaExplainer, strict_validator
 
 HASH_CHARS = 16
+_ANY_VALUE: dict[str, str | None] = collections.defaultdict(lambda: "x")  # a placeholder is one word
 
 
 @functools.cache
@@ -235,9 +239,23 @@ class _Builder:
                 lists: list[tuple[tuple[str, ...], Any]] = [((), it)]
                 lists += [((step,), it[step]) for step in ("first", "then") if isinstance(it.get(step), dict)]
                 for sub, holder in lists:
-                    for key in ("phrases", "not_phrases"):
+                    for key in ("phrases", "not_phrases", "cues"):
                         for k, text in enumerate(holder.get(key) or []):
                             self._check_phrase(base + sub + (key, k), it["id"], text, known)
+                    for k, text in enumerate(holder.get("cues") or []):
+                        self._check_cue(base + sub + ("cues", k), it["id"], text)
+
+    def _check_cue(self, path: PathKey, item_id: str, text: str) -> None:
+        """A cue counts when its words are said verbatim: it must have words, and few of them."""
+        words = normalise(placeholders.fill(text, _ANY_VALUE) or text)
+        if not words:
+            self.error(path, f"item '{item_id}': cue '{text}' has no words (letters or digits) to listen for")
+        elif len(words) > MAX_CUE_WORDS:
+            self.error(
+                path,
+                f"item '{item_id}': cue '{text}' has {len(words)} words; a cue is a word or a short "
+                f"phrase of at most {MAX_CUE_WORDS} words (put longer wording under phrases:)",
+            )
 
     def _check_phrase(self, path: PathKey, item_id: str, text: str, known: set[str]) -> None:
         stray = placeholders.stray_brace(text)
@@ -349,6 +367,7 @@ class _Builder:
         return PhraseRule(
             phrases=tuple(raw["phrases"]),
             not_phrases=tuple(raw.get("not_phrases") or ()),
+            cues=tuple(raw.get("cues") or ()),
             speaker=raw.get("speaker", self.speaker),
             threshold=float(raw.get("threshold", self.threshold)),
             within_first_s=raw.get("within_first_s"),

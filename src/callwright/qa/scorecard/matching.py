@@ -52,6 +52,7 @@ SHORT_STRIDE_WORDS = 2
 NEGATION_LOOKBACK = 3  # words before a stretch whose negation still applies to it ("we do not ...")
 CHANCE_RATIO = 0.5  # rapidfuzz ratio of unrelated text of the same length: wording 0 here, 1 when verbatim
 SHORT_EXAMPLE_WORDS = 3  # shorter examples count by wording only when the words are the same
+CUE_NEGATION_LOOKBACK = 2  # words before a cue whose negation applies to it ("won't need any more")
 COUNTER_MARGIN = 0.05  # a stretch within this of a counter-example's similarity is taken as it
 DEFAULT_CACHE = 20_000  # vectors (1.5 KB each): about 30 MB
 
@@ -115,6 +116,7 @@ class Match:
     end: float
     chars: tuple[int, int] | None = None  # character offsets of the matched words in the utterance text
     timed: bool = True  # start/end come from word times (False: spread evenly over the utterance)
+    cue: str | None = None  # the rule's cue said here (similarity 1), as the scorecard writes it
 
 
 def is_timed(u: Utterance) -> bool:
@@ -418,12 +420,30 @@ class CallText:
             wording = self._wording_all(inside, examples, ex_negated, counter, rule, duration)
         else:
             wording = {ui: self._wording(ui, examples, ex_negated, counter, rule, duration) for ui in inside}
+        cues = self._cues(rule, inside, duration, counter) if rule.cues else {}
         out = []
         for ui in inside:
             u = utts[ui]
             whole = (u.start, u.end, 0, len(u.text))
             best_m, ex_m, t_m = meaning.get(ui, (0.0, 0, whole))
             best_w, ex_w, t_w = wording[ui]
+            if ui in cues and max(best_m, best_w) < rule.threshold:  # an example's match shows more words
+                cue, (start, end, ca, cb) = cues[ui]
+                out.append(
+                    Match(
+                        ui,
+                        1.0,
+                        round(best_m, 4),
+                        round(best_w, 4),
+                        cue,
+                        start,
+                        end,
+                        (ca, cb),
+                        self.timed[ui],
+                        cue,
+                    )
+                )
+                continue
             use_meaning = best_m >= best_w
             ex, (start, end, ca, cb) = (ex_m, t_m) if use_meaning else (ex_w, t_w)
             out.append(
@@ -440,6 +460,55 @@ class CallText:
                 )
             )
         return out
+
+    def _cues(
+        self, rule: PhraseRule, uis: list[int], duration: float, counter: list[str]
+    ) -> dict[int, tuple[str, _Where]]:
+        """The first cue said in each utterance, verbatim as whole words, inside the time window:
+        not negated (a negator among its words or the two before: "there isn't anything else";
+        "no" is left out, it rarely flips a cue: "no problem thanks"), and not inside a stretch
+        that says a counter-example with the same cue in it (similarity at the rule's threshold
+        or above)."""
+        wanted = [
+            (original, tuple(normalise(filled))) for original, filled in fill_examples(rule.cues, self.values)
+        ]
+        wanted = [(o, w) for o, w in wanted if w]
+        out: dict[int, tuple[str, _Where]] = {}
+        for ui in uis:
+            toks = self.tokens[ui]
+            words = [t.word for t in toks]
+            hits = []
+            for original, cue in wanted:
+                n = len(cue)
+                for a in range(len(words) - n + 1):
+                    if tuple(words[a : a + n]) != cue:
+                        continue
+                    before = toks[max(0, a - CUE_NEGATION_LOOKBACK) : a + n]
+                    if any(t.negator and t.word != "no" for t in before):
+                        continue
+                    first, last = toks[a], toks[a + n - 1]
+                    if not _in_window(np.array([first.start]), np.array([last.end]), rule, duration)[0]:
+                        continue
+                    hits.append((a, original, cue, (first.start, last.end, first.cstart, last.cend)))
+            for _, original, cue, where in sorted(hits, key=lambda h: h[0]):
+                # only a counter-example with the cue in it can veto it: "thank you for holding"
+                # vetoes "thank", while "how can i help you today" says nothing about "else"
+                vetoes = [c for c in counter if _contains(c.split(), cue)]
+                if vetoes and self._says_counter(ui, where[2], where[3], vetoes, rule.threshold):
+                    continue
+                out[ui] = (original, where)
+                break
+        return out
+
+    def _says_counter(self, ui: int, ca: int, cb: int, counter: list[str], threshold: float) -> bool:
+        """Whether a meaning stretch of utterance `ui` covering characters [ca, cb) is at least
+        `threshold` similar to a counter-example ("thank you for holding" for a closing's "thank")."""
+        spans = self.spans
+        idx = np.flatnonzero((spans.utterance == ui) & (spans.cstart <= ca) & (spans.cend >= cb))
+        if not len(idx):
+            return False
+        sims = self.matcher.vectors([spans.texts[i] for i in idx]) @ self.matcher.vectors(counter).T
+        return bool(sims.max() >= threshold)
 
     def _meaning(
         self,
@@ -675,6 +744,11 @@ def _original(filled: list[tuple[str, str]], example: str) -> str:
         if " ".join(normalise(text)) == example:
             return original
     return filled[0][0] if filled else ""
+
+
+def _contains(words: list[str], cue: tuple[str, ...]) -> bool:
+    n = len(cue)
+    return any(tuple(words[i : i + n]) == cue for i in range(len(words) - n + 1))
 
 
 def _negated(toks: list[Token], a: int, b: int) -> bool:

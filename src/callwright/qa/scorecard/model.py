@@ -17,6 +17,7 @@ Kind = Literal["phrase", "forbidden", "order", "metric", "sentiment", "manual"]
 
 DEFAULT_THRESHOLD = 0.6  # 79% of paraphrases, 2% of other sentences (bench/scorecard_threshold.py)
 DEFAULT_CLASSIFIER_THRESHOLD = 0.5  # probability at which a conduct classifier flags a stretch
+MAX_CUE_WORDS = 4  # a cue is a word or a short phrase; longer wording is an example (phrases:)
 DEFAULT_SENTIMENT_MIN = -0.25  # mean of p(positive) - p(negative); below this the end is negative
 DEFAULT_SENTIMENT_CHANGE = 0.2  # first-to-last-quarter change that counts as a trend
 
@@ -32,6 +33,9 @@ class PhraseRule:
     within_last_s: float | None = None
     # counter-examples: a stretch closer to one of these than to every example does not count
     not_phrases: tuple[str, ...] = ()
+    # phrase items: cue words or short phrases that count when said verbatim in the window (not
+    # negated, not inside a counter-example), besides the examples (callwright.qa.scorecard.matching)
+    cues: tuple[str, ...] = ()
     # forbidden items: a trained classifier over the same stretches (callwright.nlp.conduct), which
     # also fails the item where its probability reaches classifier_threshold
     classifier: str | None = None

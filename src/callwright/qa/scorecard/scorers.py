@@ -54,6 +54,8 @@ def _unfillable(call: CallText, rule: PhraseRule) -> Outcome | None:
 
 
 def _closest(m: Match) -> str:
+    if m.cue is not None:
+        return f"said the cue '{m.cue}' (meaning {m.meaning:.2f}, wording {m.wording:.2f})"
     return f"closest to '{m.example}' (meaning {m.meaning:.2f}, wording {m.wording:.2f})"
 
 

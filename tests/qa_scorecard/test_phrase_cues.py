@@ -1,0 +1,164 @@
+"""Cue words on phrase items (`cues:`): an item also passes where one of its cue words is said
+verbatim in its time window, unless negated or inside a counter-example with the same cue.
+
+Every sentence here was written for these tests (none is a scorecard example or an evaluation
+sentence); calls are lower case without punctuation, like the human transcripts of real calls.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scorecard_helpers import call, card, meta
+
+from callwright.qa.scorecard import load_scorecard, score
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CARD = """
+scorecard: cues
+sections:
+  - id: s
+    items:
+      - id: closing
+        kind: phrase
+        threshold: 0.72
+        within_last_s: 20
+        phrases: [thank you for calling have a great day, goodbye]
+        not_phrases: [thank you for holding]
+        cues: [thank, thanks, bye]
+      - id: further
+        kind: phrase
+        threshold: 0.63
+        within_last_s: 30
+        phrases: [is there anything else I can help you with]
+        not_phrases: [how can I help you today]
+        cues: [else]
+"""
+NO_CUES = "\n".join(line for line in CARD.splitlines() if "cues:" not in line)
+
+
+def ending(*agent_lines: str, length: float = 120.0):
+    """A call whose agent says `agent_lines` in its last 15 s, after an unrelated middle."""
+    turns = [
+        ("agent", 2.0, 5.0, "good morning this is the bank how can i help you today"),
+        ("customer", 6.0, 9.0, "i need a new debit card mine is broken"),
+        ("agent", 40.0, 46.0, "okay i have ordered a replacement card to your address on file"),
+    ]
+    t = length - 15.0
+    for line in agent_lines:
+        turns.append(("agent", t, t + 3.0, line))
+        t += 4.0
+    return call(*turns, duration=length)
+
+
+def item(result, item_id: str):
+    return next(r for r in result.items if r.item_id == item_id)
+
+
+def test_a_cue_passes_a_closing_worded_unlike_every_example(matcher):
+    c = ending("brilliant that is all cancelled now thanks a million")
+    with_cues = item(score(card(CARD), c, None, meta(), matcher=matcher), "closing")
+    without = item(score(card(NO_CUES), c, None, meta(), matcher=matcher), "closing")
+    assert (with_cues.verdict, without.verdict) == ("pass", "fail")
+    ev = with_cues.evidence[0]
+    assert "said the cue 'thanks'" in ev.note
+    a, b = ev.span_chars
+    assert ev.text[a:b] == "thanks"  # the reviewer sees the cue word itself highlighted
+
+
+def test_a_negated_cue_does_not_count_but_a_negative_question_does(matcher):
+    denied = ending("i'm afraid there isn't anything else we can do about that fee")
+    asked = ending("isn't there anything else i can sort for you")
+    assert item(score(card(CARD), denied, None, meta(), matcher=matcher), "further").verdict == "fail"
+    assert item(score(card(CARD), asked, None, meta(), matcher=matcher), "further").verdict == "pass"
+
+
+def test_a_cue_outside_the_time_window_does_not_count(matcher):
+    c = call(
+        ("agent", 2.0, 5.0, "thanks for waiting what is the account number"),
+        ("customer", 6.0, 9.0, "it is the one ending in four two"),
+        ("agent", 100.0, 104.0, "your card will arrive within a week"),
+        duration=120.0,
+    )
+    closing = item(score(card(CARD), c, None, meta(), matcher=matcher), "closing")
+    assert closing.verdict == "fail"
+    assert any("not within the last 20 s" in e.note for e in closing.evidence)
+
+
+def test_a_counter_example_with_the_cue_in_it_vetoes_the_cue(matcher):
+    held = ending("thank you for holding")
+    later = ending("thank you for holding your new card is on its way so thanks again")
+    assert item(score(card(CARD), held, None, meta(), matcher=matcher), "closing").verdict == "fail"
+    assert item(score(card(CARD), later, None, meta(), matcher=matcher), "closing").verdict == "pass"
+
+
+def test_a_counter_example_without_the_cue_does_not_veto_it(matcher):
+    # close to "how can i help you today" (a counter-example of further help), but it says "else"
+    c = ending("how else can i be of use to you")
+    further = item(score(card(CARD), c, None, meta(), matcher=matcher), "further")
+    assert further.verdict == "pass"
+    assert "said the cue 'else'" in further.evidence[0].note
+
+
+def test_the_bank_scorecard_passes_closings_and_offers_in_other_words(matcher):
+    bank = load_scorecard(ROOT / "scorecards" / "bank.yaml")
+    values = meta(agent="Dana")
+    said = ending(
+        "was there anything else at all you wanted to go over", "okay perfect well thanks heaps for ringing"
+    )
+    result = score(bank, said, None, values, matcher=matcher)
+    assert (item(result, "further-help").verdict, item(result, "closing").verdict) == ("pass", "pass")
+
+
+def test_the_bank_scorecard_fails_endings_without_them(matcher):
+    bank = load_scorecard(ROOT / "scorecards" / "bank.yaml")
+    values = meta(agent="Dana")
+    plain = ending("your card should arrive within a week", "it will come in a plain white envelope")
+    result = score(bank, plain, None, values, matcher=matcher)
+    assert (item(result, "further-help").verdict, item(result, "closing").verdict) == ("fail", "fail")
+    # a short call: the opening offer falls in the last 30 s and is still not an offer of further help
+    short = call(
+        ("agent", 1.0, 4.0, "hi this is dana at the bank how can i help you today"),
+        ("customer", 5.0, 8.0, "just checking my balance"),
+        ("agent", 9.0, 12.0, "your balance is forty dollars"),
+        duration=14.0,
+    )
+    assert item(score(bank, short, None, values, matcher=matcher), "further-help").verdict == "fail"
+
+
+# ---- the loader
+
+
+def errors_of(text: str) -> list[str]:
+    from callwright.errors import DataError
+
+    with pytest.raises(DataError) as info:
+        card(text)
+    return [line for line in str(info.value).splitlines() if ": error: " in line]
+
+
+def test_cues_load_into_the_rule():
+    rule = card(CARD).item("closing").rule
+    assert rule.cues == ("thank", "thanks", "bye")
+
+
+@pytest.mark.parametrize(
+    ("cue", "says"),
+    [
+        ("is there anything else i can do", "has 7 words; a cue is a word or a short phrase of at most 4"),
+        ("?!", "has no words"),
+        ("thanks {agnet}", "unknown placeholder '{agnet}'"),
+    ],
+)
+def test_a_bad_cue_is_an_error_at_its_line(cue, says):
+    text = CARD.replace("cues: [else]", f'cues: ["{cue}"]')
+    errors = errors_of(text)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s.strip().startswith('cues: ["'))
+    assert any(e.startswith(f"card.yaml:{line}:") and says in e for e in errors), errors
+
+
+def test_cues_are_for_phrase_items_only():
+    text = CARD.replace("kind: phrase\n        threshold: 0.63", "kind: forbidden\n        threshold: 0.63")
+    assert any("cues" in e for e in errors_of(text))
