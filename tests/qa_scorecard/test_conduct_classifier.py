@@ -217,7 +217,10 @@ def test_a_polite_sentence_passes_and_shows_the_highest_rating(matcher, sentence
 
 def test_the_customer_being_rude_does_not_count_against_the_agent(matcher):
     tr = call(("customer", 1, 4, DISMISSIVE[1]), ("agent", 5, 8, POLITE[1]))
-    assert score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0].verdict == "pass"
+    assert (
+        score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0].verdict
+        == "pass"
+    )
 
 
 @pytest.mark.slow
@@ -231,7 +234,10 @@ def test_retraining_gives_the_stored_head(matcher):
 
 def test_a_call_without_agent_speech_passes(matcher):
     for tr in (call(), call(("customer", 1, 4, DISMISSIVE[0]))):
-        assert score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0].verdict == "pass"
+        assert (
+            score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0].verdict
+            == "pass"
+        )
 
 
 def test_credential_requests_and_mentions_are_well_separated(matcher):
