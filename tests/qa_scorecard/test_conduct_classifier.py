@@ -1,8 +1,10 @@
-"""The conduct classifier on forbidden items (`classifier: dismissive`): loading, checking, scoring.
+"""The conduct classifiers on forbidden items (`classifier: dismissive`, `classifier:
+credential_request`): loading, checking, scoring.
 
-Scoring tests use the real packaged encoder and the stored head, and assert only on sentences
-far from the decision threshold (a margin of 0.2 either side), so a retrained head that still
-does its job passes and one that does not, fails.
+Scoring tests use the real packaged encoder and the stored heads, and assert only on sentences
+written for these tests (none is in the training data: a test checks that) and far from the
+decision threshold (a margin of 0.2 either side), so a retrained head that still does its job
+passes and one that does not, fails.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scorecard_helpers import call, card, meta
 
@@ -21,7 +24,19 @@ from callwright.qa.scorecard import score
 from callwright.qa.scorecard.loader import schema
 
 MARGIN = 0.2
-THRESHOLD = 0.5
+
+
+def high(name: str) -> float:
+    """A probability clearly over the classifier's threshold (the head's cross-validated one,
+    as the bank scorecard uses): half-way from it to 1."""
+    t = conduct.get_head(name).suggested_threshold
+    return t + (1.0 - t) / 2
+
+
+def low(name: str) -> float:
+    """A probability clearly under it."""
+    return conduct.get_head(name).suggested_threshold - MARGIN
+
 
 CONDUCT = """\
 scorecard: t
@@ -51,6 +66,29 @@ POLITE = [
 ]
 
 
+REQUESTS = [
+    "Right, before I can unlock it, could you read out the PIN you chose?",
+    "And your internet banking password, what would that be please?",
+]
+MENTIONS = [
+    "Your new PIN will come in a separate envelope a few days after the card.",
+    "Nobody from the bank will ever phone you for your password, so hang up if they do.",
+]
+
+CREDENTIAL = CONDUCT.replace("id: no-dismissive", "id: no-credential").replace(
+    "classifier: dismissive", "classifier: credential_request"
+)
+
+
+def scoring_card(text: str, name: str):  # noqa: ANN201
+    t = conduct.get_head(name).suggested_threshold
+    return card(text.replace("classifier_threshold: 0.5", f"classifier_threshold: {t}"))
+
+
+def norm(sentence: str) -> str:
+    return " ".join(re.sub(r"[^a-z' ]", " ", sentence.lower()).split())
+
+
 def errors_of(text: str) -> list[str]:
     with pytest.raises(DataError) as info:
         card(text)
@@ -68,7 +106,7 @@ def test_classifier_key_loads_onto_the_rule():
 def test_unknown_classifier_is_located_with_a_suggestion():
     (err,) = errors_of(CONDUCT.replace("classifier: dismissive", "classifier: dismisive"))
     assert err.startswith("card.yaml:10:21: error: item 'no-dismissive'")
-    assert "'dismisive' is not one of dismissive; did you mean 'dismissive'?" in err
+    assert "'dismisive' is not one of dismissive, credential_request; did you mean 'dismissive'?" in err
 
 
 def test_classifier_only_on_forbidden_items_and_threshold_needs_a_classifier():
@@ -90,11 +128,41 @@ def test_the_schema_names_exactly_the_classifiers_there_are():
     assert forbidden["classifier"]["enum"] == list(conduct.CLASSIFIERS)
 
 
-def test_the_stored_head_matches_its_training_data():
-    head = conduct.get_head("dismissive")
+@pytest.mark.parametrize("name", list(conduct.CLASSIFIERS))
+def test_the_stored_head_matches_its_training_data(name):
+    head = conduct.get_head(name)
     assert head.dim == 384 and head.data_sha256 == conduct.data_hash()
+    assert 0.3 <= head.suggested_threshold <= 0.95
     sentences = conduct.load_sentences()
-    assert len(sentences["dismissive"]) >= 100 and len(sentences["polite"]) >= 100
+    for lst in (*conduct.SPECS[name].positive, *conduct.SPECS[name].negative):
+        assert len(sentences[lst]) >= 50, lst
+
+
+def test_the_test_sentences_are_not_training_sentences():
+    trained = {s for v in conduct.load_sentences().values() for s in v}
+    for s in [*DISMISSIVE, *POLITE, *REQUESTS, *MENTIONS]:
+        assert norm(s) not in trained, s
+
+
+def test_a_non_string_training_sentence_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "conduct.yaml"
+    lists = {n: ["okay"] for s in conduct.SPECS.values() for n in (*s.positive, *s.negative)}
+    path.write_text("\n".join(f"{n}:\n  - {v[0]}" for n, v in lists.items()) + "\n  - yes\n")
+    with pytest.raises(DataError, match="True is not a string; quote it"):
+        conduct.load_sentences(path)
+    path.write_text("dismissive: [a]\n")
+    with pytest.raises(DataError, match="expected lists of sentences under"):
+        conduct.load_sentences(path)
+
+
+def test_the_threshold_choice_weighs_a_false_alarm_by_the_stretches_of_a_call():
+    p_pos = np.array([0.95, 0.9, 0.85, 0.6, 0.55])
+    p_neg = np.concatenate([np.full(95, 0.1), np.full(5, 0.58)])
+    # one stretch per call: catching one more positive (20 %) is worth 5 % false alarms
+    assert conduct.choose_threshold(p_pos, p_neg, stretches=1)[0] == pytest.approx(0.55)
+    # ten stretches per call: 5 % per stretch flags 40 % of calls, so the threshold goes above them
+    t, info = conduct.choose_threshold(p_pos, p_neg, stretches=10)
+    assert t == pytest.approx(0.6) and info["false_alarm_rate"] == 0 and info["miss_rate"] == 0.2
 
 
 def test_a_head_for_other_data_or_another_encoder_is_refused(tmp_path, monkeypatch):
@@ -118,8 +186,8 @@ def test_probabilities_are_well_separated_on_clear_sentences(matcher):
     conduct.check_encoder(head, matcher.encoder)
     p_bad = head.probability(matcher.vectors([s.lower() for s in DISMISSIVE]))
     p_ok = head.probability(matcher.vectors([s.lower() for s in POLITE]))
-    assert min(p_bad) >= THRESHOLD + MARGIN, p_bad
-    assert max(p_ok) <= THRESHOLD - MARGIN, p_ok
+    assert min(p_bad) >= high("dismissive"), p_bad
+    assert max(p_ok) <= low("dismissive"), p_ok
 
 
 @pytest.mark.parametrize("sentence", DISMISSIVE)
@@ -129,10 +197,10 @@ def test_a_dismissive_sentence_fails_the_item_with_the_words_and_the_rating(matc
         ("customer", 5, 9, "My card was charged twice."),
         ("agent", 10, 14, sentence),
     )
-    item = score(card(CONDUCT), tr, None, meta(), matcher=matcher).items[0]
+    item = score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0]
     assert item.verdict == "fail" and item.auto_fail
     (ev,) = item.evidence
-    assert ev.start == pytest.approx(10, abs=4) and ev.value >= THRESHOLD + MARGIN
+    assert ev.start == pytest.approx(10, abs=4) and ev.value >= high("dismissive")
     assert "dismissive classifier rates" in ev.note
     a, b = ev.span_chars
     assert ev.text[a:b] and ev.text[a:b].lower() in sentence.lower()
@@ -141,25 +209,65 @@ def test_a_dismissive_sentence_fails_the_item_with_the_words_and_the_rating(matc
 @pytest.mark.parametrize("sentence", POLITE)
 def test_a_polite_sentence_passes_and_shows_the_highest_rating(matcher, sentence):
     tr = call(("agent", 1, 4, "Good morning, thank you for calling."), ("agent", 10, 14, sentence))
-    item = score(card(CONDUCT), tr, None, meta(), matcher=matcher).items[0]
+    item = score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0]
     assert item.verdict == "pass"
     rated = [e for e in item.evidence if "classifier rates" in e.note]
-    assert rated and max(e.value for e in rated) <= THRESHOLD - MARGIN
+    assert rated and max(e.value for e in rated) <= low("dismissive")
 
 
 def test_the_customer_being_rude_does_not_count_against_the_agent(matcher):
     tr = call(("customer", 1, 4, DISMISSIVE[1]), ("agent", 5, 8, POLITE[1]))
-    assert score(card(CONDUCT), tr, None, meta(), matcher=matcher).items[0].verdict == "pass"
+    assert (
+        score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0].verdict
+        == "pass"
+    )
 
 
 @pytest.mark.slow
 def test_retraining_gives_the_stored_head(matcher):
+    """The same data gives the same classifier: not bit for bit (the encoder's vectors differ in
+    the last bits with how the texts are batched, and the hidden layer's training carries that
+    on: the stored head was trained from vectors embedded in other batches), but nearly the same
+    probabilities and the same decisions on all but a few training sentences."""
     stored = conduct.get_head("dismissive")
-    fresh = conduct.train(matcher.encoder)
+    fresh = conduct.train(matcher.encoder, calibrate=False)
     assert fresh.data_sha256 == stored.data_sha256
-    assert fresh.weights == pytest.approx(stored.weights, abs=1e-3)
+    sentences = conduct.load_sentences()
+    vectors = matcher.vectors([*sentences["dismissive"], *sentences["polite"]])
+    p_fresh, p_stored = fresh.probability(vectors), stored.probability(vectors)
+    diff = np.abs(p_fresh - p_stored)
+    assert diff.mean() <= 0.03 and diff.max() <= 0.15, (diff.mean(), diff.max())
+    t = stored.suggested_threshold
+    # measured 2026-12-03: mean 0.016, max 0.087, 2.0 % of decisions flip (positives near 0.85)
+    assert ((p_fresh >= t) != (p_stored >= t)).mean() <= 0.03
 
 
 def test_a_call_without_agent_speech_passes(matcher):
     for tr in (call(), call(("customer", 1, 4, DISMISSIVE[0]))):
-        assert score(card(CONDUCT), tr, None, meta(), matcher=matcher).items[0].verdict == "pass"
+        assert (
+            score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0].verdict
+            == "pass"
+        )
+
+
+def test_credential_requests_and_mentions_are_well_separated(matcher):
+    head = conduct.get_head("credential_request")
+    conduct.check_encoder(head, matcher.encoder)
+    p_ask = head.probability(matcher.vectors([norm(s) for s in REQUESTS]))
+    p_say = head.probability(matcher.vectors([norm(s) for s in [*MENTIONS, *POLITE]]))
+    assert min(p_ask) >= high("credential_request"), p_ask
+    assert max(p_say) <= low("credential_request"), p_say
+
+
+@pytest.mark.parametrize(("sentence", "verdict"), [(REQUESTS[0], "fail"), (MENTIONS[1], "pass")])
+def test_the_credential_classifier_judges_a_request_not_a_mention(matcher, sentence, verdict):
+    tr = call(
+        ("agent", 1, 4, "Good morning, thank you for calling."),
+        ("customer", 5, 9, "I can't get into the app."),
+        ("agent", 10, 14, sentence),
+    )
+    item = score(scoring_card(CREDENTIAL, "credential_request"), tr, None, meta(), matcher=matcher).items[0]
+    assert item.verdict == verdict
+    rated = [e for e in item.evidence if "credential_request classifier rates" in e.note]
+    top = max(e.value for e in rated) if rated else 0.0
+    assert top >= high("credential_request") if verdict == "fail" else top <= low("credential_request")

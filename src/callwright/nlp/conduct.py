@@ -1,16 +1,20 @@
-"""Conduct classifiers: is a stretch of agent speech dismissive?
+"""Conduct classifiers: is a stretch of agent speech dismissive? Does it ask for a credential?
 
-Sentence similarity to a list of forbidden examples does not capture "dismissive" as a
-category: rude, blaming, impatient or sarcastic speech is worded in too many ways, and an
-example list either misses most of them or, with a low threshold, flags polite refusals. A
-logistic regression over the same MiniLM sentence vectors the phrase matcher already
-computes for every stretch of speech learns the category from labelled sentences
-(data/conduct.yaml, written for this) at the cost of one dot product per stretch.
+Sentence similarity to a list of forbidden examples does not capture a category: rude,
+blaming, impatient or sarcastic speech, or a request for the caller's password or PIN, is
+worded in too many ways, and an example list either misses most of them or, with a low
+threshold, flags polite refusals and mere mentions of a PIN. A small head over the same
+MiniLM sentence vectors the phrase matcher already computes for every stretch of speech
+learns the category from labelled sentences (data/conduct.yaml, written for this) at the
+cost of a dot product or two per stretch.
 
-The trained head (weights and bias, 385 numbers) is stored in data/conduct_head.json with
-the hash of its training file and a fingerprint of the encoder it was trained on: loading it
-on another encoder (a different vector space) or after the data changed is an error, not
-confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
+Each classifier (`SPECS`) names the lists of data/conduct.yaml that are its positives and
+negatives and the head it uses: a logistic regression, or one hidden layer of ReLUs where
+that generalised better to unseen wording (docs/qa-real-calls.md has the figures). The
+trained head is stored in data/<name>_head.json with the hash of its training file, a
+fingerprint of the encoder it was trained on and the threshold cross-validation suggested:
+loading it on another encoder (a different vector space) or after the data changed is an
+error, not confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
 """
 
 from __future__ import annotations
@@ -32,63 +36,113 @@ from callwright.errors import DataError, ModelNotFoundError
 if TYPE_CHECKING:  # pragma: no cover
     from callwright.nlp.embeddings import Encoder
 
-CLASSIFIERS: dict[str, str] = {
-    "dismissive": "rude, blaming, impatient, sarcastic, condescending or brushing-off speech",
+
+@dataclass(frozen=True)
+class Spec:
+    """One classifier: what it catches, which lists of the data file are its positives and
+    negatives, and its head's shape (`hidden` ReLUs; 0 is a logistic regression)."""
+
+    description: str
+    positive: tuple[str, ...]
+    negative: tuple[str, ...]
+    hidden: int = 0
+
+
+SPECS: dict[str, Spec] = {
+    "dismissive": Spec(
+        "rude, blaming, impatient, sarcastic, condescending or brushing-off speech",
+        positive=("dismissive",),
+        negative=("polite", "credential_mention", "credential_request"),
+        hidden=64,
+    ),
+    "credential_request": Spec(
+        "asking the caller to say or type their password, PIN, passcode or login",
+        positive=("credential_request",),
+        negative=("polite", "credential_mention", "dismissive"),
+    ),
 }
+CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
 """The classifiers a scorecard may name (`classifier:` on a forbidden item), with what they catch."""
 
 DATA_FILE = "conduct.yaml"
-HEAD_FILE = "conduct_head.json"
-FORMAT = "callwright-conduct-head/1"
-POSITIVE = {"dismissive": "dismissive"}  # classifier name -> the data file's list of its positives
-NEGATIVE = "polite"
-L2 = 0.1  # ridge penalty on the weights (not the bias), from 5-fold cross-validation on the data
+FORMAT = "callwright-conduct-head/2"
+L2 = 0.1  # ridge penalty on the weights (not the biases); 0.03-0.3 differ little in cross-validation
+MLP_L2 = 1e-3  # the hidden-layer head's penalty (per weight, on the mean loss)
 NEWTON_STEPS = 50
+ADAM_STEPS = 400
+ADAM_RATE = 0.01
+SEED = 0  # the hidden layer's initial weights: fixed, so retraining gives the same head
+FOLDS = 5  # cross-validation folds for the suggested threshold
+# A call is judged on all of its agent stretches, so a per-stretch false alarm rate counts about
+# this many times (the median of rated agent stretches in the Harper Valley dev calls is 9)
+STRETCHES_PER_CALL = 10
+THRESHOLD_GRID = tuple(round(0.3 + 0.05 * k, 2) for k in range(14))  # 0.3 ... 0.95
 DEFAULT_CLASSIFIER_THRESHOLD = 0.5
 # The matcher rates stretches, not sentences: windows of 5 words every 2 and of 10 every 5 (as
 # qa.scorecard.matching.span_ranges cuts them), across sentence ends when the transcript has no
-# punctuation. Pieces of polite speech are polite too, so windows of pairs of polite sentences run
-# together are added as negatives: without them a fragment such as "name is michael how can" reads
-# as curt. Pieces of dismissive sentences are not added (a piece may be innocent). The scorer also
-# leaves out the 5-word windows (CLASSIFY_MIN_WORDS): run-together fragments of that size are
-# where a linear head errs most.
+# punctuation. Pieces of other speech are not positives either, so windows of pairs of negative
+# sentences run together are added as negatives: without them a fragment such as "name is michael
+# how can" reads as curt. A positive said inside a longer turn is seen only in windows that mix it
+# with its neighbours, so the windows of a positive run together with a negative sentence that
+# hold at least POSITIVE_SHARE of it are added as positives. The scorer leaves out the 5-word
+# windows (CLASSIFY_MIN_WORDS): run-together fragments of that size are where a head errs most.
 NEGATIVE_WINDOWS = ((5, 2), (10, 5))
 CLASSIFY_MIN_WORDS = 6  # stretches shorter than this are rated only when they are a whole turn
+POSITIVE_SHARE = 0.8
 PAIR_STEP = (7, 3)  # the partner of sentence k is sentence (7k + 3) mod n: fixed, varied pairs
+CONTEXT_STEP = (5, 1)  # the negative a positive is run together with, the same way
 
 
 def _data_path(name: str) -> Path:
     return Path(str(resources.files("callwright.nlp").joinpath("data", name)))
 
 
+def head_file(name: str) -> str:
+    return f"{name}_head.json"
+
+
 @dataclass(frozen=True)
 class ConductHead:
-    """A logistic regression over unit sentence vectors: p = sigmoid(v . w + b)."""
+    """p = sigmoid(h . w + b), with h = v (logistic regression) or h = relu(v W1 + b1)."""
 
     name: str
-    weights: np.ndarray  # (dim,)
+    weights: np.ndarray  # (dim,) or (hidden,)
     bias: float
     encoder_fingerprint: str
     data_sha256: str
+    hidden_weights: np.ndarray | None = None  # (dim, hidden)
+    hidden_bias: np.ndarray | None = None  # (hidden,)
+    suggested_threshold: float = DEFAULT_CLASSIFIER_THRESHOLD
     training: dict[str, Any] = field(default_factory=dict)
 
     @property
     def dim(self) -> int:
-        return int(self.weights.shape[0])
+        w = self.hidden_weights if self.hidden_weights is not None else self.weights
+        return int(w.shape[0])
 
     def probability(self, vectors: np.ndarray) -> np.ndarray:
         """P(class) for each row of `vectors` (n, dim)."""
         if vectors.shape[0] == 0:
             return np.zeros(0, dtype=np.float32)
-        z = vectors.astype(np.float64) @ self.weights + self.bias
+        h = vectors.astype(np.float64)
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            h = np.maximum(h @ self.hidden_weights + self.hidden_bias, 0.0)
+        z = h @ self.weights + self.bias
         return (1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))).astype(np.float32)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "format": FORMAT,
             "name": self.name,
             "bias": float(self.bias),
             "weights": [round(float(x), 7) for x in self.weights],
+        }
+        if self.hidden_weights is not None and self.hidden_bias is not None:
+            out["hidden_bias"] = [round(float(x), 7) for x in self.hidden_bias]
+            out["hidden_weights"] = [[round(float(x), 7) for x in row] for row in self.hidden_weights]
+        return {
+            **out,
+            "suggested_threshold": self.suggested_threshold,
             "encoder_fingerprint": self.encoder_fingerprint,
             "data_sha256": self.data_sha256,
             "training": self.training,
@@ -104,26 +158,33 @@ def load_sentences(path: Path | None = None) -> dict[str, list[str]]:
         data = yaml.safe_load(path.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise DataError(f"{path}: cannot read the conduct training sentences: {err}") from err
-    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
-        raise DataError(
-            f"{path}: expected lists of sentences under {', '.join([*POSITIVE.values(), NEGATIVE])}"
-        )
-    return {str(k): [str(s) for s in v] for k, v in data.items()}
+    lists = sorted({n for s in SPECS.values() for n in (*s.positive, *s.negative)})
+    if not isinstance(data, dict) or not all(isinstance(data.get(n), list) for n in lists):
+        raise DataError(f"{path}: expected lists of sentences under {', '.join(lists)}")
+    bad = [(k, s) for k, v in data.items() for s in v if not isinstance(s, str)]
+    if bad:  # `- yes` is a boolean in YAML: quote it
+        raise DataError(f"{path}: list {bad[0][0]!r}: {bad[0][1]!r} is not a string; quote it")
+    return {str(k): list(v) for k, v in data.items()}
 
 
 def data_hash(path: Path | None = None) -> str:
     return hashlib.sha256((path or _data_path(DATA_FILE)).read_bytes()).hexdigest()[:16]
 
 
+def _balance(y: np.ndarray) -> np.ndarray:
+    """Per-sample weights that make the two classes count equally."""
+    n, pos = len(y), y.sum()
+    return np.where(y == 1, n / (2.0 * max(pos, 1)), n / (2.0 * max(n - pos, 1)))
+
+
 def fit_logistic(
     x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = NEWTON_STEPS
 ) -> tuple[np.ndarray, float]:
     """L2-penalised logistic regression by Newton's method, the classes weighted to count equally
-    (there are fewer dismissive sentences than others). Deterministic: no random start."""
+    (there are fewer positives than others). Deterministic: no random start."""
     n, d = x.shape
     xb = np.hstack([x.astype(np.float64), np.ones((n, 1))])
-    pos = y.sum()
-    sample_w = np.where(y == 1, n / (2.0 * max(pos, 1)), n / (2.0 * max(n - pos, 1)))
+    sample_w = _balance(y)
     penalty = np.full(d + 1, l2)
     penalty[-1] = 0.0  # the bias is not penalised
     theta = np.zeros(d + 1)
@@ -136,6 +197,41 @@ def fit_logistic(
         if np.abs(step).max() < 1e-8:
             break
     return theta[:-1], float(theta[-1])
+
+
+def fit_mlp(
+    x: np.ndarray, y: np.ndarray, hidden: int, l2: float = MLP_L2, steps: int = ADAM_STEPS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One hidden layer of ReLUs, balanced cross-entropy plus an L2 penalty, full-batch Adam
+    from a fixed seed: (W1, b1, w2, b2). Deterministic on one machine; a few hundred steps of
+    a (n, 384) x (384, hidden) product, seconds on a CPU."""
+    x = x.astype(np.float64)
+    n, d = x.shape
+    rng = np.random.default_rng(SEED)
+    params = [
+        rng.normal(0.0, np.sqrt(2.0 / d), (d, hidden)),
+        np.zeros(hidden),
+        rng.normal(0.0, np.sqrt(1.0 / hidden), hidden),
+        np.zeros(1),
+    ]
+    sw = _balance(y) / n
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    b1_, b2_, eps = 0.9, 0.999, 1e-8
+    for t in range(1, steps + 1):
+        w1, b1, w2, b2 = params
+        pre = x @ w1 + b1
+        h = np.maximum(pre, 0.0)
+        p = 1.0 / (1.0 + np.exp(-np.clip(h @ w2 + b2[0], -50, 50)))
+        dz = sw * (p - y)
+        dh = np.outer(dz, w2) * (pre > 0)
+        grads = [x.T @ dh + l2 * w1, dh.sum(0), h.T @ dz + l2 * w2, np.array([dz.sum()])]
+        for k, g in enumerate(grads):
+            m[k] = b1_ * m[k] + (1 - b1_) * g
+            v[k] = b2_ * v[k] + (1 - b2_) * g * g
+            params[k] = params[k] - ADAM_RATE * (m[k] / (1 - b1_**t)) / (np.sqrt(v[k] / (1 - b2_**t)) + eps)
+    w1, b1, w2, b2 = params
+    return w1, b1, w2, float(b2[0])
 
 
 def fingerprint(encoder: Encoder) -> str:
@@ -158,73 +254,195 @@ def _encoder_fingerprint(encoder: Encoder) -> str:
         return _fingerprints[key]
 
 
+def _starts(n: int, size: int, stride: int) -> list[int]:
+    starts = list(range(0, n - size + 1, stride))
+    if starts[-1] != n - size:
+        starts.append(n - size)
+    return starts
+
+
 def windows(sentence: str) -> list[str]:
     """The pieces of a sentence the matcher would rate on their own (`NEGATIVE_WINDOWS`)."""
     words = sentence.split()
     out = []
     for size, stride in NEGATIVE_WINDOWS:
         if len(words) > size:
-            starts = list(range(0, len(words) - size + 1, stride))
-            if starts[-1] != len(words) - size:
-                starts.append(len(words) - size)
-            out += [" ".join(words[a : a + size]) for a in starts]
+            out += [" ".join(words[a : a + size]) for a in _starts(len(words), size, stride)]
     return out
 
 
 def augmented(neg: list[str]) -> list[str]:
-    """The polite sentences and the windows of pairs of them run together (see NEGATIVE_WINDOWS)."""
+    """The negative sentences and the windows of pairs of them run together (see NEGATIVE_WINDOWS)."""
     a, b = PAIR_STEP
     more = [w for k, s in enumerate(neg) for w in [s, *windows(f"{s} {neg[(a * k + b) % len(neg)]}")]]
     return list(dict.fromkeys(more))
 
 
+def in_context(pos: list[str], neg: list[str]) -> list[str]:
+    """The positive sentences and the rated windows (CLASSIFY_MIN_WORDS words or more) of each run
+    together with a negative one, before and after it, that hold POSITIVE_SHARE of it or more."""
+    a, b = CONTEXT_STEP
+    out = list(pos)
+    for k, s in enumerate(pos):
+        sw, cw = s.split(), neg[(a * k + b) % len(neg)].split()
+        for words, lo in ((cw + sw, len(cw)), (sw + cw, 0)):
+            hi = lo + len(sw)
+            for size, stride in NEGATIVE_WINDOWS:
+                if size < CLASSIFY_MIN_WORDS or len(words) <= size:
+                    continue
+                for st in _starts(len(words), size, stride):
+                    if min(hi, st + size) - max(lo, st) >= POSITIVE_SHARE * len(sw):
+                        out.append(" ".join(words[st : st + size]))
+    return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    texts: list[str]
+    y: np.ndarray
+    positives: int
+    negatives: int
+
+
+def training_set(name: str, sentences: dict[str, list[str]]) -> TrainingSet:
+    spec = SPECS[name]
+    pos_base = [s for n in spec.positive for s in sentences[n]]
+    neg_base = [s for n in spec.negative for s in sentences[n]]
+    pos, neg = in_context(pos_base, neg_base), augmented(neg_base)
+    pos_set = set(pos)
+    neg = [s for s in neg if s not in pos_set]
+    return TrainingSet(
+        [*pos, *neg], np.array([1] * len(pos) + [0] * len(neg), np.float64), len(pos_base), len(neg_base)
+    )
+
+
+def _fit(spec: Spec, x: np.ndarray, y: np.ndarray, l2: float) -> ConductHead:
+    if spec.hidden:
+        w1, b1, w2, b2 = fit_mlp(x, y, spec.hidden)
+        return ConductHead("", w2, b2, "", "", hidden_weights=w1, hidden_bias=b1)
+    w, b = fit_logistic(x, y, l2)
+    return ConductHead("", w, b, "", "")
+
+
+def out_of_fold(
+    name: str, sentences: dict[str, list[str]], encoder: Encoder, l2: float = L2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of the positives and negatives of each of `FOLDS` folds (by sentence hash)
+    from a head trained on the other folds: the positive sentences with their windows in context
+    (next to a training negative), the negative sentences with their own windows."""
+    spec = SPECS[name]
+    lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in spec.negative]
+    base = [(s, lab) for n, lab in lists for s in sentences[n]]
+    fold = [int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % FOLDS for s, _ in base]
+    p_pos: list[np.ndarray] = []
+    p_neg: list[np.ndarray] = []
+    for f in range(FOLDS):
+        part = {
+            (lab, held): [s for (s, lb), k in zip(base, fold, strict=True) if lb == lab and (k == f) == held]
+            for lab in (0, 1)
+            for held in (False, True)
+        }
+        pos, neg = in_context(part[1, False], part[0, False]), augmented(part[0, False])
+        head = _fit(spec, encoder.embed([*pos, *neg]), np.array([1] * len(pos) + [0] * len(neg), float), l2)
+        p_pos.append(head.probability(encoder.embed(in_context(part[1, True], part[0, False]))))
+        test_neg = list(dict.fromkeys([*part[0, True], *[w for s in part[0, True] for w in windows(s)]]))
+        p_neg.append(head.probability(encoder.embed(test_neg)))
+    return np.concatenate(p_pos), np.concatenate(p_neg)
+
+
+def choose_threshold(
+    p_pos: np.ndarray, p_neg: np.ndarray, stretches: int = STRETCHES_PER_CALL
+) -> tuple[float, dict[str, Any]]:
+    """The threshold on `THRESHOLD_GRID` that minimises the expected errors of a call: a positive
+    stretch missed, plus a call of `stretches` negative stretches with at least one flagged
+    (1 - (1 - false alarm rate) ** stretches); of tied ones the higher."""
+    costs = []
+    for t in THRESHOLD_GRID:
+        miss = float((p_pos < t).mean()) if len(p_pos) else 0.0
+        alarm = float((p_neg >= t).mean()) if len(p_neg) else 0.0
+        costs.append((miss + 1.0 - (1.0 - alarm) ** stretches, -t, t, miss, alarm))
+    cost, _, t, miss, alarm = min(costs)
+    return t, {
+        "folds": FOLDS,
+        "stretches_per_call": stretches,
+        "miss_rate": round(miss, 4),
+        "false_alarm_rate": round(alarm, 4),
+        "expected_call_errors": round(cost, 4),
+        "positives_rated": int(len(p_pos)),
+        "negatives_rated": int(len(p_neg)),
+    }
+
+
 def train(
-    encoder: Encoder, name: str = "dismissive", path: Path | None = None, l2: float = L2
+    encoder: Encoder,
+    name: str = "dismissive",
+    path: Path | None = None,
+    l2: float = L2,
+    calibrate: bool = True,
 ) -> ConductHead:
-    """Train the head for classifier `name` on the labelled sentences."""
+    """Train the head for classifier `name` on the labelled sentences (and, with `calibrate`,
+    find its suggested threshold by cross-validation on them)."""
+    spec = SPECS[name]
     sentences = load_sentences(path)
-    pos, neg = sentences[POSITIVE[name]], sentences[NEGATIVE]
-    neg = augmented(neg)
-    texts = [*pos, *neg]
-    y = np.array([1] * len(pos) + [0] * len(neg), dtype=np.float64)
-    w, b = fit_logistic(encoder.embed(texts), y, l2)
+    ts = training_set(name, sentences)
+    fitted = _fit(spec, encoder.embed(ts.texts), ts.y, l2)
+    threshold, cv = (
+        choose_threshold(*out_of_fold(name, sentences, encoder, l2))
+        if calibrate
+        else (DEFAULT_CLASSIFIER_THRESHOLD, {})
+    )
     return ConductHead(
         name=name,
-        weights=w,
-        bias=b,
+        weights=fitted.weights,
+        bias=fitted.bias,
+        hidden_weights=fitted.hidden_weights,
+        hidden_bias=fitted.hidden_bias,
         encoder_fingerprint=fingerprint(encoder),
         data_sha256=data_hash(path),
+        suggested_threshold=threshold,
         training={
-            "positives": len(pos),
-            "negatives": len(neg),
+            "positive_lists": list(spec.positive),
+            "negative_lists": list(spec.negative),
+            "positives": ts.positives,
+            "negatives": ts.negatives,
+            "rows": {"positive": int(ts.y.sum()), "negative": int(len(ts.y) - ts.y.sum())},
             "negative_windows": [list(w) for w in NEGATIVE_WINDOWS],
-            "l2": l2,
-            "method": "newton, balanced classes",
+            "positive_share": POSITIVE_SHARE,
+            "method": (
+                f"one hidden layer of {spec.hidden} ReLUs, adam {ADAM_STEPS} steps, l2 {MLP_L2}, seed {SEED}"
+                if spec.hidden
+                else f"logistic regression, newton, l2 {l2}"
+            )
+            + ", balanced classes",
+            "cross_validation": cv,
         },
     )
 
 
 def read_head(path: Path) -> ConductHead:
+    hint = "retrain it: python -m callwright.nlp.conduct --write"
     try:
         raw = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError) as err:
-        raise ModelNotFoundError(
-            f"cannot read the conduct classifier {path}: {err}",
-            hint="retrain it: python -m callwright.nlp.conduct --write",
-        ) from err
-    if raw.get("format") != FORMAT:
-        raise ModelNotFoundError(
-            f"{path}: format {raw.get('format')!r}, this version reads {FORMAT!r}",
-            hint="retrain it: python -m callwright.nlp.conduct --write",
+        raise ModelNotFoundError(f"cannot read the conduct classifier {path}: {err}", hint=hint) from err
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        got = raw.get("format") if isinstance(raw, dict) else None
+        raise ModelNotFoundError(f"{path}: format {got!r}, this version reads {FORMAT!r}", hint=hint)
+    try:
+        hidden = raw.get("hidden_weights")
+        return ConductHead(
+            name=raw["name"],
+            weights=np.asarray(raw["weights"], dtype=np.float64),
+            bias=float(raw["bias"]),
+            hidden_weights=None if hidden is None else np.asarray(hidden, dtype=np.float64),
+            hidden_bias=None if hidden is None else np.asarray(raw["hidden_bias"], dtype=np.float64),
+            encoder_fingerprint=raw["encoder_fingerprint"],
+            data_sha256=raw["data_sha256"],
+            suggested_threshold=float(raw.get("suggested_threshold", DEFAULT_CLASSIFIER_THRESHOLD)),
+            training=raw.get("training", {}),
         )
-    return ConductHead(
-        name=raw["name"],
-        weights=np.asarray(raw["weights"], dtype=np.float64),
-        bias=float(raw["bias"]),
-        encoder_fingerprint=raw["encoder_fingerprint"],
-        data_sha256=raw["data_sha256"],
-        training=raw.get("training", {}),
-    )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelNotFoundError(f"{path}: not a conduct classifier head: {err}", hint=hint) from err
 
 
 @functools.cache
@@ -232,7 +450,7 @@ def get_head(name: str) -> ConductHead:
     """The stored head of classifier `name` (loaded once per process), checked against its data."""
     if name not in CLASSIFIERS:
         raise DataError(f"unknown conduct classifier {name!r}; known: {', '.join(CLASSIFIERS)}")
-    path = _data_path(HEAD_FILE)
+    path = _data_path(head_file(name))
     head = read_head(path)
     if head.name != name:
         raise ModelNotFoundError(f"{path} holds classifier {head.name!r}, not {name!r}")
@@ -257,25 +475,30 @@ def check_encoder(head: ConductHead, encoder: Encoder) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Train the conduct classifier on data/conduct.yaml.")
-    ap.add_argument("--write", action="store_true", help=f"write data/{HEAD_FILE} (else print a summary)")
-    ap.add_argument("--l2", type=float, default=L2)
+    ap = argparse.ArgumentParser(description=f"Train the conduct classifiers on data/{DATA_FILE}.")
+    ap.add_argument("--write", action="store_true", help="write data/<name>_head.json (else print a summary)")
+    ap.add_argument("--only", choices=list(SPECS), action="append", help="train only these classifiers")
+    ap.add_argument("--l2", type=float, default=L2, help="the logistic heads' penalty")
     args = ap.parse_args(argv)
     from callwright.nlp.embeddings import get_encoder
 
     encoder = get_encoder()
-    head = train(encoder, l2=args.l2)
     sentences = load_sentences()
-    p_pos = head.probability(encoder.embed(sentences["dismissive"]))
-    p_neg = head.probability(encoder.embed(sentences["polite"]))
-    print(
-        f"trained on {len(p_pos)} dismissive and {len(p_neg)} other sentences; training error at 0.5: "
-        f"{int((p_pos < 0.5).sum())} + {int((p_neg >= 0.5).sum())}"
-    )
-    if args.write:
-        out = _data_path(HEAD_FILE)
-        out.write_text(json.dumps(head.to_json(), indent=1) + "\n", "utf-8")
-        print(f"wrote {out}")
+    for name in args.only or list(SPECS):
+        head = train(encoder, name, l2=args.l2)
+        spec, t = SPECS[name], head.suggested_threshold
+        p_pos = head.probability(encoder.embed([s for n in spec.positive for s in sentences[n]]))
+        p_neg = head.probability(encoder.embed([s for n in spec.negative for s in sentences[n]]))
+        cv = head.training["cross_validation"]
+        print(
+            f"{name}: {len(p_pos)} positive and {len(p_neg)} negative sentences; training error at "
+            f"{t:g}: {int((p_pos < t).sum())} + {int((p_neg >= t).sum())}; cross-validated threshold "
+            f"{t:g} (miss rate {cv['miss_rate']}, false alarms {cv['false_alarm_rate']} per stretch)"
+        )
+        if args.write:
+            out = _data_path(head_file(name))
+            out.write_text(json.dumps(head.to_json(), indent=1) + "\n", "utf-8")
+            print(f"wrote {out}")
     return 0
 
 
