@@ -175,3 +175,28 @@ def test_the_screened_second_listen_still_recovers_what_the_first_reading_lost(
     assert start in screens and start in listens
     assert item.verdict == "pass", [(e.note, e.text) for e in item.evidence]
     assert len(listens) <= len(screens) + 2  # the screen, not a listen per item and stretch
+
+
+def test_support_is_asked_only_of_a_reading_whose_words_would_pass(matcher):
+    """Weighing the support costs two decoder passes; a second reading that does not say the phrase
+    is dropped on its words, unweighed, and the verdicts are those of weighing every reading."""
+    from callwright.speech.asr.whisper_second_listen import WeighedOnUse
+
+    card, t, first = _first(matcher)
+    weighed: list[float] = []
+    texts = {1.0: "Thank you for calling Northwind Energy. My name is Priya.", 10.0: "Let me look at it."}
+
+    def listen(u, phrases, span):
+        if u.start not in texts:
+            return None
+        plain = _reading(texts[u.start], u, -0.1)
+        return WeighedOnUse(plain.recognition, plain.plain_text, lambda: weighed.append(u.start) or -0.1)
+
+    def eager(u, phrases, span):
+        return _reading(texts[u.start], u, -0.1) if u.start in texts else None
+
+    again = second_listen(card, first, t, None, matcher, listen, SecondListenSettings(screen=False))
+    before = second_listen(card, first, t, None, matcher, eager, SecondListenSettings(screen=False))
+    assert weighed == [1.0]  # only the greeting's reading, which says its phrase
+    assert [(r.item_id, r.verdict) for r in again.items] == [(r.item_id, r.verdict) for r in before.items]
+    assert {r.item_id: r.verdict for r in again.items}["greeting"] == "pass"

@@ -84,7 +84,11 @@ class _Listened:
 
     utterance: Utterance  # the second reading, redacted, in place of the first
     first_text: str
-    support: float
+    reading: SecondReading  # its `support` is read only when the words would pass (it may cost)
+
+    @property
+    def support(self) -> float:
+        return self.reading.support
 
 
 def _missed(it: Item, verdict: str) -> bool:
@@ -145,9 +149,14 @@ def second_listen(
                 if len(listened) >= settings.max_listens:
                     break
                 u = transcript.utterances[m.utterance]
-                listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, settings, names)
+                listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, names)
             h = listened[key]
-            if h is not None and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold:
+            # the words first, the support only then: weighing it is two more decoder passes
+            if (
+                h is not None
+                and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold
+                and _supported(h, settings)
+            ):
                 again[m.utterance] = h
                 break
     for it in retry:
@@ -260,18 +269,13 @@ def _listen(
     phrases: Sequence[str],
     span: tuple[float, float],
     listen: ListenToStretch,
-    settings: SecondListenSettings,
     names: Sequence[str] = (),
 ) -> _Listened | None:
-    """One listen to `u`'s audio: its second reading, redacted, when the audio supports it enough."""
+    """One listen to `u`'s audio: its second reading, redacted (whether the audio supports it
+    enough is asked only of a reading that would pass: `_supported`)."""
     reading = listen(u, phrases, span)
-    if reading is None or reading.support < settings.min_support:
-        log.debug(
-            "heard again at %.1f s for %s: %s",
-            u.start,
-            phrases[0],
-            "nothing" if reading is None else f"support {reading.support:+.2f}: not used",
-        )
+    if reading is None:
+        log.debug("heard again at %.1f s for %s: nothing", u.start, phrases[0])
         return None
     words = [Word(w.word, w.start, w.end, w.confidence) for w in reading.recognition.words if w.word.strip()]
     if not words:
@@ -284,4 +288,12 @@ def _listen(
     ]
     text = " ".join(w.word for w in kept)
     second = dataclasses.replace(u, text=text, words=kept)
-    return _Listened(second, u.text, reading.support)
+    return _Listened(second, u.text, reading)
+
+
+def _supported(h: _Listened, settings: SecondListenSettings) -> bool:
+    """Whether the audio supports the second reading enough (`min_support`) to count."""
+    if h.support >= settings.min_support:
+        return True
+    log.debug("heard again at %.1f s: support %+.2f: not used", h.utterance.start, h.support)
+    return False
