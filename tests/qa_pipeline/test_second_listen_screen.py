@@ -200,3 +200,44 @@ def test_support_is_asked_only_of_a_reading_whose_words_would_pass(matcher):
     assert weighed == [1.0]  # only the greeting's reading, which says its phrase
     assert [(r.item_id, r.verdict) for r in again.items] == [(r.item_id, r.verdict) for r in before.items]
     assert {r.item_id: r.verdict for r in again.items}["greeting"] == "pass"
+
+
+def test_a_screen_reading_is_prepared_for_matching_once_for_every_item_that_asks(matcher):
+    """The opening's screen reading is asked about by each missed item that would listen to it; it
+    is tokenised and embedded once, and the screen's decisions are those of preparing it each time."""
+    from callwright.qa import second_listen as sl
+
+    card, t, first = _first(matcher)
+    prepared: list[int] = []
+
+    class Counting:
+        def prepare(self, transcript, *a, **k):
+            if len(transcript.utterances) == 1:
+                prepared.append(id(transcript.utterances[0]))
+            return matcher.prepare(transcript, *a, **k)
+
+    reading = "Thank you for calling North wind energy. This call may be recorded. My name is Priya."
+    ears = Ears({1.0: "Thank you for calling Northwind Energy. My name is Priya."}, {1.0: reading})
+    again = second_listen(
+        card, first, t, None, Counting(), ears.listen, SecondListenSettings(), screen=ears.screen
+    )
+    asked = [p for p in ears.screened if p[0] == 1.0]
+    assert len(asked) == 1 and len(asked[0][1]) >= 2  # one screen of the opening for two items or more
+    assert len(prepared) == len(set(prepared))  # each reading (screened or listened) prepared once
+    # the same decisions as asking about the reading afresh each time
+    fresh = Ears(dict(ears.listens), dict(ears.screens))
+    monkey = sl._Closeness.__call__
+
+    def afresh(self, u, rule):
+        self._prepared.clear()
+        return monkey(self, u, rule)
+
+    sl._Closeness.__call__ = afresh
+    try:
+        before = second_listen(
+            card, first, t, None, matcher, fresh.listen, SecondListenSettings(), screen=fresh.screen
+        )
+    finally:
+        sl._Closeness.__call__ = monkey
+    assert fresh.listened == ears.listened
+    assert [(r.item_id, r.verdict) for r in again.items] == [(r.item_id, r.verdict) for r in before.items]

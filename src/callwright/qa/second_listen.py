@@ -132,7 +132,8 @@ def second_listen(
         for it in retry
         for rule in _rules(it)
     ]
-    screened = _Screens(transcript, plan, screen if settings.screen else None, settings, names)
+    close = _Closeness(transcript, matcher)
+    screened = _Screens(transcript, plan, screen if settings.screen else None, settings, names, close)
     listened: dict[tuple[int, tuple[str, ...]], _Listened | None] = {}
     changed = {}
     again_by_item: dict[str, dict[int, _Listened]] = {}
@@ -144,7 +145,7 @@ def second_listen(
         for m in chosen:
             key = (m.utterance, rule.phrases)
             if key not in listened:
-                if not screened.could_hold(m.utterance, rule, matcher):
+                if not screened.could_hold(m.utterance, rule):
                     continue
                 if len(listened) >= settings.max_listens:
                     break
@@ -152,11 +153,7 @@ def second_listen(
                 listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, names)
             h = listened[key]
             # the words first, the support only then: weighing it is two more decoder passes
-            if (
-                h is not None
-                and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold
-                and _supported(h, settings)
-            ):
+            if h is not None and close(h.utterance, rule) >= rule.threshold and _supported(h, settings):
                 again[m.utterance] = h
                 break
     for it in retry:
@@ -208,8 +205,10 @@ class _Screens:
         screen: ScreenStretch | None,
         settings: SecondListenSettings,
         names: Sequence[str],
+        close: _Closeness,
     ) -> None:
         self.transcript, self.screen, self.settings, self.names = transcript, screen, settings, names
+        self.close = close
         self.phrases: dict[int, list[str]] = {}
         self.span: dict[int, tuple[float, float]] = {}
         for _, rule, chosen in plan:
@@ -218,7 +217,7 @@ class _Screens:
                 self.span.setdefault(m.utterance, (m.start, m.end))
         self.readings: dict[int, Utterance | None] = {}
 
-    def could_hold(self, i: int, rule: PhraseRule, matcher: PhraseMatcher) -> bool:
+    def could_hold(self, i: int, rule: PhraseRule) -> bool:
         if self.screen is None:
             return True
         if i not in self.readings:
@@ -229,7 +228,7 @@ class _Screens:
         reading = self.readings[i]
         if reading is None:
             return True  # no screen for this stretch (too long for one window): listen in full
-        close = _similarity(reading, rule, self.transcript, matcher)
+        close = self.close(reading, rule)
         log.debug("screened %.1f s for %s: %.2f (%s)", reading.start, rule.phrases[0], close, reading.text)
         return close >= rule.threshold - self.settings.screen_margin
 
@@ -249,12 +248,22 @@ class _Screens:
         return dataclasses.replace(u, text=" ".join(w.word for w in kept), words=kept)
 
 
-def _similarity(u: Utterance, rule: PhraseRule, transcript: Transcript, matcher: PhraseMatcher) -> float:
-    """How close one (second) reading comes to a rule, within the rule's speaker and time window."""
-    alone = dataclasses.replace(transcript, utterances=[u])
-    return max(
-        (m.similarity for m in matcher.prepare(alone).matches(rule, call_duration(transcript))), default=0.0
-    )
+class _Closeness:
+    """How close a (second) reading comes to a rule, within the rule's speaker and time window; each
+    reading is prepared for matching once however many rules ask about it (a screen's reading is
+    asked about by every rule that would listen to its stretch)."""
+
+    def __init__(self, transcript: Transcript, matcher: PhraseMatcher) -> None:
+        self.transcript, self.matcher = transcript, matcher
+        self.duration = call_duration(transcript)
+        self._prepared: dict[int, tuple[Utterance, CallText]] = {}
+
+    def __call__(self, u: Utterance, rule: PhraseRule) -> float:
+        hit = self._prepared.get(id(u))
+        if hit is None or hit[0] is not u:
+            hit = (u, self.matcher.prepare(dataclasses.replace(self.transcript, utterances=[u])))
+            self._prepared[id(u)] = hit
+        return max((m.similarity for m in hit[1].matches(rule, self.duration)), default=0.0)
 
 
 def _sparse(u: Utterance, settings: SecondListenSettings) -> bool:
