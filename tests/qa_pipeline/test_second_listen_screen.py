@@ -202,7 +202,7 @@ def test_support_is_asked_only_of_a_reading_whose_words_would_pass(matcher):
     assert {r.item_id: r.verdict for r in again.items}["greeting"] == "pass"
 
 
-def test_a_screen_reading_is_prepared_for_matching_once_for_every_item_that_asks(matcher):
+def test_a_screen_reading_is_prepared_for_matching_once_for_every_item_that_asks(matcher, monkeypatch):
     """The opening's screen reading is asked about by each missed item that would listen to it; it
     is tokenised and embedded once, and the screen's decisions are those of preparing it each time."""
     from callwright.qa import second_listen as sl
@@ -223,21 +223,18 @@ def test_a_screen_reading_is_prepared_for_matching_once_for_every_item_that_asks
     )
     asked = [p for p in ears.screened if p[0] == 1.0]
     assert len(asked) == 1 and len(asked[0][1]) >= 2  # one screen of the opening for two items or more
-    assert len(prepared) == len(set(prepared))  # each reading (screened or listened) prepared once
+    assert prepared and len(prepared) == len(set(prepared))  # each reading prepared once
     # the same decisions as asking about the reading afresh each time
     fresh = Ears(dict(ears.listens), dict(ears.screens))
-    monkey = sl._Closeness.__call__
+    once = sl._Closeness.__call__
 
     def afresh(self, u, rule):
         self._prepared.clear()
-        return monkey(self, u, rule)
+        return once(self, u, rule)
 
-    sl._Closeness.__call__ = afresh
-    try:
-        before = second_listen(
-            card, first, t, None, matcher, fresh.listen, SecondListenSettings(), screen=fresh.screen
-        )
-    finally:
-        sl._Closeness.__call__ = monkey
+    monkeypatch.setattr(sl._Closeness, "__call__", afresh)
+    before = second_listen(
+        card, first, t, None, matcher, fresh.listen, SecondListenSettings(), screen=fresh.screen
+    )
     assert fresh.listened == ears.listened
     assert [(r.item_id, r.verdict) for r in again.items] == [(r.item_id, r.verdict) for r in before.items]

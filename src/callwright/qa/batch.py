@@ -241,6 +241,8 @@ def score_batch(
     for path, why in found.skipped:
         log.warning("%s: skipped: %s", path, why)
         settle(CallStatus(str(path), "skipped", reason=why))
+    if cluster is None and workers > 1 and inputs:
+        _worker_context(threads_per_worker)  # the worker server imports while the inputs are planned
     jobs = _plan(sink, inputs, cards, mf, settle)
     log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
 
