@@ -101,17 +101,22 @@ class WeighedOnUse(SecondReading):
     """A `SecondReading` whose `support` (two teacher-forced decoder passes) is computed the first
     time it is read, then kept: most second readings are dropped on their text alone."""
 
+    _weigh: Callable[[], float]
+    _support: float | None
+
     def __init__(self, recognition: Recognition, plain_text: str, weigh: Callable[[], float]) -> None:
         object.__setattr__(self, "recognition", recognition)
         object.__setattr__(self, "plain_text", plain_text)
         object.__setattr__(self, "_weigh", weigh)
         object.__setattr__(self, "_support", None)
 
-    @property  # type: ignore[override]
+    @property
     def support(self) -> float:
-        if self._support is None:
-            object.__setattr__(self, "_support", self._weigh())
-        return self._support  # type: ignore[no-any-return]
+        support = self._support
+        if support is None:
+            support = self._weigh()
+            object.__setattr__(self, "_support", support)
+        return support
 
 
 SCREEN_BEAM = 1  # greedy: the screen only asks whether a phrase could be there
