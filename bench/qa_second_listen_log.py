@@ -51,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     log: list[dict] = []
     listen_once = sl._listen
 
-    def logged_listen(u, phrases, span, listen, settings, names=()):  # noqa: ANN001, ANN202
+    def logged_listen(u, phrases, span, listen, *more):  # noqa: ANN001, ANN002, ANN202
         t = time.process_time()
-        r = listen_once(u, phrases, span, listen, settings, names)
+        r = listen_once(u, phrases, span, listen, *more)
         log.append(
             {
                 "listen_at": round(u.start, 1),

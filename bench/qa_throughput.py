@@ -21,12 +21,15 @@ thread each, models loaded once per worker, startup included in all):
 `--compare SRC` also runs the pipeline with another source tree's `callwright` (a
 subprocess with PYTHONPATH=SRC, e.g. /work/wt/base/src), alternating with this
 tree's, on the same files in the same run, so a change is measured against what it
-changes under the same load. The load average is printed before and after.
+changes under the same load. Every pipeline run is a fresh process (as a `callwright qa
+score` is), so each pays its workers' start. The load average is printed before and after.
 
 Reports audio hours per wall-clock hour (x real time) for each, the pipeline's ratio to
 each raw ASR measure, the CPU seconds used (this process and its joined children: on a
 shared machine the fairer comparison, as other work stretches the wall clock) and the
-same ratio per CPU second, and the peak RSS of each worker. Figures go into docs/benchmarks/qa_pipeline.md.
+same ratio per CPU second, and the peak RSS of each worker; and whether every pipeline run gave every
+call the same score, auto-fail and item verdicts as this tree's first run (read back from each run's
+database), with the items a second listen made pass. Figures go into docs/benchmarks/qa_pipeline.md.
 
 Ten calls are 13 minutes of audio, and each pipeline worker spends about 6 s
 loading torch and MiniLM (the recogniser alone, under 1 s); `--copies N` scores
@@ -110,9 +113,26 @@ def _transcribe_plain(path: str) -> tuple[float, int, float]:
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and of its waited-for children (the workers, once joined)."""
+    """CPU seconds of this process and of its waited-for children (the workers, once joined), and of
+    the batch's forkserver with the workers it forked and reaped (`qa.batch` forks its workers from
+    one, which is this process's child but not their parent)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime + _forkserver_cpu()
+
+
+def _forkserver_cpu() -> float:
+    """The forkserver's own CPU seconds and its reaped children's, from /proc (0 when none runs)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # after the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
 
 
 def raw_asr(paths: list[Path], workers: int, kind: str = "asr-step") -> dict:
@@ -170,6 +190,7 @@ def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = Tr
     cpu = _cpu() - c0
     assert not s.of("error"), s.of("error")
     return {
+        "verdicts": verdicts(db),
         "audio_s": s.audio_s,
         "wall_s": wall,
         "cpu_s": cpu,
@@ -177,6 +198,42 @@ def pipeline(paths: list[Path], workers: int, db: Path, second_listen: bool = Tr
         "x_real_time_per_cpu_s": s.audio_s / cpu,
         "peak_rss_mb": sorted(s.worker_peak_rss_mb.values()),
     }
+
+
+def verdicts(db: Path) -> dict[str, dict]:
+    """Per call: its score, auto-fail, every item's verdict, and the items a second listen made pass
+    (read from the database, so that two trees' runs can be compared call by call)."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        out: dict[str, dict] = {
+            call: {"score": score, "auto_failed": bool(af), "items": {}, "heard_again": []}
+            for call, score, af in con.execute("SELECT call_id, score, auto_failed FROM scores")
+        }
+        rows = con.execute(
+            "SELECT call_id, item_id, verdict, evidence FROM item_scores ORDER BY call_id, item_id"
+        )
+        for call, item, verdict, evidence in rows:
+            out[call]["items"][item] = verdict
+            if "heard again" in (evidence or ""):
+                out[call]["heard_again"].append(item)
+    finally:
+        con.close()
+    return out
+
+
+def _differences(runs: dict[str, list[dict]]) -> list[str]:
+    """Where any run's verdicts differ from this tree's first run (empty: the same everywhere)."""
+    ref = runs["this"][0]["verdicts"]
+    out = []
+    for tree, rs in runs.items():
+        for k, r in enumerate(rs):
+            for call in sorted(set(ref) | set(r["verdicts"])):
+                a, b = ref.get(call), r["verdicts"].get(call)
+                if a != b:
+                    out.append(f"{tree} run {k + 1}, {call}: {b} (this tree, run 1: {a})")
+    return out
 
 
 def _copies(paths: list[Path], n: int, out: Path) -> list[Path]:
@@ -229,10 +286,10 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=1, help="score N copies of every call (a longer batch)")
     ap.add_argument(
         "--raw",
-        nargs="+",
+        nargs="*",
         default=["plain", "asr-step"],
         choices=["plain", "asr-step"],
-        help="raw ASR measures",
+        help="raw ASR measures (none: the pipelines only)",
     )
     ap.add_argument("--compare", nargs="*", default=[], metavar="SRC", help="other source trees' pipelines")
     ap.add_argument("--rounds", type=int, default=1, help="pipeline runs per tree, alternating")
@@ -256,11 +313,9 @@ def main() -> int:
                 n += 1
                 db = work / f"qa-{n}.db"
                 sl = not args.no_second_listen
-                r = (
-                    pipeline(paths, args.workers, db, sl)
-                    if tree == "this"
-                    else pipeline_elsewhere(tree, paths, args.workers, db, sl)
-                )
+                # every run in a fresh process, as a `callwright qa score` would be (worker start included)
+                src = str(ROOT / "src") if tree == "this" else tree
+                r = pipeline_elsewhere(src, paths, args.workers, db, sl)
                 runs.setdefault(tree, []).append(r)
         out = {
             "files": len(paths),
@@ -274,6 +329,15 @@ def main() -> int:
                 k: runs["this"][0]["x_real_time"] / v["x_real_time"] for k, v in raw.items()
             },
         }
+        out["verdict_differences"] = _differences(runs)
+        heard = sorted(
+            f"{call}: {', '.join(v['heard_again'])}"
+            for call, v in runs["this"][0]["verdicts"].items()
+            if v["heard_again"]
+        )
+        for rs in runs.values():
+            for r in rs:
+                r.pop("verdicts")
         print(json.dumps(out, indent=2))
         print(
             f"\nload average before {load_before}, after {out['load_average']['after']}\n\n"
@@ -285,6 +349,13 @@ def main() -> int:
         for tree, rs in runs.items():
             for k, r in enumerate(rs):
                 print(_row(f"pipeline ({tree}, run {k + 1})", r, raw))
+        n_runs = sum(len(rs) for rs in runs.values())
+        diff = out["verdict_differences"]
+        print(
+            "\nverdicts (score, auto-fail, every item): "
+            + (f"the same in all {n_runs} pipeline runs" if not diff else "DIFFER:\n  " + "\n  ".join(diff))
+        )
+        print(f"passed by a second listen: {'; '.join(heard) or 'none'}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

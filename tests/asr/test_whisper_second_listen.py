@@ -58,3 +58,29 @@ def test_the_reading_kept_is_the_likeliest_that_covers_the_audio() -> None:
         "Done. You will get a confirmation letter this week. Is there anything else?", silent=True
     )
     assert _whole([stops, loop, quiet, _decoded("")], plain) is None  # no whole reading: none kept
+
+
+def test_the_support_is_weighed_once_and_only_when_asked(whisper, speak, monkeypatch) -> None:
+    """Weighing a reading takes two teacher-forced decoder passes (the primed text's and the plain
+    one's); most readings are dropped on their words, so a listen returns without them and the
+    first read of `support` weighs it, by the same formula as before, once."""
+    import math
+
+    from callwright.speech.asr import whisper_second_listen as wsl
+
+    passes: list[float] = []
+    weigh = wsl._log_likelihood
+
+    def counted(dec, window, prompt, tokens):  # noqa: ANN001, ANN202
+        passes.append(weigh(dec, window, prompt, tokens))
+        return passes[-1]
+
+    monkeypatch.setattr(wsl, "_log_likelihood", counted)
+    line = speak("Is there anything else I can help you with today?")
+    again = whisper.second_listen(line, ["is there anything else I can help you with"])
+    assert again is not None and passes == []
+    support = again.support
+    assert len(passes) == 2 and again.support == support and len(passes) == 2
+    primed, plain = passes  # per token of the longer reading, rounded
+    assert math.isfinite(support) and abs(support) <= abs(primed - plain) + 1e-4
+    assert support == 0 or (support > 0) == (primed > plain)

@@ -171,6 +171,9 @@ def _kill_after_first_then_rerun(inputs: Path, n: int, db: Path, workers: int, t
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["scored"] == n - stored and summary["skipped"] == stored and summary["errors"] == []
+    # the workers were forked from one server that had imported torch, transformers and CTranslate2
+    # (each used to import them itself, about 4 CPU seconds a worker)
+    assert summary["workers_preloaded"] == len(summary["worker_peak_rss_mb"]) > 0
     rows = _scores(db)
     assert len(rows) == n and len({rid for rid, _ in rows}) == n and len({c for _, c in rows}) == n
     con = sqlite3.connect(db)

@@ -175,3 +175,66 @@ def test_the_screened_second_listen_still_recovers_what_the_first_reading_lost(
     assert start in screens and start in listens
     assert item.verdict == "pass", [(e.note, e.text) for e in item.evidence]
     assert len(listens) <= len(screens) + 2  # the screen, not a listen per item and stretch
+
+
+def test_support_is_asked_only_of_a_reading_whose_words_would_pass(matcher):
+    """Weighing the support costs two decoder passes; a second reading that does not say the phrase
+    is dropped on its words, unweighed, and the verdicts are those of weighing every reading."""
+    from callwright.speech.asr.whisper_second_listen import WeighedOnUse
+
+    card, t, first = _first(matcher)
+    weighed: list[float] = []
+    texts = {1.0: "Thank you for calling Northwind Energy. My name is Priya.", 10.0: "Let me look at it."}
+
+    def listen(u, phrases, span):
+        if u.start not in texts:
+            return None
+        plain = _reading(texts[u.start], u, -0.1)
+        return WeighedOnUse(plain.recognition, plain.plain_text, lambda: weighed.append(u.start) or -0.1)
+
+    def eager(u, phrases, span):
+        return _reading(texts[u.start], u, -0.1) if u.start in texts else None
+
+    again = second_listen(card, first, t, None, matcher, listen, SecondListenSettings(screen=False))
+    before = second_listen(card, first, t, None, matcher, eager, SecondListenSettings(screen=False))
+    assert weighed == [1.0]  # only the greeting's reading, which says its phrase
+    assert [(r.item_id, r.verdict) for r in again.items] == [(r.item_id, r.verdict) for r in before.items]
+    assert {r.item_id: r.verdict for r in again.items}["greeting"] == "pass"
+
+
+def test_a_screen_reading_is_prepared_for_matching_once_for_every_item_that_asks(matcher, monkeypatch):
+    """The opening's screen reading is asked about by each missed item that would listen to it; it
+    is tokenised and embedded once, and the screen's decisions are those of preparing it each time."""
+    from callwright.qa import second_listen as sl
+
+    card, t, first = _first(matcher)
+    prepared: list[int] = []
+
+    class Counting:
+        def prepare(self, transcript, *a, **k):
+            if len(transcript.utterances) == 1:
+                prepared.append(id(transcript.utterances[0]))
+            return matcher.prepare(transcript, *a, **k)
+
+    reading = "Thank you for calling North wind energy. This call may be recorded. My name is Priya."
+    ears = Ears({1.0: "Thank you for calling Northwind Energy. My name is Priya."}, {1.0: reading})
+    again = second_listen(
+        card, first, t, None, Counting(), ears.listen, SecondListenSettings(), screen=ears.screen
+    )
+    asked = [p for p in ears.screened if p[0] == 1.0]
+    assert len(asked) == 1 and len(asked[0][1]) >= 2  # one screen of the opening for two items or more
+    assert prepared and len(prepared) == len(set(prepared))  # each reading prepared once
+    # the same decisions as asking about the reading afresh each time
+    fresh = Ears(dict(ears.listens), dict(ears.screens))
+    once = sl._Closeness.__call__
+
+    def afresh(self, u, rule):
+        self._prepared.clear()
+        return once(self, u, rule)
+
+    monkeypatch.setattr(sl._Closeness, "__call__", afresh)
+    before = second_listen(
+        card, first, t, None, matcher, fresh.listen, SecondListenSettings(), screen=fresh.screen
+    )
+    assert fresh.listened == ears.listened
+    assert [(r.item_id, r.verdict) for r in again.items] == [(r.item_id, r.verdict) for r in before.items]

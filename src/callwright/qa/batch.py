@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -75,6 +76,7 @@ class BatchSummary:
     wall_s: float = 0.0
     workers: int = 1
     worker_peak_rss_mb: dict[int, float] = field(default_factory=dict)
+    workers_preloaded: int = 0  # worker processes that started with the model libraries imported
     cluster: str | None = None  # the Ray cluster's address, when the batch ran on one
 
     def of(self, status: Status) -> list[CallStatus]:
@@ -96,6 +98,7 @@ class BatchSummary:
             "wall_s": round(self.wall_s, 3),
             "workers": self.workers,
             "worker_peak_rss_mb": {str(k): v for k, v in self.worker_peak_rss_mb.items()},
+            "workers_preloaded": self.workers_preloaded,
             "cluster": self.cluster,
         }
 
@@ -116,23 +119,29 @@ class _Done:
     error: str | None
     pid: int
     peak_rss_mb: float
+    preloaded: bool = False  # the worker was forked with the model libraries already imported
 
 
 # -- worker side -----------------------------------------------------------------------------------
 
 _worker_state: dict[str, Any] = {}
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def _init_worker(cards: Sequence[Scorecard], options: PipelineOptions, threads: int) -> None:
     """Once per worker process: one thread per library, and the process's `Engines`, whose models
     load on the first call that needs them (a batch of imported transcripts never loads the recogniser)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    preloaded = "torch" in sys.modules  # forked from the batch's preloaded server (`_run_pool`)
+    for var in _THREAD_VARS:
         os.environ[var] = str(threads)
     import torch
 
     torch.set_num_threads(threads)
     _worker_state.update(
-        cards={c.version: c for c in cards}, options=options, engines=get_engines(options.engine, threads)
+        cards={c.version: c for c in cards},
+        options=options,
+        engines=get_engines(options.engine, threads),
+        preloaded=preloaded,
     )
 
 
@@ -157,7 +166,7 @@ def _run(job: _Job) -> _Done:
     except Exception as err:  # a bug, but one call must not stop the batch
         log.exception("%s: unexpected error", job.path)
         outcome, error = None, _redacted(f"internal error: {type(err).__name__}: {err}")
-    return _Done(job, outcome, error, os.getpid(), _peak_rss_mb())
+    return _Done(job, outcome, error, os.getpid(), _peak_rss_mb(), _worker_state.get("preloaded", False))
 
 
 def _redacted(text: str) -> str:
@@ -236,10 +245,17 @@ def score_batch(
     for path, why in found.skipped:
         log.warning("%s: skipped: %s", path, why)
         settle(CallStatus(str(path), "skipped", reason=why))
+    if cluster is None and workers > 1 and inputs:
+        _worker_context(threads_per_worker)  # the worker server imports while the inputs are planned
     jobs = _plan(sink, inputs, cards, mf, settle)
     log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
 
+    preloaded: set[int] = set()
+
     def store_done(done: _Done) -> None:
+        if done.preloaded:
+            preloaded.add(done.pid)
+            summary.workers_preloaded = len(preloaded)
         summary.worker_peak_rss_mb[done.pid] = max(
             done.peak_rss_mb, summary.worker_peak_rss_mb.get(done.pid, 0.0)
         )
@@ -269,7 +285,10 @@ def score_batch(
 
 def _init_in_process(cards: Sequence[Scorecard], options: PipelineOptions, threads: int) -> None:
     _worker_state.update(
-        cards={c.version: c for c in cards}, options=options, engines=get_engines(options.engine, 0)
+        cards={c.version: c for c in cards},
+        options=options,
+        engines=get_engines(options.engine, 0),
+        preloaded=False,
     )
 
 
@@ -394,6 +413,48 @@ def _store(sink: ScoreSink, done: _Done) -> CallStatus:
     )
 
 
+WORKER_PRELOAD = (
+    "torch",
+    "transformers",
+    "transformers.models.auto.modeling_auto",
+    "transformers.models.auto.tokenization_auto",
+    "transformers.models.bert.modeling_bert",
+    "transformers.models.bert.tokenization_bert",
+    "ctranslate2",
+    "faster_whisper",
+    "callwright.nlp.sentiment",
+    "callwright.qa.pipeline",
+    "callwright.qa.scorecard.scoring",
+    "callwright.speech.asr.whisper",
+)
+"""What the worker server imports before forking workers: what every from-audio worker imports
+(a module that is not installed is skipped). Imports only, never a model: see `_run_pool`."""
+
+
+def _worker_context(threads: int) -> Any:
+    """Where batch workers come from: a forkserver that preloaded `WORKER_PRELOAD` (Linux and
+    other POSIX systems), else spawned processes. The server is started (once per process) with
+    the workers' thread settings in its environment, so that the libraries it imports start no
+    thread pool of their own (numpy's BLAS would) that a fork would cut off."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(list(WORKER_PRELOAD))
+    saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+    os.environ.update({var: str(threads) for var in _THREAD_VARS})
+    try:
+        forkserver.ensure_running()
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+    return ctx
+
+
 def _run_pool(
     jobs: list[_Job],
     cards: Sequence[Scorecard],
@@ -403,13 +464,18 @@ def _run_pool(
     store_done: Callable[[_Done], None],
     settle: Callable[[CallStatus], None],
 ) -> None:
-    """Fan the jobs out to `workers` spawned processes and store results as they complete.
+    """Fan the jobs out to `workers` processes and store results as they complete.
 
-    Spawn, not fork: torch and CTranslate2 keep thread pools that do not survive
-    a fork. If a worker dies (killed, out of memory), the calls it had not
-    finished are recorded as errors; a rerun retries them.
+    The workers are forked from a fresh server process (multiprocessing's forkserver) that has
+    imported the model libraries once (`WORKER_PRELOAD`): each worker used to import torch,
+    transformers' BERT code and CTranslate2 itself, about 4 CPU seconds per worker
+    (docs/benchmarks/qa_pipeline.md). The server only imports: torch and CTranslate2 start
+    their thread pools when first used, which a fork would not carry over, so every model is
+    still loaded, and every thread pool started, in the worker (`_init_worker`). If a worker
+    dies (killed, out of memory), the calls it had not finished are recorded as errors; a
+    rerun retries them.
     """
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _worker_context(threads)
     with ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         mp_context=ctx,

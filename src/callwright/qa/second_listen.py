@@ -84,7 +84,11 @@ class _Listened:
 
     utterance: Utterance  # the second reading, redacted, in place of the first
     first_text: str
-    support: float
+    reading: SecondReading  # its `support` is read only when the words would pass (it may cost)
+
+    @property
+    def support(self) -> float:
+        return self.reading.support
 
 
 def _missed(it: Item, verdict: str) -> bool:
@@ -128,7 +132,8 @@ def second_listen(
         for it in retry
         for rule in _rules(it)
     ]
-    screened = _Screens(transcript, plan, screen if settings.screen else None, settings, names)
+    close = _Closeness(transcript, matcher)
+    screened = _Screens(transcript, plan, screen if settings.screen else None, settings, names, close)
     listened: dict[tuple[int, tuple[str, ...]], _Listened | None] = {}
     changed = {}
     again_by_item: dict[str, dict[int, _Listened]] = {}
@@ -140,14 +145,15 @@ def second_listen(
         for m in chosen:
             key = (m.utterance, rule.phrases)
             if key not in listened:
-                if not screened.could_hold(m.utterance, rule, matcher):
+                if not screened.could_hold(m.utterance, rule):
                     continue
                 if len(listened) >= settings.max_listens:
                     break
                 u = transcript.utterances[m.utterance]
-                listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, settings, names)
+                listened[key] = _listen(u, rule.phrases, (m.start, m.end), listen, names)
             h = listened[key]
-            if h is not None and _similarity(h.utterance, rule, transcript, matcher) >= rule.threshold:
+            # the words first, the support only then: weighing it is two more decoder passes
+            if h is not None and close(h.utterance, rule) >= rule.threshold and _supported(h, settings):
                 again[m.utterance] = h
                 break
     for it in retry:
@@ -199,8 +205,10 @@ class _Screens:
         screen: ScreenStretch | None,
         settings: SecondListenSettings,
         names: Sequence[str],
+        close: _Closeness,
     ) -> None:
         self.transcript, self.screen, self.settings, self.names = transcript, screen, settings, names
+        self.close = close
         self.phrases: dict[int, list[str]] = {}
         self.span: dict[int, tuple[float, float]] = {}
         for _, rule, chosen in plan:
@@ -209,7 +217,7 @@ class _Screens:
                 self.span.setdefault(m.utterance, (m.start, m.end))
         self.readings: dict[int, Utterance | None] = {}
 
-    def could_hold(self, i: int, rule: PhraseRule, matcher: PhraseMatcher) -> bool:
+    def could_hold(self, i: int, rule: PhraseRule) -> bool:
         if self.screen is None:
             return True
         if i not in self.readings:
@@ -220,7 +228,7 @@ class _Screens:
         reading = self.readings[i]
         if reading is None:
             return True  # no screen for this stretch (too long for one window): listen in full
-        close = _similarity(reading, rule, self.transcript, matcher)
+        close = self.close(reading, rule)
         log.debug("screened %.1f s for %s: %.2f (%s)", reading.start, rule.phrases[0], close, reading.text)
         return close >= rule.threshold - self.settings.screen_margin
 
@@ -240,12 +248,22 @@ class _Screens:
         return dataclasses.replace(u, text=" ".join(w.word for w in kept), words=kept)
 
 
-def _similarity(u: Utterance, rule: PhraseRule, transcript: Transcript, matcher: PhraseMatcher) -> float:
-    """How close one (second) reading comes to a rule, within the rule's speaker and time window."""
-    alone = dataclasses.replace(transcript, utterances=[u])
-    return max(
-        (m.similarity for m in matcher.prepare(alone).matches(rule, call_duration(transcript))), default=0.0
-    )
+class _Closeness:
+    """How close a (second) reading comes to a rule, within the rule's speaker and time window; each
+    reading is prepared for matching once however many rules ask about it (a screen's reading is
+    asked about by every rule that would listen to its stretch)."""
+
+    def __init__(self, transcript: Transcript, matcher: PhraseMatcher) -> None:
+        self.transcript, self.matcher = transcript, matcher
+        self.duration = call_duration(transcript)
+        self._prepared: dict[int, tuple[Utterance, CallText]] = {}
+
+    def __call__(self, u: Utterance, rule: PhraseRule) -> float:
+        hit = self._prepared.get(id(u))
+        if hit is None or hit[0] is not u:
+            hit = (u, self.matcher.prepare(dataclasses.replace(self.transcript, utterances=[u])))
+            self._prepared[id(u)] = hit
+        return max((m.similarity for m in hit[1].matches(rule, self.duration)), default=0.0)
 
 
 def _sparse(u: Utterance, settings: SecondListenSettings) -> bool:
@@ -260,18 +278,13 @@ def _listen(
     phrases: Sequence[str],
     span: tuple[float, float],
     listen: ListenToStretch,
-    settings: SecondListenSettings,
     names: Sequence[str] = (),
 ) -> _Listened | None:
-    """One listen to `u`'s audio: its second reading, redacted, when the audio supports it enough."""
+    """One listen to `u`'s audio: its second reading, redacted (whether the audio supports it
+    enough is asked only of a reading that would pass: `_supported`)."""
     reading = listen(u, phrases, span)
-    if reading is None or reading.support < settings.min_support:
-        log.debug(
-            "heard again at %.1f s for %s: %s",
-            u.start,
-            phrases[0],
-            "nothing" if reading is None else f"support {reading.support:+.2f}: not used",
-        )
+    if reading is None:
+        log.debug("heard again at %.1f s for %s: nothing", u.start, phrases[0])
         return None
     words = [Word(w.word, w.start, w.end, w.confidence) for w in reading.recognition.words if w.word.strip()]
     if not words:
@@ -284,4 +297,12 @@ def _listen(
     ]
     text = " ".join(w.word for w in kept)
     second = dataclasses.replace(u, text=text, words=kept)
-    return _Listened(second, u.text, reading.support)
+    return _Listened(second, u.text, reading)
+
+
+def _supported(h: _Listened, settings: SecondListenSettings) -> bool:
+    """Whether the audio supports the second reading enough (`min_support`) to count."""
+    if h.support >= settings.min_support:
+        return True
+    log.debug("heard again at %.1f s: support %+.2f: not used", h.utterance.start, h.support)
+    return False

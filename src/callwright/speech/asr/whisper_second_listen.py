@@ -15,6 +15,11 @@ token's probability), the end of text included, so a reading that stops early
 pays for it. On spoken paraphrases (bench/qa_second_listen.py) right readings
 scored between 0 and -1.0 nats per token and the prompt's inventions -0.78 and
 below; the caller (QA's `second_listen`) sets the bar, at -0.6.
+
+The support is weighed on first use (`SecondReading.support` of the reading returned): the
+caller asks for it only of a reading that would make its item pass, so most listens (whose
+reading does not say the phrase) skip both teacher-forced passes, the primed reading's and
+the plain one's; the number is the same whenever it is asked for.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +62,8 @@ def second_listen(
     `phrases`; None when it is too long for one window or holds no speech."""
     if samples16k.size == 0 or samples16k.size > MAX_S * RATE:
         return None
-    window, budget, plain, plain_lp = _stretch(dec, samples16k)
+    stretch = _stretch(dec, samples16k)
+    window, budget, plain = stretch.window, stretch.budget, stretch.plain
     if plain.silent or not any(c.isalnum() for c in plain.text):
         return None  # nothing said, by the unprompted reading: whatever a prompt "hears" is invented
     context = phrase_sentences(phrases)
@@ -73,8 +79,6 @@ def second_listen(
     ) or _whole(dec.generate_all(window, dec.prompt_tokens(context + _NEUTRAL), BEAM, budget, BEAM), plain)
     if primed is None:
         return None  # every reading leaves out what the plain reading heard: not of this audio
-    primed_lp = _log_likelihood(dec, window, dec.prompt_tokens(None), primed.tokens)
-    support = (primed_lp - plain_lp) / max(len(primed.tokens), len(plain.tokens), 1)
     words = _punctuated(
         dec.aligned_words(primed.tokens, window, shift_s=offset_s - PAD_S, floor_s=offset_s),
         primed.text,
@@ -84,7 +88,35 @@ def second_listen(
     recognition = Recognition(
         primed.text, round(primed.confidence, 4), words, True, words[0].start, words[-1].end
     )
-    return SecondReading(recognition, plain.text, round(support, 4) if math.isfinite(support) else 0.0)
+
+    def weigh() -> float:
+        primed_lp = _log_likelihood(dec, window, dec.prompt_tokens(None), primed.tokens)
+        support = (primed_lp - stretch.plain_lp()) / max(len(primed.tokens), len(plain.tokens), 1)
+        return round(support, 4) if math.isfinite(support) else 0.0
+
+    return WeighedOnUse(recognition, plain.text, weigh)
+
+
+class WeighedOnUse(SecondReading):
+    """A `SecondReading` whose `support` (two teacher-forced decoder passes) is computed the first
+    time it is read, then kept: most second readings are dropped on their text alone."""
+
+    _weigh: Callable[[], float]
+    _support: float | None
+
+    def __init__(self, recognition: Recognition, plain_text: str, weigh: Callable[[], float]) -> None:
+        object.__setattr__(self, "recognition", recognition)
+        object.__setattr__(self, "plain_text", plain_text)
+        object.__setattr__(self, "_weigh", weigh)
+        object.__setattr__(self, "_support", None)
+
+    @property
+    def support(self) -> float:
+        support = self._support
+        if support is None:
+            support = self._weigh()
+            object.__setattr__(self, "_support", support)
+        return support
 
 
 SCREEN_BEAM = 1  # greedy: the screen only asks whether a phrase could be there
@@ -113,11 +145,19 @@ def screen(dec: WhisperDecoder, samples16k: np.ndarray, phrases: Sequence[str]) 
     return "" if decoded.silent or not decoded.tokens else decoded.text
 
 
-class _Stretch(NamedTuple):
-    window: Window
-    budget: int
-    plain: Decoded
-    plain_lp: float
+class _Stretch:
+    """A stretch's encoder output and unprompted reading; the reading's likelihood on first use."""
+
+    def __init__(self, dec: WhisperDecoder, window: Window, budget: int, plain: Decoded) -> None:
+        self.dec, self.window, self.budget, self.plain = dec, window, budget, plain
+        self._plain_lp: float | None = None
+
+    def plain_lp(self) -> float:
+        if self._plain_lp is None:
+            tokens, unprompted = self.plain.tokens, self.dec.prompt_tokens(None)
+            lp = _log_likelihood(self.dec, self.window, unprompted, tokens) if tokens else -math.inf
+            self._plain_lp = lp
+        return self._plain_lp
 
 
 _CACHE_SIZE = 16  # stretches: an utterance is often heard again for several items of one call
@@ -154,8 +194,7 @@ def _stretch(dec: WhisperDecoder, samples16k: np.ndarray) -> _Stretch:
     budget = int(10 + _TOKENS_PER_S * samples16k.size / RATE)
     unprompted = dec.prompt_tokens(None)
     plain = dec.generate(window, unprompted, BEAM, budget)
-    plain_lp = _log_likelihood(dec, window, unprompted, plain.tokens) if plain.tokens else -math.inf
-    out = _Stretch(window, budget, plain, plain_lp)
+    out = _Stretch(dec, window, budget, plain)
     _remember(_cache, key, out)
     return out
 
