@@ -15,7 +15,7 @@ from tests.conftest import FLOWS, ROOT
 def cw(*args, stdin: str = "", cwd: Path | None = None):
     """`callwright ARGS` through the console entry point in this process (tests/cli_inprocess.py):
     the same parsing and error handling, without a Python start and the CLI's imports each time."""
-    return cli_inprocess.run(*args, stdin=stdin, cwd=cwd or ROOT)
+    return cli_inprocess.run(*args, stdin=stdin, cwd=cwd or ROOT, timeout=120)
 
 
 def cw_process(*args, stdin: str | None = None, cwd: Path | None = None):

@@ -21,7 +21,7 @@ def dbfile(tmp_path_factory):
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
     """`callwright report ARGS` in this process (tests/cli_inprocess.py), for the error cases."""
-    return cli_inprocess.run("report", *args, cwd=cwd)
+    return cli_inprocess.run("report", *args, cwd=cwd, timeout=120)
 
 
 def _run_process(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from tests import cli_inprocess
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     """`callwright staff ARGS` in this process (tests/cli_inprocess.py): the same parsing and errors."""
-    return cli_inprocess.run("staff", *args)
+    return cli_inprocess.run("staff", *args, timeout=60)
 
 
 def _run_process(*args: str) -> subprocess.CompletedProcess[str]:

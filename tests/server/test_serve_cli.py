@@ -162,7 +162,7 @@ def test_serve_refuses_bad_options_plainly(tmp_path, args, code, says):
     broken.write_text(QUICK.read_text().replace("next: sales-queue", "next: nowhere"))
     args = [str(broken) if a == "BROKEN" else a for a in args]
     # in this process (tests/cli_inprocess.py); the tests below keep the real process
-    result = cli_inprocess.run("serve", *args, "--db", str(tmp_path / "c.db"))
+    result = cli_inprocess.run("serve", *args, "--db", str(tmp_path / "c.db"), timeout=60)
     assert result.returncode == code, result.stderr
     assert says in result.stderr and "Traceback" not in result.stderr
 

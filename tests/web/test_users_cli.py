@@ -48,7 +48,7 @@ def test_users_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(tmp_p
 def cw_here(*args, stdin: str = ""):
     """`callwright ARGS` in this process (tests/cli_inprocess.py): the same parsing and errors,
     without a Python start each time; the tests above and below keep the real process."""
-    return cli_inprocess.run(*args, stdin=stdin, env={"COLUMNS": "200"})
+    return cli_inprocess.run(*args, stdin=stdin, env={"COLUMNS": "200"}, timeout=120)
 
 
 def test_users_add_refuses_bad_input_with_a_message(tmp_path):

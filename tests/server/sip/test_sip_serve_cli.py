@@ -36,7 +36,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 )
 def test_bad_sip_options_are_plain_errors(tmp_path, sip, says):
     # in this process (tests/cli_inprocess.py); the tests below keep the real process
-    result = cli_inprocess.run("serve", str(QUICK), "--sip", sip, "--db", str(tmp_path / "c.db"))
+    result = cli_inprocess.run("serve", str(QUICK), "--sip", sip, "--db", str(tmp_path / "c.db"), timeout=60)
     assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr
 
 
