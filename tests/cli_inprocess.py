@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 import traceback
@@ -46,10 +47,40 @@ def _environment(env: dict[str, str], cwd: Path | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
+class CommandTimeout(BaseException):
+    """The command ran past `run`'s timeout (raised in it from SIGALRM; it ends as a traceback).
+    A BaseException, as KeyboardInterrupt: the command's own `except Exception` does not catch it."""
+
+
+@contextlib.contextmanager
+def _deadline(timeout_s: float | None) -> Iterator[None]:
+    """Raise CommandTimeout in the command after `timeout_s`, as subprocess.run's timeout ends a
+    child: a command that should have refused its input but serves instead fails, not hangs."""
+    if timeout_s is None:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise CommandTimeout(f"the command ran past {timeout_s} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run(
-    *args: object, cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str = ""
+    *args: object,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    timeout: float | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Like `subprocess.run([python, "-m", "callwright", *args], capture_output=True, text=True)`."""
+    """Like `subprocess.run([python, "-m", "callwright", *args], capture_output=True, text=True)`;
+    past `timeout` seconds the command is interrupted and returns exit code 1 with a traceback."""
     from callwright import cli
 
     argv = ["callwright", *map(str, args)]
@@ -67,7 +98,8 @@ def run(
         ):
             warnings.simplefilter("ignore")  # as PYTHONWARNINGS=ignore
             try:
-                cli.main()
+                with _deadline(timeout):
+                    cli.main()
             except SystemExit as ex:
                 code = ex.code if isinstance(ex.code, int) else (0 if ex.code is None else 1)
             except BaseException:  # noqa: BLE001 - what a process would print before dying

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests import cli_inprocess
 from tests.conftest import FLOWS, ROOT
 
 TIME = "2026-11-23T10:00-05:00"
@@ -26,6 +27,13 @@ def cw(*args, stdin: bytes | str = b"", cwd: Path | None = None):
         timeout=120,
     )
     return r.returncode, r.stdout.decode("utf-8", "replace"), r.stderr.decode("utf-8", "replace")
+
+
+def cw_here(*args, stdin: str = "", cwd: Path | None = None):
+    """The same in this process (tests/cli_inprocess.py), for the refusals and outcomes that
+    do not rest on the process (its bytes on stdin, what reaches the terminal's descriptors)."""
+    r = cli_inprocess.run(*args, stdin=stdin, cwd=cwd or ROOT, timeout=120)
+    return r.returncode, r.stdout, r.stderr
 
 
 def calls(db: Path) -> list[tuple]:
@@ -82,7 +90,9 @@ def test_caller_input_that_is_not_utf8_does_not_break_the_call(tmp_path):
 )
 def test_a_call_time_out_of_range_is_a_clear_error_and_no_row(tmp_path, when):
     db = tmp_path / "calls.db"
-    code, out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--time", when, "--db", db, stdin="#1\n")
+    code, out, err = cw_here(
+        "call", FLOWS / "inbound.yaml", "--text", "--time", when, "--db", db, stdin="#1\n"
+    )
     assert code == 1 and "Traceback" not in err, err
     assert "out of range" in err and "--time" in err
     assert not db.exists() or calls(db) == []
@@ -133,7 +143,7 @@ def test_a_call_that_ends_in_error_prints_the_reason(tmp_path):
     flow = tmp_path / "strict.yaml"
     flow.write_text(NO_FAILURE)
     db = tmp_path / "calls.db"
-    code, out, err = cw("call", flow, "--text", "--db", db, stdin="\n")
+    code, out, err = cw_here("call", flow, "--text", "--db", db, stdin="\n")
     assert code == 0, err
     assert "[call ended: error: ask: no input after the last retry]" in out
     [(outcome, _ended, reason)] = calls(db)
@@ -198,6 +208,6 @@ def test_a_database_with_an_unrelated_calls_table_is_a_clear_error(tmp_path):
     con.execute("create table calls (x)")
     con.commit()
     con.close()
-    code, _out, err = cw("call", FLOWS / "inbound.yaml", "--text", "--db", db, stdin="#1\n")
+    code, _out, err = cw_here("call", FLOWS / "inbound.yaml", "--text", "--db", db, stdin="#1\n")
     assert code == 1 and "Traceback" not in err, err
     assert err.startswith(f"error: {db} is not a Callwright database") and "left unchanged" in err

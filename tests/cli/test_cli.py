@@ -8,10 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests import cli_inprocess
 from tests.conftest import FLOWS, ROOT
 
 
-def cw(*args, stdin: str | None = None, cwd: Path | None = None):
+def cw(*args, stdin: str = "", cwd: Path | None = None):
+    """`callwright ARGS` through the console entry point in this process (tests/cli_inprocess.py):
+    the same parsing and error handling, without a Python start and the CLI's imports each time."""
+    return cli_inprocess.run(*args, stdin=stdin, cwd=cwd or ROOT, timeout=120)
+
+
+def cw_process(*args, stdin: str | None = None, cwd: Path | None = None):
+    """The same in a process of its own: one test per command keeps the real entry point."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
         [sys.executable, "-m", "callwright", *map(str, args)],
@@ -27,7 +35,7 @@ def cw(*args, stdin: str | None = None, cwd: Path | None = None):
 def test_piped_text_call_reaches_a_queue_and_is_logged(tmp_path):
     """The issue's acceptance: drive the inbound sample from a pipe to a queue transfer."""
     db = tmp_path / "calls.db"
-    r = cw(
+    r = cw_process(
         "call",
         FLOWS / "inbound.yaml",
         "--text",
@@ -59,7 +67,7 @@ def test_piped_text_call_reaches_a_queue_and_is_logged(tmp_path):
 def test_flow_check_reports_located_errors_and_exit_code(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("flow: x\nstart: a\nstates:\n  a:\n    type: play\n    promt: hi\n    next: b\n")
-    r = cw("flow", "check", bad)
+    r = cw_process("flow", "check", bad)
     assert r.returncode == 2
     assert f"{bad}:6:5: error: state 'a': unknown key 'promt'; did you mean 'prompt'?" in r.stdout
     assert "Traceback" not in r.stderr
@@ -119,7 +127,7 @@ def test_failing_flow_test_shows_a_diff(tmp_path):
 def test_flow_test_file_errors_are_located(tmp_path):
     t = tmp_path / "x.test.yaml"
     t.write_text(f"flow: {FLOWS / 'survey.yaml'}\ntests:\n  - name: typo\n    stepz: []\n")
-    r = cw("flow", "test", t)
+    r = cw_process("flow", "test", t)
     assert r.returncode == 1 and ":4:5: error: unknown scenario key 'stepz'" in r.stderr
     assert "did you mean 'steps'" in r.stderr
 
@@ -135,11 +143,11 @@ def test_flow_graph_formats(tmp_path):
             assert "max retries" in text and "no-input / no-match" in text
         else:
             assert text.startswith("<?xml") and "<svg" in text
-    r = cw("flow", "graph", FLOWS / "survey.yaml", "-o", tmp_path / "g.bmp")
+    r = cw_process("flow", "graph", FLOWS / "survey.yaml", "-o", tmp_path / "g.bmp")
     assert r.returncode == 1 and "unknown diagram format" in r.stderr
 
 
 def test_help_everywhere():
     for args in ((), ("flow",), ("flow", "check"), ("flow", "test"), ("flow", "graph"), ("call",)):
-        r = cw(*args, "--help")
+        r = (cw_process if not args else cw)(*args, "--help")
         assert r.returncode == 0 and "Usage" in r.stdout, args

@@ -4,8 +4,6 @@ state when there is one (the ACD's own estimate), else configuration (`--queue-w
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from datetime import datetime
 
 import pytest
@@ -16,6 +14,7 @@ from callwright.ivr.clock import FakeClock
 from callwright.ivr.engine import FlowEngine
 from callwright.ivr.events import Dtmf
 from callwright.ivr.queues import AcdWaits, ConfiguredWaits
+from tests import cli_inprocess
 from tests.conftest import FLOWS
 
 OPEN = datetime.fromisoformat("2026-11-23T10:00:00-05:00")
@@ -130,12 +129,10 @@ def test_queue_wait_options_parse_and_refuse_plainly():
 
 
 def test_serve_refuses_a_malformed_queue_wait(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "callwright", "serve", str(FLOWS / "inbound.yaml"), "--http", "127.0.0.1:0"]
-        + ["--queue-wait", "billing=soon", "--db", str(tmp_path / "c.db")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # in this process (tests/cli_inprocess.py): `serve` in a process is tests/server/test_serve_cli.py's
+    result = cli_inprocess.run(
+        "serve", FLOWS / "inbound.yaml", "--http", "127.0.0.1:0", "--queue-wait", "billing=soon",
+        "--db", tmp_path / "c.db", timeout=60,
+    )  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert "--queue-wait 'billing=soon'" in result.stderr and "Traceback" not in result.stderr

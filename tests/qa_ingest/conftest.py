@@ -19,7 +19,7 @@ def synth(sample_synth):
 @pytest.fixture(scope="session")
 def samples(sample_calls) -> dict[str, tuple[RenderedCall, Path]]:
     """Each committed sample rendered and written (WAV + sidecar), shared with tests/qa_pipeline."""
-    return {script.call_id: sample_calls(script.call_id) for script in load_scripts(SAMPLES_DIR)}
+    return sample_calls.all([script.call_id for script in load_scripts(SAMPLES_DIR)])
 
 
 FSDD_DIR = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fsdd").resolve()

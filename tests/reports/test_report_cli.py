@@ -1,4 +1,4 @@
-"""`callwright report` through the real console entry point: files written, clear errors."""
+"""`callwright report` through the console entry point: files written, clear errors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from kpi_fixtures import build
+from tests import cli_inprocess
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +20,12 @@ def dbfile(tmp_path_factory):
 
 
 def _run(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    """`callwright report ARGS` in this process (tests/cli_inprocess.py), for the error cases."""
+    return cli_inprocess.run("report", *args, cwd=cwd, timeout=120)
+
+
+def _run_process(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    """The same in a process of its own: the real entry point, for the files it writes."""
     return subprocess.run(
         [sys.executable, "-m", "callwright", "report", *args],
         capture_output=True,
@@ -30,12 +37,12 @@ def _run(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
 
 def test_html_json_and_csv(dbfile, tmp_path):
     out = tmp_path / "r.html"
-    done = _run("--from", "2026-11-01", "--to", "2026-11-30", "--db", str(dbfile), "-o", str(out))
+    done = _run_process("--from", "2026-11-01", "--to", "2026-11-30", "--db", str(dbfile), "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"wrote {out.resolve()}"
     assert out.read_text().startswith("<!doctype html>")
     js = tmp_path / "r.json"
-    done = _run(
+    done = _run_process(
         "--from",
         "2026-11-01",
         "--to",
@@ -58,7 +65,7 @@ def test_html_json_and_csv(dbfile, tmp_path):
     assert data["queue_total"]["service_level"] == 75.0
     assert {r["group"] for r in data["queue"]} == {"billing", "support"}
     cs = tmp_path / "r.txt"
-    done = _run(
+    done = _run_process(
         "--from", "2026-11-01", "--to", "2026-11-30", "--db", str(dbfile), "--format", "csv", "-o", str(cs)
     )
     assert done.returncode == 0, done.stderr

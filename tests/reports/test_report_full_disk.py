@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from kpi_fixtures import build
+from tests import cli_inprocess
 
 from callwright.store.db import open_db
 
@@ -83,7 +84,11 @@ def test_a_database_on_a_full_disk_is_a_clear_error(tiny_disk, dbfile, leave_kib
     db.execute("pragma wal_checkpoint(truncate)")
     db.conn.close()
     _fill(tiny_disk, leave_kib)
-    done = _report("--db", str(db_path), "-o", str(tmp_path / "r.csv"))
+    # in this process (tests/cli_inprocess.py), seven times; the tests below keep the real process
+    done = cli_inprocess.run(
+        "report", "--from", "2026-11-01", "--to", "2026-11-30", "--db", db_path, "-o", tmp_path / "r.csv",
+        timeout=120,
+    )  # fmt: skip
     assert "Traceback" not in done.stderr, done.stderr
     if done.returncode != 0:  # with enough room left the report simply works
         assert done.returncode == 1

@@ -1,4 +1,4 @@
-"""`callwright staff` through the real console entry point."""
+"""`callwright staff` through the console entry point (the first test in a process of its own)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import subprocess
 import sys
 
 import pytest
+from tests import cli_inprocess
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`callwright staff ARGS` in this process (tests/cli_inprocess.py): the same parsing and errors."""
+    return cli_inprocess.run("staff", *args, timeout=60)
+
+
+def _run_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The same in a process of its own: the first test keeps the real entry point."""
     return subprocess.run(
         [sys.executable, "-m", "callwright", "staff", *args],
         capture_output=True,
@@ -21,7 +28,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_json_for_the_call_centre_helper_example() -> None:
     """The issue's command shape on Call Centre Helper's example (100 calls / 30 min,
     AHT 180 s, 80/20, 85 % cap, 30 % shrinkage -> 14 on the phones, 20 scheduled)."""
-    done = _run(
+    done = _run_process(
         "--calls",
         "100",
         "--interval",

@@ -30,6 +30,17 @@ QUICK = Path(__file__).parent / "flows" / "quick.yaml"
 INBOUND = FLOWS / "inbound.yaml"
 
 
+def quick_with_short_prompts(folder: Path) -> Path:
+    """QUICK with one-word prompts, for the tests that only wait out its no-input timers: every
+    prompt plays in real time, and the full ones took about 5 s of each such test."""
+    text = QUICK.read_text().replace('"Sales, press 1. Support, press 2."', '"Menu."')
+    text = text.replace("  barge_in: true\n", '  barge_in: true\n  no_input_prompts: ["Again."]\n')
+    assert '"Menu."' in text and "Again." in text, "tests/server/flows/quick.yaml changed"
+    path = folder / "quick-short.yaml"
+    path.write_text(text)
+    return path
+
+
 class OpenHoursClock:
     """Real time (timeouts run on the wall clock), dated at a time the inbound line is open."""
 

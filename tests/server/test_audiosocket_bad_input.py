@@ -12,7 +12,7 @@ import pytest
 
 from callwright.server import audiosocket
 from tests.server.client import AudioSocketPeer, frame
-from tests.server.conftest import QUICK, running_server
+from tests.server.conftest import QUICK, quick_with_short_prompts, running_server
 
 
 @pytest.fixture()
@@ -135,7 +135,13 @@ def test_a_flood_of_malformed_frames_ends_the_call_as_an_error(quick):
     assert len([e for e in quick.events("line_error") if e.get("call_id") == call_id]) == 1
 
 
-def test_a_caller_who_never_sends_audio_still_gets_the_no_input_timers(quick):
+def test_a_caller_who_never_sends_audio_still_gets_the_no_input_timers(tmp_path, synth, recognizer):
+    flow = quick_with_short_prompts(tmp_path)
+    with running_server(tmp_path, synth, recognizer, flows=[flow], max_calls=2) as quick:
+        _never_sends_audio(quick)
+
+
+def _never_sends_audio(quick) -> None:
     peer = AudioSocketPeer(quick.port)
     peer.send_uuid()  # then nothing at all: no audio, no keys
     call_id = quick.call_id_for(peer.local)

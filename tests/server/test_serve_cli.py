@@ -19,6 +19,7 @@ from callwright.errors import CallwrightError
 from callwright.server.app import Address, parse_address
 from callwright.server.audiosocket import number_from_uuid, uuid_for_number
 from callwright.server.routing import build_routes, normalise_number
+from tests import cli_inprocess
 from tests.conftest import FLOWS
 from tests.server.client import AudioSocketPeer
 from tests.server.conftest import INBOUND, QUICK
@@ -160,7 +161,8 @@ def test_serve_refuses_bad_options_plainly(tmp_path, args, code, says):
     broken = tmp_path / "BROKEN.yaml"
     broken.write_text(QUICK.read_text().replace("next: sales-queue", "next: nowhere"))
     args = [str(broken) if a == "BROKEN" else a for a in args]
-    result = cli("serve", *args, "--db", str(tmp_path / "c.db"))
+    # in this process (tests/cli_inprocess.py); the tests below keep the real process
+    result = cli_inprocess.run("serve", *args, "--db", str(tmp_path / "c.db"), timeout=60)
     assert result.returncode == code, result.stderr
     assert says in result.stderr and "Traceback" not in result.stderr
 

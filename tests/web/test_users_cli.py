@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import cli_inprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -43,7 +45,14 @@ def test_users_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(tmp_p
     database.conn.close()
 
 
+def cw_here(*args, stdin: str = ""):
+    """`callwright ARGS` in this process (tests/cli_inprocess.py): the same parsing and errors,
+    without a Python start each time; the tests above and below keep the real process."""
+    return cli_inprocess.run(*args, stdin=stdin, env={"COLUMNS": "200"}, timeout=120)
+
+
 def test_users_add_refuses_bad_input_with_a_message(tmp_path):
+    cw = cw_here
     db = tmp_path / "cw.db"
     cases = [
         (("users", "add", "bob", "--role", "boss"), "ok-password", "expected one of reviewer, supervisor"),

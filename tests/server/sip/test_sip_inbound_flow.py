@@ -316,10 +316,10 @@ def test_a_caller_that_never_sends_audio_gets_the_no_input_path_and_a_bye(tmp_pa
     """A SIP client that answers nothing and sends no RTP at all: the flow's no-input timers
     still run (the live channel watches the clock, not the audio), the flow says goodbye
     and the server hangs up with a BYE; the slot is freed."""
-    from tests.server.conftest import QUICK
+    from tests.server.conftest import quick_with_short_prompts
     from tests.server.sip.test_sip_uas import UA
 
-    with sip_server(tmp_path, synth, recognizer, flow=QUICK) as run:
+    with sip_server(tmp_path, synth, recognizer, flow=quick_with_short_prompts(tmp_path)) as run:
         ua = UA(run.port)
         try:
 

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from tests import cli_inprocess
 from tests.conftest import FLOWS
 from tests.server.conftest import QUICK
 from tests.server.sip.baresip_caller import Baresip, available
@@ -34,7 +35,8 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_bad_sip_options_are_plain_errors(tmp_path, sip, says):
-    result = cli("serve", str(QUICK), "--sip", sip, "--db", str(tmp_path / "c.db"))
+    # in this process (tests/cli_inprocess.py); the tests below keep the real process
+    result = cli_inprocess.run("serve", str(QUICK), "--sip", sip, "--db", str(tmp_path / "c.db"), timeout=60)
     assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr
 
 
