@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from callwright.ivr.values.words import ES_HUNDREDS as _ES_HUNDREDS
 from callwright.ivr.values.words import ES_TENS as _ES_TENS
+from callwright.ivr.values.words import is_spanish
 from callwright.speech import closedset
 
 _ES_YES = {
@@ -40,10 +41,6 @@ _ES_UNITS = {
     "veintinueve": 29,
 }  # fmt: skip
 _ES_FILLERS = {"eh", "em", "este", "pues", "es", "el", "mi", "número", "numero", "por", "favor", "y"}
-
-
-def is_spanish(language: str | None) -> bool:
-    return bool(language) and str(language).lower().split("-")[0] == "es"
 
 
 def _joined(text: str) -> str:

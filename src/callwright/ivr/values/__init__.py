@@ -121,5 +121,5 @@ _HINTS = {
 def hints(kind: str, language: str) -> tuple[str, ...]:
     """The words a recogniser should expect for a typed value (a Whisper prompt; a Vosk
     grammar lets any sequence of them be said, so the list is the whole vocabulary)."""
-    lang = "es" if language.lower().split("-")[0] == "es" else "en"
+    lang = "es" if words.is_spanish(language) else "en"
     return tuple(dict.fromkeys(_HINTS.get((kind, lang), ())))

@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from callwright.speech.asr.languages import primary
+
 NumKind = Literal["digit", "pair", "teen", "tens", "compound", "numeral", "ordinal"]
 
 MAX_TOKENS = 60
@@ -117,7 +119,8 @@ def tokens(text: str) -> list[str]:
 
 
 def is_spanish(language: str | None) -> bool:
-    return bool(language) and str(language).lower().split("-")[0] == "es"
+    """`es`, `es-MX`, `es_MX`...: by the primary subtag, as the speech models are matched."""
+    return bool(language) and primary(str(language)) == "es"
 
 
 def lex(words: list[str], language: str | None, *, figures: bool = False) -> list[Item]:
