@@ -277,6 +277,8 @@ HELDOUT_FILES = {
     "heldout2": (HELDOUT2_FILE,),
     # the third held-out set: written by two writers apart, before the tuning that followed heldout2
     "heldout3": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout3*_sentences.yaml"))),
+    # the fourth held-out set: written by two writers apart, before the tuning that follows heldout3
+    "heldout4": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout4*_sentences.yaml"))),
 }
 
 
