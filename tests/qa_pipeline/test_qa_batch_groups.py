@@ -95,3 +95,20 @@ def test_groups_keep_order_and_leave_no_worker_idle(tmp_path):
         ["c.json"],
     ]
     assert batch.groups([], 2) == []
+
+
+def test_the_language_option_or_metadata_chooses_a_scorecard_by_language(tmp_path, engines):
+    from callwright.qa.scorecard import loads_scorecard
+
+    base = "sections:\n  - id: s\n    items:\n      - {id: greet, kind: phrase, phrases: [thank you for calling]}\n"
+    spanish = loads_scorecard(f"scorecard: es\nassign_if: \"language == 'es'\"\n{base}", "es.yaml")
+    plain = loads_scorecard(f"scorecard: en\n{base}", "en.yaml")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "told.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "told", "language": "es-MX"}))
+    (folder / "plain.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "plain"}))
+    s = score_batch([folder], [spanish, plain], tmp_path / "a.db")
+    assert {c.call_id: c.scorecard for c in s.calls} == {"told": "es", "plain": "en"}
+    s = score_batch([folder], [spanish, plain], tmp_path / "b.db", language="es")
+    assert {c.call_id: c.scorecard for c in s.calls} == {"told": "es", "plain": "es"}
+    assert all(c.score is not None for c in s.calls)  # scored by it, not left na

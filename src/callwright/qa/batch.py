@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -303,7 +303,7 @@ def score_batch(
         settle(CallStatus(str(path), "skipped", reason=why))
     if cluster is None and workers > 1 and inputs:
         _worker_context(threads_per_worker)  # the worker server imports while the inputs are planned
-    jobs = _plan(sink, inputs, cards, mf, settle)
+    jobs = _plan(sink, inputs, cards, mf, settle, language)
     log.info("%d input(s): %d to score, %d settled already", total, len(jobs), len(summary.calls))
 
     preloaded: set[int] = set()
@@ -355,8 +355,11 @@ def _plan(
     cards: Sequence[Scorecard],
     mf: ingest.Manifest | None,
     settle: Callable[[CallStatus], None],
+    language: str | None = None,
 ) -> list[_Job]:
     """The inputs still to score; the others are settled now (already stored, duplicate, bad).
+    `language` (--language) is every call's language, over its metadata's, from the choice of its
+    scorecard on (`assign_if: language == 'es'`).
 
     A call id names one call: an input whose call id an earlier input of the batch has, or that
     belongs to another input or an IVR call in the store (`ScoreSink.call_id_conflict`), is an
@@ -378,6 +381,8 @@ def _plan(
         seen[rid] = str(p)
         try:
             meta = ingest.resolve_meta(p, manifest=mf)
+            if language is not None:
+                meta = replace(meta, language=language)
             card = choose_scorecard(cards, meta)
         except CallwrightError as err:
             _error(sink, settle, str(p), rid, str(err))
