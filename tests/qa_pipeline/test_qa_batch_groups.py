@@ -112,13 +112,3 @@ def test_the_language_option_or_metadata_chooses_a_scorecard_by_language(tmp_pat
     s = score_batch([folder], [spanish, plain], tmp_path / "b.db", language="es")
     assert {c.call_id: c.scorecard for c in s.calls} == {"told": "es", "plain": "es"}
     assert all(c.score is not None for c in s.calls)  # scored by it, not left na
-
-
-def test_the_worker_server_builds_what_every_worker_would_build_at_its_first_model_load():
-    import transformers.conversion_mapping as conversions
-
-    from callwright.qa import worker_preload
-
-    assert "callwright.qa.worker_preload" in batch.WORKER_PRELOAD
-    assert worker_preload.build_conversion_table()  # the installed transformers has the table
-    assert conversions._checkpoint_conversion_mapping_cache is not None  # built: workers inherit it

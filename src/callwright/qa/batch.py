@@ -488,7 +488,6 @@ WORKER_PRELOAD = (
     "callwright.qa.pipeline",
     "callwright.qa.scorecard.scoring",
     "callwright.speech.asr.whisper",
-    "callwright.qa.worker_preload",
 )
 """What the worker server imports before forking workers: what every from-audio worker imports
 (a module that is not installed is skipped). Imports only, never a model: see `_run_pool`."""
