@@ -98,17 +98,37 @@ def test_groups_keep_order_and_leave_no_worker_idle(tmp_path):
 
 
 def test_the_language_option_or_metadata_chooses_a_scorecard_by_language(tmp_path, engines):
-    from callwright.qa.scorecard import loads_scorecard
+    from tests import cli_inprocess
 
     base = "sections:\n  - id: s\n    items:\n      - {id: greet, kind: phrase, phrases: [thank you for calling]}\n"
-    spanish = loads_scorecard(f"scorecard: es\nassign_if: \"language == 'es'\"\n{base}", "es.yaml")
-    plain = loads_scorecard(f"scorecard: en\n{base}", "en.yaml")
+    es, en = tmp_path / "es.yaml", tmp_path / "en.yaml"
+    es.write_text(f"scorecard: es\nversion: 1\nassign_if: \"language == 'es'\"\n{base}")
+    en.write_text(f"scorecard: en\n{base}")
+    cards = [load_scorecard(es), load_scorecard(en)]
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "told.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "told", "language": "es-MX"}))
     (folder / "plain.json").write_text(json.dumps({**TRANSCRIPT, "call_id": "plain"}))
-    s = score_batch([folder], [spanish, plain], tmp_path / "a.db")
+    s = score_batch([folder], cards, tmp_path / "a.db")
     assert {c.call_id: c.scorecard for c in s.calls} == {"told": "es", "plain": "en"}
-    s = score_batch([folder], [spanish, plain], tmp_path / "b.db", language="es")
+    s = score_batch([folder], cards, tmp_path / "b.db", language="es")
     assert {c.call_id: c.scorecard for c in s.calls} == {"told": "es", "plain": "es"}
     assert all(c.score is not None for c in s.calls)  # scored by it, not left na
+
+    # a rescore reads the language the call was stored in (told here; detected from audio)
+    es.write_text(es.read_text().replace("version: 1", "version: 2"))
+    r = cli_inprocess.run(
+        "qa",
+        "rescore",
+        "--scorecard",
+        str(es),
+        "--scorecard",
+        str(en),
+        "--db",
+        str(tmp_path / "b.db"),
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert sorted((c["call_id"], c["scorecard"]) for c in out["calls"]) == [("plain", "es"), ("told", "es")]
+    assert all(c["score"] is not None for c in out["calls"])
