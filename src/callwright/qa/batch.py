@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from callwright.errors import CallwrightError
 from callwright.qa import ingest
-from callwright.qa.model import CallMeta
+from callwright.qa.model import CallMeta, Transcript
 from callwright.qa.pipeline import (
     CallOutcome,
     PipelineOptions,
@@ -45,6 +45,7 @@ from callwright.qa.scorecard import Scorecard
 from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
 from callwright.qa.second_listen import SecondListenSettings
 from callwright.qa.sink import CallIdConflict, ScoreSink
+from callwright.redaction import TimeRange
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class _Done:
 # -- worker side -----------------------------------------------------------------------------------
 
 _worker_state: dict[str, Any] = {}
+Imported = tuple[Transcript, list[TimeRange]]  # an imported transcript read and redacted
 GROUP_CALLS = 8
 """At most this many imported transcripts are embedded together (`_run_group`): a call's stretches
 are a few hundred texts, so a group stays well inside the matcher's vector cache (`DEFAULT_CACHE`)."""
@@ -160,10 +162,11 @@ def _run_group(jobs: Sequence[_Job]) -> list[_Done]:
     """Score a group of inputs: the imported transcripts among them are read first and what their
     scorecards' phrase rules will embed goes to the encoder in one call (`PhraseMatcher.warm`),
     then each input is scored on its own as `_run` does (the same verdicts and evidence: the
-    vectors are the same, from fewer and fuller forward passes). A transcript that cannot be read
+    vectors are the same up to float rounding, within 1e-6, from fewer and fuller forward passes:
+    `tests/qa_pipeline/test_qa_batch_groups.py`, bench/qa_real/speed.py). A transcript that cannot be read
     here is read again, and its error reported, when it is scored."""
     options, engines = _worker_state["options"], _worker_state["engines"]
-    read: dict[str, Any] = {}
+    read: dict[str, Imported] = {}
     calls = []
     for job in jobs:
         if len(jobs) < 2 or not ingest.is_transcript(Path(job.path)):
@@ -204,7 +207,7 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
-def _run(job: _Job, imported: Any = None) -> _Done:
+def _run(job: _Job, imported: Imported | None = None) -> _Done:
     """Score one input; a user-level problem with the input is returned as its reason.
     `imported`: the input's `imported_transcript`, read already by `_run_group`."""
     options, engines = _worker_state["options"], _worker_state["engines"]

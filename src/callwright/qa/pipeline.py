@@ -271,7 +271,7 @@ def redact_segments(
     becomes one "[CARD]" in the first of them. `names`: the customer's name from the call's
     metadata, redacted wherever it is said. `audio` False (an imported transcript: no audio to
     silence) leaves out the audio-only windows after CVV and expiry cues (`card_detail_windows`,
-    a sixth of an imported call's scoring time); the words are the same either way.
+    about half of the redaction's 5 ms a call); the words are the same either way.
     """
     roles = list(segments)
     flat = [[w for seg in segments[r] for w in seg.words] for r in roles]
