@@ -13,6 +13,10 @@ Reported: calls per second over all workers (wall), and CPU seconds per call.
 with its switches off) in the same run and diffs every verdict, point and evidence span.
 `--group N` adds a variant that embeds N calls' texts in one encoder call before scoring
 them (`PhraseMatcher.warm`): what a batch could gain by preparing calls in groups.
+`--pipeline` adds what `callwright qa score` does per imported call in a worker (read, redact,
+sentiment, score: `qa.batch._run`, one by one as before round four) and, with `--group`, the
+batch's grouped path (`qa.batch._run_group`, groups of at most N, as `qa.batch.groups` cuts
+them); their verdicts and evidence are compared with the others'.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ VARIANTS: dict[str, dict[str, bool]] = {
     "before": {**dict.fromkeys(SWITCHES, False), "batched": True, "pad_aware": True},
     "now": dict.fromkeys(SWITCHES, True),
     "grouped": dict.fromkeys(SWITCHES, True),
+    "pipeline": dict.fromkeys(SWITCHES, True),
+    "pipeline_grouped": dict.fromkeys(SWITCHES, True),
 }
 
 
@@ -88,6 +94,15 @@ def _work(
         for r in rules
         for _, f in fill_examples((*r.phrases, *r.not_phrases), dict(card.values))
     ]
+    jobs: list[Any] = []
+    if any(v.startswith("pipeline") for v in variants):
+        from callwright.qa import batch
+        from callwright.qa.pipeline import PipelineOptions
+
+        batch._init_in_process([card], PipelineOptions(second_listen=None), 1)
+        engines = batch._worker_state["engines"]
+        engines.sentiment  # noqa: B018 - loaded before the timing, as a worker does once
+        jobs = [batch._Job(p, p, m, card.id, card.version) for p, (_, m) in zip(paths, calls, strict=True)]
     out: dict[str, tuple[int, float, float, list[Any]]] = {v: (0, 0.0, 0.0, []) for v in variants}
     for _ in range(repeat):
         for variant in variants:
@@ -96,7 +111,14 @@ def _work(
             matcher.vectors(constants)
             w0, c0 = time.perf_counter(), time.process_time()
             results = []
-            for i in range(0, len(calls), group if variant == "grouped" else len(calls)):
+            if variant.startswith("pipeline"):
+                engines._matcher = matcher
+                chunks = batch.groups(jobs, 1, size=group) if variant == "pipeline_grouped" else [jobs]
+                for chunk in chunks:
+                    run = batch._run_group(chunk) if variant == "pipeline_grouped" else map(batch._run, chunk)
+                    results.extend(d.outcome.scored.result for d in run)
+            step = group if variant == "grouped" else len(calls)
+            for i in range(0, 0 if variant.startswith("pipeline") else len(calls), step):
                 chunk = calls[i : i + group] if variant == "grouped" else calls
                 if variant == "grouped":
                     matcher.warm(
@@ -161,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--straightforward", action="store_true", help="also the matcher before the first speedup"
     )
+    ap.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="also the batch's whole path per call (redaction, sentiment), one by one and grouped",
+    )
     args = ap.parse_args(argv)
     convert = load_script("harper_to_transcripts", ROOT / "scripts" / "harper_to_transcripts.py")
     src = args.data or convert.find_dataset(ROOT)
@@ -173,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         *(("before",) if args.compare else ()),
         "now",
         *(("grouped",) if args.group > 0 else ()),
+        *(("pipeline",) if args.pipeline else ()),
+        *(("pipeline_grouped",) if args.pipeline and args.group > 0 else ()),
     )
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(p) for p in convert.convert_folder(src, Path(tmp))]
@@ -205,9 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(variants) > 1:
         now = [r for o in out for r in o["now"][3]]
         for other in variants:
-            if other != "now":
-                d = differences([r for o in out for r in o[other][3]], now)
-                result[f"differences_{other}_vs_now"] = d[:20]
+            # the batch's path rates sentiment, which the scorer alone does not: its two forms
+            # are compared with each other
+            ref = "pipeline" if other == "pipeline_grouped" else "now"
+            if other != ref and other != "pipeline":
+                d = differences([r for o in out for r in o[other][3]], [r for o in out for r in o[ref][3]])
+                result[f"differences_{other}_vs_{ref}"] = d[:20]
                 diffs += d
         result["results_compared"] = len(now)
         result["identical"] = not diffs

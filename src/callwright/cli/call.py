@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 
 from callwright.cli.options import ENGINE_HELP, MODEL_HELP, TTS_HELP
 from callwright.errors import CallwrightError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from callwright.speech.asr.base import Recognizer
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +38,33 @@ def parse_queue_waits(items: list[str]) -> dict[str, float]:
                 f"--queue-wait {item!r}: expected QUEUE=SECONDS, e.g. billing=180"
             ) from None
     return waits
+
+
+def flow_language(language: str, languages: Sequence[str], flow: str) -> str:
+    """`--language` as the flow names it: a language code (checked as `asr --language` checks
+    it) that the flow speaks, matched exactly or by its primary subtag (`es-MX` starts a flow of
+    `[en, es]` in `es`); else a `CallwrightError` naming the option."""
+    from callwright.speech.asr.languages import check_language, primary
+
+    code = check_language(language, (), field="--language", model="")
+    if code in languages:
+        return code
+    same = [lang for lang in languages if primary(lang) == primary(code)]
+    if same:
+        return same[0]
+    raise CallwrightError(
+        f"--language: flow {flow} speaks {', '.join(languages)}, not {code!r}",
+        hint=f"start it in one of {', '.join(languages)}, or add the language to the flow's languages",
+    )
+
+
+def heard_language(language: str, recognizer: Recognizer, label: str) -> None:
+    """A call in `language` heard by `recognizer` (`--engine`/`--model`, for the states that name
+    no model): refused, naming `--language` and the model, when the model cannot hear it (an
+    English-only model would hear Spanish as English words)."""
+    from callwright.speech.asr.languages import check_language
+
+    check_language(language, recognizer.capabilities.languages, field="--language", model=label)
 
 
 def _caller_input(stream: TextIO) -> TextIO:
@@ -70,7 +101,12 @@ def call(
     ),
     caller_id: str = typer.Option("+15550100", "--caller-id", help="The caller's number."),
     called_number: str = typer.Option("", "--called", help="The number dialled."),
-    language: str | None = typer.Option(None, "--language", help="Start in this language."),
+    language: str | None = typer.Option(
+        None,
+        "--language",
+        help="Start in this language (one of the flow's languages; with --audio or --mic, one the "
+        "model hears).",
+    ),
     at: str | None = typer.Option(
         None,
         "--time",
@@ -119,6 +155,8 @@ def call(
     from callwright.textsafe import safe_text
 
     engine = load_engine(flow)  # refuses a flow with errors (exit 2) before any call row
+    if language is not None:  # a code the flow speaks, before any call row or model load
+        language = flow_language(language, engine.flow.languages, engine.flow.name)
     start_vars = parse_vars(engine.flow, var)  # an undeclared or mistyped --var: before any call row
     data = LiveData(Secrets.from_config(secrets), FunctionRegistry.from_config(function))
     clock = FakeClock(parse_call_time(at, "--time")) if at else RealClock()
@@ -140,6 +178,8 @@ def call(
         prompts = PromptAudio(synth, rate=rate, base_dir=flow.parent)
         # --engine/--model for states that name no model; the flow's own models loaded now, once
         recognizers = ModelRecognizers(engine_name, model)
+        if language is not None:
+            heard_language(language, recognizers.default.recognizer, recognizers.default.model)
         recognizers.preload(engine.models)
         if mic:
             from callwright.ivr.channels.mic import MicChannel, open_sound_device

@@ -9,6 +9,7 @@ output is strict (no NaN or Infinity, which JSON does not have).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -666,6 +667,8 @@ def rescore_cmd(
     matcher = default_matcher()
     for call_id in ids:
         recording_id, meta, transcript, metrics = store.stored_call(database, call_id)
+        if meta.language is None and transcript.language:  # as stored: told or detected
+            meta = dataclasses.replace(meta, language=transcript.language)  # for assign_if
         try:
             card = choose_scorecard(cards, meta)
         except DataError as err:

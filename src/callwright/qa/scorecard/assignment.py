@@ -6,7 +6,7 @@ collections and sales calls are both outbound, so the direction alone cannot
 choose. A scorecard says which calls it is for in two ways:
 
 - `assign_if`: a condition on the call's metadata (`queue == 'collections'`,
-  `campaign in ['spring', 'summer']`), in the flow expression language;
+  `campaign in ['spring', 'summer']`, `language == 'es'`), in the flow expression language;
 - `applies_to`: inbound, outbound or any (default).
 
 A batch given several picks, per call, the one whose `assign_if` holds (and whose
@@ -24,6 +24,7 @@ from callwright.common.expr import ExpressionError
 from callwright.errors import DataError
 from callwright.qa.model import CallMeta
 from callwright.qa.scorecard.model import Scorecard
+from callwright.speech.asr.languages import primary
 
 ASSIGN_VARIABLES: dict[str, str] = {
     "call_id": "the call's id",
@@ -34,12 +35,22 @@ ASSIGN_VARIABLES: dict[str, str] = {
     "queue": "queue",
     "campaign": "campaign",
     "disposition": "disposition",
+    "language": "the call's language, primary subtag (es for es-MX): --language, else the metadata's "
+    "(null when neither says: the scorecard is chosen before a recording's language is detected)",
 }
 """What `assign_if` may read: the call's metadata, known before anything is transcribed."""
 
 
+def language_name(code: str | None) -> str | None:
+    """A language as conditions read it: the primary subtag, lower case (`es-MX` -> `es`), so
+    `language == 'es'` holds for every Spanish call however its metadata or the recogniser spell it."""
+    return primary(code) or None if code else None
+
+
 def meta_env(meta: CallMeta) -> dict[str, Any]:
-    return {k: getattr(meta, k) for k in ASSIGN_VARIABLES}
+    env = {k: getattr(meta, k) for k in ASSIGN_VARIABLES if k != "language"}
+    env["language"] = language_name(meta.language)
+    return env
 
 
 def assigned(card: Scorecard, meta: CallMeta) -> bool | None:

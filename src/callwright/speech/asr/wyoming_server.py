@@ -11,6 +11,12 @@ data also carries `confidence` (the engine's own, 0..1), which generic clients i
 and `WyomingRecognizer` reads.
 `transcript_terms`/`transcript_names` of `transcribe` are the utterance's
 expected phrases (Whisper's prompt, Vosk's grammar), as the IVR gives a state's.
+Its `language` (`es`, `es-MX`) is the language to decode in: a multilingual model
+(Whisper base) is told it, a model of that one language hears it as before, and a
+language the model cannot hear (Spanish to tiny.en) or no language code at all is
+refused with an `error` event (code `language`, naming the model's languages) and the
+connection is closed, never decoded as another language's words. The `transcript`
+says the language it was decoded in, and `info` lists the model's languages.
 
 One recogniser (its model loaded once) serves every connection; each
 connection gets its own stream, and decoding runs in worker threads so that
@@ -56,6 +62,10 @@ ASR_EVENTS = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop"
 class ProtocolError(Exception):
     """A client's mistake: answered with an `error` event, then the connection is closed."""
 
+    def __init__(self, message: str, code: str = "protocol") -> None:
+        super().__init__(message)
+        self.code = code
+
 
 Send = Callable[[str, "dict[str, Any] | None", bytes], Awaitable[None]]
 """Send one event to the client: (type, data, payload)."""
@@ -82,10 +92,12 @@ class Utterance:
     """One connection's transcription in progress."""
 
     phrases: list[str] | None = None
+    language: str | None = None  # from `transcribe`, checked against the model
     rate: int = 0
     samples: int = 0
     stream: RecognizerStream | None = None
-    opened: dict[int, RecognizerStream] = field(default_factory=dict)  # one stream per rate, reused
+    # one stream per rate and language, reused
+    opened: dict[tuple[int, str | None], RecognizerStream] = field(default_factory=dict)
 
 
 def info_data(recognizer: Recognizer, model: str) -> dict[str, Any]:
@@ -107,12 +119,42 @@ def info_data(recognizer: Recognizer, model: str) -> dict[str, Any]:
                 installed=True,
                 description=model,
                 version=None,
-                languages=["en"],
+                languages=model_languages(recognizer),
             )
         ],
         supports_transcript_streaming=False,
     )
     return Info(asr=[program]).event().data
+
+
+def model_languages(recognizer: Recognizer) -> list[str]:
+    """The languages `info` lists: the model's own (every language Whisper knows for a
+    multilingual model); English when the model does not declare them (as before)."""
+    from callwright.speech.asr.languages import KNOWN_LANGUAGES, MULTILINGUAL, primary
+
+    declared = recognizer.capabilities.languages
+    if MULTILINGUAL in declared:
+        return list(KNOWN_LANGUAGES)
+    return list(dict.fromkeys(primary(lang) for lang in declared)) or ["en"]
+
+
+def _language(data: dict[str, Any], recognizer: Recognizer, model: str) -> str | None:
+    """The `transcribe` event's language, if any, once the model is known to hear it; else a
+    `ProtocolError` (code `language`) saying which languages it hears."""
+    from callwright.errors import CallwrightError
+    from callwright.speech.asr.languages import check_language
+
+    language = data.get("language")
+    if language is None or language == "":
+        return None
+    if not isinstance(language, str):
+        raise ProtocolError("the transcribe language must be a string such as 'es'", code="language")
+    try:
+        return check_language(
+            language, recognizer.capabilities.languages, field="transcribe language", model=model
+        )
+    except CallwrightError as err:
+        raise ProtocolError(err.message, code="language") from None
 
 
 def model_name(recognizer: Recognizer) -> str:
@@ -193,6 +235,7 @@ class SpeechServer:
         self.clients = 0
         self.served = 0  # transcripts sent, for logs and tests
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="speech-server")
+        self._by_language: dict[str, Recognizer] = {}
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> tuple[str, int]:
@@ -231,7 +274,7 @@ class SpeechServer:
                     break
         except ProtocolError as err:
             log.warning("speech-server: client %s broke the protocol: %s", peer, err)
-            await _send(writer, "error", {"text": str(err), "code": "protocol"})
+            await _send(writer, "error", {"text": str(err), "code": err.code})
         except (ConnectionError, OSError) as err:
             log.info("speech-server: client %s gone: %s", peer, err)
         except Exception as err:  # noqa: BLE001 - an engine failure answers this client, the server goes on
@@ -261,7 +304,9 @@ class SpeechServer:
         elif kind == "ping":
             await _send(writer, "pong", {"text": event.data.get("text")} if event.data.get("text") else None)
         elif kind == "transcribe":
+            assert self.recognizer is not None
             utt.phrases = _phrases(event.data)
+            utt.language = _language(event.data, self.recognizer, self.model)
         elif kind == "audio-start":
             await self._begin(utt, _format(event.data))
         elif kind == "audio-chunk":
@@ -283,8 +328,13 @@ class SpeechServer:
             await _send(
                 writer,
                 "transcript",
-                {"text": result.text, "language": "en", "confidence": round(result.confidence, 4)},
+                {
+                    "text": result.text,
+                    "language": self._spoken(result, utt),
+                    "confidence": round(result.confidence, 4),
+                },
             )
+            utt.language = None  # a `transcribe` is for one transcription
         else:
             log.debug("speech-server: ignored a %r event", kind)
         return True
@@ -301,14 +351,34 @@ class SpeechServer:
             data.update(service.info())
         return data
 
+    def _spoken(self, result: Recognition, utt: Utterance) -> str:
+        """The language a transcript says it is in: the one asked for, else the one the recogniser
+        read (a multilingual model detects it), else the model's own (English when undeclared)."""
+        if utt.language is not None:
+            return utt.language
+        if result.language is not None:
+            return result.language.code
+        assert self.recognizer is not None
+        return model_languages(self.recognizer)[0]
+
+    def _heard_in(self, language: str | None) -> Recognizer:
+        """The recogniser for `language` (one per language on the same loaded model)."""
+        assert self.recognizer is not None  # _on refuses ASR events without one
+        if language is None:
+            return self.recognizer
+        found = self._by_language.get(language)
+        if found is None:
+            found = self._by_language[language] = self.recognizer.for_language(language)
+        return found
+
     async def _begin(self, utt: Utterance, rate: int) -> None:
         if utt.stream is not None and utt.samples:
             await self._run(utt.stream.reset)  # a new audio-start drops the audio before it
-        stream = utt.opened.get(rate)
+        stream = utt.opened.get((rate, utt.language))
         if stream is None:
-            assert self.recognizer is not None  # _on refuses ASR events without one
-            stream = await self._run(self.recognizer.open, rate, utt.phrases)
-            utt.opened[rate] = stream
+            recognizer = self._heard_in(utt.language)
+            stream = await self._run(recognizer.open, rate, utt.phrases)
+            utt.opened[(rate, utt.language)] = stream
         else:
             stream.set_phrases(utt.phrases)
         utt.stream, utt.rate, utt.samples = stream, rate, 0
