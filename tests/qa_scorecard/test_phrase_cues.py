@@ -129,7 +129,8 @@ def test_the_bank_scorecard_fails_endings_without_them(matcher):
 
 
 QUESTION_CARD = CARD.replace(
-    "cues: [else]", 'cues: [else, "(other|another|different) (question|questions|thing|matter)?"]'
+    "cues: [else]",
+    'cues: [else, "(other|another|different) (question|questions|thing|matter)?", "(is|was) that (all|everything)?"]',
 )
 
 
@@ -140,10 +141,11 @@ def test_a_question_cue_counts_in_a_question_and_not_in_a_statement(matcher):
     punctuated = ending("Okay, that's done. Another thing you wanted to look at?")
     told = ending("we can look at the other matter your wife raised next week")
     declared = ending("we have that other matter on file already")
+    opened_by_the_cue = ending("okay brilliant was that everything for today")
     assert [
         item(score(card(QUESTION_CARD), c, None, meta(), matcher=matcher), "further").verdict
-        for c in (asked, asked_wh, punctuated, told, declared)
-    ] == ["pass", "pass", "pass", "fail", "fail"]
+        for c in (asked, asked_wh, punctuated, told, declared, opened_by_the_cue)
+    ] == ["pass", "pass", "pass", "fail", "fail", "pass"]
     ev = item(score(card(QUESTION_CARD), asked, None, meta(), matcher=matcher), "further").evidence[0]
     assert "said the cue 'different question?'" in ev.note  # the form said, not the whole pattern
     a, b = ev.span_chars
@@ -163,7 +165,9 @@ def test_no_worries_is_a_courtesy_not_a_negation(matcher):
     with_idiom = item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help")
     assert with_idiom.verdict == "pass"
     denied = ending("there is no other fee on the account")
-    assert item(score(bank, denied, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail"
+    assert (
+        item(score(bank, denied, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail"
+    )
 
 
 def test_the_bank_scorecard_passes_no_mid_call_question_or_late_opening_offer(matcher):
@@ -176,7 +180,9 @@ def test_the_bank_scorecard_passes_no_mid_call_question_or_late_opening_offer(ma
         "so which account would you like that moved from",
     ):
         c = ending("your card should arrive within a week", line)
-        assert item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail", line
+        assert (
+            item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail"
+        ), line
 
 
 # ---- the loader

@@ -274,7 +274,9 @@ class _Builder:
         for form in forms:
             words = normalise(form)
             if len(words) > MAX_CUE_WORDS:
-                said = f"'{text}'" if form == filled.rstrip().rstrip("?").strip() else f"'{text}' (as '{form}')"
+                said = (
+                    f"'{text}'" if form == filled.rstrip().rstrip("?").strip() else f"'{text}' (as '{form}')"
+                )
                 self.error(
                     path,
                     f"item '{item_id}': cue {said} has {len(words)} words; a cue is a word or a short "

@@ -28,6 +28,7 @@ spread evenly over the utterance, and the match says so).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -76,7 +77,8 @@ _AUXILIARIES = frozenset(
     }
 )
 _QUESTION_SUBJECTS = _SUBJECTS | {"that", "this", "anything", "everything", "something", "someone", "anyone"}
-_QUESTION_WORDS = frozenset({"what", "what's", "how", "how's", "which"})
+# ...and a conditional invitation counts as asking: "if you've got other questions just shout"
+_QUESTION_WORDS = frozenset({"what", "what's", "how", "how's", "which", "if", "unless"})
 _NEGATORS = frozenset(
     {
         "not",
@@ -237,10 +239,17 @@ def _cue_name(original: str, form: str) -> str:
     return form + "?" if is_question_cue(original) else form
 
 
+@functools.lru_cache(maxsize=1024)
+def _cue_words(cue: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each wording of a cue with its normalised words (cached: the same cues on every call)."""
+    return tuple((form, said) for form in cue_forms(cue) if (said := tuple(normalise(form))))
+
+
 def questions(u: Utterance, toks: list[Token]) -> list[bool]:
     """Per token, whether it is inside a question: its sentence ends with "?" (punctuated ASR
-    text), or a question opens in the `QUESTION_LOOKBACK` words before it within its sentence,
-    with a question word ("what other questions") or an auxiliary before a subject ("is there",
+    text), or a question opens at it or in the `QUESTION_LOOKBACK` words before it within its sentence,
+    with a question word ("what other questions"; also "if" and "unless", whose conditional
+    invitations ask as much: "unless you've got more questions") or an auxiliary before a subject ("is there",
     "would you be needing", "does that cover"; not after one: "we have that"), which is how
     unpunctuated speech asks."""
     sentence: list[int] = []  # per token, the index of its sentence
@@ -265,7 +274,7 @@ def questions(u: Utterance, toks: list[Token]) -> list[bool]:
                 and words[j + 1] in _QUESTION_SUBJECTS
                 and (j == 0 or words[j - 1] not in _QUESTION_SUBJECTS)  # "we have that": no question
             )
-            for j in range(lo, k)
+            for j in range(lo, min(k + 1, len(toks) - 1))  # the cue's own first word may open it
         )
         out.append(asked[sentence[k]] or opens)
     return out
@@ -560,21 +569,22 @@ class CallText:
         or above). A question cue (written with a final "?": `other?`) counts only inside a
         question the speaker asks (`questions`): "what other questions do you have", not "your
         other card is cancelled"."""
-        wanted = [  # (as the evidence names it: the scorecard's text or the form said; words; question)
-            (_cue_name(original, form), words, is_question_cue(original))
-            for original, filled in fill_examples(rule.cues, self.values)
-            for form in cue_forms(filled)
-            if (words := tuple(normalise(form)))
-        ]
+        # by first word (a cue with alternatives is many): (as the evidence names it, words, question)
+        by_first: dict[str, list[tuple[str, tuple[str, ...], bool]]] = {}
+        for original, filled in fill_examples(rule.cues, self.values):
+            for form, said in _cue_words(filled):
+                by_first.setdefault(said[0], []).append(
+                    (_cue_name(original, form), said, is_question_cue(original))
+                )
         out: dict[int, tuple[str, _Where]] = {}
         for ui in uis:
             toks = self.tokens[ui]
             words = [t.word for t in toks]
             asked: list[bool] | None = None  # per token: inside a question (for question cues)
             hits = []
-            for original, cue, question in wanted:
-                n = len(cue)
-                for a in range(len(words) - n + 1):
+            for a, word in enumerate(words):
+                for original, cue, question in by_first.get(word, ()):
+                    n = len(cue)
                     if tuple(words[a : a + n]) != cue:
                         continue
                     before = toks[max(0, a - CUE_NEGATION_LOOKBACK) : a + n]
