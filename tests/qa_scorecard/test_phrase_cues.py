@@ -158,6 +158,18 @@ def test_without_the_question_mark_the_same_cue_counts_anywhere(matcher):
     assert item(score(card(plain), told, None, meta(), matcher=matcher), "further").verdict == "pass"
 
 
+def test_no_before_worries_or_problem_negates_nothing():
+    from callwright.qa.model import Utterance
+    from callwright.qa.scorecard.matching import tokens
+
+    def negators(text: str) -> list[str]:
+        return [t.word for t in tokens(Utterance("agent", 0.0, 3.0, text)) if t.negator]
+
+    assert negators("no worries was that all you needed") == []
+    assert negators("No problem, anything else today?") == []
+    assert negators("there is no fee and no problem with the card") == ["no"]  # the fee's "no" denies
+
+
 def test_no_worries_is_a_courtesy_not_a_negation(matcher):
     # "no" before "worries" used to negate the whole stretch, so its meaning was never compared
     c = ending("no worries was that all you needed from me")
