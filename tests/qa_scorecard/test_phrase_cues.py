@@ -128,6 +128,75 @@ def test_the_bank_scorecard_fails_endings_without_them(matcher):
     assert item(score(bank, short, None, values, matcher=matcher), "further-help").verdict == "fail"
 
 
+QUESTION_CARD = CARD.replace(
+    "cues: [else]",
+    'cues: [else, "(other|another|different) (question|questions|thing|matter)?", "(is|was) that (all|everything)?"]',
+)
+
+
+def test_a_question_cue_counts_in_a_question_and_not_in_a_statement(matcher):
+    # unpunctuated: the question opens with an auxiliary before its subject, or a question word
+    asked = ending("right that's sorted do you have a different question for me at all")
+    asked_wh = ending("okay so what other questions can i answer")
+    punctuated = ending("Okay, that's done. Another thing you wanted to look at?")
+    told = ending("we can look at the other matter your wife raised next week")
+    declared = ending("we have that other matter on file already")
+    opened_by_the_cue = ending("okay brilliant was that everything for today")
+    assert [
+        item(score(card(QUESTION_CARD), c, None, meta(), matcher=matcher), "further").verdict
+        for c in (asked, asked_wh, punctuated, told, declared, opened_by_the_cue)
+    ] == ["pass", "pass", "pass", "fail", "fail", "pass"]
+    ev = item(score(card(QUESTION_CARD), asked, None, meta(), matcher=matcher), "further").evidence[0]
+    assert "said the cue 'different question?'" in ev.note  # the form said, not the whole pattern
+    a, b = ev.span_chars
+    assert ev.text[a:b] == "different question"
+
+
+def test_without_the_question_mark_the_same_cue_counts_anywhere(matcher):
+    plain = QUESTION_CARD.replace("matter)?", "matter)")
+    told = ending("we can look at the other matter your wife raised next week")
+    assert item(score(card(plain), told, None, meta(), matcher=matcher), "further").verdict == "pass"
+
+
+def test_no_before_worries_or_problem_negates_nothing():
+    from callwright.qa.model import Utterance
+    from callwright.qa.scorecard.matching import tokens
+
+    def negators(text: str) -> list[str]:
+        return [t.word for t in tokens(Utterance("agent", 0.0, 3.0, text)) if t.negator]
+
+    assert negators("no worries was that all you needed") == []
+    assert negators("No problem, anything else today?") == []
+    assert negators("there is no fee and no problem with the card") == ["no"]  # the fee's "no" denies
+
+
+def test_no_worries_is_a_courtesy_not_a_negation(matcher):
+    # "no" before "worries" used to negate the whole stretch, so its meaning was never compared
+    c = ending("no worries was that all you needed from me")
+    bank = load_scorecard(ROOT / "scorecards" / "bank.yaml")
+    with_idiom = item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help")
+    assert with_idiom.verdict == "pass"
+    denied = ending("there is no other fee on the account")
+    assert (
+        item(score(bank, denied, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail"
+    )
+
+
+def test_the_bank_scorecard_passes_no_mid_call_question_or_late_opening_offer(matcher):
+    bank = load_scorecard(ROOT / "scorecards" / "bank.yaml")
+    for line in (
+        "do you have another card with us",
+        "what other accounts do you have with us",
+        "would you like a different pin",
+        "what can i help you with",
+        "so which account would you like that moved from",
+    ):
+        c = ending("your card should arrive within a week", line)
+        assert (
+            item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail"
+        ), line
+
+
 # ---- the loader
 
 
@@ -144,12 +213,32 @@ def test_cues_load_into_the_rule():
     assert rule.cues == ("thank", "thanks", "bye")
 
 
+def test_a_cue_stands_for_each_of_its_alternatives():
+    from callwright.qa.scorecard.matching import cue_forms, is_question_cue
+
+    assert cue_forms("(other|another) (thing|question)?") == [
+        "other thing",
+        "other question",
+        "another thing",
+        "another question",
+    ]
+    assert cue_forms("are you (all |)set") == ["are you all set", "are you set"]
+    assert cue_forms("thanks") == ["thanks"]
+    assert (is_question_cue("other?"), is_question_cue("other")) == (True, False)
+
+
 @pytest.mark.parametrize(
     ("cue", "says"),
     [
         ("is there anything else i can do", "has 7 words; a cue is a word or a short phrase of at most 4"),
         ("?!", "has no words"),
         ("thanks {agnet}", "unknown placeholder '{agnet}'"),
+        ("(other|another question", "alternatives are written '(a|b|c)'"),
+        ("other|another", "alternatives are written '(a|b|c)'"),
+        ("((other)) thing", "alternatives are written '(a|b|c)'"),
+        ("(is|was) that it for (you|today)", "(as 'is that it for you') has 5 words"),
+        ("(a|b|c|d|e|f) (a|b|c|d|e|f) (a|b|c|d|e|f)", "stands for 216 wordings; at most 200"),
+        ("(|)?", "has no words"),
     ],
 )
 def test_a_bad_cue_is_an_error_at_its_line(cue, says):

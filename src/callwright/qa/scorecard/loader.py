@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import math
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from callwright.nlp.conduct import CLASSIFIERS
 from callwright.qa.scorecard import placeholders
 from callwright.qa.scorecard.assignment import ASSIGN_VARIABLES
 from callwright.qa.scorecard.conditions import VARIABLES
-from callwright.qa.scorecard.matching import normalise
+from callwright.qa.scorecard.matching import MAX_CUE_FORMS, cue_form_count, cue_forms, normalise
 from callwright.qa.scorecard.model import (
     DEFAULT_CLASSIFIER_THRESHOLD,
     DEFAULT_SENTIMENT_CHANGE,
@@ -51,6 +52,7 @@ from callwright.schema_errors import SchemaExplainer, strict_validator
 
 HASH_CHARS = 16
 _ANY_VALUE: dict[str, str | None] = collections.defaultdict(lambda: "x")  # a placeholder is one word
+_CUE_GROUPS = re.compile(r"\(([^()]*)\)")  # a cue's alternatives, "(a|b)"
 
 
 @functools.cache
@@ -246,16 +248,41 @@ class _Builder:
                         self._check_cue(base + sub + ("cues", k), it["id"], text)
 
     def _check_cue(self, path: PathKey, item_id: str, text: str) -> None:
-        """A cue counts when its words are said verbatim: it must have words, and few of them."""
-        words = normalise(placeholders.fill(text, _ANY_VALUE) or text)
-        if not words:
-            self.error(path, f"item '{item_id}': cue '{text}' has no words (letters or digits) to listen for")
-        elif len(words) > MAX_CUE_WORDS:
+        """A cue counts when its words are said verbatim: it must have words, and few of them,
+        in every form its alternatives give ("(other|another) question")."""
+        filled = placeholders.fill(text, _ANY_VALUE) or text
+        bare = _CUE_GROUPS.sub("", filled)
+        if any(c in bare for c in "()|"):
             self.error(
                 path,
-                f"item '{item_id}': cue '{text}' has {len(words)} words; a cue is a word or a short "
-                f"phrase of at most {MAX_CUE_WORDS} words (put longer wording under phrases:)",
+                f"item '{item_id}': cue '{text}': alternatives are written '(a|b|c)', one level of "
+                "brackets, and '|' only inside them",
             )
+            return
+        count = cue_form_count(filled)
+        if count > MAX_CUE_FORMS:
+            self.error(
+                path,
+                f"item '{item_id}': cue '{text}' stands for {count} wordings; at most {MAX_CUE_FORMS} "
+                "(split it into several cues)",
+            )
+            return
+        forms = cue_forms(filled)
+        if not any(normalise(f) for f in forms):
+            self.error(path, f"item '{item_id}': cue '{text}' has no words (letters or digits) to listen for")
+            return
+        for form in forms:
+            words = normalise(form)
+            if len(words) > MAX_CUE_WORDS:
+                said = (
+                    f"'{text}'" if form == filled.rstrip().rstrip("?").strip() else f"'{text}' (as '{form}')"
+                )
+                self.error(
+                    path,
+                    f"item '{item_id}': cue {said} has {len(words)} words; a cue is a word or a short "
+                    f"phrase of at most {MAX_CUE_WORDS} words (put longer wording under phrases:)",
+                )
+                return
 
     def _check_phrase(self, path: PathKey, item_id: str, text: str, known: set[str]) -> None:
         stray = placeholders.stray_brace(text)

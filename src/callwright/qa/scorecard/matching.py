@@ -28,6 +28,9 @@ spread evenly over the utterance, and the match says so).
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -53,6 +56,8 @@ NEGATION_LOOKBACK = 3  # words before a stretch whose negation still applies to 
 CHANCE_RATIO = 0.5  # rapidfuzz ratio of unrelated text of the same length: wording 0 here, 1 when verbatim
 SHORT_EXAMPLE_WORDS = 3  # shorter examples count by wording only when the words are the same
 CUE_NEGATION_LOOKBACK = 2  # words before a cue whose negation applies to it ("won't need any more")
+QUESTION_LOOKBACK = 8  # words before a question cue ("other?") in which its question must open
+MAX_CUE_FORMS = 200  # wordings one cue with alternatives may stand for ("(other|another) thing")
 COUNTER_MARGIN = 0.05  # a stretch within this of a counter-example's similarity is taken as it
 DEFAULT_CACHE = 20_000  # vectors (1.5 KB each): about 30 MB
 
@@ -60,6 +65,20 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _SENTENCE_END = (".", "!", "?", ";")
 _CLAUSE_END = (*_SENTENCE_END, ",", ":")
 _SUBJECTS = frozenset({"there", "you", "i", "we", "he", "she", "it", "they"})
+# "no" before these is an idiom, not a negation: "no worries was that all you needed"
+_NO_IDIOMS = frozenset({"problem", "problems", "worries", "worry", "bother", "trouble", "rush"})
+# A question opens with an auxiliary before its subject ("is there", "did you", "does that")
+# or with a question word ("what other questions"): what a question cue listens for
+_AUXILIARIES = frozenset(
+    {
+        *"is are was were will would do does did can could may might shall should have has had".split(),
+        *"isn't aren't wasn't weren't won't wouldn't don't doesn't didn't can't couldn't".split(),
+        *"shouldn't haven't hasn't".split(),
+    }
+)
+_QUESTION_SUBJECTS = _SUBJECTS | {"that", "this", "anything", "everything", "something", "someone", "anyone"}
+# ...and a conditional invitation counts as asking: "if you've got other questions just shout"
+_QUESTION_WORDS = frozenset({"what", "what's", "how", "how's", "which", "if", "unless"})
 _NEGATORS = frozenset(
     {
         "not",
@@ -152,9 +171,14 @@ def tokens(u: Utterance) -> list[Token]:
         clause_start.append(i == 0 or raw[i - 1].endswith(_CLAUSE_END))
         clause_start.extend(False for _ in words[1:])
     return [
-        replace(t, negator=False) if t.negator and _asks(out, k, clause_start[k]) else t
+        replace(t, negator=False) if t.negator and (_asks(out, k, clause_start[k]) or _idiom(out, k)) else t
         for k, t in enumerate(out)
     ]
+
+
+def _idiom(toks: list[Token], k: int) -> bool:
+    """ "No problem", "no worries": a courtesy, not a negation of what follows or precedes."""
+    return toks[k].word == "no" and k + 1 < len(toks) and toks[k + 1].word in _NO_IDIOMS
 
 
 def _asks(toks: list[Token], k: int, at_clause_start: bool) -> bool:
@@ -180,6 +204,80 @@ def _sentence_ends(u: Utterance) -> set[int]:
         if piece.endswith(_SENTENCE_END):
             ends.add(count)
     return ends
+
+
+_CUE_GROUP = re.compile(r"\(([^()]*)\)")
+
+
+def is_question_cue(cue: str) -> bool:
+    """A cue written with a final "?" counts only inside a question (`questions`)."""
+    return cue.rstrip().endswith("?")
+
+
+def cue_form_count(cue: str) -> int:
+    """How many wordings `cue_forms` gives, counted without making them."""
+    return math.prod(len(g.split("|")) for g in _CUE_GROUP.findall(cue))
+
+
+def cue_forms(cue: str) -> list[str]:
+    """The wordings a cue stands for: each `(a|b|c)` group is one of its alternatives, so
+    "(other|another) (thing|question)?" is four cues; an empty alternative makes a group's words
+    optional ("are you (all |)set"). The final "?" is left out (see `is_question_cue`)."""
+    text = cue.rstrip()
+    text = text[:-1] if text.endswith("?") else text
+    parts = _CUE_GROUP.split(text)  # literal, group, literal, ...
+    options = [[p] if i % 2 == 0 else p.split("|") for i, p in enumerate(parts)]
+    forms = (" ".join("".join(choice).split()) for choice in itertools.product(*options))
+    return list(dict.fromkeys(f for f in forms if f))
+
+
+def _cue_name(original: str, form: str) -> str:
+    """A cue as evidence names it: as the scorecard writes it, or the one form of its
+    alternatives that was said ("another thing?" of "(other|another) (thing|question)?")."""
+    if not _CUE_GROUP.search(original):
+        return original
+    return form + "?" if is_question_cue(original) else form
+
+
+@functools.lru_cache(maxsize=1024)
+def _cue_words(cue: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each wording of a cue with its normalised words (cached: the same cues on every call)."""
+    return tuple((form, said) for form in cue_forms(cue) if (said := tuple(normalise(form))))
+
+
+def questions(u: Utterance, toks: list[Token]) -> list[bool]:
+    """Per token, whether it is inside a question: its sentence ends with "?" (punctuated ASR
+    text), or a question opens at it or in the `QUESTION_LOOKBACK` words before it within its sentence,
+    with a question word ("what other questions"; also "if" and "unless", whose conditional
+    invitations ask as much: "unless you've got more questions") or an auxiliary before a subject ("is there",
+    "would you be needing", "does that cover"; not after one: "we have that"), which is how
+    unpunctuated speech asks."""
+    sentence: list[int] = []  # per token, the index of its sentence
+    asked: list[bool] = []  # per sentence, whether it ends with "?"
+    for piece in u.text.split():
+        sentence.extend(len(asked) for _ in normalise(piece))
+        if piece.endswith(_SENTENCE_END):
+            asked.append(piece.endswith("?"))
+    asked.append(False)
+    if len(sentence) != len(toks):  # unusual whitespace: read the words alone
+        sentence, asked = [0] * len(toks), [False]
+    words = [t.word for t in toks]
+    out = []
+    for k in range(len(toks)):
+        lo = k
+        while lo > 0 and k - lo < QUESTION_LOOKBACK and sentence[lo - 1] == sentence[k]:
+            lo -= 1
+        opens = any(
+            words[j] in _QUESTION_WORDS
+            or (
+                words[j] in _AUXILIARIES
+                and words[j + 1] in _QUESTION_SUBJECTS
+                and (j == 0 or words[j - 1] not in _QUESTION_SUBJECTS)  # "we have that": no question
+            )
+            for j in range(lo, min(k + 1, len(toks) - 1))  # the cue's own first word may open it
+        )
+        out.append(asked[sentence[k]] or opens)
+    return out
 
 
 def _windows(n: int, size: int, stride: int) -> list[tuple[int, int]]:
@@ -468,24 +566,35 @@ class CallText:
         not negated (a negator among its words or the two before: "there isn't anything else";
         "no" is left out, it rarely flips a cue: "no problem thanks"), and not inside a stretch
         that says a counter-example with the same cue in it (similarity at the rule's threshold
-        or above)."""
-        wanted = [
-            (original, tuple(normalise(filled))) for original, filled in fill_examples(rule.cues, self.values)
-        ]
-        wanted = [(o, w) for o, w in wanted if w]
+        or above). A question cue (written with a final "?": `other?`) counts only inside a
+        question the speaker asks (`questions`): "what other questions do you have", not "your
+        other card is cancelled"."""
+        # by first word (a cue with alternatives is many): (as the evidence names it, words, question)
+        by_first: dict[str, list[tuple[str, tuple[str, ...], bool]]] = {}
+        for original, filled in fill_examples(rule.cues, self.values):
+            for form, said in _cue_words(filled):
+                by_first.setdefault(said[0], []).append(
+                    (_cue_name(original, form), said, is_question_cue(original))
+                )
         out: dict[int, tuple[str, _Where]] = {}
         for ui in uis:
             toks = self.tokens[ui]
             words = [t.word for t in toks]
+            asked: list[bool] | None = None  # per token: inside a question (for question cues)
             hits = []
-            for original, cue in wanted:
-                n = len(cue)
-                for a in range(len(words) - n + 1):
+            for a, word in enumerate(words):
+                for original, cue, question in by_first.get(word, ()):
+                    n = len(cue)
                     if tuple(words[a : a + n]) != cue:
                         continue
                     before = toks[max(0, a - CUE_NEGATION_LOOKBACK) : a + n]
                     if any(t.negator and t.word != "no" for t in before):
                         continue
+                    if question:
+                        if asked is None:
+                            asked = questions(self.transcript.utterances[ui], toks)
+                        if not asked[a]:
+                            continue
                     first, last = toks[a], toks[a + n - 1]
                     if not _in_window(np.array([first.start]), np.array([last.end]), rule, duration)[0]:
                         continue
