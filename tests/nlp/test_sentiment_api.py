@@ -146,3 +146,48 @@ def test_any_hf_classifier_can_be_configured(two_label_hf_model):
         assert p["negative"] + p["positive"] == pytest.approx(1.0, abs=1e-5)
         assert r.score == pytest.approx(p["positive"] - p["negative"], abs=1e-6)
     assert results[1].label == "neutral"
+
+
+def test_the_lean_forward_gives_the_transformers_towers_bits(sentiment_model, monkeypatch):
+    """The head model's lean path (`bert_embeddings` + `bert_blocks` over the packaged bottom
+    layers and the head's fine-tuned top) skips module machinery, not a computation: the
+    probabilities are bit for bit those of the restacked transformers towers, padded or not."""
+    texts = [
+        "hi",
+        *POSITIVE,
+        "I am calling about my card, it was declined twice today and I'm not happy",
+        "x " * 400,
+        "ça va? 😀",
+        *NEGATIVE,
+    ]
+    encoder = sentiment_model.encoder
+    assert encoder.plain_bert
+    runs = []
+    for lean in (False, True):
+        monkeypatch.setattr(type(encoder), "lean", lean)
+        runs.append((sentiment_model.probabilities(texts, 3), sentiment_model.probabilities(texts[:1], 8)))
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert np.array_equal(runs[0][1], runs[1][1])
+    assert runs[0][0].shape == (len(texts), 3) and np.allclose(runs[0][0].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_warm_texts_are_read_back_by_predict(sentiment_model, monkeypatch):
+    """A batch warms a group's utterances at once; each call's `predict` then reads them (no
+    forward pass) and gets what it would have computed itself, to float rounding."""
+    texts = POSITIVE + NEGATIVE + NEUTRAL
+    alone = sentiment_model.predict(texts)
+    assert sentiment_model.warm([*texts, "", "  ", *texts[:3]]) == len(texts)  # blanks and repeats once
+    calls: list[int] = []
+    real = type(sentiment_model).probabilities
+    monkeypatch.setattr(
+        type(sentiment_model), "probabilities", lambda self, t, b: calls.append(len(t)) or real(self, t, b)
+    )
+    warmed = sentiment_model.predict(["", *texts[4:], "Something nobody warmed, alas."])
+    assert calls == [1]  # only the text not warmed went to the model
+    assert warmed[0].label == "neutral" and warmed[0].score == 0.0
+    for got, want in zip(warmed[1:-1], alone[4:], strict=True):
+        assert got.label == want.label and abs(got.score - want.score) < 1e-5
+    sentiment_model.warm([])  # the next group replaces what was kept
+    calls.clear()
+    sentiment_model.predict(texts[:2])
+    assert calls == [2]

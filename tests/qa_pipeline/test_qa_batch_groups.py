@@ -60,6 +60,9 @@ def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monk
     warmed: list[int] = []
     real_warm = engines.matcher.warm
     monkeypatch.setattr(engines.matcher, "warm", lambda calls: warmed.append(len(calls)) or real_warm(calls))
+    felt: list[int] = []
+    real_feel = engines.sentiment.warm
+    monkeypatch.setattr(engines.sentiment, "warm", lambda texts: felt.append(len(texts)) or real_feel(texts))
 
     monkeypatch.setattr(batch, "GROUP_CALLS", 1)
     one = score_batch([tmp_path / "in"], card, tmp_path / "one.db")
@@ -68,6 +71,7 @@ def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monk
     monkeypatch.setattr(batch, "GROUP_CALLS", 8)
     grouped = score_batch([tmp_path / "in"], card, tmp_path / "grouped.db")
     assert warmed == [3, 2]  # 5 readable transcripts, 1 worker: groups of ceil(5/2)
+    assert len(felt) == 2 and min(felt) > 0  # the groups' utterances got their sentiment together
 
     assert len(one.of("scored")) == len(grouped.of("scored")) == 5
     assert [c.reason for c in grouped.of("error")] == [c.reason for c in one.of("error")] != []
@@ -77,6 +81,19 @@ def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monk
     verdicts = {r[2] for r in a if len(r) == 7}
     assert {"pass", "fail"} <= verdicts  # the variants do differ in what they pass
     assert any('"chars"' in r[6] or "chars" in r[6] for r in a if len(r) == 7)  # spans compared
+    ua, ub = _feelings(tmp_path / "one.db"), _feelings(tmp_path / "grouped.db")
+    assert [r[:2] for r in ua] == [r[:2] for r in ub] and len(ua) > 10  # same labels
+    assert max(abs(x[2] - y[2]) for x, y in zip(ua, ub, strict=True)) <= 2e-4  # rounding apart
+
+
+def _feelings(db: Path) -> list[tuple]:
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "select call_id || ':' || idx, sentiment_label, sentiment from utterances"
+        " where sentiment is not null order by call_id, idx"
+    ).fetchall()
+    con.close()
+    return rows
 
 
 def test_groups_keep_order_and_leave_no_worker_idle(tmp_path):

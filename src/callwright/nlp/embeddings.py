@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,21 +234,36 @@ def bert_forward(
     the embeddings' output then each block's, or only the last one (as the list's only item
     when not `keep_all`). The transformers model's operations in its order, so the numbers
     are the same bits; what is left out is its module-call and mask-building machinery."""
+    x = bert_embeddings(model, ids)
+    return bert_blocks(model.encoder.layer, model.config, x, mask, keep_all=keep_all)
+
+
+def bert_embeddings(model: Any, ids: torch.Tensor) -> torch.Tensor:
+    """A BERT model's embedding layer output for token ids (one segment, absolute positions)."""
     import torch.nn.functional as F  # noqa: N812
 
-    cfg = model.config
     emb = model.embeddings
-    n, t = ids.shape
-    width = int(cfg.hidden_size)
-    heads = int(cfg.num_attention_heads)
-    size = width // heads
+    width = int(model.config.hidden_size)
     x = F.embedding(ids, emb.word_embeddings.weight, emb.word_embeddings.padding_idx)
     x = x + F.embedding(ids.new_zeros(ids.shape), emb.token_type_embeddings.weight)
-    x = x + F.embedding(emb.position_ids[:, :t], emb.position_embeddings.weight)
-    x = F.layer_norm(x, (width,), emb.LayerNorm.weight, emb.LayerNorm.bias, emb.LayerNorm.eps)
+    x = x + F.embedding(emb.position_ids[:, : ids.shape[1]], emb.position_embeddings.weight)
+    return F.layer_norm(x, (width,), emb.LayerNorm.weight, emb.LayerNorm.bias, emb.LayerNorm.eps)
+
+
+def bert_blocks(
+    blocks: Iterable[Any], cfg: Any, x: torch.Tensor, mask: torch.Tensor, keep_all: bool = False
+) -> list[torch.Tensor]:
+    """Hidden states `x` run through BERT blocks (`BertLayer`s: the model's own, or a head's
+    fine-tuned copies) as the transformers forward runs them: the input then each block's
+    output, or only the last (`keep_all` False)."""
+    import torch.nn.functional as F  # noqa: N812
+
+    n, t, width = x.shape
+    heads = int(cfg.num_attention_heads)
+    size = width // heads
     states = [x]
     attn_mask = None if bool(mask.all()) else mask.bool()[:, None, None, :].expand(n, 1, t, t)
-    for block in model.encoder.layer:
+    for block in blocks:
         a, out = block.attention.self, block.attention.output
         q = F.linear(x, a.query.weight, a.query.bias).view(n, t, heads, size).transpose(1, 2)
         k = F.linear(x, a.key.weight, a.key.bias).view(n, t, heads, size).transpose(1, 2)

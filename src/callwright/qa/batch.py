@@ -179,6 +179,7 @@ def _run_group(jobs: Sequence[_Job]) -> list[_Done]:
         calls.append(prepare_for_scoring(card, read[job.path][0], job.meta, engines.matcher))
     if len(calls) > 1:
         engines.matcher.warm(calls)
+        engines.sentiment.warm([u.text for transcript, _ in read.values() for u in transcript.utterances])
     return [_run(job, read.get(job.path)) for job in jobs]
 
 
