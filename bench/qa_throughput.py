@@ -2,6 +2,7 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_throughput.py [--workers 2] [--samples DIR]
         [--copies N] [--no-second-listen] [--raw plain asr-step] [--compare SRC ...]
+        [--variant NAME=VALUE[,NAME=VALUE] ...] [--raw-env NAME=VALUE[,NAME=VALUE] ...]
 
 Renders the ten sample calls (espeak-ng, 8 kHz stereo) unless --samples gives a
 folder of them, then times, with the same number of worker processes (one
@@ -21,7 +22,10 @@ thread each, models loaded once per worker, startup included in all):
 `--compare SRC` also runs the pipeline with another source tree's `callwright` (a
 subprocess with PYTHONPATH=SRC, e.g. /work/wt/base/src), alternating with this
 tree's, on the same files in the same run, so a change is measured against what it
-changes under the same load. Every pipeline run is a fresh process (as a `callwright qa
+changes under the same load. `--variant NAME=VALUE` runs this tree again with those environment
+settings (e.g. `CT2_FORCE_CPU_ISA=AVX2`, CTranslate2's kernels), alternating with the rest;
+`--raw-env NAME=VALUE` times each raw ASR measure again with those settings (plain faster-whisper
+on the kernels the pipeline now asks for: `whisper_decoder.choose_kernels`). Every pipeline run is a fresh process (as a `callwright qa
 score` is), so each pays its workers' start. The load average is printed before and after.
 
 Reports audio hours per wall-clock hour (x real time) for each, the pipeline's ratio to
@@ -42,6 +46,7 @@ in an hour of calls.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -50,6 +55,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -158,8 +164,16 @@ def raw_asr(paths: list[Path], workers: int, kind: str = "asr-step") -> dict:
     }
 
 
-def pipeline_elsewhere(src: str, paths: list[Path], workers: int, db: Path, second_listen: bool) -> dict:
-    """`pipeline` run by another source tree's `callwright` (PYTHONPATH=src), in a subprocess."""
+def pipeline_elsewhere(
+    src: str,
+    paths: list[Path],
+    workers: int,
+    db: Path,
+    second_listen: bool,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """`pipeline` run by another source tree's `callwright` (PYTHONPATH=src), in a subprocess, with
+    `env` added to its environment."""
     import subprocess
 
     code = (
@@ -168,7 +182,7 @@ def pipeline_elsewhere(src: str, paths: list[Path], workers: int, db: Path, seco
         "print(json.dumps(q.pipeline([Path(p) for p in a[1]], a[2], Path(a[3]), a[4])))"
     )
     args = json.dumps([str(ROOT / "bench"), [str(p) for p in paths], workers, str(db), second_listen])
-    env = {**os.environ, "PYTHONPATH": src}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": src}
     out = subprocess.run(
         [sys.executable, "-c", code, args], env=env, check=True, capture_output=True, text=True
     )
@@ -263,6 +277,32 @@ def _copies(paths: list[Path], n: int, out: Path) -> list[Path]:
     return copies
 
 
+def _env(spec: str) -> dict[str, str]:
+    """`NAME=VALUE[,NAME=VALUE]` as a dict (a bad one stops the bench with its text)."""
+    out = {}
+    for part in spec.split(","):
+        name, eq, value = part.partition("=")
+        if not eq or not name.strip():
+            raise SystemExit(f"--variant {spec!r}: expected NAME=VALUE[,NAME=VALUE]")
+        out[name.strip()] = value.strip()
+    return out
+
+
+@contextlib.contextmanager
+def _environ(env: dict[str, str]) -> Iterator[None]:
+    """This process's environment with `env` added, for as long as the block runs."""
+    before = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -293,6 +333,20 @@ def main() -> int:
     )
     ap.add_argument("--compare", nargs="*", default=[], metavar="SRC", help="other source trees' pipelines")
     ap.add_argument("--rounds", type=int, default=1, help="pipeline runs per tree, alternating")
+    ap.add_argument(
+        "--variant",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="this tree's pipeline again with these environment settings",
+    )
+    ap.add_argument(
+        "--raw-env",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="each raw ASR measure again with these environment settings",
+    )
     args = ap.parse_args()
     from callwright.qa.samples import make_samples
 
@@ -304,18 +358,23 @@ def main() -> int:
         paths = sorted(src.glob("*.wav"))
         if args.copies > 1:
             paths = _copies(paths, args.copies, work / "copies")
+        variants = {f"this+{v}": _env(v) for v in args.variant}
         load_before = _load()
         raw = {kind: raw_asr(paths, args.workers, kind) for kind in args.raw}
+        for spec in args.raw_env:
+            for kind in args.raw:
+                with _environ(_env(spec)):  # the spawned workers inherit it
+                    raw[f"{kind}, {spec}"] = raw_asr(paths, args.workers, kind)
         runs: dict[str, list[dict]] = {}
         n = 0
         for _ in range(args.rounds):
-            for tree in ["this", *args.compare]:
+            for tree in ["this", *args.compare, *variants]:
                 n += 1
                 db = work / f"qa-{n}.db"
                 sl = not args.no_second_listen
                 # every run in a fresh process, as a `callwright qa score` would be (worker start included)
-                src = str(ROOT / "src") if tree == "this" else tree
-                r = pipeline_elsewhere(src, paths, args.workers, db, sl)
+                src = str(ROOT / "src") if tree == "this" or tree in variants else tree
+                r = pipeline_elsewhere(src, paths, args.workers, db, sl, variants.get(tree))
                 runs.setdefault(tree, []).append(r)
         out = {
             "files": len(paths),
