@@ -271,3 +271,30 @@ def test_the_credential_classifier_judges_a_request_not_a_mention(matcher, sente
     rated = [e for e in item.evidence if "credential_request classifier rates" in e.note]
     top = max(e.value for e in rated) if rated else 0.0
     assert top >= high("credential_request") if verdict == "fail" else top <= low("credential_request")
+
+
+def test_training_reads_a_sentence_as_the_scorer_hears_it():
+    """The scorer rates lower-case words without punctuation, so a sentence written in Whisper's
+    style trains the head on those words (and once, where both forms are listed)."""
+    heard = conduct.as_heard(
+        {"dismissive": ["Look, I don't have time!", "look i don\u2019t have time", "..."]}
+    )
+    assert heard == {"dismissive": ["look i don't have time"]}
+
+
+def test_an_ensemble_is_one_wider_head_averaging_its_members_logits():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 8))
+    y = (x[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(float)
+    w1, b1, w2, b2 = conduct.fit_ensemble(x, y, hidden=4, members=3, steps=30)
+    assert w1.shape == (8, 12) and b1.shape == (12,) and w2.shape == (12,)
+    wide = conduct.ConductHead("t", w2, b2, "", "", hidden_weights=w1, hidden_bias=b1)
+    logits = []
+    for k in range(3):
+        m1, c1, m2, c2 = conduct.fit_mlp(x, y, 4, steps=30, seed=conduct.SEED + k)
+        logits.append(np.maximum(x @ m1 + c1, 0.0) @ m2 + c2)
+    expected = 1.0 / (1.0 + np.exp(-np.mean(logits, axis=0)))
+    assert np.allclose(wide.probability(x), expected, atol=1e-6)
+    # seeded: the same data gives the same head
+    again = conduct.fit_ensemble(x, y, hidden=4, members=3, steps=30)
+    assert all(np.array_equal(a, b) for a, b in zip((w1, b1, w2), again[:3], strict=True)) and b2 == again[3]

@@ -23,6 +23,7 @@ import argparse
 import functools
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
@@ -46,7 +47,15 @@ class Spec:
     positive: tuple[str, ...]
     negative: tuple[str, ...]
     hidden: int = 0
+    ensemble: int = 1  # hidden-layer heads from seeds SEED, SEED+1, ...: their logits averaged
+    l2: float | None = None  # the hidden-layer head's penalty (None: MLP_L2)
 
+
+# An ensemble of hidden layers from several seeds, logits averaged (`Spec.ensemble`, stored as one
+# wider layer), was measured for the dismissive head: five seeds gave the same missed/false-alarm
+# trade-off on heldout2/heldout3 as one, at five times the head's cost (docs/benchmarks.md, round
+# four: dismissive), so one. A penalty of 1e-2 instead of MLP_L2 did no better either.
+ENSEMBLE = 1
 
 SPECS: dict[str, Spec] = {
     "dismissive": Spec(
@@ -54,6 +63,7 @@ SPECS: dict[str, Spec] = {
         positive=("dismissive",),
         negative=("polite", "credential_mention", "credential_request"),
         hidden=64,
+        ensemble=ENSEMBLE,
     ),
     "credential_request": Spec(
         "asking the caller to say or type their password, PIN, passcode or login",
@@ -167,6 +177,20 @@ def load_sentences(path: Path | None = None) -> dict[str, list[str]]:
     return {str(k): list(v) for k, v in data.items()}
 
 
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # qa.scorecard.matching's words
+
+
+def as_heard(sentences: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The sentences as the scorer rates speech: lower-case words without punctuation (the
+    matcher's stretches are its normalised words), each once per list. A sentence written in
+    Whisper's style ("Look, I don't have time.") then trains the head on what it will be shown."""
+    out = {}
+    for name, items in sentences.items():
+        words = (" ".join(_WORD.findall(s.lower().replace("\u2019", "'"))) for s in items)
+        out[name] = list(dict.fromkeys(w for w in words if w))
+    return out
+
+
 def data_hash(path: Path | None = None) -> str:
     return hashlib.sha256((path or _data_path(DATA_FILE)).read_bytes()).hexdigest()[:16]
 
@@ -200,14 +224,19 @@ def fit_logistic(
 
 
 def fit_mlp(
-    x: np.ndarray, y: np.ndarray, hidden: int, l2: float = MLP_L2, steps: int = ADAM_STEPS
+    x: np.ndarray,
+    y: np.ndarray,
+    hidden: int,
+    l2: float = MLP_L2,
+    steps: int = ADAM_STEPS,
+    seed: int = SEED,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """One hidden layer of ReLUs, balanced cross-entropy plus an L2 penalty, full-batch Adam
     from a fixed seed: (W1, b1, w2, b2). Deterministic on one machine; a few hundred steps of
     a (n, 384) x (384, hidden) product, seconds on a CPU."""
     x = x.astype(np.float64)
     n, d = x.shape
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     params = [
         rng.normal(0.0, np.sqrt(2.0 / d), (d, hidden)),
         np.zeros(hidden),
@@ -306,6 +335,7 @@ class TrainingSet:
 
 def training_set(name: str, sentences: dict[str, list[str]]) -> TrainingSet:
     spec = SPECS[name]
+    sentences = as_heard(sentences)
     pos_base = [s for n in spec.positive for s in sentences[n]]
     neg_base = [s for n in spec.negative for s in sentences[n]]
     pos, neg = in_context(pos_base, neg_base), augmented(neg_base)
@@ -316,9 +346,25 @@ def training_set(name: str, sentences: dict[str, list[str]]) -> TrainingSet:
     )
 
 
+def fit_ensemble(
+    x: np.ndarray, y: np.ndarray, hidden: int, members: int, l2: float = MLP_L2, steps: int = ADAM_STEPS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """`members` hidden-layer heads from seeds SEED, SEED+1, ... whose logits are averaged: the
+    same as one hidden layer of members * hidden units with the output weights divided by
+    `members`, so it is stored and run as one head."""
+    fits = [fit_mlp(x, y, hidden, l2, steps, seed=SEED + k) for k in range(members)]
+    return (
+        np.hstack([f[0] for f in fits]),
+        np.concatenate([f[1] for f in fits]),
+        np.concatenate([f[2] for f in fits]) / members,
+        float(np.mean([f[3] for f in fits])),
+    )
+
+
 def _fit(spec: Spec, x: np.ndarray, y: np.ndarray, l2: float) -> ConductHead:
     if spec.hidden:
-        w1, b1, w2, b2 = fit_mlp(x, y, spec.hidden)
+        mlp_l2 = MLP_L2 if spec.l2 is None else spec.l2
+        w1, b1, w2, b2 = fit_ensemble(x, y, spec.hidden, spec.ensemble, mlp_l2)
         return ConductHead("", w2, b2, "", "", hidden_weights=w1, hidden_bias=b1)
     w, b = fit_logistic(x, y, l2)
     return ConductHead("", w, b, "", "")
@@ -331,6 +377,7 @@ def out_of_fold(
     from a head trained on the other folds: the positive sentences with their windows in context
     (next to a training negative), the negative sentences with their own windows."""
     spec = SPECS[name]
+    sentences = as_heard(sentences)
     lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in spec.negative]
     base = [(s, lab) for n, lab in lists for s in sentences[n]]
     fold = [int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % FOLDS for s, _ in base]
@@ -409,7 +456,13 @@ def train(
             "negative_windows": [list(w) for w in NEGATIVE_WINDOWS],
             "positive_share": POSITIVE_SHARE,
             "method": (
-                f"one hidden layer of {spec.hidden} ReLUs, adam {ADAM_STEPS} steps, l2 {MLP_L2}, seed {SEED}"
+                f"one hidden layer of {spec.hidden} ReLUs, adam {ADAM_STEPS} steps, "
+                f"l2 {MLP_L2 if spec.l2 is None else spec.l2}, "
+                + (
+                    f"{spec.ensemble} seeds {SEED}-{SEED + spec.ensemble - 1}, logits averaged"
+                    if spec.ensemble > 1
+                    else f"seed {SEED}"
+                )
                 if spec.hidden
                 else f"logistic regression, newton, l2 {l2}"
             )
