@@ -43,14 +43,21 @@ def _write(folder: Path) -> list[Path]:
     return out
 
 
-def _rows(db: Path) -> list[tuple]:
+def _select(db: Path, sql: str) -> list[tuple]:
     con = sqlite3.connect(db)
-    rows = con.execute(
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _rows(db: Path) -> list[tuple]:
+    rows = _select(
+        db,
         "select call_id, item_id, verdict, points, max_points, auto_fail, evidence from item_scores"
-        " order by call_id, item_id"
-    ).fetchall()
-    scores = con.execute("select * from scores order by 1").fetchall()
-    con.close()
+        " order by call_id, item_id",
+    )
+    scores = _select(db, "select * from scores order by 1")
     return [*rows, *[tuple(str(v) for v in r if "T" not in str(v)) for r in scores]]
 
 
@@ -87,13 +94,11 @@ def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monk
 
 
 def _feelings(db: Path) -> list[tuple]:
-    con = sqlite3.connect(db)
-    rows = con.execute(
+    return _select(
+        db,
         "select call_id || ':' || idx, sentiment_label, sentiment from utterances"
-        " where sentiment is not null order by call_id, idx"
-    ).fetchall()
-    con.close()
-    return rows
+        " where sentiment is not null order by call_id, idx",
+    )
 
 
 def test_groups_keep_order_and_leave_no_worker_idle(tmp_path):
