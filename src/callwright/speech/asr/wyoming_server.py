@@ -14,8 +14,10 @@ expected phrases (Whisper's prompt, Vosk's grammar), as the IVR gives a state's.
 Its `language` (`es`, `es-MX`) is the language to decode in: a multilingual model
 (Whisper base) is told it, a model of that one language hears it as before, and a
 language the model cannot hear (Spanish to tiny.en) or no language code at all is
-refused with an `error` event (code `language`, naming the model's languages) and the
-connection is closed, never decoded as another language's words. The `transcript`
+refused with an `error` event (code `language`, naming the model's languages), never
+decoded as another language's words; the rest of that utterance is read and dropped up to its
+`audio-stop` before the connection is closed, so a client that streams without waiting reads
+the error rather than a broken pipe. The `transcript`
 says the language it was decoded in, and `info` lists the model's languages.
 
 One recogniser (its model loaded once) serves every connection; each
@@ -55,16 +57,20 @@ DEFAULT_PORT = 10300
 MAX_CLIENTS = 64  # connections at once; more are answered with an error and closed
 MAX_UTTERANCE_S = 3600.0  # audio of one transcription (a whole QA track fits; 115 MB at 16 kHz)
 IDLE_TIMEOUT_S = 120.0  # a client silent this long between events is disconnected
+REFUSED_DRAIN_S = 60.0  # after refusing an utterance, its audio is read and dropped this long at most
 MAX_RATE = 48000  # highest audio-start rate accepted
 ASR_EVENTS = frozenset({"transcribe", "audio-start", "audio-chunk", "audio-stop"})
 
 
 class ProtocolError(Exception):
-    """A client's mistake: answered with an `error` event, then the connection is closed."""
+    """A client's mistake: answered with an `error` event, then the connection is closed.
+    `well_formed`: a request refused in a stream that is still sound (a language the model
+    cannot hear): the utterance's remaining events are read and dropped before closing."""
 
-    def __init__(self, message: str, code: str = "protocol") -> None:
+    def __init__(self, message: str, code: str = "protocol", *, well_formed: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.well_formed = well_formed
 
 
 Send = Callable[[str, "dict[str, Any] | None", bytes], Awaitable[None]]
@@ -148,13 +154,15 @@ def _language(data: dict[str, Any], recognizer: Recognizer, model: str) -> str |
     if language is None or language == "":
         return None
     if not isinstance(language, str):
-        raise ProtocolError("the transcribe language must be a string such as 'es'", code="language")
+        raise ProtocolError(
+            "the transcribe language must be a string such as 'es'", code="language", well_formed=True
+        )
     try:
         return check_language(
             language, recognizer.capabilities.languages, field="transcribe language", model=model
         )
     except CallwrightError as err:
-        raise ProtocolError(err.message, code="language") from None
+        raise ProtocolError(err.message, code="language", well_formed=True) from None
 
 
 def model_name(recognizer: Recognizer) -> str:
@@ -193,6 +201,18 @@ async def read_event(reader: asyncio.StreamReader) -> WyomingEvent | None:
         raise ProtocolError("the connection closed in the middle of an event") from None
     except TimeoutError:
         raise ProtocolError(f"an event not finished within {IDLE_TIMEOUT_S:g} s") from None
+
+
+async def drop_utterance(reader: asyncio.StreamReader, limit_s: float = REFUSED_DRAIN_S) -> None:
+    """Read and drop a refused utterance's events up to its `audio-stop` (or the client's
+    close, a broken event, `limit_s`): closing at once would reset a connection the client
+    is still writing to, and it would lose the `error` event it has not read yet."""
+    try:
+        async with asyncio.timeout(limit_s):
+            while (event := await read_event(reader)) is not None and event.type != "audio-stop":
+                pass
+    except (ProtocolError, TimeoutError, ConnectionError, OSError):
+        pass
 
 
 def _phrases(data: dict[str, Any]) -> list[str] | None:
@@ -275,6 +295,8 @@ class SpeechServer:
         except ProtocolError as err:
             log.warning("speech-server: client %s broke the protocol: %s", peer, err)
             await _send(writer, "error", {"text": str(err), "code": err.code})
+            if err.well_formed:
+                await drop_utterance(reader)
         except (ConnectionError, OSError) as err:
             log.info("speech-server: client %s gone: %s", peer, err)
         except Exception as err:  # noqa: BLE001 - an engine failure answers this client, the server goes on
