@@ -279,6 +279,8 @@ HELDOUT_FILES = {
     "heldout3": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout3*_sentences.yaml"))),
     # the fourth held-out set: written by two writers apart, before the tuning that follows heldout3
     "heldout4": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout4*_sentences.yaml"))),
+    # the fifth held-out set: written by two writers apart, before the tuning that follows heldout4
+    "heldout5": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout5*_sentences.yaml"))),
 }
 
 
