@@ -179,14 +179,32 @@ def qa(*args: object):
     return cli_inprocess.run("qa", *args, cwd=ROOT, env={"COLUMNS": "200"})
 
 
+def heard(engines, monkeypatch) -> dict[str, int]:
+    """Counts of the recogniser's language detections and track transcriptions from now on."""
+    counts = {"detect_language": 0, "transcribe": 0}
+    kind = type(engines.recognizer)  # `for_language` gives another of the same class
+    for name in counts:
+        real = getattr(kind, name)
+
+        def spy(self, *args, _real=real, _name=name, **kwargs):  # noqa: ANN001, ANN202
+            counts[_name] += 1
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(kind, name, spy)
+    return counts
+
+
 def test_a_spanish_recording_with_no_language_given_gets_the_spanish_scorecard(
-    base_engines, calls, tmp_path
+    base_engines, calls, tmp_path, monkeypatch
 ) -> None:
     db = tmp_path / "qa.db"
     cards = ("--scorecard", calls["servicio-es"], "--scorecard", calls["service"])
     common = ("--db", db, "--model", "base", "--no-second-listen", "--json", *cards)
+    counts = heard(base_engines, monkeypatch)
     r = qa("score", calls["untold"].parent, *common)
     assert r.returncode == 0, r.stderr
+    # Heard once: one detection (the untold call with speech), each of the 3 calls' 2 tracks once.
+    assert counts == {"detect_language": 1, "transcribe": 6}, counts
     by_call = {c["call_id"]: c for c in json.loads(r.stdout)["calls"]}
     untold, told, silent = by_call["llamada"], by_call["told-en"], by_call["silent"]
     # Told nothing: Whisper base heard Spanish, sure enough, so the Spanish scorecard; the note says so.
@@ -215,6 +233,29 @@ def test_a_spanish_recording_with_no_language_given_gets_the_spanish_scorecard(
         "told-en": ("skipped", "service"),
         "silent": ("skipped", "service"),
     }, again
+    # `qa rescore` with new versions chooses by the stored language the same way; a stored guess
+    # (a probability under the threshold) chooses nothing, as when it was heard.
+    v2 = {}
+    for name in ("servicio-es", "service"):
+        v2[name] = tmp_path / f"{name}-v2.yaml"
+        v2[name].write_text(SOURCES[name].replace("read?", "read aloud?"), encoding="utf-8")
+    con.execute("update recordings set language_probability = 0.3 where call_id = 'told-en'")
+    con.execute("update recordings set language = 'es' where call_id = 'told-en'")  # a guess of es
+    con.commit()
+    rescore = (
+        "rescore",
+        "--db",
+        db,
+        "--json",
+        "--scorecard",
+        v2["servicio-es"],
+        "--scorecard",
+        v2["service"],
+    )
+    r = qa(*rescore)
+    assert r.returncode == 0, r.stderr
+    chosen = {c["call_id"]: c["scorecard"] for c in json.loads(r.stdout)["calls"]}
+    assert (chosen["llamada"], chosen["told-en"]) == ("servicio-es", "service"), chosen
 
 
 def test_a_detection_under_the_threshold_is_a_clear_error_when_only_language_can_choose(
@@ -226,6 +267,7 @@ def test_a_detection_under_the_threshold_is_a_clear_error_when_only_language_can
     bar = 0.99
     assert spoken is not None and spoken.code == "es" and spoken.probability < bar, spoken
     monkeypatch.setattr(assignment, "LANGUAGE_CHOICE_MIN", bar)
+    counts = heard(base_engines, monkeypatch)
     folder = tmp_path / "one"
     folder.mkdir()
     shutil.copy(calls["untold"], folder / "llamada.wav")
@@ -236,6 +278,7 @@ def test_a_detection_under_the_threshold_is_a_clear_error_when_only_language_can
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     (call,) = json.loads(r.stdout)["calls"]
     assert call["status"] == "error" and call["scorecard"] is None, call
+    assert counts == {"detect_language": 1, "transcribe": 0}, counts  # refused before transcribing
     assert "llamada: no scorecard for inbound calls" in call["reason"], call
     assert "the call's language was detected as es with probability" in call["reason"], call
     assert f"under the {bar:.2f} needed to choose a scorecard by it" in call["reason"], call
