@@ -221,7 +221,7 @@ def test_a_spanish_recording_with_no_language_given_gets_the_spanish_scorecard(
     )
     code, p = langs["llamada"].split()
     assert code == "es" and float(p) >= LANGUAGE_CHOICE_MIN, langs  # what was detected, kept
-    assert langs["told-en"] == "en -" and "silent" not in langs or langs.get("silent") is None, langs
+    assert langs["told-en"] == "en -" and langs["silent"] is None, langs  # told: no probability
     verdict = dict(con.execute("select call_id, verdict from item_scores where item_id = 'es_only'"))
     assert verdict["llamada"] == "review" and verdict["told-en"] == "na", verdict  # applies_if saw es / en
     shown = qa("show", "llamada", "--db", db)
@@ -256,6 +256,8 @@ def test_a_spanish_recording_with_no_language_given_gets_the_spanish_scorecard(
     assert r.returncode == 0, r.stderr
     chosen = {c["call_id"]: c["scorecard"] for c in json.loads(r.stdout)["calls"]}
     assert (chosen["llamada"], chosen["told-en"]) == ("servicio-es", "service"), chosen
+    guess = qa("show", "told-en", "--db", db)
+    assert "language es (detected, probability 0.30: under 0.50, not used to choose" in guess.stdout, guess
 
 
 def test_a_detection_under_the_threshold_is_a_clear_error_when_only_language_can_choose(

@@ -297,7 +297,10 @@ def _print_call(view: dict[str, Any]) -> None:
         prob = rec.get("language_probability")
         how = "" if prob is None else f" (detected, probability {prob:.2f})"
         if prob is not None and prob < LANGUAGE_CHOICE_MIN:
-            how += f": under {LANGUAGE_CHOICE_MIN:.2f}, not used to choose the scorecard or in applies_if"
+            how = (
+                f" (detected, probability {prob:.2f}: under {LANGUAGE_CHOICE_MIN:.2f}, "
+                "not used to choose the scorecard or in applies_if)"
+            )
         console.print(f"language {p(rec['language'])}{how}")
     for s in view["scores"]:
         fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed_of_record"] else ""
