@@ -294,3 +294,53 @@ def _agent_track(path: Path):
 
     audio = read_audio(path)
     return Audio(np.ascontiguousarray(audio.samples[:, 0]), audio.rate)
+
+
+# -- the batch's plan: which recordings wait for their language (no model) ---------------------------
+
+
+class _Sink:
+    """A `ScoreSink` holding what is scored in memory (the plan only asks and records errors)."""
+
+    def __init__(self, scored: set[tuple[str, str]] = frozenset()) -> None:  # type: ignore[assignment]
+        self.scored, self.errors = set(scored), []
+
+    def check(self) -> None: ...
+
+    def is_scored(self, recording_id: str, scorecard_version: str) -> bool:
+        return (recording_id, scorecard_version) in self.scored
+
+    def call_id_conflict(self, *args: object) -> None:
+        return None
+
+    def record_error(self, recording_id: str, path: str, error: str) -> None:
+        self.errors.append(error)
+
+
+def test_the_plan_leaves_the_choice_to_the_worker_only_for_recordings_told_no_language(tmp_path) -> None:
+    from callwright.qa import batch, ingest
+    from callwright.speech.audio import Audio, write_wav
+
+    for i, (name, fields) in enumerate({"untold": {}, "told": {"language": "en"}}.items()):
+        write_wav(tmp_path / f"{name}.wav", Audio(np.full(800, i, np.int16), 8000))
+        (tmp_path / f"{name}.json").write_text(json.dumps({"direction": "inbound", **fields}))
+    transcript = {"call_id": "typed", "direction": "inbound"}
+    transcript["segments"] = [{"speaker": "agent", "start": 0, "end": 1, "text": "hola"}]
+    (tmp_path / "typed.json").write_text(json.dumps(transcript))
+    inputs = sorted(ingest.find_inputs([tmp_path]).found)
+    cards = check_scorecards([SPANISH, PLAIN])
+    settled: list[object] = []
+    jobs = {Path(j.path).name: j for j in batch._plan(_Sink(), inputs, cards, None, settled.append)}
+    assert jobs["untold.wav"].choices == (SPANISH.version, PLAIN.version) and not jobs["untold.wav"].scorecard
+    assert (jobs["told.wav"].scorecard, jobs["told.wav"].choices) == ("service", ())  # its metadata
+    assert (jobs["typed.json"].scorecard, jobs["typed.json"].choices) == ("service", ())  # no audio
+    told = batch._plan(_Sink(), inputs, cards, None, settled.append, language="es")  # --language
+    assert {j.scorecard for j in told} == {"servicio-es"} and not any(j.choices for j in told)
+    plain = batch._plan(_Sink(), inputs, [PLAIN], None, settled.append)  # no assign_if reads it
+    assert not any(j.choices for j in plain)
+    # Scored before with either scorecard: settled, naming that scorecard; nothing heard again.
+    rid = jobs["untold.wav"].recording_id
+    again = batch._plan(_Sink({(rid, SPANISH.version)}), inputs, cards, None, settled.append)
+    assert "untold.wav" not in {Path(j.path).name for j in again}
+    last = settled[-1]
+    assert (Path(last.path).name, last.status, last.scorecard) == ("untold.wav", "skipped", "servicio-es")
