@@ -196,7 +196,7 @@ def _print_summary(summary: Any, db_path: Path) -> None:
             c.status,
             printable(c.call_id or "", markup=True),
             score,
-            printable(c.reason or "", markup=True, newlines=True),
+            printable(c.reason or c.note or "", markup=True, newlines=True),
         )
     console.print(table)
     console.print(
@@ -292,8 +292,15 @@ def _print_call(view: dict[str, Any]) -> None:
     )
     rec = view.get("recording") or {}
     if rec.get("language"):
+        from callwright.qa.scorecard.assignment import LANGUAGE_CHOICE_MIN
+
         prob = rec.get("language_probability")
         how = "" if prob is None else f" (detected, probability {prob:.2f})"
+        if prob is not None and prob < LANGUAGE_CHOICE_MIN:
+            how = (
+                f" (detected, probability {prob:.2f}: under {LANGUAGE_CHOICE_MIN:.2f}, "
+                "not used to choose the scorecard or in applies_if)"
+            )
         console.print(f"language {p(rec['language'])}{how}")
     for s in view["scores"]:
         fail = "  [red]AUTO-FAILED[/red]" if s["auto_failed_of_record"] else ""
@@ -649,7 +656,7 @@ def rescore_cmd(
     scored with this version is skipped. Word times are not stored, so matched-span times are
     interpolated; longest dead air / hold are not stored, so such metric items are left for review."""
     from callwright.qa.scorecard import load_scorecard
-    from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
+    from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard, transcript_language
     from callwright.qa.scorecard.scoring import default_matcher, score, with_items
     from callwright.store import qa as store
 
@@ -667,8 +674,8 @@ def rescore_cmd(
     matcher = default_matcher()
     for call_id in ids:
         recording_id, meta, transcript, metrics = store.stored_call(database, call_id)
-        if meta.language is None and transcript.language:  # as stored: told or detected
-            meta = dataclasses.replace(meta, language=transcript.language)  # for assign_if
+        if meta.language is None:  # as stored: told, the model's, or detected sure enough
+            meta = dataclasses.replace(meta, language=transcript_language(transcript, meta))
         try:
             card = choose_scorecard(cards, meta)
         except DataError as err:

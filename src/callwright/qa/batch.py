@@ -42,7 +42,7 @@ from callwright.qa.pipeline import (
     score_path,
 )
 from callwright.qa.scorecard import Scorecard
-from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard
+from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard, reads_language
 from callwright.qa.second_listen import SecondListenSettings
 from callwright.qa.sink import CallIdConflict, ScoreSink
 from callwright.redaction import TimeRange
@@ -64,6 +64,7 @@ class CallStatus:
     auto_failed: bool | None = None
     reason: str | None = None  # why it was skipped or failed
     scorecard: str | None = None  # the scorecard chosen for it
+    note: str | None = None  # how it was scored, to know (e.g. a scorecard chosen by a detected language)
     audio_s: float = 0.0
     seconds: float = 0.0  # compute time in the worker
 
@@ -117,8 +118,11 @@ class _Job:
     path: str
     recording_id: str
     meta: CallMeta
-    scorecard: str  # id of the scorecard chosen for it
+    scorecard: str  # id of the scorecard chosen for it ("" while `choices` are left to the worker)
     scorecard_version: str
+    # versions of the batch's scorecards to choose among once the recording's language is heard
+    # (`choose_by_language`): a recording told no language, given scorecards whose assign_if reads it
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,7 +216,8 @@ def _run(job: _Job, imported: Imported | None = None) -> _Done:
     """Score one input; a user-level problem with the input is returned as its reason.
     `imported`: the input's `imported_transcript`, read already by `_run_group`."""
     options, engines = _worker_state["options"], _worker_state["engines"]
-    card = _worker_state["cards"][job.scorecard_version]
+    cards = _worker_state["cards"]
+    card = [cards[v] for v in job.choices] if job.choices else cards[job.scorecard_version]
     try:
         outcome = score_path(job.path, card, engines, meta=job.meta, options=options, imported=imported)
         error = None
@@ -372,6 +377,7 @@ def _plan(
     jobs: list[_Job] = []
     seen: dict[str, str] = {}
     claimed: dict[str, str] = {}  # call id -> the input of this batch that has it
+    by_language = reads_language(cards)
     for p in inputs:
         sink.check()
         try:
@@ -387,11 +393,16 @@ def _plan(
             meta = ingest.resolve_meta(p, manifest=mf)
             if language is not None:
                 meta = replace(meta, language=language)
-            card = choose_scorecard(cards, meta)
+            # A recording told no language, given scorecards whose assign_if reads it: its worker
+            # chooses once it has heard the language (`choose_by_language`), before transcribing.
+            deferred = by_language and meta.language is None and not ingest.is_transcript(p)
+            card = None if deferred else choose_scorecard(cards, meta)
         except CallwrightError as err:
             _error(sink, settle, str(p), rid, str(err))
             continue
-        if sink.is_scored(rid, card.version):
+        # Deferred and scored with any of them: it would be heard, so chosen, the same way again.
+        done = next((c for c in ([card] if card else cards) if sink.is_scored(rid, c.version)), None)
+        if done is not None:
             claimed.setdefault(meta.call_id, str(p))
             settle(
                 CallStatus(
@@ -400,7 +411,7 @@ def _plan(
                     rid,
                     meta.call_id,
                     reason="already scored with this scorecard version",
-                    scorecard=card.id,
+                    scorecard=done.id,
                 )
             )
             continue
@@ -413,10 +424,14 @@ def _plan(
         else:
             conflict = sink.call_id_conflict(meta.call_id, rid, str(p), source)
         if conflict is not None:
-            _error(sink, settle, str(p), rid, f"{p}: {conflict}", scorecard=card.id, call_id=meta.call_id)
+            chosen = card.id if card else None
+            _error(sink, settle, str(p), rid, f"{p}: {conflict}", scorecard=chosen, call_id=meta.call_id)
             continue
         claimed[meta.call_id] = str(p)
-        jobs.append(_Job(str(p), rid, meta, card.id, card.version))
+        if card is None:
+            jobs.append(_Job(str(p), rid, meta, "", "", choices=tuple(c.version for c in cards)))
+        else:
+            jobs.append(_Job(str(p), rid, meta, card.id, card.version))
     return jobs
 
 
@@ -446,16 +461,23 @@ def _store(sink: ScoreSink, done: _Done) -> CallStatus:
         log.warning("%s: %s", job.path, reason)
         sink.record_error(job.recording_id, job.path, reason)
         return CallStatus(
-            job.path, "error", job.recording_id, job.meta.call_id, reason=reason, scorecard=job.scorecard
+            job.path,
+            "error",
+            job.recording_id,
+            job.meta.call_id,
+            reason=reason,
+            scorecard=job.scorecard or None,
         )
     o = done.outcome
     r = o.scored.result
+    card = r.scorecard  # the job's, or the one its worker chose among `job.choices`
+    note = "; ".join(o.notes) or None
     try:
         saved = sink.save(o.scored)
     except CallIdConflict as err:  # another batch stored a call with this id meanwhile
         sink.record_error(job.recording_id, job.path, str(err.message))
         return CallStatus(
-            job.path, "error", job.recording_id, job.meta.call_id, reason=err.message, scorecard=job.scorecard
+            job.path, "error", job.recording_id, job.meta.call_id, reason=err.message, scorecard=card
         )
     if not saved:  # another batch stored it meanwhile
         return CallStatus(
@@ -464,7 +486,7 @@ def _store(sink: ScoreSink, done: _Done) -> CallStatus:
             job.recording_id,
             job.meta.call_id,
             reason="already scored with this scorecard version",
-            scorecard=job.scorecard,
+            scorecard=card,
         )
     return CallStatus(
         job.path,
@@ -473,7 +495,8 @@ def _store(sink: ScoreSink, done: _Done) -> CallStatus:
         job.meta.call_id,
         r.score,
         r.auto_failed,
-        scorecard=job.scorecard,
+        scorecard=card,
+        note=note,
         audio_s=round(o.audio_s, 3),
         seconds=round(o.total_s, 3),
     )
@@ -565,7 +588,7 @@ def _run_pool(
                                 job.recording_id,
                                 job.meta.call_id,
                                 reason=reason,
-                                scorecard=job.scorecard,
+                                scorecard=job.scorecard or None,
                             )
                         )
                     continue

@@ -11,6 +11,12 @@ naming where the language came from, never English words for Spanish speech.
 
 The language the transcript is in is kept with it (`Transcript.language`, and the
 probability when it was detected), and stored with the recording (docs/database.md).
+
+For a recording told no language, the same `call_language` is what its scorecard is chosen by
+(`assign_if: language == 'es'`, `scorecard.assignment.choose_by_language`): the pipeline finds it
+before transcribing, so one detection serves both the choice and the decode. A detection under
+`scorecard.assignment.LANGUAGE_CHOICE_MIN` still sets the decoding language (Whisper's best
+guess), but not the scorecard, and the call's note says so.
 """
 
 from __future__ import annotations

@@ -31,6 +31,12 @@ from callwright.qa.language import asked_language, call_language
 from callwright.qa.metrics import TURN_GAP_S, conversation_metrics, merge, track_activity
 from callwright.qa.model import CallMeta, Evidence, Role, ScoredCall, ScoreResult, Transcript, Utterance, Word
 from callwright.qa.scorecard import Scorecard, score
+from callwright.qa.scorecard.assignment import (
+    check_scorecards,
+    choose_by_language,
+    choose_scorecard,
+    transcript_language,
+)
 from callwright.qa.scorecard.model import OrderRule, PhraseRule
 from callwright.qa.second_listen import ListenToStretch, ScreenStretch, SecondListenSettings, second_listen
 from callwright.redaction import (
@@ -487,7 +493,7 @@ def imported_transcript(
 
 def score_path(
     path: str | os.PathLike[str],
-    card: Scorecard,
+    card: Scorecard | Sequence[Scorecard],
     engines: Engines,
     *,
     meta: CallMeta | None = None,
@@ -496,13 +502,27 @@ def score_path(
 ) -> CallOutcome:
     """Score one recording or imported transcript. Raises AudioError/DataError for a bad input.
     `imported`: the transcript's `imported_transcript`, when the caller read it already (a batch
-    reads a group of them to embed their texts together: `prepare_for_scoring`)."""
+    reads a group of them to embed their texts together: `prepare_for_scoring`).
+
+    `card`: the scorecard, or several to choose among for this call (`scorecard.assignment`). For a
+    recording the choice is made once its language is known and before it is transcribed (the
+    card's phrasings prime the recogniser): told (`options.language`, the metadata's), else the
+    model's own or the one it detects (`choose_by_language`; detection runs once, as it does
+    anyway for a multilingual model told no language, and the tracks are then decoded in it). How
+    an untold language entered the choice is one of the outcome's `notes`. A call none fits is a
+    DataError."""
     t0 = time.perf_counter()
     p = Path(path)
     meta = meta if meta is not None else ingest.resolve_meta(p)
     asr_s = 0.0
     notes: tuple[str, ...] = ()
     call: ingest.IngestedCall | None = None
+    choices = None if isinstance(card, Scorecard) else check_scorecards(card)
+    used = card if isinstance(card, Scorecard) else card[0]  # the one, or chosen below
+    if choices is not None and ingest.is_transcript(p):  # its language is told or unknown
+        used = choose_scorecard(
+            choices, dataclasses.replace(meta, language=options.language or meta.language)
+        )
     if ingest.is_transcript(p):
         transcript, ranges = imported if imported is not None else imported_transcript(p, meta, options)
         rid, channels, rate, source = ingest.recording_id(p), 0, 0, "transcript"
@@ -514,8 +534,17 @@ def score_path(
         a = time.perf_counter()
         told = asked_language(options.language, meta, str(p), engines.recognizer)
         spoken = call_language(engines.recognizer, call.tracks, speech, told)
+        if choices is not None:  # chosen now: its assign_if may read the language heard
+            assignment = choose_by_language(
+                choices, dataclasses.replace(meta, language=told) if told else meta, spoken
+            )
+            used = assignment.card
+            if assignment.note:
+                sure = assignment.source in ("told", "model", "detected")
+                log.log(logging.INFO if sure else logging.WARNING, "%s: %s", meta.call_id, assignment.note)
+                notes = (*notes, assignment.note)
         recognizer = engines.recognizer.for_language(spoken.code if spoken else None)
-        segments = transcribe_tracks(call, recognizer, asr_context(card), speech)
+        segments = transcribe_tracks(call, recognizer, asr_context(used), speech)
         asr_s = time.perf_counter() - a
         groups, ranges = redact_segments(segments, names_from_metadata(vars(meta)))
         words = {role: [w for g in gs for w in g] for role, gs in groups.items()}
@@ -542,8 +571,12 @@ def score_path(
         listen = _stretch_listener(call, recognizer)
         if hasattr(recognizer, "screen_listen"):  # a recogniser that is no `Recognizer` has none
             screen = _stretch_screener(call, recognizer)
+    # assign_if, as `score` checks it again, reads the language the scorecard was chosen by
+    judged = (
+        meta if meta.language else dataclasses.replace(meta, language=transcript_language(transcript, meta))
+    )
     result = score_transcript(
-        card, transcript, metrics, meta, engines.matcher, listen, options.second_listen, screen
+        used, transcript, metrics, judged, engines.matcher, listen, options.second_listen, screen
     )
     scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)
     redacted_audio = None

@@ -11,7 +11,7 @@ from typing import Any
 
 from callwright.common import expr
 from callwright.qa.model import CallMeta, ConversationMetrics, Transcript
-from callwright.qa.scorecard.assignment import language_name
+from callwright.qa.scorecard.assignment import LANGUAGE_CHOICE_MIN, transcript_language
 
 VARIABLES: dict[str, str] = {
     "call_id": "the call's id",
@@ -22,8 +22,9 @@ VARIABLES: dict[str, str] = {
     "queue": "queue",
     "campaign": "campaign",
     "disposition": "disposition",
-    "language": "the call's language, primary subtag (es): told (--language, metadata) or detected "
-    "by the recogniser; null when unknown",
+    "language": "the call's language, primary subtag (es): told (--language, metadata), else the "
+    f"recogniser's own or the one it detected with probability of at least {LANGUAGE_CHOICE_MIN} "
+    "(the language the scorecard was chosen by); null when unknown",
     "duration_s": "call length in seconds",
     "has_metrics": "true when conversation metrics were measured (audio), false for imported transcripts",
     "has_hold": "true when the call had a hold",
@@ -56,7 +57,7 @@ def environment(
         "queue": meta.queue,
         "campaign": meta.campaign,
         "disposition": meta.disposition,
-        "language": language_name(transcript.language or meta.language),
+        "language": transcript_language(transcript, meta),
         "duration_s": call_duration(transcript),
         "has_metrics": metrics is not None,
         "has_hold": bool(holds),
