@@ -9,7 +9,10 @@ padding everything to 256 tokens would waste most of the CPU time.
 A BERT encoder (the packaged MiniLM) runs through `bert_forward`, the same operations as the
 transformers model in the same order (bit-identical vectors) without its per-module call
 machinery: a call's texts take one or two forward passes of a few dozen tokens each, and on
-one CPU thread the machinery cost about a third of such a pass.
+one CPU thread the machinery cost about a third of such a pass. With `Encoder.stacked`, all the
+batches of a call (or of a group of calls) go through one such pass whose matrix products see
+every token at once, attention alone running per batch (`Stack`), so the batches are cut much
+finer and hardly pad (docs/benchmarks.md, round six).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ DEFAULT_BATCH_SIZE = 64
 PASS_COST_TOKENS = 60
 # In one stacked pass (`Stack`), what one more attention bucket costs in padded tokens' worth:
 # one more attention call per layer, against padding that every layer's linear maps compute
-# (4 was the cheapest of 1-32 on the real calls' stretches and utterances, 2026-12-03).
+# (2, 4, 8 and 16 within 3 % of each other on the real calls' stretches and utterances, 2026-12-03).
 BUCKET_COST_TOKENS = 4
 # At most this many tokens (padding included) go through one stacked pass: its largest
 # intermediate (tokens x 1536 floats for MiniLM) stays about 50 MB.
