@@ -17,6 +17,14 @@ them (`PhraseMatcher.warm`): what a batch could gain by preparing calls in group
 sentiment, score: `qa.batch._run`, one by one as before round four) and, with `--group`, the
 batch's grouped path (`qa.batch._run_group`, groups of at most N, as `qa.batch.groups` cuts
 them); their verdicts and evidence are compared with the others'.
+The "_new" variants are the same paths after round six (2026-12-03, pathspeed6): the encoder's
+batches stacked into one forward pass (`Encoder.stacked`), the sentiment of recurring utterances
+kept from group to group (`SentimentModel.remember`; forgotten at each round's start, as the
+matcher's cache is new each round) and a group's calls scored from the `CallText` prepared to
+warm the matcher (`qa.batch.PREPARED_ONCE`). `pipeline_grouped_new` is compared with
+`pipeline_grouped` on verdicts and evidence and on every utterance's redacted text, sentiment
+label and score (`sentiment_...` in the output: scores are stored to 4 places, so a 1e-6
+difference may move the last one).
 """
 
 from __future__ import annotations
@@ -44,18 +52,24 @@ from evaluate import LEVERS, ROOT, card_text, load_script  # noqa: E402
 # windows of a rule's utterances concatenated once per call; "grouped": "now" with `--group`
 # calls embedded together before they are scored.
 SWITCHES = ("batched", "pad_aware", "lean", "one_pass", "shared_windows")
+ROUND_SIX = ("stacked", "remember", "prepared_once")  # off in every variant but the "_new" ones
 VARIANTS: dict[str, dict[str, bool]] = {
-    "straightforward": dict.fromkeys(SWITCHES, False),
-    "before": {**dict.fromkeys(SWITCHES, False), "batched": True, "pad_aware": True},
-    "now": dict.fromkeys(SWITCHES, True),
-    "grouped": dict.fromkeys(SWITCHES, True),
-    "pipeline": dict.fromkeys(SWITCHES, True),
-    "pipeline_grouped": dict.fromkeys(SWITCHES, True),
+    "straightforward": dict.fromkeys(SWITCHES + ROUND_SIX, False),
+    "before": {**dict.fromkeys(SWITCHES + ROUND_SIX, False), "batched": True, "pad_aware": True},
+    **{
+        v: {**dict.fromkeys(SWITCHES, True), **dict.fromkeys(ROUND_SIX, False)}
+        for v in ("now", "grouped", "pipeline", "pipeline_grouped")
+    },
+    **{v: dict.fromkeys(SWITCHES + ROUND_SIX, True) for v in ("grouped_new", "pipeline_grouped_new")},
 }
+GROUPED = ("grouped", "grouped_new")
+PIPELINE_GROUPED = ("pipeline_grouped", "pipeline_grouped_new")
 
 
 def _switch(variant: str) -> None:
     from callwright.nlp.embeddings import Encoder
+    from callwright.nlp.sentiment import SentimentModel
+    from callwright.qa import batch
     from callwright.qa.scorecard.matching import CallText
 
     flags = VARIANTS[variant]
@@ -64,13 +78,23 @@ def _switch(variant: str) -> None:
     CallText.shared_windows = flags["shared_windows"]
     Encoder.pad_aware = flags["pad_aware"]
     Encoder.lean = flags["lean"]
+    Encoder.stacked = flags["stacked"]
+    SentimentModel.remember = flags["remember"]
+    batch.PREPARED_ONCE = flags["prepared_once"]
+
+
+def _utterances(scored: Any) -> list[tuple[str, int, str, float | None, str | None]]:
+    """Per utterance of a scored call: call id, index, redacted text, sentiment score and label."""
+    t = scored.transcript
+    return [(t.call_id, i, u.text, u.sentiment, u.sentiment_label) for i, u in enumerate(t.utterances)]
 
 
 def _work(
     args: tuple[list[str], str, list[str], str | None, int, tuple[str, ...], int],
-) -> dict[str, tuple[int, float, float, list[Any]]]:
-    """Per variant: calls scored, scoring wall s, CPU s, and the first round's results. The
-    variants take turns in each round, so a change in the machine's load hits both alike."""
+) -> dict[str, tuple[int, float, float, list[Any], list[Any]]]:
+    """Per variant: calls scored, scoring wall s, CPU s, and the first round's results and
+    utterances (`_utterances`, the pipeline's). The variants take turns in each round, so a
+    change in the machine's load hits both alike."""
     paths, card_yaml, off, encoder, repeat, variants, group = args
     import torch
 
@@ -103,36 +127,69 @@ def _work(
         engines = batch._worker_state["engines"]
         engines.sentiment  # noqa: B018 - loaded before the timing, as a worker does once
         jobs = [batch._Job(p, p, m, card.id, card.version) for p, (_, m) in zip(paths, calls, strict=True)]
-    out: dict[str, tuple[int, float, float, list[Any]]] = {v: (0, 0.0, 0.0, []) for v in variants}
+    out: dict[str, tuple[int, float, float, list[Any], list[Any]]] = {
+        v: (0, 0.0, 0.0, [], []) for v in variants
+    }
+    rounds: dict[str, list[float]] = {v: [] for v in variants}  # CPU s a call, per round
     for _ in range(repeat):
         for variant in variants:
             _switch(variant)
             matcher = PhraseMatcher(enc)
             matcher.vectors(constants)
+            if jobs:
+                engines.sentiment.forget()
             w0, c0 = time.perf_counter(), time.process_time()
-            results = []
+            results, utterances = [], []
             if variant.startswith("pipeline"):
                 engines._matcher = matcher
-                chunks = batch.groups(jobs, 1, size=group) if variant == "pipeline_grouped" else [jobs]
+                chunks = batch.groups(jobs, 1, size=group) if variant in PIPELINE_GROUPED else [jobs]
                 for chunk in chunks:
-                    run = batch._run_group(chunk) if variant == "pipeline_grouped" else map(batch._run, chunk)
-                    results.extend(d.outcome.scored.result for d in run)
-            step = group if variant == "grouped" else len(calls)
+                    run = batch._run_group(chunk) if variant in PIPELINE_GROUPED else map(batch._run, chunk)
+                    for d in run:
+                        results.append(d.outcome.scored.result)
+                        utterances.extend(_utterances(d.outcome.scored))
+            step = group if variant in GROUPED else len(calls)
             for i in range(0, 0 if variant.startswith("pipeline") else len(calls), step):
-                chunk = calls[i : i + group] if variant == "grouped" else calls
-                if variant == "grouped":
-                    matcher.warm(
-                        [matcher.prepare(t, call_values(card.values, meta), rules) for t, meta in chunk]
-                    )
-                results.extend(score(card, t, None, meta, matcher=matcher) for t, meta in chunk)
-            done, wall, cpu, first = out[variant]
+                chunk = calls[i : i + group] if variant in GROUPED else calls
+                prepared: list[Any] = [None] * len(chunk)
+                if variant in GROUPED:
+                    prepared = [
+                        matcher.prepare(t, call_values(card.values, meta), rules) for t, meta in chunk
+                    ]
+                    matcher.warm(prepared)
+                    if not VARIANTS[variant]["prepared_once"]:
+                        prepared = [None] * len(chunk)
+                results.extend(
+                    score(card, t, None, meta, matcher=matcher, prepared=p)
+                    for (t, meta), p in zip(chunk, prepared, strict=True)
+                )
+            rounds[variant].append((time.process_time() - c0) / max(1, len(calls)))
+            done, wall, cpu, first, said = out[variant]
             out[variant] = (
                 done + len(calls),
                 wall + time.perf_counter() - w0,
                 cpu + time.process_time() - c0,
                 first or results,
+                said or utterances,
             )
+    for variant in variants:  # the least CPU s a call of a round, in the CPU's place of a "rounds:" key
+        out[f"rounds:{variant}"] = (0, 0.0, min(rounds[variant]), [], [])
     return out
+
+
+def sentiment_differences(old: list[Any], new: list[Any]) -> dict[str, Any]:
+    """Utterances whose redacted text or sentiment label differ (must be none), and how far the
+    sentiment scores (stored to 4 places) are apart."""
+    text = [f"{a[0]} #{a[1]}: {a[2]!r} != {b[2]!r}" for a, b in zip(old, new, strict=True) if a[2] != b[2]]
+    label = [f"{a[0]} #{a[1]}: {a[4]} != {b[4]}" for a, b in zip(old, new, strict=True) if a[4] != b[4]]
+    apart = [abs((a[3] or 0.0) - (b[3] or 0.0)) for a, b in zip(old, new, strict=True)]
+    return {
+        "utterances": len(old),
+        "text_differences": text[:20],
+        "label_differences": label[:20],
+        "scores_differing": sum(d > 0 for d in apart),
+        "largest_score_difference": round(max(apart, default=0.0), 6),
+    }
 
 
 def _floats_differ(a: object, b: object) -> bool:
@@ -199,9 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         *(("straightforward",) if args.straightforward else ()),
         *(("before",) if args.compare else ()),
         "now",
-        *(("grouped",) if args.group > 0 else ()),
+        *(GROUPED if args.group > 0 else ()),
         *(("pipeline",) if args.pipeline else ()),
-        *(("pipeline_grouped",) if args.pipeline and args.group > 0 else ()),
+        *(PIPELINE_GROUPED if args.pipeline and args.group > 0 else ()),
     )
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(p) for p in convert.convert_folder(src, Path(tmp))]
@@ -228,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
             "calls": done,
             "calls_per_s": round(done / max(o[variant][1] for o in out), 1),
             "cpu_s_per_call": round(cpu / done, 4),
+            # each worker's least CPU a call over the rounds, averaged: what a shared machine's
+            # load inflates least
+            "cpu_s_per_call_best_round": round(sum(o[f"rounds:{variant}"][2] for o in out) / len(out), 4),
             "calls_per_s_on_2_idle_cores": round(2 * done / cpu, 1),
         }
     diffs: list[str] = []
@@ -236,11 +296,19 @@ def main(argv: list[str] | None = None) -> int:
         for other in variants:
             # the batch's path rates sentiment, which the scorer alone does not: its two forms
             # are compared with each other
-            ref = "pipeline" if other == "pipeline_grouped" else "now"
+            ref = {"pipeline_grouped": "pipeline", "pipeline_grouped_new": "pipeline_grouped"}.get(
+                other, "now"
+            )
             if other != ref and other != "pipeline":
                 d = differences([r for o in out for r in o[other][3]], [r for o in out for r in o[ref][3]])
                 result[f"differences_{other}_vs_{ref}"] = d[:20]
                 diffs += d
+            if other == "pipeline_grouped_new":
+                said = sentiment_differences(
+                    [u for o in out for u in o[ref][4]], [u for o in out for u in o[other][4]]
+                )
+                result[f"sentiment_{other}_vs_{ref}"] = said
+                diffs += said["text_differences"] + said["label_differences"]
         result["results_compared"] = len(now)
         result["identical"] = not diffs
     print(json.dumps(result))

@@ -72,9 +72,29 @@ def test_the_lean_bert_forward_gives_the_transformers_models_bits(encoder, monke
     vectors of every layer are bit for bit those of the model's own forward, padded or not."""
     texts = ["hi", "", "I am calling about my card, it was declined twice today", "x " * 400, "ça va? 😀"]
     assert encoder.plain_bert
+    monkeypatch.setattr(type(encoder), "stacked", False)  # a pass per batch, as the model's own
     runs = []
     for lean in (False, True):
         monkeypatch.setattr(type(encoder), "lean", lean)
         runs.append((encoder.run(texts, 2), encoder.run(texts, 8, layers=(0, 3, -1))))
     assert np.array_equal(runs[0][0], runs[1][0])
     assert np.array_equal(runs[0][1], runs[1][1])
+
+
+def test_stacked_batches_give_the_per_batch_vectors(encoder, monkeypatch):
+    """`Encoder.stacked` runs every batch's tokens through one pass (attention per batch, finer
+    batches): the same computation, so the vectors of every layer agree with a pass per batch
+    to float rounding, in input order, over texts of very different lengths and more than one
+    stack (`STACK_TOKENS`)."""
+    from callwright.nlp import embeddings
+
+    texts = [f"call {i}: " + "my card was declined " * (i % 7) for i in range(40)] + ["", "x " * 400]
+    monkeypatch.setattr(embeddings, "STACK_TOKENS", 300)  # a few stacks; the long text alone
+    runs = []
+    for stacked in (False, True):
+        monkeypatch.setattr(type(encoder), "stacked", stacked)
+        runs.append((encoder.run(texts, 8), encoder.run(texts, 16, layers=(0, 3, -1))))
+    assert len(embeddings.stacks(encoder.tokenizer(texts)["input_ids"], 8, 0, 300)) > 2
+    for per_batch, stacked in zip(runs[0], runs[1], strict=True):
+        assert stacked.shape == per_batch.shape
+        assert np.abs(stacked - per_batch).max() < 1e-5

@@ -162,6 +162,7 @@ def test_the_lean_forward_gives_the_transformers_towers_bits(sentiment_model, mo
     ]
     encoder = sentiment_model.encoder
     assert encoder.plain_bert
+    monkeypatch.setattr(type(encoder), "stacked", False)  # a pass per batch, as the towers' own
     runs = []
     for lean in (False, True):
         monkeypatch.setattr(type(encoder), "lean", lean)
@@ -175,6 +176,7 @@ def test_warm_texts_are_read_back_by_predict(sentiment_model, monkeypatch):
     """A batch warms a group's utterances at once; each call's `predict` then reads them (no
     forward pass) and gets what it would have computed itself, to float rounding."""
     texts = POSITIVE + NEGATIVE + NEUTRAL
+    sentiment_model.forget()
     alone = sentiment_model.predict(texts)
     assert sentiment_model.warm([*texts, "", "  ", *texts[:3]]) == len(texts)  # blanks and repeats once
     calls: list[int] = []
@@ -187,7 +189,45 @@ def test_warm_texts_are_read_back_by_predict(sentiment_model, monkeypatch):
     assert warmed[0].label == "neutral" and warmed[0].score == 0.0
     for got, want in zip(warmed[1:-1], alone[4:], strict=True):
         assert got.label == want.label and abs(got.score - want.score) < 1e-5
-    sentiment_model.warm([])  # the next group replaces what was kept
+    # the next group computes only what no earlier group had; a benchmark's `forget` drops it all
+    calls.clear()
+    assert sentiment_model.warm([*texts[:2], "A new group's new line."]) == 1
+    assert calls == [1]
+    sentiment_model.forget()
     calls.clear()
     sentiment_model.predict(texts[:2])
     assert calls == [2]
+
+
+def test_warm_keeps_a_bounded_memory(sentiment_model, monkeypatch):
+    """What `warm` keeps is bounded (`MEMORY_TEXTS`, least recently warmed forgotten first), a
+    group larger than the bound is kept whole until the next, and `remember` False keeps only
+    the last group (the reference the batch benchmark compares with)."""
+    from callwright.nlp import sentiment
+
+    monkeypatch.setattr(sentiment, "MEMORY_TEXTS", 3)
+    sentiment_model.forget()
+    first, second = POSITIVE[:2], NEGATIVE[:2]
+    assert sentiment_model.warm(first) == 2
+    assert sentiment_model.warm(second) == 2
+    assert sentiment_model.warm(first[1:]) == 0  # still kept: 4 texts were 1 over, the oldest went
+    assert sentiment_model.warm(first[:1]) == 1
+    many = NEUTRAL[:5]
+    assert sentiment_model.warm(many) == len(many)
+    assert sentiment_model.warm(many) == 0
+    monkeypatch.setattr(type(sentiment_model), "remember", False)
+    assert sentiment_model.warm(many[:2]) == 2
+    assert sentiment_model.warm(many[:2]) == 2
+    sentiment_model.forget()
+
+
+def test_stacked_batches_give_the_per_batch_probabilities(sentiment_model, monkeypatch):
+    """`Encoder.stacked` (one pass, attention per batch) rates as a pass per batch does, to float
+    rounding: the same labels, probabilities within 1e-5."""
+    texts = [*POSITIVE, *NEGATIVE, *NEUTRAL, "", "x " * 400, "ok", "I want to close my account right now"]
+    runs = []
+    for stacked in (False, True):
+        monkeypatch.setattr(type(sentiment_model.encoder), "stacked", stacked)
+        runs.append(sentiment_model.probabilities(texts, 4))
+    assert np.abs(runs[0] - runs[1]).max() < 1e-5
+    assert (runs[0].argmax(axis=1) == runs[1].argmax(axis=1)).all()

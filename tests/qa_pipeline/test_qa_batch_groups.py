@@ -12,6 +12,7 @@ from test_qa_batch import TRANSCRIPT
 
 from callwright.qa import batch
 from callwright.qa.scorecard import load_scorecard
+from callwright.qa.scorecard.matching import CallText
 from callwright.store.qa_batch import score_batch
 from conftest import CARDS
 
@@ -76,8 +77,14 @@ def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monk
     assert warmed == []  # one by one: nothing warmed
     engines.matcher._cache.clear()
     monkeypatch.setattr(batch, "GROUP_CALLS", 8)
+    prepared: list[object] = []
+    real_init = CallText.__init__
+    monkeypatch.setattr(
+        CallText, "__init__", lambda self, *a, **k: prepared.append(a[0]) or real_init(self, *a, **k)
+    )
     grouped = score_batch([tmp_path / "in"], card, tmp_path / "grouped.db")
     assert warmed == [3, 2]  # 5 readable transcripts, 1 worker: groups of ceil(5/2)
+    assert len(prepared) == 5  # each call prepared once: scored from what was warmed
     assert len(felt) == 2 and min(felt) > 0  # the groups' utterances got their sentiment together
 
     assert len(one.of("scored")) == len(grouped.of("scored")) == 5

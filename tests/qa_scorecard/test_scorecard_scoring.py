@@ -279,3 +279,35 @@ def test_sentiment_without_values_goes_to_review_and_a_silent_customer_is_na(mat
     )
     silent = call(("agent", 0, 3, "Hello?"))
     assert set(verdicts(score(card(SENTIMENT), silent, None, meta(), matcher=matcher)).values()) == {"na"}
+
+
+def test_a_prepared_call_is_used_only_for_its_own_transcript(matcher, monkeypatch):
+    """`score(prepared=)` scores from the `CallText` a batch prepared to warm the matcher (not
+    prepared again); one prepared for another transcript, or for other rules, is not used."""
+    from callwright.qa.scorecard.matching import CallText
+    from callwright.qa.scorecard.placeholders import call_values
+    from callwright.qa.scorecard.scoring import phrase_rules
+
+    sc = card(THREE)
+    greeted = call(("agent", 0, 3, GREETING), ("agent", 10, 12, "Right."))
+    silent = call(("agent", 0, 3, "Right."))
+    prepared = matcher.prepare(greeted, call_values(sc.values, meta()), phrase_rules(sc))
+    made: list[object] = []
+    real_init = CallText.__init__
+    monkeypatch.setattr(
+        CallText, "__init__", lambda self, *a, **k: made.append(a[0]) or real_init(self, *a, **k)
+    )
+    assert (
+        verdicts(score(sc, greeted, metrics(), meta(), matcher=matcher, prepared=prepared))["greet"] == "pass"
+    )
+    assert made == []  # scored from the prepared call
+    assert (
+        verdicts(score(sc, silent, metrics(), meta(), matcher=matcher, prepared=prepared))["greet"] == "fail"
+    )
+    assert made == [silent]  # another transcript's: prepared anew
+    other = card(THREE.replace("thank you for calling acme", "your parcel was delivered to the depot"))
+    assert (
+        verdicts(score(other, greeted, metrics(), meta(), matcher=matcher, prepared=prepared))["greet"]
+        == "fail"
+    )
+    assert made == [silent, greeted]  # other rules: prepared anew

@@ -9,7 +9,10 @@ padding everything to 256 tokens would waste most of the CPU time.
 A BERT encoder (the packaged MiniLM) runs through `bert_forward`, the same operations as the
 transformers model in the same order (bit-identical vectors) without its per-module call
 machinery: a call's texts take one or two forward passes of a few dozen tokens each, and on
-one CPU thread the machinery cost about a third of such a pass.
+one CPU thread the machinery cost about a third of such a pass. With `Encoder.stacked`, all the
+batches of a call (or of a group of calls) go through one such pass whose matrix products see
+every token at once, attention alone running per batch (`Stack`), so the batches are cut much
+finer and hardly pad (docs/benchmarks.md, round six).
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ DEFAULT_BATCH_SIZE = 64
 # What one more forward pass costs, in padded tokens' worth of compute (MiniLM, one CPU thread:
 # about 10 ms a pass against 0.3 ms a token, measured 2026-12-03, see docs/benchmarks.md).
 PASS_COST_TOKENS = 60
+# In one stacked pass (`Stack`), what one more attention bucket costs in padded tokens' worth:
+# one more attention call per layer, against padding that every layer's linear maps compute
+# (2, 4, 8 and 16 within 3 % of each other on the real calls' stretches and utterances, 2026-12-03).
+BUCKET_COST_TOKENS = 4
+# At most this many tokens (padding included) go through one stacked pass: its largest
+# intermediate (tokens x 1536 floats for MiniLM) stays about 50 MB.
+STACK_TOKENS = 8192
 
 _cache: dict[Path, Encoder] = {}
 _cache_lock = threading.Lock()
@@ -125,6 +135,10 @@ class Encoder:
     # the forward pass through `bert_forward` when the model is a plain BERT (False: the
     # transformers model's own forward, the reference it is tested against)
     lean: bool = True
+    # with `lean` and `pad_aware`: all the batches stacked into one forward pass whose linear maps
+    # see every token at once and whose attention runs per batch (`Stack`), the batches cut
+    # finer (`BUCKET_COST_TOKENS`): less padding and one pass's fixed cost (False: a pass per batch)
+    stacked: bool = True
 
     def __init__(self, model_path: Path) -> None:
         self.model_path = check_model_dir(model_path, "text encoder")
@@ -171,6 +185,19 @@ class Encoder:
         if not texts:
             return out
         split = padding_batches if self.pad_aware else length_sorted_batches
+        if self.lean and self.plain_bert and self.pad_aware and self.stacked:
+            ids = self.tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
+            pad = int(self.tokenizer.pad_token_id or 0)
+            for stack in stacks(ids, batch_size, pad):
+                with self._torch.inference_mode():
+                    x = bert_embeddings_stacked(self.model, stack)
+                    hidden = bert_blocks_stacked(
+                        self.model.encoder.layer, self.model.config, x, stack, layers != (-1,)
+                    )
+                for j, layer in enumerate(layers):
+                    pooled = [self.pool(h, m) for h, m in stack.batches(hidden[layer])]
+                    out[stack.order, j] = self._torch.cat(pooled).numpy()
+            return out
         if self.lean and self.plain_bert:
             ids = self.tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
             for idx in split([len(ids[i]) for i in range(len(ids))], batch_size):
@@ -270,6 +297,126 @@ def bert_blocks(
         v = F.linear(x, a.value.weight, a.value.bias).view(n, t, heads, size).transpose(1, 2)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=a.scaling)
         att = att.transpose(1, 2).reshape(n, t, -1).contiguous()
+        x = F.layer_norm(
+            F.linear(att, out.dense.weight, out.dense.bias) + x,
+            (width,),
+            out.LayerNorm.weight,
+            out.LayerNorm.bias,
+            out.LayerNorm.eps,
+        )
+        ff, ffo = block.intermediate.dense, block.output
+        h = F.gelu(F.linear(x, ff.weight, ff.bias))
+        x = F.layer_norm(
+            F.linear(h, ffo.dense.weight, ffo.dense.bias) + x,
+            (width,),
+            ffo.LayerNorm.weight,
+            ffo.LayerNorm.bias,
+            ffo.LayerNorm.eps,
+        )
+        if keep_all:
+            states.append(x)
+    return states if keep_all else [x]
+
+
+class Stack:
+    """Texts' token ids laid out batch after batch in one (tokens, ) row, each batch padded to its
+    longest member: the linear maps, layer norms and GELU of a BERT block treat tokens one by one,
+    so they run once over the whole stack (one matrix product per weight for every batch), and
+    only attention, which mixes a text's tokens, runs per batch (a view of the stack, no copy).
+    The same operations on the same numbers as a pass per batch; the sums in the matrix products
+    may be grouped differently, so the vectors agree with the per-batch pass to about 1e-6."""
+
+    def __init__(self, rows: Sequence[Sequence[int]], groups: Sequence[Sequence[int]], pad_id: int) -> None:
+        import torch
+
+        self.order = [i for g in groups for i in g]  # the texts' indices, in stack order
+        self.shapes = [(len(g), max(len(rows[i]) for i in g)) for g in groups]
+        ids = np.full(sum(n * t for n, t in self.shapes), pad_id, dtype=np.int64)
+        positions = np.zeros(len(ids), dtype=np.int64)
+        self.masks = []
+        at = 0
+        for g, (n, t) in zip(groups, self.shapes, strict=True):
+            mask = np.zeros((n, t), dtype=np.int64)
+            for r, i in enumerate(g):
+                ids[at + r * t : at + r * t + len(rows[i])] = rows[i]
+                mask[r, : len(rows[i])] = 1
+            positions[at : at + n * t] = np.tile(np.arange(t), n)
+            self.masks.append(torch.from_numpy(mask))
+            at += n * t
+        self.ids, self.positions = torch.from_numpy(ids), torch.from_numpy(positions)
+        self.attention = [  # what `bert_blocks` gives SDPA for each batch
+            None if bool(m.all()) else m.bool()[:, None, None, :].expand(n, 1, t, t)
+            for m, (n, t) in zip(self.masks, self.shapes, strict=True)
+        ]
+
+    def batches(self, x: torch.Tensor) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+        """Each batch's (rows, width, ...) view of stacked states, with its attention mask."""
+        at = 0
+        for (n, t), mask in zip(self.shapes, self.masks, strict=True):
+            yield x[at : at + n * t].view(n, t, *x.shape[1:]), mask
+            at += n * t
+
+
+def stacks(
+    rows: Sequence[Sequence[int]], batch_size: int, pad_id: int, max_tokens: int = STACK_TOKENS
+) -> list[Stack]:
+    """Token id rows in stacked passes (`Stack`) of at most `max_tokens` tokens (padding
+    included; a longer row gets a pass of its own), each cut into batches of at most
+    `batch_size` by `padding_batches` at `BUCKET_COST_TOKENS` a batch."""
+    lengths = [len(r) for r in rows]
+    groups = padding_batches(lengths, batch_size, BUCKET_COST_TOKENS)
+    out: list[Stack] = []
+    current: list[list[int]] = []
+    size = 0
+    for g in groups:
+        cost = len(g) * max(lengths[i] for i in g)
+        if current and size + cost > max_tokens:
+            out.append(Stack(rows, current, pad_id))
+            current, size = [], 0
+        current.append(g)
+        size += cost
+    if current:
+        out.append(Stack(rows, current, pad_id))
+    return out
+
+
+def bert_embeddings_stacked(model: Any, stack: Stack) -> torch.Tensor:
+    """`bert_embeddings` of a stack's ids: (tokens, width)."""
+    import torch.nn.functional as F  # noqa: N812
+
+    emb = model.embeddings
+    width = int(model.config.hidden_size)
+    ids = stack.ids
+    x = F.embedding(ids, emb.word_embeddings.weight, emb.word_embeddings.padding_idx)
+    x = x + F.embedding(ids.new_zeros(ids.shape), emb.token_type_embeddings.weight)
+    x = x + F.embedding(stack.positions, emb.position_embeddings.weight)
+    return F.layer_norm(x, (width,), emb.LayerNorm.weight, emb.LayerNorm.bias, emb.LayerNorm.eps)
+
+
+def bert_blocks_stacked(
+    blocks: Iterable[Any], cfg: Any, x: torch.Tensor, stack: Stack, keep_all: bool = False
+) -> list[torch.Tensor]:
+    """`bert_blocks` over a stack's states (tokens, width): the same operations, attention per batch."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    width = x.shape[1]
+    heads = int(cfg.num_attention_heads)
+    size = width // heads
+    states = [x]
+    for block in blocks:
+        a, out = block.attention.self, block.attention.output
+        q = F.linear(x, a.query.weight, a.query.bias)
+        k = F.linear(x, a.key.weight, a.key.bias)
+        v = F.linear(x, a.value.weight, a.value.bias)
+        parts = []
+        for (qb, _), (kb, _), (vb, _), mask, (n, t) in zip(
+            stack.batches(q), stack.batches(k), stack.batches(v), stack.attention, stack.shapes, strict=True
+        ):
+            qh, kh, vh = (z.view(n, t, heads, size).transpose(1, 2) for z in (qb, kb, vb))
+            att = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=a.scaling)
+            parts.append(att.transpose(1, 2).reshape(n * t, width))
+        att = torch.cat(parts) if len(parts) > 1 else parts[0]
         x = F.layer_norm(
             F.linear(att, out.dense.weight, out.dense.bias) + x,
             (width,),

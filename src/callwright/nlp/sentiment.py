@@ -8,14 +8,15 @@ module sees the same three labels whichever model runs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -26,7 +27,9 @@ from callwright.nlp.embeddings import (
     MAX_TOKENS,
     Encoder,
     bert_blocks,
+    bert_blocks_stacked,
     bert_embeddings,
+    bert_embeddings_stacked,
     check_model_dir,
     configure_torch_threads,
     get_encoder,
@@ -34,6 +37,7 @@ from callwright.nlp.embeddings import (
     padded,
     padding_batches,
     quiet_transformers,
+    stacks,
 )
 from callwright.nlp.head import (
     HeadRunner,
@@ -66,6 +70,8 @@ KNOWN_LABEL_NAMES: dict[str, str] = {
     "5 stars": "positive",
 }
 _GENERIC = re.compile(r"^label_(\d+)$")
+MEMORY_TEXTS = 20_000
+"""At most this many texts' probabilities are kept by `SentimentModel.warm` (3 floats each)."""
 
 
 @dataclass(frozen=True)
@@ -127,27 +133,58 @@ class SentimentModel(ABC):
         if batch_size < 1:
             raise DataError(f"batch size must be at least 1, got {batch_size}")
         spoken = [i for i, t in enumerate(texts) if t.strip()]
-        todo = list(dict.fromkeys(texts[i] for i in spoken if texts[i] not in self._warm))
+        known = self._recalled([texts[i] for i in spoken])
+        todo = list(dict.fromkeys(texts[i] for i in spoken if texts[i] not in known))
         fresh = dict(zip(todo, self.probabilities(todo, batch_size), strict=True)) if todo else {}
-        proba = [self._warm[texts[i]] if texts[i] in self._warm else fresh[texts[i]] for i in spoken]
+        proba = [known[texts[i]] if texts[i] in known else fresh[texts[i]] for i in spoken]
         results = [blank_result(t) for t in texts]
         for row, i in enumerate(spoken):
             results[i] = result_from_probabilities(texts[i], proba[row], self.labels)
         return results
 
     def warm(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH_SIZE) -> int:
-        """Compute the sentiment of many texts (a batch's group of calls) in one go and keep it
-        until the next `warm`, so each call's `predict` reads it: length-sorted batches over a
-        group's utterances pad far less than one call's (a call's 10-30 utterances, 2 to 40 words,
-        fill one padded batch), about 0.05 CPU s a call instead of 0.07 (docs/benchmarks.md).
-        The values agree with a call's own to about 1e-6 (other batches, other padding). Returns
-        how many distinct texts were computed."""
+        """Compute the sentiment of many texts (a batch's group of calls) in one go and keep it,
+        so each call's `predict` reads it: length-sorted batches over a group's utterances pad far
+        less than one call's (a call's 10-30 utterances, 2 to 40 words, fill one padded batch),
+        about 0.05 CPU s a call instead of 0.07 (docs/benchmarks.md). What was kept from earlier
+        groups is not computed again (`MEMORY_TEXTS`, the least recently warmed forgotten first):
+        an agent's formulas ("thank you for calling ...", "is there anything else ...") and the
+        "okay"s and "yes"es recur from call to call, about a sixth of a group's tokens on the real
+        calls. The values agree with a call's own to about 1e-6 (other batches, other padding).
+        Returns how many distinct texts were computed."""
         distinct = list(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
-        rows = self.probabilities(distinct, batch_size) if distinct else np.zeros((0, len(LABELS)))
-        self._warm = MappingProxyType(dict(zip(distinct, rows, strict=True)))
-        return len(distinct)
+        known = self._recalled(distinct) if self.remember else {}
+        todo = [t for t in distinct if t not in known]
+        rows = self.probabilities(todo, batch_size) if todo else np.zeros((0, len(LABELS)))
+        with self._memory_lock:
+            if not self.remember:
+                self._memory.clear()
+            for t, row in zip(todo, rows, strict=True):
+                self._memory[t] = row
+            for t in distinct:
+                if t in self._memory:
+                    self._memory.move_to_end(t)
+            while len(self._memory) > max(MEMORY_TEXTS, len(distinct)):  # a huge group is kept whole
+                self._memory.popitem(last=False)
+        return len(todo)
 
-    _warm: Mapping[str, np.ndarray] = MappingProxyType({})  # replaced whole by `warm`
+    def forget(self) -> None:
+        """Drop what `warm` kept (a benchmark's fresh start)."""
+        with self._memory_lock:
+            self._memory.clear()
+
+    def _recalled(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        with self._memory_lock:
+            return {t: self._memory[t] for t in texts if t in self._memory}
+
+    # keep what `warm` computed for later groups (False: only until the next `warm`, as before)
+    remember: bool = True
+
+    _memory_lock = threading.Lock()  # one for every model: held only to read or update a dict
+
+    @functools.cached_property
+    def _memory(self) -> OrderedDict[str, np.ndarray]:  # first read under `_memory_lock`
+        return OrderedDict()
 
     @abstractmethod
     def probabilities(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
@@ -201,6 +238,16 @@ class HeadSentimentModel(SentimentModel):
         blocks = list(layer_list(model))[: self.head.n_bottom] + list(self.head.top)
         tok = self.encoder.tokenizer
         ids = tok(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]
+        if self.encoder.pad_aware and self.encoder.stacked:
+            # one stacked pass (`Encoder.stacked`): a group's utterances in finer batches,
+            # about a fifth less work than a pass per batch (bench/sentiment_batches.py)
+            for stack in stacks(ids, batch_size, int(tok.pad_token_id or 0)):
+                with torch.inference_mode():
+                    x = bert_embeddings_stacked(model, stack)
+                    top = bert_blocks_stacked(blocks, cfg, x, stack)[0]
+                    rows = [self.head.logits(h, m) for h, m in stack.batches(top)]
+                    out[stack.order] = torch.softmax(torch.cat(rows), dim=-1).numpy()
+            return out
         for idx in self._batches([len(r) for r in ids], batch_size):
             input_ids, mask = padded([ids[i] for i in idx], int(tok.pad_token_id or 0))
             with torch.inference_mode():

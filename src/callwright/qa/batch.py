@@ -28,7 +28,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from callwright.errors import CallwrightError
 from callwright.qa import ingest
@@ -46,6 +46,9 @@ from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecar
 from callwright.qa.second_listen import SecondListenSettings
 from callwright.qa.sink import CallIdConflict, ScoreSink
 from callwright.redaction import TimeRange
+
+if TYPE_CHECKING:
+    from callwright.qa.scorecard.matching import CallText
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,9 @@ GROUP_CALLS = 8
 """At most this many imported transcripts are embedded together (`_run_group`): a call's stretches
 are a few hundred texts, so a group stays well inside the matcher's vector cache (`DEFAULT_CACHE`)."""
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+PREPARED_ONCE = True
+"""A group's calls are scored from the `CallText` prepared to warm the matcher (False: `score`
+prepares each again, as before; the reference bench/qa_real/speed.py compares with)."""
 
 
 def _init_worker(cards: Sequence[Scorecard], options: PipelineOptions, threads: int) -> None:
@@ -171,7 +177,7 @@ def _run_group(jobs: Sequence[_Job]) -> list[_Done]:
     here is read again, and its error reported, when it is scored."""
     options, engines = _worker_state["options"], _worker_state["engines"]
     read: dict[str, Imported] = {}
-    calls = []
+    calls: dict[str, CallText] = {}
     for job in jobs:
         if len(jobs) < 2 or not ingest.is_transcript(Path(job.path)):
             continue
@@ -180,11 +186,11 @@ def _run_group(jobs: Sequence[_Job]) -> list[_Done]:
         except Exception:  # noqa: BLE001 - `_run` reads it again and says why
             continue
         card = _worker_state["cards"][job.scorecard_version]
-        calls.append(prepare_for_scoring(card, read[job.path][0], job.meta, engines.matcher))
+        calls[job.path] = prepare_for_scoring(card, read[job.path][0], job.meta, engines.matcher)
     if len(calls) > 1:
-        engines.matcher.warm(calls)
+        engines.matcher.warm(list(calls.values()))
         engines.sentiment.warm([u.text for transcript, _ in read.values() for u in transcript.utterances])
-    return [_run(job, read.get(job.path)) for job in jobs]
+    return [_run(job, read.get(job.path), calls.get(job.path) if PREPARED_ONCE else None) for job in jobs]
 
 
 def groups(jobs: Sequence[_Job], workers: int, size: int | None = None) -> list[list[_Job]]:
@@ -212,14 +218,17 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
-def _run(job: _Job, imported: Imported | None = None) -> _Done:
+def _run(job: _Job, imported: Imported | None = None, prepared: CallText | None = None) -> _Done:
     """Score one input; a user-level problem with the input is returned as its reason.
-    `imported`: the input's `imported_transcript`, read already by `_run_group`."""
+    `imported`: the input's `imported_transcript`, read already by `_run_group`, and `prepared`
+    its `prepare_for_scoring` (scoring does not prepare it again)."""
     options, engines = _worker_state["options"], _worker_state["engines"]
     cards = _worker_state["cards"]
     card = [cards[v] for v in job.choices] if job.choices else cards[job.scorecard_version]
     try:
-        outcome = score_path(job.path, card, engines, meta=job.meta, options=options, imported=imported)
+        outcome = score_path(
+            job.path, card, engines, meta=job.meta, options=options, imported=imported, prepared=prepared
+        )
         error = None
     except CallwrightError as err:
         outcome, error = None, str(err)

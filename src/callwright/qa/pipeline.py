@@ -426,12 +426,14 @@ def score_transcript(
     listen: ListenToStretch | None = None,
     settings: SecondListenSettings | None = None,
     screen: ScreenStretch | None = None,
+    prepared: CallText | None = None,
 ) -> ScoreResult:
     """`score`, with the unknown-speaker treatment for calls whose speakers are not separated and,
     given `listen` (the call's audio), a second listen for the phrases the transcript missed (each
-    stretch screened first with `screen`, when given)."""
+    stretch screened first with `screen`, when given). `prepared`: the call's
+    `prepare_for_scoring`, when the caller has it (`score`)."""
     used = card if transcript.diarization == "channels" else for_unknown_speakers(card)
-    result = score(used, transcript, metrics, meta, matcher=matcher)
+    result = score(used, transcript, metrics, meta, matcher=matcher, prepared=prepared)
     if listen is not None:
         names = names_from_metadata(vars(meta))
         result = second_listen(
@@ -499,10 +501,12 @@ def score_path(
     meta: CallMeta | None = None,
     options: PipelineOptions = PipelineOptions(),
     imported: tuple[Transcript, list[TimeRange]] | None = None,
+    prepared: CallText | None = None,
 ) -> CallOutcome:
     """Score one recording or imported transcript. Raises AudioError/DataError for a bad input.
     `imported`: the transcript's `imported_transcript`, when the caller read it already (a batch
-    reads a group of them to embed their texts together: `prepare_for_scoring`).
+    reads a group of them to embed their texts together: `prepare_for_scoring`, whose result is
+    `prepared`).
 
     `card`: the scorecard, or several to choose among for this call (`scorecard.assignment`). For a
     recording the choice is made once its language is known and before it is transcribed (the
@@ -576,7 +580,7 @@ def score_path(
         meta if meta.language else dataclasses.replace(meta, language=transcript_language(transcript, meta))
     )
     result = score_transcript(
-        used, transcript, metrics, judged, engines.matcher, listen, options.second_listen, screen
+        used, transcript, metrics, judged, engines.matcher, listen, options.second_listen, screen, prepared
     )
     scored = ScoredCall(rid, str(p), meta, channels, rate, transcript, metrics, result, source=source)
     redacted_audio = None

@@ -57,9 +57,13 @@ def score(
     meta: CallMeta,
     *,
     matcher: PhraseMatcher | None = None,
+    prepared: CallText | None = None,
 ) -> ScoreResult:
     """Score one call. Deterministic: the same inputs give the same result (the matcher only
-    caches sentence vectors). `metrics` is None for transcripts imported without audio."""
+    caches sentence vectors). `metrics` is None for transcripts imported without audio.
+    `prepared`: this transcript as `PhraseMatcher.prepare` gave it for this scorecard's values
+    and phrase rules (a batch prepares a group of calls to embed their texts together,
+    `qa.pipeline.prepare_for_scoring`): its words and stretches are not worked out again."""
     if not fits(scorecard, meta.direction, meta):
         if fits(scorecard, meta.direction):
             assert scorecard.assign_if is not None
@@ -70,9 +74,12 @@ def score(
         return _total(scorecard, meta.call_id, items)
     env = environment(transcript, metrics, meta)
     duration = call_duration(transcript)
-    call = (matcher or default_matcher()).prepare(
-        transcript, call_values(scorecard.values, meta), phrase_rules(scorecard)
-    )
+    values = call_values(scorecard.values, meta)
+    rules = phrase_rules(scorecard)
+    if not _prepared_for(prepared, transcript, values, rules):
+        prepared = (matcher or default_matcher()).prepare(transcript, values, rules)
+    assert prepared is not None
+    call = prepared
     items = []
     for it in scorecard.items:
         try:
@@ -88,6 +95,18 @@ def score(
     result = _total(scorecard, meta.call_id, items)
     log.debug("scored %s with %s: %s", meta.call_id, scorecard.id, result.score)
     return result
+
+
+def _prepared_for(
+    call: CallText | None, transcript: Transcript, values: Mapping[str, str | None], rules: list[PhraseRule]
+) -> bool:
+    """Whether a prepared call is this transcript's with these values and rules."""
+    return (
+        call is not None
+        and call.transcript is transcript
+        and call.values == values
+        and call.rules == tuple(rules)
+    )
 
 
 def phrase_rules(scorecard: Scorecard) -> list[PhraseRule]:
