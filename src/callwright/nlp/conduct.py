@@ -15,6 +15,10 @@ trained head is stored in data/<name>_head.json with the hash of its training fi
 fingerprint of the encoder it was trained on and the threshold cross-validation suggested:
 loading it on another encoder (a different vector space) or after the data changed is an
 error, not confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
+
+A classifier whose `Spec.tuned_layers` is set (dismissive) is instead a fine-tuned model:
+the encoder's top layers and a linear layer, trained on the same sentences by
+callwright.nlp.conduct_model and stored in models/conduct/; `--write` trains it too.
 """
 
 from __future__ import annotations
