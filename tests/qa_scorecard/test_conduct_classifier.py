@@ -1,5 +1,5 @@
-"""The conduct classifiers on forbidden items (`classifier: dismissive`, `classifier:
-credential_request`): loading, checking, scoring.
+"""The conduct classifiers on forbidden items (`classifier: dismissive`, a fine-tuned model, and
+`classifier: credential_request`, a head over the pooled vector): loading, checking, scoring.
 
 Scoring tests use the real packaged encoder and the stored heads, and assert only on sentences
 written for these tests (none is in the training data: a test checks that) and far from the
@@ -29,13 +29,13 @@ MARGIN = 0.2
 def high(name: str) -> float:
     """A probability clearly over the classifier's threshold (the head's cross-validated one,
     as the bank scorecard uses): half-way from it to 1."""
-    t = conduct.get_head(name).suggested_threshold
+    t = conduct.suggested_threshold(name)
     return t + (1.0 - t) / 2
 
 
 def low(name: str) -> float:
     """A probability clearly under it."""
-    return conduct.get_head(name).suggested_threshold - MARGIN
+    return conduct.suggested_threshold(name) - MARGIN
 
 
 CONDUCT = """\
@@ -81,7 +81,7 @@ CREDENTIAL = CONDUCT.replace("id: no-dismissive", "id: no-credential").replace(
 
 
 def scoring_card(text: str, name: str):  # noqa: ANN201
-    t = conduct.get_head(name).suggested_threshold
+    t = conduct.suggested_threshold(name)
     return card(text.replace("classifier_threshold: 0.5", f"classifier_threshold: {t}"))
 
 
@@ -128,7 +128,10 @@ def test_the_schema_names_exactly_the_classifiers_there_are():
     assert forbidden["classifier"]["enum"] == list(conduct.CLASSIFIERS)
 
 
-@pytest.mark.parametrize("name", list(conduct.CLASSIFIERS))
+HEADS = [n for n, spec in conduct.SPECS.items() if not spec.tuned_layers]
+
+
+@pytest.mark.parametrize("name", HEADS)
 def test_the_stored_head_matches_its_training_data(name):
     head = conduct.get_head(name)
     assert head.dim == 384 and head.data_sha256 == conduct.data_hash()
@@ -166,7 +169,7 @@ def test_the_threshold_choice_weighs_a_false_alarm_by_the_stretches_of_a_call():
 
 
 def test_a_head_for_other_data_or_another_encoder_is_refused(tmp_path, monkeypatch):
-    head = conduct.get_head("dismissive")
+    head = conduct.get_head("credential_request")
 
     @dataclass
     class OtherEncoder:
@@ -182,10 +185,8 @@ def test_a_head_for_other_data_or_another_encoder_is_refused(tmp_path, monkeypat
 
 
 def test_probabilities_are_well_separated_on_clear_sentences(matcher):
-    head = conduct.get_head("dismissive")
-    conduct.check_encoder(head, matcher.encoder)
-    p_bad = head.probability(matcher.vectors([s.lower() for s in DISMISSIVE]))
-    p_ok = head.probability(matcher.vectors([s.lower() for s in POLITE]))
+    p_bad = matcher.ratings("dismissive", [norm(s) for s in DISMISSIVE])
+    p_ok = matcher.ratings("dismissive", [norm(s) for s in POLITE])
     assert min(p_bad) >= high("dismissive"), p_bad
     assert max(p_ok) <= low("dismissive"), p_ok
 
@@ -224,21 +225,20 @@ def test_the_customer_being_rude_does_not_count_against_the_agent(matcher):
 
 
 @pytest.mark.slow
-def test_retraining_gives_the_stored_head(matcher):
+def test_retraining_gives_the_stored_head(matcher):  # the credential head: dismissive is fine-tuned
     """The same data gives the same classifier: not bit for bit (the encoder's vectors differ in
     the last bits with how the texts are batched, and the hidden layer's training carries that
     on: the stored head was trained from vectors embedded in other batches), but nearly the same
     probabilities and the same decisions on all but a few training sentences."""
-    stored = conduct.get_head("dismissive")
-    fresh = conduct.train(matcher.encoder, calibrate=False)
+    stored = conduct.get_head("credential_request")
+    fresh = conduct.train(matcher.encoder, "credential_request", calibrate=False)
     assert fresh.data_sha256 == stored.data_sha256
     sentences = conduct.load_sentences()
-    vectors = matcher.vectors([*sentences["dismissive"], *sentences["polite"]])
+    vectors = matcher.vectors([*sentences["credential_request"], *sentences["credential_mention"]])
     p_fresh, p_stored = fresh.probability(vectors), stored.probability(vectors)
     diff = np.abs(p_fresh - p_stored)
     assert diff.mean() <= 0.03 and diff.max() <= 0.15, (diff.mean(), diff.max())
     t = stored.suggested_threshold
-    # measured 2026-12-03: mean 0.016, max 0.087, 2.0 % of decisions flip (positives near 0.85)
     assert ((p_fresh >= t) != (p_stored >= t)).mean() <= 0.03
 
 
@@ -298,3 +298,55 @@ def test_an_ensemble_is_one_wider_head_averaging_its_members_logits():
     # seeded: the same data gives the same head
     again = conduct.fit_ensemble(x, y, hidden=4, members=3, steps=30)
     assert all(np.array_equal(a, b) for a, b in zip((w1, b1, w2), again[:3], strict=True)) and b2 == again[3]
+
+
+def test_the_fine_tuned_dismissive_model_is_not_a_head():
+    with pytest.raises(ModelNotFoundError, match="fine-tuned model"):
+        conduct.get_head("dismissive")
+
+
+LONG_TURN = (
+    "Okay so I have pulled up the account and I can see both payments from last week went "
+    "through on the same day. {remark} Is there anything else on the account today?"
+)
+
+
+def test_a_short_dismissive_remark_inside_a_long_turn_is_rated_on_its_own(matcher):
+    """A three-word sentence inside a 30-word turn: rated as a sentence of its own (with its
+    words as evidence), not only mixed with the rest of the turn."""
+    remark = "Not my problem."
+    tr = call(
+        ("agent", 1, 4, "Good morning, thank you for calling."),
+        ("customer", 5, 9, "My card was charged twice."),
+        ("agent", 10, 24, LONG_TURN.format(remark=remark)),
+    )
+    item = score(scoring_card(CONDUCT, "dismissive"), tr, None, meta(), matcher=matcher).items[0]
+    assert item.verdict == "fail"
+    (ev,) = item.evidence
+    a, b = ev.span_chars
+    assert ev.text[a:b] == "Not my problem" and ev.value >= high("dismissive")
+    polite = call(("agent", 10, 24, LONG_TURN.format(remark="I'm sorry about that.")))
+    assert (
+        score(scoring_card(CONDUCT, "dismissive"), polite, None, meta(), matcher=matcher).items[0].verdict
+        == "pass"
+    )
+
+
+def test_ratings_from_the_shared_pass_equal_the_models_own(matcher):
+    """A call prepared with the scorecard's rules rates its stretches in the matcher's forward
+    pass (bottom layers shared); the values are the model's own run to 1e-5."""
+    from callwright.nlp import conduct_model
+    from callwright.qa.scorecard.matching import PhraseMatcher
+
+    tr = call(("agent", 1, 4, DISMISSIVE[0]), ("agent", 5, 9, LONG_TURN.format(remark=POLITE[1])))
+    rules = [i.rule for i in scoring_card(CONDUCT, "dismissive").items]
+    fresh = PhraseMatcher(matcher.encoder)
+    prepared = fresh.prepare(tr, {}, rules)
+    rule = rules[0]
+    texts = [prepared.spans.texts[i] for i in prepared.rated_stretches(rule, None)]
+    assert set(prepared.to_rate()["dismissive"]) == set(texts)
+    prepared.matches(rule, 30.0)  # the first embedding: vectors and ratings in one pass
+    assert all(("dismissive", t) in fresh._ratings for t in texts)
+    model = conduct_model.get_model("dismissive", matcher.encoder)
+    alone = conduct_model.rate_texts(model, matcher.encoder, texts)
+    assert np.allclose(fresh.ratings("dismissive", texts), alone, atol=1e-5)

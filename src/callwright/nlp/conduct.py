@@ -15,6 +15,10 @@ trained head is stored in data/<name>_head.json with the hash of its training fi
 fingerprint of the encoder it was trained on and the threshold cross-validation suggested:
 loading it on another encoder (a different vector space) or after the data changed is an
 error, not confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
+
+A classifier whose `Spec.tuned_layers` is set (dismissive) is instead a fine-tuned model:
+the encoder's top layers and a linear layer, trained on the same sentences by
+callwright.nlp.conduct_model and stored in models/conduct/; `--write` trains it too.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ class Spec:
     hidden: int = 0
     ensemble: int = 1  # hidden-layer heads from seeds SEED, SEED+1, ...: their logits averaged
     l2: float | None = None  # the hidden-layer head's penalty (None: MLP_L2)
+    # > 0: the classifier is a fine-tuned model (callwright.nlp.conduct_model: the encoder's top
+    # `tuned_layers` layers and a linear layer, stored in models/conduct/), not a head over the
+    # pooled vector (`hidden` then unused)
+    tuned_layers: int = 0
 
 
 # An ensemble of hidden layers from several seeds, logits averaged (`Spec.ensemble`, stored as one
@@ -64,6 +72,7 @@ SPECS: dict[str, Spec] = {
         negative=("polite", "credential_mention", "credential_request"),
         hidden=64,
         ensemble=ENSEMBLE,
+        tuned_layers=2,
     ),
     "credential_request": Spec(
         "asking the caller to say or type their password, PIN, passcode or login",
@@ -97,7 +106,10 @@ DEFAULT_CLASSIFIER_THRESHOLD = 0.5
 # hold at least POSITIVE_SHARE of it are added as positives. The scorer leaves out the 5-word
 # windows (CLASSIFY_MIN_WORDS): run-together fragments of that size are where a head errs most.
 NEGATIVE_WINDOWS = ((5, 2), (10, 5))
-CLASSIFY_MIN_WORDS = 6  # stretches shorter than this are rated only when they are a whole turn
+CLASSIFY_MIN_WORDS = 6  # stretches shorter than this are rated only when they are a whole turn...
+# ...or a whole sentence of at least this many words (0: not), so that a short remark inside a
+# long turn ("not my problem.") is rated on its own, not only mixed with its neighbours
+SENTENCE_MIN_WORDS = 3
 POSITIVE_SHARE = 0.8
 PAIR_STEP = (7, 3)  # the partner of sentence k is sentence (7k + 3) mod n: fixed, varied pairs
 CONTEXT_STEP = (5, 1)  # the negative a positive is run together with, the same way
@@ -503,6 +515,11 @@ def get_head(name: str) -> ConductHead:
     """The stored head of classifier `name` (loaded once per process), checked against its data."""
     if name not in CLASSIFIERS:
         raise DataError(f"unknown conduct classifier {name!r}; known: {', '.join(CLASSIFIERS)}")
+    if SPECS[name].tuned_layers:
+        raise ModelNotFoundError(
+            f"the {name} classifier is a fine-tuned model "
+            "(callwright.nlp.conduct_model.get_model), not a head"
+        )
     path = _data_path(head_file(name))
     head = read_head(path)
     if head.name != name:
@@ -514,6 +531,16 @@ def get_head(name: str) -> ConductHead:
             hint="retrain it: python -m callwright.nlp.conduct --write",
         )
     return head
+
+
+def suggested_threshold(name: str) -> float:
+    """The threshold cross-validation suggested for classifier `name` (its stored model's or head's)."""
+    if name in SPECS and SPECS[name].tuned_layers:
+        from callwright.nlp import conduct_model
+
+        path = conduct_model.model_dir() / conduct_model.meta_file(name)
+        return conduct_model.read_meta(path).suggested_threshold
+    return get_head(name).suggested_threshold
 
 
 def check_encoder(head: ConductHead, encoder: Encoder) -> None:
@@ -538,6 +565,9 @@ def main(argv: list[str] | None = None) -> int:
     encoder = get_encoder()
     sentences = load_sentences()
     for name in args.only or list(SPECS):
+        if SPECS[name].tuned_layers:
+            _train_model(name, encoder, sentences, args.write)
+            continue
         head = train(encoder, name, l2=args.l2)
         spec, t = SPECS[name], head.suggested_threshold
         p_pos = head.probability(encoder.embed([s for n in spec.positive for s in sentences[n]]))
@@ -553,6 +583,28 @@ def main(argv: list[str] | None = None) -> int:
             out.write_text(json.dumps(head.to_json(), indent=1) + "\n", "utf-8")
             print(f"wrote {out}")
     return 0
+
+
+def _train_model(name: str, encoder: Encoder, sentences: dict[str, list[str]], write: bool) -> None:
+    """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model)."""
+    from callwright.nlp import conduct_model
+
+    spec = SPECS[name]
+    model = conduct_model.train(encoder, name)
+    heard = as_heard(sentences)
+    p_pos = conduct_model.rate_texts(model, encoder, [s for n in spec.positive for s in heard[n]])
+    p_neg = conduct_model.rate_texts(model, encoder, [s for n in spec.negative for s in heard[n]])
+    t, cv = model.suggested_threshold, model.meta.training["cross_validation"]
+    seconds = model.meta.training["seconds"]
+    print(
+        f"{name}: fine-tuned top {model.meta.tuned_layers} layers; {len(p_pos)} positive and "
+        f"{len(p_neg)} negative sentences; training error at {t:g}: {int((p_pos < t).sum())} + "
+        f"{int((p_neg >= t).sum())}; cross-validated threshold {t:g} (miss rate {cv['miss_rate']}, "
+        f"false alarms {cv['false_alarm_rate']} per stretch); {seconds['total']:.0f} s"
+    )
+    if write:
+        out = conduct_model.save_model(model)
+        print(f"wrote {out / conduct_model.meta_file(name)} and {conduct_model.weights_file(name)}")
 
 
 if __name__ == "__main__":

@@ -326,6 +326,7 @@ class PhraseMatcher:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._ratings: OrderedDict[tuple[str, str], float] = OrderedDict()  # (classifier, text)
 
     @property
     def encoder(self) -> Encoder:
@@ -354,6 +355,59 @@ class PhraseMatcher:
         """How many texts have vectors in the cache."""
         return len(self._cache)
 
+    def ratings(self, name: str, texts: Sequence[str]) -> np.ndarray:
+        """Conduct model `name`'s probability of each text (callwright.nlp.conduct_model), rating
+        only texts not rated before; texts rated in `embed_rated` cost nothing more here."""
+        from callwright.nlp import conduct_model
+
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if (name, t) not in self._ratings))
+            if todo:
+                model = conduct_model.get_model(name, self.encoder)
+                for t, p in zip(todo, conduct_model.rate_texts(model, self.encoder, todo), strict=True):
+                    self._ratings[name, t] = float(p)
+            out = np.array([self._ratings[name, t] for t in texts], dtype=np.float32)
+            self._trim_ratings()
+        return out
+
+    def embed_rated(self, texts: Sequence[str], rate: Mapping[str, Sequence[str]]) -> None:
+        """Embed `texts` (as `vectors`) and rate the texts in `rate[name]` by conduct model `name`
+        in the same forward pass: the models' tuned top layers start from the bottom layers' token
+        states the encoder computes for the vectors anyway (`conduct_model.embed_and_rate`)."""
+        from callwright.nlp import conduct_model
+
+        names = [n for n, ts in rate.items() if ts]
+        if not names:
+            self.vectors(texts)
+            return
+        with self._lock:
+            wanted = {(n, t) for n in names for t in rate[n] if (n, t) not in self._ratings}
+            all_texts = list(dict.fromkeys([*texts, *(t for _, t in wanted)]))
+            missing = [t for t in all_texts if t not in self._cache]
+            for t in all_texts:
+                if t in self._cache:
+                    self._cache.move_to_end(t)
+            models = [conduct_model.get_model(n, self.encoder) for n in names]
+            rated = [any((n, t) in wanted for n in names) for t in missing]
+            vecs, probs = conduct_model.embed_and_rate(self.encoder, missing, rated, models)
+            for k, t in enumerate(missing):
+                self._cache[t] = vecs[k]
+                for j, n in enumerate(names):
+                    if (n, t) in wanted:
+                        self._ratings[n, t] = float(probs[k, j])
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            self._trim_ratings()
+        # a text embedded before but not yet rated: its tuned layers run on their own
+        for n in names:
+            left = [t for t in rate[n] if (n, t) not in self._ratings]
+            if left:
+                self.ratings(n, left)
+
+    def _trim_ratings(self) -> None:
+        while len(self._ratings) > self._cache_size:
+            self._ratings.popitem(last=False)
+
     def prepare(
         self,
         transcript: Transcript,
@@ -371,13 +425,16 @@ class PhraseMatcher:
         once) and its padding. Returns how many texts that took; a call warmed here embeds
         nothing more for its rules."""
         wanted: list[str] = []
+        rate: dict[str, list[str]] = {}
         for call in calls:
             if not call.warmed:
                 wanted.extend(call.wanted())
+                for name, texts in call.to_rate().items():
+                    rate.setdefault(name, []).extend(texts)
                 call.warmed = True
         before = self.size
         if wanted:
-            self.vectors(wanted)
+            self.embed_rated(wanted, rate)
         return self.size - before
 
 
@@ -486,6 +543,51 @@ class CallText:
         if not len(idx):
             return idx, np.zeros((0, 1), np.float32)
         return idx, self.matcher.vectors([spans.texts[i] for i in idx])
+
+    def rated_stretches(self, rule: PhraseRule, duration: float | None) -> np.ndarray:
+        """Indices into `spans` of the stretches a classifier rates for `rule` (None: whatever
+        the time window): its speaker's stretches of `conduct.CLASSIFY_MIN_WORDS` words or more,
+        whole turns, and whole sentences of `conduct.SENTENCE_MIN_WORDS` or more, so a short
+        remark inside a long turn ("not my problem.") is also rated on its own. Five-word windows
+        cut across sentences are left out: "name is michael how can" is not something said."""
+        from callwright.nlp import conduct
+
+        spans = self.spans
+        keep = np.ones(len(spans.texts), bool)
+        if duration is not None:
+            keep &= _in_window(spans.start, spans.end, rule, duration)
+        if rule.speaker != "any":
+            roles = np.array([str(u.speaker) for u in self.transcript.utterances], dtype=object)
+            keep &= roles[spans.utterance] == rule.speaker
+        sizes = np.array([t.count(" ") + 1 for t in spans.texts], dtype=int)
+        whole = np.array([len(self.tokens[int(ui)]) for ui in spans.utterance], dtype=int)
+        rated = (sizes >= conduct.CLASSIFY_MIN_WORDS) | (sizes == whole)
+        if conduct.SENTENCE_MIN_WORDS:
+            rated |= self._sentences() & (sizes >= conduct.SENTENCE_MIN_WORDS)
+        return np.flatnonzero(keep & rated)
+
+    def _sentences(self) -> np.ndarray:
+        """Whether each stretch of `spans` is exactly one sentence of its turn (by punctuation):
+        `spans` holds each turn's `span_ranges` in order, so they are read again alongside."""
+        out: list[bool] = []
+        for u, toks in zip(self.transcript.utterances, self.tokens, strict=True):
+            cuts = [0, *sorted(e for e in _sentence_ends(u) if 0 < e < len(toks)), len(toks)]
+            sentences = set(zip(cuts, cuts[1:], strict=False))
+            out += [r in sentences for r in span_ranges(u, toks)]
+        return np.array(out, dtype=bool)
+
+    def to_rate(self) -> dict[str, list[str]]:
+        """Per conduct model, the texts its rules given to `prepare` will rate on this call (any
+        time window), so the first embedding rates them in the same pass (`embed_rated`)."""
+        from callwright.nlp import conduct
+
+        out: dict[str, list[str]] = {}
+        spans = self.spans
+        for rule in self.rules:
+            if rule.classifier and conduct.SPECS[rule.classifier].tuned_layers:
+                texts = [spans.texts[i] for i in self.rated_stretches(rule, None)]
+                out.setdefault(rule.classifier, []).extend(texts)
+        return {n: list(dict.fromkeys(ts)) for n, ts in out.items()}
 
     def matches(self, rule: PhraseRule, duration: float) -> list[Match]:
         """The best match in each utterance the rule may look at (speaker, time window);
@@ -665,7 +767,7 @@ class CallText:
         if self.one_pass and self.rules and speaker in self._speakers():
             if not self.warmed:
                 self.warmed = True
-                self.matcher.vectors(self.wanted())
+                self.matcher.embed_rated(self.wanted(), self.to_rate())
             return
         spans = self.spans
         roles = [u.speaker for u in self.transcript.utterances]

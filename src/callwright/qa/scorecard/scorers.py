@@ -139,19 +139,23 @@ def _classified(
         return []
     from callwright.nlp import conduct
 
-    head = conduct.get_head(rule.classifier)
-    conduct.check_encoder(head, call.matcher.encoder)
-    idx, vectors = call.stretches(rule, duration)
-    if not len(idx):
-        return []
-    spans = call.spans
-    # windows shorter than CLASSIFY_MIN_WORDS are rated only when they are the whole turn: a
-    # 5-word piece cut across two sentences ("name is michael how can") is not something said
-    sizes = np.array([spans.texts[i].count(" ") + 1 for i in idx])
-    whole = np.array([len(call.tokens[int(spans.utterance[i])]) for i in idx])
-    rated = (sizes >= conduct.CLASSIFY_MIN_WORDS) | (sizes == whole)
-    idx, vectors = idx[rated], vectors[rated]
-    p = head.probability(vectors)
+    if conduct.SPECS[rule.classifier].tuned_layers:
+        # a fine-tuned model (conduct_model) rates the stretches' words; the matcher rated them
+        # in its own forward pass when the call was prepared with the scorecard's rules
+        idx = call.rated_stretches(rule, duration)
+        if not len(idx):
+            return []
+        spans = call.spans
+        p = call.matcher.ratings(rule.classifier, [spans.texts[i] for i in idx])
+    else:
+        head = conduct.get_head(rule.classifier)
+        conduct.check_encoder(head, call.matcher.encoder)
+        all_idx, vectors = call.stretches(rule, duration)
+        idx = call.rated_stretches(rule, duration)
+        if not len(idx):
+            return []
+        spans = call.spans
+        p = head.probability(vectors[np.isin(all_idx, idx)])
     best: dict[int, int] = {}  # utterance -> position in idx of its most likely stretch
     for k, si in enumerate(idx):
         ui = int(spans.utterance[si])

@@ -1,0 +1,481 @@
+"""Fine-tuned conduct models: MiniLM's top layers and a linear layer, per classifier.
+
+A head over the pooled MiniLM sentence vector (callwright.nlp.conduct's `ConductHead`) levels
+off on wording unlike its training sentences: the pooled vector keeps the topic of a sentence
+better than its tone. Fine-tuning the encoder's top `TUNED_LAYERS` layers with a linear layer on
+the same labelled sentences (the sentiment model's recipe, callwright.nlp.training: the frozen
+bottom layers' token states computed once, only the top layers trained) reads the tone far better
+on new styles (docs/qa-real-calls.md has the figures). It costs a second run of the top layers on
+the stretches it rates; the bottom layers' states are shared with the matcher's pass where the
+scorer asks for both at once (`embed_and_rate`).
+
+A model is stored in models/conduct/ as <name>.safetensors (the tuned layers and the linear
+layer, float16) and <name>.json: the training data's hash, the fingerprint of the encoder's
+embeddings and bottom layers it runs on, the weights file's sha256, the number of tuned layers
+and the threshold cross-validation on the training sentences suggests. Loading it after the
+data changed, on another encoder or with other weights is an error that says how to retrain:
+`python -m callwright.nlp.conduct --write`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from callwright.errors import ModelNotFoundError
+from callwright.nlp import conduct
+from callwright.nlp.embeddings import (
+    MAX_TOKENS,
+    bert_blocks,
+    bert_embeddings,
+    length_sorted_batches,
+    padded,
+    padding_batches,
+)
+from callwright.nlp.head import encoder_fingerprint, pad_states
+from callwright.nlp.ratings import repo_root
+from callwright.nlp.towers import cloned_top, layer_list, restack
+
+if TYPE_CHECKING:  # pragma: no cover
+    from callwright.nlp.embeddings import Encoder
+
+log = logging.getLogger(__name__)
+
+FORMAT = "callwright-conduct-model/1"
+TUNED_LAYERS = 2  # 2 of MiniLM's 6: about 7 MB in float16
+EPOCHS = 3
+BATCH_SIZE = 32
+LEARNING_RATE = 5e-5
+WEIGHT_DECAY = 0.01
+SEED = 7  # the linear layer's start and the batches' order: retraining gives the same model
+TRAIN_THREADS = 1  # one torch thread while training: the same sums in the same order on any machine
+RATE_BATCH = 64
+HINT = "retrain it: python -m callwright.nlp.conduct --write"
+
+
+def model_dir() -> Path:
+    """models/conduct/ in the repository: where `python -m callwright.nlp.conduct --write` writes."""
+    return repo_root() / "models" / "conduct"
+
+
+def meta_file(name: str) -> str:
+    return f"{name}.json"
+
+
+def weights_file(name: str) -> str:
+    return f"{name}.safetensors"
+
+
+@dataclass
+class ModelMeta:
+    """What a conduct model needs to be rebuilt and checked (kept in <name>.json)."""
+
+    name: str
+    tuned_layers: int
+    base_layers: int
+    hidden_size: int
+    encoder_fingerprint: str  # the embeddings and bottom layers it runs on
+    data_sha256: str  # conduct.data_hash() of the training sentences
+    weights_sha256: str = ""
+    suggested_threshold: float = conduct.DEFAULT_CLASSIFIER_THRESHOLD
+    training: dict[str, Any] = field(default_factory=dict)
+    format: str = FORMAT
+
+
+class ConductModel(nn.Module):
+    """Top layers (copies of the packaged encoder's, fine-tuned) + mean pooling + linear layer:
+    P(class) = softmax(linear(mean of the top layers' token states))[1]."""
+
+    def __init__(self, base: nn.Module, meta: ModelMeta) -> None:
+        super().__init__()
+        self.meta = meta
+        self.top = cloned_top(base, meta.tuned_layers)
+        self.classifier = nn.Linear(meta.hidden_size, 2)
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def n_bottom(self) -> int:
+        return self.meta.base_layers - self.meta.tuned_layers
+
+    @property
+    def suggested_threshold(self) -> float:
+        return self.meta.suggested_threshold
+
+    def pooled_logits(self, top_states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask.unsqueeze(-1).to(top_states.dtype)
+        return self.classifier((top_states * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9))
+
+    def probability_from_states(self, states: torch.Tensor, mask: torch.Tensor, cfg: Any) -> np.ndarray:
+        """P(class) of each row from the bottom layers' token states (batch, tokens, dim) and
+        their mask: the tuned layers run as the encoder's own blocks do (`bert_blocks`, eval)."""
+        with torch.inference_mode():
+            top = bert_blocks(self.top, cfg, states, mask)[0]
+            return torch.softmax(self.pooled_logits(top, mask), dim=-1)[:, 1].numpy().astype(np.float32)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_model(model: ConductModel, directory: Path | None = None) -> Path:
+    from safetensors.torch import save_file
+
+    directory = Path(directory) if directory is not None else model_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = directory / weights_file(model.name)
+    save_file(model.state_tensors(), str(weights), metadata={"format": FORMAT, "name": model.name})
+    model.meta.weights_sha256 = _sha256(weights)
+    (directory / meta_file(model.name)).write_text(json.dumps(asdict(model.meta), indent=1) + "\n", "utf-8")
+    return directory
+
+
+def read_meta(path: Path) -> ModelMeta:
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelNotFoundError(f"cannot read the conduct model {path}: {err}", hint=HINT) from err
+    got = raw.get("format") if isinstance(raw, dict) else None
+    if got != FORMAT:
+        raise ModelNotFoundError(f"{path}: format {got!r}, this version reads {FORMAT!r}", hint=HINT)
+    try:
+        return ModelMeta(**raw)
+    except TypeError as err:
+        raise ModelNotFoundError(f"{path} is not a conduct model description: {err}", hint=HINT) from err
+
+
+_fingerprints: dict[tuple[int, int], str] = {}
+_lock = threading.Lock()
+
+
+def bottom_fingerprint(encoder: Encoder, n_bottom: int) -> str:
+    """`encoder_fingerprint` of this encoder's embeddings and first `n_bottom` layers, once per process."""
+    with _lock:
+        key = (id(encoder.model), n_bottom)
+        if key not in _fingerprints:
+            _fingerprints[key] = encoder_fingerprint(encoder.model, n_bottom)
+        return _fingerprints[key]
+
+
+def check_encoder(model: ConductModel, encoder: Encoder) -> None:
+    """Refuse an encoder whose bottom layers are not the ones the model was trained on."""
+    n_layers = len(layer_list(encoder.model))
+    if (
+        n_layers != model.meta.base_layers
+        or encoder.dim != model.meta.hidden_size
+        or bottom_fingerprint(encoder, model.n_bottom) != model.meta.encoder_fingerprint
+    ):
+        raise ModelNotFoundError(
+            f"the conduct model {model.name!r} was trained on another sentence encoder "
+            f"(fingerprint {model.meta.encoder_fingerprint}, {model.meta.base_layers} layers); "
+            f"this matcher uses {encoder.model_path}",
+            hint="score with the packaged MiniLM encoder, or " + HINT,
+        )
+
+
+def load_model(
+    name: str, encoder: Encoder, directory: Path | None = None, data_sha256: str | None = None
+) -> ConductModel:
+    """Rebuild a stored model on `encoder`, checking its data hash, encoder and weights."""
+    from safetensors.torch import load_file
+
+    directory = Path(directory) if directory is not None else model_dir()
+    meta_path, weights_path = directory / meta_file(name), directory / weights_file(name)
+    if not meta_path.is_file() or not weights_path.is_file():
+        raise ModelNotFoundError(
+            f"no trained conduct model {name!r} in {directory} "
+            f"(needs {meta_file(name)} and {weights_file(name)})",
+            hint=HINT,
+        )
+    meta = read_meta(meta_path)
+    if meta.name != name:
+        raise ModelNotFoundError(f"{meta_path} holds classifier {meta.name!r}, not {name!r}", hint=HINT)
+    expected = data_sha256 if data_sha256 is not None else conduct.data_hash()
+    if meta.data_sha256 != expected:
+        raise ModelNotFoundError(
+            f"{meta_path} was trained on another version of {conduct.DATA_FILE} "
+            f"(hash {meta.data_sha256}, now {expected})",
+            hint=HINT,
+        )
+    if _sha256(weights_path) != meta.weights_sha256:
+        raise ModelNotFoundError(
+            f"{weights_path} is not the weights {meta_path} describes (sha256 differs)", hint=HINT
+        )
+    model = ConductModel(encoder.model, meta)
+    check_encoder(model, encoder)
+    state = {k: v.to(torch.float32) for k, v in load_file(str(weights_path)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ModelNotFoundError(
+            f"{weights_path} does not match {meta_path} (missing {missing[:3]}, unexpected {unexpected[:3]})",
+            hint=HINT,
+        )
+    model.eval()
+    return model
+
+
+_models: dict[tuple[str, int], ConductModel] = {}
+_models_lock = threading.Lock()
+
+
+def get_model(name: str, encoder: Encoder) -> ConductModel:
+    """The stored model of classifier `name` on `encoder`, loaded once per process."""
+    with _models_lock:
+        key = (name, id(encoder.model))
+        if key not in _models:
+            _models[key] = load_model(name, encoder)
+        return _models[key]
+
+
+def has_model(name: str) -> bool:
+    return conduct.SPECS[name].tuned_layers > 0
+
+
+# -- rating -----------------------------------------------------------------------------------
+
+
+def _ids(encoder: Encoder, texts: Sequence[str]) -> list[list[int]]:
+    return list(encoder.tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"])
+
+
+def embed_and_rate(
+    encoder: Encoder,
+    texts: Sequence[str],
+    rate: Sequence[bool],
+    models: Sequence[ConductModel],
+    batch_size: int = RATE_BATCH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The encoder's unit sentence vectors of `texts` (what `Encoder.embed` gives: the same
+    batches and operations) and, for the texts with `rate` set, each model's probability (NaN
+    elsewhere): the models' tuned layers start from the bottom layers' states of the same forward
+    pass, so rating a stretch the matcher embeds anyway costs only the tuned layers.
+    Returns (vectors (n, dim), probabilities (n, len(models)))."""
+    from callwright.nlp.embeddings import bert_forward, mean_pool_normalised
+
+    texts = [str(t) for t in texts]
+    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    probs = np.full((len(texts), len(models)), np.nan, dtype=np.float32)
+    if not texts:
+        return vectors, probs
+    if not (encoder.lean and encoder.plain_bert):
+        vectors[:] = encoder.embed(texts, batch_size)
+        rows = [i for i, r in enumerate(rate) if r]
+        for j, model in enumerate(models):
+            probs[rows, j] = rate_texts(model, encoder, [texts[i] for i in rows], batch_size)
+        return vectors, probs
+    ids = _ids(encoder, texts)
+    split = padding_batches if encoder.pad_aware else length_sorted_batches
+    pad = int(encoder.tokenizer.pad_token_id or 0)
+    cfg = encoder.model.config
+    for idx in split([len(r) for r in ids], batch_size):
+        input_ids, mask = padded([ids[i] for i in idx], pad)
+        want = [k for k, i in enumerate(idx) if rate[i]]
+        with torch.inference_mode():
+            hidden = bert_forward(encoder.model, input_ids, mask, keep_all=bool(want))
+            vectors[idx] = mean_pool_normalised(hidden[-1], mask).numpy()
+        if not want:
+            continue
+        rows = [idx[k] for k in want]
+        sub_mask = mask[want]
+        width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
+        sub_mask = sub_mask[:, :width]
+        for j, model in enumerate(models):
+            states = hidden[model.n_bottom][want][:, :width]
+            probs[rows, j] = model.probability_from_states(states, sub_mask, cfg)
+    return vectors, probs
+
+
+def rate_texts(
+    model: ConductModel, encoder: Encoder, texts: Sequence[str], batch_size: int = RATE_BATCH
+) -> np.ndarray:
+    """P(class) of each text on its own: the encoder's bottom layers, then the model's."""
+    texts = [str(t) for t in texts]
+    out = np.zeros(len(texts), dtype=np.float32)
+    if not texts:
+        return out
+    base = encoder.model
+    ids = _ids(encoder, texts)
+    pad = int(encoder.tokenizer.pad_token_id or 0)
+    blocks = list(layer_list(base))[: model.n_bottom]
+    for idx in padding_batches([len(r) for r in ids], batch_size):
+        input_ids, mask = padded([ids[i] for i in idx], pad)
+        with torch.inference_mode():
+            if encoder.plain_bert:
+                states = bert_blocks(blocks, base.config, bert_embeddings(base, input_ids), mask)[0]
+            else:
+                states = restack(base, blocks)(input_ids=input_ids, attention_mask=mask).last_hidden_state
+        out[idx] = _probability(model, states, mask, encoder)
+    return out
+
+
+def _probability(
+    model: ConductModel, states: torch.Tensor, mask: torch.Tensor, encoder: Encoder
+) -> np.ndarray:
+    if encoder.plain_bert:
+        return model.probability_from_states(states, mask, encoder.model.config)
+    view = restack(encoder.model, model.top, from_hidden_states=True)
+    with torch.inference_mode():
+        top = view(inputs_embeds=states, attention_mask=mask).last_hidden_state
+        return torch.softmax(model.pooled_logits(top, mask), dim=-1)[:, 1].numpy().astype(np.float32)
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Trainer:
+    """Fine-tunes a fresh copy of the top layers + a linear layer on cached bottom states."""
+
+    encoder: Encoder
+    states: Any  # training.BottomStates
+    tuned_layers: int
+
+    def fit(self, texts: list[str], y: np.ndarray, name: str) -> ConductModel:
+        base = self.encoder.model
+        n_layers = len(layer_list(base))
+        meta = ModelMeta(
+            name=name,
+            tuned_layers=self.tuned_layers,
+            base_layers=n_layers,
+            hidden_size=int(base.config.hidden_size),
+            encoder_fingerprint=bottom_fingerprint(self.encoder, n_layers - self.tuned_layers),
+            data_sha256="",
+        )
+        torch.manual_seed(SEED)
+        model = ConductModel(base, meta)
+        view = restack(base, model.top, from_hidden_states=True)
+        xs = [s.to(torch.float32) for s in self.states.get(texts)]
+        labels = torch.tensor(y.astype(np.int64))
+        n_pos = int(labels.sum())
+        n = len(labels)
+        weights = torch.tensor(
+            [n / (2.0 * max(n - n_pos, 1)), n / (2.0 * max(n_pos, 1))], dtype=torch.float32
+        )
+        loss_fn = nn.CrossEntropyLoss(weight=weights)  # the classes count equally
+        params = [*model.top.parameters(), *model.classifier.parameters()]
+        opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        gen = torch.Generator().manual_seed(SEED)
+        model.train()
+        for _ in range(EPOCHS):
+            perm = torch.randperm(len(xs), generator=gen).tolist()
+            for i in range(0, len(perm), BATCH_SIZE):
+                idx = perm[i : i + BATCH_SIZE]
+                x, m = pad_states([xs[j] for j in idx])
+                top = view(inputs_embeds=x, attention_mask=m).last_hidden_state
+                loss = loss_fn(model.pooled_logits(top, m), labels[idx])
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                opt.step()
+        model.eval()
+        return model
+
+    def rate(self, model: ConductModel, texts: list[str]) -> np.ndarray:
+        xs = self.states.get(texts)
+        out = np.zeros(len(texts), dtype=np.float32)
+        for idx in length_sorted_batches([x.shape[0] for x in xs], RATE_BATCH):
+            x, m = pad_states([xs[i] for i in idx])
+            out[idx] = _probability(model, x, m, self.encoder)
+        return out
+
+
+def _fold_of(sentence: str) -> int:
+    return int(hashlib.sha256(sentence.encode()).hexdigest()[:8], 16) % conduct.FOLDS
+
+
+def train(
+    encoder: Encoder,
+    name: str,
+    path: Path | None = None,
+    calibrate: bool = True,
+    tuned_layers: int | None = None,
+) -> ConductModel:
+    """Fine-tune classifier `name`'s model on the labelled sentences of data/conduct.yaml as the
+    scorer hears them (and, with `calibrate`, choose its threshold by cross-validation on them:
+    `conduct.FOLDS` models, each trained without one fold, rate that fold's sentences). One torch
+    thread, fixed seeds: the same data gives the same model."""
+    from callwright.nlp.training import BottomStates
+
+    spec = conduct.SPECS[name]
+    tuned = tuned_layers or spec.tuned_layers or TUNED_LAYERS
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    started = time.perf_counter()
+    try:
+        trainer = _Trainer(encoder, BottomStates(encoder, len(layer_list(encoder.model)) - tuned), tuned)
+        sentences = conduct.load_sentences(path)
+        ts = conduct.training_set(name, sentences)
+        model = trainer.fit(ts.texts, ts.y, name)
+        fitted = time.perf_counter() - started
+        threshold: float = conduct.DEFAULT_CLASSIFIER_THRESHOLD
+        cv: dict[str, Any] = {}
+        if calibrate:
+            threshold, cv = conduct.choose_threshold(*out_of_fold(trainer, name, sentences))
+    finally:
+        torch.set_num_threads(threads)
+    model.meta.data_sha256 = conduct.data_hash(path)
+    model.meta.suggested_threshold = threshold
+    model.meta.training = {
+        "positive_lists": list(spec.positive),
+        "negative_lists": list(spec.negative),
+        "positives": ts.positives,
+        "negatives": ts.negatives,
+        "rows": {"positive": int(ts.y.sum()), "negative": int(len(ts.y) - ts.y.sum())},
+        "negative_windows": [list(w) for w in conduct.NEGATIVE_WINDOWS],
+        "positive_share": conduct.POSITIVE_SHARE,
+        "method": (
+            f"top {tuned} of {model.meta.base_layers} layers fine-tuned + linear, mean pooling, "
+            f"adamw lr {LEARNING_RATE} weight decay {WEIGHT_DECAY}, {EPOCHS} epochs, batches of "
+            f"{BATCH_SIZE}, balanced classes, seed {SEED}, {TRAIN_THREADS} thread"
+        ),
+        "seconds": {"fit": round(fitted, 1), "total": round(time.perf_counter() - started, 1)},
+        "cross_validation": cv,
+    }
+    return model
+
+
+def out_of_fold(
+    trainer: _Trainer, name: str, sentences: dict[str, list[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """As `conduct.out_of_fold`, with a fine-tuned model per fold: the positives of the held fold
+    in context (next to a training negative), its negatives with their own windows."""
+    spec = conduct.SPECS[name]
+    heard = conduct.as_heard(sentences)
+    lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in spec.negative]
+    base = [(s, lab) for n, lab in lists for s in heard[n]]
+    fold = [_fold_of(s) for s, _ in base]
+    p_pos: list[np.ndarray] = []
+    p_neg: list[np.ndarray] = []
+    for f in range(conduct.FOLDS):
+        part = {
+            (lab, held): [s for (s, lb), k in zip(base, fold, strict=True) if lb == lab and (k == f) == held]
+            for lab in (0, 1)
+            for held in (False, True)
+        }
+        pos, neg = conduct.in_context(part[1, False], part[0, False]), conduct.augmented(part[0, False])
+        pos_set = set(pos)
+        neg = [s for s in neg if s not in pos_set]
+        model = trainer.fit([*pos, *neg], np.array([1] * len(pos) + [0] * len(neg)), name)
+        p_pos.append(trainer.rate(model, conduct.in_context(part[1, True], part[0, False])))
+        test_neg = list(
+            dict.fromkeys([*part[0, True], *[w for s in part[0, True] for w in conduct.windows(s)]])
+        )
+        p_neg.append(trainer.rate(model, test_neg))
+        log.info("conduct model %s: fold %d of %d done", name, f + 1, conduct.FOLDS)
+    return np.concatenate(p_pos), np.concatenate(p_neg)

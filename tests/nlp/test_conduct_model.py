@@ -1,0 +1,121 @@
+"""The fine-tuned conduct models (callwright.nlp.conduct_model): stored, checked, rated.
+
+Assertions on ratings use sentences written for these tests (none is a training sentence: a
+test checks that) and keep a margin from the cross-validated threshold, so a retrained model
+that still does its job passes and one that does not, fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from callwright.errors import ModelNotFoundError
+from callwright.nlp import conduct, conduct_model
+
+NAME = "dismissive"
+MARGIN = 0.2
+DISMISSIVE = [
+    "Honestly, that's your own mess, sort it out yourself.",
+    "Oh please, stop whining, I've got better things to do.",
+    "I already told you twice, are you even listening?",
+]
+POLITE = [
+    "I'm sorry, I can't waive that fee, but I can set up a payment plan for you.",
+    "Let me look into that for you, it will only take a moment.",
+    "I understand this is frustrating, let's get it sorted together.",
+]
+
+
+def heard(sentences: list[str]) -> list[str]:
+    return conduct.as_heard({"x": sentences})["x"]
+
+
+@pytest.fixture(scope="module")
+def model(encoder):
+    return conduct_model.get_model(NAME, encoder)
+
+
+def test_the_model_loads_once_per_process(model, encoder):
+    assert conduct_model.get_model(NAME, encoder) is model
+    assert model.meta.tuned_layers == conduct.SPECS[NAME].tuned_layers
+    assert model.meta.data_sha256 == conduct.data_hash()
+    assert 0.3 <= model.suggested_threshold <= 0.95
+    assert conduct.suggested_threshold(NAME) == model.suggested_threshold
+
+
+def test_the_test_sentences_are_not_training_sentences():
+    trained = {s for v in conduct.as_heard(conduct.load_sentences()).values() for s in v}
+    for s in heard([*DISMISSIVE, *POLITE]):
+        assert s not in trained, s
+
+
+def test_clearly_dismissive_and_clearly_polite_sentences_are_far_apart(model, encoder):
+    t = model.suggested_threshold
+    p_bad = conduct_model.rate_texts(model, encoder, heard(DISMISSIVE))
+    p_ok = conduct_model.rate_texts(model, encoder, heard(POLITE))
+    assert p_bad.min() >= t + (1 - t) / 2, p_bad
+    assert p_ok.max() <= t - MARGIN, p_ok
+
+
+def test_one_pass_gives_the_encoders_vectors_and_the_models_ratings(model, encoder):
+    """The matcher's joint pass: vectors bit-identical to `Encoder.embed` (same batches, same
+    operations), ratings those of the model run on its own (other padding: equal to 1e-5)."""
+    texts = heard([*DISMISSIVE, *POLITE]) + ["thank you for calling", "bye"]
+    rate = [True] * 6 + [False, False]
+    vectors, probs = conduct_model.embed_and_rate(encoder, texts, rate, [model])
+    assert np.array_equal(vectors, encoder.embed(texts))
+    alone = conduct_model.rate_texts(model, encoder, texts[:6])
+    assert np.allclose(probs[:6, 0], alone, atol=1e-5) and np.isnan(probs[6:, 0]).all()
+
+
+def _copy(tmp_path):
+    for f in (conduct_model.meta_file(NAME), conduct_model.weights_file(NAME)):
+        shutil.copy(conduct_model.model_dir() / f, tmp_path / f)
+    return tmp_path / conduct_model.meta_file(NAME)
+
+
+def _edit(path, **changes):
+    raw = json.loads(path.read_text())
+    path.write_text(json.dumps({**raw, **changes}))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"data_sha256": "0123456789abcdef"}, "trained on another version of conduct.yaml"),
+        ({"encoder_fingerprint": "0123456789abcdef"}, "trained on another sentence encoder"),
+        ({"weights_sha256": "0" * 64}, "sha256 differs"),
+        ({"format": "callwright-conduct-model/0"}, "format"),
+        ({"name": "credential_request"}, "holds classifier 'credential_request'"),
+    ],
+)
+def test_a_stale_or_mismatched_model_is_refused_saying_how_to_retrain(tmp_path, encoder, changes, message):
+    meta = _copy(tmp_path)
+    _edit(meta, **changes)
+    with pytest.raises(ModelNotFoundError, match=re.escape(message)) as info:
+        conduct_model.load_model(NAME, encoder, tmp_path)
+    assert "python -m callwright.nlp.conduct --write" in str(info.value.hint)
+
+
+def test_a_missing_model_names_the_directory(tmp_path, encoder):
+    with pytest.raises(ModelNotFoundError, match=f"no trained conduct model 'dismissive' in {tmp_path}"):
+        conduct_model.load_model(NAME, encoder, tmp_path)
+
+
+def test_training_is_seeded_the_same_data_gives_the_same_model(encoder, monkeypatch):
+    """A tiny set, the real recipe for one epoch: two trainings give the same weights."""
+    from callwright.nlp.training import BottomStates
+
+    monkeypatch.setattr(conduct_model, "EPOCHS", 1)
+    sentences = conduct.as_heard(conduct.load_sentences())
+    texts = sentences["dismissive"][:8] + sentences["polite"][:8]
+    y = np.array([1] * 8 + [0] * 8)
+    trainer = conduct_model._Trainer(encoder, BottomStates(encoder, 4), 2)
+    a, b = (trainer.fit(texts, y, NAME) for _ in range(2))
+    sa, sb = a.state_dict(), b.state_dict()
+    assert all(bool((sa[k] == sb[k]).all()) for k in sa)
