@@ -38,10 +38,13 @@ from callwright.nlp import conduct
 from callwright.nlp.embeddings import (
     MAX_TOKENS,
     bert_blocks,
+    bert_blocks_stacked,
     bert_embeddings,
+    bert_embeddings_stacked,
     length_sorted_batches,
     padded,
     padding_batches,
+    stacks,
 )
 from callwright.nlp.head import encoder_fingerprint, pad_states
 from callwright.nlp.ratings import repo_root
@@ -280,9 +283,20 @@ def embed_and_rate(
             probs[rows, j] = rate_texts(model, encoder, [texts[i] for i in rows], batch_size)
         return vectors, probs
     ids = _ids(encoder, texts)
-    split = padding_batches if encoder.pad_aware else length_sorted_batches
     pad = int(encoder.tokenizer.pad_token_id or 0)
     cfg = encoder.model.config
+    if encoder.pad_aware and encoder.stacked:  # `Encoder.run`'s stacked passes, states kept
+        for stack in stacks(ids, batch_size, pad):
+            keep = any(rate[i] for i in stack.order)
+            with torch.inference_mode():
+                x = bert_embeddings_stacked(encoder.model, stack)
+                hidden = bert_blocks_stacked(encoder.model.encoder.layer, cfg, x, stack, keep)
+            pooled = [mean_pool_normalised(h, m) for h, m in stack.batches(hidden[-1])]
+            vectors[stack.order] = torch.cat(pooled).numpy()
+            if keep:
+                _rate_stack(stack, hidden, rate, models, probs, cfg)
+        return vectors, probs
+    split = padding_batches if encoder.pad_aware else length_sorted_batches
     for idx in split([len(r) for r in ids], batch_size):
         input_ids, mask = padded([ids[i] for i in idx], pad)
         want = [k for k, i in enumerate(idx) if rate[i]]
@@ -299,6 +313,31 @@ def embed_and_rate(
             states = hidden[model.n_bottom][want][:, :width]
             probs[rows, j] = model.probability_from_states(states, sub_mask, cfg)
     return vectors, probs
+
+
+def _rate_stack(
+    stack: Any,
+    hidden: list[torch.Tensor],
+    rate: Sequence[bool],
+    models: Sequence[ConductModel],
+    probs: np.ndarray,
+    cfg: Any,
+) -> None:
+    """Each model's probability of the stack's texts with `rate` set, from its bottom layers'
+    states in `hidden` (batch by batch, as `embed_and_rate`'s per-batch passes do)."""
+    for j, model in enumerate(models):
+        at = 0
+        for (states, mask), (n, _) in zip(stack.batches(hidden[model.n_bottom]), stack.shapes, strict=True):
+            idx = stack.order[at : at + n]
+            at += n
+            want = [k for k, i in enumerate(idx) if rate[i]]
+            if not want:
+                continue
+            sub_mask = mask[want]
+            width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
+            probs[[idx[k] for k in want], j] = model.probability_from_states(
+                states[want][:, :width], sub_mask[:, :width], cfg
+            )
 
 
 def rate_texts(
