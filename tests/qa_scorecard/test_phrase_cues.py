@@ -216,9 +216,13 @@ def test_the_bank_scorecard_passes_offers_of_other_kinds(matcher):
         ), line
 
 
-def test_the_bank_scorecard_does_not_take_a_person_or_readiness_for_an_offer(matcher):
+def test_the_bank_scorecard_does_not_take_a_person_readiness_or_a_fault_for_an_offer(matcher):
     bank = load_scorecard(ROOT / "scorecards" / "bank.yaml")
-    for line in ("is anybody else a signer on the business account", "are you all set to get text alerts"):
+    for line in (
+        "is anybody else a signer on the business account",
+        "are you all set to get text alerts",
+        "if there's something wrong with the new card the branch will swap it",
+    ):
         c = ending("your card should arrive within a week", line)
         assert (
             item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail"
