@@ -209,6 +209,7 @@ def test_the_bank_scorecard_passes_offers_of_other_kinds(matcher):
         "so any remaining questions at all",
         "and while the file is open is there anything we might check for you",
         "is that the only thing you were ringing about",
+        "could i be of further service in some other way",
     ):
         c = ending("your card should arrive within a week", line)
         assert (
@@ -222,6 +223,7 @@ def test_the_bank_scorecard_does_not_take_a_person_readiness_or_a_fault_for_an_o
         "is anybody else a signer on the business account",
         "are you all set to get text alerts",
         "if there's something wrong with the new card the branch will swap it",
+        "what else did the auditor ask you for",
     ):
         c = ending("your card should arrive within a week", line)
         assert (
