@@ -259,6 +259,33 @@ def _cue_words(cue: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((form, said) for form in cue_forms(cue) if (said := tuple(normalise(form))))
 
 
+_CueIndex = dict[str, list[tuple[str, tuple[str, ...], bool]]]
+
+
+@functools.lru_cache(maxsize=256)
+def _cue_index(cues: tuple[str, ...], values: tuple[tuple[str, str | None], ...]) -> _CueIndex:
+    """A rule's cues by their first word (a cue with alternatives is many): (as the evidence names
+    it, its words, whether it is a question cue). Cached per scorecard and call values: a bank
+    item's cues stand for several hundred wordings, built once rather than on every call."""
+    by_first: _CueIndex = {}
+    for original, filled in fill_examples(cues, dict(values)):
+        for form, said in _cue_words(filled):
+            by_first.setdefault(said[0], []).append(
+                (_cue_name(original, form), said, is_question_cue(original))
+            )
+    return by_first
+
+
+@functools.lru_cache(maxsize=256)
+def _not_cue_words(
+    not_cues: tuple[str, ...], values: tuple[tuple[str, str | None], ...]
+) -> tuple[tuple[str, ...], ...]:
+    """The words of every wording of a rule's not_cues, with the call's values (cached as `_cue_index`)."""
+    return tuple(
+        said for _, filled in fill_examples(not_cues, dict(values)) for _, said in _cue_words(filled)
+    )
+
+
 def questions(u: Utterance, toks: list[Token]) -> list[bool]:
     """Per token, whether it is inside a question: its sentence ends with "?" (punctuated ASR
     text), or a question opens at it or in the `QUESTION_LOOKBACK` words before it within its sentence,
@@ -605,17 +632,10 @@ class CallText:
         for "else"). A question cue (written with a final "?": `other?`) counts only inside a
         question the speaker asks (`questions`): "what other questions do you have", not "your
         other card is cancelled"."""
-        # by first word (a cue with alternatives is many): (as the evidence names it, words, question)
-        by_first: dict[str, list[tuple[str, tuple[str, ...], bool]]] = {}
-        for original, filled in fill_examples(rule.cues, self.values):
-            for form, said in _cue_words(filled):
-                by_first.setdefault(said[0], []).append(
-                    (_cue_name(original, form), said, is_question_cue(original))
-                )
+        values = tuple(sorted(self.values.items()))
+        by_first = _cue_index(rule.cues, values)
         # words said over a cue that make it something else ("someone else" for "else")
-        excluded = tuple(
-            said for _, filled in fill_examples(rule.not_cues, self.values) for _, said in _cue_words(filled)
-        )
+        excluded = _not_cue_words(rule.not_cues, values) if rule.not_cues else ()
         out: dict[int, tuple[str, _Where]] = {}
         for ui in uis:
             toks = self.tokens[ui]
