@@ -164,10 +164,20 @@ def test_an_elliptical_question_opening_its_sentence_asks(matcher):
     asked = ending("alright so any other questions from you then")
     stated = ending("Any other questions go to the branch team.")  # a full stop: it states
     inside = ending("the branch team can answer any other questions")  # not opening its sentence
+    infinitive = ending("need to look at the other matter before friday")  # "[I] need to": states
     assert [
         item(score(card(QUESTION_CARD), c, None, meta(), matcher=matcher), "further").verdict
-        for c in (asked, stated, inside)
-    ] == ["pass", "fail", "fail"]
+        for c in (asked, stated, inside, infinitive)
+    ] == ["pass", "fail", "fail", "fail"]
+
+
+def test_no_right_before_a_question_cue_denies(matcher):
+    denied = ending("do you see that there's no other matter on the statement")
+    asked = ending("do you see any other matter on the statement")
+    assert [
+        item(score(card(QUESTION_CARD), c, None, meta(), matcher=matcher), "further").verdict
+        for c in (denied, asked)
+    ] == ["fail", "pass"]
 
 
 def test_an_auxiliary_after_a_subject_it_does_not_agree_with_still_asks(matcher):

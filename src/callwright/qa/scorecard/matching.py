@@ -295,7 +295,8 @@ def questions(u: Utterance, toks: list[Token]) -> list[bool]:
     while "thank you is there more" asks), which is how unpunctuated speech asks; or it is
     elliptical, opening its sentence after nothing but discourse markers with "any", "anything",
     "something", "need" or "want" ("okay so any more questions for me": the "do you have" left
-    out), in a sentence that no full stop ends (unpunctuated speech; a "?" asks anyway)."""
+    out; not "need to", whose "I" is left out), in a sentence that no full stop ends (unpunctuated
+    speech; a "?" asks anyway)."""
     sentence: list[int] = []  # per token, the index of its sentence
     asked: list[bool] = []  # per sentence, whether it ends with "?"
     for piece in u.text.split():
@@ -322,7 +323,7 @@ def questions(u: Utterance, toks: list[Token]) -> list[bool]:
             lo -= 1
         opens = any(
             words[j] in _QUESTION_WORDS
-            or (words[j] in _ELLIPTICAL_OPENERS and leading[j])
+            or (words[j] in _ELLIPTICAL_OPENERS and leading[j] and words[j + 1] != "to")  # "[I] need to"
             or (
                 words[j] in _AUXILIARIES
                 and words[j + 1] in _QUESTION_SUBJECTS
@@ -626,7 +627,8 @@ class CallText:
     ) -> dict[int, tuple[str, _Where]]:
         """The first cue said in each utterance, verbatim as whole words, inside the time window:
         not negated (a negator among its words or the two before: "there isn't anything else";
-        "no" is left out, it rarely flips a cue: "no problem thanks"), and not inside a stretch
+        "no" is left out, it rarely flips a cue: "no problem thanks", except right before a
+        question cue: "there are no other issues"), and not inside a stretch
         that says a counter-example with the same cue in it (similarity at the rule's threshold
         or above), nor where one of the rule's `not_cues` is said over its words ("someone else"
         for "else"). A question cue (written with a final "?": `other?`) counts only inside a
@@ -651,6 +653,8 @@ class CallText:
                         continue
                     before = toks[max(0, a - CUE_NEGATION_LOOKBACK) : a + n]
                     if any(t.negator and t.word != "no" for t in before):
+                        continue
+                    if question and a and toks[a - 1].negator:  # "there are no other issues" denies
                         continue
                     if question:
                         if asked is None:
