@@ -158,6 +158,89 @@ def test_without_the_question_mark_the_same_cue_counts_anywhere(matcher):
     assert item(score(card(plain), told, None, meta(), matcher=matcher), "further").verdict == "pass"
 
 
+def test_an_elliptical_question_opening_its_sentence_asks(matcher):
+    # "[do you have] any other questions": no auxiliary, no question word, no "?" in the human
+    # transcript; it asks when "any" opens the sentence after nothing but discourse markers
+    asked = ending("alright so any other questions from you then")
+    stated = ending("Any other questions go to the branch team.")  # a full stop: it states
+    inside = ending("the branch team can answer any other questions")  # not opening its sentence
+    infinitive = ending("need to look at the other matter before friday")  # "[I] need to": states
+    assert [
+        item(score(card(QUESTION_CARD), c, None, meta(), matcher=matcher), "further").verdict
+        for c in (asked, stated, inside, infinitive)
+    ] == ["pass", "fail", "fail", "fail"]
+
+
+def test_no_right_before_a_question_cue_denies(matcher):
+    denied = ending("do you see that there's no other matter on the statement")
+    asked = ending("do you see any other matter on the statement")
+    assert [
+        item(score(card(QUESTION_CARD), c, None, meta(), matcher=matcher), "further").verdict
+        for c in (denied, asked)
+    ] == ["fail", "pass"]
+
+
+def test_an_auxiliary_after_a_subject_it_does_not_agree_with_still_asks(matcher):
+    # "...done for you is there": "you is" is no subject and verb, so "is there" opens a question
+    asked = ending("okay that is all done for you is there another thing while i have you")
+    stated = ending("we have that other matter on file already")
+    assert [
+        item(score(card(QUESTION_CARD), c, None, meta(), matcher=matcher), "further").verdict
+        for c in (asked, stated)
+    ] == ["pass", "fail"]
+
+
+NOT_CUES_CARD = CARD.replace(
+    "cues: [else]", 'cues: [else]\n        not_cues: ["(someone|anyone) else", "or else"]'
+)
+
+
+def test_a_not_cue_said_over_a_cue_vetoes_it(matcher):
+    person = ending("is there someone else named on this account")
+    offer = ending("is there something else i could sort out")
+    without = [
+        item(score(card(CARD), c, None, meta(), matcher=matcher), "further").verdict for c in (person, offer)
+    ]
+    with_not_cues = [
+        item(score(card(NOT_CUES_CARD), c, None, meta(), matcher=matcher), "further").verdict
+        for c in (person, offer)
+    ]
+    assert (without, with_not_cues) == (["pass", "pass"], ["fail", "pass"])
+    assert card(NOT_CUES_CARD).item("further").rule.not_cues == ("(someone|anyone) else", "or else")
+
+
+def test_the_bank_scorecard_passes_offers_of_other_kinds(matcher):
+    # kinds of wording the cues name (written for this test): "what more" with a modal, a
+    # conditional invitation, an elliptical question, an indefinite the agent offers to act on
+    bank = load_scorecard(ROOT / "scorecards" / "bank.yaml")
+    for line in (
+        "right the standing order is cancelled what more could we look into today",
+        "okay and if there's something on the mortgage side you need give me a shout",
+        "so any remaining questions at all",
+        "and while the file is open is there anything we might check for you",
+        "is that the only thing you were ringing about",
+        "could i be of further service in some other way",
+    ):
+        c = ending("your card should arrive within a week", line)
+        assert (
+            item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "pass"
+        ), line
+
+
+def test_the_bank_scorecard_does_not_take_a_person_readiness_or_a_fault_for_an_offer(matcher):
+    bank = load_scorecard(ROOT / "scorecards" / "bank.yaml")
+    for line in (
+        "is anybody else a signer on the business account",
+        "are you all set to get text alerts",
+        "if there's something wrong with the new card the branch will swap it",
+        "what else did the auditor ask you for",
+    ):
+        c = ending("your card should arrive within a week", line)
+        assert (
+            item(score(bank, c, None, meta(agent="Dana"), matcher=matcher), "further-help").verdict == "fail"
+        ), line
+
+
 def test_no_before_worries_or_problem_negates_nothing():
     from callwright.qa.model import Utterance
     from callwright.qa.scorecard.matching import tokens
@@ -246,6 +329,30 @@ def test_a_bad_cue_is_an_error_at_its_line(cue, says):
     errors = errors_of(text)
     line = next(i for i, s in enumerate(text.splitlines(), 1) if s.strip().startswith('cues: ["'))
     assert any(e.startswith(f"card.yaml:{line}:") and says in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("not_cue", "says"),
+    [
+        ("someone else?", "not_cue 'someone else?': a final '?' means nothing here"),
+        (
+            "(a|b) is anyone else here",
+            "not_cue '(a|b) is anyone else here' (as 'a is anyone else here') has 5 words",
+        ),
+        ("(someone|anyone else", "not_cue '(someone|anyone else': alternatives are written"),
+    ],
+)
+def test_a_bad_not_cue_is_an_error_at_its_line(not_cue, says):
+    text = CARD.replace("cues: [else]", f'cues: [else]\n        not_cues: ["{not_cue}"]')
+    errors = errors_of(text)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s.strip().startswith("not_cues:"))
+    assert any(e.startswith(f"card.yaml:{line}:") and says in e for e in errors), errors
+
+
+def test_not_cues_need_cues():
+    text = CARD.replace("cues: [else]", 'not_cues: ["someone else"]')
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s.strip().startswith("not_cues:"))
+    assert any(e.startswith(f"card.yaml:{line}:") and "the item has no cues" in e for e in errors_of(text))
 
 
 def test_cues_are_for_phrase_items_only():

@@ -30,7 +30,13 @@ from callwright.nlp.conduct import CLASSIFIERS
 from callwright.qa.scorecard import placeholders
 from callwright.qa.scorecard.assignment import ASSIGN_VARIABLES
 from callwright.qa.scorecard.conditions import VARIABLES
-from callwright.qa.scorecard.matching import MAX_CUE_FORMS, cue_form_count, cue_forms, normalise
+from callwright.qa.scorecard.matching import (
+    MAX_CUE_FORMS,
+    cue_form_count,
+    cue_forms,
+    is_question_cue,
+    normalise,
+)
 from callwright.qa.scorecard.model import (
     DEFAULT_CLASSIFIER_THRESHOLD,
     DEFAULT_SENTIMENT_CHANGE,
@@ -241,21 +247,37 @@ class _Builder:
                 lists: list[tuple[tuple[str, ...], Any]] = [((), it)]
                 lists += [((step,), it[step]) for step in ("first", "then") if isinstance(it.get(step), dict)]
                 for sub, holder in lists:
-                    for key in ("phrases", "not_phrases", "cues"):
+                    for key in ("phrases", "not_phrases", "cues", "not_cues"):
                         for k, text in enumerate(holder.get(key) or []):
                             self._check_phrase(base + sub + (key, k), it["id"], text, known)
                     for k, text in enumerate(holder.get("cues") or []):
                         self._check_cue(base + sub + ("cues", k), it["id"], text)
+                    for k, text in enumerate(holder.get("not_cues") or []):
+                        self._check_cue(base + sub + ("not_cues", k), it["id"], text, "not_cue")
+                    if holder.get("not_cues") and not holder.get("cues"):
+                        self.error(
+                            base + sub + ("not_cues",),
+                            f"item '{it['id']}': not_cues say where a cue does not count; "
+                            "the item has no cues",
+                        )
 
-    def _check_cue(self, path: PathKey, item_id: str, text: str) -> None:
+    def _check_cue(self, path: PathKey, item_id: str, text: str, what: str = "cue") -> None:
         """A cue counts when its words are said verbatim: it must have words, and few of them,
-        in every form its alternatives give ("(other|another) question")."""
+        in every form its alternatives give ("(other|another) question"); so must a not_cue,
+        which has no question form."""
         filled = placeholders.fill(text, _ANY_VALUE) or text
+        if what == "not_cue" and is_question_cue(filled):
+            self.error(
+                path,
+                f"item '{item_id}': not_cue '{text}': a final '?' means nothing here (a not_cue vetoes "
+                "a cue wherever its words are said over the cue's)",
+            )
+            return
         bare = _CUE_GROUPS.sub("", filled)
         if any(c in bare for c in "()|"):
             self.error(
                 path,
-                f"item '{item_id}': cue '{text}': alternatives are written '(a|b|c)', one level of "
+                f"item '{item_id}': {what} '{text}': alternatives are written '(a|b|c)', one level of "
                 "brackets, and '|' only inside them",
             )
             return
@@ -263,13 +285,15 @@ class _Builder:
         if count > MAX_CUE_FORMS:
             self.error(
                 path,
-                f"item '{item_id}': cue '{text}' stands for {count} wordings; at most {MAX_CUE_FORMS} "
+                f"item '{item_id}': {what} '{text}' stands for {count} wordings; at most {MAX_CUE_FORMS} "
                 "(split it into several cues)",
             )
             return
         forms = cue_forms(filled)
         if not any(normalise(f) for f in forms):
-            self.error(path, f"item '{item_id}': cue '{text}' has no words (letters or digits) to listen for")
+            self.error(
+                path, f"item '{item_id}': {what} '{text}' has no words (letters or digits) to listen for"
+            )
             return
         for form in forms:
             words = normalise(form)
@@ -279,7 +303,7 @@ class _Builder:
                 )
                 self.error(
                     path,
-                    f"item '{item_id}': cue {said} has {len(words)} words; a cue is a word or a short "
+                    f"item '{item_id}': {what} {said} has {len(words)} words; a {what} is a word or a short "
                     f"phrase of at most {MAX_CUE_WORDS} words (put longer wording under phrases:)",
                 )
                 return
@@ -395,6 +419,7 @@ class _Builder:
             phrases=tuple(raw["phrases"]),
             not_phrases=tuple(raw.get("not_phrases") or ()),
             cues=tuple(raw.get("cues") or ()),
+            not_cues=tuple(raw.get("not_cues") or ()),
             speaker=raw.get("speaker", self.speaker),
             threshold=float(raw.get("threshold", self.threshold)),
             within_first_s=raw.get("within_first_s"),

@@ -79,6 +79,20 @@ _AUXILIARIES = frozenset(
 _QUESTION_SUBJECTS = _SUBJECTS | {"that", "this", "anything", "everything", "something", "someone", "anyone"}
 # ...and a conditional invitation counts as asking: "if you've got other questions just shout"
 _QUESTION_WORDS = frozenset({"what", "what's", "how", "how's", "which", "if", "unless"})
+# An auxiliary after a subject is a statement ("we have that") only when the two agree: "thank
+# you is there more" asks, since "you is" is no subject and verb (the auxiliaries of "he/it")
+_SINGULAR_AUXILIARIES = frozenset({"is", "isn't", "has", "hasn't", "does", "doesn't"})
+_PLURAL_SUBJECTS = frozenset({"you", "we", "they", "i"})
+# An elliptical question drops its auxiliary and subject ("[do you have] any more questions for
+# me", "[is there] anything besides that"): it opens with one of these at the start of a
+# sentence, after nothing but discourse markers
+_ELLIPTICAL_OPENERS = frozenset({"any", "anything", "something", "need", "want", "wanna"})
+_DISCOURSE_MARKERS = frozenset(
+    {
+        *"okay ok alright all right so and well now great perfect sure then also lastly finally".split(),
+        *"um uh er erm oh ah mm hmm mhm yeah yes cool lovely brilliant good fine excellent super".split(),
+    }
+)
 _NEGATORS = frozenset(
     {
         "not",
@@ -245,13 +259,44 @@ def _cue_words(cue: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((form, said) for form in cue_forms(cue) if (said := tuple(normalise(form))))
 
 
+_CueIndex = dict[str, list[tuple[str, tuple[str, ...], bool]]]
+
+
+@functools.lru_cache(maxsize=256)
+def _cue_index(cues: tuple[str, ...], values: tuple[tuple[str, str | None], ...]) -> _CueIndex:
+    """A rule's cues by their first word (a cue with alternatives is many): (as the evidence names
+    it, its words, whether it is a question cue). Cached per scorecard and call values: a bank
+    item's cues stand for several hundred wordings, built once rather than on every call."""
+    by_first: _CueIndex = {}
+    for original, filled in fill_examples(cues, dict(values)):
+        for form, said in _cue_words(filled):
+            by_first.setdefault(said[0], []).append(
+                (_cue_name(original, form), said, is_question_cue(original))
+            )
+    return by_first
+
+
+@functools.lru_cache(maxsize=256)
+def _not_cue_words(
+    not_cues: tuple[str, ...], values: tuple[tuple[str, str | None], ...]
+) -> tuple[tuple[str, ...], ...]:
+    """The words of every wording of a rule's not_cues, with the call's values (cached as `_cue_index`)."""
+    return tuple(
+        said for _, filled in fill_examples(not_cues, dict(values)) for _, said in _cue_words(filled)
+    )
+
+
 def questions(u: Utterance, toks: list[Token]) -> list[bool]:
     """Per token, whether it is inside a question: its sentence ends with "?" (punctuated ASR
     text), or a question opens at it or in the `QUESTION_LOOKBACK` words before it within its sentence,
     with a question word ("what other questions"; also "if" and "unless", whose conditional
     invitations ask as much: "unless you've got more questions") or an auxiliary before a subject ("is there",
-    "would you be needing", "does that cover"; not after one: "we have that"), which is how
-    unpunctuated speech asks."""
+    "would you be needing", "does that cover"; not after a subject it agrees with: "we have that",
+    while "thank you is there more" asks), which is how unpunctuated speech asks; or it is
+    elliptical, opening its sentence after nothing but discourse markers with "any", "anything",
+    "something", "need" or "want" ("okay so any more questions for me": the "do you have" left
+    out; not "need to", whose "I" is left out), in a sentence that no full stop ends (unpunctuated
+    speech; a "?" asks anyway)."""
     sentence: list[int] = []  # per token, the index of its sentence
     asked: list[bool] = []  # per sentence, whether it ends with "?"
     for piece in u.text.split():
@@ -262,6 +307,15 @@ def questions(u: Utterance, toks: list[Token]) -> list[bool]:
     if len(sentence) != len(toks):  # unusual whitespace: read the words alone
         sentence, asked = [0] * len(toks), [False]
     words = [t.word for t in toks]
+    # per token, whether only discourse markers come before it in a sentence without a full stop
+    # ("okay so any more..."; "Any questions about fees go to the branch." states)
+    unended = len(asked) - 1  # the sentence after the last end mark
+    leading, lead = [], True
+    for k, word in enumerate(words):
+        if k == 0 or sentence[k - 1] != sentence[k]:
+            lead = True
+        leading.append(lead and sentence[k] == unended)
+        lead = lead and word in _DISCOURSE_MARKERS
     out = []
     for k in range(len(toks)):
         lo = k
@@ -269,15 +323,24 @@ def questions(u: Utterance, toks: list[Token]) -> list[bool]:
             lo -= 1
         opens = any(
             words[j] in _QUESTION_WORDS
+            or (words[j] in _ELLIPTICAL_OPENERS and leading[j] and words[j + 1] != "to")  # "[I] need to"
             or (
                 words[j] in _AUXILIARIES
                 and words[j + 1] in _QUESTION_SUBJECTS
-                and (j == 0 or words[j - 1] not in _QUESTION_SUBJECTS)  # "we have that": no question
+                and not _states(words, j)  # "we have that": no question
             )
             for j in range(lo, min(k + 1, len(toks) - 1))  # the cue's own first word may open it
         )
         out.append(asked[sentence[k]] or opens)
     return out
+
+
+def _states(words: list[str], j: int) -> bool:
+    """Whether the auxiliary at `j` follows its own subject, so it states rather than asks ("we
+    have that"): a subject before it that agrees with it ("you is there" is no subject and verb)."""
+    if j == 0 or words[j - 1] not in _QUESTION_SUBJECTS:
+        return False
+    return not (words[j - 1] in _PLURAL_SUBJECTS and words[j] in _SINGULAR_AUXILIARIES)
 
 
 def _windows(n: int, size: int, stride: int) -> list[tuple[int, int]]:
@@ -666,18 +729,17 @@ class CallText:
     ) -> dict[int, tuple[str, _Where]]:
         """The first cue said in each utterance, verbatim as whole words, inside the time window:
         not negated (a negator among its words or the two before: "there isn't anything else";
-        "no" is left out, it rarely flips a cue: "no problem thanks"), and not inside a stretch
+        "no" is left out, it rarely flips a cue: "no problem thanks", except right before a
+        question cue: "there are no other issues"), and not inside a stretch
         that says a counter-example with the same cue in it (similarity at the rule's threshold
-        or above). A question cue (written with a final "?": `other?`) counts only inside a
+        or above), nor where one of the rule's `not_cues` is said over its words ("someone else"
+        for "else"). A question cue (written with a final "?": `other?`) counts only inside a
         question the speaker asks (`questions`): "what other questions do you have", not "your
         other card is cancelled"."""
-        # by first word (a cue with alternatives is many): (as the evidence names it, words, question)
-        by_first: dict[str, list[tuple[str, tuple[str, ...], bool]]] = {}
-        for original, filled in fill_examples(rule.cues, self.values):
-            for form, said in _cue_words(filled):
-                by_first.setdefault(said[0], []).append(
-                    (_cue_name(original, form), said, is_question_cue(original))
-                )
+        values = tuple(sorted(self.values.items()))
+        by_first = _cue_index(rule.cues, values)
+        # words said over a cue that make it something else ("someone else" for "else")
+        excluded = _not_cue_words(rule.not_cues, values) if rule.not_cues else ()
         out: dict[int, tuple[str, _Where]] = {}
         for ui in uis:
             toks = self.tokens[ui]
@@ -689,8 +751,12 @@ class CallText:
                     n = len(cue)
                     if tuple(words[a : a + n]) != cue:
                         continue
+                    if excluded and _overlaps_said(words, a, a + n, excluded):
+                        continue
                     before = toks[max(0, a - CUE_NEGATION_LOOKBACK) : a + n]
                     if any(t.negator and t.word != "no" for t in before):
+                        continue
+                    if question and a and toks[a - 1].negator:  # "there are no other issues" denies
                         continue
                     if question:
                         if asked is None:
@@ -960,6 +1026,17 @@ def _original(filled: list[tuple[str, str]], example: str) -> str:
 def _contains(words: list[str], cue: tuple[str, ...]) -> bool:
     n = len(cue)
     return any(tuple(words[i : i + n]) == cue for i in range(len(words) - n + 1))
+
+
+def _overlaps_said(words: list[str], a: int, b: int, said: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether one of these word sequences is said over any of the words [a, b) ("someone else"
+    over "else", "all set to" over "you all set")."""
+    for seq in said:
+        m = len(seq)
+        for p in range(max(0, a - m + 1), min(b, len(words) - m + 1)):
+            if tuple(words[p : p + m]) == seq:
+                return True
+    return False
 
 
 def _negated(toks: list[Token], a: int, b: int) -> bool:

@@ -36,6 +36,8 @@ class PhraseRule:
     # phrase items: cue words or short phrases that count when said verbatim in the window (not
     # negated, not inside a counter-example), besides the examples (callwright.qa.scorecard.matching)
     cues: tuple[str, ...] = ()
+    # words said over a cue that make it something else ("someone else" for the cue "else")
+    not_cues: tuple[str, ...] = ()
     # forbidden items: a trained classifier over the same stretches (callwright.nlp.conduct), which
     # also fails the item where its probability reaches classifier_threshold
     classifier: str | None = None
