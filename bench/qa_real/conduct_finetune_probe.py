@@ -5,7 +5,7 @@ curves compare with the pooled-vector MLP head this replaced (its figures are in
 docs/qa-real-calls.md), and at the model's own cross-validated threshold.
 
 Run:  HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_real/conduct_finetune_probe.py [CLASSIFIER ...]
-(default dismissive; a few seconds once the encoder is loaded). heldout5 is not read here.
+(default dismissive; a few seconds once the encoder is loaded).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from edits import load_heldout  # noqa: E402
 from callwright.nlp import conduct, conduct_model  # noqa: E402
 from callwright.nlp.embeddings import get_encoder  # noqa: E402
 
-SPLITS = ("heldout2", "heldout3", "heldout4")
+SPLITS = ("heldout2", "heldout3", "heldout4", "heldout5")  # heldout5: added once it had been run (session 6)
 FALSE_ALARMS = (0.02, 0.05, 0.10)
 POOLS = {  # the held-out pools that are the classifier's positives; the others are negatives
     "dismissive": ("dismissive",),
