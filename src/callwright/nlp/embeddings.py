@@ -291,28 +291,13 @@ def bert_blocks(
     states = [x]
     attn_mask = None if bool(mask.all()) else mask.bool()[:, None, None, :].expand(n, 1, t, t)
     for block in blocks:
-        a, out = block.attention.self, block.attention.output
+        a = block.attention.self
         q = F.linear(x, a.query.weight, a.query.bias).view(n, t, heads, size).transpose(1, 2)
         k = F.linear(x, a.key.weight, a.key.bias).view(n, t, heads, size).transpose(1, 2)
         v = F.linear(x, a.value.weight, a.value.bias).view(n, t, heads, size).transpose(1, 2)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=a.scaling)
         att = att.transpose(1, 2).reshape(n, t, -1).contiguous()
-        x = F.layer_norm(
-            F.linear(att, out.dense.weight, out.dense.bias) + x,
-            (width,),
-            out.LayerNorm.weight,
-            out.LayerNorm.bias,
-            out.LayerNorm.eps,
-        )
-        ff, ffo = block.intermediate.dense, block.output
-        h = F.gelu(F.linear(x, ff.weight, ff.bias))
-        x = F.layer_norm(
-            F.linear(h, ffo.dense.weight, ffo.dense.bias) + x,
-            (width,),
-            ffo.LayerNorm.weight,
-            ffo.LayerNorm.bias,
-            ffo.LayerNorm.eps,
-        )
+        x = _block_after_attention(block, att, x, width)
         if keep_all:
             states.append(x)
     return states if keep_all else [x]
@@ -405,7 +390,7 @@ def bert_blocks_stacked(
     size = width // heads
     states = [x]
     for block in blocks:
-        a, out = block.attention.self, block.attention.output
+        a = block.attention.self
         q = F.linear(x, a.query.weight, a.query.bias)
         k = F.linear(x, a.key.weight, a.key.bias)
         v = F.linear(x, a.value.weight, a.value.bias)
@@ -417,25 +402,34 @@ def bert_blocks_stacked(
             att = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=a.scaling)
             parts.append(att.transpose(1, 2).reshape(n * t, width))
         att = torch.cat(parts) if len(parts) > 1 else parts[0]
-        x = F.layer_norm(
-            F.linear(att, out.dense.weight, out.dense.bias) + x,
-            (width,),
-            out.LayerNorm.weight,
-            out.LayerNorm.bias,
-            out.LayerNorm.eps,
-        )
-        ff, ffo = block.intermediate.dense, block.output
-        h = F.gelu(F.linear(x, ff.weight, ff.bias))
-        x = F.layer_norm(
-            F.linear(h, ffo.dense.weight, ffo.dense.bias) + x,
-            (width,),
-            ffo.LayerNorm.weight,
-            ffo.LayerNorm.bias,
-            ffo.LayerNorm.eps,
-        )
+        x = _block_after_attention(block, att, x, width)
         if keep_all:
             states.append(x)
     return states if keep_all else [x]
+
+
+def _block_after_attention(block: Any, att: torch.Tensor, x: torch.Tensor, width: int) -> torch.Tensor:
+    """A BERT block's rest once attention is done (its output map, residual and layer norm, then
+    the feed-forward's): the same for a batch (n, t, width) and for a stack's tokens (tokens, width)."""
+    import torch.nn.functional as F  # noqa: N812
+
+    out = block.attention.output
+    x = F.layer_norm(
+        F.linear(att, out.dense.weight, out.dense.bias) + x,
+        (width,),
+        out.LayerNorm.weight,
+        out.LayerNorm.bias,
+        out.LayerNorm.eps,
+    )
+    ff, ffo = block.intermediate.dense, block.output
+    h = F.gelu(F.linear(x, ff.weight, ff.bias))
+    return F.layer_norm(
+        F.linear(h, ffo.dense.weight, ffo.dense.bias) + x,
+        (width,),
+        ffo.LayerNorm.weight,
+        ffo.LayerNorm.bias,
+        ffo.LayerNorm.eps,
+    )
 
 
 def mean_pool_normalised(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

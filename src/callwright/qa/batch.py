@@ -463,20 +463,20 @@ def _error(
     settle(CallStatus(path, "error", rid, call_id, reason=reason, scorecard=scorecard))
 
 
+def _failed(job: _Job, reason: str) -> CallStatus:
+    """The status of a job that gave no outcome (an empty scorecard: its choice was left to the worker)."""
+    return CallStatus(
+        job.path, "error", job.recording_id, job.meta.call_id, reason=reason, scorecard=job.scorecard or None
+    )
+
+
 def _store(sink: ScoreSink, done: _Done) -> CallStatus:
     job = done.job
     if done.outcome is None:
         reason = done.error or "unknown error"
         log.warning("%s: %s", job.path, reason)
         sink.record_error(job.recording_id, job.path, reason)
-        return CallStatus(
-            job.path,
-            "error",
-            job.recording_id,
-            job.meta.call_id,
-            reason=reason,
-            scorecard=job.scorecard or None,
-        )
+        return _failed(job, reason)
     o = done.outcome
     r = o.scored.result
     card = r.scorecard  # the job's, or the one its worker chose among `job.choices`
@@ -590,16 +590,7 @@ def _run_pool(
                 except BrokenProcessPool:
                     reason = "worker process died while scoring this call (rerun the batch to retry)"
                     for job in futures[fut]:
-                        settle(
-                            CallStatus(
-                                job.path,
-                                "error",
-                                job.recording_id,
-                                job.meta.call_id,
-                                reason=reason,
-                                scorecard=job.scorecard or None,
-                            )
-                        )
+                        settle(_failed(job, reason))
                     continue
                 for done in finished:
                     store_done(done)
