@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from callwright.errors import DataError
+from callwright.qa.batch import GROUP_CALLS
 from callwright.store.qa_batch import score_batch
 from conftest import CARDS, ROOT
 
@@ -183,9 +184,19 @@ def _kill_after_first_then_rerun(inputs: Path, n: int, db: Path, workers: int, t
 
 
 def test_kill_9_mid_batch_then_rerun_scores_every_call_exactly_once(tmp_path):
-    n = 12  # the kill lands a poll (50 ms) after the first call is stored: 1-3 of them by then
-    write_transcripts(tmp_path / "in", n)
+    # The kill lands a poll (50 ms) after the first call is stored. A worker scores and returns
+    # GROUP_CALLS calls at a time, and a call said before costs next to nothing (the matcher's
+    # and the sentiment's memories), so the calls differ and there are several groups a worker.
+    n = 6 * GROUP_CALLS
+    for i, p in enumerate(write_transcripts(tmp_path / "in", n)):
+        call = json.loads(p.read_text())
+        said = f"I have noted the {_WORDS[i % 8]} {_WORDS[8 + i // 8 % 8]} on your file."
+        call["segments"].insert(3, {"speaker": "agent", "start": 18.2, "end": 18.8, "text": said})
+        p.write_text(json.dumps(call))
     _kill_after_first_then_rerun(tmp_path / "in", n, tmp_path / "qa.db", workers=2, timeout_s=120)
+
+
+_WORDS = "late early second new joint old missing blocked payment transfer fee card cheque loan limit address".split()
 
 
 @pytest.mark.slow
