@@ -299,19 +299,12 @@ def embed_and_rate(
     split = padding_batches if encoder.pad_aware else length_sorted_batches
     for idx in split([len(r) for r in ids], batch_size):
         input_ids, mask = padded([ids[i] for i in idx], pad)
-        want = [k for k, i in enumerate(idx) if rate[i]]
+        keep = any(rate[i] for i in idx)
         with torch.inference_mode():
-            hidden = bert_forward(encoder.model, input_ids, mask, keep_all=bool(want))
+            hidden = bert_forward(encoder.model, input_ids, mask, keep_all=keep)
             vectors[idx] = mean_pool_normalised(hidden[-1], mask).numpy()
-        if not want:
-            continue
-        rows = [idx[k] for k in want]
-        sub_mask = mask[want]
-        width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
-        sub_mask = sub_mask[:, :width]
-        for j, model in enumerate(models):
-            states = hidden[model.n_bottom][want][:, :width]
-            probs[rows, j] = model.probability_from_states(states, sub_mask, cfg)
+        if keep:
+            _rate_batch([hidden[m.n_bottom] for m in models], mask, idx, rate, models, probs, cfg)
     return vectors, probs
 
 
@@ -323,21 +316,35 @@ def _rate_stack(
     probs: np.ndarray,
     cfg: Any,
 ) -> None:
-    """Each model's probability of the stack's texts with `rate` set, from its bottom layers'
-    states in `hidden` (batch by batch, as `embed_and_rate`'s per-batch passes do)."""
+    """`_rate_batch` for each batch of a stacked pass, from its bottom layers' states in `hidden`."""
+    views = [list(stack.batches(hidden[m.n_bottom])) for m in models]
+    at = 0
+    for b, (n, _) in enumerate(stack.shapes):
+        idx = stack.order[at : at + n]
+        at += n
+        mask = views[0][b][1]
+        _rate_batch([v[b][0] for v in views], mask, idx, rate, models, probs, cfg)
+
+
+def _rate_batch(
+    states: Sequence[torch.Tensor],
+    mask: torch.Tensor,
+    idx: Sequence[int],
+    rate: Sequence[bool],
+    models: Sequence[ConductModel],
+    probs: np.ndarray,
+    cfg: Any,
+) -> None:
+    """Each model's probability of the batch's texts with `rate` set (rows `idx` of `probs`), from
+    its bottom layers' token states (`states[j]` for model j: batch, tokens, dim) and their mask."""
+    want = [k for k, i in enumerate(idx) if rate[i]]
+    if not want:
+        return
+    sub_mask = mask[want]
+    width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
+    rows = [idx[k] for k in want]
     for j, model in enumerate(models):
-        at = 0
-        for (states, mask), (n, _) in zip(stack.batches(hidden[model.n_bottom]), stack.shapes, strict=True):
-            idx = stack.order[at : at + n]
-            at += n
-            want = [k for k, i in enumerate(idx) if rate[i]]
-            if not want:
-                continue
-            sub_mask = mask[want]
-            width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
-            probs[[idx[k] for k in want], j] = model.probability_from_states(
-                states[want][:, :width], sub_mask[:, :width], cfg
-            )
+        probs[rows, j] = model.probability_from_states(states[j][want][:, :width], sub_mask[:, :width], cfg)
 
 
 def rate_texts(
