@@ -281,6 +281,9 @@ HELDOUT_FILES = {
     "heldout4": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout4*_sentences.yaml"))),
     # the fifth held-out set: written by two writers apart, before the tuning that follows heldout4
     "heldout5": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout5*_sentences.yaml"))),
+    # the sixth held-out set: written by two writers apart (Vosk's style; regional Englishes),
+    # before the tuning that follows heldout5 (session 7)
+    "heldout6": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout6*_sentences.yaml"))),
 }
 
 
