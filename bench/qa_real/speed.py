@@ -53,17 +53,33 @@ from evaluate import LEVERS, ROOT, card_text, load_script  # noqa: E402
 # calls embedded together before they are scored.
 SWITCHES = ("batched", "pad_aware", "lean", "one_pass", "shared_windows")
 ROUND_SIX = ("stacked", "remember", "prepared_once")  # off in every variant but the "_new" ones
+ROUND_SEVEN = ("counter_where_needed",)  # on only in the "_r7" variants
+OFF = dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, False)
 VARIANTS: dict[str, dict[str, bool]] = {
-    "straightforward": dict.fromkeys(SWITCHES + ROUND_SIX, False),
-    "before": {**dict.fromkeys(SWITCHES + ROUND_SIX, False), "batched": True, "pad_aware": True},
+    "straightforward": OFF,
+    "before": {**OFF, "batched": True, "pad_aware": True},
     **{
-        v: {**dict.fromkeys(SWITCHES, True), **dict.fromkeys(ROUND_SIX, False)}
+        v: {**OFF, **dict.fromkeys(SWITCHES, True)}
         for v in ("now", "grouped", "pipeline", "pipeline_grouped")
     },
-    **{v: dict.fromkeys(SWITCHES + ROUND_SIX, True) for v in ("grouped_new", "pipeline_grouped_new")},
+    **{
+        v: {**OFF, **dict.fromkeys(SWITCHES + ROUND_SIX, True)}
+        for v in ("grouped_new", "pipeline_grouped_new")
+    },
+    **{
+        v: dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True)
+        for v in ("grouped_r7", "pipeline_grouped_r7")
+    },
 }
-GROUPED = ("grouped", "grouped_new")
-PIPELINE_GROUPED = ("pipeline_grouped", "pipeline_grouped_new")
+GROUPED = ("grouped", "grouped_new", "grouped_r7")
+PIPELINE_GROUPED = ("pipeline_grouped", "pipeline_grouped_new", "pipeline_grouped_r7")
+# what each variant's verdicts, evidence (and, for the whole path, utterances) are diffed with
+REFERENCE = {
+    "pipeline_grouped": "pipeline",
+    "pipeline_grouped_new": "pipeline_grouped",
+    "pipeline_grouped_r7": "pipeline_grouped_new",
+    "grouped_r7": "grouped_new",
+}
 
 
 def _switch(variant: str) -> None:
@@ -81,6 +97,7 @@ def _switch(variant: str) -> None:
     Encoder.stacked = flags["stacked"]
     SentimentModel.remember = flags["remember"]
     batch.PREPARED_ONCE = flags["prepared_once"]
+    CallText.counter_where_needed = flags["counter_where_needed"]
 
 
 def _utterances(scored: Any) -> list[tuple[str, int, str, float | None, str | None]]:
@@ -296,14 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         for other in variants:
             # the batch's path rates sentiment, which the scorer alone does not: its two forms
             # are compared with each other
-            ref = {"pipeline_grouped": "pipeline", "pipeline_grouped_new": "pipeline_grouped"}.get(
-                other, "now"
-            )
+            ref = REFERENCE.get(other, "now")
             if other != ref and other != "pipeline":
                 d = differences([r for o in out for r in o[other][3]], [r for o in out for r in o[ref][3]])
                 result[f"differences_{other}_vs_{ref}"] = d[:20]
                 diffs += d
-            if other == "pipeline_grouped_new":
+            if other in ("pipeline_grouped_new", "pipeline_grouped_r7"):
                 said = sentiment_differences(
                     [u for o in out for u in o[ref][4]], [u for o in out for u in o[other][4]]
                 )

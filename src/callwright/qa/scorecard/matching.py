@@ -554,6 +554,9 @@ class CallText:
     # the windows of a rule's utterances joined once per call and window size, for every rule
     # that looks at the same utterances (False: joined again for each rule)
     shared_windows: bool = True
+    # the counter-examples' partial ratios only for the windows an example still counts on
+    # (False: for every window, the form it is tested against)
+    counter_where_needed: bool = True
 
     def __init__(
         self,
@@ -956,14 +959,10 @@ class CallText:
             )
             scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
             s = np.where(usable[None, :] & (w.negated[None, :] == ex_negated[group][:, None]), scores, 0.0)
-            if counter:
-                closest_counter = (
-                    process.cdist(counter, w.texts, scorer=fuzz.partial_ratio, dtype=np.float32).max(axis=0)
-                    / 100.0
-                )
-                s = np.where(ratios > closest_counter[None, :], s, 0.0)
             short = np.array([order[r][1] < SHORT_EXAMPLE_WORDS for r in rows])
             s = np.where(short[:, None] & (s < 1.0), 0.0, s)
+            if counter:
+                s = np.where(ratios > self._closest_counter(counter, w.texts, s), s, 0.0)
             seg = np.maximum.reduceat(
                 s, offsets[:-1], axis=1
             )  # (rows, utterances): every segment is non-empty
@@ -984,6 +983,29 @@ class CallText:
                 a, b = int(offsets[j]), int(offsets[j + 1])
                 k = int(s[row, a:b].argmax())
                 out[ui] = (float(best[r, j]), ei, _where(w, a + k))
+        return out
+
+    def _closest_counter(self, counter: list[str], texts: list[str], s: np.ndarray) -> np.ndarray:
+        """Per window, the highest partial ratio of a counter-example to it (0-1), as `_wording`
+        compares them. With `counter_where_needed`, only for the windows some example still
+        counts on (`s`, the examples' scores, is above 0 somewhere in its column: about one in
+        eight on the real calls; elsewhere the comparison zeroes nothing that is not 0 already),
+        and below 0.5 as 0 (rapidfuzz's `score_cutoff`: a counted window's ratio is above 0.5,
+        so it beats any lower value alike). The partial ratios were most of the wording's cost."""
+        if not self.counter_where_needed:
+            closest = process.cdist(counter, texts, scorer=fuzz.partial_ratio, dtype=np.float32).max(axis=0)
+            return closest / 100.0
+        out = np.zeros(len(texts), dtype=np.float32)
+        cols = np.flatnonzero(s.max(axis=0) > 0.0) if s.size else np.zeros(0, dtype=int)
+        if len(cols):
+            ratios = process.cdist(
+                counter,
+                [texts[k] for k in cols],
+                scorer=fuzz.partial_ratio,
+                dtype=np.float32,
+                score_cutoff=CHANCE_RATIO * 100.0,
+            )
+            out[cols] = ratios.max(axis=0) / 100.0
         return out
 
     def _windows_of(self, uis: list[int], size: int) -> tuple[_Spans, np.ndarray]:
