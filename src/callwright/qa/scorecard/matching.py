@@ -936,30 +936,17 @@ class CallText:
         }
         if not uis:
             return out
-        by_length: dict[int, list[int]] = {}
-        for ei, example in enumerate(examples):
-            by_length.setdefault(example.count(" ") + 1, []).append(ei)
-        order = [  # (example, its length, window size) in the order `_wording` visits them
-            (ei, n, size)
-            for n, group in by_length.items()
-            for size in sorted({max(n - 1, 1), n, n + 1})
-            for ei in group
-        ]
+        plan = _wording_plan(tuple(examples))
+        order = plan.order
         n_tokens = np.array([len(self.tokens[ui]) for ui in uis])
         best = np.zeros((len(order), len(uis)), dtype=np.float32)  # per (example, size) and utterance
         where: dict[int, tuple[_Spans, np.ndarray, np.ndarray]] = {}  # size -> windows, scores, offsets
-        for size in sorted({size for _, _, size in order}):
-            rows = [r for r, (_, _, sz) in enumerate(order) if sz == size]
-            group = [order[r][0] for r in rows]
+        for size, rows, group, short, lengths in plan.sizes:
             w, offsets = self._windows_of(uis, size)
             usable = _in_window(w.start, w.end, rule, duration)
-            ratios = (
-                process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio, dtype=np.float32)
-                / 100.0
-            )
+            ratios = process.cdist(plan.texts[size], w.texts, scorer=fuzz.ratio, dtype=np.float32) / 100.0
             scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
             s = np.where(usable[None, :] & (w.negated[None, :] == ex_negated[group][:, None]), scores, 0.0)
-            short = np.array([order[r][1] < SHORT_EXAMPLE_WORDS for r in rows])
             s = np.where(short[:, None] & (s < 1.0), 0.0, s)
             if counter:
                 s = np.where(ratios > self._closest_counter(counter, w.texts, s), s, 0.0)
@@ -967,13 +954,11 @@ class CallText:
                 s, offsets[:-1], axis=1
             )  # (rows, utterances): every segment is non-empty
             # a shorter turn is compared whole, once: at the example's own length, not at n + 1
-            skipped = (size > n_tokens[None, :]) & (size != np.array([order[r][1] for r in rows])[:, None])
+            skipped = (size > n_tokens[None, :]) & (size != lengths[:, None])
             best[rows] = np.where(skipped, 0.0, seg)
             where[size] = (w, s, offsets)
         first = best.argmax(axis=0)  # the first (example, size) reaching the maximum, as `_wording`
-        row_of: dict[int, int] = {}  # row of `order` -> its row among those of its window size
-        for size in where:
-            row_of.update((r, k) for k, r in enumerate(q for q, (_, _, sz) in enumerate(order) if sz == size))
+        row_of = plan.row_of
         for j, ui in enumerate(uis):
             r = int(first[j])
             if best[r, j] > 0.0:
@@ -1031,6 +1016,44 @@ class CallText:
 
 
 _Where = tuple[float, float, int, int]  # start and end time, start and end character
+
+
+@dataclass(frozen=True)
+class _WordingPlan:
+    """How `CallText._wording_all` walks a rule's examples: (example, its length, window size)
+    in `_wording`'s order, and per window size its rows of that order, their examples, whether
+    each is short, their lengths and the examples' texts. The same examples come on every call
+    (only those naming call metadata change), so it is worked out once (`_wording_plan`)."""
+
+    order: list[tuple[int, int, int]]
+    sizes: list[tuple[int, list[int], list[int], np.ndarray, np.ndarray]]
+    texts: dict[int, list[str]]
+    row_of: dict[int, int]  # row of `order` -> its row among those of its window size
+
+
+@functools.lru_cache(maxsize=1024)
+def _wording_plan(examples: tuple[str, ...]) -> _WordingPlan:
+    by_length: dict[int, list[int]] = {}
+    for ei, example in enumerate(examples):
+        by_length.setdefault(example.count(" ") + 1, []).append(ei)
+    order = [  # (example, its length, window size) in the order `_wording` visits them
+        (ei, n, size)
+        for n, group in by_length.items()
+        for size in sorted({max(n - 1, 1), n, n + 1})
+        for ei in group
+    ]
+    sizes: list[tuple[int, list[int], list[int], np.ndarray, np.ndarray]] = []
+    texts: dict[int, list[str]] = {}
+    row_of: dict[int, int] = {}
+    for size in sorted({size for _, _, size in order}):
+        rows = [r for r, (_, _, sz) in enumerate(order) if sz == size]
+        group = [order[r][0] for r in rows]
+        short = np.array([order[r][1] < SHORT_EXAMPLE_WORDS for r in rows])
+        lengths = np.array([order[r][1] for r in rows])
+        sizes.append((size, rows, group, short, lengths))
+        texts[size] = [examples[e] for e in group]
+        row_of.update((r, k) for k, r in enumerate(rows))
+    return _WordingPlan(order, sizes, texts, row_of)
 
 
 def _where(spans: _Spans, k: int) -> _Where:
