@@ -26,11 +26,12 @@ warm the matcher (`qa.batch.PREPARED_ONCE`). `pipeline_grouped_new` is compared 
 label and score (`sentiment_...` in the output: scores are stored to 4 places, so a 1e-6
 difference may move the last one).
 The "_r7" variants are round seven's (2026-12-03, speed7): the counter-examples' partial ratios
-only for the windows an example still counts on (`CallText.counter_where_needed`), diffed with
-the "_new" ones like them. `--bf16` adds `pipeline_grouped_bf16`: "_r7" with the encoder's
-matrix products in bfloat16 (`Encoder.bf16`, not the default): its numbers differ, so its
-differences from `pipeline_grouped_r7` are reported (how many, which verdicts or scores, the
-sentiment labels) but do not fail the run.
+only for the windows an example still counts on (`CallText.counter_where_needed`), and the
+texts a conduct model rates whose vectors are cached rated in the matcher's one stacked pass
+(`PhraseMatcher.rate_cached_in_pass`), diffed with the "_new" ones like them. `--bf16` adds
+`pipeline_grouped_bf16`: "_r7" with the encoder's matrix products in bfloat16 (`Encoder.bf16`,
+not the default): its numbers differ, so its differences from `pipeline_grouped_r7` are
+reported (how many, which verdicts or scores, the sentiment labels) but do not fail the run.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from evaluate import LEVERS, ROOT, card_text, load_script  # noqa: E402
 # calls embedded together before they are scored.
 SWITCHES = ("batched", "pad_aware", "lean", "one_pass", "shared_windows")
 ROUND_SIX = ("stacked", "remember", "prepared_once")  # off in every variant but the "_new" ones
-ROUND_SEVEN = ("counter_where_needed",)  # on only in the "_r7" variants
+ROUND_SEVEN = ("counter_where_needed", "rate_cached_in_pass")  # on only in the "_r7" variants
 OFF = dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, False)
 VARIANTS: dict[str, dict[str, bool]] = {
     "straightforward": OFF,
@@ -101,7 +102,7 @@ def _switch(variant: str) -> None:
     from callwright.nlp.embeddings import Encoder
     from callwright.nlp.sentiment import SentimentModel
     from callwright.qa import batch
-    from callwright.qa.scorecard.matching import CallText
+    from callwright.qa.scorecard.matching import CallText, PhraseMatcher
 
     flags = VARIANTS[variant]
     CallText.batched = flags["batched"]
@@ -113,6 +114,7 @@ def _switch(variant: str) -> None:
     SentimentModel.remember = flags["remember"]
     batch.PREPARED_ONCE = flags["prepared_once"]
     CallText.counter_where_needed = flags["counter_where_needed"]
+    PhraseMatcher.rate_cached_in_pass = flags["rate_cached_in_pass"]
     Encoder.bf16 = flags.get("bf16", False)
 
 

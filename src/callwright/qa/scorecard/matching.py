@@ -384,6 +384,12 @@ def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
 class PhraseMatcher:
     """Embeds texts through a bounded cache; share one across calls (and threads) in a batch."""
 
+    # `embed_rated` also runs the texts to rate whose vectors are cached already (a scorecard
+    # example said verbatim, "how can i help you today") through its one stacked pass, keeping
+    # their cached vectors (False: a pass of their own afterwards, `ratings`, each costing a
+    # forward pass's fixed cost)
+    rate_cached_in_pass: bool = True
+
     def __init__(self, encoder: Encoder | None = None, cache_size: int = DEFAULT_CACHE) -> None:
         self._encoder = encoder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -446,7 +452,10 @@ class PhraseMatcher:
         with self._lock:
             wanted = {(n, t) for n in names for t in rate[n] if (n, t) not in self._ratings}
             all_texts = list(dict.fromkeys([*texts, *(t for _, t in wanted)]))
-            missing = [t for t in all_texts if t not in self._cache]
+            to_rate = {t for _, t in wanted}
+            missing = [
+                t for t in all_texts if t not in self._cache or (self.rate_cached_in_pass and t in to_rate)
+            ]
             for t in all_texts:
                 if t in self._cache:
                     self._cache.move_to_end(t)
@@ -454,7 +463,8 @@ class PhraseMatcher:
             rated = [any((n, t) in wanted for n in names) for t in missing]
             vecs, probs = conduct_model.embed_and_rate(self.encoder, missing, rated, models)
             for k, t in enumerate(missing):
-                self._cache[t] = vecs[k]
+                if t not in self._cache:  # a cached vector is kept: the same bits as before
+                    self._cache[t] = vecs[k]
                 for j, n in enumerate(names):
                     if (n, t) in wanted:
                         self._ratings[n, t] = float(probs[k, j])
