@@ -104,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibrate", action="store_true", help="print each item's best threshold range on dev")
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument(
+        "--bf16",
+        action="store_true",
+        help="the encoder's matrix products in bfloat16 (`Encoder.bf16`: faster, other numbers)",
+    )
+    ap.add_argument(
         "--split",
         choices=("standard", *HELDOUT_FILES),
         default="standard",
@@ -123,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.torch_threads)
-    from callwright.nlp.embeddings import get_encoder
+    from callwright.nlp.embeddings import Encoder, get_encoder
+
+    Encoder.bf16 = args.bf16
     from callwright.nlp.sentiment import get_sentiment_model
     from callwright.qa.ingest import read_transcript, resolve_meta
     from callwright.qa.scorecard import PhraseMatcher, loads_scorecard, score
@@ -256,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "encoder": str(args.encoder or "all-MiniLM-L6-v2 (packaged)"),
         "off": sorted(args.off),
+        "bf16": args.bf16,
         "transcripts_scored": scored,
         "scoring_calls_per_s": round(speed, 1),
         "items": rows,

@@ -25,6 +25,13 @@ warm the matcher (`qa.batch.PREPARED_ONCE`). `pipeline_grouped_new` is compared 
 `pipeline_grouped` on verdicts and evidence and on every utterance's redacted text, sentiment
 label and score (`sentiment_...` in the output: scores are stored to 4 places, so a 1e-6
 difference may move the last one).
+The "_r7" variants are round seven's (2026-12-03, speed7): the counter-examples' partial ratios
+only for the windows an example still counts on (`CallText.counter_where_needed`), and the
+texts a conduct model rates whose vectors are cached rated in the matcher's one stacked pass
+(`PhraseMatcher.rate_cached_in_pass`), diffed with the "_new" ones like them. `--bf16` adds
+`pipeline_grouped_bf16`: "_r7" with the encoder's matrix products in bfloat16 (`Encoder.bf16`,
+not the default): its numbers differ, so its differences from `pipeline_grouped_r7` are
+reported (how many, which verdicts or scores, the sentiment labels) but do not fail the run.
 """
 
 from __future__ import annotations
@@ -53,24 +60,49 @@ from evaluate import LEVERS, ROOT, card_text, load_script  # noqa: E402
 # calls embedded together before they are scored.
 SWITCHES = ("batched", "pad_aware", "lean", "one_pass", "shared_windows")
 ROUND_SIX = ("stacked", "remember", "prepared_once")  # off in every variant but the "_new" ones
+ROUND_SEVEN = ("counter_where_needed", "rate_cached_in_pass")  # on only in the "_r7" variants
+OFF = dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, False)
 VARIANTS: dict[str, dict[str, bool]] = {
-    "straightforward": dict.fromkeys(SWITCHES + ROUND_SIX, False),
-    "before": {**dict.fromkeys(SWITCHES + ROUND_SIX, False), "batched": True, "pad_aware": True},
+    "straightforward": OFF,
+    "before": {**OFF, "batched": True, "pad_aware": True},
     **{
-        v: {**dict.fromkeys(SWITCHES, True), **dict.fromkeys(ROUND_SIX, False)}
+        v: {**OFF, **dict.fromkeys(SWITCHES, True)}
         for v in ("now", "grouped", "pipeline", "pipeline_grouped")
     },
-    **{v: dict.fromkeys(SWITCHES + ROUND_SIX, True) for v in ("grouped_new", "pipeline_grouped_new")},
+    **{
+        v: {**OFF, **dict.fromkeys(SWITCHES + ROUND_SIX, True)}
+        for v in ("grouped_new", "pipeline_grouped_new")
+    },
+    **{
+        v: dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True)
+        for v in ("grouped_r7", "pipeline_grouped_r7")
+    },
+    # `--bf16`: round seven's whole path with the matrix products in bfloat16 (`Encoder.bf16`),
+    # other numbers: its differences are reported, not counted against "identical"
+    "pipeline_grouped_bf16": {**dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True), "bf16": True},
 }
-GROUPED = ("grouped", "grouped_new")
-PIPELINE_GROUPED = ("pipeline_grouped", "pipeline_grouped_new")
+GROUPED = ("grouped", "grouped_new", "grouped_r7")
+PIPELINE_GROUPED = (
+    "pipeline_grouped",
+    "pipeline_grouped_new",
+    "pipeline_grouped_r7",
+    "pipeline_grouped_bf16",
+)
+# what each variant's verdicts, evidence (and, for the whole path, utterances) are diffed with
+REFERENCE = {
+    "pipeline_grouped": "pipeline",
+    "pipeline_grouped_new": "pipeline_grouped",
+    "pipeline_grouped_r7": "pipeline_grouped_new",
+    "grouped_r7": "grouped_new",
+    "pipeline_grouped_bf16": "pipeline_grouped_r7",
+}
 
 
 def _switch(variant: str) -> None:
     from callwright.nlp.embeddings import Encoder
     from callwright.nlp.sentiment import SentimentModel
     from callwright.qa import batch
-    from callwright.qa.scorecard.matching import CallText
+    from callwright.qa.scorecard.matching import CallText, PhraseMatcher
 
     flags = VARIANTS[variant]
     CallText.batched = flags["batched"]
@@ -81,6 +113,9 @@ def _switch(variant: str) -> None:
     Encoder.stacked = flags["stacked"]
     SentimentModel.remember = flags["remember"]
     batch.PREPARED_ONCE = flags["prepared_once"]
+    CallText.counter_where_needed = flags["counter_where_needed"]
+    PhraseMatcher.rate_cached_in_pass = flags["rate_cached_in_pass"]
+    Encoder.bf16 = flags.get("bf16", False)
 
 
 def _utterances(scored: Any) -> list[tuple[str, int, str, float | None, str | None]]:
@@ -241,6 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         "--straightforward", action="store_true", help="also the matcher before the first speedup"
     )
     ap.add_argument(
+        "--bf16",
+        action="store_true",
+        help="also the grouped whole path with bfloat16 matrix products (other numbers: diffed, not failed)",
+    )
+    ap.add_argument(
         "--pipeline",
         action="store_true",
         help="also the batch's whole path per call (redaction, sentiment), one by one and grouped",
@@ -258,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         "now",
         *(GROUPED if args.group > 0 else ()),
         *(("pipeline",) if args.pipeline else ()),
-        *(PIPELINE_GROUPED if args.pipeline and args.group > 0 else ()),
+        *(PIPELINE_GROUPED[:-1] if args.pipeline and args.group > 0 else ()),
+        *(PIPELINE_GROUPED[-1:] if args.pipeline and args.group > 0 and args.bf16 else ()),
     )
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(p) for p in convert.convert_folder(src, Path(tmp))]
@@ -296,19 +337,25 @@ def main(argv: list[str] | None = None) -> int:
         for other in variants:
             # the batch's path rates sentiment, which the scorer alone does not: its two forms
             # are compared with each other
-            ref = {"pipeline_grouped": "pipeline", "pipeline_grouped_new": "pipeline_grouped"}.get(
-                other, "now"
-            )
+            ref = REFERENCE.get(other, "now")
+            exact = other != "pipeline_grouped_bf16"  # bf16's differences are its figures
             if other != ref and other != "pipeline":
                 d = differences([r for o in out for r in o[other][3]], [r for o in out for r in o[ref][3]])
                 result[f"differences_{other}_vs_{ref}"] = d[:20]
-                diffs += d
-            if other == "pipeline_grouped_new":
+                if not exact:
+                    result[f"count_differences_{other}_vs_{ref}"] = len(d)
+                    result[f"verdicts_and_scores_{other}_vs_{ref}"] = [
+                        x
+                        for x in d
+                        if any(f" {f}:" in x for f in ("verdict", "points", "score", "raw_score"))
+                    ]
+                diffs += d if exact else []
+            if other in ("pipeline_grouped_new", "pipeline_grouped_r7", "pipeline_grouped_bf16"):
                 said = sentiment_differences(
                     [u for o in out for u in o[ref][4]], [u for o in out for u in o[other][4]]
                 )
                 result[f"sentiment_{other}_vs_{ref}"] = said
-                diffs += said["text_differences"] + said["label_differences"]
+                diffs += said["text_differences"] + said["label_differences"] if exact else []
         result["results_compared"] = len(now)
         result["identical"] = not diffs
     print(json.dumps(result))

@@ -98,3 +98,25 @@ def test_stacked_batches_give_the_per_batch_vectors(encoder, monkeypatch):
     for per_batch, stacked in zip(runs[0], runs[1], strict=True):
         assert stacked.shape == per_batch.shape
         assert np.abs(stacked - per_batch).max() < 1e-5
+
+
+def test_bfloat16_products_are_off_by_default_and_close_when_on(encoder, monkeypatch):
+    """`Encoder.bf16` (speed, issue 17): off unless asked; on, the linear maps' products run in
+    bfloat16, so the vectors differ from float32's, but only in their third decimal or so, and
+    sentences keep their neighbours; outside inference mode (training) it stays float32."""
+    import torch
+
+    from callwright.nlp import embeddings
+
+    assert embeddings.Encoder.bf16 is False
+    texts = [SCRIPT_LINE, PARAPHRASE, *UNRELATED]
+    full = encoder.embed(texts)
+    monkeypatch.setattr(type(encoder), "bf16", True)
+    half = encoder.embed(texts)
+    assert not np.array_equal(full, half)  # the switch does something
+    assert np.abs(full - half).max() < 0.02
+    assert np.abs(full @ full.T - half @ half.T).max() < 0.01
+    x = torch.randn(3, 384, requires_grad=True)
+    w = torch.randn(8, 384)
+    assert embeddings._linear(x, w, None).dtype == torch.float32
+    assert torch.equal(embeddings._linear(x, w, None), torch.nn.functional.linear(x, w))

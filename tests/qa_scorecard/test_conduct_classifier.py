@@ -350,3 +350,32 @@ def test_ratings_from_the_shared_pass_equal_the_models_own(matcher):
     model = conduct_model.get_model("dismissive", matcher.encoder)
     alone = conduct_model.rate_texts(model, matcher.encoder, texts)
     assert np.allclose(fresh.ratings("dismissive", texts), alone, atol=1e-5)
+
+
+def test_a_cached_text_is_rated_in_the_shared_pass_and_keeps_its_vector(matcher):
+    """A stretch whose vector is cached already (a scorecard example said verbatim) is rated in
+    the matcher's one pass (`PhraseMatcher.rate_cached_in_pass`), not in a pass of its own
+    afterwards: the model's own value to 1e-5, and the cached vector's bits unchanged."""
+    from callwright.nlp import conduct_model
+    from callwright.qa.scorecard.matching import PhraseMatcher
+
+    assert PhraseMatcher.rate_cached_in_pass
+    tr = call(("agent", 1, 4, DISMISSIVE[0]), ("agent", 5, 9, POLITE[1]))
+    rules = [i.rule for i in scoring_card(CONDUCT, "dismissive").items]
+    fresh = PhraseMatcher(matcher.encoder)
+    prepared = fresh.prepare(tr, {}, rules)
+    texts = prepared.to_rate()["dismissive"]
+    before = fresh.vectors(texts).copy()  # cached, not rated
+    assert not any(("dismissive", t) in fresh._ratings for t in texts)
+    passes = []
+    real = conduct_model.rate_texts
+    conduct_model.rate_texts = lambda *a, **k: passes.append(a) or real(*a, **k)
+    try:
+        fresh.warm([prepared])
+    finally:
+        conduct_model.rate_texts = real
+    assert not passes  # no pass of their own
+    assert np.array_equal(fresh.vectors(texts), before)
+    model = conduct_model.get_model("dismissive", matcher.encoder)
+    alone = conduct_model.rate_texts(model, matcher.encoder, texts)
+    assert np.allclose(fresh.ratings("dismissive", texts), alone, atol=1e-5)

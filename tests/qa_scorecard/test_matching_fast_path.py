@@ -2,7 +2,9 @@
 
 What makes scoring an imported call cheaper: the wording of all of a rule's utterances
 is compared in one rapidfuzz pass per window size (`CallText.batched`), with each call's
-windows joined once for the rules that look at the same utterances (`CallText.shared_windows`);
+windows joined once for the rules that look at the same utterances (`CallText.shared_windows`)
+and the counter-examples' partial ratios taken only where an example still counts
+(`CallText.counter_where_needed`);
 the encoder cuts its batches where padding costs more than a forward pass (`Encoder.pad_aware`),
 runs a plain BERT without the transformers module machinery (`Encoder.lean`), and takes all a
 call's rules need in one encoder call (`CallText.one_pass`). Each call here
@@ -86,7 +88,7 @@ def _both_ways(monkeypatch, card, calls):
     enc = get_encoder()
     runs = []
     for fast in (False, True):
-        for switch in ("batched", "one_pass", "shared_windows"):
+        for switch in ("batched", "one_pass", "shared_windows", "counter_where_needed"):
             monkeypatch.setattr(CallText, switch, fast)
         for switch in ("pad_aware", "lean"):
             monkeypatch.setattr(type(enc), switch, fast)

@@ -139,6 +139,11 @@ class Encoder:
     # see every token at once and whose attention runs per batch (`Stack`), the batches cut
     # finer (`BUCKET_COST_TOKENS`): less padding and one pass's fixed cost (False: a pass per batch)
     stacked: bool = True
+    # with `lean`: the linear maps' matrix products in bfloat16 (float32 sums; the residual stream,
+    # layer norms, GELU and attention stay float32), about twice the products' speed on a CPU with
+    # AVX512-BF16, but vectors and probabilities move by about 1e-3, so not the default
+    # (docs/benchmarks.md, round seven); inference only (`_linear`)
+    bf16: bool = False
 
     def __init__(self, model_path: Path) -> None:
         self.model_path = check_model_dir(model_path, "text encoder")
@@ -292,9 +297,9 @@ def bert_blocks(
     attn_mask = None if bool(mask.all()) else mask.bool()[:, None, None, :].expand(n, 1, t, t)
     for block in blocks:
         a = block.attention.self
-        q = F.linear(x, a.query.weight, a.query.bias).view(n, t, heads, size).transpose(1, 2)
-        k = F.linear(x, a.key.weight, a.key.bias).view(n, t, heads, size).transpose(1, 2)
-        v = F.linear(x, a.value.weight, a.value.bias).view(n, t, heads, size).transpose(1, 2)
+        q = _linear(x, a.query.weight, a.query.bias).view(n, t, heads, size).transpose(1, 2)
+        k = _linear(x, a.key.weight, a.key.bias).view(n, t, heads, size).transpose(1, 2)
+        v = _linear(x, a.value.weight, a.value.bias).view(n, t, heads, size).transpose(1, 2)
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=a.scaling)
         att = att.transpose(1, 2).reshape(n, t, -1).contiguous()
         x = _block_after_attention(block, att, x, width)
@@ -391,9 +396,9 @@ def bert_blocks_stacked(
     states = [x]
     for block in blocks:
         a = block.attention.self
-        q = F.linear(x, a.query.weight, a.query.bias)
-        k = F.linear(x, a.key.weight, a.key.bias)
-        v = F.linear(x, a.value.weight, a.value.bias)
+        q = _linear(x, a.query.weight, a.query.bias)
+        k = _linear(x, a.key.weight, a.key.bias)
+        v = _linear(x, a.value.weight, a.value.bias)
         parts = []
         for (qb, _), (kb, _), (vb, _), mask, (n, t) in zip(
             stack.batches(q), stack.batches(k), stack.batches(v), stack.attention, stack.shapes, strict=True
@@ -408,6 +413,26 @@ def bert_blocks_stacked(
     return states if keep_all else [x]
 
 
+_HALF: dict[int, tuple[Any, int, Any, Any]] = {}  # id(weight) -> (weight, its version, bf16 copies)
+
+
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """`F.linear`, or under `Encoder.bf16` its product in bfloat16 with the result back in
+    float32 (the weights' bfloat16 copies made once; a weight changed in place is copied again).
+    Only in inference mode: training always runs in float32."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    if not (Encoder.bf16 and torch.is_inference_mode_enabled()):
+        return F.linear(x, weight, bias)
+    entry = _HALF.get(id(weight))
+    if entry is None or entry[0] is not weight or entry[1] != weight._version:
+        half = None if bias is None else bias.detach().to(torch.bfloat16)
+        entry = (weight, weight._version, weight.detach().to(torch.bfloat16), half)
+        _HALF[id(weight)] = entry
+    return F.linear(x.to(torch.bfloat16), entry[2], entry[3]).float()
+
+
 def _block_after_attention(block: Any, att: torch.Tensor, x: torch.Tensor, width: int) -> torch.Tensor:
     """A BERT block's rest once attention is done (its output map, residual and layer norm, then
     the feed-forward's): the same for a batch (n, t, width) and for a stack's tokens (tokens, width)."""
@@ -415,16 +440,16 @@ def _block_after_attention(block: Any, att: torch.Tensor, x: torch.Tensor, width
 
     out = block.attention.output
     x = F.layer_norm(
-        F.linear(att, out.dense.weight, out.dense.bias) + x,
+        _linear(att, out.dense.weight, out.dense.bias) + x,
         (width,),
         out.LayerNorm.weight,
         out.LayerNorm.bias,
         out.LayerNorm.eps,
     )
     ff, ffo = block.intermediate.dense, block.output
-    h = F.gelu(F.linear(x, ff.weight, ff.bias))
+    h = F.gelu(_linear(x, ff.weight, ff.bias))
     return F.layer_norm(
-        F.linear(h, ffo.dense.weight, ffo.dense.bias) + x,
+        _linear(h, ffo.dense.weight, ffo.dense.bias) + x,
         (width,),
         ffo.LayerNorm.weight,
         ffo.LayerNorm.bias,

@@ -384,6 +384,12 @@ def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
 class PhraseMatcher:
     """Embeds texts through a bounded cache; share one across calls (and threads) in a batch."""
 
+    # `embed_rated` also runs the texts to rate whose vectors are cached already (a scorecard
+    # example said verbatim, "how can i help you today") through its one stacked pass, keeping
+    # their cached vectors (False: a pass of their own afterwards, `ratings`, each costing a
+    # forward pass's fixed cost)
+    rate_cached_in_pass: bool = True
+
     def __init__(self, encoder: Encoder | None = None, cache_size: int = DEFAULT_CACHE) -> None:
         self._encoder = encoder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -446,7 +452,10 @@ class PhraseMatcher:
         with self._lock:
             wanted = {(n, t) for n in names for t in rate[n] if (n, t) not in self._ratings}
             all_texts = list(dict.fromkeys([*texts, *(t for _, t in wanted)]))
-            missing = [t for t in all_texts if t not in self._cache]
+            to_rate = {t for _, t in wanted}
+            missing = [
+                t for t in all_texts if t not in self._cache or (self.rate_cached_in_pass and t in to_rate)
+            ]
             for t in all_texts:
                 if t in self._cache:
                     self._cache.move_to_end(t)
@@ -454,7 +463,8 @@ class PhraseMatcher:
             rated = [any((n, t) in wanted for n in names) for t in missing]
             vecs, probs = conduct_model.embed_and_rate(self.encoder, missing, rated, models)
             for k, t in enumerate(missing):
-                self._cache[t] = vecs[k]
+                if t not in self._cache:  # a cached vector is kept: the same bits as before
+                    self._cache[t] = vecs[k]
                 for j, n in enumerate(names):
                     if (n, t) in wanted:
                         self._ratings[n, t] = float(probs[k, j])
@@ -554,6 +564,9 @@ class CallText:
     # the windows of a rule's utterances joined once per call and window size, for every rule
     # that looks at the same utterances (False: joined again for each rule)
     shared_windows: bool = True
+    # the counter-examples' partial ratios only for the windows an example still counts on
+    # (False: for every window, the form it is tested against)
+    counter_where_needed: bool = True
 
     def __init__(
         self,
@@ -933,48 +946,29 @@ class CallText:
         }
         if not uis:
             return out
-        by_length: dict[int, list[int]] = {}
-        for ei, example in enumerate(examples):
-            by_length.setdefault(example.count(" ") + 1, []).append(ei)
-        order = [  # (example, its length, window size) in the order `_wording` visits them
-            (ei, n, size)
-            for n, group in by_length.items()
-            for size in sorted({max(n - 1, 1), n, n + 1})
-            for ei in group
-        ]
+        plan = _wording_plan(tuple(examples))
+        order = plan.order
         n_tokens = np.array([len(self.tokens[ui]) for ui in uis])
         best = np.zeros((len(order), len(uis)), dtype=np.float32)  # per (example, size) and utterance
         where: dict[int, tuple[_Spans, np.ndarray, np.ndarray]] = {}  # size -> windows, scores, offsets
-        for size in sorted({size for _, _, size in order}):
-            rows = [r for r, (_, _, sz) in enumerate(order) if sz == size]
-            group = [order[r][0] for r in rows]
+        for size, rows, group, short, lengths in plan.sizes:
             w, offsets = self._windows_of(uis, size)
             usable = _in_window(w.start, w.end, rule, duration)
-            ratios = (
-                process.cdist([examples[e] for e in group], w.texts, scorer=fuzz.ratio, dtype=np.float32)
-                / 100.0
-            )
+            ratios = process.cdist(plan.texts[size], w.texts, scorer=fuzz.ratio, dtype=np.float32) / 100.0
             scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
             s = np.where(usable[None, :] & (w.negated[None, :] == ex_negated[group][:, None]), scores, 0.0)
-            if counter:
-                closest_counter = (
-                    process.cdist(counter, w.texts, scorer=fuzz.partial_ratio, dtype=np.float32).max(axis=0)
-                    / 100.0
-                )
-                s = np.where(ratios > closest_counter[None, :], s, 0.0)
-            short = np.array([order[r][1] < SHORT_EXAMPLE_WORDS for r in rows])
             s = np.where(short[:, None] & (s < 1.0), 0.0, s)
+            if counter:
+                s = np.where(ratios > self._closest_counter(counter, w.texts, s), s, 0.0)
             seg = np.maximum.reduceat(
                 s, offsets[:-1], axis=1
             )  # (rows, utterances): every segment is non-empty
             # a shorter turn is compared whole, once: at the example's own length, not at n + 1
-            skipped = (size > n_tokens[None, :]) & (size != np.array([order[r][1] for r in rows])[:, None])
+            skipped = (size > n_tokens[None, :]) & (size != lengths[:, None])
             best[rows] = np.where(skipped, 0.0, seg)
             where[size] = (w, s, offsets)
         first = best.argmax(axis=0)  # the first (example, size) reaching the maximum, as `_wording`
-        row_of: dict[int, int] = {}  # row of `order` -> its row among those of its window size
-        for size in where:
-            row_of.update((r, k) for k, r in enumerate(q for q, (_, _, sz) in enumerate(order) if sz == size))
+        row_of = plan.row_of
         for j, ui in enumerate(uis):
             r = int(first[j])
             if best[r, j] > 0.0:
@@ -984,6 +978,29 @@ class CallText:
                 a, b = int(offsets[j]), int(offsets[j + 1])
                 k = int(s[row, a:b].argmax())
                 out[ui] = (float(best[r, j]), ei, _where(w, a + k))
+        return out
+
+    def _closest_counter(self, counter: list[str], texts: list[str], s: np.ndarray) -> np.ndarray:
+        """Per window, the highest partial ratio of a counter-example to it (0-1), as `_wording`
+        compares them. With `counter_where_needed`, only for the windows some example still
+        counts on (`s`, the examples' scores, is above 0 somewhere in its column: about one in
+        eight on the real calls; elsewhere the comparison zeroes nothing that is not 0 already),
+        and below 0.5 as 0 (rapidfuzz's `score_cutoff`: a counted window's ratio is above 0.5,
+        so it beats any lower value alike). The partial ratios were most of the wording's cost."""
+        if not self.counter_where_needed:
+            closest = process.cdist(counter, texts, scorer=fuzz.partial_ratio, dtype=np.float32).max(axis=0)
+            return closest / 100.0
+        out = np.zeros(len(texts), dtype=np.float32)
+        cols = np.flatnonzero(s.max(axis=0) > 0.0) if s.size else np.zeros(0, dtype=int)
+        if len(cols):
+            ratios = process.cdist(
+                counter,
+                [texts[k] for k in cols],
+                scorer=fuzz.partial_ratio,
+                dtype=np.float32,
+                score_cutoff=CHANCE_RATIO * 100.0,
+            )
+            out[cols] = ratios.max(axis=0) / 100.0
         return out
 
     def _windows_of(self, uis: list[int], size: int) -> tuple[_Spans, np.ndarray]:
@@ -1009,6 +1026,44 @@ class CallText:
 
 
 _Where = tuple[float, float, int, int]  # start and end time, start and end character
+
+
+@dataclass(frozen=True)
+class _WordingPlan:
+    """How `CallText._wording_all` walks a rule's examples: (example, its length, window size)
+    in `_wording`'s order, and per window size its rows of that order, their examples, whether
+    each is short, their lengths and the examples' texts. The same examples come on every call
+    (only those naming call metadata change), so it is worked out once (`_wording_plan`)."""
+
+    order: list[tuple[int, int, int]]
+    sizes: list[tuple[int, list[int], list[int], np.ndarray, np.ndarray]]
+    texts: dict[int, list[str]]
+    row_of: dict[int, int]  # row of `order` -> its row among those of its window size
+
+
+@functools.lru_cache(maxsize=1024)
+def _wording_plan(examples: tuple[str, ...]) -> _WordingPlan:
+    by_length: dict[int, list[int]] = {}
+    for ei, example in enumerate(examples):
+        by_length.setdefault(example.count(" ") + 1, []).append(ei)
+    order = [  # (example, its length, window size) in the order `_wording` visits them
+        (ei, n, size)
+        for n, group in by_length.items()
+        for size in sorted({max(n - 1, 1), n, n + 1})
+        for ei in group
+    ]
+    sizes: list[tuple[int, list[int], list[int], np.ndarray, np.ndarray]] = []
+    texts: dict[int, list[str]] = {}
+    row_of: dict[int, int] = {}
+    for size in sorted({size for _, _, size in order}):
+        rows = [r for r, (_, _, sz) in enumerate(order) if sz == size]
+        group = [order[r][0] for r in rows]
+        short = np.array([order[r][1] < SHORT_EXAMPLE_WORDS for r in rows])
+        lengths = np.array([order[r][1] for r in rows])
+        sizes.append((size, rows, group, short, lengths))
+        texts[size] = [examples[e] for e in group]
+        row_of.update((r, k) for k, r in enumerate(rows))
+    return _WordingPlan(order, sizes, texts, row_of)
 
 
 def _where(spans: _Spans, k: int) -> _Where:
