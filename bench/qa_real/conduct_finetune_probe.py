@@ -22,7 +22,8 @@ from edits import load_heldout  # noqa: E402
 from callwright.nlp import conduct, conduct_model  # noqa: E402
 from callwright.nlp.embeddings import get_encoder  # noqa: E402
 
-SPLITS = ("heldout2", "heldout3", "heldout4", "heldout5")  # heldout5: added once it had been run (session 6)
+# heldout5 and heldout6: added once each had been run (sessions 6 and 7)
+SPLITS = ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 FALSE_ALARMS = (0.02, 0.05, 0.10)
 POOLS = {  # the held-out pools that are the classifier's positives; the others are negatives
     "dismissive": ("dismissive",),
