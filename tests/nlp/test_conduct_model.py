@@ -119,3 +119,64 @@ def test_training_is_seeded_the_same_data_gives_the_same_model(encoder, monkeypa
     a, b = (trainer.fit(texts, y, NAME) for _ in range(2))
     sa, sb = a.state_dict(), b.state_dict()
     assert all(bool((sa[k] == sb[k]).all()) for k in sa)
+
+
+# -- real agents' turns as negatives (conduct.real_agent_turns) --------------------------------
+
+
+def _harper(tmp_path, calls):
+    """A folder shaped like ../shared/data/harper-dev: transcripts/<call id>.json."""
+    (tmp_path / "transcripts").mkdir()
+    for call_id, segments in calls.items():
+        rows = [{"speaker_role": role, "human_transcript": text} for role, text in segments]
+        (tmp_path / "transcripts" / f"{call_id}.json").write_text(json.dumps(rows))
+    return tmp_path
+
+
+def _held_out(call_id: str) -> bool:  # bench/qa_real/labels.yaml's split rule, written out again
+    import hashlib
+
+    return int(hashlib.sha256(call_id.encode()).hexdigest()[:8], 16) % 3 == 0
+
+
+def test_real_negatives_are_the_dev_calls_agent_turns_only(tmp_path):
+    ids = [f"call{k:02d}" for k in range(12)]
+    dev = next(c for c in ids if not _held_out(c))
+    held = next(c for c in ids if _held_out(c))
+    folder = _harper(
+        tmp_path,
+        {
+            dev: [
+                ("agent", "okay what is the [noise] source account"),
+                ("caller", "my pin is one two three four"),
+                ("agent", "okay what is the source account"),  # said twice: kept once
+                ("agent", "<unk> thank you for call~ calling"),
+            ],
+            held: [("agent", "what is your phone number")],
+        },
+    )
+    turns, record = conduct.real_agent_turns(folder)
+    assert turns == ["okay what is the source account", "thank you for calling"]
+    assert record["used"] and record["calls"] == 1 and record["turns"] == 2 and len(record["sha256"]) == 16
+
+
+def test_without_the_real_calls_training_goes_on_without_them_and_says_so(tmp_path, monkeypatch):
+    import dataclasses
+
+    name = "credential_request"
+    spec = dataclasses.replace(conduct.SPECS[name], real_negatives=True)
+    monkeypatch.setitem(conduct.SPECS, name, spec)
+    monkeypatch.setattr(conduct, "harper_dir", lambda: None)
+    sentences = conduct.load_sentences()
+    got, record = conduct.with_real_negatives(name, sentences)
+    assert got is sentences and record["used"] is False and "no Harper Valley calls" in record["reason"]
+    assert conduct.negative_lists(name, got) == conduct.SPECS[name].negative
+    assert not _held_out("call01")
+    folder = _harper(tmp_path, {"call01": [("agent", "and what is the source account")]})
+    monkeypatch.setattr(conduct, "harper_dir", lambda: folder)
+    got, record = conduct.with_real_negatives(name, sentences)
+    assert got[conduct.REAL_LIST] == ["and what is the source account"] and record["used"]
+    assert conduct.negative_lists(name, got) == (*conduct.SPECS[name].negative, conduct.REAL_LIST)
+    assert conduct.training_set(name, got).negatives == conduct.training_set(name, sentences).negatives + 1
+    off, record = conduct.with_real_negatives(name, sentences, use=False)
+    assert off is sentences and record == {"used": False, "reason": "switched off (--without-real-negatives)"}
