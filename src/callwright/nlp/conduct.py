@@ -16,7 +16,7 @@ fingerprint of the encoder it was trained on and the threshold cross-validation 
 loading it on another encoder (a different vector space) or after the data changed is an
 error, not confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
 
-A classifier whose `Spec.tuned_layers` is set (dismissive) is instead a fine-tuned model:
+A classifier whose `Spec.tuned_layers` is set (dismissive, credential_request) is instead a fine-tuned model:
 the encoder's top layers and a linear layer, trained on the same sentences by
 callwright.nlp.conduct_model and stored in models/conduct/; `--write` trains it too.
 """
@@ -81,6 +81,7 @@ SPECS: dict[str, Spec] = {
         "asking the caller to say or type their password, PIN, passcode or login",
         positive=("credential_request",),
         negative=("polite", "credential_mention", "dismissive"),
+        tuned_layers=2,
     ),
 }
 CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
