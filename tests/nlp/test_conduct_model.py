@@ -17,6 +17,7 @@ import pytest
 from callwright.errors import ModelNotFoundError
 from callwright.nlp import conduct, conduct_model
 
+MODELS = [n for n, spec in conduct.SPECS.items() if spec.tuned_layers]  # the fine-tuned classifiers
 NAME = "dismissive"
 MARGIN = 0.2
 DISMISSIVE = [
@@ -29,6 +30,17 @@ POLITE = [
     "Let me look into that for you, it will only take a moment.",
     "I understand this is frustrating, let's get it sorted together.",
 ]
+REQUESTS = [
+    "Before I unlock the card, could you tell me the four digit PIN you picked?",
+    "And what's the password you sign in to the app with, please?",
+    "Just read me your telephone banking passcode and we'll carry on.",
+]
+NOT_REQUESTS = [  # mentions of a credential and everyday questions that ask for none
+    "Your new PIN will come by post a few days after the card.",
+    "We will never ask for your online banking password over the phone.",
+    "And what date did the payment leave your account?",
+]
+CLEAR = {"dismissive": (DISMISSIVE, POLITE), "credential_request": (REQUESTS, NOT_REQUESTS)}
 
 
 def heard(sentences: list[str]) -> list[str]:
@@ -40,26 +52,57 @@ def model(encoder):
     return conduct_model.get_model(NAME, encoder)
 
 
-def test_the_model_loads_once_per_process(model, encoder):
-    assert conduct_model.get_model(NAME, encoder) is model
-    assert model.meta.tuned_layers == conduct.SPECS[NAME].tuned_layers
+@pytest.mark.parametrize("name", MODELS)
+def test_the_model_loads_once_per_process(name, encoder):
+    model = conduct_model.get_model(name, encoder)
+    assert conduct_model.get_model(name, encoder) is model
+    assert model.meta.tuned_layers == conduct.SPECS[name].tuned_layers
     assert model.meta.data_sha256 == conduct.data_hash()
     assert 0.3 <= model.suggested_threshold <= 0.95
-    assert conduct.suggested_threshold(NAME) == model.suggested_threshold
+    assert conduct.suggested_threshold(name) == model.suggested_threshold
 
 
 def test_the_test_sentences_are_not_training_sentences():
     trained = {s for v in conduct.as_heard(conduct.load_sentences()).values() for s in v}
-    for s in heard([*DISMISSIVE, *POLITE]):
+    for s in heard([*DISMISSIVE, *POLITE, *REQUESTS, *NOT_REQUESTS]):
         assert s not in trained, s
 
 
-def test_clearly_dismissive_and_clearly_polite_sentences_are_far_apart(model, encoder):
+@pytest.mark.parametrize("name", MODELS)
+def test_clear_positives_and_clear_negatives_are_far_apart(name, encoder):
+    model = conduct_model.get_model(name, encoder)
     t = model.suggested_threshold
-    p_bad = conduct_model.rate_texts(model, encoder, heard(DISMISSIVE))
-    p_ok = conduct_model.rate_texts(model, encoder, heard(POLITE))
+    positives, negatives = CLEAR[name]
+    p_bad = conduct_model.rate_texts(model, encoder, heard(positives))
+    p_ok = conduct_model.rate_texts(model, encoder, heard(negatives))
     assert p_bad.min() >= t + (1 - t) / 2, p_bad
     assert p_ok.max() <= t - MARGIN, p_ok
+
+
+def test_the_stored_models_record_whether_real_agent_turns_were_negatives(encoder):
+    """A classifier whose spec asks for real agents' turns says in its model whether it got them
+    (the data lives outside the repository: training without it goes on, and says so)."""
+    for name in MODELS:
+        training = conduct_model.get_model(name, encoder).meta.training
+        if conduct.SPECS[name].real_negatives:
+            record = training["real_negatives"]
+            assert isinstance(record["used"], bool)
+            assert (conduct.REAL_LIST in training["negative_lists"]) == record["used"]
+        else:
+            assert "real_negatives" not in training and conduct.REAL_LIST not in training["negative_lists"]
+
+
+def test_two_models_rate_in_one_pass_as_each_would_alone(encoder):
+    """The scorer's joint pass with every fine-tuned classifier: each one's ratings are its own
+    model's run alone (to 1e-5), the vectors the encoder's."""
+    models = [conduct_model.get_model(n, encoder) for n in MODELS]
+    texts = heard([*DISMISSIVE, *REQUESTS, *NOT_REQUESTS]) + ["thank you for calling"]
+    rate = [True] * (len(texts) - 1) + [False]
+    vectors, probs = conduct_model.embed_and_rate(encoder, texts, rate, models)
+    assert np.array_equal(vectors, encoder.embed(texts)) and probs.shape == (len(texts), len(models))
+    for j, m in enumerate(models):
+        alone = conduct_model.rate_texts(m, encoder, texts[:-1])
+        assert np.allclose(probs[:-1, j], alone, atol=1e-5) and np.isnan(probs[-1, j])
 
 
 def test_one_pass_gives_the_encoders_vectors_and_the_models_ratings(model, encoder):
@@ -73,10 +116,10 @@ def test_one_pass_gives_the_encoders_vectors_and_the_models_ratings(model, encod
     assert np.allclose(probs[:6, 0], alone, atol=1e-5) and np.isnan(probs[6:, 0]).all()
 
 
-def _copy(tmp_path):
-    for f in (conduct_model.meta_file(NAME), conduct_model.weights_file(NAME)):
+def _copy(tmp_path, name=NAME):
+    for f in (conduct_model.meta_file(name), conduct_model.weights_file(name)):
         shutil.copy(conduct_model.model_dir() / f, tmp_path / f)
-    return tmp_path / conduct_model.meta_file(NAME)
+    return tmp_path / conduct_model.meta_file(name)
 
 
 def _edit(path, **changes):
@@ -84,6 +127,7 @@ def _edit(path, **changes):
     path.write_text(json.dumps({**raw, **changes}))
 
 
+@pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -91,14 +135,16 @@ def _edit(path, **changes):
         ({"encoder_fingerprint": "0123456789abcdef"}, "trained on another sentence encoder"),
         ({"weights_sha256": "0" * 64}, "sha256 differs"),
         ({"format": "callwright-conduct-model/0"}, "format"),
-        ({"name": "credential_request"}, "holds classifier 'credential_request'"),
+        ({"name": "other"}, "holds classifier 'other'"),
     ],
 )
-def test_a_stale_or_mismatched_model_is_refused_saying_how_to_retrain(tmp_path, encoder, changes, message):
-    meta = _copy(tmp_path)
+def test_a_stale_or_mismatched_model_is_refused_saying_how_to_retrain(
+    tmp_path, encoder, name, changes, message
+):
+    meta = _copy(tmp_path, name)
     _edit(meta, **changes)
     with pytest.raises(ModelNotFoundError, match=re.escape(message)) as info:
-        conduct_model.load_model(NAME, encoder, tmp_path)
+        conduct_model.load_model(name, encoder, tmp_path)
     assert "python -m callwright.nlp.conduct --write" in str(info.value.hint)
 
 
@@ -119,3 +165,64 @@ def test_training_is_seeded_the_same_data_gives_the_same_model(encoder, monkeypa
     a, b = (trainer.fit(texts, y, NAME) for _ in range(2))
     sa, sb = a.state_dict(), b.state_dict()
     assert all(bool((sa[k] == sb[k]).all()) for k in sa)
+
+
+# -- real agents' turns as negatives (conduct.real_agent_turns) --------------------------------
+
+
+def _harper(tmp_path, calls):
+    """A folder shaped like ../shared/data/harper-dev: transcripts/<call id>.json."""
+    (tmp_path / "transcripts").mkdir()
+    for call_id, segments in calls.items():
+        rows = [{"speaker_role": role, "human_transcript": text} for role, text in segments]
+        (tmp_path / "transcripts" / f"{call_id}.json").write_text(json.dumps(rows))
+    return tmp_path
+
+
+def _held_out(call_id: str) -> bool:  # bench/qa_real/labels.yaml's split rule, written out again
+    import hashlib
+
+    return int(hashlib.sha256(call_id.encode()).hexdigest()[:8], 16) % 3 == 0
+
+
+def test_real_negatives_are_the_dev_calls_agent_turns_only(tmp_path):
+    ids = [f"call{k:02d}" for k in range(12)]
+    dev = next(c for c in ids if not _held_out(c))
+    held = next(c for c in ids if _held_out(c))
+    folder = _harper(
+        tmp_path,
+        {
+            dev: [
+                ("agent", "okay what is the [noise] source account"),
+                ("caller", "my pin is one two three four"),
+                ("agent", "okay what is the source account"),  # said twice: kept once
+                ("agent", "<unk> thank you for call~ calling"),
+            ],
+            held: [("agent", "what is your phone number")],
+        },
+    )
+    turns, record = conduct.real_agent_turns(folder)
+    assert turns == ["okay what is the source account", "thank you for calling"]
+    assert record["used"] and record["calls"] == 1 and record["turns"] == 2 and len(record["sha256"]) == 16
+
+
+def test_without_the_real_calls_training_goes_on_without_them_and_says_so(tmp_path, monkeypatch):
+    import dataclasses
+
+    name = "credential_request"
+    spec = dataclasses.replace(conduct.SPECS[name], real_negatives=True)
+    monkeypatch.setitem(conduct.SPECS, name, spec)
+    monkeypatch.setattr(conduct, "harper_dir", lambda: None)
+    sentences = conduct.load_sentences()
+    got, record = conduct.with_real_negatives(name, sentences)
+    assert got is sentences and record["used"] is False and "no Harper Valley calls" in record["reason"]
+    assert conduct.negative_lists(name, got) == conduct.SPECS[name].negative
+    assert not _held_out("call01")
+    folder = _harper(tmp_path, {"call01": [("agent", "and what is the source account")]})
+    monkeypatch.setattr(conduct, "harper_dir", lambda: folder)
+    got, record = conduct.with_real_negatives(name, sentences)
+    assert got[conduct.REAL_LIST] == ["and what is the source account"] and record["used"]
+    assert conduct.negative_lists(name, got) == (*conduct.SPECS[name].negative, conduct.REAL_LIST)
+    assert conduct.training_set(name, got).negatives == conduct.training_set(name, sentences).negatives + 1
+    off, record = conduct.with_real_negatives(name, sentences, use=False)
+    assert off is sentences and record == {"used": False, "reason": "switched off (--without-real-negatives)"}

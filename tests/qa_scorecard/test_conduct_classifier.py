@@ -1,7 +1,8 @@
-"""The conduct classifiers on forbidden items (`classifier: dismissive`, a fine-tuned model, and
-`classifier: credential_request`, a head over the pooled vector): loading, checking, scoring.
+"""The conduct classifiers on forbidden items (`classifier: dismissive` and `classifier:
+credential_request`, fine-tuned models; a head over the pooled vector is still possible for a
+classifier without `tuned_layers`): loading, checking, scoring.
 
-Scoring tests use the real packaged encoder and the stored heads, and assert only on sentences
+Scoring tests use the real packaged encoder and the stored models, and assert only on sentences
 written for these tests (none is in the training data: a test checks that) and far from the
 decision threshold (a margin of 0.2 either side), so a retrained head that still does its job
 passes and one that does not, fails.
@@ -128,14 +129,19 @@ def test_the_schema_names_exactly_the_classifiers_there_are():
     assert forbidden["classifier"]["enum"] == list(conduct.CLASSIFIERS)
 
 
-HEADS = [n for n, spec in conduct.SPECS.items() if not spec.tuned_layers]
-
-
-@pytest.mark.parametrize("name", HEADS)
-def test_the_stored_head_matches_its_training_data(name):
+def rate(matcher, name: str, sentences: list[str]) -> np.ndarray:  # noqa: ANN001
+    """Classifier `name`'s probability of each sentence (its fine-tuned model or its head)."""
+    texts = [norm(s) for s in sentences]
+    if conduct.SPECS[name].tuned_layers:
+        return matcher.ratings(name, texts)
     head = conduct.get_head(name)
-    assert head.dim == 384 and head.data_sha256 == conduct.data_hash()
-    assert 0.3 <= head.suggested_threshold <= 0.95
+    conduct.check_encoder(head, matcher.encoder)
+    return head.probability(matcher.vectors(texts))
+
+
+@pytest.mark.parametrize("name", list(conduct.SPECS))
+def test_each_classifier_has_enough_training_sentences_and_a_threshold(name):
+    assert 0.3 <= conduct.suggested_threshold(name) <= 0.95
     sentences = conduct.load_sentences()
     for lst in (*conduct.SPECS[name].positive, *conduct.SPECS[name].negative):
         assert len(sentences[lst]) >= 50, lst
@@ -169,7 +175,9 @@ def test_the_threshold_choice_weighs_a_false_alarm_by_the_stretches_of_a_call():
 
 
 def test_a_head_for_other_data_or_another_encoder_is_refused(tmp_path, monkeypatch):
-    head = conduct.get_head("credential_request")
+    head = conduct.ConductHead(
+        "credential_request", np.zeros(384), 0.0, "0123456789abcdef", conduct.data_hash()
+    )
 
     @dataclass
     class OtherEncoder:
@@ -224,24 +232,6 @@ def test_the_customer_being_rude_does_not_count_against_the_agent(matcher):
     )
 
 
-@pytest.mark.slow
-def test_retraining_gives_the_stored_head(matcher):  # the credential head: dismissive is fine-tuned
-    """The same data gives the same classifier: not bit for bit (the encoder's vectors differ in
-    the last bits with how the texts are batched, and the hidden layer's training carries that
-    on: the stored head was trained from vectors embedded in other batches), but nearly the same
-    probabilities and the same decisions on all but a few training sentences."""
-    stored = conduct.get_head("credential_request")
-    fresh = conduct.train(matcher.encoder, "credential_request", calibrate=False)
-    assert fresh.data_sha256 == stored.data_sha256
-    sentences = conduct.load_sentences()
-    vectors = matcher.vectors([*sentences["credential_request"], *sentences["credential_mention"]])
-    p_fresh, p_stored = fresh.probability(vectors), stored.probability(vectors)
-    diff = np.abs(p_fresh - p_stored)
-    assert diff.mean() <= 0.03 and diff.max() <= 0.15, (diff.mean(), diff.max())
-    t = stored.suggested_threshold
-    assert ((p_fresh >= t) != (p_stored >= t)).mean() <= 0.03
-
-
 def test_a_call_without_agent_speech_passes(matcher):
     for tr in (call(), call(("customer", 1, 4, DISMISSIVE[0]))):
         assert (
@@ -251,10 +241,8 @@ def test_a_call_without_agent_speech_passes(matcher):
 
 
 def test_credential_requests_and_mentions_are_well_separated(matcher):
-    head = conduct.get_head("credential_request")
-    conduct.check_encoder(head, matcher.encoder)
-    p_ask = head.probability(matcher.vectors([norm(s) for s in REQUESTS]))
-    p_say = head.probability(matcher.vectors([norm(s) for s in [*MENTIONS, *POLITE]]))
+    p_ask = rate(matcher, "credential_request", REQUESTS)
+    p_say = rate(matcher, "credential_request", [*MENTIONS, *POLITE])
     assert min(p_ask) >= high("credential_request"), p_ask
     assert max(p_say) <= low("credential_request"), p_say
 
@@ -300,9 +288,10 @@ def test_an_ensemble_is_one_wider_head_averaging_its_members_logits():
     assert all(np.array_equal(a, b) for a, b in zip((w1, b1, w2), again[:3], strict=True)) and b2 == again[3]
 
 
-def test_the_fine_tuned_dismissive_model_is_not_a_head():
+@pytest.mark.parametrize("name", [n for n, spec in conduct.SPECS.items() if spec.tuned_layers])
+def test_a_fine_tuned_model_is_not_a_head(name):
     with pytest.raises(ModelNotFoundError, match="fine-tuned model"):
-        conduct.get_head("dismissive")
+        conduct.get_head(name)
 
 
 LONG_TURN = (

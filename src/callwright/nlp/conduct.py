@@ -16,7 +16,7 @@ fingerprint of the encoder it was trained on and the threshold cross-validation 
 loading it on another encoder (a different vector space) or after the data changed is an
 error, not confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
 
-A classifier whose `Spec.tuned_layers` is set (dismissive) is instead a fine-tuned model:
+A classifier whose `Spec.tuned_layers` is set (dismissive, credential_request) is instead a fine-tuned model:
 the encoder's top layers and a linear layer, trained on the same sentences by
 callwright.nlp.conduct_model and stored in models/conduct/; `--write` trains it too.
 """
@@ -57,6 +57,9 @@ class Spec:
     # `tuned_layers` layers and a linear layer, stored in models/conduct/), not a head over the
     # pooled vector (`hidden` then unused)
     tuned_layers: int = 0
+    # also train on real agents' turns as negatives where the data is present (`real_agent_turns`:
+    # the Harper Valley dev calls' agent speech, read from ../shared/data, never copied in)
+    real_negatives: bool = False
 
 
 # An ensemble of hidden layers from several seeds, logits averaged (`Spec.ensemble`, stored as one
@@ -78,6 +81,7 @@ SPECS: dict[str, Spec] = {
         "asking the caller to say or type their password, PIN, passcode or login",
         positive=("credential_request",),
         negative=("polite", "credential_mention", "dismissive"),
+        tuned_layers=2,
     ),
 }
 CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
@@ -113,6 +117,94 @@ SENTENCE_MIN_WORDS = 3
 POSITIVE_SHARE = 0.8
 PAIR_STEP = (7, 3)  # the partner of sentence k is sentence (7k + 3) mod n: fixed, varied pairs
 CONTEXT_STEP = (5, 1)  # the negative a positive is run together with, the same way
+
+
+# Real agents' turns as negatives (`Spec.real_negatives`): the agent speech of the Harper Valley
+# calls of bench/qa_real's dev split (labels.yaml: held-out when sha256(call id)[:8] % 3 == 0;
+# never those), read where the data lives and never copied into the repository. None of them asks
+# for a credential (every dev call is labelled pass on no-credential-request).
+REAL_LIST = "real_agent_turns"
+HARPER_DIR = Path("shared") / "data" / "harper-dev"
+_MARK = re.compile(r"^(\[[^\]]*\]|<[^>]*>|\S*~)$")  # [noise], <unk>, cut-off words (as the import drops them)
+
+
+def harper_dir() -> Path | None:
+    """$HARPER_DEV_DIR, else ../shared/data/harper-dev beside (or above) the source checkout."""
+    import os
+
+    env = os.environ.get("HARPER_DEV_DIR")
+    if env:
+        return Path(env) if (Path(env) / "transcripts").is_dir() else None
+    for parent in Path(__file__).resolve().parents:
+        if (parent / HARPER_DIR / "transcripts").is_dir():
+            return parent / HARPER_DIR
+    return None
+
+
+def _held_out_call(call_id: str) -> bool:
+    return int(hashlib.sha256(call_id.encode()).hexdigest()[:8], 16) % 3 == 0
+
+
+def real_agent_turns(directory: Path | None = None) -> tuple[list[str], dict[str, Any]]:
+    """The agent turns of the Harper Valley dev calls (words as the import keeps them, each turn
+    once) and a record of what was read; ([], a record saying why) when the data is absent."""
+    directory = directory or harper_dir()
+    if directory is None or not (directory / "transcripts").is_dir():
+        return [], {
+            "used": False,
+            "reason": f"no Harper Valley calls found (../{HARPER_DIR}, $HARPER_DEV_DIR)",
+        }
+    turns: list[str] = []
+    calls = 0
+    for path in sorted((directory / "transcripts").glob("*.json")):
+        if _held_out_call(path.stem):
+            continue
+        calls += 1
+        try:
+            segments = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError) as err:
+            raise DataError(f"{path}: cannot read the call: {err}") from err
+        for seg in segments:
+            if seg.get("speaker_role") == "agent":
+                words = [w for w in str(seg.get("human_transcript", "")).split() if not _MARK.match(w)]
+                turns.append(" ".join(words))
+    turns = list(dict.fromkeys(t for t in turns if t))
+    digest = hashlib.sha256("\n".join(turns).encode()).hexdigest()[:16]
+    return turns, {
+        "used": True,
+        "source": f"../{HARPER_DIR}: the agent turns of the dev calls (bench/qa_real/labels.yaml's split)",
+        "calls": calls,
+        "turns": len(turns),
+        "sha256": digest,
+    }
+
+
+def with_real_negatives(
+    name: str, sentences: dict[str, list[str]], use: bool = True
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """`sentences` plus the real agent turns under REAL_LIST when classifier `name` trains on them
+    and the data is present, and the record of it (empty when the classifier does not use them;
+    `use` False: not read, and the record says so)."""
+    if not SPECS[name].real_negatives:
+        return sentences, {}
+    if not use:
+        return sentences, {"used": False, "reason": "switched off (--without-real-negatives)"}
+    turns, record = real_agent_turns()
+    if not turns:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s: trained without real agent turns: %s", name, record["reason"]
+        )
+        return sentences, record
+    return {**sentences, REAL_LIST: turns}, record
+
+
+def negative_lists(name: str, sentences: dict[str, list[str]]) -> tuple[str, ...]:
+    """Classifier `name`'s negative lists in `sentences`: its spec's, and the real agent turns
+    when they were added (`with_real_negatives`)."""
+    spec = SPECS[name]
+    return (*spec.negative, *((REAL_LIST,) if spec.real_negatives and REAL_LIST in sentences else ()))
 
 
 def _data_path(name: str) -> Path:
@@ -347,9 +439,10 @@ class TrainingSet:
 
 def training_set(name: str, sentences: dict[str, list[str]]) -> TrainingSet:
     spec = SPECS[name]
+    negative = negative_lists(name, sentences)
     sentences = as_heard(sentences)
     pos_base = [s for n in spec.positive for s in sentences[n]]
-    neg_base = [s for n in spec.negative for s in sentences[n]]
+    neg_base = [s for n in negative for s in sentences[n]]
     pos, neg = in_context(pos_base, neg_base), augmented(neg_base)
     pos_set = set(pos)
     neg = [s for s in neg if s not in pos_set]
@@ -389,8 +482,9 @@ def out_of_fold(
     from a head trained on the other folds: the positive sentences with their windows in context
     (next to a training negative), the negative sentences with their own windows."""
     spec = SPECS[name]
+    negative = negative_lists(name, sentences)
     sentences = as_heard(sentences)
-    lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in spec.negative]
+    lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in negative]
     base = [(s, lab) for n, lab in lists for s in sentences[n]]
     fold = [int(hashlib.sha256(s.encode()).hexdigest()[:8], 16) % FOLDS for s, _ in base]
     p_pos: list[np.ndarray] = []
@@ -438,11 +532,13 @@ def train(
     path: Path | None = None,
     l2: float = L2,
     calibrate: bool = True,
+    real_negatives: bool = True,
 ) -> ConductHead:
     """Train the head for classifier `name` on the labelled sentences (and, with `calibrate`,
-    find its suggested threshold by cross-validation on them)."""
+    find its suggested threshold by cross-validation on them); `real_negatives`: with the real
+    agent turns where its spec asks for them and the data is present."""
     spec = SPECS[name]
-    sentences = load_sentences(path)
+    sentences, real = with_real_negatives(name, load_sentences(path), real_negatives)
     ts = training_set(name, sentences)
     fitted = _fit(spec, encoder.embed(ts.texts), ts.y, l2)
     threshold, cv = (
@@ -461,7 +557,8 @@ def train(
         suggested_threshold=threshold,
         training={
             "positive_lists": list(spec.positive),
-            "negative_lists": list(spec.negative),
+            "negative_lists": list(negative_lists(name, sentences)),
+            **({"real_negatives": real} if real else {}),
             "positives": ts.positives,
             "negatives": ts.negatives,
             "rows": {"positive": int(ts.y.sum()), "negative": int(len(ts.y) - ts.y.sum())},
@@ -559,6 +656,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="write data/<name>_head.json (else print a summary)")
     ap.add_argument("--only", choices=list(SPECS), action="append", help="train only these classifiers")
     ap.add_argument("--l2", type=float, default=L2, help="the logistic heads' penalty")
+    ap.add_argument(
+        "--without-real-negatives",
+        action="store_true",
+        help="do not read the real agent turns a classifier's spec asks for (../shared/data/harper-dev)",
+    )
     args = ap.parse_args(argv)
     from callwright.nlp.embeddings import get_encoder
 
@@ -566,9 +668,9 @@ def main(argv: list[str] | None = None) -> int:
     sentences = load_sentences()
     for name in args.only or list(SPECS):
         if SPECS[name].tuned_layers:
-            _train_model(name, encoder, sentences, args.write)
+            _train_model(name, encoder, sentences, args.write, not args.without_real_negatives)
             continue
-        head = train(encoder, name, l2=args.l2)
+        head = train(encoder, name, l2=args.l2, real_negatives=not args.without_real_negatives)
         spec, t = SPECS[name], head.suggested_threshold
         p_pos = head.probability(encoder.embed([s for n in spec.positive for s in sentences[n]]))
         p_neg = head.probability(encoder.embed([s for n in spec.negative for s in sentences[n]]))
@@ -585,12 +687,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _train_model(name: str, encoder: Encoder, sentences: dict[str, list[str]], write: bool) -> None:
+def _train_model(
+    name: str, encoder: Encoder, sentences: dict[str, list[str]], write: bool, real_negatives: bool = True
+) -> None:
     """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model)."""
     from callwright.nlp import conduct_model
 
     spec = SPECS[name]
-    model = conduct_model.train(encoder, name)
+    model = conduct_model.train(encoder, name, real_negatives=real_negatives)
+    real = model.meta.training.get("real_negatives")
+    if real:
+        print(
+            f"{name}: with {real['turns']} real agent turns of {real['calls']} dev calls as negatives"
+            if real["used"]
+            else f"{name}: WITHOUT real agent turns as negatives: {real['reason']}"
+        )
     heard = as_heard(sentences)
     p_pos = conduct_model.rate_texts(model, encoder, [s for n in spec.positive for s in heard[n]])
     p_neg = conduct_model.rate_texts(model, encoder, [s for n in spec.negative for s in heard[n]])

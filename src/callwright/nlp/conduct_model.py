@@ -451,11 +451,14 @@ def train(
     path: Path | None = None,
     calibrate: bool = True,
     tuned_layers: int | None = None,
+    real_negatives: bool = True,
 ) -> ConductModel:
     """Fine-tune classifier `name`'s model on the labelled sentences of data/conduct.yaml as the
     scorer hears them (and, with `calibrate`, choose its threshold by cross-validation on them:
     `conduct.FOLDS` models, each trained without one fold, rate that fold's sentences). One torch
-    thread, fixed seeds: the same data gives the same model."""
+    thread, fixed seeds: the same data gives the same model. `real_negatives`: with the real agent
+    turns where the classifier's spec asks for them and the data is present (conduct.REAL_LIST;
+    the model's `training.real_negatives` records whether they were used)."""
     from callwright.nlp.training import BottomStates
 
     spec = conduct.SPECS[name]
@@ -465,7 +468,7 @@ def train(
     started = time.perf_counter()
     try:
         trainer = _Trainer(encoder, BottomStates(encoder, len(layer_list(encoder.model)) - tuned), tuned)
-        sentences = conduct.load_sentences(path)
+        sentences, real = conduct.with_real_negatives(name, conduct.load_sentences(path), real_negatives)
         ts = conduct.training_set(name, sentences)
         model = trainer.fit(ts.texts, ts.y, name)
         fitted = time.perf_counter() - started
@@ -479,7 +482,8 @@ def train(
     model.meta.suggested_threshold = threshold
     model.meta.training = {
         "positive_lists": list(spec.positive),
-        "negative_lists": list(spec.negative),
+        "negative_lists": list(conduct.negative_lists(name, sentences)),
+        **({"real_negatives": real} if real else {}),
         "positives": ts.positives,
         "negatives": ts.negatives,
         "rows": {"positive": int(ts.y.sum()), "negative": int(len(ts.y) - ts.y.sum())},
@@ -502,8 +506,9 @@ def out_of_fold(
     """As `conduct.out_of_fold`, with a fine-tuned model per fold: the positives of the held fold
     in context (next to a training negative), its negatives with their own windows."""
     spec = conduct.SPECS[name]
+    negative = conduct.negative_lists(name, sentences)
     heard = conduct.as_heard(sentences)
-    lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in spec.negative]
+    lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in negative]
     base = [(s, lab) for n, lab in lists for s in heard[n]]
     fold = [_fold_of(s) for s, _ in base]
     p_pos: list[np.ndarray] = []
