@@ -57,7 +57,7 @@ def test_the_model_loads_once_per_process(name, encoder):
     model = conduct_model.get_model(name, encoder)
     assert conduct_model.get_model(name, encoder) is model
     assert model.meta.tuned_layers == conduct.SPECS[name].tuned_layers
-    assert model.meta.data_sha256 == conduct.data_hash()
+    assert model.meta.data_sha256 == conduct.data_hash(conduct.data_paths(name))
     assert 0.3 <= model.suggested_threshold <= 0.95
     assert conduct.suggested_threshold(name) == model.suggested_threshold
 

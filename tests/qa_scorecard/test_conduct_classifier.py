@@ -164,6 +164,26 @@ def test_a_non_string_training_sentence_is_an_error_naming_it(tmp_path):
         conduct.load_sentences(path)
 
 
+def test_training_files_join_list_by_list_in_order_and_hash_together(tmp_path):
+    """A round of sentences lives in a file of its own: the lists of several files are joined in
+    order (a file may add to some lists only), and the hash a model records covers every file it
+    read, so a model of older rounds stays valid beside one of newer rounds."""
+    lists = sorted({n for s in conduct.SPECS.values() for n in (*s.positive, *s.negative)})
+    first, second = tmp_path / "round1.yaml", tmp_path / "round2.yaml"
+    first.write_text("".join(f"{n}:\n  - {n} one\n" for n in lists))
+    second.write_text(f"{lists[0]}:\n  - {lists[0]} two\n")
+    joined = conduct.load_sentences([first, second])
+    assert joined[lists[0]] == [f"{lists[0]} one", f"{lists[0]} two"]
+    assert all(joined[n] == [f"{n} one"] for n in lists[1:])
+    assert conduct.data_hash([first]) == conduct.data_hash(first) != conduct.data_hash([first, second])
+    with pytest.raises(DataError, match="expected lists of sentences under"):
+        conduct.load_sentences([second])
+    for name, spec in conduct.SPECS.items():
+        assert spec.data_files and set(spec.data_files) <= set(conduct.DATA_FILES)
+        assert [p.name for p in conduct.data_paths(name)] == list(spec.data_files)
+        assert all(p.is_file() for p in conduct.data_paths(name))
+
+
 def test_the_threshold_choice_weighs_a_false_alarm_by_the_stretches_of_a_call():
     p_pos = np.array([0.95, 0.9, 0.85, 0.6, 0.55])
     p_neg = np.concatenate([np.full(95, 0.1), np.full(5, 0.58)])

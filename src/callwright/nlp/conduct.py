@@ -5,19 +5,20 @@ blaming, impatient or sarcastic speech, or a request for the caller's password o
 worded in too many ways, and an example list either misses most of them or, with a low
 threshold, flags polite refusals and mere mentions of a PIN. A small head over the same
 MiniLM sentence vectors the phrase matcher already computes for every stretch of speech
-learns the category from labelled sentences (data/conduct.yaml, written for this) at the
-cost of a dot product or two per stretch.
+learns the category from labelled sentences (data/conduct.yaml and conduct_round4.yaml, a
+file per round of writing) at the cost of a dot product or two per stretch.
 
-Each classifier (`SPECS`) names the lists of data/conduct.yaml that are its positives and
-negatives and the head it uses: a logistic regression, or one hidden layer of ReLUs where
-that generalised better to unseen wording (docs/qa-real-calls.md has the figures). The
-trained head is stored in data/<name>_head.json with the hash of its training file, a
+Each classifier (`SPECS`) names the training files it reads (`Spec.data_files`, list by list
+in order), the lists that are its positives and negatives and the head it uses: a logistic
+regression, or one hidden layer of ReLUs where that generalised better to unseen wording
+(docs/qa-real-calls.md has the figures). The
+trained head is stored in data/<name>_head.json with the hash of its training files, a
 fingerprint of the encoder it was trained on and the threshold cross-validation suggested:
 loading it on another encoder (a different vector space) or after the data changed is an
 error, not confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
 
-A classifier whose `Spec.tuned_layers` is set (dismissive, credential_request) is instead a fine-tuned model:
-the encoder's top layers and a linear layer, trained on the same sentences by
+A classifier whose `Spec.tuned_layers` is set (dismissive, credential_request) is instead a
+fine-tuned model: the encoder's top layers and a linear layer, trained on the same sentences by
 callwright.nlp.conduct_model and stored in models/conduct/; `--write` trains it too.
 """
 
@@ -29,6 +30,7 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,6 +42,13 @@ from callwright.errors import DataError, ModelNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from callwright.nlp.embeddings import Encoder
+
+
+# The training sentences, one file per round of writing (each file's header says who wrote it and
+# under which rules): rounds 1-3, then round 4.
+DATA_FILE = "conduct.yaml"
+DATA_FILES = (DATA_FILE, "conduct_round4.yaml")
+DataPaths = Path | str | Sequence[Path | str]
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,10 @@ class Spec:
     # also train on real agents' turns as negatives where the data is present (`real_agent_turns`:
     # the Harper Valley dev calls' agent speech, read from ../shared/data, never copied in)
     real_negatives: bool = False
+    # the training files in data/, read list by list in this order (`load_sentences`); the stored
+    # model records their hash (`data_hash`), so a model trained on older rounds stays valid
+    # beside one trained on newer rounds
+    data_files: tuple[str, ...] = DATA_FILES
 
 
 # An ensemble of hidden layers from several seeds, logits averaged (`Spec.ensemble`, stored as one
@@ -76,6 +89,9 @@ SPECS: dict[str, Spec] = {
         hidden=64,
         ensemble=ENSEMBLE,
         tuned_layers=2,
+        # rounds 1-3: retrained on round four it learned the fillers round four's dismissive
+        # sentences carry more often than its polite ones (docs/qa-real-calls.md, round six)
+        data_files=(DATA_FILE,),
     ),
     "credential_request": Spec(
         "asking the caller to say or type their password, PIN, passcode or login",
@@ -87,7 +103,6 @@ SPECS: dict[str, Spec] = {
 CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
 """The classifiers a scorecard may name (`classifier:` on a forbidden item), with what they catch."""
 
-DATA_FILE = "conduct.yaml"
 FORMAT = "callwright-conduct-head/2"
 L2 = 0.1  # ridge penalty on the weights (not the biases); 0.03-0.3 differ little in cross-validation
 MLP_L2 = 1e-3  # the hidden-layer head's penalty (per weight, on the mean loss)
@@ -263,22 +278,46 @@ class ConductHead:
         }
 
 
-def load_sentences(path: Path | None = None) -> dict[str, list[str]]:
-    """The labelled training sentences: list name -> sentences."""
-    path = path or _data_path(DATA_FILE)
+def data_paths(name: str | None = None) -> tuple[Path, ...]:
+    """The training files of classifier `name` (`Spec.data_files`; None: every round's), in the
+    order their lists are joined."""
+    return tuple(_data_path(f) for f in (SPECS[name].data_files if name else DATA_FILES))
+
+
+def _paths(paths: DataPaths | None) -> tuple[Path, ...]:
+    if paths is None:
+        return data_paths()
+    return (Path(paths),) if isinstance(paths, str | Path) else tuple(Path(p) for p in paths)
+
+
+def _read_lists(path: Path) -> dict[str, list[str]]:
     import yaml
 
     try:
         data = yaml.safe_load(path.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise DataError(f"{path}: cannot read the conduct training sentences: {err}") from err
-    lists = sorted({n for s in SPECS.values() for n in (*s.positive, *s.negative)})
-    if not isinstance(data, dict) or not all(isinstance(data.get(n), list) for n in lists):
-        raise DataError(f"{path}: expected lists of sentences under {', '.join(lists)}")
+    if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+        raise DataError(f"{path}: expected lists of sentences under list names")
     bad = [(k, s) for k, v in data.items() for s in v if not isinstance(s, str)]
     if bad:  # `- yes` is a boolean in YAML: quote it
         raise DataError(f"{path}: list {bad[0][0]!r}: {bad[0][1]!r} is not a string; quote it")
     return {str(k): list(v) for k, v in data.items()}
+
+
+def load_sentences(paths: DataPaths | None = None) -> dict[str, list[str]]:
+    """The labelled training sentences of `paths` (default: every round's file), list name ->
+    sentences, each list joined across the files in their order."""
+    paths = _paths(paths)
+    merged: dict[str, list[str]] = {}
+    for path in paths:
+        for name, items in _read_lists(path).items():
+            merged.setdefault(name, []).extend(items)
+    lists = sorted({n for s in SPECS.values() for n in (*s.positive, *s.negative)})
+    if not all(n in merged for n in lists):
+        where = ", ".join(str(p) for p in paths)
+        raise DataError(f"{where}: expected lists of sentences under {', '.join(lists)}")
+    return merged
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # qa.scorecard.matching's words
@@ -295,8 +334,13 @@ def as_heard(sentences: dict[str, list[str]]) -> dict[str, list[str]]:
     return out
 
 
-def data_hash(path: Path | None = None) -> str:
-    return hashlib.sha256((path or _data_path(DATA_FILE)).read_bytes()).hexdigest()[:16]
+def data_hash(paths: DataPaths | None = None) -> str:
+    """The training files' hash (sha256 of their bytes in order; of one file, that file's), which
+    a stored model records and is checked against."""
+    digest = hashlib.sha256()
+    for path in _paths(paths):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _balance(y: np.ndarray) -> np.ndarray:
@@ -529,15 +573,17 @@ def choose_threshold(
 def train(
     encoder: Encoder,
     name: str = "dismissive",
-    path: Path | None = None,
+    path: DataPaths | None = None,
     l2: float = L2,
     calibrate: bool = True,
     real_negatives: bool = True,
 ) -> ConductHead:
     """Train the head for classifier `name` on the labelled sentences (and, with `calibrate`,
     find its suggested threshold by cross-validation on them); `real_negatives`: with the real
-    agent turns where its spec asks for them and the data is present."""
+    agent turns where its spec asks for them and the data is present. `path`: the training files
+    (default: the spec's `data_files`)."""
     spec = SPECS[name]
+    path = path if path is not None else data_paths(name)
     sentences, real = with_real_negatives(name, load_sentences(path), real_negatives)
     ts = training_set(name, sentences)
     fitted = _fit(spec, encoder.embed(ts.texts), ts.y, l2)
@@ -621,10 +667,10 @@ def get_head(name: str) -> ConductHead:
     head = read_head(path)
     if head.name != name:
         raise ModelNotFoundError(f"{path} holds classifier {head.name!r}, not {name!r}")
-    if head.data_sha256 != data_hash():
+    if head.data_sha256 != (now := data_hash(data_paths(name))):
         raise ModelNotFoundError(
-            f"{path} was trained on another version of {DATA_FILE} "
-            f"(hash {head.data_sha256}, now {data_hash()})",
+            f"{path} was trained on another version of {', '.join(SPECS[name].data_files)} "
+            f"(hash {head.data_sha256}, now {now})",
             hint="retrain it: python -m callwright.nlp.conduct --write",
         )
     return head
@@ -652,7 +698,8 @@ def check_encoder(head: ConductHead, encoder: Encoder) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=f"Train the conduct classifiers on data/{DATA_FILE}.")
+    files = ", ".join(DATA_FILES)
+    ap = argparse.ArgumentParser(description=f"Train the conduct classifiers on data/{files}.")
     ap.add_argument("--write", action="store_true", help="write data/<name>_head.json (else print a summary)")
     ap.add_argument("--only", choices=list(SPECS), action="append", help="train only these classifiers")
     ap.add_argument("--l2", type=float, default=L2, help="the logistic heads' penalty")
@@ -665,8 +712,8 @@ def main(argv: list[str] | None = None) -> int:
     from callwright.nlp.embeddings import get_encoder
 
     encoder = get_encoder()
-    sentences = load_sentences()
     for name in args.only or list(SPECS):
+        sentences = load_sentences(data_paths(name))
         if SPECS[name].tuned_layers:
             _train_model(name, encoder, sentences, args.write, not args.without_real_negatives)
             continue

@@ -89,7 +89,7 @@ class ModelMeta:
     base_layers: int
     hidden_size: int
     encoder_fingerprint: str  # the embeddings and bottom layers it runs on
-    data_sha256: str  # conduct.data_hash() of the training sentences
+    data_sha256: str  # conduct.data_hash() of the training files
     weights_sha256: str = ""
     suggested_threshold: float = conduct.DEFAULT_CLASSIFIER_THRESHOLD
     training: dict[str, Any] = field(default_factory=dict)
@@ -209,10 +209,10 @@ def load_model(
     meta = read_meta(meta_path)
     if meta.name != name:
         raise ModelNotFoundError(f"{meta_path} holds classifier {meta.name!r}, not {name!r}", hint=HINT)
-    expected = data_sha256 if data_sha256 is not None else conduct.data_hash()
+    expected = data_sha256 if data_sha256 is not None else conduct.data_hash(conduct.data_paths(name))
     if meta.data_sha256 != expected:
         raise ModelNotFoundError(
-            f"{meta_path} was trained on another version of {conduct.DATA_FILE} "
+            f"{meta_path} was trained on another version of {', '.join(conduct.SPECS[name].data_files)} "
             f"(hash {meta.data_sha256}, now {expected})",
             hint=HINT,
         )
@@ -448,20 +448,22 @@ def _fold_of(sentence: str) -> int:
 def train(
     encoder: Encoder,
     name: str,
-    path: Path | None = None,
+    path: conduct.DataPaths | None = None,
     calibrate: bool = True,
     tuned_layers: int | None = None,
     real_negatives: bool = True,
 ) -> ConductModel:
-    """Fine-tune classifier `name`'s model on the labelled sentences of data/conduct.yaml as the
-    scorer hears them (and, with `calibrate`, choose its threshold by cross-validation on them:
-    `conduct.FOLDS` models, each trained without one fold, rate that fold's sentences). One torch
-    thread, fixed seeds: the same data gives the same model. `real_negatives`: with the real agent
+    """Fine-tune classifier `name`'s model on the labelled sentences of its training files
+    (`path`; default: its spec's `data_files`) as the scorer hears them (and, with `calibrate`,
+    choose its threshold by cross-validation on them: `conduct.FOLDS` models, each trained
+    without one fold, rate that fold's sentences). One torch thread, fixed seeds: the same data
+    gives the same model. `real_negatives`: with the real agent
     turns where the classifier's spec asks for them and the data is present (conduct.REAL_LIST;
     the model's `training.real_negatives` records whether they were used)."""
     from callwright.nlp.training import BottomStates
 
     spec = conduct.SPECS[name]
+    path = path if path is not None else conduct.data_paths(name)
     tuned = tuned_layers or spec.tuned_layers or TUNED_LAYERS
     threads = torch.get_num_threads()
     torch.set_num_threads(TRAIN_THREADS)
