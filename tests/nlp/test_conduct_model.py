@@ -13,6 +13,7 @@ import shutil
 
 import numpy as np
 import pytest
+import yaml
 
 from callwright.errors import ModelNotFoundError
 from callwright.nlp import conduct, conduct_model
@@ -153,18 +154,34 @@ def test_a_missing_model_names_the_directory(tmp_path, encoder):
         conduct_model.load_model(NAME, encoder, tmp_path)
 
 
-def test_training_is_seeded_the_same_data_gives_the_same_model(encoder, monkeypatch):
+def test_training_is_seeded_the_same_data_gives_the_same_model(encoder):
     """A tiny set, the real recipe for one epoch: two trainings give the same weights."""
     from callwright.nlp.training import BottomStates
 
-    monkeypatch.setattr(conduct_model, "EPOCHS", 1)
     sentences = conduct.as_heard(conduct.load_sentences())
     texts = sentences["dismissive"][:8] + sentences["polite"][:8]
     y = np.array([1] * 8 + [0] * 8)
-    trainer = conduct_model._Trainer(encoder, BottomStates(encoder, 4), 2)
+    trainer = conduct_model._Trainer(encoder, BottomStates(encoder, 4), 2, epochs=1)
     a, b = (trainer.fit(texts, y, NAME) for _ in range(2))
     sa, sb = a.state_dict(), b.state_dict()
     assert all(bool((sa[k] == sb[k]).all()) for k in sa)
+
+
+@pytest.mark.slow
+def test_training_in_processes_gives_the_same_model_and_threshold(encoder, tmp_path, monkeypatch):
+    """`jobs` > 1 runs the fit and the folds in spawned processes, each one thread: the model's
+    weights and the cross-validated threshold are those of one process (a tiny data set)."""
+    monkeypatch.setattr(conduct_model, "EPOCHS", 1)
+    lists = conduct.as_heard(conduct.load_sentences())
+    data = tmp_path / "tiny.yaml"
+    data.write_text(yaml.safe_dump({k: v[:10] for k, v in lists.items()}))
+    one = conduct_model.train(encoder, NAME, data, real_negatives=False)
+    two = conduct_model.train(encoder, NAME, data, real_negatives=False, jobs=2)
+    s1, s2 = one.state_dict(), two.state_dict()
+    assert s1.keys() == s2.keys() and all(bool((s1[k] == s2[k]).all()) for k in s1)
+    assert one.suggested_threshold == two.suggested_threshold
+    assert one.meta.training["cross_validation"] == two.meta.training["cross_validation"]
+    assert two.meta.training["seconds"]["processes"] == 2
 
 
 # -- real agents' turns as negatives (conduct.real_agent_turns) --------------------------------

@@ -284,7 +284,8 @@ def data_paths(name: str | None = None) -> tuple[Path, ...]:
     return tuple(_data_path(f) for f in (SPECS[name].data_files if name else DATA_FILES))
 
 
-def _paths(paths: DataPaths | None) -> tuple[Path, ...]:
+def as_paths(paths: DataPaths | None) -> tuple[Path, ...]:
+    """`paths` as a tuple of paths (None: every round's file)."""
     if paths is None:
         return data_paths()
     return (Path(paths),) if isinstance(paths, str | Path) else tuple(Path(p) for p in paths)
@@ -308,7 +309,7 @@ def _read_lists(path: Path) -> dict[str, list[str]]:
 def load_sentences(paths: DataPaths | None = None) -> dict[str, list[str]]:
     """The labelled training sentences of `paths` (default: every round's file), list name ->
     sentences, each list joined across the files in their order."""
-    paths = _paths(paths)
+    paths = as_paths(paths)
     merged: dict[str, list[str]] = {}
     for path in paths:
         for name, items in _read_lists(path).items():
@@ -338,7 +339,7 @@ def data_hash(paths: DataPaths | None = None) -> str:
     """The training files' hash (sha256 of their bytes in order; of one file, that file's), which
     a stored model records and is checked against."""
     digest = hashlib.sha256()
-    for path in _paths(paths):
+    for path in as_paths(paths):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -708,6 +709,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do not read the real agent turns a classifier's spec asks for (../shared/data/harper-dev)",
     )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="fine-tuned models: train the fit and the cross-validation folds in this many processes "
+        "side by side (each one thread: the same model as one process gives)",
+    )
     args = ap.parse_args(argv)
     from callwright.nlp.embeddings import get_encoder
 
@@ -715,7 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or list(SPECS):
         sentences = load_sentences(data_paths(name))
         if SPECS[name].tuned_layers:
-            _train_model(name, encoder, sentences, args.write, not args.without_real_negatives)
+            _train_model(name, encoder, sentences, args.write, not args.without_real_negatives, args.jobs)
             continue
         head = train(encoder, name, l2=args.l2, real_negatives=not args.without_real_negatives)
         spec, t = SPECS[name], head.suggested_threshold
@@ -735,13 +743,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train_model(
-    name: str, encoder: Encoder, sentences: dict[str, list[str]], write: bool, real_negatives: bool = True
+    name: str,
+    encoder: Encoder,
+    sentences: dict[str, list[str]],
+    write: bool,
+    real_negatives: bool = True,
+    jobs: int = 1,
 ) -> None:
     """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model)."""
     from callwright.nlp import conduct_model
 
     spec = SPECS[name]
-    model = conduct_model.train(encoder, name, real_negatives=real_negatives)
+    model = conduct_model.train(encoder, name, real_negatives=real_negatives, jobs=jobs)
     real = model.meta.training.get("real_negatives")
     if real:
         print(

@@ -24,7 +24,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -391,6 +392,7 @@ class _Trainer:
     encoder: Encoder
     states: Any  # training.BottomStates
     tuned_layers: int
+    epochs: int = EPOCHS
 
     def fit(self, texts: list[str], y: np.ndarray, name: str) -> ConductModel:
         base = self.encoder.model
@@ -418,7 +420,7 @@ class _Trainer:
         opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
         gen = torch.Generator().manual_seed(SEED)
         model.train()
-        for _ in range(EPOCHS):
+        for _ in range(self.epochs):
             perm = torch.randperm(len(xs), generator=gen).tolist()
             for i in range(0, len(perm), BATCH_SIZE):
                 idx = perm[i : i + BATCH_SIZE]
@@ -452,34 +454,45 @@ def train(
     calibrate: bool = True,
     tuned_layers: int | None = None,
     real_negatives: bool = True,
+    jobs: int = 1,
 ) -> ConductModel:
     """Fine-tune classifier `name`'s model on the labelled sentences of its training files
     (`path`; default: its spec's `data_files`) as the scorer hears them (and, with `calibrate`,
     choose its threshold by cross-validation on them: `conduct.FOLDS` models, each trained
     without one fold, rate that fold's sentences). One torch thread, fixed seeds: the same data
-    gives the same model. `real_negatives`: with the real agent
-    turns where the classifier's spec asks for them and the data is present (conduct.REAL_LIST;
-    the model's `training.real_negatives` records whether they were used)."""
-    from callwright.nlp.training import BottomStates
-
+    gives the same model. `real_negatives`: with the real agent turns where the classifier's spec
+    asks for them and the data is present (conduct.REAL_LIST; the model's
+    `training.real_negatives` records whether they were used). `jobs` > 1: the fit and the folds
+    run in that many processes side by side (each one thread, so the same model and threshold)."""
     spec = conduct.SPECS[name]
     path = path if path is not None else conduct.data_paths(name)
     tuned = tuned_layers or spec.tuned_layers or TUNED_LAYERS
-    threads = torch.get_num_threads()
-    torch.set_num_threads(TRAIN_THREADS)
+    job = _Job(
+        str(encoder.model_path),
+        name,
+        tuple(str(p) for p in conduct.as_paths(path)),
+        tuned,
+        real_negatives,
+        EPOCHS,
+    )
     started = time.perf_counter()
-    try:
-        trainer = _Trainer(encoder, BottomStates(encoder, len(layer_list(encoder.model)) - tuned), tuned)
-        sentences, real = conduct.with_real_negatives(name, conduct.load_sentences(path), real_negatives)
-        ts = conduct.training_set(name, sentences)
-        model = trainer.fit(ts.texts, ts.y, name)
-        fitted = time.perf_counter() - started
-        threshold: float = conduct.DEFAULT_CLASSIFIER_THRESHOLD
-        cv: dict[str, Any] = {}
-        if calibrate:
-            threshold, cv = conduct.choose_threshold(*out_of_fold(trainer, name, sentences))
-    finally:
-        torch.set_num_threads(threads)
+    sentences, real = job.sentences()
+    ts = conduct.training_set(name, sentences)
+    folds = list(range(conduct.FOLDS)) if calibrate else []
+    if jobs > 1:
+        model, fitted, ratings = _train_in_processes(job, encoder, folds, jobs)
+    else:
+        with _one_thread():
+            trainer = job.trainer(encoder)
+            model = trainer.fit(ts.texts, ts.y, name)
+            fitted = time.perf_counter() - started
+            ratings = [_fold_ratings(trainer, name, sentences, f) for f in folds]
+    threshold: float = conduct.DEFAULT_CLASSIFIER_THRESHOLD
+    cv: dict[str, Any] = {}
+    if calibrate:
+        threshold, cv = conduct.choose_threshold(
+            np.concatenate([p for p, _ in ratings]), np.concatenate([n for _, n in ratings])
+        )
     model.meta.data_sha256 = conduct.data_hash(path)
     model.meta.suggested_threshold = threshold
     model.meta.training = {
@@ -493,10 +506,14 @@ def train(
         "positive_share": conduct.POSITIVE_SHARE,
         "method": (
             f"top {tuned} of {model.meta.base_layers} layers fine-tuned + linear, mean pooling, "
-            f"adamw lr {LEARNING_RATE} weight decay {WEIGHT_DECAY}, {EPOCHS} epochs, batches of "
+            f"adamw lr {LEARNING_RATE} weight decay {WEIGHT_DECAY}, {job.epochs} epochs, batches of "
             f"{BATCH_SIZE}, balanced classes, seed {SEED}, {TRAIN_THREADS} thread"
         ),
-        "seconds": {"fit": round(fitted, 1), "total": round(time.perf_counter() - started, 1)},
+        "seconds": {
+            "fit": round(fitted, 1),
+            "total": round(time.perf_counter() - started, 1),
+            **({"processes": jobs} if jobs > 1 else {}),
+        },
         "cross_validation": cv,
     }
     return model
@@ -507,28 +524,99 @@ def out_of_fold(
 ) -> tuple[np.ndarray, np.ndarray]:
     """As `conduct.out_of_fold`, with a fine-tuned model per fold: the positives of the held fold
     in context (next to a training negative), its negatives with their own windows."""
+    ratings = [_fold_ratings(trainer, name, sentences, f) for f in range(conduct.FOLDS)]
+    return np.concatenate([p for p, _ in ratings]), np.concatenate([n for _, n in ratings])
+
+
+def _fold_ratings(
+    trainer: _Trainer, name: str, sentences: dict[str, list[str]], f: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold `f` of `out_of_fold`: a model trained without it rates its positives and negatives."""
     spec = conduct.SPECS[name]
     negative = conduct.negative_lists(name, sentences)
     heard = conduct.as_heard(sentences)
     lists = [(n, 1) for n in spec.positive] + [(n, 0) for n in negative]
     base = [(s, lab) for n, lab in lists for s in heard[n]]
     fold = [_fold_of(s) for s, _ in base]
-    p_pos: list[np.ndarray] = []
-    p_neg: list[np.ndarray] = []
-    for f in range(conduct.FOLDS):
-        part = {
-            (lab, held): [s for (s, lb), k in zip(base, fold, strict=True) if lb == lab and (k == f) == held]
-            for lab in (0, 1)
-            for held in (False, True)
-        }
-        pos, neg = conduct.in_context(part[1, False], part[0, False]), conduct.augmented(part[0, False])
-        pos_set = set(pos)
-        neg = [s for s in neg if s not in pos_set]
-        model = trainer.fit([*pos, *neg], np.array([1] * len(pos) + [0] * len(neg)), name)
-        p_pos.append(trainer.rate(model, conduct.in_context(part[1, True], part[0, False])))
-        test_neg = list(
-            dict.fromkeys([*part[0, True], *[w for s in part[0, True] for w in conduct.windows(s)]])
-        )
-        p_neg.append(trainer.rate(model, test_neg))
-        log.info("conduct model %s: fold %d of %d done", name, f + 1, conduct.FOLDS)
-    return np.concatenate(p_pos), np.concatenate(p_neg)
+    part = {
+        (lab, held): [s for (s, lb), k in zip(base, fold, strict=True) if lb == lab and (k == f) == held]
+        for lab in (0, 1)
+        for held in (False, True)
+    }
+    pos, neg = conduct.in_context(part[1, False], part[0, False]), conduct.augmented(part[0, False])
+    pos_set = set(pos)
+    neg = [s for s in neg if s not in pos_set]
+    model = trainer.fit([*pos, *neg], np.array([1] * len(pos) + [0] * len(neg)), name)
+    p_pos = trainer.rate(model, conduct.in_context(part[1, True], part[0, False]))
+    test_neg = list(dict.fromkeys([*part[0, True], *[w for s in part[0, True] for w in conduct.windows(s)]]))
+    p_neg = trainer.rate(model, test_neg)
+    log.info("conduct model %s: fold %d of %d done", name, f + 1, conduct.FOLDS)
+    return p_pos, p_neg
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a training process needs to redo the parent's work: plain values, so it pickles."""
+
+    encoder_path: str
+    name: str
+    paths: tuple[str, ...]
+    tuned: int
+    real_negatives: bool
+    epochs: int
+
+    def sentences(self) -> tuple[dict[str, list[str]], dict[str, Any]]:
+        sentences = conduct.load_sentences([Path(p) for p in self.paths])
+        return conduct.with_real_negatives(self.name, sentences, self.real_negatives)
+
+    def trainer(self, encoder: Encoder) -> _Trainer:
+        from callwright.nlp.training import BottomStates
+
+        n_bottom = len(layer_list(encoder.model)) - self.tuned
+        return _Trainer(encoder, BottomStates(encoder, n_bottom), self.tuned, self.epochs)
+
+
+def _run_task(job: _Job, fold: int | None) -> tuple[Any, ...]:
+    """In a training process: the fit (`fold` None: the model's weights and meta) or one fold's
+    ratings, with the seconds it took."""
+    from callwright.nlp.embeddings import get_encoder
+
+    started = time.perf_counter()
+    encoder = get_encoder(job.encoder_path)
+    with _one_thread():
+        trainer = job.trainer(encoder)
+        sentences, _ = job.sentences()
+        if fold is None:
+            ts = conduct.training_set(job.name, sentences)
+            model = trainer.fit(ts.texts, ts.y, job.name)
+            return model.state_dict(), asdict(model.meta), time.perf_counter() - started
+        return _fold_ratings(trainer, job.name, sentences, fold)
+
+
+def _train_in_processes(
+    job: _Job, encoder: Encoder, folds: list[int], jobs: int
+) -> tuple[ConductModel, float, list[tuple[np.ndarray, np.ndarray]]]:
+    """The fit and the folds in `jobs` spawned processes (the fit first: it is the longest)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        fit = pool.submit(_run_task, job, None)
+        parts = [pool.submit(_run_task, job, f) for f in folds]
+        state, meta, fitted = fit.result()
+        ratings = [p.result() for p in parts]
+    model = ConductModel(encoder.model, ModelMeta(**meta))
+    model.load_state_dict(state)  # all of it, in float32: the stored form (`save_model`) is rounded
+    model.eval()
+    return model, fitted, ratings
