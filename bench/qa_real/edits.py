@@ -284,6 +284,9 @@ HELDOUT_FILES = {
     # the sixth held-out set: written by two writers apart (Vosk's style; regional Englishes),
     # before the tuning that follows heldout5 (session 7)
     "heldout6": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout6*_sentences.yaml"))),
+    # the seventh held-out set: written by two writers apart (after redaction, with tags and
+    # brands; US regional and social Englishes), before session 8's changes to the classifiers
+    "heldout7": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout7*_sentences.yaml"))),
 }
 
 
