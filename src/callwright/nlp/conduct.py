@@ -45,9 +45,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # The training sentences, one file per round of writing (each file's header says who wrote it and
-# under which rules): rounds 1-3, then round 4.
+# under which rules): rounds 1-3, round 4, round 5.
 DATA_FILE = "conduct.yaml"
-DATA_FILES = (DATA_FILE, "conduct_round4.yaml")
+ROUND4_FILE = "conduct_round4.yaml"
+DATA_FILES = (DATA_FILE, ROUND4_FILE, "conduct_round5.yaml")
 DataPaths = Path | str | Sequence[Path | str]
 
 
@@ -89,15 +90,13 @@ SPECS: dict[str, Spec] = {
         hidden=64,
         ensemble=ENSEMBLE,
         tuned_layers=2,
-        # rounds 1-3: retrained on round four it learned the fillers round four's dismissive
-        # sentences carry more often than its polite ones (docs/qa-real-calls.md, round six)
-        data_files=(DATA_FILE,),
     ),
     "credential_request": Spec(
         "asking the caller to say or type their password, PIN, passcode or login",
         positive=("credential_request",),
         negative=("polite", "credential_mention", "dismissive"),
         tuned_layers=2,
+        data_files=(DATA_FILE, ROUND4_FILE),  # round five adds to dismissive and polite only
     ),
 }
 CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
