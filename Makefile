@@ -11,11 +11,13 @@ demo: setup
 serve: setup
 	@.venv/bin/callwright serve flows/inbound.yaml --http 127.0.0.1:8080
 
+# Two test processes (pytest-xdist): most tests wait on sockets, subprocesses and timers, so two
+# fit 2 cores; each process loads the models once. More would multiply the models' memory.
 test: setup
-	@HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q
+	@HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -n 2
 
 test-all: setup
-	@HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -m ""
+	@HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -n 2 -m ""
 
 # The gates CI runs beside the tests (.ci/run): ruff, the import contracts, mypy on src/
 # (both configured in pyproject.toml).
