@@ -5,17 +5,18 @@ blaming, impatient or sarcastic speech, or a request for the caller's password o
 worded in too many ways, and an example list either misses most of them or, with a low
 threshold, flags polite refusals and mere mentions of a PIN. A small head over the same
 MiniLM sentence vectors the phrase matcher already computes for every stretch of speech
-learns the category from labelled sentences (data/conduct.yaml and conduct_round4.yaml, a
-file per round of writing) at the cost of a dot product or two per stretch.
+learns the category from labelled sentences (data/conduct.yaml, conduct_round4.yaml and
+conduct_round5.yaml, a file per round of writing) at the cost of a dot product or two per
+stretch.
 
 Each classifier (`SPECS`) names the training files it reads (`Spec.data_files`, list by list
 in order), the lists that are its positives and negatives and the head it uses: a logistic
 regression, or one hidden layer of ReLUs where that generalised better to unseen wording
-(docs/qa-real-calls.md has the figures). The
-trained head is stored in data/<name>_head.json with the hash of its training files, a
-fingerprint of the encoder it was trained on and the threshold cross-validation suggested:
-loading it on another encoder (a different vector space) or after the data changed is an
-error, not confident nonsense. Retrain with `python -m callwright.nlp.conduct --write`.
+(docs/qa-real-calls.md has the figures). The trained head is stored in data/<name>_head.json
+with the hash of its training files, a fingerprint of the encoder it was trained on and the
+threshold cross-validation suggested: loading it on another encoder (a different vector space)
+or after the data changed is an error, not confident nonsense. Retrain with
+`python -m callwright.nlp.conduct --write`.
 
 A classifier whose `Spec.tuned_layers` is set (dismissive, credential_request) is instead a
 fine-tuned model: the encoder's top layers and a linear layer, trained on the same sentences by
@@ -54,7 +55,7 @@ DataPaths = Path | str | Sequence[Path | str]
 
 @dataclass(frozen=True)
 class Spec:
-    """One classifier: what it catches, which lists of the data file are its positives and
+    """One classifier: what it catches, which lists of its data files are its positives and
     negatives, and its head's shape (`hidden` ReLUs; 0 is a logistic regression)."""
 
     description: str
