@@ -519,19 +519,12 @@ def train(
     return model
 
 
-def out_of_fold(
-    trainer: _Trainer, name: str, sentences: dict[str, list[str]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """As `conduct.out_of_fold`, with a fine-tuned model per fold: the positives of the held fold
-    in context (next to a training negative), its negatives with their own windows."""
-    ratings = [_fold_ratings(trainer, name, sentences, f) for f in range(conduct.FOLDS)]
-    return np.concatenate([p for p, _ in ratings]), np.concatenate([n for _, n in ratings])
-
-
 def _fold_ratings(
     trainer: _Trainer, name: str, sentences: dict[str, list[str]], f: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fold `f` of `out_of_fold`: a model trained without it rates its positives and negatives."""
+    """Fold `f` of the cross-validation (as `conduct.out_of_fold`, with a fine-tuned model per
+    fold): a model trained without the fold rates its positives in context (next to a training
+    negative) and its negatives with their own windows."""
     spec = conduct.SPECS[name]
     negative = conduct.negative_lists(name, sentences)
     heard = conduct.as_heard(sentences)
@@ -587,8 +580,8 @@ class _Job:
 
 
 def _run_task(job: _Job, fold: int | None) -> tuple[Any, ...]:
-    """In a training process: the fit (`fold` None: the model's weights and meta) or one fold's
-    ratings, with the seconds it took."""
+    """In a training process: the fit (`fold` None: the model's weights, its meta and the seconds
+    it took) or one fold's ratings."""
     from callwright.nlp.embeddings import get_encoder
 
     started = time.perf_counter()
