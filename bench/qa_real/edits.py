@@ -287,6 +287,9 @@ HELDOUT_FILES = {
     # the seventh held-out set: written by two writers apart (after redaction, with tags and
     # brands; US regional and social Englishes), before session 8's changes to the classifiers
     "heldout7": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout7*_sentences.yaml"))),
+    # the eighth held-out set: written by two writers apart (outbound calls; clipped one-liners
+    # and long rambling turns), before session 9's changes
+    "heldout8": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout8*_sentences.yaml"))),
 }
 
 
