@@ -103,10 +103,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--calibrate", action="store_true", help="print each item's best threshold range on dev")
     ap.add_argument("--torch-threads", type=int, default=1)
-    ap.add_argument(
+    products = ap.add_mutually_exclusive_group()
+    products.add_argument(
         "--bf16",
-        action="store_true",
-        help="the encoder's matrix products in bfloat16 (`Encoder.bf16`: faster, other numbers)",
+        action="store_const",
+        const=True,
+        dest="bf16",
+        help="the encoder's matrix products in bfloat16 (`Encoder.bf16`; the default where the CPU "
+        "multiplies bfloat16 natively)",
+    )
+    products.add_argument(
+        "--float32",
+        action="store_const",
+        const=False,
+        dest="bf16",
+        help="the encoder's matrix products in float32 (the default on other CPUs)",
     )
     ap.add_argument(
         "--split",
@@ -128,9 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.torch_threads)
-    from callwright.nlp.embeddings import Encoder, get_encoder
+    from callwright.nlp.embeddings import Encoder, bf16_products, get_encoder
 
-    Encoder.bf16 = args.bf16
+    Encoder.bf16 = args.bf16  # None: as the product decides (`bf16_products`)
     from callwright.nlp.sentiment import get_sentiment_model
     from callwright.qa.ingest import read_transcript, resolve_meta
     from callwright.qa.scorecard import PhraseMatcher, loads_scorecard, score
@@ -263,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "encoder": str(args.encoder or "all-MiniLM-L6-v2 (packaged)"),
         "off": sorted(args.off),
-        "bf16": args.bf16,
+        "bf16": bf16_products(),
         "transcripts_scored": scored,
         "scoring_calls_per_s": round(speed, 1),
         "items": rows,

@@ -17,6 +17,7 @@ finer and hardly pad (docs/benchmarks.md, round six).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -140,10 +141,12 @@ class Encoder:
     # finer (`BUCKET_COST_TOKENS`): less padding and one pass's fixed cost (False: a pass per batch)
     stacked: bool = True
     # with `lean`: the linear maps' matrix products in bfloat16 (float32 sums; the residual stream,
-    # layer norms, GELU and attention stay float32), about twice the products' speed on a CPU with
-    # AVX512-BF16, but vectors and probabilities move by about 1e-3, so not the default
-    # (docs/benchmarks.md, round seven); inference only (`_linear`)
-    bf16: bool = False
+    # layer norms, GELU and attention stay float32), about twice the products' speed on a CPU that
+    # multiplies bfloat16 natively (AVX512-BF16, AMX) and several times slower on one that does
+    # not. Vectors and probabilities move by about 1e-3; on the QA evaluation sets a verdict in
+    # several hundred moves, either way (docs/benchmarks.md, session 9). None: where the CPU has
+    # it (`native_bf16`) unless CALLWRIGHT_BF16 says 0 or 1; inference only (`_linear`)
+    bf16: bool | None = None
 
     def __init__(self, model_path: Path) -> None:
         self.model_path = check_model_dir(model_path, "text encoder")
@@ -414,16 +417,46 @@ def bert_blocks_stacked(
 
 
 _HALF: dict[int, tuple[Any, int, Any, Any]] = {}  # id(weight) -> (weight, its version, bf16 copies)
+BF16_ENV = "CALLWRIGHT_BF16"  # "0": float32 products; "1": bfloat16; unset: where native
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat16 products
+
+
+@functools.cache
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (x86 AVX512-BF16 or AMX, read from
+    /proc/cpuinfo) and torch's oneDNN may use it: elsewhere (another OS, an older CPU, oneDNN
+    capped below it by ONEDNN_MAX_CPU_ISA) bfloat16 products are slower than float32's."""
+    import torch
+
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if cap and cap not in ("ALL", "DEFAULT") and "BF16" not in cap and "AMX" not in cap:
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text("ascii", errors="replace").split()
+    except OSError:
+        return False
+    return any(f in flags for f in _BF16_FLAGS) and bool(torch.backends.mkldnn.is_available())
+
+
+def bf16_products() -> bool:
+    """Whether the encoder's linear maps multiply in bfloat16 (`Encoder.bf16`): set by a caller,
+    else by CALLWRIGHT_BF16, else where the CPU does it natively."""
+    if Encoder.bf16 is not None:
+        return Encoder.bf16
+    env = os.environ.get(BF16_ENV, "").strip()
+    if env in ("0", "1"):
+        return env == "1"
+    return native_bf16()
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """`F.linear`, or under `Encoder.bf16` its product in bfloat16 with the result back in
+    """`F.linear`, or where `bf16_products` its product in bfloat16 with the result back in
     float32 (the weights' bfloat16 copies made once; a weight changed in place is copied again).
     Only in inference mode: training always runs in float32."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
-    if not (Encoder.bf16 and torch.is_inference_mode_enabled()):
+    if not (torch.is_inference_mode_enabled() and bf16_products()):
         return F.linear(x, weight, bias)
     entry = _HALF.get(id(weight))
     if entry is None or entry[0] is not weight or entry[1] != weight._version:
