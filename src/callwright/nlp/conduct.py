@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # under which rules): rounds 1-3, round 4, round 5.
 DATA_FILE = "conduct.yaml"
 ROUND4_FILE = "conduct_round4.yaml"
-DATA_FILES = (DATA_FILE, ROUND4_FILE, "conduct_round5.yaml")
+DATA_FILES = (DATA_FILE, ROUND4_FILE, "conduct_round5.yaml", "conduct_round6.yaml")
 DataPaths = Path | str | Sequence[Path | str]
 
 
@@ -97,7 +97,6 @@ SPECS: dict[str, Spec] = {
         positive=("credential_request",),
         negative=("polite", "credential_mention", "dismissive"),
         tuned_layers=2,
-        data_files=(DATA_FILE, ROUND4_FILE),  # round five adds to dismissive and polite only
     ),
 }
 CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
