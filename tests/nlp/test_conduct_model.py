@@ -184,6 +184,31 @@ def test_training_in_processes_gives_the_same_model_and_threshold(encoder, tmp_p
     assert two.meta.training["seconds"]["processes"] == 2
 
 
+def test_training_without_calibration_keeps_the_default_threshold_and_says_so(
+    encoder, tmp_path, monkeypatch, capsys
+):
+    """`--no-calibrate` skips the cross-validation folds (most of the training time): the model
+    suggests the default threshold, records no cross-validation, and the summary says so."""
+    monkeypatch.setattr(conduct_model, "EPOCHS", 1)
+    lists = conduct.as_heard(conduct.load_sentences())
+    data = tmp_path / "tiny.yaml"
+    data.write_text(yaml.safe_dump({k: v[:6] for k, v in lists.items()}))
+    model = conduct_model.train(encoder, NAME, data, calibrate=False, real_negatives=False)
+    assert model.suggested_threshold == conduct.DEFAULT_CLASSIFIER_THRESHOLD
+    assert model.meta.training["cross_validation"] == {}
+    asked: dict[str, object] = {}
+
+    def fake_train(*args, **kwargs):
+        asked.update(kwargs)
+        return model
+
+    monkeypatch.setattr(conduct_model, "train", fake_train)
+    monkeypatch.setattr(conduct, "SPECS", {NAME: conduct.SPECS[NAME]})
+    assert conduct.main(["--only", NAME, "--no-calibrate"]) == 0
+    assert asked["calibrate"] is False
+    assert "not calibrated (default threshold" in capsys.readouterr().out
+
+
 # -- real agents' turns as negatives (conduct.real_agent_turns) --------------------------------
 
 

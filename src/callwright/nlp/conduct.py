@@ -715,6 +715,13 @@ def main(argv: list[str] | None = None) -> int:
         help="fine-tuned models: train the fit and the cross-validation folds in this many processes "
         "side by side (each one thread: the same model as one process gives)",
     )
+    ap.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="fine-tuned models: skip the cross-validated threshold (the folds: about five sixths "
+        "of the training time); the model then suggests the default threshold, and the scorecard's "
+        "`classifier_threshold` is chosen on evaluation sets instead",
+    )
     args = ap.parse_args(argv)
     from callwright.nlp.embeddings import get_encoder
 
@@ -722,7 +729,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or list(SPECS):
         sentences = load_sentences(data_paths(name))
         if SPECS[name].tuned_layers:
-            _train_model(name, encoder, sentences, args.write, not args.without_real_negatives, args.jobs)
+            _train_model(
+                name,
+                encoder,
+                sentences,
+                args.write,
+                not args.without_real_negatives,
+                args.jobs,
+                calibrate=not args.no_calibrate,
+            )
             continue
         head = train(encoder, name, l2=args.l2, real_negatives=not args.without_real_negatives)
         spec, t = SPECS[name], head.suggested_threshold
@@ -748,12 +763,13 @@ def _train_model(
     write: bool,
     real_negatives: bool = True,
     jobs: int = 1,
+    calibrate: bool = True,
 ) -> None:
     """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model)."""
     from callwright.nlp import conduct_model
 
     spec = SPECS[name]
-    model = conduct_model.train(encoder, name, real_negatives=real_negatives, jobs=jobs)
+    model = conduct_model.train(encoder, name, calibrate=calibrate, real_negatives=real_negatives, jobs=jobs)
     real = model.meta.training.get("real_negatives")
     if real:
         print(
@@ -766,11 +782,16 @@ def _train_model(
     p_neg = conduct_model.rate_texts(model, encoder, [s for n in spec.negative for s in heard[n]])
     t, cv = model.suggested_threshold, model.meta.training["cross_validation"]
     seconds = model.meta.training["seconds"]
+    chosen = (
+        f"cross-validated threshold {t:g} (miss rate {cv['miss_rate']}, "
+        f"false alarms {cv['false_alarm_rate']} per stretch)"
+        if cv
+        else f"not calibrated (default threshold {t:g})"
+    )
     print(
         f"{name}: fine-tuned top {model.meta.tuned_layers} layers; {len(p_pos)} positive and "
         f"{len(p_neg)} negative sentences; training error at {t:g}: {int((p_pos < t).sum())} + "
-        f"{int((p_neg >= t).sum())}; cross-validated threshold {t:g} (miss rate {cv['miss_rate']}, "
-        f"false alarms {cv['false_alarm_rate']} per stretch); {seconds['total']:.0f} s"
+        f"{int((p_neg >= t).sum())}; {chosen}; {seconds['total']:.0f} s"
     )
     if write:
         out = conduct_model.save_model(model)
