@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import threading
 import time
@@ -64,7 +65,10 @@ def test_inband_keys_reach_billing_logged_and_recorded_like_any_channel(tmp_path
         ends = [e for e in run.events("call_end") if e["call_id"] == call_id]
         assert ends and ends[0]["outcome"] == "transferred" and ends[0]["queue"] == "billing"
         assert ends[0]["barge_ins"] == 0  # keys stopped the prompts, not speech
-        assert not any("4111" in line for line in run.lines)  # the account number never in the log
+        # the account number never in the log, as a number of its own: a timestamp, a call id's hex
+        # or a duration's decimals may hold the same four digits by chance (CI failed so, once)
+        leaked = [line for line in run.lines if re.search(r"(?<![0-9A-Fa-f.])4111(?![0-9A-Fa-f])", line)]
+        assert not leaked, leaked
         assert rec.duration_s == pytest.approx(ends[0]["duration_s"], abs=1.0)
 
 
