@@ -290,6 +290,9 @@ HELDOUT_FILES = {
     # the eighth held-out set: written by two writers apart (outbound calls; clipped one-liners
     # and long rambling turns), before session 9's changes
     "heldout8": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout8*_sentences.yaml"))),
+    # the ninth held-out set: written by two writers apart (offshore contact centres' English;
+    # verbatim disfluent speech and raw recogniser output), before session 10's changes
+    "heldout9": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout9*_sentences.yaml"))),
 }
 
 
