@@ -128,6 +128,13 @@ CLASSIFY_MIN_WORDS = 6  # stretches shorter than this are rated only when they a
 # ...or a whole sentence of at least this many words (0: not), so that a short remark inside a
 # long turn ("not my problem.") is rated on its own, not only mixed with its neighbours
 SENTENCE_MIN_WORDS = 3
+# Whole sentences (by punctuation) and whole turns longer than a window, up to this many words, are
+# rated as they are besides their windows: the models learn from whole sentences, and a remark of
+# 12-40 words is otherwise seen only in 10-word pieces, each cut off from what makes it curt (or kind)
+UNIT_MAX_WORDS = 40
+# A window counts only where the whole sentence or turn it was cut from (when that is rated too)
+# rates at least this: a piece of a kind sentence can read curt on its own
+CONTEXT_FLOOR = 0.05
 POSITIVE_SHARE = 0.8
 PAIR_STEP = (7, 3)  # the partner of sentence k is sentence (7k + 3) mod n: fixed, varied pairs
 CONTEXT_STEP = (5, 1)  # the negative a positive is run together with, the same way

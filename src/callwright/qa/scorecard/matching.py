@@ -381,6 +381,20 @@ def span_ranges(u: Utterance, toks: list[Token]) -> list[tuple[int, int]]:
     return sorted(ranges)
 
 
+def unit_ranges(u: Utterance, toks: list[Token], longest: int) -> list[tuple[int, int]]:
+    """Token ranges of the whole sentences (by punctuation) and the whole turn that are longer than
+    a window (`span_ranges` holds the shorter ones) and at most `longest` tokens: what a conduct
+    classifier also rates as a whole (`CallText.rated_spans`)."""
+    n = len(toks)
+    if n <= WINDOW_WORDS:
+        return []
+    cuts = [0, *sorted(e for e in _sentence_ends(u) if 0 < e < n), n]
+    ranges = {(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if WINDOW_WORDS < b - a <= longest}
+    if n <= longest:
+        ranges.add((0, n))
+    return sorted(ranges)
+
+
 class PhraseMatcher:
     """Embeds texts through a bounded cache; share one across calls (and threads) in a batch."""
 
@@ -583,6 +597,7 @@ class CallText:
         self.timed = [is_timed(u) for u in transcript.utterances]
         self.tokens = [tokens(u) for u in transcript.utterances]
         self._spans: _Spans | None = None
+        self._rated_spans: _Spans | None = None
         self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
         self._joined: dict[tuple[tuple[int, ...], int], tuple[_Spans, np.ndarray]] = {}
         self._embedded: set[str] = set()
@@ -598,6 +613,20 @@ class CallText:
                 ]
             )
         return self._spans
+
+    @property
+    def rated_spans(self) -> _Spans:
+        """`spans` followed by the whole sentences and turns longer than a window
+        (`unit_ranges`): the stretches a fine-tuned conduct classifier may rate."""
+        if self._rated_spans is None:
+            from callwright.nlp import conduct
+
+            units = [
+                _spans(ui, toks, unit_ranges(u, toks, conduct.UNIT_MAX_WORDS))
+                for ui, (u, toks) in enumerate(zip(self.transcript.utterances, self.tokens, strict=True))
+            ]
+            self._rated_spans = _concat([self.spans, *units])
+        return self._rated_spans
 
     def unfillable(self, rule: PhraseRule) -> list[str]:
         """The placeholders without a value on this call, when they leave the rule no example."""
@@ -620,15 +649,18 @@ class CallText:
             return idx, np.zeros((0, 1), np.float32)
         return idx, self.matcher.vectors([spans.texts[i] for i in idx])
 
-    def rated_stretches(self, rule: PhraseRule, duration: float | None) -> np.ndarray:
+    def rated_stretches(self, rule: PhraseRule, duration: float | None, units: bool = True) -> np.ndarray:
         """Indices into `spans` of the stretches a classifier rates for `rule` (None: whatever
         the time window): its speaker's stretches of `conduct.CLASSIFY_MIN_WORDS` words or more,
         whole turns, and whole sentences of `conduct.SENTENCE_MIN_WORDS` or more, so a short
         remark inside a long turn ("not my problem.") is also rated on its own. Five-word windows
-        cut across sentences are left out: "name is michael how can" is not something said."""
+        cut across sentences are left out: "name is michael how can" is not something said.
+        With `units`, the indices are into `rated_spans` and take in its whole sentences and turns
+        longer than a window as well."""
         from callwright.nlp import conduct
 
-        spans = self.spans
+        spans = self.rated_spans if units else self.spans
+        n_spans = len(self.spans.texts)
         keep = np.ones(len(spans.texts), bool)
         if duration is not None:
             keep &= _in_window(spans.start, spans.end, rule, duration)
@@ -639,8 +671,21 @@ class CallText:
         whole = np.array([len(self.tokens[int(ui)]) for ui in spans.utterance], dtype=int)
         rated = (sizes >= conduct.CLASSIFY_MIN_WORDS) | (sizes == whole)
         if conduct.SENTENCE_MIN_WORDS:
-            rated |= self._sentences() & (sizes >= conduct.SENTENCE_MIN_WORDS)
+            rated |= self.whole_units()[: len(spans.texts)] & (sizes >= conduct.SENTENCE_MIN_WORDS)
+        rated[n_spans:] = True  # the whole sentences and turns longer than any window
         return np.flatnonzero(keep & rated)
+
+    def whole_units(self) -> np.ndarray:
+        """Whether each stretch of `rated_spans` is a whole sentence (by punctuation) or a whole
+        turn, rather than a window cut from one."""
+        spans = self.rated_spans
+        n_spans = len(self.spans.texts)
+        sizes = np.array([t.count(" ") + 1 for t in spans.texts], dtype=int)
+        whole = np.array([len(self.tokens[int(ui)]) for ui in spans.utterance], dtype=int)
+        out = sizes == whole
+        out[:n_spans] |= self._sentences()
+        out[n_spans:] = True
+        return out
 
     def _sentences(self) -> np.ndarray:
         """Whether each stretch of `spans` is exactly one sentence of its turn (by punctuation):
@@ -658,7 +703,7 @@ class CallText:
         from callwright.nlp import conduct
 
         out: dict[str, list[str]] = {}
-        spans = self.spans
+        spans = self.rated_spans
         for rule in self.rules:
             if rule.classifier and conduct.SPECS[rule.classifier].tuned_layers:
                 texts = [spans.texts[i] for i in self.rated_stretches(rule, None)]

@@ -130,6 +130,23 @@ def forbidden(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
     return Outcome("pass", evidence)
 
 
+def out_of_context(call: CallText, idx: np.ndarray, p: np.ndarray, floor: float) -> np.ndarray:
+    """Which of the rated stretches `idx` (into `call.rated_spans`, rated `p`) are windows cut
+    from a whole sentence or turn that is rated too, under `floor`: a piece of a kind sentence can
+    read curt on its own ("... my hands are tied on waiving it"), and what counts is what was said.
+    A window whose sentence is longer than any rated whole (or not rated) stands on its own."""
+    spans = call.rated_spans
+    units = call.whole_units()[idx]
+    utt, cs, ce = spans.utterance[idx], spans.cstart[idx], spans.cend[idx]
+    out = np.zeros(len(idx), bool)
+    for k in np.flatnonzero(~units):
+        holds = units & (utt == utt[k]) & (cs <= cs[k]) & (ce >= ce[k])
+        if holds.any():
+            smallest = np.flatnonzero(holds)[np.argmin((ce - cs)[holds])]
+            out[k] = p[smallest] < floor
+    return out
+
+
 def _classified(
     call: CallText, rule: PhraseRule, duration: float
 ) -> list[tuple[float, int, Evidence, float]]:
@@ -145,13 +162,15 @@ def _classified(
         idx = call.rated_stretches(rule, duration)
         if not len(idx):
             return []
-        spans = call.spans
+        spans = call.rated_spans
         p = call.matcher.ratings(rule.classifier, [spans.texts[i] for i in idx])
+        keep = ~out_of_context(call, idx, p, conduct.CONTEXT_FLOOR)
+        idx, p = idx[keep], p[keep]
     else:
         head = conduct.get_head(rule.classifier)
         conduct.check_encoder(head, call.matcher.encoder)
         all_idx, vectors = call.stretches(rule, duration)
-        idx = call.rated_stretches(rule, duration)
+        idx = call.rated_stretches(rule, duration, units=False)
         if not len(idx):
             return []
         spans = call.spans
