@@ -80,8 +80,10 @@ def rigged(matcher: PhraseMatcher, window: float, rest: float) -> PhraseMatcher:
     """A matcher whose dismissive ratings are set: `window` for the 10-word windows holding
     "hands are tied", `rest` for everything else (the whole sentence among them)."""
     fresh = PhraseMatcher(matcher.encoder)
+    fresh.asked = []  # type: ignore[attr-defined]
 
     def ratings(name: str, texts: Sequence[str]) -> np.ndarray:
+        fresh.asked.extend(texts)  # type: ignore[attr-defined]
         return np.array(
             [window if "hands are tied" in t and words(t) <= WINDOW_WORDS else rest for t in texts],
             dtype=np.float32,
@@ -97,9 +99,22 @@ def verdict(m: PhraseMatcher) -> tuple[str, str]:
 
 
 def test_a_window_of_a_sentence_rated_under_the_floor_does_not_count(matcher):
-    v, note = verdict(rigged(matcher, window=0.99, rest=conduct.CONTEXT_FLOOR / 2))
+    m = rigged(matcher, window=0.99, rest=conduct.CONTEXT_FLOOR / 2)
+    v, note = verdict(m)
     assert v == "pass"
     assert "0.99" not in note  # the piece is not shown as what came closest either: its sentence is
+    # nor is it rated at all: only the wholes (and windows no whole holds) are rated first
+    asked = m.asked  # type: ignore[attr-defined]
+    assert asked and all(words(t) > WINDOW_WORDS or words(t) < WINDOW_WORDS for t in asked)
+
+
+def test_the_windows_of_a_whole_over_the_floor_are_rated_after_it(matcher):
+    m = rigged(matcher, window=0.99, rest=0.3)
+    verdict(m)
+    asked = m.asked  # type: ignore[attr-defined]
+    first_window = next(k for k, t in enumerate(asked) if words(t) == WINDOW_WORDS)
+    assert all(words(t) != WINDOW_WORDS for t in asked[:first_window])
+    assert any(words(t) > WINDOW_WORDS for t in asked[:first_window])  # the sentence came first
 
 
 @pytest.mark.parametrize("rest", [conduct.CONTEXT_FLOOR, 0.3])

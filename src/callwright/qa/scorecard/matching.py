@@ -697,17 +697,35 @@ class CallText:
             out += [r in sentences for r in span_ranges(u, toks)]
         return np.array(out, dtype=bool)
 
+    def rating_plan(self, rule: PhraseRule, duration: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(idx, holder): the stretches a classifier rates for `rule` (`rated_stretches`) and, for
+        each, the position in `idx` of the smallest whole sentence or turn among them that holds
+        it (-1: a whole itself, or a window no rated whole holds). A window counts only where its
+        holder rates at least `conduct.CONTEXT_FLOOR`, so it needs rating only there: the wholes
+        and the windows without one are rated first (`to_rate`), the others as their holders ask."""
+        idx = self.rated_stretches(rule, duration)
+        spans = self.rated_spans
+        units = self.whole_units()[idx]
+        utt, cs, ce = spans.utterance[idx], spans.cstart[idx], spans.cend[idx]
+        holder = np.full(len(idx), -1, dtype=int)
+        for k in np.flatnonzero(~units):
+            holds = np.flatnonzero(units & (utt == utt[k]) & (cs <= cs[k]) & (ce >= ce[k]))
+            if len(holds):
+                holder[k] = holds[np.argmin((ce - cs)[holds])]
+        return idx, holder
+
     def to_rate(self) -> dict[str, list[str]]:
-        """Per conduct model, the texts its rules given to `prepare` will rate on this call (any
-        time window), so the first embedding rates them in the same pass (`embed_rated`)."""
+        """Per conduct model, the texts its rules given to `prepare` rate first on this call (any
+        time window: `rating_plan`), so the first embedding rates them in the same pass
+        (`embed_rated`)."""
         from callwright.nlp import conduct
 
         out: dict[str, list[str]] = {}
         spans = self.rated_spans
         for rule in self.rules:
             if rule.classifier and conduct.SPECS[rule.classifier].tuned_layers:
-                texts = [spans.texts[i] for i in self.rated_stretches(rule, None)]
-                out.setdefault(rule.classifier, []).extend(texts)
+                idx, holder = self.rating_plan(rule, None)
+                out.setdefault(rule.classifier, []).extend(spans.texts[i] for i in idx[holder < 0])
         return {n: list(dict.fromkeys(ts)) for n, ts in out.items()}
 
     def matches(self, rule: PhraseRule, duration: float) -> list[Match]:

@@ -130,23 +130,6 @@ def forbidden(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
     return Outcome("pass", evidence)
 
 
-def out_of_context(call: CallText, idx: np.ndarray, p: np.ndarray, floor: float) -> np.ndarray:
-    """Which of the rated stretches `idx` (into `call.rated_spans`, rated `p`) are windows cut
-    from a whole sentence or turn that is rated too, under `floor`: a piece of a kind sentence can
-    read curt on its own ("... my hands are tied on waiving it"), and what counts is what was said.
-    A window whose sentence is longer than any rated whole (or not rated) stands on its own."""
-    spans = call.rated_spans
-    units = call.whole_units()[idx]
-    utt, cs, ce = spans.utterance[idx], spans.cstart[idx], spans.cend[idx]
-    out = np.zeros(len(idx), bool)
-    for k in np.flatnonzero(~units):
-        holds = units & (utt == utt[k]) & (cs <= cs[k]) & (ce >= ce[k])
-        if holds.any():
-            smallest = np.flatnonzero(holds)[np.argmin((ce - cs)[holds])]
-            out[k] = p[smallest] < floor
-    return out
-
-
 def _classified(
     call: CallText, rule: PhraseRule, duration: float
 ) -> list[tuple[float, int, Evidence, float]]:
@@ -159,12 +142,20 @@ def _classified(
     if conduct.SPECS[rule.classifier].tuned_layers:
         # a fine-tuned model (conduct_model) rates the stretches' words; the matcher rated them
         # in its own forward pass when the call was prepared with the scorecard's rules
-        idx = call.rated_stretches(rule, duration)
+        idx, holder = call.rating_plan(rule, duration)
         if not len(idx):
             return []
         spans = call.rated_spans
-        p = call.matcher.ratings(rule.classifier, [spans.texts[i] for i in idx])
-        keep = ~out_of_context(call, idx, p, conduct.CONTEXT_FLOOR)
+        p = np.zeros(len(idx), np.float32)
+        first = holder < 0
+        p[first] = call.matcher.ratings(rule.classifier, [spans.texts[i] for i in idx[first]])
+        # a window of a whole rated under the floor does not count: a piece of a kind sentence
+        # can read curt on its own ("... my hands are tied on waiving it"); what counts is what
+        # was said. The others are rated now (the wholes were rated in the call's first pass).
+        held = ~first & (p[np.maximum(holder, 0)] >= conduct.CONTEXT_FLOOR)
+        if held.any():
+            p[held] = call.matcher.ratings(rule.classifier, [spans.texts[i] for i in idx[held]])
+        keep = first | held
         idx, p = idx[keep], p[keep]
     else:
         head = conduct.get_head(rule.classifier)
