@@ -293,6 +293,9 @@ HELDOUT_FILES = {
     # the ninth held-out set: written by two writers apart (offshore contact centres' English;
     # verbatim disfluent speech and raw recogniser output), before session 10's changes
     "heldout9": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout9*_sentences.yaml"))),
+    # the tenth held-out set: written by two writers apart (US Hispanic-market and Caribbean
+    # agents; private banking and corporate registers), before round seven of training data
+    "heldout10": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout10*_sentences.yaml"))),
 }
 
 
