@@ -46,10 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # The training sentences, one file per round of writing (each file's header says who wrote it and
-# under which rules): rounds 1-3, round 4, round 5.
+# under which rules): rounds 1-3, then rounds 4 to 7.
 DATA_FILE = "conduct.yaml"
 ROUND4_FILE = "conduct_round4.yaml"
-DATA_FILES = (DATA_FILE, ROUND4_FILE, "conduct_round5.yaml", "conduct_round6.yaml")
+DATA_FILES = (DATA_FILE, ROUND4_FILE, "conduct_round5.yaml", "conduct_round6.yaml", "conduct_round7.yaml")
 DataPaths = Path | str | Sequence[Path | str]
 
 
