@@ -44,3 +44,23 @@ def metrics(
 
 def verdicts(result) -> dict[str, str]:
     return {r.item_id: r.verdict for r in result.items}
+
+
+# a forbidden item judged by the dismissive conduct classifier (and a phrase item beside it)
+CONDUCT = """\
+scorecard: t
+sections:
+  - id: s
+    items:
+      - id: no-dismissive
+        kind: forbidden
+        auto_fail: true
+        points: 0
+        threshold: 0.95
+        classifier: dismissive
+        classifier_threshold: 0.5
+        phrases: [I refuse to discuss the weather]
+      - id: polite
+        kind: phrase
+        phrases: [thank you for calling]
+"""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scorecard_helpers import call, card, meta
+from scorecard_helpers import CONDUCT, call, card, meta
 
 from callwright.errors import DataError, ModelNotFoundError
 from callwright.nlp import conduct
@@ -38,24 +38,6 @@ def low(name: str) -> float:
     """A probability clearly under it."""
     return conduct.suggested_threshold(name) - MARGIN
 
-
-CONDUCT = """\
-scorecard: t
-sections:
-  - id: s
-    items:
-      - id: no-dismissive
-        kind: forbidden
-        auto_fail: true
-        points: 0
-        threshold: 0.95
-        classifier: dismissive
-        classifier_threshold: 0.5
-        phrases: [I refuse to discuss the weather]
-      - id: polite
-        kind: phrase
-        phrases: [thank you for calling]
-"""
 
 DISMISSIVE = [
     "Honestly, that's your own mess, sort it out yourself.",

@@ -12,26 +12,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from scorecard_helpers import call, card, meta
+from scorecard_helpers import CONDUCT, call, card, meta
 
 from callwright.nlp import conduct
 from callwright.qa.scorecard import score
 from callwright.qa.scorecard.matching import WINDOW_WORDS, PhraseMatcher, tokens, unit_ranges
 
-CARD = """\
-scorecard: t
-sections:
-  - id: s
-    items:
-      - id: no-dismissive
-        kind: forbidden
-        auto_fail: true
-        points: 0
-        threshold: 0.99
-        classifier: dismissive
-        classifier_threshold: 0.5
-        phrases: [I refuse to discuss the weather]
-"""
+CARD = CONDUCT  # its first item: no-dismissive, the examples far from anything said here
 
 # 22 words, one sentence: its 10-word windows are rated besides the whole of it
 LONG = (
