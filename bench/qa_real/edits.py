@@ -296,6 +296,10 @@ HELDOUT_FILES = {
     # the tenth held-out set: written by two writers apart (US Hispanic-market and Caribbean
     # agents; private banking and corporate registers), before round seven of training data
     "heldout10": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout10*_sentences.yaml"))),
+    # the eleventh held-out set: written by two writers apart (UK, Irish, Australian and New
+    # Zealand collections, fraud and bereavement teams; young agents at app-only banks), before
+    # session 11's changes
+    "heldout11": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout11*_sentences.yaml"))),
 }
 
 
