@@ -598,6 +598,8 @@ class CallText:
         self.tokens = [tokens(u) for u in transcript.utterances]
         self._spans: _Spans | None = None
         self._rated_spans: _Spans | None = None
+        self._rated_sizes: tuple[np.ndarray, np.ndarray] | None = None
+        self._whole_units: np.ndarray | None = None
         self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
         self._joined: dict[tuple[tuple[int, ...], int], tuple[_Spans, np.ndarray]] = {}
         self._embedded: set[str] = set()
@@ -667,8 +669,7 @@ class CallText:
         if rule.speaker != "any":
             roles = np.array([str(u.speaker) for u in self.transcript.utterances], dtype=object)
             keep &= roles[spans.utterance] == rule.speaker
-        sizes = np.array([t.count(" ") + 1 for t in spans.texts], dtype=int)
-        whole = np.array([len(self.tokens[int(ui)]) for ui in spans.utterance], dtype=int)
+        sizes, whole = (a[: len(spans.texts)] for a in self._sizes())
         rated = (sizes >= conduct.CLASSIFY_MIN_WORDS) | (sizes == whole)
         if conduct.SENTENCE_MIN_WORDS:
             rated |= self.whole_units()[: len(spans.texts)] & (sizes >= conduct.SENTENCE_MIN_WORDS)
@@ -677,15 +678,24 @@ class CallText:
 
     def whole_units(self) -> np.ndarray:
         """Whether each stretch of `rated_spans` is a whole sentence (by punctuation) or a whole
-        turn, rather than a window cut from one."""
-        spans = self.rated_spans
-        n_spans = len(self.spans.texts)
-        sizes = np.array([t.count(" ") + 1 for t in spans.texts], dtype=int)
-        whole = np.array([len(self.tokens[int(ui)]) for ui in spans.utterance], dtype=int)
-        out = sizes == whole
-        out[:n_spans] |= self._sentences()
-        out[n_spans:] = True
-        return out
+        turn, rather than a window cut from one (computed once per call: every rule asks)."""
+        if self._whole_units is None:
+            n_spans = len(self.spans.texts)
+            sizes, whole = self._sizes()
+            out = sizes == whole
+            out[:n_spans] |= self._sentences()
+            out[n_spans:] = True
+            self._whole_units = out
+        return self._whole_units
+
+    def _sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The words in each stretch of `rated_spans` and in its whole turn, computed once."""
+        if self._rated_sizes is None:
+            spans = self.rated_spans
+            sizes = np.array([t.count(" ") + 1 for t in spans.texts], dtype=int)
+            whole = np.array([len(self.tokens[int(ui)]) for ui in spans.utterance], dtype=int)
+            self._rated_sizes = (sizes, whole)
+        return self._rated_sizes
 
     def _sentences(self) -> np.ndarray:
         """Whether each stretch of `spans` is exactly one sentence of its turn (by punctuation):
