@@ -339,8 +339,8 @@ def test_ratings_from_the_shared_pass_equal_the_models_own(matcher):
     assert set(prepared.to_rate()["dismissive"]) == set(texts)
     prepared.matches(rule, 30.0)  # the first embedding: vectors and ratings in one pass
     assert all(("dismissive", t) in fresh._ratings for t in texts)
-    model = conduct_model.get_model("dismissive", matcher.encoder)
-    alone = conduct_model.rate_texts(model, matcher.encoder, texts)
+    rater = conduct_model.get_rater("dismissive", matcher.encoder)  # its model, or its pair
+    alone = conduct_model.rate_texts(rater, matcher.encoder, texts)
     assert np.allclose(fresh.ratings("dismissive", texts), alone, atol=1e-5)
 
 
@@ -368,6 +368,6 @@ def test_a_cached_text_is_rated_in_the_shared_pass_and_keeps_its_vector(matcher)
         conduct_model.rate_texts = real
     assert not passes  # no pass of their own
     assert np.array_equal(fresh.vectors(texts), before)
-    model = conduct_model.get_model("dismissive", matcher.encoder)
-    alone = conduct_model.rate_texts(model, matcher.encoder, texts)
+    rater = conduct_model.get_rater("dismissive", matcher.encoder)  # its model, or its pair
+    alone = conduct_model.rate_texts(rater, matcher.encoder, texts)
     assert np.allclose(fresh.ratings("dismissive", texts), alone, atol=1e-5)

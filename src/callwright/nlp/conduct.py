@@ -75,6 +75,10 @@ class Spec:
     # model records their hash (`data_hash`), so a model trained on older rounds stays valid
     # beside one trained on newer rounds
     data_files: tuple[str, ...] = DATA_FILES
+    # > 0: a second fine-tuned model of this many tuned layers on the same data (stored as
+    # `<name>.top<k>`, callwright.nlp.conduct_model `ConductPair`): where the first model rates a
+    # stretch at least `PAIR_GATE`, the classifier's rating is the mean of the two
+    partner_layers: int = 0
 
 
 # An ensemble of hidden layers from several seeds, logits averaged (`Spec.ensemble`, stored as one
@@ -91,6 +95,10 @@ SPECS: dict[str, Spec] = {
         hidden=64,
         ensemble=ENSEMBLE,
         tuned_layers=2,
+        # the 4-layer model alone flags fewer innocent calls and misses more; the mean of both
+        # misses a third fewer at the same false alarms (seen sets heldout4-10, docs/qa-real-calls.md,
+        # round eleven)
+        partner_layers=4,
     ),
     "credential_request": Spec(
         "asking the caller to say or type their password, PIN, passcode or login",
@@ -102,6 +110,10 @@ SPECS: dict[str, Spec] = {
         data_files=DATA_FILES[:4],
     ),
 }
+# Where the first model of a pair rates a stretch under this, the second is not run and the first's
+# rating stands: about 95 % of an agent's stretches rate under it, so the pair costs little more
+# than one model (on the seen sets the gate changed 5 of 2,580 verdicts against always both).
+PAIR_GATE = 0.01
 CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
 """The classifiers a scorecard may name (`classifier:` on a forbidden item), with what they catch."""
 
@@ -732,22 +744,34 @@ def main(argv: list[str] | None = None) -> int:
         "of the training time); the model then suggests the default threshold, and the scorecard's "
         "`classifier_threshold` is chosen on evaluation sets instead",
     )
+    ap.add_argument(
+        "--part",
+        choices=("first", "second"),
+        help="a classifier rated by a pair of models (`Spec.partner_layers`): train only its first "
+        "model or only its second (default: both)",
+    )
     args = ap.parse_args(argv)
     from callwright.nlp.embeddings import get_encoder
 
     encoder = get_encoder()
     for name in args.only or list(SPECS):
         sentences = load_sentences(data_paths(name))
-        if SPECS[name].tuned_layers:
-            _train_model(
-                name,
-                encoder,
-                sentences,
-                args.write,
-                not args.without_real_negatives,
-                args.jobs,
-                calibrate=not args.no_calibrate,
-            )
+        spec = SPECS[name]
+        if spec.tuned_layers:
+            layers = [spec.tuned_layers, *([spec.partner_layers] if spec.partner_layers else [])]
+            if args.part and spec.partner_layers:
+                layers = layers[:1] if args.part == "first" else layers[1:]
+            for k in layers:
+                _train_model(
+                    name,
+                    encoder,
+                    sentences,
+                    args.write,
+                    not args.without_real_negatives,
+                    args.jobs,
+                    calibrate=not args.no_calibrate,
+                    tuned_layers=k,
+                )
             continue
         head = train(encoder, name, l2=args.l2, real_negatives=not args.without_real_negatives)
         spec, t = SPECS[name], head.suggested_threshold
@@ -774,12 +798,21 @@ def _train_model(
     real_negatives: bool = True,
     jobs: int = 1,
     calibrate: bool = True,
+    tuned_layers: int | None = None,
 ) -> None:
-    """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model)."""
+    """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model) with
+    `tuned_layers` (None: its spec's first model)."""
     from callwright.nlp import conduct_model
 
     spec = SPECS[name]
-    model = conduct_model.train(encoder, name, calibrate=calibrate, real_negatives=real_negatives, jobs=jobs)
+    model = conduct_model.train(
+        encoder,
+        name,
+        calibrate=calibrate,
+        tuned_layers=tuned_layers,
+        real_negatives=real_negatives,
+        jobs=jobs,
+    )
     real = model.meta.training.get("real_negatives")
     if real:
         print(
@@ -805,7 +838,8 @@ def _train_model(
     )
     if write:
         out = conduct_model.save_model(model)
-        print(f"wrote {out / conduct_model.meta_file(name)} and {conduct_model.weights_file(name)}")
+        stem = model.stem
+        print(f"wrote {out / conduct_model.meta_file(stem)} and {conduct_model.weights_file(stem)}")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,6 +73,15 @@ def model_dir() -> Path:
     return repo_root() / "models" / "conduct"
 
 
+def model_stem(name: str, tuned_layers: int | None = None) -> str:
+    """The file stem of classifier `name`'s model with `tuned_layers` (None: its spec's first
+    model, stored as `<name>`); a pair's second model is `<name>.top<k>`."""
+    spec = conduct.SPECS[name]
+    if tuned_layers is None or tuned_layers == spec.tuned_layers:
+        return name
+    return f"{name}.top{tuned_layers}"
+
+
 def meta_file(name: str) -> str:
     return f"{name}.json"
 
@@ -116,6 +125,18 @@ class ConductModel(nn.Module):
         return self.meta.base_layers - self.meta.tuned_layers
 
     @property
+    def stem(self) -> str:
+        return model_stem(self.name, self.meta.tuned_layers)
+
+    @property
+    def bottoms(self) -> tuple[int, ...]:
+        """The encoder layers whose token states `rate_states` takes (one here)."""
+        return (self.n_bottom,)
+
+    def rate_states(self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any) -> np.ndarray:
+        return self.probability_from_states(states[0], mask, cfg)
+
+    @property
     def suggested_threshold(self) -> float:
         return self.meta.suggested_threshold
 
@@ -134,6 +155,53 @@ class ConductModel(nn.Module):
         return {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
 
 
+class ConductPair:
+    """A classifier rated by two fine-tuned models (`conduct.Spec.partner_layers`): the first
+    rates every stretch; where it rates at least `conduct.PAIR_GATE`, the rating is the mean of
+    both. Two models trained alike but tuning different depths err on different sentences, so
+    their mean misses fewer; the gate keeps the second to the few stretches that could count."""
+
+    def __init__(self, first: ConductModel, second: ConductModel, gate: float = conduct.PAIR_GATE) -> None:
+        self.first, self.second, self.gate = first, second, gate
+
+    @property
+    def name(self) -> str:
+        return self.first.name
+
+    @property
+    def meta(self) -> ModelMeta:
+        return self.first.meta
+
+    @property
+    def suggested_threshold(self) -> float:
+        return self.first.suggested_threshold
+
+    @property
+    def bottoms(self) -> tuple[int, ...]:
+        return (self.first.n_bottom, self.second.n_bottom)
+
+    def combined(self, p: np.ndarray, second: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The first model's ratings `p` with the mean taken where they reach the gate;
+        `second(rows)` rates those rows with the second model."""
+        rows = np.flatnonzero(p >= self.gate)
+        out = p.copy()
+        if len(rows):
+            out[rows] = (p[rows] + second(rows)) / 2
+        return out
+
+    def rate_states(self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any) -> np.ndarray:
+        def second(rows: np.ndarray) -> np.ndarray:
+            sub = mask[rows]
+            width = int(sub.sum(dim=1).max())
+            return self.second.probability_from_states(states[1][rows][:, :width], sub[:, :width], cfg)
+
+        return self.combined(self.first.probability_from_states(states[0], mask, cfg), second)
+
+
+Rater = ConductModel | ConductPair
+"""What rates a fine-tuned classifier's stretches: one model, or a pair."""
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -143,10 +211,10 @@ def save_model(model: ConductModel, directory: Path | None = None) -> Path:
 
     directory = Path(directory) if directory is not None else model_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    weights = directory / weights_file(model.name)
+    weights = directory / weights_file(model.stem)
     save_file(model.state_tensors(), str(weights), metadata={"format": FORMAT, "name": model.name})
     model.meta.weights_sha256 = _sha256(weights)
-    (directory / meta_file(model.name)).write_text(json.dumps(asdict(model.meta), indent=1) + "\n", "utf-8")
+    (directory / meta_file(model.stem)).write_text(json.dumps(asdict(model.meta), indent=1) + "\n", "utf-8")
     return directory
 
 
@@ -194,22 +262,32 @@ def check_encoder(model: ConductModel, encoder: Encoder) -> None:
 
 
 def load_model(
-    name: str, encoder: Encoder, directory: Path | None = None, data_sha256: str | None = None
+    name: str,
+    encoder: Encoder,
+    directory: Path | None = None,
+    data_sha256: str | None = None,
+    tuned_layers: int | None = None,
 ) -> ConductModel:
-    """Rebuild a stored model on `encoder`, checking its data hash, encoder and weights."""
+    """Rebuild a stored model on `encoder`, checking its data hash, encoder and weights
+    (`tuned_layers`: a pair's second model, `model_stem`)."""
     from safetensors.torch import load_file
 
     directory = Path(directory) if directory is not None else model_dir()
-    meta_path, weights_path = directory / meta_file(name), directory / weights_file(name)
+    stem = model_stem(name, tuned_layers)
+    meta_path, weights_path = directory / meta_file(stem), directory / weights_file(stem)
     if not meta_path.is_file() or not weights_path.is_file():
         raise ModelNotFoundError(
-            f"no trained conduct model {name!r} in {directory} "
-            f"(needs {meta_file(name)} and {weights_file(name)})",
+            f"no trained conduct model {stem!r} in {directory} "
+            f"(needs {meta_file(stem)} and {weights_file(stem)})",
             hint=HINT,
         )
     meta = read_meta(meta_path)
     if meta.name != name:
         raise ModelNotFoundError(f"{meta_path} holds classifier {meta.name!r}, not {name!r}", hint=HINT)
+    if tuned_layers is not None and meta.tuned_layers != tuned_layers:
+        raise ModelNotFoundError(
+            f"{meta_path} tunes {meta.tuned_layers} layers, not {tuned_layers}", hint=HINT
+        )
     expected = data_sha256 if data_sha256 is not None else conduct.data_hash(conduct.data_paths(name))
     if meta.data_sha256 != expected:
         raise ModelNotFoundError(
@@ -247,6 +325,23 @@ def get_model(name: str, encoder: Encoder) -> ConductModel:
         return _models[key]
 
 
+def get_rater(name: str, encoder: Encoder) -> Rater:
+    """What rates classifier `name` on `encoder`: its model, or the pair of its spec's
+    `partner_layers` (each loaded once per process)."""
+    first = get_model(name, encoder)
+    k = conduct.SPECS[name].partner_layers
+    if not k:
+        return first
+    with _models_lock:
+        key = (f"{name}.pair", id(encoder.model))
+        if key not in _pairs:
+            _pairs[key] = ConductPair(first, load_model(name, encoder, tuned_layers=k))
+        return _pairs[key]
+
+
+_pairs: dict[tuple[str, int], ConductPair] = {}
+
+
 def has_model(name: str) -> bool:
     return conduct.SPECS[name].tuned_layers > 0
 
@@ -262,7 +357,7 @@ def embed_and_rate(
     encoder: Encoder,
     texts: Sequence[str],
     rate: Sequence[bool],
-    models: Sequence[ConductModel],
+    models: Sequence[Rater],
     batch_size: int = RATE_BATCH,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The encoder's unit sentence vectors of `texts` (what `Encoder.embed` gives: the same
@@ -305,7 +400,7 @@ def embed_and_rate(
             hidden = bert_forward(encoder.model, input_ids, mask, keep_all=keep)
             vectors[idx] = mean_pool_normalised(hidden[-1], mask).numpy()
         if keep:
-            _rate_batch([hidden[m.n_bottom] for m in models], mask, idx, rate, models, probs, cfg)
+            _rate_batch([[hidden[b] for b in m.bottoms] for m in models], mask, idx, rate, models, probs, cfg)
     return vectors, probs
 
 
@@ -313,31 +408,32 @@ def _rate_stack(
     stack: Any,
     hidden: list[torch.Tensor],
     rate: Sequence[bool],
-    models: Sequence[ConductModel],
+    models: Sequence[Rater],
     probs: np.ndarray,
     cfg: Any,
 ) -> None:
     """`_rate_batch` for each batch of a stacked pass, from its bottom layers' states in `hidden`."""
-    views = [list(stack.batches(hidden[m.n_bottom])) for m in models]
+    views = [[list(stack.batches(hidden[k])) for k in m.bottoms] for m in models]
     at = 0
     for b, (n, _) in enumerate(stack.shapes):
         idx = stack.order[at : at + n]
         at += n
-        mask = views[0][b][1]
-        _rate_batch([v[b][0] for v in views], mask, idx, rate, models, probs, cfg)
+        mask = views[0][0][b][1]
+        _rate_batch([[v[b][0] for v in mv] for mv in views], mask, idx, rate, models, probs, cfg)
 
 
 def _rate_batch(
-    states: Sequence[torch.Tensor],
+    states: Sequence[Sequence[torch.Tensor]],
     mask: torch.Tensor,
     idx: Sequence[int],
     rate: Sequence[bool],
-    models: Sequence[ConductModel],
+    models: Sequence[Rater],
     probs: np.ndarray,
     cfg: Any,
 ) -> None:
     """Each model's probability of the batch's texts with `rate` set (rows `idx` of `probs`), from
-    its bottom layers' token states (`states[j]` for model j: batch, tokens, dim) and their mask."""
+    its bottom layers' token states (`states[j]` for model j: one (batch, tokens, dim) tensor per
+    layer in its `bottoms`) and their mask."""
     want = [k for k, i in enumerate(idx) if rate[i]]
     if not want:
         return
@@ -345,13 +441,21 @@ def _rate_batch(
     width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
     rows = [idx[k] for k in want]
     for j, model in enumerate(models):
-        probs[rows, j] = model.probability_from_states(states[j][want][:, :width], sub_mask[:, :width], cfg)
+        probs[rows, j] = model.rate_states([x[want][:, :width] for x in states[j]], sub_mask[:, :width], cfg)
 
 
 def rate_texts(
-    model: ConductModel, encoder: Encoder, texts: Sequence[str], batch_size: int = RATE_BATCH
+    model: Rater, encoder: Encoder, texts: Sequence[str], batch_size: int = RATE_BATCH
 ) -> np.ndarray:
-    """P(class) of each text on its own: the encoder's bottom layers, then the model's."""
+    """P(class) of each text on its own: the encoder's bottom layers, then the model's (a pair:
+    the first model's, then the second's where the first reaches the gate)."""
+    if isinstance(model, ConductPair):
+        pair = model
+        texts = [str(t) for t in texts]
+        return pair.combined(
+            rate_texts(pair.first, encoder, texts, batch_size),
+            lambda rows: rate_texts(pair.second, encoder, [texts[i] for i in rows], batch_size),
+        )
     texts = [str(t) for t in texts]
     out = np.zeros(len(texts), dtype=np.float32)
     if not texts:

@@ -446,7 +446,7 @@ class PhraseMatcher:
         with self._lock:
             todo = list(dict.fromkeys(t for t in texts if (name, t) not in self._ratings))
             if todo:
-                model = conduct_model.get_model(name, self.encoder)
+                model = conduct_model.get_rater(name, self.encoder)
                 for t, p in zip(todo, conduct_model.rate_texts(model, self.encoder, todo), strict=True):
                     self._ratings[name, t] = float(p)
             out = np.array([self._ratings[name, t] for t in texts], dtype=np.float32)
@@ -473,7 +473,7 @@ class PhraseMatcher:
             for t in all_texts:
                 if t in self._cache:
                     self._cache.move_to_end(t)
-            models = [conduct_model.get_model(n, self.encoder) for n in names]
+            models = [conduct_model.get_rater(n, self.encoder) for n in names]
             rated = [any((n, t) in wanted for n in names) for t in missing]
             vecs, probs = conduct_model.embed_and_rate(self.encoder, missing, rated, models)
             for k, t in enumerate(missing):
