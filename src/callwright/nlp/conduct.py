@@ -96,8 +96,8 @@ SPECS: dict[str, Spec] = {
         ensemble=ENSEMBLE,
         tuned_layers=2,
         # the 4-layer model alone flags fewer innocent calls and misses more; the mean of both
-        # misses a third fewer at the same false alarms (seen sets heldout4-10, docs/qa-real-calls.md,
-        # round eleven)
+        # misses a quarter fewer at no more false alarms (seen sets heldout4-10,
+        # docs/qa-real-calls.md, round eleven)
         partner_layers=4,
     ),
     "credential_request": Spec(
@@ -112,7 +112,8 @@ SPECS: dict[str, Spec] = {
 }
 # Where the first model of a pair rates a stretch under this, the second is not run and the first's
 # rating stands: about 95 % of an agent's stretches rate under it, so the pair costs little more
-# than one model (on the seen sets the gate changed 5 of 2,580 verdicts against always both).
+# than one model (on the seen sets heldout4-10 at 0.5 the gate changed 8 of 6,231 verdicts against
+# always both).
 PAIR_GATE = 0.01
 CLASSIFIERS: dict[str, str] = {name: spec.description for name, spec in SPECS.items()}
 """The classifiers a scorecard may name (`classifier:` on a forbidden item), with what they catch."""
