@@ -108,6 +108,9 @@ SPECS: dict[str, Spec] = {
         # rounds 1-6: trained on round seven too it flagged fewer innocent calls but missed more
         # requests on the seen sets (20 against 15 of 972 at 0.3; docs/qa-real-calls.md, round ten)
         data_files=DATA_FILES[:4],
+        # a pair as for dismissive: at 0.3 on the seen sets heldout4-10 missed 26 -> 19 of 1,122
+        # requests, flagged 247 -> 246 of 5,109 innocent calls (docs/qa-real-calls.md, round eleven)
+        partner_layers=4,
     ),
 }
 # Where the first model of a pair rates a stretch under this, the second is not run and the first's
