@@ -165,14 +165,6 @@ class ConductPair:
         self.first, self.second, self.gate = first, second, gate
 
     @property
-    def name(self) -> str:
-        return self.first.name
-
-    @property
-    def meta(self) -> ModelMeta:
-        return self.first.meta
-
-    @property
     def suggested_threshold(self) -> float:
         return self.first.suggested_threshold
 
@@ -449,14 +441,13 @@ def rate_texts(
 ) -> np.ndarray:
     """P(class) of each text on its own: the encoder's bottom layers, then the model's (a pair:
     the first model's, then the second's where the first reaches the gate)."""
+    texts = [str(t) for t in texts]
     if isinstance(model, ConductPair):
         pair = model
-        texts = [str(t) for t in texts]
         return pair.combined(
             rate_texts(pair.first, encoder, texts, batch_size),
             lambda rows: rate_texts(pair.second, encoder, [texts[i] for i in rows], batch_size),
         )
-    texts = [str(t) for t in texts]
     out = np.zeros(len(texts), dtype=np.float32)
     if not texts:
         return out
