@@ -300,6 +300,10 @@ HELDOUT_FILES = {
     # Zealand collections, fraud and bereavement teams; young agents at app-only banks), before
     # session 11's changes
     "heldout11": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout11*_sentences.yaml"))),
+    # the twelfth held-out set: written by two writers apart (rural US community banks, farm
+    # credit and military credit unions; calls through an interpreter, a relay operator or a
+    # relative, and bad lines), before session 12's changes
+    "heldout12": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout12*_sentences.yaml"))),
 }
 
 
