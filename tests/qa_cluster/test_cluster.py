@@ -154,6 +154,19 @@ class Cluster:
             while self.pids() and time.monotonic() < deadline:
                 time.sleep(0.1)
 
+    def client_server_logs(self, tail: int = 1500) -> str:
+        """The end of each of the head's client server logs: why a driver could not join."""
+        logs = sorted((self.tmp / "session_latest" / "logs").glob("ray_client_server*.err"))
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}" for p in logs)
+
+    @contextlib.contextmanager
+    def logs_on_failure(self) -> Iterator[None]:
+        """A batch that cannot join the cluster fails the test with the head's logs attached."""
+        try:
+            yield
+        except CallwrightError as err:
+            raise AssertionError(f"{err}\n{self.client_server_logs()}") from err
+
     def remove(self) -> None:
         """Stop it and delete its folder (logs and sockets, tens of MB a cluster: they piled up in
         /tmp, one per test session)."""
@@ -203,7 +216,8 @@ def stored_so_far(db: Path) -> int:
 def test_a_batch_on_two_nodes_scores_every_call_once_like_the_local_batch(cluster, tmp_path):
     paths = write_transcripts(tmp_path / "in", 6)
     card = load_scorecard(CARD)
-    s = score_batch([tmp_path / "in"], card, tmp_path / "cluster.db", cluster=cluster.address)
+    with cluster.logs_on_failure():
+        s = score_batch([tmp_path / "in"], card, tmp_path / "cluster.db", cluster=cluster.address)
     assert len(s.of("scored")) == 6 and not s.of("error"), s.to_json()["errors"]
     assert s.cluster == cluster.address and s.workers == 2
     assert len(s.worker_peak_rss_mb) == 2, "both nodes' actors should have scored calls"
@@ -213,7 +227,8 @@ def test_a_batch_on_two_nodes_scores_every_call_once_like_the_local_batch(cluste
     by_id = {c.call_id: (c.score, c.auto_failed) for c in local.of("scored")}
     assert {c.call_id: (c.score, c.auto_failed) for c in s.of("scored")} == by_id
 
-    again = score_batch([tmp_path / "in"], card, tmp_path / "cluster.db", cluster=cluster.address)
+    with cluster.logs_on_failure():
+        again = score_batch([tmp_path / "in"], card, tmp_path / "cluster.db", cluster=cluster.address)
     assert len(again.of("skipped")) == 6 and not again.of("scored")
 
 
@@ -313,3 +328,51 @@ def test_a_cluster_that_goes_away_stops_the_batch_and_a_rerun_resumes(tmp_path):
         assert stored(db) == {p.stem: 1 for p in paths}
     finally:
         c.remove()
+
+
+class _FlakyRay:
+    """Ray's module as `_connect` uses it, whose client server fails the first `fails` joins (as a
+    busy head's did: "Starting Ray client server failed"); Ray cannot be made to fail so on cue."""
+
+    def __init__(self, fails: int) -> None:
+        self.fails, self.joins, self.up = fails, 0, False
+
+    def is_initialized(self) -> bool:
+        return self.up
+
+    def shutdown(self) -> None:
+        self.up = False
+
+    def init(self, **kwargs) -> None:
+        self.joins += 1
+        if self.joins <= self.fails:
+            raise ConnectionAbortedError("Starting Ray client server failed")
+        self.up = True
+
+
+@pytest.mark.parametrize("fails", [0, 1, 3])
+def test_joining_is_tried_again_with_growing_waits(monkeypatch, fails):
+    from callwright.qa import cluster as cl
+
+    fake, waits = _FlakyRay(fails), []
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setattr(cl, "_reachable", lambda address: None)
+    monkeypatch.setattr(cl.time, "sleep", waits.append)
+    assert cl._connect("ray://127.0.0.1:10001") is fake and fake.up
+    assert fake.joins == fails + 1
+    assert waits == [cl.JOIN_BACKOFF_S * 2**k for k in range(fails)]
+
+
+def test_a_cluster_that_cannot_be_joined_is_a_clear_error_after_the_attempts(monkeypatch):
+    from callwright.qa import cluster as cl
+
+    fake = _FlakyRay(cl.JOIN_ATTEMPTS)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setattr(cl, "_reachable", lambda address: None)
+    monkeypatch.setattr(cl.time, "sleep", lambda s: None)
+    with pytest.raises(
+        CallwrightError, match=f"cannot join the Ray cluster \\({cl.JOIN_ATTEMPTS} attempts\\)"
+    ) as err:
+        cl._connect("ray://127.0.0.1:10001")
+    assert "ray_client_server" in (err.value.hint or "")
+    assert fake.joins == cl.JOIN_ATTEMPTS

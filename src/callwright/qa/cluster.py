@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,10 @@ log = logging.getLogger(__name__)
 AUTO = "auto"  # start a local cluster on this machine
 MAX_ATTEMPTS = 3  # a call whose worker died this many times is recorded as an error
 CONNECT_TIMEOUT_S = 5.0
-JOIN_ATTEMPTS = 3  # a head's client server can fail the first connection just after it starts
+# A head's client server starts a server process per driver, and that process can fail to start
+# just after the head starts or while the head's machine is busy: try again, waiting 2, 4, 8 s.
+JOIN_ATTEMPTS = 4
+JOIN_BACKOFF_S = 2.0
 WAIT_S = 600.0  # no result from any worker for this long: the cluster is taken to be gone
 # Environment each scoring worker gets: offline models, one thread per library per actor.
 _WORKER_ENV = ("HF_HUB_OFFLINE", "CALLWRIGHT_MODELS_DIR", "VOSK_MODEL_PATH", "CT2_FORCE_CPU_ISA")
@@ -100,9 +104,13 @@ def _connect(address: str) -> Any:
         except Exception as err:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, grpc errors...
             if attempt == JOIN_ATTEMPTS:
                 raise CallwrightError(
-                    f"--cluster {address}: cannot join the Ray cluster ({JOIN_ATTEMPTS} attempts): {err}"
+                    f"--cluster {address}: cannot join the Ray cluster ({JOIN_ATTEMPTS} attempts): {err}",
+                    hint="the head node's logs say why: ray_client_server*.err in its session's logs folder "
+                    "(/tmp/ray/session_latest/logs by default)",
                 ) from None
-            log.warning("--cluster %s: joining failed (%s); trying again", address, err)
+            wait_s = JOIN_BACKOFF_S * 2 ** (attempt - 1)
+            log.warning("--cluster %s: joining failed (%s); trying again in %.0f s", address, err, wait_s)
+            time.sleep(wait_s)
     raise AssertionError("unreachable")
 
 
