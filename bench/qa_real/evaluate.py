@@ -87,6 +87,27 @@ def card_text(path: Path, off: set[str]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+def _warn_if_trained_on(split: str, pools: dict[str, list[str]]) -> None:
+    """Say so when a held-out set's sentences are the conduct classifiers' training data (the seen
+    sets heldout2-11 are, since session 12): its forbidden-item figures then measure fit, not
+    generalisation."""
+    from callwright.nlp import conduct
+
+    training = {s for lists in conduct.load_sentences(conduct.data_paths()).values() for s in lists}
+    inserted = [
+        s
+        for pool in ("dismissive", "polite", "credential_mention", "credential_request")
+        for s in pools.get(pool, [])
+    ]
+    share = sum(s in training for s in inserted) / max(len(inserted), 1)
+    if share > 0:
+        print(
+            f"note: {share:.0%} of {split}'s inserted sentences are conduct training data "
+            f"(src/callwright/nlp/data/{conduct.HELDOUTS_FILE}): its forbidden-item figures are not held-out figures",
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, help="Harper Valley folder (default: found above the repo)")
@@ -172,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             {item: v[0] for item, v in call_labels.items()},
         )
     if args.split in HELDOUT_FILES:
-        todo = [(args.split, sid, var) for sid, var in heldout2_variants(originals, load_heldout(args.split))]
+        pools = load_heldout(args.split)
+        _warn_if_trained_on(args.split, pools)
+        todo = [(args.split, sid, var) for sid, var in heldout2_variants(originals, pools)]
     else:
         todo = [
             ("held-out" if held_out(sid) else "dev", sid, var)

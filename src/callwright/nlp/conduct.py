@@ -46,10 +46,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 # The training sentences, one file per round of writing (each file's header says who wrote it and
-# under which rules): rounds 1-3, then rounds 4 to 7.
+# under which rules): rounds 1-3, then rounds 4 to 7, then the seen held-out sets heldout2-11
+# (written by about twenty writers apart; scripts/conduct_heldout_data.py joins them).
 DATA_FILE = "conduct.yaml"
 ROUND4_FILE = "conduct_round4.yaml"
-DATA_FILES = (DATA_FILE, ROUND4_FILE, "conduct_round5.yaml", "conduct_round6.yaml", "conduct_round7.yaml")
+HELDOUTS_FILE = "conduct_heldouts.yaml"
+DATA_FILES = (
+    DATA_FILE,
+    ROUND4_FILE,
+    "conduct_round5.yaml",
+    "conduct_round6.yaml",
+    "conduct_round7.yaml",
+    HELDOUTS_FILE,
+)
 DataPaths = Path | str | Sequence[Path | str]
 
 
@@ -99,6 +108,9 @@ SPECS: dict[str, Spec] = {
         # misses a quarter fewer at no more false alarms (seen sets heldout4-10,
         # docs/qa-real-calls.md, round eleven)
         partner_layers=4,
+        # every file: with the seen held-out sets (heldout2-11) as training data the pair missed
+        # 24 -> 20 of 330 insertions and flagged 66 -> 56 of 600 innocent calls on the clean
+        # heldout12 (docs/qa-real-calls.md, round twelve)
     ),
     "credential_request": Spec(
         "asking the caller to say or type their password, PIN, passcode or login",

@@ -1,0 +1,59 @@
+"""The conduct classifiers' training data keeps the held-out sets that judge them out of it.
+
+The seen held-out sets (heldout2-11) are training data (src/callwright/nlp/data/conduct_heldouts.yaml,
+written by scripts/conduct_heldout_data.py); the sets after them are what the models are judged
+on, so none of their sentences may be in a training file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import yaml
+
+from callwright.nlp import conduct
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "conduct_heldout_data.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("conduct_heldout_data", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _words(s: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", s.lower()))
+
+
+def test_the_heldouts_training_file_is_what_the_script_writes():
+    script = _script()
+    assert script.main(["--check"]) == 0, "run scripts/conduct_heldout_data.py"
+
+
+def test_no_sentence_of_an_unseen_heldout_set_is_training_data():
+    script = _script()
+    unseen = [
+        p
+        for p in sorted(script.HELDOUT_DIR.glob("heldout*_sentences.yaml"))
+        if script._set_of(p) not in script.SEEN
+    ]
+    assert unseen, "heldout12 should exist and stay out of the training data"
+    training = {_words(s) for lists in conduct.load_sentences(conduct.data_paths()).values() for s in lists}
+    for path in unseen:
+        data = yaml.safe_load(path.read_text("utf-8"))
+        leaked = [s for pool in script.POOLS for s in data.get(pool, []) if _words(s) in training]
+        assert not leaked, f"{path.name}: {len(leaked)} sentence(s) in the training data, e.g. {leaked[0]!r}"
+
+
+def test_the_seen_sets_are_in_the_dismissive_training_data():
+    script = _script()
+    heard = conduct.load_sentences(conduct.data_paths("dismissive"))
+    data = yaml.safe_load((script.HELDOUT_DIR / "heldout11a_sentences.yaml").read_text("utf-8"))
+    assert set(data["dismissive"]) <= set(heard["dismissive"])
+    assert set(data["polite"]) <= set(heard["polite"])
