@@ -45,7 +45,7 @@ import yaml  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from edits import HELDOUT_FILES, held_out, heldout2_variants, load_heldout, variants  # noqa: E402
+from edits import H2_INSERTED, HELDOUT_FILES, held_out, heldout2_variants, load_heldout, variants  # noqa: E402
 
 LEVERS = ("not-phrases", "placeholders", "thresholds", "elliptical", "short-windows", "classifier", "cues")
 FIXED_NAME = "alex"
@@ -94,11 +94,7 @@ def _warn_if_trained_on(split: str, pools: dict[str, list[str]]) -> None:
     from callwright.nlp import conduct
 
     training = {s for lists in conduct.load_sentences(conduct.data_paths()).values() for s in lists}
-    inserted = [
-        s
-        for pool in ("dismissive", "polite", "credential_mention", "credential_request")
-        for s in pools.get(pool, [])
-    ]
+    inserted = [s for pool in H2_INSERTED for s in pools.get(pool, [])]
     share = sum(s in training for s in inserted) / max(len(inserted), 1)
     if share > 0:
         print(
