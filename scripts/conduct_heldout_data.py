@@ -21,11 +21,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT_DIR = ROOT / "bench" / "qa_real"
+sys.path.insert(0, str(HELDOUT_DIR))
+
+from edits import H2_INSERTED, HELDOUT_FILES, load_heldout2  # noqa: E402
+
 OUT = ROOT / "src" / "callwright" / "nlp" / "data" / "conduct_heldouts.yaml"
-POOLS = ("dismissive", "polite", "credential_mention", "credential_request")
+POOLS = tuple(H2_INSERTED)  # the pools inserted mid-call: what the conduct classifiers judge
 # The held-out sets already seen by a tuning round: training data from now on. heldout12 and later
 # are left out: they judge the models trained on these.
 SEEN = tuple(f"heldout{k}" for k in range(2, 12))
+UNSEEN = tuple(split for split in HELDOUT_FILES if split not in SEEN)
 
 HEADER = """\
 # Conduct training sentences, round eight: the sentences of the held-out sets heldout2 to heldout11
@@ -40,16 +45,7 @@ HEADER = """\
 def seen_files() -> list[Path]:
     """The sentence files of the `SEEN` sets, in file-name order (heldout10a, heldout10b, ...,
     heldout2, heldout3a, ...: the order the stored models were trained in)."""
-    files = [p for p in sorted(HELDOUT_DIR.glob("heldout*_sentences.yaml")) if _set_of(p) in SEEN]
-    missing = set(SEEN) - {_set_of(p) for p in files}
-    if missing:
-        raise SystemExit(f"{HELDOUT_DIR}: no sentence file for {', '.join(sorted(missing))}")
-    return files
-
-
-def _set_of(path: Path) -> str:
-    """heldout3b_sentences.yaml -> heldout3"""
-    return path.name.removesuffix("_sentences.yaml").rstrip("abcdefghijklmnopqrstuvwxyz") or path.name
+    return sorted(p for split in SEEN for p in HELDOUT_FILES[split])
 
 
 def pools(files: list[Path]) -> dict[str, list[str]]:
@@ -57,12 +53,12 @@ def pools(files: list[Path]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {p: [] for p in POOLS}
     seen: set[str] = set()
     for path in files:
-        data = yaml.safe_load(path.read_text("utf-8"))
+        data = load_heldout2(path)
         for pool in POOLS:
             for s in data.get(pool, []):
-                if str(s) not in seen:
-                    seen.add(str(s))
-                    out[pool].append(str(s))
+                if s not in seen:
+                    seen.add(s)
+                    out[pool].append(s)
     return out
 
 

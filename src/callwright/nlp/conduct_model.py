@@ -306,6 +306,7 @@ def load_model(
 
 _models: dict[tuple[str, int], ConductModel] = {}
 _models_lock = threading.Lock()
+_pairs: dict[tuple[str, int], ConductPair] = {}
 
 
 def get_model(name: str, encoder: Encoder) -> ConductModel:
@@ -329,9 +330,6 @@ def get_rater(name: str, encoder: Encoder) -> Rater:
         if key not in _pairs:
             _pairs[key] = ConductPair(first, load_model(name, encoder, tuned_layers=k))
         return _pairs[key]
-
-
-_pairs: dict[tuple[str, int], ConductPair] = {}
 
 
 def has_model(name: str) -> bool:
