@@ -307,6 +307,9 @@ HELDOUT_FILES = {
     # credit and military credit unions; calls through an interpreter, a relay operator or a
     # relative, and bad lines), before session 12's changes
     "heldout12": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout12*_sentences.yaml"))),
+    # the thirteenth held-out set: written by two writers apart (digital banking technical
+    # support and card services; escalation and complaints desks), before session 13's changes
+    "heldout13": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout13*_sentences.yaml"))),
 }
 
 
