@@ -120,21 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--calibrate", action="store_true", help="print each item's best threshold range on dev")
     ap.add_argument("--torch-threads", type=int, default=1)
-    products = ap.add_mutually_exclusive_group()
-    products.add_argument(
-        "--bf16",
-        action="store_const",
-        const=True,
-        dest="bf16",
-        help="the encoder's matrix products in bfloat16 (`Encoder.bf16`; the default where the CPU "
-        "multiplies bfloat16 natively)",
+    kinds = ap.add_mutually_exclusive_group()
+    kinds.add_argument(
+        "--products",
+        choices=("float32", "bfloat16", "int8"),
+        help="what the encoder's matrix products multiply in (`Encoder.products`; default: the "
+        "product's choice for this CPU, `embeddings.products`)",
     )
-    products.add_argument(
-        "--float32",
-        action="store_const",
-        const=False,
-        dest="bf16",
-        help="the encoder's matrix products in float32 (the default on other CPUs)",
+    kinds.add_argument(
+        "--bf16", action="store_const", const="bfloat16", dest="products", help="--products bfloat16"
+    )
+    kinds.add_argument(
+        "--float32", action="store_const", const="float32", dest="products", help="--products float32"
     )
     ap.add_argument(
         "--split",
@@ -156,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.torch_threads)
-    from callwright.nlp.embeddings import Encoder, bf16_products, get_encoder
+    from callwright.nlp.embeddings import Encoder, Products, get_encoder, products
 
-    Encoder.bf16 = args.bf16  # None: as the product decides (`bf16_products`)
+    Encoder.products = Products(args.products) if args.products else None  # None: as `products` decides
     from callwright.nlp.sentiment import get_sentiment_model
     from callwright.qa.ingest import read_transcript, resolve_meta
     from callwright.qa.scorecard import PhraseMatcher, loads_scorecard, score
@@ -293,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "encoder": str(args.encoder or "all-MiniLM-L6-v2 (packaged)"),
         "off": sorted(args.off),
-        "bf16": bf16_products(),
+        "products": str(products()),
         "transcripts_scored": scored,
         "scoring_calls_per_s": round(speed, 1),
         "items": rows,

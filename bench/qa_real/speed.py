@@ -30,10 +30,11 @@ only for the windows an example still counts on (`CallText.counter_where_needed`
 texts a conduct model rates whose vectors are cached rated in the matcher's one stacked pass
 (`PhraseMatcher.rate_cached_in_pass`), diffed with the "_new" ones like them. `--bf16` adds
 `grouped_bf16` and `pipeline_grouped_bf16`: "_r7" with the encoder's matrix products in bfloat16
-(`Encoder.bf16`; since session 9 the default on a CPU that multiplies bfloat16 natively, while
-every other variant here runs float32, as main did before): its numbers differ, so its
-differences from the "_r7" variant are reported (how many, which verdicts or scores, the
-sentiment labels) but do not fail the run.
+(`Encoder.products`; since session 9 the default on a CPU that multiplies bfloat16 natively, while
+every other variant here runs float32, as main did before), `--int8` adds `grouped_int8` and
+`pipeline_grouped_int8`: the same in int8 (since session 13 the default where the CPU has VNNI
+but not bfloat16). Their numbers differ, so their differences from the "_r7" variant are
+reported (how many, which verdicts or scores, the sentiment labels) but do not fail the run.
 """
 
 from __future__ import annotations
@@ -79,20 +80,24 @@ VARIANTS: dict[str, dict[str, bool]] = {
         v: dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True)
         for v in ("grouped_r7", "pipeline_grouped_r7")
     },
-    # `--bf16`: round seven's grouped paths with the matrix products in bfloat16 (`Encoder.bf16`),
-    # other numbers: their differences are reported, not counted against "identical"
+    # `--bf16` / `--int8`: round seven's grouped paths with the matrix products in bfloat16 or int8
+    # (`Encoder.products`), other numbers: their differences are reported, not counted against
+    # "identical"
     **{
-        v: {**dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True), "bf16": True}
-        for v in ("grouped_bf16", "pipeline_grouped_bf16")
+        f"{path}_{kind}": {**dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True), "products": kind}
+        for path in ("grouped", "pipeline_grouped")
+        for kind in ("bf16", "int8")
     },
 }
 BF16 = ("grouped_bf16", "pipeline_grouped_bf16")  # since session 9 the default where the CPU has it
-GROUPED = ("grouped", "grouped_new", "grouped_r7", "grouped_bf16")
+INT8 = ("grouped_int8", "pipeline_grouped_int8")  # since session 13 the default where VNNI is and bf16 not
+GROUPED = ("grouped", "grouped_new", "grouped_r7", "grouped_bf16", "grouped_int8")
 PIPELINE_GROUPED = (
     "pipeline_grouped",
     "pipeline_grouped_new",
     "pipeline_grouped_r7",
     "pipeline_grouped_bf16",
+    "pipeline_grouped_int8",
 )
 # what each variant's verdicts, evidence (and, for the whole path, utterances) are diffed with
 REFERENCE = {
@@ -102,11 +107,13 @@ REFERENCE = {
     "grouped_r7": "grouped_new",
     "pipeline_grouped_bf16": "pipeline_grouped_r7",
     "grouped_bf16": "grouped_r7",
+    "pipeline_grouped_int8": "pipeline_grouped_r7",
+    "grouped_int8": "grouped_r7",
 }
 
 
 def _switch(variant: str) -> None:
-    from callwright.nlp.embeddings import Encoder
+    from callwright.nlp.embeddings import Encoder, Products
     from callwright.nlp.sentiment import SentimentModel
     from callwright.qa import batch
     from callwright.qa.scorecard.matching import CallText, PhraseMatcher
@@ -122,7 +129,15 @@ def _switch(variant: str) -> None:
     batch.PREPARED_ONCE = flags["prepared_once"]
     CallText.counter_where_needed = flags["counter_where_needed"]
     PhraseMatcher.rate_cached_in_pass = flags["rate_cached_in_pass"]
-    Encoder.bf16 = flags.get("bf16", False)
+    kind = flags.get("products", "float32")
+    Encoder.products = (
+        Products.BFLOAT16 if kind == "bf16" else Products.INT8 if kind == "int8" else Products.FLOAT32
+    )
+
+
+def _wanted(variant: str, args: argparse.Namespace) -> bool:
+    """Whether a grouped variant runs: the bfloat16 and int8 ones only when asked for."""
+    return (args.bf16 or variant not in BF16) and (args.int8 or variant not in INT8)
 
 
 def _utterances(scored: Any) -> list[tuple[str, int, str, float | None, str | None]]:
@@ -288,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also the grouped paths with bfloat16 matrix products (other numbers: diffed, not failed)",
     )
     ap.add_argument(
+        "--int8",
+        action="store_true",
+        help="also the grouped paths with int8 matrix products (other numbers: diffed, not failed)",
+    )
+    ap.add_argument(
         "--pipeline",
         action="store_true",
         help="also the batch's whole path per call (redaction, sentiment), one by one and grouped",
@@ -303,9 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         *(("straightforward",) if args.straightforward else ()),
         *(("before",) if args.compare else ()),
         "now",
-        *(v for v in GROUPED if args.group > 0 and (args.bf16 or v not in BF16)),
+        *(v for v in GROUPED if args.group > 0 and _wanted(v, args)),
         *(("pipeline",) if args.pipeline else ()),
-        *(v for v in PIPELINE_GROUPED if args.pipeline and args.group > 0 and (args.bf16 or v not in BF16)),
+        *(v for v in PIPELINE_GROUPED if args.pipeline and args.group > 0 and _wanted(v, args)),
     )
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(p) for p in convert.convert_folder(src, Path(tmp))]
@@ -344,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             # the batch's path rates sentiment, which the scorer alone does not: its two forms
             # are compared with each other
             ref = REFERENCE.get(other, "now")
-            exact = other not in BF16  # bf16's differences are its figures
+            exact = other not in BF16 + INT8  # their differences are their figures
             if other != ref and other != "pipeline":
                 d = differences([r for o in out for r in o[other][3]], [r for o in out for r in o[ref][3]])
                 result[f"differences_{other}_vs_{ref}"] = d[:20]
@@ -356,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
                         if any(f" {f}:" in x for f in ("verdict", "points", "score", "raw_score"))
                     ]
                 diffs += d if exact else []
-            if other in ("pipeline_grouped_new", "pipeline_grouped_r7", "pipeline_grouped_bf16"):
+            if other in ("pipeline_grouped_new", "pipeline_grouped_r7", *BF16[1:], *INT8[1:]):
                 said = sentiment_differences(
                     [u for o in out for u in o[ref][4]], [u for o in out for u in o[other][4]]
                 )

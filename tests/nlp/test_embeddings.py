@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from callwright.errors import ModelNotFoundError
-from callwright.nlp.embeddings import get_encoder, similarity
+from callwright.nlp.embeddings import Products, get_encoder, similarity
 
+# int8 products (activations per token, weights per output row) move a unit vector's elements
+# (about 0.05 each) by up to about 0.02 and similarities by about 0.01; a float rounding that puts
+# an activation on the neighbouring int8 step moves them as much
+INT8_TOLERANCE = 0.04
 SCRIPT_LINE = "I'd like to verify your identity"
 PARAPHRASE = "can you confirm who you are"
 UNRELATED = [
@@ -75,7 +79,7 @@ def test_the_lean_bert_forward_gives_the_transformers_models_bits(encoder, monke
     (with float32 products, as the model's own forward multiplies)."""
     texts = ["hi", "", "I am calling about my card, it was declined twice today", "x " * 400, "ça va? 😀"]
     assert encoder.plain_bert
-    monkeypatch.setattr(type(encoder), "bf16", False)
+    monkeypatch.setattr(type(encoder), "products", Products.FLOAT32)
     monkeypatch.setattr(type(encoder), "stacked", False)  # a pass per batch, as the model's own
     runs = []
     for lean in (False, True):
@@ -96,9 +100,14 @@ def test_stacked_batches_give_the_per_batch_vectors(encoder, monkeypatch):
     monkeypatch.setattr(embeddings, "STACK_TOKENS", 300)  # a few stacks; the long text alone
     assert len(embeddings.stacks(encoder.tokenizer(texts)["input_ids"], 8, 0, 300)) > 2
     # float32 products: rounding alone; bfloat16's: a sum grouped otherwise may round an input
-    # of the next product to the neighbouring bfloat16 (a few in 1e3)
-    for bf16, tolerance in ((False, 1e-5), (True, 5e-3)):
-        monkeypatch.setattr(type(encoder), "bf16", bf16)
+    # of the next product to the neighbouring bfloat16 (a few in 1e3), or to the neighbouring
+    # int8 step (a few in 1e2)
+    for kind, tolerance in (
+        (embeddings.Products.FLOAT32, 1e-5),
+        (embeddings.Products.BFLOAT16, 5e-3),
+        *([(embeddings.Products.INT8, INT8_TOLERANCE)] if embeddings.native_int8() else []),
+    ):
+        monkeypatch.setattr(type(encoder), "products", kind)
         runs = []
         for stacked in (False, True):
             monkeypatch.setattr(type(encoder), "stacked", stacked)
@@ -108,55 +117,89 @@ def test_stacked_batches_give_the_per_batch_vectors(encoder, monkeypatch):
             assert np.abs(stacked - per_batch).max() < tolerance
 
 
-def test_bfloat16_products_are_close_to_float32s(encoder, monkeypatch):
-    """`Encoder.bf16` (speed, issue 17): on, the linear maps' products run in bfloat16, so the
-    vectors differ from float32's, but only in their third decimal or so, and sentences keep
-    their neighbours; outside inference mode (training) it stays float32."""
+@pytest.mark.parametrize("kind", ["bfloat16", "int8"])
+def test_cheaper_products_are_close_to_float32s(encoder, monkeypatch, kind):
+    """`Encoder.products` (speed, issue 17): bfloat16 or int8 products give vectors that differ
+    from float32's, but only in their third (bfloat16) or second (int8) decimal, and sentences
+    keep their similarities; outside inference mode (training) the products stay float32."""
     import torch
 
     from callwright.nlp import embeddings
+    from callwright.nlp.embeddings import Products
 
+    if kind == "int8" and not embeddings.native_int8():
+        pytest.skip("int8 products need VNNI (this CPU saturates 8-bit products)")
     texts = [SCRIPT_LINE, PARAPHRASE, *UNRELATED]
-    monkeypatch.setattr(type(encoder), "bf16", False)
+    monkeypatch.setattr(type(encoder), "products", Products.FLOAT32)
     full = encoder.embed(texts)
-    monkeypatch.setattr(type(encoder), "bf16", True)
-    half = encoder.embed(texts)
-    assert not np.array_equal(full, half)  # the switch does something
-    assert np.abs(full - half).max() < 0.02
-    assert np.abs(full @ full.T - half @ half.T).max() < 0.01
+    monkeypatch.setattr(type(encoder), "products", Products(kind))
+    cheap = encoder.embed(texts)
+    assert not np.array_equal(full, cheap)  # the switch does something
+    vectors, similarities = (0.02, 0.01) if kind == "bfloat16" else (INT8_TOLERANCE, 0.025)
+    assert np.abs(full - cheap).max() < vectors
+    assert np.abs(full @ full.T - cheap @ cheap.T).max() < similarities
     x = torch.randn(3, 384, requires_grad=True)
     w = torch.randn(8, 384)
     assert embeddings._linear(x, w, None).dtype == torch.float32
     assert torch.equal(embeddings._linear(x, w, None), torch.nn.functional.linear(x, w))
 
 
-def test_bfloat16_products_are_the_default_only_where_the_cpu_has_them(monkeypatch):
-    """Unset (`Encoder.bf16` None), bfloat16 products run where the CPU multiplies bfloat16
-    natively (elsewhere they are slower than float32's); CALLWRIGHT_BF16 overrides that, and a
-    caller's setting overrides both. oneDNN capped below bfloat16 counts as without it."""
+def test_products_are_chosen_by_the_cpu_unless_set(monkeypatch):
+    """Unset (`Encoder.products` None, no CALLWRIGHT_PRODUCTS), the products are bfloat16 where the
+    CPU multiplies bfloat16 natively, int8 where it has VNNI (without it 8-bit products saturate),
+    else float32; CALLWRIGHT_PRODUCTS (or the older CALLWRIGHT_BF16) overrides that, a caller's
+    setting overrides both, and a bad value is a clear error. oneDNN capped below an
+    instruction set counts as without it."""
+    from callwright.errors import CallwrightError
     from callwright.nlp import embeddings
-    from callwright.nlp.embeddings import BF16_ENV, Encoder, bf16_products, native_bf16
+    from callwright.nlp.embeddings import (
+        BF16_ENV,
+        PRODUCTS_ENV,
+        Encoder,
+        Products,
+        native_bf16,
+        native_int8,
+        products,
+    )
 
-    assert Encoder.bf16 is None
-    monkeypatch.delenv(BF16_ENV, raising=False)
-    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert Encoder.products is None
+    for name in (BF16_ENV, PRODUCTS_ENV, "ONEDNN_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
     native_bf16.cache_clear()
+    native_int8.cache_clear()
     try:
         flags = Path("/proc/cpuinfo").read_text().split()
     except OSError:
         flags = []
     assert native_bf16() == any(f in flags for f in ("avx512_bf16", "amx_bf16"))
-    assert bf16_products() == native_bf16()
-    for value, on in (("0", False), ("1", True)):
+    assert native_int8() == any(f in flags for f in ("avx512_vnni", "avx_vnni"))
+    expected = Products.BFLOAT16 if native_bf16() else Products.INT8 if native_int8() else Products.FLOAT32
+    assert products() is expected
+    for value, kind in (("0", Products.FLOAT32), ("1", Products.BFLOAT16)):
         monkeypatch.setenv(BF16_ENV, value)
-        assert bf16_products() is on
-        monkeypatch.setattr(embeddings.Encoder, "bf16", not on)
-        assert bf16_products() is (not on)
-        monkeypatch.setattr(embeddings.Encoder, "bf16", None)
-    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
-    native_bf16.cache_clear()
+        assert products() is kind
+    for kind in Products:
+        monkeypatch.setenv(PRODUCTS_ENV, kind.value.upper())
+        assert products() is kind  # before the older switch
+        monkeypatch.setattr(embeddings.Encoder, "products", Products.FLOAT32)
+        assert products() is Products.FLOAT32
+        monkeypatch.setattr(embeddings.Encoder, "products", None)
+    monkeypatch.setenv(PRODUCTS_ENV, "fp16")
+    with pytest.raises(CallwrightError, match="CALLWRIGHT_PRODUCTS='fp16'.*float32, bfloat16, int8"):
+        products()
+    monkeypatch.delenv(PRODUCTS_ENV)
+    monkeypatch.delenv(BF16_ENV)
     try:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+        native_bf16.cache_clear()
+        native_int8.cache_clear()
+        assert (native_bf16(), native_int8(), products()) == (False, False, Products.FLOAT32)
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_VNNI")
+        native_bf16.cache_clear()
+        native_int8.cache_clear()
         assert native_bf16() is False
+        assert products() is (Products.INT8 if native_int8() else Products.FLOAT32)
     finally:
         monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
         native_bf16.cache_clear()
+        native_int8.cache_clear()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from callwright.errors import DataError, ModelNotFoundError
+from callwright.nlp.embeddings import Products
 from callwright.nlp.sentiment import (
     SentimentConfig,
     get_sentiment_model,
@@ -162,7 +163,7 @@ def test_the_lean_forward_gives_the_transformers_towers_bits(sentiment_model, mo
     ]
     encoder = sentiment_model.encoder
     assert encoder.plain_bert
-    monkeypatch.setattr(type(encoder), "bf16", False)  # the towers multiply in float32
+    monkeypatch.setattr(type(encoder), "products", Products.FLOAT32)  # the towers multiply in float32
     monkeypatch.setattr(type(encoder), "stacked", False)  # a pass per batch, as the towers' own
     runs = []
     for lean in (False, True):
@@ -227,8 +228,8 @@ def test_stacked_batches_give_the_per_batch_probabilities(sentiment_model, monke
     rounding: the same labels, probabilities within 1e-5 with float32 products (bfloat16's: a sum
     grouped otherwise may round a product's input to the neighbouring bfloat16, a few in 1e3)."""
     texts = [*POSITIVE, *NEGATIVE, *NEUTRAL, "", "x " * 400, "ok", "I want to close my account right now"]
-    for bf16, tolerance in ((False, 1e-5), (True, 5e-3)):
-        monkeypatch.setattr(type(sentiment_model.encoder), "bf16", bf16)
+    for kind, tolerance in ((Products.FLOAT32, 1e-5), (Products.BFLOAT16, 5e-3)):
+        monkeypatch.setattr(type(sentiment_model.encoder), "products", kind)
         runs = []
         for stacked in (False, True):
             monkeypatch.setattr(type(sentiment_model.encoder), "stacked", stacked)

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from scorecard_helpers import call, meta
 
-from callwright.nlp.embeddings import get_encoder, length_sorted_batches, padding_batches
+from callwright.nlp.embeddings import Products, get_encoder, length_sorted_batches, padding_batches
 from callwright.qa.ingest import read_transcript, resolve_meta
 from callwright.qa.scorecard import PhraseMatcher, load_scorecard, score
 from callwright.qa.scorecard.matching import CallText
@@ -87,7 +87,7 @@ def _both_ways(monkeypatch, card, calls):
     """Results per call: the straightforward path, then the cheaper one (fresh caches each), both
     with float32 products (the transformers forward of the straightforward path has no other)."""
     enc = get_encoder()
-    monkeypatch.setattr(type(enc), "bf16", False)
+    monkeypatch.setattr(type(enc), "products", Products.FLOAT32)
     runs = []
     for fast in (False, True):
         for switch in ("batched", "one_pass", "shared_windows", "counter_where_needed"):

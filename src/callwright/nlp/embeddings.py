@@ -21,13 +21,15 @@ import functools
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from callwright.errors import ModelNotFoundError
+from callwright.errors import CallwrightError, ModelNotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -140,13 +142,9 @@ class Encoder:
     # see every token at once and whose attention runs per batch (`Stack`), the batches cut
     # finer (`BUCKET_COST_TOKENS`): less padding and one pass's fixed cost (False: a pass per batch)
     stacked: bool = True
-    # with `lean`: the linear maps' matrix products in bfloat16 (float32 sums; the residual stream,
-    # layer norms, GELU and attention stay float32), about twice the products' speed on a CPU that
-    # multiplies bfloat16 natively (AVX512-BF16, AMX) and several times slower on one that does
-    # not. Vectors and probabilities move by about 1e-3; on the QA evaluation sets a verdict in
-    # several hundred moves, either way (docs/benchmarks.md, session 9). None: where the CPU has
-    # it (`native_bf16`) unless CALLWRIGHT_BF16 says 0 or 1; inference only (`_linear`)
-    bf16: bool | None = None
+    # with `lean`: what the linear maps' matrix products multiply in (`Products`; inference only,
+    # `_linear`). None: as `products()` decides (CALLWRIGHT_PRODUCTS, else the CPU's best)
+    products: Products | None = None
 
     def __init__(self, model_path: Path) -> None:
         self.model_path = check_model_dir(model_path, "text encoder")
@@ -167,7 +165,7 @@ class Encoder:
         self._torch = torch
         self.dim: int = int(self.model.config.hidden_size)
         self.plain_bert = is_plain_bert(self.model)
-        log.info("loaded text encoder %s (dim %d)", self.model_path, self.dim)
+        log.info("loaded text encoder %s (dim %d; %s products)", self.model_path, self.dim, products())
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         return self.tokenizer(
@@ -416,9 +414,43 @@ def bert_blocks_stacked(
     return states if keep_all else [x]
 
 
-_HALF: dict[int, tuple[Any, int, Any, Any]] = {}  # id(weight) -> (weight, its version, bf16 copies)
-BF16_ENV = "CALLWRIGHT_BF16"  # "0": float32 products; "1": bfloat16; unset: where native
+class Products(StrEnum):
+    """What the encoder's linear maps multiply in (the residual stream, layer norms, GELU and
+    attention stay float32; training always runs in float32).
+
+    bfloat16 (float32 sums) is about twice float32's speed on a CPU that multiplies it natively
+    (AVX512-BF16, AMX) and several times slower on one that does not. int8 (weights per output
+    row, activations per token, int32 sums, through oneDNN) is three to five times float32's
+    speed where the CPU has VNNI (AVX512-VNNI or AVX-VNNI); without VNNI its 8-bit products
+    saturate, so it is never chosen there. Vectors and probabilities move by about
+    1e-3 (bfloat16) or 1e-2 (int8); docs/benchmarks.md, sessions 9 and 13, says which verdicts."""
+
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+    INT8 = "int8"
+
+
+PRODUCTS_ENV = "CALLWRIGHT_PRODUCTS"  # float32 | bfloat16 | int8; unset: the CPU's best
+BF16_ENV = "CALLWRIGHT_BF16"  # the older switch, read when PRODUCTS_ENV is unset: 0 float32, 1 bfloat16
 _BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of native bfloat16 products
+_VNNI_FLAGS = ("avx512_vnni", "avx_vnni")  # /proc/cpuinfo flags of int8 products without saturation
+# the linear maps' weights in the form `_linear` multiplies: id(weight) -> (weight, its version,
+# the products, the copy: (bfloat16 weight, bias) or (oneDNN's packed int8 weight, float32 bias))
+_COPIES: dict[int, tuple[Any, int, Products, Any]] = {}
+
+
+def _cpu_flags() -> list[str]:
+    try:
+        return Path("/proc/cpuinfo").read_text("ascii", errors="replace").split()
+    except OSError:
+        return []
+
+
+def _onednn_cap_allows(*names: str) -> bool:
+    """Whether ONEDNN_MAX_CPU_ISA (unset: no cap) lets oneDNN use an instruction set whose
+    oneDNN name contains one of `names` (or a later one that implies it)."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    return not cap or cap in ("ALL", "DEFAULT") or any(n in cap for n in names)
 
 
 @functools.cache
@@ -428,42 +460,89 @@ def native_bf16() -> bool:
     capped below it by ONEDNN_MAX_CPU_ISA) bfloat16 products are slower than float32's."""
     import torch
 
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
-    if cap and cap not in ("ALL", "DEFAULT") and "BF16" not in cap and "AMX" not in cap:
+    if not _onednn_cap_allows("BF16", "AMX"):
         return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text("ascii", errors="replace").split()
-    except OSError:
-        return False
+    flags = _cpu_flags()
     return any(f in flags for f in _BF16_FLAGS) and bool(torch.backends.mkldnn.is_available())
 
 
-def bf16_products() -> bool:
-    """Whether the encoder's linear maps multiply in bfloat16 (`Encoder.bf16`): set by a caller,
-    else by CALLWRIGHT_BF16, else where the CPU does it natively."""
-    if Encoder.bf16 is not None:
-        return Encoder.bf16
-    env = os.environ.get(BF16_ENV, "").strip()
-    if env in ("0", "1"):
-        return env == "1"
-    return native_bf16()
+@functools.cache
+def native_int8() -> bool:
+    """Whether this CPU multiplies int8 without saturating (VNNI: AVX512-VNNI or AVX-VNNI, read
+    from /proc/cpuinfo) and torch's oneDNN quantized engine may use it. Without VNNI, 8-bit
+    products are summed in pairs into 16 bits and saturate: vectors then move by tenths."""
+    import torch
+
+    if not _onednn_cap_allows("VNNI", "BF16", "AMX"):
+        return False
+    flags = _cpu_flags()
+    return any(f in flags for f in _VNNI_FLAGS) and "onednn" in torch.backends.quantized.supported_engines
+
+
+def products() -> Products:
+    """What the encoder's linear maps multiply in: a caller's `Encoder.products`, else
+    CALLWRIGHT_PRODUCTS (or the older CALLWRIGHT_BF16), else the fastest the CPU does well:
+    bfloat16 where native, int8 where it has VNNI, float32 elsewhere."""
+    if Encoder.products is not None:
+        return Encoder.products
+    env = os.environ.get(PRODUCTS_ENV, "").strip().lower()
+    if env:
+        try:
+            return Products(env)
+        except ValueError:
+            names = ", ".join(p.value for p in Products)
+            raise CallwrightError(f"{PRODUCTS_ENV}={env!r}: expected one of {names}") from None
+    old = os.environ.get(BF16_ENV, "").strip()
+    if old in ("0", "1"):
+        return Products.BFLOAT16 if old == "1" else Products.FLOAT32
+    if native_bf16():
+        return Products.BFLOAT16
+    return Products.INT8 if native_int8() else Products.FLOAT32
+
+
+def _copy(weight: torch.Tensor, bias: torch.Tensor | None, kind: Products) -> Any:
+    """The weight (and bias) as `kind`'s product takes them, made once per weight (again if
+    the weight changes in place)."""
+    import torch
+
+    entry = _COPIES.get(id(weight))
+    if entry is not None and entry[0] is weight and entry[1] == weight._version and entry[2] == kind:
+        return entry[3]
+    w = weight.detach().float()
+    b = None if bias is None else bias.detach().float()
+    if kind is Products.BFLOAT16:
+        copy: Any = (w.to(torch.bfloat16), None if b is None else b.to(torch.bfloat16))
+    else:
+        torch.backends.quantized.engine = "onednn"
+        scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12).double()
+        zero = torch.zeros(w.shape[0], dtype=torch.long)
+        with warnings.catch_warnings():  # torch marks eager quantization deprecated (torchao)
+            warnings.simplefilter("ignore")
+            q = torch.quantize_per_channel(w, scale, zero, 0, torch.qint8)
+            copy = (torch.ops.quantized.linear_prepack(q, None), b)
+    _COPIES[id(weight)] = (weight, weight._version, kind, copy)
+    return copy
 
 
 def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """`F.linear`, or where `bf16_products` its product in bfloat16 with the result back in
-    float32 (the weights' bfloat16 copies made once; a weight changed in place is copied again).
-    Only in inference mode: training always runs in float32."""
+    """`F.linear`, or in inference mode its product as `products()` says, the result in float32.
+    Training always runs in float32."""
     import torch
     import torch.nn.functional as F  # noqa: N812
 
-    if not (torch.is_inference_mode_enabled() and bf16_products()):
+    kind = products() if torch.is_inference_mode_enabled() else Products.FLOAT32
+    if kind is Products.FLOAT32:
         return F.linear(x, weight, bias)
-    entry = _HALF.get(id(weight))
-    if entry is None or entry[0] is not weight or entry[1] != weight._version:
-        half = None if bias is None else bias.detach().to(torch.bfloat16)
-        entry = (weight, weight._version, weight.detach().to(torch.bfloat16), half)
-        _HALF[id(weight)] = entry
-    return F.linear(x.to(torch.bfloat16), entry[2], entry[3]).float()
+    copy = _copy(weight, bias, kind)
+    if kind is Products.BFLOAT16:
+        return F.linear(x.to(torch.bfloat16), copy[0], copy[1]).float()
+    # oneDNN quantizes a pass's activations on one scale; each token scaled to a largest value
+    # of 1 first, so each uses the whole 8-bit range (on one scale for the whole pass, long or
+    # unusual texts lost verdicts: docs/benchmarks.md, session 13); reduce_range False: exact
+    # with VNNI
+    scale = x.abs().amax(dim=-1, keepdim=True).clamp(min=1e-12)
+    y = torch.ops.quantized.linear_dynamic((x / scale).contiguous(), copy[0], False)
+    return y * scale if copy[1] is None else torch.addcmul(copy[1], y, scale)
 
 
 def _block_after_attention(block: Any, att: torch.Tensor, x: torch.Tensor, width: int) -> torch.Tensor:
