@@ -18,6 +18,18 @@ FLOWS = ROOT / "flows"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture
+def float32_products(monkeypatch):
+    """The text encoder's matrix products in float32 for one test. For tests that compare two
+    computations of the same vectors or ratings (batched and one by one, a joint pass and each
+    model alone) to float rounding: int8 products, the default on a CPU with VNNI and no
+    bfloat16, are not batch-invariant (a last-bit float difference can put an activation on the
+    next 8-bit step), so such a test would fail there and pass here."""
+    from callwright.nlp.embeddings import Encoder, Products
+
+    monkeypatch.setattr(Encoder, "products", Products.FLOAT32)
+
+
 @pytest.fixture(scope="session")
 def inbound_flow():
     from callwright.flows.loader import load_flow

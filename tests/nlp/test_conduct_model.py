@@ -93,6 +93,7 @@ def test_the_stored_models_record_whether_real_agent_turns_were_negatives(encode
             assert "real_negatives" not in training and conduct.REAL_LIST not in training["negative_lists"]
 
 
+@pytest.mark.usefixtures("float32_products")
 def test_two_models_rate_in_one_pass_as_each_would_alone(encoder):
     """The scorer's joint pass with every fine-tuned classifier: each one's ratings are its own
     model's run alone (to 1e-5), the vectors the encoder's."""
@@ -137,6 +138,7 @@ def test_a_pair_rates_the_mean_where_its_first_model_reaches_the_gate(name, enco
     assert got[: len(positives)].min() >= t + (1 - t) / 2 and got[len(positives) :].max() <= t - MARGIN
 
 
+@pytest.mark.usefixtures("float32_products")
 def test_pairs_rate_in_the_joint_pass_as_each_would_alone(encoder):
     """The scorer's joint pass with every classifier's rater (a pair takes two layers' states from
     the same forward pass): each one's ratings are its own run alone (to 1e-5)."""

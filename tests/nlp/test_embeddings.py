@@ -23,6 +23,7 @@ UNRELATED = [
 ]
 
 
+@pytest.mark.usefixtures("float32_products")
 def test_vectors_are_unit_length_in_input_order(encoder):
     texts = ["thanks for calling", "", "goodbye", "x " * 400]
     v = encoder.embed(texts)
@@ -47,6 +48,7 @@ def test_similarity_matrix_shape_and_self_similarity(encoder):
     assert m[0, 1] < 0.9
 
 
+@pytest.mark.usefixtures("float32_products")
 def test_batched_equals_one_by_one(encoder):
     texts = [
         "hi",

@@ -59,6 +59,7 @@ def test_result_fields_are_consistent(sentiment_model):
         assert r.label == max(p, key=p.get)
 
 
+@pytest.mark.usefixtures("float32_products")
 def test_batched_equals_one_by_one(sentiment_model):
     texts = POSITIVE + NEGATIVE + NEUTRAL
     batched = sentiment_model.predict(texts, batch_size=64)

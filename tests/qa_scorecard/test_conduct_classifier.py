@@ -323,6 +323,7 @@ def test_a_short_dismissive_remark_inside_a_long_turn_is_rated_on_its_own(matche
     )
 
 
+@pytest.mark.usefixtures("float32_products")
 def test_ratings_from_the_shared_pass_equal_the_models_own(matcher):
     """A call prepared with the scorecard's rules rates its stretches in the matcher's forward
     pass (bottom layers shared); the values are the model's own run to 1e-5."""
