@@ -22,12 +22,13 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 def float32_products(monkeypatch):
     """The text encoder's matrix products in float32 for one test. For tests that compare two
     computations of the same vectors or ratings (batched and one by one, a joint pass and each
-    model alone) to float rounding: int8 products, the default on a CPU with VNNI and no
+    model alone, a batch's groups and its calls one by one) to float rounding: int8 products, the default on a CPU with VNNI and no
     bfloat16, are not batch-invariant (a last-bit float difference can put an activation on the
     next 8-bit step), so such a test would fail there and pass here."""
-    from callwright.nlp.embeddings import Encoder, Products
+    from callwright.nlp.embeddings import PRODUCTS_ENV, Encoder, Products
 
     monkeypatch.setattr(Encoder, "products", Products.FLOAT32)
+    monkeypatch.setenv(PRODUCTS_ENV, Products.FLOAT32.value)  # and in worker processes
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from test_qa_batch import TRANSCRIPT
 
 from callwright.qa import batch
@@ -62,6 +63,7 @@ def _rows(db: Path) -> list[tuple]:
     return [*rows, *[tuple(str(v) for v in r if "T" not in str(v)) for r in scores]]
 
 
+@pytest.mark.usefixtures("float32_products")
 def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monkeypatch):
     _write(tmp_path / "in")
     card = load_scorecard(CARDS["inbound"])
