@@ -420,7 +420,7 @@ class Products(StrEnum):
 
     bfloat16 (float32 sums) is about twice float32's speed on a CPU that multiplies it natively
     (AVX512-BF16, AMX) and several times slower on one that does not. int8 (weights per output
-    row, activations per token, int32 sums, through oneDNN) is three to five times float32's
+    row, activations per token, int32 sums, through oneDNN) is three to six times float32's
     speed where the CPU has VNNI (AVX512-VNNI or AVX-VNNI); without VNNI its 8-bit products
     saturate, so it is never chosen there. Vectors and probabilities move by about
     1e-3 (bfloat16) or 1e-2 (int8); docs/benchmarks.md, sessions 9 and 13, says which verdicts."""
