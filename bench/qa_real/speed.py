@@ -65,7 +65,7 @@ SWITCHES = ("batched", "pad_aware", "lean", "one_pass", "shared_windows")
 ROUND_SIX = ("stacked", "remember", "prepared_once")  # off in every variant but the "_new" ones
 ROUND_SEVEN = ("counter_where_needed", "rate_cached_in_pass")  # on only in the "_r7" variants
 OFF = dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, False)
-VARIANTS: dict[str, dict[str, bool]] = {
+VARIANTS: dict[str, dict[str, bool | str]] = {
     "straightforward": OFF,
     "before": {**OFF, "batched": True, "pad_aware": True},
     **{
@@ -84,9 +84,9 @@ VARIANTS: dict[str, dict[str, bool]] = {
     # (`Encoder.products`), other numbers: their differences are reported, not counted against
     # "identical"
     **{
-        f"{path}_{kind}": {**dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True), "products": kind}
+        f"{path}_{suffix}": {**dict.fromkeys(SWITCHES + ROUND_SIX + ROUND_SEVEN, True), "products": kind}
         for path in ("grouped", "pipeline_grouped")
-        for kind in ("bf16", "int8")
+        for suffix, kind in (("bf16", "bfloat16"), ("int8", "int8"))
     },
 }
 BF16 = ("grouped_bf16", "pipeline_grouped_bf16")  # since session 9 the default where the CPU has it
@@ -129,10 +129,7 @@ def _switch(variant: str) -> None:
     batch.PREPARED_ONCE = flags["prepared_once"]
     CallText.counter_where_needed = flags["counter_where_needed"]
     PhraseMatcher.rate_cached_in_pass = flags["rate_cached_in_pass"]
-    kind = flags.get("products", "float32")
-    Encoder.products = (
-        Products.BFLOAT16 if kind == "bf16" else Products.INT8 if kind == "int8" else Products.FLOAT32
-    )
+    Encoder.products = Products(flags.get("products", "float32"))
 
 
 def _wanted(variant: str, args: argparse.Namespace) -> bool:
