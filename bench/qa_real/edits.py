@@ -310,6 +310,10 @@ HELDOUT_FILES = {
     # the thirteenth held-out set: written by two writers apart (digital banking technical
     # support and card services; escalation and complaints desks), before session 13's changes
     "heldout13": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout13*_sentences.yaml"))),
+    # the fourteenth held-out set: written by two writers apart (bereavement, power-of-attorney and
+    # vulnerable-customer desks; small-business and merchant-services desks), before session 14's
+    # changes
+    "heldout14": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout14*_sentences.yaml"))),
 }
 
 
