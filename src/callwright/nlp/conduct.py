@@ -117,9 +117,12 @@ SPECS: dict[str, Spec] = {
         positive=("credential_request",),
         negative=("polite", "credential_mention", "dismissive"),
         tuned_layers=2,
-        # rounds 1-6: trained on round seven too it flagged fewer innocent calls but missed more
-        # requests on the seen sets (20 against 15 of 972 at 0.3; docs/qa-real-calls.md, round ten)
-        data_files=DATA_FILES[:4],
+        # rounds 1-6 and the seen sets heldout2-11, not round seven (trained on it too it flagged
+        # fewer innocent calls but missed more requests on the seen sets, 20 against 15 of 972 at
+        # 0.3: docs/qa-real-calls.md, round ten). With heldout2-11 the clean heldout12, 13 and 14
+        # together missed 19 -> 17 of 450 requests and flagged 91 -> 39 of 2,340 innocent calls
+        # (round fourteen)
+        data_files=(*DATA_FILES[:4], HELDOUTS_FILE),
         # a pair as for dismissive: at 0.3 on the seen sets heldout4-10 missed 26 -> 19 of 1,122
         # requests, flagged 247 -> 246 of 5,109 innocent calls (docs/qa-real-calls.md, round eleven)
         partner_layers=4,
