@@ -273,9 +273,9 @@ H2_INSERTED: dict[str, str | None] = {
 H2_REPLACED = {"closing": "closing", "further_help": "further-help"}
 
 
-# Each set was written before the round it judged and is seen after it; the seen sets heldout2-11
-# are also the conduct classifiers' training data since session 12
-# (scripts/conduct_heldout_data.py), so only heldout12 and later judge those models.
+# Each set was written before the round it judged and is seen after it; the seen sets are also
+# conduct training files (scripts/conduct_heldout_data.py): heldout2-11, which both classifiers
+# read, and heldout12-13, which none reads yet (round fourteen). Only heldout14 and later are clean.
 HELDOUT_FILES = {
     "heldout2": (HELDOUT2_FILE,),
     # the third held-out set: written by two writers apart, before the tuning that followed heldout2

@@ -93,13 +93,15 @@ def _warn_if_trained_on(split: str, pools: dict[str, list[str]]) -> None:
     generalisation."""
     from callwright.nlp import conduct
 
-    training = {s for lists in conduct.load_sentences(conduct.data_paths()).values() for s in lists}
+    read = sorted({p for name in conduct.SPECS for p in conduct.data_paths(name)})
+    training = {s for lists in conduct.load_sentences(read).values() for s in lists}
     inserted = [s for pool in H2_INSERTED for s in pools.get(pool, [])]
     share = sum(s in training for s in inserted) / max(len(inserted), 1)
     if share > 0:
         print(
-            f"note: {share:.0%} of {split}'s inserted sentences are conduct training data "
-            f"(src/callwright/nlp/data/{conduct.HELDOUTS_FILE}): its forbidden-item figures are not held-out figures",
+            f"note: {share:.0%} of {split}'s inserted sentences are what the conduct classifiers "
+            f"were trained on ({', '.join(p.name for p in read)}): its forbidden-item figures are "
+            "not held-out figures",
             file=sys.stderr,
         )
 

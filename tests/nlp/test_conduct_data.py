@@ -1,6 +1,7 @@
 """The conduct classifiers' training data keeps the held-out sets that judge them out of it.
 
-The seen held-out sets (heldout2-11) are training data (src/callwright/nlp/data/conduct_heldouts.yaml,
+The seen held-out sets are training data, batch by batch (heldout2-11 in
+src/callwright/nlp/data/conduct_heldouts.yaml, heldout12-13 in conduct_heldouts_round9.yaml, both
 written by scripts/conduct_heldout_data.py); the sets after them are what the models are judged
 on, so none of their sentences may be in a training file.
 """
@@ -31,7 +32,7 @@ def _words(s: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", s.lower()))
 
 
-def test_the_heldouts_training_file_is_what_the_script_writes():
+def test_the_heldouts_training_files_are_what_the_script_writes():
     script = _script()
     assert script.main(["--check"]) == 0, "run scripts/conduct_heldout_data.py"
 
@@ -39,7 +40,7 @@ def test_the_heldouts_training_file_is_what_the_script_writes():
 def test_no_sentence_of_an_unseen_heldout_set_is_training_data():
     script = _script()
     unseen = [p for split in script.UNSEEN for p in script.HELDOUT_FILES[split]]
-    assert unseen, "heldout12 should exist and stay out of the training data"
+    assert unseen, "heldout14 should exist and stay out of the training data"
     training = {_words(s) for lists in conduct.load_sentences(conduct.data_paths()).values() for s in lists}
     for path in unseen:
         data = yaml.safe_load(path.read_text("utf-8"))
@@ -47,9 +48,20 @@ def test_no_sentence_of_an_unseen_heldout_set_is_training_data():
         assert not leaked, f"{path.name}: {len(leaked)} sentence(s) in the training data, e.g. {leaked[0]!r}"
 
 
-def test_the_seen_sets_are_in_the_dismissive_training_data():
+def test_the_seen_sets_are_training_data():
     script = _script()
-    heard = conduct.load_sentences(conduct.data_paths("dismissive"))
-    data = yaml.safe_load((script.HELDOUT_DIR / "heldout11a_sentences.yaml").read_text("utf-8"))
-    assert set(data["dismissive"]) <= set(heard["dismissive"])
-    assert set(data["polite"]) <= set(heard["polite"])
+    # the last set of each batch, in the training files; heldout2-11 also in what each classifier
+    # reads (heldout12-13 are read by none yet: docs/qa-real-calls.md, round fourteen)
+    cases = [("heldout11a", name) for name in conduct.SPECS] + [("heldout11a", None), ("heldout13b", None)]
+    for split, name in cases:
+        heard = conduct.load_sentences(conduct.data_paths(name))
+        data = yaml.safe_load((script.HELDOUT_DIR / f"{split}_sentences.yaml").read_text("utf-8"))
+        for pool in ("dismissive", "polite", "credential_request"):
+            assert set(data[pool]) <= set(heard[pool]), (split, name, pool)
+
+
+def test_a_later_batch_repeats_no_sentence_of_an_earlier_one():
+    script = _script()
+    first, later = (conduct.load_sentences(script.DATA_DIR / name) for name in script.BATCHES)
+    for pool in script.POOLS:
+        assert not set(first.get(pool, [])) & set(later.get(pool, [])), pool

@@ -47,10 +47,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # The training sentences, one file per round of writing (each file's header says who wrote it and
 # under which rules): rounds 1-3, then rounds 4 to 7, then the seen held-out sets heldout2-11
-# (written by about twenty writers apart; scripts/conduct_heldout_data.py joins them).
+# (written by about twenty writers apart) and heldout12-13 (four more), batch by batch
+# (scripts/conduct_heldout_data.py joins each batch's sets).
 DATA_FILE = "conduct.yaml"
 ROUND4_FILE = "conduct_round4.yaml"
 HELDOUTS_FILE = "conduct_heldouts.yaml"
+HELDOUTS_ROUND9_FILE = "conduct_heldouts_round9.yaml"
 DATA_FILES = (
     DATA_FILE,
     ROUND4_FILE,
@@ -58,6 +60,7 @@ DATA_FILES = (
     "conduct_round6.yaml",
     "conduct_round7.yaml",
     HELDOUTS_FILE,
+    HELDOUTS_ROUND9_FILE,
 )
 DataPaths = Path | str | Sequence[Path | str]
 
@@ -108,9 +111,12 @@ SPECS: dict[str, Spec] = {
         # misses a quarter fewer at no more false alarms (seen sets heldout4-10,
         # docs/qa-real-calls.md, round eleven)
         partner_layers=4,
-        # every file: with the seen held-out sets (heldout2-11) as training data the pair missed
-        # 24 -> 20 of 330 insertions and flagged 66 -> 56 of 600 innocent calls on the clean
-        # heldout12 (docs/qa-real-calls.md, round twelve)
+        # rounds 1-7 and the seen sets heldout2-11: with them the pair missed 24 -> 20 of 330
+        # insertions and flagged 66 -> 56 of 600 innocent calls on the clean heldout12
+        # (docs/qa-real-calls.md, round twelve). Retrained on heldout12-13 too it missed 25 -> 36
+        # of 330 on the clean heldout14 and passed 4 inserted sentences on real calls: not kept
+        # (round fourteen; branch dismissive-seen-heldout13)
+        data_files=DATA_FILES[:6],
     ),
     "credential_request": Spec(
         "asking the caller to say or type their password, PIN, passcode or login",
