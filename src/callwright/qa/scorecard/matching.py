@@ -506,6 +506,13 @@ class PhraseMatcher:
         they will need in one encoder call (`CallText.wanted`)."""
         return CallText(transcript, self, values, rules)
 
+    def forget(self) -> None:
+        """Drop the cached vectors and classifier ratings: they were computed with the encoder's
+        products in force then (`Encoder.products`), so a change of products starts afresh."""
+        with self._lock:
+            self._cache.clear()
+            self._ratings.clear()
+
     def warm(self, calls: Sequence[CallText]) -> int:
         """Embed what several prepared calls' rules will need in one encoder call: longer,
         fuller batches cut the encoder's fixed cost per forward pass (reading every weight
