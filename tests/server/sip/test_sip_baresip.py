@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -189,9 +190,12 @@ def test_a_flow_transfer_to_a_sip_uri_refers_baresip_and_the_hang_up_waits_for_i
                 await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
                 call = first[0]
                 action = Transfer(queue=None, destination=f"sip:200@127.0.0.1:{agent.port}")
+                started = time.monotonic()
                 await asyncio.to_thread(call.transfer, action)
                 await asyncio.to_thread(call.close)
-                assert call.transfer_result is None  # both returned at once
+                # both return without waiting for the outcome (up to 15 s here); on a quick machine
+                # baresip may already have reported it, so the result itself is not asserted here
+                assert time.monotonic() - started < 5.0
                 await asyncio.to_thread(call.ended.wait, 15)
             finally:
                 await asyncio.to_thread(bs.close)  # the servers on this loop answer its BYE
