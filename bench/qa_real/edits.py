@@ -314,6 +314,10 @@ HELDOUT_FILES = {
     # vulnerable-customer desks; small-business and merchant-services desks), before session 14's
     # changes
     "heldout14": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout14*_sentences.yaml"))),
+    # the fifteenth held-out set: written by two writers apart (US mortgage-servicing and
+    # payment-hardship desks; an Australian and New Zealand bank's after-hours card-emergency
+    # line), before session 15's changes
+    "heldout15": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout15*_sentences.yaml"))),
 }
 
 
