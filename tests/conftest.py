@@ -25,24 +25,12 @@ def float32_products(monkeypatch):
     model alone, a batch's groups and its calls one by one) to float rounding: int8 products, the default on a CPU with VNNI and no
     bfloat16, are not batch-invariant (a last-bit float difference can put an activation on the
     next 8-bit step), so such a test would fail there and pass here."""
-    from callwright.nlp import sentiment
     from callwright.nlp.embeddings import PRODUCTS_ENV, Encoder, Products
-    from callwright.qa.scorecard import scoring
 
-    def forget() -> None:
-        # the process-wide caches hold vectors, ratings and sentiments computed with the products
-        # in force when they were filled: emptied on the way in and out, neither side reads the
-        # other's (a float32 vector read by a later int8 test moved a near tie in CI order)
-        if scoring._default_matcher is not None:
-            scoring._default_matcher.forget()
-        for model in list(sentiment._models.values()):
-            model.forget()
-
-    forget()
+    # the process-wide caches (the matcher's vectors and ratings, the sentiment memory) hold one
+    # kind of products' values and empty themselves at a change: neither side reads the other's
     monkeypatch.setattr(Encoder, "products", Products.FLOAT32)
     monkeypatch.setenv(PRODUCTS_ENV, Products.FLOAT32.value)  # and in worker processes
-    yield
-    forget()
 
 
 @pytest.fixture(scope="session")

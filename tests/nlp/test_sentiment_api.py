@@ -202,6 +202,28 @@ def test_warm_texts_are_read_back_by_predict(sentiment_model, monkeypatch):
     assert calls == [2]
 
 
+def test_warm_memory_holds_one_kind_of_products(sentiment_model, monkeypatch):
+    """What `warm` kept was computed in one kind of products (float32, int8...): under another
+    kind it is computed again, and `predict` reads the new kind's values, not the old (a float32
+    value read by an int8 run, or the other way, could move a near tie)."""
+    from callwright.nlp.embeddings import Encoder
+
+    texts = POSITIVE[:2] + NEGATIVE[:2]
+    alone = {}
+    for kind in (Products.FLOAT32, Products.INT8):
+        monkeypatch.setattr(Encoder, "products", kind)
+        sentiment_model.forget()
+        alone[kind] = [r.score for r in sentiment_model.predict(texts)]
+    assert alone[Products.FLOAT32] != alone[Products.INT8]  # the kinds differ: the check below can fail
+    sentiment_model.forget()
+    for kind in (Products.FLOAT32, Products.INT8, Products.FLOAT32):
+        monkeypatch.setattr(Encoder, "products", kind)
+        assert sentiment_model.warm(texts) == len(texts)  # another kind's memory is not read
+        assert sentiment_model.warm(texts) == 0  # this kind's is
+        assert [r.score for r in sentiment_model.predict(texts)] == alone[kind]
+    sentiment_model.forget()
+
+
 def test_warm_keeps_a_bounded_memory(sentiment_model, monkeypatch):
     """What `warm` keeps is bounded (`MEMORY_TEXTS`, least recently warmed forgotten first), a
     group larger than the bound is kept whole until the next, and `remember` False keeps only

@@ -65,8 +65,8 @@ def _rows(db: Path) -> list[tuple]:
 
 @pytest.mark.usefixtures("float32_products")
 def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monkeypatch):
-    # both runs in float32 products from empty caches (the fixture empties the session's engines,
-    # which may hold vectors and sentiments earlier tests computed with the default products)
+    # both runs in float32 products (the session's engines may hold vectors and sentiments earlier
+    # tests computed with the default products: their caches empty themselves at the change)
     _write(tmp_path / "in")
     card = load_scorecard(CARDS["inbound"])
     warmed: list[int] = []
@@ -79,7 +79,7 @@ def test_grouped_scoring_gives_the_results_of_one_by_one(tmp_path, engines, monk
     monkeypatch.setattr(batch, "GROUP_CALLS", 1)
     one = score_batch([tmp_path / "in"], card, tmp_path / "one.db")
     assert warmed == []  # one by one: nothing warmed
-    engines.matcher.forget()
+    engines.matcher.forget()  # the grouped run embeds its own vectors, not the first run's
     monkeypatch.setattr(batch, "GROUP_CALLS", 8)
     prepared: list[object] = []
     real_init = CallText.__init__

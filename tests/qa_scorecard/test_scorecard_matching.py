@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from scorecard_helpers import call, card, meta
 
@@ -195,3 +196,25 @@ def test_anything_else_asked_as_a_negative_question_passes(matcher):
     )
     (item,) = score(card(rule), tr, None, meta(), matcher=matcher).items
     assert item.verdict == "pass"
+
+
+def test_cached_vectors_and_ratings_hold_one_kind_of_products(matcher, monkeypatch):
+    """A matcher's caches hold what one kind of products (float32, int8...) computed: after a
+    change of products a text's vector and conduct rating are what a fresh matcher computes under
+    the new kind, not the cached ones (a float32 vector read by an int8 run moved a near tie)."""
+    from callwright.nlp.embeddings import Encoder, Products
+    from callwright.qa.scorecard.matching import PhraseMatcher
+
+    text = "Honestly, it's all on the website if you'd bothered to look."
+    alone = {}
+    for kind in (Products.FLOAT32, Products.INT8):
+        monkeypatch.setattr(Encoder, "products", kind)
+        fresh = PhraseMatcher(matcher.encoder)
+        alone[kind] = (fresh.vectors([text])[0], fresh.ratings("dismissive", [text])[0])
+    assert not np.array_equal(alone[Products.FLOAT32][0], alone[Products.INT8][0])  # the check can fail
+    shared = PhraseMatcher(matcher.encoder)
+    for kind in (Products.FLOAT32, Products.INT8, Products.FLOAT32):
+        monkeypatch.setattr(Encoder, "products", kind)
+        vector, rating = shared.vectors([text])[0], shared.ratings("dismissive", [text])[0]
+        assert np.array_equal(vector, alone[kind][0]) and rating == alone[kind][1]
+        assert shared.size == 1

@@ -26,6 +26,7 @@ from callwright.nlp.embeddings import (
     DEFAULT_BATCH_SIZE,
     MAX_TOKENS,
     Encoder,
+    Products,
     bert_blocks,
     bert_blocks_stacked,
     bert_embeddings,
@@ -36,6 +37,7 @@ from callwright.nlp.embeddings import (
     length_sorted_batches,
     padded,
     padding_batches,
+    products,
     quiet_transformers,
     stacks,
 )
@@ -153,34 +155,51 @@ class SentimentModel(ABC):
         calls. The values agree with a call's own to about 1e-6 (other batches, other padding).
         Returns how many distinct texts were computed."""
         distinct = list(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
+        kind = products()
         known = self._recalled(distinct) if self.remember else {}
         todo = [t for t in distinct if t not in known]
         rows = self.probabilities(todo, batch_size) if todo else np.zeros((0, len(LABELS)))
         with self._memory_lock:
+            memory = self._current_memory()
             if not self.remember:
-                self._memory.clear()
-            for t, row in zip(todo, rows, strict=True):
-                self._memory[t] = row
+                memory.clear()
+            if kind is self._memory_products:  # not if the products changed while computing
+                for t, row in zip(todo, rows, strict=True):
+                    memory[t] = row
             for t in distinct:
-                if t in self._memory:
-                    self._memory.move_to_end(t)
-            while len(self._memory) > max(MEMORY_TEXTS, len(distinct)):  # a huge group is kept whole
-                self._memory.popitem(last=False)
+                if t in memory:
+                    memory.move_to_end(t)
+            while len(memory) > max(MEMORY_TEXTS, len(distinct)):  # a huge group is kept whole
+                memory.popitem(last=False)
         return len(todo)
 
     def forget(self) -> None:
-        """Drop what `warm` kept (a benchmark's fresh start)."""
+        """Drop what `warm` kept (a benchmark's fresh start; a change of products empties it by
+        itself)."""
         with self._memory_lock:
             self._memory.clear()
 
     def _recalled(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         with self._memory_lock:
-            return {t: self._memory[t] for t in texts if t in self._memory}
+            memory = self._current_memory()
+            return {t: memory[t] for t in texts if t in memory}
+
+    def _current_memory(self) -> OrderedDict[str, np.ndarray]:
+        """What `warm` kept, emptied first if the encoder's products (float32, bfloat16, int8:
+        `callwright.nlp.embeddings.products`) changed since it was filled: a sentiment computed in
+        one kind differs from another's in the last digits, and read under the other it could move
+        a near tie. Called under `_memory_lock`."""
+        now = products()
+        if now is not self._memory_products:
+            self._memory.clear()
+            self._memory_products = now
+        return self._memory
 
     # keep what `warm` computed for later groups (False: only until the next `warm`, as before)
     remember: bool = True
 
     _memory_lock = threading.Lock()  # one for every model: held only to read or update a dict
+    _memory_products: Products | None = None  # what `_memory`'s rows were computed in
 
     @functools.cached_property
     def _memory(self) -> OrderedDict[str, np.ndarray]:  # first read under `_memory_lock`

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from callwright.nlp.embeddings import Products, products
 from callwright.qa.model import Transcript, Utterance
 from callwright.qa.scorecard.model import PhraseRule
 from callwright.qa.scorecard.placeholders import fill_examples, names
@@ -410,6 +411,7 @@ class PhraseMatcher:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._ratings: OrderedDict[tuple[str, str], float] = OrderedDict()  # (classifier, text)
+        self._products: Products | None = None  # what the cached vectors and ratings were computed in
 
     @property
     def encoder(self) -> Encoder:
@@ -422,6 +424,7 @@ class PhraseMatcher:
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for texts, embedding only those not seen before (in one batch)."""
         with self._lock:
+            self._same_products()
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
             if missing:
                 for text, vec in zip(missing, self.encoder.embed(missing), strict=True):
@@ -444,6 +447,7 @@ class PhraseMatcher:
         from callwright.nlp import conduct_model
 
         with self._lock:
+            self._same_products()
             todo = list(dict.fromkeys(t for t in texts if (name, t) not in self._ratings))
             if todo:
                 model = conduct_model.get_rater(name, self.encoder)
@@ -464,6 +468,7 @@ class PhraseMatcher:
             self.vectors(texts)
             return
         with self._lock:
+            self._same_products()
             wanted = {(n, t) for n in names for t in rate[n] if (n, t) not in self._ratings}
             all_texts = list(dict.fromkeys([*texts, *(t for _, t in wanted)]))
             to_rate = {t for _, t in wanted}
@@ -491,6 +496,18 @@ class PhraseMatcher:
             if left:
                 self.ratings(n, left)
 
+    def _same_products(self) -> None:
+        """Empty the caches if the encoder's products (`callwright.nlp.embeddings.products`:
+        float32, bfloat16 or int8) changed since they were filled: a vector or rating computed in
+        one kind differs from another's in the last digits, and a cached one read under the other
+        could move a near tie (a test pinned to float32 running after int8 ones, a benchmark
+        comparing kinds). Called under the lock."""
+        now = products()
+        if now is not self._products:
+            self._cache.clear()
+            self._ratings.clear()
+            self._products = now
+
     def _trim_ratings(self) -> None:
         while len(self._ratings) > self._cache_size:
             self._ratings.popitem(last=False)
@@ -507,8 +524,8 @@ class PhraseMatcher:
         return CallText(transcript, self, values, rules)
 
     def forget(self) -> None:
-        """Drop the cached vectors and classifier ratings: they were computed with the encoder's
-        products in force then (`Encoder.products`), so a change of products starts afresh."""
+        """Drop the cached vectors and classifier ratings (a benchmark's fresh start; a change of
+        products empties them by itself)."""
         with self._lock:
             self._cache.clear()
             self._ratings.clear()
