@@ -7,6 +7,7 @@ RFC 4733 Dtmf events, and a BYE from either side ends the call with the slot fre
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callwright.ivr.events import Dtmf, Hangup, Transfer
+from callwright.ivr.events import Dtmf, Hangup, Transfer, TransferOutcome
 from callwright.server.sip import SipConfig, SipServer
 from callwright.speech.audio import Audio, write_wav
 from tests.server.sip.baresip_caller import Baresip, available
@@ -203,3 +204,61 @@ def test_a_flow_transfer_to_a_sip_uri_refers_baresip_and_the_hang_up_waits_for_i
     asyncio.run(asyncio.wait_for(main(), 60))
     assert first[0].transfer_result == "transferred"
     assert [c.dialled for c in second] == ["200"]
+
+
+def test_a_flow_transfer_to_an_agent_that_never_answers_returns_at_once_and_hangs_up_at_the_limit(
+    tmp_path, monkeypatch
+):
+    """The same with a target that never answers (a phone off the network: its port takes the
+    INVITE and says nothing): `transfer(action)` and `close()` return at once although no outcome
+    can come; the BYE waits for the outcome until the transfer's limit, then the call ends with
+    the transfer `failed`, reported to the IVR as a TransferOutcome."""
+    from callwright.server.sip import call as sip_call
+
+    limit = 4.0
+    monkeypatch.setattr(sip_call, "REFER_TIMEOUT_S", limit)
+    first: list = []
+    events: list = []
+
+    def on_call(call):
+        first.append(call)
+        call.start(lambda frame: None, events.append)
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.setblocking(False)
+
+    async def main():
+        async with SipServer(SipConfig(port=0), on_call) as ivr:
+            bs = Baresip(tmp_path / "baresip", silent_caller(tmp_path / "mic.wav", 30))
+            try:
+                bs.dial(f"sip:100@127.0.0.1:{ivr.port}")
+                await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
+                call = first[0]
+                action = Transfer(queue=None, destination=f"sip:200@127.0.0.1:{silent.getsockname()[1]}")
+                started = time.monotonic()
+                await asyncio.to_thread(call.transfer, action)
+                await asyncio.to_thread(call.close)
+                returned = time.monotonic() - started
+                await asyncio.sleep(1.0)
+                up_after_close = not call.ended.is_set()  # the BYE waits for the outcome
+                await asyncio.to_thread(call.ended.wait, limit + 10)
+                return returned, up_after_close, time.monotonic() - started
+            finally:
+                await asyncio.to_thread(bs.close)  # the servers on this loop answer its BYE
+
+    try:
+        returned, up_after_close, ended_after = asyncio.run(asyncio.wait_for(main(), 60))
+        invites = []
+        while True:
+            try:
+                invites.append(silent.recv(65535))
+            except BlockingIOError:
+                break
+    finally:
+        silent.close()
+    assert returned < 2.0 < limit  # no outcome could have come: neither call waited for one
+    assert up_after_close and limit <= ended_after < limit + 10
+    assert any(d.startswith(b"INVITE sip:200@") for d in invites)  # baresip did call the target
+    assert first[0].transfer_result == "failed"
+    assert [e.result for e in events if isinstance(e, TransferOutcome)] == ["failed"]
