@@ -65,3 +65,21 @@ def test_a_later_batch_repeats_no_sentence_of_an_earlier_one():
     first, later = (conduct.load_sentences(script.DATA_DIR / name) for name in script.BATCHES)
     for pool in script.POOLS:
         assert not set(first.get(pool, [])) & set(later.get(pool, [])), pool
+
+
+def test_the_second_opinions_cover_the_sets_they_name(capsys):
+    """bench/qa_real/dismissive_second_labels.yaml labels every dismissive and polite sentence of
+    the sets label_agreement.py names, and nothing else (a sentence reworded in a set would leave
+    it stale); its figures without the model are what docs/qa-real-calls.md reports."""
+    spec = importlib.util.spec_from_file_location(
+        "label_agreement", ROOT / "bench" / "qa_real" / "label_agreement.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--no-model"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "labellers A and B disagree on 2/630" in out
+        and "clear (both agree with the pool, both sure): 612/630" in out
+    )
