@@ -167,6 +167,20 @@ def test_blind_transfer_of_baresip_with_refer(tmp_path, target_answers, result):
         assert second == []
 
 
+async def dial_transfer_and_close(
+    bs: Baresip, ivr_port: int, calls: list, target: str
+) -> tuple[float, float]:
+    """baresip calls the IVR; the IVR's side of the call (`calls[0]`) is transferred to `target`
+    as a flow's transfer state does it, then hung up. Returns when the transfer started
+    (time.monotonic) and the seconds `transfer` and `close` took together."""
+    bs.dial(f"sip:100@127.0.0.1:{ivr_port}")
+    await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
+    started = time.monotonic()
+    await asyncio.to_thread(calls[0].transfer, Transfer(queue=None, destination=target))
+    await asyncio.to_thread(calls[0].close)
+    return started, time.monotonic() - started
+
+
 def test_a_flow_transfer_to_a_sip_uri_refers_baresip_and_the_hang_up_waits_for_it(tmp_path):
     """What LiveChannel does for a flow's `type: transfer` to `sip:...`: `transfer(action)`
     returns at once, then `close()`; the BYE waits until baresip has reported the new call."""
@@ -187,17 +201,13 @@ def test_a_flow_transfer_to_a_sip_uri_refers_baresip_and_the_hang_up_waits_for_i
         ):
             bs = Baresip(tmp_path / "baresip", silent_caller(tmp_path / "mic.wav", 30))
             try:
-                bs.dial(f"sip:100@127.0.0.1:{ivr.port}")
-                await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
-                call = first[0]
-                action = Transfer(queue=None, destination=f"sip:200@127.0.0.1:{agent.port}")
-                started = time.monotonic()
-                await asyncio.to_thread(call.transfer, action)
-                await asyncio.to_thread(call.close)
+                _, took = await dial_transfer_and_close(
+                    bs, ivr.port, first, f"sip:200@127.0.0.1:{agent.port}"
+                )
                 # both return without waiting for the outcome (up to 15 s here); on a quick machine
                 # baresip may already have reported it, so the result itself is not asserted here
-                assert time.monotonic() - started < 5.0
-                await asyncio.to_thread(call.ended.wait, 15)
+                assert took < 5.0
+                await asyncio.to_thread(first[0].ended.wait, 15)
             finally:
                 await asyncio.to_thread(bs.close)  # the servers on this loop answer its BYE
 
@@ -232,17 +242,11 @@ def test_a_flow_transfer_to_an_agent_that_never_answers_returns_at_once_and_hang
         async with SipServer(SipConfig(port=0), on_call) as ivr:
             bs = Baresip(tmp_path / "baresip", silent_caller(tmp_path / "mic.wav", 30))
             try:
-                bs.dial(f"sip:100@127.0.0.1:{ivr.port}")
-                await asyncio.to_thread(bs.wait_event, "CALL_ESTABLISHED", 10)
-                call = first[0]
-                action = Transfer(queue=None, destination=f"sip:200@127.0.0.1:{silent.getsockname()[1]}")
-                started = time.monotonic()
-                await asyncio.to_thread(call.transfer, action)
-                await asyncio.to_thread(call.close)
-                returned = time.monotonic() - started
+                target = f"sip:200@127.0.0.1:{silent.getsockname()[1]}"
+                started, returned = await dial_transfer_and_close(bs, ivr.port, first, target)
                 await asyncio.sleep(1.0)
-                up_after_close = not call.ended.is_set()  # the BYE waits for the outcome
-                await asyncio.to_thread(call.ended.wait, limit + 10)
+                up_after_close = not first[0].ended.is_set()  # the BYE waits for the outcome
+                await asyncio.to_thread(first[0].ended.wait, limit + 10)
                 return returned, up_after_close, time.monotonic() - started
             finally:
                 await asyncio.to_thread(bs.close)  # the servers on this loop answer its BYE
