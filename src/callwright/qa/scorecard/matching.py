@@ -504,9 +504,13 @@ class PhraseMatcher:
         comparing kinds). Called under the lock."""
         now = products()
         if now is not self._products:
-            self._cache.clear()
-            self._ratings.clear()
+            self._drop()
             self._products = now
+
+    def _drop(self) -> None:
+        """Empty the vector and rating caches. Called under the lock."""
+        self._cache.clear()
+        self._ratings.clear()
 
     def _trim_ratings(self) -> None:
         while len(self._ratings) > self._cache_size:
@@ -527,8 +531,7 @@ class PhraseMatcher:
         """Drop the cached vectors and classifier ratings (a benchmark's fresh start; a change of
         products empties them by itself)."""
         with self._lock:
-            self._cache.clear()
-            self._ratings.clear()
+            self._drop()
 
     def warm(self, calls: Sequence[CallText]) -> int:
         """Embed what several prepared calls' rules will need in one encoder call: longer,
