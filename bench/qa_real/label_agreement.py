@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE))
 from edits import load_heldout  # noqa: E402
 
 LABELS_FILE = HERE / "dismissive_second_labels.yaml"
+SCORECARD = HERE.parents[1] / "scorecards" / "bank.yaml"
 SPLITS = ("heldout12", "heldout13", "heldout14")
 POOLS = {"dismissive": "d", "polite": "p"}
 
@@ -47,7 +48,11 @@ def sentences() -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threshold", type=float, default=0.5, help="the scorecard's classifier_threshold")
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        help="the classifier's threshold (default: bank.yaml's no-dismissive item's)",
+    )
     ap.add_argument("--no-model", action="store_true", help="the labels only")
     args = ap.parse_args(argv)
     second = yaml.safe_load(LABELS_FILE.read_text("utf-8"))
@@ -78,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from callwright.nlp import conduct, conduct_model
     from callwright.nlp.embeddings import get_encoder
+    from callwright.qa.scorecard import load_scorecard
 
+    if args.threshold is None:
+        args.threshold = load_scorecard(SCORECARD).item("no-dismissive").rule.classifier_threshold
     encoder = get_encoder()
     pair = conduct_model.get_rater("dismissive", encoder)
     heard = [conduct.as_heard({"one": [s]})["one"][0] for s, _ in rows]  # each as the scorer hears it
