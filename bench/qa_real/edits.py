@@ -318,6 +318,10 @@ HELDOUT_FILES = {
     # payment-hardship desks; an Australian and New Zealand bank's after-hours card-emergency
     # line), before session 15's changes
     "heldout15": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout15*_sentences.yaml"))),
+    # the sixteenth held-out set: written by two writers apart (a US credit union's student and
+    # young-adult line; a South African retail bank's call centre), before session 16's decision
+    # on the dismissive classifier's three-model panel
+    "heldout16": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout16*_sentences.yaml"))),
 }
 
 
