@@ -322,6 +322,10 @@ HELDOUT_FILES = {
     # young-adult line; a South African retail bank's call centre), before session 16's decision
     # on the dismissive classifier's three-model panel
     "heldout16": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout16*_sentences.yaml"))),
+    # the seventeenth held-out set: written by two writers apart (a US discount brokerage's retail
+    # line; a Canadian bank's telephone banking in Atlantic Canada and the Prairies), in session 16
+    # after heldout16 was run, for the next decision
+    "heldout17": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout17*_sentences.yaml"))),
 }
 
 
