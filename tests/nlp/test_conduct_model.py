@@ -107,41 +107,46 @@ def test_two_models_rate_in_one_pass_as_each_would_alone(encoder):
         assert np.allclose(probs[:-1, j], alone, atol=1e-5) and np.isnan(probs[-1, j])
 
 
-PAIRED = [n for n in MODELS if conduct.SPECS[n].partner_layers]  # rated by two models
+PANELS = [n for n in MODELS if conduct.SPECS[n].partners]  # rated by several models
 
 
-@pytest.mark.parametrize("name", PAIRED)
-def test_a_paired_classifier_loads_its_second_model_once(name, encoder):
-    pair = conduct_model.get_rater(name, encoder)
-    assert isinstance(pair, conduct_model.ConductPair) and conduct_model.get_rater(name, encoder) is pair
-    assert pair.first is conduct_model.get_model(name, encoder)
-    assert pair.second.meta.tuned_layers == conduct.SPECS[name].partner_layers != pair.first.meta.tuned_layers
-    assert pair.second.meta.data_sha256 == conduct.data_hash(conduct.data_paths(name))
-    assert pair.second.stem == f"{name}.top{conduct.SPECS[name].partner_layers}"
+@pytest.mark.parametrize("name", PANELS)
+def test_a_panel_loads_its_partners_once(name, encoder):
+    panel = conduct_model.get_rater(name, encoder)
+    assert isinstance(panel, conduct_model.ConductPanel) and conduct_model.get_rater(name, encoder) is panel
+    assert panel.first is conduct_model.get_model(name, encoder)
+    partners = conduct.SPECS[name].partners
+    assert len(panel.partners) == len(partners)
+    for (model, own), p in zip(panel.partners, partners, strict=True):
+        assert (model.meta.tuned_layers, model.meta.encoder) == (p.tuned_layers, p.encoder)
+        assert model.meta.data_sha256 == conduct.data_hash(conduct.data_paths(name))
+        assert model.stem == f"{name}.{p.tag}" != panel.first.stem
+        assert (own is None) == (p.encoder is None)
 
 
-@pytest.mark.parametrize("name", PAIRED)
-def test_a_pair_rates_the_mean_where_its_first_model_reaches_the_gate(name, encoder):
-    """The pair's rating is the mean of its two models' own ratings where the first rates at
-    least the gate, the first's alone elsewhere (the second is then not run)."""
-    pair = conduct_model.get_rater(name, encoder)
+@pytest.mark.parametrize("name", PANELS)
+def test_a_panel_rates_the_mean_where_its_first_model_reaches_the_gate(name, encoder):
+    """The panel's rating is the mean of its models' own ratings where the first rates at
+    least the gate, the first's alone elsewhere (the partners are then not run)."""
+    panel = conduct_model.get_rater(name, encoder)
     positives, negatives = CLEAR[name]
     texts = heard([*positives, *negatives])
-    first = conduct_model.rate_texts(pair.first, encoder, texts)
-    second = conduct_model.rate_texts(pair.second, encoder, texts)
-    got = conduct_model.rate_texts(pair, encoder, texts)
+    first = conduct_model.rate_texts(panel.first, encoder, texts)
+    others = [conduct_model.rate_texts(m, own or encoder, texts) for m, own in panel.partners]
+    got = conduct_model.rate_texts(panel, encoder, texts)
     gated = first >= conduct.PAIR_GATE
     assert gated.any() and (~gated).any(), first  # both branches are exercised
-    assert np.allclose(got[gated], (first[gated] + second[gated]) / 2, atol=1e-6)
+    mean = (first + sum(others)) / (1 + len(others))
+    assert np.allclose(got[gated], mean[gated], atol=1e-6)
     assert np.array_equal(got[~gated], first[~gated])
-    t = pair.suggested_threshold
+    t = panel.suggested_threshold
     assert got[: len(positives)].min() >= t + (1 - t) / 2 and got[len(positives) :].max() <= t - MARGIN
 
 
 @pytest.mark.usefixtures("float32_products")
 def test_pairs_rate_in_the_joint_pass_as_each_would_alone(encoder):
-    """The scorer's joint pass with every classifier's rater (a pair takes two layers' states from
-    the same forward pass): each one's ratings are its own run alone (to 1e-5)."""
+    """The scorer's joint pass with every classifier's rater (a panel takes its MiniLM models'
+    layers' states from the same forward pass): each one's ratings are its own run alone (to 1e-5)."""
     raters = [conduct_model.get_rater(n, encoder) for n in MODELS]
     texts = heard([*DISMISSIVE, *POLITE, *REQUESTS, *NOT_REQUESTS]) + ["thank you for calling"]
     rate = [True] * (len(texts) - 1) + [False]
@@ -152,16 +157,20 @@ def test_pairs_rate_in_the_joint_pass_as_each_would_alone(encoder):
         assert np.allclose(probs[:-1, j], alone, atol=1e-5) and np.isnan(probs[-1, j])
 
 
-@pytest.mark.parametrize("name", PAIRED)
-def test_a_pairs_second_model_of_another_depth_is_refused(tmp_path, encoder, name):
-    k = conduct.SPECS[name].partner_layers
+@pytest.mark.parametrize("name", PANELS)
+def test_a_partner_of_another_depth_or_encoder_is_refused(tmp_path, encoder, name):
+    partner = next(p for p in conduct.SPECS[name].partners if p.encoder is None)
+    k = partner.tuned_layers
     stem = conduct_model.model_stem(name, k)
     for f in (conduct_model.meta_file(stem), conduct_model.weights_file(stem)):
         shutil.copy(conduct_model.model_dir() / f, tmp_path / f)
-    assert conduct_model.load_model(name, encoder, tmp_path, tuned_layers=k).meta.tuned_layers == k
+    assert conduct_model.load_model(name, encoder, tmp_path, partner=partner).meta.tuned_layers == k
     _edit(tmp_path / conduct_model.meta_file(stem), tuned_layers=k + 1)
     with pytest.raises(ModelNotFoundError, match=f"tunes {k + 1} layers, not {k}"):
-        conduct_model.load_model(name, encoder, tmp_path, tuned_layers=k)
+        conduct_model.load_model(name, encoder, tmp_path, partner=partner)
+    _edit(tmp_path / conduct_model.meta_file(stem), tuned_layers=k, encoder="all-mpnet-base-v2")
+    with pytest.raises(ModelNotFoundError, match="runs on encoder all-mpnet-base-v2, not MiniLM"):
+        conduct_model.load_model(name, encoder, tmp_path, partner=partner)
 
 
 def test_one_pass_gives_the_encoders_vectors_and_the_models_ratings(model, encoder):

@@ -66,6 +66,23 @@ DataPaths = Path | str | Sequence[Path | str]
 
 
 @dataclass(frozen=True)
+class Partner:
+    """A second opinion on the stretches a classifier's first model finds suspect: a model
+    fine-tuned on the same sentences with `tuned_layers` tuned layers, on the matcher's MiniLM
+    (`encoder` None) or on another sentence encoder (a callwright.nlp.text_models name), whose
+    errors overlap the first's less."""
+
+    tuned_layers: int
+    encoder: str | None = None
+
+    @property
+    def tag(self) -> str:
+        """Its model's file stem after the classifier's name: `top<k>`, or `<encoder>.top<k>`."""
+        top = f"top{self.tuned_layers}"
+        return top if self.encoder is None else f"{self.encoder}.{top}"
+
+
+@dataclass(frozen=True)
 class Spec:
     """One classifier: what it catches, which lists of its data files are its positives and
     negatives, and its head's shape (`hidden` ReLUs; 0 is a logistic regression)."""
@@ -87,10 +104,10 @@ class Spec:
     # model records their hash (`data_hash`), so a model trained on older rounds stays valid
     # beside one trained on newer rounds
     data_files: tuple[str, ...] = DATA_FILES
-    # > 0: a second fine-tuned model of this many tuned layers on the same data (stored as
-    # `<name>.top<k>`, callwright.nlp.conduct_model `ConductPair`): where the first model rates a
-    # stretch at least `PAIR_GATE`, the classifier's rating is the mean of the two
-    partner_layers: int = 0
+    # more fine-tuned models on the same data (callwright.nlp.conduct_model `ConductPanel`): where
+    # the first model rates a stretch at least `PAIR_GATE`, the classifier's rating is the mean of
+    # the first's and theirs
+    partners: tuple[Partner, ...] = ()
 
 
 # An ensemble of hidden layers from several seeds, logits averaged (`Spec.ensemble`, stored as one
@@ -110,7 +127,7 @@ SPECS: dict[str, Spec] = {
         # the 4-layer model alone flags fewer innocent calls and misses more; the mean of both
         # misses a quarter fewer at no more false alarms (seen sets heldout4-10,
         # docs/qa-real-calls.md, round eleven)
-        partner_layers=4,
+        partners=(Partner(4),),
         # rounds 1-7 and the seen sets heldout2-11: with them the pair missed 24 -> 20 of 330
         # insertions and flagged 66 -> 56 of 600 innocent calls on the clean heldout12
         # (docs/qa-real-calls.md, round twelve). Retrained on heldout12-13 too it missed 25 -> 36
@@ -131,7 +148,7 @@ SPECS: dict[str, Spec] = {
         data_files=(*DATA_FILES[:4], HELDOUTS_FILE),
         # a pair as for dismissive: at 0.3 on the seen sets heldout4-10 missed 26 -> 19 of 1,122
         # requests, flagged 247 -> 246 of 5,109 innocent calls (docs/qa-real-calls.md, round eleven)
-        partner_layers=4,
+        partners=(Partner(4),),
     ),
 }
 # Where the first model of a pair rates a stretch under this, the second is not run and the first's
@@ -772,8 +789,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--part",
         choices=("first", "second"),
-        help="a classifier rated by a pair of models (`Spec.partner_layers`): train only its first "
-        "model or only its second (default: both)",
+        help="a classifier rated by several models (`Spec.partners`): train only its first "
+        "model or only its partners (default: all)",
     )
     args = ap.parse_args(argv)
     from callwright.nlp.embeddings import get_encoder
@@ -783,10 +800,10 @@ def main(argv: list[str] | None = None) -> int:
         sentences = load_sentences(data_paths(name))
         spec = SPECS[name]
         if spec.tuned_layers:
-            layers = [spec.tuned_layers, *([spec.partner_layers] if spec.partner_layers else [])]
-            if args.part and spec.partner_layers:
-                layers = layers[:1] if args.part == "first" else layers[1:]
-            for k in layers:
+            models: list[Partner | None] = [None, *spec.partners]  # None: the first model
+            if args.part and spec.partners:
+                models = models[:1] if args.part == "first" else models[1:]
+            for partner in models:
                 _train_model(
                     name,
                     encoder,
@@ -795,7 +812,7 @@ def main(argv: list[str] | None = None) -> int:
                     not args.without_real_negatives,
                     args.jobs,
                     calibrate=not args.no_calibrate,
-                    tuned_layers=k,
+                    partner=partner,
                 )
             continue
         head = train(encoder, name, l2=args.l2, real_negatives=not args.without_real_negatives)
@@ -823,18 +840,20 @@ def _train_model(
     real_negatives: bool = True,
     jobs: int = 1,
     calibrate: bool = True,
-    tuned_layers: int | None = None,
+    partner: Partner | None = None,
 ) -> None:
-    """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model) with
-    `tuned_layers` (None: its spec's first model)."""
+    """Train (and with `write` store) classifier `name`'s fine-tuned model (conduct_model): its
+    first model, or `partner` (on its own encoder if it names one)."""
     from callwright.nlp import conduct_model
 
     spec = SPECS[name]
+    if partner is not None and partner.encoder is not None:
+        encoder = conduct_model.partner_encoder(partner.encoder)
     model = conduct_model.train(
         encoder,
         name,
         calibrate=calibrate,
-        tuned_layers=tuned_layers,
+        partner=partner,
         real_negatives=real_negatives,
         jobs=jobs,
     )

@@ -20,6 +20,7 @@ data changed, on another encoder or with other weights is an error that says how
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import threading
@@ -73,13 +74,23 @@ def model_dir() -> Path:
     return repo_root() / "models" / "conduct"
 
 
-def model_stem(name: str, tuned_layers: int | None = None) -> str:
-    """The file stem of classifier `name`'s model with `tuned_layers` (None: its spec's first
-    model, stored as `<name>`); a pair's second model is `<name>.top<k>`."""
+def model_stem(name: str, tuned_layers: int | None = None, encoder: str | None = None) -> str:
+    """The file stem of classifier `name`'s model with `tuned_layers` on `encoder` (None: its
+    spec's first model on the matcher's MiniLM, stored as `<name>`); a partner's model is
+    `<name>.<Partner.tag>`: `<name>.top<k>`, or `<name>.<encoder>.top<k>`."""
     spec = conduct.SPECS[name]
-    if tuned_layers is None or tuned_layers == spec.tuned_layers:
+    if encoder is None and (tuned_layers is None or tuned_layers == spec.tuned_layers):
         return name
-    return f"{name}.top{tuned_layers}"
+    return f"{name}.{conduct.Partner(tuned_layers or spec.tuned_layers, encoder).tag}"
+
+
+def partner_encoder(name: str) -> Encoder:
+    """The sentence encoder a partner model runs on (callwright.nlp.text_models), loaded once per
+    process."""
+    from callwright.nlp.embeddings import get_encoder
+    from callwright.nlp.text_models import model_path
+
+    return get_encoder(model_path(name))
 
 
 def meta_file(name: str) -> str:
@@ -104,6 +115,7 @@ class ModelMeta:
     suggested_threshold: float = conduct.DEFAULT_CLASSIFIER_THRESHOLD
     training: dict[str, Any] = field(default_factory=dict)
     format: str = FORMAT
+    encoder: str | None = None  # a callwright.nlp.text_models name; None: the matcher's MiniLM
 
 
 class ConductModel(nn.Module):
@@ -126,14 +138,16 @@ class ConductModel(nn.Module):
 
     @property
     def stem(self) -> str:
-        return model_stem(self.name, self.meta.tuned_layers)
+        return model_stem(self.name, self.meta.tuned_layers, self.meta.encoder)
 
     @property
     def bottoms(self) -> tuple[int, ...]:
         """The encoder layers whose token states `rate_states` takes (one here)."""
         return (self.n_bottom,)
 
-    def rate_states(self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any) -> np.ndarray:
+    def rate_states(
+        self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any, texts: Sequence[str]
+    ) -> np.ndarray:
         return self.probability_from_states(states[0], mask, cfg)
 
     @property
@@ -155,14 +169,23 @@ class ConductModel(nn.Module):
         return {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
 
 
-class ConductPair:
-    """A classifier rated by two fine-tuned models (`conduct.Spec.partner_layers`): the first
-    rates every stretch; where it rates at least `conduct.PAIR_GATE`, the rating is the mean of
-    both. Two models trained alike but tuning different depths err on different sentences, so
-    their mean misses fewer; the gate keeps the second to the few stretches that could count."""
+class ConductPanel:
+    """A classifier rated by several fine-tuned models (`conduct.Spec.partners`): the first rates
+    every stretch; where it rates at least `conduct.PAIR_GATE`, the rating is the mean of the
+    first's and its partners'. Models trained alike but tuning other depths, or on another
+    encoder, err on different sentences, so their mean misses fewer; the gate keeps the partners
+    to the few stretches that could count. A partner on the matcher's encoder starts from the
+    same pass's token states; one on another encoder (`Partner.encoder`) runs that encoder on the
+    gated stretches' texts."""
 
-    def __init__(self, first: ConductModel, second: ConductModel, gate: float = conduct.PAIR_GATE) -> None:
-        self.first, self.second, self.gate = first, second, gate
+    def __init__(
+        self,
+        first: ConductModel,
+        partners: Sequence[tuple[ConductModel, Encoder | None]],
+        gate: float = conduct.PAIR_GATE,
+    ) -> None:
+        self.first, self.gate = first, gate
+        self.partners = list(partners)  # (model, its own encoder; None: the first's)
 
     @property
     def suggested_threshold(self) -> float:
@@ -170,28 +193,37 @@ class ConductPair:
 
     @property
     def bottoms(self) -> tuple[int, ...]:
-        return (self.first.n_bottom, self.second.n_bottom)
+        """The layers whose states the first and the partners on the same encoder start from."""
+        return (self.first.n_bottom, *(m.n_bottom for m, e in self.partners if e is None))
 
-    def combined(self, p: np.ndarray, second: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    def combined(self, p: np.ndarray, partner: Callable[[int, np.ndarray], np.ndarray]) -> np.ndarray:
         """The first model's ratings `p` with the mean taken where they reach the gate;
-        `second(rows)` rates those rows with the second model."""
+        `partner(k, rows)` rates those rows with partner k."""
         rows = np.flatnonzero(p >= self.gate)
         out = p.copy()
         if len(rows):
-            out[rows] = (p[rows] + second(rows)) / 2
+            others = sum(partner(k, rows) for k in range(len(self.partners)))
+            out[rows] = (p[rows] + others) / (1 + len(self.partners))
         return out
 
-    def rate_states(self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any) -> np.ndarray:
-        def second(rows: np.ndarray) -> np.ndarray:
+    def rate_states(
+        self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any, texts: Sequence[str]
+    ) -> np.ndarray:
+        slots = list(itertools.accumulate((e is None for _, e in self.partners), initial=1))
+
+        def partner(k: int, rows: np.ndarray) -> np.ndarray:
+            model, encoder = self.partners[k]
+            if encoder is not None:
+                return rate_texts(model, encoder, [texts[i] for i in rows])
             sub = mask[rows]
             width = int(sub.sum(dim=1).max())
-            return self.second.probability_from_states(states[1][rows][:, :width], sub[:, :width], cfg)
+            return model.probability_from_states(states[slots[k]][rows][:, :width], sub[:, :width], cfg)
 
-        return self.combined(self.first.probability_from_states(states[0], mask, cfg), second)
+        return self.combined(self.first.probability_from_states(states[0], mask, cfg), partner)
 
 
-Rater = ConductModel | ConductPair
-"""What rates a fine-tuned classifier's stretches: one model, or a pair."""
+Rater = ConductModel | ConductPanel
+"""What rates a fine-tuned classifier's stretches: one model, or a panel."""
 
 
 def _sha256(path: Path) -> str:
@@ -258,14 +290,15 @@ def load_model(
     encoder: Encoder,
     directory: Path | None = None,
     data_sha256: str | None = None,
-    tuned_layers: int | None = None,
+    partner: conduct.Partner | None = None,
 ) -> ConductModel:
     """Rebuild a stored model on `encoder`, checking its data hash, encoder and weights
-    (`tuned_layers`: a pair's second model, `model_stem`)."""
+    (`partner`: one of a panel's partners, `model_stem`; None: the first model)."""
     from safetensors.torch import load_file
 
     directory = Path(directory) if directory is not None else model_dir()
-    stem = model_stem(name, tuned_layers)
+    tuned_layers, encoder_name = (partner.tuned_layers, partner.encoder) if partner else (None, None)
+    stem = model_stem(name, tuned_layers, encoder_name)
     meta_path, weights_path = directory / meta_file(stem), directory / weights_file(stem)
     if not meta_path.is_file() or not weights_path.is_file():
         raise ModelNotFoundError(
@@ -279,6 +312,11 @@ def load_model(
     if tuned_layers is not None and meta.tuned_layers != tuned_layers:
         raise ModelNotFoundError(
             f"{meta_path} tunes {meta.tuned_layers} layers, not {tuned_layers}", hint=HINT
+        )
+    if meta.encoder != encoder_name:
+        raise ModelNotFoundError(
+            f"{meta_path} runs on encoder {meta.encoder or 'MiniLM'}, not {encoder_name or 'MiniLM'}",
+            hint=HINT,
         )
     expected = data_sha256 if data_sha256 is not None else conduct.data_hash(conduct.data_paths(name))
     if meta.data_sha256 != expected:
@@ -306,7 +344,7 @@ def load_model(
 
 _models: dict[tuple[str, int], ConductModel] = {}
 _models_lock = threading.Lock()
-_pairs: dict[tuple[str, int], ConductPair] = {}
+_panels: dict[tuple[str, int], ConductPanel] = {}
 
 
 def get_model(name: str, encoder: Encoder) -> ConductModel:
@@ -319,17 +357,21 @@ def get_model(name: str, encoder: Encoder) -> ConductModel:
 
 
 def get_rater(name: str, encoder: Encoder) -> Rater:
-    """What rates classifier `name` on `encoder`: its model, or the pair of its spec's
-    `partner_layers` (each loaded once per process)."""
+    """What rates classifier `name` on `encoder`: its model, or the panel of it and its spec's
+    `partners` (each model and encoder loaded once per process)."""
     first = get_model(name, encoder)
-    k = conduct.SPECS[name].partner_layers
-    if not k:
+    partners = conduct.SPECS[name].partners
+    if not partners:
         return first
     with _models_lock:
-        key = (f"{name}.pair", id(encoder.model))
-        if key not in _pairs:
-            _pairs[key] = ConductPair(first, load_model(name, encoder, tuned_layers=k))
-        return _pairs[key]
+        key = (name, id(encoder.model))
+        if key not in _panels:
+            loaded: list[tuple[ConductModel, Encoder | None]] = []
+            for p in partners:
+                own = partner_encoder(p.encoder) if p.encoder is not None else None
+                loaded.append((load_model(name, own or encoder, partner=p), own))
+            _panels[key] = ConductPanel(first, loaded)
+        return _panels[key]
 
 
 def has_model(name: str) -> bool:
@@ -380,7 +422,7 @@ def embed_and_rate(
             pooled = [mean_pool_normalised(h, m) for h, m in stack.batches(hidden[-1])]
             vectors[stack.order] = torch.cat(pooled).numpy()
             if keep:
-                _rate_stack(stack, hidden, rate, models, probs, cfg)
+                _rate_stack(stack, hidden, rate, models, probs, cfg, texts)
         return vectors, probs
     split = padding_batches if encoder.pad_aware else length_sorted_batches
     for idx in split([len(r) for r in ids], batch_size):
@@ -390,7 +432,8 @@ def embed_and_rate(
             hidden = bert_forward(encoder.model, input_ids, mask, keep_all=keep)
             vectors[idx] = mean_pool_normalised(hidden[-1], mask).numpy()
         if keep:
-            _rate_batch([[hidden[b] for b in m.bottoms] for m in models], mask, idx, rate, models, probs, cfg)
+            states = [[hidden[b] for b in m.bottoms] for m in models]
+            _rate_batch(states, mask, idx, rate, models, probs, cfg, texts)
     return vectors, probs
 
 
@@ -401,6 +444,7 @@ def _rate_stack(
     models: Sequence[Rater],
     probs: np.ndarray,
     cfg: Any,
+    texts: Sequence[str],
 ) -> None:
     """`_rate_batch` for each batch of a stacked pass, from its bottom layers' states in `hidden`."""
     views = [[list(stack.batches(hidden[k])) for k in m.bottoms] for m in models]
@@ -409,7 +453,7 @@ def _rate_stack(
         idx = stack.order[at : at + n]
         at += n
         mask = views[0][0][b][1]
-        _rate_batch([[v[b][0] for v in mv] for mv in views], mask, idx, rate, models, probs, cfg)
+        _rate_batch([[v[b][0] for v in mv] for mv in views], mask, idx, rate, models, probs, cfg, texts)
 
 
 def _rate_batch(
@@ -420,32 +464,38 @@ def _rate_batch(
     models: Sequence[Rater],
     probs: np.ndarray,
     cfg: Any,
+    texts: Sequence[str],
 ) -> None:
     """Each model's probability of the batch's texts with `rate` set (rows `idx` of `probs`), from
     its bottom layers' token states (`states[j]` for model j: one (batch, tokens, dim) tensor per
-    layer in its `bottoms`) and their mask."""
+    layer in its `bottoms`) and their mask (`texts`: all the pass's texts, for a partner on
+    another encoder)."""
     want = [k for k, i in enumerate(idx) if rate[i]]
     if not want:
         return
     sub_mask = mask[want]
     width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
     rows = [idx[k] for k in want]
+    sub_texts = [texts[i] for i in rows]
     for j, model in enumerate(models):
-        probs[rows, j] = model.rate_states([x[want][:, :width] for x in states[j]], sub_mask[:, :width], cfg)
+        sub_states = [x[want][:, :width] for x in states[j]]
+        probs[rows, j] = model.rate_states(sub_states, sub_mask[:, :width], cfg, sub_texts)
 
 
 def rate_texts(
     model: Rater, encoder: Encoder, texts: Sequence[str], batch_size: int = RATE_BATCH
 ) -> np.ndarray:
-    """P(class) of each text on its own: the encoder's bottom layers, then the model's (a pair:
-    the first model's, then the second's where the first reaches the gate)."""
+    """P(class) of each text on its own: the encoder's bottom layers, then the model's (a panel:
+    the first model's, then its partners' where the first reaches the gate)."""
     texts = [str(t) for t in texts]
-    if isinstance(model, ConductPair):
-        pair = model
-        return pair.combined(
-            rate_texts(pair.first, encoder, texts, batch_size),
-            lambda rows: rate_texts(pair.second, encoder, [texts[i] for i in rows], batch_size),
-        )
+    if isinstance(model, ConductPanel):
+        panel = model
+
+        def partner(k: int, rows: np.ndarray) -> np.ndarray:
+            other, own = panel.partners[k]
+            return rate_texts(other, own or encoder, [texts[i] for i in rows], batch_size)
+
+        return panel.combined(rate_texts(panel.first, encoder, texts, batch_size), partner)
     out = np.zeros(len(texts), dtype=np.float32)
     if not texts:
         return out
@@ -545,7 +595,7 @@ def train(
     name: str,
     path: conduct.DataPaths | None = None,
     calibrate: bool = True,
-    tuned_layers: int | None = None,
+    partner: conduct.Partner | None = None,
     real_negatives: bool = True,
     jobs: int = 1,
 ) -> ConductModel:
@@ -556,10 +606,11 @@ def train(
     gives the same model. `real_negatives`: with the real agent turns where the classifier's spec
     asks for them and the data is present (conduct.REAL_LIST; the model's
     `training.real_negatives` records whether they were used). `jobs` > 1: the fit and the folds
-    run in that many processes side by side (each one thread, so the same model and threshold)."""
+    run in that many processes side by side (each one thread, so the same model and threshold).
+    `partner`: train that partner's model (on `encoder`, the partner's own) instead of the first."""
     spec = conduct.SPECS[name]
     path = path if path is not None else conduct.data_paths(name)
-    tuned = tuned_layers or spec.tuned_layers or TUNED_LAYERS
+    tuned = (partner.tuned_layers if partner else None) or spec.tuned_layers or TUNED_LAYERS
     job = _Job(
         str(encoder.model_path),
         name,
@@ -587,6 +638,7 @@ def train(
             np.concatenate([p for p, _ in ratings]), np.concatenate([n for _, n in ratings])
         )
     model.meta.data_sha256 = conduct.data_hash(path)
+    model.meta.encoder = partner.encoder if partner else None
     model.meta.suggested_threshold = threshold
     model.meta.training = {
         "positive_lists": list(spec.positive),

@@ -14,10 +14,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from callwright.common.model_files import MODELS_DIR_ENV as MODELS_DIR_ENV
+from callwright.common.model_files import models_dir
 from callwright.errors import ModelNotFoundError
 
 VOSK_ENV = "VOSK_MODEL_PATH"
-MODELS_DIR_ENV = "CALLWRIGHT_MODELS_DIR"
 PULL_HINT = (
     "run `callwright models pull vosk-small-en-us` where there is internet, "
     f"or set {VOSK_ENV} to an unpacked Vosk model directory"
@@ -45,21 +46,6 @@ VOSK_RELEASES: dict[str, VoskRelease] = {
         language="en-us",
     ),
 }
-
-
-def repo_root() -> Path | None:
-    """The source checkout this package runs from, if it runs from one (editable install)."""
-    candidate = Path(__file__).resolve().parents[4]
-    return candidate if (candidate / "pyproject.toml").is_file() else None
-
-
-def models_dir() -> Path:
-    """Where downloaded models go: $CALLWRIGHT_MODELS_DIR, else <repo>/models, else ./models."""
-    env = os.environ.get(MODELS_DIR_ENV)
-    if env:
-        return Path(env)
-    root = repo_root()
-    return (root if root is not None else Path.cwd()) / "models"
 
 
 def is_vosk_model(path: Path) -> bool:

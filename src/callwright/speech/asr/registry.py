@@ -22,7 +22,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import importlib
-import json
 import os
 import shutil
 import tempfile
@@ -31,15 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from callwright.common.model_files import CHECKSUMS_FILE as CHECKSUMS_FILE
+from callwright.common.model_files import CHUNK as _CHUNK
+from callwright.common.model_files import known, remember, sha256_of
 from callwright.errors import CallwrightError, ModelNotFoundError
 from callwright.speech.asr.languages import MULTILINGUAL as MULTILINGUAL  # re-exported: the flow checker
 from callwright.speech.asr.languages import serves as serves
 from callwright.speech.asr.model_paths import VOSK_RELEASES, is_vosk_model, models_dir, vosk_language
 
 ModelEngine = Literal["whisper", "vosk"]
-CHECKSUMS_FILE = "checksums.json"
 DEFAULT_WHISPER = "tiny.en"  # the IVR's and QA's default: see docs/benchmarks.md "Speech models"
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -350,8 +350,7 @@ def verify(entry: RegisteredModel, where: Path | None = None) -> None:
             f"model {entry.name!r}: {path} has {stat.st_size} bytes, want {entry.size}",
             hint="the file is damaged or not this model; reinstall it",
         )
-    known = _checksums().get(str(path.resolve()))
-    if known == [stat.st_size, stat.st_mtime_ns, entry.sha256]:
+    if known(path, entry.sha256, models_dir() / CHECKSUMS_FILE):
         return
     actual = sha256_of(path)
     if actual != entry.sha256:
@@ -363,31 +362,5 @@ def verify(entry: RegisteredModel, where: Path | None = None) -> None:
     _remember(path, actual)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _checksums() -> dict[str, list[object]]:
-    try:
-        data = json.loads((models_dir() / CHECKSUMS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _remember(path: Path, sha256: str) -> None:
-    """Note a verified file; a models dir we cannot write only costs a hash next time."""
-    stat = path.stat()
-    data = _checksums()
-    data[str(path.resolve())] = [stat.st_size, stat.st_mtime_ns, sha256]
-    try:
-        models_dir().mkdir(parents=True, exist_ok=True)
-        tmp = models_dir() / f".{CHECKSUMS_FILE}.tmp"
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, models_dir() / CHECKSUMS_FILE)
-    except OSError:
-        pass
+    remember(path, sha256, models_dir() / CHECKSUMS_FILE)
