@@ -269,7 +269,8 @@ def test_asr_model_mistakes_are_clear(run, wavs, args, message) -> None:
 def test_models_list_names_every_registered_model(run) -> None:
     rows = lines(run("models", "list", "--json").output)
     names = {r.get("name") for r in rows}
-    assert {"tiny.en", "base", "vosk-small-en-us", "vosk-ko"} <= names
+    assert {"tiny.en", "base", "vosk-small-en-us", "vosk-ko", "all-mpnet-base-v2"} <= names
+    assert next(r for r in rows if r.get("name") == "all-mpnet-base-v2")["kind"] == "text"
 
 
 def test_models_verify_checks_installed_models(run) -> None:
@@ -278,3 +279,9 @@ def test_models_verify_checks_installed_models(run) -> None:
     assert "ok  tiny.en" in result.output and "ok  vosk-ko" in result.output
     bad = run("models", "verify", "tiny")
     assert isinstance(bad.exception, CallwrightError) and "unknown model" in str(bad.exception)
+
+
+def test_models_verify_unpacks_and_checks_a_text_model(run, tmp_path: Path) -> None:
+    result = run("models", "verify", "all-mpnet-base-v2")
+    assert result.exit_code == 0, result.output
+    assert f"ok  all-mpnet-base-v2  {tmp_path / 'models' / 'text' / 'all-mpnet-base-v2'}" in result.output

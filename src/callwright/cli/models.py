@@ -22,6 +22,9 @@ def list_models(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per model and line."),
 ) -> None:
     """Show the named models (`--model NAME`) and any other model found, and what `--engine auto` uses."""
+    from callwright.nlp.text_models import REGISTRY as TEXT_MODELS
+    from callwright.nlp.text_models import installed as text_installed
+    from callwright.nlp.text_models import text_models_dir
     from callwright.speech.asr.model_paths import sentiment_model_dir, vosk_candidates, vosk_language
     from callwright.speech.asr.registry import REGISTRY, installed, placed
 
@@ -39,6 +42,12 @@ def list_models(
                 {"kind": "vosk", "name": path.name, "language": vosk_language(path),
                  "path": str(path), "installed": True, "about": "found on disk (give it by path)"}
             )  # fmt: skip
+    for text in TEXT_MODELS.values():
+        where = text_models_dir() / text.target
+        rows.append(
+            {"kind": "text", "name": text.name, "language": "en", "path": str(where),
+             "installed": text_installed(text), "about": text.about}
+        )  # fmt: skip
     sentiment = sentiment_model_dir()
     rows.append(
         {"kind": "sentiment", "name": "models/sentiment", "language": None,
@@ -62,13 +71,24 @@ def list_models(
 def verify_models(
     names: list[str] = typer.Argument(None, help="Model names (default: every installed one)."),
 ) -> None:
-    """Check installed named models against their sha256, joining a model shipped in parts first."""
+    """Check installed named models (speech and text) against their sha256, joining a model shipped
+    in parts first."""
+    from callwright.nlp.text_models import REGISTRY as TEXT_MODELS
+    from callwright.nlp.text_models import installed as text_installed
+    from callwright.nlp.text_models import model_path
     from callwright.speech.asr.registry import REGISTRY, installed, model_dir
 
-    chosen = names or [n for n, e in REGISTRY.items() if installed(e)]
+    chosen = names or [
+        *(n for n, e in REGISTRY.items() if installed(e)),
+        *(n for n, t in TEXT_MODELS.items() if text_installed(t)),
+    ]
     for name in chosen:
+        if name in TEXT_MODELS:
+            typer.echo(f"ok  {name}  {model_path(name)}")
+            continue
         if name not in REGISTRY:
-            raise CallwrightError(f"unknown model {name!r}", hint=f"names: {', '.join(REGISTRY)}")
+            known = ", ".join([*REGISTRY, *TEXT_MODELS])
+            raise CallwrightError(f"unknown model {name!r}", hint=f"names: {known}")
         path = model_dir(REGISTRY[name])
         typer.echo(f"ok  {name}  {path}")
 

@@ -110,6 +110,18 @@ def _folder_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def installed(entry: TextModel) -> bool:
+    """Whether the encoder is unpacked or its packages are here, without joining or hashing."""
+    if (text_models_dir() / entry.target / entry.checked_file).is_file():
+        return True
+    try:
+        for module, part in entry.source.parts:
+            _part_file(module, part, entry.source.pip_names)
+    except ModelNotFoundError:
+        return False
+    return True
+
+
 def _entry(name: str) -> TextModel:
     if name not in REGISTRY:
         raise ModelNotFoundError(f"unknown sentence encoder {name!r}", hint=f"known: {', '.join(REGISTRY)}")
