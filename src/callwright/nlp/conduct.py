@@ -126,8 +126,10 @@ SPECS: dict[str, Spec] = {
         tuned_layers=2,
         # the 4-layer model alone flags fewer innocent calls and misses more; the mean of both
         # misses a quarter fewer at no more false alarms (seen sets heldout4-10,
-        # docs/qa-real-calls.md, round eleven)
-        partners=(Partner(4),),
+        # docs/qa-real-calls.md, round eleven). Since round sixteen the partner is all-mpnet-base-v2
+        # with its top layer tuned instead: a larger encoder errs on other sentences than MiniLM's
+        # models do (docs/qa-real-calls.md, round sixteen)
+        partners=(Partner(1, "all-mpnet-base-v2"),),
         # rounds 1-7 and the seen sets heldout2-11: with them the pair missed 24 -> 20 of 330
         # insertions and flagged 66 -> 56 of 600 innocent calls on the clean heldout12
         # (docs/qa-real-calls.md, round twelve). Retrained on heldout12-13 too it missed 25 -> 36
@@ -151,8 +153,8 @@ SPECS: dict[str, Spec] = {
         partners=(Partner(4),),
     ),
 }
-# Where the first model of a pair rates a stretch under this, the second is not run and the first's
-# rating stands: about 95 % of an agent's stretches rate under it, so the pair costs little more
+# Where the first model of a panel rates a stretch under this, its partners are not run and the first's
+# rating stands: about 95 % of an agent's stretches rate under it, so the panel costs little more
 # than one model (on the seen sets heldout4-10 at 0.5 the gate changed 8 of 6,231 verdicts against
 # always both).
 PAIR_GATE = 0.01
