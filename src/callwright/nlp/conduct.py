@@ -126,9 +126,9 @@ SPECS: dict[str, Spec] = {
         tuned_layers=2,
         # the 4-layer model alone flags fewer innocent calls and misses more; the mean of both
         # misses a quarter fewer at no more false alarms (seen sets heldout4-10,
-        # docs/qa-real-calls.md, round eleven). Since round sixteen the partner is all-mpnet-base-v2
-        # with its top layer tuned instead: a larger encoder errs on other sentences than MiniLM's
-        # models do (docs/qa-real-calls.md, round sixteen)
+        # docs/qa-real-calls.md, round eleven). On this branch: candidate X of round sixteen, the
+        # partner all-mpnet-base-v2 with its top layer tuned instead; measured on calls and NOT
+        # adopted (docs/qa-real-calls.md, round sixteen)
         partners=(Partner(1, "all-mpnet-base-v2"),),
         # rounds 1-7 and the seen sets heldout2-11: with them the pair missed 24 -> 20 of 330
         # insertions and flagged 66 -> 56 of 600 innocent calls on the clean heldout12
