@@ -159,18 +159,21 @@ def test_pairs_rate_in_the_joint_pass_as_each_would_alone(encoder):
 
 @pytest.mark.parametrize("name", PANELS)
 def test_a_partner_of_another_depth_or_encoder_is_refused(tmp_path, encoder, name):
-    partner = next(p for p in conduct.SPECS[name].partners if p.encoder is None)
+    partner = conduct.SPECS[name].partners[0]
+    own = conduct_model.partner_encoder(partner.encoder) if partner.encoder else encoder
     k = partner.tuned_layers
-    stem = conduct_model.model_stem(name, k)
+    stem = conduct_model.model_stem(name, k, partner.encoder)
     for f in (conduct_model.meta_file(stem), conduct_model.weights_file(stem)):
         shutil.copy(conduct_model.model_dir() / f, tmp_path / f)
-    assert conduct_model.load_model(name, encoder, tmp_path, partner=partner).meta.tuned_layers == k
+    assert conduct_model.load_model(name, own, tmp_path, partner=partner).meta.tuned_layers == k
     _edit(tmp_path / conduct_model.meta_file(stem), tuned_layers=k + 1)
     with pytest.raises(ModelNotFoundError, match=f"tunes {k + 1} layers, not {k}"):
-        conduct_model.load_model(name, encoder, tmp_path, partner=partner)
-    _edit(tmp_path / conduct_model.meta_file(stem), tuned_layers=k, encoder="all-mpnet-base-v2")
-    with pytest.raises(ModelNotFoundError, match="runs on encoder all-mpnet-base-v2, not MiniLM"):
-        conduct_model.load_model(name, encoder, tmp_path, partner=partner)
+        conduct_model.load_model(name, own, tmp_path, partner=partner)
+    _edit(tmp_path / conduct_model.meta_file(stem), tuned_layers=k, encoder="another-encoder")
+    with pytest.raises(
+        ModelNotFoundError, match=f"runs on encoder another-encoder, not {partner.encoder or 'MiniLM'}"
+    ):
+        conduct_model.load_model(name, own, tmp_path, partner=partner)
 
 
 def test_one_pass_gives_the_encoders_vectors_and_the_models_ratings(model, encoder):
@@ -271,7 +274,7 @@ def test_training_without_calibration_keeps_the_default_threshold_and_says_so(
 
     monkeypatch.setattr(conduct_model, "train", fake_train)
     monkeypatch.setattr(conduct, "SPECS", {NAME: conduct.SPECS[NAME]})
-    assert conduct.main(["--only", NAME, "--no-calibrate"]) == 0
+    assert conduct.main(["--only", NAME, "--no-calibrate", "--part", "first"]) == 0
     assert asked["calibrate"] is False
     assert "not calibrated (default threshold" in capsys.readouterr().out
 
