@@ -142,13 +142,18 @@ class ConductModel(nn.Module):
 
     @property
     def bottoms(self) -> tuple[int, ...]:
-        """The encoder layers whose token states `rate_states` takes (one here)."""
+        """The encoder layers whose token states `raw_states` takes (one here)."""
         return (self.n_bottom,)
 
-    def rate_states(
-        self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any, texts: Sequence[str]
-    ) -> np.ndarray:
-        return self.probability_from_states(states[0], mask, cfg)
+    n_raw = 1  # the columns `raw_states` returns
+
+    def raw_states(self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any) -> np.ndarray:
+        """What a pass over the matcher's encoder gives for each row: here its rating."""
+        return self.probability_from_states(states[0], mask, cfg)[:, None]
+
+    def finish(self, raw: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The ratings from the pass's `raw_states` rows (and their texts)."""
+        return raw[:, 0]
 
     @property
     def suggested_threshold(self) -> float:
@@ -206,20 +211,39 @@ class ConductPanel:
             out[rows] = (p[rows] + others) / (1 + len(self.partners))
         return out
 
-    def rate_states(
-        self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any, texts: Sequence[str]
-    ) -> np.ndarray:
+    @property
+    def n_raw(self) -> int:
+        """The columns `raw_states` returns: the first's rating, then its partners' on the same encoder."""
+        return 1 + sum(e is None for _, e in self.partners)
+
+    def raw_states(self, states: Sequence[torch.Tensor], mask: torch.Tensor, cfg: Any) -> np.ndarray:
+        """The first model's rating of each row and, where it reaches the gate, each same-encoder
+        partner's (NaN elsewhere), from the pass's token states."""
+        p = self.first.probability_from_states(states[0], mask, cfg)
+        out = np.full((len(p), self.n_raw), np.nan, dtype=np.float32)
+        out[:, 0] = p
+        rows = np.flatnonzero(p >= self.gate)
+        if len(rows):
+            sub = mask[rows]
+            width = int(sub.sum(dim=1).max())
+            same = [m for m, e in self.partners if e is None]
+            for slot, model in enumerate(same, start=1):
+                x = states[slot][rows][:, :width]
+                out[rows, slot] = model.probability_from_states(x, sub[:, :width], cfg)
+        return out
+
+    def finish(self, raw: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """The panel's ratings from a pass's `raw_states` rows: partners on another encoder rate all
+        the pass's gated texts at once (fewer, fuller batches than batch by batch)."""
         slots = list(itertools.accumulate((e is None for _, e in self.partners), initial=1))
 
         def partner(k: int, rows: np.ndarray) -> np.ndarray:
             model, encoder = self.partners[k]
             if encoder is not None:
                 return rate_texts(model, encoder, [texts[i] for i in rows])
-            sub = mask[rows]
-            width = int(sub.sum(dim=1).max())
-            return model.probability_from_states(states[slots[k]][rows][:, :width], sub[:, :width], cfg)
+            return raw[rows, slots[k]]
 
-        return self.combined(self.first.probability_from_states(states[0], mask, cfg), partner)
+        return self.combined(raw[:, 0].copy(), partner)
 
 
 Rater = ConductModel | ConductPanel
@@ -413,6 +437,7 @@ def embed_and_rate(
     ids = _ids(encoder, texts)
     pad = int(encoder.tokenizer.pad_token_id or 0)
     cfg = encoder.model.config
+    raws = [np.full((len(texts), m.n_raw), np.nan, dtype=np.float32) for m in models]
     if encoder.pad_aware and encoder.stacked:  # `Encoder.run`'s stacked passes, states kept
         for stack in stacks(ids, batch_size, pad):
             keep = any(rate[i] for i in stack.order)
@@ -422,8 +447,8 @@ def embed_and_rate(
             pooled = [mean_pool_normalised(h, m) for h, m in stack.batches(hidden[-1])]
             vectors[stack.order] = torch.cat(pooled).numpy()
             if keep:
-                _rate_stack(stack, hidden, rate, models, probs, cfg, texts)
-        return vectors, probs
+                _rate_stack(stack, hidden, rate, models, raws, cfg)
+        return vectors, _finish(models, raws, rate, texts, probs)
     split = padding_batches if encoder.pad_aware else length_sorted_batches
     for idx in split([len(r) for r in ids], batch_size):
         input_ids, mask = padded([ids[i] for i in idx], pad)
@@ -432,9 +457,22 @@ def embed_and_rate(
             hidden = bert_forward(encoder.model, input_ids, mask, keep_all=keep)
             vectors[idx] = mean_pool_normalised(hidden[-1], mask).numpy()
         if keep:
-            states = [[hidden[b] for b in m.bottoms] for m in models]
-            _rate_batch(states, mask, idx, rate, models, probs, cfg, texts)
-    return vectors, probs
+            _rate_batch([[hidden[b] for b in m.bottoms] for m in models], mask, idx, rate, models, raws, cfg)
+    return vectors, _finish(models, raws, rate, texts, probs)
+
+
+def _finish(
+    models: Sequence[Rater],
+    raws: Sequence[np.ndarray],
+    rate: Sequence[bool],
+    texts: Sequence[str],
+    probs: np.ndarray,
+) -> np.ndarray:
+    """Each model's ratings of the rated rows from the pass's `raw_states` (`Rater.finish`)."""
+    rows = [i for i, r in enumerate(rate) if r]
+    for j, model in enumerate(models):
+        probs[rows, j] = model.finish(raws[j][rows], [texts[i] for i in rows])
+    return probs
 
 
 def _rate_stack(
@@ -442,9 +480,8 @@ def _rate_stack(
     hidden: list[torch.Tensor],
     rate: Sequence[bool],
     models: Sequence[Rater],
-    probs: np.ndarray,
+    raws: Sequence[np.ndarray],
     cfg: Any,
-    texts: Sequence[str],
 ) -> None:
     """`_rate_batch` for each batch of a stacked pass, from its bottom layers' states in `hidden`."""
     views = [[list(stack.batches(hidden[k])) for k in m.bottoms] for m in models]
@@ -453,7 +490,7 @@ def _rate_stack(
         idx = stack.order[at : at + n]
         at += n
         mask = views[0][0][b][1]
-        _rate_batch([[v[b][0] for v in mv] for mv in views], mask, idx, rate, models, probs, cfg, texts)
+        _rate_batch([[v[b][0] for v in mv] for mv in views], mask, idx, rate, models, raws, cfg)
 
 
 def _rate_batch(
@@ -462,24 +499,21 @@ def _rate_batch(
     idx: Sequence[int],
     rate: Sequence[bool],
     models: Sequence[Rater],
-    probs: np.ndarray,
+    raws: Sequence[np.ndarray],
     cfg: Any,
-    texts: Sequence[str],
 ) -> None:
-    """Each model's probability of the batch's texts with `rate` set (rows `idx` of `probs`), from
-    its bottom layers' token states (`states[j]` for model j: one (batch, tokens, dim) tensor per
-    layer in its `bottoms`) and their mask (`texts`: all the pass's texts, for a partner on
-    another encoder)."""
+    """Each model's `raw_states` of the batch's texts with `rate` set (rows `idx` of `raws[j]`),
+    from its bottom layers' token states (`states[j]` for model j: one (batch, tokens, dim)
+    tensor per layer in its `bottoms`) and their mask."""
     want = [k for k, i in enumerate(idx) if rate[i]]
     if not want:
         return
     sub_mask = mask[want]
     width = int(sub_mask.sum(dim=1).max())  # the rated rows may need less padding
     rows = [idx[k] for k in want]
-    sub_texts = [texts[i] for i in rows]
     for j, model in enumerate(models):
         sub_states = [x[want][:, :width] for x in states[j]]
-        probs[rows, j] = model.rate_states(sub_states, sub_mask[:, :width], cfg, sub_texts)
+        raws[j][rows] = model.raw_states(sub_states, sub_mask[:, :width], cfg)
 
 
 def rate_texts(
