@@ -19,6 +19,7 @@ data changed, on another encoder or with other weights is an error that says how
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -39,6 +40,7 @@ from callwright.errors import ModelNotFoundError
 from callwright.nlp import conduct
 from callwright.nlp.embeddings import (
     MAX_TOKENS,
+    Products,
     bert_blocks,
     bert_blocks_stacked,
     bert_embeddings,
@@ -46,6 +48,7 @@ from callwright.nlp.embeddings import (
     length_sorted_batches,
     padded,
     padding_batches,
+    products,
     stacks,
 )
 from callwright.nlp.head import encoder_fingerprint, pad_states
@@ -539,7 +542,7 @@ def rate_texts(
     blocks = list(layer_list(base))[: model.n_bottom]
     for idx in padding_batches([len(r) for r in ids], batch_size):
         input_ids, mask = padded([ids[i] for i in idx], pad)
-        with torch.inference_mode():
+        with torch.inference_mode(), _other_encoder_products(encoder):
             if encoder.plain_bert:
                 states = bert_blocks(blocks, base.config, bert_embeddings(base, input_ids), mask)[0]
             else:
@@ -548,15 +551,25 @@ def rate_texts(
     return out
 
 
+def _other_encoder_products(encoder: Encoder) -> contextlib.AbstractContextManager[Any]:
+    """A transformers encoder that is not plain BERT (a panel's partner on all-mpnet-base-v2) runs
+    its linear maps in bfloat16 where the encoder's products are bfloat16 (`embeddings.products`:
+    a CPU that multiplies it natively), else in float32."""
+    if not encoder.plain_bert and products() is Products.BFLOAT16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def _probability(
     model: ConductModel, states: torch.Tensor, mask: torch.Tensor, encoder: Encoder
 ) -> np.ndarray:
     if encoder.plain_bert:
         return model.probability_from_states(states, mask, encoder.model.config)
     view = restack(encoder.model, model.top, from_hidden_states=True)
-    with torch.inference_mode():
+    with torch.inference_mode(), _other_encoder_products(encoder):
         top = view(inputs_embeds=states, attention_mask=mask).last_hidden_state
-        return torch.softmax(model.pooled_logits(top, mask), dim=-1)[:, 1].numpy().astype(np.float32)
+        logits = model.pooled_logits(top, mask).float()
+        return torch.softmax(logits, dim=-1)[:, 1].numpy().astype(np.float32)
 
 
 # -- training ---------------------------------------------------------------------------------
