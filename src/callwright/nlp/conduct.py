@@ -126,11 +126,12 @@ SPECS: dict[str, Spec] = {
         tuned_layers=2,
         # the 4-layer model alone flags fewer innocent calls and misses more; the mean of both
         # misses a quarter fewer at no more false alarms (seen sets heldout4-10,
-        # docs/qa-real-calls.md, round eleven). On this branch (round sixteen's candidate T, not
-        # merged) a third model joins them: all-mpnet-base-v2 with its top layer tuned, a larger
-        # encoder that errs on other sentences; the mean of the three missed 19 -> 12 of 330
-        # insertions and flagged 42 -> 43 of 600 innocent calls on the clean heldout16, but costs
-        # 29-44 % more CPU a call (the rule allowed 15 %: docs/qa-real-calls.md, round sixteen)
+        # docs/qa-real-calls.md, round eleven). Since round sixteen a third model joins them:
+        # all-mpnet-base-v2 with its top layer tuned, a larger encoder that errs on other
+        # sentences, run on all of a pass's gated stretches at once (in bfloat16 where the CPU has
+        # it). On the clean sets the mean of the three missed 19 -> 12 of 330 insertions (heldout16)
+        # and 24 -> 19 (heldout17), flagging 42 -> 43 and 27 -> 30 of 600 innocent calls, for 9-12 %
+        # more CPU a call (docs/qa-real-calls.md, round sixteen)
         partners=(Partner(4), Partner(1, "all-mpnet-base-v2")),
         # rounds 1-7 and the seen sets heldout2-11: with them the pair missed 24 -> 20 of 330
         # insertions and flagged 66 -> 56 of 600 innocent calls on the clean heldout12
