@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from callwright.common import model_files
 from callwright.errors import CallwrightError, ModelNotFoundError
 from callwright.speech.asr import registry as reg
 from callwright.speech.asr.factory import get_recognizer, resolve_engine, with_model
@@ -63,7 +64,7 @@ def split(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> reg.RegisteredMode
 def test_a_split_model_is_joined_verified_and_then_found(models: Path, split: reg.RegisteredModel) -> None:
     where = reg.model_dir(split)
     assert where == models / "whisper-split-test"
-    assert reg.sha256_of(where / "model.bin") == split.sha256
+    assert model_files.sha256_of(where / "model.bin") == split.sha256
     assert (where / "config.json").is_file()
     assert oct((where / "model.bin").stat().st_mode & 0o777) == "0o644"
     # the second time nothing is joined again (same file, same inode)
@@ -109,8 +110,8 @@ def test_verification_is_remembered_per_size_and_mtime(
 ) -> None:
     where = reg.model_dir(split)
     hashed: list[Path] = []
-    real = reg.sha256_of
-    monkeypatch.setattr(reg, "sha256_of", lambda p: hashed.append(p) or real(p))
+    real = model_files.sha256_of
+    monkeypatch.setattr(model_files, "sha256_of", lambda p: hashed.append(p) or real(p))
     reg.verify(split, where)
     assert hashed == []  # remembered from the join
     (models / reg.CHECKSUMS_FILE).unlink()

@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from callwright.common import model_files
 from callwright.common.model_files import MODELS_DIR_ENV
 from callwright.errors import ModelNotFoundError
 from callwright.nlp import text_models as tm
@@ -39,7 +40,6 @@ def _fake_model(tmp_path, monkeypatch, damage: bytes = b""):
             parts=tuple((f"fake_part_{k}", f"input/fake.zip.00{k}") for k in (1, 2)),
             pip_names=("fake-part-1", "fake-part-2"),
             zip_sha256=hashlib.sha256(data).hexdigest(),
-            zip_size=len(data),
             folder="fake",
         ),
         target="fake",
@@ -63,7 +63,7 @@ def test_parts_are_joined_checked_and_unpacked_once(tmp_path, monkeypatch):
     assert not (where / "ignored.txt").exists() and not (tmp_path / "models" / "escape.txt").exists()
     assert not list((tmp_path / "models" / "text").glob(".joining-*"))  # no half model left behind
     monkeypatch.setattr(tm, "unpack", lambda entry: pytest.fail("unpacked twice"))
-    monkeypatch.setattr(tm, "sha256_of", lambda path: pytest.fail("hashed twice"))
+    monkeypatch.setattr(model_files, "sha256_of", lambda path: pytest.fail("hashed twice"))
     assert tm.model_path("fake") == where
 
 
@@ -92,7 +92,6 @@ def test_a_missing_package_says_what_to_install(tmp_path, monkeypatch):
         parts=(("no_such_part_1", "x"), *entry.source.parts[1:]),
         pip_names=entry.source.pip_names,
         zip_sha256=entry.source.zip_sha256,
-        zip_size=entry.source.zip_size,
         folder="fake",
     )
     monkeypatch.setitem(tm.REGISTRY, "fake", tm.TextModel(**{**entry.__dict__, "source": gone}))

@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+from callwright.errors import ModelNotFoundError
+
 CHUNK = 1 << 20
 MODELS_DIR_ENV = "CALLWRIGHT_MODELS_DIR"
 CHECKSUMS_FILE = "checksums.json"  # the memo of verified files, in the models directory
@@ -57,6 +59,27 @@ def known(path: Path, sha256: str, memo_file: Path) -> bool:
     """Whether `path` in its present state (size, mtime) was verified as `sha256` before."""
     stat = path.stat()
     return memo(memo_file).get(str(path.resolve())) == [stat.st_size, stat.st_mtime_ns, sha256]
+
+
+def verify_file(path: Path, sha256: str, size: int, label: str, hint: str) -> None:
+    """Refuse a model file whose size or sha256 is not the pinned one (messages start with
+    `label`, e.g. "model 'base'"), hashing a file state once: a verified one is remembered in the
+    models directory's memo."""
+    if not path.is_file():
+        raise ModelNotFoundError(f"{label}: {path} is missing")
+    got = path.stat().st_size
+    if got != size:
+        raise ModelNotFoundError(f"{label}: {path} has {got} bytes, want {size}", hint=hint)
+    memo_file = models_dir() / CHECKSUMS_FILE
+    if known(path, sha256, memo_file):
+        return
+    actual = sha256_of(path)
+    if actual != sha256:
+        raise ModelNotFoundError(
+            f"{label}: {path} does not match its sha256 (got {actual[:12]}..., want {sha256[:12]}...)",
+            hint=hint,
+        )
+    remember(path, actual, memo_file)
 
 
 def remember(path: Path, sha256: str, memo_file: Path) -> None:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from callwright.common.model_files import CHECKSUMS_FILE, CHUNK, known, models_dir, remember, sha256_of
+from callwright.common.model_files import CHUNK, models_dir, verify_file
 from callwright.errors import ModelNotFoundError
 
 
@@ -36,7 +36,6 @@ class SplitZip:
     parts: tuple[tuple[str, str], ...]  # (package folder, the part's path inside it)
     pip_names: tuple[str, ...]
     zip_sha256: str
-    zip_size: int
     folder: str  # the model's folder inside the zip
 
 
@@ -67,7 +66,6 @@ REGISTRY: dict[str, TextModel] = {
                 ),
                 pip_names=_MPNET_PARTS,
                 zip_sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
-                zip_size=404_421_332,
                 folder="all-mpnet-base-v2",
             ),
             target="all-mpnet-base-v2",
@@ -180,22 +178,7 @@ def unpack(entry: TextModel) -> Path:
 
 def verify(entry: TextModel, where: Path) -> None:
     """Refuse an encoder whose weights differ from their checksum (remembered per size and mtime)."""
-    path = where / entry.checked_file
-    memo = models_dir() / CHECKSUMS_FILE
-    if not path.is_file():
-        raise ModelNotFoundError(f"sentence encoder {entry.name!r}: {path} is missing")
-    if path.stat().st_size != entry.size:
-        raise ModelNotFoundError(
-            f"sentence encoder {entry.name!r}: {path} has {path.stat().st_size} bytes, want {entry.size}",
-            hint=f"delete {where} to have it unpacked again from its packages",
-        )
-    if known(path, entry.sha256, memo):
-        return
-    actual = sha256_of(path)
-    if actual != entry.sha256:
-        raise ModelNotFoundError(
-            f"sentence encoder {entry.name!r}: {path} does not match its sha256 "
-            f"(got {actual[:12]}..., want {entry.sha256[:12]}...)",
-            hint=f"delete {where} to have it unpacked again from its packages",
-        )
-    remember(path, actual, memo)
+    hint = f"delete {where} to have it unpacked again from its packages"
+    verify_file(
+        where / entry.checked_file, entry.sha256, entry.size, f"sentence encoder {entry.name!r}", hint
+    )

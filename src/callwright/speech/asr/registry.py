@@ -32,7 +32,7 @@ from typing import Literal
 
 from callwright.common.model_files import CHECKSUMS_FILE as CHECKSUMS_FILE
 from callwright.common.model_files import CHUNK as _CHUNK
-from callwright.common.model_files import known, remember, sha256_of
+from callwright.common.model_files import remember, verify_file
 from callwright.errors import CallwrightError, ModelNotFoundError
 from callwright.speech.asr.languages import MULTILINGUAL as MULTILINGUAL  # re-exported: the flow checker
 from callwright.speech.asr.languages import serves as serves
@@ -342,24 +342,8 @@ def verify(entry: RegisteredModel, where: Path | None = None) -> None:
     if not entry.sha256:
         return
     path = (where if where is not None else _located(entry)) / entry.checked_file
-    if not path.is_file():
-        raise ModelNotFoundError(f"model {entry.name!r}: {path} is missing")
-    stat = path.stat()
-    if stat.st_size != entry.size:
-        raise ModelNotFoundError(
-            f"model {entry.name!r}: {path} has {stat.st_size} bytes, want {entry.size}",
-            hint="the file is damaged or not this model; reinstall it",
-        )
-    if known(path, entry.sha256, models_dir() / CHECKSUMS_FILE):
-        return
-    actual = sha256_of(path)
-    if actual != entry.sha256:
-        raise ModelNotFoundError(
-            f"model {entry.name!r}: {path} does not match its sha256 "
-            f"(got {actual[:12]}..., want {entry.sha256[:12]}...)",
-            hint="the file is damaged or not this model; reinstall it",
-        )
-    _remember(path, actual)
+    hint = "the file is damaged or not this model; reinstall it"
+    verify_file(path, entry.sha256, entry.size, f"model {entry.name!r}", hint)
 
 
 def _remember(path: Path, sha256: str) -> None:
