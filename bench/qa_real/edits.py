@@ -326,6 +326,10 @@ HELDOUT_FILES = {
     # line; a Canadian bank's telephone banking in Atlantic Canada and the Prairies), in session 16
     # after heldout16 was run, for the next decision
     "heldout17": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout17*_sentences.yaml"))),
+    # the eighteenth held-out set: written by two writers apart (a US auto-loan servicer and a
+    # card-disputes line; bank contact centres in Singapore, Malaysia and the Philippines), in
+    # session 17 before its further-help cues were judged
+    "heldout18": tuple(sorted(HELDOUT2_FILE.parent.glob("heldout18*_sentences.yaml"))),
 }
 
 
