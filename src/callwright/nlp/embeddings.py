@@ -422,8 +422,10 @@ class Products(StrEnum):
     (AVX512-BF16, AMX) and several times slower on one that does not. int8 (weights per output
     row, activations per token, int32 sums, through oneDNN) is three to six times float32's
     speed where the CPU has VNNI (AVX512-VNNI or AVX-VNNI); without VNNI its 8-bit products
-    saturate, so it is never chosen there. Vectors and probabilities move by about
-    1e-3 (bfloat16) or 1e-2 (int8); docs/benchmarks.md, sessions 9 and 13, says which verdicts."""
+    saturate, so it is never chosen there (asked for there, activations go on 7 bits, which
+    cannot saturate: about 1.3 times float32's whole-path speed, but threshold-close
+    verify-identity verdicts move). Vectors and probabilities move by about 1e-3 (bfloat16) or
+    1e-2 (int8); docs/benchmarks.md, sessions 9, 13 and 17, says which verdicts."""
 
     FLOAT32 = "float32"
     BFLOAT16 = "bfloat16"
@@ -537,11 +539,11 @@ def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     if kind is Products.BFLOAT16:
         return F.linear(x.to(torch.bfloat16), copy[0], copy[1]).float()
     # oneDNN quantizes a pass's activations on one scale; each token scaled to a largest value
-    # of 1 first, so each uses the whole 8-bit range (on one scale for the whole pass, long or
-    # unusual texts lost verdicts: docs/benchmarks.md, session 13); reduce_range False: exact
-    # with VNNI
+    # of 1 first, so each uses the whole range (on one scale for the whole pass, long or unusual
+    # texts lost verdicts: docs/benchmarks.md, session 13); 8 bits with VNNI, 7 without
+    # (`reduce_range`: pairs of 7-bit products cannot saturate 16 bits)
     scale = x.abs().amax(dim=-1, keepdim=True).clamp(min=1e-12)
-    y = torch.ops.quantized.linear_dynamic((x / scale).contiguous(), copy[0], False)
+    y = torch.ops.quantized.linear_dynamic((x / scale).contiguous(), copy[0], not native_int8())
     return y * scale if copy[1] is None else torch.addcmul(copy[1], y, scale)
 
 
