@@ -138,6 +138,7 @@ class Variant:
     call: Call
     labels: Labels
     judged: tuple[str, ...] = ()  # the items this edit is judged on (empty: the item in its name)
+    sentence: str | None = None  # the held-out sentence it carries (heldout2_variants)
 
 
 def _pick(pool: str, call: Call, k: int = 0) -> str:
@@ -394,8 +395,11 @@ def heldout2_variants(calls: Mapping[str, tuple[Call, Labels]], pools: Mapping[s
                     else:
                         edited = _appended(call, sentence)
                     new = {**labels, target: "fail"} if target else dict(labels)
-                    yield cid, Variant(f"h2-{pool}:{target or 'none'}", edited, new, H2_FORBIDDEN)
+                    yield cid, Variant(f"h2-{pool}:{target or 'none'}", edited, new, H2_FORBIDDEN, sentence)
                 else:
                     item = H2_REPLACED[pool]
                     edited, _ = replace_phrase(call, item, sentence)
-                    yield cid, Variant(f"h2-{pool}:{item}", edited, {**labels, item: "pass"}, (item,))
+                    yield (
+                        cid,
+                        Variant(f"h2-{pool}:{item}", edited, {**labels, item: "pass"}, (item,), sentence),
+                    )

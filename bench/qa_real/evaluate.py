@@ -263,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                         "label": want,
                         "evidence": (ev.text[:100] if ev else ""),
                         "note": (ev.note[:160] if ev else ""),
+                        # the held-out sentence the edit carries (None on the standard split's edits)
+                        **({"sentence": var.sentence} if var.sentence is not None else {}),
                     }
                 )
 
