@@ -230,8 +230,8 @@ print(embeddings.native_int8(), embeddings.products() is Products.INT8, round(se
 def test_int8_without_vnni_quantizes_activations_on_seven_bits():
     """Asked for int8 products on a CPU without VNNI (oneDNN capped at AVX2 here), the activations
     go on 7 bits, whose pairs of products cannot saturate: the error stays near 8 bits' with VNNI
-    (about 0.6) where 8 bits saturate (about 5). Not the default there: 7 bits cost verify-identity
-    verdicts on the real calls' edits (docs/benchmarks.md, session 17)."""
+    (about 0.6) where 8 bits saturate (about 5). Not the default there: 7 bits cost verdicts on the
+    real calls' edits and the held-out sets (docs/benchmarks.md, session 17)."""
     import os
     import subprocess
     import sys

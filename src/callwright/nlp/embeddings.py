@@ -423,9 +423,10 @@ class Products(StrEnum):
     row, activations per token, int32 sums, through oneDNN) is three to six times float32's
     speed where the CPU has VNNI (AVX512-VNNI or AVX-VNNI); without VNNI its 8-bit products
     saturate, so it is never chosen there (asked for there, activations go on 7 bits, which
-    cannot saturate: about 1.3 times float32's whole-path speed, but threshold-close
-    verify-identity verdicts move). Vectors and probabilities move by about 1e-3 (bfloat16) or
-    1e-2 (int8); docs/benchmarks.md, sessions 9, 13 and 17, says which verdicts."""
+    cannot saturate: about 1.3 times float32's whole-path speed, but about 5 % more verdict
+    errors on the held-out sets, so not chosen either). Vectors and probabilities move by about
+    1e-3 (bfloat16) or 1e-2 (int8); docs/benchmarks.md, sessions 9, 13 and 17, says which
+    verdicts."""
 
     FLOAT32 = "float32"
     BFLOAT16 = "bfloat16"
