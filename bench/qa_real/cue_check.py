@@ -21,7 +21,6 @@ The old card is the scorecard at a git revision (`--old-rev`, default HEAD) or a
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import subprocess
 import sys
@@ -58,41 +57,12 @@ def phrase_rule(text: str, name: str, item: str) -> Any:
     return loads_scorecard(text, name).item(item).rule
 
 
-@functools.cache
-def wordings(cues: tuple[str, ...]) -> dict[str, list[tuple[str, ...]]]:
-    """Every wording of the cues as the matcher's words (a cue's alternatives spelt out), by first
-    word; once per card: a bank item's cues are hundreds of wordings."""
-    from callwright.qa.scorecard.matching import cue_forms, normalise
-
-    out: dict[str, list[tuple[str, ...]]] = {}
-    for cue in cues:
-        for form in cue_forms(cue):
-            if said := tuple(normalise(form)):
-                out.setdefault(said[0], []).append(said)
-    return out
-
-
-def said(words: list[str], index: dict[str, list[tuple[str, ...]]]) -> list[tuple[int, tuple[str, ...]]]:
-    """(position, wording) of every wording of `index` said in `words`."""
-    return [
-        (a, w)
-        for a, word in enumerate(words)
-        for w in index.get(word, ())
-        if tuple(words[a : a + len(w)]) == w
-    ]
-
-
 def hits(rule: Any, text: str) -> list[str]:
-    """The cue wordings said in `text` that no not_cue wording is said over."""
-    from callwright.qa.scorecard.matching import normalise
+    """The cue wordings said in `text` that no not_cue wording is said over (as the matcher
+    reads them, questions and negators aside)."""
+    from callwright.qa.scorecard.matching import cue_wordings_said
 
-    words = normalise(text)
-    vetoes = [(a, a + len(w)) for a, w in said(words, wordings(tuple(rule.not_cues)))]
-    return sorted(
-        " ".join(w)
-        for a, w in said(words, wordings(tuple(rule.cues)))
-        if not any(va < a + len(w) and a < vb for va, vb in vetoes)
-    )
+    return cue_wordings_said(rule, text)
 
 
 def check_pools(args: argparse.Namespace) -> int:

@@ -287,6 +287,27 @@ def _not_cue_words(
     )
 
 
+def cue_wordings_said(
+    rule: PhraseRule, text: str, values: Mapping[str, str | None] | None = None
+) -> list[str]:
+    """The wordings of `rule`'s cues said in `text` as whole words, each once per place, where no
+    `not_cue` is said over it; unlike scoring, a question cue counts outside a question and a
+    negator does not cancel a cue (the widest reading: what a cue could ever pass, as
+    bench/qa_real/cue_check.py vets a cue edit against other kinds of sentence)."""
+    filled = tuple(sorted((values or {}).items()))
+    words = normalise(text)
+    by_first = _cue_index(rule.cues, filled)
+    excluded = _not_cue_words(rule.not_cues, filled) if rule.not_cues else ()
+    said = {
+        (a, cue)
+        for a, word in enumerate(words)
+        for _, cue, _ in by_first.get(word, ())
+        if tuple(words[a : a + len(cue)]) == cue
+        and not (excluded and _overlaps_said(words, a, a + len(cue), excluded))
+    }
+    return sorted(" ".join(cue) for _, cue in said)
+
+
 def questions(u: Utterance, toks: list[Token]) -> list[bool]:
     """Per token, whether it is inside a question: its sentence ends with "?" (punctuated ASR
     text), or a question opens at it or in the `QUESTION_LOOKBACK` words before it within its sentence,
