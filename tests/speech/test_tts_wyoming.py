@@ -353,7 +353,9 @@ def cli(*args: str, **kw) -> subprocess.CompletedProcess[str]:
 
 
 def test_speech_server_serves_espeak_and_callwright_tts_speaks_through_it(tmp_path) -> None:
-    env = {**os.environ, "PYTHONPATH": src_path, "HF_HUB_OFFLINE": "1"}
+    scratch = tmp_path / "tmp"  # the server's temp directory: empty again once it has stopped
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": src_path, "HF_HUB_OFFLINE": "1", "TMPDIR": str(scratch)}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -376,9 +378,12 @@ def test_speech_server_serves_espeak_and_callwright_tts_speaks_through_it(tmp_pa
         audio = read_audio(out)
         assert audio.rate == 8000 and summary["sample_rate"] == 8000 and summary["voice"] == "en-us"
         assert 1.0 < audio.duration_s < 6.0 and rms(audio.samples) > 300
+        assert [p.name for p in scratch.iterdir()] != []  # the espeak-ng worker's scratch directory
     finally:
-        proc.terminate()
-        proc.wait(30)
+        proc.terminate()  # SIGTERM, as a service manager stops it
+        code = proc.wait(30)
+    assert code == 0, proc.stderr.read()
+    assert list(scratch.iterdir()) == []
 
 
 def test_serve_with_a_tts_server_that_is_down_says_so_before_answering(tmp_path) -> None:

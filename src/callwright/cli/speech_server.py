@@ -64,13 +64,14 @@ def speech_server(
     from callwright.speech.asr import get_recognizer
     from callwright.speech.asr.factory import with_model
     from callwright.speech.asr.wyoming_server import WyomingService, run
+    from callwright.speech.tts import Pyttsx3Synthesizer
 
     services: list[WyomingService] = []
-    if tts_name != "none":
-        from callwright.speech.tts import Pyttsx3Synthesizer
+    synthesizer = Pyttsx3Synthesizer() if tts_name != "none" else None  # its worker starts on first use
+    if synthesizer is not None:
         from callwright.speech.tts.wyoming_server import SynthesisService
 
-        services.append(SynthesisService(Pyttsx3Synthesizer()))
+        services.append(SynthesisService(synthesizer))
     recognizer = None if no_asr else get_recognizer(with_model(engine_name, model))
     serving = ", ".join(
         ([recognizer.name] if recognizer is not None else []) + (["espeak-ng TTS"] if services else [])
@@ -85,3 +86,6 @@ def speech_server(
         raise CallwrightError(f"--listen {listen}: cannot listen there: {err.strerror or err}") from None
     except KeyboardInterrupt:
         pass
+    finally:
+        if synthesizer is not None:
+            synthesizer.close()  # its worker and scratch directory

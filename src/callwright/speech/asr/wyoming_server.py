@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -432,15 +433,26 @@ def run(
     ready: Callable[[str, int], None],
     services: Sequence[WyomingService] = (),
 ) -> None:
-    """Serve until interrupted (the CLI's loop); `ready` hears the bound address."""
+    """Serve until SIGINT or SIGTERM (the CLI's loop), then return, so the caller's `finally`
+    and `with` blocks run: a service manager stops servers with SIGTERM, whose default action
+    would end the process without them (the espeak-ng worker's scratch directory was left in
+    the temp directory). `ready` hears the bound address."""
 
     async def main() -> None:
         server = SpeechServer(recognizer, workers=workers, services=services)
         bound = await server.start(host, port)
+        serving = asyncio.ensure_future(server.serve_forever())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, serving.cancel)
         ready(*bound)
         try:
-            await server.serve_forever()
+            await serving
+        except asyncio.CancelledError:
+            log.info("speech-server: stopping")
         finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
             server.close()
 
     asyncio.run(main())
