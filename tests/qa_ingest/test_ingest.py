@@ -430,6 +430,8 @@ def test_transcript_object_with_metadata_and_speaker_labels(tmp_path):
         ),
         ('{"call_id": "x"}', "not a transcript"),
         ('{"segments": [], "duration_s": -1}', "duration_s must be a number of seconds"),
+        ('{"segments": [], "duration_s": 30}', "t.json: no segment has any text: nothing to score"),
+        ('[{"speaker": "agent", "start": 0, "end": 1, "text": "  "}]', "no segment has any text"),
         ('[\n{"speaker": "agent",\n "start": 0,,}]', "t.json:3:13: invalid JSON"),
     ],
 )

@@ -420,3 +420,26 @@ def test_a_second_listen_can_only_turn_a_verdict_into_a_pass(scored_db):
         for r in s.outcome.scored.result.items:
             if r.evidence and r.evidence[0].note.startswith("heard again at "):
                 assert r.verdict == "pass", r
+
+
+def test_overlapping_segments_of_one_speaker_keep_their_own_words():
+    """A transcriber's back-channel laid over the same speaker's longer lines: each segment
+    keeps its words in its own order (they were interleaved by time once)."""
+    imported = Transcript(
+        "c",
+        10.0,
+        [
+            Utterance("customer", 2.0, 6.0, "red orange yellow green blue indigo"),
+            Utterance("customer", 5.0, 8.0, "apple banana cherry date"),
+            Utterance("customer", 0.5, 9.5, "uh huh"),
+            Utterance("agent", 1.0, 1.0, "right"),
+            Utterance("agent", 1.0, 1.0, "okay"),  # two segments at the same instant
+        ],
+        source="transcript",
+    )
+    segments = segments_from_transcript(imported)
+    groups, _ = redact_segments(segments, audio=False)
+    texts = sorted(u.text for u in utterances_from_segments(segments, groups))
+    assert texts == sorted(
+        ["red orange yellow green blue indigo", "apple banana cherry date", "uh huh", "right", "okay"]
+    )

@@ -699,6 +699,11 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
     duration = _seconds(obj.get("duration_s", last_end))
     if duration is None or duration < last_end:
         raise DataError(f"{p}: duration_s must be a number of seconds >= the last segment end ({last_end})")
+    if not any(u.text for u in utterances):  # scored, it would fail every item as if a mono call
+        raise DataError(
+            f"{p}: no segment has any text: nothing to score",
+            hint="a call in which nobody spoke has nothing to review; leave it out of the batch",
+        )
     roles = {u.speaker for u in utterances}
     diarization: Diarization = "none" if roles <= {"unknown"} else "channels"
     return Transcript(meta.call_id, duration, utterances, source="transcript", diarization=diarization)

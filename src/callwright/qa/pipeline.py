@@ -280,18 +280,27 @@ def redact_segments(
     about half of the redaction's 5 ms a call); the words are the same either way.
     """
     roles = list(segments)
-    flat = [[w for seg in segments[r] for w in seg.words] for r in roles]
+    # Each speaker's words in time order (stable), each remembering its segment: imported
+    # segments of one speaker may overlap (a transcriber's "uh huh" over a longer line), and
+    # the regrouping below finds a word's segment by its start time.
+    owned = [
+        sorted(((w, i) for i, seg in enumerate(segments[r]) for w in seg.words), key=lambda p: p[0].start)
+        for r in roles
+    ]
+    flat = [[w for w, _ in pairs] for pairs in owned]
     redacted, ranges = redact_conversation(flat, names=names)
     if audio:  # where a card's CVV/expiry may be even if misheard: silenced in the audio copy only
         ranges = sorted(ranges + card_detail_windows(flat, ranges), key=lambda r: r.start)
     out: dict[Role, list[list[RedactedWord]]] = {}
-    for role, words, rwords in zip(roles, flat, redacted, strict=True):
-        starts = [w.start for w in words]
-        owner = [i for i, seg in enumerate(segments[role]) for _ in seg.words]
+    for role, pairs, rwords in zip(roles, owned, redacted, strict=True):
+        starts = [w.start for w, _ in pairs]
+        owner = [i for _, i in pairs]
         groups: list[list[RedactedWord]] = [[] for _ in segments[role]]
+        k = 0  # words come back in order: a cursor keeps two words that start together apart
         for rw in rwords:
-            k = min(bisect.bisect_left(starts, rw.start - 1e-9), len(starts) - 1)
+            k = min(bisect.bisect_left(starts, rw.start - 1e-9, lo=k), len(starts) - 1)
             groups[owner[k]].append(rw)
+            k = min(k + 1, len(starts) - 1)
         out[role] = groups
     return out, ranges
 
