@@ -446,3 +446,30 @@ def test_an_ivr_call_is_scored_from_its_own_recording_only(tmp_path, engines):
     assert len(s.of("scored")) == 1
     row = sqlite3.connect(db).execute("select flow, outcome, recording_path from calls").fetchall()
     assert row == [("inbound", "completed", str(own))]
+
+
+def test_the_customers_name_from_metadata_lands_nowhere_in_the_database(tmp_path):
+    """The name is redacted where it is said and pseudonymised in calls.customer (migration 6),
+    so two calls of the same customer, their name written two ways, still link."""
+    from tests.db_text import text_values
+
+    from callwright.qa.scorecard import load_scorecard
+    from callwright.store.db import open_db
+    from callwright.store.qa_batch import score_batch
+
+    for i, written in enumerate(["Patricia Brown", "patricia  BROWN"]):
+        segs = [
+            *TRANSCRIPT["segments"],
+            {"speaker": "agent", "start": 19, "end": 21, "text": "Bye Patricia Brown."},
+        ]
+        body = {**TRANSCRIPT, "segments": segs, "call_id": f"pb{i}", "customer": written}
+        (tmp_path / f"pb{i}.json").write_text(json.dumps(body))
+    summary = score_batch(
+        sorted(tmp_path.glob("pb*.json")), load_scorecard(CARDS["inbound"]), tmp_path / "qa.db"
+    )
+    assert len(summary.of("scored")) == 2, summary.calls
+    values = text_values(tmp_path / "qa.db")
+    assert [v for _, _, v in values if "patricia" in v.lower() or "brown" in v.lower()] == []
+    db = open_db(tmp_path / "qa.db")
+    customers = [r["customer"] for r in db.query("select customer from calls order by id")]
+    assert customers[0] == customers[1] and customers[0].startswith("name-")

@@ -643,6 +643,29 @@ def v5_transcript_language(db: sqlite_utils.Database) -> None:
             db.execute(f"alter table recordings add column {column} {kind}")
 
 
+def v6_customer_pseudonyms(db: sqlite_utils.Database) -> None:
+    """Version 6 (issue 17 item 4): no customer's name in `calls.customer`.
+
+    `customer_key` holds a random key made once per database; every `calls.customer` that is a
+    name (letters, no digit: an id or a number is kept) is replaced by its keyed pseudonym
+    (`store.pseudonyms`), the same one `record_call` writes from now on, so a customer's calls
+    before and after still link. Like versions 2, 4 and 5, safe to run again on a database
+    whose stamp was lost (a pseudonym is not a name and is kept)."""
+    from callwright.store.pseudonyms import stored_customer
+
+    db.execute(
+        "create table if not exists customer_key (id integer primary key check (id = 1), key text not null)"
+    )
+    db.execute("insert or ignore into customer_key (id, key) values (1, lower(hex(randomblob(32))))")
+    if "customer" not in {c.name for c in db.table("calls").columns}:
+        return
+    rows = db.execute("select distinct customer from calls where customer is not null").fetchall()
+    for (value,) in rows:
+        new = stored_customer(db, value)
+        if new != value:
+            db.execute("update calls set customer = ? where customer = ?", [new, value])
+
+
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (
     v1_callwright_schema,
@@ -650,6 +673,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     v3_outbound_contacts,
     v4_foreign_keys_utc_and_calibration,
     v5_transcript_language,
+    v6_customer_pseudonyms,
 )
 if len(MIGRATIONS) != schema.SCHEMA_VERSION:
     raise RuntimeError(

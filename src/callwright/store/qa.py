@@ -20,6 +20,7 @@ import sqlite_utils
 
 from callwright.qa.model import ConversationMetrics, ScoredCall
 from callwright.qa.sink import CallIdConflict
+from callwright.store.pseudonyms import stored_customer
 from callwright.store.users import now_utc
 
 CALL_EXTRA_COLUMNS = {"agent": str, "team": str, "customer": str, "campaign": str, "source": str}
@@ -241,7 +242,7 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
             "direction": m.direction,
             "agent": m.agent,
             "team": m.team,
-            "customer": m.customer,
+            "customer": stored_customer(db, m.customer),  # a name: its pseudonym, never the name
             "queue": m.queue,
             "campaign": m.campaign,
             "disposition": m.disposition,

@@ -1,0 +1,54 @@
+"""The customer field of a call, kept without the customer's name in it.
+
+Call metadata often carries the customer's name in `customer` (a CRM export, the harper-dev
+calls). The transcript's copies of the name are redacted before anything is stored; the
+`calls.customer` column must not undo that. A name there is replaced by a keyed pseudonym,
+`name-` and 16 hex digits of HMAC-SHA256 over the name folded for case, accents and spacing,
+so the same customer still links their calls (repeat contacts, first-contact resolution)
+without the name being readable. An id or a number (any value with a digit, as
+`redaction.names_from_metadata` tells a name from an id) is kept as it is.
+
+The key is made once per database (`customer_key`, migration 6). What it does not do: whoever
+holds the database and a list of candidate names can test them one by one, as with any
+pseudonym kept beside its key; keep the database as private as the recordings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+
+import sqlite_utils
+
+from callwright.redaction.names import names_from_metadata
+
+PREFIX = "name-"
+
+
+def fold_name(name: str) -> str:
+    """Case, accents and spacing folded: "José  García" and "jose garcia" are one customer."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())
+
+
+def pseudonym(key: str, name: str) -> str:
+    digest = hmac.new(key.encode(), fold_name(name).encode(), hashlib.sha256).hexdigest()
+    return PREFIX + digest[:16]
+
+
+def is_name(value: str) -> bool:
+    return bool(names_from_metadata({"customer": value}))
+
+
+def customer_key(db: sqlite_utils.Database) -> str:
+    """This database's pseudonym key (migration 6 makes it)."""
+    return str(db.execute("select key from customer_key where id = 1").fetchone()[0])
+
+
+def stored_customer(db: sqlite_utils.Database, value: str | None) -> str | None:
+    """What `calls.customer` holds for a call whose metadata says `value`."""
+    if value is None or value.startswith(PREFIX) or not is_name(value):
+        return value
+    return pseudonym(customer_key(db), value)
