@@ -120,6 +120,8 @@ def test_search_finds_redacted_text_only(db):
             ("review", "inbound-no-disclosure", "--item", "nope", "--verdict", "pass", "--reviewer", "ann"),
             "has no scorecard item 'nope'",
         ),
+        (("list", "--since", "yesterday"), "--since 'yesterday': not an ISO date or time"),
+        (("list", "--until", "2024-13-45"), "--until '2024-13-45': not an ISO date or time"),
     ],
 )
 def test_user_mistakes_are_messages_not_tracebacks(db, args, message):
@@ -247,6 +249,9 @@ def test_search_finds_a_word_with_an_apostrophe_and_a_quoted_phrase(tdb):
     assert json.loads(cw("search", '"quality recorded"', "--db", tdb, "--json").stdout) == []  # phrase order
     rows = json.loads(cw("search", "qualit*", "--db", tdb, "--json").stdout)  # a prefix (of a stem)
     assert len(rows) == 1
+    rows = json.loads(cw("search", "don't", "kno*", "--db", tdb, "--json").stdout)  # words as arguments
+    assert [r["speaker"] for r in rows] == ["customer"]
+    assert json.loads(cw("search", "don't", "qualit*", "--db", tdb, "--json").stdout) == []  # all of them
 
 
 def test_show_and_search_print_no_control_or_bidi_characters_from_the_data(tdb):

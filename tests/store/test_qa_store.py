@@ -1,5 +1,6 @@
 """QA storage: atomic, idempotent per (recording, scorecard version), reviews beside verdicts."""
 
+import dataclasses
 import json
 
 import pytest
@@ -162,3 +163,29 @@ def test_a_rescore_in_the_same_second_is_the_one_latest_score_of_the_call(tmp_pa
     assert view == [{"scorecard_version": "v3"}]
     times = [r["scored_at"] for r in db.query("select scored_at from scores order by rowid")]
     assert times == ["2026-12-03T08:00:00Z", "2026-12-03T08:00:01Z", "2026-12-03T08:00:02Z"]
+
+
+def test_since_and_until_compare_instants_with_an_offset_and_local_times_without(tmp_path):
+    """started_at keeps each call's local time and offset; text comparison got both kinds wrong."""
+    from datetime import datetime
+
+    db = open_db(tmp_path / "qa.db")
+    for call_id, started in (("ny", "2024-05-06T09:12:00-05:00"), ("utc", "2024-05-06T14:05:00Z")):
+        sc = scored(call_id=call_id, rec=f"r-{call_id}")
+        sc = dataclasses.replace(sc, meta=dataclasses.replace(sc.meta, started_at=started))
+        assert qa.save_scored_call(db, sc)
+
+    def ids(**bounds):
+        return sorted(r["call_id"] for r in qa.list_scores(db, **bounds))
+
+    # instants: 09:12-05:00 is 14:12Z, after 14:05Z
+    assert ids(since=datetime.fromisoformat("2024-05-06T16:00+05:00")) == ["ny", "utc"]  # 11:00Z
+    assert ids(since=datetime.fromisoformat("2024-05-06T14:10Z")) == ["ny"]
+    assert ids(until=datetime.fromisoformat("2024-05-06T14:10Z")) == ["utc"]
+    # wall-clock times: each call's own local time (09:12 in New York, 14:05 at UTC)
+    assert ids(since=datetime.fromisoformat("2024-05-06 14:00")) == ["utc"]
+    assert ids(since=datetime.fromisoformat("2024-05-06"), until=datetime.fromisoformat("2024-05-07")) == [
+        "ny",
+        "utc",
+    ]
+    assert ids(until=datetime.fromisoformat("2024-05-06 10:00")) == ["ny"]

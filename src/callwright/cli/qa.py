@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -508,8 +509,10 @@ def _calibration_by_version(database: Any, as_json: bool) -> None:
 
 @qa_app.command("search")
 def search_cmd(
-    text: str = typer.Argument(
-        ..., help='Words and "quoted phrases", all of which must be said; word* matches a prefix.'
+    words: list[str] = typer.Argument(
+        ...,
+        help='Words and "quoted phrases" (one argument or several), all of which must be said; '
+        "word* matches a prefix.",
     ),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     limit: int = typer.Option(50, "--limit", min=1),
@@ -517,6 +520,8 @@ def search_cmd(
 ) -> None:
     """Find utterances by their (redacted) words."""
     from callwright.store import qa as store
+
+    text = " ".join(words)
 
     if not store.fts_query(text):
         raise DataError(
@@ -724,6 +729,20 @@ class ListVerdict(StrEnum):
     review = "review"
 
 
+def _when(value: str | None, option: str) -> datetime | None:
+    """An ISO date or time from the command line; with an offset (Z, +02:00) it is an instant,
+    without one a wall-clock time compared with each call's local time (store.qa.list_scores)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise DataError(
+            f"{option} {printable(repr(value))}: not an ISO date or time",
+            hint=f"e.g. {option} 2024-05-06, {option} '2024-05-06 14:00' or {option} 2024-05-06T14:00+02:00",
+        ) from None
+
+
 @qa_app.command("list")
 def list_cmd(
     scorecard: str | None = typer.Option(None, "--scorecard", help="Scorecard id."),
@@ -738,8 +757,10 @@ def list_cmd(
     verdict: ListVerdict | None = typer.Option(
         None, "--verdict", help="...with this verdict (needs --item)."
     ),
-    since: str | None = typer.Option(None, "--since", help="Calls started at or after (ISO date or time)."),
-    until: str | None = typer.Option(None, "--until", help="Calls started before (ISO date or time)."),
+    since: str | None = typer.Option(
+        None, "--since", help="Calls started at or after: an ISO date or time, with an offset for an instant."
+    ),
+    until: str | None = typer.Option(None, "--until", help="Calls started before (as --since)."),
     limit: int = typer.Option(100, "--limit", min=1, max=10_000),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON rows."),
@@ -765,8 +786,8 @@ def list_cmd(
         auto_failed=auto_failed,
         item=item,
         verdict=verdict.value if verdict else None,
-        since=since,
-        until=until,
+        since=_when(since, "--since"),
+        until=_when(until, "--until"),
         limit=limit,
     )
     if as_json:

@@ -682,6 +682,19 @@ LIST_LIMIT = 10_000
 """Most rows `qa list` returns (it pages with --limit)."""
 
 
+def _started_at_against(bound: datetime) -> tuple[str, str]:
+    """The SQL side and the value to compare a call's start with.
+
+    `calls.started_at` keeps the call's local time with its offset. A bound with an offset is
+    an instant: compared in UTC (SQLite's `julianday` reads the offset). A bound without one is
+    a wall-clock time, compared with each call's local time, as the reports count days: "since
+    2024-05-06" is every call from that local midnight on, wherever it was taken."""
+    if bound.tzinfo is not None:
+        utc = bound.astimezone(UTC).replace(tzinfo=None)
+        return "julianday(c.started_at)", utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:23]
+    return "julianday(substr(c.started_at, 1, 19))", bound.strftime("%Y-%m-%d %H:%M:%S.%f")[:23]
+
+
 def list_scores(
     db: sqlite_utils.Database,
     *,
@@ -695,14 +708,15 @@ def list_scores(
     auto_failed: bool | None = None,
     item: str | None = None,
     verdict: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Scored calls, the latest score of each (call, scorecard), newest call first, filtered.
 
     `item` with `verdict` keeps the calls whose latest score has that item with that verdict
-    (`item` alone: those where the item was scored at all)."""
+    (`item` alone: those where the item was scored at all). `since` and `until` as
+    `_started_at_against` compares them."""
     where = [
         "s.scored_at = (select max(s2.scored_at) from scores s2 "
         "where s2.call_id = s.call_id and s2.scorecard = s.scorecard)"
@@ -727,12 +741,11 @@ def list_scores(
     if auto_failed is not None:
         where.append("s.auto_failed = ?")
         params.append(int(auto_failed))
-    if since is not None:
-        where.append("c.started_at >= ?")
-        params.append(since)
-    if until is not None:
-        where.append("c.started_at < ?")
-        params.append(until)
+    for bound, op in ((since, ">="), (until, "<")):
+        if bound is not None:
+            column, value = _started_at_against(bound)
+            where.append(f"{column} {op} julianday(?)")
+            params.append(value)
     if item is not None:
         cond = "i.call_id = s.call_id and i.scorecard_version = s.scorecard_version and i.item_id = ?"
         params.append(item)
