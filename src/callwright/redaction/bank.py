@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from callwright.redaction.cues import Cue, Cues, cued_families, nearest_cue
+from callwright.redaction.cues import Cue, Cues, cue_after, cued_families, nearest_cue
 from callwright.redaction.numbers import NumberItem, Run
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
@@ -90,16 +90,23 @@ def _read(run: Run, cue: Cue, families: set[str]) -> list[tuple[Kind, Sequence[N
 
 
 def find_bank_numbers(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
-    """Account and routing numbers after their cues."""
+    """Account and routing numbers after their cues (or before one said just after them: "... that's
+    my account number")."""
     found: list[Candidate] = []
     # runs joined across back-channels ("okay", "yes"), as for cards: numbers read out in chunks
     for run in scan.wide_runs:
         if not free(claimed, run.first, run.last):
             continue
         cue = nearest_cue(scan, cues, run.first)
+        after = cue_after(scan, cues, run.last) if cue is None else None
+        cue = cue or after
         if cue is None or cue.family not in ("account", "routing"):
             continue
-        families: set[str] = {f for f in cued_families(scan, cues, run.first) if f in ("account", "routing")}
+        families: set[str] = (
+            {cue.family}
+            if after is not None
+            else {f for f in cued_families(scan, cues, run.first) if f in ("account", "routing")}
+        )
         for kind, items in _read(run, cue, families):
             found.append(Candidate(kind, items[0].first, items[-1].last, _digits(items)))
     claim(claimed, found)

@@ -9,7 +9,7 @@ words ("bluebird") cannot be told from the rest of the sentence and is left
 
 from __future__ import annotations
 
-from callwright.redaction.cues import LEAD_IN, Cue, Cues, nearest_cue
+from callwright.redaction.cues import LEAD_IN, Cue, Cues, cue_after, nearest_cue
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, free
 
 PIN_DIGITS = range(3, 9)
@@ -70,12 +70,13 @@ def _alnum_after(scan: Scan, cue: Cue) -> Candidate | None:
 
 
 def find_pins(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]:
-    """PINs and passcodes after a PIN cue (the nearest cue before them)."""
+    """PINs and passcodes after a PIN cue (the nearest cue before them), or just before one said
+    after them when none comes before ("it's 4 4 7 1 for the pin")."""
     found: list[Candidate] = []
     for run in scan.runs:
         if not free(claimed, run.first, run.last):
             continue
-        cue = nearest_cue(scan, cues, run.first)
+        cue = nearest_cue(scan, cues, run.first) or cue_after(scan, cues, run.last)
         if cue is None or cue.family != "pin":
             continue
         var = run.variants()[0]
