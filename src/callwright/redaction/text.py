@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from callwright.errors import CallwrightError
 from callwright.redaction.address import find_addresses
-from callwright.redaction.bank import find_bank_numbers
+from callwright.redaction.bank import find_bank_numbers, find_bare_numbers
 from callwright.redaction.cues import all_cues
 from callwright.redaction.dates import find_dates_of_birth
 from callwright.redaction.email import find_emails
@@ -86,7 +86,8 @@ def detect(
     (a date of birth, an account, routing number or PIN after theirs) go first:
     "account number 0012 3456 7890" must not become a phone, nor a cued account
     number that happens to pass Luhn a card. Addresses come after the number
-    detectors (a ZIP code is never a phone), the customer's name last, then what a named-entity
+    detectors (a ZIP code is never a phone), then any long number still left (`find_bare_numbers`:
+    a run of nine digits or more never stays in clear), the customer's name last, then what a named-entity
     model (`person_finder`, optional) finds, minus the agent's name (`keep_names`).
     """
     claimed: set[int] = set()
@@ -103,6 +104,7 @@ def detect(
     found += find_cued_partial_cards(scan, claimed)  # after phones and details: they keep their kind
     found += find_addresses(scan, cues, claimed)
     found += find_emails(scan, claimed)
+    found += find_bare_numbers(scan, cues, claimed)  # last of the numbers: whatever long run is left
     found += find_names(scan, names, claimed)
     if person_finder is not None:
         found += find_model_names(scan, person_finder, keep_names, names, claimed)
