@@ -237,6 +237,24 @@ def redact_words(
     return _assemble(words, labels, [found]), ranges
 
 
+def _relabels(
+    span: RedactedSpan,
+    owned: set[tuple[int, RedactedSpan]],
+    members: set[tuple[int, int]],
+    alone: Sequence[_Found],
+) -> bool:
+    """Whether a value found in the interleaved reading replaces what one channel alone found there.
+
+    It does when it covers every word of those channel spans and gives another
+    kind: only the interleaved reading heard the other speaker's cue ("can I
+    have your account number?" ... "sure, it's 0012 3456 7890", which alone
+    reads as a "00" international phone number), and the cue names the value.
+    """
+    if all(s.kind == span.kind for _, s in owned):
+        return False
+    return all((c, k) in members for c, s in owned for k in alone[c].span_words(s))
+
+
 def redact_conversation(
     channels: Sequence[Sequence[WordLike]],
     *,
@@ -257,23 +275,31 @@ def redact_conversation(
     known = _Names(tuple(names), person_finder, tuple(keep_names))
     alone = [_find(ws, wanted, known) for ws in channels]
     labels = [found.labels(c) for c, found in enumerate(alone)]
-    ranges = [
-        _time_range([ws[k] for k in found.span_words(s)], s.kind)
-        for ws, found in zip(channels, alone, strict=True)
-        for s in found.spans
-    ]
     order = sorted(
         ((float(w.start), c, k) for c, ws in enumerate(channels) for k, w in enumerate(ws)),
     )
     together = _find([channels[c][k] for _, c, k in order], wanted, known)
     source = len(channels)  # spans of the interleaved text; their words are replaced whole
+    replaced: set[tuple[int, RedactedSpan]] = set()
+    ranges: list[TimeRange] = []
     for span in together.spans:
         members = [order[i][1:] for i in together.span_words(span)]
-        if any(labels[c][k] for c, k in members):
+        owned = {(src, s) for c, k in members for src, s in labels[c][k] if src < source}
+        if owned and not _relabels(span, owned, set(members), alone):
             continue  # already found in a channel on its own
+        for src, s in owned:  # the other channel's cue said what this number is
+            replaced.add((src, s))
+            for k in alone[src].span_words(s):
+                labels[src][k] = labels[src][k] - {(src, s)}
         for c, k in members:
             labels[c][k] = frozenset({(source, span)})
         ranges.append(_time_range([channels[c][k] for c, k in members], span.kind))
+    ranges += [
+        _time_range([ws[k] for k in found.span_words(s)], s.kind)
+        for c, (ws, found) in enumerate(zip(channels, alone, strict=True))
+        for s in found.spans
+        if (c, s) not in replaced
+    ]
     texts: list[_Found | None] = [*alone, None]
     words_out = [_assemble(ws, labels[c], texts) for c, ws in enumerate(channels)]
     return words_out, sorted(ranges + together.unheard, key=lambda r: r.start)
