@@ -93,8 +93,10 @@ def find_bank_numbers(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candida
     """Account and routing numbers after their cues (or before one said just after them: "... that's
     my account number")."""
     found: list[Candidate] = []
+    prev_last = -1
     # runs joined across back-channels ("okay", "yes"), as for cards: numbers read out in chunks
     for run in scan.wide_runs:
+        since, prev_last = prev_last, run.last
         if not free(claimed, run.first, run.last):
             continue
         cue = nearest_cue(scan, cues, run.first)
@@ -105,7 +107,7 @@ def find_bank_numbers(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candida
         families: set[str] = (
             {cue.family}
             if after is not None
-            else {f for f in cued_families(scan, cues, run.first) if f in ("account", "routing")}
+            else {f for f in cued_families(scan, cues, run.first, since=since) if f in ("account", "routing")}
         )
         for kind, items in _read(run, cue, families):
             found.append(Candidate(kind, items[0].first, items[-1].last, _digits(items)))

@@ -159,9 +159,13 @@ def nearest_cue(
     return None
 
 
-def cued_families(scan: Scan, cues: Cues, first: int, within: int = CUE_TOKENS) -> set[Family]:
-    """Every family with a cue in the `within` tokens before `first` (nearest or not)."""
-    return {c.family for c in cues.before(first, within)}
+def cued_families(
+    scan: Scan, cues: Cues, first: int, within: int = CUE_TOKENS, *, since: int = -1
+) -> set[Family]:
+    """Every family with a cue in the `within` tokens before `first` (nearest or not), counting only
+    cues after token `since` (the end of the number before): in "account 12345678 sort code 20 00
+    00" the account cue was the first number's, and the sort code is a routing number alone."""
+    return {c.family for c in cues.before(first, within) if c.end > since}
 
 
 def _answered(scan: Scan, cue: Cue) -> bool:
