@@ -91,7 +91,9 @@ NOT_TOWN = {
     "now", "today", "currently", "anymore", "still", "though", "right", "yeah", "yep", "okay",
     "correct", "again", "already", "actually", "instead", "originally", "thanks", "sir", "ma'am",
     "maam", "since", "until", "til", "till", "lately", "recently", "previously", "before", "too",
-    "as", "well", "mhm", "hmm", "please", "apartment", "apt", "unit", "suite", "anyway", "though",
+    "as", "well", "mhm", "hmm", "please", "apartment", "apt", "unit", "suite", "anyway", "sorry",
+    "last", "next", "month", "week", "year", "ago", "yesterday", "tonight", "night", "morning",
+    "evening", "weekend", "soon", "later", "forever", "together", "alone", "permanently",
 }  # fmt: skip
 """Words that end a sentence after an address without being a town ("i live at 42 elm street now")."""
 TOWN_END = {",", ".", "?", "!", ";"}
