@@ -65,7 +65,7 @@ def test_names_match_without_accents(names: tuple[str, ...], text: str, expected
 
 
 def test_a_decomposed_accent_goes_with_its_name() -> None:
-    """"José" typed as "Jose" + a combining acute: the mark must not survive beside [NAME]."""
+    """ "José" typed as "Jose" + a combining acute: the mark must not survive beside [NAME]."""
     text = "hi this is Jose\u0301 Garci\u0301a now"
     assert redacted(text, ("José García",)) == "hi this is [NAME] now"
 
@@ -86,7 +86,10 @@ def test_a_decomposed_accent_goes_with_its_name() -> None:
         ("account number uh that would be 55 66 77 88", "account number uh that would be [ACCOUNT]"),
         ("it's 4 4 7 1 for the pin", "it's [PIN] for the pin"),
         ("4471 is my pin", "[PIN] is my pin"),
-        ("one two three four five six seven eight that's my account number", "[ACCOUNT] that's my account number"),
+        (
+            "one two three four five six seven eight that's my account number",
+            "[ACCOUNT] that's my account number",
+        ),
     ],
 )
 def test_fillers_and_a_cue_after_the_value(text: str, expected: str) -> None:

@@ -123,7 +123,7 @@ _YEARS = range(1900, 2100)
 
 
 def _a_list_of_numbers(scan: Scan, run: Run) -> bool:
-    """"2019, 2020 and 2021", "rooms 101 and 102 and 103": numbers listed, not one number read out.
+    """ "2019, 2020 and 2021", "rooms 101 and 102 and 103": numbers listed, not one number read out.
 
     An "and" between items, or items that are each a year, make a list; a number
     read in chunks has only pauses, marks and fillers between them.

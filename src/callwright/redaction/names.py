@@ -134,11 +134,7 @@ def find_names(scan: Scan, names: Iterable[str], claimed: set[int]) -> list[Cand
     def after_cue(i: int) -> bool:
         return cue_before(cue_ends, i, CUE_TOKENS) is not None
 
-    ranges = [
-        (i, i)
-        for i in hits
-        if said[i] not in EVERYDAY or beside_name(i) or after_cue(i)
-    ]
+    ranges = [(i, i) for i in hits if said[i] not in EVERYDAY or beside_name(i) or after_cue(i)]
     ranges += _spelled(scan, words)
     found: list[Candidate] = []
     for first, last in sorted(ranges):
