@@ -189,3 +189,15 @@ def test_address_edges(text: str, expected: str) -> None:
 def test_a_sort_code_after_an_account_number_is_the_routing_kind() -> None:
     assert kinds("account 12345678 sort code 20 00 00") == ["account", "routing"]
     assert redacted("account 12345678 sort code 20 00 00") == "account [ACCOUNT] sort code [ROUTING]"
+
+
+def test_words_heard_again_take_the_previous_turn_as_context() -> None:
+    """A stretch heard again (qa/second_listen.py) comes without the question before it."""
+    words = timed("um let me see it's 021000021", 5.0)
+    (alone,), ranges = redact_conversation([words], context="what's the routing number")
+    assert " ".join(w.word for w in alone) == "um let me see it's [ROUTING]"
+    assert [r.kind.value for r in ranges] == ["routing"]
+    (acct,), _ = redact_conversation(
+        [timed("sure, it's 0012 3456 7890", 0.0)], context="your account number?"
+    )
+    assert " ".join(w.word for w in acct) == "sure, it's [ACCOUNT]"
