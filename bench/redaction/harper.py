@@ -162,6 +162,8 @@ def main() -> None:
             print("  miss:", line)
         for line in tally.false_alarms:
             print("  false alarm:", line)
+        for line in tally.spilled:
+            print("  spilled:", line[:200])
 
 
 if __name__ == "__main__":

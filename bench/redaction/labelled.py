@@ -91,6 +91,9 @@ class Tally:
     correct: Counter[str] = field(default_factory=Counter)
     misses: list[str] = field(default_factory=list)
     false_alarms: list[str] = field(default_factory=list)
+    spilled: list[str] = field(default_factory=list)
+    """Words outside every labelled value that a span took with it ("now" eaten by an address
+    that overlaps its label): precision counts the span as right, so this is the only trace."""
 
     def add(self, text: str, gold: Sequence[Gold], spans: Iterable[tuple[str, int, int]], where: str) -> None:
         spans = list(spans)
@@ -104,12 +107,21 @@ class Tally:
             if not same:
                 got = sorted({k for k, a, b in spans if a < g.end and b > g.start})
                 self.misses.append(f"{where}: {g.kind} {text[g.start : g.end]!r} -> {got or 'clear'}")
+        self._spill(text, gold, spans, where)
         for k, a, b in spans:
             self.predicted[k] += 1
             ok = any(g.kind == k and a < g.end and b > g.start for g in gold)
             self.correct[k] += ok
             if not ok:
                 self.false_alarms.append(f"{where}: {k} {text[a:b]!r}")
+
+    def _spill(self, text: str, gold: Sequence[Gold], spans: list[tuple[str, int, int]], where: str) -> None:
+        """Note each word outside every label that a span overlapping a label also covers."""
+        on_gold = [(a, b) for _, a, b in spans if any(a < g.end and b > g.start for g in gold)]
+        for m in re.finditer(r"[^\W_]+", text):
+            inside = any(g.start <= m.start() and m.end() <= g.end for g in gold)
+            if not inside and any(a < m.end() and b > m.start() for a, b in on_gold):
+                self.spilled.append(f"{where}: {m.group()!r} in {text!r}")
 
     def rows(self) -> list[tuple[str, int, float | None, float | None, int, float | None]]:
         """(kind, labelled, recall (any kind), recall (right kind), predicted, precision)."""
@@ -142,4 +154,5 @@ def table(tally: Tally, title: str) -> str:
     ]
     for k, n, r_any, r_kind, p, prec in tally.rows():
         lines.append(f"| {k} | {n} | {f(r_any)} | {f(r_kind)} | {p} | {f(prec)} |")
+    lines += ["", f"words outside a labelled value taken by a span that overlaps one: {len(tally.spilled)}"]
     return "\n".join(lines)

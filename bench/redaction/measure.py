@@ -63,6 +63,8 @@ def main() -> None:
                 print("  miss:", line)
             for line in tally.false_alarms:
                 print("  false alarm:", line)
+            for line in tally.spilled:
+                print("  spilled:", line)
             print()
     if args.vader:
         ordinary_text(args.vader, finder)

@@ -162,6 +162,8 @@ def test_a_misheard_card_after_a_card_cue_is_still_redacted(sentence: str) -> No
     assert digit_stream(red.text) == "", red.text  # not one digit of it is left
 
 
-def test_without_a_card_cue_a_number_failing_luhn_stays() -> None:
-    text = "my membership number is 4111 1111 1111 1112"
-    assert redact_text(text).text == text
+def test_without_a_card_cue_a_number_failing_luhn_is_no_card() -> None:
+    """Not a card (it fails Luhn and has no card cue), but still never in clear: a run of nine
+    digits or more is redacted whatever it is (bank.find_bare_numbers)."""
+    red = redact_text("my membership number is 4111 1111 1111 1112")
+    assert red.text == "my membership number is [ACCOUNT]"

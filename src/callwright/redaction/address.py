@@ -84,6 +84,19 @@ CITY_WORDS = 3
 ZIP_DIGITS = (5, 9, 10)
 CUED_ZIP_DIGITS = range(3, 11)
 """After a ZIP cue a shorter or longer run is still taken (a digit misheard or dropped)."""
+TOWN_WORDS = 2
+"""How many words after a cued street line are taken for its town when no state or ZIP follows
+("i live at forty two elm street springfield")."""
+NOT_TOWN = {
+    "now", "today", "currently", "anymore", "still", "though", "right", "yeah", "yep", "okay",
+    "correct", "again", "already", "actually", "instead", "originally", "thanks", "sir", "ma'am",
+    "maam", "since", "until", "til", "till", "lately", "recently", "previously", "before", "too",
+    "as", "well", "mhm", "hmm", "please", "apartment", "apt", "unit", "suite", "anyway", "sorry",
+    "last", "next", "month", "week", "year", "ago", "yesterday", "tonight", "night", "morning",
+    "evening", "weekend", "soon", "later", "forever", "together", "alone", "permanently",
+}  # fmt: skip
+"""Words that end a sentence after an address without being a town ("i live at 42 elm street now")."""
+TOWN_END = {",", ".", "?", "!", ";"}
 BRIDGE = {",", ".", "and", "that's", "thats", "in", "uh", "um", "it's", "its", "the", "zip", "code", "is"}
 ADDRESS_CUE_TOKENS = 8
 
@@ -250,6 +263,43 @@ class _Reader:
         z = self.zip_after(end + 1)
         return z if z is not None else end
 
+    def town_end(self, k: int) -> int | None:
+        """Last index of a town said after a cued street line, when nothing else says it is one.
+
+        Spoken addresses come in the usual order (street, town) without capitals or a
+        state, so one or two plain words that end the sentence (the text, or a mark)
+        after "I live at <street line>" are taken for the town; an ordinary word
+        there ("now", "since ...") is not (`NOT_TOWN`, `NOT_NAME`).
+        """
+        toks = self.scan.tokens
+        for n in range(1, TOWN_WORDS + 1):
+            words = range(k, k + n)
+            if any(
+                i >= len(toks)
+                or toks[i].kind != "word"
+                or len(toks[i].norm) < 3
+                or toks[i].norm in NOT_NAME | NOT_TOWN | UNIT_WORDS | STREET_TYPES
+                for i in words
+            ):
+                return None
+            nxt = k + n
+            if nxt >= len(toks) or toks[nxt].norm in TOWN_END:
+                return nxt - 1
+        return None
+
+    def unit_before(self, first: int) -> int | None:
+        """First index of a unit said before the street line ("apartment 4B, 221 Baker Street",
+        "flat 2 221 baker street"), else None."""
+        k = first - 1
+        while self.w(k) == ",":
+            k -= 1
+        if self.w(first - 1) in UNIT_WORDS:  # "flat 2 221": the unit's number read into the house number
+            return first - 1
+        for u in range(k, max(k - 4, -1), -1):
+            if self.w(u) in UNIT_WORDS and self.unit_end(u) == k:
+                return u
+        return None
+
     def zip_after(self, k: int) -> int | None:
         i = self.skip(k, BRIDGE)
         return self.zip_end(i, cued=self.w(i - 1) in {"zip", "code", "is"})
@@ -288,11 +338,13 @@ def find_addresses(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]
             found.append(Candidate(Kind.ADDRESS, first, last))
             claim(claimed, found[-1:])
 
-    def tail(end: int) -> int:
+    def tail(end: int, cued: bool = False) -> int:
         unit = r.unit_end(end + 1)
         if unit is not None:
             end = unit
         place = r.place_end(end + 1)
+        if place is None and cued:
+            place = r.town_end(end + 1)
         return place if place is not None else end
 
     for whole in scan.runs:
@@ -303,12 +355,13 @@ def find_addresses(scan: Scan, cues: Cues, claimed: set[int]) -> list[Candidate]
         street = r.street_end(run.last + 1, cued)
         if street is None:
             continue
-        end = tail(street)
+        end = tail(street, cued)
         kind_word = scan.word(street if scan.word(street) != "." else street - 1)
         titled = all(t.text[:1].isupper() for t in scan.tokens[run.last + 1 : street + 1] if t.kind == "word")
-        if kind_word in EVERYDAY_TYPES and not (cued or titled or end > street):
+        unit = r.unit_before(run.first)
+        if kind_word in EVERYDAY_TYPES and not (cued or titled or end > street or unit is not None):
             continue
-        take(run.first, end)
+        take(run.first if unit is None else unit, end)
     for first, last in scan_phrases(scan, PO_BOX):
         run = r.run_at.get(last + 1)
         if run is not None:

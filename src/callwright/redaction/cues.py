@@ -76,8 +76,24 @@ LEAD_IN = {
     "one", "were", "again", "sorry", "i'm", "im", "for", "me", "that", "repeat", "can",
     "you", "said", "did", "say", "on", "file", "record",
 }  # fmt: skip
+HEDGES = {
+    "let", "see", "check", "look", "hmm", "hm", "umm", "uhm", "mm", "well", "hold", "hang", "wait",
+    "moment", "sec", "like", "actually", "alright", "now", "got", "have", "ready", "oops",
+}  # fmt: skip
+"""Fillers and hedges a caller says while finding the number ("routing number um let me see it's
+...", "my pin, hold on, let me check, okay it's ..."): they stand between a cue and its value
+like the lead-ins above; the cue's reach (`CUE_TOKENS`) still bounds how many there may be."""
+LEAD_IN |= HEDGES
 CUE_TOKENS = 12
 """How far before a value its cue may end."""
+TRAIL_IN = {
+    "is", "was", "for", "the", "my", "your", "that's", "thats", "that", "it's", "its", "as", ",",
+    "being", "which", "would", "be", "uh", "um", "er", "and", "this", "our",
+}  # fmt: skip
+"""Words between a value and a cue said after it ("4471 is my pin", "it's 4 4 7 1 for the pin")."""
+CUE_AFTER_TOKENS = 4
+"""How far after a value a cue said after it may start: only a short tail ("that's my account
+number") names what was just said; further on, the cue is about what comes next."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,8 @@ class Cue:
     family: Family
     end: int
     """Token index of the cue's last word."""
+    first: int = -1
+    """Token index of the cue's first word."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,7 @@ def all_cues(scan: Scan) -> Cues:
             # "social security number": an SSN cue, not a CVV cue
             if family == "cvv" and "social" in (scan.word(last - 1), scan.word(last - 2)):
                 continue
-            by_end.setdefault(last, Cue(family, last))
+            by_end.setdefault(last, Cue(family, last, first))
     return Cues(sorted(by_end.values(), key=lambda c: c.end))
 
 
@@ -141,6 +159,32 @@ def nearest_cue(
     return None
 
 
-def cued_families(scan: Scan, cues: Cues, first: int, within: int = CUE_TOKENS) -> set[Family]:
-    """Every family with a cue in the `within` tokens before `first` (nearest or not)."""
-    return {c.family for c in cues.before(first, within)}
+def cued_families(
+    scan: Scan, cues: Cues, first: int, within: int = CUE_TOKENS, *, since: int = -1
+) -> set[Family]:
+    """Every family with a cue in the `within` tokens before `first` (nearest or not), counting only
+    cues after token `since` (the end of the number before): in "account 12345678 sort code 20 00
+    00" the account cue was the first number's, and the sort code is a routing number alone."""
+    return {c.family for c in cues.before(first, within) if c.end > since}
+
+
+def _answered(scan: Scan, cue: Cue) -> bool:
+    """Whether a number follows the cue with only lead-ins between: the cue has a value of its own."""
+    k = cue.end + 1
+    while scan.word(k) in LEAD_IN and scan.number_at(k) is None:
+        k += 1
+    return k < len(scan.tokens) and scan.number_at(k) is not None
+
+
+def cue_after(scan: Scan, cues: Cues, last: int, within: int = CUE_AFTER_TOKENS) -> Cue | None:
+    """The cue said just after a value ending at token `last` ("4471 is my pin"), else None.
+
+    Only trail words ("is", "for the", "that's my") may stand between, and a cue
+    that is followed by a number of its own ("4471 and my pin is 5566") is that
+    number's cue, not this one's.
+    """
+    reach = last + within + 1
+    for cue in cues.before(reach + 8, within + 9):
+        if last < cue.first <= reach and all(scan.word(k) in TRAIL_IN for k in range(last + 1, cue.first)):
+            return None if _answered(scan, cue) else cue
+    return None

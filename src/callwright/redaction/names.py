@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from callwright.redaction.scan import Candidate, Kind, Scan, claim, cue_before, free, phrases
+from callwright.redaction.tokens import LETTERS, plain
 
 HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "jr", "sr", "ii", "iii", "iv"}
 NAME_CUES = phrases(
@@ -48,17 +49,18 @@ SPELL_JOINERS = {"-", ".", ",", "dash", "then"}
 NEIGHBOR_GAP = {"-", "'", ","}
 CUE_TOKENS = 3
 """How close after a name cue ("my name is", "Mr") an everyday name word must be."""
-_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+_WORD = re.compile(rf"{LETTERS}(?:['\u2019]{LETTERS})*")
 # Metadata keys that hold the customer's name (the first one present with letters in it is used).
 NAME_FIELDS = ("customer_name", "caller_name", "name", "customer", "caller")
 
 
 def name_words(names: Iterable[str]) -> frozenset[str]:
-    """The words of the given names as matching sees them (lower case, no honorifics or initials)."""
+    """The words of the given names as matching sees them (lower case, no accents, no honorifics
+    or initials): "José García" on file is "jose garcia" when said."""
     out: set[str] = set()
     for name in names:
         for m in _WORD.finditer(str(name)):
-            w = m.group().lower().replace("\u2019", "'")
+            w = plain(m.group()).replace("\u2019", "'")
             if len(w) >= MIN_NAME_LETTERS and w not in HONORIFICS:
                 out.add(w)
     return frozenset(out)
@@ -89,8 +91,8 @@ def _spelled(scan: Scan, words: frozenset[str]) -> list[tuple[int, int]]:
         j = i
         while j < len(tokens):
             w = tokens[j].norm
-            if tokens[j].kind == "word" and len(w) == 1:
-                letters.append((w, j))
+            if tokens[j].kind == "word" and len(plain(w)) == 1:
+                letters.append((plain(w), j))
             elif w == "double" and j + 1 < len(tokens) and len(tokens[j + 1].norm) == 1:
                 letters += [(tokens[j + 1].norm, j), (tokens[j + 1].norm, j + 1)]
                 j += 1
@@ -100,10 +102,10 @@ def _spelled(scan: Scan, words: frozenset[str]) -> list[tuple[int, int]]:
         if len(letters) >= MIN_SPELLED_LETTERS:
             text = "".join(ch for ch, _ in letters)
             for word in words:
-                plain = word.replace("'", "").replace("-", "")
-                if len(plain) < MIN_SPELLED_LETTERS:
+                bare = word.replace("'", "").replace("-", "")
+                if len(bare) < MIN_SPELLED_LETTERS:
                     continue
-                for m in re.finditer(re.escape(plain), text):
+                for m in re.finditer(re.escape(bare), text):
                     out.append((letters[m.start()][1], letters[m.end() - 1][1]))
         i = max(j, i + 1)
     return out
@@ -115,7 +117,8 @@ def find_names(scan: Scan, names: Iterable[str], claimed: set[int]) -> list[Cand
     if not words:
         return []
     tokens = scan.tokens
-    hits = [i for i, t in enumerate(tokens) if t.kind == "word" and t.norm.removesuffix("'s") in words]
+    said = [plain(t.norm).removesuffix("'s") for t in tokens]  # compared without accents
+    hits = [i for i, t in enumerate(tokens) if t.kind == "word" and said[i] in words]
     hit_set = set(hits)
     cue_ends = sorted(scan.phrase_ends(NAME_CUES))
 
@@ -124,18 +127,14 @@ def find_names(scan: Scan, names: Iterable[str], claimed: set[int]) -> list[Cand
             k = i + step
             while 0 <= k < len(tokens) and tokens[k].norm in NEIGHBOR_GAP:
                 k += step
-            if k in hit_set and tokens[k].norm.removesuffix("'s") not in EVERYDAY:
+            if k in hit_set and said[k] not in EVERYDAY:
                 return True
         return False
 
     def after_cue(i: int) -> bool:
         return cue_before(cue_ends, i, CUE_TOKENS) is not None
 
-    ranges = [
-        (i, i)
-        for i in hits
-        if tokens[i].norm.removesuffix("'s") not in EVERYDAY or beside_name(i) or after_cue(i)
-    ]
+    ranges = [(i, i) for i in hits if said[i] not in EVERYDAY or beside_name(i) or after_cue(i)]
     ranges += _spelled(scan, words)
     found: list[Candidate] = []
     for first, last in sorted(ranges):

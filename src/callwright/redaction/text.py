@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from callwright.errors import CallwrightError
 from callwright.redaction.address import find_addresses
-from callwright.redaction.bank import find_bank_numbers
+from callwright.redaction.bank import find_bank_numbers, find_bare_numbers
 from callwright.redaction.cues import all_cues
 from callwright.redaction.dates import find_dates_of_birth
 from callwright.redaction.email import find_emails
@@ -86,7 +86,8 @@ def detect(
     (a date of birth, an account, routing number or PIN after theirs) go first:
     "account number 0012 3456 7890" must not become a phone, nor a cued account
     number that happens to pass Luhn a card. Addresses come after the number
-    detectors (a ZIP code is never a phone), the customer's name last, then what a named-entity
+    detectors (a ZIP code is never a phone), then any long number still left (`find_bare_numbers`:
+    a run of nine digits or more never stays in clear), the customer's name last, then what a named-entity
     model (`person_finder`, optional) finds, minus the agent's name (`keep_names`).
     """
     claimed: set[int] = set()
@@ -103,6 +104,7 @@ def detect(
     found += find_cued_partial_cards(scan, claimed)  # after phones and details: they keep their kind
     found += find_addresses(scan, cues, claimed)
     found += find_emails(scan, claimed)
+    found += find_bare_numbers(scan, cues, claimed)  # last of the numbers: whatever long run is left
     found += find_names(scan, names, claimed)
     if person_finder is not None:
         found += find_model_names(scan, person_finder, keep_names, names, claimed)
@@ -132,6 +134,25 @@ def spans_of(scan: Scan, found: Iterable[Candidate], wanted: frozenset[Kind]) ->
     ]
 
 
+CONTEXT_JOIN = "\n"
+"""What stands between the previous turn (`context`) and the text: a line break, so the two are
+read as one conversation (a cue at the end of one, the value at the start of the other)."""
+
+
+def _within(spans: Iterable[RedactedSpan], start: int, end: int) -> list[RedactedSpan]:
+    """The spans cut to [start, end) and shifted so `start` is 0; spans outside it are dropped.
+
+    A span that began in the context and runs on into the text (a number read
+    across the two turns) keeps its part in the text: that part is still the value.
+    """
+    out = []
+    for s in spans:
+        a, b = max(s.start, start), min(s.end, end)
+        if a < b:
+            out.append(RedactedSpan(s.kind, a - start, b - start, s.replacement))
+    return out
+
+
 def redact_text(
     text: str,
     *,
@@ -139,6 +160,7 @@ def redact_text(
     names: Iterable[str] = (),
     person_finder: PersonFinder | None = None,
     keep_names: Iterable[str] = (),
+    context: str = "",
 ) -> Redaction:
     """Replace card numbers, CVVs, expiry dates, SSNs, phone numbers, e-mails, bank account and
     routing numbers, IBANs, dates of birth, PINs, postal addresses and the customer's name by tokens.
@@ -148,8 +170,18 @@ def redact_text(
     the customer's names from the call's metadata (names.py); `person_finder`
     an optional named-entity model (ner.py) whose names are redacted too,
     except words of `keep_names` (the agent's name).
+
+    `context` is the text said just before (the previous turn, usually the agent's
+    question): its cues count ("what's the routing number?" ... "it's 021000021"
+    is a routing number) but nothing of it is returned; spans are in `text`'s offsets.
     """
-    scan = Scan.of(text)
+    wanted = parse_kinds(kinds)
+    if not context:
+        scan = Scan.of(text)
+        spans = spans_of(scan, detect(scan, tuple(names), person_finder, tuple(keep_names)), wanted)
+        return Redaction(apply_spans(text, spans), spans)
+    start = len(context) + len(CONTEXT_JOIN)
+    scan = Scan.of(context + CONTEXT_JOIN + text)
     found = detect(scan, tuple(names), person_finder, tuple(keep_names))
-    spans = spans_of(scan, found, parse_kinds(kinds))
+    spans = _within(spans_of(scan, found, wanted), start, start + len(text))
     return Redaction(apply_spans(text, spans), spans)

@@ -24,8 +24,11 @@ from typing import Literal
 
 TokenKind = Literal["num", "word", "sym"]
 
+# A letter, or a combining mark after one ("e" + U+0301 is "é" typed in two characters): the mark
+# belongs to its word, so a name redacted whole leaves no stray accent beside "[NAME]".
+LETTERS = r"[^\W\d_](?:[^\W\d_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])*"
 # Numerals, words (letters with inner apostrophes) and any other single non-space character.
-_TOKEN = re.compile(r"(?P<num>\d+)|(?P<word>[^\W\d_]+(?:['\u2019][^\W\d_]+)*)|(?P<sym>\S)")
+_TOKEN = re.compile(rf"(?P<num>\d+)|(?P<word>{LETTERS}(?:['\u2019]{LETTERS})*)|(?P<sym>\S)")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,17 @@ def fold(text: str) -> str:
     if text.isascii():
         return text
     return "".join(_fold_char(ch) for ch in text)
+
+
+def plain(word: str) -> str:
+    """A word without accents, lower case ("José" -> "jose"): how names are compared.
+
+    Callers, recognisers and metadata disagree about accents ("jose garcia" said,
+    "José García" on file), so names match on letters alone. Only comparisons use
+    this; spans still cut the original text.
+    """
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def tokenize(text: str) -> list[Token]:

@@ -20,7 +20,15 @@ from typing import Protocol
 from callwright.redaction.ner import PersonFinder
 from callwright.redaction.payment import CVV_CUES, EXPIRY_CUES, unanswered_card_cues
 from callwright.redaction.scan import Kind, Scan, phrases
-from callwright.redaction.text import ALL, RedactedSpan, apply_spans, detect, parse_kinds, spans_of
+from callwright.redaction.text import (
+    ALL,
+    CONTEXT_JOIN,
+    RedactedSpan,
+    apply_spans,
+    detect,
+    parse_kinds,
+    spans_of,
+)
 
 UNHEARD_GAP_S = 1.0
 """A pause this long right after "my card number is" may hold digits the recogniser missed."""
@@ -141,15 +149,17 @@ def _unheard_after(
     return out
 
 
-def _joined(words: Sequence[WordLike]) -> tuple[str, list[tuple[int, int]]]:
-    """The words as one text, and each word's [start, end) in it."""
+def _joined(words: Sequence[WordLike], context: str = "") -> tuple[str, list[tuple[int, int]]]:
+    """The words as one text, and each word's [start, end) in it; `context` (the turn before,
+    read for its cues only) comes first, on a line of its own."""
     offsets: list[tuple[int, int]] = []
-    pos = 0
+    head = context + CONTEXT_JOIN if context else ""
+    pos = len(head)
     for w in words:
         n = len(w.word.strip())
         offsets.append((pos, pos + n))
         pos += n + 1
-    return " ".join(w.word.strip() for w in words), offsets
+    return head + " ".join(w.word.strip() for w in words), offsets
 
 
 @dataclass(frozen=True)
@@ -161,15 +171,23 @@ class _Names:
     keep: tuple[str, ...] = ()
 
 
-def _find(words: Sequence[WordLike], wanted: frozenset[Kind], names: _Names = _Names()) -> _Found:
-    text, offsets = _joined(words)
+def _find(
+    words: Sequence[WordLike], wanted: frozenset[Kind], names: _Names = _Names(), context: str = ""
+) -> _Found:
+    text, offsets = _joined(words, context)
     scan = Scan.of(text)
     found = detect(scan, names.customer, names.finder, names.keep)
     unheard: list[TimeRange] = []
     if Kind.CARD in wanted:
         cue_ends = [scan.tokens[e].end for e in unanswered_card_cues(scan, found)]
         unheard = _unheard_after(words, offsets, cue_ends)
-    return _Found(text, offsets, spans_of(scan, found, wanted), unheard)
+    spans = spans_of(scan, found, wanted)
+    if context:  # nothing of the context is redacted; a value running on from it keeps its words' part
+        start = offsets[0][0] if offsets else len(text)
+        spans = [
+            RedactedSpan(s.kind, max(s.start, start), s.end, s.replacement) for s in spans if s.end > start
+        ]
+    return _Found(text, offsets, spans, unheard)
 
 
 def _time_range(words: Sequence[WordLike], kind: Kind) -> TimeRange:
@@ -225,16 +243,37 @@ def redact_words(
     names: Iterable[str] = (),
     person_finder: PersonFinder | None = None,
     keep_names: Iterable[str] = (),
+    context: str = "",
 ) -> tuple[list[RedactedWord], list[TimeRange]]:
     """Redacted words (merged where one value spans several) and the time ranges to silence.
 
     `names`: the customer's names from the call's metadata (every word of them is redacted);
-    `person_finder`, `keep_names`: an optional named-entity model and the agent's name it spares."""
-    found = _find(words, parse_kinds(kinds), _Names(tuple(names), person_finder, tuple(keep_names)))
+    `person_finder`, `keep_names`: an optional named-entity model and the agent's name it spares;
+    `context`: the turn said before these words, read for its cues only (as in `redact_text`)."""
+    known = _Names(tuple(names), person_finder, tuple(keep_names))
+    found = _find(words, parse_kinds(kinds), known, context)
     labels = found.labels(0)
     ranges = [_time_range([words[k] for k in found.span_words(s)], s.kind) for s in found.spans]
     ranges = sorted(ranges + found.unheard, key=lambda r: r.start)
     return _assemble(words, labels, [found]), ranges
+
+
+def _relabels(
+    span: RedactedSpan,
+    owned: set[tuple[int, RedactedSpan]],
+    members: set[tuple[int, int]],
+    alone: Sequence[_Found],
+) -> bool:
+    """Whether a value found in the interleaved reading replaces what one channel alone found there.
+
+    It does when it covers every word of those channel spans and gives another
+    kind: only the interleaved reading heard the other speaker's cue ("can I
+    have your account number?" ... "sure, it's 0012 3456 7890", which alone
+    reads as a "00" international phone number), and the cue names the value.
+    """
+    if all(s.kind == span.kind for _, s in owned):
+        return False
+    return all((c, k) in members for c, s in owned for k in alone[c].span_words(s))
 
 
 def redact_conversation(
@@ -244,6 +283,7 @@ def redact_conversation(
     names: Iterable[str] = (),
     person_finder: PersonFinder | None = None,
     keep_names: Iterable[str] = (),
+    context: str = "",
 ) -> tuple[list[list[RedactedWord]], list[TimeRange]]:
     """Redact the channels of one call, each on its own and all interleaved in time.
 
@@ -251,29 +291,38 @@ def redact_conversation(
     channel and the customer answers on the other; only the interleaved reading
     sees the cue before the digits. Each channel is also read alone, so the
     agent's words never break up a number the customer reads. The time ranges
-    are for the whole recording (mute all channels with them).
+    are for the whole recording (mute all channels with them). `context`: the turn said before
+    these words (a stretch heard again without the question before it), read for its cues only.
     """
     wanted = parse_kinds(kinds)
     known = _Names(tuple(names), person_finder, tuple(keep_names))
-    alone = [_find(ws, wanted, known) for ws in channels]
+    alone = [_find(ws, wanted, known, context) for ws in channels]
     labels = [found.labels(c) for c, found in enumerate(alone)]
-    ranges = [
-        _time_range([ws[k] for k in found.span_words(s)], s.kind)
-        for ws, found in zip(channels, alone, strict=True)
-        for s in found.spans
-    ]
     order = sorted(
         ((float(w.start), c, k) for c, ws in enumerate(channels) for k, w in enumerate(ws)),
     )
-    together = _find([channels[c][k] for _, c, k in order], wanted, known)
+    together = _find([channels[c][k] for _, c, k in order], wanted, known, context)
     source = len(channels)  # spans of the interleaved text; their words are replaced whole
+    replaced: set[tuple[int, RedactedSpan]] = set()
+    ranges: list[TimeRange] = []
     for span in together.spans:
         members = [order[i][1:] for i in together.span_words(span)]
-        if any(labels[c][k] for c, k in members):
+        owned = {(src, s) for c, k in members for src, s in labels[c][k] if src < source}
+        if owned and not _relabels(span, owned, set(members), alone):
             continue  # already found in a channel on its own
+        for src, s in owned:  # the other channel's cue said what this number is
+            replaced.add((src, s))
+            for k in alone[src].span_words(s):
+                labels[src][k] = labels[src][k] - {(src, s)}
         for c, k in members:
             labels[c][k] = frozenset({(source, span)})
         ranges.append(_time_range([channels[c][k] for c, k in members], span.kind))
+    ranges += [
+        _time_range([ws[k] for k in found.span_words(s)], s.kind)
+        for c, (ws, found) in enumerate(zip(channels, alone, strict=True))
+        for s in found.spans
+        if (c, s) not in replaced
+    ]
     texts: list[_Found | None] = [*alone, None]
     words_out = [_assemble(ws, labels[c], texts) for c, ws in enumerate(channels)]
     return words_out, sorted(ranges + together.unheard, key=lambda r: r.start)
