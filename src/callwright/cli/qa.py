@@ -660,9 +660,10 @@ def rescore_cmd(
     stored beside the earlier ones (keyed by the new version), so `qa show` lists both. A call already
     scored with this version is skipped. Word times are not stored, so matched-span times are
     interpolated; longest dead air / hold are not stored, so such metric items are left for review."""
+    from callwright.qa.rescore import rescore
     from callwright.qa.scorecard import load_scorecard
     from callwright.qa.scorecard.assignment import check_scorecards, choose_scorecard, transcript_language
-    from callwright.qa.scorecard.scoring import default_matcher, score, with_items
+    from callwright.qa.scorecard.scoring import default_matcher
     from callwright.store import qa as store
 
     cards = check_scorecards([load_scorecard(p) for p in scorecard])
@@ -686,8 +687,8 @@ def rescore_cmd(
         except DataError as err:
             skipped.append({"call_id": call_id, "reason": err.message})
             continue
-        result = score(card, transcript, metrics, meta, matcher=matcher)
-        result = with_items(card, result, _rescore_gaps(card, result))
+        readings = store.stored_second_readings(database, call_id)
+        result = rescore(card, transcript, metrics, meta, matcher, readings, store.RESCORE_GAPS)
         if store.save_rescore(database, recording_id, result):
             done.append(
                 {"call_id": call_id, "scorecard": card.id, "version": card.version, "score": result.score}
@@ -703,23 +704,6 @@ def rescore_cmd(
     for sk in skipped:
         typer.echo(printable(f"{sk['call_id']}: skipped: {sk['reason']}"))
     typer.echo(f"rescored {len(done)} call(s), skipped {len(skipped)}")
-
-
-def _rescore_gaps(card: Any, result: Any) -> dict[str, Any]:
-    """Metric items a rescore cannot measure from the stored sums, turned into reviews."""
-    from callwright.qa.model import Evidence, ItemResult
-    from callwright.qa.scorecard.model import MetricRule
-    from callwright.store.qa import RESCORE_GAPS
-
-    out = {}
-    for r in result.items:
-        rule = card.item(r.item_id).rule
-        if isinstance(rule, MetricRule) and rule.metric in RESCORE_GAPS and r.verdict in ("pass", "fail"):
-            note = Evidence(
-                note=f"{rule.metric} is not stored (only counts and totals): score the recording again"
-            )
-            out[r.item_id] = ItemResult(r.item_id, r.section, r.kind, "review", 0.0, 0.0, False, [note])
-    return out
 
 
 class ListVerdict(StrEnum):

@@ -441,7 +441,7 @@ def score_transcript(
     given `listen` (the call's audio), a second listen for the phrases the transcript missed (each
     stretch screened first with `screen`, when given). `prepared`: the call's
     `prepare_for_scoring`, when the caller has it (`score`)."""
-    used = card if transcript.diarization == "channels" else for_unknown_speakers(card)
+    used = scored_as(card, transcript)
     result = score(used, transcript, metrics, meta, matcher=matcher, prepared=prepared)
     if listen is not None:
         names = names_from_metadata(vars(meta))
@@ -456,6 +456,17 @@ def score_transcript(
             names,
             screen,
         )
+    return with_mono_note(card, transcript, result)
+
+
+def scored_as(card: Scorecard, transcript: Transcript) -> Scorecard:
+    """The scorecard a call is judged with: speaker-bound rules opened to anyone on a call whose
+    speakers are not separated (`for_unknown_speakers`)."""
+    return card if transcript.diarization == "channels" else for_unknown_speakers(card)
+
+
+def with_mono_note(card: Scorecard, transcript: Transcript, result: ScoreResult) -> ScoreResult:
+    """On a call whose speakers are not separated, each speaker-bound item's verdict says so."""
     if transcript.diarization == "channels":
         return result
     bound = _speaker_bound(card)
@@ -474,7 +485,7 @@ def prepare_for_scoring(
     from callwright.qa.scorecard.placeholders import call_values
     from callwright.qa.scorecard.scoring import phrase_rules
 
-    used = card if transcript.diarization == "channels" else for_unknown_speakers(card)
+    used = scored_as(card, transcript)
     return matcher.prepare(transcript, call_values(used.values, meta), phrase_rules(used))
 
 

@@ -91,7 +91,7 @@ class _Listened:
         return self.reading.support
 
 
-def _missed(it: Item, verdict: str) -> bool:
+def missed(it: Item, verdict: str) -> bool:
     return (it.kind == "phrase" and verdict == "fail") or (it.kind == "order" and verdict in ("fail", "na"))
 
 
@@ -120,7 +120,7 @@ def second_listen(
     verdicts = {r.item_id: r.verdict for r in result.items}
     # compliance items first, then by what they are worth: the per-call budget goes to them
     retry = sorted(
-        (it for it in card.items if _missed(it, verdicts.get(it.id, ""))),
+        (it for it in card.items if missed(it, verdicts.get(it.id, ""))),
         key=lambda it: (not it.auto_fail, -it.points),
     )
     if not retry:
@@ -243,7 +243,9 @@ class _Screens:
             return dataclasses.replace(u, text="", words=[])
         step = (u.end - u.start) / len(parts)
         spread = [Word(p, u.start + k * step, u.start + (k + 1) * step, 1.0) for k, p in enumerate(parts)]
-        (redacted,), _ = redact_conversation([spread], names=self.names)
+        # the turn before, already redacted, still holds its cues ("your account number?")
+        before = self.transcript.utterances[i - 1].text if i else ""
+        (redacted,), _ = redact_conversation([spread], names=self.names, context=before)
         kept = [Word(w.word, w.start, w.end, 1.0) for w in redacted if w.word]
         return dataclasses.replace(u, text=" ".join(w.word for w in kept), words=kept)
 

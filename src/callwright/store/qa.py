@@ -8,6 +8,7 @@ absent, and a rerun skips what is stored. Only redacted text is ever passed in.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -18,7 +19,8 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from callwright.qa.model import ConversationMetrics, ScoredCall
+from callwright.qa.model import ConversationMetrics, Evidence, ScoredCall
+from callwright.qa.rescore import StoredReading, stored_readings
 from callwright.qa.sink import CallIdConflict
 from callwright.store.pseudonyms import stored_customer
 from callwright.store.users import now_utc
@@ -562,6 +564,8 @@ def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any,
         call_id,
         duration,
         utts,
+        # as ingest decides it: nobody labelled (a mono recording) is a call not separated
+        diarization="none" if {u.speaker for u in utts} <= {"unknown"} else "channels",
         source=source,
         language=rec.get("language"),
         language_probability=rec.get("language_probability"),
@@ -606,6 +610,31 @@ def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any,
 
 RESCORE_GAPS = ("dead_air_longest_s", "hold_longest_s")
 """Metrics a rescore cannot give: the rows keep counts and totals of silences, not each one."""
+
+
+def stored_second_readings(db: sqlite_utils.Database, call_id: str) -> dict[str, list[StoredReading]]:
+    """Per item id, the second readings a second listen passed it on in the call's latest score
+    that has any for it (`qa.rescore`: a rescore reads them instead of listening again)."""
+    out: dict[str, list[StoredReading]] = {}
+    rows = db.query(
+        "select i.item_id, i.evidence from item_scores i join scores s "
+        "on s.call_id = i.call_id and s.scorecard_version = i.scorecard_version "
+        "where i.call_id = ? and i.evidence like '%heard again at %' order by s.scored_at desc, i.rowid",
+        [call_id],
+    )
+    for row in rows:
+        if row["item_id"] in out:
+            continue  # a later score's readings for this item came first
+        evidence = [Evidence(**_evidence_fields(e)) for e in json.loads(row["evidence"] or "[]")]
+        readings = stored_readings(evidence)
+        if readings:
+            out[row["item_id"]] = readings
+    return out
+
+
+def _evidence_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in dataclasses.fields(Evidence)}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known}
 
 
 def save_rescore(db: sqlite_utils.Database, recording_id: str, result: Any) -> bool:
