@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CARDS = [ROOT / "scorecards" / "inbound-service.yaml", ROOT / "scorecards" / "outbound-sales.yaml"]
 SAMPLES = ("inbound-no-disclosure", "inbound-billing-ok", "inbound-card-payment", "outbound-sales-compliant")
 PASSWORD = "correct horse battery"
-HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> \u202eenil dedrocer\u202c'
 ACCOUNTS = {  # name -> (role, linked agent)
     "rita": ("reviewer", None),
     "sam": ("supervisor", None),

@@ -277,8 +277,10 @@ def test_hostile_text_is_escaped_everywhere(client):
     pages.append(client.get("/calls/hostile-call").text)
     for html in pages:
         assert "<script>alert" not in html and "<img src=x" not in html and "<b>team</b>" not in html
+        assert "\u202e" not in html and "\u202c" not in html  # shown as escapes, as `qa show` does
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in pages[1]
     assert pages[3].count("&lt;img src=x onerror=alert(1)&gt;") >= 2  # transcript and the note
+    assert "\\u202eenil dedrocer\\u202c" in pages[3]
 
 
 def test_every_page_has_a_strict_content_security_policy(client):

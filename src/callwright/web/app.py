@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 import sqlite_utils
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -35,6 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from callwright.store import reviews, users
+from callwright.textsafe import safe_text
 from callwright.web import auth, calibration_sessions, dashboard, low_confidence
 from callwright.web.highlight import pieces, span_start
 
@@ -118,11 +120,23 @@ def _fmt_num(v: Any, digits: int = 1) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def _shown(value: Any) -> Any:
+    """Every value a template prints, as `qa show` prints it: control and bidirectional
+    characters (U+202E makes a transcript read backwards) become visible escapes. A `Markup`
+    (the highlighted transcript) stays markup: the escapes are plain ASCII, no HTML."""
+    if isinstance(value, Markup):
+        return value if value.isprintable() else Markup(safe_text(str(value), keep_newlines=True))
+    if isinstance(value, str):
+        return safe_text(value, keep_newlines=True)
+    return value
+
+
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,  # every template is HTML
         undefined=jinja2.StrictUndefined,
+        finalize=_shown,
     )
     env.filters["qid"] = lambda v: quote(str(v), safe="")
     env.filters["t"] = _fmt_time
