@@ -473,3 +473,11 @@ def test_the_customers_name_from_metadata_lands_nowhere_in_the_database(tmp_path
     db = open_db(tmp_path / "qa.db")
     customers = [r["customer"] for r in db.query("select customer from calls order by id")]
     assert customers[0] == customers[1] and customers[0].startswith("name-")
+    # a reviewer's note naming the customer (written another way) is redacted by the pseudonym
+    from callwright.store import qa as store
+
+    store.add_review(db, "pb0", "greeting", "pass", "Spoke to PATRICIA  Brown; Patricia was happy", "ann")
+    (note,) = [r["note"] for r in db.query("select note from reviews")]
+    assert "patricia" not in note.lower() and "brown" not in note.lower() and "[NAME]" in note, note
+    store.add_review(db, "pb1", "greeting", "pass", "Patricia Browning called", "ann")  # not her name
+    assert "Browning" in [r["note"] for r in db.query("select note from reviews order by id")][1]

@@ -272,7 +272,7 @@ def save_answers(
     many. Notes are redacted like review notes. Refused (nothing written) for a session that is
     closed or already submitted by this reviewer, a call or item not in the session, a verdict
     other than pass/fail/na."""
-    from callwright.redaction import redact_text
+    from callwright.store.pseudonyms import redact_note
 
     s, name = _open_member(db, session_id, reviewer)
     items = session_items(db, s)
@@ -293,7 +293,7 @@ def save_answers(
             raise CalibrationError(
                 f"{call_id[:100]} / {item_id[:100]}: a note has at most {MAX_NOTE_CHARS} characters"
             )
-        rows.append((call_id, item_id, verdict, redact_text(note).text if note.strip() else None))
+        rows.append((call_id, item_id, verdict, redact_note(db, call_id, note) if note.strip() else None))
     now = now_utc()
     with write_transaction(db):
         for call_id, item_id, verdict, kept_note in rows:

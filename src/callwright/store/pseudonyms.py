@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import unicodedata
 
 import sqlite_utils
 
+from callwright.redaction import redact_text
 from callwright.redaction.names import names_from_metadata
 
 PREFIX = "name-"
@@ -52,3 +54,32 @@ def stored_customer(db: sqlite_utils.Database, value: str | None) -> str | None:
     if value is None or value.startswith(PREFIX) or not is_name(value):
         return value
     return pseudonym(customer_key(db), value)
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+MAX_NAME_WORDS = 4
+
+
+def customer_names_in(db: sqlite_utils.Database, call_id: str, text: str) -> tuple[str, ...]:
+    """The call's customer's name where `text` writes it (any case, accents or spacing), found by
+    its pseudonym: the name itself is not kept, so a staff note is checked window by window of
+    up to four words against `calls.customer`. Empty when the call's customer is not a name."""
+    row = db.execute("select customer from calls where id = ?", [call_id]).fetchone()
+    ref = row[0] if row else None
+    if not isinstance(ref, str) or not ref.startswith(PREFIX):
+        return ()
+    key = customer_key(db)
+    words = _WORD.findall(text)
+    found = []
+    for i in range(len(words)):
+        for n in range(1, min(MAX_NAME_WORDS, len(words) - i) + 1):
+            said = " ".join(words[i : i + n])
+            if pseudonym(key, said) == ref:
+                found.append(said)
+    return tuple(dict.fromkeys(found))
+
+
+def redact_note(db: sqlite_utils.Database, call_id: str, text: str) -> str:
+    """A reviewer's, agent's or supervisor's note on a call, redacted like its transcript: the
+    call's customer's name included (`customer_names_in`)."""
+    return redact_text(text, names=customer_names_in(db, call_id, text)).text

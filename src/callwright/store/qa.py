@@ -22,7 +22,7 @@ import sqlite_utils
 from callwright.qa.model import ConversationMetrics, Evidence, ScoredCall
 from callwright.qa.rescore import StoredReading, stored_readings
 from callwright.qa.sink import CallIdConflict
-from callwright.store.pseudonyms import stored_customer
+from callwright.store.pseudonyms import redact_note, stored_customer
 from callwright.store.users import now_utc
 
 CALL_EXTRA_COLUMNS = {"agent": str, "team": str, "customer": str, "campaign": str, "source": str}
@@ -344,9 +344,7 @@ def add_review(
 ) -> int:
     """Store a reviewer's verdict beside the automatic one (which is kept); the note is redacted
     like a transcript first (a reviewer may quote the card number they heard)."""
-    from callwright.redaction import redact_text
-
-    note = redact_text(note).text
+    note = redact_note(db, call_id, note)
     version = scorecard_version or latest_version(db, call_id)
     if version is None:
         raise LookupError(f"call {call_id} has not been scored")

@@ -34,6 +34,7 @@ from callwright.qa.scorecard.model import (
     Scorecard,
     Section,
 )
+from callwright.store.pseudonyms import redact_note
 from callwright.store.users import audit, now_utc
 
 REVIEW_VERDICTS: tuple[str, ...] = ("pass", "fail", "na")
@@ -216,8 +217,6 @@ def record_review(
 
     Raises ReviewError (nothing written) for an unknown call, version or item, a verdict other than
     pass/fail/na, or a note over `MAX_NOTE_CHARS`."""
-    from callwright.redaction import redact_text
-
     if verdict not in REVIEW_VERDICTS:
         raise ReviewError(f"verdict '{verdict}': expected one of {', '.join(REVIEW_VERDICTS)}")
     if len(note) > MAX_NOTE_CHARS:
@@ -239,7 +238,7 @@ def record_review(
         raise ReviewError(
             f"call '{call_id}' has no scorecard item '{item_id}' in scorecard version {version}"
         )
-    note = redact_text(note).text
+    note = redact_note(db, call_id, note)
     now = now_utc()
     with write_transaction(db):
         previous = _latest_review(db, call_id, version, item_id)
@@ -723,15 +722,13 @@ def raise_dispute(
     db: sqlite_utils.Database, call_id: str, version: str, item_id: str | None, reason: str, user: str
 ) -> int:
     """An agent disputes a call's result (or one item of it); audited. The reason is redacted."""
-    from callwright.redaction import redact_text
-
     reason = reason.strip()
     if not reason:
         raise ReviewError("a dispute needs a reason")
     if len(reason) > MAX_NOTE_CHARS:
         raise ReviewError(f"the reason has {len(reason)} characters; at most {MAX_NOTE_CHARS} are kept")
     _check_version(db, call_id, version, item_id)
-    reason = redact_text(reason).text
+    reason = redact_note(db, call_id, reason)
     with write_transaction(db):
         cur = db.execute(
             "insert into disputes (call_id, scorecard_version, item_id, raised_by, reason, raised_at) "
@@ -756,18 +753,16 @@ def resolve_dispute(
 ) -> str:
     """A supervisor upholds or rejects an open dispute (a verdict to change is a review of its own);
     audited. Returns the dispute's call id."""
-    from callwright.redaction import redact_text
-
     if outcome not in DISPUTE_OUTCOMES:
         raise ReviewError(f"outcome '{outcome}': expected one of {', '.join(DISPUTE_OUTCOMES)}")
     if len(resolution) > MAX_NOTE_CHARS:
         raise ReviewError(f"the note has {len(resolution)} characters; at most {MAX_NOTE_CHARS} are kept")
-    resolution = redact_text(resolution).text
     with write_transaction(db):
         rows = list(db.query("select * from disputes where id = ?", [dispute_id]))
         if not rows:
             raise ReviewError(f"no dispute {dispute_id}")
         d = rows[0]
+        resolution = redact_note(db, d["call_id"], resolution)
         if d["status"] != "open":
             raise ReviewError(f"dispute {dispute_id} was already {d['status']} by {d['resolved_by']}")
         db.execute(
@@ -801,8 +796,6 @@ def acknowledge(db: sqlite_utils.Database, call_id: str, version: str, user: str
 
 def add_coaching_note(db: sqlite_utils.Database, call_id: str, note: str, author: str) -> int:
     """A coaching note to the call's agent (redacted like a review note); audited."""
-    from callwright.redaction import redact_text
-
     note = note.strip()
     if not note:
         raise ReviewError("a coaching note needs some text")
@@ -810,7 +803,7 @@ def add_coaching_note(db: sqlite_utils.Database, call_id: str, note: str, author
         raise ReviewError(f"the note has {len(note)} characters; at most {MAX_NOTE_CHARS} are kept")
     if not list(db.query("select 1 from calls where id = ?", [call_id])):
         raise ReviewError(f"no call '{call_id}' in the database")
-    note = redact_text(note).text
+    note = redact_note(db, call_id, note)
     with write_transaction(db):
         cur = db.execute(
             "insert into coaching_notes (call_id, author, note, created_at) values (?, ?, ?, ?)",
