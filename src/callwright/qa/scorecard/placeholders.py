@@ -27,6 +27,10 @@ META_PLACEHOLDERS: dict[str, str] = {
 }
 """Placeholders filled from the call's metadata; a scorecard's `values:` adds constants."""
 
+PERSON_PLACEHOLDERS = frozenset({"agent", "customer"})
+"""Metadata placeholders that hold a person's name: saying the first name is saying the name
+("this is maria speaking" for agent Maria Lopez), as a reviewer would count it."""
+
 _FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
