@@ -102,3 +102,42 @@ def test_the_fast_and_the_straightforward_wording_agree_on_names(matcher, monkey
     plain = score(card(SIMPLE), t, None, meta(agent="Maria"), matcher=matcher)
     assert batched.items[0].evidence == plain.items[0].evidence
     assert batched.items[0].verdict == "pass" and batched.items[0].evidence[0].start == 5.0
+
+
+THANKS = """\
+scorecard: t
+sections:
+  - id: s
+    items:
+      - id: thanks-by-name
+        kind: phrase
+        phrases: ["thank you {customer}"]
+"""
+
+
+def redacted_call(text: str, customer: str):
+    """A call as scoring sees it: the customer's name from the metadata redacted to [NAME]."""
+    from callwright.redaction import redact_text
+
+    said = redact_text(text, names=(customer,)).text
+    return call(("customer", 0.0, 2.0, "hi"), ("agent", 3.0, 6.0, said))
+
+
+def test_customer_placeholder_is_the_redaction_label_the_text_carries(matcher):
+    c = card(THANKS)
+    thanked = redacted_call("thank you Jane have a nice day", "Jane Doe")
+    assert "[NAME]" in thanked.utterances[1].text
+    item = score(c, thanked, None, meta(customer="Jane Doe"), matcher=matcher).items[0]
+    assert item.verdict == "pass"
+    ev = item.evidence[0]
+    assert ev.text[ev.span_chars[0] : ev.span_chars[1]].startswith("thank you [NAME")
+    unnamed = redacted_call("thank you have a nice day", "Jane Doe")
+    assert score(c, unnamed, None, meta(customer="Jane Doe"), matcher=matcher).items[0].verdict == "fail"
+
+
+def test_customer_placeholder_without_a_name_in_the_metadata_is_review(matcher):
+    """A customer id ("C-1042") is not redacted and no one says it: the example cannot be filled."""
+    t = redacted_call("thank you have a nice day", "C-1042")
+    item = score(card(THANKS), t, None, meta(customer="C-1042"), matcher=matcher).items[0]
+    assert item.verdict == "review"
+    assert "redacted to [NAME]" in item.evidence[0].note

@@ -46,7 +46,6 @@ from callwright.nlp.embeddings import Products, products
 from callwright.qa.model import Transcript, Utterance
 from callwright.qa.scorecard.model import PhraseRule
 from callwright.qa.scorecard.placeholders import META_PLACEHOLDERS, PERSON_PLACEHOLDERS, fill_examples, names
-from callwright.redaction.names import HONORIFICS
 
 if TYPE_CHECKING:  # pragma: no cover
     from callwright.nlp.embeddings import Encoder
@@ -254,6 +253,8 @@ def must_say(example: str, values: Mapping[str, str | None]) -> Said:
     david speaking" 0.73 from "this is maria speaking" by wording), so without this an agent saying
     another name passes. A misheard name fails, as a reviewer reading the transcript would judge.
     Scorecard constants (`{company}`) need not be said verbatim: the brand is said in many forms."""
+    from callwright.redaction.names import HONORIFICS  # "Dr Maria": her first name is Maria
+
     out: list[tuple[str, ...]] = []
     for name, _ in names(example):
         value = str(values.get(name) or "").strip()

@@ -48,9 +48,10 @@ def _unfillable(call: CallText, rule: PhraseRule) -> Outcome | None:
     if not missing:
         return None
     named = ", ".join("{" + n + "}" for n in missing)
-    return Outcome(
-        "review", [Evidence(note=f"every example needs {named}, which this call has no value for")]
-    )
+    note = f"every example needs {named}, which this call has no value for"
+    if "customer" in missing:  # the metadata may well have a customer: an id, which no one says
+        note += " ({customer} is the customer's name, redacted to [NAME]; the metadata names no customer)"
+    return Outcome("review", [Evidence(note=note)])
 
 
 def _named(call: CallText, rule: PhraseRule) -> str:
