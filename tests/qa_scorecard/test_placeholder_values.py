@@ -141,3 +141,56 @@ def test_customer_placeholder_without_a_name_in_the_metadata_is_review(matcher):
     item = score(card(THANKS), t, None, meta(customer="C-1042"), matcher=matcher).items[0]
     assert item.verdict == "review"
     assert "redacted to [NAME]" in item.evidence[0].note
+
+
+def load_errors(text: str) -> str:
+    from callwright.errors import DataError
+
+    with pytest.raises(DataError) as err:
+        card(text)
+    return str(err.value)
+
+
+def test_a_constant_named_as_call_metadata_is_an_error_at_its_key():
+    msg = load_errors(
+        """\
+        scorecard: t
+        values:
+          agent: Bob
+        sections:
+          - id: s
+            items:
+              - id: name
+                kind: phrase
+                phrases: ["my name is {agent}"]
+        """
+    )
+    assert "card.yaml:3:3: error: values: 'agent' names call metadata" in msg
+
+
+def test_placeholder_and_cue_errors_are_reported_beside_schema_errors():
+    msg = load_errors(
+        """\
+        scorecard: t
+        sections:
+          - id: s
+            items:
+              - id: a
+                kind: phrase
+                threshold: 2
+                phrases: ["my name is {agnet}"]
+              - id: b
+                kind: phrase
+                threshold: .nan
+                phrases: [hello]
+                cues: ["one two three four five"]
+        """
+    )
+    lines = [line for line in msg.splitlines() if ": error: " in line]
+    assert [line.split(": error: ")[0] for line in lines] == [
+        "card.yaml:7:20",
+        "card.yaml:8:31",
+        "card.yaml:11:20",
+        "card.yaml:13:16",
+    ]
+    assert "unknown placeholder '{agnet}'" in lines[1] and "has 5 words" in lines[3]
