@@ -3,7 +3,10 @@
 Every mistake is reported at its line (`path:line:col: error: ...`): schema
 problems with "did you mean", order steps naming items that do not exist,
 conditions that do not parse or read unknown variables, and weights or points
-that cannot be meant (a section that can never count, min above max).
+that cannot be meant (a section that can never count, min above max). Schema
+problems come with the wording problems of every readable item (placeholders,
+cues, `values:`), which need no valid structure; the structural checks run once
+the schema is satisfied.
 """
 
 from __future__ import annotations
@@ -181,12 +184,41 @@ def from_source(src: Source) -> Scorecard:
         )
     problems = schema_problems(src)
     if problems:
-        raise _error(src.path, problems)
+        raise _error(src.path, _together(problems, _text_problems(src)))
     builder = _Builder(src)
     card = builder.build()
     if builder.problems:
         raise _error(src.path, builder.problems)
     return card
+
+
+def _text_problems(src: Source) -> list[Problem]:
+    """The placeholder, cue and `values:` errors of a file whose schema has errors too, on every
+    item that parsed far enough to read: they are found in the wording, not the structure, so a
+    bad threshold elsewhere need not hide them (each fix would otherwise reveal the next error)."""
+    checks = _TextChecks(src)
+    checks.check_values()
+    checks.check_placeholders(_readable_items(src.data))
+    return checks.problems
+
+
+def _readable_items(data: dict[str, Any]) -> list[tuple[PathKey, dict[str, Any]]]:
+    """(path, item) of each item that is a mapping in a section that is one, whatever else is wrong."""
+    sections = data.get("sections")
+    out: list[tuple[PathKey, dict[str, Any]]] = []
+    for i, s in enumerate(sections if isinstance(sections, list) else []):
+        items = s.get("items") if isinstance(s, dict) else None
+        for j, it in enumerate(items if isinstance(items, list) else []):
+            if isinstance(it, dict):
+                out.append((("sections", i, "items", j), it))
+    return out
+
+
+def _together(first: list[Problem], more: list[Problem]) -> list[Problem]:
+    """Both lists as one, by line and column (a problem both found, once)."""
+    if not more:
+        return first
+    return sorted(dict.fromkeys([*first, *more]), key=lambda p: (p.line, p.col))
 
 
 def _error(path: str, problems: list[Problem]) -> DataError:
@@ -196,17 +228,13 @@ def _error(path: str, problems: list[Problem]) -> DataError:
     )
 
 
-class _Builder:
-    """Typed items from validated data, collecting the errors the schema cannot see."""
+class _TextChecks:
+    """Errors in the wording of phrases, cues and `values:` (placeholders, cue forms), which
+    need no valid structure around them: run by `_Builder`, and on their own beside schema errors."""
 
     def __init__(self, src: Source) -> None:
         self.src = src
         self.problems: list[Problem] = []
-        defaults = src.data.get("defaults") or {}
-        self.threshold = float(defaults.get("threshold", DEFAULT_THRESHOLD))
-        self.speaker = defaults.get("speaker", "agent")
-        self.sentiment_min = float(defaults.get("sentiment_min", DEFAULT_SENTIMENT_MIN))
-        self.sentiment_change = float(defaults.get("sentiment_change", DEFAULT_SENTIMENT_CHANGE))
 
     def error(self, path: PathKey, message: str, *, key: bool = False, col_offset: int = 0) -> None:
         p = self.src.problem(path, "error", message, key=key)
@@ -214,52 +242,43 @@ class _Builder:
             p = Problem(p.path, p.line, p.col + col_offset, p.severity, p.message)
         self.problems.append(p)
 
-    def build(self) -> Scorecard:
-        d = self.src.data
-        raw_sections = d["sections"]
-        self._check_ids(raw_sections)
-        phrase_rules = {
-            it["id"]: self._phrase(it) for s in raw_sections for it in s["items"] if it["kind"] == "phrase"
-        }
-        sections = tuple(self._section(i, s, phrase_rules) for i, s in enumerate(raw_sections))
-        self._check_weights(sections)
-        self._check_placeholders(raw_sections)
-        version = d.get("version")
-        return Scorecard(
-            id=d["scorecard"],
-            name=d.get("name") or d["scorecard"],
-            path=self.src.path,
-            version=content_hash(d),
-            revision=None if version is None else str(version),
-            applies_to=d.get("applies_to", "any"),
-            sections=sections,
-            description=d.get("description", ""),
-            values=tuple(sorted((str(k), str(v)) for k, v in (d.get("values") or {}).items())),
-            assign_if=self._condition(("assign_if",), d.get("assign_if"), ASSIGN_VARIABLES, "assign_if"),
-        )
+    def check_values(self) -> None:
+        """A `values:` constant may not be named as call metadata (`agent: Bob`): the call's
+        metadata fills `{agent}` on every call, so the constant would be silently ignored; and as
+        a default it would make every agent without metadata have to say "Bob"."""
+        values = self.src.data.get("values")
+        for name in values if isinstance(values, dict) else {}:
+            if name in META_PLACEHOLDERS:
+                self.error(
+                    ("values", name),
+                    f"values: '{name}' names call metadata: {{{name}}} is filled from each call's own, "
+                    "so this constant would never be used; give it in the calls' metadata, or give the "
+                    "constant another name",
+                    key=True,
+                )
 
-    def _check_placeholders(self, raw_sections: list[dict[str, Any]]) -> None:
-        """Every `{name}` in a phrase must be call metadata or a `values:` constant (at its column)."""
-        known = set(META_PLACEHOLDERS) | set(self.src.data.get("values") or {})
-        for i, s in enumerate(raw_sections):
-            for j, it in enumerate(s["items"]):
-                base: PathKey = ("sections", i, "items", j)
-                lists: list[tuple[tuple[str, ...], Any]] = [((), it)]
-                lists += [((step,), it[step]) for step in ("first", "then") if isinstance(it.get(step), dict)]
-                for sub, holder in lists:
-                    for key in ("phrases", "not_phrases", "cues", "not_cues"):
-                        for k, text in enumerate(holder.get(key) or []):
-                            self._check_phrase(base + sub + (key, k), it["id"], text, known)
-                    for k, text in enumerate(holder.get("cues") or []):
-                        self._check_cue(base + sub + ("cues", k), it["id"], text)
-                    for k, text in enumerate(holder.get("not_cues") or []):
-                        self._check_cue(base + sub + ("not_cues", k), it["id"], text, "not_cue")
-                    if holder.get("not_cues") and not holder.get("cues"):
-                        self.error(
-                            base + sub + ("not_cues",),
-                            f"item '{it['id']}': not_cues say where a cue does not count; "
-                            "the item has no cues",
-                        )
+    def check_placeholders(self, items: list[tuple[PathKey, dict[str, Any]]]) -> None:
+        """Every `{name}` in a phrase must be call metadata or a `values:` constant (at its column),
+        and every cue must be one the matcher can listen for."""
+        values = self.src.data.get("values")
+        known = set(META_PLACEHOLDERS) | set(values if isinstance(values, dict) else {})
+        for base, it in items:
+            item_id = _ident(it, int(base[-1]))
+            lists: list[tuple[tuple[str, ...], Any]] = [((), it)]
+            lists += [((step,), it[step]) for step in ("first", "then") if isinstance(it.get(step), dict)]
+            for sub, holder in lists:
+                for key in ("phrases", "not_phrases", "cues", "not_cues"):
+                    for k, text in _texts(holder.get(key)):
+                        self._check_phrase(base + sub + (key, k), item_id, text, known)
+                for k, text in _texts(holder.get("cues")):
+                    self._check_cue(base + sub + ("cues", k), item_id, text)
+                for k, text in _texts(holder.get("not_cues")):
+                    self._check_cue(base + sub + ("not_cues", k), item_id, text, "not_cue")
+                if holder.get("not_cues") and not holder.get("cues"):
+                    self.error(
+                        base + sub + ("not_cues",),
+                        f"item '{item_id}': not_cues say where a cue does not count; the item has no cues",
+                    )
 
     def _check_cue(self, path: PathKey, item_id: str, text: str, what: str = "cue") -> None:
         """A cue counts when its words are said verbatim: it must have words, and few of them,
@@ -331,6 +350,64 @@ class _Builder:
                 "(call metadata, or a constant under values:)",
                 col_offset=self._expr_offset(path, at),
             )
+
+    def _expr_offset(self, path: PathKey, offset: int) -> int:
+        """Columns from the value's position to `offset` in the expression (past an opening quote)."""
+        pos = self.src.pos(path)
+        lines = self.src.text.splitlines()
+        if offset < 0 or not 0 < pos.line <= len(lines):
+            return 0
+        line = lines[pos.line - 1]
+        quoted = line[pos.col - 1 : pos.col] in ("'", '"')
+        return offset + int(quoted)
+
+
+def _texts(value: Any) -> list[tuple[int, str]]:
+    """(index, text) of the strings in a list of phrases or cues (anything else in it is the schema's)."""
+    return [(k, t) for k, t in enumerate(value) if isinstance(t, str)] if isinstance(value, list) else []
+
+
+class _Builder(_TextChecks):
+    """Typed items from validated data, collecting the errors the schema cannot see."""
+
+    def __init__(self, src: Source) -> None:
+        super().__init__(src)
+        defaults = src.data.get("defaults") or {}
+        self.threshold = float(defaults.get("threshold", DEFAULT_THRESHOLD))
+        self.speaker = defaults.get("speaker", "agent")
+        self.sentiment_min = float(defaults.get("sentiment_min", DEFAULT_SENTIMENT_MIN))
+        self.sentiment_change = float(defaults.get("sentiment_change", DEFAULT_SENTIMENT_CHANGE))
+
+    def build(self) -> Scorecard:
+        d = self.src.data
+        raw_sections = d["sections"]
+        self._check_ids(raw_sections)
+        phrase_rules = {
+            it["id"]: self._phrase(it) for s in raw_sections for it in s["items"] if it["kind"] == "phrase"
+        }
+        sections = tuple(self._section(i, s, phrase_rules) for i, s in enumerate(raw_sections))
+        self._check_weights(sections)
+        self.check_values()
+        self.check_placeholders(
+            [
+                (("sections", i, "items", j), it)
+                for i, s in enumerate(raw_sections)
+                for j, it in enumerate(s["items"])
+            ]
+        )
+        version = d.get("version")
+        return Scorecard(
+            id=d["scorecard"],
+            name=d.get("name") or d["scorecard"],
+            path=self.src.path,
+            version=content_hash(d),
+            revision=None if version is None else str(version),
+            applies_to=d.get("applies_to", "any"),
+            sections=sections,
+            description=d.get("description", ""),
+            values=tuple(sorted((str(k), str(v)) for k, v in (d.get("values") or {}).items())),
+            assign_if=self._condition(("assign_if",), d.get("assign_if"), ASSIGN_VARIABLES, "assign_if"),
+        )
 
     def _check_ids(self, raw_sections: list[dict[str, Any]]) -> None:
         seen_sections: dict[str, int] = {}
@@ -520,16 +597,6 @@ class _Builder:
                 col_offset=self._expr_offset(path, source.find(name)),
             )
         return parsed
-
-    def _expr_offset(self, path: PathKey, offset: int) -> int:
-        """Columns from the value's position to `offset` in the expression (past an opening quote)."""
-        pos = self.src.pos(path)
-        lines = self.src.text.splitlines()
-        if offset < 0 or not 0 < pos.line <= len(lines):
-            return 0
-        line = lines[pos.line - 1]
-        quoted = line[pos.col - 1 : pos.col] in ("'", '"')
-        return offset + int(quoted)
 
     def _check_weights(self, sections: tuple[Section, ...]) -> None:
         weighted = [s for s in sections if s.weight is not None]

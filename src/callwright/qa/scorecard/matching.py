@@ -33,6 +33,7 @@ import itertools
 import math
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +45,7 @@ from rapidfuzz import fuzz, process
 from callwright.nlp.embeddings import Products, products
 from callwright.qa.model import Transcript, Utterance
 from callwright.qa.scorecard.model import PhraseRule
-from callwright.qa.scorecard.placeholders import fill_examples, names
+from callwright.qa.scorecard.placeholders import META_PLACEHOLDERS, PERSON_PLACEHOLDERS, fill_examples, names
 
 if TYPE_CHECKING:  # pragma: no cover
     from callwright.nlp.embeddings import Encoder
@@ -63,6 +64,7 @@ COUNTER_MARGIN = 0.05  # a stretch within this of a counter-example's similarity
 DEFAULT_CACHE = 20_000  # vectors (1.5 KB each): about 30 MB
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_LABEL = re.compile(r"\[[A-Z]+\]")  # a redaction label standing for what was said: "[NAME]"
 _SENTENCE_END = (".", "!", "?", ";")
 _CLAUSE_END = (*_SENTENCE_END, ",", ":")
 _SUBJECTS = frozenset({"there", "you", "i", "we", "he", "she", "it", "they"})
@@ -135,6 +137,7 @@ class Token:
     negator: bool
     cstart: int = 0  # character offsets of the word in the utterance text
     cend: int = 0
+    label: bool = False  # a redaction label ("[NAME]" where the customer's name was said)
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,7 @@ def tokens(u: Utterance) -> list[Token]:
     clause_start: list[bool] = []  # per token: the first word of its raw piece opens a clause
     n = max(len(raw), 1)
     for i, (m, piece) in enumerate(zip(pieces, raw, strict=True)):
-        lowered = piece.lower().replace("\u2019", "'")
+        lowered, at = fold(piece)
         found = list(_WORD.finditer(lowered))
         words = [f.group() for f in found]
         if not words:
@@ -179,16 +182,43 @@ def tokens(u: Utterance) -> list[Token]:
             end = u.start + (u.end - u.start) * (i + 1) / n
         # "No," answers a question; a bare "no" negates ("there is no charge").
         interjection = lowered.rstrip(",.!?;:") != lowered and words == ["no"]
-        same_length = len(lowered) == len(piece)  # lower() can change the length of rare letters
         for f in found:
-            a, b = (m.start() + f.start(), m.start() + f.end()) if same_length else (m.start(), m.end())
-            out.append(Token(f.group(), start, end, f.group() in _NEGATORS and not interjection, a, b))
+            a, b = _piece_chars(piece, at, f.start(), f.end())
+            label = lowered[f.start() - 1 : f.start()] == "[" and lowered[f.end() : f.end() + 1] == "]"
+            negator = f.group() in _NEGATORS and not interjection
+            out.append(Token(f.group(), start, end, negator, m.start() + a, m.start() + b, label))
         clause_start.append(i == 0 or raw[i - 1].endswith(_CLAUSE_END))
         clause_start.extend(False for _ in words[1:])
     return [
         replace(t, negator=False) if t.negator and (_asks(out, k, clause_start[k]) or _idiom(out, k)) else t
         for k, t in enumerate(out)
     ]
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """`text` as the matcher reads it: lower case, accents dropped ("María" and "Mari\u0301a" are
+    "maria"), curly apostrophes straight; and for each of its characters, the offset in `text` it
+    came from. Words are found in the folded copy, so offsets into the text as written must be
+    mapped back: the folded copy can be shorter (a combining accent) or longer ("ﬁ")."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
+    out: list[str] = []
+    at: list[int] = []
+    for i, ch in enumerate(text):
+        for c in unicodedata.normalize("NFKD", ch.lower().replace("\u2019", "'")):
+            if not unicodedata.combining(c):
+                out.append(c)
+                at.append(i)
+    return "".join(out), at
+
+
+def _piece_chars(piece: str, at: list[int], fa: int, fb: int) -> tuple[int, int]:
+    """The offsets in `piece` of its folded characters [fa, fb), with the accents that follow the
+    last one: the evidence marks the word as written ("[María]"), not the letters left after folding."""
+    a, b = at[fa], at[fb - 1] + 1
+    while b < len(piece) and unicodedata.combining(piece[b]):
+        b += 1
+    return a, b
 
 
 def _idiom(toks: list[Token], k: int) -> bool:
@@ -208,7 +238,47 @@ def _asks(toks: list[Token], k: int, at_clause_start: bool) -> bool:
 
 
 def normalise(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("\u2019", "'"))
+    """The words of a text as the matcher compares them (`fold`: case and accents ignored)."""
+    return _WORD.findall(fold(text)[0])
+
+
+Said = tuple[tuple[str, ...], ...]  # word sequences a stretch must all say (`must_say`)
+
+
+def must_say(example: str, values: Mapping[str, str | None]) -> Said:
+    """The words a stretch must say for `example` to count on it: each call-metadata value the
+    example names (`my name is {agent}`), a person's by the first name, others by all their words;
+    a value that is a redaction label ("[NAME]") by the label. Meaning and wording barely tell one
+    name from another ("hello my name is john" is 0.65 from "my name is maria" by meaning; "this is
+    david speaking" 0.73 from "this is maria speaking" by wording), so without this an agent saying
+    another name passes. A misheard name fails, as a reviewer reading the transcript would judge.
+    Scorecard constants (`{company}`) need not be said verbatim: the brand is said in many forms."""
+    from callwright.redaction.names import HONORIFICS  # "Dr Maria": her first name is Maria
+
+    out: list[tuple[str, ...]] = []
+    for name, _ in names(example):
+        value = str(values.get(name) or "").strip()
+        if name not in META_PLACEHOLDERS or not value:
+            continue
+        if _LABEL.fullmatch(value):
+            out.append((value.lower(),))
+            continue
+        words = [w for w in normalise(value) if w not in HONORIFICS]
+        if words:
+            out.append(tuple(words[:1]) if name in PERSON_PLACEHOLDERS else tuple(words))
+    return tuple(dict.fromkeys(out))
+
+
+def _requirements(
+    filled: list[tuple[str, str]], examples: list[str], values: Mapping[str, str | None]
+) -> list[Said]:
+    """`must_say` of each (normalised, filled) example; one filled alike from several phrasings
+    needs only what the least demanding of them needs."""
+    out: list[Said] = []
+    for example in examples:
+        needs = [must_say(o, values) for o, f in filled if " ".join(normalise(f)) == example]
+        out.append(min(needs, key=len) if needs else ())
+    return out
 
 
 def _sentence_ends(u: Utterance) -> set[int]:
@@ -584,6 +654,8 @@ class _Spans:
     texts: list[str]
     cstart: np.ndarray  # character offsets of the stretch in its utterance's text
     cend: np.ndarray
+    tstart: np.ndarray  # token range [tstart, tend) of the stretch in its utterance
+    tend: np.ndarray
 
 
 def _spans(ui: int, toks: list[Token], ranges: list[tuple[int, int]]) -> _Spans:
@@ -595,13 +667,15 @@ def _spans(ui: int, toks: list[Token], ranges: list[tuple[int, int]]) -> _Spans:
         [" ".join(t.word for t in toks[a:b]) for a, b in ranges],
         np.array([toks[a].cstart for a, _ in ranges], dtype=int),
         np.array([toks[b - 1].cend for _, b in ranges], dtype=int),
+        np.array([a for a, _ in ranges], dtype=int),
+        np.array([b for _, b in ranges], dtype=int),
     )
 
 
 def _concat(parts: list[_Spans]) -> _Spans:
     if not parts:
         z = np.zeros(0, int)
-        return _Spans(z, np.zeros(0), np.zeros(0), np.zeros(0, bool), [], z, z)
+        return _Spans(z, np.zeros(0), np.zeros(0), np.zeros(0, bool), [], z, z, z, z)
     return _Spans(
         np.concatenate([p.utterance for p in parts]),
         np.concatenate([p.start for p in parts]),
@@ -610,6 +684,8 @@ def _concat(parts: list[_Spans]) -> _Spans:
         [t for p in parts for t in p.texts],
         np.concatenate([p.cstart for p in parts]),
         np.concatenate([p.cend for p in parts]),
+        np.concatenate([p.tstart for p in parts]),
+        np.concatenate([p.tend for p in parts]),
     )
 
 
@@ -651,6 +727,7 @@ class CallText:
         self._fuzzy_windows: dict[tuple[int, int], _Spans] = {}
         self._joined: dict[tuple[tuple[int, ...], int], tuple[_Spans, np.ndarray]] = {}
         self._embedded: set[str] = set()
+        self._said: dict[tuple[str, ...], list[tuple[int, int]]] = {}  # `_where_said`, per call
 
     @property
     def spans(self) -> _Spans:
@@ -806,7 +883,8 @@ class CallText:
         if not examples or not candidates:
             return []
         ex_negated = np.array([any(w in _NEGATORS for w in e.split()) for e in examples])
-        meaning = self._meaning(examples, ex_negated, counter, candidates, rule, duration)
+        said = _requirements(filled, examples, self.values)
+        meaning = self._meaning(examples, ex_negated, said, counter, candidates, rule, duration)
         utts = self.transcript.utterances
         inside = [
             ui
@@ -814,9 +892,11 @@ class CallText:
             if _in_window(np.array([utts[ui].start]), np.array([utts[ui].end]), rule, duration)[0]
         ]
         if self.batched:
-            wording = self._wording_all(inside, examples, ex_negated, counter, rule, duration)
+            wording = self._wording_all(inside, examples, ex_negated, said, counter, rule, duration)
         else:
-            wording = {ui: self._wording(ui, examples, ex_negated, counter, rule, duration) for ui in inside}
+            wording = {
+                ui: self._wording(ui, examples, ex_negated, said, counter, rule, duration) for ui in inside
+            }
         cues = self._cues(rule, inside, duration, counter) if rule.cues else {}
         out = []
         for ui in inside:
@@ -925,6 +1005,7 @@ class CallText:
         self,
         examples: list[str],
         ex_negated: np.ndarray,
+        said: list[Said],
         counter: list[str],
         candidates: list[int],
         rule: PhraseRule,
@@ -940,6 +1021,9 @@ class CallText:
         vectors = self.matcher.vectors([spans.texts[i] for i in idx])
         sims = vectors @ self.matcher.vectors(examples).T  # (spans, examples)
         sims[spans.negated[idx][:, None] != ex_negated[None, :]] = 0.0
+        for ei, needs in enumerate(said):
+            if needs:
+                sims[~self._says(spans, idx, needs), ei] = 0.0
         if counter:
             # a stretch does not count when it, or a stretch of the same turn overlapping it, is at
             # least as close to a counter-example: a 5-word window "can i help you today" cut from
@@ -957,6 +1041,29 @@ class CallText:
             if ui not in out or best[k] > out[ui][0]:
                 out[ui] = (float(best[k]), int(best_ex[k]), _where(spans, int(si)))
         return out
+
+    def _says(self, spans: _Spans, idx: np.ndarray, said: Said) -> np.ndarray:
+        """Whether each of these stretches says every word sequence of `said` (`must_say`)."""
+        utt, a, b = spans.utterance[idx], spans.tstart[idx], spans.tend[idx]
+        ok = np.ones(len(idx), dtype=bool)
+        for seq in said:
+            found = np.zeros(len(idx), dtype=bool)
+            for ui, p in self._where_said(seq):
+                found |= (utt == ui) & (a <= p) & (b >= p + len(seq))
+            ok &= found
+        return ok
+
+    def _where_said(self, seq: tuple[str, ...]) -> list[tuple[int, int]]:
+        """(utterance, token) wherever these words are said in the call, a redaction label as
+        itself ("[name]"); found once per call (a name is said once or twice)."""
+        if seq not in self._said:
+            self._said[seq] = [
+                (ui, p)
+                for ui, toks in enumerate(self.tokens)
+                for p in range(len(toks) - len(seq) + 1)
+                if tuple(_said_word(t) for t in toks[p : p + len(seq)]) == seq
+            ]
+        return self._said[seq]
 
     def _embed_speaker(self, speaker: str) -> None:
         """Embed every stretch of this speaker's speech in one batch, the first time a rule asks:
@@ -1007,6 +1114,7 @@ class CallText:
         ui: int,
         examples: list[str],
         ex_negated: np.ndarray,
+        said: list[Said],
         counter: list[str],
         rule: PhraseRule,
         duration: float,
@@ -1038,6 +1146,8 @@ class CallText:
                 )
                 for row, ei in enumerate(group):
                     s = np.where(usable & (w.negated == ex_negated[ei]), scores[row], 0.0)
+                    if said[ei]:
+                        s = np.where(self._says(w, np.arange(len(w.texts)), said[ei]), s, 0.0)
                     if closest_counter is not None:
                         s = np.where(ratios[row] > closest_counter, s, 0.0)
                     if n < SHORT_EXAMPLE_WORDS:
@@ -1052,6 +1162,7 @@ class CallText:
         uis: list[int],
         examples: list[str],
         ex_negated: np.ndarray,
+        said: list[Said],
         counter: list[str],
         rule: PhraseRule,
         duration: float,
@@ -1079,6 +1190,9 @@ class CallText:
             scores = np.clip((ratios - CHANCE_RATIO) / (1.0 - CHANCE_RATIO), 0.0, 1.0)
             s = np.where(usable[None, :] & (w.negated[None, :] == ex_negated[group][:, None]), scores, 0.0)
             s = np.where(short[:, None] & (s < 1.0), 0.0, s)
+            for row, ei in enumerate(group):
+                if said[ei]:
+                    s[row] = np.where(self._says(w, np.arange(len(w.texts)), said[ei]), s[row], 0.0)
             if counter:
                 s = np.where(ratios > self._closest_counter(counter, w.texts, s), s, 0.0)
             seg = np.maximum.reduceat(
@@ -1197,6 +1311,11 @@ def _original(filled: list[tuple[str, str]], example: str) -> str:
         if " ".join(normalise(text)) == example:
             return original
     return filled[0][0] if filled else ""
+
+
+def _said_word(t: Token) -> str:
+    """A token as `must_say` reads it: a redaction label as "[name]", not the word "name"."""
+    return f"[{t.word}]" if t.label else t.word
 
 
 def _contains(words: list[str], cue: tuple[str, ...]) -> bool:

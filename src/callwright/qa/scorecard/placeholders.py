@@ -3,7 +3,8 @@
 Agents say their own name and the brand; an example with a fixed name ("my name is
 Alex") matches every other agent's introduction only by accident of meaning. A
 placeholder is filled per call before matching: call metadata (`agent`, `team`,
-`queue`, `campaign`, `customer`) or the scorecard's `values:` constants (`company`).
+`queue`, `campaign`, `customer`: the customer's name is redacted before scoring, so it is
+its label "[NAME]") or the scorecard's `values:` constants (`company`).
 An example whose placeholder has no value on a call (no agent name in the metadata)
 is left out for that call rather than matched with a hole in it.
 
@@ -23,9 +24,13 @@ META_PLACEHOLDERS: dict[str, str] = {
     "team": "the agent's team",
     "queue": "the call's queue",
     "campaign": "the call's campaign",
-    "customer": "the customer's name or id",
+    "customer": "the customer's name, as its redaction label [NAME]",
 }
 """Placeholders filled from the call's metadata; a scorecard's `values:` adds constants."""
+
+PERSON_PLACEHOLDERS = frozenset({"agent", "customer"})
+"""Metadata placeholders that hold a person's name: saying the first name is saying the name
+("this is maria speaking" for agent Maria Lopez), as a reviewer would count it."""
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -77,7 +82,23 @@ def fill_examples(phrases: Iterable[str], values: Mapping[str, str | None]) -> l
 
 
 def call_values(constants: Iterable[tuple[str, str]], meta: CallMeta) -> dict[str, str | None]:
-    """The values of every placeholder on one call: the scorecard's constants, then its metadata."""
+    """The values of every placeholder on one call: the scorecard's constants, then its metadata
+    (`{customer}` as the scored text carries it, `customer_value`)."""
     values: dict[str, str | None] = dict(constants)
     values.update({k: getattr(meta, k) for k in META_PLACEHOLDERS})
+    values["customer"] = customer_value(meta)
     return values
+
+
+def customer_value(meta: CallMeta) -> str | None:
+    """`{customer}` on this call: the redaction label "[NAME]" when the metadata names the
+    customer, else None (an id such as "C-1042" is no name anyone says).
+
+    A transcript is redacted before it is scored, and the customer's name from the metadata is
+    replaced by "[NAME]" wherever it is said (`redaction.names`, with this same reading of the
+    metadata): filled with the name itself, `thank you {customer}` could never match (0.40
+    against "thank you [NAME]"). With the label it passes where the name was said and redacted."""
+    from callwright.redaction import names_from_metadata
+    from callwright.redaction.scan import Kind
+
+    return Kind.NAME.replacement if names_from_metadata(vars(meta)) else None

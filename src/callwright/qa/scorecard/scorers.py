@@ -14,7 +14,7 @@ import numpy as np
 
 from callwright.qa.model import ConversationMetrics, Evidence, Transcript, Utterance, Verdict
 from callwright.qa.scorecard import measures
-from callwright.qa.scorecard.matching import CallText, Match
+from callwright.qa.scorecard.matching import CallText, Match, must_say
 from callwright.qa.scorecard.model import MetricRule, OrderRule, PhraseRule, SentimentRule
 
 MAX_EVIDENCE = 10
@@ -48,8 +48,21 @@ def _unfillable(call: CallText, rule: PhraseRule) -> Outcome | None:
     if not missing:
         return None
     named = ", ".join("{" + n + "}" for n in missing)
-    return Outcome(
-        "review", [Evidence(note=f"every example needs {named}, which this call has no value for")]
+    note = f"every example needs {named}, which this call has no value for"
+    if "customer" in missing:  # the metadata may well have a customer: an id, which no one says
+        note += " ({customer} is the customer's name, redacted to [NAME]; the metadata names no customer)"
+    return Outcome("review", [Evidence(note=note)])
+
+
+def _named(call: CallText, rule: PhraseRule) -> str:
+    """Why a stretch close to `my name is {agent}` did not count: the examples naming call
+    metadata count only where its value is said (`matching.must_say`), which a reviewer reading
+    "my name is john" on Maria's call needs to see."""
+    said = sorted({" ".join(seq) for p in rule.phrases for seq in must_say(p, call.values)})
+    if not said:
+        return ""
+    return (
+        f"; the examples naming call metadata count only where {' and '.join(repr(w) for w in said)} is said"
     )
 
 
@@ -91,7 +104,10 @@ def phrase(call: CallText, rule: PhraseRule, duration: float) -> Outcome:
     if best is not None:
         evidence.append(
             _said(
-                call, best, f"best{_window(rule)} is under the threshold {rule.threshold:g}: {_closest(best)}"
+                call,
+                best,
+                f"best{_window(rule)} is under the threshold {rule.threshold:g}: {_closest(best)}"
+                + _named(call, rule),
             )
         )
     else:
