@@ -1,7 +1,8 @@
 """Agreement of the bank scorecard with hand labels on real calls (Harper Valley), per item.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_real/evaluate.py [--data DIR] [--markdown]
-        [--encoder MODEL_DIR] [--lever LEVER ...off] [--errors]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/qa_real/evaluate.py [--data DIR] [--markdown | --json]
+        [--split standard|heldoutN] [--scorecard FILE] [--encoder MODEL_DIR] [--off LEVER ...]
+        [--errors dev|held-out|heldoutN|all] [--calibrate] [--products float32|bfloat16|int8]
 
 The 30 calls are converted (scripts/harper_to_transcripts.py), written as transcript files and
 read back through the real import (`qa.ingest.read_transcript`), then every edited copy of

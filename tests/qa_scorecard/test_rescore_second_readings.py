@@ -109,3 +109,18 @@ def test_a_mono_call_is_rescored_as_it_was_scored(tmp_path, matcher):
     assert [(r.verdict, [e.note for e in r.evidence][-1]) for r in again.items] == [
         (r.verdict, [e.note for e in r.evidence][-1]) for r in first.items
     ]
+
+
+def test_a_customer_placeholder_still_reads_the_name_label_once_the_name_is_a_pseudonym(tmp_path, matcher):
+    card = loads_scorecard(
+        CARD.replace('"thank you for calling northwind energy"', '"thank you {customer}"'), "greet.yaml"
+    )
+    meta = CallMeta("p1", "inbound", customer="Patricia Brown")
+    said = Transcript("p1", 20.0, [Utterance("agent", 0.5, 3.0, "thank you [NAME] how can I help you today")])
+    first = score(card, said, None, meta, matcher=matcher)
+    assert _item(first, "greeting").verdict == "pass"
+    db = open_db(tmp_path / "qa.db")
+    assert store.save_scored_call(db, ScoredCall("r1", "p1.wav", meta, 2, 8000, said, None, first))
+    _, meta2, stored, metrics = store.stored_call(db, "p1")
+    assert meta2.customer.startswith("name-")
+    assert _item(rescore(card, stored, metrics, meta2, matcher, {}), "greeting").verdict == "pass"

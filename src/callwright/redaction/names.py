@@ -66,15 +66,26 @@ def name_words(names: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+PSEUDONYM = re.compile(r"name-[0-9a-f]{16}")
+"""A customer's name as the database keeps it (`store.pseudonyms`): it stood for a name, but
+is none to look for in what was said."""
+
+
+def is_pseudonym(value: object) -> bool:
+    return isinstance(value, str) and PSEUDONYM.fullmatch(value) is not None
+
+
 def names_from_metadata(fields: Mapping[str, object]) -> tuple[str, ...]:
     """The customer's name from call metadata, when a name field holds letters (not an id).
 
     `customer` is an id or a number in most metadata ("C-1042", "+1 212 ..."): a value
-    with a digit in it is not a name and is left out.
+    with a digit in it is not a name and is left out, as is a stored pseudonym.
     """
     out = []
     for key in NAME_FIELDS:
         value = fields.get(key)
+        if is_pseudonym(value):
+            continue
         if isinstance(value, str) and value.strip() and not any(ch.isdigit() for ch in value):
             if any(ch.isalpha() for ch in value):
                 out.append(value.strip())

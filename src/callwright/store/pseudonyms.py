@@ -23,9 +23,10 @@ import unicodedata
 import sqlite_utils
 
 from callwright.redaction import redact_text
-from callwright.redaction.names import names_from_metadata
+from callwright.redaction.names import PSEUDONYM, is_pseudonym, names_from_metadata
 
 PREFIX = "name-"
+assert PSEUDONYM.fullmatch(PREFIX + "0" * 16), "redaction.names.PSEUDONYM must read what this writes"
 
 
 def fold_name(name: str) -> str:
@@ -51,7 +52,7 @@ def customer_key(db: sqlite_utils.Database) -> str:
 
 def stored_customer(db: sqlite_utils.Database, value: str | None) -> str | None:
     """What `calls.customer` holds for a call whose metadata says `value`."""
-    if value is None or value.startswith(PREFIX) or not is_name(value):
+    if value is None or is_pseudonym(value) or not is_name(value):
         return value
     return pseudonym(customer_key(db), value)
 
@@ -66,7 +67,7 @@ def customer_names_in(db: sqlite_utils.Database, call_id: str, text: str) -> tup
     up to four words against `calls.customer`. Empty when the call's customer is not a name."""
     row = db.execute("select customer from calls where id = ?", [call_id]).fetchone()
     ref = row[0] if row else None
-    if not isinstance(ref, str) or not ref.startswith(PREFIX):
+    if not is_pseudonym(ref):
         return ()
     key = customer_key(db)
     words = _WORD.findall(text)

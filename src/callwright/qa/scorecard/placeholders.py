@@ -97,8 +97,11 @@ def customer_value(meta: CallMeta) -> str | None:
     A transcript is redacted before it is scored, and the customer's name from the metadata is
     replaced by "[NAME]" wherever it is said (`redaction.names`, with this same reading of the
     metadata): filled with the name itself, `thank you {customer}` could never match (0.40
-    against "thank you [NAME]"). With the label it passes where the name was said and redacted."""
+    against "thank you [NAME]"). With the label it passes where the name was said and redacted.
+    A stored call (`qa rescore`) carries the name's pseudonym: a name all the same."""
     from callwright.redaction import names_from_metadata
+    from callwright.redaction.names import is_pseudonym
     from callwright.redaction.scan import Kind
 
-    return Kind.NAME.replacement if names_from_metadata(vars(meta)) else None
+    named = names_from_metadata(vars(meta)) or is_pseudonym(meta.customer)
+    return Kind.NAME.replacement if named else None
