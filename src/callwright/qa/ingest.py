@@ -60,6 +60,14 @@ META_FIELDS = (
 """What a sidecar, manifest row or file-name pattern may set (plus "channels" for the first two).
 `language` is what the call is spoken in (`es`, `es-MX`): the recogniser is told it unless
 `qa score --language` says otherwise, and a model that cannot hear it refuses the call."""
+ATTRIBUTES = "attributes"
+"""A metadata record's own fields beyond `META_FIELDS` (region, product, priority...), as an
+object (`"attributes": {"region": "north"}`) or, in a CSV manifest, one column each
+(`attributes.region`): a scorecard's `assign_if` reads the ones it declares. Kept apart from
+the known fields so a misspelt known field is still an error, never an attribute."""
+MAX_ATTRIBUTES = 32
+MAX_ATTRIBUTE_CHARS = 200
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _KEY_FIELDS = ("file",)
 _ROLE_ALIASES: dict[str, Role] = {"caller": "customer", "client": "customer", "rep": "agent"}
 
@@ -237,12 +245,22 @@ def check_meta_fields(
     out: dict[str, Any] = {}
     for key, value in raw.items():
         k = str(key).strip().lower()
+        if k.startswith(ATTRIBUTES + ".") and ATTRIBUTES in allowed:  # a CSV manifest's column
+            if value is not None and str(value).strip():
+                out.setdefault(ATTRIBUTES, {})[_attribute_name(k[len(ATTRIBUTES) + 1 :], where)] = (
+                    _attribute_value(value, f"{where}: {k}")
+                )
+            continue
         if k not in allowed:
-            raise DataError(
-                f"{where}: unknown field {shown(key)}", hint=f"allowed fields: {', '.join(allowed)}"
-            )
+            hint = f"allowed fields: {', '.join(allowed)}"
+            if ATTRIBUTES in allowed:
+                hint += f'; a field of your own goes in "{ATTRIBUTES}": {{"region": "north"}}'
+            raise DataError(f"{where}: unknown field {shown(key)}", hint=hint)
         if value is None or (isinstance(value, str) and not value.strip()):
             continue  # empty CSV cell or null: not given
+        if k == ATTRIBUTES:
+            out[ATTRIBUTES] = {**out.get(ATTRIBUTES, {}), **_attributes(value, f"{where}: {ATTRIBUTES}")}
+            continue
         if k == "channels":
             out["channel_roles"] = _parse_roles(value, f"{where}: channels")
         elif k == "direction":
@@ -259,6 +277,41 @@ def check_meta_fields(
                 raise DataError(f"{where}: {k} must be text, not {type(value).__name__}")
             out[k] = str(value).strip()
     return out
+
+
+def _attributes(value: Any, where: str) -> dict[str, str | float | bool]:
+    if not isinstance(value, dict):
+        raise DataError(f'{where}: must be an object of your own fields, e.g. {{"region": "north"}}')
+    return {_attribute_name(str(k), where): _attribute_value(v, f"{where}.{k}") for k, v in value.items()}
+
+
+def _attribute_name(name: str, where: str) -> str:
+    """An attribute's name is a name `assign_if` can read: lower case, a letter first, and not
+    one of the known fields (`queue` is `queue`, never an attribute that shadows it)."""
+    k = name.strip().lower()
+    if not _ATTRIBUTE_NAME.fullmatch(k):
+        raise DataError(
+            f"{where}: attribute {shown(name)} is not a name a condition can read",
+            hint="a letter, then letters, digits or _ (at most 40), e.g. region or line_of_business",
+        )
+    if k in (*META_FIELDS, "channels", ATTRIBUTES):
+        raise DataError(f"{where}: attribute {shown(name)} is a known field: give it as {k} itself")
+    return k
+
+
+def _attribute_value(value: Any, where: str) -> str | float | bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or abs(value) > 1e15:
+            raise DataError(f"{where}: must be a finite number of at most 10^15")
+        return float(value) if isinstance(value, float) else int(value)
+    if not isinstance(value, str):
+        raise DataError(f"{where}: must be text, a number or true/false, not {type(value).__name__}")
+    text = value.strip()
+    if len(text) > MAX_ATTRIBUTE_CHARS:
+        raise DataError(f"{where}: {len(text)} characters, over the limit of {MAX_ATTRIBUTE_CHARS}")
+    return text
 
 
 def _language(value: Any, where: str) -> str:
@@ -285,8 +338,8 @@ def _iso_time(value: Any, where: str) -> str:
     return text
 
 
-_SIDECAR_FIELDS = (*META_FIELDS, "channels")
-_ROW_FIELDS = (*_KEY_FIELDS, *META_FIELDS, "channels")
+_SIDECAR_FIELDS = (*META_FIELDS, "channels", ATTRIBUTES)
+_ROW_FIELDS = (*_KEY_FIELDS, *META_FIELDS, "channels", ATTRIBUTES)
 
 
 def read_sidecar(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -453,14 +506,19 @@ def resolve_meta(
     """
     p = Path(path)
     fields: dict[str, Any] = {}
-    if pattern is not None:
-        fields.update(fields_from_name(p, pattern))
+    attributes: dict[str, Any] = {}  # merged one by one: a sidecar's region keeps the manifest's product
+    records = [fields_from_name(p, pattern)] if pattern is not None else []
     if manifest is not None:
-        fields.update(manifest.lookup(p))
-    fields.update(_transcript_fields(p) if is_transcript(p) else read_sidecar(p))
+        records.append(manifest.lookup(p))
+    records.append(_transcript_fields(p) if is_transcript(p) else read_sidecar(p))
+    for record in records:
+        attributes.update(record.pop(ATTRIBUTES, {}))
+        fields.update(record)
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise DataError(f"{p}: {len(attributes)} attributes, over the limit of {MAX_ATTRIBUTES} a call")
     fields.setdefault("call_id", p.stem)
     fields.setdefault("channel_roles", tuple(default_roles))
-    return CallMeta(**fields)
+    return CallMeta(**fields, attributes=tuple(sorted(attributes.items())))
 
 
 # -- recordings -----------------------------------------------------------------------------------
@@ -592,7 +650,7 @@ def _transcript_fields(path: Path) -> dict[str, Any]:
     """The call metadata written beside an imported transcript's segments."""
     obj = _transcript_object(path)
     meta = {k: v for k, v in obj.items() if k not in _TRANSCRIPT_KEYS}
-    return check_meta_fields(meta, str(path), allowed=[*META_FIELDS, *_TRANSCRIPT_KEYS])
+    return check_meta_fields(meta, str(path), allowed=[*META_FIELDS, ATTRIBUTES, *_TRANSCRIPT_KEYS])
 
 
 def _seconds(v: Any) -> float | None:

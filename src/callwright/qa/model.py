@@ -33,6 +33,13 @@ class CallMeta:
     disposition: str | None = None
     language: str | None = None  # what the call is spoken in (es, es-MX), when its metadata says
     channel_roles: tuple[Role, ...] = ("agent", "customer")  # stereo channel i -> role
+    # the record's own fields (region, product...: `ingest.ATTRIBUTES`), sorted by name
+    attributes: tuple[tuple[str, str | float | bool], ...] = ()
+
+    def fields(self) -> dict[str, object]:
+        """The known fields and the record's own attributes in one mapping (no attribute shadows
+        a known field: ingest refuses such a name); what redaction reads names from."""
+        return {**dict(self.attributes), **vars(self)}
 
 
 @dataclass(frozen=True)

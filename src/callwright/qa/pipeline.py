@@ -444,7 +444,7 @@ def score_transcript(
     used = scored_as(card, transcript)
     result = score(used, transcript, metrics, meta, matcher=matcher, prepared=prepared)
     if listen is not None:
-        names = names_from_metadata(vars(meta))
+        names = names_from_metadata(meta.fields())
         result = second_listen(
             used,
             result,
@@ -499,7 +499,7 @@ def imported_transcript(
     redacted. Raises DataError for a bad file."""
     imported = ingest.read_transcript(path, meta)
     segments = segments_from_transcript(imported)
-    groups, ranges = redact_segments(segments, names_from_metadata(vars(meta)), audio=False)
+    groups, ranges = redact_segments(segments, names_from_metadata(meta.fields()), audio=False)
     had_words = any(u.words for u in imported.utterances)
     utterances = utterances_from_segments(segments, groups, keep_words=had_words)
     transcript = Transcript(
@@ -570,7 +570,7 @@ def score_path(
         recognizer = engines.recognizer.for_language(spoken.code if spoken else None)
         segments = transcribe_tracks(call, recognizer, asr_context(used), speech)
         asr_s = time.perf_counter() - a
-        groups, ranges = redact_segments(segments, names_from_metadata(vars(meta)))
+        groups, ranges = redact_segments(segments, names_from_metadata(meta.fields()))
         words = {role: [w for g in gs for w in g] for role, gs in groups.items()}
         conf = {role: _mean_conf(segs) for role, segs in segments.items()}
         utterances = turns_from_words(words, turn_gap_s=options.turn_gap_s, confidence=conf)

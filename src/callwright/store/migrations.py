@@ -666,6 +666,15 @@ def v6_customer_pseudonyms(db: sqlite_utils.Database) -> None:
             db.execute("update calls set customer = ? where customer = ?", [new, value])
 
 
+def v7_call_attributes(db: sqlite_utils.Database) -> None:
+    """Version 7 (issue 17 item 6): `calls.attributes`, a call's own metadata fields (region,
+    product...) as a JSON object, text values redacted, so `qa rescore` chooses a scorecard by
+    them as `qa score` did. Null for calls without any. A column already there is kept (a
+    database whose stamp was lost is migrated again from version 1)."""
+    if "attributes" not in {c.name for c in db.table("calls").columns}:
+        db.execute("alter table calls add column attributes TEXT")
+
+
 # MIGRATIONS[i] brings version i to version i + 1. Append only; never edit a released one.
 MIGRATIONS: tuple[Migration, ...] = (
     v1_callwright_schema,
@@ -674,6 +683,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     v4_foreign_keys_utc_and_calibration,
     v5_transcript_language,
     v6_customer_pseudonyms,
+    v7_call_attributes,
 )
 if len(MIGRATIONS) != schema.SCHEMA_VERSION:
     raise RuntimeError(

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from callwright.qa.model import ConversationMetrics, Evidence, ScoredCall
+from callwright.qa.model import CallMeta, ConversationMetrics, Evidence, ScoredCall
 from callwright.qa.rescore import StoredReading, stored_readings
 from callwright.qa.sink import CallIdConflict
 from callwright.store.pseudonyms import redact_note, stored_customer
@@ -245,6 +245,7 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
             "agent": m.agent,
             "team": m.team,
             "customer": stored_customer(db, m.customer),  # a name: its pseudonym, never the name
+            "attributes": _attributes_json(m),
             "queue": m.queue,
             "campaign": m.campaign,
             "disposition": m.disposition,
@@ -293,6 +294,18 @@ def save_scored_call(db: sqlite_utils.Database, sc: ScoredCall) -> bool:
         _insert_result(db, sc.recording_id, m.call_id, r, now)
         db.execute("delete from qa_errors where recording_id = ?", [sc.recording_id])
     return True
+
+
+def _attributes_json(meta: CallMeta) -> str | None:
+    """A call's own fields as stored: text redacted like its transcript (a CRM export may hold
+    an e-mail or the customer's name there), so they can choose a scorecard again on rescore."""
+    from callwright.redaction import names_from_metadata, redact_text
+
+    if not meta.attributes:
+        return None
+    names = names_from_metadata(meta.fields())
+    shown = {k: redact_text(v, names=names).text if isinstance(v, str) else v for k, v in meta.attributes}
+    return json.dumps(shown, ensure_ascii=False, sort_keys=True)
 
 
 def _has_call(db: sqlite_utils.Database, call_id: str) -> bool:
@@ -543,6 +556,7 @@ def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any,
         campaign=call.get("campaign"),
         started_at=call.get("started_at"),
         disposition=call.get("disposition"),
+        attributes=tuple(sorted(json.loads(call.get("attributes") or "{}").items())),
     )
     utts = [
         Utterance(

@@ -19,7 +19,7 @@ APPLICATION_ID = 0x43574C54
 # store.migrations.MIGRATIONS (a database at version n has had the first n applied). A
 # database from a newer Callwright is refused rather than half understood. Raised by one with
 # each migration (docs/database.md, "Schema versions and migrations").
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 CALLS = {
     "id": str,

@@ -51,6 +51,8 @@ ASSIGN_VARIABLES: dict[str, str] = {
     "queue": "queue",
     "campaign": "campaign",
     "disposition": "disposition",
+    "started_at": "when the call started: ISO 8601 text as its metadata gives it "
+    "('2024-05-06T09:12:00-05:00'; compare its start, e.g. started_at >= '2024-05')",
     "language": "the call's language, primary subtag (es for es-MX): --language, else the metadata's, "
     "else (a recording) the model's own or the one it detects with probability of at least "
     f"{LANGUAGE_CHOICE_MIN}; null when unknown",
@@ -181,8 +183,10 @@ def assigned(card: Scorecard, meta: CallMeta) -> bool | None:
     does not hold: the card is not chosen for a call it cannot say it is for."""
     if card.assign_if is None:
         return None
+    # the attributes it declares, null where the call has none (ingest keeps them off known names)
+    env = {**{name: None for name, _ in card.attributes}, **dict(meta.attributes), **meta_env(meta)}
     try:
-        return bool(card.assign_if.evaluate(meta_env(meta)))
+        return bool(card.assign_if.evaluate(env))
     except ExpressionError:
         return False
 

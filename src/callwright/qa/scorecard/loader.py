@@ -396,6 +396,7 @@ class _Builder(_TextChecks):
             ]
         )
         version = d.get("version")
+        attributes = self._attributes(d.get("attributes") or {})
         return Scorecard(
             id=d["scorecard"],
             name=d.get("name") or d["scorecard"],
@@ -406,7 +407,10 @@ class _Builder(_TextChecks):
             sections=sections,
             description=d.get("description", ""),
             values=tuple(sorted((str(k), str(v)) for k, v in (d.get("values") or {}).items())),
-            assign_if=self._condition(("assign_if",), d.get("assign_if"), ASSIGN_VARIABLES, "assign_if"),
+            assign_if=self._condition(
+                ("assign_if",), d.get("assign_if"), {**ASSIGN_VARIABLES, **attributes}, "assign_if"
+            ),
+            attributes=tuple(sorted(attributes.items())),
         )
 
     def _check_ids(self, raw_sections: list[dict[str, Any]]) -> None:
@@ -574,6 +578,20 @@ class _Builder(_TextChecks):
             min_change=float(raw.get("min_change", self.sentiment_change)),
         )
 
+    def _attributes(self, declared: dict[str, Any]) -> dict[str, str]:
+        """The attributes `assign_if` may read; one named like a known variable would shadow it."""
+        out = {}
+        for name, what in declared.items():
+            if name in ASSIGN_VARIABLES:
+                self.error(
+                    ("attributes", name),
+                    f"attributes: '{name}' is a call field already: read it in assign_if as it is",
+                    key=True,
+                )
+                continue
+            out[str(name)] = str(what or "")
+        return out
+
     def _condition(
         self,
         path: PathKey,
@@ -591,6 +609,8 @@ class _Builder(_TextChecks):
         for name in sorted(parsed.names - variables.keys()):
             guess = difflib.get_close_matches(name, list(variables), n=1, cutoff=0.6)
             hint = f"; did you mean '{guess[0]}'?" if guess else f"; known: {', '.join(variables)}"
+            if key == "assign_if":  # perhaps a field of the calls' own, not yet declared
+                hint += f" (a field of your calls' own? declare it under attributes:, e.g. {name}: what)"
             self.error(
                 path,
                 f"{key}: unknown variable '{name}'{hint}",

@@ -119,6 +119,8 @@ class Scorecard:
     values: tuple[tuple[str, str], ...] = ()
     # which calls this scorecard is chosen for when a batch has several (None: by applies_to alone)
     assign_if: Expression | None = None
+    # the calls' own metadata fields `assign_if` may read (name, what it holds): `ingest.ATTRIBUTES`
+    attributes: tuple[tuple[str, str], ...] = ()
 
     @property
     def items(self) -> tuple[Item, ...]:

@@ -103,5 +103,5 @@ def customer_value(meta: CallMeta) -> str | None:
     from callwright.redaction.names import is_pseudonym
     from callwright.redaction.scan import Kind
 
-    named = names_from_metadata(vars(meta)) or is_pseudonym(meta.customer)
+    named = names_from_metadata(meta.fields()) or is_pseudonym(meta.customer)
     return Kind.NAME.replacement if named else None
