@@ -206,6 +206,22 @@ def test_rescore_and_list_on_a_stored_call(tmp_path, matcher):
     assert bad.returncode == 1 and "--verdict needs --item" in bad.stderr
     missing = cw_inprocess("qa", "rescore", "--scorecard", stricter, "--db", db_path, "--call", "nope")
     assert missing.returncode == 1 and "no stored transcript for nope" in missing.stderr
+    # a filter naming a value no call has says so, with a did-you-mean (a typo matched nothing silently)
+    typo = cw_inprocess(
+        "qa", "list", "--db", db_path, "--scorecard", "bank-servce", "--queue", "check-balance"
+    )
+    assert (
+        typo.returncode == 0
+        and "no stored call has scorecard 'bank-servce' (did you mean 'bank-service'?)" in typo.stdout
+    )
+    assert "queue" not in typo.stdout.split("match", 1)[1]  # a known value is not blamed
+    wrong = cw_inprocess(
+        "qa", "rescore", "--scorecard", stricter, "--db", db_path, "--scored-with", "bank-servce"
+    )
+    assert (
+        wrong.returncode == 1
+        and "no stored call has scorecard 'bank-servce' (did you mean 'bank-service'?)" in wrong.stderr
+    )
 
 
 # -- the real calls (skipped without ../shared/data) ------------------------------------------------

@@ -669,6 +669,11 @@ def rescore_cmd(
     cards = check_scorecards([load_scorecard(p) for p in scorecard])
     database = _open(db)
     ids = store.stored_call_ids(database, call_ids=call or None, scorecard=scored_with)
+    if scored_with is not None and not ids:
+        raise DataError(
+            "--scored-with: nothing to rescore" + _unknown_filters(database, {"scorecard": scored_with}),
+            hint="give a scorecard id that scored calls before (callwright qa list)",
+        )
     missing = sorted(set(call) - set(ids))
     if missing:
         raise DataError(
@@ -711,6 +716,26 @@ class ListVerdict(StrEnum):
     fail = "fail"
     na = "na"
     review = "review"
+
+
+def _unknown_filters(database: Any, filters: dict[str, str | None]) -> str:
+    """Why nothing matched, when a filter names a value no stored call has (a typo: `complaint`
+    for `complaints`), with a did-you-mean; "" when every value given is known."""
+    import difflib
+
+    from callwright.store import qa as store
+
+    said = []
+    for what, value in filters.items():
+        if value is None:
+            continue
+        known = store.known_values(database, what)
+        if value in known:
+            continue
+        guess = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+        maybe = f" (did you mean '{guess[0]}'?)" if guess else ""
+        said.append(f"no stored call has {what} {printable(repr(value))}{maybe}")
+    return (": " + "; ".join(said)) if said else ""
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -778,7 +803,8 @@ def list_cmd(
         typer.echo(_json(rows))
         return
     if not rows:
-        typer.echo("no scored calls match")
+        filters = {"scorecard": scorecard, "agent": agent, "queue": queue, "campaign": campaign, "item": item}
+        typer.echo("no scored calls match" + _unknown_filters(_open(db), filters))
         return
     from rich.console import Console
     from rich.table import Table

@@ -529,6 +529,22 @@ def stored_call_ids(
     return [row["call_id"] for row in db.query(sql + " order by r.call_id", params)]
 
 
+FILTER_COLUMNS = {
+    "scorecard": "select distinct scorecard from scores",
+    "agent": "select distinct agent from calls where agent is not null",
+    "queue": "select distinct queue from calls where queue is not null",
+    "campaign": "select distinct campaign from calls where campaign is not null",
+    "item": "select distinct item_id from item_scores",
+}
+"""The stored values a `qa list` / `qa rescore` filter can name (`known_values`)."""
+
+
+def known_values(db: sqlite_utils.Database, what: str) -> list[str]:
+    """Every stored value of a filter (`FILTER_COLUMNS`), sorted: for a did-you-mean when a
+    filter matches nothing."""
+    return sorted(str(row[0]) for row in db.execute(FILTER_COLUMNS[what]).fetchall())
+
+
 def stored_call(db: sqlite_utils.Database, call_id: str) -> tuple[str, Any, Any, Any]:
     """(recording id, CallMeta, Transcript, ConversationMetrics or None) of a stored call, rebuilt
     from its rows for a rescore without transcribing again.
