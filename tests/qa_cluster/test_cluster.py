@@ -357,6 +357,7 @@ def test_joining_is_tried_again_with_growing_waits(monkeypatch, fails):
     fake, waits = _FlakyRay(fails), []
     monkeypatch.setitem(sys.modules, "ray", fake)
     monkeypatch.setattr(cl, "_reachable", lambda address: None)
+    monkeypatch.setattr(cl, "_ping", lambda address: None)
     monkeypatch.setattr(cl.time, "sleep", waits.append)
     assert cl._connect("ray://127.0.0.1:10001") is fake and fake.up
     assert fake.joins == fails + 1
@@ -369,6 +370,7 @@ def test_a_cluster_that_cannot_be_joined_is_a_clear_error_after_the_attempts(mon
     fake = _FlakyRay(cl.JOIN_ATTEMPTS)
     monkeypatch.setitem(sys.modules, "ray", fake)
     monkeypatch.setattr(cl, "_reachable", lambda address: None)
+    monkeypatch.setattr(cl, "_ping", lambda address: None)
     monkeypatch.setattr(cl.time, "sleep", lambda s: None)
     with pytest.raises(
         CallwrightError, match=f"cannot join the Ray cluster \\({cl.JOIN_ATTEMPTS} attempts\\)"
