@@ -115,6 +115,7 @@ def _connect(address: str) -> Any:
                 ray.init(address=address, **kwargs)
             return ray
         except Exception as err:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, grpc errors...
+            why = _brief(err, 400)
             if attempt == JOIN_ATTEMPTS:
                 hint = (
                     "the head node's logs say why: ray_client_server*.err in its session's logs folder "
@@ -124,13 +125,27 @@ def _connect(address: str) -> Any:
                 if address != AUTO and missing:
                     hint = f"{missing}: {_TOKEN_HINT}; else {hint}"
                 raise CallwrightError(
-                    f"--cluster {address}: cannot join the Ray cluster ({JOIN_ATTEMPTS} attempts): {err}",
+                    f"--cluster {address}: cannot join the Ray cluster ({JOIN_ATTEMPTS} attempts): {why}",
                     hint=hint,
                 ) from None
             wait_s = JOIN_BACKOFF_S * 2 ** (attempt - 1)
-            log.warning("--cluster %s: joining failed (%s); trying again in %.0f s", address, err, wait_s)
+            log.warning(
+                "--cluster %s: joining failed (%s); trying again in %.0f s", address, _brief(err), wait_s
+            )
             time.sleep(wait_s)
     raise AssertionError("unreachable")
+
+
+def _brief(err: BaseException, limit: int = 200) -> str:
+    """One line of a Ray error for the user: Ray puts the head's whole traceback in some messages
+    ("Initialization failure from server:\nTraceback ..."), whose last line says what failed."""
+    text = str(err)
+    if "Traceback (most recent call last)" in text:
+        first = text.split("\n", 1)[0].strip()
+        last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip() not in ("", ")")), "")
+        text = f"{first} {last}" if first and not first.startswith("Traceback") else last
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _reachable(address: str) -> None:
@@ -405,7 +420,7 @@ def _run(
 def _gone(address: str, done: int, total: int, err: BaseException) -> CallwrightError:
     return CallwrightError(
         f"--cluster {address}: the cluster went away after {done} of {total} call(s) "
-        f"({type(err).__name__}: {str(err)[:200]})",
+        f"({type(err).__name__}: {_brief(err)})",
         hint="the calls scored so far are stored; rerun the same command to score the rest",
     )
 
