@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -305,29 +306,112 @@ def test_an_address_that_is_not_a_cluster_is_a_clear_error_at_once(tmp_path):
         )
 
 
+def _cli(tmp_path: Path, address: str) -> list[str]:
+    cmd = [sys.executable, "-m", "callwright", "qa", "score", str(tmp_path / "in"), "--scorecard", str(CARD)]
+    return cmd + ["--db", str(tmp_path / "qa.db"), "--cluster", address, "--json"]
+
+
+def _no_library_noise(stderr: str) -> None:
+    """What the user sees is ours: no thread traceback from gRPC ("Cannot monitor channel
+    state: Channel closed!") and no "SIGTERM handler is not set" from the head's Ray client
+    server on every run (they go to the debug log)."""
+    assert "Traceback" not in stderr and "SIGTERM handler" not in stderr, stderr[-3000:]
+    assert "WARNING dataclient" not in stderr and "Log channel is reconnecting" not in stderr, stderr[-3000:]
+
+
+def test_a_driver_without_the_token_is_refused_at_once_with_a_hint(cluster, tmp_path):
+    """The head logs "Authentication required but no authorization header provided"; Ray's
+    client retried for half a minute a join and said "ray client connection timeout" (2 min 16 s
+    with our 4 joins). The ping before joining hears the refusal at once."""
+    write_transcripts(tmp_path / "in", 1)
+    env = {k: v for k, v in _env().items() if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    start = time.monotonic()
+    r = subprocess.run(_cli(tmp_path, cluster.address), env=env, capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - start
+    assert r.returncode == 1 and "refused this driver" in r.stderr, r.stderr[-3000:]
+    assert "RAY_AUTH_TOKEN" in r.stderr and "docs/qa.md, 'Score on a cluster'" in r.stderr
+    assert r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
+    assert took < 30, f"{took:.0f} s to say the token is missing"
+    assert not (tmp_path / "qa.db").exists() or not stored_so_far(tmp_path / "qa.db")
+
+
 @pytest.mark.slow
 def test_a_cluster_that_goes_away_stops_the_batch_and_a_rerun_resumes(tmp_path):
-    paths = write_transcripts(tmp_path / "in", 8)
+    """Through the CLI, as a user runs it: one clear error (no library noise before it), exit 1,
+    and the same command run again scores the rest, quietly too."""
+    paths = write_transcripts(tmp_path / "in", 12)
     db = tmp_path / "qa.db"
     c = Cluster(Path(f"/tmp/cwray-{os.getpid()}-b"))
     try:
         c.start()
-
-        def stop_cluster(progress) -> None:
-            if progress.done == 2:
-                c.stop()
-
-        with pytest.raises(CallwrightError, match="went away") as err:
-            score_batch([tmp_path / "in"], load_scorecard(CARD), db, cluster=c.address, progress=stop_cluster)
-        assert "rerun" in (err.value.hint or "")
+        proc = subprocess.Popen(
+            _cli(tmp_path, c.address), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and proc.poll() is None and stored_so_far(db) < 2:
+                time.sleep(0.1)
+            assert proc.poll() is None, "the batch ended before its cluster could be stopped"
+            c.stop()
+            _, stderr = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 1, stderr[-3000:]
+        assert "went away" in stderr and "hint: the calls scored so far are stored; rerun" in stderr
+        assert stderr.count("error:") == 1
+        _no_library_noise(stderr)
         first = stored(db)
-        assert first and set(first.values()) == {1}
+        assert first and set(first.values()) == {1} and sum(first.values()) < len(paths)
+
         c.start()
-        s = score_batch([tmp_path / "in"], load_scorecard(CARD), db, cluster=c.address)
-        assert not s.of("error") and len(s.of("scored")) == 8 - len(first)
+        r = subprocess.run(_cli(tmp_path, c.address), env=_env(), capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+        _no_library_noise(r.stderr)
+        summary = json.loads(r.stdout)
+        assert summary["scored"] == len(paths) - len(first) and summary["errors"] == []
         assert stored(db) == {p.stem: 1 for p in paths}
     finally:
         c.remove()
+
+
+def test_library_noise_goes_to_the_debug_log_and_ours_stays(monkeypatch, caplog, capfd):
+    """Ray's client and gRPC print from their own threads; during a batch that goes to our
+    logger at debug level, while our warnings and other threads' exceptions are left alone."""
+    import threading
+
+    import grpc
+    import ray.util.client.logsclient  # noqa: F401 - its logger does not propagate, as in a batch
+
+    from callwright.qa import cluster as cl
+
+    others: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: others.append(args.exc_value))
+    caplog.set_level(logging.DEBUG, logger=cl.__name__)
+    with cl._libraries_quiet():
+        channel = grpc.insecure_channel(f"127.0.0.1:{_free_port()}")
+        channel.close()  # as the cluster going away closes Ray's channel under its watcher
+        with contextlib.suppress(Exception):
+            channel.subscribe(lambda state: None, try_to_connect=True)
+        logging.getLogger("ray.util.client.logsclient").warning(
+            "SIGTERM handler is not set because current thread is not the main thread."
+        )
+        logging.getLogger("ray.util.client.dataclient").warning("Encountered connection issues")
+        cl.log.warning("a scoring worker is gone for good (1 left)")
+
+        def ours() -> None:
+            raise RuntimeError("not the library's")
+
+        thread = threading.Thread(target=ours)
+        thread.start()
+        thread.join()
+        time.sleep(0.5)  # gRPC's watcher thread fails on the closed channel
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "SIGTERM handler" not in err and "connection issues" not in err, err
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any("SIGTERM handler" in m for m in debug) and any("Channel closed" in m for m in debug), debug
+    assert any(r.levelno == logging.WARNING and "gone for good" in r.getMessage() for r in caplog.records)
+    assert [type(e) for e in others] == [RuntimeError]
 
 
 class _FlakyRay:
@@ -346,7 +430,12 @@ class _FlakyRay:
     def init(self, **kwargs) -> None:
         self.joins += 1
         if self.joins <= self.fails:
-            raise ConnectionAbortedError("Starting Ray client server failed")
+            raise ConnectionAbortedError(  # as Ray says it: the head's traceback in the message
+                "Initialization failure from server:\nTraceback (most recent call last):\n"
+                '  File "ray/util/client/server/proxier.py", line 772, in Datapath\n    raise RuntimeError(\n'
+                "RuntimeError: Starting Ray client server failed. See ray_client_server_23000.err for "
+                "detailed logs.\n"
+            )
         self.up = True
 
 
@@ -357,6 +446,7 @@ def test_joining_is_tried_again_with_growing_waits(monkeypatch, fails):
     fake, waits = _FlakyRay(fails), []
     monkeypatch.setitem(sys.modules, "ray", fake)
     monkeypatch.setattr(cl, "_reachable", lambda address: None)
+    monkeypatch.setattr(cl, "_ping", lambda address: None)
     monkeypatch.setattr(cl.time, "sleep", waits.append)
     assert cl._connect("ray://127.0.0.1:10001") is fake and fake.up
     assert fake.joins == fails + 1
@@ -369,10 +459,21 @@ def test_a_cluster_that_cannot_be_joined_is_a_clear_error_after_the_attempts(mon
     fake = _FlakyRay(cl.JOIN_ATTEMPTS)
     monkeypatch.setitem(sys.modules, "ray", fake)
     monkeypatch.setattr(cl, "_reachable", lambda address: None)
+    monkeypatch.setattr(cl, "_ping", lambda address: None)
     monkeypatch.setattr(cl.time, "sleep", lambda s: None)
     with pytest.raises(
         CallwrightError, match=f"cannot join the Ray cluster \\({cl.JOIN_ATTEMPTS} attempts\\)"
     ) as err:
         cl._connect("ray://127.0.0.1:10001")
     assert "ray_client_server" in (err.value.hint or "")
+    assert "Starting Ray client server failed" in err.value.message and "Traceback" not in err.value.message
     assert fake.joins == cl.JOIN_ATTEMPTS
+
+    # a driver set up without the token (the docs' cluster takes only drivers with it) is told so
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    fake.joins = 0
+    with pytest.raises(CallwrightError, match="cannot join") as err:
+        cl._connect("ray://127.0.0.1:10001")
+    hint = err.value.hint or ""
+    assert "RAY_AUTH_MODE=token RAY_AUTH_TOKEN=" in hint and cl.DOCS in hint and "ray_client_server" in hint
