@@ -156,10 +156,10 @@ def convert_folder(src: Path, out: Path, *, caller_name: bool = False) -> list[P
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "paths", nargs="+", metavar="[SRC] OUT", help="dataset folder (optional) and output folder"
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], usage="%(prog)s [-h] [--caller-name] [SRC] OUT"
     )
+    ap.add_argument("paths", nargs="+", metavar="PATH", help="[SRC] OUT: dataset folder (optional), output folder")
     ap.add_argument("--caller-name", action="store_true", help="write the caller's name as customer")
     args = ap.parse_args(argv)
     if len(args.paths) > 2:
