@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], usage="%(prog)s [-h] [--caller-name] [SRC] OUT"
     )
-    ap.add_argument("paths", nargs="+", metavar="PATH", help="[SRC] OUT: dataset folder (optional), output folder")
+    ap.add_argument(
+        "paths", nargs="+", metavar="PATH", help="[SRC] OUT: dataset folder (optional), output folder"
+    )
     ap.add_argument("--caller-name", action="store_true", help="write the caller's name as customer")
     args = ap.parse_args(argv)
     if len(args.paths) > 2:
