@@ -271,10 +271,11 @@ def test_whisper_base_is_joined_from_its_packages_and_transcribes(models: Path, 
     "args",
     [
         ["call", "flows/inbound.yaml", "--audio", "CALLER", "--model", "tyni"],
+        ["call", "flows/inbound.yaml", "--text", "--model", "tyni"],
         ["serve", "flows/inbound.yaml", "--http", "127.0.0.1:0", "--model", "tyni"],
         ["speech-server", "--listen", "tcp://127.0.0.1:0", "--model", "tyni"],
     ],
-    ids=["call", "serve", "speech-server"],
+    ids=["call", "call-text", "serve", "speech-server"],
 )
 def test_every_speech_command_takes_model_and_refuses_an_unknown_one(args: list[str], tmp_path: Path) -> None:
     import subprocess
@@ -288,3 +289,37 @@ def test_every_speech_command_takes_model_and_refuses_an_unknown_one(args: list[
         capture_output=True, text=True, timeout=120, cwd=root,
     )  # fmt: skip
     assert r.returncode == 1 and "unknown model 'tyni'" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["call", "flows/inbound.yaml", "--text", "--model", "/nope/model"],
+        ["serve", "flows/inbound.yaml", "--http", "127.0.0.1:0", "--model", "/nope/model"],
+    ],
+    ids=["call-text", "serve"],
+)
+def test_a_missing_model_directory_is_said_alike(args: list[str], tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", *args, "--db", str(tmp_path / "x.db")],
+        capture_output=True, text=True, timeout=120, cwd=root, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "error: speech model directory '/nope/model' does not exist" in r.stderr, r.stderr
+    assert not (tmp_path / "x.db").exists()  # refused before any call row
+
+
+def test_a_good_model_with_a_typed_caller_is_said_to_be_unused(tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", "call", "flows/inbound.yaml", "--text", "--model", "tiny.en",
+         "--db", str(tmp_path / "x.db")],
+        capture_output=True, text=True, timeout=120, cwd=root, input="/hangup\n",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "warning: --model tiny.en is not used with --text" in r.stderr
