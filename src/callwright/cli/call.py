@@ -67,6 +67,18 @@ def heard_language(language: str, recognizer: Recognizer, label: str) -> None:
     check_language(language, recognizer.capabilities.languages, field="--language", model=label)
 
 
+def typed_model(engine_name: str, model: str | None) -> None:
+    """`--model` with a typed caller: nothing is recognised, so nothing is loaded, but a value that
+    `--audio` or `serve` would refuse (an unknown name, with "did you mean"; a missing directory;
+    an engine that does not match) is refused the same way, and a good one is said to be unused."""
+    if model is None:
+        return
+    from callwright.speech.asr.registry import identify_model
+
+    identify_model(model, engine_name if engine_name in ("whisper", "vosk") else "auto")
+    print(f"warning: --model {model} is not used with --text: typed words are not heard", file=sys.stderr)
+
+
 def _caller_input(stream: TextIO) -> TextIO:
     """The typed caller's input as text: bytes that are not UTF-8 become U+FFFD (heard
     as words that match nothing) instead of ending the call with a decoding error."""
@@ -162,6 +174,8 @@ def call(
     clock = FakeClock(parse_call_time(at, "--time")) if at else RealClock()
     waits = ConfiguredWaits(parse_queue_waits(queue_wait))
     turns = load_caller_script(audio) if audio is not None else None  # refused before any row
+    if audio is None and not mic:
+        typed_model(engine_name, model)
     db_path = db or default_path()
     log = CallLog.open(db_path)
     out = sys.stderr if as_json else sys.stdout

@@ -21,46 +21,65 @@ def register(app: typer.Typer) -> None:
 def list_models(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per model and line."),
 ) -> None:
-    """Show the named models (`--model NAME`) and any other model found, and what `--engine auto` uses."""
+    """Show the named models (`--model NAME`) and any other model found, their state, and what
+    `--engine auto` uses. Sizes are compared, nothing is hashed: `models verify` checks the sha256."""
+    from callwright.common.model_files import CHECKSUMS_FILE, file_status, models_dir
     from callwright.nlp.text_models import REGISTRY as TEXT_MODELS
     from callwright.nlp.text_models import installed as text_installed
     from callwright.nlp.text_models import text_models_dir
     from callwright.speech.asr.model_paths import sentiment_model_dir, vosk_candidates, vosk_language
-    from callwright.speech.asr.registry import REGISTRY, installed, placed
+    from callwright.speech.asr.registry import REGISTRY, placed, status
 
     rows: list[dict[str, object]] = []
     for entry in REGISTRY.values():
         where = placed(entry)
+        state, detail = status(entry)
         rows.append(
             {"kind": entry.engine, "name": entry.name, "language": ",".join(entry.languages),
-             "path": str(where) if where else None, "installed": installed(entry), "about": entry.about}
+             "path": str(where) if where else None, "status": state, "detail": detail,
+             "installed": state != "missing", "about": entry.about}
         )  # fmt: skip
     listed = {r["path"] for r in rows}
     for path in vosk_candidates():
         if str(path) not in listed:
             rows.append(
-                {"kind": "vosk", "name": path.name, "language": vosk_language(path),
-                 "path": str(path), "installed": True, "about": "found on disk (give it by path)"}
+                {"kind": "vosk", "name": path.name, "language": vosk_language(path), "path": str(path),
+                 "status": "ok", "detail": "found on disk (give it by path)", "installed": True,
+                 "about": "found on disk (give it by path)"}
             )  # fmt: skip
     for text in TEXT_MODELS.values():
         where = text_models_dir() / text.target
+        weights = where / text.checked_file
+        if weights.is_file():
+            state, detail = file_status(weights, text.sha256, text.size, models_dir() / CHECKSUMS_FILE)
+            if state == "damaged":
+                detail += f"; delete {where} to have it unpacked again from its packages"
+        elif text_installed(text):
+            state, detail = "not joined", "not unpacked yet: joined from its packages on first use"
+        else:
+            state = "missing"
+            detail = f"its packages are not installed: pip install {' '.join(text.source.pip_names)}"
         rows.append(
-            {"kind": "text", "name": text.name, "language": "en", "path": str(where),
-             "installed": text_installed(text), "about": text.about}
+            {"kind": "text", "name": text.name, "language": "en", "path": str(where), "status": state,
+             "detail": detail, "installed": state != "missing", "about": text.about}
         )  # fmt: skip
     sentiment = sentiment_model_dir()
     rows.append(
         {"kind": "sentiment", "name": "models/sentiment", "language": None,
-         "path": str(sentiment) if sentiment else None, "installed": sentiment is not None, "about": ""}
+         "path": str(sentiment) if sentiment else None, "status": "ok" if sentiment else "missing",
+         "detail": "", "installed": sentiment is not None, "about": ""}
     )  # fmt: skip
     auto = _auto_engine()
     for row in rows:
         if as_json:
             typer.echo(json.dumps(row, ensure_ascii=False))
         else:
-            mark = "ok " if row["installed"] else "-- "
             lang = f" [{row['language']}]" if row["language"] else ""
-            typer.echo(f"{mark}{row['kind']:<9} {row['name']}{lang}  {row['path'] or 'not found'}")
+            typer.echo(
+                f"{row['status']:<10} {row['kind']:<9} {row['name']}{lang}  {row['path'] or 'not found'}"
+            )
+            if row["status"] != "ok" and row["detail"]:
+                typer.echo(f"{'':<10} {row['detail']}")
     if as_json:
         typer.echo(json.dumps({"kind": "auto", "engine": auto}))
     else:

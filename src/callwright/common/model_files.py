@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 from callwright.errors import ModelNotFoundError
 
@@ -59,6 +60,26 @@ def known(path: Path, sha256: str, memo_file: Path) -> bool:
     """Whether `path` in its present state (size, mtime) was verified as `sha256` before."""
     stat = path.stat()
     return memo(memo_file).get(str(path.resolve())) == [stat.st_size, stat.st_mtime_ns, sha256]
+
+
+FileState = Literal["ok", "unchecked", "damaged", "missing"]
+
+
+def file_status(path: Path, sha256: str, size: int, memo_file: Path) -> tuple[FileState, str]:
+    """A pinned file's state without hashing it: ("missing" | "damaged" | "unchecked" | "ok", a
+    line that says so). `ok` only when this very file state (size, mtime) was verified before."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return "missing", f"{path} is missing"
+    if stat.st_size != size:
+        return "damaged", f"{path} has {stat.st_size} bytes, want {size}"
+    if known(path, sha256, memo_file):
+        return "ok", "size and sha256 checked"
+    return (
+        "unchecked",
+        "size right; sha256 not checked yet for this file (`callwright models verify` checks it)",
+    )
 
 
 def verify_file(path: Path, sha256: str, size: int, label: str, hint: str) -> None:

