@@ -252,6 +252,7 @@ def test_search_finds_a_word_with_an_apostrophe_and_a_quoted_phrase(tdb):
     rows = json.loads(cw("search", "don't", "kno*", "--db", tdb, "--json").stdout)  # words as arguments
     assert [r["speaker"] for r in rows] == ["customer"]
     assert json.loads(cw("search", "don't", "qualit*", "--db", tdb, "--json").stdout) == []  # all of them
+    assert cw("search", "don't", "qualit*", "--db", tdb).stdout.strip() == "no utterance matches"
 
 
 def test_show_and_search_print_no_control_or_bidi_characters_from_the_data(tdb):

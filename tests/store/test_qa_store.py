@@ -189,3 +189,5 @@ def test_since_and_until_compare_instants_with_an_offset_and_local_times_without
         "utc",
     ]
     assert ids(until=datetime.fromisoformat("2024-05-06 10:00")) == ["ny"]
+    # newest first by the instant, not by the text (09:12-05:00 is after 14:05Z)
+    assert [r["call_id"] for r in qa.list_scores(db)] == ["ny", "utc"]

@@ -283,6 +283,32 @@ def test_hostile_text_is_escaped_everywhere(client):
     assert "\\u202eenil dedrocer\\u202c" in pages[3]
 
 
+def test_a_call_id_with_a_bidi_control_is_shown_escaped_and_can_still_be_reviewed(client, db_copy):
+    """Shown, every control character is an escape; sent back by a form (hidden fields), the value
+    is the call's own: escaped there, it named no call and the review was a 404."""
+    import html
+    import json
+
+    from callwright.qa.scorecard import load_scorecard
+    from callwright.store.qa_batch import score_batch
+    from tests.web.conftest import CARDS
+
+    call_id = "bidi\u202ecall"
+    body = {**db_copy.calls["inbound-billing-ok"], "call_id": call_id}
+    path = db_copy.path.parent / "bidi.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    assert len(score_batch([path], [load_scorecard(p) for p in CARDS], db_copy.path).of("scored")) == 1
+    sign_in(client, "rita")
+    page = client.get("/calls/bidi%E2%80%AEcall")
+    assert page.status_code == 200 and "\u202e" not in page.text.split("<form", 1)[0]
+    assert "bidi\\u202ecall" in page.text  # the heading and breadcrumbs
+    fields = {k: html.unescape(v) for k, v in _review_form(client, "bidi%E2%80%AEcall", "greeting").items()}
+    assert fields["call_id"] == call_id  # what a browser posts back
+    r = client.post("/review", data={**fields, "verdict": "fail", "note": "checked"})
+    assert r.status_code == 303, r.text[:300]
+    assert _count(db_copy.path, "reviews") >= 1
+
+
 def test_every_page_has_a_strict_content_security_policy(client):
     sign_in(client, "rita")
     csp = client.get("/calls").headers["content-security-policy"]

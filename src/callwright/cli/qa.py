@@ -534,6 +534,8 @@ def search_cmd(
         return
     for r in rows:
         typer.echo(printable(f"{r['call_id']}  {_fmt_time(r['start'])}  {r['speaker']}: {r['text']}"))
+    if not rows:
+        typer.echo("no utterance matches")
 
 
 @qa_app.command("errors")

@@ -815,7 +815,7 @@ def list_scores(
         "c.started_at, c.direction, c.agent, c.queue, c.campaign, c.duration_s "
         "from scores s join calls c on c.id = s.call_id where "
         + " and ".join(where)
-        + " order by c.started_at desc, s.call_id limit ?"
+        + " order by julianday(c.started_at) desc, c.started_at desc, s.call_id limit ?"
     )
     params.append(min(max(limit, 1), LIST_LIMIT))
     return list(db.query(sql, params))

@@ -120,10 +120,17 @@ def _fmt_num(v: Any, digits: int = 1) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+class _Verbatim(str):
+    """A value a form sends back as it is (`|verbatim`: hidden fields, a filter's own value): not
+    shown to anyone, so not escaped by `_shown` (an escaped call id posted back named no call)."""
+
+
 def _shown(value: Any) -> Any:
     """Every value a template prints, as `qa show` prints it: control and bidirectional
     characters (U+202E makes a transcript read backwards) become visible escapes. A `Markup`
     (the highlighted transcript) stays markup: the escapes are plain ASCII, no HTML."""
+    if isinstance(value, _Verbatim):
+        return str(value)  # HTML-escaped all the same (autoescape)
     if isinstance(value, Markup):
         return value if value.isprintable() else Markup(safe_text(str(value), keep_newlines=True))
     if isinstance(value, str):
@@ -139,6 +146,7 @@ def _templates() -> jinja2.Environment:
         finalize=_shown,
     )
     env.filters["qid"] = lambda v: quote(str(v), safe="")
+    env.filters["verbatim"] = _Verbatim
     env.filters["t"] = _fmt_time
     env.filters["num"] = _fmt_num
     env.globals["pieces"] = pieces
