@@ -37,6 +37,7 @@ ROUTING_CUES = phrases(
 PIN_CUES = phrases(
     "pin", "p i n", "pin number", "pin code", "passcode", "pass code", "password", "pass word",
     "access code", "security pin", "passcodes", "pins", "passcode is", "secret code",
+    "password's", "passcode's", "pin's",
 )  # fmt: skip
 DOB_CUES = phrases(
     "date of birth", "birth date", "birthdate", "birthday", "born", "dob", "d o b", "d.o.b",
