@@ -481,3 +481,5 @@ def test_the_customers_name_from_metadata_lands_nowhere_in_the_database(tmp_path
     assert "patricia" not in note.lower() and "brown" not in note.lower() and "[NAME]" in note, note
     store.add_review(db, "pb1", "greeting", "pass", "Patricia Browning called", "ann")  # not her name
     assert "Browning" in [r["note"] for r in db.query("select note from reviews order by id")][1]
+    store.add_review(db, "pb1", "greeting", "pass", "Brown, Patricia rang back", "ann")  # surname first
+    assert "Brown" not in [r["note"] for r in db.query("select note from reviews order by id")][2]

@@ -30,10 +30,11 @@ assert PSEUDONYM.fullmatch(PREFIX + "0" * 16), "redaction.names.PSEUDONYM must r
 
 
 def fold_name(name: str) -> str:
-    """Case, accents and spacing folded: "José  García" and "jose garcia" are one customer."""
+    """The name's words without case, accents, punctuation or order: "José  García", "jose
+    garcia", "García, José" and "Jose-Garcia" are one customer."""
     decomposed = unicodedata.normalize("NFKD", name)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(bare.casefold().split())
+    return " ".join(sorted(re.findall(r"[^\W\d_]+", bare.casefold())))
 
 
 def pseudonym(key: str, name: str) -> str:
