@@ -270,3 +270,15 @@ def test_block_decoding_reads_what_libsndfile_reads(tmp_path, fmt, subtype):
     assert np.array_equal(
         got.mono().samples, np.round(expected.astype(np.int32).mean(axis=1)).astype(np.int16)
     )
+
+
+def test_the_customers_name_in_a_wrong_field_is_not_echoed(tmp_path):
+    """The record's own customer name, typed into another field, is redacted in the error that
+    reaches the console and qa_errors, as a card number there is."""
+    path = tmp_path / "call.json"
+    body = {"direction": "Patricia Brown", "customer": "Patricia Brown", "segments": []}
+    path.write_text(json.dumps(body))
+    with pytest.raises(DataError) as err:
+        read_transcript(path)
+    assert "direction must be inbound or outbound, not '[NAME]'" in str(err.value)
+    assert "Patricia" not in str(err.value)

@@ -242,6 +242,18 @@ def check_meta_fields(
     A misspelt key is an error rather than ignored, because it would silently
     drop a field (a lost "direction" turns off the outbound compliance items).
     """
+    from callwright.redaction import names_from_metadata, redact_text
+
+    try:
+        return _meta_fields(raw, where, allowed)
+    except DataError as err:  # a name in a wrong field ("direction": "Patricia Brown") is echoed
+        names = names_from_metadata({str(k).strip().lower(): v for k, v in raw.items()})
+        if names:
+            err.message = redact_text(err.message, kinds=("name",), names=names).text
+        raise
+
+
+def _meta_fields(raw: Mapping[str, Any], where: str, allowed: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
         k = str(key).strip().lower()
