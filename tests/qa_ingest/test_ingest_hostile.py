@@ -282,3 +282,12 @@ def test_the_customers_name_in_a_wrong_field_is_not_echoed(tmp_path):
         read_transcript(path)
     assert "direction must be inbound or outbound, not '[NAME]'" in str(err.value)
     assert "Patricia" not in str(err.value)
+
+
+def test_a_speaker_labelled_with_the_customers_name_is_not_echoed(tmp_path):
+    path = tmp_path / "call.json"
+    segments = [{"speaker": "John Carter", "start": 0, "end": 1, "text": "hi"}]
+    path.write_text(json.dumps({"customer": "John Carter", "segments": segments}))
+    with pytest.raises(DataError) as err:
+        read_transcript(path)
+    assert "segments[0].speaker" in str(err.value) and "Carter" not in str(err.value), str(err.value)

@@ -242,15 +242,10 @@ def check_meta_fields(
     A misspelt key is an error rather than ignored, because it would silently
     drop a field (a lost "direction" turns off the outbound compliance items).
     """
-    from callwright.redaction import names_from_metadata, redact_text
-
     try:
         return _meta_fields(raw, where, allowed)
     except DataError as err:  # a name in a wrong field ("direction": "Patricia Brown") is echoed
-        names = names_from_metadata({str(k).strip().lower(): v for k, v in raw.items()})
-        if names:
-            err.message = redact_text(err.message, kinds=("name",), names=names).text
-        raise
+        raise _without_names(err, raw) from None
 
 
 def _meta_fields(raw: Mapping[str, Any], where: str, allowed: Sequence[str]) -> dict[str, Any]:
@@ -728,6 +723,23 @@ def read_transcript(path: str | os.PathLike[str], meta: CallMeta | None = None) 
     p = Path(path)
     obj = _transcript_object(p)
     meta = meta if meta is not None else resolve_meta(p)
+    try:
+        return _transcript(p, obj, meta)
+    except DataError as err:  # a speaker labelled with the customer's name is not echoed
+        raise _without_names(err, meta.fields()) from None
+
+
+def _without_names(err: DataError, fields: Mapping[str, Any]) -> DataError:
+    """`err` with the record's own customer name redacted from its message (`[NAME]`)."""
+    from callwright.redaction import names_from_metadata, redact_text
+
+    names = names_from_metadata({str(k).strip().lower(): v for k, v in fields.items()})
+    if names:
+        err.message = redact_text(err.message, kinds=("name",), names=names).text
+    return err
+
+
+def _transcript(p: Path, obj: dict[str, Any], meta: CallMeta) -> Transcript:
     speakers_raw = obj.get("speakers") or {}
     if not isinstance(speakers_raw, dict):
         raise DataError(f'{p}: speakers must map labels to roles, e.g. {{"SPEAKER_00": "agent"}}')
