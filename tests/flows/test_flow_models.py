@@ -175,6 +175,49 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def test_a_subflows_models_are_checked_with_its_caller_at_the_subflows_own_lines(tmp_path):
+    """`flow check main.yaml` passed a subflow's `model: bsae` that stopped the call at its start."""
+    (tmp_path / "sub").mkdir()
+    write(
+        tmp_path / "sub" / "leaf.yaml",
+        """\
+        flow: leaf
+        start: q
+        states:
+          q: {type: ask, collect: speech, prompt: Again, into: x, next: out, on_failure: out, model: tiny.eng}
+          out: {type: return}
+        """,
+    )
+    write(
+        tmp_path / "sub" / "child.yaml",
+        """\
+        flow: child
+        model: bsae
+        start: q
+        states:
+          q: {type: ask, collect: speech, prompt: One, into: y, next: deeper, on_failure: deeper}
+          deeper: {type: subflow, flow: leaf.yaml, next: out}
+          out: {type: return}
+        """,
+    )
+    main = write(
+        tmp_path / "main.yaml",
+        """\
+        flow: main
+        start: a
+        states:
+          a: {type: subflow, flow: sub/child.yaml, next: b}
+          b: {type: subflow, flow: sub/child.yaml, next: bye}
+          bye: {type: hangup, prompt: Bye.}
+        """,
+    )
+    found = [(Path(p.path).name, p.line, p.message) for p in check_file(main) if p.severity == "error"]
+    assert found == [
+        ("child.yaml", 2, "unknown speech model 'bsae'; did you mean 'base'?"),
+        ("leaf.yaml", 4, "unknown speech model 'tiny.eng'; did you mean 'tiny.en'?"),
+    ]
+
+
 def test_the_state_wins_over_its_file_which_wins_over_the_calling_flow(tmp_path):
     write(
         tmp_path / "sub.yaml",

@@ -68,12 +68,34 @@ BUILTIN_VARS = frozenset(
 
 
 def check_file(path: str | Path) -> list[Problem]:
-    """Load and check one file; every problem found, errors and warnings."""
+    """Load and check one file; every problem found, errors and warnings (its subflows' speech
+    models too, at their own file:line:col: a subflow's `model: bsae` passed the parent's check
+    and stopped the call at its start)."""
     result: LoadResult = load(path)
     problems = list(result.problems)
     if result.flow is not None:
         problems += check(result.flow)
+        problems += subflow_model_problems(result.flow)
     return sorted(problems, key=lambda p: (p.line, p.col, p.message))
+
+
+def subflow_model_problems(flow: Flow) -> list[Problem]:
+    """`check_models` on every subflow the flow calls, at any depth, each file once. Only the
+    models: the other checks read a subflow with its caller's variables and are the subflow
+    file's own `flow check`."""
+    out: list[Problem] = []
+    seen: set[str] = set()
+    todo = list(flow.subflows.values())
+    while todo:
+        sub = todo.pop()
+        if sub.source.path in seen:
+            continue
+        seen.add(sub.source.path)
+        c = _Checker(sub)
+        c.check_models()
+        out += c.problems
+        todo += sub.subflows.values()
+    return out
 
 
 def check(flow: Flow) -> list[Problem]:
