@@ -74,7 +74,7 @@ def test_tokens_fold_accents_and_keep_offsets_into_the_text_as_written():
     u = Utterance("agent", 0.0, 2.0, "Soy Maríá, ﬁne [NAME].")
     toks = tokens(u)
     assert [t.word for t in toks] == ["soy", "maria", "fine", "name"]
-    assert [u.text[t.cstart : t.cend] for t in toks] == ["Soy", "Maríá", "ﬁne", "NAME"]
+    assert [u.text[t.cstart : t.cend] for t in toks] == ["Soy", "Maríá", "ﬁne", "[NAME]"]  # a label whole
     assert [t.label for t in toks] == [False, False, False, True]
     assert normalise("Mari\u0301a") == ["maria"]
 
@@ -130,7 +130,7 @@ def test_customer_placeholder_is_the_redaction_label_the_text_carries(matcher):
     item = score(c, thanked, None, meta(customer="Jane Doe"), matcher=matcher).items[0]
     assert item.verdict == "pass"
     ev = item.evidence[0]
-    assert ev.text[ev.span_chars[0] : ev.span_chars[1]].startswith("thank you [NAME")
+    assert ev.text[ev.span_chars[0] : ev.span_chars[1]].startswith("thank you [NAME]")  # the label whole
     unnamed = redacted_call("thank you have a nice day", "Jane Doe")
     assert score(c, unnamed, None, meta(customer="Jane Doe"), matcher=matcher).items[0].verdict == "fail"
 

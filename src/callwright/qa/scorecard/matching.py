@@ -185,6 +185,8 @@ def tokens(u: Utterance) -> list[Token]:
         for f in found:
             a, b = _piece_chars(piece, at, f.start(), f.end())
             label = lowered[f.start() - 1 : f.start()] == "[" and lowered[f.end() : f.end() + 1] == "]"
+            if label:  # a redaction label is marked whole: "[ACCOUNT]", never "[ACCOUNT"
+                a, b = at[f.start() - 1], at[f.end()] + 1
             negator = f.group() in _NEGATORS and not interjection
             out.append(Token(f.group(), start, end, negator, m.start() + a, m.start() + b, label))
         clause_start.append(i == 0 or raw[i - 1].endswith(_CLAUSE_END))
