@@ -63,6 +63,13 @@ def test_an_unknown_model_name_is_an_error_at_its_value_with_did_you_mean():
     assert found == [(line, col, "error: unknown speech model 'tiny-en'; did you mean 'tiny.en'?")]
 
 
+def test_a_model_name_in_other_case_gets_its_did_you_mean():
+    text = flow_text(states="a: " + ASK % ("Why", "r", "bye", ", model: Tiny.EN") + "\n")
+    assert [p[2] for p in problems(text) if "speech model" in p[2]] == [
+        "error: unknown speech model 'Tiny.EN'; did you mean 'tiny.en'?"
+    ]
+
+
 def test_an_unknown_flow_model_without_a_close_name_lists_the_names_and_the_path_spelling():
     text = flow_text(top="model: whisper-large\n", states="a: " + ASK % ("Why", "r", "bye", "") + "\n")
     (line, col, msg), *_ = [p for p in problems(text) if "speech model" in p[2]]

@@ -634,7 +634,7 @@ class _Checker:
             entry = registry.REGISTRY.get(ref.spec)
             if entry is None:
                 names = list(registry.REGISTRY)
-                guess = difflib.get_close_matches(ref.spec, names, n=1, cutoff=0.6)
+                guess = difflib.get_close_matches(ref.spec.lower(), names, n=1, cutoff=0.6)
                 hint = (
                     f"; did you mean '{guess[0]}'?"
                     if guess

@@ -197,7 +197,7 @@ def identify_model(spec: str, engine: str = "auto") -> ModelChoice:
             f"speech model directory {spec!r} {what}{full}",
             hint=f"give a model name ({', '.join(REGISTRY)}) or an existing model directory",
         )
-    close = difflib.get_close_matches(spec, list(REGISTRY), n=1)
+    close = difflib.get_close_matches(spec.lower(), list(REGISTRY), n=1)  # "Tiny.EN" is tiny.en
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise ModelNotFoundError(
         f"unknown model {spec!r}: not a model name nor a directory",
