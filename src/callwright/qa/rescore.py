@@ -15,7 +15,6 @@ silences are stored: `store.qa.RESCORE_GAPS`), is left for review (`rescore_gaps
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,12 +22,9 @@ from callwright.qa.model import CallMeta, ConversationMetrics, Evidence, ItemRes
 from callwright.qa.scorecard.matching import PhraseMatcher
 from callwright.qa.scorecard.model import MetricRule, Scorecard
 from callwright.qa.scorecard.scoring import score, score_item, with_items
+from callwright.qa.second_listen import FIRST_HEARD_END as _END
+from callwright.qa.second_listen import HEARD_AGAIN as _HEARD
 from callwright.qa.second_listen import missed
-
-_HEARD = re.compile(
-    r"heard again at (?P<at>-?\d+(?:\.\d+)?) s primed with this item's phrasings \(first heard as '"
-)
-_END = "'; the audio supports the new reading at "
 
 
 @dataclass(frozen=True)

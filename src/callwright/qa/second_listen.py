@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,6 +90,24 @@ class _Listened:
     @property
     def support(self) -> float:
         return self.reading.support
+
+
+HEARD_AGAIN = re.compile(
+    r"heard again at (?P<at>-?\d+(?:\.\d+)?) s primed with this item's phrasings \(first heard as '"
+)
+"""The start of `heard_note`, as `qa.rescore` finds a stored second reading by it."""
+FIRST_HEARD_END = "'; the audio supports the new reading at "
+"""What follows the first reading's text in `heard_note`."""
+
+
+def heard_note(start: float, first_text: str, support: float) -> str:
+    """The evidence note of one stretch a second listen read again (stored, and read back by
+    `qa.rescore` with `HEARD_AGAIN` and `FIRST_HEARD_END`: change them together)."""
+    return (
+        f"heard again at {start:.1f} s primed with this item's phrasings "
+        f"(first heard as '{first_text}{FIRST_HEARD_END}"
+        f"{support:+.2f} nats per token against an unprompted decode)"
+    )
 
 
 def missed(it: Item, verdict: str) -> bool:
@@ -164,12 +183,7 @@ def second_listen(
             transcript,
             utterances=[again[i].utterance if i in again else u for i, u in enumerate(transcript.utterances)],
         )
-        note = "; ".join(
-            f"heard again at {h.utterance.start:.1f} s primed with this item's phrasings "
-            f"(first heard as '{h.first_text}'; the audio supports the new reading at "
-            f"{h.support:+.2f} nats per token against an unprompted decode)"
-            for h in again.values()
-        )
+        note = "; ".join(heard_note(h.utterance.start, h.first_text, h.support) for h in again.values())
         new = score_item(it, revised, metrics, matcher, note)
         if new.verdict == "pass":
             changed[it.id] = new
